@@ -1,0 +1,594 @@
+//! The architecture description: the machine a chip image targets, as data.
+//!
+//! Everything the compiler must respect and everything the emulator charges
+//! time or energy for is a field here, with its unit in the field name or doc
+//! and its source in the profile file (isa/profiles/*.toml). Built-in profiles
+//! are those files, embedded; users may load their own with [`Arch::from_file`].
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use thiserror::Error;
+
+use crate::ids::{ChipId, CoreId, TileId};
+
+/// Built-in profiles: (name, TOML source).
+pub const BUILTIN_PROFILES: &[(&str, &str)] = &[
+    ("loihi", include_str!("../profiles/loihi.toml")),
+    ("spinnaker", include_str!("../profiles/spinnaker.toml")),
+    ("tiny", include_str!("../profiles/tiny.toml")),
+];
+
+/// A whole architecture profile.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Arch {
+    /// Short name (`loihi`, `spinnaker`, `tiny`, or a user's).
+    pub name: String,
+    /// One paragraph: what machine this models and how closely.
+    pub description: String,
+    pub topology: Topology,
+    pub core: CoreSpec,
+    pub router: RouterSpec,
+    pub timing: TimingSpec,
+    pub energy: EnergySpec,
+}
+
+/// How router nodes ("tiles") and chips are connected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TopologyKind {
+    /// 2-D mesh, no wrap-around; links E, N, W, S (Loihi's NoC).
+    Mesh,
+    /// Triangular ("hexagonal") torus; links E, NE, N, W, SW, S (SpiNNaker).
+    HexTorus,
+}
+
+/// The shape of the system.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Topology {
+    pub kind: TopologyKind,
+    /// Router nodes per chip, [x, y]. SpiNNaker: one router per chip, [1, 1];
+    /// Loihi: 32 tiles of 4 cores per chip, [4, 8].
+    pub tiles_per_chip: [u16; 2],
+    /// Chips in the system, [x, y].
+    pub chips: [u16; 2],
+    /// Neuromorphic (application) cores per router node.
+    pub cores_per_tile: u16,
+    /// Chips per board (informational; the SpiNN-5 board has 48).
+    pub chips_per_board: u16,
+}
+
+/// A link direction out of a router node. The discriminant is the link's bit
+/// in a routing entry's link mask (SpiNNaker's numbering).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Dir {
+    E = 0,
+    NE = 1,
+    N = 2,
+    W = 3,
+    SW = 4,
+    S = 5,
+}
+
+impl Dir {
+    pub const ALL: [Dir; 6] = [Dir::E, Dir::NE, Dir::N, Dir::W, Dir::SW, Dir::S];
+    pub fn from_index(i: usize) -> Option<Dir> {
+        Dir::ALL.get(i).copied()
+    }
+    pub fn opposite(self) -> Dir {
+        Dir::ALL[(self as usize + 3) % 6]
+    }
+    /// The (dx, dy) move.
+    pub fn delta(self) -> (i32, i32) {
+        match self {
+            Dir::E => (1, 0),
+            Dir::NE => (1, 1),
+            Dir::N => (0, 1),
+            Dir::W => (-1, 0),
+            Dir::SW => (-1, -1),
+            Dir::S => (0, -1),
+        }
+    }
+    /// The cost class of a hop along this direction.
+    pub fn hop_kind(self) -> HopKind {
+        match self {
+            Dir::E | Dir::W => HopKind::EastWest,
+            Dir::N | Dir::S => HopKind::NorthSouth,
+            Dir::NE | Dir::SW => HopKind::Diagonal,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Dir::E => "E",
+            Dir::NE => "NE",
+            Dir::N => "N",
+            Dir::W => "W",
+            Dir::SW => "SW",
+            Dir::S => "S",
+        }
+    }
+}
+
+/// Hop cost classes (Loihi charges east-west and north-south hops differently).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum HopKind {
+    EastWest,
+    NorthSouth,
+    Diagonal,
+}
+
+/// Per-core resources. A network that needs more on one core is split.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoreSpec {
+    /// Core clock, MHz (informational for Loihi's asynchronous cores).
+    pub clock_mhz: f64,
+    /// Neurons (compartments) per core.
+    pub max_neurons: u32,
+    /// Distinct incoming routing keys (input axons) per core; `None`: no limit.
+    pub max_input_keys: Option<u32>,
+    /// Entries of the core's key → synaptic-row lookup (SpiNNaker's master
+    /// population table); one entry covers one source slice. `None`: no limit.
+    pub max_input_table_entries: Option<u32>,
+    /// Output axons per core: Σ over its neurons of the number of distinct
+    /// destination cores (Loihi's per-core output axon memory). `None`: no limit
+    /// (multicast routers fan out in the network, as on SpiNNaker).
+    pub max_output_axons: Option<u32>,
+    /// Synaptic memory per core, in words.
+    pub synapse_words: u32,
+    /// Width of one synaptic memory word, bits.
+    pub synapse_word_bits: u32,
+    /// Bits one synapse occupies (weight, delay, port, target index). Synapses do
+    /// not straddle words: a word holds ⌊word bits / synapse bits⌋ of them.
+    pub synapse_bits: u32,
+    /// Words of header per synaptic row (one row per incoming key).
+    pub row_header_words: u32,
+    /// Longest synaptic row (synapses from one source neuron to one core).
+    pub max_row_length: u32,
+    /// Signed weight mantissa width, bits (including the sign).
+    pub weight_bits: u8,
+    /// Smallest and largest weight exponent (a power-of-two scale per input port).
+    pub weight_exp_min: i8,
+    pub weight_exp_max: i8,
+    /// Longest synaptic delay, timesteps (delays are 1..=max; the ring buffer has max+1 slots).
+    pub max_delay_steps: u16,
+    /// Synaptic input ports (synapse types / dendritic accumulators) per core.
+    pub max_input_ports: u8,
+    /// Per-neuron state words a kernel may use.
+    pub max_state_slots: u8,
+    /// Per-neuron parameter words a kernel may use.
+    pub max_param_slots: u8,
+    /// Kernel instruction memory, instructions.
+    pub kernel_max_instructions: u32,
+}
+
+/// The router of each node.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouterSpec {
+    /// Multicast routing-table entries per router node.
+    pub table_entries: u32,
+    /// Whether a packet that matches no entry continues out of the link
+    /// opposite the one it came in on (SpiNNaker's default routing).
+    pub default_route: bool,
+}
+
+/// Time per counted event, nanoseconds, and the timestep structure.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimingSpec {
+    /// Per kernel instruction, by class.
+    pub instr_alu_ns: f64,
+    pub instr_mul_ns: f64,
+    pub instr_mem_ns: f64,
+    pub instr_spike_ns: f64,
+    /// Fixed cost of one neuron update on top of its instructions, when the
+    /// neuron received input or spiked ("active") and when not ("idle").
+    pub neuron_active_ns: f64,
+    pub neuron_idle_ns: f64,
+    /// Per synaptic event (one synapse of a row applied).
+    pub synaptic_event_ns: f64,
+    /// Per packet arriving at a core (key lookup, row fetch set-up).
+    pub packet_in_ns: f64,
+    /// Per packet a core sends.
+    pub packet_out_ns: f64,
+    /// Router latency per hop, by hop kind.
+    pub hop_ew_ns: f64,
+    pub hop_ns_ns: f64,
+    pub hop_diag_ns: f64,
+    /// Extra latency of a hop that crosses a chip boundary.
+    pub chip_crossing_ns: f64,
+    /// Time one packet occupies a link; a link carrying n packets in a step is
+    /// busy n times this (contention).
+    pub link_packet_ns: f64,
+    /// Barrier synchronisation at the end of a step, by router nodes in use:
+    /// points [tiles, ns], linearly interpolated, clamped at the ends.
+    pub barrier_ns: Vec<[f64; 2]>,
+    /// Real-time tick: a step never takes less wall time than this. `None`:
+    /// free-running (the next step starts when the barrier completes).
+    pub timestep_ns: Option<f64>,
+}
+
+/// A figure with where it came from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Figure {
+    pub value: f64,
+    pub source: String,
+    pub status: Status,
+}
+
+/// How a figure was obtained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Measured or published by the designers.
+    Primary,
+    /// Derived from primary figures, or from secondary literature.
+    Secondary,
+    /// Our estimate; the source says how it was made.
+    Estimated,
+}
+
+/// Energy per counted event (picojoules) and static power (watts).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnergySpec {
+    /// Per synaptic event.
+    pub synaptic_op_pj: Figure,
+    /// Per synaptic weight update by a learning rule.
+    pub synaptic_update_pj: Figure,
+    /// Per neuron update, active and idle (see `TimingSpec`).
+    pub neuron_active_pj: Figure,
+    pub neuron_idle_pj: Figure,
+    /// Per kernel instruction (software neuron models); 0 where the neuron update cost covers it.
+    pub instr_pj: Figure,
+    /// Per spike sent from a core into the network.
+    pub spike_out_pj: Figure,
+    /// Per packet handled by a router (each router a packet passes, including the source's).
+    pub router_packet_pj: Figure,
+    /// Per hop, by kind.
+    pub hop_ew_pj: Figure,
+    pub hop_ns_pj: Figure,
+    pub hop_diag_pj: Figure,
+    /// Extra per hop crossing a chip boundary.
+    pub chip_crossing_pj: Figure,
+    /// Per barrier synchronisation (per timestep).
+    pub barrier_pj: Figure,
+    /// Static power per chip in use, W.
+    pub static_chip_w: Figure,
+    /// Extra power per core in use while the system runs, W.
+    pub active_core_w: Figure,
+}
+
+/// Why a profile cannot be loaded or is inconsistent.
+#[derive(Debug, Error)]
+pub enum ArchError {
+    #[error("unknown architecture profile `{name}` (built-in: {known})")]
+    UnknownProfile { name: String, known: String },
+    #[error("cannot read architecture file {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("architecture file {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("architecture `{arch}`: {field} = {value} is invalid: {reason}")]
+    Invalid { arch: String, field: &'static str, value: String, reason: String },
+}
+
+impl Arch {
+    /// A built-in profile by name.
+    pub fn builtin(name: &str) -> Result<Arch, ArchError> {
+        let src = BUILTIN_PROFILES.iter().find(|(n, _)| *n == name).map(|(_, s)| *s).ok_or_else(|| {
+            ArchError::UnknownProfile {
+                name: name.to_string(),
+                known: BUILTIN_PROFILES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "),
+            }
+        })?;
+        Arch::from_toml_str(src, &format!("<built-in {name}>"))
+    }
+
+    /// A built-in profile name, or a path to a `.toml` or `.json` profile file.
+    pub fn load(name_or_path: &str) -> Result<Arch, ArchError> {
+        let p = Path::new(name_or_path);
+        if BUILTIN_PROFILES.iter().any(|(n, _)| *n == name_or_path) || !(p.exists() || name_or_path.contains(['.', '/'])) {
+            Arch::builtin(name_or_path)
+        } else {
+            Arch::from_file(p)
+        }
+    }
+
+    pub fn from_file(path: &Path) -> Result<Arch, ArchError> {
+        let ps = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ArchError::Io { path: ps.clone(), source })?;
+        if path.extension().is_some_and(|e| e == "json") {
+            let a: Arch = serde_json::from_str(&text).map_err(|e| ArchError::Parse { path: ps, message: e.to_string() })?;
+            a.validate()?;
+            Ok(a)
+        } else {
+            Arch::from_toml_str(&text, &ps)
+        }
+    }
+
+    pub fn from_toml_str(text: &str, origin: &str) -> Result<Arch, ArchError> {
+        let a: Arch =
+            toml::from_str(text).map_err(|e| ArchError::Parse { path: origin.to_string(), message: e.to_string() })?;
+        a.validate()?;
+        Ok(a)
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("an Arch always serialises to TOML")
+    }
+
+    /// Checks that the profile is internally consistent.
+    pub fn validate(&self) -> Result<(), ArchError> {
+        let bad = |field: &'static str, value: String, reason: &str| {
+            Err(ArchError::Invalid { arch: self.name.clone(), field, value, reason: reason.to_string() })
+        };
+        let t = &self.topology;
+        if t.tiles_per_chip.contains(&0) || t.chips.contains(&0) {
+            return bad("topology", format!("{:?}×{:?}", t.tiles_per_chip, t.chips), "every dimension must be ≥ 1");
+        }
+        if t.cores_per_tile == 0 || t.cores_per_tile > 256 {
+            return bad("topology.cores_per_tile", t.cores_per_tile.to_string(), "must be in 1..=256");
+        }
+        let tiles = self.num_tiles() as u64;
+        if tiles * t.cores_per_tile as u64 > u32::MAX as u64 / 2 {
+            return bad("topology", format!("{tiles} tiles"), "too many cores for 32-bit core ids");
+        }
+        let c = &self.core;
+        if c.max_neurons == 0 || c.max_neurons > 65_536 {
+            return bad("core.max_neurons", c.max_neurons.to_string(), "must be in 1..=65536 (16-bit synapse targets)");
+        }
+        if !(1..=32).contains(&c.weight_bits) {
+            return bad("core.weight_bits", c.weight_bits.to_string(), "must be in 1..=32");
+        }
+        if c.weight_exp_min > c.weight_exp_max {
+            return bad("core.weight_exp_min", c.weight_exp_min.to_string(), "must be ≤ weight_exp_max");
+        }
+        if c.max_delay_steps == 0 || c.max_delay_steps > 4096 {
+            return bad("core.max_delay_steps", c.max_delay_steps.to_string(), "must be in 1..=4096");
+        }
+        if c.max_input_ports == 0 || c.max_input_ports as usize > crate::instr::MAX_INPUT_PORTS {
+            return bad("core.max_input_ports", c.max_input_ports.to_string(), "must be in 1..=16 (the ISA's ports)");
+        }
+        if c.max_state_slots as usize > crate::instr::MAX_STATE_SLOTS {
+            return bad("core.max_state_slots", c.max_state_slots.to_string(), "must be ≤ 32 (the ISA's slots)");
+        }
+        if c.max_param_slots as usize > crate::instr::MAX_PARAM_SLOTS {
+            return bad("core.max_param_slots", c.max_param_slots.to_string(), "must be ≤ 64 (the ISA's slots)");
+        }
+        if c.synapse_bits == 0 || c.synapse_bits > c.synapse_word_bits {
+            return bad("core.synapse_bits", c.synapse_bits.to_string(), "must be in 1..=synapse_word_bits");
+        }
+        if c.max_row_length == 0 {
+            return bad("core.max_row_length", "0".into(), "must be ≥ 1");
+        }
+        if self.router.table_entries == 0 {
+            return bad("router.table_entries", "0".into(), "must be ≥ 1");
+        }
+        if self.timing.barrier_ns.is_empty() {
+            return bad("timing.barrier_ns", "[]".into(), "needs at least one [tiles, ns] point");
+        }
+        let tm = &self.timing;
+        for (f, v) in [
+            ("timing.instr_alu_ns", tm.instr_alu_ns),
+            ("timing.instr_mul_ns", tm.instr_mul_ns),
+            ("timing.instr_mem_ns", tm.instr_mem_ns),
+            ("timing.instr_spike_ns", tm.instr_spike_ns),
+            ("timing.neuron_active_ns", tm.neuron_active_ns),
+            ("timing.neuron_idle_ns", tm.neuron_idle_ns),
+            ("timing.synaptic_event_ns", tm.synaptic_event_ns),
+            ("timing.packet_in_ns", tm.packet_in_ns),
+            ("timing.packet_out_ns", tm.packet_out_ns),
+            ("timing.hop_ew_ns", tm.hop_ew_ns),
+            ("timing.hop_ns_ns", tm.hop_ns_ns),
+            ("timing.hop_diag_ns", tm.hop_diag_ns),
+            ("timing.chip_crossing_ns", tm.chip_crossing_ns),
+            ("timing.link_packet_ns", tm.link_packet_ns),
+            ("core.clock_mhz", c.clock_mhz),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return bad(f, v.to_string(), "must be a finite number ≥ 0");
+            }
+        }
+        let e = &self.energy;
+        for (f, fig) in [
+            ("energy.synaptic_op_pj", &e.synaptic_op_pj),
+            ("energy.synaptic_update_pj", &e.synaptic_update_pj),
+            ("energy.neuron_active_pj", &e.neuron_active_pj),
+            ("energy.neuron_idle_pj", &e.neuron_idle_pj),
+            ("energy.instr_pj", &e.instr_pj),
+            ("energy.spike_out_pj", &e.spike_out_pj),
+            ("energy.router_packet_pj", &e.router_packet_pj),
+            ("energy.hop_ew_pj", &e.hop_ew_pj),
+            ("energy.hop_ns_pj", &e.hop_ns_pj),
+            ("energy.hop_diag_pj", &e.hop_diag_pj),
+            ("energy.chip_crossing_pj", &e.chip_crossing_pj),
+            ("energy.barrier_pj", &e.barrier_pj),
+            ("energy.static_chip_w", &e.static_chip_w),
+            ("energy.active_core_w", &e.active_core_w),
+        ] {
+            if !(fig.value.is_finite() && fig.value >= 0.0) {
+                return bad(f, fig.value.to_string(), "must be a finite number ≥ 0");
+            }
+            if fig.source.trim().is_empty() {
+                return bad(f, fig.value.to_string(), "every figure needs a source");
+            }
+        }
+        Ok(())
+    }
+
+    /// Router nodes in x and y over the whole system.
+    pub fn grid(&self) -> (u32, u32) {
+        let t = &self.topology;
+        (t.tiles_per_chip[0] as u32 * t.chips[0] as u32, t.tiles_per_chip[1] as u32 * t.chips[1] as u32)
+    }
+    pub fn num_tiles(&self) -> u32 {
+        let (w, h) = self.grid();
+        w * h
+    }
+    pub fn num_chips(&self) -> u32 {
+        self.topology.chips[0] as u32 * self.topology.chips[1] as u32
+    }
+    pub fn cores_per_tile(&self) -> u32 {
+        self.topology.cores_per_tile as u32
+    }
+    pub fn num_cores(&self) -> u32 {
+        self.num_tiles() * self.cores_per_tile()
+    }
+    pub fn tile_of(&self, core: CoreId) -> TileId {
+        TileId(core.0 / self.cores_per_tile())
+    }
+    pub fn local_core(&self, core: CoreId) -> u32 {
+        core.0 % self.cores_per_tile()
+    }
+    pub fn core_at(&self, tile: TileId, local: u32) -> CoreId {
+        CoreId(tile.0 * self.cores_per_tile() + local)
+    }
+    pub fn tile_xy(&self, tile: TileId) -> (u32, u32) {
+        let (w, _) = self.grid();
+        (tile.0 % w, tile.0 / w)
+    }
+    pub fn tile_at(&self, x: u32, y: u32) -> TileId {
+        let (w, _) = self.grid();
+        TileId(y * w + x)
+    }
+    pub fn chip_of(&self, tile: TileId) -> ChipId {
+        let (x, y) = self.tile_xy(tile);
+        let t = &self.topology;
+        let (cx, cy) = (x / t.tiles_per_chip[0] as u32, y / t.tiles_per_chip[1] as u32);
+        ChipId(cy * t.chips[0] as u32 + cx)
+    }
+    /// The links a router node has, in bit order.
+    pub fn dirs(&self) -> &'static [Dir] {
+        match self.topology.kind {
+            TopologyKind::Mesh => &[Dir::E, Dir::N, Dir::W, Dir::S],
+            TopologyKind::HexTorus => &Dir::ALL,
+        }
+    }
+    /// The neighbour of `tile` along `dir`, or `None` off the edge of a mesh.
+    pub fn neighbour(&self, tile: TileId, dir: Dir) -> Option<TileId> {
+        let (w, h) = self.grid();
+        let (x, y) = self.tile_xy(tile);
+        let (dx, dy) = dir.delta();
+        match self.topology.kind {
+            TopologyKind::Mesh => {
+                if matches!(dir, Dir::NE | Dir::SW) {
+                    return None;
+                }
+                let nx = x as i64 + dx as i64;
+                let ny = y as i64 + dy as i64;
+                if nx < 0 || ny < 0 || nx >= w as i64 || ny >= h as i64 {
+                    None
+                } else {
+                    Some(self.tile_at(nx as u32, ny as u32))
+                }
+            }
+            TopologyKind::HexTorus => {
+                let nx = (x as i64 + dx as i64).rem_euclid(w as i64) as u32;
+                let ny = (y as i64 + dy as i64).rem_euclid(h as i64) as u32;
+                Some(self.tile_at(nx, ny))
+            }
+        }
+    }
+    /// Barrier time for `tiles` router nodes in use.
+    pub fn barrier_ns(&self, tiles: u32) -> f64 {
+        let pts = &self.timing.barrier_ns;
+        let x = tiles as f64;
+        if x <= pts[0][0] {
+            return pts[0][1];
+        }
+        for w in pts.windows(2) {
+            let ([x0, y0], [x1, y1]) = (w[0], w[1]);
+            if x <= x1 {
+                return if x1 > x0 { y0 + (y1 - y0) * (x - x0) / (x1 - x0) } else { y1 };
+            }
+        }
+        pts[pts.len() - 1][1]
+    }
+    /// Synapses one word holds.
+    pub fn synapses_per_word(&self) -> u32 {
+        (self.core.synapse_word_bits / self.core.synapse_bits).max(1)
+    }
+    /// Words a row of `n` synapses occupies, header included.
+    pub fn row_words(&self, n: u32) -> u64 {
+        self.core.row_header_words as u64 + (n as u64).div_ceil(self.synapses_per_word() as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtins_load_and_validate() {
+        for (n, _) in BUILTIN_PROFILES {
+            let a = Arch::builtin(n).unwrap();
+            assert_eq!(&a.name, n);
+            // Round-trip through TOML text.
+            let back = Arch::from_toml_str(&a.to_toml(), "roundtrip").unwrap();
+            assert_eq!(a, back);
+        }
+    }
+
+    #[test]
+    fn loihi_matches_davies_2018() {
+        let a = Arch::builtin("loihi").unwrap();
+        assert_eq!(a.num_cores() / a.num_chips(), 128);
+        assert_eq!(a.core.max_neurons, 1024);
+        assert_eq!(a.core.max_input_keys, Some(4096));
+        assert_eq!(a.core.max_output_axons, Some(4096));
+        assert_eq!(a.core.synapse_words, 16_384);
+        assert_eq!(a.core.synapse_word_bits, 64);
+        assert_eq!(a.core.max_delay_steps, 63);
+        assert_eq!(a.topology.kind, TopologyKind::Mesh);
+    }
+
+    #[test]
+    fn spinnaker_matches_spec() {
+        let a = Arch::builtin("spinnaker").unwrap();
+        assert_eq!(a.topology.cores_per_tile, 17);
+        assert_eq!(a.core.max_neurons, 256);
+        assert_eq!(a.router.table_entries, 1023);
+        assert_eq!(a.topology.kind, TopologyKind::HexTorus);
+        assert_eq!(a.core.weight_bits, 16);
+        assert_eq!(a.core.clock_mhz, 200.0);
+        assert!(a.router.default_route);
+    }
+
+    #[test]
+    fn hex_torus_neighbours_wrap_and_opposites_return() {
+        let a = Arch::builtin("spinnaker").unwrap();
+        for t in 0..a.num_tiles() {
+            for &d in a.dirs() {
+                let n = a.neighbour(TileId(t), d).unwrap();
+                assert_eq!(a.neighbour(n, d.opposite()), Some(TileId(t)));
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_profile_names_the_known_ones() {
+        let e = Arch::builtin("truenorth").unwrap_err().to_string();
+        assert!(e.contains("truenorth") && e.contains("loihi") && e.contains("tiny"), "{e}");
+    }
+
+    #[test]
+    fn invalid_profile_is_a_typed_error() {
+        let mut a = Arch::builtin("tiny").unwrap();
+        a.core.weight_bits = 0;
+        let e = a.validate().unwrap_err().to_string();
+        assert!(e.contains("core.weight_bits"), "{e}");
+        let e = Arch::from_toml_str("name = 3", "x.toml").unwrap_err().to_string();
+        assert!(e.contains("x.toml"), "{e}");
+    }
+
+    #[test]
+    fn barrier_interpolates() {
+        let a = Arch::builtin("loihi").unwrap();
+        assert_eq!(a.barrier_ns(1), 113.0);
+        assert_eq!(a.barrier_ns(32), 465.0);
+        assert_eq!(a.barrier_ns(1000), 465.0);
+    }
+}

@@ -1,0 +1,633 @@
+//! The chip image: everything a machine needs to run a network, and nothing
+//! else. The emulator runs only images; the compiler's only product is an image.
+//!
+//! On disk (all integers little-endian):
+//! ```text
+//! 0..8    magic "NERVEIMG"
+//! 8..12   format version (u32)
+//! 12..16  flags (u32, 0)
+//! 16..24  payload length in bytes (u64)
+//! 24..28  CRC-32 (IEEE) of the payload
+//! 28..32  reserved (0)
+//! 32..    payload: `Image` encoded by bincode 2 (serde, standard configuration)
+//! ```
+//! Decoding checks the header, the length, the checksum, decodes with a bound
+//! on allocation, rejects trailing bytes and then runs [`Image::validate`].
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::arch::{Arch, ArchError, Dir, TopologyKind};
+use crate::ids::{CoreId, KernelId, PopId, RoutingKey, TileId};
+use crate::kernel::{Kernel, KernelError};
+
+pub const MAGIC: [u8; 8] = *b"NERVEIMG";
+/// Bumped on every change to the payload layout (including the architecture description).
+pub const FORMAT_VERSION: u32 = 1;
+pub const HEADER_LEN: usize = 32;
+
+/// A complete chip image.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Image {
+    /// The machine this image targets, carried whole so an image is self-contained.
+    pub arch: Arch,
+    pub meta: Meta,
+    pub kernels: Vec<Kernel>,
+    /// Cores in use, sorted by id, each at most once.
+    pub cores: Vec<CoreImage>,
+    /// Routing tables of the router nodes that have entries, sorted by tile, each at most once.
+    pub routers: Vec<RouterTable>,
+    /// The symbol table: populations and where their neurons live.
+    pub populations: Vec<PopSymbol>,
+}
+
+/// Provenance and run settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Meta {
+    /// The network's name.
+    pub network: String,
+    /// Biological time per timestep, ms.
+    pub dt_ms: f64,
+    /// The seed the compiler used (connectors, initial values, placement).
+    pub seed: u64,
+    /// `nerve-compiler x.y.z` or the test that built the image.
+    pub producer: String,
+}
+
+/// One core's program and data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CoreImage {
+    pub core: CoreId,
+    /// The population this core holds a slice of.
+    pub pop: PopId,
+    pub n_neurons: u32,
+    pub kind: CoreKind,
+    /// Neuron i sends packets with key `key_base + i`; `None`: the core sends nothing.
+    pub key_base: Option<RoutingKey>,
+    /// Key → synaptic rows, sorted by key, non-overlapping.
+    pub inputs: Vec<InputEntry>,
+    /// Synaptic rows: row r is `synapses[rows[r]..rows[r + 1]]`. Empty when the core has no rows.
+    pub rows: Vec<u32>,
+    pub synapses: Vec<Synapse>,
+}
+
+/// What runs on a core.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum CoreKind {
+    /// A neuron kernel over per-neuron parameters and state.
+    Neuron {
+        kernel: KernelId,
+        /// One entry per kernel parameter slot.
+        params: Vec<ParamArray>,
+        /// Initial state: one array of `n_neurons` values per kernel state slot.
+        state: Vec<Vec<i32>>,
+    },
+    /// Replays fixed spike times: for each neuron, the timesteps it spikes at,
+    /// strictly increasing.
+    SpikeArray { steps: Vec<Vec<u32>> },
+    /// Injects spikes supplied when the image is run (an input population).
+    External,
+}
+
+/// A parameter's values on one core.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ParamArray {
+    /// The same value for every neuron.
+    Uniform(i32),
+    /// One value per neuron.
+    PerNeuron(Vec<i32>),
+}
+
+impl ParamArray {
+    #[inline]
+    pub fn get(&self, n: usize) -> i32 {
+        match self {
+            ParamArray::Uniform(v) => *v,
+            ParamArray::PerNeuron(v) => v[n],
+        }
+    }
+}
+
+/// A key/mask entry of a core's input lookup: a packet key `k` matches when
+/// `k & mask == key`; it then selects row `row + (k & !mask)` if
+/// `k & !mask < count`, and no row otherwise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputEntry {
+    pub key: RoutingKey,
+    pub mask: u32,
+    pub row: u32,
+    pub count: u32,
+}
+
+/// One synapse of a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Synapse {
+    /// Weight mantissa, added into the input port's accumulator (wrapping i32).
+    pub weight: i32,
+    /// Target neuron index on this core.
+    pub target: u16,
+    /// Delay in timesteps, 1..=max_delay_steps.
+    pub delay: u8,
+    /// Input port of the target's kernel.
+    pub port: u8,
+}
+
+/// A router node's multicast table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RouterTable {
+    pub tile: TileId,
+    /// In priority order: the first match wins.
+    pub entries: Vec<RouteEntry>,
+}
+
+/// One routing entry: packets with `k & mask == key` go out of every link in
+/// `links` (bit = [`Dir`] discriminant) and to every local core in `cores`
+/// (bit = core index within the tile).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RouteEntry {
+    pub key: u32,
+    pub mask: u32,
+    pub links: u8,
+    pub cores: u64,
+}
+
+/// A population in the symbol table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PopSymbol {
+    pub name: String,
+    pub size: u32,
+    /// The neuron model or source kind, e.g. `lif`, `loihi_lif`, `spike_source_poisson`.
+    pub model: String,
+    /// Where the neurons live, in neuron order: slice i holds neurons
+    /// `first..first + count` on `core` as local neurons `0..count`.
+    pub slices: Vec<Slice>,
+    /// Whether spikes are recorded by default.
+    pub record_spikes: bool,
+    /// State variables that can be probed, with their physical scale.
+    pub vars: Vec<VarSymbol>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Slice {
+    pub core: CoreId,
+    pub first: u32,
+    pub count: u32,
+}
+
+/// A probe-able state slot: physical value = raw × scale + offset.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VarSymbol {
+    pub name: String,
+    pub slot: u8,
+    pub scale: f64,
+    pub offset: f64,
+    pub unit: String,
+}
+
+/// Why bytes are not an image, or an image is not valid for its architecture.
+#[derive(Debug, Error)]
+pub enum ImageError {
+    #[error("not a nerve image: {len} bytes is shorter than the {HEADER_LEN}-byte header")]
+    TooShort { len: usize },
+    #[error("not a nerve image: bad magic {found:02x?} (expected \"NERVEIMG\")")]
+    BadMagic { found: [u8; 8] },
+    #[error("image format version {found} is not supported (this nerve reads version {FORMAT_VERSION})")]
+    UnsupportedVersion { found: u32 },
+    #[error("image header: {field} must be zero, found {value}")]
+    Reserved { field: &'static str, value: u64 },
+    #[error("image is truncated: the header announces {expected} payload bytes, {found} follow")]
+    Truncated { expected: u64, found: u64 },
+    #[error("image has {extra} trailing bytes after the payload")]
+    TrailingBytes { extra: u64 },
+    #[error("image checksum mismatch: header says {expected:08x}, payload gives {found:08x} (the file is corrupt)")]
+    Checksum { expected: u32, found: u32 },
+    #[error("image payload does not decode: {0}")]
+    Decode(String),
+    #[error("image payload has {extra} undecoded bytes at its end")]
+    PayloadTrailing { extra: usize },
+    #[error("image architecture: {0}")]
+    Arch(#[from] ArchError),
+    #[error("image: {0}")]
+    Kernel(#[from] KernelError),
+    #[error("image is invalid: {what}")]
+    Invalid { what: String },
+    #[error("image exceeds a limit of `{arch}`: {what} needs {required}, the limit is {limit}")]
+    Limit { arch: String, what: String, required: u64, limit: u64 },
+    #[error("cannot read image {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+}
+
+fn invalid<T>(what: impl Into<String>) -> Result<T, ImageError> {
+    Err(ImageError::Invalid { what: what.into() })
+}
+
+/// Largest payload allocation bincode may claim while decoding. Decoding also
+/// never pre-allocates more than serde's cautious bound per sequence, so memory
+/// stays proportional to the input; this is a backstop.
+const DECODE_LIMIT: usize = 1 << 36;
+
+fn bincode_config() -> impl bincode::config::Config {
+    bincode::config::standard().with_little_endian().with_variable_int_encoding().with_limit::<DECODE_LIMIT>()
+}
+
+impl Image {
+    /// Encodes the image. Deterministic: equal images give equal bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let payload = bincode::serde::encode_to_vec(self, bincode_config()).expect("an Image always encodes");
+        let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
+        out.extend_from_slice(&MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&payload);
+        out
+    }
+
+    /// Decodes and validates an image.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Image, ImageError> {
+        if bytes.len() < HEADER_LEN {
+            return Err(ImageError::TooShort { len: bytes.len() });
+        }
+        let mut magic = [0u8; 8];
+        magic.copy_from_slice(&bytes[0..8]);
+        if magic != MAGIC {
+            return Err(ImageError::BadMagic { found: magic });
+        }
+        let u32_at = |o: usize| u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
+        let version = u32_at(8);
+        if version != FORMAT_VERSION {
+            return Err(ImageError::UnsupportedVersion { found: version });
+        }
+        let flags = u32_at(12);
+        if flags != 0 {
+            return Err(ImageError::Reserved { field: "flags", value: flags as u64 });
+        }
+        let mut len8 = [0u8; 8];
+        len8.copy_from_slice(&bytes[16..24]);
+        let len = u64::from_le_bytes(len8);
+        let crc = u32_at(24);
+        let reserved = u32_at(28);
+        if reserved != 0 {
+            return Err(ImageError::Reserved { field: "reserved", value: reserved as u64 });
+        }
+        let avail = (bytes.len() - HEADER_LEN) as u64;
+        if avail < len {
+            return Err(ImageError::Truncated { expected: len, found: avail });
+        }
+        if avail > len {
+            return Err(ImageError::TrailingBytes { extra: avail - len });
+        }
+        let payload = &bytes[HEADER_LEN..];
+        let found = crc32fast::hash(payload);
+        if found != crc {
+            return Err(ImageError::Checksum { expected: crc, found });
+        }
+        let img = Image::decode_payload(payload)?;
+        img.validate()?;
+        Ok(img)
+    }
+
+    /// Decodes a payload without the header checks or validation. Exposed so
+    /// tests can feed corrupt payloads past the checksum.
+    pub fn decode_payload(payload: &[u8]) -> Result<Image, ImageError> {
+        let (img, used): (Image, usize) = bincode::serde::decode_from_slice(payload, bincode_config())
+            .map_err(|e| ImageError::Decode(e.to_string()))?;
+        if used != payload.len() {
+            return Err(ImageError::PayloadTrailing { extra: payload.len() - used });
+        }
+        Ok(img)
+    }
+
+    pub fn read(path: &std::path::Path) -> Result<Image, ImageError> {
+        let bytes =
+            std::fs::read(path).map_err(|source| ImageError::Io { path: path.display().to_string(), source })?;
+        Image::from_bytes(&bytes)
+    }
+
+    pub fn write(&self, path: &std::path::Path) -> Result<(), ImageError> {
+        std::fs::write(path, self.to_bytes())
+            .map_err(|source| ImageError::Io { path: path.display().to_string(), source })
+    }
+
+    pub fn core(&self, id: CoreId) -> Option<&CoreImage> {
+        self.cores.binary_search_by_key(&id, |c| c.core).ok().map(|i| &self.cores[i])
+    }
+
+    pub fn router(&self, tile: TileId) -> Option<&RouterTable> {
+        self.routers.binary_search_by_key(&tile, |r| r.tile).ok().map(|i| &self.routers[i])
+    }
+
+    pub fn population(&self, name: &str) -> Option<(PopId, &PopSymbol)> {
+        self.populations.iter().enumerate().find(|(_, p)| p.name == name).map(|(i, p)| (PopId(i as u32), p))
+    }
+
+    /// Words of synaptic memory a core's rows occupy.
+    pub fn synapse_words(&self, core: &CoreImage) -> u64 {
+        let n_rows = core.rows.len().saturating_sub(1);
+        (0..n_rows).map(|r| self.arch.row_words(core.rows[r + 1].saturating_sub(core.rows[r]))).sum()
+    }
+
+    /// Checks every internal reference and every architectural limit.
+    pub fn validate(&self) -> Result<(), ImageError> {
+        let a = &self.arch;
+        a.validate()?;
+        let limit = |what: String, required: u64, limit: u64| -> Result<(), ImageError> {
+            if required > limit {
+                Err(ImageError::Limit { arch: a.name.clone(), what, required, limit })
+            } else {
+                Ok(())
+            }
+        };
+        if !(self.meta.dt_ms.is_finite() && self.meta.dt_ms > 0.0) {
+            return invalid(format!("dt_ms = {} must be a positive number", self.meta.dt_ms));
+        }
+        for k in &self.kernels {
+            k.validate()?;
+            limit(format!("kernel `{}` instructions", k.name), k.code.len() as u64, a.core.kernel_max_instructions as u64)?;
+            limit(format!("kernel `{}` state slots", k.name), k.state.len() as u64, a.core.max_state_slots as u64)?;
+            limit(format!("kernel `{}` parameter slots", k.name), k.params.len() as u64, a.core.max_param_slots as u64)?;
+            limit(format!("kernel `{}` input ports", k.name), k.inputs.len() as u64, a.core.max_input_ports as u64)?;
+        }
+        // Cores.
+        let n_cores = a.num_cores();
+        let mut key_ranges: Vec<(u64, u64, CoreId)> = Vec::new();
+        for (i, c) in self.cores.iter().enumerate() {
+            let cid = c.core;
+            if cid.0 >= n_cores {
+                return invalid(format!("{cid} does not exist (the machine has {n_cores} cores)"));
+            }
+            if i > 0 && self.cores[i - 1].core >= cid {
+                return invalid(format!("cores are not sorted and unique at {cid}"));
+            }
+            if c.pop.index() >= self.populations.len() {
+                return invalid(format!("{cid} belongs to {} which is not in the symbol table", c.pop));
+            }
+            let n = c.n_neurons as usize;
+            if n == 0 {
+                return invalid(format!("{cid} has no neurons"));
+            }
+            limit(format!("neurons on {cid}"), n as u64, a.core.max_neurons as u64)?;
+            let n_ports = match &c.kind {
+                CoreKind::Neuron { kernel, params, state } => {
+                    let k = self.kernels.get(kernel.index()).ok_or_else(|| ImageError::Invalid {
+                        what: format!("{cid} uses {kernel}, the image has {} kernels", self.kernels.len()),
+                    })?;
+                    if params.len() != k.params.len() {
+                        return invalid(format!(
+                            "{cid}: kernel `{}` has {} parameters, the core gives {}",
+                            k.name,
+                            k.params.len(),
+                            params.len()
+                        ));
+                    }
+                    for (pi, p) in params.iter().enumerate() {
+                        if let ParamArray::PerNeuron(v) = p {
+                            if v.len() != n {
+                                return invalid(format!(
+                                    "{cid}: parameter `{}` has {} values for {n} neurons",
+                                    k.params[pi],
+                                    v.len()
+                                ));
+                            }
+                        }
+                    }
+                    if state.len() != k.state.len() {
+                        return invalid(format!(
+                            "{cid}: kernel `{}` has {} state slots, the core gives {}",
+                            k.name,
+                            k.state.len(),
+                            state.len()
+                        ));
+                    }
+                    for (si, s) in state.iter().enumerate() {
+                        if s.len() != n {
+                            return invalid(format!("{cid}: state `{}` has {} values for {n} neurons", k.state[si], s.len()));
+                        }
+                    }
+                    k.inputs.len()
+                }
+                CoreKind::SpikeArray { steps } => {
+                    if steps.len() != n {
+                        return invalid(format!("{cid}: spike array has {} neurons' times for {n} neurons", steps.len()));
+                    }
+                    for (ni, s) in steps.iter().enumerate() {
+                        if s.windows(2).any(|w| w[0] >= w[1]) {
+                            return invalid(format!("{cid}: spike times of neuron {ni} are not strictly increasing"));
+                        }
+                    }
+                    0
+                }
+                CoreKind::External => 0,
+            };
+            if let Some(kb) = c.key_base {
+                let lo = kb.0 as u64;
+                let hi = lo + n as u64 - 1;
+                if hi > u32::MAX as u64 {
+                    return invalid(format!("{cid}: keys {kb}+{n} overflow 32 bits"));
+                }
+                key_ranges.push((lo, hi, cid));
+            }
+            // Input lookup and rows.
+            let n_rows = c.rows.len().saturating_sub(1);
+            if !c.rows.is_empty() {
+                if c.rows[0] != 0 || c.rows.windows(2).any(|w| w[0] > w[1]) {
+                    return invalid(format!("{cid}: row offsets are not monotone from 0"));
+                }
+                if *c.rows.last().unwrap_or(&0) as usize != c.synapses.len() {
+                    return invalid(format!(
+                        "{cid}: row offsets end at {}, there are {} synapses",
+                        c.rows.last().unwrap_or(&0),
+                        c.synapses.len()
+                    ));
+                }
+                for r in 0..n_rows {
+                    let len = c.rows[r + 1] - c.rows[r];
+                    limit(format!("synapses in row {r} on {cid}"), len as u64, a.core.max_row_length as u64)?;
+                }
+            } else if !c.synapses.is_empty() {
+                return invalid(format!("{cid}: synapses without row offsets"));
+            }
+            let mut input_keys = 0u64;
+            for (ei, e) in c.inputs.iter().enumerate() {
+                let span = !e.mask as u64 + 1;
+                if (!e.mask as u64 + 1) & !e.mask as u64 != 0 {
+                    return invalid(format!("{cid}: input entry {ei} mask {:08x} is not of the form 1…10…0", e.mask));
+                }
+                if e.key.0 & !e.mask != 0 {
+                    return invalid(format!("{cid}: input entry {ei} key {} has bits outside mask {:08x}", e.key, e.mask));
+                }
+                if e.count == 0 || e.count as u64 > span {
+                    return invalid(format!("{cid}: input entry {ei} covers {} rows, its mask allows 1..={span}", e.count));
+                }
+                if e.row as u64 + e.count as u64 > n_rows as u64 {
+                    return invalid(format!("{cid}: input entry {ei} uses rows {}..{}, the core has {n_rows}", e.row, e.row as u64 + e.count as u64));
+                }
+                if ei > 0 {
+                    let p = &c.inputs[ei - 1];
+                    if p.key.0 as u64 + (!p.mask as u64) >= e.key.0 as u64 {
+                        return invalid(format!("{cid}: input entries {} and {ei} are unsorted or overlap", ei - 1));
+                    }
+                }
+                input_keys += e.count as u64;
+            }
+            if let Some(m) = a.core.max_input_keys {
+                limit(format!("input keys (axons) on {cid}"), input_keys, m as u64)?;
+            }
+            if let Some(m) = a.core.max_input_table_entries {
+                limit(format!("input-table entries on {cid}"), c.inputs.len() as u64, m as u64)?;
+            }
+            for (si, s) in c.synapses.iter().enumerate() {
+                if s.target as usize >= n {
+                    return invalid(format!("{cid}: synapse {si} targets neuron {} of {n}", s.target));
+                }
+                if s.port as usize >= n_ports {
+                    return invalid(format!("{cid}: synapse {si} uses port {}, the core has {n_ports}", s.port));
+                }
+                if s.delay == 0 || s.delay as u16 > a.core.max_delay_steps {
+                    return invalid(format!(
+                        "{cid}: synapse {si} has delay {}, allowed 1..={}",
+                        s.delay, a.core.max_delay_steps
+                    ));
+                }
+                let wb = a.core.weight_bits as u32;
+                if crate::semantics::wrap(s.weight, wb as u8) != s.weight {
+                    return invalid(format!("{cid}: synapse {si} weight {} does not fit {wb} signed bits", s.weight));
+                }
+            }
+            limit(format!("synaptic memory words on {cid}"), self.synapse_words(c), a.core.synapse_words as u64)?;
+        }
+        key_ranges.sort();
+        for w in key_ranges.windows(2) {
+            if w[0].1 >= w[1].0 {
+                return invalid(format!("{} and {} send overlapping keys", w[0].2, w[1].2));
+            }
+        }
+        // Routers.
+        let n_tiles = a.num_tiles();
+        let link_bits: u8 = a.dirs().iter().fold(0, |m, d| m | (1 << *d as u8));
+        let core_bits: u64 = if a.cores_per_tile() >= 64 { u64::MAX } else { (1u64 << a.cores_per_tile()) - 1 };
+        for (i, r) in self.routers.iter().enumerate() {
+            if r.tile.0 >= n_tiles {
+                return invalid(format!("router of {} does not exist (the machine has {n_tiles} tiles)", r.tile));
+            }
+            if i > 0 && self.routers[i - 1].tile >= r.tile {
+                return invalid(format!("routing tables are not sorted and unique at {}", r.tile));
+            }
+            limit(format!("routing entries on {}", r.tile), r.entries.len() as u64, a.router.table_entries as u64)?;
+            for (ei, e) in r.entries.iter().enumerate() {
+                if e.key & !e.mask != 0 {
+                    return invalid(format!("{} entry {ei}: key {:08x} has bits outside mask {:08x}", r.tile, e.key, e.mask));
+                }
+                if e.links & !link_bits != 0 {
+                    let bad: Vec<&str> = Dir::ALL.iter().filter(|d| e.links & !link_bits & (1 << **d as u8) != 0).map(|d| d.name()).collect();
+                    return invalid(format!("{} entry {ei}: link(s) {} do not exist on a {:?}", r.tile, bad.join(","), a.topology.kind));
+                }
+                if e.cores & !core_bits != 0 {
+                    return invalid(format!("{} entry {ei}: routes to a core index ≥ {}", r.tile, a.cores_per_tile()));
+                }
+                if a.topology.kind == TopologyKind::Mesh {
+                    for &d in a.dirs() {
+                        if e.links & (1 << d as u8) != 0 && a.neighbour(r.tile, d).is_none() {
+                            return invalid(format!("{} entry {ei}: link {} leads off the edge of the mesh", r.tile, d.name()));
+                        }
+                    }
+                }
+            }
+        }
+        // Symbol table.
+        for (pi, p) in self.populations.iter().enumerate() {
+            if self.populations[..pi].iter().any(|q| q.name == p.name) {
+                return invalid(format!("population name `{}` appears twice", p.name));
+            }
+            let mut next = 0u32;
+            for s in &p.slices {
+                let c = self.core(s.core).ok_or_else(|| ImageError::Invalid {
+                    what: format!("population `{}` has a slice on {} which is not in the image", p.name, s.core),
+                })?;
+                if c.pop.index() != pi {
+                    return invalid(format!("population `{}` claims {} which belongs to {}", p.name, s.core, c.pop));
+                }
+                if s.first != next || s.count != c.n_neurons {
+                    return invalid(format!(
+                        "population `{}`: slice on {} covers {}..{}, expected {}..{} ({} neurons on the core)",
+                        p.name,
+                        s.core,
+                        s.first,
+                        s.first as u64 + s.count as u64,
+                        next,
+                        next as u64 + c.n_neurons as u64,
+                        c.n_neurons
+                    ));
+                }
+                next = next.saturating_add(s.count);
+            }
+            if next != p.size {
+                return invalid(format!("population `{}` has size {} but its slices cover {next}", p.name, p.size));
+            }
+            for v in &p.vars {
+                let ok = p.slices.iter().all(|s| match self.core(s.core).map(|c| &c.kind) {
+                    Some(CoreKind::Neuron { kernel, .. }) => {
+                        self.kernels.get(kernel.index()).is_some_and(|k| (v.slot as usize) < k.state.len())
+                    }
+                    _ => false,
+                });
+                if !ok {
+                    return invalid(format!("population `{}`: variable `{}` names state slot {} that its cores lack", p.name, v.name, v.slot));
+                }
+            }
+        }
+        for c in &self.cores {
+            let p = &self.populations[c.pop.index()];
+            if !p.slices.iter().any(|s| s.core == c.core) {
+                return invalid(format!("{} is not listed in population `{}`'s slices", c.core, p.name));
+            }
+        }
+        // Output axons need the routes: checked by walking them.
+        if let Some(m) = a.core.max_output_axons {
+            for c in &self.cores {
+                if let Some(kb) = c.key_base {
+                    let mut axons = 0u64;
+                    for i in 0..c.n_neurons {
+                        let t = crate::route::trace(self, a.tile_of(c.core), RoutingKey(kb.0 + i))
+                            .map_err(|e| ImageError::Invalid { what: e.to_string() })?;
+                        axons += t.cores.len() as u64;
+                    }
+                    limit(format!("output axons on {}", c.core), axons, m as u64)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Helper for code that needs the kernel of a neuron core.
+impl CoreImage {
+    pub fn kernel_id(&self) -> Option<KernelId> {
+        match &self.kind {
+            CoreKind::Neuron { kernel, .. } => Some(*kernel),
+            CoreKind::SpikeArray { .. } | CoreKind::External => None,
+        }
+    }
+
+    /// The row for a packet key, if the core has one.
+    pub fn lookup(&self, key: RoutingKey) -> Option<u32> {
+        // Entries are sorted by key and non-overlapping: the candidate is the last entry with key ≤ k.
+        let i = self.inputs.partition_point(|e| e.key.0 <= key.0);
+        if i == 0 {
+            return None;
+        }
+        let e = &self.inputs[i - 1];
+        if key.0 & e.mask != e.key.0 {
+            return None;
+        }
+        let off = key.0 & !e.mask;
+        (off < e.count).then_some(e.row + off)
+    }
+
+    pub fn row(&self, r: u32) -> &[Synapse] {
+        let r = r as usize;
+        &self.synapses[self.rows[r] as usize..self.rows[r + 1] as usize]
+    }
+}

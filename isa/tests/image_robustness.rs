@@ -1,0 +1,145 @@
+//! The image format: byte-identical round trips, and no panic on any corruption.
+
+use nerve_isa::image::{Image, ImageError, HEADER_LEN};
+use nerve_isa::sample::sample_image;
+
+#[test]
+fn sample_is_valid_and_roundtrips_byte_identically() {
+    let img = sample_image();
+    img.validate().unwrap();
+    let bytes = img.to_bytes();
+    let back = Image::from_bytes(&bytes).unwrap();
+    assert_eq!(back, img);
+    assert_eq!(back.to_bytes(), bytes);
+}
+
+#[test]
+fn every_truncation_is_a_typed_error() {
+    let bytes = sample_image().to_bytes();
+    for len in 0..bytes.len() {
+        match Image::from_bytes(&bytes[..len]) {
+            Err(ImageError::TooShort { .. }) | Err(ImageError::Truncated { .. }) => {}
+            other => panic!("truncated at {len}: {other:?}"),
+        }
+    }
+    // Truncated payloads that get past the header (as if the length were fixed up) still fail cleanly.
+    let payload = &bytes[HEADER_LEN..];
+    for len in 0..payload.len() {
+        assert!(Image::decode_payload(&payload[..len]).is_err(), "payload truncated at {len} decoded");
+    }
+}
+
+#[test]
+fn every_single_byte_flip_is_an_error_or_a_valid_image() {
+    let bytes = sample_image().to_bytes();
+    for i in 0..bytes.len() {
+        for pattern in [0x01u8, 0x80, 0xff] {
+            let mut b = bytes.clone();
+            b[i] ^= pattern;
+            // Through the checksum: every flip is caught.
+            assert!(Image::from_bytes(&b).is_err(), "flip at {i} passed the checksum");
+            // Past the checksum: decode + validate must not panic.
+            if i >= HEADER_LEN {
+                if let Ok(img) = Image::decode_payload(&b[HEADER_LEN..]) {
+                    let _ = img.validate();
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn lying_length_fields_do_not_allocate() {
+    // A payload that claims a huge vector right at the start: the name string of the arch.
+    let mut payload = vec![0xfdu8]; // bincode varint marker for a u64 length follows
+    payload.extend_from_slice(&(u64::MAX / 2).to_le_bytes());
+    payload.extend_from_slice(&[0u8; 16]);
+    assert!(Image::decode_payload(&payload).is_err());
+    // A header that claims a payload far larger than the file.
+    let mut bytes = sample_image().to_bytes();
+    bytes[16..24].copy_from_slice(&u64::MAX.to_le_bytes());
+    assert!(matches!(Image::from_bytes(&bytes), Err(ImageError::Truncated { .. })));
+}
+
+#[test]
+fn header_errors_are_specific() {
+    let bytes = sample_image().to_bytes();
+    let mut b = bytes.clone();
+    b[0] = b'X';
+    assert!(matches!(Image::from_bytes(&b), Err(ImageError::BadMagic { .. })));
+    let mut b = bytes.clone();
+    b[8] = 99;
+    let e = Image::from_bytes(&b).unwrap_err();
+    assert!(matches!(e, ImageError::UnsupportedVersion { found: 99 }), "{e}");
+    let mut b = bytes.clone();
+    b.push(0);
+    assert!(matches!(Image::from_bytes(&b), Err(ImageError::TrailingBytes { extra: 1 })));
+    let mut b = bytes.clone();
+    let last = b.len() - 1;
+    b[last] ^= 1;
+    assert!(matches!(Image::from_bytes(&b), Err(ImageError::Checksum { .. })));
+}
+
+#[test]
+fn validate_names_the_culprit_and_the_limit() {
+    use nerve_isa::image::*;
+    let mut img = sample_image();
+    img.cores[1].synapses[0].delay = 9;
+    let e = img.validate().unwrap_err().to_string();
+    assert!(e.contains("delay 9") && e.contains("1..=4"), "{e}");
+
+    let mut img = sample_image();
+    img.cores[1].synapses[0].weight = 200;
+    let e = img.validate().unwrap_err().to_string();
+    assert!(e.contains("weight 200") && e.contains("8 signed bits"), "{e}");
+
+    let mut img = sample_image();
+    let e0 = img.routers[0].entries[0];
+    img.routers[0].entries = vec![e0; 17];
+    let e = img.validate().unwrap_err().to_string();
+    assert!(e.contains("routing entries on tile0") && e.contains("needs 17") && e.contains("limit is 16"), "{e}");
+
+    let mut img = sample_image();
+    img.cores[1].n_neurons = 17;
+    let e = img.validate().unwrap_err().to_string();
+    assert!(e.contains("neurons on core4") && e.contains("limit is 16"), "{e}");
+
+    let mut img = sample_image();
+    img.cores[1].inputs[0].row = 2;
+    let e = img.validate().unwrap_err().to_string();
+    assert!(e.contains("input entry 0 uses rows 2..5"), "{e}");
+
+    let mut img = sample_image();
+    if let CoreKind::Neuron { kernel, .. } = &mut img.cores[1].kind {
+        *kernel = nerve_isa::ids::KernelId(3);
+    }
+    let e = img.validate().unwrap_err().to_string();
+    assert!(e.contains("kernel3"), "{e}");
+
+    let mut img = sample_image();
+    img.populations[1].size = 5;
+    let e = img.validate().unwrap_err().to_string();
+    assert!(e.contains("size 5"), "{e}");
+}
+
+#[test]
+fn routing_trace_of_the_sample() {
+    use nerve_isa::ids::{RoutingKey, TileId};
+    let img = sample_image();
+    let t = nerve_isa::route::trace(&img, TileId(0), RoutingKey(0x102)).unwrap();
+    assert_eq!(t.cores, vec![img.cores[1].core]);
+    assert_eq!(t.hops.len(), 1);
+    assert_eq!(t.depth, vec![1]);
+    // Key 0x200 has no entry on its source router.
+    let e = nerve_isa::route::trace(&img, TileId(1), RoutingKey(0x200)).unwrap_err().to_string();
+    assert!(e.contains("no routing entry"), "{e}");
+    // A core whose keys go nowhere makes the image invalid.
+    let mut bad = img.clone();
+    bad.cores[1].key_base = Some(RoutingKey(0x200));
+    let e = bad.validate().unwrap_err().to_string();
+    assert!(e.contains("0x00000200") && e.contains("goes nowhere"), "{e}");
+    // The input lookup finds rows by key offset.
+    assert_eq!(img.cores[1].lookup(RoutingKey(0x102)), Some(2));
+    assert_eq!(img.cores[1].lookup(RoutingKey(0x103)), None);
+    assert_eq!(img.cores[1].lookup(RoutingKey(0x0ff)), None);
+}
