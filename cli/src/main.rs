@@ -1,1 +1,51 @@
-fn main() {}
+//! `nerve`: compile spiking networks for neuromorphic chips, run them on the
+//! emulator, and report what they cost.
+#![forbid(unsafe_code)]
+
+mod cmd;
+mod table;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "nerve", version, about = "A toolchain for neuromorphic chips: compile, emulate, report", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List or show architecture profiles.
+    #[command(subcommand)]
+    Arch(cmd::arch::ArchCmd),
+    /// Show what an image uses of its machine: per core, tile and chip, against the limits.
+    Inspect(cmd::inspect::InspectArgs),
+    /// Disassemble the neuron kernels of an image.
+    Disasm(cmd::disasm::DisasmArgs),
+    /// Assemble a hand-written kernel and print its listing (or write its encoding).
+    Asm(cmd::asm::AsmArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Arch(c) => cmd::arch::run(c),
+        Command::Inspect(a) => cmd::inspect::run(a),
+        Command::Disasm(a) => cmd::disasm::run(a),
+        Command::Asm(a) => cmd::asm::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            let mut src = e.source();
+            while let Some(s) = src {
+                eprintln!("  caused by: {s}");
+                src = s.source();
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -20,6 +20,7 @@ pub mod opcode;
 pub mod route;
 pub mod sample;
 pub mod semantics;
+pub mod stats;
 
 pub use arch::Arch;
 pub use image::Image;

@@ -1,0 +1,39 @@
+use clap::Args;
+use nerve_isa::asm::{assemble, disassemble};
+use std::path::PathBuf;
+
+use super::Result;
+
+#[derive(Args)]
+pub struct AsmArgs {
+    /// Kernel source (`.kernel`, `.state`, `.param`, `.input` directives, then instructions).
+    file: PathBuf,
+    /// Write the encoded program (64-bit little-endian words) to this file.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+}
+
+pub fn run(a: AsmArgs) -> Result<()> {
+    let text = std::fs::read_to_string(&a.file).map_err(|e| format!("cannot read {}: {e}", a.file.display()))?;
+    let k = assemble(&text).map_err(|e| format!("{}: {e}", a.file.display()))?;
+    let c = k.class_counts();
+    println!(
+        "; {}: {} instructions ({} alu, {} mul, {} mem, {} spike), {} state, {} params, {} inputs",
+        k.name,
+        k.code.len(),
+        c.alu,
+        c.mul,
+        c.mem,
+        c.spike,
+        k.state.len(),
+        k.params.len(),
+        k.inputs.len()
+    );
+    print!("{}", disassemble(&k));
+    if let Some(out) = a.output {
+        let bytes: Vec<u8> = k.code.iter().flat_map(|i| i.encode().to_le_bytes()).collect();
+        std::fs::write(&out, bytes).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+        eprintln!("wrote {} ({} bytes)", out.display(), k.code.len() * 8);
+    }
+    Ok(())
+}

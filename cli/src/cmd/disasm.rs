@@ -1,0 +1,75 @@
+use clap::Args;
+use nerve_isa::asm::disassemble;
+use nerve_isa::ids::CoreId;
+use nerve_isa::image::{CoreKind, Image, ParamArray};
+use std::path::PathBuf;
+
+use super::Result;
+
+#[derive(Args)]
+pub struct DisasmArgs {
+    /// The chip image.
+    image: PathBuf,
+    /// Only the kernel of this core, with its parameter values.
+    #[arg(long)]
+    core: Option<u32>,
+}
+
+pub fn run(a: DisasmArgs) -> Result<()> {
+    let img = Image::read(&a.image)?;
+    match a.core {
+        None => {
+            for (ki, k) in img.kernels.iter().enumerate() {
+                let users: Vec<String> = img
+                    .cores
+                    .iter()
+                    .filter(|c| c.kernel_id().is_some_and(|id| id.index() == ki))
+                    .map(|c| c.core.0.to_string())
+                    .collect();
+                println!("; kernel {ki}, {} instructions, on cores {}", k.code.len(), abbreviate(&users));
+                println!("{}", disassemble(k));
+            }
+            if img.kernels.is_empty() {
+                println!("; the image has no neuron kernels");
+            }
+        }
+        Some(c) => {
+            let core = img.core(CoreId(c)).ok_or_else(|| {
+                format!(
+                    "core {c} is not used by this image (used: {})",
+                    abbreviate(&img.cores.iter().map(|c| c.core.0.to_string()).collect::<Vec<_>>())
+                )
+            })?;
+            let pop = &img.populations[core.pop.index()];
+            println!("; core {c}: {} neurons of population `{}` ({})", core.n_neurons, pop.name, pop.model);
+            match &core.kind {
+                CoreKind::Neuron { kernel, params, .. } => {
+                    let k = &img.kernels[kernel.index()];
+                    for (name, p) in k.params.iter().zip(params) {
+                        match p {
+                            ParamArray::Uniform(v) => println!(";   param {name} = {v}"),
+                            ParamArray::PerNeuron(v) => {
+                                let (lo, hi) = (v.iter().min().unwrap_or(&0), v.iter().max().unwrap_or(&0));
+                                println!(";   param {name}: per neuron, {lo}..={hi}");
+                            }
+                        }
+                    }
+                    println!("{}", disassemble(k));
+                }
+                CoreKind::SpikeArray { steps } => {
+                    println!("; spike array: {} spikes in all, no kernel", steps.iter().map(Vec::len).sum::<usize>())
+                }
+                CoreKind::External => println!("; external input: spikes are supplied at run time, no kernel"),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn abbreviate(v: &[String]) -> String {
+    if v.len() <= 12 {
+        v.join(", ")
+    } else {
+        format!("{}, … {} more, {}", v[..10].join(", "), v.len() - 11, v[v.len() - 1])
+    }
+}

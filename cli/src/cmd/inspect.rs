@@ -1,0 +1,108 @@
+use clap::Args;
+use nerve_isa::image::Image;
+use nerve_isa::stats::ImageStats;
+use std::path::PathBuf;
+
+use super::Result;
+use crate::table::{table, util};
+
+#[derive(Args)]
+pub struct InspectArgs {
+    /// The chip image.
+    image: PathBuf,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    json: bool,
+    /// Show every core (by default, at most 40 rows per table).
+    #[arg(long)]
+    all: bool,
+}
+
+pub fn run(a: InspectArgs) -> Result<()> {
+    let img = Image::read(&a.image)?;
+    let s = ImageStats::of(&img);
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&s)?);
+        return Ok(());
+    }
+    let l = &s.limits;
+    println!(
+        "image {}: network `{}` on `{}` ({} of {} cores, {} of {} chips), {} neurons, {} synapses, {} routing entries (largest table {} of {})",
+        a.image.display(),
+        s.network,
+        s.arch,
+        s.cores.len(),
+        l.cores,
+        s.chips.len(),
+        l.chips,
+        s.total_neurons,
+        s.total_synapses,
+        s.total_router_entries,
+        s.max_router_entries,
+        l.router_entries
+    );
+    let cap = if a.all { usize::MAX } else { 40 };
+    let rows: Vec<Vec<String>> = s
+        .cores
+        .iter()
+        .take(cap)
+        .map(|c| {
+            vec![
+                c.core.to_string(),
+                c.tile.to_string(),
+                c.chip.to_string(),
+                c.population.clone(),
+                c.kind.clone(),
+                util(c.neurons as u64, Some(l.neurons_per_core)),
+                c.synapses.to_string(),
+                util(c.synapse_words, Some(l.synapse_words_per_core)),
+                util(c.input_keys, l.input_keys_per_core),
+                util(c.input_entries as u64, l.input_entries_per_core),
+            ]
+        })
+        .collect();
+    println!(
+        "\ncores\n{}",
+        table(&["core", "tile", "chip", "population", "runs", "neurons", "synapses", "synapse words", "input keys", "input entries"], rows)
+    );
+    if s.cores.len() > cap {
+        println!("… {} more cores (--all shows them)", s.cores.len() - cap);
+    }
+    let rows: Vec<Vec<String>> = s
+        .tiles
+        .iter()
+        .take(cap)
+        .map(|t| {
+            vec![
+                t.tile.to_string(),
+                format!("({}, {})", t.x, t.y),
+                t.chip.to_string(),
+                util(t.cores_used as u64, Some(l.cores_per_tile)),
+                util(t.router_entries as u64, Some(l.router_entries)),
+            ]
+        })
+        .collect();
+    println!("\nrouters\n{}", table(&["tile", "x, y", "chip", "cores used", "router entries"], rows));
+    if s.tiles.len() > cap {
+        println!("… {} more routers (--all shows them)", s.tiles.len() - cap);
+    }
+    if s.chips.len() > 1 || s.tiles.len() > s.chips.len() {
+        let rows: Vec<Vec<String>> = s
+            .chips
+            .iter()
+            .take(cap)
+            .map(|c| {
+                vec![
+                    c.chip.to_string(),
+                    c.cores_used.to_string(),
+                    c.neurons.to_string(),
+                    c.synapses.to_string(),
+                    c.router_entries.to_string(),
+                    c.max_router_entries.to_string(),
+                ]
+            })
+            .collect();
+        println!("\nchips\n{}", table(&["chip", "cores used", "neurons", "synapses", "router entries", "largest table"], rows));
+    }
+    Ok(())
+}

@@ -1,0 +1,6 @@
+pub mod arch;
+pub mod asm;
+pub mod disasm;
+pub mod inspect;
+
+pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;

@@ -1,0 +1,74 @@
+//! The image tools on an image built by a test.
+
+use std::process::Command;
+
+fn nerve() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_nerve"))
+}
+
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("nerve runs");
+    assert!(out.status.success(), "failed: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn run_err(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("nerve runs");
+    assert!(!out.status.success());
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn arch_list_and_show() {
+    let s = run_ok(nerve().args(["arch", "list"]));
+    for p in ["loihi", "spinnaker", "tiny"] {
+        assert!(s.contains(p), "{s}");
+    }
+    let s = run_ok(nerve().args(["arch", "show", "spinnaker"]));
+    assert!(s.contains("table_entries = 1023"), "{s}");
+    let s = run_ok(nerve().args(["arch", "show", "loihi", "--format", "json"]));
+    let v: serde_json::Value = serde_json::from_str(&s).unwrap();
+    assert_eq!(v["core"]["max_neurons"], 1024);
+    let e = run_err(nerve().args(["arch", "show", "truenorth"]));
+    assert!(e.contains("unknown architecture profile `truenorth`"), "{e}");
+}
+
+#[test]
+fn inspect_and_disasm_a_sample_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("sample.img");
+    nerve_isa::sample::sample_image().write(&p).unwrap();
+    let s = run_ok(nerve().arg("inspect").arg(&p));
+    assert!(s.contains("2 of 36 cores") && s.contains("12 synapses"), "{s}");
+    let s = run_ok(nerve().arg("inspect").arg(&p).arg("--json"));
+    let v: serde_json::Value = serde_json::from_str(&s).unwrap();
+    assert_eq!(v["cores"][1]["synapse_words"], 3 + 6); // 3 rows: header + 4 synapses in 2 words each
+    assert_eq!(v["total_router_entries"], 2);
+    let s = run_ok(nerve().arg("disasm").arg(&p));
+    assert!(s.contains(".kernel if_neuron") && s.contains("cmplt"), "{s}");
+    let s = run_ok(nerve().arg("disasm").arg(&p).args(["--core", "4"]));
+    assert!(s.contains("param vth = 60"), "{s}");
+    let e = run_err(nerve().arg("disasm").arg(&p).args(["--core", "7"]));
+    assert!(e.contains("core 7 is not used") && e.contains("0, 4"), "{e}");
+    // A corrupt image is a clear error, not a panic.
+    let mut b = std::fs::read(&p).unwrap();
+    let n = b.len();
+    b[n - 3] ^= 0x40;
+    std::fs::write(&p, b).unwrap();
+    let e = run_err(nerve().arg("inspect").arg(&p));
+    assert!(e.contains("checksum mismatch"), "{e}");
+}
+
+#[test]
+fn asm_assembles_the_example_kernel() {
+    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/kernels/if.s");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("if.bin");
+    let s = run_ok(nerve().arg("asm").arg(src).arg("-o").arg(&out));
+    assert!(s.contains("if_neuron: 9 instructions"), "{s}");
+    assert_eq!(std::fs::read(&out).unwrap().len(), 9 * 8);
+    let bad = dir.path().join("bad.s");
+    std::fs::write(&bad, ".kernel k\n  add r1, r2\n").unwrap();
+    let e = run_err(nerve().arg("asm").arg(&bad));
+    assert!(e.contains("line 2"), "{e}");
+}
