@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod cmd;
+mod progress;
 mod table;
 
 use clap::{Parser, Subcommand};
@@ -17,6 +18,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Compile a network into a chip image.
+    Compile(cmd::compile::CompileArgs),
     /// List or show architecture profiles.
     #[command(subcommand)]
     Arch(cmd::arch::ArchCmd),
@@ -31,6 +34,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Compile(a) => cmd::compile::run(a),
         Command::Arch(c) => cmd::arch::run(c),
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Disasm(a) => cmd::disasm::run(a),

@@ -511,8 +511,12 @@ impl Arch {
     pub fn synapses_per_word(&self) -> u32 {
         (self.core.synapse_word_bits / self.core.synapse_bits).max(1)
     }
-    /// Words a row of `n` synapses occupies, header included.
+    /// Words a row of `n` synapses occupies, header included. An empty row
+    /// occupies nothing: the lookup entry already says its length is zero.
     pub fn row_words(&self, n: u32) -> u64 {
+        if n == 0 {
+            return 0;
+        }
         self.core.row_header_words as u64 + (n as u64).div_ceil(self.synapses_per_word() as u64)
     }
 }

@@ -470,7 +470,8 @@ impl Image {
                         return invalid(format!("{cid}: input entries {} and {ei} are unsorted or overlap", ei - 1));
                     }
                 }
-                input_keys += e.count as u64;
+                // Input keys (axons) are the keys that have synapses here.
+                input_keys += (e.row..e.row + e.count).filter(|&r| c.rows[r as usize + 1] > c.rows[r as usize]).count() as u64;
             }
             if let Some(m) = a.core.max_input_keys {
                 limit(format!("input keys (axons) on {cid}"), input_keys, m as u64)?;

@@ -1,5 +1,6 @@
 pub mod arch;
 pub mod asm;
+pub mod compile;
 pub mod disasm;
 pub mod inspect;
 

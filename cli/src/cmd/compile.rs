@@ -1,0 +1,146 @@
+use clap::Args;
+use nerve_compiler::compile::{compile, Options};
+use nerve_compiler::net::json::read_network;
+use nerve_compiler::place::{PlaceOptions, Strategy};
+use nerve_isa::arch::Arch;
+use std::path::{Path, PathBuf};
+
+use super::Result;
+use crate::progress::Progress;
+use crate::table::table;
+
+#[derive(Args)]
+pub struct CompileArgs {
+    /// The network: a JSON network file (docs/network-format.md).
+    network: PathBuf,
+    /// Architecture: a built-in profile (`nerve arch list`) or a .toml/.json profile file.
+    #[arg(long)]
+    arch: String,
+    /// Output image (default: the network's file name with .img).
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Write the mapping report as JSON.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Seed for placement refinement (connectors carry their own seeds).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Placement: `pack` (fewest tiles and chips), `spread` (every tile), or a CSV
+    /// file with header `population,slice,core`.
+    #[arg(long, default_value = "pack")]
+    placement: String,
+    /// Most neurons per core for every population (the profile's limit applies too).
+    #[arg(long)]
+    neurons_per_core: Option<u32>,
+    /// Placement refinement effort: annealing moves per slice (0 turns refinement off).
+    #[arg(long, default_value_t = 60)]
+    effort: u32,
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+fn read_placement(path: &Path) -> Result<Vec<(String, u32, u32)>> {
+    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_path(path).map_err(|e| format!("placement file {}: {e}", path.display()))?;
+    let h = rdr.headers().map_err(|e| format!("placement file {}: {e}", path.display()))?.clone();
+    if h.iter().collect::<Vec<_>>() != ["population", "slice", "core"] {
+        return Err(format!("placement file {}: the header must be `population,slice,core`", path.display()).into());
+    }
+    let mut out = Vec::new();
+    for (i, r) in rdr.records().enumerate() {
+        let r = r.map_err(|e| format!("placement file {} line {}: {e}", path.display(), i + 2))?;
+        let num = |k: usize| -> Result<u32> {
+            r.get(k).unwrap_or("").parse::<u32>().map_err(|_| format!("placement file {} line {}: `{}` is not a number", path.display(), i + 2, r.get(k).unwrap_or("")).into())
+        };
+        out.push((r.get(0).unwrap_or("").to_string(), num(1)?, num(2)?));
+    }
+    Ok(out)
+}
+
+pub fn run(a: CompileArgs) -> Result<()> {
+    let arch = Arch::load(&a.arch)?;
+    let net = read_network(&a.network)?;
+    let strategy = match a.placement.as_str() {
+        "pack" => Strategy::Pack,
+        "spread" => Strategy::Spread,
+        f => {
+            let p = Path::new(f);
+            if !p.exists() {
+                return Err(format!("--placement `{f}`: expected `pack`, `spread` or an existing CSV file").into());
+            }
+            Strategy::Explicit(read_placement(p)?)
+        }
+    };
+    let opts = Options {
+        place: PlaceOptions { strategy, effort: a.effort, seed: a.seed },
+        neurons_per_core: a.neurons_per_core,
+        seed: a.seed,
+    };
+    let out_path = a.output.clone().unwrap_or_else(|| a.network.with_extension("img"));
+    let mut prog = Progress::new(a.quiet, "compiling");
+    let out = compile(&arch, &net, &opts, &mut |s: &str| prog.stage(s))?;
+    prog.finish();
+    out.image.write(&out_path)?;
+    if let Some(r) = &a.report {
+        std::fs::write(r, serde_json::to_string_pretty(&out.report)?).map_err(|e| format!("cannot write {}: {e}", r.display()))?;
+    }
+    if a.quiet {
+        return Ok(());
+    }
+    let r = &out.report;
+    let s = &r.seconds;
+    println!(
+        "compiled `{}` for `{}` → {} ({} neurons, {} synapses)",
+        r.network,
+        r.arch,
+        out_path.display(),
+        r.neurons,
+        r.synapses
+    );
+    let rt = &r.routing;
+    println!(
+        "{}",
+        table(
+            &["cores", "tiles", "chips", "trees", "entries (raw)", "after default-route elision", "compressed", "largest table", "busiest link (trees / neurons)"],
+            vec![vec![
+                r.cores_used.to_string(),
+                r.tiles_used.to_string(),
+                r.chips_used.to_string(),
+                rt.trees.to_string(),
+                rt.entries_uncompressed.to_string(),
+                rt.entries_after_elision.to_string(),
+                rt.entries_compressed.to_string(),
+                format!("{} / {}", rt.max_table_compressed, arch.router.table_entries),
+                format!("{} / {}", rt.max_link_trees, rt.max_link_neurons),
+            ]]
+        )
+    );
+    let rows: Vec<Vec<String>> = r
+        .populations
+        .iter()
+        .map(|p| vec![p.name.clone(), p.model.clone(), p.size.to_string(), p.neurons_per_core.to_string(), p.cores.to_string()])
+        .collect();
+    println!("{}", table(&["population", "model", "neurons", "per core", "cores"], rows));
+    let q: Vec<Vec<String>> = r
+        .quantisation
+        .iter()
+        .map(|q| {
+            vec![
+                q.projection.clone(),
+                q.port.to_string(),
+                q.exp.to_string(),
+                format!("{:.3}%", 100.0 * q.worst_rel_error),
+                q.clipped.to_string(),
+                q.underflow.to_string(),
+            ]
+        })
+        .collect();
+    if !q.is_empty() {
+        println!("{}", table(&["projection", "port", "weight exp", "worst weight error", "clipped", "rounded to 0"], q));
+    }
+    println!(
+        "time: expand {:.3} s, quantise {:.3} s, partition {:.3} s, place {:.3} s, route {:.3} s, codegen {:.3} s, check {:.3} s; total {:.3} s",
+        s.expand, s.lower, s.partition, s.place, s.route, s.codegen, s.check, s.total
+    );
+    Ok(())
+}

@@ -1,0 +1,462 @@
+//! The pipeline: expand → lower (quantise) → partition → place → route →
+//! code generation → checks. Each stage is timed for the mapping report.
+
+use std::time::Instant;
+
+use nerve_isa::arch::Arch;
+use nerve_isa::ids::{CoreId, KernelId, PopId, RoutingKey, TileId};
+use nerve_isa::image::{self, CoreImage, CoreKind, Image, InputEntry, Meta, ParamArray, PopSymbol, RouterTable, Slice, Synapse};
+use nerve_isa::kernel::Kernel;
+use serde::Serialize;
+
+use crate::error::{CompileError, Result};
+use crate::expand::{expand, Synapses};
+use crate::lower::{lower, Body, Incoming, Lowered, ParamVals, ProjQuant};
+use crate::net::model::*;
+use crate::partition::{for_each_row, groups_into, partition, Split};
+use crate::place::{place, slice_base, PlaceOptions, Placement, Strategy, Traffic};
+use crate::route::{allocate_keys, route, LinkLoad, RouteStats, Routes, SliceGraph};
+
+/// Compiler options.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub place: PlaceOptions,
+    /// Most neurons per core for every population (below the core limit).
+    pub neurons_per_core: Option<u32>,
+    /// Seed recorded in the image; placement uses `place.seed`.
+    pub seed: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { place: PlaceOptions::default(), neurons_per_core: None, seed: 0 }
+    }
+}
+
+/// Seconds per stage.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct StageTimes {
+    pub expand: f64,
+    pub lower: f64,
+    pub partition: f64,
+    pub place: f64,
+    pub route: f64,
+    pub codegen: f64,
+    pub check: f64,
+    pub total: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PopReport {
+    pub name: String,
+    pub model: String,
+    pub size: u32,
+    pub neurons_per_core: u32,
+    pub cores: u32,
+}
+
+/// The mapping report (`--report map.json`).
+#[derive(Clone, Debug, Serialize)]
+pub struct MapReport {
+    pub network: String,
+    pub arch: String,
+    pub neurons: u64,
+    pub synapses: u64,
+    pub populations: Vec<PopReport>,
+    pub cores_used: u32,
+    pub tiles_used: u32,
+    pub chips_used: u32,
+    pub placement: String,
+    pub placement_cost_initial: f64,
+    pub placement_cost_final: f64,
+    pub routing: RouteStats,
+    pub quantisation: Vec<ProjQuant>,
+    pub busiest_links: Vec<LinkLoad>,
+    pub seconds: StageTimes,
+}
+
+pub struct Output {
+    pub image: Image,
+    pub report: MapReport,
+}
+
+/// The mapping stages shared by `compile` and graph-only benchmarks.
+pub struct Mapped {
+    pub placement: Placement,
+    pub routes: Routes,
+    pub keys: crate::route::Keys,
+    pub dests: Vec<Vec<CoreId>>,
+    pub place_s: f64,
+    pub route_s: f64,
+}
+
+/// Places slices and routes the slice graph.
+pub fn map_graph(
+    arch: &Arch,
+    net: &Network,
+    splits: &[Split],
+    graph: &SliceGraph,
+    opts: &PlaceOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Mapped> {
+    let base = slice_base(splits);
+    let n_slices = base.last().map_or(0, |b| b + splits.last().map_or(0, |s| s.count)) as usize;
+    let mut slice_pop = Vec::with_capacity(n_slices);
+    for (p, s) in splits.iter().enumerate() {
+        for k in 0..s.count {
+            slice_pop.push((p, k));
+        }
+    }
+    let len_of = |g: u32| {
+        let (p, k) = slice_pop[g as usize];
+        splits[p].len(k)
+    };
+    let traffic = Traffic { pairs: graph.edges.iter().map(|&(s, t)| (s, t, len_of(s) as f64)).collect() };
+    let t0 = Instant::now();
+    let placement = place(arch, net, splits, &traffic, opts, progress)?;
+    let place_s = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    let core_of = |g: u32| {
+        let (p, k) = slice_pop[g as usize];
+        placement.cores[p][k as usize]
+    };
+    let mut dests: Vec<Vec<CoreId>> = vec![Vec::new(); n_slices];
+    for &(s, t) in &graph.edges {
+        dests[s as usize].push(core_of(t));
+    }
+    for d in &mut dests {
+        d.sort();
+        d.dedup();
+    }
+    let sends: Vec<bool> = dests.iter().map(|d| !d.is_empty()).collect();
+    let order: Vec<usize> = crate::place::bfs_order(net).iter().map(|p| p.index()).collect();
+    let keys = allocate_keys(splits, &sends, &order)?;
+    let src_core: Vec<CoreId> = (0..n_slices as u32).map(core_of).collect();
+    let src_len: Vec<u32> = (0..n_slices as u32).map(len_of).collect();
+    let routes = route(arch, &keys, &src_core, &src_len, &dests, progress)?;
+    let route_s = t1.elapsed().as_secs_f64();
+    Ok(Mapped { placement, routes, keys, dests, place_s, route_s })
+}
+
+/// Compiles a network for an architecture.
+pub fn compile(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Output> {
+    let t_all = Instant::now();
+    let mut times = StageTimes::default();
+    let dt = net.dt_ms;
+
+    progress("expanding connectors");
+    let t = Instant::now();
+    let mut syn: Vec<Synapses> = Vec::with_capacity(net.graph.edge_count());
+    for (e, _, _, p) in net.projections() {
+        let s = expand(net, e)?;
+        let md = s.max_delay();
+        if md > arch.core.max_delay_steps {
+            return Err(CompileError::Projection {
+                projection: p.label.clone(),
+                reason: format!(
+                    "a delay of {md} timesteps ({} ms) exceeds `{}`'s {} delay slots",
+                    md as f64 * dt,
+                    arch.name,
+                    arch.core.max_delay_steps
+                ),
+            });
+        }
+        syn.push(s);
+    }
+    times.expand = t.elapsed().as_secs_f64();
+
+    progress("quantising");
+    let t = Instant::now();
+    let mut lowered: Vec<Lowered> = Vec::with_capacity(net.num_pops());
+    for (pi, pop) in net.pops() {
+        let incoming: Vec<Incoming> = net
+            .projections()
+            .filter(|(_, _, b, _)| *b == pi)
+            .map(|(e, _, _, p)| Incoming { proj: e, p, syn: &syn[e.index()] })
+            .collect();
+        lowered.push(lower(arch, net, pop, &incoming, dt)?);
+    }
+    times.lower = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    let mut net_parts = net.clone();
+    if let Some(n) = opts.neurons_per_core {
+        for p in net_parts.graph.node_weights_mut() {
+            p.max_per_core = Some(p.max_per_core.map_or(n, |m| m.min(n)));
+        }
+    }
+    let splits = partition(arch, &net_parts, &syn, progress)?;
+    times.partition = t.elapsed().as_secs_f64();
+
+    // Slice graph from the synapses.
+    let base = slice_base(&splits);
+    let mut edges: Vec<(u32, u32)> = Vec::new();
+    for (post, _) in net.pops() {
+        for (pre, projs) in groups_into(net, post) {
+            let group: Vec<&Synapses> = projs.iter().map(|e| &syn[e.index()]).collect();
+            let (ps, qs) = (splits[pre.index()], splits[post.index()]);
+            let mut last = (u32::MAX, u32::MAX);
+            for_each_row(&group, net.pop(pre).size, qs, |i, sl, _| {
+                let pair = (base[pre.index()] + ps.slice_of(i), base[post.index()] + sl);
+                if pair != last {
+                    edges.push(pair);
+                    last = pair;
+                }
+            });
+        }
+    }
+    edges.sort_unstable();
+    edges.dedup();
+    let graph = SliceGraph { edges };
+    let mapped = map_graph(arch, net, &splits, &graph, &opts.place, progress)?;
+    times.place = mapped.place_s;
+    times.route = mapped.route_s;
+
+    progress("generating code");
+    let t = Instant::now();
+    let image = codegen(arch, net, opts, &syn, &lowered, &splits, &mapped)?;
+    times.codegen = t.elapsed().as_secs_f64();
+
+    progress("checking the image");
+    let t = Instant::now();
+    image.validate().map_err(|e| CompileError::Internal(format!("the generated image is invalid: {e}")))?;
+    check_routes(&image, &splits, &mapped)?;
+    times.check = t.elapsed().as_secs_f64();
+    times.total = t_all.elapsed().as_secs_f64();
+
+    let a = arch;
+    let mut tiles: Vec<TileId> = image.cores.iter().map(|c| a.tile_of(c.core)).collect();
+    tiles.sort();
+    tiles.dedup();
+    let mut chips: Vec<u32> = tiles.iter().map(|&t| a.chip_of(t).0).collect();
+    chips.sort();
+    chips.dedup();
+    let mut busiest = mapped.routes.links.clone();
+    busiest.sort_by(|x, y| y.neurons.cmp(&x.neurons).then(x.tile.cmp(&y.tile)));
+    busiest.truncate(10);
+    let report = MapReport {
+        network: net.name.clone(),
+        arch: arch.name.clone(),
+        neurons: net.num_neurons(),
+        synapses: syn.iter().map(|s| s.len()).sum(),
+        populations: net
+            .pops()
+            .map(|(i, p)| PopReport {
+                name: p.name.clone(),
+                model: p.model.name().into(),
+                size: p.size,
+                neurons_per_core: splits[i.index()].size,
+                cores: splits[i.index()].count,
+            })
+            .collect(),
+        cores_used: image.cores.len() as u32,
+        tiles_used: tiles.len() as u32,
+        chips_used: chips.len() as u32,
+        placement: match &opts.place.strategy {
+            Strategy::Pack => format!("pack, refined ({} moves per slice, seed {})", opts.place.effort, opts.place.seed),
+            Strategy::Spread => format!("spread, refined ({} moves per slice, seed {})", opts.place.effort, opts.place.seed),
+            Strategy::Explicit(l) => format!("explicit ({} slices from a placement file)", l.len()),
+        },
+        placement_cost_initial: mapped.placement.cost_initial,
+        placement_cost_final: mapped.placement.cost_final,
+        routing: mapped.routes.stats.clone(),
+        quantisation: lowered.iter().flat_map(|l| l.quant.iter().map(|(_, q)| q.clone())).collect(),
+        busiest_links: busiest,
+        seconds: times,
+    };
+    Ok(Output { image, report })
+}
+
+fn slice_params(p: &ParamVals, r: std::ops::Range<u32>) -> ParamArray {
+    match p {
+        ParamVals::Uniform(v) => ParamArray::Uniform(*v),
+        ParamVals::PerNeuron(v) => {
+            let s = &v[r.start as usize..r.end as usize];
+            if s.windows(2).all(|w| w[0] == w[1]) {
+                ParamArray::Uniform(s[0])
+            } else {
+                ParamArray::PerNeuron(s.to_vec())
+            }
+        }
+    }
+}
+
+fn codegen(
+    arch: &Arch,
+    net: &Network,
+    opts: &Options,
+    syn: &[Synapses],
+    lowered: &[Lowered],
+    splits: &[Split],
+    mapped: &Mapped,
+) -> Result<Image> {
+    let base = slice_base(splits);
+    let mut kernels: Vec<Kernel> = Vec::new();
+    // Per core under construction: (image core, rows starts)
+    struct Building {
+        img: CoreImage,
+    }
+    let mut cores: Vec<Building> = Vec::new();
+    let mut core_index: std::collections::BTreeMap<CoreId, usize> = std::collections::BTreeMap::new();
+    for (pi, pop) in net.pops() {
+        let sp = splits[pi.index()];
+        let low = &lowered[pi.index()];
+        let kid = match &low.body {
+            Body::Kernel { kernel, .. } => Some(match kernels.iter().position(|k| k == kernel) {
+                Some(i) => KernelId(i as u32),
+                None => {
+                    kernels.push(kernel.clone());
+                    KernelId(kernels.len() as u32 - 1)
+                }
+            }),
+            Body::SpikeArray(_) | Body::External => None,
+        };
+        for k in 0..sp.count {
+            let r = sp.range(k);
+            let kind = match &low.body {
+                Body::Kernel { params, state, .. } => CoreKind::Neuron {
+                    kernel: kid.expect("kernel id"),
+                    params: params.iter().map(|p| slice_params(p, r.clone())).collect(),
+                    state: state.iter().map(|s| s[r.start as usize..r.end as usize].to_vec()).collect(),
+                },
+                Body::SpikeArray(steps) => CoreKind::SpikeArray { steps: steps[r.start as usize..r.end as usize].to_vec() },
+                Body::External => CoreKind::External,
+            };
+            let core = mapped.placement.cores[pi.index()][k as usize];
+            let g = (base[pi.index()] + k) as usize;
+            core_index.insert(core, cores.len());
+            cores.push(Building {
+                img: CoreImage {
+                    core,
+                    pop: PopId(pi.index() as u32),
+                    n_neurons: r.end - r.start,
+                    kind,
+                    key_base: mapped.keys.base[g],
+                    inputs: vec![],
+                    rows: vec![],
+                    synapses: vec![],
+                },
+            });
+        }
+        let _ = pop;
+    }
+    let mask = mapped.keys.mask();
+    // Synaptic rows, per target population and source group.
+    for (post, _) in net.pops() {
+        let qs = splits[post.index()];
+        let quant: &[(ProjIx, ProjQuant)] = &lowered[post.index()].quant;
+        for (pre, projs) in groups_into(net, post) {
+            let ps = splits[pre.index()];
+            let group: Vec<(&Synapses, &ProjQuant, &Projection)> = projs
+                .iter()
+                .map(|e| {
+                    let q = &quant.iter().find(|(pe, _)| pe == e).expect("every projection is quantised").1;
+                    (&syn[e.index()], q, &net.graph[*e])
+                })
+                .collect();
+            let plain: Vec<&Synapses> = group.iter().map(|g| g.0).collect();
+            // Which (source slice, target slice) pairs connect.
+            let mut conn = vec![Vec::<u32>::new(); ps.count as usize];
+            for_each_row(&plain, net.pop(pre).size, qs, |i, sl, _| {
+                let v = &mut conn[ps.slice_of(i) as usize];
+                if v.last() != Some(&sl) && !v.contains(&sl) {
+                    v.push(sl);
+                }
+            });
+            for v in &mut conn {
+                v.sort_unstable();
+            }
+            for i in 0..net.pop(pre).size {
+                let s = ps.slice_of(i);
+                let first_of_slice = ps.range(s).start == i;
+                let src_key = mapped.keys.base[(base[pre.index()] + s) as usize];
+                for &t in &conn[s as usize] {
+                    let core = mapped.placement.cores[post.index()][t as usize];
+                    let b = &mut cores[core_index[&core]].img;
+                    if first_of_slice {
+                        let key = src_key.ok_or_else(|| CompileError::Internal("a connected slice has no key".into()))?;
+                        b.inputs.push(InputEntry { key, mask, row: b.rows.len() as u32, count: ps.len(s) });
+                    }
+                    b.rows.push(b.synapses.len() as u32);
+                }
+                let _ = first_of_slice;
+                for (sy, q, proj) in &group {
+                    for x in sy.row(i as usize) {
+                        let j = sy.post[x];
+                        let t = qs.slice_of(j);
+                        let core = mapped.placement.cores[post.index()][t as usize];
+                        let b = &mut cores[core_index[&core]].img;
+                        let (m, _) = q.mantissa(sy.weight(x));
+                        let d = sy.delay(x);
+                        if d > 255 {
+                            return Err(CompileError::Projection { projection: proj.label.clone(), reason: format!("delay {d} steps exceeds 255") });
+                        }
+                        b.synapses.push(Synapse { weight: m, target: (j - qs.range(t).start) as u16, delay: d as u8, port: q.port });
+                    }
+                }
+            }
+        }
+    }
+    let mut out_cores: Vec<CoreImage> = cores
+        .into_iter()
+        .map(|b| {
+            let mut c = b.img;
+            if !c.rows.is_empty() {
+                c.rows.push(c.synapses.len() as u32);
+            }
+            c.inputs.sort_by_key(|e| e.key);
+            c
+        })
+        .collect();
+    out_cores.sort_by_key(|c| c.core);
+    let populations = net
+        .pops()
+        .map(|(pi, p)| {
+            let sp = splits[pi.index()];
+            PopSymbol {
+                name: p.name.clone(),
+                size: p.size,
+                model: p.model.name().to_string(),
+                slices: (0..sp.count)
+                    .map(|k| Slice { core: mapped.placement.cores[pi.index()][k as usize], first: sp.range(k).start, count: sp.len(k) })
+                    .collect(),
+                record_spikes: p.record_spikes,
+                vars: lowered[pi.index()].vars.clone(),
+            }
+        })
+        .collect();
+    let routers = mapped.routes.tables.iter().map(|(t, e)| RouterTable { tile: *t, entries: e.clone() }).collect();
+    Ok(Image {
+        arch: arch.clone(),
+        meta: Meta { network: net.name.clone(), dt_ms: net.dt_ms, seed: opts.seed, producer: format!("nerve-compiler {}", env!("CARGO_PKG_VERSION")) },
+        kernels,
+        cores: out_cores,
+        routers,
+        populations,
+    })
+}
+
+/// Every source slice's first and last key, traced through the final tables,
+/// reaches exactly its destination cores.
+fn check_routes(img: &Image, splits: &[Split], mapped: &Mapped) -> Result<()> {
+    let a = &img.arch;
+    let base = slice_base(splits);
+    for (p, sp) in splits.iter().enumerate() {
+        for k in 0..sp.count {
+            let g = (base[p] + k) as usize;
+            let Some(kb) = mapped.keys.base[g] else { continue };
+            let src = a.tile_of(mapped.placement.cores[p][k as usize]);
+            for key in [kb.0, kb.0 + sp.len(k) - 1] {
+                let tr = nerve_isa::route::trace(img, src, RoutingKey(key)).map_err(|e| CompileError::Internal(e.to_string()))?;
+                if tr.cores != mapped.dests[g] {
+                    return Err(CompileError::Internal(format!(
+                        "key {key:#x} reaches {:?}, should reach {:?}",
+                        tr.cores, mapped.dests[g]
+                    )));
+                }
+            }
+        }
+    }
+    let _ = image::FORMAT_VERSION;
+    Ok(())
+}

@@ -1,0 +1,49 @@
+//! Every way compilation can fail, each naming the culprit and the limit.
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum CompileError {
+    /// The network file is malformed: `path` is the JSON path (`$.populations[2].params.tau_m`).
+    #[error("{file}: {path}: {reason}")]
+    Format { file: String, path: String, reason: String },
+
+    #[error("cannot read {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+
+    /// The network is well formed but means something nerve cannot build.
+    #[error("{0}")]
+    Network(String),
+
+    /// A population cannot be split to fit the cores.
+    #[error("population `{population}` does not fit `{arch}`: {limit} — needs {required}, a core has {available}{hint}")]
+    DoesNotFit { population: String, arch: String, limit: String, required: u64, available: u64, hint: String },
+
+    /// The machine has too few cores (or chips) for the partitioned network.
+    #[error("the network needs {required} cores but `{arch}` has {available}{hint}")]
+    TooFewCores { arch: String, required: u64, available: u64, hint: String },
+
+    /// A projection cannot be expressed on the target.
+    #[error("projection {projection}: {reason}")]
+    Projection { projection: String, reason: String },
+
+    /// A routing table does not fit even after compression and re-routing.
+    #[error("routing table of {tile} needs {required} entries after compression, the router has {available}")]
+    RoutingTableFull { tile: String, required: u64, available: u64 },
+
+    /// Key space exhausted.
+    #[error("routing keys exhausted: {0}")]
+    Keys(String),
+
+    #[error("placement file {file}: {reason}")]
+    Placement { file: String, reason: String },
+
+    #[error(transparent)]
+    Arch(#[from] nerve_isa::arch::ArchError),
+
+    /// The compiler built something its own checks reject: a bug, reported instead of written.
+    #[error("internal error (please report): {0}")]
+    Internal(String),
+}
+
+pub type Result<T> = std::result::Result<T, CompileError>;

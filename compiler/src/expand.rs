@@ -1,0 +1,367 @@
+//! Connectors → synapses. Each projection becomes a CSR matrix by
+//! presynaptic neuron: `post[indptr[i]..indptr[i + 1]]` are neuron i's targets,
+//! in the order the connector generates them (documented per connector in
+//! docs/network-format.md), so the same seed gives the same synapses.
+
+use crate::error::{CompileError, Result};
+use crate::net::model::*;
+use crate::rng::{stream, Rng};
+
+/// Weights of a projection's synapses, in physical units (or integers for loihi_lif).
+#[derive(Clone, Debug)]
+pub enum Weights {
+    Uniform(f64),
+    PerSynapse(Vec<f64>),
+}
+
+/// Delays in timesteps (≥ 1).
+#[derive(Clone, Debug)]
+pub enum Delays {
+    Uniform(u16),
+    PerSynapse(Vec<u16>),
+}
+
+/// A projection's synapses, CSR by presynaptic neuron.
+#[derive(Clone, Debug)]
+pub struct Synapses {
+    pub indptr: Vec<u64>,
+    pub post: Vec<u32>,
+    pub weights: Weights,
+    pub delays: Delays,
+}
+
+impl Synapses {
+    pub fn len(&self) -> u64 {
+        self.post.len() as u64
+    }
+    pub fn is_empty(&self) -> bool {
+        self.post.is_empty()
+    }
+    pub fn n_pre(&self) -> usize {
+        self.indptr.len() - 1
+    }
+    #[inline]
+    pub fn row(&self, pre: usize) -> std::ops::Range<usize> {
+        self.indptr[pre] as usize..self.indptr[pre + 1] as usize
+    }
+    #[inline]
+    pub fn weight(&self, s: usize) -> f64 {
+        match &self.weights {
+            Weights::Uniform(w) => *w,
+            Weights::PerSynapse(v) => v[s],
+        }
+    }
+    #[inline]
+    pub fn delay(&self, s: usize) -> u16 {
+        match &self.delays {
+            Delays::Uniform(d) => *d,
+            Delays::PerSynapse(v) => v[s],
+        }
+    }
+    pub fn max_delay(&self) -> u16 {
+        match &self.delays {
+            Delays::Uniform(d) => if self.post.is_empty() { 0 } else { *d },
+            Delays::PerSynapse(v) => v.iter().copied().max().unwrap_or(0),
+        }
+    }
+    /// Largest |weight|.
+    pub fn max_abs_weight(&self) -> f64 {
+        match &self.weights {
+            Weights::Uniform(w) => if self.post.is_empty() { 0.0 } else { w.abs() },
+            Weights::PerSynapse(v) => v.iter().fold(0.0, |m, w| m.max(w.abs())),
+        }
+    }
+}
+
+/// Converts a delay in ms to timesteps: round half up; must be ≥ 1 and fit u16.
+pub fn delay_steps(ms: f64, dt_ms: f64, what: &str) -> Result<u16> {
+    let steps = (ms / dt_ms + 0.5).floor();
+    if !(steps >= 1.0) {
+        return Err(CompileError::Projection {
+            projection: what.to_string(),
+            reason: format!("delay {ms} ms is shorter than one timestep ({dt_ms} ms)"),
+        });
+    }
+    if steps > u16::MAX as f64 {
+        return Err(CompileError::Projection {
+            projection: what.to_string(),
+            reason: format!("delay {ms} ms is {steps} timesteps, more than any core supports"),
+        });
+    }
+    Ok(steps as u16)
+}
+
+/// Builds CSR from (pre, post, weight, delay) tuples, stably by pre.
+struct Builder {
+    n_pre: usize,
+    pairs: Vec<(u32, u32)>,
+    w: Option<Vec<f64>>,
+    d: Option<Vec<u16>>,
+}
+
+impl Builder {
+    fn finish(self, default_w: f64, default_d: u16) -> Synapses {
+        let n = self.pairs.len();
+        let mut counts = vec![0u64; self.n_pre + 1];
+        for &(p, _) in &self.pairs {
+            counts[p as usize + 1] += 1;
+        }
+        for i in 0..self.n_pre {
+            counts[i + 1] += counts[i];
+        }
+        let indptr = counts.clone();
+        let mut fill = counts;
+        let mut order = vec![0usize; n];
+        for (k, &(p, _)) in self.pairs.iter().enumerate() {
+            let slot = &mut fill[p as usize];
+            order[*slot as usize] = k;
+            *slot += 1;
+        }
+        let post = order.iter().map(|&k| self.pairs[k].1).collect();
+        let weights = match self.w {
+            Some(w) => Weights::PerSynapse(order.iter().map(|&k| w[k]).collect()),
+            None => Weights::Uniform(default_w),
+        };
+        let delays = match self.d {
+            Some(d) => Delays::PerSynapse(order.iter().map(|&k| d[k]).collect()),
+            None => Delays::Uniform(default_d),
+        };
+        Synapses { indptr, post, weights, delays }
+    }
+}
+
+/// Expands one projection.
+pub fn expand(net: &Network, proj: ProjIx) -> Result<Synapses> {
+    let (pre, post) = net.graph.edge_endpoints(proj).expect("projection exists");
+    let p = &net.graph[proj];
+    let (n_pre, n_post) = (net.pop(pre).size as usize, net.pop(post).size as usize);
+    let same = pre == post;
+    let dt = net.dt_ms;
+    let default_d = match p.delay_ms {
+        Some(ms) => delay_steps(ms, dt, &p.label)?,
+        None => 1,
+    };
+    let default_w = p.weight.unwrap_or(1.0);
+    let need_weight = |what: &str| -> Result<f64> {
+        p.weight.ok_or_else(|| CompileError::Projection {
+            projection: p.label.clone(),
+            reason: format!("{what} has no weight and the projection gives no `weight`"),
+        })
+    };
+    let csr_direct = |targets: &mut dyn FnMut(usize, &mut Vec<u32>)| -> Synapses {
+        let mut indptr = Vec::with_capacity(n_pre + 1);
+        indptr.push(0u64);
+        let mut post = Vec::new();
+        for i in 0..n_pre {
+            targets(i, &mut post);
+            indptr.push(post.len() as u64);
+        }
+        Synapses { indptr, post, weights: Weights::Uniform(default_w), delays: Delays::Uniform(default_d) }
+    };
+    let s = match &p.connector {
+        Connector::AllToAll { allow_self_connections } => {
+            need_weight("all_to_all")?;
+            let skip_self = same && !allow_self_connections;
+            csr_direct(&mut |i, out| out.extend((0..n_post as u32).filter(|&j| !(skip_self && j as usize == i))))
+        }
+        Connector::OneToOne => {
+            need_weight("one_to_one")?;
+            csr_direct(&mut |i, out| out.push(i as u32))
+        }
+        Connector::FixedProbability { p: prob, seed, allow_self_connections } => {
+            need_weight("fixed_probability")?;
+            let skip_self = same && !allow_self_connections;
+            let mut rng = Rng::new(*seed, stream::CONNECTOR);
+            let prob = *prob;
+            let log_q = (-prob).ln_1p();
+            csr_direct(&mut |i, out| {
+                if prob <= 0.0 {
+                    return;
+                }
+                if prob >= 1.0 {
+                    out.extend((0..n_post as u32).filter(|&j| !(skip_self && j as usize == i)));
+                    return;
+                }
+                // Geometric skipping: the gap to the next chosen target is
+                // ⌊ln(1 − U) / ln(1 − p)⌋, which is Bernoulli(p) per pair.
+                let mut j: i64 = -1;
+                loop {
+                    let u = rng.f64();
+                    let gap = ((-u).ln_1p() / log_q).floor();
+                    if !(gap < (n_post as i64 - j) as f64) {
+                        break;
+                    }
+                    j += gap as i64 + 1;
+                    if j >= n_post as i64 {
+                        break;
+                    }
+                    if !(skip_self && j as usize == i) {
+                        out.push(j as u32);
+                    }
+                }
+            })
+        }
+        Connector::FixedNumberPost { n, seed, allow_self_connections } => {
+            need_weight("fixed_number_post")?;
+            let skip_self = same && !allow_self_connections;
+            let mut rng = Rng::new(*seed, stream::CONNECTOR);
+            let n = *n as usize;
+            csr_direct(&mut |i, out| {
+                let excl = if skip_self { Some(i as u32) } else { None };
+                sample_distinct(&mut rng, n_post as u32, n, excl, out);
+            })
+        }
+        Connector::FixedNumberPre { n, seed, allow_self_connections } => {
+            need_weight("fixed_number_pre")?;
+            let skip_self = same && !allow_self_connections;
+            let mut rng = Rng::new(*seed, stream::CONNECTOR);
+            let mut pairs = Vec::with_capacity(n_post * *n as usize);
+            let mut buf = Vec::new();
+            for j in 0..n_post {
+                buf.clear();
+                let excl = if skip_self { Some(j as u32) } else { None };
+                sample_distinct(&mut rng, n_pre as u32, *n as usize, excl, &mut buf);
+                pairs.extend(buf.iter().map(|&i| (i, j as u32)));
+            }
+            Builder { n_pre, pairs, w: None, d: None }.finish(default_w, default_d)
+        }
+        Connector::FromList(list) => {
+            let mut pairs = Vec::with_capacity(list.len());
+            let any_w = list.iter().any(|c| c.weight.is_some());
+            let any_d = list.iter().any(|c| c.delay.is_some());
+            let mut w = any_w.then(|| Vec::with_capacity(list.len()));
+            let mut d = any_d.then(|| Vec::with_capacity(list.len()));
+            for (k, c) in list.iter().enumerate() {
+                pairs.push((c.pre, c.post));
+                if let Some(w) = &mut w {
+                    w.push(match c.weight {
+                        Some(x) => x,
+                        None => need_weight(&format!("connection {k}"))?,
+                    });
+                }
+                if let Some(d) = &mut d {
+                    d.push(match c.delay {
+                        Some(ms) => delay_steps(ms, dt, &format!("{} connection {k}", p.label))?,
+                        None => default_d,
+                    });
+                }
+            }
+            if !any_w {
+                need_weight("from_list without weights")?;
+            }
+            Builder { n_pre, pairs, w, d }.finish(default_w, default_d)
+        }
+        Connector::Dense(m) => {
+            let scale = p.weight.unwrap_or(1.0);
+            let mut pairs = Vec::new();
+            let mut w = Vec::new();
+            for (j, row) in m.iter().enumerate() {
+                for (i, &x) in row.iter().enumerate() {
+                    if x != 0.0 {
+                        pairs.push((i as u32, j as u32));
+                        w.push(x * scale);
+                    }
+                }
+            }
+            Builder { n_pre, pairs, w: Some(w), d: None }.finish(default_w, default_d)
+        }
+        Connector::Conv2d(c) => {
+            let scale = p.weight.unwrap_or(1.0);
+            let (pairs, w) = expand_conv(c, scale);
+            Builder { n_pre, pairs, w: Some(w), d: None }.finish(default_w, default_d)
+        }
+        Connector::Pool2d(c) => {
+            let wv = p.weight.unwrap_or(1.0) * c.scale;
+            let pairs = expand_pool(c);
+            Builder { n_pre, pairs, w: None, d: None }.finish(wv, default_d)
+        }
+    };
+    Ok(s)
+}
+
+/// Chooses `n` distinct values of 0..range (excluding `excl`), in increasing
+/// order, by Floyd's algorithm on a sorted set (n is small next to range in
+/// practice; the result's order is canonical).
+fn sample_distinct(rng: &mut Rng, range: u32, n: usize, excl: Option<u32>, out: &mut Vec<u32>) {
+    let avail = range - excl.map_or(0, |_| 1);
+    debug_assert!(n as u32 <= avail);
+    let mut chosen: std::collections::BTreeSet<u32> = std::collections::BTreeSet::new();
+    for j in (avail as u64 - n as u64)..avail as u64 {
+        let t = rng.below(j + 1) as u32;
+        if !chosen.insert(t) {
+            chosen.insert(j as u32);
+        }
+    }
+    // Map 0..avail onto 0..range skipping the excluded value.
+    out.extend(chosen.into_iter().map(|x| match excl {
+        Some(e) if x >= e => x + 1,
+        _ => x,
+    }));
+}
+
+fn expand_conv(c: &Conv2d, scale: f64) -> (Vec<(u32, u32)>, Vec<f64>) {
+    let [ci_n, h, w] = c.in_shape;
+    let [co_n, oh, ow] = c.out_shape;
+    let [kh, kw] = c.kernel;
+    let cig = ci_n / c.groups;
+    let cog = co_n / c.groups;
+    let mut pairs = Vec::new();
+    let mut ws = Vec::new();
+    for co in 0..co_n {
+        let g = co / cog;
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let post = (co * oh + oy) * ow + ox;
+                for cl in 0..cig {
+                    let ci = g * cig + cl;
+                    for ky in 0..kh {
+                        let iy = (oy * c.stride[0] + ky * c.dilation[0]) as i64 - c.padding[0] as i64;
+                        if iy < 0 || iy >= h as i64 {
+                            continue;
+                        }
+                        for kx in 0..kw {
+                            let ix = (ox * c.stride[1] + kx * c.dilation[1]) as i64 - c.padding[1] as i64;
+                            if ix < 0 || ix >= w as i64 {
+                                continue;
+                            }
+                            let wv = c.weights[(((co * cig + cl) * kh + ky) * kw + kx) as usize];
+                            if wv != 0.0 {
+                                let pre = (ci * h + iy as u32) * w + ix as u32;
+                                pairs.push((pre, post));
+                                ws.push(wv * scale);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (pairs, ws)
+}
+
+fn expand_pool(c: &Pool2d) -> Vec<(u32, u32)> {
+    let [ch, h, w] = c.in_shape;
+    let [_, oh, ow] = c.out_shape;
+    let mut pairs = Vec::new();
+    for k in 0..ch {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let post = (k * oh + oy) * ow + ox;
+                for ky in 0..c.kernel[0] {
+                    let iy = (oy * c.stride[0] + ky) as i64 - c.padding[0] as i64;
+                    if iy < 0 || iy >= h as i64 {
+                        continue;
+                    }
+                    for kx in 0..c.kernel[1] {
+                        let ix = (ox * c.stride[1] + kx) as i64 - c.padding[1] as i64;
+                        if ix < 0 || ix >= w as i64 {
+                            continue;
+                        }
+                        pairs.push(((k * h + iy as u32) * w + ix as u32, post));
+                    }
+                }
+            }
+        }
+    }
+    pairs
+}

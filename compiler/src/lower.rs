@@ -1,0 +1,824 @@
+//! Neuron models → fixed-point kernels, parameters and initial state, and
+//! weights → mantissas with per-port exponents (quantisation).
+//!
+//! Every model is a kernel in nerve's ISA. Physical models (lif, if,
+//! adaptive_lif, izhikevich) are discretised with exact propagators where they
+//! exist, then quantised: voltages to Q(kv) mV, synaptic currents to Q(kg) nA
+//! per receptor, multiplicative factors to Q(sh) with a per-factor shift. The
+//! choice of kv, kg and each projection's exponent is documented in
+//! docs/quantisation.md; the error it introduces is reported per projection.
+
+use nerve_isa::arch::Arch;
+use nerve_isa::asm::assemble;
+use nerve_isa::image::VarSymbol;
+use nerve_isa::kernel::Kernel;
+use serde::Serialize;
+
+use crate::error::{CompileError, Result};
+use crate::expand::{Synapses, Weights};
+use crate::net::model::*;
+use crate::rng::{mix64, stream, Rng};
+
+/// A parameter's fixed-point values over a whole population.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ParamVals {
+    Uniform(i32),
+    PerNeuron(Vec<i32>),
+}
+
+impl ParamVals {
+    fn from_vec(v: Vec<i32>) -> ParamVals {
+        if v.windows(2).all(|w| w[0] == w[1]) {
+            ParamVals::Uniform(v.first().copied().unwrap_or(0))
+        } else {
+            ParamVals::PerNeuron(v)
+        }
+    }
+}
+
+/// An input port of a population's kernel: synapses of one receptor whose
+/// mantissas share one exponent.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Port {
+    pub receptor: Receptor,
+    pub exp: i8,
+}
+
+impl Serialize for Receptor {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// How one projection's weights become mantissas.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProjQuant {
+    pub projection: String,
+    pub port: u8,
+    pub exp: i8,
+    /// Physical weight of one mantissa unit at exponent 0 (nA, mV, or 1 for raw integers).
+    pub unit: f64,
+    /// Synapses whose weight did not fit the mantissa and was clipped.
+    pub clipped: u64,
+    /// Synapses whose nonzero weight quantised to zero.
+    pub underflow: u64,
+    /// Largest |w_q − w| / |w| over the projection's synapses.
+    pub worst_rel_error: f64,
+    /// Mantissas per synapse are computed by [`ProjQuant::mantissa`].
+    #[serde(skip)]
+    pub(crate) rule: QuantRule,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum QuantRule {
+    /// round(w / (unit · 2^exp)), clipped to the mantissa range.
+    Scale { lo: i64, hi: i64 },
+    /// Lava's effective weights: clip, then drop low bits.
+    Lava { nbits: u8, excitatory_only: bool },
+}
+
+impl ProjQuant {
+    /// The mantissa for physical weight `w`, and whether it was clipped.
+    pub fn mantissa(&self, w: f64) -> (i32, bool) {
+        match self.rule {
+            QuantRule::Scale { lo, hi } => {
+                let x = (w / (self.unit * 2f64.powi(self.exp as i32))).round();
+                let xi = x.clamp(lo as f64, hi as f64) as i64;
+                (xi as i32, (xi as f64) != x)
+            }
+            QuantRule::Lava { nbits, excitatory_only } => {
+                let w = w as i64;
+                let (c, drop) = if excitatory_only {
+                    (w.clamp(0, 255), 8 - nbits as i64)
+                } else {
+                    (w.clamp(-256, 255), 8 - nbits as i64 + 1)
+                };
+                (((c >> drop) << drop) as i32, c != w)
+            }
+        }
+    }
+    /// The physical weight a mantissa stands for.
+    pub fn value(&self, m: i32) -> f64 {
+        m as f64 * self.unit * 2f64.powi(self.exp as i32)
+    }
+}
+
+/// What runs on a population's cores.
+#[derive(Clone, Debug)]
+pub enum Body {
+    Kernel { kernel: Kernel, params: Vec<ParamVals>, state: Vec<Vec<i32>> },
+    SpikeArray(Vec<Vec<u32>>),
+    External,
+}
+
+/// A lowered population.
+#[derive(Clone, Debug)]
+pub struct Lowered {
+    pub body: Body,
+    pub ports: Vec<Port>,
+    pub vars: Vec<VarSymbol>,
+    /// Quantisation of each projection into this population, by projection index.
+    pub quant: Vec<(ProjIx, ProjQuant)>,
+}
+
+fn bad(pop: &Population, msg: impl Into<String>) -> CompileError {
+    CompileError::Network(format!("population `{}` ({}): {}", pop.name, pop.model.name(), msg.into()))
+}
+
+/// Fixed-point factors: the largest shift in 1..=62 with |f|·2^sh ≤ 2^30.
+fn fixed(f: &[f64]) -> Option<(Vec<i32>, u8)> {
+    let m = f.iter().fold(0.0f64, |a, x| a.max(x.abs()));
+    if !m.is_finite() {
+        return None;
+    }
+    let mut sh: i32 = if m == 0.0 { 30 } else { 30 - m.log2().ceil() as i32 };
+    sh = sh.clamp(1, 62);
+    if m * 2f64.powi(sh) > 2f64.powi(30) + 0.5 {
+        return None;
+    }
+    Some((f.iter().map(|x| (x * 2f64.powi(sh)).round() as i32).collect(), sh as u8))
+}
+
+fn round_i32(pop: &Population, what: &str, x: f64) -> Result<i32> {
+    let r = x.round();
+    if !(r.is_finite() && r >= i32::MIN as f64 && r <= i32::MAX as f64) {
+        return Err(bad(pop, format!("{what} = {x} does not fit 32-bit fixed point; use smaller values")));
+    }
+    Ok(r as i32)
+}
+
+/// Initial values of variable `name` (physical), or the default.
+fn initial(pop: &Population, name: &str, default: &Values) -> Vec<f64> {
+    let n = pop.size as usize;
+    match pop.initial.iter().find(|(k, _)| k == name) {
+        Some((_, Init::Values(v))) => v.iter(n).collect(),
+        Some((_, Init::Uniform { lo, hi, seed })) => {
+            let mut r = Rng::new(*seed, stream::INITIAL);
+            (0..n).map(|_| lo + (hi - lo) * r.f64()).collect()
+        }
+        None => default.iter(n).collect(),
+    }
+}
+
+/// Incoming projections of a population with their synapses.
+pub struct Incoming<'a> {
+    pub proj: ProjIx,
+    pub p: &'a Projection,
+    pub syn: &'a Synapses,
+}
+
+/// Chooses ports and exponents for scaled (physical) weights. `lsb[r]` is the
+/// receptor's current LSB; returns ports and per-projection quantisation.
+fn assign_scaled(
+    arch: &Arch,
+    pop: &Population,
+    incoming: &[Incoming],
+    lsb: impl Fn(Receptor) -> f64,
+) -> Result<(Vec<Port>, Vec<(ProjIx, ProjQuant)>)> {
+    let wb = arch.core.weight_bits as u32;
+    let (mlo, mhi) = (-(1i64 << (wb - 1)), (1i64 << (wb - 1)) - 1);
+    let (emin, emax) = (arch.core.weight_exp_min as i32, arch.core.weight_exp_max as i32);
+    let mut quant = Vec::new();
+    let mut want: Vec<(Receptor, i8)> = Vec::new();
+    for inc in incoming {
+        let unit = lsb(inc.p.receptor);
+        let wmax = inc.syn.max_abs_weight() / unit;
+        // The finest exponent at which the largest weight still fits.
+        let e = if wmax == 0.0 { emin } else { ((wmax / mhi as f64).log2().ceil() as i32).clamp(emin, emax) };
+        want.push((inc.p.receptor, e as i8));
+        quant.push((inc.proj, ProjQuant {
+            projection: inc.p.label.clone(),
+            port: 0,
+            exp: e as i8,
+            unit,
+            clipped: 0,
+            underflow: 0,
+            worst_rel_error: 0.0,
+            rule: QuantRule::Scale { lo: mlo, hi: mhi },
+        }));
+    }
+    // Ports: one per (receptor, exponent); too many → merge into the
+    // receptor's coarsest exponent (which fits every weight of the receptor).
+    let mut ports: Vec<Port> = Vec::new();
+    for &(r, e) in &want {
+        if !ports.iter().any(|p| p.receptor == r && p.exp == e) {
+            ports.push(Port { receptor: r, exp: e });
+        }
+    }
+    ports.sort_by_key(|p| (p.receptor, p.exp));
+    if ports.len() > arch.core.max_input_ports as usize {
+        let mut merged: Vec<Port> = Vec::new();
+        for r in [Receptor::Excitatory, Receptor::Inhibitory] {
+            if let Some(e) = ports.iter().filter(|p| p.receptor == r).map(|p| p.exp).max() {
+                merged.push(Port { receptor: r, exp: e });
+            }
+        }
+        ports = merged;
+        if ports.len() > arch.core.max_input_ports as usize {
+            return Err(bad(pop, format!("needs {} input ports, a core of `{}` has {}", ports.len(), arch.name, arch.core.max_input_ports)));
+        }
+        for (q, (r, _)) in quant.iter_mut().zip(&want) {
+            q.1.exp = ports.iter().find(|p| p.receptor == *r).expect("receptor has a port").exp;
+        }
+    }
+    for (q, (r, _)) in quant.iter_mut().zip(&want) {
+        q.1.port = ports.iter().position(|p| p.receptor == *r && p.exp == q.1.exp).expect("port exists") as u8;
+    }
+    for ((_, q), inc) in quant.iter_mut().zip(incoming) {
+        measure(q, inc.syn);
+    }
+    Ok((ports, quant))
+}
+
+/// Fills in clipping and error statistics.
+fn measure(q: &mut ProjQuant, syn: &Synapses) {
+    let mut eval = |w: f64, count: u64| {
+        let (m, clipped) = q.mantissa(w);
+        if clipped {
+            q.clipped += count;
+        }
+        if w != 0.0 {
+            if m == 0 {
+                q.underflow += count;
+            }
+            let e = (q.value(m) - w).abs() / w.abs();
+            if e > q.worst_rel_error {
+                q.worst_rel_error = e;
+            }
+        }
+    };
+    match &syn.weights {
+        Weights::Uniform(w) => {
+            if !syn.is_empty() {
+                eval(*w, syn.len())
+            }
+        }
+        Weights::PerSynapse(v) => v.iter().for_each(|&w| eval(w, 1)),
+    }
+}
+
+/// The LSB exponent for a receptor's current: as fine as the weight format
+/// allows, with 2^12 max-weight inputs of headroom in 32 bits.
+fn current_scale(arch: &Arch, incoming: &[Incoming], r: Receptor, conv: f64) -> i32 {
+    let wmax = incoming.iter().filter(|i| i.p.receptor == r).fold(0.0f64, |m, i| m.max(i.syn.max_abs_weight() * conv));
+    if wmax == 0.0 {
+        return 16;
+    }
+    let wb = arch.core.weight_bits as i32;
+    let by_format = (wb - 1) as f64 + arch.core.weight_exp_max as f64 - wmax.log2();
+    let by_range = 19.0 - wmax.log2();
+    (by_format.min(by_range).floor() as i32).clamp(-8, 40)
+}
+
+/// Lowers one population.
+pub fn lower(arch: &Arch, net: &Network, pop: &Population, incoming: &[Incoming], dt: f64) -> Result<Lowered> {
+    let n = pop.size as usize;
+    match &pop.model {
+        Model::Lif(p) | Model::If(p) => lower_lif(arch, pop, p, None, incoming, dt),
+        Model::AdaptiveLif(a) => lower_lif(arch, pop, &a.lif, Some(a), incoming, dt),
+        Model::Izhikevich(p) => lower_izhikevich(arch, pop, p, incoming, dt),
+        Model::LoihiLif(p) => lower_loihi(arch, pop, p, incoming),
+        Model::SpikeSourceArray(times) => {
+            let steps = times
+                .iter()
+                .map(|ts| ts.iter().map(|t| (t / dt + 0.5).floor() as u32).collect())
+                .collect();
+            Ok(Lowered { body: Body::SpikeArray(steps), ports: vec![], vars: vec![], quant: vec![] })
+        }
+        Model::SpikeSourcePoisson { rate, seed } => {
+            let thr: Vec<i32> = rate
+                .iter(n)
+                .map(|hz| {
+                    let p = hz * dt / 1000.0;
+                    (p * 4_294_967_296.0).round().min(u32::MAX as f64) as u32 as i32
+                })
+                .collect();
+            let state: Vec<i32> = (0..n as u64)
+                .map(|i| {
+                    let s = mix64(seed ^ mix64(i + 1) ^ stream::POISSON) as u32;
+                    if s == 0 { 0x9e37_79b9u32 as i32 } else { s as i32 }
+                })
+                .collect();
+            let kernel = assemble(POISSON_KERNEL).map_err(|e| CompileError::Internal(e.to_string()))?;
+            let _ = net;
+            Ok(Lowered {
+                body: Body::Kernel { kernel, params: vec![ParamVals::from_vec(thr)], state: vec![state] },
+                ports: vec![],
+                vars: vec![],
+                quant: vec![],
+            })
+        }
+        Model::Input => Ok(Lowered { body: Body::External, ports: vec![], vars: vec![], quant: vec![] }),
+    }
+}
+
+/// Poisson source: spike when a fresh 32-bit draw is below p·2^32 (unsigned).
+const POISSON_KERNEL: &str = "\
+.kernel poisson
+.state rng
+.param p32
+    rand   r0, rng
+    ldp    r1, p32
+    cmpltu r2, r0, r1
+    spike  r2
+";
+
+/// The port-summing prologue: `rX ← Σ shv(in_p, e_p)` for the ports of receptor
+/// `r`; the result lands in `dst`. Uses r12–r13 as scratch.
+fn sum_ports(out: &mut String, ports: &[Port], r: Option<Receptor>, dst: u8) {
+    let mut first = true;
+    for (i, p) in ports.iter().enumerate() {
+        if r.is_some_and(|r| p.receptor != r) {
+            continue;
+        }
+        let tgt = if first { dst } else { 12 };
+        out.push_str(&format!("    ldin   r{tgt}, in[{i}]\n    ldp    r13, e{i}\n    shv    r{tgt}, r{tgt}, r13\n"));
+        if !first {
+            out.push_str(&format!("    add    r{dst}, r{dst}, r12\n"));
+        }
+        first = false;
+    }
+    if first {
+        out.push_str(&format!("    movi   r{dst}, 0\n"));
+    }
+}
+
+fn port_decls(ports: &[Port]) -> (String, String) {
+    let params: Vec<String> = (0..ports.len()).map(|i| format!("e{i}")).collect();
+    let inputs: Vec<String> = ports
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("{}{}", if p.receptor == Receptor::Excitatory { "exc" } else { "inh" }, i))
+        .collect();
+    (params.join(", "), inputs.join(", "))
+}
+
+fn lower_lif(
+    arch: &Arch,
+    pop: &Population,
+    p: &LifParams,
+    adaptive: Option<&AdaptiveParams>,
+    incoming: &[Incoming],
+    dt: f64,
+) -> Result<Lowered> {
+    let n = pop.size as usize;
+    // Voltage scale: as fine as keeps 16× the largest voltage in 31 bits, at most 2^-20 mV.
+    let vmax = [&p.v_rest, &p.v_reset, &p.v_thresh]
+        .iter()
+        .map(|v| {
+            let (lo, hi) = v.min_max(n);
+            lo.abs().max(hi.abs())
+        })
+        .fold(1.0f64, f64::max);
+    let kv = ((31.0 - (16.0 * vmax).log2()).floor() as i32).min(20);
+    let sv = 2f64.powi(kv);
+    // Currents: Q(kg) nA per receptor.
+    let kg_e = current_scale(arch, incoming, Receptor::Excitatory, 1.0);
+    let kg_i = current_scale(arch, incoming, Receptor::Inhibitory, 1.0);
+    let (lsb_e, lsb_i) = (2f64.powi(-kg_e), 2f64.powi(-kg_i));
+    let (ports, quant) = assign_scaled(arch, pop, incoming, |r| if r == Receptor::Excitatory { lsb_e } else { lsb_i })?;
+
+    // Exact propagators, per neuron.
+    let mut a_v = Vec::with_capacity(n);
+    let mut c0 = Vec::with_capacity(n);
+    let (mut b_e, mut b_i, mut d_e, mut d_i) = (vec![], vec![], vec![], vec![]);
+    let mut vth = vec![];
+    let mut vreset = vec![];
+    let mut tref = vec![];
+    for i in 0..n {
+        let (tm, cm) = (p.tau_m.get(i), p.cm.get(i));
+        let (te, ti) = (p.tau_syn_e.get(i), p.tau_syn_i.get(i));
+        let a = if tm.is_infinite() { 1.0 } else { (-dt / tm).exp() };
+        let c = if tm.is_infinite() {
+            p.i_offset.get(i) * dt / cm
+        } else {
+            (p.v_rest.get(i) + p.i_offset.get(i) * tm / cm) * (1.0 - a)
+        };
+        // mV of membrane change over one step per nA of synaptic current at the step's start.
+        let b = |ts: f64| -> f64 {
+            if tm.is_infinite() {
+                ts / cm * (1.0 - (-dt / ts).exp())
+            } else if (ts - tm).abs() < 1e-12 * tm {
+                dt / cm * (-dt / tm).exp()
+            } else {
+                (1.0 / cm) * tm * ts / (ts - tm) * ((-dt / ts).exp() - (-dt / tm).exp())
+            }
+        };
+        a_v.push(a);
+        c0.push(round_i32(pop, "the leak constant", c * sv)?);
+        b_e.push(b(te) * sv * lsb_e);
+        b_i.push(b(ti) * sv * lsb_i);
+        d_e.push((-dt / te).exp());
+        d_i.push((-dt / ti).exp());
+        vth.push(round_i32(pop, "v_thresh", p.v_thresh.get(i) * sv)?);
+        vreset.push(round_i32(pop, "v_reset", p.v_reset.get(i) * sv)?);
+        let r = (p.tau_refrac.get(i) / dt + 0.5).floor();
+        tref.push((r as i64 - 1).clamp(0, i32::MAX as i64) as i32);
+    }
+    let fx = |name: &str, f: &[f64]| fixed(f).ok_or_else(|| bad(pop, format!("{name} is out of the fixed-point range")));
+    let (a_q, sh_a) = fx("the membrane decay", &a_v)?;
+    let (be_q, sh_be) = fx("the excitatory current factor", &b_e)?;
+    let (bi_q, sh_bi) = fx("the inhibitory current factor", &b_i)?;
+    let (de_q, sh_de) = fx("the excitatory decay", &d_e)?;
+    let (di_q, sh_di) = fx("the inhibitory decay", &d_i)?;
+
+    let (e_params, inputs) = port_decls(&ports);
+    let mut k = String::new();
+    let kname = if adaptive.is_some() { "adaptive_lif" } else { "lif" };
+    k.push_str(&format!(".kernel {kname}\n"));
+    k.push_str(if adaptive.is_some() { ".state v, isyn_exc, isyn_inh, refr, theta\n" } else { ".state v, isyn_exc, isyn_inh, refr\n" });
+    k.push_str(".param a_v, c0, b_e, b_i, d_e, d_i, vth, vreset, tref");
+    if adaptive.is_some() {
+        k.push_str(", d_a, a_jump");
+    }
+    if !e_params.is_empty() {
+        k.push_str(&format!(", {e_params}"));
+    }
+    k.push('\n');
+    if !inputs.is_empty() {
+        k.push_str(&format!(".input {inputs}\n"));
+    }
+    k.push_str("    ; synaptic input of this step into each receptor's current\n");
+    sum_ports(&mut k, &ports, Some(Receptor::Excitatory), 0);
+    k.push_str("    lds    r2, isyn_exc\n    add    r2, r2, r0\n");
+    sum_ports(&mut k, &ports, Some(Receptor::Inhibitory), 0);
+    k.push_str("    lds    r3, isyn_inh\n    add    r3, r3, r0\n");
+    k.push_str(&format!(
+        "    ; membrane: exact integration over one step
+    lds    r4, v
+    ldp    r5, a_v
+    mulshr r6, r4, r5, {sh_a}
+    ldp    r5, c0
+    add    r6, r6, r5
+    ldp    r5, b_e
+    mulshr r7, r2, r5, {sh_be}
+    add    r6, r6, r7
+    ldp    r5, b_i
+    mulshr r7, r3, r5, {sh_bi}
+    add    r6, r6, r7
+    ; refractory: v is held while the counter is above zero
+    lds    r8, refr
+    movi   r9, 0
+    cmplt  r10, r9, r8
+    sel    r6, r10, r4, r6
+    addi   r11, r8, -1
+    sel    r8, r10, r11, r8
+    ; threshold, only outside the refractory period
+    ldp    r5, vth
+"
+    ));
+    if adaptive.is_some() {
+        k.push_str("    lds    r14, theta\n    add    r5, r5, r14\n");
+    }
+    k.push_str(&format!(
+        "    cmplt  r11, r5, r6
+    cmpeq  r12, r10, r9
+    and    r11, r11, r12
+    spike  r11
+    ldp    r5, vreset
+    sel    r6, r11, r5, r6
+    ldp    r5, tref
+    sel    r8, r11, r5, r8
+    sts    v, r6
+    sts    refr, r8
+    ; synaptic currents decay
+    ldp    r5, d_e
+    mulshr r2, r2, r5, {sh_de}
+    sts    isyn_exc, r2
+    ldp    r5, d_i
+    mulshr r3, r3, r5, {sh_di}
+    sts    isyn_inh, r3
+"
+    ));
+    let mut extra_params = vec![];
+    let mut theta0 = vec![];
+    if let Some(a) = adaptive {
+        let da: Vec<f64> = (0..n).map(|i| (-dt / a.tau_a.get(i)).exp()).collect();
+        let (da_q, sh_da) = fx("the threshold decay", &da)?;
+        k.push_str(&format!(
+            "    ; adaptive threshold: jumps at a spike, decays every step
+    ldp    r5, a_jump
+    add    r7, r14, r5
+    sel    r14, r11, r7, r14
+    ldp    r5, d_a
+    mulshr r14, r14, r5, {sh_da}
+    sts    theta, r14
+"
+        ));
+        let aj: Vec<i32> = (0..n).map(|i| round_i32(pop, "a_jump", a.a_jump.get(i) * sv)).collect::<Result<_>>()?;
+        extra_params.push(ParamVals::from_vec(da_q));
+        extra_params.push(ParamVals::from_vec(aj));
+        theta0 = initial(pop, "theta", &Values::Scalar(0.0)).iter().map(|x| round_i32(pop, "theta", x * sv)).collect::<Result<_>>()?;
+    }
+    let kernel = assemble(&k).map_err(|e| CompileError::Internal(format!("{e}\n{k}")))?;
+    let mut params = vec![
+        ParamVals::from_vec(a_q),
+        ParamVals::from_vec(c0),
+        ParamVals::from_vec(be_q),
+        ParamVals::from_vec(bi_q),
+        ParamVals::from_vec(de_q),
+        ParamVals::from_vec(di_q),
+        ParamVals::from_vec(vth),
+        ParamVals::from_vec(vreset),
+        ParamVals::from_vec(tref),
+    ];
+    params.extend(extra_params);
+    params.extend(ports.iter().map(|p| ParamVals::Uniform(p.exp as i32)));
+    let v0: Vec<i32> = initial(pop, "v", &p.v_rest).iter().map(|x| round_i32(pop, "initial v", x * sv)).collect::<Result<_>>()?;
+    let ge0: Vec<i32> = initial(pop, "isyn_exc", &Values::Scalar(0.0)).iter().map(|x| round_i32(pop, "initial isyn_exc", x / lsb_e)).collect::<Result<_>>()?;
+    let gi0: Vec<i32> = initial(pop, "isyn_inh", &Values::Scalar(0.0)).iter().map(|x| round_i32(pop, "initial isyn_inh", x / lsb_i)).collect::<Result<_>>()?;
+    let mut state = vec![v0, ge0, gi0, vec![0; n]];
+    let mut vars = vec![
+        VarSymbol { name: "v".into(), slot: 0, scale: 1.0 / sv, offset: 0.0, unit: "mV".into() },
+        VarSymbol { name: "isyn_exc".into(), slot: 1, scale: lsb_e, offset: 0.0, unit: "nA".into() },
+        VarSymbol { name: "isyn_inh".into(), slot: 2, scale: lsb_i, offset: 0.0, unit: "nA".into() },
+        VarSymbol { name: "refr".into(), slot: 3, scale: 1.0, offset: 0.0, unit: "steps".into() },
+    ];
+    if adaptive.is_some() {
+        state.push(theta0);
+        vars.push(VarSymbol { name: "theta".into(), slot: 4, scale: 1.0 / sv, offset: 0.0, unit: "mV".into() });
+    }
+    Ok(Lowered { body: Body::Kernel { kernel, params, state }, ports, vars, quant })
+}
+
+fn lower_izhikevich(arch: &Arch, pop: &Population, p: &IzkParams, incoming: &[Incoming], dt: f64) -> Result<Lowered> {
+    let n = pop.size as usize;
+    // v in Q(kv) mV; weights are voltage jumps of 1000·w mV (PyNN nA → NEST's pA-as-mV convention).
+    let kv = 16;
+    let sv = 2f64.powi(kv);
+    let kg = current_scale(arch, incoming, Receptor::Excitatory, 1000.0).min(current_scale(arch, incoming, Receptor::Inhibitory, 1000.0)).min(kv);
+    let lsb = 2f64.powi(-kg) / 1000.0;
+    let (ports, quant) = assign_scaled(arch, pop, incoming, |_| lsb)?;
+    let fx = |name: &str, f: &[f64]| fixed(f).ok_or_else(|| bad(pop, format!("{name} is out of the fixed-point range")));
+    let (k04, sh04) = fx("0.04·dt", &vec![0.04 * dt; n])?;
+    let (k5, sh5) = fx("1 + 5·dt", &vec![1.0 + 5.0 * dt; n])?;
+    let (kdt, shdt) = fx("dt", &vec![dt; n])?;
+    let a: Vec<f64> = (0..n).map(|i| p.a.get(i) * dt).collect();
+    let ab: Vec<f64> = (0..n).map(|i| p.a.get(i) * p.b.get(i) * dt).collect();
+    let (aq, sha) = fx("a·dt", &a)?;
+    let (abq, shab) = fx("a·b·dt", &ab)?;
+    let c140: Vec<i32> = (0..n).map(|i| round_i32(pop, "140 + I", (140.0 + 1000.0 * p.i_offset.get(i)) * dt * sv)).collect::<Result<_>>()?;
+    let cq: Vec<i32> = (0..n).map(|i| round_i32(pop, "c", p.c.get(i) * sv)).collect::<Result<_>>()?;
+    let dq: Vec<i32> = (0..n).map(|i| round_i32(pop, "d", p.d.get(i) * sv)).collect::<Result<_>>()?;
+    let jump_shift = kv - kg;
+    let (e_params, inputs) = port_decls(&ports);
+    let mut k = String::from(".kernel izhikevich\n.state v, u\n.param k04, k5, kdt, a, ab, c140, c, d, vpeak");
+    if !e_params.is_empty() {
+        k.push_str(&format!(", {e_params}"));
+    }
+    k.push('\n');
+    if !inputs.is_empty() {
+        k.push_str(&format!(".input {inputs}\n"));
+    }
+    k.push_str("    ; synaptic input: voltage jumps\n");
+    sum_ports(&mut k, &ports, None, 0);
+    k.push_str(&format!(
+        "    shl    r0, r0, {jump_shift}
+    lds    r1, v
+    add    r1, r1, r0
+    lds    r2, u
+    ; v' = v + dt(0.04 v^2 + 5 v + 140 + I - u)   (forward Euler)
+    mulsh  r3, r1, r1, {kv}
+    ldp    r4, k04
+    mulshr r3, r3, r4, {sh04}
+    ldp    r4, k5
+    mulshr r5, r1, r4, {sh5}
+    add    r3, r3, r5
+    ldp    r4, c140
+    add    r3, r3, r4
+    ldp    r4, kdt
+    mulshr r5, r2, r4, {shdt}
+    sub    r3, r3, r5
+    ; u' = u + dt·a·(b v - u)
+    ldp    r4, ab
+    mulshr r5, r1, r4, {shab}
+    ldp    r4, a
+    mulshr r6, r2, r4, {sha}
+    sub    r5, r5, r6
+    add    r2, r2, r5
+    ; spike at v ≥ 30 mV: v ← c, u ← u + d
+    ldp    r4, vpeak
+    cmple  r7, r4, r3
+    spike  r7
+    ldp    r4, c
+    sel    r3, r7, r4, r3
+    ldp    r4, d
+    add    r5, r2, r4
+    sel    r2, r7, r5, r2
+    sts    v, r3
+    sts    u, r2
+"
+    ));
+    let kernel = assemble(&k).map_err(|e| CompileError::Internal(format!("{e}\n{k}")))?;
+    let mut params = vec![
+        ParamVals::from_vec(k04),
+        ParamVals::from_vec(k5),
+        ParamVals::from_vec(kdt),
+        ParamVals::from_vec(aq),
+        ParamVals::from_vec(abq),
+        ParamVals::from_vec(c140),
+        ParamVals::from_vec(cq),
+        ParamVals::from_vec(dq),
+        ParamVals::Uniform((30.0 * sv) as i32),
+    ];
+    params.extend(ports.iter().map(|p| ParamVals::Uniform(p.exp as i32)));
+    let v0: Vec<i32> = initial(pop, "v", &Values::Scalar(-70.0)).iter().map(|x| round_i32(pop, "initial v", x * sv)).collect::<Result<_>>()?;
+    let u0: Vec<i32> = initial(pop, "u", &Values::Scalar(-14.0)).iter().map(|x| round_i32(pop, "initial u", x * sv)).collect::<Result<_>>()?;
+    let vars = vec![
+        VarSymbol { name: "v".into(), slot: 0, scale: 1.0 / sv, offset: 0.0, unit: "mV".into() },
+        VarSymbol { name: "u".into(), slot: 1, scale: 1.0 / sv, offset: 0.0, unit: "mV/ms".into() },
+    ];
+    Ok(Lowered { body: Body::Kernel { kernel, params, state: vec![v0, u0] }, ports, vars, quant })
+}
+
+fn lower_loihi(arch: &Arch, pop: &Population, p: &LoihiParams, incoming: &[Incoming]) -> Result<Lowered> {
+    let n = pop.size as usize;
+    let (emin, emax) = (arch.core.weight_exp_min, arch.core.weight_exp_max);
+    // Ports: one per distinct weight_exp ≥ 0 (shifting a sum by a non-negative
+    // exponent equals summing shifted parts), one per projection with a
+    // negative exponent (lava floors each projection's sum separately).
+    let mut ports: Vec<Port> = Vec::new();
+    let mut quant = Vec::new();
+    for inc in incoming {
+        let e = inc.p.loihi.weight_exp;
+        if e < emin || e > emax {
+            return Err(CompileError::Projection {
+                projection: inc.p.label.clone(),
+                reason: format!("weight_exp {e} is outside `{}`'s range {emin}..={emax}", arch.name),
+            });
+        }
+        let port = if e >= 0 {
+            match ports.iter().position(|q| q.exp == e) {
+                Some(i) => i,
+                None => {
+                    ports.push(Port { receptor: Receptor::Excitatory, exp: e });
+                    ports.len() - 1
+                }
+            }
+        } else {
+            ports.push(Port { receptor: Receptor::Excitatory, exp: e });
+            ports.len() - 1
+        };
+        let mut q = ProjQuant {
+            projection: inc.p.label.clone(),
+            port: port as u8,
+            exp: e,
+            unit: 1.0,
+            clipped: 0,
+            underflow: 0,
+            worst_rel_error: 0.0,
+            rule: QuantRule::Lava { nbits: inc.p.loihi.num_weight_bits, excitatory_only: inc.p.loihi.excitatory_only },
+        };
+        measure(&mut q, inc.syn);
+        // Lava's truncation is the model, not an error: report only clipping.
+        q.worst_rel_error = 0.0;
+        q.underflow = 0;
+        quant.push((inc.proj, q));
+    }
+    if ports.len() > arch.core.max_input_ports as usize {
+        return Err(bad(pop, format!(
+            "its projections need {} input ports (one per distinct non-negative weight_exp, one per projection with a negative weight_exp); a core of `{}` has {}",
+            ports.len(),
+            arch.name,
+            arch.core.max_input_ports
+        )));
+    }
+    let wb = arch.core.weight_bits;
+    if wb < 9 {
+        if let Some((_, q)) = quant.iter().find(|(_, q)| matches!(q.rule, QuantRule::Lava { excitatory_only: false, .. })) {
+            return Err(CompileError::Projection {
+                projection: q.projection.clone(),
+                reason: format!("lava's mixed-sign weights need 9-bit mantissas (−256..255); `{}` has {wb}", arch.name),
+            });
+        }
+    }
+    let ints = |v: &Values| -> Vec<i64> { v.iter(n).map(|x| x as i64).collect() };
+    let du = ints(&p.du);
+    let dv = ints(&p.dv);
+    let vth: Vec<i32> = ints(&p.vth).iter().map(|&x| (x << 6) as i32).collect();
+    let bias: Vec<i32> = ints(&p.bias_mant).iter().zip(ints(&p.bias_exp)).map(|(&m, e)| (m << e) as i32).collect();
+    let ufac: Vec<i32> = du.iter().map(|&d| (4095 - d) as i32).collect();
+    let (e_params, inputs) = port_decls(&ports);
+    let nengo = p.refractory.is_some();
+    let mut k = format!(
+        ".kernel {}\n.state u, v{}\n.param ufac, vfac, bias, vth{}{}{}\n",
+        if nengo { "loihi_lif_nengo" } else { "loihi_lif" },
+        if nengo { ", refc" } else { "" },
+        if nengo { ", ref, vmin, vmax" } else { "" },
+        if e_params.is_empty() { "" } else { ", " },
+        e_params
+    );
+    if !inputs.is_empty() {
+        k.push_str(&format!(".input {}\n", inputs.replace("exc", "a")));
+    }
+    k.push_str("    ; a_in: each port's summed weights shifted by its weight_exp\n");
+    sum_ports(&mut k, &ports, None, 0);
+    if !nengo {
+        k.push_str(
+            "    ; u = decay(u, du + 1) + (a_in << 6), then lava's one-step 24-bit wrap
+    lds    r3, u
+    ldp    r4, ufac
+    mulshz r3, r3, r4, 12
+    shl    r0, r0, 6
+    add    r3, r3, r0
+    movi   r5, 8388608
+    cmplt  r6, r5, r3
+    movi   r7, 16777216
+    sub    r8, r3, r7
+    sel    r3, r6, r8, r3
+    movi   r5, -8388608
+    cmple  r6, r3, r5
+    add    r8, r3, r7
+    sel    r3, r6, r8, r3
+    sts    u, r3
+    ; v = decay(v, dv) + u + bias, clipped to ±(2^23 − 1)
+    lds    r9, v
+    ldp    r4, vfac
+    mulshz r9, r9, r4, 12
+    add    r9, r9, r3
+    ldp    r4, bias
+    add    r9, r9, r4
+    movi   r5, 8388607
+    min    r9, r9, r5
+    movi   r5, -8388607
+    max    r9, r9, r5
+    ; spike when v > vth << 6; v = 0 (u is not reset)
+    ldp    r4, vth
+    cmplt  r6, r4, r9
+    spike  r6
+    movi   r5, 0
+    sel    r9, r6, r5, r9
+    sts    v, r9
+",
+        );
+    } else {
+        k.push_str(
+            "    ; nengo-loihi: q0 = a_in << 6 wrapped to 21 bits + sign
+    shl    r0, r0, 6
+    wrap   r0, r0, 22
+    ; current = decay(current, du, offset 1) + q0, wrapped to 23 bits + sign
+    lds    r3, u
+    ldp    r4, ufac
+    mulshz r3, r3, r4, 12
+    add    r3, r3, r0
+    wrap   r3, r3, 24
+    sts    u, r3
+    ; u2 = current + bias, wrapped
+    ldp    r4, bias
+    add    r5, r3, r4
+    wrap   r5, r5, 24
+    ; v = clip(decay(v, dv) + u2, vmin, vmax); held at 0 while refractory
+    lds    r9, v
+    ldp    r4, vfac
+    mulshz r9, r9, r4, 12
+    add    r9, r9, r5
+    ldp    r4, vmin
+    max    r9, r9, r4
+    ldp    r4, vmax
+    min    r9, r9, r4
+    lds    r10, refc
+    movi   r11, 0
+    cmplt  r12, r11, r10
+    sel    r9, r12, r11, r9
+    ; spike when v > vth; v = 0 and the counter restarts; it counts down to 0
+    ldp    r4, vth
+    cmplt  r6, r4, r9
+    spike  r6
+    sel    r9, r6, r11, r9
+    sts    v, r9
+    ldp    r4, ref
+    sel    r10, r6, r4, r10
+    addi   r10, r10, -1
+    max    r10, r10, r11
+    sts    refc, r10
+",
+        );
+    }
+    let kernel = assemble(&k).map_err(|e| CompileError::Internal(format!("{e}\n{k}")))?;
+    let mut params = vec![
+        ParamVals::from_vec(ufac),
+        ParamVals::from_vec(dv.iter().map(|&d| (4096 - d) as i32).collect()),
+        ParamVals::from_vec(bias),
+        ParamVals::from_vec(vth),
+    ];
+    if let Some(r) = &p.refractory {
+        params.push(ParamVals::from_vec(ints(r).iter().map(|&x| x as i32).collect()));
+        params.push(ParamVals::Uniform(0)); // nengo-loihi default vmin (vmin_exp = 0)
+        params.push(ParamVals::Uniform((1 << 23) - 1)); // nengo-loihi default vmax (vmax_exp = 7)
+    }
+    params.extend(ports.iter().map(|p| ParamVals::Uniform(p.exp as i32)));
+    let u0: Vec<i32> = initial(pop, "u", &Values::Scalar(0.0)).iter().map(|&x| x as i32).collect();
+    let v0: Vec<i32> = initial(pop, "v", &Values::Scalar(0.0)).iter().map(|&x| x as i32).collect();
+    let mut state = vec![u0, v0];
+    if nengo {
+        state.push(vec![0; n]);
+    }
+    let mut vars = vec![
+        VarSymbol { name: "u".into(), slot: 0, scale: 1.0, offset: 0.0, unit: "".into() },
+        VarSymbol { name: "v".into(), slot: 1, scale: 1.0, offset: 0.0, unit: "".into() },
+    ];
+    if nengo {
+        vars.push(VarSymbol { name: "refc".into(), slot: 2, scale: 1.0, offset: 0.0, unit: "steps".into() });
+    }
+    Ok(Lowered { body: Body::Kernel { kernel, params, state }, ports, vars, quant })
+}

@@ -1,0 +1,124 @@
+//! A Rust API for building networks without a file.
+//!
+//! ```
+//! use nerve_compiler::net::builder::NetworkBuilder;
+//! use nerve_compiler::net::model::*;
+//! let mut b = NetworkBuilder::new("demo", 1.0);
+//! let src = b.population("src", 10, Model::SpikeSourcePoisson { rate: 20.0.into(), seed: 1 }).unwrap();
+//! let lif = b.population("lif", 20, Model::Lif(LifParams::default())).unwrap();
+//! b.record(lif);
+//! b.project(src, lif, Connector::FixedProbability { p: 0.5, seed: 2, allow_self_connections: true })
+//!     .weight(0.5).delay_ms(1.0).add().unwrap();
+//! let net = b.finish().unwrap();
+//! assert_eq!(net.num_neurons(), 30);
+//! ```
+
+use super::model::*;
+use crate::error::{CompileError, Result};
+
+pub struct NetworkBuilder {
+    net: Network,
+}
+
+pub struct ProjectionBuilder<'a> {
+    b: &'a mut NetworkBuilder,
+    pre: PopIx,
+    post: PopIx,
+    p: Projection,
+}
+
+impl NetworkBuilder {
+    pub fn new(name: &str, dt_ms: f64) -> NetworkBuilder {
+        NetworkBuilder { net: Network::new(name, dt_ms) }
+    }
+
+    pub fn population(&mut self, name: &str, size: u32, model: Model) -> Result<PopIx> {
+        if size == 0 {
+            return Err(CompileError::Network(format!("population `{name}` has no neurons")));
+        }
+        if self.net.find(name).is_some() {
+            return Err(CompileError::Network(format!("population name `{name}` is used twice")));
+        }
+        Ok(self.net.graph.add_node(Population {
+            name: name.to_string(),
+            size,
+            model,
+            initial: vec![],
+            record_spikes: false,
+            max_per_core: None,
+        }))
+    }
+
+    pub fn initial(&mut self, pop: PopIx, var: &str, init: Init) -> &mut Self {
+        self.net.graph[pop].initial.push((var.to_string(), init));
+        self
+    }
+
+    pub fn record(&mut self, pop: PopIx) -> &mut Self {
+        self.net.graph[pop].record_spikes = true;
+        self
+    }
+
+    pub fn max_per_core(&mut self, pop: PopIx, n: u32) -> &mut Self {
+        self.net.graph[pop].max_per_core = Some(n);
+        self
+    }
+
+    pub fn project(&mut self, pre: PopIx, post: PopIx, connector: Connector) -> ProjectionBuilder<'_> {
+        let label = format!("{}→{}", self.net.graph[pre].name, self.net.graph[post].name);
+        ProjectionBuilder {
+            b: self,
+            pre,
+            post,
+            p: Projection {
+                label,
+                receptor: Receptor::Excitatory,
+                connector,
+                weight: None,
+                delay_ms: None,
+                loihi: LoihiWeights::default(),
+            },
+        }
+    }
+
+    pub fn finish(self) -> Result<Network> {
+        if !(self.net.dt_ms.is_finite() && self.net.dt_ms > 0.0) {
+            return Err(CompileError::Network(format!("the timestep must be positive, found {}", self.net.dt_ms)));
+        }
+        Ok(self.net)
+    }
+}
+
+impl ProjectionBuilder<'_> {
+    pub fn weight(mut self, w: f64) -> Self {
+        self.p.weight = Some(w);
+        self
+    }
+    pub fn delay_ms(mut self, d: f64) -> Self {
+        self.p.delay_ms = Some(d);
+        self
+    }
+    pub fn inhibitory(mut self) -> Self {
+        self.p.receptor = Receptor::Inhibitory;
+        self
+    }
+    pub fn loihi(mut self, l: LoihiWeights) -> Self {
+        self.p.loihi = l;
+        self
+    }
+    pub fn label(mut self, l: &str) -> Self {
+        self.p.label = l.to_string();
+        self
+    }
+    pub fn add(self) -> Result<ProjIx> {
+        let net = &self.b.net;
+        if net.graph[self.post].model.is_source() {
+            return Err(CompileError::Network(format!(
+                "`{}` is a {} and cannot receive synapses",
+                net.graph[self.post].name,
+                net.graph[self.post].model.name()
+            )));
+        }
+        Ok(self.b.net.graph.add_edge(self.pre, self.post, self.p))
+    }
+}

@@ -1,0 +1,924 @@
+//! The JSON network format (docs/network-format.md). Parsing walks the
+//! document by hand so that every error names its JSON path, and every key is
+//! accounted for: an unknown key is an error, never silently ignored.
+
+use serde_json::{Map, Value};
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+
+use super::model::*;
+use crate::error::{CompileError, Result};
+
+/// Where we are in the document, for error messages.
+#[derive(Clone)]
+struct At<'a> {
+    v: &'a Value,
+    path: String,
+    file: &'a str,
+}
+
+impl<'a> At<'a> {
+    fn err<T>(&self, reason: impl Into<String>) -> Result<T> {
+        Err(CompileError::Format { file: self.file.to_string(), path: self.path.clone(), reason: reason.into() })
+    }
+    fn kind(&self) -> String {
+        match self.v {
+            Value::Null => "null".into(),
+            Value::Bool(b) => format!("{b}"),
+            Value::Number(n) => format!("{n}"),
+            Value::String(s) => format!("\"{}\"", s.chars().take(40).collect::<String>()),
+            Value::Array(a) => format!("an array of {}", a.len()),
+            Value::Object(_) => "an object".into(),
+        }
+    }
+    fn f64(&self) -> Result<f64> {
+        match self.v.as_f64() {
+            Some(x) if x.is_finite() => Ok(x),
+            _ => self.err(format!("expected a number, found {}", self.kind())),
+        }
+    }
+    fn u64(&self) -> Result<u64> {
+        match self.v {
+            Value::Number(n) => {
+                if let Some(u) = n.as_u64() {
+                    return Ok(u);
+                }
+                if let Some(f) = n.as_f64() {
+                    if f >= 0.0 && f.fract() == 0.0 && f < 2f64.powi(53) {
+                        return Ok(f as u64);
+                    }
+                }
+                self.err(format!("expected a non-negative integer, found {n}"))
+            }
+            _ => self.err(format!("expected a non-negative integer, found {}", self.kind())),
+        }
+    }
+    fn u32(&self) -> Result<u32> {
+        let v = self.u64()?;
+        u32::try_from(v).or_else(|_| self.err(format!("{v} is too large (at most {})", u32::MAX)))
+    }
+    fn i64(&self) -> Result<i64> {
+        match self.v {
+            Value::Number(n) => {
+                if let Some(i) = n.as_i64() {
+                    return Ok(i);
+                }
+                if let Some(f) = n.as_f64() {
+                    if f.fract() == 0.0 && f.abs() < 2f64.powi(53) {
+                        return Ok(f as i64);
+                    }
+                }
+                self.err(format!("expected an integer, found {n}"))
+            }
+            _ => self.err(format!("expected an integer, found {}", self.kind())),
+        }
+    }
+    fn bool(&self) -> Result<bool> {
+        self.v.as_bool().map_or_else(|| self.err(format!("expected true or false, found {}", self.kind())), Ok)
+    }
+    fn str(&self) -> Result<&'a str> {
+        self.v.as_str().map_or_else(|| self.err(format!("expected a string, found {}", self.kind())), Ok)
+    }
+    fn array(&self) -> Result<Vec<At<'a>>> {
+        match self.v {
+            Value::Array(a) => Ok(a
+                .iter()
+                .enumerate()
+                .map(|(i, v)| At { v, path: format!("{}[{i}]", self.path), file: self.file })
+                .collect()),
+            _ => self.err(format!("expected an array, found {}", self.kind())),
+        }
+    }
+    fn obj(&self) -> Result<Obj<'a>> {
+        match self.v {
+            Value::Object(m) => Ok(Obj { m, at: self.clone(), used: RefCell::new(Vec::new()) }),
+            _ => self.err(format!("expected an object, found {}", self.kind())),
+        }
+    }
+    /// A scalar or an array of exactly `n` numbers.
+    fn values(&self, n: u32) -> Result<Values> {
+        match self.v {
+            Value::Array(a) => {
+                if a.len() != n as usize {
+                    return self.err(format!("expected a number or an array of {n} numbers (one per neuron), found an array of {}", a.len()));
+                }
+                Ok(Values::PerNeuron(self.array()?.iter().map(|x| x.f64()).collect::<Result<_>>()?))
+            }
+            _ => match self.v.as_f64() {
+                Some(x) if x.is_finite() => Ok(Values::Scalar(x)),
+                _ => self.err(format!("expected a number or an array of {n} numbers, found {}", self.kind())),
+            },
+        }
+    }
+}
+
+/// An object being read: remembers which keys were used.
+struct Obj<'a> {
+    m: &'a Map<String, Value>,
+    at: At<'a>,
+    used: RefCell<Vec<&'a str>>,
+}
+
+impl<'a> Obj<'a> {
+    fn get(&self, key: &str) -> Option<At<'a>> {
+        let (k, v) = self.m.get_key_value(key)?;
+        self.used.borrow_mut().push(k.as_str());
+        Some(At { v, path: format!("{}.{key}", self.at.path), file: self.at.file })
+    }
+    fn req(&self, key: &str) -> Result<At<'a>> {
+        self.get(key).map_or_else(|| self.at.err(format!("missing required key `{key}`")), Ok)
+    }
+    /// Fails on any key that was not read.
+    fn finish(&self, allowed_hint: &str) -> Result<()> {
+        let used = self.used.borrow();
+        for k in self.m.keys() {
+            if !used.contains(&k.as_str()) {
+                let path = format!("{}.{k}", self.at.path);
+                return Err(CompileError::Format {
+                    file: self.at.file.to_string(),
+                    path,
+                    reason: format!("unknown key `{k}` (allowed here: {allowed_hint})"),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads a network file.
+pub fn read_network(path: &Path) -> Result<Network> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| CompileError::Io { path: path.display().to_string(), source })?;
+    parse_network(&text, path)
+}
+
+/// Parses network JSON. `origin` names the file in errors and anchors relative paths.
+pub fn parse_network(text: &str, origin: &Path) -> Result<Network> {
+    let file = origin.display().to_string();
+    let doc: Value = serde_json::from_str(text).map_err(|e| CompileError::Format {
+        file: file.clone(),
+        path: format!("line {}, column {}", e.line(), e.column()),
+        reason: format!("not valid JSON: {e}"),
+    })?;
+    let base = origin.parent().map(Path::to_path_buf).unwrap_or_default();
+    let root = At { v: &doc, path: "$".into(), file: &file };
+    Parser { base }.network(&root)
+}
+
+struct Parser {
+    base: PathBuf,
+}
+
+const LIF_PARAMS: &[&str] = &["tau_m", "cm", "v_rest", "v_reset", "v_thresh", "tau_refrac", "tau_syn_E", "tau_syn_I", "i_offset"];
+
+impl Parser {
+    fn network(&self, root: &At) -> Result<Network> {
+        let o = root.obj()?;
+        let name = match o.get("name") {
+            Some(n) => n.str()?.to_string(),
+            None => Path::new(root.file).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "network".into()),
+        };
+        let dt_ms = match o.get("dt_ms") {
+            Some(d) => {
+                let v = d.f64()?;
+                if v <= 0.0 {
+                    return d.err(format!("the timestep must be positive, found {v}"));
+                }
+                v
+            }
+            None => 0.1,
+        };
+        if let Some(d) = o.get("description") {
+            d.str()?;
+        }
+        let mut net = Network::new(name, dt_ms);
+        let pops = o.req("populations")?;
+        let pops_arr = pops.array()?;
+        if pops_arr.is_empty() {
+            return pops.err("a network needs at least one population");
+        }
+        for p in &pops_arr {
+            let pop = self.population(p, dt_ms)?;
+            if net.find(&pop.name).is_some() {
+                return p.err(format!("population name `{}` is used twice", pop.name));
+            }
+            net.graph.add_node(pop);
+        }
+        if let Some(projs) = o.get("projections") {
+            for (i, pj) in projs.array()?.iter().enumerate() {
+                self.projection(&mut net, pj, i)?;
+            }
+        }
+        o.finish("name, dt_ms, description, populations, projections")?;
+        Ok(net)
+    }
+
+    fn population(&self, at: &At, dt_ms: f64) -> Result<Population> {
+        let o = at.obj()?;
+        let name_at = o.req("name")?;
+        let name = name_at.str()?.to_string();
+        if name.is_empty() {
+            return name_at.err("a population name cannot be empty");
+        }
+        let size_at = o.req("size")?;
+        let size = size_at.u32()?;
+        if size == 0 {
+            return size_at.err("a population needs at least one neuron");
+        }
+        let model_at = o.req("model")?;
+        let model_name = model_at.str()?;
+        let params = o.get("params").map(|p| p.obj()).transpose()?;
+        let model = match model_name {
+            "lif" | "if" | "adaptive_lif" => {
+                let mut extra: Vec<&str> = LIF_PARAMS.to_vec();
+                if model_name == "adaptive_lif" {
+                    extra.extend(["a_jump", "tau_a"]);
+                }
+                let get = |k: &str, default: Values| -> Result<Values> {
+                    match params.as_ref().and_then(|p| p.get(k)) {
+                        Some(a) => a.values(size),
+                        None => Ok(default),
+                    }
+                };
+                let d = LifParams::default();
+                let mut lif = LifParams {
+                    tau_m: get("tau_m", d.tau_m)?,
+                    cm: get("cm", d.cm)?,
+                    v_rest: get("v_rest", d.v_rest)?,
+                    v_reset: get("v_reset", d.v_reset)?,
+                    v_thresh: get("v_thresh", d.v_thresh)?,
+                    tau_refrac: get("tau_refrac", d.tau_refrac)?,
+                    tau_syn_e: get("tau_syn_E", d.tau_syn_e)?,
+                    tau_syn_i: get("tau_syn_I", d.tau_syn_i)?,
+                    i_offset: get("i_offset", d.i_offset)?,
+                };
+                if model_name == "if" {
+                    if params.as_ref().and_then(|p| p.get("tau_m")).is_some() {
+                        return model_at.err("`if` has no leak: remove `tau_m` (or use `lif`)");
+                    }
+                    lif.tau_m = Values::Scalar(f64::INFINITY);
+                }
+                let check_pos = |k: &str, v: &Values, allow_zero: bool| -> Result<()> {
+                    let (lo, _) = v.min_max(size as usize);
+                    if lo < 0.0 || (!allow_zero && lo == 0.0) {
+                        let at = params.as_ref().and_then(|p| p.get(k)).unwrap_or_else(|| model_at.clone());
+                        return at.err(format!("`{k}` must be {} (found {lo})", if allow_zero { "≥ 0" } else { "> 0" }));
+                    }
+                    Ok(())
+                };
+                if model_name != "if" {
+                    check_pos("tau_m", &lif.tau_m, false)?;
+                }
+                check_pos("cm", &lif.cm, false)?;
+                check_pos("tau_syn_E", &lif.tau_syn_e, false)?;
+                check_pos("tau_syn_I", &lif.tau_syn_i, false)?;
+                check_pos("tau_refrac", &lif.tau_refrac, true)?;
+                if let Some(p) = &params {
+                    p.finish(&extra.join(", "))?;
+                }
+                match model_name {
+                    "lif" => Model::Lif(lif),
+                    "if" => Model::If(lif),
+                    _ => {
+                        let a_jump = get("a_jump", Values::Scalar(1.0))?;
+                        let tau_a = get("tau_a", Values::Scalar(100.0))?;
+                        check_pos("tau_a", &tau_a, false)?;
+                        Model::AdaptiveLif(AdaptiveParams { lif, a_jump, tau_a })
+                    }
+                }
+            }
+            "izhikevich" => {
+                let d = IzkParams::default();
+                let get = |k: &str, default: Values| -> Result<Values> {
+                    match params.as_ref().and_then(|p| p.get(k)) {
+                        Some(a) => a.values(size),
+                        None => Ok(default),
+                    }
+                };
+                let m = IzkParams {
+                    a: get("a", d.a)?,
+                    b: get("b", d.b)?,
+                    c: get("c", d.c)?,
+                    d: get("d", d.d)?,
+                    i_offset: get("i_offset", d.i_offset)?,
+                };
+                if let Some(p) = &params {
+                    p.finish("a, b, c, d, i_offset")?;
+                }
+                Model::Izhikevich(m)
+            }
+            "loihi_lif" => {
+                let p = match &params {
+                    Some(p) => p,
+                    None => return model_at.err("`loihi_lif` needs `params` with du, dv, vth (and optionally bias_mant, bias_exp, refractory)"),
+                };
+                let int = |k: &str, lo: i64, hi: i64, default: Option<i64>| -> Result<Option<Values>> {
+                    let at = match p.get(k) {
+                        Some(a) => a,
+                        None => {
+                            return match default {
+                                Some(d) => Ok(Some(Values::Scalar(d as f64))),
+                                None => Ok(None),
+                            }
+                        }
+                    };
+                    let v = at.values(size)?;
+                    for x in v.iter(size as usize) {
+                        if x.fract() != 0.0 || x < lo as f64 || x > hi as f64 {
+                            return at.err(format!("`{k}` must be integers in {lo}..={hi}, found {x}"));
+                        }
+                    }
+                    Ok(Some(v))
+                };
+                let req = |k: &str, lo: i64, hi: i64| -> Result<Values> {
+                    match int(k, lo, hi, None)? {
+                        Some(v) => Ok(v),
+                        None => p.at.err(format!("missing required key `{k}`")),
+                    }
+                };
+                let m = LoihiParams {
+                    du: req("du", 0, 4095)?,
+                    dv: req("dv", 0, 4095)?,
+                    vth: req("vth", 0, (1 << 17) - 1)?,
+                    bias_mant: int("bias_mant", -4096, 4095, Some(0))?.expect("default"),
+                    bias_exp: int("bias_exp", 0, 7, Some(0))?.expect("default"),
+                    refractory: int("refractory", 1, 1 << 16, None)?,
+                };
+                p.finish("du, dv, vth, bias_mant, bias_exp, refractory")?;
+                Model::LoihiLif(m)
+            }
+            "spike_source_array" => {
+                if let Some(p) = &params {
+                    p.finish("(none: give `spike_times` at the population level)")?;
+                }
+                let st = o.req("spike_times")?;
+                let arr = st.array()?;
+                let per_neuron: Vec<Vec<f64>> = if arr.iter().all(|a| a.v.is_array()) && !arr.is_empty() {
+                    if arr.len() != size as usize {
+                        return st.err(format!("expected {size} lists of spike times (one per neuron), found {}", arr.len()));
+                    }
+                    arr.iter().map(|a| self.times(a, dt_ms)).collect::<Result<_>>()?
+                } else {
+                    let one = self.times(&st, dt_ms)?;
+                    vec![one; size as usize]
+                };
+                Model::SpikeSourceArray(per_neuron)
+            }
+            "spike_source_poisson" => {
+                let p = match &params {
+                    Some(p) => p,
+                    None => return model_at.err("`spike_source_poisson` needs `params` with `rate` (Hz)"),
+                };
+                let rate_at = p.req("rate")?;
+                let rate = rate_at.values(size)?;
+                let (lo, hi) = rate.min_max(size as usize);
+                if lo < 0.0 {
+                    return rate_at.err(format!("rates must be ≥ 0 Hz, found {lo}"));
+                }
+                if hi * dt_ms / 1000.0 > 1.0 {
+                    return rate_at.err(format!("a rate of {hi} Hz means more than one spike per {dt_ms} ms timestep"));
+                }
+                p.finish("rate")?;
+                let seed = match o.get("seed") {
+                    Some(s) => s.u64()?,
+                    None => 0,
+                };
+                Model::SpikeSourcePoisson { rate, seed }
+            }
+            "input" => {
+                if let Some(p) = &params {
+                    p.finish("(none)")?;
+                }
+                Model::Input
+            }
+            other => {
+                return model_at.err(format!(
+                    "unknown model `{other}` (known: lif, if, adaptive_lif, izhikevich, loihi_lif, spike_source_array, spike_source_poisson, input)"
+                ))
+            }
+        };
+        // The population-level seed belongs to Poisson sources only.
+        if !matches!(model, Model::SpikeSourcePoisson { .. }) {
+            if let Some(s) = o.get("seed") {
+                return s.err("`seed` at the population level is for spike_source_poisson; initial values take their own seed");
+            }
+        }
+        let mut initial = Vec::new();
+        if let Some(init) = o.get("initial") {
+            let io = init.obj()?;
+            let allowed = initial_vars(&model);
+            for (k, _) in io.m.iter() {
+                let at = io.get(k).expect("key exists");
+                if !allowed.contains(&k.as_str()) {
+                    return at.err(format!("`{}` has no state variable `{k}` (it has: {})", model_name, allowed.join(", ")));
+                }
+                let v = self.init(&at, size)?;
+                if matches!(model, Model::LoihiLif(_)) {
+                    let check = |x: f64| x.fract() == 0.0 && x.abs() < (1 << 24) as f64;
+                    let ok = match &v {
+                        Init::Values(vals) => vals.iter(size as usize).all(check),
+                        Init::Uniform { lo, hi, .. } => check(*lo) && check(*hi),
+                    };
+                    if !ok {
+                        return at.err("loihi_lif state is 24-bit integers");
+                    }
+                }
+                initial.push((k.clone(), v));
+            }
+        }
+        let mut record_spikes = false;
+        if let Some(r) = o.get("record") {
+            for x in r.array()? {
+                match x.str()? {
+                    "spikes" => record_spikes = true,
+                    other => {
+                        let vars = initial_vars(&model);
+                        if vars.contains(&other) {
+                            return x.err(format!("`{other}` is probed at run time: `nerve run --probe {name}:{other}`; `record` takes \"spikes\""));
+                        }
+                        return x.err(format!("`record` takes \"spikes\", found \"{other}\""));
+                    }
+                }
+            }
+        }
+        let max_per_core = match o.get("max_per_core") {
+            Some(m) => {
+                let v = m.u32()?;
+                if v == 0 {
+                    return m.err("`max_per_core` must be ≥ 1");
+                }
+                Some(v)
+            }
+            None => None,
+        };
+        o.finish("name, size, model, params, initial, record, seed, spike_times, max_per_core")?;
+        Ok(Population { name, size, model, initial, record_spikes, max_per_core })
+    }
+
+    fn times(&self, at: &At, dt_ms: f64) -> Result<Vec<f64>> {
+        let mut out = Vec::new();
+        for x in at.array()? {
+            let t = x.f64()?;
+            if t < 0.0 {
+                return x.err(format!("spike times must be ≥ 0 ms, found {t}"));
+            }
+            out.push(t);
+        }
+        let mut sorted = out.clone();
+        sorted.sort_by(f64::total_cmp);
+        // Two spikes in one timestep cannot both be emitted.
+        for w in sorted.windows(2) {
+            if ((w[0] / dt_ms) + 0.5).floor() == ((w[1] / dt_ms) + 0.5).floor() {
+                return at.err(format!("spike times {} and {} ms fall in the same {dt_ms} ms timestep", w[0], w[1]));
+            }
+        }
+        Ok(sorted)
+    }
+
+    fn init(&self, at: &At, size: u32) -> Result<Init> {
+        if let Value::Object(_) = at.v {
+            let o = at.obj()?;
+            let u = o.req("uniform")?;
+            let lh = u.array()?;
+            if lh.len() != 2 {
+                return u.err("expected [lo, hi]");
+            }
+            let (lo, hi) = (lh[0].f64()?, lh[1].f64()?);
+            if hi < lo {
+                return u.err(format!("lo {lo} > hi {hi}"));
+            }
+            let seed = match o.get("seed") {
+                Some(s) => s.u64()?,
+                None => 0,
+            };
+            o.finish("uniform, seed")?;
+            Ok(Init::Uniform { lo, hi, seed })
+        } else {
+            Ok(Init::Values(at.values(size)?))
+        }
+    }
+
+    fn projection(&self, net: &mut Network, at: &At, index: usize) -> Result<()> {
+        let o = at.obj()?;
+        let pop = |k: &str| -> Result<PopIx> {
+            let a = o.req(k)?;
+            let n = a.str()?;
+            net.find(n).map_or_else(
+                || {
+                    let known: Vec<&str> = net.pops().map(|(_, p)| p.name.as_str()).take(8).collect();
+                    a.err(format!("no population named `{n}` (populations: {}{})", known.join(", "), if net.num_pops() > 8 { ", …" } else { "" }))
+                },
+                Ok,
+            )
+        };
+        let pre = pop("pre")?;
+        let post = pop("post")?;
+        let (pre_size, post_size) = (net.pop(pre).size, net.pop(post).size);
+        let post_model = net.pop(post).model.clone();
+        if post_model.is_source() {
+            return o.req("post")?.err(format!(
+                "`{}` is a {} and cannot receive synapses",
+                net.pop(post).name,
+                post_model.name()
+            ));
+        }
+        let is_loihi = matches!(post_model, Model::LoihiLif(_));
+        let receptor = match o.get("receptor") {
+            Some(r) => match r.str()? {
+                "excitatory" => Receptor::Excitatory,
+                "inhibitory" => Receptor::Inhibitory,
+                other => return r.err(format!("unknown receptor `{other}` (excitatory or inhibitory)")),
+            },
+            None => Receptor::Excitatory,
+        };
+        if let Some(p) = o.get("plasticity") {
+            return p.err("plasticity is not supported by this version of nerve (the emulator has no learning engine yet); remove it to compile the static network");
+        }
+        let weight = match o.get("weight") {
+            Some(w) => Some(w.f64()?),
+            None => None,
+        };
+        let delay_ms = match o.get("delay") {
+            Some(d) => {
+                let v = d.f64()?;
+                if ((v / net.dt_ms) + 0.5).floor() < 1.0 {
+                    return d.err(format!("delay {v} ms is shorter than one timestep ({} ms)", net.dt_ms));
+                }
+                Some(v)
+            }
+            None => None,
+        };
+        let mut loihi = LoihiWeights::default();
+        for k in ["weight_exp", "num_weight_bits", "sign_mode"] {
+            if let Some(a) = o.get(k) {
+                if !is_loihi {
+                    return a.err(format!("`{k}` applies to projections into loihi_lif populations"));
+                }
+                match k {
+                    "weight_exp" => {
+                        let e = a.i64()?;
+                        if !(-8..=7).contains(&e) {
+                            return a.err(format!("weight_exp must be in -8..=7, found {e}"));
+                        }
+                        loihi.weight_exp = e as i8;
+                    }
+                    "num_weight_bits" => {
+                        let b = a.i64()?;
+                        if !(1..=8).contains(&b) {
+                            return a.err(format!("num_weight_bits must be in 1..=8, found {b}"));
+                        }
+                        loihi.num_weight_bits = b as u8;
+                    }
+                    _ => {
+                        loihi.excitatory_only = match a.str()? {
+                            "mixed" => false,
+                            "excitatory" => true,
+                            other => return a.err(format!("sign_mode is `mixed` or `excitatory`, found `{other}`")),
+                        }
+                    }
+                }
+            }
+        }
+        let conn_at = o.req("connector")?;
+        let connector = self.connector(&conn_at, pre_size, post_size, pre == post)?;
+        let carries_weights = matches!(connector, Connector::FromList(_) | Connector::Dense(_) | Connector::Conv2d(_) | Connector::Pool2d(_));
+        if weight.is_none() && !carries_weights {
+            return o.at.err(format!("missing required key `weight` (a `{}` connector gives no per-synapse weights)", connector.name()));
+        }
+        if let Some(l) = o.get("label") {
+            l.str()?;
+        }
+        o.finish("pre, post, receptor, connector, weight, delay, plasticity, weight_exp, num_weight_bits, sign_mode, label")?;
+        // PyNN's sign convention for current-based models.
+        if !is_loihi {
+            let check = |w: f64, where_: &str| -> Result<()> {
+                let bad = match receptor {
+                    Receptor::Excitatory => w < 0.0,
+                    Receptor::Inhibitory => w > 0.0,
+                };
+                if bad {
+                    return o.at.err(format!(
+                        "{where_} weight {w} on an {} projection: PyNN's convention is positive excitatory and negative inhibitory weights",
+                        receptor.name()
+                    ));
+                }
+                Ok(())
+            };
+            if let Some(w) = weight {
+                check(w, "the")?;
+            }
+            match &connector {
+                Connector::FromList(l) => {
+                    for c in l {
+                        if let Some(w) = c.weight {
+                            check(w, &format!("connection ({}, {})", c.pre, c.post))?;
+                        }
+                    }
+                }
+                Connector::Dense(rows) => {
+                    for (j, r) in rows.iter().enumerate() {
+                        for (i, &w) in r.iter().enumerate() {
+                            check(w, &format!("dense[{j}][{i}]"))?;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        } else {
+            let check = |w: f64| -> Result<()> {
+                if w.fract() != 0.0 {
+                    return o.at.err(format!("loihi_lif weights are integers, found {w}"));
+                }
+                Ok(())
+            };
+            if let Some(w) = weight {
+                check(w)?;
+            }
+        }
+        let label = {
+            let base = format!("{}→{}", net.pop(pre).name, net.pop(post).name);
+            let dup = net.graph.edges_connecting(pre, post).count();
+            if let Some(l) = o.get("label") {
+                l.str()?.to_string()
+            } else if dup > 0 {
+                format!("{base}#{}", dup + 1)
+            } else {
+                let _ = index;
+                base
+            }
+        };
+        net.graph.add_edge(pre, post, Projection { label, receptor, connector, weight, delay_ms, loihi });
+        Ok(())
+    }
+
+    fn connector(&self, at: &At, pre_n: u32, post_n: u32, same: bool) -> Result<Connector> {
+        let o = at.obj()?;
+        let ty_at = o.req("type")?;
+        let ty = ty_at.str()?;
+        let seed = |o: &Obj| -> Result<u64> { o.get("seed").map_or(Ok(0), |s| s.u64()) };
+        let allow_self = |o: &Obj| -> Result<bool> { o.get("allow_self_connections").map_or(Ok(true), |s| s.bool()) };
+        let c = match ty {
+            "all_to_all" => {
+                let a = allow_self(&o)?;
+                o.finish("type, allow_self_connections")?;
+                Connector::AllToAll { allow_self_connections: a }
+            }
+            "one_to_one" => {
+                o.finish("type")?;
+                if pre_n != post_n {
+                    return ty_at.err(format!("one_to_one needs equal sizes, pre has {pre_n} and post {post_n}"));
+                }
+                Connector::OneToOne
+            }
+            "fixed_probability" => {
+                let p_at = o.req("p")?;
+                let p = p_at.f64()?;
+                if !(0.0..=1.0).contains(&p) {
+                    return p_at.err(format!("p must be in [0, 1], found {p}"));
+                }
+                let c = Connector::FixedProbability { p, seed: seed(&o)?, allow_self_connections: allow_self(&o)? };
+                o.finish("type, p, seed, allow_self_connections")?;
+                c
+            }
+            "fixed_number_pre" | "fixed_number_post" => {
+                let n_at = o.req("n")?;
+                let n = n_at.u32()?;
+                let a = allow_self(&o)?;
+                let avail = if ty == "fixed_number_pre" { pre_n } else { post_n };
+                let avail = if same && !a { avail.saturating_sub(1) } else { avail };
+                if n > avail {
+                    return n_at.err(format!("n = {n} exceeds the {avail} distinct candidates"));
+                }
+                let s = seed(&o)?;
+                o.finish("type, n, seed, allow_self_connections")?;
+                if ty == "fixed_number_pre" {
+                    Connector::FixedNumberPre { n, seed: s, allow_self_connections: a }
+                } else {
+                    Connector::FixedNumberPost { n, seed: s, allow_self_connections: a }
+                }
+            }
+            "from_list" => {
+                let conns = match (o.get("connections"), o.get("file")) {
+                    (Some(c), None) => {
+                        let mut out = Vec::new();
+                        for e in c.array()? {
+                            let f = e.array()?;
+                            if !(2..=4).contains(&f.len()) {
+                                return e.err("a connection is [pre, post], [pre, post, weight] or [pre, post, weight, delay]");
+                            }
+                            out.push(Conn {
+                                pre: f[0].u32()?,
+                                post: f[1].u32()?,
+                                weight: f.get(2).map(|w| w.f64()).transpose()?,
+                                delay: f.get(3).map(|d| d.f64()).transpose()?,
+                            });
+                        }
+                        out
+                    }
+                    (None, Some(f)) => self.read_csv(&f)?,
+                    (Some(_), Some(_)) => return at.err("give either `connections` or `file`, not both"),
+                    (None, None) => return at.err("from_list needs `connections` or `file`"),
+                };
+                o.finish("type, connections, file")?;
+                for (i, c) in conns.iter().enumerate() {
+                    if c.pre >= pre_n || c.post >= post_n {
+                        return at.err(format!(
+                            "connection {i} ({}, {}) is out of range: pre has {pre_n} neurons, post {post_n}",
+                            c.pre, c.post
+                        ));
+                    }
+                }
+                Connector::FromList(conns)
+            }
+            "dense" => {
+                let w_at = o.req("weights")?;
+                let rows = w_at.array()?;
+                if rows.len() != post_n as usize {
+                    return w_at.err(format!("expected {post_n} rows (one per post neuron), found {}", rows.len()));
+                }
+                let mut m = Vec::with_capacity(rows.len());
+                for r in rows {
+                    let cols = r.array()?;
+                    if cols.len() != pre_n as usize {
+                        return r.err(format!("expected {pre_n} weights (one per pre neuron), found {}", cols.len()));
+                    }
+                    m.push(cols.iter().map(|c| c.f64()).collect::<Result<Vec<_>>>()?);
+                }
+                o.finish("type, weights")?;
+                Connector::Dense(m)
+            }
+            "conv2d" => {
+                let c = self.conv2d(&o, pre_n, post_n)?;
+                o.finish("type, in_shape, weights, stride, padding, dilation, groups")?;
+                Connector::Conv2d(Box::new(c))
+            }
+            "sum_pool2d" | "avg_pool2d" => {
+                let in_shape = shape3(&o.req("in_shape")?)?;
+                let kernel = pair(&o.req("kernel")?)?;
+                let stride = o.get("stride").map_or(Ok(kernel), |s| pair(&s))?;
+                let padding = o.get("padding").map_or(Ok([0, 0]), |s| pair(&s))?;
+                o.finish("type, in_shape, kernel, stride, padding")?;
+                let out_shape = conv_out(at, in_shape, in_shape[0], kernel, stride, padding, [1, 1])?;
+                check_sizes(at, in_shape, out_shape, pre_n, post_n)?;
+                let scale = if ty == "avg_pool2d" { 1.0 / (kernel[0] * kernel[1]) as f64 } else { 1.0 };
+                Connector::Pool2d(Box::new(Pool2d { in_shape, out_shape, kernel, stride, padding, scale }))
+            }
+            other => {
+                return ty_at.err(format!(
+                    "unknown connector `{other}` (known: all_to_all, one_to_one, fixed_probability, fixed_number_pre, fixed_number_post, from_list, dense, conv2d, sum_pool2d, avg_pool2d)"
+                ))
+            }
+        };
+        Ok(c)
+    }
+
+    fn conv2d(&self, o: &Obj, pre_n: u32, post_n: u32) -> Result<Conv2d> {
+        let in_shape = shape3(&o.req("in_shape")?)?;
+        let w_at = o.req("weights")?;
+        // weights[co][ci][kh][kw]
+        let mut dims = Vec::new();
+        let mut flat = Vec::new();
+        fn walk(a: &At, depth: usize, dims: &mut Vec<usize>, flat: &mut Vec<f64>) -> Result<()> {
+            if depth == 4 {
+                flat.push(a.f64()?);
+                return Ok(());
+            }
+            let arr = a.array()?;
+            if dims.len() == depth {
+                dims.push(arr.len());
+            } else if dims[depth] != arr.len() {
+                return a.err(format!("ragged weights: expected {} entries at this depth, found {}", dims[depth], arr.len()));
+            }
+            for x in &arr {
+                walk(x, depth + 1, dims, flat)?;
+            }
+            Ok(())
+        }
+        walk(&w_at, 0, &mut dims, &mut flat)?;
+        if dims.len() != 4 || dims.contains(&0) {
+            return w_at.err("conv2d weights are [out_channels][in_channels/groups][kh][kw]");
+        }
+        let groups = o.get("groups").map_or(Ok(1), |g| g.u32())?;
+        if groups == 0 || in_shape[0] % groups != 0 || dims[0] as u32 % groups != 0 || dims[1] as u32 * groups != in_shape[0] {
+            return w_at.err(format!(
+                "{} input channels with groups = {groups} need weights of [out][{}][kh][kw], found [..][{}]",
+                in_shape[0],
+                in_shape[0] / groups.max(1),
+                dims[1]
+            ));
+        }
+        let kernel = [dims[2] as u32, dims[3] as u32];
+        let stride = o.get("stride").map_or(Ok([1, 1]), |s| pair(&s))?;
+        let padding = o.get("padding").map_or(Ok([0, 0]), |s| pair(&s))?;
+        let dilation = o.get("dilation").map_or(Ok([1, 1]), |s| pair(&s))?;
+        let out_shape = conv_out(&w_at, in_shape, dims[0] as u32, kernel, stride, padding, dilation)?;
+        check_sizes(&o.at, in_shape, out_shape, pre_n, post_n)?;
+        Ok(Conv2d { in_shape, out_shape, weights: flat, kernel, stride, padding, dilation, groups })
+    }
+
+    fn read_csv(&self, f: &At) -> Result<Vec<Conn>> {
+        let rel = f.str()?;
+        let path = self.base.join(rel);
+        let file = path.display().to_string();
+        let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_path(&path).map_err(|e| CompileError::Format {
+            file: file.clone(),
+            path: "(file)".into(),
+            reason: format!("cannot read connection list (referenced at {}): {e}", f.path),
+        })?;
+        let headers = rdr.headers().map_err(|e| CompileError::Format { file: file.clone(), path: "line 1".into(), reason: e.to_string() })?.clone();
+        let col = |n: &str| headers.iter().position(|h| h == n);
+        let (Some(ci), Some(cj)) = (col("pre"), col("post")) else {
+            return Err(CompileError::Format {
+                file,
+                path: "line 1".into(),
+                reason: format!("the header must name columns pre,post[,weight][,delay]; found {}", headers.iter().collect::<Vec<_>>().join(",")),
+            });
+        };
+        let (cw, cd) = (col("weight"), col("delay"));
+        if let Some(extra) = headers.iter().find(|h| !["pre", "post", "weight", "delay"].contains(h)) {
+            return Err(CompileError::Format { file, path: "line 1".into(), reason: format!("unknown column `{extra}` (pre, post, weight, delay)") });
+        }
+        let mut out = Vec::new();
+        for (ln, rec) in rdr.records().enumerate() {
+            let line = ln + 2;
+            let rec = rec.map_err(|e| CompileError::Format { file: file.clone(), path: format!("line {line}"), reason: e.to_string() })?;
+            let bad = |what: &str, v: &str| CompileError::Format { file: file.clone(), path: format!("line {line}"), reason: format!("{what} `{v}` is not valid") };
+            let g = |c: usize| rec.get(c).unwrap_or("");
+            let pre = g(ci).parse::<u32>().map_err(|_| bad("pre", g(ci)))?;
+            let post = g(cj).parse::<u32>().map_err(|_| bad("post", g(cj)))?;
+            let weight = match cw {
+                Some(c) => Some(g(c).parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(|| bad("weight", g(c)))?),
+                None => None,
+            };
+            let delay = match cd {
+                Some(c) => Some(g(c).parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(|| bad("delay", g(c)))?),
+                None => None,
+            };
+            out.push(Conn { pre, post, weight, delay });
+        }
+        Ok(out)
+    }
+}
+
+fn shape3(a: &At) -> Result<[u32; 3]> {
+    let v = a.array()?;
+    if v.len() != 3 {
+        return a.err("expected [channels, height, width]");
+    }
+    let s = [v[0].u32()?, v[1].u32()?, v[2].u32()?];
+    if s.contains(&0) {
+        return a.err("every dimension must be ≥ 1");
+    }
+    Ok(s)
+}
+
+fn pair(a: &At) -> Result<[u32; 2]> {
+    if a.v.is_number() {
+        let x = a.u32()?;
+        return Ok([x, x]);
+    }
+    let v = a.array()?;
+    if v.len() != 2 {
+        return a.err("expected a number or [h, w]");
+    }
+    Ok([v[0].u32()?, v[1].u32()?])
+}
+
+fn conv_out(at: &At, in_shape: [u32; 3], out_c: u32, k: [u32; 2], s: [u32; 2], p: [u32; 2], d: [u32; 2]) -> Result<[u32; 3]> {
+    if s.contains(&0) || d.contains(&0) || k.contains(&0) {
+        return at.err("kernel, stride and dilation must be ≥ 1");
+    }
+    let mut out = [out_c, 0, 0];
+    for i in 0..2 {
+        let span = d[i] as i64 * (k[i] as i64 - 1) + 1;
+        let n = in_shape[i + 1] as i64 + 2 * p[i] as i64 - span;
+        if n < 0 {
+            return at.err(format!("the kernel ({} with dilation {}) is larger than the padded input ({})", k[i], d[i], in_shape[i + 1] + 2 * p[i]));
+        }
+        out[i + 1] = (n / s[i] as i64 + 1) as u32;
+    }
+    Ok(out)
+}
+
+fn check_sizes(at: &At, in_shape: [u32; 3], out_shape: [u32; 3], pre_n: u32, post_n: u32) -> Result<()> {
+    let ni: u64 = in_shape.iter().map(|&x| x as u64).product();
+    let no: u64 = out_shape.iter().map(|&x| x as u64).product();
+    if ni != pre_n as u64 {
+        return at.err(format!("in_shape {in_shape:?} has {ni} neurons, pre has {pre_n}"));
+    }
+    if no != post_n as u64 {
+        return at.err(format!("the output shape {out_shape:?} has {no} neurons, post has {post_n}"));
+    }
+    Ok(())
+}
+
+/// State variables a model has (for `initial`).
+pub fn initial_vars(m: &Model) -> &'static [&'static str] {
+    match m {
+        Model::Lif(_) | Model::If(_) => &["v", "isyn_exc", "isyn_inh"],
+        Model::AdaptiveLif(_) => &["v", "isyn_exc", "isyn_inh", "theta"],
+        Model::Izhikevich(_) => &["v", "u"],
+        Model::LoihiLif(_) => &["u", "v"],
+        Model::SpikeSourceArray(_) | Model::SpikeSourcePoisson { .. } | Model::Input => &[],
+    }
+}

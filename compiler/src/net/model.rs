@@ -1,0 +1,343 @@
+//! The network graph IR: populations are nodes, projections are edges of a
+//! petgraph `DiGraph`. Node and edge insertion order is the canonical order of
+//! everything downstream, so the same network gives the same image.
+
+use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
+
+/// A population's index in the graph (insertion order).
+pub type PopIx = NodeIndex<u32>;
+/// A projection's index in the graph (insertion order).
+pub type ProjIx = EdgeIndex<u32>;
+
+/// A parameter: one value for the population or one per neuron.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Values {
+    Scalar(f64),
+    PerNeuron(Vec<f64>),
+}
+
+impl Values {
+    #[inline]
+    pub fn get(&self, i: usize) -> f64 {
+        match self {
+            Values::Scalar(v) => *v,
+            Values::PerNeuron(v) => v[i],
+        }
+    }
+    pub fn is_uniform(&self) -> bool {
+        match self {
+            Values::Scalar(_) => true,
+            Values::PerNeuron(v) => v.windows(2).all(|w| w[0] == w[1]),
+        }
+    }
+    pub fn iter(&self, n: usize) -> impl Iterator<Item = f64> + '_ {
+        (0..n).map(move |i| self.get(i))
+    }
+    pub fn min_max(&self, n: usize) -> (f64, f64) {
+        self.iter(n).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)))
+    }
+}
+
+impl From<f64> for Values {
+    fn from(v: f64) -> Self {
+        Values::Scalar(v)
+    }
+}
+
+/// An initial value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Init {
+    Values(Values),
+    /// Uniform on [lo, hi), drawn per neuron in order from `seed`.
+    Uniform { lo: f64, hi: f64, seed: u64 },
+}
+
+/// PyNN `IF_curr_exp` parameters (ms, mV, nF, nA). `if` uses them with τm = ∞.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LifParams {
+    pub tau_m: Values,
+    pub cm: Values,
+    pub v_rest: Values,
+    pub v_reset: Values,
+    pub v_thresh: Values,
+    pub tau_refrac: Values,
+    pub tau_syn_e: Values,
+    pub tau_syn_i: Values,
+    pub i_offset: Values,
+}
+
+impl Default for LifParams {
+    /// PyNN 0.12's defaults for IF_curr_exp.
+    fn default() -> Self {
+        LifParams {
+            tau_m: 20.0.into(),
+            cm: 1.0.into(),
+            v_rest: (-65.0).into(),
+            v_reset: (-65.0).into(),
+            v_thresh: (-50.0).into(),
+            tau_refrac: 0.1.into(),
+            tau_syn_e: 5.0.into(),
+            tau_syn_i: 5.0.into(),
+            i_offset: 0.0.into(),
+        }
+    }
+}
+
+/// LIF with a threshold that jumps by `a_jump` (mV) at each spike and decays with `tau_a` (ms).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AdaptiveParams {
+    pub lif: LifParams,
+    pub a_jump: Values,
+    pub tau_a: Values,
+}
+
+/// PyNN `Izhikevich` (a, b, c, d dimensionless/mV; i_offset nA). Synapses are
+/// current jumps: a spike adds its weight to v (as NEST's `izhikevich`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct IzkParams {
+    pub a: Values,
+    pub b: Values,
+    pub c: Values,
+    pub d: Values,
+    pub i_offset: Values,
+}
+
+impl Default for IzkParams {
+    /// PyNN's defaults (regular spiking).
+    fn default() -> Self {
+        IzkParams { a: 0.02.into(), b: 0.2.into(), c: (-65.0).into(), d: 2.0.into(), i_offset: 0.0.into() }
+    }
+}
+
+/// Raw Loihi integers (../shared/spec/loihi-lif.md). `refractory` present
+/// selects nengo-loihi's mode.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoihiParams {
+    pub du: Values,
+    pub dv: Values,
+    pub vth: Values,
+    pub bias_mant: Values,
+    pub bias_exp: Values,
+    pub refractory: Option<Values>,
+}
+
+/// How NIR-style neurons reset after a spike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResetMode {
+    /// v ← v_reset.
+    ToReset,
+    /// v ← v − v_threshold.
+    Subtract,
+}
+
+/// The neuron model of a population.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Model {
+    Lif(LifParams),
+    If(LifParams),
+    AdaptiveLif(AdaptiveParams),
+    Izhikevich(IzkParams),
+    LoihiLif(LoihiParams),
+    /// Spike times in ms, per neuron.
+    SpikeSourceArray(Vec<Vec<f64>>),
+    /// Rate in Hz; neuron i's generator is seeded from `seed` and i.
+    SpikeSourcePoisson { rate: Values, seed: u64 },
+    /// An input population: spikes are supplied when the image is run.
+    Input,
+}
+
+impl Model {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Model::Lif(_) => "lif",
+            Model::If(_) => "if",
+            Model::AdaptiveLif(_) => "adaptive_lif",
+            Model::Izhikevich(_) => "izhikevich",
+            Model::LoihiLif(p) => {
+                if p.refractory.is_some() {
+                    "loihi_lif (nengo-loihi mode)"
+                } else {
+                    "loihi_lif"
+                }
+            }
+            Model::SpikeSourceArray(_) => "spike_source_array",
+            Model::SpikeSourcePoisson { .. } => "spike_source_poisson",
+            Model::Input => "input",
+        }
+    }
+    /// True for models that receive no synaptic input.
+    pub fn is_source(&self) -> bool {
+        match self {
+            Model::SpikeSourceArray(_) | Model::SpikeSourcePoisson { .. } | Model::Input => true,
+            Model::Lif(_) | Model::If(_) | Model::AdaptiveLif(_) | Model::Izhikevich(_) | Model::LoihiLif(_) => false,
+        }
+    }
+    /// The input receptors of the model.
+    pub fn receptors(&self) -> &'static [Receptor] {
+        match self {
+            Model::Lif(_) | Model::If(_) | Model::AdaptiveLif(_) | Model::Izhikevich(_) => {
+                &[Receptor::Excitatory, Receptor::Inhibitory]
+            }
+            Model::LoihiLif(_) => &[Receptor::Excitatory, Receptor::Inhibitory],
+            Model::SpikeSourceArray(_) | Model::SpikeSourcePoisson { .. } | Model::Input => &[],
+        }
+    }
+}
+
+/// A population of neurons.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Population {
+    pub name: String,
+    pub size: u32,
+    pub model: Model,
+    /// Initial values by variable name (`v`, `u`, ...), in file order.
+    pub initial: Vec<(String, Init)>,
+    pub record_spikes: bool,
+    /// Most neurons per core for this population (a user constraint, below the core limit).
+    pub max_per_core: Option<u32>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Receptor {
+    Excitatory,
+    Inhibitory,
+}
+
+impl Receptor {
+    pub fn name(self) -> &'static str {
+        match self {
+            Receptor::Excitatory => "excitatory",
+            Receptor::Inhibitory => "inhibitory",
+        }
+    }
+}
+
+/// One explicit connection.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Conn {
+    pub pre: u32,
+    pub post: u32,
+    pub weight: Option<f64>,
+    pub delay: Option<f64>,
+}
+
+/// A 2-D convolution between populations laid out as (channels, height, width), row-major.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conv2d {
+    pub in_shape: [u32; 3],
+    pub out_shape: [u32; 3],
+    /// Weights (out channel, in channel, kh, kw), row-major.
+    pub weights: Vec<f64>,
+    pub kernel: [u32; 2],
+    pub stride: [u32; 2],
+    pub padding: [u32; 2],
+    pub dilation: [u32; 2],
+    pub groups: u32,
+}
+
+/// A 2-D sum pooling (each channel separately); `scale` multiplies every weight
+/// (1 for sum pooling, 1/(kh·kw) for average pooling).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pool2d {
+    pub in_shape: [u32; 3],
+    pub out_shape: [u32; 3],
+    pub kernel: [u32; 2],
+    pub stride: [u32; 2],
+    pub padding: [u32; 2],
+    pub scale: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Connector {
+    AllToAll { allow_self_connections: bool },
+    OneToOne,
+    FixedProbability { p: f64, seed: u64, allow_self_connections: bool },
+    /// Each post neuron receives from `n` distinct pre neurons.
+    FixedNumberPre { n: u32, seed: u64, allow_self_connections: bool },
+    /// Each pre neuron projects to `n` distinct post neurons.
+    FixedNumberPost { n: u32, seed: u64, allow_self_connections: bool },
+    FromList(Vec<Conn>),
+    /// post × pre weights; zero means no synapse.
+    Dense(Vec<Vec<f64>>),
+    Conv2d(Box<Conv2d>),
+    Pool2d(Box<Pool2d>),
+}
+
+impl Connector {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Connector::AllToAll { .. } => "all_to_all",
+            Connector::OneToOne => "one_to_one",
+            Connector::FixedProbability { .. } => "fixed_probability",
+            Connector::FixedNumberPre { .. } => "fixed_number_pre",
+            Connector::FixedNumberPost { .. } => "fixed_number_post",
+            Connector::FromList(_) => "from_list",
+            Connector::Dense(_) => "dense",
+            Connector::Conv2d(_) => "conv2d",
+            Connector::Pool2d(_) => "pool2d",
+        }
+    }
+}
+
+/// Lava's weight handling for projections into `loihi_lif`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoihiWeights {
+    pub weight_exp: i8,
+    pub num_weight_bits: u8,
+    pub excitatory_only: bool,
+}
+
+impl Default for LoihiWeights {
+    fn default() -> Self {
+        LoihiWeights { weight_exp: 0, num_weight_bits: 8, excitatory_only: false }
+    }
+}
+
+/// A projection between two populations.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Projection {
+    /// `pre→post` plus `#k` when several projections join the same pair; used in messages.
+    pub label: String,
+    pub receptor: Receptor,
+    pub connector: Connector,
+    /// Weight for every synapse the connector does not give one (nA; integer for loihi_lif).
+    pub weight: Option<f64>,
+    /// Delay in ms for every synapse the connector does not give one; `None`: one timestep.
+    pub delay_ms: Option<f64>,
+    pub loihi: LoihiWeights,
+}
+
+/// A whole network.
+#[derive(Clone, Debug)]
+pub struct Network {
+    pub name: String,
+    pub dt_ms: f64,
+    pub graph: DiGraph<Population, Projection, u32>,
+}
+
+impl Network {
+    pub fn new(name: impl Into<String>, dt_ms: f64) -> Network {
+        Network { name: name.into(), dt_ms, graph: DiGraph::default() }
+    }
+    pub fn pop(&self, p: PopIx) -> &Population {
+        &self.graph[p]
+    }
+    pub fn pops(&self) -> impl Iterator<Item = (PopIx, &Population)> {
+        self.graph.node_indices().map(move |i| (i, &self.graph[i]))
+    }
+    pub fn projections(&self) -> impl Iterator<Item = (ProjIx, PopIx, PopIx, &Projection)> {
+        self.graph.edge_indices().map(move |e| {
+            let (a, b) = self.graph.edge_endpoints(e).expect("edge exists");
+            (e, a, b, &self.graph[e])
+        })
+    }
+    pub fn find(&self, name: &str) -> Option<PopIx> {
+        self.graph.node_indices().find(|&i| self.graph[i].name == name)
+    }
+    pub fn num_pops(&self) -> usize {
+        self.graph.node_count()
+    }
+    pub fn num_neurons(&self) -> u64 {
+        self.pops().map(|(_, p)| p.size as u64).sum()
+    }
+}

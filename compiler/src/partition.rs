@@ -1,0 +1,227 @@
+//! Partitioning: split every population into equal contiguous slices, one per
+//! core, so that every slice respects every per-core limit of the profile:
+//! neurons, synaptic memory words, input keys (axons), input-table entries,
+//! row length and output axons.
+//!
+//! Limits interact (splitting a source adds input-table entries to its
+//! targets; splitting a target adds output axons to its sources), so the
+//! partition is refined until nothing changes. A population that still does
+//! not fit at one neuron per core gets an error naming the limit.
+
+use nerve_isa::arch::Arch;
+
+use crate::error::{CompileError, Result};
+use crate::expand::Synapses;
+use crate::net::model::*;
+
+/// How one population is split: `count` slices of `size` neurons (the last may be smaller).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Split {
+    pub size: u32,
+    pub count: u32,
+    pub n: u32,
+}
+
+impl Split {
+    pub fn new(n: u32, size: u32) -> Split {
+        let size = size.clamp(1, n.max(1));
+        Split { size, count: n.div_ceil(size), n }
+    }
+    pub fn with_count(n: u32, count: u32) -> Split {
+        Split::new(n, n.div_ceil(count.max(1)))
+    }
+    #[inline]
+    pub fn slice_of(&self, neuron: u32) -> u32 {
+        neuron / self.size
+    }
+    pub fn range(&self, k: u32) -> std::ops::Range<u32> {
+        let a = k * self.size;
+        a..((k + 1) * self.size).min(self.n)
+    }
+    pub fn len(&self, k: u32) -> u32 {
+        let r = self.range(k);
+        r.end - r.start
+    }
+}
+
+/// Per-slice resource needs of a population's slices as targets.
+#[derive(Clone, Debug, Default)]
+pub struct SliceNeeds {
+    pub words: u64,
+    pub keys: u64,
+    pub entries: u64,
+    pub max_row: u64,
+}
+
+/// Projections into `post`, grouped by presynaptic population (rows merge them).
+pub fn groups_into(net: &Network, post: PopIx) -> Vec<(PopIx, Vec<ProjIx>)> {
+    let mut groups: Vec<(PopIx, Vec<ProjIx>)> = Vec::new();
+    for (e, a, b, _) in net.projections() {
+        if b != post {
+            continue;
+        }
+        match groups.iter_mut().find(|(q, _)| *q == a) {
+            Some((_, v)) => v.push(e),
+            None => groups.push((a, vec![e])),
+        }
+    }
+    groups
+}
+
+/// Row lengths per (pre neuron, post slice) for one group, visited per pre neuron.
+pub fn for_each_row(
+    syns: &[&Synapses],
+    n_pre: u32,
+    post_split: Split,
+    mut f: impl FnMut(u32, u32, u64),
+) {
+    let mut counts = vec![0u64; post_split.count as usize];
+    let mut touched: Vec<u32> = Vec::new();
+    for i in 0..n_pre as usize {
+        for s in syns {
+            for k in s.row(i) {
+                let sl = post_split.slice_of(s.post[k]);
+                if counts[sl as usize] == 0 {
+                    touched.push(sl);
+                }
+                counts[sl as usize] += 1;
+            }
+        }
+        touched.sort_unstable();
+        for &sl in &touched {
+            f(i as u32, sl, counts[sl as usize]);
+            counts[sl as usize] = 0;
+        }
+        touched.clear();
+    }
+}
+
+fn needs(arch: &Arch, net: &Network, syn: &[Synapses], splits: &[Split], post: PopIx) -> Vec<SliceNeeds> {
+    let sp = splits[post.index()];
+    let mut out = vec![SliceNeeds::default(); sp.count as usize];
+    for (pre, projs) in groups_into(net, post) {
+        let group: Vec<&Synapses> = projs.iter().map(|e| &syn[e.index()]).collect();
+        let pre_split = splits[pre.index()];
+        // Distinct source slices per target slice: track the last source slice seen.
+        let mut last_src: Vec<u32> = vec![u32::MAX; sp.count as usize];
+        for_each_row(&group, net.pop(pre).size, sp, |i, sl, len| {
+            let o = &mut out[sl as usize];
+            o.words += arch.row_words(len as u32);
+            o.keys += 1;
+            o.max_row = o.max_row.max(len);
+            let src = pre_split.slice_of(i);
+            if last_src[sl as usize] != src {
+                last_src[sl as usize] = src;
+                o.entries += 1;
+            }
+        });
+    }
+    out
+}
+
+/// Distinct destination slices (cores) of each slice of `pre`.
+fn dest_counts(net: &Network, syn: &[Synapses], splits: &[Split], pre: PopIx) -> Vec<u64> {
+    let sp = splits[pre.index()];
+    let mut out = vec![0u64; sp.count as usize];
+    for post in net.graph.neighbors_directed(pre, petgraph::Direction::Outgoing).collect::<std::collections::BTreeSet<_>>() {
+        let psplit = splits[post.index()];
+        let projs: Vec<&Synapses> = net.graph.edges_connecting(pre, post).map(|e| &syn[petgraph::visit::EdgeRef::id(&e).index()]).collect();
+        for k in 0..sp.count {
+            let mut seen = vec![false; psplit.count as usize];
+            let mut c = 0;
+            for i in sp.range(k) {
+                for s in &projs {
+                    for x in s.row(i as usize) {
+                        let t = psplit.slice_of(s.post[x]) as usize;
+                        if !seen[t] {
+                            seen[t] = true;
+                            c += 1;
+                        }
+                    }
+                }
+            }
+            out[k as usize] += c;
+        }
+    }
+    out
+}
+
+/// Finds a split of every population under every core limit.
+pub fn partition(arch: &Arch, net: &Network, syn: &[Synapses], progress: &mut dyn FnMut(&str)) -> Result<Vec<Split>> {
+    let c = &arch.core;
+    let mut splits: Vec<Split> = net
+        .pops()
+        .map(|(_, p)| Split::new(p.size, p.max_per_core.unwrap_or(c.max_neurons).min(c.max_neurons)))
+        .collect();
+    for round in 0..64 {
+        progress(&format!("partition round {}", round + 1));
+        let mut changed = false;
+        for (post, pop) in net.pops() {
+            if pop.model.is_source() {
+                continue;
+            }
+            let sp = splits[post.index()];
+            let need = needs(arch, net, syn, &splits, post);
+            // The worst ratio of need to limit over all slices and limits.
+            let mut worst: Option<(f64, &'static str, u64, u64)> = None;
+            let mut consider = |what: &'static str, required: u64, limit: Option<u32>| {
+                if let Some(l) = limit {
+                    if required > l as u64 {
+                        let r = required as f64 / l.max(1) as f64;
+                        if worst.is_none_or(|w| r > w.0) {
+                            worst = Some((r, what, required, l as u64));
+                        }
+                    }
+                }
+            };
+            for nd in &need {
+                consider("synaptic memory words per core", nd.words, Some(c.synapse_words));
+                consider("input keys (axons) per core", nd.keys, c.max_input_keys);
+                consider("input-table entries per core", nd.entries, c.max_input_table_entries);
+                consider("synapses per row (one source neuron to one core)", nd.max_row, Some(c.max_row_length));
+            }
+            if let Some((ratio, what, required, limit)) = worst {
+                if sp.size == 1 {
+                    return Err(CompileError::DoesNotFit {
+                        population: pop.name.clone(),
+                        arch: arch.name.clone(),
+                        limit: what.to_string(),
+                        required,
+                        available: limit,
+                        hint: " even with one neuron per core".to_string(),
+                    });
+                }
+                let count = ((sp.count as f64 * ratio).ceil() as u32).max(sp.count + 1).min(pop.size);
+                splits[post.index()] = Split::with_count(pop.size, count);
+                changed = true;
+            }
+        }
+        if let Some(limit) = c.max_output_axons {
+            for (pre, pop) in net.pops() {
+                let sp = splits[pre.index()];
+                let dests = dest_counts(net, syn, &splits, pre);
+                let worst = (0..sp.count).map(|k| sp.len(k) as u64 * dests[k as usize]).max().unwrap_or(0);
+                if worst > limit as u64 {
+                    let max_dest = dests.iter().copied().max().unwrap_or(1).max(1);
+                    if max_dest > limit as u64 || sp.size == 1 {
+                        return Err(CompileError::DoesNotFit {
+                            population: pop.name.clone(),
+                            arch: arch.name.clone(),
+                            limit: "output axons per core (neurons × destination cores)".into(),
+                            required: max_dest,
+                            available: limit as u64,
+                            hint: " even with one neuron per core".into(),
+                        });
+                    }
+                    let size = ((limit as u64 / max_dest) as u32).clamp(1, sp.size - 1);
+                    splits[pre.index()] = Split::new(pop.size, size);
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return Ok(splits);
+        }
+    }
+    Err(CompileError::Internal("partitioning did not converge in 64 rounds".into()))
+}

@@ -1,0 +1,430 @@
+//! Placement: slices onto cores of the multi-chip machine, keeping slices that
+//! talk to each other close.
+//!
+//! 1. Constructive: populations in breadth-first order from the sources, their
+//!    slices in order, onto tiles in the order of a generalized Hilbert curve
+//!    over chips and, within a chip, over its tiles. `pack` fills every core of
+//!    a tile before the next; `spread` deals slices round-robin over all tiles.
+//! 2. Refinement (simulated annealing, seeded): swaps of slices between cores
+//!    (or into free cores on tiles already in use) that lower the
+//!    neuron-weighted distance Σ n_src × hops(src, dst) over communicating
+//!    slice pairs. It never adds a chip.
+
+use nerve_isa::arch::{Arch, TopologyKind};
+use nerve_isa::ids::{CoreId, TileId};
+
+use crate::error::{CompileError, Result};
+use crate::net::model::{Network, PopIx};
+use crate::partition::Split;
+use crate::rng::{stream, Rng};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    /// Fill the fewest tiles (and chips).
+    Pack,
+    /// One slice per tile in turn, over every tile of the machine.
+    Spread,
+    /// Explicit (population, slice) → core assignments; see [`read_placement_file`].
+    Explicit(Vec<(String, u32, u32)>),
+}
+
+#[derive(Clone, Debug)]
+pub struct PlaceOptions {
+    pub strategy: Strategy,
+    /// Annealing moves per slice (0 = no refinement).
+    pub effort: u32,
+    pub seed: u64,
+}
+
+impl Default for PlaceOptions {
+    fn default() -> Self {
+        PlaceOptions { strategy: Strategy::Pack, effort: 60, seed: 0 }
+    }
+}
+
+/// A slice: (population, slice index).
+pub type SliceId = (PopIx, u32);
+
+/// Where every slice went: `cores[pop][slice]`.
+#[derive(Clone, Debug)]
+pub struct Placement {
+    pub cores: Vec<Vec<CoreId>>,
+    /// Neuron-weighted distance before and after refinement.
+    pub cost_initial: f64,
+    pub cost_final: f64,
+}
+
+/// Communication between slices: (src slice, dst slice, weight = source neurons).
+pub struct Traffic {
+    pub pairs: Vec<(u32, u32, f64)>,
+}
+
+/// Generalized Hilbert curve over a w × h rectangle (after Červený's gilbert2d):
+/// every cell once, neighbours on the curve are neighbours on the grid.
+pub fn gilbert(w: u32, h: u32) -> Vec<(u32, u32)> {
+    let mut out = Vec::with_capacity((w * h) as usize);
+    fn sgn(x: i64) -> i64 {
+        x.signum()
+    }
+    #[allow(clippy::too_many_arguments)]
+    fn gen(out: &mut Vec<(u32, u32)>, x: i64, y: i64, ax: i64, ay: i64, bx: i64, by: i64) {
+        let w = (ax + ay).abs();
+        let h = (bx + by).abs();
+        let (dax, day) = (sgn(ax), sgn(ay));
+        let (dbx, dby) = (sgn(bx), sgn(by));
+        if h == 1 {
+            let (mut x, mut y) = (x, y);
+            for _ in 0..w {
+                out.push((x as u32, y as u32));
+                x += dax;
+                y += day;
+            }
+            return;
+        }
+        if w == 1 {
+            let (mut x, mut y) = (x, y);
+            for _ in 0..h {
+                out.push((x as u32, y as u32));
+                x += dbx;
+                y += dby;
+            }
+            return;
+        }
+        let (mut ax2, mut ay2) = (ax.div_euclid(2), ay.div_euclid(2));
+        let (mut bx2, mut by2) = (bx.div_euclid(2), by.div_euclid(2));
+        let w2 = (ax2 + ay2).abs();
+        let h2 = (bx2 + by2).abs();
+        if 2 * w > 3 * h {
+            if w2 % 2 != 0 && w > 2 {
+                ax2 += dax;
+                ay2 += day;
+            }
+            gen(out, x, y, ax2, ay2, bx, by);
+            gen(out, x + ax2, y + ay2, ax - ax2, ay - ay2, bx, by);
+        } else {
+            if h2 % 2 != 0 && h > 2 {
+                bx2 += dbx;
+                by2 += dby;
+            }
+            gen(out, x, y, bx2, by2, ax2, ay2);
+            gen(out, x + bx2, y + by2, ax, ay, bx - bx2, by - by2);
+            gen(out, x + (ax - dax) + (bx2 - dbx), y + (ay - day) + (by2 - dby), -bx2, -by2, -(ax - ax2), -(ay - ay2));
+        }
+    }
+    if w >= h {
+        gen(&mut out, 0, 0, w as i64, 0, 0, h as i64);
+    } else {
+        gen(&mut out, 0, 0, 0, h as i64, w as i64, 0);
+    }
+    out
+}
+
+/// Tiles in placement order: chips along a Hilbert curve, tiles within each chip likewise.
+pub fn tile_order(arch: &Arch) -> Vec<TileId> {
+    let t = &arch.topology;
+    let (tx, ty) = (t.tiles_per_chip[0] as u32, t.tiles_per_chip[1] as u32);
+    let inner = gilbert(tx, ty);
+    let mut out = Vec::with_capacity(arch.num_tiles() as usize);
+    for (cx, cy) in gilbert(t.chips[0] as u32, t.chips[1] as u32) {
+        for &(ix, iy) in &inner {
+            out.push(arch.tile_at(cx * tx + ix, cy * ty + iy));
+        }
+    }
+    out
+}
+
+/// Hop distances between tiles, as a lookup by coordinate difference.
+pub struct Distance {
+    w: u32,
+    h: u32,
+    kind: TopologyKind,
+    /// Hex torus: table by (dx mod w, dy mod h).
+    table: Vec<u32>,
+    /// Mesh: extra cost per chip boundary crossed.
+    chip_penalty: u32,
+    tiles_per_chip: (u32, u32),
+}
+
+impl Distance {
+    pub fn new(arch: &Arch) -> Distance {
+        let (w, h) = arch.grid();
+        let kind = arch.topology.kind;
+        let mut table = Vec::new();
+        if kind == TopologyKind::HexTorus {
+            table = vec![0; (w * h) as usize];
+            for dy in 0..h as i64 {
+                for dx in 0..w as i64 {
+                    let mut best = i64::MAX;
+                    for ox in [dx, dx - w as i64] {
+                        for oy in [dy, dy - h as i64] {
+                            let d = if ox * oy > 0 { ox.abs().max(oy.abs()) } else { ox.abs() + oy.abs() };
+                            best = best.min(d);
+                        }
+                    }
+                    table[(dy as u32 * w + dx as u32) as usize] = best as u32;
+                }
+            }
+        }
+        let tp = (arch.topology.tiles_per_chip[0] as u32, arch.topology.tiles_per_chip[1] as u32);
+        let multi_tile = tp.0 * tp.1 > 1;
+        Distance { w, h, kind, table, chip_penalty: if multi_tile { 4 } else { 0 }, tiles_per_chip: tp }
+    }
+    #[inline]
+    pub fn hops(&self, a: (u32, u32), b: (u32, u32)) -> u32 {
+        match self.kind {
+            TopologyKind::HexTorus => {
+                let dx = (b.0 + self.w - a.0) % self.w;
+                let dy = (b.1 + self.h - a.1) % self.h;
+                self.table[(dy * self.w + dx) as usize]
+            }
+            TopologyKind::Mesh => {
+                let d = a.0.abs_diff(b.0) + a.1.abs_diff(b.1);
+                let c = (a.0 / self.tiles_per_chip.0).abs_diff(b.0 / self.tiles_per_chip.0)
+                    + (a.1 / self.tiles_per_chip.1).abs_diff(b.1 / self.tiles_per_chip.1);
+                d + self.chip_penalty * c
+            }
+        }
+    }
+}
+
+/// Places slices.
+pub fn place(
+    arch: &Arch,
+    net: &Network,
+    splits: &[Split],
+    traffic: &Traffic,
+    opts: &PlaceOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Placement> {
+    let n_slices: u64 = splits.iter().map(|s| s.count as u64).sum();
+    if n_slices > arch.num_cores() as u64 {
+        return Err(CompileError::TooFewCores {
+            arch: arch.name.clone(),
+            required: n_slices,
+            available: arch.num_cores() as u64,
+            hint: format!(
+                " ({} tiles × {} cores); use a profile with more chips",
+                arch.num_tiles(),
+                arch.cores_per_tile()
+            ),
+        });
+    }
+    // Slice numbering: populations in BFS order, slices in order.
+    let order = bfs_order(net);
+    let mut slice_ids: Vec<SliceId> = Vec::with_capacity(n_slices as usize);
+    for &p in &order {
+        for k in 0..splits[p.index()].count {
+            slice_ids.push((p, k));
+        }
+    }
+    let tiles = tile_order(arch);
+    let cpt = arch.cores_per_tile();
+    let mut core_of: Vec<CoreId> = vec![CoreId(0); slice_ids.len()];
+    match &opts.strategy {
+        Strategy::Pack => {
+            for (i, c) in core_of.iter_mut().enumerate() {
+                let t = tiles[i / cpt as usize];
+                *c = arch.core_at(t, i as u32 % cpt);
+            }
+        }
+        Strategy::Spread => {
+            let nt = tiles.len();
+            for (i, c) in core_of.iter_mut().enumerate() {
+                let t = tiles[i % nt];
+                *c = arch.core_at(t, (i / nt) as u32);
+            }
+        }
+        Strategy::Explicit(list) => {
+            let mut used = vec![false; arch.num_cores() as usize];
+            let mut set = vec![false; slice_ids.len()];
+            for (pop, k, core) in list {
+                let p = net.find(pop).ok_or_else(|| CompileError::Placement { file: "placement".into(), reason: format!("no population `{pop}`") })?;
+                let sp = splits[p.index()];
+                if *k >= sp.count {
+                    return Err(CompileError::Placement {
+                        file: "placement".into(),
+                        reason: format!("`{pop}` has {} slices ({} neurons per core); slice {k} does not exist", sp.count, sp.size),
+                    });
+                }
+                if *core >= arch.num_cores() {
+                    return Err(CompileError::Placement { file: "placement".into(), reason: format!("core {core} does not exist (the machine has {})", arch.num_cores()) });
+                }
+                if used[*core as usize] {
+                    return Err(CompileError::Placement { file: "placement".into(), reason: format!("core {core} is given twice") });
+                }
+                used[*core as usize] = true;
+                let idx = slice_ids.iter().position(|s| *s == (p, *k)).expect("slice exists");
+                if set[idx] {
+                    return Err(CompileError::Placement { file: "placement".into(), reason: format!("`{pop}` slice {k} is placed twice") });
+                }
+                set[idx] = true;
+                core_of[idx] = CoreId(*core);
+            }
+            if let Some(i) = set.iter().position(|s| !s) {
+                let (p, k) = slice_ids[i];
+                return Err(CompileError::Placement { file: "placement".into(), reason: format!("`{}` slice {k} has no core", net.pop(p).name) });
+            }
+        }
+    }
+    // Map traffic pairs (indexed by global slice number in pop-index order) to our numbering.
+    let mut index_of = vec![Vec::new(); splits.len()];
+    for (i, &(p, k)) in slice_ids.iter().enumerate() {
+        if index_of[p.index()].is_empty() {
+            index_of[p.index()] = vec![0u32; splits[p.index()].count as usize];
+        }
+        index_of[p.index()][k as usize] = i as u32;
+    }
+    let base = slice_base(splits);
+    let global_to_local = |g: u32| -> u32 {
+        let p = base.partition_point(|&b| b <= g) - 1;
+        index_of[p][(g - base[p]) as usize]
+    };
+    let mut adj: Vec<Vec<(u32, f64)>> = vec![Vec::new(); slice_ids.len()];
+    for &(s, t, w) in &traffic.pairs {
+        let (a, b) = (global_to_local(s), global_to_local(t));
+        if a != b {
+            adj[a as usize].push((b, w));
+            adj[b as usize].push((a, w));
+        }
+    }
+    let dist = Distance::new(arch);
+    let xy = |c: CoreId| arch.tile_xy(arch.tile_of(c));
+    let cost_of = |core_of: &[CoreId]| -> f64 {
+        let mut c = 0.0;
+        for (a, nb) in adj.iter().enumerate() {
+            for &(b, w) in nb {
+                c += w * dist.hops(xy(core_of[a]), xy(core_of[b as usize])) as f64;
+            }
+        }
+        c / 2.0
+    };
+    let cost_initial = cost_of(&core_of);
+    if opts.effort > 0 && !matches!(opts.strategy, Strategy::Explicit(_)) && slice_ids.len() > 1 {
+        progress("placement refinement");
+        anneal(arch, &adj, &mut core_of, &dist, opts);
+    }
+    let cost_final = cost_of(&core_of);
+    let mut cores: Vec<Vec<CoreId>> = splits.iter().map(|s| vec![CoreId(0); s.count as usize]).collect();
+    for (i, &(p, k)) in slice_ids.iter().enumerate() {
+        cores[p.index()][k as usize] = core_of[i];
+    }
+    Ok(Placement { cores, cost_initial, cost_final })
+}
+
+/// First global slice number of each population (pop-index order).
+pub fn slice_base(splits: &[Split]) -> Vec<u32> {
+    let mut base = Vec::with_capacity(splits.len());
+    let mut b = 0u32;
+    for s in splits {
+        base.push(b);
+        b += s.count;
+    }
+    base
+}
+
+pub fn bfs_order(net: &Network) -> Vec<PopIx> {
+    let n = net.num_pops();
+    let mut seen = vec![false; n];
+    let mut out = Vec::with_capacity(n);
+    let mut roots: Vec<PopIx> = net
+        .pops()
+        .filter(|(i, _)| net.graph.neighbors_directed(*i, petgraph::Direction::Incoming).all(|j| j == *i))
+        .map(|(i, _)| i)
+        .collect();
+    roots.extend(net.pops().map(|(i, _)| i));
+    for r in roots {
+        if seen[r.index()] {
+            continue;
+        }
+        let mut q = std::collections::VecDeque::from([r]);
+        seen[r.index()] = true;
+        while let Some(p) = q.pop_front() {
+            out.push(p);
+            let mut next: Vec<PopIx> = net.graph.neighbors_directed(p, petgraph::Direction::Outgoing).collect();
+            next.sort();
+            next.dedup();
+            for m in next {
+                if !seen[m.index()] {
+                    seen[m.index()] = true;
+                    q.push_back(m);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn anneal(arch: &Arch, adj: &[Vec<(u32, f64)>], core_of: &mut [CoreId], dist: &Distance, opts: &PlaceOptions) {
+    let n = core_of.len();
+    let cpt = arch.cores_per_tile();
+    // Candidate cores: every core of every tile in use (free ones included).
+    let mut tiles: Vec<TileId> = core_of.iter().map(|&c| arch.tile_of(c)).collect();
+    tiles.sort();
+    tiles.dedup();
+    let mut occupant: std::collections::BTreeMap<CoreId, u32> = core_of.iter().enumerate().map(|(i, &c)| (c, i as u32)).collect();
+    let cand: Vec<CoreId> = tiles.iter().flat_map(|&t| (0..cpt).map(move |l| arch.core_at(t, l))).collect();
+    if cand.len() < 2 {
+        return;
+    }
+    let xy = |c: CoreId| arch.tile_xy(arch.tile_of(c));
+    let mut rng = Rng::new(opts.seed, stream::PLACEMENT);
+    // Cost change of moving slice a from core ca to core cb, given that b (if
+    // any) moves the other way.
+    let local = |core_of: &[CoreId], a: usize, at: (u32, u32), other: Option<usize>| -> f64 {
+        let mut c = 0.0;
+        for &(b, w) in &adj[a] {
+            if Some(b as usize) == other {
+                continue;
+            }
+            c += w * dist.hops(at, xy(core_of[b as usize])) as f64;
+        }
+        c
+    };
+    let moves = opts.effort as u64 * n as u64;
+    // Temperature: start near the mean edge cost, cool geometrically to ~0.
+    let mean_w = adj.iter().flat_map(|v| v.iter().map(|x| x.1)).sum::<f64>() / adj.iter().map(|v| v.len()).sum::<usize>().max(1) as f64;
+    let t0 = mean_w * 2.0;
+    let (w, h) = arch.grid();
+    let span = (w.max(h) as f64 / 2.0).max(1.0);
+    for m in 0..moves {
+        let frac = m as f64 / moves as f64;
+        let temp = t0 * (1.0 - frac).powi(3);
+        let a = rng.below(n as u64) as usize;
+        let ca = core_of[a];
+        // Propose a core near a random neighbour of a (or anywhere early on).
+        let cb = if !adj[a].is_empty() && rng.f64() < 0.8 {
+            let (nb, _) = adj[a][rng.below(adj[a].len() as u64) as usize];
+            let (tx, ty) = xy(core_of[nb as usize]);
+            let r = ((span * (1.0 - frac)).ceil() as i64).max(1);
+            let dx = rng.below((2 * r + 1) as u64) as i64 - r;
+            let dy = rng.below((2 * r + 1) as u64) as i64 - r;
+            let nx = (tx as i64 + dx).rem_euclid(w as i64) as u32;
+            let ny = (ty as i64 + dy).rem_euclid(h as i64) as u32;
+            let t = arch.tile_at(nx, ny);
+            if tiles.binary_search(&t).is_err() {
+                continue;
+            }
+            arch.core_at(t, rng.below(cpt as u64) as u32)
+        } else {
+            cand[rng.below(cand.len() as u64) as usize]
+        };
+        if cb == ca || arch.tile_of(cb) == arch.tile_of(ca) {
+            continue;
+        }
+        let b = occupant.get(&cb).copied().map(|x| x as usize);
+        let (pa, pb) = (xy(ca), xy(cb));
+        let mut delta = local(core_of, a, pb, b) - local(core_of, a, pa, b);
+        if let Some(b) = b {
+            delta += local(core_of, b, pa, Some(a)) - local(core_of, b, pb, Some(a));
+        }
+        if delta <= 0.0 || (temp > 0.0 && rng.f64() < (-delta / temp).exp()) {
+            core_of[a] = cb;
+            occupant.remove(&ca);
+            occupant.insert(cb, a as u32);
+            if let Some(b) = b {
+                core_of[b] = ca;
+                occupant.insert(ca, b as u32);
+            }
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! Routing: key allocation, one multicast tree per source slice, per-tile
+//! tables with default-route elision, and compression (ORTC with don't-care
+//! keys). Every source is checked afterwards by tracing the final tables.
+
+pub mod ortc;
+pub mod tree;
+
+use nerve_isa::arch::{Arch, Dir};
+use nerve_isa::ids::{CoreId, RoutingKey, TileId};
+use nerve_isa::image::RouteEntry;
+use serde::Serialize;
+
+use crate::error::{CompileError, Result};
+use crate::partition::Split;
+use ortc::{Block, RouteId, NONE};
+
+/// The communication graph between slices, global slice numbers (pop-index order).
+#[derive(Clone, Debug, Default)]
+pub struct SliceGraph {
+    /// (source slice, destination slice), sorted, unique.
+    pub edges: Vec<(u32, u32)>,
+}
+
+/// Keys: every sending slice owns a block of 2^`neuron_bits` keys.
+#[derive(Clone, Debug)]
+pub struct Keys {
+    pub neuron_bits: u8,
+    /// Key base per global slice (None: the slice sends nothing).
+    pub base: Vec<Option<RoutingKey>>,
+}
+
+impl Keys {
+    pub fn mask(&self) -> u32 {
+        ortc::mask_of(32 - self.neuron_bits)
+    }
+}
+
+/// Allocates keys: populations in the given order, each population's sending
+/// slices in one aligned power-of-two run so that a population whose slices
+/// all route alike compresses to one entry.
+pub fn allocate_keys(splits: &[Split], sends: &[bool], pop_order: &[usize]) -> Result<Keys> {
+    let max_size = splits.iter().map(|s| s.size).max().unwrap_or(1);
+    let neuron_bits = 32 - (max_size.max(1) - 1).leading_zeros() as u8;
+    let neuron_bits = if max_size <= 1 { 0 } else { neuron_bits };
+    let base_of = crate::place::slice_base(splits);
+    let mut base = vec![None; sends.len()];
+    let mut next: u64 = 0;
+    for &p in pop_order {
+        let sp = splits[p];
+        let count = sp.count as u64;
+        let any = (0..sp.count).any(|k| sends[(base_of[p] + k) as usize]);
+        if !any {
+            continue;
+        }
+        let run = count.next_power_of_two();
+        next = next.div_ceil(run) * run;
+        for k in 0..sp.count {
+            let g = (base_of[p] + k) as usize;
+            if sends[g] {
+                let key = (next + k as u64) << neuron_bits;
+                if key + (1u64 << neuron_bits) - 1 > u32::MAX as u64 {
+                    return Err(CompileError::Keys(format!(
+                        "{} slices of up to {max_size} neurons need more than 32 key bits",
+                        sends.len()
+                    )));
+                }
+                base[g] = Some(RoutingKey(key as u32));
+            }
+        }
+        next += run;
+    }
+    Ok(Keys { neuron_bits, base })
+}
+
+/// Load on one directed link.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct LinkLoad {
+    pub tile: u32,
+    pub dir: &'static str,
+    /// Multicast trees crossing the link.
+    pub trees: u32,
+    /// Σ over those trees of their source's neurons (one packet per neuron).
+    pub neurons: u64,
+}
+
+/// What routing produced.
+#[derive(Clone, Debug)]
+pub struct Routes {
+    /// Final tables by tile (only tiles with entries), sorted by tile.
+    pub tables: Vec<(TileId, Vec<RouteEntry>)>,
+    pub stats: RouteStats,
+    pub links: Vec<LinkLoad>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RouteStats {
+    pub trees: u32,
+    /// One entry per tree node, before default-route elision.
+    pub entries_uncompressed: u64,
+    /// After eliding straight-through nodes that default routing handles.
+    pub entries_after_elision: u64,
+    pub entries_compressed: u64,
+    pub max_table_uncompressed: u32,
+    pub max_table_compressed: u32,
+    /// Σ over trees of their hops.
+    pub tree_hops: u64,
+    /// Σ over trees of hops × source neurons.
+    pub neuron_weighted_hops: u64,
+    pub max_link_trees: u32,
+    pub max_link_neurons: u64,
+    pub mean_tree_depth: f64,
+    pub max_tree_depth: u32,
+}
+
+/// Routes every sending slice to its destination cores.
+///
+/// `src_core[g]`, `src_len[g]`: core and neuron count of global slice g;
+/// `dests[g]`: destination cores of g (sorted).
+pub fn route(
+    arch: &Arch,
+    keys: &Keys,
+    src_core: &[CoreId],
+    src_len: &[u32],
+    dests: &[Vec<CoreId>],
+    progress: &mut dyn FnMut(&str),
+) -> Result<Routes> {
+    let mask = keys.mask();
+    let prefix_len = 32 - keys.neuron_bits;
+    // Route interning.
+    let mut route_ids: std::collections::BTreeMap<(u8, u64), RouteId> = std::collections::BTreeMap::new();
+    let mut routes: Vec<(u8, u64)> = Vec::new();
+    let mut intern = |r: (u8, u64)| -> RouteId {
+        *route_ids.entry(r).or_insert_with(|| {
+            routes.push(r);
+            (routes.len() - 1) as RouteId
+        })
+    };
+    let n_tiles = arch.num_tiles() as usize;
+    let mut blocks: Vec<Vec<Block>> = vec![Vec::new(); n_tiles];
+    let mut stats = RouteStats::default();
+    let dirs = arch.dirs();
+    let mut link_trees = vec![0u32; n_tiles * 6];
+    let mut link_neurons = vec![0u64; n_tiles * 6];
+    let mut depth_sum = 0u64;
+    let mut depth_n = 0u64;
+    progress("routing trees");
+    for (g, d) in dests.iter().enumerate() {
+        let Some(kb) = keys.base[g] else { continue };
+        if d.is_empty() {
+            return Err(CompileError::Internal(format!("slice {g} has a key but no destination")));
+        }
+        let dest_tl: Vec<(TileId, u32)> = d.iter().map(|&c| (arch.tile_of(c), arch.local_core(c))).collect();
+        let tr = tree::build(arch, arch.tile_of(src_core[g]), &dest_tl);
+        stats.trees += 1;
+        stats.tree_hops += tr.hops() as u64;
+        stats.neuron_weighted_hops += tr.hops() as u64 * src_len[g] as u64;
+        // Depth of each node = depth of parent + 1; nodes are appended after their parent.
+        let mut depth = vec![0u32; tr.nodes.len()];
+        for (i, n) in tr.nodes.iter().enumerate() {
+            for &dir in dirs {
+                if n.links & (1 << dir as u8) != 0 {
+                    let ti = n.tile.index() * 6 + dir as usize;
+                    link_trees[ti] += 1;
+                    link_neurons[ti] += src_len[g] as u64;
+                }
+            }
+            if i > 0 {
+                let parent_tile = arch
+                    .neighbour(n.tile, n.arrival.expect("non-root nodes arrive").opposite())
+                    .expect("parent exists");
+                let p = tr.nodes[..i].iter().position(|m| m.tile == parent_tile).expect("parent precedes child");
+                depth[i] = depth[p] + 1;
+            }
+            if n.cores != 0 {
+                depth_sum += depth[i] as u64;
+                depth_n += 1;
+                stats.max_tree_depth = stats.max_tree_depth.max(depth[i]);
+            }
+            stats.entries_uncompressed += 1;
+            let rid = intern((n.links, n.cores));
+            let defaultable = arch.router.default_route
+                && n.cores == 0
+                && n.arrival.is_some_and(|a| n.links == 1 << a as u8);
+            let ok = if defaultable { vec![rid, NONE] } else { vec![rid] };
+            if !defaultable {
+                stats.entries_after_elision += 1;
+            }
+            blocks[n.tile.index()].push(Block { key: kb.0, len: prefix_len, ok });
+        }
+    }
+    stats.mean_tree_depth = if depth_n > 0 { depth_sum as f64 / depth_n as f64 } else { 0.0 };
+    // Uncompressed table sizes (after elision).
+    stats.max_table_uncompressed =
+        blocks.iter().map(|b| b.iter().filter(|x| x.ok.len() == 1).count() as u32).max().unwrap_or(0);
+    progress("compressing routing tables");
+    let mut tables = Vec::new();
+    for (t, b) in blocks.into_iter().enumerate() {
+        if b.is_empty() {
+            continue;
+        }
+        let entries = ortc::compress(b);
+        if entries.is_empty() {
+            continue;
+        }
+        let n = entries.len() as u64;
+        if n > arch.router.table_entries as u64 {
+            return Err(CompileError::RoutingTableFull {
+                tile: format!("tile{t} at {:?}", arch.tile_xy(TileId(t as u32))),
+                required: n,
+                available: arch.router.table_entries as u64,
+            });
+        }
+        stats.entries_compressed += n;
+        stats.max_table_compressed = stats.max_table_compressed.max(n as u32);
+        let es = entries
+            .into_iter()
+            .map(|e| {
+                let (links, cores) = routes[e.route as usize];
+                RouteEntry { key: e.key, mask: ortc::mask_of(e.len), links, cores }
+            })
+            .collect();
+        tables.push((TileId(t as u32), es));
+    }
+    let _ = mask;
+    let mut links = Vec::new();
+    for t in 0..n_tiles {
+        for &d in dirs {
+            let i = t * 6 + d as usize;
+            if link_trees[i] > 0 {
+                stats.max_link_trees = stats.max_link_trees.max(link_trees[i]);
+                stats.max_link_neurons = stats.max_link_neurons.max(link_neurons[i]);
+                links.push(LinkLoad { tile: t as u32, dir: Dir::name(d), trees: link_trees[i], neurons: link_neurons[i] });
+            }
+        }
+    }
+    Ok(Routes { tables, stats, links })
+}

@@ -1,0 +1,141 @@
+//! Multicast trees over the tile graph.
+//!
+//! Destinations are added nearest first; each is joined to the closest tile
+//! already in the tree by a shortest path (hexagonal torus: diagonal moves
+//! while both offsets share a sign, then straight; mesh: x then y, i.e.
+//! dimension order). Joining at the closest tree tile shares branches, so a
+//! tree uses far fewer hops than one path per destination.
+
+use nerve_isa::arch::{Arch, Dir, TopologyKind};
+use nerve_isa::ids::TileId;
+
+/// A node of a multicast tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TreeNode {
+    pub tile: TileId,
+    /// Direction the packet travels when it arrives here (`None` at the source).
+    pub arrival: Option<Dir>,
+    /// Links out of this tile (bit = Dir discriminant).
+    pub links: u8,
+    /// Local cores the packet is delivered to (bit = core index in the tile).
+    pub cores: u64,
+}
+
+/// A tree: node 0 is the source tile.
+#[derive(Clone, Debug, Default)]
+pub struct Tree {
+    pub nodes: Vec<TreeNode>,
+}
+
+impl Tree {
+    pub fn hops(&self) -> usize {
+        self.nodes.len() - 1
+    }
+}
+
+/// Signed offsets (dx, dy) from a to b along a shortest route.
+fn offset(arch: &Arch, a: (u32, u32), b: (u32, u32)) -> (i64, i64) {
+    let (w, h) = arch.grid();
+    let (dx, dy) = (b.0 as i64 - a.0 as i64, b.1 as i64 - a.1 as i64);
+    match arch.topology.kind {
+        TopologyKind::Mesh => (dx, dy),
+        TopologyKind::HexTorus => {
+            let mut best = (i64::MAX, 0, 0);
+            let xs = [dx, dx - w as i64, dx + w as i64];
+            let ys = [dy, dy - h as i64, dy + h as i64];
+            for &ox in &xs {
+                for &oy in &ys {
+                    let d = if ox * oy > 0 { ox.abs().max(oy.abs()) } else { ox.abs() + oy.abs() };
+                    if d < best.0 {
+                        best = (d, ox, oy);
+                    }
+                }
+            }
+            (best.1, best.2)
+        }
+    }
+}
+
+fn dist(arch: &Arch, a: (u32, u32), b: (u32, u32)) -> i64 {
+    let (ox, oy) = offset(arch, a, b);
+    if arch.topology.kind == TopologyKind::HexTorus && ox * oy > 0 {
+        ox.abs().max(oy.abs())
+    } else {
+        ox.abs() + oy.abs()
+    }
+}
+
+/// The moves of a shortest route from a to b.
+fn path(arch: &Arch, a: (u32, u32), b: (u32, u32)) -> Vec<Dir> {
+    let (mut ox, mut oy) = offset(arch, a, b);
+    let mut out = Vec::new();
+    if arch.topology.kind == TopologyKind::HexTorus {
+        while ox > 0 && oy > 0 {
+            out.push(Dir::NE);
+            ox -= 1;
+            oy -= 1;
+        }
+        while ox < 0 && oy < 0 {
+            out.push(Dir::SW);
+            ox += 1;
+            oy += 1;
+        }
+    }
+    for _ in 0..ox.abs() {
+        out.push(if ox > 0 { Dir::E } else { Dir::W });
+    }
+    for _ in 0..oy.abs() {
+        out.push(if oy > 0 { Dir::N } else { Dir::S });
+    }
+    out
+}
+
+/// Builds the tree from `src` to the destination cores, given as
+/// (tile, local core) pairs.
+pub fn build(arch: &Arch, src: TileId, dests: &[(TileId, u32)]) -> Tree {
+    let mut tree = Tree { nodes: vec![TreeNode { tile: src, arrival: None, links: 0, cores: 0 }] };
+    let mut tiles: Vec<TileId> = dests.iter().map(|d| d.0).collect();
+    tiles.sort();
+    tiles.dedup();
+    let sxy = arch.tile_xy(src);
+    let mut order: Vec<(i64, TileId)> = tiles.iter().map(|&t| (dist(arch, sxy, arch.tile_xy(t)), t)).collect();
+    order.sort();
+    // Index of each tile in the tree (dense by tile id would cost a full-grid
+    // array per tree; trees are small, so a sorted side list does).
+    let mut index: Vec<(TileId, usize)> = vec![(src, 0)];
+    let find = |index: &Vec<(TileId, usize)>, t: TileId| index.binary_search_by_key(&t, |x| x.0).ok().map(|i| index[i].1);
+    for (_, d) in order {
+        if find(&index, d).is_some() {
+            continue;
+        }
+        let dxy = arch.tile_xy(d);
+        // Closest tree node (first in tree order on ties).
+        let mut best = (i64::MAX, 0usize);
+        for (i, n) in tree.nodes.iter().enumerate() {
+            let dd = dist(arch, arch.tile_xy(n.tile), dxy);
+            if dd < best.0 {
+                best = (dd, i);
+            }
+        }
+        let mut at = best.1;
+        for dir in path(arch, arch.tile_xy(tree.nodes[at].tile), dxy) {
+            let next = arch.neighbour(tree.nodes[at].tile, dir).expect("shortest paths stay on the machine");
+            if let Some(j) = find(&index, next) {
+                // Only possible on equal-distance ties: continue from there.
+                at = j;
+                continue;
+            }
+            tree.nodes[at].links |= 1 << dir as u8;
+            tree.nodes.push(TreeNode { tile: next, arrival: Some(dir), links: 0, cores: 0 });
+            let j = tree.nodes.len() - 1;
+            let pos = index.partition_point(|x| x.0 < next);
+            index.insert(pos, (next, j));
+            at = j;
+        }
+    }
+    for &(t, local) in dests {
+        let i = find(&index, t).expect("every destination tile is in the tree");
+        tree.nodes[i].cores |= 1u64 << local;
+    }
+    tree
+}
