@@ -4,6 +4,7 @@
 
 mod cmd;
 mod progress;
+mod spikes;
 mod table;
 
 use clap::{Parser, Subcommand};
@@ -20,6 +21,8 @@ struct Cli {
 enum Command {
     /// Compile a network into a chip image.
     Compile(cmd::compile::CompileArgs),
+    /// Run a chip image on the emulator.
+    Run(cmd::run::RunArgs),
     /// List or show architecture profiles.
     #[command(subcommand)]
     Arch(cmd::arch::ArchCmd),
@@ -35,6 +38,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Compile(a) => cmd::compile::run(a),
+        Command::Run(a) => cmd::run::run(a),
         Command::Arch(c) => cmd::arch::run(c),
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Disasm(a) => cmd::disasm::run(a),

@@ -26,8 +26,34 @@ pub struct Trace {
     pub routers: Vec<TileId>,
     /// The hop count from the source to each delivered core (same order as `cores`).
     pub depth: Vec<u32>,
+    /// The hops by kind along the path to each delivered core (same order as `cores`).
+    pub paths: Vec<PathCost>,
     /// Routers that forwarded the packet by default routing.
     pub defaulted: u32,
+}
+
+/// Hops by kind along one source-to-core path.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PathCost {
+    pub ew: u32,
+    pub ns: u32,
+    pub diag: u32,
+    /// Hops that cross a chip boundary.
+    pub chip_crossings: u32,
+}
+
+impl PathCost {
+    fn step(mut self, kind: crate::arch::HopKind, crosses: bool) -> PathCost {
+        match kind {
+            crate::arch::HopKind::EastWest => self.ew += 1,
+            crate::arch::HopKind::NorthSouth => self.ns += 1,
+            crate::arch::HopKind::Diagonal => self.diag += 1,
+        }
+        if crosses {
+            self.chip_crossings += 1;
+        }
+        self
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
@@ -66,12 +92,12 @@ pub fn trace_with<'a>(
     let a = &img.arch;
     let mut tr = Trace::default();
     // (tile, direction of travel on arrival or None at the source, depth)
-    let mut queue: std::collections::VecDeque<(TileId, Option<Dir>, u32)> = std::collections::VecDeque::new();
-    queue.push_back((source_tile, None, 0));
+    let mut queue: std::collections::VecDeque<(TileId, Option<Dir>, u32, PathCost)> = std::collections::VecDeque::new();
+    queue.push_back((source_tile, None, 0, PathCost::default()));
     // Visited (tile, arrival direction): 7 states per tile.
     let mut seen: Vec<(TileId, Option<Dir>)> = Vec::new();
-    let mut delivered: Vec<(CoreId, u32)> = Vec::new();
-    while let Some((tile, travel, depth)) = queue.pop_front() {
+    let mut delivered: Vec<(CoreId, u32, PathCost)> = Vec::new();
+    while let Some((tile, travel, depth, cost)) = queue.pop_front() {
         if seen.contains(&(tile, travel)) {
             return Err(RouteError::Loop { key, source_tile, tile });
         }
@@ -91,22 +117,24 @@ pub fn trace_with<'a>(
         for local in 0..64u32 {
             if cores & (1u64 << local) != 0 {
                 let c = a.core_at(tile, local);
-                if delivered.iter().any(|(d, _)| *d == c) {
+                if delivered.iter().any(|(d, _, _)| *d == c) {
                     return Err(RouteError::Duplicate { key, source_tile, core: c });
                 }
-                delivered.push((c, depth));
+                delivered.push((c, depth, cost));
             }
         }
         for &d in &Dir::ALL {
             if links & (1 << d as u8) != 0 {
                 let next = a.neighbour(tile, d).ok_or(RouteError::OffMesh { key, source_tile, tile, dir: d })?;
                 tr.hops.push((tile, d));
-                queue.push_back((next, Some(d), depth + 1));
+                let crosses = a.chip_of(tile) != a.chip_of(next);
+                queue.push_back((next, Some(d), depth + 1, cost.step(d.hop_kind(), crosses)));
             }
         }
     }
-    delivered.sort();
-    tr.cores = delivered.iter().map(|(c, _)| *c).collect();
-    tr.depth = delivered.iter().map(|(_, d)| *d).collect();
+    delivered.sort_by_key(|x| x.0);
+    tr.cores = delivered.iter().map(|x| x.0).collect();
+    tr.depth = delivered.iter().map(|x| x.1).collect();
+    tr.paths = delivered.iter().map(|x| x.2).collect();
     Ok(tr)
 }

@@ -3,5 +3,6 @@ pub mod asm;
 pub mod compile;
 pub mod disasm;
 pub mod inspect;
+pub mod run;
 
 pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;

@@ -1,0 +1,131 @@
+//! Spike files: CSV with header `population,neuron,time` (ms), or JSON
+//! `{"spikes": [{"population": P, "neuron": N, "time": T}, ...]}`, or NPY
+//! (structured: population index u4, neuron u4, time f8). A recording is a
+//! valid input, so runs can be chained.
+
+use std::io::Write;
+use std::path::Path;
+
+/// A spike in physical time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Spike {
+    pub population: String,
+    pub neuron: u32,
+    pub time_ms: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Csv,
+    Json,
+    Npy,
+}
+
+impl Format {
+    pub fn from_path(p: &Path) -> Format {
+        match p.extension().and_then(|e| e.to_str()) {
+            Some("json") => Format::Json,
+            Some("npy") => Format::Npy,
+            _ => Format::Csv,
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, String>;
+
+/// Reads a spike file (CSV or JSON, by extension).
+pub fn read(path: &Path) -> Result<Vec<Spike>> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {file}: {e}"))?;
+    if path.extension().is_some_and(|e| e == "json") {
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{file}: not valid JSON: {e}"))?;
+        let arr = v.get("spikes").and_then(|s| s.as_array()).ok_or_else(|| format!("{file}: expected {{\"spikes\": [{{\"population\", \"neuron\", \"time\"}}, ...]}}"))?;
+        let mut out = Vec::with_capacity(arr.len());
+        for (i, s) in arr.iter().enumerate() {
+            let at = format!("{file}: $.spikes[{i}]");
+            let o = s.as_object().ok_or_else(|| format!("{at}: expected an object"))?;
+            for k in o.keys() {
+                if !["population", "neuron", "time"].contains(&k.as_str()) {
+                    return Err(format!("{at}: unknown key `{k}` (population, neuron, time)"));
+                }
+            }
+            let population = o.get("population").and_then(|x| x.as_str()).ok_or_else(|| format!("{at}.population: expected a string"))?.to_string();
+            let neuron = o.get("neuron").and_then(|x| x.as_u64()).filter(|&n| n <= u32::MAX as u64).ok_or_else(|| format!("{at}.neuron: expected a non-negative integer"))? as u32;
+            let time_ms = o.get("time").and_then(|x| x.as_f64()).filter(|t| t.is_finite() && *t >= 0.0).ok_or_else(|| format!("{at}.time: expected a time ≥ 0 in ms"))?;
+            out.push(Spike { population, neuron, time_ms });
+        }
+        return Ok(out);
+    }
+    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
+    let h = rdr.headers().map_err(|e| format!("{file}: {e}"))?.clone();
+    if h.iter().collect::<Vec<_>>() != ["population", "neuron", "time"] {
+        return Err(format!("{file}: line 1: the header must be `population,neuron,time` (time in ms), found `{}`", h.iter().collect::<Vec<_>>().join(",")));
+    }
+    let mut out = Vec::new();
+    for (i, r) in rdr.records().enumerate() {
+        let line = i + 2;
+        let r = r.map_err(|e| format!("{file}: line {line}: {e}"))?;
+        let neuron = r[1].parse::<u32>().map_err(|_| format!("{file}: line {line}: neuron `{}` is not a non-negative integer", &r[1]))?;
+        let time_ms = r[2].parse::<f64>().ok().filter(|t| t.is_finite() && *t >= 0.0).ok_or_else(|| format!("{file}: line {line}: time `{}` is not a time ≥ 0 in ms", &r[2]))?;
+        out.push(Spike { population: r[0].to_string(), neuron, time_ms });
+    }
+    Ok(out)
+}
+
+/// Writes spikes (already sorted by time, population, neuron).
+pub fn write(path: &Path, format: Format, spikes: &[Spike], pop_index: &dyn Fn(&str) -> u32) -> Result<()> {
+    let file = path.display().to_string();
+    let f = std::fs::File::create(path).map_err(|e| format!("cannot write {file}: {e}"))?;
+    let mut w = std::io::BufWriter::new(f);
+    let io = |e: std::io::Error| format!("cannot write {file}: {e}");
+    match format {
+        Format::Csv => {
+            writeln!(w, "population,neuron,time").map_err(io)?;
+            for s in spikes {
+                writeln!(w, "{},{},{}", s.population, s.neuron, fmt_time(s.time_ms)).map_err(io)?;
+            }
+        }
+        Format::Json => {
+            write!(w, "{{\"spikes\": [").map_err(io)?;
+            for (i, s) in spikes.iter().enumerate() {
+                if i > 0 {
+                    write!(w, ",").map_err(io)?;
+                }
+                write!(w, "\n  {{\"population\": {}, \"neuron\": {}, \"time\": {}}}", serde_json::to_string(&s.population).map_err(|e| e.to_string())?, s.neuron, fmt_time(s.time_ms)).map_err(io)?;
+            }
+            writeln!(w, "\n]}}").map_err(io)?;
+        }
+        Format::Npy => {
+            let header = format!(
+                "{{'descr': [('population', '<u4'), ('neuron', '<u4'), ('time', '<f8')], 'fortran_order': False, 'shape': ({},), }}",
+                spikes.len()
+            );
+            write_npy_header(&mut w, &header).map_err(io)?;
+            for s in spikes {
+                w.write_all(&pop_index(&s.population).to_le_bytes()).map_err(io)?;
+                w.write_all(&s.neuron.to_le_bytes()).map_err(io)?;
+                w.write_all(&s.time_ms.to_le_bytes()).map_err(io)?;
+            }
+        }
+    }
+    w.flush().map_err(io)
+}
+
+/// NPY format 1.0 header, padded so the data starts on a 64-byte boundary.
+pub fn write_npy_header(w: &mut impl Write, dict: &str) -> std::io::Result<()> {
+    let mut h = dict.to_string();
+    let total = 10 + h.len() + 1;
+    let pad = (64 - total % 64) % 64;
+    h.push_str(&" ".repeat(pad));
+    h.push('\n');
+    w.write_all(b"\x93NUMPY\x01\x00")?;
+    w.write_all(&(h.len() as u16).to_le_bytes())?;
+    w.write_all(h.as_bytes())
+}
+
+/// Times print with enough digits to round-trip the step they came from.
+pub fn fmt_time(t: f64) -> String {
+    let s = format!("{t:.6}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s.is_empty() { "0".into() } else { s.to_string() }
+}

@@ -1,0 +1,702 @@
+//! The timestep loop.
+//!
+//! Per step t, barrier-synchronised:
+//! 1. every core reads ring slot t (this step's synaptic input), runs its
+//!    kernel over its neurons (or replays its spike schedule), clears the slot
+//!    and lists its spikes;
+//! 2. every spike becomes a packet with key `key_base + neuron`, sent along
+//!    the route the routing tables give it; at each destination core the key
+//!    selects a synaptic row and each synapse adds its weight into ring slot
+//!    t + delay of its port (wrapping 32-bit addition).
+//!
+//! Threads own contiguous ranges of cores. Phase 1 writes a per-thread spike
+//! list (double-buffered by step parity); phase 2 has each thread deliver every
+//! spike of the step into the cores it owns. Integer addition is associative,
+//! so results are identical for any thread count; counters are integers
+//! summed per step; times are maxima of per-core values.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, RwLock};
+
+use nerve_isa::arch::Arch;
+use nerve_isa::kernel::Kernel;
+
+
+use crate::error::{EmuError, Result};
+use crate::kernel_data::{KernelData, FLAG_SPIKE};
+use crate::machine::{route_of, Core, Machine, Route, RowMap, Run};
+
+/// How kernels are executed.
+pub trait KernelRunner: Sync {
+    /// Runs core `core`'s kernel over its neurons.
+    fn run(&self, core: usize, k: &Kernel, d: &mut KernelData, input: &[i32], stride: usize, flags: &mut [i32]);
+}
+
+/// The reference interpreter as a runner.
+pub struct Interp;
+
+impl KernelRunner for Interp {
+    fn run(&self, _core: usize, k: &Kernel, d: &mut KernelData, input: &[i32], stride: usize, flags: &mut [i32]) {
+        crate::interp::run(k, d, input, stride, flags)
+    }
+}
+
+/// Event counts, summed over the run. Every one is an integer, so totals are exact.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Neuron updates where the neuron received input or spiked.
+    pub updates_active: u64,
+    pub updates_idle: u64,
+    pub instr_alu: u64,
+    pub instr_mul: u64,
+    pub instr_mem: u64,
+    pub instr_spike: u64,
+    /// Packets sent by cores (one per spike).
+    pub spikes: u64,
+    /// Packets arriving at cores.
+    pub packets_in: u64,
+    /// Arrivals whose key selected no row (multicast to a core with no synapse for that neuron).
+    pub packets_no_row: u64,
+    /// Synapses applied.
+    pub synaptic_events: u64,
+    /// Routers passed, the source's included.
+    pub router_passes: u64,
+    pub hops_ew: u64,
+    pub hops_ns: u64,
+    pub hops_diag: u64,
+    pub chip_crossings: u64,
+    pub barriers: u64,
+}
+
+impl Counts {
+    fn add(&mut self, o: &Counts) {
+        self.updates_active += o.updates_active;
+        self.updates_idle += o.updates_idle;
+        self.instr_alu += o.instr_alu;
+        self.instr_mul += o.instr_mul;
+        self.instr_mem += o.instr_mem;
+        self.instr_spike += o.instr_spike;
+        self.spikes += o.spikes;
+        self.packets_in += o.packets_in;
+        self.packets_no_row += o.packets_no_row;
+        self.synaptic_events += o.synaptic_events;
+        self.router_passes += o.router_passes;
+        self.hops_ew += o.hops_ew;
+        self.hops_ns += o.hops_ns;
+        self.hops_diag += o.hops_diag;
+        self.chip_crossings += o.chip_crossings;
+        self.barriers += o.barriers;
+    }
+    pub fn instructions(&self) -> u64 {
+        self.instr_alu + self.instr_mul + self.instr_mem + self.instr_spike
+    }
+}
+
+/// Per-core totals.
+#[derive(Clone, Debug, Default)]
+pub struct CoreCounts {
+    pub core: u32,
+    pub population: u32,
+    pub counts: Counts,
+    /// Σ over steps of this core's busy time, ns.
+    pub busy_ns: f64,
+    /// Longest step of this core, ns.
+    pub max_step_ns: f64,
+}
+
+/// One step's timing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StepTime {
+    /// Slowest core, ns.
+    pub core_ns: f64,
+    /// Network: longest path latency + busiest link's serialisation, ns.
+    pub net_ns: f64,
+    pub barrier_ns: f64,
+    /// core + network + barrier.
+    pub step_ns: f64,
+    pub spikes: u32,
+    pub synaptic_events: u64,
+}
+
+/// Which spikes and state to record.
+#[derive(Clone, Debug, Default)]
+pub struct Recording {
+    /// Record spikes of these populations (by index).
+    pub spikes: Vec<bool>,
+    /// (population, state slot) pairs probed every step.
+    pub probes: Vec<(u32, u8)>,
+    /// Keep per-step timing and counts.
+    pub per_step: bool,
+}
+
+/// A spike: step, population, neuron index within the population.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SpikeEvent {
+    pub step: u32,
+    pub pop: u32,
+    pub neuron: u32,
+}
+
+/// Probe values: `values[step][neuron]` raw, for one (population, slot).
+#[derive(Clone, Debug)]
+pub struct ProbeTrace {
+    pub pop: u32,
+    pub slot: u8,
+    pub values: Vec<Vec<i32>>,
+}
+
+/// Everything a run produces.
+pub struct RunOutput {
+    pub steps: u64,
+    pub spikes: Vec<SpikeEvent>,
+    pub probes: Vec<ProbeTrace>,
+    pub counts: Counts,
+    pub per_core: Vec<CoreCounts>,
+    /// Packets per directed link (tile × 6 + direction), links with traffic only.
+    pub links: Vec<(u32, u64)>,
+    pub step_times: Vec<StepTime>,
+    /// Σ over steps of step_ns, and of max(step_ns, tick) in real-time mode.
+    pub emulated_ns: f64,
+    pub wall_ns: f64,
+    pub overruns: u64,
+    pub wall_seconds: f64,
+}
+
+/// A spin-then-yield barrier for a fixed number of threads.
+struct Barrier {
+    n: usize,
+    count: AtomicUsize,
+    generation: AtomicUsize,
+}
+
+impl Barrier {
+    fn new(n: usize) -> Barrier {
+        Barrier { n, count: AtomicUsize::new(0), generation: AtomicUsize::new(0) }
+    }
+    fn wait(&self) {
+        if self.n == 1 {
+            return;
+        }
+        let g = self.generation.load(Ordering::Acquire);
+        if self.count.fetch_add(1, Ordering::AcqRel) + 1 == self.n {
+            self.count.store(0, Ordering::Relaxed);
+            self.generation.fetch_add(1, Ordering::Release);
+        } else {
+            let mut spins = 0u32;
+            while self.generation.load(Ordering::Acquire) == g {
+                if spins < 2000 {
+                    std::hint::spin_loop();
+                    spins += 1;
+                } else {
+                    std::thread::yield_now();
+                }
+            }
+        }
+    }
+}
+
+/// Per-core cost constants, ns.
+struct Costs {
+    instr: Vec<f64>,
+    active: f64,
+    idle: f64,
+    syn: f64,
+    pk_in: f64,
+    pk_out: f64,
+    link_packet: f64,
+}
+
+/// Per-thread state.
+struct Worker<'a> {
+    first: usize,
+    cores: &'a mut [Core],
+    counts: Vec<Counts>,
+    busy: Vec<f64>,
+    max_step: Vec<f64>,
+    step_ns: Vec<f64>,
+    flags: Vec<i32>,
+    spikes: Vec<SpikeEvent>,
+    probes: Vec<ProbeTrace>,
+}
+
+/// Splits cores into `k` contiguous ranges of roughly equal work.
+fn split_ranges(m: &Machine, k: usize) -> Vec<usize> {
+    let w: Vec<u64> = m.cores.iter().map(|c| c.n as u64 * 8 + c.syn.len() as u64 + 64).collect();
+    let total: u64 = w.iter().sum();
+    let mut bounds = vec![0usize];
+    let mut acc = 0u64;
+    for (i, x) in w.iter().enumerate() {
+        acc += x;
+        if bounds.len() < k && acc * k as u64 >= total * bounds.len() as u64 && i + 1 < w.len() {
+            bounds.push(i + 1);
+        }
+    }
+    bounds.push(m.cores.len());
+    bounds
+}
+
+/// Runs `steps` timesteps. `inject` lists extra (step, core index, neuron)
+/// spikes for schedule cores (external input), sorted.
+pub fn run(
+    m: &mut Machine,
+    runner: &dyn KernelRunner,
+    steps: u64,
+    threads: usize,
+    rec: &Recording,
+    progress: &mut dyn FnMut(u64),
+) -> Result<RunOutput> {
+    if steps > u32::MAX as u64 {
+        return Err(EmuError::Options(format!("--steps {steps} exceeds {}", u32::MAX)));
+    }
+    let t_start = std::time::Instant::now();
+    let a: &Arch = &m.arch;
+    let tm = &a.timing;
+    let costs = Costs {
+        instr: m
+            .cores
+            .iter()
+            .map(|c| {
+                c.instr.alu as f64 * tm.instr_alu_ns
+                    + c.instr.mul as f64 * tm.instr_mul_ns
+                    + c.instr.mem as f64 * tm.instr_mem_ns
+                    + c.instr.spike as f64 * tm.instr_spike_ns
+            })
+            .collect(),
+        active: tm.neuron_active_ns,
+        idle: tm.neuron_idle_ns,
+        syn: tm.synaptic_event_ns,
+        pk_in: tm.packet_in_ns,
+        pk_out: tm.packet_out_ns,
+        link_packet: tm.link_packet_ns,
+    };
+    let barrier_ns = a.barrier_ns(m.tiles_in_use);
+    let tick = tm.timestep_ns;
+    let n_links = a.num_tiles() as usize * 6;
+    let threads = threads.clamp(1, m.cores.len().max(1));
+    let bounds = split_ranges(m, threads);
+    let threads = bounds.len() - 1;
+    let owner_start: Vec<usize> = bounds.clone();
+    // Global neuron offset of each core within its population.
+    let first_of: Vec<u32> = m
+        .cores
+        .iter()
+        .map(|c| m.pops[c.pop as usize].slices.iter().find(|s| s.core == c.id).map_or(0, |s| s.first))
+        .collect();
+    let key_bases: Vec<Option<u32>> = m.cores.iter().map(|c| c.key_base).collect();
+    let probe_sizes: Vec<usize> = rec.probes.iter().map(|&(p, _)| m.pops[p as usize].size as usize).collect();
+    let routes = &m.routes;
+    let kernels = &m.kernels;
+    // Spike buffers per (parity, thread): (core index, neuron).
+    let bufs: Vec<RwLock<Vec<(u32, u32)>>> = (0..2 * threads).map(|_| RwLock::new(Vec::new())).collect();
+    let barrier = Barrier::new(threads);
+    // Per step, per thread: slowest core ns and integer counts.
+    let per_step_core: Vec<Mutex<Vec<f64>>> = (0..threads).map(|_| Mutex::new(Vec::new())).collect();
+    let per_step_counts: Vec<Mutex<Vec<(u32, u64)>>> = (0..threads).map(|_| Mutex::new(Vec::new())).collect();
+    let net_times: Mutex<Vec<f64>> = Mutex::new(Vec::with_capacity(if rec.per_step { steps as usize } else { 0 }));
+    let link_totals: Mutex<Vec<u64>> = Mutex::new(vec![0; n_links]);
+    let failed = AtomicBool::new(false);
+    let net_counts: Mutex<Counts> = Mutex::new(Counts::default());
+
+    let mut chunks: Vec<&mut [Core]> = Vec::with_capacity(threads);
+    let mut rest: &mut [Core] = &mut m.cores;
+    for t in 0..threads {
+        let (a, b) = rest.split_at_mut(bounds[t + 1] - bounds[t]);
+        chunks.push(a);
+        rest = b;
+    }
+    let mut results: Vec<Option<Worker>> = (0..threads).map(|_| None).collect();
+    let max_n = chunks.iter().flat_map(|c| c.iter().map(|x| x.stride())).max().unwrap_or(0);
+
+    std::thread::scope(|s| {
+        let mut handles = Vec::new();
+        let mut own: Option<Worker> = None;
+        for (t, chunk) in chunks.into_iter().enumerate() {
+            let nc = chunk.len();
+            let mut w = Worker {
+                first: bounds[t],
+                cores: chunk,
+                counts: vec![Counts::default(); nc],
+                busy: vec![0.0; nc],
+                max_step: vec![0.0; nc],
+                step_ns: vec![0.0; nc],
+                flags: vec![0; max_n],
+                spikes: Vec::new(),
+                probes: Vec::new(),
+            };
+            for &(pop, slot) in &rec.probes {
+                w.probes.push(ProbeTrace { pop, slot, values: Vec::new() });
+            }
+            if t == 0 {
+                own = Some(w);
+                continue;
+            }
+            let ctx = Ctx {
+                t,
+                threads,
+                steps,
+                runner,
+                kernels,
+                routes,
+                owner_start: &owner_start,
+                first_of: &first_of,
+                key_bases: &key_bases,
+                probe_sizes: &probe_sizes,
+                bufs: &bufs,
+                barrier: &barrier,
+                rec,
+                costs: &costs,
+                per_step_core: &per_step_core,
+                per_step_counts: &per_step_counts,
+                net_times: &net_times,
+                link_totals: &link_totals,
+                net_counts: &net_counts,
+                failed: &failed,
+                n_links,
+                tick,
+                barrier_ns,
+            };
+            handles.push(s.spawn(move || {
+                let mut w = w;
+                ctx.work(&mut w, &mut |_| {});
+                w
+            }));
+        }
+        let ctx = Ctx {
+            t: 0,
+            threads,
+            steps,
+            runner,
+            kernels,
+            routes,
+            owner_start: &owner_start,
+            first_of: &first_of,
+            key_bases: &key_bases,
+            probe_sizes: &probe_sizes,
+            bufs: &bufs,
+            barrier: &barrier,
+            rec,
+            costs: &costs,
+            per_step_core: &per_step_core,
+            per_step_counts: &per_step_counts,
+            net_times: &net_times,
+            link_totals: &link_totals,
+            net_counts: &net_counts,
+            failed: &failed,
+            n_links,
+            tick,
+            barrier_ns,
+        };
+        let mut w0 = own.expect("thread 0 worker");
+        ctx.work(&mut w0, progress);
+        results[0] = Some(w0);
+        for (i, h) in handles.into_iter().enumerate() {
+            results[i + 1] = Some(h.join().expect("emulator worker thread panicked"));
+        }
+    });
+
+    // Merge, in thread order.
+    let workers: Vec<Worker> = results.into_iter().map(|w| w.expect("every worker returns")).collect();
+    let mut counts = *net_counts.lock().expect("lock");
+    let mut per_core = Vec::new();
+    let mut spikes = Vec::new();
+    let mut probes: Vec<ProbeTrace> = rec.probes.iter().map(|&(pop, slot)| ProbeTrace { pop, slot, values: vec![Vec::new(); steps as usize] }).collect();
+    for w in &workers {
+        for (i, c) in w.cores.iter().enumerate() {
+            counts.add(&w.counts[i]);
+            per_core.push(CoreCounts { core: c.id.0, population: c.pop, counts: w.counts[i], busy_ns: w.busy[i], max_step_ns: w.max_step[i] });
+        }
+        spikes.extend_from_slice(&w.spikes);
+    }
+    // Probes: each worker filled the ranges of its own cores; copy them over.
+    for (pi, p) in probes.iter_mut().enumerate() {
+        let size = m.pops[p.pop as usize].size as usize;
+        for st in 0..steps as usize {
+            p.values[st] = vec![0; size];
+        }
+        for w in &workers {
+            let src = &w.probes[pi].values;
+            for (ci, c) in w.cores.iter().enumerate() {
+                if c.pop != p.pop {
+                    continue;
+                }
+                let f = first_of[w.first + ci] as usize;
+                for st in 0..steps as usize {
+                    p.values[st][f..f + c.n].copy_from_slice(&src[st][f..f + c.n]);
+                }
+            }
+        }
+    }
+    spikes.sort_unstable();
+    counts.barriers = steps;
+    let links: Vec<(u32, u64)> = link_totals.into_inner().expect("lock").iter().enumerate().filter(|(_, &n)| n > 0).map(|(i, &n)| (i as u32, n)).collect();
+    // Step times.
+    let core_max: Vec<Vec<f64>> = per_step_core.into_iter().map(|x| x.into_inner().expect("lock")).collect();
+    let step_counts: Vec<Vec<(u32, u64)>> = per_step_counts.into_iter().map(|x| x.into_inner().expect("lock")).collect();
+    let net = net_times.into_inner().expect("lock");
+    let mut step_times = Vec::new();
+    let mut emulated = 0.0;
+    let mut wall = 0.0;
+    let mut overruns = 0;
+    if rec.per_step {
+        step_times.reserve(steps as usize);
+        for st in 0..steps as usize {
+            let core_ns = core_max.iter().map(|v| v[st]).fold(0.0, f64::max);
+            let (sp, se) = step_counts.iter().fold((0u32, 0u64), |acc, v| (acc.0 + v[st].0, acc.1 + v[st].1));
+            let step_ns = core_ns + net[st] + barrier_ns;
+            emulated += step_ns;
+            match tick {
+                Some(tk) => {
+                    wall += step_ns.max(tk);
+                    if step_ns > tk {
+                        overruns += 1;
+                    }
+                }
+                None => wall += step_ns,
+            }
+            step_times.push(StepTime { core_ns, net_ns: net[st], barrier_ns, step_ns, spikes: sp, synaptic_events: se });
+        }
+    }
+    Ok(RunOutput {
+        steps,
+        spikes,
+        probes,
+        counts,
+        per_core,
+        links,
+        step_times,
+        emulated_ns: emulated,
+        wall_ns: wall,
+        overruns,
+        wall_seconds: t_start.elapsed().as_secs_f64(),
+    })
+}
+
+struct Ctx<'a> {
+    t: usize,
+    threads: usize,
+    steps: u64,
+    runner: &'a dyn KernelRunner,
+    kernels: &'a [Kernel],
+    routes: &'a [Vec<Route>],
+    owner_start: &'a [usize],
+    first_of: &'a [u32],
+    key_bases: &'a [Option<u32>],
+    probe_sizes: &'a [usize],
+    bufs: &'a [RwLock<Vec<(u32, u32)>>],
+    barrier: &'a Barrier,
+    rec: &'a Recording,
+    costs: &'a Costs,
+    per_step_core: &'a [Mutex<Vec<f64>>],
+    per_step_counts: &'a [Mutex<Vec<(u32, u64)>>],
+    net_times: &'a Mutex<Vec<f64>>,
+    link_totals: &'a Mutex<Vec<u64>>,
+    net_counts: &'a Mutex<Counts>,
+    failed: &'a AtomicBool,
+    n_links: usize,
+    tick: Option<f64>,
+    barrier_ns: f64,
+}
+
+impl Ctx<'_> {
+    fn work(&self, w: &mut Worker, progress: &mut dyn FnMut(u64)) {
+        let (lo, hi) = (self.owner_start[self.t], self.owner_start[self.t + 1]);
+        let mut link_step = vec![0u32; if self.t == 0 { self.n_links } else { 0 }];
+        let mut touched: Vec<u32> = Vec::new();
+        let mut my_core_max = Vec::with_capacity(if self.rec.per_step { self.steps as usize } else { 0 });
+        let mut my_counts = Vec::with_capacity(if self.rec.per_step { self.steps as usize } else { 0 });
+        let mut net_local: Vec<f64> = Vec::with_capacity(if self.t == 0 && self.rec.per_step { self.steps as usize } else { 0 });
+        let mut net_counts = Counts::default();
+        let mut link_totals = vec![0u64; if self.t == 0 { self.n_links } else { 0 }];
+        let _ = self.tick;
+        let _ = self.barrier_ns;
+        for step in 0..self.steps {
+            let par = (step & 1) as usize;
+            let st = step as u32;
+            // Phase 1: kernels.
+            {
+                let mut out = self.bufs[par * self.threads + self.t].write().expect("spike buffer lock");
+                out.clear();
+                for (ci, core) in w.cores.iter_mut().enumerate() {
+                    let gi = w.first + ci;
+                    let cnt = &mut w.counts[ci];
+                    let n = core.n;
+                    let mut t_ns = 0.0;
+                    match &mut core.run {
+                        Run::Kernel { kernel, data } => {
+                            let stride = crate::kernel_data::padded(n);
+                            let k = &self.kernels[*kernel];
+                            let flags = &mut w.flags[..stride];
+                            let active;
+                            if core.ports > 0 {
+                                let s = (step as usize) & core.slot_mask;
+                                let len = core.ports * stride;
+                                let slot = &mut core.ring[s * len..(s + 1) * len];
+                                self.runner.run(gi, k, data, slot, stride, flags);
+                                // Active: received input or spiked.
+                                let mut act = 0u64;
+                                for i in 0..n {
+                                    let mut any = flags[i] & FLAG_SPIKE != 0;
+                                    for p in 0..core.ports {
+                                        any |= slot[p * stride + i] != 0;
+                                    }
+                                    act += any as u64;
+                                }
+                                active = act;
+                                slot.fill(0);
+                            } else {
+                                self.runner.run(gi, k, data, &[], stride, flags);
+                                active = flags[..n].iter().filter(|&&f| f & FLAG_SPIKE != 0).count() as u64;
+                            }
+                            for (i, &f) in flags[..n].iter().enumerate() {
+                                if f & FLAG_SPIKE != 0 {
+                                    out.push((gi as u32, i as u32));
+                                }
+                            }
+                            let nn = n as u64;
+                            cnt.updates_active += active;
+                            cnt.updates_idle += nn - active;
+                            cnt.instr_alu += nn * core.instr.alu as u64;
+                            cnt.instr_mul += nn * core.instr.mul as u64;
+                            cnt.instr_mem += nn * core.instr.mem as u64;
+                            cnt.instr_spike += nn * core.instr.spike as u64;
+                            t_ns += nn as f64 * self.costs.instr[gi] + active as f64 * self.costs.active + (nn - active) as f64 * self.costs.idle;
+                            for (pi, pr) in w.probes.iter_mut().enumerate() {
+                                if pr.pop == core.pop {
+                                    let size = self.probe_sizes[pi];
+                                    while pr.values.len() <= step as usize {
+                                        pr.values.push(vec![0; size]);
+                                    }
+                                    let f = self.first_of[gi] as usize;
+                                    pr.values[step as usize][f..f + n].copy_from_slice(&data.state[pr.slot as usize][..n]);
+                                }
+                            }
+                        }
+                        Run::Schedule { events, next } => {
+                            while *next < events.len() && events[*next].0 < st {
+                                *next += 1;
+                            }
+                            while *next < events.len() && events[*next].0 == st {
+                                out.push((gi as u32, events[*next].1));
+                                *next += 1;
+                            }
+                        }
+                    }
+                    w.step_ns[ci] = t_ns;
+                }
+                // Spike bookkeeping at the source: packets out, recording.
+                for &(gi, i) in out.iter() {
+                    let ci = gi as usize - w.first;
+                    let core = &w.cores[ci];
+                    w.counts[ci].spikes += 1;
+                    w.step_ns[ci] += self.costs.pk_out;
+                    if self.rec.spikes.get(core.pop as usize).copied().unwrap_or(false) {
+                        w.spikes.push(SpikeEvent { step: st, pop: core.pop, neuron: self.first_of[gi as usize] + i });
+                    }
+                }
+            }
+            self.barrier.wait();
+            // Phase 2: delivery into my cores; thread 0 also accounts the network.
+            let mut step_spikes = 0u32;
+            let mut step_syn = 0u64;
+            let mut net_ns = 0.0f64;
+            for tb in 0..self.threads {
+                let buf = self.bufs[par * self.threads + tb].read().expect("spike buffer lock");
+                for &(src, i) in buf.iter() {
+                    let rs = &self.routes[src as usize];
+                    if rs.is_empty() {
+                        continue;
+                    }
+                    let r = route_of(rs, i as usize);
+                    if self.t == 0 {
+                        step_spikes += 1;
+                        net_counts.router_passes += r.routers as u64;
+                        net_counts.hops_ew += r.hops[0] as u64;
+                        net_counts.hops_ns += r.hops[1] as u64;
+                        net_counts.hops_diag += r.hops[2] as u64;
+                        net_counts.chip_crossings += r.chip_crossings as u64;
+                        net_ns = net_ns.max(r.latency_ns);
+                        for &l in &r.links {
+                            if link_step[l as usize] == 0 {
+                                touched.push(l);
+                            }
+                            link_step[l as usize] += 1;
+                        }
+                    }
+                    let d0 = r.dests.partition_point(|d| (d.core as usize) < lo);
+                    let d1 = r.dests.partition_point(|d| (d.core as usize) < hi);
+                    for d in &r.dests[d0..d1] {
+                        let ci = d.core as usize - lo;
+                        let core = &mut w.cores[ci];
+                        let row = match d.rows {
+                            RowMap::Offset { base, count } => (i < count).then_some(base + i),
+                            RowMap::Lookup => self.key_bases[src as usize].and_then(|k| core.lookup(k + i)),
+                        };
+                        let cnt = &mut w.counts[ci];
+                        cnt.packets_in += 1;
+                        let mut t_ns = self.costs.pk_in;
+                        match row {
+                            Some(r) => {
+                                let (a, b) = (core.rows[r as usize] as usize, core.rows[r as usize + 1] as usize);
+                                let stride_slot = core.ports * crate::kernel_data::padded(core.n);
+                                let mask = core.slot_mask;
+                                let ring = &mut core.ring;
+                                for syn in &core.syn[a..b] {
+                                    let slot = (step as usize + syn.delay()) & mask;
+                                    let idx = slot * stride_slot + syn.offset();
+                                    ring[idx] = ring[idx].wrapping_add(syn.weight);
+                                }
+                                let ne = (b - a) as u64;
+                                cnt.synaptic_events += ne;
+                                step_syn += ne;
+                                t_ns += ne as f64 * self.costs.syn;
+                            }
+                            None => cnt.packets_no_row += 1,
+                        }
+                        w.step_ns[ci] += t_ns;
+                    }
+                }
+            }
+            // Per-step bookkeeping.
+            let mut core_max = 0.0f64;
+            for ci in 0..w.cores.len() {
+                let x = w.step_ns[ci];
+                w.busy[ci] += x;
+                if x > w.max_step[ci] {
+                    w.max_step[ci] = x;
+                }
+                core_max = core_max.max(x);
+            }
+            if self.t == 0 {
+                let mut busiest = 0u32;
+                for &l in &touched {
+                    busiest = busiest.max(link_step[l as usize]);
+                    link_totals[l as usize] += link_step[l as usize] as u64;
+                    link_step[l as usize] = 0;
+                }
+                touched.clear();
+                if self.rec.per_step {
+                    net_local.push(net_ns + busiest as f64 * self.costs.link_packet);
+                }
+            }
+            if self.rec.per_step {
+                my_core_max.push(core_max);
+                my_counts.push((if self.t == 0 { step_spikes } else { 0 }, step_syn));
+            }
+            if self.t == 0 && (step & 1023) == 1023 {
+                progress(step + 1);
+            }
+            if self.failed.load(Ordering::Relaxed) {
+                break;
+            }
+        }
+        if self.t == 0 {
+            progress(self.steps);
+            *self.net_times.lock().expect("lock") = net_local;
+            *self.link_totals.lock().expect("lock") = link_totals;
+            *self.net_counts.lock().expect("lock") = net_counts;
+        }
+        *self.per_step_core[self.t].lock().expect("lock") = my_core_max;
+        *self.per_step_counts[self.t].lock().expect("lock") = my_counts;
+    }
+}
+

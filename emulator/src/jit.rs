@@ -1,0 +1,444 @@
+//! The Cranelift JIT: each kernel compiled to native code that runs four
+//! neurons per iteration with i32x4 vectors, with every uniform parameter of
+//! a core baked in as a constant (one compiled function per kernel and set of
+//! uniform values). It must agree bit for bit with the interpreter; the
+//! differential tests in tests/jit_vs_interp.rs check that on random kernels
+//! and edge values.
+//!
+//! Operations without a 32-bit vector form are built from ones that have
+//! it: multiply–shift widens to i64x2 pairs and narrows back by shuffling the
+//! low halves; saturating add/sub detect overflow from sign bits; `shv` by a
+//! constant becomes a shift by an immediate, by a variable a per-lane scalar
+//! sequence.
+
+use std::collections::BTreeMap;
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{types, AbiParam, ConstantData, Endianness, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{default_libcall_names, Linkage, Module};
+use nerve_isa::instr::NUM_REGS;
+use nerve_isa::kernel::Kernel;
+use nerve_isa::opcode::Opcode;
+
+use crate::engine::KernelRunner;
+use crate::error::{EmuError, Result};
+use crate::kernel_data::{padded, KernelData, Param, LANES};
+use crate::machine::{Machine, Run};
+
+/// `fn(state, params, input, port_stride, flags, groups)`; see [`Jit::call`].
+type KernelFn = unsafe extern "C" fn(*const *mut i32, *const *const i32, *const i32, i64, *mut i32, i64);
+
+/// Compiled kernels for every core of a machine.
+pub struct Jit {
+    /// Keeps the code alive.
+    _module: JITModule,
+    /// Per core (machine order): the function, or None for schedule cores.
+    per_core: Vec<Option<KernelFn>>,
+    /// Distinct compiled functions.
+    pub functions: usize,
+}
+
+// SAFETY: the function pointers refer to finalized, immutable machine code
+// owned by `_module`, which lives as long as `Jit`; calling them from several
+// threads at once is fine (they keep no state of their own).
+#[allow(unsafe_code)]
+unsafe impl Sync for Jit {}
+#[allow(unsafe_code)]
+unsafe impl Send for Jit {}
+
+const V: Type = types::I32X4;
+
+fn jit_err(k: &Kernel, e: impl std::fmt::Display) -> EmuError {
+    EmuError::Jit { kernel: k.name.clone(), reason: e.to_string() }
+}
+
+impl Jit {
+    /// Compiles every core's kernel.
+    pub fn compile(m: &Machine) -> Result<Jit> {
+        let mut flags = settings::builder();
+        let set = |f: &mut settings::Builder, k: &str, v: &str| f.set(k, v).map_err(|e| EmuError::Jit { kernel: "-".into(), reason: e.to_string() });
+        set(&mut flags, "opt_level", "speed")?;
+        set(&mut flags, "use_colocated_libcalls", "false")?;
+        set(&mut flags, "is_pic", "false")?;
+        let isa = cranelift_native::builder()
+            .map_err(|e| EmuError::Jit { kernel: "-".into(), reason: e.to_string() })?
+            .finish(settings::Flags::new(flags))
+            .map_err(|e| EmuError::Jit { kernel: "-".into(), reason: e.to_string() })?;
+        let mut module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
+        let mut cache: BTreeMap<(usize, Vec<Option<i32>>), cranelift_module::FuncId> = BTreeMap::new();
+        let mut ids = Vec::with_capacity(m.cores.len());
+        let mut fctx = FunctionBuilderContext::new();
+        for c in &m.cores {
+            let Run::Kernel { kernel, data } = &c.run else {
+                ids.push(None);
+                continue;
+            };
+            let consts: Vec<Option<i32>> = data
+                .params
+                .iter()
+                .map(|p| match p {
+                    Param::Uniform(v) => Some(*v),
+                    Param::PerNeuron(_) => None,
+                })
+                .collect();
+            let key = (*kernel, consts);
+            let id = match cache.get(&key) {
+                Some(id) => *id,
+                None => {
+                    let k = &m.kernels[*kernel];
+                    let id = build(&mut module, &mut fctx, k, &key.1, cache.len())?;
+                    cache.insert(key, id);
+                    id
+                }
+            };
+            ids.push(Some(id));
+        }
+        module.finalize_definitions().map_err(|e| EmuError::Jit { kernel: "-".into(), reason: e.to_string() })?;
+        let per_core = ids
+            .into_iter()
+            .map(|id| {
+                id.map(|id| {
+                    let p = module.get_finalized_function(id);
+                    // SAFETY: `p` is the entry of a function we just defined with
+                    // exactly the `KernelFn` signature (six arguments: four
+                    // pointers and two i64, system-V ABI, no return value).
+                    #[allow(unsafe_code)]
+                    unsafe {
+                        std::mem::transmute::<*const u8, KernelFn>(p)
+                    }
+                })
+            })
+            .collect();
+        Ok(Jit { _module: module, per_core, functions: cache.len() })
+    }
+}
+
+impl KernelRunner for Jit {
+    fn run(&self, core: usize, k: &Kernel, d: &mut KernelData, input: &[i32], stride: usize, flags: &mut [i32]) {
+        let f = self.per_core[core].expect("a kernel core has a compiled kernel");
+        let np = padded(d.n);
+        // The compiled code reads and writes `np` lanes of every array it
+        // touches; these checks make that true (failing them is a bug).
+        assert!(stride == np && flags.len() >= np);
+        assert!(d.state.iter().all(|s| s.len() >= np));
+        assert!(d.params.iter().all(|p| match p {
+            Param::Uniform(_) => true,
+            Param::PerNeuron(v) => v.len() >= np,
+        }));
+        assert!(input.len() >= k.inputs.len() * stride);
+        let mut sp = [std::ptr::null_mut::<i32>(); nerve_isa::instr::MAX_STATE_SLOTS];
+        for (i, s) in d.state.iter_mut().enumerate() {
+            sp[i] = s.as_mut_ptr();
+        }
+        let mut pp = [std::ptr::null::<i32>(); nerve_isa::instr::MAX_PARAM_SLOTS];
+        for (i, p) in d.params.iter().enumerate() {
+            if let Param::PerNeuron(v) = p {
+                pp[i] = v.as_ptr();
+            }
+        }
+        // SAFETY: `f` was compiled for this core's kernel and uniform
+        // parameters. Every state array, per-neuron parameter array and the
+        // flags array hold at least `np` i32s, and `input` holds
+        // `k.inputs.len()` ports of `stride == np` i32s (asserted above); the
+        // code touches exactly lanes 0..np of those, through the pointer
+        // tables built just above from live, exclusively borrowed slices.
+        #[allow(unsafe_code)]
+        unsafe {
+            f(sp.as_ptr(), pp.as_ptr(), input.as_ptr(), stride as i64, flags.as_mut_ptr(), (np / LANES) as i64)
+        }
+    }
+}
+
+/// What is known about a register at compile time (to fold `shv` amounts).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Known {
+    Const(i32),
+    Unknown,
+}
+
+fn build(
+    module: &mut JITModule,
+    fctx: &mut FunctionBuilderContext,
+    k: &Kernel,
+    consts: &[Option<i32>],
+    serial: usize,
+) -> Result<cranelift_module::FuncId> {
+    let tcfg = module.target_config();
+    let ptr = tcfg.pointer_type();
+    let mut ctx = module.make_context();
+    let sig = &mut ctx.func.signature;
+    for _ in 0..3 {
+        sig.params.push(AbiParam::new(ptr));
+    }
+    sig.params.push(AbiParam::new(types::I64));
+    sig.params.push(AbiParam::new(ptr));
+    sig.params.push(AbiParam::new(types::I64));
+    {
+        let mut b = FunctionBuilder::new(&mut ctx.func, fctx);
+        let entry = b.create_block();
+        let header = b.create_block();
+        let body = b.create_block();
+        let exit = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        let p = b.block_params(entry).to_vec();
+        let (state_tab, param_tab, input, port_stride, flags_ptr, groups) = (p[0], p[1], p[2], p[3], p[4], p[5]);
+        let mf = MemFlagsData::new().with_notrap();
+        // Array base pointers, loaded once.
+        let state_base: Vec<Value> = (0..k.state.len()).map(|i| b.ins().load(ptr, mf, state_tab, (i * 8) as i32)).collect();
+        let param_base: Vec<Option<Value>> = (0..k.params.len())
+            .map(|i| if consts[i].is_none() { Some(b.ins().load(ptr, mf, param_tab, (i * 8) as i32)) } else { None })
+            .collect();
+        let stride_bytes = b.ins().imul_imm_s(port_stride, 4);
+        let input_base: Vec<Value> = (0..k.inputs.len())
+            .map(|i| {
+                let o = b.ins().imul_imm_s(stride_bytes, i as i64);
+                b.ins().iadd(input, o)
+            })
+            .collect();
+        let zero64 = b.ins().iconst(types::I64, 0);
+        b.ins().jump(header, &[zero64.into()]);
+
+        b.append_block_param(header, types::I64);
+        b.switch_to_block(header);
+        let gi = b.block_params(header)[0];
+        let done = b.ins().icmp(IntCC::SignedGreaterThanOrEqual, gi, groups);
+        b.ins().brif(done, exit, &[], body, &[]);
+
+        b.switch_to_block(body);
+        let off = b.ins().imul_imm_s(gi, (LANES * 4) as i64);
+        let regs: Vec<Variable> = (0..NUM_REGS).map(|_| b.declare_var(V)).collect();
+        let z = vsplat(&mut b, 0);
+        for &r in &regs {
+            b.def_var(r, z);
+        }
+        let mut known = [Known::Const(0); NUM_REGS];
+        let mut spike = z;
+        let one = vsplat(&mut b, 1);
+        for ins in &k.code {
+            let rd = ins.rd.index();
+            let a = b.use_var(regs[ins.ra.index()]);
+            let bb = b.use_var(regs[ins.rb.index()]);
+            let c = b.use_var(regs[ins.rc.index()]);
+            let aux = ins.aux;
+            let mut kn = Known::Unknown;
+            let v: Option<Value> = match ins.op {
+                Opcode::Movi => {
+                    kn = Known::Const(ins.imm);
+                    Some(vsplat(&mut b, ins.imm))
+                }
+                Opcode::Mov => {
+                    kn = known[ins.ra.index()];
+                    Some(a)
+                }
+                Opcode::Lds => {
+                    let addr = b.ins().iadd(state_base[aux as usize], off);
+                    Some(b.ins().load(V, mf, addr, 0))
+                }
+                Opcode::Sts => {
+                    let addr = b.ins().iadd(state_base[aux as usize], off);
+                    b.ins().store(mf, a, addr, 0);
+                    None
+                }
+                Opcode::Ldp => match consts[aux as usize] {
+                    Some(x) => {
+                        kn = Known::Const(x);
+                        Some(vsplat(&mut b, x))
+                    }
+                    None => {
+                        let addr = b.ins().iadd(param_base[aux as usize].expect("per-neuron base"), off);
+                        Some(b.ins().load(V, mf, addr, 0))
+                    }
+                },
+                Opcode::Ldin => {
+                    let addr = b.ins().iadd(input_base[aux as usize], off);
+                    Some(b.ins().load(V, mf, addr, 0))
+                }
+                Opcode::Add => Some(b.ins().iadd(a, bb)),
+                Opcode::Sub => Some(b.ins().isub(a, bb)),
+                Opcode::Addi => {
+                    let i = vsplat(&mut b, ins.imm);
+                    Some(b.ins().iadd(a, i))
+                }
+                Opcode::Adds => {
+                    let s = b.ins().iadd(a, bb);
+                    let x1 = b.ins().bxor(a, s);
+                    let x2 = b.ins().bxor(bb, s);
+                    let ov = b.ins().band(x1, x2);
+                    Some(saturate(&mut b, ov, a, s))
+                }
+                Opcode::Subs => {
+                    let s = b.ins().isub(a, bb);
+                    let x1 = b.ins().bxor(a, bb);
+                    let x2 = b.ins().bxor(a, s);
+                    let ov = b.ins().band(x1, x2);
+                    Some(saturate(&mut b, ov, a, s))
+                }
+                Opcode::Neg => Some(b.ins().ineg(a)),
+                Opcode::Abs => Some(b.ins().iabs(a)),
+                Opcode::Mul => Some(b.ins().imul(a, bb)),
+                Opcode::Mulsh | Opcode::Mulshr | Opcode::Mulshz => Some(mul_shift(&mut b, ins.op, a, bb, aux)),
+                Opcode::Shl => Some(b.ins().ishl_imm_u(a, aux as i64)),
+                Opcode::Shr => Some(b.ins().sshr_imm_u(a, aux as i64)),
+                Opcode::Shv => Some(match known[ins.rb.index()] {
+                    Known::Const(s) if s >= 32 => z,
+                    Known::Const(s) if s >= 0 => b.ins().ishl_imm_u(a, s as i64),
+                    Known::Const(s) if s >= -31 => b.ins().sshr_imm_u(a, (-s) as i64),
+                    Known::Const(_) => b.ins().sshr_imm_u(a, 31),
+                    Known::Unknown => shv_lanes(&mut b, a, bb),
+                }),
+                Opcode::Wrap => {
+                    let s = 32 - aux as i64;
+                    let l = b.ins().ishl_imm_u(a, s);
+                    Some(b.ins().sshr_imm_u(l, s))
+                }
+                Opcode::Sat => {
+                    let hi = ((1i64 << (aux - 1)) - 1) as i32;
+                    let lo = (-(1i64 << (aux - 1))) as i32;
+                    let vl = vsplat(&mut b, lo);
+                    let vh = vsplat(&mut b, hi);
+                    let m = b.ins().smax(a, vl);
+                    Some(b.ins().smin(m, vh))
+                }
+                Opcode::Min => Some(b.ins().smin(a, bb)),
+                Opcode::Max => Some(b.ins().smax(a, bb)),
+                Opcode::And => Some(b.ins().band(a, bb)),
+                Opcode::Or => Some(b.ins().bor(a, bb)),
+                Opcode::Xor => Some(b.ins().bxor(a, bb)),
+                Opcode::Cmplt => Some(flag(&mut b, IntCC::SignedLessThan, a, bb, one)),
+                Opcode::Cmple => Some(flag(&mut b, IntCC::SignedLessThanOrEqual, a, bb, one)),
+                Opcode::Cmpeq => Some(flag(&mut b, IntCC::Equal, a, bb, one)),
+                Opcode::Cmpltu => Some(flag(&mut b, IntCC::UnsignedLessThan, a, bb, one)),
+                Opcode::Sel => {
+                    let m = b.ins().icmp(IntCC::NotEqual, c, z);
+                    Some(b.ins().bitselect(m, a, bb))
+                }
+                Opcode::Rand => {
+                    let addr = b.ins().iadd(state_base[aux as usize], off);
+                    let x0 = b.ins().load(V, mf, addr, 0);
+                    let t = b.ins().ishl_imm_u(x0, 13);
+                    let x1 = b.ins().bxor(x0, t);
+                    let t = b.ins().ushr_imm_u(x1, 17);
+                    let x2 = b.ins().bxor(x1, t);
+                    let t = b.ins().ishl_imm_u(x2, 5);
+                    let x3 = b.ins().bxor(x2, t);
+                    b.ins().store(mf, x3, addr, 0);
+                    Some(x3)
+                }
+                Opcode::Spike => {
+                    let f = flag(&mut b, IntCC::NotEqual, a, z, one);
+                    spike = b.ins().bor(spike, f);
+                    None
+                }
+            };
+            if let Some(v) = v {
+                b.def_var(regs[rd], v);
+                known[rd] = kn;
+            }
+        }
+        let faddr = b.ins().iadd(flags_ptr, off);
+        b.ins().store(mf, spike, faddr, 0);
+        let next = b.ins().iadd_imm_s(gi, 1);
+        b.ins().jump(header, &[next.into()]);
+
+        b.switch_to_block(exit);
+        b.ins().return_(&[]);
+        b.seal_all_blocks();
+        b.finalize(tcfg);
+    }
+    let name = format!("kernel{serial}_{}", k.name);
+    let id = module.declare_function(&name, Linkage::Local, &ctx.func.signature).map_err(|e| jit_err(k, e))?;
+    module.define_function(id, &mut ctx).map_err(|e| jit_err(k, format!("{e:?}")))?;
+    module.clear_context(&mut ctx);
+    Ok(id)
+}
+
+fn vsplat(b: &mut FunctionBuilder, x: i32) -> Value {
+    let s = b.ins().iconst(types::I32, x as i64);
+    b.ins().splat(V, s)
+}
+
+/// 1 where `a cc b` holds, else 0.
+fn flag(b: &mut FunctionBuilder, cc: IntCC, a: Value, x: Value, one: Value) -> Value {
+    let m = b.ins().icmp(cc, a, x);
+    b.ins().band(m, one)
+}
+
+/// Where the sign bit of `ov` is set, the saturated value of the sign of `a`; else `s`.
+fn saturate(b: &mut FunctionBuilder, ov: Value, a: Value, s: Value) -> Value {
+    let m = b.ins().sshr_imm_u(ov, 31);
+    let sign = b.ins().sshr_imm_u(a, 31);
+    let maxv = vsplat(b, i32::MAX);
+    let sat = b.ins().bxor(sign, maxv);
+    b.ins().bitselect(m, sat, s)
+}
+
+/// The low 32 bits of each i64 lane of `lo` and `hi`, as one i32x4.
+fn narrow(b: &mut FunctionBuilder, lo: Value, hi: Value) -> Value {
+    let le = MemFlagsData::new().with_endianness(Endianness::Little);
+    let lo8 = b.ins().bitcast(types::I8X16, le, lo);
+    let hi8 = b.ins().bitcast(types::I8X16, le, hi);
+    let mask: Vec<u8> = (0..4).chain(8..12).chain(16..20).chain(24..28).collect();
+    let imm = b.func.dfg.immediates.push(ConstantData::from(mask));
+    let s = b.ins().shuffle(lo8, hi8, imm);
+    b.ins().bitcast(V, le, s)
+}
+
+fn mul_shift(b: &mut FunctionBuilder, op: Opcode, a: Value, x: Value, sh: u8) -> Value {
+    let mut halves = [a, a];
+    for (h, out) in halves.iter_mut().enumerate() {
+        let (wa, wx) = if h == 0 {
+            (b.ins().swiden_low(a), b.ins().swiden_low(x))
+        } else {
+            (b.ins().swiden_high(a), b.ins().swiden_high(x))
+        };
+        let p = b.ins().imul(wa, wx);
+        let adj = match op {
+            Opcode::Mulsh => p,
+            Opcode::Mulshr => {
+                let c = b.ins().iconst(types::I64, 1i64 << (sh - 1));
+                let c = b.ins().splat(types::I64X2, c);
+                b.ins().iadd(p, c)
+            }
+            // Toward zero: add 2^sh − 1 to negative products before the arithmetic shift.
+            _ => {
+                let s = b.ins().sshr_imm_u(p, 63);
+                let c = b.ins().iconst(types::I64, ((1u64 << sh) - 1) as i64);
+                let c = b.ins().splat(types::I64X2, c);
+                let m = b.ins().band(s, c);
+                b.ins().iadd(p, m)
+            }
+        };
+        *out = if sh == 0 { adj } else { b.ins().sshr_imm_u(adj, sh as i64) };
+    }
+    narrow(b, halves[0], halves[1])
+}
+
+/// `shv` with a per-lane amount: lane by lane, in 64-bit arithmetic.
+fn shv_lanes(b: &mut FunctionBuilder, a: Value, s: Value) -> Value {
+    let mut out = a;
+    for lane in 0..4u8 {
+        let x = b.ins().extractlane(a, lane);
+        let n = b.ins().extractlane(s, lane);
+        let x64 = b.ins().sextend(types::I64, x);
+        let n64 = b.ins().sextend(types::I64, n);
+        // Left: shift by min(n, 32) in 64 bits, keep the low 32 (≥ 32 gives 0).
+        let c32 = b.ins().iconst(types::I64, 32);
+        let ln = b.ins().smin(n64, c32);
+        let l = b.ins().ishl(x64, ln);
+        // Right: by min(−n, 63), arithmetic.
+        let neg = b.ins().ineg(n64);
+        let c63 = b.ins().iconst(types::I64, 63);
+        let rn = b.ins().smin(neg, c63);
+        let r = b.ins().sshr(x64, rn);
+        let zero = b.ins().iconst(types::I64, 0);
+        let is_left = b.ins().icmp(IntCC::SignedGreaterThanOrEqual, n64, zero);
+        let v = b.ins().select(is_left, l, r);
+        let v32 = b.ins().ireduce(types::I32, v);
+        out = b.ins().insertlane(out, v32, lane);
+    }
+    out
+}

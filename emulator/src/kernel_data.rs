@@ -1,0 +1,39 @@
+//! A core's kernel operands laid out for the engines: structure-of-arrays,
+//! each array padded to a multiple of [`LANES`] neurons so that vector code
+//! needs no tail loop (padding lanes compute garbage that nothing reads).
+
+/// Neurons per vector step of the JIT; arrays are padded to a multiple of it.
+pub const LANES: usize = 4;
+
+pub fn padded(n: usize) -> usize {
+    n.div_ceil(LANES) * LANES
+}
+
+/// A parameter on one core.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Param {
+    Uniform(i32),
+    /// `padded(n)` values.
+    PerNeuron(Vec<i32>),
+}
+
+impl Param {
+    #[inline]
+    pub fn get(&self, i: usize) -> i32 {
+        match self {
+            Param::Uniform(v) => *v,
+            Param::PerNeuron(v) => v[i],
+        }
+    }
+}
+
+/// The arrays one kernel pass reads and writes.
+pub struct KernelData {
+    pub n: usize,
+    /// One padded array per state slot.
+    pub state: Vec<Vec<i32>>,
+    pub params: Vec<Param>,
+}
+
+/// Output flags per neuron: bit 0 = spiked.
+pub const FLAG_SPIKE: i32 = 1;

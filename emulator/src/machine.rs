@@ -1,0 +1,377 @@
+//! An image loaded for emulation: per-core state, delay ring buffers, packed
+//! synaptic rows, and each source core's multicast route resolved once
+//! through the image's routing tables (the routes are what the tables do, so
+//! caching them changes nothing but speed).
+
+use nerve_isa::arch::{Arch, HopKind};
+use nerve_isa::ids::{CoreId, RoutingKey, TileId};
+use nerve_isa::image::{CoreKind, Image, InputEntry, ParamArray, PopSymbol, RouteEntry};
+use nerve_isa::kernel::{ClassCounts, Kernel};
+use nerve_isa::route::{trace, PathCost};
+
+use crate::error::{EmuError, Result};
+use crate::kernel_data::{padded, KernelData, Param};
+
+/// A synapse packed for delivery: `offset` = port × padded(n) + target (24
+/// bits), `delay` (8 bits), and the weight mantissa.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PackedSyn {
+    pub off_delay: u32,
+    pub weight: i32,
+}
+
+impl PackedSyn {
+    #[inline]
+    pub fn offset(self) -> usize {
+        (self.off_delay >> 8) as usize
+    }
+    #[inline]
+    pub fn delay(self) -> usize {
+        (self.off_delay & 0xff) as usize
+    }
+}
+
+/// What a core runs.
+pub enum Run {
+    Kernel { kernel: usize, data: KernelData },
+    /// Spikes at fixed steps: (step, neuron), sorted; `next` is the cursor.
+    Schedule { events: Vec<(u32, u32)>, next: usize },
+}
+
+/// Where a source core's packets go.
+#[derive(Clone, Debug)]
+pub struct Dest {
+    /// Index of the destination core in `Machine::cores`.
+    pub core: u32,
+    pub rows: RowMap,
+    /// Path latency from the source, ns.
+    pub latency_ns: f64,
+}
+
+/// How a packet's key selects a row at the destination.
+#[derive(Clone, Copy, Debug)]
+pub enum RowMap {
+    /// Neuron i of the source uses row `base + i` if `i < count`, no row otherwise.
+    Offset { base: u32, count: u32 },
+    /// Look the key up in the destination's input table.
+    Lookup,
+}
+
+/// A resolved multicast route.
+#[derive(Clone, Debug, Default)]
+pub struct Route {
+    pub dests: Vec<Dest>,
+    /// Directed links used: tile × 6 + direction.
+    pub links: Vec<u32>,
+    pub routers: u32,
+    pub hops: [u32; 3],
+    pub chip_crossings: u32,
+    /// Largest path latency over the destinations, ns.
+    pub latency_ns: f64,
+}
+
+pub struct Core {
+    pub id: CoreId,
+    pub pop: u32,
+    pub n: usize,
+    pub tile: TileId,
+    pub run: Run,
+    pub key_base: Option<u32>,
+    pub ports: usize,
+    /// Ring buffer: `slots` × `ports` × padded(n).
+    pub ring: Vec<i32>,
+    pub slot_mask: usize,
+    pub rows: Vec<u32>,
+    pub syn: Vec<PackedSyn>,
+    pub inputs: Vec<InputEntry>,
+    /// Instructions per neuron update, by class.
+    pub instr: ClassCounts,
+}
+
+/// The route of neuron `i` of a core with routes `rs`.
+#[inline]
+pub fn route_of(rs: &[Route], i: usize) -> &Route {
+    if rs.len() == 1 {
+        &rs[0]
+    } else {
+        &rs[i]
+    }
+}
+
+impl Core {
+    pub fn stride(&self) -> usize {
+        padded(self.n)
+    }
+    /// The row for key `key`, through the input table.
+    pub fn lookup(&self, key: u32) -> Option<u32> {
+        let i = self.inputs.partition_point(|e| e.key.0 <= key);
+        if i == 0 {
+            return None;
+        }
+        let e = &self.inputs[i - 1];
+        if key & e.mask != e.key.0 {
+            return None;
+        }
+        let off = key & !e.mask;
+        (off < e.count).then_some(e.row + off)
+    }
+}
+
+pub struct Machine {
+    pub arch: Arch,
+    pub dt_ms: f64,
+    pub network: String,
+    pub kernels: Vec<Kernel>,
+    pub cores: Vec<Core>,
+    /// Per core: one route for all its keys (len 1), one per neuron, or none (sends nothing).
+    pub routes: Vec<Vec<Route>>,
+    pub pops: Vec<PopSymbol>,
+    pub tiles_in_use: u32,
+    pub chips_in_use: u32,
+}
+
+/// How keys in [lo, hi] fare against one entry.
+enum Cover {
+    All,
+    None,
+    Some,
+}
+
+fn cover(lo: u32, hi: u32, e: &RouteEntry) -> Cover {
+    let p = 32 - (lo ^ hi).leading_zeros(); // bits below p vary within the range
+    let low = if p >= 32 { u32::MAX } else { (1u32 << p) - 1 };
+    let high = e.mask & !low;
+    if lo & high != e.key & high {
+        Cover::None
+    } else if e.mask & low == 0 {
+        Cover::All
+    } else {
+        Cover::Some
+    }
+}
+
+/// True if every router gives every key of [lo, hi] the same first match.
+fn uniform(img: &Image, lo: u32, hi: u32) -> bool {
+    img.routers.iter().all(|r| {
+        for e in &r.entries {
+            match cover(lo, hi, e) {
+                Cover::All => return true,
+                Cover::None => continue,
+                Cover::Some => return false,
+            }
+        }
+        true
+    })
+}
+
+fn hop_ns(a: &Arch, p: &PathCost) -> f64 {
+    let t = &a.timing;
+    p.ew as f64 * t.hop_ew_ns + p.ns as f64 * t.hop_ns_ns + p.diag as f64 * t.hop_diag_ns + p.chip_crossings as f64 * t.chip_crossing_ns
+}
+
+impl Machine {
+    /// Loads a validated image. Consumes it: the synapses move into packed rows.
+    pub fn load(img: Image) -> Result<Machine> {
+        img.validate()?;
+        let a = img.arch.clone();
+        let index: std::collections::BTreeMap<CoreId, u32> =
+            img.cores.iter().enumerate().map(|(i, c)| (c.core, i as u32)).collect();
+        // Routes first (they need the tables and the destinations' input tables).
+        let mut all_routes: Vec<Vec<Route>> = Vec::with_capacity(img.cores.len());
+        for c in &img.cores {
+            let Some(kb) = c.key_base else {
+                all_routes.push(vec![]);
+                continue;
+            };
+            let (lo, hi) = (kb.0, kb.0 + c.n_neurons - 1);
+            let src_tile = a.tile_of(c.core);
+            let keys: Vec<u32> = if uniform(&img, lo, hi) { vec![lo] } else { (lo..=hi).collect() };
+            let mut routes = Vec::with_capacity(keys.len());
+            for &k in &keys {
+                let tr = trace(&img, src_tile, RoutingKey(k))?;
+                let mut dests = Vec::with_capacity(tr.cores.len());
+                let mut lat = 0.0f64;
+                for (dc, pc) in tr.cores.iter().zip(&tr.paths) {
+                    let di = *index.get(dc).ok_or_else(|| EmuError::Invalid(format!(
+                        "packets of {} are routed to {dc}, which the image does not use",
+                        c.core
+                    )))?;
+                    let dst = &img.cores[di as usize];
+                    let rows = if keys.len() == 1 {
+                        // One entry must cover the whole source range for an offset map.
+                        let i = dst.inputs.partition_point(|e| e.key.0 <= lo);
+                        match i.checked_sub(1).map(|i| dst.inputs[i]) {
+                            Some(e) if lo & e.mask == e.key.0 && hi & e.mask == e.key.0 && (!e.mask).checked_add(1).is_none_or(|s| s.is_power_of_two()) => {
+                                let off0 = lo & !e.mask;
+                                let count = e.count.saturating_sub(off0);
+                                RowMap::Offset { base: e.row + off0, count }
+                            }
+                            Some(_) | None => RowMap::Lookup,
+                        }
+                    } else {
+                        RowMap::Lookup
+                    };
+                    let l = hop_ns(&a, pc);
+                    lat = lat.max(l);
+                    dests.push(Dest { core: di, rows, latency_ns: l });
+                }
+                let mut hops = [0u32; 3];
+                let mut crossings = 0;
+                let mut links = Vec::with_capacity(tr.hops.len());
+                for &(t, d) in &tr.hops {
+                    match d.hop_kind() {
+                        HopKind::EastWest => hops[0] += 1,
+                        HopKind::NorthSouth => hops[1] += 1,
+                        HopKind::Diagonal => hops[2] += 1,
+                    }
+                    if let Some(nb) = a.neighbour(t, d) {
+                        if a.chip_of(nb) != a.chip_of(t) {
+                            crossings += 1;
+                        }
+                    }
+                    links.push(t.0 * 6 + d as u32);
+                }
+                routes.push(Route { dests, links, routers: tr.routers.len() as u32, hops, chip_crossings: crossings, latency_ns: lat });
+            }
+            all_routes.push(routes);
+        }
+        let mut tiles: Vec<TileId> = img.cores.iter().map(|c| a.tile_of(c.core)).collect();
+        tiles.sort();
+        tiles.dedup();
+        let mut chips: Vec<u32> = tiles.iter().map(|&t| a.chip_of(t).0).collect();
+        chips.sort();
+        chips.dedup();
+        let kernels = img.kernels;
+        let mut cores = Vec::with_capacity(img.cores.len());
+        for c in img.cores.into_iter() {
+            let n = c.n_neurons as usize;
+            let np = padded(n);
+            let (run, ports, instr) = match c.kind {
+                CoreKind::Neuron { kernel, params, state } => {
+                    let k = &kernels[kernel.index()];
+                    let params = params
+                        .into_iter()
+                        .map(|p| match p {
+                            ParamArray::Uniform(v) => Param::Uniform(v),
+                            ParamArray::PerNeuron(mut v) => {
+                                v.resize(np, 0);
+                                Param::PerNeuron(v)
+                            }
+                        })
+                        .collect();
+                    let state = state
+                        .into_iter()
+                        .map(|mut s| {
+                            s.resize(np, 0);
+                            s
+                        })
+                        .collect();
+                    (Run::Kernel { kernel: kernel.index(), data: KernelData { n, state, params } }, k.inputs.len(), k.class_counts())
+                }
+                CoreKind::SpikeArray { steps } => {
+                    let mut ev: Vec<(u32, u32)> = steps.iter().enumerate().flat_map(|(i, s)| s.iter().map(move |&t| (t, i as u32))).collect();
+                    ev.sort_unstable();
+                    (Run::Schedule { events: ev, next: 0 }, 0, ClassCounts::default())
+                }
+                CoreKind::External => (Run::Schedule { events: vec![], next: 0 }, 0, ClassCounts::default()),
+            };
+            let max_delay = c.synapses.iter().map(|s| s.delay as usize).max().unwrap_or(0);
+            let slots = (max_delay + 1).next_power_of_two();
+            let syn: Vec<PackedSyn> = c
+                .synapses
+                .iter()
+                .map(|s| PackedSyn { off_delay: (((s.port as usize * np + s.target as usize) as u32) << 8) | s.delay as u32, weight: s.weight })
+                .collect();
+            if ports * np >= 1 << 24 {
+                return Err(EmuError::Invalid(format!("{}: {ports} ports × {np} neurons exceed the emulator's 24-bit row offsets", c.core)));
+            }
+            cores.push(Core {
+                id: c.core,
+                pop: c.pop.0,
+                n,
+                tile: a.tile_of(c.core),
+                run,
+                key_base: c.key_base.map(|k| k.0),
+                ports,
+                ring: vec![0; if ports == 0 { 0 } else { slots * ports * np }],
+                slot_mask: slots - 1,
+                rows: c.rows,
+                syn,
+                inputs: c.inputs,
+                instr,
+            });
+        }
+        Ok(Machine {
+            arch: a,
+            dt_ms: img.meta.dt_ms,
+            network: img.meta.network,
+            kernels,
+            cores,
+            routes: all_routes,
+            pops: img.populations,
+            tiles_in_use: tiles.len() as u32,
+            chips_in_use: chips.len() as u32,
+        })
+    }
+
+    /// Bytes the machine's arrays occupy (for the memory report).
+    pub fn memory_bytes(&self) -> u64 {
+        let mut b = 0u64;
+        for c in &self.cores {
+            b += c.ring.len() as u64 * 4 + c.rows.len() as u64 * 4 + c.syn.len() as u64 * 8 + c.inputs.len() as u64 * 16;
+            if let Run::Kernel { data, .. } = &c.run {
+                b += data.state.iter().map(|s| s.len() as u64 * 4).sum::<u64>();
+                b += data.params.iter().map(|p| if let Param::PerNeuron(v) = p { v.len() as u64 * 4 } else { 4 }).sum::<u64>();
+            }
+        }
+        for rs in &self.routes {
+            b += rs.iter().map(|r| r.dests.len() as u64 * 24 + r.links.len() as u64 * 4).sum::<u64>();
+        }
+        b
+    }
+}
+
+impl Machine {
+    /// Adds external spikes: (population name, neuron, step) triples. The
+    /// population must be an input or spike-source population (its cores
+    /// replay schedules). Errors name the offending triple by its index.
+    pub fn inject(&mut self, spikes: &[(String, u32, u32)]) -> std::result::Result<(), (usize, String)> {
+        let mut added: Vec<(usize, u32, u32)> = Vec::with_capacity(spikes.len());
+        for (k, (pop, neuron, step)) in spikes.iter().enumerate() {
+            let Some(pi) = self.pops.iter().position(|p| &p.name == pop) else {
+                let known: Vec<&str> = self
+                    .pops
+                    .iter()
+                    .filter(|p| matches!(p.model.as_str(), "input" | "spike_source_array"))
+                    .map(|p| p.name.as_str())
+                    .collect();
+                return Err((k, format!("no population `{pop}` (input populations: {})", known.join(", "))));
+            };
+            let p = &self.pops[pi];
+            if *neuron >= p.size {
+                return Err((k, format!("`{pop}` has {} neurons; neuron {neuron} does not exist", p.size)));
+            }
+            let slice = p.slices.iter().find(|s| *neuron >= s.first && *neuron < s.first + s.count).expect("slices cover the population");
+            let ci = self.cores.binary_search_by_key(&slice.core, |c| c.id).expect("slice cores are loaded");
+            if !matches!(self.cores[ci].run, Run::Schedule { .. }) {
+                return Err((k, format!("`{pop}` is a {} population; spikes can be fed only to input or spike-source populations", p.model)));
+            }
+            added.push((ci, *step, neuron - slice.first));
+        }
+        for (ci, step, local) in added {
+            if let Run::Schedule { events, .. } = &mut self.cores[ci].run {
+                events.push((step, local));
+            }
+        }
+        for c in &mut self.cores {
+            if let Run::Schedule { events, next } = &mut c.run {
+                events.sort_unstable();
+                let before = events.len();
+                events.dedup();
+                let _ = before;
+                *next = 0;
+            }
+        }
+        Ok(())
+    }
+}
