@@ -75,6 +75,7 @@ pub struct MapReport {
     pub seconds: StageTimes,
 }
 
+#[derive(Debug)]
 pub struct Output {
     pub image: Image,
     pub report: MapReport,
@@ -340,7 +341,6 @@ fn codegen(
         }
         let _ = pop;
     }
-    let mask = mapped.keys.mask();
     // Synaptic rows, per target population and source group.
     for (post, _) in net.pops() {
         let qs = splits[post.index()];
@@ -366,20 +366,35 @@ fn codegen(
             for v in &mut conn {
                 v.sort_unstable();
             }
+            // One input entry per (source population, target core), covering the
+            // population's whole key run; rows for keys without synapses are empty.
+            let (run_key, run_mask) = match mapped.keys.runs[pre.index()] {
+                Some(r) => r,
+                None => continue,
+            };
+            let span = (!run_mask as u64 + 1) as u32;
+            // Per target slice: the index of its first row for this group (None: not connected yet).
+            let mut base_row: Vec<Option<u32>> = vec![None; qs.count as usize];
             for i in 0..net.pop(pre).size {
                 let s = ps.slice_of(i);
-                let first_of_slice = ps.range(s).start == i;
-                let src_key = mapped.keys.base[(base[pre.index()] + s) as usize];
+                let key = mapped.keys.base[(base[pre.index()] + s) as usize]
+                    .ok_or_else(|| CompileError::Internal("a connected slice has no key".into()))?
+                    .0
+                    + (i - ps.range(s).start);
                 for &t in &conn[s as usize] {
                     let core = mapped.placement.cores[post.index()][t as usize];
                     let b = &mut cores[core_index[&core]].img;
-                    if first_of_slice {
-                        let key = src_key.ok_or_else(|| CompileError::Internal("a connected slice has no key".into()))?;
-                        b.inputs.push(InputEntry { key, mask, row: b.rows.len() as u32, count: ps.len(s) });
+                    let first = *base_row[t as usize].get_or_insert_with(|| {
+                        let r = b.rows.len() as u32;
+                        b.inputs.push(InputEntry { key: RoutingKey(run_key), mask: run_mask, row: r, count: span });
+                        r
+                    });
+                    // Empty rows up to this key's row, then open it.
+                    let want = first + (key - run_key);
+                    while (b.rows.len() as u32) <= want {
+                        b.rows.push(b.synapses.len() as u32);
                     }
-                    b.rows.push(b.synapses.len() as u32);
                 }
-                let _ = first_of_slice;
                 for (sy, q, proj) in &group {
                     for x in sy.row(i as usize) {
                         let j = sy.post[x];
@@ -392,6 +407,16 @@ fn codegen(
                             return Err(CompileError::Projection { projection: proj.label.clone(), reason: format!("delay {d} steps exceeds 255") });
                         }
                         b.synapses.push(Synapse { weight: m, target: (j - qs.range(t).start) as u16, delay: d as u8, port: q.port });
+                    }
+                }
+            }
+            // Close the run: the remaining rows are empty.
+            for (t, first) in base_row.iter().enumerate() {
+                if let Some(first) = first {
+                    let core = mapped.placement.cores[post.index()][t];
+                    let b = &mut cores[core_index[&core]].img;
+                    while (b.rows.len() as u32) < first + span {
+                        b.rows.push(b.synapses.len() as u32);
                     }
                 }
             }

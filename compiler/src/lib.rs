@@ -16,6 +16,7 @@ pub mod partition;
 pub mod place;
 pub mod rng;
 pub mod route;
+pub mod verify;
 
 pub use compile::{compile, MapReport, Options, Output};
 pub use error::{CompileError, Result};

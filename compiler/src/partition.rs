@@ -3,8 +3,8 @@
 //! neurons, synaptic memory words, input keys (axons), input-table entries,
 //! row length and output axons.
 //!
-//! Limits interact (splitting a source adds input-table entries to its
-//! targets; splitting a target adds output axons to its sources), so the
+//! Limits interact (splitting a target adds output axons to its sources,
+//! splitting a source changes its targets' rows), so the
 //! partition is refined until nothing changes. A population that still does
 //! not fit at one neuron per core gets an error naming the limit.
 
@@ -101,17 +101,15 @@ fn needs(arch: &Arch, net: &Network, syn: &[Synapses], splits: &[Split], post: P
     let mut out = vec![SliceNeeds::default(); sp.count as usize];
     for (pre, projs) in groups_into(net, post) {
         let group: Vec<&Synapses> = projs.iter().map(|e| &syn[e.index()]).collect();
-        let pre_split = splits[pre.index()];
-        // Distinct source slices per target slice: track the last source slice seen.
-        let mut last_src: Vec<u32> = vec![u32::MAX; sp.count as usize];
-        for_each_row(&group, net.pop(pre).size, sp, |i, sl, len| {
+        // One input-table entry per source population (its slices' keys form one aligned run).
+        let mut seen: Vec<bool> = vec![false; sp.count as usize];
+        for_each_row(&group, net.pop(pre).size, sp, |_, sl, len| {
             let o = &mut out[sl as usize];
             o.words += arch.row_words(len as u32);
             o.keys += 1;
             o.max_row = o.max_row.max(len);
-            let src = pre_split.slice_of(i);
-            if last_src[sl as usize] != src {
-                last_src[sl as usize] = src;
+            if !seen[sl as usize] {
+                seen[sl as usize] = true;
                 o.entries += 1;
             }
         });
@@ -192,7 +190,9 @@ pub fn partition(arch: &Arch, net: &Network, syn: &[Synapses], progress: &mut dy
                     });
                 }
                 let count = ((sp.count as f64 * ratio).ceil() as u32).max(sp.count + 1).min(pop.size);
-                splits[post.index()] = Split::with_count(pop.size, count);
+                // Equal slices: the size must shrink, or the same split comes back.
+                let size = pop.size.div_ceil(count).min(sp.size - 1).max(1);
+                splits[post.index()] = Split::new(pop.size, size);
                 changed = true;
             }
         }
@@ -218,6 +218,9 @@ pub fn partition(arch: &Arch, net: &Network, syn: &[Synapses], progress: &mut dy
                     changed = true;
                 }
             }
+        }
+        if std::env::var_os("NERVE_DEBUG_PARTITION").is_some() {
+            eprintln!("round {round}: {:?}", splits.iter().map(|s| (s.size, s.count)).collect::<Vec<_>>());
         }
         if !changed {
             return Ok(splits);

@@ -58,6 +58,25 @@ fn jit_err(k: &Kernel, e: impl std::fmt::Display) -> EmuError {
 impl Jit {
     /// Compiles every core's kernel.
     pub fn compile(m: &Machine) -> Result<Jit> {
+        let cores: Vec<Option<(&Kernel, Vec<Option<i32>>, usize)>> = m
+            .cores
+            .iter()
+            .map(|c| match &c.run {
+                Run::Kernel { kernel, data } => Some((&m.kernels[*kernel], uniform_values(data), *kernel)),
+                Run::Schedule { .. } => None,
+            })
+            .collect();
+        Jit::compile_cores(&cores)
+    }
+
+    /// Compiles one kernel for one set of parameters (tests and benchmarks).
+    pub fn for_kernel(k: &Kernel, d: &KernelData) -> Result<Jit> {
+        Jit::compile_cores(&[Some((k, uniform_values(d), 0))])
+    }
+
+    /// `cores[i]`: the kernel of core i, its uniform parameter values, and a
+    /// kernel id used to share compiled code between cores.
+    fn compile_cores(cores: &[Option<(&Kernel, Vec<Option<i32>>, usize)>]) -> Result<Jit> {
         let mut flags = settings::builder();
         let set = |f: &mut settings::Builder, k: &str, v: &str| f.set(k, v).map_err(|e| EmuError::Jit { kernel: "-".into(), reason: e.to_string() });
         set(&mut flags, "opt_level", "speed")?;
@@ -69,27 +88,18 @@ impl Jit {
             .map_err(|e| EmuError::Jit { kernel: "-".into(), reason: e.to_string() })?;
         let mut module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
         let mut cache: BTreeMap<(usize, Vec<Option<i32>>), cranelift_module::FuncId> = BTreeMap::new();
-        let mut ids = Vec::with_capacity(m.cores.len());
+        let mut ids = Vec::with_capacity(cores.len());
         let mut fctx = FunctionBuilderContext::new();
-        for c in &m.cores {
-            let Run::Kernel { kernel, data } = &c.run else {
+        for c in cores {
+            let Some((k, consts, kid)) = c else {
                 ids.push(None);
                 continue;
             };
-            let consts: Vec<Option<i32>> = data
-                .params
-                .iter()
-                .map(|p| match p {
-                    Param::Uniform(v) => Some(*v),
-                    Param::PerNeuron(_) => None,
-                })
-                .collect();
-            let key = (*kernel, consts);
+            let key = (*kid, consts.clone());
             let id = match cache.get(&key) {
                 Some(id) => *id,
                 None => {
-                    let k = &m.kernels[*kernel];
-                    let id = build(&mut module, &mut fctx, k, &key.1, cache.len())?;
+                    let id = build(&mut module, &mut fctx, k, consts, cache.len())?;
                     cache.insert(key, id);
                     id
                 }
@@ -150,6 +160,16 @@ impl KernelRunner for Jit {
             f(sp.as_ptr(), pp.as_ptr(), input.as_ptr(), stride as i64, flags.as_mut_ptr(), (np / LANES) as i64)
         }
     }
+}
+
+fn uniform_values(d: &KernelData) -> Vec<Option<i32>> {
+    d.params
+        .iter()
+        .map(|p| match p {
+            Param::Uniform(v) => Some(*v),
+            Param::PerNeuron(_) => None,
+        })
+        .collect()
 }
 
 /// What is known about a register at compile time (to fold `shv` amounts).

@@ -27,6 +27,8 @@ pub struct Keys {
     pub neuron_bits: u8,
     /// Key base per global slice (None: the slice sends nothing).
     pub base: Vec<Option<RoutingKey>>,
+    /// Per population: the aligned run of keys its slices occupy (key, mask), if it sends.
+    pub runs: Vec<Option<(u32, u32)>>,
 }
 
 impl Keys {
@@ -44,6 +46,7 @@ pub fn allocate_keys(splits: &[Split], sends: &[bool], pop_order: &[usize]) -> R
     let neuron_bits = if max_size <= 1 { 0 } else { neuron_bits };
     let base_of = crate::place::slice_base(splits);
     let mut base = vec![None; sends.len()];
+    let mut runs = vec![None; splits.len()];
     let mut next: u64 = 0;
     for &p in pop_order {
         let sp = splits[p];
@@ -54,6 +57,10 @@ pub fn allocate_keys(splits: &[Split], sends: &[bool], pop_order: &[usize]) -> R
         }
         let run = count.next_power_of_two();
         next = next.div_ceil(run) * run;
+        let run_bits = run.trailing_zeros() + neuron_bits as u32;
+        if (next << neuron_bits) + (run << neuron_bits) - 1 <= u32::MAX as u64 {
+            runs[p] = Some(((next << neuron_bits) as u32, ortc::mask_of((32 - run_bits) as u8)));
+        }
         for k in 0..sp.count {
             let g = (base_of[p] + k) as usize;
             if sends[g] {
@@ -69,7 +76,7 @@ pub fn allocate_keys(splits: &[Split], sends: &[bool], pop_order: &[usize]) -> R
         }
         next += run;
     }
-    Ok(Keys { neuron_bits, base })
+    Ok(Keys { neuron_bits, base, runs })
 }
 
 /// Load on one directed link.

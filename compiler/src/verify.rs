@@ -1,0 +1,81 @@
+//! An independent check of an image's routing against the network: for every
+//! key of every source slice, following the tables hop by hop must reach
+//! exactly the cores that hold targets of that slice's neurons — computed here
+//! from the network's synapses and the image's symbol table, not from the
+//! compiler's routing data — and no others. Every neuron's packet must also
+//! find, at each core, a row holding exactly its synapses into that core.
+
+use nerve_isa::ids::RoutingKey;
+use nerve_isa::image::Image;
+
+use crate::expand::expand;
+use crate::net::model::Network;
+
+#[derive(Debug, Default)]
+pub struct RoutingCheck {
+    pub keys_traced: u64,
+    pub deliveries: u64,
+    pub synapses_checked: u64,
+}
+
+/// Checks every key; returns the first discrepancy as an error message.
+pub fn check_routing(net: &Network, img: &Image) -> Result<RoutingCheck, String> {
+    let a = &img.arch;
+    let mut out = RoutingCheck::default();
+    // (population index, neuron) → (core, local index)
+    let locate = |pop: usize, neuron: u32| -> (nerve_isa::ids::CoreId, u32) {
+        let s = img.populations[pop].slices.iter().find(|s| neuron >= s.first && neuron < s.first + s.count).expect("slices cover");
+        (s.core, neuron - s.first)
+    };
+    // Synapse counts per (pre pop, pre neuron) → per target core, from the network.
+    let mut by_source: std::collections::BTreeMap<(usize, u32), std::collections::BTreeMap<u32, u64>> = Default::default();
+    for (e, pre, post, _) in net.projections() {
+        let s = expand(net, e).map_err(|e| e.to_string())?;
+        for i in 0..s.n_pre() {
+            for k in s.row(i) {
+                let (core, _) = locate(post.index(), s.post[k]);
+                *by_source.entry((pre.index(), i as u32)).or_default().entry(core.0).or_insert(0) += 1;
+            }
+        }
+    }
+    for (pi, pop) in img.populations.iter().enumerate() {
+        for sl in &pop.slices {
+            let c = img.core(sl.core).ok_or("slice core missing")?;
+            // Cores the slice as a whole must reach.
+            let mut want_slice: Vec<u32> = (sl.first..sl.first + sl.count)
+                .filter_map(|n| by_source.get(&(pi, n)))
+                .flat_map(|m| m.keys().copied())
+                .collect();
+            want_slice.sort();
+            want_slice.dedup();
+            let Some(kb) = c.key_base else {
+                if !want_slice.is_empty() {
+                    return Err(format!("`{}` slice on {} has targets but sends no packets", pop.name, sl.core));
+                }
+                continue;
+            };
+            for local in 0..sl.count {
+                let key = RoutingKey(kb.0 + local);
+                let tr = nerve_isa::route::trace(img, a.tile_of(c.core), key).map_err(|e| e.to_string())?;
+                out.keys_traced += 1;
+                let got: Vec<u32> = tr.cores.iter().map(|c| c.0).collect();
+                if got != want_slice {
+                    return Err(format!("key {key} of `{}` neuron {} reaches cores {got:?}, the network's targets are on {want_slice:?}", pop.name, sl.first + local));
+                }
+                // Each destination's row holds exactly this neuron's synapses into it.
+                let want = by_source.get(&(pi, sl.first + local));
+                for &dc in &tr.cores {
+                    out.deliveries += 1;
+                    let d = img.core(dc).ok_or("destination core missing")?;
+                    let n_syn = d.lookup(key).map_or(0, |r| d.row(r).len() as u64);
+                    let expect = want.and_then(|m| m.get(&dc.0)).copied().unwrap_or(0);
+                    if n_syn != expect {
+                        return Err(format!("key {key} at {dc}: row has {n_syn} synapses, the network has {expect}"));
+                    }
+                    out.synapses_checked += n_syn;
+                }
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,195 @@
+//! Compiling: format errors, limit errors, routing correctness, determinism.
+
+use nerve_compiler::compile::{compile, Options};
+use nerve_compiler::net::json::parse_network;
+use nerve_compiler::net::model::Network;
+use nerve_compiler::verify::check_routing;
+use nerve_isa::arch::Arch;
+use std::path::Path;
+
+fn parse(text: &str) -> Network {
+    parse_network(text, Path::new("t.json")).unwrap()
+}
+
+fn err(text: &str) -> String {
+    parse_network(text, Path::new("t.json")).unwrap_err().to_string()
+}
+
+fn build(arch: &str, net: &Network) -> nerve_compiler::Output {
+    let a = Arch::builtin(arch).unwrap();
+    let out = compile(&a, net, &Options::default(), &mut |_| {}).unwrap_or_else(|e| panic!("{e}"));
+    let chk = check_routing(net, &out.image).unwrap_or_else(|e| panic!("routing check on {arch}: {e}"));
+    assert!(chk.keys_traced > 0);
+    out
+}
+
+/// A layered network with recurrence, big enough to need many cores and chips on `tiny`.
+fn layered(n: u32, p: f64) -> String {
+    format!(
+        r#"{{"name": "layered", "dt_ms": 1.0,
+        "populations": [
+          {{"name": "in", "size": {n}, "model": "spike_source_poisson", "params": {{"rate": 50.0}}, "seed": 1}},
+          {{"name": "h1", "size": {n}, "model": "lif", "params": {{"tau_m": 10.0}}}},
+          {{"name": "h2", "size": {n}, "model": "lif"}},
+          {{"name": "out", "size": 10, "model": "lif", "record": ["spikes"]}}],
+        "projections": [
+          {{"pre": "in", "post": "h1", "connector": {{"type": "fixed_probability", "p": {p}, "seed": 2}}, "weight": 0.5}},
+          {{"pre": "h1", "post": "h2", "connector": {{"type": "fixed_probability", "p": {p}, "seed": 3}}, "weight": 0.5, "delay": 2.0}},
+          {{"pre": "h2", "post": "h1", "receptor": "inhibitory", "connector": {{"type": "fixed_probability", "p": {p}, "seed": 4}}, "weight": -0.5}},
+          {{"pre": "h2", "post": "out", "connector": {{"type": "all_to_all"}}, "weight": 0.2}}]}}"#
+    )
+}
+
+#[test]
+fn format_errors_name_the_json_path() {
+    let base = r#"{"populations": [{"name": "a", "size": 3, "model": "lif", "params": {"tau_m": 20.0}}]}"#;
+    parse(base);
+    let e = err(&base.replace("\"tau_m\"", "\"tau_mm\""));
+    assert!(e.contains("$.populations[0].params.tau_mm") && e.contains("unknown key"), "{e}");
+    let e = err(&base.replace("20.0", "\"fast\""));
+    assert!(e.contains("$.populations[0].params.tau_m") && e.contains("expected a number"), "{e}");
+    let e = err(&base.replace("20.0", "[1, 2]"));
+    assert!(e.contains("array of 3 numbers"), "{e}");
+    let e = err(&base.replace("\"size\": 3, ", ""));
+    assert!(e.contains("$.populations[0]") && e.contains("missing required key `size`"), "{e}");
+    let e = err(&base.replace("\"lif\"", "\"hh\""));
+    assert!(e.contains("unknown model `hh`"), "{e}");
+    let e = err(r#"{"populations": [{"name": "a", "size": 3, "model": "lif"}], "projections": [{"pre": "a", "post": "z", "connector": {"type": "all_to_all"}, "weight": 1.0}]}"#);
+    assert!(e.contains("$.projections[0].post") && e.contains("no population named `z`"), "{e}");
+    let e = err(r#"{"populations": [{"name": "a", "size": 3, "model": "lif"}], "projections": [{"pre": "a", "post": "a", "receptor": "inhibitory", "connector": {"type": "all_to_all"}, "weight": 1.0}]}"#);
+    assert!(e.contains("inhibitory") && e.contains("PyNN's convention"), "{e}");
+    let e = err(r#"{"dt_ms": 0.1, "populations": [{"name": "a", "size": 3, "model": "lif"}], "projections": [{"pre": "a", "post": "a", "connector": {"type": "all_to_all"}, "weight": 1.0, "delay": 0.04}]}"#);
+    assert!(e.contains("$.projections[0].delay") && e.contains("shorter than one timestep"), "{e}");
+    let e = err(r#"{"populations": [{"name": "a", "size": 3, "model": "lif"}], "projections": [{"pre": "a", "post": "a", "connector": {"type": "all_to_all"}}]}"#);
+    assert!(e.contains("missing required key `weight`"), "{e}");
+    let e = err(r#"{"populations": [{"name": "a", "size": 3, "model": "spike_source_array", "spike_times": [[1.0], [2.0]]}]}"#);
+    assert!(e.contains("expected 3 lists"), "{e}");
+    let e = err(r#"{"populations": [{"name": "a", "size": 3, "model": "lif"}], "projections": [{"pre": "a", "post": "a", "connector": {"type": "all_to_all"}, "weight": 1.0, "plasticity": {"type": "stdp"}}]}"#);
+    assert!(e.contains("plasticity is not supported"), "{e}");
+    let e = err("{\"populations\": [}");
+    assert!(e.contains("not valid JSON") && e.contains("line 1"), "{e}");
+}
+
+#[test]
+fn limit_errors_name_population_limit_and_amounts() {
+    let tiny = Arch::builtin("tiny").unwrap();
+    // One neuron receiving from 100 distinct sources: 64 input keys per core on `tiny`.
+    let net = parse(
+        r#"{"populations": [{"name": "src", "size": 100, "model": "spike_source_poisson", "params": {"rate": 1.0}},
+                            {"name": "sink", "size": 1, "model": "lif"}],
+            "projections": [{"pre": "src", "post": "sink", "connector": {"type": "all_to_all"}, "weight": 1.0}]}"#,
+    );
+    let e = compile(&tiny, &net, &Options::default(), &mut |_| {}).unwrap_err().to_string();
+    assert!(e.contains("`sink`") && e.contains("input keys") && e.contains("needs 100") && e.contains("has 64"), "{e}");
+    // More cores than the machine has.
+    let big = parse(r#"{"populations": [{"name": "huge", "size": 1000, "model": "lif"}]}"#);
+    let e = compile(&tiny, &big, &Options::default(), &mut |_| {}).unwrap_err().to_string();
+    assert!(e.contains("needs 63 cores") && e.contains("has 36"), "{e}");
+    // A delay beyond the ring buffer.
+    let d = parse(
+        r#"{"dt_ms": 1.0, "populations": [{"name": "a", "size": 2, "model": "lif"}],
+            "projections": [{"pre": "a", "post": "a", "connector": {"type": "one_to_one"}, "weight": 1.0, "delay": 9.0}]}"#,
+    );
+    let e = compile(&tiny, &d, &Options::default(), &mut |_| {}).unwrap_err().to_string();
+    assert!(e.contains("a→a") && e.contains("9 timesteps") && e.contains("4 delay slots"), "{e}");
+    // Lava mixed-sign weights need 9-bit mantissas; tiny has 8.
+    let l = parse(
+        r#"{"populations": [{"name": "a", "size": 2, "model": "loihi_lif", "params": {"du": 0, "dv": 0, "vth": 10}}],
+            "projections": [{"pre": "a", "post": "a", "connector": {"type": "one_to_one"}, "weight": 4}]}"#,
+    );
+    let e = compile(&tiny, &l, &Options::default(), &mut |_| {}).unwrap_err().to_string();
+    assert!(e.contains("9-bit") && e.contains("has 8"), "{e}");
+}
+
+#[test]
+fn synapse_memory_forces_splitting() {
+    // 16 neurons per core fit by count, but 60 sources × dense rows need more than
+    // 512 words per core on `tiny`: the partitioner must split further.
+    let net = parse(
+        r#"{"populations": [{"name": "src", "size": 60, "model": "spike_source_poisson", "params": {"rate": 1.0}},
+                            {"name": "dst", "size": 16, "model": "lif"}],
+            "projections": [{"pre": "src", "post": "dst", "connector": {"type": "fixed_number_pre", "n": 60, "seed": 1}, "weight": 1.0}]}"#,
+    );
+    let out = build("tiny", &net);
+    let dst = out.report.populations.iter().find(|p| p.name == "dst").unwrap();
+    assert!(dst.cores > 1, "dst on {} cores", dst.cores);
+    out.image.validate().unwrap();
+}
+
+#[test]
+fn multi_chip_routing_is_exact_on_every_profile() {
+    for (arch, n, p) in [("tiny", 40, 0.2), ("spinnaker", 900, 0.05), ("loihi", 3000, 0.01)] {
+        let net = parse(&layered(n, p));
+        let out = build(arch, &net);
+        if arch == "tiny" {
+            assert!(out.report.chips_used > 1, "tiny should need several chips");
+            assert!(out.report.routing.tree_hops > 0);
+        }
+    }
+}
+
+#[test]
+fn compression_reduces_and_tables_fit() {
+    // Many small populations all projecting to one: entries compress by population.
+    let mut pops = vec![r#"{"name": "sink", "size": 16, "model": "lif"}"#.to_string()];
+    let mut projs = vec![];
+    for i in 0..12 {
+        pops.push(format!(r#"{{"name": "s{i}", "size": 8, "model": "spike_source_poisson", "params": {{"rate": 5.0}}, "seed": {i}}}"#));
+        projs.push(format!(r#"{{"pre": "s{i}", "post": "sink", "connector": {{"type": "fixed_probability", "p": 0.2, "seed": {i}}}, "weight": 0.1}}"#));
+    }
+    let text = format!(r#"{{"dt_ms": 1.0, "populations": [{}], "projections": [{}]}}"#, pops.join(","), projs.join(","));
+    let net = parse(&text);
+    let out = build("tiny", &net);
+    let r = &out.report.routing;
+    assert!(r.entries_compressed <= r.entries_after_elision, "{r:?}");
+    assert!(r.max_table_compressed <= 16);
+}
+
+#[test]
+fn the_same_network_gives_the_same_bytes() {
+    let a = Arch::builtin("tiny").unwrap();
+    let net = parse(&layered(40, 0.2));
+    let x = compile(&a, &net, &Options::default(), &mut |_| {}).unwrap().image.to_bytes();
+    let y = compile(&a, &parse(&layered(40, 0.2)), &Options::default(), &mut |_| {}).unwrap().image.to_bytes();
+    assert_eq!(x, y);
+    let mut o = Options::default();
+    o.place.seed = 99;
+    let z = compile(&a, &net, &o, &mut |_| {}).unwrap();
+    check_routing(&net, &z.image).unwrap();
+}
+
+#[test]
+fn placement_strategies_and_neurons_per_core() {
+    use nerve_compiler::place::Strategy;
+    let a = Arch::builtin("loihi").unwrap();
+    let net = parse(&layered(2000, 0.01));
+    let mut o = Options { neurons_per_core: Some(100), ..Options::default() };
+    o.place.strategy = Strategy::Spread;
+    let out = compile(&a, &net, &o, &mut |_| {}).unwrap();
+    check_routing(&net, &out.image).unwrap();
+    assert_eq!(out.report.populations[1].neurons_per_core, 100);
+    assert_eq!(out.report.populations[1].cores, 20);
+    let spread_tiles = out.report.tiles_used;
+    o.place.strategy = Strategy::Pack;
+    let packed = compile(&a, &net, &o, &mut |_| {}).unwrap();
+    assert!(packed.report.tiles_used < spread_tiles, "{} vs {}", packed.report.tiles_used, spread_tiles);
+    // Explicit placement.
+    let list = vec![("in".to_string(), 0u32, 5u32), ("h1".to_string(), 0, 9)];
+    o.place.strategy = Strategy::Explicit(list);
+    let e = compile(&a, &net, &o, &mut |_| {}).unwrap_err().to_string();
+    assert!(e.contains("has no core"), "{e}");
+}
+
+#[test]
+fn quantisation_report_is_honest() {
+    let net = parse(&layered(40, 0.2));
+    let out = build("spinnaker", &net);
+    for q in &out.report.quantisation {
+        assert_eq!(q.clipped, 0, "{q:?}");
+        assert!(q.worst_rel_error < 1e-3, "{q:?}");
+    }
+    let out = build("tiny", &net);
+    for q in &out.report.quantisation {
+        assert!(q.worst_rel_error < 0.01, "8-bit weights: {q:?}");
+    }
+}

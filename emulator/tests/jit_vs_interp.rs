@@ -1,0 +1,231 @@
+//! Differential test: random kernels drawn from the opcode table, run on random
+//! states full of edge values by the interpreter and by the JIT, must agree
+//! bit for bit on every state word and every spike flag.
+
+use nerve_emulator::engine::KernelRunner;
+use nerve_emulator::interp;
+use nerve_emulator::jit::Jit;
+use nerve_emulator::kernel_data::{padded, KernelData, Param};
+use nerve_isa::instr::{Instr, Reg};
+use nerve_isa::kernel::Kernel;
+use nerve_isa::opcode::{Operand, OPCODES};
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    /// Mostly edge values.
+    fn value(&mut self) -> i32 {
+        const EDGES: [i32; 16] = [0, 1, -1, 2, -2, i32::MAX, i32::MIN, i32::MAX - 1, i32::MIN + 1, 1 << 23, -(1 << 23), (1 << 23) - 1, 4095, 4096, 31, 32];
+        match self.below(3) {
+            0 => EDGES[self.below(EDGES.len() as u64) as usize],
+            1 => (self.next() as i32) >> self.below(32),
+            _ => self.next() as i32,
+        }
+    }
+}
+
+const NS: usize = 4;
+const NP: usize = 5;
+const NI: usize = 3;
+
+fn random_kernel(r: &mut Rng, len: usize) -> Kernel {
+    let mut code = Vec::with_capacity(len);
+    for _ in 0..len {
+        let info = &OPCODES[r.below(OPCODES.len() as u64) as usize];
+        let mut ins = Instr::new(info.opcode);
+        for o in info.format.operands() {
+            let reg = |r: &mut Rng| Reg::new(r.below(16) as u8).unwrap();
+            match *o {
+                Operand::Rd => ins.rd = reg(r),
+                Operand::Ra => ins.ra = reg(r),
+                Operand::Rb => ins.rb = reg(r),
+                Operand::Rc => ins.rc = reg(r),
+                Operand::Imm => ins.imm = r.value(),
+                Operand::Aux { min, max } => {
+                    // Favour the ends of the range.
+                    ins.aux = match r.below(4) {
+                        0 => min,
+                        1 => max,
+                        _ => min + r.below((max - min) as u64 + 1) as u8,
+                    }
+                }
+                Operand::State => ins.aux = r.below(NS as u64) as u8,
+                Operand::Param => ins.aux = r.below(NP as u64) as u8,
+                Operand::Input => ins.aux = r.below(NI as u64) as u8,
+            }
+        }
+        code.push(ins);
+    }
+    let k = Kernel {
+        name: "random".into(),
+        state: (0..NS).map(|i| format!("s{i}")).collect(),
+        params: (0..NP).map(|i| format!("p{i}")).collect(),
+        inputs: (0..NI).map(|i| format!("i{i}")).collect(),
+        code,
+    };
+    k.validate().unwrap();
+    k
+}
+
+fn random_data(r: &mut Rng, n: usize) -> (KernelData, Vec<i32>) {
+    let np = padded(n);
+    let state = (0..NS).map(|_| (0..np).map(|_| r.value()).collect()).collect();
+    let params = (0..NP)
+        .map(|_| if r.below(2) == 0 { Param::Uniform(r.value()) } else { Param::PerNeuron((0..np).map(|_| r.value()).collect()) })
+        .collect();
+    let input = (0..NI * np).map(|_| r.value()).collect();
+    (KernelData { n, state, params }, input)
+}
+
+fn clone(d: &KernelData) -> KernelData {
+    KernelData { n: d.n, state: d.state.clone(), params: d.params.clone() }
+}
+
+#[test]
+fn random_kernels_agree_bit_for_bit() {
+    let mut r = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut checked = 0;
+    for case in 0..1500 {
+        let len = 1 + r.below(48) as usize;
+        let k = random_kernel(&mut r, len);
+        let n = 1 + r.below(13) as usize;
+        let (d0, input) = random_data(&mut r, n);
+        let np = padded(n);
+        let mut di = clone(&d0);
+        let mut fi = vec![0; np];
+        interp::run(&k, &mut di, &input, np, &mut fi);
+        let jit = Jit::for_kernel(&k, &d0).unwrap_or_else(|e| panic!("case {case}: {e}\n{}", nerve_isa::asm::disassemble(&k)));
+        // Run twice on the same state: the second pass starts from the first's results.
+        let mut dj = clone(&d0);
+        let mut fj = vec![0; np];
+        jit.run(0, &k, &mut dj, &input, np, &mut fj);
+        for s in 0..NS {
+            assert_eq!(&di.state[s][..n], &dj.state[s][..n], "case {case}: state {s} differs\n{}", nerve_isa::asm::disassemble(&k));
+        }
+        assert_eq!(&fi[..n], &fj[..n], "case {case}: spike flags differ\n{}", nerve_isa::asm::disassemble(&k));
+        interp::run(&k, &mut di, &input, np, &mut fi);
+        jit.run(0, &k, &mut dj, &input, np, &mut fj);
+        for s in 0..NS {
+            assert_eq!(&di.state[s][..n], &dj.state[s][..n], "case {case} (second pass): state {s} differs");
+        }
+        checked += n;
+    }
+    assert!(checked > 300);
+}
+
+/// Each opcode alone, on every pair of edge values, through both engines.
+#[test]
+fn every_opcode_on_edge_values() {
+    const EDGES: [i32; 12] = [0, 1, -1, 2, -3, i32::MAX, i32::MIN, i32::MAX - 1, i32::MIN + 1, 1 << 23, -(1 << 23), 4096];
+    let n = EDGES.len() * EDGES.len();
+    let np = padded(n);
+    for info in OPCODES {
+        let auxes: Vec<u8> = info
+            .format
+            .operands()
+            .iter()
+            .find_map(|o| match o {
+                Operand::Aux { min, max } => Some((*min..=*max).collect()),
+                _ => None,
+            })
+            .unwrap_or_else(|| vec![0]);
+        for aux in auxes {
+            // r1 = state 0 (a), r2 = state 1 (b), r3 = state 2 (c); rd = r4 stored to state 3.
+            let mut body = Instr::new(info.opcode);
+            body.rd = Reg::new(4).unwrap();
+            body.ra = Reg::new(1).unwrap();
+            body.rb = Reg::new(2).unwrap();
+            body.rc = Reg::new(3).unwrap();
+            body.imm = -7;
+            body.aux = aux;
+            let ops = info.format.operands();
+            if !ops.contains(&Operand::Rd) {
+                body.rd = Reg::new(0).unwrap();
+            }
+            for (o, f) in [(Operand::Ra, "ra"), (Operand::Rb, "rb"), (Operand::Rc, "rc")] {
+                if !ops.contains(&o) {
+                    match f {
+                        "ra" => body.ra = Reg::new(0).unwrap(),
+                        "rb" => body.rb = Reg::new(0).unwrap(),
+                        _ => body.rc = Reg::new(0).unwrap(),
+                    }
+                }
+            }
+            if !ops.contains(&Operand::Imm) {
+                body.imm = 0;
+            }
+            if ops.iter().any(|o| matches!(o, Operand::State | Operand::Param | Operand::Input)) {
+                body.aux = 1;
+            }
+            let lds = |slot: u8, r: u8| Instr::rd_slot(nerve_isa::opcode::Opcode::Lds, Reg::new(r).unwrap(), slot);
+            let code = vec![lds(0, 1), lds(1, 2), lds(2, 3), body, Instr::sts(3, Reg::new(4).unwrap())];
+            let k = Kernel {
+                name: info.mnemonic.into(),
+                state: (0..4).map(|i| format!("s{i}")).collect(),
+                params: vec!["p0".into(), "p1".into()],
+                inputs: vec!["i0".into(), "i1".into()],
+                code,
+            };
+            k.validate().unwrap();
+            let mut a = vec![0; np];
+            let mut b = vec![0; np];
+            for (i, &x) in EDGES.iter().enumerate() {
+                for (j, &y) in EDGES.iter().enumerate() {
+                    a[i * EDGES.len() + j] = x;
+                    b[i * EDGES.len() + j] = y;
+                }
+            }
+            let c: Vec<i32> = (0..np).map(|i| if i % 3 == 0 { 0 } else { EDGES[i % EDGES.len()] }).collect();
+            for uniform in [false, true] {
+                let p1 = if uniform { Param::Uniform(-5) } else { Param::PerNeuron(b.clone()) };
+                let d0 = KernelData { n, state: vec![a.clone(), b.clone(), c.clone(), vec![0; np]], params: vec![Param::Uniform(3), p1] };
+                let input: Vec<i32> = a.iter().chain(b.iter()).copied().collect();
+                let mut di = clone(&d0);
+                let mut fi = vec![0; np];
+                interp::run(&k, &mut di, &input, np, &mut fi);
+                let jit = Jit::for_kernel(&k, &d0).unwrap();
+                let mut dj = clone(&d0);
+                let mut fj = vec![0; np];
+                jit.run(0, &k, &mut dj, &input, np, &mut fj);
+                for s in 0..4 {
+                    assert_eq!(&di.state[s][..n], &dj.state[s][..n], "`{}` aux {aux}: state {s}", info.mnemonic);
+                }
+                assert_eq!(&fi[..n], &fj[..n], "`{}` aux {aux}: flags", info.mnemonic);
+            }
+        }
+    }
+}
+
+/// shv with an amount known when compiling (movi / uniform parameter) takes the
+/// immediate-shift path; with a per-neuron amount the per-lane path.
+#[test]
+fn shv_constant_and_variable_amounts() {
+    let amounts = [-40, -32, -31, -1, 0, 1, 31, 32, 40, i32::MIN, i32::MAX];
+    let vals = [5, -5, i32::MIN, i32::MAX, -1, 1 << 20];
+    for &s in &amounts {
+        let text = format!(".kernel t\n.state x, y\n.param e\n    lds r1, x\n    movi r2, {s}\n    shv r3, r1, r2\n    sts y, r3\n");
+        let k = nerve_isa::asm::assemble(&text).unwrap();
+        let n = vals.len();
+        let np = padded(n);
+        let mut x = vals.to_vec();
+        x.resize(np, 0);
+        let d0 = KernelData { n, state: vec![x, vec![0; np]], params: vec![Param::Uniform(0)] };
+        let mut di = clone(&d0);
+        let mut dj = clone(&d0);
+        let mut f = vec![0; np];
+        interp::run(&k, &mut di, &[], np, &mut f);
+        Jit::for_kernel(&k, &d0).unwrap().run(0, &k, &mut dj, &[], np, &mut f);
+        assert_eq!(di.state[1][..n], dj.state[1][..n], "shift {s}");
+        for (i, &v) in vals.iter().enumerate() {
+            assert_eq!(di.state[1][i], nerve_isa::semantics::shv(v, s));
+        }
+    }
+}
