@@ -23,20 +23,20 @@ use nerve_isa::kernel::Kernel;
 
 
 use crate::error::{EmuError, Result};
-use crate::kernel_data::{KernelData, FLAG_SPIKE};
-use crate::machine::{route_of, Core, Machine, Route, RowMap, Run};
+use crate::kernel_data::{groups, KernelData};
+use crate::machine::{route_of, Core, Fanout, Machine, PackedSyn, Route, Run, NO_ROW};
 
 /// How kernels are executed.
 pub trait KernelRunner: Sync {
     /// Runs core `core`'s kernel over its neurons.
-    fn run(&self, core: usize, k: &Kernel, d: &mut KernelData, input: &[i32], stride: usize, flags: &mut [i32]);
+    fn run(&self, core: usize, k: &Kernel, d: &mut KernelData, input: &[i32], stride: usize, flags: &mut [u8]);
 }
 
 /// The reference interpreter as a runner.
 pub struct Interp;
 
 impl KernelRunner for Interp {
-    fn run(&self, _core: usize, k: &Kernel, d: &mut KernelData, input: &[i32], stride: usize, flags: &mut [i32]) {
+    fn run(&self, _core: usize, k: &Kernel, d: &mut KernelData, input: &[i32], stride: usize, flags: &mut [u8]) {
         crate::interp::run(k, d, input, stride, flags)
     }
 }
@@ -162,6 +162,37 @@ pub struct RunOutput {
     pub wall_seconds: f64,
 }
 
+/// Counts the active bits and calls `spike(neuron)` for every spike bit, in neuron order.
+#[inline]
+fn scan_flags(flags: &[u8], mut spike: impl FnMut(u32)) -> u64 {
+    const SPIKES: u64 = 0x0f0f_0f0f_0f0f_0f0f;
+    let mut active = 0u64;
+    let mut chunks = flags.chunks_exact(8);
+    let mut base = 0u32;
+    for c in chunks.by_ref() {
+        let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+        if w != 0 {
+            active += (w & !SPIKES).count_ones() as u64;
+            let mut s = w & SPIKES;
+            while s != 0 {
+                let b = s.trailing_zeros();
+                spike(base + (b / 8) * 4 + b % 8);
+                s &= s - 1;
+            }
+        }
+        base += 32;
+    }
+    for (j, &f) in chunks.remainder().iter().enumerate() {
+        active += (f >> 4).count_ones() as u64;
+        for l in 0..4 {
+            if f & (1 << l) != 0 {
+                spike(base + j as u32 * 4 + l);
+            }
+        }
+    }
+    active
+}
+
 /// A spin-then-yield barrier for a fixed number of threads.
 struct Barrier {
     n: usize,
@@ -214,14 +245,14 @@ struct Worker<'a> {
     busy: Vec<f64>,
     max_step: Vec<f64>,
     step_ns: Vec<f64>,
-    flags: Vec<i32>,
+    flags: Vec<u8>,
     spikes: Vec<SpikeEvent>,
     probes: Vec<ProbeTrace>,
 }
 
 /// Splits cores into `k` contiguous ranges of roughly equal work.
 fn split_ranges(m: &Machine, k: usize) -> Vec<usize> {
-    let w: Vec<u64> = m.cores.iter().map(|c| c.n as u64 * 8 + c.syn.len() as u64 + 64).collect();
+    let w: Vec<u64> = m.cores.iter().map(|c| c.n as u64 * 8 + c.n_syn + 64).collect();
     let total: u64 = w.iter().sum();
     let mut bounds = vec![0usize];
     let mut acc = 0u64;
@@ -282,9 +313,10 @@ pub fn run(
         .iter()
         .map(|c| m.pops[c.pop as usize].slices.iter().find(|s| s.core == c.id).map_or(0, |s| s.first))
         .collect();
-    let key_bases: Vec<Option<u32>> = m.cores.iter().map(|c| c.key_base).collect();
     let probe_sizes: Vec<usize> = rec.probes.iter().map(|&(p, _)| m.pops[p as usize].size as usize).collect();
     let routes = &m.routes;
+    let fanout = &m.fanout;
+    let arena = &m.arena;
     let kernels = &m.kernels;
     // Spike buffers per (parity, thread): (core index, neuron).
     let bufs: Vec<RwLock<Vec<(u32, u32)>>> = (0..2 * threads).map(|_| RwLock::new(Vec::new())).collect();
@@ -319,7 +351,7 @@ pub fn run(
                 busy: vec![0.0; nc],
                 max_step: vec![0.0; nc],
                 step_ns: vec![0.0; nc],
-                flags: vec![0; max_n],
+                flags: vec![0; max_n / 4 + 8],
                 spikes: Vec::new(),
                 probes: Vec::new(),
             };
@@ -337,9 +369,10 @@ pub fn run(
                 runner,
                 kernels,
                 routes,
+                fanout,
+                arena,
                 owner_start: &owner_start,
                 first_of: &first_of,
-                key_bases: &key_bases,
                 probe_sizes: &probe_sizes,
                 bufs: &bufs,
                 barrier: &barrier,
@@ -368,9 +401,10 @@ pub fn run(
             runner,
             kernels,
             routes,
+            fanout,
+            arena,
             owner_start: &owner_start,
             first_of: &first_of,
-            key_bases: &key_bases,
             probe_sizes: &probe_sizes,
             bufs: &bufs,
             barrier: &barrier,
@@ -478,9 +512,10 @@ struct Ctx<'a> {
     runner: &'a dyn KernelRunner,
     kernels: &'a [Kernel],
     routes: &'a [Vec<Route>],
+    fanout: &'a [Fanout],
+    arena: &'a [PackedSyn],
     owner_start: &'a [usize],
     first_of: &'a [u32],
-    key_bases: &'a [Option<u32>],
     probe_sizes: &'a [usize],
     bufs: &'a [RwLock<Vec<(u32, u32)>>],
     barrier: &'a Barrier,
@@ -525,33 +560,23 @@ impl Ctx<'_> {
                         Run::Kernel { kernel, data } => {
                             let stride = crate::kernel_data::padded(n);
                             let k = &self.kernels[*kernel];
-                            let flags = &mut w.flags[..stride];
-                            let active;
+                            let ng = groups(n);
+                            let flags = &mut w.flags[..ng];
                             if core.ports > 0 {
-                                let s = (step as usize) & core.slot_mask;
+                                let sl = (step as usize) & core.slot_mask;
                                 let len = core.ports * stride;
-                                let slot = &mut core.ring[s * len..(s + 1) * len];
+                                let slot = &mut core.ring[sl * len..(sl + 1) * len];
                                 self.runner.run(gi, k, data, slot, stride, flags);
-                                // Active: received input or spiked.
-                                let mut act = 0u64;
-                                for i in 0..n {
-                                    let mut any = flags[i] & FLAG_SPIKE != 0;
-                                    for p in 0..core.ports {
-                                        any |= slot[p * stride + i] != 0;
-                                    }
-                                    act += any as u64;
-                                }
-                                active = act;
                                 slot.fill(0);
                             } else {
                                 self.runner.run(gi, k, data, &[], stride, flags);
-                                active = flags[..n].iter().filter(|&&f| f & FLAG_SPIKE != 0).count() as u64;
                             }
-                            for (i, &f) in flags[..n].iter().enumerate() {
-                                if f & FLAG_SPIKE != 0 {
-                                    out.push((gi as u32, i as u32));
-                                }
+                            // Lanes past the last neuron are padding.
+                            if n % 4 != 0 {
+                                let keep = (1u8 << (n % 4)) - 1;
+                                flags[ng - 1] &= keep | (keep << 4);
                             }
+                            let active = scan_flags(flags, |i| out.push((gi as u32, i)));
                             let nn = n as u64;
                             cnt.updates_active += active;
                             cnt.updates_idle += nn - active;
@@ -622,35 +647,31 @@ impl Ctx<'_> {
                             link_step[l as usize] += 1;
                         }
                     }
-                    let d0 = r.dests.partition_point(|d| (d.core as usize) < lo);
-                    let d1 = r.dests.partition_point(|d| (d.core as usize) < hi);
-                    for d in &r.dests[d0..d1] {
-                        let ci = d.core as usize - lo;
+                    let f = &self.fanout[src as usize];
+                    let spans = &f.spans[f.start[i as usize] as usize..f.start[i as usize + 1] as usize];
+                    let d0 = spans.partition_point(|d| (d.core as usize) < lo);
+                    let d1 = spans.partition_point(|d| (d.core as usize) < hi);
+                    for sp in &spans[d0..d1] {
+                        let ci = sp.core as usize - lo;
                         let core = &mut w.cores[ci];
-                        let row = match d.rows {
-                            RowMap::Offset { base, count } => (i < count).then_some(base + i),
-                            RowMap::Lookup => self.key_bases[src as usize].and_then(|k| core.lookup(k + i)),
-                        };
                         let cnt = &mut w.counts[ci];
                         cnt.packets_in += 1;
                         let mut t_ns = self.costs.pk_in;
-                        match row {
-                            Some(r) => {
-                                let (a, b) = (core.rows[r as usize] as usize, core.rows[r as usize + 1] as usize);
-                                let stride_slot = core.ports * crate::kernel_data::padded(core.n);
-                                let mask = core.slot_mask;
-                                let ring = &mut core.ring;
-                                for syn in &core.syn[a..b] {
-                                    let slot = (step as usize + syn.delay()) & mask;
-                                    let idx = slot * stride_slot + syn.offset();
-                                    ring[idx] = ring[idx].wrapping_add(syn.weight);
-                                }
-                                let ne = (b - a) as u64;
-                                cnt.synaptic_events += ne;
-                                step_syn += ne;
-                                t_ns += ne as f64 * self.costs.syn;
+                        if sp.len == NO_ROW {
+                            cnt.packets_no_row += 1;
+                        } else {
+                            let stride_slot = core.ports * crate::kernel_data::padded(core.n);
+                            let mask = core.slot_mask;
+                            let ring = &mut core.ring;
+                            for syn in &self.arena[sp.start as usize..(sp.start + sp.len) as usize] {
+                                let slot = (step as usize + syn.delay()) & mask;
+                                let idx = slot * stride_slot + syn.offset();
+                                ring[idx] = ring[idx].wrapping_add(syn.weight);
                             }
-                            None => cnt.packets_no_row += 1,
+                            let ne = sp.len as u64;
+                            cnt.synaptic_events += ne;
+                            step_syn += ne;
+                            t_ns += ne as f64 * self.costs.syn;
                         }
                         w.step_ns[ci] += t_ns;
                     }

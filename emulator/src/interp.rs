@@ -7,12 +7,14 @@ use nerve_isa::kernel::Kernel;
 use nerve_isa::opcode::Opcode;
 use nerve_isa::semantics as sem;
 
-use crate::kernel_data::{KernelData, FLAG_SPIKE};
+use crate::kernel_data::{KernelData, LANES};
 
 /// Runs `k` once for every neuron of `d`. `input` holds the step's synaptic
 /// input, port-major with stride `stride` (port p of neuron i at `p * stride + i`).
-/// Writes `flags[i]` (bit 0: spiked) for i < n.
-pub fn run(k: &Kernel, d: &mut KernelData, input: &[i32], stride: usize, flags: &mut [i32]) {
+/// Writes the spike and activity bits of every neuron into `flags` (see
+/// [`crate::kernel_data::groups`]).
+pub fn run(k: &Kernel, d: &mut KernelData, input: &[i32], stride: usize, flags: &mut [u8]) {
+    flags[..crate::kernel_data::groups(d.n)].fill(0);
     for i in 0..d.n {
         let mut r = [0i32; NUM_REGS];
         let mut spike = false;
@@ -69,6 +71,7 @@ pub fn run(k: &Kernel, d: &mut KernelData, input: &[i32], stride: usize, flags: 
                 r[ins.rd.index()] = v;
             }
         }
-        flags[i] = if spike { FLAG_SPIKE } else { 0 };
+        let active = spike || (0..k.inputs.len()).any(|p| input[p * stride + i] != 0);
+        flags[i / LANES] |= ((spike as u8) << (i % LANES)) | ((active as u8) << (4 + i % LANES));
     }
 }

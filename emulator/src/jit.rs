@@ -28,8 +28,8 @@ use crate::error::{EmuError, Result};
 use crate::kernel_data::{padded, KernelData, Param, LANES};
 use crate::machine::{Machine, Run};
 
-/// `fn(state, params, input, port_stride, flags, groups)`; see [`Jit::call`].
-type KernelFn = unsafe extern "C" fn(*const *mut i32, *const *const i32, *const i32, i64, *mut i32, i64);
+/// `fn(state, params, input, port_stride, flags, groups)`: see `KernelRunner::run` below.
+type KernelFn = unsafe extern "C" fn(*const *mut i32, *const *const i32, *const i32, i64, *mut u8, i64);
 
 /// Compiled kernels for every core of a machine.
 pub struct Jit {
@@ -127,12 +127,12 @@ impl Jit {
 }
 
 impl KernelRunner for Jit {
-    fn run(&self, core: usize, k: &Kernel, d: &mut KernelData, input: &[i32], stride: usize, flags: &mut [i32]) {
+    fn run(&self, core: usize, k: &Kernel, d: &mut KernelData, input: &[i32], stride: usize, flags: &mut [u8]) {
         let f = self.per_core[core].expect("a kernel core has a compiled kernel");
         let np = padded(d.n);
         // The compiled code reads and writes `np` lanes of every array it
         // touches; these checks make that true (failing them is a bug).
-        assert!(stride == np && flags.len() >= np);
+        assert!(stride == np && flags.len() >= np / LANES);
         assert!(d.state.iter().all(|s| s.len() >= np));
         assert!(d.params.iter().all(|p| match p {
             Param::Uniform(_) => true,
@@ -144,17 +144,25 @@ impl KernelRunner for Jit {
             sp[i] = s.as_mut_ptr();
         }
         let mut pp = [std::ptr::null::<i32>(); nerve_isa::instr::MAX_PARAM_SLOTS];
+        let mut ub = [[0i32; LANES]; nerve_isa::instr::MAX_PARAM_SLOTS];
         for (i, p) in d.params.iter().enumerate() {
-            if let Param::PerNeuron(v) = p {
-                pp[i] = v.as_ptr();
+            if let Param::Uniform(v) = p {
+                ub[i] = [*v; LANES];
             }
         }
+        for (i, p) in d.params.iter().enumerate() {
+            pp[i] = match p {
+                Param::PerNeuron(v) => v.as_ptr(),
+                Param::Uniform(_) => ub[i].as_ptr(),
+            };
+        }
         // SAFETY: `f` was compiled for this core's kernel and uniform
-        // parameters. Every state array, per-neuron parameter array and the
-        // flags array hold at least `np` i32s, and `input` holds
+        // parameters. Every state array and per-neuron parameter array hold at
+        // least `np` i32s, the flags array `np / 4` bytes, and `input` holds
         // `k.inputs.len()` ports of `stride == np` i32s (asserted above); the
-        // code touches exactly lanes 0..np of those, through the pointer
-        // tables built just above from live, exclusively borrowed slices.
+        // code touches exactly lanes 0..np of those (and the four i32 copies
+        // behind each uniform parameter's pointer, in `ub`), through the
+        // pointer tables built just above from live, exclusively borrowed data.
         #[allow(unsafe_code)]
         unsafe {
             f(sp.as_ptr(), pp.as_ptr(), input.as_ptr(), stride as i64, flags.as_mut_ptr(), (np / LANES) as i64)
@@ -209,8 +217,17 @@ fn build(
         let mf = MemFlagsData::new().with_notrap();
         // Array base pointers, loaded once.
         let state_base: Vec<Value> = (0..k.state.len()).map(|i| b.ins().load(ptr, mf, state_tab, (i * 8) as i32)).collect();
-        let param_base: Vec<Option<Value>> = (0..k.params.len())
-            .map(|i| if consts[i].is_none() { Some(b.ins().load(ptr, mf, param_tab, (i * 8) as i32)) } else { None })
+        let param_base: Vec<Value> = (0..k.params.len()).map(|i| b.ins().load(ptr, mf, param_tab, (i * 8) as i32)).collect();
+        // Uniform parameters are read once, before the loop. They are loaded, not
+        // written as constants, so that the optimiser keeps multiplications by
+        // them in the widening form x86 does with one pmuldq.
+        let ro = MemFlagsData::new().with_notrap().with_readonly();
+        let uniform: Vec<Option<Value>> = (0..k.params.len())
+            .map(|i| {
+                // Four copies in memory, loaded as a vector: a splat of a scalar
+                // would be folded through the widening and lose pmuldq.
+                consts[i].map(|_| b.ins().load(V, ro, param_base[i], 0))
+            })
             .collect();
         let stride_bytes = b.ins().imul_imm_s(port_stride, 4);
         let input_base: Vec<Value> = (0..k.inputs.len())
@@ -266,10 +283,10 @@ fn build(
                 Opcode::Ldp => match consts[aux as usize] {
                     Some(x) => {
                         kn = Known::Const(x);
-                        Some(vsplat(&mut b, x))
+                        uniform[aux as usize]
                     }
                     None => {
-                        let addr = b.ins().iadd(param_base[aux as usize].expect("per-neuron base"), off);
+                        let addr = b.ins().iadd(param_base[aux as usize], off);
                         Some(b.ins().load(V, mf, addr, 0))
                     }
                 },
@@ -359,8 +376,21 @@ fn build(
                 known[rd] = kn;
             }
         }
-        let faddr = b.ins().iadd(flags_ptr, off);
-        b.ins().store(mf, spike, faddr, 0);
+        // Flags byte: spiked lanes in bits 0-3, active lanes (input on any port, or spiked) in 4-7.
+        let smask = b.ins().icmp(IntCC::NotEqual, spike, z);
+        let mut amask = smask;
+        for base in &input_base {
+            let addr = b.ins().iadd(*base, off);
+            let x = b.ins().load(V, mf, addr, 0);
+            let m = b.ins().icmp(IntCC::NotEqual, x, z);
+            amask = b.ins().bor(amask, m);
+        }
+        let sb = b.ins().vhigh_bits(types::I32, smask);
+        let ab = b.ins().vhigh_bits(types::I32, amask);
+        let ab = b.ins().ishl_imm_u(ab, 4);
+        let byte = b.ins().bor(sb, ab);
+        let faddr = b.ins().iadd(flags_ptr, gi);
+        b.ins().istore8(mf, byte, faddr, 0);
         let next = b.ins().iadd_imm_s(gi, 1);
         b.ins().jump(header, &[next.into()]);
 
@@ -371,7 +401,16 @@ fn build(
     }
     let name = format!("kernel{serial}_{}", k.name);
     let id = module.declare_function(&name, Linkage::Local, &ctx.func.signature).map_err(|e| jit_err(k, e))?;
+    let dump = std::env::var_os("NERVE_JIT_DUMP").is_some();
+    if dump {
+        ctx.set_disasm(true);
+    }
     module.define_function(id, &mut ctx).map_err(|e| jit_err(k, format!("{e:?}")))?;
+    if dump {
+        if let Some(c) = ctx.compiled_code() {
+            eprintln!("; {name}\n{}", c.vcode.as_deref().unwrap_or("(no disassembly)"));
+        }
+    }
     module.clear_context(&mut ctx);
     Ok(id)
 }
@@ -396,17 +435,11 @@ fn saturate(b: &mut FunctionBuilder, ov: Value, a: Value, s: Value) -> Value {
     b.ins().bitselect(m, sat, s)
 }
 
-/// The low 32 bits of each i64 lane of `lo` and `hi`, as one i32x4.
-fn narrow(b: &mut FunctionBuilder, lo: Value, hi: Value) -> Value {
-    let le = MemFlagsData::new().with_endianness(Endianness::Little);
-    let lo8 = b.ins().bitcast(types::I8X16, le, lo);
-    let hi8 = b.ins().bitcast(types::I8X16, le, hi);
-    let mask: Vec<u8> = (0..4).chain(8..12).chain(16..20).chain(24..28).collect();
-    let imm = b.func.dfg.immediates.push(ConstantData::from(mask));
-    let s = b.ins().shuffle(lo8, hi8, imm);
-    b.ins().bitcast(V, le, s)
-}
-
+/// Multiply–shift on four lanes: exact 64-bit products (pmuldq on x86), the
+/// rounding adjustment in 64 bits, then the shift without a 64-bit arithmetic
+/// shift (which SSE lacks): for sh ≤ 32 the low word of a logical 64-bit shift
+/// equals the low word of the arithmetic one; for sh > 32 the result is the
+/// high word shifted arithmetically by sh − 32 (exact, and within 32 bits).
 fn mul_shift(b: &mut FunctionBuilder, op: Opcode, a: Value, x: Value, sh: u8) -> Value {
     let mut halves = [a, a];
     for (h, out) in halves.iter_mut().enumerate() {
@@ -416,25 +449,48 @@ fn mul_shift(b: &mut FunctionBuilder, op: Opcode, a: Value, x: Value, sh: u8) ->
             (b.ins().swiden_high(a), b.ins().swiden_high(x))
         };
         let p = b.ins().imul(wa, wx);
-        let adj = match op {
+        *out = match op {
             Opcode::Mulsh => p,
             Opcode::Mulshr => {
                 let c = b.ins().iconst(types::I64, 1i64 << (sh - 1));
                 let c = b.ins().splat(types::I64X2, c);
                 b.ins().iadd(p, c)
             }
-            // Toward zero: add 2^sh − 1 to negative products before the arithmetic shift.
+            // Toward zero: add 2^sh − 1 to negative products before flooring.
             _ => {
-                let s = b.ins().sshr_imm_u(p, 63);
+                let zero = b.ins().iconst(types::I64, 0);
+                let zero = b.ins().splat(types::I64X2, zero);
+                let neg = b.ins().icmp(IntCC::SignedLessThan, p, zero);
                 let c = b.ins().iconst(types::I64, ((1u64 << sh) - 1) as i64);
                 let c = b.ins().splat(types::I64X2, c);
-                let m = b.ins().band(s, c);
+                let m = b.ins().band(neg, c);
                 b.ins().iadd(p, m)
             }
         };
-        *out = if sh == 0 { adj } else { b.ins().sshr_imm_u(adj, sh as i64) };
     }
-    narrow(b, halves[0], halves[1])
+    if sh <= 32 {
+        let (lo, hi) = if sh == 0 {
+            (halves[0], halves[1])
+        } else {
+            (b.ins().ushr_imm_u(halves[0], sh as i64), b.ins().ushr_imm_u(halves[1], sh as i64))
+        };
+        words(b, lo, hi, 0)
+    } else {
+        let w = words(b, halves[0], halves[1], 1);
+        b.ins().sshr_imm_u(w, (sh - 32) as i64)
+    }
+}
+
+/// The low (`which` = 0) or high (1) 32-bit word of each i64 lane of `lo` and `hi`, as one i32x4.
+fn words(b: &mut FunctionBuilder, lo: Value, hi: Value, which: u8) -> Value {
+    let le = MemFlagsData::new().with_endianness(Endianness::Little);
+    let lo8 = b.ins().bitcast(types::I8X16, le, lo);
+    let hi8 = b.ins().bitcast(types::I8X16, le, hi);
+    let o = 4 * which;
+    let mask: Vec<u8> = (o..o + 4).chain(o + 8..o + 12).chain(o + 16..o + 20).chain(o + 24..o + 28).collect();
+    let imm = b.func.dfg.immediates.push(ConstantData::from(mask));
+    let s = b.ins().shuffle(lo8, hi8, imm);
+    b.ins().bitcast(V, le, s)
 }
 
 /// `shv` with a per-lane amount: lane by lane, in 64-bit arithmetic.

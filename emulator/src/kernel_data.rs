@@ -35,5 +35,9 @@ pub struct KernelData {
     pub params: Vec<Param>,
 }
 
-/// Output flags per neuron: bit 0 = spiked.
-pub const FLAG_SPIKE: i32 = 1;
+/// Output of a kernel pass: one byte per group of [`LANES`] neurons; bit l
+/// (0..4) = neuron 4g + l spiked, bit 4 + l = it was active (received input on
+/// some port, or spiked). Lanes past the last neuron are garbage; callers mask them.
+pub fn groups(n: usize) -> usize {
+    n.div_ceil(LANES)
+}

@@ -5,7 +5,7 @@
 
 use nerve_isa::arch::{Arch, HopKind};
 use nerve_isa::ids::{CoreId, RoutingKey, TileId};
-use nerve_isa::image::{CoreKind, Image, InputEntry, ParamArray, PopSymbol, RouteEntry};
+use nerve_isa::image::{CoreKind, Image, ParamArray, PopSymbol, RouteEntry};
 use nerve_isa::kernel::{ClassCounts, Kernel};
 use nerve_isa::route::{trace, PathCost};
 
@@ -81,9 +81,8 @@ pub struct Core {
     /// Ring buffer: `slots` × `ports` × padded(n).
     pub ring: Vec<i32>,
     pub slot_mask: usize,
-    pub rows: Vec<u32>,
-    pub syn: Vec<PackedSyn>,
-    pub inputs: Vec<InputEntry>,
+    /// Synapses this core receives (for work balancing).
+    pub n_syn: u64,
     /// Instructions per neuron update, by class.
     pub instr: ClassCounts,
 }
@@ -102,19 +101,26 @@ impl Core {
     pub fn stride(&self) -> usize {
         padded(self.n)
     }
-    /// The row for key `key`, through the input table.
-    pub fn lookup(&self, key: u32) -> Option<u32> {
-        let i = self.inputs.partition_point(|e| e.key.0 <= key);
-        if i == 0 {
-            return None;
-        }
-        let e = &self.inputs[i - 1];
-        if key & e.mask != e.key.0 {
-            return None;
-        }
-        let off = key & !e.mask;
-        (off < e.count).then_some(e.row + off)
-    }
+}
+
+/// One packet's arrival at one core: the synapses its key selected there,
+/// `arena[start..start + len]`, or no row (`len == NO_ROW`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    /// Destination core (index in `Machine::cores`).
+    pub core: u32,
+    pub start: u32,
+    pub len: u32,
+}
+
+pub const NO_ROW: u32 = u32::MAX;
+
+/// Where a source core's spikes land: neuron i's arrivals are
+/// `spans[start[i]..start[i + 1]]`, sorted by destination core.
+#[derive(Clone, Debug, Default)]
+pub struct Fanout {
+    pub start: Vec<u32>,
+    pub spans: Vec<Span>,
 }
 
 pub struct Machine {
@@ -125,6 +131,12 @@ pub struct Machine {
     pub cores: Vec<Core>,
     /// Per core: one route for all its keys (len 1), one per neuron, or none (sends nothing).
     pub routes: Vec<Vec<Route>>,
+    /// Per core: where each of its neurons' packets land.
+    pub fanout: Vec<Fanout>,
+    /// Every synaptic row, laid out so that one neuron's rows at all its
+    /// destinations are contiguous (the rows are the image's; only their
+    /// order in memory differs, so a spike walks one stretch of memory).
+    pub arena: Vec<PackedSyn>,
     pub pops: Vec<PopSymbol>,
     pub tiles_in_use: u32,
     pub chips_in_use: u32,
@@ -241,6 +253,56 @@ impl Machine {
         let mut chips: Vec<u32> = tiles.iter().map(|&t| a.chip_of(t).0).collect();
         chips.sort();
         chips.dedup();
+        // Fan-out: resolve every (neuron, destination) to its row, copy the rows
+        // into the arena in source order.
+        let mut arena: Vec<PackedSyn> = Vec::new();
+        let mut fanout: Vec<Fanout> = Vec::with_capacity(img.cores.len());
+        let packed: Vec<Vec<PackedSyn>> = img
+            .cores
+            .iter()
+            .map(|c| {
+                let np = padded(c.n_neurons as usize);
+                c.synapses
+                    .iter()
+                    .map(|s| PackedSyn { off_delay: (((s.port as usize * np + s.target as usize) as u32) << 8) | s.delay as u32, weight: s.weight })
+                    .collect()
+            })
+            .collect();
+        for (ci, c) in img.cores.iter().enumerate() {
+            let rs = &all_routes[ci];
+            if rs.is_empty() {
+                fanout.push(Fanout::default());
+                continue;
+            }
+            let kb = c.key_base.expect("a core with routes has keys").0;
+            let mut f = Fanout { start: Vec::with_capacity(c.n_neurons as usize + 1), spans: Vec::new() };
+            for i in 0..c.n_neurons {
+                f.start.push(f.spans.len() as u32);
+                for d in &route_of(rs, i as usize).dests {
+                    let dst = &img.cores[d.core as usize];
+                    let row = match d.rows {
+                        RowMap::Offset { base, count } => (i < count).then_some(base + i),
+                        RowMap::Lookup => dst.lookup(RoutingKey(kb + i)),
+                    };
+                    let span = match row {
+                        Some(r) => {
+                            let (a, b) = (dst.rows[r as usize] as usize, dst.rows[r as usize + 1] as usize);
+                            let start = arena.len();
+                            arena.extend_from_slice(&packed[d.core as usize][a..b]);
+                            if arena.len() > u32::MAX as usize - 1 {
+                                return Err(EmuError::Invalid("more than 2^32 synapse deliveries per run layout".into()));
+                            }
+                            Span { core: d.core, start: start as u32, len: (b - a) as u32 }
+                        }
+                        None => Span { core: d.core, start: 0, len: NO_ROW },
+                    };
+                    f.spans.push(span);
+                }
+            }
+            f.start.push(f.spans.len() as u32);
+            fanout.push(f);
+        }
+        drop(packed);
         let kernels = img.kernels;
         let mut cores = Vec::with_capacity(img.cores.len());
         for c in img.cores.into_iter() {
@@ -277,11 +339,6 @@ impl Machine {
             };
             let max_delay = c.synapses.iter().map(|s| s.delay as usize).max().unwrap_or(0);
             let slots = (max_delay + 1).next_power_of_two();
-            let syn: Vec<PackedSyn> = c
-                .synapses
-                .iter()
-                .map(|s| PackedSyn { off_delay: (((s.port as usize * np + s.target as usize) as u32) << 8) | s.delay as u32, weight: s.weight })
-                .collect();
             if ports * np >= 1 << 24 {
                 return Err(EmuError::Invalid(format!("{}: {ports} ports × {np} neurons exceed the emulator's 24-bit row offsets", c.core)));
             }
@@ -295,9 +352,7 @@ impl Machine {
                 ports,
                 ring: vec![0; if ports == 0 { 0 } else { slots * ports * np }],
                 slot_mask: slots - 1,
-                rows: c.rows,
-                syn,
-                inputs: c.inputs,
+                n_syn: c.synapses.len() as u64,
                 instr,
             });
         }
@@ -308,6 +363,8 @@ impl Machine {
             kernels,
             cores,
             routes: all_routes,
+            fanout,
+            arena,
             pops: img.populations,
             tiles_in_use: tiles.len() as u32,
             chips_in_use: chips.len() as u32,
@@ -318,11 +375,15 @@ impl Machine {
     pub fn memory_bytes(&self) -> u64 {
         let mut b = 0u64;
         for c in &self.cores {
-            b += c.ring.len() as u64 * 4 + c.rows.len() as u64 * 4 + c.syn.len() as u64 * 8 + c.inputs.len() as u64 * 16;
+            b += c.ring.len() as u64 * 4;
             if let Run::Kernel { data, .. } = &c.run {
                 b += data.state.iter().map(|s| s.len() as u64 * 4).sum::<u64>();
                 b += data.params.iter().map(|p| if let Param::PerNeuron(v) = p { v.len() as u64 * 4 } else { 4 }).sum::<u64>();
             }
+        }
+        b += self.arena.len() as u64 * 8;
+        for f in &self.fanout {
+            b += f.start.len() as u64 * 4 + f.spans.len() as u64 * 12;
         }
         for rs in &self.routes {
             b += rs.iter().map(|r| r.dests.len() as u64 * 24 + r.links.len() as u64 * 4).sum::<u64>();
