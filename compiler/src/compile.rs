@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use nerve_isa::arch::Arch;
 use nerve_isa::ids::{CoreId, KernelId, PopId, RoutingKey, TileId};
-use nerve_isa::image::{self, CoreImage, CoreKind, Image, InputEntry, Meta, ParamArray, PopSymbol, RouterTable, Slice, Synapse};
+use nerve_isa::image::{self, CoreImage, CoreKind, Image, InputEntry, Meta, ParamArray, PopSymbol, RouterTable, RowStart, Slice, Synapse};
 use nerve_isa::kernel::Kernel;
 use serde::Serialize;
 
@@ -355,25 +355,29 @@ fn codegen(
                 })
                 .collect();
             let plain: Vec<&Synapses> = group.iter().map(|g| g.0).collect();
-            // Which (source slice, target slice) pairs connect.
+            // Which (source slice, target slice) pairs connect: a marker per target slice.
             let mut conn = vec![Vec::<u32>::new(); ps.count as usize];
+            let mut mark = vec![u32::MAX; qs.count as usize];
             for_each_row(&plain, net.pop(pre).size, qs, |i, sl, _| {
-                let v = &mut conn[ps.slice_of(i) as usize];
-                if v.last() != Some(&sl) && !v.contains(&sl) {
-                    v.push(sl);
+                let s = ps.slice_of(i);
+                if mark[sl as usize] != s {
+                    mark[sl as usize] = s;
+                    conn[s as usize].push(sl);
                 }
             });
             for v in &mut conn {
                 v.sort_unstable();
+                v.dedup();
             }
             // One input entry per (source population, target core), covering the
-            // population's whole key run; rows for keys without synapses are empty.
+            // population's whole key run. Rows are numbered by key offset within
+            // the run; only non-empty rows are stored.
             let (run_key, run_mask) = match mapped.keys.runs[pre.index()] {
                 Some(r) => r,
                 None => continue,
             };
             let span = (!run_mask as u64 + 1) as u32;
-            // Per target slice: the index of its first row for this group (None: not connected yet).
+            // Per target slice: the number of its first row for this group.
             let mut base_row: Vec<Option<u32>> = vec![None; qs.count as usize];
             for i in 0..net.pop(pre).size {
                 let s = ps.slice_of(i);
@@ -384,15 +388,10 @@ fn codegen(
                 for &t in &conn[s as usize] {
                     let core = mapped.placement.cores[post.index()][t as usize];
                     let b = &mut cores[core_index[&core]].img;
-                    let first = *base_row[t as usize].get_or_insert_with(|| {
-                        let r = b.rows.len() as u32;
+                    if base_row[t as usize].is_none() {
+                        let r = b.inputs.iter().map(|e| e.row + e.count).max().unwrap_or(0);
                         b.inputs.push(InputEntry { key: RoutingKey(run_key), mask: run_mask, row: r, count: span });
-                        r
-                    });
-                    // Empty rows up to this key's row, then open it.
-                    let want = first + (key - run_key);
-                    while (b.rows.len() as u32) <= want {
-                        b.rows.push(b.synapses.len() as u32);
+                        base_row[t as usize] = Some(r);
                     }
                 }
                 for (sy, q, proj) in &group {
@@ -401,6 +400,10 @@ fn codegen(
                         let t = qs.slice_of(j);
                         let core = mapped.placement.cores[post.index()][t as usize];
                         let b = &mut cores[core_index[&core]].img;
+                        let row = base_row[t as usize].expect("connected") + (key - run_key);
+                        if b.rows.last().is_none_or(|r| r.row != row) {
+                            b.rows.push(RowStart { row, start: b.synapses.len() as u32 });
+                        }
                         let (m, _) = q.mantissa(sy.weight(x));
                         let d = sy.delay(x);
                         if d > 255 {
@@ -410,25 +413,12 @@ fn codegen(
                     }
                 }
             }
-            // Close the run: the remaining rows are empty.
-            for (t, first) in base_row.iter().enumerate() {
-                if let Some(first) = first {
-                    let core = mapped.placement.cores[post.index()][t];
-                    let b = &mut cores[core_index[&core]].img;
-                    while (b.rows.len() as u32) < first + span {
-                        b.rows.push(b.synapses.len() as u32);
-                    }
-                }
-            }
         }
     }
     let mut out_cores: Vec<CoreImage> = cores
         .into_iter()
         .map(|b| {
             let mut c = b.img;
-            if !c.rows.is_empty() {
-                c.rows.push(c.synapses.len() as u32);
-            }
             c.inputs.sort_by_key(|e| e.key);
             c
         })

@@ -286,7 +286,13 @@ impl Machine {
                     };
                     let span = match row {
                         Some(r) => {
-                            let (a, b) = (dst.rows[r as usize] as usize, dst.rows[r as usize + 1] as usize);
+                            let (a, b) = match dst.rows.binary_search_by_key(&r, |x| x.row) {
+                                Ok(k) => {
+                                    let a = dst.rows[k].start as usize;
+                                    (a, a + dst.row_len(k))
+                                }
+                                Err(_) => (0, 0),
+                            };
                             let start = arena.len();
                             arena.extend_from_slice(&packed[d.core as usize][a..b]);
                             if arena.len() > u32::MAX as usize - 1 {

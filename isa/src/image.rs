@@ -66,8 +66,10 @@ pub struct CoreImage {
     pub key_base: Option<RoutingKey>,
     /// Key → synaptic rows, sorted by key, non-overlapping.
     pub inputs: Vec<InputEntry>,
-    /// Synaptic rows: row r is `synapses[rows[r]..rows[r + 1]]`. Empty when the core has no rows.
-    pub rows: Vec<u32>,
+    /// The non-empty synaptic rows, sorted by row number. Row `rows[k].row`
+    /// holds `synapses[rows[k].start..rows[k + 1].start]` (the last runs to the
+    /// end of `synapses`); every row not listed is empty.
+    pub rows: Vec<RowStart>,
     pub synapses: Vec<Synapse>,
 }
 
@@ -106,6 +108,13 @@ impl ParamArray {
             ParamArray::PerNeuron(v) => v[n],
         }
     }
+}
+
+/// Where a non-empty row starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowStart {
+    pub row: u32,
+    pub start: u32,
 }
 
 /// A key/mask entry of a core's input lookup: a packet key `k` matches when
@@ -325,8 +334,7 @@ impl Image {
 
     /// Words of synaptic memory a core's rows occupy.
     pub fn synapse_words(&self, core: &CoreImage) -> u64 {
-        let n_rows = core.rows.len().saturating_sub(1);
-        (0..n_rows).map(|r| self.arch.row_words(core.rows[r + 1].saturating_sub(core.rows[r]))).sum()
+        (0..core.rows.len()).map(|k| self.arch.row_words(core.row_len(k) as u32)).sum()
     }
 
     /// Checks every internal reference and every architectural limit.
@@ -429,27 +437,28 @@ impl Image {
                 }
                 key_ranges.push((lo, hi, cid));
             }
-            // Input lookup and rows.
-            let n_rows = c.rows.len().saturating_sub(1);
-            if !c.rows.is_empty() {
-                if c.rows[0] != 0 || c.rows.windows(2).any(|w| w[0] > w[1]) {
-                    return invalid(format!("{cid}: row offsets are not monotone from 0"));
+            // Rows: sorted, non-empty, covering the synapses exactly.
+            for (k, r) in c.rows.iter().enumerate() {
+                if k == 0 && r.start != 0 {
+                    return invalid(format!("{cid}: the first row starts at synapse {}, not 0", r.start));
                 }
-                if *c.rows.last().unwrap_or(&0) as usize != c.synapses.len() {
-                    return invalid(format!(
-                        "{cid}: row offsets end at {}, there are {} synapses",
-                        c.rows.last().unwrap_or(&0),
-                        c.synapses.len()
-                    ));
+                if k > 0 {
+                    let p = c.rows[k - 1];
+                    if p.row >= r.row || p.start >= r.start {
+                        return invalid(format!("{cid}: rows {} and {} are unsorted or empty", p.row, r.row));
+                    }
                 }
-                for r in 0..n_rows {
-                    let len = c.rows[r + 1] - c.rows[r];
-                    limit(format!("synapses in row {r} on {cid}"), len as u64, a.core.max_row_length as u64)?;
+                if r.start as usize >= c.synapses.len() {
+                    return invalid(format!("{cid}: row {} starts at synapse {} of {}", r.row, r.start, c.synapses.len()));
                 }
-            } else if !c.synapses.is_empty() {
-                return invalid(format!("{cid}: synapses without row offsets"));
+                limit(format!("synapses in row {} on {cid}", r.row), c.row_len(k) as u64, a.core.max_row_length as u64)?;
             }
+            if c.rows.is_empty() && !c.synapses.is_empty() {
+                return invalid(format!("{cid}: synapses without rows"));
+            }
+            // Input entries: sorted by key, non-overlapping, addressing disjoint row ranges.
             let mut input_keys = 0u64;
+            let mut ranges: Vec<(u64, u64)> = Vec::with_capacity(c.inputs.len());
             for (ei, e) in c.inputs.iter().enumerate() {
                 let span = !e.mask as u64 + 1;
                 if (!e.mask as u64 + 1) & !e.mask as u64 != 0 {
@@ -461,17 +470,27 @@ impl Image {
                 if e.count == 0 || e.count as u64 > span {
                     return invalid(format!("{cid}: input entry {ei} covers {} rows, its mask allows 1..={span}", e.count));
                 }
-                if e.row as u64 + e.count as u64 > n_rows as u64 {
-                    return invalid(format!("{cid}: input entry {ei} uses rows {}..{}, the core has {n_rows}", e.row, e.row as u64 + e.count as u64));
-                }
                 if ei > 0 {
                     let p = &c.inputs[ei - 1];
                     if p.key.0 as u64 + (!p.mask as u64) >= e.key.0 as u64 {
                         return invalid(format!("{cid}: input entries {} and {ei} are unsorted or overlap", ei - 1));
                     }
                 }
-                // Input keys (axons) are the keys that have synapses here.
-                input_keys += (e.row..e.row + e.count).filter(|&r| c.rows[r as usize + 1] > c.rows[r as usize]).count() as u64;
+                let (lo, hi) = (e.row as u64, e.row as u64 + e.count as u64);
+                input_keys += (c.rows.partition_point(|r| (r.row as u64) < hi) - c.rows.partition_point(|r| (r.row as u64) < lo)) as u64;
+                ranges.push((lo, hi));
+            }
+            ranges.sort_unstable();
+            if let Some(w) = ranges.windows(2).find(|w| w[0].1 > w[1].0) {
+                return invalid(format!("{cid}: input entries address overlapping rows {}..{} and {}..{}", w[0].0, w[0].1, w[1].0, w[1].1));
+            }
+            // Every row must be reachable by some key.
+            for r in &c.rows {
+                let x = r.row as u64;
+                let i = ranges.partition_point(|&(lo, _)| lo <= x);
+                if i == 0 || ranges[i - 1].1 <= x {
+                    return invalid(format!("{cid}: row {} is reached by no input entry", r.row));
+                }
             }
             if let Some(m) = a.core.max_input_keys {
                 limit(format!("input keys (axons) on {cid}"), input_keys, m as u64)?;
@@ -627,8 +646,20 @@ impl CoreImage {
         (off < e.count).then_some(e.row + off)
     }
 
+    /// Length of the k-th listed row.
+    pub fn row_len(&self, k: usize) -> usize {
+        let end = self.rows.get(k + 1).map_or(self.synapses.len(), |n| n.start as usize);
+        end - self.rows[k].start as usize
+    }
+
+    /// The synapses of row `r` (empty if the row is not listed).
     pub fn row(&self, r: u32) -> &[Synapse] {
-        let r = r as usize;
-        &self.synapses[self.rows[r] as usize..self.rows[r + 1] as usize]
+        match self.rows.binary_search_by_key(&r, |x| x.row) {
+            Ok(k) => {
+                let a = self.rows[k].start as usize;
+                &self.synapses[a..a + self.row_len(k)]
+            }
+            Err(_) => &[],
+        }
     }
 }

@@ -39,12 +39,12 @@ pub fn sample_image() -> Image {
         synapses: vec![],
     };
     let mut synapses = Vec::new();
-    let mut rows = vec![0u32];
+    let mut rows = Vec::new();
     for pre in 0..3u32 {
+        rows.push(RowStart { row: pre, start: synapses.len() as u32 });
         for post in 0..4u16 {
             synapses.push(Synapse { weight: 40 + pre as i32, target: post, delay: 1 + (post % 2) as u8, port: 0 });
         }
-        rows.push(synapses.len() as u32);
     }
     let dst = CoreImage {
         core: arch.core_at(TileId(1), 0),

@@ -96,9 +96,9 @@ impl ImageStats {
                 neurons: c.n_neurons,
                 synapses: c.synapses.len() as u64,
                 synapse_words: img.synapse_words(c),
-                input_keys: c.inputs.iter().map(|e| (e.row..e.row + e.count).filter(|&r| c.rows[r as usize + 1] > c.rows[r as usize]).count() as u64).sum(),
+                input_keys: c.rows.len() as u64,
                 input_entries: c.inputs.len() as u32,
-                rows: c.rows.len().saturating_sub(1) as u32,
+                rows: c.rows.len() as u32,
                 kernel_instructions: instrs,
             });
         }
