@@ -33,7 +33,7 @@ setup_venv() {
     fi
     echo "== $name: pip install $*"
     "$venv/bin/pip" install --quiet "$@"
-    "$venv/bin/python" -c "$check"
+    "$venv/bin/python" -c "$check" >/dev/null
     echo "== $name: installed"
 }
 

@@ -196,12 +196,13 @@ pub fn compile(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn Fn
         for (pre, projs) in groups_into(net, post) {
             let group: Vec<&Synapses> = projs.iter().map(|e| &syn[e.index()]).collect();
             let (ps, qs) = (splits[pre.index()], splits[post.index()]);
-            let mut last = (u32::MAX, u32::MAX);
+            // Last source slice seen per target slice: source slices come in order.
+            let mut mark = vec![u32::MAX; qs.count as usize];
             for_each_row(&group, net.pop(pre).size, qs, |i, sl, _| {
-                let pair = (base[pre.index()] + ps.slice_of(i), base[post.index()] + sl);
-                if pair != last {
-                    edges.push(pair);
-                    last = pair;
+                let s = ps.slice_of(i);
+                if mark[sl as usize] != s {
+                    mark[sl as usize] = s;
+                    edges.push((base[pre.index()] + s, base[post.index()] + sl));
                 }
             });
         }
@@ -377,6 +378,21 @@ fn codegen(
                 None => continue,
             };
             let span = (!run_mask as u64 + 1) as u32;
+            // Index into `cores` of each target slice.
+            let slot_of: Vec<usize> = (0..qs.count as usize).map(|t| core_index[&mapped.placement.cores[post.index()][t]]).collect();
+            // Mantissas of uniform weights, once per projection.
+            let uniform_m: Vec<Option<i32>> = group
+                .iter()
+                .map(|(sy, q, _)| match &sy.weights {
+                    crate::expand::Weights::Uniform(w) => Some(q.mantissa(*w).0),
+                    crate::expand::Weights::PerSynapse(_) => None,
+                })
+                .collect();
+            for (sy, _, proj) in &group {
+                if sy.max_delay() > 255 {
+                    return Err(CompileError::Projection { projection: proj.label.clone(), reason: format!("delay {} steps exceeds 255", sy.max_delay()) });
+                }
+            }
             // Per target slice: the number of its first row for this group.
             let mut base_row: Vec<Option<u32>> = vec![None; qs.count as usize];
             for i in 0..net.pop(pre).size {
@@ -386,30 +402,27 @@ fn codegen(
                     .0
                     + (i - ps.range(s).start);
                 for &t in &conn[s as usize] {
-                    let core = mapped.placement.cores[post.index()][t as usize];
-                    let b = &mut cores[core_index[&core]].img;
+                    let b = &mut cores[slot_of[t as usize]].img;
                     if base_row[t as usize].is_none() {
                         let r = b.inputs.iter().map(|e| e.row + e.count).max().unwrap_or(0);
                         b.inputs.push(InputEntry { key: RoutingKey(run_key), mask: run_mask, row: r, count: span });
                         base_row[t as usize] = Some(r);
                     }
                 }
-                for (sy, q, proj) in &group {
+                for (g, (sy, q, _)) in group.iter().enumerate() {
                     for x in sy.row(i as usize) {
                         let j = sy.post[x];
                         let t = qs.slice_of(j);
-                        let core = mapped.placement.cores[post.index()][t as usize];
-                        let b = &mut cores[core_index[&core]].img;
+                        let b = &mut cores[slot_of[t as usize]].img;
                         let row = base_row[t as usize].expect("connected") + (key - run_key);
                         if b.rows.last().is_none_or(|r| r.row != row) {
                             b.rows.push(RowStart { row, start: b.synapses.len() as u32 });
                         }
-                        let (m, _) = q.mantissa(sy.weight(x));
-                        let d = sy.delay(x);
-                        if d > 255 {
-                            return Err(CompileError::Projection { projection: proj.label.clone(), reason: format!("delay {d} steps exceeds 255") });
-                        }
-                        b.synapses.push(Synapse { weight: m, target: (j - qs.range(t).start) as u16, delay: d as u8, port: q.port });
+                        let m = match uniform_m[g] {
+                            Some(m) => m,
+                            None => q.mantissa(sy.weight(x)).0,
+                        };
+                        b.synapses.push(Synapse { weight: m, target: (j - t * qs.size) as u16, delay: sy.delay(x) as u8, port: q.port });
                     }
                 }
             }

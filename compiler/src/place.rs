@@ -380,7 +380,11 @@ fn anneal(arch: &Arch, adj: &[Vec<(u32, f64)>], core_of: &mut [CoreId], dist: &D
         }
         c
     };
-    let moves = opts.effort as u64 * n as u64;
+    // Work per move is proportional to the two slices' degrees: cap the total
+    // so that dense slice graphs still place in a few seconds.
+    let mean_deg = (adj.iter().map(|v| v.len() as u64).sum::<u64>() as f64 / n as f64).max(1.0);
+    let budget = 4.0e7 / (4.0 * mean_deg);
+    let moves = (opts.effort as u64 * n as u64).min(budget.max(n as f64) as u64);
     // Temperature: start near the mean edge cost, cool geometrically to ~0.
     let mean_w = adj.iter().flat_map(|v| v.iter().map(|x| x.1)).sum::<f64>() / adj.iter().map(|v| v.len()).sum::<usize>().max(1) as f64;
     let t0 = mean_w * 2.0;

@@ -341,9 +341,10 @@ impl Image {
     pub fn validate(&self) -> Result<(), ImageError> {
         let a = &self.arch;
         a.validate()?;
-        let limit = |what: String, required: u64, limit: u64| -> Result<(), ImageError> {
+        // `what` is built only when the limit is exceeded (this runs per row).
+        let limit = |what: &dyn Fn() -> String, required: u64, limit: u64| -> Result<(), ImageError> {
             if required > limit {
-                Err(ImageError::Limit { arch: a.name.clone(), what, required, limit })
+                Err(ImageError::Limit { arch: a.name.clone(), what: what(), required, limit })
             } else {
                 Ok(())
             }
@@ -353,10 +354,10 @@ impl Image {
         }
         for k in &self.kernels {
             k.validate()?;
-            limit(format!("kernel `{}` instructions", k.name), k.code.len() as u64, a.core.kernel_max_instructions as u64)?;
-            limit(format!("kernel `{}` state slots", k.name), k.state.len() as u64, a.core.max_state_slots as u64)?;
-            limit(format!("kernel `{}` parameter slots", k.name), k.params.len() as u64, a.core.max_param_slots as u64)?;
-            limit(format!("kernel `{}` input ports", k.name), k.inputs.len() as u64, a.core.max_input_ports as u64)?;
+            limit(&|| format!("kernel `{}` instructions", k.name), k.code.len() as u64, a.core.kernel_max_instructions as u64)?;
+            limit(&|| format!("kernel `{}` state slots", k.name), k.state.len() as u64, a.core.max_state_slots as u64)?;
+            limit(&|| format!("kernel `{}` parameter slots", k.name), k.params.len() as u64, a.core.max_param_slots as u64)?;
+            limit(&|| format!("kernel `{}` input ports", k.name), k.inputs.len() as u64, a.core.max_input_ports as u64)?;
         }
         // Cores.
         let n_cores = a.num_cores();
@@ -376,7 +377,7 @@ impl Image {
             if n == 0 {
                 return invalid(format!("{cid} has no neurons"));
             }
-            limit(format!("neurons on {cid}"), n as u64, a.core.max_neurons as u64)?;
+            limit(&|| format!("neurons on {cid}"), n as u64, a.core.max_neurons as u64)?;
             let n_ports = match &c.kind {
                 CoreKind::Neuron { kernel, params, state } => {
                     let k = self.kernels.get(kernel.index()).ok_or_else(|| ImageError::Invalid {
@@ -451,7 +452,7 @@ impl Image {
                 if r.start as usize >= c.synapses.len() {
                     return invalid(format!("{cid}: row {} starts at synapse {} of {}", r.row, r.start, c.synapses.len()));
                 }
-                limit(format!("synapses in row {} on {cid}", r.row), c.row_len(k) as u64, a.core.max_row_length as u64)?;
+                limit(&|| format!("synapses in row {} on {cid}", r.row), c.row_len(k) as u64, a.core.max_row_length as u64)?;
             }
             if c.rows.is_empty() && !c.synapses.is_empty() {
                 return invalid(format!("{cid}: synapses without rows"));
@@ -493,10 +494,10 @@ impl Image {
                 }
             }
             if let Some(m) = a.core.max_input_keys {
-                limit(format!("input keys (axons) on {cid}"), input_keys, m as u64)?;
+                limit(&|| format!("input keys (axons) on {cid}"), input_keys, m as u64)?;
             }
             if let Some(m) = a.core.max_input_table_entries {
-                limit(format!("input-table entries on {cid}"), c.inputs.len() as u64, m as u64)?;
+                limit(&|| format!("input-table entries on {cid}"), c.inputs.len() as u64, m as u64)?;
             }
             for (si, s) in c.synapses.iter().enumerate() {
                 if s.target as usize >= n {
@@ -516,7 +517,7 @@ impl Image {
                     return invalid(format!("{cid}: synapse {si} weight {} does not fit {wb} signed bits", s.weight));
                 }
             }
-            limit(format!("synaptic memory words on {cid}"), self.synapse_words(c), a.core.synapse_words as u64)?;
+            limit(&|| format!("synaptic memory words on {cid}"), self.synapse_words(c), a.core.synapse_words as u64)?;
         }
         key_ranges.sort();
         for w in key_ranges.windows(2) {
@@ -535,7 +536,7 @@ impl Image {
             if i > 0 && self.routers[i - 1].tile >= r.tile {
                 return invalid(format!("routing tables are not sorted and unique at {}", r.tile));
             }
-            limit(format!("routing entries on {}", r.tile), r.entries.len() as u64, a.router.table_entries as u64)?;
+            limit(&|| format!("routing entries on {}", r.tile), r.entries.len() as u64, a.router.table_entries as u64)?;
             for (ei, e) in r.entries.iter().enumerate() {
                 if e.key & !e.mask != 0 {
                     return invalid(format!("{} entry {ei}: key {:08x} has bits outside mask {:08x}", r.tile, e.key, e.mask));
@@ -614,7 +615,7 @@ impl Image {
                             .map_err(|e| ImageError::Invalid { what: e.to_string() })?;
                         axons += t.cores.len() as u64;
                     }
-                    limit(format!("output axons on {}", c.core), axons, m as u64)?;
+                    limit(&|| format!("output axons on {}", c.core), axons, m as u64)?;
                 }
             }
         }
