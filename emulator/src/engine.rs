@@ -28,16 +28,18 @@ use crate::machine::{route_of, Core, Fanout, Machine, PackedSyn, Route, Run, NO_
 
 /// How kernels are executed.
 pub trait KernelRunner: Sync {
-    /// Runs core `core`'s kernel over its neurons.
-    fn run(&self, core: usize, k: &Kernel, d: &mut KernelData, input: &[i32], stride: usize, flags: &mut [u8]);
+    /// Runs core `core`'s kernel over its neurons, then clears `input` (this
+    /// step's ring slot) for its reuse `slots` steps later.
+    fn run(&self, core: usize, k: &Kernel, d: &mut KernelData, input: &mut [i32], stride: usize, flags: &mut [u8]);
 }
 
 /// The reference interpreter as a runner.
 pub struct Interp;
 
 impl KernelRunner for Interp {
-    fn run(&self, _core: usize, k: &Kernel, d: &mut KernelData, input: &[i32], stride: usize, flags: &mut [u8]) {
-        crate::interp::run(k, d, input, stride, flags)
+    fn run(&self, _core: usize, k: &Kernel, d: &mut KernelData, input: &mut [i32], stride: usize, flags: &mut [u8]) {
+        crate::interp::run(k, d, input, stride, flags);
+        input.fill(0);
     }
 }
 
@@ -567,9 +569,8 @@ impl Ctx<'_> {
                                 let len = core.ports * stride;
                                 let slot = &mut core.ring[sl * len..(sl + 1) * len];
                                 self.runner.run(gi, k, data, slot, stride, flags);
-                                slot.fill(0);
                             } else {
-                                self.runner.run(gi, k, data, &[], stride, flags);
+                                self.runner.run(gi, k, data, &mut [], stride, flags);
                             }
                             // Lanes past the last neuron are padding.
                             if n % 4 != 0 {

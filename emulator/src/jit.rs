@@ -29,7 +29,7 @@ use crate::kernel_data::{padded, KernelData, Param, LANES};
 use crate::machine::{Machine, Run};
 
 /// `fn(state, params, input, port_stride, flags, groups)`: see `KernelRunner::run` below.
-type KernelFn = unsafe extern "C" fn(*const *mut i32, *const *const i32, *const i32, i64, *mut u8, i64);
+type KernelFn = unsafe extern "C" fn(*const *mut i32, *const *const i32, *mut i32, i64, *mut u8, i64);
 
 /// Compiled kernels for every core of a machine.
 pub struct Jit {
@@ -127,7 +127,7 @@ impl Jit {
 }
 
 impl KernelRunner for Jit {
-    fn run(&self, core: usize, k: &Kernel, d: &mut KernelData, input: &[i32], stride: usize, flags: &mut [u8]) {
+    fn run(&self, core: usize, k: &Kernel, d: &mut KernelData, input: &mut [i32], stride: usize, flags: &mut [u8]) {
         let f = self.per_core[core].expect("a kernel core has a compiled kernel");
         let np = padded(d.n);
         // The compiled code reads and writes `np` lanes of every array it
@@ -165,7 +165,7 @@ impl KernelRunner for Jit {
         // pointer tables built just above from live, exclusively borrowed data.
         #[allow(unsafe_code)]
         unsafe {
-            f(sp.as_ptr(), pp.as_ptr(), input.as_ptr(), stride as i64, flags.as_mut_ptr(), (np / LANES) as i64)
+            f(sp.as_ptr(), pp.as_ptr(), input.as_mut_ptr(), stride as i64, flags.as_mut_ptr(), (np / LANES) as i64)
         }
     }
 }
@@ -253,6 +253,12 @@ fn build(
             b.def_var(r, z);
         }
         let mut known = [Known::Const(0); NUM_REGS];
+        // For registers holding 0/1 (compare results and logic on them): the
+        // same truth as a lane mask (−1/0), so selects and spikes need no
+        // compare against zero.
+        let mut masks: [Option<Value>; NUM_REGS] = [Some(z); NUM_REGS];
+        // Each port's input, loaded once per group.
+        let mut inputs: Vec<Option<Value>> = vec![None; k.inputs.len()];
         let mut spike = z;
         let one = vsplat(&mut b, 1);
         for ins in &k.code {
@@ -262,13 +268,21 @@ fn build(
             let c = b.use_var(regs[ins.rc.index()]);
             let aux = ins.aux;
             let mut kn = Known::Unknown;
+            let (ma, mb, mc) = (masks[ins.ra.index()], masks[ins.rb.index()], masks[ins.rc.index()]);
+            let mut mask: Option<Value> = None;
             let v: Option<Value> = match ins.op {
                 Opcode::Movi => {
                     kn = Known::Const(ins.imm);
+                    mask = match ins.imm {
+                        0 => Some(z),
+                        1 => Some(vsplat(&mut b, -1)),
+                        _ => None,
+                    };
                     Some(vsplat(&mut b, ins.imm))
                 }
                 Opcode::Mov => {
                     kn = known[ins.ra.index()];
+                    mask = ma;
                     Some(a)
                 }
                 Opcode::Lds => {
@@ -290,10 +304,15 @@ fn build(
                         Some(b.ins().load(V, mf, addr, 0))
                     }
                 },
-                Opcode::Ldin => {
-                    let addr = b.ins().iadd(input_base[aux as usize], off);
-                    Some(b.ins().load(V, mf, addr, 0))
-                }
+                Opcode::Ldin => Some(match inputs[aux as usize] {
+                    Some(x) => x,
+                    None => {
+                        let addr = b.ins().iadd(input_base[aux as usize], off);
+                        let x = b.ins().load(V, mf, addr, 0);
+                        inputs[aux as usize] = Some(x);
+                        x
+                    }
+                }),
                 Opcode::Add => Some(b.ins().iadd(a, bb)),
                 Opcode::Sub => Some(b.ins().isub(a, bb)),
                 Opcode::Addi => {
@@ -342,15 +361,43 @@ fn build(
                 }
                 Opcode::Min => Some(b.ins().smin(a, bb)),
                 Opcode::Max => Some(b.ins().smax(a, bb)),
-                Opcode::And => Some(b.ins().band(a, bb)),
-                Opcode::Or => Some(b.ins().bor(a, bb)),
-                Opcode::Xor => Some(b.ins().bxor(a, bb)),
-                Opcode::Cmplt => Some(flag(&mut b, IntCC::SignedLessThan, a, bb, one)),
-                Opcode::Cmple => Some(flag(&mut b, IntCC::SignedLessThanOrEqual, a, bb, one)),
-                Opcode::Cmpeq => Some(flag(&mut b, IntCC::Equal, a, bb, one)),
-                Opcode::Cmpltu => Some(flag(&mut b, IntCC::UnsignedLessThan, a, bb, one)),
+                Opcode::And => {
+                    if let (Some(x), Some(y)) = (ma, mb) {
+                        mask = Some(b.ins().band(x, y));
+                    }
+                    Some(b.ins().band(a, bb))
+                }
+                Opcode::Or => {
+                    if let (Some(x), Some(y)) = (ma, mb) {
+                        mask = Some(b.ins().bor(x, y));
+                    }
+                    Some(b.ins().bor(a, bb))
+                }
+                Opcode::Xor => {
+                    if let (Some(x), Some(y)) = (ma, mb) {
+                        mask = Some(b.ins().bxor(x, y));
+                    }
+                    Some(b.ins().bxor(a, bb))
+                }
+                Opcode::Cmplt | Opcode::Cmple | Opcode::Cmpeq | Opcode::Cmpltu => {
+                    let cc = match ins.op {
+                        Opcode::Cmplt => IntCC::SignedLessThan,
+                        Opcode::Cmple => IntCC::SignedLessThanOrEqual,
+                        Opcode::Cmpeq => IntCC::Equal,
+                        _ => IntCC::UnsignedLessThan,
+                    };
+                    let m = b.ins().icmp(cc, a, bb);
+                    mask = Some(m);
+                    Some(b.ins().band(m, one))
+                }
                 Opcode::Sel => {
-                    let m = b.ins().icmp(IntCC::NotEqual, c, z);
+                    let m = match mc {
+                        Some(m) => m,
+                        None => b.ins().icmp(IntCC::NotEqual, c, z),
+                    };
+                    if let (Some(x), Some(y)) = (ma, mb) {
+                        mask = Some(b.ins().bitselect(m, x, y));
+                    }
                     Some(b.ins().bitselect(m, a, bb))
                 }
                 Opcode::Rand => {
@@ -366,27 +413,37 @@ fn build(
                     Some(x3)
                 }
                 Opcode::Spike => {
-                    let f = flag(&mut b, IntCC::NotEqual, a, z, one);
-                    spike = b.ins().bor(spike, f);
+                    let m = match ma {
+                        Some(m) => m,
+                        None => b.ins().icmp(IntCC::NotEqual, a, z),
+                    };
+                    spike = b.ins().bor(spike, m);
                     None
                 }
             };
             if let Some(v) = v {
                 b.def_var(regs[rd], v);
                 known[rd] = kn;
+                masks[rd] = mask;
             }
         }
-        // Flags byte: spiked lanes in bits 0-3, active lanes (input on any port, or spiked) in 4-7.
-        let smask = b.ins().icmp(IntCC::NotEqual, spike, z);
-        let mut amask = smask;
-        for base in &input_base {
+        // Flags byte: spiked lanes in bits 0-3, active lanes (input on any port,
+        // or spiked) in 4-7. Then the input slot is cleared for its next use.
+        let mut any = z;
+        for (p, base) in input_base.iter().enumerate() {
             let addr = b.ins().iadd(*base, off);
-            let x = b.ins().load(V, mf, addr, 0);
-            let m = b.ins().icmp(IntCC::NotEqual, x, z);
-            amask = b.ins().bor(amask, m);
+            let x = match inputs[p] {
+                Some(x) => x,
+                None => b.ins().load(V, mf, addr, 0),
+            };
+            any = b.ins().bor(any, x);
+            b.ins().store(mf, z, addr, 0);
         }
-        let sb = b.ins().vhigh_bits(types::I32, smask);
-        let ab = b.ins().vhigh_bits(types::I32, amask);
+        let quiet = b.ins().icmp(IntCC::Equal, any, z);
+        let sb = b.ins().vhigh_bits(types::I32, spike);
+        let qb = b.ins().vhigh_bits(types::I32, quiet);
+        let ab = b.ins().bxor_imm_u(qb, 0xf);
+        let ab = b.ins().bor(ab, sb);
         let ab = b.ins().ishl_imm_u(ab, 4);
         let byte = b.ins().bor(sb, ab);
         let faddr = b.ins().iadd(flags_ptr, gi);
@@ -418,12 +475,6 @@ fn build(
 fn vsplat(b: &mut FunctionBuilder, x: i32) -> Value {
     let s = b.ins().iconst(types::I32, x as i64);
     b.ins().splat(V, s)
-}
-
-/// 1 where `a cc b` holds, else 0.
-fn flag(b: &mut FunctionBuilder, cc: IntCC, a: Value, x: Value, one: Value) -> Value {
-    let m = b.ins().icmp(cc, a, x);
-    b.ins().band(m, one)
 }
 
 /// Where the sign bit of `ov` is set, the saturated value of the sign of `a`; else `s`.

@@ -116,13 +116,13 @@ fn random_kernels_agree_bit_for_bit() {
         // Run twice on the same state: the second pass starts from the first's results.
         let mut dj = clone(&d0);
         let mut fj = vec![0u8; np / 4];
-        jit.run(0, &k, &mut dj, &input, np, &mut fj);
+        jit.run(0, &k, &mut dj, &mut input.clone(), np, &mut fj);
         for s in 0..NS {
             assert_eq!(&di.state[s][..n], &dj.state[s][..n], "case {case}: state {s} differs\n{}", nerve_isa::asm::disassemble(&k));
         }
         assert_eq!(masked(&fi, n), masked(&fj, n), "case {case}: spike/activity flags differ\n{}", nerve_isa::asm::disassemble(&k));
         interp::run(&k, &mut di, &input, np, &mut fi);
-        jit.run(0, &k, &mut dj, &input, np, &mut fj);
+        jit.run(0, &k, &mut dj, &mut input.clone(), np, &mut fj);
         for s in 0..NS {
             assert_eq!(&di.state[s][..n], &dj.state[s][..n], "case {case} (second pass): state {s} differs");
         }
@@ -204,7 +204,7 @@ fn every_opcode_on_edge_values() {
                 let jit = Jit::for_kernel(&k, &d0).unwrap();
                 let mut dj = clone(&d0);
                 let mut fj = vec![0u8; np / 4];
-                jit.run(0, &k, &mut dj, &input, np, &mut fj);
+                jit.run(0, &k, &mut dj, &mut input.clone(), np, &mut fj);
                 for s in 0..4 {
                     assert_eq!(&di.state[s][..n], &dj.state[s][..n], "`{}` aux {aux}: state {s}", info.mnemonic);
                 }
@@ -232,7 +232,7 @@ fn shv_constant_and_variable_amounts() {
         let mut dj = clone(&d0);
         let mut f = vec![0u8; np / 4];
         interp::run(&k, &mut di, &[], np, &mut f);
-        Jit::for_kernel(&k, &d0).unwrap().run(0, &k, &mut dj, &[], np, &mut f);
+        Jit::for_kernel(&k, &d0).unwrap().run(0, &k, &mut dj, &mut [], np, &mut f);
         assert_eq!(di.state[1][..n], dj.state[1][..n], "shift {s}");
         for (i, &v) in vals.iter().enumerate() {
             assert_eq!(di.state[1][i], nerve_isa::semantics::shv(v, s));

@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""CUBA side by side: nerve (compile + emulate, timing model on) next to Brian2
+cpp_standalone, NEST and the hand-written C++ loop of ../shared/peers/cuba_peers.py,
+on the identical network, in one run. Prints wall time (simulation only), spikes,
+rate, synaptic events/s, neuron-steps/s and ratios to Brian2 cpp_standalone.
+
+    bench/peers-setup.sh                      # once: bench/.venv/perf
+    python3 bench/cuba/run.py                 # N = 4000 and 16000, 10 s biological
+    python3 bench/cuba/run.py --N 4000 --T 1 --sims brian_standalone
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "../.."))
+SHARED = os.path.abspath(os.path.join(ROOT, "../shared"))
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, text=True, capture_output=True, **kw)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--N", default="4000,16000")
+    ap.add_argument("--T", type=float, default=10.0, help="biological seconds")
+    ap.add_argument("--threads", default="1,2", help="nerve thread counts")
+    ap.add_argument("--arch", default="spinnaker")
+    ap.add_argument("--sims", default="brian_standalone,nest,cpp_ref")
+    ap.add_argument("--venv", default=os.path.join(ROOT, "bench/.venv/perf"))
+    ap.add_argument("--repeat", type=int, default=3, help="nerve runs per setting; the best is reported")
+    ap.add_argument("--work", default=None)
+    a = ap.parse_args()
+    py = os.path.join(a.venv, "bin/python")
+    if not os.path.exists(py):
+        sys.exit(f"no peer venv at {a.venv}: run bench/peers-setup.sh first")
+    sh(["cargo", "build", "--release", "-p", "nerve-cli"], cwd=ROOT)
+    nerve = os.path.join(ROOT, "target/release/nerve")
+    work = a.work or tempfile.mkdtemp(prefix="nerve-cuba-")
+    rows = []
+    for N in [int(x) for x in a.N.split(",")]:
+        d = os.path.join(work, f"n{N}")
+        if N == 4000:
+            sh([py, os.path.join(HERE, "make_network.py"), "--from-json", os.path.join(SHARED, "data/cuba/cuba_4000.json"), "--out", d])
+        else:
+            sh([py, os.path.join(HERE, "make_network.py"), "--N", str(N), "--out", d, "--peers", os.path.join(SHARED, "peers")])
+        img = os.path.join(d, "cuba.img")
+        t0 = time.perf_counter()
+        sh([nerve, "compile", os.path.join(d, "cuba.json"), "--arch", a.arch, "-o", img, "--report", os.path.join(d, "map.json"), "-q"])
+        compile_s = time.perf_counter() - t0
+        steps = int(round(a.T * 10000))
+        for th in [int(x) for x in a.threads.split(",")]:
+            best = None
+            for _ in range(a.repeat):
+                rep = os.path.join(d, f"run{th}.json")
+                sh([nerve, "run", img, "--steps", str(steps), "--threads", str(th), "--report", rep, "-q"])
+                r = json.load(open(rep))
+                if best is None or r["host"]["wall_seconds"] < best["host"]["wall_seconds"]:
+                    best = r
+            c = best["counts"]
+            rows.append(dict(sim=f"nerve {a.arch} jit {th}t", N=N, T_s=a.T, wall=best["host"]["wall_seconds"],
+                             spikes=c["spikes"], syn=c["synaptic_events"], setup=compile_s,
+                             mem=best["host"]["emulator_bytes"]))
+        jl = os.path.join(d, "peers.jsonl")
+        if os.path.exists(jl):
+            os.remove(jl)
+        if a.sims:
+            subprocess.run([py, os.path.join(SHARED, "peers/cuba_peers.py"), "--N", str(N), "--T", str(a.T),
+                            "--sims", a.sims, "--jsonl", jl], check=True, capture_output=True, text=True)
+            for line in open(jl):
+                r = json.loads(line)
+                if "wall_sim_s" not in r:
+                    continue
+                rows.append(dict(sim=r["sim"], N=N, T_s=a.T, wall=r["wall_sim_s"], spikes=r["n_spikes"],
+                                 syn=r["syn_events"], setup=r.get("wall_setup_s", float("nan")), mem=None))
+    print(f"CUBA, dt 0.1 ms, {a.T} s biological; wall = simulation only (nerve: load + JIT + run; timing model on); "
+          f"load average {os.getloadavg()[0]:.2f}")
+    hdr = f"{'simulator':<26}{'N':>7}{'wall s':>9}{'spikes':>10}{'rate Hz':>9}{'syn ev/s':>11}{'nrn-steps/s':>13}{'vs brian_sa':>12}"
+    print(hdr)
+    print("-" * len(hdr))
+    for N in sorted({r["N"] for r in rows}):
+        ref = next((r["wall"] for r in rows if r["N"] == N and r["sim"] == "brian_standalone"), None)
+        for r in [x for x in rows if x["N"] == N]:
+            steps = r["T_s"] * 10000
+            ratio = f"{r['wall'] / ref:.2f}x" if ref else "-"
+            print(f"{r['sim']:<26}{N:>7}{r['wall']:>9.3f}{r['spikes']:>10}{r['spikes'] / N / r['T_s']:>9.2f}"
+                  f"{r['syn'] / r['wall']:>11.3g}{N * steps / r['wall']:>13.3g}{ratio:>12}")
+    json.dump(rows, open(os.path.join(work, "results.json"), "w"), indent=1)
+    print(f"(results: {work}/results.json)")
+
+
+if __name__ == "__main__":
+    main()
