@@ -130,7 +130,19 @@ pub fn map_graph(
         d.dedup();
     }
     let sends: Vec<bool> = dests.iter().map(|d| !d.is_empty()).collect();
-    let order: Vec<usize> = crate::place::bfs_order(net).iter().map(|p| p.index()).collect();
+    // Keys follow placement: populations in the order of their first core along the
+    // placement curve, so that neighbours in key space have similar trees and
+    // their entries compress together.
+    let curve = crate::place::tile_order(arch);
+    let mut rank = vec![0u32; arch.num_tiles() as usize];
+    for (i, t) in curve.iter().enumerate() {
+        rank[t.index()] = i as u32;
+    }
+    let mut order: Vec<usize> = (0..splits.len()).collect();
+    order.sort_by_key(|&p| {
+        let c = placement.cores[p].first().copied().unwrap_or(CoreId(0));
+        (rank[arch.tile_of(c).index()], arch.local_core(c), p)
+    });
     let keys = allocate_keys(splits, &sends, &order)?;
     let src_core: Vec<CoreId> = (0..n_slices as u32).map(core_of).collect();
     let src_len: Vec<u32> = (0..n_slices as u32).map(len_of).collect();

@@ -287,6 +287,20 @@ pub fn place(
             adj[b as usize].push((a, w));
         }
     }
+    // Cohesion: consecutive slices of a population attract each other. Slices
+    // of one population on one tile send along identical trees, whose routing
+    // entries then compress into one per tile for the whole population.
+    let traffic_adj = adj.clone();
+    let strength: Vec<f64> = adj.iter().map(|v| v.iter().map(|x| x.1).sum()).collect();
+    for (i, w) in slice_ids.windows(2).enumerate() {
+        if w[0].0 == w[1].0 {
+            let c = 0.5 * strength[i].min(strength[i + 1]) + 1.0;
+            adj[i].push((i as u32 + 1, c));
+            adj[i + 1].push((i as u32, c));
+        }
+    }
+    let adj_anneal = adj;
+    let adj = traffic_adj;
     let dist = Distance::new(arch);
     let xy = |c: CoreId| arch.tile_xy(arch.tile_of(c));
     let cost_of = |core_of: &[CoreId]| -> f64 {
@@ -301,7 +315,7 @@ pub fn place(
     let cost_initial = cost_of(&core_of);
     if opts.effort > 0 && !matches!(opts.strategy, Strategy::Explicit(_)) && slice_ids.len() > 1 {
         progress("placement refinement");
-        anneal(arch, &adj, &mut core_of, &dist, opts);
+        anneal(arch, &adj_anneal, &mut core_of, &dist, opts);
     }
     let cost_final = cost_of(&core_of);
     let mut cores: Vec<Vec<CoreId>> = splits.iter().map(|s| vec![CoreId(0); s.count as usize]).collect();

@@ -1,6 +1,7 @@
 //! Routing: key allocation, one multicast tree per source slice, per-tile
 //! tables with default-route elision, and compression (ORTC with don't-care
-//! keys). Every source is checked afterwards by tracing the final tables.
+//! keys, then exact merging of same-route entries that differ in one bit).
+//! Every source is checked afterwards by tracing the final tables.
 
 pub mod ortc;
 pub mod tree;
@@ -205,7 +206,7 @@ pub fn route(
         if b.is_empty() {
             continue;
         }
-        let entries = ortc::compress(b);
+        let entries = ortc::merge_covering(&b, ortc::merge_pairs(&ortc::compress(b.clone())));
         if entries.is_empty() {
             continue;
         }
@@ -223,7 +224,7 @@ pub fn route(
             .into_iter()
             .map(|e| {
                 let (links, cores) = routes[e.route as usize];
-                RouteEntry { key: e.key, mask: ortc::mask_of(e.len), links, cores }
+                RouteEntry { key: e.key, mask: e.mask, links, cores }
             })
             .collect();
         tables.push((TileId(t as u32), es));

@@ -44,6 +44,11 @@ struct Node {
     len: u8,
     set: Vec<RouteId>,
     kids: [Option<usize>; 2],
+    /// Blocks below this node.
+    leaves: u32,
+    /// The route to emit here if one is needed: one the larger part of the
+    /// subtree accepts, so fewer entries are needed below.
+    prefer: RouteId,
 }
 
 fn intersect(a: &[RouteId], b: &[RouteId]) -> Vec<RouteId> {
@@ -61,7 +66,8 @@ fn union(a: &[RouteId], b: &[RouteId]) -> Vec<RouteId> {
 /// prefix (key, len); returns the node index.
 fn build(nodes: &mut Vec<Node>, blocks: &[Block], key: u32, len: u8) -> usize {
     if blocks.len() == 1 && blocks[0].len == len {
-        nodes.push(Node { key, len, set: blocks[0].ok.clone(), kids: [None, None] });
+        let prefer = blocks[0].ok.iter().copied().find(|&r| r != NONE).unwrap_or(NONE);
+        nodes.push(Node { key, len, set: blocks[0].ok.clone(), kids: [None, None], leaves: 1, prefer });
         return nodes.len() - 1;
     }
     // Descend through bits where every block agrees, without making nodes
@@ -79,19 +85,23 @@ fn build(nodes: &mut Vec<Node>, blocks: &[Block], key: u32, len: u8) -> usize {
         sets[side] = Some(nodes[i].set.clone());
         kids[side] = Some(i);
     }
-    let set = match (&sets[0], &sets[1]) {
+    let leaves = kids.iter().flatten().map(|&k| nodes[k].leaves).sum();
+    let (set, prefer) = match (kids[0], kids[1]) {
         (Some(a), Some(b)) => {
-            let i = intersect(a, b);
+            let i = intersect(&nodes[a].set, &nodes[b].set);
             if i.is_empty() {
-                union(a, b)
+                let big = if nodes[a].leaves >= nodes[b].leaves { a } else { b };
+                (union(&nodes[a].set, &nodes[b].set), nodes[big].prefer)
             } else {
-                i
+                let p = if i.contains(&nodes[a].prefer) { nodes[a].prefer } else if i.contains(&nodes[b].prefer) { nodes[b].prefer } else { i.iter().copied().find(|&r| r != NONE).unwrap_or(NONE) };
+                (i, p)
             }
         }
-        (Some(a), None) | (None, Some(a)) => a.clone(),
+        (Some(a), None) | (None, Some(a)) => (nodes[a].set.clone(), nodes[a].prefer),
         (None, None) => unreachable!("a trie node has at least one block"),
     };
-    nodes.push(Node { key, len, set, kids });
+    let _ = sets;
+    nodes.push(Node { key, len, set, kids, leaves, prefer });
     nodes.len() - 1
 }
 
@@ -111,7 +121,8 @@ pub fn compress(mut blocks: Vec<Block>) -> Vec<Entry> {
         let n = &nodes[i];
         let here = if n.set.binary_search(&inherited).is_ok() {
             inherited
-        } else if let Some(&r) = n.set.iter().find(|&&r| r != NONE) {
+        } else if n.prefer != NONE || n.set.iter().any(|&r| r != NONE) {
+            let r = if n.prefer != NONE { n.prefer } else { *n.set.iter().find(|&&r| r != NONE).expect("explicit route") };
             out.push(Entry { key: n.key, len: n.len, route: r });
             r
         } else {
@@ -126,6 +137,143 @@ pub fn compress(mut blocks: Vec<Block>) -> Vec<Entry> {
     // Longest prefix first; equal lengths are disjoint, ordered by key.
     out.sort_by(|a, b| b.len.cmp(&a.len).then(a.key.cmp(&b.key)));
     out
+}
+
+/// A ternary entry after [`merge_pairs`]: `key`/`mask` with the priority level
+/// (the prefix length it came from; higher levels are matched first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ternary {
+    pub key: u32,
+    pub mask: u32,
+    pub route: RouteId,
+    pub level: u8,
+}
+
+/// Merges entries of one priority level and one route whose keys differ in
+/// exactly one cared-for bit into one entry that does not care about that
+/// bit (Quine–McCluskey's step). The merged entry matches exactly the union
+/// of the two, so no packet's route changes; repeated to a fixed point.
+pub fn merge_pairs(entries: &[Entry]) -> Vec<Ternary> {
+    use std::collections::BTreeMap;
+    let mut groups: BTreeMap<(u8, RouteId, u32), std::collections::BTreeSet<u32>> = BTreeMap::new();
+    for e in entries {
+        groups.entry((e.len, e.route, mask_of(e.len))).or_default().insert(e.key);
+    }
+    let mut out = Vec::new();
+    while let Some(((level, route, mask), keys)) = groups.pop_first() {
+        let mut rest = keys;
+        let mut promoted: BTreeMap<u32, std::collections::BTreeSet<u32>> = BTreeMap::new();
+        while let Some(k) = rest.pop_first() {
+            let mut merged = false;
+            let mut m = mask;
+            while m != 0 {
+                let bit = m & m.wrapping_neg();
+                m &= m - 1;
+                if rest.remove(&(k ^ bit)) {
+                    promoted.entry(mask & !bit).or_default().insert(k & !bit);
+                    merged = true;
+                    break;
+                }
+            }
+            if !merged {
+                out.push(Ternary { key: k, mask, route, level });
+            }
+        }
+        for (m2, ks) in promoted {
+            groups.entry((level, route, m2)).or_default().extend(ks);
+        }
+    }
+    out.sort_by(|a, b| b.level.cmp(&a.level).then(a.key.cmp(&b.key)).then(a.mask.cmp(&b.mask)));
+    out
+}
+
+/// Greedy covering merges (in the spirit of PACMAN's pair compressor): two
+/// entries with the same route, neighbours in key order, become one entry
+/// caring only about the bits they agree on, taking the place of the earlier
+/// of the two (so every key either of them matched still matches it first).
+/// A merge is kept only if every key block present at this router that the
+/// wider entry now captures accepts its route; blocks that never reach the
+/// router may match anything.
+/// `entries` must be in priority order; the result is too.
+pub fn merge_covering(blocks: &[Block], entries: Vec<Ternary>) -> Vec<Ternary> {
+    // Priority: (level desc, seq asc); a merged entry inherits the priority of the earlier of its two.
+    #[derive(Clone, Copy)]
+    struct E {
+        t: Ternary,
+        seq: u32,
+        alive: bool,
+    }
+    let mut es: Vec<E> = entries.iter().enumerate().map(|(i, &t)| E { t, seq: i as u32, alive: true }).collect();
+    let before = |a: &E, b: &E| a.t.level > b.t.level || (a.t.level == b.t.level && a.seq < b.seq);
+    let matches = |t: &Ternary, key: u32| key & t.mask == t.key;
+    // First match per block.
+    let mut first: Vec<Option<usize>> = blocks.iter().map(|b| es.iter().position(|e| matches(&e.t, b.key))).collect();
+    for _pass in 0..3 {
+        let mut merged_any = false;
+        let mut by_route: std::collections::BTreeMap<RouteId, Vec<usize>> = std::collections::BTreeMap::new();
+        for (i, e) in es.iter().enumerate() {
+            if e.alive {
+                by_route.entry(e.t.route).or_default().push(i);
+            }
+        }
+        for (_, mut idx) in by_route {
+            idx.sort_by_key(|&i| es[i].t.key);
+            // Each entry tries the next few of its route group in key order.
+            const WINDOW: usize = 8;
+            let mut p = 0;
+            while p < idx.len() {
+                let mut q = p + 1;
+                while q < idx.len() && q <= p + WINDOW {
+                    let (i, j) = (idx[p], idx[q]);
+                    let (a, b) = (es[i], es[j]);
+                    let mask = a.t.mask & b.t.mask & !(a.t.key ^ b.t.key);
+                    let early = if before(&a, &b) { a } else { b };
+                    let m = E { t: Ternary { key: a.t.key & mask, mask, route: a.t.route, level: early.t.level }, seq: early.seq, alive: true };
+                    // Every block the wider entry captures must accept its route.
+                    let ok = blocks.iter().enumerate().all(|(bi, bl)| {
+                        if !matches(&m.t, bl.key) {
+                            return true;
+                        }
+                        match first[bi] {
+                            Some(x) if x == i || x == j => true,
+                            Some(x) if before(&es[x], &m) => true,
+                            _ => bl.ok.contains(&m.t.route),
+                        }
+                    });
+                    if !ok {
+                        q += 1;
+                        continue;
+                    }
+                    es[i].alive = false;
+                    es[j].alive = false;
+                    es.push(m);
+                    let mi = es.len() - 1;
+                    for (bi, bl) in blocks.iter().enumerate() {
+                        if matches(&m.t, bl.key) {
+                            let take = match first[bi] {
+                                Some(x) => x == i || x == j || !before(&es[x], &es[mi]),
+                                None => true,
+                            };
+                            if take {
+                                first[bi] = Some(mi);
+                            }
+                        }
+                    }
+                    idx[p] = mi;
+                    idx.remove(q);
+                    merged_any = true;
+                    q = p + 1;
+                }
+                p += 1;
+            }
+        }
+        if !merged_any {
+            break;
+        }
+    }
+    let mut live: Vec<E> = es.into_iter().filter(|e| e.alive).collect();
+    live.sort_by(|a, b| b.t.level.cmp(&a.t.level).then(a.seq.cmp(&b.seq)));
+    live.into_iter().map(|e| e.t).collect()
 }
 
 #[cfg(test)]
@@ -172,6 +320,24 @@ mod tests {
     }
 
     #[test]
+    fn pair_merging_keeps_every_match() {
+        // Three blocks: 0x000 and 0x200 route 1, 0x100 routes 2: no prefix covers
+        // the first two without the third, a ternary entry does.
+        let blocks = vec![
+            Block { key: 0x000, len: 24, ok: vec![1] },
+            Block { key: 0x100, len: 24, ok: vec![2] },
+            Block { key: 0x200, len: 24, ok: vec![1] },
+        ];
+        let e = compress(blocks.clone());
+        let t = merge_pairs(&e);
+        assert!(t.len() < e.len() || e.len() <= 2, "{e:?} {t:?}");
+        for b in &blocks {
+            let got = t.iter().find(|x| b.key & x.mask == x.key).map_or(NONE, |x| x.route);
+            assert!(b.ok.contains(&got));
+        }
+    }
+
+    #[test]
     fn random_tables_are_exact() {
         let mut x = 12345u64;
         let mut rnd = |n: u64| {
@@ -195,6 +361,18 @@ mod tests {
             let e = compress(blocks.clone());
             check(&blocks, &e);
             assert!(e.len() <= blocks.len());
+            let t = merge_pairs(&e);
+            assert!(t.len() <= e.len());
+            for b in &blocks {
+                let got = t.iter().find(|x| b.key & x.mask == x.key).map_or(NONE, |x| x.route);
+                assert!(b.ok.contains(&got), "after merging: block {:x}", b.key);
+            }
+            let c = merge_covering(&blocks, t.clone());
+            assert!(c.len() <= t.len());
+            for b in &blocks {
+                let got = c.iter().find(|x| b.key & x.mask == x.key).map_or(NONE, |x| x.route);
+                assert!(b.ok.contains(&got), "after covering: block {:x}", b.key);
+            }
         }
     }
 }
