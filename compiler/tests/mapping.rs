@@ -193,3 +193,28 @@ fn quantisation_report_is_honest() {
         assert!(q.worst_rel_error < 0.01, "8-bit weights: {q:?}");
     }
 }
+
+#[test]
+fn full_tables_trigger_rerouting_then_a_clear_error() {
+    let net = parse(&layered(40, 0.2));
+    let mut a = Arch::builtin("tiny").unwrap();
+    let base = compile(&a, &net, &Options::default(), &mut |_| {}).unwrap();
+    let max = base.report.routing.max_table_compressed;
+    assert!(max >= 2, "{:?}", base.report.routing);
+    // One entry fewer than needed: re-routing either finds room (and the routes
+    // stay exact) or the error names the router and the counts.
+    a.router.table_entries = max - 1;
+    match compile(&a, &net, &Options::default(), &mut |_| {}) {
+        Ok(out) => {
+            assert!(out.report.routing.max_table_compressed < max);
+            check_routing(&net, &out.image).unwrap();
+        }
+        Err(e) => {
+            let e = e.to_string();
+            assert!(e.contains("routing table of tile") && e.contains("re-routing") && e.contains(&format!("the router has {}", max - 1)), "{e}");
+        }
+    }
+    a.router.table_entries = 1;
+    let e = compile(&a, &net, &Options::default(), &mut |_| {}).unwrap_err().to_string();
+    assert!(e.contains("routing table of tile") && e.contains("the router has 1"), "{e}");
+}

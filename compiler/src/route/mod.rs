@@ -124,6 +124,10 @@ pub struct RouteStats {
 ///
 /// `src_core[g]`, `src_len[g]`: core and neuron count of global slice g;
 /// `dests[g]`: destination cores of g (sorted).
+///
+/// A table over capacity after compression triggers re-routing: trees are
+/// rebuilt to pass around the full routers (which they may still deliver to),
+/// up to four rounds; then the error names the router and the counts.
 pub fn route(
     arch: &Arch,
     keys: &Keys,
@@ -132,6 +136,41 @@ pub fn route(
     dests: &[Vec<CoreId>],
     progress: &mut dyn FnMut(&str),
 ) -> Result<Routes> {
+    let mut avoid = vec![false; arch.num_tiles() as usize];
+    let mut round = 0;
+    loop {
+        match route_once(arch, keys, src_core, src_len, dests, &avoid, progress)? {
+            Ok(r) => return Ok(r),
+            Err(full) => {
+                let (t, n) = full[0];
+                if round == 4 || full.iter().all(|(t, _)| avoid[t.index()]) {
+                    return Err(CompileError::RoutingTableFull {
+                        tile: format!("{t} at {:?}{}", arch.tile_xy(t), if round > 0 { format!(" (after {round} rounds of re-routing)") } else { String::new() }),
+                        required: n,
+                        available: arch.router.table_entries as u64,
+                    });
+                }
+                for (t, _) in full {
+                    avoid[t.index()] = true;
+                }
+                round += 1;
+                progress(&format!("re-routing around {} full routers", avoid.iter().filter(|a| **a).count()));
+            }
+        }
+    }
+}
+
+/// One routing attempt: the routes, or the routers over capacity (tile, entries).
+#[allow(clippy::type_complexity)]
+fn route_once(
+    arch: &Arch,
+    keys: &Keys,
+    src_core: &[CoreId],
+    src_len: &[u32],
+    dests: &[Vec<CoreId>],
+    avoid: &[bool],
+    progress: &mut dyn FnMut(&str),
+) -> Result<std::result::Result<Routes, Vec<(TileId, u64)>>> {
     let mask = keys.mask();
     let prefix_len = 32 - keys.neuron_bits;
     // Route interning.
@@ -158,7 +197,7 @@ pub fn route(
             return Err(CompileError::Internal(format!("slice {g} has a key but no destination")));
         }
         let dest_tl: Vec<(TileId, u32)> = d.iter().map(|&c| (arch.tile_of(c), arch.local_core(c))).collect();
-        let tr = tree::build(arch, arch.tile_of(src_core[g]), &dest_tl);
+        let tr = tree::build_avoiding(arch, arch.tile_of(src_core[g]), &dest_tl, avoid);
         stats.trees += 1;
         stats.tree_hops += tr.hops() as u64;
         stats.neuron_weighted_hops += tr.hops() as u64 * src_len[g] as u64;
@@ -202,6 +241,7 @@ pub fn route(
         blocks.iter().map(|b| b.iter().filter(|x| x.ok.len() == 1).count() as u32).max().unwrap_or(0);
     progress("compressing routing tables");
     let mut tables = Vec::new();
+    let mut full = Vec::new();
     for (t, b) in blocks.into_iter().enumerate() {
         if b.is_empty() {
             continue;
@@ -212,11 +252,7 @@ pub fn route(
         }
         let n = entries.len() as u64;
         if n > arch.router.table_entries as u64 {
-            return Err(CompileError::RoutingTableFull {
-                tile: format!("tile{t} at {:?}", arch.tile_xy(TileId(t as u32))),
-                required: n,
-                available: arch.router.table_entries as u64,
-            });
+            full.push((TileId(t as u32), n));
         }
         stats.entries_compressed += n;
         stats.max_table_compressed = stats.max_table_compressed.max(n as u32);
@@ -230,6 +266,10 @@ pub fn route(
         tables.push((TileId(t as u32), es));
     }
     let _ = mask;
+    if !full.is_empty() {
+        full.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        return Ok(Err(full));
+    }
     let mut links = Vec::new();
     for t in 0..n_tiles {
         for &d in dirs {
@@ -241,5 +281,5 @@ pub fn route(
             }
         }
     }
-    Ok(Routes { tables, stats, links })
+    Ok(Ok(Routes { tables, stats, links }))
 }

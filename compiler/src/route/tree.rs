@@ -90,6 +90,94 @@ fn path(arch: &Arch, a: (u32, u32), b: (u32, u32)) -> Vec<Dir> {
     out
 }
 
+/// The moves of a shortest route from any tile of `from` to `to` that passes
+/// no tile marked in `avoid` (breadth-first; `None` if there is none).
+fn path_avoiding(arch: &Arch, from: &[TileId], to: TileId, avoid: &[bool]) -> Option<(usize, Vec<Dir>)> {
+    let n = arch.num_tiles() as usize;
+    let mut prev: Vec<Option<(TileId, Dir)>> = vec![None; n];
+    let mut seen = vec![false; n];
+    let mut q = std::collections::VecDeque::new();
+    for &f in from {
+        seen[f.index()] = true;
+        q.push_back(f);
+    }
+    while let Some(t) = q.pop_front() {
+        if t == to {
+            let mut moves = Vec::new();
+            let mut cur = t;
+            while let Some((p, d)) = prev[cur.index()] {
+                moves.push(d);
+                cur = p;
+            }
+            moves.reverse();
+            let start = from.iter().position(|&f| f == cur).expect("a path starts in the tree");
+            return Some((start, moves));
+        }
+        for &d in arch.dirs() {
+            if let Some(nb) = arch.neighbour(t, d) {
+                if !seen[nb.index()] && (!avoid[nb.index()] || nb == to) {
+                    seen[nb.index()] = true;
+                    prev[nb.index()] = Some((t, d));
+                    q.push_back(nb);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Builds the tree from `src` to the destination cores, given as
+/// (tile, local core) pairs. Tiles marked in `avoid` (full routers) are not
+/// passed through where a detour exists, though they may still be destinations.
+pub fn build_avoiding(arch: &Arch, src: TileId, dests: &[(TileId, u32)], avoid: &[bool]) -> Tree {
+    if !avoid.iter().any(|&a| a) {
+        return build(arch, src, dests);
+    }
+    let mut tree = Tree { nodes: vec![TreeNode { tile: src, arrival: None, links: 0, cores: 0 }] };
+    let mut tiles: Vec<TileId> = dests.iter().map(|d| d.0).collect();
+    tiles.sort();
+    tiles.dedup();
+    let sxy = arch.tile_xy(src);
+    let mut order: Vec<(i64, TileId)> = tiles.iter().map(|&t| (dist(arch, sxy, arch.tile_xy(t)), t)).collect();
+    order.sort();
+    for (_, d) in order {
+        if tree.nodes.iter().any(|n| n.tile == d) {
+            continue;
+        }
+        let from: Vec<TileId> = tree.nodes.iter().map(|n| n.tile).collect();
+        let (start, moves) = match path_avoiding(arch, &from, d, avoid) {
+            Some(p) => p,
+            None => {
+                // No detour: the direct route, through the full router.
+                let mut best = (i64::MAX, 0usize);
+                for (i, n) in tree.nodes.iter().enumerate() {
+                    let dd = dist(arch, arch.tile_xy(n.tile), arch.tile_xy(d));
+                    if dd < best.0 {
+                        best = (dd, i);
+                    }
+                }
+                (best.1, path(arch, arch.tile_xy(tree.nodes[best.1].tile), arch.tile_xy(d)))
+            }
+        };
+        let mut at = start;
+        for dir in moves {
+            let next = arch.neighbour(tree.nodes[at].tile, dir).expect("paths stay on the machine");
+            if let Some(j) = tree.nodes.iter().position(|n| n.tile == next) {
+                at = j;
+                continue;
+            }
+            tree.nodes[at].links |= 1 << dir as u8;
+            tree.nodes.push(TreeNode { tile: next, arrival: Some(dir), links: 0, cores: 0 });
+            at = tree.nodes.len() - 1;
+        }
+    }
+    for &(t, local) in dests {
+        let i = tree.nodes.iter().position(|n| n.tile == t).expect("every destination tile is in the tree");
+        tree.nodes[i].cores |= 1u64 << local;
+    }
+    tree
+}
+
 /// Builds the tree from `src` to the destination cores, given as
 /// (tile, local core) pairs.
 pub fn build(arch: &Arch, src: TileId, dests: &[(TileId, u32)]) -> Tree {

@@ -3,7 +3,7 @@
 //! time per stage, cores, chips, routing entries, link loads. The `random`
 //! graphs are expanded with CPython's generator, exactly as pacman_peer.py does.
 //!
-//!     map_graph GRAPH.json [--effort N] [--seed S]
+//!     map_graph GRAPH.json [--effort N] [--seed S] [--entries N]
 
 use std::time::Instant;
 
@@ -67,6 +67,8 @@ fn main() {
     };
     let mut arch = Arch::builtin("spinnaker").unwrap();
     arch.topology.chips = [w as u16, h as u16];
+    // `--entries N` shrinks the routers, to exercise re-routing.
+    arch.router.table_entries = opt("--entries", arch.router.table_entries as u64) as u32;
 
     let t_all = Instant::now();
     let t0 = Instant::now();
