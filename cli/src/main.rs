@@ -3,8 +3,10 @@
 #![forbid(unsafe_code)]
 
 mod cmd;
+mod plots;
 mod progress;
 mod spikes;
+mod summary;
 mod table;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +25,8 @@ enum Command {
     Compile(cmd::compile::CompileArgs),
     /// Run a chip image on the emulator.
     Run(cmd::run::RunArgs),
+    /// Print a run's energy and latency report; write pictures and an HTML page.
+    Report(cmd::report::ReportArgs),
     /// List or show architecture profiles.
     #[command(subcommand)]
     Arch(cmd::arch::ArchCmd),
@@ -39,6 +43,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Compile(a) => cmd::compile::run(a),
         Command::Run(a) => cmd::run::run(a),
+        Command::Report(a) => cmd::report::run(a),
         Command::Arch(c) => cmd::arch::run(c),
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Disasm(a) => cmd::disasm::run(a),

@@ -37,3 +37,13 @@ pub fn util(used: u64, limit: Option<u32>) -> String {
         _ => format!("{used}"),
     }
 }
+
+/// A two-column key/value table without a header.
+pub fn plain(rows: Vec<Vec<String>>) -> String {
+    let mut t = Table::new();
+    t.load_preset(presets::UTF8_BORDERS_ONLY).set_content_arrangement(ContentArrangement::Disabled);
+    for r in rows {
+        t.add_row(r);
+    }
+    t.to_string()
+}

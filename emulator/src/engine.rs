@@ -53,8 +53,10 @@ pub struct Counts {
     pub instr_mul: u64,
     pub instr_mem: u64,
     pub instr_spike: u64,
-    /// Packets sent by cores (one per spike).
+    /// Spikes emitted by neurons (and spike sources).
     pub spikes: u64,
+    /// Packets sent into the network: spikes of cores that have routes.
+    pub packets_out: u64,
     /// Packets arriving at cores.
     pub packets_in: u64,
     /// Arrivals whose key selected no row (multicast to a core with no synapse for that neuron).
@@ -71,7 +73,7 @@ pub struct Counts {
 }
 
 impl Counts {
-    fn add(&mut self, o: &Counts) {
+    pub fn add(&mut self, o: &Counts) {
         self.updates_active += o.updates_active;
         self.updates_idle += o.updates_idle;
         self.instr_alu += o.instr_alu;
@@ -79,6 +81,7 @@ impl Counts {
         self.instr_mem += o.instr_mem;
         self.instr_spike += o.instr_spike;
         self.spikes += o.spikes;
+        self.packets_out += o.packets_out;
         self.packets_in += o.packets_in;
         self.packets_no_row += o.packets_no_row;
         self.synaptic_events += o.synaptic_events;
@@ -89,6 +92,29 @@ impl Counts {
         self.chip_crossings += o.chip_crossings;
         self.barriers += o.barriers;
     }
+    /// Field-wise difference (self ≥ other field by field).
+    pub fn minus(&self, o: &Counts) -> Counts {
+        Counts {
+            updates_active: self.updates_active - o.updates_active,
+            updates_idle: self.updates_idle - o.updates_idle,
+            instr_alu: self.instr_alu - o.instr_alu,
+            instr_mul: self.instr_mul - o.instr_mul,
+            instr_mem: self.instr_mem - o.instr_mem,
+            instr_spike: self.instr_spike - o.instr_spike,
+            spikes: self.spikes - o.spikes,
+            packets_out: self.packets_out - o.packets_out,
+            packets_in: self.packets_in - o.packets_in,
+            packets_no_row: self.packets_no_row - o.packets_no_row,
+            synaptic_events: self.synaptic_events - o.synaptic_events,
+            router_passes: self.router_passes - o.router_passes,
+            hops_ew: self.hops_ew - o.hops_ew,
+            hops_ns: self.hops_ns - o.hops_ns,
+            hops_diag: self.hops_diag - o.hops_diag,
+            chip_crossings: self.chip_crossings - o.chip_crossings,
+            barriers: self.barriers - o.barriers,
+        }
+    }
+
     pub fn instructions(&self) -> u64 {
         self.instr_alu + self.instr_mul + self.instr_mem + self.instr_spike
     }
@@ -116,8 +142,8 @@ pub struct StepTime {
     pub barrier_ns: f64,
     /// core + network + barrier.
     pub step_ns: f64,
-    pub spikes: u32,
-    pub synaptic_events: u64,
+    /// What happened in this step (summed over cores).
+    pub counts: Counts,
 }
 
 /// Which spikes and state to record.
@@ -325,11 +351,10 @@ pub fn run(
     let barrier = Barrier::new(threads);
     // Per step, per thread: slowest core ns and integer counts.
     let per_step_core: Vec<Mutex<Vec<f64>>> = (0..threads).map(|_| Mutex::new(Vec::new())).collect();
-    let per_step_counts: Vec<Mutex<Vec<(u32, u64)>>> = (0..threads).map(|_| Mutex::new(Vec::new())).collect();
+    let per_step_counts: Vec<Mutex<Vec<Counts>>> = (0..threads).map(|_| Mutex::new(Vec::new())).collect();
     let net_times: Mutex<Vec<f64>> = Mutex::new(Vec::with_capacity(if rec.per_step { steps as usize } else { 0 }));
     let link_totals: Mutex<Vec<u64>> = Mutex::new(vec![0; n_links]);
     let failed = AtomicBool::new(false);
-    let net_counts: Mutex<Counts> = Mutex::new(Counts::default());
 
     let mut chunks: Vec<&mut [Core]> = Vec::with_capacity(threads);
     let mut rest: &mut [Core] = &mut m.cores;
@@ -384,7 +409,6 @@ pub fn run(
                 per_step_counts: &per_step_counts,
                 net_times: &net_times,
                 link_totals: &link_totals,
-                net_counts: &net_counts,
                 failed: &failed,
                 n_links,
                 tick,
@@ -416,7 +440,6 @@ pub fn run(
             per_step_counts: &per_step_counts,
             net_times: &net_times,
             link_totals: &link_totals,
-            net_counts: &net_counts,
             failed: &failed,
             n_links,
             tick,
@@ -432,7 +455,7 @@ pub fn run(
 
     // Merge, in thread order.
     let workers: Vec<Worker> = results.into_iter().map(|w| w.expect("every worker returns")).collect();
-    let mut counts = *net_counts.lock().expect("lock");
+    let mut counts = Counts::default();
     let mut per_core = Vec::new();
     let mut spikes = Vec::new();
     let mut probes: Vec<ProbeTrace> = rec.probes.iter().map(|&(pop, slot)| ProbeTrace { pop, slot, values: vec![Vec::new(); steps as usize] }).collect();
@@ -467,7 +490,7 @@ pub fn run(
     let links: Vec<(u32, u64)> = link_totals.into_inner().expect("lock").iter().enumerate().filter(|(_, &n)| n > 0).map(|(i, &n)| (i as u32, n)).collect();
     // Step times.
     let core_max: Vec<Vec<f64>> = per_step_core.into_iter().map(|x| x.into_inner().expect("lock")).collect();
-    let step_counts: Vec<Vec<(u32, u64)>> = per_step_counts.into_iter().map(|x| x.into_inner().expect("lock")).collect();
+    let step_counts: Vec<Vec<Counts>> = per_step_counts.into_iter().map(|x| x.into_inner().expect("lock")).collect();
     let net = net_times.into_inner().expect("lock");
     let mut step_times = Vec::new();
     let mut emulated = 0.0;
@@ -477,7 +500,11 @@ pub fn run(
         step_times.reserve(steps as usize);
         for st in 0..steps as usize {
             let core_ns = core_max.iter().map(|v| v[st]).fold(0.0, f64::max);
-            let (sp, se) = step_counts.iter().fold((0u32, 0u64), |acc, v| (acc.0 + v[st].0, acc.1 + v[st].1));
+            let mut sc = Counts::default();
+            for v in &step_counts {
+                sc.add(&v[st]);
+            }
+            sc.barriers = 1;
             let step_ns = core_ns + net[st] + barrier_ns;
             emulated += step_ns;
             match tick {
@@ -489,7 +516,7 @@ pub fn run(
                 }
                 None => wall += step_ns,
             }
-            step_times.push(StepTime { core_ns, net_ns: net[st], barrier_ns, step_ns, spikes: sp, synaptic_events: se });
+            step_times.push(StepTime { core_ns, net_ns: net[st], barrier_ns, step_ns, counts: sc });
         }
     }
     Ok(RunOutput {
@@ -524,10 +551,9 @@ struct Ctx<'a> {
     rec: &'a Recording,
     costs: &'a Costs,
     per_step_core: &'a [Mutex<Vec<f64>>],
-    per_step_counts: &'a [Mutex<Vec<(u32, u64)>>],
+    per_step_counts: &'a [Mutex<Vec<Counts>>],
     net_times: &'a Mutex<Vec<f64>>,
     link_totals: &'a Mutex<Vec<u64>>,
-    net_counts: &'a Mutex<Counts>,
     failed: &'a AtomicBool,
     n_links: usize,
     tick: Option<f64>,
@@ -540,9 +566,9 @@ impl Ctx<'_> {
         let mut link_step = vec![0u32; if self.t == 0 { self.n_links } else { 0 }];
         let mut touched: Vec<u32> = Vec::new();
         let mut my_core_max = Vec::with_capacity(if self.rec.per_step { self.steps as usize } else { 0 });
-        let mut my_counts = Vec::with_capacity(if self.rec.per_step { self.steps as usize } else { 0 });
+        let mut my_counts: Vec<Counts> = Vec::with_capacity(if self.rec.per_step { self.steps as usize } else { 0 });
+        let mut prev_total = Counts::default();
         let mut net_local: Vec<f64> = Vec::with_capacity(if self.t == 0 && self.rec.per_step { self.steps as usize } else { 0 });
-        let mut net_counts = Counts::default();
         let mut link_totals = vec![0u64; if self.t == 0 { self.n_links } else { 0 }];
         let _ = self.tick;
         let _ = self.barrier_ns;
@@ -613,8 +639,20 @@ impl Ctx<'_> {
                 for &(gi, i) in out.iter() {
                     let ci = gi as usize - w.first;
                     let core = &w.cores[ci];
-                    w.counts[ci].spikes += 1;
-                    w.step_ns[ci] += self.costs.pk_out;
+                    let cnt = &mut w.counts[ci];
+                    cnt.spikes += 1;
+                    // The packet's path through the network, charged to its source.
+                    let rs = &self.routes[gi as usize];
+                    if !rs.is_empty() {
+                        let r = route_of(rs, i as usize);
+                        cnt.packets_out += 1;
+                        cnt.router_passes += r.routers as u64;
+                        cnt.hops_ew += r.hops[0] as u64;
+                        cnt.hops_ns += r.hops[1] as u64;
+                        cnt.hops_diag += r.hops[2] as u64;
+                        cnt.chip_crossings += r.chip_crossings as u64;
+                        w.step_ns[ci] += self.costs.pk_out;
+                    }
                     if self.rec.spikes.get(core.pop as usize).copied().unwrap_or(false) {
                         w.spikes.push(SpikeEvent { step: st, pop: core.pop, neuron: self.first_of[gi as usize] + i });
                     }
@@ -622,8 +660,6 @@ impl Ctx<'_> {
             }
             self.barrier.wait();
             // Phase 2: delivery into my cores; thread 0 also accounts the network.
-            let mut step_spikes = 0u32;
-            let mut step_syn = 0u64;
             let mut net_ns = 0.0f64;
             for tb in 0..self.threads {
                 let buf = self.bufs[par * self.threads + tb].read().expect("spike buffer lock");
@@ -634,12 +670,6 @@ impl Ctx<'_> {
                     }
                     let r = route_of(rs, i as usize);
                     if self.t == 0 {
-                        step_spikes += 1;
-                        net_counts.router_passes += r.routers as u64;
-                        net_counts.hops_ew += r.hops[0] as u64;
-                        net_counts.hops_ns += r.hops[1] as u64;
-                        net_counts.hops_diag += r.hops[2] as u64;
-                        net_counts.chip_crossings += r.chip_crossings as u64;
                         net_ns = net_ns.max(r.latency_ns);
                         for &l in &r.links {
                             if link_step[l as usize] == 0 {
@@ -671,7 +701,6 @@ impl Ctx<'_> {
                             }
                             let ne = sp.len as u64;
                             cnt.synaptic_events += ne;
-                            step_syn += ne;
                             t_ns += ne as f64 * self.costs.syn;
                         }
                         w.step_ns[ci] += t_ns;
@@ -702,7 +731,13 @@ impl Ctx<'_> {
             }
             if self.rec.per_step {
                 my_core_max.push(core_max);
-                my_counts.push((if self.t == 0 { step_spikes } else { 0 }, step_syn));
+                // This step's counts: the thread's totals now minus before.
+                let mut tot = Counts::default();
+                for c in &w.counts {
+                    tot.add(c);
+                }
+                my_counts.push(tot.minus(&prev_total));
+                prev_total = tot;
             }
             if self.t == 0 && (step & 1023) == 1023 {
                 progress(step + 1);
@@ -715,7 +750,6 @@ impl Ctx<'_> {
             progress(self.steps);
             *self.net_times.lock().expect("lock") = net_local;
             *self.link_totals.lock().expect("lock") = link_totals;
-            *self.net_counts.lock().expect("lock") = net_counts;
         }
         *self.per_step_core[self.t].lock().expect("lock") = my_core_max;
         *self.per_step_counts[self.t].lock().expect("lock") = my_counts;

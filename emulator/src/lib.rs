@@ -8,6 +8,7 @@
 //! - [`io`]: spike files in and out.
 #![deny(unsafe_code)]
 
+pub mod energy;
 pub mod engine;
 pub mod error;
 pub mod interp;

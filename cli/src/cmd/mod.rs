@@ -3,6 +3,7 @@ pub mod asm;
 pub mod compile;
 pub mod disasm;
 pub mod inspect;
+pub mod report;
 pub mod run;
 
 pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;

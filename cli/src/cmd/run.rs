@@ -2,7 +2,6 @@ use clap::{Args, ValueEnum};
 use nerve_emulator::engine::{self, Interp, KernelRunner, Recording, RunOutput};
 use nerve_emulator::machine::Machine;
 use nerve_isa::image::Image;
-use serde_json::json;
 use std::path::PathBuf;
 
 use super::Result;
@@ -48,9 +47,15 @@ pub struct RunArgs {
     /// Where probes go (CSV `population,var,neuron,time,value` or .npy: steps × neurons float64). Default: probes.csv.
     #[arg(long)]
     probe_out: Option<PathBuf>,
-    /// Write the run summary (counts, timing, per core and link) as JSON.
+    /// Write the run summary (counts, timing, energy, per population, core, chip and link, per-step series) as JSON, for `nerve report`.
     #[arg(long)]
     report: Option<PathBuf>,
+    /// Steps per inference: report energy and energy-delay per inference.
+    #[arg(long)]
+    inference_steps: Option<u64>,
+    /// Decision population: report the latency from the first input spike to its first spike.
+    #[arg(long)]
+    decision: Option<String>,
     /// Print nothing but errors.
     #[arg(short, long)]
     quiet: bool,
@@ -101,7 +106,12 @@ pub fn run(a: RunArgs) -> Result<()> {
         })?;
         probes.push((pi as u32, v.slot));
     }
-    let rec = Recording { spikes: record, probes, per_step: true };
+    if let Some(d) = &a.decision {
+        if !m.pops.iter().any(|p| &p.name == d) {
+            return Err(format!("--decision {d}: no population `{d}` (populations: {})", m.pops.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")).into());
+        }
+    }
+    let rec = Recording { spikes: record.clone(), probes, per_step: true };
     let threads = if a.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { a.threads };
     let runner: Box<dyn KernelRunner> = match a.engine {
         EngineKind::Interp => Box::new(Interp),
@@ -130,12 +140,17 @@ pub fn run(a: RunArgs) -> Result<()> {
     if !out.probes.is_empty() {
         write_probes(&m, &out, a.probe_out.clone().unwrap_or_else(|| PathBuf::from("probes.csv")), dt)?;
     }
-    let summary = summary(&m, &out, &a, threads);
+    let engine = format!("{:?}", a.engine).to_lowercase();
+    let summary = crate::summary::build(
+        &m,
+        &out,
+        &crate::summary::Options { engine: &engine, threads, inference_steps: a.inference_steps, decision: a.decision.as_deref(), recorded: &record },
+    );
     if let Some(r) = &a.report {
-        std::fs::write(r, serde_json::to_string_pretty(&summary)?).map_err(|e| format!("cannot write {}: {e}", r.display()))?;
+        std::fs::write(r, serde_json::to_string(&summary)?).map_err(|e| format!("cannot write {}: {e}", r.display()))?;
     }
     if !a.quiet {
-        print_summary(&m, &out, dt);
+        print_summary(&summary, out.wall_seconds);
     }
     Ok(())
 }
@@ -173,94 +188,36 @@ fn write_probes(m: &Machine, out: &RunOutput, path: PathBuf, dt: f64) -> Result<
     Ok(())
 }
 
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() - 1) as f64 * q).round() as usize;
-    sorted[i]
-}
-
-pub fn summary(m: &Machine, out: &RunOutput, a: &RunArgs, threads: usize) -> serde_json::Value {
-    let c = &out.counts;
-    let mut st: Vec<f64> = out.step_times.iter().map(|s| s.step_ns).collect();
-    st.sort_by(f64::total_cmp);
-    let mean = if st.is_empty() { 0.0 } else { st.iter().sum::<f64>() / st.len() as f64 };
-    let pops: Vec<serde_json::Value> = m
-        .pops
-        .iter()
-        .enumerate()
-        .map(|(pi, p)| {
-            let spikes = out.per_core.iter().filter(|x| x.population == pi as u32).map(|x| x.counts.spikes).sum::<u64>();
-            let syn = out.per_core.iter().filter(|x| x.population == pi as u32).map(|x| x.counts.synaptic_events).sum::<u64>();
-            json!({"name": p.name, "size": p.size, "spikes": spikes, "synaptic_events_in": syn,
-                   "rate_hz": spikes as f64 / p.size as f64 / (out.steps as f64 * m.dt_ms / 1000.0)})
-        })
-        .collect();
-    let cores: Vec<serde_json::Value> = out
-        .per_core
-        .iter()
-        .map(|x| json!({"core": x.core, "population": m.pops[x.population as usize].name, "spikes": x.counts.spikes,
-                        "packets_in": x.counts.packets_in, "synaptic_events": x.counts.synaptic_events,
-                        "updates_active": x.counts.updates_active, "updates_idle": x.counts.updates_idle,
-                        "busy_ns": x.busy_ns, "max_step_ns": x.max_step_ns}))
-        .collect();
-    let links: Vec<serde_json::Value> = out
-        .links
-        .iter()
-        .map(|(l, n)| json!({"tile": l / 6, "dir": nerve_isa::arch::Dir::from_index((l % 6) as usize).map_or("?", |d| d.name()), "packets": n}))
-        .collect();
-    json!({
-        "network": m.network, "arch": m.arch.name, "dt_ms": m.dt_ms, "steps": out.steps,
-        "engine": format!("{:?}", a.engine).to_lowercase(), "threads": threads,
-        "cores_used": m.cores.len(), "tiles_used": m.tiles_in_use, "chips_used": m.chips_in_use,
-        "counts": {
-            "spikes": c.spikes, "packets_in": c.packets_in, "packets_no_row": c.packets_no_row,
-            "synaptic_events": c.synaptic_events, "updates_active": c.updates_active, "updates_idle": c.updates_idle,
-            "instructions": {"alu": c.instr_alu, "mul": c.instr_mul, "mem": c.instr_mem, "spike": c.instr_spike},
-            "router_passes": c.router_passes, "hops": {"ew": c.hops_ew, "ns": c.hops_ns, "diag": c.hops_diag},
-            "chip_crossings": c.chip_crossings, "barriers": c.barriers
-        },
-        "timing": {
-            "emulated_ns": out.emulated_ns, "wall_ns": out.wall_ns, "overrun_steps": out.overruns,
-            "step_ns": {"mean": mean, "p50": percentile(&st, 0.5), "p99": percentile(&st, 0.99), "max": st.last().copied().unwrap_or(0.0)},
-            "real_time_tick_ns": m.arch.timing.timestep_ns
-        },
-        "populations": pops, "cores": cores, "links": links,
-        "host": {"wall_seconds": out.wall_seconds, "emulator_bytes": m.memory_bytes()}
-    })
-}
-
-fn print_summary(m: &Machine, out: &RunOutput, dt: f64) {
-    let c = &out.counts;
-    let secs = out.steps as f64 * dt / 1000.0;
+fn print_summary(s: &crate::summary::Summary, wall_seconds: f64) {
+    use crate::cmd::report::eng;
+    let c = &s.counts;
+    let neurons: u32 = s.populations.iter().map(|p| p.size).sum();
+    let bio_s = s.steps as f64 * s.dt_ms / 1000.0;
     println!(
-        "ran `{}` on `{}` for {} steps ({} ms biological) in {:.3} s: {} spikes ({:.2} Hz mean), {} synaptic events, {} packets",
-        m.network,
-        m.arch.name,
-        out.steps,
-        out.steps as f64 * dt,
-        out.wall_seconds,
+        "ran `{}` on `{}` for {} steps ({} ms biological) in {:.3} s: {} spikes ({:.2} Hz mean), {} synaptic events",
+        s.network,
+        s.arch,
+        s.steps,
+        s.steps as f64 * s.dt_ms,
+        wall_seconds,
         c.spikes,
-        c.spikes as f64 / m.pops.iter().map(|p| p.size as f64).sum::<f64>().max(1.0) / secs.max(1e-12),
-        c.synaptic_events,
-        c.spikes
+        c.spikes as f64 / neurons.max(1) as f64 / bio_s.max(1e-12),
+        c.synaptic_events
     );
-    let mut st: Vec<f64> = out.step_times.iter().map(|s| s.step_ns).collect();
-    st.sort_by(f64::total_cmp);
-    if !st.is_empty() {
-        println!(
-            "emulated time {:.3} ms ({} steps: mean {:.1} ns, p50 {:.1}, p99 {:.1}, max {:.1}){}",
-            out.wall_ns / 1e6,
-            st.len(),
-            st.iter().sum::<f64>() / st.len() as f64,
-            percentile(&st, 0.5),
-            percentile(&st, 0.99),
-            st.last().copied().unwrap_or(0.0),
-            match m.arch.timing.timestep_ns {
-                Some(t) => format!("; real-time tick {:.0} ns, {} overrun steps", t, out.overruns),
-                None => String::new(),
-            }
-        );
-    }
+    let t = &s.timing;
+    println!(
+        "on the chip: time to solution {} (step mean {}, p99 {}, max {}){}; energy {} ({} per step, mean power {})",
+        eng(t.time_to_solution_s, "s"),
+        eng(t.step_ns.mean * 1e-9, "s"),
+        eng(t.step_ns.p99 * 1e-9, "s"),
+        eng(t.step_ns.max * 1e-9, "s"),
+        match t.real_time_tick_ns {
+            Some(tk) => format!(", real-time tick {}, {} overrun steps", eng(tk * 1e-9, "s"), t.overrun_steps),
+            None => String::new(),
+        },
+        eng(s.energy.total_j, "J"),
+        eng(s.energy.per_step_j, "J"),
+        eng(s.energy.power_w, "W")
+    );
+    println!("`nerve report` on the --report file gives the breakdowns, pictures and an HTML page.");
 }

@@ -1,0 +1,152 @@
+//! Kernel engines side by side on the same LIF kernel (the one nerve generates
+//! for the CUBA network): the interpreter, the Cranelift JIT, and the same
+//! fixed-point update written as a plain Rust loop compiled by rustc. All three
+//! must end in identical states; the times are per neuron-step.
+//!
+//!     kernel_bench [NEURONS] [STEPS]
+
+use std::time::Instant;
+
+use nerve_compiler::compile::{compile, Options};
+use nerve_compiler::net::json::parse_network;
+use nerve_emulator::engine::KernelRunner;
+use nerve_emulator::jit::Jit;
+use nerve_emulator::kernel_data::{padded, KernelData, Param};
+use nerve_isa::arch::Arch;
+use nerve_isa::image::{CoreKind, ParamArray};
+use nerve_isa::semantics::{mulshr, shv};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let n: usize = args.get(1).map_or(4096, |x| x.parse().expect("neurons"));
+    let steps: usize = args.get(2).map_or(2000, |x| x.parse().expect("steps"));
+    // One CUBA-like LIF population; its kernel and parameters come from the compiler.
+    let net = parse_network(
+        &format!(
+            r#"{{"dt_ms": 0.1, "populations": [{{"name": "lif", "size": {n}, "model": "lif",
+            "params": {{"tau_m": 20.0, "cm": 0.2, "v_rest": -49.0, "v_reset": -60.0, "v_thresh": -50.0,
+                        "tau_refrac": 5.0, "tau_syn_E": 5.0, "tau_syn_I": 10.0}},
+            "initial": {{"v": {{"uniform": [-60.0, -50.0], "seed": 1}}}}}}],
+            "projections": [{{"pre": "lif", "post": "lif", "connector": {{"type": "fixed_probability", "p": 0.001, "seed": 2}}, "weight": 0.0162}},
+                            {{"pre": "lif", "post": "lif", "receptor": "inhibitory", "connector": {{"type": "fixed_probability", "p": 0.001, "seed": 3}}, "weight": -0.09}}]}}"#
+        ),
+        std::path::Path::new("bench.json"),
+    )
+    .expect("network");
+    let mut arch = Arch::builtin("loihi").unwrap();
+    arch.core.max_neurons = n as u32;
+    arch.core.max_output_axons = None;
+    arch.core.max_input_keys = None;
+    arch.core.synapse_words = u32::MAX;
+    let img = compile(&arch, &net, &Options::default(), &mut |_| {}).expect("compiles").image;
+    let core = &img.cores[0];
+    let CoreKind::Neuron { kernel, params, state } = &core.kind else { panic!("a neuron core") };
+    let k = &img.kernels[kernel.index()];
+    let np = padded(n);
+    let data0 = KernelData {
+        n,
+        state: state.iter().map(|s| { let mut s = s.clone(); s.resize(np, 0); s }).collect(),
+        params: params.iter().map(|p| match p { ParamArray::Uniform(v) => Param::Uniform(*v), ParamArray::PerNeuron(v) => { let mut v = v.clone(); v.resize(np, 0); Param::PerNeuron(v) } }).collect(),
+    };
+    // Deterministic synaptic input: a few neurons get input each step.
+    let ports = k.inputs.len();
+    let input_for = |step: usize, buf: &mut Vec<i32>| {
+        buf.iter_mut().for_each(|x| *x = 0);
+        for j in 0..n / 16 {
+            let i = (j * 16 + step * 7) % n;
+            buf[i] = 3000 + (step % 5) as i32;
+            if ports > 1 {
+                buf[np + i] = -(2000 + (j % 3) as i32);
+            }
+        }
+    };
+    let mut input = vec![0i32; ports * np];
+    let mut flags = vec![0u8; np / 4];
+
+    // Interpreter (fewer steps: it is slow), then the same number of steps for the check.
+    let interp_steps = (steps / 10).max(10);
+    let mut di = KernelData { n, state: data0.state.clone(), params: data0.params.clone() };
+    let t = Instant::now();
+    for s in 0..interp_steps {
+        input_for(s, &mut input);
+        nerve_emulator::engine::Interp.run(0, k, &mut di, &mut input, np, &mut flags);
+    }
+    let interp_ns = t.elapsed().as_secs_f64() * 1e9 / (interp_steps * n) as f64;
+
+    let jit = Jit::for_kernel(k, &data0).expect("JIT");
+    let mut dj = KernelData { n, state: data0.state.clone(), params: data0.params.clone() };
+    let t = Instant::now();
+    for s in 0..steps {
+        input_for(s, &mut input);
+        jit.run(0, k, &mut dj, &mut input, np, &mut flags);
+    }
+    let jit_ns = t.elapsed().as_secs_f64() * 1e9 / (steps * n) as f64;
+
+    // The same update as plain Rust (parameters read by name, as the kernel does).
+    let p = |name: &str| -> i32 {
+        match &data0.params[k.param_slot(name).unwrap() as usize] {
+            Param::Uniform(v) => *v,
+            Param::PerNeuron(_) => panic!("uniform expected"),
+        }
+    };
+    let sh = |mn: &str, nth: usize| -> u8 { k.code.iter().filter(|i| i.op.mnemonic() == mn).nth(nth).map(|i| i.aux).unwrap() };
+    let (a_v, c0, b_e, b_i, d_e, d_i, vth, vreset, tref) = (p("a_v"), p("c0"), p("b_e"), p("b_i"), p("d_e"), p("d_i"), p("vth"), p("vreset"), p("tref"));
+    let (e0, e1) = (p("e0"), if ports > 1 { p("e1") } else { 0 });
+    let (sa, sbe, sbi, sde, sdi) = (sh("mulshr", 0), sh("mulshr", 1), sh("mulshr", 2), sh("mulshr", 3), sh("mulshr", 4));
+    let mut st = data0.state.clone();
+    let t = Instant::now();
+    let mut spikes = 0u64;
+    for s in 0..steps {
+        input_for(s, &mut input);
+        let (v, rest) = st.split_at_mut(1);
+        let (ge, rest) = rest.split_at_mut(1);
+        let (gi, refr) = rest.split_at_mut(1);
+        let (v, ge, gi, refr) = (&mut v[0], &mut ge[0], &mut gi[0], &mut refr[0]);
+        for i in 0..n {
+            let xe = ge[i].wrapping_add(shv(input[i], e0));
+            let xi = if ports > 1 { gi[i].wrapping_add(shv(input[np + i], e1)) } else { gi[i] };
+            let vi = v[i];
+            let mut nv = mulshr(vi, a_v, sa).wrapping_add(c0).wrapping_add(mulshr(xe, b_e, sbe)).wrapping_add(mulshr(xi, b_i, sbi));
+            let r = refr[i];
+            let refractory = r > 0;
+            if refractory {
+                nv = vi;
+            }
+            let mut nr = if refractory { r - 1 } else { r };
+            let spike = vth < nv && !refractory;
+            if spike {
+                nv = vreset;
+                nr = tref;
+                spikes += 1;
+            }
+            v[i] = nv;
+            refr[i] = nr;
+            ge[i] = mulshr(xe, d_e, sde);
+            gi[i] = mulshr(xi, d_i, sdi);
+        }
+        input.iter_mut().for_each(|x| *x = 0);
+    }
+    let rust_ns = t.elapsed().as_secs_f64() * 1e9 / (steps * n) as f64;
+    // Bit-exactness of the three.
+    for sl in 0..4 {
+        assert_eq!(&dj.state[sl][..n], &st[sl][..n], "JIT and the Rust loop differ in state {sl}");
+    }
+    let mut dj2 = KernelData { n, state: data0.state.clone(), params: data0.params.clone() };
+    for s in 0..interp_steps {
+        input_for(s, &mut input);
+        jit.run(0, k, &mut dj2, &mut input, np, &mut flags);
+    }
+    for sl in 0..4 {
+        assert_eq!(&dj2.state[sl][..n], &di.state[sl][..n], "JIT and interpreter differ in state {sl}");
+    }
+    println!(
+        "{}",
+        serde_json::json!({
+            "kernel": k.name, "instructions": k.code.len(), "neurons": n, "steps": steps, "spikes_rust_loop": spikes,
+            "ns_per_neuron_step": {"interpreter": interp_ns, "jit": jit_ns, "rust_loop": rust_ns},
+            "jit_speedup_over_interpreter": interp_ns / jit_ns,
+            "jit_over_rust_loop": jit_ns / rust_ns,
+            "bit_exact": true
+        })
+    );
+}

@@ -1,0 +1,468 @@
+//! The run summary (`nerve run --report run.json`): counts, timing, energy
+//! with its breakdowns, NeuroBench-style activity measures, per-step series and
+//! a raster sample, everything `nerve report` needs to print tables and draw.
+
+use nerve_emulator::energy::{self, KindEnergy};
+use nerve_emulator::engine::{Counts, RunOutput};
+use nerve_emulator::machine::{Machine, Run};
+use serde::{Deserialize, Serialize};
+
+/// Most spikes kept for the raster picture.
+pub const RASTER_CAP: usize = 200_000;
+/// Most points kept per per-step series (longer runs are binned).
+pub const SERIES_CAP: usize = 20_000;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Summary {
+    pub network: String,
+    pub arch: String,
+    pub dt_ms: f64,
+    pub steps: u64,
+    pub engine: String,
+    pub threads: usize,
+    pub machine: MachineShape,
+    pub cores_used: u32,
+    pub tiles_used: u32,
+    pub chips_used: u32,
+    pub counts: CountsJson,
+    pub timing: Timing,
+    pub energy: Energy,
+    pub neurobench: NeuroBench,
+    pub populations: Vec<PopRow>,
+    pub cores: Vec<CoreRow>,
+    pub chips: Vec<ChipRow>,
+    pub links: Vec<LinkRow>,
+    pub series: Series,
+    pub raster: Raster,
+    pub host: Host,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MachineShape {
+    pub kind: String,
+    pub grid: [u32; 2],
+    pub tiles_per_chip: [u32; 2],
+    pub cores_per_tile: u32,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct CountsJson {
+    pub spikes: u64,
+    pub packets_out: u64,
+    pub packets_in: u64,
+    pub packets_no_row: u64,
+    pub synaptic_events: u64,
+    pub updates_active: u64,
+    pub updates_idle: u64,
+    pub instructions: [u64; 4],
+    pub router_passes: u64,
+    pub hops_ew: u64,
+    pub hops_ns: u64,
+    pub hops_diag: u64,
+    pub chip_crossings: u64,
+    pub barriers: u64,
+}
+
+impl From<&Counts> for CountsJson {
+    fn from(c: &Counts) -> Self {
+        CountsJson {
+            spikes: c.spikes,
+            packets_out: c.packets_out,
+            packets_in: c.packets_in,
+            packets_no_row: c.packets_no_row,
+            synaptic_events: c.synaptic_events,
+            updates_active: c.updates_active,
+            updates_idle: c.updates_idle,
+            instructions: [c.instr_alu, c.instr_mul, c.instr_mem, c.instr_spike],
+            router_passes: c.router_passes,
+            hops_ew: c.hops_ew,
+            hops_ns: c.hops_ns,
+            hops_diag: c.hops_diag,
+            chip_crossings: c.chip_crossings,
+            barriers: c.barriers,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Timing {
+    /// Σ step times (critical path), ns.
+    pub emulated_ns: f64,
+    /// Σ max(step time, real-time tick): the time to solution, ns.
+    pub wall_ns: f64,
+    pub time_to_solution_s: f64,
+    /// Time to solution ÷ biological time (< 1: faster than real time).
+    pub real_time_factor: f64,
+    pub real_time_tick_ns: Option<f64>,
+    pub overrun_steps: u64,
+    pub step_ns: Stats,
+    pub core_ns: Stats,
+    pub net_ns: Stats,
+    pub barrier_ns: f64,
+    pub decision: Option<Decision>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Stats {
+    pub mean: f64,
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+impl Stats {
+    pub fn of(v: &[f64]) -> Stats {
+        if v.is_empty() {
+            return Stats::default();
+        }
+        let mut s = v.to_vec();
+        s.sort_by(f64::total_cmp);
+        let q = |f: f64| s[((s.len() - 1) as f64 * f).round() as usize];
+        Stats { mean: s.iter().sum::<f64>() / s.len() as f64, p50: q(0.5), p99: q(0.99), max: s[s.len() - 1] }
+    }
+}
+
+/// Latency from the first input spike to the first spike of the decision population.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Decision {
+    pub population: String,
+    pub first_input_step: Option<u64>,
+    pub decision_step: Option<u64>,
+    /// Emulated time from the start of the first input step to the end of the decision step.
+    pub latency_ns: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Energy {
+    pub total_j: f64,
+    pub dynamic_j: f64,
+    pub static_j: f64,
+    pub static_power_w: f64,
+    /// Mean power over the time to solution.
+    pub power_w: f64,
+    pub per_step_j: f64,
+    pub inference_steps: Option<u64>,
+    pub per_inference_j: Option<f64>,
+    /// Energy × time to solution (per inference where given), J·s.
+    pub edp_js: f64,
+    /// Total energy ÷ synaptic events, J (the "all included" figure papers quote).
+    pub per_synaptic_event_j: Option<f64>,
+    pub by_kind: Vec<KindRow>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct KindRow {
+    pub kind: String,
+    pub count: u64,
+    pub per_event_pj: f64,
+    pub joules: f64,
+    pub share: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NeuroBench {
+    /// Synaptic operations (accumulates: every synaptic event is one add).
+    pub synaptic_ops: u64,
+    /// 1 − spikes ÷ neuron-steps.
+    pub activation_sparsity: f64,
+    /// Neuron (membrane) updates.
+    pub membrane_updates: u64,
+    pub neurons: u64,
+    pub synapses: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PopRow {
+    pub name: String,
+    pub model: String,
+    pub size: u32,
+    pub cores: u32,
+    pub spikes: u64,
+    pub rate_hz: f64,
+    pub synaptic_events_in: u64,
+    /// Dynamic energy of the population's cores (their synapses, updates, instructions, outgoing packets), J.
+    pub dynamic_j: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CoreRow {
+    pub core: u32,
+    pub tile: u32,
+    pub x: u32,
+    pub y: u32,
+    pub local: u32,
+    pub chip: u32,
+    pub population: String,
+    pub neurons: u32,
+    pub spikes: u64,
+    pub packets_in: u64,
+    pub synaptic_events: u64,
+    pub updates_active: u64,
+    pub busy_ns: f64,
+    pub max_step_ns: f64,
+    pub dynamic_j: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ChipRow {
+    pub chip: u32,
+    pub cores: u32,
+    pub dynamic_j: f64,
+    pub static_j: f64,
+    pub power_w: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LinkRow {
+    pub tile: u32,
+    pub x: u32,
+    pub y: u32,
+    pub dir: String,
+    pub packets: u64,
+}
+
+/// Per-step series, possibly binned (`bin` steps per point; `max` within a bin for times, sums for counts).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Series {
+    pub bin: u64,
+    pub step_ns: Vec<f64>,
+    pub energy_j: Vec<f64>,
+    pub spikes: Vec<u64>,
+    pub synaptic_events: Vec<u64>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Raster {
+    pub truncated: bool,
+    pub populations: Vec<RasterPop>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RasterPop {
+    pub name: String,
+    pub size: u32,
+    /// Whether the run recorded this population's spikes.
+    pub recorded: bool,
+    /// (step, neuron)
+    pub spikes: Vec<(u32, u32)>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Host {
+    pub wall_seconds: f64,
+    pub emulator_bytes: u64,
+}
+
+pub struct Options<'a> {
+    pub engine: &'a str,
+    pub threads: usize,
+    pub inference_steps: Option<u64>,
+    pub decision: Option<&'a str>,
+    /// Which populations' spikes were recorded.
+    pub recorded: &'a [bool],
+}
+
+pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
+    let a = &m.arch;
+    let c = &out.counts;
+    let steps = out.steps.max(1);
+    let dyn_rows: Vec<KindEnergy> = energy::dynamic(a, c);
+    let dynamic_j = energy::total_pj(&dyn_rows) * 1e-12;
+    let static_w = energy::static_power_w(a, m.chips_in_use, m.cores.len() as u32);
+    let static_j = static_w * out.wall_ns * 1e-9;
+    let total_j = dynamic_j + static_j;
+    let wall_s = out.wall_ns * 1e-9;
+    let by_kind = dyn_rows
+        .iter()
+        .map(|r| KindRow { kind: r.kind.into(), count: r.count, per_event_pj: r.per_event_pj, joules: r.picojoules * 1e-12, share: if total_j > 0.0 { r.picojoules * 1e-12 / total_j } else { 0.0 } })
+        .chain(std::iter::once(KindRow {
+            kind: "static power".into(),
+            count: 0,
+            per_event_pj: 0.0,
+            joules: static_j,
+            share: if total_j > 0.0 { static_j / total_j } else { 0.0 },
+        }))
+        .collect();
+    let per_inference_j = o.inference_steps.map(|k| total_j / (out.steps as f64 / k.max(1) as f64));
+    let edp = match o.inference_steps {
+        Some(k) => {
+            let n = out.steps as f64 / k.max(1) as f64;
+            (total_j / n) * (wall_s / n)
+        }
+        None => total_j * wall_s,
+    };
+    // Per core.
+    let mut cores = Vec::with_capacity(out.per_core.len());
+    let mut chip_dyn: std::collections::BTreeMap<u32, (u32, f64)> = Default::default();
+    for pc in &out.per_core {
+        let id = nerve_isa::ids::CoreId(pc.core);
+        let tile = a.tile_of(id);
+        let (x, y) = a.tile_xy(tile);
+        let chip = a.chip_of(tile).0;
+        let ci = m.cores.binary_search_by_key(&id, |c| c.id).expect("core in machine");
+        let d = energy::core_dynamic_pj(a, &pc.counts) * 1e-12;
+        let e = chip_dyn.entry(chip).or_insert((0, 0.0));
+        e.0 += 1;
+        e.1 += d;
+        cores.push(CoreRow {
+            core: pc.core,
+            tile: tile.0,
+            x,
+            y,
+            local: a.local_core(id),
+            chip,
+            population: m.pops[pc.population as usize].name.clone(),
+            neurons: m.cores[ci].n as u32,
+            spikes: pc.counts.spikes,
+            packets_in: pc.counts.packets_in,
+            synaptic_events: pc.counts.synaptic_events,
+            updates_active: pc.counts.updates_active,
+            busy_ns: pc.busy_ns,
+            max_step_ns: pc.max_step_ns,
+            dynamic_j: d,
+        });
+    }
+    let barrier_j = c.barriers as f64 * a.energy.barrier_pj.value * 1e-12;
+    let n_chips = chip_dyn.len().max(1) as f64;
+    let chips = chip_dyn
+        .iter()
+        .map(|(&chip, &(nc, d))| {
+            let st = (a.energy.static_chip_w.value + nc as f64 * a.energy.active_core_w.value) * wall_s;
+            let dj = d + barrier_j / n_chips;
+            ChipRow { chip, cores: nc, dynamic_j: dj, static_j: st, power_w: if wall_s > 0.0 { (dj + st) / wall_s } else { 0.0 } }
+        })
+        .collect();
+    let bio_s = out.steps as f64 * m.dt_ms / 1000.0;
+    let populations: Vec<PopRow> = m
+        .pops
+        .iter()
+        .enumerate()
+        .map(|(pi, p)| {
+            let mine = out.per_core.iter().filter(|x| x.population == pi as u32);
+            let spikes: u64 = mine.clone().map(|x| x.counts.spikes).sum();
+            PopRow {
+                name: p.name.clone(),
+                model: p.model.clone(),
+                size: p.size,
+                cores: p.slices.len() as u32,
+                spikes,
+                rate_hz: if bio_s > 0.0 { spikes as f64 / p.size as f64 / bio_s } else { 0.0 },
+                synaptic_events_in: mine.clone().map(|x| x.counts.synaptic_events).sum(),
+                dynamic_j: mine.map(|x| energy::core_dynamic_pj(a, &x.counts) * 1e-12).sum(),
+            }
+        })
+        .collect();
+    let links = out
+        .links
+        .iter()
+        .map(|&(l, n)| {
+            let t = nerve_isa::ids::TileId(l / 6);
+            let (x, y) = a.tile_xy(t);
+            LinkRow { tile: t.0, x, y, dir: nerve_isa::arch::Dir::from_index((l % 6) as usize).map_or("?", |d| d.name()).into(), packets: n }
+        })
+        .collect();
+    // Per-step series.
+    let bin = (out.step_times.len() as u64).div_ceil(SERIES_CAP as u64).max(1);
+    let mut series = Series { bin, ..Series::default() };
+    for chunk in out.step_times.chunks(bin as usize) {
+        let mut cs = Counts::default();
+        let mut wall = 0.0;
+        let mut max_ns = 0.0f64;
+        for st in chunk {
+            cs.add(&st.counts);
+            max_ns = max_ns.max(st.step_ns);
+            wall += match a.timing.timestep_ns {
+                Some(t) => st.step_ns.max(t),
+                None => st.step_ns,
+            };
+        }
+        series.step_ns.push(max_ns);
+        series.energy_j.push(energy::total_pj(&energy::dynamic(a, &cs)) * 1e-12 + static_w * wall * 1e-9);
+        series.spikes.push(cs.spikes);
+        series.synaptic_events.push(cs.synaptic_events);
+    }
+    // Raster sample.
+    let mut raster = Raster { truncated: out.spikes.len() > RASTER_CAP, populations: vec![] };
+    for (pi, p) in m.pops.iter().enumerate() {
+        raster.populations.push(RasterPop { name: p.name.clone(), size: p.size, recorded: o.recorded.get(pi).copied().unwrap_or(false), spikes: vec![] });
+    }
+    for s in out.spikes.iter().take(RASTER_CAP) {
+        raster.populations[s.pop as usize].spikes.push((s.step, s.neuron));
+    }
+    let step_ns: Vec<f64> = out.step_times.iter().map(|s| s.step_ns).collect();
+    let core_ns: Vec<f64> = out.step_times.iter().map(|s| s.core_ns).collect();
+    let net_ns: Vec<f64> = out.step_times.iter().map(|s| s.net_ns).collect();
+    let decision = o.decision.map(|name| {
+        let is_input = |p: u32| {
+            let pi = p as usize;
+            m.cores.iter().any(|c| c.pop == p && matches!(c.run, Run::Schedule { .. })) || matches!(m.pops[pi].model.as_str(), "spike_source_poisson")
+        };
+        let first_in = out.spikes.iter().find(|s| is_input(s.pop)).map(|s| s.step as u64);
+        let dpop = m.pops.iter().position(|p| p.name == name);
+        let dec = dpop.and_then(|d| out.spikes.iter().find(|s| s.pop == d as u32 && first_in.is_none_or(|f| s.step as u64 >= f)).map(|s| s.step as u64));
+        let latency = match (first_in, dec) {
+            (Some(f), Some(d)) => Some(out.step_times[f as usize..=d as usize].iter().map(|s| s.step_ns).sum()),
+            _ => None,
+        };
+        Decision { population: name.into(), first_input_step: first_in, decision_step: dec, latency_ns: latency }
+    });
+    let neuron_steps: u64 = m.cores.iter().filter(|c| matches!(c.run, Run::Kernel { .. })).map(|c| c.n as u64).sum::<u64>() * out.steps;
+    Summary {
+        network: m.network.clone(),
+        arch: a.name.clone(),
+        dt_ms: m.dt_ms,
+        steps: out.steps,
+        engine: o.engine.into(),
+        threads: o.threads,
+        machine: MachineShape {
+            kind: format!("{:?}", a.topology.kind),
+            grid: [a.grid().0, a.grid().1],
+            tiles_per_chip: [a.topology.tiles_per_chip[0] as u32, a.topology.tiles_per_chip[1] as u32],
+            cores_per_tile: a.cores_per_tile(),
+        },
+        cores_used: m.cores.len() as u32,
+        tiles_used: m.tiles_in_use,
+        chips_used: m.chips_in_use,
+        counts: c.into(),
+        timing: Timing {
+            emulated_ns: out.emulated_ns,
+            wall_ns: out.wall_ns,
+            time_to_solution_s: wall_s,
+            real_time_factor: if bio_s > 0.0 { wall_s / bio_s } else { 0.0 },
+            real_time_tick_ns: a.timing.timestep_ns,
+            overrun_steps: out.overruns,
+            step_ns: Stats::of(&step_ns),
+            core_ns: Stats::of(&core_ns),
+            net_ns: Stats::of(&net_ns),
+            barrier_ns: a.barrier_ns(m.tiles_in_use),
+            decision,
+        },
+        energy: Energy {
+            total_j,
+            dynamic_j,
+            static_j,
+            static_power_w: static_w,
+            power_w: if wall_s > 0.0 { total_j / wall_s } else { 0.0 },
+            per_step_j: total_j / steps as f64,
+            inference_steps: o.inference_steps,
+            per_inference_j,
+            edp_js: edp,
+            per_synaptic_event_j: (c.synaptic_events > 0).then(|| total_j / c.synaptic_events as f64),
+            by_kind,
+        },
+        neurobench: NeuroBench {
+            synaptic_ops: c.synaptic_events,
+            activation_sparsity: if neuron_steps > 0 { 1.0 - c.spikes as f64 / neuron_steps as f64 } else { 1.0 },
+            membrane_updates: c.updates_active + c.updates_idle,
+            neurons: m.pops.iter().map(|p| p.size as u64).sum(),
+            synapses: m.arena.len() as u64,
+        },
+        populations,
+        cores,
+        chips,
+        links,
+        series,
+        raster,
+        host: Host { wall_seconds: out.wall_seconds, emulator_bytes: m.memory_bytes() },
+    }
+}

@@ -1,0 +1,89 @@
+//! The energy model: E = Σ count × energy per event + P_static × T_wall.
+//!
+//! Counts come from the emulation (engine::Counts); energies and static power
+//! from the architecture profile (`[energy]`, each figure with its source);
+//! T_wall is the emulated time to solution (per step: slowest core + network
+//! + barrier, stretched to the real-time tick where the profile has one).
+//! docs/energy-model.md states the model and what it leaves out.
+
+use nerve_isa::arch::Arch;
+
+use crate::engine::Counts;
+
+/// One line of an energy breakdown by kind of event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KindEnergy {
+    pub kind: &'static str,
+    /// Events counted.
+    pub count: u64,
+    /// Energy per event, pJ (from the profile).
+    pub per_event_pj: f64,
+    /// count × per event, pJ (exact for the integer and binary-fraction figures
+    /// of the test profile, so hand-worked totals match to the last unit).
+    pub picojoules: f64,
+}
+
+/// Dynamic energy of a set of counts, by kind of event, in a fixed order.
+pub fn dynamic(arch: &Arch, c: &Counts) -> Vec<KindEnergy> {
+    let e = &arch.energy;
+    let rows: [(&'static str, u64, f64); 12] = [
+        ("synaptic operations", c.synaptic_events, e.synaptic_op_pj.value),
+        ("neuron updates, active", c.updates_active, e.neuron_active_pj.value),
+        ("neuron updates, idle", c.updates_idle, e.neuron_idle_pj.value),
+        ("kernel instructions", c.instructions(), e.instr_pj.value),
+        ("packets sent", c.packets_out, e.spike_out_pj.value),
+        ("packets routed (per router)", c.router_passes, e.router_packet_pj.value),
+        ("hops east-west", c.hops_ew, e.hop_ew_pj.value),
+        ("hops north-south", c.hops_ns, e.hop_ns_pj.value),
+        ("hops diagonal", c.hops_diag, e.hop_diag_pj.value),
+        ("chip crossings", c.chip_crossings, e.chip_crossing_pj.value),
+        ("barriers", c.barriers, e.barrier_pj.value),
+        ("synaptic updates (learning)", 0, e.synaptic_update_pj.value),
+    ];
+    rows.iter()
+        .map(|&(kind, count, pj)| KindEnergy { kind, count, per_event_pj: pj, picojoules: count as f64 * pj })
+        .collect()
+}
+
+/// Σ of a breakdown, pJ.
+pub fn total_pj(rows: &[KindEnergy]) -> f64 {
+    rows.iter().map(|r| r.picojoules).sum()
+}
+
+/// Static power of `chips` chips and `cores` cores in use, W.
+pub fn static_power_w(arch: &Arch, chips: u32, cores: u32) -> f64 {
+    chips as f64 * arch.energy.static_chip_w.value + cores as f64 * arch.energy.active_core_w.value
+}
+
+/// Energy a core's own events cost (synapses it applied, its neuron updates
+/// and instructions, and the network path of the packets it sent), pJ.
+pub fn core_dynamic_pj(arch: &Arch, c: &Counts) -> f64 {
+    total_pj(&dynamic(arch, &Counts { barriers: 0, ..*c }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiny_figures_by_hand() {
+        let a = Arch::builtin("tiny").unwrap();
+        let c = Counts {
+            synaptic_events: 10,
+            updates_active: 3,
+            updates_idle: 5,
+            instr_alu: 100,
+            packets_out: 2,
+            router_passes: 4,
+            hops_ew: 1,
+            hops_ns: 1,
+            hops_diag: 1,
+            barriers: 2,
+            ..Counts::default()
+        };
+        // tiny: sop 1, active 4, idle 2, instr 0.5, spike 8, router 16, hops 32 each, barrier 64 (pJ).
+        let pj = 10.0 * 1.0 + 3.0 * 4.0 + 5.0 * 2.0 + 100.0 * 0.5 + 2.0 * 8.0 + 4.0 * 16.0 + 3.0 * 32.0 + 2.0 * 64.0;
+        assert_eq!(total_pj(&dynamic(&a, &c)), pj);
+        assert_eq!(static_power_w(&a, 2, 3), 2.0 * 0.001 + 3.0 * 0.0005);
+    }
+}
