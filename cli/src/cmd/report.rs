@@ -177,13 +177,19 @@ pub fn html(s: &Summary, top: usize) -> Result<String> {
         html_escape(&s.network),
         html_escape(&s.arch)
     );
-    for (title, t) in tables(s, top) {
-        let _ = write!(h, "<h2>{}</h2>\n<pre>{}</pre>\n", html_escape(&title), html_escape(&t));
+    // The summary, then the pictures, then the detailed tables.
+    let tabs = tables(s, top);
+    let (first, rest) = tabs.split_at(1);
+    for (title, t) in first {
+        let _ = write!(h, "<h2>{}</h2>\n<pre>{}</pre>\n", html_escape(title), html_escape(t));
     }
     h.push_str("<h2>Pictures</h2>\n");
     for (name, title) in crate::plots::PICTURES {
         let svg = crate::plots::svg(name, s)?;
         let _ = write!(h, "<figure id=\"{name}\">{svg}<figcaption>{title}</figcaption></figure>\n");
+    }
+    for (title, t) in rest {
+        let _ = write!(h, "<h2>{}</h2>\n<pre>{}</pre>\n", html_escape(title), html_escape(t));
     }
     h.push_str("</body></html>\n");
     Ok(h)

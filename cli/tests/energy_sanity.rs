@@ -1,0 +1,72 @@
+//! The energy model against published systems.
+//!
+//! SpiNNaker: Sharp et al. 2012 ran 10,000 neurons and 4 million synapses in real
+//! time on 4 chips; Stromatias et al. 2013 report under 1 W per chip and about
+//! 43 nJ per synaptic event, all included, with 0.35 W per idle chip. The same
+//! shape here (10,000 LIF neurons firing at about 20 Hz, 400 synapses each, half
+//! excitatory and half inhibitory so that the network stays asynchronous, 4
+//! chips of the `spinnaker` profile, 1 ms real-time steps) must land there.
+//!
+//! Loihi: the energy charged per synaptic operation is Davies et al.'s 23.6 pJ.
+
+use nerve_compiler::compile::{compile, Options};
+use nerve_compiler::net::json::parse_network;
+use nerve_emulator::energy;
+use nerve_emulator::engine::{run, Recording};
+use nerve_emulator::jit::Jit;
+use nerve_emulator::machine::Machine;
+use nerve_isa::arch::Arch;
+
+const NET: &str = r#"{"name": "sharp2012", "dt_ms": 1.0,
+  "populations": [{"name": "lif", "size": 10000, "model": "lif",
+     "params": {"tau_m": 20.0, "cm": 1.0, "v_rest": -65.0, "v_reset": -65.0, "v_thresh": -50.0,
+                "tau_refrac": 2.0, "i_offset": 0.825},
+     "initial": {"v": {"uniform": [-65.0, -50.0], "seed": 3}}}],
+  "projections": [{"pre": "lif", "post": "lif", "connector": {"type": "fixed_number_post", "n": 200, "seed": 4},
+                   "weight": 0.002, "delay": 1.0},
+                  {"pre": "lif", "post": "lif", "receptor": "inhibitory", "connector": {"type": "fixed_number_post", "n": 200, "seed": 5},
+                   "weight": -0.002, "delay": 1.0}]}"#;
+
+#[test]
+fn spinnaker_power_and_energy_per_event_match_published_figures() {
+    let net = parse_network(NET, std::path::Path::new("sharp2012.json")).unwrap();
+    let mut a = Arch::builtin("spinnaker").unwrap();
+    a.topology.chips = [2, 2]; // a 4-chip SpiNN-3 board
+    let opts = Options { neurons_per_core: Some(150), ..Options::default() };
+    let out = compile(&a, &net, &opts, &mut |_| {}).unwrap();
+    let mut m = Machine::load(out.image).unwrap();
+    assert_eq!(m.chips_in_use, 4);
+    let jit = Jit::compile(&m).unwrap();
+    let rec = Recording { spikes: vec![false], probes: vec![], per_step: true };
+    let steps = 300;
+    let r = run(&mut m, &jit, steps, 2, &rec, &mut |_| {}).unwrap();
+    assert_eq!(r.overruns, 0, "must keep real time");
+    let wall_s = r.wall_ns * 1e-9;
+    assert!((wall_s - steps as f64 * 1e-3).abs() < 1e-9, "real time: {wall_s}");
+    let rate = r.counts.spikes as f64 / 10_000.0 / wall_s;
+    assert!((15.0..=25.0).contains(&rate), "rate {rate} Hz");
+    assert_eq!(r.counts.synaptic_events, r.counts.spikes * 400);
+    let dynamic = energy::total_pj(&energy::dynamic(&m.arch, &r.counts)) * 1e-12;
+    let static_j = energy::static_power_w(&m.arch, m.chips_in_use, m.cores.len() as u32) * wall_s;
+    let total = dynamic + static_j;
+    let per_chip_w = total / wall_s / 4.0;
+    let per_event_nj = total / r.counts.synaptic_events as f64 * 1e9;
+    eprintln!("rate {rate:.1} Hz, {per_chip_w:.3} W per chip, {per_event_nj:.1} nJ per synaptic event all included");
+    assert!((0.35..1.0).contains(&per_chip_w), "{per_chip_w} W per chip");
+    assert!((32.0..54.0).contains(&per_event_nj), "{per_event_nj} nJ per synaptic event (published: about 43)");
+}
+
+#[test]
+fn loihi_charges_the_published_energy_per_synaptic_op() {
+    let net = parse_network(&NET.replace("10000", "2000").replace("\"n\": 200", "\"n\": 25"), std::path::Path::new("x.json")).unwrap();
+    let a = Arch::builtin("loihi").unwrap();
+    let out = compile(&a, &net, &Options::default(), &mut |_| {}).unwrap();
+    let mut m = Machine::load(out.image).unwrap();
+    let jit = Jit::compile(&m).unwrap();
+    let r = run(&mut m, &jit, 100, 1, &Recording { spikes: vec![false], probes: vec![], per_step: false }, &mut |_| {}).unwrap();
+    let rows = energy::dynamic(&m.arch, &r.counts);
+    let sop = rows.iter().find(|k| k.kind == "synaptic operations").unwrap();
+    assert!(sop.count > 0);
+    assert_eq!(sop.per_event_pj, 23.6);
+    assert_eq!(sop.picojoules, sop.count as f64 * 23.6);
+}
