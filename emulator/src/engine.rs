@@ -24,7 +24,7 @@ use nerve_isa::kernel::Kernel;
 
 use crate::error::{EmuError, Result};
 use crate::kernel_data::{groups, KernelData};
-use crate::machine::{route_of, Core, Fanout, Machine, PackedSyn, Route, Run, NO_ROW};
+use crate::machine::{route_of, Core, Fanout, Machine, PackedSyn, Route, Run};
 
 /// How kernels are executed.
 pub trait KernelRunner: Sync {
@@ -678,32 +678,38 @@ impl Ctx<'_> {
                             link_step[l as usize] += 1;
                         }
                     }
+                    // Every destination of the route receives the packet (and spends
+                    // the per-packet time); those with a row apply its synapses.
+                    let d0 = r.dests.partition_point(|d| (d.core as usize) < lo);
+                    let d1 = r.dests.partition_point(|d| (d.core as usize) < hi);
+                    for d in &r.dests[d0..d1] {
+                        let ci = d.core as usize - lo;
+                        w.counts[ci].packets_in += 1;
+                        w.counts[ci].packets_no_row += 1;
+                        w.step_ns[ci] += self.costs.pk_in;
+                    }
                     let f = &self.fanout[src as usize];
                     let spans = &f.spans[f.start[i as usize] as usize..f.start[i as usize + 1] as usize];
-                    let d0 = spans.partition_point(|d| (d.core as usize) < lo);
-                    let d1 = spans.partition_point(|d| (d.core as usize) < hi);
-                    for sp in &spans[d0..d1] {
+                    let s0 = spans.partition_point(|d| (d.core as usize) < lo);
+                    let s1 = spans.partition_point(|d| (d.core as usize) < hi);
+                    for sp in &spans[s0..s1] {
                         let ci = sp.core as usize - lo;
                         let core = &mut w.cores[ci];
                         let cnt = &mut w.counts[ci];
-                        cnt.packets_in += 1;
-                        let mut t_ns = self.costs.pk_in;
-                        if sp.len == NO_ROW {
-                            cnt.packets_no_row += 1;
-                        } else {
-                            let stride_slot = core.ports * crate::kernel_data::padded(core.n);
-                            let mask = core.slot_mask;
-                            let ring = &mut core.ring;
-                            for syn in &self.arena[sp.start as usize..(sp.start + sp.len) as usize] {
-                                let slot = (step as usize + syn.delay()) & mask;
-                                let idx = slot * stride_slot + syn.offset();
-                                ring[idx] = ring[idx].wrapping_add(syn.weight);
-                            }
-                            let ne = sp.len as u64;
-                            cnt.synaptic_events += ne;
-                            t_ns += ne as f64 * self.costs.syn;
+                        if sp.len > 0 {
+                            cnt.packets_no_row -= 1;
                         }
-                        w.step_ns[ci] += t_ns;
+                        let stride_slot = core.ports * crate::kernel_data::padded(core.n);
+                        let mask = core.slot_mask;
+                        let ring = &mut core.ring;
+                        for syn in &self.arena[sp.start as usize..(sp.start + sp.len) as usize] {
+                            let slot = (step as usize + syn.delay()) & mask;
+                            let idx = slot * stride_slot + syn.offset();
+                            ring[idx] = ring[idx].wrapping_add(syn.weight);
+                        }
+                        let ne = sp.len as u64;
+                        cnt.synaptic_events += ne;
+                        w.step_ns[ci] += ne as f64 * self.costs.syn;
                     }
                 }
             }

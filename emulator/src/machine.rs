@@ -43,18 +43,8 @@ pub enum Run {
 pub struct Dest {
     /// Index of the destination core in `Machine::cores`.
     pub core: u32,
-    pub rows: RowMap,
     /// Path latency from the source, ns.
     pub latency_ns: f64,
-}
-
-/// How a packet's key selects a row at the destination.
-#[derive(Clone, Copy, Debug)]
-pub enum RowMap {
-    /// Neuron i of the source uses row `base + i` if `i < count`, no row otherwise.
-    Offset { base: u32, count: u32 },
-    /// Look the key up in the destination's input table.
-    Lookup,
 }
 
 /// A resolved multicast route.
@@ -103,8 +93,9 @@ impl Core {
     }
 }
 
-/// One packet's arrival at one core: the synapses its key selected there,
-/// `arena[start..start + len]`, or no row (`len == NO_ROW`).
+/// One packet's arrival at one core that has synapses for it:
+/// `arena[start..start + len]`. Arrivals at cores without a row for the key
+/// are not stored; they are the route's destinations that have no span.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Span {
     /// Destination core (index in `Machine::cores`).
@@ -112,8 +103,6 @@ pub struct Span {
     pub start: u32,
     pub len: u32,
 }
-
-pub const NO_ROW: u32 = u32::MAX;
 
 /// Where a source core's spikes land: neuron i's arrivals are
 /// `spans[start[i]..start[i + 1]]`, sorted by destination core.
@@ -208,24 +197,9 @@ impl Machine {
                         "packets of {} are routed to {dc}, which the image does not use",
                         c.core
                     )))?;
-                    let dst = &img.cores[di as usize];
-                    let rows = if keys.len() == 1 {
-                        // One entry must cover the whole source range for an offset map.
-                        let i = dst.inputs.partition_point(|e| e.key.0 <= lo);
-                        match i.checked_sub(1).map(|i| dst.inputs[i]) {
-                            Some(e) if lo & e.mask == e.key.0 && hi & e.mask == e.key.0 && (!e.mask).checked_add(1).is_none_or(|s| s.is_power_of_two()) => {
-                                let off0 = lo & !e.mask;
-                                let count = e.count.saturating_sub(off0);
-                                RowMap::Offset { base: e.row + off0, count }
-                            }
-                            Some(_) | None => RowMap::Lookup,
-                        }
-                    } else {
-                        RowMap::Lookup
-                    };
                     let l = hop_ns(&a, pc);
                     lat = lat.max(l);
-                    dests.push(Dest { core: di, rows, latency_ns: l });
+                    dests.push(Dest { core: di, latency_ns: l });
                 }
                 let mut hops = [0u32; 3];
                 let mut crossings = 0;
@@ -253,62 +227,74 @@ impl Machine {
         let mut chips: Vec<u32> = tiles.iter().map(|&t| a.chip_of(t).0).collect();
         chips.sort();
         chips.dedup();
-        // Fan-out: resolve every (neuron, destination) to its row, copy the rows
-        // into the arena in source order.
-        let mut arena: Vec<PackedSyn> = Vec::new();
-        let mut fanout: Vec<Fanout> = Vec::with_capacity(img.cores.len());
-        let packed: Vec<Vec<PackedSyn>> = img
+        // Fan-out. Work from the rows: each non-empty row of a destination core
+        // belongs to one key (its input entry's key plus the row's offset), the
+        // key to one source neuron; the row is used if that neuron's route
+        // reaches this core. Rows are then copied into the arena grouped by
+        // source neuron. Arrivals without a row are counted from the routes.
+        let mut key_owner: Vec<(u32, u32, usize)> = img
             .cores
             .iter()
-            .map(|c| {
-                let np = padded(c.n_neurons as usize);
-                c.synapses
-                    .iter()
-                    .map(|s| PackedSyn { off_delay: (((s.port as usize * np + s.target as usize) as u32) << 8) | s.delay as u32, weight: s.weight })
-                    .collect()
-            })
+            .enumerate()
+            .filter_map(|(i, c)| c.key_base.map(|k| (k.0, k.0 + c.n_neurons - 1, i)))
             .collect();
-        for (ci, c) in img.cores.iter().enumerate() {
-            let rs = &all_routes[ci];
-            if rs.is_empty() {
-                fanout.push(Fanout::default());
+        key_owner.sort_unstable();
+        // (source core, neuron, destination core, first synapse, length)
+        let mut found: Vec<(u32, u32, u32, u32, u32)> = Vec::new();
+        for (di, d) in img.cores.iter().enumerate() {
+            if d.rows.is_empty() {
                 continue;
             }
-            let kb = c.key_base.expect("a core with routes has keys").0;
-            let mut f = Fanout { start: Vec::with_capacity(c.n_neurons as usize + 1), spans: Vec::new() };
+            let mut by_row: Vec<&nerve_isa::image::InputEntry> = d.inputs.iter().collect();
+            by_row.sort_by_key(|e| e.row);
+            for (k, r) in d.rows.iter().enumerate() {
+                let e = match by_row.partition_point(|e| e.row <= r.row).checked_sub(1).map(|i| by_row[i]) {
+                    Some(e) if r.row < e.row + e.count => e,
+                    _ => continue,
+                };
+                let key = e.key.0 + (r.row - e.row);
+                let owner = match key_owner.partition_point(|o| o.0 <= key).checked_sub(1).map(|i| key_owner[i]) {
+                    Some((lo, hi, src)) if key >= lo && key <= hi => (src, key - lo),
+                    _ => continue, // no core sends this key: the row is never used
+                };
+                let rs = &all_routes[owner.0];
+                if rs.is_empty() || route_of(rs, owner.1 as usize).dests.binary_search_by_key(&(di as u32), |x| x.core).is_err() {
+                    continue; // the tables do not bring this key here
+                }
+                found.push((owner.0 as u32, owner.1, di as u32, r.start, d.row_len(k) as u32));
+            }
+        }
+        found.sort_unstable();
+        let mut arena: Vec<PackedSyn> = Vec::with_capacity(found.iter().map(|f| f.4 as usize).sum());
+        let mut fanout: Vec<Fanout> = img.cores.iter().map(|_| Fanout::default()).collect();
+        let mut fi = 0;
+        for (ci, c) in img.cores.iter().enumerate() {
+            if all_routes[ci].is_empty() {
+                continue;
+            }
+            let f = &mut fanout[ci];
+            f.start = Vec::with_capacity(c.n_neurons as usize + 1);
             for i in 0..c.n_neurons {
                 f.start.push(f.spans.len() as u32);
-                for d in &route_of(rs, i as usize).dests {
-                    let dst = &img.cores[d.core as usize];
-                    let row = match d.rows {
-                        RowMap::Offset { base, count } => (i < count).then_some(base + i),
-                        RowMap::Lookup => dst.lookup(RoutingKey(kb + i)),
-                    };
-                    let span = match row {
-                        Some(r) => {
-                            let (a, b) = match dst.rows.binary_search_by_key(&r, |x| x.row) {
-                                Ok(k) => {
-                                    let a = dst.rows[k].start as usize;
-                                    (a, a + dst.row_len(k))
-                                }
-                                Err(_) => (0, 0),
-                            };
-                            let start = arena.len();
-                            arena.extend_from_slice(&packed[d.core as usize][a..b]);
-                            if arena.len() > u32::MAX as usize - 1 {
-                                return Err(EmuError::Invalid("more than 2^32 synapse deliveries per run layout".into()));
-                            }
-                            Span { core: d.core, start: start as u32, len: (b - a) as u32 }
-                        }
-                        None => Span { core: d.core, start: 0, len: NO_ROW },
-                    };
-                    f.spans.push(span);
+                while fi < found.len() && found[fi].0 == ci as u32 && found[fi].1 == i {
+                    let (_, _, di, a, len) = found[fi];
+                    let dst = &img.cores[di as usize];
+                    let np = padded(dst.n_neurons as usize);
+                    let start = arena.len();
+                    arena.extend(dst.synapses[a as usize..(a + len) as usize].iter().map(|s| PackedSyn {
+                        off_delay: (((s.port as usize * np + s.target as usize) as u32) << 8) | s.delay as u32,
+                        weight: s.weight,
+                    }));
+                    if arena.len() >= u32::MAX as usize {
+                        return Err(EmuError::Invalid("more than 2^32 − 1 synapses".into()));
+                    }
+                    f.spans.push(Span { core: di, start: start as u32, len });
+                    fi += 1;
                 }
             }
             f.start.push(f.spans.len() as u32);
-            fanout.push(f);
         }
-        drop(packed);
+        drop(found);
         let kernels = img.kernels;
         let mut cores = Vec::with_capacity(img.cores.len());
         for c in img.cores.into_iter() {
