@@ -12,6 +12,7 @@ pub mod error;
 pub mod expand;
 pub mod lower;
 pub mod net;
+pub mod nir;
 pub mod partition;
 pub mod place;
 pub mod rng;

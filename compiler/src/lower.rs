@@ -309,7 +309,172 @@ pub fn lower(arch: &Arch, net: &Network, pop: &Population, incoming: &[Incoming]
             })
         }
         Model::Input => Ok(Lowered { body: Body::External, ports: vec![], vars: vec![], quant: vec![] }),
+        Model::Nir(p) => lower_nir(arch, pop, p, incoming),
     }
+}
+
+/// NIR neurons, forward Euler at dt as NIR's reference simulator does:
+/// x = Σ weights of this step's spikes + bias;
+/// I/IF: v += dt·r·x; LI/LIF: v += dt/τ·(v_leak − v + r·x);
+/// CubaLI/CubaLIF: i += dt/τs·(w_in·x − i), then v += dt/τm·(v_leak − v + r·i);
+/// Threshold: spike when x > θ. Spike when v > v_threshold; reset to v_reset,
+/// or subtract v_threshold − v_reset.
+fn lower_nir(arch: &Arch, pop: &Population, p: &NirNeuron, incoming: &[Incoming]) -> Result<Lowered> {
+    let n = pop.size as usize;
+    let dt = p.dt_s;
+    // x (input) scale: the weights' and the bias's.
+    let (_, bmax) = p.bias.min_max(n);
+    let (bmin, _) = p.bias.min_max(n);
+    let babs = bmax.abs().max(bmin.abs());
+    let mut kx = current_scale(arch, incoming, Receptor::Excitatory, 1.0);
+    if babs > 0.0 {
+        kx = kx.min((26.0 - babs.log2()).floor() as i32);
+    }
+    let kx = kx.clamp(-8, 24);
+    let lsb_x = 2f64.powi(-kx);
+    let (ports, quant) = assign_scaled(arch, pop, incoming, |_| lsb_x)?;
+    // v scale: 1024× headroom over the largest voltage parameter (at least 1).
+    let vmax = [&p.v_threshold, &p.v_reset, &p.v_leak]
+        .iter()
+        .map(|v| {
+            let (lo, hi) = v.min_max(n);
+            lo.abs().max(hi.abs())
+        })
+        .fold(1.0f64, f64::max);
+    let kv = ((31.0 - (1024.0 * vmax).log2()).floor() as i32).clamp(0, 24);
+    let sv = 2f64.powi(kv);
+    let conv = 2f64.powi(kv - kx); // x LSB → v LSB
+    let fx = |name: &str, f: &[f64]| fixed(f).ok_or_else(|| bad(pop, format!("{name} is out of the fixed-point range")));
+    let q = |name: &str, v: &Values, scale: f64| -> Result<Vec<i32>> { (0..n).map(|i| round_i32(pop, name, v.get(i) * scale)).collect() };
+    let k = p.kind;
+    let a_m: Vec<f64> = (0..n).map(|i| dt / p.tau_mem.get(i)).collect();
+    let a_s: Vec<f64> = (0..n).map(|i| dt / p.tau_syn.get(i)).collect();
+    // Coefficient of x (or i) in the v update, in v LSB per x LSB.
+    let b: Vec<f64> = (0..n)
+        .map(|i| match k {
+            NirKind::I | NirKind::IF => dt * p.r.get(i) * conv,
+            NirKind::LI | NirKind::LIF | NirKind::CubaLI | NirKind::CubaLIF => a_m[i] * p.r.get(i) * conv,
+            NirKind::Threshold => 0.0,
+        })
+        .collect();
+    let bs: Vec<f64> = (0..n).map(|i| a_s[i] * p.w_in.get(i)).collect();
+    let (e_params, inputs) = port_decls(&ports);
+    let cuba = matches!(k, NirKind::CubaLI | NirKind::CubaLIF);
+    let leak = matches!(k, NirKind::LI | NirKind::LIF | NirKind::CubaLI | NirKind::CubaLIF);
+    let mut t = format!(".kernel nir_{}\n", k.name().trim_start_matches("nir ").to_lowercase());
+    let mut state = vec![];
+    if cuba {
+        state.push("i");
+    }
+    if k != NirKind::Threshold {
+        state.push("v");
+    }
+    if !state.is_empty() {
+        t.push_str(&format!(".state {}\n", state.join(", ")));
+    }
+    let mut params = vec!["bias", "b"];
+    if leak {
+        params.extend(["a_m", "vleak"]);
+    }
+    if cuba {
+        params.extend(["a_s", "b_s"]);
+    }
+    params.extend(["vth", "vreset"]);
+    let mut pl = params.join(", ");
+    if !e_params.is_empty() {
+        pl.push_str(&format!(", {e_params}"));
+    }
+    t.push_str(&format!(".param {pl}\n"));
+    if !inputs.is_empty() {
+        t.push_str(&format!(".input {}\n", inputs.replace("exc", "x")));
+    }
+    t.push_str("    ; x: this step's weighted spikes plus the constant input\n");
+    sum_ports(&mut t, &ports, None, 0);
+    t.push_str("    ldp    r1, bias\n    add    r0, r0, r1\n");
+    let (a_q, sh_a) = fx("dt/tau", &a_m)?;
+    let (b_q, sh_b) = fx("the input coefficient", &b)?;
+    let (as_q, sh_as) = fx("dt/tau_syn", &a_s)?;
+    let (bs_q, sh_bs) = fx("dt·w_in/tau_syn", &bs)?;
+    if k == NirKind::Threshold {
+        t.push_str("    ldp    r2, vth\n    cmplt  r3, r2, r0\n    spike  r3\n");
+    } else {
+        if cuba {
+            t.push_str(&format!(
+                "    ; i += dt/τs·(w_in·x − i)
+    lds    r4, i
+    ldp    r5, a_s
+    mulshr r6, r4, r5, {sh_as}
+    sub    r4, r4, r6
+    ldp    r5, b_s
+    mulshr r6, r0, r5, {sh_bs}
+    add    r4, r4, r6
+    sts    i, r4
+    mov    r0, r4
+"
+            ));
+        }
+        t.push_str("    lds    r7, v\n");
+        if leak {
+            t.push_str(&format!(
+                "    ; v += dt/τ·(v_leak − v)
+    ldp    r5, vleak
+    sub    r6, r5, r7
+    ldp    r5, a_m
+    mulshr r6, r6, r5, {sh_a}
+    add    r7, r7, r6
+"
+            ));
+        }
+        t.push_str(&format!(
+            "    ; … + coefficient·x
+    ldp    r5, b
+    mulshr r6, r0, r5, {sh_b}
+    add    r7, r7, r6
+"
+        ));
+        if k.spikes() {
+            t.push_str("    ldp    r8, vth
+    cmplt  r9, r8, r7
+    spike  r9
+    ldp    r10, vreset
+");
+            match p.reset {
+                ResetMode::ToReset => t.push_str("    sel    r7, r9, r10, r7
+"),
+                ResetMode::Subtract => t.push_str("    sub    r11, r8, r10
+    sub    r12, r7, r11
+    sel    r7, r9, r12, r7
+"),
+            }
+        }
+        t.push_str("    sts    v, r7
+");
+    }
+    let kernel = assemble(&t).map_err(|e| CompileError::Internal(format!("{e}\n{t}")))?;
+    let mut pv: Vec<ParamVals> = vec![ParamVals::from_vec(q("bias", &p.bias, 1.0 / lsb_x)?), ParamVals::from_vec(b_q)];
+    if leak {
+        pv.push(ParamVals::from_vec(a_q));
+        pv.push(ParamVals::from_vec(q("v_leak", &p.v_leak, sv)?));
+    }
+    if cuba {
+        pv.push(ParamVals::from_vec(as_q));
+        pv.push(ParamVals::from_vec(bs_q));
+    }
+    let vth_scale = if k == NirKind::Threshold { 1.0 / lsb_x } else { sv };
+    pv.push(ParamVals::from_vec(q("v_threshold", &p.v_threshold, vth_scale)?));
+    pv.push(ParamVals::from_vec(q("v_reset", &p.v_reset, sv)?));
+    pv.extend(ports.iter().map(|p| ParamVals::Uniform(p.exp as i32)));
+    let mut st = vec![];
+    let mut vars = vec![];
+    if cuba {
+        st.push(vec![0; n]);
+        vars.push(VarSymbol { name: "i".into(), slot: 0, scale: lsb_x, offset: 0.0, unit: "".into() });
+    }
+    if k != NirKind::Threshold {
+        vars.push(VarSymbol { name: "v".into(), slot: st.len() as u8, scale: 1.0 / sv, offset: 0.0, unit: "".into() });
+        st.push(vec![0; n]);
+    }
+    Ok(Lowered { body: Body::Kernel { kernel, params: pv, state: st }, ports, vars, quant })
 }
 
 /// Poisson source: spike when a fresh 32-bit draw is below p·2^32 (unsigned).

@@ -11,7 +11,7 @@ use crate::table::table;
 
 #[derive(Args)]
 pub struct CompileArgs {
-    /// The network: a JSON network file (docs/network-format.md).
+    /// The network: a JSON network file (docs/network-format.md) or a NIR file (.nir, docs/nir.md).
     network: PathBuf,
     /// Architecture: a built-in profile (`nerve arch list`) or a .toml/.json profile file.
     #[arg(long)]
@@ -35,6 +35,15 @@ pub struct CompileArgs {
     /// Placement refinement effort: annealing moves per slice (0 turns refinement off).
     #[arg(long, default_value_t = 60)]
     effort: u32,
+    /// NIR: the timestep in seconds (default: the file's `sample_dt` metadata, else the source's default).
+    #[arg(long)]
+    dt: Option<f64>,
+    /// NIR: reset after a spike (default: the source's convention).
+    #[arg(long, value_parser = ["zero", "subtract"])]
+    reset: Option<String>,
+    /// NIR: the exporter's conventions for defaults of --dt and --reset.
+    #[arg(long, default_value = "generic", value_parser = ["generic", "snntorch", "sinabs", "norse"])]
+    source: String,
     /// Print nothing but errors.
     #[arg(short, long)]
     quiet: bool,
@@ -59,7 +68,21 @@ fn read_placement(path: &Path) -> Result<Vec<(String, u32, u32)>> {
 
 pub fn run(a: CompileArgs) -> Result<()> {
     let arch = Arch::load(&a.arch)?;
-    let net = read_network(&a.network)?;
+    let net = if a.network.extension().is_some_and(|e| e == "nir") {
+        let g = nerve_compiler::nir::read::read_nir(&a.network)?;
+        let opts = nerve_compiler::nir::lower::NirOptions {
+            dt_s: a.dt,
+            reset: a.reset.as_deref().map(|r| if r == "subtract" { nerve_compiler::net::model::ResetMode::Subtract } else { nerve_compiler::net::model::ResetMode::ToReset }),
+            source: nerve_compiler::nir::lower::SourceConvention::parse(&a.source).expect("clap checked"),
+        };
+        let name = a.network.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "nir".into());
+        nerve_compiler::nir::lower::to_network(&g, &name, &a.network.display().to_string(), &opts)?.0
+    } else {
+        if a.dt.is_some() || a.reset.is_some() || a.source != "generic" {
+            return Err("--dt, --reset and --source apply to NIR files".into());
+        }
+        read_network(&a.network)?
+    };
     let strategy = match a.placement.as_str() {
         "pack" => Strategy::Pack,
         "spread" => Strategy::Spread,

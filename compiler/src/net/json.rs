@@ -920,5 +920,10 @@ pub fn initial_vars(m: &Model) -> &'static [&'static str] {
         Model::Izhikevich(_) => &["v", "u"],
         Model::LoihiLif(_) => &["u", "v"],
         Model::SpikeSourceArray(_) | Model::SpikeSourcePoisson { .. } | Model::Input => &[],
+        Model::Nir(n) => match n.kind {
+            NirKind::Threshold => &[],
+            NirKind::I | NirKind::IF | NirKind::LI | NirKind::LIF => &["v"],
+            NirKind::CubaLI | NirKind::CubaLIF => &["i", "v"],
+        },
     }
 }

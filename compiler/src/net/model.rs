@@ -130,6 +130,53 @@ pub enum ResetMode {
     Subtract,
 }
 
+/// NIR's neuron primitives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NirKind {
+    Threshold,
+    I,
+    IF,
+    LI,
+    LIF,
+    CubaLI,
+    CubaLIF,
+}
+
+impl NirKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            NirKind::Threshold => "nir Threshold",
+            NirKind::I => "nir I",
+            NirKind::IF => "nir IF",
+            NirKind::LI => "nir LI",
+            NirKind::LIF => "nir LIF",
+            NirKind::CubaLI => "nir CubaLI",
+            NirKind::CubaLIF => "nir CubaLIF",
+        }
+    }
+    pub fn spikes(self) -> bool {
+        matches!(self, NirKind::Threshold | NirKind::IF | NirKind::LIF | NirKind::CubaLIF)
+    }
+}
+
+/// A NIR neuron with its parameters as exported (SI units as the file has them),
+/// discretised by forward Euler at `dt_s` as NIR's reference simulator does.
+/// Inputs are signed weights into one port; `bias` is a constant input per step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NirNeuron {
+    pub kind: NirKind,
+    pub tau_mem: Values,
+    pub tau_syn: Values,
+    pub r: Values,
+    pub v_leak: Values,
+    pub w_in: Values,
+    pub v_threshold: Values,
+    pub v_reset: Values,
+    pub reset: ResetMode,
+    pub dt_s: f64,
+    pub bias: Values,
+}
+
 /// The neuron model of a population.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Model {
@@ -144,6 +191,8 @@ pub enum Model {
     SpikeSourcePoisson { rate: Values, seed: u64 },
     /// An input population: spikes are supplied when the image is run.
     Input,
+    /// A neuron from a NIR graph.
+    Nir(NirNeuron),
 }
 
 impl Model {
@@ -163,13 +212,14 @@ impl Model {
             Model::SpikeSourceArray(_) => "spike_source_array",
             Model::SpikeSourcePoisson { .. } => "spike_source_poisson",
             Model::Input => "input",
+            Model::Nir(n) => n.kind.name(),
         }
     }
     /// True for models that receive no synaptic input.
     pub fn is_source(&self) -> bool {
         match self {
             Model::SpikeSourceArray(_) | Model::SpikeSourcePoisson { .. } | Model::Input => true,
-            Model::Lif(_) | Model::If(_) | Model::AdaptiveLif(_) | Model::Izhikevich(_) | Model::LoihiLif(_) => false,
+            Model::Lif(_) | Model::If(_) | Model::AdaptiveLif(_) | Model::Izhikevich(_) | Model::LoihiLif(_) | Model::Nir(_) => false,
         }
     }
     /// The input receptors of the model.
@@ -178,7 +228,7 @@ impl Model {
             Model::Lif(_) | Model::If(_) | Model::AdaptiveLif(_) | Model::Izhikevich(_) => {
                 &[Receptor::Excitatory, Receptor::Inhibitory]
             }
-            Model::LoihiLif(_) => &[Receptor::Excitatory, Receptor::Inhibitory],
+            Model::LoihiLif(_) | Model::Nir(_) => &[Receptor::Excitatory, Receptor::Inhibitory],
             Model::SpikeSourceArray(_) | Model::SpikeSourcePoisson { .. } | Model::Input => &[],
         }
     }

@@ -1,0 +1,544 @@
+//! NIR graph → nerve network.
+//!
+//! - Input nodes become input populations (fed by spike files); neuron nodes
+//!   (IF, LIF, CubaLIF, Threshold; and the non-spiking readouts I, LI, CubaLI)
+//!   become populations named after their nodes.
+//! - Everything between neuron nodes (Affine, Linear, Scale, Conv, pooling,
+//!   Flatten, Delay, identity Input/Output of nested graphs, several edges
+//!   summed) is composed into one weight matrix per (source, target)
+//!   population pair: a projection. Affine biases become constant input
+//!   currents; Delay becomes synaptic delay.
+//! - Every projection delivers after one timestep (the chip's minimum delay),
+//!   where NIR's reference semantics pass a signal through any number of layers
+//!   within a step: a population at synaptic depth k runs k steps behind the
+//!   reference (docs/nir.md).
+
+use std::collections::BTreeMap;
+
+use super::model::*;
+use crate::error::{CompileError, Result};
+use crate::net::model::*;
+
+/// How exported parameters are to be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceConvention {
+    Generic,
+    SnnTorch,
+    Sinabs,
+    Norse,
+}
+
+impl SourceConvention {
+    pub fn parse(s: &str) -> Option<SourceConvention> {
+        match s {
+            "generic" => Some(SourceConvention::Generic),
+            "snntorch" => Some(SourceConvention::SnnTorch),
+            "sinabs" => Some(SourceConvention::Sinabs),
+            "norse" => Some(SourceConvention::Norse),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct NirOptions {
+    /// Timestep in seconds; `None`: the file's metadata `sample_dt`, else the convention's default.
+    pub dt_s: Option<f64>,
+    pub reset: Option<ResetMode>,
+    pub source: SourceConvention,
+}
+
+impl Default for NirOptions {
+    fn default() -> Self {
+        NirOptions { dt_s: None, reset: None, source: SourceConvention::Generic }
+    }
+}
+
+impl NirOptions {
+    /// The defaults per source convention (docs/nir.md).
+    pub fn resolved(&self, file_dt: Option<f64>) -> (f64, ResetMode) {
+        let (dt, reset) = match self.source {
+            SourceConvention::Generic => (1e-3, ResetMode::ToReset),
+            SourceConvention::SnnTorch => (1e-3, ResetMode::Subtract),
+            SourceConvention::Sinabs => (1.0, ResetMode::Subtract),
+            SourceConvention::Norse => (1e-3, ResetMode::ToReset),
+        };
+        (self.dt_s.or(file_dt).unwrap_or(dt), self.reset.unwrap_or(reset))
+    }
+}
+
+fn err(file: &str, what: String) -> CompileError {
+    CompileError::Format { file: file.to_string(), path: "(NIR graph)".into(), reason: what }
+}
+
+/// A sparse linear map from one source population's neurons to a node's
+/// output elements: `rows[i]` = (source neuron, weight, extra delay in steps).
+#[derive(Clone, Debug, Default)]
+struct Contrib {
+    rows: Vec<Vec<(u32, f64, u32)>>,
+}
+
+/// What reaches a node: per source population, a sparse map, plus a bias vector.
+#[derive(Clone, Debug, Default)]
+struct Signal {
+    n: usize,
+    from: BTreeMap<String, Contrib>,
+    bias: Vec<f64>,
+}
+
+impl Signal {
+    fn zero(n: usize) -> Signal {
+        Signal { n, from: BTreeMap::new(), bias: vec![0.0; n] }
+    }
+    fn add(&mut self, o: &Signal) {
+        for (k, c) in &o.from {
+            let e = self.from.entry(k.clone()).or_insert_with(|| Contrib { rows: vec![Vec::new(); self.n] });
+            for (i, r) in c.rows.iter().enumerate() {
+                e.rows[i].extend_from_slice(r);
+            }
+        }
+        for (i, b) in o.bias.iter().enumerate() {
+            self.bias[i] += b;
+        }
+    }
+    /// y = A x, with A given row by row as (input index, weight) lists.
+    fn map(&self, out_n: usize, a: &dyn Fn(usize) -> Vec<(usize, f64)>) -> Signal {
+        let mut s = Signal::zero(out_n);
+        for (k, c) in &self.from {
+            let mut rows = vec![Vec::new(); out_n];
+            for (i, row) in rows.iter_mut().enumerate() {
+                let mut acc: BTreeMap<(u32, u32), f64> = BTreeMap::new();
+                for (j, w) in a(i) {
+                    for &(src, x, d) in &c.rows[j] {
+                        *acc.entry((src, d)).or_insert(0.0) += w * x;
+                    }
+                }
+                *row = acc.into_iter().filter(|(_, w)| *w != 0.0).map(|((src, d), w)| (src, w, d)).collect();
+            }
+            s.from.insert(k.clone(), Contrib { rows });
+        }
+        for (i, b) in s.bias.iter_mut().enumerate() {
+            *b = a(i).iter().map(|&(j, w)| w * self.bias[j]).sum();
+        }
+        s
+    }
+}
+
+fn numel(shape: &[usize]) -> usize {
+    shape.iter().product::<usize>().max(1)
+}
+
+/// Output shapes of every node (a fixed point over the graph).
+fn shapes(g: &FlatGraph, file: &str) -> Result<Vec<Option<Vec<usize>>>> {
+    let n = g.nodes.len();
+    let mut sh: Vec<Option<Vec<usize>>> = vec![None; n];
+    let preds: Vec<Vec<usize>> = (0..n).map(|i| g.edges.iter().filter(|(_, b)| *b == g.nodes[i].0).filter_map(|(a, _)| g.index(a)).collect()).collect();
+    for _round in 0..n + 2 {
+        let mut changed = false;
+        for i in 0..n {
+            if sh[i].is_some() {
+                continue;
+            }
+            let (name, node) = &g.nodes[i];
+            let input: Option<Vec<usize>> = preds[i].iter().find_map(|&p| sh[p].clone());
+            let param_shape = |a: &Array| if a.shape.is_empty() { None } else { Some(a.shape.clone()) };
+            let s: Option<Vec<usize>> = match node {
+                NirNode::Input { shape } => Some(shape.ints()),
+                NirNode::Output { shape } => input.or_else(|| Some(shape.ints())),
+                NirNode::Affine { weight, .. } | NirNode::Linear { weight } => {
+                    if weight.shape.len() != 2 {
+                        return Err(err(file, format!("node `{name}`: weight must be 2-D (out × in), has shape {:?}", weight.shape)));
+                    }
+                    Some(vec![weight.shape[0]])
+                }
+                NirNode::Scale { scale } => input.or_else(|| param_shape(scale)),
+                NirNode::Flatten { start_dim, end_dim, .. } => input.map(|s| {
+                    let nd = s.len() as i64;
+                    let norm = |v: i64| if v < 0 { (nd + v).max(0) as usize } else { (v as usize).min(s.len().saturating_sub(1)) };
+                    let a = norm(start_dim.as_ref().map_or(1, |x| x.at(0) as i64)).min(s.len().saturating_sub(1));
+                    let b = norm(end_dim.as_ref().map_or(-1, |x| x.at(0) as i64));
+                    if s.is_empty() || a > b {
+                        return s;
+                    }
+                    let mut out = s[..a].to_vec();
+                    out.push(s[a..=b].iter().product());
+                    out.extend_from_slice(&s[b + 1..]);
+                    out
+                }),
+                NirNode::Delay { delay } => input.or_else(|| param_shape(delay)),
+                NirNode::Conv { dims, weight, stride, padding, dilation, input_shape, groups, .. } => {
+                    // NIR's input_shape is spatial only; shapes without a channel axis get one.
+                    let chans = weight.shape.get(1).copied().unwrap_or(1) * groups.as_ref().map_or(1, |g| g.at(0) as usize).max(1);
+                    let ins = input.or_else(|| input_shape.as_ref().map(|a| a.ints())).map(|mut s| {
+                        if s.len() == *dims as usize {
+                            s.insert(0, chans);
+                        }
+                        s
+                    });
+                    match ins {
+                        Some(s) => Some(conv_out(name, file, *dims, weight, stride, padding, dilation, &s)?),
+                        None => None,
+                    }
+                }
+                NirNode::Pool { kernel_size, stride, padding, .. } => match input {
+                    Some(s) => {
+                        if s.len() != 3 {
+                            return Err(err(file, format!("node `{name}`: 2-D pooling needs (C, H, W) input, gets {s:?}")));
+                        }
+                        let k = pair(kernel_size);
+                        let st = stride.as_ref().map_or(k, pair);
+                        let p = match padding {
+                            Padding::Values(v) => pair(&Array { data: v.clone(), shape: vec![] }),
+                            Padding::Valid | Padding::Same => [0, 0],
+                        };
+                        Some(vec![s[0], (s[1] + 2 * p[0] - k[0]) / st[0] + 1, (s[2] + 2 * p[1] - k[1]) / st[1] + 1])
+                    }
+                    None => None,
+                },
+                NirNode::Threshold { threshold: a } | NirNode::I { r: a } | NirNode::IF { v_threshold: a, .. } | NirNode::LI { tau: a, .. } | NirNode::LIF { tau: a, .. } | NirNode::CubaLI { tau_mem: a, .. } | NirNode::CubaLIF { tau_mem: a, .. } => param_shape(a).or(input),
+                NirNode::Graph(_) => None,
+            };
+            if let Some(s) = s {
+                sh[i] = Some(s);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    Ok(sh)
+}
+
+fn pair(a: &Array) -> [usize; 2] {
+    let v = a.ints();
+    match v.len() {
+        0 => [1, 1],
+        1 => [v[0], v[0]],
+        _ => [v[0], v[1]],
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn conv_out(name: &str, file: &str, dims: u8, w: &Array, stride: &Option<Array>, padding: &Padding, dilation: &Option<Array>, ins: &[usize]) -> Result<Vec<usize>> {
+    let nd = dims as usize;
+    if w.shape.len() != nd + 2 || ins.len() != nd + 1 {
+        return Err(err(file, format!("node `{name}`: Conv{nd}d weight {:?} does not fit input {:?}", w.shape, ins)));
+    }
+    let k = &w.shape[2..];
+    let st: Vec<usize> = (0..nd).map(|i| stride.as_ref().map_or(1, |s| s.at(i.min(s.len() - 1)) as usize)).collect();
+    let dl: Vec<usize> = (0..nd).map(|i| dilation.as_ref().map_or(1, |s| s.at(i.min(s.len() - 1)) as usize)).collect();
+    let pd = pads(padding, k, &dl);
+    let mut out = vec![w.shape[0]];
+    for i in 0..nd {
+        let span = dl[i] * (k[i] - 1) + 1;
+        let total = ins[i + 1] + 2 * pd[i];
+        if total < span {
+            return Err(err(file, format!("node `{name}`: kernel {:?} larger than the padded input {:?}", k, ins)));
+        }
+        out.push((total - span) / st[i] + 1);
+    }
+    Ok(out)
+}
+
+fn pads(padding: &Padding, k: &[usize], dl: &[usize]) -> Vec<usize> {
+    let nd = k.len();
+    match padding {
+        Padding::Valid => vec![0; nd],
+        // PyTorch 'same' (stride 1): total padding d(k−1), split evenly (odd kernels).
+        Padding::Same => (0..nd).map(|i| dl[i] * (k[i] - 1) / 2).collect(),
+        Padding::Values(v) => (0..nd).map(|i| if v.is_empty() { 0 } else { v[i.min(v.len() - 1)] as usize }).collect(),
+    }
+}
+
+/// Builds the network from a NIR graph. Returns it with the NIR dt (s) used.
+pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Result<(Network, f64)> {
+    let flat = flatten(g).map_err(|e| err(file, e))?;
+    let file_dt = g.metadata.iter().find(|(k, _)| k == "sample_dt").map(|(_, v)| *v).filter(|v| *v > 0.0);
+    let (dt, reset) = opts.resolved(file_dt);
+    let sh = shapes(&flat, file)?;
+    let n = flat.nodes.len();
+    for (i, (nm, node)) in flat.nodes.iter().enumerate() {
+        if sh[i].is_none() && !matches!(node, NirNode::Output { .. }) {
+            return Err(err(file, format!("node `{nm}` ({}): its shape cannot be worked out (it has no input of known shape)", node.type_name())));
+        }
+    }
+    let preds: Vec<Vec<usize>> = (0..n).map(|i| flat.edges.iter().filter(|(_, b)| *b == flat.nodes[i].0).filter_map(|(a, _)| flat.index(a)).collect()).collect();
+    // Signals through linear nodes, memoised.
+    let mut memo: Vec<Option<Signal>> = vec![None; n];
+    let mut on_stack = vec![false; n];
+    #[allow(clippy::too_many_arguments)]
+    fn signal_of(i: usize, flat: &FlatGraph, sh: &[Option<Vec<usize>>], preds: &[Vec<usize>], memo: &mut Vec<Option<Signal>>, on_stack: &mut Vec<bool>, file: &str, dt: f64) -> Result<Signal> {
+        if let Some(s) = &memo[i] {
+            return Ok(s.clone());
+        }
+        let (name, node) = &flat.nodes[i];
+        let out_n = numel(sh[i].as_deref().unwrap_or(&[]));
+        // Population nodes are sources: their output is themselves.
+        if matches!(node, NirNode::Input { .. }) && flat.inputs.contains(name) || node.is_neuron() {
+            if node.is_neuron() && !node.is_spiking() {
+                return Err(err(file, format!("`{name}` ({}) is a non-spiking readout whose value feeds other nodes; nerve's chip moves only spikes between cores, so analog outputs can only be probed", node.type_name())));
+            }
+            let mut s = Signal::zero(out_n);
+            s.from.insert(name.clone(), Contrib { rows: (0..out_n).map(|k| vec![(k as u32, 1.0, 0)]).collect() });
+            return Ok(s);
+        }
+        if on_stack[i] {
+            return Err(err(file, format!("the graph has a cycle through `{name}` with no neuron on it (an algebraic loop)")));
+        }
+        on_stack[i] = true;
+        let in_n = preds[i].iter().find_map(|&p| sh[p].as_ref().map(|s| numel(s))).unwrap_or(out_n);
+        let mut x = Signal::zero(in_n);
+        for &p in &preds[i] {
+            let ps = signal_of(p, flat, sh, preds, memo, on_stack, file, dt)?;
+            if ps.n != in_n {
+                return Err(err(file, format!("node `{name}` receives inputs of sizes {} and {} (from `{}`)", in_n, ps.n, flat.nodes[p].0)));
+            }
+            x.add(&ps);
+        }
+        on_stack[i] = false;
+        let mut in_shape = preds[i].iter().find_map(|&p| sh[p].clone()).unwrap_or_default();
+        if let NirNode::Conv { dims, weight, groups, .. } = node {
+            if in_shape.len() == *dims as usize {
+                in_shape.insert(0, weight.shape[1] * groups.as_ref().map_or(1, |g| g.at(0) as usize).max(1));
+            }
+        }
+        if let NirNode::Pool { .. } = node {
+            if in_shape.len() == 2 {
+                in_shape.insert(0, 1);
+            }
+        }
+        let y = match node {
+            NirNode::Input { .. } | NirNode::Output { .. } | NirNode::Flatten { .. } => x,
+            NirNode::Affine { weight, .. } | NirNode::Linear { weight } => {
+                let (o, k) = (weight.shape[0], weight.shape[1]);
+                if k != in_n {
+                    return Err(err(file, format!("node `{name}`: weight is {o} × {k} but its input has {in_n} elements")));
+                }
+                let mut y = x.map(o, &|r| (0..k).filter(|&c| weight.data[r * k + c] != 0.0).map(|c| (c, weight.data[r * k + c])).collect());
+                if let NirNode::Affine { bias, .. } = node {
+                    for (r, b) in y.bias.iter_mut().enumerate() {
+                        *b += bias.at(r);
+                    }
+                }
+                y
+            }
+            NirNode::Scale { scale } => x.map(out_n, &|r| vec![(r, scale.at(r))]),
+            NirNode::Delay { delay } => {
+                let mut y = x;
+                for c in y.from.values_mut() {
+                    for (r, row) in c.rows.iter_mut().enumerate() {
+                        let d = (delay.at(r) / dt).round().max(0.0) as u32;
+                        for e in row.iter_mut() {
+                            e.2 += d;
+                        }
+                    }
+                }
+                y
+            }
+            NirNode::Conv { dims, weight, bias, stride, padding, dilation, groups, .. } => {
+                let nd = *dims as usize;
+                let outs = sh[i].clone().expect("shape known");
+                let ci = in_shape[0];
+                let co = weight.shape[0];
+                let g = groups.as_ref().map_or(1, |a| a.at(0) as usize).max(1);
+                let cig = weight.shape[1];
+                let k: Vec<usize> = weight.shape[2..].to_vec();
+                let st: Vec<usize> = (0..nd).map(|d| stride.as_ref().map_or(1, |s| s.at(d.min(s.len() - 1)) as usize)).collect();
+                let dl: Vec<usize> = (0..nd).map(|d| dilation.as_ref().map_or(1, |s| s.at(d.min(s.len() - 1)) as usize)).collect();
+                let pd = pads(padding, &k, &dl);
+                if ci != cig * g {
+                    return Err(err(file, format!("node `{name}`: {ci} input channels, weight expects {} × {g} groups", cig)));
+                }
+                let (ih, iw) = if nd == 2 { (in_shape[1], in_shape[2]) } else { (1, in_shape[1]) };
+                let (oh, ow) = if nd == 2 { (outs[1], outs[2]) } else { (1, outs[1]) };
+                let (kh, kw) = if nd == 2 { (k[0], k[1]) } else { (1, k[0]) };
+                let (sy, sx) = if nd == 2 { (st[0], st[1]) } else { (1, st[0]) };
+                let (dy, dx) = if nd == 2 { (dl[0], dl[1]) } else { (1, dl[0]) };
+                let (py, px) = if nd == 2 { (pd[0], pd[1]) } else { (0, pd[0]) };
+                let cog = co / g;
+                let mut y = x.map(out_n, &|r| {
+                    let o = r / (oh * ow);
+                    let oy = (r / ow) % oh;
+                    let ox = r % ow;
+                    let grp = o / cog;
+                    let mut v = Vec::new();
+                    for cl in 0..cig {
+                        let c = grp * cig + cl;
+                        for ky in 0..kh {
+                            let iy = (oy * sy + ky * dy) as i64 - py as i64;
+                            if iy < 0 || iy >= ih as i64 {
+                                continue;
+                            }
+                            for kx in 0..kw {
+                                let ix = (ox * sx + kx * dx) as i64 - px as i64;
+                                if ix < 0 || ix >= iw as i64 {
+                                    continue;
+                                }
+                                let wv = weight.data[((o * cig + cl) * kh + ky) * kw + kx];
+                                if wv != 0.0 {
+                                    v.push(((c * ih + iy as usize) * iw + ix as usize, wv));
+                                }
+                            }
+                        }
+                    }
+                    v
+                });
+                if let Some(b) = bias {
+                    for (r, yb) in y.bias.iter_mut().enumerate() {
+                        *yb += b.at(r / (oh * ow));
+                    }
+                }
+                y
+            }
+            NirNode::Pool { average, kernel_size, stride, padding } => {
+                let outs = sh[i].clone().expect("shape known");
+                let k = pair(kernel_size);
+                let st = stride.as_ref().map_or(k, pair);
+                let p = match padding {
+                    Padding::Values(v) => pair(&Array { data: v.clone(), shape: vec![] }),
+                    Padding::Valid | Padding::Same => [0, 0],
+                };
+                let (ih, iw) = (in_shape[1], in_shape[2]);
+                let (oh, ow) = (outs[1], outs[2]);
+                let scale = if *average { 1.0 / (k[0] * k[1]) as f64 } else { 1.0 };
+                x.map(out_n, &|r| {
+                    let c = r / (oh * ow);
+                    let oy = (r / ow) % oh;
+                    let ox = r % ow;
+                    let mut v = Vec::new();
+                    for ky in 0..k[0] {
+                        let iy = (oy * st[0] + ky) as i64 - p[0] as i64;
+                        if iy < 0 || iy >= ih as i64 {
+                            continue;
+                        }
+                        for kx in 0..k[1] {
+                            let ix = (ox * st[1] + kx) as i64 - p[1] as i64;
+                            if ix < 0 || ix >= iw as i64 {
+                                continue;
+                            }
+                            v.push(((c * ih + iy as usize) * iw + ix as usize, scale));
+                        }
+                    }
+                    v
+                })
+            }
+            other => return Err(err(file, format!("node `{name}`: {} cannot be composed", other.type_name()))),
+        };
+        memo[i] = Some(y.clone());
+        Ok(y)
+    }
+
+    // Populations.
+    let mut net = Network::new(name, dt * 1000.0);
+    let mut pop_of: BTreeMap<String, PopIx> = BTreeMap::new();
+    for (i, (nm, node)) in flat.nodes.iter().enumerate() {
+        let size = numel(sh[i].as_deref().unwrap_or(&[])) as u32;
+        let model = match node {
+            NirNode::Input { .. } if flat.inputs.contains(nm) => Model::Input,
+            n if n.is_neuron() => Model::Nir(nir_neuron(nm, n, size as usize, dt, reset, file)?),
+            _ => continue,
+        };
+        let record = node.is_spiking();
+        let id = net.graph.add_node(Population { name: nm.clone(), size, model, initial: vec![], record_spikes: record, max_per_core: None });
+        pop_of.insert(nm.clone(), id);
+    }
+    // Projections into every neuron population; biases into its parameters.
+    for (i, (nm, node)) in flat.nodes.iter().enumerate() {
+        if !node.is_neuron() {
+            continue;
+        }
+        let size = numel(sh[i].as_deref().unwrap_or(&[]));
+        let mut x = Signal::zero(size);
+        for &p in &preds[i] {
+            let ps = signal_of(p, &flat, &sh, &preds, &mut memo, &mut on_stack, file, dt)?;
+            if ps.n != size {
+                return Err(err(file, format!("node `{nm}` has {size} neurons but receives {} values from `{}`", ps.n, flat.nodes[p].0)));
+            }
+            x.add(&ps);
+        }
+        let post = pop_of[nm];
+        if x.bias.iter().any(|&b| b != 0.0) {
+            if let Model::Nir(nn) = &mut net.graph[post].model {
+                nn.bias = Values::PerNeuron(x.bias.clone());
+            }
+        }
+        for (src, c) in &x.from {
+            let pre = *pop_of.get(src).ok_or_else(|| err(file, format!("`{src}` feeds `{nm}` but is not a population")))?;
+            let mut conns = Vec::new();
+            for (post_i, row) in c.rows.iter().enumerate() {
+                for &(pre_i, w, d) in row {
+                    if w != 0.0 {
+                        conns.push(Conn { pre: pre_i, post: post_i as u32, weight: Some(w), delay: Some((1 + d) as f64 * dt * 1000.0) });
+                    }
+                }
+            }
+            if conns.is_empty() {
+                continue;
+            }
+            net.graph.add_edge(pre, post, Projection {
+                label: format!("{src}→{nm}"),
+                receptor: Receptor::Excitatory,
+                connector: Connector::FromList(conns),
+                weight: None,
+                delay_ms: None,
+                loihi: LoihiWeights::default(),
+            });
+        }
+    }
+    if flat.outputs.is_empty() {
+        return Err(err(file, "the graph has no Output node".into()));
+    }
+    Ok((net, dt))
+}
+
+fn vals(a: &Array, n: usize) -> Values {
+    if a.data.len() == 1 {
+        Values::Scalar(a.data[0])
+    } else {
+        Values::PerNeuron((0..n).map(|i| a.at(i)).collect())
+    }
+}
+
+fn nir_neuron(name: &str, node: &NirNode, n: usize, dt: f64, reset: ResetMode, file: &str) -> Result<NirNeuron> {
+    let check = |a: &Array, what: &str| -> Result<()> {
+        if a.data.len() != 1 && a.data.len() != n {
+            return Err(err(file, format!("node `{name}`: `{what}` has {} values for {n} neurons", a.data.len())));
+        }
+        if a.data.iter().any(|x| !x.is_finite()) {
+            return Err(err(file, format!("node `{name}`: `{what}` is not finite")));
+        }
+        Ok(())
+    };
+    let zero = Array::scalar(0.0);
+    let one = Array::scalar(1.0);
+    let (kind, tau_mem, tau_syn, r, v_leak, w_in, vth, vreset) = match node {
+        NirNode::Threshold { threshold } => (NirKind::Threshold, &one, &one, &one, &zero, &one, threshold, &zero),
+        NirNode::I { r } => (NirKind::I, &one, &one, r, &zero, &one, &zero, &zero),
+        NirNode::IF { r, v_threshold, v_reset } => (NirKind::IF, &one, &one, r, &zero, &one, v_threshold, v_reset.as_ref().unwrap_or(&zero)),
+        NirNode::LI { tau, r, v_leak } => (NirKind::LI, tau, &one, r, v_leak, &one, &zero, &zero),
+        NirNode::LIF { tau, r, v_leak, v_threshold, v_reset } => (NirKind::LIF, tau, &one, r, v_leak, &one, v_threshold, v_reset.as_ref().unwrap_or(&zero)),
+        NirNode::CubaLI { tau_syn, tau_mem, r, v_leak, w_in } => (NirKind::CubaLI, tau_mem, tau_syn, r, v_leak, w_in.as_ref().unwrap_or(&one), &zero, &zero),
+        NirNode::CubaLIF { tau_syn, tau_mem, r, v_leak, w_in, v_threshold, v_reset } => (NirKind::CubaLIF, tau_mem, tau_syn, r, v_leak, w_in.as_ref().unwrap_or(&one), v_threshold, v_reset.as_ref().unwrap_or(&zero)),
+        other => return Err(err(file, format!("node `{name}`: {} is not a neuron", other.type_name()))),
+    };
+    for (a, w) in [(tau_mem, "tau"), (tau_syn, "tau_syn"), (r, "r"), (v_leak, "v_leak"), (w_in, "w_in"), (vth, "v_threshold"), (vreset, "v_reset")] {
+        check(a, w)?;
+    }
+    if matches!(kind, NirKind::LI | NirKind::LIF | NirKind::CubaLI | NirKind::CubaLIF) && (tau_mem.data.iter().any(|&t| t <= 0.0) || tau_syn.data.iter().any(|&t| t <= 0.0)) {
+        return Err(err(file, format!("node `{name}`: time constants must be positive")));
+    }
+    Ok(NirNeuron {
+        kind,
+        tau_mem: vals(tau_mem, n),
+        tau_syn: vals(tau_syn, n),
+        r: vals(r, n),
+        v_leak: vals(v_leak, n),
+        w_in: vals(w_in, n),
+        v_threshold: vals(vth, n),
+        v_reset: vals(vreset, n),
+        reset,
+        dt_s: dt,
+        bias: Values::Scalar(0.0),
+    })
+}

@@ -1,0 +1,173 @@
+//! NIR graphs as read from a file (nir 1.0.8 primitives), and flattening of
+//! nested graphs with validation.
+
+/// A numeric field: values (C order) and shape (empty for a scalar).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Array {
+    pub data: Vec<f64>,
+    pub shape: Vec<usize>,
+}
+
+impl Array {
+    pub fn scalar(v: f64) -> Array {
+        Array { data: vec![v], shape: vec![] }
+    }
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+    /// Element i, broadcasting a single value.
+    pub fn at(&self, i: usize) -> f64 {
+        if self.data.len() == 1 {
+            self.data[0]
+        } else {
+            self.data[i]
+        }
+    }
+    pub fn ints(&self) -> Vec<usize> {
+        self.data.iter().map(|&x| x as usize).collect()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Padding {
+    Same,
+    Valid,
+    Values(Vec<f64>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum NirNode {
+    Input { shape: Array },
+    Output { shape: Array },
+    Affine { weight: Array, bias: Array },
+    Linear { weight: Array },
+    Scale { scale: Array },
+    Conv { dims: u8, weight: Array, bias: Option<Array>, stride: Option<Array>, padding: Padding, dilation: Option<Array>, groups: Option<Array>, input_shape: Option<Array> },
+    Pool { average: bool, kernel_size: Array, stride: Option<Array>, padding: Padding },
+    Flatten { start_dim: Option<Array>, end_dim: Option<Array>, input_type: Option<Array> },
+    Delay { delay: Array },
+    Threshold { threshold: Array },
+    I { r: Array },
+    IF { r: Array, v_threshold: Array, v_reset: Option<Array> },
+    LI { tau: Array, r: Array, v_leak: Array },
+    LIF { tau: Array, r: Array, v_leak: Array, v_threshold: Array, v_reset: Option<Array> },
+    CubaLI { tau_syn: Array, tau_mem: Array, r: Array, v_leak: Array, w_in: Option<Array> },
+    CubaLIF { tau_syn: Array, tau_mem: Array, r: Array, v_leak: Array, w_in: Option<Array>, v_threshold: Array, v_reset: Option<Array> },
+    Graph(Box<NirGraph>),
+}
+
+impl NirNode {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            NirNode::Input { .. } => "Input",
+            NirNode::Output { .. } => "Output",
+            NirNode::Affine { .. } => "Affine",
+            NirNode::Linear { .. } => "Linear",
+            NirNode::Scale { .. } => "Scale",
+            NirNode::Conv { dims: 1, .. } => "Conv1d",
+            NirNode::Conv { .. } => "Conv2d",
+            NirNode::Pool { average: true, .. } => "AvgPool2d",
+            NirNode::Pool { .. } => "SumPool2d",
+            NirNode::Flatten { .. } => "Flatten",
+            NirNode::Delay { .. } => "Delay",
+            NirNode::Threshold { .. } => "Threshold",
+            NirNode::I { .. } => "I",
+            NirNode::IF { .. } => "IF",
+            NirNode::LI { .. } => "LI",
+            NirNode::LIF { .. } => "LIF",
+            NirNode::CubaLI { .. } => "CubaLI",
+            NirNode::CubaLIF { .. } => "CubaLIF",
+            NirNode::Graph(_) => "NIRGraph",
+        }
+    }
+    /// Nodes with state or a spiking non-linearity: they become populations.
+    pub fn is_neuron(&self) -> bool {
+        match self {
+            NirNode::Threshold { .. } | NirNode::I { .. } | NirNode::IF { .. } | NirNode::LI { .. } | NirNode::LIF { .. } | NirNode::CubaLI { .. } | NirNode::CubaLIF { .. } => true,
+            NirNode::Input { .. } | NirNode::Output { .. } | NirNode::Affine { .. } | NirNode::Linear { .. } | NirNode::Scale { .. } | NirNode::Conv { .. } | NirNode::Pool { .. } | NirNode::Flatten { .. } | NirNode::Delay { .. } | NirNode::Graph(_) => false,
+        }
+    }
+    pub fn is_spiking(&self) -> bool {
+        matches!(self, NirNode::Threshold { .. } | NirNode::IF { .. } | NirNode::LIF { .. } | NirNode::CubaLIF { .. })
+    }
+}
+
+/// A graph; node order is the file's (sorted by name, as HDF5 lists them).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NirGraph {
+    pub nodes: Vec<(String, NirNode)>,
+    pub edges: Vec<(String, String)>,
+    pub version: Option<String>,
+    /// Numeric metadata (e.g. `sample_dt`), advisory.
+    pub metadata: Vec<(String, f64)>,
+}
+
+/// A graph with nested graphs inlined: names `outer.inner`.
+#[derive(Clone, Debug, Default)]
+pub struct FlatGraph {
+    pub nodes: Vec<(String, NirNode)>,
+    pub edges: Vec<(String, String)>,
+    /// Top-level Input and Output node names.
+    pub inputs: Vec<String>,
+    pub outputs: Vec<String>,
+}
+
+impl FlatGraph {
+    pub fn index(&self, name: &str) -> Option<usize> {
+        self.nodes.iter().position(|(n, _)| n == name)
+    }
+}
+
+/// Inlines nested graphs (an edge into a subgraph goes to its Input nodes, an
+/// edge out of one comes from its Output nodes; those become identity nodes)
+/// and checks that every edge joins existing nodes.
+pub fn flatten(g: &NirGraph) -> Result<FlatGraph, String> {
+    let mut out = FlatGraph::default();
+    inline(g, "", &mut out)?;
+    for (n, node) in &g.nodes {
+        match node {
+            NirNode::Input { .. } => out.inputs.push(n.clone()),
+            NirNode::Output { .. } => out.outputs.push(n.clone()),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+fn inline(g: &NirGraph, prefix: &str, out: &mut FlatGraph) -> Result<(), String> {
+    let mut entry: Vec<(String, Vec<String>)> = Vec::new();
+    let mut exit: Vec<(String, Vec<String>)> = Vec::new();
+    for (name, node) in &g.nodes {
+        let full = format!("{prefix}{name}");
+        match node {
+            NirNode::Graph(sub) => {
+                inline(sub, &format!("{full}."), out)?;
+                entry.push((name.clone(), sub.nodes.iter().filter(|(_, n)| matches!(n, NirNode::Input { .. })).map(|(k, _)| format!("{full}.{k}")).collect()));
+                exit.push((name.clone(), sub.nodes.iter().filter(|(_, n)| matches!(n, NirNode::Output { .. })).map(|(k, _)| format!("{full}.{k}")).collect()));
+            }
+            other => out.nodes.push((full, other.clone())),
+        }
+    }
+    let exists = |n: &str| g.nodes.iter().any(|(k, _)| k == n);
+    for (a, b) in &g.edges {
+        for (end, what) in [(a, "source"), (b, "target")] {
+            if !exists(end) {
+                return Err(format!(
+                    "edge {prefix}{a} → {prefix}{b}: its {what} `{prefix}{end}` is not a node of the graph (nodes: {})",
+                    g.nodes.iter().map(|(k, _)| format!("{prefix}{k}")).collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+        let srcs = exit.iter().find(|(k, _)| k == a).map(|(_, v)| v.clone()).unwrap_or_else(|| vec![format!("{prefix}{a}")]);
+        let dsts = entry.iter().find(|(k, _)| k == b).map(|(_, v)| v.clone()).unwrap_or_else(|| vec![format!("{prefix}{b}")]);
+        for s in &srcs {
+            for d in &dsts {
+                out.edges.push((s.clone(), d.clone()));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,220 @@
+//! Reading NIR files (HDF5, as written by `nir.write`) into [`NirGraph`].
+//!
+//! The HDF5 access sits behind [`Source`], a five-method trait, so the reader
+//! (now `hdf5-pure`, pure Rust) can be swapped without touching the rest.
+
+use std::path::Path;
+
+use super::model::*;
+use crate::error::{CompileError, Result};
+
+/// What the NIR reader needs from an HDF5 library.
+pub trait Source {
+    /// Subgroup names of the group at `path` ("" is the root).
+    fn groups(&self, path: &str) -> std::result::Result<Vec<String>, String>;
+    /// Dataset names of the group at `path`.
+    fn datasets(&self, path: &str) -> std::result::Result<Vec<String>, String>;
+    /// Whether the dataset holds strings.
+    fn is_string(&self, path: &str) -> std::result::Result<bool, String>;
+    /// A string dataset's values, flattened.
+    fn strings(&self, path: &str) -> std::result::Result<Vec<String>, String>;
+    /// A numeric dataset as f64 with its shape.
+    fn numbers(&self, path: &str) -> std::result::Result<(Vec<f64>, Vec<usize>), String>;
+}
+
+/// `hdf5-pure`'s reader.
+pub struct Hdf5Pure(hdf5_pure::File);
+
+impl Hdf5Pure {
+    pub fn open(path: &Path) -> std::result::Result<Hdf5Pure, String> {
+        hdf5_pure::File::open(path).map(Hdf5Pure).map_err(|e| e.to_string())
+    }
+    fn group(&self, path: &str) -> std::result::Result<hdf5_pure::Group, String> {
+        if path.is_empty() {
+            Ok(self.0.root())
+        } else {
+            self.0.group(path).map_err(|e| e.to_string())
+        }
+    }
+}
+
+impl Source for Hdf5Pure {
+    fn groups(&self, path: &str) -> std::result::Result<Vec<String>, String> {
+        let mut v = self.group(path)?.groups().map_err(|e| e.to_string())?;
+        v.sort();
+        Ok(v)
+    }
+    fn datasets(&self, path: &str) -> std::result::Result<Vec<String>, String> {
+        let mut v = self.group(path)?.datasets().map_err(|e| e.to_string())?;
+        v.sort();
+        Ok(v)
+    }
+    fn is_string(&self, path: &str) -> std::result::Result<bool, String> {
+        let d = self.0.dataset(path).map_err(|e| e.to_string())?;
+        Ok(matches!(d.dtype().map_err(|e| e.to_string())?, hdf5_pure::DType::String | hdf5_pure::DType::VariableLengthString))
+    }
+    fn strings(&self, path: &str) -> std::result::Result<Vec<String>, String> {
+        let d = self.0.dataset(path).map_err(|e| e.to_string())?;
+        d.read_string().map_err(|e| e.to_string())
+    }
+    fn numbers(&self, path: &str) -> std::result::Result<(Vec<f64>, Vec<usize>), String> {
+        let d = self.0.dataset(path).map_err(|e| e.to_string())?;
+        let shape: Vec<usize> = d.shape().map_err(|e| e.to_string())?.iter().map(|&x| x as usize).collect();
+        let v = match d.dtype().map_err(|e| e.to_string())? {
+            hdf5_pure::DType::I8 | hdf5_pure::DType::I16 | hdf5_pure::DType::I32 | hdf5_pure::DType::I64 => {
+                d.read_i64().map_err(|e| e.to_string())?.into_iter().map(|x| x as f64).collect()
+            }
+            hdf5_pure::DType::U8 | hdf5_pure::DType::U16 | hdf5_pure::DType::U32 | hdf5_pure::DType::U64 => {
+                d.read_i64().map_err(|e| e.to_string())?.into_iter().map(|x| x as f64).collect()
+            }
+            hdf5_pure::DType::F32 | hdf5_pure::DType::F64 => d.read_f64().map_err(|e| e.to_string())?,
+            other => return Err(format!("expected numbers, found {other:?}")),
+        };
+        Ok((v, shape))
+    }
+}
+
+/// Reads a `.nir` file.
+pub fn read_nir(path: &Path) -> Result<NirGraph> {
+    let file = path.display().to_string();
+    let src = Hdf5Pure::open(path).map_err(|e| CompileError::Format { file: file.clone(), path: "/".into(), reason: format!("not a readable HDF5 (NIR) file: {e}") })?;
+    let version = if src.datasets("").map_err(|e| ferr(&file, "/", &e))?.iter().any(|d| d == "version") {
+        src.strings("version").ok().and_then(|v| v.into_iter().next())
+    } else {
+        None
+    };
+    let mut g = read_graph(&src, &file, "node")?;
+    g.version = version;
+    // Numeric metadata at the top level (advisory: e.g. `sample_dt`).
+    if src.groups("node").map_err(|e| ferr(&file, "node", &e))?.iter().any(|x| x == "metadata") {
+        for d in src.datasets("node/metadata").unwrap_or_default() {
+            let p = format!("node/metadata/{d}");
+            if src.is_string(&p).unwrap_or(true) {
+                continue;
+            }
+            if let Ok((v, _)) = src.numbers(&p) {
+                if v.len() == 1 {
+                    g.metadata.push((d, v[0]));
+                }
+            }
+        }
+    }
+    Ok(g)
+}
+
+fn ferr(file: &str, path: &str, reason: &str) -> CompileError {
+    CompileError::Format { file: file.to_string(), path: format!("/{path}"), reason: reason.to_string() }
+}
+
+fn read_graph(src: &dyn Source, file: &str, path: &str) -> Result<NirGraph> {
+    let ty = string_at(src, file, &format!("{path}/type"))?;
+    if ty != "NIRGraph" {
+        return Err(ferr(file, path, &format!("expected a NIRGraph, found `{ty}`")));
+    }
+    let mut g = NirGraph::default();
+    let node_root = format!("{path}/nodes");
+    for name in src.groups(&node_root).map_err(|e| ferr(file, &node_root, &e))? {
+        let np = format!("{node_root}/{name}");
+        let node = read_node(src, file, &np)?;
+        g.nodes.push((name, node));
+    }
+    let ep = format!("{path}/edges");
+    let has_edges = src.datasets(path).map_err(|e| ferr(file, path, &e))?.iter().any(|d| d == "edges");
+    if has_edges {
+        let v = src.strings(&ep).map_err(|e| ferr(file, &ep, &e))?;
+        if v.len() % 2 != 0 {
+            return Err(ferr(file, &ep, "edges must be pairs of node names"));
+        }
+        g.edges = v.chunks(2).map(|c| (c[0].clone(), c[1].clone())).collect();
+    }
+    Ok(g)
+}
+
+fn string_at(src: &dyn Source, file: &str, path: &str) -> Result<String> {
+    let v = src.strings(path).map_err(|e| ferr(file, path, &format!("missing or unreadable: {e}")))?;
+    v.into_iter().next().ok_or_else(|| ferr(file, path, "empty string dataset"))
+}
+
+fn read_node(src: &dyn Source, file: &str, path: &str) -> Result<NirNode> {
+    let ty = string_at(src, file, &format!("{path}/type"))?;
+    if ty == "NIRGraph" {
+        return Ok(NirNode::Graph(Box::new(read_graph(src, file, path)?)));
+    }
+    let fields = src.datasets(path).map_err(|e| ferr(file, path, &e))?;
+    let get = |name: &str| -> Result<Option<Array>> {
+        if !fields.iter().any(|f| f == name) {
+            return Ok(None);
+        }
+        let p = format!("{path}/{name}");
+        if src.is_string(&p).map_err(|e| ferr(file, &p, &e))? {
+            return Err(ferr(file, &p, "expected numbers, found text"));
+        }
+        let (data, shape) = src.numbers(&p).map_err(|e| ferr(file, &p, &e))?;
+        Ok(Some(Array { data, shape }))
+    };
+    let req = |name: &str| -> Result<Array> { get(name)?.ok_or_else(|| ferr(file, path, &format!("`{ty}` node has no field `{name}`"))) };
+    // Padding may be text ('same' / 'valid') or numbers.
+    let padding = || -> Result<Padding> {
+        let p = format!("{path}/padding");
+        if !fields.iter().any(|f| f == "padding") {
+            return Ok(Padding::Values(vec![0.0]));
+        }
+        if src.is_string(&p).map_err(|e| ferr(file, &p, &e))? {
+            let s = string_at(src, file, &p)?;
+            return match s.as_str() {
+                "same" => Ok(Padding::Same),
+                "valid" => Ok(Padding::Valid),
+                other => Err(ferr(file, &p, &format!("padding `{other}` (expected 'same', 'valid' or numbers)"))),
+            };
+        }
+        Ok(Padding::Values(src.numbers(&p).map_err(|e| ferr(file, &p, &e))?.0))
+    };
+    let n = match ty.as_str() {
+        "Input" => NirNode::Input { shape: req("shape")? },
+        "Output" => NirNode::Output { shape: req("shape")? },
+        "Affine" => NirNode::Affine { weight: req("weight")?, bias: req("bias")? },
+        "Linear" => NirNode::Linear { weight: req("weight")? },
+        "Scale" => NirNode::Scale { scale: req("scale")? },
+        "Conv1d" | "Conv2d" => NirNode::Conv {
+            dims: if ty == "Conv1d" { 1 } else { 2 },
+            weight: req("weight")?,
+            bias: get("bias")?,
+            stride: get("stride")?,
+            padding: padding()?,
+            dilation: get("dilation")?,
+            groups: get("groups")?,
+            input_shape: get("input_shape")?,
+        },
+        "SumPool2d" | "AvgPool2d" => NirNode::Pool {
+            average: ty == "AvgPool2d",
+            kernel_size: req("kernel_size")?,
+            stride: get("stride")?,
+            padding: padding()?,
+        },
+        "Flatten" => NirNode::Flatten { start_dim: get("start_dim")?, end_dim: get("end_dim")?, input_type: get("input_type")? },
+        "Delay" => NirNode::Delay { delay: req("delay")? },
+        "Threshold" => NirNode::Threshold { threshold: req("threshold")? },
+        "I" => NirNode::I { r: req("r")? },
+        "IF" => NirNode::IF { r: req("r")?, v_threshold: req("v_threshold")?, v_reset: get("v_reset")? },
+        "LI" => NirNode::LI { tau: req("tau")?, r: req("r")?, v_leak: req("v_leak")? },
+        "LIF" => NirNode::LIF { tau: req("tau")?, r: req("r")?, v_leak: req("v_leak")?, v_threshold: req("v_threshold")?, v_reset: get("v_reset")? },
+        "CubaLI" => NirNode::CubaLI { tau_syn: req("tau_syn")?, tau_mem: req("tau_mem")?, r: req("r")?, v_leak: req("v_leak")?, w_in: get("w_in")? },
+        "CubaLIF" => NirNode::CubaLIF {
+            tau_syn: req("tau_syn")?,
+            tau_mem: req("tau_mem")?,
+            r: req("r")?,
+            v_leak: req("v_leak")?,
+            w_in: get("w_in")?,
+            v_threshold: req("v_threshold")?,
+            v_reset: get("v_reset")?,
+        },
+        other => {
+            return Err(ferr(
+                file,
+                path,
+                &format!("unknown node type `{other}` (nir 1.0.8 primitives: Input, Output, Affine, Linear, Scale, Conv1d, Conv2d, SumPool2d, AvgPool2d, Flatten, Delay, Threshold, I, IF, LI, LIF, CubaLI, CubaLIF, NIRGraph)"),
+            ))
+        }
+    };
+    Ok(n)
+}
