@@ -25,6 +25,9 @@ enum Command {
     Compile(cmd::compile::CompileArgs),
     /// Run a chip image on the emulator.
     Run(cmd::run::RunArgs),
+    /// Write a network in another format (NIR).
+    #[command(subcommand)]
+    Export(cmd::export::ExportCmd),
     /// Print a run's energy and latency report; write pictures and an HTML page.
     Report(cmd::report::ReportArgs),
     /// List or show architecture profiles.
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
         Command::Compile(a) => cmd::compile::run(a),
         Command::Run(a) => cmd::run::run(a),
         Command::Report(a) => cmd::report::run(a),
+        Command::Export(c) => cmd::export::run(c),
         Command::Arch(c) => cmd::arch::run(c),
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Disasm(a) => cmd::disasm::run(a),

@@ -79,6 +79,8 @@ pub struct MapReport {
 pub struct Output {
     pub image: Image,
     pub report: MapReport,
+    /// How each projection's weights were quantised (for exporters).
+    pub quant: Vec<(ProjIx, ProjQuant)>,
 }
 
 /// The mapping stages shared by `compile` and graph-only benchmarks.
@@ -278,7 +280,8 @@ pub fn compile(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn Fn
         busiest_links: busiest,
         seconds: times,
     };
-    Ok(Output { image, report })
+    let quant = lowered.iter().flat_map(|l| l.quant.iter().cloned()).collect();
+    Ok(Output { image, report, quant })
 }
 
 fn slice_params(p: &ParamVals, r: std::ops::Range<u32>) -> ParamArray {

@@ -66,23 +66,28 @@ fn read_placement(path: &Path) -> Result<Vec<(String, u32, u32)>> {
     Ok(out)
 }
 
-pub fn run(a: CompileArgs) -> Result<()> {
-    let arch = Arch::load(&a.arch)?;
-    let net = if a.network.extension().is_some_and(|e| e == "nir") {
-        let g = nerve_compiler::nir::read::read_nir(&a.network)?;
+/// Reads a JSON network or a NIR file (with NIR's import options).
+pub fn read_any(path: &Path, dt: Option<f64>, reset: Option<&str>, source: &str) -> Result<nerve_compiler::net::model::Network> {
+    if path.extension().is_some_and(|e| e == "nir") {
+        let g = nerve_compiler::nir::read::read_nir(path)?;
         let opts = nerve_compiler::nir::lower::NirOptions {
-            dt_s: a.dt,
-            reset: a.reset.as_deref().map(|r| if r == "subtract" { nerve_compiler::net::model::ResetMode::Subtract } else { nerve_compiler::net::model::ResetMode::ToReset }),
-            source: nerve_compiler::nir::lower::SourceConvention::parse(&a.source).expect("clap checked"),
+            dt_s: dt,
+            reset: reset.map(|r| if r == "subtract" { nerve_compiler::net::model::ResetMode::Subtract } else { nerve_compiler::net::model::ResetMode::ToReset }),
+            source: nerve_compiler::nir::lower::SourceConvention::parse(source).ok_or_else(|| format!("--source {source}: generic, snntorch, sinabs or norse"))?,
         };
-        let name = a.network.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "nir".into());
-        nerve_compiler::nir::lower::to_network(&g, &name, &a.network.display().to_string(), &opts)?.0
+        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "nir".into());
+        Ok(nerve_compiler::nir::lower::to_network(&g, &name, &path.display().to_string(), &opts)?.0)
     } else {
-        if a.dt.is_some() || a.reset.is_some() || a.source != "generic" {
+        if dt.is_some() || reset.is_some() || source != "generic" {
             return Err("--dt, --reset and --source apply to NIR files".into());
         }
-        read_network(&a.network)?
-    };
+        Ok(read_network(path)?)
+    }
+}
+
+pub fn run(a: CompileArgs) -> Result<()> {
+    let arch = Arch::load(&a.arch)?;
+    let net = read_any(&a.network, a.dt, a.reset.as_deref(), &a.source)?;
     let strategy = match a.placement.as_str() {
         "pack" => Strategy::Pack,
         "spread" => Strategy::Spread,

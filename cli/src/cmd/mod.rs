@@ -2,6 +2,7 @@ pub mod arch;
 pub mod asm;
 pub mod compile;
 pub mod disasm;
+pub mod export;
 pub mod inspect;
 pub mod report;
 pub mod run;

@@ -1,1 +1,229 @@
-pub fn _placeholder() {}
+//! Writing a network as a NIR file (nir 1.0.8 layout, readable by `nir.read`).
+//!
+//! Supported: input populations and NIR neuron populations (a network read
+//! from NIR, or built with `Model::Nir`). Each projection becomes a Linear node
+//! (an Affine carrying the target's constant input) with the *quantised*
+//! weights, followed by a Delay node when its delay is more than one step;
+//! every population that has no outgoing projection gets an Output node.
+
+use std::path::Path;
+
+use hdf5_pure::FileBuilder;
+
+use super::model::*;
+use crate::error::{CompileError, Result};
+use crate::expand::expand;
+use crate::lower::ProjQuant;
+use crate::net::model::*;
+
+fn bad(msg: String) -> CompileError {
+    CompileError::Network(format!("NIR export: {msg}"))
+}
+
+/// Builds the NIR graph for a network, with weights as quantised by `quant`
+/// (projection index → its quantisation), as the chip would apply them.
+pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> {
+    let mut g = NirGraph { version: Some("1.0.8".into()), ..NirGraph::default() };
+    g.metadata.push(("sample_dt".into(), net.dt_ms / 1000.0));
+    let arr = |v: &Values, n: usize| Array { data: (0..n).map(|i| v.get(i)).collect(), shape: vec![n] };
+    let mut has_out = vec![false; net.num_pops()];
+    let mut biased = vec![false; net.num_pops()];
+    for (e, pre, post, p) in net.projections() {
+        has_out[pre.index()] = true;
+        let syn = expand(net, e)?;
+        let (npre, npost) = (net.pop(pre).size as usize, net.pop(post).size as usize);
+        let q = quant.iter().find(|(x, _)| *x == e).map(|(_, q)| q);
+        let mut w = vec![0.0f64; npre * npost];
+        for i in 0..syn.n_pre() {
+            for k in syn.row(i) {
+                let wq = match q {
+                    Some(q) => q.value(q.mantissa(syn.weight(k)).0),
+                    None => syn.weight(k),
+                };
+                w[syn.post[k] as usize * npre + i] += wq;
+            }
+        }
+        // NIR's Delay acts per element of the weighted output: one delay per target neuron.
+        let mut delay_of: Vec<Option<u16>> = vec![None; npost];
+        for i in 0..syn.n_pre() {
+            for k in syn.row(i) {
+                let d = syn.delay(k);
+                let slot = &mut delay_of[syn.post[k] as usize];
+                match slot {
+                    Some(x) if *x != d => {
+                        return Err(bad(format!("projection {}: target {} receives synapses with delays {x} and {d}; NIR's Delay is one delay per target element", p.label, syn.post[k])));
+                    }
+                    _ => *slot = Some(d),
+                }
+            }
+        }
+        let delays: Vec<u16> = delay_of.iter().map(|d| d.unwrap_or(1)).collect();
+        let wname = format!("w_{}_{}", net.pop(pre).name, e.index());
+        let weight = Array { data: w, shape: vec![npost, npre] };
+        // The target's constant input rides on its first incoming projection.
+        let bias = match &net.pop(post).model {
+            Model::Nir(n) if !biased[post.index()] => {
+                biased[post.index()] = true;
+                Some(arr(&n.bias, npost))
+            }
+            _ => None,
+        };
+        g.nodes.push((wname.clone(), match bias {
+            Some(b) => NirNode::Affine { weight, bias: b },
+            None => NirNode::Linear { weight },
+        }));
+        g.edges.push((net.pop(pre).name.clone(), wname.clone()));
+        if delays.iter().any(|&d| d > 1) {
+            let dname = format!("d_{}_{}", net.pop(pre).name, e.index());
+            let secs: Vec<f64> = delays.iter().map(|&d| (d - 1) as f64 * net.dt_ms / 1000.0).collect();
+            g.nodes.push((dname.clone(), NirNode::Delay { delay: Array { data: secs, shape: vec![npost] } }));
+            g.edges.push((wname, dname.clone()));
+            g.edges.push((dname, net.pop(post).name.clone()));
+        } else {
+            g.edges.push((wname, net.pop(post).name.clone()));
+        }
+    }
+    for (pi, pop) in net.pops() {
+        let n = pop.size as usize;
+        let node = match &pop.model {
+            Model::Input => NirNode::Input { shape: Array { data: vec![n as f64], shape: vec![1] } },
+            Model::Nir(p) => {
+                if !biased[pi.index()] && p.bias.iter(n).any(|b| b != 0.0) {
+                    return Err(bad(format!("population `{}` has a constant input but no incoming projection to carry it", pop.name)));
+                }
+                let dt = p.dt_s;
+                if (dt - net.dt_ms / 1000.0).abs() > 1e-12 * dt.max(1e-12) {
+                    return Err(bad(format!("population `{}` was discretised at dt {dt} s, the network runs at {} ms", pop.name, net.dt_ms)));
+                }
+                match p.kind {
+                    NirKind::Threshold => NirNode::Threshold { threshold: arr(&p.v_threshold, n) },
+                    NirKind::I => NirNode::I { r: arr(&p.r, n) },
+                    NirKind::IF => NirNode::IF { r: arr(&p.r, n), v_threshold: arr(&p.v_threshold, n), v_reset: Some(arr(&p.v_reset, n)) },
+                    NirKind::LI => NirNode::LI { tau: arr(&p.tau_mem, n), r: arr(&p.r, n), v_leak: arr(&p.v_leak, n) },
+                    NirKind::LIF => NirNode::LIF { tau: arr(&p.tau_mem, n), r: arr(&p.r, n), v_leak: arr(&p.v_leak, n), v_threshold: arr(&p.v_threshold, n), v_reset: Some(arr(&p.v_reset, n)) },
+                    NirKind::CubaLI => NirNode::CubaLI { tau_syn: arr(&p.tau_syn, n), tau_mem: arr(&p.tau_mem, n), r: arr(&p.r, n), v_leak: arr(&p.v_leak, n), w_in: Some(arr(&p.w_in, n)) },
+                    NirKind::CubaLIF => NirNode::CubaLIF {
+                        tau_syn: arr(&p.tau_syn, n),
+                        tau_mem: arr(&p.tau_mem, n),
+                        r: arr(&p.r, n),
+                        v_leak: arr(&p.v_leak, n),
+                        w_in: Some(arr(&p.w_in, n)),
+                        v_threshold: arr(&p.v_threshold, n),
+                        v_reset: Some(arr(&p.v_reset, n)),
+                    },
+                }
+            }
+            other => {
+                return Err(bad(format!(
+                    "population `{}` is a {}; NIR export supports input populations and NIR neuron models (import from NIR to get them)",
+                    pop.name,
+                    other.name()
+                )))
+            }
+        };
+        g.nodes.push((pop.name.clone(), node));
+        if !has_out[pi.index()] {
+            let oname = format!("out_{}", pop.name);
+            g.nodes.push((oname.clone(), NirNode::Output { shape: Array { data: vec![n as f64], shape: vec![1] } }));
+            g.edges.push((pop.name.clone(), oname));
+        }
+    }
+    g.nodes.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(g)
+}
+
+/// Writes a NIR graph to `path` (HDF5, the layout `nir.write` produces).
+pub fn write_nir(g: &NirGraph, path: &Path) -> Result<()> {
+    let file = path.display().to_string();
+    let mut fb = FileBuilder::new();
+    fb.create_dataset("version").with_vlen_strings(&[g.version.as_deref().unwrap_or("1.0.8")]).with_shape(&[]);
+    let mut node = fb.create_group("node");
+    fill_graph(&mut node, g)?;
+    if !g.metadata.is_empty() {
+        let mut md = node.create_group("metadata");
+        for (k, v) in &g.metadata {
+            md.create_dataset(k).with_f64_data(&[*v]).with_shape(&[]);
+        }
+        node.add_group(md.finish());
+    }
+    fb.add_group(node.finish());
+    fb.write(path).map_err(|e| CompileError::Io { path: file, source: std::io::Error::other(e.to_string()) })
+}
+
+fn fill_graph(gb: &mut hdf5_pure::GroupBuilder, g: &NirGraph) -> Result<()> {
+    gb.create_dataset("type").with_vlen_strings(&["NIRGraph"]).with_shape(&[]);
+    let flat: Vec<&str> = g.edges.iter().flat_map(|(a, b)| [a.as_str(), b.as_str()]).collect();
+    gb.create_dataset("edges").with_vlen_strings(&flat).with_shape(&[g.edges.len() as u64, 2]);
+    let mut nodes = gb.create_group("nodes");
+    for (name, n) in &g.nodes {
+        let mut nb = nodes.create_group(name);
+        nb.create_dataset("type").with_vlen_strings(&[n.type_name()]).with_shape(&[]);
+        let mut put = |k: &str, a: &Array| {
+            let shape: Vec<u64> = a.shape.iter().map(|&x| x as u64).collect();
+            nb.create_dataset(k).with_f64_data(&a.data).with_shape(&shape);
+        };
+        match n {
+            NirNode::Input { shape } | NirNode::Output { shape } => {
+                let v: Vec<i64> = shape.data.iter().map(|&x| x as i64).collect();
+                nb.create_dataset("shape").with_i64_data(&v).with_shape(&[v.len() as u64]);
+            }
+            NirNode::Affine { weight, bias } => {
+                put("weight", weight);
+                put("bias", bias);
+            }
+            NirNode::Linear { weight } => put("weight", weight),
+            NirNode::Delay { delay } => put("delay", delay),
+            NirNode::Threshold { threshold } => put("threshold", threshold),
+            NirNode::I { r } => put("r", r),
+            NirNode::IF { r, v_threshold, v_reset } => {
+                put("r", r);
+                put("v_threshold", v_threshold);
+                if let Some(v) = v_reset {
+                    put("v_reset", v);
+                }
+            }
+            NirNode::LI { tau, r, v_leak } => {
+                put("tau", tau);
+                put("r", r);
+                put("v_leak", v_leak);
+            }
+            NirNode::LIF { tau, r, v_leak, v_threshold, v_reset } => {
+                put("tau", tau);
+                put("r", r);
+                put("v_leak", v_leak);
+                put("v_threshold", v_threshold);
+                if let Some(v) = v_reset {
+                    put("v_reset", v);
+                }
+            }
+            NirNode::CubaLI { tau_syn, tau_mem, r, v_leak, w_in } => {
+                put("tau_syn", tau_syn);
+                put("tau_mem", tau_mem);
+                put("r", r);
+                put("v_leak", v_leak);
+                if let Some(w) = w_in {
+                    put("w_in", w);
+                }
+            }
+            NirNode::CubaLIF { tau_syn, tau_mem, r, v_leak, w_in, v_threshold, v_reset } => {
+                put("tau_syn", tau_syn);
+                put("tau_mem", tau_mem);
+                put("r", r);
+                put("v_leak", v_leak);
+                if let Some(w) = w_in {
+                    put("w_in", w);
+                }
+                put("v_threshold", v_threshold);
+                if let Some(v) = v_reset {
+                    put("v_reset", v);
+                }
+            }
+            NirNode::Scale { .. } | NirNode::Conv { .. } | NirNode::Pool { .. } | NirNode::Flatten { .. } | NirNode::Graph(_) => {
+                return Err(bad(format!("node `{name}` ({}) is not produced by the exporter", n.type_name())));
+            }
+        }
+        nodes.add_group(nb.finish());
+    }
+    gb.add_group(nodes.finish());
+    Ok(())
+}

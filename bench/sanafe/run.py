@@ -1,0 +1,353 @@
+#!/usr/bin/env python3
+"""nerve side by side with SANA-FE on the identical network and placement.
+
+For every N x T x mapping: SANA-FE runs ../shared/peers/sanafe_peer.py (its
+bundled Loihi architecture, "detailed" timing model, one thread); nerve runs the
+same network (bench/sanafe/network.py: same neurons, weights, initial state and
+core placement) with `nerve compile ... --placement place.csv` and `nerve run`.
+Both are measured with /usr/bin/time (wall seconds, peak RSS). Prints per-step
+energy, per-step latency, spikes, wall time and peak memory for both and the
+ratios, and checks the issue's targets.
+
+    python3 bench/sanafe/run.py                         # N 4000,16000 x T 1000,10000, spread
+    python3 bench/sanafe/run.py --N 4000 --T 1000 --mapping spread,pack
+    python3 bench/sanafe/run.py --costs sanafe          # SANA-FE's figures in nerve's current fields
+
+The venv (default bench/.venv/sanafe) is created on first use:
+    python3 -m venv bench/.venv/sanafe && bench/.venv/sanafe/bin/pip install sanafe numpy
+
+The nerve profile used is derived from --arch (default: isa/profiles/loihi.toml)
+and written to WORK/arch_<name>.json:
+  * topology: SANA-FE's Loihi chip, ONE chip of 8 x 4 tiles x 4 cores (loihi.yaml
+    width 8, height 4), so that hops east-west / north-south between the same
+    cores are the same (--keep-topology uses the profile's own grid instead);
+  * per-core memory limits lifted (input axons, output axons, synapse words,
+    router entries): SANA-FE checks none of them, and with p = 0.02 the
+    N = 16,000 network needs ~15k input axons per core (Loihi: 4,096);
+  * costs: the profile's own (--costs profile, the default: this is what the
+    issue's step 1 calibrates) or SANA-FE's figures written into nerve's
+    current fields (--costs sanafe; MODEL.md says what they cannot express);
+  * --static off (default) zeroes static power: SANA-FE has none; the table
+    compares dynamic energy either way and shows nerve's total beside it.
+"""
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "../.."))
+SHARED = os.path.abspath(os.path.join(ROOT, "../shared"))
+PEER = os.path.join(SHARED, "peers/sanafe_peer.py")
+TIME = "/usr/bin/time"
+
+# SANA-FE's bundled loihi.yaml, per event (MODEL.md section 1)
+SFE_PJ = dict(access=51.2, update=21.6, spike=69.3, syn_sparse=33.6, syn_dense=35.5, msg_out=111.0, msg_in=0.0,
+              hop_ew=3.0, hop_ns=4.2)
+SFE_NS = dict(access=6.0, update=3.7, spike=30.0, syn_sparse=4.7, syn_dense=3.8, msg_out=5.1, msg_in=16.0,
+              hop_ew=4.1, hop_ns=6.5)
+SFE_SYNC_NS = [[1, 600.0], [2, 1000.0], [3, 1000.0], [4, 1400.0], [28, 1400.0], [29, 1800.0]]  # step table, exact at integers
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def timed(cmd, cwd=None, stdout=None):
+    """Runs cmd under /usr/bin/time; returns (wall s, peak RSS bytes, stdout text)."""
+    fd, tf = tempfile.mkstemp(prefix="time-", suffix=".txt")
+    os.close(fd)
+    full = [TIME, "-f", "%e %M", "-o", tf] + cmd
+    r = subprocess.run(full, cwd=cwd, text=True, capture_output=True)
+    try:
+        e, m = open(tf).read().split()[-2:]
+    except Exception:
+        e, m = "nan", "0"
+    os.unlink(tf)
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stderr[-4000:]}")
+    return float(e), int(m) * 1024, r.stdout
+
+
+def ensure_venv(venv):
+    py = os.path.join(venv, "bin/python")
+    if not os.path.exists(py):
+        log(f"creating {venv} (pip install sanafe numpy)")
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+        subprocess.run([os.path.join(venv, "bin/pip"), "install", "-q", "sanafe", "numpy"], check=True)
+    return py
+
+
+def load_profile(arch):
+    import tomllib
+    path = arch if os.path.exists(arch) else os.path.join(ROOT, "isa/profiles", f"{arch}.toml")
+    if path.endswith(".json"):
+        return json.load(open(path)), path
+    with open(path, "rb") as f:
+        return tomllib.load(f), path
+
+
+def fig(v, src, status="secondary"):
+    return {"value": float(v), "source": src, "status": status}
+
+
+def derive_profile(base, costs, static, keep_topology):
+    a = json.loads(json.dumps(base))
+    a["name"] = f"{base['name']}-vs-sanafe"
+    a["description"] = (base["description"] + " [bench/sanafe/run.py: " +
+                        ("own topology" if keep_topology else "one chip of 8x4 tiles as SANA-FE's loihi.yaml") +
+                        ", per-core memory limits lifted, costs: " + costs + ", static: " + static + "]")
+    if not keep_topology:
+        a["topology"].update(kind="mesh", tiles_per_chip=[8, 4], chips=[1, 1], cores_per_tile=4, chips_per_board=1)
+    c = a["core"]
+    for k in ("max_input_keys", "max_output_axons", "max_input_table_entries"):
+        c.pop(k, None)  # None: no limit
+    c["synapse_words"] = 1 << 28
+    a["router"]["table_entries"] = 1 << 20
+    if costs == "sanafe":
+        src = "SANA-FE 2.2.9 sanafe/examples/loihi.yaml (bench/sanafe/MODEL.md)"
+        t = a["timing"]
+        t.update(instr_alu_ns=0.0, instr_mul_ns=0.0, instr_mem_ns=0.0, instr_spike_ns=0.0,
+                 neuron_active_ns=SFE_NS["access"] + SFE_NS["update"], neuron_idle_ns=SFE_NS["access"],
+                 synaptic_event_ns=SFE_NS["syn_sparse"], packet_in_ns=SFE_NS["msg_in"],
+                 packet_out_ns=SFE_NS["spike"],  # per multicast packet = per spike; +5.1 ns per message not expressible
+                 hop_ew_ns=SFE_NS["hop_ew"], hop_ns_ns=SFE_NS["hop_ns"], hop_diag_ns=0.0, chip_crossing_ns=0.0,
+                 link_packet_ns=0.0, barrier_ns=SFE_SYNC_NS)
+        t.pop("timestep_ns", None)
+        e = a["energy"]
+        e.update(synaptic_op_pj=fig(SFE_PJ["syn_sparse"], src + ": loihi_sparse_synapse energy_process_spike"),
+                 neuron_active_pj=fig(SFE_PJ["access"] + SFE_PJ["update"], src + ": access + update"),
+                 neuron_idle_pj=fig(SFE_PJ["access"], src + ": energy_access_neuron"),
+                 instr_pj=fig(0.0, src),
+                 spike_out_pj=fig(SFE_PJ["spike"], src + ": energy_spike_out (111 pJ per message not expressible)"),
+                 router_packet_pj=fig(0.0, src), hop_ew_pj=fig(SFE_PJ["hop_ew"], src), hop_ns_pj=fig(SFE_PJ["hop_ns"], src),
+                 hop_diag_pj=fig(0.0, src), chip_crossing_pj=fig(0.0, src), barrier_pj=fig(0.0, src))
+    if static == "off":
+        a["energy"]["static_chip_w"] = fig(0.0, "bench/sanafe/run.py --static off: SANA-FE models no static power")
+        a["energy"]["active_core_w"] = fig(0.0, "bench/sanafe/run.py --static off")
+    return a
+
+
+def sfe_on_nerve_counts(c, all_active=False):
+    """SANA-FE's energy model evaluated on nerve's counts (the proposed counter mapping), J.
+    all_active: count every update as SANA-FE's 'updated' (what the state-change rule gives
+    on this network, MODEL.md section 5 gap 1)."""
+    msgs = c["packets_in"] - c.get("packets_no_row", 0)
+    upd = c["updates_active"] + c["updates_idle"] if all_active else c["updates_active"]
+    pj = ((c["updates_active"] + c["updates_idle"]) * SFE_PJ["access"] + upd * SFE_PJ["update"]
+          + c["spikes"] * SFE_PJ["spike"] + c["synaptic_events"] * SFE_PJ["syn_sparse"] + msgs * SFE_PJ["msg_out"]
+          + c["hops_ew"] * SFE_PJ["hop_ew"] + c["hops_ns"] * SFE_PJ["hop_ns"])
+    return pj * 1e-12
+
+
+def group_kinds(by_kind):
+    g = {"synapse": 0.0, "soma": 0.0, "network": 0.0, "static": 0.0, "other": 0.0}
+    for k in by_kind:
+        n = k["kind"].lower()
+        if "static" in n:
+            g["static"] += k["joules"]
+        elif "synaptic op" in n or "synapse" in n:
+            g["synapse"] += k["joules"]
+        elif "neuron" in n or "instruction" in n or n.startswith("spike"):
+            g["soma"] += k["joules"]
+        elif "packet" in n or "hop" in n or "chip" in n or "message" in n:
+            g["network"] += k["joules"]
+        else:
+            g["other"] += k["joules"]
+    return g
+
+
+def run_sanafe(py, N, T, mapping, work, reuse):
+    out = os.path.join(work, f"sanafe_n{N}_t{T}_{mapping}.json")
+    if reuse and os.path.exists(out):
+        return json.load(open(out))
+    log(f"SANA-FE N={N} T={T} {mapping} ...")
+    wall, rss, stdout = timed([py, PEER, "--n", str(N), "--t", str(T), "--mapping", mapping, "--perf-trace",
+                               "--threads", "1"])
+    r = json.loads(stdout)
+    r["process_wall_s"] = wall
+    r["peak_rss_bytes"] = rss
+    with open(out, "w") as f:
+        json.dump(r, f, indent=1)
+    return r
+
+
+def run_nerve(nerve, py, N, T, mapping, work, arch_json, threads, reuse, compiled):
+    """network.py once per (N, mapping) and arch; compile once; run for T steps."""
+    d = os.path.join(work, f"net_n{N}_{mapping}")
+    key = (N, mapping)
+    if key not in compiled:
+        if not (reuse and os.path.exists(os.path.join(d, "facts.json"))):
+            log(f"network.py N={N} {mapping} ...")
+            subprocess.run([py, os.path.join(HERE, "network.py"), "--n", str(N), "--mapping", mapping, "--out", d,
+                            "--arch-json", arch_json], check=True, capture_output=True, text=True)
+        facts = json.load(open(os.path.join(d, "facts.json")))
+        log(f"nerve compile N={N} {mapping} ...")
+        cw, cm, _ = timed([nerve, "compile", os.path.join(d, "net.json"), "--arch", arch_json, "--placement",
+                           os.path.join(d, "place.csv"), "--neurons-per-core", str(facts["neurons_per_core"]),
+                           "-o", os.path.join(d, "net.img"), "--report", os.path.join(d, "map.json"), "-q"])
+        compiled[key] = (facts, cw, cm)
+    facts, cw, cm = compiled[key]
+    img = os.path.join(d, "net.img")
+    rep = os.path.join(d, f"run_t{T}.json")
+    log(f"nerve run N={N} T={T} {mapping} ...")
+    rw, rm, _ = timed([nerve, "run", img, "--steps", str(T), "--threads", str(threads), "--report", rep, "-q"])
+    r = json.load(open(rep))
+    return dict(facts=facts, compile_wall_s=cw, compile_rss=cm, run_wall_s=rw, run_rss=rm, run=r,
+                map=json.load(open(os.path.join(d, "map.json"))))
+
+
+def fmt(x, unit=""):
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    if unit == "B":
+        return f"{x / 1e6:,.1f} MB"
+    if isinstance(x, int):
+        return f"{x:,}"
+    ax = abs(x)
+    for s, f in (("", 1.0), ("m", 1e-3), ("u", 1e-6), ("n", 1e-9), ("p", 1e-12)):
+        if ax >= f or s == "p":
+            return f"{x / f:.4g} {s}{unit}".strip()
+    return f"{x:.4g}"
+
+
+def ratio(a, b):
+    try:
+        return a / b if b else float("nan")
+    except TypeError:
+        return float("nan")
+
+
+def compare(N, T, mapping, s, n, costs):
+    """Rows (quantity, SANA-FE, nerve, nerve/SANA-FE) and the target checks."""
+    rows = []
+    if n is not None:
+        r = n["run"]
+        c = r["counts"]
+        steps = r["steps"]
+        e_dyn = r["energy"]["dynamic_j"] / steps
+        e_tot = r["energy"]["total_j"] / steps
+        t = r["timing"]
+        lat = t["step_ns"]
+        grp = group_kinds(r["energy"]["by_kind"])
+    st = s.get("latency_per_timestep_stats_s", {}) if s else {}
+
+    def add(name, sv, nv, unit=""):
+        rows.append((name, sv, nv, ratio(nv, sv) if (sv is not None and nv is not None) else float("nan"), unit))
+
+    add("energy per step (dynamic)", s and s["energy_per_timestep_J"], n and e_dyn, "J")
+    add("  nerve incl. static", s and s["energy_per_timestep_J"], n and e_tot, "J")
+    add("  synapse part", s and s["energy_J"]["synapse"] / s["T"], n and grp["synapse"] / steps, "J")
+    add("  soma / neuron part", s and s["energy_J"]["soma"] / s["T"], n and grp["soma"] / steps, "J")
+    add("  network part", s and s["energy_J"]["network"] / s["T"], n and grp["network"] / steps, "J")
+    add("  SANA-FE costs x nerve counts", s and s["energy_per_timestep_J"],
+        n and sfe_on_nerve_counts(c) / steps, "J")
+    add("  same, every update active", s and s["energy_per_timestep_J"],
+        n and sfe_on_nerve_counts(c, all_active=True) / steps, "J")
+    add("latency per step, mean", s and s["latency_per_timestep_s"], n and lat["mean"] * 1e-9, "s")
+    add("latency per step, p50", st.get("p50"), n and lat["p50"] * 1e-9, "s")
+    add("latency per step, p99", st.get("p99"), n and lat["p99"] * 1e-9, "s")
+    add("latency per step, max", st.get("max"), n and lat["max"] * 1e-9, "s")
+    if n is not None:
+        add("  nerve: core part mean", None, t["core_ns"]["mean"] * 1e-9, "s")
+        add("  nerve: network part mean", None, t["net_ns"]["mean"] * 1e-9, "s")
+        add("  nerve: barrier", None, t["barrier_ns"] * 1e-9, "s")
+    add("spikes", s and s["spikes_total"], n and c["spikes"])
+    add("synaptic events", s and s["synaptic_events"], n and c["synaptic_events"])
+    add("messages (SANA-FE) / packets in with a row", s and s["packets_sent"],
+        n and c["packets_in"] - c.get("packets_no_row", 0))
+    add("  nerve packets out (multicast)", None, n and c["packets_out"])
+    add("neuron updates (SANA-FE 'updated') / active", s and s["neurons_updated"], n and c["updates_active"])
+    add("wall, simulation only", s and s["wall_sim_s"], n and r["host"]["wall_seconds"], "s")
+    add("wall, end to end", s and s["process_wall_s"], n and n["compile_wall_s"] + n["run_wall_s"], "s")
+    add("peak memory (max RSS)", s and s["peak_rss_bytes"], n and max(n["compile_rss"], n["run_rss"]), "B")
+    checks = []
+    if s is not None and n is not None:
+        de = e_dyn / s["energy_per_timestep_J"] - 1.0
+        dl = lat["mean"] * 1e-9 / s["latency_per_timestep_s"] - 1.0
+        checks.append(("energy per step within 5%", abs(de) <= 0.05, f"{100 * de:+.2f}%"))
+        checks.append(("latency per step within 10%", abs(dl) <= 0.10, f"{100 * dl:+.2f}%"))
+        if N == 16000 and T == 10000:
+            sp = s["process_wall_s"] / (n["compile_wall_s"] + n["run_wall_s"])
+            mm = s["peak_rss_bytes"] / max(n["compile_rss"], n["run_rss"])
+            ss = s["wall_sim_s"] / r["host"]["wall_seconds"]
+            checks.append(("nerve >= 50x faster (end to end: SANA-FE build+load+sim vs nerve compile+run)",
+                           sp >= 50, f"{sp:.1f}x"))
+            checks.append(("nerve >= 50x faster (simulation only)", ss >= 50, f"{ss:.1f}x"))
+            checks.append(("nerve >= 10x smaller peak memory", mm >= 10, f"{mm:.1f}x"))
+    return rows, checks
+
+
+def print_table(N, T, mapping, rows, checks, costs, arch_name):
+    print(f"\n=== N={N:,}  T={T:,}  mapping={mapping}  nerve arch={arch_name} (costs: {costs}) ===")
+    w = max(len(r[0]) for r in rows) + 2
+    print(f"{'quantity':<{w}}{'SANA-FE':>16}{'nerve':>16}{'nerve/SANA-FE':>15}")
+    for name, sv, nv, rt, unit in rows:
+        print(f"{name:<{w}}{fmt(sv, unit):>16}{fmt(nv, unit):>16}{('-' if math.isnan(rt) else f'{rt:.4f}'):>15}")
+    for what, ok, val in checks:
+        print(f"  [{'PASS' if ok else 'FAIL'}] {what}: {val}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--N", default="4000,16000")
+    ap.add_argument("--T", default="1000,10000")
+    ap.add_argument("--mapping", default="spread", help="comma list of spread, pack")
+    ap.add_argument("--arch", default="loihi", help="nerve profile name (isa/profiles/NAME.toml) or a file")
+    ap.add_argument("--costs", choices=["profile", "sanafe"], default="profile")
+    ap.add_argument("--static", choices=["on", "off"], default="off")
+    ap.add_argument("--keep-topology", action="store_true")
+    ap.add_argument("--venv", default=os.path.join(ROOT, "bench/.venv/sanafe"))
+    ap.add_argument("--nerve", default=os.path.join(ROOT, "target/release/nerve"))
+    ap.add_argument("--nerve-threads", type=int, default=1)
+    ap.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "nerve-vs-sanafe"))
+    ap.add_argument("--reuse", action="store_true", help="reuse SANA-FE results and network files in WORK")
+    ap.add_argument("--skip-sanafe", action="store_true")
+    ap.add_argument("--skip-nerve", action="store_true")
+    a = ap.parse_args()
+    if not os.path.exists(TIME):
+        sys.exit(f"{TIME} is needed (apt-get install time)")
+    os.makedirs(a.work, exist_ok=True)
+    py = ensure_venv(a.venv)
+    base, base_path = load_profile(a.arch)
+    prof = derive_profile(base, a.costs, a.static, a.keep_topology)
+    arch_json = os.path.join(a.work, f"arch_{prof['name']}_{a.costs}_{a.static}.json")
+    with open(arch_json, "w") as f:
+        json.dump(prof, f, indent=1)
+    log(f"nerve profile: {arch_json} (from {base_path})")
+    results = []
+    compiled = {}
+    for N in [int(x) for x in a.N.split(",")]:
+        for mapping in a.mapping.split(","):
+            for T in [int(x) for x in a.T.split(",")]:
+                s = n = None
+                if not a.skip_sanafe:
+                    try:
+                        s = run_sanafe(py, N, T, mapping, a.work, a.reuse)
+                    except Exception as e:  # keep going: the other side is still worth printing
+                        log(f"SANA-FE failed: {e}")
+                if not a.skip_nerve:
+                    try:
+                        n = run_nerve(a.nerve, py, N, T, mapping, a.work, arch_json, a.nerve_threads, a.reuse,
+                                      compiled)
+                    except Exception as e:
+                        log(f"nerve failed: {e}")
+                rows, checks = compare(N, T, mapping, s, n, a.costs)
+                print_table(N, T, mapping, rows, checks, a.costs, prof["name"])
+                sys.stdout.flush()
+                results.append(dict(N=N, T=T, mapping=mapping, sanafe=s,
+                                    nerve=None if n is None else {k: v for k, v in n.items() if k != "map"},
+                                    rows=[dict(quantity=r[0], sanafe=r[1], nerve=r[2], ratio=r[3], unit=r[4])
+                                          for r in rows],
+                                    checks=[dict(check=c[0], ok=c[1], value=c[2]) for c in checks]))
+                with open(os.path.join(a.work, "results.json"), "w") as f:
+                    json.dump(dict(arch=prof["name"], costs=a.costs, static=a.static, results=results), f, indent=1,
+                              default=str)
+    log(f"results: {os.path.join(a.work, 'results.json')}")
+
+
+if __name__ == "__main__":
+    main()
