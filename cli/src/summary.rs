@@ -21,6 +21,9 @@ pub struct Summary {
     pub engine: String,
     pub threads: usize,
     pub machine: MachineShape,
+    /// The cost-model choices the run used (profile, or `nerve run` overrides).
+    #[serde(default)]
+    pub model: CostModel,
     pub cores_used: u32,
     pub tiles_used: u32,
     pub chips_used: u32,
@@ -37,6 +40,16 @@ pub struct Summary {
     pub host: Host,
 }
 
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct CostModel {
+    /// `multicast` or `per_destination`.
+    pub messages: String,
+    /// Core time per step: max(send, receive) if true, else their sum.
+    pub overlap_send_receive: bool,
+    /// Static power counted (false after `--static-power off`).
+    pub static_power: bool,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MachineShape {
     pub kind: String,
@@ -48,6 +61,9 @@ pub struct MachineShape {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct CountsJson {
     pub spikes: u64,
+    /// Spikes of neurons (spike sources excluded).
+    #[serde(default)]
+    pub neuron_spikes: u64,
     pub packets_out: u64,
     pub packets_in: u64,
     pub packets_no_row: u64,
@@ -67,6 +83,7 @@ impl From<&Counts> for CountsJson {
     fn from(c: &Counts) -> Self {
         CountsJson {
             spikes: c.spikes,
+            neuron_spikes: c.neuron_spikes,
             packets_out: c.packets_out,
             packets_in: c.packets_in,
             packets_no_row: c.packets_no_row,
@@ -419,6 +436,11 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
             grid: [a.grid().0, a.grid().1],
             tiles_per_chip: [a.topology.tiles_per_chip[0] as u32, a.topology.tiles_per_chip[1] as u32],
             cores_per_tile: a.cores_per_tile(),
+        },
+        model: CostModel {
+            messages: a.router.messages.name().into(),
+            overlap_send_receive: a.timing.overlap_send_receive,
+            static_power: energy::static_power_w(a, 1, 1) > 0.0,
         },
         cores_used: m.cores.len() as u32,
         tiles_used: m.tiles_in_use,

@@ -7,7 +7,7 @@ use nerve_compiler::net::json::read_network;
 use nerve_emulator::engine::{run, Interp, Recording, RunOutput};
 use nerve_emulator::jit::Jit;
 use nerve_emulator::machine::Machine;
-use nerve_isa::arch::Arch;
+use nerve_isa::arch::{Arch, MessageModel};
 use std::path::Path;
 
 fn example(name: &str) -> std::path::PathBuf {
@@ -49,7 +49,8 @@ fn synaptic_events_equal_spikes_times_out_degree() {
         assert!(expected > 1000, "{arch}: the test needs activity ({expected})");
         assert_eq!(r.counts.synaptic_events, expected, "{arch}");
         assert_eq!(r.counts.spikes, r.spikes.len() as u64, "{arch}: every spike is a packet");
-        // Packets in == Σ over spikes of the tree's destination count.
+        // Multicast: packets in == Σ over spikes of the tree's destination count.
+        // Per destination: one message per (spike, core holding a synapse of it).
         let dests: u64 = r
             .spikes
             .iter()
@@ -57,11 +58,48 @@ fn synaptic_events_equal_spikes_times_out_degree() {
                 let p = &m.pops[s.pop as usize];
                 let sl = p.slices.iter().find(|x| s.neuron >= x.first && s.neuron < x.first + x.count).unwrap();
                 let ci = m.cores.iter().position(|c| c.id == sl.core).unwrap();
-                m.routes[ci].first().map_or(0, |rt| rt.dests.len() as u64)
+                match a.router.messages {
+                    MessageModel::Multicast => m.routes[ci].first().map_or(0, |rt| rt.dests.len() as u64),
+                    MessageModel::PerDestination => {
+                        let i = (s.neuron - sl.first) as usize;
+                        m.fanout[ci].of(i).iter().filter(|sp| sp.len > 0).count() as u64
+                    }
+                }
             })
             .sum();
         assert_eq!(r.counts.packets_in, dests, "{arch}");
+        if a.router.messages == MessageModel::PerDestination {
+            assert_eq!(r.counts.packets_out, dests, "{arch}: one message out per message in");
+            assert_eq!(r.counts.packets_no_row, 0, "{arch}");
+        }
     }
+}
+
+/// The message model changes what is charged, never what is computed: the same
+/// spikes and synaptic events either way; per-destination sends no packet to a
+/// core without a row, and its hops are each message's direct path.
+#[test]
+fn message_models_change_costs_not_results() {
+    let net = read_network(&example("small.json")).unwrap();
+    let a = Arch::builtin("loihi").unwrap();
+    let img = compile(&a, &net, &Options { neurons_per_core: Some(20), ..Options::default() }, &mut |_| {}).unwrap().image;
+    let mut outs = Vec::new();
+    for model in [MessageModel::Multicast, MessageModel::PerDestination] {
+        let mut m = Machine::load(img.clone()).unwrap();
+        m.arch.router.messages = model;
+        let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![], per_step: true };
+        let j = Jit::compile(&m).unwrap();
+        outs.push(run(&mut m, &j, 1000, 2, &rec, &mut |_| {}).unwrap());
+    }
+    let (mc, pd) = (&outs[0], &outs[1]);
+    assert!(mc.counts.spikes > 100, "the test needs activity");
+    assert_eq!(mc.spikes, pd.spikes);
+    assert_eq!(mc.counts.synaptic_events, pd.counts.synaptic_events);
+    assert_eq!(mc.counts.packets_out, mc.counts.spikes, "multicast: one packet per spike");
+    assert_eq!(pd.counts.packets_in, mc.counts.packets_in - mc.counts.packets_no_row, "per destination: the arrivals that had a row");
+    assert_eq!(pd.counts.packets_out, pd.counts.packets_in);
+    assert_eq!(pd.counts.packets_no_row, 0);
+    assert!(mc.counts.packets_no_row > 0 && pd.counts.packets_out > mc.counts.packets_out, "split populations make the models differ");
 }
 
 #[test]

@@ -26,10 +26,11 @@ pub struct KindEnergy {
 /// Dynamic energy of a set of counts, by kind of event, in a fixed order.
 pub fn dynamic(arch: &Arch, c: &Counts) -> Vec<KindEnergy> {
     let e = &arch.energy;
-    let rows: [(&'static str, u64, f64); 12] = [
+    let rows: [(&'static str, u64, f64); 13] = [
         ("synaptic operations", c.synaptic_events, e.synaptic_op_pj.value),
         ("neuron updates, active", c.updates_active, e.neuron_active_pj.value),
         ("neuron updates, idle", c.updates_idle, e.neuron_idle_pj.value),
+        ("neuron spikes", c.neuron_spikes, e.neuron_spike_pj.value),
         ("kernel instructions", c.instructions(), e.instr_pj.value),
         ("packets sent", c.packets_out, e.spike_out_pj.value),
         ("packets routed (per router)", c.router_passes, e.router_packet_pj.value),

@@ -18,7 +18,7 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, RwLock};
 
-use nerve_isa::arch::Arch;
+use nerve_isa::arch::{Arch, MessageModel};
 use nerve_isa::kernel::Kernel;
 
 
@@ -55,11 +55,15 @@ pub struct Counts {
     pub instr_spike: u64,
     /// Spikes emitted by neurons (and spike sources).
     pub spikes: u64,
-    /// Packets sent into the network: spikes of cores that have routes.
+    /// Of those, spikes of neurons (kernel cores), which cost `neuron_spike_*`.
+    pub neuron_spikes: u64,
+    /// Packets sent into the network. Multicast: one per spike of a core that
+    /// has routes. Per-destination: one per (spike, core holding a synapse of it).
     pub packets_out: u64,
     /// Packets arriving at cores.
     pub packets_in: u64,
-    /// Arrivals whose key selected no row (multicast to a core with no synapse for that neuron).
+    /// Arrivals whose key selected no row (multicast to a core with no synapse
+    /// for that neuron; always 0 with per-destination messages).
     pub packets_no_row: u64,
     /// Synapses applied.
     pub synaptic_events: u64,
@@ -81,6 +85,7 @@ impl Counts {
         self.instr_mem += o.instr_mem;
         self.instr_spike += o.instr_spike;
         self.spikes += o.spikes;
+        self.neuron_spikes += o.neuron_spikes;
         self.packets_out += o.packets_out;
         self.packets_in += o.packets_in;
         self.packets_no_row += o.packets_no_row;
@@ -102,6 +107,7 @@ impl Counts {
             instr_mem: self.instr_mem - o.instr_mem,
             instr_spike: self.instr_spike - o.instr_spike,
             spikes: self.spikes - o.spikes,
+            neuron_spikes: self.neuron_spikes - o.neuron_spikes,
             packets_out: self.packets_out - o.packets_out,
             packets_in: self.packets_in - o.packets_in,
             packets_no_row: self.packets_no_row - o.packets_no_row,
@@ -254,15 +260,66 @@ impl Barrier {
     }
 }
 
-/// Per-core cost constants, ns.
+/// Per-core cost constants, ns, and the message model.
 struct Costs {
     instr: Vec<f64>,
     active: f64,
     idle: f64,
+    spike: f64,
     syn: f64,
     pk_in: f64,
     pk_out: f64,
     link_packet: f64,
+    overlap: bool,
+    /// Per-destination messages: per source core, the direct path to each
+    /// destination core of its fan-out (sorted by core). `None`: multicast.
+    direct: Option<Vec<Vec<Direct>>>,
+}
+
+/// A per-destination message's path from its source core to `core`.
+struct Direct {
+    core: u32,
+    hops: [u32; 3],
+    chip_crossings: u32,
+    latency_ns: f64,
+    /// Directed links: tile × 6 + direction.
+    links: Vec<u32>,
+}
+
+/// The direct paths from each core to the cores its fan-out reaches.
+fn direct_paths(m: &Machine) -> Vec<Vec<Direct>> {
+    let a = &m.arch;
+    let tm = &a.timing;
+    m.fanout
+        .iter()
+        .enumerate()
+        .map(|(src, f)| {
+            let mut dests: Vec<u32> = f.spans.iter().filter(|s| s.len > 0).map(|s| s.core).collect();
+            dests.sort_unstable();
+            dests.dedup();
+            let from = a.tile_of(m.cores[src].id);
+            dests
+                .into_iter()
+                .map(|d| {
+                    let to = a.tile_of(m.cores[d as usize].id);
+                    let mut links = Vec::new();
+                    nerve_isa::route::direct_path(a, from, to, |t, dir| links.push(t.0 * 6 + dir as u32));
+                    let c = nerve_isa::route::direct_cost(a, from, to);
+                    let latency_ns = c.ew as f64 * tm.hop_ew_ns
+                        + c.ns as f64 * tm.hop_ns_ns
+                        + c.diag as f64 * tm.hop_diag_ns
+                        + c.chip_crossings as f64 * tm.chip_crossing_ns;
+                    Direct { core: d, hops: [c.ew, c.ns, c.diag], chip_crossings: c.chip_crossings, latency_ns, links }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The direct path to `core` in a source's sorted list.
+#[inline]
+fn direct_to(ds: &[Direct], core: u32) -> &Direct {
+    &ds[ds.partition_point(|d| d.core < core)]
 }
 
 /// Per-thread state.
@@ -272,7 +329,9 @@ struct Worker<'a> {
     counts: Vec<Counts>,
     busy: Vec<f64>,
     max_step: Vec<f64>,
-    step_ns: Vec<f64>,
+    /// This step's time per core: computing and sending, and receiving.
+    send_ns: Vec<f64>,
+    recv_ns: Vec<f64>,
     flags: Vec<u8>,
     spikes: Vec<SpikeEvent>,
     probes: Vec<ProbeTrace>,
@@ -323,10 +382,16 @@ pub fn run(
             .collect(),
         active: tm.neuron_active_ns,
         idle: tm.neuron_idle_ns,
+        spike: tm.neuron_spike_ns,
         syn: tm.synaptic_event_ns,
         pk_in: tm.packet_in_ns,
         pk_out: tm.packet_out_ns,
         link_packet: tm.link_packet_ns,
+        overlap: tm.overlap_send_receive,
+        direct: match a.router.messages {
+            MessageModel::Multicast => None,
+            MessageModel::PerDestination => Some(direct_paths(m)),
+        },
     };
     let barrier_ns = a.barrier_ns(m.tiles_in_use);
     let tick = tm.timestep_ns;
@@ -377,7 +442,8 @@ pub fn run(
                 counts: vec![Counts::default(); nc],
                 busy: vec![0.0; nc],
                 max_step: vec![0.0; nc],
-                step_ns: vec![0.0; nc],
+                send_ns: vec![0.0; nc],
+                recv_ns: vec![0.0; nc],
                 flags: vec![0; max_n / 4 + 8],
                 spikes: Vec::new(),
                 probes: Vec::new(),
@@ -561,6 +627,23 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Applies one row: each synapse adds its weight into its port's ring slot.
+    #[inline]
+    fn apply(&self, w: &mut Worker, ci: usize, sp: &crate::machine::Span, step: u64) {
+        let core = &mut w.cores[ci];
+        let stride_slot = core.ports * crate::kernel_data::padded(core.n);
+        let mask = core.slot_mask;
+        let ring = &mut core.ring;
+        for syn in &self.arena[sp.start as usize..(sp.start + sp.len) as usize] {
+            let slot = (step as usize + syn.delay()) & mask;
+            let idx = slot * stride_slot + syn.offset();
+            ring[idx] = ring[idx].wrapping_add(syn.weight);
+        }
+        let ne = sp.len as u64;
+        w.counts[ci].synaptic_events += ne;
+        w.recv_ns[ci] += ne as f64 * self.costs.syn;
+    }
+
     fn work(&self, w: &mut Worker, progress: &mut dyn FnMut(u64)) {
         let (lo, hi) = (self.owner_start[self.t], self.owner_start[self.t + 1]);
         let mut link_step = vec![0u32; if self.t == 0 { self.n_links } else { 0 }];
@@ -612,6 +695,7 @@ impl Ctx<'_> {
                             cnt.instr_mem += nn * core.instr.mem as u64;
                             cnt.instr_spike += nn * core.instr.spike as u64;
                             t_ns += nn as f64 * self.costs.instr[gi] + active as f64 * self.costs.active + (nn - active) as f64 * self.costs.idle;
+                            // Spike generation is charged below, per spike.
                             for (pi, pr) in w.probes.iter_mut().enumerate() {
                                 if pr.pop == core.pop {
                                     let size = self.probe_sizes[pi];
@@ -633,7 +717,8 @@ impl Ctx<'_> {
                             }
                         }
                     }
-                    w.step_ns[ci] = t_ns;
+                    w.send_ns[ci] = t_ns;
+                    w.recv_ns[ci] = 0.0;
                 }
                 // Spike bookkeeping at the source: packets out, recording.
                 for &(gi, i) in out.iter() {
@@ -641,17 +726,42 @@ impl Ctx<'_> {
                     let core = &w.cores[ci];
                     let cnt = &mut w.counts[ci];
                     cnt.spikes += 1;
-                    // The packet's path through the network, charged to its source.
-                    let rs = &self.routes[gi as usize];
-                    if !rs.is_empty() {
-                        let r = route_of(rs, i as usize);
-                        cnt.packets_out += 1;
-                        cnt.router_passes += r.routers as u64;
-                        cnt.hops_ew += r.hops[0] as u64;
-                        cnt.hops_ns += r.hops[1] as u64;
-                        cnt.hops_diag += r.hops[2] as u64;
-                        cnt.chip_crossings += r.chip_crossings as u64;
-                        w.step_ns[ci] += self.costs.pk_out;
+                    if matches!(core.run, Run::Kernel { .. }) {
+                        cnt.neuron_spikes += 1;
+                        w.send_ns[ci] += self.costs.spike;
+                    }
+                    // The packets' paths through the network, charged to their source.
+                    match &self.costs.direct {
+                        None => {
+                            let rs = &self.routes[gi as usize];
+                            if !rs.is_empty() {
+                                let r = route_of(rs, i as usize);
+                                cnt.packets_out += 1;
+                                cnt.router_passes += r.routers as u64;
+                                cnt.hops_ew += r.hops[0] as u64;
+                                cnt.hops_ns += r.hops[1] as u64;
+                                cnt.hops_diag += r.hops[2] as u64;
+                                cnt.chip_crossings += r.chip_crossings as u64;
+                                w.send_ns[ci] += self.costs.pk_out;
+                            }
+                        }
+                        Some(direct) => {
+                            let ds = &direct[gi as usize];
+                            for sp in self.fanout[gi as usize].of(i as usize) {
+                                if sp.len == 0 {
+                                    continue;
+                                }
+                                let d = direct_to(ds, sp.core);
+                                let h = d.hops[0] + d.hops[1] + d.hops[2];
+                                cnt.packets_out += 1;
+                                cnt.router_passes += h as u64 + 1;
+                                cnt.hops_ew += d.hops[0] as u64;
+                                cnt.hops_ns += d.hops[1] as u64;
+                                cnt.hops_diag += d.hops[2] as u64;
+                                cnt.chip_crossings += d.chip_crossings as u64;
+                                w.send_ns[ci] += self.costs.pk_out;
+                            }
+                        }
                     }
                     if self.rec.spikes.get(core.pop as usize).copied().unwrap_or(false) {
                         w.spikes.push(SpikeEvent { step: st, pop: core.pop, neuron: self.first_of[gi as usize] + i });
@@ -664,6 +774,35 @@ impl Ctx<'_> {
             for tb in 0..self.threads {
                 let buf = self.bufs[par * self.threads + tb].read().expect("spike buffer lock");
                 for &(src, i) in buf.iter() {
+                    let spans = self.fanout[src as usize].of(i as usize);
+                    if let Some(direct) = &self.costs.direct {
+                        // Per-destination messages: each core with a row receives one.
+                        let ds = &direct[src as usize];
+                        if self.t == 0 {
+                            for sp in spans.iter().filter(|sp| sp.len > 0) {
+                                let d = direct_to(ds, sp.core);
+                                net_ns = net_ns.max(d.latency_ns);
+                                for &l in &d.links {
+                                    if link_step[l as usize] == 0 {
+                                        touched.push(l);
+                                    }
+                                    link_step[l as usize] += 1;
+                                }
+                            }
+                        }
+                        let s0 = spans.partition_point(|d| (d.core as usize) < lo);
+                        let s1 = spans.partition_point(|d| (d.core as usize) < hi);
+                        for sp in &spans[s0..s1] {
+                            if sp.len == 0 {
+                                continue;
+                            }
+                            let ci = sp.core as usize - lo;
+                            w.counts[ci].packets_in += 1;
+                            w.recv_ns[ci] += self.costs.pk_in;
+                            self.apply(w, ci, sp, step);
+                        }
+                        continue;
+                    }
                     let rs = &self.routes[src as usize];
                     if rs.is_empty() {
                         continue;
@@ -686,37 +825,24 @@ impl Ctx<'_> {
                         let ci = d.core as usize - lo;
                         w.counts[ci].packets_in += 1;
                         w.counts[ci].packets_no_row += 1;
-                        w.step_ns[ci] += self.costs.pk_in;
+                        w.recv_ns[ci] += self.costs.pk_in;
                     }
-                    let f = &self.fanout[src as usize];
-                    let spans = &f.spans[f.start[i as usize] as usize..f.start[i as usize + 1] as usize];
                     let s0 = spans.partition_point(|d| (d.core as usize) < lo);
                     let s1 = spans.partition_point(|d| (d.core as usize) < hi);
                     for sp in &spans[s0..s1] {
                         let ci = sp.core as usize - lo;
-                        let core = &mut w.cores[ci];
-                        let cnt = &mut w.counts[ci];
                         if sp.len > 0 {
-                            cnt.packets_no_row -= 1;
+                            w.counts[ci].packets_no_row -= 1;
                         }
-                        let stride_slot = core.ports * crate::kernel_data::padded(core.n);
-                        let mask = core.slot_mask;
-                        let ring = &mut core.ring;
-                        for syn in &self.arena[sp.start as usize..(sp.start + sp.len) as usize] {
-                            let slot = (step as usize + syn.delay()) & mask;
-                            let idx = slot * stride_slot + syn.offset();
-                            ring[idx] = ring[idx].wrapping_add(syn.weight);
-                        }
-                        let ne = sp.len as u64;
-                        cnt.synaptic_events += ne;
-                        w.step_ns[ci] += ne as f64 * self.costs.syn;
+                        self.apply(w, ci, sp, step);
                     }
                 }
             }
             // Per-step bookkeeping.
             let mut core_max = 0.0f64;
             for ci in 0..w.cores.len() {
-                let x = w.step_ns[ci];
+                let (tx, rx) = (w.send_ns[ci], w.recv_ns[ci]);
+                let x = if self.costs.overlap { tx.max(rx) } else { tx + rx };
                 w.busy[ci] += x;
                 if x > w.max_step[ci] {
                     w.max_step[ci] = x;

@@ -15,7 +15,12 @@ use crate::kernel_data::{KernelData, LANES};
 /// [`crate::kernel_data::groups`]).
 pub fn run(k: &Kernel, d: &mut KernelData, input: &[i32], stride: usize, flags: &mut [u8]) {
     flags[..crate::kernel_data::groups(d.n)].fill(0);
+    let written = k.written_state();
+    let mut before = vec![0i32; written.len()];
     for i in 0..d.n {
+        for (b, &s) in before.iter_mut().zip(&written) {
+            *b = d.state[s as usize][i];
+        }
         let mut r = [0i32; NUM_REGS];
         let mut spike = false;
         for ins in &k.code {
@@ -71,7 +76,10 @@ pub fn run(k: &Kernel, d: &mut KernelData, input: &[i32], stride: usize, flags: 
                 r[ins.rd.index()] = v;
             }
         }
-        let active = spike || (0..k.inputs.len()).any(|p| input[p * stride + i] != 0);
+        // Active: spiked, received input, or changed its state (docs/emulator.md).
+        let active = spike
+            || (0..k.inputs.len()).any(|p| input[p * stride + i] != 0)
+            || written.iter().zip(&before).any(|(&s, &b)| d.state[s as usize][i] != b);
         flags[i / LANES] |= ((spike as u8) << (i % LANES)) | ((active as u8) << (4 + i % LANES));
     }
 }

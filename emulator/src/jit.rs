@@ -261,6 +261,15 @@ fn build(
         let mut inputs: Vec<Option<Value>> = vec![None; k.inputs.len()];
         let mut spike = z;
         let one = vsplat(&mut b, 1);
+        // The written state slots as they were before the update, for the activity rule.
+        let written = k.written_state();
+        let before: Vec<Value> = written
+            .iter()
+            .map(|&s| {
+                let addr = b.ins().iadd(state_base[s as usize], off);
+                b.ins().load(V, mf, addr, 0)
+            })
+            .collect();
         for ins in &k.code {
             let rd = ins.rd.index();
             let a = b.use_var(regs[ins.ra.index()]);
@@ -428,8 +437,15 @@ fn build(
             }
         }
         // Flags byte: spiked lanes in bits 0-3, active lanes (input on any port,
-        // or spiked) in 4-7. Then the input slot is cleared for its next use.
+        // a written state slot changed, or spiked) in 4-7. Then the input slot
+        // is cleared for its next use.
         let mut any = z;
+        for (&s, &x0) in written.iter().zip(&before) {
+            let addr = b.ins().iadd(state_base[s as usize], off);
+            let x1 = b.ins().load(V, mf, addr, 0);
+            let d = b.ins().bxor(x0, x1);
+            any = b.ins().bor(any, d);
+        }
         for (p, base) in input_base.iter().enumerate() {
             let addr = b.ins().iadd(*base, off);
             let x = match inputs[p] {

@@ -37,7 +37,7 @@ pub struct KernelData {
 
 /// Output of a kernel pass: one byte per group of [`LANES`] neurons; bit l
 /// (0..4) = neuron 4g + l spiked, bit 4 + l = it was active (received input on
-/// some port, or spiked). Lanes past the last neuron are garbage; callers mask them.
+/// some port, spiked, or changed a state slot its kernel writes). Lanes past the last neuron are garbage; callers mask them.
 pub fn groups(n: usize) -> usize {
     n.div_ceil(LANES)
 }

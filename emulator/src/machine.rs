@@ -112,6 +112,17 @@ pub struct Fanout {
     pub spans: Vec<Span>,
 }
 
+impl Fanout {
+    /// Neuron i's arrivals (none for a core whose spikes go nowhere, whose `start` is empty).
+    #[inline]
+    pub fn of(&self, i: usize) -> &[Span] {
+        match self.start.get(i + 1) {
+            Some(&end) => &self.spans[self.start[i] as usize..end as usize],
+            None => &[],
+        }
+    }
+}
+
 pub struct Machine {
     pub arch: Arch,
     pub dt_ms: f64,

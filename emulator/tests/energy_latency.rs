@@ -13,6 +13,7 @@
 use nerve_emulator::energy;
 use nerve_emulator::engine::{run, Counts, Interp, Recording};
 use nerve_emulator::machine::Machine;
+use nerve_isa::arch::MessageModel;
 
 #[test]
 fn sample_on_tiny_by_hand() {
@@ -29,6 +30,7 @@ fn sample_on_tiny_by_hand() {
     let c = r.counts;
     let expect = Counts {
         spikes: 6 + 12,
+        neuron_spikes: 12,
         packets_out: 6,
         packets_in: 6,
         synaptic_events: 24,
@@ -55,4 +57,32 @@ fn sample_on_tiny_by_hand() {
     let static_w = energy::static_power_w(&m.arch, m.chips_in_use, m.cores.len() as u32);
     assert_eq!(static_w, 0.003);
     assert_eq!((static_w * r.wall_ns * 1e3).round(), 4512.0);
+}
+
+/// The same run with Loihi/SANA-FE-style choices: one message per destination
+/// core, send and receive overlapping (core time = max, not sum) and 2 ns + 1 pJ
+/// per neuron spike. The spike array's only destination is the IF core, so the
+/// messages are the packets above; what changes is the core time and the spikes' cost.
+#[test]
+fn sample_on_tiny_per_destination_overlapped_by_hand() {
+    let mut m = Machine::load(nerve_isa::sample::sample_image()).unwrap();
+    m.arch.router.messages = MessageModel::PerDestination;
+    m.arch.timing.overlap_send_receive = true;
+    m.arch.timing.neuron_spike_ns = 2.0;
+    m.arch.energy.neuron_spike_pj.value = 1.0;
+    let rec = Recording { spikes: vec![true, true], probes: vec![], per_step: true };
+    let r = run(&mut m, &Interp, 8, 1, &rec, &mut |_| {}).unwrap();
+    let c = r.counts;
+    assert_eq!((c.spikes, c.neuron_spikes, c.packets_out, c.packets_in, c.packets_no_row), (18, 12, 6, 6, 0));
+    assert_eq!((c.hops_ew, c.router_passes, c.chip_crossings), (6, 12, 6));
+    // IF core per step: send = 36 ns of instructions + 4 ns per active and 2 ns per idle
+    // update + 2 ns per spike; receive = 16 ns per packet + 8 ns per synapse (48 ns on
+    // steps 0-5). Active per step 0, 2, 4, 4, 4, 4, 4, 2; IF spikes 0, 0, 3, 1, 3, 1, 3, 1.
+    // send: 44, 48, 58, 54, 58, 54, 58, 50; step = max(send, 48 or 0) + network
+    // (40 ns on steps 0-5) + barrier 72.
+    let steps: Vec<f64> = r.step_times.iter().map(|s| s.step_ns).collect();
+    assert_eq!(steps, vec![160.0, 160.0, 170.0, 166.0, 170.0, 166.0, 130.0, 122.0]);
+    assert_eq!(r.emulated_ns, 1244.0);
+    let dynamic = energy::total_pj(&energy::dynamic(&m.arch, &c));
+    assert_eq!(dynamic, 1224.0 + 12.0);
 }

@@ -239,3 +239,45 @@ fn shv_constant_and_variable_amounts() {
         }
     }
 }
+
+/// The activity rule written out: a neuron is active iff it received input,
+/// spiked, or ended the update with a written state slot changed. Both engines.
+#[test]
+fn activity_rule_on_chosen_neurons() {
+    let k = nerve_isa::asm::assemble(
+        ".kernel act\n.state v, w, seed\n.param dv, fire\n.input exc\n\
+         lds r1, v\n ldp r2, dv\n add r1, r1, r2\n sts v, r1\n\
+         lds r3, w\n sts w, r3\n sts w, r2\n sts w, r3\n\
+         ldp r4, fire\n spike r4\n ldin r5, exc\n",
+    )
+    .unwrap();
+    // Neurons: 0 quiet; 1 v moves; 2 v moves by 0 (quiet); 3 spikes; 4 input; 5 quiet
+    // (w is rewritten three times but ends as it began).
+    let n = 6;
+    let np = padded(n);
+    let pad = |v: Vec<i32>| {
+        let mut v = v;
+        v.resize(np, 0);
+        v
+    };
+    let d0 = KernelData {
+        n,
+        state: vec![pad(vec![5; 6]), pad(vec![-7; 6]), pad(vec![0; 6])],
+        params: vec![Param::PerNeuron(pad(vec![0, 3, 0, 0, 0, 0])), Param::PerNeuron(pad(vec![0, 0, 0, 1, 0, 0]))],
+    };
+    let input = pad(vec![0, 0, 0, 0, 9, 0]);
+    let want_active = [false, true, false, true, true, false];
+    let mut fi = vec![0u8; np / 4];
+    let mut di = clone(&d0);
+    interp::run(&k, &mut di, &input, np, &mut fi);
+    let jit = Jit::for_kernel(&k, &d0).unwrap();
+    let mut dj = clone(&d0);
+    let mut fj = vec![0u8; np / 4];
+    jit.run(0, &k, &mut dj, &mut input.clone(), np, &mut fj);
+    for (name, f) in [("interp", &fi), ("jit", &fj)] {
+        for (i, &want) in want_active.iter().enumerate() {
+            let active = f[i / 4] & (1 << (4 + i % 4)) != 0;
+            assert_eq!(active, want, "{name}: neuron {i}");
+        }
+    }
+}

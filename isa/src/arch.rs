@@ -172,6 +172,33 @@ pub struct RouterSpec {
     /// Whether a packet that matches no entry continues out of the link
     /// opposite the one it came in on (SpiNNaker's default routing).
     pub default_route: bool,
+    /// How a spike's packets are counted and timed (delivery is the same
+    /// either way): one multicast packet per spike along its routing tree, or
+    /// one message per destination core holding a synapse of the neuron, each
+    /// on its own dimension-order path (Loihi's output axons; SANA-FE's model).
+    pub messages: MessageModel,
+}
+
+/// See [`RouterSpec::messages`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageModel {
+    /// One packet per spike, replicated by the routers along the multicast
+    /// tree the routing tables give it; every core of the tree receives it.
+    Multicast,
+    /// One message per (spike, destination core with a synapse of that
+    /// neuron), each charged `packet_out` at the source, `packet_in` at the
+    /// destination and the hops of its own shortest dimension-order path.
+    PerDestination,
+}
+
+impl MessageModel {
+    pub fn name(self) -> &'static str {
+        match self {
+            MessageModel::Multicast => "multicast",
+            MessageModel::PerDestination => "per_destination",
+        }
+    }
 }
 
 /// Time per counted event, nanoseconds, and the timestep structure.
@@ -187,6 +214,8 @@ pub struct TimingSpec {
     /// neuron received input or spiked ("active") and when not ("idle").
     pub neuron_active_ns: f64,
     pub neuron_idle_ns: f64,
+    /// Extra per spike a neuron emits (soma spike generation).
+    pub neuron_spike_ns: f64,
     /// Per synaptic event (one synapse of a row applied).
     pub synaptic_event_ns: f64,
     /// Per packet arriving at a core (key lookup, row fetch set-up).
@@ -202,6 +231,11 @@ pub struct TimingSpec {
     /// Time one packet occupies a link; a link carrying n packets in a step is
     /// busy n times this (contention).
     pub link_packet_ns: f64,
+    /// Whether a core receives while it computes and sends: its time in a step
+    /// is max(send, receive) instead of send + receive. "Send" is its neuron
+    /// updates, spikes and packets out; "receive" its packets in and synaptic
+    /// events.
+    pub overlap_send_receive: bool,
     /// Barrier synchronisation at the end of a step, by router nodes in use:
     /// points [tiles, ns], linearly interpolated, clamped at the ends.
     pub barrier_ns: Vec<[f64; 2]>,
@@ -242,9 +276,12 @@ pub struct EnergySpec {
     /// Per neuron update, active and idle (see `TimingSpec`).
     pub neuron_active_pj: Figure,
     pub neuron_idle_pj: Figure,
+    /// Extra per spike a neuron emits (soma spike generation), on top of its update.
+    pub neuron_spike_pj: Figure,
     /// Per kernel instruction (software neuron models); 0 where the neuron update cost covers it.
     pub instr_pj: Figure,
-    /// Per spike sent from a core into the network.
+    /// Per packet a core sends into the network (one per spike with multicast
+    /// messages, one per destination core with per-destination messages).
     pub spike_out_pj: Figure,
     /// Per packet handled by a router (each router a packet passes, including the source's).
     pub router_packet_pj: Figure,
@@ -378,6 +415,7 @@ impl Arch {
             ("timing.instr_spike_ns", tm.instr_spike_ns),
             ("timing.neuron_active_ns", tm.neuron_active_ns),
             ("timing.neuron_idle_ns", tm.neuron_idle_ns),
+            ("timing.neuron_spike_ns", tm.neuron_spike_ns),
             ("timing.synaptic_event_ns", tm.synaptic_event_ns),
             ("timing.packet_in_ns", tm.packet_in_ns),
             ("timing.packet_out_ns", tm.packet_out_ns),
@@ -398,6 +436,7 @@ impl Arch {
             ("energy.synaptic_update_pj", &e.synaptic_update_pj),
             ("energy.neuron_active_pj", &e.neuron_active_pj),
             ("energy.neuron_idle_pj", &e.neuron_idle_pj),
+            ("energy.neuron_spike_pj", &e.neuron_spike_pj),
             ("energy.instr_pj", &e.instr_pj),
             ("energy.spike_out_pj", &e.spike_out_pj),
             ("energy.router_packet_pj", &e.router_packet_pj),
@@ -590,9 +629,22 @@ mod tests {
 
     #[test]
     fn barrier_interpolates() {
+        // loihi: SANA-FE's step function 0.6 / 1.0 / 1.4 / 1.8 µs at 1 / 2-3 / 4-28 / ≥29
+        // tiles, reproduced at every whole tile count by its points.
         let a = Arch::builtin("loihi").unwrap();
-        assert_eq!(a.barrier_ns(1), 113.0);
-        assert_eq!(a.barrier_ns(32), 465.0);
-        assert_eq!(a.barrier_ns(1000), 465.0);
+        let want = |t: u32| match t {
+            0 | 1 => 600.0,
+            2 | 3 => 1000.0,
+            4..=28 => 1400.0,
+            _ => 1800.0,
+        };
+        for t in 0..=40 {
+            assert_eq!(a.barrier_ns(t), want(t), "{t} tiles");
+        }
+        assert_eq!(a.barrier_ns(1000), 1800.0);
+        // Between points: linear.
+        let mut b = a.clone();
+        b.timing.barrier_ns = vec![[1.0, 100.0], [5.0, 500.0]];
+        assert_eq!(b.barrier_ns(3), 300.0);
     }
 }

@@ -118,6 +118,16 @@ impl Kernel {
         self.inputs.iter().position(|s| s == name).map(|i| i as u8)
     }
 
+    /// The state slots the program writes, ascending. A neuron update is
+    /// "active" if one of them ends the step with a different value, if any
+    /// input port is non-zero, or if the neuron spikes (docs/emulator.md).
+    pub fn written_state(&self) -> Vec<u8> {
+        let mut v: Vec<u8> = self.code.iter().filter(|i| i.op.writes_state()).map(|i| i.aux).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
     /// True if any instruction is `op`.
     pub fn uses(&self, op: Opcode) -> bool {
         self.code.iter().any(|i| i.op == op)

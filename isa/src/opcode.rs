@@ -229,6 +229,46 @@ impl Opcode {
     pub fn class(self) -> OpClass {
         self.info().class
     }
+    /// Whether this opcode writes the state slot named by `aux`. Used for
+    /// the activity rule: a neuron whose written state is unchanged, with no
+    /// input and no spike, was idle.
+    pub fn writes_state(self) -> bool {
+        match self {
+            Opcode::Sts | Opcode::Rand => true,
+            Opcode::Movi
+            | Opcode::Mov
+            | Opcode::Lds
+            | Opcode::Ldp
+            | Opcode::Ldin
+            | Opcode::Add
+            | Opcode::Sub
+            | Opcode::Addi
+            | Opcode::Adds
+            | Opcode::Subs
+            | Opcode::Neg
+            | Opcode::Abs
+            | Opcode::Mul
+            | Opcode::Mulsh
+            | Opcode::Mulshr
+            | Opcode::Mulshz
+            | Opcode::Shl
+            | Opcode::Shr
+            | Opcode::Shv
+            | Opcode::Wrap
+            | Opcode::Sat
+            | Opcode::Min
+            | Opcode::Max
+            | Opcode::And
+            | Opcode::Or
+            | Opcode::Xor
+            | Opcode::Cmplt
+            | Opcode::Cmple
+            | Opcode::Cmpeq
+            | Opcode::Cmpltu
+            | Opcode::Sel
+            | Opcode::Spike => false,
+        }
+    }
     pub fn from_mnemonic(m: &str) -> Option<Opcode> {
         OPCODES.iter().find(|i| i.mnemonic == m).map(|i| i.opcode)
     }

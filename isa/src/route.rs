@@ -70,6 +70,66 @@ pub enum RouteError {
     Duplicate { key: RoutingKey, source_tile: TileId, core: CoreId },
 }
 
+/// The path of a message sent straight from `from` to `to` (the
+/// per-destination message model): dimension-order routing, the shortest way.
+/// On a mesh, x first, then y (XY routing, as Loihi's NoC and SANA-FE). On the
+/// hexagonal torus, the shortest of the wrap-around choices, diagonal hops
+/// first, then x, then y; ties go to the first choice in the order
+/// (no wrap, wrap x, wrap y, wrap both) so paths are deterministic.
+/// Calls `hop(tile, dir)` for each link the message leaves a tile by.
+pub fn direct_path(a: &crate::arch::Arch, from: TileId, to: TileId, mut hop: impl FnMut(TileId, Dir)) {
+    use crate::arch::TopologyKind;
+    let (w, h) = a.grid();
+    let ((x0, y0), (x1, y1)) = (a.tile_xy(from), a.tile_xy(to));
+    let (dx, dy) = (x1 as i64 - x0 as i64, y1 as i64 - y0 as i64);
+    let (mut diag, dx, dy) = match a.topology.kind {
+        TopologyKind::Mesh => (0i64, dx, dy),
+        TopologyKind::HexTorus => {
+            let (w, h) = (w as i64, h as i64);
+            let wx = |d: i64, n: i64| if d > 0 { d - n } else { d + n };
+            let mut best = (i64::MAX, 0, 0, 0);
+            for (cx, cy) in [(dx, dy), (wx(dx, w), dy), (dx, wx(dy, h)), (wx(dx, w), wx(dy, h))] {
+                let (g, len) = if cx.signum() * cy.signum() > 0 {
+                    let g = cx.abs().min(cy.abs()) * cx.signum();
+                    (g, cx.abs().max(cy.abs()))
+                } else {
+                    (0, cx.abs() + cy.abs())
+                };
+                if len < best.0 {
+                    best = (len, g, cx - g, cy - g);
+                }
+            }
+            (best.1, best.2, best.3)
+        }
+    };
+    let mut t = from;
+    let mut go = |t: &mut TileId, d: Dir| {
+        hop(*t, d);
+        *t = a.neighbour(*t, d).expect("a dimension-order path stays on the machine");
+    };
+    while diag != 0 {
+        go(&mut t, if diag > 0 { Dir::NE } else { Dir::SW });
+        diag -= diag.signum();
+    }
+    for _ in 0..dx.abs() {
+        go(&mut t, if dx > 0 { Dir::E } else { Dir::W });
+    }
+    for _ in 0..dy.abs() {
+        go(&mut t, if dy > 0 { Dir::N } else { Dir::S });
+    }
+    debug_assert_eq!(t, to);
+}
+
+/// Hops by kind and chip crossings of [`direct_path`].
+pub fn direct_cost(a: &crate::arch::Arch, from: TileId, to: TileId) -> PathCost {
+    let mut c = PathCost::default();
+    direct_path(a, from, to, |t, d| {
+        let crosses = a.neighbour(t, d).is_some_and(|n| a.chip_of(n) != a.chip_of(t));
+        c = c.step(d.hop_kind(), crosses);
+    });
+    c
+}
+
 /// The first entry of `entries` that matches `key`.
 #[inline]
 pub fn lookup(entries: &[RouteEntry], key: u32) -> Option<&RouteEntry> {
@@ -137,4 +197,43 @@ pub fn trace_with<'a>(
     tr.depth = delivered.iter().map(|x| x.1).collect();
     tr.paths = delivered.iter().map(|x| x.2).collect();
     Ok(tr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::Arch;
+
+    fn walk(a: &Arch, from: TileId, to: TileId) -> Vec<Dir> {
+        let mut v = Vec::new();
+        direct_path(a, from, to, |_, d| v.push(d));
+        v
+    }
+
+    #[test]
+    fn mesh_paths_are_xy() {
+        let a = Arch::builtin("loihi").unwrap();
+        let (from, to) = (a.tile_at(5, 3), a.tile_at(2, 0));
+        assert_eq!(walk(&a, from, to), [Dir::W, Dir::W, Dir::W, Dir::S, Dir::S, Dir::S]);
+        assert_eq!(direct_cost(&a, from, to), PathCost { ew: 3, ns: 3, diag: 0, chip_crossings: 0 });
+        assert!(walk(&a, from, from).is_empty());
+        // Tiles 8 wide per chip: x 7 → 8 crosses into the next chip.
+        let c = direct_cost(&a, a.tile_at(7, 0), a.tile_at(9, 5));
+        assert_eq!(c, PathCost { ew: 2, ns: 5, diag: 0, chip_crossings: 2 });
+    }
+
+    #[test]
+    fn hex_torus_paths_take_the_short_way_round() {
+        let a = Arch::builtin("spinnaker").unwrap();
+        let (w, h) = a.grid();
+        assert!(w > 3 && h > 3);
+        // Diagonal moves cover equal signed x and y together.
+        assert_eq!(walk(&a, a.tile_at(0, 0), a.tile_at(2, 3)), [Dir::NE, Dir::NE, Dir::N]);
+        // Opposite signs need both straight moves.
+        assert_eq!(walk(&a, a.tile_at(2, 0), a.tile_at(0, 1)), [Dir::W, Dir::W, Dir::N]);
+        // Across both wrap-arounds: one SW hop.
+        assert_eq!(walk(&a, a.tile_at(0, 0), a.tile_at(w - 1, h - 1)), [Dir::SW]);
+        let c = direct_cost(&a, a.tile_at(0, 0), a.tile_at(w - 1, h - 1));
+        assert_eq!((c.diag, c.chip_crossings), (1, 1));
+    }
 }

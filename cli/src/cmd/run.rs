@@ -1,6 +1,7 @@
 use clap::{Args, ValueEnum};
 use nerve_emulator::engine::{self, Interp, KernelRunner, Recording, RunOutput};
 use nerve_emulator::machine::Machine;
+use nerve_isa::arch::MessageModel;
 use nerve_isa::image::Image;
 use std::path::PathBuf;
 
@@ -56,15 +57,53 @@ pub struct RunArgs {
     /// Decision population: report the latency from the first input spike to its first spike.
     #[arg(long)]
     decision: Option<String>,
+    /// Message model for counting and timing packets (default: the image's profile).
+    /// `multicast`: one packet per spike along its routing tree (SpiNNaker);
+    /// `per-destination`: one message per destination core with a synapse, on its own
+    /// dimension-order path (Loihi, SANA-FE). Delivery and spikes are the same either way.
+    #[arg(long, value_enum)]
+    messages: Option<Messages>,
+    /// Count static power (`off`: dynamic energy only, as SANA-FE). Default: on, as the profile says.
+    #[arg(long, value_enum, default_value_t = OnOff::On)]
+    static_power: OnOff,
+    /// A core's step time: `on`: max(send, receive) (they overlap, as SANA-FE); `off`: their sum. Default: the profile's.
+    #[arg(long, value_enum)]
+    overlap: Option<OnOff>,
     /// Print nothing but errors.
     #[arg(short, long)]
     quiet: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Messages {
+    Multicast,
+    PerDestination,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
 }
 
 pub fn run(a: RunArgs) -> Result<()> {
     let img = Image::read(&a.image)?;
     let dt = img.meta.dt_ms;
     let mut m = Machine::load(img)?;
+    // Cost-model overrides: they change what is charged, never what is computed.
+    if let Some(x) = a.messages {
+        m.arch.router.messages = match x {
+            Messages::Multicast => MessageModel::Multicast,
+            Messages::PerDestination => MessageModel::PerDestination,
+        };
+    }
+    if let Some(x) = a.overlap {
+        m.arch.timing.overlap_send_receive = x == OnOff::On;
+    }
+    if a.static_power == OnOff::Off {
+        m.arch.energy.static_chip_w.value = 0.0;
+        m.arch.energy.active_core_w.value = 0.0;
+    }
     // External input.
     let mut ext: Vec<(String, u32, u32)> = Vec::new();
     for f in &a.input {
