@@ -11,7 +11,6 @@ ratios, and checks the issue's targets.
 
     python3 bench/sanafe/run.py                         # N 4000,16000 x T 1000,10000, spread
     python3 bench/sanafe/run.py --N 4000 --T 1000 --mapping spread,pack
-    python3 bench/sanafe/run.py --costs sanafe          # SANA-FE's figures in nerve's current fields
 
 The venv (default bench/.venv/sanafe) is created on first use:
     python3 -m venv bench/.venv/sanafe && bench/.venv/sanafe/bin/pip install sanafe numpy
@@ -24,11 +23,11 @@ and written to WORK/arch_<name>.json:
   * per-core memory limits lifted (input axons, output axons, synapse words,
     router entries): SANA-FE checks none of them, and with p = 0.02 the
     N = 16,000 network needs ~15k input axons per core (Loihi: 4,096);
-  * costs: the profile's own (--costs profile, the default: this is what the
-    issue's step 1 calibrates) or SANA-FE's figures written into nerve's
-    current fields (--costs sanafe; MODEL.md says what they cannot express);
-  * --static off (default) zeroes static power: SANA-FE has none; the table
-    compares dynamic energy either way and shows nerve's total beside it.
+  * costs, message model (per destination), send/receive overlap and sync
+    table: the profile's own, unchanged (the `loihi` profile follows SANA-FE's
+    calibrated model; docs/energy-model.md);
+  * --static off (default) runs `nerve run --static-power off`: SANA-FE has no
+    static power; the table compares dynamic energy either way.
 """
 import argparse
 import json
@@ -94,12 +93,12 @@ def fig(v, src, status="secondary"):
     return {"value": float(v), "source": src, "status": status}
 
 
-def derive_profile(base, costs, static, keep_topology):
+def derive_profile(base, keep_topology):
     a = json.loads(json.dumps(base))
     a["name"] = f"{base['name']}-vs-sanafe"
     a["description"] = (base["description"] + " [bench/sanafe/run.py: " +
                         ("own topology" if keep_topology else "one chip of 8x4 tiles as SANA-FE's loihi.yaml") +
-                        ", per-core memory limits lifted, costs: " + costs + ", static: " + static + "]")
+                        ", per-core memory limits lifted]")
     if not keep_topology:
         a["topology"].update(kind="mesh", tiles_per_chip=[8, 4], chips=[1, 1], cores_per_tile=4, chips_per_board=1)
     c = a["core"]
@@ -107,40 +106,24 @@ def derive_profile(base, costs, static, keep_topology):
         c.pop(k, None)  # None: no limit
     c["synapse_words"] = 1 << 28
     a["router"]["table_entries"] = 1 << 20
-    if costs == "sanafe":
-        src = "SANA-FE 2.2.9 sanafe/examples/loihi.yaml (bench/sanafe/MODEL.md)"
-        t = a["timing"]
-        t.update(instr_alu_ns=0.0, instr_mul_ns=0.0, instr_mem_ns=0.0, instr_spike_ns=0.0,
-                 neuron_active_ns=SFE_NS["access"] + SFE_NS["update"], neuron_idle_ns=SFE_NS["access"],
-                 synaptic_event_ns=SFE_NS["syn_sparse"], packet_in_ns=SFE_NS["msg_in"],
-                 packet_out_ns=SFE_NS["spike"],  # per multicast packet = per spike; +5.1 ns per message not expressible
-                 hop_ew_ns=SFE_NS["hop_ew"], hop_ns_ns=SFE_NS["hop_ns"], hop_diag_ns=0.0, chip_crossing_ns=0.0,
-                 link_packet_ns=0.0, barrier_ns=SFE_SYNC_NS)
-        t.pop("timestep_ns", None)
-        e = a["energy"]
-        e.update(synaptic_op_pj=fig(SFE_PJ["syn_sparse"], src + ": loihi_sparse_synapse energy_process_spike"),
-                 neuron_active_pj=fig(SFE_PJ["access"] + SFE_PJ["update"], src + ": access + update"),
-                 neuron_idle_pj=fig(SFE_PJ["access"], src + ": energy_access_neuron"),
-                 instr_pj=fig(0.0, src),
-                 spike_out_pj=fig(SFE_PJ["spike"], src + ": energy_spike_out (111 pJ per message not expressible)"),
-                 router_packet_pj=fig(0.0, src), hop_ew_pj=fig(SFE_PJ["hop_ew"], src), hop_ns_pj=fig(SFE_PJ["hop_ns"], src),
-                 hop_diag_pj=fig(0.0, src), chip_crossing_pj=fig(0.0, src), barrier_pj=fig(0.0, src))
-    if static == "off":
-        a["energy"]["static_chip_w"] = fig(0.0, "bench/sanafe/run.py --static off: SANA-FE models no static power")
-        a["energy"]["active_core_w"] = fig(0.0, "bench/sanafe/run.py --static off")
     return a
 
 
-def sfe_on_nerve_counts(c, all_active=False):
-    """SANA-FE's energy model evaluated on nerve's counts (the proposed counter mapping), J.
-    all_active: count every update as SANA-FE's 'updated' (what the state-change rule gives
-    on this network, MODEL.md section 5 gap 1)."""
-    msgs = c["packets_in"] - c.get("packets_no_row", 0)
-    upd = c["updates_active"] + c["updates_idle"] if all_active else c["updates_active"]
-    pj = ((c["updates_active"] + c["updates_idle"]) * SFE_PJ["access"] + upd * SFE_PJ["update"]
-          + c["spikes"] * SFE_PJ["spike"] + c["synaptic_events"] * SFE_PJ["syn_sparse"] + msgs * SFE_PJ["msg_out"]
-          + c["hops_ew"] * SFE_PJ["hop_ew"] + c["hops_ns"] * SFE_PJ["hop_ns"])
+def sfe_on_nerve_counts(c):
+    """SANA-FE's energy model (MODEL.md section 1) evaluated by hand on nerve's counts, J:
+    an independent check of nerve's energy arithmetic."""
+    pj = ((c["updates_active"] + c["updates_idle"]) * SFE_PJ["access"] + c["updates_active"] * SFE_PJ["update"]
+          + c["neuron_spikes"] * SFE_PJ["spike"] + c["synaptic_events"] * SFE_PJ["syn_sparse"]
+          + c["packets_out"] * SFE_PJ["msg_out"] + c["hops_ew"] * SFE_PJ["hop_ew"] + c["hops_ns"] * SFE_PJ["hop_ns"])
     return pj * 1e-12
+
+
+def sync_s(s):
+    """SANA-FE's sync latency for its run: the table entry for the tiles in use."""
+    if not s:
+        return None
+    tiles = math.ceil(s["cores_used"] / 4)
+    return max(ns for t, ns in SFE_SYNC_NS if t <= tiles) * 1e-9
 
 
 def group_kinds(by_kind):
@@ -175,7 +158,7 @@ def run_sanafe(py, N, T, mapping, work, reuse):
     return r
 
 
-def run_nerve(nerve, py, N, T, mapping, work, arch_json, threads, reuse, compiled):
+def run_nerve(nerve, py, N, T, mapping, work, arch_json, threads, reuse, compiled, static):
     """network.py once per (N, mapping) and arch; compile once; run for T steps."""
     d = os.path.join(work, f"net_n{N}_{mapping}")
     key = (N, mapping)
@@ -194,7 +177,8 @@ def run_nerve(nerve, py, N, T, mapping, work, arch_json, threads, reuse, compile
     img = os.path.join(d, "net.img")
     rep = os.path.join(d, f"run_t{T}.json")
     log(f"nerve run N={N} T={T} {mapping} ...")
-    rw, rm, _ = timed([nerve, "run", img, "--steps", str(T), "--threads", str(threads), "--report", rep, "-q"])
+    rw, rm, _ = timed([nerve, "run", img, "--steps", str(T), "--threads", str(threads), "--report", rep, "-q",
+                       "--static-power", static])
     r = json.load(open(rep))
     return dict(facts=facts, compile_wall_s=cw, compile_rss=cm, run_wall_s=rw, run_rss=rm, run=r,
                 map=json.load(open(os.path.join(d, "map.json"))))
@@ -221,7 +205,7 @@ def ratio(a, b):
         return float("nan")
 
 
-def compare(N, T, mapping, s, n, costs):
+def compare(N, T, mapping, s, n):
     """Rows (quantity, SANA-FE, nerve, nerve/SANA-FE) and the target checks."""
     rows = []
     if n is not None:
@@ -238,15 +222,19 @@ def compare(N, T, mapping, s, n, costs):
     def add(name, sv, nv, unit=""):
         rows.append((name, sv, nv, ratio(nv, sv) if (sv is not None and nv is not None) else float("nan"), unit))
 
-    add("energy per step (dynamic)", s and s["energy_per_timestep_J"], n and e_dyn, "J")
-    add("  nerve incl. static", s and s["energy_per_timestep_J"], n and e_tot, "J")
+    add("energy per step", s and s["energy_per_timestep_J"], n and e_tot, "J")
+    add("  nerve dynamic only", s and s["energy_per_timestep_J"], n and e_dyn, "J")
     add("  synapse part", s and s["energy_J"]["synapse"] / s["T"], n and grp["synapse"] / steps, "J")
     add("  soma / neuron part", s and s["energy_J"]["soma"] / s["T"], n and grp["soma"] / steps, "J")
     add("  network part", s and s["energy_J"]["network"] / s["T"], n and grp["network"] / steps, "J")
-    add("  SANA-FE costs x nerve counts", s and s["energy_per_timestep_J"],
+    add("  SANA-FE costs x nerve counts (by hand)", s and s["energy_per_timestep_J"],
         n and sfe_on_nerve_counts(c) / steps, "J")
-    add("  same, every update active", s and s["energy_per_timestep_J"],
-        n and sfe_on_nerve_counts(c, all_active=True) / steps, "J")
+    add("  energy per synaptic event", s and s["energy_J"]["synapse"] / max(s["synaptic_events"], 1),
+        n and grp["synapse"] / max(c["synaptic_events"], 1), "J")
+    add("  energy per neuron update", s and s["energy_J"]["soma"] / max(s["neurons_updated"], 1) if s else None,
+        n and grp["soma"] / max(c["updates_active"] + c["updates_idle"], 1), "J")
+    add("  energy per message", s and s["energy_J"]["network"] / max(s["packets_sent"], 1),
+        n and grp["network"] / max(c["packets_out"], 1), "J")
     add("latency per step, mean", s and s["latency_per_timestep_s"], n and lat["mean"] * 1e-9, "s")
     add("latency per step, p50", st.get("p50"), n and lat["p50"] * 1e-9, "s")
     add("latency per step, p99", st.get("p99"), n and lat["p99"] * 1e-9, "s")
@@ -254,19 +242,18 @@ def compare(N, T, mapping, s, n, costs):
     if n is not None:
         add("  nerve: core part mean", None, t["core_ns"]["mean"] * 1e-9, "s")
         add("  nerve: network part mean", None, t["net_ns"]["mean"] * 1e-9, "s")
-        add("  nerve: barrier", None, t["barrier_ns"] * 1e-9, "s")
+        add("  sync (barrier)", sync_s(s), t["barrier_ns"] * 1e-9, "s")
     add("spikes", s and s["spikes_total"], n and c["spikes"])
     add("synaptic events", s and s["synaptic_events"], n and c["synaptic_events"])
-    add("messages (SANA-FE) / packets in with a row", s and s["packets_sent"],
-        n and c["packets_in"] - c.get("packets_no_row", 0))
-    add("  nerve packets out (multicast)", None, n and c["packets_out"])
-    add("neuron updates (SANA-FE 'updated') / active", s and s["neurons_updated"], n and c["updates_active"])
+    add("messages", s and s["packets_sent"], n and c["packets_out"])
+    add("hops east-west + north-south", None, n and c["hops_ew"] + c["hops_ns"])
+    add("neuron updates, active ('updated')", s and s["neurons_updated"], n and c["updates_active"])
     add("wall, simulation only", s and s["wall_sim_s"], n and r["host"]["wall_seconds"], "s")
     add("wall, end to end", s and s["process_wall_s"], n and n["compile_wall_s"] + n["run_wall_s"], "s")
     add("peak memory (max RSS)", s and s["peak_rss_bytes"], n and max(n["compile_rss"], n["run_rss"]), "B")
     checks = []
     if s is not None and n is not None:
-        de = e_dyn / s["energy_per_timestep_J"] - 1.0
+        de = e_tot / s["energy_per_timestep_J"] - 1.0
         dl = lat["mean"] * 1e-9 / s["latency_per_timestep_s"] - 1.0
         checks.append(("energy per step within 5%", abs(de) <= 0.05, f"{100 * de:+.2f}%"))
         checks.append(("latency per step within 10%", abs(dl) <= 0.10, f"{100 * dl:+.2f}%"))
@@ -281,8 +268,8 @@ def compare(N, T, mapping, s, n, costs):
     return rows, checks
 
 
-def print_table(N, T, mapping, rows, checks, costs, arch_name):
-    print(f"\n=== N={N:,}  T={T:,}  mapping={mapping}  nerve arch={arch_name} (costs: {costs}) ===")
+def print_table(N, T, mapping, rows, checks, arch_name, static):
+    print(f"\n=== N={N:,}  T={T:,}  mapping={mapping}  nerve arch={arch_name} (static power: {static}) ===")
     w = max(len(r[0]) for r in rows) + 2
     print(f"{'quantity':<{w}}{'SANA-FE':>16}{'nerve':>16}{'nerve/SANA-FE':>15}")
     for name, sv, nv, rt, unit in rows:
@@ -297,7 +284,6 @@ def main():
     ap.add_argument("--T", default="1000,10000")
     ap.add_argument("--mapping", default="spread", help="comma list of spread, pack")
     ap.add_argument("--arch", default="loihi", help="nerve profile name (isa/profiles/NAME.toml) or a file")
-    ap.add_argument("--costs", choices=["profile", "sanafe"], default="profile")
     ap.add_argument("--static", choices=["on", "off"], default="off")
     ap.add_argument("--keep-topology", action="store_true")
     ap.add_argument("--venv", default=os.path.join(ROOT, "bench/.venv/sanafe"))
@@ -313,8 +299,8 @@ def main():
     os.makedirs(a.work, exist_ok=True)
     py = ensure_venv(a.venv)
     base, base_path = load_profile(a.arch)
-    prof = derive_profile(base, a.costs, a.static, a.keep_topology)
-    arch_json = os.path.join(a.work, f"arch_{prof['name']}_{a.costs}_{a.static}.json")
+    prof = derive_profile(base, a.keep_topology)
+    arch_json = os.path.join(a.work, f"arch_{prof['name']}.json")
     with open(arch_json, "w") as f:
         json.dump(prof, f, indent=1)
     log(f"nerve profile: {arch_json} (from {base_path})")
@@ -332,11 +318,11 @@ def main():
                 if not a.skip_nerve:
                     try:
                         n = run_nerve(a.nerve, py, N, T, mapping, a.work, arch_json, a.nerve_threads, a.reuse,
-                                      compiled)
+                                      compiled, a.static)
                     except Exception as e:
                         log(f"nerve failed: {e}")
-                rows, checks = compare(N, T, mapping, s, n, a.costs)
-                print_table(N, T, mapping, rows, checks, a.costs, prof["name"])
+                rows, checks = compare(N, T, mapping, s, n)
+                print_table(N, T, mapping, rows, checks, prof["name"], a.static)
                 sys.stdout.flush()
                 results.append(dict(N=N, T=T, mapping=mapping, sanafe=s,
                                     nerve=None if n is None else {k: v for k, v in n.items() if k != "map"},
@@ -344,7 +330,7 @@ def main():
                                           for r in rows],
                                     checks=[dict(check=c[0], ok=c[1], value=c[2]) for c in checks]))
                 with open(os.path.join(a.work, "results.json"), "w") as f:
-                    json.dump(dict(arch=prof["name"], costs=a.costs, static=a.static, results=results), f, indent=1,
+                    json.dump(dict(arch=prof["name"], static=a.static, results=results), f, indent=1,
                               default=str)
     log(f"results: {os.path.join(a.work, 'results.json')}")
 
