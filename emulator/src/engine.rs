@@ -272,13 +272,20 @@ struct Costs {
     link_packet: f64,
     overlap: bool,
     /// Per-destination messages: per source core, the direct path to each
-    /// destination core of its fan-out (sorted by core). `None`: multicast.
-    direct: Option<Vec<Vec<Direct>>>,
+    /// destination core of its fan-out. `None`: multicast.
+    direct: Option<Vec<DirectPaths>>,
+}
+
+/// A source core's direct paths, and for each of its fan-out spans the path
+/// it takes (an index, so that a message costs no search).
+struct DirectPaths {
+    paths: Vec<Direct>,
+    /// Aligned with `Fanout::spans`: index into `paths` (spans without synapses: unused).
+    of_span: Vec<u32>,
 }
 
 /// A per-destination message's path from its source core to `core`.
 struct Direct {
-    core: u32,
     hops: [u32; 3],
     chip_crossings: u32,
     latency_ns: f64,
@@ -287,7 +294,7 @@ struct Direct {
 }
 
 /// The direct paths from each core to the cores its fan-out reaches.
-fn direct_paths(m: &Machine) -> Vec<Vec<Direct>> {
+fn direct_paths(m: &Machine) -> Vec<DirectPaths> {
     let a = &m.arch;
     let tm = &a.timing;
     m.fanout
@@ -298,7 +305,8 @@ fn direct_paths(m: &Machine) -> Vec<Vec<Direct>> {
             dests.sort_unstable();
             dests.dedup();
             let from = a.tile_of(m.cores[src].id);
-            dests
+            let of_span = f.spans.iter().map(|s| dests.partition_point(|&d| d < s.core) as u32).collect();
+            let paths = dests
                 .into_iter()
                 .map(|d| {
                     let to = a.tile_of(m.cores[d as usize].id);
@@ -309,17 +317,12 @@ fn direct_paths(m: &Machine) -> Vec<Vec<Direct>> {
                         + c.ns as f64 * tm.hop_ns_ns
                         + c.diag as f64 * tm.hop_diag_ns
                         + c.chip_crossings as f64 * tm.chip_crossing_ns;
-                    Direct { core: d, hops: [c.ew, c.ns, c.diag], chip_crossings: c.chip_crossings, latency_ns, links }
+                    Direct { hops: [c.ew, c.ns, c.diag], chip_crossings: c.chip_crossings, latency_ns, links }
                 })
-                .collect()
+                .collect();
+            DirectPaths { paths, of_span }
         })
         .collect()
-}
-
-/// The direct path to `core` in a source's sorted list.
-#[inline]
-fn direct_to(ds: &[Direct], core: u32) -> &Direct {
-    &ds[ds.partition_point(|d| d.core < core)]
 }
 
 /// Per-thread state.
@@ -747,11 +750,12 @@ impl Ctx<'_> {
                         }
                         Some(direct) => {
                             let ds = &direct[gi as usize];
-                            for sp in self.fanout[gi as usize].of(i as usize) {
-                                if sp.len == 0 {
+                            let f = &self.fanout[gi as usize];
+                            for si in f.range(i as usize) {
+                                if f.spans[si].len == 0 {
                                     continue;
                                 }
-                                let d = direct_to(ds, sp.core);
+                                let d = &ds.paths[ds.of_span[si] as usize];
                                 let h = d.hops[0] + d.hops[1] + d.hops[2];
                                 cnt.packets_out += 1;
                                 cnt.router_passes += h as u64 + 1;
@@ -774,13 +778,18 @@ impl Ctx<'_> {
             for tb in 0..self.threads {
                 let buf = self.bufs[par * self.threads + tb].read().expect("spike buffer lock");
                 for &(src, i) in buf.iter() {
-                    let spans = self.fanout[src as usize].of(i as usize);
+                    let f = &self.fanout[src as usize];
+                    let range = f.range(i as usize);
+                    let spans = &f.spans[range.clone()];
                     if let Some(direct) = &self.costs.direct {
                         // Per-destination messages: each core with a row receives one.
                         let ds = &direct[src as usize];
                         if self.t == 0 {
-                            for sp in spans.iter().filter(|sp| sp.len > 0) {
-                                let d = direct_to(ds, sp.core);
+                            for si in range {
+                                if f.spans[si].len == 0 {
+                                    continue;
+                                }
+                                let d = &ds.paths[ds.of_span[si] as usize];
                                 net_ns = net_ns.max(d.latency_ns);
                                 for &l in &d.links {
                                     if link_step[l as usize] == 0 {

@@ -116,9 +116,15 @@ impl Fanout {
     /// Neuron i's arrivals (none for a core whose spikes go nowhere, whose `start` is empty).
     #[inline]
     pub fn of(&self, i: usize) -> &[Span] {
+        &self.spans[self.range(i)]
+    }
+
+    /// Where neuron i's arrivals sit in `spans` (empty for a core whose spikes go nowhere).
+    #[inline]
+    pub fn range(&self, i: usize) -> std::ops::Range<usize> {
         match self.start.get(i + 1) {
-            Some(&end) => &self.spans[self.start[i] as usize..end as usize],
-            None => &[],
+            Some(&end) => self.start[i] as usize..end as usize,
+            None => 0..0,
         }
     }
 }
@@ -275,7 +281,32 @@ impl Machine {
                 found.push((owner.0 as u32, owner.1, di as u32, r.start, d.row_len(k) as u32));
             }
         }
-        found.sort_unstable();
+        // Group by (source core, neuron), keeping each group's destination
+        // order (rows were visited by increasing destination core): a stable
+        // counting sort, linear where a comparison sort of millions of
+        // arrivals dominated loading.
+        let found = {
+            let mut first = Vec::with_capacity(img.cores.len() + 1);
+            let mut total = 0usize;
+            for c in &img.cores {
+                first.push(total);
+                total += c.n_neurons as usize;
+            }
+            let mut at = vec![0u32; total + 1];
+            for f in &found {
+                at[first[f.0 as usize] + f.1 as usize + 1] += 1;
+            }
+            for k in 1..at.len() {
+                at[k] += at[k - 1];
+            }
+            let mut out = vec![(0u32, 0u32, 0u32, 0u32, 0u32); found.len()];
+            for f in found {
+                let g = first[f.0 as usize] + f.1 as usize;
+                out[at[g] as usize] = f;
+                at[g] += 1;
+            }
+            out
+        };
         let mut arena: Vec<PackedSyn> = Vec::with_capacity(found.iter().map(|f| f.4 as usize).sum());
         let mut fanout: Vec<Fanout> = img.cores.iter().map(|_| Fanout::default()).collect();
         let mut fi = 0;
