@@ -90,6 +90,42 @@ fn path(arch: &Arch, a: (u32, u32), b: (u32, u32)) -> Vec<Dir> {
     out
 }
 
+/// A shortest route from a to b as at most two straight segments (direction,
+/// length), in `path`'s order.
+fn segments(arch: &Arch, a: (u32, u32), b: (u32, u32)) -> ([(Dir, i64); 2], usize) {
+    let (ox, oy) = offset(arch, a, b);
+    let mut segs = [(Dir::E, 0i64); 2];
+    let mut n = 0;
+    let mut push = |d: Dir, k: i64| {
+        if k > 0 {
+            segs[n] = (d, k);
+            n += 1;
+        }
+    };
+    if arch.topology.kind == TopologyKind::HexTorus && ox * oy > 0 {
+        let m = ox.abs().min(oy.abs());
+        push(if ox > 0 { Dir::NE } else { Dir::SW }, m);
+        push(if ox > 0 { Dir::E } else { Dir::W }, ox.abs() - m);
+        push(if oy > 0 { Dir::N } else { Dir::S }, oy.abs() - m);
+    } else {
+        push(if ox > 0 { Dir::E } else { Dir::W }, ox.abs());
+        push(if oy > 0 { Dir::N } else { Dir::S }, oy.abs());
+    }
+    (segs, n)
+}
+
+/// The moves of a shortest route from a to b, its two segments in `path`'s
+/// order or, if `flip`, the other way round (mesh: y then x; hexagonal torus:
+/// the straight part before the diagonal). Both are shortest; which one the
+/// tree takes decides where it turns, and so which routers need an entry.
+fn path_oriented(arch: &Arch, a: (u32, u32), b: (u32, u32), flip: bool) -> Vec<Dir> {
+    let (mut segs, n) = segments(arch, a, b);
+    if flip {
+        segs[..n].reverse();
+    }
+    segs[..n].iter().flat_map(|&(d, k)| std::iter::repeat_n(d, k as usize)).collect()
+}
+
 /// The moves of a shortest route from any tile of `from` to `to` that passes
 /// no tile marked in `avoid` (breadth-first; `None` if there is none).
 fn path_avoiding(arch: &Arch, from: &[TileId], to: TileId, avoid: &[bool]) -> Option<(usize, Vec<Dir>)> {
@@ -178,6 +214,11 @@ pub fn build_avoiding(arch: &Arch, src: TileId, dests: &[(TileId, u32)], avoid: 
     tree
 }
 
+/// Hops one routing entry is worth when joining a destination to a tree, in
+/// units of 1/ENTRY_SCALE hop.
+const ENTRY_SCALE: i64 = 4;
+const ENTRY_HOPS: i64 = 4;
+
 /// Builds the tree from `src` to the destination cores, given as
 /// (tile, local core) pairs.
 pub fn build(arch: &Arch, src: TileId, dests: &[(TileId, u32)]) -> Tree {
@@ -197,16 +238,38 @@ pub fn build(arch: &Arch, src: TileId, dests: &[(TileId, u32)]) -> Tree {
             continue;
         }
         let dxy = arch.tile_xy(d);
-        // Closest tree node (first in tree order on ties).
-        let mut best = (i64::MAX, 0usize);
+        // Where to join, and which way round: fewest hops plus ENTRY_HOPS per
+        // routing entry the join adds (a branch at a straight-through router
+        // that default routing served, and a turn on the way). First in tree
+        // order, then straight-first order, on ties.
+        let mut best = (i64::MAX, 0usize, false);
         for (i, n) in tree.nodes.iter().enumerate() {
-            let dd = dist(arch, arch.tile_xy(n.tile), dxy);
-            if dd < best.0 {
-                best = (dd, i);
+            let nxy = arch.tile_xy(n.tile);
+            let dd = dist(arch, nxy, dxy);
+            if dd * ENTRY_SCALE >= best.0 {
+                continue;
+            }
+            let elided = i > 0 && n.cores == 0 && n.arrival.is_some_and(|a| n.links == 1 << a as u8);
+            let (segs, ns) = segments(arch, nxy, dxy);
+            for flip in [false, true] {
+                if flip && ns < 2 {
+                    break;
+                }
+                let first = if flip { segs[ns - 1].0 } else { segs[0].0 };
+                if n.links & (1 << first as u8) != 0 {
+                    continue; // follows the tree out of this node: a later node is the join
+                }
+                let cost = dd * ENTRY_SCALE + ENTRY_HOPS * (elided as i64 + ns as i64 - 1);
+                if cost < best.0 {
+                    best = (cost, i, flip);
+                }
             }
         }
-        let mut at = best.1;
-        for dir in path(arch, arch.tile_xy(tree.nodes[at].tile), dxy) {
+        let (_, at0, flip) = best;
+        let mut at = at0;
+        let axy = arch.tile_xy(tree.nodes[at].tile);
+        let moves = path_oriented(arch, axy, dxy, flip);
+        for dir in moves {
             let next = arch.neighbour(tree.nodes[at].tile, dir).expect("shortest paths stay on the machine");
             if let Some(j) = find(&index, next) {
                 // Only possible on equal-distance ties: continue from there.
