@@ -102,6 +102,30 @@ fn message_models_change_costs_not_results() {
     assert!(mc.counts.packets_no_row > 0 && pd.counts.packets_out > mc.counts.packets_out, "split populations make the models differ");
 }
 
+/// Without link contention the per-destination model totals link loads at the
+/// end of the run from spike counts; with it, per step. Both must agree.
+#[test]
+fn per_destination_link_loads_same_either_way() {
+    let net = read_network(&example("small.json")).unwrap();
+    let a = Arch::builtin("loihi").unwrap();
+    let img = compile(&a, &net, &Options { neurons_per_core: Some(20), ..Options::default() }, &mut |_| {}).unwrap().image;
+    let mut outs = Vec::new();
+    for link_ns in [0.0, 1e-300] {
+        let mut m = Machine::load(img.clone()).unwrap();
+        m.arch.router.messages = MessageModel::PerDestination;
+        m.arch.timing.link_packet_ns = link_ns;
+        let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![], per_step: true };
+        let j = Jit::compile(&m).unwrap();
+        outs.push(run(&mut m, &j, 1000, 2, &rec, &mut |_| {}).unwrap());
+    }
+    assert!(outs[0].counts.packets_out > 100, "the test needs traffic");
+    assert!(outs[0].links.len() > 1);
+    assert_eq!(outs[0].links, outs[1].links);
+    assert_eq!(outs[0].counts, outs[1].counts);
+    let t = |o: &nerve_emulator::engine::RunOutput| o.step_times.iter().map(|s| s.step_ns).collect::<Vec<f64>>();
+    assert_eq!(t(&outs[0]), t(&outs[1]));
+}
+
 #[test]
 fn engines_and_thread_counts_agree() {
     let net = read_network(&example("small.json")).unwrap();

@@ -282,6 +282,18 @@ struct DirectPaths {
     paths: Vec<Direct>,
     /// Aligned with `Fanout::spans`: index into `paths` (spans without synapses: unused).
     of_span: Vec<u32>,
+    /// Per neuron: its messages' totals, so that a spike costs one lookup.
+    per_neuron: Vec<NeuronMessages>,
+}
+
+/// What one spike of a neuron sends under the per-destination model.
+#[derive(Clone, Copy, Default)]
+struct NeuronMessages {
+    messages: u32,
+    hops: [u32; 3],
+    chip_crossings: u32,
+    /// The slowest message's network latency.
+    latency_ns: f64,
 }
 
 /// A per-destination message's path from its source core to `core`.
@@ -305,7 +317,7 @@ fn direct_paths(m: &Machine) -> Vec<DirectPaths> {
             dests.sort_unstable();
             dests.dedup();
             let from = a.tile_of(m.cores[src].id);
-            let of_span = f.spans.iter().map(|s| dests.partition_point(|&d| d < s.core) as u32).collect();
+            let of_span: Vec<u32> = f.spans.iter().map(|s| dests.partition_point(|&d| d < s.core) as u32).collect();
             let paths = dests
                 .into_iter()
                 .map(|d| {
@@ -319,8 +331,27 @@ fn direct_paths(m: &Machine) -> Vec<DirectPaths> {
                         + c.chip_crossings as f64 * tm.chip_crossing_ns;
                     Direct { hops: [c.ew, c.ns, c.diag], chip_crossings: c.chip_crossings, latency_ns, links }
                 })
+                .collect::<Vec<Direct>>();
+            let n = f.start.len().saturating_sub(1);
+            let per_neuron = (0..n)
+                .map(|i| {
+                    let mut t = NeuronMessages::default();
+                    for si in f.range(i) {
+                        if f.spans[si].len == 0 {
+                            continue;
+                        }
+                        let d = &paths[of_span[si] as usize];
+                        t.messages += 1;
+                        for k in 0..3 {
+                            t.hops[k] += d.hops[k];
+                        }
+                        t.chip_crossings += d.chip_crossings;
+                        t.latency_ns = t.latency_ns.max(d.latency_ns);
+                    }
+                    t
+                })
                 .collect();
-            DirectPaths { paths, of_span }
+            DirectPaths { paths, of_span, per_neuron }
         })
         .collect()
 }
@@ -656,6 +687,11 @@ impl Ctx<'_> {
         let mut prev_total = Counts::default();
         let mut net_local: Vec<f64> = Vec::with_capacity(if self.t == 0 && self.rec.per_step { self.steps as usize } else { 0 });
         let mut link_totals = vec![0u64; if self.t == 0 { self.n_links } else { 0 }];
+        // Per-destination model without link contention: spikes per source neuron (thread 0).
+        let mut spikes_of: Vec<Vec<u32>> = match &self.costs.direct {
+            Some(d) if self.t == 0 && self.costs.link_packet == 0.0 => d.iter().map(|x| vec![0; x.per_neuron.len()]).collect(),
+            _ => Vec::new(),
+        };
         let _ = self.tick;
         let _ = self.barrier_ns;
         for step in 0..self.steps {
@@ -749,21 +785,18 @@ impl Ctx<'_> {
                             }
                         }
                         Some(direct) => {
-                            let ds = &direct[gi as usize];
-                            let f = &self.fanout[gi as usize];
-                            for si in f.range(i as usize) {
-                                if f.spans[si].len == 0 {
-                                    continue;
+                            if let Some(t) = direct[gi as usize].per_neuron.get(i as usize) {
+                                let h = t.hops[0] as u64 + t.hops[1] as u64 + t.hops[2] as u64;
+                                cnt.packets_out += t.messages as u64;
+                                cnt.router_passes += h + t.messages as u64;
+                                cnt.hops_ew += t.hops[0] as u64;
+                                cnt.hops_ns += t.hops[1] as u64;
+                                cnt.hops_diag += t.hops[2] as u64;
+                                cnt.chip_crossings += t.chip_crossings as u64;
+                                // Repeated addition, not a product, to keep the float sum the same.
+                                for _ in 0..t.messages {
+                                    w.send_ns[ci] += self.costs.pk_out;
                                 }
-                                let d = &ds.paths[ds.of_span[si] as usize];
-                                let h = d.hops[0] + d.hops[1] + d.hops[2];
-                                cnt.packets_out += 1;
-                                cnt.router_passes += h as u64 + 1;
-                                cnt.hops_ew += d.hops[0] as u64;
-                                cnt.hops_ns += d.hops[1] as u64;
-                                cnt.hops_diag += d.hops[2] as u64;
-                                cnt.chip_crossings += d.chip_crossings as u64;
-                                w.send_ns[ci] += self.costs.pk_out;
                             }
                         }
                     }
@@ -784,19 +817,24 @@ impl Ctx<'_> {
                     if let Some(direct) = &self.costs.direct {
                         // Per-destination messages: each core with a row receives one.
                         let ds = &direct[src as usize];
-                        if self.t == 0 {
-                            for si in range {
-                                if f.spans[si].len == 0 {
-                                    continue;
-                                }
-                                let d = &ds.paths[ds.of_span[si] as usize];
-                                net_ns = net_ns.max(d.latency_ns);
-                                for &l in &d.links {
-                                    if link_step[l as usize] == 0 {
-                                        touched.push(l);
+                        if self.t == 0 && (i as usize) < ds.per_neuron.len() {
+                            net_ns = net_ns.max(ds.per_neuron[i as usize].latency_ns);
+                            if self.costs.link_packet != 0.0 {
+                                // Per-step link loads matter for latency: walk every path.
+                                for si in range {
+                                    if f.spans[si].len == 0 {
+                                        continue;
                                     }
-                                    link_step[l as usize] += 1;
+                                    for &l in &ds.paths[ds.of_span[si] as usize].links {
+                                        if link_step[l as usize] == 0 {
+                                            touched.push(l);
+                                        }
+                                        link_step[l as usize] += 1;
+                                    }
                                 }
+                            } else {
+                                // Only the run's totals matter: count spikes, expand at the end.
+                                spikes_of[src as usize][i as usize] += 1;
                             }
                         }
                         let s0 = spans.partition_point(|d| (d.core as usize) < lo);
@@ -885,6 +923,23 @@ impl Ctx<'_> {
             }
             if self.failed.load(Ordering::Relaxed) {
                 break;
+            }
+        }
+        if let Some(direct) = &self.costs.direct {
+            for (src, counts) in spikes_of.iter().enumerate() {
+                let (f, ds) = (&self.fanout[src], &direct[src]);
+                for (i, &k) in counts.iter().enumerate() {
+                    if k == 0 {
+                        continue;
+                    }
+                    for si in f.range(i) {
+                        if f.spans[si].len > 0 {
+                            for &l in &ds.paths[ds.of_span[si] as usize].links {
+                                link_totals[l as usize] += k as u64;
+                            }
+                        }
+                    }
+                }
             }
         }
         if self.t == 0 {
