@@ -171,3 +171,92 @@ fn probes_record_every_step_in_neuron_order() {
     // Initial voltages differ per neuron (uniform draw): step 0 is not constant.
     assert!(tr.values[0].windows(2).any(|w| w[0] != w[1]));
 }
+
+/// Convolution and pooling on a profile with shared kernels: the image keeps
+/// each kernel once per target core; its generated rows equal the rows of the
+/// same network compiled with every synapse stored, the routing check passes,
+/// and both images run to the same spikes and synaptic events.
+#[test]
+fn shared_kernels_equal_stored_synapses() {
+    let w1: Vec<Vec<Vec<Vec<f64>>>> = (0..4)
+        .map(|o| (0..2).map(|c| (0..3).map(|y| (0..3).map(|x| [0.0, 0.3, 0.5, -0.2][(o * 5 + c * 3 + y * 2 + x) % 4]).collect()).collect()).collect())
+        .collect();
+    let w2: Vec<Vec<Vec<Vec<f64>>>> =
+        (0..2).map(|o| (0..4).map(|c| (0..2).map(|y| (0..2).map(|x| [0.4, 0.0, 0.6][(o + c + y + 2 * x) % 3]).collect()).collect()).collect()).collect();
+    let lif = r#""model": "lif", "params": {"tau_m": 20.0, "cm": 0.2, "v_rest": -65.0, "v_reset": -65.0, "v_thresh": -55.0, "tau_refrac": 2.0, "tau_syn_E": 5.0, "tau_syn_I": 5.0}"#;
+    let text = format!(
+        r#"{{"name": "conv", "dt_ms": 1.0,
+          "populations": [
+            {{"name": "in", "size": 50, "model": "spike_source_poisson", "params": {{"rate": 80.0}}, "seed": 3}},
+            {{"name": "c1", "size": 100, {lif}}},
+            {{"name": "p1", "size": 16, {lif}}},
+            {{"name": "c2", "size": 20, {lif}}}],
+          "projections": [
+            {{"pre": "in", "post": "c1", "connector": {{"type": "conv2d", "in_shape": [2, 5, 5], "weights": {w1}, "padding": [1, 1]}}, "delay": 1.0}},
+            {{"pre": "in", "post": "c1", "receptor": "inhibitory", "connector": {{"type": "fixed_probability", "p": 0.05, "seed": 4}}, "weight": -0.2, "delay": 2.0}},
+            {{"pre": "c1", "post": "p1", "connector": {{"type": "avg_pool2d", "in_shape": [4, 5, 5], "kernel": 2}}, "weight": 2.0, "delay": 1.0}},
+            {{"pre": "c1", "post": "c2", "connector": {{"type": "conv2d", "in_shape": [4, 5, 5], "weights": {w2}, "stride": [2, 1], "padding": [0, 1], "dilation": [1, 2]}}, "delay": 1.0}}]}}"#,
+        w1 = serde_json::to_string(&w1).unwrap(),
+        w2 = serde_json::to_string(&w2).unwrap()
+    );
+    let net = nerve_compiler::net::json::parse_network(&text, Path::new("conv.json")).unwrap();
+    let shared = Arch::builtin("tiny").unwrap();
+    assert!(shared.core.shared_kernels);
+    let mut stored = shared.clone();
+    stored.core.shared_kernels = false;
+    stored.core.synapse_words *= 4; // every synapse stored needs more room
+    let opts = Options { neurons_per_core: Some(12), ..Options::default() };
+    let a = compile(&shared, &net, &opts, &mut |_| {}).unwrap().image;
+    let mut b = compile(&stored, &net, &opts, &mut |_| {}).unwrap().image;
+    assert!(a.cores.iter().filter(|c| !c.conv.is_empty()).count() >= 10, "conv, pool and conv reach many cores");
+    assert!(b.cores.iter().all(|c| c.conv.is_empty()));
+    let syn = |i: &nerve_isa::Image| i.cores.iter().map(|c| c.synapses.len()).sum::<usize>();
+    assert!(syn(&a) * 3 < syn(&b), "stored synapses: shared {} vs {}", syn(&a), syn(&b));
+    let words = |i: &nerve_isa::Image| i.cores.iter().map(|c| i.synapse_words(c)).sum::<u64>();
+    assert!(words(&a) < words(&b), "words: shared {} vs {}", words(&a), words(&b));
+    // Generated rows = stored rows, row by row, as multisets.
+    assert_eq!(a.cores.len(), b.cores.len());
+    for (ca, cb) in a.cores.iter().zip(&b.cores) {
+        assert_eq!((ca.core, &ca.inputs), (cb.core, &cb.inputs));
+        let (ra, sa) = ca.expanded();
+        let view = |rows: &[nerve_isa::image::RowStart], syn: &[nerve_isa::image::Synapse]| -> Vec<(u32, Vec<(u16, i32, u8, u8)>)> {
+            rows.iter()
+                .enumerate()
+                .map(|(k, r)| {
+                    let end = rows.get(k + 1).map_or(syn.len(), |n| n.start as usize);
+                    let mut v: Vec<_> = syn[r.start as usize..end].iter().map(|s| (s.target, s.weight, s.delay, s.port)).collect();
+                    v.sort();
+                    (r.row, v)
+                })
+                .collect()
+        };
+        assert_eq!(view(&ra, &sa), view(&cb.rows, &cb.synapses), "{}", ca.core);
+    }
+    let check = nerve_compiler::verify::check_routing(&net, &a).unwrap();
+    assert!(check.synapses_checked > 1000);
+    // Same spikes and synaptic events (the profiles differ only in where synapses live).
+    b.arch.core.shared_kernels = true;
+    b.arch.core.synapse_words = shared.core.synapse_words * 4;
+    let mut a2 = a.clone();
+    a2.arch.core.synapse_words = b.arch.core.synapse_words;
+    let (_, ra) = emulate(a2, 300, true, 2);
+    let (_, rb) = emulate(b, 300, false, 1);
+    assert!(ra.spikes.iter().filter(|s| s.pop == 3).count() > 10, "the test needs c2 to spike");
+    assert_eq!(ra.spikes, rb.spikes);
+    assert_eq!(ra.counts, rb.counts);
+    // A corrupt kernel is a typed error naming the core.
+    let k = a.cores.iter().position(|c| !c.conv.is_empty()).unwrap();
+    for (what, f) in [
+        ("input entry", Box::new(|c: &mut nerve_isa::image::ConvRows| c.input = 99) as Box<dyn Fn(&mut nerve_isa::image::ConvRows)>),
+        ("weights", Box::new(|c: &mut nerve_isa::image::ConvRows| { c.weights.pop(); })),
+        ("groups", Box::new(|c: &mut nerve_isa::image::ConvRows| c.groups = 3)),
+        ("delay", Box::new(|c: &mut nerve_isa::image::ConvRows| c.delay = 0)),
+        ("beyond", Box::new(|c: &mut nerve_isa::image::ConvRows| c.post_first = 1 << 30)),
+    ] {
+        let mut bad = a.clone();
+        f(&mut bad.cores[k].conv[0]);
+        let e = bad.validate().unwrap_err().to_string();
+        assert!(e.contains("kernel rows") && e.contains(&bad.cores[k].core.to_string()), "{what}: {e}");
+        assert!(Machine::load(bad).is_err());
+    }
+}

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use nerve_isa::arch::Arch;
 use nerve_isa::ids::{CoreId, KernelId, PopId, RoutingKey, TileId};
-use nerve_isa::image::{self, CoreImage, CoreKind, Image, InputEntry, Meta, ParamArray, PopSymbol, RouterTable, RowStart, Slice, Synapse};
+use nerve_isa::image::{self, ConvRows, CoreImage, CoreKind, Image, InputEntry, Meta, ParamArray, PopSymbol, RouterTable, RowStart, Slice, Synapse};
 use nerve_isa::kernel::Kernel;
 use serde::Serialize;
 
@@ -312,6 +312,8 @@ fn codegen(
     // Per core under construction: (image core, rows starts)
     struct Building {
         img: CoreImage,
+        /// Shared kernels, by the key of their input entry (indices are known once inputs are sorted).
+        conv: Vec<(u32, ConvRows)>,
     }
     let mut cores: Vec<Building> = Vec::new();
     let mut core_index: std::collections::BTreeMap<CoreId, usize> = std::collections::BTreeMap::new();
@@ -352,7 +354,9 @@ fn codegen(
                     inputs: vec![],
                     rows: vec![],
                     synapses: vec![],
+                    conv: vec![],
                 },
+                conv: vec![],
             });
         }
         let _ = pop;
@@ -408,14 +412,18 @@ fn codegen(
                     return Err(CompileError::Projection { projection: proj.label.clone(), reason: format!("delay {} steps exceeds 255", sy.max_delay()) });
                 }
             }
+            let kernels: Vec<Option<crate::expand::SharedKernel>> = group.iter().map(|(_, _, p)| crate::expand::shared_kernel(arch, p)).collect();
             // Per target slice: the number of its first row for this group.
             let mut base_row: Vec<Option<u32>> = vec![None; qs.count as usize];
             for i in 0..net.pop(pre).size {
                 let s = ps.slice_of(i);
-                let key = mapped.keys.base[(base[pre.index()] + s) as usize]
-                    .ok_or_else(|| CompileError::Internal("a connected slice has no key".into()))?
-                    .0
-                    + (i - ps.range(s).start);
+                let Some(kb) = mapped.keys.base[(base[pre.index()] + s) as usize] else {
+                    if conn[s as usize].is_empty() {
+                        continue; // a slice whose neurons reach no target here sends nothing
+                    }
+                    return Err(CompileError::Internal("a connected slice has no key".into()));
+                };
+                let key = kb.0 + (i - ps.range(s).start);
                 for &t in &conn[s as usize] {
                     let b = &mut cores[slot_of[t as usize]].img;
                     if base_row[t as usize].is_none() {
@@ -425,6 +433,9 @@ fn codegen(
                     }
                 }
                 for (g, (sy, q, _)) in group.iter().enumerate() {
+                    if kernels[g].is_some() {
+                        continue; // generated from the kernel
+                    }
                     for x in sy.row(i as usize) {
                         let j = sy.post[x];
                         let t = qs.slice_of(j);
@@ -441,6 +452,42 @@ fn codegen(
                     }
                 }
             }
+            // Shared kernels: one per target slice the projection reaches.
+            for (g, k) in kernels.iter().enumerate() {
+                let Some(k) = k else { continue };
+                let (sy, q, proj) = group[g];
+                let delay = match sy.delays {
+                    crate::expand::Delays::Uniform(d) => d as u8,
+                    crate::expand::Delays::PerSynapse(_) => {
+                        return Err(CompileError::Internal(format!("{}: a shared kernel with per-synapse delays", proj.label)))
+                    }
+                };
+                // Zero taps are absent, as `expand` drops them.
+                let weights: Vec<i32> = k.weights.iter().map(|&w| if w == 0.0 { ConvRows::NO_TAP } else { q.mantissa(w).0 }).collect();
+                let mut reached = vec![false; qs.count as usize];
+                for_each_row(&[sy], net.pop(pre).size, qs, |_, sl, _| reached[sl as usize] = true);
+                for (t, _) in reached.iter().enumerate().filter(|(_, r)| **r) {
+                    cores[slot_of[t]].conv.push((
+                        run_key,
+                        ConvRows {
+                            input: u32::MAX,
+                            neuron_bits: mapped.keys.neuron_bits,
+                            pre_slice: ps.size,
+                            in_shape: k.in_shape,
+                            out_shape: k.out_shape,
+                            kernel: k.kernel,
+                            stride: k.stride,
+                            padding: k.padding,
+                            dilation: k.dilation,
+                            groups: k.groups,
+                            weights: weights.clone(),
+                            delay,
+                            port: q.port,
+                            post_first: t as u32 * qs.size,
+                        },
+                    ));
+                }
+            }
         }
     }
     let mut out_cores: Vec<CoreImage> = cores
@@ -448,6 +495,10 @@ fn codegen(
         .map(|b| {
             let mut c = b.img;
             c.inputs.sort_by_key(|e| e.key);
+            for (key, mut k) in b.conv {
+                k.input = c.inputs.iter().position(|e| e.key.0 == key).expect("a kernel's input entry exists") as u32;
+                c.conv.push(k);
+            }
             c
         })
         .collect();

@@ -299,6 +299,55 @@ fn sample_distinct(rng: &mut Rng, range: u32, n: usize, excl: Option<u32>, out: 
     }));
 }
 
+/// A convolution's or pooling's kernel, kept whole for targets that share
+/// kernels (`core.shared_kernels`): geometry and physical weights
+/// (out channel, in channel / groups, ky, kx). Pooling is a depthwise
+/// convolution (groups = channels) with one weight. `expand` gives the same
+/// synapses one by one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SharedKernel {
+    pub in_shape: [u32; 3],
+    pub out_shape: [u32; 3],
+    pub kernel: [u32; 2],
+    pub stride: [u32; 2],
+    pub padding: [u32; 2],
+    pub dilation: [u32; 2],
+    pub groups: u32,
+    pub weights: Vec<f64>,
+}
+
+/// The projection's shared kernel, if the target shares kernels and the
+/// projection is a convolution or pooling.
+pub fn shared_kernel(arch: &nerve_isa::arch::Arch, p: &Projection) -> Option<SharedKernel> {
+    if !arch.core.shared_kernels {
+        return None;
+    }
+    let scale = p.weight.unwrap_or(1.0);
+    match &p.connector {
+        Connector::Conv2d(c) => Some(SharedKernel {
+            in_shape: c.in_shape,
+            out_shape: c.out_shape,
+            kernel: c.kernel,
+            stride: c.stride,
+            padding: c.padding,
+            dilation: c.dilation,
+            groups: c.groups,
+            weights: c.weights.iter().map(|w| w * scale).collect(),
+        }),
+        Connector::Pool2d(c) => Some(SharedKernel {
+            in_shape: c.in_shape,
+            out_shape: c.out_shape,
+            kernel: c.kernel,
+            stride: c.stride,
+            padding: c.padding,
+            dilation: [1, 1],
+            groups: c.in_shape[0],
+            weights: vec![scale * c.scale; (c.in_shape[0] * c.kernel[0] * c.kernel[1]) as usize],
+        }),
+        _ => None,
+    }
+}
+
 fn expand_conv(c: &Conv2d, scale: f64) -> (Vec<(u32, u32)>, Vec<f64>) {
     let [ci_n, h, w] = c.in_shape;
     let [co_n, oh, ow] = c.out_shape;

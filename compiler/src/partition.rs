@@ -106,11 +106,30 @@ fn needs(arch: &Arch, net: &Network, syn: &[Synapses], splits: &[Split], post: P
     let mut out = vec![SliceNeeds::default(); sp.count as usize];
     for (pre, projs) in groups_into(net, post) {
         let group: Vec<&Synapses> = projs.iter().map(|e| &syn[e.index()]).collect();
+        // Shared kernels occupy their kernel's words once per slice they reach, not rows.
+        let kernels: Vec<Option<crate::expand::SharedKernel>> = projs.iter().map(|e| crate::expand::shared_kernel(arch, &net.graph[*e])).collect();
+        let any_shared = kernels.iter().any(|k| k.is_some());
+        if any_shared {
+            let stored: Vec<&Synapses> = group.iter().zip(&kernels).filter(|(_, k)| k.is_none()).map(|(g, _)| *g).collect();
+            for_each_row(&stored, net.pop(pre).size, sp, |_, sl, len| out[sl as usize].words += arch.row_words(len as u32));
+            for (g, k) in group.iter().zip(&kernels) {
+                let Some(k) = k else { continue };
+                let mut reached = vec![false; sp.count as usize];
+                for_each_row(&[*g], net.pop(pre).size, sp, |_, sl, _| reached[sl as usize] = true);
+                for (sl, r) in reached.iter().enumerate() {
+                    if *r {
+                        out[sl].words += arch.row_words(k.weights.len() as u32);
+                    }
+                }
+            }
+        }
         // One input-table entry per source population (its slices' keys form one aligned run).
         let mut seen: Vec<bool> = vec![false; sp.count as usize];
         for_each_row(&group, net.pop(pre).size, sp, |_, sl, len| {
             let o = &mut out[sl as usize];
-            o.words += arch.row_words(len as u32);
+            if !any_shared {
+                o.words += arch.row_words(len as u32);
+            }
             o.keys += 1;
             o.max_row = o.max_row.max(len);
             if !seen[sl as usize] {

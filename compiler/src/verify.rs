@@ -38,6 +38,16 @@ pub fn check_routing(net: &Network, img: &Image) -> Result<RoutingCheck, String>
             }
         }
     }
+    // Cores with shared kernels: their rows as generated.
+    let generated: std::collections::BTreeMap<u32, nerve_isa::image::CoreImage> = img
+        .cores
+        .iter()
+        .filter(|c| !c.conv.is_empty())
+        .map(|c| {
+            let (rows, synapses) = c.expanded();
+            (c.core.0, nerve_isa::image::CoreImage { rows, synapses, conv: vec![], ..c.clone() })
+        })
+        .collect();
     for (pi, pop) in img.populations.iter().enumerate() {
         for sl in &pop.slices {
             let c = img.core(sl.core).ok_or("slice core missing")?;
@@ -66,7 +76,7 @@ pub fn check_routing(net: &Network, img: &Image) -> Result<RoutingCheck, String>
                 let want = by_source.get(&(pi, sl.first + local));
                 for &dc in &tr.cores {
                     out.deliveries += 1;
-                    let d = img.core(dc).ok_or("destination core missing")?;
+                    let d = generated.get(&dc.0).map_or_else(|| img.core(dc).ok_or("destination core missing"), Ok)?;
                     let n_syn = d.lookup(key).map_or(0, |r| d.row(r).len() as u64);
                     let expect = want.and_then(|m| m.get(&dc.0)).copied().unwrap_or(0);
                     if n_syn != expect {

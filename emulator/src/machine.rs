@@ -189,8 +189,18 @@ fn hop_ns(a: &Arch, p: &PathCost) -> f64 {
 
 impl Machine {
     /// Loads a validated image. Consumes it: the synapses move into packed rows.
-    pub fn load(img: Image) -> Result<Machine> {
+    pub fn load(mut img: Image) -> Result<Machine> {
         img.validate()?;
+        // Shared kernels become ordinary rows here: the emulator walks rows;
+        // what the chip stores (and the memory limits check) is the kernel.
+        for c in img.cores.iter_mut() {
+            if !c.conv.is_empty() {
+                let (rows, synapses) = c.expanded();
+                c.rows = rows;
+                c.synapses = synapses;
+                c.conv.clear();
+            }
+        }
         let a = img.arch.clone();
         let index: std::collections::BTreeMap<CoreId, u32> =
             img.cores.iter().enumerate().map(|(i, c)| (c.core, i as u32)).collect();

@@ -161,6 +161,12 @@ pub struct CoreSpec {
     pub max_param_slots: u8,
     /// Kernel instruction memory, instructions.
     pub kernel_max_instructions: u32,
+    /// Whether a core can generate a convolution's or pooling's synapses from
+    /// one shared kernel (sPyNNaker's local-only convolution): such
+    /// projections are then stored as the kernel, not one row per source
+    /// neuron. `false` (the default): every synapse is stored.
+    #[serde(default)]
+    pub shared_kernels: bool,
 }
 
 /// The router of each node.

@@ -37,6 +37,7 @@ pub fn sample_image() -> Image {
         inputs: vec![],
         rows: vec![],
         synapses: vec![],
+        conv: vec![],
     };
     let mut synapses = Vec::new();
     let mut rows = Vec::new();
@@ -59,6 +60,7 @@ pub fn sample_image() -> Image {
         inputs: vec![InputEntry { key: RoutingKey(0x100), mask: !3, row: 0, count: 3 }],
         rows,
         synapses,
+        conv: vec![],
     };
     let routers = vec![
         RouterTable { tile: TileId(0), entries: vec![RouteEntry { key: 0x100, mask: !3, links: 1 << Dir::E as u8, cores: 0 }] },
