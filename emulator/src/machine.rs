@@ -291,62 +291,61 @@ impl Machine {
                 found.push((owner.0 as u32, owner.1, di as u32, r.start, d.row_len(k) as u32));
             }
         }
-        // Group by (source core, neuron), keeping each group's destination
-        // order (rows were visited by increasing destination core): a stable
-        // counting sort, linear where a comparison sort of millions of
-        // arrivals dominated loading.
-        let found = {
-            let mut first = Vec::with_capacity(img.cores.len() + 1);
-            let mut total = 0usize;
-            for c in &img.cores {
-                first.push(total);
-                total += c.n_neurons as usize;
-            }
-            let mut at = vec![0u32; total + 1];
+        // Group by source (core, neuron) into the arena, each group in
+        // destination order. `found` is in destination order already, so two
+        // linear passes place every row (a counting sort that moves the rows
+        // themselves, with no sorted copy of `found`).
+        let mut first = Vec::with_capacity(img.cores.len() + 1);
+        let mut total = 0usize;
+        for c in &img.cores {
+            first.push(total);
+            total += c.n_neurons as usize;
+        }
+        let bucket = |f: &(u32, u32, u32, u32, u32)| first[f.0 as usize] + f.1 as usize;
+        let mut span_at = vec![0usize; total + 1];
+        let mut syn_at = vec![0u64; total + 1];
+        for f in &found {
+            span_at[bucket(f) + 1] += 1;
+            syn_at[bucket(f) + 1] += f.4 as u64;
+        }
+        for k in 1..=total {
+            span_at[k] += span_at[k - 1];
+            syn_at[k] += syn_at[k - 1];
+        }
+        if syn_at[total] >= u32::MAX as u64 {
+            return Err(EmuError::Invalid("more than 2^32 − 1 synapses".into()));
+        }
+        let mut arena = vec![PackedSyn { off_delay: 0, weight: 0 }; syn_at[total] as usize];
+        let mut all_spans = vec![Span { core: 0, start: 0, len: 0 }; found.len()];
+        {
+            let (mut sp_next, mut syn_next) = (span_at.clone(), syn_at.clone());
             for f in &found {
-                at[first[f.0 as usize] + f.1 as usize + 1] += 1;
+                let (b, (_, _, di, a, len)) = (bucket(f), *f);
+                let dst = &img.cores[di as usize];
+                let np = padded(dst.n_neurons as usize);
+                let at = syn_next[b] as usize;
+                for (o, s) in arena[at..at + len as usize].iter_mut().zip(&dst.synapses[a as usize..(a + len) as usize]) {
+                    *o = PackedSyn { off_delay: (((s.port as usize * np + s.target as usize) as u32) << 8) | s.delay as u32, weight: s.weight };
+                }
+                all_spans[sp_next[b]] = Span { core: di, start: at as u32, len };
+                sp_next[b] += 1;
+                syn_next[b] += len as u64;
             }
-            for k in 1..at.len() {
-                at[k] += at[k - 1];
-            }
-            let mut out = vec![(0u32, 0u32, 0u32, 0u32, 0u32); found.len()];
-            for f in found {
-                let g = first[f.0 as usize] + f.1 as usize;
-                out[at[g] as usize] = f;
-                at[g] += 1;
-            }
-            out
-        };
-        let mut arena: Vec<PackedSyn> = Vec::with_capacity(found.iter().map(|f| f.4 as usize).sum());
+        }
+        drop(found);
         let mut fanout: Vec<Fanout> = img.cores.iter().map(|_| Fanout::default()).collect();
-        let mut fi = 0;
         for (ci, c) in img.cores.iter().enumerate() {
             if all_routes[ci].is_empty() {
                 continue;
             }
-            let f = &mut fanout[ci];
-            f.start = Vec::with_capacity(c.n_neurons as usize + 1);
-            for i in 0..c.n_neurons {
-                f.start.push(f.spans.len() as u32);
-                while fi < found.len() && found[fi].0 == ci as u32 && found[fi].1 == i {
-                    let (_, _, di, a, len) = found[fi];
-                    let dst = &img.cores[di as usize];
-                    let np = padded(dst.n_neurons as usize);
-                    let start = arena.len();
-                    arena.extend(dst.synapses[a as usize..(a + len) as usize].iter().map(|s| PackedSyn {
-                        off_delay: (((s.port as usize * np + s.target as usize) as u32) << 8) | s.delay as u32,
-                        weight: s.weight,
-                    }));
-                    if arena.len() >= u32::MAX as usize {
-                        return Err(EmuError::Invalid("more than 2^32 − 1 synapses".into()));
-                    }
-                    f.spans.push(Span { core: di, start: start as u32, len });
-                    fi += 1;
-                }
-            }
-            f.start.push(f.spans.len() as u32);
+            let (g0, n) = (first[ci], c.n_neurons as usize);
+            let base = span_at[g0];
+            fanout[ci] = Fanout {
+                start: (0..=n).map(|i| (span_at[g0 + i] - base) as u32).collect(),
+                spans: all_spans[base..span_at[g0 + n]].to_vec(),
+            };
         }
-        drop(found);
+        drop(all_spans);
         let kernels = img.kernels;
         let mut cores = Vec::with_capacity(img.cores.len());
         for c in img.cores.into_iter() {
