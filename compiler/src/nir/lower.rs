@@ -191,6 +191,9 @@ fn shapes(g: &FlatGraph, file: &str) -> Result<Vec<Option<Vec<usize>>>> {
                             Padding::Values(v) => pair(&Array { data: v.clone(), shape: vec![] }),
                             Padding::Valid | Padding::Same => [0, 0],
                         };
+                        if k.contains(&0) || st.contains(&0) || (0..2).any(|d| s[d + 1] + 2 * p[d] < k[d]) {
+                            return Err(err(file, format!("node `{name}`: pooling kernel {k:?} with stride {st:?} does not fit input {s:?} padded by {p:?}")));
+                        }
                         Some(vec![s[0], (s[1] + 2 * p[0] - k[0]) / st[0] + 1, (s[2] + 2 * p[1] - k[1]) / st[1] + 1])
                     }
                     None => None,
@@ -226,8 +229,11 @@ fn conv_out(name: &str, file: &str, dims: u8, w: &Array, stride: &Option<Array>,
         return Err(err(file, format!("node `{name}`: Conv{nd}d weight {:?} does not fit input {:?}", w.shape, ins)));
     }
     let k = &w.shape[2..];
-    let st: Vec<usize> = (0..nd).map(|i| stride.as_ref().map_or(1, |s| s.at(i.min(s.len() - 1)) as usize)).collect();
-    let dl: Vec<usize> = (0..nd).map(|i| dilation.as_ref().map_or(1, |s| s.at(i.min(s.len() - 1)) as usize)).collect();
+    let st: Vec<usize> = (0..nd).map(|i| stride.as_ref().map_or(1, |s| s.at(i.min(s.len().max(1) - 1)) as usize)).collect();
+    let dl: Vec<usize> = (0..nd).map(|i| dilation.as_ref().map_or(1, |s| s.at(i.min(s.len().max(1) - 1)) as usize)).collect();
+    if k.contains(&0) || st.contains(&0) || dl.contains(&0) {
+        return Err(err(file, format!("node `{name}`: kernel {k:?}, stride {st:?} and dilation {dl:?} must be ≥ 1")));
+    }
     let pd = pads(padding, k, &dl);
     let mut out = vec![w.shape[0]];
     for i in 0..nd {
@@ -338,7 +344,7 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
             }
             NirNode::Conv { dims, weight, bias, stride, padding, dilation, groups, .. } => {
                 let nd = *dims as usize;
-                let outs = sh[i].clone().expect("shape known");
+                let outs = sh[i].clone().expect("shapes checked above");
                 let ci = in_shape[0];
                 let co = weight.shape[0];
                 let g = groups.as_ref().map_or(1, |a| a.at(0) as usize).max(1);
@@ -392,7 +398,7 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
                 y
             }
             NirNode::Pool { average, kernel_size, stride, padding } => {
-                let outs = sh[i].clone().expect("shape known");
+                let outs = sh[i].clone().expect("shapes checked above");
                 let k = pair(kernel_size);
                 let st = stride.as_ref().map_or(k, pair);
                 let p = match padding {
@@ -541,4 +547,27 @@ fn nir_neuron(name: &str, node: &NirNode, n: usize, dt: f64, reset: ResetMode, f
         dt_s: dt,
         bias: Values::Scalar(0.0),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arr(v: &[f64]) -> Array {
+        Array { data: v.to_vec(), shape: vec![v.len()] }
+    }
+
+    #[test]
+    fn conv_geometry_errors_name_the_node() {
+        let w = Array { data: vec![1.0; 2 * 3 * 3], shape: vec![2, 1, 3, 3] };
+        let ok = conv_out("c", "f.nir", 2, &w, &None, &Padding::Valid, &None, &[1, 5, 5]).unwrap();
+        assert_eq!(ok, vec![2, 3, 3]);
+        for (stride, dil, ins) in [(Some(arr(&[0.0])), None, [1, 5, 5]), (None, Some(arr(&[0.0])), [1, 5, 5]), (None, None, [1, 2, 2])] {
+            let e = conv_out("c", "f.nir", 2, &w, &stride, &Padding::Valid, &dil, &ins).unwrap_err().to_string();
+            assert!(e.contains("node `c`"), "{e}");
+        }
+        let w0 = Array { data: vec![], shape: vec![2, 1, 0, 3] };
+        let e = conv_out("z", "f.nir", 2, &w0, &None, &Padding::Same, &None, &[1, 5, 5]).unwrap_err().to_string();
+        assert!(e.contains("node `z`") && e.contains("≥ 1"), "{e}");
+    }
 }
