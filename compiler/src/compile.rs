@@ -194,13 +194,7 @@ pub fn compile(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn Fn
     times.lower = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
-    let mut net_parts = net.clone();
-    if let Some(n) = opts.neurons_per_core {
-        for p in net_parts.graph.node_weights_mut() {
-            p.max_per_core = Some(p.max_per_core.map_or(n, |m| m.min(n)));
-        }
-    }
-    let splits = partition(arch, &net_parts, &syn, progress)?;
+    let splits = partition(arch, net, opts.neurons_per_core, &syn, progress)?;
     times.partition = t.elapsed().as_secs_f64();
 
     // Slice graph from the synapses.

@@ -169,12 +169,20 @@ fn dest_counts(net: &Network, syn: &[Synapses], splits: &[Split], pre: PopIx) ->
 }
 
 /// Finds a split of every population under every core limit.
-pub fn partition(arch: &Arch, net: &Network, syn: &[Synapses], progress: &mut dyn FnMut(&str)) -> Result<Vec<Split>> {
+pub fn partition(
+    arch: &Arch,
+    net: &Network,
+    neurons_per_core: Option<u32>,
+    syn: &[Synapses],
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<Split>> {
     let c = &arch.core;
-    let mut splits: Vec<Split> = net
-        .pops()
-        .map(|(_, p)| Split::new(p.size, p.max_per_core.unwrap_or(c.max_neurons).min(c.max_neurons)))
-        .collect();
+    // The tightest of the core's limit, the population's own cap and the
+    // compile option's.
+    let cap = |p: &Population| {
+        [p.max_per_core, neurons_per_core].into_iter().flatten().fold(c.max_neurons, u32::min)
+    };
+    let mut splits: Vec<Split> = net.pops().map(|(_, p)| Split::new(p.size, cap(p))).collect();
     for round in 0..64 {
         progress(&format!("partition round {}", round + 1));
         let mut changed = false;

@@ -817,54 +817,7 @@ impl Parser {
     }
 
     fn read_csv(&self, f: &At) -> Result<Vec<Conn>> {
-        let rel = f.str()?;
-        let path = self.base.join(rel);
-        let file = path.display().to_string();
-        let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::Headers).buffer_capacity(1 << 20).from_path(&path).map_err(|e| CompileError::Format {
-            file: file.clone(),
-            path: "(file)".into(),
-            reason: format!("cannot read connection list (referenced at {}): {e}", f.path),
-        })?;
-        let headers = rdr.headers().map_err(|e| CompileError::Format { file: file.clone(), path: "line 1".into(), reason: e.to_string() })?.clone();
-        let col = |n: &str| headers.iter().position(|h| h == n);
-        let (Some(ci), Some(cj)) = (col("pre"), col("post")) else {
-            return Err(CompileError::Format {
-                file,
-                path: "line 1".into(),
-                reason: format!("the header must name columns pre,post[,weight][,delay]; found {}", headers.iter().collect::<Vec<_>>().join(",")),
-            });
-        };
-        let (cw, cd) = (col("weight"), col("delay"));
-        if let Some(extra) = headers.iter().find(|h| !["pre", "post", "weight", "delay"].contains(h)) {
-            return Err(CompileError::Format { file, path: "line 1".into(), reason: format!("unknown column `{extra}` (pre, post, weight, delay)") });
-        }
-        // One reused byte record, fields trimmed and parsed in place: these files
-        // reach millions of lines (a 16k-neuron network is 5M synapses).
-        let mut out = Vec::new();
-        let mut rec = csv::ByteRecord::new();
-        let mut line = 1usize;
-        loop {
-            line += 1;
-            match rdr.read_byte_record(&mut rec) {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(e) => return Err(CompileError::Format { file: file.clone(), path: format!("line {line}"), reason: e.to_string() }),
-            }
-            let g = |c: usize| std::str::from_utf8(rec.get(c).unwrap_or(b"")).unwrap_or("\u{fffd}").trim();
-            let bad = |what: &str, v: &str| CompileError::Format { file: file.clone(), path: format!("line {line}"), reason: format!("{what} `{v}` is not valid") };
-            let pre = g(ci).parse::<u32>().map_err(|_| bad("pre", g(ci)))?;
-            let post = g(cj).parse::<u32>().map_err(|_| bad("post", g(cj)))?;
-            let weight = match cw {
-                Some(c) => Some(g(c).parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(|| bad("weight", g(c)))?),
-                None => None,
-            };
-            let delay = match cd {
-                Some(c) => Some(g(c).parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(|| bad("delay", g(c)))?),
-                None => None,
-            };
-            out.push(Conn { pre, post, weight, delay });
-        }
-        Ok(out)
+        super::conn_csv::read(&self.base.join(f.str()?), &f.path)
     }
 }
 
