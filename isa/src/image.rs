@@ -23,7 +23,7 @@ use crate::kernel::{Kernel, KernelError};
 
 pub const MAGIC: [u8; 8] = *b"NERVEIMG";
 /// Bumped on every change to the payload layout (including the architecture description).
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 pub const HEADER_LEN: usize = 32;
 
 /// A complete chip image.
@@ -69,7 +69,9 @@ pub struct CoreImage {
     /// The non-empty synaptic rows, sorted by row number. Row `rows[k].row`
     /// holds `synapses[rows[k].start..rows[k + 1].start]` (the last runs to the
     /// end of `synapses`); every row not listed is empty.
+    #[serde(with = "crate::packed")]
     pub rows: Vec<RowStart>,
+    #[serde(with = "crate::packed")]
     pub synapses: Vec<Synapse>,
     /// Shared-kernel projections (convolution, pooling) stored as their kernel
     /// (only where the profile has `core.shared_kernels`): their rows are
@@ -245,10 +247,22 @@ impl ParamArray {
 }
 
 /// Where a non-empty row starts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RowStart {
     pub row: u32,
     pub start: u32,
+}
+
+impl crate::packed::Packed for RowStart {
+    const SIZE: usize = 8;
+    fn put(&self, o: &mut [u8]) {
+        o[0..4].copy_from_slice(&self.row.to_le_bytes());
+        o[4..8].copy_from_slice(&self.start.to_le_bytes());
+    }
+    fn get(b: &[u8]) -> Self {
+        use crate::packed::le;
+        RowStart { row: u32::from_le_bytes(le(b, 0)), start: u32::from_le_bytes(le(b, 4)) }
+    }
 }
 
 /// A key/mask entry of a core's input lookup: a packet key `k` matches when
@@ -263,7 +277,7 @@ pub struct InputEntry {
 }
 
 /// One synapse of a row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Synapse {
     /// Weight mantissa, added into the input port's accumulator (wrapping i32).
     pub weight: i32,
@@ -273,6 +287,20 @@ pub struct Synapse {
     pub delay: u8,
     /// Input port of the target's kernel.
     pub port: u8,
+}
+
+impl crate::packed::Packed for Synapse {
+    const SIZE: usize = 8;
+    fn put(&self, o: &mut [u8]) {
+        o[0..4].copy_from_slice(&self.weight.to_le_bytes());
+        o[4..6].copy_from_slice(&self.target.to_le_bytes());
+        o[6] = self.delay;
+        o[7] = self.port;
+    }
+    fn get(b: &[u8]) -> Self {
+        use crate::packed::le;
+        Synapse { weight: i32::from_le_bytes(le(b, 0)), target: u16::from_le_bytes(le(b, 4)), delay: b[6], port: b[7] }
+    }
 }
 
 /// A router node's multicast table.
@@ -376,15 +404,18 @@ fn bincode_config() -> impl bincode::config::Config {
 impl Image {
     /// Encodes the image. Deterministic: equal images give equal bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let payload = bincode::serde::encode_to_vec(self, bincode_config()).expect("an Image always encodes");
-        let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
-        out.extend_from_slice(&MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&0u32.to_le_bytes());
-        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-        out.extend_from_slice(&0u32.to_le_bytes());
-        out.extend_from_slice(&payload);
+        // Encoded in place after a placeholder header, into a buffer sized for
+        // the bulk arrays, so that a large image is neither regrown nor copied.
+        let bulk: usize = self.cores.iter().map(|c| 8 * (c.synapses.len() + c.rows.len()) + 64 * c.inputs.len()).sum();
+        let mut out = Vec::with_capacity(HEADER_LEN + bulk + (1 << 16));
+        out.resize(HEADER_LEN, 0);
+        bincode::serde::encode_into_std_write(self, &mut out, bincode_config()).expect("an Image always encodes");
+        let payload_len = (out.len() - HEADER_LEN) as u64;
+        let crc = crc32fast::hash(&out[HEADER_LEN..]);
+        out[0..8].copy_from_slice(&MAGIC);
+        out[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out[16..24].copy_from_slice(&payload_len.to_le_bytes());
+        out[24..28].copy_from_slice(&crc.to_le_bytes());
         out
     }
 

@@ -17,6 +17,7 @@ pub mod image;
 pub mod instr;
 pub mod kernel;
 pub mod opcode;
+pub mod packed;
 pub mod route;
 pub mod sample;
 pub mod semantics;
