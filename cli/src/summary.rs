@@ -266,7 +266,11 @@ pub struct RasterPop {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Host {
+    /// Simulation only: the timesteps, from the first to the last.
     pub wall_seconds: f64,
+    /// Reading, checking and loading the image, before the first step.
+    #[serde(default)]
+    pub load_seconds: f64,
     pub emulator_bytes: u64,
 }
 
@@ -277,6 +281,7 @@ pub struct Options<'a> {
     pub decision: Option<&'a str>,
     /// Which populations' spikes were recorded.
     pub recorded: &'a [bool],
+    pub load_seconds: f64,
 }
 
 pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
@@ -485,6 +490,6 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
         links,
         series,
         raster,
-        host: Host { wall_seconds: out.wall_seconds, emulator_bytes: m.memory_bytes() },
+        host: Host { wall_seconds: out.wall_seconds, load_seconds: o.load_seconds, emulator_bytes: m.memory_bytes() },
     }
 }

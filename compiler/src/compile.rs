@@ -407,6 +407,19 @@ fn codegen(
                 }
             }
             let kernels: Vec<Option<crate::expand::SharedKernel>> = group.iter().map(|(_, _, p)| crate::expand::shared_kernel(arch, p)).collect();
+            // Room for this group's synapses on every target core, counted
+            // first: millions of pushes into growing vectors cost more.
+            let mut adding = vec![0usize; qs.count as usize];
+            for (g, (sy, _, _)) in group.iter().enumerate() {
+                if kernels[g].is_none() {
+                    for &j in &sy.post {
+                        adding[qs.slice_of(j) as usize] += 1;
+                    }
+                }
+            }
+            for (t, &n) in adding.iter().enumerate() {
+                cores[slot_of[t]].img.synapses.reserve(n);
+            }
             // Per target slice: the number of its first row for this group.
             let mut base_row: Vec<Option<u32>> = vec![None; qs.count as usize];
             for i in 0..net.pop(pre).size {

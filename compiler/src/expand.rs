@@ -110,6 +110,16 @@ impl Builder {
             counts[i + 1] += counts[i];
         }
         let indptr = counts.clone();
+        // Already in source order (connection lists usually are): the stable
+        // counting sort below would be the identity, so skip it.
+        if self.pairs.windows(2).all(|w| w[0].0 <= w[1].0) {
+            return Synapses {
+                indptr,
+                post: self.pairs.iter().map(|p| p.1).collect(),
+                weights: self.w.map_or(Weights::Uniform(default_w), Weights::PerSynapse),
+                delays: self.d.map_or(Delays::Uniform(default_d), Delays::PerSynapse),
+            };
+        }
         let mut fill = counts;
         let mut order = vec![0usize; n];
         for (k, &(p, _)) in self.pairs.iter().enumerate() {

@@ -274,18 +274,46 @@ impl Machine {
             }
             let mut by_row: Vec<&nerve_isa::image::InputEntry> = d.inputs.iter().collect();
             by_row.sort_by_key(|e| e.row);
+            // Rows and entries are both in row order, and consecutive rows
+            // mostly share their entry, owner and route: walk the entries
+            // with the rows and keep the last owner and route decision.
+            let mut ei = 0usize;
+            let mut owner_range: Option<(u32, u32, usize)> = None;
+            let mut reach: Option<(usize, usize, bool)> = None;
             for (k, r) in d.rows.iter().enumerate() {
-                let e = match by_row.partition_point(|e| e.row <= r.row).checked_sub(1).map(|i| by_row[i]) {
-                    Some(e) if r.row < e.row + e.count => e,
+                while ei + 1 < by_row.len() && by_row[ei + 1].row <= r.row {
+                    ei += 1;
+                }
+                let e = match by_row.get(ei) {
+                    Some(e) if e.row <= r.row && r.row < e.row + e.count => *e,
                     _ => continue,
                 };
                 let key = e.key.0 + (r.row - e.row);
-                let owner = match key_owner.partition_point(|o| o.0 <= key).checked_sub(1).map(|i| key_owner[i]) {
-                    Some((lo, hi, src)) if key >= lo && key <= hi => (src, key - lo),
-                    _ => continue, // no core sends this key: the row is never used
+                if !matches!(owner_range, Some((lo, hi, _)) if key >= lo && key <= hi) {
+                    owner_range = key_owner
+                        .partition_point(|o| o.0 <= key)
+                        .checked_sub(1)
+                        .map(|i| key_owner[i])
+                        .filter(|&(lo, hi, _)| key >= lo && key <= hi);
+                }
+                let Some((lo, _, src)) = owner_range else {
+                    continue; // no core sends this key: the row is never used
                 };
+                let owner = (src, key - lo);
                 let rs = &all_routes[owner.0];
-                if rs.is_empty() || route_of(rs, owner.1 as usize).dests.binary_search_by_key(&(di as u32), |x| x.core).is_err() {
+                if rs.is_empty() {
+                    continue;
+                }
+                let ri = if rs.len() == 1 { 0 } else { owner.1 as usize };
+                let reaches = match reach {
+                    Some((s, i, yes)) if s == src && i == ri => yes,
+                    _ => {
+                        let yes = rs[ri].dests.binary_search_by_key(&(di as u32), |x| x.core).is_ok();
+                        reach = Some((src, ri, yes));
+                        yes
+                    }
+                };
+                if !reaches {
                     continue; // the tables do not bring this key here
                 }
                 found.push((owner.0 as u32, owner.1, di as u32, r.start, d.row_len(k) as u32));

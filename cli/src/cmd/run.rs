@@ -87,9 +87,11 @@ pub enum OnOff {
 }
 
 pub fn run(a: RunArgs) -> Result<()> {
+    let t_load = std::time::Instant::now();
     let img = Image::read(&a.image)?;
     let dt = img.meta.dt_ms;
     let mut m = Machine::load(img)?;
+    let load_seconds = t_load.elapsed().as_secs_f64();
     // Cost-model overrides: they change what is charged, never what is computed.
     if let Some(x) = a.messages {
         m.arch.router.messages = match x {
@@ -183,7 +185,7 @@ pub fn run(a: RunArgs) -> Result<()> {
     let summary = crate::summary::build(
         &m,
         &out,
-        &crate::summary::Options { engine: &engine, threads, inference_steps: a.inference_steps, decision: a.decision.as_deref(), recorded: &record },
+        &crate::summary::Options { engine: &engine, threads, inference_steps: a.inference_steps, decision: a.decision.as_deref(), recorded: &record, load_seconds },
     );
     if let Some(r) = &a.report {
         std::fs::write(r, serde_json::to_string(&summary)?).map_err(|e| format!("cannot write {}: {e}", r.display()))?;
