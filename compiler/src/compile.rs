@@ -36,6 +36,8 @@ impl Default for Options {
 /// Seconds per stage.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct StageTimes {
+    /// Reading the network file(s), filled in by the caller (the CLI).
+    pub read: f64,
     pub expand: f64,
     pub lower: f64,
     pub partition: f64,
@@ -43,7 +45,10 @@ pub struct StageTimes {
     pub route: f64,
     pub codegen: f64,
     pub check: f64,
+    /// The stages above, from expand to check.
     pub total: f64,
+    /// Encoding and writing the image, filled in by the caller (the CLI).
+    pub write: f64,
 }
 
 #[derive(Clone, Debug, Serialize)]

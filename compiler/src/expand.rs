@@ -101,42 +101,49 @@ struct Builder {
 
 impl Builder {
     fn finish(self, default_w: f64, default_d: u16) -> Synapses {
-        let n = self.pairs.len();
-        let mut counts = vec![0u64; self.n_pre + 1];
-        for &(p, _) in &self.pairs {
-            counts[p as usize + 1] += 1;
-        }
-        for i in 0..self.n_pre {
-            counts[i + 1] += counts[i];
-        }
-        let indptr = counts.clone();
-        // Already in source order (connection lists usually are): the stable
-        // counting sort below would be the identity, so skip it.
-        if self.pairs.windows(2).all(|w| w[0].0 <= w[1].0) {
-            return Synapses {
-                indptr,
-                post: self.pairs.iter().map(|p| p.1).collect(),
-                weights: self.w.map_or(Weights::Uniform(default_w), Weights::PerSynapse),
-                delays: self.d.map_or(Delays::Uniform(default_d), Delays::PerSynapse),
-            };
-        }
-        let mut fill = counts;
-        let mut order = vec![0usize; n];
-        for (k, &(p, _)) in self.pairs.iter().enumerate() {
-            let slot = &mut fill[p as usize];
-            order[*slot as usize] = k;
-            *slot += 1;
-        }
-        let post = order.iter().map(|&k| self.pairs[k].1).collect();
-        let weights = match self.w {
+        let (pre, post): (Vec<u32>, Vec<u32>) = self.pairs.into_iter().unzip();
+        csr(self.n_pre, &pre, &post, self.w, self.d, default_w, default_d)
+    }
+}
+
+/// CSR from connection columns, stably by pre.
+fn csr(n_pre: usize, pre: &[u32], post: &[u32], w: Option<Vec<f64>>, d: Option<Vec<u16>>, default_w: f64, default_d: u16) -> Synapses {
+    let mut counts = vec![0u64; n_pre + 1];
+    for &p in pre {
+        counts[p as usize + 1] += 1;
+    }
+    for i in 0..n_pre {
+        counts[i + 1] += counts[i];
+    }
+    let indptr = counts.clone();
+    // Already in source order (connection lists usually are): the stable
+    // counting sort below would be the identity, so skip it.
+    if pre.windows(2).all(|x| x[0] <= x[1]) {
+        return Synapses {
+            indptr,
+            post: post.to_vec(),
+            weights: w.map_or(Weights::Uniform(default_w), Weights::PerSynapse),
+            delays: d.map_or(Delays::Uniform(default_d), Delays::PerSynapse),
+        };
+    }
+    let mut fill = counts;
+    let mut order = vec![0usize; pre.len()];
+    for (k, &p) in pre.iter().enumerate() {
+        let slot = &mut fill[p as usize];
+        order[*slot as usize] = k;
+        *slot += 1;
+    }
+    Synapses {
+        indptr,
+        post: order.iter().map(|&k| post[k]).collect(),
+        weights: match w {
             Some(w) => Weights::PerSynapse(order.iter().map(|&k| w[k]).collect()),
             None => Weights::Uniform(default_w),
-        };
-        let delays = match self.d {
+        },
+        delays: match d {
             Some(d) => Delays::PerSynapse(order.iter().map(|&k| d[k]).collect()),
             None => Delays::Uniform(default_d),
-        };
-        Synapses { indptr, post, weights, delays }
+        },
     }
 }
 
@@ -236,30 +243,30 @@ pub fn expand(net: &Network, proj: ProjIx) -> Result<Synapses> {
             Builder { n_pre, pairs, w: None, d: None }.finish(default_w, default_d)
         }
         Connector::FromList(list) => {
-            let mut pairs = Vec::with_capacity(list.len());
-            let any_w = list.iter().any(|c| c.weight.is_some());
-            let any_d = list.iter().any(|c| c.delay.is_some());
-            let mut w = any_w.then(|| Vec::with_capacity(list.len()));
-            let mut d = any_d.then(|| Vec::with_capacity(list.len()));
-            for (k, c) in list.iter().enumerate() {
-                pairs.push((c.pre, c.post));
-                if let Some(w) = &mut w {
-                    w.push(match c.weight {
-                        Some(x) => x,
-                        None => need_weight(&format!("connection {k}"))?,
-                    });
+            let w = match &list.weight {
+                Some(col) => {
+                    let mut w = Vec::with_capacity(col.len());
+                    for (k, &x) in col.iter().enumerate() {
+                        w.push(if x.is_nan() { need_weight(&format!("connection {k}"))? } else { x });
+                    }
+                    Some(w)
                 }
-                if let Some(d) = &mut d {
-                    d.push(match c.delay {
-                        Some(ms) => delay_steps(ms, dt, &format!("{} connection {k}", p.label))?,
-                        None => default_d,
-                    });
+                None => {
+                    need_weight("from_list without weights")?;
+                    None
                 }
-            }
-            if !any_w {
-                need_weight("from_list without weights")?;
-            }
-            Builder { n_pre, pairs, w, d }.finish(default_w, default_d)
+            };
+            let d = match &list.delay {
+                Some(col) => {
+                    let mut d = Vec::with_capacity(col.len());
+                    for (k, &ms) in col.iter().enumerate() {
+                        d.push(if ms.is_nan() { default_d } else { delay_steps(ms, dt, &format!("{} connection {k}", p.label))? });
+                    }
+                    Some(d)
+                }
+                None => None,
+            };
+            csr(n_pre, &list.pre, &list.post, w, d, default_w, default_d)
         }
         Connector::Dense(m) => {
             let scale = p.weight.unwrap_or(1.0);

@@ -87,7 +87,9 @@ pub fn read_any(path: &Path, dt: Option<f64>, reset: Option<&str>, source: &str)
 
 pub fn run(a: CompileArgs) -> Result<()> {
     let arch = Arch::load(&a.arch)?;
+    let t_read = std::time::Instant::now();
     let net = read_any(&a.network, a.dt, a.reset.as_deref(), &a.source)?;
+    let read_s = t_read.elapsed().as_secs_f64();
     let strategy = match a.placement.as_str() {
         "pack" => Strategy::Pack,
         "spread" => Strategy::Spread,
@@ -106,9 +108,12 @@ pub fn run(a: CompileArgs) -> Result<()> {
     };
     let out_path = a.output.clone().unwrap_or_else(|| a.network.with_extension("img"));
     let mut prog = Progress::new(a.quiet, "compiling");
-    let out = compile(&arch, &net, &opts, &mut |s: &str| prog.stage(s))?;
+    let mut out = compile(&arch, &net, &opts, &mut |s: &str| prog.stage(s))?;
     prog.finish();
+    let t_write = std::time::Instant::now();
     out.image.write(&out_path)?;
+    out.report.seconds.read = read_s;
+    out.report.seconds.write = t_write.elapsed().as_secs_f64();
     if let Some(r) = &a.report {
         std::fs::write(r, serde_json::to_string_pretty(&out.report)?).map_err(|e| format!("cannot write {}: {e}", r.display()))?;
     }

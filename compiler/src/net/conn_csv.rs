@@ -13,7 +13,7 @@
 use std::path::Path;
 
 use crate::error::{CompileError, Result};
-use crate::net::model::Conn;
+use crate::net::model::{Conn, ConnList};
 
 /// Which header column holds which value.
 #[derive(Clone, Copy)]
@@ -46,7 +46,7 @@ fn columns<'h>(file: &str, headers: impl Iterator<Item = &'h str> + Clone) -> Re
 }
 
 /// Reads a connection list; `referenced_at` is the JSON path that names the file.
-pub(crate) fn read(path: &Path, referenced_at: &str) -> Result<Vec<Conn>> {
+pub(crate) fn read(path: &Path, referenced_at: &str) -> Result<ConnList> {
     let file = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| CompileError::Format {
         file: file.clone(),
@@ -62,14 +62,14 @@ pub(crate) fn read(path: &Path, referenced_at: &str) -> Result<Vec<Conn>> {
 }
 
 /// The definition: the `csv` crate, one reused byte record.
-fn with_csv_crate(bytes: &[u8], file: &str) -> Result<Vec<Conn>> {
+fn with_csv_crate(bytes: &[u8], file: &str) -> Result<ConnList> {
     let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::Headers).from_reader(bytes);
     let headers = rdr
         .headers()
         .map_err(|e| CompileError::Format { file: file.into(), path: "line 1".into(), reason: e.to_string() })?
         .clone();
     let c = columns(file, headers.iter())?;
-    let mut out = Vec::new();
+    let mut out = ConnList::default();
     let mut rec = csv::ByteRecord::new();
     let mut line = 1usize;
     loop {
@@ -106,7 +106,7 @@ fn with_csv_crate(bytes: &[u8], file: &str) -> Result<Vec<Conn>> {
 const PARALLEL_BYTES: usize = 4 << 20;
 
 /// `Ok(None)`: something the fast path leaves to the `csv` crate.
-fn fast(bytes: &[u8], file: &str) -> Result<Option<Vec<Conn>>> {
+fn fast(bytes: &[u8], file: &str) -> Result<Option<ConnList>> {
     let mut rest = bytes;
     let header = loop {
         let Some((line, tail)) = next_line(rest) else { return Ok(None) };
@@ -123,7 +123,7 @@ fn fast(bytes: &[u8], file: &str) -> Result<Option<Vec<Conn>>> {
         std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
     };
     let chunks = split_at_lines(rest, threads);
-    let parts: Vec<Option<Vec<Conn>>> = if chunks.len() == 1 {
+    let parts: Vec<Option<ConnList>> = if chunks.len() == 1 {
         vec![parse_lines(chunks[0], c)]
     } else {
         std::thread::scope(|s| {
@@ -131,11 +131,16 @@ fn fast(bytes: &[u8], file: &str) -> Result<Option<Vec<Conn>>> {
             hs.into_iter().map(|h| h.join().unwrap_or(None)).collect()
         })
     };
-    let mut out = Vec::with_capacity(parts.iter().map(|p| p.as_ref().map_or(0, Vec::len)).sum());
+    let mut parts = parts.into_iter();
+    let Some(Some(mut out)) = parts.next() else { return Ok(None) };
     for p in parts {
-        match p {
-            Some(v) => out.extend_from_slice(&v),
-            None => return Ok(None),
+        let Some(p) = p else { return Ok(None) };
+        out.pre.extend_from_slice(&p.pre);
+        out.post.extend_from_slice(&p.post);
+        for (a, b) in [(&mut out.weight, &p.weight), (&mut out.delay, &p.delay)] {
+            if let (Some(a), Some(b)) = (a.as_mut(), b) {
+                a.extend_from_slice(b);
+            }
         }
     }
     Ok(Some(out))
@@ -170,8 +175,10 @@ fn split_at_lines(b: &[u8], n: usize) -> Vec<&[u8]> {
     out
 }
 
-fn parse_lines(mut b: &[u8], c: Columns) -> Option<Vec<Conn>> {
-    let mut out = Vec::with_capacity(b.iter().filter(|&&x| x == b'\n').count() + 1);
+fn parse_lines(mut b: &[u8], c: Columns) -> Option<ConnList> {
+    let lines = b.iter().filter(|&&x| x == b'\n').count() + 1;
+    let col = |given: Option<usize>| given.map(|_| Vec::with_capacity(lines));
+    let mut out = ConnList { pre: Vec::with_capacity(lines), post: Vec::with_capacity(lines), weight: col(c.weight), delay: col(c.delay) };
     while let Some((line, rest)) = next_line(b) {
         b = rest;
         if line.is_empty() {
@@ -195,7 +202,14 @@ fn parse_lines(mut b: &[u8], c: Columns) -> Option<Vec<Conn>> {
         if n != c.count {
             return None;
         }
-        out.push(Conn { pre: pre?, post: post?, weight, delay });
+        out.pre.push(pre?);
+        out.post.push(post?);
+        if let Some(w) = &mut out.weight {
+            w.push(weight?);
+        }
+        if let Some(d) = &mut out.delay {
+            d.push(delay?);
+        }
     }
     Some(out)
 }
@@ -225,7 +239,7 @@ fn real(f: &[u8]) -> Option<f64> {
 mod tests {
     use super::*;
 
-    fn both(text: &str) -> (Result<Vec<Conn>>, Result<Option<Vec<Conn>>>) {
+    fn both(text: &str) -> (Result<ConnList>, Result<Option<ConnList>>) {
         (with_csv_crate(text.as_bytes(), "t.csv"), fast(text.as_bytes(), "t.csv"))
     }
 
@@ -272,7 +286,7 @@ mod tests {
             assert!(chunks.iter().all(|c| c.is_empty() || c.ends_with(b"\n")));
         }
         let c = Columns { count: 3, pre: 0, post: 1, weight: Some(2), delay: None };
-        let all: Vec<Conn> = split_at_lines(body, 3).into_iter().flat_map(|ch| parse_lines(ch, c).unwrap()).collect();
+        let all: ConnList = split_at_lines(body, 3).into_iter().flat_map(|ch| parse_lines(ch, c).unwrap().iter().collect::<Vec<Conn>>()).collect();
         assert_eq!(all, with_csv_crate(text.as_bytes(), "t").unwrap());
     }
 

@@ -609,9 +609,11 @@ impl Parser {
             }
             match &connector {
                 Connector::FromList(l) => {
-                    for c in l {
-                        if let Some(w) = c.weight {
-                            check(w, &format!("connection ({}, {})", c.pre, c.post))?;
+                    if let Some(ws) = &l.weight {
+                        for (k, &w) in ws.iter().enumerate() {
+                            if !w.is_nan() {
+                                check(w, &format!("connection ({}, {})", l.pre[k], l.post[k]))?;
+                            }
                         }
                     }
                 }
@@ -700,7 +702,7 @@ impl Parser {
             "from_list" => {
                 let conns = match (o.get("connections"), o.get("file")) {
                     (Some(c), None) => {
-                        let mut out = Vec::new();
+                        let mut out = ConnList::default();
                         for e in c.array()? {
                             let f = e.array()?;
                             if !(2..=4).contains(&f.len()) {
@@ -720,11 +722,10 @@ impl Parser {
                     (None, None) => return at.err("from_list needs `connections` or `file`"),
                 };
                 o.finish("type, connections, file")?;
-                for (i, c) in conns.iter().enumerate() {
-                    if c.pre >= pre_n || c.post >= post_n {
+                for (i, (&a, &b)) in conns.pre.iter().zip(&conns.post).enumerate() {
+                    if a >= pre_n || b >= post_n {
                         return at.err(format!(
-                            "connection {i} ({}, {}) is out of range: pre has {pre_n} neurons, post {post_n}",
-                            c.pre, c.post
+                            "connection {i} ({a}, {b}) is out of range: pre has {pre_n} neurons, post {post_n}"
                         ));
                     }
                 }
@@ -816,7 +817,7 @@ impl Parser {
         Ok(Conv2d { in_shape, out_shape, weights: flat, kernel, stride, padding, dilation, groups })
     }
 
-    fn read_csv(&self, f: &At) -> Result<Vec<Conn>> {
+    fn read_csv(&self, f: &At) -> Result<ConnList> {
         super::conn_csv::read(&self.base.join(f.str()?), &f.path)
     }
 }

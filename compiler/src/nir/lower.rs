@@ -471,9 +471,12 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
         }
         for (src, c) in &x.from {
             let pre = *pop_of.get(src).ok_or_else(|| err(file, format!("`{src}` feeds `{nm}` but is not a population")))?;
-            let mut conns = Vec::new();
+            let mut conns = ConnList::default();
             for (post_i, row) in c.rows.iter().enumerate() {
                 for &(pre_i, w, d) in row {
+                    if !w.is_finite() {
+                        return Err(err(file, format!("`{src}` → `{nm}`: weight {w} (to neuron {post_i} from {pre_i}) is not a finite number")));
+                    }
                     if w != 0.0 {
                         conns.push(Conn { pre: pre_i, post: post_i as u32, weight: Some(w), delay: Some((1 + d) as f64 * dt * 1000.0) });
                     }
