@@ -37,6 +37,10 @@ pub struct Jit {
     _module: JITModule,
     /// Per core (machine order): the function, or None for schedule cores.
     per_core: Vec<Option<KernelFn>>,
+    /// Per core, per parameter slot: four copies of the uniform value the
+    /// core's function was compiled for (zeros for per-neuron slots), read by
+    /// the compiled code through the parameter table. Built once, not per step.
+    uniform: Vec<Vec<[i32; LANES]>>,
     /// Distinct compiled functions.
     pub functions: usize,
 }
@@ -122,7 +126,14 @@ impl Jit {
                 })
             })
             .collect();
-        Ok(Jit { _module: module, per_core, functions: cache.len() })
+        let uniform = cores
+            .iter()
+            .map(|c| match c {
+                Some((_, consts, _)) => consts.iter().map(|v| [v.unwrap_or(0); LANES]).collect(),
+                None => Vec::new(),
+            })
+            .collect();
+        Ok(Jit { _module: module, per_core, uniform, functions: cache.len() })
     }
 }
 
@@ -143,17 +154,16 @@ impl KernelRunner for Jit {
         for (i, s) in d.state.iter_mut().enumerate() {
             sp[i] = s.as_mut_ptr();
         }
+        let ub = &self.uniform[core];
+        assert!(ub.len() == d.params.len());
         let mut pp = [std::ptr::null::<i32>(); nerve_isa::instr::MAX_PARAM_SLOTS];
-        let mut ub = [[0i32; LANES]; nerve_isa::instr::MAX_PARAM_SLOTS];
-        for (i, p) in d.params.iter().enumerate() {
-            if let Param::Uniform(v) = p {
-                ub[i] = [*v; LANES];
-            }
-        }
         for (i, p) in d.params.iter().enumerate() {
             pp[i] = match p {
                 Param::PerNeuron(v) => v.as_ptr(),
-                Param::Uniform(_) => ub[i].as_ptr(),
+                Param::Uniform(x) => {
+                    debug_assert_eq!(ub[i][0], *x, "a uniform parameter changed after compilation");
+                    ub[i].as_ptr()
+                }
             };
         }
         // SAFETY: `f` was compiled for this core's kernel and uniform
@@ -161,7 +171,7 @@ impl KernelRunner for Jit {
         // least `np` i32s, the flags array `np / 4` bytes, and `input` holds
         // `k.inputs.len()` ports of `stride == np` i32s (asserted above); the
         // code touches exactly lanes 0..np of those (and the four i32 copies
-        // behind each uniform parameter's pointer, in `ub`), through the
+        // behind each uniform parameter's pointer, in `self.uniform`), through the
         // pointer tables built just above from live, exclusively borrowed data.
         #[allow(unsafe_code)]
         unsafe {

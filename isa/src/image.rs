@@ -421,6 +421,15 @@ impl Image {
 
     /// Decodes and validates an image.
     pub fn from_bytes(bytes: &[u8]) -> Result<Image, ImageError> {
+        let img = Image::from_bytes_unvalidated(bytes)?;
+        img.validate()?;
+        Ok(img)
+    }
+
+    /// Checks the header and checksum and decodes, without [`Image::validate`]:
+    /// for callers that validate next anyway (the emulator's `Machine::load`
+    /// does), so that a large image is not checked twice.
+    pub fn from_bytes_unvalidated(bytes: &[u8]) -> Result<Image, ImageError> {
         if bytes.len() < HEADER_LEN {
             return Err(ImageError::TooShort { len: bytes.len() });
         }
@@ -458,9 +467,7 @@ impl Image {
         if found != crc {
             return Err(ImageError::Checksum { expected: crc, found });
         }
-        let img = Image::decode_payload(payload)?;
-        img.validate()?;
-        Ok(img)
+        Image::decode_payload(payload)
     }
 
     /// Decodes a payload without the header checks or validation. Exposed so
@@ -475,9 +482,16 @@ impl Image {
     }
 
     pub fn read(path: &std::path::Path) -> Result<Image, ImageError> {
+        let img = Image::read_unvalidated(path)?;
+        img.validate()?;
+        Ok(img)
+    }
+
+    /// [`Image::from_bytes_unvalidated`] on a file's contents.
+    pub fn read_unvalidated(path: &std::path::Path) -> Result<Image, ImageError> {
         let bytes =
             std::fs::read(path).map_err(|source| ImageError::Io { path: path.display().to_string(), source })?;
-        Image::from_bytes(&bytes)
+        Image::from_bytes_unvalidated(&bytes)
     }
 
     pub fn write(&self, path: &std::path::Path) -> Result<(), ImageError> {
