@@ -137,6 +137,42 @@ impl Jit {
     }
 }
 
+impl Jit {
+    /// Calls core `core`'s function with pointer tables of `S` state and `P`
+    /// parameter entries (at least the kernel's counts; checked by indexing).
+    #[allow(clippy::too_many_arguments)]
+    fn call<const S: usize, const P: usize>(&self, f: KernelFn, core: usize, d: &mut KernelData, input: &mut [i32], stride: usize, flags: &mut [u8], np: usize) {
+        let mut sp = [std::ptr::null_mut::<i32>(); S];
+        for (i, s) in d.state.iter_mut().enumerate() {
+            sp[i] = s.as_mut_ptr();
+        }
+        let ub = &self.uniform[core];
+        assert!(ub.len() == d.params.len());
+        let mut pp = [std::ptr::null::<i32>(); P];
+        for (i, p) in d.params.iter().enumerate() {
+            pp[i] = match p {
+                Param::PerNeuron(v) => v.as_ptr(),
+                Param::Uniform(x) => {
+                    debug_assert_eq!(ub[i][0], *x, "a uniform parameter changed after compilation");
+                    ub[i].as_ptr()
+                }
+            };
+        }
+        // SAFETY: `f` was compiled for this core's kernel and uniform
+        // parameters. Every state array and per-neuron parameter array hold at
+        // least `np` i32s, the flags array `np / 4` bytes, and `input` holds
+        // `k.inputs.len()` ports of `stride == np` i32s, and the tables hold
+        // exactly the kernel's slots (all asserted by `run`, the only caller); the
+        // code touches exactly lanes 0..np of those (and the four i32 copies
+        // behind each uniform parameter's pointer, in `self.uniform`), through the
+        // pointer tables built just above from live, exclusively borrowed data.
+        #[allow(unsafe_code)]
+        unsafe {
+            f(sp.as_ptr(), pp.as_ptr(), input.as_mut_ptr(), stride as i64, flags.as_mut_ptr(), (np / LANES) as i64)
+        }
+    }
+}
+
 impl KernelRunner for Jit {
     fn run(&self, core: usize, k: &Kernel, d: &mut KernelData, input: &mut [i32], stride: usize, flags: &mut [u8]) {
         let f = self.per_core[core].expect("a kernel core has a compiled kernel");
@@ -150,32 +186,16 @@ impl KernelRunner for Jit {
             Param::PerNeuron(v) => v.len() >= np,
         }));
         assert!(input.len() >= k.inputs.len() * stride);
-        let mut sp = [std::ptr::null_mut::<i32>(); nerve_isa::instr::MAX_STATE_SLOTS];
-        for (i, s) in d.state.iter_mut().enumerate() {
-            sp[i] = s.as_mut_ptr();
-        }
-        let ub = &self.uniform[core];
-        assert!(ub.len() == d.params.len());
-        let mut pp = [std::ptr::null::<i32>(); nerve_isa::instr::MAX_PARAM_SLOTS];
-        for (i, p) in d.params.iter().enumerate() {
-            pp[i] = match p {
-                Param::PerNeuron(v) => v.as_ptr(),
-                Param::Uniform(x) => {
-                    debug_assert_eq!(ub[i][0], *x, "a uniform parameter changed after compilation");
-                    ub[i].as_ptr()
-                }
-            };
-        }
-        // SAFETY: `f` was compiled for this core's kernel and uniform
-        // parameters. Every state array and per-neuron parameter array hold at
-        // least `np` i32s, the flags array `np / 4` bytes, and `input` holds
-        // `k.inputs.len()` ports of `stride == np` i32s (asserted above); the
-        // code touches exactly lanes 0..np of those (and the four i32 copies
-        // behind each uniform parameter's pointer, in `self.uniform`), through the
-        // pointer tables built just above from live, exclusively borrowed data.
-        #[allow(unsafe_code)]
-        unsafe {
-            f(sp.as_ptr(), pp.as_ptr(), input.as_mut_ptr(), stride as i64, flags.as_mut_ptr(), (np / LANES) as i64)
+        // The compiled code reads exactly the kernel's slots from the tables.
+        assert!(d.state.len() == k.state.len() && d.params.len() == k.params.len());
+        // Pointer tables on the stack, as small as the kernel allows: this runs
+        // once per core per timestep, and zeroing the largest tables (768
+        // bytes) every time was a measurable share of short kernels' runs.
+        let (ns, np_) = (d.state.len(), d.params.len());
+        if ns <= 8 && np_ <= 16 {
+            self.call::<8, 16>(f, core, d, input, stride, flags, np);
+        } else {
+            self.call::<{ nerve_isa::instr::MAX_STATE_SLOTS }, { nerve_isa::instr::MAX_PARAM_SLOTS }>(f, core, d, input, stride, flags, np);
         }
     }
 }
