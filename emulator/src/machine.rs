@@ -268,6 +268,7 @@ impl Machine {
         key_owner.sort_unstable();
         // (source core, neuron, destination core, first synapse, length)
         let mut found: Vec<(u32, u32, u32, u32, u32)> = Vec::new();
+        let mut cursor: Vec<Vec<u32>> = all_routes.iter().map(|rs| vec![0; rs.len()]).collect();
         for (di, d) in img.cores.iter().enumerate() {
             if d.rows.is_empty() {
                 continue;
@@ -308,7 +309,15 @@ impl Machine {
                 let reaches = match reach {
                     Some((s, i, yes)) if s == src && i == ri => yes,
                     _ => {
-                        let yes = rs[ri].dests.binary_search_by_key(&(di as u32), |x| x.core).is_ok();
+                        // Destination cores come in increasing order and every
+                        // route's destinations are sorted: a cursor per route
+                        // only moves forward (linear overall, no search per row).
+                        let ds = &rs[ri].dests;
+                        let cur = &mut cursor[src][ri];
+                        while (*cur as usize) < ds.len() && (ds[*cur as usize].core as usize) < di {
+                            *cur += 1;
+                        }
+                        let yes = ds.get(*cur as usize).is_some_and(|x| x.core as usize == di);
                         reach = Some((src, ri, yes));
                         yes
                     }
