@@ -25,6 +25,15 @@ def sh(cmd, **kw):
     return subprocess.run(cmd, check=True, text=True, capture_output=True, **kw)
 
 
+def keep(rows, row):
+    """Adds a result, or replaces the same simulator's at the same N if faster."""
+    prev = next((i for i, x in enumerate(rows) if x["N"] == row["N"] and x["sim"] == row["sim"]), None)
+    if prev is None:
+        rows.append(row)
+    elif row["wall"] < rows[prev]["wall"]:
+        rows[prev] = row
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--N", default="4000,16000")
@@ -33,7 +42,8 @@ def main():
     ap.add_argument("--arch", default="spinnaker")
     ap.add_argument("--sims", default="brian_standalone,nest,cpp_ref")
     ap.add_argument("--venv", default=os.path.join(ROOT, "bench/.venv/perf"))
-    ap.add_argument("--repeat", type=int, default=3, help="runs per simulator and setting (nerve and peers alike); the best is reported")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="interleaved rounds; every simulator and setting runs once per round, the best round is reported")
     ap.add_argument("--work", default=None)
     a = ap.parse_args()
     py = os.path.join(a.venv, "bin/python")
@@ -54,38 +64,34 @@ def main():
         sh([nerve, "compile", os.path.join(d, "cuba.json"), "--arch", a.arch, "-o", img, "--report", os.path.join(d, "map.json"), "-q"])
         compile_s = time.perf_counter() - t0
         steps = int(round(a.T * 10000))
-        for th in [int(x) for x in a.threads.split(",")]:
-            best = None
-            for _ in range(a.repeat):
-                rep = os.path.join(d, f"run{th}.json")
-                sh([nerve, "run", img, "--steps", str(steps), "--threads", str(th), "--report", rep, "-q"])
-                r = json.load(open(rep))
-                if best is None or r["host"]["wall_seconds"] < best["host"]["wall_seconds"]:
-                    best = r
-            c = best["counts"]
-            rows.append(dict(sim=f"nerve {a.arch} jit {th}t", N=N, T_s=a.T, wall=best["host"]["wall_seconds"],
-                             spikes=c["spikes"], syn=c["synaptic_events"], setup=compile_s,
-                             mem=best["host"]["emulator_bytes"]))
         jl = os.path.join(d, "peers.jsonl")
         if os.path.exists(jl):
             os.remove(jl)
-        if a.sims:
-            # The peers get the same best-of-`repeat` as nerve, one thread each (cuba_peers' default).
-            subprocess.run([py, os.path.join(SHARED, "peers/cuba_peers.py"), "--N", str(N), "--T", str(a.T),
-                            "--sims", a.sims, "--jsonl", jl, "--repeat", str(a.repeat)], check=True, capture_output=True, text=True)
+        # Interleaved rounds: each round runs nerve (every thread count) and then
+        # every peer once, so that a slow or fast phase of a shared machine falls
+        # on all of them alike; each simulator's best round is reported.
+        for rnd in range(a.repeat):
+            for th in [int(x) for x in a.threads.split(",")]:
+                rep = os.path.join(d, f"run{th}.json")
+                sh([nerve, "run", img, "--steps", str(steps), "--threads", str(th), "--report", rep, "-q"])
+                r = json.load(open(rep))
+                c = r["counts"]
+                keep(rows, dict(sim=f"nerve {a.arch} jit {th}t", N=N, T_s=a.T, wall=r["host"]["wall_seconds"],
+                                spikes=c["spikes"], syn=c["synaptic_events"], setup=compile_s,
+                                mem=r["host"]["emulator_bytes"]))
+            for sim in [x for x in a.sims.split(",") if x]:
+                # One thread each (cuba_peers' default), one run per round.
+                subprocess.run([py, os.path.join(SHARED, "peers/cuba_peers.py"), "--N", str(N), "--T", str(a.T),
+                                "--sims", sim, "--jsonl", jl, "--repeat", "1"], check=True, capture_output=True, text=True)
+            print(f"  N={N} round {rnd + 1}/{a.repeat} done", file=sys.stderr, flush=True)
+        if os.path.exists(jl):
             for line in open(jl):
                 r = json.loads(line)
                 if "wall_sim_s" not in r:
                     continue
-                row = dict(sim=r["sim"], N=N, T_s=a.T, wall=r["wall_sim_s"], spikes=r["n_spikes"],
-                           syn=r["syn_events"], setup=r.get("wall_setup_s", float("nan")), mem=None)
-                # cuba_peers writes one line per repeat: keep each simulator's best, as for nerve.
-                prev = next((i for i, x in enumerate(rows) if x["N"] == N and x["sim"] == row["sim"]), None)
-                if prev is None:
-                    rows.append(row)
-                elif row["wall"] < rows[prev]["wall"]:
-                    rows[prev] = row
-    print(f"CUBA, dt 0.1 ms, {a.T} s biological; wall = simulation only, best of {a.repeat} for every simulator (nerve: load + JIT + run; timing model on; peers one thread); "
+                keep(rows, dict(sim=r["sim"], N=N, T_s=a.T, wall=r["wall_sim_s"], spikes=r["n_spikes"],
+                                syn=r["syn_events"], setup=r.get("wall_setup_s", float("nan")), mem=None))
+    print(f"CUBA, dt 0.1 ms, {a.T} s biological; wall = simulation only, best of {a.repeat} interleaved rounds for every simulator (nerve: the timesteps, timing model on, image load and JIT compile excluded as the peers' build is; peers one thread); "
           f"load average {os.getloadavg()[0]:.2f}")
     hdr = f"{'simulator':<26}{'N':>7}{'wall s':>9}{'spikes':>10}{'rate Hz':>9}{'syn ev/s':>11}{'nrn-steps/s':>13}{'vs brian_sa':>12}"
     print(hdr)
