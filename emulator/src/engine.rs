@@ -465,6 +465,32 @@ pub fn run(
     let mut results: Vec<Option<Worker>> = (0..threads).map(|_| None).collect();
     let max_n = chunks.iter().flat_map(|c| c.iter().map(|x| x.stride())).max().unwrap_or(0);
 
+    // One context per thread; they differ only in the thread index.
+    let make_ctx = |t: usize| Ctx {
+        t,
+        threads,
+        steps,
+        runner,
+        kernels,
+        routes,
+        fanout,
+        arena,
+        owner_start: &owner_start,
+        first_of: &first_of,
+        probe_sizes: &probe_sizes,
+        bufs: &bufs,
+        barrier: &barrier,
+        rec,
+        costs: &costs,
+        per_step_core: &per_step_core,
+        per_step_counts: &per_step_counts,
+        net_times: &net_times,
+        link_totals: &link_totals,
+        failed: &failed,
+        n_links,
+        tick,
+        barrier_ns,
+    };
     std::thread::scope(|s| {
         let mut handles = Vec::new();
         let mut own: Option<Worker> = None;
@@ -489,62 +515,14 @@ pub fn run(
                 own = Some(w);
                 continue;
             }
-            let ctx = Ctx {
-                t,
-                threads,
-                steps,
-                runner,
-                kernels,
-                routes,
-                fanout,
-                arena,
-                owner_start: &owner_start,
-                first_of: &first_of,
-                probe_sizes: &probe_sizes,
-                bufs: &bufs,
-                barrier: &barrier,
-                rec,
-                costs: &costs,
-                per_step_core: &per_step_core,
-                per_step_counts: &per_step_counts,
-                net_times: &net_times,
-                link_totals: &link_totals,
-                failed: &failed,
-                n_links,
-                tick,
-                barrier_ns,
-            };
+            let ctx = make_ctx(t);
             handles.push(s.spawn(move || {
                 let mut w = w;
                 ctx.work(&mut w, &mut |_| {});
                 w
             }));
         }
-        let ctx = Ctx {
-            t: 0,
-            threads,
-            steps,
-            runner,
-            kernels,
-            routes,
-            fanout,
-            arena,
-            owner_start: &owner_start,
-            first_of: &first_of,
-            probe_sizes: &probe_sizes,
-            bufs: &bufs,
-            barrier: &barrier,
-            rec,
-            costs: &costs,
-            per_step_core: &per_step_core,
-            per_step_counts: &per_step_counts,
-            net_times: &net_times,
-            link_totals: &link_totals,
-            failed: &failed,
-            n_links,
-            tick,
-            barrier_ns,
-        };
+        let ctx = make_ctx(0);
         let mut w0 = own.expect("thread 0 worker");
         ctx.work(&mut w0, progress);
         results[0] = Some(w0);

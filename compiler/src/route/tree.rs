@@ -166,6 +166,19 @@ fn path_avoiding(arch: &Arch, from: &[TileId], to: TileId, avoid: &[bool]) -> Op
     None
 }
 
+/// A tree holding only the source, and the destination tiles (each once)
+/// nearest first, ties by tile id: the order both builders join them in.
+fn start(arch: &Arch, src: TileId, dests: &[(TileId, u32)]) -> (Tree, Vec<(i64, TileId)>) {
+    let tree = Tree { nodes: vec![TreeNode { tile: src, arrival: None, links: 0, cores: 0 }] };
+    let mut tiles: Vec<TileId> = dests.iter().map(|d| d.0).collect();
+    tiles.sort();
+    tiles.dedup();
+    let sxy = arch.tile_xy(src);
+    let mut order: Vec<(i64, TileId)> = tiles.iter().map(|&t| (dist(arch, sxy, arch.tile_xy(t)), t)).collect();
+    order.sort();
+    (tree, order)
+}
+
 /// Builds the tree from `src` to the destination cores, given as
 /// (tile, local core) pairs. Tiles marked in `avoid` (full routers) are not
 /// passed through where a detour exists, though they may still be destinations.
@@ -173,13 +186,7 @@ pub fn build_avoiding(arch: &Arch, src: TileId, dests: &[(TileId, u32)], avoid: 
     if !avoid.iter().any(|&a| a) {
         return build(arch, src, dests);
     }
-    let mut tree = Tree { nodes: vec![TreeNode { tile: src, arrival: None, links: 0, cores: 0 }] };
-    let mut tiles: Vec<TileId> = dests.iter().map(|d| d.0).collect();
-    tiles.sort();
-    tiles.dedup();
-    let sxy = arch.tile_xy(src);
-    let mut order: Vec<(i64, TileId)> = tiles.iter().map(|&t| (dist(arch, sxy, arch.tile_xy(t)), t)).collect();
-    order.sort();
+    let (mut tree, order) = start(arch, src, dests);
     for (_, d) in order {
         if tree.nodes.iter().any(|n| n.tile == d) {
             continue;
@@ -226,13 +233,7 @@ const ENTRY_HOPS: i64 = 4;
 /// Builds the tree from `src` to the destination cores, given as
 /// (tile, local core) pairs.
 pub fn build(arch: &Arch, src: TileId, dests: &[(TileId, u32)]) -> Tree {
-    let mut tree = Tree { nodes: vec![TreeNode { tile: src, arrival: None, links: 0, cores: 0 }] };
-    let mut tiles: Vec<TileId> = dests.iter().map(|d| d.0).collect();
-    tiles.sort();
-    tiles.dedup();
-    let sxy = arch.tile_xy(src);
-    let mut order: Vec<(i64, TileId)> = tiles.iter().map(|&t| (dist(arch, sxy, arch.tile_xy(t)), t)).collect();
-    order.sort();
+    let (mut tree, order) = start(arch, src, dests);
     // Index of each tile in the tree (dense by tile id would cost a full-grid
     // array per tree; trees are small, so a sorted side list does).
     let mut index: Vec<(TileId, usize)> = vec![(src, 0)];
