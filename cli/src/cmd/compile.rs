@@ -172,8 +172,8 @@ pub fn run(a: CompileArgs) -> Result<()> {
         println!("{}", table(&["projection", "port", "weight exp", "worst weight error", "clipped", "rounded to 0"], q));
     }
     println!(
-        "time: expand {:.3} s, quantise {:.3} s, partition {:.3} s, place {:.3} s, route {:.3} s, codegen {:.3} s, check {:.3} s; total {:.3} s",
-        s.expand, s.lower, s.partition, s.place, s.route, s.codegen, s.check, s.total
+        "time: read {:.3} s; expand {:.3} s, quantise {:.3} s, partition {:.3} s, place {:.3} s, route {:.3} s, codegen {:.3} s, check {:.3} s (stages {:.3} s); write image {:.3} s",
+        s.read, s.expand, s.lower, s.partition, s.place, s.route, s.codegen, s.check, s.total, s.write
     );
     Ok(())
 }
