@@ -289,7 +289,9 @@ fn build(
         let mut masks: [Option<Value>; NUM_REGS] = [Some(z); NUM_REGS];
         // Each port's input, loaded once per group.
         let mut inputs: Vec<Option<Value>> = vec![None; k.inputs.len()];
-        let mut spike = z;
+        // `None` until the first `spike`: no OR with a zero vector (Cranelift
+        // does not fold `bor` with a splat zero).
+        let mut spike: Option<Value> = None;
         let one = vsplat(&mut b, 1);
         // The activity rule compares each written state slot before and after
         // the update. Where the kernel itself loads a slot before writing it,
@@ -481,7 +483,10 @@ fn build(
                         Some(m) => m,
                         None => b.ins().icmp(IntCC::NotEqual, a, z),
                     };
-                    spike = b.ins().bor(spike, m);
+                    spike = Some(match spike {
+                        Some(s) => b.ins().bor(s, m),
+                        None => m,
+                    });
                     None
                 }
             };
@@ -494,7 +499,14 @@ fn build(
         // Flags byte: spiked lanes in bits 0-3, active lanes (input on any port,
         // a written state slot changed, or spiked) in 4-7. Then the input slot
         // is cleared for its next use.
-        let mut any = z;
+        let spike = spike.unwrap_or(z);
+        let mut any: Option<Value> = None;
+        let or_into = |b: &mut FunctionBuilder, any: &mut Option<Value>, x: Value| {
+            *any = Some(match *any {
+                Some(a) => b.ins().bor(a, x),
+                None => x,
+            });
+        };
         for &s in &written {
             let x0 = before[s as usize].expect("every written slot's old value is known");
             let x1 = match after[s as usize] {
@@ -505,7 +517,7 @@ fn build(
                 }
             };
             let d = b.ins().bxor(x0, x1);
-            any = b.ins().bor(any, d);
+            or_into(&mut b, &mut any, d);
         }
         for (p, base) in input_base.iter().enumerate() {
             let addr = b.ins().iadd(*base, off);
@@ -513,10 +525,13 @@ fn build(
                 Some(x) => x,
                 None => b.ins().load(V, mf, addr, 0),
             };
-            any = b.ins().bor(any, x);
+            or_into(&mut b, &mut any, x);
             b.ins().store(mf, z, addr, 0);
         }
-        let quiet = b.ins().icmp(IntCC::Equal, any, z);
+        let quiet = match any {
+            Some(any) => b.ins().icmp(IntCC::Equal, any, z),
+            None => vsplat(&mut b, -1), // nothing written, no input: every lane quiet
+        };
         let sb = b.ins().vhigh_bits(types::I32, spike);
         let qb = b.ins().vhigh_bits(types::I32, quiet);
         let ab = b.ins().bxor_imm_u(qb, 0xf);
