@@ -75,14 +75,19 @@ fn synaptic_events_equal_spikes_times_out_degree() {
     }
 }
 
+/// examples/small.json on `loihi`, 20 neurons per core (split populations).
+fn small_on_loihi() -> nerve_isa::Image {
+    let net = read_network(&example("small.json")).unwrap();
+    let a = Arch::builtin("loihi").unwrap();
+    compile(&a, &net, &Options { neurons_per_core: Some(20), ..Options::default() }, &mut |_| {}).unwrap().image
+}
+
 /// The message model changes what is charged, never what is computed: the same
 /// spikes and synaptic events either way; per-destination sends no packet to a
 /// core without a row, and its hops are each message's direct path.
 #[test]
 fn message_models_change_costs_not_results() {
-    let net = read_network(&example("small.json")).unwrap();
-    let a = Arch::builtin("loihi").unwrap();
-    let img = compile(&a, &net, &Options { neurons_per_core: Some(20), ..Options::default() }, &mut |_| {}).unwrap().image;
+    let img = small_on_loihi();
     let mut outs = Vec::new();
     for model in [MessageModel::Multicast, MessageModel::PerDestination] {
         let mut m = Machine::load(img.clone()).unwrap();
@@ -106,9 +111,7 @@ fn message_models_change_costs_not_results() {
 /// end of the run from spike counts; with it, per step. Both must agree.
 #[test]
 fn per_destination_link_loads_same_either_way() {
-    let net = read_network(&example("small.json")).unwrap();
-    let a = Arch::builtin("loihi").unwrap();
-    let img = compile(&a, &net, &Options { neurons_per_core: Some(20), ..Options::default() }, &mut |_| {}).unwrap().image;
+    let img = small_on_loihi();
     let mut outs = Vec::new();
     for link_ns in [0.0, 1e-300] {
         let mut m = Machine::load(img.clone()).unwrap();
@@ -249,7 +252,7 @@ fn shared_kernels_equal_stored_synapses() {
     for (what, f) in [
         ("input entry", Box::new(|c: &mut nerve_isa::image::ConvRows| c.input = 99) as Box<dyn Fn(&mut nerve_isa::image::ConvRows)>),
         ("weights", Box::new(|c: &mut nerve_isa::image::ConvRows| { c.weights.pop(); })),
-        ("groups", Box::new(|c: &mut nerve_isa::image::ConvRows| c.groups = 3)),
+        ("groups", Box::new(|c: &mut nerve_isa::image::ConvRows| c.geom.groups = 3)),
         ("delay", Box::new(|c: &mut nerve_isa::image::ConvRows| c.delay = 0)),
         ("beyond", Box::new(|c: &mut nerve_isa::image::ConvRows| c.post_first = 1 << 30)),
     ] {

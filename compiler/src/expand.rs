@@ -4,6 +4,7 @@
 //! docs/network-format.md), so the same seed gives the same synapses.
 
 use crate::error::{CompileError, Result};
+use nerve_isa::image::ConvGeometry;
 use crate::net::model::*;
 use crate::rng::{stream, Rng};
 
@@ -323,13 +324,7 @@ fn sample_distinct(rng: &mut Rng, range: u32, n: usize, excl: Option<u32>, out: 
 /// synapses one by one.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SharedKernel {
-    pub in_shape: [u32; 3],
-    pub out_shape: [u32; 3],
-    pub kernel: [u32; 2],
-    pub stride: [u32; 2],
-    pub padding: [u32; 2],
-    pub dilation: [u32; 2],
-    pub groups: u32,
+    pub geom: ConvGeometry,
     pub weights: Vec<f64>,
 }
 
@@ -342,23 +337,27 @@ pub fn shared_kernel(arch: &nerve_isa::arch::Arch, p: &Projection) -> Option<Sha
     let scale = p.weight.unwrap_or(1.0);
     match &p.connector {
         Connector::Conv2d(c) => Some(SharedKernel {
-            in_shape: c.in_shape,
-            out_shape: c.out_shape,
-            kernel: c.kernel,
-            stride: c.stride,
-            padding: c.padding,
-            dilation: c.dilation,
-            groups: c.groups,
+            geom: ConvGeometry {
+                in_shape: c.in_shape,
+                out_shape: c.out_shape,
+                kernel: c.kernel,
+                stride: c.stride,
+                padding: c.padding,
+                dilation: c.dilation,
+                groups: c.groups,
+            },
             weights: c.weights.iter().map(|w| w * scale).collect(),
         }),
         Connector::Pool2d(c) => Some(SharedKernel {
-            in_shape: c.in_shape,
-            out_shape: c.out_shape,
-            kernel: c.kernel,
-            stride: c.stride,
-            padding: c.padding,
-            dilation: [1, 1],
-            groups: c.in_shape[0],
+            geom: ConvGeometry {
+                in_shape: c.in_shape,
+                out_shape: c.out_shape,
+                kernel: c.kernel,
+                stride: c.stride,
+                padding: c.padding,
+                dilation: [1, 1],
+                groups: c.in_shape[0],
+            },
             weights: vec![scale * c.scale; (c.in_shape[0] * c.kernel[0] * c.kernel[1]) as usize],
         }),
         _ => None,

@@ -98,6 +98,21 @@ pub struct ConvRows {
     pub input: u32,
     pub neuron_bits: u8,
     pub pre_slice: u32,
+    /// Encoded field by field in place (bincode nests without a header).
+    pub geom: ConvGeometry,
+    /// Weight mantissas (out channel, in channel / groups, ky, kx), row-major; `NO_TAP`: no synapse.
+    pub weights: Vec<i32>,
+    pub delay: u8,
+    pub port: u8,
+    /// Target-population index of this core's neuron 0.
+    pub post_first: u32,
+}
+
+/// A 2-D convolution's shape: PyTorch's cross-correlation between populations
+/// laid out as (channel, row, column), row-major. Pooling is a depthwise
+/// convolution (groups = channels).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConvGeometry {
     /// (channels, height, width) of the source and target populations.
     pub in_shape: [u32; 3],
     pub out_shape: [u32; 3],
@@ -107,12 +122,6 @@ pub struct ConvRows {
     pub padding: [u32; 2],
     pub dilation: [u32; 2],
     pub groups: u32,
-    /// Weight mantissas (out channel, in channel / groups, ky, kx), row-major; `NO_TAP`: no synapse.
-    pub weights: Vec<i32>,
-    pub delay: u8,
-    pub port: u8,
-    /// Target-population index of this core's neuron 0.
-    pub post_first: u32,
 }
 
 /// Most synapses one `ConvRows` may generate (rows × kernel taps), so that a
@@ -125,7 +134,7 @@ impl ConvRows {
 
     /// Weights per output channel.
     fn per_out(&self) -> usize {
-        (self.in_shape[0] / self.groups.max(1)) as usize * (self.kernel[0] * self.kernel[1]) as usize
+        (self.geom.in_shape[0] / self.geom.groups.max(1)) as usize * (self.geom.kernel[0] * self.geom.kernel[1]) as usize
     }
 
     /// The synapses row `r` (relative to the input entry) generates on a core of
@@ -137,33 +146,33 @@ impl ConvRows {
             return; // a key between slices' neurons: no source neuron
         }
         let j = hi * self.pre_slice as u64 + (r & low) as u64;
-        let [ci_n, h, w] = self.in_shape;
-        let [co_n, oh, ow] = self.out_shape;
+        let [ci_n, h, w] = self.geom.in_shape;
+        let [co_n, oh, ow] = self.geom.out_shape;
         if j >= ci_n as u64 * h as u64 * w as u64 {
             return;
         }
         let j = j as u32;
         let (ci, iy, ix) = (j / (h * w), (j / w) % h, j % w);
-        let cig = ci_n / self.groups;
-        let cog = co_n / self.groups;
+        let cig = ci_n / self.geom.groups;
+        let cog = co_n / self.geom.groups;
         let g = ci / cig;
         let per_out = self.per_out();
-        let [kh, kw] = self.kernel;
+        let [kh, kw] = self.geom.kernel;
         for co in g * cog..(g + 1) * cog {
             let base = co as usize * per_out + ((ci % cig) * kh * kw) as usize;
             for ky in 0..kh {
                 // oy · stride = iy + padding − ky · dilation
-                let num = iy as i64 + self.padding[0] as i64 - (ky * self.dilation[0]) as i64;
-                if num < 0 || num % self.stride[0] as i64 != 0 || num / self.stride[0] as i64 >= oh as i64 {
+                let num = iy as i64 + self.geom.padding[0] as i64 - (ky * self.geom.dilation[0]) as i64;
+                if num < 0 || num % self.geom.stride[0] as i64 != 0 || num / self.geom.stride[0] as i64 >= oh as i64 {
                     continue;
                 }
-                let oy = (num / self.stride[0] as i64) as u32;
+                let oy = (num / self.geom.stride[0] as i64) as u32;
                 for kx in 0..kw {
-                    let num = ix as i64 + self.padding[1] as i64 - (kx * self.dilation[1]) as i64;
-                    if num < 0 || num % self.stride[1] as i64 != 0 || num / self.stride[1] as i64 >= ow as i64 {
+                    let num = ix as i64 + self.geom.padding[1] as i64 - (kx * self.geom.dilation[1]) as i64;
+                    if num < 0 || num % self.geom.stride[1] as i64 != 0 || num / self.geom.stride[1] as i64 >= ow as i64 {
                         continue;
                     }
-                    let ox = (num / self.stride[1] as i64) as u32;
+                    let ox = (num / self.geom.stride[1] as i64) as u32;
                     let wv = self.weights[base + (ky * kw + kx) as usize];
                     if wv == Self::NO_TAP {
                         continue;
@@ -179,23 +188,23 @@ impl ConvRows {
 
     /// Checks the geometry against itself and the core (`n` neurons).
     fn check(&self, n: u32) -> Result<(), String> {
-        let [ci_n, h, w] = self.in_shape;
-        let [co_n, oh, ow] = self.out_shape;
-        let g = self.groups;
+        let [ci_n, h, w] = self.geom.in_shape;
+        let [co_n, oh, ow] = self.geom.out_shape;
+        let g = self.geom.groups;
         if ci_n == 0 || h == 0 || w == 0 || co_n == 0 || oh == 0 || ow == 0 {
-            return Err(format!("empty shape {:?} → {:?}", self.in_shape, self.out_shape));
+            return Err(format!("empty shape {:?} → {:?}", self.geom.in_shape, self.geom.out_shape));
         }
         if g == 0 || ci_n % g != 0 || co_n % g != 0 {
             return Err(format!("{g} groups do not divide {ci_n} input and {co_n} output channels"));
         }
-        if self.kernel.contains(&0) || self.stride.contains(&0) || self.dilation.contains(&0) {
+        if self.geom.kernel.contains(&0) || self.geom.stride.contains(&0) || self.geom.dilation.contains(&0) {
             return Err("kernel, stride and dilation must be ≥ 1".into());
         }
         let sizes = [ci_n as u64 * h as u64 * w as u64, co_n as u64 * oh as u64 * ow as u64];
-        if sizes.iter().any(|&x| x > u32::MAX as u64) || self.padding.iter().any(|&p| p > 1 << 16) || self.kernel.iter().any(|&k| k > 1 << 16) {
+        if sizes.iter().any(|&x| x > u32::MAX as u64) || self.geom.padding.iter().any(|&p| p > 1 << 16) || self.geom.kernel.iter().any(|&k| k > 1 << 16) {
             return Err("shape, kernel or padding too large".into());
         }
-        let want = co_n as u64 * (ci_n / g) as u64 * self.kernel[0] as u64 * self.kernel[1] as u64;
+        let want = co_n as u64 * (ci_n / g) as u64 * self.geom.kernel[0] as u64 * self.geom.kernel[1] as u64;
         if self.weights.len() as u64 != want {
             return Err(format!("{} weights, the geometry needs {want}", self.weights.len()));
         }
