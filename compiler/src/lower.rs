@@ -537,16 +537,11 @@ fn lower_lif(
         .fold(1.0f64, f64::max);
     let kv = ((31.0 - (16.0 * vmax).log2()).floor() as i32).min(20);
     let sv = 2f64.powi(kv);
-    // Currents: Q(kg) nA per receptor.
-    let kg_e = current_scale(arch, incoming, Receptor::Excitatory, 1.0);
-    let kg_i = current_scale(arch, incoming, Receptor::Inhibitory, 1.0);
-    let (lsb_e, lsb_i) = (2f64.powi(-kg_e), 2f64.powi(-kg_i));
-    let (ports, quant) = assign_scaled(arch, pop, incoming, |r| if r == Receptor::Excitatory { lsb_e } else { lsb_i })?;
-
     // Exact propagators, per neuron.
     let mut a_v = Vec::with_capacity(n);
     let mut c0 = Vec::with_capacity(n);
-    let (mut b_e, mut b_i, mut d_e, mut d_i) = (vec![], vec![], vec![], vec![]);
+    // b: mV of membrane change over one step per nA of synaptic current at the step's start.
+    let (mut b_e, mut b_i, mut d_e, mut d_i): (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) = (vec![], vec![], vec![], vec![]);
     let mut vth = vec![];
     let mut vreset = vec![];
     let mut tref = vec![];
@@ -559,7 +554,6 @@ fn lower_lif(
         } else {
             (p.v_rest.get(i) + p.i_offset.get(i) * tm / cm) * (1.0 - a)
         };
-        // mV of membrane change over one step per nA of synaptic current at the step's start.
         let b = |ts: f64| -> f64 {
             if tm.is_infinite() {
                 ts / cm * (1.0 - (-dt / ts).exp())
@@ -571,8 +565,8 @@ fn lower_lif(
         };
         a_v.push(a);
         c0.push(round_i32(pop, "the leak constant", c * sv)?);
-        b_e.push(b(te) * sv * lsb_e);
-        b_i.push(b(ti) * sv * lsb_i);
+        b_e.push(b(te));
+        b_i.push(b(ti));
         d_e.push((-dt / te).exp());
         d_i.push((-dt / ti).exp());
         vth.push(round_i32(pop, "v_thresh", p.v_thresh.get(i) * sv)?);
@@ -580,10 +574,48 @@ fn lower_lif(
         let r = (p.tau_refrac.get(i) / dt + 0.5).floor();
         tref.push((r as i64 - 1).clamp(0, i32::MAX as i64) as i32);
     }
+    // Currents. When each receptor's b is the same for every neuron (the
+    // usual case), a current is stored as its one-step contribution to v,
+    // b·I in Q(kh) mV with kh ≤ kv: v then takes it with an exact shift, not
+    // a multiplication (Brian2's CUBA keeps its currents in volts the same
+    // way), which saves two of the kernel's five multiply–shifts. Otherwise
+    // currents are Q(kg) nA, multiplied by per-neuron b each step.
+    let scaled = |b: &[f64]| b.first().filter(|&&b0| b0 > 0.0 && b0.is_finite() && b.iter().all(|&x| x == b0)).copied();
+    let scaled = scaled(&b_e).zip(scaled(&b_i));
+    let (kg_e, kg_i) = match scaled {
+        Some((be, bi)) => (
+            current_scale(arch, incoming, Receptor::Excitatory, be).min(kv),
+            current_scale(arch, incoming, Receptor::Inhibitory, bi).min(kv),
+        ),
+        None => (current_scale(arch, incoming, Receptor::Excitatory, 1.0), current_scale(arch, incoming, Receptor::Inhibitory, 1.0)),
+    };
+    // nA per least significant bit of each current.
+    let (lsb_e, lsb_i) = match scaled {
+        Some((be, bi)) => (2f64.powi(-kg_e) / be, 2f64.powi(-kg_i) / bi),
+        None => (2f64.powi(-kg_e), 2f64.powi(-kg_i)),
+    };
+    let (ports, quant) = assign_scaled(arch, pop, incoming, |r| if r == Receptor::Excitatory { lsb_e } else { lsb_i })?;
     let fx = |name: &str, f: &[f64]| fixed(f).ok_or_else(|| bad(pop, format!("{name} is out of the fixed-point range")));
     let (a_q, sh_a) = fx("the membrane decay", &a_v)?;
-    let (be_q, sh_be) = fx("the excitatory current factor", &b_e)?;
-    let (bi_q, sh_bi) = fx("the inhibitory current factor", &b_i)?;
+    // The kernel lines that add both currents into v (r6), and their parameters.
+    let (currents_into_v, b_params) = match scaled {
+        Some(_) => {
+            let add = |r: u8, k: i32| match kv - k {
+                0 => format!("    add    r6, r6, r{r}\n"),
+                s => format!("    shl    r7, r{r}, {s}\n    add    r6, r6, r7\n"),
+            };
+            (format!("{}{}", add(2, kg_e), add(3, kg_i)), vec![])
+        }
+        None => {
+            let in_v = |b: &[f64], lsb: f64| -> Vec<f64> { b.iter().map(|b| b * sv * lsb).collect() };
+            let (be_q, sh_be) = fx("the excitatory current factor", &in_v(&b_e, lsb_e))?;
+            let (bi_q, sh_bi) = fx("the inhibitory current factor", &in_v(&b_i, lsb_i))?;
+            (
+                format!("    ldp    r5, b_e\n    mulshr r7, r2, r5, {sh_be}\n    add    r6, r6, r7\n    ldp    r5, b_i\n    mulshr r7, r3, r5, {sh_bi}\n    add    r6, r6, r7\n"),
+                vec![ParamVals::from_vec(be_q), ParamVals::from_vec(bi_q)],
+            )
+        }
+    };
     let (de_q, sh_de) = fx("the excitatory decay", &d_e)?;
     let (di_q, sh_di) = fx("the inhibitory decay", &d_i)?;
 
@@ -592,7 +624,7 @@ fn lower_lif(
     let kname = if adaptive.is_some() { "adaptive_lif" } else { "lif" };
     k.push_str(&format!(".kernel {kname}\n"));
     k.push_str(if adaptive.is_some() { ".state v, isyn_exc, isyn_inh, refr, theta\n" } else { ".state v, isyn_exc, isyn_inh, refr\n" });
-    k.push_str(".param a_v, c0, b_e, b_i, d_e, d_i, vth, vreset, tref");
+    k.push_str(if scaled.is_some() { ".param a_v, c0, d_e, d_i, vth, vreset, tref" } else { ".param a_v, c0, b_e, b_i, d_e, d_i, vth, vreset, tref" });
     if adaptive.is_some() {
         k.push_str(", d_a, a_jump");
     }
@@ -615,13 +647,7 @@ fn lower_lif(
     mulshr r6, r4, r5, {sh_a}
     ldp    r5, c0
     add    r6, r6, r5
-    ldp    r5, b_e
-    mulshr r7, r2, r5, {sh_be}
-    add    r6, r6, r7
-    ldp    r5, b_i
-    mulshr r7, r3, r5, {sh_bi}
-    add    r6, r6, r7
-    ; refractory: v is held while the counter is above zero
+{currents_into_v}    ; refractory: v is held while the counter is above zero
     lds    r8, refr
     movi   r9, 0
     cmplt  r10, r9, r8
@@ -676,17 +702,15 @@ fn lower_lif(
         theta0 = initial(pop, "theta", &Values::Scalar(0.0)).iter().map(|x| round_i32(pop, "theta", x * sv)).collect::<Result<_>>()?;
     }
     let kernel = assemble(&k).map_err(|e| CompileError::Internal(format!("{e}\n{k}")))?;
-    let mut params = vec![
-        ParamVals::from_vec(a_q),
-        ParamVals::from_vec(c0),
-        ParamVals::from_vec(be_q),
-        ParamVals::from_vec(bi_q),
+    let mut params = vec![ParamVals::from_vec(a_q), ParamVals::from_vec(c0)];
+    params.extend(b_params);
+    params.extend([
         ParamVals::from_vec(de_q),
         ParamVals::from_vec(di_q),
         ParamVals::from_vec(vth),
         ParamVals::from_vec(vreset),
         ParamVals::from_vec(tref),
-    ];
+    ]);
     params.extend(extra_params);
     params.extend(ports.iter().map(|p| ParamVals::Uniform(p.exp as i32)));
     let v0: Vec<i32> = initial(pop, "v", &p.v_rest).iter().map(|x| round_i32(pop, "initial v", x * sv)).collect::<Result<_>>()?;

@@ -656,8 +656,18 @@ impl Ctx<'_> {
         w.recv_ns[ci] += ne as f64 * self.costs.syn;
     }
 
-    fn work(&self, w: &mut Worker, progress: &mut dyn FnMut(u64)) {
+    /// The part of a list ordered by core that falls in this thread's cores
+    /// (no search at either end of the machine: one thread owns every core).
+    #[inline]
+    fn own<T>(&self, xs: &[T], core: impl Fn(&T) -> u32) -> std::ops::Range<usize> {
         let (lo, hi) = (self.owner_start[self.t], self.owner_start[self.t + 1]);
+        let a = if lo == 0 { 0 } else { xs.partition_point(|d| (core(d) as usize) < lo) };
+        let b = if hi == self.owner_start[self.threads] { xs.len() } else { xs.partition_point(|d| (core(d) as usize) < hi) };
+        a..b
+    }
+
+    fn work(&self, w: &mut Worker, progress: &mut dyn FnMut(u64)) {
+        let lo = self.owner_start[self.t];
         let mut link_step = vec![0u32; if self.t == 0 { self.n_links } else { 0 }];
         let mut touched: Vec<u32> = Vec::new();
         let mut my_core_max = Vec::with_capacity(if self.rec.per_step { self.steps as usize } else { 0 });
@@ -815,9 +825,7 @@ impl Ctx<'_> {
                                 spikes_of[src as usize][i as usize] += 1;
                             }
                         }
-                        let s0 = spans.partition_point(|d| (d.core as usize) < lo);
-                        let s1 = spans.partition_point(|d| (d.core as usize) < hi);
-                        for sp in &spans[s0..s1] {
+                        for sp in &spans[self.own(spans, |d| d.core)] {
                             if sp.len == 0 {
                                 continue;
                             }
@@ -844,17 +852,13 @@ impl Ctx<'_> {
                     }
                     // Every destination of the route receives the packet (and spends
                     // the per-packet time); those with a row apply its synapses.
-                    let d0 = r.dests.partition_point(|d| (d.core as usize) < lo);
-                    let d1 = r.dests.partition_point(|d| (d.core as usize) < hi);
-                    for d in &r.dests[d0..d1] {
+                    for d in &r.dests[self.own(&r.dests, |d| d.core)] {
                         let ci = d.core as usize - lo;
                         w.counts[ci].packets_in += 1;
                         w.counts[ci].packets_no_row += 1;
                         w.recv_ns[ci] += self.costs.pk_in;
                     }
-                    let s0 = spans.partition_point(|d| (d.core as usize) < lo);
-                    let s1 = spans.partition_point(|d| (d.core as usize) < hi);
-                    for sp in &spans[s0..s1] {
+                    for sp in &spans[self.own(spans, |d| d.core)] {
                         let ci = sp.core as usize - lo;
                         if sp.len > 0 {
                             w.counts[ci].packets_no_row -= 1;

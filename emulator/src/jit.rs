@@ -225,6 +225,8 @@ fn build(
     serial: usize,
 ) -> Result<cranelift_module::FuncId> {
     let tcfg = module.target_config();
+    // The JIT targets the host (cranelift_native), so the host decides.
+    let blendv = cfg!(target_arch = "x86_64");
     let ptr = tcfg.pointer_type();
     let mut ctx = module.make_context();
     let sig = &mut ctx.func.signature;
@@ -444,6 +446,13 @@ fn build(
                     }
                     Some(b.ins().bxor(a, bb))
                 }
+                // `x == 0` of a 0/1 register is the complement of its mask.
+                Opcode::Cmpeq if is_zero_and_mask(known[ins.rb.index()], ma) || is_zero_and_mask(known[ins.ra.index()], mb) => {
+                    let m = if ma.is_some() && known[ins.rb.index()] == Known::Const(0) { ma } else { mb };
+                    let m = b.ins().bnot(m.expect("checked above"));
+                    mask = Some(m);
+                    Some(b.ins().band(m, one))
+                }
                 Opcode::Cmplt | Opcode::Cmple | Opcode::Cmpeq | Opcode::Cmpltu => {
                     let cc = match ins.op {
                         Opcode::Cmplt => IntCC::SignedLessThan,
@@ -461,9 +470,9 @@ fn build(
                         None => b.ins().icmp(IntCC::NotEqual, c, z),
                     };
                     if let (Some(x), Some(y)) = (ma, mb) {
-                        mask = Some(b.ins().bitselect(m, x, y));
+                        mask = Some(select_lanes(&mut b, blendv, m, x, y));
                     }
-                    Some(b.ins().bitselect(m, a, bb))
+                    Some(select_lanes(&mut b, blendv, m, a, bb))
                 }
                 Opcode::Rand => {
                     let addr = b.ins().iadd(state_base[aux as usize], off);
@@ -567,6 +576,23 @@ fn build(
 fn vsplat(b: &mut FunctionBuilder, x: i32) -> Value {
     let s = b.ins().iconst(types::I32, x as i64);
     b.ins().splat(V, s)
+}
+
+/// `x` is known to be 0 and the other operand has a lane mask.
+fn is_zero_and_mask(x: Known, other_mask: Option<Value>) -> bool {
+    x == Known::Const(0) && other_mask.is_some()
+}
+
+/// Lane select by a lane mask (each lane all ones or all zeros). On x86 a
+/// `blendv` (one blendvps) instead of `bitselect`, which Cranelift lowers to
+/// and/andnot/or unless the mask comes straight from a compare; the two agree
+/// because blendv looks only at each lane's top bit.
+fn select_lanes(b: &mut FunctionBuilder, blendv: bool, m: Value, x: Value, y: Value) -> Value {
+    if blendv {
+        b.ins().blendv(m, x, y)
+    } else {
+        b.ins().bitselect(m, x, y)
+    }
 }
 
 /// Where the sign bit of `ov` is set, the saturated value of the sign of `a`; else `s`.

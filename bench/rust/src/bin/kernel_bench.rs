@@ -90,9 +90,17 @@ fn main() {
         }
     };
     let sh = |mn: &str, nth: usize| -> u8 { k.code.iter().filter(|i| i.op.mnemonic() == mn).nth(nth).map(|i| i.aux).unwrap() };
-    let (a_v, c0, b_e, b_i, d_e, d_i, vth, vreset, tref) = (p("a_v"), p("c0"), p("b_e"), p("b_i"), p("d_e"), p("d_i"), p("vth"), p("vreset"), p("tref"));
+    let (a_v, c0, d_e, d_i, vth, vreset, tref) = (p("a_v"), p("c0"), p("d_e"), p("d_i"), p("vth"), p("vreset"), p("tref"));
     let (e0, e1) = (p("e0"), if ports > 1 { p("e1") } else { 0 });
-    let (sa, sbe, sbi, sde, sdi) = (sh("mulshr", 0), sh("mulshr", 1), sh("mulshr", 2), sh("mulshr", 3), sh("mulshr", 4));
+    // The compiler keeps currents in volts when the factors are uniform (added
+    // to v, after a shift if the current is coarser), else multiplies them.
+    let in_volts = k.param_slot("b_e").is_none();
+    let nm = if in_volts { 3 } else { 5 };
+    let (sa, sde, sdi) = (sh("mulshr", 0), sh("mulshr", nm - 2), sh("mulshr", nm - 1));
+    let (b_e, b_i, sbe, sbi) = if in_volts { (0, 0, 0, 0) } else { (p("b_e"), p("b_i"), sh("mulshr", 1), sh("mulshr", 2)) };
+    // Left shift of a current into v's format (registers 2 and 3 hold the currents).
+    let shl_of = |reg: usize| -> u32 { k.code.iter().find(|i| i.op.mnemonic() == "shl" && i.ra.index() == reg).map_or(0, |i| i.aux as u32) };
+    let (she, shi) = (shl_of(2), shl_of(3));
     let mut st = data0.state.clone();
     let t = Instant::now();
     let mut spikes = 0u64;
@@ -106,7 +114,12 @@ fn main() {
             let xe = ge[i].wrapping_add(shv(input[i], e0));
             let xi = if ports > 1 { gi[i].wrapping_add(shv(input[np + i], e1)) } else { gi[i] };
             let vi = v[i];
-            let mut nv = mulshr(vi, a_v, sa).wrapping_add(c0).wrapping_add(mulshr(xe, b_e, sbe)).wrapping_add(mulshr(xi, b_i, sbi));
+            let mut nv = mulshr(vi, a_v, sa).wrapping_add(c0);
+            nv = if in_volts {
+                nv.wrapping_add(xe.wrapping_shl(she)).wrapping_add(xi.wrapping_shl(shi))
+            } else {
+                nv.wrapping_add(mulshr(xe, b_e, sbe)).wrapping_add(mulshr(xi, b_i, sbi))
+            };
             let r = refr[i];
             let refractory = r > 0;
             if refractory {
