@@ -268,7 +268,7 @@ pub struct RasterPop {
 pub struct Host {
     /// Simulation only: the timesteps, from the first to the last.
     pub wall_seconds: f64,
-    /// Reading, checking and loading the image, before the first step.
+    /// Reading (or, given a network, compiling), checking and loading the image, before the first step.
     #[serde(default)]
     pub load_seconds: f64,
     pub emulator_bytes: u64,

@@ -72,3 +72,27 @@ fn asm_assembles_the_example_kernel() {
     let e = run_err(nerve().arg("asm").arg(&bad));
     assert!(e.contains("line 2"), "{e}");
 }
+
+/// `nerve run NET.json --arch A` compiles in memory and runs the same image as
+/// `nerve compile` + `nerve run IMG`: identical spikes; --save-image writes
+/// that image byte for byte; compile options on an image, or a network
+/// without --arch, are errors that say so.
+#[test]
+fn run_compiles_a_network_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/small.json");
+    let img = dir.path().join("small.img");
+    let saved = dir.path().join("saved.img");
+    let (a, b) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
+    run_ok(nerve().arg("compile").arg(&net).args(["--arch", "spinnaker", "--neurons-per-core", "64", "-q", "-o"]).arg(&img));
+    run_ok(nerve().arg("run").arg(&img).args(["--steps", "200", "-q", "--record"]).arg(&a));
+    run_ok(nerve().arg("run").arg(&net).args(["--arch", "spinnaker", "--neurons-per-core", "64", "--steps", "200", "-q", "--record"]).arg(&b).arg("--save-image").arg(&saved));
+    let (sa, sb) = (std::fs::read_to_string(&a).unwrap(), std::fs::read_to_string(&b).unwrap());
+    assert!(sa.lines().count() > 10, "the example spikes: {sa}");
+    assert_eq!(sa, sb);
+    assert_eq!(std::fs::read(&img).unwrap(), std::fs::read(&saved).unwrap());
+    let e = run_err(nerve().arg("run").arg(&net).args(["--steps", "10"]));
+    assert!(e.contains("needs --arch"), "{e}");
+    let e = run_err(nerve().arg("run").arg(&img).args(["--steps", "10", "--placement", "spread", "--arch", "loihi"]));
+    assert!(e.contains("--placement, --arch: only for compiling a network"), "{e}");
+}

@@ -22,6 +22,17 @@ pub struct CompileArgs {
     /// Write the mapping report as JSON.
     #[arg(long)]
     report: Option<PathBuf>,
+    #[command(flatten)]
+    build: BuildArgs,
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// How a network becomes an image: `nerve compile`'s options, which `nerve
+/// run` takes too when it is given a network instead of an image.
+#[derive(Args, Clone, PartialEq)]
+pub struct BuildArgs {
     /// Seed for placement refinement (connectors carry their own seeds).
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -44,9 +55,52 @@ pub struct CompileArgs {
     /// NIR: the exporter's conventions for defaults of --dt and --reset.
     #[arg(long, default_value = "generic", value_parser = ["generic", "snntorch", "sinabs", "norse"])]
     source: String,
-    /// Print nothing but errors.
-    #[arg(short, long)]
-    quiet: bool,
+}
+
+impl BuildArgs {
+    /// The option names given other values than their defaults (to refuse them where they do not apply).
+    pub fn given(&self) -> Vec<&'static str> {
+        let mut g = Vec::new();
+        let flags: [(&'static str, bool); 7] = [
+            ("--seed", self.seed != 0),
+            ("--placement", self.placement != "pack"),
+            ("--neurons-per-core", self.neurons_per_core.is_some()),
+            ("--effort", self.effort != 60),
+            ("--dt", self.dt.is_some()),
+            ("--reset", self.reset.is_some()),
+            ("--source", self.source != "generic"),
+        ];
+        for (name, set) in flags {
+            if set {
+                g.push(name);
+            }
+        }
+        g
+    }
+}
+
+/// Reads `network` and compiles it for `arch`; the report's read time is set, its write time is not.
+pub fn build(network: &Path, arch: &Arch, b: &BuildArgs, quiet: bool) -> Result<nerve_compiler::compile::Output> {
+    let t_read = std::time::Instant::now();
+    let net = read_any(network, b.dt, b.reset.as_deref(), &b.source)?;
+    let read_s = t_read.elapsed().as_secs_f64();
+    let strategy = match b.placement.as_str() {
+        "pack" => Strategy::Pack,
+        "spread" => Strategy::Spread,
+        f => {
+            let p = Path::new(f);
+            if !p.exists() {
+                return Err(format!("--placement `{f}`: expected `pack`, `spread` or an existing CSV file").into());
+            }
+            Strategy::Explicit(read_placement(p)?)
+        }
+    };
+    let opts = Options { place: PlaceOptions { strategy, effort: b.effort, seed: b.seed }, neurons_per_core: b.neurons_per_core, seed: b.seed };
+    let mut prog = Progress::new(quiet, "compiling");
+    let mut out = compile(arch, &net, &opts, &mut |s: &str| prog.stage(s))?;
+    prog.finish();
+    out.report.seconds.read = read_s;
+    Ok(out)
 }
 
 fn read_placement(path: &Path) -> Result<Vec<(String, u32, u32)>> {
@@ -87,46 +141,34 @@ pub fn read_any(path: &Path, dt: Option<f64>, reset: Option<&str>, source: &str)
 
 pub fn run(a: CompileArgs) -> Result<()> {
     let arch = Arch::load(&a.arch)?;
-    let t_read = std::time::Instant::now();
-    let net = read_any(&a.network, a.dt, a.reset.as_deref(), &a.source)?;
-    let read_s = t_read.elapsed().as_secs_f64();
-    let strategy = match a.placement.as_str() {
-        "pack" => Strategy::Pack,
-        "spread" => Strategy::Spread,
-        f => {
-            let p = Path::new(f);
-            if !p.exists() {
-                return Err(format!("--placement `{f}`: expected `pack`, `spread` or an existing CSV file").into());
-            }
-            Strategy::Explicit(read_placement(p)?)
-        }
-    };
-    let opts = Options {
-        place: PlaceOptions { strategy, effort: a.effort, seed: a.seed },
-        neurons_per_core: a.neurons_per_core,
-        seed: a.seed,
-    };
     let out_path = a.output.clone().unwrap_or_else(|| a.network.with_extension("img"));
-    let mut prog = Progress::new(a.quiet, "compiling");
-    let mut out = compile(&arch, &net, &opts, &mut |s: &str| prog.stage(s))?;
-    prog.finish();
+    let mut out = build(&a.network, &arch, &a.build, a.quiet)?;
     let t_write = std::time::Instant::now();
     out.image.write(&out_path)?;
-    out.report.seconds.read = read_s;
     out.report.seconds.write = t_write.elapsed().as_secs_f64();
-    if let Some(r) = &a.report {
-        std::fs::write(r, serde_json::to_string_pretty(&out.report)?).map_err(|e| format!("cannot write {}: {e}", r.display()))?;
+    write_report(&out.report, a.report.as_deref())?;
+    if !a.quiet {
+        print_report(&out.report, &arch, &out_path.display().to_string());
     }
-    if a.quiet {
-        return Ok(());
+    Ok(())
+}
+
+/// Writes the mapping report as JSON, if asked.
+pub fn write_report(r: &nerve_compiler::compile::MapReport, path: Option<&Path>) -> Result<()> {
+    if let Some(p) = path {
+        std::fs::write(p, serde_json::to_string_pretty(r)?).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
     }
-    let r = &out.report;
+    Ok(())
+}
+
+/// The mapping report as tables; `dest` says where the image went.
+pub fn print_report(r: &nerve_compiler::compile::MapReport, arch: &Arch, dest: &str) {
     let s = &r.seconds;
     println!(
         "compiled `{}` for `{}` → {} ({} neurons, {} synapses)",
         r.network,
         r.arch,
-        out_path.display(),
+        dest,
         r.neurons,
         r.synapses
     );
@@ -175,5 +217,4 @@ pub fn run(a: CompileArgs) -> Result<()> {
         "time: read {:.3} s; expand {:.3} s, quantise {:.3} s, partition {:.3} s, place {:.3} s, route {:.3} s, codegen {:.3} s, check {:.3} s (stages {:.3} s); write image {:.3} s",
         s.read, s.expand, s.lower, s.partition, s.place, s.route, s.codegen, s.check, s.total, s.write
     );
-    Ok(())
 }

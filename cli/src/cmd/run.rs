@@ -2,10 +2,12 @@ use clap::{Args, ValueEnum};
 use nerve_emulator::engine::{self, Interp, KernelRunner, Recording, RunOutput};
 use nerve_emulator::machine::Machine;
 use nerve_isa::arch::MessageModel;
+use nerve_isa::arch::Arch;
 use nerve_isa::image::Image;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::Result;
+use crate::cmd::compile::BuildArgs;
 use crate::progress::Progress;
 use crate::spikes::{self, Spike};
 
@@ -19,8 +21,20 @@ pub enum EngineKind {
 
 #[derive(Args)]
 pub struct RunArgs {
-    /// The chip image (from `nerve compile`).
+    /// The chip image (from `nerve compile`), or a network (.json or .nir) to
+    /// compile first, in memory, with --arch and the compile options.
     image: PathBuf,
+    /// Architecture to compile a network for (`nerve arch list`); not for an image, which holds its own.
+    #[arg(long)]
+    arch: Option<String>,
+    #[command(flatten)]
+    build: BuildArgs,
+    /// When compiling a network: also write its image here.
+    #[arg(long)]
+    save_image: Option<PathBuf>,
+    /// When compiling a network: write the mapping report (as `nerve compile --report`).
+    #[arg(long)]
+    compile_report: Option<PathBuf>,
     /// Timesteps to run.
     #[arg(long)]
     steps: u64,
@@ -86,10 +100,42 @@ pub enum OnOff {
     Off,
 }
 
+/// A network file (to compile) rather than an image.
+fn is_network(p: &Path) -> bool {
+    p.extension().is_some_and(|e| e == "json" || e == "nir")
+}
+
 pub fn run(a: RunArgs) -> Result<()> {
     let t_load = std::time::Instant::now();
-    // Machine::load validates the image.
-    let img = Image::read_unvalidated(&a.image)?;
+    // Machine::load validates the image, however it was obtained.
+    let img = if is_network(&a.image) {
+        let arch = a.arch.as_deref().ok_or_else(|| format!("{}: a network needs --arch to be compiled (or give an image from `nerve compile`)", a.image.display()))?;
+        let arch = Arch::load(arch)?;
+        let mut out = crate::cmd::compile::build(&a.image, &arch, &a.build, a.quiet)?;
+        if let Some(p) = &a.save_image {
+            let t_write = std::time::Instant::now();
+            out.image.write(p)?;
+            out.report.seconds.write = t_write.elapsed().as_secs_f64();
+        }
+        crate::cmd::compile::write_report(&out.report, a.compile_report.as_deref())?;
+        out.image
+    } else {
+        let mut wrong: Vec<&str> = a.build.given();
+        for (name, set) in [("--arch", a.arch.is_some()), ("--save-image", a.save_image.is_some()), ("--compile-report", a.compile_report.is_some())] {
+            if set {
+                wrong.push(name);
+            }
+        }
+        if !wrong.is_empty() {
+            return Err(format!(
+                "{}: only for compiling a network (.json or .nir); {} is an image, which holds its own mapping",
+                wrong.join(", "),
+                a.image.display()
+            )
+            .into());
+        }
+        Image::read_unvalidated(&a.image)?
+    };
     let dt = img.meta.dt_ms;
     let mut m = Machine::load(img)?;
     let load_seconds = t_load.elapsed().as_secs_f64();
