@@ -781,10 +781,7 @@ impl Ctx<'_> {
                                 cnt.hops_ns += t.hops[1] as u64;
                                 cnt.hops_diag += t.hops[2] as u64;
                                 cnt.chip_crossings += t.chip_crossings as u64;
-                                // Repeated addition, not a product, to keep the float sum the same.
-                                for _ in 0..t.messages {
-                                    w.send_ns[ci] += self.costs.pk_out;
-                                }
+                                w.send_ns[ci] += t.messages as f64 * self.costs.pk_out;
                             }
                         }
                     }
