@@ -1,6 +1,7 @@
 //! The pipeline: expand → lower (quantise) → partition → place → route →
 //! code generation → checks. Each stage is timed for the mapping report.
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use nerve_isa::arch::Arch;
@@ -202,22 +203,20 @@ pub fn compile(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn Fn
     let splits = partition(arch, net, opts.neurons_per_core, &syn, progress)?;
     times.partition = t.elapsed().as_secs_f64();
 
-    // Slice graph from the synapses.
+    // Slice graph from the synapses, and per (source, target) population the
+    // target slices each source slice reaches (codegen needs them again).
     let base = slice_base(&splits);
     let mut edges: Vec<(u32, u32)> = Vec::new();
+    let mut conns: BTreeMap<(PopIx, PopIx), Vec<Vec<u32>>> = BTreeMap::new();
     for (post, _) in net.pops() {
         for (pre, projs) in groups_into(net, post) {
             let group: Vec<&Synapses> = projs.iter().map(|e| &syn[e.index()]).collect();
             let (ps, qs) = (splits[pre.index()], splits[post.index()]);
-            // Last source slice seen per target slice: source slices come in order.
-            let mut mark = vec![u32::MAX; qs.count as usize];
-            for_each_row(&group, net.pop(pre).size, qs, |i, sl, _| {
-                let s = ps.slice_of(i);
-                if mark[sl as usize] != s {
-                    mark[sl as usize] = s;
-                    edges.push((base[pre.index()] + s, base[post.index()] + sl));
-                }
-            });
+            let conn = slices_reached(&group, net.pop(pre).size, ps, qs);
+            for (s, ts) in conn.iter().enumerate() {
+                edges.extend(ts.iter().map(|&sl| (base[pre.index()] + s as u32, base[post.index()] + sl)));
+            }
+            conns.insert((pre, post), conn);
         }
     }
     edges.sort_unstable();
@@ -229,7 +228,7 @@ pub fn compile(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn Fn
 
     progress("generating code");
     let t = Instant::now();
-    let image = codegen(arch, net, opts, &syn, &lowered, &splits, &mapped)?;
+    let image = codegen(arch, net, opts, &syn, &lowered, &splits, &mapped, &conns)?;
     times.codegen = t.elapsed().as_secs_f64();
 
     progress("checking the image");
@@ -297,6 +296,26 @@ fn slice_params(p: &ParamVals, r: std::ops::Range<u32>) -> ParamArray {
     }
 }
 
+/// For each source slice, the target slices its neurons reach (sorted).
+fn slices_reached(group: &[&Synapses], n_pre: u32, ps: Split, qs: Split) -> Vec<Vec<u32>> {
+    let mut conn = vec![Vec::<u32>::new(); ps.count as usize];
+    // Last source slice seen per target slice: source slices come in order.
+    let mut mark = vec![u32::MAX; qs.count as usize];
+    for_each_row(group, n_pre, qs, |i, sl, _| {
+        let s = ps.slice_of(i);
+        if mark[sl as usize] != s {
+            mark[sl as usize] = s;
+            conn[s as usize].push(sl);
+        }
+    });
+    for v in &mut conn {
+        v.sort_unstable();
+        v.dedup();
+    }
+    conn
+}
+
+#[allow(clippy::too_many_arguments)]
 fn codegen(
     arch: &Arch,
     net: &Network,
@@ -305,6 +324,7 @@ fn codegen(
     lowered: &[Lowered],
     splits: &[Split],
     mapped: &Mapped,
+    conns: &BTreeMap<(PopIx, PopIx), Vec<Vec<u32>>>,
 ) -> Result<Image> {
     let base = slice_base(splits);
     let mut kernels: Vec<Kernel> = Vec::new();
@@ -373,21 +393,7 @@ fn codegen(
                     (&syn[e.index()], q, &net.graph[*e])
                 })
                 .collect();
-            let plain: Vec<&Synapses> = group.iter().map(|g| g.0).collect();
-            // Which (source slice, target slice) pairs connect: a marker per target slice.
-            let mut conn = vec![Vec::<u32>::new(); ps.count as usize];
-            let mut mark = vec![u32::MAX; qs.count as usize];
-            for_each_row(&plain, net.pop(pre).size, qs, |i, sl, _| {
-                let s = ps.slice_of(i);
-                if mark[sl as usize] != s {
-                    mark[sl as usize] = s;
-                    conn[s as usize].push(sl);
-                }
-            });
-            for v in &mut conn {
-                v.sort_unstable();
-                v.dedup();
-            }
+            let conn = &conns[&(pre, post)];
             // One input entry per (source population, target core), covering the
             // population's whole key run. Rows are numbered by key offset within
             // the run; only non-empty rows are stored.

@@ -620,7 +620,7 @@ struct Ctx<'a> {
     kernels: &'a [Kernel],
     routes: &'a [Vec<Route>],
     fanout: &'a [Fanout],
-    arena: &'a [PackedSyn],
+    arena: &'a [u64],
     owner_start: &'a [usize],
     first_of: &'a [u32],
     probe_sizes: &'a [usize],
@@ -646,10 +646,11 @@ impl Ctx<'_> {
         let stride_slot = core.ports * crate::kernel_data::padded(core.n);
         let mask = core.slot_mask;
         let ring = &mut core.ring;
-        for syn in &self.arena[sp.start as usize..(sp.start + sp.len) as usize] {
+        for &syn in &self.arena[sp.start as usize..(sp.start + sp.len) as usize] {
+            let syn = PackedSyn(syn);
             let slot = (step as usize + syn.delay()) & mask;
             let idx = slot * stride_slot + syn.offset();
-            ring[idx] = ring[idx].wrapping_add(syn.weight);
+            ring[idx] = ring[idx].wrapping_add(syn.weight());
         }
         let ne = sp.len as u64;
         w.counts[ci].synaptic_events += ne;

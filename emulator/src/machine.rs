@@ -12,22 +12,28 @@ use nerve_isa::route::{trace, PathCost};
 use crate::error::{EmuError, Result};
 use crate::kernel_data::{padded, KernelData, Param};
 
-/// A synapse packed for delivery: `offset` = port × padded(n) + target (24
-/// bits), `delay` (8 bits), and the weight mantissa.
+/// A synapse packed for delivery in one u64 (the arena is a `Vec<u64>` so
+/// that it is allocated zeroed by the OS, not filled): bits 0-7 the delay,
+/// 8-31 `offset` = port × padded(n) + target, 32-63 the weight mantissa.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PackedSyn {
-    pub off_delay: u32,
-    pub weight: i32,
-}
+pub struct PackedSyn(pub u64);
 
 impl PackedSyn {
     #[inline]
+    pub fn new(offset: u32, delay: u8, weight: i32) -> PackedSyn {
+        PackedSyn(((weight as u32 as u64) << 32) | ((offset as u64) << 8) | delay as u64)
+    }
+    #[inline]
     pub fn offset(self) -> usize {
-        (self.off_delay >> 8) as usize
+        ((self.0 as u32) >> 8) as usize
     }
     #[inline]
     pub fn delay(self) -> usize {
-        (self.off_delay & 0xff) as usize
+        (self.0 & 0xff) as usize
+    }
+    #[inline]
+    pub fn weight(self) -> i32 {
+        (self.0 >> 32) as i32
     }
 }
 
@@ -142,7 +148,8 @@ pub struct Machine {
     /// Every synaptic row, laid out so that one neuron's rows at all its
     /// destinations are contiguous (the rows are the image's; only their
     /// order in memory differs, so a spike walks one stretch of memory).
-    pub arena: Vec<PackedSyn>,
+    /// `PackedSyn`s.
+    pub arena: Vec<u64>,
     pub pops: Vec<PopSymbol>,
     pub tiles_in_use: u32,
     pub chips_in_use: u32,
@@ -267,7 +274,7 @@ impl Machine {
             .collect();
         key_owner.sort_unstable();
         // (source core, neuron, destination core, first synapse, length)
-        let mut found: Vec<(u32, u32, u32, u32, u32)> = Vec::new();
+        let mut found: Vec<(u32, u32, u32, u32, u32)> = Vec::with_capacity(img.cores.iter().map(|c| c.rows.len()).sum());
         let mut cursor: Vec<Vec<u32>> = all_routes.iter().map(|rs| vec![0; rs.len()]).collect();
         for (di, d) in img.cores.iter().enumerate() {
             if d.rows.is_empty() {
@@ -352,7 +359,7 @@ impl Machine {
         if syn_at[total] >= u32::MAX as u64 {
             return Err(EmuError::Invalid("more than 2^32 − 1 synapses".into()));
         }
-        let mut arena = vec![PackedSyn { off_delay: 0, weight: 0 }; syn_at[total] as usize];
+        let mut arena = vec![0u64; syn_at[total] as usize];
         let mut all_spans = vec![Span { core: 0, start: 0, len: 0 }; found.len()];
         {
             let (mut sp_next, mut syn_next) = (span_at.clone(), syn_at.clone());
@@ -362,7 +369,7 @@ impl Machine {
                 let np = padded(dst.n_neurons as usize);
                 let at = syn_next[b] as usize;
                 for (o, s) in arena[at..at + len as usize].iter_mut().zip(&dst.synapses[a as usize..(a + len) as usize]) {
-                    *o = PackedSyn { off_delay: (((s.port as usize * np + s.target as usize) as u32) << 8) | s.delay as u32, weight: s.weight };
+                    *o = PackedSyn::new((s.port as usize * np + s.target as usize) as u32, s.delay, s.weight).0;
                 }
                 all_spans[sp_next[b]] = Span { core: di, start: at as u32, len };
                 sp_next[b] += 1;
