@@ -139,6 +139,27 @@ fn fixed(f: &[f64]) -> Option<(Vec<i32>, u8)> {
     Some((f.iter().map(|x| (x * 2f64.powi(sh)).round() as i32).collect(), sh as u8))
 }
 
+/// A decay `out ← f·x` (f per neuron) as kernel lines, loading its factor
+/// into r5 as parameter `param`, with `tmp` as scratch (may equal `out`);
+/// the parameter to append.
+///
+/// When every f is in [0.5, 1] the parameter is the factor's complement
+/// c = −round((1 − f)·2^32), which fits 32 bits, and
+/// `out = x + mulshr(x, c, 32)` = round-half-up(x·(1 + c/2^32)): the same
+/// rounding as a plain `mulshr`, 32 fractional bits instead of 30, and the
+/// multiply–shift takes the product's high word as it is (no 64-bit shift:
+/// one vector instruction fewer per decay in the JIT). Otherwise `mulshr`
+/// with `fixed`'s shift.
+fn decay(pop: &Population, what: &str, f: &[f64], x: u8, tmp: u8, out: u8, param: &str) -> Result<(String, Vec<(String, ParamVals)>)> {
+    if f.iter().all(|&f| (0.5..=1.0).contains(&f)) {
+        let c: Vec<i32> = f.iter().map(|&f| (-((1.0 - f) * 4_294_967_296.0).round()).max(i32::MIN as f64) as i32).collect();
+        let text = format!("    ldp    r5, {param}\n    mulshr r{tmp}, r{x}, r5, 32\n    add    r{out}, r{x}, r{tmp}\n");
+        return Ok((text, vec![(param.to_string(), ParamVals::from_vec(c))]));
+    }
+    let (q, sh) = fixed(f).ok_or_else(|| bad(pop, format!("{what} is out of the fixed-point range")))?;
+    Ok((format!("    ldp    r5, {param}\n    mulshr r{out}, r{x}, r5, {sh}\n"), vec![(param.to_string(), ParamVals::from_vec(q))]))
+}
+
 fn round_i32(pop: &Population, what: &str, x: f64) -> Result<i32> {
     let r = x.round();
     if !(r.is_finite() && r >= i32::MIN as f64 && r <= i32::MAX as f64) {
@@ -596,7 +617,7 @@ fn lower_lif(
     };
     let (ports, quant) = assign_scaled(arch, pop, incoming, |r| if r == Receptor::Excitatory { lsb_e } else { lsb_i })?;
     let fx = |name: &str, f: &[f64]| fixed(f).ok_or_else(|| bad(pop, format!("{name} is out of the fixed-point range")));
-    let (a_q, sh_a) = fx("the membrane decay", &a_v)?;
+    let (decay_v, a_q) = decay(pop, "the membrane decay", &a_v, 4, 6, 6, "a_v")?;
     // The kernel lines that add both currents into v (r6), and their parameters.
     let (currents_into_v, b_params) = match scaled {
         Some(_) => {
@@ -612,22 +633,41 @@ fn lower_lif(
             let (bi_q, sh_bi) = fx("the inhibitory current factor", &in_v(&b_i, lsb_i))?;
             (
                 format!("    ldp    r5, b_e\n    mulshr r7, r2, r5, {sh_be}\n    add    r6, r6, r7\n    ldp    r5, b_i\n    mulshr r7, r3, r5, {sh_bi}\n    add    r6, r6, r7\n"),
-                vec![ParamVals::from_vec(be_q), ParamVals::from_vec(bi_q)],
+                vec![("b_e".to_string(), ParamVals::from_vec(be_q)), ("b_i".to_string(), ParamVals::from_vec(bi_q))],
             )
         }
     };
-    let (de_q, sh_de) = fx("the excitatory decay", &d_e)?;
-    let (di_q, sh_di) = fx("the inhibitory decay", &d_i)?;
+    let (decay_e, de_q) = decay(pop, "the excitatory decay", &d_e, 2, 7, 2, "d_e")?;
+    let (decay_i, di_q) = decay(pop, "the inhibitory decay", &d_i, 3, 7, 3, "d_i")?;
 
     let (e_params, inputs) = port_decls(&ports);
     let mut k = String::new();
     let kname = if adaptive.is_some() { "adaptive_lif" } else { "lif" };
     k.push_str(&format!(".kernel {kname}\n"));
     k.push_str(if adaptive.is_some() { ".state v, isyn_exc, isyn_inh, refr, theta\n" } else { ".state v, isyn_exc, isyn_inh, refr\n" });
-    k.push_str(if scaled.is_some() { ".param a_v, c0, d_e, d_i, vth, vreset, tref" } else { ".param a_v, c0, b_e, b_i, d_e, d_i, vth, vreset, tref" });
-    if adaptive.is_some() {
-        k.push_str(", d_a, a_jump");
+    // Parameters in slot order: (name, values).
+    let adaptive_decay = match adaptive {
+        Some(a) => {
+            let da: Vec<f64> = (0..n).map(|i| (-dt / a.tau_a.get(i)).exp()).collect();
+            let aj: Vec<i32> = (0..n).map(|i| round_i32(pop, "a_jump", a.a_jump.get(i) * sv)).collect::<Result<_>>()?;
+            Some((decay(pop, "the threshold decay", &da, 14, 7, 14, "d_a")?, aj))
+        }
+        None => None,
+    };
+    let mut pdecl: Vec<(String, ParamVals)> = a_q;
+    pdecl.push(("c0".into(), ParamVals::from_vec(c0)));
+    pdecl.extend(b_params);
+    pdecl.extend(de_q);
+    pdecl.extend(di_q);
+    pdecl.push(("vth".into(), ParamVals::from_vec(vth)));
+    pdecl.push(("vreset".into(), ParamVals::from_vec(vreset)));
+    pdecl.push(("tref".into(), ParamVals::from_vec(tref)));
+    if let Some(((_, da_q), aj)) = &adaptive_decay {
+        pdecl.extend(da_q.iter().cloned());
+        pdecl.push(("a_jump".into(), ParamVals::from_vec(aj.clone())));
     }
+    let names: Vec<&str> = pdecl.iter().map(|(n, _)| n.as_str()).collect();
+    k.push_str(&format!(".param {}", names.join(", ")));
     if !e_params.is_empty() {
         k.push_str(&format!(", {e_params}"));
     }
@@ -643,9 +683,7 @@ fn lower_lif(
     k.push_str(&format!(
         "    ; membrane: exact integration over one step
     lds    r4, v
-    ldp    r5, a_v
-    mulshr r6, r4, r5, {sh_a}
-    ldp    r5, c0
+{decay_v}    ldp    r5, c0
     add    r6, r6, r5
 {currents_into_v}    ; refractory: v is held while the counter is above zero
     lds    r8, refr
@@ -673,45 +711,24 @@ fn lower_lif(
     sts    v, r6
     sts    refr, r8
     ; synaptic currents decay
-    ldp    r5, d_e
-    mulshr r2, r2, r5, {sh_de}
-    sts    isyn_exc, r2
-    ldp    r5, d_i
-    mulshr r3, r3, r5, {sh_di}
-    sts    isyn_inh, r3
+{decay_e}    sts    isyn_exc, r2
+{decay_i}    sts    isyn_inh, r3
 "
     ));
-    let mut extra_params = vec![];
     let mut theta0 = vec![];
-    if let Some(a) = adaptive {
-        let da: Vec<f64> = (0..n).map(|i| (-dt / a.tau_a.get(i)).exp()).collect();
-        let (da_q, sh_da) = fx("the threshold decay", &da)?;
+    if let Some(((decay_a, _), _)) = &adaptive_decay {
         k.push_str(&format!(
             "    ; adaptive threshold: jumps at a spike, decays every step
     ldp    r5, a_jump
     add    r7, r14, r5
     sel    r14, r11, r7, r14
-    ldp    r5, d_a
-    mulshr r14, r14, r5, {sh_da}
-    sts    theta, r14
+{decay_a}    sts    theta, r14
 "
         ));
-        let aj: Vec<i32> = (0..n).map(|i| round_i32(pop, "a_jump", a.a_jump.get(i) * sv)).collect::<Result<_>>()?;
-        extra_params.push(ParamVals::from_vec(da_q));
-        extra_params.push(ParamVals::from_vec(aj));
         theta0 = initial(pop, "theta", &Values::Scalar(0.0)).iter().map(|x| round_i32(pop, "theta", x * sv)).collect::<Result<_>>()?;
     }
     let kernel = assemble(&k).map_err(|e| CompileError::Internal(format!("{e}\n{k}")))?;
-    let mut params = vec![ParamVals::from_vec(a_q), ParamVals::from_vec(c0)];
-    params.extend(b_params);
-    params.extend([
-        ParamVals::from_vec(de_q),
-        ParamVals::from_vec(di_q),
-        ParamVals::from_vec(vth),
-        ParamVals::from_vec(vreset),
-        ParamVals::from_vec(tref),
-    ]);
-    params.extend(extra_params);
+    let mut params: Vec<ParamVals> = pdecl.into_iter().map(|(_, v)| v).collect();
     params.extend(ports.iter().map(|p| ParamVals::Uniform(p.exp as i32)));
     let v0: Vec<i32> = initial(pop, "v", &p.v_rest).iter().map(|x| round_i32(pop, "initial v", x * sv)).collect::<Result<_>>()?;
     let ge0: Vec<i32> = initial(pop, "isyn_exc", &Values::Scalar(0.0)).iter().map(|x| round_i32(pop, "initial isyn_exc", x / lsb_e)).collect::<Result<_>>()?;
