@@ -48,11 +48,18 @@ fn columns<'h>(file: &str, headers: impl Iterator<Item = &'h str> + Clone) -> Re
 /// Reads a connection list; `referenced_at` is the JSON path that names the file.
 pub(crate) fn read(path: &Path, referenced_at: &str) -> Result<ConnList> {
     let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| CompileError::Format {
+    let cannot = |e: std::io::Error| CompileError::Format {
         file: file.clone(),
         path: "(file)".into(),
         reason: format!("cannot read connection list (referenced at {referenced_at}): {e}"),
-    })?;
+    };
+    let len = std::fs::metadata(path).map_err(cannot)?.len();
+    if len >= STREAM_BYTES {
+        if let Some(conns) = streamed(path, len, &file, &cannot, CHUNK)? {
+            return Ok(conns);
+        }
+    }
+    let bytes = std::fs::read(path).map_err(cannot)?;
     if !bytes.contains(&b'"') && !bytes.starts_with(b"\xEF\xBB\xBF") {
         if let Some(conns) = fast(&bytes, &file)? {
             return Ok(conns);
@@ -147,6 +154,126 @@ fn fast(bytes: &[u8], file: &str) -> Result<Option<ConnList>> {
 }
 
 /// The line up to `\n` (a trailing `\r` dropped) and what follows it.
+/// Files at least this large are parsed as they are read, a piece of `CHUNK`
+/// bytes at a time per thread, instead of being read whole first: a buffer
+/// the size of the file costs a page fault per 4 KiB of it, which on a VM
+/// took longer than the parsing (16k-neuron SANA-FE network, 54 MB of CSV).
+const STREAM_BYTES: u64 = 16 << 20;
+const CHUNK: usize = 1 << 20;
+
+/// The fast path on a large file, read in pieces by each thread from its own
+/// byte range. `Ok(None)`: something the csv crate should read (as `fast`).
+fn streamed(path: &Path, len: u64, file: &str, cannot: &dyn Fn(std::io::Error) -> CompileError, chunk: usize) -> Result<Option<ConnList>> {
+    use std::io::Read;
+    // The header: the first non-empty line, within the first 64 KiB (or piece).
+    let first = chunk.max(64 << 10);
+    let mut head = Vec::with_capacity(first);
+    std::fs::File::open(path).map_err(cannot)?.take(first as u64).read_to_end(&mut head).map_err(cannot)?;
+    if head.starts_with(b"\xEF\xBB\xBF") {
+        return Ok(None);
+    }
+    let mut rest: &[u8] = &head;
+    let header = loop {
+        let Some(i) = rest.iter().position(|&x| x == b'\n') else { return Ok(None) };
+        let line = &rest[..i];
+        rest = &rest[i + 1..];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if !line.is_empty() {
+            break line;
+        }
+    };
+    if header.contains(&b'"') {
+        return Ok(None);
+    }
+    let Ok(header) = std::str::from_utf8(header) else { return Ok(None) };
+    let c = columns(file, header.split(',').map(str::trim))?;
+    let body = (head.len() - rest.len()) as u64;
+    drop(head);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8) as u64;
+    let bounds: Vec<u64> = (0..=threads).map(|k| body + (len - body) * k / threads).collect();
+    let parts: Vec<std::io::Result<Option<ConnList>>> = std::thread::scope(|s| {
+        let hs: Vec<_> = bounds.windows(2).map(|w| (w[0], w[1])).map(|(a, b)| s.spawn(move || parse_range(path, a, b, body, c, chunk))).collect();
+        hs.into_iter().map(|h| h.join().unwrap_or(Ok(None))).collect()
+    });
+    let mut out: Option<ConnList> = None;
+    for p in parts {
+        let Some(p) = p.map_err(cannot)? else { return Ok(None) };
+        match &mut out {
+            None => out = Some(p),
+            Some(out) => {
+                out.pre.extend_from_slice(&p.pre);
+                out.post.extend_from_slice(&p.post);
+                for (a, b) in [(&mut out.weight, &p.weight), (&mut out.delay, &p.delay)] {
+                    if let (Some(a), Some(b)) = (a.as_mut(), b) {
+                        a.extend_from_slice(b);
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The lines of `path` that start in byte range [a, b) (lines start at `body`
+/// and after each newline), read a piece at a time; `Ok(None)` as `fast`.
+fn parse_range(path: &Path, a: u64, b: u64, body: u64, c: Columns, chunk: usize) -> std::io::Result<Option<ConnList>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path)?;
+    let mut buf: Vec<u8> = Vec::with_capacity(2 * chunk);
+    let fill = |f: &mut std::fs::File, buf: &mut Vec<u8>| -> std::io::Result<usize> { f.take(chunk as u64).read_to_end(buf) };
+    // `pos`: the file offset of buf[0], always a line start from here on.
+    let mut pos = a;
+    if a > body {
+        // The first line start at or after `a`: just after the first newline at or after a − 1.
+        f.seek(SeekFrom::Start(a - 1))?;
+        pos = a - 1;
+        loop {
+            let n = fill(&mut f, &mut buf)?;
+            if let Some(i) = buf.iter().position(|&x| x == b'\n') {
+                buf.drain(..=i);
+                pos += i as u64 + 1;
+                break;
+            }
+            if n == 0 {
+                return Ok(Some(empty(c, 0))); // no line starts in this range
+            }
+            pos += buf.len() as u64;
+            buf.clear();
+        }
+    } else {
+        f.seek(SeekFrom::Start(a))?;
+    }
+    // At most one connection per 4 bytes ("0,0\n"); only what is used is touched.
+    let mut out = empty(c, ((b.saturating_sub(pos)) / 4 + 1) as usize);
+    while pos < b {
+        let n = fill(&mut f, &mut buf)?;
+        let eof = n == 0;
+        // Whole lines: up to the last newline (everything at the end of the file).
+        let end = match buf.iter().rposition(|&x| x == b'\n') {
+            _ if eof => buf.len(),
+            Some(i) => i + 1,
+            None => continue, // a line longer than the buffer: read more
+        };
+        // Only lines that start before `b`: up to the end of the line holding byte b − 1.
+        let limit = if pos + end as u64 > b {
+            let from = (b - pos) as usize;
+            buf[from - 1..end].iter().position(|&x| x == b'\n').map_or(end, |i| from + i)
+        } else {
+            end
+        };
+        let lines = &buf[..limit];
+        if lines.contains(&b'"') || parse_lines_into(lines, c, &mut out).is_none() {
+            return Ok(None);
+        }
+        if limit < end || eof {
+            break;
+        }
+        buf.drain(..end);
+        pos += end as u64;
+    }
+    Ok(Some(out))
+}
+
 fn next_line(b: &[u8]) -> Option<(&[u8], &[u8])> {
     if b.is_empty() {
         return None;
@@ -176,19 +303,45 @@ fn split_at_lines(b: &[u8], n: usize) -> Vec<&[u8]> {
 }
 
 fn parse_lines(b: &[u8], c: Columns) -> Option<ConnList> {
-    if (c.count, c.pre, c.post) == (2, 0, 1) {
-        if let Some(l) = parse_pairs(b) {
-            return Some(l);
+    let lines = b.iter().filter(|&&x| x == b'\n').count() + 1;
+    let mut out = empty(c, lines);
+    parse_lines_into(b, c, &mut out)?;
+    Some(out)
+}
+
+/// An empty list with the columns `c` has, room for `lines` connections.
+fn empty(c: Columns, lines: usize) -> ConnList {
+    let col = |given: Option<usize>| given.map(|_| Vec::with_capacity(lines));
+    ConnList { pre: Vec::with_capacity(lines), post: Vec::with_capacity(lines), weight: col(c.weight), delay: col(c.delay) }
+}
+
+/// Appends the connections of whole lines `b` to `out`; `None` (with `out`
+/// as it was) on anything the csv crate should judge.
+fn parse_lines_into(b: &[u8], c: Columns, out: &mut ConnList) -> Option<()> {
+    let len = out.pre.len();
+    let undo = |out: &mut ConnList| {
+        out.pre.truncate(len);
+        out.post.truncate(len);
+        for col in [&mut out.weight, &mut out.delay].into_iter().flatten() {
+            col.truncate(len);
         }
+    };
+    if (c.count, c.pre, c.post) == (2, 0, 1) {
+        if parse_pairs(b, out).is_some() {
+            return Some(());
+        }
+        undo(out);
     }
-    parse_fields(b, c)
+    if parse_fields(b, c, out).is_none() {
+        undo(out);
+        return None;
+    }
+    Some(())
 }
 
 /// `pre,post` lines of plain digits, the commonest list, in one pass over the
 /// bytes; `None` on anything else (spaces, signs, other line shapes).
-fn parse_pairs(b: &[u8]) -> Option<ConnList> {
-    let lines = b.iter().filter(|&&x| x == b'\n').count() + 1;
-    let mut out = ConnList { pre: Vec::with_capacity(lines), post: Vec::with_capacity(lines), weight: None, delay: None };
+fn parse_pairs(b: &[u8], out: &mut ConnList) -> Option<()> {
     let n = b.len();
     let mut i = 0;
     // Digits from `i` up to the byte `end`; the value and the index after `end`.
@@ -225,13 +378,10 @@ fn parse_pairs(b: &[u8]) -> Option<ConnList> {
             }
         }
     }
-    Some(out)
+    Some(())
 }
 
-fn parse_fields(mut b: &[u8], c: Columns) -> Option<ConnList> {
-    let lines = b.iter().filter(|&&x| x == b'\n').count() + 1;
-    let col = |given: Option<usize>| given.map(|_| Vec::with_capacity(lines));
-    let mut out = ConnList { pre: Vec::with_capacity(lines), post: Vec::with_capacity(lines), weight: col(c.weight), delay: col(c.delay) };
+fn parse_fields(mut b: &[u8], c: Columns, out: &mut ConnList) -> Option<()> {
     while let Some((line, rest)) = next_line(b) {
         b = rest;
         if line.is_empty() {
@@ -264,7 +414,7 @@ fn parse_fields(mut b: &[u8], c: Columns) -> Option<ConnList> {
             d.push(delay?);
         }
     }
-    Some(out)
+    Some(())
 }
 
 /// What `str::parse::<u32>` accepts: an optional `+`, then decimal digits.
@@ -294,6 +444,43 @@ mod tests {
 
     fn both(text: &str) -> (Result<ConnList>, Result<Option<ConnList>>) {
         (with_csv_crate(text.as_bytes(), "t.csv"), fast(text.as_bytes(), "t.csv"))
+    }
+
+    /// Reading in pieces (tiny ones here, lines longer than a piece, several
+    /// threads' ranges) gives what the csv crate reads, or declines.
+    #[test]
+    fn streamed_pieces_equal_the_csv_crate() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut pairs = String::from("pre,post\n");
+        for i in 0..3000u32 {
+            pairs.push_str(&format!("{},{}\n", i % 97, (i * 7919) % 100_003));
+            if i % 500 == 0 {
+                pairs.push_str("\n"); // empty lines are skipped
+            }
+        }
+        let crlf = pairs.replace('\n', "\r\n");
+        let mut fields = String::from("post, pre ,weight,delay\n");
+        for i in 0..2000u32 {
+            fields.push_str(&format!("{}, {},{},{}\n", i * 3, i % 11, i as f64 * -0.5 + 0.25, 1 + i % 4));
+        }
+        let no_final_newline = pairs.trim_end().to_string();
+        for (name, text) in [("pairs", &pairs), ("crlf", &crlf), ("fields", &fields), ("last", &no_final_newline)] {
+            let p = dir.path().join(format!("{name}.csv"));
+            std::fs::write(&p, text).unwrap();
+            let want = with_csv_crate(text.as_bytes(), "t.csv").unwrap();
+            for chunk in [5, 16, 64, 1000, 1 << 20] {
+                let cannot = |e: std::io::Error| CompileError::Internal(e.to_string());
+                let got = streamed(&p, text.len() as u64, "t.csv", &cannot, chunk).unwrap();
+                let got = got.unwrap_or_else(|| panic!("{name}, pieces of {chunk}: declined"));
+                assert!(got == want, "{name}, pieces of {chunk}: {} vs {} connections", got.pre.len(), want.pre.len());
+            }
+        }
+        // A quote anywhere: declined, for the csv crate to read.
+        let p = dir.path().join("quoted.csv");
+        let text = format!("{pairs}\"1\",2\n");
+        std::fs::write(&p, &text).unwrap();
+        let cannot = |e: std::io::Error| CompileError::Internal(e.to_string());
+        assert!(streamed(&p, text.len() as u64, "t.csv", &cannot, 64).unwrap().is_none());
     }
 
     /// Whatever the fast path accepts, the csv crate reads the same way.
@@ -335,13 +522,15 @@ mod tests {
     fn pair_loop_agrees_with_the_field_loop() {
         let c = Columns { count: 2, pre: 0, post: 1, weight: None, delay: None };
         for body in ["0,1\n2,3\n", "1,2\r\n\r\n3,4", "\n\n5,6", "4294967295,0\n", "4294967296,0\n", "1, 2\n", "+1,2\n", "1,2,3\n", "1\n", ""] {
-            let quick = parse_pairs(body.as_bytes());
-            let general = parse_fields(body.as_bytes(), c);
+            let mut q = empty(c, 0);
+            let mut g = empty(c, 0);
+            let quick = parse_pairs(body.as_bytes(), &mut q).map(|_| q);
+            let general = parse_fields(body.as_bytes(), c, &mut g).map(|_| g);
             if let Some(q) = quick {
                 assert_eq!(Some(q), general, "{body:?}");
             }
         }
-        assert!(parse_pairs(b"0,1\n2,3\n").is_some());
+        assert!(parse_pairs(b"0,1\n2,3\n", &mut empty(c, 0)).is_some());
     }
 
     #[test]
