@@ -1,7 +1,6 @@
 //! The pipeline: expand → lower (quantise) → partition → place → route →
 //! code generation → checks. Each stage is timed for the mapping report.
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 use nerve_isa::arch::Arch;
@@ -14,7 +13,7 @@ use crate::error::{CompileError, Result};
 use crate::expand::{expand, Synapses};
 use crate::lower::{lower, Body, Incoming, Lowered, ParamVals, ProjQuant};
 use crate::net::model::*;
-use crate::partition::{for_each_row, groups_into, partition, Split};
+use crate::partition::{for_each_row, groups_into, partition, SliceConns, Split};
 use crate::place::{place, slice_base, PlaceOptions, Placement, Strategy, Traffic};
 use crate::route::{allocate_keys, route, LinkLoad, RouteStats, Routes, SliceGraph};
 
@@ -200,23 +199,16 @@ pub fn compile(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn Fn
     times.lower = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
-    let splits = partition(arch, net, opts.neurons_per_core, &syn, progress)?;
+    // Partition also gives, per (source, target) population, which slices connect.
+    let (splits, conns) = partition(arch, net, opts.neurons_per_core, &syn, progress)?;
     times.partition = t.elapsed().as_secs_f64();
 
-    // Slice graph from the synapses, and per (source, target) population the
-    // target slices each source slice reaches (codegen needs them again).
+    // Slice graph from the slice connections.
     let base = slice_base(&splits);
     let mut edges: Vec<(u32, u32)> = Vec::new();
-    let mut conns: BTreeMap<(PopIx, PopIx), Vec<Vec<u32>>> = BTreeMap::new();
-    for (post, _) in net.pops() {
-        for (pre, projs) in groups_into(net, post) {
-            let group: Vec<&Synapses> = projs.iter().map(|e| &syn[e.index()]).collect();
-            let (ps, qs) = (splits[pre.index()], splits[post.index()]);
-            let conn = slices_reached(&group, net.pop(pre).size, ps, qs);
-            for (s, ts) in conn.iter().enumerate() {
-                edges.extend(ts.iter().map(|&sl| (base[pre.index()] + s as u32, base[post.index()] + sl)));
-            }
-            conns.insert((pre, post), conn);
+    for (&(pre, post), conn) in &conns {
+        for (s, ts) in conn.iter().enumerate() {
+            edges.extend(ts.iter().map(|&sl| (base[pre.index()] + s as u32, base[post.index()] + sl)));
         }
     }
     edges.sort_unstable();
@@ -296,25 +288,6 @@ fn slice_params(p: &ParamVals, r: std::ops::Range<u32>) -> ParamArray {
     }
 }
 
-/// For each source slice, the target slices its neurons reach (sorted).
-fn slices_reached(group: &[&Synapses], n_pre: u32, ps: Split, qs: Split) -> Vec<Vec<u32>> {
-    let mut conn = vec![Vec::<u32>::new(); ps.count as usize];
-    // Last source slice seen per target slice: source slices come in order.
-    let mut mark = vec![u32::MAX; qs.count as usize];
-    for_each_row(group, n_pre, qs, |i, sl, _| {
-        let s = ps.slice_of(i);
-        if mark[sl as usize] != s {
-            mark[sl as usize] = s;
-            conn[s as usize].push(sl);
-        }
-    });
-    for v in &mut conn {
-        v.sort_unstable();
-        v.dedup();
-    }
-    conn
-}
-
 #[allow(clippy::too_many_arguments)]
 fn codegen(
     arch: &Arch,
@@ -324,7 +297,7 @@ fn codegen(
     lowered: &[Lowered],
     splits: &[Split],
     mapped: &Mapped,
-    conns: &BTreeMap<(PopIx, PopIx), Vec<Vec<u32>>>,
+    conns: &SliceConns,
 ) -> Result<Image> {
     let base = slice_base(splits);
     let mut kernels: Vec<Kernel> = Vec::new();
@@ -393,7 +366,7 @@ fn codegen(
                     (&syn[e.index()], q, &net.graph[*e])
                 })
                 .collect();
-            let conn = &conns[&(pre, post)];
+            let conn = conns.get(&(pre, post)).ok_or_else(|| CompileError::Internal("a projection into a population partition did not see".into()))?;
             // One input entry per (source population, target core), covering the
             // population's whole key run. Rows are numbered by key offset within
             // the run; only non-empty rows are stored.

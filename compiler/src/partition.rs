@@ -101,7 +101,12 @@ pub fn for_each_row(
     }
 }
 
-fn needs(arch: &Arch, net: &Network, syn: &[Synapses], splits: &[Split], post: PopIx) -> Vec<SliceNeeds> {
+/// For each (source, target) population, the target slices each source slice
+/// reaches (sorted): the slice graph's edges, and the input entries codegen writes.
+pub type SliceConns = std::collections::BTreeMap<(PopIx, PopIx), Vec<Vec<u32>>>;
+
+/// What each slice of `post` needs, and (into `conns`) which slices reach it.
+fn needs(arch: &Arch, net: &Network, syn: &[Synapses], splits: &[Split], post: PopIx, conns: &mut SliceConns) -> Vec<SliceNeeds> {
     let sp = splits[post.index()];
     let mut out = vec![SliceNeeds::default(); sp.count as usize];
     for (pre, projs) in groups_into(net, post) {
@@ -125,7 +130,16 @@ fn needs(arch: &Arch, net: &Network, syn: &[Synapses], splits: &[Split], post: P
         }
         // One input-table entry per source population (its slices' keys form one aligned run).
         let mut seen: Vec<bool> = vec![false; sp.count as usize];
-        for_each_row(&group, net.pop(pre).size, sp, |_, sl, len| {
+        let ps = splits[pre.index()];
+        let mut conn = vec![Vec::<u32>::new(); ps.count as usize];
+        // Last source slice seen per target slice: source slices come in order.
+        let mut mark = vec![u32::MAX; sp.count as usize];
+        for_each_row(&group, net.pop(pre).size, sp, |i, sl, len| {
+            let s = ps.slice_of(i);
+            if mark[sl as usize] != s {
+                mark[sl as usize] = s;
+                conn[s as usize].push(sl);
+            }
             let o = &mut out[sl as usize];
             if !any_shared {
                 o.words += arch.row_words(len as u32);
@@ -137,6 +151,11 @@ fn needs(arch: &Arch, net: &Network, syn: &[Synapses], splits: &[Split], post: P
                 o.entries += 1;
             }
         });
+        for v in &mut conn {
+            v.sort_unstable();
+            v.dedup();
+        }
+        conns.insert((pre, post), conn);
     }
     out
 }
@@ -175,7 +194,7 @@ pub fn partition(
     neurons_per_core: Option<u32>,
     syn: &[Synapses],
     progress: &mut dyn FnMut(&str),
-) -> Result<Vec<Split>> {
+) -> Result<(Vec<Split>, SliceConns)> {
     let c = &arch.core;
     // The tightest of the core's limit, the population's own cap and the
     // compile option's.
@@ -186,12 +205,14 @@ pub fn partition(
     for round in 0..64 {
         progress(&format!("partition round {}", round + 1));
         let mut changed = false;
+        // Valid when the round changes nothing: then every split it used is final.
+        let mut conns = SliceConns::new();
         for (post, pop) in net.pops() {
             if pop.model.is_source() {
                 continue;
             }
             let sp = splits[post.index()];
-            let need = needs(arch, net, syn, &splits, post);
+            let need = needs(arch, net, syn, &splits, post, &mut conns);
             // The worst ratio of need to limit over all slices and limits.
             let mut worst: Option<(f64, &'static str, u64, u64)> = None;
             let mut consider = |what: &'static str, required: u64, limit: Option<u32>| {
@@ -255,7 +276,7 @@ pub fn partition(
             eprintln!("round {round}: {:?}", splits.iter().map(|s| (s.size, s.count)).collect::<Vec<_>>());
         }
         if !changed {
-            return Ok(splits);
+            return Ok((splits, conns));
         }
     }
     Err(CompileError::Internal("partitioning did not converge in 64 rounds".into()))

@@ -142,8 +142,10 @@ impl Jit {
     /// parameter entries (at least the kernel's counts; checked by indexing).
     #[allow(clippy::too_many_arguments)]
     fn call<const S: usize, const P: usize>(&self, f: KernelFn, core: usize, d: &mut KernelData, input: &mut [i32], stride: usize, flags: &mut [u8], np: usize) {
+        // The tables, checking each array's length on the way (one pass).
         let mut sp = [std::ptr::null_mut::<i32>(); S];
         for (i, s) in d.state.iter_mut().enumerate() {
+            assert!(s.len() >= np);
             sp[i] = s.as_mut_ptr();
         }
         let ub = &self.uniform[core];
@@ -151,7 +153,10 @@ impl Jit {
         let mut pp = [std::ptr::null::<i32>(); P];
         for (i, p) in d.params.iter().enumerate() {
             pp[i] = match p {
-                Param::PerNeuron(v) => v.as_ptr(),
+                Param::PerNeuron(v) => {
+                    assert!(v.len() >= np);
+                    v.as_ptr()
+                }
                 Param::Uniform(x) => {
                     debug_assert_eq!(ub[i][0], *x, "a uniform parameter changed after compilation");
                     ub[i].as_ptr()
@@ -162,7 +167,8 @@ impl Jit {
         // parameters. Every state array and per-neuron parameter array hold at
         // least `np` i32s, the flags array `np / 4` bytes, and `input` holds
         // `k.inputs.len()` ports of `stride == np` i32s, and the tables hold
-        // exactly the kernel's slots (all asserted by `run`, the only caller); the
+        // exactly the kernel's slots (the array lengths asserted above, the
+        // rest by `run`, the only caller); the
         // code touches exactly lanes 0..np of those (and the four i32 copies
         // behind each uniform parameter's pointer, in `self.uniform`), through the
         // pointer tables built just above from live, exclusively borrowed data.
@@ -179,12 +185,8 @@ impl KernelRunner for Jit {
         let np = padded(d.n);
         // The compiled code reads and writes `np` lanes of every array it
         // touches; these checks make that true (failing them is a bug).
+        // (`call` checks every state and per-neuron parameter array's length.)
         assert!(stride == np && flags.len() >= np / LANES);
-        assert!(d.state.iter().all(|s| s.len() >= np));
-        assert!(d.params.iter().all(|p| match p {
-            Param::Uniform(_) => true,
-            Param::PerNeuron(v) => v.len() >= np,
-        }));
         assert!(input.len() >= k.inputs.len() * stride);
         // The compiled code reads exactly the kernel's slots from the tables.
         assert!(d.state.len() == k.state.len() && d.params.len() == k.params.len());
