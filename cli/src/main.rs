@@ -23,7 +23,7 @@ struct Cli {
 enum Command {
     /// Compile a network into a chip image.
     Compile(cmd::compile::CompileArgs),
-    /// Run a chip image on the emulator.
+    /// Run a chip image (or a network, compiled in memory) on the emulator.
     Run(cmd::run::RunArgs),
     /// Write a network in another format (NIR).
     #[command(subcommand)]

@@ -24,17 +24,6 @@ pub struct RunArgs {
     /// The chip image (from `nerve compile`), or a network (.json or .nir) to
     /// compile first, in memory, with --arch and the compile options.
     image: PathBuf,
-    /// Architecture to compile a network for (`nerve arch list`); not for an image, which holds its own.
-    #[arg(long)]
-    arch: Option<String>,
-    #[command(flatten)]
-    build: BuildArgs,
-    /// When compiling a network: also write its image here.
-    #[arg(long)]
-    save_image: Option<PathBuf>,
-    /// When compiling a network: write the mapping report (as `nerve compile --report`).
-    #[arg(long)]
-    compile_report: Option<PathBuf>,
     /// Timesteps to run.
     #[arg(long)]
     steps: u64,
@@ -86,6 +75,18 @@ pub struct RunArgs {
     /// Print nothing but errors.
     #[arg(short, long)]
     quiet: bool,
+    // Last, so that their help heading covers only them.
+    /// Architecture to compile a network for (`nerve arch list`); not for an image, which holds its own.
+    #[arg(long, help_heading = "Compiling a network")]
+    arch: Option<String>,
+    #[command(flatten, next_help_heading = "Compiling a network")]
+    build: BuildArgs,
+    /// When compiling a network: also write its image here.
+    #[arg(long, help_heading = "Compiling a network")]
+    save_image: Option<PathBuf>,
+    /// When compiling a network: write the mapping report (as `nerve compile --report`).
+    #[arg(long, help_heading = "Compiling a network")]
+    compile_report: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
