@@ -273,85 +273,25 @@ impl Machine {
             .filter_map(|(i, c)| c.key_base.map(|k| (k.0, k.0 + c.n_neurons - 1, i)))
             .collect();
         key_owner.sort_unstable();
-        // (source core, neuron, destination core, first synapse, length)
-        let mut found: Vec<(u32, u32, u32, u32, u32)> = Vec::with_capacity(img.cores.iter().map(|c| c.rows.len()).sum());
-        let mut cursor: Vec<Vec<u32>> = all_routes.iter().map(|rs| vec![0; rs.len()]).collect();
-        for (di, d) in img.cores.iter().enumerate() {
-            if d.rows.is_empty() {
-                continue;
-            }
-            let mut by_row: Vec<&nerve_isa::image::InputEntry> = d.inputs.iter().collect();
-            by_row.sort_by_key(|e| e.row);
-            // Rows and entries are both in row order, and consecutive rows
-            // mostly share their entry, owner and route: walk the entries
-            // with the rows and keep the last owner and route decision.
-            let mut ei = 0usize;
-            let mut owner_range: Option<(u32, u32, usize)> = None;
-            let mut reach: Option<(usize, usize, bool)> = None;
-            for (k, r) in d.rows.iter().enumerate() {
-                while ei + 1 < by_row.len() && by_row[ei + 1].row <= r.row {
-                    ei += 1;
-                }
-                let e = match by_row.get(ei) {
-                    Some(e) if e.row <= r.row && r.row < e.row + e.count => *e,
-                    _ => continue,
-                };
-                let key = e.key.0 + (r.row - e.row);
-                if !matches!(owner_range, Some((lo, hi, _)) if key >= lo && key <= hi) {
-                    owner_range = key_owner
-                        .partition_point(|o| o.0 <= key)
-                        .checked_sub(1)
-                        .map(|i| key_owner[i])
-                        .filter(|&(lo, hi, _)| key >= lo && key <= hi);
-                }
-                let Some((lo, _, src)) = owner_range else {
-                    continue; // no core sends this key: the row is never used
-                };
-                let owner = (src, key - lo);
-                let rs = &all_routes[owner.0];
-                if rs.is_empty() {
-                    continue;
-                }
-                let ri = if rs.len() == 1 { 0 } else { owner.1 as usize };
-                let reaches = match reach {
-                    Some((s, i, yes)) if s == src && i == ri => yes,
-                    _ => {
-                        // Destination cores come in increasing order and every
-                        // route's destinations are sorted: a cursor per route
-                        // only moves forward (linear overall, no search per row).
-                        let ds = &rs[ri].dests;
-                        let cur = &mut cursor[src][ri];
-                        while (*cur as usize) < ds.len() && (ds[*cur as usize].core as usize) < di {
-                            *cur += 1;
-                        }
-                        let yes = ds.get(*cur as usize).is_some_and(|x| x.core as usize == di);
-                        reach = Some((src, ri, yes));
-                        yes
-                    }
-                };
-                if !reaches {
-                    continue; // the tables do not bring this key here
-                }
-                found.push((owner.0 as u32, owner.1, di as u32, r.start, d.row_len(k) as u32));
-            }
-        }
         // Group by source (core, neuron) into the arena, each group in
-        // destination order. `found` is in destination order already, so two
-        // linear passes place every row (a counting sort that moves the rows
-        // themselves, with no sorted copy of `found`).
+        // destination order. `used_rows` walks the rows in destination order,
+        // so two walks place every row: one counts per source neuron, the
+        // other moves the rows (a counting sort with no list of the rows).
         let mut first = Vec::with_capacity(img.cores.len() + 1);
         let mut total = 0usize;
         for c in &img.cores {
             first.push(total);
             total += c.n_neurons as usize;
         }
-        let bucket = |f: &(u32, u32, u32, u32, u32)| first[f.0 as usize] + f.1 as usize;
         let mut span_at = vec![0usize; total + 1];
         let mut syn_at = vec![0u64; total + 1];
-        for f in &found {
-            span_at[bucket(f) + 1] += 1;
-            syn_at[bucket(f) + 1] += f.4 as u64;
-        }
+        let mut n_spans = 0usize;
+        used_rows(&img, &all_routes, &key_owner, &mut |src, i, _, _, len| {
+            let b = first[src as usize] + i as usize;
+            span_at[b + 1] += 1;
+            syn_at[b + 1] += len as u64;
+            n_spans += 1;
+        });
         for k in 1..=total {
             span_at[k] += span_at[k - 1];
             syn_at[k] += syn_at[k - 1];
@@ -360,11 +300,11 @@ impl Machine {
             return Err(EmuError::Invalid("more than 2^32 − 1 synapses".into()));
         }
         let mut arena = vec![0u64; syn_at[total] as usize];
-        let mut all_spans = vec![Span { core: 0, start: 0, len: 0 }; found.len()];
+        let mut all_spans = vec![Span { core: 0, start: 0, len: 0 }; n_spans];
         {
             let (mut sp_next, mut syn_next) = (span_at.clone(), syn_at.clone());
-            for f in &found {
-                let (b, (_, _, di, a, len)) = (bucket(f), *f);
+            used_rows(&img, &all_routes, &key_owner, &mut |src, i, di, a, len| {
+                let b = first[src as usize] + i as usize;
                 let dst = &img.cores[di as usize];
                 let np = padded(dst.n_neurons as usize);
                 let at = syn_next[b] as usize;
@@ -374,9 +314,8 @@ impl Machine {
                 all_spans[sp_next[b]] = Span { core: di, start: at as u32, len };
                 sp_next[b] += 1;
                 syn_next[b] += len as u64;
-            }
+            });
         }
-        drop(found);
         let mut fanout: Vec<Fanout> = img.cores.iter().map(|_| Fanout::default()).collect();
         for (ci, c) in img.cores.iter().enumerate() {
             if all_routes[ci].is_empty() {
@@ -521,5 +460,74 @@ impl Machine {
             }
         }
         Ok(())
+    }
+}
+
+/// Every used row of the image, in destination-core order, as (source core,
+/// source neuron, destination core, first synapse, length): each non-empty row
+/// belongs to one key (its input entry's key plus the row's offset), the key
+/// to one source neuron, and the row is used if that neuron's route reaches
+/// the row's core. Called twice by `Machine::load` (to count, then to place)
+/// rather than keeping a list of all rows in between.
+fn used_rows(img: &Image, all_routes: &[Vec<Route>], key_owner: &[(u32, u32, usize)], visit: &mut dyn FnMut(u32, u32, u32, u32, u32)) {
+    let mut cursor: Vec<Vec<u32>> = all_routes.iter().map(|rs| vec![0; rs.len()]).collect();
+    for (di, d) in img.cores.iter().enumerate() {
+        if d.rows.is_empty() {
+            continue;
+        }
+        let mut by_row: Vec<&nerve_isa::image::InputEntry> = d.inputs.iter().collect();
+        by_row.sort_by_key(|e| e.row);
+        // Rows and entries are both in row order, and consecutive rows
+        // mostly share their entry, owner and route: walk the entries
+        // with the rows and keep the last owner and route decision.
+        let mut ei = 0usize;
+        let mut owner_range: Option<(u32, u32, usize)> = None;
+        let mut reach: Option<(usize, usize, bool)> = None;
+        for (k, r) in d.rows.iter().enumerate() {
+            while ei + 1 < by_row.len() && by_row[ei + 1].row <= r.row {
+                ei += 1;
+            }
+            let e = match by_row.get(ei) {
+                Some(e) if e.row <= r.row && r.row < e.row + e.count => *e,
+                _ => continue,
+            };
+            let key = e.key.0 + (r.row - e.row);
+            if !matches!(owner_range, Some((lo, hi, _)) if key >= lo && key <= hi) {
+                owner_range = key_owner
+                    .partition_point(|o| o.0 <= key)
+                    .checked_sub(1)
+                    .map(|i| key_owner[i])
+                    .filter(|&(lo, hi, _)| key >= lo && key <= hi);
+            }
+            let Some((lo, _, src)) = owner_range else {
+                continue; // no core sends this key: the row is never used
+            };
+            let owner = (src, key - lo);
+            let rs = &all_routes[owner.0];
+            if rs.is_empty() {
+                continue;
+            }
+            let ri = if rs.len() == 1 { 0 } else { owner.1 as usize };
+            let reaches = match reach {
+                Some((s, i, yes)) if s == src && i == ri => yes,
+                _ => {
+                    // Destination cores come in increasing order and every
+                    // route's destinations are sorted: a cursor per route
+                    // only moves forward (linear overall, no search per row).
+                    let ds = &rs[ri].dests;
+                    let cur = &mut cursor[src][ri];
+                    while (*cur as usize) < ds.len() && (ds[*cur as usize].core as usize) < di {
+                        *cur += 1;
+                    }
+                    let yes = ds.get(*cur as usize).is_some_and(|x| x.core as usize == di);
+                    reach = Some((src, ri, yes));
+                    yes
+                }
+            };
+            if !reaches {
+                continue; // the tables do not bring this key here
+            }
+            visit(owner.0 as u32, owner.1, di as u32, r.start, d.row_len(k) as u32);
+        }
     }
 }
