@@ -141,7 +141,7 @@ fn fixed(f: &[f64]) -> Option<(Vec<i32>, u8)> {
 
 /// A decay `out ← f·x` (f per neuron) as kernel lines, loading its factor
 /// into r5 as parameter `param`, with `tmp` as scratch (may equal `out`);
-/// the parameter to append.
+/// and the parameter's values.
 ///
 /// When every f is in [0.5, 1] the parameter is the factor's complement
 /// c = −round((1 − f)·2^32), which fits 32 bits, and
@@ -150,14 +150,14 @@ fn fixed(f: &[f64]) -> Option<(Vec<i32>, u8)> {
 /// multiply–shift takes the product's high word as it is (no 64-bit shift:
 /// one vector instruction fewer per decay in the JIT). Otherwise `mulshr`
 /// with `fixed`'s shift.
-fn decay(pop: &Population, what: &str, f: &[f64], x: u8, tmp: u8, out: u8, param: &str) -> Result<(String, Vec<(String, ParamVals)>)> {
+fn decay(pop: &Population, what: &str, f: &[f64], x: u8, tmp: u8, out: u8, param: &str) -> Result<(String, ParamVals)> {
     if f.iter().all(|&f| (0.5..=1.0).contains(&f)) {
         let c: Vec<i32> = f.iter().map(|&f| (-((1.0 - f) * 4_294_967_296.0).round()).max(i32::MIN as f64) as i32).collect();
         let text = format!("    ldp    r5, {param}\n    mulshr r{tmp}, r{x}, r5, 32\n    add    r{out}, r{x}, r{tmp}\n");
-        return Ok((text, vec![(param.to_string(), ParamVals::from_vec(c))]));
+        return Ok((text, ParamVals::from_vec(c)));
     }
     let (q, sh) = fixed(f).ok_or_else(|| bad(pop, format!("{what} is out of the fixed-point range")))?;
-    Ok((format!("    ldp    r5, {param}\n    mulshr r{out}, r{x}, r5, {sh}\n"), vec![(param.to_string(), ParamVals::from_vec(q))]))
+    Ok((format!("    ldp    r5, {param}\n    mulshr r{out}, r{x}, r5, {sh}\n"), ParamVals::from_vec(q)))
 }
 
 fn round_i32(pop: &Population, what: &str, x: f64) -> Result<i32> {
@@ -562,7 +562,7 @@ fn lower_lif(
     let mut a_v = Vec::with_capacity(n);
     let mut c0 = Vec::with_capacity(n);
     // b: mV of membrane change over one step per nA of synaptic current at the step's start.
-    let (mut b_e, mut b_i, mut d_e, mut d_i): (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) = (vec![], vec![], vec![], vec![]);
+    let (mut b_e, mut b_i, mut d_e, mut d_i) = (vec![], vec![], vec![], vec![]);
     let mut vth = vec![];
     let mut vreset = vec![];
     let mut tref = vec![];
@@ -654,16 +654,16 @@ fn lower_lif(
         }
         None => None,
     };
-    let mut pdecl: Vec<(String, ParamVals)> = a_q;
+    let mut pdecl: Vec<(String, ParamVals)> = vec![("a_v".into(), a_q)];
     pdecl.push(("c0".into(), ParamVals::from_vec(c0)));
     pdecl.extend(b_params);
-    pdecl.extend(de_q);
-    pdecl.extend(di_q);
+    pdecl.push(("d_e".into(), de_q));
+    pdecl.push(("d_i".into(), di_q));
     pdecl.push(("vth".into(), ParamVals::from_vec(vth)));
     pdecl.push(("vreset".into(), ParamVals::from_vec(vreset)));
     pdecl.push(("tref".into(), ParamVals::from_vec(tref)));
     if let Some(((_, da_q), aj)) = &adaptive_decay {
-        pdecl.extend(da_q.iter().cloned());
+        pdecl.push(("d_a".into(), da_q.clone()));
         pdecl.push(("a_jump".into(), ParamVals::from_vec(aj.clone())));
     }
     let names: Vec<&str> = pdecl.iter().map(|(n, _)| n.as_str()).collect();

@@ -334,6 +334,11 @@ fn build(
                 None => x,
             });
         };
+        // A written slot's change (old XOR new) joins the activity test.
+        let join_change = |b: &mut FunctionBuilder, any: &mut Option<Value>, old: Option<Value>, new: Value| {
+            let d = b.ins().bxor(old.expect("every written slot's old value is known"), new);
+            or_into(b, any, d);
+        };
         let mut before: Vec<Option<Value>> = vec![None; n_slots];
         for &s in &written {
             if !first_is_load[s as usize] {
@@ -377,9 +382,7 @@ fn build(
                     let addr = b.ins().iadd(state_base[aux as usize], off);
                     b.ins().store(mf, a, addr, 0);
                     if last_write[aux as usize] == Some(pc) {
-                        let x0 = before[aux as usize].expect("every written slot's old value is known");
-                        let d = b.ins().bxor(x0, a);
-                        or_into(&mut b, &mut any, d);
+                        join_change(&mut b, &mut any, before[aux as usize], a);
                     }
                     None
                 }
@@ -508,9 +511,7 @@ fn build(
                     let x3 = b.ins().bxor(x2, t);
                     b.ins().store(mf, x3, addr, 0);
                     if last_write[aux as usize] == Some(pc) {
-                        let x0 = before[aux as usize].expect("every written slot's old value is known");
-                        let d = b.ins().bxor(x0, x3);
-                        or_into(&mut b, &mut any, d);
+                        join_change(&mut b, &mut any, before[aux as usize], x3);
                     }
                     Some(x3)
                 }

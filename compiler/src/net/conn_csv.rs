@@ -138,10 +138,14 @@ fn fast(bytes: &[u8], file: &str) -> Result<Option<ConnList>> {
             hs.into_iter().map(|h| h.join().unwrap_or(None)).collect()
         })
     };
+    Ok(parts.into_iter().collect::<Option<Vec<_>>>().and_then(concat))
+}
+
+/// The parts in order as one list (`None` for no parts).
+fn concat(parts: Vec<ConnList>) -> Option<ConnList> {
     let mut parts = parts.into_iter();
-    let Some(Some(mut out)) = parts.next() else { return Ok(None) };
+    let mut out = parts.next()?;
     for p in parts {
-        let Some(p) = p else { return Ok(None) };
         out.pre.extend_from_slice(&p.pre);
         out.post.extend_from_slice(&p.post);
         for (a, b) in [(&mut out.weight, &p.weight), (&mut out.delay, &p.delay)] {
@@ -150,7 +154,7 @@ fn fast(bytes: &[u8], file: &str) -> Result<Option<ConnList>> {
             }
         }
     }
-    Ok(Some(out))
+    Some(out)
 }
 
 /// The line up to `\n` (a trailing `\r` dropped) and what follows it.
@@ -195,23 +199,12 @@ fn streamed(path: &Path, len: u64, file: &str, cannot: &dyn Fn(std::io::Error) -
         let hs: Vec<_> = bounds.windows(2).map(|w| (w[0], w[1])).map(|(a, b)| s.spawn(move || parse_range(path, a, b, body, c, chunk))).collect();
         hs.into_iter().map(|h| h.join().unwrap_or(Ok(None))).collect()
     });
-    let mut out: Option<ConnList> = None;
+    let mut lists = Vec::with_capacity(parts.len());
     for p in parts {
         let Some(p) = p.map_err(cannot)? else { return Ok(None) };
-        match &mut out {
-            None => out = Some(p),
-            Some(out) => {
-                out.pre.extend_from_slice(&p.pre);
-                out.post.extend_from_slice(&p.post);
-                for (a, b) in [(&mut out.weight, &p.weight), (&mut out.delay, &p.delay)] {
-                    if let (Some(a), Some(b)) = (a.as_mut(), b) {
-                        a.extend_from_slice(b);
-                    }
-                }
-            }
-        }
+        lists.push(p);
     }
-    Ok(out)
+    Ok(concat(lists))
 }
 
 /// The lines of `path` that start in byte range [a, b) (lines start at `body`
