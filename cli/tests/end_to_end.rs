@@ -150,6 +150,28 @@ fn engines_and_thread_counts_agree() {
     }
 }
 
+/// A profile without idle updates (`core.idle_updates = false`): the same
+/// spikes and counts as with them, except that every update is active (the
+/// JIT skips the activity test), in both engines and at any thread count.
+#[test]
+fn profiles_without_idle_updates_count_every_update() {
+    // Integrate-and-fire neurons: idle in every step without input.
+    let img = nerve_isa::sample::sample_image();
+    assert!(img.arch.core.idle_updates);
+    let (_, base) = emulate(img.clone(), 40, false, 1);
+    assert!(base.counts.updates_idle > 0 && base.counts.updates_active > 0, "the test needs both kinds");
+    let mut whole = img.clone();
+    whole.arch.core.idle_updates = false;
+    let mut expected = base.counts;
+    expected.updates_active += expected.updates_idle;
+    expected.updates_idle = 0;
+    for (jit, threads) in [(false, 1), (true, 1), (true, 2)] {
+        let (_, r) = emulate(whole.clone(), 40, jit, threads);
+        assert_eq!(r.spikes, base.spikes, "jit={jit} threads={threads}");
+        assert_eq!(r.counts, expected, "jit={jit} threads={threads}");
+    }
+}
+
 #[test]
 fn probes_record_every_step_in_neuron_order() {
     let net = read_network(&example("small.json")).unwrap();

@@ -490,6 +490,7 @@ pub fn run(
         n_links,
         tick,
         barrier_ns,
+        idle_updates: a.core.idle_updates,
     };
     std::thread::scope(|s| {
         let mut handles = Vec::new();
@@ -636,6 +637,7 @@ struct Ctx<'a> {
     n_links: usize,
     tick: Option<f64>,
     barrier_ns: f64,
+    idle_updates: bool,
 }
 
 impl Ctx<'_> {
@@ -715,6 +717,9 @@ impl Ctx<'_> {
                                 flags[ng - 1] &= keep | (keep << 4);
                             }
                             let active = scan_flags(flags, |i| out.push((gi as u32, i)));
+                            // Without idle updates every update is a whole one (the JIT
+                            // compiled for such a profile leaves the activity bits 0).
+                            let active = if self.idle_updates { active } else { n as u64 };
                             let nn = n as u64;
                             cnt.updates_active += active;
                             cnt.updates_idle += nn - active;

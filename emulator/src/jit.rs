@@ -40,7 +40,7 @@ pub struct Jit {
     /// Per core, per parameter slot: four copies of the uniform value the
     /// core's function was compiled for (zeros for per-neuron slots), read by
     /// the compiled code through the parameter table. Built once, not per step.
-    uniform: Vec<Vec<[i32; LANES]>>,
+    uniform: Vec<Vec<Lanes>>,
     /// Distinct compiled functions.
     pub functions: usize,
 }
@@ -54,6 +54,12 @@ unsafe impl Sync for Jit {}
 unsafe impl Send for Jit {}
 
 const V: Type = types::I32X4;
+
+/// Four copies of a uniform value, aligned as an i32x4 so that the compiled
+/// code may use them as an aligned memory operand.
+#[derive(Clone, Copy)]
+#[repr(C, align(16))]
+struct Lanes([i32; LANES]);
 
 fn jit_err(k: &Kernel, e: impl std::fmt::Display) -> EmuError {
     EmuError::Jit { kernel: k.name.clone(), reason: e.to_string() }
@@ -70,17 +76,24 @@ impl Jit {
                 Run::Schedule { .. } => None,
             })
             .collect();
-        Jit::compile_cores(&cores)
+        Jit::compile_cores(&cores, m.arch.core.idle_updates)
     }
 
     /// Compiles one kernel for one set of parameters (tests and benchmarks).
     pub fn for_kernel(k: &Kernel, d: &KernelData) -> Result<Jit> {
-        Jit::compile_cores(&[Some((k, uniform_values(d), 0))])
+        Jit::compile_cores(&[Some((k, uniform_values(d), 0))], true)
+    }
+
+    /// As `for_kernel`, for a profile without idle updates: the activity
+    /// bits are left 0 (the engine counts every update as active).
+    pub fn for_kernel_without_activity(k: &Kernel, d: &KernelData) -> Result<Jit> {
+        Jit::compile_cores(&[Some((k, uniform_values(d), 0))], false)
     }
 
     /// `cores[i]`: the kernel of core i, its uniform parameter values, and a
-    /// kernel id used to share compiled code between cores.
-    fn compile_cores(cores: &[Option<(&Kernel, Vec<Option<i32>>, usize)>]) -> Result<Jit> {
+    /// kernel id used to share compiled code between cores. `activity`: the
+    /// functions compute the activity bits (profiles with idle updates).
+    fn compile_cores(cores: &[Option<(&Kernel, Vec<Option<i32>>, usize)>], activity: bool) -> Result<Jit> {
         let mut flags = settings::builder();
         let set = |f: &mut settings::Builder, k: &str, v: &str| f.set(k, v).map_err(|e| EmuError::Jit { kernel: "-".into(), reason: e.to_string() });
         set(&mut flags, "opt_level", "speed")?;
@@ -103,7 +116,7 @@ impl Jit {
             let id = match cache.get(&key) {
                 Some(id) => *id,
                 None => {
-                    let id = build(&mut module, &mut fctx, k, consts, cache.len())?;
+                    let id = build(&mut module, &mut fctx, k, consts, activity, cache.len())?;
                     cache.insert(key, id);
                     id
                 }
@@ -129,7 +142,7 @@ impl Jit {
         let uniform = cores
             .iter()
             .map(|c| match c {
-                Some((_, consts, _)) => consts.iter().map(|v| [v.unwrap_or(0); LANES]).collect(),
+                Some((_, consts, _)) => consts.iter().map(|v| Lanes([v.unwrap_or(0); LANES])).collect(),
                 None => Vec::new(),
             })
             .collect();
@@ -158,8 +171,8 @@ impl Jit {
                     v.as_ptr()
                 }
                 Param::Uniform(x) => {
-                    debug_assert_eq!(ub[i][0], *x, "a uniform parameter changed after compilation");
-                    ub[i].as_ptr()
+                    debug_assert_eq!(ub[i].0[0], *x, "a uniform parameter changed after compilation");
+                    ub[i].0.as_ptr()
                 }
             };
         }
@@ -224,6 +237,7 @@ fn build(
     fctx: &mut FunctionBuilderContext,
     k: &Kernel,
     consts: &[Option<i32>],
+    activity: bool,
     serial: usize,
 ) -> Result<cranelift_module::FuncId> {
     let tcfg = module.target_config();
@@ -251,18 +265,21 @@ fn build(
         let mf = MemFlagsData::new().with_notrap();
         // Array base pointers, loaded once.
         let state_base: Vec<Value> = (0..k.state.len()).map(|i| b.ins().load(ptr, mf, state_tab, (i * 8) as i32)).collect();
-        let param_base: Vec<Value> = (0..k.params.len()).map(|i| b.ins().load(ptr, mf, param_tab, (i * 8) as i32)).collect();
-        // Uniform parameters are read once, before the loop. They are loaded, not
-        // written as constants, so that the optimiser keeps multiplications by
-        // them in the widening form x86 does with one pmuldq.
-        let ro = MemFlagsData::new().with_notrap().with_readonly();
-        let uniform: Vec<Option<Value>> = (0..k.params.len())
-            .map(|i| {
-                // Four copies in memory, loaded as a vector: a splat of a scalar
-                // would be folded through the widening and lose pmuldq.
-                consts[i].map(|_| b.ins().load(V, ro, param_base[i], 0))
-            })
+        // Uniform parameters are read inside the loop, where each is used, from
+        // one base pointer: loads there fold into the instruction that uses
+        // them (a memory operand), where values read once before the loop
+        // stayed live across it and were spilled and reloaded anyway. Their
+        // address depends on the loop index (through a zero), so that the
+        // optimiser does not hoist these (pure) loads again. The copies of a core's uniform
+        // values are one array (`Jit::uniform`), 16 bytes per slot, so every
+        // slot's address is the first uniform slot's plus a constant.
+        let first_uniform = consts.iter().position(|c| c.is_some());
+        // Base pointers of per-neuron parameters, and the uniform values' one.
+        let param_base: Vec<Option<Value>> = (0..k.params.len())
+            .map(|i| (consts[i].is_none() || Some(i) == first_uniform).then(|| b.ins().load(ptr, mf, param_tab, (i * 8) as i32)))
             .collect();
+        let uniform_base: Option<Value> = first_uniform.and_then(|s| param_base[s]);
+        let uniform_at = |slot: usize| -> i32 { ((slot - first_uniform.expect("a uniform slot")) * 16) as i32 };
         let stride_bytes = b.ins().imul_imm_s(port_stride, 4);
         let input_base: Vec<Value> = (0..k.inputs.len())
             .map(|i| {
@@ -281,6 +298,13 @@ fn build(
 
         b.switch_to_block(body);
         let off = b.ins().imul_imm_s(gi, (LANES * 4) as i64);
+        // Zero (the group index is never negative), but not to the optimiser:
+        // the uniform values' address in the loop is computed from it, so that
+        // their (pure) loads stay in the loop, one at each use, and fold into
+        // the instruction using them.
+        let loop_zero = b.ins().ushr_imm_u(gi, 63);
+        let uniform_here = uniform_base.map(|u| b.ins().iadd(u, loop_zero));
+        let pure = MemFlagsData::new().with_notrap().with_readonly().with_can_move().with_aligned();
         let regs: Vec<Variable> = (0..NUM_REGS).map(|_| b.declare_var(V)).collect();
         let z = vsplat(&mut b, 0);
         for &r in &regs {
@@ -340,8 +364,12 @@ fn build(
             or_into(b, any, d);
         };
         let mut before: Vec<Option<Value>> = vec![None; n_slots];
+        if !activity {
+            // No activity bits: nothing joins the test, no value is read for it.
+            last_write.iter_mut().for_each(|w| *w = None);
+        }
         for &s in &written {
-            if !first_is_load[s as usize] {
+            if activity && !first_is_load[s as usize] {
                 let addr = b.ins().iadd(state_base[s as usize], off);
                 before[s as usize] = Some(b.ins().load(V, mf, addr, 0));
             }
@@ -389,10 +417,11 @@ fn build(
                 Opcode::Ldp => match consts[aux as usize] {
                     Some(x) => {
                         kn = Known::Const(x);
-                        uniform[aux as usize]
+                        let base = uniform_here.expect("a uniform slot has the base");
+                        Some(b.ins().load(V, pure, base, uniform_at(aux as usize)))
                     }
                     None => {
-                        let addr = b.ins().iadd(param_base[aux as usize], off);
+                        let addr = b.ins().iadd(param_base[aux as usize].expect("a per-neuron slot has its base"), off);
                         Some(b.ins().load(V, mf, addr, 0))
                     }
                 },
@@ -534,30 +563,34 @@ fn build(
             }
         }
         // Flags byte: spiked lanes in bits 0-3, active lanes (input on any port,
-        // a written state slot changed, or spiked) in 4-7. Then the input slot
-        // is cleared for its next use.
+        // a written state slot changed, or spiked) in 4-7, or 0 there without
+        // `activity`. Then the input slot is cleared for its next use.
         let spike = spike.unwrap_or(z);
         // Every written slot joined `any` at its last write (Sts and Rand are
         // the only writers); inputs the kernel never read join here.
-        debug_assert!(written.iter().all(|&s| last_write[s as usize].is_some()));
+        debug_assert!(!activity || written.iter().all(|&s| last_write[s as usize].is_some()));
         for (p, base) in input_base.iter().enumerate() {
             let addr = b.ins().iadd(*base, off);
-            if inputs[p].is_none() {
+            if activity && inputs[p].is_none() {
                 let x = b.ins().load(V, mf, addr, 0);
                 or_into(&mut b, &mut any, x);
             }
             b.ins().store(mf, z, addr, 0);
         }
-        let quiet = match any {
-            Some(any) => b.ins().icmp(IntCC::Equal, any, z),
-            None => vsplat(&mut b, -1), // nothing written, no input: every lane quiet
-        };
         let sb = b.ins().vhigh_bits(types::I32, spike);
-        let qb = b.ins().vhigh_bits(types::I32, quiet);
-        let ab = b.ins().bxor_imm_u(qb, 0xf);
-        let ab = b.ins().bor(ab, sb);
-        let ab = b.ins().ishl_imm_u(ab, 4);
-        let byte = b.ins().bor(sb, ab);
+        let byte = if activity {
+            let quiet = match any {
+                Some(any) => b.ins().icmp(IntCC::Equal, any, z),
+                None => vsplat(&mut b, -1), // nothing written, no input: every lane quiet
+            };
+            let qb = b.ins().vhigh_bits(types::I32, quiet);
+            let ab = b.ins().bxor_imm_u(qb, 0xf);
+            let ab = b.ins().bor(ab, sb);
+            let ab = b.ins().ishl_imm_u(ab, 4);
+            b.ins().bor(sb, ab)
+        } else {
+            sb
+        };
         let faddr = b.ins().iadd(flags_ptr, gi);
         b.ins().istore8(mf, byte, faddr, 0);
         let next = b.ins().iadd_imm_s(gi, 1);
@@ -573,6 +606,7 @@ fn build(
     let dump = std::env::var_os("NERVE_JIT_DUMP").is_some();
     if dump {
         ctx.set_disasm(true);
+        eprintln!("; {name} (CLIF)\n{}", ctx.func.display());
     }
     module.define_function(id, &mut ctx).map_err(|e| jit_err(k, format!("{e:?}")))?;
     if dump {

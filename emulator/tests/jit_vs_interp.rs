@@ -121,6 +121,17 @@ fn random_kernels_agree_bit_for_bit() {
             assert_eq!(&di.state[s][..n], &dj.state[s][..n], "case {case}: state {s} differs\n{}", nerve_isa::asm::disassemble(&k));
         }
         assert_eq!(masked(&fi, n), masked(&fj, n), "case {case}: spike/activity flags differ\n{}", nerve_isa::asm::disassemble(&k));
+        // Compiled for a profile without idle updates: the same states and
+        // spike bits, activity bits 0, and the input slots cleared all the same.
+        let quiet = Jit::for_kernel_without_activity(&k, &d0).unwrap();
+        let (mut dq, mut fq, mut iq) = (clone(&d0), vec![0xffu8; np / 4], input.clone());
+        quiet.run(0, &k, &mut dq, &mut iq, np, &mut fq);
+        for s in 0..NS {
+            assert_eq!(&di.state[s][..n], &dq.state[s][..n], "case {case} (no activity): state {s} differs");
+        }
+        let spikes_only: Vec<u8> = masked(&fi, n).iter().map(|f| f & 0x0f).collect();
+        assert_eq!(spikes_only, masked(&fq, n), "case {case} (no activity): flags differ\n{}", nerve_isa::asm::disassemble(&k));
+        assert!(iq.iter().all(|&x| x == 0), "case {case} (no activity): input not cleared");
         interp::run(&k, &mut di, &input, np, &mut fi);
         jit.run(0, &k, &mut dj, &mut input.clone(), np, &mut fj);
         for s in 0..NS {

@@ -167,6 +167,17 @@ pub struct CoreSpec {
     /// neuron. `false` (the default): every synapse is stored.
     #[serde(default)]
     pub shared_kernels: bool,
+    /// Whether a neuron update without synaptic input and without a change of
+    /// state is an idle update, charged `neuron_idle_*` (Loihi's compartments:
+    /// SANA-FE charges them the access only). `false`: a core runs every
+    /// neuron's whole update every step (sPyNNaker's neuron loop), so every
+    /// update is an active one and kernels skip the test. Default `true`.
+    #[serde(default = "yes")]
+    pub idle_updates: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The router of each node.
