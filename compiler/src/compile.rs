@@ -288,6 +288,105 @@ fn slice_params(p: &ParamVals, r: std::ops::Range<u32>) -> ParamArray {
     }
 }
 
+/// A core's image under construction.
+struct Building {
+    img: CoreImage,
+    /// Shared kernels, by the key of their input entry (indices are known once inputs are sorted).
+    conv: Vec<(u32, ConvRows)>,
+}
+
+/// Synapses of one (source, target) population group at which codegen
+/// scatters to several threads.
+const PARALLEL_SCATTER: usize = 1 << 18;
+
+/// One group's synapses, scattered into the rows of its target cores.
+struct Scatter<'a> {
+    net: &'a Network,
+    pre: PopIx,
+    ps: Split,
+    qs: Split,
+    group: &'a [(&'a Synapses, &'a ProjQuant, &'a Projection)],
+    uniform_m: &'a [Option<i32>],
+    shared: &'a [Option<crate::expand::SharedKernel>],
+    conn: &'a [Vec<u32>],
+    /// Key base of each source slice.
+    key_base: &'a [Option<RoutingKey>],
+    run_key: u32,
+    run_mask: u32,
+    span: u32,
+}
+
+impl Scatter<'_> {
+    /// Builds the input entries, rows and synapses of target slices
+    /// `t0 .. t0 + cores.len()` (`cores[k]` is slice `t0 + k`), in source
+    /// order: the same arrays however the targets are split.
+    fn run(&self, t0: u32, cores: &mut [Building]) {
+        let (ps, qs) = (self.ps, self.qs);
+        let t1 = t0 + cores.len() as u32;
+        let mine = |t: u32| t >= t0 && t < t1;
+        // Room for this group's synapses on every target core, counted
+        // first: millions of pushes into growing vectors cost more.
+        let mut adding = vec![0usize; cores.len()];
+        for (g, (sy, _, _)) in self.group.iter().enumerate() {
+            if self.shared[g].is_none() {
+                for &j in &sy.post {
+                    let t = qs.slice_of(j);
+                    if mine(t) {
+                        adding[(t - t0) as usize] += 1;
+                    }
+                }
+            }
+        }
+        for (c, &n) in cores.iter_mut().zip(&adding) {
+            c.img.synapses.reserve(n);
+        }
+        // Per target slice: the number of its first row for this group.
+        let mut base_row: Vec<Option<u32>> = vec![None; cores.len()];
+        for i in 0..self.net.pop(self.pre).size {
+            let s = ps.slice_of(i);
+            let Some(kb) = self.key_base[s as usize] else {
+                continue; // reaches no target here (checked by the caller)
+            };
+            let key = kb.0 + (i - ps.range(s).start);
+            for &t in &self.conn[s as usize] {
+                if !mine(t) {
+                    continue;
+                }
+                let k = (t - t0) as usize;
+                if base_row[k].is_none() {
+                    let b = &mut cores[k].img;
+                    let r = b.inputs.iter().map(|e| e.row + e.count).max().unwrap_or(0);
+                    b.inputs.push(InputEntry { key: RoutingKey(self.run_key), mask: self.run_mask, row: r, count: self.span });
+                    base_row[k] = Some(r);
+                }
+            }
+            for (g, (sy, q, _)) in self.group.iter().enumerate() {
+                if self.shared[g].is_some() {
+                    continue; // generated from the kernel
+                }
+                for x in sy.row(i as usize) {
+                    let j = sy.post[x];
+                    let t = qs.slice_of(j);
+                    if !mine(t) {
+                        continue;
+                    }
+                    let k = (t - t0) as usize;
+                    let b = &mut cores[k].img;
+                    let row = base_row[k].expect("connected") + (key - self.run_key);
+                    if b.rows.last().is_none_or(|r| r.row != row) {
+                        b.rows.push(RowStart { row, start: b.synapses.len() as u32 });
+                    }
+                    let m = match self.uniform_m[g] {
+                        Some(m) => m,
+                        None => q.mantissa(sy.weight(x)).0,
+                    };
+                    b.synapses.push(Synapse { weight: m, target: (j - t * qs.size) as u16, delay: sy.delay(x) as u8, port: q.port });
+                }
+            }
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn codegen(
     arch: &Arch,
@@ -301,12 +400,6 @@ fn codegen(
 ) -> Result<Image> {
     let base = slice_base(splits);
     let mut kernels: Vec<Kernel> = Vec::new();
-    // Per core under construction: (image core, rows starts)
-    struct Building {
-        img: CoreImage,
-        /// Shared kernels, by the key of their input entry (indices are known once inputs are sorted).
-        conv: Vec<(u32, ConvRows)>,
-    }
     let mut cores: Vec<Building> = Vec::new();
     let mut core_index: std::collections::BTreeMap<CoreId, usize> = std::collections::BTreeMap::new();
     for (pi, pop) in net.pops() {
@@ -391,57 +484,49 @@ fn codegen(
                 }
             }
             let kernels: Vec<Option<crate::expand::SharedKernel>> = group.iter().map(|(_, _, p)| crate::expand::shared_kernel(arch, p)).collect();
-            // Room for this group's synapses on every target core, counted
-            // first: millions of pushes into growing vectors cost more.
-            let mut adding = vec![0usize; qs.count as usize];
-            for (g, (sy, _, _)) in group.iter().enumerate() {
-                if kernels[g].is_none() {
-                    for &j in &sy.post {
-                        adding[qs.slice_of(j) as usize] += 1;
-                    }
-                }
-            }
-            for (t, &n) in adding.iter().enumerate() {
-                cores[slot_of[t]].img.synapses.reserve(n);
-            }
-            // Per target slice: the number of its first row for this group.
-            let mut base_row: Vec<Option<u32>> = vec![None; qs.count as usize];
-            for i in 0..net.pop(pre).size {
-                let s = ps.slice_of(i);
-                let Some(kb) = mapped.keys.base[(base[pre.index()] + s) as usize] else {
-                    if conn[s as usize].is_empty() {
-                        continue; // a slice whose neurons reach no target here sends nothing
-                    }
+            // Every connected source slice has a key (checked before the
+            // scatter, which then cannot fail).
+            for sl in 0..ps.count {
+                if mapped.keys.base[(base[pre.index()] + sl) as usize].is_none() && !conn[sl as usize].is_empty() {
                     return Err(CompileError::Internal("a connected slice has no key".into()));
-                };
-                let key = kb.0 + (i - ps.range(s).start);
-                for &t in &conn[s as usize] {
-                    let b = &mut cores[slot_of[t as usize]].img;
-                    if base_row[t as usize].is_none() {
-                        let r = b.inputs.iter().map(|e| e.row + e.count).max().unwrap_or(0);
-                        b.inputs.push(InputEntry { key: RoutingKey(run_key), mask: run_mask, row: r, count: span });
-                        base_row[t as usize] = Some(r);
-                    }
                 }
-                for (g, (sy, q, _)) in group.iter().enumerate() {
-                    if kernels[g].is_some() {
-                        continue; // generated from the kernel
+            }
+            // The target population's cores are consecutive in `cores`, in
+            // slice order (built so above).
+            let first = slot_of.first().copied().unwrap_or(0);
+            if slot_of.iter().enumerate().any(|(t, &c)| c != first + t) {
+                return Err(CompileError::Internal("a population's cores are not consecutive".into()));
+            }
+            let targets = &mut cores[first..first + qs.count as usize];
+            let job = Scatter {
+                net,
+                pre,
+                ps,
+                qs,
+                group: &group,
+                uniform_m: &uniform_m,
+                shared: &kernels,
+                conn,
+                key_base: &mapped.keys.base[base[pre.index()] as usize..(base[pre.index()] + ps.count) as usize],
+                run_key,
+                run_mask,
+                span,
+            };
+            // Large groups are scattered by several threads, each over its own
+            // target cores (each reads every synapse, writes only its own):
+            // the per-core arrays come out the same whatever the split.
+            let n_syn: usize = group.iter().map(|(sy, _, _)| sy.post.len()).sum();
+            let threads = if n_syn >= PARALLEL_SCATTER { std::thread::available_parallelism().map_or(1, |n| n.get()).min(8) } else { 1 };
+            let per = targets.len().div_ceil(threads.max(1)).max(1);
+            if threads <= 1 || targets.len() < 2 {
+                job.run(0, targets);
+            } else {
+                std::thread::scope(|sc| {
+                    for (k, chunk) in targets.chunks_mut(per).enumerate() {
+                        let job = &job;
+                        sc.spawn(move || job.run((k * per) as u32, chunk));
                     }
-                    for x in sy.row(i as usize) {
-                        let j = sy.post[x];
-                        let t = qs.slice_of(j);
-                        let b = &mut cores[slot_of[t as usize]].img;
-                        let row = base_row[t as usize].expect("connected") + (key - run_key);
-                        if b.rows.last().is_none_or(|r| r.row != row) {
-                            b.rows.push(RowStart { row, start: b.synapses.len() as u32 });
-                        }
-                        let m = match uniform_m[g] {
-                            Some(m) => m,
-                            None => q.mantissa(sy.weight(x)).0,
-                        };
-                        b.synapses.push(Synapse { weight: m, target: (j - t * qs.size) as u16, delay: sy.delay(x) as u8, port: q.port });
-                    }
-                }
+                });
             }
             // Shared kernels: one per target slice the projection reaches.
             for (g, k) in kernels.iter().enumerate() {
