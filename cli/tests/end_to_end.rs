@@ -172,6 +172,19 @@ fn profiles_without_idle_updates_count_every_update() {
     }
 }
 
+/// The synapse arena laid out on several threads is the one laid out on one.
+#[test]
+fn arena_layout_is_the_same_on_any_thread_count() {
+    let img = small_on_loihi();
+    let one = Machine::load_on(img.clone(), Some(1)).unwrap();
+    assert!(one.arena.len() > 1000, "the test needs synapses");
+    for k in [2, 3, 7] {
+        let m = Machine::load_on(img.clone(), Some(k)).unwrap();
+        assert!(m.arena == one.arena, "{k} threads: arena differs");
+        assert!(m.fanout == one.fanout, "{k} threads: fan-out differs");
+    }
+}
+
 #[test]
 fn probes_record_every_step_in_neuron_order() {
     let net = read_network(&example("small.json")).unwrap();

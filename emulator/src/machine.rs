@@ -12,6 +12,9 @@ use nerve_isa::route::{trace, PathCost};
 use crate::error::{EmuError, Result};
 use crate::kernel_data::{padded, KernelData, Param};
 
+/// Synapses at which `Machine::load` lays out the arena on several threads.
+const PARALLEL_ARENA: u64 = 1 << 20;
+
 /// A synapse packed for delivery in one u64 (the arena is a `Vec<u64>` so
 /// that it is allocated zeroed by the OS, not filled): bits 0-7 the delay,
 /// 8-31 `offset` = port × padded(n) + target, 32-63 the weight mantissa.
@@ -112,7 +115,7 @@ pub struct Span {
 
 /// Where a source core's spikes land: neuron i's arrivals are
 /// `spans[start[i]..start[i + 1]]`, sorted by destination core.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Fanout {
     pub start: Vec<u32>,
     pub spans: Vec<Span>,
@@ -196,7 +199,14 @@ fn hop_ns(a: &Arch, p: &PathCost) -> f64 {
 
 impl Machine {
     /// Loads a validated image. Consumes it: the synapses move into packed rows.
-    pub fn load(mut img: Image) -> Result<Machine> {
+    pub fn load(img: Image) -> Result<Machine> {
+        Machine::load_on(img, None)
+    }
+
+    /// As `load`, laying out the synapse arena on `threads` threads (`None`:
+    /// as many as the host has, for large images). The machine is the same
+    /// whatever the count (tested).
+    pub fn load_on(mut img: Image, threads: Option<usize>) -> Result<Machine> {
         img.validate()?;
         // Shared kernels become ordinary rows here: the emulator walks rows;
         // what the chip stores (and the memory limits check) is the kernel.
@@ -302,19 +312,65 @@ impl Machine {
         let mut arena = vec![0u64; syn_at[total] as usize];
         let mut all_spans = vec![Span { core: 0, start: 0, len: 0 }; n_spans];
         {
-            let (mut sp_next, mut syn_next) = (span_at.clone(), syn_at.clone());
-            used_rows(&img, &all_routes, &key_owner, &mut |src, i, di, a, len| {
-                let b = first[src as usize] + i as usize;
-                let dst = &img.cores[di as usize];
-                let np = padded(dst.n_neurons as usize);
-                let at = syn_next[b] as usize;
-                for (o, s) in arena[at..at + len as usize].iter_mut().zip(&dst.synapses[a as usize..(a + len) as usize]) {
-                    *o = PackedSyn::new((s.port as usize * np + s.target as usize) as u32, s.delay, s.weight).0;
-                }
-                all_spans[sp_next[b]] = Span { core: di, start: at as u32, len };
-                sp_next[b] += 1;
-                syn_next[b] += len as u64;
-            });
+            // The second walk moves the rows. Its writes land all over the
+            // arena (one row of each source neuron per destination core), so
+            // several threads share it, each owning a range of source neurons
+            // (and so one stretch of the arena and of the spans) and walking
+            // every row; each thread writes exactly what one would.
+            let threads = match threads {
+                Some(k) => k.max(1),
+                None if syn_at[total] >= PARALLEL_ARENA => std::thread::available_parallelism().map_or(1, |n| n.get()).min(8),
+                None => 1,
+            };
+            let mut cut = vec![0usize];
+            for k in 1..threads {
+                let want = syn_at[total] * k as u64 / threads as u64;
+                cut.push(syn_at.partition_point(|&x| x < want).min(total).max(*cut.last().expect("cut")));
+            }
+            cut.push(total);
+            let mut arena_parts: Vec<&mut [u64]> = Vec::with_capacity(threads);
+            let mut span_parts: Vec<&mut [Span]> = Vec::with_capacity(threads);
+            let (mut ar, mut spr): (&mut [u64], &mut [Span]) = (&mut arena, &mut all_spans);
+            for k in 0..threads {
+                let (a, b) = std::mem::take(&mut ar).split_at_mut((syn_at[cut[k + 1]] - syn_at[cut[k]]) as usize);
+                arena_parts.push(a);
+                ar = b;
+                let (a, b) = std::mem::take(&mut spr).split_at_mut(span_at[cut[k + 1]] - span_at[cut[k]]);
+                span_parts.push(a);
+                spr = b;
+            }
+            let (img, all_routes, key_owner, first, syn_at, span_at) = (&img, &all_routes, &key_owner, &first, &syn_at, &span_at);
+            let fill = move |lo: usize, hi: usize, arena: &mut [u64], spans: &mut [Span]| {
+                let (syn0, sp0) = (syn_at[lo], span_at[lo]);
+                let mut syn_next: Vec<u64> = syn_at[lo..hi].iter().map(|&x| x - syn0).collect();
+                let mut sp_next: Vec<usize> = span_at[lo..hi].iter().map(|&x| x - sp0).collect();
+                used_rows(img, all_routes, key_owner, &mut |src, i, di, a, len| {
+                    let b = first[src as usize] + i as usize;
+                    if b < lo || b >= hi {
+                        return;
+                    }
+                    let dst = &img.cores[di as usize];
+                    let np = padded(dst.n_neurons as usize);
+                    let at = syn_next[b - lo] as usize;
+                    for (o, s) in arena[at..at + len as usize].iter_mut().zip(&dst.synapses[a as usize..(a + len) as usize]) {
+                        *o = PackedSyn::new((s.port as usize * np + s.target as usize) as u32, s.delay, s.weight).0;
+                    }
+                    spans[sp_next[b - lo]] = Span { core: di, start: (syn0 + at as u64) as u32, len };
+                    sp_next[b - lo] += 1;
+                    syn_next[b - lo] += len as u64;
+                });
+            };
+            if threads == 1 {
+                fill(0, total, arena_parts.pop().expect("one part"), span_parts.pop().expect("one part"));
+            } else {
+                std::thread::scope(|sc| {
+                    for (k, (a, sp)) in arena_parts.into_iter().zip(span_parts).enumerate() {
+                        let (lo, hi) = (cut[k], cut[k + 1]);
+                        let fill = &fill;
+                        sc.spawn(move || fill(lo, hi, a, sp));
+                    }
+                });
+            }
         }
         let mut fanout: Vec<Fanout> = img.cores.iter().map(|_| Fanout::default()).collect();
         for (ci, c) in img.cores.iter().enumerate() {
