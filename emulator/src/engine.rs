@@ -366,6 +366,12 @@ struct Worker<'a> {
     /// This step's time per core: computing and sending, and receiving.
     send_ns: Vec<f64>,
     recv_ns: Vec<f64>,
+    /// This step's arrivals per core: packets received and synaptic events
+    /// (their time and counts are added once per step, not per packet).
+    rx_packets: Vec<u64>,
+    rx_events: Vec<u64>,
+    /// Per core: i32s per ring slot (ports × padded neurons).
+    slot_len: Vec<usize>,
     flags: Vec<u8>,
     spikes: Vec<SpikeEvent>,
     probes: Vec<ProbeTrace>,
@@ -497,6 +503,7 @@ pub fn run(
         let mut own: Option<Worker> = None;
         for (t, chunk) in chunks.into_iter().enumerate() {
             let nc = chunk.len();
+            let slot_len: Vec<usize> = chunk.iter().map(|c| c.ports * crate::kernel_data::padded(c.n)).collect();
             let mut w = Worker {
                 first: bounds[t],
                 cores: chunk,
@@ -505,6 +512,9 @@ pub fn run(
                 max_step: vec![0.0; nc],
                 send_ns: vec![0.0; nc],
                 recv_ns: vec![0.0; nc],
+                rx_packets: vec![0; nc],
+                rx_events: vec![0; nc],
+                slot_len,
                 flags: vec![0; max_n / 4 + 8],
                 spikes: Vec::new(),
                 probes: Vec::new(),
@@ -645,18 +655,16 @@ impl Ctx<'_> {
     #[inline]
     fn apply(&self, w: &mut Worker, ci: usize, sp: &crate::machine::Span, step: u64) {
         let core = &mut w.cores[ci];
-        let stride_slot = core.ports * crate::kernel_data::padded(core.n);
+        let stride_slot = w.slot_len[ci];
         let mask = core.slot_mask;
-        let ring = &mut core.ring;
+        let ring: &mut [i32] = &mut core.ring;
         for &syn in &self.arena[sp.start as usize..(sp.start + sp.len) as usize] {
             let syn = PackedSyn(syn);
             let slot = (step as usize + syn.delay()) & mask;
             let idx = slot * stride_slot + syn.offset();
             ring[idx] = ring[idx].wrapping_add(syn.weight());
         }
-        let ne = sp.len as u64;
-        w.counts[ci].synaptic_events += ne;
-        w.recv_ns[ci] += ne as f64 * self.costs.syn;
+        w.rx_events[ci] += sp.len as u64;
     }
 
     /// The part of a list ordered by core that falls in this thread's cores
@@ -833,8 +841,7 @@ impl Ctx<'_> {
                                 continue;
                             }
                             let ci = sp.core as usize - lo;
-                            w.counts[ci].packets_in += 1;
-                            w.recv_ns[ci] += self.costs.pk_in;
+                            w.rx_packets[ci] += 1;
                             self.apply(w, ci, sp, step);
                         }
                         continue;
@@ -857,9 +864,8 @@ impl Ctx<'_> {
                     // the per-packet time); those with a row apply its synapses.
                     for d in &r.dests[self.own(&r.dests, |d| d.core)] {
                         let ci = d.core as usize - lo;
-                        w.counts[ci].packets_in += 1;
+                        w.rx_packets[ci] += 1;
                         w.counts[ci].packets_no_row += 1;
-                        w.recv_ns[ci] += self.costs.pk_in;
                     }
                     for sp in &spans[self.own(spans, |d| d.core)] {
                         let ci = sp.core as usize - lo;
@@ -873,6 +879,16 @@ impl Ctx<'_> {
             // Per-step bookkeeping.
             let mut core_max = 0.0f64;
             for ci in 0..w.cores.len() {
+                // Receiving: packets and synaptic events, counted and charged.
+                let (np, ne) = (w.rx_packets[ci], w.rx_events[ci]);
+                if np != 0 || ne != 0 {
+                    let c = &mut w.counts[ci];
+                    c.packets_in += np;
+                    c.synaptic_events += ne;
+                    w.recv_ns[ci] = np as f64 * self.costs.pk_in + ne as f64 * self.costs.syn;
+                    w.rx_packets[ci] = 0;
+                    w.rx_events[ci] = 0;
+                }
                 let (tx, rx) = (w.send_ns[ci], w.recv_ns[ci]);
                 let x = if self.costs.overlap { tx.max(rx) } else { tx + rx };
                 w.busy[ci] += x;
