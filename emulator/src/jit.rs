@@ -1,7 +1,10 @@
 //! The Cranelift JIT: each kernel compiled to native code that runs four
-//! neurons per iteration with i32x4 vectors, with every uniform parameter of
-//! a core baked in as a constant (one compiled function per kernel and set of
-//! uniform values). It must agree bit for bit with the interpreter; the
+//! neurons per iteration with i32x4 vectors, one compiled function per kernel
+//! and set of uniform parameter values (known values fold, e.g. `shv` amounts
+//! become immediate shifts; the values themselves are read in the loop from
+//! the core's aligned copies, which keeps them out of the registers). On
+//! profiles without idle updates the function skips the activity test. It
+//! must agree bit for bit with the interpreter; the
 //! differential tests in tests/jit_vs_interp.rs check that on random kernels
 //! and edge values.
 //!
