@@ -19,6 +19,11 @@ const DT: f64 = 0.1;
 /// second neuron's excitatory time constant (equal to the first's, 5 ms, or
 /// not).
 fn network(tau_syn_e1: f64, w_exc: f64) -> String {
+    network_i(tau_syn_e1, 10.0, w_exc)
+}
+
+/// As `network`, with the inhibitory time constant `tau_i` (both neurons).
+fn network_i(tau_syn_e1: f64, tau_i: f64, w_exc: f64) -> String {
     // Above any v these inputs reach.
     let v_thresh = if w_exc > 1.0 { 100.0 } else { -20.0 };
     format!(
@@ -26,7 +31,7 @@ fn network(tau_syn_e1: f64, w_exc: f64) -> String {
           {{"name": "src", "size": 2, "model": "spike_source_array", "spike_times": [[2.0], [8.0]]}},
           {{"name": "n", "size": 2, "model": "lif",
             "params": {{"tau_m": 20.0, "cm": 0.2, "v_rest": -49.0, "v_reset": -60.0, "v_thresh": {v_thresh},
-                        "tau_refrac": 5.0, "tau_syn_E": [5.0, {tau_syn_e1}], "tau_syn_I": 10.0}},
+                        "tau_refrac": 5.0, "tau_syn_E": [5.0, {tau_syn_e1}], "tau_syn_I": {tau_i}}},
             "initial": {{"v": -65.0, "isyn_exc": 0.3, "isyn_inh": -0.2}}}}],
           "projections": [
             {{"pre": "src", "post": "n", "connector": {{"type": "from_list", "connections": [[0, 0], [0, 1]]}}, "weight": {w_exc}, "delay": 0.5}},
@@ -36,6 +41,11 @@ fn network(tau_syn_e1: f64, w_exc: f64) -> String {
 
 /// Per step (after the step's update): v (mV) and the excitatory current (nA) of every neuron of `n`.
 fn traces(text: &str, jit: bool) -> (String, Vec<Vec<f64>>, Vec<Vec<f64>>) {
+    traces_of(text, jit, "isyn_exc")
+}
+
+/// As `traces`, with the current variable `current`.
+fn traces_of(text: &str, jit: bool, current: &str) -> (String, Vec<Vec<f64>>, Vec<Vec<f64>>) {
     let net = parse_network(text, Path::new("lif.json")).unwrap();
     let out = compile(
         &Arch::builtin("spinnaker").unwrap(),
@@ -61,7 +71,7 @@ fn traces(text: &str, jit: bool) -> (String, Vec<Vec<f64>>, Vec<Vec<f64>>) {
             .unwrap()
             .clone()
     };
-    let (v, ie) = (var("v"), var("isyn_exc"));
+    let (v, ie) = (var("v"), var(current));
     let rec = Recording {
         spikes: vec![true; m.pops.len()],
         probes: vec![(pi as u32, v.slot), (pi as u32, ie.slot)],
@@ -89,13 +99,19 @@ fn traces(text: &str, jit: bool) -> (String, Vec<Vec<f64>>, Vec<Vec<f64>>) {
 
 /// The same recurrence in f64: i' = d·i (after this step's input), v' = a·v + c + b_e·i_e + b_i·i_i.
 fn reference(tau_syn_e: f64, w_exc: f64, input_step: [usize; 2]) -> (Vec<f64>, Vec<f64>) {
+    let (vs, ie, _) = reference_i(tau_syn_e, 10.0, w_exc, input_step);
+    (vs, ie)
+}
+
+/// As `reference` with the inhibitory time constant `tau_i`; also the inhibitory current.
+fn reference_i(tau_syn_e: f64, tau_i: f64, w_exc: f64, input_step: [usize; 2]) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let (tm, cm, vrest) = (20.0f64, 0.2f64, -49.0f64);
     let a = (-DT / tm).exp();
     let c = vrest * (1.0 - a);
     let b = |ts: f64| (1.0 / cm) * tm * ts / (ts - tm) * ((-DT / ts).exp() - (-DT / tm).exp());
-    let (de, di) = ((-DT / tau_syn_e).exp(), (-DT / 10.0f64).exp());
+    let (de, di) = ((-DT / tau_syn_e).exp(), (-DT / tau_i).exp());
     let (mut v, mut ie, mut ii) = (-65.0, 0.3, -0.2);
-    let (mut vs, mut is) = (vec![], vec![]);
+    let (mut vs, mut is, mut iis) = (vec![], vec![], vec![]);
     for t in 0..STEPS {
         if t == input_step[0] {
             ie += w_exc;
@@ -103,13 +119,14 @@ fn reference(tau_syn_e: f64, w_exc: f64, input_step: [usize; 2]) -> (Vec<f64>, V
         if t == input_step[1] {
             ii += -0.4;
         }
-        v = a * v + c + b(tau_syn_e) * ie + b(10.0) * ii;
+        v = a * v + c + b(tau_syn_e) * ie + b(tau_i) * ii;
         ie *= de;
         ii *= di;
         vs.push(v);
         is.push(ie);
+        iis.push(ii);
     }
-    (vs, is)
+    (vs, is, iis)
 }
 
 /// `expect_multiplies`: the current factors' `mulshr`s (0 when the currents are kept in volts).
@@ -164,4 +181,27 @@ fn large_weights_shift_currents_into_v() {
 #[test]
 fn per_neuron_factors_multiply_currents() {
     check(4.0, 0.7, 2, 0);
+}
+
+/// Equal time constants (both 5 ms): one current, the sum of both, with one
+/// decay; v and the summed current follow the two-current recurrence.
+#[test]
+fn equal_time_constants_merge_the_currents() {
+    for jit in [false, true] {
+        let (kernel, v, i) = traces_of(&network_i(5.0, 5.0, 0.7), jit, "isyn");
+        assert!(kernel.contains(".state v, isyn, refr"), "{kernel}");
+        let decays = kernel.lines().filter(|l| l.trim_start().starts_with("mulshr") && l.contains(", 32 ")).count();
+        assert_eq!(decays, 2, "v and the one current: {kernel}");
+        let (rv, re, ri) = reference_i(5.0, 5.0, 0.7, [25, 85]);
+        for neuron in 0..2 {
+            let mut worst = (0.0f64, 0.0f64);
+            for t in 0..STEPS {
+                worst.0 = worst.0.max((v[t][neuron] - rv[t]).abs());
+                worst.1 = worst.1.max((i[t][neuron] - (re[t] + ri[t])).abs());
+            }
+            eprintln!("merged, neuron {neuron} (jit {jit}): worst |dv| {:.2e} mV, |di| {:.2e} nA", worst.0, worst.1);
+            assert!(worst.0 < 2e-3 && worst.1 < 5e-5, "neuron {neuron} (jit {jit}): |dv| {} mV, |di| {} nA", worst.0, worst.1);
+        }
+        assert!((rv[84] - rv[24]).abs() > 1.0 && (rv[STEPS - 1] - rv[84]).abs() > 0.1);
+    }
 }

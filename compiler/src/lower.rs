@@ -603,6 +603,11 @@ fn lower_lif(
     // currents are Q(kg) nA, multiplied by per-neuron b each step.
     let scaled = |b: &[f64]| b.first().filter(|&&b0| b0 > 0.0 && b0.is_finite() && b.iter().all(|&x| x == b0)).copied();
     let scaled = scaled(&b_e).zip(scaled(&b_i));
+    // Equal synaptic time constants (PyNN's default, 5 ms both): the two
+    // currents decay alike and enter v alike, so by linearity they are one
+    // current, their sum (one state, one decay instead of two). Its scale is
+    // the coarser of the two, which holds either receptor's inputs.
+    let merged = scaled.is_some_and(|(be, bi)| be == bi) && d_e == d_i;
     let (kg_e, kg_i) = match scaled {
         Some((be, bi)) => (
             current_scale(arch, incoming, Receptor::Excitatory, be).min(kv),
@@ -610,6 +615,7 @@ fn lower_lif(
         ),
         None => (current_scale(arch, incoming, Receptor::Excitatory, 1.0), current_scale(arch, incoming, Receptor::Inhibitory, 1.0)),
     };
+    let (kg_e, kg_i) = if merged { (kg_e.min(kg_i), kg_e.min(kg_i)) } else { (kg_e, kg_i) };
     // nA per least significant bit of each current.
     let (lsb_e, lsb_i) = match scaled {
         Some((be, bi)) => (2f64.powi(-kg_e) / be, 2f64.powi(-kg_i) / bi),
@@ -625,7 +631,11 @@ fn lower_lif(
                 0 => format!("    add    r6, r6, r{r}\n"),
                 s => format!("    shl    r7, r{r}, {s}\n    add    r6, r6, r7\n"),
             };
-            (format!("{}{}", add(2, kg_e), add(3, kg_i)), vec![])
+            if merged {
+                (add(2, kg_e), vec![])
+            } else {
+                (format!("{}{}", add(2, kg_e), add(3, kg_i)), vec![])
+            }
         }
         None => {
             let in_v = |b: &[f64], lsb: f64| -> Vec<f64> { b.iter().map(|b| b * sv * lsb).collect() };
@@ -637,14 +647,16 @@ fn lower_lif(
             )
         }
     };
-    let (decay_e, de_q) = decay(pop, "the excitatory decay", &d_e, 2, 7, 2, "d_e")?;
+    let (decay_e, de_q) = decay(pop, if merged { "the synaptic decay" } else { "the excitatory decay" }, &d_e, 2, 7, 2, if merged { "d_syn" } else { "d_e" })?;
     let (decay_i, di_q) = decay(pop, "the inhibitory decay", &d_i, 3, 7, 3, "d_i")?;
 
     let (e_params, inputs) = port_decls(&ports);
     let mut k = String::new();
     let kname = if adaptive.is_some() { "adaptive_lif" } else { "lif" };
     k.push_str(&format!(".kernel {kname}\n"));
-    k.push_str(if adaptive.is_some() { ".state v, isyn_exc, isyn_inh, refr, theta\n" } else { ".state v, isyn_exc, isyn_inh, refr\n" });
+    // State slots: v, the current(s), refr, then theta.
+    let currents = if merged { "isyn" } else { "isyn_exc, isyn_inh" };
+    k.push_str(&format!(".state v, {currents}, refr{}\n", if adaptive.is_some() { ", theta" } else { "" }));
     // Parameters in slot order: (name, values).
     let adaptive_decay = match adaptive {
         Some(a) => {
@@ -657,8 +669,12 @@ fn lower_lif(
     let mut pdecl: Vec<(String, ParamVals)> = vec![("a_v".into(), a_q)];
     pdecl.push(("c0".into(), ParamVals::from_vec(c0)));
     pdecl.extend(b_params);
-    pdecl.push(("d_e".into(), de_q));
-    pdecl.push(("d_i".into(), di_q));
+    if merged {
+        pdecl.push(("d_syn".into(), de_q));
+    } else {
+        pdecl.push(("d_e".into(), de_q));
+        pdecl.push(("d_i".into(), di_q));
+    }
     pdecl.push(("vth".into(), ParamVals::from_vec(vth)));
     pdecl.push(("vreset".into(), ParamVals::from_vec(vreset)));
     pdecl.push(("tref".into(), ParamVals::from_vec(tref)));
@@ -675,11 +691,17 @@ fn lower_lif(
     if !inputs.is_empty() {
         k.push_str(&format!(".input {inputs}\n"));
     }
-    k.push_str("    ; synaptic input of this step into each receptor's current\n");
-    sum_ports(&mut k, &ports, Some(Receptor::Excitatory), 0);
-    k.push_str("    lds    r2, isyn_exc\n    add    r2, r2, r0\n");
-    sum_ports(&mut k, &ports, Some(Receptor::Inhibitory), 0);
-    k.push_str("    lds    r3, isyn_inh\n    add    r3, r3, r0\n");
+    if merged {
+        k.push_str("    ; synaptic input of this step (both receptors) into the current\n");
+        sum_ports(&mut k, &ports, None, 0);
+        k.push_str("    lds    r2, isyn\n    add    r2, r2, r0\n");
+    } else {
+        k.push_str("    ; synaptic input of this step into each receptor's current\n");
+        sum_ports(&mut k, &ports, Some(Receptor::Excitatory), 0);
+        k.push_str("    lds    r2, isyn_exc\n    add    r2, r2, r0\n");
+        sum_ports(&mut k, &ports, Some(Receptor::Inhibitory), 0);
+        k.push_str("    lds    r3, isyn_inh\n    add    r3, r3, r0\n");
+    }
     k.push_str(&format!(
         "    ; membrane: exact integration over one step
     lds    r4, v
@@ -711,10 +733,13 @@ fn lower_lif(
     sts    v, r6
     sts    refr, r8
     ; synaptic currents decay
-{decay_e}    sts    isyn_exc, r2
-{decay_i}    sts    isyn_inh, r3
 "
     ));
+    if merged {
+        k.push_str(&format!("{decay_e}    sts    isyn, r2\n"));
+    } else {
+        k.push_str(&format!("{decay_e}    sts    isyn_exc, r2\n{decay_i}    sts    isyn_inh, r3\n"));
+    }
     let mut theta0 = vec![];
     if let Some(((decay_a, _), _)) = &adaptive_decay {
         k.push_str(&format!(
@@ -733,16 +758,34 @@ fn lower_lif(
     let v0: Vec<i32> = initial(pop, "v", &p.v_rest).iter().map(|x| round_i32(pop, "initial v", x * sv)).collect::<Result<_>>()?;
     let ge0: Vec<i32> = initial(pop, "isyn_exc", &Values::Scalar(0.0)).iter().map(|x| round_i32(pop, "initial isyn_exc", x / lsb_e)).collect::<Result<_>>()?;
     let gi0: Vec<i32> = initial(pop, "isyn_inh", &Values::Scalar(0.0)).iter().map(|x| round_i32(pop, "initial isyn_inh", x / lsb_i)).collect::<Result<_>>()?;
-    let mut state = vec![v0, ge0, gi0, vec![0; n]];
-    let mut vars = vec![
-        VarSymbol { name: "v".into(), slot: 0, scale: 1.0 / sv, offset: 0.0, unit: "mV".into() },
-        VarSymbol { name: "isyn_exc".into(), slot: 1, scale: lsb_e, offset: 0.0, unit: "nA".into() },
-        VarSymbol { name: "isyn_inh".into(), slot: 2, scale: lsb_i, offset: 0.0, unit: "nA".into() },
-        VarSymbol { name: "refr".into(), slot: 3, scale: 1.0, offset: 0.0, unit: "steps".into() },
-    ];
+    let (mut state, mut vars) = if merged {
+        // The one current starts as the sum of both (the same scale).
+        let ie = initial(pop, "isyn_exc", &Values::Scalar(0.0));
+        let ii = initial(pop, "isyn_inh", &Values::Scalar(0.0));
+        let g0: Vec<i32> = ie.iter().zip(&ii).map(|(e, i)| round_i32(pop, "initial isyn_exc + isyn_inh", (e + i) / lsb_e)).collect::<Result<_>>()?;
+        (
+            vec![v0, g0, vec![0; n]],
+            vec![
+                VarSymbol { name: "v".into(), slot: 0, scale: 1.0 / sv, offset: 0.0, unit: "mV".into() },
+                VarSymbol { name: "isyn".into(), slot: 1, scale: lsb_e, offset: 0.0, unit: "nA".into() },
+                VarSymbol { name: "refr".into(), slot: 2, scale: 1.0, offset: 0.0, unit: "steps".into() },
+            ],
+        )
+    } else {
+        (
+            vec![v0, ge0, gi0, vec![0; n]],
+            vec![
+                VarSymbol { name: "v".into(), slot: 0, scale: 1.0 / sv, offset: 0.0, unit: "mV".into() },
+                VarSymbol { name: "isyn_exc".into(), slot: 1, scale: lsb_e, offset: 0.0, unit: "nA".into() },
+                VarSymbol { name: "isyn_inh".into(), slot: 2, scale: lsb_i, offset: 0.0, unit: "nA".into() },
+                VarSymbol { name: "refr".into(), slot: 3, scale: 1.0, offset: 0.0, unit: "steps".into() },
+            ],
+        )
+    };
     if adaptive.is_some() {
+        let slot = state.len() as u8;
         state.push(theta0);
-        vars.push(VarSymbol { name: "theta".into(), slot: 4, scale: 1.0 / sv, offset: 0.0, unit: "mV".into() });
+        vars.push(VarSymbol { name: "theta".into(), slot: slot as _, scale: 1.0 / sv, offset: 0.0, unit: "mV".into() });
     }
     Ok(Lowered { body: Body::Kernel { kernel, params, state }, ports, vars, quant })
 }
