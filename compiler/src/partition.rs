@@ -84,18 +84,42 @@ pub fn for_each_row(
     let mut touched: Vec<u32> = Vec::new();
     for i in 0..n_pre as usize {
         for s in syns {
-            for k in s.row(i) {
-                let sl = post_split.slice_of(s.post[k]);
-                if counts[sl as usize] == 0 {
-                    touched.push(sl);
+            // A row's targets mostly come in runs within one slice (rows are
+            // sorted by target): count a run in a register, not memory.
+            let mut flush = |sl: u32, run: u64| {
+                if run != 0 {
+                    if counts[sl as usize] == 0 {
+                        touched.push(sl);
+                    }
+                    counts[sl as usize] += run;
                 }
-                counts[sl as usize] += 1;
+            };
+            let (mut cur, mut run) = (0u32, 0u64);
+            for &j in &s.post[s.row(i)] {
+                let sl = post_split.slice_of(j);
+                if sl != cur {
+                    flush(cur, run);
+                    (cur, run) = (sl, 0);
+                }
+                run += 1;
             }
+            flush(cur, run);
         }
-        touched.sort_unstable();
-        for &sl in &touched {
-            f(i as u32, sl, counts[sl as usize]);
-            counts[sl as usize] = 0;
+        if touched.len() * 8 >= counts.len() {
+            // Most slices reached (dense fan-out): one ordered scan costs less
+            // than sorting the list.
+            for (sl, c) in counts.iter_mut().enumerate() {
+                if *c != 0 {
+                    f(i as u32, sl as u32, *c);
+                    *c = 0;
+                }
+            }
+        } else {
+            touched.sort_unstable();
+            for &sl in &touched {
+                f(i as u32, sl, counts[sl as usize]);
+                counts[sl as usize] = 0;
+            }
         }
         touched.clear();
     }
@@ -172,11 +196,16 @@ fn dest_counts(net: &Network, syn: &[Synapses], splits: &[Split], pre: PopIx) ->
             let mut c = 0;
             for i in sp.range(k) {
                 for s in &projs {
-                    for x in s.row(i as usize) {
-                        let t = psplit.slice_of(s.post[x]) as usize;
-                        if !seen[t] {
-                            seen[t] = true;
-                            c += 1;
+                    // Targets come in runs within a slice: test each run once.
+                    let mut last = u32::MAX;
+                    for &j in &s.post[s.row(i as usize)] {
+                        let t = psplit.slice_of(j);
+                        if t != last {
+                            last = t;
+                            if !seen[t as usize] {
+                                seen[t as usize] = true;
+                                c += 1;
+                            }
                         }
                     }
                 }
