@@ -284,9 +284,10 @@ impl Machine {
             .collect();
         key_owner.sort_unstable();
         // Group by source (core, neuron) into the arena, each group in
-        // destination order. `used_rows` walks the rows in destination order,
-        // so two walks place every row: one counts per source neuron, the
-        // other moves the rows (a counting sort with no list of the rows).
+        // destination order: a counting sort. `used_rows` walks the rows in
+        // destination order once, counting per source neuron and noting each
+        // row's source neuron (4 bytes a row); the rows are then moved in
+        // that order without walking the routes again.
         let mut first = Vec::with_capacity(img.cores.len() + 1);
         let mut total = 0usize;
         for c in &img.cores {
@@ -296,11 +297,26 @@ impl Machine {
         let mut span_at = vec![0usize; total + 1];
         let mut syn_at = vec![0u64; total + 1];
         let mut n_spans = 0usize;
-        used_rows(&img, &all_routes, &key_owner, &mut |src, i, _, _, len| {
+        // Per core, the index of its first row in `row_owner`.
+        let mut row_base = Vec::with_capacity(img.cores.len() + 1);
+        let mut n_rows = 0usize;
+        for c in &img.cores {
+            row_base.push(n_rows);
+            n_rows += c.rows.len();
+        }
+        row_base.push(n_rows);
+        if total >= u32::MAX as usize {
+            return Err(EmuError::Invalid("more than 2^32 − 2 neurons".into()));
+        }
+        // Each row's source neuron, or NO_OWNER for a row no packet reaches.
+        const NO_OWNER: u32 = u32::MAX;
+        let mut row_owner = vec![NO_OWNER; n_rows];
+        used_rows(&img, &all_routes, &key_owner, &mut |src, i, di, k, len| {
             let b = first[src as usize] + i as usize;
             span_at[b + 1] += 1;
             syn_at[b + 1] += len as u64;
             n_spans += 1;
+            row_owner[row_base[di as usize] + k as usize] = b as u32;
         });
         for k in 1..=total {
             span_at[k] += span_at[k - 1];
@@ -339,26 +355,29 @@ impl Machine {
                 span_parts.push(a);
                 spr = b;
             }
-            let (img, all_routes, key_owner, first, syn_at, span_at) = (&img, &all_routes, &key_owner, &first, &syn_at, &span_at);
+            let (img, row_owner, row_base, syn_at, span_at) = (&img, &row_owner, &row_base, &syn_at, &span_at);
             let fill = move |lo: usize, hi: usize, arena: &mut [u64], spans: &mut [Span]| {
                 let (syn0, sp0) = (syn_at[lo], span_at[lo]);
                 let mut syn_next: Vec<u64> = syn_at[lo..hi].iter().map(|&x| x - syn0).collect();
                 let mut sp_next: Vec<usize> = span_at[lo..hi].iter().map(|&x| x - sp0).collect();
-                used_rows(img, all_routes, key_owner, &mut |src, i, di, a, len| {
-                    let b = first[src as usize] + i as usize;
-                    if b < lo || b >= hi {
-                        return;
-                    }
-                    let dst = &img.cores[di as usize];
+                // Destination order, as the first walk: each neuron's rows in it.
+                for (di, dst) in img.cores.iter().enumerate() {
                     let np = padded(dst.n_neurons as usize);
-                    let at = syn_next[b - lo] as usize;
-                    for (o, s) in arena[at..at + len as usize].iter_mut().zip(&dst.synapses[a as usize..(a + len) as usize]) {
-                        *o = PackedSyn::new((s.port as usize * np + s.target as usize) as u32, s.delay, s.weight).0;
+                    for (k, &b) in row_owner[row_base[di]..row_base[di + 1]].iter().enumerate() {
+                        let b = b as usize;
+                        if b < lo || b >= hi {
+                            continue; // another thread's, or unused (NO_OWNER)
+                        }
+                        let (a, len) = (dst.rows[k].start as usize, dst.row_len(k));
+                        let at = syn_next[b - lo] as usize;
+                        for (o, s) in arena[at..at + len].iter_mut().zip(&dst.synapses[a..a + len]) {
+                            *o = PackedSyn::new((s.port as usize * np + s.target as usize) as u32, s.delay, s.weight).0;
+                        }
+                        spans[sp_next[b - lo]] = Span { core: di as u32, start: (syn0 + at as u64) as u32, len: len as u32 };
+                        sp_next[b - lo] += 1;
+                        syn_next[b - lo] += len as u64;
                     }
-                    spans[sp_next[b - lo]] = Span { core: di, start: (syn0 + at as u64) as u32, len };
-                    sp_next[b - lo] += 1;
-                    syn_next[b - lo] += len as u64;
-                });
+                }
             };
             if threads == 1 {
                 fill(0, total, arena_parts.pop().expect("one part"), span_parts.pop().expect("one part"));
@@ -520,11 +539,10 @@ impl Machine {
 }
 
 /// Every used row of the image, in destination-core order, as (source core,
-/// source neuron, destination core, first synapse, length): each non-empty row
-/// belongs to one key (its input entry's key plus the row's offset), the key
-/// to one source neuron, and the row is used if that neuron's route reaches
-/// the row's core. Called twice by `Machine::load` (to count, then to place)
-/// rather than keeping a list of all rows in between.
+/// source neuron, destination core, row index in the core, length): each
+/// non-empty row belongs to one key (its input entry's key plus the row's
+/// offset), the key to one source neuron, and the row is used if that
+/// neuron's route reaches the row's core.
 fn used_rows(img: &Image, all_routes: &[Vec<Route>], key_owner: &[(u32, u32, usize)], visit: &mut dyn FnMut(u32, u32, u32, u32, u32)) {
     let mut cursor: Vec<Vec<u32>> = all_routes.iter().map(|rs| vec![0; rs.len()]).collect();
     for (di, d) in img.cores.iter().enumerate() {
@@ -583,7 +601,7 @@ fn used_rows(img: &Image, all_routes: &[Vec<Route>], key_owner: &[(u32, u32, usi
             if !reaches {
                 continue; // the tables do not bring this key here
             }
-            visit(owner.0 as u32, owner.1, di as u32, r.start, d.row_len(k) as u32);
+            visit(owner.0 as u32, owner.1, di as u32, k as u32, d.row_len(k) as u32);
         }
     }
 }
