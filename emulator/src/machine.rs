@@ -328,11 +328,11 @@ impl Machine {
         let mut arena = vec![0u64; syn_at[total] as usize];
         let mut all_spans = vec![Span { core: 0, start: 0, len: 0 }; n_spans];
         {
-            // The second walk moves the rows. Its writes land all over the
-            // arena (one row of each source neuron per destination core), so
-            // several threads share it, each owning a range of source neurons
-            // (and so one stretch of the arena and of the spans) and walking
-            // every row; each thread writes exactly what one would.
+            // Moving the rows writes all over the arena (one row of each
+            // source neuron per destination core), so several threads share
+            // it, each owning a range of source neurons (and so one stretch
+            // of the arena and of the spans) and reading the whole row list;
+            // each thread writes exactly what one would.
             let threads = match threads {
                 Some(k) => k.max(1),
                 None if syn_at[total] >= PARALLEL_ARENA => std::thread::available_parallelism().map_or(1, |n| n.get()).min(8),
