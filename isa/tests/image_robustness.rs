@@ -143,3 +143,53 @@ fn routing_trace_of_the_sample() {
     assert_eq!(img.cores[1].lookup(RoutingKey(0x103)), None);
     assert_eq!(img.cores[1].lookup(RoutingKey(0x0ff)), None);
 }
+
+/// Reading a file decodes as it reads (`Image::read_unvalidated`); it must
+/// agree with decoding the same bytes in memory: the same image, or the same
+/// error, for every truncation, every single-byte flip, appended bytes, and
+/// a checksummed payload with bytes after the image.
+#[test]
+fn files_read_as_streamed_agree_with_bytes_in_memory() {
+    let dir = std::env::temp_dir().join(format!("nerve-image-stream-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("x.img");
+    let both = |b: &[u8]| -> (String, String) {
+        std::fs::write(&path, b).unwrap();
+        let show = |r: Result<Image, ImageError>| match r {
+            Ok(img) => format!("ok {:?}", img.to_bytes()),
+            Err(e) => format!("error {e}"),
+        };
+        (show(Image::from_bytes_unvalidated(b)), show(Image::read_unvalidated(&path)))
+    };
+    let bytes = sample_image().to_bytes();
+    let (mem, file) = both(&bytes);
+    assert!(mem.starts_with("ok"), "{mem}");
+    assert_eq!(mem, file);
+    for len in 0..bytes.len() {
+        let (mem, file) = both(&bytes[..len]);
+        assert_eq!(mem, file, "truncated at {len}");
+    }
+    for i in 0..bytes.len() {
+        let mut b = bytes.clone();
+        b[i] ^= 0x01;
+        let (mem, file) = both(&b);
+        assert!(mem.starts_with("error"), "flip at {i}");
+        assert_eq!(mem, file, "flip at {i}");
+    }
+    let mut longer = bytes.clone();
+    longer.push(0);
+    let (mem, file) = both(&longer);
+    assert!(mem.contains("trailing") || mem.contains("after"), "{mem}");
+    assert_eq!(mem, file);
+    // A payload with one byte after the image, under a correct header and checksum.
+    let mut extra = bytes[HEADER_LEN..].to_vec();
+    extra.push(7);
+    let mut b = bytes[..HEADER_LEN].to_vec();
+    b[16..24].copy_from_slice(&(extra.len() as u64).to_le_bytes());
+    b[24..28].copy_from_slice(&crc32fast::hash(&extra).to_le_bytes());
+    b.extend_from_slice(&extra);
+    let (mem, file) = both(&b);
+    assert!(mem.starts_with("error"), "{mem}");
+    assert_eq!(mem, file);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
