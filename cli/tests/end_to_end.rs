@@ -298,3 +298,28 @@ fn shared_kernels_equal_stored_synapses() {
         assert!(Machine::load(bad).is_err());
     }
 }
+
+/// Validation checks cores on several threads for large images: any thread
+/// count reports the same first failing core (and accepts a valid image).
+#[test]
+fn validation_reports_the_first_bad_core_on_any_thread_count() {
+    let img = small_on_loihi();
+    assert!(img.cores.len() >= 8, "the test needs several cores");
+    for k in [1, 2, 3, 5] {
+        img.validate_on(Some(k)).unwrap();
+    }
+    // Two cores with a synapse aimed past their last neuron: the earlier one is named.
+    let mut bad = img.clone();
+    let with_syn: Vec<usize> = bad.cores.iter().enumerate().filter(|(_, c)| !c.synapses.is_empty()).map(|(i, _)| i).collect();
+    assert!(with_syn.len() >= 2);
+    let (first, last) = (with_syn[1], *with_syn.last().unwrap());
+    for i in [first, last] {
+        let n = bad.cores[i].n_neurons as u16;
+        bad.cores[i].synapses[0].target = n;
+    }
+    let expected = bad.validate_on(Some(1)).unwrap_err().to_string();
+    assert!(expected.contains(&bad.cores[first].core.to_string()), "{expected}");
+    for k in [2, 3, 5, 8] {
+        assert_eq!(bad.validate_on(Some(k)).unwrap_err().to_string(), expected, "{k} threads");
+    }
+}

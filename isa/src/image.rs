@@ -406,6 +406,9 @@ fn invalid<T>(what: impl Into<String>) -> Result<T, ImageError> {
 /// stays proportional to the input; this is a backstop.
 const DECODE_LIMIT: usize = 1 << 36;
 
+/// Synapses from which `Image::validate` checks cores on several threads.
+const PARALLEL_VALIDATE: usize = 1 << 20;
+
 fn bincode_config() -> impl bincode::config::Config {
     bincode::config::standard().with_little_endian().with_variable_int_encoding().with_limit::<DECODE_LIMIT>()
 }
@@ -582,6 +585,13 @@ impl Image {
 
     /// Checks every internal reference and every architectural limit.
     pub fn validate(&self) -> Result<(), ImageError> {
+        self.validate_on(None)
+    }
+
+    /// As `validate`, checking the cores on `threads` threads (`None`: as many
+    /// as the host has, for large images). The result is the same whatever
+    /// the count: the first failing core in core order is reported (tested).
+    pub fn validate_on(&self, threads: Option<usize>) -> Result<(), ImageError> {
         let a = &self.arch;
         a.validate()?;
         // `what` is built only when the limit is exceeded (this runs per row).
@@ -604,8 +614,9 @@ impl Image {
         }
         // Cores.
         let n_cores = a.num_cores();
-        let mut key_ranges: Vec<(u64, u64, CoreId)> = Vec::new();
-        for (i, c) in self.cores.iter().enumerate() {
+        // Each core's own checks; its key range, if it sends.
+        let check_core = |i: usize, c: &CoreImage| -> Result<Option<(u64, u64, CoreId)>, ImageError> {
+            let mut key_range = None;
             let cid = c.core;
             if cid.0 >= n_cores {
                 return invalid(format!("{cid} does not exist (the machine has {n_cores} cores)"));
@@ -679,7 +690,7 @@ impl Image {
                 if hi > u32::MAX as u64 {
                     return invalid(format!("{cid}: keys {kb}+{n} overflow 32 bits"));
                 }
-                key_ranges.push((lo, hi, cid));
+                key_range = Some((lo, hi, cid));
             }
             // Rows: sorted, non-empty, covering the synapses exactly.
             for (k, r) in c.rows.iter().enumerate() {
@@ -784,6 +795,36 @@ impl Image {
                 }
             }
             limit(&|| format!("synaptic memory words on {cid}"), self.synapse_words(c), a.core.synapse_words as u64)?;
+            Ok(key_range)
+        };
+        // Cores are independent: a large image's are checked on several
+        // threads, each over consecutive cores, and the first failing core in
+        // core order is reported, as one thread would.
+        let n_syn: usize = self.cores.iter().map(|c| c.synapses.len()).sum();
+        let threads = match threads {
+            Some(k) => k.max(1),
+            None if n_syn >= PARALLEL_VALIDATE => std::thread::available_parallelism().map_or(1, |n| n.get()).min(8),
+            None => 1,
+        };
+        let per = self.cores.len().div_ceil(threads).max(1);
+        let chunk = |k: usize| -> Result<Vec<(u64, u64, CoreId)>, ImageError> {
+            let mut out = Vec::new();
+            for (j, c) in self.cores.iter().enumerate().skip(k * per).take(per) {
+                out.extend(check_core(j, c)?);
+            }
+            Ok(out)
+        };
+        let parts: Vec<Result<Vec<(u64, u64, CoreId)>, ImageError>> = if threads <= 1 {
+            vec![chunk(0)]
+        } else {
+            std::thread::scope(|sc| {
+                let hs: Vec<_> = (0..self.cores.len().div_ceil(per)).map(|k| sc.spawn(move || chunk(k))).collect();
+                hs.into_iter().map(|h| h.join().expect("a validation thread panicked")).collect()
+            })
+        };
+        let mut key_ranges: Vec<(u64, u64, CoreId)> = Vec::new();
+        for p in parts {
+            key_ranges.extend(p?);
         }
         key_ranges.sort();
         for w in key_ranges.windows(2) {
