@@ -294,9 +294,6 @@ impl Machine {
             first.push(total);
             total += c.n_neurons as usize;
         }
-        let mut span_at = vec![0usize; total + 1];
-        let mut syn_at = vec![0u64; total + 1];
-        let mut n_spans = 0usize;
         // Per core, the index of its first row in `row_owner`.
         let mut row_base = Vec::with_capacity(img.cores.len() + 1);
         let mut n_rows = 0usize;
@@ -308,16 +305,64 @@ impl Machine {
         if total >= u32::MAX as usize {
             return Err(EmuError::Invalid("more than 2^32 − 2 neurons".into()));
         }
+        let stored: usize = img.cores.iter().map(|c| c.synapses.len()).sum();
+        let threads = match threads {
+            Some(k) => k.max(1),
+            None if stored as u64 >= PARALLEL_ARENA => std::thread::available_parallelism().map_or(1, |n| n.get()).min(8),
+            None => 1,
+        };
         // Each row's source neuron, or NO_OWNER for a row no packet reaches.
         const NO_OWNER: u32 = u32::MAX;
         let mut row_owner = vec![NO_OWNER; n_rows];
-        used_rows(&img, &all_routes, &key_owner, &mut |src, i, di, k, len| {
-            let b = first[src as usize] + i as usize;
-            span_at[b + 1] += 1;
-            syn_at[b + 1] += len as u64;
-            n_spans += 1;
-            row_owner[row_base[di as usize] + k as usize] = b as u32;
-        });
+        // The walk, on several threads for large images, each over a range of
+        // destination cores (and so its own stretch of `row_owner`), counting
+        // spans and synapses per source neuron; the counts are then summed.
+        let mut dcut = vec![0usize];
+        for k in 1..threads {
+            let want = n_rows * k / threads;
+            dcut.push(row_base.partition_point(|&x| x < want).min(img.cores.len()).max(*dcut.last().expect("cut")));
+        }
+        dcut.push(img.cores.len());
+        let mut owner_parts: Vec<&mut [u32]> = Vec::with_capacity(threads);
+        let mut rest: &mut [u32] = &mut row_owner;
+        for k in 0..threads {
+            let (a, b) = std::mem::take(&mut rest).split_at_mut(row_base[dcut[k + 1]] - row_base[dcut[k]]);
+            owner_parts.push(a);
+            rest = b;
+        }
+        let walk = |d0: usize, d1: usize, owners: &mut [u32]| -> (Vec<usize>, Vec<u64>, usize) {
+            let (mut spans, mut syns, mut n) = (vec![0usize; total + 1], vec![0u64; total + 1], 0usize);
+            used_rows(&img, &all_routes, &key_owner, d0..d1, &mut |src, i, di, k, len| {
+                let b = first[src as usize] + i as usize;
+                spans[b + 1] += 1;
+                syns[b + 1] += len as u64;
+                n += 1;
+                owners[row_base[di as usize] - row_base[d0] + k as usize] = b as u32;
+            });
+            (spans, syns, n)
+        };
+        let counted: Vec<(Vec<usize>, Vec<u64>, usize)> = if threads == 1 {
+            vec![walk(0, img.cores.len(), owner_parts.pop().expect("one part"))]
+        } else {
+            std::thread::scope(|sc| {
+                let hs: Vec<_> = owner_parts.into_iter().enumerate().map(|(k, o)| {
+                    let (d0, d1, walk) = (dcut[k], dcut[k + 1], &walk);
+                    sc.spawn(move || walk(d0, d1, o))
+                }).collect();
+                hs.into_iter().map(|h| h.join().expect("a load thread panicked")).collect()
+            })
+        };
+        let mut counted = counted.into_iter();
+        let (mut span_at, mut syn_at, mut n_spans) = counted.next().expect("one part");
+        for (sp, sy, n) in counted {
+            for (a, b) in span_at.iter_mut().zip(&sp) {
+                *a += b;
+            }
+            for (a, b) in syn_at.iter_mut().zip(&sy) {
+                *a += b;
+            }
+            n_spans += n;
+        }
         for k in 1..=total {
             span_at[k] += span_at[k - 1];
             syn_at[k] += syn_at[k - 1];
@@ -333,11 +378,6 @@ impl Machine {
             // it, each owning a range of source neurons (and so one stretch
             // of the arena and of the spans) and reading the whole row list;
             // each thread writes exactly what one would.
-            let threads = match threads {
-                Some(k) => k.max(1),
-                None if syn_at[total] >= PARALLEL_ARENA => std::thread::available_parallelism().map_or(1, |n| n.get()).min(8),
-                None => 1,
-            };
             let mut cut = vec![0usize];
             for k in 1..threads {
                 let want = syn_at[total] * k as u64 / threads as u64;
@@ -538,14 +578,20 @@ impl Machine {
     }
 }
 
-/// Every used row of the image, in destination-core order, as (source core,
+/// Every used row of the destination cores `dests`, in core order, as (source core,
 /// source neuron, destination core, row index in the core, length): each
 /// non-empty row belongs to one key (its input entry's key plus the row's
 /// offset), the key to one source neuron, and the row is used if that
 /// neuron's route reaches the row's core.
-fn used_rows(img: &Image, all_routes: &[Vec<Route>], key_owner: &[(u32, u32, usize)], visit: &mut dyn FnMut(u32, u32, u32, u32, u32)) {
+fn used_rows(
+    img: &Image,
+    all_routes: &[Vec<Route>],
+    key_owner: &[(u32, u32, usize)],
+    dests: std::ops::Range<usize>,
+    visit: &mut dyn FnMut(u32, u32, u32, u32, u32),
+) {
     let mut cursor: Vec<Vec<u32>> = all_routes.iter().map(|rs| vec![0; rs.len()]).collect();
-    for (di, d) in img.cores.iter().enumerate() {
+    for (di, d) in img.cores.iter().enumerate().skip(dests.start).take(dests.len()) {
         if d.rows.is_empty() {
             continue;
         }
