@@ -185,9 +185,13 @@ impl Jit {
         // `k.inputs.len()` ports of `stride == np` i32s, and the tables hold
         // exactly the kernel's slots (the array lengths asserted above, the
         // rest by `run`, the only caller); the
-        // code touches exactly lanes 0..np of those (and the four i32 copies
-        // behind each uniform parameter's pointer, in `self.uniform`), through the
-        // pointer tables built just above from live, exclusively borrowed data.
+        // code touches exactly lanes 0..np of those, through the pointer
+        // tables built just above from live, exclusively borrowed data, and
+        // reads the uniform values: slot s's 16-byte aligned `Lanes` at the
+        // first uniform slot's pointer + 16 × (s − first), which is `ub[s]`
+        // because the table's uniform pointers are `ub[i]` for every uniform
+        // slot i and `ub` is one contiguous `Vec<Lanes>` of all the core's
+        // slots (asserted to have the kernel's length above).
         #[allow(unsafe_code)]
         unsafe {
             f(sp.as_ptr(), pp.as_ptr(), input.as_mut_ptr(), stride as i64, flags.as_mut_ptr(), (np / LANES) as i64)
