@@ -756,8 +756,6 @@ fn lower_lif(
     let mut params: Vec<ParamVals> = pdecl.into_iter().map(|(_, v)| v).collect();
     params.extend(ports.iter().map(|p| ParamVals::Uniform(p.exp as i32)));
     let v0: Vec<i32> = initial(pop, "v", &p.v_rest).iter().map(|x| round_i32(pop, "initial v", x * sv)).collect::<Result<_>>()?;
-    let ge0: Vec<i32> = initial(pop, "isyn_exc", &Values::Scalar(0.0)).iter().map(|x| round_i32(pop, "initial isyn_exc", x / lsb_e)).collect::<Result<_>>()?;
-    let gi0: Vec<i32> = initial(pop, "isyn_inh", &Values::Scalar(0.0)).iter().map(|x| round_i32(pop, "initial isyn_inh", x / lsb_i)).collect::<Result<_>>()?;
     let (mut state, mut vars) = if merged {
         // The one current starts as the sum of both (the same scale).
         let ie = initial(pop, "isyn_exc", &Values::Scalar(0.0));
@@ -772,6 +770,8 @@ fn lower_lif(
             ],
         )
     } else {
+        let ge0: Vec<i32> = initial(pop, "isyn_exc", &Values::Scalar(0.0)).iter().map(|x| round_i32(pop, "initial isyn_exc", x / lsb_e)).collect::<Result<_>>()?;
+        let gi0: Vec<i32> = initial(pop, "isyn_inh", &Values::Scalar(0.0)).iter().map(|x| round_i32(pop, "initial isyn_inh", x / lsb_i)).collect::<Result<_>>()?;
         (
             vec![v0, ge0, gi0, vec![0; n]],
             vec![

@@ -41,8 +41,9 @@ pub struct Jit {
     /// Per core (machine order): the function, or None for schedule cores.
     per_core: Vec<Option<KernelFn>>,
     /// Per core, per parameter slot: four copies of the uniform value the
-    /// core's function was compiled for (zeros for per-neuron slots), read by
-    /// the compiled code through the parameter table. Built once, not per step.
+    /// core's function was compiled for (zeros for per-neuron slots). The
+    /// compiled code reads slot s at the first uniform slot's table pointer
+    /// + 16·(s − first), so this is one contiguous array per core. Built once.
     uniform: Vec<Vec<Lanes>>,
     /// Distinct compiled functions.
     pub functions: usize,

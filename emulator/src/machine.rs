@@ -317,31 +317,20 @@ impl Machine {
         // The walk, on several threads for large images, each over a range of
         // destination cores (and so its own stretch of `row_owner`), counting
         // spans and synapses per source neuron; the counts are then summed.
-        let mut dcut = vec![0usize];
-        for k in 1..threads {
-            let want = n_rows * k / threads;
-            dcut.push(row_base.partition_point(|&x| x < want).min(img.cores.len()).max(*dcut.last().expect("cut")));
-        }
-        dcut.push(img.cores.len());
-        let mut owner_parts: Vec<&mut [u32]> = Vec::with_capacity(threads);
-        let mut rest: &mut [u32] = &mut row_owner;
-        for k in 0..threads {
-            let (a, b) = std::mem::take(&mut rest).split_at_mut(row_base[dcut[k + 1]] - row_base[dcut[k]]);
-            owner_parts.push(a);
-            rest = b;
-        }
-        let walk = |d0: usize, d1: usize, owners: &mut [u32]| -> (Vec<usize>, Vec<u64>, usize) {
-            let (mut spans, mut syns, mut n) = (vec![0usize; total + 1], vec![0u64; total + 1], 0usize);
+        let dcut = cuts(&row_base, threads);
+        let mut owner_parts = split_by(&mut row_owner, &row_base, &dcut);
+        let walk = |d0: usize, d1: usize, owners: &mut [u32]| -> (Vec<usize>, Vec<usize>, usize) {
+            let (mut spans, mut syns, mut n) = (vec![0usize; total + 1], vec![0usize; total + 1], 0usize);
             used_rows(&img, &all_routes, &key_owner, d0..d1, &mut |src, i, di, k, len| {
                 let b = first[src as usize] + i as usize;
                 spans[b + 1] += 1;
-                syns[b + 1] += len as u64;
+                syns[b + 1] += len as usize;
                 n += 1;
                 owners[row_base[di as usize] - row_base[d0] + k as usize] = b as u32;
             });
             (spans, syns, n)
         };
-        let counted: Vec<(Vec<usize>, Vec<u64>, usize)> = if threads == 1 {
+        let counted: Vec<(Vec<usize>, Vec<usize>, usize)> = if threads == 1 {
             vec![walk(0, img.cores.len(), owner_parts.pop().expect("one part"))]
         } else {
             std::thread::scope(|sc| {
@@ -367,10 +356,10 @@ impl Machine {
             span_at[k] += span_at[k - 1];
             syn_at[k] += syn_at[k - 1];
         }
-        if syn_at[total] >= u32::MAX as u64 {
+        if syn_at[total] >= u32::MAX as usize {
             return Err(EmuError::Invalid("more than 2^32 − 1 synapses".into()));
         }
-        let mut arena = vec![0u64; syn_at[total] as usize];
+        let mut arena = vec![0u64; syn_at[total]];
         let mut all_spans = vec![Span { core: 0, start: 0, len: 0 }; n_spans];
         {
             // Moving the rows writes all over the arena (one row of each
@@ -378,27 +367,13 @@ impl Machine {
             // it, each owning a range of source neurons (and so one stretch
             // of the arena and of the spans) and reading the whole row list;
             // each thread writes exactly what one would.
-            let mut cut = vec![0usize];
-            for k in 1..threads {
-                let want = syn_at[total] * k as u64 / threads as u64;
-                cut.push(syn_at.partition_point(|&x| x < want).min(total).max(*cut.last().expect("cut")));
-            }
-            cut.push(total);
-            let mut arena_parts: Vec<&mut [u64]> = Vec::with_capacity(threads);
-            let mut span_parts: Vec<&mut [Span]> = Vec::with_capacity(threads);
-            let (mut ar, mut spr): (&mut [u64], &mut [Span]) = (&mut arena, &mut all_spans);
-            for k in 0..threads {
-                let (a, b) = std::mem::take(&mut ar).split_at_mut((syn_at[cut[k + 1]] - syn_at[cut[k]]) as usize);
-                arena_parts.push(a);
-                ar = b;
-                let (a, b) = std::mem::take(&mut spr).split_at_mut(span_at[cut[k + 1]] - span_at[cut[k]]);
-                span_parts.push(a);
-                spr = b;
-            }
+            let cut = cuts(&syn_at, threads);
+            let mut arena_parts = split_by(&mut arena, &syn_at, &cut);
+            let mut span_parts = split_by(&mut all_spans, &span_at, &cut);
             let (img, row_owner, row_base, syn_at, span_at) = (&img, &row_owner, &row_base, &syn_at, &span_at);
             let fill = move |lo: usize, hi: usize, arena: &mut [u64], spans: &mut [Span]| {
                 let (syn0, sp0) = (syn_at[lo], span_at[lo]);
-                let mut syn_next: Vec<u64> = syn_at[lo..hi].iter().map(|&x| x - syn0).collect();
+                let mut syn_next: Vec<usize> = syn_at[lo..hi].iter().map(|&x| x - syn0).collect();
                 let mut sp_next: Vec<usize> = span_at[lo..hi].iter().map(|&x| x - sp0).collect();
                 // Destination order, as the first walk: each neuron's rows in it.
                 for (di, dst) in img.cores.iter().enumerate() {
@@ -409,13 +384,13 @@ impl Machine {
                             continue; // another thread's, or unused (NO_OWNER)
                         }
                         let (a, len) = (dst.rows[k].start as usize, dst.row_len(k));
-                        let at = syn_next[b - lo] as usize;
+                        let at = syn_next[b - lo];
                         for (o, s) in arena[at..at + len].iter_mut().zip(&dst.synapses[a..a + len]) {
                             *o = PackedSyn::new((s.port as usize * np + s.target as usize) as u32, s.delay, s.weight).0;
                         }
-                        spans[sp_next[b - lo]] = Span { core: di as u32, start: (syn0 + at as u64) as u32, len: len as u32 };
+                        spans[sp_next[b - lo]] = Span { core: di as u32, start: (syn0 + at) as u32, len: len as u32 };
                         sp_next[b - lo] += 1;
-                        syn_next[b - lo] += len as u64;
+                        syn_next[b - lo] += len;
                     }
                 }
             };
@@ -576,6 +551,33 @@ impl Machine {
         }
         Ok(())
     }
+}
+
+/// Boundaries 0 = c0 ≤ c1 ≤ … ≤ c_parts = n of `parts` ranges of indices
+/// 0..n, balanced by the prefix sums `at` (length n + 1, nondecreasing).
+fn cuts(at: &[usize], parts: usize) -> Vec<usize> {
+    let n = at.len() - 1;
+    let total = at[n];
+    let mut c = vec![0usize];
+    for k in 1..parts {
+        let want = (total as u128 * k as u128 / parts as u128) as usize;
+        let prev = c[k - 1];
+        c.push(at.partition_point(|&x| x < want).clamp(prev, n));
+    }
+    c.push(n);
+    c
+}
+
+/// `xs` split into the stretches `at[c[k]]..at[c[k + 1]]`, one per range.
+fn split_by<'a, T>(xs: &'a mut [T], at: &[usize], c: &[usize]) -> Vec<&'a mut [T]> {
+    let mut parts = Vec::with_capacity(c.len() - 1);
+    let mut rest = xs;
+    for w in c.windows(2) {
+        let (a, b) = std::mem::take(&mut rest).split_at_mut(at[w[1]] - at[w[0]]);
+        parts.push(a);
+        rest = b;
+    }
+    parts
 }
 
 /// Every used row of the destination cores `dests`, in core order, as (source core,
