@@ -36,7 +36,7 @@ fn synaptic_events_equal_spikes_times_out_degree() {
         let a = Arch::builtin(arch).unwrap();
         let out = compile(&a, &net, &Options::default(), &mut |_| {}).unwrap();
         let steps = 2000;
-        let (m, r) = emulate(out.image, steps, true, 1);
+        let (m, r) = emulate(out.image.into_image(), steps, true, 1);
         // Out-degree per (population, neuron) from the network itself.
         let mut deg: std::collections::BTreeMap<(usize, u32), u64> = Default::default();
         for (e, pre, _, _) in net.projections() {
@@ -79,7 +79,7 @@ fn synaptic_events_equal_spikes_times_out_degree() {
 fn small_on_loihi() -> nerve_isa::Image {
     let net = read_network(&example("small.json")).unwrap();
     let a = Arch::builtin("loihi").unwrap();
-    compile(&a, &net, &Options { neurons_per_core: Some(20), ..Options::default() }, &mut |_| {}).unwrap().image
+    compile(&a, &net, &Options { neurons_per_core: Some(20), ..Options::default() }, &mut |_| {}).unwrap().image.into_image()
 }
 
 /// The message model changes what is charged, never what is computed: the same
@@ -136,8 +136,8 @@ fn engines_and_thread_counts_agree() {
     // `tiny` has 4 delay slots: cap the 1 ms stimulus delay at the profile (dt 0.1 ms → 10 steps) by
     // compiling for spinnaker instead when it does not fit.
     let img = match compile(&a, &net, &Options::default(), &mut |_| {}) {
-        Ok(o) => o.image,
-        Err(_) => compile(&Arch::builtin("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap().image,
+        Ok(o) => o.image.into_image(),
+        Err(_) => compile(&Arch::builtin("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap().image.into_image(),
     };
     let (_, base) = emulate(img.clone(), 1500, false, 1);
     for (jit, threads) in [(true, 1), (true, 2), (false, 3), (true, 4)] {
@@ -176,10 +176,10 @@ fn profiles_without_idle_updates_count_every_update() {
 #[test]
 fn arena_layout_is_the_same_on_any_thread_count() {
     let img = small_on_loihi();
-    let one = Machine::load_on(img.clone(), Some(1)).unwrap();
+    let one = Machine::load_on(img.clone().into_valid().unwrap(), Some(1)).unwrap();
     assert!(one.arena.len() > 1000, "the test needs synapses");
     for k in [2, 3, 7] {
-        let m = Machine::load_on(img.clone(), Some(k)).unwrap();
+        let m = Machine::load_on(img.clone().into_valid().unwrap(), Some(k)).unwrap();
         assert!(m.arena == one.arena, "{k} threads: arena differs");
         assert!(m.fanout == one.fanout, "{k} threads: fan-out differs");
     }
@@ -191,7 +191,7 @@ fn probes_record_every_step_in_neuron_order() {
     let mut o = Options::default();
     o.neurons_per_core = Some(64); // several cores per population, placed in any order
     let out = compile(&Arch::builtin("spinnaker").unwrap(), &net, &o, &mut |_| {}).unwrap();
-    let mut m = Machine::load(out.image).unwrap();
+    let mut m = Machine::load_valid(out.image).unwrap();
     let (pi, p) = m.pops.iter().enumerate().find(|(_, p)| p.name == "exc").unwrap();
     let v = p.vars.iter().find(|v| v.name == "v").unwrap().clone();
     let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![(pi as u32, v.slot)], per_step: false };
@@ -244,8 +244,8 @@ fn shared_kernels_equal_stored_synapses() {
     stored.core.shared_kernels = false;
     stored.core.synapse_words *= 4; // every synapse stored needs more room
     let opts = Options { neurons_per_core: Some(12), ..Options::default() };
-    let a = compile(&shared, &net, &opts, &mut |_| {}).unwrap().image;
-    let mut b = compile(&stored, &net, &opts, &mut |_| {}).unwrap().image;
+    let a = compile(&shared, &net, &opts, &mut |_| {}).unwrap().image.into_image();
+    let mut b = compile(&stored, &net, &opts, &mut |_| {}).unwrap().image.into_image();
     assert!(a.cores.iter().filter(|c| !c.conv.is_empty()).count() >= 10, "conv, pool and conv reach many cores");
     assert!(b.cores.iter().all(|c| c.conv.is_empty()));
     let syn = |i: &nerve_isa::Image| i.cores.iter().map(|c| c.synapses.len()).sum::<usize>();

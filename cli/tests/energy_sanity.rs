@@ -34,7 +34,7 @@ fn spinnaker_power_and_energy_per_event_match_published_figures() {
     a.topology.chips = [2, 2]; // a 4-chip SpiNN-3 board
     let opts = Options { neurons_per_core: Some(150), ..Options::default() };
     let out = compile(&a, &net, &opts, &mut |_| {}).unwrap();
-    let mut m = Machine::load(out.image).unwrap();
+    let mut m = Machine::load_valid(out.image).unwrap();
     assert_eq!(m.chips_in_use, 4);
     let jit = Jit::compile(&m).unwrap();
     let rec = Recording { spikes: vec![false], probes: vec![], per_step: true };
@@ -62,7 +62,7 @@ fn loihi_charges_sanafe_calibrated_costs_per_event() {
     let a = Arch::builtin("loihi").unwrap();
     // 100 neurons per core: 20 cores on 5 tiles, so messages travel.
     let out = compile(&a, &net, &Options { neurons_per_core: Some(100), ..Options::default() }, &mut |_| {}).unwrap();
-    let mut m = Machine::load(out.image).unwrap();
+    let mut m = Machine::load_valid(out.image).unwrap();
     let jit = Jit::compile(&m).unwrap();
     let r = run(&mut m, &jit, 100, 1, &Recording { spikes: vec![false], probes: vec![], per_step: false }, &mut |_| {}).unwrap();
     let c = &r.counts;

@@ -65,7 +65,7 @@ fn check(file: &str, arch: &str) {
     let a = Arch::builtin(arch).unwrap();
     let out = compile(&a, &network, &Options::default(), &mut |_| {}).unwrap();
     for engine in ["interp", "jit"] {
-        let mut m = Machine::load(out.image.clone()).unwrap();
+        let mut m = Machine::load_valid(out.image.clone()).unwrap();
         let mut probes = Vec::new();
         for name in names {
             let (pi, p) = m.pops.iter().enumerate().find(|(_, p)| p.name == name).unwrap();

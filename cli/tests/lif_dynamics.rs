@@ -61,7 +61,7 @@ fn traces_of(text: &str, jit: bool, current: &str) -> (String, Vec<Vec<f64>>, Ve
         .map(|k| nerve_isa::asm::disassemble(k))
         .collect::<Vec<_>>()
         .join("\n");
-    let mut m = Machine::load(out.image).unwrap();
+    let mut m = Machine::load_valid(out.image).unwrap();
     let pi = m.pops.iter().position(|p| p.name == "n").unwrap();
     let var = |name: &str| {
         m.pops[pi]

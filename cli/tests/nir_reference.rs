@@ -65,7 +65,7 @@ fn check(sample: &str, arch: &str) -> Vec<String> {
     let max_lag = lag.values().copied().max().unwrap_or(0).max(0) as usize;
     let a = Arch::builtin(arch).unwrap();
     let out = compile(&a, &net, &Options::default(), &mut |_| {}).unwrap();
-    let mut m = Machine::load(out.image).unwrap();
+    let mut m = Machine::load_valid(out.image).unwrap();
     // The reference's input spike trains, fed as external spikes.
     let mut ext = Vec::new();
     for (name, per_step) in reference["inputs"].as_object().unwrap() {
@@ -159,7 +159,7 @@ fn every_file_imports_and_all_but_the_invalid_one_compile() {
         }
         let (net, _) = res.unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         let out = compile(&Arch::builtin("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-        let mut m = Machine::load(out.image).unwrap();
+        let mut m = Machine::load_valid(out.image).unwrap();
         let jit = Jit::compile(&m).unwrap();
         let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![], per_step: false };
         run(&mut m, &jit, 20, 1, &rec, &mut |_| {}).unwrap();
@@ -188,7 +188,7 @@ fn export_then_import_round_trips() {
         let out2 = compile(&a, &net2, &Options::default(), &mut |_| {}).unwrap();
         let mut spikes = Vec::new();
         for img in [out.image, out2.image] {
-            let mut m = Machine::load(img).unwrap();
+            let mut m = Machine::load_valid(img).unwrap();
             let mut ext = Vec::new();
             for (name, per_step) in reference["inputs"].as_object().unwrap() {
                 for (t, row) in per_step.as_array().unwrap().iter().enumerate() {

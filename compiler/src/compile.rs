@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use nerve_isa::arch::Arch;
 use nerve_isa::ids::{CoreId, KernelId, PopId, RoutingKey, TileId};
-use nerve_isa::image::{self, ConvRows, CoreImage, CoreKind, Image, InputEntry, Meta, ParamArray, PopSymbol, RouterTable, RowStart, Slice, Synapse};
+use nerve_isa::image::{self, ConvRows, CoreImage, CoreKind, Image, InputEntry, Meta, ParamArray, PopSymbol, RouterTable, RowStart, Slice, Synapse, ValidImage};
 use nerve_isa::kernel::Kernel;
 use serde::Serialize;
 
@@ -82,7 +82,7 @@ pub struct MapReport {
 
 #[derive(Debug)]
 pub struct Output {
-    pub image: Image,
+    pub image: ValidImage,
     pub report: MapReport,
     /// How each projection's weights were quantised (for exporters).
     pub quant: Vec<(ProjIx, ProjQuant)>,
@@ -225,7 +225,7 @@ pub fn compile(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn Fn
 
     progress("checking the image");
     let t = Instant::now();
-    image.validate().map_err(|e| CompileError::Internal(format!("the generated image is invalid: {e}")))?;
+    let image = image.into_valid().map_err(|e| CompileError::Internal(format!("the generated image is invalid: {e}")))?;
     check_routes(&image, &splits, &mapped)?;
     times.check = t.elapsed().as_secs_f64();
     times.total = t_all.elapsed().as_secs_f64();

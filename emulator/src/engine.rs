@@ -309,15 +309,29 @@ struct Direct {
 fn direct_paths(m: &Machine) -> Vec<DirectPaths> {
     let a = &m.arch;
     let tm = &a.timing;
+    // Per destination core: its index in the current source's `dests`
+    // (valid where `seen` holds that source), so spans find their path
+    // without a search (millions of spans on large networks).
+    let mut dest_ix = vec![0u32; m.cores.len()];
+    let mut seen = vec![usize::MAX; m.cores.len()];
     m.fanout
         .iter()
         .enumerate()
         .map(|(src, f)| {
-            let mut dests: Vec<u32> = f.spans.iter().filter(|s| s.len > 0).map(|s| s.core).collect();
+            let mut dests: Vec<u32> = Vec::new();
+            for s in f.spans.iter().filter(|s| s.len > 0) {
+                if seen[s.core as usize] != src {
+                    seen[s.core as usize] = src;
+                    dests.push(s.core);
+                }
+            }
             dests.sort_unstable();
-            dests.dedup();
+            for (k, &d) in dests.iter().enumerate() {
+                dest_ix[d as usize] = k as u32;
+            }
             let from = a.tile_of(m.cores[src].id);
-            let of_span: Vec<u32> = f.spans.iter().map(|s| dests.partition_point(|&d| d < s.core) as u32).collect();
+            // Spans without synapses send no message and have no path (never read).
+            let of_span: Vec<u32> = f.spans.iter().map(|s| if s.len > 0 { dest_ix[s.core as usize] } else { u32::MAX }).collect();
             let paths = dests
                 .into_iter()
                 .map(|d| {

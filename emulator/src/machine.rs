@@ -5,7 +5,7 @@
 
 use nerve_isa::arch::{Arch, HopKind};
 use nerve_isa::ids::{CoreId, RoutingKey, TileId};
-use nerve_isa::image::{CoreKind, Image, ParamArray, PopSymbol, RouteEntry};
+use nerve_isa::image::{CoreKind, Image, ParamArray, PopSymbol, RouteEntry, ValidImage};
 use nerve_isa::kernel::{ClassCounts, Kernel};
 use nerve_isa::route::{trace, PathCost};
 
@@ -198,16 +198,21 @@ fn hop_ns(a: &Arch, p: &PathCost) -> f64 {
 }
 
 impl Machine {
-    /// Loads a validated image. Consumes it: the synapses move into packed rows.
+    /// Validates an image and loads it. Consumes it: the synapses move into packed rows.
     pub fn load(img: Image) -> Result<Machine> {
+        Machine::load_on(img.into_valid()?, None)
+    }
+
+    /// As `load`, for an image validated already (e.g. just compiled).
+    pub fn load_valid(img: ValidImage) -> Result<Machine> {
         Machine::load_on(img, None)
     }
 
-    /// As `load`, laying out the synapse arena on `threads` threads (`None`:
-    /// as many as the host has, for large images). The machine is the same
-    /// whatever the count (tested).
-    pub fn load_on(mut img: Image, threads: Option<usize>) -> Result<Machine> {
-        img.validate()?;
+    /// As `load_valid`, laying out the synapse arena on `threads` threads
+    /// (`None`: as many as the host has, for large images). The machine is
+    /// the same whatever the count (tested).
+    pub fn load_on(img: ValidImage, threads: Option<usize>) -> Result<Machine> {
+        let mut img = img.into_image();
         // Shared kernels become ordinary rows here: the emulator walks rows;
         // what the chip stores (and the memory limits check) is the kernel.
         for c in img.cores.iter_mut() {

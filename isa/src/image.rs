@@ -26,6 +26,25 @@ pub const MAGIC: [u8; 8] = *b"NERVEIMG";
 pub const FORMAT_VERSION: u32 = 6;
 pub const HEADER_LEN: usize = 32;
 
+/// An image that passed `Image::validate`. Only `Image::into_valid` makes
+/// one, and it gives no mutable access, so it stays valid; `into_image`
+/// gives the image back (to change it, then validate again).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValidImage(Image);
+
+impl ValidImage {
+    pub fn into_image(self) -> Image {
+        self.0
+    }
+}
+
+impl std::ops::Deref for ValidImage {
+    type Target = Image;
+    fn deref(&self) -> &Image {
+        &self.0
+    }
+}
+
 /// A complete chip image.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Image {
@@ -586,6 +605,13 @@ impl Image {
     /// Checks every internal reference and every architectural limit.
     pub fn validate(&self) -> Result<(), ImageError> {
         self.validate_on(None)
+    }
+
+    /// Validates and keeps the proof: a consumer given the result (the
+    /// emulator) need not check the image again.
+    pub fn into_valid(self) -> Result<ValidImage, ImageError> {
+        self.validate()?;
+        Ok(ValidImage(self))
     }
 
     /// As `validate`, checking the cores on `threads` threads (`None`: as many

@@ -24,5 +24,5 @@ pub mod semantics;
 pub mod stats;
 
 pub use arch::Arch;
-pub use image::Image;
+pub use image::{Image, ValidImage};
 pub use kernel::Kernel;

@@ -108,7 +108,8 @@ fn is_network(p: &Path) -> bool {
 
 pub fn run(a: RunArgs) -> Result<()> {
     let t_load = std::time::Instant::now();
-    // Machine::load validates the image, however it was obtained.
+    // Every image is validated once, however it was obtained: by the compiler
+    // for a network, here for a file.
     let img = if is_network(&a.image) {
         let arch = a.arch.as_deref().ok_or_else(|| format!("{}: a network needs --arch to be compiled (or give an image from `nerve compile`)", a.image.display()))?;
         let arch = Arch::load(arch)?;
@@ -135,10 +136,10 @@ pub fn run(a: RunArgs) -> Result<()> {
             )
             .into());
         }
-        Image::read_unvalidated(&a.image)?
+        Image::read_unvalidated(&a.image)?.into_valid()?
     };
     let dt = img.meta.dt_ms;
-    let mut m = Machine::load(img)?;
+    let mut m = Machine::load_valid(img)?;
     let load_seconds = t_load.elapsed().as_secs_f64();
     // Cost-model overrides: they change what is charged, never what is computed.
     if let Some(x) = a.messages {
