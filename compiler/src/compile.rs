@@ -316,43 +316,28 @@ struct Scatter<'a> {
     span: u32,
 }
 
+/// One thread's part of every target core's new rows and synapses, and the
+/// index in the core's synapses of its first one.
+type Part<'c> = (&'c mut [RowStart], &'c mut [Synapse], u32);
+
 impl Scatter<'_> {
-    /// Builds the input entries, rows and synapses of target slices
-    /// `t0 .. t0 + cores.len()` (`cores[k]` is slice `t0 + k`), in source
-    /// order: the same arrays however the targets are split.
-    fn run(&self, t0: u32, cores: &mut [Building]) {
+    /// Builds the input entries, rows and synapses of the target slices
+    /// (`cores[t]` is slice t), in source order, on `threads` threads, each
+    /// over a range of source neurons: it counts what its sources add to
+    /// each core, then writes them into its own stretch of each core's
+    /// arrays. The arrays are the same whatever the thread count.
+    fn run(&self, cores: &mut [Building], threads: usize) {
         let (ps, qs) = (self.ps, self.qs);
-        let t1 = t0 + cores.len() as u32;
-        let mine = |t: u32| t >= t0 && t < t1;
-        // Room for this group's synapses on every target core, counted
-        // first: millions of pushes into growing vectors cost more.
-        let mut adding = vec![0usize; cores.len()];
-        for (g, (sy, _, _)) in self.group.iter().enumerate() {
-            if self.shared[g].is_none() {
-                for &j in &sy.post {
-                    let t = qs.slice_of(j);
-                    if mine(t) {
-                        adding[(t - t0) as usize] += 1;
-                    }
-                }
-            }
-        }
-        for (c, &n) in cores.iter_mut().zip(&adding) {
-            c.img.synapses.reserve(n);
-        }
-        // Per target slice: the number of its first row for this group.
-        let mut base_row: Vec<Option<u32>> = vec![None; cores.len()];
-        for i in 0..self.net.pop(self.pre).size {
-            let s = ps.slice_of(i);
-            let Some(kb) = self.key_base[s as usize] else {
+        let n_pre = self.net.pop(self.pre).size as usize;
+        let n = cores.len();
+        // One input entry per connected target core, numbered past its rows so far.
+        let mut base_row: Vec<Option<u32>> = vec![None; n];
+        for (s, targets) in self.conn.iter().enumerate().take(ps.count as usize) {
+            if self.key_base[s].is_none() {
                 continue; // reaches no target here (checked by the caller)
-            };
-            let key = kb.0 + (i - ps.range(s).start);
-            for &t in &self.conn[s as usize] {
-                if !mine(t) {
-                    continue;
-                }
-                let k = (t - t0) as usize;
+            }
+            for &t in targets {
+                let k = t as usize;
                 if base_row[k].is_none() {
                     let b = &mut cores[k].img;
                     let r = b.inputs.iter().map(|e| e.row + e.count).max().unwrap_or(0);
@@ -360,29 +345,128 @@ impl Scatter<'_> {
                     base_row[k] = Some(r);
                 }
             }
-            for (g, (sy, q, _)) in self.group.iter().enumerate() {
-                if self.shared[g].is_some() {
-                    continue; // generated from the kernel
+        }
+        // Groups stored as synapses (shared kernels are generated later).
+        let live: Vec<&(&Synapses, &ProjQuant, &Projection)> =
+            self.group.iter().enumerate().filter(|(g, _)| self.shared[*g].is_none()).map(|(_, x)| x).collect();
+        // Source ranges of about equal synapse counts.
+        let at: Vec<u64> = (0..=n_pre).map(|i| live.iter().map(|(sy, _, _)| sy.indptr[i]).sum()).collect();
+        let total = at[n_pre];
+        let mut cut = vec![0usize];
+        for k in 1..threads.max(1) {
+            let c = at.partition_point(|&x| x < total * k as u64 / threads as u64).min(n_pre);
+            cut.push(c.max(*cut.last().expect("one cut")));
+        }
+        cut.push(n_pre);
+        // Each source neuron's key, if its slice sends.
+        let key_of = |i: u32| -> Option<u32> {
+            let s = ps.slice_of(i);
+            self.key_base[s as usize].map(|kb| kb.0 + (i - ps.range(s).start))
+        };
+        // Rows and synapses per target core added by sources lo..hi.
+        let count = |lo: usize, hi: usize| -> (Vec<usize>, Vec<usize>) {
+            let (mut rows, mut syns) = (vec![0usize; n], vec![0usize; n]);
+            let mut last = vec![u32::MAX; n];
+            for i in lo as u32..hi as u32 {
+                if key_of(i).is_none() {
+                    continue;
                 }
-                for x in sy.row(i as usize) {
-                    let j = sy.post[x];
-                    let t = qs.slice_of(j);
-                    if !mine(t) {
-                        continue;
+                for (sy, _, _) in &live {
+                    for &j in &sy.post[sy.row(i as usize)] {
+                        let t = qs.slice_of(j) as usize;
+                        syns[t] += 1;
+                        // A new row where the source changes (no branch: it is unpredictable).
+                        rows[t] += (last[t] != i) as usize;
+                        last[t] = i;
                     }
-                    let k = (t - t0) as usize;
-                    let b = &mut cores[k].img;
-                    let row = base_row[k].expect("connected") + (key - self.run_key);
-                    if b.rows.last().is_none_or(|r| r.row != row) {
-                        b.rows.push(RowStart { row, start: b.synapses.len() as u32 });
-                    }
-                    let m = match self.uniform_m[g] {
-                        Some(m) => m,
-                        None => q.mantissa(sy.weight(x)).0,
-                    };
-                    b.synapses.push(Synapse { weight: m, target: (j - t * qs.size) as u16, delay: sy.delay(x) as u8, port: q.port });
                 }
             }
+            (rows, syns)
+        };
+        let counted: Vec<(Vec<usize>, Vec<usize>)> = if threads <= 1 {
+            vec![count(0, n_pre)]
+        } else {
+            std::thread::scope(|sc| {
+                let hs: Vec<_> = cut.windows(2).map(|w| (w[0], w[1])).map(|(lo, hi)| sc.spawn(move || count(lo, hi))).collect();
+                hs.into_iter().map(|h| h.join().expect("a codegen thread panicked")).collect()
+            })
+        };
+        // Each core's arrays grow by what all threads add (on the threads:
+        // first writes to new memory cost page faults); each thread then
+        // gets its stretch of them, in thread (= source) order.
+        let old: Vec<(usize, usize)> = cores.iter().map(|c| (c.img.rows.len(), c.img.synapses.len())).collect();
+        let grow = |k0: usize, cs: &mut [Building]| {
+            for (k, c) in (k0..).zip(cs.iter_mut()) {
+                let add_rows: usize = counted.iter().map(|c| c.0[k]).sum();
+                let add_syns: usize = counted.iter().map(|c| c.1[k]).sum();
+                c.img.rows.resize(old[k].0 + add_rows, RowStart { row: 0, start: 0 });
+                c.img.synapses.resize(old[k].1 + add_syns, Synapse { weight: 0, target: 0, delay: 0, port: 0 });
+            }
+        };
+        if threads <= 1 {
+            grow(0, cores);
+        } else {
+            let per = n.div_ceil(threads).max(1);
+            std::thread::scope(|sc| {
+                for (c, cs) in cores.chunks_mut(per).enumerate() {
+                    let grow = &grow;
+                    sc.spawn(move || grow(c * per, cs));
+                }
+            });
+        }
+        let mut parts: Vec<Vec<Part>> = (0..counted.len()).map(|_| Vec::with_capacity(n)).collect();
+        for (k, c) in cores.iter_mut().enumerate() {
+            let b = &mut c.img;
+            let (r0, s0) = old[k];
+            let (mut rrest, mut srest) = (&mut b.rows[r0..], &mut b.synapses[s0..]);
+            let mut start = s0;
+            for (th, (rows, syns)) in counted.iter().enumerate() {
+                let (r, rr) = std::mem::take(&mut rrest).split_at_mut(rows[k]);
+                let (s, sr) = std::mem::take(&mut srest).split_at_mut(syns[k]);
+                (rrest, srest) = (rr, sr);
+                parts[th].push((r, s, start as u32));
+                start += syns[k];
+            }
+        }
+        let fill = |lo: usize, hi: usize, parts: &mut [Part]| {
+            let (mut rc, mut sc) = (vec![0usize; n], vec![0usize; n]);
+            let mut last = vec![u32::MAX; n];
+            for i in lo as u32..hi as u32 {
+                let Some(key) = key_of(i) else { continue };
+                for (g, (sy, q, _)) in self.group.iter().enumerate() {
+                    if self.shared[g].is_some() {
+                        continue;
+                    }
+                    for x in sy.row(i as usize) {
+                        let j = sy.post[x];
+                        let t = qs.slice_of(j);
+                        let k = t as usize;
+                        let (rows, syns, first) = &mut parts[k];
+                        if last[k] != i {
+                            last[k] = i;
+                            let row = base_row[k].expect("connected") + (key - self.run_key);
+                            rows[rc[k]] = RowStart { row, start: *first + sc[k] as u32 };
+                            rc[k] += 1;
+                        }
+                        let m = match self.uniform_m[g] {
+                            Some(m) => m,
+                            None => q.mantissa(sy.weight(x)).0,
+                        };
+                        syns[sc[k]] = Synapse { weight: m, target: (j - t * qs.size) as u16, delay: sy.delay(x) as u8, port: q.port };
+                        sc[k] += 1;
+                    }
+                }
+            }
+        };
+        if threads <= 1 {
+            fill(0, n_pre, &mut parts[0]);
+        } else {
+            std::thread::scope(|sc| {
+                for (w, p) in cut.windows(2).zip(parts.iter_mut()) {
+                    let (lo, hi, fill) = (w[0], w[1], &fill);
+                    sc.spawn(move || fill(lo, hi, p));
+                }
+            });
         }
     }
 }
@@ -513,21 +597,10 @@ fn codegen(
                 span,
             };
             // Large groups are scattered by several threads, each over its own
-            // target cores (each reads every synapse, writes only its own):
-            // the per-core arrays come out the same whatever the split.
+            // source neurons: the per-core arrays come out the same whatever the split.
             let n_syn: usize = group.iter().map(|(sy, _, _)| sy.post.len()).sum();
             let threads = if n_syn >= PARALLEL_SCATTER { std::thread::available_parallelism().map_or(1, |n| n.get()).min(8) } else { 1 };
-            let per = targets.len().div_ceil(threads.max(1)).max(1);
-            if threads <= 1 || targets.len() < 2 {
-                job.run(0, targets);
-            } else {
-                std::thread::scope(|sc| {
-                    for (k, chunk) in targets.chunks_mut(per).enumerate() {
-                        let job = &job;
-                        sc.spawn(move || job.run((k * per) as u32, chunk));
-                    }
-                });
-            }
+            job.run(targets, threads);
             // Shared kernels: one per target slice the projection reaches.
             for (g, k) in kernels.iter().enumerate() {
                 let Some(k) = k else { continue };
