@@ -25,11 +25,16 @@ pub struct Options {
     pub neurons_per_core: Option<u32>,
     /// Seed recorded in the image; placement uses `place.seed`.
     pub seed: u64,
+    /// Host threads for the stages that split large work (code generation,
+    /// the image check): `None`, the host's (up to 8) for large networks and
+    /// one for small; `Some(k)`, k whatever the size. The image is the same
+    /// whatever the count (tested).
+    pub threads: Option<usize>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { place: PlaceOptions::default(), neurons_per_core: None, seed: 0 }
+        Options { place: PlaceOptions::default(), neurons_per_core: None, seed: 0, threads: None }
     }
 }
 
@@ -225,7 +230,7 @@ pub fn compile(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn Fn
 
     progress("checking the image");
     let t = Instant::now();
-    let image = image.into_valid().map_err(|e| CompileError::Internal(format!("the generated image is invalid: {e}")))?;
+    let image = image.into_valid_on(opts.threads).map_err(|e| CompileError::Internal(format!("the generated image is invalid: {e}")))?;
     check_routes(&image, &splits, &mapped)?;
     times.check = t.elapsed().as_secs_f64();
     times.total = t_all.elapsed().as_secs_f64();
@@ -599,7 +604,11 @@ fn codegen(
             // Large groups are scattered by several threads, each over its own
             // source neurons: the per-core arrays come out the same whatever the split.
             let n_syn: usize = group.iter().map(|(sy, _, _)| sy.post.len()).sum();
-            let threads = if n_syn >= PARALLEL_SCATTER { std::thread::available_parallelism().map_or(1, |n| n.get()).min(8) } else { 1 };
+            let threads = match opts.threads {
+                Some(k) => k.max(1),
+                None if n_syn >= PARALLEL_SCATTER => nerve_isa::host_threads(),
+                None => 1,
+            };
             job.run(targets, threads);
             // Shared kernels: one per target slice the projection reaches.
             for (g, k) in kernels.iter().enumerate() {

@@ -218,3 +218,20 @@ fn full_tables_trigger_rerouting_then_a_clear_error() {
     let e = compile(&a, &net, &Options::default(), &mut |_| {}).unwrap_err().to_string();
     assert!(e.contains("routing table of tile") && e.contains("the router has 1"), "{e}");
 }
+
+/// Code generation and the image check split large work over threads (by
+/// source neurons); the image must be byte-identical for any thread count,
+/// including counts that leave a thread no source or split a core's rows.
+#[test]
+fn images_are_the_same_on_any_thread_count() {
+    let a = Arch::builtin("spinnaker").unwrap();
+    let net = parse(&layered(600, 0.05));
+    let with = |k: usize| {
+        let o = Options { neurons_per_core: Some(37), threads: Some(k), ..Options::default() };
+        compile(&a, &net, &o, &mut |_| {}).unwrap().image.to_bytes()
+    };
+    let one = with(1);
+    for k in [2, 3, 7, 64] {
+        assert!(with(k) == one, "{k} threads gave another image");
+    }
+}

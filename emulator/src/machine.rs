@@ -313,7 +313,7 @@ impl Machine {
         let stored: usize = img.cores.iter().map(|c| c.synapses.len()).sum();
         let threads = match threads {
             Some(k) => k.max(1),
-            None if stored as u64 >= PARALLEL_ARENA => std::thread::available_parallelism().map_or(1, |n| n.get()).min(8),
+            None if stored as u64 >= PARALLEL_ARENA => nerve_isa::host_threads(),
             None => 1,
         };
         // Each row's source neuron, or NO_OWNER for a row no packet reaches.

@@ -610,7 +610,12 @@ impl Image {
     /// Validates and keeps the proof: a consumer given the result (the
     /// emulator) need not check the image again.
     pub fn into_valid(self) -> Result<ValidImage, ImageError> {
-        self.validate()?;
+        self.into_valid_on(None)
+    }
+
+    /// As `into_valid`, checking on `threads` threads (as `validate_on`).
+    pub fn into_valid_on(self, threads: Option<usize>) -> Result<ValidImage, ImageError> {
+        self.validate_on(threads)?;
         Ok(ValidImage(self))
     }
 
@@ -829,7 +834,7 @@ impl Image {
         let n_syn: usize = self.cores.iter().map(|c| c.synapses.len()).sum();
         let threads = match threads {
             Some(k) => k.max(1),
-            None if n_syn >= PARALLEL_VALIDATE => std::thread::available_parallelism().map_or(1, |n| n.get()).min(8),
+            None if n_syn >= PARALLEL_VALIDATE => crate::host_threads(),
             None => 1,
         };
         let per = self.cores.len().div_ceil(threads).max(1);

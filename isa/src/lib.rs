@@ -26,3 +26,10 @@ pub mod stats;
 pub use arch::Arch;
 pub use image::{Image, ValidImage};
 pub use kernel::Kernel;
+
+/// Threads for host work split by size (reading, compiling, checking and
+/// loading large inputs): the host's, at most 8 (each thread keeps count
+/// arrays of its own; the splits were measured on two cores only).
+pub fn host_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
+}

@@ -127,7 +127,7 @@ fn fast(bytes: &[u8], file: &str) -> Result<Option<ConnList>> {
     let threads = if rest.len() < PARALLEL_BYTES {
         1
     } else {
-        std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
+        nerve_isa::host_threads()
     };
     let chunks = split_at_lines(rest, threads);
     let parts: Vec<Option<ConnList>> = if chunks.len() == 1 {
@@ -193,7 +193,7 @@ fn streamed(path: &Path, len: u64, file: &str, cannot: &dyn Fn(std::io::Error) -
     let c = columns(file, header.split(',').map(str::trim))?;
     let body = (head.len() - rest.len()) as u64;
     drop(head);
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8) as u64;
+    let threads = nerve_isa::host_threads() as u64;
     let bounds: Vec<u64> = (0..=threads).map(|k| body + (len - body) * k / threads).collect();
     let parts: Vec<std::io::Result<Option<ConnList>>> = std::thread::scope(|s| {
         let hs: Vec<_> = bounds.windows(2).map(|w| (w[0], w[1])).map(|(a, b)| s.spawn(move || parse_range(path, a, b, body, c, chunk))).collect();
