@@ -280,7 +280,7 @@ struct Costs {
 /// it takes (an index, so that a message costs no search).
 struct DirectPaths {
     paths: Vec<Direct>,
-    /// Aligned with `Fanout::spans`: index into `paths` (spans without synapses: unused).
+    /// Aligned with the core's spans (`Fanout::spans`): index into `paths` (spans without synapses: unused).
     of_span: Vec<u32>,
     /// Per neuron: its messages' totals, so that a spike costs one lookup.
     per_neuron: Vec<NeuronMessages>,
@@ -319,7 +319,8 @@ fn direct_paths(m: &Machine) -> Vec<DirectPaths> {
         .enumerate()
         .map(|(src, f)| {
             let mut dests: Vec<u32> = Vec::new();
-            for s in f.spans.iter().filter(|s| s.len > 0) {
+            let spans = f.spans(&m.spans);
+            for s in spans.iter().filter(|s| s.len > 0) {
                 if seen[s.core as usize] != src {
                     seen[s.core as usize] = src;
                     dests.push(s.core);
@@ -331,7 +332,7 @@ fn direct_paths(m: &Machine) -> Vec<DirectPaths> {
             }
             let from = a.tile_of(m.cores[src].id);
             // Spans without synapses send no message and have no path (never read).
-            let of_span: Vec<u32> = f.spans.iter().map(|s| if s.len > 0 { dest_ix[s.core as usize] } else { u32::MAX }).collect();
+            let of_span: Vec<u32> = spans.iter().map(|s| if s.len > 0 { dest_ix[s.core as usize] } else { u32::MAX }).collect();
             let paths = dests
                 .into_iter()
                 .map(|d| {
@@ -351,7 +352,7 @@ fn direct_paths(m: &Machine) -> Vec<DirectPaths> {
                 .map(|i| {
                     let mut t = NeuronMessages::default();
                     for si in f.range(i) {
-                        if f.spans[si].len == 0 {
+                        if spans[si].len == 0 {
                             continue;
                         }
                         let d = &paths[of_span[si] as usize];
@@ -494,6 +495,7 @@ pub fn run(
         kernels,
         routes,
         fanout,
+        spans: &m.spans,
         arena,
         owner_start: &owner_start,
         first_of: &first_of,
@@ -645,6 +647,7 @@ struct Ctx<'a> {
     kernels: &'a [Kernel],
     routes: &'a [Vec<Route>],
     fanout: &'a [Fanout],
+    spans: &'a [crate::machine::Span],
     arena: &'a [u64],
     owner_start: &'a [usize],
     first_of: &'a [u32],
@@ -825,8 +828,9 @@ impl Ctx<'_> {
                 let buf = self.bufs[par * self.threads + tb].read().expect("spike buffer lock");
                 for &(src, i) in buf.iter() {
                     let f = &self.fanout[src as usize];
+                    let all = f.spans(self.spans);
                     let range = f.range(i as usize);
-                    let spans = &f.spans[range.clone()];
+                    let spans = &all[range.clone()];
                     if let Some(direct) = &self.costs.direct {
                         // Per-destination messages: each core with a row receives one.
                         let ds = &direct[src as usize];
@@ -835,7 +839,7 @@ impl Ctx<'_> {
                             if self.costs.link_packet != 0.0 {
                                 // Per-step link loads matter for latency: walk every path.
                                 for si in range {
-                                    if f.spans[si].len == 0 {
+                                    if all[si].len == 0 {
                                         continue;
                                     }
                                     for &l in &ds.paths[ds.of_span[si] as usize].links {
@@ -943,12 +947,13 @@ impl Ctx<'_> {
         if let Some(direct) = &self.costs.direct {
             for (src, counts) in spikes_of.iter().enumerate() {
                 let (f, ds) = (&self.fanout[src], &direct[src]);
+                let all = f.spans(self.spans);
                 for (i, &k) in counts.iter().enumerate() {
                     if k == 0 {
                         continue;
                     }
                     for si in f.range(i) {
-                        if f.spans[si].len > 0 {
+                        if all[si].len > 0 {
                             for &l in &ds.paths[ds.of_span[si] as usize].links {
                                 link_totals[l as usize] += k as u64;
                             }

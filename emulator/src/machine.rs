@@ -114,21 +114,29 @@ pub struct Span {
 }
 
 /// Where a source core's spikes land: neuron i's arrivals are
-/// `spans[start[i]..start[i + 1]]`, sorted by destination core.
+/// `spans[start[i]..start[i + 1]]` of the core's spans, sorted by
+/// destination core. Every core's spans are one stretch of
+/// `Machine::spans`, from `base` (one array: no copy per core).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Fanout {
     pub start: Vec<u32>,
-    pub spans: Vec<Span>,
+    pub base: usize,
 }
 
 impl Fanout {
-    /// Neuron i's arrivals (none for a core whose spikes go nowhere, whose `start` is empty).
+    /// This core's spans, out of all of the machine's.
     #[inline]
-    pub fn of(&self, i: usize) -> &[Span] {
-        &self.spans[self.range(i)]
+    pub fn spans<'s>(&self, all: &'s [Span]) -> &'s [Span] {
+        &all[self.base..self.base + self.start.last().map_or(0, |&n| n as usize)]
     }
 
-    /// Where neuron i's arrivals sit in `spans` (empty for a core whose spikes go nowhere).
+    /// Neuron i's arrivals (none for a core whose spikes go nowhere, whose `start` is empty).
+    #[inline]
+    pub fn of<'s>(&self, all: &'s [Span], i: usize) -> &'s [Span] {
+        &self.spans(all)[self.range(i)]
+    }
+
+    /// Where neuron i's arrivals sit in the core's spans (empty for a core whose spikes go nowhere).
     #[inline]
     pub fn range(&self, i: usize) -> std::ops::Range<usize> {
         match self.start.get(i + 1) {
@@ -146,8 +154,10 @@ pub struct Machine {
     pub cores: Vec<Core>,
     /// Per core: one route for all its keys (len 1), one per neuron, or none (sends nothing).
     pub routes: Vec<Vec<Route>>,
-    /// Per core: where each of its neurons' packets land.
+    /// Per core: where each of its neurons' packets land (in `spans`).
     pub fanout: Vec<Fanout>,
+    /// Every core's arrivals, core after core (see `Fanout`).
+    pub spans: Vec<Span>,
     /// Every synaptic row, laid out so that one neuron's rows at all its
     /// destinations are contiguous (the rows are the image's; only their
     /// order in memory differs, so a spike walks one stretch of memory).
@@ -418,12 +428,8 @@ impl Machine {
             }
             let (g0, n) = (first[ci], c.n_neurons as usize);
             let base = span_at[g0];
-            fanout[ci] = Fanout {
-                start: (0..=n).map(|i| (span_at[g0 + i] - base) as u32).collect(),
-                spans: all_spans[base..span_at[g0 + n]].to_vec(),
-            };
+            fanout[ci] = Fanout { start: (0..=n).map(|i| (span_at[g0 + i] - base) as u32).collect(), base };
         }
-        drop(all_spans);
         let kernels = img.kernels;
         let mut cores = Vec::with_capacity(img.cores.len());
         for c in img.cores.into_iter() {
@@ -485,6 +491,7 @@ impl Machine {
             cores,
             routes: all_routes,
             fanout,
+            spans: all_spans,
             arena,
             pops: img.populations,
             tiles_in_use: tiles.len() as u32,
@@ -504,8 +511,9 @@ impl Machine {
         }
         b += self.arena.len() as u64 * 8;
         for f in &self.fanout {
-            b += f.start.len() as u64 * 4 + f.spans.len() as u64 * 12;
+            b += f.start.len() as u64 * 4;
         }
+        b += self.spans.len() as u64 * 12;
         for rs in &self.routes {
             b += rs.iter().map(|r| r.dests.len() as u64 * 24 + r.links.len() as u64 * 4).sum::<u64>();
         }
