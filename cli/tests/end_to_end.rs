@@ -172,16 +172,20 @@ fn profiles_without_idle_updates_count_every_update() {
     }
 }
 
-/// The synapse arena laid out on several threads is the one laid out on one.
+/// The synapse arena laid out on several threads is the one laid out on
+/// one, and the same whether it is laid out by source core or by walking
+/// every row.
 #[test]
 fn arena_layout_is_the_same_on_any_thread_count() {
     let img = small_on_loihi();
-    let one = Machine::load_on(img.clone().into_valid().unwrap(), Some(1)).unwrap();
+    let one = Machine::load_grouped(img.clone().into_valid().unwrap(), Some(1), Some(false)).unwrap();
     assert!(one.arena.len() > 1000, "the test needs synapses");
-    for k in [2, 3, 7] {
-        let m = Machine::load_on(img.clone().into_valid().unwrap(), Some(k)).unwrap();
-        assert!(m.arena == one.arena, "{k} threads: arena differs");
-        assert!(m.fanout == one.fanout && m.spans == one.spans, "{k} threads: fan-out differs");
+    for by_source in [false, true] {
+        for k in [1, 2, 3, 7] {
+            let m = Machine::load_grouped(img.clone().into_valid().unwrap(), Some(k), Some(by_source)).unwrap();
+            assert!(m.arena == one.arena, "{k} threads, by source {by_source}: arena differs");
+            assert!(m.fanout == one.fanout && m.spans == one.spans, "{k} threads, by source {by_source}: fan-out differs");
+        }
     }
 }
 

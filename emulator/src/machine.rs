@@ -222,6 +222,14 @@ impl Machine {
     /// (`None`: as many as the host has, for large images). The machine is
     /// the same whatever the count (tested).
     pub fn load_on(img: ValidImage, threads: Option<usize>) -> Result<Machine> {
+        Machine::load_grouped(img, threads, None)
+    }
+
+    /// As `load_on`, choosing how the arena is laid out (tests): `Some(true)`
+    /// by source core, `Some(false)` by walking every row; `None`, by the
+    /// runs' lengths. The machine is the same either way (tested).
+    #[doc(hidden)]
+    pub fn load_grouped(img: ValidImage, threads: Option<usize>, by_source: Option<bool>) -> Result<Machine> {
         let mut img = img.into_image();
         // Shared kernels become ordinary rows here: the emulator walks rows;
         // what the chip stores (and the memory limits check) is the kernel.
@@ -334,18 +342,26 @@ impl Machine {
         // spans and synapses per source neuron; the counts are then summed.
         let dcut = cuts(&row_base, threads);
         let mut owner_parts = split_by(&mut row_owner, &row_base, &dcut);
-        let walk = |d0: usize, d1: usize, owners: &mut [u32]| -> (Vec<usize>, Vec<usize>, usize) {
+        // It also notes runs: consecutive rows of one destination core owned
+        // by neurons of one source core, as (source core, destination core,
+        // first row, end row), for laying out the arena by source core.
+        let walk = |d0: usize, d1: usize, owners: &mut [u32]| -> (Vec<usize>, Vec<usize>, usize, Vec<Run4>) {
             let (mut spans, mut syns, mut n) = (vec![0usize; total + 1], vec![0usize; total + 1], 0usize);
+            let mut runs: Vec<Run4> = Vec::new();
             used_rows(&img, &all_routes, &key_owner, d0..d1, &mut |src, i, di, k, len| {
                 let b = first[src as usize] + i as usize;
                 spans[b + 1] += 1;
                 syns[b + 1] += len as usize;
                 n += 1;
                 owners[row_base[di as usize] - row_base[d0] + k as usize] = b as u32;
+                match runs.last_mut() {
+                    Some(r) if r[0] == src && r[1] == di && r[3] == k => r[3] = k + 1,
+                    _ => runs.push([src, di, k, k + 1]),
+                }
             });
-            (spans, syns, n)
+            (spans, syns, n, runs)
         };
-        let counted: Vec<(Vec<usize>, Vec<usize>, usize)> = if threads == 1 {
+        let counted: Vec<(Vec<usize>, Vec<usize>, usize, Vec<Run4>)> = if threads == 1 {
             vec![walk(0, img.cores.len(), owner_parts.pop().expect("one part"))]
         } else {
             std::thread::scope(|sc| {
@@ -357,8 +373,8 @@ impl Machine {
             })
         };
         let mut counted = counted.into_iter();
-        let (mut span_at, mut syn_at, mut n_spans) = counted.next().expect("one part");
-        for (sp, sy, n) in counted {
+        let (mut span_at, mut syn_at, mut n_spans, mut runs) = counted.next().expect("one part");
+        for (sp, sy, n, r) in counted {
             for (a, b) in span_at.iter_mut().zip(&sp) {
                 *a += b;
             }
@@ -366,6 +382,7 @@ impl Machine {
                 *a += b;
             }
             n_spans += n;
+            runs.extend_from_slice(&r);
         }
         for k in 1..=total {
             span_at[k] += span_at[k - 1];
@@ -378,45 +395,87 @@ impl Machine {
         let mut all_spans = vec![Span { core: 0, start: 0, len: 0 }; n_spans];
         {
             // Moving the rows writes all over the arena (one row of each
-            // source neuron per destination core), so several threads share
-            // it, each owning a range of source neurons (and so one stretch
-            // of the arena and of the spans) and reading the whole row list;
-            // each thread writes exactly what one would.
-            let cut = cuts(&syn_at, threads);
+            // source neuron per destination core). Taken by source core,
+            // each core's runs in destination order, the writes stay in the
+            // core's stretch of the arena (which fits a cache) and each
+            // neuron's rows still come in destination order. Several threads
+            // share the work, each owning a range of source cores (and so one
+            // stretch of the arena and of the spans); each writes exactly what
+            // one would. (Where runs are short, e.g. one row each, grouping
+            // them would cost more memory than it saves time: then each
+            // thread walks every row and takes its own, in destination order.)
+            let by_source = by_source.unwrap_or(runs.len() <= n_rows / 4);
+            let n_cores = img.cores.len();
+            let mut run_at = vec![0usize; n_cores + 1];
+            let mut grouped: Vec<[u32; 3]> = Vec::new();
+            if by_source {
+                for r in &runs {
+                    run_at[r[0] as usize + 1] += 1;
+                }
+                for c in 0..n_cores {
+                    run_at[c + 1] += run_at[c];
+                }
+                let mut next = run_at.clone();
+                grouped = vec![[0u32; 3]; runs.len()];
+                for r in &runs {
+                    grouped[next[r[0] as usize]] = [r[1], r[2], r[3]];
+                    next[r[0] as usize] += 1;
+                }
+            }
+            drop(runs);
+            // Threads' ranges of source neurons, at source core boundaries.
+            let core_syn_at: Vec<usize> = first.iter().map(|&f| syn_at[f]).chain([syn_at[total]]).collect();
+            let ccut = cuts(&core_syn_at, threads);
+            let cut: Vec<usize> = ccut.iter().map(|&c| if c < n_cores { first[c] } else { total }).collect();
             let mut arena_parts = split_by(&mut arena, &syn_at, &cut);
             let mut span_parts = split_by(&mut all_spans, &span_at, &cut);
-            let (img, row_owner, row_base, syn_at, span_at) = (&img, &row_owner, &row_base, &syn_at, &span_at);
-            let fill = move |lo: usize, hi: usize, arena: &mut [u64], spans: &mut [Span]| {
+            let (img, row_owner, row_base, syn_at, span_at, first, grouped, run_at) =
+                (&img, &row_owner, &row_base, &syn_at, &span_at, &first, &grouped, &run_at);
+            let fill = move |c0: usize, c1: usize, arena: &mut [u64], spans: &mut [Span]| {
+                let lo = if c0 < n_cores { first[c0] } else { total };
+                let hi = if c1 < n_cores { first[c1] } else { total };
                 let (syn0, sp0) = (syn_at[lo], span_at[lo]);
                 let mut syn_next: Vec<usize> = syn_at[lo..hi].iter().map(|&x| x - syn0).collect();
                 let mut sp_next: Vec<usize> = span_at[lo..hi].iter().map(|&x| x - sp0).collect();
-                // Destination order, as the first walk: each neuron's rows in it.
-                for (di, dst) in img.cores.iter().enumerate() {
+                let mut row = |di: usize, k: usize, b: usize| {
+                    let dst = &img.cores[di];
                     let np = padded(dst.n_neurons as usize);
-                    for (k, &b) in row_owner[row_base[di]..row_base[di + 1]].iter().enumerate() {
-                        let b = b as usize;
-                        if b < lo || b >= hi {
-                            continue; // another thread's, or unused (NO_OWNER)
+                    let (a, len) = (dst.rows[k].start as usize, dst.row_len(k));
+                    let at = syn_next[b - lo];
+                    for (o, s) in arena[at..at + len].iter_mut().zip(&dst.synapses[a..a + len]) {
+                        *o = PackedSyn::new((s.port as usize * np + s.target as usize) as u32, s.delay, s.weight).0;
+                    }
+                    spans[sp_next[b - lo]] = Span { core: di as u32, start: (syn0 + at) as u32, len: len as u32 };
+                    sp_next[b - lo] += 1;
+                    syn_next[b - lo] += len;
+                };
+                if by_source {
+                    for &[di, k0, k1] in &grouped[run_at[c0]..run_at[c1]] {
+                        let di = di as usize;
+                        for k in k0 as usize..k1 as usize {
+                            row(di, k, row_owner[row_base[di] + k] as usize);
                         }
-                        let (a, len) = (dst.rows[k].start as usize, dst.row_len(k));
-                        let at = syn_next[b - lo];
-                        for (o, s) in arena[at..at + len].iter_mut().zip(&dst.synapses[a..a + len]) {
-                            *o = PackedSyn::new((s.port as usize * np + s.target as usize) as u32, s.delay, s.weight).0;
+                    }
+                } else {
+                    // Destination order, as the walk: each neuron's rows in it.
+                    for di in 0..n_cores {
+                        for (k, &b) in row_owner[row_base[di]..row_base[di + 1]].iter().enumerate() {
+                            let b = b as usize;
+                            if b >= lo && b < hi {
+                                row(di, k, b); // else another thread's, or unused (NO_OWNER)
+                            }
                         }
-                        spans[sp_next[b - lo]] = Span { core: di as u32, start: (syn0 + at) as u32, len: len as u32 };
-                        sp_next[b - lo] += 1;
-                        syn_next[b - lo] += len;
                     }
                 }
             };
             if threads == 1 {
-                fill(0, total, arena_parts.pop().expect("one part"), span_parts.pop().expect("one part"));
+                fill(0, n_cores, arena_parts.pop().expect("one part"), span_parts.pop().expect("one part"));
             } else {
                 std::thread::scope(|sc| {
                     for (k, (a, sp)) in arena_parts.into_iter().zip(span_parts).enumerate() {
-                        let (lo, hi) = (cut[k], cut[k + 1]);
+                        let (c0, c1) = (ccut[k], ccut[k + 1]);
                         let fill = &fill;
-                        sc.spawn(move || fill(lo, hi, a, sp));
+                        sc.spawn(move || fill(c0, c1, a, sp));
                     }
                 });
             }
@@ -580,6 +639,9 @@ fn cuts(at: &[usize], parts: usize) -> Vec<usize> {
     c.push(n);
     c
 }
+
+/// A run of rows: source core, destination core, first row, end row.
+type Run4 = [u32; 4];
 
 /// `xs` split into the stretches `at[c[k]]..at[c[k + 1]]`, one per range.
 fn split_by<'a, T>(xs: &'a mut [T], at: &[usize], c: &[usize]) -> Vec<&'a mut [T]> {
