@@ -180,6 +180,17 @@ fn arena_layout_is_the_same_on_any_thread_count() {
     let img = small_on_loihi();
     let one = Machine::load_grouped(img.clone().into_valid().unwrap(), Some(1), Some(false)).unwrap();
     assert!(one.arena.len() > 1000, "the test needs synapses");
+    // Delivery reads a neuron's rows at consecutive destinations as one
+    // stretch of the arena: each span starts where the one before it ends.
+    let mut multi = 0;
+    for (ci, f) in one.fanout.iter().enumerate() {
+        for i in 0..one.cores[ci].n {
+            let sp = f.of(&one.spans, i);
+            multi += (sp.len() > 1) as usize;
+            assert!(sp.windows(2).all(|w| w[1].start == w[0].start + w[0].len && w[1].core > w[0].core), "core {ci} neuron {i}: {sp:?}");
+        }
+    }
+    assert!(multi > 10, "the test needs neurons with rows at several cores");
     for by_source in [false, true] {
         for k in [1, 2, 3, 7] {
             let m = Machine::load_grouped(img.clone().into_valid().unwrap(), Some(k), Some(by_source)).unwrap();

@@ -385,8 +385,12 @@ struct Worker<'a> {
     /// (their time and counts are added once per step, not per packet).
     rx_packets: Vec<u64>,
     rx_events: Vec<u64>,
-    /// Per core: i32s per ring slot (ports × padded neurons).
+    /// Per core: its inputs' i32s per ring slot (ports × padded neurons).
     slot_len: Vec<usize>,
+    /// This thread's cores' part of each ring slot (`Machine::ring`), and
+    /// where that part starts in a slot.
+    ring: Vec<&'a mut [i32]>,
+    in_base: usize,
     flags: Vec<u8>,
     spikes: Vec<SpikeEvent>,
     probes: Vec<ProbeTrace>,
@@ -476,12 +480,27 @@ pub fn run(
     let link_totals: Mutex<Vec<u64>> = Mutex::new(vec![0; n_links]);
     let failed = AtomicBool::new(false);
 
+    // Where each thread's cores' inputs start in a ring slot.
+    let in_total = m.in_total;
+    let in_bounds: Vec<usize> = bounds.iter().map(|&c| if c < m.cores.len() { m.cores[c].in_off } else { in_total }).collect();
+    let mut ring_rest: &mut [i32] = &mut m.ring;
     let mut chunks: Vec<&mut [Core]> = Vec::with_capacity(threads);
     let mut rest: &mut [Core] = &mut m.cores;
     for t in 0..threads {
         let (a, b) = rest.split_at_mut(bounds[t + 1] - bounds[t]);
         chunks.push(a);
         rest = b;
+    }
+    // Each thread's cores' part of every ring slot.
+    let mut rings: Vec<Vec<&mut [i32]>> = (0..threads).map(|_| Vec::with_capacity(m.ring_slots)).collect();
+    for _ in 0..m.ring_slots {
+        let (mut slot, rest) = std::mem::take(&mut ring_rest).split_at_mut(in_total);
+        ring_rest = rest;
+        for (t, r) in rings.iter_mut().enumerate() {
+            let (mine, more) = std::mem::take(&mut slot).split_at_mut(in_bounds[t + 1] - in_bounds[t]);
+            r.push(mine);
+            slot = more;
+        }
     }
     let mut results: Vec<Option<Worker>> = (0..threads).map(|_| None).collect();
     let max_n = chunks.iter().flat_map(|c| c.iter().map(|x| x.stride())).max().unwrap_or(0);
@@ -517,7 +536,7 @@ pub fn run(
     std::thread::scope(|s| {
         let mut handles = Vec::new();
         let mut own: Option<Worker> = None;
-        for (t, chunk) in chunks.into_iter().enumerate() {
+        for (t, (chunk, ring)) in chunks.into_iter().zip(rings).enumerate() {
             let nc = chunk.len();
             let slot_len: Vec<usize> = chunk.iter().map(|c| c.ports * crate::kernel_data::padded(c.n)).collect();
             let mut w = Worker {
@@ -531,6 +550,8 @@ pub fn run(
                 rx_packets: vec![0; nc],
                 rx_events: vec![0; nc],
                 slot_len,
+                ring,
+                in_base: in_bounds[t],
                 flags: vec![0; max_n / 4 + 8],
                 spikes: Vec::new(),
                 probes: Vec::new(),
@@ -668,20 +689,21 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// Applies one row: each synapse adds its weight into its port's ring slot.
+    /// Delivers a spike's rows at this thread's cores, `spans` (consecutive
+    /// in the arena: a neuron's rows are laid out in destination order):
+    /// each synapse adds its weight into its input in the ring slot of its
+    /// delay, in one loop over all the rows.
     #[inline]
-    fn apply(&self, w: &mut Worker, ci: usize, sp: &crate::machine::Span, step: u64) {
-        let core = &mut w.cores[ci];
-        let stride_slot = w.slot_len[ci];
-        let mask = core.slot_mask;
-        let ring: &mut [i32] = &mut core.ring;
-        for &syn in &self.arena[sp.start as usize..(sp.start + sp.len) as usize] {
+    fn deliver(&self, w: &mut Worker, spans: &[crate::machine::Span], step: u64) {
+        let (Some(a), Some(b)) = (spans.first(), spans.last()) else { return };
+        let mask = w.ring.len() - 1;
+        let base = w.in_base;
+        for &syn in &self.arena[a.start as usize..(b.start + b.len) as usize] {
             let syn = PackedSyn(syn);
-            let slot = (step as usize + syn.delay()) & mask;
-            let idx = slot * stride_slot + syn.offset();
-            ring[idx] = ring[idx].wrapping_add(syn.weight());
+            let slot = &mut w.ring[(step as usize + syn.delay()) & mask];
+            let idx = syn.offset() - base;
+            slot[idx] = slot[idx].wrapping_add(syn.weight());
         }
-        w.rx_events[ci] += sp.len as u64;
     }
 
     /// The part of a list ordered by core that falls in this thread's cores
@@ -729,9 +751,9 @@ impl Ctx<'_> {
                             let ng = groups(n);
                             let flags = &mut w.flags[..ng];
                             if core.ports > 0 {
-                                let sl = (step as usize) & core.slot_mask;
-                                let len = core.ports * stride;
-                                let slot = &mut core.ring[sl * len..(sl + 1) * len];
+                                let sl = (step as usize) & (w.ring.len() - 1);
+                                let at = core.in_off - w.in_base;
+                                let slot = &mut w.ring[sl][at..at + w.slot_len[ci]];
                                 self.runner.run(gi, k, data, slot, stride, flags);
                             } else {
                                 self.runner.run(gi, k, data, &mut [], stride, flags);
@@ -854,14 +876,16 @@ impl Ctx<'_> {
                                 spikes_of[src as usize][i as usize] += 1;
                             }
                         }
-                        for sp in &spans[self.own(spans, |d| d.core)] {
+                        let mine = &spans[self.own(spans, |d| d.core)];
+                        for sp in mine {
                             if sp.len == 0 {
                                 continue;
                             }
                             let ci = sp.core as usize - lo;
                             w.rx_packets[ci] += 1;
-                            self.apply(w, ci, sp, step);
+                            w.rx_events[ci] += sp.len as u64;
                         }
+                        self.deliver(w, mine, step);
                         continue;
                     }
                     let rs = &self.routes[src as usize];
@@ -885,13 +909,15 @@ impl Ctx<'_> {
                         w.rx_packets[ci] += 1;
                         w.counts[ci].packets_no_row += 1;
                     }
-                    for sp in &spans[self.own(spans, |d| d.core)] {
+                    let mine = &spans[self.own(spans, |d| d.core)];
+                    for sp in mine {
                         let ci = sp.core as usize - lo;
                         if sp.len > 0 {
                             w.counts[ci].packets_no_row -= 1;
                         }
-                        self.apply(w, ci, sp, step);
+                        w.rx_events[ci] += sp.len as u64;
                     }
+                    self.deliver(w, mine, step);
                 }
             }
             // Per-step bookkeeping.

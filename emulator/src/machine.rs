@@ -17,7 +17,9 @@ const PARALLEL_ARENA: u64 = 1 << 20;
 
 /// A synapse packed for delivery in one u64 (the arena is a `Vec<u64>` so
 /// that it is allocated zeroed by the OS, not filled): bits 0-7 the delay,
-/// 8-31 `offset` = port × padded(n) + target, 32-63 the weight mantissa.
+/// 8-31 `offset` = the target core's `in_off` + port × padded(n) + target
+/// (where its input sits in a slot of `Machine::ring`), 32-63 the weight
+/// mantissa.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PackedSyn(pub u64);
 
@@ -77,9 +79,9 @@ pub struct Core {
     pub run: Run,
     pub key_base: Option<u32>,
     pub ports: usize,
-    /// Ring buffer: `slots` × `ports` × padded(n).
-    pub ring: Vec<i32>,
-    pub slot_mask: usize,
+    /// Where the core's inputs (`ports` × padded(n) i32s) start in each
+    /// slot of `Machine::ring`.
+    pub in_off: usize,
     /// Synapses this core receives (for work balancing).
     pub n_syn: u64,
     /// Instructions per neuron update, by class.
@@ -163,6 +165,13 @@ pub struct Machine {
     /// order in memory differs, so a spike walks one stretch of memory).
     /// `PackedSyn`s.
     pub arena: Vec<u64>,
+    /// Every core's pending input, `ring_slots` slots (a power of two:
+    /// slot = step mod ring_slots) of `in_total` i32s, each slot holding the
+    /// cores' inputs one after another (`Core::in_off`). One array, so that
+    /// a spike's synapses at all its destinations are delivered in one loop.
+    pub ring: Vec<i32>,
+    pub ring_slots: usize,
+    pub in_total: usize,
     pub pops: Vec<PopSymbol>,
     pub tiles_in_use: u32,
     pub chips_in_use: u32,
@@ -391,6 +400,24 @@ impl Machine {
         if syn_at[total] >= u32::MAX as usize {
             return Err(EmuError::Invalid("more than 2^32 − 1 synapses".into()));
         }
+        // Inputs: each neuron core's ports × padded neurons, one core after
+        // another in every slot of the ring; a synapse's offset addresses them
+        // in 24 bits.
+        let mut in_off = Vec::with_capacity(img.cores.len());
+        let mut in_total = 0usize;
+        for c in &img.cores {
+            in_off.push(in_total);
+            if let CoreKind::Neuron { kernel, .. } = &c.kind {
+                in_total += img.kernels[kernel.index()].inputs.len() * padded(c.n_neurons as usize);
+            }
+        }
+        if in_total >= 1 << 24 {
+            return Err(EmuError::Invalid(format!(
+                "the image's cores have {in_total} inputs (input ports × neurons, padded to 4), more than the emulator's 2^24 − 1"
+            )));
+        }
+        let max_delay = img.cores.iter().flat_map(|c| c.synapses.iter().map(|s| s.delay as usize)).max().unwrap_or(0);
+        let ring_slots = (max_delay + 1).next_power_of_two();
         let mut arena = vec![0u64; syn_at[total]];
         let mut all_spans = vec![Span { core: 0, start: 0, len: 0 }; n_spans];
         {
@@ -429,8 +456,8 @@ impl Machine {
             let cut: Vec<usize> = ccut.iter().map(|&c| if c < n_cores { first[c] } else { total }).collect();
             let mut arena_parts = split_by(&mut arena, &syn_at, &cut);
             let mut span_parts = split_by(&mut all_spans, &span_at, &cut);
-            let (img, row_owner, row_base, syn_at, span_at, first, grouped, run_at) =
-                (&img, &row_owner, &row_base, &syn_at, &span_at, &first, &grouped, &run_at);
+            let (img, row_owner, row_base, syn_at, span_at, first, grouped, run_at, in_off) =
+                (&img, &row_owner, &row_base, &syn_at, &span_at, &first, &grouped, &run_at, &in_off);
             let fill = move |c0: usize, c1: usize, arena: &mut [u64], spans: &mut [Span]| {
                 let lo = if c0 < n_cores { first[c0] } else { total };
                 let hi = if c1 < n_cores { first[c1] } else { total };
@@ -443,7 +470,7 @@ impl Machine {
                     let (a, len) = (dst.rows[k].start as usize, dst.row_len(k));
                     let at = syn_next[b - lo];
                     for (o, s) in arena[at..at + len].iter_mut().zip(&dst.synapses[a..a + len]) {
-                        *o = PackedSyn::new((s.port as usize * np + s.target as usize) as u32, s.delay, s.weight).0;
+                        *o = PackedSyn::new((in_off[di] + s.port as usize * np + s.target as usize) as u32, s.delay, s.weight).0;
                     }
                     spans[sp_next[b - lo]] = Span { core: di as u32, start: (syn0 + at) as u32, len: len as u32 };
                     sp_next[b - lo] += 1;
@@ -523,11 +550,7 @@ impl Machine {
                 }
                 CoreKind::External => (Run::Schedule { events: vec![], next: 0 }, 0, ClassCounts::default()),
             };
-            let max_delay = c.synapses.iter().map(|s| s.delay as usize).max().unwrap_or(0);
-            let slots = (max_delay + 1).next_power_of_two();
-            if ports * np >= 1 << 24 {
-                return Err(EmuError::Invalid(format!("{}: {ports} ports × {np} neurons exceed the emulator's 24-bit row offsets", c.core)));
-            }
+            debug_assert_eq!(ports * np, in_off.get(cores.len() + 1).unwrap_or(&in_total) - in_off[cores.len()]);
             cores.push(Core {
                 id: c.core,
                 pop: c.pop.0,
@@ -536,8 +559,7 @@ impl Machine {
                 run,
                 key_base: c.key_base.map(|k| k.0),
                 ports,
-                ring: vec![0; if ports == 0 { 0 } else { slots * ports * np }],
-                slot_mask: slots - 1,
+                in_off: in_off[cores.len()],
                 n_syn: c.synapses.len() as u64,
                 instr,
             });
@@ -552,6 +574,9 @@ impl Machine {
             fanout,
             spans: all_spans,
             arena,
+            ring: vec![0; ring_slots * in_total],
+            ring_slots,
+            in_total,
             pops: img.populations,
             tiles_in_use: tiles.len() as u32,
             chips_in_use: chips.len() as u32,
@@ -561,8 +586,8 @@ impl Machine {
     /// Bytes the machine's arrays occupy (for the memory report).
     pub fn memory_bytes(&self) -> u64 {
         let mut b = 0u64;
+        b += self.ring.len() as u64 * 4;
         for c in &self.cores {
-            b += c.ring.len() as u64 * 4;
             if let Run::Kernel { data, .. } = &c.run {
                 b += data.state.iter().map(|s| s.len() as u64 * 4).sum::<u64>();
                 b += data.params.iter().map(|p| if let Param::PerNeuron(v) = p { v.len() as u64 * 4 } else { 4 }).sum::<u64>();
