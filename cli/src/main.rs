@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod cmd;
+mod hugepages;
 mod plots;
 mod progress;
 mod spikes;
@@ -43,6 +44,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Compile(_) | Command::Run(_)) {
+        hugepages::request();
+    }
     let result = match cli.command {
         Command::Compile(a) => cmd::compile::run(a),
         Command::Run(a) => cmd::run::run(a),

@@ -272,6 +272,9 @@ pub struct Host {
     #[serde(default)]
     pub load_seconds: f64,
     pub emulator_bytes: u64,
+    /// Whether glibc was asked for transparent huge pages (cli/src/hugepages.rs).
+    #[serde(default)]
+    pub huge_pages: bool,
 }
 
 pub struct Options<'a> {
@@ -490,6 +493,6 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
         links,
         series,
         raster,
-        host: Host { wall_seconds: out.wall_seconds, load_seconds: o.load_seconds, emulator_bytes: m.memory_bytes() },
+        host: Host { wall_seconds: out.wall_seconds, load_seconds: o.load_seconds, emulator_bytes: m.memory_bytes(), huge_pages: crate::hugepages::requested() },
     }
 }
