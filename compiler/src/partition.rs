@@ -185,6 +185,23 @@ fn needs(arch: &Arch, net: &Network, syn: &[Synapses], splits: &[Split], post: P
     out
 }
 
+/// `dest_counts` read off the slice graph `needs` built (`None` if it lacks
+/// a projection out of `pre`): each (pre, post) list holds the distinct
+/// target slices of each source slice.
+fn dests_from_conns(net: &Network, conns: &SliceConns, pre: PopIx, count: u32) -> Option<Vec<u64>> {
+    let mut out = vec![0u64; count as usize];
+    for post in net.graph.neighbors_directed(pre, petgraph::Direction::Outgoing).collect::<std::collections::BTreeSet<_>>() {
+        let c = conns.get(&(pre, post))?;
+        if c.len() != count as usize {
+            return None;
+        }
+        for (o, targets) in out.iter_mut().zip(c) {
+            *o += targets.len() as u64;
+        }
+    }
+    Some(out)
+}
+
 /// Distinct destination slices (cores) of each slice of `pre`.
 fn dest_counts(net: &Network, syn: &[Synapses], splits: &[Split], pre: PopIx) -> Vec<u64> {
     let sp = splits[pre.index()];
@@ -282,7 +299,15 @@ pub fn partition(
         if let Some(limit) = c.max_output_axons {
             for (pre, pop) in net.pops() {
                 let sp = splits[pre.index()];
-                let dests = dest_counts(net, syn, &splits, pre);
+                // While no split has changed this round, the slice graph just
+                // built holds the answer; otherwise count again on the new splits.
+                let dests = match (changed, dests_from_conns(net, &conns, pre, sp.count)) {
+                    (false, Some(d)) => {
+                        debug_assert_eq!(d, dest_counts(net, syn, &splits, pre), "{}", pop.name);
+                        d
+                    }
+                    _ => dest_counts(net, syn, &splits, pre),
+                };
                 let worst = (0..sp.count).map(|k| sp.len(k) as u64 * dests[k as usize]).max().unwrap_or(0);
                 if worst > limit as u64 {
                     let max_dest = dests.iter().copied().max().unwrap_or(1).max(1);
