@@ -1,0 +1,51 @@
+//! Images the emulator cannot hold are refused at load with a typed error
+//! that names the amount and the limit, before anything that size is allocated.
+
+use nerve_emulator::machine::Machine;
+use nerve_isa::ids::{CoreId, KernelId, PopId};
+use nerve_isa::image::{CoreKind, CoreImage, ParamArray, PopSymbol, Slice};
+
+/// Every synapse addresses its input in a ring slot with 24 bits: an image
+/// whose cores have 2^24 inputs (ports × neurons, padded) in all is refused;
+/// one input fewer loads.
+#[test]
+fn more_inputs_than_offsets_address_is_an_error() {
+    let mut img = nerve_isa::sample::sample_image();
+    img.arch.core.max_neurons = 65_536;
+    img.arch.core.max_input_ports = 16;
+    let ports: Vec<String> = (0..16).map(|p| format!("p{p}")).collect();
+    let kernel = nerve_isa::asm::assemble(&format!(".kernel wide\n.state v\n.input {}\n    lds r0, v\n    sts v, r0\n", ports.join(", "))).unwrap();
+    img.kernels.push(kernel);
+    let wide = KernelId(img.kernels.len() as u32 - 1);
+    // 16 cores × 16 ports × 65,536 neurons = 2^24 inputs, besides the sample's.
+    let first_free = img.cores.iter().map(|c| c.core.0).max().unwrap() + 1;
+    let n_cores = img.arch.num_cores();
+    assert!(first_free + 16 <= n_cores, "the profile has {n_cores} cores");
+    let pop = PopId(img.populations.len() as u32);
+    let mut slices = Vec::new();
+    for k in 0..16u32 {
+        let core = CoreId(first_free + k);
+        img.cores.push(CoreImage {
+            core,
+            pop,
+            n_neurons: 65_536,
+            kind: CoreKind::Neuron { kernel: wide, params: vec![], state: vec![vec![0; 65_536]] },
+            key_base: None,
+            inputs: vec![],
+            rows: vec![],
+            synapses: vec![],
+            conv: vec![],
+        });
+        slices.push(Slice { core, first: k * 65_536, count: 65_536 });
+    }
+    img.populations.push(PopSymbol { name: "wide".into(), size: 16 * 65_536, model: "wide".into(), slices, record_spikes: false, vars: vec![] });
+    img.validate().unwrap();
+    let e = Machine::load(img.clone()).err().expect("refused").to_string();
+    assert!(e.contains(&(16 * 16 * 65_536 + 4).to_string()) && e.contains("2^24"), "{e}");
+    // A core fewer: 15 × 2^20 + 4 inputs, which load.
+    img.cores.pop();
+    img.populations.last_mut().unwrap().slices.pop();
+    img.populations.last_mut().unwrap().size -= 65_536;
+    let m = Machine::load(img).unwrap();
+    assert_eq!(m.in_total, 15 * 16 * 65_536 + 4);
+}
