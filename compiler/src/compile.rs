@@ -355,14 +355,8 @@ impl Scatter<'_> {
         let live: Vec<&(&Synapses, &ProjQuant, &Projection)> =
             self.group.iter().enumerate().filter(|(g, _)| self.shared[*g].is_none()).map(|(_, x)| x).collect();
         // Source ranges of about equal synapse counts.
-        let at: Vec<u64> = (0..=n_pre).map(|i| live.iter().map(|(sy, _, _)| sy.indptr[i]).sum()).collect();
-        let total = at[n_pre];
-        let mut cut = vec![0usize];
-        for k in 1..threads.max(1) {
-            let c = at.partition_point(|&x| x < total * k as u64 / threads as u64).min(n_pre);
-            cut.push(c.max(*cut.last().expect("one cut")));
-        }
-        cut.push(n_pre);
+        let at: Vec<usize> = (0..=n_pre).map(|i| live.iter().map(|(sy, _, _)| sy.indptr[i] as usize).sum()).collect();
+        let cut = nerve_isa::cuts(&at, threads);
         // Each source neuron's key, if its slice sends.
         let key_of = |i: u32| -> Option<u32> {
             let s = ps.slice_of(i);

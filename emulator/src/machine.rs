@@ -349,7 +349,7 @@ impl Machine {
         // The walk, on several threads for large images, each over a range of
         // destination cores (and so its own stretch of `row_owner`), counting
         // spans and synapses per source neuron; the counts are then summed.
-        let dcut = cuts(&row_base, threads);
+        let dcut = nerve_isa::cuts(&row_base, threads);
         let mut owner_parts = split_by(&mut row_owner, &row_base, &dcut);
         // It also notes runs: consecutive rows of one destination core owned
         // by neurons of one source core, as (source core, destination core,
@@ -452,7 +452,7 @@ impl Machine {
             drop(runs);
             // Threads' ranges of source neurons, at source core boundaries.
             let core_syn_at: Vec<usize> = first.iter().map(|&f| syn_at[f]).chain([syn_at[total]]).collect();
-            let ccut = cuts(&core_syn_at, threads);
+            let ccut = nerve_isa::cuts(&core_syn_at, threads);
             let cut: Vec<usize> = ccut.iter().map(|&c| if c < n_cores { first[c] } else { total }).collect();
             let mut arena_parts = split_by(&mut arena, &syn_at, &cut);
             let mut span_parts = split_by(&mut all_spans, &span_at, &cut);
@@ -648,21 +648,6 @@ impl Machine {
         }
         Ok(())
     }
-}
-
-/// Boundaries 0 = c0 ≤ c1 ≤ … ≤ c_parts = n of `parts` ranges of indices
-/// 0..n, balanced by the prefix sums `at` (length n + 1, nondecreasing).
-fn cuts(at: &[usize], parts: usize) -> Vec<usize> {
-    let n = at.len() - 1;
-    let total = at[n];
-    let mut c = vec![0usize];
-    for k in 1..parts {
-        let want = (total as u128 * k as u128 / parts as u128) as usize;
-        let prev = c[k - 1];
-        c.push(at.partition_point(|&x| x < want).clamp(prev, n));
-    }
-    c.push(n);
-    c
 }
 
 /// A run of rows: source core, destination core, first row, end row.

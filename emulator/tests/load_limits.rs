@@ -3,7 +3,7 @@
 
 use nerve_emulator::machine::Machine;
 use nerve_isa::ids::{CoreId, KernelId, PopId};
-use nerve_isa::image::{CoreKind, CoreImage, ParamArray, PopSymbol, Slice};
+use nerve_isa::image::{CoreImage, CoreKind, PopSymbol, Slice};
 
 /// Every synapse addresses its input in a ring slot with 24 bits: an image
 /// whose cores have 2^24 inputs (ports × neurons, padded) in all is refused;

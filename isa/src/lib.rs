@@ -33,3 +33,19 @@ pub use kernel::Kernel;
 pub fn host_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
 }
+
+/// Boundaries 0 = c0 ≤ c1 ≤ … ≤ c_parts = n of `parts` ranges of indices
+/// 0..n, balanced by the prefix sums `at` (length n + 1, nondecreasing):
+/// how the compiler and the emulator split large work over threads.
+pub fn cuts(at: &[usize], parts: usize) -> Vec<usize> {
+    let n = at.len() - 1;
+    let total = at[n];
+    let mut c = vec![0usize];
+    for k in 1..parts {
+        let want = (total as u128 * k as u128 / parts as u128) as usize;
+        let prev = c[k - 1];
+        c.push(at.partition_point(|&x| x < want).clamp(prev, n));
+    }
+    c.push(n);
+    c
+}
