@@ -19,8 +19,7 @@ const TUNABLE: &str = "glibc.malloc.hugetlb";
 /// Whether this process runs with huge pages requested (by `request` or by
 /// the user), as its report says.
 pub fn requested() -> bool {
-    cfg!(all(target_os = "linux", target_env = "gnu"))
-        && std::env::var("GLIBC_TUNABLES").is_ok_and(|t| t.split(':').any(|kv| kv == format!("{TUNABLE}=1")))
+    cfg!(all(target_os = "linux", target_env = "gnu")) && std::env::var("GLIBC_TUNABLES").is_ok_and(|t| t.split(':').any(|kv| kv == format!("{TUNABLE}=1")))
 }
 
 /// Re-executes the process with huge pages requested, where that applies;

@@ -98,7 +98,11 @@ where
         let col = Palette99::pick(i).to_rgba();
         let dt = s.dt_ms;
         chart
-            .draw_series(p.spikes.iter().map(|&(st, n)| Rectangle::new([(st as f64 * dt, base + n), (st as f64 * dt + dt.max(t_max / 900.0), base + n + 1)], col.filled())))?
+            .draw_series(
+                p.spikes
+                    .iter()
+                    .map(|&(st, n)| Rectangle::new([(st as f64 * dt, base + n), (st as f64 * dt + dt.max(t_max / 900.0), base + n + 1)], col.filled())),
+            )?
             .label(if p.recorded { format!("{} ({} spikes)", p.name, p.spikes.len()) } else { format!("{} (not recorded)", p.name) })
             .legend(move |(x, y)| Rectangle::new([(x, y - 4), (x + 10, y + 4)], col.filled()));
         base += p.size;
@@ -137,9 +141,12 @@ where
     let rows = (cpt / cols).ceil();
     // Chip boundaries.
     let [tx, ty] = s.machine.tiles_per_chip;
-    chart.draw_series((x0..x1).flat_map(|x| (y0..y1).map(move |y| (x, y))).filter(|(x, y)| x % tx == 0 && y % ty == 0).map(|(x, y)| {
-        Rectangle::new([(x as f64, y as f64), ((x + tx) as f64, (y + ty) as f64)], ShapeStyle::from(&BLACK.mix(0.3)).stroke_width(1))
-    }))?;
+    chart.draw_series(
+        (x0..x1)
+            .flat_map(|x| (y0..y1).map(move |y| (x, y)))
+            .filter(|(x, y)| x % tx == 0 && y % ty == 0)
+            .map(|(x, y)| Rectangle::new([(x as f64, y as f64), ((x + tx) as f64, (y + ty) as f64)], ShapeStyle::from(&BLACK.mix(0.3)).stroke_width(1))),
+    )?;
     // Used tiles outlined, cores coloured.
     chart.draw_series(used.iter().map(|c| {
         let (cx, cy) = ((c.local as f64 % cols), (c.local as f64 / cols).floor());
@@ -147,7 +154,9 @@ where
         let (ax, ay) = (c.x as f64 + 0.05 + cx * w, c.y as f64 + 0.05 + cy * h);
         Rectangle::new([(ax, ay), (ax + w * 0.95, ay + h * 0.95)], heat(c.busy_ns / busy_max).filled())
     }))?;
-    chart.draw_series(used.iter().map(|c| Rectangle::new([(c.x as f64 + 0.03, c.y as f64 + 0.03), (c.x as f64 + 0.97, c.y as f64 + 0.97)], ShapeStyle::from(&BLACK.mix(0.6)).stroke_width(1))))?;
+    chart.draw_series(used.iter().map(|c| {
+        Rectangle::new([(c.x as f64 + 0.03, c.y as f64 + 0.03), (c.x as f64 + 0.97, c.y as f64 + 0.97)], ShapeStyle::from(&BLACK.mix(0.6)).stroke_width(1))
+    }))?;
     Ok(())
 }
 
@@ -194,7 +203,15 @@ where
 {
     let rows: Vec<&crate::summary::KindRow> = s.energy.by_kind.iter().filter(|r| r.joules > 0.0).collect();
     let max = rows.iter().map(|r| r.joules).fold(0.0f64, f64::max).max(1e-30);
-    let (scale, unit) = if max >= 1.0 { (1.0, "J") } else if max >= 1e-3 { (1e3, "mJ") } else if max >= 1e-6 { (1e6, "µJ") } else { (1e9, "nJ") };
+    let (scale, unit) = if max >= 1.0 {
+        (1.0, "J")
+    } else if max >= 1e-3 {
+        (1e3, "mJ")
+    } else if max >= 1e-6 {
+        (1e6, "µJ")
+    } else {
+        (1e9, "nJ")
+    };
     let n = rows.len().max(1) as u32;
     let mut chart = ChartBuilder::on(&area)
         .caption(caption(s, &format!("Energy by kind — total {:.4} {unit}", s.energy.total_j * scale)), (FONT, 18))
@@ -232,9 +249,18 @@ where
     let bin = s.series.bin.max(1) as f64;
     let t_of = |i: usize| i as f64 * bin * s.dt_ms;
     let ymax = v.iter().copied().fold(0.0f64, f64::max).max(s.timing.real_time_tick_ns.unwrap_or(0.0)).max(1.0) * 1.1;
-    let (scale, unit) = if ymax > 1e6 { (1e-6, "ms") } else if ymax > 1e3 { (1e-3, "µs") } else { (1.0, "ns") };
+    let (scale, unit) = if ymax > 1e6 {
+        (1e-6, "ms")
+    } else if ymax > 1e3 {
+        (1e-3, "µs")
+    } else {
+        (1.0, "ns")
+    };
     let mut chart = ChartBuilder::on(&area)
-        .caption(caption(s, &format!("Time per timestep (mean {:.3} {unit}, p99 {:.3} {unit})", s.timing.step_ns.mean * scale, s.timing.step_ns.p99 * scale)), (FONT, 18))
+        .caption(
+            caption(s, &format!("Time per timestep (mean {:.3} {unit}, p99 {:.3} {unit})", s.timing.step_ns.mean * scale, s.timing.step_ns.p99 * scale)),
+            (FONT, 18),
+        )
         .margin(10)
         .x_label_area_size(35)
         .y_label_area_size(60)

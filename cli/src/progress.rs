@@ -29,11 +29,7 @@ impl Progress {
             return None;
         }
         let b = ProgressBar::new(len);
-        b.set_style(
-            ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} steps, {per_sec}, eta {eta}")
-                .expect("valid template")
-                .progress_chars("=> "),
-        );
+        b.set_style(ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} steps, {per_sec}, eta {eta}").expect("valid template").progress_chars("=> "));
         b.set_prefix(what.to_string());
         Some(b)
     }

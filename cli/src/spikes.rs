@@ -39,7 +39,10 @@ pub fn read(path: &Path) -> Result<Vec<Spike>> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {file}: {e}"))?;
     if path.extension().is_some_and(|e| e == "json") {
         let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{file}: not valid JSON: {e}"))?;
-        let arr = v.get("spikes").and_then(|s| s.as_array()).ok_or_else(|| format!("{file}: expected {{\"spikes\": [{{\"population\", \"neuron\", \"time\"}}, ...]}}"))?;
+        let arr = v
+            .get("spikes")
+            .and_then(|s| s.as_array())
+            .ok_or_else(|| format!("{file}: expected {{\"spikes\": [{{\"population\", \"neuron\", \"time\"}}, ...]}}"))?;
         let mut out = Vec::with_capacity(arr.len());
         for (i, s) in arr.iter().enumerate() {
             let at = format!("{file}: $.spikes[{i}]");
@@ -50,8 +53,13 @@ pub fn read(path: &Path) -> Result<Vec<Spike>> {
                 }
             }
             let population = o.get("population").and_then(|x| x.as_str()).ok_or_else(|| format!("{at}.population: expected a string"))?.to_string();
-            let neuron = o.get("neuron").and_then(|x| x.as_u64()).filter(|&n| n <= u32::MAX as u64).ok_or_else(|| format!("{at}.neuron: expected a non-negative integer"))? as u32;
-            let time_ms = o.get("time").and_then(|x| x.as_f64()).filter(|t| t.is_finite() && *t >= 0.0).ok_or_else(|| format!("{at}.time: expected a time ≥ 0 in ms"))?;
+            let neuron = o
+                .get("neuron")
+                .and_then(|x| x.as_u64())
+                .filter(|&n| n <= u32::MAX as u64)
+                .ok_or_else(|| format!("{at}.neuron: expected a non-negative integer"))? as u32;
+            let time_ms =
+                o.get("time").and_then(|x| x.as_f64()).filter(|t| t.is_finite() && *t >= 0.0).ok_or_else(|| format!("{at}.time: expected a time ≥ 0 in ms"))?;
             out.push(Spike { population, neuron, time_ms });
         }
         return Ok(out);
@@ -66,7 +74,11 @@ pub fn read(path: &Path) -> Result<Vec<Spike>> {
         let line = i + 2;
         let r = r.map_err(|e| format!("{file}: line {line}: {e}"))?;
         let neuron = r[1].parse::<u32>().map_err(|_| format!("{file}: line {line}: neuron `{}` is not a non-negative integer", &r[1]))?;
-        let time_ms = r[2].parse::<f64>().ok().filter(|t| t.is_finite() && *t >= 0.0).ok_or_else(|| format!("{file}: line {line}: time `{}` is not a time ≥ 0 in ms", &r[2]))?;
+        let time_ms = r[2]
+            .parse::<f64>()
+            .ok()
+            .filter(|t| t.is_finite() && *t >= 0.0)
+            .ok_or_else(|| format!("{file}: line {line}: time `{}` is not a time ≥ 0 in ms", &r[2]))?;
         out.push(Spike { population: r[0].to_string(), neuron, time_ms });
     }
     Ok(out)
@@ -91,15 +103,20 @@ pub fn write(path: &Path, format: Format, spikes: &[Spike], pop_index: &dyn Fn(&
                 if i > 0 {
                     write!(w, ",").map_err(io)?;
                 }
-                write!(w, "\n  {{\"population\": {}, \"neuron\": {}, \"time\": {}}}", serde_json::to_string(&s.population).map_err(|e| e.to_string())?, s.neuron, fmt_time(s.time_ms)).map_err(io)?;
+                write!(
+                    w,
+                    "\n  {{\"population\": {}, \"neuron\": {}, \"time\": {}}}",
+                    serde_json::to_string(&s.population).map_err(|e| e.to_string())?,
+                    s.neuron,
+                    fmt_time(s.time_ms)
+                )
+                .map_err(io)?;
             }
             writeln!(w, "\n]}}").map_err(io)?;
         }
         Format::Npy => {
-            let header = format!(
-                "{{'descr': [('population', '<u4'), ('neuron', '<u4'), ('time', '<f8')], 'fortran_order': False, 'shape': ({},), }}",
-                spikes.len()
-            );
+            let header =
+                format!("{{'descr': [('population', '<u4'), ('neuron', '<u4'), ('time', '<f8')], 'fortran_order': False, 'shape': ({},), }}", spikes.len());
             write_npy_header(&mut w, &header).map_err(io)?;
             for s in spikes {
                 w.write_all(&pop_index(&s.population).to_le_bytes()).map_err(io)?;
@@ -127,5 +144,9 @@ pub fn write_npy_header(w: &mut impl Write, dict: &str) -> std::io::Result<()> {
 pub fn fmt_time(t: f64) -> String {
     let s = format!("{t:.6}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s.is_empty() { "0".into() } else { s.to_string() }
+    if s.is_empty() {
+        "0".into()
+    } else {
+        s.to_string()
+    }
 }

@@ -299,7 +299,13 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
     let wall_s = out.wall_ns * 1e-9;
     let by_kind = dyn_rows
         .iter()
-        .map(|r| KindRow { kind: r.kind.into(), count: r.count, per_event_pj: r.per_event_pj, joules: r.picojoules * 1e-12, share: if total_j > 0.0 { r.picojoules * 1e-12 / total_j } else { 0.0 } })
+        .map(|r| KindRow {
+            kind: r.kind.into(),
+            count: r.count,
+            per_event_pj: r.per_event_pj,
+            joules: r.picojoules * 1e-12,
+            share: if total_j > 0.0 { r.picojoules * 1e-12 / total_j } else { 0.0 },
+        })
         .chain(std::iter::once(KindRow {
             kind: "static power".into(),
             count: 0,
@@ -493,6 +499,11 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
         links,
         series,
         raster,
-        host: Host { wall_seconds: out.wall_seconds, load_seconds: o.load_seconds, emulator_bytes: m.memory_bytes(), huge_pages: crate::hugepages::requested() },
+        host: Host {
+            wall_seconds: out.wall_seconds,
+            load_seconds: o.load_seconds,
+            emulator_bytes: m.memory_bytes(),
+            huge_pages: crate::hugepages::requested(),
+        },
     }
 }

@@ -7,9 +7,7 @@ pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
     let mut t = Table::new();
     t.load_preset(presets::UTF8_BORDERS_ONLY).set_content_arrangement(ContentArrangement::Disabled);
     t.set_header(header.iter().map(|h| h.to_string()).collect::<Vec<_>>());
-    let numeric: Vec<bool> = (0..header.len())
-        .map(|i| rows.iter().all(|r| r.get(i).is_none_or(|c| looks_numeric(c))))
-        .collect();
+    let numeric: Vec<bool> = (0..header.len()).map(|i| rows.iter().all(|r| r.get(i).is_none_or(|c| looks_numeric(c)))).collect();
     for r in rows {
         t.add_row(r);
     }

@@ -86,7 +86,15 @@ fn run_compiles_a_network_in_memory() {
     let (a, b) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
     run_ok(nerve().arg("compile").arg(&net).args(["--arch", "spinnaker", "--neurons-per-core", "64", "-q", "-o"]).arg(&img));
     run_ok(nerve().arg("run").arg(&img).args(["--steps", "200", "-q", "--record"]).arg(&a));
-    run_ok(nerve().arg("run").arg(&net).args(["--arch", "spinnaker", "--neurons-per-core", "64", "--steps", "200", "-q", "--record"]).arg(&b).arg("--save-image").arg(&saved));
+    run_ok(
+        nerve()
+            .arg("run")
+            .arg(&net)
+            .args(["--arch", "spinnaker", "--neurons-per-core", "64", "--steps", "200", "-q", "--record"])
+            .arg(&b)
+            .arg("--save-image")
+            .arg(&saved),
+    );
     let (sa, sb) = (std::fs::read_to_string(&a).unwrap(), std::fs::read_to_string(&b).unwrap());
     assert!(sa.lines().count() > 10, "the example spikes: {sa}");
     assert_eq!(sa, sb);
@@ -111,7 +119,17 @@ fn huge_pages_change_nothing_but_the_allocator() {
     for huge in ["1", "0"] {
         let (img, spikes, rep) = (dir.path().join(format!("{huge}.img")), dir.path().join(format!("{huge}.csv")), dir.path().join(format!("{huge}.json")));
         run_ok(nerve().env("NERVE_HUGEPAGES", huge).env_remove("GLIBC_TUNABLES").arg("compile").arg(&net).args(["--arch", "loihi", "-q", "-o"]).arg(&img));
-        run_ok(nerve().env("NERVE_HUGEPAGES", huge).env_remove("GLIBC_TUNABLES").arg("run").arg(&img).args(["--steps", "300", "-q", "--record"]).arg(&spikes).arg("--report").arg(&rep));
+        run_ok(
+            nerve()
+                .env("NERVE_HUGEPAGES", huge)
+                .env_remove("GLIBC_TUNABLES")
+                .arg("run")
+                .arg(&img)
+                .args(["--steps", "300", "-q", "--record"])
+                .arg(&spikes)
+                .arg("--report")
+                .arg(&rep),
+        );
         let mut r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&rep).unwrap()).unwrap();
         assert_eq!(r["host"]["huge_pages"], serde_json::Value::Bool(huge == "1" && offered), "NERVE_HUGEPAGES={huge}");
         r.as_object_mut().unwrap().remove("host");

@@ -301,7 +301,12 @@ fn shared_kernels_equal_stored_synapses() {
     let k = a.cores.iter().position(|c| !c.conv.is_empty()).unwrap();
     for (what, f) in [
         ("input entry", Box::new(|c: &mut nerve_isa::image::ConvRows| c.input = 99) as Box<dyn Fn(&mut nerve_isa::image::ConvRows)>),
-        ("weights", Box::new(|c: &mut nerve_isa::image::ConvRows| { c.weights.pop(); })),
+        (
+            "weights",
+            Box::new(|c: &mut nerve_isa::image::ConvRows| {
+                c.weights.pop();
+            }),
+        ),
         ("groups", Box::new(|c: &mut nerve_isa::image::ConvRows| c.geom.groups = 3)),
         ("delay", Box::new(|c: &mut nerve_isa::image::ConvRows| c.delay = 0)),
         ("beyond", Box::new(|c: &mut nerve_isa::image::ConvRows| c.post_first = 1 << 30)),

@@ -49,9 +49,7 @@ fn check(file: &str, arch: &str) {
             "dense" => Connector::Dense(c["weights"].as_array().unwrap().iter().map(ints).collect()),
             _ => {
                 let (pi, qi, w) = (ints(&c["pre_idx"]), ints(&c["post_idx"]), ints(&c["weight"]));
-                Connector::FromList(
-                    (0..w.len()).map(|k| Conn { pre: pi[k] as u32, post: qi[k] as u32, weight: Some(w[k]), delay: None }).collect(),
-                )
+                Connector::FromList((0..w.len()).map(|k| Conn { pre: pi[k] as u32, post: qi[k] as u32, weight: Some(w[k]), delay: None }).collect())
             }
         };
         let lw = LoihiWeights {
@@ -80,7 +78,8 @@ fn check(file: &str, arch: &str) {
             let res = &g["results"][*name];
             let pi = m.pops.iter().position(|p| p.name == *name).unwrap() as u32;
             // Spikes: lava's 1-based step t is nerve's step t − 1.
-            let want: Vec<Vec<u64>> = res["spikes"].as_array().unwrap().iter().map(|s| s.as_array().unwrap().iter().map(|t| t.as_u64().unwrap() - 1).collect()).collect();
+            let want: Vec<Vec<u64>> =
+                res["spikes"].as_array().unwrap().iter().map(|s| s.as_array().unwrap().iter().map(|t| t.as_u64().unwrap() - 1).collect()).collect();
             let mut got: Vec<Vec<u64>> = vec![Vec::new(); want.len()];
             for s in r.spikes.iter().filter(|s| s.pop == pi) {
                 got[s.neuron as usize].push(s.step as u64);

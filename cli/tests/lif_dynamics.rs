@@ -47,52 +47,22 @@ fn traces(text: &str, jit: bool) -> (String, Vec<Vec<f64>>, Vec<Vec<f64>>) {
 /// As `traces`, with the current variable `current`.
 fn traces_of(text: &str, jit: bool, current: &str) -> (String, Vec<Vec<f64>>, Vec<Vec<f64>>) {
     let net = parse_network(text, Path::new("lif.json")).unwrap();
-    let out = compile(
-        &Arch::builtin("spinnaker").unwrap(),
-        &net,
-        &Options::default(),
-        &mut |_| {},
-    )
-    .unwrap();
-    let kernel = out
-        .image
-        .kernels
-        .iter()
-        .map(|k| nerve_isa::asm::disassemble(k))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let out = compile(&Arch::builtin("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+    let kernel = out.image.kernels.iter().map(|k| nerve_isa::asm::disassemble(k)).collect::<Vec<_>>().join("\n");
     let mut m = Machine::load_valid(out.image).unwrap();
     let pi = m.pops.iter().position(|p| p.name == "n").unwrap();
-    let var = |name: &str| {
-        m.pops[pi]
-            .vars
-            .iter()
-            .find(|v| v.name == name)
-            .unwrap()
-            .clone()
-    };
+    let var = |name: &str| m.pops[pi].vars.iter().find(|v| v.name == name).unwrap().clone();
     let (v, ie) = (var("v"), var(current));
-    let rec = Recording {
-        spikes: vec![true; m.pops.len()],
-        probes: vec![(pi as u32, v.slot), (pi as u32, ie.slot)],
-        per_step: false,
-    };
+    let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![(pi as u32, v.slot), (pi as u32, ie.slot)], per_step: false };
     let r = if jit {
         let j = Jit::compile(&m).unwrap();
         run(&mut m, &j, STEPS as u64, 1, &rec, &mut |_| {}).unwrap()
     } else {
         run(&mut m, &Interp, STEPS as u64, 1, &rec, &mut |_| {}).unwrap()
     };
-    assert!(
-        r.spikes.iter().all(|s| s.pop != pi as u32),
-        "the neurons stay below threshold"
-    );
+    assert!(r.spikes.iter().all(|s| s.pop != pi as u32), "the neurons stay below threshold");
     let phys = |t: usize, s: &nerve_isa::image::VarSymbol| -> Vec<Vec<f64>> {
-        r.probes[t]
-            .values
-            .iter()
-            .map(|row| row.iter().map(|&x| x as f64 * s.scale + s.offset).collect())
-            .collect()
+        r.probes[t].values.iter().map(|row| row.iter().map(|&x| x as f64 * s.scale + s.offset).collect()).collect()
     };
     (kernel, phys(0, &v), phys(1, &ie))
 }
@@ -138,10 +108,7 @@ fn check(tau_syn_e1: f64, w_exc: f64, expect_multiplies: usize, expect_shifts: u
         let muls: Vec<&str> = kernel.lines().filter(|l| l.trim_start().starts_with("mulsh")).collect();
         assert_eq!(muls.iter().filter(|l| l.contains(", 32 ")).count(), 3, "{kernel}");
         assert_eq!(muls.len(), 3 + expect_multiplies, "{kernel}");
-        let shl = kernel
-            .lines()
-            .filter(|l| l.trim_start().starts_with("shl"))
-            .count();
+        let shl = kernel.lines().filter(|l| l.trim_start().starts_with("shl")).count();
         assert_eq!(shl, expect_shifts, "{kernel}");
         // Spikes at 2.0 and 8.0 ms with 0.5 ms delay arrive at steps 25 and 85.
         for (neuron, ts) in [(0, 5.0), (1, tau_syn_e1)] {
@@ -155,12 +122,7 @@ fn check(tau_syn_e1: f64, w_exc: f64, expect_multiplies: usize, expect_shifts: u
             // rounding per step (errors measured: up to 5.6e-4 mV, 2.5e-5 nA); a
             // factor off by 1% would be ~0.03 mV.
             eprintln!("neuron {neuron} (tau_syn_E {ts}, jit {jit}): worst |dv| {:.2e} mV, |di| {:.2e} nA", worst.0, worst.1);
-            assert!(
-                worst.0 < 2e-3 && worst.1 < 5e-5,
-                "neuron {neuron} (tau_syn_E {ts}, jit {jit}): |dv| {} mV, |di| {} nA",
-                worst.0,
-                worst.1
-            );
+            assert!(worst.0 < 2e-3 && worst.1 < 5e-5, "neuron {neuron} (tau_syn_E {ts}, jit {jit}): |dv| {} mV, |di| {} nA", worst.0, worst.1);
             // The input moved v: a kernel ignoring either current would fail above.
             assert!((rv[84] - rv[24]).abs() > 1.0 && (rv[STEPS - 1] - rv[84]).abs() > 0.1);
         }

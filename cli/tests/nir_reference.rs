@@ -33,7 +33,8 @@ fn check(sample: &str, arch: &str) -> Vec<String> {
     let (net, _) = to_network(&g, sample, &path.display().to_string(), &opts).unwrap();
     // Lag of each population behind the reference.
     let flat = flatten(&g).unwrap();
-    let delayed: Vec<(String, String)> = reference["delayed_edges"].as_array().unwrap().iter().map(|e| (e[0].as_str().unwrap().to_string(), e[1].as_str().unwrap().to_string())).collect();
+    let delayed: Vec<(String, String)> =
+        reference["delayed_edges"].as_array().unwrap().iter().map(|e| (e[0].as_str().unwrap().to_string(), e[1].as_str().unwrap().to_string())).collect();
     let is_pop = |n: &str| net.find(n).is_some();
     let mut lag: BTreeMap<String, i64> = flat.inputs.iter().map(|i| (i.clone(), 0)).collect();
     for _ in 0..flat.nodes.len() + 1 {
@@ -108,7 +109,12 @@ fn check(sample: &str, arch: &str) -> Vec<String> {
             }
             assert!(sr > 0.0, "{sample}/{}: the reference readout is all zero, the check would be empty", p.name);
             let rel = (se / sr).sqrt();
-            report.push(format!("{sample}/{} (readout, lag {l}): relative RMS error {:.2e} (reference RMS {:.3e})", p.name, rel, (sr / (rows.len() * p.size as usize) as f64).sqrt()));
+            report.push(format!(
+                "{sample}/{} (readout, lag {l}): relative RMS error {:.2e} (reference RMS {:.3e})",
+                p.name,
+                rel,
+                (sr / (rows.len() * p.size as usize) as f64).sqrt()
+            ));
             assert!(rel <= 0.05, "{sample}/{}: relative RMS error {rel}", p.name);
         } else {
             let mut want_c = vec![0.0; p.size as usize];

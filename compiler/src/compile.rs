@@ -5,7 +5,9 @@ use std::time::Instant;
 
 use nerve_isa::arch::Arch;
 use nerve_isa::ids::{CoreId, KernelId, PopId, RoutingKey, TileId};
-use nerve_isa::image::{self, ConvRows, CoreImage, CoreKind, Image, InputEntry, Meta, ParamArray, PopSymbol, RouterTable, RowStart, Slice, Synapse, ValidImage};
+use nerve_isa::image::{
+    self, ConvRows, CoreImage, CoreKind, Image, InputEntry, Meta, ParamArray, PopSymbol, RouterTable, RowStart, Slice, Synapse, ValidImage,
+};
 use nerve_isa::kernel::Kernel;
 use serde::Serialize;
 
@@ -104,14 +106,7 @@ pub struct Mapped {
 }
 
 /// Places slices and routes the slice graph.
-pub fn map_graph(
-    arch: &Arch,
-    net: &Network,
-    splits: &[Split],
-    graph: &SliceGraph,
-    opts: &PlaceOptions,
-    progress: &mut dyn FnMut(&str),
-) -> Result<Mapped> {
+pub fn map_graph(arch: &Arch, net: &Network, splits: &[Split], graph: &SliceGraph, opts: &PlaceOptions, progress: &mut dyn FnMut(&str)) -> Result<Mapped> {
     let base = slice_base(splits);
     let n_slices = base.last().map_or(0, |b| b + splits.last().map_or(0, |s| s.count)) as usize;
     let mut slice_pop = Vec::with_capacity(n_slices);
@@ -178,12 +173,7 @@ pub fn compile(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn Fn
         if md > arch.core.max_delay_steps {
             return Err(CompileError::Projection {
                 projection: p.label.clone(),
-                reason: format!(
-                    "a delay of {md} timesteps ({} ms) exceeds `{}`'s {} delay slots",
-                    md as f64 * dt,
-                    arch.name,
-                    arch.core.max_delay_steps
-                ),
+                reason: format!("a delay of {md} timesteps ({} ms) exceeds `{}`'s {} delay slots", md as f64 * dt, arch.name, arch.core.max_delay_steps),
             });
         }
         syn.push(s);
@@ -194,11 +184,8 @@ pub fn compile(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn Fn
     let t = Instant::now();
     let mut lowered: Vec<Lowered> = Vec::with_capacity(net.num_pops());
     for (pi, pop) in net.pops() {
-        let incoming: Vec<Incoming> = net
-            .projections()
-            .filter(|(_, _, b, _)| *b == pi)
-            .map(|(e, _, _, p)| Incoming { proj: e, p, syn: &syn[e.index()] })
-            .collect();
+        let incoming: Vec<Incoming> =
+            net.projections().filter(|(_, _, b, _)| *b == pi).map(|(e, _, _, p)| Incoming { proj: e, p, syn: &syn[e.index()] }).collect();
         lowered.push(lower(arch, net, pop, &incoming, dt)?);
     }
     times.lower = t.elapsed().as_secs_f64();
@@ -689,10 +676,7 @@ fn check_routes(img: &Image, splits: &[Split], mapped: &Mapped) -> Result<()> {
             for key in [kb.0, kb.0 + sp.len(k) - 1] {
                 let tr = nerve_isa::route::trace(img, src, RoutingKey(key)).map_err(|e| CompileError::Internal(e.to_string()))?;
                 if tr.cores != mapped.dests[g] {
-                    return Err(CompileError::Internal(format!(
-                        "key {key:#x} reaches {:?}, should reach {:?}",
-                        tr.cores, mapped.dests[g]
-                    )));
+                    return Err(CompileError::Internal(format!("key {key:#x} reaches {:?}, should reach {:?}", tr.cores, mapped.dests[g])));
                 }
             }
         }

@@ -4,9 +4,9 @@
 //! docs/network-format.md), so the same seed gives the same synapses.
 
 use crate::error::{CompileError, Result};
-use nerve_isa::image::ConvGeometry;
 use crate::net::model::*;
 use crate::rng::{stream, Rng};
+use nerve_isa::image::ConvGeometry;
 
 /// Weights of a projection's synapses, in physical units (or integers for loihi_lif).
 #[derive(Clone, Debug)]
@@ -61,14 +61,26 @@ impl Synapses {
     }
     pub fn max_delay(&self) -> u16 {
         match &self.delays {
-            Delays::Uniform(d) => if self.post.is_empty() { 0 } else { *d },
+            Delays::Uniform(d) => {
+                if self.post.is_empty() {
+                    0
+                } else {
+                    *d
+                }
+            }
             Delays::PerSynapse(v) => v.iter().copied().max().unwrap_or(0),
         }
     }
     /// Largest |weight|.
     pub fn max_abs_weight(&self) -> f64 {
         match &self.weights {
-            Weights::Uniform(w) => if self.post.is_empty() { 0.0 } else { w.abs() },
+            Weights::Uniform(w) => {
+                if self.post.is_empty() {
+                    0.0
+                } else {
+                    w.abs()
+                }
+            }
             Weights::PerSynapse(v) => v.iter().fold(0.0, |m, w| m.max(w.abs())),
         }
     }
@@ -78,10 +90,7 @@ impl Synapses {
 pub fn delay_steps(ms: f64, dt_ms: f64, what: &str) -> Result<u16> {
     let steps = (ms / dt_ms + 0.5).floor();
     if !(steps >= 1.0) {
-        return Err(CompileError::Projection {
-            projection: what.to_string(),
-            reason: format!("delay {ms} ms is shorter than one timestep ({dt_ms} ms)"),
-        });
+        return Err(CompileError::Projection { projection: what.to_string(), reason: format!("delay {ms} ms is shorter than one timestep ({dt_ms} ms)") });
     }
     if steps > u16::MAX as f64 {
         return Err(CompileError::Projection {

@@ -88,11 +88,7 @@ impl ProjQuant {
             }
             QuantRule::Lava { nbits, excitatory_only } => {
                 let w = w as i64;
-                let (c, drop) = if excitatory_only {
-                    (w.clamp(0, 255), 8 - nbits as i64)
-                } else {
-                    (w.clamp(-256, 255), 8 - nbits as i64 + 1)
-                };
+                let (c, drop) = if excitatory_only { (w.clamp(0, 255), 8 - nbits as i64) } else { (w.clamp(-256, 255), 8 - nbits as i64 + 1) };
                 (((c >> drop) << drop) as i32, c != w)
             }
         }
@@ -190,12 +186,7 @@ pub struct Incoming<'a> {
 
 /// Chooses ports and exponents for scaled (physical) weights. `lsb[r]` is the
 /// receptor's current LSB; returns ports and per-projection quantisation.
-fn assign_scaled(
-    arch: &Arch,
-    pop: &Population,
-    incoming: &[Incoming],
-    lsb: impl Fn(Receptor) -> f64,
-) -> Result<(Vec<Port>, Vec<(ProjIx, ProjQuant)>)> {
+fn assign_scaled(arch: &Arch, pop: &Population, incoming: &[Incoming], lsb: impl Fn(Receptor) -> f64) -> Result<(Vec<Port>, Vec<(ProjIx, ProjQuant)>)> {
     let wb = arch.core.weight_bits as u32;
     let (mlo, mhi) = (-(1i64 << (wb - 1)), (1i64 << (wb - 1)) - 1);
     let (emin, emax) = (arch.core.weight_exp_min as i32, arch.core.weight_exp_max as i32);
@@ -207,16 +198,19 @@ fn assign_scaled(
         // The finest exponent at which the largest weight still fits.
         let e = if wmax == 0.0 { emin } else { ((wmax / mhi as f64).log2().ceil() as i32).clamp(emin, emax) };
         want.push((inc.p.receptor, e as i8));
-        quant.push((inc.proj, ProjQuant {
-            projection: inc.p.label.clone(),
-            port: 0,
-            exp: e as i8,
-            unit,
-            clipped: 0,
-            underflow: 0,
-            worst_rel_error: 0.0,
-            rule: QuantRule::Scale { lo: mlo, hi: mhi },
-        }));
+        quant.push((
+            inc.proj,
+            ProjQuant {
+                projection: inc.p.label.clone(),
+                port: 0,
+                exp: e as i8,
+                unit,
+                clipped: 0,
+                underflow: 0,
+                worst_rel_error: 0.0,
+                rule: QuantRule::Scale { lo: mlo, hi: mhi },
+            },
+        ));
     }
     // Ports: one per (receptor, exponent); too many → merge into the
     // receptor's coarsest exponent (which fits every weight of the receptor).
@@ -300,10 +294,7 @@ pub fn lower(arch: &Arch, net: &Network, pop: &Population, incoming: &[Incoming]
         Model::Izhikevich(p) => lower_izhikevich(arch, pop, p, incoming, dt),
         Model::LoihiLif(p) => lower_loihi(arch, pop, p, incoming),
         Model::SpikeSourceArray(times) => {
-            let steps = times
-                .iter()
-                .map(|ts| ts.iter().map(|t| (t / dt + 0.5).floor() as u32).collect())
-                .collect();
+            let steps = times.iter().map(|ts| ts.iter().map(|t| (t / dt + 0.5).floor() as u32).collect()).collect();
             Ok(Lowered { body: Body::SpikeArray(steps), ports: vec![], vars: vec![], quant: vec![] })
         }
         Model::SpikeSourcePoisson { rate, seed } => {
@@ -317,7 +308,11 @@ pub fn lower(arch: &Arch, net: &Network, pop: &Population, incoming: &[Incoming]
             let state: Vec<i32> = (0..n as u64)
                 .map(|i| {
                     let s = mix64(seed ^ mix64(i + 1) ^ stream::POISSON) as u32;
-                    if s == 0 { 0x9e37_79b9u32 as i32 } else { s as i32 }
+                    if s == 0 {
+                        0x9e37_79b9u32 as i32
+                    } else {
+                        s as i32
+                    }
                 })
                 .collect();
             let kernel = assemble(POISSON_KERNEL).map_err(|e| CompileError::Internal(e.to_string()))?;
@@ -454,22 +449,30 @@ fn lower_nir(arch: &Arch, pop: &Population, p: &NirNeuron, incoming: &[Incoming]
 "
         ));
         if k.spikes() {
-            t.push_str("    ldp    r8, vth
+            t.push_str(
+                "    ldp    r8, vth
     cmplt  r9, r8, r7
     spike  r9
     ldp    r10, vreset
-");
+",
+            );
             match p.reset {
-                ResetMode::ToReset => t.push_str("    sel    r7, r9, r10, r7
-"),
-                ResetMode::Subtract => t.push_str("    sub    r11, r8, r10
+                ResetMode::ToReset => t.push_str(
+                    "    sel    r7, r9, r10, r7
+",
+                ),
+                ResetMode::Subtract => t.push_str(
+                    "    sub    r11, r8, r10
     sub    r12, r7, r11
     sel    r7, r9, r12, r7
-"),
+",
+                ),
             }
         }
-        t.push_str("    sts    v, r7
-");
+        t.push_str(
+            "    sts    v, r7
+",
+        );
     }
     let kernel = assemble(&t).map_err(|e| CompileError::Internal(format!("{e}\n{t}")))?;
     let mut pv: Vec<ParamVals> = vec![ParamVals::from_vec(q("bias", &p.bias, 1.0 / lsb_x)?), ParamVals::from_vec(b_q)];
@@ -531,22 +534,12 @@ fn sum_ports(out: &mut String, ports: &[Port], r: Option<Receptor>, dst: u8) {
 
 fn port_decls(ports: &[Port]) -> (String, String) {
     let params: Vec<String> = (0..ports.len()).map(|i| format!("e{i}")).collect();
-    let inputs: Vec<String> = ports
-        .iter()
-        .enumerate()
-        .map(|(i, p)| format!("{}{}", if p.receptor == Receptor::Excitatory { "exc" } else { "inh" }, i))
-        .collect();
+    let inputs: Vec<String> =
+        ports.iter().enumerate().map(|(i, p)| format!("{}{}", if p.receptor == Receptor::Excitatory { "exc" } else { "inh" }, i)).collect();
     (params.join(", "), inputs.join(", "))
 }
 
-fn lower_lif(
-    arch: &Arch,
-    pop: &Population,
-    p: &LifParams,
-    adaptive: Option<&AdaptiveParams>,
-    incoming: &[Incoming],
-    dt: f64,
-) -> Result<Lowered> {
+fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&AdaptiveParams>, incoming: &[Incoming], dt: f64) -> Result<Lowered> {
     let n = pop.size as usize;
     // Voltage scale: as fine as keeps 16× the largest voltage in 31 bits, at most 2^-20 mV.
     let vmax = [&p.v_rest, &p.v_reset, &p.v_thresh]
@@ -570,11 +563,7 @@ fn lower_lif(
         let (tm, cm) = (p.tau_m.get(i), p.cm.get(i));
         let (te, ti) = (p.tau_syn_e.get(i), p.tau_syn_i.get(i));
         let a = if tm.is_infinite() { 1.0 } else { (-dt / tm).exp() };
-        let c = if tm.is_infinite() {
-            p.i_offset.get(i) * dt / cm
-        } else {
-            (p.v_rest.get(i) + p.i_offset.get(i) * tm / cm) * (1.0 - a)
-        };
+        let c = if tm.is_infinite() { p.i_offset.get(i) * dt / cm } else { (p.v_rest.get(i) + p.i_offset.get(i) * tm / cm) * (1.0 - a) };
         let b = |ts: f64| -> f64 {
             if tm.is_infinite() {
                 ts / cm * (1.0 - (-dt / ts).exp())
@@ -609,10 +598,7 @@ fn lower_lif(
     // the coarser of the two, which holds either receptor's inputs.
     let merged = scaled.is_some_and(|(be, bi)| be == bi) && d_e == d_i;
     let (kg_e, kg_i) = match scaled {
-        Some((be, bi)) => (
-            current_scale(arch, incoming, Receptor::Excitatory, be).min(kv),
-            current_scale(arch, incoming, Receptor::Inhibitory, bi).min(kv),
-        ),
+        Some((be, bi)) => (current_scale(arch, incoming, Receptor::Excitatory, be).min(kv), current_scale(arch, incoming, Receptor::Inhibitory, bi).min(kv)),
         None => (current_scale(arch, incoming, Receptor::Excitatory, 1.0), current_scale(arch, incoming, Receptor::Inhibitory, 1.0)),
     };
     let (kg_e, kg_i) = if merged { (kg_e.min(kg_i), kg_e.min(kg_i)) } else { (kg_e, kg_i) };
@@ -770,8 +756,10 @@ fn lower_lif(
             ],
         )
     } else {
-        let ge0: Vec<i32> = initial(pop, "isyn_exc", &Values::Scalar(0.0)).iter().map(|x| round_i32(pop, "initial isyn_exc", x / lsb_e)).collect::<Result<_>>()?;
-        let gi0: Vec<i32> = initial(pop, "isyn_inh", &Values::Scalar(0.0)).iter().map(|x| round_i32(pop, "initial isyn_inh", x / lsb_i)).collect::<Result<_>>()?;
+        let ge0: Vec<i32> =
+            initial(pop, "isyn_exc", &Values::Scalar(0.0)).iter().map(|x| round_i32(pop, "initial isyn_exc", x / lsb_e)).collect::<Result<_>>()?;
+        let gi0: Vec<i32> =
+            initial(pop, "isyn_inh", &Values::Scalar(0.0)).iter().map(|x| round_i32(pop, "initial isyn_inh", x / lsb_i)).collect::<Result<_>>()?;
         (
             vec![v0, ge0, gi0, vec![0; n]],
             vec![

@@ -74,12 +74,7 @@ pub fn groups_into(net: &Network, post: PopIx) -> Vec<(PopIx, Vec<ProjIx>)> {
 }
 
 /// Row lengths per (pre neuron, post slice) for one group, visited per pre neuron.
-pub fn for_each_row(
-    syns: &[&Synapses],
-    n_pre: u32,
-    post_split: Split,
-    mut f: impl FnMut(u32, u32, u64),
-) {
+pub fn for_each_row(syns: &[&Synapses], n_pre: u32, post_split: Split, mut f: impl FnMut(u32, u32, u64)) {
     let mut counts = vec![0u64; post_split.count as usize];
     let mut touched: Vec<u32> = Vec::new();
     for i in 0..n_pre as usize {
@@ -245,9 +240,7 @@ pub fn partition(
     let c = &arch.core;
     // The tightest of the core's limit, the population's own cap and the
     // compile option's.
-    let cap = |p: &Population| {
-        [p.max_per_core, neurons_per_core].into_iter().flatten().fold(c.max_neurons, u32::min)
-    };
+    let cap = |p: &Population| [p.max_per_core, neurons_per_core].into_iter().flatten().fold(c.max_neurons, u32::min);
     let mut splits: Vec<Split> = net.pops().map(|(_, p)| Split::new(p.size, cap(p))).collect();
     for round in 0..64 {
         progress(&format!("partition round {}", round + 1));

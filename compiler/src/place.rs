@@ -179,8 +179,8 @@ impl Distance {
             }
             TopologyKind::Mesh => {
                 let d = a.0.abs_diff(b.0) + a.1.abs_diff(b.1);
-                let c = (a.0 / self.tiles_per_chip.0).abs_diff(b.0 / self.tiles_per_chip.0)
-                    + (a.1 / self.tiles_per_chip.1).abs_diff(b.1 / self.tiles_per_chip.1);
+                let c =
+                    (a.0 / self.tiles_per_chip.0).abs_diff(b.0 / self.tiles_per_chip.0) + (a.1 / self.tiles_per_chip.1).abs_diff(b.1 / self.tiles_per_chip.1);
                 d + self.chip_penalty * c
             }
         }
@@ -188,25 +188,14 @@ impl Distance {
 }
 
 /// Places slices.
-pub fn place(
-    arch: &Arch,
-    net: &Network,
-    splits: &[Split],
-    traffic: &Traffic,
-    opts: &PlaceOptions,
-    progress: &mut dyn FnMut(&str),
-) -> Result<Placement> {
+pub fn place(arch: &Arch, net: &Network, splits: &[Split], traffic: &Traffic, opts: &PlaceOptions, progress: &mut dyn FnMut(&str)) -> Result<Placement> {
     let n_slices: u64 = splits.iter().map(|s| s.count as u64).sum();
     if n_slices > arch.num_cores() as u64 {
         return Err(CompileError::TooFewCores {
             arch: arch.name.clone(),
             required: n_slices,
             available: arch.num_cores() as u64,
-            hint: format!(
-                " ({} tiles × {} cores); use a profile with more chips",
-                arch.num_tiles(),
-                arch.cores_per_tile()
-            ),
+            hint: format!(" ({} tiles × {} cores); use a profile with more chips", arch.num_tiles(), arch.cores_per_tile()),
         });
     }
     // Slice numbering: populations in BFS order, slices in order.
@@ -247,7 +236,10 @@ pub fn place(
                     });
                 }
                 if *core >= arch.num_cores() {
-                    return Err(CompileError::Placement { file: "placement".into(), reason: format!("core {core} does not exist (the machine has {})", arch.num_cores()) });
+                    return Err(CompileError::Placement {
+                        file: "placement".into(),
+                        reason: format!("core {core} does not exist (the machine has {})", arch.num_cores()),
+                    });
                 }
                 if used[*core as usize] {
                     return Err(CompileError::Placement { file: "placement".into(), reason: format!("core {core} is given twice") });
@@ -340,11 +332,8 @@ pub fn bfs_order(net: &Network) -> Vec<PopIx> {
     let n = net.num_pops();
     let mut seen = vec![false; n];
     let mut out = Vec::with_capacity(n);
-    let mut roots: Vec<PopIx> = net
-        .pops()
-        .filter(|(i, _)| net.graph.neighbors_directed(*i, petgraph::Direction::Incoming).all(|j| j == *i))
-        .map(|(i, _)| i)
-        .collect();
+    let mut roots: Vec<PopIx> =
+        net.pops().filter(|(i, _)| net.graph.neighbors_directed(*i, petgraph::Direction::Incoming).all(|j| j == *i)).map(|(i, _)| i).collect();
     roots.extend(net.pops().map(|(i, _)| i));
     for r in roots {
         if seen[r.index()] {

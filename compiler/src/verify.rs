@@ -52,10 +52,7 @@ pub fn check_routing(net: &Network, img: &Image) -> Result<RoutingCheck, String>
         for sl in &pop.slices {
             let c = img.core(sl.core).ok_or("slice core missing")?;
             // Cores the slice as a whole must reach.
-            let mut want_slice: Vec<u32> = (sl.first..sl.first + sl.count)
-                .filter_map(|n| by_source.get(&(pi, n)))
-                .flat_map(|m| m.keys().copied())
-                .collect();
+            let mut want_slice: Vec<u32> = (sl.first..sl.first + sl.count).filter_map(|n| by_source.get(&(pi, n))).flat_map(|m| m.keys().copied()).collect();
             want_slice.sort();
             want_slice.dedup();
             let Some(kb) = c.key_base else {
@@ -70,7 +67,11 @@ pub fn check_routing(net: &Network, img: &Image) -> Result<RoutingCheck, String>
                 out.keys_traced += 1;
                 let got: Vec<u32> = tr.cores.iter().map(|c| c.0).collect();
                 if got != want_slice {
-                    return Err(format!("key {key} of `{}` neuron {} reaches cores {got:?}, the network's targets are on {want_slice:?}", pop.name, sl.first + local));
+                    return Err(format!(
+                        "key {key} of `{}` neuron {} reaches cores {got:?}, the network's targets are on {want_slice:?}",
+                        pop.name,
+                        sl.first + local
+                    ));
                 }
                 // Each destination's row holds exactly this neuron's synapses into it.
                 let want = by_source.get(&(pi, sl.first + local));

@@ -97,7 +97,11 @@ fn fixed_number_respects_self_connections() {
 
 #[test]
 fn from_list_inline_and_csv() {
-    let s = syn(&net(r#"{"pre": "a", "post": "b", "connector": {"type": "from_list", "connections": [[2, 0, 0.5, 2.0], [0, 1, 0.25], [0, 0]]}, "weight": 1.5, "delay": 1.0}"#, 3, 2));
+    let s = syn(&net(
+        r#"{"pre": "a", "post": "b", "connector": {"type": "from_list", "connections": [[2, 0, 0.5, 2.0], [0, 1, 0.25], [0, 0]]}, "weight": 1.5, "delay": 1.0}"#,
+        3,
+        2,
+    ));
     assert_eq!(pairs(&s), vec![(0, 1), (0, 0), (2, 0)]);
     assert_eq!((s.weight(0), s.weight(1), s.weight(2)), (0.25, 1.5, 0.5));
     assert_eq!((s.delay(0), s.delay(1), s.delay(2)), (1, 1, 2));
@@ -119,7 +123,8 @@ fn conv2d_matches_a_direct_convolution() {
     // 2 input channels 4×5, 3 output channels, kernel 3×2, stride (1, 2), padding (1, 0).
     let (ci, h, w, co, kh, kw) = (2usize, 4usize, 5usize, 3usize, 3usize, 2usize);
     let weight = |o: usize, c: usize, y: usize, x: usize| ((o * 7 + c * 5 + y * 3 + x) % 4) as f64 * 0.5;
-    let ws: Vec<Vec<Vec<Vec<f64>>>> = (0..co).map(|o| (0..ci).map(|c| (0..kh).map(|y| (0..kw).map(|x| weight(o, c, y, x)).collect()).collect()).collect()).collect();
+    let ws: Vec<Vec<Vec<Vec<f64>>>> =
+        (0..co).map(|o| (0..ci).map(|c| (0..kh).map(|y| (0..kw).map(|x| weight(o, c, y, x)).collect()).collect()).collect()).collect();
     let (sy, sx, py, px) = (1usize, 2usize, 1usize, 0usize);
     let oh = (h + 2 * py - kh) / sy + 1;
     let ow = (w + 2 * px - kw) / sx + 1;

@@ -54,17 +54,26 @@ fn format_errors_name_the_json_path() {
     assert!(e.contains("$.populations[0]") && e.contains("missing required key `size`"), "{e}");
     let e = err(&base.replace("\"lif\"", "\"hh\""));
     assert!(e.contains("unknown model `hh`"), "{e}");
-    let e = err(r#"{"populations": [{"name": "a", "size": 3, "model": "lif"}], "projections": [{"pre": "a", "post": "z", "connector": {"type": "all_to_all"}, "weight": 1.0}]}"#);
+    let e = err(
+        r#"{"populations": [{"name": "a", "size": 3, "model": "lif"}], "projections": [{"pre": "a", "post": "z", "connector": {"type": "all_to_all"}, "weight": 1.0}]}"#,
+    );
     assert!(e.contains("$.projections[0].post") && e.contains("no population named `z`"), "{e}");
-    let e = err(r#"{"populations": [{"name": "a", "size": 3, "model": "lif"}], "projections": [{"pre": "a", "post": "a", "receptor": "inhibitory", "connector": {"type": "all_to_all"}, "weight": 1.0}]}"#);
+    let e = err(
+        r#"{"populations": [{"name": "a", "size": 3, "model": "lif"}], "projections": [{"pre": "a", "post": "a", "receptor": "inhibitory", "connector": {"type": "all_to_all"}, "weight": 1.0}]}"#,
+    );
     assert!(e.contains("inhibitory") && e.contains("PyNN's convention"), "{e}");
-    let e = err(r#"{"dt_ms": 0.1, "populations": [{"name": "a", "size": 3, "model": "lif"}], "projections": [{"pre": "a", "post": "a", "connector": {"type": "all_to_all"}, "weight": 1.0, "delay": 0.04}]}"#);
+    let e = err(
+        r#"{"dt_ms": 0.1, "populations": [{"name": "a", "size": 3, "model": "lif"}], "projections": [{"pre": "a", "post": "a", "connector": {"type": "all_to_all"}, "weight": 1.0, "delay": 0.04}]}"#,
+    );
     assert!(e.contains("$.projections[0].delay") && e.contains("shorter than one timestep"), "{e}");
-    let e = err(r#"{"populations": [{"name": "a", "size": 3, "model": "lif"}], "projections": [{"pre": "a", "post": "a", "connector": {"type": "all_to_all"}}]}"#);
+    let e =
+        err(r#"{"populations": [{"name": "a", "size": 3, "model": "lif"}], "projections": [{"pre": "a", "post": "a", "connector": {"type": "all_to_all"}}]}"#);
     assert!(e.contains("missing required key `weight`"), "{e}");
     let e = err(r#"{"populations": [{"name": "a", "size": 3, "model": "spike_source_array", "spike_times": [[1.0], [2.0]]}]}"#);
     assert!(e.contains("expected 3 lists"), "{e}");
-    let e = err(r#"{"populations": [{"name": "a", "size": 3, "model": "lif"}], "projections": [{"pre": "a", "post": "a", "connector": {"type": "all_to_all"}, "weight": 1.0, "plasticity": {"type": "stdp"}}]}"#);
+    let e = err(
+        r#"{"populations": [{"name": "a", "size": 3, "model": "lif"}], "projections": [{"pre": "a", "post": "a", "connector": {"type": "all_to_all"}, "weight": 1.0, "plasticity": {"type": "stdp"}}]}"#,
+    );
     assert!(e.contains("plasticity is not supported"), "{e}");
     let e = err("{\"populations\": [}");
     assert!(e.contains("not valid JSON") && e.contains("line 1"), "{e}");

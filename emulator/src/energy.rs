@@ -41,9 +41,7 @@ pub fn dynamic(arch: &Arch, c: &Counts) -> Vec<KindEnergy> {
         ("barriers", c.barriers, e.barrier_pj.value),
         ("synaptic updates (learning)", 0, e.synaptic_update_pj.value),
     ];
-    rows.iter()
-        .map(|&(kind, count, pj)| KindEnergy { kind, count, per_event_pj: pj, picojoules: count as f64 * pj })
-        .collect()
+    rows.iter().map(|&(kind, count, pj)| KindEnergy { kind, count, per_event_pj: pj, picojoules: count as f64 * pj }).collect()
 }
 
 /// Σ of a breakdown, pJ.

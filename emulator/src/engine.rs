@@ -21,7 +21,6 @@ use std::sync::{Mutex, RwLock};
 use nerve_isa::arch::{Arch, MessageModel};
 use nerve_isa::kernel::Kernel;
 
-
 use crate::error::{EmuError, Result};
 use crate::kernel_data::{groups, KernelData};
 use crate::machine::{route_of, Core, Fanout, Machine, PackedSyn, Route, Run};
@@ -414,14 +413,7 @@ fn split_ranges(m: &Machine, k: usize) -> Vec<usize> {
 
 /// Runs `steps` timesteps. `inject` lists extra (step, core index, neuron)
 /// spikes for schedule cores (external input), sorted.
-pub fn run(
-    m: &mut Machine,
-    runner: &dyn KernelRunner,
-    steps: u64,
-    threads: usize,
-    rec: &Recording,
-    progress: &mut dyn FnMut(u64),
-) -> Result<RunOutput> {
+pub fn run(m: &mut Machine, runner: &dyn KernelRunner, steps: u64, threads: usize, rec: &Recording, progress: &mut dyn FnMut(u64)) -> Result<RunOutput> {
     if steps > u32::MAX as u64 {
         return Err(EmuError::Options(format!("--steps {steps} exceeds {}", u32::MAX)));
     }
@@ -460,11 +452,7 @@ pub fn run(
     let threads = bounds.len() - 1;
     let owner_start: Vec<usize> = bounds.clone();
     // Global neuron offset of each core within its population.
-    let first_of: Vec<u32> = m
-        .cores
-        .iter()
-        .map(|c| m.pops[c.pop as usize].slices.iter().find(|s| s.core == c.id).map_or(0, |s| s.first))
-        .collect();
+    let first_of: Vec<u32> = m.cores.iter().map(|c| m.pops[c.pop as usize].slices.iter().find(|s| s.core == c.id).map_or(0, |s| s.first)).collect();
     let probe_sizes: Vec<usize> = rec.probes.iter().map(|&(p, _)| m.pops[p as usize].size as usize).collect();
     let routes = &m.routes;
     let fanout = &m.fanout;
@@ -997,4 +985,3 @@ impl Ctx<'_> {
         *self.per_step_counts[self.t].lock().expect("lock") = my_counts;
     }
 }
-

@@ -77,9 +77,8 @@ pub fn run(k: &Kernel, d: &mut KernelData, input: &[i32], stride: usize, flags: 
             }
         }
         // Active: spiked, received input, or changed its state (docs/emulator.md).
-        let active = spike
-            || (0..k.inputs.len()).any(|p| input[p * stride + i] != 0)
-            || written.iter().zip(&before).any(|(&s, &b)| d.state[s as usize][i] != b);
+        let active =
+            spike || (0..k.inputs.len()).any(|p| input[p * stride + i] != 0) || written.iter().zip(&before).any(|(&s, &b)| d.state[s as usize][i] != b);
         flags[i / LANES] |= ((spike as u8) << (i % LANES)) | ((active as u8) << (4 + i % LANES));
     }
 }

@@ -158,7 +158,16 @@ impl Jit {
     /// Calls core `core`'s function with pointer tables of `S` state and `P`
     /// parameter entries (at least the kernel's counts; checked by indexing).
     #[allow(clippy::too_many_arguments)]
-    fn call<const S: usize, const P: usize>(&self, f: KernelFn, core: usize, d: &mut KernelData, input: &mut [i32], stride: usize, flags: &mut [u8], np: usize) {
+    fn call<const S: usize, const P: usize>(
+        &self,
+        f: KernelFn,
+        core: usize,
+        d: &mut KernelData,
+        input: &mut [i32],
+        stride: usize,
+        flags: &mut [u8],
+        np: usize,
+    ) {
         // The tables, checking each array's length on the way (one pass).
         let mut sp = [std::ptr::null_mut::<i32>(); S];
         for (i, s) in d.state.iter_mut().enumerate() {
@@ -283,9 +292,8 @@ fn build(
         // slot's address is the first uniform slot's plus a constant.
         let first_uniform = consts.iter().position(|c| c.is_some());
         // Base pointers of per-neuron parameters, and the uniform values' one.
-        let param_base: Vec<Option<Value>> = (0..k.params.len())
-            .map(|i| (consts[i].is_none() || Some(i) == first_uniform).then(|| b.ins().load(ptr, mf, param_tab, (i * 8) as i32)))
-            .collect();
+        let param_base: Vec<Option<Value>> =
+            (0..k.params.len()).map(|i| (consts[i].is_none() || Some(i) == first_uniform).then(|| b.ins().load(ptr, mf, param_tab, (i * 8) as i32))).collect();
         let uniform_base: Option<Value> = first_uniform.and_then(|s| param_base[s]);
         let uniform_at = |slot: usize| -> i32 { ((slot - first_uniform.expect("a uniform slot")) * 16) as i32 };
         let stride_bytes = b.ins().imul_imm_s(port_stride, 4);
@@ -665,11 +673,7 @@ fn saturate(b: &mut FunctionBuilder, ov: Value, a: Value, s: Value) -> Value {
 fn mul_shift(b: &mut FunctionBuilder, op: Opcode, a: Value, x: Value, sh: u8) -> Value {
     let mut halves = [a, a];
     for (h, out) in halves.iter_mut().enumerate() {
-        let (wa, wx) = if h == 0 {
-            (b.ins().swiden_low(a), b.ins().swiden_low(x))
-        } else {
-            (b.ins().swiden_high(a), b.ins().swiden_high(x))
-        };
+        let (wa, wx) = if h == 0 { (b.ins().swiden_low(a), b.ins().swiden_low(x)) } else { (b.ins().swiden_high(a), b.ins().swiden_high(x)) };
         let p = b.ins().imul(wa, wx);
         *out = match op {
             Opcode::Mulsh => p,
@@ -691,11 +695,7 @@ fn mul_shift(b: &mut FunctionBuilder, op: Opcode, a: Value, x: Value, sh: u8) ->
         };
     }
     if sh < 32 {
-        let (lo, hi) = if sh == 0 {
-            (halves[0], halves[1])
-        } else {
-            (b.ins().ushr_imm_u(halves[0], sh as i64), b.ins().ushr_imm_u(halves[1], sh as i64))
-        };
+        let (lo, hi) = if sh == 0 { (halves[0], halves[1]) } else { (b.ins().ushr_imm_u(halves[0], sh as i64), b.ins().ushr_imm_u(halves[1], sh as i64)) };
         words(b, lo, hi, 0)
     } else {
         let w = words(b, halves[0], halves[1], 1);

@@ -44,9 +44,15 @@ impl PackedSyn {
 
 /// What a core runs.
 pub enum Run {
-    Kernel { kernel: usize, data: KernelData },
+    Kernel {
+        kernel: usize,
+        data: KernelData,
+    },
     /// Spikes at fixed steps: (step, neuron), sorted; `next` is the cursor.
-    Schedule { events: Vec<(u32, u32)>, next: usize },
+    Schedule {
+        events: Vec<(u32, u32)>,
+        next: usize,
+    },
 }
 
 /// Where a source core's packets go.
@@ -251,8 +257,7 @@ impl Machine {
             }
         }
         let a = img.arch.clone();
-        let index: std::collections::BTreeMap<CoreId, u32> =
-            img.cores.iter().enumerate().map(|(i, c)| (c.core, i as u32)).collect();
+        let index: std::collections::BTreeMap<CoreId, u32> = img.cores.iter().enumerate().map(|(i, c)| (c.core, i as u32)).collect();
         // Routes first (they need the tables and the destinations' input tables).
         let mut all_routes: Vec<Vec<Route>> = Vec::with_capacity(img.cores.len());
         for c in &img.cores {
@@ -269,10 +274,8 @@ impl Machine {
                 let mut dests = Vec::with_capacity(tr.cores.len());
                 let mut lat = 0.0f64;
                 for (dc, pc) in tr.cores.iter().zip(&tr.paths) {
-                    let di = *index.get(dc).ok_or_else(|| EmuError::Invalid(format!(
-                        "packets of {} are routed to {dc}, which the image does not use",
-                        c.core
-                    )))?;
+                    let di =
+                        *index.get(dc).ok_or_else(|| EmuError::Invalid(format!("packets of {} are routed to {dc}, which the image does not use", c.core)))?;
                     let l = hop_ns(&a, pc);
                     lat = lat.max(l);
                     dests.push(Dest { core: di, latency_ns: l });
@@ -308,12 +311,8 @@ impl Machine {
         // key to one source neuron; the row is used if that neuron's route
         // reaches this core. Rows are then copied into the arena grouped by
         // source neuron. Arrivals without a row are counted from the routes.
-        let mut key_owner: Vec<(u32, u32, usize)> = img
-            .cores
-            .iter()
-            .enumerate()
-            .filter_map(|(i, c)| c.key_base.map(|k| (k.0, k.0 + c.n_neurons - 1, i)))
-            .collect();
+        let mut key_owner: Vec<(u32, u32, usize)> =
+            img.cores.iter().enumerate().filter_map(|(i, c)| c.key_base.map(|k| (k.0, k.0 + c.n_neurons - 1, i))).collect();
         key_owner.sort_unstable();
         // Group by source (core, neuron) into the arena, each group in
         // destination order: a counting sort. `used_rows` walks the rows in
@@ -374,10 +373,14 @@ impl Machine {
             vec![walk(0, img.cores.len(), owner_parts.pop().expect("one part"))]
         } else {
             std::thread::scope(|sc| {
-                let hs: Vec<_> = owner_parts.into_iter().enumerate().map(|(k, o)| {
-                    let (d0, d1, walk) = (dcut[k], dcut[k + 1], &walk);
-                    sc.spawn(move || walk(d0, d1, o))
-                }).collect();
+                let hs: Vec<_> = owner_parts
+                    .into_iter()
+                    .enumerate()
+                    .map(|(k, o)| {
+                        let (d0, d1, walk) = (dcut[k], dcut[k + 1], &walk);
+                        sc.spawn(move || walk(d0, d1, o))
+                    })
+                    .collect();
                 hs.into_iter().map(|h| h.join().expect("a load thread panicked")).collect()
             })
         };
@@ -613,12 +616,8 @@ impl Machine {
         let mut added: Vec<(usize, u32, u32)> = Vec::with_capacity(spikes.len());
         for (k, (pop, neuron, step)) in spikes.iter().enumerate() {
             let Some(pi) = self.pops.iter().position(|p| &p.name == pop) else {
-                let known: Vec<&str> = self
-                    .pops
-                    .iter()
-                    .filter(|p| matches!(p.model.as_str(), "input" | "spike_source_array"))
-                    .map(|p| p.name.as_str())
-                    .collect();
+                let known: Vec<&str> =
+                    self.pops.iter().filter(|p| matches!(p.model.as_str(), "input" | "spike_source_array")).map(|p| p.name.as_str()).collect();
                 return Err((k, format!("no population `{pop}` (input populations: {})", known.join(", "))));
             };
             let p = &self.pops[pi];
@@ -700,11 +699,7 @@ fn used_rows(
             };
             let key = e.key.0 + (r.row - e.row);
             if !matches!(owner_range, Some((lo, hi, _)) if key >= lo && key <= hi) {
-                owner_range = key_owner
-                    .partition_point(|o| o.0 <= key)
-                    .checked_sub(1)
-                    .map(|i| key_owner[i])
-                    .filter(|&(lo, hi, _)| key >= lo && key <= hi);
+                owner_range = key_owner.partition_point(|o| o.0 <= key).checked_sub(1).map(|i| key_owner[i]).filter(|&(lo, hi, _)| key >= lo && key <= hi);
             }
             let Some((lo, _, src)) = owner_range else {
                 continue; // no core sends this key: the row is never used

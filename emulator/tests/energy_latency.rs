@@ -21,10 +21,8 @@ fn sample_on_tiny_by_hand() {
     let rec = Recording { spikes: vec![true, true], probes: vec![], per_step: true };
     let r = run(&mut m, &Interp, 8, 1, &rec, &mut |_| {}).unwrap();
     let got: Vec<(u32, u32, u32)> = r.spikes.iter().filter(|s| s.pop == 1).map(|s| (s.step, s.neuron, 0)).collect();
-    let mut want: Vec<(u32, u32, u32)> = [(0, [2, 4, 6]), (1, [3, 5, 7]), (2, [2, 4, 6]), (3, [2, 4, 6])]
-        .iter()
-        .flat_map(|(n, ts)| ts.iter().map(move |&t| (t, *n, 0)))
-        .collect();
+    let mut want: Vec<(u32, u32, u32)> =
+        [(0, [2, 4, 6]), (1, [3, 5, 7]), (2, [2, 4, 6]), (3, [2, 4, 6])].iter().flat_map(|(n, ts)| ts.iter().map(move |&t| (t, *n, 0))).collect();
     want.sort();
     assert_eq!(got, want);
     let c = r.counts;

@@ -78,9 +78,7 @@ fn random_kernel(r: &mut Rng, len: usize) -> Kernel {
 fn random_data(r: &mut Rng, n: usize) -> (KernelData, Vec<i32>) {
     let np = padded(n);
     let state = (0..NS).map(|_| (0..np).map(|_| r.value()).collect()).collect();
-    let params = (0..NP)
-        .map(|_| if r.below(2) == 0 { Param::Uniform(r.value()) } else { Param::PerNeuron((0..np).map(|_| r.value()).collect()) })
-        .collect();
+    let params = (0..NP).map(|_| if r.below(2) == 0 { Param::Uniform(r.value()) } else { Param::PerNeuron((0..np).map(|_| r.value()).collect()) }).collect();
     let input = (0..NI * np).map(|_| r.value()).collect();
     (KernelData { n, state, params }, input)
 }

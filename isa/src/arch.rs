@@ -332,11 +332,9 @@ pub enum ArchError {
 impl Arch {
     /// A built-in profile by name.
     pub fn builtin(name: &str) -> Result<Arch, ArchError> {
-        let src = BUILTIN_PROFILES.iter().find(|(n, _)| *n == name).map(|(_, s)| *s).ok_or_else(|| {
-            ArchError::UnknownProfile {
-                name: name.to_string(),
-                known: BUILTIN_PROFILES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "),
-            }
+        let src = BUILTIN_PROFILES.iter().find(|(n, _)| *n == name).map(|(_, s)| *s).ok_or_else(|| ArchError::UnknownProfile {
+            name: name.to_string(),
+            known: BUILTIN_PROFILES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "),
         })?;
         Arch::from_toml_str(src, &format!("<built-in {name}>"))
     }
@@ -364,8 +362,7 @@ impl Arch {
     }
 
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Arch, ArchError> {
-        let a: Arch =
-            toml::from_str(text).map_err(|e| ArchError::Parse { path: origin.to_string(), message: e.to_string() })?;
+        let a: Arch = toml::from_str(text).map_err(|e| ArchError::Parse { path: origin.to_string(), message: e.to_string() })?;
         a.validate()?;
         Ok(a)
     }
@@ -376,9 +373,8 @@ impl Arch {
 
     /// Checks that the profile is internally consistent.
     pub fn validate(&self) -> Result<(), ArchError> {
-        let bad = |field: &'static str, value: String, reason: &str| {
-            Err(ArchError::Invalid { arch: self.name.clone(), field, value, reason: reason.to_string() })
-        };
+        let bad =
+            |field: &'static str, value: String, reason: &str| Err(ArchError::Invalid { arch: self.name.clone(), field, value, reason: reason.to_string() });
         let t = &self.topology;
         if t.tiles_per_chip.contains(&0) || t.chips.contains(&0) {
             return bad("topology", format!("{:?}×{:?}", t.tiles_per_chip, t.chips), "every dimension must be ≥ 1");

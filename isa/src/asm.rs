@@ -39,8 +39,7 @@ fn strip_comment(s: &str) -> &str {
 
 fn is_ident(s: &str) -> bool {
     let mut c = s.chars();
-    matches!(c.next(), Some(ch) if ch.is_ascii_alphabetic() || ch == '_')
-        && c.all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '.')
+    matches!(c.next(), Some(ch) if ch.is_ascii_alphabetic() || ch == '_') && c.all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '.')
 }
 
 fn parse_int(s: &str) -> Option<i64> {
@@ -75,8 +74,7 @@ pub fn assemble(text: &str) -> Result<Kernel, AsmError> {
         }
         if let Some(d) = s.strip_prefix('.') {
             let (dir, rest) = d.split_once(char::is_whitespace).unwrap_or((d, ""));
-            let names: Vec<String> =
-                rest.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect();
+            let names: Vec<String> = rest.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect();
             for n in &names {
                 if !is_ident(n) {
                     return err(line, format!("`{n}` is not a valid name (letters, digits, `_`, `.`; not starting with a digit)"));
@@ -113,10 +111,7 @@ pub fn assemble(text: &str) -> Result<Kernel, AsmError> {
         let toks: Vec<&str> = if rest.trim().is_empty() { vec![] } else { rest.split(',').map(str::trim).collect() };
         let operands = op.format().operands();
         if toks.len() != operands.len() {
-            return err(
-                line,
-                format!("`{mn}` takes {} operand(s) ({}), found {}", operands.len(), op.format().syntax(), toks.len()),
-            );
+            return err(line, format!("`{mn}` takes {} operand(s) ({}), found {}", operands.len(), op.format().syntax(), toks.len()));
         }
         let mut ins = Instr::new(op);
         for (o, tok) in operands.iter().zip(&toks) {
@@ -174,9 +169,7 @@ pub fn assemble(text: &str) -> Result<Kernel, AsmError> {
 
 /// Formats one instruction in assembler syntax, naming slots from `k`.
 pub fn format_instr(ins: &Instr, k: &Kernel) -> String {
-    let name = |names: &[String], prefix: &str, i: u8| -> String {
-        names.get(i as usize).cloned().unwrap_or_else(|| format!("{prefix}[{i}]"))
-    };
+    let name = |names: &[String], prefix: &str, i: u8| -> String { names.get(i as usize).cloned().unwrap_or_else(|| format!("{prefix}[{i}]")) };
     let ops: Vec<String> = ins
         .op
         .format()
@@ -222,16 +215,7 @@ pub fn opcode_reference_markdown() -> String {
     s.push_str("| byte | mnemonic | operands | class | semantics | edge cases |\n");
     s.push_str("|---|---|---|---|---|---|\n");
     for o in OPCODES {
-        let _ = writeln!(
-            s,
-            "| 0x{:02x} | `{}` | `{}` | {} | {} | {} |",
-            o.opcode as u8,
-            o.mnemonic,
-            o.format.syntax(),
-            o.class.name(),
-            o.semantics,
-            o.edges
-        );
+        let _ = writeln!(s, "| 0x{:02x} | `{}` | `{}` | {} | {} | {} |", o.opcode as u8, o.mnemonic, o.format.syntax(), o.class.name(), o.semantics, o.edges);
     }
     s
 }

@@ -528,8 +528,7 @@ impl Image {
     /// Decodes a payload without the header checks or validation. Exposed so
     /// tests can feed corrupt payloads past the checksum.
     pub fn decode_payload(payload: &[u8]) -> Result<Image, ImageError> {
-        let (img, used): (Image, usize) = bincode::serde::decode_from_slice(payload, bincode_config())
-            .map_err(|e| ImageError::Decode(e.to_string()))?;
+        let (img, used): (Image, usize) = bincode::serde::decode_from_slice(payload, bincode_config()).map_err(|e| ImageError::Decode(e.to_string()))?;
         if used != payload.len() {
             return Err(ImageError::PayloadTrailing { extra: payload.len() - used });
         }
@@ -580,8 +579,7 @@ impl Image {
     }
 
     pub fn write(&self, path: &std::path::Path) -> Result<(), ImageError> {
-        std::fs::write(path, self.to_bytes())
-            .map_err(|source| ImageError::Io { path: path.display().to_string(), source })
+        std::fs::write(path, self.to_bytes()).map_err(|source| ImageError::Io { path: path.display().to_string(), source })
     }
 
     pub fn core(&self, id: CoreId) -> Option<&CoreImage> {
@@ -665,35 +663,22 @@ impl Image {
             limit(&|| format!("neurons on {cid}"), n as u64, a.core.max_neurons as u64)?;
             let n_ports = match &c.kind {
                 CoreKind::Neuron { kernel, params, state } => {
-                    let k = self.kernels.get(kernel.index()).ok_or_else(|| ImageError::Invalid {
-                        what: format!("{cid} uses {kernel}, the image has {} kernels", self.kernels.len()),
-                    })?;
+                    let k = self
+                        .kernels
+                        .get(kernel.index())
+                        .ok_or_else(|| ImageError::Invalid { what: format!("{cid} uses {kernel}, the image has {} kernels", self.kernels.len()) })?;
                     if params.len() != k.params.len() {
-                        return invalid(format!(
-                            "{cid}: kernel `{}` has {} parameters, the core gives {}",
-                            k.name,
-                            k.params.len(),
-                            params.len()
-                        ));
+                        return invalid(format!("{cid}: kernel `{}` has {} parameters, the core gives {}", k.name, k.params.len(), params.len()));
                     }
                     for (pi, p) in params.iter().enumerate() {
                         if let ParamArray::PerNeuron(v) = p {
                             if v.len() != n {
-                                return invalid(format!(
-                                    "{cid}: parameter `{}` has {} values for {n} neurons",
-                                    k.params[pi],
-                                    v.len()
-                                ));
+                                return invalid(format!("{cid}: parameter `{}` has {} values for {n} neurons", k.params[pi], v.len()));
                             }
                         }
                     }
                     if state.len() != k.state.len() {
-                        return invalid(format!(
-                            "{cid}: kernel `{}` has {} state slots, the core gives {}",
-                            k.name,
-                            k.state.len(),
-                            state.len()
-                        ));
+                        return invalid(format!("{cid}: kernel `{}` has {} state slots, the core gives {}", k.name, k.state.len(), state.len()));
                     }
                     for (si, s) in state.iter().enumerate() {
                         if s.len() != n {
@@ -746,10 +731,17 @@ impl Image {
                 return invalid(format!("{cid}: shared-kernel rows on a profile without `shared_kernels`"));
             }
             for (ki, k) in c.conv.iter().enumerate() {
-                let e = c.inputs.get(k.input as usize).ok_or_else(|| ImageError::Invalid { what: format!("{cid}: kernel rows {ki} use input entry {} of {}", k.input, c.inputs.len()) })?;
+                let e = c
+                    .inputs
+                    .get(k.input as usize)
+                    .ok_or_else(|| ImageError::Invalid { what: format!("{cid}: kernel rows {ki} use input entry {} of {}", k.input, c.inputs.len()) })?;
                 k.check(n as u32).map_err(|m| ImageError::Invalid { what: format!("{cid}: kernel rows {ki}: {m}") })?;
                 if e.count as u64 * k.weights.len() as u64 > MAX_GENERATED_SYNAPSES {
-                    return invalid(format!("{cid}: kernel rows {ki} would generate {} × {} synapses, at most {MAX_GENERATED_SYNAPSES}", e.count, k.weights.len()));
+                    return invalid(format!(
+                        "{cid}: kernel rows {ki} would generate {} × {} synapses, at most {MAX_GENERATED_SYNAPSES}",
+                        e.count,
+                        k.weights.len()
+                    ));
                 }
                 if k.port as usize >= n_ports {
                     return invalid(format!("{cid}: kernel rows {ki} use port {}, the core has {n_ports}", k.port));
@@ -815,10 +807,7 @@ impl Image {
                     return invalid(format!("{cid}: synapse {si} uses port {}, the core has {n_ports}", s.port));
                 }
                 if s.delay == 0 || s.delay as u16 > a.core.max_delay_steps {
-                    return invalid(format!(
-                        "{cid}: synapse {si} has delay {}, allowed 1..={}",
-                        s.delay, a.core.max_delay_steps
-                    ));
+                    return invalid(format!("{cid}: synapse {si} has delay {}, allowed 1..={}", s.delay, a.core.max_delay_steps));
                 }
                 let wb = a.core.weight_bits as u32;
                 if crate::semantics::wrap(s.weight, wb as u8) != s.weight {
@@ -902,9 +891,9 @@ impl Image {
             }
             let mut next = 0u32;
             for s in &p.slices {
-                let c = self.core(s.core).ok_or_else(|| ImageError::Invalid {
-                    what: format!("population `{}` has a slice on {} which is not in the image", p.name, s.core),
-                })?;
+                let c = self
+                    .core(s.core)
+                    .ok_or_else(|| ImageError::Invalid { what: format!("population `{}` has a slice on {} which is not in the image", p.name, s.core) })?;
                 if c.pop.index() != pi {
                     return invalid(format!("population `{}` claims {} which belongs to {}", p.name, s.core, c.pop));
                 }
@@ -927,9 +916,7 @@ impl Image {
             }
             for v in &p.vars {
                 let ok = p.slices.iter().all(|s| match self.core(s.core).map(|c| &c.kind) {
-                    Some(CoreKind::Neuron { kernel, .. }) => {
-                        self.kernels.get(kernel.index()).is_some_and(|k| (v.slot as usize) < k.state.len())
-                    }
+                    Some(CoreKind::Neuron { kernel, .. }) => self.kernels.get(kernel.index()).is_some_and(|k| (v.slot as usize) < k.state.len()),
                     _ => false,
                 });
                 if !ok {
@@ -949,8 +936,7 @@ impl Image {
                 if let Some(kb) = c.key_base {
                     let mut axons = 0u64;
                     for i in 0..c.n_neurons {
-                        let t = crate::route::trace(self, a.tile_of(c.core), RoutingKey(kb.0 + i))
-                            .map_err(|e| ImageError::Invalid { what: e.to_string() })?;
+                        let t = crate::route::trace(self, a.tile_of(c.core), RoutingKey(kb.0 + i)).map_err(|e| ImageError::Invalid { what: e.to_string() })?;
                         axons += t.cores.len() as u64;
                     }
                     limit(&|| format!("output axons on {}", c.core), axons, m as u64)?;

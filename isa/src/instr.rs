@@ -72,12 +72,7 @@ impl Instr {
     }
 
     pub fn encode(&self) -> u64 {
-        let b = [
-            self.op as u8,
-            self.rd.0 | (self.ra.0 << 4),
-            self.rb.0 | (self.rc.0 << 4),
-            self.aux,
-        ];
+        let b = [self.op as u8, self.rd.0 | (self.ra.0 << 4), self.rb.0 | (self.rc.0 << 4), self.aux];
         let lo = u32::from_le_bytes(b) as u64;
         lo | ((self.imm as u32 as u64) << 32)
     }
@@ -85,15 +80,7 @@ impl Instr {
     pub fn decode(word: u64) -> Result<Instr, DecodeError> {
         let b = (word as u32).to_le_bytes();
         let op = Opcode::from_byte(b[0]).ok_or(DecodeError::UnknownOpcode(b[0]))?;
-        let i = Instr {
-            op,
-            rd: Reg(b[1] & 0xf),
-            ra: Reg(b[1] >> 4),
-            rb: Reg(b[2] & 0xf),
-            rc: Reg(b[2] >> 4),
-            aux: b[3],
-            imm: (word >> 32) as u32 as i32,
-        };
+        let i = Instr { op, rd: Reg(b[1] & 0xf), ra: Reg(b[1] >> 4), rb: Reg(b[2] & 0xf), rc: Reg(b[2] >> 4), aux: b[3], imm: (word >> 32) as u32 as i32 };
         i.check_canonical()?;
         Ok(i)
     }
@@ -117,9 +104,7 @@ impl Instr {
         zero(uses(Operand::Rb), "rb", self.rb.0 as i64)?;
         zero(uses(Operand::Rc), "rc", self.rc.0 as i64)?;
         zero(uses(Operand::Imm), "imm", self.imm as i64)?;
-        let aux_used = ops.iter().any(|o| {
-            matches!(o, Operand::Aux { .. } | Operand::State | Operand::Param | Operand::Input)
-        });
+        let aux_used = ops.iter().any(|o| matches!(o, Operand::Aux { .. } | Operand::State | Operand::Param | Operand::Input));
         zero(aux_used, "aux", self.aux as i64)?;
         for o in ops {
             if let Operand::Aux { min, max } = *o {

@@ -55,11 +55,8 @@ impl Kernel {
     /// checked by [`crate::image::Image::validate`].
     pub fn validate(&self) -> Result<(), KernelError> {
         let k = || self.name.clone();
-        for (what, names, max) in [
-            ("state", &self.state, MAX_STATE_SLOTS),
-            ("param", &self.params, MAX_PARAM_SLOTS),
-            ("input", &self.inputs, MAX_INPUT_PORTS),
-        ] {
+        for (what, names, max) in [("state", &self.state, MAX_STATE_SLOTS), ("param", &self.params, MAX_PARAM_SLOTS), ("input", &self.inputs, MAX_INPUT_PORTS)]
+        {
             if names.len() > max {
                 return Err(KernelError::TooManySlots { kernel: k(), what, count: names.len(), max });
             }
@@ -70,8 +67,7 @@ impl Kernel {
             }
         }
         for (index, ins) in self.code.iter().enumerate() {
-            ins.check_canonical()
-                .map_err(|source| KernelError::Instr { kernel: k(), index, source })?;
+            ins.check_canonical().map_err(|source| KernelError::Instr { kernel: k(), index, source })?;
             for o in ins.op.format().operands() {
                 let (what, declared) = match o {
                     Operand::State => ("state", self.state.len()),
@@ -80,14 +76,7 @@ impl Kernel {
                     Operand::Rd | Operand::Ra | Operand::Rb | Operand::Rc | Operand::Imm | Operand::Aux { .. } => continue,
                 };
                 if ins.aux as usize >= declared {
-                    return Err(KernelError::SlotOutOfRange {
-                        kernel: k(),
-                        index,
-                        mnemonic: ins.op.mnemonic(),
-                        what,
-                        slot: ins.aux,
-                        declared,
-                    });
+                    return Err(KernelError::SlotOutOfRange { kernel: k(), index, mnemonic: ins.op.mnemonic(), what, slot: ins.aux, declared });
                 }
             }
         }

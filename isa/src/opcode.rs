@@ -47,7 +47,10 @@ pub enum Operand {
     Rc,
     Imm,
     /// The `aux` byte as an unsigned number in `min..=max`.
-    Aux { min: u8, max: u8 },
+    Aux {
+        min: u8,
+        max: u8,
+    },
     /// The `aux` byte as a state slot.
     State,
     /// The `aux` byte as a parameter slot.
@@ -215,10 +218,7 @@ impl Opcode {
     pub fn info(self) -> &'static OpInfo {
         // OPCODES is in declaration order; the lookup is by scan because the
         // table is small and the discriminants are sparse.
-        OPCODES
-            .iter()
-            .find(|i| i.opcode == self)
-            .expect("every opcode has a row in OPCODES")
+        OPCODES.iter().find(|i| i.opcode == self).expect("every opcode has a row in OPCODES")
     }
     pub fn mnemonic(self) -> &'static str {
         self.info().mnemonic

@@ -44,12 +44,7 @@ pub fn deserialize<'de, T: Packed, D: Deserializer<'de>>(d: D) -> Result<Vec<T>,
 
 fn unpack<T: Packed, E: serde::de::Error>(b: &[u8]) -> Result<Vec<T>, E> {
     if b.len() % T::SIZE != 0 {
-        return Err(E::custom(format!(
-            "a packed array of {}-byte records is {} bytes long, not a multiple of {}",
-            T::SIZE,
-            b.len(),
-            T::SIZE
-        )));
+        return Err(E::custom(format!("a packed array of {}-byte records is {} bytes long, not a multiple of {}", T::SIZE, b.len(), T::SIZE)));
     }
     Ok(b.chunks_exact(T::SIZE).map(T::get).collect())
 }

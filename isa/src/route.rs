@@ -143,12 +143,7 @@ pub fn trace(img: &Image, source_tile: TileId, key: RoutingKey) -> Result<Trace,
 
 /// As [`trace`], with routing tables supplied by `table` (so the compiler can
 /// check tables before they are in an image).
-pub fn trace_with<'a>(
-    img: &Image,
-    source_tile: TileId,
-    key: RoutingKey,
-    table: impl Fn(TileId) -> &'a [RouteEntry],
-) -> Result<Trace, RouteError> {
+pub fn trace_with<'a>(img: &Image, source_tile: TileId, key: RoutingKey, table: impl Fn(TileId) -> &'a [RouteEntry]) -> Result<Trace, RouteError> {
     let a = &img.arch;
     let mut tr = Trace::default();
     // (tile, direction of travel on arrival or None at the source, depth)

@@ -51,11 +51,7 @@ pub fn sample_image() -> Image {
         core: arch.core_at(TileId(1), 0),
         pop: PopId(1),
         n_neurons: 4,
-        kind: CoreKind::Neuron {
-            kernel: KernelId(0),
-            params: vec![ParamArray::Uniform(60)],
-            state: vec![vec![0, 10, 20, 30]],
-        },
+        kind: CoreKind::Neuron { kernel: KernelId(0), params: vec![ParamArray::Uniform(60)], state: vec![vec![0, 10, 20, 30]] },
         key_base: None,
         inputs: vec![InputEntry { key: RoutingKey(0x100), mask: !3, row: 0, count: 3 }],
         rows,

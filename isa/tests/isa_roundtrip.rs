@@ -72,13 +72,7 @@ fn every_opcode_roundtrips_asm_disasm() {
     // And numeric slot syntax assembles to the same thing.
     let numeric: String = text
         .lines()
-        .map(|l| {
-            if l.starts_with('.') {
-                l.to_string()
-            } else {
-                l.replace("s2x", "s[2]").replace("p3x", "p[3]").replace("in1x", "in[1]")
-            }
-        })
+        .map(|l| if l.starts_with('.') { l.to_string() } else { l.replace("s2x", "s[2]").replace("p3x", "p[3]").replace("in1x", "in[1]") })
         .collect::<Vec<_>>()
         .join("\n");
     assert_ne!(numeric, text);

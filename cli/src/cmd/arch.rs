@@ -41,10 +41,7 @@ pub fn run(c: ArchCmd) -> Result<()> {
                     a.core.max_delay_steps.to_string(),
                 ]);
             }
-            println!(
-                "{}",
-                table(&["profile", "topology", "chips", "cores/chip", "neurons/core", "router entries", "weight bits", "max delay"], rows)
-            );
+            println!("{}", table(&["profile", "topology", "chips", "cores/chip", "neurons/core", "router entries", "weight bits", "max delay"], rows));
             println!("`nerve arch show NAME` prints every field with its unit and source.");
             Ok(())
         }

@@ -113,7 +113,10 @@ fn read_placement(path: &Path) -> Result<Vec<(String, u32, u32)>> {
     for (i, r) in rdr.records().enumerate() {
         let r = r.map_err(|e| format!("placement file {} line {}: {e}", path.display(), i + 2))?;
         let num = |k: usize| -> Result<u32> {
-            r.get(k).unwrap_or("").parse::<u32>().map_err(|_| format!("placement file {} line {}: `{}` is not a number", path.display(), i + 2, r.get(k).unwrap_or("")).into())
+            r.get(k)
+                .unwrap_or("")
+                .parse::<u32>()
+                .map_err(|_| format!("placement file {} line {}: `{}` is not a number", path.display(), i + 2, r.get(k).unwrap_or("")).into())
         };
         out.push((r.get(0).unwrap_or("").to_string(), num(1)?, num(2)?));
     }
@@ -126,8 +129,10 @@ pub fn read_any(path: &Path, dt: Option<f64>, reset: Option<&str>, source: &str)
         let g = nerve_compiler::nir::read::read_nir(path)?;
         let opts = nerve_compiler::nir::lower::NirOptions {
             dt_s: dt,
-            reset: reset.map(|r| if r == "subtract" { nerve_compiler::net::model::ResetMode::Subtract } else { nerve_compiler::net::model::ResetMode::ToReset }),
-            source: nerve_compiler::nir::lower::SourceConvention::parse(source).ok_or_else(|| format!("--source {source}: generic, snntorch, sinabs or norse"))?,
+            reset: reset
+                .map(|r| if r == "subtract" { nerve_compiler::net::model::ResetMode::Subtract } else { nerve_compiler::net::model::ResetMode::ToReset }),
+            source: nerve_compiler::nir::lower::SourceConvention::parse(source)
+                .ok_or_else(|| format!("--source {source}: generic, snntorch, sinabs or norse"))?,
         };
         let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "nir".into());
         Ok(nerve_compiler::nir::lower::to_network(&g, &name, &path.display().to_string(), &opts)?.0)
@@ -164,19 +169,22 @@ pub fn write_report(r: &nerve_compiler::compile::MapReport, path: Option<&Path>)
 /// The mapping report as tables; `dest` says where the image went.
 pub fn print_report(r: &nerve_compiler::compile::MapReport, arch: &Arch, dest: &str) {
     let s = &r.seconds;
-    println!(
-        "compiled `{}` for `{}` → {} ({} neurons, {} synapses)",
-        r.network,
-        r.arch,
-        dest,
-        r.neurons,
-        r.synapses
-    );
+    println!("compiled `{}` for `{}` → {} ({} neurons, {} synapses)", r.network, r.arch, dest, r.neurons, r.synapses);
     let rt = &r.routing;
     println!(
         "{}",
         table(
-            &["cores", "tiles", "chips", "trees", "entries (raw)", "after default-route elision", "compressed", "largest table", "busiest link (trees / neurons)"],
+            &[
+                "cores",
+                "tiles",
+                "chips",
+                "trees",
+                "entries (raw)",
+                "after default-route elision",
+                "compressed",
+                "largest table",
+                "busiest link (trees / neurons)"
+            ],
             vec![vec![
                 r.cores_used.to_string(),
                 r.tiles_used.to_string(),
@@ -190,11 +198,8 @@ pub fn print_report(r: &nerve_compiler::compile::MapReport, arch: &Arch, dest: &
             ]]
         )
     );
-    let rows: Vec<Vec<String>> = r
-        .populations
-        .iter()
-        .map(|p| vec![p.name.clone(), p.model.clone(), p.size.to_string(), p.neurons_per_core.to_string(), p.cores.to_string()])
-        .collect();
+    let rows: Vec<Vec<String>> =
+        r.populations.iter().map(|p| vec![p.name.clone(), p.model.clone(), p.size.to_string(), p.neurons_per_core.to_string(), p.cores.to_string()]).collect();
     println!("{}", table(&["population", "model", "neurons", "per core", "cores"], rows));
     let q: Vec<Vec<String>> = r
         .quantisation

@@ -20,12 +20,7 @@ pub fn run(a: DisasmArgs) -> Result<()> {
     match a.core {
         None => {
             for (ki, k) in img.kernels.iter().enumerate() {
-                let users: Vec<String> = img
-                    .cores
-                    .iter()
-                    .filter(|c| c.kernel_id().is_some_and(|id| id.index() == ki))
-                    .map(|c| c.core.0.to_string())
-                    .collect();
+                let users: Vec<String> = img.cores.iter().filter(|c| c.kernel_id().is_some_and(|id| id.index() == ki)).map(|c| c.core.0.to_string()).collect();
                 println!("; kernel {ki}, {} instructions, on cores {}", k.code.len(), abbreviate(&users));
                 println!("{}", disassemble(k));
             }
@@ -35,10 +30,7 @@ pub fn run(a: DisasmArgs) -> Result<()> {
         }
         Some(c) => {
             let core = img.core(CoreId(c)).ok_or_else(|| {
-                format!(
-                    "core {c} is not used by this image (used: {})",
-                    abbreviate(&img.cores.iter().map(|c| c.core.0.to_string()).collect::<Vec<_>>())
-                )
+                format!("core {c} is not used by this image (used: {})", abbreviate(&img.cores.iter().map(|c| c.core.0.to_string()).collect::<Vec<_>>()))
             })?;
             let pop = &img.populations[core.pop.index()];
             println!("; core {c}: {} neurons of population `{}` ({})", core.n_neurons, pop.name, pop.model);

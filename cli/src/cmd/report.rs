@@ -42,7 +42,10 @@ pub fn tables(s: &Summary, top: usize) -> Vec<(String, String)> {
     let mut head = vec![
         vec!["network".into(), format!("{} ({} neurons, {} synapses)", s.network, s.neurobench.neurons, s.neurobench.synapses)],
         vec!["machine".into(), format!("{}: {} cores on {} tiles, {} chips", s.arch, s.cores_used, s.tiles_used, s.chips_used)],
-        vec!["run".into(), format!("{} steps of {} ms ({} ms biological), engine {}, {} thread(s)", s.steps, s.dt_ms, s.steps as f64 * s.dt_ms, s.engine, s.threads)],
+        vec![
+            "run".into(),
+            format!("{} steps of {} ms ({} ms biological), engine {}, {} thread(s)", s.steps, s.dt_ms, s.steps as f64 * s.dt_ms, s.engine, s.threads),
+        ],
         vec!["time to solution".into(), format!("{} (real-time factor {:.4})", eng(t.time_to_solution_s, "s"), t.real_time_factor)],
         vec!["energy".into(), format!("{} total = {} dynamic + {} static", eng(e.total_j, "J"), eng(e.dynamic_j, "J"), eng(e.static_j, "J"))],
         vec!["power".into(), format!("{} mean ({} static)", eng(e.power_w, "W"), eng(e.static_power_w, "W"))],
@@ -59,7 +62,9 @@ pub fn tables(s: &Summary, top: usize) -> Vec<(String, String)> {
         head.push(vec![
             format!("decision latency ({})", d.population),
             match d.latency_ns {
-                Some(l) => format!("{} (input at step {}, decision at step {})", eng(l * 1e-9, "s"), d.first_input_step.unwrap_or(0), d.decision_step.unwrap_or(0)),
+                Some(l) => {
+                    format!("{} (input at step {}, decision at step {})", eng(l * 1e-9, "s"), d.first_input_step.unwrap_or(0), d.decision_step.unwrap_or(0))
+                }
                 None => "no decision spike after the first input".into(),
             },
         ]);
@@ -109,7 +114,18 @@ pub fn tables(s: &Summary, top: usize) -> Vec<(String, String)> {
             &["population", "model", "neurons", "cores", "spikes", "rate", "synaptic events in", "dynamic energy"],
             s.populations
                 .iter()
-                .map(|p| vec![p.name.clone(), p.model.clone(), p.size.to_string(), p.cores.to_string(), p.spikes.to_string(), format!("{:.2} Hz", p.rate_hz), p.synaptic_events_in.to_string(), eng(p.dynamic_j, "J")])
+                .map(|p| {
+                    vec![
+                        p.name.clone(),
+                        p.model.clone(),
+                        p.size.to_string(),
+                        p.cores.to_string(),
+                        p.spikes.to_string(),
+                        format!("{:.2} Hz", p.rate_hz),
+                        p.synaptic_events_in.to_string(),
+                        eng(p.dynamic_j, "J"),
+                    ]
+                })
                 .collect(),
         ),
     ));

@@ -1,8 +1,8 @@
 use clap::{Args, ValueEnum};
 use nerve_emulator::engine::{self, Interp, KernelRunner, Recording, RunOutput};
 use nerve_emulator::machine::Machine;
-use nerve_isa::arch::MessageModel;
 use nerve_isa::arch::Arch;
+use nerve_isa::arch::MessageModel;
 use nerve_isa::image::Image;
 use std::path::{Path, PathBuf};
 
@@ -111,7 +111,8 @@ pub fn run(a: RunArgs) -> Result<()> {
     // Every image is validated once, however it was obtained: by the compiler
     // for a network, here for a file.
     let img = if is_network(&a.image) {
-        let arch = a.arch.as_deref().ok_or_else(|| format!("{}: a network needs --arch to be compiled (or give an image from `nerve compile`)", a.image.display()))?;
+        let arch =
+            a.arch.as_deref().ok_or_else(|| format!("{}: a network needs --arch to be compiled (or give an image from `nerve compile`)", a.image.display()))?;
         let arch = Arch::load(arch)?;
         let mut out = crate::cmd::compile::build(&a.image, &arch, &a.build, a.quiet)?;
         if let Some(p) = &a.save_image {
@@ -198,7 +199,11 @@ pub fn run(a: RunArgs) -> Result<()> {
     }
     if let Some(d) = &a.decision {
         if !m.pops.iter().any(|p| &p.name == d) {
-            return Err(format!("--decision {d}: no population `{d}` (populations: {})", m.pops.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")).into());
+            return Err(format!(
+                "--decision {d}: no population `{d}` (populations: {})",
+                m.pops.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+            )
+            .into());
         }
     }
     let rec = Recording { spikes: record.clone(), probes, per_step: true };
@@ -217,11 +222,8 @@ pub fn run(a: RunArgs) -> Result<()> {
         b.finish_and_clear();
     }
     // Spikes out.
-    let spk: Vec<Spike> = out
-        .spikes
-        .iter()
-        .map(|e| Spike { population: m.pops[e.pop as usize].name.clone(), neuron: e.neuron, time_ms: e.step as f64 * dt })
-        .collect();
+    let spk: Vec<Spike> =
+        out.spikes.iter().map(|e| Spike { population: m.pops[e.pop as usize].name.clone(), neuron: e.neuron, time_ms: e.step as f64 * dt }).collect();
     if let Some(r) = &a.record {
         let fmt = a.format.unwrap_or_else(|| spikes::Format::from_path(r));
         let names: Vec<String> = m.pops.iter().map(|p| p.name.clone()).collect();
@@ -234,7 +236,14 @@ pub fn run(a: RunArgs) -> Result<()> {
     let summary = crate::summary::build(
         &m,
         &out,
-        &crate::summary::Options { engine: &engine, threads, inference_steps: a.inference_steps, decision: a.decision.as_deref(), recorded: &record, load_seconds },
+        &crate::summary::Options {
+            engine: &engine,
+            threads,
+            inference_steps: a.inference_steps,
+            decision: a.decision.as_deref(),
+            recorded: &record,
+            load_seconds,
+        },
     );
     if let Some(r) = &a.report {
         std::fs::write(r, serde_json::to_string(&summary)?).map_err(|e| format!("cannot write {}: {e}", r.display()))?;

@@ -39,14 +39,7 @@ impl NetworkBuilder {
         if self.net.find(name).is_some() {
             return Err(CompileError::Network(format!("population name `{name}` is used twice")));
         }
-        Ok(self.net.graph.add_node(Population {
-            name: name.to_string(),
-            size,
-            model,
-            initial: vec![],
-            record_spikes: false,
-            max_per_core: None,
-        }))
+        Ok(self.net.graph.add_node(Population { name: name.to_string(), size, model, initial: vec![], record_spikes: false, max_per_core: None }))
     }
 
     pub fn initial(&mut self, pop: PopIx, var: &str, init: Init) -> &mut Self {
@@ -70,14 +63,7 @@ impl NetworkBuilder {
             b: self,
             pre,
             post,
-            p: Projection {
-                label,
-                receptor: Receptor::Excitatory,
-                connector,
-                weight: None,
-                delay_ms: None,
-                loihi: LoihiWeights::default(),
-            },
+            p: Projection { label, receptor: Receptor::Excitatory, connector, weight: None, delay_ms: None, loihi: LoihiWeights::default() },
         }
     }
 

@@ -36,11 +36,7 @@ fn columns<'h>(file: &str, headers: impl Iterator<Item = &'h str> + Clone) -> Re
         });
     };
     if let Some(extra) = names.iter().find(|h| !["pre", "post", "weight", "delay"].contains(h)) {
-        return Err(CompileError::Format {
-            file: file.into(),
-            path: "line 1".into(),
-            reason: format!("unknown column `{extra}` (pre, post, weight, delay)"),
-        });
+        return Err(CompileError::Format { file: file.into(), path: "line 1".into(), reason: format!("unknown column `{extra}` (pre, post, weight, delay)") });
     }
     Ok(Columns { count: names.len(), pre, post, weight: col("weight"), delay: col("delay") })
 }
@@ -71,10 +67,7 @@ pub(crate) fn read(path: &Path, referenced_at: &str) -> Result<ConnList> {
 /// The definition: the `csv` crate, one reused byte record.
 fn with_csv_crate(bytes: &[u8], file: &str) -> Result<ConnList> {
     let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::Headers).from_reader(bytes);
-    let headers = rdr
-        .headers()
-        .map_err(|e| CompileError::Format { file: file.into(), path: "line 1".into(), reason: e.to_string() })?
-        .clone();
+    let headers = rdr.headers().map_err(|e| CompileError::Format { file: file.into(), path: "line 1".into(), reason: e.to_string() })?.clone();
     let c = columns(file, headers.iter())?;
     let mut out = ConnList::default();
     let mut rec = csv::ByteRecord::new();
@@ -84,16 +77,10 @@ fn with_csv_crate(bytes: &[u8], file: &str) -> Result<ConnList> {
         match rdr.read_byte_record(&mut rec) {
             Ok(true) => {}
             Ok(false) => break,
-            Err(e) => {
-                return Err(CompileError::Format { file: file.into(), path: format!("line {line}"), reason: e.to_string() })
-            }
+            Err(e) => return Err(CompileError::Format { file: file.into(), path: format!("line {line}"), reason: e.to_string() }),
         }
         let g = |c: usize| std::str::from_utf8(rec.get(c).unwrap_or(b"")).unwrap_or("\u{fffd}").trim();
-        let bad = |what: &str, v: &str| CompileError::Format {
-            file: file.into(),
-            path: format!("line {line}"),
-            reason: format!("{what} `{v}` is not valid"),
-        };
+        let bad = |what: &str, v: &str| CompileError::Format { file: file.into(), path: format!("line {line}"), reason: format!("{what} `{v}` is not valid") };
         let pre = g(c.pre).parse::<u32>().map_err(|_| bad("pre", g(c.pre)))?;
         let post = g(c.post).parse::<u32>().map_err(|_| bad("post", g(c.post)))?;
         let real = |col: Option<usize>, what: &str| -> Result<Option<f64>> {
@@ -124,11 +111,7 @@ fn fast(bytes: &[u8], file: &str) -> Result<Option<ConnList>> {
     };
     let Ok(header) = std::str::from_utf8(header) else { return Ok(None) };
     let c = columns(file, header.split(',').map(str::trim))?;
-    let threads = if rest.len() < PARALLEL_BYTES {
-        1
-    } else {
-        nerve_isa::host_threads()
-    };
+    let threads = if rest.len() < PARALLEL_BYTES { 1 } else { nerve_isa::host_threads() };
     let chunks = split_at_lines(rest, threads);
     let parts: Vec<Option<ConnList>> = if chunks.len() == 1 {
         vec![parse_lines(chunks[0], c)]
@@ -538,18 +521,18 @@ mod tests {
             "pre,post\n0,1\n2,3\n",
             "pre,post,weight,delay\r\n0,1,0.5,1\r\n4294967295,0,-1e-3,2.5\r\n",
             " delay , weight ,post,pre\n1, 2 ,3,4\n\n\n5,6,7,8",
-            "pre,post,weight\n+1,2,inf\n",     // inf: not finite, an error either way
-            "pre,post\n1,2,3\n",               // too many fields
-            "pre,post\n1\n",                   // too few
-            "pre,post\n-1,2\n",                // negative index
-            "pre,post\n4294967296,2\n",        // u32 overflow
-            "pre,post\n1,2\r3,4\n",            // a lone \r ends a record for the csv crate
-            "pre,post,weight\n1,2,\n",         // empty weight
+            "pre,post,weight\n+1,2,inf\n", // inf: not finite, an error either way
+            "pre,post\n1,2,3\n",           // too many fields
+            "pre,post\n1\n",               // too few
+            "pre,post\n-1,2\n",            // negative index
+            "pre,post\n4294967296,2\n",    // u32 overflow
+            "pre,post\n1,2\r3,4\n",        // a lone \r ends a record for the csv crate
+            "pre,post,weight\n1,2,\n",     // empty weight
             "pre,post,weight\n1,2,0x10\n",
             "pre,post,weight\n1,2,1e400\n",
             "\n\npre,post\n1,2\n",
             "pre,post\n 7 , 8 \n",
-            "pre,post\n1,2\r\n\r\n3,4",    // CRLF, a blank line, no final newline
+            "pre,post\n1,2\r\n\r\n3,4", // CRLF, a blank line, no final newline
             "pre,post\n1,,2\n",
             "pre,post\n12345678901,2\n",
             "pre,post\n0001,2\n",

@@ -81,11 +81,7 @@ impl<'a> At<'a> {
     }
     fn array(&self) -> Result<Vec<At<'a>>> {
         match self.v {
-            Value::Array(a) => Ok(a
-                .iter()
-                .enumerate()
-                .map(|(i, v)| At { v, path: format!("{}[{i}]", self.path), file: self.file })
-                .collect()),
+            Value::Array(a) => Ok(a.iter().enumerate().map(|(i, v)| At { v, path: format!("{}[{i}]", self.path), file: self.file }).collect()),
             _ => self.err(format!("expected an array, found {}", self.kind())),
         }
     }
@@ -134,11 +130,7 @@ impl<'a> Obj<'a> {
         for k in self.m.keys() {
             if !used.contains(&k.as_str()) {
                 let path = format!("{}.{k}", self.at.path);
-                return Err(CompileError::Format {
-                    file: self.at.file.to_string(),
-                    path,
-                    reason: format!("unknown key `{k}` (allowed here: {allowed_hint})"),
-                });
+                return Err(CompileError::Format { file: self.at.file.to_string(), path, reason: format!("unknown key `{k}` (allowed here: {allowed_hint})") });
             }
         }
         Ok(())
@@ -147,8 +139,7 @@ impl<'a> Obj<'a> {
 
 /// Reads a network file.
 pub fn read_network(path: &Path) -> Result<Network> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| CompileError::Io { path: path.display().to_string(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| CompileError::Io { path: path.display().to_string(), source })?;
     parse_network(&text, path)
 }
 
@@ -295,13 +286,7 @@ impl Parser {
                         None => Ok(default),
                     }
                 };
-                let m = IzkParams {
-                    a: get("a", d.a)?,
-                    b: get("b", d.b)?,
-                    c: get("c", d.c)?,
-                    d: get("d", d.d)?,
-                    i_offset: get("i_offset", d.i_offset)?,
-                };
+                let m = IzkParams { a: get("a", d.a)?, b: get("b", d.b)?, c: get("c", d.c)?, d: get("d", d.d)?, i_offset: get("i_offset", d.i_offset)? };
                 if let Some(p) = &params {
                     p.finish("a, b, c, d, i_offset")?;
                 }
@@ -516,11 +501,7 @@ impl Parser {
         let (pre_size, post_size) = (net.pop(pre).size, net.pop(post).size);
         let post_model = net.pop(post).model.clone();
         if post_model.is_source() {
-            return o.req("post")?.err(format!(
-                "`{}` is a {} and cannot receive synapses",
-                net.pop(post).name,
-                post_model.name()
-            ));
+            return o.req("post")?.err(format!("`{}` is a {} and cannot receive synapses", net.pop(post).name, post_model.name()));
         }
         let is_loihi = matches!(post_model, Model::LoihiLif(_));
         let receptor = match o.get("receptor") {
@@ -532,7 +513,9 @@ impl Parser {
             None => Receptor::Excitatory,
         };
         if let Some(p) = o.get("plasticity") {
-            return p.err("plasticity is not supported by this version of nerve (the emulator has no learning engine yet); remove it to compile the static network");
+            return p.err(
+                "plasticity is not supported by this version of nerve (the emulator has no learning engine yet); remove it to compile the static network",
+            );
         }
         let weight = match o.get("weight") {
             Some(w) => Some(w.f64()?),

@@ -49,7 +49,11 @@ impl From<f64> for Values {
 pub enum Init {
     Values(Values),
     /// Uniform on [lo, hi), drawn per neuron in order from `seed`.
-    Uniform { lo: f64, hi: f64, seed: u64 },
+    Uniform {
+        lo: f64,
+        hi: f64,
+        seed: u64,
+    },
 }
 
 /// PyNN `IF_curr_exp` parameters (ms, mV, nF, nA). `if` uses them with τm = ∞.
@@ -188,7 +192,10 @@ pub enum Model {
     /// Spike times in ms, per neuron.
     SpikeSourceArray(Vec<Vec<f64>>),
     /// Rate in Hz; neuron i's generator is seeded from `seed` and i.
-    SpikeSourcePoisson { rate: Values, seed: u64 },
+    SpikeSourcePoisson {
+        rate: Values,
+        seed: u64,
+    },
     /// An input population: spikes are supplied when the image is run.
     Input,
     /// A neuron from a NIR graph.
@@ -225,9 +232,7 @@ impl Model {
     /// The input receptors of the model.
     pub fn receptors(&self) -> &'static [Receptor] {
         match self {
-            Model::Lif(_) | Model::If(_) | Model::AdaptiveLif(_) | Model::Izhikevich(_) => {
-                &[Receptor::Excitatory, Receptor::Inhibitory]
-            }
+            Model::Lif(_) | Model::If(_) | Model::AdaptiveLif(_) | Model::Izhikevich(_) => &[Receptor::Excitatory, Receptor::Inhibitory],
             Model::LoihiLif(_) | Model::Nir(_) => &[Receptor::Excitatory, Receptor::Inhibitory],
             Model::SpikeSourceArray(_) | Model::SpikeSourcePoisson { .. } | Model::Input => &[],
         }
@@ -366,13 +371,27 @@ pub struct Pool2d {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Connector {
-    AllToAll { allow_self_connections: bool },
+    AllToAll {
+        allow_self_connections: bool,
+    },
     OneToOne,
-    FixedProbability { p: f64, seed: u64, allow_self_connections: bool },
+    FixedProbability {
+        p: f64,
+        seed: u64,
+        allow_self_connections: bool,
+    },
     /// Each post neuron receives from `n` distinct pre neurons.
-    FixedNumberPre { n: u32, seed: u64, allow_self_connections: bool },
+    FixedNumberPre {
+        n: u32,
+        seed: u64,
+        allow_self_connections: bool,
+    },
     /// Each pre neuron projects to `n` distinct post neurons.
-    FixedNumberPost { n: u32, seed: u64, allow_self_connections: bool },
+    FixedNumberPost {
+        n: u32,
+        seed: u64,
+        allow_self_connections: bool,
+    },
     FromList(ConnList),
     /// post × pre weights; zero means no synapse.
     Dense(Vec<Vec<f64>>),

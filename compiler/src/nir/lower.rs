@@ -198,7 +198,13 @@ fn shapes(g: &FlatGraph, file: &str) -> Result<Vec<Option<Vec<usize>>>> {
                     }
                     None => None,
                 },
-                NirNode::Threshold { threshold: a } | NirNode::I { r: a } | NirNode::IF { v_threshold: a, .. } | NirNode::LI { tau: a, .. } | NirNode::LIF { tau: a, .. } | NirNode::CubaLI { tau_mem: a, .. } | NirNode::CubaLIF { tau_mem: a, .. } => param_shape(a).or(input),
+                NirNode::Threshold { threshold: a }
+                | NirNode::I { r: a }
+                | NirNode::IF { v_threshold: a, .. }
+                | NirNode::LI { tau: a, .. }
+                | NirNode::LIF { tau: a, .. }
+                | NirNode::CubaLI { tau_mem: a, .. }
+                | NirNode::CubaLIF { tau_mem: a, .. } => param_shape(a).or(input),
                 NirNode::Graph(_) => None,
             };
             if let Some(s) = s {
@@ -223,7 +229,16 @@ fn pair(a: &Array) -> [usize; 2] {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn conv_out(name: &str, file: &str, dims: u8, w: &Array, stride: &Option<Array>, padding: &Padding, dilation: &Option<Array>, ins: &[usize]) -> Result<Vec<usize>> {
+fn conv_out(
+    name: &str,
+    file: &str,
+    dims: u8,
+    w: &Array,
+    stride: &Option<Array>,
+    padding: &Padding,
+    dilation: &Option<Array>,
+    ins: &[usize],
+) -> Result<Vec<usize>> {
     let nd = dims as usize;
     if w.shape.len() != nd + 2 || ins.len() != nd + 1 {
         return Err(err(file, format!("node `{name}`: Conv{nd}d weight {:?} does not fit input {:?}", w.shape, ins)));
@@ -269,12 +284,22 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
             return Err(err(file, format!("node `{nm}` ({}): its shape cannot be worked out (it has no input of known shape)", node.type_name())));
         }
     }
-    let preds: Vec<Vec<usize>> = (0..n).map(|i| flat.edges.iter().filter(|(_, b)| *b == flat.nodes[i].0).filter_map(|(a, _)| flat.index(a)).collect()).collect();
+    let preds: Vec<Vec<usize>> =
+        (0..n).map(|i| flat.edges.iter().filter(|(_, b)| *b == flat.nodes[i].0).filter_map(|(a, _)| flat.index(a)).collect()).collect();
     // Signals through linear nodes, memoised.
     let mut memo: Vec<Option<Signal>> = vec![None; n];
     let mut on_stack = vec![false; n];
     #[allow(clippy::too_many_arguments)]
-    fn signal_of(i: usize, flat: &FlatGraph, sh: &[Option<Vec<usize>>], preds: &[Vec<usize>], memo: &mut Vec<Option<Signal>>, on_stack: &mut Vec<bool>, file: &str, dt: f64) -> Result<Signal> {
+    fn signal_of(
+        i: usize,
+        flat: &FlatGraph,
+        sh: &[Option<Vec<usize>>],
+        preds: &[Vec<usize>],
+        memo: &mut Vec<Option<Signal>>,
+        on_stack: &mut Vec<bool>,
+        file: &str,
+        dt: f64,
+    ) -> Result<Signal> {
         if let Some(s) = &memo[i] {
             return Ok(s.clone());
         }
@@ -485,14 +510,18 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
             if conns.is_empty() {
                 continue;
             }
-            net.graph.add_edge(pre, post, Projection {
-                label: format!("{src}→{nm}"),
-                receptor: Receptor::Excitatory,
-                connector: Connector::FromList(conns),
-                weight: None,
-                delay_ms: None,
-                loihi: LoihiWeights::default(),
-            });
+            net.graph.add_edge(
+                pre,
+                post,
+                Projection {
+                    label: format!("{src}→{nm}"),
+                    receptor: Receptor::Excitatory,
+                    connector: Connector::FromList(conns),
+                    weight: None,
+                    delay_ms: None,
+                    loihi: LoihiWeights::default(),
+                },
+            );
         }
     }
     if flat.outputs.is_empty() {
@@ -528,13 +557,17 @@ fn nir_neuron(name: &str, node: &NirNode, n: usize, dt: f64, reset: ResetMode, f
         NirNode::LI { tau, r, v_leak } => (NirKind::LI, tau, &one, r, v_leak, &one, &zero, &zero),
         NirNode::LIF { tau, r, v_leak, v_threshold, v_reset } => (NirKind::LIF, tau, &one, r, v_leak, &one, v_threshold, v_reset.as_ref().unwrap_or(&zero)),
         NirNode::CubaLI { tau_syn, tau_mem, r, v_leak, w_in } => (NirKind::CubaLI, tau_mem, tau_syn, r, v_leak, w_in.as_ref().unwrap_or(&one), &zero, &zero),
-        NirNode::CubaLIF { tau_syn, tau_mem, r, v_leak, w_in, v_threshold, v_reset } => (NirKind::CubaLIF, tau_mem, tau_syn, r, v_leak, w_in.as_ref().unwrap_or(&one), v_threshold, v_reset.as_ref().unwrap_or(&zero)),
+        NirNode::CubaLIF { tau_syn, tau_mem, r, v_leak, w_in, v_threshold, v_reset } => {
+            (NirKind::CubaLIF, tau_mem, tau_syn, r, v_leak, w_in.as_ref().unwrap_or(&one), v_threshold, v_reset.as_ref().unwrap_or(&zero))
+        }
         other => return Err(err(file, format!("node `{name}`: {} is not a neuron", other.type_name()))),
     };
     for (a, w) in [(tau_mem, "tau"), (tau_syn, "tau_syn"), (r, "r"), (v_leak, "v_leak"), (w_in, "w_in"), (vth, "v_threshold"), (vreset, "v_reset")] {
         check(a, w)?;
     }
-    if matches!(kind, NirKind::LI | NirKind::LIF | NirKind::CubaLI | NirKind::CubaLIF) && (tau_mem.data.iter().any(|&t| t <= 0.0) || tau_syn.data.iter().any(|&t| t <= 0.0)) {
+    if matches!(kind, NirKind::LI | NirKind::LIF | NirKind::CubaLI | NirKind::CubaLIF)
+        && (tau_mem.data.iter().any(|&t| t <= 0.0) || tau_syn.data.iter().any(|&t| t <= 0.0))
+    {
         return Err(err(file, format!("node `{name}`: time constants must be positive")));
     }
     Ok(NirNeuron {

@@ -40,22 +40,85 @@ pub enum Padding {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum NirNode {
-    Input { shape: Array },
-    Output { shape: Array },
-    Affine { weight: Array, bias: Array },
-    Linear { weight: Array },
-    Scale { scale: Array },
-    Conv { dims: u8, weight: Array, bias: Option<Array>, stride: Option<Array>, padding: Padding, dilation: Option<Array>, groups: Option<Array>, input_shape: Option<Array> },
-    Pool { average: bool, kernel_size: Array, stride: Option<Array>, padding: Padding },
-    Flatten { start_dim: Option<Array>, end_dim: Option<Array>, input_type: Option<Array> },
-    Delay { delay: Array },
-    Threshold { threshold: Array },
-    I { r: Array },
-    IF { r: Array, v_threshold: Array, v_reset: Option<Array> },
-    LI { tau: Array, r: Array, v_leak: Array },
-    LIF { tau: Array, r: Array, v_leak: Array, v_threshold: Array, v_reset: Option<Array> },
-    CubaLI { tau_syn: Array, tau_mem: Array, r: Array, v_leak: Array, w_in: Option<Array> },
-    CubaLIF { tau_syn: Array, tau_mem: Array, r: Array, v_leak: Array, w_in: Option<Array>, v_threshold: Array, v_reset: Option<Array> },
+    Input {
+        shape: Array,
+    },
+    Output {
+        shape: Array,
+    },
+    Affine {
+        weight: Array,
+        bias: Array,
+    },
+    Linear {
+        weight: Array,
+    },
+    Scale {
+        scale: Array,
+    },
+    Conv {
+        dims: u8,
+        weight: Array,
+        bias: Option<Array>,
+        stride: Option<Array>,
+        padding: Padding,
+        dilation: Option<Array>,
+        groups: Option<Array>,
+        input_shape: Option<Array>,
+    },
+    Pool {
+        average: bool,
+        kernel_size: Array,
+        stride: Option<Array>,
+        padding: Padding,
+    },
+    Flatten {
+        start_dim: Option<Array>,
+        end_dim: Option<Array>,
+        input_type: Option<Array>,
+    },
+    Delay {
+        delay: Array,
+    },
+    Threshold {
+        threshold: Array,
+    },
+    I {
+        r: Array,
+    },
+    IF {
+        r: Array,
+        v_threshold: Array,
+        v_reset: Option<Array>,
+    },
+    LI {
+        tau: Array,
+        r: Array,
+        v_leak: Array,
+    },
+    LIF {
+        tau: Array,
+        r: Array,
+        v_leak: Array,
+        v_threshold: Array,
+        v_reset: Option<Array>,
+    },
+    CubaLI {
+        tau_syn: Array,
+        tau_mem: Array,
+        r: Array,
+        v_leak: Array,
+        w_in: Option<Array>,
+    },
+    CubaLIF {
+        tau_syn: Array,
+        tau_mem: Array,
+        r: Array,
+        v_leak: Array,
+        w_in: Option<Array>,
+        v_threshold: Array,
+        v_reset: Option<Array>,
+    },
     Graph(Box<NirGraph>),
 }
 
@@ -86,8 +149,23 @@ impl NirNode {
     /// Nodes with state or a spiking non-linearity: they become populations.
     pub fn is_neuron(&self) -> bool {
         match self {
-            NirNode::Threshold { .. } | NirNode::I { .. } | NirNode::IF { .. } | NirNode::LI { .. } | NirNode::LIF { .. } | NirNode::CubaLI { .. } | NirNode::CubaLIF { .. } => true,
-            NirNode::Input { .. } | NirNode::Output { .. } | NirNode::Affine { .. } | NirNode::Linear { .. } | NirNode::Scale { .. } | NirNode::Conv { .. } | NirNode::Pool { .. } | NirNode::Flatten { .. } | NirNode::Delay { .. } | NirNode::Graph(_) => false,
+            NirNode::Threshold { .. }
+            | NirNode::I { .. }
+            | NirNode::IF { .. }
+            | NirNode::LI { .. }
+            | NirNode::LIF { .. }
+            | NirNode::CubaLI { .. }
+            | NirNode::CubaLIF { .. } => true,
+            NirNode::Input { .. }
+            | NirNode::Output { .. }
+            | NirNode::Affine { .. }
+            | NirNode::Linear { .. }
+            | NirNode::Scale { .. }
+            | NirNode::Conv { .. }
+            | NirNode::Pool { .. }
+            | NirNode::Flatten { .. }
+            | NirNode::Delay { .. }
+            | NirNode::Graph(_) => false,
         }
     }
     pub fn is_spiking(&self) -> bool {

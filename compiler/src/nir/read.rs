@@ -77,7 +77,11 @@ impl Source for Hdf5Pure {
 /// Reads a `.nir` file.
 pub fn read_nir(path: &Path) -> Result<NirGraph> {
     let file = path.display().to_string();
-    let src = Hdf5Pure::open(path).map_err(|e| CompileError::Format { file: file.clone(), path: "/".into(), reason: format!("not a readable HDF5 (NIR) file: {e}") })?;
+    let src = Hdf5Pure::open(path).map_err(|e| CompileError::Format {
+        file: file.clone(),
+        path: "/".into(),
+        reason: format!("not a readable HDF5 (NIR) file: {e}"),
+    })?;
     let version = if src.datasets("").map_err(|e| ferr(&file, "/", &e))?.iter().any(|d| d == "version") {
         src.strings("version").ok().and_then(|v| v.into_iter().next())
     } else {

@@ -51,7 +51,10 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
                 let slot = &mut delay_of[syn.post[k] as usize];
                 match slot {
                     Some(x) if *x != d => {
-                        return Err(bad(format!("projection {}: target {} receives synapses with delays {x} and {d}; NIR's Delay is one delay per target element", p.label, syn.post[k])));
+                        return Err(bad(format!(
+                            "projection {}: target {} receives synapses with delays {x} and {d}; NIR's Delay is one delay per target element",
+                            p.label, syn.post[k]
+                        )));
                     }
                     _ => *slot = Some(d),
                 }
@@ -68,10 +71,13 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
             }
             _ => None,
         };
-        g.nodes.push((wname.clone(), match bias {
-            Some(b) => NirNode::Affine { weight, bias: b },
-            None => NirNode::Linear { weight },
-        }));
+        g.nodes.push((
+            wname.clone(),
+            match bias {
+                Some(b) => NirNode::Affine { weight, bias: b },
+                None => NirNode::Linear { weight },
+            },
+        ));
         g.edges.push((net.pop(pre).name.clone(), wname.clone()));
         if delays.iter().any(|&d| d > 1) {
             let dname = format!("d_{}_{}", net.pop(pre).name, e.index());
@@ -100,8 +106,20 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
                     NirKind::I => NirNode::I { r: arr(&p.r, n) },
                     NirKind::IF => NirNode::IF { r: arr(&p.r, n), v_threshold: arr(&p.v_threshold, n), v_reset: Some(arr(&p.v_reset, n)) },
                     NirKind::LI => NirNode::LI { tau: arr(&p.tau_mem, n), r: arr(&p.r, n), v_leak: arr(&p.v_leak, n) },
-                    NirKind::LIF => NirNode::LIF { tau: arr(&p.tau_mem, n), r: arr(&p.r, n), v_leak: arr(&p.v_leak, n), v_threshold: arr(&p.v_threshold, n), v_reset: Some(arr(&p.v_reset, n)) },
-                    NirKind::CubaLI => NirNode::CubaLI { tau_syn: arr(&p.tau_syn, n), tau_mem: arr(&p.tau_mem, n), r: arr(&p.r, n), v_leak: arr(&p.v_leak, n), w_in: Some(arr(&p.w_in, n)) },
+                    NirKind::LIF => NirNode::LIF {
+                        tau: arr(&p.tau_mem, n),
+                        r: arr(&p.r, n),
+                        v_leak: arr(&p.v_leak, n),
+                        v_threshold: arr(&p.v_threshold, n),
+                        v_reset: Some(arr(&p.v_reset, n)),
+                    },
+                    NirKind::CubaLI => NirNode::CubaLI {
+                        tau_syn: arr(&p.tau_syn, n),
+                        tau_mem: arr(&p.tau_mem, n),
+                        r: arr(&p.r, n),
+                        v_leak: arr(&p.v_leak, n),
+                        w_in: Some(arr(&p.w_in, n)),
+                    },
                     NirKind::CubaLIF => NirNode::CubaLIF {
                         tau_syn: arr(&p.tau_syn, n),
                         tau_mem: arr(&p.tau_mem, n),

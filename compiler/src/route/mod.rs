@@ -67,10 +67,7 @@ pub fn allocate_keys(splits: &[Split], sends: &[bool], pop_order: &[usize]) -> R
             if sends[g] {
                 let key = (next + k as u64) << neuron_bits;
                 if key + (1u64 << neuron_bits) - 1 > u32::MAX as u64 {
-                    return Err(CompileError::Keys(format!(
-                        "{} slices of up to {max_size} neurons need more than 32 key bits",
-                        sends.len()
-                    )));
+                    return Err(CompileError::Keys(format!("{} slices of up to {max_size} neurons need more than 32 key bits", sends.len())));
                 }
                 base[g] = Some(RoutingKey(key as u32));
             }
@@ -128,14 +125,7 @@ pub struct RouteStats {
 /// A table over capacity after compression triggers re-routing: trees are
 /// rebuilt to pass around the full routers (which they may still deliver to),
 /// up to four rounds; then the error names the router and the counts.
-pub fn route(
-    arch: &Arch,
-    keys: &Keys,
-    src_core: &[CoreId],
-    src_len: &[u32],
-    dests: &[Vec<CoreId>],
-    progress: &mut dyn FnMut(&str),
-) -> Result<Routes> {
+pub fn route(arch: &Arch, keys: &Keys, src_core: &[CoreId], src_len: &[u32], dests: &[Vec<CoreId>], progress: &mut dyn FnMut(&str)) -> Result<Routes> {
     let mut avoid = vec![false; arch.num_tiles() as usize];
     let mut round = 0;
     loop {
@@ -145,7 +135,11 @@ pub fn route(
                 let (t, n) = full[0];
                 if round == 4 || full.iter().all(|(t, _)| avoid[t.index()]) {
                     return Err(CompileError::RoutingTableFull {
-                        tile: format!("{t} at {:?}{}", arch.tile_xy(t), if round > 0 { format!(" (after {round} rounds of re-routing)") } else { String::new() }),
+                        tile: format!(
+                            "{t} at {:?}{}",
+                            arch.tile_xy(t),
+                            if round > 0 { format!(" (after {round} rounds of re-routing)") } else { String::new() }
+                        ),
                         required: n,
                         available: arch.router.table_entries as u64,
                     });
@@ -212,9 +206,7 @@ fn route_once(
                 }
             }
             if i > 0 {
-                let parent_tile = arch
-                    .neighbour(n.tile, n.arrival.expect("non-root nodes arrive").opposite())
-                    .expect("parent exists");
+                let parent_tile = arch.neighbour(n.tile, n.arrival.expect("non-root nodes arrive").opposite()).expect("parent exists");
                 let p = tr.nodes[..i].iter().position(|m| m.tile == parent_tile).expect("parent precedes child");
                 depth[i] = depth[p] + 1;
             }
@@ -225,9 +217,7 @@ fn route_once(
             }
             stats.entries_uncompressed += 1;
             let rid = intern((n.links, n.cores));
-            let defaultable = arch.router.default_route
-                && n.cores == 0
-                && n.arrival.is_some_and(|a| n.links == 1 << a as u8);
+            let defaultable = arch.router.default_route && n.cores == 0 && n.arrival.is_some_and(|a| n.links == 1 << a as u8);
             let ok = if defaultable { vec![rid, NONE] } else { vec![rid] };
             if !defaultable {
                 stats.entries_after_elision += 1;
@@ -237,8 +227,7 @@ fn route_once(
     }
     stats.mean_tree_depth = if depth_n > 0 { depth_sum as f64 / depth_n as f64 } else { 0.0 };
     // Uncompressed table sizes (after elision).
-    stats.max_table_uncompressed =
-        blocks.iter().map(|b| b.iter().filter(|x| x.ok.len() == 1).count() as u32).max().unwrap_or(0);
+    stats.max_table_uncompressed = blocks.iter().map(|b| b.iter().filter(|x| x.ok.len() == 1).count() as u32).max().unwrap_or(0);
     progress("compressing routing tables");
     let mut tables = Vec::new();
     let mut full = Vec::new();

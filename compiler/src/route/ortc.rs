@@ -93,7 +93,13 @@ fn build(nodes: &mut Vec<Node>, blocks: &[Block], key: u32, len: u8) -> usize {
                 let big = if nodes[a].leaves >= nodes[b].leaves { a } else { b };
                 (union(&nodes[a].set, &nodes[b].set), nodes[big].prefer)
             } else {
-                let p = if i.contains(&nodes[a].prefer) { nodes[a].prefer } else if i.contains(&nodes[b].prefer) { nodes[b].prefer } else { i.iter().copied().find(|&r| r != NONE).unwrap_or(NONE) };
+                let p = if i.contains(&nodes[a].prefer) {
+                    nodes[a].prefer
+                } else if i.contains(&nodes[b].prefer) {
+                    nodes[b].prefer
+                } else {
+                    i.iter().copied().find(|&r| r != NONE).unwrap_or(NONE)
+                };
                 (i, p)
             }
         }
@@ -309,11 +315,7 @@ mod tests {
 
     #[test]
     fn dont_care_keys_allow_merging_across_gaps() {
-        let blocks = vec![
-            Block { key: 0x000, len: 28, ok: vec![7] },
-            Block { key: 0x100, len: 28, ok: vec![7] },
-            Block { key: 0xf00, len: 28, ok: vec![7] },
-        ];
+        let blocks = vec![Block { key: 0x000, len: 28, ok: vec![7] }, Block { key: 0x100, len: 28, ok: vec![7] }, Block { key: 0xf00, len: 28, ok: vec![7] }];
         let e = compress(blocks.clone());
         check(&blocks, &e);
         assert_eq!(e.len(), 1);
@@ -323,11 +325,7 @@ mod tests {
     fn pair_merging_keeps_every_match() {
         // Three blocks: 0x000 and 0x200 route 1, 0x100 routes 2: no prefix covers
         // the first two without the third, a ternary entry does.
-        let blocks = vec![
-            Block { key: 0x000, len: 24, ok: vec![1] },
-            Block { key: 0x100, len: 24, ok: vec![2] },
-            Block { key: 0x200, len: 24, ok: vec![1] },
-        ];
+        let blocks = vec![Block { key: 0x000, len: 24, ok: vec![1] }, Block { key: 0x100, len: 24, ok: vec![2] }, Block { key: 0x200, len: 24, ok: vec![1] }];
         let e = compress(blocks.clone());
         let t = merge_pairs(&e);
         assert!(t.len() < e.len() || e.len() <= 2, "{e:?} {t:?}");

@@ -45,8 +45,25 @@ fn main() {
     let np = padded(n);
     let data0 = KernelData {
         n,
-        state: state.iter().map(|s| { let mut s = s.clone(); s.resize(np, 0); s }).collect(),
-        params: params.iter().map(|p| match p { ParamArray::Uniform(v) => Param::Uniform(*v), ParamArray::PerNeuron(v) => { let mut v = v.clone(); v.resize(np, 0); Param::PerNeuron(v) } }).collect(),
+        state: state
+            .iter()
+            .map(|s| {
+                let mut s = s.clone();
+                s.resize(np, 0);
+                s
+            })
+            .collect(),
+        params: params
+            .iter()
+            .map(|p| match p {
+                ParamArray::Uniform(v) => Param::Uniform(*v),
+                ParamArray::PerNeuron(v) => {
+                    let mut v = v.clone();
+                    v.resize(np, 0);
+                    Param::PerNeuron(v)
+                }
+            })
+            .collect(),
     };
     // Deterministic synaptic input: a few neurons get input each step.
     let ports = k.inputs.len();

@@ -45,7 +45,11 @@ fn main() {
         }
     } else {
         for p in spec["populations"].as_array().unwrap() {
-            pops.push((p["label"].as_str().unwrap().into(), p["n"].as_u64().unwrap() as u32, p["max_atoms_per_core"].as_u64().map_or(default_max, |x| x as u32)));
+            pops.push((
+                p["label"].as_str().unwrap().into(),
+                p["n"].as_u64().unwrap() as u32,
+                p["max_atoms_per_core"].as_u64().map_or(default_max, |x| x as u32),
+            ));
         }
         for e in spec["projections"].as_array().unwrap_or(&vec![]) {
             edges.push((e["pre"].as_str().unwrap().into(), e["post"].as_str().unwrap().into()));
@@ -75,18 +79,23 @@ fn main() {
     let mut net = Network::new("graph", 1.0);
     let mut index = std::collections::BTreeMap::new();
     for (name, size, _) in &pops {
-        let id = net.graph.add_node(Population { name: name.clone(), size: *size, model: Model::Input, initial: vec![], record_spikes: false, max_per_core: None });
+        let id =
+            net.graph.add_node(Population { name: name.clone(), size: *size, model: Model::Input, initial: vec![], record_spikes: false, max_per_core: None });
         index.insert(name.clone(), id);
     }
     for (a, b) in &edges {
-        net.graph.add_edge(index[a], index[b], Projection {
-            label: format!("{a}→{b}"),
-            receptor: Receptor::Excitatory,
-            connector: Connector::AllToAll { allow_self_connections: true },
-            weight: Some(1.0),
-            delay_ms: None,
-            loihi: LoihiWeights::default(),
-        });
+        net.graph.add_edge(
+            index[a],
+            index[b],
+            Projection {
+                label: format!("{a}→{b}"),
+                receptor: Receptor::Excitatory,
+                connector: Connector::AllToAll { allow_self_connections: true },
+                weight: Some(1.0),
+                delay_ms: None,
+                loihi: LoihiWeights::default(),
+            },
+        );
     }
     let splits: Vec<Split> = pops.iter().map(|(_, n, max)| Split::new(*n, (*max).min(arch.core.max_neurons))).collect();
     let base = slice_base(&splits);
