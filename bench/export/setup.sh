@@ -11,8 +11,11 @@
 # Idempotent: a venv whose python already exists is not recreated; packages
 # are only installed when the venv's import check fails.
 # --check also runs the smoke scripts in bench/export/checks/ (a few seconds
-# each; the spynnaker one maps a PyNN script on a virtual SpiNN-5 board in a
-# scratch directory, it never touches ~/.spynnaker.cfg).
+# each; the spynnaker one maps a PyNN script on a virtual SpiNN-5 board in
+# DIR/spynnaker-check, with its cfg there; it never touches ~/.spynnaker.cfg).
+# Pins: PyNN 0.12.4 does NOT work with NEST 3.10 (calls nest.ll_api.sr, gone
+# with SLI), hence 0.13.0 for nest; sPyNNaker 1!7.4.1 allows pynn>=0.11,
+# !=0.12.0, we keep it on 0.12.4. lava-nc 0.10.0 requires Python <3.11.
 # Set PYTHON (default python3) and LAVA_PYTHON (default
 # ~/.pyenv/versions/3.10.13/bin/python, else any pyenv 3.10.x) to choose
 # interpreters. See NOTES.md beside this file for versions, times and formats.
@@ -76,7 +79,9 @@ if (( check )); then
         [[ -x "$dir/$name/bin/python" ]] || continue
         echo "== $name: smoke check"
         t0=$SECONDS
-        if "$dir/$name/bin/python" "$here/checks/${name}_check.py"; then
+        args=()
+        [[ $name == spynnaker ]] && args=(--workdir "$dir/spynnaker-check")
+        if "$dir/$name/bin/python" "$here/checks/${name}_check.py" "${args[@]}"; then
             echo "== $name: check ok ($((SECONDS - t0)) s)"
         else
             echo "== $name: CHECK FAILED" >&2; status=1

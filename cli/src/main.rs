@@ -4,11 +4,7 @@
 
 mod cmd;
 mod hugepages;
-mod plots;
 mod progress;
-mod spikes;
-mod summary;
-mod table;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -2,10 +2,10 @@
 //! the network, and determinism across engines and thread counts.
 
 use nerve_compiler::compile::{compile, Options};
-use nerve_compiler::expand::expand;
-use nerve_compiler::net::json::read_network;
+use nerve_compiler::front::json::read_network;
+use nerve_compiler::net::expand::expand;
 use nerve_emulator::engine::{run, Interp, Recording, RunOutput};
-use nerve_emulator::jit::Jit;
+use nerve_emulator::kernel::jit::Jit;
 use nerve_emulator::machine::Machine;
 use nerve_isa::arch::{Arch, MessageModel};
 use std::path::Path;
@@ -252,7 +252,7 @@ fn shared_kernels_equal_stored_synapses() {
         w1 = serde_json::to_string(&w1).unwrap(),
         w2 = serde_json::to_string(&w2).unwrap()
     );
-    let net = nerve_compiler::net::json::parse_network(&text, Path::new("conv.json")).unwrap();
+    let net = nerve_compiler::front::json::parse_network(&text, Path::new("conv.json")).unwrap();
     let shared = Arch::builtin("tiny").unwrap();
     assert!(shared.core.shared_kernels);
     let mut stored = shared.clone();

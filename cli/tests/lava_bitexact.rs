@@ -5,10 +5,10 @@
 //! neuron at every step.
 
 use nerve_compiler::compile::{compile, Options};
-use nerve_compiler::net::builder::NetworkBuilder;
+use nerve_compiler::front::builder::NetworkBuilder;
 use nerve_compiler::net::model::*;
 use nerve_emulator::engine::{run, Interp, KernelRunner, Recording};
-use nerve_emulator::jit::Jit;
+use nerve_emulator::kernel::jit::Jit;
 use nerve_emulator::machine::Machine;
 use nerve_isa::arch::Arch;
 use serde_json::Value;

@@ -4,9 +4,9 @@
 //! nA multiplied by per-neuron factors (some neuron differs).
 
 use nerve_compiler::compile::{compile, Options};
-use nerve_compiler::net::json::parse_network;
+use nerve_compiler::front::json::parse_network;
 use nerve_emulator::engine::{run, Interp, Recording};
-use nerve_emulator::jit::Jit;
+use nerve_emulator::kernel::jit::Jit;
 use nerve_emulator::machine::Machine;
 use nerve_isa::arch::Arch;
 use std::path::Path;

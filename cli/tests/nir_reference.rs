@@ -11,11 +11,11 @@
 use std::collections::BTreeMap;
 
 use nerve_compiler::compile::{compile, Options};
-use nerve_compiler::nir::lower::{to_network, NirOptions};
-use nerve_compiler::nir::model::flatten;
-use nerve_compiler::nir::read::read_nir;
+use nerve_compiler::front::nir::lower::{to_network, NirOptions};
+use nerve_compiler::front::nir::model::flatten;
+use nerve_compiler::front::nir::read::read_nir;
 use nerve_emulator::engine::{run, Recording};
-use nerve_emulator::jit::Jit;
+use nerve_emulator::kernel::jit::Jit;
 use nerve_emulator::machine::Machine;
 use nerve_isa::arch::Arch;
 use serde_json::Value;
@@ -176,7 +176,7 @@ fn every_file_imports_and_all_but_the_invalid_one_compile() {
 /// same spikes as the original, for every sample.
 #[test]
 fn export_then_import_round_trips() {
-    use nerve_compiler::nir::write::{to_nir, write_nir};
+    use nerve_compiler::export::nir::{to_nir, write_nir};
     let dir = tempfile::tempdir().unwrap();
     for s in ["ff_lif_20_16_4", "recurrent_lif", "delay_lif", "cnn_if_8x8"] {
         let path = data(&format!("{s}.nir"));

@@ -12,12 +12,12 @@ use nerve_isa::kernel::Kernel;
 use serde::Serialize;
 
 use crate::error::{CompileError, Result};
-use crate::expand::{expand, Synapses};
 use crate::lower::{lower, Body, Incoming, Lowered, ParamVals, ProjQuant};
+use crate::map::partition::{for_each_row, groups_into, partition, SliceConns, Split};
+use crate::map::place::{place, slice_base, PlaceOptions, Placement, Strategy, Traffic};
+use crate::map::route::{allocate_keys, route, LinkLoad, RouteStats, Routes, SliceGraph};
+use crate::net::expand::{expand, Synapses};
 use crate::net::model::*;
-use crate::partition::{for_each_row, groups_into, partition, SliceConns, Split};
-use crate::place::{place, slice_base, PlaceOptions, Placement, Strategy, Traffic};
-use crate::route::{allocate_keys, route, LinkLoad, RouteStats, Routes, SliceGraph};
 
 /// Compiler options.
 #[derive(Clone, Debug)]
@@ -99,7 +99,7 @@ pub struct Output {
 pub struct Mapped {
     pub placement: Placement,
     pub routes: Routes,
-    pub keys: crate::route::Keys,
+    pub keys: crate::map::route::Keys,
     pub dests: Vec<Vec<CoreId>>,
     pub place_s: f64,
     pub route_s: f64,
@@ -140,7 +140,7 @@ pub fn map_graph(arch: &Arch, net: &Network, splits: &[Split], graph: &SliceGrap
     // Keys follow placement: populations in the order of their first core along the
     // placement curve, so that neighbours in key space have similar trees and
     // their entries compress together.
-    let curve = crate::place::tile_order(arch);
+    let curve = crate::map::place::tile_order(arch);
     let mut rank = vec![0u32; arch.num_tiles() as usize];
     for (i, t) in curve.iter().enumerate() {
         rank[t.index()] = i as u32;
@@ -299,7 +299,7 @@ struct Scatter<'a> {
     qs: Split,
     group: &'a [(&'a Synapses, &'a ProjQuant, &'a Projection)],
     uniform_m: &'a [Option<i32>],
-    shared: &'a [Option<crate::expand::SharedKernel>],
+    shared: &'a [Option<crate::net::expand::SharedKernel>],
     conn: &'a [Vec<u32>],
     /// Key base of each source slice.
     key_base: &'a [Option<RoutingKey>],
@@ -544,8 +544,8 @@ fn codegen(
             let uniform_m: Vec<Option<i32>> = group
                 .iter()
                 .map(|(sy, q, _)| match &sy.weights {
-                    crate::expand::Weights::Uniform(w) => Some(q.mantissa(*w).0),
-                    crate::expand::Weights::PerSynapse(_) => None,
+                    crate::net::expand::Weights::Uniform(w) => Some(q.mantissa(*w).0),
+                    crate::net::expand::Weights::PerSynapse(_) => None,
                 })
                 .collect();
             for (sy, _, proj) in &group {
@@ -553,7 +553,7 @@ fn codegen(
                     return Err(CompileError::Projection { projection: proj.label.clone(), reason: format!("delay {} steps exceeds 255", sy.max_delay()) });
                 }
             }
-            let kernels: Vec<Option<crate::expand::SharedKernel>> = group.iter().map(|(_, _, p)| crate::expand::shared_kernel(arch, p)).collect();
+            let kernels: Vec<Option<crate::net::expand::SharedKernel>> = group.iter().map(|(_, _, p)| crate::net::expand::shared_kernel(arch, p)).collect();
             // Every connected source slice has a key (checked before the
             // scatter, which then cannot fail).
             for sl in 0..ps.count {
@@ -596,8 +596,8 @@ fn codegen(
                 let Some(k) = k else { continue };
                 let (sy, q, proj) = group[g];
                 let delay = match sy.delays {
-                    crate::expand::Delays::Uniform(d) => d as u8,
-                    crate::expand::Delays::PerSynapse(_) => {
+                    crate::net::expand::Delays::Uniform(d) => d as u8,
+                    crate::net::expand::Delays::PerSynapse(_) => {
                         return Err(CompileError::Internal(format!("{}: a shared kernel with per-synapse delays", proj.label)))
                     }
                 };

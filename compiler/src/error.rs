@@ -38,6 +38,10 @@ pub enum CompileError {
     #[error("placement file {file}: {reason}")]
     Placement { file: String, reason: String },
 
+    /// Options that contradict each other or do not apply.
+    #[error("{0}")]
+    Options(String),
+
     #[error(transparent)]
     Arch(#[from] nerve_isa::arch::ArchError),
 

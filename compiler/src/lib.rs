@@ -1,22 +1,23 @@
 //! nerve-compiler: network graph → chip image.
 //!
-//! Stages (see [`compile::compile`]): [`expand`] connectors into synapses,
-//! [`lower`] neuron models into fixed-point kernels and weights into
-//! mantissas, [`partition`] populations into per-core slices, [`place`]
-//! slices on cores, [`route`] (keys, multicast trees, tables, compression),
-//! and code generation into an [`nerve_isa::Image`].
+//! - [`front`]: networks in (JSON, NIR, the Rust builder API).
+//! - [`net`]: the graph IR and its connectors expanded into synapses.
+//! - [`lower`]: neuron models into fixed-point kernels, weights into mantissas.
+//! - [`map`]: partition into per-core slices, placement, routing (keys,
+//!   multicast trees, tables, compression).
+//! - [`compile`]: the driver, code generation into an [`nerve_isa::Image`],
+//!   the mapping report.
+//! - [`export`]: networks out (NIR).
 #![forbid(unsafe_code)]
 
 pub mod compile;
 pub mod error;
-pub mod expand;
+pub mod export;
+pub mod front;
 pub mod lower;
+pub mod map;
 pub mod net;
-pub mod nir;
-pub mod partition;
-pub mod place;
 pub mod rng;
-pub mod route;
 pub mod verify;
 
 pub use compile::{compile, MapReport, Options, Output};

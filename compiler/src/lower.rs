@@ -15,7 +15,7 @@ use nerve_isa::kernel::Kernel;
 use serde::Serialize;
 
 use crate::error::{CompileError, Result};
-use crate::expand::{Synapses, Weights};
+use crate::net::expand::{Synapses, Weights};
 use crate::net::model::*;
 use crate::rng::{mix64, stream, Rng};
 

@@ -8,7 +8,7 @@
 use nerve_isa::ids::RoutingKey;
 use nerve_isa::image::Image;
 
-use crate::expand::expand;
+use crate::net::expand::expand;
 use crate::net::model::Network;
 
 #[derive(Debug, Default)]

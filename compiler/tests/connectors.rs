@@ -1,7 +1,7 @@
 //! Every connector, against a direct computation of what it should produce.
 
-use nerve_compiler::expand::{expand, Synapses};
-use nerve_compiler::net::json::parse_network;
+use nerve_compiler::front::json::parse_network;
+use nerve_compiler::net::expand::{expand, Synapses};
 use nerve_compiler::net::model::Network;
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! Compiling: format errors, limit errors, routing correctness, determinism.
 
 use nerve_compiler::compile::{compile, Options};
-use nerve_compiler::net::json::parse_network;
+use nerve_compiler::front::json::parse_network;
 use nerve_compiler::net::model::Network;
 use nerve_compiler::verify::check_routing;
 use nerve_isa::arch::Arch;
@@ -169,7 +169,7 @@ fn the_same_network_gives_the_same_bytes() {
 
 #[test]
 fn placement_strategies_and_neurons_per_core() {
-    use nerve_compiler::place::Strategy;
+    use nerve_compiler::map::place::Strategy;
     let a = Arch::builtin("loihi").unwrap();
     let net = parse(&layered(2000, 0.01));
     let mut o = Options { neurons_per_core: Some(100), ..Options::default() };

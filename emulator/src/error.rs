@@ -1,5 +1,7 @@
 use thiserror::Error;
 
+/// Why an image cannot be loaded or run. Messages name the culprit and the
+/// limit in the emulator's own terms; the CLI adds its option names.
 #[derive(Debug, Error)]
 pub enum EmuError {
     #[error(transparent)]
@@ -8,16 +10,34 @@ pub enum EmuError {
     Route(#[from] nerve_isa::route::RouteError),
     #[error("the image cannot be emulated: {0}")]
     Invalid(String),
-    #[error("{file}: {location}: {reason}")]
-    Input { file: String, location: String, reason: String },
-    #[error("cannot read {path}: {source}")]
-    Io { path: String, source: std::io::Error },
-    #[error("--probe {spec}: {reason}")]
-    Probe { spec: String, reason: String },
     #[error("JIT compilation of kernel `{kernel}` failed: {reason}")]
     Jit { kernel: String, reason: String },
-    #[error("{0}")]
-    Options(String),
+    #[error("{steps} timesteps exceed the emulator's {max}")]
+    TooManySteps { steps: u64, max: u64 },
+    #[error(transparent)]
+    Inject(#[from] InjectError),
+}
+
+/// An external spike that cannot be fed to the machine: which one (its
+/// index in the list given), and why.
+#[derive(Debug, Error)]
+#[error("spike {index} (`{population}` neuron {neuron} at step {step}): {reason}")]
+pub struct InjectError {
+    pub index: usize,
+    pub population: String,
+    pub neuron: u32,
+    pub step: u32,
+    pub reason: InjectReason,
+}
+
+#[derive(Debug, Error)]
+pub enum InjectReason {
+    #[error("no population of that name (input populations: {})", .inputs.join(", "))]
+    NoPopulation { inputs: Vec<String> },
+    #[error("the population has {size} neurons")]
+    NoNeuron { size: u32 },
+    #[error("a {model} population; spikes can be fed only to input or spike-source populations")]
+    NotASource { model: String },
 }
 
 pub type Result<T> = std::result::Result<T, EmuError>;

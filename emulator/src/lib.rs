@@ -1,19 +1,26 @@
-//! nerve-emulator: runs chip images.
+//! nerve-emulator: runs chip images. Laid out as the chip is:
 //!
-//! - [`machine`]: an image loaded for emulation (state, ring buffers, packed
-//!   rows, routes resolved through the routing tables).
-//! - [`interp`]: the reference interpreter, the meaning of every opcode.
-//! - [`jit`]: the Cranelift JIT, bit-identical to the interpreter.
-//! - [`engine`]: the barrier-synchronised timestep loop, threads, counters and timing.
-//! - [`io`]: spike files in and out.
+//! - [`machine`]: an image loaded for emulation: per-core state, the delay
+//!   ring, the synapse arena (every row, grouped by source neuron) and each
+//!   core's fan-out.
+//! - [`mesh`]: the network between cores: multicast routes resolved through
+//!   the routing tables, links, hops, per-destination paths.
+//! - [`kernel`]: the kernel engines behind one trait: the reference
+//!   interpreter (the meaning of every opcode) and the Cranelift JIT
+//!   (bit-identical; the only `unsafe` code).
+//! - [`engine`]: the barrier-synchronised timestep loop: phases, threads,
+//!   delivery, counters.
+//! - [`cost`]: what events cost: timing per core and step, energy.
 #![deny(unsafe_code)]
 
-pub mod energy;
+pub mod cost;
 pub mod engine;
 pub mod error;
-pub mod interp;
-pub mod jit;
-pub mod kernel_data;
+pub mod kernel;
 pub mod machine;
+pub mod mesh;
 
-pub use error::{EmuError, Result};
+pub use engine::Counts;
+pub use error::{EmuError, InjectError, InjectReason, Result};
+pub use kernel::jit::Jit;
+pub use kernel::{Interp, KernelRunner};

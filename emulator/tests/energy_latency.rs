@@ -10,7 +10,7 @@
 //! By hand (see the derivation in docs/energy-model.md, "A worked example"):
 //! IF spikes: n0 at 2, 4, 6; n1 at 3, 5, 7; n2 at 2, 4, 6; n3 at 2, 4, 6.
 
-use nerve_emulator::energy;
+use nerve_emulator::cost::energy;
 use nerve_emulator::engine::{run, Counts, Interp, Recording};
 use nerve_emulator::machine::Machine;
 use nerve_isa::arch::MessageModel;
@@ -52,7 +52,7 @@ fn sample_on_tiny_by_hand() {
     // Energy (pJ): dynamic 1224, static 0.003 W × 1504 ns = 4512 pJ.
     let dynamic = energy::total_pj(&energy::dynamic(&m.arch, &c));
     assert_eq!(dynamic, 1224.0);
-    let static_w = energy::static_power_w(&m.arch, m.chips_in_use, m.cores.len() as u32);
+    let static_w = energy::static_power_w(&m.arch, m.footprint.chips, m.cores.len() as u32);
     assert_eq!(static_w, 0.003);
     assert_eq!((static_w * r.wall_ns * 1e3).round(), 4512.0);
 }

@@ -3,9 +3,9 @@
 //! bit for bit on every state word and every spike flag.
 
 use nerve_emulator::engine::KernelRunner;
-use nerve_emulator::interp;
-use nerve_emulator::jit::Jit;
-use nerve_emulator::kernel_data::{padded, KernelData, Param};
+use nerve_emulator::kernel::interp;
+use nerve_emulator::kernel::jit::Jit;
+use nerve_emulator::kernel::{padded, KernelData, Param};
 use nerve_isa::instr::{Instr, Reg};
 use nerve_isa::kernel::Kernel;
 use nerve_isa::opcode::{Operand, OPCODES};

@@ -261,6 +261,28 @@ pub struct TimingSpec {
     pub timestep_ns: Option<f64>,
 }
 
+impl TimingSpec {
+    /// Network latency of a path: its hops by kind and its chip crossings.
+    pub fn path_ns(&self, p: &crate::route::PathCost) -> f64 {
+        p.ew as f64 * self.hop_ew_ns + p.ns as f64 * self.hop_ns_ns + p.diag as f64 * self.hop_diag_ns + p.chip_crossings as f64 * self.chip_crossing_ns
+    }
+    /// The wall time of a step that took `step_ns`: stretched to the real-time tick where there is one.
+    pub fn wall_ns(&self, step_ns: f64) -> f64 {
+        match self.timestep_ns {
+            Some(t) => step_ns.max(t),
+            None => step_ns,
+        }
+    }
+}
+
+/// What an image occupies of its machine: router nodes ("tiles") and chips
+/// with at least one core in use (static power and the barrier scale with them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Footprint {
+    pub tiles: u32,
+    pub chips: u32,
+}
+
 /// A figure with where it came from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -543,6 +565,16 @@ impl Arch {
                 Some(self.tile_at(nx, ny))
             }
         }
+    }
+    /// The tiles and chips a set of cores occupies.
+    pub fn footprint(&self, cores: impl IntoIterator<Item = CoreId>) -> Footprint {
+        let mut tiles: Vec<TileId> = cores.into_iter().map(|c| self.tile_of(c)).collect();
+        tiles.sort_unstable();
+        tiles.dedup();
+        let mut chips: Vec<ChipId> = tiles.iter().map(|&t| self.chip_of(t)).collect();
+        chips.sort_unstable();
+        chips.dedup();
+        Footprint { tiles: tiles.len() as u32, chips: chips.len() as u32 }
     }
     /// Barrier time for `tiles` router nodes in use.
     pub fn barrier_ns(&self, tiles: u32) -> f64 {

@@ -169,3 +169,28 @@ impl<I: DenseId, T> std::ops::IndexMut<I> for IdVec<I, T> {
         &mut self.items[id.index()]
     }
 }
+
+/// A directed link between router nodes: the tile it leaves and its
+/// direction, numbered tile × 6 + direction (dense over the machine).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LinkId(pub u32);
+
+impl LinkId {
+    pub const PER_TILE: u32 = 6;
+    pub fn new(tile: TileId, dir: crate::arch::Dir) -> LinkId {
+        LinkId(tile.0 * Self::PER_TILE + dir as u32)
+    }
+    pub fn tile(self) -> TileId {
+        TileId(self.0 / Self::PER_TILE)
+    }
+    pub fn dir(self) -> crate::arch::Dir {
+        crate::arch::Dir::ALL[(self.0 % Self::PER_TILE) as usize]
+    }
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+    /// Links of a machine of `tiles` router nodes (the dense range of ids).
+    pub fn count(tiles: u32) -> usize {
+        tiles as usize * Self::PER_TILE as usize
+    }
+}

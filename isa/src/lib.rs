@@ -7,11 +7,14 @@
 //!   disassembler and docs; `semantics` defines every non-trivial operation.
 //! - [`image`]: the versioned chip-image format and its validation.
 //! - [`route`]: what an image's routing tables do to a packet.
+//! - [`counters`]: the counter table (every event the emulator counts, its
+//!   JSON name and its energy row).
 //! - [`ids`]: typed dense ids.
 #![forbid(unsafe_code)]
 
 pub mod arch;
 pub mod asm;
+pub mod counters;
 pub mod ids;
 pub mod image;
 pub mod instr;

@@ -1,6 +1,13 @@
 #!/usr/bin/env python3
 """What lava-nc 0.10.0 fixed_pt accepts: DelayDense delays >= 63, weights
-out of 8-bit range. Input spike at t=1; prints the LIF spike step or error."""
+out of 8-bit range. Input spike at t=1; prints the LIF spike step or error.
+Each case runs in its own subprocess with a timeout, because an exception
+inside a lava runtime process can leave the run hanging."""
+import os
+import signal
+import subprocess
+import sys
+
 import numpy as np
 from lava.magma.core.run_conditions import RunSteps
 from lava.magma.core.run_configs import Loihi2SimCfg
@@ -11,7 +18,7 @@ from lava.proc.lif.process import LIF
 from lava.utils.weightutils import SignMode
 
 
-def run(label, make_conn, T=120, vth=10):
+def run_case(label, make_conn, T=120, vth=10):
     try:
         data = np.zeros((1, T), dtype=np.int32)
         data[0, 0] = 1
@@ -37,6 +44,13 @@ def run(label, make_conn, T=120, vth=10):
 
 
 kw = dict(weight_exp=0, num_weight_bits=8, sign_mode=SignMode.MIXED)
+CASES = []
+
+
+def run(label, make_conn, T=120, vth=10):  # noqa: F811  (collect cases)
+    CASES.append((label, make_conn, T, vth))
+
+
 for d in (0, 1, 62, 63, 64, 100):
     run(f"DelayDense delay={d}",
         lambda d=d: DelayDense(weights=np.array([[200]]),
@@ -52,3 +66,23 @@ for wv, vth in ((255, 200), (300, 200), (300, 300), (1000, 300), (-300, 10)):
         lambda wv=wv: Dense(weights=np.array([[wv]]), **kw), T=5, vth=vth)
 run("Dense float w=200.7",
     lambda: Dense(weights=np.array([[200.7]]), **kw), T=5)
+
+if len(sys.argv) > 1:
+    run_case(*CASES[int(sys.argv[1])])
+else:
+    for i, c in enumerate(CASES):
+        # own process group, so a hung lava run and its workers can be
+        # killed together
+        p = subprocess.Popen([sys.executable, __file__, str(i)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, start_new_session=True)
+        try:
+            out, err = p.communicate(timeout=60)
+            lines = [ln for ln in out.splitlines() if ln.strip()]
+            print(lines[-1] if lines else f"{c[0]}: no output, rc="
+                  f"{p.returncode} {err.strip().splitlines()[-1:]}",
+                  flush=True)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+            print(f"{c[0]}: HANGS (killed after 60 s)", flush=True)

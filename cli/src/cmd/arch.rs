@@ -2,7 +2,7 @@ use clap::{Subcommand, ValueEnum};
 use nerve_isa::arch::{Arch, BUILTIN_PROFILES};
 
 use super::Result;
-use crate::table::table;
+use nerve_report::format::table;
 
 #[derive(Subcommand)]
 pub enum ArchCmd {

@@ -1,13 +1,13 @@
 use clap::Args;
 use nerve_compiler::compile::{compile, Options};
-use nerve_compiler::net::json::read_network;
-use nerve_compiler::place::{PlaceOptions, Strategy};
+use nerve_compiler::front::nir::lower::{NirOptions, SourceConvention};
+use nerve_compiler::map::place::{read_placement, PlaceOptions, Strategy};
+use nerve_compiler::net::model::ResetMode;
 use nerve_isa::arch::Arch;
 use std::path::{Path, PathBuf};
 
 use super::Result;
 use crate::progress::Progress;
-use crate::table::table;
 
 #[derive(Args)]
 pub struct CompileArgs {
@@ -79,10 +79,21 @@ impl BuildArgs {
     }
 }
 
+impl BuildArgs {
+    /// The NIR import options.
+    pub fn nir(&self) -> Result<NirOptions> {
+        Ok(NirOptions {
+            dt_s: self.dt,
+            reset: self.reset.as_deref().map(|r| if r == "subtract" { ResetMode::Subtract } else { ResetMode::ToReset }),
+            source: SourceConvention::parse(&self.source).ok_or_else(|| format!("--source {}: generic, snntorch, sinabs or norse", self.source))?,
+        })
+    }
+}
+
 /// Reads `network` and compiles it for `arch`; the report's read time is set, its write time is not.
 pub fn build(network: &Path, arch: &Arch, b: &BuildArgs, quiet: bool) -> Result<nerve_compiler::compile::Output> {
     let t_read = std::time::Instant::now();
-    let net = read_any(network, b.dt, b.reset.as_deref(), &b.source)?;
+    let net = nerve_compiler::front::read(network, &b.nir()?).map_err(flag_words)?;
     let read_s = t_read.elapsed().as_secs_f64();
     let strategy = match b.placement.as_str() {
         "pack" => Strategy::Pack,
@@ -103,44 +114,11 @@ pub fn build(network: &Path, arch: &Arch, b: &BuildArgs, quiet: bool) -> Result<
     Ok(out)
 }
 
-fn read_placement(path: &Path) -> Result<Vec<(String, u32, u32)>> {
-    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_path(path).map_err(|e| format!("placement file {}: {e}", path.display()))?;
-    let h = rdr.headers().map_err(|e| format!("placement file {}: {e}", path.display()))?.clone();
-    if h.iter().collect::<Vec<_>>() != ["population", "slice", "core"] {
-        return Err(format!("placement file {}: the header must be `population,slice,core`", path.display()).into());
-    }
-    let mut out = Vec::new();
-    for (i, r) in rdr.records().enumerate() {
-        let r = r.map_err(|e| format!("placement file {} line {}: {e}", path.display(), i + 2))?;
-        let num = |k: usize| -> Result<u32> {
-            r.get(k)
-                .unwrap_or("")
-                .parse::<u32>()
-                .map_err(|_| format!("placement file {} line {}: `{}` is not a number", path.display(), i + 2, r.get(k).unwrap_or("")).into())
-        };
-        out.push((r.get(0).unwrap_or("").to_string(), num(1)?, num(2)?));
-    }
-    Ok(out)
-}
-
-/// Reads a JSON network or a NIR file (with NIR's import options).
-pub fn read_any(path: &Path, dt: Option<f64>, reset: Option<&str>, source: &str) -> Result<nerve_compiler::net::model::Network> {
-    if path.extension().is_some_and(|e| e == "nir") {
-        let g = nerve_compiler::nir::read::read_nir(path)?;
-        let opts = nerve_compiler::nir::lower::NirOptions {
-            dt_s: dt,
-            reset: reset
-                .map(|r| if r == "subtract" { nerve_compiler::net::model::ResetMode::Subtract } else { nerve_compiler::net::model::ResetMode::ToReset }),
-            source: nerve_compiler::nir::lower::SourceConvention::parse(source)
-                .ok_or_else(|| format!("--source {source}: generic, snntorch, sinabs or norse"))?,
-        };
-        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "nir".into());
-        Ok(nerve_compiler::nir::lower::to_network(&g, &name, &path.display().to_string(), &opts)?.0)
-    } else {
-        if dt.is_some() || reset.is_some() || source != "generic" {
-            return Err("--dt, --reset and --source apply to NIR files".into());
-        }
-        Ok(read_network(path)?)
+/// The library's words for options, as the command line spells them.
+fn flag_words(e: nerve_compiler::CompileError) -> Box<dyn std::error::Error> {
+    match e {
+        nerve_compiler::CompileError::Options(m) => m.replace("the timestep, reset and source options", "--dt, --reset and --source").into(),
+        e => e.into(),
     }
 }
 
@@ -153,7 +131,7 @@ pub fn run(a: CompileArgs) -> Result<()> {
     out.report.seconds.write = t_write.elapsed().as_secs_f64();
     write_report(&out.report, a.report.as_deref())?;
     if !a.quiet {
-        print_report(&out.report, &arch, &out_path.display().to_string());
+        print!("{}", nerve_report::text::map_report(&out.report, &arch, &out_path.display().to_string()));
     }
     Ok(())
 }
@@ -164,62 +142,4 @@ pub fn write_report(r: &nerve_compiler::compile::MapReport, path: Option<&Path>)
         std::fs::write(p, serde_json::to_string_pretty(r)?).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
     }
     Ok(())
-}
-
-/// The mapping report as tables; `dest` says where the image went.
-pub fn print_report(r: &nerve_compiler::compile::MapReport, arch: &Arch, dest: &str) {
-    let s = &r.seconds;
-    println!("compiled `{}` for `{}` → {} ({} neurons, {} synapses)", r.network, r.arch, dest, r.neurons, r.synapses);
-    let rt = &r.routing;
-    println!(
-        "{}",
-        table(
-            &[
-                "cores",
-                "tiles",
-                "chips",
-                "trees",
-                "entries (raw)",
-                "after default-route elision",
-                "compressed",
-                "largest table",
-                "busiest link (trees / neurons)"
-            ],
-            vec![vec![
-                r.cores_used.to_string(),
-                r.tiles_used.to_string(),
-                r.chips_used.to_string(),
-                rt.trees.to_string(),
-                rt.entries_uncompressed.to_string(),
-                rt.entries_after_elision.to_string(),
-                rt.entries_compressed.to_string(),
-                format!("{} / {}", rt.max_table_compressed, arch.router.table_entries),
-                format!("{} / {}", rt.max_link_trees, rt.max_link_neurons),
-            ]]
-        )
-    );
-    let rows: Vec<Vec<String>> =
-        r.populations.iter().map(|p| vec![p.name.clone(), p.model.clone(), p.size.to_string(), p.neurons_per_core.to_string(), p.cores.to_string()]).collect();
-    println!("{}", table(&["population", "model", "neurons", "per core", "cores"], rows));
-    let q: Vec<Vec<String>> = r
-        .quantisation
-        .iter()
-        .map(|q| {
-            vec![
-                q.projection.clone(),
-                q.port.to_string(),
-                q.exp.to_string(),
-                format!("{:.3}%", 100.0 * q.worst_rel_error),
-                q.clipped.to_string(),
-                q.underflow.to_string(),
-            ]
-        })
-        .collect();
-    if !q.is_empty() {
-        println!("{}", table(&["projection", "port", "weight exp", "worst weight error", "clipped", "rounded to 0"], q));
-    }
-    println!(
-        "time: read {:.3} s; expand {:.3} s, quantise {:.3} s, partition {:.3} s, place {:.3} s, route {:.3} s, codegen {:.3} s, check {:.3} s (stages {:.3} s); write image {:.3} s",
-        s.read, s.expand, s.lower, s.partition, s.place, s.route, s.codegen, s.check, s.total, s.write
-    );
 }

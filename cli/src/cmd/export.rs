@@ -27,10 +27,10 @@ pub fn run(c: ExportCmd) -> Result<()> {
     match c {
         ExportCmd::Nir(a) => {
             let arch = Arch::load(&a.arch)?;
-            let net = crate::cmd::compile::read_any(&a.network, None, None, "generic")?;
+            let net = nerve_compiler::front::read(&a.network, &Default::default())?;
             let out = compile(&arch, &net, &Options::default(), &mut |_| {})?;
-            let g = nerve_compiler::nir::write::to_nir(&net, &out.quant)?;
-            nerve_compiler::nir::write::write_nir(&g, &a.output)?;
+            let g = nerve_compiler::export::nir::to_nir(&net, &out.quant)?;
+            nerve_compiler::export::nir::write_nir(&g, &a.output)?;
             eprintln!("wrote {} ({} nodes, {} edges; weights as quantised for `{}`)", a.output.display(), g.nodes.len(), g.edges.len(), arch.name);
             Ok(())
         }

@@ -4,7 +4,7 @@ use nerve_isa::stats::ImageStats;
 use std::path::PathBuf;
 
 use super::Result;
-use crate::table::{table, util};
+use nerve_report::format::{table, util};
 
 #[derive(Args)]
 pub struct InspectArgs {

@@ -1,15 +1,33 @@
 use clap::{Args, ValueEnum};
-use nerve_emulator::engine::{self, Interp, KernelRunner, Recording, RunOutput};
 use nerve_emulator::machine::Machine;
-use nerve_isa::arch::Arch;
-use nerve_isa::arch::MessageModel;
+use nerve_emulator::{EmuError, InjectError};
+use nerve_isa::arch::{Arch, MessageModel};
 use nerve_isa::image::Image;
+use nerve_report::session::{self, CostModel, Engine, Input, Request};
+use nerve_report::spikes;
 use std::path::{Path, PathBuf};
 
 use super::Result;
 use crate::cmd::compile::BuildArgs;
 use crate::progress::Progress;
-use crate::spikes::{self, Spike};
+
+/// A spike file's format (`--format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SpikeFormat {
+    Csv,
+    Json,
+    Npy,
+}
+
+impl From<SpikeFormat> for spikes::Format {
+    fn from(f: SpikeFormat) -> Self {
+        match f {
+            SpikeFormat::Csv => spikes::Format::Csv,
+            SpikeFormat::Json => spikes::Format::Json,
+            SpikeFormat::Npy => spikes::Format::Npy,
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum EngineKind {
@@ -41,7 +59,7 @@ pub struct RunArgs {
     record: Option<PathBuf>,
     /// Format of --record (default: from the extension, else CSV).
     #[arg(long, value_enum)]
-    format: Option<spikes::Format>,
+    format: Option<SpikeFormat>,
     /// Record every population's spikes, not only those the network marks.
     #[arg(long)]
     record_all: bool,
@@ -139,184 +157,83 @@ pub fn run(a: RunArgs) -> Result<()> {
         }
         Image::read_unvalidated(&a.image)?.into_valid()?
     };
-    let dt = img.meta.dt_ms;
     let mut m = Machine::load_valid(img)?;
     let load_seconds = t_load.elapsed().as_secs_f64();
-    // Cost-model overrides: they change what is charged, never what is computed.
-    if let Some(x) = a.messages {
-        m.arch.router.messages = match x {
-            Messages::Multicast => MessageModel::Multicast,
-            Messages::PerDestination => MessageModel::PerDestination,
-        };
-    }
-    if let Some(x) = a.overlap {
-        m.arch.timing.overlap_send_receive = x == OnOff::On;
-    }
-    if a.static_power == OnOff::Off {
-        m.arch.energy.static_chip_w.value = 0.0;
-        m.arch.energy.active_core_w.value = 0.0;
-    }
-    // External input.
-    let mut ext: Vec<(String, u32, u32)> = Vec::new();
-    for f in &a.input {
-        let sp = spikes::read(f)?;
-        let mut seen = std::collections::BTreeSet::new();
-        for s in sp {
-            let step = (s.time_ms / dt + 0.5).floor();
-            if step >= a.steps as f64 {
-                continue; // after the run: not an error, just not reached
-            }
-            let key = (s.population.clone(), s.neuron, step as u32);
-            if !seen.insert(key.clone()) {
-                return Err(format!(
-                    "{}: two spikes of `{}` neuron {} fall in timestep {} ({} ms with dt {} ms)",
-                    f.display(),
-                    s.population,
-                    s.neuron,
-                    step,
-                    s.time_ms,
-                    dt
-                )
-                .into());
-            }
-            ext.push(key);
-        }
-    }
-    m.inject(&ext).map_err(|(k, msg)| format!("--input spike {} (`{}` neuron {} at step {}): {msg}", k, ext[k].0, ext[k].1, ext[k].2))?;
-    // Recording.
-    let any_marked = m.pops.iter().any(|p| p.record_spikes);
-    let record: Vec<bool> = m.pops.iter().map(|p| a.record_all || !any_marked || p.record_spikes).collect();
-    let mut probes = Vec::new();
-    for spec in &a.probe {
-        let (pop, var) = spec.split_once(':').ok_or_else(|| format!("--probe {spec}: expected POP:VAR"))?;
-        let (pi, p) = m.pops.iter().enumerate().find(|(_, p)| p.name == pop).ok_or_else(|| {
-            format!("--probe {spec}: no population `{pop}` (populations: {})", m.pops.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", "))
-        })?;
-        let v = p.vars.iter().find(|v| v.name == var).ok_or_else(|| {
-            format!("--probe {spec}: `{pop}` has no variable `{var}` (it has: {})", p.vars.iter().map(|v| v.name.as_str()).collect::<Vec<_>>().join(", "))
-        })?;
-        probes.push((pi as u32, v.slot));
-    }
-    if let Some(d) = &a.decision {
-        if !m.pops.iter().any(|p| &p.name == d) {
-            return Err(format!(
-                "--decision {d}: no population `{d}` (populations: {})",
-                m.pops.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
-            )
-            .into());
-        }
-    }
-    let rec = Recording { spikes: record.clone(), probes, per_step: true };
-    let threads = if a.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { a.threads };
-    let runner: Box<dyn KernelRunner> = match a.engine {
-        EngineKind::Interp => Box::new(Interp),
-        EngineKind::Jit => Box::new(nerve_emulator::jit::Jit::compile(&m)?),
+    session::apply_cost_model(
+        &mut m,
+        &CostModel {
+            messages: a.messages.map(|x| match x {
+                Messages::Multicast => MessageModel::Multicast,
+                Messages::PerDestination => MessageModel::PerDestination,
+            }),
+            overlap: a.overlap.map(|x| x == OnOff::On),
+            static_power: a.static_power == OnOff::On,
+        },
+    );
+    let request = Request {
+        steps: a.steps,
+        engine: match a.engine {
+            EngineKind::Jit => Engine::Jit,
+            EngineKind::Interp => Engine::Interp,
+        },
+        threads: a.threads,
+        inputs: a.input.iter().map(|f| Input::read(f)).collect::<std::result::Result<_, _>>()?,
+        record_all: a.record_all,
+        probes: a.probe.clone(),
+        decision: a.decision.clone(),
     };
     let bar = Progress::bar(a.quiet, a.steps, "running");
-    let out = engine::run(&mut m, runner.as_ref(), a.steps, threads, &rec, &mut |s| {
+    let ran = session::run(m, &request, &mut |s| {
         if let Some(b) = &bar {
             b.set_position(s);
         }
-    })?;
+    })
+    .map_err(flag_words)?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    // Spikes out.
-    let spk: Vec<Spike> =
-        out.spikes.iter().map(|e| Spike { population: m.pops[e.pop as usize].name.clone(), neuron: e.neuron, time_ms: e.step as f64 * dt }).collect();
+    let (m, out) = (&ran.machine, &ran.output);
     if let Some(r) = &a.record {
-        let fmt = a.format.unwrap_or_else(|| spikes::Format::from_path(r));
-        let names: Vec<String> = m.pops.iter().map(|p| p.name.clone()).collect();
-        spikes::write(r, fmt, &spk, &|n| names.iter().position(|x| x == n).unwrap_or(0) as u32)?;
+        spikes::write_recorded(r, a.format.map(Into::into), m, out)?;
     }
     if !out.probes.is_empty() {
-        write_probes(&m, &out, a.probe_out.clone().unwrap_or_else(|| PathBuf::from("probes.csv")), dt)?;
+        nerve_report::probes::write(&a.probe_out.clone().unwrap_or_else(session::default_probe_path), m, out).map_err(flag_words)?;
     }
-    let engine = format!("{:?}", a.engine).to_lowercase();
-    let summary = crate::summary::build(
-        &m,
-        &out,
-        &crate::summary::Options {
-            engine: &engine,
-            threads,
+    let summary = nerve_report::summary::build(
+        m,
+        out,
+        &nerve_report::summary::Options {
+            engine: request.engine.name(),
+            threads: ran.threads,
             inference_steps: a.inference_steps,
             decision: a.decision.as_deref(),
-            recorded: &record,
+            recorded: &ran.recorded,
             load_seconds,
+            huge_pages: crate::hugepages::requested(),
         },
     );
     if let Some(r) = &a.report {
-        std::fs::write(r, serde_json::to_string(&summary)?).map_err(|e| format!("cannot write {}: {e}", r.display()))?;
+        nerve_report::write_file(r, serde_json::to_string(&summary)?.as_bytes())?;
     }
     if !a.quiet {
-        print_summary(&summary, out.wall_seconds);
+        print!("{}", nerve_report::text::run_lines(&summary, out.wall_seconds));
     }
     Ok(())
 }
 
-fn write_probes(m: &Machine, out: &RunOutput, path: PathBuf, dt: f64) -> Result<()> {
-    use std::io::Write;
-    let f = std::fs::File::create(&path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    let mut w = std::io::BufWriter::new(f);
-    if path.extension().is_some_and(|e| e == "npy") {
-        if out.probes.len() != 1 {
-            return Err("--probe-out .npy holds one probe; give one --probe or use CSV".into());
+/// The library's words for a run's requests, as the command line spells them.
+fn flag_words(e: nerve_report::Error) -> Box<dyn std::error::Error> {
+    use nerve_report::Error as E;
+    match e {
+        E::Request(m) => m
+            .replacen("probe `", "--probe `", 1)
+            .replacen("decision population `", "--decision `", 1)
+            .replacen("a .npy probe file holds one probe; probe one variable", "--probe-out .npy holds one probe; give one --probe", 1)
+            .into(),
+        E::Emu(EmuError::Inject(InjectError { index, population, neuron, step, reason })) => {
+            format!("--input spike {index} (`{population}` neuron {neuron} at step {step}): {reason}").into()
         }
-        let p = &out.probes[0];
-        let v = &m.pops[p.pop as usize].vars.iter().find(|v| v.slot == p.slot).expect("probed var").clone();
-        let n = m.pops[p.pop as usize].size;
-        spikes::write_npy_header(&mut w, &format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({}, {}), }}", p.values.len(), n))?;
-        for row in &p.values {
-            for &x in row {
-                w.write_all(&(x as f64 * v.scale + v.offset).to_le_bytes())?;
-            }
-        }
-    } else {
-        writeln!(w, "population,var,neuron,time,value")?;
-        for p in &out.probes {
-            let pop = &m.pops[p.pop as usize];
-            let v = pop.vars.iter().find(|v| v.slot == p.slot).expect("probed var");
-            for (st, row) in p.values.iter().enumerate() {
-                for (i, &x) in row.iter().enumerate() {
-                    writeln!(w, "{},{},{},{},{}", pop.name, v.name, i, spikes::fmt_time(st as f64 * dt), x as f64 * v.scale + v.offset)?;
-                }
-            }
-        }
+        E::Emu(EmuError::TooManySteps { steps, max }) => format!("--steps {steps} exceeds {max}").into(),
+        e => e.into(),
     }
-    w.flush()?;
-    Ok(())
-}
-
-fn print_summary(s: &crate::summary::Summary, wall_seconds: f64) {
-    use crate::cmd::report::eng;
-    let c = &s.counts;
-    let neurons: u32 = s.populations.iter().map(|p| p.size).sum();
-    let bio_s = s.steps as f64 * s.dt_ms / 1000.0;
-    println!(
-        "ran `{}` on `{}` for {} steps ({} ms biological) in {:.3} s: {} spikes ({:.2} Hz mean), {} synaptic events",
-        s.network,
-        s.arch,
-        s.steps,
-        s.steps as f64 * s.dt_ms,
-        wall_seconds,
-        c.spikes,
-        c.spikes as f64 / neurons.max(1) as f64 / bio_s.max(1e-12),
-        c.synaptic_events
-    );
-    let t = &s.timing;
-    println!(
-        "on the chip: time to solution {} (step mean {}, p99 {}, max {}){}; energy {} ({} per step, mean power {})",
-        eng(t.time_to_solution_s, "s"),
-        eng(t.step_ns.mean * 1e-9, "s"),
-        eng(t.step_ns.p99 * 1e-9, "s"),
-        eng(t.step_ns.max * 1e-9, "s"),
-        match t.real_time_tick_ns {
-            Some(tk) => format!(", real-time tick {}, {} overrun steps", eng(tk * 1e-9, "s"), t.overrun_steps),
-            None => String::new(),
-        },
-        eng(s.energy.total_j, "J"),
-        eng(s.energy.per_step_j, "J"),
-        eng(s.energy.power_w, "W")
-    );
-    println!("`nerve report` on the --report file gives the breakdowns, pictures and an HTML page.");
 }

@@ -1,6 +1,5 @@
-//! The network graph: the IR ([`model`]), the JSON format ([`json`]) and a
-//! Rust builder API ([`builder`]).
-pub mod builder;
-mod conn_csv;
-pub mod json;
+//! The network: the graph IR ([`model`]: populations are nodes, projections
+//! edges, insertion order canonical) and connectors expanded into synapses
+//! ([`expand`]).
+pub mod expand;
 pub mod model;

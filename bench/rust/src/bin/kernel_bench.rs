@@ -8,10 +8,10 @@
 use std::time::Instant;
 
 use nerve_compiler::compile::{compile, Options};
-use nerve_compiler::net::json::parse_network;
+use nerve_compiler::front::json::parse_network;
 use nerve_emulator::engine::KernelRunner;
-use nerve_emulator::jit::Jit;
-use nerve_emulator::kernel_data::{padded, KernelData, Param};
+use nerve_emulator::kernel::jit::Jit;
+use nerve_emulator::kernel::{padded, KernelData, Param};
 use nerve_isa::arch::Arch;
 use nerve_isa::image::{CoreKind, ParamArray};
 use nerve_isa::semantics::{mulshr, shv};

@@ -9,10 +9,10 @@ use std::time::Instant;
 
 use nerve_bench::pyrandom::PyRandom;
 use nerve_compiler::compile::map_graph;
+use nerve_compiler::map::partition::Split;
+use nerve_compiler::map::place::{slice_base, PlaceOptions};
+use nerve_compiler::map::route::SliceGraph;
 use nerve_compiler::net::model::*;
-use nerve_compiler::partition::Split;
-use nerve_compiler::place::{slice_base, PlaceOptions};
-use nerve_compiler::route::SliceGraph;
 use nerve_isa::arch::Arch;
 use nerve_isa::ids::RoutingKey;
 use serde_json::{json, Value};

@@ -6,8 +6,8 @@ use serde_json::{Map, Value};
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
-use super::model::*;
 use crate::error::{CompileError, Result};
+use crate::net::model::*;
 
 /// Where we are in the document, for error messages.
 #[derive(Clone)]
@@ -801,7 +801,7 @@ impl Parser {
     }
 
     fn read_csv(&self, f: &At) -> Result<ConnList> {
-        super::conn_csv::read(&self.base.join(f.str()?), &f.path)
+        super::csv::read(&self.base.join(f.str()?), &f.path)
     }
 }
 

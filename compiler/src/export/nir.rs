@@ -10,10 +10,10 @@ use std::path::Path;
 
 use hdf5_pure::FileBuilder;
 
-use super::model::*;
 use crate::error::{CompileError, Result};
-use crate::expand::expand;
+use crate::front::nir::model::*;
 use crate::lower::ProjQuant;
+use crate::net::expand::expand;
 use crate::net::model::*;
 
 fn bad(msg: String) -> CompileError {

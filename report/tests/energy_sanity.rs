@@ -10,12 +10,14 @@
 //! Loihi: the energy charged per synaptic operation is Davies et al.'s 23.6 pJ.
 
 use nerve_compiler::compile::{compile, Options};
-use nerve_compiler::net::json::parse_network;
-use nerve_emulator::energy;
+use nerve_compiler::front::json::parse_network;
+use nerve_emulator::cost::energy;
 use nerve_emulator::engine::{run, Recording};
-use nerve_emulator::jit::Jit;
+use nerve_emulator::kernel::jit::Jit;
 use nerve_emulator::machine::Machine;
 use nerve_isa::arch::Arch;
+use nerve_report::session::{self, Request};
+use nerve_report::summary;
 
 const NET: &str = r#"{"name": "sharp2012", "dt_ms": 1.0,
   "populations": [{"name": "lif", "size": 10000, "model": "lif",
@@ -34,23 +36,30 @@ fn spinnaker_power_and_energy_per_event_match_published_figures() {
     a.topology.chips = [2, 2]; // a 4-chip SpiNN-3 board
     let opts = Options { neurons_per_core: Some(150), ..Options::default() };
     let out = compile(&a, &net, &opts, &mut |_| {}).unwrap();
-    let mut m = Machine::load_valid(out.image).unwrap();
-    assert_eq!(m.chips_in_use, 4);
-    let jit = Jit::compile(&m).unwrap();
-    let rec = Recording { spikes: vec![false], probes: vec![], per_step: true };
+    let m = Machine::load_valid(out.image).unwrap();
+    assert_eq!(m.footprint.chips, 4);
     let steps = 300;
-    let r = run(&mut m, &jit, steps, 2, &rec, &mut |_| {}).unwrap();
-    assert_eq!(r.overruns, 0, "must keep real time");
-    let wall_s = r.wall_ns * 1e-9;
+    // The run and its summary as `nerve run --report` makes them.
+    let ran = session::run(m, &Request { steps, threads: 2, ..Request::default() }, &mut |_| {}).unwrap();
+    let s = summary::build(
+        &ran.machine,
+        &ran.output,
+        &summary::Options { engine: "jit", threads: 2, inference_steps: None, decision: None, recorded: &ran.recorded, load_seconds: 0.0, huge_pages: false },
+    );
+    assert_eq!(s.chips_used, 4);
+    assert_eq!(s.timing.overrun_steps, 0, "must keep real time");
+    let wall_s = s.timing.time_to_solution_s;
     assert!((wall_s - steps as f64 * 1e-3).abs() < 1e-9, "real time: {wall_s}");
-    let rate = r.counts.spikes as f64 / 10_000.0 / wall_s;
+    let c = &s.counts;
+    let rate = c.spikes as f64 / 10_000.0 / wall_s;
     assert!((15.0..=25.0).contains(&rate), "rate {rate} Hz");
-    assert_eq!(r.counts.synaptic_events, r.counts.spikes * 400);
-    let dynamic = energy::total_pj(&energy::dynamic(&m.arch, &r.counts)) * 1e-12;
-    let static_j = energy::static_power_w(&m.arch, m.chips_in_use, m.cores.len() as u32) * wall_s;
-    let total = dynamic + static_j;
-    let per_chip_w = total / wall_s / 4.0;
-    let per_event_nj = total / r.counts.synaptic_events as f64 * 1e9;
+    assert_eq!(c.synaptic_events, c.spikes * 400);
+    // The summary's parts add up to its total, and its chips to the static part.
+    assert!((s.energy.dynamic_j + s.energy.static_j - s.energy.total_j).abs() <= 1e-12 * s.energy.total_j);
+    let chips_static: f64 = s.chips.iter().map(|ch| ch.static_j).sum();
+    assert!((chips_static - s.energy.static_j).abs() <= 1e-9 * s.energy.static_j, "{chips_static} vs {}", s.energy.static_j);
+    let per_chip_w = s.energy.power_w / 4.0;
+    let per_event_nj = s.energy.per_synaptic_event_j.unwrap() * 1e9;
     eprintln!("rate {rate:.1} Hz, {per_chip_w:.3} W per chip, {per_event_nj:.1} nJ per synaptic event all included");
     assert!((0.35..1.0).contains(&per_chip_w), "{per_chip_w} W per chip");
     assert!((32.0..54.0).contains(&per_event_nj), "{per_event_nj} nJ per synaptic event (published: about 43)");

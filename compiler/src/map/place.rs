@@ -14,8 +14,8 @@ use nerve_isa::arch::{Arch, TopologyKind};
 use nerve_isa::ids::{CoreId, TileId};
 
 use crate::error::{CompileError, Result};
+use crate::map::partition::Split;
 use crate::net::model::{Network, PopIx};
-use crate::partition::Split;
 use crate::rng::{stream, Rng};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -434,4 +434,26 @@ fn anneal(arch: &Arch, adj: &[Vec<(u32, f64)>], core_of: &mut [CoreId], dist: &D
             }
         }
     }
+}
+
+/// Reads a placement file: CSV with header `population,slice,core`, one
+/// row per slice (the slice's index within its population, the core id).
+pub fn read_placement(path: &std::path::Path) -> Result<Vec<(String, u32, u32)>> {
+    let file = path.display().to_string();
+    let err = |reason: String| CompileError::Placement { file: file.clone(), reason };
+    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_path(path).map_err(|e| err(e.to_string()))?;
+    let h = rdr.headers().map_err(|e| err(e.to_string()))?.clone();
+    if h.iter().collect::<Vec<_>>() != ["population", "slice", "core"] {
+        return Err(err("the header must be `population,slice,core`".into()));
+    }
+    let mut out = Vec::new();
+    for (i, r) in rdr.records().enumerate() {
+        let r = r.map_err(|e| err(format!("line {}: {e}", i + 2)))?;
+        let num = |k: usize| -> Result<u32> {
+            let cell = r.get(k).unwrap_or("");
+            cell.parse::<u32>().map_err(|_| err(format!("line {}: `{cell}` is not a number", i + 2)))
+        };
+        out.push((r.get(0).unwrap_or("").to_string(), num(1)?, num(2)?));
+    }
+    Ok(out)
 }

@@ -1,4 +1,4 @@
-//! Readable tables for people (JSON is the machine format).
+//! Readable numbers and tables for people (JSON is the machine format).
 
 use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
 
@@ -44,4 +44,18 @@ pub fn plain(rows: Vec<Vec<String>>) -> String {
         t.add_row(r);
     }
     t.to_string()
+}
+
+/// Engineering notation with a unit: 1.23 mJ, 45.6 µs.
+pub fn eng(v: f64, unit: &str) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v} {unit}");
+    }
+    let prefixes = [(1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f")];
+    for (s, p) in prefixes {
+        if v.abs() >= s {
+            return format!("{:.4} {p}{unit}", v / s);
+        }
+    }
+    format!("{:.4e} {unit}", v)
 }

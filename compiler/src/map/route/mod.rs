@@ -12,7 +12,7 @@ use nerve_isa::image::RouteEntry;
 use serde::Serialize;
 
 use crate::error::{CompileError, Result};
-use crate::partition::Split;
+use crate::map::partition::Split;
 use ortc::{Block, RouteId, NONE};
 
 /// The communication graph between slices, global slice numbers (pop-index order).
@@ -45,7 +45,7 @@ pub fn allocate_keys(splits: &[Split], sends: &[bool], pop_order: &[usize]) -> R
     let max_size = splits.iter().map(|s| s.size).max().unwrap_or(1);
     let neuron_bits = 32 - (max_size.max(1) - 1).leading_zeros() as u8;
     let neuron_bits = if max_size <= 1 { 0 } else { neuron_bits };
-    let base_of = crate::place::slice_base(splits);
+    let base_of = crate::map::place::slice_base(splits);
     let mut base = vec![None; sends.len()];
     let mut runs = vec![None; splits.len()];
     let mut next: u64 = 0;

@@ -2,9 +2,10 @@
 //! with its breakdowns, NeuroBench-style activity measures, per-step series and
 //! a raster sample, everything `nerve report` needs to print tables and draw.
 
-use nerve_emulator::energy::{self, KindEnergy};
-use nerve_emulator::engine::{Counts, RunOutput};
+use nerve_emulator::cost::energy;
+use nerve_emulator::engine::RunOutput;
 use nerve_emulator::machine::{Machine, Run};
+use nerve_isa::counters::{Counts, EnergyRow};
 use serde::{Deserialize, Serialize};
 
 /// Most spikes kept for the raster picture.
@@ -27,7 +28,8 @@ pub struct Summary {
     pub cores_used: u32,
     pub tiles_used: u32,
     pub chips_used: u32,
-    pub counts: CountsJson,
+    /// Every counter of the counter table (`nerve_isa::counters`).
+    pub counts: Counts,
     pub timing: Timing,
     pub energy: Energy,
     pub neurobench: NeuroBench,
@@ -38,6 +40,14 @@ pub struct Summary {
     pub series: Series,
     pub raster: Raster,
     pub host: Host,
+}
+
+impl Summary {
+    /// Reads a run summary written by `nerve run --report`.
+    pub fn read(path: &std::path::Path) -> crate::Result<Summary> {
+        let text = std::fs::read_to_string(path).map_err(|e| crate::Error::Read { path: path.to_path_buf(), source: e })?;
+        serde_json::from_str(&text).map_err(|e| crate::Error::Summary { path: path.to_path_buf(), source: e })
+    }
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -56,49 +66,6 @@ pub struct MachineShape {
     pub grid: [u32; 2],
     pub tiles_per_chip: [u32; 2],
     pub cores_per_tile: u32,
-}
-
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct CountsJson {
-    pub spikes: u64,
-    /// Spikes of neurons (spike sources excluded).
-    #[serde(default)]
-    pub neuron_spikes: u64,
-    pub packets_out: u64,
-    pub packets_in: u64,
-    pub packets_no_row: u64,
-    pub synaptic_events: u64,
-    pub updates_active: u64,
-    pub updates_idle: u64,
-    pub instructions: [u64; 4],
-    pub router_passes: u64,
-    pub hops_ew: u64,
-    pub hops_ns: u64,
-    pub hops_diag: u64,
-    pub chip_crossings: u64,
-    pub barriers: u64,
-}
-
-impl From<&Counts> for CountsJson {
-    fn from(c: &Counts) -> Self {
-        CountsJson {
-            spikes: c.spikes,
-            neuron_spikes: c.neuron_spikes,
-            packets_out: c.packets_out,
-            packets_in: c.packets_in,
-            packets_no_row: c.packets_no_row,
-            synaptic_events: c.synaptic_events,
-            updates_active: c.updates_active,
-            updates_idle: c.updates_idle,
-            instructions: [c.instr_alu, c.instr_mul, c.instr_mem, c.instr_spike],
-            router_passes: c.router_passes,
-            hops_ew: c.hops_ew,
-            hops_ns: c.hops_ns,
-            hops_diag: c.hops_diag,
-            chip_crossings: c.chip_crossings,
-            barriers: c.barriers,
-        }
-    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -272,7 +239,7 @@ pub struct Host {
     #[serde(default)]
     pub load_seconds: f64,
     pub emulator_bytes: u64,
-    /// Whether glibc was asked for transparent huge pages (cli/src/hugepages.rs).
+    /// Whether glibc was asked for transparent huge pages (the CLI does, see its hugepages.rs).
     #[serde(default)]
     pub huge_pages: bool,
 }
@@ -285,15 +252,17 @@ pub struct Options<'a> {
     /// Which populations' spikes were recorded.
     pub recorded: &'a [bool],
     pub load_seconds: f64,
+    /// Whether the process asked for transparent huge pages.
+    pub huge_pages: bool,
 }
 
 pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
     let a = &m.arch;
     let c = &out.counts;
     let steps = out.steps.max(1);
-    let dyn_rows: Vec<KindEnergy> = energy::dynamic(a, c);
+    let dyn_rows: Vec<EnergyRow> = energy::dynamic(a, c);
     let dynamic_j = energy::total_pj(&dyn_rows) * 1e-12;
-    let static_w = energy::static_power_w(a, m.chips_in_use, m.cores.len() as u32);
+    let static_w = energy::static_power_w(a, m.footprint.chips, m.cores.len() as u32);
     let static_j = static_w * out.wall_ns * 1e-9;
     let total_j = dynamic_j + static_j;
     let wall_s = out.wall_ns * 1e-9;
@@ -387,9 +356,8 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
         .links
         .iter()
         .map(|&(l, n)| {
-            let t = nerve_isa::ids::TileId(l / 6);
-            let (x, y) = a.tile_xy(t);
-            LinkRow { tile: t.0, x, y, dir: nerve_isa::arch::Dir::from_index((l % 6) as usize).map_or("?", |d| d.name()).into(), packets: n }
+            let (x, y) = a.tile_xy(l.tile());
+            LinkRow { tile: l.tile().0, x, y, dir: l.dir().name().into(), packets: n }
         })
         .collect();
     // Per-step series.
@@ -402,10 +370,7 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
         for st in chunk {
             cs.add(&st.counts);
             max_ns = max_ns.max(st.step_ns);
-            wall += match a.timing.timestep_ns {
-                Some(t) => st.step_ns.max(t),
-                None => st.step_ns,
-            };
+            wall += a.timing.wall_ns(st.step_ns);
         }
         series.step_ns.push(max_ns);
         series.energy_j.push(energy::total_pj(&energy::dynamic(a, &cs)) * 1e-12 + static_w * wall * 1e-9);
@@ -457,9 +422,9 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
             static_power: energy::static_power_w(a, 1, 1) > 0.0,
         },
         cores_used: m.cores.len() as u32,
-        tiles_used: m.tiles_in_use,
-        chips_used: m.chips_in_use,
-        counts: c.into(),
+        tiles_used: m.footprint.tiles,
+        chips_used: m.footprint.chips,
+        counts: *c,
         timing: Timing {
             emulated_ns: out.emulated_ns,
             wall_ns: out.wall_ns,
@@ -470,7 +435,7 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
             step_ns: Stats::of(&step_ns),
             core_ns: Stats::of(&core_ns),
             net_ns: Stats::of(&net_ns),
-            barrier_ns: a.barrier_ns(m.tiles_in_use),
+            barrier_ns: a.barrier_ns(m.footprint.tiles),
             decision,
         },
         energy: Energy {
@@ -499,11 +464,6 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
         links,
         series,
         raster,
-        host: Host {
-            wall_seconds: out.wall_seconds,
-            load_seconds: o.load_seconds,
-            emulator_bytes: m.memory_bytes(),
-            huge_pages: crate::hugepages::requested(),
-        },
+        host: Host { wall_seconds: out.wall_seconds, load_seconds: o.load_seconds, emulator_bytes: m.memory_bytes(), huge_pages: o.huge_pages },
     }
 }

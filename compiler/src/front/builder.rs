@@ -1,7 +1,7 @@
 //! A Rust API for building networks without a file.
 //!
 //! ```
-//! use nerve_compiler::net::builder::NetworkBuilder;
+//! use nerve_compiler::front::builder::NetworkBuilder;
 //! use nerve_compiler::net::model::*;
 //! let mut b = NetworkBuilder::new("demo", 1.0);
 //! let src = b.population("src", 10, Model::SpikeSourcePoisson { rate: 20.0.into(), seed: 1 }).unwrap();
@@ -13,8 +13,8 @@
 //! assert_eq!(net.num_neurons(), 30);
 //! ```
 
-use super::model::*;
 use crate::error::{CompileError, Result};
+use crate::net::model::*;
 
 pub struct NetworkBuilder {
     net: Network,

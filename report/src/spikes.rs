@@ -14,7 +14,8 @@ pub struct Spike {
     pub time_ms: f64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+/// A spike file's format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     Csv,
     Json,
@@ -31,14 +32,19 @@ impl Format {
     }
 }
 
-type Result<T> = std::result::Result<T, String>;
+use crate::{Error, Result};
 
 /// Reads a spike file (CSV or JSON, by extension).
 pub fn read(path: &Path) -> Result<Vec<Spike>> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {file}: {e}"))?;
-    if path.extension().is_some_and(|e| e == "json") {
-        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{file}: not valid JSON: {e}"))?;
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Read { path: path.to_path_buf(), source: e })?;
+    read_text(&text, &file, path.extension().is_some_and(|e| e == "json")).map_err(Error::File)
+}
+
+/// Parses a spike file's text (JSON or CSV); errors name `file` and the line or JSON path.
+fn read_text(text: &str, file: &str, json: bool) -> std::result::Result<Vec<Spike>, String> {
+    if json {
+        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("{file}: not valid JSON: {e}"))?;
         let arr = v
             .get("spikes")
             .and_then(|s| s.as_array())
@@ -86,10 +92,9 @@ pub fn read(path: &Path) -> Result<Vec<Spike>> {
 
 /// Writes spikes (already sorted by time, population, neuron).
 pub fn write(path: &Path, format: Format, spikes: &[Spike], pop_index: &dyn Fn(&str) -> u32) -> Result<()> {
-    let file = path.display().to_string();
-    let f = std::fs::File::create(path).map_err(|e| format!("cannot write {file}: {e}"))?;
+    let f = std::fs::File::create(path).map_err(|e| Error::Write { path: path.to_path_buf(), source: e })?;
     let mut w = std::io::BufWriter::new(f);
-    let io = |e: std::io::Error| format!("cannot write {file}: {e}");
+    let io = |e: std::io::Error| Error::Write { path: path.to_path_buf(), source: e };
     match format {
         Format::Csv => {
             writeln!(w, "population,neuron,time").map_err(io)?;
@@ -106,7 +111,7 @@ pub fn write(path: &Path, format: Format, spikes: &[Spike], pop_index: &dyn Fn(&
                 write!(
                     w,
                     "\n  {{\"population\": {}, \"neuron\": {}, \"time\": {}}}",
-                    serde_json::to_string(&s.population).map_err(|e| e.to_string())?,
+                    serde_json::to_string(&s.population).expect("a string serialises"),
                     s.neuron,
                     fmt_time(s.time_ms)
                 )
@@ -149,4 +154,16 @@ pub fn fmt_time(t: f64) -> String {
     } else {
         s.to_string()
     }
+}
+
+/// The spikes a run recorded, in physical time (sorted by time, population, neuron).
+pub fn recorded(m: &nerve_emulator::machine::Machine, out: &nerve_emulator::engine::RunOutput) -> Vec<Spike> {
+    out.spikes.iter().map(|e| Spike { population: m.pops[e.pop as usize].name.clone(), neuron: e.neuron, time_ms: e.step as f64 * m.dt_ms }).collect()
+}
+
+/// Writes a run's recorded spikes, in `format` (default: by the extension).
+pub fn write_recorded(path: &Path, format: Option<Format>, m: &nerve_emulator::machine::Machine, out: &nerve_emulator::engine::RunOutput) -> Result<()> {
+    let fmt = format.unwrap_or_else(|| Format::from_path(path));
+    let names: Vec<&str> = m.pops.iter().map(|p| p.name.as_str()).collect();
+    write(path, fmt, &recorded(m, out), &|n| names.iter().position(|x| *x == n).unwrap_or(0) as u32)
 }

@@ -26,9 +26,9 @@ use nerve_isa::instr::NUM_REGS;
 use nerve_isa::kernel::Kernel;
 use nerve_isa::opcode::Opcode;
 
-use crate::engine::KernelRunner;
 use crate::error::{EmuError, Result};
-use crate::kernel_data::{padded, KernelData, Param, LANES};
+use crate::kernel::KernelRunner;
+use crate::kernel::{padded, KernelData, Param, LANES};
 use crate::machine::{Machine, Run};
 
 /// `fn(state, params, input, port_stride, flags, groups)`: see `KernelRunner::run` below.
@@ -347,13 +347,14 @@ fn build(
         let mut seen = vec![false; n_slots];
         for ins in &k.code {
             let s = ins.aux as usize;
-            match ins.op {
-                Opcode::Lds if s < n_slots && !seen[s] => {
-                    seen[s] = true;
-                    first_is_load[s] = true;
-                }
-                op if op.writes_state() && s < n_slots => seen[s] = true,
-                _ => {}
+            if s >= n_slots {
+                continue;
+            }
+            if ins.op == Opcode::Lds && !seen[s] {
+                seen[s] = true;
+                first_is_load[s] = true;
+            } else if ins.op.writes_state() {
+                seen[s] = true;
             }
         }
         // The last instruction writing each slot: there the slot's change is
@@ -474,7 +475,9 @@ fn build(
                 Opcode::Neg => Some(b.ins().ineg(a)),
                 Opcode::Abs => Some(b.ins().iabs(a)),
                 Opcode::Mul => Some(b.ins().imul(a, bb)),
-                Opcode::Mulsh | Opcode::Mulshr | Opcode::Mulshz => Some(mul_shift(&mut b, ins.op, a, bb, aux)),
+                Opcode::Mulsh => Some(mul_shift(&mut b, Rounding::Floor, a, bb, aux)),
+                Opcode::Mulshr => Some(mul_shift(&mut b, Rounding::HalfUp, a, bb, aux)),
+                Opcode::Mulshz => Some(mul_shift(&mut b, Rounding::TowardZero, a, bb, aux)),
                 Opcode::Shl => Some(b.ins().ishl_imm_u(a, aux as i64)),
                 Opcode::Shr => Some(b.ins().sshr_imm_u(a, aux as i64)),
                 Opcode::Shv => Some(match known[ins.rb.index()] {
@@ -524,17 +527,10 @@ fn build(
                     mask = Some(m);
                     Some(b.ins().band(m, one))
                 }
-                Opcode::Cmplt | Opcode::Cmple | Opcode::Cmpeq | Opcode::Cmpltu => {
-                    let cc = match ins.op {
-                        Opcode::Cmplt => IntCC::SignedLessThan,
-                        Opcode::Cmple => IntCC::SignedLessThanOrEqual,
-                        Opcode::Cmpeq => IntCC::Equal,
-                        _ => IntCC::UnsignedLessThan,
-                    };
-                    let m = b.ins().icmp(cc, a, bb);
-                    mask = Some(m);
-                    Some(b.ins().band(m, one))
-                }
+                Opcode::Cmplt => Some(compare(&mut b, IntCC::SignedLessThan, a, bb, one, &mut mask)),
+                Opcode::Cmple => Some(compare(&mut b, IntCC::SignedLessThanOrEqual, a, bb, one, &mut mask)),
+                Opcode::Cmpeq => Some(compare(&mut b, IntCC::Equal, a, bb, one, &mut mask)),
+                Opcode::Cmpltu => Some(compare(&mut b, IntCC::UnsignedLessThan, a, bb, one, &mut mask)),
                 Opcode::Sel => {
                     let m = match mc {
                         Some(m) => m,
@@ -665,25 +661,40 @@ fn saturate(b: &mut FunctionBuilder, ov: Value, a: Value, s: Value) -> Value {
     b.ins().bitselect(m, sat, s)
 }
 
+/// A comparison as a lane mask (kept in `mask`) and as 0/1 values.
+fn compare(b: &mut FunctionBuilder, cc: IntCC, a: Value, x: Value, one: Value, mask: &mut Option<Value>) -> Value {
+    let m = b.ins().icmp(cc, a, x);
+    *mask = Some(m);
+    b.ins().band(m, one)
+}
+
+/// How a multiply–shift rounds (mulsh, mulshr, mulshz).
+#[derive(Clone, Copy)]
+enum Rounding {
+    Floor,
+    HalfUp,
+    TowardZero,
+}
+
 /// Multiply–shift on four lanes: exact 64-bit products (pmuldq on x86), the
 /// rounding adjustment in 64 bits, then the shift without a 64-bit arithmetic
 /// shift (which SSE lacks): for sh < 32 the low word of a logical 64-bit shift
 /// equals the low word of the arithmetic one; for sh ≥ 32 the result is the
 /// high word shifted arithmetically by sh − 32 (exact, and within 32 bits).
-fn mul_shift(b: &mut FunctionBuilder, op: Opcode, a: Value, x: Value, sh: u8) -> Value {
+fn mul_shift(b: &mut FunctionBuilder, rounding: Rounding, a: Value, x: Value, sh: u8) -> Value {
     let mut halves = [a, a];
     for (h, out) in halves.iter_mut().enumerate() {
         let (wa, wx) = if h == 0 { (b.ins().swiden_low(a), b.ins().swiden_low(x)) } else { (b.ins().swiden_high(a), b.ins().swiden_high(x)) };
         let p = b.ins().imul(wa, wx);
-        *out = match op {
-            Opcode::Mulsh => p,
-            Opcode::Mulshr => {
+        *out = match rounding {
+            Rounding::Floor => p,
+            Rounding::HalfUp => {
                 let c = b.ins().iconst(types::I64, 1i64 << (sh - 1));
                 let c = b.ins().splat(types::I64X2, c);
                 b.ins().iadd(p, c)
             }
             // Toward zero: add 2^sh − 1 to negative products before flooring.
-            _ => {
+            Rounding::TowardZero => {
                 let zero = b.ins().iconst(types::I64, 0);
                 let zero = b.ins().splat(types::I64X2, zero);
                 let neg = b.ins().icmp(IntCC::SignedLessThan, p, zero);

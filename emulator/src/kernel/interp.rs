@@ -7,14 +7,14 @@ use nerve_isa::kernel::Kernel;
 use nerve_isa::opcode::Opcode;
 use nerve_isa::semantics as sem;
 
-use crate::kernel_data::{KernelData, LANES};
+use crate::kernel::{KernelData, LANES};
 
 /// Runs `k` once for every neuron of `d`. `input` holds the step's synaptic
 /// input, port-major with stride `stride` (port p of neuron i at `p * stride + i`).
 /// Writes the spike and activity bits of every neuron into `flags` (see
-/// [`crate::kernel_data::groups`]).
+/// [`crate::kernel::groups`]).
 pub fn run(k: &Kernel, d: &mut KernelData, input: &[i32], stride: usize, flags: &mut [u8]) {
-    flags[..crate::kernel_data::groups(d.n)].fill(0);
+    flags[..crate::kernel::groups(d.n)].fill(0);
     let written = k.written_state();
     let mut before = vec![0i32; written.len()];
     for i in 0..d.n {

@@ -44,7 +44,11 @@ where
 }
 
 /// One picture as SVG text.
-pub fn svg(name: &str, s: &Summary) -> R<String> {
+pub fn svg(name: &str, s: &Summary) -> crate::Result<String> {
+    svg_r(name, s).map_err(|e| crate::Error::Plot(e.to_string()))
+}
+
+fn svg_r(name: &str, s: &Summary) -> R<String> {
     // Text is measured with the bundled font in SVG too.
     register_font()?;
     let mut out = String::new();
@@ -57,13 +61,17 @@ pub fn svg(name: &str, s: &Summary) -> R<String> {
 }
 
 /// Writes every picture as NAME.svg and NAME.png into `dir`.
-pub fn write_all(dir: &std::path::Path, s: &Summary) -> R<Vec<std::path::PathBuf>> {
-    std::fs::create_dir_all(dir)?;
+pub fn write_all(dir: &std::path::Path, s: &Summary) -> crate::Result<Vec<std::path::PathBuf>> {
+    std::fs::create_dir_all(dir).map_err(|e| crate::Error::Write { path: dir.to_path_buf(), source: e })?;
+    write_all_r(dir, s).map_err(|e| crate::Error::Plot(e.to_string()))
+}
+
+fn write_all_r(dir: &std::path::Path, s: &Summary) -> R<Vec<std::path::PathBuf>> {
     register_font()?;
     let mut files = Vec::new();
     for (name, _) in PICTURES {
         let p = dir.join(format!("{name}.svg"));
-        std::fs::write(&p, svg(name, s)?)?;
+        std::fs::write(&p, svg_r(name, s)?)?;
         files.push(p);
         let p = dir.join(format!("{name}.png"));
         {

@@ -1,6 +1,33 @@
-//! A core's kernel operands laid out for the engines: structure-of-arrays,
+//! The kernel engines: what runs a core's neuron kernel over its neurons
+//! each step. [`KernelRunner`] is the seam: the reference interpreter
+//! ([`interp`], the meaning of every opcode) and the Cranelift JIT ([`jit`],
+//! bit-identical, the only `unsafe` code) implement it, and tests plug fakes.
+//!
+//! A core's operands are laid out for the engines as structure-of-arrays,
 //! each array padded to a multiple of [`LANES`] neurons so that vector code
 //! needs no tail loop (padding lanes compute garbage that nothing reads).
+
+pub mod interp;
+pub mod jit;
+
+use nerve_isa::kernel::Kernel;
+
+/// How kernels are executed.
+pub trait KernelRunner: Sync {
+    /// Runs core `core`'s kernel over its neurons, then clears `input` (this
+    /// step's ring slot) for its reuse `slots` steps later.
+    fn run(&self, core: usize, k: &Kernel, d: &mut KernelData, input: &mut [i32], stride: usize, flags: &mut [u8]);
+}
+
+/// The reference interpreter as a runner.
+pub struct Interp;
+
+impl KernelRunner for Interp {
+    fn run(&self, _core: usize, k: &Kernel, d: &mut KernelData, input: &mut [i32], stride: usize, flags: &mut [u8]) {
+        interp::run(k, d, input, stride, flags);
+        input.fill(0);
+    }
+}
 
 /// Neurons per vector step of the JIT; arrays are padded to a multiple of it.
 pub const LANES: usize = 4;

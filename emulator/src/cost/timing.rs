@@ -1,0 +1,97 @@
+//! The timing model, per core and per step.
+//!
+//! A core's step is its send side (kernel instructions and neuron updates,
+//! spikes, packets out) and its receive side (packets in, synaptic events):
+//! their maximum where the profile overlaps them, else their sum. A step
+//! takes its slowest core, plus the network (the longest path latency of
+//! the step's packets plus the busiest link's serialisation), plus the
+//! barrier; the wall time of a step is stretched to the real-time tick
+//! where the profile has one (`TimingSpec::wall_ns`).
+
+use nerve_isa::arch::{Arch, MessageModel};
+
+use crate::machine::Machine;
+use crate::mesh::{direct_paths, DirectPaths};
+
+/// Per-core cost constants, ns, and the message model.
+pub struct Costs {
+    /// Per core: its kernel's instructions per neuron update, ns.
+    pub instr: Vec<f64>,
+    pub active: f64,
+    pub idle: f64,
+    pub spike: f64,
+    pub syn: f64,
+    pub pk_in: f64,
+    pub pk_out: f64,
+    pub link_packet: f64,
+    pub overlap: bool,
+    /// Per-destination messages: per source core, the direct path to each
+    /// destination core of its fan-out. `None`: multicast.
+    pub direct: Option<Vec<DirectPaths>>,
+    /// Barrier time per step, for the tiles in use.
+    pub barrier_ns: f64,
+    /// The real-time tick, if any.
+    pub tick_ns: Option<f64>,
+}
+
+impl Costs {
+    pub fn of(m: &Machine) -> Costs {
+        let a: &Arch = &m.arch;
+        let tm = &a.timing;
+        Costs {
+            instr: m
+                .cores
+                .iter()
+                .map(|c| {
+                    c.instr.alu as f64 * tm.instr_alu_ns
+                        + c.instr.mul as f64 * tm.instr_mul_ns
+                        + c.instr.mem as f64 * tm.instr_mem_ns
+                        + c.instr.spike as f64 * tm.instr_spike_ns
+                })
+                .collect(),
+            active: tm.neuron_active_ns,
+            idle: tm.neuron_idle_ns,
+            spike: tm.neuron_spike_ns,
+            syn: tm.synaptic_event_ns,
+            pk_in: tm.packet_in_ns,
+            pk_out: tm.packet_out_ns,
+            link_packet: tm.link_packet_ns,
+            overlap: tm.overlap_send_receive,
+            direct: match a.router.messages {
+                MessageModel::Multicast => None,
+                MessageModel::PerDestination => Some(direct_paths(m)),
+            },
+            barrier_ns: a.barrier_ns(m.footprint.tiles),
+            tick_ns: tm.timestep_ns,
+        }
+    }
+
+    /// A core's update of `n` neurons of which `active` were active, ns.
+    #[inline]
+    pub fn update_ns(&self, core: usize, n: u64, active: u64) -> f64 {
+        n as f64 * self.instr[core] + active as f64 * self.active + (n - active) as f64 * self.idle
+    }
+
+    /// Receiving `packets` packets and applying `events` synapses, ns.
+    #[inline]
+    pub fn receive_ns(&self, packets: u64, events: u64) -> f64 {
+        packets as f64 * self.pk_in + events as f64 * self.syn
+    }
+
+    /// A core's time in a step from its send and receive sides.
+    #[inline]
+    pub fn core_ns(&self, send: f64, receive: f64) -> f64 {
+        if self.overlap {
+            send.max(receive)
+        } else {
+            send + receive
+        }
+    }
+
+    /// The network's time in a step: the longest path latency plus the
+    /// busiest link's serialisation.
+    #[inline]
+    pub fn net_ns(&self, latency: f64, busiest_link: u32) -> f64 {
+        latency + busiest_link as f64 * self.link_packet
+    }
+}

@@ -1,0 +1,502 @@
+//! One thread's part of the timestep loop, phase by phase: `compute` (its
+//! cores' kernels and schedules), `send` (each spike charged at its source),
+//! the barrier, `deliver` (every spike of the step into its cores' ring
+//! slots, the network's time on thread 0) and `settle` (receive times, the
+//! step's counts and times).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, RwLock};
+
+use nerve_isa::kernel::Kernel;
+
+use super::barrier::Barrier;
+use super::{Counts, KernelRunner, ProbeTrace, Recording, SpikeEvent};
+use crate::cost::timing::Costs;
+use crate::kernel::{groups, padded};
+use crate::machine::{Core, Fanout, PackedSyn, Run, Span};
+use crate::mesh::{route_of, Route};
+
+/// What every thread reads and nobody writes during the run.
+pub struct Shared<'a> {
+    pub threads: usize,
+    pub steps: u64,
+    pub runner: &'a dyn KernelRunner,
+    pub kernels: &'a [Kernel],
+    pub routes: &'a [Vec<Route>],
+    pub fanout: &'a [Fanout],
+    pub spans: &'a [Span],
+    pub arena: &'a [u64],
+    /// Thread t owns cores `owner_start[t]..owner_start[t + 1]`.
+    pub owner_start: &'a [usize],
+    /// Per core, the population index of its first neuron.
+    pub first_of: &'a [u32],
+    pub probe_sizes: &'a [usize],
+    pub rec: &'a Recording,
+    pub costs: &'a Costs,
+    pub n_links: usize,
+    pub idle_updates: bool,
+}
+
+/// A thread's view of the run: the shared data and the meeting points.
+pub struct Ctx<'a> {
+    pub t: usize,
+    pub s: &'a Shared<'a>,
+    /// Spike lists per (step parity, thread): (core index, neuron).
+    pub bufs: &'a [RwLock<Vec<(u32, u32)>>],
+    pub barrier: &'a Barrier,
+    pub failed: &'a AtomicBool,
+    /// Thread 0's per-step network times and link totals, at the end.
+    pub net_times: &'a Mutex<Vec<f64>>,
+    pub link_totals: &'a Mutex<Vec<u64>>,
+}
+
+/// Per-thread state: its cores and what it counts and records.
+pub struct Worker<'a> {
+    /// Index of the first of its cores in the machine.
+    pub first: usize,
+    pub cores: &'a mut [Core],
+    pub counts: Vec<Counts>,
+    pub busy: Vec<f64>,
+    pub max_step: Vec<f64>,
+    /// This step's time per core: computing and sending, and receiving.
+    send_ns: Vec<f64>,
+    recv_ns: Vec<f64>,
+    /// This step's arrivals per core: packets received and synaptic events
+    /// (their time and counts are added once per step, not per packet).
+    rx_packets: Vec<u64>,
+    rx_events: Vec<u64>,
+    /// Per core: its inputs' i32s per ring slot (ports × padded neurons).
+    slot_len: Vec<usize>,
+    /// This thread's cores' part of each ring slot (`Machine::ring`), and
+    /// where that part starts in a slot.
+    ring: Vec<&'a mut [i32]>,
+    in_base: usize,
+    flags: Vec<u8>,
+    pub spikes: Vec<SpikeEvent>,
+    pub probes: Vec<ProbeTrace>,
+    /// Per step (when recorded): the slowest of its cores, and its counts.
+    pub core_max: Vec<f64>,
+    pub step_counts: Vec<Counts>,
+    /// Its counts' totals at the end of the previous step.
+    prev_total: Counts,
+}
+
+impl<'a> Worker<'a> {
+    pub fn new(first: usize, cores: &'a mut [Core], ring: Vec<&'a mut [i32]>, in_base: usize, max_n: usize, rec: &Recording) -> Worker<'a> {
+        let nc = cores.len();
+        let slot_len: Vec<usize> = cores.iter().map(|c| c.ports * padded(c.n)).collect();
+        Worker {
+            first,
+            cores,
+            counts: vec![Counts::default(); nc],
+            busy: vec![0.0; nc],
+            max_step: vec![0.0; nc],
+            send_ns: vec![0.0; nc],
+            recv_ns: vec![0.0; nc],
+            rx_packets: vec![0; nc],
+            rx_events: vec![0; nc],
+            slot_len,
+            ring,
+            in_base,
+            flags: vec![0; max_n / 4 + 8],
+            spikes: Vec::new(),
+            probes: rec.probes.iter().map(|&(pop, slot)| ProbeTrace { pop, slot, values: Vec::new() }).collect(),
+            core_max: Vec::new(),
+            step_counts: Vec::new(),
+            prev_total: Counts::default(),
+        }
+    }
+}
+
+/// Thread 0's accounting of the network: per-step link loads and totals.
+struct Net {
+    link_step: Vec<u32>,
+    touched: Vec<u32>,
+    link_totals: Vec<u64>,
+    times: Vec<f64>,
+    /// Per-destination model without link contention: spikes per source
+    /// neuron, expanded into link totals once at the end.
+    spikes_of: Vec<Vec<u32>>,
+}
+
+impl Net {
+    #[inline]
+    fn load(&mut self, l: usize) {
+        if self.link_step[l] == 0 {
+            self.touched.push(l as u32);
+        }
+        self.link_step[l] += 1;
+    }
+    /// The busiest link's packets this step; the step's loads join the totals.
+    fn end_step(&mut self) -> u32 {
+        let mut busiest = 0u32;
+        for &l in &self.touched {
+            let l = l as usize;
+            busiest = busiest.max(self.link_step[l]);
+            self.link_totals[l] += self.link_step[l] as u64;
+            self.link_step[l] = 0;
+        }
+        self.touched.clear();
+        busiest
+    }
+}
+
+impl Ctx<'_> {
+    pub fn work(&self, w: &mut Worker, progress: &mut dyn FnMut(u64)) {
+        let s = self.s;
+        let per_step = s.rec.per_step;
+        if per_step {
+            w.core_max.reserve(s.steps as usize);
+            w.step_counts.reserve(s.steps as usize);
+        }
+        let mut net = (self.t == 0).then(|| Net {
+            link_step: vec![0; s.n_links],
+            touched: Vec::new(),
+            link_totals: vec![0; s.n_links],
+            times: Vec::with_capacity(if per_step { s.steps as usize } else { 0 }),
+            spikes_of: match &s.costs.direct {
+                Some(d) if s.costs.link_packet == 0.0 => d.iter().map(|x| vec![0; x.per_neuron.len()]).collect(),
+                _ => Vec::new(),
+            },
+        });
+        for step in 0..s.steps {
+            let par = (step & 1) as usize;
+            {
+                let mut out = self.bufs[par * s.threads + self.t].write().expect("spike buffer lock");
+                out.clear();
+                self.compute(w, step, &mut out);
+                self.send(w, step, &out);
+            }
+            self.barrier.wait();
+            let latency = self.deliver(w, step, par, net.as_mut());
+            self.settle(w, latency, net.as_mut());
+            if self.t == 0 && (step & 1023) == 1023 {
+                progress(step + 1);
+            }
+            if self.failed.load(Ordering::Relaxed) {
+                break;
+            }
+        }
+        if let Some(mut net) = net {
+            self.expand_direct_totals(&mut net);
+            progress(s.steps);
+            *self.net_times.lock().expect("lock") = net.times;
+            *self.link_totals.lock().expect("lock") = net.link_totals;
+        }
+    }
+
+    /// Phase 1: every core of this thread runs its kernel (or replays its
+    /// schedule) and lists its spikes in `out`; updates and instructions are
+    /// counted and charged, probes read.
+    fn compute(&self, w: &mut Worker, step: u64, out: &mut Vec<(u32, u32)>) {
+        let s = self.s;
+        let st = step as u32;
+        for (ci, core) in w.cores.iter_mut().enumerate() {
+            let gi = w.first + ci;
+            let cnt = &mut w.counts[ci];
+            let n = core.n;
+            let mut t_ns = 0.0;
+            match &mut core.run {
+                Run::Kernel { kernel, data } => {
+                    let stride = padded(n);
+                    let k = &s.kernels[*kernel];
+                    let ng = groups(n);
+                    let flags = &mut w.flags[..ng];
+                    if core.ports > 0 {
+                        let sl = (step as usize) & (w.ring.len() - 1);
+                        let at = core.in_off - w.in_base;
+                        let slot = &mut w.ring[sl][at..at + w.slot_len[ci]];
+                        s.runner.run(gi, k, data, slot, stride, flags);
+                    } else {
+                        s.runner.run(gi, k, data, &mut [], stride, flags);
+                    }
+                    // Lanes past the last neuron are padding.
+                    if n % 4 != 0 {
+                        let keep = (1u8 << (n % 4)) - 1;
+                        flags[ng - 1] &= keep | (keep << 4);
+                    }
+                    let active = scan_flags(flags, |i| out.push((gi as u32, i)));
+                    // Without idle updates every update is a whole one (the JIT
+                    // compiled for such a profile leaves the activity bits 0).
+                    let active = if s.idle_updates { active } else { n as u64 };
+                    let nn = n as u64;
+                    cnt.updates_active += active;
+                    cnt.updates_idle += nn - active;
+                    cnt.instr_alu += nn * core.instr.alu as u64;
+                    cnt.instr_mul += nn * core.instr.mul as u64;
+                    cnt.instr_mem += nn * core.instr.mem as u64;
+                    cnt.instr_spike += nn * core.instr.spike as u64;
+                    // Spike generation is charged in `send`, per spike.
+                    t_ns += s.costs.update_ns(gi, nn, active);
+                    for (pi, pr) in w.probes.iter_mut().enumerate() {
+                        if pr.pop == core.pop {
+                            let size = s.probe_sizes[pi];
+                            while pr.values.len() <= step as usize {
+                                pr.values.push(vec![0; size]);
+                            }
+                            let f = s.first_of[gi] as usize;
+                            pr.values[step as usize][f..f + n].copy_from_slice(&data.state[pr.slot as usize][..n]);
+                        }
+                    }
+                }
+                Run::Schedule { events, next } => {
+                    while *next < events.len() && events[*next].0 < st {
+                        *next += 1;
+                    }
+                    while *next < events.len() && events[*next].0 == st {
+                        out.push((gi as u32, events[*next].1));
+                        *next += 1;
+                    }
+                }
+            }
+            w.send_ns[ci] = t_ns;
+            w.recv_ns[ci] = 0.0;
+        }
+    }
+
+    /// Each spike of this thread's cores, charged at its source: the spike,
+    /// the packets' paths through the network, and its recording.
+    fn send(&self, w: &mut Worker, step: u64, out: &[(u32, u32)]) {
+        let s = self.s;
+        let c = s.costs;
+        for &(gi, i) in out {
+            let ci = gi as usize - w.first;
+            let core = &w.cores[ci];
+            let cnt = &mut w.counts[ci];
+            cnt.spikes += 1;
+            if matches!(core.run, Run::Kernel { .. }) {
+                cnt.neuron_spikes += 1;
+                w.send_ns[ci] += c.spike;
+            }
+            match &c.direct {
+                None => {
+                    let rs = &s.routes[gi as usize];
+                    if !rs.is_empty() {
+                        let r = route_of(rs, i as usize);
+                        cnt.packets_out += 1;
+                        cnt.router_passes += r.routers as u64;
+                        cnt.hops_ew += r.hops[0] as u64;
+                        cnt.hops_ns += r.hops[1] as u64;
+                        cnt.hops_diag += r.hops[2] as u64;
+                        cnt.chip_crossings += r.chip_crossings as u64;
+                        w.send_ns[ci] += c.pk_out;
+                    }
+                }
+                Some(direct) => {
+                    if let Some(t) = direct[gi as usize].per_neuron.get(i as usize) {
+                        let h = t.hops[0] as u64 + t.hops[1] as u64 + t.hops[2] as u64;
+                        cnt.packets_out += t.messages as u64;
+                        cnt.router_passes += h + t.messages as u64;
+                        cnt.hops_ew += t.hops[0] as u64;
+                        cnt.hops_ns += t.hops[1] as u64;
+                        cnt.hops_diag += t.hops[2] as u64;
+                        cnt.chip_crossings += t.chip_crossings as u64;
+                        w.send_ns[ci] += t.messages as f64 * c.pk_out;
+                    }
+                }
+            }
+            if s.rec.spikes.get(core.pop as usize).copied().unwrap_or(false) {
+                w.spikes.push(SpikeEvent { step: step as u32, pop: core.pop, neuron: s.first_of[gi as usize] + i });
+            }
+        }
+    }
+
+    /// Phase 2: every spike of the step, from every thread's list, delivered
+    /// into this thread's cores; thread 0 also accounts the network (link
+    /// loads). Returns the step's longest path latency (thread 0; else 0).
+    fn deliver(&self, w: &mut Worker, step: u64, par: usize, mut net: Option<&mut Net>) -> f64 {
+        let s = self.s;
+        let lo = s.owner_start[self.t];
+        let mut latency = 0.0f64;
+        for tb in 0..s.threads {
+            let buf = self.bufs[par * s.threads + tb].read().expect("spike buffer lock");
+            for &(src, i) in buf.iter() {
+                let f = &s.fanout[src as usize];
+                let all = f.spans(s.spans);
+                let range = f.range(i as usize);
+                let spans = &all[range.clone()];
+                if let Some(direct) = &s.costs.direct {
+                    // Per-destination messages: each core with a row receives one.
+                    let ds = &direct[src as usize];
+                    if let Some(net) = net.as_deref_mut() {
+                        if let Some(pn) = ds.per_neuron.get(i as usize) {
+                            latency = latency.max(pn.latency_ns);
+                            if s.costs.link_packet != 0.0 {
+                                // Per-step link loads matter for latency: walk every path.
+                                for si in range {
+                                    if all[si].len > 0 {
+                                        for &l in &ds.paths[ds.of_span[si] as usize].links {
+                                            net.load(l.index());
+                                        }
+                                    }
+                                }
+                            } else {
+                                // Only the run's totals matter: count spikes, expand at the end.
+                                net.spikes_of[src as usize][i as usize] += 1;
+                            }
+                        }
+                    }
+                    let mine = &spans[self.own(spans, |d| d.core)];
+                    for sp in mine {
+                        if sp.len == 0 {
+                            continue;
+                        }
+                        let ci = sp.core as usize - lo;
+                        w.rx_packets[ci] += 1;
+                        w.rx_events[ci] += sp.len as u64;
+                    }
+                    self.apply(w, mine, step);
+                    continue;
+                }
+                let rs = &s.routes[src as usize];
+                if rs.is_empty() {
+                    continue;
+                }
+                let r = route_of(rs, i as usize);
+                if let Some(net) = net.as_deref_mut() {
+                    latency = latency.max(r.latency_ns);
+                    for &l in &r.links {
+                        net.load(l.index());
+                    }
+                }
+                // Every destination of the route receives the packet (and spends
+                // the per-packet time); those with a row apply its synapses.
+                for d in &r.dests[self.own(&r.dests, |d| d.core)] {
+                    let ci = d.core as usize - lo;
+                    w.rx_packets[ci] += 1;
+                    w.counts[ci].packets_no_row += 1;
+                }
+                let mine = &spans[self.own(spans, |d| d.core)];
+                for sp in mine {
+                    let ci = sp.core as usize - lo;
+                    if sp.len > 0 {
+                        w.counts[ci].packets_no_row -= 1;
+                    }
+                    w.rx_events[ci] += sp.len as u64;
+                }
+                self.apply(w, mine, step);
+            }
+        }
+        latency
+    }
+
+    /// A spike's rows at this thread's cores, `spans` (consecutive in the
+    /// arena: a neuron's rows are laid out in destination order): each
+    /// synapse adds its weight into its input in the ring slot of its delay,
+    /// in one loop over all the rows.
+    #[inline]
+    fn apply(&self, w: &mut Worker, spans: &[Span], step: u64) {
+        let (Some(a), Some(b)) = (spans.first(), spans.last()) else { return };
+        let mask = w.ring.len() - 1;
+        let base = w.in_base;
+        for &syn in &self.s.arena[a.start as usize..(b.start + b.len) as usize] {
+            let syn = PackedSyn(syn);
+            let slot = &mut w.ring[(step as usize + syn.delay()) & mask];
+            let idx = syn.offset() - base;
+            slot[idx] = slot[idx].wrapping_add(syn.weight());
+        }
+    }
+
+    /// End of step: receive times and counts per core, each core's time, the
+    /// step's slowest core and counts; on thread 0 the network's time.
+    fn settle(&self, w: &mut Worker, latency: f64, net: Option<&mut Net>) {
+        let c = self.s.costs;
+        let mut core_max = 0.0f64;
+        for ci in 0..w.cores.len() {
+            let (np, ne) = (w.rx_packets[ci], w.rx_events[ci]);
+            if np != 0 || ne != 0 {
+                let cnt = &mut w.counts[ci];
+                cnt.packets_in += np;
+                cnt.synaptic_events += ne;
+                w.recv_ns[ci] = c.receive_ns(np, ne);
+                w.rx_packets[ci] = 0;
+                w.rx_events[ci] = 0;
+            }
+            let x = c.core_ns(w.send_ns[ci], w.recv_ns[ci]);
+            w.busy[ci] += x;
+            if x > w.max_step[ci] {
+                w.max_step[ci] = x;
+            }
+            core_max = core_max.max(x);
+        }
+        if let Some(net) = net {
+            let busiest = net.end_step();
+            if self.s.rec.per_step {
+                net.times.push(c.net_ns(latency, busiest));
+            }
+        }
+        if self.s.rec.per_step {
+            w.core_max.push(core_max);
+            // This step's counts: the thread's totals now minus before.
+            let mut tot = Counts::default();
+            for cnt in &w.counts {
+                tot.add(cnt);
+            }
+            w.step_counts.push(tot.minus(&w.prev_total));
+            w.prev_total = tot;
+        }
+    }
+
+    /// Per-destination messages counted per source neuron: their links' totals.
+    fn expand_direct_totals(&self, net: &mut Net) {
+        let s = self.s;
+        let Some(direct) = &s.costs.direct else { return };
+        for (src, counts) in net.spikes_of.iter().enumerate() {
+            let (f, ds) = (&s.fanout[src], &direct[src]);
+            let all = f.spans(s.spans);
+            for (i, &k) in counts.iter().enumerate() {
+                if k == 0 {
+                    continue;
+                }
+                for si in f.range(i) {
+                    if all[si].len > 0 {
+                        for &l in &ds.paths[ds.of_span[si] as usize].links {
+                            net.link_totals[l.index()] += k as u64;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The part of a list ordered by core that falls in this thread's cores
+    /// (no search at either end of the machine: one thread owns every core).
+    #[inline]
+    fn own<T>(&self, xs: &[T], core: impl Fn(&T) -> u32) -> std::ops::Range<usize> {
+        let s = self.s;
+        let (lo, hi) = (s.owner_start[self.t], s.owner_start[self.t + 1]);
+        let a = if lo == 0 { 0 } else { xs.partition_point(|d| (core(d) as usize) < lo) };
+        let b = if hi == s.owner_start[s.threads] { xs.len() } else { xs.partition_point(|d| (core(d) as usize) < hi) };
+        a..b
+    }
+}
+/// Counts the active bits and calls `spike(neuron)` for every spike bit, in neuron order.
+#[inline]
+fn scan_flags(flags: &[u8], mut spike: impl FnMut(u32)) -> u64 {
+    const SPIKES: u64 = 0x0f0f_0f0f_0f0f_0f0f;
+    let mut active = 0u64;
+    let mut chunks = flags.chunks_exact(8);
+    let mut base = 0u32;
+    for c in chunks.by_ref() {
+        let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+        if w != 0 {
+            active += (w & !SPIKES).count_ones() as u64;
+            let mut s = w & SPIKES;
+            while s != 0 {
+                let b = s.trailing_zeros();
+                spike(base + (b / 8) * 4 + b % 8);
+                s &= s - 1;
+            }
+        }
+        base += 32;
+    }
+    for (j, &f) in chunks.remainder().iter().enumerate() {
+        active += (f >> 4).count_ones() as u64;
+        for l in 0..4 {
+            if f & (1 << l) != 0 {
+                spike(base + j as u32 * 4 + l);
+            }
+        }
+    }
+    active
+}

@@ -1,0 +1,329 @@
+//! The synapse arena: every synaptic row of the image, laid out so that one
+//! source neuron's rows at all its destinations are contiguous, with each
+//! source core's fan-out (which spans of the arena each neuron's spike
+//! reaches), and the ring of pending input the rows deliver into.
+
+use nerve_isa::image::{CoreKind, Image};
+
+use super::{Fanout, PackedSyn, Span};
+use crate::error::{EmuError, Result};
+use crate::kernel::padded;
+use crate::mesh::Route;
+
+/// Synapses at which the arena is laid out on several threads.
+const PARALLEL_ARENA: u64 = 1 << 20;
+
+/// What `lay_out` builds.
+pub(super) struct Laid {
+    pub arena: Vec<u64>,
+    pub spans: Vec<Span>,
+    pub fanout: Vec<Fanout>,
+    /// Per core, where its inputs start in a ring slot; and a slot's length.
+    pub in_off: Vec<usize>,
+    pub in_total: usize,
+    pub ring_slots: usize,
+}
+
+/// Lays out the arena on `threads` threads (`None`: the host's, for large
+/// images), by source core or by walking every row (`by_source`; `None`:
+/// by the runs' lengths). The result is the same either way (tested).
+pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<usize>, by_source: Option<bool>) -> Result<Laid> {
+    // Fan-out. Work from the rows: each non-empty row of a destination core
+    // belongs to one key (its input entry's key plus the row's offset), the
+    // key to one source neuron; the row is used if that neuron's route
+    // reaches this core. Rows are then copied into the arena grouped by
+    // source neuron. Arrivals without a row are counted from the routes.
+    let mut key_owner: Vec<(u32, u32, usize)> = img.cores.iter().enumerate().filter_map(|(i, c)| c.key_base.map(|k| (k.0, k.0 + c.n_neurons - 1, i))).collect();
+    key_owner.sort_unstable();
+    // Group by source (core, neuron) into the arena, each group in
+    // destination order: a counting sort. `used_rows` walks the rows in
+    // destination order once, counting per source neuron and noting each
+    // row's source neuron (4 bytes a row); the rows are then moved in
+    // that order without walking the routes again.
+    let mut first = Vec::with_capacity(img.cores.len() + 1);
+    let mut total = 0usize;
+    for c in &img.cores {
+        first.push(total);
+        total += c.n_neurons as usize;
+    }
+    // Per core, the index of its first row in `row_owner`.
+    let mut row_base = Vec::with_capacity(img.cores.len() + 1);
+    let mut n_rows = 0usize;
+    for c in &img.cores {
+        row_base.push(n_rows);
+        n_rows += c.rows.len();
+    }
+    row_base.push(n_rows);
+    if total >= u32::MAX as usize {
+        return Err(EmuError::Invalid("more than 2^32 − 2 neurons".into()));
+    }
+    let stored: usize = img.cores.iter().map(|c| c.synapses.len()).sum();
+    let threads = match threads {
+        Some(k) => k.max(1),
+        None if stored as u64 >= PARALLEL_ARENA => nerve_isa::host_threads(),
+        None => 1,
+    };
+    // Each row's source neuron, or NO_OWNER for a row no packet reaches.
+    const NO_OWNER: u32 = u32::MAX;
+    let mut row_owner = vec![NO_OWNER; n_rows];
+    // The walk, on several threads for large images, each over a range of
+    // destination cores (and so its own stretch of `row_owner`), counting
+    // spans and synapses per source neuron; the counts are then summed.
+    let dcut = nerve_isa::cuts(&row_base, threads);
+    let mut owner_parts = split_by(&mut row_owner, &row_base, &dcut);
+    // It also notes runs: consecutive rows of one destination core owned
+    // by neurons of one source core, as (source core, destination core,
+    // first row, end row), for laying out the arena by source core.
+    let walk = |d0: usize, d1: usize, owners: &mut [u32]| -> (Vec<usize>, Vec<usize>, usize, Vec<Run4>) {
+        let (mut spans, mut syns, mut n) = (vec![0usize; total + 1], vec![0usize; total + 1], 0usize);
+        let mut runs: Vec<Run4> = Vec::new();
+        used_rows(&img, &all_routes, &key_owner, d0..d1, &mut |src, i, di, k, len| {
+            let b = first[src as usize] + i as usize;
+            spans[b + 1] += 1;
+            syns[b + 1] += len as usize;
+            n += 1;
+            owners[row_base[di as usize] - row_base[d0] + k as usize] = b as u32;
+            match runs.last_mut() {
+                Some(r) if r[0] == src && r[1] == di && r[3] == k => r[3] = k + 1,
+                _ => runs.push([src, di, k, k + 1]),
+            }
+        });
+        (spans, syns, n, runs)
+    };
+    let counted: Vec<(Vec<usize>, Vec<usize>, usize, Vec<Run4>)> = if threads == 1 {
+        vec![walk(0, img.cores.len(), owner_parts.pop().expect("one part"))]
+    } else {
+        std::thread::scope(|sc| {
+            let hs: Vec<_> = owner_parts
+                .into_iter()
+                .enumerate()
+                .map(|(k, o)| {
+                    let (d0, d1, walk) = (dcut[k], dcut[k + 1], &walk);
+                    sc.spawn(move || walk(d0, d1, o))
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().expect("a load thread panicked")).collect()
+        })
+    };
+    let mut counted = counted.into_iter();
+    let (mut span_at, mut syn_at, mut n_spans, mut runs) = counted.next().expect("one part");
+    for (sp, sy, n, r) in counted {
+        for (a, b) in span_at.iter_mut().zip(&sp) {
+            *a += b;
+        }
+        for (a, b) in syn_at.iter_mut().zip(&sy) {
+            *a += b;
+        }
+        n_spans += n;
+        runs.extend_from_slice(&r);
+    }
+    for k in 1..=total {
+        span_at[k] += span_at[k - 1];
+        syn_at[k] += syn_at[k - 1];
+    }
+    if syn_at[total] >= u32::MAX as usize {
+        return Err(EmuError::Invalid("more than 2^32 − 1 synapses".into()));
+    }
+    // Inputs: each neuron core's ports × padded neurons, one core after
+    // another in every slot of the ring; a synapse's offset addresses them
+    // in 24 bits.
+    let mut in_off = Vec::with_capacity(img.cores.len());
+    let mut in_total = 0usize;
+    for c in &img.cores {
+        in_off.push(in_total);
+        if let CoreKind::Neuron { kernel, .. } = &c.kind {
+            in_total += img.kernels[kernel.index()].inputs.len() * padded(c.n_neurons as usize);
+        }
+    }
+    if in_total >= 1 << 24 {
+        return Err(EmuError::Invalid(format!(
+            "the image's cores have {in_total} inputs (input ports × neurons, padded to 4), more than the emulator's 2^24 − 1"
+        )));
+    }
+    let max_delay = img.cores.iter().flat_map(|c| c.synapses.iter().map(|s| s.delay as usize)).max().unwrap_or(0);
+    let ring_slots = (max_delay + 1).next_power_of_two();
+    let mut arena = vec![0u64; syn_at[total]];
+    let mut all_spans = vec![Span { core: 0, start: 0, len: 0 }; n_spans];
+    {
+        // Moving the rows writes all over the arena (one row of each
+        // source neuron per destination core). Taken by source core,
+        // each core's runs in destination order, the writes stay in the
+        // core's stretch of the arena (which fits a cache) and each
+        // neuron's rows still come in destination order. Several threads
+        // share the work, each owning a range of source cores (and so one
+        // stretch of the arena and of the spans); each writes exactly what
+        // one would. (Where runs are short, e.g. one row each, grouping
+        // them would cost more memory than it saves time: then each
+        // thread walks every row and takes its own, in destination order.)
+        let by_source = by_source.unwrap_or(runs.len() <= n_rows / 4);
+        let n_cores = img.cores.len();
+        let mut run_at = vec![0usize; n_cores + 1];
+        let mut grouped: Vec<[u32; 3]> = Vec::new();
+        if by_source {
+            for r in &runs {
+                run_at[r[0] as usize + 1] += 1;
+            }
+            for c in 0..n_cores {
+                run_at[c + 1] += run_at[c];
+            }
+            let mut next = run_at.clone();
+            grouped = vec![[0u32; 3]; runs.len()];
+            for r in &runs {
+                grouped[next[r[0] as usize]] = [r[1], r[2], r[3]];
+                next[r[0] as usize] += 1;
+            }
+        }
+        drop(runs);
+        // Threads' ranges of source neurons, at source core boundaries.
+        let core_syn_at: Vec<usize> = first.iter().map(|&f| syn_at[f]).chain([syn_at[total]]).collect();
+        let ccut = nerve_isa::cuts(&core_syn_at, threads);
+        let cut: Vec<usize> = ccut.iter().map(|&c| if c < n_cores { first[c] } else { total }).collect();
+        let mut arena_parts = split_by(&mut arena, &syn_at, &cut);
+        let mut span_parts = split_by(&mut all_spans, &span_at, &cut);
+        let (img, row_owner, row_base, syn_at, span_at, first, grouped, run_at, in_off) =
+            (&img, &row_owner, &row_base, &syn_at, &span_at, &first, &grouped, &run_at, &in_off);
+        let fill = move |c0: usize, c1: usize, arena: &mut [u64], spans: &mut [Span]| {
+            let lo = if c0 < n_cores { first[c0] } else { total };
+            let hi = if c1 < n_cores { first[c1] } else { total };
+            let (syn0, sp0) = (syn_at[lo], span_at[lo]);
+            let mut syn_next: Vec<usize> = syn_at[lo..hi].iter().map(|&x| x - syn0).collect();
+            let mut sp_next: Vec<usize> = span_at[lo..hi].iter().map(|&x| x - sp0).collect();
+            let mut row = |di: usize, k: usize, b: usize| {
+                let dst = &img.cores[di];
+                let np = padded(dst.n_neurons as usize);
+                let (a, len) = (dst.rows[k].start as usize, dst.row_len(k));
+                let at = syn_next[b - lo];
+                for (o, s) in arena[at..at + len].iter_mut().zip(&dst.synapses[a..a + len]) {
+                    *o = PackedSyn::new((in_off[di] + s.port as usize * np + s.target as usize) as u32, s.delay, s.weight).0;
+                }
+                spans[sp_next[b - lo]] = Span { core: di as u32, start: (syn0 + at) as u32, len: len as u32 };
+                sp_next[b - lo] += 1;
+                syn_next[b - lo] += len;
+            };
+            if by_source {
+                for &[di, k0, k1] in &grouped[run_at[c0]..run_at[c1]] {
+                    let di = di as usize;
+                    for k in k0 as usize..k1 as usize {
+                        row(di, k, row_owner[row_base[di] + k] as usize);
+                    }
+                }
+            } else {
+                // Destination order, as the walk: each neuron's rows in it.
+                for di in 0..n_cores {
+                    for (k, &b) in row_owner[row_base[di]..row_base[di + 1]].iter().enumerate() {
+                        let b = b as usize;
+                        if b >= lo && b < hi {
+                            row(di, k, b); // else another thread's, or unused (NO_OWNER)
+                        }
+                    }
+                }
+            }
+        };
+        if threads == 1 {
+            fill(0, n_cores, arena_parts.pop().expect("one part"), span_parts.pop().expect("one part"));
+        } else {
+            std::thread::scope(|sc| {
+                for (k, (a, sp)) in arena_parts.into_iter().zip(span_parts).enumerate() {
+                    let (c0, c1) = (ccut[k], ccut[k + 1]);
+                    let fill = &fill;
+                    sc.spawn(move || fill(c0, c1, a, sp));
+                }
+            });
+        }
+    }
+    let mut fanout: Vec<Fanout> = img.cores.iter().map(|_| Fanout::default()).collect();
+    for (ci, c) in img.cores.iter().enumerate() {
+        if all_routes[ci].is_empty() {
+            continue;
+        }
+        let (g0, n) = (first[ci], c.n_neurons as usize);
+        let base = span_at[g0];
+        fanout[ci] = Fanout { start: (0..=n).map(|i| (span_at[g0 + i] - base) as u32).collect(), base };
+    }
+    Ok(Laid { arena, spans: all_spans, fanout, in_off, in_total, ring_slots })
+}
+
+/// A run of rows: source core, destination core, first row, end row.
+type Run4 = [u32; 4];
+
+/// `xs` split into the stretches `at[c[k]]..at[c[k + 1]]`, one per range.
+fn split_by<'a, T>(xs: &'a mut [T], at: &[usize], c: &[usize]) -> Vec<&'a mut [T]> {
+    let mut parts = Vec::with_capacity(c.len() - 1);
+    let mut rest = xs;
+    for w in c.windows(2) {
+        let (a, b) = std::mem::take(&mut rest).split_at_mut(at[w[1]] - at[w[0]]);
+        parts.push(a);
+        rest = b;
+    }
+    parts
+}
+
+/// Every used row of the destination cores `dests`, in core order, as (source core,
+/// source neuron, destination core, row index in the core, length): each
+/// non-empty row belongs to one key (its input entry's key plus the row's
+/// offset), the key to one source neuron, and the row is used if that
+/// neuron's route reaches the row's core.
+fn used_rows(
+    img: &Image,
+    all_routes: &[Vec<Route>],
+    key_owner: &[(u32, u32, usize)],
+    dests: std::ops::Range<usize>,
+    visit: &mut dyn FnMut(u32, u32, u32, u32, u32),
+) {
+    let mut cursor: Vec<Vec<u32>> = all_routes.iter().map(|rs| vec![0; rs.len()]).collect();
+    for (di, d) in img.cores.iter().enumerate().skip(dests.start).take(dests.len()) {
+        if d.rows.is_empty() {
+            continue;
+        }
+        let mut by_row: Vec<&nerve_isa::image::InputEntry> = d.inputs.iter().collect();
+        by_row.sort_by_key(|e| e.row);
+        // Rows and entries are both in row order, and consecutive rows
+        // mostly share their entry, owner and route: walk the entries
+        // with the rows and keep the last owner and route decision.
+        let mut ei = 0usize;
+        let mut owner_range: Option<(u32, u32, usize)> = None;
+        let mut reach: Option<(usize, usize, bool)> = None;
+        for (k, r) in d.rows.iter().enumerate() {
+            while ei + 1 < by_row.len() && by_row[ei + 1].row <= r.row {
+                ei += 1;
+            }
+            let e = match by_row.get(ei) {
+                Some(e) if e.row <= r.row && r.row < e.row + e.count => *e,
+                _ => continue,
+            };
+            let key = e.key.0 + (r.row - e.row);
+            if !matches!(owner_range, Some((lo, hi, _)) if key >= lo && key <= hi) {
+                owner_range = key_owner.partition_point(|o| o.0 <= key).checked_sub(1).map(|i| key_owner[i]).filter(|&(lo, hi, _)| key >= lo && key <= hi);
+            }
+            let Some((lo, _, src)) = owner_range else {
+                continue; // no core sends this key: the row is never used
+            };
+            let owner = (src, key - lo);
+            let rs = &all_routes[owner.0];
+            if rs.is_empty() {
+                continue;
+            }
+            let ri = if rs.len() == 1 { 0 } else { owner.1 as usize };
+            let reaches = match reach {
+                Some((s, i, yes)) if s == src && i == ri => yes,
+                _ => {
+                    // Destination cores come in increasing order and every
+                    // route's destinations are sorted: a cursor per route
+                    // only moves forward (linear overall, no search per row).
+                    let ds = &rs[ri].dests;
+                    let cur = &mut cursor[src][ri];
+                    while (*cur as usize) < ds.len() && (ds[*cur as usize].core as usize) < di {
+                        *cur += 1;
+                    }
+                    let yes = ds.get(*cur as usize).is_some_and(|x| x.core as usize == di);
+                    reach = Some((src, ri, yes));
+                    yes
+                }
+            };
+            if !reaches {
+                continue; // the tables do not bring this key here
+            }
+            visit(owner.0 as u32, owner.1, di as u32, k as u32, d.row_len(k) as u32);
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! An image loaded for emulation: per-core state, delay ring buffers, packed
+//! synaptic rows, and each source core's multicast route resolved once
+//! through the image's routing tables (the routes are what the tables do, so
+//! caching them changes nothing but speed).
+
+mod arena;
+
+use nerve_isa::arch::{Arch, Footprint};
+use nerve_isa::ids::{CoreId, TileId};
+use nerve_isa::image::{CoreKind, Image, ParamArray, PopSymbol, ValidImage};
+use nerve_isa::kernel::{ClassCounts, Kernel};
+
+use crate::error::{InjectError, InjectReason, Result};
+use crate::kernel::{padded, KernelData, Param};
+use crate::mesh::Route;
+use arena::Laid;
+
+/// A synapse packed for delivery in one u64 (the arena is a `Vec<u64>` so
+/// that it is allocated zeroed by the OS, not filled): bits 0-7 the delay,
+/// 8-31 `offset` = the target core's `in_off` + port × padded(n) + target
+/// (where its input sits in a slot of `Machine::ring`), 32-63 the weight
+/// mantissa.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PackedSyn(pub u64);
+
+impl PackedSyn {
+    #[inline]
+    pub fn new(offset: u32, delay: u8, weight: i32) -> PackedSyn {
+        PackedSyn(((weight as u32 as u64) << 32) | ((offset as u64) << 8) | delay as u64)
+    }
+    #[inline]
+    pub fn offset(self) -> usize {
+        ((self.0 as u32) >> 8) as usize
+    }
+    #[inline]
+    pub fn delay(self) -> usize {
+        (self.0 & 0xff) as usize
+    }
+    #[inline]
+    pub fn weight(self) -> i32 {
+        (self.0 >> 32) as i32
+    }
+}
+
+/// What a core runs.
+pub enum Run {
+    Kernel {
+        kernel: usize,
+        data: KernelData,
+    },
+    /// Spikes at fixed steps: (step, neuron), sorted; `next` is the cursor.
+    Schedule {
+        events: Vec<(u32, u32)>,
+        next: usize,
+    },
+}
+
+pub struct Core {
+    pub id: CoreId,
+    pub pop: u32,
+    pub n: usize,
+    pub tile: TileId,
+    pub run: Run,
+    pub key_base: Option<u32>,
+    pub ports: usize,
+    /// Where the core's inputs (`ports` × padded(n) i32s) start in each
+    /// slot of `Machine::ring`.
+    pub in_off: usize,
+    /// Synapses this core receives (for work balancing).
+    pub n_syn: u64,
+    /// Instructions per neuron update, by class.
+    pub instr: ClassCounts,
+}
+
+impl Core {
+    pub fn stride(&self) -> usize {
+        padded(self.n)
+    }
+}
+
+/// One packet's arrival at one core that has synapses for it:
+/// `arena[start..start + len]`. Arrivals at cores without a row for the key
+/// are not stored; they are the route's destinations that have no span.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    /// Destination core (index in `Machine::cores`).
+    pub core: u32,
+    pub start: u32,
+    pub len: u32,
+}
+
+/// Where a source core's spikes land: neuron i's arrivals are
+/// `spans[start[i]..start[i + 1]]` of the core's spans, sorted by
+/// destination core. Every core's spans are one stretch of
+/// `Machine::spans`, from `base` (one array: no copy per core).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Fanout {
+    pub start: Vec<u32>,
+    pub base: usize,
+}
+
+impl Fanout {
+    /// This core's spans, out of all of the machine's.
+    #[inline]
+    pub fn spans<'s>(&self, all: &'s [Span]) -> &'s [Span] {
+        &all[self.base..self.base + self.start.last().map_or(0, |&n| n as usize)]
+    }
+
+    /// Neuron i's arrivals (none for a core whose spikes go nowhere, whose `start` is empty).
+    #[inline]
+    pub fn of<'s>(&self, all: &'s [Span], i: usize) -> &'s [Span] {
+        &self.spans(all)[self.range(i)]
+    }
+
+    /// Where neuron i's arrivals sit in the core's spans (empty for a core whose spikes go nowhere).
+    #[inline]
+    pub fn range(&self, i: usize) -> std::ops::Range<usize> {
+        match self.start.get(i + 1) {
+            Some(&end) => self.start[i] as usize..end as usize,
+            None => 0..0,
+        }
+    }
+}
+
+pub struct Machine {
+    pub arch: Arch,
+    pub dt_ms: f64,
+    pub network: String,
+    pub kernels: Vec<Kernel>,
+    pub cores: Vec<Core>,
+    /// Per core: one route for all its keys (len 1), one per neuron, or none (sends nothing).
+    pub routes: Vec<Vec<Route>>,
+    /// Per core: where each of its neurons' packets land (in `spans`).
+    pub fanout: Vec<Fanout>,
+    /// Every core's arrivals, core after core (see `Fanout`).
+    pub spans: Vec<Span>,
+    /// Every synaptic row, laid out so that one neuron's rows at all its
+    /// destinations are contiguous (the rows are the image's; only their
+    /// order in memory differs, so a spike walks one stretch of memory).
+    /// `PackedSyn`s.
+    pub arena: Vec<u64>,
+    /// Every core's pending input, `ring_slots` slots (a power of two:
+    /// slot = step mod ring_slots) of `in_total` i32s, each slot holding the
+    /// cores' inputs one after another (`Core::in_off`). One array, so that
+    /// a spike's synapses at all its destinations are delivered in one loop.
+    pub ring: Vec<i32>,
+    pub ring_slots: usize,
+    pub in_total: usize,
+    pub pops: Vec<PopSymbol>,
+    /// Tiles and chips with cores in use.
+    pub footprint: Footprint,
+}
+
+impl Machine {
+    /// Validates an image and loads it. Consumes it: the synapses move into packed rows.
+    pub fn load(img: Image) -> Result<Machine> {
+        Machine::load_on(img.into_valid()?, None)
+    }
+
+    /// As `load`, for an image validated already (e.g. just compiled).
+    pub fn load_valid(img: ValidImage) -> Result<Machine> {
+        Machine::load_on(img, None)
+    }
+
+    /// As `load_valid`, laying out the synapse arena on `threads` threads
+    /// (`None`: as many as the host has, for large images). The machine is
+    /// the same whatever the count (tested).
+    pub fn load_on(img: ValidImage, threads: Option<usize>) -> Result<Machine> {
+        Machine::load_grouped(img, threads, None)
+    }
+
+    /// As `load_on`, choosing how the arena is laid out (tests): `Some(true)`
+    /// by source core, `Some(false)` by walking every row; `None`, by the
+    /// runs' lengths. The machine is the same either way (tested).
+    #[doc(hidden)]
+    pub fn load_grouped(img: ValidImage, threads: Option<usize>, by_source: Option<bool>) -> Result<Machine> {
+        let mut img = img.into_image();
+        // Shared kernels become ordinary rows here: the emulator walks rows;
+        // what the chip stores (and the memory limits check) is the kernel.
+        for c in img.cores.iter_mut() {
+            if !c.conv.is_empty() {
+                let (rows, synapses) = c.expanded();
+                c.rows = rows;
+                c.synapses = synapses;
+                c.conv.clear();
+            }
+        }
+        let a = img.arch.clone();
+        let index: std::collections::BTreeMap<CoreId, u32> = img.cores.iter().enumerate().map(|(i, c)| (c.core, i as u32)).collect();
+        // Routes first (they need the tables and the destinations' input tables).
+        let all_routes = crate::mesh::resolve(&img, &index)?;
+        let footprint = a.footprint(img.cores.iter().map(|c| c.core));
+        let Laid { arena, spans: all_spans, fanout, in_off, in_total, ring_slots } = arena::lay_out(&img, &all_routes, threads, by_source)?;
+        let kernels = img.kernels;
+        let mut cores = Vec::with_capacity(img.cores.len());
+        for c in img.cores.into_iter() {
+            let n = c.n_neurons as usize;
+            let np = padded(n);
+            let (run, ports, instr) = match c.kind {
+                CoreKind::Neuron { kernel, params, state } => {
+                    let k = &kernels[kernel.index()];
+                    let params = params
+                        .into_iter()
+                        .map(|p| match p {
+                            ParamArray::Uniform(v) => Param::Uniform(v),
+                            ParamArray::PerNeuron(mut v) => {
+                                v.resize(np, 0);
+                                Param::PerNeuron(v)
+                            }
+                        })
+                        .collect();
+                    let state = state
+                        .into_iter()
+                        .map(|mut s| {
+                            s.resize(np, 0);
+                            s
+                        })
+                        .collect();
+                    (Run::Kernel { kernel: kernel.index(), data: KernelData { n, state, params } }, k.inputs.len(), k.class_counts())
+                }
+                CoreKind::SpikeArray { steps } => {
+                    let mut ev: Vec<(u32, u32)> = steps.iter().enumerate().flat_map(|(i, s)| s.iter().map(move |&t| (t, i as u32))).collect();
+                    ev.sort_unstable();
+                    (Run::Schedule { events: ev, next: 0 }, 0, ClassCounts::default())
+                }
+                CoreKind::External => (Run::Schedule { events: vec![], next: 0 }, 0, ClassCounts::default()),
+            };
+            debug_assert_eq!(ports * np, in_off.get(cores.len() + 1).unwrap_or(&in_total) - in_off[cores.len()]);
+            cores.push(Core {
+                id: c.core,
+                pop: c.pop.0,
+                n,
+                tile: a.tile_of(c.core),
+                run,
+                key_base: c.key_base.map(|k| k.0),
+                ports,
+                in_off: in_off[cores.len()],
+                n_syn: c.synapses.len() as u64,
+                instr,
+            });
+        }
+        Ok(Machine {
+            arch: a,
+            dt_ms: img.meta.dt_ms,
+            network: img.meta.network,
+            kernels,
+            cores,
+            routes: all_routes,
+            fanout,
+            spans: all_spans,
+            arena,
+            ring: vec![0; ring_slots * in_total],
+            ring_slots,
+            in_total,
+            pops: img.populations,
+            footprint,
+        })
+    }
+
+    /// Bytes the machine's arrays occupy (for the memory report).
+    pub fn memory_bytes(&self) -> u64 {
+        let mut b = 0u64;
+        b += self.ring.len() as u64 * 4;
+        for c in &self.cores {
+            if let Run::Kernel { data, .. } = &c.run {
+                b += data.state.iter().map(|s| s.len() as u64 * 4).sum::<u64>();
+                b += data.params.iter().map(|p| if let Param::PerNeuron(v) = p { v.len() as u64 * 4 } else { 4 }).sum::<u64>();
+            }
+        }
+        b += self.arena.len() as u64 * 8;
+        for f in &self.fanout {
+            b += f.start.len() as u64 * 4;
+        }
+        b += self.spans.len() as u64 * 12;
+        for rs in &self.routes {
+            b += rs.iter().map(|r| r.dests.len() as u64 * 24 + r.links.len() as u64 * 4).sum::<u64>();
+        }
+        b
+    }
+}
+
+impl Machine {
+    /// Adds external spikes: (population name, neuron, step) triples. The
+    /// population must be an input or spike-source population (its cores
+    /// replay schedules). An error names the offending triple by its index.
+    pub fn inject(&mut self, spikes: &[(String, u32, u32)]) -> std::result::Result<(), InjectError> {
+        let mut added: Vec<(usize, u32, u32)> = Vec::with_capacity(spikes.len());
+        for (index, (pop, neuron, step)) in spikes.iter().enumerate() {
+            let err = |reason| InjectError { index, population: pop.clone(), neuron: *neuron, step: *step, reason };
+            let Some(pi) = self.pops.iter().position(|p| &p.name == pop) else {
+                let inputs = self.pops.iter().filter(|p| matches!(p.model.as_str(), "input" | "spike_source_array")).map(|p| p.name.clone()).collect();
+                return Err(err(InjectReason::NoPopulation { inputs }));
+            };
+            let p = &self.pops[pi];
+            if *neuron >= p.size {
+                return Err(err(InjectReason::NoNeuron { size: p.size }));
+            }
+            // Validation made every population's slices cover it, on loaded cores.
+            let slice = p.slices.iter().find(|s| *neuron >= s.first && *neuron < s.first + s.count).expect("slices cover the population");
+            let ci = self.cores.binary_search_by_key(&slice.core, |c| c.id).expect("slice cores are loaded");
+            if !matches!(self.cores[ci].run, Run::Schedule { .. }) {
+                return Err(err(InjectReason::NotASource { model: p.model.clone() }));
+            }
+            added.push((ci, *step, neuron - slice.first));
+        }
+        for (ci, step, local) in added {
+            if let Run::Schedule { events, .. } = &mut self.cores[ci].run {
+                events.push((step, local));
+            }
+        }
+        for c in &mut self.cores {
+            if let Run::Schedule { events, next } = &mut c.run {
+                events.sort_unstable();
+                events.dedup();
+                *next = 0;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,224 @@
+//! The network between cores: what a spike's packet does on its way, as
+//! the image's routing tables define it. Multicast routes are resolved once
+//! per source core (or per key where a core's keys route differently) by
+//! tracing the tables (`nerve_isa::route::trace`): destinations, links,
+//! routers, hops by kind, chip crossings and path latencies. The
+//! per-destination message model (Loihi, SANA-FE) takes instead one
+//! dimension-order path per (source core, destination core) pair.
+//! Both change what is charged, never what is delivered.
+
+use std::collections::BTreeMap;
+
+use nerve_isa::arch::HopKind;
+use nerve_isa::ids::{CoreId, LinkId, RoutingKey};
+use nerve_isa::image::{Image, RouteEntry};
+use nerve_isa::route::trace;
+
+use crate::error::{EmuError, Result};
+use crate::machine::Machine;
+
+/// Where a source core's packets go.
+#[derive(Clone, Debug)]
+pub struct Dest {
+    /// Index of the destination core in `Machine::cores`.
+    pub core: u32,
+    /// Path latency from the source, ns.
+    pub latency_ns: f64,
+}
+
+/// A resolved multicast route.
+#[derive(Clone, Debug, Default)]
+pub struct Route {
+    pub dests: Vec<Dest>,
+    /// Directed links used.
+    pub links: Vec<LinkId>,
+    pub routers: u32,
+    pub hops: [u32; 3],
+    pub chip_crossings: u32,
+    /// Largest path latency over the destinations, ns.
+    pub latency_ns: f64,
+}
+
+/// The route of neuron `i` of a core with routes `rs`.
+#[inline]
+pub fn route_of(rs: &[Route], i: usize) -> &Route {
+    if rs.len() == 1 {
+        &rs[0]
+    } else {
+        &rs[i]
+    }
+}
+
+/// How keys in [lo, hi] fare against one entry.
+enum Cover {
+    All,
+    None,
+    Some,
+}
+
+fn cover(lo: u32, hi: u32, e: &RouteEntry) -> Cover {
+    let p = 32 - (lo ^ hi).leading_zeros(); // bits below p vary within the range
+    let low = if p >= 32 { u32::MAX } else { (1u32 << p) - 1 };
+    let high = e.mask & !low;
+    if lo & high != e.key & high {
+        Cover::None
+    } else if e.mask & low == 0 {
+        Cover::All
+    } else {
+        Cover::Some
+    }
+}
+
+/// True if every router gives every key of [lo, hi] the same first match.
+fn uniform(img: &Image, lo: u32, hi: u32) -> bool {
+    img.routers.iter().all(|r| {
+        for e in &r.entries {
+            match cover(lo, hi, e) {
+                Cover::All => return true,
+                Cover::None => continue,
+                Cover::Some => return false,
+            }
+        }
+        true
+    })
+}
+
+/// Every core's multicast routes: one for all its keys where the tables
+/// treat them alike, else one per key; none for a core that sends nothing.
+/// `index` maps a core id to its index in the image's cores.
+pub fn resolve(img: &Image, index: &BTreeMap<CoreId, u32>) -> Result<Vec<Vec<Route>>> {
+    let a = &img.arch;
+    let mut all_routes: Vec<Vec<Route>> = Vec::with_capacity(img.cores.len());
+    for c in &img.cores {
+        let Some(kb) = c.key_base else {
+            all_routes.push(vec![]);
+            continue;
+        };
+        let (lo, hi) = (kb.0, kb.0 + c.n_neurons - 1);
+        let src_tile = a.tile_of(c.core);
+        let keys: Vec<u32> = if uniform(img, lo, hi) { vec![lo] } else { (lo..=hi).collect() };
+        let mut routes = Vec::with_capacity(keys.len());
+        for &k in &keys {
+            let tr = trace(img, src_tile, RoutingKey(k))?;
+            let mut dests = Vec::with_capacity(tr.cores.len());
+            let mut lat = 0.0f64;
+            for (dc, pc) in tr.cores.iter().zip(&tr.paths) {
+                let di = *index.get(dc).ok_or_else(|| EmuError::Invalid(format!("packets of {} are routed to {dc}, which the image does not use", c.core)))?;
+                let l = a.timing.path_ns(pc);
+                lat = lat.max(l);
+                dests.push(Dest { core: di, latency_ns: l });
+            }
+            let mut hops = [0u32; 3];
+            let mut crossings = 0;
+            let mut links = Vec::with_capacity(tr.hops.len());
+            for &(t, d) in &tr.hops {
+                match d.hop_kind() {
+                    HopKind::EastWest => hops[0] += 1,
+                    HopKind::NorthSouth => hops[1] += 1,
+                    HopKind::Diagonal => hops[2] += 1,
+                }
+                if let Some(nb) = a.neighbour(t, d) {
+                    if a.chip_of(nb) != a.chip_of(t) {
+                        crossings += 1;
+                    }
+                }
+                links.push(LinkId::new(t, d));
+            }
+            routes.push(Route { dests, links, routers: tr.routers.len() as u32, hops, chip_crossings: crossings, latency_ns: lat });
+        }
+        all_routes.push(routes);
+    }
+    Ok(all_routes)
+}
+
+/// A source core's direct paths, and for each of its fan-out spans the path
+/// it takes (an index, so that a message costs no search).
+pub struct DirectPaths {
+    pub paths: Vec<Direct>,
+    /// Aligned with the core's spans (`Fanout::spans`): index into `paths` (spans without synapses: unused).
+    pub of_span: Vec<u32>,
+    /// Per neuron: its messages' totals, so that a spike costs one lookup.
+    pub per_neuron: Vec<NeuronMessages>,
+}
+
+/// What one spike of a neuron sends under the per-destination model.
+#[derive(Clone, Copy, Default)]
+pub struct NeuronMessages {
+    pub messages: u32,
+    pub hops: [u32; 3],
+    pub chip_crossings: u32,
+    /// The slowest message's network latency.
+    pub latency_ns: f64,
+}
+
+/// A per-destination message's path from its source core to `core`.
+pub struct Direct {
+    pub hops: [u32; 3],
+    pub chip_crossings: u32,
+    pub latency_ns: f64,
+    /// Directed links.
+    pub links: Vec<LinkId>,
+}
+
+/// The direct paths from each core to the cores its fan-out reaches.
+pub fn direct_paths(m: &Machine) -> Vec<DirectPaths> {
+    let a = &m.arch;
+    let tm = &a.timing;
+    // Per destination core: its index in the current source's `dests`
+    // (valid where `seen` holds that source), so spans find their path
+    // without a search (millions of spans on large networks).
+    let mut dest_ix = vec![0u32; m.cores.len()];
+    let mut seen = vec![usize::MAX; m.cores.len()];
+    m.fanout
+        .iter()
+        .enumerate()
+        .map(|(src, f)| {
+            let mut dests: Vec<u32> = Vec::new();
+            let spans = f.spans(&m.spans);
+            for s in spans.iter().filter(|s| s.len > 0) {
+                if seen[s.core as usize] != src {
+                    seen[s.core as usize] = src;
+                    dests.push(s.core);
+                }
+            }
+            dests.sort_unstable();
+            for (k, &d) in dests.iter().enumerate() {
+                dest_ix[d as usize] = k as u32;
+            }
+            let from = a.tile_of(m.cores[src].id);
+            // Spans without synapses send no message and have no path (never read).
+            let of_span: Vec<u32> = spans.iter().map(|s| if s.len > 0 { dest_ix[s.core as usize] } else { u32::MAX }).collect();
+            let paths = dests
+                .into_iter()
+                .map(|d| {
+                    let to = a.tile_of(m.cores[d as usize].id);
+                    let mut links = Vec::new();
+                    nerve_isa::route::direct_path(a, from, to, |t, dir| links.push(LinkId::new(t, dir)));
+                    let c = nerve_isa::route::direct_cost(a, from, to);
+                    let latency_ns = tm.path_ns(&c);
+                    Direct { hops: [c.ew, c.ns, c.diag], chip_crossings: c.chip_crossings, latency_ns, links }
+                })
+                .collect::<Vec<Direct>>();
+            let n = f.start.len().saturating_sub(1);
+            let per_neuron = (0..n)
+                .map(|i| {
+                    let mut t = NeuronMessages::default();
+                    for si in f.range(i) {
+                        if spans[si].len == 0 {
+                            continue;
+                        }
+                        let d = &paths[of_span[si] as usize];
+                        t.messages += 1;
+                        for k in 0..3 {
+                            t.hops[k] += d.hops[k];
+                        }
+                        t.chip_crossings += d.chip_crossings;
+                        t.latency_ns = t.latency_ns.max(d.latency_ns);
+                    }
+                    t
+                })
+                .collect();
+            DirectPaths { paths, of_span, per_neuron }
+        })
+        .collect()
+}

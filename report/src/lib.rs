@@ -1,0 +1,60 @@
+//! nerve-report: everything after the image, as a library (the CLI parses
+//! arguments and prints; this crate does the work, so its tests test what
+//! the CLI runs, and the Python package can call it too).
+//!
+//! - [`session`]: running an image as a user asks: external spikes from
+//!   files, which populations to record, probes by name, the engine and
+//!   the cost-model switches.
+//! - [`summary`]: the run summary (`nerve run --report`): counts, timing,
+//!   energy with its breakdowns by kind, population, core, chip and link,
+//!   per-step series, a raster sample.
+//! - [`text`], [`html`], [`plots`], [`format`]: the reports for people:
+//!   tables, a self-contained HTML page, pictures (SVG, PNG).
+//! - [`spikes`], [`probes`]: spike and probe files in and out.
+#![forbid(unsafe_code)]
+
+pub mod format;
+pub mod html;
+pub mod plots;
+pub mod probes;
+pub mod session;
+pub mod spikes;
+pub mod summary;
+pub mod text;
+
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+/// What can go wrong after the image: files, their contents, the run.
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot write {}: {source}", path.display())]
+    Write { path: PathBuf, source: std::io::Error },
+    /// A spike or probe file's contents (the message names file and line).
+    #[error("{0}")]
+    File(String),
+    #[error("{}: not a run summary from `nerve run --report`: {source}", path.display())]
+    Summary { path: PathBuf, source: serde_json::Error },
+    #[error("pictures: {0}")]
+    Plot(String),
+    /// A request the image cannot satisfy (a probe of a variable it lacks,
+    /// a population it does not have).
+    #[error("{0}")]
+    Request(String),
+    #[error(transparent)]
+    Emu(#[from] nerve_emulator::EmuError),
+    #[error(transparent)]
+    Image(#[from] nerve_isa::image::ImageError),
+    #[error(transparent)]
+    Compile(#[from] nerve_compiler::error::CompileError),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Writes a whole file, naming it in the error.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).map_err(|e| Error::Write { path: path.to_path_buf(), source: e })
+}

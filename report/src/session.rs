@@ -1,0 +1,177 @@
+//! Running an image as a user asks: the cost-model switches, external
+//! spikes, what to record and probe, the engine; then the run itself.
+//! `nerve run` and the Python package both come through here.
+
+use std::path::PathBuf;
+
+use nerve_emulator::engine::{self, Recording, RunOutput};
+use nerve_emulator::kernel::jit::Jit;
+use nerve_emulator::kernel::{Interp, KernelRunner};
+use nerve_emulator::machine::Machine;
+use nerve_isa::arch::MessageModel;
+
+use crate::spikes::Spike;
+use crate::{Error, Result};
+
+/// Which kernel engine runs the kernels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Engine {
+    /// Cranelift-compiled kernels (bit-identical to the interpreter, faster).
+    #[default]
+    Jit,
+    /// The reference interpreter.
+    Interp,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Jit => "jit",
+            Engine::Interp => "interp",
+        }
+    }
+}
+
+/// Cost-model choices that differ from the image's profile: they change
+/// what is charged, never what is computed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CostModel {
+    pub messages: Option<MessageModel>,
+    /// Overlap a core's send and receive sides (max instead of sum).
+    pub overlap: Option<bool>,
+    /// Count static power (`false`: dynamic energy only).
+    pub static_power: bool,
+}
+
+/// External spikes from one source (a file, or an array from Python), in
+/// physical time; `origin` names it in errors.
+#[derive(Clone, Debug)]
+pub struct Input {
+    pub origin: String,
+    pub spikes: Vec<Spike>,
+}
+
+impl Input {
+    /// Reads a spike file (CSV or JSON).
+    pub fn read(path: &std::path::Path) -> Result<Input> {
+        Ok(Input { origin: path.display().to_string(), spikes: crate::spikes::read(path)? })
+    }
+}
+
+/// What a run records and how it runs.
+#[derive(Clone, Debug, Default)]
+pub struct Request {
+    pub steps: u64,
+    pub engine: Engine,
+    /// Worker threads (0: one per available CPU). Results do not depend on it.
+    pub threads: usize,
+    pub inputs: Vec<Input>,
+    /// Record every population's spikes, not only those the network marks.
+    pub record_all: bool,
+    /// State variables probed every step: `POP:VAR`.
+    pub probes: Vec<String>,
+    /// A population whose first spike ends the decision latency.
+    pub decision: Option<String>,
+}
+
+/// A finished run: the machine after it, what it produced, and what was recorded.
+pub struct Ran {
+    pub machine: Machine,
+    pub output: RunOutput,
+    /// Per population: whether its spikes were recorded.
+    pub recorded: Vec<bool>,
+    /// Threads the run used.
+    pub threads: usize,
+}
+
+/// Applies cost-model choices to a loaded machine.
+pub fn apply_cost_model(m: &mut Machine, c: &CostModel) {
+    if let Some(x) = c.messages {
+        m.arch.router.messages = x;
+    }
+    if let Some(x) = c.overlap {
+        m.arch.timing.overlap_send_receive = x;
+    }
+    if !c.static_power {
+        m.arch.energy.static_chip_w.value = 0.0;
+        m.arch.energy.active_core_w.value = 0.0;
+    }
+}
+
+fn names(m: &Machine) -> String {
+    m.pops.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// External spikes as (population, neuron, step), each step rounded to
+/// the nearest; spikes at or after `steps` are not reached and dropped.
+fn external(m: &Machine, inputs: &[Input], steps: u64) -> Result<Vec<(String, u32, u32)>> {
+    let dt = m.dt_ms;
+    let mut ext: Vec<(String, u32, u32)> = Vec::new();
+    for input in inputs {
+        let mut seen = std::collections::BTreeSet::new();
+        for s in &input.spikes {
+            let step = (s.time_ms / dt + 0.5).floor();
+            if step >= steps as f64 {
+                continue; // after the run: not an error, just not reached
+            }
+            let key = (s.population.clone(), s.neuron, step as u32);
+            if !seen.insert(key.clone()) {
+                return Err(Error::File(format!(
+                    "{}: two spikes of `{}` neuron {} fall in timestep {} ({} ms with dt {} ms)",
+                    input.origin, s.population, s.neuron, step, s.time_ms, dt
+                )));
+            }
+            ext.push(key);
+        }
+    }
+    Ok(ext)
+}
+
+/// (population, state slot) of each `POP:VAR`.
+fn probes(m: &Machine, specs: &[String]) -> Result<Vec<(u32, u8)>> {
+    let mut out = Vec::new();
+    for spec in specs {
+        let (pop, var) = spec.split_once(':').ok_or_else(|| Error::Request(format!("probe `{spec}`: expected POP:VAR")))?;
+        let (pi, p) = m
+            .pops
+            .iter()
+            .enumerate()
+            .find(|(_, p)| p.name == pop)
+            .ok_or_else(|| Error::Request(format!("probe `{spec}`: no population `{pop}` (populations: {})", names(m))))?;
+        let v = p.vars.iter().find(|v| v.name == var).ok_or_else(|| {
+            Error::Request(format!(
+                "probe `{spec}`: `{pop}` has no variable `{var}` (it has: {})",
+                p.vars.iter().map(|v| v.name.as_str()).collect::<Vec<_>>().join(", ")
+            ))
+        })?;
+        out.push((pi as u32, v.slot));
+    }
+    Ok(out)
+}
+
+/// Runs a loaded machine as `r` asks; `progress` gets the steps done.
+pub fn run(mut m: Machine, r: &Request, progress: &mut dyn FnMut(u64)) -> Result<Ran> {
+    let ext = external(&m, &r.inputs, r.steps)?;
+    m.inject(&ext).map_err(nerve_emulator::EmuError::from)?;
+    let any_marked = m.pops.iter().any(|p| p.record_spikes);
+    let recorded: Vec<bool> = m.pops.iter().map(|p| r.record_all || !any_marked || p.record_spikes).collect();
+    let probes = probes(&m, &r.probes)?;
+    if let Some(d) = &r.decision {
+        if !m.pops.iter().any(|p| &p.name == d) {
+            return Err(Error::Request(format!("decision population `{d}`: no such population (populations: {})", names(&m))));
+        }
+    }
+    let rec = Recording { spikes: recorded.clone(), probes, per_step: true };
+    let threads = if r.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { r.threads };
+    let runner: Box<dyn KernelRunner> = match r.engine {
+        Engine::Interp => Box::new(Interp),
+        Engine::Jit => Box::new(Jit::compile(&m)?),
+    };
+    let output = engine::run(&mut m, runner.as_ref(), r.steps, threads, &rec, progress)?;
+    Ok(Ran { machine: m, output, recorded, threads })
+}
+
+/// Where probes go by default.
+pub fn default_probe_path() -> PathBuf {
+    PathBuf::from("probes.csv")
+}

@@ -1,0 +1,256 @@
+//! The reports as text: the run report's tables, the lines `nerve run`
+//! prints, and the mapping report of `nerve compile`.
+
+use std::fmt::Write as _;
+
+use nerve_compiler::compile::MapReport;
+use nerve_isa::arch::Arch;
+
+use crate::format::{eng, plain, table};
+use crate::summary::{CoreRow, Summary};
+
+/// The run report: (title, table) in reading order.
+pub fn tables(s: &Summary, top: usize) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let t = &s.timing;
+    let e = &s.energy;
+    let mut head = vec![
+        vec!["network".into(), format!("{} ({} neurons, {} synapses)", s.network, s.neurobench.neurons, s.neurobench.synapses)],
+        vec!["machine".into(), format!("{}: {} cores on {} tiles, {} chips", s.arch, s.cores_used, s.tiles_used, s.chips_used)],
+        vec![
+            "run".into(),
+            format!("{} steps of {} ms ({} ms biological), engine {}, {} thread(s)", s.steps, s.dt_ms, s.steps as f64 * s.dt_ms, s.engine, s.threads),
+        ],
+        vec!["time to solution".into(), format!("{} (real-time factor {:.4})", eng(t.time_to_solution_s, "s"), t.real_time_factor)],
+        vec!["energy".into(), format!("{} total = {} dynamic + {} static", eng(e.total_j, "J"), eng(e.dynamic_j, "J"), eng(e.static_j, "J"))],
+        vec!["power".into(), format!("{} mean ({} static)", eng(e.power_w, "W"), eng(e.static_power_w, "W"))],
+        vec!["energy per timestep".into(), eng(e.per_step_j, "J")],
+        vec!["energy-delay product".into(), format!("{} ({})", eng(e.edp_js, "J·s"), if e.inference_steps.is_some() { "per inference" } else { "whole run" })],
+    ];
+    if let (Some(k), Some(j)) = (e.inference_steps, e.per_inference_j) {
+        head.push(vec!["energy per inference".into(), format!("{} ({} steps each)", eng(j, "J"), k)]);
+    }
+    if let Some(j) = e.per_synaptic_event_j {
+        head.push(vec!["energy per synaptic event, all included".into(), eng(j, "J")]);
+    }
+    if let Some(d) = &t.decision {
+        head.push(vec![
+            format!("decision latency ({})", d.population),
+            match d.latency_ns {
+                Some(l) => {
+                    format!("{} (input at step {}, decision at step {})", eng(l * 1e-9, "s"), d.first_input_step.unwrap_or(0), d.decision_step.unwrap_or(0))
+                }
+                None => "no decision spike after the first input".into(),
+            },
+        ]);
+    }
+    out.push(("Summary".into(), plain(head)));
+    out.push((
+        "Latency per timestep".into(),
+        table(
+            &["", "mean", "p50", "p99", "max"],
+            [("step (critical path)", &t.step_ns), ("slowest core", &t.core_ns), ("network", &t.net_ns)]
+                .iter()
+                .map(|(n, st)| vec![n.to_string(), eng(st.mean * 1e-9, "s"), eng(st.p50 * 1e-9, "s"), eng(st.p99 * 1e-9, "s"), eng(st.max * 1e-9, "s")])
+                .chain(std::iter::once(vec![
+                    "barrier".into(),
+                    eng(t.barrier_ns * 1e-9, "s"),
+                    String::new(),
+                    String::new(),
+                    match t.real_time_tick_ns {
+                        Some(tk) => format!("tick {}, {} overrun steps", eng(tk * 1e-9, "s"), t.overrun_steps),
+                        None => "free-running".into(),
+                    },
+                ]))
+                .collect(),
+        ),
+    ));
+    out.push((
+        "Energy by kind".into(),
+        table(
+            &["kind", "events", "per event", "energy", "share"],
+            e.by_kind
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.kind.clone(),
+                        if r.kind == "static power" { String::new() } else { r.count.to_string() },
+                        if r.kind == "static power" { eng(s.energy.static_power_w, "W") } else { eng(r.per_event_pj * 1e-12, "J") },
+                        eng(r.joules, "J"),
+                        format!("{:.1}%", 100.0 * r.share),
+                    ]
+                })
+                .collect(),
+        ),
+    ));
+    out.push((
+        "By population".into(),
+        table(
+            &["population", "model", "neurons", "cores", "spikes", "rate", "synaptic events in", "dynamic energy"],
+            s.populations
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.name.clone(),
+                        p.model.clone(),
+                        p.size.to_string(),
+                        p.cores.to_string(),
+                        p.spikes.to_string(),
+                        format!("{:.2} Hz", p.rate_hz),
+                        p.synaptic_events_in.to_string(),
+                        eng(p.dynamic_j, "J"),
+                    ]
+                })
+                .collect(),
+        ),
+    ));
+    let mut cores: Vec<&CoreRow> = s.cores.iter().collect();
+    cores.sort_by(|a, b| b.busy_ns.total_cmp(&a.busy_ns).then(a.core.cmp(&b.core)));
+    out.push((
+        format!("Busiest cores (top {} of {})", top.min(cores.len()), cores.len()),
+        table(
+            &["core", "tile (x, y)", "chip", "population", "spikes", "packets in", "synaptic events", "busy", "max step", "dynamic energy"],
+            cores
+                .iter()
+                .take(top)
+                .map(|c| {
+                    vec![
+                        c.core.to_string(),
+                        format!("{} ({}, {})", c.tile, c.x, c.y),
+                        c.chip.to_string(),
+                        c.population.clone(),
+                        c.spikes.to_string(),
+                        c.packets_in.to_string(),
+                        c.synaptic_events.to_string(),
+                        eng(c.busy_ns * 1e-9, "s"),
+                        eng(c.max_step_ns * 1e-9, "s"),
+                        eng(c.dynamic_j, "J"),
+                    ]
+                })
+                .collect(),
+        ),
+    ));
+    out.push((
+        "By chip".into(),
+        table(
+            &["chip", "cores", "dynamic", "static", "mean power"],
+            s.chips.iter().map(|c| vec![c.chip.to_string(), c.cores.to_string(), eng(c.dynamic_j, "J"), eng(c.static_j, "J"), eng(c.power_w, "W")]).collect(),
+        ),
+    ));
+    let nb = &s.neurobench;
+    out.push((
+        "Activity (NeuroBench terms)".into(),
+        table(
+            &["synaptic operations", "activation sparsity", "membrane updates", "spikes", "packets delivered", "packets with no synapse at the core"],
+            vec![vec![
+                nb.synaptic_ops.to_string(),
+                format!("{:.6}", nb.activation_sparsity),
+                nb.membrane_updates.to_string(),
+                s.counts.spikes.to_string(),
+                s.counts.packets_in.to_string(),
+                s.counts.packets_no_row.to_string(),
+            ]],
+        ),
+    ));
+    out
+}
+
+/// The few lines `nerve run` prints: what ran, at what cost on the chip.
+pub fn run_lines(s: &Summary, wall_seconds: f64) -> String {
+    let mut out = String::new();
+    let c = &s.counts;
+    let neurons: u32 = s.populations.iter().map(|p| p.size).sum();
+    let bio_s = s.steps as f64 * s.dt_ms / 1000.0;
+    let _ = writeln!(
+        out,
+        "ran `{}` on `{}` for {} steps ({} ms biological) in {:.3} s: {} spikes ({:.2} Hz mean), {} synaptic events",
+        s.network,
+        s.arch,
+        s.steps,
+        s.steps as f64 * s.dt_ms,
+        wall_seconds,
+        c.spikes,
+        c.spikes as f64 / neurons.max(1) as f64 / bio_s.max(1e-12),
+        c.synaptic_events
+    );
+    let t = &s.timing;
+    let _ = writeln!(
+        out,
+        "on the chip: time to solution {} (step mean {}, p99 {}, max {}){}; energy {} ({} per step, mean power {})",
+        eng(t.time_to_solution_s, "s"),
+        eng(t.step_ns.mean * 1e-9, "s"),
+        eng(t.step_ns.p99 * 1e-9, "s"),
+        eng(t.step_ns.max * 1e-9, "s"),
+        match t.real_time_tick_ns {
+            Some(tk) => format!(", real-time tick {}, {} overrun steps", eng(tk * 1e-9, "s"), t.overrun_steps),
+            None => String::new(),
+        },
+        eng(s.energy.total_j, "J"),
+        eng(s.energy.per_step_j, "J"),
+        eng(s.energy.power_w, "W")
+    );
+    let _ = writeln!(out, "`nerve report` on the --report file gives the breakdowns, pictures and an HTML page.");
+    out
+}
+
+/// The mapping report as tables; `dest` says where the image went.
+pub fn map_report(r: &MapReport, arch: &Arch, dest: &str) -> String {
+    let mut out = String::new();
+    let s = &r.seconds;
+    let _ = writeln!(out, "compiled `{}` for `{}` → {} ({} neurons, {} synapses)", r.network, r.arch, dest, r.neurons, r.synapses);
+    let rt = &r.routing;
+    let _ = writeln!(
+        out,
+        "{}",
+        table(
+            &[
+                "cores",
+                "tiles",
+                "chips",
+                "trees",
+                "entries (raw)",
+                "after default-route elision",
+                "compressed",
+                "largest table",
+                "busiest link (trees / neurons)"
+            ],
+            vec![vec![
+                r.cores_used.to_string(),
+                r.tiles_used.to_string(),
+                r.chips_used.to_string(),
+                rt.trees.to_string(),
+                rt.entries_uncompressed.to_string(),
+                rt.entries_after_elision.to_string(),
+                rt.entries_compressed.to_string(),
+                format!("{} / {}", rt.max_table_compressed, arch.router.table_entries),
+                format!("{} / {}", rt.max_link_trees, rt.max_link_neurons),
+            ]]
+        )
+    );
+    let rows: Vec<Vec<String>> =
+        r.populations.iter().map(|p| vec![p.name.clone(), p.model.clone(), p.size.to_string(), p.neurons_per_core.to_string(), p.cores.to_string()]).collect();
+    let _ = writeln!(out, "{}", table(&["population", "model", "neurons", "per core", "cores"], rows));
+    let q: Vec<Vec<String>> = r
+        .quantisation
+        .iter()
+        .map(|q| {
+            vec![
+                q.projection.clone(),
+                q.port.to_string(),
+                q.exp.to_string(),
+                format!("{:.3}%", 100.0 * q.worst_rel_error),
+                q.clipped.to_string(),
+                q.underflow.to_string(),
+            ]
+        })
+        .collect();
+    if !q.is_empty() {
+        let _ = writeln!(out, "{}", table(&["projection", "port", "weight exp", "worst weight error", "clipped", "rounded to 0"], q));
+    }
+    let _ = writeln!(
+        out,
+        "time: read {:.3} s; expand {:.3} s, quantise {:.3} s, partition {:.3} s, place {:.3} s, route {:.3} s, codegen {:.3} s, check {:.3} s (stages {:.3} s); write image {:.3} s",
+        s.read, s.expand, s.lower, s.partition, s.place, s.route, s.codegen, s.check, s.total, s.write
+    );
+    out
+}
