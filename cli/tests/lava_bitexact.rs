@@ -28,14 +28,17 @@ fn check(file: &str, arch: &str) {
     for name in names {
         let p = &net["populations"][name];
         let n = p["n"].as_u64().unwrap() as u32;
-        let model = Model::LoihiLif(LoihiParams {
-            du: Values::Scalar(p["du"].as_f64().unwrap()),
-            dv: Values::Scalar(p["dv"].as_f64().unwrap()),
-            vth: Values::Scalar(p["vth"].as_f64().unwrap()),
-            bias_mant: Values::PerNeuron(ints(&p["bias_mant"])),
-            bias_exp: Values::PerNeuron(ints(&p["bias_exp"])),
-            refractory: None,
-        });
+        let model = Model::neuron(
+            "loihi_lif",
+            vec![
+                ("du", Values::Scalar(p["du"].as_f64().unwrap())),
+                ("dv", Values::Scalar(p["dv"].as_f64().unwrap())),
+                ("vth", Values::Scalar(p["vth"].as_f64().unwrap())),
+                ("bias_mant", Values::PerNeuron(ints(&p["bias_mant"]))),
+                ("bias_exp", Values::PerNeuron(ints(&p["bias_exp"]))),
+            ],
+        )
+        .unwrap();
         let id = b.population(name, n, model).unwrap();
         b.initial(id, "u", Init::Values(Values::PerNeuron(ints(&p["u0"]))));
         b.initial(id, "v", Init::Values(Values::PerNeuron(ints(&p["v0"]))));

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use nerve_isa::arch::Arch;
-use nerve_isa::ids::{CoreId, KernelId, PopId, RoutingKey, TileId};
+use nerve_isa::ids::{CoreId, KernelId, PopId, RoutingKey};
 use nerve_isa::image::{
     self, ConvRows, CoreImage, CoreKind, Image, InputEntry, Meta, ParamArray, PopSymbol, RouterTable, RowStart, Slice, Synapse, ValidImage,
 };
@@ -186,7 +186,7 @@ pub fn compile(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn Fn
     for (pi, pop) in net.pops() {
         let incoming: Vec<Incoming> =
             net.projections().filter(|(_, _, b, _)| *b == pi).map(|(e, _, _, p)| Incoming { proj: e, p, syn: &syn[e.index()] }).collect();
-        lowered.push(lower(arch, net, pop, &incoming, dt)?);
+        lowered.push(lower(arch, pop, &incoming, dt)?);
     }
     times.lower = t.elapsed().as_secs_f64();
 
@@ -223,12 +223,7 @@ pub fn compile(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn Fn
     times.total = t_all.elapsed().as_secs_f64();
 
     let a = arch;
-    let mut tiles: Vec<TileId> = image.cores.iter().map(|c| a.tile_of(c.core)).collect();
-    tiles.sort();
-    tiles.dedup();
-    let mut chips: Vec<u32> = tiles.iter().map(|&t| a.chip_of(t).0).collect();
-    chips.sort();
-    chips.dedup();
+    let footprint = a.footprint(image.cores.iter().map(|c| c.core));
     let mut busiest = mapped.routes.links.clone();
     busiest.sort_by(|x, y| y.neurons.cmp(&x.neurons).then(x.tile.cmp(&y.tile)));
     busiest.truncate(10);
@@ -248,8 +243,8 @@ pub fn compile(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn Fn
             })
             .collect(),
         cores_used: image.cores.len() as u32,
-        tiles_used: tiles.len() as u32,
-        chips_used: chips.len() as u32,
+        tiles_used: footprint.tiles,
+        chips_used: footprint.chips,
         placement: match &opts.place.strategy {
             Strategy::Pack => format!("pack, refined ({} moves per slice, seed {})", opts.place.effort, opts.place.seed),
             Strategy::Spread => format!("spread, refined ({} moves per slice, seed {})", opts.place.effort, opts.place.seed),

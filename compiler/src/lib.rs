@@ -2,7 +2,9 @@
 //!
 //! - [`front`]: networks in (JSON, NIR, the Rust builder API).
 //! - [`net`]: the graph IR and its connectors expanded into synapses.
-//! - [`lower`]: neuron models into fixed-point kernels, weights into mantissas.
+//! - [`models`]: neuron models, one file each behind one trait.
+//! - [`lower`]: populations into fixed-point kernels (through their
+//!   models), weights into mantissas.
 //! - [`map`]: partition into per-core slices, placement, routing (keys,
 //!   multicast trees, tables, compression).
 //! - [`compile`]: the driver, code generation into an [`nerve_isa::Image`],
@@ -16,6 +18,7 @@ pub mod export;
 pub mod front;
 pub mod lower;
 pub mod map;
+pub mod models;
 pub mod net;
 pub mod rng;
 pub mod verify;

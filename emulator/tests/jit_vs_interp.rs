@@ -110,15 +110,15 @@ fn random_kernels_agree_bit_for_bit() {
         let mut di = clone(&d0);
         let mut fi = vec![0u8; np / 4];
         interp::run(&k, &mut di, &input, np, &mut fi);
-        let jit = Jit::for_kernel(&k, &d0).unwrap_or_else(|e| panic!("case {case}: {e}\n{}", nerve_isa::asm::disassemble(&k)));
+        let jit = Jit::for_kernel(&k, &d0).unwrap_or_else(|e| panic!("case {case}: {e}\n{}", nerve_isa::kernel::asm::disassemble(&k)));
         // Run twice on the same state: the second pass starts from the first's results.
         let mut dj = clone(&d0);
         let mut fj = vec![0u8; np / 4];
         jit.run(0, &k, &mut dj, &mut input.clone(), np, &mut fj);
         for s in 0..NS {
-            assert_eq!(&di.state[s][..n], &dj.state[s][..n], "case {case}: state {s} differs\n{}", nerve_isa::asm::disassemble(&k));
+            assert_eq!(&di.state[s][..n], &dj.state[s][..n], "case {case}: state {s} differs\n{}", nerve_isa::kernel::asm::disassemble(&k));
         }
-        assert_eq!(masked(&fi, n), masked(&fj, n), "case {case}: spike/activity flags differ\n{}", nerve_isa::asm::disassemble(&k));
+        assert_eq!(masked(&fi, n), masked(&fj, n), "case {case}: spike/activity flags differ\n{}", nerve_isa::kernel::asm::disassemble(&k));
         // Compiled for a profile without idle updates: the same states and
         // spike bits, activity bits 0, and the input slots cleared all the same.
         let quiet = Jit::for_kernel_without_activity(&k, &d0).unwrap();
@@ -128,7 +128,7 @@ fn random_kernels_agree_bit_for_bit() {
             assert_eq!(&di.state[s][..n], &dq.state[s][..n], "case {case} (no activity): state {s} differs");
         }
         let spikes_only: Vec<u8> = masked(&fi, n).iter().map(|f| f & 0x0f).collect();
-        assert_eq!(spikes_only, masked(&fq, n), "case {case} (no activity): flags differ\n{}", nerve_isa::asm::disassemble(&k));
+        assert_eq!(spikes_only, masked(&fq, n), "case {case} (no activity): flags differ\n{}", nerve_isa::kernel::asm::disassemble(&k));
         assert!(iq.iter().all(|&x| x == 0), "case {case} (no activity): input not cleared");
         interp::run(&k, &mut di, &input, np, &mut fi);
         jit.run(0, &k, &mut dj, &mut input.clone(), np, &mut fj);
@@ -231,7 +231,7 @@ fn shv_constant_and_variable_amounts() {
     let vals = [5, -5, i32::MIN, i32::MAX, -1, 1 << 20];
     for &s in &amounts {
         let text = format!(".kernel t\n.state x, y\n.param e\n    lds r1, x\n    movi r2, {s}\n    shv r3, r1, r2\n    sts y, r3\n");
-        let k = nerve_isa::asm::assemble(&text).unwrap();
+        let k = nerve_isa::kernel::asm::assemble(&text).unwrap();
         let n = vals.len();
         let np = padded(n);
         let mut x = vals.to_vec();
@@ -253,7 +253,7 @@ fn shv_constant_and_variable_amounts() {
 /// spiked, or ended the update with a written state slot changed. Both engines.
 #[test]
 fn activity_rule_on_chosen_neurons() {
-    let k = nerve_isa::asm::assemble(
+    let k = nerve_isa::kernel::asm::assemble(
         ".kernel act\n.state v, w, seed\n.param dv, fire\n.input exc\n\
          lds r1, v\n ldp r2, dv\n add r1, r1, r2\n sts v, r1\n\
          lds r3, w\n sts w, r3\n sts w, r2\n sts w, r3\n\

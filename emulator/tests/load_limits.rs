@@ -14,7 +14,7 @@ fn more_inputs_than_offsets_address_is_an_error() {
     img.arch.core.max_neurons = 65_536;
     img.arch.core.max_input_ports = 16;
     let ports: Vec<String> = (0..16).map(|p| format!("p{p}")).collect();
-    let kernel = nerve_isa::asm::assemble(&format!(".kernel wide\n.state v\n.input {}\n    lds r0, v\n    sts v, r0\n", ports.join(", "))).unwrap();
+    let kernel = nerve_isa::kernel::asm::assemble(&format!(".kernel wide\n.state v\n.input {}\n    lds r0, v\n    sts v, r0\n", ports.join(", "))).unwrap();
     img.kernels.push(kernel);
     let wide = KernelId(img.kernels.len() as u32 - 1);
     // 16 cores × 16 ports × 65,536 neurons = 2^24 inputs, besides the sample's.

@@ -2,9 +2,10 @@
 //!
 //! - [`arch`]: the architecture description (cores, memories, router, links,
 //!   timing and energy per operation) as data, with built-in named profiles.
-//! - [`opcode`], [`instr`], [`kernel`], [`asm`], [`semantics`]: the neuron-kernel
-//!   instruction set: one opcode table drives the encoder, decoder, assembler,
-//!   disassembler and docs; `semantics` defines every non-trivial operation.
+//! - [`opcode`], [`instr`], [`kernel`] (with its assembler and typed builder),
+//!   [`semantics`]: the neuron-kernel instruction set: one opcode table drives
+//!   the encoder, decoder, assembler, disassembler, builder and docs;
+//!   `semantics` defines every non-trivial operation.
 //! - [`image`]: the versioned chip-image format and its validation.
 //! - [`route`]: what an image's routing tables do to a packet.
 //! - [`counters`]: the counter table (every event the emulator counts, its
@@ -13,7 +14,6 @@
 #![forbid(unsafe_code)]
 
 pub mod arch;
-pub mod asm;
 pub mod counters;
 pub mod ids;
 pub mod image;

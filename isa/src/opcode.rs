@@ -141,8 +141,98 @@ pub struct OpInfo {
     pub edges: &'static str,
 }
 
+/// One builder method per opcode, its operands typed by the opcode's format:
+/// registers are `Reg`, slots are the `State`, `Param` and `Input` handles a
+/// `KernelBuilder` declared, so a wrong operand does not compile.
+macro_rules! builder_fn {
+    ($mn:ident, $var:ident, $sem:literal, RdImm) => {
+        #[doc = $sem]
+        pub fn $mn(&mut self, rd: Reg, imm: i32) -> &mut Self {
+            self.emit(Instr { rd, imm, ..Instr::new(Opcode::$var) })
+        }
+    };
+    ($mn:ident, $var:ident, $sem:literal, RdRa) => {
+        #[doc = $sem]
+        pub fn $mn(&mut self, rd: Reg, ra: Reg) -> &mut Self {
+            self.emit(Instr { rd, ra, ..Instr::new(Opcode::$var) })
+        }
+    };
+    ($mn:ident, $var:ident, $sem:literal, RdRaRb) => {
+        #[doc = $sem]
+        pub fn $mn(&mut self, rd: Reg, ra: Reg, rb: Reg) -> &mut Self {
+            self.emit(Instr { rd, ra, rb, ..Instr::new(Opcode::$var) })
+        }
+    };
+    ($mn:ident, $var:ident, $sem:literal, RdRaImm) => {
+        #[doc = $sem]
+        pub fn $mn(&mut self, rd: Reg, ra: Reg, imm: i32) -> &mut Self {
+            self.emit(Instr { rd, ra, imm, ..Instr::new(Opcode::$var) })
+        }
+    };
+    ($mn:ident, $var:ident, $sem:literal, RdRaRbSh63) => {
+        builder_fn!(@shift $mn, $var, $sem);
+    };
+    ($mn:ident, $var:ident, $sem:literal, RdRaRbSh62) => {
+        builder_fn!(@shift $mn, $var, $sem);
+    };
+    (@shift $mn:ident, $var:ident, $sem:literal) => {
+        #[doc = $sem]
+        pub fn $mn(&mut self, rd: Reg, ra: Reg, rb: Reg, sh: u8) -> &mut Self {
+            self.emit(Instr { rd, ra, rb, aux: sh, ..Instr::new(Opcode::$var) })
+        }
+    };
+    ($mn:ident, $var:ident, $sem:literal, RdRaSh31) => {
+        #[doc = $sem]
+        pub fn $mn(&mut self, rd: Reg, ra: Reg, sh: u8) -> &mut Self {
+            self.emit(Instr { rd, ra, aux: sh, ..Instr::new(Opcode::$var) })
+        }
+    };
+    ($mn:ident, $var:ident, $sem:literal, RdRaBits) => {
+        #[doc = $sem]
+        pub fn $mn(&mut self, rd: Reg, ra: Reg, bits: u8) -> &mut Self {
+            self.emit(Instr { rd, ra, aux: bits, ..Instr::new(Opcode::$var) })
+        }
+    };
+    ($mn:ident, $var:ident, $sem:literal, RdRcRaRb) => {
+        #[doc = $sem]
+        pub fn $mn(&mut self, rd: Reg, rc: Reg, ra: Reg, rb: Reg) -> &mut Self {
+            self.emit(Instr { rd, rc, ra, rb, ..Instr::new(Opcode::$var) })
+        }
+    };
+    ($mn:ident, $var:ident, $sem:literal, RdState) => {
+        #[doc = $sem]
+        pub fn $mn(&mut self, rd: Reg, s: State) -> &mut Self {
+            self.emit(Instr { rd, aux: s.0, ..Instr::new(Opcode::$var) })
+        }
+    };
+    ($mn:ident, $var:ident, $sem:literal, StateRa) => {
+        #[doc = $sem]
+        pub fn $mn(&mut self, s: State, ra: Reg) -> &mut Self {
+            self.emit(Instr { ra, aux: s.0, ..Instr::new(Opcode::$var) })
+        }
+    };
+    ($mn:ident, $var:ident, $sem:literal, RdParam) => {
+        #[doc = $sem]
+        pub fn $mn(&mut self, rd: Reg, p: Param) -> &mut Self {
+            self.emit(Instr { rd, aux: p.0, ..Instr::new(Opcode::$var) })
+        }
+    };
+    ($mn:ident, $var:ident, $sem:literal, RdInput) => {
+        #[doc = $sem]
+        pub fn $mn(&mut self, rd: Reg, i: Input) -> &mut Self {
+            self.emit(Instr { rd, aux: i.0, ..Instr::new(Opcode::$var) })
+        }
+    };
+    ($mn:ident, $var:ident, $sem:literal, Ra) => {
+        #[doc = $sem]
+        pub fn $mn(&mut self, ra: Reg) -> &mut Self {
+            self.emit(Instr { ra, ..Instr::new(Opcode::$var) })
+        }
+    };
+}
+
 macro_rules! opcodes {
-    ($( $(#[$m:meta])* $var:ident = $code:literal, $mn:literal, $fmt:ident, $class:ident, $sem:literal, $edges:literal; )*) => {
+    ($( $(#[$m:meta])* $var:ident = $code:literal, $mn:ident, $fmt:ident, $class:ident, $sem:literal, $edges:literal; )*) => {
         /// An opcode of the neuron-kernel ISA. The discriminant is the encoded byte.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[repr(u8)]
@@ -154,7 +244,7 @@ macro_rules! opcodes {
         pub const OPCODES: &[OpInfo] = &[
             $( OpInfo {
                 opcode: Opcode::$var,
-                mnemonic: $mn,
+                mnemonic: stringify!($mn),
                 format: Format::$fmt,
                 class: OpClass::$class,
                 semantics: $sem,
@@ -171,46 +261,54 @@ macro_rules! opcodes {
                 }
             }
         }
+
+        use crate::instr::{Instr, Reg};
+        use crate::kernel::builder::{Input, KernelBuilder, Param, State};
+
+        /// The instructions, one method each, named by their mnemonics.
+        impl KernelBuilder {
+            $( builder_fn!($mn, $var, $sem, $fmt); )*
+        }
     };
 }
 
 opcodes! {
     /// rd ← imm
-    Movi = 0x01, "movi", RdImm, Alu, "rd ← imm", "";
+    Movi = 0x01, movi, RdImm, Alu, "rd ← imm", "";
     /// rd ← ra
-    Mov = 0x02, "mov", RdRa, Alu, "rd ← ra", "";
-    Lds = 0x03, "lds", RdState, Mem, "rd ← state[S]", "";
-    Sts = 0x04, "sts", StateRa, Mem, "state[S] ← ra", "Later loads of S in the same program see the new value.";
-    Ldp = 0x05, "ldp", RdParam, Mem, "rd ← param[P]", "Parameters are read-only.";
-    Ldin = 0x06, "ldin", RdInput, Mem, "rd ← input[I]", "The synaptic input that arrived for this timestep on port I (sum of weights, wrapped to 32 bits); read-only.";
-    Add = 0x10, "add", RdRaRb, Alu, "rd ← wrap32(ra + rb)", "Overflow wraps: MAX + 1 = MIN.";
-    Sub = 0x11, "sub", RdRaRb, Alu, "rd ← wrap32(ra − rb)", "Overflow wraps: MIN − 1 = MAX.";
-    Addi = 0x12, "addi", RdRaImm, Alu, "rd ← wrap32(ra + imm)", "Overflow wraps.";
-    Adds = 0x13, "adds", RdRaRb, Alu, "rd ← clamp(ra + rb, MIN, MAX)", "Saturates at i32 MIN and MAX instead of wrapping.";
-    Subs = 0x14, "subs", RdRaRb, Alu, "rd ← clamp(ra − rb, MIN, MAX)", "Saturates at i32 MIN and MAX instead of wrapping.";
-    Neg = 0x15, "neg", RdRa, Alu, "rd ← wrap32(−ra)", "neg MIN = MIN.";
-    Abs = 0x16, "abs", RdRa, Alu, "rd ← wrap32(|ra|)", "abs MIN = MIN.";
-    Mul = 0x17, "mul", RdRaRb, Mul, "rd ← wrap32(ra · rb)", "Low 32 bits of the product.";
-    Mulsh = 0x18, "mulsh", RdRaRbSh63, Mul, "rd ← wrap32(⌊ra · rb / 2^sh⌋)", "Product exact in 64 bits; arithmetic shift rounds toward −∞: mulsh(−3, 1, 1) = −2.";
-    Mulshr = 0x19, "mulshr", RdRaRbSh62, Mul, "rd ← wrap32(⌊(ra · rb + 2^(sh−1)) / 2^sh⌋)", "Round half up (toward +∞): mulshr(−1, 1, 1) = 0, mulshr(1, 1, 1) = 1. sh in 1..62 so the rounding add cannot overflow 64 bits.";
-    Mulshz = 0x1a, "mulshz", RdRaRbSh63, Mul, "rd ← wrap32(sgn(ra · rb) · (|ra · rb| >> sh))", "Rounds toward zero (Loihi's decay): mulshz(−3, 1, 1) = −1.";
-    Shl = 0x20, "shl", RdRaSh31, Alu, "rd ← wrap32(ra · 2^sh)", "Bits shifted past bit 31 are lost: shl(0x40000000, 1) = MIN.";
-    Shr = 0x21, "shr", RdRaSh31, Alu, "rd ← ⌊ra / 2^sh⌋ (arithmetic)", "Rounds toward −∞: shr(−1, k) = −1, shr(−5, 1) = −3.";
-    Shv = 0x22, "shv", RdRaRb, Alu, "rd ← rb ≥ 0 ? wrap32(ra · 2^rb) : ⌊ra / 2^−rb⌋", "rb ≥ 32 gives 0; rb ≤ −32 gives the sign (0 or −1); rb = MIN is fine.";
-    Wrap = 0x23, "wrap", RdRaBits, Alu, "rd ← the value ≡ ra mod 2^bits in [−2^(bits−1), 2^(bits−1))", "wrap(2^23, 24) = −2^23; bits = 32 is the identity; bits = 1 gives 0 or −1.";
-    Sat = 0x24, "sat", RdRaBits, Alu, "rd ← clamp(ra, −2^(bits−1), 2^(bits−1) − 1)", "sat(MIN, 24) = −2^23; bits = 32 is the identity.";
-    Min = 0x25, "min", RdRaRb, Alu, "rd ← min(ra, rb) (signed)", "";
-    Max = 0x26, "max", RdRaRb, Alu, "rd ← max(ra, rb) (signed)", "";
-    And = 0x27, "and", RdRaRb, Alu, "rd ← ra & rb", "";
-    Or = 0x28, "or", RdRaRb, Alu, "rd ← ra | rb", "";
-    Xor = 0x29, "xor", RdRaRb, Alu, "rd ← ra ^ rb", "";
-    Cmplt = 0x30, "cmplt", RdRaRb, Alu, "rd ← ra < rb ? 1 : 0 (signed)", "";
-    Cmple = 0x31, "cmple", RdRaRb, Alu, "rd ← ra ≤ rb ? 1 : 0 (signed)", "";
-    Cmpeq = 0x32, "cmpeq", RdRaRb, Alu, "rd ← ra = rb ? 1 : 0", "";
-    Cmpltu = 0x33, "cmpltu", RdRaRb, Alu, "rd ← ra < rb ? 1 : 0 (unsigned)", "−1 is the largest unsigned value.";
-    Sel = 0x34, "sel", RdRcRaRb, Alu, "rd ← rc ≠ 0 ? ra : rb", "Any non-zero rc selects ra.";
-    Rand = 0x38, "rand", RdState, Alu, "state[S] ← xorshift32(state[S]); rd ← state[S]", "Marsaglia xorshift32 (13, 17, 5; right shift logical) on the bit pattern; 0 stays 0.";
-    Spike = 0x3f, "spike", Ra, Spike, "if ra ≠ 0: this neuron spikes this timestep", "Several spikes in one program are one spike.";
+    Mov = 0x02, mov, RdRa, Alu, "rd ← ra", "";
+    Lds = 0x03, lds, RdState, Mem, "rd ← state[S]", "";
+    Sts = 0x04, sts, StateRa, Mem, "state[S] ← ra", "Later loads of S in the same program see the new value.";
+    Ldp = 0x05, ldp, RdParam, Mem, "rd ← param[P]", "Parameters are read-only.";
+    Ldin = 0x06, ldin, RdInput, Mem, "rd ← input[I]", "The synaptic input that arrived for this timestep on port I (sum of weights, wrapped to 32 bits); read-only.";
+    Add = 0x10, add, RdRaRb, Alu, "rd ← wrap32(ra + rb)", "Overflow wraps: MAX + 1 = MIN.";
+    Sub = 0x11, sub, RdRaRb, Alu, "rd ← wrap32(ra − rb)", "Overflow wraps: MIN − 1 = MAX.";
+    Addi = 0x12, addi, RdRaImm, Alu, "rd ← wrap32(ra + imm)", "Overflow wraps.";
+    Adds = 0x13, adds, RdRaRb, Alu, "rd ← clamp(ra + rb, MIN, MAX)", "Saturates at i32 MIN and MAX instead of wrapping.";
+    Subs = 0x14, subs, RdRaRb, Alu, "rd ← clamp(ra − rb, MIN, MAX)", "Saturates at i32 MIN and MAX instead of wrapping.";
+    Neg = 0x15, neg, RdRa, Alu, "rd ← wrap32(−ra)", "neg MIN = MIN.";
+    Abs = 0x16, abs, RdRa, Alu, "rd ← wrap32(|ra|)", "abs MIN = MIN.";
+    Mul = 0x17, mul, RdRaRb, Mul, "rd ← wrap32(ra · rb)", "Low 32 bits of the product.";
+    Mulsh = 0x18, mulsh, RdRaRbSh63, Mul, "rd ← wrap32(⌊ra · rb / 2^sh⌋)", "Product exact in 64 bits; arithmetic shift rounds toward −∞: mulsh(−3, 1, 1) = −2.";
+    Mulshr = 0x19, mulshr, RdRaRbSh62, Mul, "rd ← wrap32(⌊(ra · rb + 2^(sh−1)) / 2^sh⌋)", "Round half up (toward +∞): mulshr(−1, 1, 1) = 0, mulshr(1, 1, 1) = 1. sh in 1..62 so the rounding add cannot overflow 64 bits.";
+    Mulshz = 0x1a, mulshz, RdRaRbSh63, Mul, "rd ← wrap32(sgn(ra · rb) · (|ra · rb| >> sh))", "Rounds toward zero (Loihi's decay): mulshz(−3, 1, 1) = −1.";
+    Shl = 0x20, shl, RdRaSh31, Alu, "rd ← wrap32(ra · 2^sh)", "Bits shifted past bit 31 are lost: shl(0x40000000, 1) = MIN.";
+    Shr = 0x21, shr, RdRaSh31, Alu, "rd ← ⌊ra / 2^sh⌋ (arithmetic)", "Rounds toward −∞: shr(−1, k) = −1, shr(−5, 1) = −3.";
+    Shv = 0x22, shv, RdRaRb, Alu, "rd ← rb ≥ 0 ? wrap32(ra · 2^rb) : ⌊ra / 2^−rb⌋", "rb ≥ 32 gives 0; rb ≤ −32 gives the sign (0 or −1); rb = MIN is fine.";
+    Wrap = 0x23, wrap, RdRaBits, Alu, "rd ← the value ≡ ra mod 2^bits in [−2^(bits−1), 2^(bits−1))", "wrap(2^23, 24) = −2^23; bits = 32 is the identity; bits = 1 gives 0 or −1.";
+    Sat = 0x24, sat, RdRaBits, Alu, "rd ← clamp(ra, −2^(bits−1), 2^(bits−1) − 1)", "sat(MIN, 24) = −2^23; bits = 32 is the identity.";
+    Min = 0x25, min, RdRaRb, Alu, "rd ← min(ra, rb) (signed)", "";
+    Max = 0x26, max, RdRaRb, Alu, "rd ← max(ra, rb) (signed)", "";
+    And = 0x27, and, RdRaRb, Alu, "rd ← ra & rb", "";
+    Or = 0x28, or, RdRaRb, Alu, "rd ← ra | rb", "";
+    Xor = 0x29, xor, RdRaRb, Alu, "rd ← ra ^ rb", "";
+    Cmplt = 0x30, cmplt, RdRaRb, Alu, "rd ← ra < rb ? 1 : 0 (signed)", "";
+    Cmple = 0x31, cmple, RdRaRb, Alu, "rd ← ra ≤ rb ? 1 : 0 (signed)", "";
+    Cmpeq = 0x32, cmpeq, RdRaRb, Alu, "rd ← ra = rb ? 1 : 0", "";
+    Cmpltu = 0x33, cmpltu, RdRaRb, Alu, "rd ← ra < rb ? 1 : 0 (unsigned)", "−1 is the largest unsigned value.";
+    Sel = 0x34, sel, RdRcRaRb, Alu, "rd ← rc ≠ 0 ? ra : rb", "Any non-zero rc selects ra.";
+    Rand = 0x38, rand, RdState, Alu, "state[S] ← xorshift32(state[S]); rd ← state[S]", "Marsaglia xorshift32 (13, 17, 5; right shift logical) on the bit pattern; 0 stays 0.";
+    Spike = 0x3f, spike, Ra, Spike, "if ra ≠ 0: this neuron spikes this timestep", "Several spikes in one program are one spike.";
 }
 
 impl Opcode {

@@ -2,9 +2,9 @@
 //! built without the compiler so that the foundation can be tested on its own.
 
 use crate::arch::{Arch, Dir};
-use crate::asm::assemble;
 use crate::ids::{CoreId, KernelId, PopId, RoutingKey, TileId};
 use crate::image::*;
+use crate::kernel::asm::assemble;
 
 /// An integrate-and-fire kernel: v += input; spike and reset to 0 above a threshold.
 pub const IF_KERNEL: &str = "\

@@ -1,8 +1,8 @@
 //! Every opcode of the table round-trips through encode/decode and asm/disasm.
 //! The test iterates `OPCODES`, so a new opcode is covered without editing it.
 
-use nerve_isa::asm::{assemble, disassemble};
 use nerve_isa::instr::{DecodeError, Instr, Reg};
+use nerve_isa::kernel::asm::{assemble, disassemble};
 use nerve_isa::kernel::Kernel;
 use nerve_isa::opcode::{Operand, OPCODES};
 
@@ -139,7 +139,7 @@ fn isa_doc_matches_the_table() {
     let end = "<!-- END OPCODE TABLE -->";
     let (head, rest) = doc.split_once(begin).expect("docs/isa.md has the BEGIN marker");
     let (_, tail) = rest.split_once(end).expect("docs/isa.md has the END marker");
-    let table = nerve_isa::asm::opcode_reference_markdown();
+    let table = nerve_isa::kernel::asm::opcode_reference_markdown();
     let want = format!("{head}{begin}{table}{end}{tail}");
     if std::env::var_os("BLESS").is_some() {
         std::fs::write(path, &want).unwrap();

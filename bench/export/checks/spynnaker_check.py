@@ -2,7 +2,14 @@
 """Smoke check for the `spynnaker` venv: map a tiny PyNN script on a
 virtual SpiNNaker board and find the JSON reports.
 
-    python spynnaker_check.py [--version 5|248] [--workdir DIR]
+    python spynnaker_check.py [--version 5|248] [--workdir DIR] [--n 100]
+                              [--mode Debug|Info|Production] [--extra-cfg ..]
+
+SpiNNaker 2 (version 248) once a chip uses processor ids >= 18 needs
+    --mode Production --extra-cfg "write_json_machine = True;\
+      write_json_placements = True;write_json_routing_tables = True;\
+      keep_json_files = True;[Mapping];validate_json = False"
+(Debug-mode reports assume <= 18 cores per chip; see NOTES.md).
 
 Never touches the home directory: sPyNNaker 1!7.4.1 insists on a "user" cfg
 named .spynnaker.cfg in appdirs' site_config_dir, user_config_dir

@@ -1,5 +1,5 @@
 use clap::Args;
-use nerve_isa::asm::{assemble, disassemble};
+use nerve_isa::kernel::asm::{assemble, disassemble};
 use std::path::PathBuf;
 
 use super::Result;

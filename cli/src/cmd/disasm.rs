@@ -1,7 +1,7 @@
 use clap::Args;
-use nerve_isa::asm::disassemble;
 use nerve_isa::ids::CoreId;
 use nerve_isa::image::{CoreKind, Image, ParamArray};
+use nerve_isa::kernel::asm::disassemble;
 use std::path::PathBuf;
 
 use super::Result;

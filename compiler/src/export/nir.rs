@@ -13,6 +13,7 @@ use hdf5_pure::FileBuilder;
 use crate::error::{CompileError, Result};
 use crate::front::nir::model::*;
 use crate::lower::ProjQuant;
+use crate::models::nir::{NirKind, NirNeuron};
 use crate::net::expand::expand;
 use crate::net::model::*;
 
@@ -64,8 +65,8 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
         let wname = format!("w_{}_{}", net.pop(pre).name, e.index());
         let weight = Array { data: w, shape: vec![npost, npre] };
         // The target's constant input rides on its first incoming projection.
-        let bias = match &net.pop(post).model {
-            Model::Nir(n) if !biased[post.index()] => {
+        let bias = match nir_neuron(&net.pop(post).model) {
+            Some(n) if !biased[post.index()] => {
                 biased[post.index()] = true;
                 Some(arr(&n.bias, npost))
             }
@@ -93,7 +94,8 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
         let n = pop.size as usize;
         let node = match &pop.model {
             Model::Input => NirNode::Input { shape: Array { data: vec![n as f64], shape: vec![1] } },
-            Model::Nir(p) => {
+            Model::Neuron(nm) if NirNeuron::of(nm).is_some() => {
+                let p = NirNeuron::of(nm).expect("checked in the guard");
                 if !biased[pi.index()] && p.bias.iter(n).any(|b| b != 0.0) {
                     return Err(bad(format!("population `{}` has a constant input but no incoming projection to carry it", pop.name)));
                 }
@@ -244,4 +246,12 @@ fn fill_graph(gb: &mut hdf5_pure::GroupBuilder, g: &NirGraph) -> Result<()> {
     }
     gb.add_group(nodes.finish());
     Ok(())
+}
+
+/// The NIR neuron a population is, if it is one.
+fn nir_neuron(m: &Model) -> Option<NirNeuron> {
+    match m {
+        Model::Neuron(n) => NirNeuron::of(n),
+        Model::SpikeSourceArray(_) | Model::SpikeSourcePoisson { .. } | Model::Input => None,
+    }
 }

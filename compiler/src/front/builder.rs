@@ -5,7 +5,7 @@
 //! use nerve_compiler::net::model::*;
 //! let mut b = NetworkBuilder::new("demo", 1.0);
 //! let src = b.population("src", 10, Model::SpikeSourcePoisson { rate: 20.0.into(), seed: 1 }).unwrap();
-//! let lif = b.population("lif", 20, Model::Lif(LifParams::default())).unwrap();
+//! let lif = b.population("lif", 20, Model::neuron("lif", vec![("tau_m", 10.0.into())]).unwrap()).unwrap();
 //! b.record(lif);
 //! b.project(src, lif, Connector::FixedProbability { p: 0.5, seed: 2, allow_self_connections: true })
 //!     .weight(0.5).delay_ms(1.0).add().unwrap();
@@ -38,6 +38,9 @@ impl NetworkBuilder {
         }
         if self.net.find(name).is_some() {
             return Err(CompileError::Network(format!("population name `{name}` is used twice")));
+        }
+        if let Model::Neuron(n) = &model {
+            n.check(size as usize).map_err(|(_, m)| CompileError::Network(format!("population `{name}` ({}): {m}", n.model.name())))?;
         }
         Ok(self.net.graph.add_node(Population { name: name.to_string(), size, model, initial: vec![], record_spikes: false, max_per_core: None }))
     }

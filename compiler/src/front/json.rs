@@ -160,8 +160,6 @@ struct Parser {
     base: PathBuf,
 }
 
-const LIF_PARAMS: &[&str] = &["tau_m", "cm", "v_rest", "v_reset", "v_thresh", "tau_refrac", "tau_syn_E", "tau_syn_I", "i_offset"];
-
 impl Parser {
     fn network(&self, root: &At) -> Result<Network> {
         let o = root.obj()?;
@@ -220,118 +218,6 @@ impl Parser {
         let model_name = model_at.str()?;
         let params = o.get("params").map(|p| p.obj()).transpose()?;
         let model = match model_name {
-            "lif" | "if" | "adaptive_lif" => {
-                let mut extra: Vec<&str> = LIF_PARAMS.to_vec();
-                if model_name == "adaptive_lif" {
-                    extra.extend(["a_jump", "tau_a"]);
-                }
-                let get = |k: &str, default: Values| -> Result<Values> {
-                    match params.as_ref().and_then(|p| p.get(k)) {
-                        Some(a) => a.values(size),
-                        None => Ok(default),
-                    }
-                };
-                let d = LifParams::default();
-                let mut lif = LifParams {
-                    tau_m: get("tau_m", d.tau_m)?,
-                    cm: get("cm", d.cm)?,
-                    v_rest: get("v_rest", d.v_rest)?,
-                    v_reset: get("v_reset", d.v_reset)?,
-                    v_thresh: get("v_thresh", d.v_thresh)?,
-                    tau_refrac: get("tau_refrac", d.tau_refrac)?,
-                    tau_syn_e: get("tau_syn_E", d.tau_syn_e)?,
-                    tau_syn_i: get("tau_syn_I", d.tau_syn_i)?,
-                    i_offset: get("i_offset", d.i_offset)?,
-                };
-                if model_name == "if" {
-                    if params.as_ref().and_then(|p| p.get("tau_m")).is_some() {
-                        return model_at.err("`if` has no leak: remove `tau_m` (or use `lif`)");
-                    }
-                    lif.tau_m = Values::Scalar(f64::INFINITY);
-                }
-                let check_pos = |k: &str, v: &Values, allow_zero: bool| -> Result<()> {
-                    let (lo, _) = v.min_max(size as usize);
-                    if lo < 0.0 || (!allow_zero && lo == 0.0) {
-                        let at = params.as_ref().and_then(|p| p.get(k)).unwrap_or_else(|| model_at.clone());
-                        return at.err(format!("`{k}` must be {} (found {lo})", if allow_zero { "≥ 0" } else { "> 0" }));
-                    }
-                    Ok(())
-                };
-                if model_name != "if" {
-                    check_pos("tau_m", &lif.tau_m, false)?;
-                }
-                check_pos("cm", &lif.cm, false)?;
-                check_pos("tau_syn_E", &lif.tau_syn_e, false)?;
-                check_pos("tau_syn_I", &lif.tau_syn_i, false)?;
-                check_pos("tau_refrac", &lif.tau_refrac, true)?;
-                if let Some(p) = &params {
-                    p.finish(&extra.join(", "))?;
-                }
-                match model_name {
-                    "lif" => Model::Lif(lif),
-                    "if" => Model::If(lif),
-                    _ => {
-                        let a_jump = get("a_jump", Values::Scalar(1.0))?;
-                        let tau_a = get("tau_a", Values::Scalar(100.0))?;
-                        check_pos("tau_a", &tau_a, false)?;
-                        Model::AdaptiveLif(AdaptiveParams { lif, a_jump, tau_a })
-                    }
-                }
-            }
-            "izhikevich" => {
-                let d = IzkParams::default();
-                let get = |k: &str, default: Values| -> Result<Values> {
-                    match params.as_ref().and_then(|p| p.get(k)) {
-                        Some(a) => a.values(size),
-                        None => Ok(default),
-                    }
-                };
-                let m = IzkParams { a: get("a", d.a)?, b: get("b", d.b)?, c: get("c", d.c)?, d: get("d", d.d)?, i_offset: get("i_offset", d.i_offset)? };
-                if let Some(p) = &params {
-                    p.finish("a, b, c, d, i_offset")?;
-                }
-                Model::Izhikevich(m)
-            }
-            "loihi_lif" => {
-                let p = match &params {
-                    Some(p) => p,
-                    None => return model_at.err("`loihi_lif` needs `params` with du, dv, vth (and optionally bias_mant, bias_exp, refractory)"),
-                };
-                let int = |k: &str, lo: i64, hi: i64, default: Option<i64>| -> Result<Option<Values>> {
-                    let at = match p.get(k) {
-                        Some(a) => a,
-                        None => {
-                            return match default {
-                                Some(d) => Ok(Some(Values::Scalar(d as f64))),
-                                None => Ok(None),
-                            }
-                        }
-                    };
-                    let v = at.values(size)?;
-                    for x in v.iter(size as usize) {
-                        if x.fract() != 0.0 || x < lo as f64 || x > hi as f64 {
-                            return at.err(format!("`{k}` must be integers in {lo}..={hi}, found {x}"));
-                        }
-                    }
-                    Ok(Some(v))
-                };
-                let req = |k: &str, lo: i64, hi: i64| -> Result<Values> {
-                    match int(k, lo, hi, None)? {
-                        Some(v) => Ok(v),
-                        None => p.at.err(format!("missing required key `{k}`")),
-                    }
-                };
-                let m = LoihiParams {
-                    du: req("du", 0, 4095)?,
-                    dv: req("dv", 0, 4095)?,
-                    vth: req("vth", 0, (1 << 17) - 1)?,
-                    bias_mant: int("bias_mant", -4096, 4095, Some(0))?.expect("default"),
-                    bias_exp: int("bias_exp", 0, 7, Some(0))?.expect("default"),
-                    refractory: int("refractory", 1, 1 << 16, None)?,
-                };
-                p.finish("du, dv, vth, bias_mant, bias_exp, refractory")?;
-                Model::LoihiLif(m)
-            }
             "spike_source_array" => {
                 if let Some(p) = &params {
                     p.finish("(none: give `spike_times` at the population level)")?;
@@ -376,11 +262,14 @@ impl Parser {
                 }
                 Model::Input
             }
-            other => {
-                return model_at.err(format!(
-                    "unknown model `{other}` (known: lif, if, adaptive_lif, izhikevich, loihi_lif, spike_source_array, spike_source_poisson, input)"
-                ))
-            }
+            other => match crate::models::find(other).filter(|m| m.in_json()) {
+                Some(m) => Model::Neuron(self.neuron(m, &model_at, params.as_ref(), size)?),
+                None => {
+                    let mut known = crate::models::names();
+                    known.extend(["spike_source_array", "spike_source_poisson", "input"]);
+                    return model_at.err(format!("unknown model `{other}` (known: {})", known.join(", ")));
+                }
+            },
         };
         // The population-level seed belongs to Poisson sources only.
         if !matches!(model, Model::SpikeSourcePoisson { .. }) {
@@ -391,21 +280,22 @@ impl Parser {
         let mut initial = Vec::new();
         if let Some(init) = o.get("initial") {
             let io = init.obj()?;
-            let allowed = initial_vars(&model);
+            let allowed = model.state();
             for (k, _) in io.m.iter() {
                 let at = io.get(k).expect("key exists");
-                if !allowed.contains(&k.as_str()) {
-                    return at.err(format!("`{}` has no state variable `{k}` (it has: {})", model_name, allowed.join(", ")));
-                }
+                let Some(var) = allowed.iter().find(|v| v.name == k) else {
+                    let names: Vec<&str> = allowed.iter().map(|v| v.name).collect();
+                    return at.err(format!("`{}` has no state variable `{k}` (it has: {})", model_name, names.join(", ")));
+                };
                 let v = self.init(&at, size)?;
-                if matches!(model, Model::LoihiLif(_)) {
-                    let check = |x: f64| x.fract() == 0.0 && x.abs() < (1 << 24) as f64;
+                if let Some(bits) = var.int_bits {
+                    let check = |x: f64| x.fract() == 0.0 && x.abs() < (1u64 << bits) as f64;
                     let ok = match &v {
                         Init::Values(vals) => vals.iter(size as usize).all(check),
                         Init::Uniform { lo, hi, .. } => check(*lo) && check(*hi),
                     };
                     if !ok {
-                        return at.err("loihi_lif state is 24-bit integers");
+                        return at.err(format!("{model_name} state is {bits}-bit integers"));
                     }
                 }
                 initial.push((k.clone(), v));
@@ -417,8 +307,7 @@ impl Parser {
                 match x.str()? {
                     "spikes" => record_spikes = true,
                     other => {
-                        let vars = initial_vars(&model);
-                        if vars.contains(&other) {
+                        if model.state().iter().any(|v| v.name == other) {
                             return x.err(format!("`{other}` is probed at run time: `nerve run --probe {name}:{other}`; `record` takes \"spikes\""));
                         }
                         return x.err(format!("`record` takes \"spikes\", found \"{other}\""));
@@ -438,6 +327,42 @@ impl Parser {
         };
         o.finish("name, size, model, params, initial, record, seed, spike_times, max_per_core")?;
         Ok(Population { name, size, model, initial, record_spikes, max_per_core })
+    }
+
+    /// A neuron model's parameters, read and checked through its table
+    /// (`crate::models`): every documented parameter is read before
+    /// unknown keys are refused.
+    fn neuron(&self, m: &'static dyn NeuronModel, model_at: &At, params: Option<&Obj>, size: u32) -> Result<Neuron> {
+        let specs = m.params();
+        let required: Vec<&str> = specs.iter().filter(|s| s.default == crate::models::Default::Required).map(|s| s.name).collect();
+        let Some(p) = params else {
+            if required.is_empty() {
+                return Ok(Neuron { model: m, params: crate::models::Params::defaults(specs) });
+            }
+            let others: Vec<&str> = specs.iter().filter(|s| s.default != crate::models::Default::Required).map(|s| s.name).collect();
+            return model_at.err(format!("`{}` needs `params` with {} (and optionally {})", m.name(), required.join(", "), others.join(", ")));
+        };
+        let mut n = Neuron { model: m, params: crate::models::Params::defaults(specs) };
+        for s in specs {
+            if let Some(a) = p.get(s.name) {
+                let v = a.values(size)?;
+                n.params.set(s.name, v).expect("a declared parameter");
+            }
+        }
+        for k in p.m.keys() {
+            if specs.iter().all(|s| s.name != k) {
+                if let Some(h) = m.hint(k) {
+                    return p.get(k).expect("key exists").err(h);
+                }
+            }
+        }
+        let names: Vec<&str> = specs.iter().map(|s| s.name).collect();
+        p.finish(&names.join(", "))?;
+        if let Err((k, msg)) = n.check(size as usize) {
+            let at = p.get(k).unwrap_or_else(|| if required.contains(&k) { p.at.clone() } else { model_at.clone() });
+            return at.err(msg);
+        }
+        Ok(n)
     }
 
     fn times(&self, at: &At, dt_ms: f64) -> Result<Vec<f64>> {
@@ -503,7 +428,7 @@ impl Parser {
         if post_model.is_source() {
             return o.req("post")?.err(format!("`{}` is a {} and cannot receive synapses", net.pop(post).name, post_model.name()));
         }
-        let is_loihi = matches!(post_model, Model::LoihiLif(_));
+        let is_loihi = post_model.neuron_model().is_some_and(|m| m.integer_weights());
         let receptor = match o.get("receptor") {
             Some(r) => match r.str()? {
                 "excitatory" => Receptor::Excitatory,
@@ -855,20 +780,4 @@ fn check_sizes(at: &At, in_shape: [u32; 3], out_shape: [u32; 3], pre_n: u32, pos
         return at.err(format!("the output shape {out_shape:?} has {no} neurons, post has {post_n}"));
     }
     Ok(())
-}
-
-/// State variables a model has (for `initial`).
-pub fn initial_vars(m: &Model) -> &'static [&'static str] {
-    match m {
-        Model::Lif(_) | Model::If(_) => &["v", "isyn_exc", "isyn_inh"],
-        Model::AdaptiveLif(_) => &["v", "isyn_exc", "isyn_inh", "theta"],
-        Model::Izhikevich(_) => &["v", "u"],
-        Model::LoihiLif(_) => &["u", "v"],
-        Model::SpikeSourceArray(_) | Model::SpikeSourcePoisson { .. } | Model::Input => &[],
-        Model::Nir(n) => match n.kind {
-            NirKind::Threshold => &[],
-            NirKind::I | NirKind::IF | NirKind::LI | NirKind::LIF => &["v"],
-            NirKind::CubaLI | NirKind::CubaLIF => &["i", "v"],
-        },
-    }
 }

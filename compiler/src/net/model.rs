@@ -4,6 +4,8 @@
 
 use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
 
+pub use crate::models::{Neuron, NeuronModel, VarSpec};
+
 /// A population's index in the graph (insertion order).
 pub type PopIx = NodeIndex<u32>;
 /// A projection's index in the graph (insertion order).
@@ -56,75 +58,6 @@ pub enum Init {
     },
 }
 
-/// PyNN `IF_curr_exp` parameters (ms, mV, nF, nA). `if` uses them with τm = ∞.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LifParams {
-    pub tau_m: Values,
-    pub cm: Values,
-    pub v_rest: Values,
-    pub v_reset: Values,
-    pub v_thresh: Values,
-    pub tau_refrac: Values,
-    pub tau_syn_e: Values,
-    pub tau_syn_i: Values,
-    pub i_offset: Values,
-}
-
-impl Default for LifParams {
-    /// PyNN 0.12's defaults for IF_curr_exp.
-    fn default() -> Self {
-        LifParams {
-            tau_m: 20.0.into(),
-            cm: 1.0.into(),
-            v_rest: (-65.0).into(),
-            v_reset: (-65.0).into(),
-            v_thresh: (-50.0).into(),
-            tau_refrac: 0.1.into(),
-            tau_syn_e: 5.0.into(),
-            tau_syn_i: 5.0.into(),
-            i_offset: 0.0.into(),
-        }
-    }
-}
-
-/// LIF with a threshold that jumps by `a_jump` (mV) at each spike and decays with `tau_a` (ms).
-#[derive(Clone, Debug, PartialEq)]
-pub struct AdaptiveParams {
-    pub lif: LifParams,
-    pub a_jump: Values,
-    pub tau_a: Values,
-}
-
-/// PyNN `Izhikevich` (a, b, c, d dimensionless/mV; i_offset nA). Synapses are
-/// current jumps: a spike adds its weight to v (as NEST's `izhikevich`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct IzkParams {
-    pub a: Values,
-    pub b: Values,
-    pub c: Values,
-    pub d: Values,
-    pub i_offset: Values,
-}
-
-impl Default for IzkParams {
-    /// PyNN's defaults (regular spiking).
-    fn default() -> Self {
-        IzkParams { a: 0.02.into(), b: 0.2.into(), c: (-65.0).into(), d: 2.0.into(), i_offset: 0.0.into() }
-    }
-}
-
-/// Raw Loihi integers (../shared/spec/loihi-lif.md). `refractory` present
-/// selects nengo-loihi's mode.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LoihiParams {
-    pub du: Values,
-    pub dv: Values,
-    pub vth: Values,
-    pub bias_mant: Values,
-    pub bias_exp: Values,
-    pub refractory: Option<Values>,
-}
-
 /// How NIR-style neurons reset after a spike.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ResetMode {
@@ -134,61 +67,11 @@ pub enum ResetMode {
     Subtract,
 }
 
-/// NIR's neuron primitives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NirKind {
-    Threshold,
-    I,
-    IF,
-    LI,
-    LIF,
-    CubaLI,
-    CubaLIF,
-}
-
-impl NirKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            NirKind::Threshold => "nir Threshold",
-            NirKind::I => "nir I",
-            NirKind::IF => "nir IF",
-            NirKind::LI => "nir LI",
-            NirKind::LIF => "nir LIF",
-            NirKind::CubaLI => "nir CubaLI",
-            NirKind::CubaLIF => "nir CubaLIF",
-        }
-    }
-    pub fn spikes(self) -> bool {
-        matches!(self, NirKind::Threshold | NirKind::IF | NirKind::LIF | NirKind::CubaLIF)
-    }
-}
-
-/// A NIR neuron with its parameters as exported (SI units as the file has them),
-/// discretised by forward Euler at `dt_s` as NIR's reference simulator does.
-/// Inputs are signed weights into one port; `bias` is a constant input per step.
-#[derive(Clone, Debug, PartialEq)]
-pub struct NirNeuron {
-    pub kind: NirKind,
-    pub tau_mem: Values,
-    pub tau_syn: Values,
-    pub r: Values,
-    pub v_leak: Values,
-    pub w_in: Values,
-    pub v_threshold: Values,
-    pub v_reset: Values,
-    pub reset: ResetMode,
-    pub dt_s: f64,
-    pub bias: Values,
-}
-
-/// The neuron model of a population.
+/// The model of a population: a neuron model of the registry
+/// (`crate::models`) with its parameters, or a spike source.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Model {
-    Lif(LifParams),
-    If(LifParams),
-    AdaptiveLif(AdaptiveParams),
-    Izhikevich(IzkParams),
-    LoihiLif(LoihiParams),
+    Neuron(Neuron),
     /// Spike times in ms, per neuron.
     SpikeSourceArray(Vec<Vec<f64>>),
     /// Rate in Hz; neuron i's generator is seeded from `seed` and i.
@@ -198,42 +81,47 @@ pub enum Model {
     },
     /// An input population: spikes are supplied when the image is run.
     Input,
-    /// A neuron from a NIR graph.
-    Nir(NirNeuron),
 }
 
 impl Model {
+    /// Neuron model `name` with the given parameters (the rest at their defaults).
+    pub fn neuron(name: &str, params: Vec<(&str, Values)>) -> Result<Model, String> {
+        Ok(Model::Neuron(Neuron::new(name, params)?))
+    }
+    /// The name in reports and the image's symbol table.
     pub fn name(&self) -> &'static str {
         match self {
-            Model::Lif(_) => "lif",
-            Model::If(_) => "if",
-            Model::AdaptiveLif(_) => "adaptive_lif",
-            Model::Izhikevich(_) => "izhikevich",
-            Model::LoihiLif(p) => {
-                if p.refractory.is_some() {
-                    "loihi_lif (nengo-loihi mode)"
-                } else {
-                    "loihi_lif"
-                }
-            }
+            Model::Neuron(n) => n.label(),
             Model::SpikeSourceArray(_) => "spike_source_array",
             Model::SpikeSourcePoisson { .. } => "spike_source_poisson",
             Model::Input => "input",
-            Model::Nir(n) => n.kind.name(),
         }
     }
     /// True for models that receive no synaptic input.
     pub fn is_source(&self) -> bool {
         match self {
             Model::SpikeSourceArray(_) | Model::SpikeSourcePoisson { .. } | Model::Input => true,
-            Model::Lif(_) | Model::If(_) | Model::AdaptiveLif(_) | Model::Izhikevich(_) | Model::LoihiLif(_) | Model::Nir(_) => false,
+            Model::Neuron(_) => false,
         }
     }
     /// The input receptors of the model.
     pub fn receptors(&self) -> &'static [Receptor] {
         match self {
-            Model::Lif(_) | Model::If(_) | Model::AdaptiveLif(_) | Model::Izhikevich(_) => &[Receptor::Excitatory, Receptor::Inhibitory],
-            Model::LoihiLif(_) | Model::Nir(_) => &[Receptor::Excitatory, Receptor::Inhibitory],
+            Model::Neuron(n) => n.model.receptors(),
+            Model::SpikeSourceArray(_) | Model::SpikeSourcePoisson { .. } | Model::Input => &[],
+        }
+    }
+    /// The neuron model, for a neuron population.
+    pub fn neuron_model(&self) -> Option<&'static dyn NeuronModel> {
+        match self {
+            Model::Neuron(n) => Some(n.model),
+            Model::SpikeSourceArray(_) | Model::SpikeSourcePoisson { .. } | Model::Input => None,
+        }
+    }
+    /// State variables that take initial values.
+    pub fn state(&self) -> &'static [VarSpec] {
+        match self {
+            Model::Neuron(n) => n.model.state(),
             Model::SpikeSourceArray(_) | Model::SpikeSourcePoisson { .. } | Model::Input => &[],
         }
     }

@@ -111,10 +111,10 @@ fn main() {
     // This network's kernel (uniform factors): currents in volts (added to v,
     // after a shift if the current is coarser) and decays x + mulshr(x, c, 32)
     // with c the factor's complement (docs/quantisation.md).
-    assert!(k.param_slot("b_e").is_none(), "kernel_bench's Rust loop expects currents kept in volts:\n{}", nerve_isa::asm::disassemble(k));
+    assert!(k.param_slot("b_e").is_none(), "kernel_bench's Rust loop expects currents kept in volts:\n{}", nerve_isa::kernel::asm::disassemble(k));
     let decays = k.code.iter().filter(|i| i.op.mnemonic() == "mulshr" && i.aux == 32).count();
     let others = k.code.iter().filter(|i| i.op.mnemonic().starts_with("mulsh") && !(i.op.mnemonic() == "mulshr" && i.aux == 32)).count();
-    assert!(decays == 3 && others == 0, "kernel_bench's Rust loop expects three complement-form decays:\n{}", nerve_isa::asm::disassemble(k));
+    assert!(decays == 3 && others == 0, "kernel_bench's Rust loop expects three complement-form decays:\n{}", nerve_isa::kernel::asm::disassemble(k));
     // Left shift of a current into v's format (registers 2 and 3 hold the currents).
     let shl_of = |reg: usize| -> u32 { k.code.iter().find(|i| i.op.mnemonic() == "shl" && i.ra.index() == reg).map_or(0, |i| i.aux as u32) };
     let (she, shi) = (shl_of(2), shl_of(3));

@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 
 use super::model::*;
 use crate::error::{CompileError, Result};
+use crate::models::nir::{NirKind, NirNeuron};
 use crate::net::model::*;
 
 /// How exported parameters are to be read.
@@ -467,7 +468,7 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
         let size = numel(sh[i].as_deref().unwrap_or(&[])) as u32;
         let model = match node {
             NirNode::Input { .. } if flat.inputs.contains(nm) => Model::Input,
-            n if n.is_neuron() => Model::Nir(nir_neuron(nm, n, size as usize, dt, reset, file)?),
+            n if n.is_neuron() => Model::Neuron(nir_neuron(nm, n, size as usize, dt, reset, file)?.into_neuron()),
             _ => continue,
         };
         let record = node.is_spiking();
@@ -490,8 +491,8 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
         }
         let post = pop_of[nm];
         if x.bias.iter().any(|&b| b != 0.0) {
-            if let Model::Nir(nn) = &mut net.graph[post].model {
-                nn.bias = Values::PerNeuron(x.bias.clone());
+            if let Model::Neuron(nn) = &mut net.graph[post].model {
+                nn.params.set("bias", Values::PerNeuron(x.bias.clone())).expect("NIR neurons take a bias");
             }
         }
         for (src, c) in &x.from {

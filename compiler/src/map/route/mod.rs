@@ -7,7 +7,7 @@ pub mod ortc;
 pub mod tree;
 
 use nerve_isa::arch::{Arch, Dir};
-use nerve_isa::ids::{CoreId, RoutingKey, TileId};
+use nerve_isa::ids::{CoreId, LinkId, RoutingKey, TileId};
 use nerve_isa::image::RouteEntry;
 use serde::Serialize;
 
@@ -180,8 +180,8 @@ fn route_once(
     let mut blocks: Vec<Vec<Block>> = vec![Vec::new(); n_tiles];
     let mut stats = RouteStats::default();
     let dirs = arch.dirs();
-    let mut link_trees = vec![0u32; n_tiles * 6];
-    let mut link_neurons = vec![0u64; n_tiles * 6];
+    let mut link_trees = vec![0u32; LinkId::count(n_tiles as u32)];
+    let mut link_neurons = vec![0u64; LinkId::count(n_tiles as u32)];
     let mut depth_sum = 0u64;
     let mut depth_n = 0u64;
     progress("routing trees");
@@ -200,7 +200,7 @@ fn route_once(
         for (i, n) in tr.nodes.iter().enumerate() {
             for &dir in dirs {
                 if n.links & (1 << dir as u8) != 0 {
-                    let ti = n.tile.index() * 6 + dir as usize;
+                    let ti = LinkId::new(n.tile, dir).index();
                     link_trees[ti] += 1;
                     link_neurons[ti] += src_len[g] as u64;
                 }
@@ -262,7 +262,7 @@ fn route_once(
     let mut links = Vec::new();
     for t in 0..n_tiles {
         for &d in dirs {
-            let i = t * 6 + d as usize;
+            let i = LinkId::new(TileId(t as u32), d).index();
             if link_trees[i] > 0 {
                 stats.max_link_trees = stats.max_link_trees.max(link_trees[i]);
                 stats.max_link_neurons = stats.max_link_neurons.max(link_neurons[i]);

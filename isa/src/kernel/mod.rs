@@ -6,6 +6,9 @@
 //! (so cycle counts are exact and engines may vectorise across neurons), and
 //! has one meaning that the interpreter defines.
 
+pub mod asm;
+pub mod builder;
+
 use crate::instr::{Instr, MAX_INPUT_PORTS, MAX_PARAM_SLOTS, MAX_STATE_SLOTS};
 use crate::opcode::{OpClass, Opcode, Operand};
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,120 @@
+//! Fixed-point helpers the models share: factors with a shift, decays,
+//! rounding to 32 bits, initial values, and the kernel prologue that sums a
+//! population's input ports.
+
+use nerve_isa::instr::{r, Reg};
+use nerve_isa::kernel::builder::{Input, KernelBuilder, Param};
+
+use super::quant::Port;
+use super::{bad, ParamVals};
+use crate::error::Result;
+use crate::net::model::*;
+use crate::rng::{stream, Rng};
+
+/// Fixed-point factors: the largest shift in 1..=62 with |f|·2^sh ≤ 2^30.
+pub fn fixed(f: &[f64]) -> Option<(Vec<i32>, u8)> {
+    let m = f.iter().fold(0.0f64, |a, x| a.max(x.abs()));
+    if !m.is_finite() {
+        return None;
+    }
+    let mut sh: i32 = if m == 0.0 { 30 } else { 30 - m.log2().ceil() as i32 };
+    sh = sh.clamp(1, 62);
+    if m * 2f64.powi(sh) > 2f64.powi(30) + 0.5 {
+        return None;
+    }
+    Some((f.iter().map(|x| (x * 2f64.powi(sh)).round() as i32).collect(), sh as u8))
+}
+
+/// How a decay `out ← f·x` (f per neuron) is computed; `plan` chooses.
+///
+/// When every f is in [0.5, 1] the parameter is the factor's complement
+/// c = −round((1 − f)·2^32), which fits 32 bits, and
+/// `out = x + mulshr(x, c, 32)` = round-half-up(x·(1 + c/2^32)): the same
+/// rounding as a plain `mulshr`, 32 fractional bits instead of 30, and the
+/// multiply–shift takes the product's high word as it is (no 64-bit shift:
+/// one vector instruction fewer per decay in the JIT). Otherwise `mulshr`
+/// with `fixed`'s shift.
+#[derive(Clone, Copy, Debug)]
+pub enum Decay {
+    Complement,
+    Shift(u8),
+}
+
+impl Decay {
+    /// The decay's form and its parameter's values.
+    pub fn plan(pop: &Population, what: &str, f: &[f64]) -> Result<(Decay, ParamVals)> {
+        if f.iter().all(|&f| (0.5..=1.0).contains(&f)) {
+            let c: Vec<i32> = f.iter().map(|&f| (-((1.0 - f) * 4_294_967_296.0).round()).max(i32::MIN as f64) as i32).collect();
+            return Ok((Decay::Complement, ParamVals::from_vec(c)));
+        }
+        let (q, sh) = fixed(f).ok_or_else(|| bad(pop, format!("{what} is out of the fixed-point range")))?;
+        Ok((Decay::Shift(sh), ParamVals::from_vec(q)))
+    }
+    /// `out ← f·x`, loading the factor into r5, with `tmp` as scratch (may equal `out`).
+    pub fn emit(self, b: &mut KernelBuilder, param: Param, x: Reg, tmp: Reg, out: Reg) {
+        b.ldp(r(5), param);
+        match self {
+            Decay::Complement => {
+                b.mulshr(tmp, x, r(5), 32).add(out, x, tmp);
+            }
+            Decay::Shift(sh) => {
+                b.mulshr(out, x, r(5), sh);
+            }
+        }
+    }
+}
+
+pub fn round_i32(pop: &Population, what: &str, x: f64) -> Result<i32> {
+    let r = x.round();
+    if !(r.is_finite() && r >= i32::MIN as f64 && r <= i32::MAX as f64) {
+        return Err(bad(pop, format!("{what} = {x} does not fit 32-bit fixed point; use smaller values")));
+    }
+    Ok(r as i32)
+}
+
+/// Initial values of variable `name` (physical), or the default.
+pub fn initial(pop: &Population, name: &str, default: &Values) -> Vec<f64> {
+    let n = pop.size as usize;
+    match pop.initial.iter().find(|(k, _)| k == name) {
+        Some((_, Init::Values(v))) => v.iter(n).collect(),
+        Some((_, Init::Uniform { lo, hi, seed })) => {
+            let mut r = Rng::new(*seed, stream::INITIAL);
+            (0..n).map(|_| lo + (hi - lo) * r.f64()).collect()
+        }
+        None => default.iter(n).collect(),
+    }
+}
+
+/// Declares a population's input ports: each port's exponent parameter
+/// (`e0`, `e1`, …, after the model's own parameters) and its input
+/// (`{exc}0` for excitatory ports, `inh1` for inhibitory ones).
+pub fn declare_ports(b: &mut KernelBuilder, ports: &[Port], exc: &str) -> (Vec<Param>, Vec<Input>) {
+    let exps = (0..ports.len()).map(|i| b.param(&format!("e{i}"))).collect();
+    let inputs = ports.iter().enumerate().map(|(i, p)| b.input(&format!("{}{}", if p.receptor == Receptor::Excitatory { exc } else { "inh" }, i))).collect();
+    (exps, inputs)
+}
+
+/// The port-summing prologue: `dst ← Σ shv(in_p, e_p)` over the ports of
+/// receptor `rc` (all ports for `None`). Uses r12–r13 as scratch.
+pub fn sum_ports(b: &mut KernelBuilder, ports: &[Port], exps: &[Param], inputs: &[Input], rc: Option<Receptor>, dst: Reg) {
+    let mut first = true;
+    for (i, p) in ports.iter().enumerate() {
+        if rc.is_some_and(|rc| p.receptor != rc) {
+            continue;
+        }
+        let tgt = if first { dst } else { r(12) };
+        b.ldin(tgt, inputs[i]).ldp(r(13), exps[i]).shv(tgt, tgt, r(13));
+        if !first {
+            b.add(dst, dst, r(12));
+        }
+        first = false;
+    }
+    if first {
+        b.movi(dst, 0);
+    }
+}
+
+/// A kernel the compiler built, or an internal error (the builder refused it).
+pub fn finish(pop: &Population, b: KernelBuilder) -> Result<nerve_isa::kernel::Kernel> {
+    b.finish().map_err(|e| crate::error::CompileError::Internal(format!("population `{}`: kernel: {e}", pop.name)))
+}

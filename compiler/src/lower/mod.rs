@@ -1,0 +1,83 @@
+//! Populations → what runs on their cores: neuron models become
+//! fixed-point kernels with parameters and initial state (each model's own
+//! file in `crate::models` says how), weights become mantissas with
+//! per-port exponents ([`quant`]), sources become spike schedules.
+//!
+//! Physical models (lif, if, adaptive_lif, izhikevich) are discretised with
+//! exact propagators where they exist, then quantised: voltages to Q(kv) mV,
+//! synaptic currents to Q(kg) nA per receptor, multiplicative factors to
+//! Q(sh) with a per-factor shift. The choice of kv, kg and each projection's
+//! exponent is documented in docs/quantisation.md; the error it introduces
+//! is reported per projection.
+
+pub mod fixed;
+pub mod quant;
+
+use nerve_isa::arch::Arch;
+use nerve_isa::image::VarSymbol;
+use nerve_isa::kernel::Kernel;
+
+use crate::error::{CompileError, Result};
+use crate::models::Cx;
+use crate::net::expand::Synapses;
+use crate::net::model::*;
+pub use quant::{Port, ProjQuant};
+
+/// A parameter's fixed-point values over a whole population.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ParamVals {
+    Uniform(i32),
+    PerNeuron(Vec<i32>),
+}
+
+impl ParamVals {
+    pub fn from_vec(v: Vec<i32>) -> ParamVals {
+        if v.windows(2).all(|w| w[0] == w[1]) {
+            ParamVals::Uniform(v.first().copied().unwrap_or(0))
+        } else {
+            ParamVals::PerNeuron(v)
+        }
+    }
+}
+
+/// What runs on a population's cores.
+#[derive(Clone, Debug)]
+pub enum Body {
+    Kernel { kernel: Kernel, params: Vec<ParamVals>, state: Vec<Vec<i32>> },
+    SpikeArray(Vec<Vec<u32>>),
+    External,
+}
+
+/// A lowered population.
+#[derive(Clone, Debug)]
+pub struct Lowered {
+    pub body: Body,
+    pub ports: Vec<Port>,
+    pub vars: Vec<VarSymbol>,
+    /// Quantisation of each projection into this population, by projection index.
+    pub quant: Vec<(ProjIx, ProjQuant)>,
+}
+
+pub(crate) fn bad(pop: &Population, msg: impl Into<String>) -> CompileError {
+    CompileError::Network(format!("population `{}` ({}): {}", pop.name, pop.model.name(), msg.into()))
+}
+
+/// Incoming projections of a population with their synapses.
+pub struct Incoming<'a> {
+    pub proj: ProjIx,
+    pub p: &'a Projection,
+    pub syn: &'a Synapses,
+}
+
+/// Lowers one population.
+pub fn lower(arch: &Arch, pop: &Population, incoming: &[Incoming], dt: f64) -> Result<Lowered> {
+    match &pop.model {
+        Model::Neuron(nm) => nm.model.lower(&Cx { arch, dt_ms: dt }, pop, &nm.params, incoming),
+        Model::SpikeSourceArray(times) => {
+            let steps = times.iter().map(|ts| ts.iter().map(|t| (t / dt + 0.5).floor() as u32).collect()).collect();
+            Ok(Lowered { body: Body::SpikeArray(steps), ports: vec![], vars: vec![], quant: vec![] })
+        }
+        Model::SpikeSourcePoisson { rate, seed } => crate::models::poisson::lower(pop, rate, *seed, dt),
+        Model::Input => Ok(Lowered { body: Body::External, ports: vec![], vars: vec![], quant: vec![] }),
+    }
+}

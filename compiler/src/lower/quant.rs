@@ -1,0 +1,175 @@
+//! Weights → mantissas: each population's input ports (one per receptor
+//! and weight exponent) and how each projection's weights become the
+//! mantissas its synapses store, with the error that introduces.
+
+use nerve_isa::arch::Arch;
+use serde::Serialize;
+
+use super::{bad, Incoming};
+use crate::error::Result;
+use crate::net::expand::{Synapses, Weights};
+use crate::net::model::*;
+
+/// An input port of a population's kernel: synapses of one receptor whose
+/// mantissas share one exponent.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Port {
+    pub receptor: Receptor,
+    pub exp: i8,
+}
+
+impl Serialize for Receptor {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// How one projection's weights become mantissas.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProjQuant {
+    pub projection: String,
+    pub port: u8,
+    pub exp: i8,
+    /// Physical weight of one mantissa unit at exponent 0 (nA, mV, or 1 for raw integers).
+    pub unit: f64,
+    /// Synapses whose weight did not fit the mantissa and was clipped.
+    pub clipped: u64,
+    /// Synapses whose nonzero weight quantised to zero.
+    pub underflow: u64,
+    /// Largest |w_q − w| / |w| over the projection's synapses.
+    pub worst_rel_error: f64,
+    /// Mantissas per synapse are computed by [`ProjQuant::mantissa`].
+    #[serde(skip)]
+    pub(crate) rule: QuantRule,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum QuantRule {
+    /// round(w / (unit · 2^exp)), clipped to the mantissa range.
+    Scale { lo: i64, hi: i64 },
+    /// Lava's effective weights: clip, then drop low bits.
+    Lava { nbits: u8, excitatory_only: bool },
+}
+
+impl ProjQuant {
+    /// The mantissa for physical weight `w`, and whether it was clipped.
+    pub fn mantissa(&self, w: f64) -> (i32, bool) {
+        match self.rule {
+            QuantRule::Scale { lo, hi } => {
+                let x = (w / (self.unit * 2f64.powi(self.exp as i32))).round();
+                let xi = x.clamp(lo as f64, hi as f64) as i64;
+                (xi as i32, (xi as f64) != x)
+            }
+            QuantRule::Lava { nbits, excitatory_only } => {
+                let w = w as i64;
+                let (c, drop) = if excitatory_only { (w.clamp(0, 255), 8 - nbits as i64) } else { (w.clamp(-256, 255), 8 - nbits as i64 + 1) };
+                (((c >> drop) << drop) as i32, c != w)
+            }
+        }
+    }
+    /// The physical weight a mantissa stands for.
+    pub fn value(&self, m: i32) -> f64 {
+        m as f64 * self.unit * 2f64.powi(self.exp as i32)
+    }
+}
+
+/// Chooses ports and exponents for scaled (physical) weights. `lsb[r]` is the
+/// receptor's current LSB; returns ports and per-projection quantisation.
+pub fn assign_scaled(arch: &Arch, pop: &Population, incoming: &[Incoming], lsb: impl Fn(Receptor) -> f64) -> Result<(Vec<Port>, Vec<(ProjIx, ProjQuant)>)> {
+    let wb = arch.core.weight_bits as u32;
+    let (mlo, mhi) = (-(1i64 << (wb - 1)), (1i64 << (wb - 1)) - 1);
+    let (emin, emax) = (arch.core.weight_exp_min as i32, arch.core.weight_exp_max as i32);
+    let mut quant = Vec::new();
+    let mut want: Vec<(Receptor, i8)> = Vec::new();
+    for inc in incoming {
+        let unit = lsb(inc.p.receptor);
+        let wmax = inc.syn.max_abs_weight() / unit;
+        // The finest exponent at which the largest weight still fits.
+        let e = if wmax == 0.0 { emin } else { ((wmax / mhi as f64).log2().ceil() as i32).clamp(emin, emax) };
+        want.push((inc.p.receptor, e as i8));
+        quant.push((
+            inc.proj,
+            ProjQuant {
+                projection: inc.p.label.clone(),
+                port: 0,
+                exp: e as i8,
+                unit,
+                clipped: 0,
+                underflow: 0,
+                worst_rel_error: 0.0,
+                rule: QuantRule::Scale { lo: mlo, hi: mhi },
+            },
+        ));
+    }
+    // Ports: one per (receptor, exponent); too many → merge into the
+    // receptor's coarsest exponent (which fits every weight of the receptor).
+    let mut ports: Vec<Port> = Vec::new();
+    for &(r, e) in &want {
+        if !ports.iter().any(|p| p.receptor == r && p.exp == e) {
+            ports.push(Port { receptor: r, exp: e });
+        }
+    }
+    ports.sort_by_key(|p| (p.receptor, p.exp));
+    if ports.len() > arch.core.max_input_ports as usize {
+        let mut merged: Vec<Port> = Vec::new();
+        for r in [Receptor::Excitatory, Receptor::Inhibitory] {
+            if let Some(e) = ports.iter().filter(|p| p.receptor == r).map(|p| p.exp).max() {
+                merged.push(Port { receptor: r, exp: e });
+            }
+        }
+        ports = merged;
+        if ports.len() > arch.core.max_input_ports as usize {
+            return Err(bad(pop, format!("needs {} input ports, a core of `{}` has {}", ports.len(), arch.name, arch.core.max_input_ports)));
+        }
+        for (q, (r, _)) in quant.iter_mut().zip(&want) {
+            q.1.exp = ports.iter().find(|p| p.receptor == *r).expect("receptor has a port").exp;
+        }
+    }
+    for (q, (r, _)) in quant.iter_mut().zip(&want) {
+        q.1.port = ports.iter().position(|p| p.receptor == *r && p.exp == q.1.exp).expect("port exists") as u8;
+    }
+    for ((_, q), inc) in quant.iter_mut().zip(incoming) {
+        measure(q, inc.syn);
+    }
+    Ok((ports, quant))
+}
+
+/// Fills in clipping and error statistics.
+pub fn measure(q: &mut ProjQuant, syn: &Synapses) {
+    let mut eval = |w: f64, count: u64| {
+        let (m, clipped) = q.mantissa(w);
+        if clipped {
+            q.clipped += count;
+        }
+        if w != 0.0 {
+            if m == 0 {
+                q.underflow += count;
+            }
+            let e = (q.value(m) - w).abs() / w.abs();
+            if e > q.worst_rel_error {
+                q.worst_rel_error = e;
+            }
+        }
+    };
+    match &syn.weights {
+        Weights::Uniform(w) => {
+            if !syn.is_empty() {
+                eval(*w, syn.len())
+            }
+        }
+        Weights::PerSynapse(v) => v.iter().for_each(|&w| eval(w, 1)),
+    }
+}
+
+/// The LSB exponent for a receptor's current: as fine as the weight format
+/// allows, with 2^12 max-weight inputs of headroom in 32 bits.
+pub fn current_scale(arch: &Arch, incoming: &[Incoming], r: Receptor, conv: f64) -> i32 {
+    let wmax = incoming.iter().filter(|i| i.p.receptor == r).fold(0.0f64, |m, i| m.max(i.syn.max_abs_weight() * conv));
+    if wmax == 0.0 {
+        return 16;
+    }
+    let wb = arch.core.weight_bits as i32;
+    let by_format = (wb - 1) as f64 + arch.core.weight_exp_max as f64 - wmax.log2();
+    let by_range = 19.0 - wmax.log2();
+    (by_format.min(by_range).floor() as i32).clamp(-8, 40)
+}

@@ -1,0 +1,120 @@
+//! `izhikevich`: PyNN's `Izhikevich` (a, b, c, d, i_offset), forward Euler
+//! at dt. Synapses are voltage jumps: a spike adds its weight to v, as
+//! NEST's `izhikevich` does (PyNN nA read as NEST's pA-as-mV, × 1000).
+
+use nerve_isa::arch::Arch;
+use nerve_isa::image::VarSymbol;
+use nerve_isa::instr::r;
+use nerve_isa::kernel::builder::KernelBuilder;
+
+use super::{Cx, Default::*, NeuronModel, ParamSpec, Params, Range::*, VarSpec};
+use crate::error::Result;
+use crate::lower::fixed::{declare_ports, finish, fixed, initial, round_i32, sum_ports};
+use crate::lower::quant::{assign_scaled, current_scale};
+use crate::lower::{bad, Body, Incoming, Lowered, ParamVals};
+use crate::net::model::*;
+
+/// PyNN's defaults (regular spiking).
+const PARAMS: &[ParamSpec] = &[
+    ParamSpec { name: "a", unit: "1/ms", default: Value(0.02), range: Any, doc: "recovery time scale" },
+    ParamSpec { name: "b", unit: "1/ms", default: Value(0.2), range: Any, doc: "recovery sensitivity to v" },
+    ParamSpec { name: "c", unit: "mV", default: Value(-65.0), range: Any, doc: "v after a spike" },
+    ParamSpec { name: "d", unit: "mV/ms", default: Value(2.0), range: Any, doc: "u increase at a spike" },
+    ParamSpec { name: "i_offset", unit: "nA", default: Value(0.0), range: Any, doc: "constant input current" },
+];
+
+const STATE: &[VarSpec] = &[VarSpec { name: "v", unit: "mV", int_bits: None }, VarSpec { name: "u", unit: "mV/ms", int_bits: None }];
+
+pub struct Izhikevich;
+pub static IZHIKEVICH: Izhikevich = Izhikevich;
+
+/// The parameters as the lowering reads them.
+pub struct IzkParams {
+    pub a: Values,
+    pub b: Values,
+    pub c: Values,
+    pub d: Values,
+    pub i_offset: Values,
+}
+
+impl NeuronModel for Izhikevich {
+    fn name(&self) -> &'static str {
+        "izhikevich"
+    }
+    fn about(&self) -> &'static str {
+        "PyNN Izhikevich: quadratic integrate-and-fire with a recovery variable; synapses are voltage jumps"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        PARAMS
+    }
+    fn state(&self) -> &'static [VarSpec] {
+        STATE
+    }
+    fn pynn(&self) -> Option<&'static str> {
+        Some("Izhikevich")
+    }
+    fn lower(&self, cx: &Cx, pop: &Population, p: &Params, incoming: &[Incoming]) -> Result<Lowered> {
+        let m = IzkParams { a: p.get("a").clone(), b: p.get("b").clone(), c: p.get("c").clone(), d: p.get("d").clone(), i_offset: p.get("i_offset").clone() };
+        lower_izhikevich(cx.arch, pop, &m, incoming, cx.dt_ms)
+    }
+}
+
+fn lower_izhikevich(arch: &Arch, pop: &Population, p: &IzkParams, incoming: &[Incoming], dt: f64) -> Result<Lowered> {
+    let n = pop.size as usize;
+    // v in Q(kv) mV; weights are voltage jumps of 1000·w mV (PyNN nA → NEST's pA-as-mV convention).
+    let kv = 16;
+    let sv = 2f64.powi(kv);
+    let kg = current_scale(arch, incoming, Receptor::Excitatory, 1000.0).min(current_scale(arch, incoming, Receptor::Inhibitory, 1000.0)).min(kv);
+    let lsb = 2f64.powi(-kg) / 1000.0;
+    let (ports, quant) = assign_scaled(arch, pop, incoming, |_| lsb)?;
+    let fx = |name: &str, f: &[f64]| fixed(f).ok_or_else(|| bad(pop, format!("{name} is out of the fixed-point range")));
+    let (k04, sh04) = fx("0.04·dt", &vec![0.04 * dt; n])?;
+    let (k5, sh5) = fx("1 + 5·dt", &vec![1.0 + 5.0 * dt; n])?;
+    let (kdt, shdt) = fx("dt", &vec![dt; n])?;
+    let a: Vec<f64> = (0..n).map(|i| p.a.get(i) * dt).collect();
+    let ab: Vec<f64> = (0..n).map(|i| p.a.get(i) * p.b.get(i) * dt).collect();
+    let (aq, sha) = fx("a·dt", &a)?;
+    let (abq, shab) = fx("a·b·dt", &ab)?;
+    let c140: Vec<i32> = (0..n).map(|i| round_i32(pop, "140 + I", (140.0 + 1000.0 * p.i_offset.get(i)) * dt * sv)).collect::<Result<_>>()?;
+    let cq: Vec<i32> = (0..n).map(|i| round_i32(pop, "c", p.c.get(i) * sv)).collect::<Result<_>>()?;
+    let dq: Vec<i32> = (0..n).map(|i| round_i32(pop, "d", p.d.get(i) * sv)).collect::<Result<_>>()?;
+    let jump_shift = kv - kg;
+    let mut b = KernelBuilder::new("izhikevich");
+    let (s_v, s_u) = (b.state("v"), b.state("u"));
+    let [p_k04, p_k5, p_kdt, p_a, p_ab, p_c140, p_c, p_d, p_vpeak] = ["k04", "k5", "kdt", "a", "ab", "c140", "c", "d", "vpeak"].map(|n| b.param(n));
+    let (exps, inputs) = declare_ports(&mut b, &ports, "exc");
+    // Synaptic input: voltage jumps.
+    sum_ports(&mut b, &ports, &exps, &inputs, None, r(0));
+    b.shl(r(0), r(0), jump_shift as u8).lds(r(1), s_v).add(r(1), r(1), r(0)).lds(r(2), s_u);
+    // v' = v + dt(0.04 v^2 + 5 v + 140 + I - u)   (forward Euler)
+    b.mulsh(r(3), r(1), r(1), kv as u8).ldp(r(4), p_k04).mulshr(r(3), r(3), r(4), sh04);
+    b.ldp(r(4), p_k5).mulshr(r(5), r(1), r(4), sh5).add(r(3), r(3), r(5));
+    b.ldp(r(4), p_c140).add(r(3), r(3), r(4));
+    b.ldp(r(4), p_kdt).mulshr(r(5), r(2), r(4), shdt).sub(r(3), r(3), r(5));
+    // u' = u + dt·a·(b v - u)
+    b.ldp(r(4), p_ab).mulshr(r(5), r(1), r(4), shab).ldp(r(4), p_a).mulshr(r(6), r(2), r(4), sha).sub(r(5), r(5), r(6)).add(r(2), r(2), r(5));
+    // Spike at v ≥ 30 mV: v ← c, u ← u + d.
+    b.ldp(r(4), p_vpeak).cmple(r(7), r(4), r(3)).spike(r(7));
+    b.ldp(r(4), p_c).sel(r(3), r(7), r(4), r(3)).ldp(r(4), p_d).add(r(5), r(2), r(4)).sel(r(2), r(7), r(5), r(2));
+    b.sts(s_v, r(3)).sts(s_u, r(2));
+    let kernel = finish(pop, b)?;
+    let mut params = vec![
+        ParamVals::from_vec(k04),
+        ParamVals::from_vec(k5),
+        ParamVals::from_vec(kdt),
+        ParamVals::from_vec(aq),
+        ParamVals::from_vec(abq),
+        ParamVals::from_vec(c140),
+        ParamVals::from_vec(cq),
+        ParamVals::from_vec(dq),
+        ParamVals::Uniform((30.0 * sv) as i32),
+    ];
+    params.extend(ports.iter().map(|p| ParamVals::Uniform(p.exp as i32)));
+    let v0: Vec<i32> = initial(pop, "v", &Values::Scalar(-70.0)).iter().map(|x| round_i32(pop, "initial v", x * sv)).collect::<Result<_>>()?;
+    let u0: Vec<i32> = initial(pop, "u", &Values::Scalar(-14.0)).iter().map(|x| round_i32(pop, "initial u", x * sv)).collect::<Result<_>>()?;
+    let vars = vec![
+        VarSymbol { name: "v".into(), slot: 0, scale: 1.0 / sv, offset: 0.0, unit: "mV".into() },
+        VarSymbol { name: "u".into(), slot: 1, scale: 1.0 / sv, offset: 0.0, unit: "mV/ms".into() },
+    ];
+    Ok(Lowered { body: Body::Kernel { kernel, params, state: vec![v0, u0] }, ports, vars, quant })
+}

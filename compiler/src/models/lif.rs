@@ -1,0 +1,385 @@
+//! The leaky integrate-and-fire family, PyNN's `IF_curr_exp`: `lif`, `if`
+//! (no leak) and `adaptive_lif` (a threshold that jumps at each spike and
+//! decays back). Exact integration over a step; currents decay
+//! exponentially per receptor; v is held at v_reset while refractory.
+
+use nerve_isa::arch::Arch;
+use nerve_isa::image::VarSymbol;
+use nerve_isa::instr::r;
+use nerve_isa::kernel::builder::KernelBuilder;
+
+use super::{Cx, Default::*, NeuronModel, ParamSpec, Params, Range::*, VarSpec};
+use crate::error::Result;
+use crate::lower::fixed::{declare_ports, finish, fixed, initial, round_i32, sum_ports, Decay};
+use crate::lower::quant::{assign_scaled, current_scale};
+use crate::lower::{bad, Body, Incoming, Lowered, ParamVals};
+use crate::net::model::*;
+
+/// `IF_curr_exp`'s parameters, with PyNN 0.12's defaults.
+const LIF_PARAMS: &[ParamSpec] = &[
+    ParamSpec { name: "tau_m", unit: "ms", default: Value(20.0), range: Positive, doc: "membrane time constant" },
+    ParamSpec { name: "cm", unit: "nF", default: Value(1.0), range: Positive, doc: "membrane capacitance" },
+    ParamSpec { name: "v_rest", unit: "mV", default: Value(-65.0), range: Any, doc: "resting potential" },
+    ParamSpec { name: "v_reset", unit: "mV", default: Value(-65.0), range: Any, doc: "potential after a spike" },
+    ParamSpec { name: "v_thresh", unit: "mV", default: Value(-50.0), range: Any, doc: "spike when v exceeds it" },
+    ParamSpec { name: "tau_refrac", unit: "ms", default: Value(0.1), range: NonNegative, doc: "refractory period (rounded to steps)" },
+    ParamSpec { name: "tau_syn_E", unit: "ms", default: Value(5.0), range: Positive, doc: "excitatory current decay" },
+    ParamSpec { name: "tau_syn_I", unit: "ms", default: Value(5.0), range: Positive, doc: "inhibitory current decay" },
+    ParamSpec { name: "i_offset", unit: "nA", default: Value(0.0), range: Any, doc: "constant input current" },
+];
+
+const IF_PARAMS: &[ParamSpec] = &[LIF_PARAMS[1], LIF_PARAMS[2], LIF_PARAMS[3], LIF_PARAMS[4], LIF_PARAMS[5], LIF_PARAMS[6], LIF_PARAMS[7], LIF_PARAMS[8]];
+
+const ADAPTIVE_PARAMS: &[ParamSpec] = &[
+    LIF_PARAMS[0],
+    LIF_PARAMS[1],
+    LIF_PARAMS[2],
+    LIF_PARAMS[3],
+    LIF_PARAMS[4],
+    LIF_PARAMS[5],
+    LIF_PARAMS[6],
+    LIF_PARAMS[7],
+    LIF_PARAMS[8],
+    ParamSpec { name: "a_jump", unit: "mV", default: Value(1.0), range: Any, doc: "threshold increase at each spike" },
+    ParamSpec { name: "tau_a", unit: "ms", default: Value(100.0), range: Positive, doc: "threshold decay back to v_thresh" },
+];
+
+const LIF_STATE: &[VarSpec] = &[
+    VarSpec { name: "v", unit: "mV", int_bits: None },
+    VarSpec { name: "isyn_exc", unit: "nA", int_bits: None },
+    VarSpec { name: "isyn_inh", unit: "nA", int_bits: None },
+];
+
+const ADAPTIVE_STATE: &[VarSpec] = &[LIF_STATE[0], LIF_STATE[1], LIF_STATE[2], VarSpec { name: "theta", unit: "mV", int_bits: None }];
+
+/// Which member of the family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Lif,
+    If,
+    Adaptive,
+}
+
+pub struct LifModel(pub Kind);
+
+pub static LIF: LifModel = LifModel(Kind::Lif);
+pub static IF: LifModel = LifModel(Kind::If);
+pub static ADAPTIVE_LIF: LifModel = LifModel(Kind::Adaptive);
+
+/// The parameters as the lowering reads them (`if`: τm = ∞).
+pub struct LifParams {
+    pub tau_m: Values,
+    pub cm: Values,
+    pub v_rest: Values,
+    pub v_reset: Values,
+    pub v_thresh: Values,
+    pub tau_refrac: Values,
+    pub tau_syn_e: Values,
+    pub tau_syn_i: Values,
+    pub i_offset: Values,
+}
+
+impl LifParams {
+    pub fn of(p: &Params) -> LifParams {
+        LifParams {
+            tau_m: p.opt("tau_m").cloned().unwrap_or(Values::Scalar(f64::INFINITY)),
+            cm: p.get("cm").clone(),
+            v_rest: p.get("v_rest").clone(),
+            v_reset: p.get("v_reset").clone(),
+            v_thresh: p.get("v_thresh").clone(),
+            tau_refrac: p.get("tau_refrac").clone(),
+            tau_syn_e: p.get("tau_syn_E").clone(),
+            tau_syn_i: p.get("tau_syn_I").clone(),
+            i_offset: p.get("i_offset").clone(),
+        }
+    }
+}
+
+/// The threshold's jump (mV) at each spike and its decay (ms).
+pub struct AdaptiveParams {
+    pub a_jump: Values,
+    pub tau_a: Values,
+}
+
+impl NeuronModel for LifModel {
+    fn name(&self) -> &'static str {
+        match self.0 {
+            Kind::Lif => "lif",
+            Kind::If => "if",
+            Kind::Adaptive => "adaptive_lif",
+        }
+    }
+    fn about(&self) -> &'static str {
+        match self.0 {
+            Kind::Lif => "PyNN IF_curr_exp: leaky integrate-and-fire, exponential current synapses",
+            Kind::If => "integrate-and-fire without leak (IF_curr_exp with tau_m = ∞)",
+            Kind::Adaptive => "lif with a threshold that jumps by a_jump at each spike and decays with tau_a",
+        }
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        match self.0 {
+            Kind::Lif => LIF_PARAMS,
+            Kind::If => IF_PARAMS,
+            Kind::Adaptive => ADAPTIVE_PARAMS,
+        }
+    }
+    fn state(&self) -> &'static [VarSpec] {
+        match self.0 {
+            Kind::Lif | Kind::If => LIF_STATE,
+            Kind::Adaptive => ADAPTIVE_STATE,
+        }
+    }
+    fn pynn(&self) -> Option<&'static str> {
+        match self.0 {
+            Kind::Lif | Kind::If => Some("IF_curr_exp"),
+            Kind::Adaptive => None,
+        }
+    }
+    fn nir(&self) -> Option<&'static str> {
+        match self.0 {
+            Kind::Lif => Some("CubaLIF"),
+            Kind::If | Kind::Adaptive => None,
+        }
+    }
+    fn hint(&self, key: &str) -> Option<&'static str> {
+        (self.0 == Kind::If && key == "tau_m").then_some("`if` has no leak: remove `tau_m` (or use `lif`)")
+    }
+    fn lower(&self, cx: &Cx, pop: &Population, p: &Params, incoming: &[Incoming]) -> Result<Lowered> {
+        let lif = LifParams::of(p);
+        let adaptive = (self.0 == Kind::Adaptive).then(|| AdaptiveParams { a_jump: p.get("a_jump").clone(), tau_a: p.get("tau_a").clone() });
+        lower_lif(cx.arch, pop, &lif, adaptive.as_ref(), incoming, cx.dt_ms)
+    }
+}
+
+fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&AdaptiveParams>, incoming: &[Incoming], dt: f64) -> Result<Lowered> {
+    let n = pop.size as usize;
+    // Voltage scale: as fine as keeps 16× the largest voltage in 31 bits, at most 2^-20 mV.
+    let vmax = [&p.v_rest, &p.v_reset, &p.v_thresh]
+        .iter()
+        .map(|v| {
+            let (lo, hi) = v.min_max(n);
+            lo.abs().max(hi.abs())
+        })
+        .fold(1.0f64, f64::max);
+    let kv = ((31.0 - (16.0 * vmax).log2()).floor() as i32).min(20);
+    let sv = 2f64.powi(kv);
+    // Exact propagators, per neuron.
+    let mut a_v = Vec::with_capacity(n);
+    let mut c0 = Vec::with_capacity(n);
+    // b: mV of membrane change over one step per nA of synaptic current at the step's start.
+    let (mut b_e, mut b_i, mut d_e, mut d_i) = (vec![], vec![], vec![], vec![]);
+    let mut vth = vec![];
+    let mut vreset = vec![];
+    let mut tref = vec![];
+    for i in 0..n {
+        let (tm, cm) = (p.tau_m.get(i), p.cm.get(i));
+        let (te, ti) = (p.tau_syn_e.get(i), p.tau_syn_i.get(i));
+        let a = if tm.is_infinite() { 1.0 } else { (-dt / tm).exp() };
+        let c = if tm.is_infinite() { p.i_offset.get(i) * dt / cm } else { (p.v_rest.get(i) + p.i_offset.get(i) * tm / cm) * (1.0 - a) };
+        let b = |ts: f64| -> f64 {
+            if tm.is_infinite() {
+                ts / cm * (1.0 - (-dt / ts).exp())
+            } else if (ts - tm).abs() < 1e-12 * tm {
+                dt / cm * (-dt / tm).exp()
+            } else {
+                (1.0 / cm) * tm * ts / (ts - tm) * ((-dt / ts).exp() - (-dt / tm).exp())
+            }
+        };
+        a_v.push(a);
+        c0.push(round_i32(pop, "the leak constant", c * sv)?);
+        b_e.push(b(te));
+        b_i.push(b(ti));
+        d_e.push((-dt / te).exp());
+        d_i.push((-dt / ti).exp());
+        vth.push(round_i32(pop, "v_thresh", p.v_thresh.get(i) * sv)?);
+        vreset.push(round_i32(pop, "v_reset", p.v_reset.get(i) * sv)?);
+        let r = (p.tau_refrac.get(i) / dt + 0.5).floor();
+        tref.push((r as i64 - 1).clamp(0, i32::MAX as i64) as i32);
+    }
+    // Currents. When each receptor's b is the same for every neuron (the
+    // usual case), a current is stored as its one-step contribution to v,
+    // b·I in Q(kh) mV with kh ≤ kv: v then takes it with an exact shift, not
+    // a multiplication (Brian2's CUBA keeps its currents in volts the same
+    // way), which saves two of the kernel's five multiply–shifts. Otherwise
+    // currents are Q(kg) nA, multiplied by per-neuron b each step.
+    let scaled = |b: &[f64]| b.first().filter(|&&b0| b0 > 0.0 && b0.is_finite() && b.iter().all(|&x| x == b0)).copied();
+    let scaled = scaled(&b_e).zip(scaled(&b_i));
+    // Equal synaptic time constants (PyNN's default, 5 ms both): the two
+    // currents decay alike and enter v alike, so by linearity they are one
+    // current, their sum (one state, one decay instead of two). Its scale is
+    // the coarser of the two, which holds either receptor's inputs.
+    let merged = scaled.is_some_and(|(be, bi)| be == bi) && d_e == d_i;
+    let (kg_e, kg_i) = match scaled {
+        Some((be, bi)) => (current_scale(arch, incoming, Receptor::Excitatory, be).min(kv), current_scale(arch, incoming, Receptor::Inhibitory, bi).min(kv)),
+        None => (current_scale(arch, incoming, Receptor::Excitatory, 1.0), current_scale(arch, incoming, Receptor::Inhibitory, 1.0)),
+    };
+    let (kg_e, kg_i) = if merged { (kg_e.min(kg_i), kg_e.min(kg_i)) } else { (kg_e, kg_i) };
+    // nA per least significant bit of each current.
+    let (lsb_e, lsb_i) = match scaled {
+        Some((be, bi)) => (2f64.powi(-kg_e) / be, 2f64.powi(-kg_i) / bi),
+        None => (2f64.powi(-kg_e), 2f64.powi(-kg_i)),
+    };
+    let (ports, quant) = assign_scaled(arch, pop, incoming, |r| if r == Receptor::Excitatory { lsb_e } else { lsb_i })?;
+    let fx = |name: &str, f: &[f64]| fixed(f).ok_or_else(|| bad(pop, format!("{name} is out of the fixed-point range")));
+    let (decay_v, a_q) = Decay::plan(pop, "the membrane decay", &a_v)?;
+    // How both currents enter v (r6), and their parameters.
+    enum IntoV {
+        /// Each current in Q(kg) mV: added with a shift by kv − kg.
+        Shifted { e: i32, i: i32 },
+        /// Currents in nA, multiplied by per-neuron factors.
+        Scaled { sh_be: u8, sh_bi: u8 },
+    }
+    let (into_v, b_params) = match scaled {
+        Some(_) => (IntoV::Shifted { e: kv - kg_e, i: kv - kg_i }, vec![]),
+        None => {
+            let in_v = |b: &[f64], lsb: f64| -> Vec<f64> { b.iter().map(|b| b * sv * lsb).collect() };
+            let (be_q, sh_be) = fx("the excitatory current factor", &in_v(&b_e, lsb_e))?;
+            let (bi_q, sh_bi) = fx("the inhibitory current factor", &in_v(&b_i, lsb_i))?;
+            (IntoV::Scaled { sh_be, sh_bi }, vec![("b_e".to_string(), ParamVals::from_vec(be_q)), ("b_i".to_string(), ParamVals::from_vec(bi_q))])
+        }
+    };
+    let (decay_e, de_q) = Decay::plan(pop, if merged { "the synaptic decay" } else { "the excitatory decay" }, &d_e)?;
+    let (decay_i, di_q) = Decay::plan(pop, "the inhibitory decay", &d_i)?;
+    let adaptive_decay = match adaptive {
+        Some(a) => {
+            let da: Vec<f64> = (0..n).map(|i| (-dt / a.tau_a.get(i)).exp()).collect();
+            let aj: Vec<i32> = (0..n).map(|i| round_i32(pop, "a_jump", a.a_jump.get(i) * sv)).collect::<Result<_>>()?;
+            Some((Decay::plan(pop, "the threshold decay", &da)?, aj))
+        }
+        None => None,
+    };
+    let mut b = KernelBuilder::new(if adaptive.is_some() { "adaptive_lif" } else { "lif" });
+    // State slots: v, the current(s), refr, then theta.
+    let sv_ = b.state("v");
+    let (s_e, s_i) = if merged { (b.state("isyn"), None) } else { (b.state("isyn_exc"), Some(b.state("isyn_inh"))) };
+    let s_refr = b.state("refr");
+    let s_theta = adaptive.is_some().then(|| b.state("theta"));
+    // Parameters in slot order, with their values.
+    let mut pdecl: Vec<ParamVals> = vec![a_q, ParamVals::from_vec(c0)];
+    let p_av = b.param("a_v");
+    let p_c0 = b.param("c0");
+    let mut p_b = vec![];
+    for (name, v) in b_params {
+        p_b.push(b.param(&name));
+        pdecl.push(v);
+    }
+    let (p_de, p_di) = if merged {
+        pdecl.push(de_q);
+        (b.param("d_syn"), None)
+    } else {
+        pdecl.push(de_q);
+        pdecl.push(di_q);
+        (b.param("d_e"), Some(b.param("d_i")))
+    };
+    let p_vth = b.param("vth");
+    let p_vreset = b.param("vreset");
+    let p_tref = b.param("tref");
+    pdecl.extend([ParamVals::from_vec(vth), ParamVals::from_vec(vreset), ParamVals::from_vec(tref)]);
+    let p_adapt = match &adaptive_decay {
+        Some(((_, da_q), aj)) => {
+            pdecl.push(da_q.clone());
+            pdecl.push(ParamVals::from_vec(aj.clone()));
+            Some((b.param("d_a"), b.param("a_jump")))
+        }
+        None => None,
+    };
+    let (exps, inputs) = declare_ports(&mut b, &ports, "exc");
+    // Synaptic input of this step into the current(s).
+    match s_i {
+        None => {
+            sum_ports(&mut b, &ports, &exps, &inputs, None, r(0));
+            b.lds(r(2), s_e).add(r(2), r(2), r(0));
+        }
+        Some(s_i) => {
+            sum_ports(&mut b, &ports, &exps, &inputs, Some(Receptor::Excitatory), r(0));
+            b.lds(r(2), s_e).add(r(2), r(2), r(0));
+            sum_ports(&mut b, &ports, &exps, &inputs, Some(Receptor::Inhibitory), r(0));
+            b.lds(r(3), s_i).add(r(3), r(3), r(0));
+        }
+    }
+    // Membrane: exact integration over one step.
+    b.lds(r(4), sv_);
+    decay_v.emit(&mut b, p_av, r(4), r(6), r(6));
+    b.ldp(r(5), p_c0).add(r(6), r(6), r(5));
+    match into_v {
+        IntoV::Shifted { e, i } => {
+            let mut add = |reg: u8, s: i32| {
+                if s == 0 {
+                    b.add(r(6), r(6), r(reg));
+                } else {
+                    b.shl(r(7), r(reg), s as u8).add(r(6), r(6), r(7));
+                }
+            };
+            add(2, e);
+            if !merged {
+                add(3, i);
+            }
+        }
+        IntoV::Scaled { sh_be, sh_bi } => {
+            b.ldp(r(5), p_b[0]).mulshr(r(7), r(2), r(5), sh_be).add(r(6), r(6), r(7));
+            b.ldp(r(5), p_b[1]).mulshr(r(7), r(3), r(5), sh_bi).add(r(6), r(6), r(7));
+        }
+    }
+    // Refractory: v is held while the counter is above zero.
+    b.lds(r(8), s_refr).movi(r(9), 0).cmplt(r(10), r(9), r(8)).sel(r(6), r(10), r(4), r(6)).addi(r(11), r(8), -1).sel(r(8), r(10), r(11), r(8));
+    // Threshold, only outside the refractory period.
+    b.ldp(r(5), p_vth);
+    if let Some(t) = s_theta {
+        b.lds(r(14), t).add(r(5), r(5), r(14));
+    }
+    b.cmplt(r(11), r(5), r(6)).cmpeq(r(12), r(10), r(9)).and(r(11), r(11), r(12)).spike(r(11));
+    b.ldp(r(5), p_vreset).sel(r(6), r(11), r(5), r(6)).ldp(r(5), p_tref).sel(r(8), r(11), r(5), r(8)).sts(sv_, r(6)).sts(s_refr, r(8));
+    // Synaptic currents decay.
+    decay_e.emit(&mut b, p_de, r(2), r(7), r(2));
+    b.sts(s_e, r(2));
+    if let (Some(s_i), Some(p_di)) = (s_i, p_di) {
+        decay_i.emit(&mut b, p_di, r(3), r(7), r(3));
+        b.sts(s_i, r(3));
+    }
+    let mut theta0 = vec![];
+    if let (Some(((decay_a, _), _)), Some((p_da, p_aj)), Some(t)) = (&adaptive_decay, p_adapt, s_theta) {
+        // Adaptive threshold: jumps at a spike, decays every step.
+        b.ldp(r(5), p_aj).add(r(7), r(14), r(5)).sel(r(14), r(11), r(7), r(14));
+        decay_a.emit(&mut b, p_da, r(14), r(7), r(14));
+        b.sts(t, r(14));
+        theta0 = initial(pop, "theta", &Values::Scalar(0.0)).iter().map(|x| round_i32(pop, "theta", x * sv)).collect::<Result<_>>()?;
+    }
+    let kernel = finish(pop, b)?;
+    let mut params: Vec<ParamVals> = pdecl;
+    params.extend(ports.iter().map(|p| ParamVals::Uniform(p.exp as i32)));
+    let v0: Vec<i32> = initial(pop, "v", &p.v_rest).iter().map(|x| round_i32(pop, "initial v", x * sv)).collect::<Result<_>>()?;
+    let (mut state, mut vars) = if merged {
+        // The one current starts as the sum of both (the same scale).
+        let ie = initial(pop, "isyn_exc", &Values::Scalar(0.0));
+        let ii = initial(pop, "isyn_inh", &Values::Scalar(0.0));
+        let g0: Vec<i32> = ie.iter().zip(&ii).map(|(e, i)| round_i32(pop, "initial isyn_exc + isyn_inh", (e + i) / lsb_e)).collect::<Result<_>>()?;
+        (
+            vec![v0, g0, vec![0; n]],
+            vec![
+                VarSymbol { name: "v".into(), slot: 0, scale: 1.0 / sv, offset: 0.0, unit: "mV".into() },
+                VarSymbol { name: "isyn".into(), slot: 1, scale: lsb_e, offset: 0.0, unit: "nA".into() },
+                VarSymbol { name: "refr".into(), slot: 2, scale: 1.0, offset: 0.0, unit: "steps".into() },
+            ],
+        )
+    } else {
+        let ge0: Vec<i32> =
+            initial(pop, "isyn_exc", &Values::Scalar(0.0)).iter().map(|x| round_i32(pop, "initial isyn_exc", x / lsb_e)).collect::<Result<_>>()?;
+        let gi0: Vec<i32> =
+            initial(pop, "isyn_inh", &Values::Scalar(0.0)).iter().map(|x| round_i32(pop, "initial isyn_inh", x / lsb_i)).collect::<Result<_>>()?;
+        (
+            vec![v0, ge0, gi0, vec![0; n]],
+            vec![
+                VarSymbol { name: "v".into(), slot: 0, scale: 1.0 / sv, offset: 0.0, unit: "mV".into() },
+                VarSymbol { name: "isyn_exc".into(), slot: 1, scale: lsb_e, offset: 0.0, unit: "nA".into() },
+                VarSymbol { name: "isyn_inh".into(), slot: 2, scale: lsb_i, offset: 0.0, unit: "nA".into() },
+                VarSymbol { name: "refr".into(), slot: 3, scale: 1.0, offset: 0.0, unit: "steps".into() },
+            ],
+        )
+    };
+    if adaptive.is_some() {
+        let slot = state.len() as u8;
+        state.push(theta0);
+        vars.push(VarSymbol { name: "theta".into(), slot: slot as _, scale: 1.0 / sv, offset: 0.0, unit: "mV".into() });
+    }
+    Ok(Lowered { body: Body::Kernel { kernel, params, state }, ports, vars, quant })
+}

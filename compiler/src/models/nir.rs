@@ -1,0 +1,302 @@
+//! NIR's neuron primitives (nir 1.0.8): Threshold, I, IF, LI, LIF, CubaLI,
+//! CubaLIF, with their parameters as exported (SI units as the file has
+//! them), discretised by forward Euler at the graph's dt as NIR's reference
+//! simulator does. They come from NIR files (`crate::front::nir`), not the
+//! JSON format.
+
+use nerve_isa::arch::Arch;
+use nerve_isa::image::VarSymbol;
+use nerve_isa::instr::r;
+use nerve_isa::kernel::builder::KernelBuilder;
+
+use super::{Cx, Default::*, Neuron, NeuronModel, ParamSpec, Params, Range::*, VarSpec};
+use crate::error::Result;
+use crate::lower::fixed::{declare_ports, finish, fixed, round_i32, sum_ports};
+use crate::lower::quant::{assign_scaled, current_scale};
+use crate::lower::{bad, Body, Incoming, Lowered, ParamVals};
+use crate::net::model::*;
+
+/// NIR's neuron primitives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NirKind {
+    Threshold,
+    I,
+    IF,
+    LI,
+    LIF,
+    CubaLI,
+    CubaLIF,
+}
+
+impl NirKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            NirKind::Threshold => "nir Threshold",
+            NirKind::I => "nir I",
+            NirKind::IF => "nir IF",
+            NirKind::LI => "nir LI",
+            NirKind::LIF => "nir LIF",
+            NirKind::CubaLI => "nir CubaLI",
+            NirKind::CubaLIF => "nir CubaLIF",
+        }
+    }
+    /// NIR's name for the primitive.
+    pub fn primitive(self) -> &'static str {
+        self.name().trim_start_matches("nir ")
+    }
+    pub fn spikes(self) -> bool {
+        matches!(self, NirKind::Threshold | NirKind::IF | NirKind::LIF | NirKind::CubaLIF)
+    }
+}
+
+const PARAMS: &[ParamSpec] = &[
+    ParamSpec { name: "tau_mem", unit: "s", default: Value(1.0), range: Any, doc: "membrane time constant (tau for LI, LIF)" },
+    ParamSpec { name: "tau_syn", unit: "s", default: Value(1.0), range: Any, doc: "synaptic time constant (Cuba)" },
+    ParamSpec { name: "r", unit: "", default: Value(1.0), range: Any, doc: "input resistance" },
+    ParamSpec { name: "v_leak", unit: "", default: Value(0.0), range: Any, doc: "leak potential" },
+    ParamSpec { name: "w_in", unit: "", default: Value(1.0), range: Any, doc: "input weight of the synaptic current (Cuba)" },
+    ParamSpec { name: "v_threshold", unit: "", default: Value(0.0), range: Any, doc: "spike threshold" },
+    ParamSpec { name: "v_reset", unit: "", default: Value(0.0), range: Any, doc: "potential after a spike" },
+    ParamSpec { name: "bias", unit: "", default: Value(0.0), range: Any, doc: "constant input per step (from the graph's Affine biases)" },
+    ParamSpec { name: "dt_s", unit: "s", default: Required, range: Positive, doc: "the timestep the graph is discretised at" },
+    ParamSpec { name: "reset", unit: "", default: Value(0.0), range: Int(0, 1), doc: "0: v ← v_reset; 1: v ← v − (v_threshold − v_reset)" },
+];
+
+const NO_STATE: &[VarSpec] = &[];
+const V: &[VarSpec] = &[VarSpec { name: "v", unit: "", int_bits: None }];
+const I_V: &[VarSpec] = &[VarSpec { name: "i", unit: "", int_bits: None }, VarSpec { name: "v", unit: "", int_bits: None }];
+
+pub struct NirModel(pub NirKind);
+
+pub static THRESHOLD: NirModel = NirModel(NirKind::Threshold);
+pub static I: NirModel = NirModel(NirKind::I);
+pub static IF: NirModel = NirModel(NirKind::IF);
+pub static LI: NirModel = NirModel(NirKind::LI);
+pub static LIF: NirModel = NirModel(NirKind::LIF);
+pub static CUBA_LI: NirModel = NirModel(NirKind::CubaLI);
+pub static CUBA_LIF: NirModel = NirModel(NirKind::CubaLIF);
+
+impl NeuronModel for NirModel {
+    fn name(&self) -> &'static str {
+        match self.0 {
+            NirKind::Threshold => "nir_threshold",
+            NirKind::I => "nir_i",
+            NirKind::IF => "nir_if",
+            NirKind::LI => "nir_li",
+            NirKind::LIF => "nir_lif",
+            NirKind::CubaLI => "nir_cubali",
+            NirKind::CubaLIF => "nir_cubalif",
+        }
+    }
+    fn about(&self) -> &'static str {
+        "a NIR neuron primitive, forward Euler at the graph's dt (from NIR files)"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        PARAMS
+    }
+    fn state(&self) -> &'static [VarSpec] {
+        match self.0 {
+            NirKind::Threshold => NO_STATE,
+            NirKind::I | NirKind::IF | NirKind::LI | NirKind::LIF => V,
+            NirKind::CubaLI | NirKind::CubaLIF => I_V,
+        }
+    }
+    fn in_json(&self) -> bool {
+        false
+    }
+    fn label(&self, _p: &Params) -> &'static str {
+        self.0.name()
+    }
+    fn nir(&self) -> Option<&'static str> {
+        Some(self.0.primitive())
+    }
+    fn lower(&self, cx: &Cx, pop: &Population, p: &Params, incoming: &[Incoming]) -> Result<Lowered> {
+        lower_nir(cx.arch, pop, &NirNeuron::from_params(self.0, p), incoming)
+    }
+}
+
+/// A NIR neuron with its parameters as exported, discretised at `dt_s`.
+/// Inputs are signed weights into one port; `bias` is a constant input per step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NirNeuron {
+    pub kind: NirKind,
+    pub tau_mem: Values,
+    pub tau_syn: Values,
+    pub r: Values,
+    pub v_leak: Values,
+    pub w_in: Values,
+    pub v_threshold: Values,
+    pub v_reset: Values,
+    pub reset: ResetMode,
+    pub dt_s: f64,
+    pub bias: Values,
+}
+
+impl NirNeuron {
+    fn from_params(kind: NirKind, p: &Params) -> NirNeuron {
+        NirNeuron {
+            kind,
+            tau_mem: p.get("tau_mem").clone(),
+            tau_syn: p.get("tau_syn").clone(),
+            r: p.get("r").clone(),
+            v_leak: p.get("v_leak").clone(),
+            w_in: p.get("w_in").clone(),
+            v_threshold: p.get("v_threshold").clone(),
+            v_reset: p.get("v_reset").clone(),
+            reset: if p.get("reset").get(0) == 1.0 { ResetMode::Subtract } else { ResetMode::ToReset },
+            dt_s: p.get("dt_s").get(0),
+            bias: p.get("bias").clone(),
+        }
+    }
+    /// The NIR neuron a population's model is, if it is one.
+    pub fn of(n: &Neuron) -> Option<NirNeuron> {
+        [&THRESHOLD, &I, &IF, &LI, &LIF, &CUBA_LI, &CUBA_LIF].into_iter().find(|m| m.name() == n.model.name()).map(|m| NirNeuron::from_params(m.0, &n.params))
+    }
+    /// As a population's model.
+    pub fn into_neuron(self) -> Neuron {
+        let model: &'static NirModel = match self.kind {
+            NirKind::Threshold => &THRESHOLD,
+            NirKind::I => &I,
+            NirKind::IF => &IF,
+            NirKind::LI => &LI,
+            NirKind::LIF => &LIF,
+            NirKind::CubaLI => &CUBA_LI,
+            NirKind::CubaLIF => &CUBA_LIF,
+        };
+        let mut params = Params::defaults(PARAMS);
+        let set = |p: &mut Params, k: &str, v: Values| p.set(k, v).expect("a NIR parameter");
+        set(&mut params, "tau_mem", self.tau_mem);
+        set(&mut params, "tau_syn", self.tau_syn);
+        set(&mut params, "r", self.r);
+        set(&mut params, "v_leak", self.v_leak);
+        set(&mut params, "w_in", self.w_in);
+        set(&mut params, "v_threshold", self.v_threshold);
+        set(&mut params, "v_reset", self.v_reset);
+        set(&mut params, "bias", self.bias);
+        set(&mut params, "dt_s", Values::Scalar(self.dt_s));
+        set(&mut params, "reset", Values::Scalar(if self.reset == ResetMode::Subtract { 1.0 } else { 0.0 }));
+        Neuron { model, params }
+    }
+}
+
+/// NIR neurons, forward Euler at dt as NIR's reference simulator does:
+/// x = Σ weights of this step's spikes + bias;
+/// I/IF: v += dt·r·x; LI/LIF: v += dt/τ·(v_leak − v + r·x);
+/// CubaLI/CubaLIF: i += dt/τs·(w_in·x − i), then v += dt/τm·(v_leak − v + r·i);
+/// Threshold: spike when x > θ. Spike when v > v_threshold; reset to v_reset,
+/// or subtract v_threshold − v_reset.
+fn lower_nir(arch: &Arch, pop: &Population, p: &NirNeuron, incoming: &[Incoming]) -> Result<Lowered> {
+    let n = pop.size as usize;
+    let dt = p.dt_s;
+    // x (input) scale: the weights' and the bias's.
+    let (_, bmax) = p.bias.min_max(n);
+    let (bmin, _) = p.bias.min_max(n);
+    let babs = bmax.abs().max(bmin.abs());
+    let mut kx = current_scale(arch, incoming, Receptor::Excitatory, 1.0);
+    if babs > 0.0 {
+        kx = kx.min((26.0 - babs.log2()).floor() as i32);
+    }
+    let kx = kx.clamp(-8, 24);
+    let lsb_x = 2f64.powi(-kx);
+    let (ports, quant) = assign_scaled(arch, pop, incoming, |_| lsb_x)?;
+    // v scale: 1024× headroom over the largest voltage parameter (at least 1).
+    let vmax = [&p.v_threshold, &p.v_reset, &p.v_leak]
+        .iter()
+        .map(|v| {
+            let (lo, hi) = v.min_max(n);
+            lo.abs().max(hi.abs())
+        })
+        .fold(1.0f64, f64::max);
+    let kv = ((31.0 - (1024.0 * vmax).log2()).floor() as i32).clamp(0, 24);
+    let sv = 2f64.powi(kv);
+    let conv = 2f64.powi(kv - kx); // x LSB → v LSB
+    let fx = |name: &str, f: &[f64]| fixed(f).ok_or_else(|| bad(pop, format!("{name} is out of the fixed-point range")));
+    let q = |name: &str, v: &Values, scale: f64| -> Result<Vec<i32>> { (0..n).map(|i| round_i32(pop, name, v.get(i) * scale)).collect() };
+    let k = p.kind;
+    let a_m: Vec<f64> = (0..n).map(|i| dt / p.tau_mem.get(i)).collect();
+    let a_s: Vec<f64> = (0..n).map(|i| dt / p.tau_syn.get(i)).collect();
+    // Coefficient of x (or i) in the v update, in v LSB per x LSB.
+    let b: Vec<f64> = (0..n)
+        .map(|i| match k {
+            NirKind::I | NirKind::IF => dt * p.r.get(i) * conv,
+            NirKind::LI | NirKind::LIF | NirKind::CubaLI | NirKind::CubaLIF => a_m[i] * p.r.get(i) * conv,
+            NirKind::Threshold => 0.0,
+        })
+        .collect();
+    let bs: Vec<f64> = (0..n).map(|i| a_s[i] * p.w_in.get(i)).collect();
+    let (a_q, sh_a) = fx("dt/tau", &a_m)?;
+    let (b_q, sh_b) = fx("the input coefficient", &b)?;
+    let (as_q, sh_as) = fx("dt/tau_syn", &a_s)?;
+    let (bs_q, sh_bs) = fx("dt·w_in/tau_syn", &bs)?;
+    let cuba = matches!(k, NirKind::CubaLI | NirKind::CubaLIF);
+    let leak = matches!(k, NirKind::LI | NirKind::LIF | NirKind::CubaLI | NirKind::CubaLIF);
+    let mut kb = KernelBuilder::new(&format!("nir_{}", k.primitive().to_lowercase()));
+    let s_i = cuba.then(|| kb.state("i"));
+    let s_v = (k != NirKind::Threshold).then(|| kb.state("v"));
+    let p_bias = kb.param("bias");
+    let p_b = kb.param("b");
+    let p_leak = leak.then(|| (kb.param("a_m"), kb.param("vleak")));
+    let p_cuba = cuba.then(|| (kb.param("a_s"), kb.param("b_s")));
+    let p_vth = kb.param("vth");
+    let p_vreset = kb.param("vreset");
+    let (exps, inputs) = declare_ports(&mut kb, &ports, "x");
+    // x: this step's weighted spikes plus the constant input.
+    sum_ports(&mut kb, &ports, &exps, &inputs, None, r(0));
+    kb.ldp(r(1), p_bias).add(r(0), r(0), r(1));
+    match s_v {
+        None => {
+            kb.ldp(r(2), p_vth).cmplt(r(3), r(2), r(0)).spike(r(3));
+        }
+        Some(s_v) => {
+            if let (Some(s_i), Some((p_as, p_bs))) = (s_i, p_cuba) {
+                // i += dt/τs·(w_in·x − i)
+                kb.lds(r(4), s_i).ldp(r(5), p_as).mulshr(r(6), r(4), r(5), sh_as).sub(r(4), r(4), r(6));
+                kb.ldp(r(5), p_bs).mulshr(r(6), r(0), r(5), sh_bs).add(r(4), r(4), r(6)).sts(s_i, r(4)).mov(r(0), r(4));
+            }
+            kb.lds(r(7), s_v);
+            if let Some((p_am, p_vleak)) = p_leak {
+                // v += dt/τ·(v_leak − v)
+                kb.ldp(r(5), p_vleak).sub(r(6), r(5), r(7)).ldp(r(5), p_am).mulshr(r(6), r(6), r(5), sh_a).add(r(7), r(7), r(6));
+            }
+            // … + coefficient·x
+            kb.ldp(r(5), p_b).mulshr(r(6), r(0), r(5), sh_b).add(r(7), r(7), r(6));
+            if k.spikes() {
+                kb.ldp(r(8), p_vth).cmplt(r(9), r(8), r(7)).spike(r(9)).ldp(r(10), p_vreset);
+                match p.reset {
+                    ResetMode::ToReset => {
+                        kb.sel(r(7), r(9), r(10), r(7));
+                    }
+                    ResetMode::Subtract => {
+                        kb.sub(r(11), r(8), r(10)).sub(r(12), r(7), r(11)).sel(r(7), r(9), r(12), r(7));
+                    }
+                }
+            }
+            kb.sts(s_v, r(7));
+        }
+    }
+    let kernel = finish(pop, kb)?;
+    let mut pv: Vec<ParamVals> = vec![ParamVals::from_vec(q("bias", &p.bias, 1.0 / lsb_x)?), ParamVals::from_vec(b_q)];
+    if leak {
+        pv.push(ParamVals::from_vec(a_q));
+        pv.push(ParamVals::from_vec(q("v_leak", &p.v_leak, sv)?));
+    }
+    if cuba {
+        pv.push(ParamVals::from_vec(as_q));
+        pv.push(ParamVals::from_vec(bs_q));
+    }
+    let vth_scale = if k == NirKind::Threshold { 1.0 / lsb_x } else { sv };
+    pv.push(ParamVals::from_vec(q("v_threshold", &p.v_threshold, vth_scale)?));
+    pv.push(ParamVals::from_vec(q("v_reset", &p.v_reset, sv)?));
+    pv.extend(ports.iter().map(|p| ParamVals::Uniform(p.exp as i32)));
+    let mut st = vec![];
+    let mut vars = vec![];
+    if cuba {
+        st.push(vec![0; n]);
+        vars.push(VarSymbol { name: "i".into(), slot: 0, scale: lsb_x, offset: 0.0, unit: "".into() });
+    }
+    if k != NirKind::Threshold {
+        vars.push(VarSymbol { name: "v".into(), slot: st.len() as u8, scale: 1.0 / sv, offset: 0.0, unit: "".into() });
+        st.push(vec![0; n]);
+    }
+    Ok(Lowered { body: Body::Kernel { kernel, params: pv, state: st }, ports, vars, quant })
+}

@@ -1,0 +1,40 @@
+//! `spike_source_poisson`: independent Poisson spike trains, one xorshift32
+//! generator per neuron, seeded from the population's seed and the neuron's
+//! index (a source, not a neuron model: it receives no synapses).
+
+use nerve_isa::instr::r;
+use nerve_isa::kernel::builder::KernelBuilder;
+
+use crate::error::Result;
+use crate::lower::fixed::finish;
+use crate::lower::{Body, Lowered, ParamVals};
+use crate::net::model::{Population, Values};
+use crate::rng::{mix64, stream};
+
+/// Spike when a fresh 32-bit draw is below p·2^32 (unsigned), p = rate·dt.
+pub fn lower(pop: &Population, rate: &Values, seed: u64, dt: f64) -> Result<Lowered> {
+    let n = pop.size as usize;
+    let thr: Vec<i32> = rate
+        .iter(n)
+        .map(|hz| {
+            let p = hz * dt / 1000.0;
+            (p * 4_294_967_296.0).round().min(u32::MAX as f64) as u32 as i32
+        })
+        .collect();
+    let state: Vec<i32> = (0..n as u64)
+        .map(|i| {
+            let s = mix64(seed ^ mix64(i + 1) ^ stream::POISSON) as u32;
+            if s == 0 {
+                0x9e37_79b9u32 as i32
+            } else {
+                s as i32
+            }
+        })
+        .collect();
+    let mut b = KernelBuilder::new("poisson");
+    let rng = b.state("rng");
+    let p32 = b.param("p32");
+    b.rand(r(0), rng).ldp(r(1), p32).cmpltu(r(2), r(0), r(1)).spike(r(2));
+    let kernel = finish(pop, b)?;
+    Ok(Lowered { body: Body::Kernel { kernel, params: vec![ParamVals::from_vec(thr)], state: vec![state] }, ports: vec![], vars: vec![], quant: vec![] })
+}
