@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod compile;
+pub mod emit;
 pub mod error;
 pub mod export;
 pub mod front;
@@ -20,6 +21,7 @@ pub mod lower;
 pub mod map;
 pub mod models;
 pub mod net;
+pub mod report;
 pub mod rng;
 pub mod verify;
 

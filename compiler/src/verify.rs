@@ -63,7 +63,7 @@ pub fn check_routing(net: &Network, img: &Image) -> Result<RoutingCheck, String>
             };
             for local in 0..sl.count {
                 let key = RoutingKey(kb.0 + local);
-                let tr = nerve_isa::route::trace(img, a.tile_of(c.core), key).map_err(|e| e.to_string())?;
+                let tr = img.trace(a.tile_of(c.core), key).map_err(|e| e.to_string())?;
                 out.keys_traced += 1;
                 let got: Vec<u32> = tr.cores.iter().map(|c| c.0).collect();
                 if got != want_slice {

@@ -1,7 +1,7 @@
 //! The network between cores: what a spike's packet does on its way, as
 //! the image's routing tables define it. Multicast routes are resolved once
 //! per source core (or per key where a core's keys route differently) by
-//! tracing the tables (`nerve_isa::route::trace`): destinations, links,
+//! tracing the tables (`Image::trace`): destinations, links,
 //! routers, hops by kind, chip crossings and path latencies. The
 //! per-destination message model (Loihi, SANA-FE) takes instead one
 //! dimension-order path per (source core, destination core) pair.
@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 use nerve_isa::arch::HopKind;
 use nerve_isa::ids::{CoreId, LinkId, RoutingKey};
 use nerve_isa::image::{Image, RouteEntry};
-use nerve_isa::route::trace;
 
 use crate::error::{EmuError, Result};
 use crate::machine::Machine;
@@ -99,7 +98,7 @@ pub fn resolve(img: &Image, index: &BTreeMap<CoreId, u32>) -> Result<Vec<Vec<Rou
         let keys: Vec<u32> = if uniform(img, lo, hi) { vec![lo] } else { (lo..=hi).collect() };
         let mut routes = Vec::with_capacity(keys.len());
         for &k in &keys {
-            let tr = trace(img, src_tile, RoutingKey(k))?;
+            let tr = img.trace(src_tile, RoutingKey(k))?;
             let mut dests = Vec::with_capacity(tr.cores.len());
             let mut lat = 0.0f64;
             for (dc, pc) in tr.cores.iter().zip(&tr.paths) {

@@ -28,8 +28,11 @@ pub struct CounterInfo {
     pub doc: &'static str,
     /// Position of the counter's energy row, its label and its figure, where
     /// the event costs energy. Rows with the same position are summed.
-    pub energy: Option<(u8, &'static str, fn(&EnergySpec) -> f64)>,
+    pub energy: Option<EnergyOf>,
 }
+
+/// A counter's energy row: position, label, and the profile figure (pJ per event).
+pub type EnergyOf = (u8, &'static str, fn(&EnergySpec) -> f64);
 
 macro_rules! counters {
     ($( $field:ident : $json:literal $(sparse $sparse:literal)?, $doc:literal $(, energy $pos:literal $label:literal $fig:ident)? ; )*) => {

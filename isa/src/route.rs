@@ -9,9 +9,9 @@
 //! routing, the packet continues in the direction it was travelling; otherwise
 //! it is dropped, which is an error here.
 
-use crate::arch::Dir;
+use crate::arch::{Arch, Dir};
 use crate::ids::{CoreId, RoutingKey, TileId};
-use crate::image::{Image, RouteEntry};
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// The multicast tree of one packet.
@@ -130,21 +130,35 @@ pub fn direct_cost(a: &crate::arch::Arch, from: TileId, to: TileId) -> PathCost 
     c
 }
 
+/// A router node's multicast table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RouterTable {
+    pub tile: TileId,
+    /// In priority order: the first match wins.
+    pub entries: Vec<RouteEntry>,
+}
+
+/// One routing entry: packets with `k & mask == key` go out of every link in
+/// `links` (bit = [`Dir`] discriminant) and to every local core in `cores`
+/// (bit = core index within the tile).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RouteEntry {
+    pub key: u32,
+    pub mask: u32,
+    pub links: u8,
+    pub cores: u64,
+}
+
 /// The first entry of `entries` that matches `key`.
 #[inline]
 pub fn lookup(entries: &[RouteEntry], key: u32) -> Option<&RouteEntry> {
     entries.iter().find(|e| key & e.mask == e.key)
 }
 
-/// Follows a packet through the image's routing tables.
-pub fn trace(img: &Image, source_tile: TileId, key: RoutingKey) -> Result<Trace, RouteError> {
-    trace_with(img, source_tile, key, |t| img.router(t).map(|r| r.entries.as_slice()).unwrap_or(&[]))
-}
-
-/// As [`trace`], with routing tables supplied by `table` (so the compiler can
-/// check tables before they are in an image).
-pub fn trace_with<'a>(img: &Image, source_tile: TileId, key: RoutingKey, table: impl Fn(TileId) -> &'a [RouteEntry]) -> Result<Trace, RouteError> {
-    let a = &img.arch;
+/// Follows a packet with `key`, sent from `source_tile`, through the routing
+/// tables `table` gives per tile (an image's, or the compiler's before they
+/// are in an image): the one definition of multicast routing.
+pub fn trace<'a>(a: &Arch, source_tile: TileId, key: RoutingKey, table: impl Fn(TileId) -> &'a [RouteEntry]) -> Result<Trace, RouteError> {
     let mut tr = Trace::default();
     // (tile, direction of travel on arrival or None at the source, depth)
     let mut queue: std::collections::VecDeque<(TileId, Option<Dir>, u32, PathCost)> = std::collections::VecDeque::new();

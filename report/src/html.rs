@@ -28,7 +28,7 @@ pub fn html(s: &Summary, top: usize) -> Result<String> {
     h.push_str("<h2>Pictures</h2>\n");
     for (name, title) in crate::plots::PICTURES {
         let svg = crate::plots::svg(name, s)?;
-        let _ = write!(h, "<figure id=\"{name}\">{svg}<figcaption>{title}</figcaption></figure>\n");
+        let _ = writeln!(h, "<figure id=\"{name}\">{svg}<figcaption>{title}</figcaption></figure>");
     }
     for (title, t) in rest {
         let _ = write!(h, "<h2>{}</h2>\n<pre>{}</pre>\n", html_escape(title), html_escape(t));

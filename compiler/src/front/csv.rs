@@ -486,7 +486,7 @@ mod tests {
         for i in 0..3000u32 {
             pairs.push_str(&format!("{},{}\n", i % 97, (i * 7919) % 100_003));
             if i % 500 == 0 {
-                pairs.push_str("\n"); // empty lines are skipped
+                pairs.push('\n'); // empty lines are skipped
             }
         }
         let crlf = pairs.replace('\n', "\r\n");

@@ -75,7 +75,10 @@ impl ProjQuant {
 
 /// Chooses ports and exponents for scaled (physical) weights. `lsb[r]` is the
 /// receptor's current LSB; returns ports and per-projection quantisation.
-pub fn assign_scaled(arch: &Arch, pop: &Population, incoming: &[Incoming], lsb: impl Fn(Receptor) -> f64) -> Result<(Vec<Port>, Vec<(ProjIx, ProjQuant)>)> {
+/// Each incoming projection's quantisation, by projection.
+pub type Quantised = Vec<(ProjIx, ProjQuant)>;
+
+pub fn assign_scaled(arch: &Arch, pop: &Population, incoming: &[Incoming], lsb: impl Fn(Receptor) -> f64) -> Result<(Vec<Port>, Quantised)> {
     let wb = arch.core.weight_bits as u32;
     let (mlo, mhi) = (-(1i64 << (wb - 1)), (1i64 << (wb - 1)) - 1);
     let (emin, emax) = (arch.core.weight_exp_min as i32, arch.core.weight_exp_max as i32);

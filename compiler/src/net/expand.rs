@@ -89,6 +89,8 @@ impl Synapses {
 /// Converts a delay in ms to timesteps: round half up; must be ≥ 1 and fit u16.
 pub fn delay_steps(ms: f64, dt_ms: f64, what: &str) -> Result<u16> {
     let steps = (ms / dt_ms + 0.5).floor();
+    // Written so that NaN is refused too.
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
     if !(steps >= 1.0) {
         return Err(CompileError::Projection { projection: what.to_string(), reason: format!("delay {ms} ms is shorter than one timestep ({dt_ms} ms)") });
     }
@@ -215,6 +217,8 @@ pub fn expand(net: &Network, proj: ProjIx) -> Result<Synapses> {
                 loop {
                     let u = rng.f64();
                     let gap = ((-u).ln_1p() / log_q).floor();
+                    // A NaN gap ends the row too.
+                    #[allow(clippy::neg_cmp_op_on_partial_ord)]
                     if !(gap < (n_post as i64 - j) as f64) {
                         break;
                     }

@@ -258,20 +258,20 @@ fn merge(
     let (mut emulated, mut wall, mut overruns) = (0.0, 0.0, 0);
     if rec.per_step {
         step_times.reserve(steps as usize);
-        for st in 0..steps as usize {
+        for (st, &net_ns) in net.iter().enumerate().take(steps as usize) {
             let core_ns = workers.iter().map(|w| w.core_max[st]).fold(0.0, f64::max);
             let mut sc = Counts::default();
             for w in &workers {
                 sc.add(&w.step_counts[st]);
             }
             sc.barriers = 1;
-            let step_ns = core_ns + net[st] + costs.barrier_ns;
+            let step_ns = core_ns + net_ns + costs.barrier_ns;
             emulated += step_ns;
             wall += timing.wall_ns(step_ns);
             if costs.tick_ns.is_some_and(|tk| step_ns > tk) {
                 overruns += 1;
             }
-            step_times.push(StepTime { core_ns, net_ns: net[st], barrier_ns: costs.barrier_ns, step_ns, counts: sc });
+            step_times.push(StepTime { core_ns, net_ns, barrier_ns: costs.barrier_ns, step_ns, counts: sc });
         }
     }
     RunOutput {

@@ -65,6 +65,9 @@ const V: Type = types::I32X4;
 #[repr(C, align(16))]
 struct Lanes([i32; LANES]);
 
+/// A core's kernel, its uniform parameter values (`None`: per neuron), and its kernel id.
+type CoreKernel<'a> = (&'a Kernel, Vec<Option<i32>>, usize);
+
 fn jit_err(k: &Kernel, e: impl std::fmt::Display) -> EmuError {
     EmuError::Jit { kernel: k.name.clone(), reason: e.to_string() }
 }
@@ -72,7 +75,7 @@ fn jit_err(k: &Kernel, e: impl std::fmt::Display) -> EmuError {
 impl Jit {
     /// Compiles every core's kernel.
     pub fn compile(m: &Machine) -> Result<Jit> {
-        let cores: Vec<Option<(&Kernel, Vec<Option<i32>>, usize)>> = m
+        let cores: Vec<Option<CoreKernel>> = m
             .cores
             .iter()
             .map(|c| match &c.run {
@@ -97,7 +100,7 @@ impl Jit {
     /// `cores[i]`: the kernel of core i, its uniform parameter values, and a
     /// kernel id used to share compiled code between cores. `activity`: the
     /// functions compute the activity bits (profiles with idle updates).
-    fn compile_cores(cores: &[Option<(&Kernel, Vec<Option<i32>>, usize)>], activity: bool) -> Result<Jit> {
+    fn compile_cores(cores: &[Option<CoreKernel>], activity: bool) -> Result<Jit> {
         let mut flags = settings::builder();
         let set = |f: &mut settings::Builder, k: &str, v: &str| f.set(k, v).map_err(|e| EmuError::Jit { kernel: "-".into(), reason: e.to_string() });
         set(&mut flags, "opt_level", "speed")?;

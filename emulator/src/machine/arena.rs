@@ -74,10 +74,12 @@ pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<us
     // It also notes runs: consecutive rows of one destination core owned
     // by neurons of one source core, as (source core, destination core,
     // first row, end row), for laying out the arena by source core.
-    let walk = |d0: usize, d1: usize, owners: &mut [u32]| -> (Vec<usize>, Vec<usize>, usize, Vec<Run4>) {
+    // Per source neuron: spans and synapses (as counts before prefix sums), spans in all, runs.
+    type Walked = (Vec<usize>, Vec<usize>, usize, Vec<Run4>);
+    let walk = |d0: usize, d1: usize, owners: &mut [u32]| -> Walked {
         let (mut spans, mut syns, mut n) = (vec![0usize; total + 1], vec![0usize; total + 1], 0usize);
         let mut runs: Vec<Run4> = Vec::new();
-        used_rows(&img, &all_routes, &key_owner, d0..d1, &mut |src, i, di, k, len| {
+        used_rows(img, all_routes, &key_owner, d0..d1, &mut |src, i, di, k, len| {
             let b = first[src as usize] + i as usize;
             spans[b + 1] += 1;
             syns[b + 1] += len as usize;
@@ -90,7 +92,7 @@ pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<us
         });
         (spans, syns, n, runs)
     };
-    let counted: Vec<(Vec<usize>, Vec<usize>, usize, Vec<Run4>)> = if threads == 1 {
+    let counted: Vec<Walked> = if threads == 1 {
         vec![walk(0, img.cores.len(), owner_parts.pop().expect("one part"))]
     } else {
         std::thread::scope(|sc| {

@@ -155,8 +155,8 @@ fn main() {
     }
     let rust_ns = t.elapsed().as_secs_f64() * 1e9 / (steps * n) as f64;
     // Bit-exactness of the three.
-    for sl in 0..4 {
-        assert_eq!(&dj.state[sl][..n], &st[sl][..n], "JIT and the Rust loop differ in state {sl}");
+    for (sl, s) in st.iter().enumerate().take(4) {
+        assert_eq!(&dj.state[sl][..n], &s[..n], "JIT and the Rust loop differ in state {sl}");
     }
     let mut dj2 = KernelData { n, state: data0.state.clone(), params: data0.params.clone() };
     for s in 0..interp_steps {

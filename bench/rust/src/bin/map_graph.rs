@@ -138,7 +138,7 @@ fn main() {
             let Some(kb) = mapped.keys.base[g] else { continue };
             let src = arch.tile_of(mapped.placement.cores[p][k as usize]);
             for key in [kb.0, kb.0 + sp.len(k) - 1] {
-                let tr = nerve_isa::route::trace_with(&img, src, RoutingKey(key), |t| tables.get(&t.0).map_or(&empty[..], |v| &v[..])).expect("routable");
+                let tr = nerve_isa::route::trace(&img.arch, src, RoutingKey(key), |t| tables.get(&t.0).map_or(&empty[..], |v| &v[..])).expect("routable");
                 assert_eq!(tr.cores, mapped.dests[g], "key {key:#x} reaches the wrong cores");
                 checked += 1;
             }

@@ -203,8 +203,8 @@ fn arena_layout_is_the_same_on_any_thread_count() {
 #[test]
 fn probes_record_every_step_in_neuron_order() {
     let net = read_network(&example("small.json")).unwrap();
-    let mut o = Options::default();
-    o.neurons_per_core = Some(64); // several cores per population, placed in any order
+    // Several cores per population, placed in any order.
+    let o = Options { neurons_per_core: Some(64), ..Options::default() };
     let out = compile(&Arch::builtin("spinnaker").unwrap(), &net, &o, &mut |_| {}).unwrap();
     let mut m = Machine::load_valid(out.image).unwrap();
     let (pi, p) = m.pops.iter().enumerate().find(|(_, p)| p.name == "exc").unwrap();
@@ -272,7 +272,8 @@ fn shared_kernels_equal_stored_synapses() {
     for (ca, cb) in a.cores.iter().zip(&b.cores) {
         assert_eq!((ca.core, &ca.inputs), (cb.core, &cb.inputs));
         let (ra, sa) = ca.expanded();
-        let view = |rows: &[nerve_isa::image::RowStart], syn: &[nerve_isa::image::Synapse]| -> Vec<(u32, Vec<(u16, i32, u8, u8)>)> {
+        type Rows = Vec<(u32, Vec<(u16, i32, u8, u8)>)>;
+        let view = |rows: &[nerve_isa::image::RowStart], syn: &[nerve_isa::image::Synapse]| -> Rows {
             rows.iter()
                 .enumerate()
                 .map(|(k, r)| {

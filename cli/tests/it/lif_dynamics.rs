@@ -48,7 +48,7 @@ fn traces(text: &str, jit: bool) -> (String, Vec<Vec<f64>>, Vec<Vec<f64>>) {
 fn traces_of(text: &str, jit: bool, current: &str) -> (String, Vec<Vec<f64>>, Vec<Vec<f64>>) {
     let net = parse_network(text, Path::new("lif.json")).unwrap();
     let out = compile(&Arch::builtin("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
-    let kernel = out.image.kernels.iter().map(|k| nerve_isa::kernel::asm::disassemble(k)).collect::<Vec<_>>().join("\n");
+    let kernel = out.image.kernels.iter().map(nerve_isa::kernel::asm::disassemble).collect::<Vec<_>>().join("\n");
     let mut m = Machine::load_valid(out.image).unwrap();
     let pi = m.pops.iter().position(|p| p.name == "n").unwrap();
     let var = |name: &str| m.pops[pi].vars.iter().find(|v| v.name == name).unwrap().clone();

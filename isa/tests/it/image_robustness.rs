@@ -126,12 +126,12 @@ fn validate_names_the_culprit_and_the_limit() {
 fn routing_trace_of_the_sample() {
     use nerve_isa::ids::{RoutingKey, TileId};
     let img = sample_image();
-    let t = nerve_isa::route::trace(&img, TileId(0), RoutingKey(0x102)).unwrap();
+    let t = img.trace(TileId(0), RoutingKey(0x102)).unwrap();
     assert_eq!(t.cores, vec![img.cores[1].core]);
     assert_eq!(t.hops.len(), 1);
     assert_eq!(t.depth, vec![1]);
     // Key 0x200 has no entry on its source router.
-    let e = nerve_isa::route::trace(&img, TileId(1), RoutingKey(0x200)).unwrap_err().to_string();
+    let e = img.trace(TileId(1), RoutingKey(0x200)).unwrap_err().to_string();
     assert!(e.contains("no routing entry"), "{e}");
     // A core whose keys go nowhere makes the image invalid.
     let mut bad = img.clone();

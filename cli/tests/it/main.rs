@@ -1,0 +1,9 @@
+//! The crate's integration tests as one binary: one link per crate instead
+//! of one per file (the workspace's test binaries dominate CI's build time).
+
+mod cli_foundation;
+mod end_to_end;
+mod golden;
+mod lava_bitexact;
+mod lif_dynamics;
+mod nir_reference;

@@ -1,0 +1,436 @@
+//! Code generation: the lowered populations, their slices, placement and
+//! routes written into a chip image (kernels, parameters, state, input
+//! tables, synaptic rows, routing tables), and the post-compile check that
+//! every source slice's keys reach exactly its destination cores.
+
+use nerve_isa::arch::Arch;
+use nerve_isa::ids::{CoreId, KernelId, PopId, RoutingKey};
+use nerve_isa::image::{self, ConvRows, CoreImage, CoreKind, Image, InputEntry, Meta, ParamArray, PopSymbol, RouterTable, RowStart, Slice, Synapse};
+use nerve_isa::kernel::Kernel;
+
+use crate::compile::{Mapped, Options};
+use crate::error::{CompileError, Result};
+use crate::lower::{Body, Lowered, ParamVals, ProjQuant};
+use crate::map::partition::{for_each_row, groups_into, SliceConns, Split};
+use crate::map::place::slice_base;
+use crate::net::expand::Synapses;
+use crate::net::model::*;
+
+fn slice_params(p: &ParamVals, r: std::ops::Range<u32>) -> ParamArray {
+    match p {
+        ParamVals::Uniform(v) => ParamArray::Uniform(*v),
+        ParamVals::PerNeuron(v) => {
+            let s = &v[r.start as usize..r.end as usize];
+            if s.windows(2).all(|w| w[0] == w[1]) {
+                ParamArray::Uniform(s[0])
+            } else {
+                ParamArray::PerNeuron(s.to_vec())
+            }
+        }
+    }
+}
+
+/// A core's image under construction.
+struct Building {
+    img: CoreImage,
+    /// Shared kernels, by the key of their input entry (indices are known once inputs are sorted).
+    conv: Vec<(u32, ConvRows)>,
+}
+
+/// Synapses of one (source, target) population group at which codegen
+/// scatters to several threads.
+const PARALLEL_SCATTER: usize = 1 << 18;
+
+/// One group's synapses, scattered into the rows of its target cores.
+struct Scatter<'a> {
+    net: &'a Network,
+    pre: PopIx,
+    ps: Split,
+    qs: Split,
+    group: &'a [(&'a Synapses, &'a ProjQuant, &'a Projection)],
+    uniform_m: &'a [Option<i32>],
+    shared: &'a [Option<crate::net::expand::SharedKernel>],
+    conn: &'a [Vec<u32>],
+    /// Key base of each source slice.
+    key_base: &'a [Option<RoutingKey>],
+    run_key: u32,
+    run_mask: u32,
+    span: u32,
+}
+
+/// One thread's part of every target core's new rows and synapses, and the
+/// index in the core's synapses of its first one.
+type Part<'c> = (&'c mut [RowStart], &'c mut [Synapse], u32);
+
+impl Scatter<'_> {
+    /// Builds the input entries, rows and synapses of the target slices
+    /// (`cores[t]` is slice t), in source order, on `threads` threads, each
+    /// over a range of source neurons: it counts what its sources add to
+    /// each core, then writes them into its own stretch of each core's
+    /// arrays. The arrays are the same whatever the thread count.
+    fn run(&self, cores: &mut [Building], threads: usize) {
+        let (ps, qs) = (self.ps, self.qs);
+        let n_pre = self.net.pop(self.pre).size as usize;
+        let n = cores.len();
+        // One input entry per connected target core, numbered past its rows so far.
+        let mut base_row: Vec<Option<u32>> = vec![None; n];
+        for (s, targets) in self.conn.iter().enumerate().take(ps.count as usize) {
+            if self.key_base[s].is_none() {
+                continue; // reaches no target here (checked by the caller)
+            }
+            for &t in targets {
+                let k = t as usize;
+                if base_row[k].is_none() {
+                    let b = &mut cores[k].img;
+                    let r = b.inputs.iter().map(|e| e.row + e.count).max().unwrap_or(0);
+                    b.inputs.push(InputEntry { key: RoutingKey(self.run_key), mask: self.run_mask, row: r, count: self.span });
+                    base_row[k] = Some(r);
+                }
+            }
+        }
+        // Groups stored as synapses (shared kernels are generated later).
+        let live: Vec<&(&Synapses, &ProjQuant, &Projection)> =
+            self.group.iter().enumerate().filter(|(g, _)| self.shared[*g].is_none()).map(|(_, x)| x).collect();
+        // Source ranges of about equal synapse counts.
+        let at: Vec<usize> = (0..=n_pre).map(|i| live.iter().map(|(sy, _, _)| sy.indptr[i] as usize).sum()).collect();
+        let cut = nerve_isa::cuts(&at, threads);
+        // Each source neuron's key, if its slice sends.
+        let key_of = |i: u32| -> Option<u32> {
+            let s = ps.slice_of(i);
+            self.key_base[s as usize].map(|kb| kb.0 + (i - ps.range(s).start))
+        };
+        // Rows and synapses per target core added by sources lo..hi.
+        let count = |lo: usize, hi: usize| -> (Vec<usize>, Vec<usize>) {
+            let (mut rows, mut syns) = (vec![0usize; n], vec![0usize; n]);
+            let mut last = vec![u32::MAX; n];
+            for i in lo as u32..hi as u32 {
+                if key_of(i).is_none() {
+                    continue;
+                }
+                for (sy, _, _) in &live {
+                    for &j in &sy.post[sy.row(i as usize)] {
+                        let t = qs.slice_of(j) as usize;
+                        syns[t] += 1;
+                        // A new row where the source changes (no branch: it is unpredictable).
+                        rows[t] += (last[t] != i) as usize;
+                        last[t] = i;
+                    }
+                }
+            }
+            (rows, syns)
+        };
+        let counted: Vec<(Vec<usize>, Vec<usize>)> = if threads <= 1 {
+            vec![count(0, n_pre)]
+        } else {
+            std::thread::scope(|sc| {
+                let hs: Vec<_> = cut.windows(2).map(|w| (w[0], w[1])).map(|(lo, hi)| sc.spawn(move || count(lo, hi))).collect();
+                hs.into_iter().map(|h| h.join().expect("a codegen thread panicked")).collect()
+            })
+        };
+        // Each core's arrays grow by what all threads add (on the threads:
+        // first writes to new memory cost page faults); each thread then
+        // gets its stretch of them, in thread (= source) order.
+        let old: Vec<(usize, usize)> = cores.iter().map(|c| (c.img.rows.len(), c.img.synapses.len())).collect();
+        let grow = |k0: usize, cs: &mut [Building]| {
+            for (k, c) in (k0..).zip(cs.iter_mut()) {
+                let add_rows: usize = counted.iter().map(|c| c.0[k]).sum();
+                let add_syns: usize = counted.iter().map(|c| c.1[k]).sum();
+                c.img.rows.resize(old[k].0 + add_rows, RowStart { row: 0, start: 0 });
+                c.img.synapses.resize(old[k].1 + add_syns, Synapse { weight: 0, target: 0, delay: 0, port: 0 });
+            }
+        };
+        if threads <= 1 {
+            grow(0, cores);
+        } else {
+            let per = n.div_ceil(threads).max(1);
+            std::thread::scope(|sc| {
+                for (c, cs) in cores.chunks_mut(per).enumerate() {
+                    let grow = &grow;
+                    sc.spawn(move || grow(c * per, cs));
+                }
+            });
+        }
+        let mut parts: Vec<Vec<Part>> = (0..counted.len()).map(|_| Vec::with_capacity(n)).collect();
+        for (k, c) in cores.iter_mut().enumerate() {
+            let b = &mut c.img;
+            let (r0, s0) = old[k];
+            let (mut rrest, mut srest) = (&mut b.rows[r0..], &mut b.synapses[s0..]);
+            let mut start = s0;
+            for (th, (rows, syns)) in counted.iter().enumerate() {
+                let (r, rr) = std::mem::take(&mut rrest).split_at_mut(rows[k]);
+                let (s, sr) = std::mem::take(&mut srest).split_at_mut(syns[k]);
+                (rrest, srest) = (rr, sr);
+                parts[th].push((r, s, start as u32));
+                start += syns[k];
+            }
+        }
+        let fill = |lo: usize, hi: usize, parts: &mut [Part]| {
+            let (mut rc, mut sc) = (vec![0usize; n], vec![0usize; n]);
+            let mut last = vec![u32::MAX; n];
+            for i in lo as u32..hi as u32 {
+                let Some(key) = key_of(i) else { continue };
+                for (g, (sy, q, _)) in self.group.iter().enumerate() {
+                    if self.shared[g].is_some() {
+                        continue;
+                    }
+                    for x in sy.row(i as usize) {
+                        let j = sy.post[x];
+                        let t = qs.slice_of(j);
+                        let k = t as usize;
+                        let (rows, syns, first) = &mut parts[k];
+                        if last[k] != i {
+                            last[k] = i;
+                            let row = base_row[k].expect("connected") + (key - self.run_key);
+                            rows[rc[k]] = RowStart { row, start: *first + sc[k] as u32 };
+                            rc[k] += 1;
+                        }
+                        let m = match self.uniform_m[g] {
+                            Some(m) => m,
+                            None => q.mantissa(sy.weight(x)).0,
+                        };
+                        syns[sc[k]] = Synapse { weight: m, target: (j - t * qs.size) as u16, delay: sy.delay(x) as u8, port: q.port };
+                        sc[k] += 1;
+                    }
+                }
+            }
+        };
+        if threads <= 1 {
+            fill(0, n_pre, &mut parts[0]);
+        } else {
+            std::thread::scope(|sc| {
+                for (w, p) in cut.windows(2).zip(parts.iter_mut()) {
+                    let (lo, hi, fill) = (w[0], w[1], &fill);
+                    sc.spawn(move || fill(lo, hi, p));
+                }
+            });
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn codegen(
+    arch: &Arch,
+    net: &Network,
+    opts: &Options,
+    syn: &[Synapses],
+    lowered: &[Lowered],
+    splits: &[Split],
+    mapped: &Mapped,
+    conns: &SliceConns,
+) -> Result<Image> {
+    let base = slice_base(splits);
+    let mut kernels: Vec<Kernel> = Vec::new();
+    let mut cores: Vec<Building> = Vec::new();
+    let mut core_index: std::collections::BTreeMap<CoreId, usize> = std::collections::BTreeMap::new();
+    for (pi, pop) in net.pops() {
+        let sp = splits[pi.index()];
+        let low = &lowered[pi.index()];
+        let kid = match &low.body {
+            Body::Kernel { kernel, .. } => Some(match kernels.iter().position(|k| k == kernel) {
+                Some(i) => KernelId(i as u32),
+                None => {
+                    kernels.push(kernel.clone());
+                    KernelId(kernels.len() as u32 - 1)
+                }
+            }),
+            Body::SpikeArray(_) | Body::External => None,
+        };
+        for k in 0..sp.count {
+            let r = sp.range(k);
+            let kind = match &low.body {
+                Body::Kernel { params, state, .. } => CoreKind::Neuron {
+                    kernel: kid.expect("kernel id"),
+                    params: params.iter().map(|p| slice_params(p, r.clone())).collect(),
+                    state: state.iter().map(|s| s[r.start as usize..r.end as usize].to_vec()).collect(),
+                },
+                Body::SpikeArray(steps) => CoreKind::SpikeArray { steps: steps[r.start as usize..r.end as usize].to_vec() },
+                Body::External => CoreKind::External,
+            };
+            let core = mapped.placement.cores[pi.index()][k as usize];
+            let g = (base[pi.index()] + k) as usize;
+            core_index.insert(core, cores.len());
+            cores.push(Building {
+                img: CoreImage {
+                    core,
+                    pop: PopId(pi.index() as u32),
+                    n_neurons: r.end - r.start,
+                    kind,
+                    key_base: mapped.keys.base[g],
+                    inputs: vec![],
+                    rows: vec![],
+                    synapses: vec![],
+                    conv: vec![],
+                },
+                conv: vec![],
+            });
+        }
+        let _ = pop;
+    }
+    // Synaptic rows, per target population and source group.
+    for (post, _) in net.pops() {
+        let qs = splits[post.index()];
+        let quant: &[(ProjIx, ProjQuant)] = &lowered[post.index()].quant;
+        for (pre, projs) in groups_into(net, post) {
+            let ps = splits[pre.index()];
+            let group: Vec<(&Synapses, &ProjQuant, &Projection)> = projs
+                .iter()
+                .map(|e| {
+                    let q = &quant.iter().find(|(pe, _)| pe == e).expect("every projection is quantised").1;
+                    (&syn[e.index()], q, &net.graph[*e])
+                })
+                .collect();
+            let conn = conns.get(&(pre, post)).ok_or_else(|| CompileError::Internal("a projection into a population partition did not see".into()))?;
+            // One input entry per (source population, target core), covering the
+            // population's whole key run. Rows are numbered by key offset within
+            // the run; only non-empty rows are stored.
+            let (run_key, run_mask) = match mapped.keys.runs[pre.index()] {
+                Some(r) => r,
+                None => continue,
+            };
+            let span = (!run_mask as u64 + 1) as u32;
+            // Index into `cores` of each target slice.
+            let slot_of: Vec<usize> = (0..qs.count as usize).map(|t| core_index[&mapped.placement.cores[post.index()][t]]).collect();
+            // Mantissas of uniform weights, once per projection.
+            let uniform_m: Vec<Option<i32>> = group
+                .iter()
+                .map(|(sy, q, _)| match &sy.weights {
+                    crate::net::expand::Weights::Uniform(w) => Some(q.mantissa(*w).0),
+                    crate::net::expand::Weights::PerSynapse(_) => None,
+                })
+                .collect();
+            for (sy, _, proj) in &group {
+                if sy.max_delay() > 255 {
+                    return Err(CompileError::Projection { projection: proj.label.clone(), reason: format!("delay {} steps exceeds 255", sy.max_delay()) });
+                }
+            }
+            let kernels: Vec<Option<crate::net::expand::SharedKernel>> = group.iter().map(|(_, _, p)| crate::net::expand::shared_kernel(arch, p)).collect();
+            // Every connected source slice has a key (checked before the
+            // scatter, which then cannot fail).
+            for sl in 0..ps.count {
+                if mapped.keys.base[(base[pre.index()] + sl) as usize].is_none() && !conn[sl as usize].is_empty() {
+                    return Err(CompileError::Internal("a connected slice has no key".into()));
+                }
+            }
+            // The target population's cores are consecutive in `cores`, in
+            // slice order (built so above).
+            let first = slot_of.first().copied().unwrap_or(0);
+            if slot_of.iter().enumerate().any(|(t, &c)| c != first + t) {
+                return Err(CompileError::Internal("a population's cores are not consecutive".into()));
+            }
+            let targets = &mut cores[first..first + qs.count as usize];
+            let job = Scatter {
+                net,
+                pre,
+                ps,
+                qs,
+                group: &group,
+                uniform_m: &uniform_m,
+                shared: &kernels,
+                conn,
+                key_base: &mapped.keys.base[base[pre.index()] as usize..(base[pre.index()] + ps.count) as usize],
+                run_key,
+                run_mask,
+                span,
+            };
+            // Large groups are scattered by several threads, each over its own
+            // source neurons: the per-core arrays come out the same whatever the split.
+            let n_syn: usize = group.iter().map(|(sy, _, _)| sy.post.len()).sum();
+            let threads = match opts.threads {
+                Some(k) => k.max(1),
+                None if n_syn >= PARALLEL_SCATTER => nerve_isa::host_threads(),
+                None => 1,
+            };
+            job.run(targets, threads);
+            // Shared kernels: one per target slice the projection reaches.
+            for (g, k) in kernels.iter().enumerate() {
+                let Some(k) = k else { continue };
+                let (sy, q, proj) = group[g];
+                let delay = match sy.delays {
+                    crate::net::expand::Delays::Uniform(d) => d as u8,
+                    crate::net::expand::Delays::PerSynapse(_) => {
+                        return Err(CompileError::Internal(format!("{}: a shared kernel with per-synapse delays", proj.label)))
+                    }
+                };
+                // Zero taps are absent, as `expand` drops them.
+                let weights: Vec<i32> = k.weights.iter().map(|&w| if w == 0.0 { ConvRows::NO_TAP } else { q.mantissa(w).0 }).collect();
+                let mut reached = vec![false; qs.count as usize];
+                for_each_row(&[sy], net.pop(pre).size, qs, |_, sl, _| reached[sl as usize] = true);
+                for (t, _) in reached.iter().enumerate().filter(|(_, r)| **r) {
+                    cores[slot_of[t]].conv.push((
+                        run_key,
+                        ConvRows {
+                            input: u32::MAX,
+                            neuron_bits: mapped.keys.neuron_bits,
+                            pre_slice: ps.size,
+                            geom: k.geom,
+                            weights: weights.clone(),
+                            delay,
+                            port: q.port,
+                            post_first: t as u32 * qs.size,
+                        },
+                    ));
+                }
+            }
+        }
+    }
+    let mut out_cores: Vec<CoreImage> = cores
+        .into_iter()
+        .map(|b| {
+            let mut c = b.img;
+            c.inputs.sort_by_key(|e| e.key);
+            for (key, mut k) in b.conv {
+                k.input = c.inputs.iter().position(|e| e.key.0 == key).expect("a kernel's input entry exists") as u32;
+                c.conv.push(k);
+            }
+            c
+        })
+        .collect();
+    out_cores.sort_by_key(|c| c.core);
+    let populations = net
+        .pops()
+        .map(|(pi, p)| {
+            let sp = splits[pi.index()];
+            PopSymbol {
+                name: p.name.clone(),
+                size: p.size,
+                model: p.model.name().to_string(),
+                slices: (0..sp.count)
+                    .map(|k| Slice { core: mapped.placement.cores[pi.index()][k as usize], first: sp.range(k).start, count: sp.len(k) })
+                    .collect(),
+                record_spikes: p.record_spikes,
+                vars: lowered[pi.index()].vars.clone(),
+            }
+        })
+        .collect();
+    let routers = mapped.routes.tables.iter().map(|(t, e)| RouterTable { tile: *t, entries: e.clone() }).collect();
+    Ok(Image {
+        arch: arch.clone(),
+        meta: Meta { network: net.name.clone(), dt_ms: net.dt_ms, seed: opts.seed, producer: format!("nerve-compiler {}", env!("CARGO_PKG_VERSION")) },
+        kernels,
+        cores: out_cores,
+        routers,
+        populations,
+    })
+}
+
+/// Every source slice's first and last key, traced through the final tables,
+/// reaches exactly its destination cores.
+pub(crate) fn check_routes(img: &Image, splits: &[Split], mapped: &Mapped) -> Result<()> {
+    let a = &img.arch;
+    let base = slice_base(splits);
+    for (p, sp) in splits.iter().enumerate() {
+        for k in 0..sp.count {
+            let g = (base[p] + k) as usize;
+            let Some(kb) = mapped.keys.base[g] else { continue };
+            let src = a.tile_of(mapped.placement.cores[p][k as usize]);
+            for key in [kb.0, kb.0 + sp.len(k) - 1] {
+                let tr = img.trace(src, RoutingKey(key)).map_err(|e| CompileError::Internal(e.to_string()))?;
+                if tr.cores != mapped.dests[g] {
+                    return Err(CompileError::Internal(format!("key {key:#x} reaches {:?}, should reach {:?}", tr.cores, mapped.dests[g])));
+                }
+            }
+        }
+    }
+    let _ = image::FORMAT_VERSION;
+    Ok(())
+}

@@ -1,0 +1,111 @@
+//! The mapping report (`nerve compile --report map.json`): what the
+//! network became on the machine, stage times, quantisation per projection.
+
+use nerve_isa::arch::Arch;
+use nerve_isa::image::ValidImage;
+use serde::Serialize;
+
+use crate::compile::{Mapped, Options};
+use crate::lower::{Lowered, ProjQuant};
+use crate::map::partition::Split;
+use crate::map::place::Strategy;
+use crate::map::route::{LinkLoad, RouteStats};
+use crate::net::expand::Synapses;
+use crate::net::model::Network;
+
+/// Seconds per stage.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct StageTimes {
+    /// Reading the network file(s), filled in by the caller (the CLI).
+    pub read: f64,
+    pub expand: f64,
+    pub lower: f64,
+    pub partition: f64,
+    pub place: f64,
+    pub route: f64,
+    pub codegen: f64,
+    pub check: f64,
+    /// The stages above, from expand to check.
+    pub total: f64,
+    /// Encoding and writing the image, filled in by the caller (the CLI).
+    pub write: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PopReport {
+    pub name: String,
+    pub model: String,
+    pub size: u32,
+    pub neurons_per_core: u32,
+    pub cores: u32,
+}
+
+/// The mapping report (`--report map.json`).
+#[derive(Clone, Debug, Serialize)]
+pub struct MapReport {
+    pub network: String,
+    pub arch: String,
+    pub neurons: u64,
+    pub synapses: u64,
+    pub populations: Vec<PopReport>,
+    pub cores_used: u32,
+    pub tiles_used: u32,
+    pub chips_used: u32,
+    pub placement: String,
+    pub placement_cost_initial: f64,
+    pub placement_cost_final: f64,
+    pub routing: RouteStats,
+    pub quantisation: Vec<ProjQuant>,
+    pub busiest_links: Vec<LinkLoad>,
+    pub seconds: StageTimes,
+}
+
+/// The report of a compiled network.
+#[allow(clippy::too_many_arguments)]
+pub fn map_report(
+    arch: &Arch,
+    net: &Network,
+    opts: &Options,
+    syn: &[Synapses],
+    lowered: &[Lowered],
+    splits: &[Split],
+    mapped: &Mapped,
+    image: &ValidImage,
+    times: StageTimes,
+) -> MapReport {
+    let a = arch;
+    let footprint = a.footprint(image.cores.iter().map(|c| c.core));
+    let mut busiest = mapped.routes.links.clone();
+    busiest.sort_by(|x, y| y.neurons.cmp(&x.neurons).then(x.tile.cmp(&y.tile)));
+    busiest.truncate(10);
+    MapReport {
+        network: net.name.clone(),
+        arch: arch.name.clone(),
+        neurons: net.num_neurons(),
+        synapses: syn.iter().map(|s| s.len()).sum(),
+        populations: net
+            .pops()
+            .map(|(i, p)| PopReport {
+                name: p.name.clone(),
+                model: p.model.name().into(),
+                size: p.size,
+                neurons_per_core: splits[i.index()].size,
+                cores: splits[i.index()].count,
+            })
+            .collect(),
+        cores_used: image.cores.len() as u32,
+        tiles_used: footprint.tiles,
+        chips_used: footprint.chips,
+        placement: match &opts.place.strategy {
+            Strategy::Pack => format!("pack, refined ({} moves per slice, seed {})", opts.place.effort, opts.place.seed),
+            Strategy::Spread => format!("spread, refined ({} moves per slice, seed {})", opts.place.effort, opts.place.seed),
+            Strategy::Explicit(l) => format!("explicit ({} slices from a placement file)", l.len()),
+        },
+        placement_cost_initial: mapped.placement.cost_initial,
+        placement_cost_final: mapped.placement.cost_final,
+        routing: mapped.routes.stats.clone(),
+        quantisation: lowered.iter().flat_map(|l| l.quant.iter().map(|(_, q)| q.clone())).collect(),
+        busiest_links: busiest,
+        seconds: times,
+    }
+}

@@ -1,0 +1,167 @@
+//! The image file: a 32-byte header (magic, format version, payload length,
+//! CRC-32), then the bincode payload. Files are decoded as they are read,
+//! with the same checks and errors as bytes in memory; decoding never
+//! allocates in proportion to a length field it has not checked against the
+//! input size.
+
+use super::{Image, ImageError, FORMAT_VERSION, HEADER_LEN, MAGIC};
+
+/// Largest payload allocation bincode may claim while decoding. Decoding also
+/// never pre-allocates more than serde's cautious bound per sequence, so memory
+/// stays proportional to the input; this is a backstop.
+const DECODE_LIMIT: usize = 1 << 36;
+
+fn bincode_config() -> impl bincode::config::Config {
+    bincode::config::standard().with_little_endian().with_variable_int_encoding().with_limit::<DECODE_LIMIT>()
+}
+
+/// Checks an image header against the number of payload bytes that follow
+/// it; returns the payload length and checksum.
+fn check_header(h: &[u8; HEADER_LEN], avail: u64) -> Result<(u64, u32), ImageError> {
+    let mut magic = [0u8; 8];
+    magic.copy_from_slice(&h[0..8]);
+    if magic != MAGIC {
+        return Err(ImageError::BadMagic { found: magic });
+    }
+    let u32_at = |o: usize| u32::from_le_bytes([h[o], h[o + 1], h[o + 2], h[o + 3]]);
+    let version = u32_at(8);
+    if version != FORMAT_VERSION {
+        return Err(ImageError::UnsupportedVersion { found: version });
+    }
+    let flags = u32_at(12);
+    if flags != 0 {
+        return Err(ImageError::Reserved { field: "flags", value: flags as u64 });
+    }
+    let mut len8 = [0u8; 8];
+    len8.copy_from_slice(&h[16..24]);
+    let len = u64::from_le_bytes(len8);
+    let crc = u32_at(24);
+    let reserved = u32_at(28);
+    if reserved != 0 {
+        return Err(ImageError::Reserved { field: "reserved", value: reserved as u64 });
+    }
+    if avail < len {
+        return Err(ImageError::Truncated { expected: len, found: avail });
+    }
+    if avail > len {
+        return Err(ImageError::TrailingBytes { extra: avail - len });
+    }
+    Ok((len, crc))
+}
+
+/// A reader that checksums and counts what it passes on.
+struct Hashing<R> {
+    inner: R,
+    hasher: crc32fast::Hasher,
+    count: u64,
+}
+
+impl<R: std::io::Read> std::io::Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+impl Image {
+    /// Encodes the image. Deterministic: equal images give equal bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        // Encoded in place after a placeholder header, into a buffer sized for
+        // the bulk arrays, so that a large image is neither regrown nor copied.
+        let bulk: usize = self.cores.iter().map(|c| 8 * (c.synapses.len() + c.rows.len()) + 64 * c.inputs.len()).sum();
+        let mut out = Vec::with_capacity(HEADER_LEN + bulk + (1 << 16));
+        out.resize(HEADER_LEN, 0);
+        bincode::serde::encode_into_std_write(self, &mut out, bincode_config()).expect("an Image always encodes");
+        let payload_len = (out.len() - HEADER_LEN) as u64;
+        let crc = crc32fast::hash(&out[HEADER_LEN..]);
+        out[0..8].copy_from_slice(&MAGIC);
+        out[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out[16..24].copy_from_slice(&payload_len.to_le_bytes());
+        out[24..28].copy_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    /// Decodes and validates an image.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Image, ImageError> {
+        let img = Image::from_bytes_unvalidated(bytes)?;
+        img.validate()?;
+        Ok(img)
+    }
+
+    /// Checks the header and checksum and decodes, without [`Image::validate`]:
+    /// for callers that validate next anyway (the emulator's `Machine::load`
+    /// does), so that a large image is not checked twice.
+    pub fn from_bytes_unvalidated(bytes: &[u8]) -> Result<Image, ImageError> {
+        if bytes.len() < HEADER_LEN {
+            return Err(ImageError::TooShort { len: bytes.len() });
+        }
+        let header: &[u8; HEADER_LEN] = bytes[..HEADER_LEN].try_into().expect("HEADER_LEN bytes");
+        let (len, crc) = check_header(header, (bytes.len() - HEADER_LEN) as u64)?;
+        let payload = &bytes[HEADER_LEN..];
+        debug_assert_eq!(payload.len() as u64, len);
+        let found = crc32fast::hash(payload);
+        if found != crc {
+            return Err(ImageError::Checksum { expected: crc, found });
+        }
+        Image::decode_payload(payload)
+    }
+
+    /// Decodes a payload without the header checks or validation. Exposed so
+    /// tests can feed corrupt payloads past the checksum.
+    pub fn decode_payload(payload: &[u8]) -> Result<Image, ImageError> {
+        let (img, used): (Image, usize) = bincode::serde::decode_from_slice(payload, bincode_config()).map_err(|e| ImageError::Decode(e.to_string()))?;
+        if used != payload.len() {
+            return Err(ImageError::PayloadTrailing { extra: payload.len() - used });
+        }
+        Ok(img)
+    }
+
+    pub fn read(path: &std::path::Path) -> Result<Image, ImageError> {
+        let img = Image::read_unvalidated(path)?;
+        img.validate()?;
+        Ok(img)
+    }
+
+    /// [`Image::from_bytes_unvalidated`] on a file's contents, decoded as the
+    /// file is read (a large image is not held twice, as bytes and decoded):
+    /// the same checks and the same errors, the checksum's first (a payload
+    /// that fails to decode is read to its end, and a checksum mismatch is
+    /// reported rather than the decoding error).
+    pub fn read_unvalidated(path: &std::path::Path) -> Result<Image, ImageError> {
+        use std::io::Read;
+        let io = |source: std::io::Error| ImageError::Io { path: path.display().to_string(), source };
+        let mut f = std::fs::File::open(path).map_err(io)?;
+        let file_len = f.metadata().map_err(io)?.len();
+        if file_len < HEADER_LEN as u64 {
+            return Err(ImageError::TooShort { len: file_len as usize });
+        }
+        let mut header = [0u8; HEADER_LEN];
+        f.read_exact(&mut header).map_err(io)?;
+        let (len, crc) = check_header(&header, file_len - HEADER_LEN as u64)?;
+        // Checksummed a buffer at a time, below the buffer the decoder reads from.
+        let mut r = std::io::BufReader::with_capacity(1 << 20, Hashing { inner: f.take(len), hasher: crc32fast::Hasher::new(), count: 0 });
+        let decoded: Result<Image, _> = bincode::serde::decode_from_std_read(&mut r, bincode_config());
+        let used = r.get_ref().count - r.buffer().len() as u64;
+        // The rest, if the decoder stopped early: the checksum covers it all.
+        std::io::copy(&mut r, &mut std::io::sink()).map_err(io)?;
+        let h = r.into_inner();
+        if h.count != len {
+            return Err(ImageError::Truncated { expected: len, found: h.count });
+        }
+        let found = h.hasher.finalize();
+        if found != crc {
+            return Err(ImageError::Checksum { expected: crc, found });
+        }
+        let img = decoded.map_err(|e| ImageError::Decode(e.to_string()))?;
+        if used != len {
+            return Err(ImageError::PayloadTrailing { extra: (len - used) as usize });
+        }
+        Ok(img)
+    }
+
+    pub fn write(&self, path: &std::path::Path) -> Result<(), ImageError> {
+        std::fs::write(path, self.to_bytes()).map_err(|source| ImageError::Io { path: path.display().to_string(), source })
+    }
+}

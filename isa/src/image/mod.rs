@@ -1,0 +1,337 @@
+//! The chip image: everything a machine needs to run a network, and nothing
+//! else. The emulator runs only images; the compiler's only product is an image.
+//!
+//! On disk (all integers little-endian):
+//! ```text
+//! 0..8    magic "NERVEIMG"
+//! 8..12   format version (u32)
+//! 12..16  flags (u32, 0)
+//! 16..24  payload length in bytes (u64)
+//! 24..28  CRC-32 (IEEE) of the payload
+//! 28..32  reserved (0)
+//! 32..    payload: `Image` encoded by bincode 2 (serde, standard configuration)
+//! ```
+//! Decoding checks the header, the length, the checksum, decodes with a bound
+//! on allocation, rejects trailing bytes and then runs [`Image::validate`].
+
+mod codec;
+mod conv;
+mod validate;
+
+pub use crate::route::{RouteEntry, RouterTable};
+pub use conv::{ConvGeometry, ConvRows, MAX_GENERATED_SYNAPSES};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::arch::{Arch, ArchError};
+use crate::ids::{CoreId, KernelId, PopId, RoutingKey, TileId};
+use crate::kernel::{Kernel, KernelError};
+
+pub const MAGIC: [u8; 8] = *b"NERVEIMG";
+/// Bumped on every change to the payload layout (including the architecture description).
+pub const FORMAT_VERSION: u32 = 6;
+pub const HEADER_LEN: usize = 32;
+
+/// An image that passed `Image::validate`. Only `Image::into_valid` makes
+/// one, and it gives no mutable access, so it stays valid; `into_image`
+/// gives the image back (to change it, then validate again).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValidImage(Image);
+
+impl ValidImage {
+    pub fn into_image(self) -> Image {
+        self.0
+    }
+}
+
+impl std::ops::Deref for ValidImage {
+    type Target = Image;
+    fn deref(&self) -> &Image {
+        &self.0
+    }
+}
+
+/// A complete chip image.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Image {
+    /// The machine this image targets, carried whole so an image is self-contained.
+    pub arch: Arch,
+    pub meta: Meta,
+    pub kernels: Vec<Kernel>,
+    /// Cores in use, sorted by id, each at most once.
+    pub cores: Vec<CoreImage>,
+    /// Routing tables of the router nodes that have entries, sorted by tile, each at most once.
+    pub routers: Vec<RouterTable>,
+    /// The symbol table: populations and where their neurons live.
+    pub populations: Vec<PopSymbol>,
+}
+
+/// Provenance and run settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Meta {
+    /// The network's name.
+    pub network: String,
+    /// Biological time per timestep, ms.
+    pub dt_ms: f64,
+    /// The seed the compiler used (connectors, initial values, placement).
+    pub seed: u64,
+    /// `nerve-compiler x.y.z` or the test that built the image.
+    pub producer: String,
+}
+
+/// One core's program and data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CoreImage {
+    pub core: CoreId,
+    /// The population this core holds a slice of.
+    pub pop: PopId,
+    pub n_neurons: u32,
+    pub kind: CoreKind,
+    /// Neuron i sends packets with key `key_base + i`; `None`: the core sends nothing.
+    pub key_base: Option<RoutingKey>,
+    /// Key → synaptic rows, sorted by key, non-overlapping.
+    pub inputs: Vec<InputEntry>,
+    /// The non-empty synaptic rows, sorted by row number. Row `rows[k].row`
+    /// holds `synapses[rows[k].start..rows[k + 1].start]` (the last runs to the
+    /// end of `synapses`); every row not listed is empty.
+    #[serde(with = "crate::packed")]
+    pub rows: Vec<RowStart>,
+    #[serde(with = "crate::packed")]
+    pub synapses: Vec<Synapse>,
+    /// Shared-kernel projections (convolution, pooling) stored as their kernel
+    /// (only where the profile has `core.shared_kernels`): their rows are
+    /// generated, see `ConvRows` and `CoreImage::expanded`.
+    pub conv: Vec<ConvRows>,
+}
+
+/// What runs on a core.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum CoreKind {
+    /// A neuron kernel over per-neuron parameters and state.
+    Neuron {
+        kernel: KernelId,
+        /// One entry per kernel parameter slot.
+        params: Vec<ParamArray>,
+        /// Initial state: one array of `n_neurons` values per kernel state slot.
+        state: Vec<Vec<i32>>,
+    },
+    /// Replays fixed spike times: for each neuron, the timesteps it spikes at,
+    /// strictly increasing.
+    SpikeArray { steps: Vec<Vec<u32>> },
+    /// Injects spikes supplied when the image is run (an input population).
+    External,
+}
+
+/// A parameter's values on one core.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ParamArray {
+    /// The same value for every neuron.
+    Uniform(i32),
+    /// One value per neuron.
+    PerNeuron(Vec<i32>),
+}
+
+impl ParamArray {
+    #[inline]
+    pub fn get(&self, n: usize) -> i32 {
+        match self {
+            ParamArray::Uniform(v) => *v,
+            ParamArray::PerNeuron(v) => v[n],
+        }
+    }
+}
+
+/// Where a non-empty row starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RowStart {
+    pub row: u32,
+    pub start: u32,
+}
+
+impl crate::packed::Packed for RowStart {
+    const SIZE: usize = 8;
+    fn put(&self, o: &mut [u8]) {
+        o[0..4].copy_from_slice(&self.row.to_le_bytes());
+        o[4..8].copy_from_slice(&self.start.to_le_bytes());
+    }
+    fn get(b: &[u8]) -> Self {
+        use crate::packed::le;
+        RowStart { row: u32::from_le_bytes(le(b, 0)), start: u32::from_le_bytes(le(b, 4)) }
+    }
+}
+
+/// A key/mask entry of a core's input lookup: a packet key `k` matches when
+/// `k & mask == key`; it then selects row `row + (k & !mask)` if
+/// `k & !mask < count`, and no row otherwise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputEntry {
+    pub key: RoutingKey,
+    pub mask: u32,
+    pub row: u32,
+    pub count: u32,
+}
+
+/// One synapse of a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Synapse {
+    /// Weight mantissa, added into the input port's accumulator (wrapping i32).
+    pub weight: i32,
+    /// Target neuron index on this core.
+    pub target: u16,
+    /// Delay in timesteps, 1..=max_delay_steps.
+    pub delay: u8,
+    /// Input port of the target's kernel.
+    pub port: u8,
+}
+
+impl crate::packed::Packed for Synapse {
+    const SIZE: usize = 8;
+    fn put(&self, o: &mut [u8]) {
+        o[0..4].copy_from_slice(&self.weight.to_le_bytes());
+        o[4..6].copy_from_slice(&self.target.to_le_bytes());
+        o[6] = self.delay;
+        o[7] = self.port;
+    }
+    fn get(b: &[u8]) -> Self {
+        use crate::packed::le;
+        Synapse { weight: i32::from_le_bytes(le(b, 0)), target: u16::from_le_bytes(le(b, 4)), delay: b[6], port: b[7] }
+    }
+}
+
+/// A population in the symbol table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PopSymbol {
+    pub name: String,
+    pub size: u32,
+    /// The neuron model or source kind, e.g. `lif`, `loihi_lif`, `spike_source_poisson`.
+    pub model: String,
+    /// Where the neurons live, in neuron order: slice i holds neurons
+    /// `first..first + count` on `core` as local neurons `0..count`.
+    pub slices: Vec<Slice>,
+    /// Whether spikes are recorded by default.
+    pub record_spikes: bool,
+    /// State variables that can be probed, with their physical scale.
+    pub vars: Vec<VarSymbol>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Slice {
+    pub core: CoreId,
+    pub first: u32,
+    pub count: u32,
+}
+
+/// A probe-able state slot: physical value = raw × scale + offset.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VarSymbol {
+    pub name: String,
+    pub slot: u8,
+    pub scale: f64,
+    pub offset: f64,
+    pub unit: String,
+}
+
+/// Why bytes are not an image, or an image is not valid for its architecture.
+#[derive(Debug, Error)]
+pub enum ImageError {
+    #[error("not a nerve image: {len} bytes is shorter than the {HEADER_LEN}-byte header")]
+    TooShort { len: usize },
+    #[error("not a nerve image: bad magic {found:02x?} (expected \"NERVEIMG\")")]
+    BadMagic { found: [u8; 8] },
+    #[error("image format version {found} is not supported (this nerve reads version {FORMAT_VERSION})")]
+    UnsupportedVersion { found: u32 },
+    #[error("image header: {field} must be zero, found {value}")]
+    Reserved { field: &'static str, value: u64 },
+    #[error("image is truncated: the header announces {expected} payload bytes, {found} follow")]
+    Truncated { expected: u64, found: u64 },
+    #[error("image has {extra} trailing bytes after the payload")]
+    TrailingBytes { extra: u64 },
+    #[error("image checksum mismatch: header says {expected:08x}, payload gives {found:08x} (the file is corrupt)")]
+    Checksum { expected: u32, found: u32 },
+    #[error("image payload does not decode: {0}")]
+    Decode(String),
+    #[error("image payload has {extra} undecoded bytes at its end")]
+    PayloadTrailing { extra: usize },
+    #[error("image architecture: {0}")]
+    Arch(#[from] ArchError),
+    #[error("image: {0}")]
+    Kernel(#[from] KernelError),
+    #[error("image is invalid: {what}")]
+    Invalid { what: String },
+    #[error("image exceeds a limit of `{arch}`: {what} needs {required}, the limit is {limit}")]
+    Limit { arch: String, what: String, required: u64, limit: u64 },
+    #[error("cannot read image {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+}
+
+pub(crate) fn invalid<T>(what: impl Into<String>) -> Result<T, ImageError> {
+    Err(ImageError::Invalid { what: what.into() })
+}
+
+impl Image {
+    /// Follows a packet with `key` from `source_tile` through the image's routing tables.
+    pub fn trace(&self, source_tile: TileId, key: RoutingKey) -> Result<crate::route::Trace, crate::route::RouteError> {
+        crate::route::trace(&self.arch, source_tile, key, |t| self.router(t).map(|r| r.entries.as_slice()).unwrap_or(&[]))
+    }
+
+    pub fn core(&self, id: CoreId) -> Option<&CoreImage> {
+        self.cores.binary_search_by_key(&id, |c| c.core).ok().map(|i| &self.cores[i])
+    }
+
+    pub fn router(&self, tile: TileId) -> Option<&RouterTable> {
+        self.routers.binary_search_by_key(&tile, |r| r.tile).ok().map(|i| &self.routers[i])
+    }
+
+    pub fn population(&self, name: &str) -> Option<(PopId, &PopSymbol)> {
+        self.populations.iter().enumerate().find(|(_, p)| p.name == name).map(|(i, p)| (PopId(i as u32), p))
+    }
+
+    /// Words of synaptic memory a core's rows and shared kernels occupy.
+    pub fn synapse_words(&self, core: &CoreImage) -> u64 {
+        (0..core.rows.len()).map(|k| self.arch.row_words(core.row_len(k) as u32)).sum::<u64>()
+            + core.conv.iter().map(|c| self.arch.row_words(c.weights.len().min(u32::MAX as usize) as u32)).sum::<u64>()
+    }
+}
+
+/// Helper for code that needs the kernel of a neuron core.
+impl CoreImage {
+    pub fn kernel_id(&self) -> Option<KernelId> {
+        match &self.kind {
+            CoreKind::Neuron { kernel, .. } => Some(*kernel),
+            CoreKind::SpikeArray { .. } | CoreKind::External => None,
+        }
+    }
+
+    /// The row for a packet key, if the core has one.
+    pub fn lookup(&self, key: RoutingKey) -> Option<u32> {
+        // Entries are sorted by key and non-overlapping: the candidate is the last entry with key ≤ k.
+        let i = self.inputs.partition_point(|e| e.key.0 <= key.0);
+        if i == 0 {
+            return None;
+        }
+        let e = &self.inputs[i - 1];
+        if key.0 & e.mask != e.key.0 {
+            return None;
+        }
+        let off = key.0 & !e.mask;
+        (off < e.count).then_some(e.row + off)
+    }
+
+    /// Length of the k-th listed row.
+    pub fn row_len(&self, k: usize) -> usize {
+        let end = self.rows.get(k + 1).map_or(self.synapses.len(), |n| n.start as usize);
+        end - self.rows[k].start as usize
+    }
+
+    /// The synapses of row `r` (empty if the row is not listed).
+    pub fn row(&self, r: u32) -> &[Synapse] {
+        match self.rows.binary_search_by_key(&r, |x| x.row) {
+            Ok(k) => {
+                let a = self.rows[k].start as usize;
+                &self.synapses[a..a + self.row_len(k)]
+            }
+            Err(_) => &[],
+        }
+    }
+}

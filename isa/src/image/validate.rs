@@ -1,0 +1,359 @@
+//! `Image::validate`: every internal reference and every architectural
+//! limit, checked once; `into_valid` keeps the proof as a `ValidImage`.
+
+use super::{invalid, ConvRows, CoreImage, CoreKind, Image, ImageError, ParamArray, RowStart, ValidImage, MAX_GENERATED_SYNAPSES};
+use crate::arch::{Dir, TopologyKind};
+use crate::ids::{CoreId, RoutingKey};
+
+/// Synapses from which `Image::validate` checks cores on several threads.
+const PARALLEL_VALIDATE: usize = 1 << 20;
+
+impl Image {
+    /// Checks every internal reference and every architectural limit.
+    pub fn validate(&self) -> Result<(), ImageError> {
+        self.validate_on(None)
+    }
+
+    /// Validates and keeps the proof: a consumer given the result (the
+    /// emulator) need not check the image again.
+    pub fn into_valid(self) -> Result<ValidImage, ImageError> {
+        self.into_valid_on(None)
+    }
+
+    /// As `into_valid`, checking on `threads` threads (as `validate_on`).
+    pub fn into_valid_on(self, threads: Option<usize>) -> Result<ValidImage, ImageError> {
+        self.validate_on(threads)?;
+        Ok(ValidImage(self))
+    }
+
+    /// As `validate`, checking the cores on `threads` threads (`None`: as many
+    /// as the host has, for large images). The result is the same whatever
+    /// the count: the first failing core in core order is reported (tested).
+    pub fn validate_on(&self, threads: Option<usize>) -> Result<(), ImageError> {
+        let a = &self.arch;
+        a.validate()?;
+        // `what` is built only when the limit is exceeded (this runs per row).
+        let limit = |what: &dyn Fn() -> String, required: u64, limit: u64| -> Result<(), ImageError> {
+            if required > limit {
+                Err(ImageError::Limit { arch: a.name.clone(), what: what(), required, limit })
+            } else {
+                Ok(())
+            }
+        };
+        if !(self.meta.dt_ms.is_finite() && self.meta.dt_ms > 0.0) {
+            return invalid(format!("dt_ms = {} must be a positive number", self.meta.dt_ms));
+        }
+        for k in &self.kernels {
+            k.validate()?;
+            limit(&|| format!("kernel `{}` instructions", k.name), k.code.len() as u64, a.core.kernel_max_instructions as u64)?;
+            limit(&|| format!("kernel `{}` state slots", k.name), k.state.len() as u64, a.core.max_state_slots as u64)?;
+            limit(&|| format!("kernel `{}` parameter slots", k.name), k.params.len() as u64, a.core.max_param_slots as u64)?;
+            limit(&|| format!("kernel `{}` input ports", k.name), k.inputs.len() as u64, a.core.max_input_ports as u64)?;
+        }
+        // Cores.
+        let n_cores = a.num_cores();
+        // Each core's own checks; its key range, if it sends.
+        let check_core = |i: usize, c: &CoreImage| -> Result<Option<(u64, u64, CoreId)>, ImageError> {
+            let mut key_range = None;
+            let cid = c.core;
+            if cid.0 >= n_cores {
+                return invalid(format!("{cid} does not exist (the machine has {n_cores} cores)"));
+            }
+            if i > 0 && self.cores[i - 1].core >= cid {
+                return invalid(format!("cores are not sorted and unique at {cid}"));
+            }
+            if c.pop.index() >= self.populations.len() {
+                return invalid(format!("{cid} belongs to {} which is not in the symbol table", c.pop));
+            }
+            let n = c.n_neurons as usize;
+            if n == 0 {
+                return invalid(format!("{cid} has no neurons"));
+            }
+            limit(&|| format!("neurons on {cid}"), n as u64, a.core.max_neurons as u64)?;
+            let n_ports = match &c.kind {
+                CoreKind::Neuron { kernel, params, state } => {
+                    let k = self
+                        .kernels
+                        .get(kernel.index())
+                        .ok_or_else(|| ImageError::Invalid { what: format!("{cid} uses {kernel}, the image has {} kernels", self.kernels.len()) })?;
+                    if params.len() != k.params.len() {
+                        return invalid(format!("{cid}: kernel `{}` has {} parameters, the core gives {}", k.name, k.params.len(), params.len()));
+                    }
+                    for (pi, p) in params.iter().enumerate() {
+                        if let ParamArray::PerNeuron(v) = p {
+                            if v.len() != n {
+                                return invalid(format!("{cid}: parameter `{}` has {} values for {n} neurons", k.params[pi], v.len()));
+                            }
+                        }
+                    }
+                    if state.len() != k.state.len() {
+                        return invalid(format!("{cid}: kernel `{}` has {} state slots, the core gives {}", k.name, k.state.len(), state.len()));
+                    }
+                    for (si, s) in state.iter().enumerate() {
+                        if s.len() != n {
+                            return invalid(format!("{cid}: state `{}` has {} values for {n} neurons", k.state[si], s.len()));
+                        }
+                    }
+                    k.inputs.len()
+                }
+                CoreKind::SpikeArray { steps } => {
+                    if steps.len() != n {
+                        return invalid(format!("{cid}: spike array has {} neurons' times for {n} neurons", steps.len()));
+                    }
+                    for (ni, s) in steps.iter().enumerate() {
+                        if s.windows(2).any(|w| w[0] >= w[1]) {
+                            return invalid(format!("{cid}: spike times of neuron {ni} are not strictly increasing"));
+                        }
+                    }
+                    0
+                }
+                CoreKind::External => 0,
+            };
+            if let Some(kb) = c.key_base {
+                let lo = kb.0 as u64;
+                let hi = lo + n as u64 - 1;
+                if hi > u32::MAX as u64 {
+                    return invalid(format!("{cid}: keys {kb}+{n} overflow 32 bits"));
+                }
+                key_range = Some((lo, hi, cid));
+            }
+            // Rows: sorted, non-empty, covering the synapses exactly.
+            for (k, r) in c.rows.iter().enumerate() {
+                if k == 0 && r.start != 0 {
+                    return invalid(format!("{cid}: the first row starts at synapse {}, not 0", r.start));
+                }
+                if k > 0 {
+                    let p = c.rows[k - 1];
+                    if p.row >= r.row || p.start >= r.start {
+                        return invalid(format!("{cid}: rows {} and {} are unsorted or empty", p.row, r.row));
+                    }
+                }
+                if r.start as usize >= c.synapses.len() {
+                    return invalid(format!("{cid}: row {} starts at synapse {} of {}", r.row, r.start, c.synapses.len()));
+                }
+                limit(&|| format!("synapses in row {} on {cid}", r.row), c.row_len(k) as u64, a.core.max_row_length as u64)?;
+            }
+            if c.rows.is_empty() && !c.synapses.is_empty() {
+                return invalid(format!("{cid}: synapses without rows"));
+            }
+            if !c.conv.is_empty() && !a.core.shared_kernels {
+                return invalid(format!("{cid}: shared-kernel rows on a profile without `shared_kernels`"));
+            }
+            for (ki, k) in c.conv.iter().enumerate() {
+                let e = c
+                    .inputs
+                    .get(k.input as usize)
+                    .ok_or_else(|| ImageError::Invalid { what: format!("{cid}: kernel rows {ki} use input entry {} of {}", k.input, c.inputs.len()) })?;
+                k.check(n as u32).map_err(|m| ImageError::Invalid { what: format!("{cid}: kernel rows {ki}: {m}") })?;
+                if e.count as u64 * k.weights.len() as u64 > MAX_GENERATED_SYNAPSES {
+                    return invalid(format!(
+                        "{cid}: kernel rows {ki} would generate {} × {} synapses, at most {MAX_GENERATED_SYNAPSES}",
+                        e.count,
+                        k.weights.len()
+                    ));
+                }
+                if k.port as usize >= n_ports {
+                    return invalid(format!("{cid}: kernel rows {ki} use port {}, the core has {n_ports}", k.port));
+                }
+                if k.delay == 0 || k.delay as u16 > a.core.max_delay_steps {
+                    return invalid(format!("{cid}: kernel rows {ki} have delay {}, allowed 1..={}", k.delay, a.core.max_delay_steps));
+                }
+                let wb = a.core.weight_bits;
+                if let Some(w) = k.weights.iter().find(|&&w| w != ConvRows::NO_TAP && crate::semantics::wrap(w, wb) != w) {
+                    return invalid(format!("{cid}: kernel rows {ki} weight {w} does not fit {wb} signed bits"));
+                }
+            }
+            // Input keys count the rows present, generated ones included.
+            let generated = if c.conv.is_empty() { None } else { Some(c.expanded().0) };
+            let present: &[RowStart] = generated.as_deref().unwrap_or(&c.rows);
+            // Input entries: sorted by key, non-overlapping, addressing disjoint row ranges.
+            let mut input_keys = 0u64;
+            let mut ranges: Vec<(u64, u64)> = Vec::with_capacity(c.inputs.len());
+            for (ei, e) in c.inputs.iter().enumerate() {
+                let span = !e.mask as u64 + 1;
+                if (!e.mask as u64 + 1) & !e.mask as u64 != 0 {
+                    return invalid(format!("{cid}: input entry {ei} mask {:08x} is not of the form 1…10…0", e.mask));
+                }
+                if e.key.0 & !e.mask != 0 {
+                    return invalid(format!("{cid}: input entry {ei} key {} has bits outside mask {:08x}", e.key, e.mask));
+                }
+                if e.count == 0 || e.count as u64 > span {
+                    return invalid(format!("{cid}: input entry {ei} covers {} rows, its mask allows 1..={span}", e.count));
+                }
+                if ei > 0 {
+                    let p = &c.inputs[ei - 1];
+                    if p.key.0 as u64 + (!p.mask as u64) >= e.key.0 as u64 {
+                        return invalid(format!("{cid}: input entries {} and {ei} are unsorted or overlap", ei - 1));
+                    }
+                }
+                let (lo, hi) = (e.row as u64, e.row as u64 + e.count as u64);
+                input_keys += (present.partition_point(|r| (r.row as u64) < hi) - present.partition_point(|r| (r.row as u64) < lo)) as u64;
+                ranges.push((lo, hi));
+            }
+            ranges.sort_unstable();
+            if let Some(w) = ranges.windows(2).find(|w| w[0].1 > w[1].0) {
+                return invalid(format!("{cid}: input entries address overlapping rows {}..{} and {}..{}", w[0].0, w[0].1, w[1].0, w[1].1));
+            }
+            // Every row must be reachable by some key.
+            for r in &c.rows {
+                let x = r.row as u64;
+                let i = ranges.partition_point(|&(lo, _)| lo <= x);
+                if i == 0 || ranges[i - 1].1 <= x {
+                    return invalid(format!("{cid}: row {} is reached by no input entry", r.row));
+                }
+            }
+            if let Some(m) = a.core.max_input_keys {
+                limit(&|| format!("input keys (axons) on {cid}"), input_keys, m as u64)?;
+            }
+            if let Some(m) = a.core.max_input_table_entries {
+                limit(&|| format!("input-table entries on {cid}"), c.inputs.len() as u64, m as u64)?;
+            }
+            for (si, s) in c.synapses.iter().enumerate() {
+                if s.target as usize >= n {
+                    return invalid(format!("{cid}: synapse {si} targets neuron {} of {n}", s.target));
+                }
+                if s.port as usize >= n_ports {
+                    return invalid(format!("{cid}: synapse {si} uses port {}, the core has {n_ports}", s.port));
+                }
+                if s.delay == 0 || s.delay as u16 > a.core.max_delay_steps {
+                    return invalid(format!("{cid}: synapse {si} has delay {}, allowed 1..={}", s.delay, a.core.max_delay_steps));
+                }
+                let wb = a.core.weight_bits as u32;
+                if crate::semantics::wrap(s.weight, wb as u8) != s.weight {
+                    return invalid(format!("{cid}: synapse {si} weight {} does not fit {wb} signed bits", s.weight));
+                }
+            }
+            limit(&|| format!("synaptic memory words on {cid}"), self.synapse_words(c), a.core.synapse_words as u64)?;
+            Ok(key_range)
+        };
+        // Cores are independent: a large image's are checked on several
+        // threads, each over consecutive cores, and the first failing core in
+        // core order is reported, as one thread would.
+        let n_syn: usize = self.cores.iter().map(|c| c.synapses.len()).sum();
+        let threads = match threads {
+            Some(k) => k.max(1),
+            None if n_syn >= PARALLEL_VALIDATE => crate::host_threads(),
+            None => 1,
+        };
+        let per = self.cores.len().div_ceil(threads).max(1);
+        // Per core: its keys (first, last) and id, for the overlap check below.
+        type Keys = Vec<(u64, u64, CoreId)>;
+        let chunk = |k: usize| -> Result<Keys, ImageError> {
+            let mut out = Vec::new();
+            for (j, c) in self.cores.iter().enumerate().skip(k * per).take(per) {
+                out.extend(check_core(j, c)?);
+            }
+            Ok(out)
+        };
+        let parts: Vec<Result<Keys, ImageError>> = if threads <= 1 {
+            vec![chunk(0)]
+        } else {
+            std::thread::scope(|sc| {
+                let hs: Vec<_> = (0..self.cores.len().div_ceil(per)).map(|k| sc.spawn(move || chunk(k))).collect();
+                hs.into_iter().map(|h| h.join().expect("a validation thread panicked")).collect()
+            })
+        };
+        let mut key_ranges: Vec<(u64, u64, CoreId)> = Vec::new();
+        for p in parts {
+            key_ranges.extend(p?);
+        }
+        key_ranges.sort();
+        for w in key_ranges.windows(2) {
+            if w[0].1 >= w[1].0 {
+                return invalid(format!("{} and {} send overlapping keys", w[0].2, w[1].2));
+            }
+        }
+        // Routers.
+        let n_tiles = a.num_tiles();
+        let link_bits: u8 = a.dirs().iter().fold(0, |m, d| m | (1 << *d as u8));
+        let core_bits: u64 = if a.cores_per_tile() >= 64 { u64::MAX } else { (1u64 << a.cores_per_tile()) - 1 };
+        for (i, r) in self.routers.iter().enumerate() {
+            if r.tile.0 >= n_tiles {
+                return invalid(format!("router of {} does not exist (the machine has {n_tiles} tiles)", r.tile));
+            }
+            if i > 0 && self.routers[i - 1].tile >= r.tile {
+                return invalid(format!("routing tables are not sorted and unique at {}", r.tile));
+            }
+            limit(&|| format!("routing entries on {}", r.tile), r.entries.len() as u64, a.router.table_entries as u64)?;
+            for (ei, e) in r.entries.iter().enumerate() {
+                if e.key & !e.mask != 0 {
+                    return invalid(format!("{} entry {ei}: key {:08x} has bits outside mask {:08x}", r.tile, e.key, e.mask));
+                }
+                if e.links & !link_bits != 0 {
+                    let bad: Vec<&str> = Dir::ALL.iter().filter(|d| e.links & !link_bits & (1 << **d as u8) != 0).map(|d| d.name()).collect();
+                    return invalid(format!("{} entry {ei}: link(s) {} do not exist on a {:?}", r.tile, bad.join(","), a.topology.kind));
+                }
+                if e.cores & !core_bits != 0 {
+                    return invalid(format!("{} entry {ei}: routes to a core index ≥ {}", r.tile, a.cores_per_tile()));
+                }
+                if a.topology.kind == TopologyKind::Mesh {
+                    for &d in a.dirs() {
+                        if e.links & (1 << d as u8) != 0 && a.neighbour(r.tile, d).is_none() {
+                            return invalid(format!("{} entry {ei}: link {} leads off the edge of the mesh", r.tile, d.name()));
+                        }
+                    }
+                }
+            }
+        }
+        // Symbol table.
+        for (pi, p) in self.populations.iter().enumerate() {
+            if self.populations[..pi].iter().any(|q| q.name == p.name) {
+                return invalid(format!("population name `{}` appears twice", p.name));
+            }
+            let mut next = 0u32;
+            for s in &p.slices {
+                let c = self
+                    .core(s.core)
+                    .ok_or_else(|| ImageError::Invalid { what: format!("population `{}` has a slice on {} which is not in the image", p.name, s.core) })?;
+                if c.pop.index() != pi {
+                    return invalid(format!("population `{}` claims {} which belongs to {}", p.name, s.core, c.pop));
+                }
+                if s.first != next || s.count != c.n_neurons {
+                    return invalid(format!(
+                        "population `{}`: slice on {} covers {}..{}, expected {}..{} ({} neurons on the core)",
+                        p.name,
+                        s.core,
+                        s.first,
+                        s.first as u64 + s.count as u64,
+                        next,
+                        next as u64 + c.n_neurons as u64,
+                        c.n_neurons
+                    ));
+                }
+                next = next.saturating_add(s.count);
+            }
+            if next != p.size {
+                return invalid(format!("population `{}` has size {} but its slices cover {next}", p.name, p.size));
+            }
+            for v in &p.vars {
+                let ok = p.slices.iter().all(|s| match self.core(s.core).map(|c| &c.kind) {
+                    Some(CoreKind::Neuron { kernel, .. }) => self.kernels.get(kernel.index()).is_some_and(|k| (v.slot as usize) < k.state.len()),
+                    _ => false,
+                });
+                if !ok {
+                    return invalid(format!("population `{}`: variable `{}` names state slot {} that its cores lack", p.name, v.name, v.slot));
+                }
+            }
+        }
+        for c in &self.cores {
+            let p = &self.populations[c.pop.index()];
+            if !p.slices.iter().any(|s| s.core == c.core) {
+                return invalid(format!("{} is not listed in population `{}`'s slices", c.core, p.name));
+            }
+        }
+        // Output axons need the routes: checked by walking them.
+        if let Some(m) = a.core.max_output_axons {
+            for c in &self.cores {
+                if let Some(kb) = c.key_base {
+                    let mut axons = 0u64;
+                    for i in 0..c.n_neurons {
+                        let t = self.trace(a.tile_of(c.core), RoutingKey(kb.0 + i)).map_err(|e| ImageError::Invalid { what: e.to_string() })?;
+                        axons += t.cores.len() as u64;
+                    }
+                    limit(&|| format!("output axons on {}", c.core), axons, m as u64)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}

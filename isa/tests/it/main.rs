@@ -1,0 +1,5 @@
+//! The crate's integration tests as one binary: one link per crate instead
+//! of one per file (the workspace's test binaries dominate CI's build time).
+
+mod image_robustness;
+mod isa_roundtrip;
