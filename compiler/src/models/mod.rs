@@ -11,10 +11,23 @@
 //! neuron models: they receive no synapses and are variants of
 //! [`crate::net::model::Model`] of their own.
 
-pub mod izhikevich;
-pub mod lif;
-pub mod loihi_lif;
-pub mod nir;
+/// The registry: each model file and the models it defines. Adding a
+/// model is its file plus one line here.
+macro_rules! registry {
+    ($( $file:ident: [$($model:ident),*], )*) => {
+        $( pub mod $file; )*
+        /// Every neuron model, in the order the docs list them.
+        pub static MODELS: &[&dyn NeuronModel] = &[$( $( &$file::$model, )* )*];
+    };
+}
+
+registry! {
+    lif: [LIF, IF, ADAPTIVE_LIF],
+    izhikevich: [IZHIKEVICH],
+    loihi_lif: [LOIHI_LIF],
+    nir: [THRESHOLD, I, IF, LI, LIF, CUBA_LI, CUBA_LIF],
+}
+
 pub mod poisson;
 
 use nerve_isa::arch::Arch;
@@ -22,22 +35,6 @@ use nerve_isa::arch::Arch;
 use crate::error::Result;
 use crate::lower::{Incoming, Lowered};
 use crate::net::model::{Population, Receptor, Values};
-
-/// Every neuron model, in the order the docs list them.
-pub static MODELS: &[&dyn NeuronModel] = &[
-    &lif::LIF,
-    &lif::IF,
-    &lif::ADAPTIVE_LIF,
-    &izhikevich::IZHIKEVICH,
-    &loihi_lif::LOIHI_LIF,
-    &nir::THRESHOLD,
-    &nir::I,
-    &nir::IF,
-    &nir::LI,
-    &nir::LIF,
-    &nir::CUBA_LI,
-    &nir::CUBA_LIF,
-];
 
 /// The model of this name.
 pub fn find(name: &str) -> Option<&'static dyn NeuronModel> {
