@@ -30,7 +30,7 @@ What sanafe_peer.py builds (build(), read from the script; defaults):
 How it is written for nerve (model `lif`, PyNN IF_curr_exp, exact integration):
   SANA-FE's leaky_integrate_fire is Loihi's discrete CUBA recurrence in float:
       u <- u*input_decay + in ;  v <- v*leak_decay + bias + u ;  spike if v > thr
-  nerve's `lif` kernel (compiler/src/lower.rs, lower_lif) per step:
+  nerve's `lif` kernel (compiler/src/models/lif.rs, lower_lif) per step:
       I <- I + in ;  v <- a*v + c0 + b*I ;  spike if v > v_thresh ;  I <- d*I
   which is the same recurrence with a = leak_decay (tau_m = 20 ms), d = input_decay
   (tau_syn_E = tau_syn_I = 5 ms: SANA-FE has ONE synaptic current), c0 - the
@@ -140,7 +140,7 @@ def nerve_core(sanafe_core, grid_w, cores_per_tile):
 
 def lif_b(dt, cm=CM_NF, tm=TAU_M, ts=TAU_E):
     """nerve's exact-integration factor: mV of membrane change over one step per nA
-    of synaptic current at the step's start (compiler/src/lower.rs, lower_lif)."""
+    of synaptic current at the step's start (compiler/src/models/lif.rs, lower_lif)."""
     return (1.0 / cm) * tm * ts / (ts - tm) * (math.exp(-dt / ts) - math.exp(-dt / tm))
 
 
