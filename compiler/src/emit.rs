@@ -222,7 +222,7 @@ pub(crate) fn codegen(
     let mut kernels: Vec<Kernel> = Vec::new();
     let mut cores: Vec<Building> = Vec::new();
     let mut core_index: std::collections::BTreeMap<CoreId, usize> = std::collections::BTreeMap::new();
-    for (pi, pop) in net.pops() {
+    for (pi, _) in net.pops() {
         let sp = splits[pi.index()];
         let low = &lowered[pi.index()];
         let kid = match &low.body {
@@ -264,7 +264,6 @@ pub(crate) fn codegen(
                 conv: vec![],
             });
         }
-        let _ = pop;
     }
     // Synaptic rows, per target population and source group.
     for (post, _) in net.pops() {

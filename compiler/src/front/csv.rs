@@ -585,8 +585,7 @@ mod tests {
         for _ in 0..20_000 {
             let mut text = Vec::new();
             for _ in 0..(next() % 4) {
-                for (f, sep) in [(0, b','), (1, b'\n')] {
-                    let _ = f;
+                for sep in [b',', b'\n'] {
                     let len = (next() % 12) as usize;
                     for _ in 0..len {
                         text.push(b'0' + (next() % 10) as u8);

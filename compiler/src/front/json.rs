@@ -194,8 +194,8 @@ impl Parser {
             net.graph.add_node(pop);
         }
         if let Some(projs) = o.get("projections") {
-            for (i, pj) in projs.array()?.iter().enumerate() {
-                self.projection(&mut net, pj, i)?;
+            for pj in projs.array()?.iter() {
+                self.projection(&mut net, pj)?;
             }
         }
         o.finish("name, dt_ms, description, populations, projections")?;
@@ -408,7 +408,7 @@ impl Parser {
         }
     }
 
-    fn projection(&self, net: &mut Network, at: &At, index: usize) -> Result<()> {
+    fn projection(&self, net: &mut Network, at: &At) -> Result<()> {
         let o = at.obj()?;
         let pop = |k: &str| -> Result<PopIx> {
             let a = o.req(k)?;
@@ -553,7 +553,6 @@ impl Parser {
             } else if dup > 0 {
                 format!("{base}#{}", dup + 1)
             } else {
-                let _ = index;
                 base
             }
         };

@@ -165,7 +165,6 @@ fn route_once(
     avoid: &[bool],
     progress: &mut dyn FnMut(&str),
 ) -> Result<std::result::Result<Routes, Vec<(TileId, u64)>>> {
-    let mask = keys.mask();
     let prefix_len = 32 - keys.neuron_bits;
     // Route interning.
     let mut route_ids: std::collections::BTreeMap<(u8, u64), RouteId> = std::collections::BTreeMap::new();
@@ -254,7 +253,6 @@ fn route_once(
             .collect();
         tables.push((TileId(t as u32), es));
     }
-    let _ = mask;
     if !full.is_empty() {
         full.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         return Ok(Err(full));

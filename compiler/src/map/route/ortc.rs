@@ -75,14 +75,12 @@ fn build(nodes: &mut Vec<Node>, blocks: &[Block], key: u32, len: u8) -> usize {
     let bit = 31 - len as u32;
     let split = blocks.partition_point(|b| b.key >> bit & 1 == 0);
     let mut kids = [None, None];
-    let mut sets: [Option<Vec<RouteId>>; 2] = [None, None];
     for (side, part) in [(0usize, &blocks[..split]), (1, &blocks[split..])] {
         if part.is_empty() {
             continue;
         }
         let k = key | ((side as u32) << bit);
         let i = build(nodes, part, k, len + 1);
-        sets[side] = Some(nodes[i].set.clone());
         kids[side] = Some(i);
     }
     let leaves = kids.iter().flatten().map(|&k| nodes[k].leaves).sum();
@@ -106,7 +104,6 @@ fn build(nodes: &mut Vec<Node>, blocks: &[Block], key: u32, len: u8) -> usize {
         (Some(a), None) | (None, Some(a)) => (nodes[a].set.clone(), nodes[a].prefer),
         (None, None) => unreachable!("a trie node has at least one block"),
     };
-    let _ = sets;
     nodes.push(Node { key, len, set, kids, leaves, prefer });
     nodes.len() - 1
 }
