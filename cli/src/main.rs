@@ -22,9 +22,8 @@ enum Command {
     Compile(cmd::compile::CompileArgs),
     /// Run a chip image (or a network, compiled in memory) on the emulator.
     Run(cmd::run::RunArgs),
-    /// Write a network in another format (NIR).
-    #[command(subcommand)]
-    Export(cmd::export::ExportCmd),
+    /// Hand a network to a board's own toolchain (PyNN/sPyNNaker, Lava, SpiNNaker routing tables) or write it as NIR.
+    Export(cmd::export::ExportArgs),
     /// Print a run's energy and latency report; write pictures and an HTML page.
     Report(cmd::report::ReportArgs),
     /// List or show architecture profiles.

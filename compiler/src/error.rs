@@ -38,6 +38,10 @@ pub enum CompileError {
     #[error("placement file {file}: {reason}")]
     Placement { file: String, reason: String },
 
+    /// A construct an export target cannot represent.
+    #[error("cannot export to {target}: {culprit}: {problem}")]
+    Export { target: String, culprit: String, problem: String },
+
     /// Options that contradict each other or do not apply.
     #[error("{0}")]
     Options(String),

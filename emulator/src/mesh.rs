@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use nerve_isa::arch::HopKind;
 use nerve_isa::ids::{CoreId, LinkId, RoutingKey};
-use nerve_isa::image::{Image, RouteEntry};
+use nerve_isa::image::Image;
 
 use crate::error::{EmuError, Result};
 use crate::machine::Machine;
@@ -48,40 +48,6 @@ pub fn route_of(rs: &[Route], i: usize) -> &Route {
     }
 }
 
-/// How keys in [lo, hi] fare against one entry.
-enum Cover {
-    All,
-    None,
-    Some,
-}
-
-fn cover(lo: u32, hi: u32, e: &RouteEntry) -> Cover {
-    let p = 32 - (lo ^ hi).leading_zeros(); // bits below p vary within the range
-    let low = if p >= 32 { u32::MAX } else { (1u32 << p) - 1 };
-    let high = e.mask & !low;
-    if lo & high != e.key & high {
-        Cover::None
-    } else if e.mask & low == 0 {
-        Cover::All
-    } else {
-        Cover::Some
-    }
-}
-
-/// True if every router gives every key of [lo, hi] the same first match.
-fn uniform(img: &Image, lo: u32, hi: u32) -> bool {
-    img.routers.iter().all(|r| {
-        for e in &r.entries {
-            match cover(lo, hi, e) {
-                Cover::All => return true,
-                Cover::None => continue,
-                Cover::Some => return false,
-            }
-        }
-        true
-    })
-}
-
 /// Every core's multicast routes: one for all its keys where the tables
 /// treat them alike, else one per key; none for a core that sends nothing.
 /// `index` maps a core id to its index in the image's cores.
@@ -95,7 +61,7 @@ pub fn resolve(img: &Image, index: &BTreeMap<CoreId, u32>) -> Result<Vec<Vec<Rou
         };
         let (lo, hi) = (kb.0, kb.0 + c.n_neurons - 1);
         let src_tile = a.tile_of(c.core);
-        let keys: Vec<u32> = if uniform(img, lo, hi) { vec![lo] } else { (lo..=hi).collect() };
+        let keys: Vec<u32> = if img.routes_alike(lo, hi) { vec![lo] } else { (lo..=hi).collect() };
         let mut routes = Vec::with_capacity(keys.len());
         for &k in &keys {
             let tr = img.trace(src_tile, RoutingKey(k))?;

@@ -149,6 +149,41 @@ pub struct RouteEntry {
     pub cores: u64,
 }
 
+/// How keys in [lo, hi] fare against one entry.
+enum Cover {
+    All,
+    None,
+    Some,
+}
+
+fn cover(lo: u32, hi: u32, e: &RouteEntry) -> Cover {
+    let p = 32 - (lo ^ hi).leading_zeros(); // bits below p vary within the range
+    let low = if p >= 32 { u32::MAX } else { (1u32 << p) - 1 };
+    let high = e.mask & !low;
+    if lo & high != e.key & high {
+        Cover::None
+    } else if e.mask & low == 0 {
+        Cover::All
+    } else {
+        Cover::Some
+    }
+}
+
+/// True if every table gives every key of [lo, hi] the same first match
+/// (so one trace stands for all of them).
+pub fn uniform<'a>(mut tables: impl Iterator<Item = &'a [RouteEntry]>, lo: u32, hi: u32) -> bool {
+    tables.all(|entries| {
+        for e in entries {
+            match cover(lo, hi, e) {
+                Cover::All => return true,
+                Cover::None => continue,
+                Cover::Some => return false,
+            }
+        }
+        true
+    })
+}
+
 /// The first entry of `entries` that matches `key`.
 #[inline]
 pub fn lookup(entries: &[RouteEntry], key: u32) -> Option<&RouteEntry> {

@@ -54,7 +54,16 @@ pub enum Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Writes a whole file, naming it in the error.
+/// Writes a whole file, naming it in the error. The bytes go to a temporary
+/// file beside it first, renamed into place when complete: a failed write
+/// leaves no partial file (and the old one, if any, untouched).
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    std::fs::write(path, bytes).map_err(|e| Error::Write { path: path.to_path_buf(), source: e })
+    let err = |e| Error::Write { path: path.to_path_buf(), source: e };
+    let name = path.file_name().ok_or_else(|| err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path")))?;
+    let tmp = path.with_file_name(format!(".{}.nerve-tmp", name.to_string_lossy()));
+    std::fs::write(&tmp, bytes).map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        err(e)
+    })
 }

@@ -1,14 +1,124 @@
-use clap::{Args, Subcommand};
-use nerve_compiler::compile::{compile, Options};
+use clap::{Args, Subcommand, ValueEnum};
+use nerve_compiler::export::{lava, pynn, spinnaker, WeightMode, TARGETS};
 use nerve_isa::arch::Arch;
-use std::path::PathBuf;
+use nerve_isa::image::Image;
+use std::path::{Path, PathBuf};
 
 use super::Result;
+use crate::cmd::compile::BuildArgs;
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, arg_required_else_help = true)]
+pub struct ExportArgs {
+    /// List every target: what it writes, the models it represents and as what, its weights, delays and connectors.
+    #[arg(long)]
+    list: bool,
+    #[command(subcommand)]
+    target: Option<ExportCmd>,
+}
 
 #[derive(Subcommand)]
 pub enum ExportCmd {
-    /// Write a network, with its weights as quantised for a target, as a NIR file.
+    /// A PyNN script for sPyNNaker (SpiNNaker 1 and 2) or NEST, with nerve's quantised weights and partition.
+    ///
+    /// Example: nerve export pynn net.json --arch spinnaker -o net.py, then python net.py --duration 1000 --out spikes.csv
+    Pynn(PynnArgs),
+    /// A lava-nc script for Loihi 2 (fixed_pt), bit-identical with nerve's loihi-profile emulation.
+    ///
+    /// Example: nerve export lava net.json --arch loihi -o net_lava.py, then python net_lava.py --steps 1000
+    Lava(LavaArgs),
+    /// An image's SpiNNaker routing tables: PACMAN's JSON and the router's binary form.
+    ///
+    /// Example: nerve export spinnaker-tables net.img -o tables.json --binary tables.bin
+    SpinnakerTables(TablesArgs),
+    /// A network, with its weights as quantised for a target, as a NIR file.
+    ///
+    /// Example: nerve export nir model.nir --arch loihi -o quantised.nir
     Nir(NirArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    Spinnaker,
+    Nest,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum WeightsArg {
+    /// As nerve quantised them for --arch (what the board runs).
+    Quantised,
+    /// As the network gives them.
+    Original,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PoissonArg {
+    /// SpikeSourceArray carrying exactly nerve's Poisson spikes.
+    Array,
+    /// PyNN's SpikeSourcePoisson with the rate.
+    Native,
+}
+
+#[derive(Args)]
+pub struct PynnArgs {
+    /// The network (.json or .nir).
+    network: PathBuf,
+    /// The architecture whose quantisation and partition the script carries.
+    #[arg(long)]
+    arch: String,
+    /// The script to write (bulk data goes to a directory beside it, named after it).
+    #[arg(short, long)]
+    output: PathBuf,
+    /// The PyNN backend the script imports.
+    #[arg(long, value_enum, default_value_t = BackendArg::Spinnaker)]
+    backend: BackendArg,
+    #[arg(long, value_enum, default_value_t = WeightsArg::Quantised)]
+    weights: WeightsArg,
+    #[arg(long, value_enum, default_value_t = PoissonArg::Array)]
+    poisson: PoissonArg,
+    /// Run length the script defaults to and spike arrays cover, ms (default: the network's duration_ms, else 1000).
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Spikes for input populations (CSV population,neuron,time or JSON, as `nerve run --input`). Repeatable.
+    #[arg(long)]
+    input: Vec<PathBuf>,
+    #[command(flatten)]
+    build: BuildArgs,
+}
+
+#[derive(Args)]
+pub struct LavaArgs {
+    /// The network (.json; loihi_lif populations and spike sources).
+    network: PathBuf,
+    /// The architecture to compile for (the loihi profile: what the script must match).
+    #[arg(long)]
+    arch: String,
+    /// The script to write (bulk data goes to a directory beside it, named after it).
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Timesteps the script runs by default and spike sources cover (default: the network's duration_ms, else 1000 ms).
+    #[arg(long)]
+    steps: Option<u32>,
+    /// Spikes for input populations (as `nerve run --input`). Repeatable.
+    #[arg(long)]
+    input: Vec<PathBuf>,
+    #[command(flatten)]
+    build: BuildArgs,
+}
+
+#[derive(Args)]
+pub struct TablesArgs {
+    /// The chip image (from `nerve compile`) on a SpiNNaker-like profile.
+    image: PathBuf,
+    /// PACMAN's JSON routing tables to write.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Also write the router's binary form here.
+    #[arg(long)]
+    binary: Option<PathBuf>,
+    /// The tables before compression (one entry per source core and router, default-routable ones marked).
+    #[arg(long)]
+    uncompressed: bool,
 }
 
 #[derive(Args)]
@@ -23,16 +133,106 @@ pub struct NirArgs {
     output: PathBuf,
 }
 
-pub fn run(c: ExportCmd) -> Result<()> {
-    match c {
-        ExportCmd::Nir(a) => {
+pub fn run(a: ExportArgs) -> Result<()> {
+    if a.list {
+        print_list();
+        return Ok(());
+    }
+    match a.target {
+        None => Err("give a target (pynn, lava, spinnaker-tables, nir) or --list".into()),
+        Some(ExportCmd::Pynn(a)) => {
+            let arch = Arch::load(&a.arch)?;
+            let net = nerve_compiler::front::read(&a.network, &a.build.nir()?)?;
+            let out = crate::cmd::compile::build(&a.network, &arch, &a.build, true)?;
+            let o = pynn::Options {
+                backend: match a.backend {
+                    BackendArg::Spinnaker => pynn::Backend::Spinnaker,
+                    BackendArg::Nest => pynn::Backend::Nest,
+                },
+                weights: match a.weights {
+                    WeightsArg::Quantised => WeightMode::Quantised,
+                    WeightsArg::Original => WeightMode::Original,
+                },
+                poisson: match a.poisson {
+                    PoissonArg::Array => pynn::PoissonMode::Array,
+                    PoissonArg::Native => pynn::PoissonMode::Native,
+                },
+                duration_ms: a.duration,
+                inputs: read_inputs(&a.input)?,
+            };
+            let s = pynn::export(&net, &out, &o, &data_dir(&a.output))?;
+            write_script(&a.output, &s)
+        }
+        Some(ExportCmd::Lava(a)) => {
+            let arch = Arch::load(&a.arch)?;
+            let net = nerve_compiler::front::read(&a.network, &a.build.nir()?)?;
+            let out = crate::cmd::compile::build(&a.network, &arch, &a.build, true)?;
+            let o = lava::Options { steps: a.steps, inputs: read_inputs(&a.input)? };
+            let s = lava::export(&net, &out, &o, &data_dir(&a.output))?;
+            write_script(&a.output, &s)
+        }
+        Some(ExportCmd::SpinnakerTables(a)) => {
+            let img = Image::read(&a.image)?;
+            let tables = if a.uncompressed { spinnaker::uncompressed(&img)? } else { spinnaker::compressed(&img)? };
+            nerve_report::write_file(&a.output, spinnaker::to_json(&tables).as_bytes())?;
+            if let Some(b) = &a.binary {
+                nerve_report::write_file(b, &spinnaker::to_binary(&tables))?;
+            }
+            let entries: usize = tables.iter().map(|t| t.entries.len()).sum();
+            let largest = tables.iter().map(|t| t.entries.len()).max().unwrap_or(0);
+            eprintln!(
+                "wrote {} ({} chips, {entries} {} entries, largest table {largest} of {})",
+                a.output.display(),
+                tables.len(),
+                if a.uncompressed { "uncompressed" } else { "compressed" },
+                img.arch.router.table_entries
+            );
+            Ok(())
+        }
+        Some(ExportCmd::Nir(a)) => {
             let arch = Arch::load(&a.arch)?;
             let net = nerve_compiler::front::read(&a.network, &Default::default())?;
-            let out = compile(&arch, &net, &Options::default(), &mut |_| {})?;
+            let out = nerve_compiler::compile::compile(&arch, &net, &Default::default(), &mut |_| {})?;
             let g = nerve_compiler::export::nir::to_nir(&net, &out.quant)?;
             nerve_compiler::export::nir::write_nir(&g, &a.output)?;
             eprintln!("wrote {} ({} nodes, {} edges; weights as quantised for `{}`)", a.output.display(), g.nodes.len(), g.edges.len(), arch.name);
             Ok(())
         }
+    }
+}
+
+/// The directory beside a script that holds its bulk data: `net.py` → `net_data`.
+fn data_dir(script: &Path) -> String {
+    format!("{}_data", script.file_stem().map_or("export".into(), |s| s.to_string_lossy()))
+}
+
+fn read_inputs(files: &[PathBuf]) -> Result<Vec<(String, u32, f64)>> {
+    let mut v = Vec::new();
+    for f in files {
+        v.extend(nerve_report::spikes::read(f)?.into_iter().map(|s| (s.population, s.neuron, s.time_ms)));
+    }
+    Ok(v)
+}
+
+fn write_script(path: &Path, s: &pynn::Script) -> Result<()> {
+    if !s.data.is_empty() {
+        let dir = path.with_file_name(&s.data_dir);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        for (name, bytes) in &s.data {
+            nerve_report::write_file(&dir.join(name), bytes)?;
+        }
+    }
+    nerve_report::write_file(path, s.text.replace("{script}", &path.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned())).as_bytes())?;
+    eprintln!("wrote {}{}", path.display(), if s.data.is_empty() { String::new() } else { format!(" and {} data file(s) in {}", s.data.len(), s.data_dir) });
+    Ok(())
+}
+
+fn print_list() {
+    for t in TARGETS {
+        println!("{}: {}", t.name, t.writes);
+        for (model, as_what) in (t.models)() {
+            println!("    {model} → {as_what}");
+        }
+        println!("    weights: {}\n    delays: {}\n    connectors: {}\n", t.weights, t.delays, t.connectors);
     }
 }

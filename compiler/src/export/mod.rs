@@ -1,3 +1,177 @@
-//! Networks out, for other tools: [`nir`] (NIR files with the weights as
-//! quantised for a target).
+//! Networks and images out, for other tools and real boards: [`nir`] (NIR
+//! files), [`pynn`] (a PyNN script for sPyNNaker or NEST), [`lava`] (a lava-nc
+//! script for Loihi 2), [`spinnaker`] (an image's routing tables in PACMAN's
+//! JSON and the router's binary form). [`TARGETS`] says what each target
+//! represents; a construct a target cannot represent is an error naming the
+//! population or projection, the value and the limit, never a silent change.
+
+pub mod lava;
 pub mod nir;
+mod npy;
+pub mod pynn;
+pub mod spinnaker;
+
+use crate::compile::Output;
+use crate::error::{CompileError, Result};
+use crate::lower::ProjQuant;
+use crate::net::expand::expand;
+use crate::net::model::*;
+
+/// One export target, for `nerve export --list`.
+pub struct Target {
+    pub name: &'static str,
+    /// What it writes.
+    pub writes: &'static str,
+    /// The models it represents, and as what.
+    pub models: fn() -> Vec<(String, String)>,
+    pub weights: &'static str,
+    pub delays: &'static str,
+    pub connectors: &'static str,
+}
+
+pub static TARGETS: &[Target] = &[
+    Target {
+        name: "pynn",
+        writes: "a PyNN 0.x script for sPyNNaker (SpiNNaker 1 and 2) or NEST, writing its spikes in nerve's CSV format",
+        models: pynn::models,
+        weights: "nerve's quantised weights (or --weights original), in PyNN units; a weight the target's profile clipped is an error",
+        delays: "whole timesteps, dt to 144 timesteps on sPyNNaker (delay extensions); a delay that is not a whole number of steps is an error",
+        connectors:
+            "all_to_all and one_to_one with one weight and delay as PyNN's own connectors; every other as FromListConnector (per-synapse weight and delay)",
+    },
+    Target {
+        name: "lava",
+        writes: "a lava-nc 0.10 script (Loihi2SimCfg fixed_pt) bit-identical with nerve's loihi-profile emulation, writing its spikes in nerve's CSV format",
+        models: lava::models,
+        weights: "lava's integers with the projection's weight_exp, num_weight_bits and sign_mode; a weight beyond them is an error",
+        delays: "1 to 64 timesteps (Dense: 1; DelayDense: 2-64; lava hangs at 65 and more)",
+        connectors: "any: Dense where a projection is dense, Sparse otherwise (DelayDense where delays differ from one step)",
+    },
+    Target {
+        name: "spinnaker-tables",
+        writes: "an image's multicast routing tables per chip in PACMAN's JSON (multicast_routing_tables.from_json) and the router's binary form",
+        models: || vec![("(any image)".into(), "its routing tables".into())],
+        weights: "-",
+        delays: "-",
+        connectors: "-",
+    },
+    Target {
+        name: "nir",
+        writes: "a NIR 1.0.8 file with the weights as quantised for the target",
+        models: || vec![("NIR neurons (from .nir files), input".into(), "their NIR primitives".into())],
+        weights: "quantised for the target",
+        delays: "a Delay node per projection whose delay is more than one step (one delay per target neuron)",
+        connectors: "Linear/Affine nodes (dense weight matrices)",
+    },
+];
+
+/// Which weights an export carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum WeightMode {
+    /// As nerve quantised them for the target (what the board runs).
+    #[default]
+    Quantised,
+    /// As the network gives them.
+    Original,
+}
+
+/// An error of an export: the target, the culprit (population or
+/// projection), and the problem with its value and the limit.
+pub(crate) fn refuse(target: &str, culprit: impl Into<String>, problem: impl Into<String>) -> CompileError {
+    CompileError::Export { target: target.into(), culprit: culprit.into(), problem: problem.into() }
+}
+
+/// One synapse of a projection: pre and post neuron, weight, delay in steps.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Syn {
+    pub pre: u32,
+    pub post: u32,
+    pub weight: f64,
+    pub delay: u16,
+}
+
+/// A projection's synapses with the weights `mode` asks for (quantised by
+/// the compile `out`, whose quantisation must cover the projection).
+pub(crate) fn synapses(net: &Network, e: ProjIx, out: &Output, mode: WeightMode) -> Result<Vec<Syn>> {
+    let syn = expand(net, e)?;
+    let q: Option<&ProjQuant> = out.quant.iter().find(|(x, _)| *x == e).map(|(_, q)| q);
+    let mut v = Vec::with_capacity(syn.len() as usize);
+    for i in 0..syn.n_pre() {
+        for k in syn.row(i) {
+            let w = syn.weight(k);
+            let weight = match (mode, q) {
+                (WeightMode::Quantised, Some(q)) => q.value(q.mantissa(w).0),
+                _ => w,
+            };
+            v.push(Syn { pre: i as u32, post: syn.post[k], weight, delay: syn.delay(k) });
+        }
+    }
+    Ok(v)
+}
+
+/// Refuses a projection the target's profile clipped or whose delays are not
+/// whole timesteps (what vendor tools round or clip silently).
+pub(crate) fn check_projection(target: &str, net: &Network, e: ProjIx, out: &Output) -> Result<()> {
+    let p = &net.graph[e];
+    if let Some((_, q)) = out.quant.iter().find(|(x, _)| *x == e) {
+        if q.clipped > 0 {
+            return Err(refuse(
+                target,
+                format!("projection {}", p.label),
+                format!("{} synapse(s) have weights beyond the target's weight bits (clipped when compiled; see the mapping report)", q.clipped),
+            ));
+        }
+    }
+    let dt = net.dt_ms;
+    let whole = |d: f64| ((d / dt) - (d / dt).round()).abs() <= 1e-9 * (d / dt).abs().max(1.0);
+    if let Some(d) = p.delay_ms {
+        if !whole(d) {
+            return Err(refuse(target, format!("projection {}", p.label), format!("delay {d} ms is not a whole number of {dt} ms timesteps")));
+        }
+    }
+    if let Connector::FromList(l) = &p.connector {
+        if let Some(ds) = &l.delay {
+            if let Some(d) = ds.iter().copied().find(|d| !d.is_nan() && !whole(*d)) {
+                return Err(refuse(target, format!("projection {}", p.label), format!("delay {d} ms is not a whole number of {dt} ms timesteps")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Python's repr of a float, enough digits to round-trip.
+pub(crate) fn py_float(x: f64) -> String {
+    if x.is_finite() {
+        let s = format!("{x:?}");
+        if s.contains('.') || s.contains('e') {
+            s
+        } else {
+            format!("{s}.0")
+        }
+    } else if x.is_nan() {
+        "float('nan')".into()
+    } else if x > 0.0 {
+        "float('inf')".into()
+    } else {
+        "-float('inf')".into()
+    }
+}
+
+/// A time in ms for a script: six decimals, trailing zeros dropped (how
+/// nerve writes spike times; enough for any step of dt ≥ 1 µs).
+pub(crate) fn py_time(x: f64) -> String {
+    let s = format!("{x:.6}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s.is_empty() || s == "-" {
+        "0.0".into()
+    } else if s.contains('.') {
+        s.to_string()
+    } else {
+        format!("{s}.0")
+    }
+}
+
+/// A Python string literal.
+pub(crate) fn py_str(s: &str) -> String {
+    serde_json::to_string(s).expect("a string serialises")
+}

@@ -181,6 +181,13 @@ impl Parser {
             d.str()?;
         }
         let mut net = Network::new(name, dt_ms);
+        if let Some(d) = o.get("duration_ms") {
+            let v = d.f64()?;
+            if v <= 0.0 {
+                return d.err(format!("the duration must be positive, found {v} ms"));
+            }
+            net.duration_ms = Some(v);
+        }
         let pops = o.req("populations")?;
         let pops_arr = pops.array()?;
         if pops_arr.is_empty() {
@@ -198,7 +205,7 @@ impl Parser {
                 self.projection(&mut net, pj)?;
             }
         }
-        o.finish("name, dt_ms, description, populations, projections")?;
+        o.finish("name, dt_ms, duration_ms, description, populations, projections")?;
         Ok(net)
     }
 

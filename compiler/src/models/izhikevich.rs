@@ -7,7 +7,7 @@ use nerve_isa::image::VarSymbol;
 use nerve_isa::instr::r;
 use nerve_isa::kernel::builder::KernelBuilder;
 
-use super::{Cx, Default::*, NeuronModel, ParamSpec, Params, Range::*, VarSpec};
+use super::{Cx, Initial, Default::*, NeuronModel, ParamSpec, Params, PynnMap, PynnParam, Range::*, VarSpec};
 use crate::error::Result;
 use crate::lower::fixed::{declare_ports, finish, fixed, initial, round_i32, sum_ports};
 use crate::lower::quant::{assign_scaled, current_scale};
@@ -23,7 +23,22 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec { name: "i_offset", unit: "nA", default: Value(0.0), range: Any, doc: "constant input current" },
 ];
 
-const STATE: &[VarSpec] = &[VarSpec { name: "v", unit: "mV", int_bits: None }, VarSpec { name: "u", unit: "mV/ms", int_bits: None }];
+const STATE: &[VarSpec] = &[VarSpec { name: "v", unit: "mV", int_bits: None, initial: Initial::Value(-70.0) }, VarSpec { name: "u", unit: "mV/ms", int_bits: None, initial: Initial::Value(-14.0) }];
+
+const PYNN: PynnMap = PynnMap {
+    cell: "Izhikevich",
+    params: &[
+        ("a", PynnParam::Param("a")),
+        ("b", PynnParam::Param("b")),
+        ("c", PynnParam::Param("c")),
+        ("d", PynnParam::Param("d")),
+        ("i_offset", PynnParam::Param("i_offset")),
+    ],
+    state: &[("v", "v"), ("u", "u")],
+    // nerve's weight w is a jump of 1000·w mV; PyNN's (on NEST) a jump of w mV.
+    weight_scale: 1000.0,
+    note: "sPyNNaker's Izhikevich has exponential current synapses (tau_syn 5 ms), not voltage jumps",
+};
 
 pub struct Izhikevich;
 pub static IZHIKEVICH: Izhikevich = Izhikevich;
@@ -50,8 +65,8 @@ impl NeuronModel for Izhikevich {
     fn state(&self) -> &'static [VarSpec] {
         STATE
     }
-    fn pynn(&self) -> Option<&'static str> {
-        Some("Izhikevich")
+    fn pynn(&self) -> Option<&'static PynnMap> {
+        Some(&PYNN)
     }
     fn lower(&self, cx: &Cx, pop: &Population, p: &Params, incoming: &[Incoming]) -> Result<Lowered> {
         let m = IzkParams { a: p.get("a").clone(), b: p.get("b").clone(), c: p.get("c").clone(), d: p.get("d").clone(), i_offset: p.get("i_offset").clone() };

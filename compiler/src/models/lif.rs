@@ -8,7 +8,7 @@ use nerve_isa::image::VarSymbol;
 use nerve_isa::instr::r;
 use nerve_isa::kernel::builder::KernelBuilder;
 
-use super::{Cx, Default::*, NeuronModel, ParamSpec, Params, Range::*, VarSpec};
+use super::{Cx, Initial, Default::*, NeuronModel, ParamSpec, Params, PynnMap, PynnParam, Range::*, VarSpec};
 use crate::error::Result;
 use crate::lower::fixed::{declare_ports, finish, fixed, initial, round_i32, sum_ports, Decay};
 use crate::lower::quant::{assign_scaled, current_scale};
@@ -45,12 +45,50 @@ const ADAPTIVE_PARAMS: &[ParamSpec] = &[
 ];
 
 const LIF_STATE: &[VarSpec] = &[
-    VarSpec { name: "v", unit: "mV", int_bits: None },
-    VarSpec { name: "isyn_exc", unit: "nA", int_bits: None },
-    VarSpec { name: "isyn_inh", unit: "nA", int_bits: None },
+    VarSpec { name: "v", unit: "mV", int_bits: None, initial: Initial::Param("v_rest") },
+    VarSpec { name: "isyn_exc", unit: "nA", int_bits: None, initial: Initial::Value(0.0) },
+    VarSpec { name: "isyn_inh", unit: "nA", int_bits: None, initial: Initial::Value(0.0) },
 ];
 
-const ADAPTIVE_STATE: &[VarSpec] = &[LIF_STATE[0], LIF_STATE[1], LIF_STATE[2], VarSpec { name: "theta", unit: "mV", int_bits: None }];
+const ADAPTIVE_STATE: &[VarSpec] = &[LIF_STATE[0], LIF_STATE[1], LIF_STATE[2], VarSpec { name: "theta", unit: "mV", int_bits: None, initial: Initial::Value(0.0) }];
+
+const PYNN_STATE: &[(&str, &str)] = &[("v", "v"), ("isyn_exc", "isyn_exc"), ("isyn_inh", "isyn_inh")];
+
+const PYNN_LIF: PynnMap = PynnMap {
+    cell: "IF_curr_exp",
+    params: &[
+        ("tau_m", PynnParam::Param("tau_m")),
+        ("cm", PynnParam::Param("cm")),
+        ("v_rest", PynnParam::Param("v_rest")),
+        ("v_reset", PynnParam::Param("v_reset")),
+        ("v_thresh", PynnParam::Param("v_thresh")),
+        ("tau_refrac", PynnParam::Param("tau_refrac")),
+        ("tau_syn_E", PynnParam::Param("tau_syn_E")),
+        ("tau_syn_I", PynnParam::Param("tau_syn_I")),
+        ("i_offset", PynnParam::Param("i_offset")),
+    ],
+    state: PYNN_STATE,
+    weight_scale: 1.0,
+    note: "",
+};
+
+const PYNN_IF: PynnMap = PynnMap {
+    cell: "IF_curr_exp",
+    params: &[
+        ("tau_m", PynnParam::Const(1e9)),
+        ("cm", PynnParam::Param("cm")),
+        ("v_rest", PynnParam::Param("v_rest")),
+        ("v_reset", PynnParam::Param("v_reset")),
+        ("v_thresh", PynnParam::Param("v_thresh")),
+        ("tau_refrac", PynnParam::Param("tau_refrac")),
+        ("tau_syn_E", PynnParam::Param("tau_syn_E")),
+        ("tau_syn_I", PynnParam::Param("tau_syn_I")),
+        ("i_offset", PynnParam::Param("i_offset")),
+    ],
+    state: PYNN_STATE,
+    weight_scale: 1.0,
+    note: "no leak: tau_m = 1e9 ms (v moves by less than 1e-4 mV over 10^6 ms at 100 mV from rest)",
+};
 
 /// Which member of the family.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,9 +167,10 @@ impl NeuronModel for LifModel {
             Kind::Adaptive => ADAPTIVE_STATE,
         }
     }
-    fn pynn(&self) -> Option<&'static str> {
+    fn pynn(&self) -> Option<&'static PynnMap> {
         match self.0 {
-            Kind::Lif | Kind::If => Some("IF_curr_exp"),
+            Kind::Lif => Some(&PYNN_LIF),
+            Kind::If => Some(&PYNN_IF),
             Kind::Adaptive => None,
         }
     }

@@ -9,7 +9,7 @@ use nerve_isa::image::VarSymbol;
 use nerve_isa::instr::r;
 use nerve_isa::kernel::builder::KernelBuilder;
 
-use super::{Cx, Default::*, NeuronModel, ParamSpec, Params, Range::*, VarSpec};
+use super::{Cx, Initial, Default::*, NeuronModel, ParamSpec, Params, Range::*, VarSpec};
 use crate::error::{CompileError, Result};
 use crate::lower::fixed::{declare_ports, finish, initial, sum_ports};
 use crate::lower::quant::{measure, Port, ProjQuant, QuantRule};
@@ -31,7 +31,7 @@ const PARAMS: &[ParamSpec] = &[
     },
 ];
 
-const STATE: &[VarSpec] = &[VarSpec { name: "u", unit: "", int_bits: Some(24) }, VarSpec { name: "v", unit: "", int_bits: Some(24) }];
+const STATE: &[VarSpec] = &[VarSpec { name: "u", unit: "", int_bits: Some(24), initial: Initial::Value(0.0) }, VarSpec { name: "v", unit: "", int_bits: Some(24), initial: Initial::Value(0.0) }];
 
 pub struct LoihiLif;
 pub static LOIHI_LIF: LoihiLif = LoihiLif;
@@ -74,6 +74,9 @@ impl NeuronModel for LoihiLif {
     }
     fn integer_weights(&self) -> bool {
         true
+    }
+    fn lava_lif(&self, p: &Params) -> bool {
+        p.opt("refractory").is_none()
     }
     fn label(&self, p: &Params) -> &'static str {
         if p.opt("refractory").is_some() {

@@ -92,6 +92,28 @@ pub struct VarSpec {
     pub unit: &'static str,
     /// Initial values must be integers of this many bits (signed), or any number.
     pub int_bits: Option<u8>,
+    /// The initial value when the network gives none.
+    pub initial: Initial,
+}
+
+/// A state variable's initial value when the network gives none.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Initial {
+    Value(f64),
+    /// The value of one of the model's parameters (`v` starts at `v_rest`).
+    Param(&'static str),
+}
+
+impl Params {
+    /// A state variable's initial values for `n` neurons as the model starts
+    /// them: the population's `initial`, else the variable's default.
+    pub fn initial(&self, pop: &Population, var: &VarSpec) -> Vec<f64> {
+        let default = match var.initial {
+            Initial::Value(x) => Values::Scalar(x),
+            Initial::Param(p) => self.get(p).clone(),
+        };
+        crate::lower::fixed::initial(pop, var.name, &default)
+    }
 }
 
 /// A model's parameter values for one population, aligned with its spec.
@@ -207,6 +229,27 @@ pub fn names() -> Vec<&'static str> {
     MODELS.iter().filter(|m| m.in_json()).map(|m| m.name()).collect()
 }
 
+/// A PyNN parameter's value: one of the model's parameters, or a constant.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum PynnParam {
+    Param(&'static str),
+    Const(f64),
+}
+
+/// How a model maps to a PyNN cell type (PyNN's units: ms, mV, nA, nF).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PynnMap {
+    pub cell: &'static str,
+    /// PyNN parameter ← its value.
+    pub params: &'static [(&'static str, PynnParam)],
+    /// PyNN initial-value name ← nerve state variable.
+    pub state: &'static [(&'static str, &'static str)],
+    /// PyNN weight = nerve weight × this.
+    pub weight_scale: f64,
+    /// How the PyNN cell differs from nerve's model, if it does.
+    pub note: &'static str,
+}
+
 /// What lowering a population needs besides the population.
 pub struct Cx<'a> {
     pub arch: &'a Arch,
@@ -241,9 +284,13 @@ pub trait NeuronModel: Sync + Send {
     fn label(&self, _p: &Params) -> &'static str {
         self.name()
     }
-    /// PyNN's cell type for it, where one matches.
-    fn pynn(&self) -> Option<&'static str> {
+    /// PyNN's cell type for it and how its parameters map, where one matches.
+    fn pynn(&self) -> Option<&'static PynnMap> {
         None
+    }
+    /// Whether it is lava-nc's `LIF` exactly (bit for bit) with these parameters.
+    fn lava_lif(&self, _p: &Params) -> bool {
+        false
     }
     /// NIR's primitive for it, where one matches.
     fn nir(&self) -> Option<&'static str> {

@@ -9,7 +9,7 @@ use nerve_isa::image::VarSymbol;
 use nerve_isa::instr::r;
 use nerve_isa::kernel::builder::KernelBuilder;
 
-use super::{Cx, Default::*, Neuron, NeuronModel, ParamSpec, Params, Range::*, VarSpec};
+use super::{Cx, Initial, Default::*, Neuron, NeuronModel, ParamSpec, Params, Range::*, VarSpec};
 use crate::error::Result;
 use crate::lower::fixed::{declare_ports, finish, fixed, round_i32, sum_ports};
 use crate::lower::quant::{assign_scaled, current_scale};
@@ -63,8 +63,8 @@ const PARAMS: &[ParamSpec] = &[
 ];
 
 const NO_STATE: &[VarSpec] = &[];
-const V: &[VarSpec] = &[VarSpec { name: "v", unit: "", int_bits: None }];
-const I_V: &[VarSpec] = &[VarSpec { name: "i", unit: "", int_bits: None }, VarSpec { name: "v", unit: "", int_bits: None }];
+const V: &[VarSpec] = &[VarSpec { name: "v", unit: "", int_bits: None, initial: Initial::Value(0.0) }];
+const I_V: &[VarSpec] = &[VarSpec { name: "i", unit: "", int_bits: None, initial: Initial::Value(0.0) }, VarSpec { name: "v", unit: "", int_bits: None, initial: Initial::Value(0.0) }];
 
 pub struct NirModel(pub NirKind);
 

@@ -11,8 +11,9 @@ use crate::lower::{Body, Lowered, ParamVals};
 use crate::net::model::{Population, Values};
 use crate::rng::{mix64, stream};
 
-/// Spike when a fresh 32-bit draw is below p·2^32 (unsigned), p = rate·dt.
-pub fn lower(pop: &Population, rate: &Values, seed: u64, dt: f64) -> Result<Lowered> {
+/// Per neuron: the threshold p·2^32 (p = rate·dt, spike when a fresh
+/// unsigned draw is below it) and the generator's initial state.
+fn setup(pop: &Population, rate: &Values, seed: u64, dt: f64) -> (Vec<i32>, Vec<i32>) {
     let n = pop.size as usize;
     let thr: Vec<i32> = rate
         .iter(n)
@@ -31,10 +32,34 @@ pub fn lower(pop: &Population, rate: &Values, seed: u64, dt: f64) -> Result<Lowe
             }
         })
         .collect();
+    (thr, state)
+}
+
+/// Spike when a fresh 32-bit draw is below p·2^32 (unsigned), p = rate·dt.
+pub fn lower(pop: &Population, rate: &Values, seed: u64, dt: f64) -> Result<Lowered> {
+    let (thr, state) = setup(pop, rate, seed, dt);
     let mut b = KernelBuilder::new("poisson");
     let rng = b.state("rng");
     let p32 = b.param("p32");
     b.rand(r(0), rng).ldp(r(1), p32).cmpltu(r(2), r(0), r(1)).spike(r(2));
     let kernel = finish(pop, b)?;
     Ok(Lowered { body: Body::Kernel { kernel, params: vec![ParamVals::from_vec(thr)], state: vec![state] }, ports: vec![], vars: vec![], quant: vec![] })
+}
+
+/// The steps (0-based, below `steps`) at which each neuron spikes: what the
+/// kernel above computes, for exporters that carry the same spikes to
+/// another simulator (tested against the emulator).
+pub fn spike_steps(pop: &Population, rate: &Values, seed: u64, dt: f64, steps: u32) -> Vec<Vec<u32>> {
+    let (thr, state) = setup(pop, rate, seed, dt);
+    thr.iter()
+        .zip(state)
+        .map(|(&t, mut x)| {
+            (0..steps)
+                .filter(|_| {
+                    x = nerve_isa::semantics::xorshift32(x);
+                    (x as u32) < (t as u32)
+                })
+                .collect()
+        })
+        .collect()
 }

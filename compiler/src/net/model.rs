@@ -336,12 +336,14 @@ pub struct Projection {
 pub struct Network {
     pub name: String,
     pub dt_ms: f64,
+    /// How long the network is meant to run, ms, if it says (exporters' default run).
+    pub duration_ms: Option<f64>,
     pub graph: DiGraph<Population, Projection, u32>,
 }
 
 impl Network {
     pub fn new(name: impl Into<String>, dt_ms: f64) -> Network {
-        Network { name: name.into(), dt_ms, graph: DiGraph::default() }
+        Network { name: name.into(), dt_ms, duration_ms: None, graph: DiGraph::default() }
     }
     pub fn pop(&self, p: PopIx) -> &Population {
         &self.graph[p]

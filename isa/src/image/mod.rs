@@ -275,6 +275,11 @@ impl Image {
         crate::route::trace(&self.arch, source_tile, key, |t| self.router(t).map(|r| r.entries.as_slice()).unwrap_or(&[]))
     }
 
+    /// Whether every key of [lo, hi] routes alike through the image's tables.
+    pub fn routes_alike(&self, lo: u32, hi: u32) -> bool {
+        crate::route::uniform(self.routers.iter().map(|r| r.entries.as_slice()), lo, hi)
+    }
+
     pub fn core(&self, id: CoreId) -> Option<&CoreImage> {
         self.cores.binary_search_by_key(&id, |c| c.core).ok().map(|i| &self.cores[i])
     }

@@ -1,0 +1,347 @@
+//! A network as a lava-nc 0.10 script for Loihi 2 (`Loihi2SimCfg(select_tag=
+//! "fixed_pt")`, the bit-accurate CPU models), whose spikes are bit-identical
+//! with nerve's emulation on the loihi profile: `LIF` processes with the
+//! populations' integers, `Dense`/`Sparse` (`DelayDense`/`DelaySparse` where
+//! delays are longer than one step) with the projections' integer weights,
+//! `weight_exp`, `num_weight_bits` and `sign_mode` (lava truncates them as
+//! nerve does), spike sources as `RingBuffer` sources replaying exactly
+//! nerve's source spikes, and a `RingBuffer` sink per population. The script
+//! writes its spikes in nerve's CSV format: lava's step t (1-based) is nerve's
+//! step t − 1, at time (t − 1)·dt.
+//!
+//! Only models that are lava's `LIF` bit for bit export (`loihi_lif` without
+//! nengo-loihi's refractory period); anything else is an error naming the
+//! population.
+
+use std::fmt::Write as _;
+
+use super::{check_projection, npy, py_float, py_str, refuse, synapses, Syn, WeightMode};
+use crate::compile::Output;
+use crate::error::Result;
+use crate::models::MODELS;
+use crate::net::model::*;
+
+const TARGET: &str = "lava";
+
+/// Longest delay, timesteps: DelayDense's delay d − 1 of at most 63 (lava
+/// hangs at 64 and more).
+pub const MAX_DELAY: u16 = 64;
+
+/// Most matrix entries or source steps written into the script itself.
+pub const INLINE: usize = 20_000;
+
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Steps the script runs by default (`None`: the network's duration, else 1,000 ms).
+    pub steps: Option<u32>,
+    /// External spikes for input populations: (population, neuron, time in ms).
+    pub inputs: Vec<(String, u32, f64)>,
+}
+
+/// An exported script and the data files it reads (relative to `data_dir`).
+pub use super::pynn::Script;
+
+/// The models the target represents (`--list`).
+pub fn models() -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> =
+        MODELS.iter().filter(|m| m.integer_weights()).map(|m| (format!("{} (without `refractory`)", m.name()), "lava.proc.lif.process.LIF".into())).collect();
+    v.push(("spike_source_array, spike_source_poisson, input".into(), "RingBuffer source replaying nerve's spikes".into()));
+    v
+}
+
+/// Exports `net` (compiled for the loihi profile as `out`).
+pub fn export(net: &Network, out: &Output, o: &Options, data_dir: &str) -> Result<Script> {
+    let dt = net.dt_ms;
+    let steps = o.steps.unwrap_or_else(|| (net.duration_ms.unwrap_or(1000.0) / dt).round().max(1.0) as u32);
+    if steps == 0 {
+        return Err(refuse(TARGET, "the run", "0 steps"));
+    }
+    for (_, pop) in net.pops() {
+        if let Model::Neuron(n) = &pop.model {
+            if !n.model.lava_lif(&n.params) {
+                return Err(refuse(
+                    TARGET,
+                    format!("population `{}` ({})", pop.name, n.label()),
+                    "lava's LIF computes this model differently; only loihi_lif without `refractory` exports bit for bit",
+                ));
+            }
+        }
+    }
+    for (name, n, _) in &o.inputs {
+        match net.find(name).map(|p| net.pop(p)) {
+            Some(p) if matches!(p.model, Model::Input) && *n < p.size => {}
+            Some(p) if matches!(p.model, Model::Input) => {
+                return Err(refuse(TARGET, format!("input spike of `{name}`"), format!("neuron {n} does not exist (the population has {})", p.size)));
+            }
+            _ => return Err(refuse(TARGET, format!("input spike of `{name}`"), "the network has no input population of that name")),
+        }
+    }
+    let mut projs: Vec<(ProjIx, PopIx, PopIx, Vec<Syn>)> = Vec::new();
+    for (e, pre, post, p) in net.projections() {
+        check_projection(TARGET, net, e, out)?;
+        let syn = synapses(net, e, out, WeightMode::Original)?;
+        let mut seen = std::collections::BTreeSet::new();
+        for s in &syn {
+            if s.delay > MAX_DELAY {
+                return Err(refuse(
+                    TARGET,
+                    format!("projection {}", p.label),
+                    format!("delay of {} timesteps exceeds lava's {MAX_DELAY} (DelayDense delays 0-63 after Dense's one step)", s.delay),
+                ));
+            }
+            if !seen.insert((s.post, s.pre)) {
+                return Err(refuse(
+                    TARGET,
+                    format!("projection {}", p.label),
+                    format!("two synapses from neuron {} to neuron {}; lava's weight matrix holds one", s.pre, s.post),
+                ));
+            }
+            if s.weight.fract() != 0.0 {
+                return Err(refuse(TARGET, format!("projection {}", p.label), format!("weight {} is not an integer", s.weight)));
+            }
+        }
+        projs.push((e, pre, post, syn));
+    }
+
+    let mut data: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut t = String::new();
+    let _ = writeln!(t, "#!/usr/bin/env python3");
+    let _ = writeln!(
+        t,
+        "\"\"\"{}: a lava-nc script exported by nerve (Loihi 2, bit-accurate fixed_pt models).\n\nRuns the network and writes its spikes in nerve's CSV format (population,neuron,time\nin ms; lava's step t is nerve's step t - 1), to compare with `nerve run --record`.\n\n    python {{script}} [--steps N] [--out FILE]\n\"\"\"",
+        net.name.replace('"', "'")
+    );
+    t.push_str(
+        r#"import argparse
+import os
+
+import numpy as np
+import scipy.sparse as sps
+from lava.magma.core.run_conditions import RunSteps
+from lava.magma.core.run_configs import Loihi2SimCfg
+from lava.proc.dense.process import DelayDense, Dense
+from lava.proc.io.sink import RingBuffer as Sink
+from lava.proc.io.source import RingBuffer as Source
+from lava.proc.lif.process import LIF
+from lava.proc.sparse.process import DelaySparse, Sparse
+from lava.utils.weightutils import SignMode
+
+"#,
+    );
+    let _ = writeln!(t, "DT = {}  # ms", py_float(dt));
+    let _ = writeln!(t, "STEPS = {steps}  # the default run; spike sources cover this many steps");
+    let _ = writeln!(t, "DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), {})", py_str(data_dir));
+    t.push_str(
+        r#"
+ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+ap.add_argument("--steps", type=int, default=STEPS, help="timesteps to run (default %(default)s)")
+ap.add_argument("--out", default="spikes.csv", help="spike file to write (default %(default)s)")
+args = ap.parse_args()
+if args.steps > STEPS and HAS_SOURCES:
+    ap.error(f"the exported spike sources cover {STEPS} steps; export again with more --steps")
+T = args.steps
+
+
+def data(name):
+    return np.load(os.path.join(DATA, name))
+
+
+def fmt(t):
+    s = f"{t:.6f}".rstrip("0").rstrip(".")
+    return s or "0"
+
+
+def source(n, spikes):
+    """A source replaying spikes given as (neuron, lava step) pairs."""
+    s = np.zeros((n, max(T, STEPS)), dtype=np.int32)
+    for i, k in spikes:
+        if k <= s.shape[1]:
+            s[i, k - 1] = 1
+    return Source(data=s[:, :T])
+
+"#,
+    );
+    let has_sources = net.pops().any(|(_, p)| p.model.is_source());
+    t = t.replace("HAS_SOURCES", if has_sources { "True" } else { "False" });
+    t.push_str("procs = {}\nsinks = {}\n");
+    let int_list = |v: &[i64]| -> String {
+        match v.first() {
+            Some(&x) if v.iter().all(|&y| y == x) => x.to_string(),
+            _ => format!("np.array([{}])", v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")),
+        }
+    };
+    let any_marked = net.pops().any(|(_, p)| p.record_spikes);
+    let mut recorded = Vec::new();
+    for (_, pop) in net.pops() {
+        let n = pop.size as usize;
+        let name = py_str(&pop.name);
+        // Source spikes as (neuron, lava step): nerve's step s is lava's s + 1.
+        let source_spikes: Option<Vec<(u32, u32)>> = match &pop.model {
+            Model::Neuron(nm) => {
+                let ints = |k: &str| -> Vec<i64> { nm.params.get(k).iter(n).map(|x| x as i64).collect() };
+                let state = |k: &str| -> Vec<i64> {
+                    let spec = nm.model.state().iter().find(|s| s.name == k).expect("loihi_lif has u and v");
+                    nm.params.initial(pop, spec).iter().map(|&x| x as i64).collect()
+                };
+                let _ = writeln!(
+                    t,
+                    "procs[{name}] = LIF(shape=({n},), du={}, dv={}, vth={}, bias_mant={}, bias_exp={}, u={}, v={}, name={name})",
+                    int_list(&ints("du")),
+                    int_list(&ints("dv")),
+                    int_list(&ints("vth")),
+                    int_list(&ints("bias_mant")),
+                    int_list(&ints("bias_exp")),
+                    int_list(&state("u")),
+                    int_list(&state("v")),
+                );
+                None
+            }
+            Model::SpikeSourceArray(times) => {
+                Some(times.iter().enumerate().flat_map(|(i, ts)| ts.iter().map(move |&x| (i as u32, (x / dt + 0.5).floor() as u32 + 1))).collect())
+            }
+            Model::SpikeSourcePoisson { rate, seed } => Some(
+                crate::models::poisson::spike_steps(pop, rate, *seed, dt, steps)
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(i, s)| s.iter().map(move |&k| (i as u32, k + 1)))
+                    .collect(),
+            ),
+            Model::Input => Some(o.inputs.iter().filter(|(p, _, _)| *p == pop.name).map(|(_, i, tm)| (*i, (tm / dt + 0.5).floor() as u32 + 1)).collect()),
+        };
+        if let Some(mut sp) = source_spikes {
+            sp.sort_unstable();
+            sp.dedup();
+            let list = if sp.len() <= INLINE {
+                format!("[{}]", sp.iter().map(|(i, k)| format!("({i}, {k})")).collect::<Vec<_>>().join(", "))
+            } else {
+                let file = format!("source{}.npy", data.len());
+                let flat: Vec<i64> = sp.iter().flat_map(|&(i, k)| [i as i64, k as i64]).collect();
+                data.push((file.clone(), npy::i64_2d(sp.len(), 2, &flat)));
+                format!("data({}).tolist()", py_str(&file))
+            };
+            let _ = writeln!(t, "procs[{name}] = source({n}, {list})");
+        }
+        let _ = writeln!(t, "sinks[{name}] = Sink(shape=({n},), buffer=T)\nprocs[{name}].s_out.connect(sinks[{name}].a_in)");
+        if !any_marked || pop.record_spikes {
+            recorded.push(pop.name.clone());
+        }
+    }
+    t.push('\n');
+    for (e, pre, post, syn) in &projs {
+        let p = &net.graph[*e];
+        let (npre, npost) = (net.pop(*pre).size as usize, net.pop(*post).size as usize);
+        let delayed = syn.iter().any(|s| s.delay != 1);
+        let dense = syn.len() * 4 >= npre * npost;
+        let kw = format!(
+            "weight_exp={}, num_weight_bits={}, sign_mode={}, name={}",
+            p.loihi.weight_exp,
+            p.loihi.num_weight_bits,
+            if p.loihi.excitatory_only { "SignMode.EXCITATORY" } else { "SignMode.MIXED" },
+            py_str(&p.label)
+        );
+        let proc = if dense {
+            let mut w = vec![0i64; npre * npost];
+            let mut d = vec![0i64; npre * npost];
+            for s in syn {
+                w[s.post as usize * npre + s.pre as usize] = s.weight as i64;
+                d[s.post as usize * npre + s.pre as usize] = s.delay as i64 - 1;
+            }
+            let wm = matrix(&mut data, &format!("w{}", e.index()), npost, npre, &w);
+            if delayed {
+                let dm = matrix(&mut data, &format!("d{}", e.index()), npost, npre, &d);
+                format!("DelayDense(weights={wm}, delays={dm}, {kw})")
+            } else {
+                format!("Dense(weights={wm}, {kw})")
+            }
+        } else {
+            let rows: Vec<i64> = syn.iter().map(|s| s.post as i64).collect();
+            let cols: Vec<i64> = syn.iter().map(|s| s.pre as i64).collect();
+            let ws: Vec<i64> = syn.iter().map(|s| s.weight as i64).collect();
+            let ds: Vec<i64> = syn.iter().map(|s| s.delay as i64 - 1).collect();
+            let csr = |vals: &[i64], tag: &str, data: &mut Vec<(String, Vec<u8>)>| -> String {
+                let v = vector(data, &format!("{tag}{}", e.index()), vals);
+                let r = vector(data, &format!("r{tag}{}", e.index()), &rows);
+                let c = vector(data, &format!("c{tag}{}", e.index()), &cols);
+                format!("sps.csr_matrix(({v}, ({r}, {c})), shape=({npost}, {npre}))")
+            };
+            let wm = csr(&ws, "w", &mut data);
+            if delayed {
+                let dm = csr(&ds, "d", &mut data);
+                format!("DelaySparse(weights={wm}, delays={dm}, {kw})")
+            } else {
+                format!("Sparse(weights={wm}, {kw})")
+            }
+        };
+        let _ = writeln!(t, "c = {proc}");
+        let _ = writeln!(t, "procs[{}].s_out.connect(c.s_in)\nc.a_out.connect(procs[{}].a_in)", py_str(&net.pop(*pre).name), py_str(&net.pop(*post).name));
+    }
+    let _ = writeln!(t, "\nRECORDED = [{}]", recorded.iter().map(|n| py_str(n)).collect::<Vec<_>>().join(", "));
+    // Lava runs the processes connected to the one it is asked to run: one run per component.
+    let mut comp: Vec<usize> = (0..net.num_pops()).collect();
+    fn root(c: &mut [usize], mut i: usize) -> usize {
+        while c[i] != i {
+            c[i] = c[c[i]];
+            i = c[i];
+        }
+        i
+    }
+    for (_, pre, post, _) in net.projections() {
+        let (a, b) = (root(&mut comp, pre.index()), root(&mut comp, post.index()));
+        comp[a.max(b)] = a.min(b);
+    }
+    let mut firsts: Vec<String> = Vec::new();
+    for (pi, pop) in net.pops() {
+        if root(&mut comp, pi.index()) == pi.index() {
+            firsts.push(py_str(&pop.name));
+        }
+    }
+    let _ = writeln!(t, "COMPONENTS = [{}]  # one population of each connected part", firsts.join(", "));
+    t.push_str(
+        r#"got = {}
+for name in COMPONENTS:
+    procs[name].run(condition=RunSteps(num_steps=T), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
+    for r in RECORDED:
+        if r not in got:
+            try:
+                got[r] = sinks[r].data.get()
+            except Exception:  # not in this component
+                pass
+    procs[name].stop()
+
+# Spikes in nerve's order: step, population (network order), neuron.
+rows = []
+for k, name in enumerate(RECORDED):
+    s = got[name]  # (neurons, T); column t - 1 is lava step t
+    for i, col in zip(*np.nonzero(s)):
+        rows.append((int(col), k, int(i), name))
+rows.sort()
+with open(args.out, "w") as f:
+    f.write("population,neuron,time\n")
+    for step, _, i, name in rows:
+        f.write(f"{name},{i},{fmt(step * DT)}\n")
+print(f"wrote {len(rows)} spikes to {args.out}")
+"#,
+    );
+    Ok(Script { text: t, data_dir: data_dir.to_string(), data })
+}
+
+/// A Python expression for an int matrix, inline or from an NPY file.
+fn matrix(data: &mut Vec<(String, Vec<u8>)>, tag: &str, rows: usize, cols: usize, v: &[i64]) -> String {
+    if v.len() <= INLINE {
+        let r: Vec<String> = v.chunks(cols.max(1)).map(|row| format!("[{}]", row.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "))).collect();
+        return format!("np.array([{}], dtype=np.int64).reshape({rows}, {cols})", r.join(", "));
+    }
+    let file = format!("{tag}.npy");
+    data.push((file.clone(), npy::i64_2d(rows, cols, v)));
+    format!("data({})", py_str(&file))
+}
+
+/// A Python expression for an int vector, inline or from an NPY file.
+fn vector(data: &mut Vec<(String, Vec<u8>)>, tag: &str, v: &[i64]) -> String {
+    if v.len() <= INLINE {
+        return format!("np.array([{}], dtype=np.int64)", v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "));
+    }
+    let file = format!("{tag}.npy");
+    data.push((file.clone(), npy::i64_2d(v.len(), 1, v)));
+    format!("data({})[:, 0]", py_str(&file))
+}

@@ -1,0 +1,414 @@
+//! A network as a plain PyNN 0.x script for sPyNNaker (SpiNNaker 1 and 2)
+//! or NEST: populations with the PyNN cell types of their models (each
+//! model's `pynn` mapping), their initial values as nerve starts them,
+//! projections with nerve's quantised weights (native connectors where they
+//! are exact, else `FromListConnector`), delays in whole timesteps, nerve's
+//! partition as neurons per core, recording, a run and the spikes written in
+//! nerve's CSV format. Spike sources carry exactly the spikes nerve's sources
+//! produce (Poisson sources as arrays, unless asked for `SpikeSourcePoisson`).
+//! The backend changes the import line and backend-specific set-up only.
+//!
+//! Bulk data (lists of more than `INLINE` synapses or spikes) goes to NPY
+//! files in a directory beside the script.
+
+use std::fmt::Write as _;
+
+use super::{check_projection, npy, py_float, py_str, py_time, refuse, synapses, Syn, WeightMode};
+use crate::compile::Output;
+use crate::error::Result;
+use crate::models::{Neuron, PynnMap, PynnParam, MODELS};
+use crate::net::model::*;
+
+const TARGET: &str = "pynn";
+
+/// Most synapses (or spikes) written into the script itself.
+pub const INLINE: usize = 20_000;
+
+/// sPyNNaker's longest delay, timesteps (16 on-core slots × 9 delay stages).
+pub const SPYNNAKER_MAX_DELAY: u16 = 144;
+
+/// Which PyNN backend the script imports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// `pyNN.spiNNaker` (sPyNNaker): neurons per core as nerve partitioned them.
+    #[default]
+    Spinnaker,
+    /// `pyNN.nest`, on-grid spike times.
+    Nest,
+}
+
+/// How Poisson sources are exported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum PoissonMode {
+    /// `SpikeSourceArray` with exactly the spikes nerve's generators produce.
+    #[default]
+    Array,
+    /// `SpikeSourcePoisson` with the rate (other spikes than nerve's).
+    Native,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub backend: Backend,
+    pub weights: WeightMode,
+    pub poisson: PoissonMode,
+    /// Run length the script defaults to and spike arrays cover, ms
+    /// (`None`: the network's `duration_ms`, else 1,000 ms).
+    pub duration_ms: Option<f64>,
+    /// External spikes for input populations: (population, neuron, time in ms).
+    pub inputs: Vec<(String, u32, f64)>,
+}
+
+/// An exported script and the data files it reads (relative to `data_dir`).
+pub struct Script {
+    pub text: String,
+    pub data_dir: String,
+    pub data: Vec<(String, Vec<u8>)>,
+}
+
+/// The models the target represents, and as what (`--list`).
+pub fn models() -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = MODELS
+        .iter()
+        .filter_map(|m| m.pynn().map(|p| (m.name().to_string(), if p.note.is_empty() { p.cell.to_string() } else { format!("{} ({})", p.cell, p.note) })))
+        .collect();
+    v.push(("spike_source_array, input".into(), "SpikeSourceArray".into()));
+    v.push(("spike_source_poisson".into(), "SpikeSourceArray with nerve's spikes (--poisson native: SpikeSourcePoisson)".into()));
+    v
+}
+
+fn pynn_of(pop: &Population) -> Result<Option<(&Neuron, &'static PynnMap)>> {
+    match &pop.model {
+        Model::Neuron(n) => match n.model.pynn() {
+            Some(m) => Ok(Some((n, m))),
+            None => Err(refuse(
+                TARGET,
+                format!("population `{}` ({})", pop.name, n.label()),
+                "PyNN has no cell type for this model on sPyNNaker or NEST (`nerve export --list` shows what exports)",
+            )),
+        },
+        Model::SpikeSourceArray(_) | Model::SpikeSourcePoisson { .. } | Model::Input => Ok(None),
+    }
+}
+
+/// A per-neuron value list, or a scalar where all are equal.
+fn values(v: &[f64]) -> String {
+    match v.first() {
+        Some(&x) if v.iter().all(|&y| y == x) => py_float(x),
+        _ => format!("[{}]", v.iter().map(|&x| py_float(x)).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+/// Spike times (ms) per neuron, as Python lists.
+fn spike_lists(times: &[Vec<f64>]) -> String {
+    let per: Vec<String> = times.iter().map(|t| format!("[{}]", t.iter().map(|&x| py_time(x)).collect::<Vec<_>>().join(", "))).collect();
+    format!("[{}]", per.join(", "))
+}
+
+/// Exports `net` (compiled for its target as `out`).
+pub fn export(net: &Network, out: &Output, o: &Options, data_dir: &str) -> Result<Script> {
+    let dt = net.dt_ms;
+    let duration = o.duration_ms.or(net.duration_ms).unwrap_or(1000.0);
+    if !(duration.is_finite() && duration > 0.0) {
+        return Err(refuse(TARGET, "the run", format!("duration {duration} ms must be a positive number")));
+    }
+    let steps = (duration / dt).ceil() as u32;
+    let mut data: Vec<(String, Vec<u8>)> = Vec::new();
+    // Every check before any output.
+    for (_, pop) in net.pops() {
+        pynn_of(pop)?;
+    }
+    for (name, n, t) in &o.inputs {
+        let Some(pi) = net.find(name) else {
+            return Err(refuse(TARGET, format!("input spike of `{name}`"), "the network has no such population"));
+        };
+        let p = net.pop(pi);
+        if !matches!(p.model, Model::Input) {
+            return Err(refuse(TARGET, format!("input spike of `{name}`"), format!("`{name}` is a {}, not an input population", p.model.name())));
+        }
+        if *n >= p.size {
+            return Err(refuse(TARGET, format!("input spike of `{name}`"), format!("neuron {n} does not exist (the population has {})", p.size)));
+        }
+        if !(t.is_finite() && *t >= 0.0) {
+            return Err(refuse(TARGET, format!("input spike of `{name}` neuron {n}"), format!("time {t} ms is not a time ≥ 0")));
+        }
+    }
+    let mut projs: Vec<(ProjIx, PopIx, PopIx, Vec<Syn>)> = Vec::new();
+    let mut max_delay = 1u16;
+    for (e, pre, post, p) in net.projections() {
+        check_projection(TARGET, net, e, out)?;
+        let syn = synapses(net, e, out, o.weights)?;
+        for s in &syn {
+            let bad_sign = match p.receptor {
+                Receptor::Excitatory => s.weight < 0.0,
+                Receptor::Inhibitory => s.weight > 0.0,
+            };
+            let integer = net.pop(post).model.neuron_model().is_some_and(|m| m.integer_weights());
+            if bad_sign && !integer {
+                return Err(refuse(
+                    TARGET,
+                    format!("projection {}", p.label),
+                    format!("weight {} on the {} receptor (PyNN's sign convention: excitatory ≥ 0, inhibitory ≤ 0)", s.weight, p.receptor.name()),
+                ));
+            }
+            if o.backend == Backend::Spinnaker && s.delay > SPYNNAKER_MAX_DELAY {
+                return Err(refuse(
+                    TARGET,
+                    format!("projection {}", p.label),
+                    format!(
+                        "delay {} ms ({} timesteps) exceeds sPyNNaker's {SPYNNAKER_MAX_DELAY} timesteps (16 slots × 9 delay stages)",
+                        s.delay as f64 * dt,
+                        s.delay
+                    ),
+                ));
+            }
+            max_delay = max_delay.max(s.delay);
+        }
+        projs.push((e, pre, post, syn));
+    }
+
+    let mut t = String::new();
+    let backend = match o.backend {
+        Backend::Spinnaker => "sPyNNaker",
+        Backend::Nest => "NEST",
+    };
+    let arch = &out.report.arch;
+    let _ = writeln!(t, "#!/usr/bin/env python3");
+    let _ = writeln!(
+        t,
+        "\"\"\"{}: a PyNN script exported by nerve for {backend}, from the network compiled for `{arch}`\n({}).\n\nRuns the network and writes its spikes in nerve's CSV format (population,neuron,time\nin ms, sorted by time, population, neuron), to compare with `nerve run --record`.\n\n    python {{script}} [--duration MS] [--out FILE]\n\"\"\"",
+        net.name.replace('"', "'"),
+        match o.weights {
+            WeightMode::Quantised => format!("weights as nerve quantised them for `{arch}`"),
+            WeightMode::Original => "weights as the network gives them".to_string(),
+        }
+    );
+    t.push_str("import argparse\nimport os\n\nimport numpy as np\n");
+    match o.backend {
+        Backend::Spinnaker => t.push_str("import pyNN.spiNNaker as sim\n"),
+        Backend::Nest => t.push_str("import pyNN.nest as sim\n"),
+    }
+    let _ = writeln!(t, "\nDT = {}  # ms", py_float(dt));
+    let _ = writeln!(t, "DURATION = {}  # ms, the default run", py_float(duration));
+    let _ = writeln!(t, "SOURCES_UNTIL = {}  # ms: the exported spike arrays cover this much", py_time(steps as f64 * dt));
+    let _ = writeln!(t, "DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), {})", py_str(data_dir));
+    t.push_str(
+        r#"
+ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+ap.add_argument("--duration", type=float, default=DURATION, help="ms to run (default %(default)s)")
+ap.add_argument("--out", default="spikes.csv", help="spike file to write (default %(default)s)")
+args = ap.parse_args()
+CHECK_ARRAYS
+
+def data(name):
+    return np.load(os.path.join(DATA, name))
+
+
+def fmt(t):
+    s = f"{t:.6f}".rstrip("0").rstrip(".")
+    return s or "0"
+
+"#,
+    );
+    let has_arrays = net.pops().any(|(_, p)| match &p.model {
+        Model::SpikeSourceArray(_) | Model::Input => true,
+        Model::SpikeSourcePoisson { .. } => o.poisson == PoissonMode::Array,
+        Model::Neuron(_) => false,
+    });
+    t = t.replace(
+        "CHECK_ARRAYS",
+        if has_arrays {
+            "if args.duration > SOURCES_UNTIL + 1e-9:\n    ap.error(f\"the exported spike sources cover {SOURCES_UNTIL} ms; export again with a longer --duration\")\n"
+        } else {
+            ""
+        },
+    );
+    let min_delay = py_time(dt);
+    let max_delay = py_time(max_delay as f64 * dt);
+    match o.backend {
+        Backend::Spinnaker => {
+            let _ = writeln!(t, "sim.setup(timestep=DT, min_delay={min_delay}, max_delay={max_delay})");
+        }
+        Backend::Nest => {
+            let _ = writeln!(t, "sim.setup(timestep=DT, min_delay={min_delay}, max_delay={max_delay}, spike_precision=\"on_grid\")");
+            if net.pops().any(|(_, p)| p.model.neuron_model().and_then(|m| m.pynn()).is_some_and(|m| m.cell == "IF_curr_delta")) {
+                t.push_str("# PyNN's IF_curr_delta lacks NEST's name for v (PyNN 0.12-0.13).\nsim.IF_curr_delta.variable_map = {\"v\": \"V_m\"}\n");
+            }
+        }
+    }
+    t.push_str("\npops = {}\n");
+    let any_marked = net.pops().any(|(_, p)| p.record_spikes);
+    let mut recorded = Vec::new();
+    for (pi, pop) in net.pops() {
+        let n = pop.size as usize;
+        let name = py_str(&pop.name);
+        let cell = match &pop.model {
+            Model::Neuron(nm) => {
+                let (_, m) = pynn_of(pop)?.expect("a neuron model with a PyNN map");
+                let params: Vec<String> = m
+                    .params
+                    .iter()
+                    .map(|(k, v)| {
+                        let vals: Vec<f64> = match v {
+                            PynnParam::Param(p) => nm.params.get(p).iter(n).collect(),
+                            PynnParam::Const(c) => vec![*c],
+                        };
+                        format!("{k}={}", values(&vals))
+                    })
+                    .collect();
+                format!("sim.{}({})", m.cell, params.join(", "))
+            }
+            Model::SpikeSourceArray(times) => {
+                let steps: Vec<Vec<f64>> = times.iter().map(|ts| ts.iter().map(|&x| (x / dt + 0.5).floor() * dt).collect()).collect();
+                source_array(&steps, &mut data)
+            }
+            Model::SpikeSourcePoisson { rate, seed } => match o.poisson {
+                PoissonMode::Array => {
+                    let st = crate::models::poisson::spike_steps(pop, rate, *seed, dt, steps);
+                    let times: Vec<Vec<f64>> = st.iter().map(|s| s.iter().map(|&k| k as f64 * dt).collect()).collect();
+                    source_array(&times, &mut data)
+                }
+                PoissonMode::Native => {
+                    let r: Vec<f64> = rate.iter(n).collect();
+                    format!("sim.SpikeSourcePoisson(rate={}, start=0.0, duration={})", values(&r), py_time(duration))
+                }
+            },
+            Model::Input => {
+                let mut times = vec![Vec::new(); n];
+                for (p, k, tm) in &o.inputs {
+                    if *p == pop.name {
+                        times[*k as usize].push((tm / dt + 0.5).floor() * dt);
+                    }
+                }
+                for ts in &mut times {
+                    ts.sort_by(f64::total_cmp);
+                    ts.dedup();
+                }
+                source_array(&times, &mut data)
+            }
+        };
+        let _ = writeln!(t, "pops[{name}] = sim.Population({n}, {cell}, label={name})");
+        if let Model::Neuron(nm) = &pop.model {
+            let m = nm.model.pynn().expect("checked above");
+            let init: Vec<String> = m
+                .state
+                .iter()
+                .filter_map(|(pynn_name, var)| {
+                    // v always (nerve starts it at v_rest, PyNN at -65 mV); the others where the network sets them.
+                    if *var != "v" && !pop.initial.iter().any(|(k, _)| k == var) {
+                        return None;
+                    }
+                    let spec = nm.model.state().iter().find(|s| s.name == *var)?;
+                    Some(format!("{pynn_name}={}", values(&nm.params.initial(pop, spec))))
+                })
+                .collect();
+            if !init.is_empty() {
+                let _ = writeln!(t, "pops[{name}].initialize({})", init.join(", "));
+            }
+            if o.backend == Backend::Spinnaker {
+                let per_core = out.report.populations.get(pi.index()).map_or(0, |p| p.neurons_per_core);
+                let _ = writeln!(t, "pops[{name}].set_max_atoms_per_core({per_core})  # nerve's partition");
+            }
+        }
+        if !any_marked || pop.record_spikes {
+            let _ = writeln!(t, "pops[{name}].record(\"spikes\")");
+            recorded.push(pop.name.clone());
+        }
+    }
+    t.push('\n');
+    for (e, pre, post, syn) in &projs {
+        let p = &net.graph[*e];
+        let scale = net.pop(*post).model.neuron_model().and_then(|m| m.pynn()).map_or(1.0, |m| m.weight_scale);
+        let uniform = syn.first().filter(|s0| syn.iter().all(|s| s.weight == s0.weight && s.delay == s0.delay));
+        let native = match (&p.connector, uniform) {
+            (Connector::AllToAll { allow_self_connections }, Some(s0)) if syn.len() as u64 == expected_all(net, *pre, *post, *allow_self_connections) => {
+                Some((format!("sim.AllToAllConnector(allow_self_connections={})", if *allow_self_connections { "True" } else { "False" }), s0))
+            }
+            (Connector::OneToOne, Some(s0)) if syn.len() as u32 == net.pop(*pre).size.min(net.pop(*post).size) => {
+                Some(("sim.OneToOneConnector()".to_string(), s0))
+            }
+            _ => None,
+        };
+        let (conn, synapse) = match native {
+            Some((c, s0)) => (c, format!("sim.StaticSynapse(weight={}, delay={})", py_float(s0.weight * scale), py_time(s0.delay as f64 * dt))),
+            None if syn.len() <= INLINE => {
+                let l: Vec<String> =
+                    syn.iter().map(|s| format!("({}, {}, {}, {})", s.pre, s.post, py_float(s.weight * scale), py_time(s.delay as f64 * dt))).collect();
+                (format!("sim.FromListConnector([{}])", l.join(", ")), "sim.StaticSynapse()".to_string())
+            }
+            None => {
+                let file = format!("proj{}.npy", e.index());
+                let flat: Vec<f64> = syn.iter().flat_map(|s| [s.pre as f64, s.post as f64, s.weight * scale, s.delay as f64 * dt]).collect();
+                data.push((file.clone(), npy::f64_2d(syn.len(), 4, &flat)));
+                (format!("sim.FromListConnector(data({}))", py_str(&file)), "sim.StaticSynapse()".to_string())
+            }
+        };
+        let _ = writeln!(
+            t,
+            "sim.Projection(pops[{}], pops[{}], {conn}, synapse_type={synapse}, receptor_type={}, label={})",
+            py_str(&net.pop(*pre).name),
+            py_str(&net.pop(*post).name),
+            py_str(p.receptor.name()),
+            py_str(&p.label)
+        );
+    }
+    let _ = writeln!(t, "\nRECORDED = [{}]", recorded.iter().map(|n| py_str(n)).collect::<Vec<_>>().join(", "));
+    t.push_str(
+        r#"sim.run(args.duration)
+
+# Spikes in nerve's order: time step, population (network order), neuron.
+rows = []
+for k, name in enumerate(RECORDED):
+    for i, st in enumerate(pops[name].get_data("spikes").segments[0].spiketrains):
+        for time in st.magnitude:
+            rows.append((int(round(float(time) / DT)), k, i, name))
+rows.sort()
+with open(args.out, "w") as f:
+    f.write("population,neuron,time\n")
+    for step, _, i, name in rows:
+        f.write(f"{name},{i},{fmt(step * DT)}\n")
+print(f"wrote {len(rows)} spikes to {args.out}")
+"#,
+    );
+    if o.backend == Backend::Spinnaker {
+        t.push_str(
+            r#"try:
+    from spinn_front_end_common.data import FecDataView
+    print(f"reports: {FecDataView.get_run_dir_path()}")
+except Exception:  # a board run may not keep reports
+    pass
+"#,
+        );
+    }
+    t.push_str("sim.end()\n");
+    Ok(Script { text: t, data_dir: data_dir.to_string(), data })
+}
+
+/// Synapses an all-to-all connector makes (so that one with a zero weight
+/// dropped, or otherwise changed, is written out in full instead).
+fn expected_all(net: &Network, pre: PopIx, post: PopIx, self_conn: bool) -> u64 {
+    let (a, b) = (net.pop(pre).size as u64, net.pop(post).size as u64);
+    if pre == post && !self_conn {
+        a * (b - 1)
+    } else {
+        a * b
+    }
+}
+
+/// `sim.SpikeSourceArray` for spike times per neuron: inline, or from an NPY
+/// file of (neuron, time) rows for many spikes.
+fn source_array(times: &[Vec<f64>], data: &mut Vec<(String, Vec<u8>)>) -> String {
+    let total: usize = times.iter().map(|t| t.len()).sum();
+    if total <= INLINE {
+        return format!("sim.SpikeSourceArray(spike_times={})", spike_lists(times));
+    }
+    let file = format!("spikes_{}.npy", data.len());
+    let flat: Vec<f64> = times.iter().enumerate().flat_map(|(i, ts)| ts.iter().flat_map(move |&x| [i as f64, x])).collect();
+    data.push((file.clone(), npy::f64_2d(total, 2, &flat)));
+    // Rows come neuron by neuron: split them at each neuron's first row.
+    format!(
+        "sim.SpikeSourceArray(spike_times=(lambda a: [x.tolist() for x in np.split(a[:, 1], np.searchsorted(a[:, 0], np.arange(1, {}))])])(data({})))",
+        times.len(),
+        py_str(&file)
+    )
+}
