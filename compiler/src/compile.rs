@@ -113,26 +113,34 @@ pub fn compile(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn Fn
     progress("expanding connectors");
     let t = Instant::now();
     let mut syn: Vec<Synapses> = Vec::with_capacity(net.graph.edge_count());
-    for (e, _, _, p) in net.projections() {
-        let s = expand(net, e)?;
-        let md = s.max_delay();
-        if md > arch.core.max_delay_steps {
-            return Err(CompileError::Projection {
-                projection: p.label.clone(),
-                reason: format!("a delay of {md} timesteps ({} ms) exceeds `{}`'s {} delay slots", md as f64 * dt, arch.name, arch.core.max_delay_steps),
-            });
-        }
-        syn.push(s);
+    for (e, _, _, _) in net.projections() {
+        syn.push(expand(net, e)?);
     }
+    // Delays beyond the core's slots: relays on profiles with delay extensions (else an error).
+    let ext = crate::net::delays::extend(arch, net, &mut syn)?;
+    let net: &Network = ext.as_ref().map_or(net, |x| &x.net);
+    let origin = |e: ProjIx| ext.as_ref().and_then(|x| x.origin[e.index()]);
+    let full = |e: ProjIx| ext.as_ref().and_then(|x| x.full.iter().find(|(f, _)| *f == e).map(|(_, s)| s));
     times.expand = t.elapsed().as_secs_f64();
 
     progress("quantising");
     let t = Instant::now();
     let mut lowered: Vec<Lowered> = Vec::with_capacity(net.num_pops());
     for (pi, pop) in net.pops() {
-        let incoming: Vec<Incoming> =
-            net.projections().filter(|(_, _, b, _)| *b == pi).map(|(e, _, _, p)| Incoming { proj: e, p, syn: &syn[e.index()] }).collect();
-        lowered.push(lower(arch, pop, &incoming, dt)?);
+        // Delay stages take their original projection's quantisation, chosen over all its synapses.
+        let incoming: Vec<Incoming> = net
+            .projections()
+            .filter(|(e, _, b, _)| *b == pi && origin(*e).is_none())
+            .map(|(e, _, _, p)| Incoming { proj: e, p, syn: full(e).unwrap_or(&syn[e.index()]) })
+            .collect();
+        let mut l = lower(arch, pop, &incoming, dt)?;
+        for (e, _, _, _) in net.projections().filter(|(_, _, b, _)| *b == pi) {
+            if let Some(o) = origin(e) {
+                let q = l.quant.iter().find(|(x, _)| *x == o).map(|(_, q)| q.clone()).expect("a delay stage's origin is quantised");
+                l.quant.push((e, q));
+            }
+        }
+        lowered.push(l);
     }
     times.lower = t.elapsed().as_secs_f64();
 
@@ -169,6 +177,9 @@ pub fn compile(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn Fn
     times.total = t_all.elapsed().as_secs_f64();
 
     let report = crate::report::map_report(arch, net, opts, &syn, &lowered, &splits, &mapped, &image, times);
-    let quant = lowered.iter().flat_map(|l| l.quant.iter().cloned()).collect();
+    // What exporters read: the quantisation of the network's own projections.
+    let quant: Vec<(ProjIx, ProjQuant)> = lowered.iter().flat_map(|l| l.quant.iter().filter(|(e, _)| origin(*e).is_none()).cloned()).collect();
+    let mut report = report;
+    report.quantisation = quant.iter().map(|(_, q)| q.clone()).collect();
     Ok(Output { image, report, quant })
 }

@@ -15,6 +15,7 @@ use crate::ids::{ChipId, CoreId, TileId};
 pub const BUILTIN_PROFILES: &[(&str, &str)] = &[
     ("loihi", include_str!("../profiles/loihi.toml")),
     ("spinnaker", include_str!("../profiles/spinnaker.toml")),
+    ("spinnaker2", include_str!("../profiles/spinnaker2.toml")),
     ("tiny", include_str!("../profiles/tiny.toml")),
 ];
 
@@ -153,6 +154,11 @@ pub struct CoreSpec {
     pub weight_exp_max: i8,
     /// Longest synaptic delay, timesteps (delays are 1..=max; the ring buffer has max+1 slots).
     pub max_delay_steps: u16,
+    /// Longest delay with delay-extension cores (sPyNNaker's: relays that
+    /// re-emit a spike `max_delay_steps` later, chained), timesteps; absent:
+    /// the machine has none, and `max_delay_steps` is the limit.
+    #[serde(default)]
+    pub max_extended_delay_steps: Option<u16>,
     /// Synaptic input ports (synapse types / dendritic accumulators) per core.
     pub max_input_ports: u8,
     /// Per-neuron state words a kernel may use.
@@ -302,6 +308,9 @@ pub enum Status {
     Secondary,
     /// Our estimate; the source says how it was made.
     Estimated,
+    /// Nobody has published it: the value is a placeholder (0 unless the
+    /// source says otherwise), so totals leave this part out.
+    Unknown,
 }
 
 /// Energy per counted event (picojoules) and static power (watts).
@@ -336,6 +345,30 @@ pub struct EnergySpec {
     pub static_chip_w: Figure,
     /// Extra power per core in use while the system runs, W.
     pub active_core_w: Figure,
+}
+
+impl EnergySpec {
+    /// Every figure with its field name.
+    pub fn figures(&self) -> [(&'static str, &Figure); 15] {
+        let e = self;
+        [
+            ("energy.synaptic_op_pj", &e.synaptic_op_pj),
+            ("energy.synaptic_update_pj", &e.synaptic_update_pj),
+            ("energy.neuron_active_pj", &e.neuron_active_pj),
+            ("energy.neuron_idle_pj", &e.neuron_idle_pj),
+            ("energy.neuron_spike_pj", &e.neuron_spike_pj),
+            ("energy.instr_pj", &e.instr_pj),
+            ("energy.spike_out_pj", &e.spike_out_pj),
+            ("energy.router_packet_pj", &e.router_packet_pj),
+            ("energy.hop_ew_pj", &e.hop_ew_pj),
+            ("energy.hop_ns_pj", &e.hop_ns_pj),
+            ("energy.hop_diag_pj", &e.hop_diag_pj),
+            ("energy.chip_crossing_pj", &e.chip_crossing_pj),
+            ("energy.barrier_pj", &e.barrier_pj),
+            ("energy.static_chip_w", &e.static_chip_w),
+            ("energy.active_core_w", &e.active_core_w),
+        ]
+    }
 }
 
 /// Why a profile cannot be loaded or is inconsistent.
@@ -421,6 +454,11 @@ impl Arch {
         if c.max_delay_steps == 0 || c.max_delay_steps > 4096 {
             return bad("core.max_delay_steps", c.max_delay_steps.to_string(), "must be in 1..=4096");
         }
+        if let Some(x) = c.max_extended_delay_steps {
+            if x < c.max_delay_steps {
+                return bad("core.max_extended_delay_steps", x.to_string(), "must be ≥ max_delay_steps");
+            }
+        }
         if c.max_input_ports == 0 || c.max_input_ports as usize > crate::instr::MAX_INPUT_PORTS {
             return bad("core.max_input_ports", c.max_input_ports.to_string(), "must be in 1..=16 (the ISA's ports)");
         }
@@ -465,24 +503,7 @@ impl Arch {
                 return bad(f, v.to_string(), "must be a finite number ≥ 0");
             }
         }
-        let e = &self.energy;
-        for (f, fig) in [
-            ("energy.synaptic_op_pj", &e.synaptic_op_pj),
-            ("energy.synaptic_update_pj", &e.synaptic_update_pj),
-            ("energy.neuron_active_pj", &e.neuron_active_pj),
-            ("energy.neuron_idle_pj", &e.neuron_idle_pj),
-            ("energy.neuron_spike_pj", &e.neuron_spike_pj),
-            ("energy.instr_pj", &e.instr_pj),
-            ("energy.spike_out_pj", &e.spike_out_pj),
-            ("energy.router_packet_pj", &e.router_packet_pj),
-            ("energy.hop_ew_pj", &e.hop_ew_pj),
-            ("energy.hop_ns_pj", &e.hop_ns_pj),
-            ("energy.hop_diag_pj", &e.hop_diag_pj),
-            ("energy.chip_crossing_pj", &e.chip_crossing_pj),
-            ("energy.barrier_pj", &e.barrier_pj),
-            ("energy.static_chip_w", &e.static_chip_w),
-            ("energy.active_core_w", &e.active_core_w),
-        ] {
+        for (f, fig) in self.energy.figures() {
             if !(fig.value.is_finite() && fig.value >= 0.0) {
                 return bad(f, fig.value.to_string(), "must be a finite number ≥ 0");
             }
@@ -576,6 +597,11 @@ impl Arch {
         chips.dedup();
         Footprint { tiles: tiles.len() as u32, chips: chips.len() as u32 }
     }
+    /// The energy figures whose status is `unknown`, by field name.
+    pub fn unknown_energy_figures(&self) -> Vec<String> {
+        self.energy.figures().into_iter().filter(|(_, f)| f.status == Status::Unknown).map(|(n, _)| n.to_string()).collect()
+    }
+
     /// Barrier time for `tiles` router nodes in use.
     pub fn barrier_ns(&self, tiles: u32) -> f64 {
         let pts = &self.timing.barrier_ns;

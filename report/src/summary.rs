@@ -131,6 +131,9 @@ pub struct Energy {
     pub edp_js: f64,
     /// Total energy ÷ synaptic events, J (the "all included" figure papers quote).
     pub per_synaptic_event_j: Option<f64>,
+    /// Figures of the profile nobody has published (placeholders): the totals leave them out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unknown_figures: Vec<String>,
     pub by_kind: Vec<KindRow>,
 }
 
@@ -449,6 +452,7 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
             per_inference_j,
             edp_js: edp,
             per_synaptic_event_j: (c.synaptic_events > 0).then(|| total_j / c.synaptic_events as f64),
+            unknown_figures: a.unknown_energy_figures(),
             by_kind,
         },
         neurobench: NeuroBench {

@@ -30,6 +30,9 @@ pub fn tables(s: &Summary, top: usize) -> Vec<(String, String)> {
     if let (Some(k), Some(j)) = (e.inference_steps, e.per_inference_j) {
         head.push(vec!["energy per inference".into(), format!("{} ({} steps each)", eng(j, "J"), k)]);
     }
+    if !e.unknown_figures.is_empty() {
+        head.push(vec!["energy figures unknown (counted as 0)".into(), e.unknown_figures.join(", ")]);
+    }
     if let Some(j) = e.per_synaptic_event_j {
         head.push(vec!["energy per synaptic event, all included".into(), eng(j, "J")]);
     }
@@ -189,6 +192,9 @@ pub fn run_lines(s: &Summary, wall_seconds: f64) -> String {
         eng(s.energy.per_step_j, "J"),
         eng(s.energy.power_w, "W")
     );
+    if !s.energy.unknown_figures.is_empty() {
+        let _ = writeln!(out, "energy leaves out what `{}` does not publish ({}): unknown figures count as 0", s.arch, s.energy.unknown_figures.join(", "));
+    }
     let _ = writeln!(out, "`nerve report` on the --report file gives the breakdowns, pictures and an HTML page.");
     out
 }

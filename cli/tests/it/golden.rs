@@ -21,7 +21,7 @@ fn golden_dir() -> PathBuf {
 }
 
 /// Compares `actual` with the golden file `name` (or writes it under BLESS=1).
-fn check(name: &str, actual: &str) {
+pub fn check(name: &str, actual: &str) {
     let path = golden_dir().join(name);
     if std::env::var_os("BLESS").is_some() {
         std::fs::create_dir_all(golden_dir()).unwrap();
@@ -83,6 +83,7 @@ fn model_zoo() -> Network {
         ("nir_lif", nir(NirKind::LIF, ResetMode::ToReset)),
         ("nir_cubali", nir(NirKind::CubaLI, ResetMode::ToReset)),
         ("nir_cubalif", nir(NirKind::CubaLIF, ResetMode::Subtract)),
+        ("delay_relay", neuron("delay_relay", vec![])),
     ];
     for (name, model) in pops {
         let integer = model.neuron_model().is_some_and(|m| m.integer_weights());

@@ -3,6 +3,7 @@
 
 mod cli_foundation;
 mod end_to_end;
+mod exporters;
 mod golden;
 mod lava_bitexact;
 mod lif_dynamics;

@@ -27,6 +27,9 @@ pub const INLINE: usize = 20_000;
 /// sPyNNaker's longest delay, timesteps (16 on-core slots × 9 delay stages).
 pub const SPYNNAKER_MAX_DELAY: u16 = 144;
 
+/// Most neurons sPyNNaker puts on a core (its default for the standard cell types).
+pub const SPYNNAKER_MAX_ATOMS: u32 = 256;
+
 /// Which PyNN backend the script imports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Backend {
@@ -115,8 +118,19 @@ pub fn export(net: &Network, out: &Output, o: &Options, data_dir: &str) -> Resul
     let steps = (duration / dt).ceil() as u32;
     let mut data: Vec<(String, Vec<u8>)> = Vec::new();
     // Every check before any output.
-    for (_, pop) in net.pops() {
+    for (pi, pop) in net.pops() {
         pynn_of(pop)?;
+        let per_core = out.report.populations.get(pi.index()).map_or(0, |p| p.neurons_per_core);
+        if o.backend == Backend::Spinnaker && per_core > SPYNNAKER_MAX_ATOMS && !pop.model.is_source() {
+            return Err(refuse(
+                TARGET,
+                format!("population `{}`", pop.name),
+                format!(
+                    "nerve's partition for `{}` puts {per_core} neurons on a core; sPyNNaker's cores hold {SPYNNAKER_MAX_ATOMS} (compile for a SpiNNaker profile or with --neurons-per-core {SPYNNAKER_MAX_ATOMS})",
+                    out.report.arch
+                ),
+            ));
+        }
     }
     for (name, n, t) in &o.inputs {
         let Some(pi) = net.find(name) else {
@@ -137,8 +151,9 @@ pub fn export(net: &Network, out: &Output, o: &Options, data_dir: &str) -> Resul
     let mut max_delay = 1u16;
     for (e, pre, post, p) in net.projections() {
         check_projection(TARGET, net, e, out)?;
-        let syn = synapses(net, e, out, o.weights)?;
-        for s in &syn {
+        // Checked on the network's own weights (the error quotes them), written as asked.
+        let original = synapses(net, e, out, WeightMode::Original)?;
+        for s in &original {
             let bad_sign = match p.receptor {
                 Receptor::Excitatory => s.weight < 0.0,
                 Receptor::Inhibitory => s.weight > 0.0,
@@ -164,6 +179,7 @@ pub fn export(net: &Network, out: &Output, o: &Options, data_dir: &str) -> Resul
             }
             max_delay = max_delay.max(s.delay);
         }
+        let syn = if o.weights == WeightMode::Original { original } else { synapses(net, e, out, o.weights)? };
         projs.push((e, pre, post, syn));
     }
 

@@ -26,6 +26,7 @@ registry! {
     izhikevich: [IZHIKEVICH],
     loihi_lif: [LOIHI_LIF],
     nir: [THRESHOLD, I, IF, LI, LIF, CUBA_LI, CUBA_LIF],
+    relay: [RELAY],
 }
 
 pub mod poisson;

@@ -30,7 +30,7 @@ use crate::kernel::{Kernel, KernelError};
 
 pub const MAGIC: [u8; 8] = *b"NERVEIMG";
 /// Bumped on every change to the payload layout (including the architecture description).
-pub const FORMAT_VERSION: u32 = 6;
+pub const FORMAT_VERSION: u32 = 7;
 pub const HEADER_LEN: usize = 32;
 
 /// An image that passed `Image::validate`. Only `Image::into_valid` makes

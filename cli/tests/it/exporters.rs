@@ -1,0 +1,256 @@
+//! Exporters: golden files of exported scripts and tables (BLESS=1 refreshes
+//! them), the binary routing tables traced back, every constraint a target
+//! cannot represent as an error, delay extensions, and the Poisson spikes the
+//! exporters carry against the emulator's. The vendor tools check the exports
+//! themselves: bench/export/validate_*.py.
+
+use std::path::{Path, PathBuf};
+
+use nerve_compiler::compile::{compile, Options, Output};
+use nerve_compiler::export::{lava, pynn, spinnaker, WeightMode};
+use nerve_compiler::front::builder::NetworkBuilder;
+use nerve_compiler::net::model::*;
+use nerve_emulator::machine::Machine;
+use nerve_isa::arch::Arch;
+use nerve_isa::ids::RoutingKey;
+use nerve_isa::image::RouteEntry;
+use nerve_report::session::{self, Request};
+
+use super::golden::check;
+
+fn data(f: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(f)
+}
+
+fn example(f: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples").join(f)
+}
+
+fn build(path: &Path, arch: &str) -> (Network, Output) {
+    let net = nerve_compiler::front::read(path, &Default::default()).unwrap();
+    let out = compile(&Arch::load(arch).unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+    (net, out)
+}
+
+/// A script with its data files' names and sizes appended (their bytes are checked by the vendor validations).
+fn script_text(s: &pynn::Script) -> String {
+    let mut t = s.text.clone();
+    for (name, bytes) in &s.data {
+        t.push_str(&format!("# data file {}/{name}: {} bytes\n", s.data_dir, bytes.len()));
+    }
+    t
+}
+
+#[test]
+fn pynn_scripts_of_small() {
+    let (net, out) = build(&example("small.json"), "spinnaker");
+    let s = pynn::export(&net, &out, &pynn::Options::default(), "small_data").unwrap();
+    check("pynn_small_spinnaker.py", &script_text(&s));
+    let o = pynn::Options { backend: pynn::Backend::Nest, poisson: pynn::PoissonMode::Native, duration_ms: Some(300.0), ..Default::default() };
+    let s = pynn::export(&net, &out, &o, "small_data").unwrap();
+    check("pynn_small_nest.py", &script_text(&s));
+    // Original weights differ from the quantised ones, and are what the network says.
+    let o = pynn::Options { weights: WeightMode::Original, ..Default::default() };
+    let s = pynn::export(&net, &out, &o, "small_data").unwrap();
+    assert!(s.text.contains("0.0162, 1.0)") && !s.text.contains("0.016199929095091575"), "original weights");
+}
+
+#[test]
+fn lava_script_of_a_loihi_network() {
+    let (net, out) = build(&data("loihi_small.json"), "loihi");
+    let s = lava::export(&net, &out, &lava::Options { steps: Some(40), inputs: vec![] }, "loihi_small_data").unwrap();
+    check("lava_loihi_small.py", &script_text(&s));
+}
+
+#[test]
+fn spinnaker_tables_of_small() {
+    let (_, out) = build(&example("small.json"), "spinnaker");
+    check("tables_small_compressed.json", &(spinnaker::to_json(&spinnaker::compressed(&out.image).unwrap()) + "\n"));
+    check("tables_small_uncompressed.json", &(spinnaker::to_json(&spinnaker::uncompressed(&out.image).unwrap()) + "\n"));
+}
+
+/// The binary tables read back route every key of the image to the same cores.
+#[test]
+fn binary_tables_trace_like_the_image() {
+    for (path, npc) in [(example("small.json"), None), (data("long_delays.json"), Some(64))] {
+        let net = nerve_compiler::front::read(&path, &Default::default()).unwrap();
+        let a = Arch::builtin("spinnaker").unwrap();
+        let out = compile(&a, &net, &Options { neurons_per_core: npc, ..Options::default() }, &mut |_| {}).unwrap();
+        let img = &*out.image;
+        for uncompressed in [false, true] {
+            let tables = if uncompressed { spinnaker::uncompressed(img).unwrap() } else { spinnaker::compressed(img).unwrap() };
+            let back = spinnaker::from_binary(&spinnaker::to_binary(&tables)).unwrap();
+            assert_eq!(back.len(), tables.len());
+            let mut by_tile: Vec<Vec<RouteEntry>> = vec![Vec::new(); a.num_tiles() as usize];
+            for t in &back {
+                for e in &t.entries {
+                    let (links, cores) = spinnaker::from_route_word(e.route);
+                    by_tile[a.tile_at(t.x, t.y).index()].push(RouteEntry { key: e.key, mask: e.mask, links, cores });
+                }
+            }
+            for c in &img.cores {
+                let Some(kb) = c.key_base else { continue };
+                for i in 0..c.n_neurons {
+                    let key = RoutingKey(kb.0 + i);
+                    let want = img.trace(a.tile_of(c.core), key).unwrap();
+                    let got = nerve_isa::route::trace(&a, a.tile_of(c.core), key, |t| by_tile[t.index()].as_slice()).unwrap();
+                    assert_eq!(got.cores, want.cores, "{} key {key:?} ({})", path.display(), if uncompressed { "uncompressed" } else { "compressed" });
+                }
+            }
+        }
+        assert!(spinnaker::from_binary(b"NRVROUT1\x04\0\0\0\x01\0\0\0").is_err(), "a truncated file is an error");
+    }
+}
+
+/// Every construct a target cannot represent is an error naming the culprit, the value and the limit.
+#[test]
+fn what_a_target_cannot_represent_is_an_error() {
+    let lif = || Model::neuron("lif", vec![]).unwrap();
+    let src = || Model::SpikeSourceArray(vec![vec![1.0]; 4]);
+    type Case = (&'static str, Box<dyn Fn(&mut NetworkBuilder)>, &'static str, &'static [&'static str]);
+    let cases: Vec<Case> = vec![
+        (
+            "a model PyNN lacks",
+            Box::new(|b| {
+                b.population("a", 4, Model::neuron("adaptive_lif", vec![]).unwrap()).unwrap();
+            }),
+            "pynn",
+            &["population `a` (adaptive_lif)", "PyNN has no cell type"],
+        ),
+        (
+            "a model lava lacks",
+            Box::new(move |b| {
+                b.population("l", 4, lif()).unwrap();
+            }),
+            "lava",
+            &["population `l` (lif)", "only loihi_lif"],
+        ),
+        (
+            "a delay beyond sPyNNaker's",
+            Box::new(move |b| {
+                let s = b.population("s", 4, src()).unwrap();
+                let l = b.population("l", 4, lif()).unwrap();
+                b.project(s, l, Connector::OneToOne).weight(0.1).delay_ms(14.5).add().unwrap();
+            }),
+            "pynn",
+            &["projection s→l", "145 timesteps", "144"],
+        ),
+        (
+            "a delay that is not a whole number of steps",
+            Box::new(move |b| {
+                let s = b.population("s", 4, src()).unwrap();
+                let l = b.population("l", 4, lif()).unwrap();
+                b.project(s, l, Connector::OneToOne).weight(0.1).delay_ms(1.05).add().unwrap();
+            }),
+            "pynn",
+            &["projection s→l", "delay 1.05 ms", "whole number of 0.1 ms"],
+        ),
+        (
+            "a negative weight on an excitatory receptor",
+            Box::new(move |b| {
+                let s = b.population("s", 4, src()).unwrap();
+                let l = b.population("l", 4, lif()).unwrap();
+                b.project(s, l, Connector::OneToOne).weight(-0.1).add().unwrap();
+            }),
+            "pynn",
+            &["projection s→l", "weight -0.1", "excitatory"],
+        ),
+        (
+            "a weight beyond the bits",
+            Box::new(|b| {
+                let s = b.population("s", 4, Model::SpikeSourceArray(vec![vec![1.0]; 4])).unwrap();
+                let l = b.population("l", 4, Model::neuron("loihi_lif", vec![("du", 1.0.into()), ("dv", 1.0.into()), ("vth", 10.0.into())]).unwrap()).unwrap();
+                b.project(s, l, Connector::OneToOne).weight(300.0).add().unwrap();
+            }),
+            "lava",
+            &["projection s→l", "beyond the target's weight bits"],
+        ),
+        (
+            "a delay beyond lava's",
+            Box::new(|b| {
+                let s = b.population("s", 4, Model::SpikeSourceArray(vec![vec![1.0]; 4])).unwrap();
+                let l = b.population("l", 4, Model::neuron("loihi_lif", vec![("du", 1.0.into()), ("dv", 1.0.into()), ("vth", 10.0.into())]).unwrap()).unwrap();
+                b.project(s, l, Connector::OneToOne).weight(30.0).delay_ms(63.0).add().unwrap();
+                let m = b.population("m", 4, Model::neuron("loihi_lif", vec![("du", 1.0.into()), ("dv", 1.0.into()), ("vth", 10.0.into())]).unwrap()).unwrap();
+                b.project(l, m, Connector::OneToOne).weight(30.0).delay_ms(1.0).add().unwrap();
+            }),
+            "lava-long",
+            &[],
+        ),
+    ];
+    for (what, make, target, want) in cases {
+        let dt = if target == "pynn" { 0.1 } else { 1.0 };
+        let mut b = NetworkBuilder::new("case", dt);
+        make(&mut b);
+        let net = b.finish().unwrap();
+        // Profiles that compile the case, so that the exporter's own check is what fails.
+        let mut arch = Arch::builtin(if target == "pynn" { "spinnaker" } else { "loihi" }).unwrap();
+        arch.core.max_extended_delay_steps = Some(1000);
+        let out = compile(&arch, &net, &Options::default(), &mut |_| {}).unwrap();
+        let r = match target {
+            "pynn" => pynn::export(&net, &out, &pynn::Options::default(), "d").map(|_| ()),
+            "lava" => lava::export(&net, &out, &lava::Options::default(), "d").map(|_| ()),
+            // 63 steps is within lava's 64: it exports.
+            _ => {
+                lava::export(&net, &out, &lava::Options::default(), "d").unwrap();
+                continue;
+            }
+        };
+        let e = r.expect_err(what).to_string();
+        for w in want {
+            assert!(e.contains(w), "{what}: `{e}` lacks `{w}`");
+        }
+    }
+    // More neurons on a core than sPyNNaker's hold: a partition made for Loihi's larger cores.
+    let (net, out) = build(&example("small.json"), "loihi");
+    let e = pynn::export(&net, &out, &pynn::Options::default(), "d").map(|_| ()).unwrap_err().to_string();
+    assert!(e.contains("population `exc`") && e.contains("400 neurons on a core") && e.contains("256"), "{e}");
+    assert!(pynn::export(&net, &out, &pynn::Options { backend: pynn::Backend::Nest, ..Default::default() }, "d").is_ok(), "NEST has no cores");
+}
+
+fn spikes_of(net: &Network, arch: &Arch, steps: u64) -> Vec<(u32, String, u32)> {
+    let out = compile(arch, net, &Options::default(), &mut |_| {}).unwrap();
+    let ran = session::run(Machine::load_valid(out.image).unwrap(), &Request { steps, ..Request::default() }, &mut |_| {}).unwrap();
+    ran.output.spikes.iter().map(|s| (s.step, ran.machine.pops[s.pop as usize].name.clone(), s.neuron)).collect()
+}
+
+/// Delays beyond the core's slots run through delay-extension relays and
+/// give the spikes of a machine with enough slots.
+#[test]
+fn delay_extensions_give_the_spikes_of_long_delay_slots() {
+    let net = nerve_compiler::front::read(&data("long_delays.json"), &Default::default()).unwrap();
+    let a = Arch::builtin("spinnaker").unwrap();
+    let mut wide = a.clone();
+    wide.core.max_delay_steps = 200;
+    wide.core.max_extended_delay_steps = None;
+    let (got, want) = (spikes_of(&net, &a, 2000), spikes_of(&net, &wide, 2000));
+    assert!(want.len() > 100, "{} spikes", want.len());
+    assert_eq!(got, want);
+    // The relays are cores of the image, and the 4 ms and 12.5 ms delays export for sPyNNaker.
+    let out = compile(&a, &net, &Options::default(), &mut |_| {}).unwrap();
+    assert!(out.image.populations.iter().filter(|p| p.model == "delay_relay").count() >= 2);
+    let s = pynn::export(&net, &out, &pynn::Options::default(), "d").unwrap();
+    assert!(s.text.contains("max_delay=12.5"), "{}", &s.text[..400]);
+    // Beyond the extension, an error with both limits.
+    let mut b = NetworkBuilder::new("far", 0.1);
+    let s = b.population("s", 2, Model::SpikeSourceArray(vec![vec![1.0]; 2])).unwrap();
+    let l = b.population("l", 2, Model::neuron("lif", vec![]).unwrap()).unwrap();
+    b.project(s, l, Connector::OneToOne).weight(0.1).delay_ms(15.0).add().unwrap();
+    let e = compile(&a, &b.finish().unwrap(), &Options::default(), &mut |_| {}).map(|_| ()).unwrap_err().to_string();
+    assert!(e.contains("150 timesteps") && e.contains("144") && e.contains("32 delay slots"), "{e}");
+}
+
+/// The spikes an export carries for a Poisson source are the emulator's.
+#[test]
+fn exported_poisson_spikes_are_the_emulators() {
+    let mut b = NetworkBuilder::new("p", 0.1);
+    let p = b.population("p", 30, Model::SpikeSourcePoisson { rate: Values::PerNeuron((0..30).map(|i| 5.0 * i as f64).collect()), seed: 9 }).unwrap();
+    b.record(p);
+    let net = b.finish().unwrap();
+    let emulated = spikes_of(&net, &Arch::builtin("spinnaker").unwrap(), 3000);
+    let steps = nerve_compiler::models::poisson::spike_steps(net.pop(p), &Values::PerNeuron((0..30).map(|i| 5.0 * i as f64).collect()), 9, 0.1, 3000);
+    let mut carried: Vec<(u32, String, u32)> = steps.iter().enumerate().flat_map(|(i, s)| s.iter().map(move |&k| (k, "p".to_string(), i as u32))).collect();
+    carried.sort();
+    assert!(emulated.len() > 300, "{} spikes", emulated.len());
+    assert_eq!(carried, emulated);
+}

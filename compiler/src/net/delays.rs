@@ -1,0 +1,177 @@
+//! Delays longer than a core's delay slots, as sPyNNaker maps them: with
+//! delay-extension cores. A source population whose synapses need delay d >
+//! M (M = the profile's `max_delay_steps`) gets a chain of relay populations
+//! R1, R2, … (model `delay_relay`, one relay per source neuron): R1 receives
+//! the source one-to-one with delay M, R(k) receives R(k−1) with delay M, and
+//! each relay spikes in the step its input arrives, so R(k) repeats the
+//! source k·M steps later. A synapse of delay d = k·M + r (1 ≤ r ≤ M) then
+//! comes from R(k) with delay r: its spike arrives exactly d steps after the
+//! source's. Relays are populations like any other: partitioned, placed,
+//! routed, run and charged.
+//!
+//! The projection keeps its index and its short synapses; its long ones move
+//! to new projections from the relays, which carry the original projection's
+//! quantisation (the same weights on the same input port).
+
+use nerve_isa::arch::Arch;
+
+use crate::error::{CompileError, Result};
+use crate::models::{Neuron, Params};
+use crate::net::expand::{Delays, Synapses, Weights};
+use crate::net::model::*;
+
+/// The network with delay extensions.
+pub struct Extended {
+    /// The original network, its populations and projections at the same
+    /// indices, plus the relays and their projections after them.
+    pub net: Network,
+    /// Per projection of `net`: the original projection whose synapses a
+    /// stage projection carries (`None` for the others).
+    pub origin: Vec<Option<ProjIx>>,
+    /// The whole synapse sets of the projections that were split (their
+    /// quantisation is chosen over all their weights).
+    pub full: Vec<(ProjIx, Synapses)>,
+}
+
+/// Splits delays beyond the core's slots over relay chains, if the profile
+/// has delay extensions; `syn` (one entry per projection) becomes the
+/// synapses of the extended network's projections. `None`: no delay needs it.
+pub fn extend(arch: &Arch, net: &Network, syn: &mut Vec<Synapses>) -> Result<Option<Extended>> {
+    let m = arch.core.max_delay_steps;
+    let dt = net.dt_ms;
+    let mut any = false;
+    for (e, _, _, p) in net.projections() {
+        let md = syn[e.index()].max_delay();
+        if md <= m {
+            continue;
+        }
+        match arch.core.max_extended_delay_steps {
+            Some(x) if md <= x => any = true,
+            Some(x) => {
+                return Err(CompileError::Projection {
+                    projection: p.label.clone(),
+                    reason: format!(
+                        "a delay of {md} timesteps ({} ms) exceeds `{}`'s {x} (its {m} delay slots with delay-extension cores)",
+                        md as f64 * dt,
+                        arch.name
+                    ),
+                })
+            }
+            None => {
+                return Err(CompileError::Projection {
+                    projection: p.label.clone(),
+                    reason: format!("a delay of {md} timesteps ({} ms) exceeds `{}`'s {m} delay slots", md as f64 * dt, arch.name),
+                })
+            }
+        }
+    }
+    if !any {
+        return Ok(None);
+    }
+    let mut x = net.clone();
+    let mut origin: Vec<Option<ProjIx>> = vec![None; net.graph.edge_count()];
+    let mut full = Vec::new();
+    // Stages each source population needs: the largest k over its long synapses.
+    let mut stages: Vec<u16> = vec![0; net.num_pops()];
+    for (e, pre, _, _) in net.projections() {
+        let s = &syn[e.index()];
+        if s.max_delay() > m {
+            let k = (0..s.post.len()).map(|i| (s.delay(i) - 1) / m).max().unwrap_or(0);
+            stages[pre.index()] = stages[pre.index()].max(k);
+        }
+    }
+    // The relay chains.
+    let mut relays: Vec<Vec<PopIx>> = vec![Vec::new(); net.num_pops()];
+    for (pi, pop) in net.pops() {
+        let mut prev = pi;
+        for k in 1..=stages[pi.index()] {
+            let mut name = format!("{}.delay{k}", pop.name);
+            while x.find(&name).is_some() {
+                name.push('_');
+            }
+            let r = x.graph.add_node(Population {
+                name,
+                size: pop.size,
+                model: Model::Neuron(Neuron { model: &crate::models::relay::RELAY, params: Params::defaults(&[]) }),
+                initial: vec![],
+                record_spikes: false,
+                max_per_core: pop.max_per_core,
+            });
+            let label = format!("{}→{} (delay extension)", x.graph[prev].name, x.graph[r].name);
+            x.graph.add_edge(
+                prev,
+                r,
+                Projection {
+                    label,
+                    receptor: Receptor::Excitatory,
+                    connector: Connector::OneToOne,
+                    weight: Some(1.0),
+                    delay_ms: Some(m as f64 * dt),
+                    loihi: LoihiWeights::default(),
+                },
+            );
+            origin.push(None);
+            let n = pop.size as usize;
+            syn.push(Synapses { indptr: (0..=n as u64).collect(), post: (0..n as u32).collect(), weights: Weights::Uniform(1.0), delays: Delays::Uniform(m) });
+            relays[pi.index()].push(r);
+            prev = r;
+        }
+    }
+    // The long synapses, by stage.
+    for (e, pre, post, p) in net.projections() {
+        let s = &syn[e.index()];
+        if s.max_delay() <= m {
+            continue;
+        }
+        let n_pre = s.n_pre();
+        let k_max = stages[pre.index()] as usize;
+        // Per stage (0: direct), CSR by pre: (post, weight, remaining delay).
+        let mut parts: Vec<Vec<Vec<(u32, f64, u16)>>> = vec![vec![Vec::new(); n_pre]; k_max + 1];
+        for i in 0..n_pre {
+            for j in s.row(i) {
+                let d = s.delay(j);
+                let k = (d - 1) / m;
+                let stage: &mut Vec<Vec<(u32, f64, u16)>> = &mut parts[k as usize];
+                stage[i].push((s.post[j], s.weight(j), d - k * m));
+            }
+        }
+        let csr = |rows: &[Vec<(u32, f64, u16)>]| Synapses {
+            indptr: std::iter::once(0)
+                .chain(rows.iter().scan(0u64, |a, r| {
+                    *a += r.len() as u64;
+                    Some(*a)
+                }))
+                .collect(),
+            post: rows.iter().flat_map(|r| r.iter().map(|x| x.0)).collect(),
+            weights: Weights::PerSynapse(rows.iter().flat_map(|r| r.iter().map(|x| x.1)).collect()),
+            delays: Delays::PerSynapse(rows.iter().flat_map(|r| r.iter().map(|x| x.2)).collect()),
+        };
+        full.push((e, std::mem::replace(&mut syn[e.index()], csr(&parts[0]))));
+        for (k, rows) in parts.iter().enumerate().skip(1) {
+            if rows.iter().all(|r| r.is_empty()) {
+                continue;
+            }
+            let relay = relays[pre.index()][k - 1];
+            let conns: ConnList = rows
+                .iter()
+                .enumerate()
+                .flat_map(|(i, r)| r.iter().map(move |&(j, w, d)| Conn { pre: i as u32, post: j, weight: Some(w), delay: Some(d as f64 * dt) }))
+                .collect();
+            x.graph.add_edge(
+                relay,
+                post,
+                Projection {
+                    label: format!("{} (delay stage {k})", p.label),
+                    receptor: p.receptor,
+                    connector: Connector::FromList(conns),
+                    weight: None,
+                    delay_ms: None,
+                    loihi: p.loihi,
+                },
+            );
+            origin.push(Some(e));
+            syn.push(csr(rows));
+        }
+    }
+    Ok(Some(Extended { net: x, origin, full }))
+}
