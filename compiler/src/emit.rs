@@ -53,6 +53,8 @@ struct Scatter<'a> {
     conn: &'a [Vec<u32>],
     /// Key base of each source slice.
     key_base: &'a [Option<RoutingKey>],
+    /// Per group member: its learning rule's index in the image, if plastic.
+    plastic: &'a [Option<u32>],
     run_key: u32,
     run_mask: u32,
     span: u32,
@@ -204,6 +206,57 @@ impl Scatter<'_> {
                 }
             });
         }
+        drop(parts);
+        if self.plastic.iter().any(|p| p.is_some()) {
+            self.plastic_sets(cores, &old, &key_of);
+        }
+    }
+
+    /// The plastic projections' synapses on each target core, found by
+    /// walking the synapses in the order `fill` wrote them.
+    fn plastic_sets(&self, cores: &mut [Building], old: &[(usize, usize)], key_of: &dyn Fn(u32) -> Option<u32>) {
+        let qs = self.qs;
+        let n_pre = self.net.pop(self.pre).size;
+        let mut next: Vec<usize> = old.iter().map(|o| o.1).collect();
+        // Per core and group member: the set's index in the core's `plastic`.
+        let mut set_of: Vec<Vec<Option<usize>>> = vec![vec![None; self.group.len()]; cores.len()];
+        for i in 0..n_pre {
+            if key_of(i).is_none() {
+                continue;
+            }
+            for (g, (sy, q, p)) in self.group.iter().enumerate() {
+                if self.shared[g].is_some() {
+                    continue;
+                }
+                for x in sy.row(i as usize) {
+                    let k = qs.slice_of(sy.post[x]) as usize;
+                    if let Some(rule) = self.plastic[g] {
+                        let b = &mut cores[k].img;
+                        let s = *set_of[k][g].get_or_insert_with(|| {
+                            // Lava's integer weights are their own units (the port's weight_exp is not the weight's).
+                            let integer = matches!(q.rule, crate::lower::quant::QuantRule::Lava { .. });
+                            b.plastic.push(nerve_isa::learning::PlasticSet {
+                                rule,
+                                projection: p.label.clone(),
+                                pre_pop: PopId(self.pre.index() as u32),
+                                synapses: vec![],
+                                pre: vec![],
+                                tag1: vec![],
+                                tag2: vec![],
+                                weight_unit: if integer { 1.0 } else { q.value(1) },
+                            });
+                            b.plastic.len() - 1
+                        });
+                        let set = &mut b.plastic[s];
+                        set.synapses.push(next[k] as u32);
+                        set.pre.push(i);
+                        set.tag1.push(0);
+                        set.tag2.push(0);
+                    }
+                    next[k] += 1;
+                }
+            }
+        }
     }
 }
 
@@ -220,6 +273,26 @@ pub(crate) fn codegen(
 ) -> Result<Image> {
     let base = slice_base(splits);
     let mut kernels: Vec<Kernel> = Vec::new();
+    // Learning rules, one per plastic projection, their programs among the kernels.
+    let mut rules: Vec<nerve_isa::learning::LearningRule> = Vec::new();
+    let mut rule_of: Vec<Option<u32>> = vec![None; net.graph.edge_count()];
+    for (e, _, _, p) in net.projections() {
+        let Some(pl) = &p.plasticity else { continue };
+        let c = crate::plasticity::compile(net, p, pl)?;
+        let kid = match kernels.iter().position(|k| *k == c.program) {
+            Some(i) => KernelId(i as u32),
+            None => {
+                kernels.push(c.program);
+                KernelId(kernels.len() as u32 - 1)
+            }
+        };
+        let mut rule = c.rule;
+        match &mut rule {
+            nerve_isa::learning::LearningRule::Loihi(l) => l.program = kid,
+        }
+        rule_of[e.index()] = Some(rules.len() as u32);
+        rules.push(rule);
+    }
     let mut cores: Vec<Building> = Vec::new();
     let mut core_index: std::collections::BTreeMap<CoreId, usize> = std::collections::BTreeMap::new();
     for (pi, _) in net.pops() {
@@ -260,6 +333,7 @@ pub(crate) fn codegen(
                     rows: vec![],
                     synapses: vec![],
                     conv: vec![],
+                    plastic: vec![],
                 },
                 conv: vec![],
             });
@@ -297,6 +371,7 @@ pub(crate) fn codegen(
                     crate::net::expand::Weights::PerSynapse(_) => None,
                 })
                 .collect();
+            let plastic: Vec<Option<u32>> = projs.iter().map(|e| rule_of[e.index()]).collect();
             for (sy, _, proj) in &group {
                 if sy.max_delay() > 255 {
                     return Err(CompileError::Projection { projection: proj.label.clone(), reason: format!("delay {} steps exceeds 255", sy.max_delay()) });
@@ -327,6 +402,7 @@ pub(crate) fn codegen(
                 shared: &kernels,
                 conn,
                 key_base: &mapped.keys.base[base[pre.index()] as usize..(base[pre.index()] + ps.count) as usize],
+                plastic: &plastic,
                 run_key,
                 run_mask,
                 span,
@@ -344,6 +420,12 @@ pub(crate) fn codegen(
             for (g, k) in kernels.iter().enumerate() {
                 let Some(k) = k else { continue };
                 let (sy, q, proj) = group[g];
+                if plastic[g].is_some() {
+                    return Err(CompileError::Projection {
+                        projection: proj.label.clone(),
+                        reason: "a learning rule on a shared-kernel (convolution) projection: its synapses are one kernel".into(),
+                    });
+                }
                 let delay = match sy.delays {
                     crate::net::expand::Delays::Uniform(d) => d as u8,
                     crate::net::expand::Delays::PerSynapse(_) => {
@@ -409,6 +491,7 @@ pub(crate) fn codegen(
         cores: out_cores,
         routers,
         populations,
+        rules,
     })
 }
 

@@ -21,6 +21,7 @@ pub mod lower;
 pub mod map;
 pub mod models;
 pub mod net;
+pub mod plasticity;
 pub mod report;
 pub mod rng;
 pub mod verify;

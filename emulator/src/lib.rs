@@ -17,6 +17,7 @@ pub mod cost;
 pub mod engine;
 pub mod error;
 pub mod kernel;
+pub mod learning;
 pub mod machine;
 pub mod mesh;
 

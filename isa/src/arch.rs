@@ -241,6 +241,9 @@ pub struct TimingSpec {
     pub neuron_spike_ns: f64,
     /// Per synaptic event (one synapse of a row applied).
     pub synaptic_event_ns: f64,
+    /// Per synaptic update by a learning rule (a synapse's rule evaluated at an epoch's end).
+    #[serde(default)]
+    pub synaptic_update_ns: f64,
     /// Per packet arriving at a core (key lookup, row fetch set-up).
     pub packet_in_ns: f64,
     /// Per packet a core sends.

@@ -7,6 +7,8 @@
 //!   the encoder, decoder, assembler, disassembler, builder and docs;
 //!   `semantics` defines every non-trivial operation.
 //! - [`image`]: the versioned chip-image format and its validation.
+//! - [`learning`]: learning rules and plastic synapses in the image, and the
+//!   learning engine's trace and rounding arithmetic (numpy's generators included).
 //! - [`route`]: what an image's routing tables do to a packet.
 //! - [`counters`]: the counter table (every event the emulator counts, its
 //!   JSON name and its energy row).
@@ -19,6 +21,7 @@ pub mod ids;
 pub mod image;
 pub mod instr;
 pub mod kernel;
+pub mod learning;
 pub mod opcode;
 pub mod packed;
 pub mod route;

@@ -38,6 +38,7 @@ pub fn sample_image() -> Image {
         rows: vec![],
         synapses: vec![],
         conv: vec![],
+        plastic: vec![],
     };
     let mut synapses = Vec::new();
     let mut rows = Vec::new();
@@ -57,6 +58,7 @@ pub fn sample_image() -> Image {
         rows,
         synapses,
         conv: vec![],
+        plastic: vec![],
     };
     let routers = vec![
         RouterTable { tile: TileId(0), entries: vec![RouteEntry { key: 0x100, mask: !3, links: 1 << Dir::E as u8, cores: 0 }] },
@@ -87,5 +89,6 @@ pub fn sample_image() -> Image {
                 vars: vec![VarSymbol { name: "v".into(), slot: 0, scale: 1.0, offset: 0.0, unit: "".into() }],
             },
         ],
+        rules: vec![],
     }
 }

@@ -58,7 +58,11 @@ fn check(file: &str, arch: &str) {
         let lw = LoihiWeights {
             weight_exp: c["weight_exp"].as_i64().unwrap() as i8,
             num_weight_bits: c["num_weight_bits"].as_u64().unwrap() as u8,
-            excitatory_only: c["sign_mode"].as_str().unwrap() == "excitatory",
+            sign_mode: match c["sign_mode"].as_str().unwrap() {
+                "excitatory" => SignMode::Excitatory,
+                "inhibitory" => SignMode::Inhibitory,
+                _ => SignMode::Mixed,
+            },
         };
         b.project(pre, post, conn).loihi(lw).label(c["name"].as_str().unwrap()).add().unwrap();
     }

@@ -6,5 +6,6 @@ mod end_to_end;
 mod exporters;
 mod golden;
 mod lava_bitexact;
+mod learning;
 mod lif_dynamics;
 mod nir_reference;

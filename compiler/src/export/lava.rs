@@ -236,7 +236,11 @@ def source(n, spikes):
             "weight_exp={}, num_weight_bits={}, sign_mode={}, name={}",
             p.loihi.weight_exp,
             p.loihi.num_weight_bits,
-            if p.loihi.excitatory_only { "SignMode.EXCITATORY" } else { "SignMode.MIXED" },
+            match p.loihi.sign_mode {
+                SignMode::Mixed => "SignMode.MIXED",
+                SignMode::Excitatory => "SignMode.EXCITATORY",
+                SignMode::Inhibitory => "SignMode.INHIBITORY",
+            },
             py_str(&p.label)
         );
         let proc = if dense {

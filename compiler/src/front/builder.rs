@@ -66,7 +66,7 @@ impl NetworkBuilder {
             b: self,
             pre,
             post,
-            p: Projection { label, receptor: Receptor::Excitatory, connector, weight: None, delay_ms: None, loihi: LoihiWeights::default() },
+            p: Projection { label, receptor: Receptor::Excitatory, connector, weight: None, delay_ms: None, loihi: LoihiWeights::default(), plasticity: None },
         }
     }
 
@@ -93,6 +93,10 @@ impl ProjectionBuilder<'_> {
     }
     pub fn loihi(mut self, l: LoihiWeights) -> Self {
         self.p.loihi = l;
+        self
+    }
+    pub fn plasticity(mut self, p: Plasticity) -> Self {
+        self.p.plasticity = Some(p);
         self
     }
     pub fn label(mut self, l: &str) -> Self {

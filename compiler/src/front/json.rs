@@ -444,11 +444,10 @@ impl Parser {
             },
             None => Receptor::Excitatory,
         };
-        if let Some(p) = o.get("plasticity") {
-            return p.err(
-                "plasticity is not supported by this version of nerve (the emulator has no learning engine yet); remove it to compile the static network",
-            );
-        }
+        let plasticity = match o.get("plasticity") {
+            Some(p) => Some(self.plasticity(net, &p, is_loihi, net.pop(post).name.as_str())?),
+            None => None,
+        };
         let weight = match o.get("weight") {
             Some(w) => Some(w.f64()?),
             None => None,
@@ -485,10 +484,11 @@ impl Parser {
                         loihi.num_weight_bits = b as u8;
                     }
                     _ => {
-                        loihi.excitatory_only = match a.str()? {
-                            "mixed" => false,
-                            "excitatory" => true,
-                            other => return a.err(format!("sign_mode is `mixed` or `excitatory`, found `{other}`")),
+                        loihi.sign_mode = match a.str()? {
+                            "mixed" => SignMode::Mixed,
+                            "excitatory" => SignMode::Excitatory,
+                            "inhibitory" => SignMode::Inhibitory,
+                            other => return a.err(format!("sign_mode is `mixed`, `excitatory` or `inhibitory`, found `{other}`")),
                         }
                     }
                 }
@@ -563,8 +563,101 @@ impl Parser {
                 base
             }
         };
-        net.graph.add_edge(pre, post, Projection { label, receptor, connector, weight, delay_ms, loihi });
+        net.graph.add_edge(pre, post, Projection { label, receptor, connector, weight, delay_ms, loihi, plasticity });
         Ok(())
+    }
+
+    /// A projection's `plasticity` (docs/learning.md).
+    fn plasticity(&self, net: &Network, at: &At, into_loihi: bool, post: &str) -> Result<Plasticity> {
+        let o = at.obj()?;
+        let ty_at = o.req("type")?;
+        let ty = ty_at.str()?;
+        match ty {
+            "loihi" | "loihi3f" => {
+                if !into_loihi {
+                    return ty_at.err(format!(
+                        "Loihi learning rules act on lava's integer weights: the target `{post}` must be a loihi_lif population (PyNN-style models take \"type\": \"stdp\")"
+                    ));
+                }
+                let rule = |k: &str| -> Result<Option<String>> {
+                    match o.get(k) {
+                        Some(a) if a.v.is_null() => Ok(None),
+                        Some(a) => {
+                            let s = a.str()?;
+                            crate::plasticity::loihi::parse(s).map_err(|e| CompileError::Format {
+                                file: a.file.to_string(),
+                                path: a.path.clone(),
+                                reason: e,
+                            })?;
+                            Ok(Some(s.to_string()))
+                        }
+                        None => Ok(None),
+                    }
+                };
+                let (dw, dd, dt) = (rule("dw")?, rule("dd")?, rule("dt")?);
+                if dw.is_none() && dd.is_none() && dt.is_none() {
+                    return at.err("a Loihi rule needs at least one of dw, dd, dt");
+                }
+                let num = |k: &str, lo: f64, hi: f64| -> Result<f64> {
+                    match o.get(k) {
+                        Some(a) => {
+                            let v = a.f64()?;
+                            if !(lo..=hi).contains(&v) {
+                                return a.err(format!("`{k}` must be in {lo}..={hi}, found {v}"));
+                            }
+                            Ok(v)
+                        }
+                        None => Ok(0.0),
+                    }
+                };
+                let three = ty == "loihi3f";
+                let mut impulse = [0.0; 5];
+                let mut tau = [0.0; 5];
+                for (q, name) in ["x1", "x2", "y1", "y2", "y3"].iter().enumerate() {
+                    if three && q >= 2 {
+                        continue; // a 3F rule's post traces come from the neuron and the reward
+                    }
+                    impulse[q] = num(&format!("{name}_impulse"), 0.0, 127.0)?;
+                    tau[q] = num(&format!("{name}_tau"), 0.0, 1e9)?;
+                }
+                let t_epoch = match o.get("t_epoch") {
+                    Some(a) => {
+                        let v = a.u64()?;
+                        if !(1..=63).contains(&v) {
+                            return a.err(format!("`t_epoch` must be in 1..=63 steps, found {v}"));
+                        }
+                        v as u16
+                    }
+                    None => 1,
+                };
+                let rng_seed = match o.get("rng_seed") {
+                    Some(a) => a.u64()?,
+                    None => 1,
+                };
+                let reward = if three {
+                    let r = o.req("reward")?;
+                    let name = r.str()?.to_string();
+                    if net.find(&name).is_none() {
+                        return r.err(format!("no population `{name}` (the reward must be a population defined before this projection)"));
+                    }
+                    let weight = match o.get("reward_weight") {
+                        Some(a) => a.f64()?,
+                        None => 1.0,
+                    };
+                    Some(RewardSpec { pop: name, weight, y1_impulse: num("y1_impulse", 0.0, 127.0)?, y1_tau: num("y1_tau", 0.0, 1e9)? })
+                } else {
+                    None
+                };
+                let allowed = if three {
+                    "type, dw, dd, dt, x1_impulse, x1_tau, x2_impulse, x2_tau, y1_impulse, y1_tau, t_epoch, rng_seed, reward, reward_weight"
+                } else {
+                    "type, dw, dd, dt, x1_impulse, x1_tau, x2_impulse, x2_tau, y1_impulse, y1_tau, y2_impulse, y2_tau, y3_impulse, y3_tau, t_epoch, rng_seed"
+                };
+                o.finish(allowed)?;
+                Ok(Plasticity::Loihi(LoihiPlasticity { dw, dd, dt, impulse, tau, t_epoch, rng_seed, reward }))
+            }
+            other => ty_at.err(format!("unknown plasticity type `{other}` (loihi, loihi3f)")),
+        }
     }
 
     fn connector(&self, at: &At, pre_n: u32, post_n: u32, same: bool) -> Result<Connector> {

@@ -48,7 +48,7 @@ pub(crate) enum QuantRule {
     /// round(w / (unit · 2^exp)), clipped to the mantissa range.
     Scale { lo: i64, hi: i64 },
     /// Lava's effective weights: clip, then drop low bits.
-    Lava { nbits: u8, excitatory_only: bool },
+    Lava { nbits: u8, sign_mode: SignMode },
 }
 
 impl ProjQuant {
@@ -60,10 +60,24 @@ impl ProjQuant {
                 let xi = x.clamp(lo as f64, hi as f64) as i64;
                 (xi as i32, (xi as f64) != x)
             }
-            QuantRule::Lava { nbits, excitatory_only } => {
+            QuantRule::Lava { nbits, sign_mode } => {
                 let w = w as i64;
-                let (c, drop) = if excitatory_only { (w.clamp(0, 255), 8 - nbits as i64) } else { (w.clamp(-256, 255), 8 - nbits as i64 + 1) };
-                (((c >> drop) << drop) as i32, c != w)
+                let drop = 8 - nbits as i64;
+                match sign_mode {
+                    SignMode::Excitatory => {
+                        let c = w.clamp(0, 255);
+                        (((c >> drop) << drop) as i32, c != w)
+                    }
+                    SignMode::Mixed => {
+                        let c = w.clamp(-256, 255);
+                        (((c >> (drop + 1)) << (drop + 1)) as i32, c != w)
+                    }
+                    // lava negates, truncates and negates back.
+                    SignMode::Inhibitory => {
+                        let c = (-w).clamp(0, 255);
+                        (-((c >> drop) << drop) as i32, c != -w)
+                    }
+                }
             }
         }
     }

@@ -126,7 +126,7 @@ fn lower_loihi(arch: &Arch, pop: &Population, p: &LoihiParams, incoming: &[Incom
             clipped: 0,
             underflow: 0,
             worst_rel_error: 0.0,
-            rule: QuantRule::Lava { nbits: inc.p.loihi.num_weight_bits, excitatory_only: inc.p.loihi.excitatory_only },
+            rule: QuantRule::Lava { nbits: inc.p.loihi.num_weight_bits, sign_mode: inc.p.loihi.sign_mode },
         };
         measure(&mut q, inc.syn);
         // Lava's truncation is the model, not an error: report only clipping.
@@ -144,10 +144,10 @@ fn lower_loihi(arch: &Arch, pop: &Population, p: &LoihiParams, incoming: &[Incom
     }
     let wb = arch.core.weight_bits;
     if wb < 9 {
-        if let Some((_, q)) = quant.iter().find(|(_, q)| matches!(q.rule, QuantRule::Lava { excitatory_only: false, .. })) {
+        if let Some((_, q)) = quant.iter().find(|(_, q)| !matches!(q.rule, QuantRule::Lava { sign_mode: SignMode::Excitatory, .. })) {
             return Err(CompileError::Projection {
                 projection: q.projection.clone(),
-                reason: format!("lava's mixed-sign weights need 9-bit mantissas (−256..255); `{}` has {wb}", arch.name),
+                reason: format!("lava's mixed and inhibitory weights need 9-bit mantissas (−256..255); `{}` has {wb}", arch.name),
             });
         }
     }

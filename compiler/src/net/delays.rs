@@ -45,6 +45,15 @@ pub fn extend(arch: &Arch, net: &Network, syn: &mut Vec<Synapses>) -> Result<Opt
         if md <= m {
             continue;
         }
+        if p.plasticity.is_some() {
+            return Err(CompileError::Projection {
+                projection: p.label.clone(),
+                reason: format!(
+                    "a delay of {md} timesteps exceeds `{}`'s {m} delay slots; a learning projection's synapses cannot run through delay-extension relays",
+                    arch.name
+                ),
+            });
+        }
         match arch.core.max_extended_delay_steps {
             Some(x) if md <= x => any = true,
             Some(x) => {
@@ -108,6 +117,7 @@ pub fn extend(arch: &Arch, net: &Network, syn: &mut Vec<Synapses>) -> Result<Opt
                     weight: Some(1.0),
                     delay_ms: Some(m as f64 * dt),
                     loihi: LoihiWeights::default(),
+                    plasticity: None,
                 },
             );
             origin.push(None);
@@ -167,6 +177,7 @@ pub fn extend(arch: &Arch, net: &Network, syn: &mut Vec<Synapses>) -> Result<Opt
                     weight: None,
                     delay_ms: None,
                     loihi: p.loihi,
+                    plasticity: None,
                 },
             );
             origin.push(Some(e));

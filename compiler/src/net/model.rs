@@ -5,6 +5,7 @@
 use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
 
 pub use crate::models::{Neuron, NeuronModel, VarSpec};
+pub use nerve_isa::learning::SignMode;
 
 /// A population's index in the graph (insertion order).
 pub type PopIx = NodeIndex<u32>;
@@ -308,12 +309,13 @@ impl Connector {
 pub struct LoihiWeights {
     pub weight_exp: i8,
     pub num_weight_bits: u8,
-    pub excitatory_only: bool,
+    /// lava's sign mode: mixed (−256..255), excitatory (0..255) or inhibitory (−255..0) weights.
+    pub sign_mode: SignMode,
 }
 
 impl Default for LoihiWeights {
     fn default() -> Self {
-        LoihiWeights { weight_exp: 0, num_weight_bits: 8, excitatory_only: false }
+        LoihiWeights { weight_exp: 0, num_weight_bits: 8, sign_mode: SignMode::Mixed }
     }
 }
 
@@ -329,6 +331,40 @@ pub struct Projection {
     /// Delay in ms for every synapse the connector does not give one; `None`: one timestep.
     pub delay_ms: Option<f64>,
     pub loihi: LoihiWeights,
+    /// A learning rule, if the projection's weights learn.
+    pub plasticity: Option<Plasticity>,
+}
+
+/// A projection's learning rule.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Plasticity {
+    /// Loihi's learning engine, with lava-nc's `LoihiLearningRule` arguments.
+    Loihi(LoihiPlasticity),
+}
+
+/// lava-nc's `Loihi2FLearningRule` / `Loihi3FLearningRule` arguments.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoihiPlasticity {
+    /// Rule strings for the weight (dw), delay tag (dd) and tag (dt).
+    pub dw: Option<String>,
+    pub dd: Option<String>,
+    pub dt: Option<String>,
+    /// Impulse and time constant of x1, x2, y1, y2, y3 (impulse 0 and tau 0 when not given, as lava).
+    pub impulse: [f64; 5],
+    pub tau: [f64; 5],
+    pub t_epoch: u16,
+    pub rng_seed: u64,
+    /// Third factor: the reward population, its weight, and the post neuron's own y1 trace.
+    pub reward: Option<RewardSpec>,
+}
+
+/// Where a third factor comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RewardSpec {
+    pub pop: String,
+    pub weight: f64,
+    pub y1_impulse: f64,
+    pub y1_tau: f64,
 }
 
 /// A whole network.

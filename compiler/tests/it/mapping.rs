@@ -72,9 +72,17 @@ fn format_errors_name_the_json_path() {
     let e = err(r#"{"populations": [{"name": "a", "size": 3, "model": "spike_source_array", "spike_times": [[1.0], [2.0]]}]}"#);
     assert!(e.contains("expected 3 lists"), "{e}");
     let e = err(
-        r#"{"populations": [{"name": "a", "size": 3, "model": "lif"}], "projections": [{"pre": "a", "post": "a", "connector": {"type": "all_to_all"}, "weight": 1.0, "plasticity": {"type": "stdp"}}]}"#,
+        r#"{"populations": [{"name": "a", "size": 3, "model": "lif"}], "projections": [{"pre": "a", "post": "a", "connector": {"type": "all_to_all"}, "weight": 1.0, "plasticity": {"type": "hebb"}}]}"#,
     );
-    assert!(e.contains("plasticity is not supported"), "{e}");
+    assert!(e.contains("$.projections[0].plasticity.type") && e.contains("unknown plasticity type `hebb`"), "{e}");
+    let e = err(
+        r#"{"populations": [{"name": "a", "size": 3, "model": "lif"}], "projections": [{"pre": "a", "post": "a", "connector": {"type": "all_to_all"}, "weight": 1.0, "plasticity": {"type": "loihi", "dw": "x0*y1"}}]}"#,
+    );
+    assert!(e.contains("loihi_lif"), "{e}");
+    let e = err(
+        r#"{"populations": [{"name": "a", "size": 3, "model": "loihi_lif", "params": {"du": 1, "dv": 1, "vth": 5}}], "projections": [{"pre": "a", "post": "a", "connector": {"type": "all_to_all"}, "weight": 1.0, "plasticity": {"type": "loihi", "dw": "x1*y1"}}]}"#,
+    );
+    assert!(e.contains("$.projections[0].plasticity.dw") && e.contains("no dependency"), "{e}");
     let e = err("{\"populations\": [}");
     assert!(e.contains("not valid JSON") && e.contains("line 1"), "{e}");
 }

@@ -21,6 +21,8 @@ pub struct Costs {
     pub idle: f64,
     pub spike: f64,
     pub syn: f64,
+    /// Per synaptic update by a learning rule.
+    pub learn: f64,
     pub pk_in: f64,
     pub pk_out: f64,
     pub link_packet: f64,
@@ -53,6 +55,7 @@ impl Costs {
             idle: tm.neuron_idle_ns,
             spike: tm.neuron_spike_ns,
             syn: tm.synaptic_event_ns,
+            learn: tm.synaptic_update_ns,
             pk_in: tm.packet_in_ns,
             pk_out: tm.packet_out_ns,
             link_packet: tm.link_packet_ns,

@@ -35,6 +35,9 @@ pub struct Shared<'a> {
     pub costs: &'a Costs,
     pub n_links: usize,
     pub idle_updates: bool,
+    /// Learning: the rules, and per source core its neurons that feed plastic synapses.
+    pub rules: &'a [nerve_isa::learning::LearningRule],
+    pub pre_subs: &'a [Vec<crate::learning::PreSub>],
 }
 
 /// A thread's view of the run: the shared data and the meeting points.
@@ -79,6 +82,8 @@ pub struct Worker<'a> {
     pub step_counts: Vec<Counts>,
     /// Its counts' totals at the end of the previous step.
     prev_total: Counts,
+    /// Buffers of the learning engine.
+    scratch: crate::learning::Scratch,
 }
 
 impl<'a> Worker<'a> {
@@ -104,6 +109,7 @@ impl<'a> Worker<'a> {
             core_max: Vec::new(),
             step_counts: Vec::new(),
             prev_total: Counts::default(),
+            scratch: Default::default(),
         }
     }
 }
@@ -169,7 +175,7 @@ impl Ctx<'_> {
             }
             self.barrier.wait();
             let latency = self.deliver(w, step, par, net.as_mut());
-            self.settle(w, latency, net.as_mut());
+            self.settle(w, step, latency, net.as_mut());
             if self.t == 0 && (step & 1023) == 1023 {
                 progress(step + 1);
             }
@@ -261,6 +267,9 @@ impl Ctx<'_> {
         let c = s.costs;
         for &(gi, i) in out {
             let ci = gi as usize - w.first;
+            for p in &mut w.cores[ci].plastic {
+                p.post_spike(i);
+            }
             let core = &w.cores[ci];
             let cnt = &mut w.counts[ci];
             cnt.spikes += 1;
@@ -311,6 +320,10 @@ impl Ctx<'_> {
         for tb in 0..s.threads {
             let buf = self.bufs[par * s.threads + tb].read().expect("spike buffer lock");
             for &(src, i) in buf.iter() {
+                let subs = &s.pre_subs[src as usize];
+                if !subs.is_empty() {
+                    self.deliver_plastic(w, subs, i, step);
+                }
                 let f = &s.fanout[src as usize];
                 let all = f.spans(s.spans);
                 let range = f.range(i as usize);
@@ -380,6 +393,20 @@ impl Ctx<'_> {
         latency
     }
 
+    /// A spike of neuron `i` into the plastic synapses it feeds at this
+    /// thread's cores (`subs`: its source core's subscribers, by neuron).
+    fn deliver_plastic(&self, w: &mut Worker, subs: &[crate::learning::PreSub], i: u32, step: u64) {
+        let s = self.s;
+        let (lo, hi) = (s.owner_start[self.t], s.owner_start[self.t + 1]);
+        let a = subs.partition_point(|x| x.neuron < i);
+        for x in subs[a..].iter().take_while(|x| x.neuron == i) {
+            let c = x.core as usize;
+            if c >= lo && c < hi {
+                w.cores[c - lo].plastic[x.set as usize].deliver(x.slot, step, &mut w.ring, w.in_base);
+            }
+        }
+    }
+
     /// A spike's rows at this thread's cores, `spans` (consecutive in the
     /// arena: a neuron's rows are laid out in destination order): each
     /// synapse adds its weight into its input in the ring slot of its delay,
@@ -399,10 +426,15 @@ impl Ctx<'_> {
 
     /// End of step: receive times and counts per core, each core's time, the
     /// step's slowest core and counts; on thread 0 the network's time.
-    fn settle(&self, w: &mut Worker, latency: f64, net: Option<&mut Net>) {
+    fn settle(&self, w: &mut Worker, step: u64, latency: f64, net: Option<&mut Net>) {
         let c = self.s.costs;
         let mut core_max = 0.0f64;
         for ci in 0..w.cores.len() {
+            if !w.cores[ci].plastic.is_empty() {
+                let n = self.learn(w, ci, step);
+                w.counts[ci].synaptic_updates += n;
+                w.send_ns[ci] += n as f64 * c.learn;
+            }
             let (np, ne) = (w.rx_packets[ci], w.rx_events[ci]);
             if np != 0 || ne != 0 {
                 let cnt = &mut w.counts[ci];
@@ -435,6 +467,21 @@ impl Ctx<'_> {
             w.step_counts.push(tot.minus(&w.prev_total));
             w.prev_total = tot;
         }
+    }
+
+    /// A core's learning at the end of a step; the synapses it updated.
+    fn learn(&self, w: &mut Worker, ci: usize, step: u64) -> u64 {
+        let s = self.s;
+        let mut n = 0;
+        for p in &mut w.cores[ci].plastic {
+            match &s.rules[p.rule] {
+                nerve_isa::learning::LearningRule::Loihi(rule) => {
+                    let k = rule.program.index();
+                    n += p.end_step(step, rule, &s.kernels[k], k, s.runner, &mut w.scratch);
+                }
+            }
+        }
+        n
     }
 
     /// Per-destination messages counted per source neuron: their links' totals.

@@ -40,6 +40,8 @@ pub struct Jit {
     _module: JITModule,
     /// Per core (machine order): the function, or None for schedule cores.
     per_core: Vec<Option<KernelFn>>,
+    /// Learning programs, by the machine's kernel index.
+    programs: BTreeMap<usize, KernelFn>,
     /// Per core, per parameter slot: four copies of the uniform value the
     /// core's function was compiled for (zeros for per-neuron slots). The
     /// compiled code reads slot s at the first uniform slot's table pointer
@@ -83,24 +85,36 @@ impl Jit {
                 Run::Schedule { .. } => None,
             })
             .collect();
-        Jit::compile_cores(&cores, m.arch.core.idle_updates)
+        let programs: Vec<usize> = m
+            .rules
+            .iter()
+            .map(|r| match r {
+                nerve_isa::learning::LearningRule::Loihi(l) => l.program.index(),
+            })
+            .collect();
+        Jit::compile_cores(&cores, m.arch.core.idle_updates, &programs.iter().map(|&k| (k, &m.kernels[k])).collect::<Vec<_>>())
     }
 
     /// Compiles one kernel for one set of parameters (tests and benchmarks).
     pub fn for_kernel(k: &Kernel, d: &KernelData) -> Result<Jit> {
-        Jit::compile_cores(&[Some((k, uniform_values(d), 0))], true)
+        Jit::compile_cores(&[Some((k, uniform_values(d), 0))], true, &[])
     }
 
     /// As `for_kernel`, for a profile without idle updates: the activity
     /// bits are left 0 (the engine counts every update as active).
     pub fn for_kernel_without_activity(k: &Kernel, d: &KernelData) -> Result<Jit> {
-        Jit::compile_cores(&[Some((k, uniform_values(d), 0))], false)
+        Jit::compile_cores(&[Some((k, uniform_values(d), 0))], false, &[])
+    }
+
+    /// A learning program alone (tests): run it with `run_program(0, …)`.
+    pub fn for_program(k: &Kernel) -> Result<Jit> {
+        Jit::compile_cores(&[], false, &[(0, k)])
     }
 
     /// `cores[i]`: the kernel of core i, its uniform parameter values, and a
     /// kernel id used to share compiled code between cores. `activity`: the
     /// functions compute the activity bits (profiles with idle updates).
-    fn compile_cores(cores: &[Option<CoreKernel>], activity: bool) -> Result<Jit> {
+    fn compile_cores(cores: &[Option<CoreKernel>], activity: bool, programs: &[(usize, &Kernel)]) -> Result<Jit> {
         let mut flags = settings::builder();
         let set = |f: &mut settings::Builder, k: &str, v: &str| f.set(k, v).map_err(|e| EmuError::Jit { kernel: "-".into(), reason: e.to_string() });
         set(&mut flags, "opt_level", "speed")?;
@@ -130,22 +144,28 @@ impl Jit {
             };
             ids.push(Some(id));
         }
+        // Learning programs: no parameters, no activity bits.
+        let mut program_ids: Vec<(usize, cranelift_module::FuncId)> = Vec::new();
+        for &(kid, k) in programs {
+            if program_ids.iter().any(|(x, _)| *x == kid) {
+                continue;
+            }
+            let id = build(&mut module, &mut fctx, k, &[], false, cache.len() + program_ids.len())?;
+            program_ids.push((kid, id));
+        }
         module.finalize_definitions().map_err(|e| EmuError::Jit { kernel: "-".into(), reason: e.to_string() })?;
-        let per_core = ids
-            .into_iter()
-            .map(|id| {
-                id.map(|id| {
-                    let p = module.get_finalized_function(id);
-                    // SAFETY: `p` is the entry of a function we just defined with
-                    // exactly the `KernelFn` signature (six arguments: four
-                    // pointers and two i64, system-V ABI, no return value).
-                    #[allow(unsafe_code)]
-                    unsafe {
-                        std::mem::transmute::<*const u8, KernelFn>(p)
-                    }
-                })
-            })
-            .collect();
+        let entry = |id: cranelift_module::FuncId| -> KernelFn {
+            let p = module.get_finalized_function(id);
+            // SAFETY: `p` is the entry of a function we just defined with
+            // exactly the `KernelFn` signature (six arguments: four
+            // pointers and two i64, system-V ABI, no return value).
+            #[allow(unsafe_code)]
+            unsafe {
+                std::mem::transmute::<*const u8, KernelFn>(p)
+            }
+        };
+        let per_core = ids.into_iter().map(|id| id.map(entry)).collect();
+        let programs = program_ids.into_iter().map(|(kid, id)| (kid, entry(id))).collect();
         let uniform = cores
             .iter()
             .map(|c| match c {
@@ -153,7 +173,8 @@ impl Jit {
                 None => Vec::new(),
             })
             .collect();
-        Ok(Jit { _module: module, per_core, uniform, functions: cache.len() })
+        let functions = cache.len();
+        Ok(Jit { _module: module, per_core, programs, uniform, functions })
     }
 }
 
@@ -164,7 +185,7 @@ impl Jit {
     fn call<const S: usize, const P: usize>(
         &self,
         f: KernelFn,
-        core: usize,
+        ub: &[Lanes],
         d: &mut KernelData,
         input: &mut [i32],
         stride: usize,
@@ -177,7 +198,6 @@ impl Jit {
             assert!(s.len() >= np);
             sp[i] = s.as_mut_ptr();
         }
-        let ub = &self.uniform[core];
         assert!(ub.len() == d.params.len());
         let mut pp = [std::ptr::null::<i32>(); P];
         for (i, p) in d.params.iter().enumerate() {
@@ -192,12 +212,14 @@ impl Jit {
                 }
             };
         }
-        // SAFETY: `f` was compiled for this core's kernel and uniform
-        // parameters. Every state array and per-neuron parameter array hold at
-        // least `np` i32s, the flags array `np / 4` bytes, and `input` holds
-        // `k.inputs.len()` ports of `stride == np` i32s, and the tables hold
-        // exactly the kernel's slots (the array lengths asserted above, the
-        // rest by `run`, the only caller); the
+        // SAFETY: `f` was compiled for this kernel and these uniform
+        // parameters (a core's kernel, or a learning program, which has no
+        // parameters and an empty `ub`). Every state array and per-neuron
+        // parameter array hold at least `np` i32s, the flags array `np / 4`
+        // bytes, and `input` holds `k.inputs.len()` ports of `stride == np`
+        // i32s, and the tables hold exactly the kernel's slots (the array
+        // lengths asserted above, the rest by `run` and `run_program`, the
+        // only callers); the
         // code touches exactly lanes 0..np of those, through the pointer
         // tables built just above from live, exclusively borrowed data, and
         // reads the uniform values: slot s's 16-byte aligned `Lanes` at the
@@ -227,11 +249,21 @@ impl KernelRunner for Jit {
         // once per core per timestep, and zeroing the largest tables (768
         // bytes) every time was a measurable share of short kernels' runs.
         let (ns, np_) = (d.state.len(), d.params.len());
+        let ub = &self.uniform[core];
         if ns <= 8 && np_ <= 16 {
-            self.call::<8, 16>(f, core, d, input, stride, flags, np);
+            self.call::<8, 16>(f, ub, d, input, stride, flags, np);
         } else {
-            self.call::<{ nerve_isa::instr::MAX_STATE_SLOTS }, { nerve_isa::instr::MAX_PARAM_SLOTS }>(f, core, d, input, stride, flags, np);
+            self.call::<{ nerve_isa::instr::MAX_STATE_SLOTS }, { nerve_isa::instr::MAX_PARAM_SLOTS }>(f, ub, d, input, stride, flags, np);
         }
+    }
+
+    fn run_program(&self, kernel: usize, k: &Kernel, d: &mut KernelData, input: &mut [i32], stride: usize, flags: &mut [u8]) {
+        let f = *self.programs.get(&kernel).expect("every learning program is compiled");
+        let np = padded(d.n);
+        assert!(stride == np && flags.len() >= np / LANES);
+        assert!(input.len() >= k.inputs.len() * stride);
+        assert!(d.state.len() == k.state.len() && d.params.is_empty() && k.params.is_empty());
+        self.call::<8, 16>(f, &[], d, input, stride, flags, np);
     }
 }
 

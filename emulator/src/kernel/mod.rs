@@ -17,6 +17,9 @@ pub trait KernelRunner: Sync {
     /// Runs core `core`'s kernel over its neurons, then clears `input` (this
     /// step's ring slot) for its reuse `slots` steps later.
     fn run(&self, core: usize, k: &Kernel, d: &mut KernelData, input: &mut [i32], stride: usize, flags: &mut [u8]);
+    /// Runs a learning program (the machine's kernel `kernel`) over the
+    /// synapses of `d`, its operands in `input`; `input` is left as it is.
+    fn run_program(&self, kernel: usize, k: &Kernel, d: &mut KernelData, input: &mut [i32], stride: usize, flags: &mut [u8]);
 }
 
 /// The reference interpreter as a runner.
@@ -26,6 +29,9 @@ impl KernelRunner for Interp {
     fn run(&self, _core: usize, k: &Kernel, d: &mut KernelData, input: &mut [i32], stride: usize, flags: &mut [u8]) {
         interp::run(k, d, input, stride, flags);
         input.fill(0);
+    }
+    fn run_program(&self, _kernel: usize, k: &Kernel, d: &mut KernelData, input: &mut [i32], stride: usize, flags: &mut [u8]) {
+        interp::run(k, d, input, stride, flags);
     }
 }
 

@@ -7,11 +7,13 @@ mod arena;
 
 use nerve_isa::arch::{Arch, Footprint};
 use nerve_isa::ids::{CoreId, TileId};
-use nerve_isa::image::{CoreKind, Image, ParamArray, PopSymbol, ValidImage};
+use nerve_isa::image::{CoreKind, Image, ParamArray, PopSymbol, Synapse, ValidImage};
 use nerve_isa::kernel::{ClassCounts, Kernel};
+use nerve_isa::learning::LearningRule;
 
 use crate::error::{InjectError, InjectReason, Result};
 use crate::kernel::{padded, KernelData, Param};
+use crate::learning::{Plastic, PreSub};
 use crate::mesh::Route;
 use arena::Laid;
 
@@ -70,6 +72,8 @@ pub struct Core {
     pub n_syn: u64,
     /// Instructions per neuron update, by class.
     pub instr: ClassCounts,
+    /// Its learning projections' synapses and engine state.
+    pub plastic: Vec<Plastic>,
 }
 
 impl Core {
@@ -147,6 +151,10 @@ pub struct Machine {
     pub ring_slots: usize,
     pub in_total: usize,
     pub pops: Vec<PopSymbol>,
+    /// The image's learning rules.
+    pub rules: Vec<LearningRule>,
+    /// Per source core: its neurons that feed plastic synapses, sorted by neuron.
+    pub pre_subs: Vec<Vec<PreSub>>,
     /// Tiles and chips with cores in use.
     pub footprint: Footprint,
 }
@@ -190,10 +198,42 @@ impl Machine {
         // Routes first (they need the tables and the destinations' input tables).
         let all_routes = crate::mesh::resolve(&img, &index)?;
         let footprint = a.footprint(img.cores.iter().map(|c| c.core));
+        // Plastic synapses deliver their (learned) weights themselves: the
+        // arena carries them with weight 0, so it stays read-only.
+        let plastic_syn: Vec<Vec<Vec<Synapse>>> =
+            img.cores.iter().map(|c| c.plastic.iter().map(|s| s.synapses.iter().map(|&k| c.synapses[k as usize]).collect()).collect()).collect();
+        for c in img.cores.iter_mut() {
+            for s in std::mem::take(&mut c.plastic) {
+                for &k in &s.synapses {
+                    c.synapses[k as usize].weight = 0;
+                }
+                c.plastic.push(s);
+            }
+        }
         let Laid { arena, spans: all_spans, fanout, in_off, in_total, ring_slots } = arena::lay_out(&img, &all_routes, threads, by_source)?;
+        // The learning runtime and who feeds it.
+        let mut plastic: Vec<Vec<Plastic>> = Vec::with_capacity(img.cores.len());
+        let mut pre_subs: Vec<Vec<PreSub>> = vec![Vec::new(); img.cores.len()];
+        for (ci, c) in img.cores.iter().enumerate() {
+            let np = padded(c.n_neurons as usize);
+            let sets: Vec<Plastic> = (0..c.plastic.len()).map(|si| Plastic::new(&img, c, si, &plastic_syn[ci][si], in_off[ci], np)).collect();
+            for (si, s) in sets.iter().enumerate() {
+                let pop = &img.populations[s.pre_pop as usize];
+                for (slot, &p) in s.pre_neurons.iter().enumerate() {
+                    let sl = pop.slices.iter().find(|x| p >= x.first && p < x.first + x.count).expect("slices cover the population");
+                    let src = index[&sl.core] as usize;
+                    pre_subs[src].push(PreSub { neuron: p - sl.first, core: ci as u32, set: si as u32, slot: slot as u32 });
+                }
+            }
+            plastic.push(sets);
+        }
+        for p in &mut pre_subs {
+            p.sort_unstable();
+        }
+        let rules = img.rules;
         let kernels = img.kernels;
         let mut cores = Vec::with_capacity(img.cores.len());
-        for c in img.cores.into_iter() {
+        for (c, plastic) in img.cores.into_iter().zip(plastic) {
             let n = c.n_neurons as usize;
             let np = padded(n);
             let (run, ports, instr) = match c.kind {
@@ -237,6 +277,7 @@ impl Machine {
                 in_off: in_off[cores.len()],
                 n_syn: c.synapses.len() as u64,
                 instr,
+                plastic,
             });
         }
         Ok(Machine {
@@ -253,6 +294,8 @@ impl Machine {
             ring_slots,
             in_total,
             pops: img.populations,
+            rules,
+            pre_subs,
             footprint,
         })
     }

@@ -35,6 +35,7 @@ fn more_inputs_than_offsets_address_is_an_error() {
             rows: vec![],
             synapses: vec![],
             conv: vec![],
+            plastic: vec![],
         });
         slices.push(Slice { core, first: k * 65_536, count: 65_536 });
     }

@@ -30,7 +30,7 @@ use crate::kernel::{Kernel, KernelError};
 
 pub const MAGIC: [u8; 8] = *b"NERVEIMG";
 /// Bumped on every change to the payload layout (including the architecture description).
-pub const FORMAT_VERSION: u32 = 7;
+pub const FORMAT_VERSION: u32 = 8;
 pub const HEADER_LEN: usize = 32;
 
 /// An image that passed `Image::validate`. Only `Image::into_valid` makes
@@ -65,6 +65,8 @@ pub struct Image {
     pub routers: Vec<RouterTable>,
     /// The symbol table: populations and where their neurons live.
     pub populations: Vec<PopSymbol>,
+    /// Learning rules of the plastic projections (`CoreImage::plastic` names them).
+    pub rules: Vec<crate::learning::LearningRule>,
 }
 
 /// Provenance and run settings.
@@ -103,6 +105,8 @@ pub struct CoreImage {
     /// (only where the profile has `core.shared_kernels`): their rows are
     /// generated, see `ConvRows` and `CoreImage::expanded`.
     pub conv: Vec<ConvRows>,
+    /// The core's plastic synapses, one set per learning projection.
+    pub plastic: Vec<crate::learning::PlasticSet>,
 }
 
 /// What runs on a core.

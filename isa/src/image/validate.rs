@@ -9,6 +9,68 @@ use crate::ids::{CoreId, RoutingKey};
 const PARALLEL_VALIDATE: usize = 1 << 20;
 
 impl Image {
+    /// Learning rules and plastic synapses: every reference in range, every
+    /// program a learning program (state w, d, t; one input per operand).
+    fn validate_learning(&self) -> Result<(), ImageError> {
+        use crate::learning::{LearningRule, Operand};
+        for (ri, r) in self.rules.iter().enumerate() {
+            match r {
+                LearningRule::Loihi(l) => {
+                    let k = self
+                        .kernels
+                        .get(l.program.index())
+                        .ok_or_else(|| ImageError::Invalid { what: format!("learning rule {ri}: no kernel {}", l.program) })?;
+                    if k.state.len() != 3 || k.inputs.len() != l.operands.len() || !k.params.is_empty() {
+                        return invalid(format!("learning rule {ri}: its program must have state w, d, t, no parameters and one input per operand"));
+                    }
+                    if !(1..=63).contains(&l.t_epoch) {
+                        return invalid(format!("learning rule {ri}: t_epoch {} outside 1..=63", l.t_epoch));
+                    }
+                    if l.operands.contains(&Operand::U) && l.decimation.is_none() {
+                        return invalid(format!("learning rule {ri}: a u operand without a decimation"));
+                    }
+                    for t in l.x.iter().chain(&l.y) {
+                        if !(t.tau.is_finite() && t.tau >= 0.0) || t.impulse_frac > 256 {
+                            return invalid(format!("learning rule {ri}: a trace's tau {} or impulse fraction {} is out of range", t.tau, t.impulse_frac));
+                        }
+                    }
+                    if let Some(rw) = &l.reward {
+                        if rw.pop.index() >= self.populations.len() {
+                            return invalid(format!("learning rule {ri}: reward population {} does not exist", rw.pop));
+                        }
+                    }
+                }
+            }
+        }
+        for c in &self.cores {
+            for (si, s) in c.plastic.iter().enumerate() {
+                let what = || format!("{} plastic set {si}", c.core);
+                if s.rule as usize >= self.rules.len() {
+                    return invalid(format!("{}: no learning rule {}", what(), s.rule));
+                }
+                let n = s.synapses.len();
+                if s.pre.len() != n || s.tag1.len() != n || s.tag2.len() != n {
+                    return invalid(format!("{}: per-synapse arrays of different lengths", what()));
+                }
+                if s.synapses.windows(2).any(|w| w[0] >= w[1]) || s.synapses.last().is_some_and(|&x| x as usize >= c.synapses.len()) {
+                    return invalid(format!("{}: synapse indices not sorted or out of range", what()));
+                }
+                let pre_size = self
+                    .populations
+                    .get(s.pre_pop.index())
+                    .map(|p| p.size)
+                    .ok_or_else(|| ImageError::Invalid { what: format!("{}: no population {}", what(), s.pre_pop) })?;
+                if s.pre.iter().any(|&p| p >= pre_size) {
+                    return invalid(format!("{}: a pre neuron beyond `{}`'s {pre_size}", what(), self.populations[s.pre_pop.index()].name));
+                }
+                if !matches!(c.kind, CoreKind::Neuron { .. }) || !c.conv.is_empty() {
+                    return invalid(format!("{}: plastic synapses on a core without a kernel or with shared kernels", what()));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Checks every internal reference and every architectural limit.
     pub fn validate(&self) -> Result<(), ImageError> {
         self.validate_on(None)
@@ -43,8 +105,21 @@ impl Image {
         if !(self.meta.dt_ms.is_finite() && self.meta.dt_ms > 0.0) {
             return invalid(format!("dt_ms = {} must be a positive number", self.meta.dt_ms));
         }
-        for k in &self.kernels {
+        // Learning programs run on the learning engine, not the neuron
+        // core: they meet the ISA's limits (`validate`), not the core's.
+        let programs: Vec<usize> = self
+            .rules
+            .iter()
+            .map(|r| match r {
+                crate::learning::LearningRule::Loihi(l) => l.program.index(),
+            })
+            .collect();
+        let used_by_cores = |ki: usize| self.cores.iter().any(|c| c.kernel_id().is_some_and(|k| k.index() == ki));
+        for (ki, k) in self.kernels.iter().enumerate() {
             k.validate()?;
+            if programs.contains(&ki) && !used_by_cores(ki) {
+                continue;
+            }
             limit(&|| format!("kernel `{}` instructions", k.name), k.code.len() as u64, a.core.kernel_max_instructions as u64)?;
             limit(&|| format!("kernel `{}` state slots", k.name), k.state.len() as u64, a.core.max_state_slots as u64)?;
             limit(&|| format!("kernel `{}` parameter slots", k.name), k.params.len() as u64, a.core.max_param_slots as u64)?;
@@ -341,6 +416,7 @@ impl Image {
                 return invalid(format!("{} is not listed in population `{}`'s slices", c.core, p.name));
             }
         }
+        self.validate_learning()?;
         // Output axons need the routes: checked by walking them.
         if let Some(m) = a.core.max_output_axons {
             for c in &self.cores {

@@ -94,6 +94,7 @@ fn main() {
                 weight: Some(1.0),
                 delay_ms: None,
                 loihi: LoihiWeights::default(),
+                plasticity: None,
             },
         );
     }
@@ -121,14 +122,6 @@ fn main() {
     let total_s = t_all.elapsed().as_secs_f64();
     // Check every source's first and last key against its destinations through the compressed tables.
     let t1 = Instant::now();
-    let img = nerve_isa::Image {
-        arch: arch.clone(),
-        meta: nerve_isa::image::Meta { network: "graph".into(), dt_ms: 1.0, seed: 0, producer: "map_graph".into() },
-        kernels: vec![],
-        cores: vec![],
-        routers: vec![],
-        populations: vec![],
-    };
     let tables: std::collections::BTreeMap<u32, &Vec<nerve_isa::image::RouteEntry>> = mapped.routes.tables.iter().map(|(t, e)| (t.0, e)).collect();
     let empty = Vec::new();
     let mut checked = 0u64;
@@ -138,7 +131,7 @@ fn main() {
             let Some(kb) = mapped.keys.base[g] else { continue };
             let src = arch.tile_of(mapped.placement.cores[p][k as usize]);
             for key in [kb.0, kb.0 + sp.len(k) - 1] {
-                let tr = nerve_isa::route::trace(&img.arch, src, RoutingKey(key), |t| tables.get(&t.0).map_or(&empty[..], |v| &v[..])).expect("routable");
+                let tr = nerve_isa::route::trace(&arch, src, RoutingKey(key), |t| tables.get(&t.0).map_or(&empty[..], |v| &v[..])).expect("routable");
                 assert_eq!(tr.cores, mapped.dests[g], "key {key:#x} reaches the wrong cores");
                 checked += 1;
             }

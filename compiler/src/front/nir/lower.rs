@@ -521,6 +521,7 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
                     weight: None,
                     delay_ms: None,
                     loihi: LoihiWeights::default(),
+                    plasticity: None,
                 },
             );
         }

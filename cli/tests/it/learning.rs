@@ -1,0 +1,189 @@
+//! Loihi's learning engine against lava-nc's fixed-point model, bit for bit:
+//! every reference run in tests/data/lava_learning (made by lava-nc 0.10.0
+//! with `Loihi2SimCfg(select_tag="fixed_pt")`, `LearningDense`,
+//! `Loihi2FLearningRule`, and lava's fixed-point LIF: bench/learning/) is
+//! rebuilt as a nerve network and emulated, on both kernel engines; weights,
+//! tags, traces and post spikes must equal lava's after every step.
+
+use std::path::Path;
+
+use nerve_compiler::compile::{compile, Options};
+use nerve_compiler::front::builder::NetworkBuilder;
+use nerve_compiler::net::model::*;
+use nerve_emulator::engine::{run, Recording};
+use nerve_emulator::kernel::jit::Jit;
+use nerve_emulator::kernel::{Interp, KernelRunner};
+use nerve_emulator::machine::Machine;
+use nerve_isa::arch::Arch;
+use serde_json::Value;
+
+fn ints(v: &Value) -> Vec<f64> {
+    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+}
+
+fn network(case: &Value) -> Network {
+    let (n_pre, n_post) = (case["n_pre"].as_u64().unwrap() as usize, case["n_post"].as_u64().unwrap() as usize);
+    let mut b = NetworkBuilder::new("lava_learning", 1.0);
+    // lava's step t (1-based) is nerve's step t − 1.
+    let times: Vec<Vec<f64>> = case["pre_spikes"].as_array().unwrap().iter().map(|ts| ints(ts).iter().map(|t| t - 1.0).collect()).collect();
+    assert_eq!(times.len(), n_pre);
+    let pre = b.population("pre", n_pre as u32, Model::SpikeSourceArray(times)).unwrap();
+    let l = &case["lif"];
+    let post = b
+        .population(
+            "post",
+            n_post as u32,
+            Model::neuron(
+                "loihi_lif",
+                vec![
+                    ("du", l["du"].as_f64().unwrap().into()),
+                    ("dv", l["dv"].as_f64().unwrap().into()),
+                    ("vth", l["vth"].as_f64().unwrap().into()),
+                    ("bias_mant", Values::PerNeuron(ints(&l["bias_mant"]))),
+                    ("bias_exp", Values::PerNeuron(ints(&l["bias_exp"]))),
+                ],
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    b.record(post);
+    // Every pair, zero weights included: a learning rule may grow them.
+    let w = case["weights"].as_array().unwrap();
+    let mut conns = ConnList::default();
+    for (j, row) in w.iter().enumerate() {
+        for (i, x) in ints(row).iter().enumerate() {
+            conns.push(Conn { pre: i as u32, post: j as u32, weight: Some(*x), delay: None });
+        }
+    }
+    let r = &case["rule"];
+    let f = |k: &str| r.get(k).and_then(|x| x.as_f64()).unwrap_or(0.0);
+    let s = |k: &str| r.get(k).and_then(|x| x.as_str()).map(String::from);
+    let pl = Plasticity::Loihi(LoihiPlasticity {
+        dw: s("dw"),
+        dd: s("dd"),
+        dt: s("dt"),
+        impulse: [f("x1_impulse"), f("x2_impulse"), f("y1_impulse"), f("y2_impulse"), f("y3_impulse")],
+        tau: [f("x1_tau"), f("x2_tau"), f("y1_tau"), f("y2_tau"), f("y3_tau")],
+        t_epoch: r.get("t_epoch").and_then(|x| x.as_u64()).unwrap_or(1) as u16,
+        rng_seed: r["rng_seed"].as_u64().unwrap(),
+        reward: None,
+    });
+    let sign_mode = match case.get("sign_mode").and_then(|x| x.as_str()).unwrap_or("mixed") {
+        "excitatory" => SignMode::Excitatory,
+        "inhibitory" => SignMode::Inhibitory,
+        _ => SignMode::Mixed,
+    };
+    let lw = LoihiWeights {
+        weight_exp: case.get("weight_exp").and_then(|x| x.as_i64()).unwrap_or(0) as i8,
+        num_weight_bits: case.get("num_weight_bits").and_then(|x| x.as_u64()).unwrap_or(8) as u8,
+        sign_mode,
+    };
+    b.project(pre, post, Connector::FromList(conns)).loihi(lw).plasticity(pl).add().unwrap();
+    b.finish().unwrap()
+}
+
+/// Runs `steps` steps; the post core's weights, tags and traces, and the post spikes.
+type State = (Vec<Vec<i64>>, Vec<Vec<i64>>, Vec<Vec<i64>>, [Vec<i64>; 5], Vec<(u32, u32)>);
+
+fn state_after(img: &nerve_isa::ValidImage, steps: u64, jit: bool, n_pre: usize, n_post: usize) -> State {
+    let mut m = Machine::load_valid(img.clone()).unwrap();
+    let runner: Box<dyn KernelRunner> = if jit { Box::new(Jit::compile(&m).unwrap()) } else { Box::new(Interp) };
+    let rec = Recording { spikes: vec![false, true], probes: vec![], per_step: false };
+    let out = run(&mut m, runner.as_ref(), steps, 1, &rec, &mut |_| {}).unwrap();
+    let core = m.cores.iter().find(|c| !c.plastic.is_empty()).expect("a core with plastic synapses");
+    assert_eq!(core.n, n_post, "one core holds the post population");
+    let p = &core.plastic[0];
+    let mut w = vec![vec![0i64; n_pre]; n_post];
+    let (mut t1, mut t2) = (w.clone(), w.clone());
+    for k in 0..p.w.len() {
+        let (i, j) = (p.pre[k] as usize, p.post[k] as usize);
+        w[j][i] = p.w[k] as i64;
+        t1[j][i] = p.tag1[k] as i64;
+        t2[j][i] = p.tag2[k] as i64;
+    }
+    let mut x = [vec![0i64; n_pre], vec![0i64; n_pre]];
+    for (slot, &i) in p.pre_neurons.iter().enumerate() {
+        for (xq, pq) in x.iter_mut().zip(&p.x) {
+            xq[i as usize] = pq[slot] as i64;
+        }
+    }
+    let traces = [
+        x[0].clone(),
+        x[1].clone(),
+        p.y[0].iter().map(|&v| v as i64).collect(),
+        p.y[1].iter().map(|&v| v as i64).collect(),
+        p.y[2].iter().map(|&v| v as i64).collect(),
+    ];
+    (w, t1, t2, traces, out.spikes.iter().map(|s| (s.step, s.neuron)).collect())
+}
+
+fn matrix(v: &Value) -> Vec<Vec<i64>> {
+    v.as_array().unwrap().iter().map(|r| r.as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect()).collect()
+}
+
+fn vector(v: &Value) -> Vec<i64> {
+    v.as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect()
+}
+
+fn check(file: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/lava_learning").join(file);
+    let g: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let case = &g["case"];
+    let (n_pre, n_post) = (case["n_pre"].as_u64().unwrap() as usize, case["n_post"].as_u64().unwrap() as usize);
+    let net = network(case);
+    let out = compile(&Arch::builtin("loihi").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+    let steps = g["steps"].as_array().unwrap();
+    // Every post spike lava records, as nerve's (step, neuron).
+    let want_spikes: Vec<(u32, u32)> = steps
+        .iter()
+        .flat_map(|s| {
+            let t = s["t"].as_u64().unwrap() as u32;
+            vector(&s["post_spikes"]).into_iter().map(move |j| (t - 1, j as u32))
+        })
+        .collect();
+    for jit in [false, true] {
+        for s in steps {
+            let t = s["t"].as_u64().unwrap();
+            let (w, t1, t2, tr, spikes) = state_after(&out.image, t, jit, n_pre, n_post);
+            let at = format!("{file} ({}) after lava step {t}", if jit { "jit" } else { "interp" });
+            assert_eq!(w, matrix(&s["weights"]), "{at}: weights");
+            assert_eq!(t1, matrix(&s["tag_1"]), "{at}: tag_1");
+            assert_eq!(t2, matrix(&s["tag_2"]), "{at}: tag_2");
+            for (q, name) in ["x1", "x2", "y1", "y2", "y3"].iter().enumerate() {
+                assert_eq!(tr[q], vector(&s[*name]), "{at}: {name}");
+            }
+            let want: Vec<(u32, u32)> = want_spikes.iter().copied().filter(|&(st, _)| (st as u64) < t).collect();
+            assert_eq!(spikes, want, "{at}: post spikes");
+        }
+    }
+}
+
+#[test]
+fn pairwise_integer_rule() {
+    check("a_pairwise_int.json");
+}
+
+#[test]
+fn pairwise_rule_over_epochs_of_four() {
+    check("a2_pairwise_int_epoch4.json");
+}
+
+#[test]
+fn lavas_own_stdp_with_decays() {
+    check("b_stdploihi.json");
+}
+
+#[test]
+fn fractional_impulses_and_stochastic_weights() {
+    check("b2_stdp_frac_epoch3.json");
+}
+
+#[test]
+fn x2_y2_y3_tags_and_decimation() {
+    check("c_x2y2y3_tags.json");
+}
+
+#[test]
+fn inhibitory_sign_mode() {
+    check("e_inhibitory.json");
+}

@@ -1,0 +1,335 @@
+//! The learning engine of a core: its plastic synapses (their weights and
+//! tags, which the synapse arena leaves at 0: these deliver themselves), the
+//! pre and post traces, and the epochs, as `nerve_isa::learning` and the
+//! image's rules define them. Each step, in lava-nc's order: the pre spikes
+//! (a second spike of a neuron in an epoch adds its impulse at once), the
+//! generators advance, the post spikes, they advance again; at the end of an
+//! epoch the trace histories are rebuilt, and the rule's program runs for
+//! every synapse whose pre or post neuron spiked (or every synapse, in the
+//! epochs its u term selects), through the same kernel engines as neurons.
+
+use nerve_isa::image::{CoreImage, Image};
+use nerve_isa::kernel::Kernel;
+use nerve_isa::learning::rng::NumpyRng;
+use nerve_isa::learning::{add_impulse, decay, At, LearningRule, LoihiRule, Operand, Trace, TraceSpec};
+
+use crate::kernel::{padded, KernelData, KernelRunner};
+
+/// A trace generator pair (decay, impulse) as lava's `TraceRandom`: one draw
+/// each at construction, then two per step.
+#[derive(Clone, Debug)]
+struct TraceRandom {
+    decay_rng: NumpyRng,
+    impulse_rng: NumpyRng,
+    decay: f64,
+    impulse: u32,
+}
+
+impl TraceRandom {
+    fn new(seed_decay: u64, seed_impulse: u64) -> TraceRandom {
+        let mut r = TraceRandom { decay_rng: NumpyRng::new(seed_decay), impulse_rng: NumpyRng::new(seed_impulse), decay: 0.0, impulse: 0 };
+        r.advance();
+        r
+    }
+    fn advance(&mut self) {
+        self.decay = self.decay_rng.random();
+        self.impulse = self.impulse_rng.integers_pow2(7);
+    }
+}
+
+/// One learning projection's synapses on one core, and its engine state.
+#[derive(Clone, Debug)]
+pub struct Plastic {
+    /// Index into `Machine::rules`.
+    pub rule: usize,
+    pub projection: String,
+    pub pre_pop: u32,
+    /// A weight mantissa's value in the projection's units.
+    pub weight_unit: f64,
+    /// Per synapse: weight mantissa, tag_1, tag_2, where it adds (the ring
+    /// offset, as `PackedSyn`'s), its delay, pre slot, post neuron (local),
+    /// pre neuron (in the pre population).
+    pub w: Vec<i32>,
+    pub tag1: Vec<i32>,
+    pub tag2: Vec<i32>,
+    pub offset: Vec<u32>,
+    pub delay: Vec<u8>,
+    pub pre_slot: Vec<u32>,
+    pub post: Vec<u32>,
+    pub pre: Vec<u32>,
+    /// Synapses by pre slot: `by_pre_syn[by_pre[s]..by_pre[s + 1]]`.
+    by_pre: Vec<u32>,
+    by_pre_syn: Vec<u32>,
+    /// Synapses by post neuron.
+    by_post: Vec<u32>,
+    by_post_syn: Vec<u32>,
+    /// The pre neurons (in the pre population), by slot.
+    pub pre_neurons: Vec<u32>,
+    /// Traces: x1, x2 per pre slot, y1..y3 per post neuron, at the epoch's start.
+    pub x: [Vec<i32>; 2],
+    pub y: [Vec<i32>; 3],
+    /// Within-epoch step of the last spike (0: none this epoch).
+    pub tx: Vec<u8>,
+    pub ty: Vec<u8>,
+    spiked_pre: Vec<u32>,
+    spiked_post: Vec<u32>,
+    xr: TraceRandom,
+    yr: TraceRandom,
+    rc: NumpyRng,
+    rc_bits: u32,
+}
+
+impl Plastic {
+    /// A core's plastic set from the image; `syn`: its synapses as the image
+    /// has them (the caller zeroes their weights in the core's rows: these
+    /// deliver themselves). `in_off`: the core's inputs' place in a ring
+    /// slot; `np`: its padded neurons.
+    pub fn new(img: &Image, c: &CoreImage, si: usize, syn: &[nerve_isa::image::Synapse], in_off: usize, np: usize) -> Plastic {
+        let s = &c.plastic[si];
+        let n_post = c.n_neurons as usize;
+        let mut pre_neurons: Vec<u32> = s.pre.clone();
+        pre_neurons.sort_unstable();
+        pre_neurons.dedup();
+        let pre_slot: Vec<u32> = s.pre.iter().map(|p| pre_neurons.binary_search(p).expect("a listed pre neuron") as u32).collect();
+
+        let csr = |keys: &[u32], n: usize| -> (Vec<u32>, Vec<u32>) {
+            let mut start = vec![0u32; n + 1];
+            for &k in keys {
+                start[k as usize + 1] += 1;
+            }
+            for i in 0..n {
+                start[i + 1] += start[i];
+            }
+            let mut next = start.clone();
+            let mut idx = vec![0u32; keys.len()];
+            for (j, &k) in keys.iter().enumerate() {
+                idx[next[k as usize] as usize] = j as u32;
+                next[k as usize] += 1;
+            }
+            (start, idx)
+        };
+        let post: Vec<u32> = syn.iter().map(|x| x.target as u32).collect();
+        let (by_pre, by_pre_syn) = csr(&pre_slot, pre_neurons.len());
+        let (by_post, by_post_syn) = csr(&post, n_post);
+        let LearningRule::Loihi(rule) = &img.rules[s.rule as usize];
+        let seed = rule.rng_seed;
+        let mut rc = NumpyRng::new(2);
+        let _ = rc.next64(); // lava's ConnVarRandom draws once when made
+        Plastic {
+            rule: s.rule as usize,
+            projection: s.projection.clone(),
+            pre_pop: s.pre_pop.0,
+            weight_unit: s.weight_unit,
+            w: syn.iter().map(|x| x.weight).collect(),
+            tag1: s.tag1.clone(),
+            tag2: s.tag2.clone(),
+            offset: syn.iter().map(|x| (in_off + x.port as usize * np + x.target as usize) as u32).collect(),
+            delay: syn.iter().map(|x| x.delay).collect(),
+            pre_slot,
+            post,
+            pre: s.pre.clone(),
+            by_pre,
+            by_pre_syn,
+            by_post,
+            by_post_syn,
+            x: [vec![0; pre_neurons.len()], vec![0; pre_neurons.len()]],
+            y: [vec![0; n_post], vec![0; n_post], vec![0; n_post]],
+            tx: vec![0; pre_neurons.len()],
+            ty: vec![0; n_post],
+            pre_neurons,
+            spiked_pre: Vec::new(),
+            spiked_post: Vec::new(),
+            xr: TraceRandom::new(seed, seed + 1),
+            yr: TraceRandom::new(seed + 2, seed + 3),
+            rc,
+            rc_bits: 0,
+        }
+    }
+
+    /// A pre neuron (by slot) spiked this step: its synapses add their
+    /// current weights into the ring slots of their delays.
+    #[inline]
+    pub fn deliver(&mut self, slot: u32, step: u64, ring: &mut [&mut [i32]], in_base: usize) {
+        let mask = ring.len() - 1;
+        let (a, b) = (self.by_pre[slot as usize] as usize, self.by_pre[slot as usize + 1] as usize);
+        for &k in &self.by_pre_syn[a..b] {
+            let k = k as usize;
+            let r = &mut ring[(step as usize + self.delay[k] as usize) & mask];
+            let at = self.offset[k] as usize - in_base;
+            r[at] = r[at].wrapping_add(self.w[k]);
+        }
+        self.spiked_pre.push(slot);
+    }
+
+    /// A post neuron spiked this step.
+    #[inline]
+    pub fn post_spike(&mut self, neuron: u32) {
+        self.spiked_post.push(neuron);
+    }
+
+    /// The end of step `step` (0-based): the step's spikes into the traces,
+    /// and, at an epoch's end, learning. Returns the synapses updated.
+    pub fn end_step(&mut self, step: u64, rule: &LoihiRule, program: &Kernel, kernel: usize, runner: &dyn KernelRunner, buf: &mut Scratch) -> u64 {
+        let t = step + 1; // lava's steps count from 1
+        let e = rule.t_epoch as u64;
+        // The step within the epoch, 1..=e.
+        let wets = if t % e == 0 { e } else { t % e } as u8;
+        // (a) pre spikes: a second spike in the epoch adds its impulse now (random 0).
+        for &s in &self.spiked_pre {
+            let s = s as usize;
+            if self.tx[s] > 0 {
+                for q in 0..2 {
+                    self.x[q][s] = add_impulse(self.x[q][s], 0, &rule.x[q]);
+                }
+            }
+            self.tx[s] = wets;
+        }
+        self.spiked_pre.clear();
+        self.xr.advance();
+        self.yr.advance();
+        // (b) post spikes, with the y impulse's current random number.
+        for &j in &self.spiked_post {
+            let j = j as usize;
+            if self.ty[j] > 0 {
+                for q in 0..3 {
+                    self.y[q][j] = add_impulse(self.y[q][j], self.yr.impulse, &rule.y[q]);
+                }
+            }
+            self.ty[j] = wets;
+        }
+        self.spiked_post.clear();
+        self.xr.advance();
+        self.yr.advance();
+        if t % e != 0 {
+            return 0;
+        }
+        self.learn(t, rule, program, kernel, runner, buf)
+    }
+
+    /// One epoch's learning (lava's `run_lrn`).
+    fn learn(&mut self, t: u64, rule: &LoihiRule, program: &Kernel, kernel: usize, runner: &dyn KernelRunner, buf: &mut Scratch) -> u64 {
+        let e = rule.t_epoch as usize;
+        self.rc_bits = (self.rc.next64() >> 57) as u32;
+        // Trace histories over the epoch: h[k] after sub-step k (0: the stored values).
+        let hist = |stored: &[Vec<i32>], specs: &[TraceSpec], last: &[u8], r: &TraceRandom| -> Vec<Vec<Vec<i32>>> {
+            let mut h = vec![stored.to_vec()];
+            for k in 1..=e {
+                let prev = &h[k - 1];
+                let mut next: Vec<Vec<i32>> = prev.iter().zip(specs).map(|(v, sp)| v.iter().map(|&x| decay(x, sp, r.decay)).collect()).collect();
+                for (i, &l) in last.iter().enumerate() {
+                    if l as usize == k {
+                        for (q, sp) in specs.iter().enumerate() {
+                            next[q][i] = add_impulse(next[q][i], r.impulse, sp);
+                        }
+                    }
+                }
+                h.push(next);
+            }
+            h
+        };
+        let xh = hist(&self.x, &rule.x, &self.tx, &self.xr);
+        let yh = hist(&self.y, &rule.y, &self.ty, &self.yr);
+        // Which synapses the rule changes: those of neurons that spiked, or all when u counts.
+        let u = match rule.decimation {
+            Some(k) => ((t / rule.t_epoch as u64) % (1u64 << k) == 0) as i32,
+            None => 0,
+        };
+        let n_syn = self.w.len();
+        buf.active.clear();
+        if u != 0 {
+            buf.active.extend(0..n_syn as u32);
+        } else {
+            buf.mark.clear();
+            buf.mark.resize(n_syn, false);
+            for (s, &txs) in self.tx.iter().enumerate() {
+                if txs > 0 {
+                    for &k in &self.by_pre_syn[self.by_pre[s] as usize..self.by_pre[s + 1] as usize] {
+                        buf.mark[k as usize] = true;
+                    }
+                }
+            }
+            for (j, &tys) in self.ty.iter().enumerate() {
+                if tys > 0 {
+                    for &k in &self.by_post_syn[self.by_post[j] as usize..self.by_post[j + 1] as usize] {
+                        buf.mark[k as usize] = true;
+                    }
+                }
+            }
+            buf.active.extend((0..n_syn as u32).filter(|&k| buf.mark[k as usize]));
+        }
+        let n = buf.active.len();
+        if n > 0 {
+            let np = padded(n);
+            let ops = &rule.operands;
+            buf.input.clear();
+            buf.input.resize(ops.len() * np, 0);
+            let mut state = vec![vec![0i32; np], vec![0i32; np], vec![0i32; np]];
+            for (a, &k) in buf.active.iter().enumerate() {
+                let k = k as usize;
+                let (i, j) = (self.pre_slot[k] as usize, self.post[k] as usize);
+                state[0][a] = self.w[k];
+                state[1][a] = self.tag2[k];
+                state[2][a] = self.tag1[k];
+                for (p, op) in ops.iter().enumerate() {
+                    buf.input[p * np + a] = match *op {
+                        Operand::X0 => (self.tx[i] > 0) as i32,
+                        Operand::Y0 => (self.ty[j] > 0) as i32,
+                        Operand::U => u,
+                        Operand::Round => self.rc_bits as i32,
+                        Operand::Trace(q, at) => {
+                            let when = match at {
+                                At::Pre => self.tx[i] as usize,
+                                At::Post => self.ty[j] as usize,
+                                At::End => e,
+                            };
+                            match q {
+                                Trace::X1 => xh[when][0][i],
+                                Trace::X2 => xh[when][1][i],
+                                Trace::Y1 => yh[when][0][j],
+                                Trace::Y2 => yh[when][1][j],
+                                Trace::Y3 => yh[when][2][j],
+                            }
+                        }
+                    };
+                }
+            }
+            let mut d = KernelData { n, state, params: vec![] };
+            buf.flags.clear();
+            buf.flags.resize(np / 4 + 8, 0);
+            runner.run_program(kernel, program, &mut d, &mut buf.input, np, &mut buf.flags);
+            for (a, &k) in buf.active.iter().enumerate() {
+                let k = k as usize;
+                self.w[k] = d.state[0][a];
+                self.tag2[k] = d.state[1][a];
+                self.tag1[k] = d.state[2][a];
+            }
+        }
+        // The epoch's end values are the next epoch's start (a third factor's y come from the neuron).
+        self.x = [xh[e][0].clone(), xh[e][1].clone()];
+        if rule.reward.is_none() {
+            self.y = [yh[e][0].clone(), yh[e][1].clone(), yh[e][2].clone()];
+        }
+        self.tx.iter_mut().for_each(|x| *x = 0);
+        self.ty.iter_mut().for_each(|x| *x = 0);
+        n as u64
+    }
+}
+
+/// Buffers a worker reuses across epochs.
+#[derive(Default)]
+pub struct Scratch {
+    active: Vec<u32>,
+    mark: Vec<bool>,
+    input: Vec<i32>,
+    flags: Vec<u8>,
+}
+
+/// A pre neuron that feeds plastic synapses: the source core's neuron, and
+/// the destination core, set and slot its spikes go to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PreSub {
+    pub neuron: u32,
+    pub core: u32,
+    pub set: u32,
+    pub slot: u32,
+}
