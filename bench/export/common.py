@@ -45,7 +45,8 @@ def setup_work(args, prefix):
     else:
         work = Path(tempfile.mkdtemp(prefix=prefix))
     args.work = work
-    args.nerve = str(Path(args.nerve).resolve()) if os.sep in args.nerve else args.nerve
+    import shutil
+    args.nerve = str(Path(args.nerve).resolve()) if os.sep in args.nerve else (shutil.which(args.nerve) or args.nerve)
     if not (os.path.isfile(args.nerve) and os.access(args.nerve, os.X_OK)):
         sys.exit(f"nerve binary not found: {args.nerve} (give --nerve PATH)")
     print(f"nerve: {args.nerve}")
@@ -78,7 +79,7 @@ class Result:
         return "\n".join("    " + (x if len(x) <= width else x[:width] + " [...]") for x in lines[-n:])
 
 
-MEM_LIMIT_GB = float(os.environ.get("EXPORT_VALIDATION_MEM_GB", "12"))
+MEM_LIMIT_GB = float(os.environ.get("EXPORT_VALIDATION_MEM_GB", "8"))
 
 
 def _limit_memory():
@@ -91,7 +92,7 @@ def _limit_memory():
 
 def run(cmd, timeout=600.0, cwd=None, env=None, log=None, limit_memory=True):
     """Runs cmd in its own session (process group); on timeout kills the whole group.
-    The address space of each process is limited to EXPORT_VALIDATION_MEM_GB (default 12) GB."""
+    The address space of each process is limited to EXPORT_VALIDATION_MEM_GB (default 8) GB."""
     cmd = [str(c) for c in cmd]
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -160,10 +161,13 @@ def sha256(path):
 
 
 def network_pops(path):
-    """[(name, size, model, recorded)] of a nerve network JSON."""
+    """[(name, size, model, recorded)] of a nerve network JSON. As `nerve run --record` and the
+    exporters do, a network that marks no population records them all."""
     net = json.load(open(path))
-    return [(p["name"], p["size"], p["model"], "spikes" in p.get("record", []))
-            for p in net["populations"]]
+    marked = [("spikes" in p.get("record", [])) for p in net["populations"]]
+    if not any(marked):
+        marked = [True] * len(marked)
+    return [(p["name"], p["size"], p["model"], m) for p, m in zip(net["populations"], marked)]
 
 
 def table(rows, headers, aligns=None):
@@ -187,8 +191,15 @@ def fmt_s(secs):
     return "-" if secs is None else f"{secs:.2f}"
 
 
-def default_names(manifest, kinds):
-    return [n for n, m in manifest.items() if m["kind"] in kinds]
+def select(manifest, only, default):
+    """Network names: --only's (checked against the manifest), else those default(name, entry) keeps."""
+    if only:
+        names = only.split(",")
+        missing = [n for n in names if n not in manifest]
+        if missing:
+            sys.exit(f"unknown network(s) {missing}; the manifest has {sorted(manifest)}")
+        return names
+    return [n for n, m in manifest.items() if default(n, m)]
 
 
 def main_guard(fn):

@@ -16,6 +16,9 @@ check     loads both files with from_json (after PACMAN's JSON schema check), th
           - every compressed table has <= --limit entries;
           - a chip with uncompressed entries but no compressed table has only
             defaultable entries;
+          - every entry marked defaultable (compare_tables trusts the flag) really is:
+            no processors, one link, and its key arrives only from the opposite
+            neighbour (found from the neighbours' tables on a --torus W H machine);
           - compare_tables(uncompressed_chip, compressed_chip) chip by chip;
           - corruption: flips one processor bit of the route of the first entry of the
             largest compressed table and requires compare_tables to raise; then the same
@@ -151,6 +154,43 @@ def caught(original, corrupted):
         return str(e)
 
 
+# SpiNNaker link directions (spinn_machine): 0 E, 1 NE, 2 N, 3 W, 4 SW, 5 S
+LINK_DXY = [(1, 0), (1, 1), (0, 1), (-1, 0), (-1, -1), (0, -1)]
+
+
+def audit_defaultable(tables, torus):
+    """An entry may be marked defaultable only if it has no processors and one link L, and the
+    key arrives only from the opposite neighbour, over that neighbour's link L (straight on).
+    Checked from the neighbours' tables (same key and mask) on a W x H torus."""
+    w, h = torus
+    by = {}
+    for t in tables.routing_tables:
+        by[(t.x, t.y)] = {(e.key, e.mask): e.spinnaker_route for e in t.multicast_routing_entries}
+    checked, bad = 0, []
+    for t in tables.routing_tables:
+        for e in t.multicast_routing_entries:
+            if not e.defaultable:
+                continue
+            checked += 1
+            links, procs = sorted(e.link_ids), sorted(e.processor_ids)
+            where = f"chip ({t.x},{t.y}) key {e.key:#010x} mask {e.mask:#010x}"
+            if procs or len(links) != 1:
+                bad.append(f"{where}: defaultable with processors {procs} links {links}")
+                continue
+            out = links[0]
+            arrivals = []
+            for j, (dx, dy) in enumerate(LINK_DXY):
+                n = ((t.x + dx) % w, (t.y + dy) % h)
+                r = by.get(n, {}).get((e.key, e.mask))
+                if r is not None and r & (1 << ((j + 3) % 6)):   # n sends it back towards us
+                    arrivals.append(j)                            # it arrives on our link j
+            want = (out + 3) % 6
+            if arrivals != [want]:
+                bad.append(f"{where}: defaultable out on link {out} but arrives on links {arrivals} "
+                           f"(straight on needs only {want})")
+    return {"checked": checked, "bad": bad}
+
+
 def cmd_check(a):
     t0 = time.perf_counter()
     _, unc, schema_u, load_u = load(a.uncompressed)
@@ -187,6 +227,10 @@ def cmd_check(a):
             seen.add((e.key, e.mask))
     if dups:
         problems.append(f"{dups} compressed entries repeat a key/mask of an earlier entry of their table")
+    # defaultable flags: compare_tables trusts them, so check them against the neighbours
+    audit = audit_defaultable(unc, a.torus)
+    for msg in audit["bad"][:5]:
+        problems.append("defaultable flag: " + msg)
     # compare_tables chip by chip
     t1 = time.perf_counter()
     failures = []
@@ -223,10 +267,12 @@ def cmd_check(a):
            "chips_without_compressed_table": len(no_table),
            "of_which_not_all_defaultable": len(bad_default), "compressed_only_chips": len(extra),
            "duplicate_key_masks": dups, "compare_failures": len(failures), "compare_s": compare_s,
+           "defaultable_checked": audit["checked"], "defaultable_bad": len(audit["bad"]),
            "load_s": load_u + load_c, "total_s": time.perf_counter() - t0,
            "corruption": corruption, "mutations": mutations, "problems": problems}
     print(f"uncompressed {su['entries']} entries on {su['chips']} chips (largest {su['largest']}); "
           f"compressed {sc['entries']} on {sc['chips']} (largest {sc['largest']}); "
+          f"defaultable flags checked {audit['checked']}, wrong {len(audit['bad'])}; "
           f"compare_tables failures {len(failures)} ({compare_s:.1f} s); "
           f"corruption caught: {corruption and corruption['caught']}; "
           f"mutations caught {mutations['caught']}/{mutations['tried']}")
@@ -251,6 +297,9 @@ def main():
     k.add_argument("--limit", type=int, default=1023)
     k.add_argument("--mutations", type=int, default=20)
     k.add_argument("--seed", type=int, default=1)
+    k.add_argument("--torus", type=int, nargs=2, default=[24, 12], metavar=("W", "H"),
+                   help="machine size for the neighbours of the defaultable audit (default: nerve's "
+                   "spinnaker profile, 24 x 12)")
     a = ap.parse_args()
     return {"stats": cmd_stats, "compress": cmd_compress, "check": cmd_check}[a.cmd](a) or 0
 

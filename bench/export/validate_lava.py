@@ -72,8 +72,7 @@ def main():
     work = common.setup_work(args, "nerve-lava-")
     py = common.venv_python(args.venvs, "lava")
     _, manifest = common.ensure_nets(args, ["examples", "lava"])
-    names = args.only.split(",") if args.only else [
-        n for n, m in manifest.items() if m["group"] in ("lava", "examples")]
+    names = common.select(manifest, args.only, lambda n, m: m["group"] in ("lava", "examples"))
 
     rows, timing, errors, notes = [], [], [], []
     n_fail = 0

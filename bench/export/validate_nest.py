@@ -33,8 +33,8 @@ def main():
     work = common.setup_work(args, "nerve-nest-")
     py = common.venv_python(args.venvs, "nest")
     nets_dir, manifest = common.ensure_nets(args, ["examples", "cuba", "random_500"])
-    names = args.only.split(",") if args.only else [
-        n for n, m in manifest.items() if m["group"] in ("examples", "cuba", "random_500") and m["kind"] == "lif"]
+    names = common.select(manifest, args.only,
+                          lambda n, m: m["group"] in ("examples", "cuba", "random_500") and m["kind"] == "lif")
 
     rows, timing, errors = [], [], []
     n_fail = 0
@@ -85,7 +85,7 @@ def main():
                 allowed = max(args.tolerance * mean, 2 * math.sqrt(mean))
                 ok = abs(a - b) <= allowed
                 ratio = f"{b / a:.3f}" if a else ("1.000" if b == 0 else "inf")
-                note = f"< 1 Hz in both: counts compared, |diff| {abs(a - b)} <= {allowed:.1f}?"
+                note = f"< 1 Hz in both: counts compared (|diff| {abs(a - b)}, allowed {allowed:.1f})"
             else:
                 ratio_v = rb / ra if ra else math.inf
                 ok = abs(ratio_v - 1.0) <= args.tolerance
@@ -95,7 +95,7 @@ def main():
                          "PASS" if ok else "FAIL", note])
     print()
     print(f"Firing rates over {args.duration:g} ms, nerve (--arch {args.arch}) vs NEST (PyNN export "
-          f"--backend nest), target: within {args.tolerance:.0%}")
+          f"--backend nest), target: within {args.tolerance:.0%}; ratio = NEST Hz / nerve Hz")
     common.table(rows,
                  ["network", "population", "size", "nerve spikes", "NEST spikes", "nerve Hz", "NEST Hz",
                   "ratio", "result", "note"],

@@ -11,7 +11,10 @@ compiled with their max_atoms_per_core as --neurons-per-core: 32 for rand_big). 
   2. nerve export spinnaker-tables IMAGE -o c.json  and  --uncompressed -o u.json
   3. in the pacman venv (pacman_tool.py check): both files through PACMAN's JSON schema and
      from_json; every compressed table <= 1,023 entries; every chip with uncompressed
-     entries but no compressed table has only defaultable entries; no repeated key/mask in
+     entries but no compressed table has only defaultable entries; every entry marked
+     defaultable is straight-through (one link, no processors, the key arriving only from
+     the opposite neighbour: checked from the neighbours' tables, since compare_tables
+     trusts the flag); no repeated key/mask in
      a compressed table; compare_tables(uncompressed_chip, compressed_chip) on every chip;
      then the first entry of the largest compressed table gets one processor bit of its
      route flipped and compare_tables must raise (plus 20 random single-entry corruptions,
@@ -45,6 +48,9 @@ def main():
     ap.add_argument("--no-pair", action="store_true", help="skip PACMAN's pair compressor baseline")
     ap.add_argument("--arch", default="spinnaker")
     ap.add_argument("--limit", type=int, default=1023)
+    ap.add_argument("--torus", type=int, nargs=2, default=[24, 12], metavar=("W", "H"),
+                    help="the --arch machine's chips (default: spinnaker's 24 x 12 torus), for the "
+                    "defaultable-flag audit")
     args = ap.parse_args()
     work = common.setup_work(args, "nerve-tables-")
     pac_py = common.venv_python(args.venvs, "pacman")
@@ -57,9 +63,8 @@ def main():
             items.append((p.stem, p, args.neurons_per_core))
     else:
         _, manifest = common.ensure_nets(args, ["examples", "cuba", "random_500", "pacman"])
-        names = args.only.split(",") if args.only else [
-            n for n, m in manifest.items()
-            if m["group"] in ("examples", "cuba", "random_500", "pacman") and m["kind"] == "lif"]
+        names = common.select(manifest, args.only, lambda n, m: m["kind"] == "lif" and m["group"] in (
+            "examples", "cuba", "random_500", "pacman"))
         for n in names:
             items.append((n, Path(manifest[n]["path"]), manifest[n].get("neurons_per_core")))
 
@@ -81,7 +86,7 @@ def main():
             if not r.ok:
                 n_fail += 1
                 errors.append(f"{name}: nerve compile failed:\n{r.tail()}")
-                rows.append([name, npc or "-", "-", "-", "-", "-", "-", "-", "ERROR"])
+                rows.append([name, npc or "-", "-", "-", "-", "-", "-", "-", "ERROR"] + ["-"] * 9)
                 continue
         c_json, u_json = d / "tables.json", d / "tables_uncompressed.json"
         r_c = common.run([args.nerve, "export", "spinnaker-tables", img, "-o", c_json, "--binary", d / "tables.bin"],
@@ -93,7 +98,8 @@ def main():
                 problems.append(f"nerve export spinnaker-tables ({which}) failed:\n{r.tail()}")
         res = pair = None
         if r_c.ok and r_u.ok:
-            r_k = common.run([pac_py, tool, "check", u_json, c_json, "--limit", args.limit],
+            r_k = common.run([pac_py, tool, "check", u_json, c_json, "--limit", args.limit,
+                              "--torus", *args.torus],
                              timeout=args.timeout * 4, log=d / "pacman_check.log")
             res = parse_result(r_k)
             if not r_k.ok or res is None:
@@ -117,6 +123,7 @@ def main():
             rows.append([name, npc or "-", u["chips"], u["entries"], u["largest"], c["chips"], c["entries"],
                          c["largest"], "PASS" if ok else "FAIL",
                          f"{res['chips_without_compressed_table']}/{res['of_which_not_all_defaultable']}",
+                         f"{res['defaultable_checked']}/{res['defaultable_bad']}",
                          res["compare_failures"],
                          ("caught" if corr["caught"] else "MISSED") if corr else "-",
                          f"{res['mutations']['caught']}/{res['mutations']['tried']}",
@@ -124,7 +131,7 @@ def main():
                          common.fmt_s(compile_s), f"{r_c.secs:.2f}/{r_u.secs:.2f}",
                          f"{res['total_s']:.1f}"])
         else:
-            rows.append([name, npc or "-", "-", "-", "-", "-", "-", "-", "FAIL"] + ["-"] * 8)
+            rows.append([name, npc or "-", "-", "-", "-", "-", "-", "-", "FAIL"] + ["-"] * 9)
         for p in problems:
             errors.append(f"{name}: {p}")
 
@@ -132,11 +139,12 @@ def main():
     print(f"nerve export spinnaker-tables (--arch {args.arch}) checked with PACMAN 1!7.4.1 "
           f"(limit {args.limit} entries per chip)")
     common.table(rows, ["network", "npc", "u chips", "u entries", "u largest", "c chips", "c entries",
-                        "c largest", "result", "no-table chips/bad", "compare fails", "corruption",
+                        "c largest", "result", "no-table chips/bad", "defaultable/bad", "compare fails", "corruption",
                         "mutations", "PACMAN pair entries/largest", "compile s", "export s c/u",
                         "PACMAN check s"])
     print("u = --uncompressed, c = compressed; npc = --neurons-per-core; no-table chips/bad = chips with "
           "uncompressed entries but no compressed table / of them with non-defaultable entries; "
+          "defaultable/bad = entries marked defaultable / of them not straight-through per the neighbours' tables; "
           "corruption = a flipped processor bit in the first entry of the largest compressed table")
     for i in info:
         print("NOTE " + i)

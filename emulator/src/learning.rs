@@ -77,6 +77,24 @@ pub struct Plastic {
     yr: TraceRandom,
     rc: NumpyRng,
     rc_bits: u32,
+    /// A third factor's post-side state, if the rule has one.
+    third: Option<Third>,
+}
+
+/// A third-factor rule's post side (lava's three-factor neuron): each post
+/// neuron's own trace y1 = ⌊y1·exp(−1/τ) + impulse·s(t − 1)⌋ (float, from the
+/// previous step's spike) and y2, the reward: the weighted count of the
+/// reward population's spikes of the previous step.
+#[derive(Clone, Debug)]
+struct Third {
+    own_y1: Vec<f64>,
+    prev: Vec<bool>,
+    spiked: Vec<bool>,
+    now: Vec<i32>,
+    next: Vec<i32>,
+    factor: f64,
+    impulse: f64,
+    weight: i32,
 }
 
 impl Plastic {
@@ -143,6 +161,27 @@ impl Plastic {
             yr: TraceRandom::new(seed + 2, seed + 3),
             rc,
             rc_bits: 0,
+            third: rule.reward.as_ref().map(|r| Third {
+                own_y1: vec![0.0; n_post],
+                prev: vec![false; n_post],
+                spiked: vec![false; n_post],
+                now: vec![0; n_post],
+                next: vec![0; n_post],
+                factor: (-1.0 / r.y1_tau).exp(),
+                impulse: r.y1_impulse,
+                weight: r.weight,
+            }),
+        }
+    }
+
+    /// A reward spike for post neuron `j` (`u32::MAX`: every post neuron).
+    pub fn reward_spike(&mut self, j: u32) {
+        if let Some(th) = &mut self.third {
+            if j == u32::MAX {
+                th.next.iter_mut().for_each(|x| *x += th.weight);
+            } else {
+                th.next[j as usize] += th.weight;
+            }
         }
     }
 
@@ -196,6 +235,22 @@ impl Plastic {
                 }
             }
             self.ty[j] = wets;
+        }
+        // A third factor: the post traces are what the neuron sends.
+        if let Some(th) = &mut self.third {
+            th.spiked.iter_mut().for_each(|x| *x = false);
+            for &j in &self.spiked_post {
+                th.spiked[j as usize] = true;
+            }
+            for j in 0..th.own_y1.len() {
+                th.own_y1[j] = (th.own_y1[j] * th.factor + th.impulse * th.prev[j] as i32 as f64).floor();
+                self.y[0][j] = th.own_y1[j] as i32;
+                self.y[1][j] = th.now[j];
+                self.y[2][j] = 0;
+            }
+            std::mem::swap(&mut th.prev, &mut th.spiked);
+            std::mem::swap(&mut th.now, &mut th.next);
+            th.next.iter_mut().for_each(|x| *x = 0);
         }
         self.spiked_post.clear();
         self.xr.advance();
@@ -331,5 +386,8 @@ pub struct PreSub {
     pub neuron: u32,
     pub core: u32,
     pub set: u32,
+    /// The pre slot; for a reward, the post neuron it rewards (`u32::MAX`: all).
     pub slot: u32,
+    /// A third factor's reward rather than a pre neuron.
+    pub reward: bool,
 }

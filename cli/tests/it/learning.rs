@@ -28,6 +28,17 @@ fn network(case: &Value) -> Network {
     let times: Vec<Vec<f64>> = case["pre_spikes"].as_array().unwrap().iter().map(|ts| ints(ts).iter().map(|t| t - 1.0).collect()).collect();
     assert_eq!(times.len(), n_pre);
     let pre = b.population("pre", n_pre as u32, Model::SpikeSourceArray(times)).unwrap();
+    // A third factor's reward: one reward neuron per post neuron.
+    let reward = case.get("reward").map(|r| {
+        let times: Vec<Vec<f64>> = r["spikes"].as_array().unwrap().iter().map(|ts| ints(ts).iter().map(|t| t - 1.0).collect()).collect();
+        b.population("reward", times.len() as u32, Model::SpikeSourceArray(times)).unwrap();
+        RewardSpec {
+            pop: "reward".into(),
+            weight: r["weight"].as_f64().unwrap(),
+            y1_impulse: r["y1_impulse"].as_f64().unwrap(),
+            y1_tau: r["y1_tau"].as_f64().unwrap(),
+        }
+    });
     let l = &case["lif"];
     let post = b
         .population(
@@ -66,7 +77,7 @@ fn network(case: &Value) -> Network {
         tau: [f("x1_tau"), f("x2_tau"), f("y1_tau"), f("y2_tau"), f("y3_tau")],
         t_epoch: r.get("t_epoch").and_then(|x| x.as_u64()).unwrap_or(1) as u16,
         rng_seed: r["rng_seed"].as_u64().unwrap(),
-        reward: None,
+        reward,
     });
     let sign_mode = match case.get("sign_mode").and_then(|x| x.as_str()).unwrap_or("mixed") {
         "excitatory" => SignMode::Excitatory,
@@ -88,7 +99,7 @@ type State = (Vec<Vec<i64>>, Vec<Vec<i64>>, Vec<Vec<i64>>, [Vec<i64>; 5], Vec<(u
 fn state_after(img: &nerve_isa::ValidImage, steps: u64, jit: bool, n_pre: usize, n_post: usize) -> State {
     let mut m = Machine::load_valid(img.clone()).unwrap();
     let runner: Box<dyn KernelRunner> = if jit { Box::new(Jit::compile(&m).unwrap()) } else { Box::new(Interp) };
-    let rec = Recording { spikes: vec![false, true], probes: vec![], per_step: false };
+    let rec = Recording { spikes: m.pops.iter().map(|p| p.name == "post").collect(), probes: vec![], per_step: false };
     let out = run(&mut m, runner.as_ref(), steps, 1, &rec, &mut |_| {}).unwrap();
     let core = m.cores.iter().find(|c| !c.plastic.is_empty()).expect("a core with plastic synapses");
     assert_eq!(core.n, n_post, "one core holds the post population");
@@ -181,6 +192,11 @@ fn fractional_impulses_and_stochastic_weights() {
 #[test]
 fn x2_y2_y3_tags_and_decimation() {
     check("c_x2y2y3_tags.json");
+}
+
+#[test]
+fn third_factor_reward() {
+    check("d_loihi3f_reward.json");
 }
 
 #[test]

@@ -31,6 +31,15 @@ pub fn compile(net: &Network, p: &Projection, pl: &Plasticity) -> Result<Compile
             let reward = match &l.reward {
                 Some(r) => {
                     let pop = net.find(&r.pop).ok_or_else(|| err(format!("no reward population `{}`", r.pop)))?;
+                    let post = net
+                        .graph
+                        .edge_endpoints(net.projections().find(|(_, _, _, x)| std::ptr::eq(*x, p)).map(|x| x.0).expect("the projection is the network's"))
+                        .expect("an edge")
+                        .1;
+                    let (rs, ps) = (net.pop(pop).size, net.pop(post).size);
+                    if rs != 1 && rs != ps {
+                        return Err(err(format!("the reward population `{}` has {rs} neurons: one per post neuron ({ps}) or one for all", r.pop)));
+                    }
                     if r.weight.fract() != 0.0 {
                         return Err(err(format!("reward_weight {} is not an integer", r.weight)));
                     }

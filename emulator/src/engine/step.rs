@@ -402,7 +402,12 @@ impl Ctx<'_> {
         for x in subs[a..].iter().take_while(|x| x.neuron == i) {
             let c = x.core as usize;
             if c >= lo && c < hi {
-                w.cores[c - lo].plastic[x.set as usize].deliver(x.slot, step, &mut w.ring, w.in_base);
+                let p = &mut w.cores[c - lo].plastic[x.set as usize];
+                if x.reward {
+                    p.reward_spike(x.slot);
+                } else {
+                    p.deliver(x.slot, step, &mut w.ring, w.in_base);
+                }
             }
         }
     }

@@ -222,7 +222,28 @@ impl Machine {
                 for (slot, &p) in s.pre_neurons.iter().enumerate() {
                     let sl = pop.slices.iter().find(|x| p >= x.first && p < x.first + x.count).expect("slices cover the population");
                     let src = index[&sl.core] as usize;
-                    pre_subs[src].push(PreSub { neuron: p - sl.first, core: ci as u32, set: si as u32, slot: slot as u32 });
+                    pre_subs[src].push(PreSub { neuron: p - sl.first, core: ci as u32, set: si as u32, slot: slot as u32, reward: false });
+                }
+                // A third factor's reward population: one reward neuron per post
+                // neuron (equal sizes), or one for all.
+                let nerve_isa::learning::LearningRule::Loihi(rule) = &img.rules[s.rule];
+                if let Some(rw) = &rule.reward {
+                    let rpop = &img.populations[rw.pop.index()];
+                    let post_pop = &img.populations[c.pop.index()];
+                    let first = post_pop.slices.iter().find(|x| x.core == c.core).map_or(0, |x| x.first);
+                    for sl in &rpop.slices {
+                        let src = index[&sl.core] as usize;
+                        for r in sl.first..sl.first + sl.count {
+                            let slot = if rpop.size == 1 {
+                                u32::MAX
+                            } else if r >= first && r < first + c.n_neurons {
+                                r - first
+                            } else {
+                                continue;
+                            };
+                            pre_subs[src].push(PreSub { neuron: r - sl.first, core: ci as u32, set: si as u32, slot, reward: true });
+                        }
+                    }
                 }
             }
             plastic.push(sets);
