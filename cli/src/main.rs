@@ -2,6 +2,7 @@
 //! emulator, and report what they cost.
 #![forbid(unsafe_code)]
 
+mod out;
 mod cmd;
 mod hugepages;
 mod progress;

@@ -41,8 +41,8 @@ pub fn run(c: ArchCmd) -> Result<()> {
                     a.core.max_delay_steps.to_string(),
                 ]);
             }
-            println!("{}", table(&["profile", "topology", "chips", "cores/chip", "neurons/core", "router entries", "weight bits", "max delay"], rows));
-            println!("`nerve arch show NAME` prints every field with its unit and source.");
+            crate::out::outln!("{}", table(&["profile", "topology", "chips", "cores/chip", "neurons/core", "router entries", "weight bits", "max delay"], rows));
+            crate::out::outln!("`nerve arch show NAME` prints every field with its unit and source.");
             Ok(())
         }
         ArchCmd::Show { name, format } => {
@@ -51,12 +51,12 @@ pub fn run(c: ArchCmd) -> Result<()> {
                 Format::Toml => {
                     // The built-in file carries comments with units and sources: print it as written.
                     if let Some((_, src)) = BUILTIN_PROFILES.iter().find(|(n, _)| *n == name) {
-                        print!("{src}");
+                        crate::out::out!("{src}");
                     } else {
-                        print!("{}", a.to_toml());
+                        crate::out::out!("{}", a.to_toml());
                     }
                 }
-                Format::Json => println!("{}", serde_json::to_string_pretty(&a)?),
+                Format::Json => crate::out::outln!("{}", serde_json::to_string_pretty(&a)?),
             }
             Ok(())
         }

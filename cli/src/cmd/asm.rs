@@ -17,7 +17,7 @@ pub fn run(a: AsmArgs) -> Result<()> {
     let text = std::fs::read_to_string(&a.file).map_err(|e| format!("cannot read {}: {e}", a.file.display()))?;
     let k = assemble(&text).map_err(|e| format!("{}: {e}", a.file.display()))?;
     let c = k.class_counts();
-    println!(
+    crate::out::outln!(
         "; {}: {} instructions ({} alu, {} mul, {} mem, {} spike), {} state, {} params, {} inputs",
         k.name,
         k.code.len(),
@@ -29,7 +29,7 @@ pub fn run(a: AsmArgs) -> Result<()> {
         k.params.len(),
         k.inputs.len()
     );
-    print!("{}", disassemble(&k));
+    crate::out::out!("{}", disassemble(&k));
     if let Some(out) = a.output {
         let bytes: Vec<u8> = k.code.iter().flat_map(|i| i.encode().to_le_bytes()).collect();
         std::fs::write(&out, bytes).map_err(|e| format!("cannot write {}: {e}", out.display()))?;

@@ -131,7 +131,7 @@ pub fn run(a: CompileArgs) -> Result<()> {
     out.report.seconds.write = t_write.elapsed().as_secs_f64();
     write_report(&out.report, a.report.as_deref())?;
     if !a.quiet {
-        print!("{}", nerve_report::text::map_report(&out.report, &arch, &out_path.display().to_string()));
+        crate::out::out!("{}", nerve_report::text::map_report(&out.report, &arch, &out_path.display().to_string()));
     }
     Ok(())
 }

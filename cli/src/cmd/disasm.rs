@@ -21,11 +21,11 @@ pub fn run(a: DisasmArgs) -> Result<()> {
         None => {
             for (ki, k) in img.kernels.iter().enumerate() {
                 let users: Vec<String> = img.cores.iter().filter(|c| c.kernel_id().is_some_and(|id| id.index() == ki)).map(|c| c.core.0.to_string()).collect();
-                println!("; kernel {ki}, {} instructions, on cores {}", k.code.len(), abbreviate(&users));
-                println!("{}", disassemble(k));
+                crate::out::outln!("; kernel {ki}, {} instructions, on cores {}", k.code.len(), abbreviate(&users));
+                crate::out::outln!("{}", disassemble(k));
             }
             if img.kernels.is_empty() {
-                println!("; the image has no neuron kernels");
+                crate::out::outln!("; the image has no neuron kernels");
             }
         }
         Some(c) => {
@@ -33,25 +33,25 @@ pub fn run(a: DisasmArgs) -> Result<()> {
                 format!("core {c} is not used by this image (used: {})", abbreviate(&img.cores.iter().map(|c| c.core.0.to_string()).collect::<Vec<_>>()))
             })?;
             let pop = &img.populations[core.pop.index()];
-            println!("; core {c}: {} neurons of population `{}` ({})", core.n_neurons, pop.name, pop.model);
+            crate::out::outln!("; core {c}: {} neurons of population `{}` ({})", core.n_neurons, pop.name, pop.model);
             match &core.kind {
                 CoreKind::Neuron { kernel, params, .. } => {
                     let k = &img.kernels[kernel.index()];
                     for (name, p) in k.params.iter().zip(params) {
                         match p {
-                            ParamArray::Uniform(v) => println!(";   param {name} = {v}"),
+                            ParamArray::Uniform(v) => crate::out::outln!(";   param {name} = {v}"),
                             ParamArray::PerNeuron(v) => {
                                 let (lo, hi) = (v.iter().min().unwrap_or(&0), v.iter().max().unwrap_or(&0));
-                                println!(";   param {name}: per neuron, {lo}..={hi}");
+                                crate::out::outln!(";   param {name}: per neuron, {lo}..={hi}");
                             }
                         }
                     }
-                    println!("{}", disassemble(k));
+                    crate::out::outln!("{}", disassemble(k));
                 }
                 CoreKind::SpikeArray { steps } => {
-                    println!("; spike array: {} spikes in all, no kernel", steps.iter().map(Vec::len).sum::<usize>())
+                    crate::out::outln!("; spike array: {} spikes in all, no kernel", steps.iter().map(Vec::len).sum::<usize>())
                 }
-                CoreKind::External => println!("; external input: spikes are supplied at run time, no kernel"),
+                CoreKind::External => crate::out::outln!("; external input: spikes are supplied at run time, no kernel"),
             }
         }
     }

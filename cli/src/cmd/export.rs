@@ -224,15 +224,18 @@ fn write_script(path: &Path, s: &pynn::Script) -> Result<()> {
     }
     nerve_report::write_file(path, s.text.replace("{script}", &path.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned())).as_bytes())?;
     eprintln!("wrote {}{}", path.display(), if s.data.is_empty() { String::new() } else { format!(" and {} data file(s) in {}", s.data.len(), s.data_dir) });
+    for n in &s.notes {
+        eprintln!("note: {n}");
+    }
     Ok(())
 }
 
 fn print_list() {
     for t in TARGETS {
-        println!("{}: {}", t.name, t.writes);
+        crate::out::outln!("{}: {}", t.name, t.writes);
         for (model, as_what) in (t.models)() {
-            println!("    {model} → {as_what}");
+            crate::out::outln!("    {model} → {as_what}");
         }
-        println!("    weights: {}\n    delays: {}\n    connectors: {}\n", t.weights, t.delays, t.connectors);
+        crate::out::outln!("    weights: {}\n    delays: {}\n    connectors: {}\n", t.weights, t.delays, t.connectors);
     }
 }

@@ -22,11 +22,11 @@ pub fn run(a: InspectArgs) -> Result<()> {
     let img = Image::read(&a.image)?;
     let s = ImageStats::of(&img);
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&s)?);
+        crate::out::outln!("{}", serde_json::to_string_pretty(&s)?);
         return Ok(());
     }
     let l = &s.limits;
-    println!(
+    crate::out::outln!(
         "image {}: network `{}` on `{}` ({} of {} cores, {} of {} chips), {} neurons, {} synapses, {} routing entries (largest table {} of {})",
         a.image.display(),
         s.network,
@@ -61,12 +61,12 @@ pub fn run(a: InspectArgs) -> Result<()> {
             ]
         })
         .collect();
-    println!(
+    crate::out::outln!(
         "\ncores\n{}",
         table(&["core", "tile", "chip", "population", "runs", "neurons", "synapses", "synapse words", "input keys", "input entries"], rows)
     );
     if s.cores.len() > cap {
-        println!("… {} more cores (--all shows them)", s.cores.len() - cap);
+        crate::out::outln!("… {} more cores (--all shows them)", s.cores.len() - cap);
     }
     let rows: Vec<Vec<String>> = s
         .tiles
@@ -82,9 +82,9 @@ pub fn run(a: InspectArgs) -> Result<()> {
             ]
         })
         .collect();
-    println!("\nrouters\n{}", table(&["tile", "x, y", "chip", "cores used", "router entries"], rows));
+    crate::out::outln!("\nrouters\n{}", table(&["tile", "x, y", "chip", "cores used", "router entries"], rows));
     if s.tiles.len() > cap {
-        println!("… {} more routers (--all shows them)", s.tiles.len() - cap);
+        crate::out::outln!("… {} more routers (--all shows them)", s.tiles.len() - cap);
     }
     if s.chips.len() > 1 || s.tiles.len() > s.chips.len() {
         let rows: Vec<Vec<String>> = s
@@ -102,7 +102,7 @@ pub fn run(a: InspectArgs) -> Result<()> {
                 ]
             })
             .collect();
-        println!("\nchips\n{}", table(&["chip", "cores used", "neurons", "synapses", "router entries", "largest table"], rows));
+        crate::out::outln!("\nchips\n{}", table(&["chip", "cores used", "neurons", "synapses", "router entries", "largest table"], rows));
     }
     Ok(())
 }

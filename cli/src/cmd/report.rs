@@ -22,7 +22,7 @@ pub struct ReportArgs {
 pub fn run(a: ReportArgs) -> Result<()> {
     let s = Summary::read(&a.run)?;
     for (title, t) in nerve_report::text::tables(&s, a.top) {
-        println!("{title}\n{t}\n");
+        crate::out::outln!("{title}\n{t}\n");
     }
     if let Some(p) = &a.plots {
         let files = nerve_report::plots::write_all(p, &s)?;

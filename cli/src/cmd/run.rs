@@ -216,7 +216,7 @@ pub fn run(a: RunArgs) -> Result<()> {
         nerve_report::write_file(r, serde_json::to_string(&summary)?.as_bytes())?;
     }
     if !a.quiet {
-        print!("{}", nerve_report::text::run_lines(&summary, out.wall_seconds));
+        crate::out::out!("{}", nerve_report::text::run_lines(&summary, out.wall_seconds));
     }
     Ok(())
 }

@@ -230,7 +230,7 @@ fn delay_extensions_give_the_spikes_of_long_delay_slots() {
     let out = compile(&a, &net, &Options::default(), &mut |_| {}).unwrap();
     assert!(out.image.populations.iter().filter(|p| p.model == "delay_relay").count() >= 2);
     let s = pynn::export(&net, &out, &pynn::Options::default(), "d").unwrap();
-    assert!(s.text.contains("max_delay=12.5"), "{}", &s.text[..400]);
+    assert!(s.text.contains(", 12.5)") && s.text.contains(", 4.0)"), "the long delays exported");
     // Beyond the extension, an error with both limits.
     let mut b = NetworkBuilder::new("far", 0.1);
     let s = b.population("s", 2, Model::SpikeSourceArray(vec![vec![1.0]; 2])).unwrap();
@@ -253,4 +253,44 @@ fn exported_poisson_spikes_are_the_emulators() {
     carried.sort();
     assert!(emulated.len() > 300, "{} spikes", emulated.len());
     assert_eq!(carried, emulated);
+}
+
+/// PyNN on NEST cannot emit a source spike before step 2: the NEST script
+/// moves such spikes there and the export says which; sPyNNaker's keeps them.
+#[test]
+fn nest_scripts_move_early_source_spikes_and_say_so() {
+    let mut b = NetworkBuilder::new("early", 0.1);
+    let src = b.population("src", 2, Model::SpikeSourceArray(vec![vec![0.0, 0.1, 0.5], vec![0.3]])).unwrap();
+    let post = b.population("post", 2, Model::neuron("lif", vec![]).unwrap()).unwrap();
+    b.project(src, post, Connector::OneToOne).weight(1.0).delay_ms(0.1).add().unwrap();
+    let net = b.finish().unwrap();
+    let out = compile(&Arch::load("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+    let nest = pynn::export(&net, &out, &pynn::Options { backend: pynn::Backend::Nest, ..Default::default() }, "d").unwrap();
+    assert!(nest.text.contains("spike_times=[[0.2, 0.5], [0.3]]"), "{}", nest.text);
+    assert_eq!(nest.notes.len(), 1);
+    assert!(nest.notes[0].contains("`src`") && nest.notes[0].contains("neurons 0 (0.0 ms, 0.1 ms)") && nest.notes[0].contains("0.2 ms"), "{}", nest.notes[0]);
+    let spy = pynn::export(&net, &out, &pynn::Options::default(), "d").unwrap();
+    assert!(spy.text.contains("spike_times=[[0.0, 0.1, 0.5], [0.3]]") && spy.notes.is_empty(), "{}", spy.text);
+    // sPyNNaker takes no max_delay; NEST does.
+    assert!(!spy.text.contains("max_delay") && nest.text.contains("max_delay"));
+}
+
+/// Lists beyond the script's inline budget go to NPY files, so that a large
+/// network gives a script Python can parse.
+#[test]
+fn a_script_holds_a_bounded_amount_inline() {
+    let mut b = NetworkBuilder::new("wide", 1.0);
+    let src = b.population("src", 200, Model::SpikeSourceArray(vec![vec![]; 200])).unwrap();
+    let n_proj = pynn::INLINE_TOTAL / 18_000 + 1;
+    for i in 0..n_proj {
+        let p = b.population(&format!("p{i}"), 200, Model::neuron("lif", vec![]).unwrap()).unwrap();
+        b.project(src, p, Connector::FixedNumberPre { n: 90, seed: i as u64, allow_self_connections: true }).weight(0.1).delay_ms(1.0).add().unwrap();
+    }
+    let net = b.finish().unwrap();
+    let out = compile(&Arch::load("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+    let s = pynn::export(&net, &out, &pynn::Options::default(), "d").unwrap();
+    let inline = s.text.matches("FromListConnector([").count();
+    assert_eq!(inline, pynn::INLINE_TOTAL / 18_000, "lists inline");
+    assert_eq!(s.data.len(), n_proj - inline, "lists in NPY files");
+    assert!(s.text.len() < pynn::INLINE_TOTAL * 40, "{} bytes", s.text.len());
 }

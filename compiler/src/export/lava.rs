@@ -326,7 +326,7 @@ with open(args.out, "w") as f:
 print(f"wrote {len(rows)} spikes to {args.out}")
 "#,
     );
-    Ok(Script { text: t, data_dir: data_dir.to_string(), data })
+    Ok(Script { text: t, data_dir: data_dir.to_string(), data, notes: Vec::new() })
 }
 
 /// A Python expression for an int matrix, inline or from an NPY file.

@@ -44,7 +44,7 @@ pub static TARGETS: &[Target] = &[
         writes: "a lava-nc 0.10 script (Loihi2SimCfg fixed_pt) bit-identical with nerve's loihi-profile emulation, writing its spikes in nerve's CSV format",
         models: lava::models,
         weights: "lava's integers with the projection's weight_exp, num_weight_bits and sign_mode; a weight beyond them is an error",
-        delays: "1 to 64 timesteps (Dense: 1; DelayDense: 2-64; lava hangs at 65 and more)",
+        delays: "1 to 64 timesteps (Dense: 1; DelayDense: 2-64; lava hangs at 65 and more); the loihi profile itself holds 63",
         connectors: "any: Dense where a projection is dense, Sparse otherwise (DelayDense where delays differ from one step)",
     },
     Target {

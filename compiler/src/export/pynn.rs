@@ -8,8 +8,8 @@
 //! produce (Poisson sources as arrays, unless asked for `SpikeSourcePoisson`).
 //! The backend changes the import line and backend-specific set-up only.
 //!
-//! Bulk data (lists of more than `INLINE` synapses or spikes) goes to NPY
-//! files in a directory beside the script.
+//! Bulk data (lists of more than `INLINE` synapses or spikes, or beyond
+//! `INLINE_TOTAL` in all) goes to NPY files in a directory beside the script.
 
 use std::fmt::Write as _;
 
@@ -21,8 +21,12 @@ use crate::net::model::*;
 
 const TARGET: &str = "pynn";
 
-/// Most synapses (or spikes) written into the script itself.
+/// Most synapses (or spikes) one list writes into the script itself.
 pub const INLINE: usize = 20_000;
+
+/// Most synapses and spikes the whole script holds inline (the rest go to
+/// NPY files): Python parses a large literal slowly and in much memory.
+pub const INLINE_TOTAL: usize = 200_000;
 
 /// sPyNNaker's longest delay, timesteps (16 on-core slots × 9 delay stages).
 pub const SPYNNAKER_MAX_DELAY: u16 = 144;
@@ -67,6 +71,8 @@ pub struct Script {
     pub text: String,
     pub data_dir: String,
     pub data: Vec<(String, Vec<u8>)>,
+    /// What the export changed to fit the target, for the user to read.
+    pub notes: Vec<String>,
 }
 
 /// The models the target represents, and as what (`--list`).
@@ -116,7 +122,8 @@ pub fn export(net: &Network, out: &Output, o: &Options, data_dir: &str) -> Resul
         return Err(refuse(TARGET, "the run", format!("duration {duration} ms must be a positive number")));
     }
     let steps = (duration / dt).ceil() as u32;
-    let mut data: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut data = Bulk { files: Vec::new(), inline_left: INLINE_TOTAL };
+    let mut notes = Vec::new();
     // Every check before any output.
     for (pi, pop) in net.pops() {
         pynn_of(pop)?;
@@ -243,7 +250,8 @@ def fmt(t):
     let max_delay = py_time(max_delay as f64 * dt);
     match o.backend {
         Backend::Spinnaker => {
-            let _ = writeln!(t, "sim.setup(timestep=DT, min_delay={min_delay}, max_delay={max_delay})");
+            // sPyNNaker takes no max_delay (it warns that it ignores one).
+            let _ = writeln!(t, "sim.setup(timestep=DT, min_delay={min_delay})");
         }
         Backend::Nest => {
             let _ = writeln!(t, "sim.setup(timestep=DT, min_delay={min_delay}, max_delay={max_delay}, spike_precision=\"on_grid\")");
@@ -276,13 +284,13 @@ def fmt(t):
             }
             Model::SpikeSourceArray(times) => {
                 let steps: Vec<Vec<f64>> = times.iter().map(|ts| ts.iter().map(|&x| (x / dt + 0.5).floor() * dt).collect()).collect();
-                source_array(&steps, &mut data)
+                source_array(&early_spikes(o.backend, &pop.name, steps, dt, &mut notes), &mut data)
             }
             Model::SpikeSourcePoisson { rate, seed } => match o.poisson {
                 PoissonMode::Array => {
                     let st = crate::models::poisson::spike_steps(pop, rate, *seed, dt, steps);
                     let times: Vec<Vec<f64>> = st.iter().map(|s| s.iter().map(|&k| k as f64 * dt).collect()).collect();
-                    source_array(&times, &mut data)
+                    source_array(&early_spikes(o.backend, &pop.name, times, dt, &mut notes), &mut data)
                 }
                 PoissonMode::Native => {
                     let r: Vec<f64> = rate.iter(n).collect();
@@ -300,7 +308,7 @@ def fmt(t):
                     ts.sort_by(f64::total_cmp);
                     ts.dedup();
                 }
-                source_array(&times, &mut data)
+                source_array(&early_spikes(o.backend, &pop.name, times, dt, &mut notes), &mut data)
             }
         };
         let _ = writeln!(t, "pops[{name}] = sim.Population({n}, {cell}, label={name})");
@@ -347,7 +355,7 @@ def fmt(t):
         };
         let (conn, synapse) = match native {
             Some((c, s0)) => (c, format!("sim.StaticSynapse(weight={}, delay={})", py_float(s0.weight * scale), py_time(s0.delay as f64 * dt))),
-            None if syn.len() <= INLINE => {
+            None if data.inline(syn.len()) => {
                 let l: Vec<String> =
                     syn.iter().map(|s| format!("({}, {}, {}, {})", s.pre, s.post, py_float(s.weight * scale), py_time(s.delay as f64 * dt))).collect();
                 (format!("sim.FromListConnector([{}])", l.join(", ")), "sim.StaticSynapse()".to_string())
@@ -355,7 +363,7 @@ def fmt(t):
             None => {
                 let file = format!("proj{}.npy", e.index());
                 let flat: Vec<f64> = syn.iter().flat_map(|s| [s.pre as f64, s.post as f64, s.weight * scale, s.delay as f64 * dt]).collect();
-                data.push((file.clone(), npy::f64_2d(syn.len(), 4, &flat)));
+                data.files.push((file.clone(), npy::f64_2d(syn.len(), 4, &flat)));
                 (format!("sim.FromListConnector(data({}))", py_str(&file)), "sim.StaticSynapse()".to_string())
             }
         };
@@ -397,7 +405,7 @@ except Exception:  # a board run may not keep reports
         );
     }
     t.push_str("sim.end()\n");
-    Ok(Script { text: t, data_dir: data_dir.to_string(), data })
+    Ok(Script { text: t, data_dir: data_dir.to_string(), data: data.files, notes })
 }
 
 /// Synapses an all-to-all connector makes (so that one with a zero weight
@@ -411,16 +419,66 @@ fn expected_all(net: &Network, pre: PopIx, post: PopIx, self_conn: bool) -> u64 
     }
 }
 
+/// The data files of a script, and how much more it may hold inline.
+struct Bulk {
+    files: Vec<(String, Vec<u8>)>,
+    inline_left: usize,
+}
+
+impl Bulk {
+    /// Whether a list of `n` items goes into the script (and takes its room).
+    fn inline(&mut self, n: usize) -> bool {
+        let ok = n <= INLINE && n <= self.inline_left;
+        if ok {
+            self.inline_left -= n;
+        }
+        ok
+    }
+}
+
+/// PyNN on NEST feeds a spike source through a parrot neuron one min_delay
+/// (one step) late, so NEST cannot emit a source spike before step 2 (it
+/// drops one at 0 ms and refuses one at dt). Such spikes move to step 2 and
+/// the export says so.
+fn early_spikes(backend: Backend, pop: &str, mut times: Vec<Vec<f64>>, dt: f64, notes: &mut Vec<String>) -> Vec<Vec<f64>> {
+    if backend != Backend::Nest {
+        return times;
+    }
+    let first = 2.0 * dt;
+    let mut moved = Vec::new();
+    for (i, ts) in times.iter_mut().enumerate() {
+        let n = ts.iter().take_while(|&&x| x < first - dt / 2.0).count();
+        if n > 0 {
+            moved.push(format!("{i} ({})", ts[..n].iter().map(|&x| format!("{} ms", py_time(x))).collect::<Vec<_>>().join(", ")));
+            ts.drain(..n);
+            if ts.first().is_none_or(|&x| x > first + dt / 2.0) {
+                ts.insert(0, first);
+            }
+        }
+    }
+    if !moved.is_empty() {
+        let more = if moved.len() > 8 { format!(" and {} more", moved.len() - 8) } else { String::new() };
+        moved.truncate(8);
+        notes.push(format!(
+            "`{pop}`: spikes before {} ms moved to {} ms, the first time PyNN on NEST can emit a source spike (it passes them through parrot neurons one min_delay late); neurons {}{more}",
+            py_time(first),
+            py_time(first),
+            moved.join(", ")
+        ));
+    }
+    times
+}
+
 /// `sim.SpikeSourceArray` for spike times per neuron: inline, or from an NPY
 /// file of (neuron, time) rows for many spikes.
-fn source_array(times: &[Vec<f64>], data: &mut Vec<(String, Vec<u8>)>) -> String {
+fn source_array(times: &[Vec<f64>], data: &mut Bulk) -> String {
     let total: usize = times.iter().map(|t| t.len()).sum();
-    if total <= INLINE {
+    if data.inline(total) {
         return format!("sim.SpikeSourceArray(spike_times={})", spike_lists(times));
     }
-    let file = format!("spikes_{}.npy", data.len());
+    let file = format!("spikes_{}.npy", data.files.len());
     let flat: Vec<f64> = times.iter().enumerate().flat_map(|(i, ts)| ts.iter().flat_map(move |&x| [i as f64, x])).collect();
-    data.push((file.clone(), npy::f64_2d(total, 2, &flat)));
+    data.files.push((file.clone(), npy::f64_2d(total, 2, &flat)));
     // Rows come neuron by neuron: split them at each neuron's first row.
     format!(
         "sim.SpikeSourceArray(spike_times=(lambda a: [x.tolist() for x in np.split(a[:, 1], np.searchsorted(a[:, 0], np.arange(1, {}))])])(data({})))",
