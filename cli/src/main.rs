@@ -2,9 +2,9 @@
 //! emulator, and report what they cost.
 #![forbid(unsafe_code)]
 
-mod out;
 mod cmd;
 mod hugepages;
+mod out;
 mod progress;
 
 use clap::{Parser, Subcommand};

@@ -53,8 +53,9 @@ struct Scatter<'a> {
     conn: &'a [Vec<u32>],
     /// Key base of each source slice.
     key_base: &'a [Option<RoutingKey>],
-    /// Per group member: its learning rule's index in the image, if plastic.
-    plastic: &'a [Option<u32>],
+    /// Per group member, if plastic: its learning rule's index in the image
+    /// and its projection's index in the network.
+    plastic: &'a [Option<(u32, u32)>],
     run_key: u32,
     run_mask: u32,
     span: u32,
@@ -230,7 +231,7 @@ impl Scatter<'_> {
                 }
                 for x in sy.row(i as usize) {
                     let k = qs.slice_of(sy.post[x]) as usize;
-                    if let Some(rule) = self.plastic[g] {
+                    if let Some((rule, projection_index)) = self.plastic[g] {
                         let b = &mut cores[k].img;
                         let s = *set_of[k][g].get_or_insert_with(|| {
                             // Lava's integer weights are their own units (the port's weight_exp is not the weight's).
@@ -238,6 +239,7 @@ impl Scatter<'_> {
                             b.plastic.push(nerve_isa::learning::PlasticSet {
                                 rule,
                                 projection: p.label.clone(),
+                                projection_index,
                                 pre_pop: PopId(self.pre.index() as u32),
                                 synapses: vec![],
                                 pre: vec![],
@@ -371,7 +373,7 @@ pub(crate) fn codegen(
                     crate::net::expand::Weights::PerSynapse(_) => None,
                 })
                 .collect();
-            let plastic: Vec<Option<u32>> = projs.iter().map(|e| rule_of[e.index()]).collect();
+            let plastic: Vec<Option<(u32, u32)>> = projs.iter().map(|e| rule_of[e.index()].map(|r| (r, e.index() as u32))).collect();
             for (sy, _, proj) in &group {
                 if sy.max_delay() > 255 {
                     return Err(CompileError::Projection { projection: proj.label.clone(), reason: format!("delay {} steps exceeds 255", sy.max_delay()) });

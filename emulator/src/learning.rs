@@ -43,6 +43,8 @@ pub struct Plastic {
     /// Index into `Machine::rules`.
     pub rule: usize,
     pub projection: String,
+    /// The projection's index among the network's projections.
+    pub index: u32,
     pub pre_pop: u32,
     /// A weight mantissa's value in the projection's units.
     pub weight_unit: f64,
@@ -136,6 +138,7 @@ impl Plastic {
         Plastic {
             rule: s.rule as usize,
             projection: s.projection.clone(),
+            index: s.projection_index,
             pre_pop: s.pre_pop.0,
             weight_unit: s.weight_unit,
             w: syn.iter().map(|x| x.weight).collect(),
@@ -390,4 +393,72 @@ pub struct PreSub {
     pub slot: u32,
     /// A third factor's reward rather than a pre neuron.
     pub reward: bool,
+}
+
+/// A learning projection's synapses as a run left them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Learned {
+    pub projection: String,
+    /// The projection's index among the network's projections.
+    pub index: u32,
+    pub pre_pop: u32,
+    pub post_pop: u32,
+    /// Synapses sorted by (pre, post, delay).
+    pub synapses: Vec<LearnedSyn>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LearnedSyn {
+    /// Indices in the pre and post populations.
+    pub pre: u32,
+    pub post: u32,
+    /// The weight in the projection's units (an integer for integer weights).
+    pub weight: f64,
+    /// Timesteps.
+    pub delay: u8,
+}
+
+impl crate::machine::Machine {
+    /// Every learning projection's synapses with their current weights, by projection index.
+    pub fn learned(&self) -> Vec<Learned> {
+        let mut out: Vec<Learned> = Vec::new();
+        for c in &self.cores {
+            let first = self.pops[c.pop as usize].slices.iter().find(|s| s.core == c.id).map_or(0, |s| s.first);
+            for p in &c.plastic {
+                let at = match out.iter().position(|l| l.index == p.index) {
+                    Some(i) => i,
+                    None => {
+                        out.push(Learned { projection: p.projection.clone(), index: p.index, pre_pop: p.pre_pop, post_pop: c.pop, synapses: Vec::new() });
+                        out.len() - 1
+                    }
+                };
+                let l = &mut out[at];
+                for k in 0..p.w.len() {
+                    l.synapses.push(LearnedSyn { pre: p.pre[k], post: first + p.post[k], weight: p.w[k] as f64 * p.weight_unit, delay: p.delay[k] });
+                }
+            }
+        }
+        for l in &mut out {
+            l.synapses.sort_by(|a, b| (a.pre, a.post, a.delay).cmp(&(b.pre, b.post, b.delay)).then(a.weight.total_cmp(&b.weight)));
+        }
+        out.sort_by_key(|l| l.index);
+        out
+    }
+
+    /// A population's state variables now, in their physical units, neuron by neuron.
+    pub fn state_of(&self, pop: usize) -> Vec<(String, Vec<f64>)> {
+        let p = &self.pops[pop];
+        let mut vars: Vec<(String, Vec<f64>)> = p.vars.iter().map(|v| (v.name.clone(), vec![0.0; p.size as usize])).collect();
+        for s in &p.slices {
+            let Some(c) = self.cores.iter().find(|c| c.id == s.core) else { continue };
+            if let crate::machine::Run::Kernel { data, .. } = &c.run {
+                for (v, (_, vals)) in p.vars.iter().zip(vars.iter_mut()) {
+                    for i in 0..s.count as usize {
+                        vals[s.first as usize + i] = data.state[v.slot as usize][i] as f64 * v.scale + v.offset;
+                    }
+                }
+            }
+        }
+        vars
+    }
 }

@@ -10,7 +10,8 @@
 //!   per-step series, a raster sample.
 //! - [`text`], [`html`], [`plots`], [`format`]: the reports for people:
 //!   tables, a self-contained HTML page, pictures (SVG, PNG).
-//! - [`spikes`], [`probes`]: spike and probe files in and out.
+//! - [`spikes`], [`probes`], [`weights`]: spike, probe and learned-weight
+//!   files in and out.
 #![forbid(unsafe_code)]
 
 pub mod format;
@@ -21,6 +22,7 @@ pub mod session;
 pub mod spikes;
 pub mod summary;
 pub mod text;
+pub mod weights;
 
 use std::path::{Path, PathBuf};
 

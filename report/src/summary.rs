@@ -167,8 +167,15 @@ pub struct PopRow {
     pub spikes: u64,
     pub rate_hz: f64,
     pub synaptic_events_in: u64,
-    /// Dynamic energy of the population's cores (their synapses, updates, instructions, outgoing packets), J.
+    /// Synaptic weights a learning rule updated on the population's cores (its incoming learning projections).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub synaptic_updates: u64,
+    /// Dynamic energy of the population's cores (their synapses, updates, instructions, outgoing packets, learning), J.
     pub dynamic_j: f64,
+}
+
+fn is_zero(x: &u64) -> bool {
+    *x == 0
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -351,6 +358,7 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
                 spikes,
                 rate_hz: if bio_s > 0.0 { spikes as f64 / p.size as f64 / bio_s } else { 0.0 },
                 synaptic_events_in: mine.clone().map(|x| x.counts.synaptic_events).sum(),
+                synaptic_updates: mine.clone().map(|x| x.counts.synaptic_updates).sum(),
                 dynamic_j: mine.map(|x| energy::core_dynamic_pj(a, &x.counts) * 1e-12).sum(),
             }
         })

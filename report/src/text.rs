@@ -86,14 +86,21 @@ pub fn tables(s: &Summary, top: usize) -> Vec<(String, String)> {
                 .collect(),
         ),
     ));
+    // Learning columns only where something learned.
+    let learning = s.populations.iter().any(|p| p.synaptic_updates > 0);
+    let mut head = vec!["population", "model", "neurons", "cores", "spikes", "rate", "synaptic events in"];
+    if learning {
+        head.push("learning updates");
+    }
+    head.push("dynamic energy");
     out.push((
         "By population".into(),
         table(
-            &["population", "model", "neurons", "cores", "spikes", "rate", "synaptic events in", "dynamic energy"],
+            &head,
             s.populations
                 .iter()
                 .map(|p| {
-                    vec![
+                    let mut row = vec![
                         p.name.clone(),
                         p.model.clone(),
                         p.size.to_string(),
@@ -101,8 +108,12 @@ pub fn tables(s: &Summary, top: usize) -> Vec<(String, String)> {
                         p.spikes.to_string(),
                         format!("{:.2} Hz", p.rate_hz),
                         p.synaptic_events_in.to_string(),
-                        eng(p.dynamic_j, "J"),
-                    ]
+                    ];
+                    if learning {
+                        row.push(p.synaptic_updates.to_string());
+                    }
+                    row.push(eng(p.dynamic_j, "J"));
+                    row
                 })
                 .collect(),
         ),

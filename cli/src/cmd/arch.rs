@@ -41,7 +41,10 @@ pub fn run(c: ArchCmd) -> Result<()> {
                     a.core.max_delay_steps.to_string(),
                 ]);
             }
-            crate::out::outln!("{}", table(&["profile", "topology", "chips", "cores/chip", "neurons/core", "router entries", "weight bits", "max delay"], rows));
+            crate::out::outln!(
+                "{}",
+                table(&["profile", "topology", "chips", "cores/chip", "neurons/core", "router entries", "weight bits", "max delay"], rows)
+            );
             crate::out::outln!("`nerve arch show NAME` prints every field with its unit and source.");
             Ok(())
         }

@@ -90,6 +90,14 @@ pub struct RunArgs {
     /// A core's step time: `on`: max(send, receive) (they overlap, as SANA-FE); `off`: their sum. Default: the profile's.
     #[arg(long, value_enum)]
     overlap: Option<OnOff>,
+    /// After the run, write every learning projection's synapses: CSV `projection,pre,post,weight,delay`
+    /// (weight in the projection's units, delay in ms), or .npy (rows: projection index, pre, post, weight, delay).
+    #[arg(long)]
+    save_weights: Option<PathBuf>,
+    /// After the run, write a network (JSON) that continues it: learned weights as static
+    /// `from_list` connections, neuron states as initial values, spike arrays shifted. Needs a .json network.
+    #[arg(long)]
+    save_network: Option<PathBuf>,
     /// Print nothing but errors.
     #[arg(short, long)]
     quiet: bool,
@@ -126,6 +134,9 @@ fn is_network(p: &Path) -> bool {
 
 pub fn run(a: RunArgs) -> Result<()> {
     let t_load = std::time::Instant::now();
+    if a.save_network.is_some() && a.image.extension().is_none_or(|e| e != "json") {
+        return Err(format!("--save-network rewrites the network file: run the network (.json) itself rather than {}", a.image.display()).into());
+    }
     // Every image is validated once, however it was obtained: by the compiler
     // for a network, here for a file.
     let img = if is_network(&a.image) {
@@ -193,6 +204,16 @@ pub fn run(a: RunArgs) -> Result<()> {
         b.finish_and_clear();
     }
     let (m, out) = (&ran.machine, &ran.output);
+    if let Some(w) = &a.save_weights {
+        let learned = m.learned();
+        if learned.is_empty() {
+            return Err(format!("--save-weights: {} has no learning projections (a projection with `plasticity`)", a.image.display()).into());
+        }
+        nerve_report::weights::write(w, &learned, m.dt_ms)?;
+    }
+    if let Some(p) = &a.save_network {
+        save_network(&a.image, p, m, a.steps, a.quiet)?;
+    }
     if let Some(r) = &a.record {
         spikes::write_recorded(r, a.format.map(Into::into), m, out)?;
     }
@@ -217,6 +238,29 @@ pub fn run(a: RunArgs) -> Result<()> {
     }
     if !a.quiet {
         crate::out::out!("{}", nerve_report::text::run_lines(&summary, out.wall_seconds));
+    }
+    Ok(())
+}
+
+/// `--save-network`: the network read again (the run may have compiled it
+/// from the same file) and rewritten to continue the run.
+fn save_network(network: &Path, to: &Path, m: &Machine, steps: u64, quiet: bool) -> Result<()> {
+    use nerve_compiler::front::resume::{save, Saved, SavedProjection};
+    let text = std::fs::read_to_string(network).map_err(|e| format!("cannot read {}: {e}", network.display()))?;
+    let net = nerve_compiler::front::json::read_network(network)?;
+    let learned: Vec<SavedProjection> = m
+        .learned()
+        .iter()
+        .map(|l| SavedProjection { index: l.index as usize, conns: l.synapses.iter().map(|s| (s.pre, s.post, s.weight, s.delay as f64 * m.dt_ms)).collect() })
+        .collect();
+    let states: Vec<Vec<(String, Vec<f64>)>> =
+        net.pops().map(|(_, p)| m.pops.iter().position(|q| q.name == p.name).map_or_else(Vec::new, |i| m.state_of(i))).collect();
+    let (json, notes) = save(&Saved { net: &net, text: &text, learned: &learned, states: &states, t_end_ms: steps as f64 * m.dt_ms })?;
+    nerve_report::write_file(to, json.as_bytes())?;
+    if !quiet {
+        for n in notes {
+            eprintln!("note: {n}");
+        }
     }
     Ok(())
 }

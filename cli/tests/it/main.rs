@@ -9,3 +9,4 @@ mod lava_bitexact;
 mod learning;
 mod lif_dynamics;
 mod nir_reference;
+mod weights_out;

@@ -6,6 +6,7 @@ pub mod builder;
 pub mod csv;
 pub mod json;
 pub mod nir;
+pub mod resume;
 
 use std::path::Path;
 

@@ -171,8 +171,10 @@ pub enum LearningRule {
 pub struct PlasticSet {
     /// Index into `Image::rules`.
     pub rule: u32,
-    /// The projection's label (for `--save-weights`).
+    /// The projection's label and its index among the network's projections
+    /// (for `--save-weights` and `--save-network`).
     pub projection: String,
+    pub projection_index: u32,
     pub pre_pop: PopId,
     /// The core's synapses (indices into `CoreImage::synapses`), sorted.
     pub synapses: Vec<u32>,

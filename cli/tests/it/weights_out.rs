@@ -1,0 +1,172 @@
+//! Weights and networks out of a learning run: `nerve run --save-weights`
+//! (CSV and NPY) on a JSON network with lava's STDP, equal to lava-nc's
+//! final weights; `--save-network` giving a network whose static run
+//! continues where the learning run ended; the misuses refused.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{json, Value};
+
+fn nerve() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_nerve"))
+}
+
+fn data(f: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(f)
+}
+
+fn ok(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("nerve runs");
+    assert!(out.status.success(), "failed: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stderr).unwrap()
+}
+
+fn err(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("nerve runs");
+    assert!(!out.status.success(), "succeeded: {}", String::from_utf8_lossy(&out.stdout));
+    String::from_utf8(out.stderr).unwrap()
+}
+
+/// (projection, pre, post, weight, delay) rows of a weights CSV.
+fn csv_rows(p: &Path) -> Vec<(String, u32, u32, f64, f64)> {
+    let t = std::fs::read_to_string(p).unwrap();
+    let mut lines = t.lines();
+    assert_eq!(lines.next(), Some("projection,pre,post,weight,delay"));
+    lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0].to_string(), f[1].parse().unwrap(), f[2].parse().unwrap(), f[3].parse().unwrap(), f[4].parse().unwrap())
+        })
+        .collect()
+}
+
+fn npy_rows(p: &Path) -> Vec<[f64; 5]> {
+    let b = std::fs::read(p).unwrap();
+    assert_eq!(&b[..6], b"\x93NUMPY");
+    let hlen = u16::from_le_bytes([b[8], b[9]]) as usize;
+    let header = std::str::from_utf8(&b[10..10 + hlen]).unwrap();
+    assert!(header.contains("'descr': '<f8'") && header.contains(", 5)"), "{header}");
+    let vals: Vec<f64> = b[10 + hlen..].chunks(8).map(|c| f64::from_le_bytes(c.try_into().unwrap())).collect();
+    vals.chunks(5).map(|c| c.try_into().unwrap()).collect()
+}
+
+/// The JSON network of lava's reference case b (STDPLoihi), run through the
+/// CLI: its saved weights are lava-nc's final weights.
+#[test]
+fn saved_weights_are_lavas() {
+    let dir = tempfile::tempdir().unwrap();
+    let (csv, npy) = (dir.path().join("w.csv"), dir.path().join("w.npy"));
+    let net = data("loihi_stdp.json");
+    for (w, engine) in [(&csv, "jit"), (&npy, "interp")] {
+        ok(nerve().args(["run", net.to_str().unwrap(), "--arch", "loihi", "--steps", "60", "-q", "--engine", engine, "--save-weights", w.to_str().unwrap()]));
+    }
+    let lava: Value = serde_json::from_str(&std::fs::read_to_string(data("lava_learning/b_stdploihi.json")).unwrap()).unwrap();
+    let want: Vec<Vec<f64>> =
+        lava["final_weights"].as_array().unwrap().iter().map(|r| r.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()).collect();
+    let rows = csv_rows(&csv);
+    assert_eq!(rows.len(), 12);
+    for (proj, pre, post, w, d) in &rows {
+        assert_eq!((proj.as_str(), *d), ("stdp", 1.0));
+        assert_eq!(*w, want[*post as usize][*pre as usize], "pre {pre} post {post}");
+    }
+    // Learning updates are counted, charged and reported by population.
+    let rep = dir.path().join("r.json");
+    ok(nerve().args(["run", net.to_str().unwrap(), "--arch", "loihi", "--steps", "60", "-q", "--report", rep.to_str().unwrap()]));
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&rep).unwrap()).unwrap();
+    let total = r["counts"]["synaptic_updates"].as_u64().unwrap();
+    assert!(total > 12, "{total} updates");
+    assert_eq!(r["populations"][1]["synaptic_updates"].as_u64(), Some(total));
+    assert!(r["populations"][0].get("synaptic_updates").is_none());
+    let kinds = r["energy"]["by_kind"].as_array().unwrap();
+    let learn = kinds.iter().find(|k| k["kind"] == "synaptic updates (learning)").expect("a learning energy row");
+    assert_eq!((learn["count"].as_u64(), learn["per_event_pj"].as_f64()), (Some(total), Some(120.0)));
+    let out = nerve().args(["report", rep.to_str().unwrap()]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("learning updates") && text.contains(&total.to_string()), "{text}");
+    // The NPY holds the same rows (projection 0 of the network).
+    let n = npy_rows(&npy);
+    assert_eq!(n.len(), rows.len());
+    for (a, (_, pre, post, w, d)) in n.iter().zip(&rows) {
+        assert_eq!(*a, [0.0, *pre as f64, *post as f64, *w, *d]);
+    }
+}
+
+/// A network whose learning ends early (its pre neurons fall silent and the
+/// traces decay to 0), driven on by a static input afterwards: the network
+/// saved at step 80 and run for 120 steps spikes as the whole run's steps
+/// 80..200 did, with the weights the whole run ends with.
+#[test]
+fn a_saved_network_continues_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let pre: Vec<Vec<f64>> = (0..6).map(|i| (0..8).map(|k| (i * 3 + k * 4) as f64).filter(|t| *t < 40.0).collect()).collect();
+    let drive: Vec<Vec<f64>> = (0..3).map(|j| (0..12).map(|k| (100 + j * 5 + k * 8) as f64).collect()).collect();
+    let conns: Vec<Value> = (0..6).flat_map(|i| (0..3).map(move |j| json!([i, j, 20 + 7 * i + 11 * j]))).collect();
+    let net = json!({
+        "name": "resume", "dt_ms": 1.0,
+        "populations": [
+            {"name": "pre", "size": 6, "model": "spike_source_array", "spike_times": pre},
+            {"name": "drive", "size": 3, "model": "spike_source_array", "spike_times": drive},
+            {"name": "post", "size": 3, "model": "loihi_lif", "params": {"du": 400, "dv": 200, "vth": 120, "bias_mant": [0, 2, 5], "bias_exp": [0, 0, 0]}, "record": ["spikes"]}
+        ],
+        "projections": [
+            {"pre": "pre", "post": "post", "label": "learn", "sign_mode": "excitatory", "connector": {"type": "from_list", "connections": conns},
+             "plasticity": {"type": "loihi", "dw": "2^-2*y0*x1 - 2^-3*x0*y1", "x1_impulse": 20, "x1_tau": 2, "y1_impulse": 20, "y1_tau": 2, "rng_seed": 5}},
+            {"pre": "drive", "post": "post", "connector": {"type": "one_to_one"}, "weight": 90}
+        ]
+    });
+    let orig = dir.path().join("orig.json");
+    std::fs::write(&orig, net.to_string()).unwrap();
+    let p = |x: &str| dir.path().join(x).to_str().unwrap().to_string();
+    let o = orig.to_str().unwrap();
+    ok(nerve().args(["run", o, "--arch", "loihi", "--steps", "200", "-q", "--record", &p("all.csv"), "--save-weights", &p("all_w.csv")]));
+    let notes = ok(nerve().args(["run", o, "--arch", "loihi", "--steps", "80", "--save-network", &p("saved.json"), "--save-weights", &p("w80.csv")]));
+    assert!(notes.contains("saved static"), "{notes}");
+    ok(nerve().args(["run", &p("saved.json"), "--arch", "loihi", "--steps", "120", "-q", "--record", &p("rest.csv")]));
+
+    // The learning happened before step 80 and not after (so the saved weights are the final ones).
+    let (w80, wall) = (csv_rows(Path::new(&p("w80.csv"))), csv_rows(Path::new(&p("all_w.csv"))));
+    assert_eq!(w80, wall);
+    let initial: Vec<f64> = (0..6).flat_map(|i| (0..3).map(move |j| (20 + 7 * i + 11 * j) as f64)).collect();
+    assert_ne!(w80.iter().map(|r| r.3).collect::<Vec<_>>(), initial, "the weights learned");
+
+    let spikes = |f: &str, shift: f64| -> Vec<(u32, String)> {
+        std::fs::read_to_string(f)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .filter_map(|l| {
+                let v: Vec<&str> = l.split(',').collect();
+                let t: f64 = v[2].parse().unwrap();
+                (t >= shift).then(|| ((t - shift).round() as u32, format!("{},{}", v[0], v[1])))
+            })
+            .collect()
+    };
+    let (whole, rest) = (spikes(&p("all.csv"), 80.0), spikes(&p("rest.csv"), 0.0));
+    assert!(rest.len() > 20, "{} spikes after step 80", rest.len());
+    assert_eq!(rest, whole);
+}
+
+#[test]
+fn misuses_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("n.img");
+    let net = data("loihi_stdp.json");
+    ok(nerve().args(["compile", net.to_str().unwrap(), "--arch", "loihi", "-o", img.to_str().unwrap(), "-q"]));
+    let e = err(nerve().args(["run", img.to_str().unwrap(), "--steps", "5", "--save-network", dir.path().join("x.json").to_str().unwrap()]));
+    assert!(e.contains("--save-network") && e.contains("n.img"), "{e}");
+    // An image keeps its weights out: --save-weights works on it.
+    ok(nerve().args(["run", img.to_str().unwrap(), "--steps", "5", "-q", "--save-weights", dir.path().join("w.csv").to_str().unwrap()]));
+    let small = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/small.json");
+    let e = err(nerve().args([
+        "run",
+        small.to_str().unwrap(),
+        "--arch",
+        "spinnaker",
+        "--steps",
+        "5",
+        "--save-weights",
+        dir.path().join("w.csv").to_str().unwrap(),
+    ]));
+    assert!(e.contains("no learning projections"), "{e}");
+}

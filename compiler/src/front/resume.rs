@@ -1,0 +1,91 @@
+//! A network file that continues a run (`nerve run --save-network`): the
+//! original JSON with each learning projection's synapses as the run left
+//! them (a `from_list` of pre, post, weight, delay, its `plasticity` removed,
+//! so that it runs static), every neuron's state as its initial value, and
+//! spike-source arrays shifted to start where the run ended. What the file
+//! cannot hold is said in the returned notes (spikes in flight, Poisson
+//! draws, learning traces).
+
+use serde_json::{json, Map, Value};
+
+use crate::error::{CompileError, Result};
+use crate::net::model::{Model, Network};
+
+/// A learning projection's synapses after a run: its index in the
+/// network's `projections` and (pre, post, weight in its units, delay in ms).
+pub struct SavedProjection {
+    pub index: usize,
+    pub conns: Vec<(u32, u32, f64, f64)>,
+}
+
+/// What a saved network is made of.
+pub struct Saved<'a> {
+    /// The network as read from `text`.
+    pub net: &'a Network,
+    /// The network file's text (JSON).
+    pub text: &'a str,
+    pub learned: &'a [SavedProjection],
+    /// Per population (network order): its state variables' values now, physical units.
+    pub states: &'a [Vec<(String, Vec<f64>)>],
+    /// The time the run ended, ms (steps × dt).
+    pub t_end_ms: f64,
+}
+
+/// The continuing network's JSON, and notes on what it cannot carry.
+pub fn save(s: &Saved) -> Result<(String, Vec<String>)> {
+    let bad = |reason: String| CompileError::Format { file: "--save-network".into(), path: String::new(), reason };
+    let mut root: Value = serde_json::from_str(s.text).map_err(|e| bad(format!("the network is not JSON: {e}")))?;
+    let mut notes = Vec::new();
+    let net = s.net;
+    {
+        let pops = root.get_mut("populations").and_then(Value::as_array_mut).ok_or_else(|| bad("the network has no `populations` list".into()))?;
+        if pops.len() != net.num_pops() {
+            return Err(bad(format!("the file has {} populations, the network read from it {}", pops.len(), net.num_pops())));
+        }
+        for (pj, (pi, pop)) in pops.iter_mut().zip(net.pops()) {
+            let o = pj.as_object_mut().ok_or_else(|| bad(format!("population `{}` is not an object", pop.name)))?;
+            match &pop.model {
+                Model::Neuron(n) => {
+                    let state = &s.states[pi.index()];
+                    let mut init = Map::new();
+                    for spec in n.model.state() {
+                        let Some((_, vals)) = state.iter().find(|(name, _)| name == spec.name) else { continue };
+                        let vals: Vec<Value> = vals.iter().map(|&x| if spec.int_bits.is_some() { json!(x.round() as i64) } else { json!(x) }).collect();
+                        init.insert(spec.name.to_string(), Value::Array(vals));
+                    }
+                    o.insert("initial".into(), Value::Object(init));
+                }
+                Model::SpikeSourceArray(times) => {
+                    let shifted: Vec<Vec<f64>> = times
+                        .iter()
+                        .map(|ts| {
+                            ts.iter().map(|&t| net.dt_ms * ((t / net.dt_ms + 0.5).floor()) - s.t_end_ms).filter(|&t| t >= -1e-9).map(|t| t.max(0.0)).collect()
+                        })
+                        .collect();
+                    o.insert("spike_times".into(), json!(shifted));
+                }
+                Model::SpikeSourcePoisson { .. } => {
+                    notes.push(format!("`{}`: a Poisson source starts its draws afresh in the saved network (its spikes differ from a longer run's)", pop.name))
+                }
+                Model::Input => {}
+            }
+        }
+    }
+    let projs = root.get_mut("projections").and_then(Value::as_array_mut).ok_or_else(|| bad("the network has no `projections` list".into()))?;
+    for l in s.learned {
+        let pj = projs.get_mut(l.index).and_then(Value::as_object_mut).ok_or_else(|| bad(format!("projection {} is missing from the file", l.index)))?;
+        let post = net.graph.edge_endpoints(crate::net::model::ProjIx::new(l.index)).map(|(_, b)| b);
+        let integer = post.is_some_and(|b| net.pop(b).model.neuron_model().is_some_and(|m| m.integer_weights()));
+        pj.remove("plasticity");
+        pj.remove("weight");
+        pj.remove("delay");
+        let conns: Vec<Value> = l.conns.iter().map(|&(a, b, w, d)| if integer { json!([a, b, w.round() as i64, d]) } else { json!([a, b, w, d]) }).collect();
+        pj.insert("connector".into(), json!({"type": "from_list", "connections": conns}));
+    }
+    if !s.learned.is_empty() {
+        notes.push("learning projections are saved static (their `plasticity` removed): traces and tags are not carried".into());
+    }
+    let mut text = serde_json::to_string(&root).map_err(|e| bad(e.to_string()))?;
+    text.push('\n');
+    Ok((text, notes))
+}
