@@ -8,8 +8,10 @@
 #   2. nets.py --check          the validation networks (+ random_500's rates on spinnaker)
 #   3. validate_nest.py         PyNN export on NEST vs nerve run: rates within 10 %
 #   4. validate_spynnaker.py    PyNN export mapped by sPyNNaker (virtual SpiNN-5); tables
-#   5. validate_tables.py       nerve's routing tables checked by PACMAN (compare_tables)
-#   6. validate_lava.py         lava export run by lava-nc vs nerve run: identical spikes
+#   5. validate_spynnaker.py --version 248
+#                               the same for SpiNNaker 2 (--arch spinnaker2, virtual 248 board)
+#   6. validate_tables.py       nerve's routing tables checked by PACMAN (compare_tables)
+#   7. validate_lava.py         lava export run by lava-nc vs nerve run: identical spikes
 #
 # nerve: --nerve, else $NERVE, else the newer of target/release/nerve and target/debug/nerve.
 # Scratch files go to --work (default: a new /tmp/nerve-export-* dir), one subdir per step.
@@ -26,7 +28,7 @@ while (( $# )); do
         --nerve) nerve="$2"; shift 2 ;;
         --work) work="$2"; shift 2 ;;
         --venvs) venvs="$2"; shift 2 ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -67,6 +69,7 @@ step nets "$py" "$here/nets.py" --out "$work/nets" --check --nerve "$nerve" --ve
 common=(--nerve "$nerve" --nets "$work/nets" --venvs "$venvs")
 step validate_nest "$py" "$here/validate_nest.py" "${common[@]}" --work "$work/nest"
 step validate_spynnaker "$py" "$here/validate_spynnaker.py" "${common[@]}" --work "$work/spynnaker"
+step validate_spynnaker2 "$py" "$here/validate_spynnaker.py" "${common[@]}" --version 248 --work "$work/spynnaker2"
 step validate_tables "$py" "$here/validate_tables.py" "${common[@]}" --work "$work/tables"
 step validate_lava "$py" "$here/validate_lava.py" "${common[@]}" --work "$work/lava"
 

@@ -104,18 +104,24 @@ pub fn map_graph(arch: &Arch, net: &Network, splits: &[Split], graph: &SliceGrap
     Ok(Mapped { placement, routes, keys, dests, place_s, route_s })
 }
 
-/// Compiles a network for an architecture.
-pub fn compile(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Output> {
-    let t_all = Instant::now();
+/// The stages every use of a compilation shares: the connectors expanded
+/// (delay extensions added where the profile has them), the weights
+/// quantised, the populations partitioned.
+struct Front {
+    ext: Option<crate::net::delays::Extended>,
+    syn: Vec<Synapses>,
+    lowered: Vec<Lowered>,
+    splits: Vec<Split>,
+    conns: crate::map::partition::SliceConns,
+    times: StageTimes,
+}
+
+fn front(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Front> {
     let mut times = StageTimes::default();
     let dt = net.dt_ms;
-
     progress("expanding connectors");
     let t = Instant::now();
-    let mut syn: Vec<Synapses> = Vec::with_capacity(net.graph.edge_count());
-    for (e, _, _, _) in net.projections() {
-        syn.push(expand(net, e)?);
-    }
+    let mut syn = expand_all(net, opts.threads)?;
     // Delays beyond the core's slots: relays on profiles with delay extensions (else an error).
     let ext = crate::net::delays::extend(arch, net, &mut syn)?;
     let net: &Network = ext.as_ref().map_or(net, |x| &x.net);
@@ -148,6 +154,71 @@ pub fn compile(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn Fn
     // Partition also gives, per (source, target) population, which slices connect.
     let (splits, conns) = partition(arch, net, opts.neurons_per_core, &syn, progress)?;
     times.partition = t.elapsed().as_secs_f64();
+    Ok(Front { ext, syn, lowered, splits, conns, times })
+}
+
+/// Expands every projection's connector, on up to `threads` host threads
+/// (each projection alone, so the result does not depend on the count).
+fn expand_all(net: &Network, threads: Option<usize>) -> Result<Vec<Synapses>> {
+    let edges: Vec<ProjIx> = net.projections().map(|(e, _, _, _)| e).collect();
+    // Threads pay off for large networks only (as in code generation).
+    let neurons: u64 = net.pops().map(|(_, p)| p.size as u64).sum();
+    let threads = threads.unwrap_or_else(|| if neurons < 50_000 { 1 } else { std::thread::available_parallelism().map_or(1, |n| n.get()).min(8) });
+    if threads <= 1 || edges.len() < 2 {
+        return edges.iter().map(|&e| expand(net, e)).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<Result<Synapses>>>> = edges.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|sc| {
+        for _ in 0..threads.min(edges.len()) {
+            sc.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&e) = edges.get(i) else { break };
+                *slots[i].lock().expect("no thread panics holding a slot") = Some(expand(net, e));
+            });
+        }
+    });
+    slots.into_iter().map(|m| m.into_inner().expect("no thread panics holding a slot").expect("every projection expanded")).collect()
+}
+
+/// What exporters need of a compilation, without placing, routing or
+/// generating code: the quantisation, the partition and the synapses of the
+/// network's own projections.
+pub struct Prepared {
+    /// The profile's name.
+    pub arch: String,
+    /// How each projection's weights were quantised.
+    pub quant: Vec<(ProjIx, ProjQuant)>,
+    /// Per population of the network: most neurons on one of its cores.
+    pub neurons_per_core: Vec<u32>,
+    /// Per projection of the network: its synapses.
+    pub syn: Vec<Synapses>,
+}
+
+/// The first stages of `compile` (expand, quantise, partition), for exporters.
+pub fn prepare(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Prepared> {
+    let f = front(arch, net, opts, progress)?;
+    let Front { ext, mut syn, lowered, splits, .. } = f;
+    let n_own = net.graph.edge_count();
+    let (origin, mut full): (Vec<Option<ProjIx>>, Vec<(ProjIx, Synapses)>) = match ext {
+        Some(x) => (x.origin, x.full),
+        None => (vec![None; n_own], Vec::new()),
+    };
+    let quant: Vec<(ProjIx, ProjQuant)> =
+        lowered.iter().flat_map(|l| l.quant.iter().filter(|(e, _)| origin.get(e.index()).copied().flatten().is_none()).cloned()).collect();
+    syn.truncate(n_own);
+    for (e, s) in full.drain(..) {
+        syn[e.index()] = s;
+    }
+    Ok(Prepared { arch: arch.name.clone(), quant, neurons_per_core: (0..net.num_pops()).map(|p| splits[p].size).collect(), syn })
+}
+
+/// Compiles a network for an architecture.
+pub fn compile(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Output> {
+    let t_all = Instant::now();
+    let Front { ext, syn, lowered, splits, conns, mut times } = front(arch, net, opts, progress)?;
+    let net: &Network = ext.as_ref().map_or(net, |x| &x.net);
+    let origin = |e: ProjIx| ext.as_ref().and_then(|x| x.origin[e.index()]);
 
     // Slice graph from the slice connections.
     let base = slice_base(&splits);

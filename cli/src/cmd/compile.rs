@@ -2,7 +2,7 @@ use clap::Args;
 use nerve_compiler::compile::{compile, Options};
 use nerve_compiler::front::nir::lower::{NirOptions, SourceConvention};
 use nerve_compiler::map::place::{read_placement, PlaceOptions, Strategy};
-use nerve_compiler::net::model::ResetMode;
+use nerve_compiler::net::model::{Network, ResetMode};
 use nerve_isa::arch::Arch;
 use std::path::{Path, PathBuf};
 
@@ -92,6 +92,26 @@ impl BuildArgs {
 
 /// Reads `network` and compiles it for `arch`; the report's read time is set, its write time is not.
 pub fn build(network: &Path, arch: &Arch, b: &BuildArgs, quiet: bool) -> Result<nerve_compiler::compile::Output> {
+    let (net, opts, read_s) = read(network, b)?;
+    let mut prog = Progress::new(quiet, "compiling");
+    let mut out = compile(arch, &net, &opts, &mut |s: &str| prog.stage(s))?;
+    prog.finish();
+    out.report.seconds.read = read_s;
+    Ok(out)
+}
+
+/// The network and what an exporter needs of its compilation (quantisation,
+/// partition, synapses: no placement, routing or code).
+pub fn prepare(network: &Path, arch: &Arch, b: &BuildArgs, quiet: bool) -> Result<(Network, nerve_compiler::compile::Prepared)> {
+    let (net, opts, _) = read(network, b)?;
+    let mut prog = Progress::new(quiet, "preparing");
+    let prep = nerve_compiler::compile::prepare(arch, &net, &opts, &mut |s: &str| prog.stage(s))?;
+    prog.finish();
+    Ok((net, prep))
+}
+
+/// The network and the compile options the flags ask for; seconds reading.
+fn read(network: &Path, b: &BuildArgs) -> Result<(Network, Options, f64)> {
     let t_read = std::time::Instant::now();
     let net = nerve_compiler::front::read(network, &b.nir()?).map_err(flag_words)?;
     let read_s = t_read.elapsed().as_secs_f64();
@@ -107,11 +127,7 @@ pub fn build(network: &Path, arch: &Arch, b: &BuildArgs, quiet: bool) -> Result<
         }
     };
     let opts = Options { place: PlaceOptions { strategy, effort: b.effort, seed: b.seed }, neurons_per_core: b.neurons_per_core, seed: b.seed, threads: None };
-    let mut prog = Progress::new(quiet, "compiling");
-    let mut out = compile(arch, &net, &opts, &mut |s: &str| prog.stage(s))?;
-    prog.finish();
-    out.report.seconds.read = read_s;
-    Ok(out)
+    Ok((net, opts, read_s))
 }
 
 /// The library's words for options, as the command line spells them.

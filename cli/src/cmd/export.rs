@@ -142,8 +142,7 @@ pub fn run(a: ExportArgs) -> Result<()> {
         None => Err("give a target (pynn, lava, spinnaker-tables, nir) or --list".into()),
         Some(ExportCmd::Pynn(a)) => {
             let arch = Arch::load(&a.arch)?;
-            let net = nerve_compiler::front::read(&a.network, &a.build.nir()?)?;
-            let out = crate::cmd::compile::build(&a.network, &arch, &a.build, true)?;
+            let (net, prep) = crate::cmd::compile::prepare(&a.network, &arch, &a.build, true)?;
             let o = pynn::Options {
                 backend: match a.backend {
                     BackendArg::Spinnaker => pynn::Backend::Spinnaker,
@@ -160,15 +159,14 @@ pub fn run(a: ExportArgs) -> Result<()> {
                 duration_ms: a.duration,
                 inputs: read_inputs(&a.input)?,
             };
-            let s = pynn::export(&net, &out, &o, &data_dir(&a.output))?;
+            let s = pynn::export(&net, &prep, &o, &data_dir(&a.output))?;
             write_script(&a.output, &s)
         }
         Some(ExportCmd::Lava(a)) => {
             let arch = Arch::load(&a.arch)?;
-            let net = nerve_compiler::front::read(&a.network, &a.build.nir()?)?;
-            let out = crate::cmd::compile::build(&a.network, &arch, &a.build, true)?;
+            let (net, prep) = crate::cmd::compile::prepare(&a.network, &arch, &a.build, true)?;
             let o = lava::Options { steps: a.steps, inputs: read_inputs(&a.input)? };
-            let s = lava::export(&net, &out, &o, &data_dir(&a.output))?;
+            let s = lava::export(&net, &prep, &o, &data_dir(&a.output))?;
             write_script(&a.output, &s)
         }
         Some(ExportCmd::SpinnakerTables(a)) => {
@@ -192,8 +190,8 @@ pub fn run(a: ExportArgs) -> Result<()> {
         Some(ExportCmd::Nir(a)) => {
             let arch = Arch::load(&a.arch)?;
             let net = nerve_compiler::front::read(&a.network, &Default::default())?;
-            let out = nerve_compiler::compile::compile(&arch, &net, &Default::default(), &mut |_| {})?;
-            let g = nerve_compiler::export::nir::to_nir(&net, &out.quant)?;
+            let prep = nerve_compiler::compile::prepare(&arch, &net, &Default::default(), &mut |_| {})?;
+            let g = nerve_compiler::export::nir::to_nir(&net, &prep.quant)?;
             nerve_compiler::export::nir::write_nir(&g, &a.output)?;
             eprintln!("wrote {} ({} nodes, {} edges; weights as quantised for `{}`)", a.output.display(), g.nodes.len(), g.edges.len(), arch.name);
             Ok(())

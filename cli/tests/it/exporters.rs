@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use nerve_compiler::compile::{compile, Options, Output};
+use nerve_compiler::compile::{compile, prepare, Options, Output, Prepared};
 use nerve_compiler::export::{lava, pynn, spinnaker, WeightMode};
 use nerve_compiler::front::builder::NetworkBuilder;
 use nerve_compiler::net::model::*;
@@ -32,6 +32,13 @@ fn build(path: &Path, arch: &str) -> (Network, Output) {
     (net, out)
 }
 
+/// What exporters take: the network prepared (quantised, partitioned) for `arch`.
+fn prepared(path: &Path, arch: &str) -> (Network, Prepared) {
+    let net = nerve_compiler::front::read(path, &Default::default()).unwrap();
+    let prep = prepare(&Arch::load(arch).unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+    (net, prep)
+}
+
 /// A script with its data files' names and sizes appended (their bytes are checked by the vendor validations).
 fn script_text(s: &pynn::Script) -> String {
     let mut t = s.text.clone();
@@ -43,7 +50,7 @@ fn script_text(s: &pynn::Script) -> String {
 
 #[test]
 fn pynn_scripts_of_small() {
-    let (net, out) = build(&example("small.json"), "spinnaker");
+    let (net, out) = prepared(&example("small.json"), "spinnaker");
     let s = pynn::export(&net, &out, &pynn::Options::default(), "small_data").unwrap();
     check("pynn_small_spinnaker.py", &script_text(&s));
     let o = pynn::Options { backend: pynn::Backend::Nest, poisson: pynn::PoissonMode::Native, duration_ms: Some(300.0), ..Default::default() };
@@ -57,7 +64,7 @@ fn pynn_scripts_of_small() {
 
 #[test]
 fn lava_script_of_a_loihi_network() {
-    let (net, out) = build(&data("loihi_small.json"), "loihi");
+    let (net, out) = prepared(&data("loihi_small.json"), "loihi");
     let s = lava::export(&net, &out, &lava::Options { steps: Some(40), inputs: vec![] }, "loihi_small_data").unwrap();
     check("lava_loihi_small.py", &script_text(&s));
 }
@@ -186,7 +193,7 @@ fn what_a_target_cannot_represent_is_an_error() {
         // Profiles that compile the case, so that the exporter's own check is what fails.
         let mut arch = Arch::builtin(if target == "pynn" { "spinnaker" } else { "loihi" }).unwrap();
         arch.core.max_extended_delay_steps = Some(1000);
-        let out = compile(&arch, &net, &Options::default(), &mut |_| {}).unwrap();
+        let out = prepare(&arch, &net, &Options::default(), &mut |_| {}).unwrap();
         let r = match target {
             "pynn" => pynn::export(&net, &out, &pynn::Options::default(), "d").map(|_| ()),
             "lava" => lava::export(&net, &out, &lava::Options::default(), "d").map(|_| ()),
@@ -202,7 +209,7 @@ fn what_a_target_cannot_represent_is_an_error() {
         }
     }
     // More neurons on a core than sPyNNaker's hold: a partition made for Loihi's larger cores.
-    let (net, out) = build(&example("small.json"), "loihi");
+    let (net, out) = prepared(&example("small.json"), "loihi");
     let e = pynn::export(&net, &out, &pynn::Options::default(), "d").map(|_| ()).unwrap_err().to_string();
     assert!(e.contains("population `exc`") && e.contains("400 neurons on a core") && e.contains("256"), "{e}");
     assert!(pynn::export(&net, &out, &pynn::Options { backend: pynn::Backend::Nest, ..Default::default() }, "d").is_ok(), "NEST has no cores");
@@ -229,6 +236,7 @@ fn delay_extensions_give_the_spikes_of_long_delay_slots() {
     // The relays are cores of the image, and the 4 ms and 12.5 ms delays export for sPyNNaker.
     let out = compile(&a, &net, &Options::default(), &mut |_| {}).unwrap();
     assert!(out.image.populations.iter().filter(|p| p.model == "delay_relay").count() >= 2);
+    let out = prepare(&a, &net, &Options::default(), &mut |_| {}).unwrap();
     let s = pynn::export(&net, &out, &pynn::Options::default(), "d").unwrap();
     assert!(s.text.contains(", 12.5)") && s.text.contains(", 4.0)"), "the long delays exported");
     // Beyond the extension, an error with both limits.
@@ -264,7 +272,7 @@ fn nest_scripts_move_early_source_spikes_and_say_so() {
     let post = b.population("post", 2, Model::neuron("lif", vec![]).unwrap()).unwrap();
     b.project(src, post, Connector::OneToOne).weight(1.0).delay_ms(0.1).add().unwrap();
     let net = b.finish().unwrap();
-    let out = compile(&Arch::load("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+    let out = prepare(&Arch::load("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
     let nest = pynn::export(&net, &out, &pynn::Options { backend: pynn::Backend::Nest, ..Default::default() }, "d").unwrap();
     assert!(nest.text.contains("spike_times=[[0.2, 0.5], [0.3]]"), "{}", nest.text);
     assert_eq!(nest.notes.len(), 1);
@@ -287,10 +295,10 @@ fn a_script_holds_a_bounded_amount_inline() {
         b.project(src, p, Connector::FixedNumberPre { n: 90, seed: i as u64, allow_self_connections: true }).weight(0.1).delay_ms(1.0).add().unwrap();
     }
     let net = b.finish().unwrap();
-    let out = compile(&Arch::load("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+    let out = prepare(&Arch::load("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
     let s = pynn::export(&net, &out, &pynn::Options::default(), "d").unwrap();
     let inline = s.text.matches("FromListConnector([").count();
     assert_eq!(inline, pynn::INLINE_TOTAL / 18_000, "lists inline");
-    assert_eq!(s.data.len(), n_proj - inline, "lists in NPY files");
+    assert_eq!(s.data.len(), 2 * (n_proj - inline), "the other projections in NPY files (row starts and targets)");
     assert!(s.text.len() < pynn::INLINE_TOTAL * 40, "{} bytes", s.text.len());
 }

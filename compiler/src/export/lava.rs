@@ -16,7 +16,7 @@
 use std::fmt::Write as _;
 
 use super::{check_projection, npy, py_float, py_str, refuse, synapses, Syn, WeightMode};
-use crate::compile::Output;
+use crate::compile::Prepared;
 use crate::error::Result;
 use crate::models::MODELS;
 use crate::net::model::*;
@@ -49,8 +49,8 @@ pub fn models() -> Vec<(String, String)> {
     v
 }
 
-/// Exports `net` (compiled for the loihi profile as `out`).
-pub fn export(net: &Network, out: &Output, o: &Options, data_dir: &str) -> Result<Script> {
+/// Exports `net` (prepared for the loihi profile as `prep`).
+pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Result<Script> {
     let dt = net.dt_ms;
     let steps = o.steps.unwrap_or_else(|| (net.duration_ms.unwrap_or(1000.0) / dt).round().max(1.0) as u32);
     if steps == 0 {
@@ -78,8 +78,8 @@ pub fn export(net: &Network, out: &Output, o: &Options, data_dir: &str) -> Resul
     }
     let mut projs: Vec<(ProjIx, PopIx, PopIx, Vec<Syn>)> = Vec::new();
     for (e, pre, post, p) in net.projections() {
-        check_projection(TARGET, net, e, out)?;
-        let syn = synapses(net, e, out, WeightMode::Original)?;
+        check_projection(TARGET, net, e, prep)?;
+        let syn = synapses(e, prep, WeightMode::Original)?;
         let mut seen = std::collections::BTreeSet::new();
         for s in &syn {
             if s.delay > MAX_DELAY {

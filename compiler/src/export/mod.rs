@@ -11,10 +11,9 @@ mod npy;
 pub mod pynn;
 pub mod spinnaker;
 
-use crate::compile::Output;
+use crate::compile::Prepared;
 use crate::error::{CompileError, Result};
 use crate::lower::ProjQuant;
-use crate::net::expand::expand;
 use crate::net::model::*;
 
 /// One export target, for `nerve export --list`.
@@ -90,11 +89,11 @@ pub struct Syn {
     pub delay: u16,
 }
 
-/// A projection's synapses with the weights `mode` asks for (quantised by
-/// the compile `out`, whose quantisation must cover the projection).
-pub(crate) fn synapses(net: &Network, e: ProjIx, out: &Output, mode: WeightMode) -> Result<Vec<Syn>> {
-    let syn = expand(net, e)?;
-    let q: Option<&ProjQuant> = out.quant.iter().find(|(x, _)| *x == e).map(|(_, q)| q);
+/// A projection's synapses with the weights `mode` asks for (quantised as
+/// `prep` quantised them).
+pub(crate) fn synapses(e: ProjIx, prep: &Prepared, mode: WeightMode) -> Result<Vec<Syn>> {
+    let syn = &prep.syn[e.index()];
+    let q: Option<&ProjQuant> = prep.quant.iter().find(|(x, _)| *x == e).map(|(_, q)| q);
     let mut v = Vec::with_capacity(syn.len() as usize);
     for i in 0..syn.n_pre() {
         for k in syn.row(i) {
@@ -111,9 +110,9 @@ pub(crate) fn synapses(net: &Network, e: ProjIx, out: &Output, mode: WeightMode)
 
 /// Refuses a projection the target's profile clipped or whose delays are not
 /// whole timesteps (what vendor tools round or clip silently).
-pub(crate) fn check_projection(target: &str, net: &Network, e: ProjIx, out: &Output) -> Result<()> {
+pub(crate) fn check_projection(target: &str, net: &Network, e: ProjIx, prep: &Prepared) -> Result<()> {
     let p = &net.graph[e];
-    if let Some((_, q)) = out.quant.iter().find(|(x, _)| *x == e) {
+    if let Some((_, q)) = prep.quant.iter().find(|(x, _)| *x == e) {
         if q.clipped > 0 {
             return Err(refuse(
                 target,

@@ -33,3 +33,39 @@ pub fn i64_2d(rows: usize, cols: usize, data: &[i64]) -> Vec<u8> {
     }
     out
 }
+
+/// An NPY file of a 1-D little-endian float64 array.
+pub fn f64_1d(data: &[f64]) -> Vec<u8> {
+    let mut out = header(&format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({},), }}", data.len()));
+    out.reserve(data.len() * 8);
+    for x in data {
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out
+}
+
+/// An NPY file of a 1-D little-endian uint16 array.
+pub fn u16_1d(data: &[u16]) -> Vec<u8> {
+    let mut out = header(&format!("{{'descr': '<u2', 'fortran_order': False, 'shape': ({},), }}", data.len()));
+    out.reserve(data.len() * 2);
+    for x in data {
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out
+}
+
+/// NPY files of a projection's synapses as a CSR matrix by pre neuron:
+/// row starts (`n_pre + 1` little-endian uint64) and post neurons (uint32),
+/// half the bytes of (pre, post) pairs.
+pub fn csr(sy: &crate::net::expand::Synapses) -> (Vec<u8>, Vec<u8>) {
+    let mut indptr = header(&format!("{{'descr': '<u8', 'fortran_order': False, 'shape': ({},), }}", sy.indptr.len()));
+    for x in &sy.indptr {
+        indptr.extend_from_slice(&x.to_le_bytes());
+    }
+    let mut post = header(&format!("{{'descr': '<u4', 'fortran_order': False, 'shape': ({},), }}", sy.post.len()));
+    post.reserve(sy.post.len() * 4);
+    for x in &sy.post {
+        post.extend_from_slice(&x.to_le_bytes());
+    }
+    (indptr, post)
+}

@@ -13,10 +13,11 @@
 
 use std::fmt::Write as _;
 
-use super::{check_projection, npy, py_float, py_str, py_time, refuse, synapses, Syn, WeightMode};
-use crate::compile::Output;
+use super::{check_projection, npy, py_float, py_str, py_time, refuse, WeightMode};
+use crate::compile::Prepared;
 use crate::error::Result;
 use crate::models::{Neuron, PynnMap, PynnParam, MODELS};
+use crate::net::expand::{Delays, Synapses, Weights};
 use crate::net::model::*;
 
 const TARGET: &str = "pynn";
@@ -100,11 +101,17 @@ fn pynn_of(pop: &Population) -> Result<Option<(&Neuron, &'static PynnMap)>> {
     }
 }
 
-/// A per-neuron value list, or a scalar where all are equal.
-fn values(v: &[f64]) -> String {
+/// A per-neuron value list (inline, or a list from an NPY file), or a
+/// scalar where all are equal.
+fn values(v: &[f64], data: &mut Bulk) -> String {
     match v.first() {
         Some(&x) if v.iter().all(|&y| y == x) => py_float(x),
-        _ => format!("[{}]", v.iter().map(|&x| py_float(x)).collect::<Vec<_>>().join(", ")),
+        _ if data.inline(v.len()) => format!("[{}]", v.iter().map(|&x| py_float(x)).collect::<Vec<_>>().join(", ")),
+        _ => {
+            let file = format!("values_{}.npy", data.files.len());
+            data.files.push((file.clone(), npy::f64_1d(v)));
+            format!("data({}).tolist()", py_str(&file))
+        }
     }
 }
 
@@ -115,7 +122,7 @@ fn spike_lists(times: &[Vec<f64>]) -> String {
 }
 
 /// Exports `net` (compiled for its target as `out`).
-pub fn export(net: &Network, out: &Output, o: &Options, data_dir: &str) -> Result<Script> {
+pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Result<Script> {
     let dt = net.dt_ms;
     let duration = o.duration_ms.or(net.duration_ms).unwrap_or(1000.0);
     if !(duration.is_finite() && duration > 0.0) {
@@ -127,14 +134,14 @@ pub fn export(net: &Network, out: &Output, o: &Options, data_dir: &str) -> Resul
     // Every check before any output.
     for (pi, pop) in net.pops() {
         pynn_of(pop)?;
-        let per_core = out.report.populations.get(pi.index()).map_or(0, |p| p.neurons_per_core);
+        let per_core = prep.neurons_per_core.get(pi.index()).copied().unwrap_or(0);
         if o.backend == Backend::Spinnaker && per_core > SPYNNAKER_MAX_ATOMS && !pop.model.is_source() {
             return Err(refuse(
                 TARGET,
                 format!("population `{}`", pop.name),
                 format!(
                     "nerve's partition for `{}` puts {per_core} neurons on a core; sPyNNaker's cores hold {SPYNNAKER_MAX_ATOMS} (compile for a SpiNNaker profile or with --neurons-per-core {SPYNNAKER_MAX_ATOMS})",
-                    out.report.arch
+                    prep.arch
                 ),
             ));
         }
@@ -154,40 +161,36 @@ pub fn export(net: &Network, out: &Output, o: &Options, data_dir: &str) -> Resul
             return Err(refuse(TARGET, format!("input spike of `{name}` neuron {n}"), format!("time {t} ms is not a time ≥ 0")));
         }
     }
-    let mut projs: Vec<(ProjIx, PopIx, PopIx, Vec<Syn>)> = Vec::new();
     let mut max_delay = 1u16;
-    for (e, pre, post, p) in net.projections() {
-        check_projection(TARGET, net, e, out)?;
+    for (e, _, post, p) in net.projections() {
+        check_projection(TARGET, net, e, prep)?;
+        let sy = &prep.syn[e.index()];
         // Checked on the network's own weights (the error quotes them), written as asked.
-        let original = synapses(net, e, out, WeightMode::Original)?;
-        for s in &original {
-            let bad_sign = match p.receptor {
-                Receptor::Excitatory => s.weight < 0.0,
-                Receptor::Inhibitory => s.weight > 0.0,
-            };
-            let integer = net.pop(post).model.neuron_model().is_some_and(|m| m.integer_weights());
-            if bad_sign && !integer {
-                return Err(refuse(
-                    TARGET,
-                    format!("projection {}", p.label),
-                    format!("weight {} on the {} receptor (PyNN's sign convention: excitatory ≥ 0, inhibitory ≤ 0)", s.weight, p.receptor.name()),
-                ));
-            }
-            if o.backend == Backend::Spinnaker && s.delay > SPYNNAKER_MAX_DELAY {
-                return Err(refuse(
-                    TARGET,
-                    format!("projection {}", p.label),
-                    format!(
-                        "delay {} ms ({} timesteps) exceeds sPyNNaker's {SPYNNAKER_MAX_DELAY} timesteps (16 slots × 9 delay stages)",
-                        s.delay as f64 * dt,
-                        s.delay
-                    ),
-                ));
-            }
-            max_delay = max_delay.max(s.delay);
+        let integer = net.pop(post).model.neuron_model().is_some_and(|m| m.integer_weights());
+        let bad_sign = |w: f64| match p.receptor {
+            Receptor::Excitatory => w < 0.0,
+            Receptor::Inhibitory => w > 0.0,
+        };
+        let bad = match &sy.weights {
+            Weights::Uniform(w) => (!sy.is_empty() && bad_sign(*w)).then_some(*w),
+            Weights::PerSynapse(v) => v.iter().copied().find(|&w| bad_sign(w)),
+        };
+        if let (Some(w), false) = (bad, integer) {
+            return Err(refuse(
+                TARGET,
+                format!("projection {}", p.label),
+                format!("weight {w} on the {} receptor (PyNN's sign convention: excitatory ≥ 0, inhibitory ≤ 0)", p.receptor.name()),
+            ));
         }
-        let syn = if o.weights == WeightMode::Original { original } else { synapses(net, e, out, o.weights)? };
-        projs.push((e, pre, post, syn));
+        let d = sy.max_delay();
+        if o.backend == Backend::Spinnaker && d > SPYNNAKER_MAX_DELAY {
+            return Err(refuse(
+                TARGET,
+                format!("projection {}", p.label),
+                format!("delay {} ms ({d} timesteps) exceeds sPyNNaker's {SPYNNAKER_MAX_DELAY} timesteps (16 slots × 9 delay stages)", d as f64 * dt),
+            ));
+        }
+        max_delay = max_delay.max(d);
     }
 
     let mut t = String::new();
@@ -195,7 +198,7 @@ pub fn export(net: &Network, out: &Output, o: &Options, data_dir: &str) -> Resul
         Backend::Spinnaker => "sPyNNaker",
         Backend::Nest => "NEST",
     };
-    let arch = &out.report.arch;
+    let arch = &prep.arch;
     let _ = writeln!(t, "#!/usr/bin/env python3");
     let _ = writeln!(
         t,
@@ -277,7 +280,7 @@ def fmt(t):
                             PynnParam::Param(p) => nm.params.get(p).iter(n).collect(),
                             PynnParam::Const(c) => vec![*c],
                         };
-                        format!("{k}={}", values(&vals))
+                        format!("{k}={}", values(&vals, &mut data))
                     })
                     .collect();
                 format!("sim.{}({})", m.cell, params.join(", "))
@@ -294,7 +297,7 @@ def fmt(t):
                 }
                 PoissonMode::Native => {
                     let r: Vec<f64> = rate.iter(n).collect();
-                    format!("sim.SpikeSourcePoisson(rate={}, start=0.0, duration={})", values(&r), py_time(duration))
+                    format!("sim.SpikeSourcePoisson(rate={}, start=0.0, duration={})", values(&r, &mut data), py_time(duration))
                 }
             },
             Model::Input => {
@@ -323,14 +326,14 @@ def fmt(t):
                         return None;
                     }
                     let spec = nm.model.state().iter().find(|s| s.name == *var)?;
-                    Some(format!("{pynn_name}={}", values(&nm.params.initial(pop, spec))))
+                    Some(format!("{pynn_name}={}", values(&nm.params.initial(pop, spec), &mut data)))
                 })
                 .collect();
             if !init.is_empty() {
                 let _ = writeln!(t, "pops[{name}].initialize({})", init.join(", "));
             }
             if o.backend == Backend::Spinnaker {
-                let per_core = out.report.populations.get(pi.index()).map_or(0, |p| p.neurons_per_core);
+                let per_core = prep.neurons_per_core.get(pi.index()).copied().unwrap_or(0);
                 let _ = writeln!(t, "pops[{name}].set_max_atoms_per_core({per_core})  # nerve's partition");
             }
         }
@@ -340,40 +343,107 @@ def fmt(t):
         }
     }
     t.push('\n');
-    for (e, pre, post, syn) in &projs {
-        let p = &net.graph[*e];
-        let scale = net.pop(*post).model.neuron_model().and_then(|m| m.pynn()).map_or(1.0, |m| m.weight_scale);
-        let uniform = syn.first().filter(|s0| syn.iter().all(|s| s.weight == s0.weight && s.delay == s0.delay));
-        let native = match (&p.connector, uniform) {
-            (Connector::AllToAll { allow_self_connections }, Some(s0)) if syn.len() as u64 == expected_all(net, *pre, *post, *allow_self_connections) => {
-                Some((format!("sim.AllToAllConnector(allow_self_connections={})", if *allow_self_connections { "True" } else { "False" }), s0))
+    let proj_at = t.len();
+    let mut conns_helper = false;
+    for (e, pre, post, p) in net.projections() {
+        let sy = &prep.syn[e.index()];
+        let scale = net.pop(post).model.neuron_model().and_then(|m| m.pynn()).map_or(1.0, |m| m.weight_scale);
+        let q = prep.quant.iter().find(|(x, _)| *x == e).map(|(_, q)| q);
+        let value = |w: f64| {
+            scale
+                * match (o.weights, q) {
+                    (WeightMode::Quantised, Some(q)) => q.value(q.mantissa(w).0),
+                    _ => w,
+                }
+        };
+        let (uw, ud) = uniform(sy, &value);
+        let native = match (&p.connector, uw, ud) {
+            (Connector::AllToAll { allow_self_connections }, Some(w), Some(d)) if sy.len() == expected_all(net, pre, post, *allow_self_connections) => {
+                Some((format!("sim.AllToAllConnector(allow_self_connections={})", if *allow_self_connections { "True" } else { "False" }), w, d))
             }
-            (Connector::OneToOne, Some(s0)) if syn.len() as u32 == net.pop(*pre).size.min(net.pop(*post).size) => {
-                Some(("sim.OneToOneConnector()".to_string(), s0))
+            (Connector::OneToOne, Some(w), Some(d)) if sy.len() == net.pop(pre).size.min(net.pop(post).size) as u64 => {
+                Some(("sim.OneToOneConnector()".to_string(), w, d))
             }
             _ => None,
         };
+        let static_syn = |w: f64, d: u16| format!("sim.StaticSynapse(weight={}, delay={})", py_float(w), py_time(d as f64 * dt));
         let (conn, synapse) = match native {
-            Some((c, s0)) => (c, format!("sim.StaticSynapse(weight={}, delay={})", py_float(s0.weight * scale), py_time(s0.delay as f64 * dt))),
-            None if data.inline(syn.len()) => {
-                let l: Vec<String> =
-                    syn.iter().map(|s| format!("({}, {}, {}, {})", s.pre, s.post, py_float(s.weight * scale), py_time(s.delay as f64 * dt))).collect();
+            Some((c, w, d)) => (c, static_syn(w, d)),
+            None if data.inline(sy.len() as usize) => {
+                let mut l = Vec::with_capacity(sy.len() as usize);
+                for i in 0..sy.n_pre() {
+                    for k in sy.row(i) {
+                        l.push(format!("({i}, {}, {}, {})", sy.post[k], py_float(value(sy.weight(k))), py_time(sy.delay(k) as f64 * dt)));
+                    }
+                }
                 (format!("sim.FromListConnector([{}])", l.join(", ")), "sim.StaticSynapse()".to_string())
             }
             None => {
-                let file = format!("proj{}.npy", e.index());
-                let flat: Vec<f64> = syn.iter().flat_map(|s| [s.pre as f64, s.post as f64, s.weight * scale, s.delay as f64 * dt]).collect();
-                data.files.push((file.clone(), npy::f64_2d(syn.len(), 4, &flat)));
-                (format!("sim.FromListConnector(data({}))", py_str(&file)), "sim.StaticSynapse()".to_string())
+                // The synapses as a CSR matrix, weights and delays as files of their own where they differ.
+                conns_helper = true;
+                let file = format!("proj{}", e.index());
+                let (indptr, posts) = npy::csr(sy);
+                data.files.push((format!("{file}_indptr.npy"), indptr));
+                data.files.push((format!("{file}_post.npy"), posts));
+                let wfile = match uw {
+                    Some(_) => "None".to_string(),
+                    None => {
+                        let f = format!("proj{}_weight.npy", e.index());
+                        let w: Vec<f64> = (0..sy.len() as usize).map(|k| value(sy.weight(k))).collect();
+                        data.files.push((f.clone(), npy::f64_1d(&w)));
+                        py_str(&f)
+                    }
+                };
+                let dfile = match ud {
+                    Some(_) => "None".to_string(),
+                    None => {
+                        let f = format!("proj{}_delay.npy", e.index());
+                        let d: Vec<u16> = (0..sy.len() as usize).map(|k| sy.delay(k)).collect();
+                        data.files.push((f.clone(), npy::u16_1d(&d)));
+                        py_str(&f)
+                    }
+                };
+                let synapse = match (uw, ud) {
+                    (Some(w), Some(d)) => static_syn(w, d),
+                    (Some(w), None) => format!("sim.StaticSynapse(weight={})", py_float(w)),
+                    (None, Some(d)) => format!("sim.StaticSynapse(delay={})", py_time(d as f64 * dt)),
+                    (None, None) => "sim.StaticSynapse()".to_string(),
+                };
+                (format!("conns({}, {wfile}, {dfile})", py_str(&file)), synapse)
             }
         };
         let _ = writeln!(
             t,
             "sim.Projection(pops[{}], pops[{}], {conn}, synapse_type={synapse}, receptor_type={}, label={})",
-            py_str(&net.pop(*pre).name),
-            py_str(&net.pop(*post).name),
+            py_str(&net.pop(pre).name),
+            py_str(&net.pop(post).name),
             py_str(p.receptor.name()),
             py_str(&p.label)
+        );
+    }
+    if conns_helper {
+        t.insert_str(
+            proj_at,
+            r#"def conns(proj, weight=None, delay=None):
+    """A FromListConnector from NPY files of a projection's synapses as a CSR
+    matrix (proj_indptr.npy: row starts by pre neuron; proj_post.npy: post
+    neurons), with per-synapse weights and delays (timesteps) from their own
+    files where given (otherwise the synapse type's)."""
+    indptr, post = data(proj + "_indptr.npy"), data(proj + "_post.npy")
+    pre = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr).astype(np.int64))
+    cols, names = [pre, post], []
+    if weight is not None:
+        cols.append(data(weight))
+        names.append("weight")
+    if delay is not None:
+        cols.append(data(delay) * DT)
+        names.append("delay")
+    if not names:
+        return sim.FromListConnector(np.column_stack([pre, post.astype(np.int64)]))
+    return sim.FromListConnector(np.column_stack([c.astype(np.float64) for c in cols]), column_names=names)
+
+
+"#,
         );
     }
     let _ = writeln!(t, "\nRECORDED = [{}]", recorded.iter().map(|n| py_str(n)).collect::<Vec<_>>().join(", "));
@@ -406,6 +476,26 @@ except Exception:  # a board run may not keep reports
     }
     t.push_str("sim.end()\n");
     Ok(Script { text: t, data_dir: data_dir.to_string(), data: data.files, notes })
+}
+
+/// A projection's weight (as `value` gives it) and delay where all its
+/// synapses share them.
+fn uniform(sy: &Synapses, value: &dyn Fn(f64) -> f64) -> (Option<f64>, Option<u16>) {
+    if sy.is_empty() {
+        return (None, None);
+    }
+    let w = match &sy.weights {
+        Weights::Uniform(w) => Some(value(*w)),
+        Weights::PerSynapse(v) => {
+            let w0 = value(v[0]);
+            v.iter().all(|&w| value(w) == w0).then_some(w0)
+        }
+    };
+    let d = match &sy.delays {
+        Delays::Uniform(d) => Some(*d),
+        Delays::PerSynapse(v) => v.iter().all(|&d| d == v[0]).then_some(v[0]),
+    };
+    (w, d)
 }
 
 /// Synapses an all-to-all connector makes (so that one with a zero weight
