@@ -53,9 +53,9 @@ struct Scatter<'a> {
     conn: &'a [Vec<u32>],
     /// Key base of each source slice.
     key_base: &'a [Option<RoutingKey>],
-    /// Per group member, if plastic: its learning rule's index in the image
-    /// and its projection's index in the network.
-    plastic: &'a [Option<(u32, u32)>],
+    /// Per group member, if plastic: its learning rule's index in the image,
+    /// its projection's index in the network, and an STDP rule's words.
+    plastic: &'a [Option<(u32, u32, Option<&'a crate::plasticity::stdp::Planned>)>],
     run_key: u32,
     run_mask: u32,
     span: u32,
@@ -231,7 +231,7 @@ impl Scatter<'_> {
                 }
                 for x in sy.row(i as usize) {
                     let k = qs.slice_of(sy.post[x]) as usize;
-                    if let Some((rule, projection_index)) = self.plastic[g] {
+                    if let Some((rule, projection_index, stdp)) = self.plastic[g] {
                         let b = &mut cores[k].img;
                         let s = *set_of[k][g].get_or_insert_with(|| {
                             // Lava's integer weights are their own units (the port's weight_exp is not the weight's).
@@ -245,6 +245,7 @@ impl Scatter<'_> {
                                 pre: vec![],
                                 tag1: vec![],
                                 tag2: vec![],
+                                words: vec![],
                                 weight_unit: if integer { 1.0 } else { q.value(1) },
                             });
                             b.plastic.len() - 1
@@ -254,6 +255,12 @@ impl Scatter<'_> {
                         set.pre.push(i);
                         set.tag1.push(0);
                         set.tag2.push(0);
+                        if let Some(pl) = stdp {
+                            // The word learns; the synapse delivers what the word is worth.
+                            let word = pl.word(sy.weight(x));
+                            set.words.push(word);
+                            b.synapses[next[k]].weight = pl.delivery.apply(word);
+                        }
                     }
                     next[k] += 1;
                 }
@@ -278,9 +285,12 @@ pub(crate) fn codegen(
     // Learning rules, one per plastic projection, their programs among the kernels.
     let mut rules: Vec<nerve_isa::learning::LearningRule> = Vec::new();
     let mut rule_of: Vec<Option<u32>> = vec![None; net.graph.edge_count()];
-    for (e, _, _, p) in net.projections() {
+    let mut stdp_of: Vec<Option<crate::plasticity::stdp::Planned>> = (0..net.graph.edge_count()).map(|_| None).collect();
+    for (e, _, post, p) in net.projections() {
         let Some(pl) = &p.plasticity else { continue };
-        let c = crate::plasticity::compile(net, p, pl)?;
+        let q = &lowered[post.index()].quant.iter().find(|(x, _)| *x == e).expect("every projection is quantised").1;
+        let c = crate::plasticity::compile(net, e, pl, q, &syn[e.index()])?;
+        stdp_of[e.index()] = c.stdp;
         let kid = match kernels.iter().position(|k| *k == c.program) {
             Some(i) => KernelId(i as u32),
             None => {
@@ -289,9 +299,7 @@ pub(crate) fn codegen(
             }
         };
         let mut rule = c.rule;
-        match &mut rule {
-            nerve_isa::learning::LearningRule::Loihi(l) => l.program = kid,
-        }
+        rule.set_program(kid);
         rule_of[e.index()] = Some(rules.len() as u32);
         rules.push(rule);
     }
@@ -373,7 +381,8 @@ pub(crate) fn codegen(
                     crate::net::expand::Weights::PerSynapse(_) => None,
                 })
                 .collect();
-            let plastic: Vec<Option<(u32, u32)>> = projs.iter().map(|e| rule_of[e.index()].map(|r| (r, e.index() as u32))).collect();
+            let plastic: Vec<Option<(u32, u32, Option<&crate::plasticity::stdp::Planned>)>> =
+                projs.iter().map(|e| rule_of[e.index()].map(|r| (r, e.index() as u32, stdp_of[e.index()].as_ref()))).collect();
             for (sy, _, proj) in &group {
                 if sy.max_delay() > 255 {
                     return Err(CompileError::Projection { projection: proj.label.clone(), reason: format!("delay {} steps exceeds 255", sy.max_delay()) });

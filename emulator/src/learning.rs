@@ -1,16 +1,27 @@
-//! The learning engine of a core: its plastic synapses (their weights and
-//! tags, which the synapse arena leaves at 0: these deliver themselves), the
-//! pre and post traces, and the epochs, as `nerve_isa::learning` and the
-//! image's rules define them. Each step, in lava-nc's order: the pre spikes
-//! (a second spike of a neuron in an epoch adds its impulse at once), the
-//! generators advance, the post spikes, they advance again; at the end of an
-//! epoch the trace histories are rebuilt, and the rule's program runs for
-//! every synapse whose pre or post neuron spiked (or every synapse, in the
-//! epochs its u term selects), through the same kernel engines as neurons.
+//! The learning engine of a core: its plastic synapses (their weights,
+//! which the synapse arena leaves at 0: these deliver themselves), and the
+//! state of the rule that changes them, as `nerve_isa::learning` and the
+//! image's rules define them; rules' programs run through the same kernel
+//! engines as neurons.
+//!
+//! Loihi: each step, in lava-nc's order, the pre spikes (a second spike of a
+//! neuron in an epoch adds its impulse at once), the generators advance, the
+//! post spikes, they advance again; at the end of an epoch the trace
+//! histories are rebuilt, and the rule's program runs for every synapse whose
+//! pre or post neuron spiked (or every synapse, in the epochs its u term
+//! selects).
+//!
+//! STDP (sPyNNaker's): a post spike joins its neuron's history at once; the
+//! pre spikes of a step are processed at its end (after the step's post
+//! spikes, as sPyNNaker's timer tick records them before the rows it
+//! processes): each reached synapse's window of post spikes gives its
+//! potentiations and depression, the program applies them in rounds, and
+//! the synapse delivers its new weight into the slot of its delay.
 
 use nerve_isa::image::{CoreImage, Image};
 use nerve_isa::kernel::Kernel;
 use nerve_isa::learning::rng::NumpyRng;
+use nerve_isa::learning::stdp::{pre_trace, Level, PostHistory, StdpRule, Window};
 use nerve_isa::learning::{add_impulse, decay, At, LearningRule, LoihiRule, Operand, Trace, TraceSpec};
 
 use crate::kernel::{padded, KernelData, KernelRunner};
@@ -48,12 +59,10 @@ pub struct Plastic {
     pub pre_pop: u32,
     /// A weight mantissa's value in the projection's units.
     pub weight_unit: f64,
-    /// Per synapse: weight mantissa, tag_1, tag_2, where it adds (the ring
-    /// offset, as `PackedSyn`'s), its delay, pre slot, post neuron (local),
-    /// pre neuron (in the pre population).
+    /// Per synapse: weight mantissa (what it delivers), where it adds (the
+    /// ring offset, as `PackedSyn`'s), its delay, pre slot, post neuron
+    /// (local), pre neuron (in the pre population).
     pub w: Vec<i32>,
-    pub tag1: Vec<i32>,
-    pub tag2: Vec<i32>,
     pub offset: Vec<u32>,
     pub delay: Vec<u8>,
     pub pre_slot: Vec<u32>,
@@ -67,6 +76,22 @@ pub struct Plastic {
     by_post_syn: Vec<u32>,
     /// The pre neurons (in the pre population), by slot.
     pub pre_neurons: Vec<u32>,
+    pub engine: Engine,
+}
+
+/// The state of the rule that changes a set's weights.
+#[derive(Clone, Debug)]
+pub enum Engine {
+    Loihi(Box<LoihiState>),
+    Stdp(Box<StdpState>),
+}
+
+/// Loihi's learning engine on one set.
+#[derive(Clone, Debug)]
+pub struct LoihiState {
+    /// Per synapse: tag_1 and tag_2.
+    pub tag1: Vec<i32>,
+    pub tag2: Vec<i32>,
     /// Traces: x1, x2 per pre slot, y1..y3 per post neuron, at the epoch's start.
     pub x: [Vec<i32>; 2],
     pub y: [Vec<i32>; 3],
@@ -81,6 +106,22 @@ pub struct Plastic {
     rc_bits: u32,
     /// A third factor's post-side state, if the rule has one.
     third: Option<Third>,
+}
+
+/// sPyNNaker's STDP on one set.
+#[derive(Clone, Debug)]
+pub struct StdpState {
+    /// Per synapse: its 16-bit weight word.
+    pub words: Vec<u16>,
+    /// Per pre slot: its last spike's time and trace.
+    pub pre_time: Vec<u32>,
+    pub pre_trace: Vec<i32>,
+    /// Per post neuron: its recent spikes.
+    pub history: Vec<PostHistory>,
+    /// Per post neuron: a third factor's reward level.
+    pub level: Vec<Level>,
+    /// Pre slots that spiked this step.
+    pending: Vec<u32>,
 }
 
 /// A third-factor rule's post side (lava's three-factor neuron): each post
@@ -131,10 +172,45 @@ impl Plastic {
         let post: Vec<u32> = syn.iter().map(|x| x.target as u32).collect();
         let (by_pre, by_pre_syn) = csr(&pre_slot, pre_neurons.len());
         let (by_post, by_post_syn) = csr(&post, n_post);
-        let LearningRule::Loihi(rule) = &img.rules[s.rule as usize];
-        let seed = rule.rng_seed;
-        let mut rc = NumpyRng::new(2);
-        let _ = rc.next64(); // lava's ConnVarRandom draws once when made
+        let engine = match &img.rules[s.rule as usize] {
+            LearningRule::Loihi(rule) => {
+                let seed = rule.rng_seed;
+                let mut rc = NumpyRng::new(2);
+                let _ = rc.next64(); // lava's ConnVarRandom draws once when made
+                Engine::Loihi(Box::new(LoihiState {
+                    tag1: s.tag1.clone(),
+                    tag2: s.tag2.clone(),
+                    x: [vec![0; pre_neurons.len()], vec![0; pre_neurons.len()]],
+                    y: [vec![0; n_post], vec![0; n_post], vec![0; n_post]],
+                    tx: vec![0; pre_neurons.len()],
+                    ty: vec![0; n_post],
+                    spiked_pre: Vec::new(),
+                    spiked_post: Vec::new(),
+                    xr: TraceRandom::new(seed, seed + 1),
+                    yr: TraceRandom::new(seed + 2, seed + 3),
+                    rc,
+                    rc_bits: 0,
+                    third: rule.reward.as_ref().map(|r| Third {
+                        own_y1: vec![0.0; n_post],
+                        prev: vec![false; n_post],
+                        spiked: vec![false; n_post],
+                        now: vec![0; n_post],
+                        next: vec![0; n_post],
+                        factor: (-1.0 / r.y1_tau).exp(),
+                        impulse: r.y1_impulse,
+                        weight: r.weight,
+                    }),
+                }))
+            }
+            LearningRule::Stdp(_) => Engine::Stdp(Box::new(StdpState {
+                words: s.words.clone(),
+                pre_time: vec![0; pre_neurons.len()],
+                pre_trace: vec![0; pre_neurons.len()],
+                history: vec![PostHistory::default(); n_post],
+                level: vec![Level::default(); n_post],
+                pending: Vec::new(),
+            })),
+        };
         Plastic {
             rule: s.rule as usize,
             projection: s.projection.clone(),
@@ -142,8 +218,6 @@ impl Plastic {
             pre_pop: s.pre_pop.0,
             weight_unit: s.weight_unit,
             w: syn.iter().map(|x| x.weight).collect(),
-            tag1: s.tag1.clone(),
-            tag2: s.tag2.clone(),
             offset: syn.iter().map(|x| (in_off + x.port as usize * np + x.target as usize) as u32).collect(),
             delay: syn.iter().map(|x| x.delay).collect(),
             pre_slot,
@@ -153,111 +227,146 @@ impl Plastic {
             by_pre_syn,
             by_post,
             by_post_syn,
-            x: [vec![0; pre_neurons.len()], vec![0; pre_neurons.len()]],
-            y: [vec![0; n_post], vec![0; n_post], vec![0; n_post]],
-            tx: vec![0; pre_neurons.len()],
-            ty: vec![0; n_post],
             pre_neurons,
-            spiked_pre: Vec::new(),
-            spiked_post: Vec::new(),
-            xr: TraceRandom::new(seed, seed + 1),
-            yr: TraceRandom::new(seed + 2, seed + 3),
-            rc,
-            rc_bits: 0,
-            third: rule.reward.as_ref().map(|r| Third {
-                own_y1: vec![0.0; n_post],
-                prev: vec![false; n_post],
-                spiked: vec![false; n_post],
-                now: vec![0; n_post],
-                next: vec![0; n_post],
-                factor: (-1.0 / r.y1_tau).exp(),
-                impulse: r.y1_impulse,
-                weight: r.weight,
-            }),
+            engine,
         }
     }
 
-    /// A reward spike for post neuron `j` (`u32::MAX`: every post neuron).
-    pub fn reward_spike(&mut self, j: u32) {
-        if let Some(th) = &mut self.third {
-            if j == u32::MAX {
-                th.next.iter_mut().for_each(|x| *x += th.weight);
-            } else {
-                th.next[j as usize] += th.weight;
+    /// The synapse's learned weight in the projection's units: an STDP
+    /// word's worth (what sPyNNaker's `get("weight")` reads), else what it delivers.
+    pub fn learned_weight(&self, k: usize, rules: &[LearningRule]) -> f64 {
+        match (&self.engine, &rules[self.rule]) {
+            (Engine::Stdp(st), LearningRule::Stdp(r)) => st.words[k] as f64 * r.word_unit,
+            _ => self.w[k] as f64 * self.weight_unit,
+        }
+    }
+
+    /// A reward spike at `step` for post neuron `j` (`u32::MAX`: every post neuron).
+    pub fn reward_spike(&mut self, j: u32, step: u64, rules: &[LearningRule]) {
+        match &mut self.engine {
+            Engine::Loihi(l) => {
+                if let Some(th) = &mut l.third {
+                    if j == u32::MAX {
+                        th.next.iter_mut().for_each(|x| *x += th.weight);
+                    } else {
+                        th.next[j as usize] += th.weight;
+                    }
+                }
+            }
+            Engine::Stdp(st) => {
+                let LearningRule::Stdp(rule) = &rules[self.rule] else { return };
+                let Some(rw) = &rule.reward else { return };
+                let t = step as u32;
+                if j == u32::MAX {
+                    st.level.iter_mut().for_each(|l| l.add(t, rw.weight, &rw.lut));
+                } else {
+                    st.level[j as usize].add(t, rw.weight, &rw.lut);
+                }
             }
         }
     }
 
-    /// A pre neuron (by slot) spiked this step: its synapses add their
-    /// current weights into the ring slots of their delays.
+    /// A pre neuron (by slot) spiked this step. Loihi: its synapses add
+    /// their current weights into the ring slots of their delays. STDP: they
+    /// learn first, at the end of the step.
     #[inline]
     pub fn deliver(&mut self, slot: u32, step: u64, ring: &mut [&mut [i32]], in_base: usize) {
-        let mask = ring.len() - 1;
-        let (a, b) = (self.by_pre[slot as usize] as usize, self.by_pre[slot as usize + 1] as usize);
-        for &k in &self.by_pre_syn[a..b] {
-            let k = k as usize;
-            let r = &mut ring[(step as usize + self.delay[k] as usize) & mask];
-            let at = self.offset[k] as usize - in_base;
-            r[at] = r[at].wrapping_add(self.w[k]);
+        match &mut self.engine {
+            Engine::Loihi(l) => {
+                add_weights(&self.by_pre, &self.by_pre_syn, &self.delay, &self.offset, &self.w, slot, step, ring, in_base);
+                l.spiked_pre.push(slot);
+            }
+            Engine::Stdp(st) => st.pending.push(slot),
         }
-        self.spiked_pre.push(slot);
     }
 
-    /// A post neuron spiked this step.
+    /// A post neuron spiked at `step`.
     #[inline]
-    pub fn post_spike(&mut self, neuron: u32) {
-        self.spiked_post.push(neuron);
+    pub fn post_spike(&mut self, neuron: u32, step: u64, rules: &[LearningRule]) {
+        match &mut self.engine {
+            Engine::Loihi(l) => l.spiked_post.push(neuron),
+            Engine::Stdp(st) => {
+                if let LearningRule::Stdp(rule) = &rules[self.rule] {
+                    st.history[neuron as usize].add(step as u32, &rule.minus);
+                }
+            }
+        }
     }
 
-    /// The end of step `step` (0-based): the step's spikes into the traces,
-    /// and, at an epoch's end, learning. Returns the synapses updated.
-    pub fn end_step(&mut self, step: u64, rule: &LoihiRule, program: &Kernel, kernel: usize, runner: &dyn KernelRunner, buf: &mut Scratch) -> u64 {
+    /// The end of step `step` (0-based): learning, and (STDP) the learned
+    /// weights delivered. Returns the synapses updated.
+    #[allow(clippy::too_many_arguments)]
+    pub fn end_step(
+        &mut self,
+        step: u64,
+        rules: &[LearningRule],
+        kernels: &[Kernel],
+        runner: &dyn KernelRunner,
+        buf: &mut Scratch,
+        ring: &mut [&mut [i32]],
+        in_base: usize,
+    ) -> u64 {
+        match &rules[self.rule] {
+            LearningRule::Loihi(rule) => {
+                let k = rule.program.index();
+                self.loihi_end_step(step, rule, &kernels[k], k, runner, buf)
+            }
+            LearningRule::Stdp(rule) => {
+                let k = rule.program.index();
+                self.stdp_end_step(step, rule, &kernels[k], k, runner, buf, ring, in_base)
+            }
+        }
+    }
+
+    /// Loihi: the step's spikes into the traces, and, at an epoch's end, learning.
+    fn loihi_end_step(&mut self, step: u64, rule: &LoihiRule, program: &Kernel, kernel: usize, runner: &dyn KernelRunner, buf: &mut Scratch) -> u64 {
+        let Engine::Loihi(l) = &mut self.engine else { return 0 };
         let t = step + 1; // lava's steps count from 1
         let e = rule.t_epoch as u64;
         // The step within the epoch, 1..=e.
         let wets = if t % e == 0 { e } else { t % e } as u8;
         // (a) pre spikes: a second spike in the epoch adds its impulse now (random 0).
-        for &s in &self.spiked_pre {
+        for &s in &l.spiked_pre {
             let s = s as usize;
-            if self.tx[s] > 0 {
+            if l.tx[s] > 0 {
                 for q in 0..2 {
-                    self.x[q][s] = add_impulse(self.x[q][s], 0, &rule.x[q]);
+                    l.x[q][s] = add_impulse(l.x[q][s], 0, &rule.x[q]);
                 }
             }
-            self.tx[s] = wets;
+            l.tx[s] = wets;
         }
-        self.spiked_pre.clear();
-        self.xr.advance();
-        self.yr.advance();
+        l.spiked_pre.clear();
+        l.xr.advance();
+        l.yr.advance();
         // (b) post spikes, with the y impulse's current random number.
-        for &j in &self.spiked_post {
+        for &j in &l.spiked_post {
             let j = j as usize;
-            if self.ty[j] > 0 {
+            if l.ty[j] > 0 {
                 for q in 0..3 {
-                    self.y[q][j] = add_impulse(self.y[q][j], self.yr.impulse, &rule.y[q]);
+                    l.y[q][j] = add_impulse(l.y[q][j], l.yr.impulse, &rule.y[q]);
                 }
             }
-            self.ty[j] = wets;
+            l.ty[j] = wets;
         }
         // A third factor: the post traces are what the neuron sends.
-        if let Some(th) = &mut self.third {
+        if let Some(th) = &mut l.third {
             th.spiked.iter_mut().for_each(|x| *x = false);
-            for &j in &self.spiked_post {
+            for &j in &l.spiked_post {
                 th.spiked[j as usize] = true;
             }
             for j in 0..th.own_y1.len() {
                 th.own_y1[j] = (th.own_y1[j] * th.factor + th.impulse * th.prev[j] as i32 as f64).floor();
-                self.y[0][j] = th.own_y1[j] as i32;
-                self.y[1][j] = th.now[j];
-                self.y[2][j] = 0;
+                l.y[0][j] = th.own_y1[j] as i32;
+                l.y[1][j] = th.now[j];
+                l.y[2][j] = 0;
             }
             std::mem::swap(&mut th.prev, &mut th.spiked);
             std::mem::swap(&mut th.now, &mut th.next);
             th.next.iter_mut().for_each(|x| *x = 0);
         }
-        self.spiked_post.clear();
-        self.xr.advance();
-        self.yr.advance();
+        l.spiked_post.clear();
+        l.xr.advance();
+        l.yr.advance();
         if t % e != 0 {
             return 0;
         }
@@ -266,8 +375,9 @@ impl Plastic {
 
     /// One epoch's learning (lava's `run_lrn`).
     fn learn(&mut self, t: u64, rule: &LoihiRule, program: &Kernel, kernel: usize, runner: &dyn KernelRunner, buf: &mut Scratch) -> u64 {
+        let Engine::Loihi(l) = &mut self.engine else { return 0 };
         let e = rule.t_epoch as usize;
-        self.rc_bits = (self.rc.next64() >> 57) as u32;
+        l.rc_bits = (l.rc.next64() >> 57) as u32;
         // Trace histories over the epoch: h[k] after sub-step k (0: the stored values).
         let hist = |stored: &[Vec<i32>], specs: &[TraceSpec], last: &[u8], r: &TraceRandom| -> Vec<Vec<Vec<i32>>> {
             let mut h = vec![stored.to_vec()];
@@ -285,8 +395,8 @@ impl Plastic {
             }
             h
         };
-        let xh = hist(&self.x, &rule.x, &self.tx, &self.xr);
-        let yh = hist(&self.y, &rule.y, &self.ty, &self.yr);
+        let xh = hist(&l.x, &rule.x, &l.tx, &l.xr);
+        let yh = hist(&l.y, &rule.y, &l.ty, &l.yr);
         // Which synapses the rule changes: those of neurons that spiked, or all when u counts.
         let u = match rule.decimation {
             Some(k) => ((t / rule.t_epoch as u64) % (1u64 << k) == 0) as i32,
@@ -299,14 +409,14 @@ impl Plastic {
         } else {
             buf.mark.clear();
             buf.mark.resize(n_syn, false);
-            for (s, &txs) in self.tx.iter().enumerate() {
+            for (s, &txs) in l.tx.iter().enumerate() {
                 if txs > 0 {
                     for &k in &self.by_pre_syn[self.by_pre[s] as usize..self.by_pre[s + 1] as usize] {
                         buf.mark[k as usize] = true;
                     }
                 }
             }
-            for (j, &tys) in self.ty.iter().enumerate() {
+            for (j, &tys) in l.ty.iter().enumerate() {
                 if tys > 0 {
                     for &k in &self.by_post_syn[self.by_post[j] as usize..self.by_post[j + 1] as usize] {
                         buf.mark[k as usize] = true;
@@ -326,18 +436,18 @@ impl Plastic {
                 let k = k as usize;
                 let (i, j) = (self.pre_slot[k] as usize, self.post[k] as usize);
                 state[0][a] = self.w[k];
-                state[1][a] = self.tag2[k];
-                state[2][a] = self.tag1[k];
+                state[1][a] = l.tag2[k];
+                state[2][a] = l.tag1[k];
                 for (p, op) in ops.iter().enumerate() {
                     buf.input[p * np + a] = match *op {
-                        Operand::X0 => (self.tx[i] > 0) as i32,
-                        Operand::Y0 => (self.ty[j] > 0) as i32,
+                        Operand::X0 => (l.tx[i] > 0) as i32,
+                        Operand::Y0 => (l.ty[j] > 0) as i32,
                         Operand::U => u,
-                        Operand::Round => self.rc_bits as i32,
+                        Operand::Round => l.rc_bits as i32,
                         Operand::Trace(q, at) => {
                             let when = match at {
-                                At::Pre => self.tx[i] as usize,
-                                At::Post => self.ty[j] as usize,
+                                At::Pre => l.tx[i] as usize,
+                                At::Post => l.ty[j] as usize,
                                 At::End => e,
                             };
                             match q {
@@ -358,28 +468,163 @@ impl Plastic {
             for (a, &k) in buf.active.iter().enumerate() {
                 let k = k as usize;
                 self.w[k] = d.state[0][a];
-                self.tag2[k] = d.state[1][a];
-                self.tag1[k] = d.state[2][a];
+                l.tag2[k] = d.state[1][a];
+                l.tag1[k] = d.state[2][a];
             }
         }
         // The epoch's end values are the next epoch's start (a third factor's y come from the neuron).
-        self.x = [xh[e][0].clone(), xh[e][1].clone()];
+        l.x = [xh[e][0].clone(), xh[e][1].clone()];
         if rule.reward.is_none() {
-            self.y = [yh[e][0].clone(), yh[e][1].clone(), yh[e][2].clone()];
+            l.y = [yh[e][0].clone(), yh[e][1].clone(), yh[e][2].clone()];
         }
-        self.tx.iter_mut().for_each(|x| *x = 0);
-        self.ty.iter_mut().for_each(|x| *x = 0);
+        l.tx.iter_mut().for_each(|x| *x = 0);
+        l.ty.iter_mut().for_each(|x| *x = 0);
         n as u64
     }
 }
 
-/// Buffers a worker reuses across epochs.
+/// Buffers a worker reuses across steps.
 #[derive(Default)]
 pub struct Scratch {
     active: Vec<u32>,
     mark: Vec<bool>,
     input: Vec<i32>,
     flags: Vec<u8>,
+    /// STDP: a synapse's window; per lane its potentiations (`pot[pot_at[a]..pot_at[a + 1]]`),
+    /// depression and reward level.
+    window: Window,
+    pot: Vec<i32>,
+    pot_at: Vec<u32>,
+    dep: Vec<Option<i32>>,
+    level: Vec<i32>,
+    state: Vec<Vec<i32>>,
+}
+
+/// Synapses of pre slot `slot` add their weights into the ring slots of their delays.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn add_weights(by_pre: &[u32], by_pre_syn: &[u32], delay: &[u8], offset: &[u32], w: &[i32], slot: u32, step: u64, ring: &mut [&mut [i32]], in_base: usize) {
+    let mask = ring.len() - 1;
+    let (a, b) = (by_pre[slot as usize] as usize, by_pre[slot as usize + 1] as usize);
+    for &k in &by_pre_syn[a..b] {
+        let k = k as usize;
+        let r = &mut ring[(step as usize + delay[k] as usize) & mask];
+        let at = offset[k] as usize - in_base;
+        r[at] = r[at].wrapping_add(w[k]);
+    }
+}
+
+impl Plastic {
+    /// STDP at the end of a step: every synapse the step's pre spikes reach
+    /// learns from its post neuron's window (sPyNNaker processes every
+    /// synapse of the row: all are counted; those without an event that
+    /// could change them skip the program), then delivers its weight.
+    #[allow(clippy::too_many_arguments)]
+    fn stdp_end_step(
+        &mut self,
+        step: u64,
+        rule: &StdpRule,
+        program: &Kernel,
+        kernel: usize,
+        runner: &dyn KernelRunner,
+        buf: &mut Scratch,
+        ring: &mut [&mut [i32]],
+        in_base: usize,
+    ) -> u64 {
+        let Engine::Stdp(st) = &mut self.engine else { return 0 };
+        if st.pending.is_empty() {
+            return 0;
+        }
+        let t = step as u32;
+        let mut updates = 0u64;
+        buf.active.clear();
+        buf.pot.clear();
+        buf.pot_at.clear();
+        buf.pot_at.push(0);
+        buf.dep.clear();
+        buf.level.clear();
+        let mut rounds = 1usize;
+        for &slot in &st.pending {
+            let s = slot as usize;
+            let (last_time, last_trace) = (st.pre_time[s], st.pre_trace[s]);
+            st.pre_time[s] = t;
+            st.pre_trace[s] = pre_trace(t, last_time, last_trace, &rule.plus);
+            let (a, b) = (self.by_pre[s] as usize, self.by_pre[s + 1] as usize);
+            updates += (b - a) as u64;
+            for &k in &self.by_pre_syn[a..b] {
+                let k = k as usize;
+                let j = self.post[k] as usize;
+                st.history[j].window(t, last_time, last_trace, self.delay[k] as u32, &rule.plus, &rule.minus, &mut buf.window);
+                let level = rule.reward.as_ref().map_or(nerve_isa::learning::stdp::ONE, |rw| st.level[j].at(t, &rw.lut));
+                // What the program would do to a synapse with no potentiation and a zero depression: nothing
+                // (additive: unless the weight is below w_min, which the depression clamps).
+                if buf.window.potentiate.is_empty() {
+                    let o = buf.window.depress.map(|o| if rule.reward.is_some() { ((o as i64 * level as i64) >> 11) as i32 } else { o });
+                    let w = (st.words[k] as i32) << rule.shift;
+                    if o.is_none_or(|o| o == 0 && (rule.multiplicative || w >= rule.w_min)) {
+                        continue;
+                    }
+                }
+                rounds = rounds.max(buf.window.potentiate.len());
+                buf.active.push(k as u32);
+                buf.pot.extend_from_slice(&buf.window.potentiate);
+                buf.pot_at.push(buf.pot.len() as u32);
+                buf.dep.push(buf.window.depress);
+                buf.level.push(level);
+            }
+        }
+        let n = buf.active.len();
+        if n > 0 {
+            let np = padded(n);
+            let ports = 5 + rule.reward.is_some() as usize;
+            let mut state = std::mem::take(&mut buf.state);
+            state.resize(3, Vec::new());
+            for (q, v) in state.iter_mut().enumerate() {
+                v.clear();
+                v.resize(np, 0);
+                if q == 1 {
+                    for (a, &k) in buf.active.iter().enumerate() {
+                        v[a] = st.words[k as usize] as i32;
+                    }
+                }
+            }
+            let mut d = KernelData { n, state, params: vec![] };
+            buf.flags.clear();
+            buf.flags.resize(np / 4 + 8, 0);
+            for round in 0..rounds {
+                buf.input.clear();
+                buf.input.resize(ports * np, 0);
+                for a in 0..n {
+                    let pots = &buf.pot[buf.pot_at[a] as usize..buf.pot_at[a + 1] as usize];
+                    let inp = &mut buf.input;
+                    inp[a] = (round == 0) as i32;
+                    if let Some(&r) = pots.get(round) {
+                        inp[np + a] = 1;
+                        inp[2 * np + a] = r;
+                    }
+                    // The depression follows the last potentiation.
+                    if let (Some(o), true) = (buf.dep[a], round + 1 == pots.len().max(1)) {
+                        inp[3 * np + a] = 1;
+                        inp[4 * np + a] = o;
+                    }
+                    if ports == 6 {
+                        inp[5 * np + a] = buf.level[a];
+                    }
+                }
+                runner.run_program(kernel, program, &mut d, &mut buf.input, np, &mut buf.flags);
+            }
+            for (a, &k) in buf.active.iter().enumerate() {
+                st.words[k as usize] = d.state[1][a] as u16;
+                self.w[k as usize] = d.state[2][a];
+            }
+            buf.state = d.state;
+        }
+        for &slot in &st.pending {
+            add_weights(&self.by_pre, &self.by_pre_syn, &self.delay, &self.offset, &self.w, slot, step, ring, in_base);
+        }
+        st.pending.clear();
+        updates
+    }
 }
 
 /// A pre neuron that feeds plastic synapses: the source core's neuron, and
@@ -434,7 +679,7 @@ impl crate::machine::Machine {
                 };
                 let l = &mut out[at];
                 for k in 0..p.w.len() {
-                    l.synapses.push(LearnedSyn { pre: p.pre[k], post: first + p.post[k], weight: p.w[k] as f64 * p.weight_unit, delay: p.delay[k] });
+                    l.synapses.push(LearnedSyn { pre: p.pre[k], post: first + p.post[k], weight: p.learned_weight(k, &self.rules), delay: p.delay[k] });
                 }
             }
         }

@@ -104,26 +104,27 @@ fn state_after(img: &nerve_isa::ValidImage, steps: u64, jit: bool, n_pre: usize,
     let core = m.cores.iter().find(|c| !c.plastic.is_empty()).expect("a core with plastic synapses");
     assert_eq!(core.n, n_post, "one core holds the post population");
     let p = &core.plastic[0];
+    let nerve_emulator::learning::Engine::Loihi(l) = &p.engine else { panic!("a Loihi rule") };
     let mut w = vec![vec![0i64; n_pre]; n_post];
     let (mut t1, mut t2) = (w.clone(), w.clone());
     for k in 0..p.w.len() {
         let (i, j) = (p.pre[k] as usize, p.post[k] as usize);
         w[j][i] = p.w[k] as i64;
-        t1[j][i] = p.tag1[k] as i64;
-        t2[j][i] = p.tag2[k] as i64;
+        t1[j][i] = l.tag1[k] as i64;
+        t2[j][i] = l.tag2[k] as i64;
     }
     let mut x = [vec![0i64; n_pre], vec![0i64; n_pre]];
     for (slot, &i) in p.pre_neurons.iter().enumerate() {
-        for (xq, pq) in x.iter_mut().zip(&p.x) {
+        for (xq, pq) in x.iter_mut().zip(&l.x) {
             xq[i as usize] = pq[slot] as i64;
         }
     }
     let traces = [
         x[0].clone(),
         x[1].clone(),
-        p.y[0].iter().map(|&v| v as i64).collect(),
-        p.y[1].iter().map(|&v| v as i64).collect(),
-        p.y[2].iter().map(|&v| v as i64).collect(),
+        l.y[0].iter().map(|&v| v as i64).collect(),
+        l.y[1].iter().map(|&v| v as i64).collect(),
+        l.y[2].iter().map(|&v| v as i64).collect(),
     ];
     (w, t1, t2, traces, out.spikes.iter().map(|s| (s.step, s.neuron)).collect())
 }

@@ -9,4 +9,5 @@ mod lava_bitexact;
 mod learning;
 mod lif_dynamics;
 mod nir_reference;
+mod stdp;
 mod weights_out;

@@ -656,7 +656,78 @@ impl Parser {
                 o.finish(allowed)?;
                 Ok(Plasticity::Loihi(LoihiPlasticity { dw, dd, dt, impulse, tau, t_epoch, rng_seed, reward }))
             }
-            other => ty_at.err(format!("unknown plasticity type `{other}` (loihi, loihi3f)")),
+            "stdp" => {
+                if into_loihi {
+                    return ty_at.err(format!(
+                        "PyNN's STDP acts on weights in nA: `{post}` is a loihi_lif population, whose integer weights learn with \"type\": \"loihi\""
+                    ));
+                }
+                // PyNN's defaults: SpikePairRule(20, 20, 0.01, 0.01), AdditiveWeightDependence(0, 1).
+                let num = |o: &Obj, k: &str, default: f64, positive: bool| -> Result<f64> {
+                    match o.get(k) {
+                        Some(a) => {
+                            let v = a.f64()?;
+                            if !v.is_finite() || (positive && v <= 0.0) || v < 0.0 {
+                                return a.err(format!("`{k}` must be a {} number, found {v}", if positive { "positive" } else { "non-negative" }));
+                            }
+                            Ok(v)
+                        }
+                        None => Ok(default),
+                    }
+                };
+                let td_at = o.req("timing_dependence")?;
+                let td = td_at.obj()?;
+                let td_ty = td.req("type")?;
+                if td_ty.str()? != "spike_pair" {
+                    return td_ty.err(format!("unknown timing dependence `{}` (spike_pair)", td_ty.str()?));
+                }
+                let (tau_plus, tau_minus) = (num(&td, "tau_plus", 20.0, true)?, num(&td, "tau_minus", 20.0, true)?);
+                let (a_plus, a_minus) = (num(&td, "A_plus", 0.01, false)?, num(&td, "A_minus", 0.01, false)?);
+                td.finish("type, tau_plus, tau_minus, A_plus, A_minus")?;
+                let wd_at = o.req("weight_dependence")?;
+                let wd = wd_at.obj()?;
+                let wd_ty = wd.req("type")?;
+                let multiplicative = match wd_ty.str()? {
+                    "additive" => false,
+                    "multiplicative" => true,
+                    other => return wd_ty.err(format!("unknown weight dependence `{other}` (additive, multiplicative)")),
+                };
+                let (w_min, w_max) = (num(&wd, "w_min", 0.0, false)?, num(&wd, "w_max", 1.0, false)?);
+                if w_min > w_max {
+                    return wd_at.err(format!("w_min {w_min} exceeds w_max {w_max}"));
+                }
+                wd.finish("type, w_min, w_max")?;
+                let reward = match o.get("reward") {
+                    Some(r) => {
+                        let name = r.str()?.to_string();
+                        if net.find(&name).is_none() {
+                            return r.err(format!("no population `{name}` (the reward must be a population defined before this projection)"));
+                        }
+                        Some(StdpReward { pop: name, weight: num(&o, "reward_weight", 1.0, true)?, tau: num(&o, "reward_tau", 100.0, true)? })
+                    }
+                    None => {
+                        for k in ["reward_weight", "reward_tau"] {
+                            if let Some(a) = o.get(k) {
+                                return a.err(format!("`{k}` belongs to a third factor: give `reward` too"));
+                            }
+                        }
+                        None
+                    }
+                };
+                let weight_shift = match o.get("weight_shift") {
+                    Some(a) => {
+                        let v = a.u64()?;
+                        if v > 16 {
+                            return a.err(format!("`weight_shift` must be in 0..=16, found {v}"));
+                        }
+                        Some(v as u8)
+                    }
+                    None => None,
+                };
+                o.finish("type, timing_dependence, weight_dependence, reward, reward_weight, reward_tau, weight_shift")?;
+                Ok(Plasticity::Stdp(StdpPlasticity { tau_plus, tau_minus, a_plus, a_minus, multiplicative, w_min, w_max, reward, weight_shift }))
+            }
+            other => ty_at.err(format!("unknown plasticity type `{other}` (loihi, loihi3f, stdp)")),
         }
     }
 

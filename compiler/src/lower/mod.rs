@@ -69,6 +69,18 @@ pub struct Incoming<'a> {
     pub syn: &'a Synapses,
 }
 
+impl Incoming<'_> {
+    /// The largest weight the projection can have: its synapses', or what
+    /// its STDP rule lets them grow to.
+    pub fn max_abs_weight(&self) -> f64 {
+        let w = self.syn.max_abs_weight();
+        match &self.p.plasticity {
+            Some(Plasticity::Stdp(st)) => w.max(st.w_max).max(st.w_min.abs()),
+            _ => w,
+        }
+    }
+}
+
 /// Lowers one population.
 pub fn lower(arch: &Arch, pop: &Population, incoming: &[Incoming], dt: f64) -> Result<Lowered> {
     match &pop.model {

@@ -100,7 +100,7 @@ pub fn assign_scaled(arch: &Arch, pop: &Population, incoming: &[Incoming], lsb: 
     let mut want: Vec<(Receptor, i8)> = Vec::new();
     for inc in incoming {
         let unit = lsb(inc.p.receptor);
-        let wmax = inc.syn.max_abs_weight() / unit;
+        let wmax = inc.max_abs_weight() / unit;
         // The finest exponent at which the largest weight still fits.
         let e = if wmax == 0.0 { emin } else { ((wmax / mhi as f64).log2().ceil() as i32).clamp(emin, emax) };
         want.push((inc.p.receptor, e as i8));
@@ -181,7 +181,7 @@ pub fn measure(q: &mut ProjQuant, syn: &Synapses) {
 /// The LSB exponent for a receptor's current: as fine as the weight format
 /// allows, with 2^12 max-weight inputs of headroom in 32 bits.
 pub fn current_scale(arch: &Arch, incoming: &[Incoming], r: Receptor, conv: f64) -> i32 {
-    let wmax = incoming.iter().filter(|i| i.p.receptor == r).fold(0.0f64, |m, i| m.max(i.syn.max_abs_weight() * conv));
+    let wmax = incoming.iter().filter(|i| i.p.receptor == r).fold(0.0f64, |m, i| m.max(i.max_abs_weight() * conv));
     if wmax == 0.0 {
         return 16;
     }

@@ -340,6 +340,39 @@ pub struct Projection {
 pub enum Plasticity {
     /// Loihi's learning engine, with lava-nc's `LoihiLearningRule` arguments.
     Loihi(LoihiPlasticity),
+    /// Pair STDP as PyNN's `STDPMechanism` names it, in sPyNNaker's fixed point.
+    Stdp(StdpPlasticity),
+}
+
+/// PyNN's `STDPMechanism(timing_dependence=SpikePairRule(tau_plus, tau_minus,
+/// A_plus, A_minus), weight_dependence=Additive|MultiplicativeWeightDependence(w_min, w_max))`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StdpPlasticity {
+    /// ms.
+    pub tau_plus: f64,
+    pub tau_minus: f64,
+    pub a_plus: f64,
+    pub a_minus: f64,
+    pub multiplicative: bool,
+    /// The weight bounds, in the projection's units (nA), as magnitudes.
+    pub w_min: f64,
+    pub w_max: f64,
+    /// A third factor: a population whose spikes set the learning rate.
+    pub reward: Option<StdpReward>,
+    /// The weight words' shift (sPyNNaker's ring-buffer left shift), to
+    /// match a board's; default: the finest that holds the weights and w_max.
+    pub weight_shift: Option<u8>,
+}
+
+/// A reward-modulated STDP's third factor: each post neuron's reward level
+/// rises by `weight` at each spike of its reward neuron (the population's
+/// neuron j for post neuron j, or its one neuron for all) and decays with
+/// `tau` ms; potentiation and depression are scaled by it (0: no learning).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StdpReward {
+    pub pop: String,
+    pub weight: f64,
+    pub tau: f64,
 }
 
 /// lava-nc's `Loihi2FLearningRule` / `Loihi3FLearningRule` arguments.

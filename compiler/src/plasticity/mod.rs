@@ -1,8 +1,10 @@
 //! Learning rules: a projection's `plasticity` compiled into what the image
 //! carries (`nerve_isa::learning`): Loihi's learning engine with rules in
-//! lava-nc's grammar ([`loihi`]).
+//! lava-nc's grammar ([`loihi`]), SpiNNaker's pair STDP in sPyNNaker's fixed
+//! point ([`stdp`]).
 
 pub mod loihi;
+pub mod stdp;
 
 use nerve_isa::kernel::Kernel;
 use nerve_isa::learning::{LearningRule, LoihiRule, Reward, TraceSpec};
@@ -14,13 +16,33 @@ use crate::net::model::*;
 pub struct Compiled {
     pub rule: LearningRule,
     pub program: Kernel,
+    /// An STDP rule's words and how they are delivered.
+    pub stdp: Option<stdp::Planned>,
 }
 
-/// Compiles a projection's learning rule; `program` in the rule is a
-/// placeholder until the caller knows the program's kernel id.
-pub fn compile(net: &Network, p: &Projection, pl: &Plasticity) -> Result<Compiled> {
+/// Compiles projection `e`'s learning rule (its synapses `sy`, quantised as
+/// `q`); `program` in the rule is a placeholder until the caller knows the
+/// program's kernel id.
+pub fn compile(net: &Network, e: ProjIx, pl: &Plasticity, q: &crate::lower::ProjQuant, sy: &crate::net::expand::Synapses) -> Result<Compiled> {
+    let p = &net.graph[e];
     let err = |e: String| CompileError::Projection { projection: p.label.clone(), reason: format!("learning rule: {e}") };
+    let post = net.graph.edge_endpoints(e).expect("the projection is the network's").1;
     match pl {
+        Plasticity::Stdp(st) => {
+            let reward = match &st.reward {
+                Some(r) => {
+                    let pop = net.find(&r.pop).ok_or_else(|| err(format!("no reward population `{}`", r.pop)))?;
+                    let (rs, ps) = (net.pop(pop).size, net.pop(post).size);
+                    if rs != 1 && rs != ps {
+                        return Err(err(format!("the reward population `{}` has {rs} neurons: one per post neuron ({ps}) or one for all", r.pop)));
+                    }
+                    Some(pop.index() as u32)
+                }
+                None => None,
+            };
+            let planned = stdp::plan(net, p, st, q, sy, reward).map_err(err)?;
+            Ok(Compiled { rule: LearningRule::Stdp(planned.rule.clone()), program: planned.program.clone(), stdp: Some(planned) })
+        }
         Plasticity::Loihi(l) => {
             let parse = |s: &Option<String>| -> Result<Vec<loihi::Product>> { s.as_deref().map_or(Ok(vec![]), |s| loihi::parse(s).map_err(err)) };
             let (dw, dd, dt) = (parse(&l.dw)?, parse(&l.dd)?, parse(&l.dt)?);
@@ -31,11 +53,6 @@ pub fn compile(net: &Network, p: &Projection, pl: &Plasticity) -> Result<Compile
             let reward = match &l.reward {
                 Some(r) => {
                     let pop = net.find(&r.pop).ok_or_else(|| err(format!("no reward population `{}`", r.pop)))?;
-                    let post = net
-                        .graph
-                        .edge_endpoints(net.projections().find(|(_, _, _, x)| std::ptr::eq(*x, p)).map(|x| x.0).expect("the projection is the network's"))
-                        .expect("an edge")
-                        .1;
                     let (rs, ps) = (net.pop(pop).size, net.pop(post).size);
                     if rs != 1 && rs != ps {
                         return Err(err(format!("the reward population `{}` has {rs} neurons: one per post neuron ({ps}) or one for all", r.pop)));
@@ -66,6 +83,7 @@ pub fn compile(net: &Network, p: &Projection, pl: &Plasticity) -> Result<Compile
                     text: [l.dw.clone().unwrap_or_default(), l.dd.clone().unwrap_or_default(), l.dt.clone().unwrap_or_default()],
                 }),
                 program,
+                stdp: None,
             })
         }
     }

@@ -268,7 +268,7 @@ impl Ctx<'_> {
         for &(gi, i) in out {
             let ci = gi as usize - w.first;
             for p in &mut w.cores[ci].plastic {
-                p.post_spike(i);
+                p.post_spike(i, step, s.rules);
             }
             let core = &w.cores[ci];
             let cnt = &mut w.counts[ci];
@@ -404,7 +404,7 @@ impl Ctx<'_> {
             if c >= lo && c < hi {
                 let p = &mut w.cores[c - lo].plastic[x.set as usize];
                 if x.reward {
-                    p.reward_spike(x.slot);
+                    p.reward_spike(x.slot, step, s.rules);
                 } else {
                     p.deliver(x.slot, step, &mut w.ring, w.in_base);
                 }
@@ -479,12 +479,7 @@ impl Ctx<'_> {
         let s = self.s;
         let mut n = 0;
         for p in &mut w.cores[ci].plastic {
-            match &s.rules[p.rule] {
-                nerve_isa::learning::LearningRule::Loihi(rule) => {
-                    let k = rule.program.index();
-                    n += p.end_step(step, rule, &s.kernels[k], k, s.runner, &mut w.scratch);
-                }
-            }
+            n += p.end_step(step, s.rules, s.kernels, s.runner, &mut w.scratch, &mut w.ring, w.in_base);
         }
         n
     }

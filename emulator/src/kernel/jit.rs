@@ -85,13 +85,7 @@ impl Jit {
                 Run::Schedule { .. } => None,
             })
             .collect();
-        let programs: Vec<usize> = m
-            .rules
-            .iter()
-            .map(|r| match r {
-                nerve_isa::learning::LearningRule::Loihi(l) => l.program.index(),
-            })
-            .collect();
+        let programs: Vec<usize> = m.rules.iter().map(|r| r.program().index()).collect();
         Jit::compile_cores(&cores, m.arch.core.idle_updates, &programs.iter().map(|&k| (k, &m.kernels[k])).collect::<Vec<_>>())
     }
 

@@ -226,9 +226,12 @@ impl Machine {
                 }
                 // A third factor's reward population: one reward neuron per post
                 // neuron (equal sizes), or one for all.
-                let nerve_isa::learning::LearningRule::Loihi(rule) = &img.rules[s.rule];
-                if let Some(rw) = &rule.reward {
-                    let rpop = &img.populations[rw.pop.index()];
+                let reward_pop = match &img.rules[s.rule] {
+                    nerve_isa::learning::LearningRule::Loihi(rule) => rule.reward.as_ref().map(|r| r.pop),
+                    nerve_isa::learning::LearningRule::Stdp(rule) => rule.reward.as_ref().map(|r| r.pop),
+                };
+                if let Some(rpop) = reward_pop {
+                    let rpop = &img.populations[rpop.index()];
                     let post_pop = &img.populations[c.pop.index()];
                     let first = post_pop.slices.iter().find(|x| x.core == c.core).map_or(0, |x| x.first);
                     for sl in &rpop.slices {

@@ -40,6 +40,30 @@ impl Image {
                         }
                     }
                 }
+                LearningRule::Stdp(st) => {
+                    let k = self
+                        .kernels
+                        .get(st.program.index())
+                        .ok_or_else(|| ImageError::Invalid { what: format!("learning rule {ri}: no kernel {}", st.program) })?;
+                    let inputs = 5 + st.reward.is_some() as usize;
+                    if k.state.len() != 3 || k.inputs.len() != inputs || !k.params.is_empty() {
+                        return invalid(format!("learning rule {ri}: an STDP program must have state w, word, delivered, no parameters and {inputs} inputs"));
+                    }
+                    if st.shift > 16 {
+                        return invalid(format!("learning rule {ri}: weight shift {} exceeds 16", st.shift));
+                    }
+                    let luts = [&st.plus, &st.minus].into_iter().chain(st.reward.as_ref().map(|r| &r.lut));
+                    for l in luts {
+                        if l.shift > 31 || l.values.len() > 1 << 16 || l.values.iter().any(|&v| v as i32 > crate::learning::stdp::ONE) {
+                            return invalid(format!("learning rule {ri}: a decay table is longer than 65,536, shifts past 31 or exceeds one"));
+                        }
+                    }
+                    if let Some(rw) = &st.reward {
+                        if rw.pop.index() >= self.populations.len() {
+                            return invalid(format!("learning rule {ri}: reward population {} does not exist", rw.pop));
+                        }
+                    }
+                }
             }
         }
         for c in &self.cores {
@@ -49,7 +73,8 @@ impl Image {
                     return invalid(format!("{}: no learning rule {}", what(), s.rule));
                 }
                 let n = s.synapses.len();
-                if s.pre.len() != n || s.tag1.len() != n || s.tag2.len() != n {
+                let stdp = matches!(self.rules[s.rule as usize], LearningRule::Stdp(_));
+                if s.pre.len() != n || s.tag1.len() != n || s.tag2.len() != n || s.words.len() != if stdp { n } else { 0 } {
                     return invalid(format!("{}: per-synapse arrays of different lengths", what()));
                 }
                 if s.synapses.windows(2).any(|w| w[0] >= w[1]) || s.synapses.last().is_some_and(|&x| x as usize >= c.synapses.len()) {
@@ -107,13 +132,7 @@ impl Image {
         }
         // Learning programs run on the learning engine, not the neuron
         // core: they meet the ISA's limits (`validate`), not the core's.
-        let programs: Vec<usize> = self
-            .rules
-            .iter()
-            .map(|r| match r {
-                crate::learning::LearningRule::Loihi(l) => l.program.index(),
-            })
-            .collect();
+        let programs: Vec<usize> = self.rules.iter().map(|r| r.program().index()).collect();
         let used_by_cores = |ki: usize| self.cores.iter().any(|c| c.kernel_id().is_some_and(|k| k.index() == ki));
         for (ki, k) in self.kernels.iter().enumerate() {
             k.validate()?;

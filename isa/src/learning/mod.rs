@@ -3,6 +3,8 @@
 //! Loihi's learning engine as lava-nc's fixed-point model defines it
 //! (docs/learning.md). The emulator runs it; nothing of it is defined there.
 //!
+//! Two engines: Loihi's (here) and SpiNNaker's pair STDP ([`stdp`]).
+//!
 //! A Loihi rule is a program in the kernel ISA (`program`), run once per
 //! synapse at the end of a learning epoch over the synapse's variables
 //! (state slots 0, 1, 2: w, d = tag_2, t = tag_1) with the rule's operands
@@ -12,6 +14,7 @@
 //! their stochastic rounding, numpy's generators) are defined here.
 
 pub mod rng;
+pub mod stdp;
 
 use serde::{Deserialize, Serialize};
 
@@ -164,6 +167,23 @@ pub struct LoihiRule {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum LearningRule {
     Loihi(LoihiRule),
+    Stdp(stdp::StdpRule),
+}
+
+impl LearningRule {
+    /// The program the rule runs per synapse.
+    pub fn program(&self) -> KernelId {
+        match self {
+            LearningRule::Loihi(l) => l.program,
+            LearningRule::Stdp(s) => s.program,
+        }
+    }
+    pub fn set_program(&mut self, k: KernelId) {
+        match self {
+            LearningRule::Loihi(l) => l.program = k,
+            LearningRule::Stdp(s) => s.program = k,
+        }
+    }
 }
 
 /// A core's plastic synapses of one projection.
@@ -180,9 +200,13 @@ pub struct PlasticSet {
     pub synapses: Vec<u32>,
     /// Per synapse: its pre neuron (index in `pre_pop`).
     pub pre: Vec<u32>,
-    /// Per synapse: tag_1 (t) and tag_2 (d).
+    /// Per synapse: tag_1 (t) and tag_2 (d) (Loihi rules).
     pub tag1: Vec<i32>,
     pub tag2: Vec<i32>,
+    /// Per synapse: its 16-bit weight word (STDP rules; the synapse's weight
+    /// in `CoreImage::synapses` is what the word delivers).
+    #[serde(default)]
+    pub words: Vec<u16>,
     /// A weight mantissa's value in the projection's units (1 for integer weights).
     pub weight_unit: f64,
 }

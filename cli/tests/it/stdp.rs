@@ -1,0 +1,169 @@
+//! SpiNNaker's pair STDP against sPyNNaker 1!7.4.1's fixed point, bit for
+//! bit: tests/data/spynnaker_stdp/cases.json holds the words sPyNNaker
+//! stores after every pre spike (bench/learning/spynnaker_stdp/model.py,
+//! itself checked against the 7.4.1 ARM code run in an emulator) for pairs
+//! at several Δt and both signs, bursts to the weight bounds, random trains
+//! with delays, the post history's overflow and the pre trace's 16-bit wrap;
+//! and NEST's float `stdp_synapse` for the same spikes. Each case runs as a
+//! JSON network (so the format's `plasticity` object is what is tested):
+//! spike-source pre neurons, post neurons made to spike at the case's steps
+//! by a strong teacher input, the projection with the case's rule, at
+//! sPyNNaker's weight shift.
+
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use nerve_compiler::compile::{compile, Options};
+use nerve_emulator::engine::{run, Recording};
+use nerve_emulator::kernel::jit::Jit;
+use nerve_emulator::kernel::{Interp, KernelRunner};
+use nerve_emulator::learning::Engine;
+use nerve_emulator::machine::Machine;
+use nerve_isa::arch::Arch;
+
+fn cases() -> Vec<Value> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/spynnaker_stdp/cases.json");
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+    v["cases"].as_array().unwrap().clone()
+}
+
+fn ints(v: &Value) -> Vec<i64> {
+    v.as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect()
+}
+
+/// The case as a network file.
+fn network(c: &Value) -> String {
+    let dt = c["dt_ms"].as_f64().unwrap();
+    let ms = |steps: &Value| -> Vec<Vec<f64>> { steps.as_array().unwrap().iter().map(|ts| ints(ts).iter().map(|&t| t as f64 * dt).collect()).collect() };
+    let pre = ms(&c["pre_spikes"]);
+    let post_steps: Vec<Vec<i64>> = c["post_spikes"].as_array().unwrap().iter().map(ints).collect();
+    // The teacher spikes one step before each post spike (its input is in v the step it arrives).
+    let teacher: Vec<Vec<f64>> = post_steps.iter().map(|ts| ts.iter().map(|&t| (t - 1) as f64 * dt).collect()).collect();
+    let conns: Vec<Value> = c["synapses"].as_array().unwrap().iter().map(|s| json!([s[0], s[1], s[2], s[3].as_f64().unwrap() * dt])).collect();
+    let r = &c["rule"];
+    let n_post = post_steps.len();
+    json!({
+        "name": c["name"], "dt_ms": dt,
+        "populations": [
+            {"name": "pre", "size": pre.len(), "model": "spike_source_array", "spike_times": pre},
+            {"name": "teacher", "size": n_post, "model": "spike_source_array", "spike_times": teacher},
+            // A large capacitance: the plastic inputs barely move v; the teacher's makes it spike.
+            {"name": "post", "size": n_post, "model": "lif", "record": ["spikes"],
+             "params": {"cm": 100.0, "tau_m": 20.0, "v_rest": -65.0, "v_reset": -65.0, "v_thresh": -50.0, "tau_refrac": 0.0, "tau_syn_E": dt / 10.0, "tau_syn_I": dt / 10.0}}
+        ],
+        "projections": [
+            {"pre": "teacher", "post": "post", "connector": {"type": "one_to_one"}, "weight": 2.0e6, "delay": dt, "label": "teacher"},
+            {"pre": "pre", "post": "post", "label": "stdp", "connector": {"type": "from_list", "connections": conns},
+             "plasticity": {"type": "stdp",
+                "timing_dependence": {"type": "spike_pair", "tau_plus": r["tau_plus"], "tau_minus": r["tau_minus"], "A_plus": r["A_plus"], "A_minus": r["A_minus"]},
+                "weight_dependence": {"type": r["weight_dependence"], "w_min": r["w_min"], "w_max": r["w_max"]},
+                "weight_shift": c["spynnaker"]["ring_buffer_shift"]}}
+        ]
+    })
+    .to_string()
+}
+
+/// Runs `steps` steps; the words of the case's synapses (in its order) and the post spikes.
+fn words_after(c: &Value, img: &nerve_isa::ValidImage, steps: u64, jit: bool) -> (Vec<i64>, Vec<(u32, u32)>) {
+    let mut m = Machine::load_valid(img.clone()).unwrap();
+    let runner: Box<dyn KernelRunner> = if jit { Box::new(Jit::compile(&m).unwrap()) } else { Box::new(Interp) };
+    let rec = Recording { spikes: m.pops.iter().map(|p| p.name == "post").collect(), probes: vec![], per_step: false };
+    let out = run(&mut m, runner.as_ref(), steps, 1, &rec, &mut |_| {}).unwrap();
+    let syn = c["synapses"].as_array().unwrap();
+    let mut words = vec![-1i64; syn.len()];
+    for core in &m.cores {
+        let first = m.pops[core.pop as usize].slices.iter().find(|s| s.core == core.id).map_or(0, |s| s.first);
+        for p in &core.plastic {
+            let Engine::Stdp(st) = &p.engine else { panic!("an STDP set") };
+            for k in 0..p.w.len() {
+                let key = (p.pre[k] as i64, (first + p.post[k]) as i64, p.delay[k] as i64);
+                let at = syn.iter().position(|s| (s[0].as_i64().unwrap(), s[1].as_i64().unwrap(), s[3].as_i64().unwrap()) == key).expect("a case synapse");
+                words[at] = st.words[k] as i64;
+            }
+        }
+    }
+    assert!(words.iter().all(|&w| w >= 0), "every synapse found");
+    (words, out.spikes.iter().map(|s| (s.step, s.neuron)).collect())
+}
+
+fn check(c: &Value) {
+    let name = c["name"].as_str().unwrap();
+    let syn = c["synapses"].as_array().unwrap();
+    let keys: std::collections::BTreeSet<(i64, i64, i64)> =
+        syn.iter().map(|s| (s[0].as_i64().unwrap(), s[1].as_i64().unwrap(), s[3].as_i64().unwrap())).collect();
+    assert_eq!(keys.len(), syn.len(), "{name}: synapses are told apart by (pre, post, delay)");
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("net.json");
+    std::fs::write(&f, network(c)).unwrap();
+    let net = nerve_compiler::front::read(&f, &Default::default()).unwrap();
+    let out = compile(&Arch::load("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+    // The rule's tables and parameters are sPyNNaker's.
+    let rule = out.image.rules.iter().find_map(|r| if let nerve_isa::learning::LearningRule::Stdp(s) = r { Some(s) } else { None }).unwrap();
+    let p = &c["spynnaker"]["params"];
+    assert_eq!(rule.plus.values.len() as i64, p["lut_plus_size"].as_i64().unwrap(), "{name}");
+    assert_eq!(rule.minus.values.len() as i64, p["lut_minus_size"].as_i64().unwrap(), "{name}");
+    let words = [rule.w_min, rule.w_max, rule.a_plus, rule.a_minus].map(|x| x as i64);
+    let want = ["min_weight_s1615", "max_weight_s1615", "a2_plus_s1615", "a2_minus_s1615"].map(|k| p[k].as_i64().unwrap());
+    assert_eq!(words, want, "{name}: S16.15 words");
+    let img = &out.image;
+    let steps = c["steps"].as_u64().unwrap();
+    // The post neurons spike at the case's steps.
+    let mut want_post: Vec<(u32, u32)> =
+        c["post_spikes"].as_array().unwrap().iter().enumerate().flat_map(|(j, ts)| ints(ts).into_iter().map(move |t| (t as u32, j as u32))).collect();
+    want_post.sort();
+    let (initial, _) = words_after(c, img, 0, false);
+    assert_eq!(initial, ints(&c["spynnaker"]["initial_int"]), "{name}: initial words");
+    let (fin, spikes) = words_after(c, img, steps, false);
+    assert_eq!(spikes, want_post, "{name}: post spikes");
+    assert_eq!(fin, ints(&c["spynnaker"]["final_int"]), "{name}: final words (interpreter)");
+    assert_eq!(words_after(c, img, steps, true).0, fin, "{name}: the JIT");
+    // After every pre spike (at most 8 times a case): the word sPyNNaker stores.
+    let events: Vec<Vec<(u64, i64)>> = c["spynnaker"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_array().unwrap().iter().map(|x| (x[0].as_u64().unwrap(), x[1].as_i64().unwrap())).collect())
+        .collect();
+    let mut times: Vec<u64> = events.iter().flatten().map(|e| e.0).collect();
+    times.sort_unstable();
+    times.dedup();
+    let stride = times.len().div_ceil(8).max(1);
+    for &t in times.iter().step_by(stride) {
+        let (w, _) = words_after(c, img, t + 1, false);
+        for (k, ev) in events.iter().enumerate() {
+            // The word after its last event at or before t.
+            if let Some(&(_, want)) = ev.iter().rev().find(|e| e.0 <= t) {
+                assert_eq!(w[k], want, "{name}: synapse {k} after step {t}");
+            }
+        }
+    }
+}
+
+#[test]
+fn spynnaker_pairs_at_several_lags_and_both_signs() {
+    for c in cases().iter().filter(|c| c["name"].as_str().unwrap().starts_with("pairs")) {
+        check(c);
+    }
+}
+
+#[test]
+fn spynnaker_bursts_to_the_weight_bounds() {
+    for c in cases().iter().filter(|c| c["name"].as_str().unwrap().starts_with("bursts")) {
+        check(c);
+    }
+}
+
+#[test]
+fn spynnaker_random_trains_with_delays() {
+    for c in cases().iter().filter(|c| c["name"].as_str().unwrap().starts_with("poisson")) {
+        check(c);
+    }
+}
+
+#[test]
+fn spynnaker_history_overflow_and_trace_wrap() {
+    for c in cases().iter().filter(|c| ["post_history_overflow", "pre_trace_int16_wrap"].contains(&c["name"].as_str().unwrap())) {
+        check(c);
+    }
+}

@@ -1,0 +1,209 @@
+//! PyNN's pair STDP compiled into sPyNNaker's fixed point
+//! (`nerve_isa::learning::stdp`): decay tables, S16.15 parameters, the
+//! weight word's shift, and the per-synapse program that applies a round of
+//! potentiation and depression and converts the word into the weight the
+//! synapse delivers through the projection's quantisation.
+
+use nerve_isa::instr::r;
+use nerve_isa::kernel::builder::KernelBuilder;
+use nerve_isa::kernel::Kernel;
+use nerve_isa::learning::stdp::{s1615, Lut, StdpReward, StdpRule};
+
+use crate::lower::ProjQuant;
+use crate::net::expand::Synapses;
+use crate::net::model::*;
+
+/// The largest word (sPyNNaker keeps a bit of headroom: words stay below 2^15).
+const WORD_MAX: f64 = 32768.0;
+
+/// sPyNNaker's ring-buffer left shift for a largest weight `w` (nA):
+/// the smallest p ≥ 0 with 2^p > w.
+pub fn shift_for(w: f64) -> u8 {
+    if w <= 0.0 {
+        return 0;
+    }
+    let mut p = w.log2().max(0.0).ceil() as i32;
+    if 2f64.powi(p) <= w {
+        p += 1;
+    }
+    p as u8
+}
+
+/// How a word becomes the weight a synapse delivers: the quantised mantissa
+/// ⌊(word · mult + 2^(sh−1)) / 2^sh⌋ (with the receptor's sign in `mult`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Delivery {
+    pub mult: i32,
+    pub sh: u8,
+}
+
+impl Delivery {
+    /// Words of `word_unit` nA into mantissas of `mantissa_unit` nA.
+    fn new(word_unit: f64, mantissa_unit: f64, sign: i32) -> Result<Delivery, String> {
+        let c = word_unit / mantissa_unit;
+        if !(c.is_finite() && c > 0.0) {
+            return Err(format!("a weight word of {word_unit} nA cannot be delivered at {mantissa_unit} nA per unit"));
+        }
+        // As many fraction bits as keep the factor below 2^30 (products stay within 64 bits).
+        let sh = (29 - c.log2().ceil() as i32).clamp(1, 62) as u8;
+        let mult = (c * 2f64.powi(sh as i32)).round();
+        if mult < 1.0 || mult >= 2f64.powi(31) {
+            return Err(format!("the projection's weight unit ({mantissa_unit} nA) is too far from the learning words' ({word_unit} nA)"));
+        }
+        Ok(Delivery { mult: sign * mult as i32, sh })
+    }
+
+    /// The mantissa a word delivers (what the program computes).
+    pub fn apply(&self, word: u16) -> i32 {
+        (((word as i64 * self.mult as i64) + (1i64 << (self.sh - 1))) >> self.sh) as i32
+    }
+}
+
+/// A projection's STDP rule, its program, the synapses' initial words and
+/// how words are delivered.
+pub struct Planned {
+    pub rule: StdpRule,
+    pub program: Kernel,
+    pub delivery: Delivery,
+}
+
+impl Planned {
+    /// A synapse's initial word for a weight of `w` nA (rounded half to even, as sPyNNaker's numpy.rint).
+    pub fn word(&self, w: f64) -> u16 {
+        ((w.abs() / self.rule.word_unit).round_ties_even() as i64 & 0xFFFF) as u16
+    }
+}
+
+/// Plans `st` for the projection `p` (synapses `sy`, quantised as `q`); `reward` the reward population's index.
+pub fn plan(net: &Network, p: &Projection, st: &StdpPlasticity, q: &ProjQuant, sy: &Synapses, reward: Option<u32>) -> Result<Planned, String> {
+    let dt = net.dt_ms;
+    let biggest = sy.max_abs_weight().max(st.w_max).max(st.w_min.abs());
+    let shift = st.weight_shift.unwrap_or_else(|| shift_for(biggest));
+    if shift > 16 {
+        return Err(format!("weights up to {biggest} nA need a shift of {shift}: sPyNNaker's S16.15 weights hold 2^16 nA"));
+    }
+    let word_unit = 2f64.powi(shift as i32 - 15);
+    if biggest / word_unit >= WORD_MAX {
+        return Err(format!(
+            "weights up to {biggest} nA (the synapses' and w_max) do not fit a word at weight_shift {shift} (largest {} nA)",
+            (WORD_MAX - 1.0) * word_unit
+        ));
+    }
+    for (name, v) in [("A_plus", st.a_plus), ("A_minus", st.a_minus), ("w_min", st.w_min), ("w_max", st.w_max)] {
+        if v.abs() >= 65536.0 {
+            return Err(format!("{name} = {v} exceeds S16.15's range"));
+        }
+    }
+    let sign = match p.receptor {
+        Receptor::Excitatory => 1,
+        Receptor::Inhibitory => -1,
+    };
+    let delivery = Delivery::new(word_unit, q.value(1), sign)?;
+    let (plus, minus) = (Lut::exp(dt, st.tau_plus), Lut::exp(dt, st.tau_minus));
+    let reward = match (&st.reward, reward) {
+        (Some(r), Some(pop)) => Some(StdpReward {
+            pop: nerve_isa::ids::PopId(pop),
+            weight: (r.weight * nerve_isa::learning::stdp::ONE as f64).round().min(i16::MAX as f64) as i32,
+            lut: Lut::exp(dt, r.tau),
+        }),
+        _ => None,
+    };
+    let rule = StdpRule {
+        plus,
+        minus,
+        shift,
+        a_plus: s1615(st.a_plus),
+        a_minus: s1615(st.a_minus),
+        w_min: s1615(st.w_min),
+        w_max: s1615(st.w_max),
+        multiplicative: st.multiplicative,
+        program: nerve_isa::ids::KernelId(u32::MAX),
+        word_unit,
+        reward,
+        text: format!(
+            "SpikePairRule(tau_plus={}, tau_minus={}, A_plus={}, A_minus={}), {}WeightDependence(w_min={}, w_max={})",
+            st.tau_plus,
+            st.tau_minus,
+            st.a_plus,
+            st.a_minus,
+            if st.multiplicative { "Multiplicative" } else { "Additive" },
+            st.w_min,
+            st.w_max
+        ),
+    };
+    let program = program(&rule, delivery).map_err(|e| format!("learning program: {e}"))?;
+    Ok(Planned { rule, program, delivery })
+}
+
+/// One round of a synapse's update (sPyNNaker's `plasticity_update_synapse`
+/// as the 7.4.1 ARM code computes it). State: 0 the S16.15 weight, 1 the
+/// word, 2 the mantissa it delivers. Inputs: `first` (the round that loads
+/// the word: w = word << shift), a potentiation (flag, decayed pre trace r),
+/// a depression (flag, decayed post trace o), and with a third factor the
+/// reward level (one = 2^11) that scales r and o. With M(a, x) =
+/// ⌊a · (x << 4) / 2^15⌋: additive w ← min(w + M(A+, r), w_max), then
+/// max(w − M(A−, o), w_min); multiplicative w ← w + M(⌊(w_max − w)·A+ / 2^15⌋, r),
+/// w − M(⌊(w − w_min)·A− / 2^15⌋, o). Then word = (w >> shift) & 0xFFFF.
+fn program(rule: &StdpRule, d: Delivery) -> Result<Kernel, nerve_isa::kernel::KernelError> {
+    let mut b = KernelBuilder::new(if rule.multiplicative { "stdp_multiplicative" } else { "stdp_additive" });
+    let (sw, sword, sdel) = (b.state("w"), b.state("word"), b.state("delivered"));
+    let first = b.input("first");
+    let (pa, pr) = (b.input("potentiate"), b.input("r"));
+    let (da, dox) = (b.input("depress"), b.input("o"));
+    let level = rule.reward.as_ref().map(|_| b.input("reward"));
+    let (w, t, x, y, a) = (r(0), r(1), r(2), r(3), r(4));
+    // w = first ? word << shift : w
+    b.lds(w, sw).lds(t, sword).shl(t, t, rule.shift).ldin(x, first).sel(w, x, t, w);
+    // M(a, v): v << 4, ⌊a·v / 2^15⌋.
+    let decayed = |b: &mut KernelBuilder, port, reg| {
+        b.ldin(reg, port);
+        if let Some(l) = level {
+            b.ldin(r(8), l).mulsh(reg, reg, r(8), 11);
+        }
+        b.shl(reg, reg, 4);
+    };
+    // Potentiation into t, selected by its flag.
+    decayed(&mut b, pr, x);
+    b.movi(y, rule.w_max);
+    if rule.multiplicative {
+        b.sub(a, y, w).movi(t, rule.a_plus).mulsh(a, a, t, 15).mulsh(a, a, x, 15).add(t, w, a);
+    } else {
+        b.movi(a, rule.a_plus).mulsh(a, a, x, 15).add(t, w, a).min(t, t, y);
+    }
+    b.ldin(x, pa).sel(w, x, t, w);
+    // Depression.
+    decayed(&mut b, dox, x);
+    b.movi(y, rule.w_min);
+    if rule.multiplicative {
+        b.sub(a, w, y).movi(t, rule.a_minus).mulsh(a, a, t, 15).mulsh(a, a, x, 15).sub(t, w, a);
+    } else {
+        b.movi(a, rule.a_minus).mulsh(a, a, x, 15).sub(t, w, a).max(t, t, y);
+    }
+    b.ldin(x, da).sel(w, x, t, w).sts(sw, w);
+    // The word, and the mantissa it delivers.
+    b.shr(t, w, rule.shift).movi(y, 0xFFFF).and(t, t, y).sts(sword, t);
+    b.movi(y, d.mult).mulshr(t, t, y, d.sh).sts(sdel, t);
+    b.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shifts_as_spynnaker() {
+        assert_eq!(shift_for(0.05), 0);
+        assert_eq!(shift_for(1.0), 1);
+        assert_eq!(shift_for(1.5), 1);
+        assert_eq!(shift_for(2.0), 2);
+        assert_eq!(shift_for(20.0), 5);
+    }
+
+    #[test]
+    fn delivery_rounds_to_the_mantissa() {
+        let d = Delivery::new(2f64.powi(-15), 2f64.powi(-14), 1).unwrap();
+        assert_eq!((d.apply(2), d.apply(3), d.apply(0)), (1, 2, 0));
+        let d = Delivery::new(2f64.powi(-15), 0.1, -1).unwrap();
+        assert_eq!(d.apply(32767), -((32767.0 * 2f64.powi(-15) / 0.1f64).round() as i32));
+    }
+}
