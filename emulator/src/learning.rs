@@ -236,7 +236,7 @@ impl Plastic {
     /// word's worth (what sPyNNaker's `get("weight")` reads), else what it delivers.
     pub fn learned_weight(&self, k: usize, rules: &[LearningRule]) -> f64 {
         match (&self.engine, &rules[self.rule]) {
-            (Engine::Stdp(st), LearningRule::Stdp(r)) => st.words[k] as f64 * r.word_unit,
+            (Engine::Stdp(st), LearningRule::Stdp(r)) => st.words[k] as f64 * r.word_unit * if r.negative { -1.0 } else { 1.0 },
             _ => self.w[k] as f64 * self.weight_unit,
         }
     }

@@ -204,3 +204,55 @@ fn third_factor_reward() {
 fn inhibitory_sign_mode() {
     check("e_inhibitory.json");
 }
+
+/// Single pairings worked out by hand: dw = 2^-2·x1·y0 − 2^-3·y1·x0 with
+/// impulses 16 and traces that do not decay (τ 10^9: exp(−10^-9)·16 + r
+/// floors to 16 for any r ≥ 2·10^-8), epochs of 2 steps, one pre and one
+/// post neuron (a teacher input makes it spike). A post spike Δt after the
+/// pre spike: +4 once (the pre trace 16 at the post spike), the pre spike's
+/// own epoch adds −2 if the post neuron already spiked (y1 = 16 then);
+/// across an epoch boundary or within one; at the weight bounds.
+#[test]
+fn single_pairings_by_hand() {
+    // (pre step, post step, initial weight, sign mode, expected weight)
+    let cases: [(u32, u32, f64, SignMode, i64); 7] = [
+        (4, 6, 100.0, SignMode::Mixed, 104),  // Δt = +2, next epoch
+        (4, 5, 100.0, SignMode::Mixed, 104),  // Δt = +1, same epoch (steps 4, 5 are lava's 5, 6)
+        (6, 4, 100.0, SignMode::Mixed, 98),   // Δt = −2, next epoch
+        (5, 4, 100.0, SignMode::Mixed, 98),   // Δt = −1, same epoch: x0 and y0 both, x1 at the post spike 0
+        (4, 4, 100.0, SignMode::Mixed, 102),  // Δt = 0: +4 − 2
+        (4, 6, 253.0, SignMode::Mixed, 255),  // capped at 255
+        (6, 4, 1.0, SignMode::Excitatory, 0), // floored at 0
+    ];
+    for (pre_t, post_t, w0, sign_mode, want) in cases {
+        let mut b = NetworkBuilder::new("pair", 1.0);
+        let pre = b.population("pre", 1, Model::SpikeSourceArray(vec![vec![pre_t as f64]])).unwrap();
+        let teach = b.population("teacher", 1, Model::SpikeSourceArray(vec![vec![post_t as f64 - 1.0]])).unwrap();
+        let post =
+            b.population("post", 1, Model::neuron("loihi_lif", vec![("du", 4095.0.into()), ("dv", 4095.0.into()), ("vth", 300.0.into())]).unwrap()).unwrap();
+        b.record(post);
+        let lw = LoihiWeights { weight_exp: 0, num_weight_bits: 8, sign_mode };
+        // The teacher's weight 255·2^2 crosses vth 300; a learning weight (≤ 255) alone cannot.
+        let tw = LoihiWeights { weight_exp: 2, num_weight_bits: 8, sign_mode: SignMode::Mixed };
+        b.project(teach, post, Connector::OneToOne).weight(255.0).loihi(tw).label("teacher").add().unwrap();
+        let pl = Plasticity::Loihi(LoihiPlasticity {
+            dw: Some("2^-2*x1*y0 - 2^-3*y1*x0".into()),
+            dd: None,
+            dt: None,
+            impulse: [16.0, 0.0, 16.0, 0.0, 0.0],
+            tau: [1e9, 0.0, 1e9, 0.0, 0.0],
+            t_epoch: 2,
+            rng_seed: 1,
+            reward: None,
+        });
+        let conns = ConnList { pre: vec![0], post: vec![0], weight: Some(vec![w0]), delay: None };
+        b.project(pre, post, Connector::FromList(conns)).loihi(lw).plasticity(pl).label("learn").add().unwrap();
+        let net = b.finish().unwrap();
+        let out = compile(&Arch::builtin("loihi").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+        for jit in [false, true] {
+            let (w, _, _, _, spikes) = state_after(&out.image, 12, jit, 1, 1);
+            assert!(spikes.first().is_some_and(|&(t, _)| t == post_t), "pre {pre_t} post {post_t}: post spikes {spikes:?}");
+            assert_eq!(w[0][0], want, "pre {pre_t} post {post_t}, w0 {w0}, {sign_mode:?}");
+        }
+    }
+}

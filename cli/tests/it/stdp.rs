@@ -167,3 +167,173 @@ fn spynnaker_history_overflow_and_trace_wrap() {
         check(c);
     }
 }
+
+/// NEST's float `stdp_synapse` (PyNN on NEST, the same spikes) against
+/// nerve's fixed point: close, except where sPyNNaker's arithmetic differs
+/// by design (a post spike at lag 0 depresses with the full trace; a post
+/// history of 15; a 16-bit pre trace): those cases are left out.
+#[test]
+fn nest_float_weights_are_close() {
+    for c in cases() {
+        let name = c["name"].as_str().unwrap();
+        if ["post_history_overflow", "pre_trace_int16_wrap"].contains(&name) {
+            continue;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("net.json");
+        std::fs::write(&f, network(&c)).unwrap();
+        let net = nerve_compiler::front::read(&f, &Default::default()).unwrap();
+        let out = compile(&Arch::load("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+        let unit = out.image.rules.iter().find_map(|r| if let nerve_isa::learning::LearningRule::Stdp(s) = r { Some(s.word_unit) } else { None }).unwrap();
+        let (words, _) = words_after(&c, &out.image, c["steps"].as_u64().unwrap(), true);
+        let nest: Vec<f64> = c["nest"]["final_nA"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+        let w_max = c["rule"]["w_max"].as_f64().unwrap();
+        let d: Vec<f64> = words.iter().zip(&nest).map(|(&w, &n)| (w as f64 * unit - n).abs()).collect();
+        let (max, mean) = (d.iter().cloned().fold(0.0, f64::max), d.iter().sum::<f64>() / d.len() as f64);
+        assert!(max <= 0.06 * w_max && mean <= 0.01 * w_max, "{name}: max |nerve − NEST| {max} nA, mean {mean} nA");
+    }
+}
+
+/// A third factor: with a silent reward population nothing learns; with
+/// one reward spike at step 0 (weight 1, τ 1 s) the depression of
+/// pairs_additive_d1's first synapse (post spike at 80, pre at 100) is
+/// scaled by the reward level at step 100, worked out by hand here.
+#[test]
+fn reward_scales_the_updates() {
+    use nerve_isa::learning::stdp::{mul16, Lut, ONE};
+    let c = cases().into_iter().find(|c| c["name"] == "pairs_additive_d1").unwrap();
+    let with_reward = |spikes: Vec<f64>| -> nerve_isa::ValidImage {
+        let mut v: Value = serde_json::from_str(&network(&c)).unwrap();
+        v["populations"].as_array_mut().unwrap().insert(0, json!({"name": "reward", "size": 1, "model": "spike_source_array", "spike_times": [spikes]}));
+        let pl = &mut v["projections"][1]["plasticity"];
+        pl["reward"] = json!("reward");
+        pl["reward_weight"] = json!(1.0);
+        pl["reward_tau"] = json!(1000.0);
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("net.json");
+        std::fs::write(&f, v.to_string()).unwrap();
+        let net = nerve_compiler::front::read(&f, &Default::default()).unwrap();
+        compile(&Arch::load("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap().image
+    };
+    let steps = c["steps"].as_u64().unwrap();
+    let initial = ints(&c["spynnaker"]["initial_int"]);
+    // Silent: no learning at all.
+    let silent = with_reward(vec![]);
+    for jit in [false, true] {
+        assert_eq!(words_after(&c, &silent, steps, jit).0, initial);
+    }
+    // One reward spike at step 0.
+    let img = with_reward(vec![0.0]);
+    let (w, _) = words_after(&c, &img, steps, false);
+    assert_eq!(words_after(&c, &img, steps, true).0, w, "the JIT");
+    let (lut, reward) = (Lut::exp(1.0, 20.0), Lut::exp(1.0, 1000.0));
+    let level = mul16(ONE, reward.decay(100));
+    let o = mul16(ONE, lut.decay(100 - 80 - 1));
+    let o = ((o as i64 * level as i64) >> 11) as i32;
+    let shift = c["spynnaker"]["ring_buffer_shift"].as_u64().unwrap() as u32;
+    let a_minus = c["spynnaker"]["params"]["a2_minus_s1615"].as_i64().unwrap();
+    let m = (a_minus * ((o as i64) << 4)) >> 15;
+    let want = (((initial[0] << shift) - m).max(0)) >> shift;
+    assert_eq!(w[0], want, "scaled depression");
+    assert!(w[0] > ints(&c["spynnaker"]["final_int"])[0], "less depression than with no third factor");
+}
+
+/// Single pairings worked out by hand (pairs_additive_d1: pre spikes at 100
+/// and 400, one post spike at 80, 95, 99, 100, 101, 105 or 120, delay 1):
+/// a post spike at P ≤ 99 is in the first pre spike's window only as its
+/// depression, o = exp-table(100 − P − 1); one at P ≥ 100 potentiates at the
+/// second with the first's trace (one) decayed over P + 1 − 100. Also at the
+/// bounds: w_max 0.505 nA caps the larger potentiations, w_min 0.495 nA the larger
+/// depressions (from 0.5 nA).
+#[test]
+fn single_pairings_by_hand() {
+    use nerve_isa::learning::stdp::{mul16, s1615, Lut, ONE};
+    let c = cases().into_iter().find(|c| c["name"] == "pairs_additive_d1").unwrap();
+    let lut = Lut::exp(1.0, 20.0);
+    let shift = c["spynnaker"]["ring_buffer_shift"].as_u64().unwrap() as u32;
+    let p = &c["spynnaker"]["params"];
+    let (a_plus, a_minus) = (p["a2_plus_s1615"].as_i64().unwrap(), p["a2_minus_s1615"].as_i64().unwrap());
+    let m = |a: i64, x: i32| (a * ((x as i64) << 4)) >> 15;
+    let posts: Vec<i64> = c["post_spikes"].as_array().unwrap().iter().map(|t| t[0].as_i64().unwrap()).collect();
+    let by_hand = |w0: i64, w_min: i64, w_max: i64| -> Vec<i64> {
+        posts
+            .iter()
+            .map(|&p| {
+                let w = w0 << shift;
+                let w = if p <= 99 {
+                    (w - m(a_minus, mul16(ONE, lut.decay((99 - p) as u32)))).max(w_min)
+                } else {
+                    (w + m(a_plus, mul16(ONE, lut.decay((p + 1 - 100) as u32)))).min(w_max)
+                };
+                w >> shift
+            })
+            .collect()
+    };
+    let initial = ints(&c["spynnaker"]["initial_int"]);
+    let img = |c: &Value| {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("net.json");
+        std::fs::write(&f, network(c)).unwrap();
+        let net = nerve_compiler::front::read(&f, &Default::default()).unwrap();
+        compile(&Arch::load("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap().image
+    };
+    let want = by_hand(initial[0], s1615(0.0) as i64, s1615(1.0) as i64);
+    assert_eq!(words_after(&c, &img(&c), 500, false).0, want);
+    // Tight bounds around the initial 0.5 nA.
+    let mut tight = c.clone();
+    tight["rule"]["w_min"] = json!(0.495);
+    tight["rule"]["w_max"] = json!(0.505);
+    let want = by_hand(initial[0], s1615(0.495) as i64, s1615(0.505) as i64);
+    let (lo, hi) = ((s1615(0.495) as i64) >> shift, (s1615(0.505) as i64) >> shift);
+    assert!(want.contains(&lo) && want.contains(&hi) && want.iter().any(|&w| w > lo && w < hi && w != initial[0]), "{want:?}");
+    assert_eq!(words_after(&tight, &img(&tight), 500, false).0, want);
+}
+
+/// examples/small.json with STDP on its stimulus and excitatory projections
+/// (the inhibitory ones too, depressing inhibition): the spikes and the
+/// learned weights do not depend on the engine, on the thread count (1, 2,
+/// 4) or on the profile's core size (the post populations split over cores).
+#[test]
+fn learning_is_the_same_on_any_engine_thread_count_and_split() {
+    let small = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/small.json");
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(small).unwrap()).unwrap();
+    for (i, p) in v["projections"].as_array_mut().unwrap().iter_mut().enumerate() {
+        let inhibitory = p["receptor"] == "inhibitory";
+        p["plasticity"] = json!({"type": "stdp",
+            "timing_dependence": {"type": "spike_pair", "tau_plus": 16.8, "tau_minus": 33.7, "A_plus": 0.005, "A_minus": 0.006},
+            "weight_dependence": {"type": if i % 2 == 0 { "additive" } else { "multiplicative" }, "w_min": 0.0, "w_max": if inhibitory { 0.2 } else { 0.05 }}});
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("net.json");
+    std::fs::write(&f, v.to_string()).unwrap();
+    let net = nerve_compiler::front::read(&f, &Default::default()).unwrap();
+    let mut results = Vec::new();
+    for npc in [None, Some(64)] {
+        let out = compile(&Arch::load("spinnaker").unwrap(), &net, &Options { neurons_per_core: npc, ..Options::default() }, &mut |_| {}).unwrap();
+        for (threads, jit) in [(1, false), (1, true), (2, true), (4, true), (4, false)] {
+            let mut m = Machine::load_valid(out.image.clone()).unwrap();
+            let runner: Box<dyn KernelRunner> = if jit { Box::new(Jit::compile(&m).unwrap()) } else { Box::new(Interp) };
+            let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![], per_step: false };
+            let o = run(&mut m, runner.as_ref(), 3000, threads, &rec, &mut |_| {}).unwrap();
+            let spikes: Vec<(u32, u32, u32)> = o.spikes.iter().map(|s| (s.step, s.pop, s.neuron)).collect();
+            let learned: Vec<(u32, Vec<(u32, u32, u64)>)> =
+                m.learned().iter().map(|l| (l.index, l.synapses.iter().map(|s| (s.pre, s.post, s.weight.to_bits())).collect())).collect();
+            results.push((npc, threads, jit, spikes, learned, o.counts.synaptic_updates));
+        }
+    }
+    let (_, _, _, spikes, learned, updates) = &results[0];
+    assert!(spikes.len() > 1000 && *updates > 10_000, "{} spikes, {updates} updates", spikes.len());
+    // Learning changed weights.
+    let changed = learned.iter().flat_map(|(_, s)| s).filter(|s| f64::from_bits(s.2) != 0.0162 && f64::from_bits(s.2).abs() != 0.09).count();
+    assert!(changed > 100, "{changed} weights learned");
+    for r in &results[1..] {
+        assert_eq!(
+            (&r.3, &r.4, r.5),
+            (spikes, learned, *updates),
+            "{} neurons per core, {} threads, jit {}",
+            r.0.map_or("default".into(), |n| n.to_string()),
+            r.1,
+            r.2
+        );
+    }
+}

@@ -16,6 +16,9 @@ use crate::net::model::*;
 /// The largest word (sPyNNaker keeps a bit of headroom: words stay below 2^15).
 const WORD_MAX: f64 = 32768.0;
 
+/// Most entries of a decay table (what the image allows).
+const MAX_TABLE: f64 = 65536.0;
+
 /// sPyNNaker's ring-buffer left shift for a largest weight `w` (nA):
 /// the smallest p ≥ 0 with 2^p > w.
 pub fn shift_for(w: f64) -> u8 {
@@ -99,6 +102,17 @@ pub fn plan(net: &Network, p: &Projection, st: &StdpPlasticity, q: &ProjQuant, s
         Receptor::Inhibitory => -1,
     };
     let delivery = Delivery::new(word_unit, q.value(1), sign)?;
+    // sPyNNaker's tables hold ln(2048)·τ/dt entries: a long τ would be a table of millions.
+    let taus = [("tau_plus", st.tau_plus), ("tau_minus", st.tau_minus)].into_iter().chain(st.reward.as_ref().map(|r| ("reward_tau", r.tau)));
+    for (name, tau) in taus {
+        let n = (nerve_isa::learning::stdp::ONE as f64).ln() * tau / dt;
+        if n > MAX_TABLE {
+            return Err(format!(
+                "{name} = {tau} ms at dt {dt} ms needs a decay table of {n:.0} entries (at most {MAX_TABLE}: τ ≤ {:.0} ms)",
+                MAX_TABLE * dt / 2048f64.ln()
+            ));
+        }
+    }
     let (plus, minus) = (Lut::exp(dt, st.tau_plus), Lut::exp(dt, st.tau_minus));
     let reward = match (&st.reward, reward) {
         (Some(r), Some(pop)) => Some(StdpReward {
@@ -119,6 +133,7 @@ pub fn plan(net: &Network, p: &Projection, st: &StdpPlasticity, q: &ProjQuant, s
         multiplicative: st.multiplicative,
         program: nerve_isa::ids::KernelId(u32::MAX),
         word_unit,
+        negative: sign < 0,
         reward,
         text: format!(
             "SpikePairRule(tau_plus={}, tau_minus={}, A_plus={}, A_minus={}), {}WeightDependence(w_min={}, w_max={})",

@@ -202,6 +202,8 @@ pub struct StdpRule {
     pub program: KernelId,
     /// A word's weight in the projection's units (nA): 2^(shift − 15).
     pub word_unit: f64,
+    /// Words are magnitudes (as sPyNNaker's); an inhibitory projection's weights are negative.
+    pub negative: bool,
     pub reward: Option<StdpReward>,
     /// The rule as the network gave it, for messages.
     pub text: String,
