@@ -59,24 +59,33 @@ pub struct Plastic {
     pub pre_pop: u32,
     /// A weight mantissa's value in the projection's units.
     pub weight_unit: f64,
-    /// Per synapse: weight mantissa (what it delivers), where it adds (the
-    /// ring offset, as `PackedSyn`'s), its delay, pre slot, post neuron
-    /// (local), pre neuron (in the pre population).
-    pub w: Vec<i32>,
-    pub offset: Vec<u32>,
-    pub delay: Vec<u8>,
-    pub pre_slot: Vec<u32>,
-    pub post: Vec<u32>,
-    pub pre: Vec<u32>,
-    /// Synapses by pre slot: `by_pre_syn[by_pre[s]..by_pre[s + 1]]`.
+    /// The synapses, sorted by pre slot: slot s's are `syn[by_pre[s]..by_pre[s + 1]]`.
+    pub syn: Vec<PSyn>,
     by_pre: Vec<u32>,
-    by_pre_syn: Vec<u32>,
+    /// Per synapse: its pre slot and pre neuron (in the pre population).
+    pub pre_slot: Vec<u32>,
+    pub pre: Vec<u32>,
     /// Synapses by post neuron.
     by_post: Vec<u32>,
     by_post_syn: Vec<u32>,
     /// The pre neurons (in the pre population), by slot.
     pub pre_neurons: Vec<u32>,
     pub engine: Engine,
+}
+
+/// What a pre spike reads and writes of each synapse of its row, together
+/// (a row has few synapses on each core: one cache line, not one per field).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PSyn {
+    /// The post neuron (local).
+    pub post: u32,
+    /// Where it adds in a ring slot (as `PackedSyn`'s).
+    pub offset: u32,
+    /// The weight mantissa it delivers.
+    pub w: i32,
+    /// STDP: its 16-bit weight word.
+    pub word: u16,
+    pub delay: u8,
 }
 
 /// The state of the rule that changes a set's weights.
@@ -111,13 +120,12 @@ pub struct LoihiState {
 /// sPyNNaker's STDP on one set.
 #[derive(Clone, Debug)]
 pub struct StdpState {
-    /// Per synapse: its 16-bit weight word.
-    pub words: Vec<u16>,
     /// Per pre slot: its last spike's time and trace.
-    pub pre_time: Vec<u32>,
-    pub pre_trace: Vec<i32>,
-    /// Per post neuron: its recent spikes.
+    pub pre_last: Vec<(u32, i32)>,
+    /// Per post neuron: its recent spikes, and (small, so it stays in
+    /// cache) its newest one's time and trace and how many it has.
     pub history: Vec<PostHistory>,
+    newest: Vec<(u32, i16, u8)>,
     /// Per post neuron: a third factor's reward level.
     pub level: Vec<Level>,
     /// Pre slots that spiked this step.
@@ -151,7 +159,14 @@ impl Plastic {
         let mut pre_neurons: Vec<u32> = s.pre.clone();
         pre_neurons.sort_unstable();
         pre_neurons.dedup();
-        let pre_slot: Vec<u32> = s.pre.iter().map(|p| pre_neurons.binary_search(p).expect("a listed pre neuron") as u32).collect();
+        let slot_of = |p: &u32| pre_neurons.binary_search(p).expect("a listed pre neuron") as u32;
+        // Synapses by pre slot (the compiler writes them so; sorted here whatever the image's order).
+        let mut order: Vec<usize> = (0..s.pre.len()).collect();
+        order.sort_by_key(|&k| slot_of(&s.pre[k]));
+        let pick = |v: &[i32]| -> Vec<i32> { order.iter().map(|&k| v[k]).collect() };
+        let pre: Vec<u32> = order.iter().map(|&k| s.pre[k]).collect();
+        let pre_slot: Vec<u32> = pre.iter().map(slot_of).collect();
+        let syn: Vec<nerve_isa::image::Synapse> = order.iter().map(|&k| syn[k]).collect();
 
         let csr = |keys: &[u32], n: usize| -> (Vec<u32>, Vec<u32>) {
             let mut start = vec![0u32; n + 1];
@@ -170,7 +185,7 @@ impl Plastic {
             (start, idx)
         };
         let post: Vec<u32> = syn.iter().map(|x| x.target as u32).collect();
-        let (by_pre, by_pre_syn) = csr(&pre_slot, pre_neurons.len());
+        let (by_pre, _) = csr(&pre_slot, pre_neurons.len());
         let (by_post, by_post_syn) = csr(&post, n_post);
         let engine = match &img.rules[s.rule as usize] {
             LearningRule::Loihi(rule) => {
@@ -178,8 +193,8 @@ impl Plastic {
                 let mut rc = NumpyRng::new(2);
                 let _ = rc.next64(); // lava's ConnVarRandom draws once when made
                 Engine::Loihi(Box::new(LoihiState {
-                    tag1: s.tag1.clone(),
-                    tag2: s.tag2.clone(),
+                    tag1: pick(&s.tag1),
+                    tag2: pick(&s.tag2),
                     x: [vec![0; pre_neurons.len()], vec![0; pre_neurons.len()]],
                     y: [vec![0; n_post], vec![0; n_post], vec![0; n_post]],
                     tx: vec![0; pre_neurons.len()],
@@ -203,10 +218,9 @@ impl Plastic {
                 }))
             }
             LearningRule::Stdp(_) => Engine::Stdp(Box::new(StdpState {
-                words: s.words.clone(),
-                pre_time: vec![0; pre_neurons.len()],
-                pre_trace: vec![0; pre_neurons.len()],
+                pre_last: vec![(0, 0); pre_neurons.len()],
                 history: vec![PostHistory::default(); n_post],
+                newest: vec![(0, 0, 0); n_post],
                 level: vec![Level::default(); n_post],
                 pending: Vec::new(),
             })),
@@ -217,14 +231,20 @@ impl Plastic {
             index: s.projection_index,
             pre_pop: s.pre_pop.0,
             weight_unit: s.weight_unit,
-            w: syn.iter().map(|x| x.weight).collect(),
-            offset: syn.iter().map(|x| (in_off + x.port as usize * np + x.target as usize) as u32).collect(),
-            delay: syn.iter().map(|x| x.delay).collect(),
-            pre_slot,
-            post,
-            pre: s.pre.clone(),
+            syn: syn
+                .iter()
+                .zip(order.iter())
+                .map(|(x, &k)| PSyn {
+                    post: x.target as u32,
+                    offset: (in_off + x.port as usize * np + x.target as usize) as u32,
+                    w: x.weight,
+                    word: s.words.get(k).copied().unwrap_or(0),
+                    delay: x.delay,
+                })
+                .collect(),
             by_pre,
-            by_pre_syn,
+            pre_slot,
+            pre,
             by_post,
             by_post_syn,
             pre_neurons,
@@ -236,8 +256,8 @@ impl Plastic {
     /// word's worth (what sPyNNaker's `get("weight")` reads), else what it delivers.
     pub fn learned_weight(&self, k: usize, rules: &[LearningRule]) -> f64 {
         match (&self.engine, &rules[self.rule]) {
-            (Engine::Stdp(st), LearningRule::Stdp(r)) => st.words[k] as f64 * r.word_unit * if r.negative { -1.0 } else { 1.0 },
-            _ => self.w[k] as f64 * self.weight_unit,
+            (Engine::Stdp(_), LearningRule::Stdp(r)) => self.syn[k].word as f64 * r.word_unit * if r.negative { -1.0 } else { 1.0 },
+            _ => self.syn[k].w as f64 * self.weight_unit,
         }
     }
 
@@ -273,7 +293,7 @@ impl Plastic {
     pub fn deliver(&mut self, slot: u32, step: u64, ring: &mut [&mut [i32]], in_base: usize) {
         match &mut self.engine {
             Engine::Loihi(l) => {
-                add_weights(&self.by_pre, &self.by_pre_syn, &self.delay, &self.offset, &self.w, slot, step, ring, in_base);
+                add_weights(&self.syn[self.by_pre[slot as usize] as usize..self.by_pre[slot as usize + 1] as usize], step, ring, in_base);
                 l.spiked_pre.push(slot);
             }
             Engine::Stdp(st) => st.pending.push(slot),
@@ -287,34 +307,25 @@ impl Plastic {
             Engine::Loihi(l) => l.spiked_post.push(neuron),
             Engine::Stdp(st) => {
                 if let LearningRule::Stdp(rule) = &rules[self.rule] {
-                    st.history[neuron as usize].add(step as u32, &rule.minus);
+                    let h = &mut st.history[neuron as usize];
+                    h.add(step as u32, &rule.minus);
+                    let c = h.count as usize;
+                    st.newest[neuron as usize] = (h.times[c], h.traces[c], h.count);
                 }
             }
         }
     }
 
-    /// The end of step `step` (0-based): learning, and (STDP) the learned
-    /// weights delivered. Returns the synapses updated.
-    #[allow(clippy::too_many_arguments)]
-    pub fn end_step(
-        &mut self,
-        step: u64,
-        rules: &[LearningRule],
-        kernels: &[Kernel],
-        runner: &dyn KernelRunner,
-        buf: &mut Scratch,
-        ring: &mut [&mut [i32]],
-        in_base: usize,
-    ) -> u64 {
+    /// The end of step `step` (0-based) for a Loihi rule: learning. Returns
+    /// the synapses updated.
+    pub fn end_step(&mut self, step: u64, rules: &[LearningRule], kernels: &[Kernel], runner: &dyn KernelRunner, buf: &mut Scratch) -> u64 {
         match &rules[self.rule] {
             LearningRule::Loihi(rule) => {
                 let k = rule.program.index();
                 self.loihi_end_step(step, rule, &kernels[k], k, runner, buf)
             }
-            LearningRule::Stdp(rule) => {
-                let k = rule.program.index();
-                self.stdp_end_step(step, rule, &kernels[k], k, runner, buf, ring, in_base)
-            }
+            // A worker's STDP sets learn together, one batch per rule (`stdp_step`).
+            LearningRule::Stdp(_) => 0,
         }
     }
 
@@ -402,7 +413,7 @@ impl Plastic {
             Some(k) => ((t / rule.t_epoch as u64) % (1u64 << k) == 0) as i32,
             None => 0,
         };
-        let n_syn = self.w.len();
+        let n_syn = self.syn.len();
         buf.active.clear();
         if u != 0 {
             buf.active.extend(0..n_syn as u32);
@@ -411,8 +422,8 @@ impl Plastic {
             buf.mark.resize(n_syn, false);
             for (s, &txs) in l.tx.iter().enumerate() {
                 if txs > 0 {
-                    for &k in &self.by_pre_syn[self.by_pre[s] as usize..self.by_pre[s + 1] as usize] {
-                        buf.mark[k as usize] = true;
+                    for k in self.by_pre[s] as usize..self.by_pre[s + 1] as usize {
+                        buf.mark[k] = true;
                     }
                 }
             }
@@ -434,8 +445,8 @@ impl Plastic {
             let mut state = vec![vec![0i32; np], vec![0i32; np], vec![0i32; np]];
             for (a, &k) in buf.active.iter().enumerate() {
                 let k = k as usize;
-                let (i, j) = (self.pre_slot[k] as usize, self.post[k] as usize);
-                state[0][a] = self.w[k];
+                let (i, j) = (self.pre_slot[k] as usize, self.syn[k].post as usize);
+                state[0][a] = self.syn[k].w;
                 state[1][a] = l.tag2[k];
                 state[2][a] = l.tag1[k];
                 for (p, op) in ops.iter().enumerate() {
@@ -467,7 +478,7 @@ impl Plastic {
             runner.run_program(kernel, program, &mut d, &mut buf.input, np, &mut buf.flags);
             for (a, &k) in buf.active.iter().enumerate() {
                 let k = k as usize;
-                self.w[k] = d.state[0][a];
+                self.syn[k].w = d.state[0][a];
                 l.tag2[k] = d.state[1][a];
                 l.tag1[k] = d.state[2][a];
             }
@@ -490,140 +501,238 @@ pub struct Scratch {
     mark: Vec<bool>,
     input: Vec<i32>,
     flags: Vec<u8>,
-    /// STDP: a synapse's window; per lane its potentiations (`pot[pot_at[a]..pot_at[a + 1]]`),
-    /// depression and reward level.
-    window: Window,
-    pot: Vec<i32>,
-    pot_at: Vec<u32>,
-    dep: Vec<Option<i32>>,
-    level: Vec<i32>,
-    state: Vec<Vec<i32>>,
+    /// STDP's batch.
+    pub lanes: Lanes,
 }
 
-/// Synapses of pre slot `slot` add their weights into the ring slots of their delays.
-#[allow(clippy::too_many_arguments)]
+/// A row's synapses add their weights into the ring slots of their delays.
 #[inline]
-fn add_weights(by_pre: &[u32], by_pre_syn: &[u32], delay: &[u8], offset: &[u32], w: &[i32], slot: u32, step: u64, ring: &mut [&mut [i32]], in_base: usize) {
+fn add_weights(row: &[PSyn], step: u64, ring: &mut [&mut [i32]], in_base: usize) {
     let mask = ring.len() - 1;
-    let (a, b) = (by_pre[slot as usize] as usize, by_pre[slot as usize + 1] as usize);
-    for &k in &by_pre_syn[a..b] {
-        let k = k as usize;
-        let r = &mut ring[(step as usize + delay[k] as usize) & mask];
-        let at = offset[k] as usize - in_base;
-        r[at] = r[at].wrapping_add(w[k]);
+    for x in row {
+        let r = &mut ring[(step as usize + x.delay as usize) & mask];
+        let at = x.offset as usize - in_base;
+        r[at] = r[at].wrapping_add(x.w);
     }
 }
 
 impl Plastic {
-    /// STDP at the end of a step: every synapse the step's pre spikes reach
-    /// learns from its post neuron's window (sPyNNaker processes every
-    /// synapse of the row: all are counted; those without an event that
-    /// could change them skip the program), then delivers its weight.
-    #[allow(clippy::too_many_arguments)]
-    fn stdp_end_step(
-        &mut self,
-        step: u64,
-        rule: &StdpRule,
-        program: &Kernel,
-        kernel: usize,
-        runner: &dyn KernelRunner,
-        buf: &mut Scratch,
-        ring: &mut [&mut [i32]],
-        in_base: usize,
-    ) -> u64 {
+    /// STDP, at the end of a step: the pending pre spikes' traces, and each
+    /// synapse they reach that could change, as a lane of `b` (sPyNNaker
+    /// processes every synapse of the row: all are counted). Returns the
+    /// synapses processed.
+    fn stdp_gather(&mut self, step: u64, rule: &StdpRule, b: &mut Lanes, core: u32, set: u32) -> u64 {
         let Engine::Stdp(st) = &mut self.engine else { return 0 };
-        if st.pending.is_empty() {
-            return 0;
-        }
         let t = step as u32;
         let mut updates = 0u64;
-        buf.active.clear();
-        buf.pot.clear();
-        buf.pot_at.clear();
-        buf.pot_at.push(0);
-        buf.dep.clear();
-        buf.level.clear();
-        let mut rounds = 1usize;
         for &slot in &st.pending {
             let s = slot as usize;
-            let (last_time, last_trace) = (st.pre_time[s], st.pre_trace[s]);
-            st.pre_time[s] = t;
-            st.pre_trace[s] = pre_trace(t, last_time, last_trace, &rule.plus);
-            let (a, b) = (self.by_pre[s] as usize, self.by_pre[s + 1] as usize);
-            updates += (b - a) as u64;
-            for &k in &self.by_pre_syn[a..b] {
-                let k = k as usize;
-                let j = self.post[k] as usize;
-                st.history[j].window(t, last_time, last_trace, self.delay[k] as u32, &rule.plus, &rule.minus, &mut buf.window);
+            let (last_time, last_trace) = st.pre_last[s];
+            st.pre_last[s] = (t, pre_trace(t, last_time, last_trace, &rule.plus));
+            let (lo, hi) = (self.by_pre[s] as usize, self.by_pre[s + 1] as usize);
+            updates += (hi - lo) as u64;
+            for k in lo..hi {
+                let x = self.syn[k];
+                let j = x.post as usize;
+                let (newest, trace, count) = st.newest[j];
+                if count == 0 {
+                    continue; // no post spike yet: no event
+                }
+                let d = x.delay as u32;
+                if newest <= last_time.saturating_sub(d) {
+                    // No post spike since the previous pre spike's arrival: only the newest's depression (what `window` gives).
+                    b.window.potentiate.clear();
+                    b.window.depress = Some(nerve_isa::learning::stdp::mul16(trace as i32, rule.minus.decay(t.wrapping_sub(newest.wrapping_add(d)))));
+                } else {
+                    st.history[j].window(t, last_time, last_trace, d, &rule.plus, &rule.minus, &mut b.window);
+                }
                 let level = rule.reward.as_ref().map_or(nerve_isa::learning::stdp::ONE, |rw| st.level[j].at(t, &rw.lut));
-                // What the program would do to a synapse with no potentiation and a zero depression: nothing
-                // (additive: unless the weight is below w_min, which the depression clamps).
-                if buf.window.potentiate.is_empty() {
-                    let o = buf.window.depress.map(|o| if rule.reward.is_some() { ((o as i64 * level as i64) >> 11) as i32 } else { o });
-                    let w = (st.words[k] as i32) << rule.shift;
+                // A synapse with no potentiation and a zero depression does not change
+                // (additive: unless its weight is below w_min, which the depression clamps).
+                if b.window.potentiate.is_empty() {
+                    let o = b.window.depress.map(|o| if rule.reward.is_some() { ((o as i64 * level as i64) >> 11) as i32 } else { o });
+                    let w = (x.word as i32) << rule.shift;
                     if o.is_none_or(|o| o == 0 && (rule.multiplicative || w >= rule.w_min)) {
                         continue;
                     }
                 }
-                rounds = rounds.max(buf.window.potentiate.len());
-                buf.active.push(k as u32);
-                buf.pot.extend_from_slice(&buf.window.potentiate);
-                buf.pot_at.push(buf.pot.len() as u32);
-                buf.dep.push(buf.window.depress);
-                buf.level.push(level);
+                b.rounds = b.rounds.max(b.window.potentiate.len());
+                let pot_at = b.pot.len() as u32;
+                b.pot.extend_from_slice(&b.window.potentiate);
+                b.lanes.push(Lane {
+                    core,
+                    set,
+                    k: k as u32,
+                    word: x.word as i32,
+                    pot_at,
+                    pots: b.window.potentiate.len() as u32,
+                    dep: b.window.depress.unwrap_or(0),
+                    has_dep: b.window.depress.is_some(),
+                    level,
+                });
             }
         }
-        let n = buf.active.len();
-        if n > 0 {
-            let np = padded(n);
-            let ports = 5 + rule.reward.is_some() as usize;
-            let mut state = std::mem::take(&mut buf.state);
-            state.resize(3, Vec::new());
-            for (q, v) in state.iter_mut().enumerate() {
-                v.clear();
-                v.resize(np, 0);
-                if q == 1 {
-                    for (a, &k) in buf.active.iter().enumerate() {
-                        v[a] = st.words[k as usize] as i32;
-                    }
-                }
-            }
-            let mut d = KernelData { n, state, params: vec![] };
-            buf.flags.clear();
-            buf.flags.resize(np / 4 + 8, 0);
-            for round in 0..rounds {
-                buf.input.clear();
-                buf.input.resize(ports * np, 0);
-                for a in 0..n {
-                    let pots = &buf.pot[buf.pot_at[a] as usize..buf.pot_at[a + 1] as usize];
-                    let inp = &mut buf.input;
-                    inp[a] = (round == 0) as i32;
-                    if let Some(&r) = pots.get(round) {
-                        inp[np + a] = 1;
-                        inp[2 * np + a] = r;
-                    }
-                    // The depression follows the last potentiation.
-                    if let (Some(o), true) = (buf.dep[a], round + 1 == pots.len().max(1)) {
-                        inp[3 * np + a] = 1;
-                        inp[4 * np + a] = o;
-                    }
-                    if ports == 6 {
-                        inp[5 * np + a] = buf.level[a];
-                    }
-                }
-                runner.run_program(kernel, program, &mut d, &mut buf.input, np, &mut buf.flags);
-            }
-            for (a, &k) in buf.active.iter().enumerate() {
-                st.words[k as usize] = d.state[1][a] as u16;
-                self.w[k as usize] = d.state[2][a];
-            }
-            buf.state = d.state;
-        }
-        for &slot in &st.pending {
-            add_weights(&self.by_pre, &self.by_pre_syn, &self.delay, &self.offset, &self.w, slot, step, ring, in_base);
-        }
-        st.pending.clear();
         updates
+    }
+}
+
+/// A synapse one STDP rule updates this step: its place (core, set,
+/// synapse), word, potentiations (`Lanes::pot[pot_at..pot_at + pots]`),
+/// depression and reward level.
+#[derive(Clone, Copy, Debug)]
+struct Lane {
+    core: u32,
+    set: u32,
+    k: u32,
+    word: i32,
+    pot_at: u32,
+    pots: u32,
+    dep: i32,
+    has_dep: bool,
+    level: i32,
+}
+
+/// The synapses one STDP rule updates this step, on a worker's cores.
+#[derive(Default)]
+pub struct Lanes {
+    window: Window,
+    lanes: Vec<Lane>,
+    pot: Vec<i32>,
+    rounds: usize,
+    input: Vec<i32>,
+    flags: Vec<u8>,
+    state: Vec<Vec<i32>>,
+    order: Vec<u32>,
+}
+
+impl Lanes {
+    fn clear(&mut self) {
+        self.lanes.clear();
+        self.pot.clear();
+        self.rounds = 1;
+    }
+
+    /// The rule's program over every lane, in rounds (a lane's k-th
+    /// potentiation in round k; its depression with its last). Lanes are
+    /// ordered by their rounds, most first, so that round k runs the lanes
+    /// that have a k-th: state 1 and 2 then hold each lane's new word and
+    /// delivered weight at its place in `order`.
+    fn run(&mut self, rule: &StdpRule, program: &Kernel, kernel: usize, runner: &dyn KernelRunner) -> KernelData {
+        let n = self.lanes.len();
+        let np = padded(n);
+        const K: usize = nerve_isa::learning::stdp::PER_ROUND;
+        let ports = 3 + 2 * K + rule.reward.is_some() as usize;
+        let rounds_of = |a: usize| (self.lanes[a].pots as usize).max(1).div_ceil(K);
+        self.order.clear();
+        let most = self.rounds.max(1).div_ceil(K);
+        if most == 1 {
+            self.order.extend(0..n as u32);
+        } else {
+            // Most rounds first (a counting sort: stable, and rounds are few).
+            for r in (1..=most).rev() {
+                self.order.extend((0..n as u32).filter(|&a| rounds_of(a as usize) == r));
+            }
+        }
+        let mut state = std::mem::take(&mut self.state);
+        state.resize(3, Vec::new());
+        for (q, v) in state.iter_mut().enumerate() {
+            v.clear();
+            v.resize(np, 0);
+            if q == 1 {
+                for (i, &a) in self.order.iter().enumerate() {
+                    v[i] = self.lanes[a as usize].word;
+                }
+            }
+        }
+        let mut d = KernelData { n, state, params: vec![] };
+        self.flags.clear();
+        self.flags.resize(np / 4 + 8, 0);
+        for round in 0..most {
+            // The lanes with a round `round`: a prefix of `order`.
+            let m = self.order.partition_point(|&a| rounds_of(a as usize) > round);
+            let mp = padded(m);
+            self.input.clear();
+            self.input.resize(ports * mp, 0);
+            let inp = &mut self.input;
+            for (i, &a) in self.order[..m].iter().enumerate() {
+                let a = a as usize;
+                let l = &self.lanes[a];
+                let pots = &self.pot[l.pot_at as usize..(l.pot_at + l.pots) as usize];
+                inp[i] = (round == 0) as i32;
+                for (q, &r) in pots.iter().skip(round * K).take(K).enumerate() {
+                    inp[(1 + 2 * q) * mp + i] = 1;
+                    inp[(2 + 2 * q) * mp + i] = r;
+                }
+                // The depression follows the last potentiation.
+                if l.has_dep && round + 1 == pots.len().max(1).div_ceil(K) {
+                    inp[(1 + 2 * K) * mp + i] = 1;
+                    inp[(2 + 2 * K) * mp + i] = l.dep;
+                }
+                if rule.reward.is_some() {
+                    inp[(3 + 2 * K) * mp + i] = l.level;
+                }
+            }
+            d.n = m;
+            runner.run_program(kernel, program, &mut d, &mut self.input, mp, &mut self.flags);
+        }
+        d.n = n;
+        d
+    }
+}
+
+/// A worker's STDP at the end of a step: for each rule, every synapse its
+/// sets' pending pre spikes reach learns in one batch (so that a spike
+/// reaching many cores costs one program run per round, not one per core);
+/// then those synapses deliver their weights. `updated(core, n)` is told the
+/// synapses each core processed.
+#[allow(clippy::too_many_arguments)]
+pub fn stdp_step(
+    cores: &mut [crate::machine::Core],
+    step: u64,
+    rules: &[LearningRule],
+    kernels: &[Kernel],
+    runner: &dyn KernelRunner,
+    b: &mut Lanes,
+    ring: &mut [&mut [i32]],
+    in_base: usize,
+    updated: &mut dyn FnMut(usize, u64),
+) {
+    let pending = |p: &Plastic| matches!(&p.engine, Engine::Stdp(st) if !st.pending.is_empty());
+    if !cores.iter().any(|c| c.plastic.iter().any(pending)) {
+        return;
+    }
+    for (ri, r) in rules.iter().enumerate() {
+        let LearningRule::Stdp(rule) = r else { continue };
+        b.clear();
+        for (ci, c) in cores.iter_mut().enumerate() {
+            for (si, p) in c.plastic.iter_mut().enumerate() {
+                if p.rule == ri && pending(p) {
+                    let n = p.stdp_gather(step, rule, b, ci as u32, si as u32);
+                    updated(ci, n);
+                }
+            }
+        }
+        if !b.lanes.is_empty() {
+            let k = rule.program.index();
+            let d = b.run(rule, &kernels[k], k, runner);
+            for (i, &a) in b.order.iter().enumerate() {
+                let Lane { core: ci, set: si, k, .. } = b.lanes[a as usize];
+                let x = &mut cores[ci as usize].plastic[si as usize].syn[k as usize];
+                x.word = d.state[1][i] as u16;
+                x.w = d.state[2][i];
+            }
+            b.state = d.state;
+        }
+    }
+    for c in cores.iter_mut() {
+        for p in &mut c.plastic {
+            if let Engine::Stdp(st) = &mut p.engine {
+                for &slot in &st.pending {
+                    add_weights(&p.syn[p.by_pre[slot as usize] as usize..p.by_pre[slot as usize + 1] as usize], step, ring, in_base);
+                }
+                st.pending.clear();
+            }
+        }
     }
 }
 
@@ -678,8 +787,8 @@ impl crate::machine::Machine {
                     }
                 };
                 let l = &mut out[at];
-                for k in 0..p.w.len() {
-                    l.synapses.push(LearnedSyn { pre: p.pre[k], post: first + p.post[k], weight: p.learned_weight(k, &self.rules), delay: p.delay[k] });
+                for (k, x) in p.syn.iter().enumerate() {
+                    l.synapses.push(LearnedSyn { pre: p.pre[k], post: first + x.post, weight: p.learned_weight(k, &self.rules), delay: x.delay });
                 }
             }
         }

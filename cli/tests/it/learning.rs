@@ -107,9 +107,9 @@ fn state_after(img: &nerve_isa::ValidImage, steps: u64, jit: bool, n_pre: usize,
     let nerve_emulator::learning::Engine::Loihi(l) = &p.engine else { panic!("a Loihi rule") };
     let mut w = vec![vec![0i64; n_pre]; n_post];
     let (mut t1, mut t2) = (w.clone(), w.clone());
-    for k in 0..p.w.len() {
-        let (i, j) = (p.pre[k] as usize, p.post[k] as usize);
-        w[j][i] = p.w[k] as i64;
+    for (k, x) in p.syn.iter().enumerate() {
+        let (i, j) = (p.pre[k] as usize, x.post as usize);
+        w[j][i] = x.w as i64;
         t1[j][i] = l.tag1[k] as i64;
         t2[j][i] = l.tag2[k] as i64;
     }

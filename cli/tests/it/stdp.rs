@@ -75,11 +75,11 @@ fn words_after(c: &Value, img: &nerve_isa::ValidImage, steps: u64, jit: bool) ->
     for core in &m.cores {
         let first = m.pops[core.pop as usize].slices.iter().find(|s| s.core == core.id).map_or(0, |s| s.first);
         for p in &core.plastic {
-            let Engine::Stdp(st) = &p.engine else { panic!("an STDP set") };
-            for k in 0..p.w.len() {
-                let key = (p.pre[k] as i64, (first + p.post[k]) as i64, p.delay[k] as i64);
+            assert!(matches!(p.engine, Engine::Stdp(_)), "an STDP set");
+            for (k, x) in p.syn.iter().enumerate() {
+                let key = (p.pre[k] as i64, (first + x.post) as i64, x.delay as i64);
                 let at = syn.iter().position(|s| (s[0].as_i64().unwrap(), s[1].as_i64().unwrap(), s[3].as_i64().unwrap()) == key).expect("a case synapse");
-                words[at] = st.words[k] as i64;
+                words[at] = x.word as i64;
             }
         }
     }
@@ -289,6 +289,9 @@ fn single_pairings_by_hand() {
     assert_eq!(words_after(&tight, &img(&tight), 500, false).0, want);
 }
 
+/// A projection's index and its synapses (pre, post, weight's bits).
+type Learned = (u32, Vec<(u32, u32, u64)>);
+
 /// examples/small.json with STDP on its stimulus and excitatory projections
 /// (the inhibitory ones too, depressing inhibition): the spikes and the
 /// learned weights do not depend on the engine, on the thread count (1, 2,
@@ -316,7 +319,7 @@ fn learning_is_the_same_on_any_engine_thread_count_and_split() {
             let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![], per_step: false };
             let o = run(&mut m, runner.as_ref(), 3000, threads, &rec, &mut |_| {}).unwrap();
             let spikes: Vec<(u32, u32, u32)> = o.spikes.iter().map(|s| (s.step, s.pop, s.neuron)).collect();
-            let learned: Vec<(u32, Vec<(u32, u32, u64)>)> =
+            let learned: Vec<Learned> =
                 m.learned().iter().map(|l| (l.index, l.synapses.iter().map(|s| (s.pre, s.post, s.weight.to_bits())).collect())).collect();
             results.push((npc, threads, jit, spikes, learned, o.counts.synaptic_updates));
         }

@@ -150,20 +150,24 @@ pub fn plan(net: &Network, p: &Projection, st: &StdpPlasticity, q: &ProjQuant, s
     Ok(Planned { rule, program, delivery })
 }
 
+/// Potentiations one round of the program applies.
+pub use nerve_isa::learning::stdp::PER_ROUND;
+
 /// One round of a synapse's update (sPyNNaker's `plasticity_update_synapse`
 /// as the 7.4.1 ARM code computes it). State: 0 the S16.15 weight, 1 the
 /// word, 2 the mantissa it delivers. Inputs: `first` (the round that loads
-/// the word: w = word << shift), a potentiation (flag, decayed pre trace r),
-/// a depression (flag, decayed post trace o), and with a third factor the
-/// reward level (one = 2^11) that scales r and o. With M(a, x) =
-/// ⌊a · (x << 4) / 2^15⌋: additive w ← min(w + M(A+, r), w_max), then
-/// max(w − M(A−, o), w_min); multiplicative w ← w + M(⌊(w_max − w)·A+ / 2^15⌋, r),
-/// w − M(⌊(w − w_min)·A− / 2^15⌋, o). Then word = (w >> shift) & 0xFFFF.
+/// the word: w = word << shift), up to `PER_ROUND` potentiations (flag,
+/// decayed pre trace r) in order, a depression (flag, decayed post trace o),
+/// and with a third factor the reward level (one = 2^11) that scales r and
+/// o. With M(a, x) = ⌊a · (x << 4) / 2^15⌋: additive w ← min(w + M(A+, r),
+/// w_max) per potentiation, then max(w − M(A−, o), w_min); multiplicative
+/// w ← w + M(⌊(w_max − w)·A+ / 2^15⌋, r), w − M(⌊(w − w_min)·A− / 2^15⌋, o).
+/// Then word = (w >> shift) & 0xFFFF.
 fn program(rule: &StdpRule, d: Delivery) -> Result<Kernel, nerve_isa::kernel::KernelError> {
     let mut b = KernelBuilder::new(if rule.multiplicative { "stdp_multiplicative" } else { "stdp_additive" });
     let (sw, sword, sdel) = (b.state("w"), b.state("word"), b.state("delivered"));
     let first = b.input("first");
-    let (pa, pr) = (b.input("potentiate"), b.input("r"));
+    let pots: Vec<_> = (0..PER_ROUND).map(|i| (b.input(&format!("potentiate{i}")), b.input(&format!("r{i}")))).collect();
     let (da, dox) = (b.input("depress"), b.input("o"));
     let level = rule.reward.as_ref().map(|_| b.input("reward"));
     let (w, t, x, y, a) = (r(0), r(1), r(2), r(3), r(4));
@@ -177,15 +181,16 @@ fn program(rule: &StdpRule, d: Delivery) -> Result<Kernel, nerve_isa::kernel::Ke
         }
         b.shl(reg, reg, 4);
     };
-    // Potentiation into t, selected by its flag.
-    decayed(&mut b, pr, x);
-    b.movi(y, rule.w_max);
-    if rule.multiplicative {
-        b.sub(a, y, w).movi(t, rule.a_plus).mulsh(a, a, t, 15).mulsh(a, a, x, 15).add(t, w, a);
-    } else {
-        b.movi(a, rule.a_plus).mulsh(a, a, x, 15).add(t, w, a).min(t, t, y);
+    for &(pa, pr) in &pots {
+        decayed(&mut b, pr, x);
+        b.movi(y, rule.w_max);
+        if rule.multiplicative {
+            b.sub(a, y, w).movi(t, rule.a_plus).mulsh(a, a, t, 15).mulsh(a, a, x, 15).add(t, w, a);
+        } else {
+            b.movi(a, rule.a_plus).mulsh(a, a, x, 15).add(t, w, a).min(t, t, y);
+        }
+        b.ldin(x, pa).sel(w, x, t, w);
     }
-    b.ldin(x, pa).sel(w, x, t, w);
     // Depression.
     decayed(&mut b, dox, x);
     b.movi(y, rule.w_min);

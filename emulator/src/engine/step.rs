@@ -84,12 +84,15 @@ pub struct Worker<'a> {
     prev_total: Counts,
     /// Buffers of the learning engine.
     scratch: crate::learning::Scratch,
+    /// Whether any of its cores has an STDP set.
+    has_stdp: bool,
 }
 
 impl<'a> Worker<'a> {
     pub fn new(first: usize, cores: &'a mut [Core], ring: Vec<&'a mut [i32]>, in_base: usize, max_n: usize, rec: &Recording) -> Worker<'a> {
         let nc = cores.len();
         let slot_len: Vec<usize> = cores.iter().map(|c| c.ports * padded(c.n)).collect();
+        let has_stdp = cores.iter().any(|c| c.plastic.iter().any(|p| matches!(p.engine, crate::learning::Engine::Stdp(_))));
         Worker {
             first,
             cores,
@@ -110,6 +113,7 @@ impl<'a> Worker<'a> {
             step_counts: Vec::new(),
             prev_total: Counts::default(),
             scratch: Default::default(),
+            has_stdp,
         }
     }
 }
@@ -434,6 +438,14 @@ impl Ctx<'_> {
     fn settle(&self, w: &mut Worker, step: u64, latency: f64, net: Option<&mut Net>) {
         let c = self.s.costs;
         let mut core_max = 0.0f64;
+        if w.has_stdp {
+            let s = self.s;
+            let (counts, send_ns) = (&mut w.counts, &mut w.send_ns);
+            crate::learning::stdp_step(w.cores, step, s.rules, s.kernels, s.runner, &mut w.scratch.lanes, &mut w.ring, w.in_base, &mut |ci, n| {
+                counts[ci].synaptic_updates += n;
+                send_ns[ci] += n as f64 * c.learn;
+            });
+        }
         for ci in 0..w.cores.len() {
             if !w.cores[ci].plastic.is_empty() {
                 let n = self.learn(w, ci, step);
@@ -479,7 +491,7 @@ impl Ctx<'_> {
         let s = self.s;
         let mut n = 0;
         for p in &mut w.cores[ci].plastic {
-            n += p.end_step(step, s.rules, s.kernels, s.runner, &mut w.scratch, &mut w.ring, w.in_base);
+            n += p.end_step(step, s.rules, s.kernels, s.runner, &mut w.scratch);
         }
         n
     }

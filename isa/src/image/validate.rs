@@ -45,7 +45,7 @@ impl Image {
                         .kernels
                         .get(st.program.index())
                         .ok_or_else(|| ImageError::Invalid { what: format!("learning rule {ri}: no kernel {}", st.program) })?;
-                    let inputs = 5 + st.reward.is_some() as usize;
+                    let inputs = 3 + 2 * crate::learning::stdp::PER_ROUND + st.reward.is_some() as usize;
                     if k.state.len() != 3 || k.inputs.len() != inputs || !k.params.is_empty() {
                         return invalid(format!("learning rule {ri}: an STDP program must have state w, word, delivered, no parameters and {inputs} inputs"));
                     }

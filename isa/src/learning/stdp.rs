@@ -10,13 +10,16 @@
 //! The trace and history arithmetic is here; the weight update is a program
 //! in the kernel ISA (`StdpRule::program`), run in rounds over the synapses
 //! a step's pre spikes reach (state slots: 0 the S16.15 weight, 1 the word,
-//! 2 the weight delivered; inputs: first round, potentiation and its
-//! decayed pre trace, depression and its decayed post trace, and the reward
-//! level where a third factor scales them).
+//! 2 the weight delivered; inputs: first round, `PER_ROUND` potentiations
+//! each with its decayed pre trace, depression and its decayed post trace,
+//! and the reward level where a third factor scales them).
 
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{KernelId, PopId};
+
+/// Potentiations one round of a rule's program applies.
+pub const PER_ROUND: usize = 4;
 
 /// A trace's one (sPyNNaker's `STDP_FIXED_POINT_ONE`).
 pub const ONE: i32 = 1 << 11;
