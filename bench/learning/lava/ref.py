@@ -257,6 +257,23 @@ def builtin_cases():
         reward=dict(weight=3, spikes=[list(range(25, 35)),
                                       list(range(50, 56))],
                     y1_tau=10, y1_impulse=16))
+
+    # (f) homeostasis as a rule term: pair STDP plus synaptic scaling, a
+    #     depression proportional to the weight at each post spike
+    #     (-2^-4*y0*w), which pulls every weight of a busy neuron down
+    T = 80
+    pre = [sorted(set(rng.choice(np.arange(1, T + 1), 24, replace=False)
+                      .tolist())) for _ in range(4)]
+    cases["f_synaptic_scaling"] = dict(
+        T=T, n_pre=4, n_post=2, pre_spikes=pre,
+        weights=[[60, 110, 35, 90], [120, 20, 75, 100]],
+        weight_exp=0, num_weight_bits=8, sign_mode="excitatory",
+        rule=dict(type="loihi",
+                  dw="2^-2*x1*y0 - 2^-3*y1*x0 - 2^-4*y0*w",
+                  x1_impulse=16, x1_tau=10, y1_impulse=16, y1_tau=10,
+                  t_epoch=1, rng_seed=5),
+        lif=dict(du=3000, dv=400, vth=90, bias_mant=[6, 0],
+                 bias_exp=[0, 0]))
     return cases
 
 

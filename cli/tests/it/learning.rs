@@ -205,6 +205,14 @@ fn inhibitory_sign_mode() {
     check("e_inhibitory.json");
 }
 
+/// Homeostasis as a rule term: synaptic scaling (`- 2^-4*y0*w`, a
+/// depression proportional to the weight at each post spike) on top of
+/// pair STDP; the weights of both neurons converge instead of saturating.
+#[test]
+fn synaptic_scaling_term() {
+    check("f_synaptic_scaling.json");
+}
+
 /// Single pairings worked out by hand: dw = 2^-2·x1·y0 − 2^-3·y1·x0 with
 /// impulses 16 and traces that do not decay (τ 10^9: exp(−10^-9)·16 + r
 /// floors to 16 for any r ≥ 2·10^-8), epochs of 2 steps, one pre and one

@@ -3,6 +3,7 @@
 
 mod cli_foundation;
 mod end_to_end;
+mod examples;
 mod exporters;
 mod golden;
 mod lava_bitexact;
