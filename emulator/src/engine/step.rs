@@ -37,7 +37,7 @@ pub struct Shared<'a> {
     pub idle_updates: bool,
     /// Learning: the rules, and per source core its neurons that feed plastic synapses.
     pub rules: &'a [nerve_isa::learning::LearningRule],
-    pub pre_subs: &'a [Vec<crate::learning::PreSub>],
+    pub pre_subs: &'a [crate::learning::PreSubs],
 }
 
 /// A thread's view of the run: the shared data and the meeting points.
@@ -326,7 +326,7 @@ impl Ctx<'_> {
             for &(src, i) in buf.iter() {
                 let subs = &s.pre_subs[src as usize];
                 if !subs.is_empty() {
-                    self.deliver_plastic(w, subs, i, step);
+                    self.deliver_plastic(w, subs.of(i), step);
                 }
                 let f = &s.fanout[src as usize];
                 let all = f.spans(s.spans);
@@ -397,20 +397,19 @@ impl Ctx<'_> {
         latency
     }
 
-    /// A spike of neuron `i` into the plastic synapses it feeds at this
-    /// thread's cores (`subs`: its source core's subscribers, by neuron).
-    fn deliver_plastic(&self, w: &mut Worker, subs: &[crate::learning::PreSub], i: u32, step: u64) {
+    /// A spike into the plastic synapses it feeds at this thread's cores
+    /// (`subs`: the spiking neuron's subscribers).
+    fn deliver_plastic(&self, w: &mut Worker, subs: &[crate::learning::PreSub], step: u64) {
         let s = self.s;
         let (lo, hi) = (s.owner_start[self.t], s.owner_start[self.t + 1]);
-        let a = subs.partition_point(|x| x.neuron < i);
-        for x in subs[a..].iter().take_while(|x| x.neuron == i) {
+        for x in subs {
             let c = x.core as usize;
             if c >= lo && c < hi {
                 let p = &mut w.cores[c - lo].plastic[x.set as usize];
                 if x.reward {
                     p.reward_spike(x.slot, step, s.rules);
-                } else {
-                    p.deliver(x.slot, step, &mut w.ring, w.in_base);
+                } else if p.deliver(x.slot, step, &mut w.ring, w.in_base) {
+                    w.scratch.lanes.waiting.push(((c - lo) as u32, x.set));
                 }
             }
         }

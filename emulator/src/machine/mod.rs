@@ -13,7 +13,7 @@ use nerve_isa::learning::LearningRule;
 
 use crate::error::{InjectError, InjectReason, Result};
 use crate::kernel::{padded, KernelData, Param};
-use crate::learning::{Plastic, PreSub};
+use crate::learning::{Plastic, PreSub, PreSubs};
 use crate::mesh::Route;
 use arena::Laid;
 
@@ -154,7 +154,7 @@ pub struct Machine {
     /// The image's learning rules.
     pub rules: Vec<LearningRule>,
     /// Per source core: its neurons that feed plastic synapses, sorted by neuron.
-    pub pre_subs: Vec<Vec<PreSub>>,
+    pub pre_subs: Vec<PreSubs>,
     /// Tiles and chips with cores in use.
     pub footprint: Footprint,
 }
@@ -251,9 +251,7 @@ impl Machine {
             }
             plastic.push(sets);
         }
-        for p in &mut pre_subs {
-            p.sort_unstable();
-        }
+        let pre_subs: Vec<PreSubs> = pre_subs.into_iter().zip(&img.cores).map(|(s, c)| PreSubs::new(s, c.n_neurons as usize)).collect();
         let rules = img.rules;
         let kernels = img.kernels;
         let mut cores = Vec::with_capacity(img.cores.len());
