@@ -12,6 +12,8 @@
 #                               the same for SpiNNaker 2 (--arch spinnaker2, virtual 248 board)
 #   6. validate_tables.py       nerve's routing tables checked by PACMAN (compare_tables)
 #   7. validate_lava.py         lava export run by lava-nc vs nerve run: identical spikes
+#   8. validate_learning.py     learning networks: lava export (LearningDense) identical spikes
+#                               and weights; PyNN STDP on NEST learns as nerve; sPyNNaker maps it
 #
 # nerve: --nerve, else $NERVE, else the newer of target/release/nerve and target/debug/nerve.
 # Scratch files go to --work (default: a new /tmp/nerve-export-* dir), one subdir per step.
@@ -72,6 +74,7 @@ step validate_spynnaker "$py" "$here/validate_spynnaker.py" "${common[@]}" --wor
 step validate_spynnaker2 "$py" "$here/validate_spynnaker.py" "${common[@]}" --version 248 --work "$work/spynnaker2"
 step validate_tables "$py" "$here/validate_tables.py" "${common[@]}" --work "$work/tables"
 step validate_lava "$py" "$here/validate_lava.py" "${common[@]}" --work "$work/lava"
+step validate_learning "$py" "$here/validate_learning.py" "${common[@]}" --work "$work/learning"
 
 echo
 if (( ${#failed[@]} )); then

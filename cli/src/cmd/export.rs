@@ -234,6 +234,6 @@ fn print_list() {
         for (model, as_what) in (t.models)() {
             crate::out::outln!("    {model} → {as_what}");
         }
-        crate::out::outln!("    weights: {}\n    delays: {}\n    connectors: {}\n", t.weights, t.delays, t.connectors);
+        crate::out::outln!("    weights: {}\n    delays: {}\n    connectors: {}\n    learning: {}\n", t.weights, t.delays, t.connectors, t.plasticity);
     }
 }

@@ -13,7 +13,8 @@ import numpy as np
 import scipy.sparse as sps
 from lava.magma.core.run_conditions import RunSteps
 from lava.magma.core.run_configs import Loihi2SimCfg
-from lava.proc.dense.process import DelayDense, Dense
+from lava.magma.core.learning.learning_rule import Loihi2FLearningRule
+from lava.proc.dense.process import DelayDense, Dense, LearningDense
 from lava.proc.io.sink import RingBuffer as Sink
 from lava.proc.io.source import RingBuffer as Source
 from lava.proc.lif.process import LIF
@@ -27,6 +28,7 @@ DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "loihi_small_dat
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument("--steps", type=int, default=STEPS, help="timesteps to run (default %(default)s)")
 ap.add_argument("--out", default="spikes.csv", help="spike file to write (default %(default)s)")
+ap.add_argument("--weights", default="weights.csv", help="learned weights to write, if the network learns (default %(default)s)")
 args = ap.parse_args()
 if args.steps > STEPS and True:
     ap.error(f"the exported spike sources cover {STEPS} steps; export again with more --steps")
@@ -52,6 +54,7 @@ def source(n, spikes):
 
 procs = {}
 sinks = {}
+learning = {}  # label -> LearningDense
 procs["src"] = source(10, [(0, 2), (0, 4), (0, 6), (1, 3), (2, 5), (2, 9), (3, 2), (4, 7), (5, 8), (6, 4), (7, 10), (8, 3), (8, 5), (9, 6)])
 sinks["src"] = Sink(shape=(10,), buffer=T)
 procs["src"].s_out.connect(sinks["src"].a_in)
@@ -71,16 +74,24 @@ c.a_out.connect(procs["b"].a_in)
 c = DelaySparse(weights=sps.csr_matrix((np.array([50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50], dtype=np.int64), (np.array([8, 1, 18, 3, 6, 9, 18, 8, 18, 4, 9, 17, 4, 19, 1, 5, 7, 8, 9, 4, 8, 14, 2, 10, 14, 16, 17, 4, 6, 7, 15, 19, 9, 11, 3, 11, 0, 9, 10, 13, 18, 8, 11, 13, 19], dtype=np.int64), np.array([0, 1, 1, 2, 3, 3, 3, 4, 4, 5, 6, 6, 7, 7, 8, 8, 8, 8, 8, 10, 10, 11, 12, 12, 12, 12, 12, 14, 14, 14, 14, 14, 15, 15, 16, 16, 17, 17, 17, 17, 17, 18, 18, 18, 18], dtype=np.int64))), shape=(20, 20)), delays=sps.csr_matrix((np.array([2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2], dtype=np.int64), (np.array([8, 1, 18, 3, 6, 9, 18, 8, 18, 4, 9, 17, 4, 19, 1, 5, 7, 8, 9, 4, 8, 14, 2, 10, 14, 16, 17, 4, 6, 7, 15, 19, 9, 11, 3, 11, 0, 9, 10, 13, 18, 8, 11, 13, 19], dtype=np.int64), np.array([0, 1, 1, 2, 3, 3, 3, 4, 4, 5, 6, 6, 7, 7, 8, 8, 8, 8, 8, 10, 10, 11, 12, 12, 12, 12, 12, 14, 14, 14, 14, 14, 15, 15, 16, 16, 17, 17, 17, 17, 17, 18, 18, 18, 18], dtype=np.int64))), shape=(20, 20)), weight_exp=0, num_weight_bits=8, sign_mode=SignMode.MIXED, name="a→a")
 procs["a"].s_out.connect(c.s_in)
 c.a_out.connect(procs["a"].a_in)
+LEARNING = []
 
 RECORDED = ["a", "b"]
 COMPONENTS = ["src"]  # one population of each connected part
 got = {}
+learned = {}
 for name in COMPONENTS:
     procs[name].run(condition=RunSteps(num_steps=T), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
     for r in RECORDED:
         if r not in got:
             try:
                 got[r] = sinks[r].data.get()
+            except Exception:  # not in this component
+                pass
+    for label, _ in LEARNING:
+        if label not in learned:
+            try:
+                learned[label] = np.asarray(learning[label].weights.get()).astype(np.int64)
             except Exception:  # not in this component
                 pass
     procs[name].stop()
@@ -97,3 +108,17 @@ with open(args.out, "w") as f:
     for step, _, i, name in rows:
         f.write(f"{name},{i},{fmt(step * DT)}\n")
 print(f"wrote {len(rows)} spikes to {args.out}")
+
+# Learned weights as `nerve run --save-weights` writes them
+# (projection,pre,post,weight,delay; the matrix is post x pre, delays one step).
+if LEARNING:
+    n = 0
+    with open(args.weights, "w") as f:
+        f.write("projection,pre,post,weight,delay\n")
+        for label, _ in LEARNING:
+            w = learned[label]
+            for pre in range(w.shape[1]):
+                for post in range(w.shape[0]):
+                    f.write(f"{label},{pre},{post},{int(w[post, pre])},{fmt(DT)}\n")
+                    n += 1
+    print(f"wrote {n} learned weights to {args.weights}")

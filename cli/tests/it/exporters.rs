@@ -302,3 +302,120 @@ fn a_script_holds_a_bounded_amount_inline() {
     assert_eq!(s.data.len(), 2 * (n_proj - inline), "the other projections in NPY files (row starts and targets)");
     assert!(s.text.len() < pynn::INLINE_TOTAL * 40, "{} bytes", s.text.len());
 }
+
+/// A network from JSON (`nerve_compiler::front::json`), prepared for `arch`.
+fn from_json(v: &serde_json::Value, arch: &str) -> (Network, Prepared) {
+    let net = nerve_compiler::front::json::parse_network(&v.to_string(), Path::new("test.json")).unwrap();
+    let prep = prepare(&Arch::load(arch).unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+    (net, prep)
+}
+
+/// inputs → lif detector through pair STDP (`plasticity` as given), a teacher static.
+fn stdp_net(plasticity: serde_json::Value, receptor: &str, weight: f64) -> serde_json::Value {
+    serde_json::json!({
+        "name": "stdp", "dt_ms": 1.0,
+        "populations": [
+            {"name": "inputs", "size": 6, "model": "spike_source_array", "spike_times": [[3.0, 40.0], [5.0], [7.0], [9.0], [11.0], [13.0]]},
+            {"name": "reward", "size": 1, "model": "spike_source_array", "spike_times": [[20.0]]},
+            {"name": "detector", "size": 2, "model": "lif", "record": ["spikes"]}
+        ],
+        "projections": [
+            {"pre": "inputs", "post": "detector", "label": "learn", "receptor": receptor, "weight": weight, "connector": {"type": "all_to_all"}, "plasticity": plasticity},
+            {"pre": "reward", "post": "detector", "label": "static", "weight": 1.0, "connector": {"type": "all_to_all"}}
+        ]
+    })
+}
+
+fn pair(dep: &str, w_min: f64) -> serde_json::Value {
+    serde_json::json!({"type": "stdp",
+        "timing_dependence": {"type": "spike_pair", "tau_plus": 20.0, "tau_minus": 15.0, "A_plus": 0.03, "A_minus": 0.036},
+        "weight_dependence": {"type": dep, "w_min": w_min, "w_max": 0.4}})
+}
+
+/// Learning projections through the exporters: pair STDP as PyNN's
+/// STDPMechanism (sPyNNaker's additive steps are weights, NEST's fractions of
+/// w_max: divided by it there), a Loihi rule as lava's LearningDense, the
+/// scripts writing the learned weights; what a target cannot learn is an error.
+#[test]
+fn learning_projections_export_or_are_refused() {
+    let mech = |a_plus: &str, a_minus: &str, dep: &str| {
+        format!("sim.STDPMechanism(timing_dependence=sim.SpikePairRule(tau_plus=20.0, tau_minus=15.0, A_plus={a_plus}, A_minus={a_minus}), weight_dependence=sim.{dep}WeightDependence(w_min=0.0, w_max=0.4)")
+    };
+    let (net, prep) = from_json(&stdp_net(pair("additive", 0.0), "excitatory", 0.1), "spinnaker");
+    let s = pynn::export(&net, &prep, &pynn::Options::default(), "d").unwrap();
+    assert!(s.text.contains(&mech("0.03", "0.036", "Additive")), "{}", s.text);
+    assert!(s.text.contains("learning[\"learn\"] = sim.Projection(") && s.text.contains("--weights") && s.text.contains("LEARNING = [(\"learn\", 0, 1.0)]"));
+    assert!(!s.text.contains("learning[\"static\"]"), "a static projection stays static");
+    let nest = pynn::Options { backend: pynn::Backend::Nest, ..Default::default() };
+    let s = pynn::export(&net, &prep, &nest, "d").unwrap();
+    assert!(s.text.contains(&mech("0.075", "0.09", "Additive")), "{}", s.text);
+    let (net, prep) = from_json(&stdp_net(pair("multiplicative", 0.0), "excitatory", 0.1), "spinnaker");
+    let s = pynn::export(&net, &prep, &nest, "d").unwrap();
+    assert!(s.text.contains(&mech("0.03", "0.036", "Multiplicative")), "{}", s.text);
+    // A network that does not learn has no weights option.
+    let (net, prep) = prepared(&example("small.json"), "spinnaker");
+    assert!(!pynn::export(&net, &prep, &pynn::Options::default(), "d").unwrap().text.contains("--weights"));
+
+    // The lava script of lava's STDPLoihi case: LearningDense with every argument of the rule.
+    let (net, prep) = prepared(&data("loihi_stdp.json"), "loihi");
+    let s = lava::export(&net, &prep, &lava::Options { steps: Some(60), inputs: vec![] }, "loihi_stdp_data").unwrap();
+    check("lava_loihi_stdp.py", &script_text(&s));
+    assert!(s.text.contains("LearningDense(") && s.text.contains("rng_seed=3") && s.text.contains("s_in_bap"));
+
+    let loihi_rule = serde_json::json!({"type": "loihi", "dw": "2^-2*x1*y0 - 2^-2*y1*x0", "x1_impulse": 16, "x1_tau": 10, "y1_impulse": 16, "y1_tau": 10});
+    let loihi_net = |rule: serde_json::Value, conns: serde_json::Value, delay: f64| {
+        serde_json::json!({
+            "name": "l", "dt_ms": 1.0,
+            "populations": [
+                {"name": "pre", "size": 2, "model": "spike_source_array", "spike_times": [[1.0], [2.0]]},
+                {"name": "r", "size": 1, "model": "spike_source_array", "spike_times": [[5.0]]},
+                {"name": "post", "size": 2, "model": "loihi_lif", "params": {"du": 100, "dv": 100, "vth": 50}}
+            ],
+            "projections": [{"pre": "pre", "post": "post", "label": "learn", "delay": delay, "connector": {"type": "from_list", "connections": conns}, "plasticity": rule}]
+        })
+    };
+    let all = serde_json::json!([[0, 0, 10], [0, 1, 10], [1, 0, 10], [1, 1, 10]]);
+    let reward = serde_json::json!({"type": "loihi3f", "dw": "u0*t*y2", "dt": "x0*y1", "x1_impulse": 16, "x1_tau": 10, "reward": "r"});
+    let cases: Vec<(&str, serde_json::Value, &str, &str, &[&str])> = vec![
+        // A Loihi rule needs loihi_lif neurons, which PyNN refuses first.
+        ("a Loihi rule to PyNN", loihi_net(loihi_rule.clone(), all.clone(), 1.0), "loihi", "pynn", &["population `post` (loihi_lif)"]),
+        // STDP needs nA weights, which lava's LIF lacks: the population is refused first.
+        ("STDP to lava", stdp_net(pair("additive", 0.0), "excitatory", 0.1), "loihi", "lava", &["population `detector` (lif)"]),
+        ("loihi3f to lava", loihi_net(reward, all.clone(), 1.0), "loihi", "lava", &["projection learn", "third-factor"]),
+        ("a learning delay to lava", loihi_net(loihi_rule.clone(), all.clone(), 3.0), "loihi", "lava", &["projection learn", "delay of 3 timesteps"]),
+        (
+            "a sparse learning matrix to lava",
+            loihi_net(loihi_rule.clone(), serde_json::json!([[0, 0, 10], [1, 1, 10]]), 1.0),
+            "loihi",
+            "lava",
+            &["projection learn", "2 of 4 possible synapses"],
+        ),
+        ("w_min on NEST", stdp_net(pair("additive", 0.05), "excitatory", 0.1), "spinnaker", "nest", &["projection learn", "w_min 0.05"]),
+        ("inhibitory STDP to PyNN", stdp_net(pair("additive", 0.0), "inhibitory", -0.1), "spinnaker", "pynn", &["projection learn", "inhibitory receptor"]),
+        (
+            "a learning projection to NIR",
+            stdp_net(pair("additive", 0.0), "excitatory", 0.1),
+            "spinnaker",
+            "nir",
+            &["projection learn", "NIR has no learning rules"],
+        ),
+    ];
+    let mut with_reward = stdp_net(pair("additive", 0.0), "excitatory", 0.1);
+    with_reward["projections"][0]["plasticity"]["reward"] = "reward".into();
+    let mut cases = cases;
+    cases.push(("reward STDP to PyNN", with_reward, "spinnaker", "pynn", &["projection learn", "third factor"]));
+    for (what, v, arch, target, want) in cases {
+        let (net, prep) = from_json(&v, arch);
+        let e = match target {
+            "pynn" => pynn::export(&net, &prep, &pynn::Options::default(), "d").map(|_| ()),
+            "nest" => pynn::export(&net, &prep, &nest, "d").map(|_| ()),
+            "lava" => lava::export(&net, &prep, &lava::Options::default(), "d").map(|_| ()),
+            _ => nerve_compiler::export::nir::to_nir(&net, &prep.quant).map(|_| ()),
+        }
+        .expect_err(what)
+        .to_string();
+        for w in want {
+            assert!(e.contains(w), "{what}: `{e}` lacks `{w}`");
+        }
+    }
+}

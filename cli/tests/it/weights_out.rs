@@ -147,6 +147,70 @@ fn a_saved_network_continues_the_run() {
     assert_eq!(rest, whole);
 }
 
+/// The same with `lif` neurons whose two synaptic currents are kept as one
+/// (equal time constants) and STDP: the current flowing when the run is
+/// saved (drive spikes just before) goes on in the saved network.
+#[test]
+fn a_saved_lif_network_keeps_its_synaptic_current() {
+    let dir = tempfile::tempdir().unwrap();
+    let pre: Vec<Vec<f64>> = (0..5).map(|i| (0..6).map(|k| (2 + i * 3 + k * 6) as f64).collect()).collect();
+    // Drive spikes up to 3 ms before the save at 80 ms (none in flight then), and after it.
+    let drive: Vec<Vec<f64>> = (0..2).map(|j| [60.0, 66.0, 72.0, 77.0, 83.0, 95.0, 110.0].iter().map(|t| t + j as f64).collect()).collect();
+    let net = json!({
+        "name": "resume_lif", "dt_ms": 1.0,
+        "populations": [
+            {"name": "pre", "size": 5, "model": "spike_source_array", "spike_times": pre},
+            {"name": "drive", "size": 2, "model": "spike_source_array", "spike_times": drive},
+            {"name": "post", "size": 2, "model": "lif", "params": {"tau_syn_E": 5.0, "tau_syn_I": 5.0, "tau_refrac": 1.0}, "record": ["spikes"]}
+        ],
+        "projections": [
+            {"pre": "pre", "post": "post", "label": "learn", "weight": 2.0, "connector": {"type": "all_to_all"},
+             "plasticity": {"type": "stdp", "timing_dependence": {"type": "spike_pair", "tau_plus": 10.0, "tau_minus": 10.0, "A_plus": 0.2, "A_minus": 0.25},
+                            "weight_dependence": {"type": "additive", "w_min": 0.0, "w_max": 4.0}}},
+            {"pre": "drive", "post": "post", "connector": {"type": "one_to_one"}, "weight": 2.5}
+        ]
+    });
+    let orig = dir.path().join("orig.json");
+    std::fs::write(&orig, net.to_string()).unwrap();
+    let p = |x: &str| dir.path().join(x).to_str().unwrap().to_string();
+    let o = orig.to_str().unwrap();
+    ok(nerve().args(["run", o, "--arch", "spinnaker", "--steps", "160", "-q", "--record", &p("all.csv")]));
+    ok(nerve().args([
+        "run",
+        o,
+        "--arch",
+        "spinnaker",
+        "--steps",
+        "80",
+        "-q",
+        "--save-network",
+        &p("saved.json"),
+        "--probe",
+        "post:isyn",
+        "--probe-out",
+        &p("isyn.csv"),
+    ]));
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(p("saved.json")).unwrap()).unwrap();
+    let isyn = &saved["populations"][2]["initial"]["isyn_exc"];
+    assert!(isyn.as_array().unwrap().iter().all(|x| x.as_f64().unwrap() > 0.1), "the current at the save: {isyn}");
+    ok(nerve().args(["run", &p("saved.json"), "--arch", "spinnaker", "--steps", "80", "-q", "--record", &p("rest.csv")]));
+    let spikes = |f: &str, shift: f64| -> Vec<String> {
+        std::fs::read_to_string(f)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .filter_map(|l| {
+                let v: Vec<&str> = l.split(',').collect();
+                let t: f64 = v[2].parse().unwrap();
+                (t >= shift).then(|| format!("{},{},{}", v[0], v[1], (t - shift).round()))
+            })
+            .collect()
+    };
+    let (whole, rest) = (spikes(&p("all.csv"), 80.0), spikes(&p("rest.csv"), 0.0));
+    assert!(rest.len() >= 4, "{rest:?}");
+    assert_eq!(rest, whole);
+}
+
 #[test]
 fn misuses_are_refused() {
     let dir = tempfile::tempdir().unwrap();

@@ -49,6 +49,18 @@ pub fn models() -> Vec<(String, String)> {
     v
 }
 
+/// A Loihi rule as lava's `Loihi2FLearningRule` (every argument given:
+/// lava draws a random seed when none is).
+fn loihi_rule(r: &LoihiPlasticity) -> String {
+    let s = |x: &Option<String>| x.as_deref().map_or("None".to_string(), py_str);
+    let mut args = vec![format!("dw={}", s(&r.dw)), format!("dd={}", s(&r.dd)), format!("dt={}", s(&r.dt))];
+    for (k, name) in ["x1", "x2", "y1", "y2", "y3"].iter().enumerate() {
+        args.push(format!("{name}_impulse={}, {name}_tau={}", py_float(r.impulse[k]), py_float(r.tau[k])));
+    }
+    args.push(format!("t_epoch={}, rng_seed={}", r.t_epoch, r.rng_seed));
+    format!("Loihi2FLearningRule({})", args.join(", "))
+}
+
 /// Exports `net` (prepared for the loihi profile as `prep`).
 pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Result<Script> {
     let dt = net.dt_ms;
@@ -100,6 +112,41 @@ pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Re
                 return Err(refuse(TARGET, format!("projection {}", p.label), format!("weight {} is not an integer", s.weight)));
             }
         }
+        if let Some(pl) = &p.plasticity {
+            let culprit = || format!("projection {}", p.label);
+            match pl {
+                Plasticity::Stdp(_) => {
+                    return Err(refuse(
+                        TARGET,
+                        culprit(),
+                        "pair STDP (PyNN's STDPMechanism, SpiNNaker's rule) has no lava synapse (export to pynn, or write it as a Loihi rule, e.g. lava's STDPLoihi strings)",
+                    ))
+                }
+                Plasticity::Loihi(r) if r.reward.is_some() => {
+                    return Err(refuse(TARGET, culprit(), "a third-factor rule (loihi3f): lava 0.10 ships no fixed-point neuron that drives LearningDense's third-factor ports"))
+                }
+                Plasticity::Loihi(_) => {}
+            }
+            if let Some(s) = syn.iter().find(|s| s.delay != 1) {
+                return Err(refuse(
+                    TARGET,
+                    culprit(),
+                    format!("a learning projection with a delay of {} timesteps: lava's LearningDense has one-step synapses only", s.delay),
+                ));
+            }
+            let (npre, npost) = (net.pop(pre).size as u64, net.pop(post).size as u64);
+            if (syn.len() as u64) < npre * npost {
+                return Err(refuse(
+                    TARGET,
+                    culprit(),
+                    format!(
+                        "{} of {} possible synapses: lava's LearningDense learns every entry of its matrix, absent synapses too (connect all to all, with weight 0 where there is none)",
+                        syn.len(),
+                        npre * npost
+                    ),
+                ));
+            }
+        }
         projs.push((e, pre, post, syn));
     }
 
@@ -119,7 +166,8 @@ import numpy as np
 import scipy.sparse as sps
 from lava.magma.core.run_conditions import RunSteps
 from lava.magma.core.run_configs import Loihi2SimCfg
-from lava.proc.dense.process import DelayDense, Dense
+from lava.magma.core.learning.learning_rule import Loihi2FLearningRule
+from lava.proc.dense.process import DelayDense, Dense, LearningDense
 from lava.proc.io.sink import RingBuffer as Sink
 from lava.proc.io.source import RingBuffer as Source
 from lava.proc.lif.process import LIF
@@ -136,6 +184,7 @@ from lava.utils.weightutils import SignMode
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument("--steps", type=int, default=STEPS, help="timesteps to run (default %(default)s)")
 ap.add_argument("--out", default="spikes.csv", help="spike file to write (default %(default)s)")
+ap.add_argument("--weights", default="weights.csv", help="learned weights to write, if the network learns (default %(default)s)")
 args = ap.parse_args()
 if args.steps > STEPS and HAS_SOURCES:
     ap.error(f"the exported spike sources cover {STEPS} steps; export again with more --steps")
@@ -163,7 +212,7 @@ def source(n, spikes):
     );
     let has_sources = net.pops().any(|(_, p)| p.model.is_source());
     t = t.replace("HAS_SOURCES", if has_sources { "True" } else { "False" });
-    t.push_str("procs = {}\nsinks = {}\n");
+    t.push_str("procs = {}\nsinks = {}\nlearning = {}  # label -> LearningDense\n");
     let int_list = |v: &[i64]| -> String {
         match v.first() {
             Some(&x) if v.iter().all(|&y| y == x) => x.to_string(),
@@ -227,11 +276,16 @@ def source(n, spikes):
         }
     }
     t.push('\n');
+    let mut learning: Vec<(String, usize)> = Vec::new();
     for (e, pre, post, syn) in &projs {
         let p = &net.graph[*e];
         let (npre, npost) = (net.pop(*pre).size as usize, net.pop(*post).size as usize);
         let delayed = syn.iter().any(|s| s.delay != 1);
-        let dense = syn.len() * 4 >= npre * npost;
+        let rule = match &p.plasticity {
+            Some(Plasticity::Loihi(r)) => Some(r),
+            _ => None,
+        };
+        let dense = syn.len() * 4 >= npre * npost || rule.is_some();
         let kw = format!(
             "weight_exp={}, num_weight_bits={}, sign_mode={}, name={}",
             p.loihi.weight_exp,
@@ -251,7 +305,10 @@ def source(n, spikes):
                 d[s.post as usize * npre + s.pre as usize] = s.delay as i64 - 1;
             }
             let wm = matrix(&mut data, &format!("w{}", e.index()), npost, npre, &w);
-            if delayed {
+            if let Some(r) = rule {
+                learning.push((p.label.clone(), e.index()));
+                format!("LearningDense(weights={wm}, learning_rule={}, {kw})", loihi_rule(r))
+            } else if delayed {
                 let dm = matrix(&mut data, &format!("d{}", e.index()), npost, npre, &d);
                 format!("DelayDense(weights={wm}, delays={dm}, {kw})")
             } else {
@@ -278,6 +335,20 @@ def source(n, spikes):
         };
         let _ = writeln!(t, "c = {proc}");
         let _ = writeln!(t, "procs[{}].s_out.connect(c.s_in)\nc.a_out.connect(procs[{}].a_in)", py_str(&net.pop(*pre).name), py_str(&net.pop(*post).name));
+        if rule.is_some() {
+            // The post neurons' spikes drive the rule's post traces (lava's back-propagating action potential).
+            let _ = writeln!(t, "procs[{}].s_out.connect(c.s_in_bap)\nlearning[{}] = c", py_str(&net.pop(*post).name), py_str(&p.label));
+        }
+    }
+    if !learning.is_empty() {
+        let _ = writeln!(
+            t,
+            "# Learning projections: (label, index among the network's projections).\nLEARNING = [{}]",
+            learning.iter().map(|(l, i)| format!("({}, {i})", py_str(l))).collect::<Vec<_>>().join(", ")
+        );
+    }
+    if learning.is_empty() {
+        t.push_str("LEARNING = []\n");
     }
     let _ = writeln!(t, "\nRECORDED = [{}]", recorded.iter().map(|n| py_str(n)).collect::<Vec<_>>().join(", "));
     // Lava runs the processes connected to the one it is asked to run: one run per component.
@@ -302,12 +373,19 @@ def source(n, spikes):
     let _ = writeln!(t, "COMPONENTS = [{}]  # one population of each connected part", firsts.join(", "));
     t.push_str(
         r#"got = {}
+learned = {}
 for name in COMPONENTS:
     procs[name].run(condition=RunSteps(num_steps=T), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
     for r in RECORDED:
         if r not in got:
             try:
                 got[r] = sinks[r].data.get()
+            except Exception:  # not in this component
+                pass
+    for label, _ in LEARNING:
+        if label not in learned:
+            try:
+                learned[label] = np.asarray(learning[label].weights.get()).astype(np.int64)
             except Exception:  # not in this component
                 pass
     procs[name].stop()
@@ -324,6 +402,20 @@ with open(args.out, "w") as f:
     for step, _, i, name in rows:
         f.write(f"{name},{i},{fmt(step * DT)}\n")
 print(f"wrote {len(rows)} spikes to {args.out}")
+
+# Learned weights as `nerve run --save-weights` writes them
+# (projection,pre,post,weight,delay; the matrix is post x pre, delays one step).
+if LEARNING:
+    n = 0
+    with open(args.weights, "w") as f:
+        f.write("projection,pre,post,weight,delay\n")
+        for label, _ in LEARNING:
+            w = learned[label]
+            for pre in range(w.shape[1]):
+                for post in range(w.shape[0]):
+                    f.write(f"{label},{pre},{post},{int(w[post, pre])},{fmt(DT)}\n")
+                    n += 1
+    print(f"wrote {n} learned weights to {args.weights}")
 "#,
     );
     Ok(Script { text: t, data_dir: data_dir.to_string(), data, notes: Vec::new() })

@@ -26,6 +26,8 @@ pub struct Target {
     pub weights: &'static str,
     pub delays: &'static str,
     pub connectors: &'static str,
+    /// What it makes of learning projections.
+    pub plasticity: &'static str,
 }
 
 pub static TARGETS: &[Target] = &[
@@ -37,6 +39,7 @@ pub static TARGETS: &[Target] = &[
         delays: "whole timesteps, dt to 144 timesteps on sPyNNaker (delay extensions); a delay that is not a whole number of steps is an error",
         connectors:
             "all_to_all and one_to_one with one weight and delay as PyNN's own connectors; every other as FromListConnector (per-synapse weight and delay)",
+        plasticity: "`stdp` as STDPMechanism(SpikePairRule, Additive|MultiplicativeWeightDependence), the script writing the learned weights (--weights); a Loihi rule, a reward or STDP on the inhibitory receptor is an error",
     },
     Target {
         name: "lava",
@@ -45,6 +48,7 @@ pub static TARGETS: &[Target] = &[
         weights: "lava's integers with the projection's weight_exp, num_weight_bits and sign_mode; a weight beyond them is an error",
         delays: "1 to 64 timesteps (Dense: 1; DelayDense: 2-64; lava hangs at 65 and more); the loihi profile itself holds 63",
         connectors: "any: Dense where a projection is dense, Sparse otherwise (DelayDense where delays differ from one step)",
+        plasticity: "`loihi` rules as LearningDense with Loihi2FLearningRule (all-to-all, one-step delays), the script writing the learned weights (--weights); `loihi3f` and `stdp` are errors",
     },
     Target {
         name: "spinnaker-tables",
@@ -53,6 +57,7 @@ pub static TARGETS: &[Target] = &[
         weights: "-",
         delays: "-",
         connectors: "-",
+        plasticity: "-",
     },
     Target {
         name: "nir",
@@ -61,6 +66,7 @@ pub static TARGETS: &[Target] = &[
         weights: "quantised for the target",
         delays: "a Delay node per projection whose delay is more than one step (one delay per target neuron)",
         connectors: "Linear/Affine nodes (dense weight matrices)",
+        plasticity: "none: a learning projection is an error (NIR has no learning rules)",
     },
 ];
 

@@ -30,6 +30,13 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
     let mut has_out = vec![false; net.num_pops()];
     let mut biased = vec![false; net.num_pops()];
     for (e, pre, post, p) in net.projections() {
+        if p.plasticity.is_some() {
+            // NIR 1.0 describes trained networks: it has no learning rules.
+            return Err(bad(format!(
+                "projection {} learns (`plasticity`); NIR has no learning rules (save the learned network with `nerve run --save-network` and export that)",
+                p.label
+            )));
+        }
         has_out[pre.index()] = true;
         let syn = expand(net, e)?;
         let (npre, npost) = (net.pop(pre).size as usize, net.pop(post).size as usize);

@@ -191,6 +191,9 @@ pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Re
             ));
         }
         max_delay = max_delay.max(d);
+        if let Some(pl) = &p.plasticity {
+            stdp_of(pl, p, o.backend)?;
+        }
     }
 
     let mut t = String::new();
@@ -223,6 +226,7 @@ pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Re
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument("--duration", type=float, default=DURATION, help="ms to run (default %(default)s)")
 ap.add_argument("--out", default="spikes.csv", help="spike file to write (default %(default)s)")
+WEIGHTS_ARG
 args = ap.parse_args()
 CHECK_ARRAYS
 
@@ -241,6 +245,11 @@ def fmt(t):
         Model::SpikeSourcePoisson { .. } => o.poisson == PoissonMode::Array,
         Model::Neuron(_) => false,
     });
+    let learns = net.projections().any(|(.., p)| p.plasticity.is_some());
+    t = t.replace(
+        "WEIGHTS_ARG\n",
+        if learns { "ap.add_argument(\"--weights\", default=\"weights.csv\", help=\"learned weights to write (default %(default)s)\")\n" } else { "" },
+    );
     t = t.replace(
         "CHECK_ARRAYS",
         if has_arrays {
@@ -345,6 +354,11 @@ def fmt(t):
     t.push('\n');
     let proj_at = t.len();
     let mut conns_helper = false;
+    // Learning projections: (label, index, PyNN units per nerve unit).
+    let mut learning: Vec<(String, usize, f64)> = Vec::new();
+    if net.projections().any(|(.., p)| p.plasticity.is_some()) {
+        t.push_str("learning = {}  # label -> Projection, for their weights after the run\n");
+    }
     for (e, pre, post, p) in net.projections() {
         let sy = &prep.syn[e.index()];
         let scale = net.pop(post).model.neuron_model().and_then(|m| m.pynn()).map_or(1.0, |m| m.weight_scale);
@@ -366,7 +380,23 @@ def fmt(t):
             }
             _ => None,
         };
-        let static_syn = |w: f64, d: u16| format!("sim.StaticSynapse(weight={}, delay={})", py_float(w), py_time(d as f64 * dt));
+        // The synapse type with the weight and delay all its synapses share (else the connector's).
+        let plastic = p.plasticity.as_ref().map(|pl| stdp_of(pl, p, o.backend)).transpose()?;
+        let syn_type = |w: Option<f64>, d: Option<u16>| {
+            let mut args: Vec<String> = Vec::new();
+            if let Some(st) = plastic {
+                args.push(stdp_args(st, scale, o.backend));
+            }
+            if let Some(w) = w {
+                args.push(format!("weight={}", py_float(w)));
+            }
+            if let Some(d) = d {
+                args.push(format!("delay={}", py_time(d as f64 * dt)));
+            }
+            let kind = if plastic.is_some() { "STDPMechanism" } else { "StaticSynapse" };
+            format!("sim.{kind}({})", args.join(", "))
+        };
+        let static_syn = |w: f64, d: u16| syn_type(Some(w), Some(d));
         let (conn, synapse) = match native {
             Some((c, w, d)) => (c, static_syn(w, d)),
             None if data.inline(sy.len() as usize) => {
@@ -376,7 +406,7 @@ def fmt(t):
                         l.push(format!("({i}, {}, {}, {})", sy.post[k], py_float(value(sy.weight(k))), py_time(sy.delay(k) as f64 * dt)));
                     }
                 }
-                (format!("sim.FromListConnector([{}])", l.join(", ")), "sim.StaticSynapse()".to_string())
+                (format!("sim.FromListConnector([{}])", l.join(", ")), syn_type(None, None))
             }
             None => {
                 // The synapses as a CSR matrix, weights and delays as files of their own where they differ.
@@ -403,18 +433,19 @@ def fmt(t):
                         py_str(&f)
                     }
                 };
-                let synapse = match (uw, ud) {
-                    (Some(w), Some(d)) => static_syn(w, d),
-                    (Some(w), None) => format!("sim.StaticSynapse(weight={})", py_float(w)),
-                    (None, Some(d)) => format!("sim.StaticSynapse(delay={})", py_time(d as f64 * dt)),
-                    (None, None) => "sim.StaticSynapse()".to_string(),
-                };
+                let synapse = syn_type(uw, ud);
                 (format!("conns({}, {wfile}, {dfile})", py_str(&file)), synapse)
             }
         };
+        let assign = if plastic.is_some() {
+            learning.push((p.label.clone(), e.index(), scale));
+            format!("learning[{}] = ", py_str(&p.label))
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             t,
-            "sim.Projection(pops[{}], pops[{}], {conn}, synapse_type={synapse}, receptor_type={}, label={})",
+            "{assign}sim.Projection(pops[{}], pops[{}], {conn}, synapse_type={synapse}, receptor_type={}, label={})",
             py_str(&net.pop(pre).name),
             py_str(&net.pop(post).name),
             py_str(p.receptor.name()),
@@ -464,6 +495,28 @@ with open(args.out, "w") as f:
 print(f"wrote {len(rows)} spikes to {args.out}")
 "#,
     );
+    if !learning.is_empty() {
+        let _ = writeln!(
+            t,
+            "\n# Learning projections: (label, index among the network's projections, PyNN units per nerve unit).\nLEARNING = [{}]",
+            learning.iter().map(|(l, i, sc)| format!("({}, {i}, {})", py_str(l), py_float(*sc))).collect::<Vec<_>>().join(", ")
+        );
+        t.push_str(
+            r#"# Their weights after the run, as `nerve run --save-weights` writes them
+# (projection,pre,post,weight,delay; weight in the network's units, delay in ms).
+wrows = []
+for label, index, scale in LEARNING:
+    for pre, post, w, d in learning[label].get(["weight", "delay"], format="list", with_address=True):
+        wrows.append((index, int(pre), int(post), float(d), label, float(w) / scale))
+wrows.sort()
+with open(args.weights, "w") as f:
+    f.write("projection,pre,post,weight,delay\n")
+    for _, pre, post, d, label, w in wrows:
+        f.write(f"{label},{pre},{post},{w!r},{fmt(d)}\n")
+print(f"wrote {len(wrows)} learned weights to {args.weights}")
+"#,
+        );
+    }
     if o.backend == Backend::Spinnaker {
         t.push_str(
             r#"try:
@@ -476,6 +529,58 @@ except Exception:  # a board run may not keep reports
     }
     t.push_str("sim.end()\n");
     Ok(Script { text: t, data_dir: data_dir.to_string(), data: data.files, notes })
+}
+
+/// A learning projection's rule, if PyNN can say it: pair STDP as
+/// `STDPMechanism`; a Loihi rule or a third factor has no PyNN synapse type.
+fn stdp_of<'a>(pl: &'a Plasticity, p: &Projection, backend: Backend) -> Result<&'a StdpPlasticity> {
+    let culprit = || format!("projection {}", p.label);
+    let st = match pl {
+        Plasticity::Stdp(st) => st,
+        Plasticity::Loihi(_) => {
+            return Err(refuse(
+                TARGET,
+                culprit(),
+                "a Loihi learning rule: PyNN has no synapse type for it (export to lava, or save the learned network with `nerve run --save-network` and export that)",
+            ))
+        }
+    };
+    if st.reward.is_some() {
+        return Err(refuse(
+            TARGET,
+            culprit(),
+            "reward-modulated STDP (a third factor): PyNN's STDPMechanism has none (save the learned network with `nerve run --save-network` and export that)",
+        ));
+    }
+    if p.receptor == Receptor::Inhibitory {
+        return Err(refuse(TARGET, culprit(), "STDP on the inhibitory receptor: PyNN's STDPMechanism learns weights ≥ 0 (PyNN's inhibitory weights are ≤ 0)"));
+    }
+    if backend == Backend::Nest && st.w_min != 0.0 {
+        return Err(refuse(TARGET, culprit(), format!("w_min {}: NEST's stdp_synapse has no lower bound but 0 (PyNN on NEST requires w_min = 0)", st.w_min)));
+    }
+    if backend == Backend::Nest && !st.multiplicative && st.w_max <= 0.0 {
+        return Err(refuse(TARGET, culprit(), format!("w_max {}: NEST's additive STDP scales its steps by w_max, which must be > 0", st.w_max)));
+    }
+    Ok(st)
+}
+
+/// `STDPMechanism`'s rule arguments (weights times `scale`, PyNN's units).
+/// sPyNNaker's additive steps are weights (nerve computes as it does);
+/// NEST's stdp_synapse makes them fractions of w_max, so they are divided
+/// by it there.
+fn stdp_args(st: &StdpPlasticity, scale: f64, backend: Backend) -> String {
+    let per = if backend == Backend::Nest && !st.multiplicative { 1.0 / (st.w_max * scale) } else { 1.0 };
+    let (a_plus, a_minus) = if st.multiplicative { (st.a_plus, st.a_minus) } else { (st.a_plus * scale * per, st.a_minus * scale * per) };
+    format!(
+        "timing_dependence=sim.SpikePairRule(tau_plus={}, tau_minus={}, A_plus={}, A_minus={}), weight_dependence=sim.{}WeightDependence(w_min={}, w_max={})",
+        py_float(st.tau_plus),
+        py_float(st.tau_minus),
+        py_float(a_plus),
+        py_float(a_minus),
+        if st.multiplicative { "Multiplicative" } else { "Additive" },
+        py_float(st.w_min * scale),
+        py_float(st.w_max * scale)
+    )
 }
 
 /// A projection's weight (as `value` gives it) and delay where all its

@@ -48,12 +48,26 @@ pub fn save(s: &Saved) -> Result<(String, Vec<String>)> {
                 Model::Neuron(n) => {
                     let state = &s.states[pi.index()];
                     let mut init = Map::new();
+                    let var = |name: &str| state.iter().find(|(n, _)| n == name).map(|(_, v)| v);
                     for spec in n.model.state() {
-                        let Some((_, vals)) = state.iter().find(|(name, _)| name == spec.name) else { continue };
+                        // Equal synaptic time constants keep one current, `isyn`: it is
+                        // given back as the excitatory one (initial values add).
+                        let vals = match (var(spec.name), spec.name, var("isyn")) {
+                            (Some(v), _, _) => v.clone(),
+                            (None, "isyn_exc", Some(v)) => v.clone(),
+                            (None, "isyn_inh", Some(v)) => vec![0.0; v.len()],
+                            _ => continue,
+                        };
                         let vals: Vec<Value> = vals.iter().map(|&x| if spec.int_bits.is_some() { json!(x.round() as i64) } else { json!(x) }).collect();
                         init.insert(spec.name.to_string(), Value::Array(vals));
                     }
                     o.insert("initial".into(), Value::Object(init));
+                    if let Some(refr) = var("refr") {
+                        let n = refr.iter().filter(|&&x| x > 0.0).count();
+                        if n > 0 {
+                            notes.push(format!("`{}`: {n} neuron(s) were refractory when the run ended; the saved network starts them integrating", pop.name));
+                        }
+                    }
                 }
                 Model::SpikeSourceArray(times) => {
                     let shifted: Vec<Vec<f64>> = times
@@ -84,6 +98,9 @@ pub fn save(s: &Saved) -> Result<(String, Vec<String>)> {
     }
     if !s.learned.is_empty() {
         notes.push("learning projections are saved static (their `plasticity` removed): traces and tags are not carried".into());
+    }
+    if net.graph.edge_count() > 0 {
+        notes.push("spikes still in flight when the run ended (sent less than their delay before its end) are not carried".into());
     }
     let mut text = serde_json::to_string(&root).map_err(|e| bad(e.to_string()))?;
     text.push('\n');
