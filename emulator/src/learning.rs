@@ -21,7 +21,7 @@
 use nerve_isa::image::{CoreImage, Image};
 use nerve_isa::kernel::Kernel;
 use nerve_isa::learning::rng::NumpyRng;
-use nerve_isa::learning::stdp::{pre_trace, Level, PostHistory, StdpRule, Window};
+use nerve_isa::learning::stdp::{mul16, pre_trace, Level, PostHistory, StdpRule, Window};
 use nerve_isa::learning::{add_impulse, decay, At, LearningRule, LoihiRule, Operand, Trace, TraceSpec};
 
 use crate::kernel::{padded, KernelData, KernelRunner};
@@ -125,11 +125,20 @@ pub struct StdpState {
     /// Per post neuron: its recent spikes, and (small, so it stays in
     /// cache) its newest one's time and trace and how many it has.
     pub history: Vec<PostHistory>,
-    newest: Vec<(u32, i16, u8)>,
+    newest: Vec<Newest>,
     /// Per post neuron: a third factor's reward level.
     pub level: Vec<Level>,
-    /// Pre slots that spiked this step.
-    pending: Vec<u32>,
+}
+
+/// A post neuron's newest spike (time, trace and the history's count) and
+/// the time of the one before (0: none), kept apart from its history so
+/// that most windows need not read it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Newest {
+    time: u32,
+    trace: i16,
+    count: u8,
+    prev: u32,
 }
 
 /// A third-factor rule's post side (lava's three-factor neuron): each post
@@ -220,9 +229,8 @@ impl Plastic {
             LearningRule::Stdp(_) => Engine::Stdp(Box::new(StdpState {
                 pre_last: vec![(0, 0); pre_neurons.len()],
                 history: vec![PostHistory::default(); n_post],
-                newest: vec![(0, 0, 0); n_post],
+                newest: vec![Newest::default(); n_post],
                 level: vec![Level::default(); n_post],
-                pending: Vec::new(),
             })),
         };
         Plastic {
@@ -286,38 +294,34 @@ impl Plastic {
         }
     }
 
-    /// A pre neuron (by slot) spiked this step. Loihi: its synapses add
-    /// their current weights into the ring slots of their delays. STDP: they
-    /// learn first, at the end of the step.
-    /// True when this is the set's first STDP spike of the step (the set
-    /// joins the worker's list of sets to learn).
+    /// A pre neuron (by slot) spiked this step: Loihi's synapses add their
+    /// current weights into the ring slots of their delays (STDP's learn
+    /// first, at the end of the step, from the worker's `StdpArena`).
     #[inline]
-    pub fn deliver(&mut self, slot: u32, step: u64, ring: &mut [&mut [i32]], in_base: usize) -> bool {
-        match &mut self.engine {
-            Engine::Loihi(l) => {
-                add_weights(&self.syn[self.by_pre[slot as usize] as usize..self.by_pre[slot as usize + 1] as usize], step, ring, in_base);
-                l.spiked_pre.push(slot);
-                false
-            }
-            Engine::Stdp(st) => {
-                st.pending.push(slot);
-                st.pending.len() == 1
-            }
+    pub fn deliver(&mut self, slot: u32, step: u64, ring: &mut [&mut [i32]], in_base: usize) {
+        if let Engine::Loihi(l) = &mut self.engine {
+            add_weights(&self.syn[self.by_pre[slot as usize] as usize..self.by_pre[slot as usize + 1] as usize], step, ring, in_base);
+            l.spiked_pre.push(slot);
         }
     }
 
     /// A post neuron spiked at `step`.
     #[inline]
-    pub fn post_spike(&mut self, neuron: u32, step: u64, rules: &[LearningRule]) {
+    /// STDP: its newest spike, for the worker's arena.
+    pub fn post_spike(&mut self, neuron: u32, step: u64, rules: &[LearningRule]) -> Option<Newest> {
         match &mut self.engine {
-            Engine::Loihi(l) => l.spiked_post.push(neuron),
+            Engine::Loihi(l) => {
+                l.spiked_post.push(neuron);
+                None
+            }
             Engine::Stdp(st) => {
-                if let LearningRule::Stdp(rule) = &rules[self.rule] {
-                    let h = &mut st.history[neuron as usize];
-                    h.add(step as u32, &rule.minus);
-                    let c = h.count as usize;
-                    st.newest[neuron as usize] = (h.times[c], h.traces[c], h.count);
-                }
+                let LearningRule::Stdp(rule) = &rules[self.rule] else { return None };
+                let h = &mut st.history[neuron as usize];
+                h.add(step as u32, &rule.minus);
+                let c = h.count as usize;
+                let n = Newest { time: h.times[c], trace: h.traces[c], count: h.count, prev: if c >= 2 { h.times[c - 1] } else { 0 } };
+                st.newest[neuron as usize] = n;
+                Some(n)
             }
         }
     }
@@ -509,6 +513,8 @@ pub struct Scratch {
     flags: Vec<u8>,
     /// STDP's batch.
     pub lanes: Lanes,
+    /// STDP's synapses during a run.
+    pub arena: StdpArena,
 }
 
 /// A row's synapses add their weights into the ring slots of their delays.
@@ -522,73 +528,203 @@ fn add_weights(row: &[PSyn], step: u64, ring: &mut [&mut [i32]], in_base: usize)
     }
 }
 
-impl Plastic {
-    /// STDP, at the end of a step: the pending pre spikes' traces, and each
-    /// synapse they reach that could change, as a lane of `b` (sPyNNaker
-    /// processes every synapse of the row: all are counted). Returns the
-    /// synapses processed.
-    fn stdp_gather(&mut self, step: u64, rule: &StdpRule, b: &mut Lanes, core: u32, set: u32) -> u64 {
-        let Engine::Stdp(st) = &mut self.engine else { return 0 };
-        let t = step as u32;
-        let mut updates = 0u64;
-        for &slot in &st.pending {
-            let s = slot as usize;
-            let (last_time, last_trace) = st.pre_last[s];
-            st.pre_last[s] = (t, pre_trace(t, last_time, last_trace, &rule.plus));
-            let (lo, hi) = (self.by_pre[s] as usize, self.by_pre[s + 1] as usize);
-            updates += (hi - lo) as u64;
-            for k in lo..hi {
-                let x = self.syn[k];
-                let j = x.post as usize;
-                let (newest, trace, count) = st.newest[j];
-                if count == 0 {
-                    continue; // no post spike yet: no event
+/// A worker's STDP synapses for a run, laid out by source neuron: a spike's
+/// synapses on all of the worker's cores are one stretch (as the static
+/// arena's), each set's part of it a segment carrying that set slot's pre
+/// trace. Built from the sets when the run starts and written back into them
+/// when it ends, so the sets own the state between runs (and any number of
+/// threads can run them next).
+#[derive(Default)]
+pub struct StdpArena {
+    /// Per source core (empty: it feeds none of them): its neuron i's segments
+    /// are `segs[first[src][i]..first[src][i + 1]]`.
+    first: Vec<Vec<u32>>,
+    segs: Vec<Seg>,
+    syn: Vec<PSyn>,
+    /// Every STDP set's post neurons' newest spikes, one set after another
+    /// (a copy of the sets' own, read without going through them), and
+    /// where each (core, set) starts in it.
+    newest: Vec<Newest>,
+    base: Vec<Vec<u32>>,
+    /// This step's spikes that reach the arena, as ranges of `segs`.
+    pending: Vec<(u32, u32)>,
+}
+
+/// One set's synapses of one pre neuron (a set slot's row) in the arena,
+/// and the slot's pre trace: its last spike's time and trace.
+#[derive(Clone, Copy, Debug)]
+struct Seg {
+    /// The core (index in the worker) and the set.
+    core: u32,
+    set: u32,
+    slot: u32,
+    rule: u32,
+    /// Its set's place in `StdpArena::newest`.
+    post_base: u32,
+    start: u32,
+    end: u32,
+    last_time: u32,
+    last_trace: i32,
+}
+
+impl StdpArena {
+    /// The arena of `cores` (a worker's, the first being the machine's
+    /// `first`), fed as `pre_subs` says.
+    pub fn build(cores: &[crate::machine::Core], first: usize, pre_subs: &[PreSubs]) -> StdpArena {
+        let mut a = StdpArena::default();
+        for c in cores {
+            let mut b = Vec::with_capacity(c.plastic.len());
+            for p in &c.plastic {
+                b.push(a.newest.len() as u32);
+                if let Engine::Stdp(st) = &p.engine {
+                    a.newest.extend_from_slice(&st.newest);
                 }
-                let d = x.delay as u32;
-                if newest <= last_time.saturating_sub(d) {
-                    // No post spike since the previous pre spike's arrival: only the newest's depression (what `window` gives).
-                    b.window.potentiate.clear();
-                    b.window.depress = Some(nerve_isa::learning::stdp::mul16(trace as i32, rule.minus.decay(t.wrapping_sub(newest.wrapping_add(d)))));
-                } else {
-                    st.history[j].window(t, last_time, last_trace, d, &rule.plus, &rule.minus, &mut b.window);
+            }
+            a.base.push(b);
+        }
+        let mine = first..first + cores.len();
+        for ps in pre_subs {
+            let n = ps.by_neuron.len().saturating_sub(1);
+            let any = ps.subs.iter().any(|x| x.stdp && mine.contains(&(x.core as usize)));
+            if !any {
+                a.first.push(Vec::new());
+                continue;
+            }
+            let mut f = Vec::with_capacity(n + 1);
+            f.push(a.segs.len() as u32);
+            for i in 0..n as u32 {
+                for x in ps.of(i).iter().filter(|x| x.stdp && mine.contains(&(x.core as usize))) {
+                    let ci = x.core as usize - first;
+                    let p = &cores[ci].plastic[x.set as usize];
+                    let Engine::Stdp(st) = &p.engine else { continue };
+                    let (lo, hi) = (p.by_pre[x.slot as usize] as usize, p.by_pre[x.slot as usize + 1] as usize);
+                    let start = a.syn.len() as u32;
+                    a.syn.extend_from_slice(&p.syn[lo..hi]);
+                    let (last_time, last_trace) = st.pre_last[x.slot as usize];
+                    a.segs.push(Seg {
+                        core: ci as u32,
+                        set: x.set,
+                        slot: x.slot,
+                        rule: p.rule as u32,
+                        post_base: a.base[ci][x.set as usize],
+                        start,
+                        end: a.syn.len() as u32,
+                        last_time,
+                        last_trace,
+                    });
                 }
-                let level = rule.reward.as_ref().map_or(nerve_isa::learning::stdp::ONE, |rw| st.level[j].at(t, &rw.lut));
-                // A synapse with no potentiation and a zero depression does not change
-                // (additive: unless its weight is below w_min, which the depression clamps).
-                if b.window.potentiate.is_empty() {
-                    let o = b.window.depress.map(|o| if rule.reward.is_some() { ((o as i64 * level as i64) >> 11) as i32 } else { o });
-                    let w = (x.word as i32) << rule.shift;
-                    if o.is_none_or(|o| o == 0 && (rule.multiplicative || w >= rule.w_min)) {
-                        continue;
-                    }
-                }
-                b.rounds = b.rounds.max(b.window.potentiate.len());
-                let pot_at = b.pot.len() as u32;
-                b.pot.extend_from_slice(&b.window.potentiate);
-                b.lanes.push(Lane {
-                    core,
-                    set,
-                    k: k as u32,
-                    word: x.word as i32,
-                    pot_at,
-                    pots: b.window.potentiate.len() as u32,
-                    dep: b.window.depress.unwrap_or(0),
-                    has_dep: b.window.depress.is_some(),
-                    level,
-                });
+                f.push(a.segs.len() as u32);
+            }
+            a.first.push(f);
+        }
+        a
+    }
+
+    /// Neuron `i` of source core `src` spiked: its synapses here learn at the step's end.
+    #[inline]
+    pub fn spike(&mut self, src: usize, i: u32) {
+        if let Some(f) = self.first.get(src).filter(|f| !f.is_empty()) {
+            let (a, b) = (f[i as usize], f[i as usize + 1]);
+            if a < b {
+                self.pending.push((a, b));
             }
         }
-        updates
+    }
+
+    /// A post neuron of set `set` of the worker's core `core` spiked.
+    #[inline]
+    pub fn post_spike(&mut self, core: usize, set: usize, neuron: u32, n: Newest) {
+        self.newest[(self.base[core][set] + neuron) as usize] = n;
+    }
+
+    /// The run's weights, words and pre traces back into the sets.
+    pub fn write_back(&self, cores: &mut [crate::machine::Core]) {
+        for g in &self.segs {
+            let p = &mut cores[g.core as usize].plastic[g.set as usize];
+            let lo = p.by_pre[g.slot as usize] as usize;
+            p.syn[lo..lo + (g.end - g.start) as usize].copy_from_slice(&self.syn[g.start as usize..g.end as usize]);
+            if let Engine::Stdp(st) = &mut p.engine {
+                st.pre_last[g.slot as usize] = (g.last_time, g.last_trace);
+            }
+        }
+    }
+
+    /// STDP, at the end of a step, for `rule` (index `ri`): each pending
+    /// spike's segments of that rule update their pre traces, and each
+    /// synapse they reach that could change becomes a lane of `b` (sPyNNaker
+    /// processes every synapse of the row: all are counted, per core, by
+    /// `updated`).
+    fn gather(&mut self, cores: &mut [crate::machine::Core], step: u64, ri: usize, rule: &StdpRule, b: &mut Lanes, updated: &mut dyn FnMut(usize, u64)) {
+        let t = step as u32;
+        for &(a, z) in &self.pending {
+            for g in &mut self.segs[a as usize..z as usize] {
+                if g.rule as usize != ri {
+                    continue;
+                }
+                let Engine::Stdp(st) = &cores[g.core as usize].plastic[g.set as usize].engine else { continue };
+                let newest_of = &self.newest[g.post_base as usize..];
+                let (last_time, last_trace) = (g.last_time, g.last_trace);
+                (g.last_time, g.last_trace) = (t, pre_trace(t, last_time, last_trace, &rule.plus));
+                updated(g.core as usize, (g.end - g.start) as u64);
+                for k in g.start..g.end {
+                    let x = self.syn[k as usize];
+                    let j = x.post as usize;
+                    let Newest { time: newest, trace, count, prev } = newest_of[j];
+                    if count == 0 {
+                        continue; // no post spike yet: no event
+                    }
+                    let d = x.delay as u32;
+                    let begin = last_time.saturating_sub(d);
+                    // The two common windows, as `window` makes them, without reading the history.
+                    if newest <= begin {
+                        // No post spike since the previous pre spike's arrival: only the newest's depression.
+                        b.window.potentiate.clear();
+                        b.window.depress = Some(mul16(trace as i32, rule.minus.decay(t.wrapping_sub(newest.wrapping_add(d)))));
+                    } else if newest <= t.saturating_sub(d) && prev <= begin {
+                        // One post spike since then: it potentiates (unless it coincides with the
+                        // previous pre spike's arrival) and then depresses.
+                        b.window.potentiate.clear();
+                        let since_pre = newest.wrapping_add(d).wrapping_sub(last_time);
+                        if since_pre > 0 {
+                            b.window.potentiate.push(mul16(last_trace, rule.plus.decay(since_pre)));
+                        }
+                        b.window.depress = Some(mul16(trace as i32, rule.minus.decay(t.wrapping_sub(newest.wrapping_add(d)))));
+                    } else {
+                        st.history[j].window(t, last_time, last_trace, d, &rule.plus, &rule.minus, &mut b.window);
+                    }
+                    let level = rule.reward.as_ref().map_or(nerve_isa::learning::stdp::ONE, |rw| st.level[j].at(t, &rw.lut));
+                    // A synapse with no potentiation and a zero depression does not change
+                    // (additive: unless its weight is below w_min, which the depression clamps).
+                    if b.window.potentiate.is_empty() {
+                        let o = b.window.depress.map(|o| if rule.reward.is_some() { ((o as i64 * level as i64) >> 11) as i32 } else { o });
+                        let w = (x.word as i32) << rule.shift;
+                        if o.is_none_or(|o| o == 0 && (rule.multiplicative || w >= rule.w_min)) {
+                            continue;
+                        }
+                    }
+                    b.rounds = b.rounds.max(b.window.potentiate.len());
+                    let pot_at = b.pot.len() as u32;
+                    b.pot.extend_from_slice(&b.window.potentiate);
+                    b.lanes.push(Lane {
+                        k,
+                        word: x.word as i32,
+                        pot_at,
+                        pots: b.window.potentiate.len() as u32,
+                        dep: b.window.depress.unwrap_or(0),
+                        has_dep: b.window.depress.is_some(),
+                        level,
+                    });
+                }
+            }
+        }
     }
 }
 
-/// A synapse one STDP rule updates this step: its place (core, set,
-/// synapse), word, potentiations (`Lanes::pot[pot_at..pot_at + pots]`),
-/// depression and reward level.
+/// A synapse one STDP rule updates this step: its place in the arena,
+/// word, potentiations (`Lanes::pot[pot_at..pot_at + pots]`), depression
+/// and reward level.
 #[derive(Clone, Copy, Debug)]
 struct Lane {
-    core: u32,
-    set: u32,
     k: u32,
     word: i32,
     pot_at: u32,
@@ -601,8 +737,6 @@ struct Lane {
 /// The synapses one STDP rule updates this step, on a worker's cores.
 #[derive(Default)]
 pub struct Lanes {
-    /// The (core, set)s that received STDP spikes this step.
-    pub waiting: Vec<(u32, u32)>,
     window: Window,
     lanes: Vec<Lane>,
     pot: Vec<i32>,
@@ -688,14 +822,14 @@ impl Lanes {
     }
 }
 
-/// A worker's STDP at the end of a step: for each rule, every synapse its
-/// sets' pending pre spikes reach learns in one batch (so that a spike
-/// reaching many cores costs one program run per round, not one per core);
-/// then those synapses deliver their weights. `updated(core, n)` is told the
-/// synapses each core processed.
+/// A worker's STDP at the end of a step: for each rule, every synapse the
+/// step's pre spikes reach on the worker's cores learns in one batch (one
+/// program run per round, not one per core); then they deliver their
+/// weights. `updated(core, n)` is told the synapses each core processed.
 #[allow(clippy::too_many_arguments)]
 pub fn stdp_step(
     cores: &mut [crate::machine::Core],
+    arena: &mut StdpArena,
     step: u64,
     rules: &[LearningRule],
     kernels: &[Kernel],
@@ -705,71 +839,29 @@ pub fn stdp_step(
     in_base: usize,
     updated: &mut dyn FnMut(usize, u64),
 ) {
-    if b.waiting.is_empty() {
+    if arena.pending.is_empty() {
         return;
     }
-    // In core order, as the cores' own loops would meet them.
-    b.waiting.sort_unstable();
-    let waiting = std::mem::take(&mut b.waiting);
-    // The rows the step's pre spikes reach lie all over the cores' memory:
-    // load their first words for all of them before using any, so that the
-    // cache misses overlap instead of coming one after another (the gather
-    // below then finds them in cache: half its time was those misses).
-    let mut touched = 0u32;
-    for &(ci, si) in &waiting {
-        let p = &cores[ci as usize].plastic[si as usize];
-        if let Engine::Stdp(st) = &p.engine {
-            for &slot in &st.pending {
-                touched ^= st.pre_last[slot as usize].0 ^ p.by_pre[slot as usize];
-            }
-        }
-    }
-    for &(ci, si) in &waiting {
-        let p = &cores[ci as usize].plastic[si as usize];
-        if let Engine::Stdp(st) = &p.engine {
-            for &slot in &st.pending {
-                let (lo, hi) = (p.by_pre[slot as usize] as usize, p.by_pre[slot as usize + 1] as usize);
-                // One load per cache line (four synapses).
-                for x in p.syn[lo..hi].iter().step_by(4) {
-                    touched ^= x.post;
-                }
-            }
-        }
-    }
-    std::hint::black_box(touched);
     for (ri, r) in rules.iter().enumerate() {
         let LearningRule::Stdp(rule) = r else { continue };
         b.clear();
-        for &(ci, si) in &waiting {
-            let p = &mut cores[ci as usize].plastic[si as usize];
-            if p.rule == ri {
-                let n = p.stdp_gather(step, rule, b, ci, si);
-                updated(ci as usize, n);
-            }
-        }
+        arena.gather(cores, step, ri, rule, b, updated);
         if !b.lanes.is_empty() {
             let k = rule.program.index();
             let d = b.run(rule, &kernels[k], k, runner);
             for (i, &a) in b.order.iter().enumerate() {
-                let Lane { core: ci, set: si, k, .. } = b.lanes[a as usize];
-                let x = &mut cores[ci as usize].plastic[si as usize].syn[k as usize];
+                let x = &mut arena.syn[b.lanes[a as usize].k as usize];
                 x.word = d.state[1][i] as u16;
                 x.w = d.state[2][i];
             }
             b.state = d.state;
         }
     }
-    for &(ci, si) in &waiting {
-        let p = &mut cores[ci as usize].plastic[si as usize];
-        if let Engine::Stdp(st) = &mut p.engine {
-            for &slot in &st.pending {
-                add_weights(&p.syn[p.by_pre[slot as usize] as usize..p.by_pre[slot as usize + 1] as usize], step, ring, in_base);
-            }
-            st.pending.clear();
-        }
+    for &(a, z) in &arena.pending {
+        let (lo, hi) = (arena.segs[a as usize].start as usize, arena.segs[z as usize - 1].end as usize);
+        add_weights(&arena.syn[lo..hi], step, ring, in_base);
     }
-    b.waiting = waiting;
-    b.waiting.clear();
+    arena.pending.clear();
 }
 
 /// A pre neuron that feeds plastic synapses: the source core's neuron, and
@@ -783,6 +875,8 @@ pub struct PreSub {
     pub slot: u32,
     /// A third factor's reward rather than a pre neuron.
     pub reward: bool,
+    /// The set learns by STDP (its spikes go through the worker's `StdpArena`).
+    pub stdp: bool,
 }
 
 /// A source core's subscribers, by neuron: neuron i's are

@@ -468,7 +468,7 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
             activation_sparsity: if neuron_steps > 0 { 1.0 - c.spikes as f64 / neuron_steps as f64 } else { 1.0 },
             membrane_updates: c.updates_active + c.updates_idle,
             neurons: m.pops.iter().map(|p| p.size as u64).sum(),
-            synapses: m.arena.len() as u64,
+            synapses: m.synapses(),
         },
         populations,
         cores,

@@ -211,6 +211,17 @@ fn a_saved_lif_network_keeps_its_synaptic_current() {
     assert_eq!(rest, whole);
 }
 
+/// Learning synapses deliver themselves, outside the emulator's synapse
+/// arena: the report still counts them among the network's synapses.
+#[test]
+fn the_report_counts_learning_synapses() {
+    let dir = tempfile::tempdir().unwrap();
+    let rep = dir.path().join("r.json");
+    ok(nerve().args(["run", data("loihi_stdp.json").to_str().unwrap(), "--arch", "loihi", "--steps", "20", "-q", "--report", rep.to_str().unwrap()]));
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&rep).unwrap()).unwrap();
+    assert_eq!(r["neurobench"]["synapses"], 12, "4 × 3 learning synapses");
+}
+
 #[test]
 fn misuses_are_refused() {
     let dir = tempfile::tempdir().unwrap();

@@ -153,6 +153,7 @@ pub fn run(m: &mut Machine, runner: &dyn KernelRunner, steps: u64, threads: usiz
         idle_updates: m.arch.core.idle_updates,
         rules: &m.rules,
         pre_subs: &m.pre_subs,
+        stdp_subs: &m.stdp_subs,
     };
     // Spike buffers per (parity, thread): (core index, neuron).
     let bufs: Vec<RwLock<Vec<(u32, u32)>>> = (0..2 * threads).map(|_| RwLock::new(Vec::new())).collect();

@@ -38,6 +38,7 @@ pub struct Shared<'a> {
     /// Learning: the rules, and per source core its neurons that feed plastic synapses.
     pub rules: &'a [nerve_isa::learning::LearningRule],
     pub pre_subs: &'a [crate::learning::PreSubs],
+    pub stdp_subs: &'a [crate::learning::PreSubs],
 }
 
 /// A thread's view of the run: the shared data and the meeting points.
@@ -169,6 +170,9 @@ impl Ctx<'_> {
                 _ => Vec::new(),
             },
         });
+        if w.has_stdp {
+            w.scratch.arena = crate::learning::StdpArena::build(w.cores, w.first, s.stdp_subs);
+        }
         for step in 0..s.steps {
             let par = (step & 1) as usize;
             {
@@ -186,6 +190,10 @@ impl Ctx<'_> {
             if self.failed.load(Ordering::Relaxed) {
                 break;
             }
+        }
+        if w.has_stdp {
+            let arena = std::mem::take(&mut w.scratch.arena);
+            arena.write_back(w.cores);
         }
         if let Some(mut net) = net {
             self.expand_direct_totals(&mut net);
@@ -271,8 +279,10 @@ impl Ctx<'_> {
         let c = s.costs;
         for &(gi, i) in out {
             let ci = gi as usize - w.first;
-            for p in &mut w.cores[ci].plastic {
-                p.post_spike(i, step, s.rules);
+            for (si, p) in w.cores[ci].plastic.iter_mut().enumerate() {
+                if let Some(n) = p.post_spike(i, step, s.rules) {
+                    w.scratch.arena.post_spike(ci, si, i, n);
+                }
             }
             let core = &w.cores[ci];
             let cnt = &mut w.counts[ci];
@@ -327,6 +337,9 @@ impl Ctx<'_> {
                 let subs = &s.pre_subs[src as usize];
                 if !subs.is_empty() {
                     self.deliver_plastic(w, subs.of(i), step);
+                }
+                if w.has_stdp {
+                    w.scratch.arena.spike(src as usize, i);
                 }
                 let f = &s.fanout[src as usize];
                 let all = f.spans(s.spans);
@@ -408,8 +421,8 @@ impl Ctx<'_> {
                 let p = &mut w.cores[c - lo].plastic[x.set as usize];
                 if x.reward {
                     p.reward_spike(x.slot, step, s.rules);
-                } else if p.deliver(x.slot, step, &mut w.ring, w.in_base) {
-                    w.scratch.lanes.waiting.push(((c - lo) as u32, x.set));
+                } else {
+                    p.deliver(x.slot, step, &mut w.ring, w.in_base);
                 }
             }
         }
@@ -424,7 +437,7 @@ impl Ctx<'_> {
         let (Some(a), Some(b)) = (spans.first(), spans.last()) else { return };
         let mask = w.ring.len() - 1;
         let base = w.in_base;
-        for &syn in &self.s.arena[a.start as usize..(b.start + b.len) as usize] {
+        for &syn in &self.s.arena[a.start as usize..(b.start + b.deliver) as usize] {
             let syn = PackedSyn(syn);
             let slot = &mut w.ring[(step as usize + syn.delay()) & mask];
             let idx = syn.offset() - base;
@@ -440,10 +453,21 @@ impl Ctx<'_> {
         if w.has_stdp {
             let s = self.s;
             let (counts, send_ns) = (&mut w.counts, &mut w.send_ns);
-            crate::learning::stdp_step(w.cores, step, s.rules, s.kernels, s.runner, &mut w.scratch.lanes, &mut w.ring, w.in_base, &mut |ci, n| {
-                counts[ci].synaptic_updates += n;
-                send_ns[ci] += n as f64 * c.learn;
-            });
+            crate::learning::stdp_step(
+                w.cores,
+                &mut w.scratch.arena,
+                step,
+                s.rules,
+                s.kernels,
+                s.runner,
+                &mut w.scratch.lanes,
+                &mut w.ring,
+                w.in_base,
+                &mut |ci, n| {
+                    counts[ci].synaptic_updates += n;
+                    send_ns[ci] += n as f64 * c.learn;
+                },
+            );
         }
         for ci in 0..w.cores.len() {
             if !w.cores[ci].plastic.is_empty() {

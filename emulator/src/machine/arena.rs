@@ -76,13 +76,37 @@ pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<us
     // first row, end row), for laying out the arena by source core.
     // Per source neuron: spans and synapses (as counts before prefix sums), spans in all, runs.
     type Walked = (Vec<usize>, Vec<usize>, usize, Vec<Run4>);
+    // Learning synapses deliver their own (changing) weights: the arena
+    // leaves them out (their rows still count them as arrivals).
+    let plastic: Vec<Vec<bool>> = img
+        .cores
+        .iter()
+        .map(|c| {
+            let mut m = vec![false; if c.plastic.is_empty() { 0 } else { c.synapses.len() }];
+            for s in &c.plastic {
+                for &k in &s.synapses {
+                    m[k as usize] = true;
+                }
+            }
+            m
+        })
+        .collect();
+    let stored_of = |di: usize, k: usize| -> usize {
+        let c = &img.cores[di];
+        let m = &plastic[di];
+        if m.is_empty() {
+            return c.row_len(k);
+        }
+        let a = c.rows[k].start as usize;
+        m[a..a + c.row_len(k)].iter().filter(|&&p| !p).count()
+    };
     let walk = |d0: usize, d1: usize, owners: &mut [u32]| -> Walked {
         let (mut spans, mut syns, mut n) = (vec![0usize; total + 1], vec![0usize; total + 1], 0usize);
         let mut runs: Vec<Run4> = Vec::new();
-        used_rows(img, all_routes, &key_owner, d0..d1, &mut |src, i, di, k, len| {
+        used_rows(img, all_routes, &key_owner, d0..d1, &mut |src, i, di, k, _len| {
             let b = first[src as usize] + i as usize;
             spans[b + 1] += 1;
-            syns[b + 1] += len as usize;
+            syns[b + 1] += stored_of(di as usize, k as usize);
             n += 1;
             owners[row_base[di as usize] - row_base[d0] + k as usize] = b as u32;
             match runs.last_mut() {
@@ -145,7 +169,7 @@ pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<us
     let max_delay = img.cores.iter().flat_map(|c| c.synapses.iter().map(|s| s.delay as usize)).max().unwrap_or(0);
     let ring_slots = (max_delay + 1).next_power_of_two();
     let mut arena = vec![0u64; syn_at[total]];
-    let mut all_spans = vec![Span { core: 0, start: 0, len: 0 }; n_spans];
+    let mut all_spans = vec![Span { core: 0, start: 0, len: 0, deliver: 0 }; n_spans];
     {
         // Moving the rows writes all over the arena (one row of each
         // source neuron per destination core). Taken by source core,
@@ -182,8 +206,8 @@ pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<us
         let cut: Vec<usize> = ccut.iter().map(|&c| if c < n_cores { first[c] } else { total }).collect();
         let mut arena_parts = split_by(&mut arena, &syn_at, &cut);
         let mut span_parts = split_by(&mut all_spans, &span_at, &cut);
-        let (img, row_owner, row_base, syn_at, span_at, first, grouped, run_at, in_off) =
-            (&img, &row_owner, &row_base, &syn_at, &span_at, &first, &grouped, &run_at, &in_off);
+        let (img, row_owner, row_base, syn_at, span_at, first, grouped, run_at, in_off, plastic) =
+            (&img, &row_owner, &row_base, &syn_at, &span_at, &first, &grouped, &run_at, &in_off, &plastic);
         let fill = move |c0: usize, c1: usize, arena: &mut [u64], spans: &mut [Span]| {
             let lo = if c0 < n_cores { first[c0] } else { total };
             let hi = if c1 < n_cores { first[c1] } else { total };
@@ -195,12 +219,18 @@ pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<us
                 let np = padded(dst.n_neurons as usize);
                 let (a, len) = (dst.rows[k].start as usize, dst.row_len(k));
                 let at = syn_next[b - lo];
-                for (o, s) in arena[at..at + len].iter_mut().zip(&dst.synapses[a..a + len]) {
-                    *o = PackedSyn::new((in_off[di] + s.port as usize * np + s.target as usize) as u32, s.delay, s.weight).0;
+                let mask = &plastic[di];
+                let mut n = 0;
+                for (j, s) in dst.synapses[a..a + len].iter().enumerate() {
+                    if mask.get(a + j).is_some_and(|&p| p) {
+                        continue;
+                    }
+                    arena[at + n] = PackedSyn::new((in_off[di] + s.port as usize * np + s.target as usize) as u32, s.delay, s.weight).0;
+                    n += 1;
                 }
-                spans[sp_next[b - lo]] = Span { core: di as u32, start: (syn0 + at) as u32, len: len as u32 };
+                spans[sp_next[b - lo]] = Span { core: di as u32, start: (syn0 + at) as u32, len: len as u32, deliver: n as u32 };
                 sp_next[b - lo] += 1;
-                syn_next[b - lo] += len;
+                syn_next[b - lo] += n;
             };
             if by_source {
                 for &[di, k0, k1] in &grouped[run_at[c0]..run_at[c1]] {

@@ -90,7 +90,11 @@ pub struct Span {
     /// Destination core (index in `Machine::cores`).
     pub core: u32,
     pub start: u32,
+    /// The row's synapses (what a packet's arrival counts).
     pub len: u32,
+    /// Those the arena holds, `arena[start..start + deliver]`: all but the
+    /// learning ones, which deliver their own weights.
+    pub deliver: u32,
 }
 
 /// Where a source core's spikes land: neuron i's arrivals are
@@ -155,11 +159,19 @@ pub struct Machine {
     pub rules: Vec<LearningRule>,
     /// Per source core: its neurons that feed plastic synapses, sorted by neuron.
     pub pre_subs: Vec<PreSubs>,
+    /// The same for STDP sets (their spikes go through a worker's `StdpArena`).
+    pub stdp_subs: Vec<PreSubs>,
     /// Tiles and chips with cores in use.
     pub footprint: Footprint,
 }
 
 impl Machine {
+    /// The synapses the machine holds: the arena's (those packets reach)
+    /// and the learning ones (which deliver themselves).
+    pub fn synapses(&self) -> u64 {
+        self.arena.len() as u64 + self.cores.iter().flat_map(|c| &c.plastic).map(|p| p.syn.len() as u64).sum::<u64>()
+    }
+
     /// Validates an image and loads it. Consumes it: the synapses move into packed rows.
     pub fn load(img: Image) -> Result<Machine> {
         Machine::load_on(img.into_valid()?, None)
@@ -219,10 +231,11 @@ impl Machine {
             let sets: Vec<Plastic> = (0..c.plastic.len()).map(|si| Plastic::new(&img, c, si, &plastic_syn[ci][si], in_off[ci], np)).collect();
             for (si, s) in sets.iter().enumerate() {
                 let pop = &img.populations[s.pre_pop as usize];
+                let stdp = matches!(s.engine, crate::learning::Engine::Stdp(_));
                 for (slot, &p) in s.pre_neurons.iter().enumerate() {
                     let sl = pop.slices.iter().find(|x| p >= x.first && p < x.first + x.count).expect("slices cover the population");
                     let src = index[&sl.core] as usize;
-                    pre_subs[src].push(PreSub { neuron: p - sl.first, core: ci as u32, set: si as u32, slot: slot as u32, reward: false });
+                    pre_subs[src].push(PreSub { neuron: p - sl.first, core: ci as u32, set: si as u32, slot: slot as u32, reward: false, stdp });
                 }
                 // A third factor's reward population: one reward neuron per post
                 // neuron (equal sizes), or one for all.
@@ -244,14 +257,20 @@ impl Machine {
                             } else {
                                 continue;
                             };
-                            pre_subs[src].push(PreSub { neuron: r - sl.first, core: ci as u32, set: si as u32, slot, reward: true });
+                            pre_subs[src].push(PreSub { neuron: r - sl.first, core: ci as u32, set: si as u32, slot, reward: true, stdp: false });
                         }
                     }
                 }
             }
             plastic.push(sets);
         }
-        let pre_subs: Vec<PreSubs> = pre_subs.into_iter().zip(&img.cores).map(|(s, c)| PreSubs::new(s, c.n_neurons as usize)).collect();
+        let (mut subs, mut stdp_subs) = (Vec::with_capacity(pre_subs.len()), Vec::with_capacity(pre_subs.len()));
+        for (s, c) in pre_subs.into_iter().zip(&img.cores) {
+            let (stdp, other): (Vec<PreSub>, Vec<PreSub>) = s.into_iter().partition(|x| x.stdp);
+            subs.push(PreSubs::new(other, c.n_neurons as usize));
+            stdp_subs.push(PreSubs::new(stdp, c.n_neurons as usize));
+        }
+        let pre_subs = subs;
         let rules = img.rules;
         let kernels = img.kernels;
         let mut cores = Vec::with_capacity(img.cores.len());
@@ -318,6 +337,7 @@ impl Machine {
             pops: img.populations,
             rules,
             pre_subs,
+            stdp_subs,
             footprint,
         })
     }
@@ -336,7 +356,7 @@ impl Machine {
         for f in &self.fanout {
             b += f.start.len() as u64 * 4;
         }
-        b += self.spans.len() as u64 * 12;
+        b += self.spans.len() as u64 * 16;
         for rs in &self.routes {
             b += rs.iter().map(|r| r.dests.len() as u64 * 24 + r.links.len() as u64 * 4).sum::<u64>();
         }
