@@ -264,3 +264,92 @@ fn single_pairings_by_hand() {
         }
     }
 }
+
+/// The differential test for learning programs: every rule program the
+/// compiler makes for the lava references (Loihi rules, third factor
+/// included) and for pair STDP (additive, multiplicative, with a reward), run
+/// by the interpreter and by the JIT on random states and inputs full of
+/// edge values, must agree bit for bit on every state word and flag.
+#[test]
+fn learning_programs_agree_on_both_engines() {
+    use nerve_emulator::kernel::{interp, padded, KernelData, Param};
+    let mut images = Vec::new();
+    for file in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/lava_learning")).unwrap() {
+        let path = file.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            images.push(compile(&Arch::load("loihi").unwrap(), &network(&v["case"]), &Options::default(), &mut |_| {}).unwrap().image);
+        }
+    }
+    for (dep, reward) in [("additive", false), ("multiplicative", false), ("additive", true)] {
+        let mut p = serde_json::json!({"type": "stdp",
+            "timing_dependence": {"type": "spike_pair", "tau_plus": 16.8, "tau_minus": 33.7, "A_plus": 0.01, "A_minus": 0.012},
+            "weight_dependence": {"type": dep, "w_min": 0.0, "w_max": 0.5}});
+        if reward {
+            p["reward"] = "r".into();
+        }
+        let v = serde_json::json!({"name": "s", "dt_ms": 1.0, "populations": [
+            {"name": "a", "size": 3, "model": "spike_source_array", "spike_times": [[1.0], [2.0], [3.0]]},
+            {"name": "r", "size": 1, "model": "spike_source_array", "spike_times": [[4.0]]},
+            {"name": "b", "size": 2, "model": "lif"}],
+            "projections": [{"pre": "a", "post": "b", "weight": 0.2, "connector": {"type": "all_to_all"}, "plasticity": p}]});
+        let net = nerve_compiler::front::json::parse_network(&v.to_string(), Path::new("s.json")).unwrap();
+        images.push(compile(&Arch::load("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap().image);
+    }
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    const EDGES: [i32; 12] = [0, 1, -1, 2, 2048, -2048, 32767, -32768, 65535, i32::MAX, i32::MIN, 1 << 15];
+    let mut value = move || {
+        let r = next();
+        match r % 3 {
+            0 => EDGES[(r >> 8) as usize % EDGES.len()],
+            1 => (r >> 16) as i32 >> ((r >> 8) % 32),
+            _ => (r >> 20) as i32,
+        }
+    };
+    let mut programs = 0;
+    for img in &images {
+        for rule in &img.rules {
+            let k = &img.kernels[rule.program().index()];
+            programs += 1;
+            for round in 0..40 {
+                let n = 1 + round % 13;
+                let np = padded(n);
+                let state: Vec<Vec<i32>> = k.state.iter().map(|_| (0..np).map(|_| value()).collect()).collect();
+                let params: Vec<Param> = k
+                    .params
+                    .iter()
+                    .map(|_| if value() % 2 == 0 { Param::Uniform(value()) } else { Param::PerNeuron((0..np).map(|_| value()).collect()) })
+                    .collect();
+                let input: Vec<i32> = (0..k.inputs.len() * np).map(|_| value()).collect();
+                let d0 = KernelData { n, state, params };
+                let mut di = KernelData { n, state: d0.state.clone(), params: d0.params.clone() };
+                let mut fi = vec![0u8; np / 4 + 8];
+                interp::run(k, &mut di, &input, np, &mut fi);
+                let jit = Jit::for_kernel(k, &d0).unwrap();
+                let mut dj = KernelData { n, state: d0.state.clone(), params: d0.params.clone() };
+                let mut fj = vec![0u8; np / 4 + 8];
+                jit.run(0, k, &mut dj, &mut input.clone(), np, &mut fj);
+                for s in 0..k.state.len() {
+                    assert_eq!(&di.state[s][..n], &dj.state[s][..n], "{} round {round}: state {} differs", k.name, k.state[s]);
+                }
+                // Flags of real lanes only (padding lanes are nobody's).
+                let masked = |f: &[u8]| {
+                    let mut v = f[..n.div_ceil(4)].to_vec();
+                    if n % 4 != 0 {
+                        let keep = (1u8 << (n % 4)) - 1;
+                        *v.last_mut().unwrap() &= keep | (keep << 4);
+                    }
+                    v
+                };
+                assert_eq!(masked(&fi), masked(&fj), "{} round {round}: flags differ", k.name);
+            }
+        }
+    }
+    assert!(programs >= 11, "{programs} programs");
+}
