@@ -60,12 +60,68 @@ pub type Result<T> = std::result::Result<T, Error>;
 /// file beside it first, renamed into place when complete: a failed write
 /// leaves no partial file (and the old one, if any, untouched).
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_with(path, |tmp| std::fs::write(tmp, bytes))
+}
+
+/// [`write_file`] with the writing done by `write` into the temporary path.
+pub fn write_with(path: &Path, write: impl FnOnce(&Path) -> std::io::Result<()>) -> Result<()> {
     let err = |e| Error::Write { path: path.to_path_buf(), source: e };
     let name = path.file_name().ok_or_else(|| err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path")))?;
     let tmp = path.with_file_name(format!(".{}.nerve-tmp", name.to_string_lossy()));
-    std::fs::write(&tmp, bytes).map_err(err)?;
+    if let Err(e) = write(&tmp) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(err(e));
+    }
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         err(e)
     })
+}
+
+/// Checks, before any work, that the outputs can be written: each a file
+/// path (not a directory) in an existing directory that takes a new file,
+/// none of them one of `inputs`, and no two the same. `outputs`: (option,
+/// path). The check leaves nothing behind.
+pub fn check_outputs(outputs: &[(&str, &Path)], inputs: &[&Path]) -> std::result::Result<(), String> {
+    // A path's identity: its directory resolved, and its file name.
+    let id = |p: &Path| -> Option<PathBuf> {
+        let dir = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        Some(dir.canonicalize().ok()?.join(p.file_name()?))
+    };
+    let ins: Vec<PathBuf> = inputs.iter().filter_map(|p| p.canonicalize().ok()).collect();
+    let mut seen: Vec<(PathBuf, &str)> = Vec::new();
+    for &(opt, p) in outputs {
+        let shown = p.display();
+        if p.file_name().is_none() || p.is_dir() {
+            return Err(format!("{opt} {shown}: is a directory, not a file path"));
+        }
+        let dir = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        if !dir.is_dir() {
+            return Err(format!("{opt} {shown}: the directory {} does not exist", dir.display()));
+        }
+        let probe = dir.join(format!(".{}.nerve-check", p.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()));
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&probe) {
+            Ok(_) => {
+                let _ = std::fs::remove_file(&probe);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(format!("{opt} {shown}: cannot write in {}: {e}", dir.display())),
+        }
+        if let Some(me) = id(p) {
+            if ins.contains(&me) {
+                return Err(format!("{opt} {shown}: is an input of this command; writing it would overwrite it"));
+            }
+            if let Some((_, other)) = seen.iter().find(|(q, _)| *q == me) {
+                return Err(format!("{opt} {shown}: {other} writes the same file"));
+            }
+            seen.push((me, opt));
+        }
+    }
+    Ok(())
 }

@@ -16,9 +16,11 @@ pub fn write(path: &Path, m: &Machine, out: &RunOutput) -> Result<()> {
     if path.extension().is_some_and(|e| e == "npy") && out.probes.len() != 1 {
         return Err(Error::Request("a .npy probe file holds one probe; probe one variable or write CSV".into()));
     }
-    let f = std::fs::File::create(path).map_err(|e| Error::Write { path: path.to_path_buf(), source: e })?;
-    let mut w = std::io::BufWriter::new(f);
-    write_to(&mut w, path, m, out, dt).map_err(|e| Error::Write { path: path.to_path_buf(), source: e })
+    // Into a temporary file renamed into place: a failed write leaves nothing partial.
+    crate::write_with(path, |tmp| {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(tmp)?);
+        write_to(&mut w, path, m, out, dt)
+    })
 }
 
 fn write_to(w: &mut impl Write, path: &Path, m: &Machine, out: &RunOutput, dt: f64) -> std::io::Result<()> {

@@ -82,6 +82,8 @@ pub struct Ran {
     pub recorded: Vec<bool>,
     /// Threads the run used.
     pub threads: usize,
+    /// Input spikes after the run's last step (checked, not delivered).
+    pub late_inputs: usize,
 }
 
 /// Applies cost-model choices to a loaded machine.
@@ -102,17 +104,27 @@ fn names(m: &Machine) -> String {
     m.pops.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
 }
 
-/// External spikes as (population, neuron, step), each step rounded to
-/// the nearest; spikes at or after `steps` are not reached and dropped.
-fn external(m: &Machine, inputs: &[Input], steps: u64) -> Result<Vec<(String, u32, u32)>> {
+/// External spikes as (population, neuron, step).
+type Spikes = Vec<(String, u32, u32)>;
+
+/// The input files' spikes within the run, each step rounded to the
+/// nearest, and how many fall after it (not reached, but checked all the
+/// same: a spike of a population the network lacks is an error wherever it
+/// falls).
+fn external(m: &Machine, inputs: &[Input], steps: u64) -> Result<(Spikes, usize)> {
     let dt = m.dt_ms;
     let mut ext: Vec<(String, u32, u32)> = Vec::new();
+    let mut late = 0;
     for input in inputs {
         let mut seen = std::collections::BTreeSet::new();
-        for s in &input.spikes {
+        for (index, s) in input.spikes.iter().enumerate() {
             let step = (s.time_ms / dt + 0.5).floor();
             if step >= steps as f64 {
-                continue; // after the run: not an error, just not reached
+                m.source_of(&s.population, s.neuron).map_err(|reason| {
+                    Error::File(format!("{}: spike {index} (`{}` neuron {} at {} ms): {reason}", input.origin, s.population, s.neuron, s.time_ms))
+                })?;
+                late += 1;
+                continue;
             }
             let key = (s.population.clone(), s.neuron, step as u32);
             if !seen.insert(key.clone()) {
@@ -124,7 +136,7 @@ fn external(m: &Machine, inputs: &[Input], steps: u64) -> Result<Vec<(String, u3
             ext.push(key);
         }
     }
-    Ok(ext)
+    Ok((ext, late))
 }
 
 /// (population, state slot) of each `POP:VAR`.
@@ -151,7 +163,7 @@ fn probes(m: &Machine, specs: &[String]) -> Result<Vec<(u32, u8)>> {
 
 /// Runs a loaded machine as `r` asks; `progress` gets the steps done.
 pub fn run(mut m: Machine, r: &Request, progress: &mut dyn FnMut(u64)) -> Result<Ran> {
-    let ext = external(&m, &r.inputs, r.steps)?;
+    let (ext, late_inputs) = external(&m, &r.inputs, r.steps)?;
     m.inject(&ext).map_err(nerve_emulator::EmuError::from)?;
     let any_marked = m.pops.iter().any(|p| p.record_spikes);
     let recorded: Vec<bool> = m.pops.iter().map(|p| r.record_all || !any_marked || p.record_spikes).collect();
@@ -168,7 +180,7 @@ pub fn run(mut m: Machine, r: &Request, progress: &mut dyn FnMut(u64)) -> Result
         Engine::Jit => Box::new(Jit::compile(&m)?),
     };
     let output = engine::run(&mut m, runner.as_ref(), r.steps, threads, &rec, progress)?;
-    Ok(Ran { machine: m, output, recorded, threads })
+    Ok(Ran { machine: m, output, recorded, threads, late_inputs })
 }
 
 /// Where probes go by default.

@@ -92,21 +92,24 @@ fn read_text(text: &str, file: &str, json: bool) -> std::result::Result<Vec<Spik
 
 /// Writes spikes (already sorted by time, population, neuron).
 pub fn write(path: &Path, format: Format, spikes: &[Spike], pop_index: &dyn Fn(&str) -> u32) -> Result<()> {
-    let f = std::fs::File::create(path).map_err(|e| Error::Write { path: path.to_path_buf(), source: e })?;
-    let mut w = std::io::BufWriter::new(f);
-    let io = |e: std::io::Error| Error::Write { path: path.to_path_buf(), source: e };
+    // Into a temporary file renamed into place: a failed write leaves nothing partial.
+    crate::write_with(path, |tmp| write_to(tmp, format, spikes, pop_index))
+}
+
+fn write_to(path: &Path, format: Format, spikes: &[Spike], pop_index: &dyn Fn(&str) -> u32) -> std::io::Result<()> {
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
     match format {
         Format::Csv => {
-            writeln!(w, "population,neuron,time").map_err(io)?;
+            writeln!(w, "population,neuron,time")?;
             for s in spikes {
-                writeln!(w, "{},{},{}", s.population, s.neuron, fmt_time(s.time_ms)).map_err(io)?;
+                writeln!(w, "{},{},{}", s.population, s.neuron, fmt_time(s.time_ms))?;
             }
         }
         Format::Json => {
-            write!(w, "{{\"spikes\": [").map_err(io)?;
+            write!(w, "{{\"spikes\": [")?;
             for (i, s) in spikes.iter().enumerate() {
                 if i > 0 {
-                    write!(w, ",").map_err(io)?;
+                    write!(w, ",")?;
                 }
                 write!(
                     w,
@@ -114,23 +117,22 @@ pub fn write(path: &Path, format: Format, spikes: &[Spike], pop_index: &dyn Fn(&
                     serde_json::to_string(&s.population).expect("a string serialises"),
                     s.neuron,
                     fmt_time(s.time_ms)
-                )
-                .map_err(io)?;
+                )?;
             }
-            writeln!(w, "\n]}}").map_err(io)?;
+            writeln!(w, "\n]}}")?;
         }
         Format::Npy => {
             let header =
                 format!("{{'descr': [('population', '<u4'), ('neuron', '<u4'), ('time', '<f8')], 'fortran_order': False, 'shape': ({},), }}", spikes.len());
-            write_npy_header(&mut w, &header).map_err(io)?;
+            write_npy_header(&mut w, &header)?;
             for s in spikes {
-                w.write_all(&pop_index(&s.population).to_le_bytes()).map_err(io)?;
-                w.write_all(&s.neuron.to_le_bytes()).map_err(io)?;
-                w.write_all(&s.time_ms.to_le_bytes()).map_err(io)?;
+                w.write_all(&pop_index(&s.population).to_le_bytes())?;
+                w.write_all(&s.neuron.to_le_bytes())?;
+                w.write_all(&s.time_ms.to_le_bytes())?;
             }
         }
     }
-    w.flush().map_err(io)
+    w.flush()
 }
 
 /// NPY format 1.0 header, padded so the data starts on a 64-byte boundary.

@@ -41,13 +41,13 @@ pub struct BuildArgs {
     #[arg(long, default_value = "pack")]
     placement: String,
     /// Most neurons per core for every population (the profile's limit applies too).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     neurons_per_core: Option<u32>,
     /// Placement refinement effort: annealing moves per slice (0 turns refinement off).
     #[arg(long, default_value_t = 60)]
     effort: u32,
     /// NIR: the timestep in seconds (default: the file's `sample_dt` metadata, else the source's default).
-    #[arg(long)]
+    #[arg(long, value_parser = positive_seconds, allow_hyphen_values = true)]
     dt: Option<f64>,
     /// NIR: reset after a spike (default: the source's convention).
     #[arg(long, value_parser = ["zero", "subtract"])]
@@ -141,6 +141,8 @@ fn flag_words(e: nerve_compiler::CompileError) -> Box<dyn std::error::Error> {
 pub fn run(a: CompileArgs) -> Result<()> {
     let arch = Arch::load(&a.arch)?;
     let out_path = a.output.clone().unwrap_or_else(|| a.network.with_extension("img"));
+    let outputs: Vec<(&str, &Path)> = std::iter::once(("-o", out_path.as_path())).chain(a.report.as_deref().map(|p| ("--report", p))).collect();
+    nerve_report::check_outputs(&outputs, &[a.network.as_path()])?;
     let mut out = build(&a.network, &arch, &a.build, a.quiet)?;
     let t_write = std::time::Instant::now();
     out.image.write(&out_path)?;
@@ -158,4 +160,13 @@ pub fn write_report(r: &nerve_compiler::compile::MapReport, path: Option<&Path>)
         std::fs::write(p, serde_json::to_string_pretty(r)?).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
     }
     Ok(())
+}
+
+/// A timestep in seconds: a finite number > 0.
+fn positive_seconds(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        Ok(x) => Err(format!("{x} is not a timestep: give a number of seconds > 0 (e.g. 0.001)")),
+        Err(_) => Err(format!("`{s}` is not a number of seconds (e.g. 0.001)")),
+    }
 }

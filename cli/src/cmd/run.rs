@@ -73,7 +73,7 @@ pub struct RunArgs {
     #[arg(long)]
     report: Option<PathBuf>,
     /// Steps per inference: report energy and energy-delay per inference.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     inference_steps: Option<u64>,
     /// Decision population: report the latency from the first input spike to its first spike.
     #[arg(long)]
@@ -134,6 +134,38 @@ fn is_network(p: &Path) -> bool {
 
 pub fn run(a: RunArgs) -> Result<()> {
     let t_load = std::time::Instant::now();
+    // Every output checked before the run, so that a typo loses no work.
+    let probe_out = (!a.probe.is_empty()).then(|| a.probe_out.clone().unwrap_or_else(session::default_probe_path));
+    let outputs: Vec<(&str, &Path)> = [
+        ("--record", a.record.as_deref()),
+        ("--report", a.report.as_deref()),
+        ("--probe-out", probe_out.as_deref()),
+        ("--save-weights", a.save_weights.as_deref()),
+        ("--save-network", a.save_network.as_deref()),
+        ("--save-image", a.save_image.as_deref()),
+        ("--compile-report", a.compile_report.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(o, p)| p.map(|p| (o, p)))
+    .collect();
+    let inputs: Vec<&Path> = std::iter::once(a.image.as_path()).chain(a.input.iter().map(PathBuf::as_path)).collect();
+    nerve_report::check_outputs(&outputs, &inputs)?;
+    if let (Some(f), Some(r)) = (a.format, &a.record) {
+        let said = format!("{f:?}").to_lowercase();
+        if let Some(ext) = r.extension().map(|e| e.to_string_lossy().to_lowercase()).filter(|e| ["csv", "json", "npy"].contains(&e.as_str())) {
+            if ext != said {
+                return Err(format!("--format {said} contradicts --record {} (a .{ext} file): give one or make them agree", r.display()).into());
+            }
+        }
+    }
+    if let Some(p) = &a.save_network {
+        if p.extension().is_none_or(|e| e != "json") {
+            return Err(format!("--save-network {}: it writes a JSON network; give a .json path", p.display()).into());
+        }
+    }
+    if a.format.is_some() && a.record.is_none() {
+        return Err("--format is the format of --record: give --record FILE too".into());
+    }
     if a.save_network.is_some() && a.image.extension().is_none_or(|e| e != "json") {
         return Err(format!("--save-network rewrites the network file: run the network (.json) itself rather than {}", a.image.display()).into());
     }
@@ -204,6 +236,14 @@ pub fn run(a: RunArgs) -> Result<()> {
         b.finish_and_clear();
     }
     let (m, out) = (&ran.machine, &ran.output);
+    if ran.late_inputs > 0 && !a.quiet {
+        eprintln!(
+            "note: {} input spike(s) fall at or after {} ms, the end of this {}-step run: not delivered (run more --steps to reach them)",
+            ran.late_inputs,
+            nerve_report::spikes::fmt_time(a.steps as f64 * m.dt_ms),
+            a.steps
+        );
+    }
     if let Some(w) = &a.save_weights {
         let learned = m.learned();
         if learned.is_empty() {

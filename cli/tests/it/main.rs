@@ -1,6 +1,7 @@
 //! The crate's integration tests as one binary: one link per crate instead
 //! of one per file (the workspace's test binaries dominate CI's build time).
 
+mod bad_inputs;
 mod cli_foundation;
 mod end_to_end;
 mod examples;

@@ -365,28 +365,35 @@ impl Machine {
 }
 
 impl Machine {
+    /// Where an external spike of `pop`'s `neuron` goes (core index, neuron
+    /// on the core), or why it cannot be given.
+    pub fn source_of(&self, pop: &str, neuron: u32) -> std::result::Result<(usize, u32), InjectReason> {
+        let Some(pi) = self.pops.iter().position(|p| p.name == pop) else {
+            let inputs = self.pops.iter().filter(|p| matches!(p.model.as_str(), "input" | "spike_source_array")).map(|p| p.name.clone()).collect();
+            return Err(InjectReason::NoPopulation { inputs });
+        };
+        let p = &self.pops[pi];
+        if neuron >= p.size {
+            return Err(InjectReason::NoNeuron { size: p.size });
+        }
+        // Validation made every population's slices cover it, on loaded cores.
+        let slice = p.slices.iter().find(|s| neuron >= s.first && neuron < s.first + s.count).expect("slices cover the population");
+        let ci = self.cores.binary_search_by_key(&slice.core, |c| c.id).expect("slice cores are loaded");
+        if !matches!(self.cores[ci].run, Run::Schedule { .. }) {
+            return Err(InjectReason::NotASource { model: p.model.clone() });
+        }
+        Ok((ci, neuron - slice.first))
+    }
+
     /// Adds external spikes: (population name, neuron, step) triples. The
     /// population must be an input or spike-source population (its cores
     /// replay schedules). An error names the offending triple by its index.
     pub fn inject(&mut self, spikes: &[(String, u32, u32)]) -> std::result::Result<(), InjectError> {
         let mut added: Vec<(usize, u32, u32)> = Vec::with_capacity(spikes.len());
         for (index, (pop, neuron, step)) in spikes.iter().enumerate() {
-            let err = |reason| InjectError { index, population: pop.clone(), neuron: *neuron, step: *step, reason };
-            let Some(pi) = self.pops.iter().position(|p| &p.name == pop) else {
-                let inputs = self.pops.iter().filter(|p| matches!(p.model.as_str(), "input" | "spike_source_array")).map(|p| p.name.clone()).collect();
-                return Err(err(InjectReason::NoPopulation { inputs }));
-            };
-            let p = &self.pops[pi];
-            if *neuron >= p.size {
-                return Err(err(InjectReason::NoNeuron { size: p.size }));
-            }
-            // Validation made every population's slices cover it, on loaded cores.
-            let slice = p.slices.iter().find(|s| *neuron >= s.first && *neuron < s.first + s.count).expect("slices cover the population");
-            let ci = self.cores.binary_search_by_key(&slice.core, |c| c.id).expect("slice cores are loaded");
-            if !matches!(self.cores[ci].run, Run::Schedule { .. }) {
-                return Err(err(InjectReason::NotASource { model: p.model.clone() }));
-            }
-            added.push((ci, *step, neuron - slice.first));
+            let (ci, local) =
+                self.source_of(pop, *neuron).map_err(|reason| InjectError { index, population: pop.clone(), neuron: *neuron, step: *step, reason })?;
+            added.push((ci, *step, local));
         }
         for (ci, step, local) in added {
             if let Run::Schedule { events, .. } = &mut self.cores[ci].run {

@@ -161,7 +161,19 @@ impl Image {
         Ok(img)
     }
 
+    /// Writes the image through a temporary file renamed into place: a
+    /// failed write leaves no partial image (and an old one untouched).
     pub fn write(&self, path: &std::path::Path) -> Result<(), ImageError> {
-        std::fs::write(path, self.to_bytes()).map_err(|source| ImageError::Io { path: path.display().to_string(), source })
+        let err = |source| ImageError::WriteIo { path: path.display().to_string(), source };
+        let name = path.file_name().ok_or_else(|| err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path")))?;
+        let tmp = path.with_file_name(format!(".{}.nerve-tmp", name.to_string_lossy()));
+        if let Err(e) = std::fs::write(&tmp, self.to_bytes()) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(err(e));
+        }
+        std::fs::rename(&tmp, path).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            err(e)
+        })
     }
 }

@@ -267,6 +267,8 @@ pub enum ImageError {
     Limit { arch: String, what: String, required: u64, limit: u64 },
     #[error("cannot read image {path}: {source}")]
     Io { path: String, source: std::io::Error },
+    #[error("cannot write image {path}: {source}")]
+    WriteIo { path: String, source: std::io::Error },
 }
 
 pub(crate) fn invalid<T>(what: impl Into<String>) -> Result<T, ImageError> {

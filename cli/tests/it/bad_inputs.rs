@@ -1,0 +1,203 @@
+//! Bad inputs, one table: each row a command a stranger might type, on
+//! files made here (bad JSON, wrong shapes, out-of-range values, NaN and
+//! infinities, unknown names, files that are not what their extension says,
+//! truncated and bit-flipped images and NIR files, spike files naming what
+//! the network lacks, contradicting options, outputs that cannot be written).
+//! Each must fail with its exit code and a message naming the culprit, never
+//! print a panic, and leave no output file behind.
+
+use std::path::Path;
+use std::process::Command;
+
+/// A small network with an input population, its image, and the bad files.
+fn setup(dir: &Path) {
+    let w = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
+    let net = r#"{"name":"ni","dt_ms":1.0,"populations":[{"name":"src","size":3,"model":"input"},{"name":"n","size":3,"model":"lif","record":["spikes"]}],
+        "projections":[{"pre":"src","post":"n","weight":5.0,"connector":{"type":"one_to_one"}}]}"#;
+    w("good.json", net);
+    let one = |body: &str| format!(r#"{{"name":"x","dt_ms":1.0,"populations":[{{"name":"a","size":2,"model":"lif"}}],"projections":[{body}]}}"#);
+    let pops = |body: &str| format!(r#"{{"name":"x","dt_ms":1.0,"populations":[{body}],"projections":[]}}"#);
+    w("trunc.json", r#"{"name": "x", "dt_ms": 1.0, "populations": ["#);
+    w("notjson.json", "hello");
+    w("nopops.json", r#"{"name":"x","dt_ms":1.0}"#);
+    w("badmodel.json", &pops(r#"{"name":"a","size":2,"model":"hodgkin"}"#));
+    w("badkey.json", &pops(r#"{"name":"a","size":2,"model":"lif","params":{"tau_mm":3}}"#));
+    w("negsize.json", &pops(r#"{"name":"a","size":-2,"model":"lif"}"#));
+    w("zerosize.json", &pops(r#"{"name":"a","size":0,"model":"lif"}"#));
+    w("dtneg.json", r#"{"name":"x","dt_ms":-1.0,"populations":[{"name":"a","size":2,"model":"lif"}],"projections":[]}"#);
+    w("dupname.json", &pops(r#"{"name":"a","size":2,"model":"lif"},{"name":"a","size":2,"model":"lif"}"#));
+    w("taum0.json", &pops(r#"{"name":"a","size":2,"model":"lif","params":{"tau_m":0}}"#));
+    w("paramlen.json", &pops(r#"{"name":"a","size":2,"model":"lif","params":{"tau_m":[10,20,30]}}"#));
+    w("twospikes.json", &pops(r#"{"name":"a","size":1,"model":"spike_source_array","spike_times":[[1.0,1.2]]}"#));
+    w("negrate.json", &pops(r#"{"name":"a","size":1,"model":"spike_source_poisson","params":{"rate":-5}}"#));
+    w("unkpop.json", &one(r#"{"pre":"a","post":"b","weight":1,"connector":{"type":"all_to_all"}}"#));
+    w("badconn.json", &one(r#"{"pre":"a","post":"a","weight":1,"connector":{"type":"small_world"}}"#));
+    w("pbig.json", &one(r#"{"pre":"a","post":"a","weight":1,"connector":{"type":"fixed_probability","p":1.5}}"#));
+    w("listrange.json", &one(r#"{"pre":"a","post":"a","connector":{"type":"from_list","connections":[[0,5,1.0]]}}"#));
+    w("nanw.json", &one(r#"{"pre":"a","post":"a","weight":"NaN","connector":{"type":"all_to_all"}}"#));
+    w("infw.json", &one(r#"{"pre":"a","post":"a","weight":1e400,"connector":{"type":"all_to_all"}}"#));
+    w("negdelay.json", &one(r#"{"pre":"a","post":"a","weight":1,"delay":-3,"connector":{"type":"all_to_all"}}"#));
+    w("hugedelay.json", &one(r#"{"pre":"a","post":"a","weight":1,"delay":100000,"connector":{"type":"all_to_all"}}"#));
+    w("neginh.json", &one(r#"{"pre":"a","post":"a","weight":1,"receptor":"inhibitory","connector":{"type":"all_to_all"}}"#));
+    w("badplast.json", &one(r#"{"pre":"a","post":"a","weight":1,"connector":{"type":"all_to_all"},"plasticity":{"type":"hebbian"}}"#));
+    w(
+        "badrule.json",
+        r#"{"name":"x","dt_ms":1.0,"populations":[{"name":"a","size":2,"model":"loihi_lif","params":{"du":1,"dv":1,"vth":10}}],
+            "projections":[{"pre":"a","post":"a","weight":1,"connector":{"type":"all_to_all"},"plasticity":{"type":"loihi","dw":"2^-2*x1*q0"}}]}"#,
+    );
+    w("sp_unknown.csv", "population,neuron,time\nnosuch,0,1\n");
+    w("sp_unknown_late.csv", "population,neuron,time\nsrc,0,1\nnosuch,0,900\n");
+    w("sp_neuron.csv", "population,neuron,time\nsrc,7,1\n");
+    w("sp_negtime.csv", "population,neuron,time\nsrc,0,-4\n");
+    w("sp_header.csv", "pop,n,t\nsrc,0,1\n");
+    w("sp_nan.csv", "population,neuron,time\nsrc,0,nan\n");
+    w("sp_notsrc.csv", "population,neuron,time\nn,0,1\n");
+    w("fake.nir", "hello");
+    w("notimage.img", net);
+    let out = Command::new(env!("CARGO_BIN_EXE_nerve"))
+        .current_dir(dir)
+        .args(["compile", "good.json", "--arch", "spinnaker", "-o", "good.img", "-q"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let img = std::fs::read(dir.join("good.img")).unwrap();
+    let mut flipped = img.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0x10;
+    std::fs::write(dir.join("flipped.img"), flipped).unwrap();
+    std::fs::write(dir.join("truncated.img"), &img[..100]).unwrap();
+    // A NIR file cut short (the first bytes of a real HDF5 file).
+    let nir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/nir");
+    let real = std::fs::read_dir(&nir).ok().and_then(|mut d| d.find_map(|e| e.ok().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "nir"))));
+    let bytes = real.map(std::fs::read).transpose().unwrap().unwrap_or_else(|| b"\x89HDF\r\n\x1a\n".repeat(40));
+    std::fs::write(dir.join("trunc.nir"), &bytes[..200.min(bytes.len())]).unwrap();
+}
+
+/// (arguments, exit code, message fragments). Outputs go to `out/`, which must stay empty.
+const ROWS: &[(&str, i32, &[&str])] = &[
+    // Network files: JSON, shapes, values, names.
+    ("compile trunc.json --arch spinnaker -o out/x.img", 1, &["trunc.json", "not valid JSON"]),
+    ("compile notjson.json --arch spinnaker -o out/x.img", 1, &["notjson.json", "not valid JSON"]),
+    ("compile nopops.json --arch spinnaker -o out/x.img", 1, &["missing required key `populations`"]),
+    ("compile badmodel.json --arch spinnaker -o out/x.img", 1, &["unknown model `hodgkin`", "known: lif"]),
+    ("compile badkey.json --arch spinnaker -o out/x.img", 1, &["unknown key `tau_mm`", "tau_m"]),
+    ("compile negsize.json --arch spinnaker -o out/x.img", 1, &["$.populations[0].size", "-2"]),
+    ("compile zerosize.json --arch spinnaker -o out/x.img", 1, &["$.populations[0].size", "at least one neuron"]),
+    ("compile dtneg.json --arch spinnaker -o out/x.img", 1, &["$.dt_ms", "positive"]),
+    ("compile dupname.json --arch spinnaker -o out/x.img", 1, &["`a` is used twice"]),
+    ("compile taum0.json --arch spinnaker -o out/x.img", 1, &["tau_m", "> 0"]),
+    ("compile paramlen.json --arch spinnaker -o out/x.img", 1, &["tau_m", "array of 2 numbers", "array of 3"]),
+    ("compile twospikes.json --arch spinnaker -o out/x.img", 1, &["1 and 1.2 ms", "same 1 ms timestep"]),
+    ("compile negrate.json --arch spinnaker -o out/x.img", 1, &["rate", "-5"]),
+    ("compile unkpop.json --arch spinnaker -o out/x.img", 1, &["no population named `b`"]),
+    ("compile badconn.json --arch spinnaker -o out/x.img", 1, &["unknown connector `small_world`"]),
+    ("compile pbig.json --arch spinnaker -o out/x.img", 1, &["p must be in [0, 1]", "1.5"]),
+    ("compile listrange.json --arch spinnaker -o out/x.img", 1, &["connection 0 (0, 5) is out of range"]),
+    ("compile nanw.json --arch spinnaker -o out/x.img", 1, &["$.projections[0].weight", "NaN"]),
+    ("compile infw.json --arch spinnaker -o out/x.img", 1, &["infw.json", "number out of range"]),
+    ("compile negdelay.json --arch spinnaker -o out/x.img", 1, &["delay -3 ms", "shorter than one timestep"]),
+    ("compile hugedelay.json --arch spinnaker -o out/x.img", 1, &["projection a→a", "100000"]),
+    ("compile neginh.json --arch spinnaker -o out/x.img", 1, &["inhibitory", "weight 1"]),
+    ("compile badplast.json --arch spinnaker -o out/x.img", 1, &["unknown plasticity type `hebbian`"]),
+    ("compile badrule.json --arch loihi -o out/x.img", 1, &["cannot read `q0`"]),
+    ("compile missing.json --arch spinnaker -o out/x.img", 1, &["missing.json"]),
+    ("compile good.json --arch nosuch -o out/x.img", 1, &["unknown architecture profile `nosuch`"]),
+    // Files that are not what they say, cut short or corrupted.
+    ("run flipped.img --steps 5", 1, &["checksum mismatch", "corrupt"]),
+    ("run truncated.img --steps 5", 1, &["truncated"]),
+    ("run notimage.img --steps 5", 1, &["not a nerve image"]),
+    ("inspect truncated.img", 1, &["truncated"]),
+    ("disasm flipped.img", 1, &["checksum mismatch"]),
+    ("compile fake.nir --arch loihi -o out/x.img", 1, &["fake.nir", "HDF5"]),
+    ("compile trunc.nir --arch loihi -o out/x.img", 1, &["trunc.nir"]),
+    // Spike files.
+    ("run good.img --steps 5 --input sp_unknown.csv --record out/s.csv", 1, &["`nosuch`", "no population of that name", "src"]),
+    ("run good.img --steps 5 --input sp_unknown_late.csv --record out/s.csv", 1, &["sp_unknown_late.csv", "`nosuch`", "900 ms"]),
+    ("run good.img --steps 5 --input sp_neuron.csv --record out/s.csv", 1, &["neuron 7", "3 neurons"]),
+    ("run good.img --steps 5 --input sp_negtime.csv --record out/s.csv", 1, &["sp_negtime.csv", "line 2", "-4"]),
+    ("run good.img --steps 5 --input sp_header.csv --record out/s.csv", 1, &["line 1", "population,neuron,time"]),
+    ("run good.img --steps 5 --input sp_nan.csv --record out/s.csv", 1, &["line 2", "nan"]),
+    ("run good.img --steps 5 --input sp_notsrc.csv --record out/s.csv", 1, &["a lif population", "input or spike-source"]),
+    // Options: unknown names, out-of-range values, contradictions.
+    ("run good.img --steps 5 --probe n:nosuch --probe-out out/p.csv", 1, &["`n` has no variable `nosuch`", "v, isyn"]),
+    ("run good.img --steps 5 --probe nosuch:v --probe-out out/p.csv", 1, &["no population `nosuch`"]),
+    ("run good.img --steps 5 --probe nv --probe-out out/p.csv", 1, &["expected POP:VAR"]),
+    ("run good.img --steps 5 --decision nosuch --report out/r.json", 1, &["`nosuch`", "no such population"]),
+    ("run good.img --steps 5 --arch loihi --record out/s.csv", 1, &["--arch", "only for compiling a network"]),
+    ("run good.json --steps 5 --record out/s.csv", 1, &["needs --arch"]),
+    ("run good.img --steps 5 --format npy --record out/s.csv", 1, &["--format npy contradicts", "s.csv"]),
+    ("run good.img --steps 5 --format json", 1, &["--format", "--record"]),
+    ("run good.img --steps 5 --save-weights out/w.csv", 1, &["no learning projections"]),
+    ("run good.json --arch spinnaker --steps 5 --save-network out/n.nir", 1, &["--save-network out/n.nir", "a .json path"]),
+    ("run good.img --steps 5 --save-network out/n.json", 1, &["--save-network", "good.img"]),
+    ("run good.img --steps 5 --inference-steps 0", 2, &["--inference-steps", "0"]),
+    ("compile good.json --arch spinnaker --neurons-per-core 0 -o out/x.img", 2, &["--neurons-per-core", "0"]),
+    ("compile fake.nir --arch loihi --dt=-1 -o out/x.img", 2, &["--dt", "-1 is not a timestep"]),
+    ("compile fake.nir --arch loihi --dt 0 -o out/x.img", 2, &["--dt", "0 is not a timestep"]),
+    ("run good.img --steps abc", 2, &["--steps", "abc"]),
+    ("compile good.json --arch spinnaker --placement nosuch.csv -o out/x.img", 1, &["--placement `nosuch.csv`"]),
+    ("export lava good.json --arch loihi -o out/x.py", 1, &["population `n` (lif)", "lava"]),
+    // Outputs that cannot be written, checked before any work.
+    ("run good.img --steps 5 --record nodir/s.csv", 1, &["--record nodir/s.csv", "does not exist"]),
+    ("run good.img --steps 5 --record good.img", 1, &["--record good.img", "would overwrite it"]),
+    ("run good.img --steps 5 --input sp_unknown.csv --record sp_unknown.csv", 1, &["would overwrite it"]),
+    ("run good.img --steps 5 --record out/s.csv --report out/s.csv", 1, &["--report out/s.csv", "--record writes the same file"]),
+    ("run good.img --steps 5 --probe n:v --probe-out nodir/p.csv", 1, &["--probe-out nodir/p.csv", "does not exist"]),
+    ("compile good.json --arch spinnaker -o nodir/x.img", 1, &["-o nodir/x.img", "does not exist"]),
+    ("compile good.json --arch spinnaker -o out", 1, &["-o out", "is a directory"]),
+    ("compile good.json --arch spinnaker -o good.json", 1, &["-o good.json", "would overwrite it"]),
+];
+
+#[test]
+fn every_bad_input_is_refused_with_its_culprit() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path());
+    std::fs::create_dir(dir.path().join("out")).unwrap();
+    let before: Vec<(String, Vec<u8>)> = files(dir.path());
+    assert!(ROWS.len() >= 60, "{} rows", ROWS.len());
+    for &(args, code, want) in ROWS {
+        let out = Command::new(env!("CARGO_BIN_EXE_nerve")).current_dir(dir.path()).args(args.split(' ')).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "`nerve {args}`: exit {:?}, expected {code}\n{err}", out.status.code());
+        assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "`nerve {args}` panicked:\n{err}");
+        for w in want {
+            assert!(err.contains(w), "`nerve {args}`: the message lacks `{w}`:\n{err}");
+        }
+        assert_eq!(std::fs::read_dir(dir.path().join("out")).unwrap().count(), 0, "`nerve {args}` left an output file");
+        assert_eq!(files(dir.path()), before, "`nerve {args}` changed or left a file");
+    }
+}
+
+/// Every file of `dir` (not in subdirectories), with its bytes.
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_file())
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Input spikes after the run are checked like the others and counted in a
+/// note (not dropped without a word); `-q` silences the note, not the check.
+#[test]
+fn input_spikes_after_the_run_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path());
+    std::fs::write(dir.path().join("late.csv"), "population,neuron,time\nsrc,0,5\nsrc,1,50\nsrc,2,900\nsrc,0,1000\n").unwrap();
+    let run = |q: bool| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_nerve"));
+        c.current_dir(dir.path()).args(["run", "good.img", "--steps", "100", "--input", "late.csv"]);
+        if q {
+            c.arg("-q");
+        }
+        let out = c.output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let e = run(false);
+    assert!(e.contains("note: 2 input spike(s) fall at or after 100 ms"), "{e}");
+    assert!(!run(true).contains("note:"));
+}
