@@ -2,7 +2,7 @@
 # Runs every validation of nerve's exporters against the vendor tools, and tees the whole
 # output to bench/export/last_run.txt.
 #
-#   bench/export/run_all.sh [--nerve PATH] [--work DIR] [--venvs DIR]
+#   bench/export/run_all.sh [--nerve PATH] [--work DIR] [--venvs DIR] [--big]
 #
 #   1. setup.sh (creates the nest, spynnaker, pacman and lava venvs if missing)
 #   2. nets.py --check          the validation networks (+ random_500's rates on spinnaker)
@@ -10,7 +10,10 @@
 #   4. validate_spynnaker.py    PyNN export mapped by sPyNNaker (virtual SpiNN-5); tables
 #   5. validate_spynnaker.py --version 248
 #                               the same for SpiNNaker 2 (--arch spinnaker2, virtual 248 board)
-#   6. validate_tables.py       nerve's routing tables checked by PACMAN (compare_tables)
+#   6. validate_tables.py       nerve's routing tables checked by PACMAN (compare_tables);
+#                               --big adds the 1M-neuron network of bench/scale/make_1m.py
+#                               (~2 min and ~3.2 GB RAM more; off by default; timed on its own
+#                               by big_tables.sh -> big_tables_last_run.txt)
 #   7. validate_lava.py         lava export run by lava-nc vs nerve run: identical spikes
 #   8. validate_learning.py     learning networks: lava export (LearningDense) identical spikes
 #                               and weights; PyNN STDP on NEST learns as nerve; sPyNNaker maps it
@@ -25,12 +28,14 @@ repo="$(cd "$here/../.." && pwd)"
 nerve="${NERVE:-}"
 work=""
 venvs="$here/.venv"
+big=()
 while (( $# )); do
     case "$1" in
         --nerve) nerve="$2"; shift 2 ;;
         --work) work="$2"; shift 2 ;;
         --venvs) venvs="$2"; shift 2 ;;
-        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+        --big) big=(--big); shift ;;
+        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -72,7 +77,7 @@ common=(--nerve "$nerve" --nets "$work/nets" --venvs "$venvs")
 step validate_nest "$py" "$here/validate_nest.py" "${common[@]}" --work "$work/nest"
 step validate_spynnaker "$py" "$here/validate_spynnaker.py" "${common[@]}" --work "$work/spynnaker"
 step validate_spynnaker2 "$py" "$here/validate_spynnaker.py" "${common[@]}" --version 248 --work "$work/spynnaker2"
-step validate_tables "$py" "$here/validate_tables.py" "${common[@]}" --work "$work/tables"
+step validate_tables "$py" "$here/validate_tables.py" "${common[@]}" "${big[@]}" --work "$work/tables"
 step validate_lava "$py" "$here/validate_lava.py" "${common[@]}" --work "$work/lava"
 step validate_learning "$py" "$here/validate_learning.py" "${common[@]}" --work "$work/learning"
 

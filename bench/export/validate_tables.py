@@ -2,11 +2,15 @@
 """nerve's SpiNNaker routing tables (`nerve export spinnaker-tables`) checked by PACMAN.
 
     python bench/export/validate_tables.py [--nerve PATH] [--work DIR] [NET.json|IMAGE.img ...]
-                                           [--only a,b] [--no-pair]
+                                           [--only a,b] [--no-pair] [--big]
 
 Default networks: the bundled examples, cuba, random_500 and the PACMAN graphs' networks
 (shared/peers/pacman2net.py of shared/peers/pacman-graphs/*.json, rand_big included,
-compiled with their max_atoms_per_core as --neurons-per-core: 32 for rand_big). For each:
+compiled with their max_atoms_per_core as --neurons-per-core: 32 for rand_big).
+--big adds ring_1m, the 1M-neuron, 100M-synapse network of bench/scale/make_1m.py (made in
+WORK/ring_1m; opt-in: ~20 s to compile, ~3.2 GB peak RSS, a 1.56 GB image in WORK; the PACMAN
+check ~20 s and the pair baseline ~50 s); `--big --only ring_1m` checks it alone (no nets.py).
+bench/export/big_tables.sh runs that and times the steps (big_tables_last_run.txt). For each:
   1. nerve compile NET --arch spinnaker (an .img argument is used as it is)
   2. nerve export spinnaker-tables IMAGE -o c.json  and  --uncompressed -o u.json
   3. in the pacman venv (pacman_tool.py check): both files through PACMAN's JSON schema and
@@ -32,6 +36,20 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
 
+BIG = "ring_1m"
+MAKE_1M = common.REPO / "bench" / "scale" / "make_1m.py"
+
+
+def make_big(d):
+    """bench/scale/make_1m.py's network (deterministic: its connectors carry seeds) in d."""
+    d.mkdir(parents=True, exist_ok=True)
+    net = d / "net_1m.json"
+    r = common.run([sys.executable, MAKE_1M, net], timeout=120, log=d / "make_1m.log")
+    if not r.ok:
+        sys.exit(f"{MAKE_1M} failed:\n{r.tail()}")
+    return net
+
+
 def parse_result(r):
     for line in reversed(r.out.splitlines()):
         if line.startswith("RESULT "):
@@ -42,12 +60,16 @@ def parse_result(r):
 def main():
     ap = common.common_args(common.parser(__doc__), "nerve-tables-")
     ap.add_argument("inputs", nargs="*", help="network JSON files or nerve images (default: see above)")
-    ap.add_argument("--only", default=None, help="comma-separated network names from nets.py's manifest")
+    ap.add_argument("--only", default=None, help="comma-separated network names from nets.py's manifest "
+                    f"(and {BIG} with --big)")
     ap.add_argument("--neurons-per-core", type=int, default=None,
                     help="for network arguments: nerve compile --neurons-per-core")
     ap.add_argument("--no-pair", action="store_true", help="skip PACMAN's pair compressor baseline")
     ap.add_argument("--arch", default="spinnaker")
     ap.add_argument("--limit", type=int, default=1023)
+    ap.add_argument("--big", action="store_true",
+                    help=f"also check {BIG} (bench/scale/make_1m.py: 1M neurons, 100M synapses; opt-in, "
+                    f"~2 min and ~3.2 GB RAM more); --big --only {BIG} checks it alone")
     ap.add_argument("--torus", type=int, nargs=2, default=[24, 12], metavar=("W", "H"),
                     help="the --arch machine's chips (default: spinnaker's 24 x 12 torus), for the "
                     "defaultable-flag audit")
@@ -57,16 +79,24 @@ def main():
     tool = common.HERE / "pacman_tool.py"
 
     items = []  # (name, path, neurons_per_core)
+    only = args.only.split(",") if args.only else None
+    if only and BIG in only and not args.big:
+        sys.exit(f"{BIG} is checked only with --big (e.g. --big --only {BIG})")
+    if args.big and only:
+        only = [n for n in only if n != BIG]
     if args.inputs:
         for p in args.inputs:
             p = Path(p).resolve()
             items.append((p.stem, p, args.neurons_per_core))
-    else:
+    elif not (args.big and args.only and not only):   # `--big --only ring_1m`: no nets.py networks
         _, manifest = common.ensure_nets(args, ["examples", "cuba", "random_500", "pacman"])
-        names = common.select(manifest, args.only, lambda n, m: m["kind"] == "lif" and m["group"] in (
-            "examples", "cuba", "random_500", "pacman"))
+        names = common.select(manifest, ",".join(only) if only else None,
+                              lambda n, m: m["kind"] == "lif" and m["group"] in (
+                                  "examples", "cuba", "random_500", "pacman"))
         for n in names:
             items.append((n, Path(manifest[n]["path"]), manifest[n].get("neurons_per_core")))
+    if args.big:
+        items.append((BIG, make_big(work / BIG), None))
 
     rows, info, errors = [], [], []
     n_fail = 0
