@@ -28,6 +28,21 @@ fn err(cmd: &mut Command) -> String {
     String::from_utf8(out.stderr).unwrap()
 }
 
+/// A spike CSV's spikes at or after `shift` ms, as `population,neuron,time`
+/// lines with times counted from `shift` (a continued run's clock).
+fn spikes_from(f: &str, shift: f64) -> Vec<String> {
+    std::fs::read_to_string(f)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let v: Vec<&str> = l.split(',').collect();
+            let t: f64 = v[2].parse().unwrap();
+            (t >= shift).then(|| format!("{},{},{}", v[0], v[1], (t - shift).round()))
+        })
+        .collect()
+}
+
 /// (projection, pre, post, weight, delay) rows of a weights CSV.
 fn csv_rows(p: &Path) -> Vec<(String, u32, u32, f64, f64)> {
     let t = std::fs::read_to_string(p).unwrap();
@@ -130,19 +145,7 @@ fn a_saved_network_continues_the_run() {
     let initial: Vec<f64> = (0..6).flat_map(|i| (0..3).map(move |j| (20 + 7 * i + 11 * j) as f64)).collect();
     assert_ne!(w80.iter().map(|r| r.3).collect::<Vec<_>>(), initial, "the weights learned");
 
-    let spikes = |f: &str, shift: f64| -> Vec<(u32, String)> {
-        std::fs::read_to_string(f)
-            .unwrap()
-            .lines()
-            .skip(1)
-            .filter_map(|l| {
-                let v: Vec<&str> = l.split(',').collect();
-                let t: f64 = v[2].parse().unwrap();
-                (t >= shift).then(|| ((t - shift).round() as u32, format!("{},{}", v[0], v[1])))
-            })
-            .collect()
-    };
-    let (whole, rest) = (spikes(&p("all.csv"), 80.0), spikes(&p("rest.csv"), 0.0));
+    let (whole, rest) = (spikes_from(&p("all.csv"), 80.0), spikes_from(&p("rest.csv"), 0.0));
     assert!(rest.len() > 20, "{} spikes after step 80", rest.len());
     assert_eq!(rest, whole);
 }
@@ -194,19 +197,7 @@ fn a_saved_lif_network_keeps_its_synaptic_current() {
     let isyn = &saved["populations"][2]["initial"]["isyn_exc"];
     assert!(isyn.as_array().unwrap().iter().all(|x| x.as_f64().unwrap() > 0.1), "the current at the save: {isyn}");
     ok(nerve().args(["run", &p("saved.json"), "--arch", "spinnaker", "--steps", "80", "-q", "--record", &p("rest.csv")]));
-    let spikes = |f: &str, shift: f64| -> Vec<String> {
-        std::fs::read_to_string(f)
-            .unwrap()
-            .lines()
-            .skip(1)
-            .filter_map(|l| {
-                let v: Vec<&str> = l.split(',').collect();
-                let t: f64 = v[2].parse().unwrap();
-                (t >= shift).then(|| format!("{},{},{}", v[0], v[1], (t - shift).round()))
-            })
-            .collect()
-    };
-    let (whole, rest) = (spikes(&p("all.csv"), 80.0), spikes(&p("rest.csv"), 0.0));
+    let (whole, rest) = (spikes_from(&p("all.csv"), 80.0), spikes_from(&p("rest.csv"), 0.0));
     assert!(rest.len() >= 4, "{rest:?}");
     assert_eq!(rest, whole);
 }
