@@ -42,7 +42,7 @@ pub fn read(path: &Path) -> Result<Vec<Spike>> {
 }
 
 /// Parses a spike file's text (JSON or CSV); errors name `file` and the line or JSON path.
-fn read_text(text: &str, file: &str, json: bool) -> std::result::Result<Vec<Spike>, String> {
+pub fn read_text(text: &str, file: &str, json: bool) -> std::result::Result<Vec<Spike>, String> {
     if json {
         let v: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("{file}: not valid JSON: {e}"))?;
         let arr = v

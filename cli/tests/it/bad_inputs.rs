@@ -201,3 +201,71 @@ fn input_spikes_after_the_run_are_counted() {
     assert!(e.contains("note: 2 input spike(s) fall at or after 100 ms"), "{e}");
     assert!(!run(true).contains("note:"));
 }
+
+/// CRC-32 (IEEE), as the image header holds it.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut c = !0u32;
+    for &b in bytes {
+        c ^= b as u32;
+        for _ in 0..8 {
+            c = if c & 1 != 0 { (c >> 1) ^ 0xedb8_8320 } else { c >> 1 };
+        }
+    }
+    !c
+}
+
+/// Found by fuzzing (fuzz/ target `image`): an image whose first string
+/// claims 4 GiB (a valid header and checksum over a lying payload) made the
+/// decoder allocate it before finding the bytes absent. Under a 1 GiB address
+/// space the tool must refuse the file with an error, not die allocating.
+#[test]
+fn an_image_claiming_a_huge_string_is_refused_before_allocating() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path());
+    let img = std::fs::read(dir.path().join("good.img")).unwrap();
+    let (header, payload) = img.split_at(32);
+    // The payload starts with the profile's name: its length, then its bytes.
+    let mut lying = vec![0xfc];
+    lying.extend_from_slice(&0xffff_ff00u32.to_le_bytes());
+    lying.extend_from_slice(&payload[1..]);
+    let mut bytes = header[..16].to_vec();
+    bytes.extend_from_slice(&(lying.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&crc32(&lying).to_le_bytes());
+    bytes.extend_from_slice(&header[28..32]);
+    bytes.extend_from_slice(&lying);
+    std::fs::write(dir.path().join("lying.img"), &bytes).unwrap();
+    let script = format!("ulimit -v 1048576; exec {} inspect lying.img", env!("CARGO_BIN_EXE_nerve"));
+    let out = Command::new("sh").current_dir(dir.path()).args(["-c", &script]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("lying.img") || err.contains("image"), "{err}");
+    assert!(!err.contains("memory allocation") && !err.contains("panicked"), "{err}");
+}
+
+/// Found by fuzzing (fuzz/ targets `nir` and `image`), kept as they were
+/// found: a NIR file whose dataset claims 2^51 elements, and an image payload
+/// (after the fuzz target's mode byte) whose string claims 4 GiB. Each is
+/// refused with an error under a 1 GiB address space.
+#[test]
+fn fuzz_findings_are_refused() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz");
+    let dir = tempfile::tempdir().unwrap();
+    let found = std::fs::read(data.join("image_huge_string.bin")).unwrap();
+    let payload = &found[1..];
+    let mut img = b"NERVEIMG".to_vec();
+    img.extend_from_slice(&8u32.to_le_bytes());
+    img.extend_from_slice(&0u32.to_le_bytes());
+    img.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    img.extend_from_slice(&crc32(payload).to_le_bytes());
+    img.extend_from_slice(&0u32.to_le_bytes());
+    img.extend_from_slice(payload);
+    std::fs::write(dir.path().join("found.img"), img).unwrap();
+    std::fs::copy(data.join("nir_huge_dataset.nir"), dir.path().join("found.nir")).unwrap();
+    for (args, want) in [("inspect found.img", "image"), ("compile found.nir --arch loihi -o x.img", "claims")] {
+        let script = format!("ulimit -v 1048576; exec {} {args}", env!("CARGO_BIN_EXE_nerve"));
+        let out = Command::new("sh").current_dir(dir.path()).args(["-c", &script]).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "nerve {args}: {err}");
+        assert!(err.contains(want) && !err.contains("panicked") && !err.contains("memory allocation"), "nerve {args}: {err}");
+    }
+}

@@ -1,18 +1,43 @@
 //! The image file: a 32-byte header (magic, format version, payload length,
 //! CRC-32), then the bincode payload. Files are decoded as they are read,
-//! with the same checks and errors as bytes in memory; decoding never
-//! allocates in proportion to a length field it has not checked against the
-//! input size.
+//! with the same checks and errors as bytes in memory; decoding allocates in
+//! proportion to the input's size, never to a length field it holds.
 
 use super::{Image, ImageError, FORMAT_VERSION, HEADER_LEN, MAGIC};
 
-/// Largest payload allocation bincode may claim while decoding. Decoding also
-/// never pre-allocates more than serde's cautious bound per sequence, so memory
-/// stays proportional to the input; this is a backstop.
+/// Largest payload allocation bincode may claim while encoding (and the
+/// last decoding tier).
 const DECODE_LIMIT: usize = 1 << 36;
 
 fn bincode_config() -> impl bincode::config::Config {
-    bincode::config::standard().with_little_endian().with_variable_int_encoding().with_limit::<DECODE_LIMIT>()
+    config::<DECODE_LIMIT>()
+}
+
+fn config<const L: usize>() -> impl bincode::config::Config {
+    bincode::config::standard().with_little_endian().with_variable_int_encoding().with_limit::<L>()
+}
+
+/// What bincode may claim (allocate) decoding a payload of `len` bytes: a
+/// string or byte string claims its length before reading it, so a length
+/// field could ask for gigabytes that are not there (found by fuzzing); the
+/// claims of a real payload stay within a small multiple of its size (a
+/// container claims its items' in-memory size: a `String` 24 bytes for an
+/// encoded 1). Decoding runs under the smallest tier above 32 × len + 1 MiB.
+macro_rules! with_tier {
+    ($len:expr, $f:ident $(, $arg:expr)*) => {{
+        let need = ($len as u128) * 32 + (1 << 20);
+        if need <= 1 << 22 {
+            $f(config::<{ 1 << 22 }>() $(, $arg)*)
+        } else if need <= 1 << 26 {
+            $f(config::<{ 1 << 26 }>() $(, $arg)*)
+        } else if need <= 1 << 30 {
+            $f(config::<{ 1 << 30 }>() $(, $arg)*)
+        } else if need <= 1 << 34 {
+            $f(config::<{ 1 << 34 }>() $(, $arg)*)
+        } else {
+            $f(config::<DECODE_LIMIT>() $(, $arg)*)
+        }
+    }};
 }
 
 /// Checks an image header against the number of payload bytes that follow
@@ -111,7 +136,10 @@ impl Image {
     /// Decodes a payload without the header checks or validation. Exposed so
     /// tests can feed corrupt payloads past the checksum.
     pub fn decode_payload(payload: &[u8]) -> Result<Image, ImageError> {
-        let (img, used): (Image, usize) = bincode::serde::decode_from_slice(payload, bincode_config()).map_err(|e| ImageError::Decode(e.to_string()))?;
+        fn decode<C: bincode::config::Config>(c: C, payload: &[u8]) -> Result<(Image, usize), bincode::error::DecodeError> {
+            bincode::serde::decode_from_slice(payload, c)
+        }
+        let (img, used): (Image, usize) = with_tier!(payload.len(), decode, payload).map_err(|e| ImageError::Decode(e.to_string()))?;
         if used != payload.len() {
             return Err(ImageError::PayloadTrailing { extra: payload.len() - used });
         }
@@ -142,7 +170,10 @@ impl Image {
         let (len, crc) = check_header(&header, file_len - HEADER_LEN as u64)?;
         // Checksummed a buffer at a time, below the buffer the decoder reads from.
         let mut r = std::io::BufReader::with_capacity(1 << 20, Hashing { inner: f.take(len), hasher: crc32fast::Hasher::new(), count: 0 });
-        let decoded: Result<Image, _> = bincode::serde::decode_from_std_read(&mut r, bincode_config());
+        fn decode<C: bincode::config::Config, R: std::io::Read>(c: C, r: &mut R) -> Result<Image, bincode::error::DecodeError> {
+            bincode::serde::decode_from_std_read(r, c)
+        }
+        let decoded: Result<Image, _> = with_tier!(len, decode, &mut r);
         let used = r.get_ref().count - r.buffer().len() as u64;
         // The rest, if the decoder stopped early: the checksum covers it all.
         std::io::copy(&mut r, &mut std::io::sink()).map_err(io)?;
