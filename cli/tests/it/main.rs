@@ -3,6 +3,7 @@
 
 mod bad_inputs;
 mod cli_foundation;
+mod documented_params;
 mod end_to_end;
 mod examples;
 mod exporters;
