@@ -67,7 +67,7 @@ fn setup(dir: &Path) {
     std::fs::write(dir.join("flipped.img"), flipped).unwrap();
     std::fs::write(dir.join("truncated.img"), &img[..100]).unwrap();
     // A NIR file cut short (the first bytes of a real HDF5 file).
-    let nir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/nir");
+    let nir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../compiler/tests/data/nir");
     let real = std::fs::read_dir(&nir).ok().and_then(|mut d| d.find_map(|e| e.ok().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "nir"))));
     let bytes = real.map(std::fs::read).transpose().unwrap().unwrap_or_else(|| b"\x89HDF\r\n\x1a\n".repeat(40));
     std::fs::write(dir.join("trunc.nir"), &bytes[..200.min(bytes.len())]).unwrap();

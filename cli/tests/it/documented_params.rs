@@ -25,10 +25,8 @@ fn documented() -> BTreeMap<String, BTreeSet<String>> {
             bullets.push(line.to_string());
         } else if line.starts_with("  ") && !bullets.is_empty() {
             bullets.last_mut().unwrap().push_str(line);
-        } else if !line.trim().is_empty() || line.starts_with('#') {
-            break;
         } else {
-            break;
+            break; // the list ends at the first line that is neither
         }
     }
     let ticked = |s: &str| -> Vec<String> { s.split('`').skip(1).step_by(2).map(str::to_string).collect() };
@@ -120,7 +118,8 @@ fn every_documented_parameter_reaches_the_image() {
             };
             let mut params = base.clone();
             params.insert(p.name.into(), json!(other_value(default, p.range)));
-            let image = image_of(m.name(), &Value::Object(params.clone()), arch).unwrap_or_else(|e| panic!("`{}` with `{}` set ({params:?}): {e}", m.name(), p.name));
+            let image =
+                image_of(m.name(), &Value::Object(params.clone()), arch).unwrap_or_else(|e| panic!("`{}` with `{}` set ({params:?}): {e}", m.name(), p.name));
             assert!(image != default_image, "`{}`: setting `{}` to {} changed nothing in the image", m.name(), p.name, params[p.name]);
             checked += 1;
         }

@@ -1,0 +1,290 @@
+//! Every flag of the README's command table is exercised: the table is read
+//! from README.md, and each (command, flag) it lists must have a row here
+//! that runs it and checks what it does (a documented flag without a row
+//! fails, so does a row whose flag the README no longer lists).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn nerve(dir: &Path, args: &str) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_nerve")).current_dir(dir).args(args.split_whitespace()).output().unwrap();
+    assert!(out.status.success(), "nerve {args}: {}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+fn text(dir: &Path, f: &str) -> String {
+    std::fs::read_to_string(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"))
+}
+
+fn bytes(dir: &Path, f: &str) -> Vec<u8> {
+    std::fs::read(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"))
+}
+
+fn json(dir: &Path, f: &str) -> serde_json::Value {
+    serde_json::from_str(&text(dir, f)).unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+/// The README's (command, flag) pairs: `compile`, `run`, `export pynn`, …
+fn readme_flags() -> BTreeSet<(String, String)> {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).unwrap();
+    let mut out = BTreeSet::new();
+    for line in readme.lines().filter(|l| l.starts_with("| `nerve")) {
+        // The first cell (a `\|` inside it is not a cell boundary).
+        let cell = line[1..].replace("\\|", "/");
+        let cell = cell.split('|').next().unwrap();
+        let words: Vec<&str> = cell.trim().trim_matches('`').split_whitespace().collect();
+        let cmd = if words[1] == "export" { format!("export {}", words[2]) } else { words[1].to_string() };
+        for w in &words[2..] {
+            let f = w.trim_matches(|c: char| c == '[' || c == ']' || c == '`');
+            if (f.starts_with("--") && f.len() > 2 && f[2..].chars().all(|c| c.is_ascii_lowercase() || c == '-')) || f == "-o" {
+                out.insert((cmd.clone(), f.to_string()));
+            }
+        }
+    }
+    out
+}
+
+fn setup(dir: &Path) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(root.join("../examples/small.json"), dir.join("small.json")).unwrap();
+    std::fs::copy(root.join("tests/data/loihi_small.json"), dir.join("loihi_small.json")).unwrap();
+    std::fs::copy(root.join("tests/data/loihi_stdp.json"), dir.join("stdp.json")).unwrap();
+    std::fs::copy(root.join("../compiler/tests/data/nir/ff_lif_20_16_4.nir"), dir.join("ff.nir")).unwrap();
+    std::fs::copy(root.join("../examples/kernels/if.s"), dir.join("if.s")).unwrap();
+    std::fs::write(
+        dir.join("ni.json"),
+        r#"{"name":"ni","dt_ms":1.0,"populations":[{"name":"src","size":3,"model":"input"},{"name":"n","size":3,"model":"lif","record":["spikes"]}],
+        "projections":[{"pre":"src","post":"n","weight":5.0,"connector":{"type":"one_to_one"}}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("li.json"),
+        r#"{"name":"li","dt_ms":1.0,"populations":[{"name":"src","size":3,"model":"input"},{"name":"n","size":3,"model":"loihi_lif","params":{"du":4095,"dv":0,"vth":10},"record":["spikes"]}],
+        "projections":[{"pre":"src","post":"n","weight":100,"connector":{"type":"one_to_one"}}]}"#,
+    )
+    .unwrap();
+    std::fs::write(dir.join("in.csv"), "population,neuron,time\nsrc,0,2\nsrc,2,5\n").unwrap();
+    nerve(dir, "compile small.json --arch spinnaker -o small.img -q");
+    nerve(dir, "run small.img --steps 300 --report run.json -q");
+}
+
+type Check = fn(&Path);
+
+const ROWS: &[(&str, &str, Check)] = &[
+    ("compile", "--arch", |d| {
+        nerve(d, "compile small.json --arch loihi -o a.img -q");
+        assert_ne!(bytes(d, "a.img"), bytes(d, "small.img"), "another profile, another image");
+    }),
+    ("compile", "-o", |d| {
+        nerve(d, "compile small.json --arch spinnaker -o elsewhere.img -q");
+        assert_eq!(bytes(d, "elsewhere.img"), bytes(d, "small.img"));
+    }),
+    ("compile", "--report", |d| {
+        nerve(d, "compile small.json --arch spinnaker -o r.img --report map.json -q");
+        assert!(json(d, "map.json").is_object());
+    }),
+    ("compile", "--placement", |d| {
+        nerve(d, "compile small.json --arch spinnaker -o p.img --placement spread -q");
+        assert_ne!(bytes(d, "p.img"), bytes(d, "small.img"), "spread places otherwise");
+    }),
+    ("compile", "--neurons-per-core", |d| {
+        nerve(d, "compile small.json --arch spinnaker -o n.img --neurons-per-core 64 -q");
+        let cores = |img: &str| -> usize {
+            let v: serde_json::Value = serde_json::from_str(&stdout(&nerve(d, &format!("inspect {img} --json")))).unwrap();
+            v["cores"].as_array().expect("inspect lists cores").len()
+        };
+        assert!(cores("n.img") > cores("small.img"), "64 neurons per core take more cores");
+    }),
+    ("compile", "--dt", |d| {
+        nerve(d, "compile ff.nir --arch loihi -o dt1.img --dt 0.001 -q");
+        nerve(d, "compile ff.nir --arch loihi -o dt2.img --dt 0.0001 -q");
+        assert_ne!(bytes(d, "dt1.img"), bytes(d, "dt2.img"));
+    }),
+    ("compile", "--reset", |d| {
+        nerve(d, "compile ff.nir --arch loihi -o r1.img --reset zero -q");
+        nerve(d, "compile ff.nir --arch loihi -o r2.img --reset subtract -q");
+        assert_ne!(bytes(d, "r1.img"), bytes(d, "r2.img"));
+    }),
+    ("compile", "--source", |d| {
+        nerve(d, "compile ff.nir --arch loihi -o s1.img --source generic -q");
+        nerve(d, "compile ff.nir --arch loihi -o s2.img --source snntorch -q");
+        assert_ne!(bytes(d, "s1.img"), bytes(d, "s2.img"), "snnTorch's conventions differ from the generic ones");
+    }),
+    ("export pynn", "--arch", |d| {
+        nerve(d, "export pynn small.json --arch spinnaker -o p1.py");
+        assert!(text(d, "p1.py").contains("`spinnaker`"));
+    }),
+    ("export pynn", "-o", |d| {
+        nerve(d, "export pynn small.json --arch spinnaker -o sub_named.py");
+        assert!(text(d, "sub_named.py").contains("import pyNN.spiNNaker as sim"));
+    }),
+    ("export pynn", "--backend", |d| {
+        nerve(d, "export pynn small.json --arch spinnaker --backend nest -o p2.py");
+        assert!(text(d, "p2.py").contains("import pyNN.nest as sim"));
+    }),
+    ("export pynn", "--duration", |d| {
+        nerve(d, "export pynn small.json --arch spinnaker --duration 250 -o p3.py");
+        assert!(text(d, "p3.py").contains("DURATION = 250"));
+    }),
+    ("export pynn", "--input", |d| {
+        nerve(d, "export pynn ni.json --arch spinnaker --input in.csv -o p4.py");
+        assert!(text(d, "p4.py").contains("[2.0], [], [5.0]"), "{}", text(d, "p4.py"));
+    }),
+    ("export pynn", "--poisson", |d| {
+        nerve(d, "export pynn small.json --arch spinnaker --poisson native -o p5.py");
+        assert!(text(d, "p5.py").contains("SpikeSourcePoisson"));
+    }),
+    ("export pynn", "--weights", |d| {
+        nerve(d, "export pynn small.json --arch spinnaker --weights original -o p6.py");
+        assert!(text(d, "p6.py").contains("0.0162"));
+    }),
+    ("export lava", "--arch", |d| {
+        nerve(d, "export lava loihi_small.json --arch loihi -o l1.py");
+        assert!(text(d, "l1.py").contains("Loihi2SimCfg"));
+    }),
+    ("export lava", "-o", |d| {
+        nerve(d, "export lava loihi_small.json --arch loihi -o l2.py");
+        assert!(d.join("l2.py").exists());
+    }),
+    ("export lava", "--steps", |d| {
+        nerve(d, "export lava loihi_small.json --arch loihi --steps 37 -o l3.py");
+        assert!(text(d, "l3.py").contains("STEPS = 37"));
+    }),
+    ("export lava", "--input", |d| {
+        nerve(d, "export lava li.json --arch loihi --input in.csv --steps 10 -o l4.py");
+        assert!(text(d, "l4.py").contains("(0, 3), (2, 6)"), "{}", text(d, "l4.py"));
+    }),
+    ("export spinnaker-tables", "-o", |d| {
+        nerve(d, "export spinnaker-tables small.img -o t.json");
+        assert!(json(d, "t.json").is_array() || json(d, "t.json").is_object());
+    }),
+    ("export spinnaker-tables", "--binary", |d| {
+        nerve(d, "export spinnaker-tables small.img -o t2.json --binary t2.bin");
+        assert!(!bytes(d, "t2.bin").is_empty());
+    }),
+    ("export spinnaker-tables", "--uncompressed", |d| {
+        nerve(d, "export spinnaker-tables small.img -o t3.json");
+        nerve(d, "export spinnaker-tables small.img -o t4.json --uncompressed");
+        assert_ne!(text(d, "t3.json"), text(d, "t4.json"));
+    }),
+    ("export nir", "--arch", |d| {
+        nerve(d, "export nir ff.nir --arch loihi -o n1.nir");
+        assert!(bytes(d, "n1.nir").starts_with(b"\x89HDF"));
+    }),
+    ("export nir", "-o", |d| {
+        nerve(d, "export nir ff.nir --arch spinnaker -o n2.nir");
+        assert!(d.join("n2.nir").exists());
+    }),
+    ("export --list", "--list", |d| {
+        let s = stdout(&nerve(d, "export --list"));
+        assert!(s.contains("pynn") && s.contains("lava") && s.contains("spinnaker-tables") && s.contains("learning:"));
+    }),
+    ("run", "--steps", |d| {
+        nerve(d, "run small.img --steps 17 --report s.json -q");
+        assert_eq!(json(d, "s.json")["steps"], 17);
+    }),
+    ("run", "--engine", |d| {
+        nerve(d, "run small.img --steps 300 --engine interp --record e1.csv -q");
+        nerve(d, "run small.img --steps 300 --engine jit --record e2.csv -q");
+        assert_eq!(text(d, "e1.csv"), text(d, "e2.csv"));
+        assert!(text(d, "e1.csv").lines().count() > 10);
+    }),
+    ("run", "--threads", |d| {
+        nerve(d, "run small.img --steps 300 --threads 2 --record t1.csv --report t1.json -q");
+        nerve(d, "run small.img --steps 300 --threads 1 --record t2.csv -q");
+        assert_eq!(text(d, "t1.csv"), text(d, "t2.csv"));
+        assert_eq!(json(d, "t1.json")["threads"], 2);
+    }),
+    ("run", "--input", |d| {
+        nerve(d, "run ni.json --arch spinnaker --steps 20 --input in.csv --record-all --record i.csv -q");
+        let t = text(d, "i.csv");
+        assert!(t.contains("src,0,2") && t.contains("src,2,5"), "{t}");
+    }),
+    ("run", "--record", |d| {
+        nerve(d, "run small.img --steps 100 --record rec.npy -q");
+        assert!(bytes(d, "rec.npy").starts_with(b"\x93NUMPY"));
+    }),
+    ("run", "--probe", |d| {
+        nerve(d, "run small.img --steps 20 --probe exc:v --probe-out pr.csv -q");
+        assert_eq!(text(d, "pr.csv").lines().count(), 1 + 20 * 400);
+    }),
+    ("run", "--report", |d| {
+        nerve(d, "run small.img --steps 20 --report rr.json -q");
+        assert!(json(d, "rr.json")["energy"]["total_j"].as_f64().unwrap() > 0.0);
+    }),
+    ("run", "--messages", |d| {
+        nerve(d, "run small.img --steps 300 --messages per-destination --report m.json -q");
+        assert_ne!(json(d, "m.json")["counts"], json(d, "run.json")["counts"], "per-destination messages count otherwise");
+    }),
+    ("run", "--overlap", |d| {
+        // spinnaker's profile adds send and receive times; overlapped, steps are shorter.
+        nerve(d, "run small.img --steps 300 --overlap on --report o.json -q");
+        assert!(json(d, "o.json")["timing"]["emulated_ns"].as_f64() < json(d, "run.json")["timing"]["emulated_ns"].as_f64());
+    }),
+    ("run", "--static-power", |d| {
+        nerve(d, "run small.img --steps 300 --static-power off --report sp.json -q");
+        assert!(json(d, "sp.json")["energy"]["total_j"].as_f64() < json(d, "run.json")["energy"]["total_j"].as_f64());
+    }),
+    ("run", "--arch", |d| {
+        nerve(d, "run small.json --arch spinnaker --steps 300 --report ra.json -q");
+        assert_eq!(json(d, "ra.json")["counts"], json(d, "run.json")["counts"], "compiled in memory: the same run");
+    }),
+    ("run", "--save-image", |d| {
+        nerve(d, "run small.json --arch spinnaker --steps 5 --save-image si.img -q");
+        assert_eq!(bytes(d, "si.img"), bytes(d, "small.img"));
+    }),
+    ("run", "--compile-report", |d| {
+        nerve(d, "run small.json --arch spinnaker --steps 5 --compile-report cr.json -q");
+        assert!(json(d, "cr.json").is_object());
+    }),
+    ("run", "--save-weights", |d| {
+        nerve(d, "run stdp.json --arch loihi --steps 60 --save-weights w.csv -q");
+        assert_eq!(text(d, "w.csv").lines().count(), 1 + 12);
+    }),
+    ("run", "--save-network", |d| {
+        nerve(d, "run stdp.json --arch loihi --steps 30 --save-network sn.json -q");
+        assert!(json(d, "sn.json")["projections"][0].get("plasticity").is_none());
+    }),
+    ("report", "--html", |d| {
+        nerve(d, "report run.json --html r.html");
+        assert!(text(d, "r.html").contains("<html"));
+    }),
+    ("report", "--plots", |d| {
+        nerve(d, "report run.json --plots plots");
+        assert!(std::fs::read_dir(d.join("plots")).unwrap().count() > 0);
+    }),
+    ("inspect", "--json", |d| {
+        let v: serde_json::Value = serde_json::from_str(&stdout(&nerve(d, "inspect small.img --json"))).unwrap();
+        assert!(v.is_object());
+    }),
+    ("disasm", "--core", |d| {
+        let one = stdout(&nerve(d, "disasm small.img --core 0"));
+        let all = stdout(&nerve(d, "disasm small.img"));
+        assert!(one.starts_with("; core 0") && one.len() < all.len());
+    }),
+    ("asm", "-o", |d| {
+        nerve(d, "asm if.s -o if.bin");
+        assert_eq!(bytes(d, "if.bin").len() % 8, 0);
+    }),
+];
+
+#[test]
+fn every_readme_flag_is_exercised() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path());
+    let documented = readme_flags();
+    let covered: BTreeSet<(String, String)> = ROWS.iter().map(|(c, f, _)| (c.to_string(), f.to_string())).collect();
+    let missing: Vec<_> = documented.difference(&covered).collect();
+    assert!(missing.is_empty(), "README flags without a row here: {missing:?}");
+    let stale: Vec<_> = covered.difference(&documented).collect();
+    assert!(stale.is_empty(), "rows for flags the README does not list: {stale:?}");
+    for (cmd, flag, check) in ROWS {
+        eprintln!("{cmd} {flag}");
+        check(dir.path());
+    }
+}
