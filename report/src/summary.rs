@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// Most spikes kept for the raster picture.
 pub const RASTER_CAP: usize = 200_000;
 /// Most points kept per per-step series (longer runs are binned).
-pub const SERIES_CAP: usize = 20_000;
+pub const SERIES_CAP: usize = nerve_emulator::engine::SERIES_CAP;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Summary {
@@ -84,6 +84,10 @@ pub struct Timing {
     pub net_ns: Stats,
     pub barrier_ns: f64,
     pub decision: Option<Decision>,
+    /// Whether p50 and p99 come from 1.1%-wide bins (runs longer than the
+    /// emulator keeps every step's time for: `STEP_TIMES_CAP`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub percentiles_approximate: bool,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -371,20 +375,12 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
             LinkRow { tile: l.tile().0, x, y, dir: l.dir().name().into(), packets: n }
         })
         .collect();
-    // Per-step series.
-    let bin = (out.step_times.len() as u64).div_ceil(SERIES_CAP as u64).max(1);
-    let mut series = Series { bin, ..Series::default() };
-    for chunk in out.step_times.chunks(bin as usize) {
-        let mut cs = Counts::default();
-        let mut wall = 0.0;
-        let mut max_ns = 0.0f64;
-        for st in chunk {
-            cs.add(&st.counts);
-            max_ns = max_ns.max(st.step_ns);
-            wall += a.timing.wall_ns(st.step_ns);
-        }
+    // Per-step series (binned by the emulator as it ran).
+    let ss = &out.series;
+    let mut series = Series { bin: ss.bin, ..Series::default() };
+    for ((&max_ns, &wall), cs) in ss.max_step_ns.iter().zip(&ss.wall_ns).zip(&ss.counts) {
         series.step_ns.push(max_ns);
-        series.energy_j.push(energy::total_pj(&energy::dynamic(a, &cs)) * 1e-12 + static_w * wall * 1e-9);
+        series.energy_j.push(energy::total_pj(&energy::dynamic(a, cs)) * 1e-12 + static_w * wall * 1e-9);
         series.spikes.push(cs.spikes);
         series.synaptic_events.push(cs.synaptic_events);
     }
@@ -396,9 +392,12 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
     for s in out.spikes.iter().take(RASTER_CAP) {
         raster.populations[s.pop as usize].spikes.push((s.step, s.neuron));
     }
-    let step_ns: Vec<f64> = out.step_times.iter().map(|s| s.step_ns).collect();
-    let core_ns: Vec<f64> = out.step_times.iter().map(|s| s.core_ns).collect();
-    let net_ns: Vec<f64> = out.step_times.iter().map(|s| s.net_ns).collect();
+    // Exact from every step's time, or (beyond the emulator's cap on kept steps) from its histograms.
+    let stats = |f: fn(&nerve_emulator::engine::StepTime) -> f64, k: usize| match &out.approximate {
+        Some(q) => Stats { mean: q[k].mean, p50: q[k].p50, p99: q[k].p99, max: q[k].max },
+        None => Stats::of(&out.step_times.iter().map(f).collect::<Vec<f64>>()),
+    };
+    let (step_stats, core_stats, net_stats) = (stats(|s| s.step_ns, 0), stats(|s| s.core_ns, 1), stats(|s| s.net_ns, 2));
     let decision = o.decision.map(|name| {
         let is_input = |p: u32| {
             let pi = p as usize;
@@ -407,8 +406,9 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
         let first_in = out.spikes.iter().find(|s| is_input(s.pop)).map(|s| s.step as u64);
         let dpop = m.pops.iter().position(|p| p.name == name);
         let dec = dpop.and_then(|d| out.spikes.iter().find(|s| s.pop == d as u32 && first_in.is_none_or(|f| s.step as u64 >= f)).map(|s| s.step as u64));
+        // (The steps' times are kept up to the emulator's cap; beyond it, no latency.)
         let latency = match (first_in, dec) {
-            (Some(f), Some(d)) => Some(out.step_times[f as usize..=d as usize].iter().map(|s| s.step_ns).sum()),
+            (Some(f), Some(d)) if (d as usize) < out.step_times.len() => Some(out.step_times[f as usize..=d as usize].iter().map(|s| s.step_ns).sum()),
             _ => None,
         };
         Decision { population: name.into(), first_input_step: first_in, decision_step: dec, latency_ns: latency }
@@ -443,9 +443,10 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
             real_time_factor: if bio_s > 0.0 { wall_s / bio_s } else { 0.0 },
             real_time_tick_ns: a.timing.timestep_ns,
             overrun_steps: out.overruns,
-            step_ns: Stats::of(&step_ns),
-            core_ns: Stats::of(&core_ns),
-            net_ns: Stats::of(&net_ns),
+            step_ns: step_stats,
+            core_ns: core_stats,
+            net_ns: net_stats,
+            percentiles_approximate: out.approximate.is_some(),
             barrier_ns: a.barrier_ns(m.footprint.tiles),
             decision,
         },

@@ -344,3 +344,50 @@ fn validation_reports_the_first_bad_core_on_any_thread_count() {
         assert_eq!(bad.validate_on(Some(k)).unwrap_err().to_string(), expected, "{k} threads");
     }
 }
+
+/// A run longer than the emulator keeps every step's time for
+/// (`STEP_TIMES_CAP`): memory stays bounded (no per-step record), the
+/// totals are exact (the series' counts add up to the run's; its points sum
+/// the emulated and wall times), and the percentiles come from the
+/// histograms, within their 1.1% bins of the exact ones of a shorter run of
+/// the same steady network, over one and two threads alike.
+#[test]
+fn runs_beyond_the_step_cap_keep_exact_totals_and_bounded_series() {
+    use nerve_emulator::engine::{SERIES_CAP, STEP_TIMES_CAP};
+    let net = nerve_compiler::front::json::parse_network(
+        r#"{"name":"long","dt_ms":1.0,"populations":[
+            {"name":"p","size":2,"model":"spike_source_poisson","params":{"rate":200},"seed":3},
+            {"name":"n","size":2,"model":"lif","params":{"i_offset":0.2},"record":["spikes"]}],
+            "projections":[{"pre":"p","post":"n","weight":0.3,"connector":{"type":"one_to_one"}}]}"#,
+        Path::new("long.json"),
+    )
+    .unwrap();
+    let img = compile(&Arch::load("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap().image.into_image();
+    let steps = STEP_TIMES_CAP + 12_345;
+    let mut outs = Vec::new();
+    for threads in [1, 2] {
+        let (_, out) = emulate(img.clone(), steps, true, threads);
+        assert!(out.step_times.is_empty(), "no step kept one by one");
+        let q = out.approximate.expect("the distributions");
+        let s = &out.series;
+        assert!(s.max_step_ns.len() <= SERIES_CAP && s.counts.len() == s.max_step_ns.len());
+        let spikes: u64 = s.counts.iter().map(|c| c.spikes).sum();
+        let barriers: u64 = s.counts.iter().map(|c| c.barriers).sum();
+        assert_eq!((spikes, barriers), (out.counts.spikes, steps));
+        let wall: f64 = s.wall_ns.iter().sum();
+        assert!((wall - out.wall_ns).abs() <= 1e-9 * out.wall_ns, "{wall} vs {}", out.wall_ns);
+        assert!((q[0].mean - out.emulated_ns / steps as f64).abs() <= 1e-6 * q[0].mean);
+        assert!(q[0].p50 <= q[0].p99 && q[0].p99 <= q[0].max && q[0].max == s.max_step_ns.iter().cloned().fold(0.0, f64::max));
+        outs.push((out.counts, out.emulated_ns, q, s.max_step_ns.clone()));
+    }
+    assert_eq!(outs[0], outs[1], "one and two threads");
+    // The exact percentiles of a shorter run of the same network.
+    let (_, short) = emulate(img, 200_000, true, 1);
+    let mut v: Vec<f64> = short.step_times.iter().map(|s| s.step_ns).collect();
+    v.sort_by(f64::total_cmp);
+    let q = outs[0].2[0];
+    for (got, f) in [(q.p50, 0.5), (q.p99, 0.99)] {
+        let want = v[((v.len() - 1) as f64 * f).round() as usize];
+        assert!((got - want).abs() <= 0.02 * want, "p{}: {got} vs {want}", f * 100.0);
+    }
+}

@@ -19,11 +19,11 @@
 
 mod barrier;
 mod step;
+pub mod steps;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::{Mutex, RwLock};
 
-use nerve_isa::arch::TimingSpec;
 use nerve_isa::ids::LinkId;
 use nerve_isa::image::PopSymbol;
 
@@ -35,6 +35,7 @@ use crate::error::{EmuError, Result};
 use crate::machine::{Core, Machine};
 use barrier::Barrier;
 use step::{Ctx, Shared, Worker};
+pub use steps::{Quantiles, StepSeries, StepTime, SERIES_CAP, STEP_TIMES_CAP};
 
 /// Per-core totals.
 #[derive(Clone, Debug, Default)]
@@ -46,20 +47,6 @@ pub struct CoreCounts {
     pub busy_ns: f64,
     /// Longest step of this core, ns.
     pub max_step_ns: f64,
-}
-
-/// One step's timing.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct StepTime {
-    /// Slowest core, ns.
-    pub core_ns: f64,
-    /// Network: longest path latency + busiest link's serialisation, ns.
-    pub net_ns: f64,
-    pub barrier_ns: f64,
-    /// core + network + barrier.
-    pub step_ns: f64,
-    /// What happened in this step (summed over cores).
-    pub counts: Counts,
 }
 
 /// Which spikes and state to record.
@@ -98,7 +85,14 @@ pub struct RunOutput {
     pub per_core: Vec<CoreCounts>,
     /// Packets per directed link, links with traffic only, in link order.
     pub links: Vec<(LinkId, u64)>,
+    /// Every step's timing, for runs of at most `STEP_TIMES_CAP` steps
+    /// (per-step recording on); longer runs have `approximate` instead.
     pub step_times: Vec<StepTime>,
+    /// Beyond `STEP_TIMES_CAP` steps: the step, core and network times'
+    /// distributions, their percentiles from 1.1%-wide bins.
+    pub approximate: Option<[Quantiles; 3]>,
+    /// The per-step series, binned to at most `SERIES_CAP` points.
+    pub series: StepSeries,
     /// Σ over steps of step_ns, and of max(step_ns, tick) in real-time mode.
     pub emulated_ns: f64,
     pub wall_ns: f64,
@@ -138,6 +132,7 @@ pub fn run(m: &mut Machine, runner: &dyn KernelRunner, steps: u64, threads: usiz
     let shared = Shared {
         threads,
         steps,
+        timing: &m.arch.timing,
         runner,
         kernels: &m.kernels,
         routes: &m.routes,
@@ -159,10 +154,12 @@ pub fn run(m: &mut Machine, runner: &dyn KernelRunner, steps: u64, threads: usiz
     let bufs: Vec<RwLock<Vec<(u32, u32)>>> = (0..2 * threads).map(|_| RwLock::new(Vec::new())).collect();
     let barrier = Barrier::new(threads);
     let failed = AtomicBool::new(false);
-    let net_times: Mutex<Vec<f64>> = Mutex::new(Vec::new());
+    let step_acc: Mutex<Option<steps::StepAcc>> = Mutex::new(None);
+    let core_max = [std::sync::atomic::AtomicU64::new(0), std::sync::atomic::AtomicU64::new(0)];
     let link_totals: Mutex<Vec<u64>> = Mutex::new(vec![0; n_links]);
     let workers = split(&mut m.cores, &mut m.ring, m.ring_slots, m.in_total, &bounds, rec);
-    let make_ctx = |t: usize| Ctx { t, s: &shared, bufs: &bufs, barrier: &barrier, failed: &failed, net_times: &net_times, link_totals: &link_totals };
+    let make_ctx =
+        |t: usize| Ctx { t, s: &shared, bufs: &bufs, barrier: &barrier, failed: &failed, step_acc: &step_acc, core_max: &core_max, link_totals: &link_totals };
     let workers: Vec<Worker> = std::thread::scope(|sc| {
         let mut ws = workers.into_iter();
         let mut w0 = ws.next().expect("at least one thread");
@@ -181,9 +178,15 @@ pub fn run(m: &mut Machine, runner: &dyn KernelRunner, steps: u64, threads: usiz
         all.extend(handles.into_iter().map(|h| h.join().expect("emulator worker thread panicked")));
         all
     });
-    let net = net_times.into_inner().expect("lock");
+    // The last step's slowest core is known once every thread has finished.
+    let mut acc = step_acc.into_inner().expect("lock");
+    if let Some(a) = acc.as_mut() {
+        if let Some((st, net_ns)) = a.pending.take() {
+            a.account(st, f64::from_bits(core_max[(st & 1) as usize].load(std::sync::atomic::Ordering::Acquire)), net_ns);
+        }
+    }
     let links = link_totals.into_inner().expect("lock");
-    Ok(merge(&m.pops, &m.arch.timing, workers, &first_of, &costs, steps, net, links, rec, t_start))
+    Ok(merge(&m.pops, workers, &first_of, steps, acc, links, rec, t_start))
 }
 
 /// Each thread's cores, and its cores' part of every ring slot.
@@ -216,12 +219,10 @@ fn split<'a>(cores: &'a mut [Core], ring: &'a mut [i32], slots: usize, in_total:
 #[allow(clippy::too_many_arguments)]
 fn merge(
     pops: &[PopSymbol],
-    timing: &TimingSpec,
     workers: Vec<Worker>,
     first_of: &[u32],
-    costs: &Costs,
     steps: u64,
-    net: Vec<f64>,
+    acc: Option<steps::StepAcc>,
     link_totals: Vec<u64>,
     rec: &Recording,
     t_start: std::time::Instant,
@@ -256,25 +257,24 @@ fn merge(
     spikes.sort_unstable();
     counts.barriers = steps;
     let links: Vec<(LinkId, u64)> = link_totals.iter().enumerate().filter(|(_, &n)| n > 0).map(|(i, &n)| (LinkId(i as u32), n)).collect();
-    // Step times.
-    let mut step_times = Vec::new();
-    let (mut emulated, mut wall, mut overruns) = (0.0, 0.0, 0);
-    if rec.per_step {
-        step_times.reserve(steps as usize);
-        for (st, &net_ns) in net.iter().enumerate().take(steps as usize) {
-            let core_ns = workers.iter().map(|w| w.core_max[st]).fold(0.0, f64::max);
-            let mut sc = Counts::default();
-            for w in &workers {
-                sc.add(&w.step_counts[st]);
+    // Step times (thread 0 combined them as the run went) and the series' counts.
+    let mut series = StepSeries { bin: steps::series_bin(steps), ..StepSeries::default() };
+    let (mut step_times, mut approximate, mut emulated, mut wall, mut overruns) = (Vec::new(), None, 0.0, 0.0, 0);
+    if let Some(a) = acc {
+        approximate = a.approximate();
+        (emulated, wall, overruns) = (a.emulated_ns, a.wall_ns, a.overruns);
+        series.max_step_ns = a.max_step_ns;
+        series.wall_ns = a.wall_bins;
+        step_times = a.times;
+        series.counts = vec![Counts::default(); series.max_step_ns.len()];
+        for w in &workers {
+            for (b, c) in w.bin_counts.iter().enumerate() {
+                series.counts[b].add(c);
             }
-            sc.barriers = 1;
-            let step_ns = core_ns + net_ns + costs.barrier_ns;
-            emulated += step_ns;
-            wall += timing.wall_ns(step_ns);
-            if costs.tick_ns.is_some_and(|tk| step_ns > tk) {
-                overruns += 1;
-            }
-            step_times.push(StepTime { core_ns, net_ns, barrier_ns: costs.barrier_ns, step_ns, counts: sc });
+        }
+        // One barrier per step.
+        for (b, c) in series.counts.iter_mut().enumerate() {
+            c.barriers = series.bin.min(steps - b as u64 * series.bin);
         }
     }
     RunOutput {
@@ -285,6 +285,8 @@ fn merge(
         per_core,
         links,
         step_times,
+        approximate,
+        series,
         emulated_ns: emulated,
         wall_ns: wall,
         overruns,

@@ -20,6 +20,7 @@ use crate::mesh::{route_of, Route};
 pub struct Shared<'a> {
     pub threads: usize,
     pub steps: u64,
+    pub timing: &'a nerve_isa::arch::TimingSpec,
     pub runner: &'a dyn KernelRunner,
     pub kernels: &'a [Kernel],
     pub routes: &'a [Vec<Route>],
@@ -49,8 +50,12 @@ pub struct Ctx<'a> {
     pub bufs: &'a [RwLock<Vec<(u32, u32)>>],
     pub barrier: &'a Barrier,
     pub failed: &'a AtomicBool,
-    /// Thread 0's per-step network times and link totals, at the end.
-    pub net_times: &'a Mutex<Vec<f64>>,
+    /// Thread 0's accounting of the steps, at the end.
+    pub step_acc: &'a Mutex<Option<super::steps::StepAcc>>,
+    /// Per step parity: the slowest core's time of the step, as each
+    /// thread's slowest joins it (thread 0 reads and clears it a step later).
+    pub core_max: &'a [std::sync::atomic::AtomicU64; 2],
+    /// Thread 0's link totals, at the end.
     pub link_totals: &'a Mutex<Vec<u64>>,
 }
 
@@ -78,9 +83,8 @@ pub struct Worker<'a> {
     flags: Vec<u8>,
     pub spikes: Vec<SpikeEvent>,
     pub probes: Vec<ProbeTrace>,
-    /// Per step (when recorded): the slowest of its cores, and its counts.
-    pub core_max: Vec<f64>,
-    pub step_counts: Vec<Counts>,
+    /// Per point of the per-step series (when recorded): its cores' counts.
+    pub bin_counts: Vec<Counts>,
     /// Its counts' totals at the end of the previous step.
     prev_total: Counts,
     /// Buffers of the learning engine.
@@ -110,8 +114,7 @@ impl<'a> Worker<'a> {
             flags: vec![0; max_n / 4 + 8],
             spikes: Vec::new(),
             probes: rec.probes.iter().map(|&(pop, slot)| ProbeTrace { pop, slot, values: Vec::new() }).collect(),
-            core_max: Vec::new(),
-            step_counts: Vec::new(),
+            bin_counts: Vec::new(),
             prev_total: Counts::default(),
             scratch: Default::default(),
             has_stdp,
@@ -124,7 +127,6 @@ struct Net {
     link_step: Vec<u32>,
     touched: Vec<u32>,
     link_totals: Vec<u64>,
-    times: Vec<f64>,
     /// Per-destination model without link contention: spikes per source
     /// neuron, expanded into link totals once at the end.
     spikes_of: Vec<Vec<u32>>,
@@ -157,14 +159,13 @@ impl Ctx<'_> {
         let s = self.s;
         let per_step = s.rec.per_step;
         if per_step {
-            w.core_max.reserve(s.steps as usize);
-            w.step_counts.reserve(s.steps as usize);
+            w.bin_counts = vec![Counts::default(); s.steps.div_ceil(super::steps::series_bin(s.steps)) as usize];
         }
+        let mut acc = (self.t == 0 && per_step).then(|| super::steps::StepAcc::new(s.steps, s.costs, s.timing));
         let mut net = (self.t == 0).then(|| Net {
             link_step: vec![0; s.n_links],
             touched: Vec::new(),
             link_totals: vec![0; s.n_links],
-            times: Vec::with_capacity(if per_step { s.steps as usize } else { 0 }),
             spikes_of: match &s.costs.direct {
                 Some(d) if s.costs.link_packet == 0.0 => d.iter().map(|x| vec![0; x.per_neuron.len()]).collect(),
                 _ => Vec::new(),
@@ -182,8 +183,15 @@ impl Ctx<'_> {
                 self.send(w, step, &out);
             }
             self.barrier.wait();
+            // Every thread has settled the step before: its slowest core is known.
+            if let Some(a) = acc.as_mut() {
+                if let Some((st, net_ns)) = a.pending.take() {
+                    let core_ns = f64::from_bits(self.core_max[(st & 1) as usize].swap(0, Ordering::AcqRel));
+                    a.account(st, core_ns, net_ns);
+                }
+            }
             let latency = self.deliver(w, step, par, net.as_mut());
-            self.settle(w, step, latency, net.as_mut());
+            self.settle(w, step, latency, net.as_mut(), acc.as_mut());
             if self.t == 0 && (step & 1023) == 1023 {
                 progress(step + 1);
             }
@@ -198,7 +206,7 @@ impl Ctx<'_> {
         if let Some(mut net) = net {
             self.expand_direct_totals(&mut net);
             progress(s.steps);
-            *self.net_times.lock().expect("lock") = net.times;
+            *self.step_acc.lock().expect("lock") = acc;
             *self.link_totals.lock().expect("lock") = net.link_totals;
         }
     }
@@ -447,7 +455,7 @@ impl Ctx<'_> {
 
     /// End of step: receive times and counts per core, each core's time, the
     /// step's slowest core and counts; on thread 0 the network's time.
-    fn settle(&self, w: &mut Worker, step: u64, latency: f64, net: Option<&mut Net>) {
+    fn settle(&self, w: &mut Worker, step: u64, latency: f64, net: Option<&mut Net>, acc: Option<&mut super::steps::StepAcc>) {
         let c = self.s.costs;
         let mut core_max = 0.0f64;
         if w.has_stdp {
@@ -493,18 +501,18 @@ impl Ctx<'_> {
         }
         if let Some(net) = net {
             let busiest = net.end_step();
-            if self.s.rec.per_step {
-                net.times.push(c.net_ns(latency, busiest));
+            if let Some(a) = acc {
+                a.pending = Some((step, c.net_ns(latency, busiest)));
             }
         }
         if self.s.rec.per_step {
-            w.core_max.push(core_max);
+            super::steps::fetch_max(&self.core_max[(step & 1) as usize], core_max);
             // This step's counts: the thread's totals now minus before.
             let mut tot = Counts::default();
             for cnt in &w.counts {
                 tot.add(cnt);
             }
-            w.step_counts.push(tot.minus(&w.prev_total));
+            w.bin_counts[(step / super::steps::series_bin(self.s.steps)) as usize].add(&tot.minus(&w.prev_total));
             w.prev_total = tot;
         }
     }
