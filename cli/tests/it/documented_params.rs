@@ -126,3 +126,246 @@ fn every_documented_parameter_reaches_the_image() {
     }
     assert!(checked >= 25, "{checked} parameters checked");
 }
+
+/// The page's connectors and their options: each bullet of its connector
+/// list names connectors (known types) and, inside `{…}`, their options.
+fn documented_connectors() -> BTreeSet<(String, String)> {
+    const TYPES: &[&str] =
+        &["all_to_all", "one_to_one", "fixed_probability", "fixed_number_pre", "fixed_number_post", "from_list", "dense", "conv2d", "sum_pool2d", "avg_pool2d"];
+    let page = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/network-format.md")).unwrap();
+    let start = page.find("Connectors (`\"connector\"").expect("the page's connector list");
+    let mut bullets: Vec<String> = Vec::new();
+    for line in page[start..].lines().skip(1) {
+        if line.starts_with("- `") {
+            bullets.push(line.to_string());
+        } else if line.starts_with("  ") && !line.trim().is_empty() && !bullets.is_empty() {
+            bullets.last_mut().unwrap().push_str(line);
+        } else {
+            break;
+        }
+    }
+    let mut out = BTreeSet::new();
+    for b in &bullets {
+        let types: Vec<String> = b.split('`').skip(1).step_by(2).filter(|t| TYPES.contains(t)).map(str::to_string).collect();
+        // Options: the ticked names inside braces.
+        let mut opts = Vec::new();
+        let mut depth = 0;
+        for (i, part) in b.split('`').enumerate() {
+            if i % 2 == 1 {
+                if depth > 0 && part.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                    opts.push(part.to_string());
+                }
+            } else {
+                for ch in part.chars() {
+                    match ch {
+                        '{' => depth += 1,
+                        '}' => depth -= 1,
+                        _ => {}
+                    }
+                }
+            }
+        }
+        for t in &types {
+            out.insert((t.clone(), String::new()));
+            for o in &opts {
+                out.insert((t.clone(), o.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// (connector, option, connector JSON with the option at a base value, with
+/// it changed); pre and post are populations `a` (size 8, or the shape's)
+/// and `b` (size 8), `a` → `a` where self-connections matter.
+fn connector_rows() -> Vec<(&'static str, &'static str, Value, Value, bool)> {
+    let w3 = json!([[[[1.0, 0.5, 0.25], [0.5, 1.0, 0.5], [0.25, 0.5, 1.0]]]]);
+    let m = |w: f64| serde_json::to_value(vec![vec![w; 8]; 8]).unwrap();
+    let conv = |k: &str, v: Value| {
+        let mut c = json!({"type": "conv2d", "in_shape": [1, 6, 6], "weights": w3, "stride": 1, "padding": 0, "dilation": 1, "groups": 1});
+        c[k] = v;
+        c
+    };
+    let pool = |t: &str, k: &str, v: Value| {
+        let mut c = json!({"type": t, "in_shape": [1, 6, 6], "kernel": 2, "stride": 2, "padding": 0});
+        c[k] = v;
+        c
+    };
+    let fp = |k: &str, v: Value| {
+        let mut c = json!({"type": "fixed_probability", "p": 0.3, "seed": 1, "allow_self_connections": true});
+        c[k] = v;
+        c
+    };
+    let fnum = |t: &str, k: &str, v: Value| {
+        let mut c = json!({"type": t, "n": 3, "seed": 1, "allow_self_connections": true});
+        c[k] = v;
+        c
+    };
+    vec![
+        ("all_to_all", "", json!({"type": "all_to_all"}), json!({"type": "one_to_one"}), false),
+        (
+            "all_to_all",
+            "allow_self_connections",
+            json!({"type": "all_to_all", "allow_self_connections": true}),
+            json!({"type": "all_to_all", "allow_self_connections": false}),
+            true,
+        ),
+        ("one_to_one", "", json!({"type": "one_to_one"}), json!({"type": "all_to_all"}), false),
+        ("fixed_probability", "", fp("p", json!(0.3)), json!({"type": "all_to_all"}), false),
+        ("fixed_probability", "p", fp("p", json!(0.3)), fp("p", json!(0.6)), true),
+        ("fixed_probability", "seed", fp("seed", json!(1)), fp("seed", json!(2)), true),
+        (
+            "fixed_probability",
+            "allow_self_connections",
+            fp("p", json!(1.0)),
+            {
+                let mut c = fp("p", json!(1.0));
+                c["allow_self_connections"] = json!(false);
+                c
+            },
+            true,
+        ),
+        ("fixed_number_pre", "", fnum("fixed_number_pre", "n", json!(3)), json!({"type": "all_to_all"}), false),
+        ("fixed_number_pre", "n", fnum("fixed_number_pre", "n", json!(3)), fnum("fixed_number_pre", "n", json!(5)), true),
+        ("fixed_number_pre", "seed", fnum("fixed_number_pre", "seed", json!(1)), fnum("fixed_number_pre", "seed", json!(9)), true),
+        (
+            "fixed_number_pre",
+            "allow_self_connections",
+            fnum("fixed_number_pre", "n", json!(8)),
+            {
+                let mut c = fnum("fixed_number_pre", "n", json!(7));
+                c["allow_self_connections"] = json!(false);
+                c
+            },
+            true,
+        ),
+        ("fixed_number_post", "", fnum("fixed_number_post", "n", json!(3)), json!({"type": "all_to_all"}), false),
+        ("fixed_number_post", "n", fnum("fixed_number_post", "n", json!(3)), fnum("fixed_number_post", "n", json!(5)), true),
+        ("fixed_number_post", "seed", fnum("fixed_number_post", "seed", json!(1)), fnum("fixed_number_post", "seed", json!(9)), true),
+        (
+            "fixed_number_post",
+            "allow_self_connections",
+            fnum("fixed_number_post", "n", json!(8)),
+            {
+                let mut c = fnum("fixed_number_post", "n", json!(7));
+                c["allow_self_connections"] = json!(false);
+                c
+            },
+            true,
+        ),
+        ("from_list", "", json!({"type": "from_list", "connections": [[0, 1, 0.2]]}), json!({"type": "one_to_one"}), false),
+        (
+            "from_list",
+            "connections",
+            json!({"type": "from_list", "connections": [[0, 1, 0.2]]}),
+            json!({"type": "from_list", "connections": [[0, 2, 0.2], [3, 1, 0.1]]}),
+            false,
+        ),
+        (
+            "from_list",
+            "file",
+            json!({"type": "from_list", "connections": [[0, 1, 0.2], [2, 3, 0.4]]}),
+            json!({"type": "from_list", "file": "conns.csv"}),
+            false,
+        ),
+        ("dense", "", json!({"type": "dense", "weights": m(0.1)}), json!({"type": "one_to_one"}), false),
+        ("dense", "weights", json!({"type": "dense", "weights": m(0.1)}), json!({"type": "dense", "weights": m(0.2)}), false),
+        ("conv2d", "", conv("stride", json!(1)), json!({"type": "all_to_all"}), false),
+        ("conv2d", "in_shape", conv("padding", json!(1)), conv("in_shape", json!([1, 4, 4])), false),
+        ("conv2d", "weights", conv("stride", json!(1)), conv("weights", json!([[[[0.5, 0.5, 0.5], [0.5, 0.5, 0.5], [0.5, 0.5, 0.5]]]])), false),
+        ("conv2d", "stride", conv("padding", json!(1)), conv("stride", json!(3)), false),
+        ("conv2d", "padding", conv("stride", json!(1)), conv("padding", json!(1)), false),
+        ("conv2d", "dilation", conv("padding", json!(2)), conv("dilation", json!(2)), false),
+        (
+            "conv2d",
+            "groups",
+            {
+                let mut c = conv("in_shape", json!([2, 6, 6]));
+                c["weights"] = json!([[w3[0][0], w3[0][0]], [w3[0][0], w3[0][0]]]);
+                c
+            },
+            {
+                let mut c = conv("in_shape", json!([2, 6, 6]));
+                c["weights"] = json!([[w3[0][0]], [w3[0][0]]]);
+                c["groups"] = json!(2);
+                c
+            },
+            false,
+        ),
+        ("sum_pool2d", "", pool("sum_pool2d", "stride", json!(2)), json!({"type": "all_to_all"}), false),
+        ("sum_pool2d", "in_shape", pool("sum_pool2d", "padding", json!(1)), pool("sum_pool2d", "in_shape", json!([1, 4, 4])), false),
+        ("sum_pool2d", "kernel", pool("sum_pool2d", "stride", json!(2)), pool("sum_pool2d", "kernel", json!(3)), false),
+        ("sum_pool2d", "stride", pool("sum_pool2d", "kernel", json!(3)), pool("sum_pool2d", "stride", json!(1)), false),
+        ("sum_pool2d", "padding", pool("sum_pool2d", "stride", json!(2)), pool("sum_pool2d", "padding", json!(1)), false),
+        ("avg_pool2d", "", pool("avg_pool2d", "stride", json!(2)), pool("sum_pool2d", "stride", json!(2)), false),
+        ("avg_pool2d", "in_shape", pool("avg_pool2d", "padding", json!(1)), pool("avg_pool2d", "in_shape", json!([1, 4, 4])), false),
+        ("avg_pool2d", "kernel", pool("avg_pool2d", "stride", json!(2)), pool("avg_pool2d", "kernel", json!(3)), false),
+        ("avg_pool2d", "stride", pool("avg_pool2d", "kernel", json!(3)), pool("avg_pool2d", "stride", json!(1)), false),
+        ("avg_pool2d", "padding", pool("avg_pool2d", "stride", json!(2)), pool("avg_pool2d", "padding", json!(1)), false),
+    ]
+}
+
+/// Pre and post sizes a connector needs (shapes for convolutions and poolings).
+fn sizes(c: &Value) -> (u64, u64) {
+    let shape = |c: &Value| -> Vec<u64> { c["in_shape"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect() };
+    let geo = |k: &str, d: u64| c.get(k).and_then(Value::as_u64).unwrap_or(d);
+    match c["type"].as_str().unwrap() {
+        "conv2d" => {
+            let s = shape(c);
+            let w = c["weights"].as_array().unwrap();
+            let k = w[0][0].as_array().unwrap().len() as u64;
+            let (st, p, d) = (geo("stride", 1), geo("padding", 0), geo("dilation", 1));
+            let o = (s[1] + 2 * p - d * (k - 1) - 1) / st + 1;
+            (s.iter().product(), w.len() as u64 * o * o)
+        }
+        "sum_pool2d" | "avg_pool2d" => {
+            let s = shape(c);
+            let k = geo("kernel", 2);
+            let (st, p) = (geo("stride", k), geo("padding", 0));
+            let o = (s[1] + 2 * p - k) / st + 1;
+            (s.iter().product(), s[0] * o * o)
+        }
+        _ => (8, 8),
+    }
+}
+
+/// The synapses (pre, post, weight bits) a connector makes.
+fn synapses(c: &Value, self_conn: bool, dir: &Path) -> Result<Vec<(u32, u32, u64)>, String> {
+    let (a, b) = sizes(c);
+    let post = if self_conn { "a" } else { "b" };
+    let net = json!({
+        "name": "c", "dt_ms": 1.0,
+        "populations": [{"name": "a", "size": a, "model": "lif"}, {"name": "b", "size": b, "model": "lif"}],
+        "projections": [{"pre": "a", "post": post, "weight": 0.5, "connector": c}]
+    });
+    let net = nerve_compiler::front::json::parse_network(&net.to_string(), &dir.join("c.json")).map_err(|e| e.to_string())?;
+    let e = net.projections().next().unwrap().0;
+    let sy = nerve_compiler::net::expand::expand(&net, e).map_err(|e| e.to_string())?;
+    let mut v = Vec::new();
+    for i in 0..sy.n_pre() {
+        for k in sy.row(i) {
+            v.push((i as u32, sy.post[k], sy.weight(k).to_bits()));
+        }
+    }
+    v.sort_unstable();
+    Ok(v)
+}
+
+#[test]
+fn every_documented_connector_option_changes_the_synapses() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("conns.csv"), "pre,post,weight\n0,1,0.2\n5,3,0.1\n").unwrap();
+    let doc = documented_connectors();
+    let rows = connector_rows();
+    let have: BTreeSet<(String, String)> = rows.iter().map(|(c, o, ..)| (c.to_string(), o.to_string())).collect();
+    let missing: Vec<_> = doc.difference(&have).collect();
+    assert!(missing.is_empty(), "documented connector options without a row: {missing:?}");
+    let stale: Vec<_> = have.difference(&doc).collect();
+    assert!(stale.is_empty(), "rows for connector options the page does not list: {stale:?}");
+    for (c, o, base, changed, self_conn) in &rows {
+        let a = synapses(base, *self_conn, dir.path()).unwrap_or_else(|e| panic!("{c} {o} (base): {e}"));
+        let b = synapses(changed, *self_conn, dir.path()).unwrap_or_else(|e| panic!("{c} {o} (changed): {e}"));
+        assert!(!a.is_empty(), "{c} {o}: no synapses");
+        assert_ne!(a, b, "{c}: changing `{o}` changed no synapse");
+    }
+}
