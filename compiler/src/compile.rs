@@ -119,6 +119,7 @@ struct Front {
 fn front(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Front> {
     let mut times = StageTimes::default();
     let dt = net.dt_ms;
+    check_memory(net)?;
     progress("expanding connectors");
     let t = Instant::now();
     let mut syn = expand_all(net, opts.threads)?;
@@ -155,6 +156,58 @@ fn front(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn FnMut(&s
     let (splits, conns) = partition(arch, net, opts.neurons_per_core, &syn, progress)?;
     times.partition = t.elapsed().as_secs_f64();
     Ok(Front { ext, syn, lowered, splits, conns, times })
+}
+
+/// Bytes compiling takes per synapse, at the peak (the 1M-neuron,
+/// 100M-synapse network: 3.05 GiB, ~33 B per synapse).
+const BYTES_PER_SYNAPSE: u64 = 40;
+
+/// The synapses a network's connectors make, at most (without expanding them).
+pub fn synapse_bound(net: &Network) -> u64 {
+    net.projections()
+        .map(|(_, a, b, p)| {
+            let (na, nb) = (net.pop(a).size as u64, net.pop(b).size as u64);
+            match &p.connector {
+                Connector::AllToAll { .. } => na * nb,
+                Connector::OneToOne => na.min(nb),
+                // The expected count and five standard deviations above it.
+                Connector::FixedProbability { p, .. } => {
+                    let m = p * (na * nb) as f64;
+                    (m + 5.0 * m.sqrt() + 1.0).min((na * nb) as f64) as u64
+                }
+                Connector::FixedNumberPre { n, .. } => *n as u64 * nb,
+                Connector::FixedNumberPost { n, .. } => *n as u64 * na,
+                Connector::FromList(l) => l.len() as u64,
+                Connector::Dense(_) => na * nb,
+                Connector::Conv2d(c) => nb * (c.in_shape[0] / c.groups.max(1)) as u64 * c.kernel[0] as u64 * c.kernel[1] as u64,
+                Connector::Pool2d(c) => nb * c.kernel[0] as u64 * c.kernel[1] as u64,
+            }
+        })
+        .fold(0u64, u64::saturating_add)
+}
+
+/// Refuses, before any allocation, a network whose compilation would need
+/// more memory than the machine has available, with the estimate.
+fn check_memory(net: &Network) -> Result<()> {
+    let synapses = synapse_bound(net);
+    let need = synapses.saturating_mul(BYTES_PER_SYNAPSE);
+    let Some(avail) = available_memory() else { return Ok(()) };
+    if need > avail {
+        return Err(CompileError::Network(format!(
+            "the network makes up to {synapses} synapses: compiling it needs about {:.1} GiB ({BYTES_PER_SYNAPSE} bytes per synapse), more than the {:.1} GiB this machine has available",
+            need as f64 / (1u64 << 30) as f64,
+            avail as f64 / (1u64 << 30) as f64
+        )));
+    }
+    Ok(())
+}
+
+/// The memory available to a new allocation (Linux: `MemAvailable`), if known.
+fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// Expands every projection's connector, on up to `threads` host threads

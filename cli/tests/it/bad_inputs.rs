@@ -45,6 +45,11 @@ fn setup(dir: &Path) {
         r#"{"name":"x","dt_ms":1.0,"populations":[{"name":"a","size":2,"model":"loihi_lif","params":{"du":1,"dv":1,"vth":10}}],
             "projections":[{"pre":"a","post":"a","weight":1,"connector":{"type":"all_to_all"},"plasticity":{"type":"loihi","dw":"2^-2*x1*q0"}}]}"#,
     );
+    w(
+        "huge.json",
+        r#"{"name":"x","dt_ms":1.0,"populations":[{"name":"a","size":1000000,"model":"lif"},{"name":"b","size":1000000,"model":"lif"}],
+            "projections":[{"pre":"a","post":"b","weight":0.1,"connector":{"type":"all_to_all"}}]}"#,
+    );
     w("sp_unknown.csv", "population,neuron,time\nnosuch,0,1\n");
     w("sp_unknown_late.csv", "population,neuron,time\nsrc,0,1\nnosuch,0,900\n");
     w("sp_neuron.csv", "population,neuron,time\nsrc,7,1\n");
@@ -101,6 +106,8 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("compile badplast.json --arch spinnaker -o out/x.img", 1, &["unknown plasticity type `hebbian`"]),
     ("compile badrule.json --arch loihi -o out/x.img", 1, &["cannot read `q0`"]),
     ("compile missing.json --arch spinnaker -o out/x.img", 1, &["missing.json"]),
+    ("compile huge.json --arch spinnaker -o out/x.img", 1, &["1000000000000 synapses", "GiB", "available"]),
+    ("export pynn huge.json --arch spinnaker -o out/x.py", 1, &["1000000000000 synapses"]),
     ("compile good.json --arch nosuch -o out/x.img", 1, &["unknown architecture profile `nosuch`"]),
     // Files that are not what they say, cut short or corrupted.
     ("run flipped.img --steps 5", 1, &["checksum mismatch", "corrupt"]),
