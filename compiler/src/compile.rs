@@ -161,6 +161,8 @@ fn front(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn FnMut(&s
 /// Bytes compiling takes per synapse, at the peak (the 1M-neuron,
 /// 100M-synapse network: 3.05 GiB, ~33 B per synapse).
 const BYTES_PER_SYNAPSE: u64 = 40;
+/// And per neuron (state, parameters and the emulator's arrays, with room).
+const BYTES_PER_NEURON: u64 = 256;
 
 /// The synapses a network's connectors make, at most (without expanding them).
 pub fn synapse_bound(net: &Network) -> u64 {
@@ -190,11 +192,12 @@ pub fn synapse_bound(net: &Network) -> u64 {
 /// more memory than the machine has available, with the estimate.
 fn check_memory(net: &Network) -> Result<()> {
     let synapses = synapse_bound(net);
-    let need = synapses.saturating_mul(BYTES_PER_SYNAPSE);
+    let neurons: u64 = net.pops().map(|(_, p)| p.size as u64).sum();
+    let need = synapses.saturating_mul(BYTES_PER_SYNAPSE).saturating_add(neurons.saturating_mul(BYTES_PER_NEURON));
     let Some(avail) = available_memory() else { return Ok(()) };
     if need > avail {
         return Err(CompileError::Network(format!(
-            "the network makes up to {synapses} synapses: compiling it needs about {:.1} GiB ({BYTES_PER_SYNAPSE} bytes per synapse), more than the {:.1} GiB this machine has available",
+            "the network has {neurons} neurons and makes up to {synapses} synapses: compiling it needs about {:.1} GiB ({BYTES_PER_NEURON} bytes per neuron, {BYTES_PER_SYNAPSE} per synapse), more than the {:.1} GiB this machine has available",
             need as f64 / (1u64 << 30) as f64,
             avail as f64 / (1u64 << 30) as f64
         )));

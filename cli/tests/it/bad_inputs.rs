@@ -58,6 +58,11 @@ fn setup(dir: &Path) {
     w("sp_nan.csv", "population,neuron,time\nsrc,0,nan\n");
     w("sp_notsrc.csv", "population,neuron,time\nn,0,1\n");
     w("fake.nir", "hello");
+    // Found by fuzzing (`network`): a population of 10^9 neurons took minutes to parse (every neuron's parameters checked one by one).
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz");
+    std::fs::copy(fuzz.join("network_billion_neurons.json"), dir.join("billion.json")).unwrap();
+    // Found by fuzzing (`nir`): a weight dataset shorter than its shape (an index out of bounds).
+    std::fs::copy(fuzz.join("nir_short_weights.nir"), dir.join("short.nir")).unwrap();
     w("notimage.img", net);
     let out = Command::new(env!("CARGO_BIN_EXE_nerve"))
         .current_dir(dir)
@@ -107,6 +112,8 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("compile badrule.json --arch loihi -o out/x.img", 1, &["cannot read `q0`"]),
     ("compile missing.json --arch spinnaker -o out/x.img", 1, &["missing.json"]),
     ("compile huge.json --arch spinnaker -o out/x.img", 1, &["1000000000000 synapses", "GiB", "available"]),
+    ("compile billion.json --arch loihi -o out/x.img", 1, &["1000000022 neurons", "GiB"]),
+    ("compile short.nir --arch loihi -o out/x.img", 1, &["short.nir", "values, its shape"]),
     ("export pynn huge.json --arch spinnaker -o out/x.py", 1, &["1000000000000 synapses"]),
     ("compile good.json --arch nosuch -o out/x.img", 1, &["unknown architecture profile `nosuch`"]),
     // Files that are not what they say, cut short or corrupted.

@@ -298,7 +298,7 @@ impl Parser {
                 if let Some(bits) = var.int_bits {
                     let check = |x: f64| x.fract() == 0.0 && x.abs() < (1u64 << bits) as f64;
                     let ok = match &v {
-                        Init::Values(vals) => vals.iter(size as usize).all(check),
+                        Init::Values(vals) => vals.stored().iter().all(|&x| check(x)),
                         Init::Uniform { lo, hi, .. } => check(*lo) && check(*hi),
                     };
                     if !ok {

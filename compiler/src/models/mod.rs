@@ -208,7 +208,7 @@ impl Neuron {
                             return Err((s.name, format!("`{}` has {} values for {n} neurons", s.name, x.len())));
                         }
                     }
-                    for x in v.iter(n) {
+                    for &x in v.stored() {
                         if let Some(m) = s.range.check(s.name, x) {
                             return Err((s.name, m));
                         }

@@ -36,8 +36,16 @@ impl Values {
     pub fn iter(&self, n: usize) -> impl Iterator<Item = f64> + '_ {
         (0..n).map(move |i| self.get(i))
     }
-    pub fn min_max(&self, n: usize) -> (f64, f64) {
-        self.iter(n).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)))
+    /// The values as stored: one for a scalar, whatever the population's
+    /// size (checks go over these, not over every neuron).
+    pub fn stored(&self) -> &[f64] {
+        match self {
+            Values::Scalar(v) => std::slice::from_ref(v),
+            Values::PerNeuron(v) => v,
+        }
+    }
+    pub fn min_max(&self, _n: usize) -> (f64, f64) {
+        self.stored().iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)))
     }
 }
 

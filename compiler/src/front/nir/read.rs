@@ -86,6 +86,11 @@ impl Source for Hdf5Pure {
             hdf5_pure::DType::F32 | hdf5_pure::DType::F64 => d.read_f64().map_err(|e| e.to_string())?,
             other => return Err(format!("expected numbers, found {other:?}")),
         };
+        // The data must fill its shape (a lying shape made an index out of bounds; found by fuzzing).
+        let n: usize = shape.iter().product();
+        if v.len() != n {
+            return Err(format!("dataset `{path}` holds {} values, its shape {shape:?} needs {n}", v.len()));
+        }
         Ok((v, shape))
     }
 }
