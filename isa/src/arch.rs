@@ -426,6 +426,8 @@ impl Arch {
     }
 
     pub fn to_toml(&self) -> String {
+        // invariant: an Arch is structs of strings, numbers, enums and arrays (Options only as struct fields, left out when None),
+        // all TOML-representable; the tests round-trip every built-in profile through to_toml
         toml::to_string_pretty(self).expect("an Arch always serialises to TOML")
     }
 

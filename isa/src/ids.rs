@@ -21,6 +21,7 @@ macro_rules! dense_id {
             /// callers check sizes against the architecture before building ids.
             #[inline]
             pub fn from_index(i: usize) -> Self {
+                // invariant: callers build ids only from indices below an architecture's or image's u32 counts (documented above)
                 Self(<$inner>::try_from(i).expect(concat!(stringify!($name), " index overflow")))
             }
         }

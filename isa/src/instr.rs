@@ -39,7 +39,8 @@ impl Reg {
 
 /// Shorthand for register `i`, for hand-built programs. Panics if `i` ≥ 16.
 pub fn r(i: u8) -> Reg {
-    Reg::new(i).expect("register index out of range")
+    // invariant: `r` is for hand-built programs, whose callers pass literal register numbers < 16 (documented: panics otherwise)
+    Reg::new(i).expect("r(i) takes a register number below 16")
 }
 
 /// One instruction. Fields a format does not use are zero.

@@ -14,6 +14,7 @@
 //!   JSON name and its energy row).
 //! - [`ids`]: typed dense ids.
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod arch;
 pub mod counters;

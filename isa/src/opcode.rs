@@ -316,6 +316,7 @@ impl Opcode {
     pub fn info(self) -> &'static OpInfo {
         // OPCODES is in declaration order; the lookup is by scan because the
         // table is small and the discriminants are sparse.
+        // invariant: `opcodes!` generates the enum and OPCODES from the same rows, so every variant has exactly one row
         OPCODES.iter().find(|i| i.opcode == self).expect("every opcode has a row in OPCODES")
     }
     pub fn mnemonic(self) -> &'static str {

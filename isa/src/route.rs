@@ -105,6 +105,8 @@ pub fn direct_path(a: &crate::arch::Arch, from: TileId, to: TileId, mut hop: imp
     let mut t = from;
     let mut go = |t: &mut TileId, d: Dir| {
         hop(*t, d);
+        // invariant: `from` and `to` are tiles of the machine: on a mesh every hop moves inside their bounding box (no diagonal
+        // hops there), and a hexagonal torus wraps, so every tile has a neighbour in every direction
         *t = a.neighbour(*t, d).expect("a dimension-order path stays on the machine");
     };
     while diag != 0 {

@@ -26,7 +26,9 @@ pub const IF_KERNEL: &str = "\
 /// On the `tiny` profile: a 3-neuron spike array on core 0 (tile 0) driving a
 /// 4-neuron IF population on core 4 (tile 1, one hop east), all-to-all.
 pub fn sample_image() -> Image {
-    let arch = Arch::builtin("tiny").expect("built-in profile");
+    // invariant: `tiny` is one of the built-in profiles (every test that builds the sample loads it)
+    let arch = Arch::builtin("tiny").expect("`tiny` is a built-in profile");
+    // invariant: IF_KERNEL is a constant program, assembled by every test that builds the sample
     let kernel = assemble(IF_KERNEL).expect("sample kernel assembles");
     let src = CoreImage {
         core: CoreId(0),

@@ -98,7 +98,8 @@ impl Image {
         let bulk: usize = self.cores.iter().map(|c| 8 * (c.synapses.len() + c.rows.len()) + 64 * c.inputs.len()).sum();
         let mut out = Vec::with_capacity(HEADER_LEN + bulk + (1 << 16));
         out.resize(HEADER_LEN, 0);
-        bincode::serde::encode_into_std_write(self, &mut out, bincode_config()).expect("an Image always encodes");
+        // invariant: writing into a Vec cannot fail, and every Image field is a plain serde type bincode encodes (no maps with unsupported keys)
+        bincode::serde::encode_into_std_write(self, &mut out, bincode_config()).expect("an Image always encodes into a Vec");
         let payload_len = (out.len() - HEADER_LEN) as u64;
         let crc = crc32fast::hash(&out[HEADER_LEN..]);
         out[0..8].copy_from_slice(&MAGIC);
@@ -122,7 +123,8 @@ impl Image {
         if bytes.len() < HEADER_LEN {
             return Err(ImageError::TooShort { len: bytes.len() });
         }
-        let header: &[u8; HEADER_LEN] = bytes[..HEADER_LEN].try_into().expect("HEADER_LEN bytes");
+        // invariant: the length check just above returned TooShort for fewer than HEADER_LEN bytes
+        let header: &[u8; HEADER_LEN] = bytes[..HEADER_LEN].try_into().expect("the slice is exactly HEADER_LEN bytes");
         let (len, crc) = check_header(header, (bytes.len() - HEADER_LEN) as u64)?;
         let payload = &bytes[HEADER_LEN..];
         debug_assert_eq!(payload.len() as u64, len);
