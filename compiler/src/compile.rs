@@ -143,6 +143,8 @@ fn front(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn FnMut(&s
         let mut l = lower(arch, pop, &incoming, dt)?;
         for (e, _, _, _) in net.projections().filter(|(_, _, b, _)| *b == pi) {
             if let Some(o) = origin(e) {
+                // invariant: a delay stage ends at its origin's post population and the origin (kept, stage 0) is in `incoming` above;
+                // `lower` quantises every incoming projection (sources take none: the front ends refuse synapses into them)
                 let q = l.quant.iter().find(|(x, _)| *x == o).map(|(_, q)| q.clone()).expect("a delay stage's origin is quantised");
                 l.quant.push((e, q));
             }
@@ -230,11 +232,17 @@ fn expand_all(net: &Network, threads: Option<usize>) -> Result<Vec<Synapses>> {
             sc.spawn(|| loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(&e) = edges.get(i) else { break };
+                // invariant: expand() returns errors rather than panicking, and a panicking thread ends the compilation (the scope re-raises it)
                 *slots[i].lock().expect("no thread panics holding a slot") = Some(expand(net, e));
             });
         }
     });
-    slots.into_iter().map(|m| m.into_inner().expect("no thread panics holding a slot").expect("every projection expanded")).collect()
+    // invariant: the scope above re-raised any thread's panic, so no slot is poisoned; fetch_add hands out every index
+    // below edges.len() to exactly one thread, which fills that slot before taking another
+    slots
+        .into_iter()
+        .map(|m| m.into_inner().expect("no thread panics holding a slot").expect("every index below edges.len() was claimed and its slot filled"))
+        .collect()
 }
 
 /// What exporters need of a compilation, without placing, routing or

@@ -127,7 +127,8 @@ impl Scatter<'_> {
         } else {
             std::thread::scope(|sc| {
                 let hs: Vec<_> = cut.windows(2).map(|w| (w[0], w[1])).map(|(lo, hi)| sc.spawn(move || count(lo, hi))).collect();
-                hs.into_iter().map(|h| h.join().expect("a codegen thread panicked")).collect()
+                // invariant: `count` cannot fail; a panic there is a bug, which the join passes on
+                hs.into_iter().map(|h| h.join().expect("a codegen thread panicked (counting cannot fail, so this is a bug)")).collect()
             })
         };
         // Each core's arrays grow by what all threads add (on the threads:
@@ -183,7 +184,9 @@ impl Scatter<'_> {
                         let (rows, syns, first) = &mut parts[k];
                         if last[k] != i {
                             last[k] = i;
-                            let row = base_row[k].expect("connected") + (key - self.run_key);
+                            // invariant: neuron i has a key, so its slice sends; `conn` lists every slice its synapses reach, and the loop at the
+                            // top of `run` gave each of those a base row
+                            let row = base_row[k].expect("a target slice of a sending source has a base row") + (key - self.run_key);
                             rows[rc[k]] = RowStart { row, start: *first + sc[k] as u32 };
                             rc[k] += 1;
                         }
@@ -288,6 +291,7 @@ pub(crate) fn codegen(
     let mut stdp_of: Vec<Option<crate::plasticity::stdp::Planned>> = (0..net.graph.edge_count()).map(|_| None).collect();
     for (e, _, post, p) in net.projections() {
         let Some(pl) = &p.plasticity else { continue };
+        // invariant: `lower` quantises every projection into a population (delay stages take their origin's, in `front`)
         let q = &lowered[post.index()].quant.iter().find(|(x, _)| *x == e).expect("every projection is quantised").1;
         let c = crate::plasticity::compile(net, e, pl, q, &syn[e.index()])?;
         stdp_of[e.index()] = c.stdp;
@@ -322,7 +326,8 @@ pub(crate) fn codegen(
             let r = sp.range(k);
             let kind = match &low.body {
                 Body::Kernel { params, state, .. } => CoreKind::Neuron {
-                    kernel: kid.expect("kernel id"),
+                    // invariant: `kid` is Some exactly when the body is Body::Kernel (set from the same match above)
+                    kernel: kid.expect("a kernel body has a kernel id"),
                     params: params.iter().map(|p| slice_params(p, r.clone())).collect(),
                     state: state.iter().map(|s| s[r.start as usize..r.end as usize].to_vec()).collect(),
                 },
@@ -358,6 +363,7 @@ pub(crate) fn codegen(
             let group: Vec<(&Synapses, &ProjQuant, &Projection)> = projs
                 .iter()
                 .map(|e| {
+                    // invariant: `lower` quantises every projection into a population (delay stages take their origin's, in `front`)
                     let q = &quant.iter().find(|(pe, _)| pe == e).expect("every projection is quantised").1;
                     (&syn[e.index()], q, &net.graph[*e])
                 })
@@ -471,6 +477,8 @@ pub(crate) fn codegen(
             let mut c = b.img;
             c.inputs.sort_by_key(|e| e.key);
             for (key, mut k) in b.conv {
+                // invariant: a shared kernel is pushed only for a target slice its projection group reaches, and `job.run` gave
+                // every reached target slice an input entry with the group's run key
                 k.input = c.inputs.iter().position(|e| e.key.0 == key).expect("a kernel's input entry exists") as u32;
                 c.conv.push(k);
             }

@@ -11,6 +11,7 @@
 //!   the mapping report.
 //! - [`export`]: networks out (NIR).
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod compile;
 pub mod emit;

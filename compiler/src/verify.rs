@@ -23,9 +23,16 @@ pub fn check_routing(net: &Network, img: &Image) -> Result<RoutingCheck, String>
     let a = &img.arch;
     let mut out = RoutingCheck::default();
     // (population index, neuron) → (core, local index)
-    let locate = |pop: usize, neuron: u32| -> (nerve_isa::ids::CoreId, u32) {
-        let s = img.populations[pop].slices.iter().find(|s| neuron >= s.first && neuron < s.first + s.count).expect("slices cover");
-        (s.core, neuron - s.first)
+    // The network and the image are the caller's: a population or neuron the
+    // image does not hold is a discrepancy like any other.
+    let locate = |pop: usize, neuron: u32| -> Result<(nerve_isa::ids::CoreId, u32), String> {
+        let p = img.populations.get(pop).ok_or_else(|| format!("the network's population {pop} is not in the image (it has {})", img.populations.len()))?;
+        let s = p
+            .slices
+            .iter()
+            .find(|s| neuron >= s.first && neuron < s.first + s.count)
+            .ok_or_else(|| format!("`{}` neuron {neuron}: no slice of the image holds it (the image's population has {} neurons)", p.name, p.size))?;
+        Ok((s.core, neuron - s.first))
     };
     // Synapse counts per (pre pop, pre neuron) → per target core, from the network.
     let mut by_source: std::collections::BTreeMap<(usize, u32), std::collections::BTreeMap<u32, u64>> = Default::default();
@@ -33,7 +40,7 @@ pub fn check_routing(net: &Network, img: &Image) -> Result<RoutingCheck, String>
         let s = expand(net, e).map_err(|e| e.to_string())?;
         for i in 0..s.n_pre() {
             for k in s.row(i) {
-                let (core, _) = locate(post.index(), s.post[k]);
+                let (core, _) = locate(post.index(), s.post[k])?;
                 *by_source.entry((pre.index(), i as u32)).or_default().entry(core.0).or_insert(0) += 1;
             }
         }

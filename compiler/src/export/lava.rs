@@ -229,6 +229,7 @@ def source(n, spikes):
             Model::Neuron(nm) => {
                 let ints = |k: &str| -> Vec<i64> { nm.params.get(k).iter(n).map(|x| x as i64).collect() };
                 let state = |k: &str| -> Vec<i64> {
+                    // invariant: the check at the top of `export` refused every neuron model but loihi_lif (lava_lif), whose state is u and v
                     let spec = nm.model.state().iter().find(|s| s.name == k).expect("loihi_lif has u and v");
                     nm.params.initial(pop, spec).iter().map(|&x| x as i64).collect()
                 };

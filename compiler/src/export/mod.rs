@@ -178,5 +178,6 @@ pub(crate) fn py_time(x: f64) -> String {
 
 /// A Python string literal.
 pub(crate) fn py_str(s: &str) -> String {
-    serde_json::to_string(s).expect("a string serialises")
+    // invariant: serde_json serialises any &str (escaping as needed); only non-string map keys or failing writers make it fail
+    serde_json::to_string(s).expect("serde_json serialises every &str")
 }

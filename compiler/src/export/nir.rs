@@ -102,6 +102,7 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
         let node = match &pop.model {
             Model::Input => NirNode::Input { shape: Array { data: vec![n as f64], shape: vec![1] } },
             Model::Neuron(nm) if NirNeuron::of(nm).is_some() => {
+                // invariant: the match guard just above is NirNeuron::of(nm).is_some()
                 let p = NirNeuron::of(nm).expect("checked in the guard");
                 if !biased[pi.index()] && p.bias.iter(n).any(|b| b != 0.0) {
                     return Err(bad(format!("population `{}` has a constant input but no incoming projection to carry it", pop.name)));

@@ -280,6 +280,7 @@ def fmt(t):
         let name = py_str(&pop.name);
         let cell = match &pop.model {
             Model::Neuron(nm) => {
+                // invariant: pynn_of returns Some for every Model::Neuron (or the error `?` passes on)
                 let (_, m) = pynn_of(pop)?.expect("a neuron model with a PyNN map");
                 let params: Vec<String> = m
                     .params
@@ -325,7 +326,8 @@ def fmt(t):
         };
         let _ = writeln!(t, "pops[{name}] = sim.Population({n}, {cell}, label={name})");
         if let Model::Neuron(nm) = &pop.model {
-            let m = nm.model.pynn().expect("checked above");
+            // invariant: pynn_of(pop)? above returned an error for a neuron model without a PyNN map
+            let m = nm.model.pynn().expect("pynn_of(pop)? refused a neuron model without a PyNN map");
             let init: Vec<String> = m
                 .state
                 .iter()

@@ -161,7 +161,8 @@ pub fn to_json(tables: &[ChipTable]) -> String {
             })
         })
         .collect();
-    serde_json::to_string(&v).expect("tables serialise")
+    // invariant: a serde_json::Value with string keys and integer/bool leaves always serialises
+    serde_json::to_string(&v).expect("a serde_json::Value always serialises")
 }
 
 /// The binary form's magic.
@@ -218,7 +219,8 @@ pub fn from_binary(b: &[u8]) -> std::result::Result<Vec<ChipTable>, String> {
         for _ in 0..k {
             let (key, mask) = (u32_of(take(4)?), u32_of(take(4)?));
             let r = take(w as usize)?;
-            let route = if w == 8 { u64::from_le_bytes(r.try_into().expect("8 bytes")) } else { u32_of(r) as u64 };
+            // invariant: `take(w)` returns exactly w bytes and this branch has w == 8
+            let route = if w == 8 { u64::from_le_bytes(r.try_into().expect("take(8) returns 8 bytes")) } else { u32_of(r) as u64 };
             entries.push(Entry { key, mask, route, defaultable: false });
         }
         tables.push(ChipTable { x, y, entries });

@@ -383,7 +383,8 @@ fn parse_pairs_with(b: &[u8], out: &mut ConnList, words: bool) -> Option<()> {
 /// Bytes i..i + 8 as a little-endian word (byte i lowest).
 #[inline]
 fn word(b: &[u8], i: usize) -> u64 {
-    u64::from_le_bytes(b[i..i + 8].try_into().expect("eight bytes"))
+    // invariant: b[i..i + 8] is exactly eight bytes (callers read words only where i + 16 <= b.len(), so the slice is in range)
+    u64::from_le_bytes(b[i..i + 8].try_into().expect("an i..i + 8 slice is eight bytes"))
 }
 
 /// The index of the first byte of `w` (lowest first) that is not an ASCII

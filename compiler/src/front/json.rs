@@ -289,7 +289,8 @@ impl Parser {
             let io = init.obj()?;
             let allowed = model.state();
             for (k, _) in io.m.iter() {
-                let at = io.get(k).expect("key exists");
+                // invariant: `k` is one of io.m's own keys (this loop iterates them)
+                let at = io.get(k).expect("a key of this object is in it");
                 let Some(var) = allowed.iter().find(|v| v.name == k) else {
                     let names: Vec<&str> = allowed.iter().map(|v| v.name).collect();
                     return at.err(format!("`{}` has no state variable `{k}` (it has: {})", model_name, names.join(", ")));
@@ -353,13 +354,15 @@ impl Parser {
         for s in specs {
             if let Some(a) = p.get(s.name) {
                 let v = a.values(size)?;
-                n.params.set(s.name, v).expect("a declared parameter");
+                // invariant: `s` is one of the model's own parameter specs, and Params::set fails only on an undeclared name
+                n.params.set(s.name, v).expect("the model declares its own parameters");
             }
         }
         for k in p.m.keys() {
             if specs.iter().all(|s| s.name != k) {
                 if let Some(h) = m.hint(k) {
-                    return p.get(k).expect("key exists").err(h);
+                    // invariant: `k` is one of p.m's own keys (this loop iterates them)
+                    return p.get(k).expect("a key of this object is in it").err(h);
                 }
             }
         }

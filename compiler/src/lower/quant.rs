@@ -139,11 +139,14 @@ pub fn assign_scaled(arch: &Arch, pop: &Population, incoming: &[Incoming], lsb: 
             return Err(bad(pop, format!("needs {} input ports, a core of `{}` has {}", ports.len(), arch.name, arch.core.max_input_ports)));
         }
         for (q, (r, _)) in quant.iter_mut().zip(&want) {
+            // invariant: `merged` holds one port for each receptor present in `ports`, which has a port for every entry of `want`
             q.1.exp = ports.iter().find(|p| p.receptor == *r).expect("receptor has a port").exp;
         }
     }
     for (q, (r, _)) in quant.iter_mut().zip(&want) {
-        q.1.port = ports.iter().position(|p| p.receptor == *r && p.exp == q.1.exp).expect("port exists") as u8;
+        // invariant: every (receptor, exponent) of `want` has a port unless they were merged, and then the exponent was just set
+        // from the receptor's merged port
+        q.1.port = ports.iter().position(|p| p.receptor == *r && p.exp == q.1.exp).expect("every projection's (receptor, exponent) has a port") as u8;
     }
     for ((_, q), inc) in quant.iter_mut().zip(incoming) {
         measure(q, inc.syn);

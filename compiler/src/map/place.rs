@@ -245,7 +245,8 @@ pub fn place(arch: &Arch, net: &Network, splits: &[Split], traffic: &Traffic, op
                     return Err(CompileError::Placement { file: "placement".into(), reason: format!("core {core} is given twice") });
                 }
                 used[*core as usize] = true;
-                let idx = slice_ids.iter().position(|s| *s == (p, *k)).expect("slice exists");
+                // invariant: slice_ids lists (p, k) for every k below each population's slice count, and `k < sp.count` was checked above
+                let idx = slice_ids.iter().position(|s| *s == (p, *k)).expect("slice_ids holds every slice of every population");
                 if set[idx] {
                     return Err(CompileError::Placement { file: "placement".into(), reason: format!("`{pop}` slice {k} is placed twice") });
                 }

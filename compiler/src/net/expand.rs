@@ -161,7 +161,8 @@ fn csr(n_pre: usize, pre: &[u32], post: &[u32], w: Option<Vec<f64>>, d: Option<V
 
 /// Expands one projection.
 pub fn expand(net: &Network, proj: ProjIx) -> Result<Synapses> {
-    let (pre, post) = net.graph.edge_endpoints(proj).expect("projection exists");
+    // invariant: callers pass a projection of `net` (from net.projections())
+    let (pre, post) = net.graph.edge_endpoints(proj).expect("`proj` is one of the network's projections");
     let p = &net.graph[proj];
     let (n_pre, n_post) = (net.pop(pre).size as usize, net.pop(post).size as usize);
     let same = pre == post;

@@ -430,7 +430,8 @@ impl Network {
     }
     pub fn projections(&self) -> impl Iterator<Item = (ProjIx, PopIx, PopIx, &Projection)> {
         self.graph.edge_indices().map(move |e| {
-            let (a, b) = self.graph.edge_endpoints(e).expect("edge exists");
+            // invariant: `e` comes from this graph's own edge_indices()
+            let (a, b) = self.graph.edge_endpoints(e).expect("an edge index of this graph has endpoints");
             (e, a, b, &self.graph[e])
         })
     }

@@ -385,7 +385,8 @@ pub fn program(dw: &[Product], dd: &[Product], dt: &[Product], sign_mode: SignMo
         ));
     }
     let inputs: Vec<Input> = (0..ops.len()).map(|i| b.input(&format!("op{i}"))).collect();
-    let port = |o: Operand| inputs[ops.iter().position(|x| *x == o).expect("declared above")];
+    // invariant: the first pass above calls used() on every operand the code below reads (the same loops over the same rules)
+    let port = |o: Operand| inputs[ops.iter().position(|x| *x == o).expect("every operand read was declared by the first pass")];
     let old = [r(13), r(14), r(15)];
     let zero = r(12);
     b.movi(zero, 0);

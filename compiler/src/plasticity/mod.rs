@@ -26,6 +26,7 @@ pub struct Compiled {
 pub fn compile(net: &Network, e: ProjIx, pl: &Plasticity, q: &crate::lower::ProjQuant, sy: &crate::net::expand::Synapses) -> Result<Compiled> {
     let p = &net.graph[e];
     let err = |e: String| CompileError::Projection { projection: p.label.clone(), reason: format!("learning rule: {e}") };
+    // invariant: callers pass `e` from net.projections()
     let post = net.graph.edge_endpoints(e).expect("the projection is the network's").1;
     match pl {
         Plasticity::Stdp(st) => {

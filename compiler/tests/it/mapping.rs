@@ -252,3 +252,12 @@ fn images_are_the_same_on_any_thread_count() {
         assert!(with(k) == one, "{k} threads gave another image");
     }
 }
+
+#[test]
+fn routing_check_against_a_smaller_image_is_an_error() {
+    // The network has neurons the image does not: an error naming one (was a panic).
+    let a = Arch::builtin("tiny").unwrap();
+    let img = compile(&a, &parse(&layered(40, 0.2)), &Options::default(), &mut |_| {}).unwrap().image;
+    let e = check_routing(&parse(&layered(80, 0.2)), &img).unwrap_err();
+    assert!(e.contains("no slice of the image holds it"), "{e}");
+}

@@ -205,6 +205,8 @@ fn route_once(
                 }
             }
             if i > 0 {
+                // invariant: tree nodes after the root are appended with `arrival: Some(dir)` one hop from their parent (so the hop back
+                // stays on the machine) and after it, so the parent precedes the child
                 let parent_tile = arch.neighbour(n.tile, n.arrival.expect("non-root nodes arrive").opposite()).expect("parent exists");
                 let p = tr.nodes[..i].iter().position(|m| m.tile == parent_tile).expect("parent precedes child");
                 depth[i] = depth[p] + 1;

@@ -125,7 +125,8 @@ pub fn compress(mut blocks: Vec<Block>) -> Vec<Entry> {
         let here = if n.set.binary_search(&inherited).is_ok() {
             inherited
         } else if n.prefer != NONE || n.set.iter().any(|&r| r != NONE) {
-            let r = if n.prefer != NONE { n.prefer } else { *n.set.iter().find(|&&r| r != NONE).expect("explicit route") };
+            // invariant: this branch's condition: prefer != NONE, or the set holds a route other than NONE
+            let r = if n.prefer != NONE { n.prefer } else { *n.set.iter().find(|&&r| r != NONE).expect("the branch condition guarantees an explicit route") };
             out.push(Entry { key: n.key, len: n.len, route: r });
             r
         } else {

@@ -150,6 +150,7 @@ fn path_avoiding(arch: &Arch, from: &[TileId], to: TileId, avoid: &[bool]) -> Op
                 cur = p;
             }
             moves.reverse();
+            // invariant: the search is seeded with `from` only, and every other tile it reaches has `prev` set, so the walk back ends in `from`
             let start = from.iter().position(|&f| f == cur).expect("a path starts in the tree");
             return Some((start, moves));
         }
@@ -208,6 +209,7 @@ pub fn build_avoiding(arch: &Arch, src: TileId, dests: &[(TileId, u32)], avoid: 
         };
         let mut at = start;
         for dir in moves {
+            // invariant: path_avoiding moves only through neighbour() tiles, and `path` is a dimension-order path between two tiles of the machine
             let next = arch.neighbour(tree.nodes[at].tile, dir).expect("paths stay on the machine");
             if let Some(j) = tree.nodes.iter().position(|n| n.tile == next) {
                 at = j;
@@ -219,6 +221,7 @@ pub fn build_avoiding(arch: &Arch, src: TileId, dests: &[(TileId, u32)], avoid: 
         }
     }
     for &(t, local) in dests {
+        // invariant: the loop above skipped destinations already in the tree and added a path ending at each other one
         let i = tree.nodes.iter().position(|n| n.tile == t).expect("every destination tile is in the tree");
         tree.nodes[i].cores |= 1u64 << local;
     }
@@ -275,6 +278,7 @@ pub fn build(arch: &Arch, src: TileId, dests: &[(TileId, u32)]) -> Tree {
         let axy = arch.tile_xy(tree.nodes[at].tile);
         let moves = path_oriented(arch, axy, dxy, flip);
         for dir in moves {
+            // invariant: path_oriented gives a shortest path between two tiles of the machine (inside their bounding box on a mesh)
             let next = arch.neighbour(tree.nodes[at].tile, dir).expect("shortest paths stay on the machine");
             if let Some(j) = find(&index, next) {
                 // Only possible on equal-distance ties: continue from there.
@@ -290,6 +294,7 @@ pub fn build(arch: &Arch, src: TileId, dests: &[(TileId, u32)]) -> Tree {
         }
     }
     for &(t, local) in dests {
+        // invariant: the loop above added a path ending at each destination (or found it in the tree already)
         let i = find(&index, t).expect("every destination tile is in the tree");
         tree.nodes[i].cores |= 1u64 << local;
     }
