@@ -168,6 +168,7 @@ impl Plastic {
         let mut pre_neurons: Vec<u32> = s.pre.clone();
         pre_neurons.sort_unstable();
         pre_neurons.dedup();
+        // invariant: pre_neurons is s.pre sorted and deduplicated, and slot_of is called only on elements of s.pre
         let slot_of = |p: &u32| pre_neurons.binary_search(p).expect("a listed pre neuron") as u32;
         // Synapses by pre slot (the compiler writes them so; sorted here whatever the image's order).
         let mut order: Vec<usize> = (0..s.pre.len()).collect();

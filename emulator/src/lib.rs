@@ -12,6 +12,7 @@
 //!   delivery, counters.
 //! - [`cost`]: what events cost: timing per core and step, energy.
 #![deny(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod cost;
 pub mod engine;

@@ -162,7 +162,8 @@ pub fn run(m: &mut Machine, runner: &dyn KernelRunner, steps: u64, threads: usiz
         |t: usize| Ctx { t, s: &shared, bufs: &bufs, barrier: &barrier, failed: &failed, step_acc: &step_acc, core_max: &core_max, link_totals: &link_totals };
     let workers: Vec<Worker> = std::thread::scope(|sc| {
         let mut ws = workers.into_iter();
-        let mut w0 = ws.next().expect("at least one thread");
+        // invariant: thread_bounds returns at least two bounds, so `split` makes at least one worker
+        let mut w0 = ws.next().expect("thread_bounds gives at least one worker");
         let handles: Vec<_> = ws
             .enumerate()
             .map(|(i, mut w)| {
@@ -175,17 +176,20 @@ pub fn run(m: &mut Machine, runner: &dyn KernelRunner, steps: u64, threads: usiz
             .collect();
         make_ctx(0).work(&mut w0, progress);
         let mut all = vec![w0];
+        // invariant: a worker has no failure path (`work` returns nothing); a panic there is a bug, which the join passes on
         all.extend(handles.into_iter().map(|h| h.join().expect("emulator worker thread panicked")));
         all
     });
     // The last step's slowest core is known once every thread has finished.
-    let mut acc = step_acc.into_inner().expect("lock");
+    // invariant: a thread that panicked holding the lock made its join above panic first, so the lock is not poisoned here
+    let mut acc = step_acc.into_inner().expect("no thread panics holding step_acc (its join would have panicked first)");
     if let Some(a) = acc.as_mut() {
         if let Some((st, net_ns)) = a.pending.take() {
             a.account(st, f64::from_bits(core_max[(st & 1) as usize].load(std::sync::atomic::Ordering::Acquire)), net_ns);
         }
     }
-    let links = link_totals.into_inner().expect("lock");
+    // invariant: a thread that panicked holding the lock made its join above panic first, so the lock is not poisoned here
+    let links = link_totals.into_inner().expect("no thread panics holding link_totals (its join would have panicked first)");
     Ok(merge(&m.pops, workers, &first_of, steps, acc, links, rec, t_start))
 }
 

@@ -177,7 +177,8 @@ impl Ctx<'_> {
         for step in 0..s.steps {
             let par = (step & 1) as usize;
             {
-                let mut out = self.bufs[par * s.threads + self.t].write().expect("spike buffer lock");
+                // invariant: no thread panics while holding a spike buffer (compute and send return no errors; a panic is a bug and ends the run)
+                let mut out = self.bufs[par * s.threads + self.t].write().expect("no thread panics holding a spike buffer");
                 out.clear();
                 self.compute(w, step, &mut out);
                 self.send(w, step, &out);
@@ -206,8 +207,10 @@ impl Ctx<'_> {
         if let Some(mut net) = net {
             self.expand_direct_totals(&mut net);
             progress(s.steps);
-            *self.step_acc.lock().expect("lock") = acc;
-            *self.link_totals.lock().expect("lock") = net.link_totals;
+            // invariant: no thread panics while holding step_acc or link_totals (each is held for one assignment; a panic elsewhere
+            // is a bug and ends the run)
+            *self.step_acc.lock().expect("no thread panics holding step_acc") = acc;
+            *self.link_totals.lock().expect("no thread panics holding link_totals") = net.link_totals;
         }
     }
 
@@ -340,7 +343,8 @@ impl Ctx<'_> {
         let lo = s.owner_start[self.t];
         let mut latency = 0.0f64;
         for tb in 0..s.threads {
-            let buf = self.bufs[par * s.threads + tb].read().expect("spike buffer lock");
+            // invariant: no thread panics while holding a spike buffer (compute and send return no errors; a panic is a bug and ends the run)
+            let buf = self.bufs[par * s.threads + tb].read().expect("no thread panics holding a spike buffer");
             for &(src, i) in buf.iter() {
                 let subs = &s.pre_subs[src as usize];
                 if !subs.is_empty() {
@@ -568,7 +572,8 @@ fn scan_flags(flags: &[u8], mut spike: impl FnMut(u32)) -> u64 {
     let mut chunks = flags.chunks_exact(8);
     let mut base = 0u32;
     for c in chunks.by_ref() {
-        let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+        // invariant: chunks_exact(8) yields chunks of exactly 8 bytes
+        let w = u64::from_le_bytes(c.try_into().expect("chunks_exact(8) gives 8-byte chunks"));
         if w != 0 {
             active += (w & !SPIKES).count_ones() as u64;
             let mut s = w & SPIKES;

@@ -230,6 +230,7 @@ impl Jit {
 
 impl KernelRunner for Jit {
     fn run(&self, core: usize, k: &Kernel, d: &mut KernelData, input: &mut [i32], stride: usize, flags: &mut [u8]) {
+        // invariant: Jit::compile sets per_core[i] for every Run::Kernel core, and the engine calls `run` only for those
         let f = self.per_core[core].expect("a kernel core has a compiled kernel");
         let np = padded(d.n);
         // The compiled code reads and writes `np` lanes of every array it
@@ -252,6 +253,7 @@ impl KernelRunner for Jit {
     }
 
     fn run_program(&self, kernel: usize, k: &Kernel, d: &mut KernelData, input: &mut [i32], stride: usize, flags: &mut [u8]) {
+        // invariant: Jit::compile compiles every rule's program, and the learning engine runs only rules' programs
         let f = *self.programs.get(&kernel).expect("every learning program is compiled");
         let np = padded(d.n);
         assert!(stride == np && flags.len() >= np / LANES);
@@ -324,7 +326,8 @@ fn build(
         let param_base: Vec<Option<Value>> =
             (0..k.params.len()).map(|i| (consts[i].is_none() || Some(i) == first_uniform).then(|| b.ins().load(ptr, mf, param_tab, (i * 8) as i32))).collect();
         let uniform_base: Option<Value> = first_uniform.and_then(|s| param_base[s]);
-        let uniform_at = |slot: usize| -> i32 { ((slot - first_uniform.expect("a uniform slot")) * 16) as i32 };
+        // invariant: uniform_at is called only for slots with consts[slot] Some, so first_uniform is Some
+        let uniform_at = |slot: usize| -> i32 { ((slot - first_uniform.expect("uniform_at is called for uniform slots only")) * 16) as i32 };
         let stride_bytes = b.ins().imul_imm_s(port_stride, 4);
         let input_base: Vec<Value> = (0..k.inputs.len())
             .map(|i| {
@@ -406,6 +409,8 @@ fn build(
         };
         // A written slot's change (old XOR new) joins the activity test.
         let join_change = |b: &mut FunctionBuilder, any: &mut Option<Value>, old: Option<Value>, new: Value| {
+            // invariant: with activity bits, each written slot's old value was loaded before the loop or by its first Lds
+            // (first_is_load); without them last_write is cleared, so this is never called
             let d = b.ins().bxor(old.expect("every written slot's old value is known"), new);
             or_into(b, any, d);
         };
@@ -463,10 +468,12 @@ fn build(
                 Opcode::Ldp => match consts[aux as usize] {
                     Some(x) => {
                         kn = Known::Const(x);
+                        // invariant: consts[aux] is Some here, so first_uniform is Some, param_base[first_uniform] is loaded and uniform_here is Some
                         let base = uniform_here.expect("a uniform slot has the base");
                         Some(b.ins().load(V, pure, base, uniform_at(aux as usize)))
                     }
                     None => {
+                        // invariant: consts[aux] is None here, and param_base is loaded for every slot whose value is not uniform
                         let addr = b.ins().iadd(param_base[aux as usize].expect("a per-neuron slot has its base"), off);
                         Some(b.ins().load(V, mf, addr, 0))
                     }
@@ -552,7 +559,8 @@ fn build(
                 // `x == 0` of a 0/1 register is the complement of its mask.
                 Opcode::Cmpeq if is_zero_and_mask(known[ins.rb.index()], ma) || is_zero_and_mask(known[ins.ra.index()], mb) => {
                     let m = if ma.is_some() && known[ins.rb.index()] == Known::Const(0) { ma } else { mb };
-                    let m = b.ins().bnot(m.expect("checked above"));
+                    // invariant: the guard holds only when ma is Some with rb known 0 (then m is ma) or mb is Some with ra known 0 (then m is mb)
+                    let m = b.ins().bnot(m.expect("the match guard makes the chosen mask Some"));
                     mask = Some(m);
                     Some(b.ins().band(m, one))
                 }

@@ -117,7 +117,8 @@ pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<us
         (spans, syns, n, runs)
     };
     let counted: Vec<Walked> = if threads == 1 {
-        vec![walk(0, img.cores.len(), owner_parts.pop().expect("one part"))]
+        // invariant: threads == 1 here: cuts(_, 1) gives two bounds, so split_by made exactly one part
+        vec![walk(0, img.cores.len(), owner_parts.pop().expect("one thread, one part"))]
     } else {
         std::thread::scope(|sc| {
             let hs: Vec<_> = owner_parts
@@ -128,11 +129,13 @@ pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<us
                     sc.spawn(move || walk(d0, d1, o))
                 })
                 .collect();
+            // invariant: the walk cannot fail (errors are found before it); a panic there is a bug, which the join passes on
             hs.into_iter().map(|h| h.join().expect("a load thread panicked")).collect()
         })
     };
     let mut counted = counted.into_iter();
-    let (mut span_at, mut syn_at, mut n_spans, mut runs) = counted.next().expect("one part");
+    // invariant: `counted` holds one entry per part, and threads >= 1 gives at least one part
+    let (mut span_at, mut syn_at, mut n_spans, mut runs) = counted.next().expect("at least one part");
     for (sp, sy, n, r) in counted {
         for (a, b) in span_at.iter_mut().zip(&sp) {
             *a += b;
@@ -252,7 +255,8 @@ pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<us
             }
         };
         if threads == 1 {
-            fill(0, n_cores, arena_parts.pop().expect("one part"), span_parts.pop().expect("one part"));
+            // invariant: threads == 1 here: cuts(_, 1) gives two bounds, so split_by made exactly one part
+            fill(0, n_cores, arena_parts.pop().expect("one thread, one part"), span_parts.pop().expect("one thread, one part"));
         } else {
             std::thread::scope(|sc| {
                 for (k, (a, sp)) in arena_parts.into_iter().zip(span_parts).enumerate() {

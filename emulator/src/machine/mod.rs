@@ -233,6 +233,8 @@ impl Machine {
                 let pop = &img.populations[s.pre_pop as usize];
                 let stdp = matches!(s.engine, crate::learning::Engine::Stdp(_));
                 for (slot, &p) in s.pre_neurons.iter().enumerate() {
+                    // invariant: the image is a ValidImage: every population's slices cover it, and a plastic set's pre neurons are below
+                    // its pre population's size (validate_learning)
                     let sl = pop.slices.iter().find(|x| p >= x.first && p < x.first + x.count).expect("slices cover the population");
                     let src = index[&sl.core] as usize;
                     pre_subs[src].push(PreSub { neuron: p - sl.first, core: ci as u32, set: si as u32, slot: slot as u32, reward: false, stdp });
@@ -376,7 +378,8 @@ impl Machine {
         if neuron >= p.size {
             return Err(InjectReason::NoNeuron { size: p.size });
         }
-        // Validation made every population's slices cover it, on loaded cores.
+        // invariant: validation made every population's slices cover it (and neuron < size was checked just above), on
+        // cores of the image, which `cores` holds in the image's order: sorted by id (also validated)
         let slice = p.slices.iter().find(|s| neuron >= s.first && neuron < s.first + s.count).expect("slices cover the population");
         let ci = self.cores.binary_search_by_key(&slice.core, |c| c.id).expect("slice cores are loaded");
         if !matches!(self.cores[ci].run, Run::Schedule { .. }) {
