@@ -13,6 +13,7 @@ impl Progress {
             return Progress { bar: None };
         }
         let bar = ProgressBar::new_spinner();
+        // invariant: the template is a constant in indicatif's syntax (every run that draws progress parses it)
         bar.set_style(ProgressStyle::with_template("{spinner} {prefix}: {msg} [{elapsed}]").expect("valid template"));
         bar.set_prefix(what.to_string());
         bar.enable_steady_tick(Duration::from_millis(120));
@@ -29,6 +30,7 @@ impl Progress {
             return None;
         }
         let b = ProgressBar::new(len);
+        // invariant: the template is a constant in indicatif's syntax (every run that draws progress parses it)
         b.set_style(ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} steps, {per_sec}, eta {eta}").expect("valid template").progress_chars("=> "));
         b.set_prefix(what.to_string());
         Some(b)

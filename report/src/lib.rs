@@ -13,6 +13,7 @@
 //! - [`spikes`], [`probes`], [`weights`]: spike, probe and learned-weight
 //!   files in and out.
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod format;
 pub mod html;

@@ -26,6 +26,7 @@ pub fn write(path: &Path, m: &Machine, out: &RunOutput) -> Result<()> {
 fn write_to(w: &mut impl Write, path: &Path, m: &Machine, out: &RunOutput, dt: f64) -> std::io::Result<()> {
     if path.extension().is_some_and(|e| e == "npy") {
         let p = &out.probes[0];
+        // invariant: out.probes come from session::probes, which resolved each POP:VAR to a variable of that population of `m`
         let v = &m.pops[p.pop as usize].vars.iter().find(|v| v.slot == p.slot).expect("a probe names one of its population's variables").clone();
         let n = m.pops[p.pop as usize].size;
         crate::spikes::write_npy_header(w, &format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({}, {}), }}", p.values.len(), n))?;
@@ -38,6 +39,7 @@ fn write_to(w: &mut impl Write, path: &Path, m: &Machine, out: &RunOutput, dt: f
         writeln!(w, "population,var,neuron,time,value")?;
         for p in &out.probes {
             let pop = &m.pops[p.pop as usize];
+            // invariant: out.probes come from session::probes, which resolved each POP:VAR to a variable of that population of `m`
             let v = pop.vars.iter().find(|v| v.slot == p.slot).expect("a probe names one of its population's variables");
             for (st, row) in p.values.iter().enumerate() {
                 for (i, &x) in row.iter().enumerate() {

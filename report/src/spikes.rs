@@ -114,7 +114,8 @@ fn write_to(path: &Path, format: Format, spikes: &[Spike], pop_index: &dyn Fn(&s
                 write!(
                     w,
                     "\n  {{\"population\": {}, \"neuron\": {}, \"time\": {}}}",
-                    serde_json::to_string(&s.population).expect("a string serialises"),
+                    // invariant: serde_json serialises any &str (escaping as needed)
+                    serde_json::to_string(&s.population).expect("serde_json serialises every &str"),
                     s.neuron,
                     fmt_time(s.time_ms)
                 )?;

@@ -313,7 +313,8 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
         let tile = a.tile_of(id);
         let (x, y) = a.tile_xy(tile);
         let chip = a.chip_of(tile).0;
-        let ci = m.cores.binary_search_by_key(&id, |c| c.id).expect("core in machine");
+        // invariant: `out` is the run of `m`: its per_core entries are m's cores, which `cores` holds sorted by id
+        let ci = m.cores.binary_search_by_key(&id, |c| c.id).expect("a run's per-core entries are the machine's cores");
         let d = energy::core_dynamic_pj(a, &pc.counts) * 1e-12;
         let e = chip_dyn.entry(chip).or_insert((0, 0.0));
         e.0 += 1;

@@ -15,6 +15,7 @@ pub fn write(path: &Path, learned: &[Learned], dt_ms: f64) -> Result<()> {
     let mut buf = Vec::new();
     let n: usize = learned.iter().map(|l| l.synapses.len()).sum();
     if path.extension().is_some_and(|e| e == "npy") {
+        // invariant: writing into a Vec<u8> cannot fail
         crate::spikes::write_npy_header(&mut buf, &format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({n}, 5), }}")).expect("a Vec takes writes");
         for l in learned {
             for s in &l.synapses {
@@ -28,6 +29,7 @@ pub fn write(path: &Path, learned: &[Learned], dt_ms: f64) -> Result<()> {
         for l in learned {
             let name = csv_field(&l.projection);
             for s in &l.synapses {
+                // invariant: writing into a Vec<u8> cannot fail
                 writeln!(buf, "{name},{},{},{},{}", s.pre, s.post, s.weight, crate::spikes::fmt_time(s.delay as f64 * dt_ms)).expect("a Vec takes writes");
             }
         }
