@@ -46,15 +46,34 @@ pub struct BuildArgs {
     /// Placement refinement effort: annealing moves per slice (0 turns refinement off).
     #[arg(long, default_value_t = 60)]
     effort: u32,
+    #[command(flatten)]
+    nir: NirImportArgs,
+}
+
+/// How a NIR file's parameters are read (docs/nir.md); `compile`, `run` and `export nir` take them.
+#[derive(Args, Clone, PartialEq)]
+pub struct NirImportArgs {
     /// NIR: the timestep in seconds (default: the file's `sample_dt` metadata, else the source's default).
     #[arg(long, value_parser = positive_seconds, allow_hyphen_values = true)]
     dt: Option<f64>,
     /// NIR: reset after a spike (default: the source's convention).
     #[arg(long, value_parser = ["zero", "subtract"])]
     reset: Option<String>,
-    /// NIR: the exporter's conventions for defaults of --dt and --reset.
-    #[arg(long, default_value = "generic", value_parser = ["generic", "snntorch", "sinabs", "norse"])]
+    /// NIR: the exporter whose conventions give --dt and --reset their defaults; `auto` detects
+    /// snnTorch (r = τ/dt) and Sinabs (IF with r = 1) from the file, else `generic` (1 ms, reset to v_reset).
+    #[arg(long, default_value = "auto", value_parser = SourceConvention::NAMES)]
     source: String,
+}
+
+impl NirImportArgs {
+    /// The NIR import options.
+    pub fn options(&self) -> Result<NirOptions> {
+        Ok(NirOptions {
+            dt_s: self.dt,
+            reset: self.reset.as_deref().map(|r| if r == "subtract" { ResetMode::Subtract } else { ResetMode::ToReset }),
+            source: SourceConvention::parse(&self.source).ok_or_else(|| format!("--source {}: one of {}", self.source, SourceConvention::NAMES.join(", ")))?,
+        })
+    }
 }
 
 impl BuildArgs {
@@ -66,9 +85,9 @@ impl BuildArgs {
             ("--placement", self.placement != "pack"),
             ("--neurons-per-core", self.neurons_per_core.is_some()),
             ("--effort", self.effort != 60),
-            ("--dt", self.dt.is_some()),
-            ("--reset", self.reset.is_some()),
-            ("--source", self.source != "generic"),
+            ("--dt", self.nir.dt.is_some()),
+            ("--reset", self.nir.reset.is_some()),
+            ("--source", self.nir.source != "auto"),
         ];
         for (name, set) in flags {
             if set {
@@ -79,20 +98,9 @@ impl BuildArgs {
     }
 }
 
-impl BuildArgs {
-    /// The NIR import options.
-    pub fn nir(&self) -> Result<NirOptions> {
-        Ok(NirOptions {
-            dt_s: self.dt,
-            reset: self.reset.as_deref().map(|r| if r == "subtract" { ResetMode::Subtract } else { ResetMode::ToReset }),
-            source: SourceConvention::parse(&self.source).ok_or_else(|| format!("--source {}: generic, snntorch, sinabs or norse", self.source))?,
-        })
-    }
-}
-
 /// Reads `network` and compiles it for `arch`; the report's read time is set, its write time is not.
 pub fn build(network: &Path, arch: &Arch, b: &BuildArgs, quiet: bool) -> Result<nerve_compiler::compile::Output> {
-    let (net, opts, read_s) = read(network, b)?;
+    let (net, opts, read_s) = read(network, b, quiet)?;
     let mut prog = Progress::new(quiet, "compiling");
     let mut out = compile(arch, &net, &opts, &mut |s: &str| prog.stage(s))?;
     prog.finish();
@@ -103,7 +111,7 @@ pub fn build(network: &Path, arch: &Arch, b: &BuildArgs, quiet: bool) -> Result<
 /// The network and what an exporter needs of its compilation (quantisation,
 /// partition, synapses: no placement, routing or code).
 pub fn prepare(network: &Path, arch: &Arch, b: &BuildArgs, quiet: bool) -> Result<(Network, nerve_compiler::compile::Prepared)> {
-    let (net, opts, _) = read(network, b)?;
+    let (net, opts, _) = read(network, b, quiet)?;
     let mut prog = Progress::new(quiet, "preparing");
     let prep = nerve_compiler::compile::prepare(arch, &net, &opts, &mut |s: &str| prog.stage(s))?;
     prog.finish();
@@ -111,9 +119,9 @@ pub fn prepare(network: &Path, arch: &Arch, b: &BuildArgs, quiet: bool) -> Resul
 }
 
 /// The network and the compile options the flags ask for; seconds reading.
-fn read(network: &Path, b: &BuildArgs) -> Result<(Network, Options, f64)> {
+fn read(network: &Path, b: &BuildArgs, quiet: bool) -> Result<(Network, Options, f64)> {
     let t_read = std::time::Instant::now();
-    let net = nerve_compiler::front::read(network, &b.nir()?).map_err(flag_words)?;
+    let net = read_network(network, &b.nir, quiet)?;
     let read_s = t_read.elapsed().as_secs_f64();
     let strategy = match b.placement.as_str() {
         "pack" => Strategy::Pack,
@@ -128,6 +136,21 @@ fn read(network: &Path, b: &BuildArgs) -> Result<(Network, Options, f64)> {
     };
     let opts = Options { place: PlaceOptions { strategy, effort: b.effort, seed: b.seed }, neurons_per_core: b.neurons_per_core, seed: b.seed, threads: None };
     Ok((net, opts, read_s))
+}
+
+/// Reads a network file; for NIR, says which dt and reset it chose and why
+/// (unless `quiet`), and warns of a dt that is coarse against a time constant.
+pub fn read_network(network: &Path, nir: &NirImportArgs, quiet: bool) -> Result<Network> {
+    let (net, choice) = nerve_compiler::front::read_noting(network, &nir.options()?).map_err(flag_words)?;
+    if let Some(c) = choice {
+        if !quiet {
+            eprintln!("{}", c.summary());
+        }
+        for w in &c.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    Ok(net)
 }
 
 /// The library's words for options, as the command line spells them.

@@ -131,6 +131,8 @@ pub struct NirArgs {
     /// Output file (.nir).
     #[arg(short, long)]
     output: PathBuf,
+    #[command(flatten)]
+    nir: super::compile::NirImportArgs,
 }
 
 pub fn run(a: ExportArgs) -> Result<()> {
@@ -189,7 +191,7 @@ pub fn run(a: ExportArgs) -> Result<()> {
         }
         Some(ExportCmd::Nir(a)) => {
             let arch = Arch::load(&a.arch)?;
-            let net = nerve_compiler::front::read(&a.network, &Default::default())?;
+            let net = super::compile::read_network(&a.network, &a.nir, false)?;
             let prep = nerve_compiler::compile::prepare(&arch, &net, &Default::default(), &mut |_| {})?;
             let g = nerve_compiler::export::nir::to_nir(&net, &prep.quant)?;
             nerve_compiler::export::nir::write_nir(&g, &a.output)?;

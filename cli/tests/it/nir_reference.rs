@@ -6,7 +6,9 @@
 //! population at synaptic depth k therefore runs k steps behind; it is compared
 //! over the reference's steps shifted by k (the run is k steps longer).
 //! Spiking nodes: per-neuron spike counts, Σ|difference| ≤ 5% of the reference
-//! total. Readouts (LI, CubaLI, I): relative RMS error ≤ 5%.
+//! total (or ≤ 2); a population with a constant input (bias) may instead differ
+//! by ≤ k per neuron (its bias acts from step 0, its spike input k steps late).
+//! Readouts (LI, CubaLI, I): relative RMS error ≤ 5%.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +16,7 @@ use nerve_compiler::compile::{compile, Options};
 use nerve_compiler::front::nir::lower::{to_network, NirOptions};
 use nerve_compiler::front::nir::model::flatten;
 use nerve_compiler::front::nir::read::read_nir;
+use nerve_compiler::net::model::ResetMode;
 use nerve_emulator::engine::{run, Recording};
 use nerve_emulator::kernel::jit::Jit;
 use nerve_emulator::machine::Machine;
@@ -24,13 +27,21 @@ fn data(f: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../compiler/tests/data/nir").join(f)
 }
 
-fn check(sample: &str, arch: &str) -> Vec<String> {
+/// `sample`.nir against `sample`.`refs`; `detect`: with the import's own
+/// choice of dt and reset (which must be the reference's), else the reference's dt.
+fn check(sample: &str, refs: &str, arch: &str, detect: bool) -> Vec<String> {
     let path = data(&format!("{sample}.nir"));
-    let reference: Value = serde_json::from_str(&std::fs::read_to_string(data(&format!("{sample}.all.json"))).unwrap()).unwrap();
+    let reference: Value = serde_json::from_str(&std::fs::read_to_string(data(&format!("{sample}.{refs}"))).unwrap()).unwrap();
     let steps = reference["steps"].as_u64().unwrap() as usize;
     let g = read_nir(&path).unwrap();
-    let opts = NirOptions { dt_s: reference["dt"].as_f64(), ..NirOptions::default() };
-    let (net, _) = to_network(&g, sample, &path.display().to_string(), &opts).unwrap();
+    let opts = if detect { NirOptions::default() } else { NirOptions { dt_s: reference["dt"].as_f64(), ..NirOptions::default() } };
+    let (net, choice) = to_network(&g, sample, &path.display().to_string(), &opts).unwrap();
+    if detect {
+        let reset = if choice.reset == ResetMode::Subtract { "subtract" } else { "to_v_reset" };
+        assert_eq!((choice.dt_s, reset), (reference["dt"].as_f64().unwrap(), reference["reset"].as_str().unwrap()), "{sample}: {}", choice.summary());
+        // Norse's LIF has τ = 2.5 ms: at 1 ms, Euler is coarse and the import says so.
+        assert_eq!(choice.warnings.len(), (sample == "lif_norse") as usize, "{sample}: {:?}", choice.warnings);
+    }
     // Lag of each population behind the reference.
     let flat = flatten(&g).unwrap();
     let delayed: Vec<(String, String)> =
@@ -134,7 +145,20 @@ fn check(sample: &str, arch: &str) -> Vec<String> {
             let diff: f64 = want_c.iter().zip(&got_c).map(|(a, b)| (a - b).abs()).sum();
             report.push(format!("{sample}/{} (spiking, lag {l}): reference {total} spikes, Σ|Δcount| {diff}", p.name));
             assert!(total > 0.0, "{sample}/{}: the reference has no spikes, the check would be empty", p.name);
-            assert!(diff <= 0.05 * total, "{sample}/{}: Σ|Δ| {diff} > 5% of {total}\n ours {got_c:?}\n want {want_c:?}", p.name);
+            // A constant input (an Affine bias) drives the population from
+            // step 0 on the chip, where its spike input arrives `l` steps late:
+            // its phase may lead by up to `l` steps, ±`l` spikes per neuron in
+            // the window. Small totals: a spike either way at a rounding
+            // boundary is within tolerance.
+            let biased = net.find(&p.name).is_some_and(|ix| match &net.pop(ix).model {
+                nerve_compiler::net::model::Model::Neuron(n) => n.params.get("bias").min_max(p.size as usize) != (0.0, 0.0),
+                _ => false,
+            });
+            let phase_only = biased && want_c.iter().zip(&got_c).all(|(a, b)| (a - b).abs() <= l as f64);
+            if phase_only && diff > (0.05 * total).max(2.0) {
+                report.push(format!("{sample}/{}: the difference is within the biased population's phase lead ({l} steps)", p.name));
+            }
+            assert!(diff <= (0.05 * total).max(2.0) || phase_only, "{sample}/{}: Σ|Δ| {diff} > 5% of {total}\n ours {got_c:?}\n want {want_c:?}", p.name);
         }
     }
     report
@@ -144,7 +168,23 @@ fn check(sample: &str, arch: &str) -> Vec<String> {
 fn samples_agree_with_the_reference_simulator() {
     let mut all = Vec::new();
     for s in ["ff_lif_20_16_4", "recurrent_lif", "delay_lif", "cnn_if_8x8"] {
-        all.extend(check(s, "spinnaker"));
+        all.extend(check(s, "all.json", "spinnaker", false));
+    }
+    eprintln!("{}", all.join("\n"));
+}
+
+/// The real exports of the NIR paper, imported with the defaults (dt and
+/// reset detected from the file), against the reference simulator run at
+/// each exporter's convention (bench/nir/paper_refs.py): snnTorch's braille
+/// models (dt 1e-4 s encoded in r = τ/dt, subtract), Sinabs' CNN (dt 1,
+/// subtract), Norse's LIF (1 ms, reset to v_reset). On spinnaker's 16-bit
+/// weights (Loihi's 8-bit weights put the CNN's deeper layers 3–16% off:
+/// docs/nir.md).
+#[test]
+fn paper_files_agree_with_the_reference_at_their_exporters_conventions() {
+    let mut all = Vec::new();
+    for s in ["braille_noDelay_bias_zero", "braille_noDelay_noBias_subtract", "cnn_sinabs", "lif_norse"] {
+        all.extend(check(s, "paper.json", "spinnaker", true));
     }
     eprintln!("{}", all.join("\n"));
 }
@@ -189,7 +229,8 @@ fn export_then_import_round_trips() {
         let file = dir.path().join(format!("{s}.nir"));
         write_nir(&g, &file).unwrap();
         let back = read_nir(&file).unwrap();
-        let (net2, dt2) = to_network(&back, s, "y", &NirOptions::default()).unwrap();
+        let (net2, choice2) = to_network(&back, s, "y", &NirOptions::default()).unwrap();
+        let dt2 = choice2.dt_s;
         assert_eq!(dt2, reference["dt"].as_f64().unwrap(), "dt travels in the metadata");
         let out2 = compile(&a, &net2, &Options::default(), &mut |_| {}).unwrap();
         let mut spikes = Vec::new();
@@ -219,4 +260,34 @@ fn export_then_import_round_trips() {
         a1.sort();
         assert_eq!(a0, a1, "{s}: spikes differ after export and import");
     }
+}
+
+/// `nerve compile` says what dt and reset it chose and why, and warns when
+/// a given dt is coarse against a time constant; `export nir` writes the
+/// detected dt into the file's `sample_dt`.
+#[test]
+fn the_cli_reports_the_chosen_dt_and_warns_of_coarse_ones() {
+    use std::process::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let nerve = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_nerve")).current_dir(dir.path()).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let braille = data("braille_noDelay_noBias_subtract.nir");
+    let b = braille.to_str().unwrap();
+    let e = nerve(&["compile", b, "--arch", "loihi", "-o", "a.img"]);
+    assert!(e.contains("NIR import: dt 0.0001 s") && e.contains("detected snntorch") && e.contains("reset subtract"), "{e}");
+    assert!(!e.contains("warning"), "{e}");
+    let e = nerve(&["compile", b, "--arch", "loihi", "-o", "b.img", "--dt", "0.001", "-q"]);
+    assert!(e.contains("warning: node `lif2`: dt 0.001 s ≥ tau_syn") && !e.contains("NIR import"), "{e}");
+    let e = nerve(&["compile", b, "--arch", "loihi", "-o", "c.img", "--source", "generic"]);
+    assert!(e.contains("dt 0.001 s (the generic default (--source generic))") && e.contains("reset to v_reset"), "{e}");
+    let cnn = data("cnn_sinabs.nir");
+    let e = nerve(&["compile", cnn.to_str().unwrap(), "--arch", "spinnaker", "-o", "d.img"]);
+    assert!(e.contains("dt 1 s") && e.contains("detected sinabs"), "{e}");
+    nerve(&["export", "nir", b, "--arch", "spinnaker", "-o", "q.nir"]);
+    let (_, c) = to_network(&read_nir(&dir.path().join("q.nir")).unwrap(), "q", "q.nir", &NirOptions::default()).unwrap();
+    assert_eq!((c.dt_s, c.reset), (1e-4, ResetMode::Subtract), "{}", c.summary());
+    assert!(c.dt_why.contains("sample_dt") && c.reset_why.contains("reset_subtract"), "{}", c.summary());
 }

@@ -26,6 +26,18 @@ fn bad(msg: String) -> CompileError {
 pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> {
     let mut g = NirGraph { version: Some("1.0.8".into()), ..NirGraph::default() };
     g.metadata.push(("sample_dt".into(), net.dt_ms / 1000.0));
+    // NIR has no reset field; the one the neurons share travels as metadata
+    // (read back by the importer), so a subtract-reset model stays one.
+    let resets: std::collections::BTreeSet<bool> = net
+        .pops()
+        .filter_map(|(_, p)| match &p.model {
+            Model::Neuron(n) => NirNeuron::of(n).filter(|x| x.kind.spikes()).map(|x| x.reset == ResetMode::Subtract),
+            _ => None,
+        })
+        .collect();
+    if resets.len() == 1 {
+        g.metadata.push(("reset_subtract".into(), if resets.contains(&true) { 1.0 } else { 0.0 }));
+    }
     let arr = |v: &Values, n: usize| Array { data: (0..n).map(|i| v.get(i)).collect(), shape: vec![n] };
     let mut has_out = vec![false; net.num_pops()];
     let mut biased = vec![false; net.num_pops()];

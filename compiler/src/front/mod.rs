@@ -12,20 +12,26 @@ use std::path::Path;
 
 use crate::error::{CompileError, Result};
 use crate::net::model::Network;
-use nir::lower::NirOptions;
+use nir::conventions::{NirChoice, NirOptions};
 
 /// Reads a network file: NIR for `.nir` (with `nir`'s import options),
 /// else the JSON format. NIR options other than the defaults are refused
 /// for a JSON network, where they mean nothing.
 pub fn read(path: &Path, nir: &NirOptions) -> Result<Network> {
+    Ok(read_noting(path, nir)?.0)
+}
+
+/// [`read`], with what a NIR import chose for dt and reset (and its warnings).
+pub fn read_noting(path: &Path, nir: &NirOptions) -> Result<(Network, Option<NirChoice>)> {
     if path.extension().is_some_and(|e| e == "nir") {
         let g = nir::read::read_nir(path)?;
         let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "nir".into());
-        Ok(nir::lower::to_network(&g, &name, &path.display().to_string(), nir)?.0)
+        let (net, choice) = nir::lower::to_network(&g, &name, &path.display().to_string(), nir)?;
+        Ok((net, Some(choice)))
     } else {
-        if nir.dt_s.is_some() || nir.reset.is_some() || nir.source != nir::lower::SourceConvention::Generic {
+        if nir.dt_s.is_some() || nir.reset.is_some() || nir.source != nir::conventions::SourceConvention::Auto {
             return Err(CompileError::Options(format!("{}: the timestep, reset and source options apply to NIR files", path.display())));
         }
-        json::read_network(path)
+        Ok((json::read_network(path)?, None))
     }
 }

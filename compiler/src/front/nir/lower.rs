@@ -20,53 +20,7 @@ use crate::error::{CompileError, Result};
 use crate::models::nir::{NirKind, NirNeuron};
 use crate::net::model::*;
 
-/// How exported parameters are to be read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SourceConvention {
-    Generic,
-    SnnTorch,
-    Sinabs,
-    Norse,
-}
-
-impl SourceConvention {
-    pub fn parse(s: &str) -> Option<SourceConvention> {
-        match s {
-            "generic" => Some(SourceConvention::Generic),
-            "snntorch" => Some(SourceConvention::SnnTorch),
-            "sinabs" => Some(SourceConvention::Sinabs),
-            "norse" => Some(SourceConvention::Norse),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct NirOptions {
-    /// Timestep in seconds; `None`: the file's metadata `sample_dt`, else the convention's default.
-    pub dt_s: Option<f64>,
-    pub reset: Option<ResetMode>,
-    pub source: SourceConvention,
-}
-
-impl Default for NirOptions {
-    fn default() -> Self {
-        NirOptions { dt_s: None, reset: None, source: SourceConvention::Generic }
-    }
-}
-
-impl NirOptions {
-    /// The defaults per source convention (docs/nir.md).
-    pub fn resolved(&self, file_dt: Option<f64>) -> (f64, ResetMode) {
-        let (dt, reset) = match self.source {
-            SourceConvention::Generic => (1e-3, ResetMode::ToReset),
-            SourceConvention::SnnTorch => (1e-3, ResetMode::Subtract),
-            SourceConvention::Sinabs => (1.0, ResetMode::Subtract),
-            SourceConvention::Norse => (1e-3, ResetMode::ToReset),
-        };
-        (self.dt_s.or(file_dt).unwrap_or(dt), self.reset.unwrap_or(reset))
-    }
-}
+pub use super::conventions::{NirChoice, NirOptions, SourceConvention};
 
 fn err(file: &str, what: String) -> CompileError {
     CompileError::Format { file: file.to_string(), path: "(NIR graph)".into(), reason: what }
@@ -273,11 +227,13 @@ fn pads(padding: &Padding, k: &[usize], dl: &[usize]) -> Vec<usize> {
     }
 }
 
-/// Builds the network from a NIR graph. Returns it with the NIR dt (s) used.
-pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Result<(Network, f64)> {
+/// Builds the network from a NIR graph. Returns it with the dt and reset chosen, and why.
+pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Result<(Network, NirChoice)> {
     let flat = flatten(g).map_err(|e| err(file, e))?;
-    let file_dt = g.metadata.iter().find(|(k, _)| k == "sample_dt").map(|(_, v)| *v).filter(|v| *v > 0.0);
-    let (dt, reset) = opts.resolved(file_dt);
+    let file_dt = g.metadata.iter().find(|(k, _)| k == "sample_dt").map(|(_, v)| *v).filter(|v| *v > 0.0 && v.is_finite());
+    let file_reset = g.metadata.iter().find(|(k, _)| k == "reset_subtract").map(|(_, v)| if *v != 0.0 { ResetMode::Subtract } else { ResetMode::ToReset });
+    let choice = opts.resolve(&flat, file_dt, file_reset);
+    let (dt, reset) = (choice.dt_s, choice.reset);
     let sh = shapes(&flat, file)?;
     let n = flat.nodes.len();
     for (i, (nm, node)) in flat.nodes.iter().enumerate() {
@@ -529,7 +485,7 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
     if flat.outputs.is_empty() {
         return Err(err(file, "the graph has no Output node".into()));
     }
-    Ok((net, dt))
+    Ok((net, choice))
 }
 
 fn vals(a: &Array, n: usize) -> Values {
