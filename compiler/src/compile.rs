@@ -237,8 +237,7 @@ fn expand_all(net: &Network, threads: Option<usize>) -> Result<Vec<Synapses>> {
             });
         }
     });
-    // invariant: the scope above re-raised any thread's panic, so no slot is poisoned; fetch_add hands out every index
-    // below edges.len() to exactly one thread, which fills that slot before taking another
+    // invariant: the scope re-raised any thread's panic (no slot is poisoned); fetch_add gave each slot's index to one thread, which filled it
     slots
         .into_iter()
         .map(|m| m.into_inner().expect("no thread panics holding a slot").expect("every index below edges.len() was claimed and its slot filled"))

@@ -11,6 +11,7 @@ mod exporters;
 mod golden;
 mod lava_bitexact;
 mod learning;
+mod library_invariants;
 mod lif_dynamics;
 mod nir_reference;
 mod stdp;
