@@ -48,7 +48,7 @@ fn model_zoo() -> Network {
     let mut b = NetworkBuilder::new("zoo", 1.0);
     let src = b.population("src", 4, Model::SpikeSourceArray(vec![vec![1.0], vec![2.0], vec![3.0], vec![4.0]])).unwrap();
     let poisson = b.population("poisson", 4, Model::SpikeSourcePoisson { rate: 50.0.into(), seed: 1 }).unwrap();
-    let nir = |kind: NirKind, reset: ResetMode| {
+    let nir = |kind: NirKind, reset: ResetMode, fire: bool| {
         Model::Neuron(
             NirNeuron {
                 kind,
@@ -62,6 +62,7 @@ fn model_zoo() -> Network {
                 reset,
                 dt_s: 0.001,
                 bias: 0.05.into(),
+                fire,
             }
             .into_neuron(),
         )
@@ -76,13 +77,14 @@ fn model_zoo() -> Network {
         ("izhikevich", neuron("izhikevich", vec![])),
         ("loihi_lif", neuron("loihi_lif", vec![("du", 400.0.into()), ("dv", 200.0.into()), ("vth", 30.0.into())])),
         ("loihi_lif_nengo", neuron("loihi_lif", vec![("du", 400.0.into()), ("dv", 200.0.into()), ("vth", 30.0.into()), ("refractory", 2.0.into())])),
-        ("nir_threshold", nir(NirKind::Threshold, ResetMode::ToReset)),
-        ("nir_i", nir(NirKind::I, ResetMode::ToReset)),
-        ("nir_if", nir(NirKind::IF, ResetMode::Subtract)),
-        ("nir_li", nir(NirKind::LI, ResetMode::ToReset)),
-        ("nir_lif", nir(NirKind::LIF, ResetMode::ToReset)),
-        ("nir_cubali", nir(NirKind::CubaLI, ResetMode::ToReset)),
-        ("nir_cubalif", nir(NirKind::CubaLIF, ResetMode::Subtract)),
+        ("nir_threshold", nir(NirKind::Threshold, ResetMode::ToReset, false)),
+        ("nir_i", nir(NirKind::I, ResetMode::ToReset, false)),
+        ("nir_if", nir(NirKind::IF, ResetMode::Subtract, false)),
+        ("nir_li", nir(NirKind::LI, ResetMode::ToReset, false)),
+        ("nir_lif", nir(NirKind::LIF, ResetMode::ToReset, false)),
+        ("nir_cubali", nir(NirKind::CubaLI, ResetMode::ToReset, false)),
+        ("nir_cubalif", nir(NirKind::CubaLIF, ResetMode::Subtract, false)),
+        ("nir_li_threshold", nir(NirKind::LI, ResetMode::ToReset, true)),
         ("delay_relay", neuron("delay_relay", vec![])),
     ];
     for (name, model) in pops {

@@ -41,6 +41,15 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
     let arr = |v: &Values, n: usize| Array { data: (0..n).map(|i| v.get(i)).collect(), shape: vec![n] };
     let mut has_out = vec![false; net.num_pops()];
     let mut biased = vec![false; net.num_pops()];
+    // Where a population's input goes: a firing readout is written as its
+    // stateful node `NAME.state` followed by the Threshold `NAME`.
+    let entry = |ix: PopIx| -> String {
+        let name = &net.pop(ix).name;
+        match nir_neuron(&net.pop(ix).model) {
+            Some(n) if n.fire => format!("{name}.state"),
+            _ => name.clone(),
+        }
+    };
     for (e, pre, post, p) in net.projections() {
         if p.plasticity.is_some() {
             // NIR 1.0 describes trained networks: it has no learning rules.
@@ -104,9 +113,9 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
             let secs: Vec<f64> = delays.iter().map(|&d| (d - 1) as f64 * net.dt_ms / 1000.0).collect();
             g.nodes.push((dname.clone(), NirNode::Delay { delay: Array { data: secs, shape: vec![npost] } }));
             g.edges.push((wname, dname.clone()));
-            g.edges.push((dname, net.pop(post).name.clone()));
+            g.edges.push((dname, entry(post)));
         } else {
-            g.edges.push((wname, net.pop(post).name.clone()));
+            g.edges.push((wname, entry(post)));
         }
     }
     for (pi, pop) in net.pops() {
@@ -123,7 +132,7 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
                 if (dt - net.dt_ms / 1000.0).abs() > 1e-12 * dt.max(1e-12) {
                     return Err(bad(format!("population `{}` was discretised at dt {dt} s, the network runs at {} ms", pop.name, net.dt_ms)));
                 }
-                match p.kind {
+                let state = match p.kind {
                     NirKind::Threshold => NirNode::Threshold { threshold: arr(&p.v_threshold, n) },
                     NirKind::I => NirNode::I { r: arr(&p.r, n) },
                     NirKind::IF => NirNode::IF { r: arr(&p.r, n), v_threshold: arr(&p.v_threshold, n), v_reset: Some(arr(&p.v_reset, n)) },
@@ -151,6 +160,13 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
                         v_threshold: arr(&p.v_threshold, n),
                         v_reset: Some(arr(&p.v_reset, n)),
                     },
+                };
+                if p.fire && matches!(p.kind, NirKind::I | NirKind::LI | NirKind::CubaLI) {
+                    g.nodes.push((entry(pi), state));
+                    g.edges.push((entry(pi), pop.name.clone()));
+                    NirNode::Threshold { threshold: arr(&p.v_threshold, n) }
+                } else {
+                    state
                 }
             }
             other => {

@@ -60,6 +60,7 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec { name: "bias", unit: "", default: Value(0.0), range: Any, doc: "constant input per step (from the graph's Affine biases)" },
     ParamSpec { name: "dt_s", unit: "s", default: Required, range: Positive, doc: "the timestep the graph is discretised at" },
     ParamSpec { name: "reset", unit: "", default: Value(0.0), range: Int(0, 1), doc: "0: v ← v_reset; 1: v ← v − (v_threshold − v_reset)" },
+    ParamSpec { name: "fire", unit: "", default: Value(0.0), range: Int(0, 1), doc: "I, LI, CubaLI: 1 spikes when v > v_threshold, without reset (the node followed by a Threshold)" },
 ];
 
 const NO_STATE: &[VarSpec] = &[];
@@ -130,6 +131,9 @@ pub struct NirNeuron {
     pub reset: ResetMode,
     pub dt_s: f64,
     pub bias: Values,
+    /// A readout (I, LI, CubaLI) that spikes when v > v_threshold and keeps
+    /// v: NIR's stateful node followed by a Threshold.
+    pub fire: bool,
 }
 
 impl NirNeuron {
@@ -146,6 +150,7 @@ impl NirNeuron {
             reset: if p.get("reset").get(0) == 1.0 { ResetMode::Subtract } else { ResetMode::ToReset },
             dt_s: p.get("dt_s").get(0),
             bias: p.get("bias").clone(),
+            fire: p.get("fire").get(0) == 1.0,
         }
     }
     /// The NIR neuron a population's model is, if it is one.
@@ -164,6 +169,7 @@ impl NirNeuron {
             NirKind::CubaLIF => &CUBA_LIF,
         };
         let mut params = Params::defaults(PARAMS);
+        // invariant: every key set below is in PARAMS, which `params` was made from
         let set = |p: &mut Params, k: &str, v: Values| p.set(k, v).expect("a NIR parameter");
         set(&mut params, "tau_mem", self.tau_mem);
         set(&mut params, "tau_syn", self.tau_syn);
@@ -175,6 +181,7 @@ impl NirNeuron {
         set(&mut params, "bias", self.bias);
         set(&mut params, "dt_s", Values::Scalar(self.dt_s));
         set(&mut params, "reset", Values::Scalar(if self.reset == ResetMode::Subtract { 1.0 } else { 0.0 }));
+        set(&mut params, "fire", Values::Scalar(if self.fire { 1.0 } else { 0.0 }));
         Neuron { model, params }
     }
 }
@@ -184,7 +191,7 @@ impl NirNeuron {
 /// I/IF: v += dt·r·x; LI/LIF: v += dt/τ·(v_leak − v + r·x);
 /// CubaLI/CubaLIF: i += dt/τs·(w_in·x − i), then v += dt/τm·(v_leak − v + r·i);
 /// Threshold: spike when x > θ. Spike when v > v_threshold; reset to v_reset,
-/// or subtract v_threshold − v_reset.
+/// or subtract v_threshold − v_reset; a readout with `fire` spikes without reset.
 fn lower_nir(arch: &Arch, pop: &Population, p: &NirNeuron, incoming: &[Incoming]) -> Result<Lowered> {
     let n = pop.size as usize;
     let dt = p.dt_s;
@@ -230,7 +237,8 @@ fn lower_nir(arch: &Arch, pop: &Population, p: &NirNeuron, incoming: &[Incoming]
     let (bs_q, sh_bs) = fx("dt·w_in/tau_syn", &bs)?;
     let cuba = matches!(k, NirKind::CubaLI | NirKind::CubaLIF);
     let leak = matches!(k, NirKind::LI | NirKind::LIF | NirKind::CubaLI | NirKind::CubaLIF);
-    let mut kb = KernelBuilder::new(&format!("nir_{}", k.primitive().to_lowercase()));
+    let fires = if p.fire && !k.spikes() { "_threshold" } else { "" };
+    let mut kb = KernelBuilder::new(&format!("nir_{}{fires}", k.primitive().to_lowercase()));
     let s_i = cuba.then(|| kb.state("i"));
     let s_v = (k != NirKind::Threshold).then(|| kb.state("v"));
     let p_bias = kb.param("bias");
@@ -260,8 +268,11 @@ fn lower_nir(arch: &Arch, pop: &Population, p: &NirNeuron, incoming: &[Incoming]
             }
             // … + coefficient·x
             kb.ldp(r(5), p_b).mulshr(r(6), r(0), r(5), sh_b).add(r(7), r(7), r(6));
+            if k.spikes() || p.fire {
+                kb.ldp(r(8), p_vth).cmplt(r(9), r(8), r(7)).spike(r(9));
+            }
             if k.spikes() {
-                kb.ldp(r(8), p_vth).cmplt(r(9), r(8), r(7)).spike(r(9)).ldp(r(10), p_vreset);
+                kb.ldp(r(10), p_vreset);
                 match p.reset {
                     ResetMode::ToReset => {
                         kb.sel(r(7), r(9), r(10), r(7));

@@ -8,6 +8,8 @@
 //!   summed) is composed into one weight matrix per (source, target)
 //!   population pair: a projection. Affine biases become constant input
 //!   currents; Delay becomes synaptic delay.
+//! - A stateful readout (I, LI, CubaLI) whose outputs go only to Thresholds
+//!   (and Outputs) is, per Threshold, one spiking neuron without reset.
 //! - Every projection delivers after one timestep (the chip's minimum delay),
 //!   where NIR's reference semantics pass a signal through any number of layers
 //!   within a step: a population at synaptic depth k runs k steps behind the
@@ -243,6 +245,7 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
     }
     let preds: Vec<Vec<usize>> =
         (0..n).map(|i| flat.edges.iter().filter(|(_, b)| *b == flat.nodes[i].0).filter_map(|(a, _)| flat.index(a)).collect()).collect();
+    let (fused, absorbed) = fuse_thresholds(&flat, &preds);
     // Signals through linear nodes, memoised.
     let mut memo: Vec<Option<Signal>> = vec![None; n];
     let mut on_stack = vec![false; n];
@@ -265,7 +268,7 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
         // Population nodes are sources: their output is themselves.
         if matches!(node, NirNode::Input { .. }) && flat.inputs.contains(name) || node.is_neuron() {
             if node.is_neuron() && !node.is_spiking() {
-                return Err(err(file, format!("`{name}` ({}) is a non-spiking readout whose value feeds other nodes; nerve's chip moves only spikes between cores, so analog outputs can only be probed", node.type_name())));
+                return Err(err(file, format!("`{name}` ({}) is a non-spiking readout whose analog value feeds other nodes; nerve's chip moves only spikes between cores, so a readout can only be probed, or be the one input of a Threshold (which makes it a spiking neuron without reset)", node.type_name())));
             }
             let mut s = Signal::zero(out_n);
             s.from.insert(name.clone(), Contrib { rows: (0..out_n).map(|k| vec![(k as u32, 1.0, 0)]).collect() });
@@ -326,6 +329,7 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
             }
             NirNode::Conv { dims, weight, bias, stride, padding, dilation, groups, .. } => {
                 let nd = *dims as usize;
+                // invariant: to_network refuses a graph with a node of unknown shape before signals are composed
                 let outs = sh[i].clone().expect("shapes checked above");
                 let ci = in_shape[0];
                 let co = weight.shape[0];
@@ -380,6 +384,7 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
                 y
             }
             NirNode::Pool { average, kernel_size, stride, padding } => {
+                // invariant: to_network refuses a graph with a node of unknown shape before signals are composed
                 let outs = sh[i].clone().expect("shapes checked above");
                 let k = pair(kernel_size);
                 let st = stride.as_ref().map_or(k, pair);
@@ -422,9 +427,25 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
     let mut pop_of: BTreeMap<String, PopIx> = BTreeMap::new();
     for (i, (nm, node)) in flat.nodes.iter().enumerate() {
         let size = numel(sh[i].as_deref().unwrap_or(&[])) as u32;
-        let model = match node {
-            NirNode::Input { .. } if flat.inputs.contains(nm) => Model::Input,
-            n if n.is_neuron() => Model::Neuron(nir_neuron(nm, n, size as usize, dt, reset, file)?.into_neuron()),
+        if absorbed[i] {
+            continue;
+        }
+        let model = match (node, fused[i]) {
+            (NirNode::Threshold { threshold }, Some(s)) => {
+                // The stateful node's dynamics, spiking at the Threshold's θ, no reset.
+                let mut nn = nir_neuron(&flat.nodes[s].0, &flat.nodes[s].1, size as usize, dt, reset, file)?;
+                if threshold.len() != 1 && threshold.len() != size as usize {
+                    return Err(err(file, format!("node `{nm}`: `threshold` has {} values for {size} neurons", threshold.len())));
+                }
+                if threshold.data.iter().any(|x| !x.is_finite()) {
+                    return Err(err(file, format!("node `{nm}`: `threshold` is not finite")));
+                }
+                nn.v_threshold = vals(threshold, size as usize);
+                nn.fire = true;
+                Model::Neuron(nn.into_neuron())
+            }
+            (NirNode::Input { .. }, _) if flat.inputs.contains(nm) => Model::Input,
+            (n, _) if n.is_neuron() => Model::Neuron(nir_neuron(nm, n, size as usize, dt, reset, file)?.into_neuron()),
             _ => continue,
         };
         let record = node.is_spiking();
@@ -433,12 +454,13 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
     }
     // Projections into every neuron population; biases into its parameters.
     for (i, (nm, node)) in flat.nodes.iter().enumerate() {
-        if !node.is_neuron() {
+        if !node.is_neuron() || absorbed[i] {
             continue;
         }
         let size = numel(sh[i].as_deref().unwrap_or(&[]));
         let mut x = Signal::zero(size);
-        for &p in &preds[i] {
+        // A fused Threshold receives what its stateful node receives.
+        for &p in &preds[fused[i].unwrap_or(i)] {
             let ps = signal_of(p, &flat, &sh, &preds, &mut memo, &mut on_stack, file, dt)?;
             if ps.n != size {
                 return Err(err(file, format!("node `{nm}` has {size} neurons but receives {} values from `{}`", ps.n, flat.nodes[p].0)));
@@ -448,6 +470,7 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
         let post = pop_of[nm];
         if x.bias.iter().any(|&b| b != 0.0) {
             if let Model::Neuron(nn) = &mut net.graph[post].model {
+                // invariant: every NIR model's parameter table (models::nir::PARAMS) has `bias`
                 nn.params.set("bias", Values::PerNeuron(x.bias.clone())).expect("NIR neurons take a bias");
             }
         }
@@ -486,6 +509,31 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
         return Err(err(file, "the graph has no Output node".into()));
     }
     Ok((net, choice))
+}
+
+/// NIR's stateful nodes followed by a Threshold (`I`, `LI`, `CubaLI` →
+/// `Threshold`) are one spiking neuron without reset: `fused[t] = Some(s)`
+/// for a Threshold `t` whose one input is such a node `s`, and `absorbed[s]`
+/// when all of `s`'s outputs go to such Thresholds (else `s` stays a
+/// readout of its own, e.g. for an Output). Any other use of a readout's
+/// analog value is refused where its signal is asked for.
+fn fuse_thresholds(flat: &FlatGraph, preds: &[Vec<usize>]) -> (Vec<Option<usize>>, Vec<bool>) {
+    let n = flat.nodes.len();
+    let readout = |i: usize| matches!(flat.nodes[i].1, NirNode::I { .. } | NirNode::LI { .. } | NirNode::CubaLI { .. });
+    let mut fused = vec![None; n];
+    for t in 0..n {
+        if let (NirNode::Threshold { .. }, [s]) = (&flat.nodes[t].1, preds[t].as_slice()) {
+            if readout(*s) {
+                fused[t] = Some(*s);
+            }
+        }
+    }
+    let mut absorbed = vec![false; n];
+    for s in (0..n).filter(|&s| readout(s)) {
+        let succ: Vec<usize> = (0..n).filter(|&j| preds[j].contains(&s)).collect();
+        absorbed[s] = !succ.is_empty() && succ.iter().all(|&j| fused[j] == Some(s));
+    }
+    (fused, absorbed)
 }
 
 fn vals(a: &Array, n: usize) -> Values {
@@ -540,6 +588,7 @@ fn nir_neuron(name: &str, node: &NirNode, n: usize, dt: f64, reset: ResetMode, f
         reset,
         dt_s: dt,
         bias: Values::Scalar(0.0),
+        fire: false,
     })
 }
 
@@ -549,6 +598,75 @@ mod tests {
 
     fn arr(v: &[f64]) -> Array {
         Array { data: v.to_vec(), shape: vec![v.len()] }
+    }
+
+    fn li() -> NirNode {
+        NirNode::LI { tau: Array::scalar(0.01), r: Array::scalar(10.0), v_leak: Array::scalar(0.0) }
+    }
+
+    fn graph(nodes: Vec<(&str, NirNode)>, edges: &[(&str, &str)]) -> NirGraph {
+        NirGraph {
+            nodes: nodes.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            edges: edges.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+            version: None,
+            metadata: vec![("sample_dt".into(), 1e-3)],
+        }
+    }
+
+    #[test]
+    fn a_readout_into_a_threshold_is_a_spiking_neuron_and_other_analog_uses_are_refused() {
+        let input = || NirNode::Input { shape: arr(&[2.0]) };
+        let lin = || NirNode::Linear { weight: Array { data: vec![1.0, 0.5, -0.5, 1.0], shape: vec![2, 2] } };
+        let th = || NirNode::Threshold { threshold: Array::scalar(0.3) };
+        let out = || NirNode::Output { shape: arr(&[2.0]) };
+        // LI → Threshold: one population, named after the Threshold, spiking at 0.3 with no reset.
+        let g =
+            graph(vec![("in", input()), ("w", lin()), ("li", li()), ("th", th()), ("out", out())], &[("in", "w"), ("w", "li"), ("li", "th"), ("th", "out")]);
+        let (net, _) = to_network(&g, "g", "g.nir", &NirOptions::default()).unwrap();
+        assert!(net.find("li").is_none());
+        let th_pop = net.pop(net.find("th").unwrap());
+        let Model::Neuron(nn) = &th_pop.model else { panic!("th is a neuron") };
+        let nn = NirNeuron::of(nn).unwrap();
+        assert!(nn.fire && nn.kind == NirKind::LI && nn.v_threshold.get(0) == 0.3 && th_pop.record_spikes);
+        assert_eq!(net.projections().count(), 1);
+        // … and also read out: both stay.
+        let g = graph(
+            vec![("in", input()), ("w", lin()), ("li", li()), ("th", th()), ("out", out()), ("out_v", out())],
+            &[("in", "w"), ("w", "li"), ("li", "th"), ("th", "out"), ("li", "out_v")],
+        );
+        let (net, _) = to_network(&g, "g", "g.nir", &NirOptions::default()).unwrap();
+        assert!(net.find("li").is_some() && net.find("th").is_some());
+        // The readout's analog value into a linear map, or summed with other input into a Threshold: refused, naming it.
+        let bad = [
+            graph(
+                vec![
+                    ("in", input()),
+                    ("w", lin()),
+                    ("li", li()),
+                    ("w2", lin()),
+                    (
+                        "lif",
+                        NirNode::LIF {
+                            tau: Array::scalar(0.01),
+                            r: Array::scalar(1.0),
+                            v_leak: Array::scalar(0.0),
+                            v_threshold: Array::scalar(1.0),
+                            v_reset: None,
+                        },
+                    ),
+                    ("out", out()),
+                ],
+                &[("in", "w"), ("w", "li"), ("li", "w2"), ("w2", "lif"), ("lif", "out")],
+            ),
+            graph(
+                vec![("in", input()), ("w", lin()), ("li", li()), ("th", th()), ("out", out())],
+                &[("in", "w"), ("w", "li"), ("li", "th"), ("w", "th"), ("th", "out")],
+            ),
+        ];
+        for g in bad {
+            let e = to_network(&g, "g", "g.nir", &NirOptions::default()).unwrap_err().to_string();
+            assert!(e.contains("`li` (LI) is a non-spiking readout") && e.contains("the one input of a Threshold"), "{e}");
+        }
     }
 
     #[test]
