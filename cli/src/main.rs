@@ -22,7 +22,7 @@ enum Command {
     /// Compile a network into a chip image.
     Compile(cmd::compile::CompileArgs),
     /// Run a chip image (or a network, compiled in memory) on the emulator.
-    Run(cmd::run::RunArgs),
+    Run(Box<cmd::run::RunArgs>),
     /// Hand a network to a board's own toolchain (PyNN/sPyNNaker, Lava, SpiNNaker routing tables) or write it as NIR.
     Export(cmd::export::ExportArgs),
     /// Print a run's energy and latency report; write pictures and an HTML page.
@@ -45,7 +45,7 @@ fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Compile(a) => cmd::compile::run(a),
-        Command::Run(a) => cmd::run::run(a),
+        Command::Run(a) => cmd::run::run(*a),
         Command::Report(a) => cmd::report::run(a),
         Command::Export(c) => cmd::export::run(c),
         Command::Arch(c) => cmd::arch::run(c),

@@ -16,6 +16,8 @@ pub enum EmuError {
     TooManySteps { steps: u64, max: u64 },
     #[error(transparent)]
     Inject(#[from] InjectError),
+    #[error("writing the recording: {0}")]
+    Record(std::io::Error),
 }
 
 /// An external spike that cannot be fed to the machine: which one (its

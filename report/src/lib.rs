@@ -11,7 +11,8 @@
 //! - [`text`], [`html`], [`plots`], [`format`]: the reports for people:
 //!   tables, a self-contained HTML page, pictures (SVG, PNG).
 //! - [`spikes`], [`probes`], [`weights`]: spike, probe and learned-weight
-//!   files in and out.
+//!   files in and out; [`stream`]: spikes and probes written as the run goes,
+//!   for runs beyond the memory budget.
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
@@ -21,6 +22,7 @@ pub mod plots;
 pub mod probes;
 pub mod session;
 pub mod spikes;
+pub mod stream;
 pub mod summary;
 pub mod text;
 pub mod weights;

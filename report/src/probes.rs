@@ -29,25 +29,46 @@ fn write_to(w: &mut impl Write, path: &Path, m: &Machine, out: &RunOutput, dt: f
         // invariant: out.probes come from session::probes, which resolved each POP:VAR to a variable of that population of `m`
         let v = &m.pops[p.pop as usize].vars.iter().find(|v| v.slot == p.slot).expect("a probe names one of its population's variables").clone();
         let n = m.pops[p.pop as usize].size;
-        crate::spikes::write_npy_header(w, &format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({}, {}), }}", p.values.len(), n))?;
-        for row in &p.values {
-            for &x in row {
-                w.write_all(&(x as f64 * v.scale + v.offset).to_le_bytes())?;
-            }
-        }
+        crate::spikes::write_npy_header(w, &npy_dict(p.values.len() as u64, n))?;
+        npy_rows(w, v.scale, v.offset, &p.values)?;
     } else {
-        writeln!(w, "population,var,neuron,time,value")?;
+        w.write_all(CSV_HEADER)?;
         for p in &out.probes {
             let pop = &m.pops[p.pop as usize];
             // invariant: out.probes come from session::probes, which resolved each POP:VAR to a variable of that population of `m`
             let v = pop.vars.iter().find(|v| v.slot == p.slot).expect("a probe names one of its population's variables");
-            for (st, row) in p.values.iter().enumerate() {
-                for (i, &x) in row.iter().enumerate() {
-                    writeln!(w, "{},{},{},{},{}", pop.name, v.name, i, crate::spikes::fmt_time(st as f64 * dt), x as f64 * v.scale + v.offset)?;
-                }
-            }
+            csv_rows(w, &pop.name, &v.name, v.scale, v.offset, dt, 0, &p.values)?;
         }
     }
     w.flush()?;
+    Ok(())
+}
+
+pub(crate) const CSV_HEADER: &[u8] = b"population,var,neuron,time,value\n";
+
+/// The NPY header of one probe of `steps` × `n` values.
+pub(crate) fn npy_dict(steps: u64, n: u32) -> String {
+    format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({steps}, {n}), }}")
+}
+
+/// Raw rows as float64 in physical units.
+pub(crate) fn npy_rows(w: &mut impl Write, scale: f64, offset: f64, rows: &[Vec<i32>]) -> std::io::Result<()> {
+    for row in rows {
+        for &x in row {
+            w.write_all(&(x as f64 * scale + offset).to_le_bytes())?;
+        }
+    }
+    Ok(())
+}
+
+/// Raw rows of steps `first..` as CSV lines in physical units.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn csv_rows(w: &mut impl Write, pop: &str, var: &str, scale: f64, offset: f64, dt: f64, first: u64, rows: &[Vec<i32>]) -> std::io::Result<()> {
+    for (k, row) in rows.iter().enumerate() {
+        let time = crate::spikes::fmt_time((first + k as u64) as f64 * dt);
+        for (i, &x) in row.iter().enumerate() {
+            writeln!(w, "{pop},{var},{i},{time},{}", x as f64 * scale + offset)?;
+        }
+    }
     Ok(())
 }

@@ -72,6 +72,31 @@ pub struct Request {
     pub probes: Vec<String>,
     /// A population whose first spike ends the decision latency.
     pub decision: Option<String>,
+    /// Where recordings go when they may exceed a memory budget; `None`:
+    /// kept in memory, whatever their size.
+    pub stream: Option<Stream>,
+}
+
+/// A memory budget for recordings, and the files they stream to beyond it.
+#[derive(Clone, Debug)]
+pub struct Stream {
+    /// Bytes of spikes and probe values a run may hold; runs that could hold
+    /// more write them to the files as they go, a chunk of steps at a time.
+    pub max_memory: u64,
+    /// The spike recording, if one is asked for (else spikes are kept only
+    /// for the summary's bounded sample).
+    pub record: Option<(PathBuf, crate::spikes::Format)>,
+    /// The probe file.
+    pub probe_out: PathBuf,
+}
+
+/// Bytes a recording may take per step at most: 12 per recorded neuron (a
+/// spike event), 4 per probed neuron for the run's probe table and again
+/// per thread (each worker's rows).
+pub fn recording_bytes_per_step(m: &Machine, recorded: &[bool], probes: &[(u32, u8)], threads: usize) -> u64 {
+    let spiking: u64 = m.pops.iter().zip(recorded).filter(|(_, r)| **r).map(|(p, _)| p.size as u64).sum();
+    let probed: u64 = probes.iter().map(|&(p, _)| m.pops[p as usize].size as u64).sum();
+    12 * spiking + 4 * probed * (threads as u64 + 1)
 }
 
 /// A finished run: the machine after it, what it produced, and what was recorded.
@@ -84,6 +109,9 @@ pub struct Ran {
     pub threads: usize,
     /// Input spikes after the run's last step (checked, not delivered).
     pub late_inputs: usize,
+    /// Steps per chunk if the recordings were streamed to their files
+    /// (already written; `output.spikes` is then the summary's sample).
+    pub streamed: Option<u64>,
 }
 
 /// Applies cost-model choices to a loaded machine.
@@ -173,14 +201,30 @@ pub fn run(mut m: Machine, r: &Request, progress: &mut dyn FnMut(u64)) -> Result
             return Err(Error::Request(format!("decision population `{d}`: no such population (populations: {})", names(&m))));
         }
     }
-    let rec = Recording { spikes: recorded.clone(), probes, per_step: true };
+    let rec = Recording { spikes: recorded.clone(), probes, per_step: true, chunk_steps: None };
     let threads = if r.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { r.threads };
     let runner: Box<dyn KernelRunner> = match r.engine {
         Engine::Interp => Box::new(Interp),
         Engine::Jit => Box::new(Jit::compile(&m)?),
     };
-    let output = engine::run(&mut m, runner.as_ref(), r.steps, threads, &rec, progress)?;
-    Ok(Ran { machine: m, output, recorded, threads, late_inputs })
+    if let Some(st) = &r.stream {
+        if st.probe_out.extension().is_some_and(|e| e == "npy") && rec.probes.len() > 1 {
+            return Err(Error::Request("a .npy probe file holds one probe; probe one variable or write CSV".into()));
+        }
+    }
+    let per_step = recording_bytes_per_step(&m, &recorded, &rec.probes, threads).max(1);
+    let stream = r.stream.as_ref().filter(|st| per_step.saturating_mul(r.steps) > st.max_memory);
+    let Some(st) = stream else {
+        let output = engine::run(&mut m, runner.as_ref(), r.steps, threads, &rec, progress)?;
+        return Ok(Ran { machine: m, output, recorded, threads, late_inputs, streamed: None });
+    };
+    let chunk = (st.max_memory / per_step).max(1);
+    let probe_out = (!rec.probes.is_empty()).then_some(st.probe_out.as_path());
+    let mut sink = crate::stream::FileSink::new(&m, r.steps, st.record.as_ref().map(|(p, f)| (p.as_path(), *f)), &rec.probes, probe_out)?;
+    let rec = Recording { chunk_steps: Some(chunk), ..rec };
+    let mut output = engine::run_streamed(&mut m, runner.as_ref(), r.steps, threads, &rec, &mut sink, progress)?;
+    output.spikes = sink.finish()?;
+    Ok(Ran { machine: m, output, recorded, threads, late_inputs, streamed: Some(chunk) })
 }
 
 /// Where probes go by default.

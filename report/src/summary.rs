@@ -10,6 +10,16 @@ use serde::{Deserialize, Serialize};
 
 /// Most spikes kept for the raster picture.
 pub const RASTER_CAP: usize = 200_000;
+
+/// Per population: whether it is an input (a spike schedule or a Poisson
+/// source), whose first spike starts the decision latency.
+pub fn input_populations(m: &Machine) -> Vec<bool> {
+    (0..m.pops.len())
+        .map(|pi| {
+            m.cores.iter().any(|c| c.pop == pi as u32 && matches!(c.run, Run::Schedule { .. })) || matches!(m.pops[pi].model.as_str(), "spike_source_poisson")
+        })
+        .collect()
+}
 /// Most points kept per per-step series (longer runs are binned).
 pub const SERIES_CAP: usize = nerve_emulator::engine::SERIES_CAP;
 
@@ -400,10 +410,8 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
     };
     let (step_stats, core_stats, net_stats) = (stats(|s| s.step_ns, 0), stats(|s| s.core_ns, 1), stats(|s| s.net_ns, 2));
     let decision = o.decision.map(|name| {
-        let is_input = |p: u32| {
-            let pi = p as usize;
-            m.cores.iter().any(|c| c.pop == p && matches!(c.run, Run::Schedule { .. })) || matches!(m.pops[pi].model.as_str(), "spike_source_poisson")
-        };
+        let inputs = input_populations(m);
+        let is_input = |p: u32| inputs[p as usize];
         let first_in = out.spikes.iter().find(|s| is_input(s.pop)).map(|s| s.step as u64);
         let dpop = m.pops.iter().position(|p| p.name == name);
         let dec = dpop.and_then(|d| out.spikes.iter().find(|s| s.pop == d as u32 && first_in.is_none_or(|f| s.step as u64 >= f)).map(|s| s.step as u64));

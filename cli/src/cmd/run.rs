@@ -98,6 +98,12 @@ pub struct RunArgs {
     /// `from_list` connections, neuron states as initial values, spike arrays shifted. Needs a .json network.
     #[arg(long)]
     save_network: Option<PathBuf>,
+    /// Most memory for recorded spikes and probes (e.g. 512M, 2G; K, M, G, T are powers of 1024).
+    /// A run that could need more (12 B per recorded neuron and 4 B per probed neuron per thread,
+    /// every step) writes --record and --probe-out as it goes, a chunk of steps at a time: the
+    /// same files, in bounded memory.
+    #[arg(long, default_value = "2G", value_parser = parse_bytes)]
+    max_memory: u64,
     /// Print nothing but errors.
     #[arg(short, long)]
     quiet: bool,
@@ -224,6 +230,11 @@ pub fn run(a: RunArgs) -> Result<()> {
         record_all: a.record_all,
         probes: a.probe.clone(),
         decision: a.decision.clone(),
+        stream: Some(session::Stream {
+            max_memory: a.max_memory,
+            record: a.record.as_ref().map(|r| (r.clone(), a.format.map(Into::into).unwrap_or_else(|| nerve_report::spikes::Format::from_path(r)))),
+            probe_out: a.probe_out.clone().unwrap_or_else(session::default_probe_path),
+        }),
     };
     let bar = Progress::bar(a.quiet, a.steps, "running");
     let ran = session::run(m, &request, &mut |s| {
@@ -254,11 +265,24 @@ pub fn run(a: RunArgs) -> Result<()> {
     if let Some(p) = &a.save_network {
         save_network(&a.image, p, m, a.steps, a.quiet)?;
     }
-    if let Some(r) = &a.record {
-        spikes::write_recorded(r, a.format.map(Into::into), m, out)?;
-    }
-    if !out.probes.is_empty() {
-        nerve_report::probes::write(&a.probe_out.clone().unwrap_or_else(session::default_probe_path), m, out).map_err(flag_words)?;
+    match ran.streamed {
+        // Written as the run went.
+        Some(chunk) => {
+            if !a.quiet {
+                eprintln!(
+                    "note: the recordings could exceed --max-memory {}: written to their files as the run went, {chunk} steps at a time",
+                    fmt_bytes(a.max_memory)
+                );
+            }
+        }
+        None => {
+            if let Some(r) = &a.record {
+                spikes::write_recorded(r, a.format.map(Into::into), m, out)?;
+            }
+            if !out.probes.is_empty() {
+                nerve_report::probes::write(&a.probe_out.clone().unwrap_or_else(session::default_probe_path), m, out).map_err(flag_words)?;
+            }
+        }
     }
     let summary = nerve_report::summary::build(
         m,
@@ -319,5 +343,34 @@ fn flag_words(e: nerve_report::Error) -> Box<dyn std::error::Error> {
         }
         E::Emu(EmuError::TooManySteps { steps, max }) => format!("--steps {steps} exceeds {max}").into(),
         e => e.into(),
+    }
+}
+
+/// A size in bytes: a number with an optional K, M, G or T (powers of 1024; a trailing B or iB is allowed).
+fn parse_bytes(s: &str) -> std::result::Result<u64, String> {
+    let t = s.trim();
+    let at = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
+    let x: f64 = t[..at].trim().parse().map_err(|_| format!("`{s}` is not a size (e.g. 512M, 2G)"))?;
+    let unit = t[at..].to_ascii_uppercase();
+    let mult: u64 = match unit.trim_end_matches("IB").trim_end_matches('B') {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        "T" => 1 << 40,
+        _ => return Err(format!("`{s}`: unknown unit `{}` (use K, M, G or T)", &t[at..])),
+    };
+    if !x.is_finite() || x * (mult as f64) < 1.0 {
+        return Err(format!("`{s}`: give at least 1 byte"));
+    }
+    Ok((x * mult as f64).min(u64::MAX as f64) as u64)
+}
+
+fn fmt_bytes(b: u64) -> String {
+    match b {
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / (1u64 << 10) as f64),
+        b => format!("{b} B"),
     }
 }

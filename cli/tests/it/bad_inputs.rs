@@ -149,6 +149,12 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("compile fake.nir --arch loihi --dt=-1 -o out/x.img", 2, &["--dt", "-1 is not a timestep"]),
     ("compile fake.nir --arch loihi --dt 0 -o out/x.img", 2, &["--dt", "0 is not a timestep"]),
     ("run good.img --steps abc", 2, &["--steps", "abc"]),
+    ("run good.img --steps 5 --max-memory 0", 2, &["--max-memory", "at least 1 byte"]),
+    ("run good.img --steps 5 --max-memory 5X", 2, &["--max-memory", "unknown unit `X`"]),
+    ("run good.img --steps 5 --max-memory lots", 2, &["--max-memory", "`lots` is not a size"]),
+    // Streamed (over the budget) or not, refused before the run, leaving nothing behind.
+    ("run good.img --steps 50 --probe n:v --probe n:v --probe-out out/p.npy --max-memory 1K", 1, &["--probe-out .npy holds one probe"]),
+    ("run good.img --steps 50 --probe n:v --probe n:v --probe-out out/p.npy", 1, &["--probe-out .npy holds one probe"]),
     ("compile good.json --arch spinnaker --placement nosuch.csv -o out/x.img", 1, &["--placement `nosuch.csv`"]),
     ("export lava good.json --arch loihi -o out/x.py", 1, &["population `n` (lif)", "lava"]),
     // Outputs that cannot be written, checked before any work.

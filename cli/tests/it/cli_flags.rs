@@ -176,6 +176,19 @@ const ROWS: &[(&str, &str, Check)] = &[
         nerve(d, "export nir ff.nir --arch loihi -o n1.nir");
         assert!(bytes(d, "n1.nir").starts_with(b"\x89HDF"));
     }),
+    ("export nir", "--dt", |d| {
+        nerve(d, "export nir ff.nir --arch spinnaker -o nd.nir --dt 0.0005");
+        let g = nerve_compiler::front::nir::read::read_nir(&d.join("nd.nir")).unwrap();
+        assert!(g.metadata.iter().any(|(k, v)| k == "sample_dt" && *v == 0.0005), "{:?}", g.metadata);
+    }),
+    ("export nir", "--source", |d| {
+        // ff.nir states its dt (sample_dt): --source changes the reset it is read with.
+        nerve(d, "export nir ff.nir --arch spinnaker -o ns1.nir --source generic");
+        nerve(d, "export nir ff.nir --arch spinnaker -o ns2.nir --source snntorch");
+        let reset =
+            |f: &str| nerve_compiler::front::nir::read::read_nir(&d.join(f)).unwrap().metadata.iter().find(|(k, _)| k == "reset_subtract").map(|(_, v)| *v);
+        assert_eq!((reset("ns1.nir"), reset("ns2.nir")), (Some(0.0), Some(1.0)));
+    }),
     ("export nir", "-o", |d| {
         nerve(d, "export nir ff.nir --arch spinnaker -o n2.nir");
         assert!(d.join("n2.nir").exists());
@@ -212,6 +225,19 @@ const ROWS: &[(&str, &str, Check)] = &[
     ("run", "--probe", |d| {
         nerve(d, "run small.img --steps 20 --probe exc:v --probe-out pr.csv -q");
         assert_eq!(text(d, "pr.csv").lines().count(), 1 + 20 * 400);
+    }),
+    ("run", "--max-memory", |d| {
+        // Over budget: the same files, written as the run goes.
+        nerve(d, "run small.img --steps 300 --record mm1.csv --probe exc:v --probe-out mp1.csv -q");
+        let o = nerve(d, "run small.img --steps 300 --record mm2.csv --probe exc:v --probe-out mp2.csv --max-memory 64K --threads 2");
+        let e = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(e.contains("could exceed --max-memory 64.0 KiB") && e.contains("steps at a time"), "{e}");
+        assert_eq!(bytes(d, "mm1.csv"), bytes(d, "mm2.csv"));
+        assert_eq!(bytes(d, "mp1.csv"), bytes(d, "mp2.csv"));
+        assert!(text(d, "mm1.csv").lines().count() > 100);
+        // Within budget: in memory, no note.
+        let o = nerve(d, "run small.img --steps 30 --record mm3.csv --max-memory 1G");
+        assert!(!String::from_utf8_lossy(&o.stderr).contains("max-memory"));
     }),
     ("run", "--report", |d| {
         nerve(d, "run small.img --steps 20 --report rr.json -q");

@@ -16,7 +16,7 @@ fn example(name: &str) -> std::path::PathBuf {
 
 fn emulate(img: nerve_isa::Image, steps: u64, jit: bool, threads: usize) -> (Machine, RunOutput) {
     let mut m = Machine::load(img).unwrap();
-    let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![], per_step: true };
+    let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![], per_step: true, chunk_steps: None };
     let out = if jit {
         let j = Jit::compile(&m).unwrap();
         run(&mut m, &j, steps, threads, &rec, &mut |_| {}).unwrap()
@@ -92,7 +92,7 @@ fn message_models_change_costs_not_results() {
     for model in [MessageModel::Multicast, MessageModel::PerDestination] {
         let mut m = Machine::load(img.clone()).unwrap();
         m.arch.router.messages = model;
-        let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![], per_step: true };
+        let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![], per_step: true, chunk_steps: None };
         let j = Jit::compile(&m).unwrap();
         outs.push(run(&mut m, &j, 1000, 2, &rec, &mut |_| {}).unwrap());
     }
@@ -117,7 +117,7 @@ fn per_destination_link_loads_same_either_way() {
         let mut m = Machine::load(img.clone()).unwrap();
         m.arch.router.messages = MessageModel::PerDestination;
         m.arch.timing.link_packet_ns = link_ns;
-        let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![], per_step: true };
+        let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![], per_step: true, chunk_steps: None };
         let j = Jit::compile(&m).unwrap();
         outs.push(run(&mut m, &j, 1000, 2, &rec, &mut |_| {}).unwrap());
     }
@@ -209,7 +209,7 @@ fn probes_record_every_step_in_neuron_order() {
     let mut m = Machine::load_valid(out.image).unwrap();
     let (pi, p) = m.pops.iter().enumerate().find(|(_, p)| p.name == "exc").unwrap();
     let v = p.vars.iter().find(|v| v.name == "v").unwrap().clone();
-    let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![(pi as u32, v.slot)], per_step: false };
+    let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![(pi as u32, v.slot)], per_step: false, chunk_steps: None };
     let r = run(&mut m, &Interp, 30, 2, &rec, &mut |_| {}).unwrap();
     let tr = &r.probes[0];
     assert_eq!(tr.values.len(), 30);
@@ -223,6 +223,76 @@ fn probes_record_every_step_in_neuron_order() {
     }
     // Initial voltages differ per neuron (uniform draw): step 0 is not constant.
     assert!(tr.values[0].windows(2).any(|w| w[0] != w[1]));
+}
+
+/// A streamed recording (chunks of any size, any thread count) gives the
+/// sink exactly the spikes and probe values an in-memory run keeps, in
+/// order, and the same counters; a sink error stops the run with it.
+#[test]
+fn streamed_recordings_equal_in_memory_ones() {
+    use nerve_emulator::engine::{run_streamed, RecordSink, SpikeEvent};
+    #[derive(Default)]
+    struct Keep {
+        next: u64,
+        spikes: Vec<SpikeEvent>,
+        rows: Vec<Vec<Vec<i32>>>,
+        fail_at: Option<u64>,
+    }
+    impl RecordSink for Keep {
+        fn chunk(&mut self, first: u64, spikes: &[SpikeEvent], probes: &[Vec<Vec<i32>>]) -> std::io::Result<()> {
+            assert_eq!(first, self.next, "chunks arrive in step order, none missing");
+            let rows = probes[0].len() as u64;
+            assert!(spikes.iter().all(|s| (first..first + rows).contains(&(s.step as u64))));
+            self.next += rows;
+            if self.fail_at.is_some_and(|f| first >= f) {
+                return Err(std::io::Error::other("disk full"));
+            }
+            self.spikes.extend_from_slice(spikes);
+            self.rows.resize(probes.len(), Vec::new());
+            for (d, p) in self.rows.iter_mut().zip(probes) {
+                d.extend_from_slice(p);
+            }
+            Ok(())
+        }
+    }
+    let net = read_network(&example("small.json")).unwrap();
+    let o = Options { neurons_per_core: Some(64), ..Options::default() };
+    let out = compile(&Arch::builtin("spinnaker").unwrap(), &net, &o, &mut |_| {}).unwrap();
+    let load = || Machine::load_valid(out.image.clone()).unwrap();
+    let m0 = load();
+    let slot = |m: &Machine, pop: &str| {
+        let (pi, p) = m.pops.iter().enumerate().find(|(_, p)| p.name == pop).unwrap();
+        (pi as u32, p.vars.iter().find(|v| v.name == "v").unwrap().slot)
+    };
+    let probes = vec![slot(&m0, "exc"), slot(&m0, "inh")];
+    let steps = 157;
+    let rec = Recording { spikes: vec![true; m0.pops.len()], probes, per_step: true, chunk_steps: None };
+    let mut m = load();
+    let want = run(&mut m, &Interp, steps, 1, &rec, &mut |_| {}).unwrap();
+    assert!(want.spikes.len() > 50, "{} spikes", want.spikes.len());
+    for threads in [1, 2] {
+        for chunk in [1, 7, 156, 157, 1000] {
+            let mut m = load();
+            let mut k = Keep::default();
+            let rec = Recording { chunk_steps: Some(chunk), ..rec.clone() };
+            let got = run_streamed(&mut m, &Interp, steps, threads, &rec, &mut k, &mut |_| {}).unwrap();
+            assert!(got.spikes.is_empty() && got.probes.iter().all(|p| p.values.is_empty()));
+            assert_eq!(k.next, steps);
+            assert_eq!(k.spikes, want.spikes, "threads {threads}, chunk {chunk}");
+            for (p, w) in k.rows.iter().zip(&want.probes) {
+                assert_eq!(p, &w.values, "threads {threads}, chunk {chunk}");
+            }
+            assert_eq!(got.counts, want.counts);
+        }
+    }
+    for threads in [1, 2] {
+        let mut m = load();
+        let mut k = Keep { fail_at: Some(20), ..Keep::default() };
+        let rec = Recording { chunk_steps: Some(10), ..rec.clone() };
+        let e = run_streamed(&mut m, &Interp, steps, threads, &rec, &mut k, &mut |_| {}).err().unwrap();
+        assert!(e.to_string().contains("disk full"), "{e}");
+        assert_eq!(k.next, 30, "the run stops at the failing chunk");
+    }
 }
 
 /// Convolution and pooling on a profile with shared kernels: the image keeps

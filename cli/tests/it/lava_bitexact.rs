@@ -78,7 +78,7 @@ fn check(file: &str, arch: &str) {
                 probes.push((pi as u32, p.vars.iter().find(|v| v.name == var).unwrap().slot));
             }
         }
-        let rec = Recording { spikes: vec![true; 3], probes, per_step: false };
+        let rec = Recording { spikes: vec![true; 3], probes, per_step: false, chunk_steps: None };
         let runner: Box<dyn KernelRunner> = if engine == "jit" { Box::new(Jit::compile(&m).unwrap()) } else { Box::new(Interp) };
         let r = run(&mut m, runner.as_ref(), steps, 1, &rec, &mut |_| {}).unwrap();
         for (k, name) in names.iter().enumerate() {

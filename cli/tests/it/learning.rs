@@ -99,7 +99,7 @@ type State = (Vec<Vec<i64>>, Vec<Vec<i64>>, Vec<Vec<i64>>, [Vec<i64>; 5], Vec<(u
 fn state_after(img: &nerve_isa::ValidImage, steps: u64, jit: bool, n_pre: usize, n_post: usize) -> State {
     let mut m = Machine::load_valid(img.clone()).unwrap();
     let runner: Box<dyn KernelRunner> = if jit { Box::new(Jit::compile(&m).unwrap()) } else { Box::new(Interp) };
-    let rec = Recording { spikes: m.pops.iter().map(|p| p.name == "post").collect(), probes: vec![], per_step: false };
+    let rec = Recording { spikes: m.pops.iter().map(|p| p.name == "post").collect(), probes: vec![], per_step: false, chunk_steps: None };
     let out = run(&mut m, runner.as_ref(), steps, 1, &rec, &mut |_| {}).unwrap();
     let core = m.cores.iter().find(|c| !c.plastic.is_empty()).expect("a core with plastic synapses");
     assert_eq!(core.n, n_post, "one core holds the post population");

@@ -53,7 +53,7 @@ fn traces_of(text: &str, jit: bool, current: &str) -> (String, Vec<Vec<f64>>, Ve
     let pi = m.pops.iter().position(|p| p.name == "n").unwrap();
     let var = |name: &str| m.pops[pi].vars.iter().find(|v| v.name == name).unwrap().clone();
     let (v, ie) = (var("v"), var(current));
-    let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![(pi as u32, v.slot), (pi as u32, ie.slot)], per_step: false };
+    let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![(pi as u32, v.slot), (pi as u32, ie.slot)], per_step: false, chunk_steps: None };
     let r = if jit {
         let j = Jit::compile(&m).unwrap();
         run(&mut m, &j, STEPS as u64, 1, &rec, &mut |_| {}).unwrap()

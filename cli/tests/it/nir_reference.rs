@@ -103,7 +103,7 @@ fn check(sample: &str, refs: &str, arch: &str, detect: bool) -> Vec<String> {
         .filter(|(_, p)| !net.find(&p.name).is_some_and(|ix| matches!(&net.pop(ix).model, Model::Neuron(n) if NirNeuron::of(n).is_some_and(|x| x.fire))))
         .map(|(i, p)| (i as u32, p.vars.iter().find(|v| v.name == "v").unwrap().slot))
         .collect();
-    let rec = Recording { spikes: vec![true; m.pops.len()], probes: probes.clone(), per_step: false };
+    let rec = Recording { spikes: vec![true; m.pops.len()], probes: probes.clone(), per_step: false, chunk_steps: None };
     let jit = Jit::compile(&m).unwrap();
     let r = run(&mut m, &jit, (steps + max_lag) as u64, 1, &rec, &mut |_| {}).unwrap();
     let mut report = Vec::new();
@@ -213,7 +213,7 @@ fn every_file_imports_and_all_but_the_invalid_one_compile() {
         let out = compile(&Arch::builtin("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         let mut m = Machine::load_valid(out.image).unwrap();
         let jit = Jit::compile(&m).unwrap();
-        let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![], per_step: false };
+        let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![], per_step: false, chunk_steps: None };
         run(&mut m, &jit, 20, 1, &rec, &mut |_| {}).unwrap();
     }
 }
@@ -253,7 +253,7 @@ fn export_then_import_round_trips() {
                 }
             }
             m.inject(&ext).unwrap();
-            let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![], per_step: false };
+            let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![], per_step: false, chunk_steps: None };
             let jit = Jit::compile(&m).unwrap();
             let r = run(&mut m, &jit, 60, 1, &rec, &mut |_| {}).unwrap();
             let named: Vec<(String, u32, u32)> = r.spikes.iter().map(|x| (m.pops[x.pop as usize].name.clone(), x.neuron, x.step)).collect();

@@ -68,7 +68,7 @@ fn network(c: &Value) -> String {
 fn words_after(c: &Value, img: &nerve_isa::ValidImage, steps: u64, jit: bool) -> (Vec<i64>, Vec<(u32, u32)>) {
     let mut m = Machine::load_valid(img.clone()).unwrap();
     let runner: Box<dyn KernelRunner> = if jit { Box::new(Jit::compile(&m).unwrap()) } else { Box::new(Interp) };
-    let rec = Recording { spikes: m.pops.iter().map(|p| p.name == "post").collect(), probes: vec![], per_step: false };
+    let rec = Recording { spikes: m.pops.iter().map(|p| p.name == "post").collect(), probes: vec![], per_step: false, chunk_steps: None };
     let out = run(&mut m, runner.as_ref(), steps, 1, &rec, &mut |_| {}).unwrap();
     let syn = c["synapses"].as_array().unwrap();
     let mut words = vec![-1i64; syn.len()];
@@ -316,7 +316,7 @@ fn learning_is_the_same_on_any_engine_thread_count_and_split() {
         for (threads, jit) in [(1, false), (1, true), (2, true), (4, true), (4, false)] {
             let mut m = Machine::load_valid(out.image.clone()).unwrap();
             let runner: Box<dyn KernelRunner> = if jit { Box::new(Jit::compile(&m).unwrap()) } else { Box::new(Interp) };
-            let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![], per_step: false };
+            let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![], per_step: false, chunk_steps: None };
             let o = run(&mut m, runner.as_ref(), 3000, threads, &rec, &mut |_| {}).unwrap();
             let spikes: Vec<(u32, u32, u32)> = o.spikes.iter().map(|s| (s.step, s.pop, s.neuron)).collect();
             let learned: Vec<Learned> =

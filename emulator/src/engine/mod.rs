@@ -58,6 +58,18 @@ pub struct Recording {
     pub probes: Vec<(u32, u8)>,
     /// Keep per-step timing and counts.
     pub per_step: bool,
+    /// Stream spikes and probes to a [`RecordSink`] every this many steps
+    /// (`run_streamed`), so a run holds at most one chunk of them.
+    pub chunk_steps: Option<u64>,
+}
+
+/// Where a streamed recording goes, chunk by chunk, in step order (called
+/// on the thread that called `run_streamed`).
+pub trait RecordSink {
+    /// Steps `first..first + rows` of the run: its spikes, sorted by (step,
+    /// population, neuron), and per probe (in `Recording::probes` order) its
+    /// raw values, `probes[p][step − first][neuron]`.
+    fn chunk(&mut self, first: u64, spikes: &[SpikeEvent], probes: &[Vec<Vec<i32>>]) -> std::io::Result<()>;
 }
 
 /// A spike: step, population, neuron index within the population.
@@ -116,8 +128,37 @@ fn thread_bounds(m: &Machine, k: usize) -> Vec<usize> {
     b
 }
 
-/// Runs `steps` timesteps.
+/// Runs `steps` timesteps, keeping what `rec` records in memory.
 pub fn run(m: &mut Machine, runner: &dyn KernelRunner, steps: u64, threads: usize, rec: &Recording, progress: &mut dyn FnMut(u64)) -> Result<RunOutput> {
+    let rec = Recording { chunk_steps: None, ..rec.clone() };
+    run_inner(m, runner, steps, threads, &rec, None, progress)
+}
+
+/// Runs `steps` timesteps, giving what `rec` records to `sink` every
+/// `rec.chunk_steps` steps (every step if not set): the output's spikes
+/// and probe values are then empty.
+pub fn run_streamed(
+    m: &mut Machine,
+    runner: &dyn KernelRunner,
+    steps: u64,
+    threads: usize,
+    rec: &Recording,
+    sink: &mut dyn RecordSink,
+    progress: &mut dyn FnMut(u64),
+) -> Result<RunOutput> {
+    let rec = Recording { chunk_steps: Some(rec.chunk_steps.unwrap_or(1).max(1)), ..rec.clone() };
+    run_inner(m, runner, steps, threads, &rec, Some(sink), progress)
+}
+
+fn run_inner(
+    m: &mut Machine,
+    runner: &dyn KernelRunner,
+    steps: u64,
+    threads: usize,
+    rec: &Recording,
+    sink: Option<&mut dyn RecordSink>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<RunOutput> {
     if steps > u32::MAX as u64 {
         return Err(EmuError::TooManySteps { steps, max: u32::MAX as u64 });
     }
@@ -157,9 +198,21 @@ pub fn run(m: &mut Machine, runner: &dyn KernelRunner, steps: u64, threads: usiz
     let step_acc: Mutex<Option<steps::StepAcc>> = Mutex::new(None);
     let core_max = [std::sync::atomic::AtomicU64::new(0), std::sync::atomic::AtomicU64::new(0)];
     let link_totals: Mutex<Vec<u64>> = Mutex::new(vec![0; n_links]);
+    let handoff: Vec<Mutex<step::Chunk>> = (0..threads).map(|_| Mutex::new(step::Chunk::default())).collect();
+    let sink_error: Mutex<Option<std::io::Error>> = Mutex::new(None);
     let workers = split(&mut m.cores, &mut m.ring, m.ring_slots, m.in_total, &bounds, rec);
-    let make_ctx =
-        |t: usize| Ctx { t, s: &shared, bufs: &bufs, barrier: &barrier, failed: &failed, step_acc: &step_acc, core_max: &core_max, link_totals: &link_totals };
+    let make_ctx = |t: usize| Ctx {
+        t,
+        s: &shared,
+        bufs: &bufs,
+        barrier: &barrier,
+        failed: &failed,
+        step_acc: &step_acc,
+        core_max: &core_max,
+        link_totals: &link_totals,
+        handoff: &handoff,
+        sink_error: &sink_error,
+    };
     let workers: Vec<Worker> = std::thread::scope(|sc| {
         let mut ws = workers.into_iter();
         // invariant: thread_bounds returns at least two bounds, so `split` makes at least one worker
@@ -169,12 +222,12 @@ pub fn run(m: &mut Machine, runner: &dyn KernelRunner, steps: u64, threads: usiz
             .map(|(i, mut w)| {
                 let ctx = make_ctx(i + 1);
                 sc.spawn(move || {
-                    ctx.work(&mut w, &mut |_| {});
+                    ctx.work(&mut w, &mut |_| {}, None);
                     w
                 })
             })
             .collect();
-        make_ctx(0).work(&mut w0, progress);
+        make_ctx(0).work(&mut w0, progress, sink);
         let mut all = vec![w0];
         // invariant: a worker has no failure path (`work` returns nothing); a panic there is a bug, which the join passes on
         all.extend(handles.into_iter().map(|h| h.join().expect("emulator worker thread panicked")));
@@ -190,6 +243,10 @@ pub fn run(m: &mut Machine, runner: &dyn KernelRunner, steps: u64, threads: usiz
     }
     // invariant: a thread that panicked holding the lock made its join above panic first, so the lock is not poisoned here
     let links = link_totals.into_inner().expect("no thread panics holding link_totals (its join would have panicked first)");
+    // invariant: a thread that panicked holding the lock made its join above panic first, so the lock is not poisoned here
+    if let Some(e) = sink_error.into_inner().expect("no thread panics holding sink_error (its join would have panicked first)") {
+        return Err(EmuError::Record(e));
+    }
     Ok(merge(&m.pops, workers, &first_of, steps, acc, links, rec, t_start))
 }
 
@@ -242,8 +299,9 @@ fn merge(
         spikes.extend_from_slice(&w.spikes);
     }
     // Probes: each worker filled the ranges of its own cores; copy them over.
+    let kept = if rec.chunk_steps.is_some() { 0 } else { steps as usize };
     let mut probes: Vec<ProbeTrace> =
-        rec.probes.iter().map(|&(pop, slot)| ProbeTrace { pop, slot, values: vec![vec![0; pops[pop as usize].size as usize]; steps as usize] }).collect();
+        rec.probes.iter().map(|&(pop, slot)| ProbeTrace { pop, slot, values: vec![vec![0; pops[pop as usize].size as usize]; kept] }).collect();
     for (pi, p) in probes.iter_mut().enumerate() {
         for w in &workers {
             let src = &w.probes[pi].values;

@@ -57,6 +57,20 @@ pub struct Ctx<'a> {
     pub core_max: &'a [std::sync::atomic::AtomicU64; 2],
     /// Thread 0's link totals, at the end.
     pub link_totals: &'a Mutex<Vec<u64>>,
+    /// Streamed recording: per thread, the spikes and probe rows of the
+    /// chunk just ended, handed to thread 0 for the sink.
+    pub handoff: &'a [Mutex<Chunk>],
+    /// The sink's error, if writing a chunk failed (the run then stops).
+    pub sink_error: &'a Mutex<Option<std::io::Error>>,
+}
+
+/// A thread's part of a chunk of a streamed recording: its spikes, and per
+/// probe its rows (`rows[step − first step][neuron]`, its own cores' ranges
+/// filled, zero elsewhere).
+#[derive(Default)]
+pub struct Chunk {
+    pub spikes: Vec<SpikeEvent>,
+    pub probes: Vec<Vec<Vec<i32>>>,
 }
 
 /// Per-thread state: its cores and what it counts and records.
@@ -83,6 +97,8 @@ pub struct Worker<'a> {
     flags: Vec<u8>,
     pub spikes: Vec<SpikeEvent>,
     pub probes: Vec<ProbeTrace>,
+    /// The step of `probes[_].values[0]` (0 unless the recording is streamed).
+    probe_base: u64,
     /// Per point of the per-step series (when recorded): its cores' counts.
     pub bin_counts: Vec<Counts>,
     /// Its counts' totals at the end of the previous step.
@@ -114,6 +130,7 @@ impl<'a> Worker<'a> {
             flags: vec![0; max_n / 4 + 8],
             spikes: Vec::new(),
             probes: rec.probes.iter().map(|&(pop, slot)| ProbeTrace { pop, slot, values: Vec::new() }).collect(),
+            probe_base: 0,
             bin_counts: Vec::new(),
             prev_total: Counts::default(),
             scratch: Default::default(),
@@ -155,7 +172,7 @@ impl Net {
 }
 
 impl Ctx<'_> {
-    pub fn work(&self, w: &mut Worker, progress: &mut dyn FnMut(u64)) {
+    pub fn work(&self, w: &mut Worker, progress: &mut dyn FnMut(u64), mut sink: Option<&mut dyn super::RecordSink>) {
         let s = self.s;
         let per_step = s.rec.per_step;
         if per_step {
@@ -193,10 +210,15 @@ impl Ctx<'_> {
             }
             let latency = self.deliver(w, step, par, net.as_mut());
             self.settle(w, step, latency, net.as_mut(), acc.as_mut());
+            if let Some(every) = s.rec.chunk_steps {
+                if (step + 1) % every == 0 || step + 1 == s.steps {
+                    self.stream(w, step + 1, &mut sink);
+                }
+            }
             if self.t == 0 && (step & 1023) == 1023 {
                 progress(step + 1);
             }
-            if self.failed.load(Ordering::Relaxed) {
+            if self.failed.load(Ordering::Acquire) {
                 break;
             }
         }
@@ -217,6 +239,50 @@ impl Ctx<'_> {
     /// Phase 1: every core of this thread runs its kernel (or replays its
     /// schedule) and lists its spikes in `out`; updates and instructions are
     /// counted and charged, probes read.
+    /// Ends a chunk of a streamed recording at step `end`: every thread hands
+    /// over its spikes and probe rows; thread 0 merges them (spikes sorted,
+    /// probe rows summed: each neuron's value comes from one thread, the
+    /// others hold 0) and gives them to the sink. A sink error sets `failed`
+    /// before the second barrier, so every thread stops at the same step.
+    fn stream(&self, w: &mut Worker, end: u64, sink: &mut Option<&mut dyn super::RecordSink>) {
+        {
+            // invariant: no thread panics holding its handoff slot (it is held for one assignment)
+            let mut h = self.handoff[self.t].lock().expect("no thread panics holding a handoff slot");
+            h.spikes = std::mem::take(&mut w.spikes);
+            h.probes = w.probes.iter_mut().map(|p| std::mem::take(&mut p.values)).collect();
+        }
+        let first = w.probe_base;
+        w.probe_base = end;
+        self.barrier.wait();
+        if self.t == 0 {
+            let mut spikes = Vec::new();
+            let rows = (end - first) as usize;
+            let mut probes: Vec<Vec<Vec<i32>>> = self.s.probe_sizes.iter().map(|&n| vec![vec![0; n]; rows]).collect();
+            for slot in self.handoff {
+                // invariant: no thread panics holding its handoff slot (it is held for one assignment)
+                let mut h = slot.lock().expect("no thread panics holding a handoff slot");
+                spikes.append(&mut h.spikes);
+                for (dst, src) in probes.iter_mut().zip(&h.probes) {
+                    for (d, s) in dst.iter_mut().zip(src) {
+                        for (x, y) in d.iter_mut().zip(s) {
+                            *x = x.wrapping_add(*y);
+                        }
+                    }
+                }
+                h.probes.clear();
+            }
+            spikes.sort_unstable();
+            if let Some(sink) = sink.as_mut() {
+                if let Err(e) = sink.chunk(first, &spikes, &probes) {
+                    // invariant: no thread panics holding sink_error (it is held for one assignment)
+                    *self.sink_error.lock().expect("no thread panics holding sink_error") = Some(e);
+                    self.failed.store(true, Ordering::Release);
+                }
+            }
+        }
+        self.barrier.wait();
+    }
+
     fn compute(&self, w: &mut Worker, step: u64, out: &mut Vec<(u32, u32)>) {
         let s = self.s;
         let st = step as u32;
@@ -257,14 +323,15 @@ impl Ctx<'_> {
                     cnt.instr_spike += nn * core.instr.spike as u64;
                     // Spike generation is charged in `send`, per spike.
                     t_ns += s.costs.update_ns(gi, nn, active);
+                    let row = (step - w.probe_base) as usize;
                     for (pi, pr) in w.probes.iter_mut().enumerate() {
                         if pr.pop == core.pop {
                             let size = s.probe_sizes[pi];
-                            while pr.values.len() <= step as usize {
+                            while pr.values.len() <= row {
                                 pr.values.push(vec![0; size]);
                             }
                             let f = s.first_of[gi] as usize;
-                            pr.values[step as usize][f..f + n].copy_from_slice(&data.state[pr.slot as usize][..n]);
+                            pr.values[row][f..f + n].copy_from_slice(&data.state[pr.slot as usize][..n]);
                         }
                     }
                 }

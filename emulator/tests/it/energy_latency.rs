@@ -18,7 +18,7 @@ use nerve_isa::arch::MessageModel;
 #[test]
 fn sample_on_tiny_by_hand() {
     let mut m = Machine::load(nerve_isa::sample::sample_image()).unwrap();
-    let rec = Recording { spikes: vec![true, true], probes: vec![], per_step: true };
+    let rec = Recording { spikes: vec![true, true], probes: vec![], per_step: true, chunk_steps: None };
     let r = run(&mut m, &Interp, 8, 1, &rec, &mut |_| {}).unwrap();
     let got: Vec<(u32, u32, u32)> = r.spikes.iter().filter(|s| s.pop == 1).map(|s| (s.step, s.neuron, 0)).collect();
     let mut want: Vec<(u32, u32, u32)> =
@@ -68,7 +68,7 @@ fn sample_on_tiny_per_destination_overlapped_by_hand() {
     m.arch.timing.overlap_send_receive = true;
     m.arch.timing.neuron_spike_ns = 2.0;
     m.arch.energy.neuron_spike_pj.value = 1.0;
-    let rec = Recording { spikes: vec![true, true], probes: vec![], per_step: true };
+    let rec = Recording { spikes: vec![true, true], probes: vec![], per_step: true, chunk_steps: None };
     let r = run(&mut m, &Interp, 8, 1, &rec, &mut |_| {}).unwrap();
     let c = r.counts;
     assert_eq!((c.spikes, c.neuron_spikes, c.packets_out, c.packets_in, c.packets_no_row), (18, 12, 6, 6, 0));

@@ -73,7 +73,7 @@ fn loihi_charges_sanafe_calibrated_costs_per_event() {
     let out = compile(&a, &net, &Options { neurons_per_core: Some(100), ..Options::default() }, &mut |_| {}).unwrap();
     let mut m = Machine::load_valid(out.image).unwrap();
     let jit = Jit::compile(&m).unwrap();
-    let r = run(&mut m, &jit, 100, 1, &Recording { spikes: vec![false], probes: vec![], per_step: false }, &mut |_| {}).unwrap();
+    let r = run(&mut m, &jit, 100, 1, &Recording { spikes: vec![false], probes: vec![], per_step: false, chunk_steps: None }, &mut |_| {}).unwrap();
     let c = &r.counts;
     assert!(c.synaptic_events > 0 && c.neuron_spikes > 0 && c.hops_ew + c.hops_ns > 0);
     // One message per destination core with a synapse: as many in as out.

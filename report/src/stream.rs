@@ -1,0 +1,211 @@
+//! Recordings streamed to disk while the run goes, for runs whose spikes
+//! and probes would not fit the memory budget (`nerve run --max-memory`).
+//!
+//! The emulator hands over every chunk of steps ([`RecordSink`]); each
+//! output's body goes to a spill file beside it, and when the run ends the
+//! file is put together — header, body, tail — through a temporary file
+//! renamed into place: the same bytes as an in-memory run writes, and
+//! nothing partial if the run or a write fails. The summary keeps a bounded
+//! sample of the spikes: the first [`RASTER_CAP`] + 1 (the raster's, and
+//! whether it is truncated), each population's first spike and its first at
+//! or after the first input spike (the decision latency's).
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use nerve_emulator::engine::{RecordSink, SpikeEvent};
+use nerve_emulator::machine::Machine;
+
+use crate::spikes::{CsvLines, Format};
+use crate::summary::RASTER_CAP;
+use crate::{Error, Result};
+
+/// A file being written in chunks: its body in a spill file beside it.
+struct Spill {
+    path: PathBuf,
+    spill: PathBuf,
+    w: BufWriter<File>,
+}
+
+impl Spill {
+    fn create(path: &Path, tag: &str) -> Result<Spill> {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let spill = path.with_file_name(format!(".{name}.{tag}.nerve-spill"));
+        let f = File::create(&spill).map_err(|e| Error::Write { path: spill.clone(), source: e })?;
+        Ok(Spill { path: path.to_path_buf(), spill, w: BufWriter::with_capacity(1 << 20, f) })
+    }
+}
+
+impl Drop for Spill {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.spill);
+    }
+}
+
+struct Probe {
+    pop: String,
+    var: String,
+    scale: f64,
+    offset: f64,
+    size: u32,
+    body: Spill,
+}
+
+/// A [`RecordSink`] that writes `nerve run`'s outputs as the run goes.
+pub struct FileSink {
+    names: Vec<String>,
+    dt_ms: f64,
+    steps: u64,
+    spikes: Option<(Format, Spill)>,
+    count: u64,
+    csv: CsvLines,
+    probes: Vec<Probe>,
+    probe_path: Option<PathBuf>,
+    /// Per population: an input (its first spike starts the decision latency).
+    is_input: Vec<bool>,
+    first_input: Option<u32>,
+    seen: Vec<bool>,
+    seen_after_input: Vec<bool>,
+    kept: Vec<SpikeEvent>,
+}
+
+impl FileSink {
+    /// A sink for a run of `steps` steps of `m`: spikes to `record` (if
+    /// any), the probes `(population, slot)` to `probe_path`.
+    pub fn new(m: &Machine, steps: u64, record: Option<(&Path, Format)>, probes: &[(u32, u8)], probe_path: Option<&Path>) -> Result<FileSink> {
+        let spikes = match record {
+            Some((p, f)) => Some((f, Spill::create(p, "spikes")?)),
+            None => None,
+        };
+        let mut ps = Vec::new();
+        for (k, &(pop, slot)) in probes.iter().enumerate() {
+            let p = &m.pops[pop as usize];
+            let v = p.vars.iter().find(|v| v.slot == slot).ok_or_else(|| Error::Request(format!("probe of `{}`: no variable in slot {slot}", p.name)))?;
+            let Some(path) = probe_path else { return Err(Error::Request("probes need a file to stream to".into())) };
+            ps.push(Probe {
+                pop: p.name.clone(),
+                var: v.name.clone(),
+                scale: v.scale,
+                offset: v.offset,
+                size: p.size,
+                body: Spill::create(path, &format!("probe{k}"))?,
+            });
+        }
+        let n = m.pops.len();
+        Ok(FileSink {
+            names: m.pops.iter().map(|p| p.name.clone()).collect(),
+            dt_ms: m.dt_ms,
+            steps,
+            spikes,
+            count: 0,
+            csv: CsvLines::new(m.dt_ms),
+            probes: ps,
+            probe_path: probe_path.map(Path::to_path_buf),
+            is_input: crate::summary::input_populations(m),
+            first_input: None,
+            seen: vec![false; n],
+            seen_after_input: vec![false; n],
+            kept: Vec::new(),
+        })
+    }
+
+    /// The spikes the summary needs (see the module's comment), sorted.
+    pub fn kept(&self) -> &[SpikeEvent] {
+        &self.kept
+    }
+
+    /// Puts every file together; returns the spikes kept for the summary.
+    pub fn finish(self) -> Result<Vec<SpikeEvent>> {
+        let FileSink { spikes, count, probes, probe_path, kept, steps, .. } = self;
+        if let Some((format, mut s)) = spikes {
+            s.w.flush().map_err(|e| Error::Write { path: s.spill.clone(), source: e })?;
+            crate::write_with(&s.path, |tmp| {
+                let mut w = BufWriter::with_capacity(1 << 20, File::create(tmp)?);
+                match format {
+                    Format::Csv => w.write_all(crate::spikes::CSV_HEADER)?,
+                    Format::Json => w.write_all(crate::spikes::JSON_HEAD.as_bytes())?,
+                    Format::Npy => crate::spikes::write_npy_header(&mut w, &crate::spikes::npy_dict(count as usize))?,
+                }
+                std::io::copy(&mut File::open(&s.spill)?, &mut w)?;
+                if format == Format::Json {
+                    w.write_all(crate::spikes::JSON_TAIL.as_bytes())?;
+                }
+                w.flush()
+            })?;
+        }
+        if let Some(path) = probe_path.filter(|_| !probes.is_empty()) {
+            let mut probes = probes;
+            for p in &mut probes {
+                p.body.w.flush().map_err(|e| Error::Write { path: p.body.spill.clone(), source: e })?;
+            }
+            let npy = path.extension().is_some_and(|e| e == "npy");
+            if npy && probes.len() != 1 {
+                return Err(Error::Request("a .npy probe file holds one probe; probe one variable or write CSV".into()));
+            }
+            crate::write_with(&path, |tmp| {
+                let mut w = BufWriter::with_capacity(1 << 20, File::create(tmp)?);
+                if npy {
+                    crate::spikes::write_npy_header(&mut w, &crate::probes::npy_dict(steps, probes[0].size))?;
+                } else {
+                    w.write_all(crate::probes::CSV_HEADER)?;
+                }
+                for p in &probes {
+                    std::io::copy(&mut File::open(&p.body.spill)?, &mut w)?;
+                }
+                w.flush()
+            })?;
+        }
+        Ok(kept)
+    }
+
+    fn keep(&mut self, spikes: &[SpikeEvent]) {
+        for s in spikes {
+            let p = s.pop as usize;
+            if self.first_input.is_none() && self.is_input[p] {
+                self.first_input = Some(s.step);
+            }
+            let after = self.first_input.is_some_and(|f| s.step >= f);
+            if self.kept.len() <= RASTER_CAP || !self.seen[p] || (after && !self.seen_after_input[p]) {
+                self.kept.push(*s);
+            }
+            self.seen[p] = true;
+            self.seen_after_input[p] |= after;
+        }
+    }
+}
+
+impl RecordSink for FileSink {
+    fn chunk(&mut self, first: u64, spikes: &[SpikeEvent], probes: &[Vec<Vec<i32>>]) -> std::io::Result<()> {
+        self.keep(spikes);
+        if let Some((format, s)) = &mut self.spikes {
+            match format {
+                Format::Csv => {
+                    let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
+                    self.csv.write(&mut s.w, &names, spikes)?;
+                }
+                Format::Json => {
+                    for (i, e) in spikes.iter().enumerate() {
+                        let first_of_file = self.count == 0 && i == 0;
+                        crate::spikes::json_entry(&mut s.w, first_of_file, &self.names[e.pop as usize], e.neuron, e.step as f64 * self.dt_ms)?;
+                    }
+                }
+                Format::Npy => {
+                    for e in spikes {
+                        crate::spikes::npy_record(&mut s.w, e.pop, e.neuron, e.step as f64 * self.dt_ms)?;
+                    }
+                }
+            }
+            self.count += spikes.len() as u64;
+        }
+        let npy = self.probe_path.as_ref().is_some_and(|p| p.extension().is_some_and(|e| e == "npy"));
+        for (p, rows) in self.probes.iter_mut().zip(probes) {
+            if npy {
+                crate::probes::npy_rows(&mut p.body.w, p.scale, p.offset, rows)?;
+            } else {
+                crate::probes::csv_rows(&mut p.body.w, &p.pop, &p.var, p.scale, p.offset, self.dt_ms, first, rows)?;
+            }
+        }
+        Ok(())
+    }
+}
