@@ -23,6 +23,6 @@ fuzz_target!(|data: &[u8]| {
     let arch = Arch::builtin("spinnaker").unwrap();
     let Ok(out) = compile(&arch, &net, &Options::default(), &mut |_| {}) else { return };
     let Ok(mut m) = nerve_emulator::machine::Machine::load_valid(out.image) else { return };
-    let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![], per_step: false };
+    let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![], per_step: false, chunk_steps: None };
     let _ = run(&mut m, &Interp, 10, 1, &rec, &mut |_| {});
 });
