@@ -11,7 +11,13 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "nerve", version, about = "A toolchain for neuromorphic chips: compile, emulate, report", long_about = None)]
+#[command(
+    name = "nerve",
+    version,
+    about = "A toolchain for neuromorphic chips: compile, emulate, report",
+    long_about = None,
+    after_help = "Example (a network to an energy report):\n  nerve compile examples/small.json --arch spinnaker -o small.img\n  nerve run small.img --steps 1000 --record spikes.csv --report run.json\n  nerve report run.json --html report.html\n\nExit status: 0 done; 1 an error (bad input, an unwritable output, a run that failed: the message names the culprit); 2 a usage error (an unknown option or a bad option value)."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -20,21 +26,32 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Compile a network into a chip image.
+    #[command(
+        after_help = "Example:\n  nerve compile examples/small.json --arch spinnaker -o small.img --report map.json\n  nerve compile model.nir --arch loihi -o model.img --source snntorch"
+    )]
     Compile(cmd::compile::CompileArgs),
     /// Run a chip image (or a network, compiled in memory) on the emulator.
+    #[command(
+        after_help = "Example:\n  nerve run small.img --steps 1000 --record spikes.csv --probe exc:v --report run.json\n  nerve run net.json --arch loihi --steps 1000 --input spikes_in.csv --json > run.json"
+    )]
     Run(Box<cmd::run::RunArgs>),
     /// Hand a network to a board's own toolchain (PyNN/sPyNNaker, Lava, SpiNNaker routing tables) or write it as NIR.
+    #[command(after_help = "Example:\n  nerve export --list\n  nerve export pynn net.json --arch spinnaker -o net.py")]
     Export(cmd::export::ExportArgs),
     /// Print a run's energy and latency report; write pictures and an HTML page.
+    #[command(after_help = "Example:\n  nerve report run.json --html report.html --plots pictures/")]
     Report(cmd::report::ReportArgs),
     /// List or show architecture profiles.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Example:\n  nerve arch list\n  nerve arch show loihi --format json")]
     Arch(cmd::arch::ArchCmd),
     /// Show what an image uses of its machine: per core, tile and chip, against the limits.
+    #[command(after_help = "Example:\n  nerve inspect small.img\n  nerve inspect small.img --json | jq .chips")]
     Inspect(cmd::inspect::InspectArgs),
     /// Disassemble the neuron kernels of an image.
+    #[command(after_help = "Example:\n  nerve disasm small.img --core 3")]
     Disasm(cmd::disasm::DisasmArgs),
     /// Assemble a hand-written kernel and print its listing (or write its encoding).
+    #[command(after_help = "Example:\n  nerve asm kernel.s -o kernel.bin")]
     Asm(cmd::asm::AsmArgs),
 }
 
@@ -55,6 +72,7 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // Usage errors exit with 2 (clap's); everything else that fails, 1.
         Err(e) => {
             eprintln!("error: {e}");
             let mut src = e.source();

@@ -7,8 +7,14 @@ use nerve_report::format::table;
 #[derive(Subcommand)]
 pub enum ArchCmd {
     /// List the built-in profiles.
-    List,
+    #[command(after_help = "Example:\n  nerve arch list --json")]
+    List {
+        /// Print JSON (every profile with every field) instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a profile (a built-in name or a .toml/.json file) with every field.
+    #[command(after_help = "Example:\n  nerve arch show spinnaker2\n  nerve arch show my_chip.toml --format json")]
     Show {
         /// Profile name or file.
         name: String,
@@ -26,7 +32,12 @@ pub enum Format {
 
 pub fn run(c: ArchCmd) -> Result<()> {
     match c {
-        ArchCmd::List => {
+        ArchCmd::List { json: true } => {
+            let all: Vec<Arch> = BUILTIN_PROFILES.iter().map(|(n, _)| Arch::builtin(n)).collect::<std::result::Result<_, _>>()?;
+            crate::out::outln!("{}", serde_json::to_string_pretty(&all)?);
+            Ok(())
+        }
+        ArchCmd::List { json: false } => {
             let mut rows = Vec::new();
             for (n, _) in BUILTIN_PROFILES {
                 let a = Arch::builtin(n)?;

@@ -27,6 +27,9 @@ pub struct CompileArgs {
     /// Print nothing but errors.
     #[arg(short, long)]
     quiet: bool,
+    /// Print the mapping report as JSON on standard output (the --report file's contents) instead of the tables.
+    #[arg(long)]
+    json: bool,
 }
 
 /// How a network becomes an image: `nerve compile`'s options, which `nerve
@@ -166,12 +169,14 @@ pub fn run(a: CompileArgs) -> Result<()> {
     let out_path = a.output.clone().unwrap_or_else(|| a.network.with_extension("img"));
     let outputs: Vec<(&str, &Path)> = std::iter::once(("-o", out_path.as_path())).chain(a.report.as_deref().map(|p| ("--report", p))).collect();
     nerve_report::check_outputs(&outputs, &[a.network.as_path()])?;
-    let mut out = build(&a.network, &arch, &a.build, a.quiet)?;
+    let mut out = build(&a.network, &arch, &a.build, a.quiet || a.json)?;
     let t_write = std::time::Instant::now();
     out.image.write(&out_path)?;
     out.report.seconds.write = t_write.elapsed().as_secs_f64();
     write_report(&out.report, a.report.as_deref())?;
-    if !a.quiet {
+    if a.json {
+        crate::out::outln!("{}", serde_json::to_string_pretty(&out.report)?);
+    } else if !a.quiet {
         crate::out::out!("{}", nerve_report::text::map_report(&out.report, &arch, &out_path.display().to_string()));
     }
     Ok(())

@@ -107,6 +107,9 @@ pub struct RunArgs {
     /// Print nothing but errors.
     #[arg(short, long)]
     quiet: bool,
+    /// Print the run summary as JSON on standard output (the --report file's contents) instead of the text lines.
+    #[arg(long)]
+    json: bool,
     // Last, so that their help heading covers only them.
     /// Architecture to compile a network for (`nerve arch list`); not for an image, which holds its own.
     #[arg(long, help_heading = "Compiling a network")]
@@ -168,6 +171,14 @@ pub fn run(a: RunArgs) -> Result<()> {
         if p.extension().is_none_or(|e| e != "json") {
             return Err(format!("--save-network {}: it writes a JSON network; give a .json path", p.display()).into());
         }
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if a.threads > cores {
+        // Spinning barriers with more threads than cores: every step waits for a descheduled thread.
+        eprintln!(
+            "warning: --threads {} exceeds the {cores} core(s) this process may use: threads then wait for each other at every step (7–40× slower, measured); results are the same",
+            a.threads
+        );
     }
     if a.format.is_some() && a.record.is_none() {
         return Err("--format is the format of --record: give --record FILE too".into());
@@ -300,7 +311,9 @@ pub fn run(a: RunArgs) -> Result<()> {
     if let Some(r) = &a.report {
         nerve_report::write_file(r, serde_json::to_string(&summary)?.as_bytes())?;
     }
-    if !a.quiet {
+    if a.json {
+        crate::out::outln!("{}", serde_json::to_string(&summary)?);
+    } else if !a.quiet {
         crate::out::out!("{}", nerve_report::text::run_lines(&summary, out.wall_seconds));
     }
     Ok(())

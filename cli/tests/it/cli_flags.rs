@@ -88,6 +88,17 @@ const ROWS: &[(&str, &str, Check)] = &[
         nerve(d, "compile small.json --arch spinnaker -o r.img --report map.json -q");
         assert!(json(d, "map.json").is_object());
     }),
+    ("compile", "--json", |d| {
+        let o = nerve(d, "compile small.json --arch spinnaker -o j.img --json --report mj.json");
+        let printed: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(printed["cores_used"], json(d, "mj.json")["cores_used"]);
+        assert!(printed["routing"].is_object());
+    }),
+    ("compile", "--quiet", |d| {
+        let o = nerve(d, "compile small.json --arch spinnaker -o q.img --quiet");
+        assert!(o.stdout.is_empty() && o.stderr.is_empty());
+        assert_eq!(bytes(d, "q.img"), bytes(d, "small.img"));
+    }),
     ("compile", "--placement", |d| {
         nerve(d, "compile small.json --arch spinnaker -o p.img --placement spread -q");
         assert_ne!(bytes(d, "p.img"), bytes(d, "small.img"), "spread places otherwise");
@@ -238,6 +249,17 @@ const ROWS: &[(&str, &str, Check)] = &[
         // Within budget: in memory, no note.
         let o = nerve(d, "run small.img --steps 30 --record mm3.csv --max-memory 1G");
         assert!(!String::from_utf8_lossy(&o.stderr).contains("max-memory"));
+    }),
+    ("run", "--json", |d| {
+        let o = nerve(d, "run small.img --steps 300 --json --report rj.json");
+        let printed: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(printed["counts"], json(d, "rj.json")["counts"]);
+        assert!(printed["energy"]["total_j"].as_f64().unwrap() > 0.0);
+    }),
+    ("run", "--quiet", |d| {
+        let o = nerve(d, "run small.img --steps 30 --record rq.csv --quiet");
+        assert!(o.stdout.is_empty() && o.stderr.is_empty());
+        assert!(text(d, "rq.csv").starts_with("population,neuron,time"));
     }),
     ("run", "--report", |d| {
         nerve(d, "run small.img --steps 20 --report rr.json -q");

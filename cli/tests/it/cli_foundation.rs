@@ -31,6 +31,33 @@ fn arch_list_and_show() {
     assert_eq!(v["core"]["max_neurons"], 1024);
     let e = run_err(nerve().args(["arch", "show", "truenorth"]));
     assert!(e.contains("unknown architecture profile `truenorth`"), "{e}");
+    let s = run_ok(nerve().args(["arch", "list", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&s).unwrap();
+    assert!(v.as_array().unwrap().iter().any(|a| a["name"] == "spinnaker2"), "{s}");
+}
+
+/// More threads than the host's cores: a warning (the run is slower, not different).
+#[test]
+fn more_threads_than_cores_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("sample.img");
+    nerve_isa::sample::sample_image().write(&p).unwrap();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for (threads, warned) in [(cores, false), (cores + 1, true)] {
+        let out = nerve().args(["run", p.to_str().unwrap(), "--steps", "3", "-q", "--threads", &threads.to_string()]).output().unwrap();
+        assert!(out.status.success());
+        let e = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(e.contains(&format!("warning: --threads {threads} exceeds the {cores} core(s)")), warned, "{e}");
+    }
+}
+
+/// Exit status: 2 for a usage error, 1 for an error in the work.
+#[test]
+fn exit_codes_are_as_documented() {
+    for (args, code) in [(vec!["run", "--no-such-flag"], 2), (vec!["compile", "nosuch.json", "--arch", "spinnaker", "-q"], 1), (vec!["arch", "list"], 0)] {
+        let out = nerve().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(code), "{args:?}");
+    }
 }
 
 #[test]

@@ -4,8 +4,10 @@
 mod bad_inputs;
 mod cli_flags;
 mod cli_foundation;
+mod cli_reference;
 mod documented_params;
 mod end_to_end;
+mod example_nir;
 mod examples;
 mod exporters;
 mod golden;
