@@ -7,7 +7,6 @@ mod cli_foundation;
 mod cli_reference;
 mod documented_params;
 mod end_to_end;
-mod example_nir;
 mod examples;
 mod exporters;
 mod golden;
