@@ -1,0 +1,596 @@
+//! The Python package `nerve` (python/README.md): compile a network (a JSON
+//! path, a dict, a NIR file or a `nir.NIRGraph`) for an architecture, run
+//! the image with numpy arrays of spikes in and out, get the reports as
+//! dicts. Nothing here computes: networks are read by
+//! `nerve_compiler::front`, compiled by `nerve_compiler::compile`, and run
+//! by `nerve_report::session::run` and summarised by
+//! `nerve_report::summary::build`, exactly as `nerve compile` and `nerve
+//! run` do, so both give the same images and the same spikes.
+// pyo3's macros expand to `unsafe` blocks; this crate writes none itself.
+#![deny(unsafe_code)]
+
+use std::path::{Path, PathBuf};
+
+use nerve_compiler::compile::{compile as compile_net, MapReport, Options};
+use nerve_compiler::front::nir::conventions::{NirChoice, NirOptions, SourceConvention};
+use nerve_compiler::map::place::{read_placement, PlaceOptions, Strategy};
+use nerve_compiler::net::model::{Network, ResetMode};
+use nerve_compiler::CompileError;
+use nerve_emulator::machine::Machine;
+use nerve_emulator::EmuError;
+use nerve_isa::arch::{Arch, ArchError, MessageModel, BUILTIN_PROFILES};
+use nerve_isa::image::{Image, ImageError, ValidImage};
+use nerve_report::session::{self, CostModel, Engine, Input, Request};
+use nerve_report::spikes::Spike;
+use numpy::{PyArray1, PyArrayMethods};
+use pyo3::exceptions::{PyOSError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+
+// ---------------------------------------------------------------- errors
+
+fn value_error(e: impl std::fmt::Display) -> PyErr {
+    PyValueError::new_err(e.to_string())
+}
+
+fn os_error(e: impl std::fmt::Display) -> PyErr {
+    PyOSError::new_err(e.to_string())
+}
+
+fn arch_err(e: ArchError) -> PyErr {
+    match e {
+        ArchError::Io { .. } => os_error(e),
+        _ => value_error(e),
+    }
+}
+
+fn compile_err(e: CompileError) -> PyErr {
+    match e {
+        CompileError::Io { .. } => os_error(e),
+        CompileError::Arch(a) => arch_err(a),
+        _ => value_error(e),
+    }
+}
+
+fn image_err(e: ImageError) -> PyErr {
+    match e {
+        ImageError::Io { .. } | ImageError::WriteIo { .. } => os_error(e),
+        _ => value_error(e),
+    }
+}
+
+fn report_err(e: nerve_report::Error) -> PyErr {
+    use nerve_report::Error as E;
+    match e {
+        E::Read { .. } | E::Write { .. } | E::Emu(EmuError::Record(_)) => os_error(e),
+        E::Emu(EmuError::Image(i)) | E::Image(i) => image_err(i),
+        E::Compile(c) => compile_err(c),
+        _ => value_error(e),
+    }
+}
+
+/// A serde value as Python objects (dicts, lists, numbers, strings), through
+/// JSON: the same document `nerve … --report` writes.
+fn to_py<'py>(py: Python<'py>, v: &impl serde::Serialize) -> PyResult<Bound<'py, PyAny>> {
+    let text = serde_json::to_string(v).map_err(value_error)?;
+    py.import("json")?.call_method1("loads", (text,))
+}
+
+// ---------------------------------------------------------------- arch
+
+/// An architecture profile (`nerve arch show NAME`).
+#[pyclass(name = "Arch", module = "nerve", frozen)]
+struct PyArch {
+    arch: Arch,
+}
+
+#[pymethods]
+impl PyArch {
+    /// The profile's name.
+    #[getter]
+    fn name(&self) -> String {
+        self.arch.name.clone()
+    }
+
+    /// Every field of the profile as a dict (figures with their unit and source).
+    #[getter]
+    fn fields<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, &self.arch)
+    }
+
+    /// The profile as TOML (a file `nerve.arch(path)` reads back).
+    fn to_toml(&self) -> String {
+        self.arch.to_toml()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("nerve.arch({:?})", self.arch.name)
+    }
+}
+
+/// An architecture profile: a built-in name (`nerve.archs()`) or a .toml/.json profile file.
+#[pyfunction]
+fn arch(name: &str) -> PyResult<PyArch> {
+    Ok(PyArch { arch: Arch::load(name).map_err(arch_err)? })
+}
+
+/// The built-in architecture profiles' names.
+#[pyfunction]
+fn archs() -> Vec<&'static str> {
+    BUILTIN_PROFILES.iter().map(|(n, _)| *n).collect()
+}
+
+fn arch_of(a: &Bound<'_, PyAny>) -> PyResult<Arch> {
+    if let Ok(p) = a.cast::<PyArch>() {
+        return Ok(p.get().arch.clone());
+    }
+    if let Ok(s) = a.extract::<PathBuf>() {
+        return Arch::load(&s.to_string_lossy()).map_err(arch_err);
+    }
+    Err(PyTypeError::new_err(format!("arch: expected a profile name, a profile file or a nerve.Arch, got {}", type_name(a))))
+}
+
+fn type_name(a: &Bound<'_, PyAny>) -> String {
+    a.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+}
+
+// ---------------------------------------------------------------- compile
+
+/// A chip image: compiled by `nerve.compile` or read by `nerve.load`.
+#[pyclass(name = "Image", module = "nerve", frozen)]
+struct PyImage {
+    image: ValidImage,
+    /// The mapping report, for an image compiled here.
+    report: Option<MapReport>,
+    /// What a NIR import chose for dt and reset, and why.
+    nir: Option<NirChoice>,
+}
+
+fn reset_name(r: ResetMode) -> &'static str {
+    match r {
+        ResetMode::ToReset => "zero",
+        ResetMode::Subtract => "subtract",
+    }
+}
+
+/// How a network is given.
+enum Source {
+    Path(PathBuf),
+    /// JSON text (from a dict), named in errors by the string.
+    Json(String, &'static str),
+}
+
+fn read_source(src: &Source, nir: &NirOptions) -> nerve_compiler::Result<(Network, Option<NirChoice>)> {
+    match src {
+        Source::Path(p) => nerve_compiler::front::read_noting(p, nir),
+        Source::Json(text, origin) => {
+            if nir.dt_s.is_some() || nir.reset.is_some() || nir.source != SourceConvention::Auto {
+                return Err(CompileError::Options(format!("{origin}: the timestep, reset and source options apply to NIR networks")));
+            }
+            // Relative paths in it (connection lists) are taken from the working directory.
+            Ok((nerve_compiler::front::json::parse_network(text, Path::new(origin))?, None))
+        }
+    }
+}
+
+/// Compiles a network for an architecture.
+///
+/// `network`: a JSON network or NIR file (str or os.PathLike, by extension),
+/// a dict (the JSON network format), or a `nir.NIRGraph` (written to a
+/// temporary NIR file named `name`.nir and read as a file is).
+#[pyfunction]
+#[pyo3(signature = (network, arch = None, *, seed = 0, neurons_per_core = None, placement = "pack", effort = 60, dt = None, reset = None, source = "auto", name = None))]
+#[allow(clippy::too_many_arguments)]
+fn compile(
+    py: Python<'_>,
+    network: &Bound<'_, PyAny>,
+    arch: Option<&Bound<'_, PyAny>>,
+    seed: u64,
+    neurons_per_core: Option<u32>,
+    placement: &str,
+    effort: u32,
+    dt: Option<f64>,
+    reset: Option<&str>,
+    source: &str,
+    name: Option<&str>,
+) -> PyResult<PyImage> {
+    let arch = match arch {
+        Some(a) => arch_of(a)?,
+        None => Arch::load("spinnaker").map_err(arch_err)?,
+    };
+    if neurons_per_core == Some(0) {
+        return Err(PyValueError::new_err("neurons_per_core: give at least 1"));
+    }
+    if let Some(x) = dt {
+        if !(x.is_finite() && x > 0.0) {
+            return Err(PyValueError::new_err(format!("dt: {x} is not a timestep: give a number of seconds > 0 (e.g. 0.001)")));
+        }
+    }
+    let nir = NirOptions {
+        dt_s: dt,
+        reset: match reset {
+            None => None,
+            Some("zero") => Some(ResetMode::ToReset),
+            Some("subtract") => Some(ResetMode::Subtract),
+            Some(r) => return Err(PyValueError::new_err(format!("reset `{r}`: one of zero, subtract"))),
+        },
+        source: SourceConvention::parse(source)
+            .ok_or_else(|| PyValueError::new_err(format!("source `{source}`: one of {}", SourceConvention::NAMES.join(", "))))?,
+    };
+    let strategy = match placement {
+        "pack" => Strategy::Pack,
+        "spread" => Strategy::Spread,
+        f => {
+            let p = Path::new(f);
+            if !p.exists() {
+                return Err(PyValueError::new_err(format!("placement `{f}`: expected `pack`, `spread` or an existing CSV file")));
+            }
+            Strategy::Explicit(read_placement(p).map_err(compile_err)?)
+        }
+    };
+    let opts = Options { place: PlaceOptions { strategy, effort, seed }, neurons_per_core, seed, threads: None };
+
+    // The network's source; a NIRGraph goes through a temporary file.
+    let mut tmpdir: Option<Bound<'_, PyAny>> = None;
+    let src = if let Ok(d) = network.cast::<PyDict>() {
+        let text: String = py.import("json")?.call_method1("dumps", (d,))?.extract()?;
+        Source::Json(text, "<network dict>")
+    } else if let Ok(p) = network.extract::<PathBuf>() {
+        Source::Path(p)
+    } else if is_nir_graph(py, network) {
+        let dir = py.import("tempfile")?.call_method1("mkdtemp", ("", "nerve-"))?;
+        let file = PathBuf::from(dir.extract::<PathBuf>()?).join(format!("{}.nir", name.unwrap_or("nir_graph")));
+        tmpdir = Some(dir);
+        if let Err(e) = py.import("nir")?.call_method1("write", (file.clone(), network)) {
+            remove_dir(py, tmpdir.as_ref());
+            return Err(e);
+        }
+        Source::Path(file)
+    } else {
+        return Err(PyTypeError::new_err(format!(
+            "network: expected a path (.json or .nir), a dict (JSON network) or a nir.NIRGraph, got {}",
+            type_name(network)
+        )));
+    };
+    if name.is_some() && tmpdir.is_none() {
+        remove_dir(py, tmpdir.as_ref());
+        return Err(PyValueError::new_err("name: only for a nir.NIRGraph (a file or dict names its network itself)"));
+    }
+    let result = py.detach(|| -> nerve_compiler::Result<(nerve_compiler::Output, Option<NirChoice>)> {
+        let t = std::time::Instant::now();
+        let (net, choice) = read_source(&src, &nir)?;
+        let read_s = t.elapsed().as_secs_f64();
+        let mut out = compile_net(&arch, &net, &opts, &mut |_: &str| {})?;
+        out.report.seconds.read = read_s;
+        Ok((out, choice))
+    });
+    remove_dir(py, tmpdir.as_ref());
+    let (out, choice) = result.map_err(compile_err)?;
+    if let Some(c) = &choice {
+        let warn = py.import("warnings")?;
+        for w in &c.warnings {
+            warn.call_method1("warn", (w.as_str(),))?;
+        }
+    }
+    Ok(PyImage { image: out.image, report: Some(out.report), nir: choice })
+}
+
+fn is_nir_graph(py: Python<'_>, x: &Bound<'_, PyAny>) -> bool {
+    // `nir` is imported only for objects that may be its graphs.
+    let module: String = x.get_type().getattr("__module__").and_then(|m| m.extract()).unwrap_or_default();
+    if !module.starts_with("nir") {
+        return false;
+    }
+    py.import("nir").and_then(|nir| x.is_instance(&nir.getattr("NIRGraph")?)).unwrap_or(false)
+}
+
+fn remove_dir(py: Python<'_>, dir: Option<&Bound<'_, PyAny>>) {
+    if let Some(d) = dir {
+        if let Ok(shutil) = py.import("shutil") {
+            let _ = shutil.call_method1("rmtree", (d, true));
+        }
+    }
+}
+
+/// Reads a chip image file (from `nerve compile` or `Image.save`).
+#[pyfunction]
+fn load(py: Python<'_>, path: PathBuf) -> PyResult<PyImage> {
+    let image = py.detach(|| Image::read_unvalidated(&path).and_then(Image::into_valid)).map_err(image_err)?;
+    Ok(PyImage { image, report: None, nir: None })
+}
+
+// ---------------------------------------------------------------- run
+
+/// A run's results.
+#[pyclass(name = "Result", module = "nerve", frozen)]
+struct PyRun {
+    /// Recorded spikes: {population: (neurons uint32[n], times_ms float64[n])}, sorted by time then neuron.
+    #[pyo3(get)]
+    spikes: Py<PyDict>,
+    /// Probes: {"POP:VAR": float64[steps, neurons]} in the variable's physical units.
+    #[pyo3(get)]
+    probes: Py<PyDict>,
+    /// The run summary (what `nerve run --report` writes) as a dict.
+    #[pyo3(get)]
+    report: Py<PyAny>,
+    /// The run summary for people, as `nerve run` prints it.
+    #[pyo3(get)]
+    text: String,
+}
+
+#[pymethods]
+impl PyRun {
+    fn __str__(&self) -> String {
+        self.text.clone()
+    }
+}
+
+/// External spikes from Python: `{population: (neurons, times_ms)}` or a
+/// sequence (or structured array) of `(population, neuron, time_ms)`.
+fn spikes_in(py: Python<'_>, inputs: &Bound<'_, PyAny>) -> PyResult<Vec<Spike>> {
+    let np = py.import("numpy")?;
+    let mut out = Vec::new();
+    if let Ok(d) = inputs.cast::<PyDict>() {
+        for (k, v) in d.iter() {
+            let pop: String = k.extract().map_err(|_| PyValueError::new_err(format!("inputs: key {}: expected a population name (str)", k.repr().map(|r| r.to_string()).unwrap_or_default())))?;
+            let at = format!("inputs[{pop:?}]");
+            let pair: Vec<Bound<'_, PyAny>> = v
+                .extract()
+                .ok()
+                .filter(|p: &Vec<Bound<'_, PyAny>>| p.len() == 2)
+                .ok_or_else(|| PyValueError::new_err(format!("{at}: expected a pair (neurons, times_ms) of equal-length arrays")))?;
+            let neurons = np.call_method1("asarray", (&pair[0],))?;
+            let kind: String = neurons.getattr("dtype")?.getattr("kind")?.extract()?;
+            let size: usize = neurons.getattr("size")?.extract()?;
+            if !(kind == "i" || kind == "u" || size == 0) {
+                return Err(PyValueError::new_err(format!("{at}: neuron indices must be integers, got dtype {}", neurons.getattr("dtype")?.str()?)));
+            }
+            let neurons = np.call_method1("ascontiguousarray", (neurons, "int64"))?;
+            let neurons = neurons.cast_into::<PyArray1<i64>>().map_err(|_| PyValueError::new_err(format!("{at}: neurons must be a 1-d array")))?;
+            let times = np.call_method1("ascontiguousarray", (&pair[1], "float64")).map_err(|e| PyValueError::new_err(format!("{at}: times_ms: {e}")))?;
+            let times = times.cast_into::<PyArray1<f64>>().map_err(|_| PyValueError::new_err(format!("{at}: times_ms must be a 1-d array")))?;
+            let (n, t) = (neurons.readonly(), times.readonly());
+            let (n, t) = (n.as_slice()?, t.as_slice()?);
+            if n.len() != t.len() {
+                return Err(PyValueError::new_err(format!("{at}: {} neuron indices but {} times", n.len(), t.len())));
+            }
+            for (i, (&neuron, &time_ms)) in n.iter().zip(t).enumerate() {
+                out.push(spike(&pop, neuron, time_ms, || format!("{at}[{i}]"))?);
+            }
+        }
+        return Ok(out);
+    }
+    // A structured array's records become tuples through `tolist`.
+    let list = if inputs.hasattr("dtype")? { inputs.call_method0("tolist")? } else { inputs.clone() };
+    let items: Vec<Bound<'_, PyAny>> = list
+        .extract()
+        .map_err(|_| PyTypeError::new_err(format!("inputs: expected a dict {{population: (neurons, times_ms)}} or a list of (population, neuron, time_ms), got {}", type_name(inputs))))?;
+    for (i, item) in items.iter().enumerate() {
+        let (pop, neuron, time_ms): (String, i64, f64) =
+            item.extract().map_err(|_| PyValueError::new_err(format!("inputs[{i}]: expected (population, neuron, time_ms), got {}", item.repr().map(|r| r.to_string()).unwrap_or_default())))?;
+        out.push(spike(&pop, neuron, time_ms, || format!("inputs[{i}]"))?);
+    }
+    Ok(out)
+}
+
+fn spike(pop: &str, neuron: i64, time_ms: f64, at: impl Fn() -> String) -> PyResult<Spike> {
+    let neuron = u32::try_from(neuron).map_err(|_| PyValueError::new_err(format!("{}: neuron {neuron} of `{pop}` is not an index (0 ≤ n < 2³²)", at())))?;
+    if !(time_ms.is_finite() && time_ms >= 0.0) {
+        return Err(PyValueError::new_err(format!("{}: time {time_ms} ms of `{pop}` neuron {neuron} is not a time ≥ 0", at())));
+    }
+    Ok(Spike { population: pop.to_string(), neuron, time_ms })
+}
+
+fn probe_list(p: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<String>> {
+    match p {
+        None => Ok(Vec::new()),
+        Some(s) if s.is_instance_of::<PyString>() => Ok(vec![s.extract()?]),
+        Some(s) => s.extract().map_err(|_| PyTypeError::new_err("probes: expected \"POP:VAR\" or a sequence of them")),
+    }
+}
+
+#[pymethods]
+impl PyImage {
+    /// Writes the image file (`nerve run IMAGE` runs it).
+    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        py.detach(|| self.image.write(&path)).map_err(image_err)
+    }
+
+    /// The image file's bytes (what `save` writes).
+    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.image.to_bytes())
+    }
+
+    /// The mapping report (`nerve compile --report`) as a dict; None for a loaded image.
+    #[getter]
+    fn report<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.report.as_ref().map(|r| to_py(py, r)).transpose()
+    }
+
+    /// For a NIR network: the dt and reset the import chose, and why; else None.
+    #[getter]
+    fn nir<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(c) = &self.nir else { return Ok(None) };
+        let d = PyDict::new(py);
+        d.set_item("dt_s", c.dt_s)?;
+        d.set_item("reset", reset_name(c.reset))?;
+        d.set_item("source", c.source.name())?;
+        d.set_item("dt_why", &c.dt_why)?;
+        d.set_item("reset_why", &c.reset_why)?;
+        d.set_item("warnings", &c.warnings)?;
+        d.set_item("summary", c.summary())?;
+        Ok(Some(d))
+    }
+
+    /// The architecture the image targets.
+    #[getter]
+    fn arch(&self) -> PyArch {
+        PyArch { arch: self.image.arch.clone() }
+    }
+
+    /// The network's name.
+    #[getter]
+    fn network(&self) -> String {
+        self.image.meta.network.clone()
+    }
+
+    /// Biological time per timestep, ms.
+    #[getter]
+    fn dt_ms(&self) -> f64 {
+        self.image.meta.dt_ms
+    }
+
+    /// The populations: [{name, size, model, record, vars: [{name, unit}]}].
+    #[getter]
+    fn populations<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let l = PyList::empty(py);
+        for p in &self.image.populations {
+            let d = PyDict::new(py);
+            d.set_item("name", &p.name)?;
+            d.set_item("size", p.size)?;
+            d.set_item("model", &p.model)?;
+            d.set_item("record", p.record_spikes)?;
+            let vars = PyList::empty(py);
+            for v in &p.vars {
+                let vd = PyDict::new(py);
+                vd.set_item("name", &v.name)?;
+                vd.set_item("unit", &v.unit)?;
+                vars.append(vd)?;
+            }
+            d.set_item("vars", vars)?;
+            l.append(d)?;
+        }
+        Ok(l)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<nerve.Image of `{}` for `{}`: {} populations, dt {} ms>", self.image.meta.network, self.image.arch.name, self.image.populations.len(), self.image.meta.dt_ms)
+    }
+
+    /// Runs the image for `steps` timesteps on the emulator (as `nerve run`).
+    ///
+    /// `inputs`: external spikes, `{population: (neurons, times_ms)}` or a
+    /// sequence of `(population, neuron, time_ms)`; `probes`: "POP:VAR" or a
+    /// list of them; `record_all`: every population's spikes, not only those
+    /// the network marks; `engine`: "jit" or "interp"; `threads` (0: one per
+    /// CPU; results do not depend on it); `inference_steps`, `decision`,
+    /// `messages` ("multicast" | "per-destination"), `overlap`,
+    /// `static_power`: as `nerve run`'s options.
+    #[pyo3(signature = (steps, inputs = None, *, probes = None, record_all = false, threads = 1, engine = "jit", inference_steps = None, decision = None, messages = None, overlap = None, static_power = true))]
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        &self,
+        py: Python<'_>,
+        steps: u64,
+        inputs: Option<&Bound<'_, PyAny>>,
+        probes: Option<&Bound<'_, PyAny>>,
+        record_all: bool,
+        threads: usize,
+        engine: &str,
+        inference_steps: Option<u64>,
+        decision: Option<String>,
+        messages: Option<&str>,
+        overlap: Option<bool>,
+        static_power: bool,
+    ) -> PyResult<PyRun> {
+        let engine = match engine {
+            "jit" => Engine::Jit,
+            "interp" => Engine::Interp,
+            e => return Err(PyValueError::new_err(format!("engine `{e}`: one of jit, interp"))),
+        };
+        let messages = match messages {
+            None => None,
+            Some("multicast") => Some(MessageModel::Multicast),
+            Some("per-destination" | "per_destination") => Some(MessageModel::PerDestination),
+            Some(x) => return Err(PyValueError::new_err(format!("messages `{x}`: one of multicast, per-destination"))),
+        };
+        if inference_steps == Some(0) {
+            return Err(PyValueError::new_err("inference_steps: give at least 1"));
+        }
+        let spikes = match inputs {
+            Some(i) if !i.is_none() => spikes_in(py, i)?,
+            _ => Vec::new(),
+        };
+        let request = Request {
+            steps,
+            engine,
+            threads,
+            inputs: vec![Input { origin: "inputs".into(), spikes }],
+            record_all,
+            probes: probe_list(probes)?,
+            decision: decision.clone(),
+            stream: None,
+        };
+        let t_load = std::time::Instant::now();
+        let image = self.image.clone();
+        let ran = py
+            .detach(move || -> nerve_report::Result<_> {
+                let mut m = Machine::load_valid(image)?;
+                let load_seconds = t_load.elapsed().as_secs_f64();
+                session::apply_cost_model(&mut m, &CostModel { messages, overlap, static_power });
+                let ran = session::run(m, &request, &mut |_| {})?;
+                let summary = nerve_report::summary::build(
+                    &ran.machine,
+                    &ran.output,
+                    &nerve_report::summary::Options {
+                        engine: request.engine.name(),
+                        threads: ran.threads,
+                        inference_steps,
+                        decision: request.decision.as_deref(),
+                        recorded: &ran.recorded,
+                        load_seconds,
+                        huge_pages: false,
+                    },
+                );
+                Ok((ran, summary))
+            })
+            .map_err(report_err)?;
+        let (ran, summary) = ran;
+        let (m, out) = (&ran.machine, &ran.output);
+
+        // Spikes per recorded population, in the run's order (time, population, neuron).
+        let mut per_pop: Vec<(Vec<u32>, Vec<f64>)> = vec![(Vec::new(), Vec::new()); m.pops.len()];
+        for e in &out.spikes {
+            let (n, t) = &mut per_pop[e.pop as usize];
+            n.push(e.neuron);
+            t.push(e.step as f64 * m.dt_ms);
+        }
+        let spikes = PyDict::new(py);
+        for (pi, (n, t)) in per_pop.into_iter().enumerate() {
+            if ran.recorded[pi] {
+                let pair = PyTuple::new(py, [PyArray1::from_vec(py, n).into_any(), PyArray1::from_vec(py, t).into_any()])?;
+                spikes.set_item(&m.pops[pi].name, pair)?;
+            }
+        }
+        let probes = PyDict::new(py);
+        for p in &out.probes {
+            let pop = &m.pops[p.pop as usize];
+            let var = pop.vars.iter().find(|v| v.slot == p.slot).ok_or_else(|| value_error("a probe of an unknown variable"))?;
+            let n = pop.size as usize;
+            let mut flat = Vec::with_capacity(p.values.len() * n);
+            for row in &p.values {
+                flat.extend(row.iter().map(|&x| x as f64 * var.scale + var.offset));
+            }
+            let a = PyArray1::from_vec(py, flat).reshape([p.values.len(), n])?;
+            probes.set_item(format!("{}:{}", pop.name, var.name), a)?;
+        }
+        let text = nerve_report::text::run_lines(&summary, out.wall_seconds);
+        Ok(PyRun { spikes: spikes.unbind(), probes: probes.unbind(), report: to_py(py, &summary)?.unbind(), text })
+    }
+}
+
+// ---------------------------------------------------------------- module
+
+/// nerve: compile spiking networks for neuromorphic chips and emulate them.
+#[pymodule]
+fn nerve(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyArch>()?;
+    m.add_class::<PyImage>()?;
+    m.add_class::<PyRun>()?;
+    m.add_function(wrap_pyfunction!(arch, m)?)?;
+    m.add_function(wrap_pyfunction!(archs, m)?)?;
+    m.add_function(wrap_pyfunction!(compile, m)?)?;
+    m.add_function(wrap_pyfunction!(load, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

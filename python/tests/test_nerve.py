@@ -1,0 +1,288 @@
+"""Tests of the Python package `nerve` (python/README.md).
+
+Run after building and installing the wheel (python/ci.sh). The CLI
+comparisons use the `nerve` binary: $NERVE_BIN, else target/{debug,release}/nerve
+of this checkout (python/ci.sh builds it)."""
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nerve
+
+ROOT = Path(__file__).resolve().parents[2]
+SMALL = ROOT / "examples" / "small.json"
+NIR_FF = ROOT / "compiler" / "tests" / "data" / "nir" / "ff_lif_20_16_4.nir"
+NIR_FF_SPIKES = ROOT / "compiler" / "tests" / "data" / "nir" / "ff_lif_20_16_4.nir.spikes.csv"
+
+
+def nerve_bin():
+    env = os.environ.get("NERVE_BIN")
+    if env:
+        return env
+    for p in (ROOT / "target" / "debug" / "nerve", ROOT / "target" / "release" / "nerve"):
+        if p.exists():
+            return str(p)
+    found = shutil.which("nerve")
+    if found:
+        return found
+    pytest.fail("no `nerve` binary: set NERVE_BIN or `cargo build -p nerve-cli`")
+
+
+def cli(*args):
+    r = subprocess.run([nerve_bin(), *map(str, args)], capture_output=True, text=True, env={**os.environ, "NERVE_HUGEPAGES": "0"})
+    assert r.returncode == 0, r.stderr
+    return r
+
+
+def read_spike_csv(path):
+    """{population: [(neuron, time_ms)]} in file order."""
+    out = {}
+    with open(path) as f:
+        for row in csv.DictReader(f):
+            out.setdefault(row["population"], []).append((int(row["neuron"]), float(row["time"])))
+    return out
+
+
+def as_pairs(spikes):
+    return {pop: list(zip(n.tolist(), t.tolist())) for pop, (n, t) in spikes.items() if len(n)}
+
+
+def input_net():
+    """An input population of 8 driving 4 LIF neurons, as a dict."""
+    return {
+        "name": "tiny_in",
+        "dt_ms": 1.0,
+        "populations": [
+            {"name": "inp", "size": 8, "model": "input"},
+            {"name": "out", "size": 4, "model": "lif",
+             "params": {"tau_m": 10.0, "cm": 0.25, "v_rest": -65.0, "v_reset": -65.0, "v_thresh": -55.0,
+                        "tau_refrac": 2.0, "tau_syn_E": 5.0, "tau_syn_I": 5.0, "i_offset": 0.0},
+             "record": ["spikes"]},
+        ],
+        "projections": [
+            {"pre": "inp", "post": "out", "receptor": "excitatory",
+             "connector": {"type": "all_to_all"}, "weight": 2.0, "delay": 1.0},
+        ],
+    }
+
+
+# ------------------------------------------------------------------ arch
+
+def test_arch():
+    assert set(nerve.archs()) >= {"loihi", "spinnaker", "spinnaker2", "tiny"}
+    a = nerve.arch("loihi")
+    assert a.name == "loihi"
+    fields = a.fields
+    assert isinstance(fields, dict) and fields["name"] == "loihi"
+    assert "energy" in fields and "timing" in fields
+    assert "loihi" in a.to_toml()
+
+
+def test_arch_unknown():
+    with pytest.raises(ValueError, match="nope"):
+        nerve.arch("nope")
+
+
+def test_arch_file_roundtrip(tmp_path):
+    p = tmp_path / "mine.toml"
+    p.write_text(nerve.arch("tiny").to_toml())
+    assert nerve.arch(str(p)).fields == nerve.arch("tiny").fields
+
+
+# ------------------------------------------------------------------ compile
+
+def test_compile_path_and_dict_identical(tmp_path):
+    by_path = nerve.compile(SMALL, arch="spinnaker")
+    by_str = nerve.compile(str(SMALL), arch=nerve.arch("spinnaker"))
+    by_dict = nerve.compile(json.loads(SMALL.read_text()), arch="spinnaker")
+    assert by_path.to_bytes() == by_str.to_bytes() == by_dict.to_bytes()
+    out = tmp_path / "small.img"
+    by_dict.save(out)
+    assert out.read_bytes() == by_path.to_bytes()
+    loaded = nerve.load(out)
+    assert loaded.to_bytes() == by_path.to_bytes()
+    assert loaded.report is None
+    assert by_path.network == "small" and by_path.arch.name == "spinnaker" and by_path.dt_ms == 0.1
+    assert [p["name"] for p in by_path.populations] == ["stim", "exc", "inh"]
+
+
+def test_compile_image_matches_cli(tmp_path):
+    img = tmp_path / "cli.img"
+    cli("compile", SMALL, "--arch", "loihi", "--seed", "3", "-o", img, "--quiet")
+    assert nerve.compile(SMALL, "loihi", seed=3).to_bytes() == img.read_bytes()
+
+
+def test_mapping_report():
+    r = nerve.compile(SMALL, "spinnaker", neurons_per_core=64).report
+    assert isinstance(r, dict)
+    text = json.dumps(r)
+    assert "exc" in text
+    # 400 exc neurons at most 64 per core: at least 7 cores for them alone.
+    assert nerve.compile(SMALL, "spinnaker", neurons_per_core=64).to_bytes() != nerve.compile(SMALL, "spinnaker").to_bytes()
+
+
+def test_compile_errors(tmp_path):
+    with pytest.raises(OSError, match="missing.json"):
+        nerve.compile(tmp_path / "missing.json")
+    bad = json.loads(SMALL.read_text())
+    bad["populations"][1]["params"]["tau_m"] = "fast"
+    with pytest.raises(ValueError, match="tau_m"):
+        nerve.compile(bad)
+    with pytest.raises(ValueError, match="NIR"):
+        nerve.compile(json.loads(SMALL.read_text()), dt=0.001)
+    with pytest.raises(ValueError, match="reset"):
+        nerve.compile(NIR_FF, reset="sometimes")
+    with pytest.raises(TypeError, match="network"):
+        nerve.compile(42)
+    with pytest.raises(ValueError, match="neurons_per_core"):
+        nerve.compile(SMALL, neurons_per_core=0)
+
+
+# ------------------------------------------------------------------ NIR
+
+def test_nir_file():
+    img = nerve.compile(NIR_FF, "loihi")
+    assert img.nir is not None and img.nir["dt_s"] > 0 and img.nir["reset"] in ("zero", "subtract")
+    assert img.network == "ff_lif_20_16_4"
+    r = img.run(50, inputs=input_from_csv(NIR_FF_SPIKES))
+    assert sum(len(n) for n, _ in r.spikes.values()) > 0
+
+
+def test_nir_graph_object():
+    nir = pytest.importorskip("nir")
+    graph = nir.read(str(NIR_FF))
+    assert isinstance(graph, nir.NIRGraph)
+    from_graph = nerve.compile(graph, "loihi", name="ff_lif_20_16_4")
+    assert from_graph.to_bytes() == nerve.compile(NIR_FF, "loihi").to_bytes()
+    with pytest.raises(ValueError, match="name"):
+        nerve.compile(NIR_FF, name="x")
+
+
+def input_from_csv(path):
+    rows = list(csv.DictReader(open(path)))
+    return [(r["population"], int(r["neuron"]), float(r["time"])) for r in rows]
+
+
+# ------------------------------------------------------------------ run
+
+def test_run_inputs_probes_shapes():
+    img = nerve.compile(input_net(), "spinnaker")
+    neurons = np.array([0, 1, 2, 3, 4, 5, 6, 7, 0, 1], dtype=np.int32)
+    times = np.array([1, 1, 1, 1, 1, 1, 1, 1, 20, 20], dtype=np.float64)
+    r = img.run(60, inputs={"inp": (neurons, times)}, probes=["out:v"])
+    n, t = r.spikes["out"]
+    assert n.dtype == np.uint32 and t.dtype == np.float64 and n.shape == t.shape
+    assert len(n) > 0, "8 input spikes of weight 2 nA should make the LIF neurons fire"
+    assert np.all(np.diff(t) >= 0)
+    assert np.all(n < 4)
+    v = r.probes["out:v"]
+    assert v.dtype == np.float64 and v.shape == (60, 4)
+    assert v[0, 0] == pytest.approx(-65.0, abs=0.1)
+    assert v.max() <= -55.0 + 1.0
+    # The same spikes given as a list of (population, neuron, time_ms) and as a structured array.
+    as_list = [("inp", int(a), float(b)) for a, b in zip(neurons, times)]
+    r2 = img.run(60, inputs=as_list, probes="out:v")
+    rec = np.array(as_list, dtype=[("population", "U8"), ("neuron", "u4"), ("time", "f8")])
+    r3 = img.run(60, inputs=rec)
+    for other in (r2, r3):
+        assert as_pairs(other.spikes) == as_pairs(r.spikes)
+    assert np.array_equal(r2.probes["out:v"], v)
+    # No input: no output spikes.
+    quiet = img.run(60)
+    assert len(quiet.spikes["out"][0]) == 0
+    assert r.report["counts"] != quiet.report["counts"]
+
+
+def test_run_report_has_energy():
+    r = nerve.compile(SMALL, "spinnaker").run(500, inference_steps=100)
+    e = r.report["energy"]
+    assert e["total_j"] > 0 and e["dynamic_j"] > 0
+    assert e["per_inference_j"] == pytest.approx(e["total_j"] / 5, rel=1e-9)
+    assert r.report["steps"] == 500 and r.report["arch"] == "spinnaker"
+    assert "energy" in str(r)
+    off = nerve.compile(SMALL, "spinnaker").run(500, static_power=False)
+    assert off.report["energy"]["total_j"] < e["total_j"]
+
+
+def test_threads_and_engines_agree():
+    img = nerve.compile(SMALL, "spinnaker")
+    base = as_pairs(img.run(400, record_all=True).spikes)
+    assert "stim" in base
+    assert as_pairs(img.run(400, record_all=True, threads=2).spikes) == base
+    assert as_pairs(img.run(400, record_all=True, engine="interp").spikes) == base
+
+
+def test_bad_inputs_name_the_culprit():
+    img = nerve.compile(input_net(), "spinnaker")
+    with pytest.raises(ValueError, match="nowhere"):
+        img.run(10, inputs={"nowhere": ([0], [1.0])})
+    with pytest.raises(ValueError, match=r"neuron 99"):
+        img.run(10, inputs={"inp": ([99], [1.0])})
+    with pytest.raises(ValueError, match=r"inputs\[\"inp\"\]\[1\].*-1"):
+        img.run(10, inputs={"inp": ([0, -1], [1.0, 2.0])})
+    with pytest.raises(ValueError, match=r"inp.*2 neuron indices but 1 times"):
+        img.run(10, inputs={"inp": ([0, 1], [1.0])})
+    with pytest.raises(ValueError, match="integers"):
+        img.run(10, inputs={"inp": (np.array([0.5]), [1.0])})
+    with pytest.raises(ValueError, match=r"inputs\[\"inp\"\]\[0\].*nan"):
+        img.run(10, inputs={"inp": ([0], [float("nan")])})
+    with pytest.raises(ValueError, match=r"inputs\[1\]"):
+        img.run(10, inputs=[("inp", 0, 1.0), ("inp", "zero", 1.0)])
+    with pytest.raises(ValueError, match="`out`"):
+        img.run(10, inputs={"out": ([0], [1.0])})
+    with pytest.raises(ValueError, match="two spikes"):
+        img.run(10, inputs={"inp": ([0, 0], [1.0, 1.2])})
+    with pytest.raises(ValueError, match="no variable `w`"):
+        img.run(10, probes=["out:w"])
+    with pytest.raises(ValueError, match="no population `ghost`"):
+        img.run(10, probes=["ghost:v"])
+    with pytest.raises(ValueError, match="engine"):
+        img.run(10, engine="gpu")
+    with pytest.raises(TypeError, match="inputs"):
+        img.run(10, inputs=3)
+
+
+def test_load_errors(tmp_path):
+    with pytest.raises(OSError):
+        nerve.load(tmp_path / "none.img")
+    junk = tmp_path / "junk.img"
+    junk.write_bytes(b"not an image at all, certainly not")
+    with pytest.raises(ValueError, match="not a nerve image"):
+        nerve.load(junk)
+
+
+# ------------------------------------------------------------------ CLI vs Python
+
+def test_cli_and_python_give_identical_spikes_and_probes(tmp_path):
+    img_path = tmp_path / "small.img"
+    cli("compile", SMALL, "--arch", "spinnaker", "-o", img_path, "--quiet")
+    rec, probe, report = tmp_path / "spikes.csv", tmp_path / "v.npy", tmp_path / "run.json"
+    cli("run", img_path, "--steps", 1500, "--record", rec, "--record-all", "--probe", "inh:v", "--probe-out", probe,
+        "--report", report, "--quiet")
+    py = nerve.load(img_path).run(1500, record_all=True, probes=["inh:v"])
+    cli_spikes = read_spike_csv(rec)
+    py_spikes = as_pairs(py.spikes)
+    assert cli_spikes.keys() == py_spikes.keys() and sum(map(len, cli_spikes.values())) > 100
+    for pop in cli_spikes:
+        # The CSV prints times with at most 6 decimals.
+        assert [(n, round(t, 6)) for n, t in py_spikes[pop]] == cli_spikes[pop]
+    assert np.array_equal(np.load(probe), py.probes["inh:v"])
+    cli_report = json.loads(report.read_text())
+    assert cli_report["counts"] == py.report["counts"]
+    assert cli_report["energy"] == py.report["energy"]
+
+
+def test_cli_and_python_agree_with_inputs(tmp_path):
+    rec = tmp_path / "out.csv"
+    cli("run", NIR_FF, "--arch", "loihi", "--steps", 60, "--input", NIR_FF_SPIKES, "--record", rec, "--quiet")
+    py = nerve.compile(NIR_FF, "loihi").run(60, inputs=input_from_csv(NIR_FF_SPIKES))
+    cli_spikes = read_spike_csv(rec)
+    assert sum(map(len, cli_spikes.values())) > 0
+    assert {p: [(n, round(t, 6)) for n, t in s] for p, s in as_pairs(py.spikes).items()} == cli_spikes
