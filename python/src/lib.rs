@@ -239,7 +239,7 @@ fn compile(
         Source::Path(p)
     } else if is_nir_graph(py, network) {
         let dir = py.import("tempfile")?.call_method1("mkdtemp", ("", "nerve-"))?;
-        let file = PathBuf::from(dir.extract::<PathBuf>()?).join(format!("{}.nir", name.unwrap_or("nir_graph")));
+        let file = dir.extract::<PathBuf>()?.join(format!("{}.nir", name.unwrap_or("nir_graph")));
         tmpdir = Some(dir);
         if let Err(e) = py.import("nir")?.call_method1("write", (file.clone(), network)) {
             remove_dir(py, tmpdir.as_ref());
@@ -253,7 +253,6 @@ fn compile(
         )));
     };
     if name.is_some() && tmpdir.is_none() {
-        remove_dir(py, tmpdir.as_ref());
         return Err(PyValueError::new_err("name: only for a nir.NIRGraph (a file or dict names its network itself)"));
     }
     let result = py.detach(|| -> nerve_compiler::Result<(nerve_compiler::Output, Option<NirChoice>)> {
@@ -332,7 +331,9 @@ fn spikes_in(py: Python<'_>, inputs: &Bound<'_, PyAny>) -> PyResult<Vec<Spike>> 
     let mut out = Vec::new();
     if let Ok(d) = inputs.cast::<PyDict>() {
         for (k, v) in d.iter() {
-            let pop: String = k.extract().map_err(|_| PyValueError::new_err(format!("inputs: key {}: expected a population name (str)", k.repr().map(|r| r.to_string()).unwrap_or_default())))?;
+            let pop: String = k.extract().map_err(|_| {
+                PyValueError::new_err(format!("inputs: key {}: expected a population name (str)", k.repr().map(|r| r.to_string()).unwrap_or_default()))
+            })?;
             let at = format!("inputs[{pop:?}]");
             let pair: Vec<Bound<'_, PyAny>> = v
                 .extract()
@@ -362,12 +363,19 @@ fn spikes_in(py: Python<'_>, inputs: &Bound<'_, PyAny>) -> PyResult<Vec<Spike>> 
     }
     // A structured array's records become tuples through `tolist`.
     let list = if inputs.hasattr("dtype")? { inputs.call_method0("tolist")? } else { inputs.clone() };
-    let items: Vec<Bound<'_, PyAny>> = list
-        .extract()
-        .map_err(|_| PyTypeError::new_err(format!("inputs: expected a dict {{population: (neurons, times_ms)}} or a list of (population, neuron, time_ms), got {}", type_name(inputs))))?;
+    let items: Vec<Bound<'_, PyAny>> = list.extract().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "inputs: expected a dict {{population: (neurons, times_ms)}} or a list of (population, neuron, time_ms), got {}",
+            type_name(inputs)
+        ))
+    })?;
     for (i, item) in items.iter().enumerate() {
-        let (pop, neuron, time_ms): (String, i64, f64) =
-            item.extract().map_err(|_| PyValueError::new_err(format!("inputs[{i}]: expected (population, neuron, time_ms), got {}", item.repr().map(|r| r.to_string()).unwrap_or_default())))?;
+        let (pop, neuron, time_ms): (String, i64, f64) = item.extract().map_err(|_| {
+            PyValueError::new_err(format!(
+                "inputs[{i}]: expected (population, neuron, time_ms), got {}",
+                item.repr().map(|r| r.to_string()).unwrap_or_default()
+            ))
+        })?;
         out.push(spike(&pop, neuron, time_ms, || format!("inputs[{i}]"))?);
     }
     Ok(out)
@@ -464,7 +472,13 @@ impl PyImage {
     }
 
     fn __repr__(&self) -> String {
-        format!("<nerve.Image of `{}` for `{}`: {} populations, dt {} ms>", self.image.meta.network, self.image.arch.name, self.image.populations.len(), self.image.meta.dt_ms)
+        format!(
+            "<nerve.Image of `{}` for `{}`: {} populations, dt {} ms>",
+            self.image.meta.network,
+            self.image.arch.name,
+            self.image.populations.len(),
+            self.image.meta.dt_ms
+        )
     }
 
     /// Runs the image for `steps` timesteps on the emulator (as `nerve run`).

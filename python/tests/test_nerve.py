@@ -166,7 +166,9 @@ def test_nir_graph_object():
 
 
 def input_from_csv(path):
-    rows = list(csv.DictReader(open(path)))
+    """The `input` population's spikes of a recording (a valid --input file)."""
+    rows = [r for r in csv.DictReader(open(path)) if r["population"] == "input"]
+    assert rows
     return [(r["population"], int(r["neuron"]), float(r["time"])) for r in rows]
 
 
@@ -231,7 +233,7 @@ def test_bad_inputs_name_the_culprit():
         img.run(10, inputs={"inp": ([0, 1], [1.0])})
     with pytest.raises(ValueError, match="integers"):
         img.run(10, inputs={"inp": (np.array([0.5]), [1.0])})
-    with pytest.raises(ValueError, match=r"inputs\[\"inp\"\]\[0\].*nan"):
+    with pytest.raises(ValueError, match=r"inputs\[\"inp\"\]\[0\].*NaN"):
         img.run(10, inputs={"inp": ([0], [float("nan")])})
     with pytest.raises(ValueError, match=r"inputs\[1\]"):
         img.run(10, inputs=[("inp", 0, 1.0), ("inp", "zero", 1.0)])
@@ -280,8 +282,9 @@ def test_cli_and_python_give_identical_spikes_and_probes(tmp_path):
 
 
 def test_cli_and_python_agree_with_inputs(tmp_path):
-    rec = tmp_path / "out.csv"
-    cli("run", NIR_FF, "--arch", "loihi", "--steps", 60, "--input", NIR_FF_SPIKES, "--record", rec, "--quiet")
+    rec, inp = tmp_path / "out.csv", tmp_path / "in.csv"
+    inp.write_text("population,neuron,time\n" + "".join(f"{p},{n},{t}\n" for p, n, t in input_from_csv(NIR_FF_SPIKES)))
+    cli("run", NIR_FF, "--arch", "loihi", "--steps", 60, "--input", inp, "--record", rec, "--quiet")
     py = nerve.compile(NIR_FF, "loihi").run(60, inputs=input_from_csv(NIR_FF_SPIKES))
     cli_spikes = read_spike_csv(rec)
     assert sum(map(len, cli_spikes.values())) > 0
