@@ -5,6 +5,7 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::summary::Summary;
 
@@ -88,34 +89,234 @@ fn caption(s: &Summary, what: &str) -> String {
     format!("{what} — {} on {}", s.network, s.arch)
 }
 
+/// An axis number without needless digits: 20, 0.25, 1.5e-7.
+pub fn tick(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return "0".into();
+    }
+    let t = crate::text::significant(v, 6);
+    let (m, e) = match t.split_once('e') {
+        Some((m, e)) => (m.to_string(), format!("e{e}")),
+        None => (t, String::new()),
+    };
+    let m = if m.contains('.') { m.trim_end_matches('0').trim_end_matches('.').to_string() } else { m };
+    format!("{m}{e}")
+}
+
+/// Engineering notation to 3 significant digits, no trailing zeros: 23.5 ms, 0 s, 1.2 µJ.
+pub fn short_eng(v: f64, unit: &str) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("0 {unit}");
+    }
+    let prefixes = [(1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f")];
+    let (f, p) = prefixes.iter().copied().find(|(f, _)| v.abs() * (1.0 + 5e-4) >= *f).unwrap_or((1e-15, "f"));
+    format!("{} {p}{unit}", tick(crate::text::significant(v / f, 3).parse().unwrap_or(v / f)))
+}
+
+/// An integer axis label (tile coordinates), empty between integers.
+fn int_tick(v: f64) -> String {
+    if (v - v.round()).abs() < 1e-6 {
+        format!("{}", v.round() as i64)
+    } else {
+        String::new()
+    }
+}
+
+/// How to show a time axis of `t_max_ms`: (factor from ms, unit).
+pub fn time_unit(t_max_ms: f64) -> (f64, &'static str) {
+    if t_max_ms >= 10_000.0 {
+        (1e-3, "s")
+    } else {
+        (1.0, "ms")
+    }
+}
+
+/// The tiles a picture shows: the bounding box of `tiles` grown by `margin`
+/// tiles, within the grid; (x0, x1, y0, y1), inclusive. The whole grid's
+/// corner tile when there are none.
+pub fn zoom_box(tiles: impl IntoIterator<Item = (u32, u32)>, grid: [u32; 2], margin: u32) -> (u32, u32, u32, u32) {
+    let (mut x0, mut x1, mut y0, mut y1) = (u32::MAX, 0, u32::MAX, 0);
+    for (x, y) in tiles {
+        (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
+    }
+    if x0 == u32::MAX {
+        return (0, 0, 0, 0);
+    }
+    let (gx, gy) = (grid[0].max(1) - 1, grid[1].max(1) - 1);
+    (x0.saturating_sub(margin), (x1 + margin).min(gx).max(x1), y0.saturating_sub(margin), (y1 + margin).min(gy).max(y1))
+}
+
+/// Which of the bands centred at `centres` (pixels, in drawing order) get a
+/// label, at least `gap` pixels apart: greedily, first come first labelled.
+pub fn pick_labels(centres: &[f64], gap: f64) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::new();
+    let mut last = f64::NEG_INFINITY;
+    for (i, &c) in centres.iter().enumerate() {
+        if (c - last).abs() >= gap {
+            out.push(i);
+            last = c;
+        }
+    }
+    out
+}
+
+/// `s` cut to at most `n` characters (with an ellipsis).
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n.saturating_sub(1)).collect::<String>())
+    }
+}
+
+fn text_style(size: u32) -> TextStyle<'static> {
+    (FONT, size).into_font().color(&BLACK)
+}
+
+/// Lines of text in a side panel, from its top.
+fn side_lines<DB: DrawingBackend>(panel: &DrawingArea<DB, Shift>, top: i32, lines: &[(Option<RGBColor>, String)]) -> R<()>
+where
+    DB::ErrorType: 'static,
+{
+    let st = text_style(12).pos(Pos::new(HPos::Left, VPos::Center));
+    for (i, (col, t)) in lines.iter().enumerate() {
+        let y = top + 16 * i as i32;
+        let x = match col {
+            Some(c) => {
+                panel.draw(&Rectangle::new([(4, y - 5), (14, y + 5)], c.filled()))?;
+                20
+            }
+            None => 4,
+        };
+        panel.draw(&Text::new(t.clone(), (x, y), st.clone()))?;
+    }
+    Ok(())
+}
+
+/// A vertical colour scale in `panel`: `colour(f)` for f from 0 (bottom) to 1
+/// (top), labelled at the fractions of `ticks`, titled with `title` lines.
+fn colour_bar<DB: DrawingBackend>(panel: &DrawingArea<DB, Shift>, title: &[&str], ticks: &[(f64, String)], colour: impl Fn(f64) -> RGBColor) -> R<()>
+where
+    DB::ErrorType: 'static,
+{
+    let (_, h) = panel.dim_in_pixel();
+    let st = text_style(12);
+    for (i, t) in title.iter().enumerate() {
+        panel.draw(&Text::new(t.to_string(), (6, 14 + 16 * i as i32), st.clone().pos(Pos::new(HPos::Left, VPos::Center))))?;
+    }
+    let (top, bottom) = (22 + 16 * title.len() as i32, h as i32 - 45);
+    let (x0, x1) = (10, 30);
+    let span = (bottom - top).max(1);
+    for y in top..bottom {
+        let f = (bottom - y) as f64 / span as f64;
+        panel.draw(&Rectangle::new([(x0, y), (x1, y + 1)], colour(f).filled()))?;
+    }
+    panel.draw(&Rectangle::new([(x0, top), (x1, bottom)], BLACK.stroke_width(1)))?;
+    for (f, label) in ticks {
+        let y = bottom - (f * span as f64).round() as i32;
+        panel.draw(&PathElement::new(vec![(x1, y), (x1 + 4, y)], BLACK))?;
+        panel.draw(&Text::new(label.clone(), (x1 + 7, y), st.clone().pos(Pos::new(HPos::Left, VPos::Center))))?;
+    }
+    Ok(())
+}
+
+/// Most populations the raster lists one by one beside the picture.
+pub const LEGEND_MAX: usize = 24;
+
 fn raster<DB: DrawingBackend>(area: DrawingArea<DB, Shift>, s: &Summary) -> R<()>
 where
     DB::ErrorType: 'static,
 {
+    let root = area.clone();
+    let order: Vec<&crate::summary::RasterPop> = s.pop_order().iter().filter_map(|&i| s.raster.populations.get(i)).collect();
+    let n = order.len();
     let t_max = (s.steps as f64 * s.dt_ms).max(s.dt_ms);
-    let total: u32 = s.raster.populations.iter().map(|p| p.size).sum::<u32>().max(1);
-    let mut chart = ChartBuilder::on(&area)
-        .caption(caption(s, if s.raster.truncated { "Spike raster (first spikes only)" } else { "Spike raster" }), (FONT, 18))
+    let (tf, tu) = time_unit(t_max);
+    let total: u32 = order.iter().map(|p| p.size).sum::<u32>().max(1);
+    let title = if s.raster.truncated { "Spike raster (first spikes only)" } else { "Spike raster" };
+    let body = area.titled(&caption(s, title), (FONT, 18))?;
+    // Beside the picture: each population (few), or a note (many).
+    let many = n > LEGEND_MAX;
+    let colour = |i: usize| -> RGBColor {
+        let c = Palette99::pick(i).to_rgba();
+        RGBColor(c.0, c.1, c.2)
+    };
+    let mut lines: Vec<(Option<RGBColor>, String)> = Vec::new();
+    if many {
+        let not_rec = order.iter().filter(|p| !p.recorded).count();
+        lines.push((None, format!("{n} populations, in network")));
+        lines.push((None, "order from the top; names".into()));
+        lines.push((None, "on the left where they fit".into()));
+        if not_rec > 0 {
+            lines.push((None, format!("{not_rec} not recorded (grey)")));
+        }
+        lines.push((None, String::new()));
+        lines.push((None, "most spikes:".into()));
+        let mut busiest: Vec<(usize, &crate::summary::RasterPop)> = order.iter().copied().enumerate().filter(|(_, p)| !p.spikes.is_empty()).collect();
+        busiest.sort_by(|a, b| b.1.spikes.len().cmp(&a.1.spikes.len()).then(a.0.cmp(&b.0)));
+        for (i, p) in busiest.iter().take(10) {
+            lines.push((Some(colour(*i)), format!("{} ({})", clip(&p.name, 14), p.spikes.len())));
+        }
+    } else {
+        for (i, p) in order.iter().enumerate() {
+            let what = if p.recorded { format!("{} spikes", p.spikes.len()) } else { "not recorded".into() };
+            lines.push((Some(colour(i)), format!("{} ({what})", clip(&p.name, 16))));
+        }
+    }
+    let side_w = lines
+        .iter()
+        .map(|(c, t)| body.estimate_text_size(t, &text_style(12)).map(|(w, _)| w).unwrap_or(100) + if c.is_some() { 26 } else { 10 })
+        .max()
+        .unwrap_or(100);
+    let (plot, side) = body.split_horizontally(body.dim_in_pixel().0 - side_w.clamp(120, 240));
+    side_lines(&side, 30, &lines)?;
+    // Population names on the y axis, as wide as the widest (within limits).
+    let name_w = order.iter().map(|p| body.estimate_text_size(&clip(&p.name, 16), &text_style(12)).map(|(w, _)| w).unwrap_or(60)).max().unwrap_or(40);
+    let mut chart = ChartBuilder::on(&plot)
         .margin(10)
+        .margin_top(20)
         .x_label_area_size(35)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0f64..t_max, 0u32..total)?;
-    chart.configure_mesh().x_desc("time (ms)").y_desc("neuron (stacked by population)").label_style((FONT, 12)).disable_mesh().draw()?;
+        .y_label_area_size(name_w.clamp(30, 130) + 34)
+        .build_cartesian_2d(0f64..t_max * tf, 0f64..total as f64)?;
+    chart
+        .configure_mesh()
+        .x_desc(format!("time ({tu})"))
+        .x_label_formatter(&|v| tick(*v))
+        .y_labels(0)
+        .y_desc("population (neurons stacked, network order)")
+        .label_style((FONT, 12))
+        .disable_mesh()
+        .draw()?;
+    // Bands from the top: population k holds neurons (top - base - size, top - base].
+    let mut tops = Vec::with_capacity(n);
     let mut base = 0u32;
-    for (i, p) in s.raster.populations.iter().enumerate() {
-        let col = Palette99::pick(i).to_rgba();
-        let dt = s.dt_ms;
-        chart
-            .draw_series(
-                p.spikes
-                    .iter()
-                    .map(|&(st, n)| Rectangle::new([(st as f64 * dt, base + n), (st as f64 * dt + dt.max(t_max / 900.0), base + n + 1)], col.filled())),
-            )?
-            .label(if p.recorded { format!("{} ({} spikes)", p.name, p.spikes.len()) } else { format!("{} (not recorded)", p.name) })
-            .legend(move |(x, y)| Rectangle::new([(x, y - 4), (x + 10, y + 4)], col.filled()));
+    for p in &order {
+        tops.push(total - base);
         base += p.size;
     }
-    chart.configure_series_labels().label_font((FONT, 12)).background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
+    let t_end = t_max * tf;
+    chart.draw_series(order.iter().zip(&tops).enumerate().filter(|(i, (p, _))| !p.recorded || i % 2 == 1).map(|(_, (p, &top))| {
+        let shade = if p.recorded { RGBColor(244, 244, 244) } else { RGBColor(225, 225, 225) };
+        Rectangle::new([(0.0, (top - p.size) as f64), (t_end, top as f64)], shade.filled())
+    }))?;
+    let dt = s.dt_ms * tf;
+    let w = dt.max(t_end / 900.0);
+    for (i, (p, &top)) in order.iter().zip(&tops).enumerate() {
+        let col = colour(i);
+        chart.draw_series(p.spikes.iter().filter(|&&(_, nn)| nn < p.size).map(|&(st, nn)| {
+            let y = (top - nn - 1) as f64;
+            Rectangle::new([(st as f64 * dt, y), (st as f64 * dt + w, y + 1.0)], col.filled())
+        }))?;
+    }
+    // Band labels at their centres where they fit, in the colour of the band.
+    let centres: Vec<f64> = order.iter().zip(&tops).map(|(p, &top)| chart.backend_coord(&(0.0, top as f64 - p.size as f64 / 2.0)).1 as f64).collect();
+    let st = text_style(12).pos(Pos::new(HPos::Right, VPos::Center));
+    for i in pick_labels(&centres, 14.0) {
+        let (x, y) = chart.backend_coord(&(0.0, tops[i] as f64 - order[i].size as f64 / 2.0));
+        let c = colour(i);
+        root.draw(&Rectangle::new([(x - 5, y - 4), (x - 1, y + 4)], c.filled()))?;
+        root.draw(&Text::new(clip(&order[i].name, 16), (x - 8, y), st.clone()))?;
+    }
     Ok(())
 }
 
@@ -125,46 +326,102 @@ fn heat(v: f64) -> RGBColor {
     RGBColor((255.0 - 90.0 * v) as u8, (255.0 - 235.0 * v) as u8, (255.0 - 235.0 * v) as u8)
 }
 
+/// Width of the colour-scale panel beside the maps.
+const BAR_W: u32 = 130;
+
+/// A tile grid chart over the tiles `(x0..=x1, y0..=y1)`: tile (x, y) is centred at (x, y), integer ticks.
+fn tile_chart<'a, DB: DrawingBackend>(
+    plot: &'a DrawingArea<DB, Shift>,
+    (x0, x1, y0, y1): (u32, u32, u32, u32),
+    pad: f64,
+) -> R<ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>>
+where
+    DB::ErrorType: 'static,
+{
+    let mut chart = ChartBuilder::on(plot)
+        .margin(10)
+        .margin_top(20)
+        .x_label_area_size(35)
+        .y_label_area_size(40)
+        .build_cartesian_2d(x0 as f64 - pad..x1 as f64 + pad, y0 as f64 - pad..y1 as f64 + pad)?;
+    chart
+        .configure_mesh()
+        .x_desc("tile x")
+        .y_desc("tile y")
+        .x_labels(((x1 - x0 + 1) as usize).min(16))
+        .y_labels(((y1 - y0 + 1) as usize).min(16))
+        .x_label_formatter(&|v| int_tick(*v))
+        .y_label_formatter(&|v| int_tick(*v))
+        .label_style((FONT, 12))
+        .disable_mesh()
+        .draw()?;
+    Ok(chart)
+}
+
+/// Tick labels of a colour scale for values 0..=max shown at fraction `to_f(v / max)`.
+fn scale_ticks(max: f64, unit: &str, to_f: impl Fn(f64) -> f64) -> Vec<(f64, String)> {
+    [0.0, 0.25, 0.5, 0.75, 1.0]
+        .iter()
+        .map(|&q| {
+            let v = max * q;
+            (to_f(q), if unit.is_empty() { format!("{}", v.round()) } else { short_eng(v, unit) })
+        })
+        .collect()
+}
+
 fn activity<DB: DrawingBackend>(area: DrawingArea<DB, Shift>, s: &Summary) -> R<()>
 where
     DB::ErrorType: 'static,
 {
-    // Tiles at their grid positions, each divided into its cores; colour = busy time share.
-    let [gw, gh] = s.machine.grid;
-    let used: Vec<&crate::summary::CoreRow> = s.cores.iter().collect();
-    let (x0, x1) = (used.iter().map(|c| c.x).min().unwrap_or(0), used.iter().map(|c| c.x).max().unwrap_or(0));
-    let (y0, y1) = (used.iter().map(|c| c.y).min().unwrap_or(0), used.iter().map(|c| c.y).max().unwrap_or(0));
-    let (x0, y0) = (x0.saturating_sub(1), y0.saturating_sub(1));
-    let (x1, y1) = ((x1 + 2).min(gw), (y1 + 2).min(gh));
+    // Tiles at their grid positions, each divided into its cores; colour = busy time.
+    let body = area.titled(&caption(s, "Core activity (busy time) on the chip grid"), (FONT, 18))?;
+    let (plot, side) = body.split_horizontally(body.dim_in_pixel().0 - BAR_W);
+    let used = &s.cores;
+    let bx = zoom_box(used.iter().map(|c| (c.x, c.y)), s.machine.grid, 1);
+    let (x0, x1, y0, y1) = bx;
     let busy_max = used.iter().map(|c| c.busy_ns).fold(0.0f64, f64::max).max(1e-12);
-    let mut chart = ChartBuilder::on(&area)
-        .caption(caption(s, "Core activity (busy time) on the chip grid"), (FONT, 18))
-        .margin(10)
-        .x_label_area_size(30)
-        .y_label_area_size(40)
-        .build_cartesian_2d(x0 as f64..x1 as f64, y0 as f64..y1 as f64)?;
-    chart.configure_mesh().x_desc("tile x").y_desc("tile y").label_style((FONT, 12)).disable_mesh().draw()?;
-    let cpt = s.machine.cores_per_tile as f64;
+    let mut chart = tile_chart(&plot, bx, 0.5)?;
+    let cpt = s.machine.cores_per_tile.max(1) as f64;
     let cols = cpt.sqrt().ceil();
     let rows = (cpt / cols).ceil();
-    // Chip boundaries.
+    // Chip edges inside the view, as lines between tiles (when a chip holds more than one tile).
     let [tx, ty] = s.machine.tiles_per_chip;
-    chart.draw_series(
-        (x0..x1)
-            .flat_map(|x| (y0..y1).map(move |y| (x, y)))
-            .filter(|(x, y)| x % tx == 0 && y % ty == 0)
-            .map(|(x, y)| Rectangle::new([(x as f64, y as f64), ((x + tx) as f64, (y + ty) as f64)], ShapeStyle::from(&BLACK.mix(0.3)).stroke_width(1))),
-    )?;
-    // Used tiles outlined, cores coloured.
-    chart.draw_series(used.iter().map(|c| {
+    let (tx, ty) = (tx.max(1), ty.max(1));
+    let chip_edges = (x0 + 1..=x1).any(|x| x % tx == 0) || (y0 + 1..=y1).any(|y| y % ty == 0);
+    if tx * ty > 1 && chip_edges {
+        let (fx0, fx1, fy0, fy1) = (x0 as f64 - 0.5, x1 as f64 + 0.5, y0 as f64 - 0.5, y1 as f64 + 0.5);
+        let style = ShapeStyle::from(&BLUE.mix(0.5)).stroke_width(2);
+        let vx = (x0 + 1..=x1).filter(|x| x % tx == 0).map(|x| vec![(x as f64 - 0.5, fy0), (x as f64 - 0.5, fy1)]);
+        let hy = (y0 + 1..=y1).filter(|y| y % ty == 0).map(|y| vec![(fx0, y as f64 - 0.5), (fx1, y as f64 - 0.5)]);
+        chart.draw_series(vx.chain(hy).map(|p| PathElement::new(p, style)))?;
+    }
+    // Every tile in view outlined faintly; used tiles' cores coloured, outlined.
+    chart.draw_series((x0..=x1).flat_map(|x| (y0..=y1).map(move |y| (x, y))).map(|(x, y)| {
+        Rectangle::new([(x as f64 - 0.45, y as f64 - 0.45), (x as f64 + 0.45, y as f64 + 0.45)], ShapeStyle::from(&BLACK.mix(0.15)).stroke_width(1))
+    }))?;
+    let (w, h) = (0.9 / cols, 0.9 / rows);
+    let corner = |c: &crate::summary::CoreRow| {
         let (cx, cy) = ((c.local as f64 % cols), (c.local as f64 / cols).floor());
-        let (w, h) = (0.9 / cols, 0.9 / rows);
-        let (ax, ay) = (c.x as f64 + 0.05 + cx * w, c.y as f64 + 0.05 + cy * h);
-        Rectangle::new([(ax, ay), (ax + w * 0.95, ay + h * 0.95)], heat(c.busy_ns / busy_max).filled())
+        (c.x as f64 - 0.45 + cx * w, c.y as f64 + 0.45 - (cy + 1.0) * h)
+    };
+    chart.draw_series(used.iter().map(|c| {
+        let (ax, ay) = corner(c);
+        Rectangle::new([(ax + w * 0.05, ay + h * 0.05), (ax + w * 0.95, ay + h * 0.95)], heat(c.busy_ns / busy_max).filled())
     }))?;
     chart.draw_series(used.iter().map(|c| {
-        Rectangle::new([(c.x as f64 + 0.03, c.y as f64 + 0.03), (c.x as f64 + 0.97, c.y as f64 + 0.97)], ShapeStyle::from(&BLACK.mix(0.6)).stroke_width(1))
+        let (ax, ay) = corner(c);
+        Rectangle::new([(ax + w * 0.05, ay + h * 0.05), (ax + w * 0.95, ay + h * 0.95)], ShapeStyle::from(&BLACK.mix(0.25)).stroke_width(1))
     }))?;
+    let tiles: std::collections::BTreeSet<(u32, u32)> = used.iter().map(|c| (c.x, c.y)).collect();
+    chart.draw_series(tiles.iter().map(|&(x, y)| {
+        Rectangle::new([(x as f64 - 0.47, y as f64 - 0.47), (x as f64 + 0.47, y as f64 + 0.47)], ShapeStyle::from(&BLACK.mix(0.7)).stroke_width(1))
+    }))?;
+    colour_bar(&side, &["busy time", "per core"], &scale_ticks(busy_max * 1e-9, "s", |q| q), heat)?;
+    if tx * ty > 1 && chip_edges {
+        let h = side.dim_in_pixel().1 as i32;
+        side.draw(&PathElement::new(vec![(10, h - 20), (30, h - 20)], BLUE.mix(0.5).stroke_width(2)))?;
+        side.draw(&Text::new("chip edge", (36, h - 20), text_style(12).pos(Pos::new(HPos::Left, VPos::Center))))?;
+    }
     Ok(())
 }
 
@@ -172,21 +429,19 @@ fn links<DB: DrawingBackend>(area: DrawingArea<DB, Shift>, s: &Summary) -> R<()>
 where
     DB::ErrorType: 'static,
 {
-    let [gw, gh] = s.machine.grid;
-    let mut chart = ChartBuilder::on(&area)
-        .caption(caption(s, "Packets per directed link"), (FONT, 18))
-        .margin(10)
-        .x_label_area_size(30)
-        .y_label_area_size(40)
-        .build_cartesian_2d(-0.5f64..gw as f64 - 0.5, -0.5f64..gh as f64 - 0.5)?;
-    chart.configure_mesh().x_desc("tile x").y_desc("tile y").label_style((FONT, 12)).disable_mesh().draw()?;
+    let body = area.titled(&caption(s, "Packets per directed link"), (FONT, 18))?;
+    let (plot, side) = body.split_horizontally(body.dim_in_pixel().0 - BAR_W);
     let used: std::collections::BTreeSet<(u32, u32)> = s.cores.iter().map(|c| (c.x, c.y)).collect();
-    let max = s.links.iter().map(|l| l.packets).max().unwrap_or(1).max(1) as f64;
-    chart.draw_series((0..gw).flat_map(|x| (0..gh).map(move |y| (x, y))).map(|(x, y)| {
-        let c = if used.contains(&(x, y)) { BLACK.mix(0.5) } else { BLACK.mix(0.12) };
-        Circle::new((x as f64, y as f64), 2, c.filled())
+    let busy: Vec<&crate::summary::LinkRow> = s.links.iter().filter(|l| l.packets > 0).collect();
+    let bx = zoom_box(used.iter().copied().chain(busy.iter().map(|l| (l.x, l.y))), s.machine.grid, 1);
+    let (x0, x1, y0, y1) = bx;
+    let mut chart = tile_chart(&plot, bx, 0.7)?;
+    let max = busy.iter().map(|l| l.packets).max().unwrap_or(1).max(1) as f64;
+    chart.draw_series((x0..=x1).flat_map(|x| (y0..=y1).map(move |y| (x, y))).map(|(x, y)| {
+        let (c, r) = if used.contains(&(x, y)) { (BLACK.mix(0.6), 4) } else { (BLACK.mix(0.15), 2) };
+        Circle::new((x as f64, y as f64), r, c.filled())
     }))?;
-    for l in &s.links {
+    for l in &busy {
         let (dx, dy) = match l.dir.as_str() {
             "E" => (1.0, 0.0),
             "NE" => (1.0, 1.0),
@@ -202,14 +457,39 @@ where
         let b = (l.x as f64 + dx * 0.5 + ox, l.y as f64 + dy * 0.5 + oy);
         chart.draw_series(std::iter::once(PathElement::new(vec![a, b], ShapeStyle::from(&heat(0.15 + 0.85 * v)).stroke_width(1 + (4.0 * v) as u32))))?;
     }
+    if busy.is_empty() {
+        let (px, py) = chart.backend_coord(&(x0 as f64 - 0.5, y1 as f64 + 0.5));
+        area.draw(&Text::new("no packet crossed a link: all traffic stayed on its tile", (px + 10, py + 10), text_style(13)))?;
+    }
+    // Colour (and width) go as √(packets ÷ max).
+    if busy.is_empty() {
+        return Ok(());
+    }
+    colour_bar(&side, &["packets per link", "(square-root scale)"], &scale_ticks(max, "", |q| q.sqrt()), |f| heat(0.15 + 0.85 * f))?;
     Ok(())
+}
+
+/// A share as a percentage with the digits it needs: 42.3%, 0.0059%.
+pub fn percent(share: f64) -> String {
+    let p = 100.0 * share;
+    if p >= 0.1 || p <= 0.0 {
+        format!("{p:.1}%")
+    } else if p < 1e-6 {
+        "< 0.000001%".into()
+    } else {
+        // Two significant digits: 0.0059%, 0.00025%.
+        format!("{:.*}%", (1 - p.log10().floor() as i32) as usize, p)
+    }
 }
 
 fn energy<DB: DrawingBackend>(area: DrawingArea<DB, Shift>, s: &Summary) -> R<()>
 where
     DB::ErrorType: 'static,
 {
+    let root = area.clone();
+    // Only the kinds that cost something, in the table's order from the top.
     let rows: Vec<&crate::summary::KindRow> = s.energy.by_kind.iter().filter(|r| r.joules > 0.0).collect();
+    let n = rows.len();
     let max = rows.iter().map(|r| r.joules).fold(0.0f64, f64::max).max(1e-30);
     let (scale, unit) = if max >= 1.0 {
         (1.0, "J")
@@ -217,35 +497,43 @@ where
         (1e3, "mJ")
     } else if max >= 1e-6 {
         (1e6, "µJ")
-    } else {
+    } else if max >= 1e-9 {
         (1e9, "nJ")
+    } else {
+        (1e12, "pJ")
     };
-    let n = rows.len().max(1) as u32;
-    let mut chart = ChartBuilder::on(&area)
-        .caption(caption(s, &format!("Energy by kind — total {:.4} {unit}", s.energy.total_j * scale)), (FONT, 18))
+    let title = format!("Energy by kind — total {}", short_eng(s.energy.total_j, "J"));
+    let body = area.titled(&caption(s, &title), (FONT, 18))?;
+    let name_w = rows.iter().map(|r| body.estimate_text_size(&r.kind, &text_style(12)).map(|(w, _)| w).unwrap_or(150)).max().unwrap_or(60);
+    let mut chart = ChartBuilder::on(&body)
         .margin(10)
+        .margin_top(20)
+        .margin_right(20)
         .x_label_area_size(35)
-        .y_label_area_size(200)
-        .build_cartesian_2d(0f64..max * scale * 1.15, (0u32..n).into_segmented())?;
-    let labels: Vec<String> = rows.iter().map(|r| r.kind.clone()).collect();
-    chart
-        .configure_mesh()
-        .x_desc(format!("energy ({unit})"))
-        .y_labels(n as usize)
-        .y_label_formatter(&|v| match v {
-            SegmentValue::CenterOf(i) => labels.get(*i as usize).cloned().unwrap_or_default(),
-            _ => String::new(),
-        })
-        .label_style((FONT, 12))
-        .disable_y_mesh()
-        .draw()?;
+        .y_label_area_size(name_w.clamp(40, 260) + 12)
+        .build_cartesian_2d(0f64..max * scale * 1.3, 0f64..n.max(1) as f64)?;
+    chart.configure_mesh().x_desc(format!("energy ({unit})")).x_label_formatter(&|v| tick(*v)).y_labels(0).label_style((FONT, 12)).disable_y_mesh().draw()?;
+    if n == 0 {
+        let (px, py) = chart.backend_coord(&(0.0, 1.0));
+        root.draw(&Text::new("no energy counted", (px + 10, py + 20), text_style(13)))?;
+        return Ok(());
+    }
+    // Row i from the top spans (n - i - 1, n - i).
+    let band = |i: usize| ((n - i - 1) as f64, (n - i) as f64);
     chart.draw_series(rows.iter().enumerate().map(|(i, r)| {
-        let y0 = SegmentValue::Exact(i as u32);
-        let y1 = SegmentValue::Exact(i as u32 + 1);
-        let mut b = Rectangle::new([(0.0, y0), (r.joules * scale, y1)], Palette99::pick(i).filled());
-        b.set_margin(4, 4, 0, 0);
-        b
+        let (lo, hi) = band(i);
+        let c = Palette99::pick(i).to_rgba();
+        Rectangle::new([(0.0, lo + 0.15), (r.joules * scale, hi - 0.15)], RGBColor(c.0, c.1, c.2).filled())
     }))?;
+    let right = text_style(12).pos(Pos::new(HPos::Right, VPos::Center));
+    let left = text_style(12).pos(Pos::new(HPos::Left, VPos::Center));
+    for (i, r) in rows.iter().enumerate() {
+        let (lo, hi) = band(i);
+        let (x, y) = chart.backend_coord(&(0.0, (lo + hi) / 2.0));
+        root.draw(&Text::new(r.kind.clone(), (x - 6, y), right.clone()))?;
+        let (bx, _) = chart.backend_coord(&(r.joules * scale, 0.0));
+        root.draw(&Text::new(format!("{} ({})", short_eng(r.joules, "J"), percent(r.share)), (bx + 6, y), left.clone()))?;
+    }
     Ok(())
 }
 
@@ -255,7 +543,8 @@ where
 {
     let v = &s.series.step_ns;
     let bin = s.series.bin.max(1) as f64;
-    let t_of = |i: usize| i as f64 * bin * s.dt_ms;
+    let (tf, tu) = time_unit((v.len() as f64 * bin * s.dt_ms).max(s.dt_ms));
+    let t_of = |i: usize| i as f64 * bin * s.dt_ms * tf;
     let ymax = v.iter().copied().fold(0.0f64, f64::max).max(s.timing.real_time_tick_ns.unwrap_or(0.0)).max(1.0) * 1.1;
     let (scale, unit) = if ymax > 1e6 {
         (1e-6, "ms")
@@ -264,31 +553,171 @@ where
     } else {
         (1.0, "ns")
     };
-    let mut chart = ChartBuilder::on(&area)
-        .caption(
-            caption(s, &format!("Time per timestep (mean {:.3} {unit}, p99 {:.3} {unit})", s.timing.step_ns.mean * scale, s.timing.step_ns.p99 * scale)),
-            (FONT, 18),
-        )
+    let title = format!(
+        "Time per timestep (mean {} {unit}, p99 {} {unit})",
+        crate::text::significant(s.timing.step_ns.mean * scale, 3),
+        crate::text::significant(s.timing.step_ns.p99 * scale, 3)
+    );
+    let body = area.titled(&caption(s, &title), (FONT, 18))?;
+    // The legend in a row of its own above the plot, off the data.
+    let (key, plot) = body.split_vertically(24);
+    let mut entries: Vec<(RGBColor, &str)> = vec![(BLUE, "critical path (slowest core + network + barrier)")];
+    if s.timing.real_time_tick_ns.is_some() {
+        entries.push((RED, "real-time tick"));
+    }
+    let mut x = 80;
+    for (c, t) in &entries {
+        key.draw(&PathElement::new(vec![(x, 12), (x + 20, 12)], c.stroke_width(2)))?;
+        key.draw(&Text::new(t.to_string(), (x + 26, 12), text_style(12).pos(Pos::new(HPos::Left, VPos::Center))))?;
+        x += 26 + key.estimate_text_size(t, &text_style(12)).map(|(w, _)| w as i32).unwrap_or(200) + 30;
+    }
+    let mut chart = ChartBuilder::on(&plot)
         .margin(10)
+        .margin_right(20)
         .x_label_area_size(35)
         .y_label_area_size(60)
-        .build_cartesian_2d(0f64..t_of(v.len()).max(s.dt_ms), 0f64..ymax * scale)?;
+        .build_cartesian_2d(0f64..t_of(v.len()).max(s.dt_ms * tf), 0f64..ymax * scale)?;
     chart
         .configure_mesh()
-        .x_desc("biological time (ms)")
+        .x_desc(format!("biological time ({tu})"))
         .y_desc(if bin > 1.0 { format!("step time ({unit}), max per {} steps", bin) } else { format!("step time ({unit})") })
+        .x_label_formatter(&|v| tick(*v))
+        .y_label_formatter(&|v| tick(*v))
         .label_style((FONT, 12))
         .draw()?;
-    chart
-        .draw_series(LineSeries::new(v.iter().enumerate().map(|(i, &y)| (t_of(i), y * scale)), BLUE.stroke_width(1)))?
-        .label("critical path (slowest core + network + barrier)")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], BLUE));
+    chart.draw_series(LineSeries::new(v.iter().enumerate().map(|(i, &y)| (t_of(i), y * scale)), BLUE.stroke_width(1)))?;
     if let Some(t) = s.timing.real_time_tick_ns {
-        chart
-            .draw_series(LineSeries::new(vec![(0.0, t * scale), (t_of(v.len()), t * scale)], RED.stroke_width(2)))?
-            .label("real-time tick")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], RED));
+        chart.draw_series(LineSeries::new(vec![(0.0, t * scale), (t_of(v.len()), t * scale)], RED.stroke_width(2)))?;
     }
-    chart.configure_series_labels().label_font((FONT, 12)).background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture() -> Summary {
+        serde_json::from_str(include_str!("../tests/data/run_small.json")).unwrap()
+    }
+
+    /// (x, y, text) of every text element of an SVG picture.
+    fn texts(svg: &str) -> Vec<(f64, f64, String)> {
+        let attr = |tag: &str, name: &str| -> f64 {
+            let k = format!(" {name}=\"");
+            let i = tag.find(&k).unwrap() + k.len();
+            tag[i..i + tag[i..].find('"').unwrap()].parse().unwrap()
+        };
+        svg.split("<text")
+            .skip(1)
+            .map(|t| {
+                let (tag, rest) = t.split_once('>').unwrap();
+                let body = rest.split("</text>").next().unwrap().trim().replace("&amp;", "&");
+                (attr(tag, "x"), attr(tag, "y"), body)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn numbers() {
+        for (v, want) in [(20.0, "20"), (0.25, "0.25"), (1000.0, "1000"), (2.5e-7, "2.5e-7"), (0.0, "0"), (-3.0, "-3"), (1234567.0, "1.23457e6")] {
+            assert_eq!(tick(v), want, "tick {v}");
+        }
+        for (v, want) in [(3.0, "3"), (2.9999999, "3"), (2.5, ""), (0.5, "")] {
+            assert_eq!(int_tick(v), want, "int_tick {v}");
+        }
+        for (v, want) in [(0.0235403, "23.5 ms"), (0.0, "0 s"), (2.446e-6, "2.45 µs"), (0.972, "972 ms"), (0.9999999, "1 s")] {
+            assert_eq!(short_eng(v, "s"), want, "short_eng {v}");
+        }
+        for (v, want) in [(1.0, "100.0%"), (0.4234, "42.3%"), (2.5e-6, "0.00025%"), (5.9e-5, "0.0059%"), (0.0, "0.0%")] {
+            assert_eq!(percent(v), want, "percent {v}");
+        }
+        assert_eq!(time_unit(200.0), (1.0, "ms"));
+        assert_eq!(time_unit(2_000_000.0), (1e-3, "s"));
+    }
+
+    #[test]
+    fn zoom_boxes() {
+        let g = [32, 32];
+        for (tiles, margin, want) in [
+            (vec![(3, 4)], 1, (2, 4, 3, 5)),
+            (vec![(0, 0)], 1, (0, 1, 0, 1)),
+            (vec![(31, 31)], 1, (30, 31, 30, 31)),
+            (vec![(2, 9), (5, 1)], 1, (1, 6, 0, 10)),
+            (vec![(2, 9), (5, 1)], 0, (2, 5, 1, 9)),
+            (vec![], 1, (0, 0, 0, 0)),
+        ] {
+            assert_eq!(zoom_box(tiles.clone(), g, margin), want, "{tiles:?} margin {margin}");
+        }
+        assert_eq!(zoom_box([(0, 0)], [1, 1], 2), (0, 0, 0, 0));
+    }
+
+    #[test]
+    fn labels_keep_their_distance() {
+        assert_eq!(pick_labels(&[10.0, 15.0, 24.0, 30.0, 50.0], 14.0), vec![0, 2, 4]);
+        assert_eq!(pick_labels(&[10.0, 30.0, 50.0], 14.0), vec![0, 1, 2]);
+        assert_eq!(pick_labels(&[], 14.0), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn maps_zoom_on_the_tiles_in_use_with_integer_ticks_and_a_scale() {
+        let mut s = fixture();
+        s.machine.grid = [32, 32];
+        s.machine.tiles_per_chip = [1, 1];
+        for c in &mut s.cores {
+            (c.x, c.y) = (10, 7);
+        }
+        s.links = vec![crate::summary::LinkRow { tile: 0, x: 10, y: 7, dir: "E".into(), packets: 1000 }];
+        for name in ["activity", "links"] {
+            let t = texts(&svg(name, &s).unwrap());
+            let mut nums: Vec<String> = t.iter().filter(|(_, _, b)| b.parse::<f64>().is_ok()).map(|(_, _, b)| b.clone()).collect();
+            nums.sort();
+            nums.dedup();
+            let want =
+                if name == "links" { vec!["0", "10", "1000", "11", "250", "500", "6", "7", "750", "8", "9"] } else { vec!["10", "11", "6", "7", "8", "9"] };
+            assert_eq!(nums, want, "{name}: tick and scale labels");
+            let scale = if name == "links" { "packets per link" } else { "busy time" };
+            assert!(t.iter().any(|(_, _, b)| b == scale), "{name}: a colour scale titled {scale}");
+        }
+    }
+
+    #[test]
+    fn raster_in_network_order_names_outside_the_data() {
+        let mut s = fixture();
+        s.population_order = vec![2, 0, 1];
+        let t = texts(&svg("raster", &s).unwrap());
+        let y_of = |name: &str| t.iter().find(|(_, _, b)| b == name).unwrap_or_else(|| panic!("no label {name}")).1;
+        assert!(y_of("inh") < y_of("stim") && y_of("stim") < y_of("exc"), "bands top-down in population_order: {t:?}");
+        // The legend sits right of the plot: every entry right of the last time tick.
+        let x_max = t.iter().filter(|(_, _, b)| b.parse::<f64>().is_ok()).map(|(x, _, _)| *x).fold(0.0, f64::max);
+        let legend: Vec<_> = t.iter().filter(|(_, _, b)| b.contains("spikes)") || b.contains("not recorded")).collect();
+        assert_eq!(legend.len(), 3);
+        assert!(legend.iter().all(|(x, _, _)| *x > x_max), "legend right of the data: {legend:?}");
+    }
+
+    #[test]
+    fn raster_of_many_populations_stays_on_the_picture() {
+        let mut s = fixture();
+        let p = s.raster.populations[1].clone();
+        s.raster.populations = (0..474).map(|i| crate::summary::RasterPop { name: format!("p{i}"), size: 4, spikes: vec![(i, 1)], ..p.clone() }).collect();
+        s.populations.clear();
+        s.population_order.clear();
+        let t = texts(&svg("raster", &s).unwrap());
+        let names: Vec<&(f64, f64, String)> = t.iter().filter(|(_, _, b)| b.starts_with('p') && b[1..].parse::<u32>().is_ok()).collect();
+        assert!(names.len() >= 10 && names.len() <= 40, "{} population labels", names.len());
+        assert!(names.iter().all(|(x, y, _)| *x >= 0.0 && *x <= 900.0 && *y >= 0.0 && *y <= 520.0), "labels on the picture: {names:?}");
+        let ys: Vec<f64> = names.iter().map(|(_, y, _)| *y).collect();
+        assert!(ys.windows(2).all(|w| w[1] - w[0] >= 14.0), "labels apart: {ys:?}");
+        assert!(t.iter().any(|(_, _, b)| b.starts_with("474 populations")));
+    }
+
+    #[test]
+    fn energy_rows_are_the_kinds_that_cost_something() {
+        let s = fixture();
+        let t = texts(&svg("energy", &s).unwrap());
+        for r in &s.energy.by_kind {
+            let n = t.iter().filter(|(_, _, b)| *b == r.kind).count();
+            assert_eq!(n, usize::from(r.joules > 0.0), "{}: {} J", r.kind, r.joules);
+        }
+        assert!(s.energy.by_kind.iter().any(|r| r.joules == 0.0) && s.energy.by_kind.iter().filter(|r| r.joules > 0.0).count() >= 2);
+    }
 }

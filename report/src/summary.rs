@@ -20,6 +20,66 @@ pub fn input_populations(m: &Machine) -> Vec<bool> {
         })
         .collect()
 }
+/// Network (data-flow) order of `n` populations given the connections
+/// `edges` (pre, post) and which are inputs: breadth-first from the inputs and
+/// the populations nothing else feeds (the first population when there are
+/// none), stable in the image's order among populations as many hops away;
+/// what those cannot reach is started from again, in image order.
+pub fn dataflow_order(n: usize, edges: &[(u32, u32)], inputs: &[bool]) -> Vec<u32> {
+    let mut out_edges: Vec<Vec<u32>> = vec![Vec::new(); n];
+    let mut fed = vec![false; n];
+    for &(a, b) in edges {
+        if (a as usize) < n && (b as usize) < n && a != b {
+            out_edges[a as usize].push(b);
+            fed[b as usize] = true;
+        }
+    }
+    for v in &mut out_edges {
+        v.sort_unstable();
+        v.dedup();
+    }
+    let mut depth: Vec<Option<u32>> = vec![None; n];
+    let mut frontier: Vec<u32> = (0..n as u32).filter(|&p| inputs.get(p as usize).copied().unwrap_or(false) || !fed[p as usize]).collect();
+    let mut d = 0u32;
+    loop {
+        if frontier.is_empty() {
+            // Cycles nothing leads into: start again from the first population not placed.
+            match depth.iter().position(Option::is_none) {
+                Some(p) => frontier.push(p as u32),
+                None => break,
+            }
+        }
+        for &p in &frontier {
+            depth[p as usize].get_or_insert(d);
+        }
+        let mut next: Vec<u32> = frontier.iter().flat_map(|&p| out_edges[p as usize].iter().copied()).filter(|&q| depth[q as usize].is_none()).collect();
+        next.sort_unstable();
+        next.dedup();
+        frontier = next;
+        d += 1;
+    }
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    order.sort_by_key(|&p| depth[p as usize]);
+    order
+}
+
+/// The machine's population-to-population connections (pre, post), from where each core's spikes land.
+pub fn pop_edges(m: &Machine) -> Vec<(u32, u32)> {
+    let mut e: Vec<(u32, u32)> = Vec::new();
+    for (ci, c) in m.cores.iter().enumerate() {
+        if let Some(f) = m.fanout.get(ci) {
+            for sp in f.spans(&m.spans) {
+                if let Some(dst) = m.cores.get(sp.core as usize) {
+                    e.push((c.pop, dst.pop));
+                }
+            }
+        }
+    }
+    e.sort_unstable();
+    e.dedup();
+    e
+}
+
 /// Most points kept per per-step series (longer runs are binned).
 pub const SERIES_CAP: usize = nerve_emulator::engine::SERIES_CAP;
 
@@ -44,6 +104,13 @@ pub struct Summary {
     pub energy: Energy,
     pub neurobench: NeuroBench,
     pub populations: Vec<PopRow>,
+    /// The populations in network (data-flow) order, as indices into
+    /// `populations` and `raster.populations` (which keep the image's order):
+    /// inputs and populations nothing feeds first, then by hops from them,
+    /// the image's order among equals. Pictures and tables list populations
+    /// this way. Absent in older summaries: the image's order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub population_order: Vec<u32>,
     pub cores: Vec<CoreRow>,
     pub chips: Vec<ChipRow>,
     pub links: Vec<LinkRow>,
@@ -53,6 +120,19 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Population indices in network order: `population_order` when it is a
+    /// permutation of the populations, else the image's order (older summaries).
+    pub fn pop_order(&self) -> Vec<usize> {
+        let n = self.populations.len().max(self.raster.populations.len());
+        let mut seen = vec![false; n];
+        let ok = self.population_order.len() == n && self.population_order.iter().all(|&i| (i as usize) < n && !std::mem::replace(&mut seen[i as usize], true));
+        if ok {
+            self.population_order.iter().map(|&i| i as usize).collect()
+        } else {
+            (0..n).collect()
+        }
+    }
+
     /// Reads a run summary written by `nerve run --report`.
     pub fn read(path: &std::path::Path) -> crate::Result<Summary> {
         let text = std::fs::read_to_string(path).map_err(|e| crate::Error::Read { path: path.to_path_buf(), source: e })?;
@@ -480,6 +560,7 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
             neurons: m.pops.iter().map(|p| p.size as u64).sum(),
             synapses: m.synapses(),
         },
+        population_order: dataflow_order(m.pops.len(), &pop_edges(m), &input_populations(m)),
         populations,
         cores,
         chips,
@@ -487,5 +568,51 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
         series,
         raster,
         host: Host { wall_seconds: out.wall_seconds, load_seconds: o.load_seconds, emulator_bytes: m.memory_bytes(), huge_pages: o.huge_pages },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn network_order() {
+        // (populations, edges, inputs, order)
+        let cases: Vec<(usize, Vec<(u32, u32)>, Vec<u32>, Vec<u32>)> = vec![
+            // NIR names sorted as strings: 1, 10, 12, 3, 6, input; the data flows input → 1 → 3 → 6 → 10 → 12.
+            (6, vec![(5, 0), (0, 3), (3, 4), (4, 1), (1, 2)], vec![5], vec![5, 0, 3, 4, 1, 2]),
+            // stim → exc ⇄ inh, exc → exc: the file's order.
+            (3, vec![(0, 1), (1, 1), (1, 2), (2, 1), (2, 2)], vec![0], vec![0, 1, 2]),
+            // An input listed last comes first; equals keep the image's order.
+            (4, vec![(3, 1), (3, 0), (0, 2), (1, 2)], vec![3], vec![3, 0, 1, 2]),
+            // A cycle nothing feeds: from the first population.
+            (3, vec![(1, 2), (2, 0), (0, 1)], vec![], vec![0, 1, 2]),
+            (3, vec![(2, 1), (1, 0), (0, 2)], vec![], vec![0, 2, 1]),
+            // An island after what the inputs reach.
+            (5, vec![(0, 1), (3, 4), (4, 3)], vec![0], vec![0, 2, 1, 3, 4]),
+            (0, vec![], vec![], vec![]),
+        ];
+        for (n, edges, inputs, want) in cases {
+            let is_in: Vec<bool> = (0..n as u32).map(|p| inputs.contains(&p)).collect();
+            assert_eq!(dataflow_order(n, &edges, &is_in), want, "{edges:?}");
+        }
+    }
+
+    fn fixture() -> serde_json::Value {
+        serde_json::from_str(include_str!("../tests/data/run_small.json")).unwrap()
+    }
+
+    #[test]
+    fn population_order_is_optional_and_checked() {
+        let mut v = fixture();
+        v.as_object_mut().unwrap().remove("population_order");
+        let mut s: Summary = serde_json::from_value(v).unwrap();
+        assert_eq!(s.pop_order(), vec![0, 1, 2], "an older summary: the image's order");
+        for (given, want) in [(vec![2, 0, 1], vec![2, 0, 1]), (vec![2, 0], vec![0, 1, 2]), (vec![2, 2, 0], vec![0, 1, 2]), (vec![0, 1, 3], vec![0, 1, 2])] {
+            s.population_order = given.clone();
+            assert_eq!(s.pop_order(), want, "{given:?}");
+        }
+        s.population_order = vec![];
+        assert!(!serde_json::to_string(&s).unwrap().contains("population_order"));
     }
 }

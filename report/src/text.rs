@@ -9,6 +9,23 @@ use nerve_isa::arch::Arch;
 use crate::format::{eng, plain, table};
 use crate::summary::{CoreRow, Summary};
 
+/// `v` to `digits` significant digits: fixed-point from 0.001 to below 10⁶
+/// (10.00, 0.001235), scientific outside (1.235e-5, 2.000e7); 0 is "0".
+pub fn significant(v: f64, digits: usize) -> String {
+    let digits = digits.max(1);
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    // The exponent after rounding to `digits` digits (9.9996 → 10.00, not 9.9996).
+    let rounded: f64 = format!("{:.*e}", digits - 1, v).parse().unwrap_or(v);
+    let exp = rounded.abs().log10().floor() as i32;
+    if (-3..6).contains(&exp) {
+        format!("{:.*}", (digits as i32 - 1 - exp).max(0) as usize, v)
+    } else {
+        format!("{:.*e}", digits - 1, v)
+    }
+}
+
 /// The run report: (title, table) in reading order.
 pub fn tables(s: &Summary, top: usize) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -21,7 +38,7 @@ pub fn tables(s: &Summary, top: usize) -> Vec<(String, String)> {
             "run".into(),
             format!("{} steps of {} ms ({} ms biological), engine {}, {} thread(s)", s.steps, s.dt_ms, s.steps as f64 * s.dt_ms, s.engine, s.threads),
         ],
-        vec!["time to solution".into(), format!("{} (real-time factor {:.4})", eng(t.time_to_solution_s, "s"), t.real_time_factor)],
+        vec!["time to solution".into(), format!("{} (real-time factor {})", eng(t.time_to_solution_s, "s"), significant(t.real_time_factor, 4))],
         vec!["energy".into(), format!("{} total = {} dynamic + {} static", eng(e.total_j, "J"), eng(e.dynamic_j, "J"), eng(e.static_j, "J"))],
         vec!["power".into(), format!("{} mean ({} static)", eng(e.power_w, "W"), eng(e.static_power_w, "W"))],
         vec!["energy per timestep".into(), eng(e.per_step_j, "J")],
@@ -97,8 +114,9 @@ pub fn tables(s: &Summary, top: usize) -> Vec<(String, String)> {
         "By population".into(),
         table(
             &head,
-            s.populations
+            s.pop_order()
                 .iter()
+                .filter_map(|&i| s.populations.get(i))
                 .map(|p| {
                     let mut row = vec![
                         p.name.clone(),
@@ -270,4 +288,29 @@ pub fn map_report(r: &MapReport, arch: &Arch, dest: &str) -> String {
         s.read, s.expand, s.lower, s.partition, s.place, s.route, s.codegen, s.check, s.total, s.write
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::significant;
+
+    #[test]
+    fn significant_digits() {
+        for (v, want) in [
+            (10.0, "10.00"),
+            (0.5, "0.5000"),
+            (1.0, "1.000"),
+            (0.0012346, "0.001235"),
+            (0.000123456, "1.235e-4"),
+            (3.2e-7, "3.200e-7"),
+            (9.99996, "10.00"),
+            (123456.0, "123456"),
+            (1234567.0, "1.235e6"),
+            (-0.25, "-0.2500"),
+            (0.0, "0"),
+        ] {
+            assert_eq!(significant(v, 4), want, "{v}");
+        }
+        assert_eq!(significant(0.000123456, 2), "1.2e-4");
+    }
 }
