@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -289,3 +290,15 @@ def test_cli_and_python_agree_with_inputs(tmp_path):
     cli_spikes = read_spike_csv(rec)
     assert sum(map(len, cli_spikes.values())) > 0
     assert {p: [(n, round(t, 6)) for n, t in s] for p, s in as_pairs(py.spikes).items()} == cli_spikes
+
+
+# ------------------------------------------------------------------ the example
+
+def test_example_script_runs():
+    script = ROOT / "python" / "examples" / "snntorch_to_energy.py"
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    for arch in ("loihi", "spinnaker"):
+        assert f"== {arch}" in r.stdout
+    assert r.stdout.count("energy per inference:") == 2
+    assert "predicted letters:" in r.stdout
