@@ -110,6 +110,9 @@ pub fn map_graph(arch: &Arch, net: &Network, splits: &[Split], graph: &SliceGrap
 struct Front {
     ext: Option<crate::net::delays::Extended>,
     syn: Vec<Synapses>,
+    /// Electrical projections: their synapses and their ports' quantisation.
+    gap_syn: Vec<Synapses>,
+    gap_quant: Vec<ProjQuant>,
     lowered: Vec<Lowered>,
     splits: Vec<Split>,
     conns: crate::map::partition::SliceConns,
@@ -130,17 +133,31 @@ fn front(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn FnMut(&s
     let full = |e: ProjIx| ext.as_ref().and_then(|x| x.full.iter().find(|(f, _)| *f == e).map(|(_, s)| s));
     times.expand = t.elapsed().as_secs_f64();
 
+    let gap_syn: Vec<Synapses> = net.electrical.iter().map(|e| crate::net::expand::expand_projection(net, e.pre, e.post, &e.p)).collect::<Result<_>>()?;
+    let gap_currents: Vec<Synapses> = gap_syn.iter().map(crate::gap::as_currents).collect();
+    // Electrical projections join the inputs as synthetic projections past the graph's.
+    let n_edges = net.graph.edge_count();
+    let mut gap_quant: Vec<Option<ProjQuant>> = vec![None; net.electrical.len()];
+
     progress("quantising");
     let t = Instant::now();
     let mut lowered: Vec<Lowered> = Vec::with_capacity(net.num_pops());
     for (pi, pop) in net.pops() {
         // Delay stages take their original projection's quantisation, chosen over all its synapses.
-        let incoming: Vec<Incoming> = net
+        let mut incoming: Vec<Incoming> = net
             .projections()
             .filter(|(e, _, b, _)| *b == pi && origin(*e).is_none())
             .map(|(e, _, _, p)| Incoming { proj: e, p, syn: full(e).unwrap_or(&syn[e.index()]) })
             .collect();
+        for (k, e) in net.electrical.iter().enumerate().filter(|(_, e)| e.post == pi) {
+            incoming.push(Incoming { proj: ProjIx::new(n_edges + k), p: &e.p, syn: &gap_currents[k] });
+        }
         let mut l = lower(arch, pop, &incoming, dt)?;
+        let (gaps, own): (Vec<_>, Vec<_>) = std::mem::take(&mut l.quant).into_iter().partition(|(e, _)| e.index() >= n_edges);
+        l.quant = own;
+        for (e, q) in gaps {
+            gap_quant[e.index() - n_edges] = Some(q);
+        }
         for (e, _, _, _) in net.projections().filter(|(_, _, b, _)| *b == pi) {
             if let Some(o) = origin(e) {
                 // invariant: a delay stage ends at its origin's post population and the origin (kept, stage 0) is in `incoming` above;
@@ -157,7 +174,17 @@ fn front(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn FnMut(&s
     // Partition also gives, per (source, target) population, which slices connect.
     let (splits, conns) = partition(arch, net, opts.neurons_per_core, &syn, progress)?;
     times.partition = t.elapsed().as_secs_f64();
-    Ok(Front { ext, syn, lowered, splits, conns, times })
+    let gap_quant = gap_quant
+        .into_iter()
+        .enumerate()
+        .map(|(k, q)| {
+            q.ok_or_else(|| CompileError::Projection {
+                projection: net.electrical[k].p.label.clone(),
+                reason: "its target's model takes no electrical input".into(),
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok(Front { ext, syn, gap_syn, gap_quant, lowered, splits, conns, times })
 }
 
 /// Bytes compiling takes per synapse, at the peak (the 1M-neuron,
@@ -279,7 +306,7 @@ pub fn prepare(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn Fn
 /// Compiles a network for an architecture.
 pub fn compile(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Output> {
     let t_all = Instant::now();
-    let Front { ext, syn, lowered, splits, conns, mut times } = front(arch, net, opts, progress)?;
+    let Front { ext, syn, gap_syn, gap_quant, lowered, splits, conns, mut times } = front(arch, net, opts, progress)?;
     let net: &Network = ext.as_ref().map_or(net, |x| &x.net);
     let origin = |e: ProjIx| ext.as_ref().and_then(|x| x.origin[e.index()]);
 
@@ -300,7 +327,12 @@ pub fn compile(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn Fn
 
     progress("generating code");
     let t = Instant::now();
-    let image = emit::codegen(arch, net, opts, &syn, &lowered, &splits, &mapped, &conns)?;
+    let mut image = emit::codegen(arch, net, opts, &syn, &lowered, &splits, &mapped, &conns)?;
+    for (core, g) in crate::gap::edges(net, &gap_syn, &gap_quant, &lowered, &splits, &mapped.placement.cores)? {
+        // invariant: `edges` places every junction on the cores of its populations' slices, which codegen made
+        let i = image.cores.binary_search_by_key(&core, |c| c.core).expect("a junction's target core is in the image");
+        image.cores[i].gap.push(g);
+    }
     times.codegen = t.elapsed().as_secs_f64();
 
     progress("checking the image");

@@ -349,6 +349,7 @@ pub(crate) fn codegen(
                     synapses: vec![],
                     conv: vec![],
                     plastic: vec![],
+                    gap: vec![],
                 },
                 conv: vec![],
             });
@@ -499,6 +500,7 @@ pub(crate) fn codegen(
                     .collect(),
                 record_spikes: p.record_spikes,
                 vars: lowered[pi.index()].vars.clone(),
+                labels: p.labels.clone(),
             }
         })
         .collect();

@@ -8,7 +8,7 @@
 //! - [`map`]: partition into per-core slices, placement, routing (keys,
 //!   multicast trees, tables, compression).
 //! - [`compile`]: the driver, code generation into an [`nerve_isa::Image`],
-//!   the mapping report.
+//!   the mapping report; `gap`: electrical synapses into graded edges.
 //! - [`export`]: networks out (NIR).
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
@@ -18,6 +18,7 @@ pub mod emit;
 pub mod error;
 pub mod export;
 pub mod front;
+pub(crate) mod gap;
 pub mod lower;
 pub mod map;
 pub mod models;

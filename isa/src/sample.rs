@@ -41,6 +41,7 @@ pub fn sample_image() -> Image {
         synapses: vec![],
         conv: vec![],
         plastic: vec![],
+        gap: vec![],
     };
     let mut synapses = Vec::new();
     let mut rows = Vec::new();
@@ -61,6 +62,7 @@ pub fn sample_image() -> Image {
         synapses,
         conv: vec![],
         plastic: vec![],
+        gap: vec![],
     };
     let routers = vec![
         RouterTable { tile: TileId(0), entries: vec![RouteEntry { key: 0x100, mask: !3, links: 1 << Dir::E as u8, cores: 0 }] },
@@ -81,6 +83,7 @@ pub fn sample_image() -> Image {
                 slices: vec![Slice { core: CoreId(0), first: 0, count: 3 }],
                 record_spikes: true,
                 vars: vec![],
+                labels: vec![],
             },
             PopSymbol {
                 name: "if".into(),
@@ -89,6 +92,7 @@ pub fn sample_image() -> Image {
                 slices: vec![Slice { core: dst_core, first: 0, count: 4 }],
                 record_spikes: true,
                 vars: vec![VarSymbol { name: "v".into(), slot: 0, scale: 1.0, offset: 0.0, unit: "".into() }],
+                labels: vec![],
             },
         ],
         rules: vec![],

@@ -268,6 +268,20 @@ fn connector_rows() -> Vec<(&'static str, &'static str, Value, Value, bool)> {
             json!({"type": "from_list", "file": "conns.csv"}),
             false,
         ),
+        (
+            "from_list",
+            "select",
+            json!({"type": "from_list", "file": "kinds.csv", "select": {"kind": "chemical"}}),
+            json!({"type": "from_list", "file": "kinds.csv", "select": {"kind": "electrical"}}),
+            false,
+        ),
+        (
+            "from_list",
+            "ignore_columns",
+            json!({"type": "from_list", "file": "conns.csv"}),
+            json!({"type": "from_list", "file": "counted.csv", "ignore_columns": ["count"]}),
+            false,
+        ),
         ("dense", "", json!({"type": "dense", "weights": m(0.1)}), json!({"type": "one_to_one"}), false),
         ("dense", "weights", json!({"type": "dense", "weights": m(0.1)}), json!({"type": "dense", "weights": m(0.2)}), false),
         ("conv2d", "", conv("stride", json!(1)), json!({"type": "all_to_all"}), false),
@@ -355,6 +369,8 @@ fn synapses(c: &Value, self_conn: bool, dir: &Path) -> Result<Vec<(u32, u32, u64
 fn every_documented_connector_option_changes_the_synapses() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("conns.csv"), "pre,post,weight\n0,1,0.2\n5,3,0.1\n").unwrap();
+    std::fs::write(dir.path().join("kinds.csv"), "pre,post,kind,weight\n0,1,chemical,0.2\n2,3,electrical,0.3\n4,4,chemical,0.1\n").unwrap();
+    std::fs::write(dir.path().join("counted.csv"), "pre,post,count,weight\n0,1,7,0.2\n6,2,1,0.4\n").unwrap();
     let doc = documented_connectors();
     let rows = connector_rows();
     let have: BTreeSet<(String, String)> = rows.iter().map(|(c, o, ..)| (c.to_string(), o.to_string())).collect();

@@ -63,6 +63,7 @@ fn loihi_rule(r: &LoihiPlasticity) -> String {
 
 /// Exports `net` (prepared for the loihi profile as `prep`).
 pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Result<Script> {
+    super::no_electrical(TARGET, net)?;
     let dt = net.dt_ms;
     let steps = o.steps.unwrap_or_else(|| (net.duration_ms.unwrap_or(1000.0) / dt).round().max(1.0) as u32);
     if steps == 0 {

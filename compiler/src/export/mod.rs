@@ -86,6 +86,15 @@ pub(crate) fn refuse(target: &str, culprit: impl Into<String>, problem: impl Int
     CompileError::Export { target: target.into(), culprit: culprit.into(), problem: problem.into() }
 }
 
+/// Electrical synapses have no form in PyNN, Lava or NIR (nor routes in
+/// PACMAN's tables): a network with them is refused, naming the first.
+pub(crate) fn no_electrical(target: &str, net: &Network) -> Result<()> {
+    match net.electrical.first() {
+        Some(e) => Err(refuse(target, format!("projection {}", e.p.label), "electrical synapses (gap junctions) have no form in this target")),
+        None => Ok(()),
+    }
+}
+
 /// One synapse of a projection: pre and post neuron, weight, delay in steps.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Syn {

@@ -24,6 +24,7 @@ fn bad(msg: String) -> CompileError {
 /// Builds the NIR graph for a network, with weights as quantised by `quant`
 /// (projection index → its quantisation), as the chip would apply them.
 pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> {
+    super::no_electrical("nir", net)?;
     let mut g = NirGraph { version: Some("1.0.8".into()), ..NirGraph::default() };
     g.metadata.push(("sample_dt".into(), net.dt_ms / 1000.0));
     // NIR has no reset field; the one the neurons share travels as metadata

@@ -123,6 +123,7 @@ fn spike_lists(times: &[Vec<f64>]) -> String {
 
 /// Exports `net` (compiled for its target as `out`).
 pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Result<Script> {
+    super::no_electrical(TARGET, net)?;
     let dt = net.dt_ms;
     let duration = o.duration_ms.or(net.duration_ms).unwrap_or(1000.0);
     if !(duration.is_finite() && duration > 0.0) {

@@ -53,6 +53,13 @@ pub fn from_route_word(route: u64) -> (u8, u64) {
 
 fn check_machine(img: &Image) -> Result<()> {
     let a = &img.arch;
+    if let Some(c) = img.cores.iter().find(|c| !c.gap.is_empty()) {
+        return Err(refuse(
+            TARGET,
+            format!("{}", c.core),
+            "electrical synapses (gap junctions): their packets take no routing-table entries here, so the tables would not carry them",
+        ));
+    }
     if a.topology.kind != TopologyKind::HexTorus || a.topology.tiles_per_chip != [1, 1] {
         return Err(refuse(
             TARGET,

@@ -42,7 +42,15 @@ impl NetworkBuilder {
         if let Model::Neuron(n) = &model {
             n.check(size as usize).map_err(|(_, m)| CompileError::Network(format!("population `{name}` ({}): {m}", n.model.name())))?;
         }
-        Ok(self.net.graph.add_node(Population { name: name.to_string(), size, model, initial: vec![], record_spikes: false, max_per_core: None }))
+        Ok(self.net.graph.add_node(Population {
+            name: name.to_string(),
+            size,
+            model,
+            initial: vec![],
+            record_spikes: false,
+            max_per_core: None,
+            labels: vec![],
+        }))
     }
 
     pub fn initial(&mut self, pop: PopIx, var: &str, init: Init) -> &mut Self {

@@ -96,6 +96,100 @@ fn with_csv_crate(bytes: &[u8], file: &str) -> Result<ConnList> {
     Ok(out)
 }
 
+/// What a `from_list` file's rows are read with: the rows kept (`select`:
+/// column = value), columns present but unused (`ignore`), and neuron labels
+/// of the pre and post populations (a field that is a label names that
+/// neuron; else it is an index).
+pub(crate) struct Selection<'a> {
+    pub select: &'a [(String, String)],
+    pub ignore: &'a [String],
+    pub pre: Option<&'a std::collections::HashMap<String, u32>>,
+    pub post: Option<&'a std::collections::HashMap<String, u32>>,
+}
+
+/// Reads a connection list through [`Selection`] (with the `csv` crate: the
+/// files that need it are connectomes, thousands of rows, not millions).
+/// Every selected row must name neurons the populations have.
+pub(crate) fn read_selected(path: &Path, referenced_at: &str, sel: &Selection) -> Result<ConnList> {
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| CompileError::Format {
+        file: file.clone(),
+        path: "(file)".into(),
+        reason: format!("cannot read connection list (referenced at {referenced_at}): {e}"),
+    })?;
+    let fmt = |path: String, reason: String| CompileError::Format { file: file.clone(), path, reason };
+    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes.as_slice());
+    let headers = rdr.headers().map_err(|e| fmt("line 1".into(), e.to_string()))?.clone();
+    let names: Vec<&str> = headers.iter().collect();
+    let col = |n: &str| names.iter().position(|h| *h == n);
+    let (Some(pre), Some(post)) = (col("pre"), col("post")) else {
+        return Err(fmt("line 1".into(), format!("the header must name columns pre and post; found {}", names.join(","))));
+    };
+    let mut picks = Vec::new();
+    for (k, v) in sel.select {
+        let c =
+            col(k).ok_or_else(|| fmt("line 1".into(), format!("select names column `{k}`, which the file does not have (columns: {})", names.join(","))))?;
+        picks.push((c, v.as_str()));
+    }
+    for h in &names {
+        if !["pre", "post", "weight", "delay"].contains(h) && !sel.select.iter().any(|(k, _)| k == h) && !sel.ignore.iter().any(|k| k == h) {
+            return Err(fmt("line 1".into(), format!("unknown column `{h}` (pre, post, weight, delay; name others in `select` or `ignore_columns`)")));
+        }
+    }
+    let (weight, delay) = (col("weight"), col("delay"));
+    let mut out = ConnList::default();
+    for (i, r) in rdr.records().enumerate() {
+        let line = i + 2;
+        let r = r.map_err(|e| fmt(format!("line {line}"), e.to_string()))?;
+        let g = |c: usize| r.get(c).unwrap_or("");
+        if !picks.iter().all(|&(c, v)| g(c) == v) {
+            continue;
+        }
+        let neuron = |c: usize, ix: Option<&std::collections::HashMap<String, u32>>, end: &str| -> Result<u32> {
+            let t = g(c);
+            if let Some(m) = ix {
+                if let Some(&n) = m.get(t) {
+                    return Ok(n);
+                }
+            }
+            t.parse::<u32>().map_err(|_| {
+                fmt(
+                    format!("line {line}"),
+                    match ix {
+                        Some(_) => format!("{end} `{t}` is neither a label of the {end} population nor an index"),
+                        None => format!("{end} `{t}` is not a neuron index (the {end} population has no labels)"),
+                    },
+                )
+            })
+        };
+        let real = |c: Option<usize>, what: &str| -> Result<Option<f64>> {
+            match c {
+                Some(c) => Ok(Some(
+                    g(c).parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(|| fmt(format!("line {line}"), format!("{what} `{}` is not valid", g(c))))?,
+                )),
+                None => Ok(None),
+            }
+        };
+        out.push(Conn {
+            pre: neuron(pre, sel.pre, "pre")?,
+            post: neuron(post, sel.post, "post")?,
+            weight: real(weight, "weight")?,
+            delay: real(delay, "delay")?,
+        });
+    }
+    if out.pre.is_empty() {
+        let what: Vec<String> = sel.select.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+        return Err(fmt(
+            "(file)".into(),
+            format!(
+                "no row is selected ({}): the projection would be empty",
+                if what.is_empty() { "the file has no rows".to_string() } else { what.join(", ") }
+            ),
+        ));
+    }
+    Ok(out)
+}
+
 /// Below this size one thread reads the file: threads cost more than they save.
 const PARALLEL_BYTES: usize = 4 << 20;
 

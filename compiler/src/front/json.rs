@@ -153,11 +153,14 @@ pub fn parse_network(text: &str, origin: &Path) -> Result<Network> {
     })?;
     let base = origin.parent().map(Path::to_path_buf).unwrap_or_default();
     let root = At { v: &doc, path: "$".into(), file: &file };
-    Parser { base }.network(&root)
+    Parser { base, names: Default::default() }.network(&root)
 }
 
 struct Parser {
     base: PathBuf,
+    /// Population name → index: a network may have thousands of populations
+    /// and tens of thousands of projections naming them.
+    names: std::cell::RefCell<std::collections::HashMap<String, PopIx>>,
 }
 
 impl Parser {
@@ -195,10 +198,12 @@ impl Parser {
         }
         for p in &pops_arr {
             let pop = self.population(p, dt_ms)?;
-            if net.find(&pop.name).is_some() {
+            if self.names.borrow().contains_key(&pop.name) {
                 return p.err(format!("population name `{}` is used twice", pop.name));
             }
-            net.graph.add_node(pop);
+            let name = pop.name.clone();
+            let ix = net.graph.add_node(pop);
+            self.names.borrow_mut().insert(name, ix);
         }
         if let Some(projs) = o.get("projections") {
             for pj in projs.array()?.iter() {
@@ -333,8 +338,30 @@ impl Parser {
             }
             None => None,
         };
-        o.finish("name, size, model, params, initial, record, seed, spike_times, max_per_core")?;
-        Ok(Population { name, size, model, initial, record_spikes, max_per_core })
+        let labels = match o.get("labels") {
+            Some(l) => {
+                let arr = l.array()?;
+                if arr.len() != size as usize {
+                    return l.err(format!("{} labels for {size} neurons: give one per neuron", arr.len()));
+                }
+                let mut seen = std::collections::HashMap::with_capacity(arr.len());
+                let mut out = Vec::with_capacity(arr.len());
+                for (i, a) in arr.iter().enumerate() {
+                    let t = a.str()?.trim();
+                    if t.is_empty() || t.contains(',') || t.contains('"') {
+                        return a.err("a label is a non-empty name without commas or quotes");
+                    }
+                    if let Some(j) = seen.insert(t.to_string(), i) {
+                        return a.err(format!("label `{t}` is used by neurons {j} and {i}"));
+                    }
+                    out.push(t.to_string());
+                }
+                out
+            }
+            None => Vec::new(),
+        };
+        o.finish("name, size, model, params, initial, record, seed, spike_times, max_per_core, labels")?;
+        Ok(Population { name, size, model, initial, record_spikes, max_per_core, labels })
     }
 
     /// A neuron model's parameters, read and checked through its table
@@ -423,7 +450,8 @@ impl Parser {
         let pop = |k: &str| -> Result<PopIx> {
             let a = o.req(k)?;
             let n = a.str()?;
-            net.find(n).map_or_else(
+            let found = self.names.borrow().get(n).copied();
+            found.map_or_else(
                 || {
                     let known: Vec<&str> = net.pops().map(|(_, p)| p.name.as_str()).take(8).collect();
                     a.err(format!("no population named `{n}` (populations: {}{})", known.join(", "), if net.num_pops() > 8 { ", …" } else { "" }))
@@ -443,7 +471,8 @@ impl Parser {
             Some(r) => match r.str()? {
                 "excitatory" => Receptor::Excitatory,
                 "inhibitory" => Receptor::Inhibitory,
-                other => return r.err(format!("unknown receptor `{other}` (excitatory or inhibitory)")),
+                "electrical" => return self.electrical(net, &o, pre, post),
+                other => return r.err(format!("unknown receptor `{other}` (excitatory, inhibitory or electrical)")),
             },
             None => Receptor::Excitatory,
         };
@@ -498,7 +527,7 @@ impl Parser {
             }
         }
         let conn_at = o.req("connector")?;
-        let connector = self.connector(&conn_at, pre_size, post_size, pre == post)?;
+        let connector = self.connector(&conn_at, pre_size, post_size, pre == post, (&net.pop(pre).labels, &net.pop(post).labels))?;
         let carries_weights = matches!(connector, Connector::FromList(_) | Connector::Dense(_) | Connector::Conv2d(_) | Connector::Pool2d(_));
         if weight.is_none() && !carries_weights {
             return o.at.err(format!("missing required key `weight` (a `{}` connector gives no per-synapse weights)", connector.name()));
@@ -734,7 +763,66 @@ impl Parser {
         }
     }
 
-    fn connector(&self, at: &At, pre_n: u32, post_n: u32, same: bool) -> Result<Connector> {
+    /// A projection of electrical synapses (gap junctions): conductances in
+    /// µS, one timestep's latency, no plasticity; kept in `net.electrical`.
+    fn electrical(&self, net: &mut Network, o: &Obj, pre: PopIx, post: PopIx) -> Result<()> {
+        for (k, why) in [
+            ("plasticity", "electrical synapses do not learn"),
+            ("delay", "an electrical synapse acts after one timestep"),
+            ("weight_exp", "for loihi_lif spikes"),
+            ("num_weight_bits", "for loihi_lif spikes"),
+            ("sign_mode", "for loihi_lif spikes"),
+        ] {
+            if let Some(a) = o.get(k) {
+                return a.err(format!("`{k}` does not apply to an electrical projection: {why}"));
+            }
+        }
+        for (ix, end) in [(pre, "pre"), (post, "post")] {
+            let m = &net.pop(ix).model;
+            if !m.neuron_model().is_some_and(|x| x.state().iter().any(|v| v.name == "v")) {
+                return o.req(end)?.err(format!("`{}` is a {}: electrical synapses join neurons with a membrane potential `v`", net.pop(ix).name, m.name()));
+            }
+        }
+        let weight = match o.get("weight") {
+            Some(w) => Some(w.f64()?),
+            None => None,
+        };
+        let conn_at = o.req("connector")?;
+        let connector = self.connector(&conn_at, net.pop(pre).size, net.pop(post).size, pre == post, (&net.pop(pre).labels, &net.pop(post).labels))?;
+        let carries_weights = matches!(connector, Connector::FromList(_) | Connector::Dense(_));
+        if weight.is_none() && !carries_weights {
+            return o.at.err(format!("missing required key `weight` (the conductance, µS; a `{}` connector gives no per-synapse weights)", connector.name()));
+        }
+        if matches!(connector, Connector::Conv2d(_) | Connector::Pool2d(_)) {
+            return conn_at.err("electrical synapses take a point-to-point connector (from_list, one_to_one, all_to_all, fixed_*, dense)");
+        }
+        if let Connector::FromList(l) = &connector {
+            if l.delay.is_some() {
+                return conn_at.err("an electrical synapse acts after one timestep: its connections take no delay");
+            }
+            if let Some(ws) = &l.weight {
+                if let Some(k) = ws.iter().position(|w| !w.is_nan() && *w < 0.0) {
+                    return conn_at.err(format!("connection ({}, {}) has conductance {} µS: conductances are ≥ 0", l.pre[k], l.post[k], ws[k]));
+                }
+            }
+        }
+        if weight.is_some_and(|w| w < 0.0) {
+            return o.req("weight")?.err("a conductance is ≥ 0 µS");
+        }
+        if let Some(l) = o.get("label") {
+            l.str()?;
+        }
+        o.finish("pre, post, receptor, connector, weight, label")?;
+        let label = match o.get("label") {
+            Some(l) => l.str()?.to_string(),
+            None => format!("{}⇄{} (electrical {})", net.pop(pre).name, net.pop(post).name, net.electrical.len()),
+        };
+        let p = Projection { label, receptor: Receptor::Excitatory, connector, weight, delay_ms: None, loihi: LoihiWeights::default(), plasticity: None };
+        net.electrical.push(Electrical { pre, post, p });
+        Ok(())
+    }
+
+    fn connector(&self, at: &At, pre_n: u32, post_n: u32, same: bool, labels: (&[String], &[String])) -> Result<Connector> {
         let o = at.obj()?;
         let ty_at = o.req("type")?;
         let ty = ty_at.str()?;
@@ -781,8 +869,47 @@ impl Parser {
                 }
             }
             "from_list" => {
+                let index = |l: &[String]| -> Option<std::collections::HashMap<String, u32>> {
+                    (!l.is_empty()).then(|| l.iter().enumerate().map(|(i, x)| (x.clone(), i as u32)).collect())
+                };
+                let (pre_ix, post_ix) = (index(labels.0), index(labels.1));
+                // A neuron: its index, or its label where the population has labels.
+                let neuron = |a: &At, ix: &Option<std::collections::HashMap<String, u32>>, end: &str| -> Result<u32> {
+                    match (a.v.as_str(), ix) {
+                        (Some(t), Some(m)) => m.get(t).copied().map_or_else(|| a.err(format!("no {end} neuron labelled `{t}`")), Ok),
+                        (Some(t), None) => a.err(format!("`{t}`: the {end} population has no labels; give a neuron index")),
+                        _ => a.u32(),
+                    }
+                };
+                let select: Vec<(String, String)> = match o.get("select") {
+                    Some(sel) => {
+                        let so = sel.obj()?;
+                        let mut v = Vec::new();
+                        for (k, x) in so.m.iter() {
+                            let val = match x {
+                                serde_json::Value::String(t) => t.clone(),
+                                serde_json::Value::Number(n) => n.to_string(),
+                                serde_json::Value::Bool(b) => b.to_string(),
+                                _ => return sel.err(format!("select `{k}`: give the column's value as a string or a number")),
+                            };
+                            if ["pre", "post", "weight", "delay"].contains(&k.as_str()) {
+                                return sel.err(format!("select `{k}`: select on other columns than pre, post, weight and delay"));
+                            }
+                            v.push((k.clone(), val));
+                        }
+                        v
+                    }
+                    None => Vec::new(),
+                };
+                let ignore: Vec<String> = match o.get("ignore_columns") {
+                    Some(ig) => ig.array()?.iter().map(|x| x.str().map(str::to_string)).collect::<Result<_>>()?,
+                    None => Vec::new(),
+                };
                 let conns = match (o.get("connections"), o.get("file")) {
                     (Some(c), None) => {
+                        if !select.is_empty() || !ignore.is_empty() {
+                            return at.err("`select` and `ignore_columns` apply to a `file`'s columns");
+                        }
                         let mut out = ConnList::default();
                         for e in c.array()? {
                             let f = e.array()?;
@@ -790,19 +917,23 @@ impl Parser {
                                 return e.err("a connection is [pre, post], [pre, post, weight] or [pre, post, weight, delay]");
                             }
                             out.push(Conn {
-                                pre: f[0].u32()?,
-                                post: f[1].u32()?,
+                                pre: neuron(&f[0], &pre_ix, "pre")?,
+                                post: neuron(&f[1], &post_ix, "post")?,
                                 weight: f.get(2).map(|w| w.f64()).transpose()?,
                                 delay: f.get(3).map(|d| d.f64()).transpose()?,
                             });
                         }
                         out
                     }
-                    (None, Some(f)) => self.read_csv(&f)?,
+                    (None, Some(f)) if select.is_empty() && ignore.is_empty() && pre_ix.is_none() && post_ix.is_none() => self.read_csv(&f)?,
+                    (None, Some(f)) => {
+                        let sel = super::csv::Selection { select: &select, ignore: &ignore, pre: pre_ix.as_ref(), post: post_ix.as_ref() };
+                        super::csv::read_selected(&self.base.join(f.str()?), &f.path, &sel)?
+                    }
                     (Some(_), Some(_)) => return at.err("give either `connections` or `file`, not both"),
                     (None, None) => return at.err("from_list needs `connections` or `file`"),
                 };
-                o.finish("type, connections, file")?;
+                o.finish("type, connections, file, select, ignore_columns")?;
                 for (i, (&a, &b)) in conns.pre.iter().zip(&conns.post).enumerate() {
                     if a >= pre_n || b >= post_n {
                         return at.err(format!(

@@ -105,6 +105,7 @@ pub fn extend(arch: &Arch, net: &Network, syn: &mut Vec<Synapses>) -> Result<Opt
                 initial: vec![],
                 record_spikes: false,
                 max_per_core: pop.max_per_core,
+                labels: vec![],
             });
             let label = format!("{}→{} (delay extension)", x.graph[prev].name, x.graph[r].name);
             x.graph.add_edge(

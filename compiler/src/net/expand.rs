@@ -163,7 +163,12 @@ fn csr(n_pre: usize, pre: &[u32], post: &[u32], w: Option<Vec<f64>>, d: Option<V
 pub fn expand(net: &Network, proj: ProjIx) -> Result<Synapses> {
     // invariant: callers pass a projection of `net` (from net.projections())
     let (pre, post) = net.graph.edge_endpoints(proj).expect("`proj` is one of the network's projections");
-    let p = &net.graph[proj];
+    expand_projection(net, pre, post, &net.graph[proj])
+}
+
+/// Expands projection `p` from `pre` to `post` (one of the graph's, or an
+/// electrical one, which is not in the graph).
+pub fn expand_projection(net: &Network, pre: PopIx, post: PopIx, p: &Projection) -> Result<Synapses> {
     let (n_pre, n_post) = (net.pop(pre).size as usize, net.pop(post).size as usize);
     let same = pre == post;
     let dt = net.dt_ms;

@@ -147,6 +147,9 @@ pub struct Population {
     pub record_spikes: bool,
     /// Most neurons per core for this population (a user constraint, below the core limit).
     pub max_per_core: Option<u32>,
+    /// Per neuron, its name (`labels`), or empty: carried to the image,
+    /// recordings and pictures; `from_list` files may name neurons by them.
+    pub labels: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -416,11 +419,23 @@ pub struct Network {
     /// How long the network is meant to run, ms, if it says (exporters' default run).
     pub duration_ms: Option<f64>,
     pub graph: DiGraph<Population, Projection, u32>,
+    /// Electrical synapses (gap junctions, `"receptor": "electrical"`): kept
+    /// apart from the graph's projections, which carry spikes; each step the
+    /// post neuron receives g·(v_pre − v_post) (docs/network-format.md).
+    pub electrical: Vec<Electrical>,
+}
+
+/// A projection of electrical synapses: its weights are conductances (µS).
+#[derive(Clone, Debug)]
+pub struct Electrical {
+    pub pre: PopIx,
+    pub post: PopIx,
+    pub p: Projection,
 }
 
 impl Network {
     pub fn new(name: impl Into<String>, dt_ms: f64) -> Network {
-        Network { name: name.into(), dt_ms, duration_ms: None, graph: DiGraph::default() }
+        Network { name: name.into(), dt_ms, duration_ms: None, graph: DiGraph::default(), electrical: Vec::new() }
     }
     pub fn pop(&self, p: PopIx) -> &Population {
         &self.graph[p]

@@ -170,6 +170,7 @@ fn run_inner(
     // Global neuron offset of each core within its population.
     let first_of: Vec<u32> = m.cores.iter().map(|c| m.pops[c.pop as usize].slices.iter().find(|s| s.core == c.id).map_or(0, |s| s.first)).collect();
     let probe_sizes: Vec<usize> = rec.probes.iter().map(|&(p, _)| m.pops[p as usize].size as usize).collect();
+    let gap_vals: [Vec<std::sync::atomic::AtomicI32>; 2] = std::array::from_fn(|_| (0..m.gap_sources).map(|_| std::sync::atomic::AtomicI32::new(0)).collect());
     let shared = Shared {
         threads,
         steps,
@@ -190,6 +191,8 @@ fn run_inner(
         rules: &m.rules,
         pre_subs: &m.pre_subs,
         stdp_subs: &m.stdp_subs,
+        gap_vals: &gap_vals,
+        has_gaps: m.gap_sources > 0,
     };
     // Spike buffers per (parity, thread): (core index, neuron).
     let bufs: Vec<RwLock<Vec<(u32, u32)>>> = (0..2 * threads).map(|_| RwLock::new(Vec::new())).collect();

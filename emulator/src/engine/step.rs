@@ -40,6 +40,10 @@ pub struct Shared<'a> {
     pub rules: &'a [nerve_isa::learning::LearningRule],
     pub pre_subs: &'a [crate::learning::PreSubs],
     pub stdp_subs: &'a [crate::learning::PreSubs],
+    /// Electrical synapses' sent values, per step parity (written in
+    /// `compute`, read in `deliver` after the barrier).
+    pub gap_vals: &'a [Vec<std::sync::atomic::AtomicI32>; 2],
+    pub has_gaps: bool,
 }
 
 /// A thread's view of the run: the shared data and the meeting points.
@@ -323,6 +327,14 @@ impl Ctx<'_> {
                     cnt.instr_spike += nn * core.instr.spike as u64;
                     // Spike generation is charged in `send`, per spike.
                     t_ns += s.costs.update_ns(gi, nn, active);
+                    if !core.gap_out.is_empty() {
+                        // Electrical synapses: this step's values go out, one packet each.
+                        let vals = &s.gap_vals[(step & 1) as usize];
+                        for &(nr, slot, ix) in &core.gap_out {
+                            vals[ix as usize].store(data.state[slot as usize][nr as usize], Ordering::Relaxed);
+                        }
+                        cnt.packets_out += core.gap_out.len() as u64;
+                    }
                     let row = (step - w.probe_base) as usize;
                     for (pi, pr) in w.probes.iter_mut().enumerate() {
                         if pr.pop == core.pop {
@@ -409,6 +421,26 @@ impl Ctx<'_> {
         let s = self.s;
         let lo = s.owner_start[self.t];
         let mut latency = 0.0f64;
+        if s.has_gaps {
+            // Electrical synapses: (weight × v) >> shift into the next step's slot.
+            let vals = &s.gap_vals[par];
+            let mask = w.ring.len() - 1;
+            let next = &mut w.ring[(step as usize + 1) & mask];
+            for (ci, core) in w.cores.iter().enumerate() {
+                if core.gap_in.is_empty() {
+                    continue;
+                }
+                let at = core.in_off - w.in_base;
+                for g in &core.gap_in {
+                    let v = vals[g.src as usize].load(Ordering::Relaxed) as i64;
+                    let x = ((g.weight as i64 * v) >> g.shift) as i32;
+                    let k = at + g.at as usize;
+                    next[k] = next[k].wrapping_add(x);
+                }
+                w.rx_packets[ci] += core.gap_in_sources as u64;
+                w.rx_events[ci] += core.gap_in.len() as u64;
+            }
+        }
         for tb in 0..s.threads {
             // invariant: no thread panics while holding a spike buffer (compute and send return no errors; a panic is a bug and ends the run)
             let buf = self.bufs[par * s.threads + tb].read().expect("no thread panics holding a spike buffer");

@@ -74,6 +74,22 @@ pub struct Core {
     pub instr: ClassCounts,
     /// Its learning projections' synapses and engine state.
     pub plastic: Vec<Plastic>,
+    /// Electrical synapses: the (neuron, state slot) values this core sends
+    /// every step, each to its index among the machine's gap sources.
+    pub gap_out: Vec<(u16, u8, u32)>,
+    /// And those it receives: (gap source, port × padded(n) + target, weight, shift).
+    pub gap_in: Vec<GapIn>,
+    /// How many distinct gap sources reach it (packets per step).
+    pub gap_in_sources: u32,
+}
+
+/// One electrical synapse into a core (see `nerve_isa::image::GapEdge`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GapIn {
+    pub src: u32,
+    pub at: u32,
+    pub weight: i32,
+    pub shift: u8,
 }
 
 impl Core {
@@ -163,6 +179,8 @@ pub struct Machine {
     pub stdp_subs: Vec<PreSubs>,
     /// Tiles and chips with cores in use.
     pub footprint: Footprint,
+    /// Distinct (core, neuron, slot) values sent every step for electrical synapses.
+    pub gap_sources: usize,
 }
 
 impl Machine {
@@ -275,8 +293,32 @@ impl Machine {
         let pre_subs = subs;
         let rules = img.rules;
         let kernels = img.kernels;
+        // Electrical synapses: number every distinct sent value.
+        let mut gap_ix: std::collections::BTreeMap<(u32, u16, u8), u32> = std::collections::BTreeMap::new();
+        for c in &img.cores {
+            for g in &c.gap {
+                let next = gap_ix.len() as u32;
+                gap_ix.entry((index[&g.src_core], g.src_neuron, g.slot)).or_insert(next);
+            }
+        }
+        let mut gap_out: Vec<Vec<(u16, u8, u32)>> = vec![Vec::new(); img.cores.len()];
+        for (&(ci, n, slot), &ix) in &gap_ix {
+            gap_out[ci as usize].push((n, slot, ix));
+        }
+        let gap_sources = gap_ix.len();
         let mut cores = Vec::with_capacity(img.cores.len());
-        for (c, plastic) in img.cores.into_iter().zip(plastic) {
+        for ((c, plastic), gap_out) in img.cores.into_iter().zip(plastic).zip(gap_out) {
+            let gap_in: Vec<GapIn> = c
+                .gap
+                .iter()
+                .map(|g| GapIn {
+                    src: gap_ix[&(index[&g.src_core], g.src_neuron, g.slot)],
+                    at: (g.port as usize * padded(c.n_neurons as usize) + g.target as usize) as u32,
+                    weight: g.weight,
+                    shift: g.shift,
+                })
+                .collect();
+            let gap_in_sources = gap_in.iter().map(|g| g.src).collect::<std::collections::BTreeSet<u32>>().len() as u32;
             let n = c.n_neurons as usize;
             let np = padded(n);
             let (run, ports, instr) = match c.kind {
@@ -318,9 +360,12 @@ impl Machine {
                 key_base: c.key_base.map(|k| k.0),
                 ports,
                 in_off: in_off[cores.len()],
-                n_syn: c.synapses.len() as u64,
+                n_syn: c.synapses.len() as u64 + gap_in.len() as u64,
                 instr,
                 plastic,
+                gap_out,
+                gap_in,
+                gap_in_sources,
             });
         }
         Ok(Machine {
@@ -341,6 +386,7 @@ impl Machine {
             pre_subs,
             stdp_subs,
             footprint,
+            gap_sources,
         })
     }
 

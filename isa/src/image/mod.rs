@@ -30,7 +30,7 @@ use crate::kernel::{Kernel, KernelError};
 
 pub const MAGIC: [u8; 8] = *b"NERVEIMG";
 /// Bumped on every change to the payload layout (including the architecture description).
-pub const FORMAT_VERSION: u32 = 8;
+pub const FORMAT_VERSION: u32 = 9;
 pub const HEADER_LEN: usize = 32;
 
 /// An image that passed `Image::validate`. Only `Image::into_valid` makes
@@ -107,6 +107,52 @@ pub struct CoreImage {
     pub conv: Vec<ConvRows>,
     /// The core's plastic synapses, one set per learning projection.
     pub plastic: Vec<crate::learning::PlasticSet>,
+    /// Electrical synapses into this core's neurons (gap junctions): each
+    /// step, a source neuron's state value, times a weight, into a port.
+    #[serde(with = "crate::packed")]
+    pub gap: Vec<GapEdge>,
+}
+
+/// An electrical synapse: every step t, `(weight × v) >> shift` of source
+/// neuron `src_neuron` on core `src_core` (its state slot `slot` after the
+/// step's update) is added into port `port` of neuron `target` for step t + 1.
+/// A gap junction g·(v_pre − v_post) is two of them: from the partner, and
+/// from the neuron itself with −g (the compiler sums those per neuron).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GapEdge {
+    pub src_core: CoreId,
+    pub weight: i32,
+    pub src_neuron: u16,
+    pub target: u16,
+    pub slot: u8,
+    pub port: u8,
+    pub shift: u8,
+}
+
+impl crate::packed::Packed for GapEdge {
+    const SIZE: usize = 16;
+    fn put(&self, o: &mut [u8]) {
+        o[0..4].copy_from_slice(&self.src_core.0.to_le_bytes());
+        o[4..8].copy_from_slice(&self.weight.to_le_bytes());
+        o[8..10].copy_from_slice(&self.src_neuron.to_le_bytes());
+        o[10..12].copy_from_slice(&self.target.to_le_bytes());
+        o[12] = self.slot;
+        o[13] = self.port;
+        o[14] = self.shift;
+        o[15] = 0;
+    }
+    fn get(b: &[u8]) -> Self {
+        use crate::packed::le;
+        GapEdge {
+            src_core: CoreId(u32::from_le_bytes(le(b, 0))),
+            weight: i32::from_le_bytes(le(b, 4)),
+            src_neuron: u16::from_le_bytes(le(b, 8)),
+            target: u16::from_le_bytes(le(b, 10)),
+            slot: b[12],
+            port: b[13],
+            shift: b[14],
+        }
+    }
 }
 
 /// What runs on a core.
@@ -217,6 +263,8 @@ pub struct PopSymbol {
     pub record_spikes: bool,
     /// State variables that can be probed, with their physical scale.
     pub vars: Vec<VarSymbol>,
+    /// Per neuron, its name (`labels` in the network), or empty.
+    pub labels: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

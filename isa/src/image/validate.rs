@@ -227,6 +227,33 @@ impl Image {
                 }
                 limit(&|| format!("synapses in row {} on {cid}", r.row), c.row_len(k) as u64, a.core.max_row_length as u64)?;
             }
+            for (gi, g) in c.gap.iter().enumerate() {
+                let src = self.core(g.src_core).ok_or_else(|| ImageError::Invalid {
+                    what: format!("{cid}: electrical synapse {gi} comes from {}, which is not in the image", g.src_core),
+                })?;
+                let CoreKind::Neuron { state, .. } = &src.kind else {
+                    return invalid(format!("{cid}: electrical synapse {gi} comes from {}, which runs no kernel", g.src_core));
+                };
+                if g.src_neuron as u32 >= src.n_neurons || g.slot as usize >= state.len() {
+                    return invalid(format!(
+                        "{cid}: electrical synapse {gi} reads neuron {} slot {} of {} ({} neurons, {} slots)",
+                        g.src_neuron,
+                        g.slot,
+                        g.src_core,
+                        src.n_neurons,
+                        state.len()
+                    ));
+                }
+                if g.target as usize >= n || g.port as usize >= n_ports || g.shift > 62 {
+                    return invalid(format!(
+                        "{cid}: electrical synapse {gi} into neuron {} port {} shift {} ({n} neurons, {n_ports} ports, shift ≤ 62)",
+                        g.target, g.port, g.shift
+                    ));
+                }
+            }
+            if !c.gap.is_empty() && !matches!(c.kind, CoreKind::Neuron { .. }) {
+                return invalid(format!("{cid}: electrical synapses into a core without a kernel"));
+            }
             if c.rows.is_empty() && !c.synapses.is_empty() {
                 return invalid(format!("{cid}: synapses without rows"));
             }
@@ -419,6 +446,9 @@ impl Image {
             }
             if next != p.size {
                 return invalid(format!("population `{}` has size {} but its slices cover {next}", p.name, p.size));
+            }
+            if !p.labels.is_empty() && p.labels.len() != p.size as usize {
+                return invalid(format!("population `{}` has {} labels for {} neurons", p.name, p.labels.len(), p.size));
             }
             for v in &p.vars {
                 let ok = p.slices.iter().all(|s| match self.core(s.core).map(|c| &c.kind) {

@@ -79,8 +79,15 @@ fn main() {
     let mut net = Network::new("graph", 1.0);
     let mut index = std::collections::BTreeMap::new();
     for (name, size, _) in &pops {
-        let id =
-            net.graph.add_node(Population { name: name.clone(), size: *size, model: Model::Input, initial: vec![], record_spikes: false, max_per_core: None });
+        let id = net.graph.add_node(Population {
+            name: name.clone(),
+            size: *size,
+            model: Model::Input,
+            initial: vec![],
+            record_spikes: false,
+            max_per_core: None,
+            labels: vec![],
+        });
         index.insert(name.clone(), id);
     }
     for (a, b) in &edges {

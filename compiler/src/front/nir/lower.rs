@@ -449,7 +449,7 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
             _ => continue,
         };
         let record = node.is_spiking();
-        let id = net.graph.add_node(Population { name: nm.clone(), size, model, initial: vec![], record_spikes: record, max_per_core: None });
+        let id = net.graph.add_node(Population { name: nm.clone(), size, model, initial: vec![], record_spikes: record, max_per_core: None, labels: vec![] });
         pop_of.insert(nm.clone(), id);
     }
     // Projections into every neuron population; biases into its parameters.

@@ -1,0 +1,166 @@
+//! Electrical synapses (gap junctions, `"receptor": "electrical"`): each step
+//! the post neuron receives g·(v_pre − v_post) into its excitatory current.
+//! Checked by what the physics says, not by reading the image: a symmetric
+//! junction pulls two potentials together and leaves their mean as it was
+//! (the currents cancel); a zero conductance changes nothing; one neuron
+//! driven above rest lifts its silent partner; thread counts agree; bad
+//! junctions are refused naming the culprit.
+
+use std::path::Path;
+
+use nerve_compiler::compile::{compile, Options};
+use nerve_emulator::engine::{run, Interp, Recording, RunOutput};
+use nerve_emulator::kernel::jit::Jit;
+use nerve_emulator::machine::Machine;
+use nerve_isa::arch::Arch;
+use serde_json::{json, Value};
+
+const LIF: &str = r#"{"tau_m": 20.0, "cm": 0.25, "v_rest": -65.0, "v_reset": -70.0, "v_thresh": -50.0, "tau_refrac": 2.0, "tau_syn_E": 1.0, "tau_syn_I": 5.0, "i_offset": 0.0}"#;
+
+/// Two populations of one neuron each, `a` starting at `va` and `b` at `vb`,
+/// joined both ways by conductance `g` (none when `None`); `a` gets `ia` nA.
+fn net(va: f64, vb: f64, g: Option<f64>, ia: f64) -> Value {
+    let lif: Value = serde_json::from_str(LIF).unwrap();
+    let mut pa = lif.clone();
+    pa["i_offset"] = json!(ia);
+    let mut projections = vec![];
+    if let Some(g) = g {
+        for (pre, post) in [("a", "b"), ("b", "a")] {
+            projections.push(json!({"pre": pre, "post": post, "receptor": "electrical", "weight": g, "connector": {"type": "one_to_one"}}));
+        }
+    }
+    json!({"name": "gap", "dt_ms": 0.1, "populations": [
+        {"name": "a", "size": 1, "model": "lif", "params": pa, "initial": {"v": va}},
+        {"name": "b", "size": 1, "model": "lif", "params": lif, "initial": {"v": vb}}
+    ], "projections": projections})
+}
+
+/// v of `a` and `b` every step (mV), on `arch` with `threads`.
+fn traces(n: &Value, arch: &str, steps: u64, threads: usize, jit: bool) -> (Vec<f64>, Vec<f64>, RunOutput) {
+    let net = nerve_compiler::front::json::parse_network(&n.to_string(), Path::new("gap.json")).unwrap();
+    let out = compile(&Arch::builtin(arch).unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+    let mut m = Machine::load_valid(out.image).unwrap();
+    let slot = |name: &str| {
+        let (pi, p) = m.pops.iter().enumerate().find(|(_, p)| p.name == name).unwrap();
+        let v = p.vars.iter().find(|v| v.name == "v").unwrap();
+        (pi as u32, v.slot, v.scale, v.offset)
+    };
+    let (a, b) = (slot("a"), slot("b"));
+    let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![(a.0, a.1), (b.0, b.1)], per_step: true, chunk_steps: None };
+    let r = if jit {
+        let j = Jit::compile(&m).unwrap();
+        run(&mut m, &j, steps, threads, &rec, &mut |_| {}).unwrap()
+    } else {
+        run(&mut m, &Interp, steps, threads, &rec, &mut |_| {}).unwrap()
+    };
+    let va = r.probes[0].values.iter().map(|row| row[0] as f64 * a.2 + a.3).collect();
+    let vb = r.probes[1].values.iter().map(|row| row[0] as f64 * b.2 + b.3).collect();
+    (va, vb, r)
+}
+
+#[test]
+fn a_symmetric_junction_pulls_potentials_together_and_keeps_their_mean() {
+    for arch in ["spinnaker", "spinnaker2"] {
+        let (a0, b0, _) = traces(&net(-55.0, -75.0, None, 0.0), arch, 40, 1, true);
+        let (a1, b1, r) = traces(&net(-55.0, -75.0, Some(0.02), 0.0), arch, 40, 1, true);
+        let t = 39;
+        let (d0, d1) = ((a0[t] - b0[t]).abs(), (a1[t] - b1[t]).abs());
+        // τ_m = 20 ms alone; g/C = 0.08/ms pulls the difference in ~6 ms: after 4 ms it is well below the uncoupled one.
+        assert!(d1 < 0.75 * d0, "{arch}: |Δv| coupled {d1} vs uncoupled {d0}");
+        for s in 0..40 {
+            let (m0, m1) = ((a0[s] + b0[s]) / 2.0, (a1[s] + b1[s]) / 2.0);
+            assert!((m0 - m1).abs() < 0.05, "{arch} step {s}: mean {m1} coupled vs {m0}");
+        }
+        assert!(r.counts.synaptic_events > 0 && r.counts.packets_out >= 2 * 40, "{arch}: the junctions' traffic is counted: {:?}", r.counts);
+        // No conductance, no effect.
+        let (a2, b2, _) = traces(&net(-55.0, -75.0, Some(0.0), 0.0), arch, 40, 1, true);
+        assert_eq!((a2, b2), (a0.clone(), b0.clone()), "{arch}");
+    }
+}
+
+#[test]
+fn a_driven_neuron_lifts_its_silent_partner() {
+    // `a` gets 0.4 nA (a rise towards -65 + 0.4·20/0.25 = -33 mV, crossing threshold within ~12 ms); `b` gets nothing.
+    let (_, b_alone, _) = traces(&net(-65.0, -65.0, None, 0.4), "spinnaker", 600, 1, true);
+    let (_, b_coupled, r) = traces(&net(-65.0, -65.0, Some(0.01), 0.4), "spinnaker", 600, 1, true);
+    assert!(b_alone.iter().all(|v| (v + 65.0).abs() < 1e-3), "b at rest alone");
+    let lift = b_coupled.iter().cloned().fold(f64::MIN, f64::max) + 65.0;
+    assert!(lift > 1.0, "b rises by {lift} mV");
+    assert!(r.spikes.iter().any(|s| s.pop == 0), "a spikes");
+}
+
+#[test]
+fn engines_and_threads_agree_with_junctions() {
+    let n = net(-52.0, -70.0, Some(0.05), 0.3);
+    let (a, b, r) = traces(&n, "spinnaker", 200, 1, false);
+    for (threads, jit) in [(1, true), (2, true), (2, false)] {
+        let (a2, b2, r2) = traces(&n, "spinnaker", 200, threads, jit);
+        assert_eq!((&a2, &b2), (&a, &b), "threads {threads}, jit {jit}");
+        assert_eq!(r2.counts, r.counts);
+    }
+}
+
+#[test]
+fn bad_junctions_are_refused_naming_the_culprit() {
+    let lif: Value = serde_json::from_str(LIF).unwrap();
+    let base = |proj: Value, extra: Value| {
+        let mut pops = vec![
+            json!({"name": "a", "size": 2, "model": "lif", "params": lif.clone(), "labels": ["A0", "A1"]}),
+            json!({"name": "b", "size": 2, "model": "lif", "params": lif.clone()}),
+            json!({"name": "src", "size": 2, "model": "spike_source_poisson", "params": {"rate": 10.0}}),
+        ];
+        if !extra.is_null() {
+            pops.push(extra);
+        }
+        json!({"name": "bad", "dt_ms": 0.1, "populations": pops, "projections": [proj]})
+    };
+    let cases: Vec<(Value, Value, &str)> = vec![
+        (json!({"pre": "a", "post": "b", "receptor": "electrical", "weight": -0.1, "connector": {"type": "one_to_one"}}), Value::Null, "a conductance is ≥ 0"),
+        (
+            json!({"pre": "a", "post": "b", "receptor": "electrical", "weight": 0.1, "delay": 2.0, "connector": {"type": "one_to_one"}}),
+            Value::Null,
+            "`delay` does not apply",
+        ),
+        (
+            json!({"pre": "src", "post": "b", "receptor": "electrical", "weight": 0.1, "connector": {"type": "one_to_one"}}),
+            Value::Null,
+            "membrane potential `v`",
+        ),
+        (json!({"pre": "a", "post": "b", "receptor": "electrical", "connector": {"type": "one_to_one"}}), Value::Null, "the conductance"),
+        (
+            json!({"pre": "a", "post": "b", "receptor": "electrical", "connector": {"type": "from_list", "connections": [["A0", 1, 0.1], ["A9", 0, 0.1]]}}),
+            Value::Null,
+            "no pre neuron labelled `A9`",
+        ),
+    ];
+    for (proj, extra, want) in cases {
+        let n = base(proj, extra);
+        let e = match nerve_compiler::front::json::parse_network(&n.to_string(), Path::new("bad.json")) {
+            Err(e) => e.to_string(),
+            Ok(net) => compile(&Arch::builtin("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).err().map(|e| e.to_string()).unwrap_or_default(),
+        };
+        assert!(e.contains(want), "want `{want}` in: {e}");
+    }
+}
+
+/// Exporters cannot represent junctions: each refuses naming the projection.
+#[test]
+fn exporters_refuse_electrical_synapses() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("gap.json");
+    std::fs::write(&f, net(-55.0, -75.0, Some(0.02), 0.0).to_string()).unwrap();
+    let img = dir.path().join("gap.img");
+    let nerve = |args: &[&str]| std::process::Command::new(env!("CARGO_BIN_EXE_nerve")).args(args).output().unwrap();
+    assert!(nerve(&["compile", f.to_str().unwrap(), "--arch", "spinnaker", "-o", img.to_str().unwrap(), "-q"]).status.success());
+    let out = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    for args in [
+        vec!["export", "pynn", f.to_str().unwrap(), "--arch", "spinnaker", "-o", &out("n.py")],
+        vec!["export", "nir", f.to_str().unwrap(), "--arch", "spinnaker", "-o", &out("n.nir")],
+        vec!["export", "spinnaker-tables", img.to_str().unwrap(), "-o", &out("t.json")],
+    ] {
+        let o = nerve(&args);
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && e.contains("electrical synapses"), "{args:?}: {e}");
+        assert!(!e.contains("panicked"));
+    }
+}

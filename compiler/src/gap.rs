@@ -1,0 +1,127 @@
+//! Electrical synapses (gap junctions) → the image's per-core `GapEdge`s.
+//!
+//! A gap junction of conductance g from neuron j to neuron i gives i the
+//! current g·(v_j − v_i) each step. On the chip that is two graded inputs
+//! into i's excitatory current port: j's membrane potential times g (sent
+//! by j's core every step), and i's own times −g (summed over all of i's
+//! junctions into one self edge). Potentials are raw state values, so each
+//! edge's weight turns one raw unit of the source's `v` into the port's
+//! units: g · scale_v / (unit · 2^exp), kept as a mantissa and a shift. The
+//! potentials' offsets cancel between the two terms, which requires the
+//! joined populations to share the offset of `v` (every model today stores
+//! `v` with offset 0; a model that does not is refused, not mis-coupled).
+//!
+//! The port's exponent is chosen with the other inputs of the population
+//! (`lower`), as if the junctions were synapses of weight g · GAP_SPAN_MV.
+
+use nerve_isa::ids::CoreId;
+use nerve_isa::image::GapEdge;
+
+use crate::error::{CompileError, Result};
+use crate::lower::{Lowered, ProjQuant};
+use crate::map::partition::Split;
+use crate::net::expand::{Synapses, Weights};
+use crate::net::model::*;
+
+/// The potential difference (mV) a junction's input port is scaled for.
+pub const GAP_SPAN_MV: f64 = 100.0;
+
+/// `s` with every weight times [`GAP_SPAN_MV`]: the largest current the
+/// junctions can carry, for choosing their port's exponent.
+pub(crate) fn as_currents(s: &Synapses) -> Synapses {
+    let weights = match &s.weights {
+        Weights::Uniform(w) => Weights::Uniform(w * GAP_SPAN_MV),
+        Weights::PerSynapse(v) => Weights::PerSynapse(v.iter().map(|w| w * GAP_SPAN_MV).collect()),
+    };
+    Synapses { indptr: s.indptr.clone(), post: s.post.clone(), weights, delays: s.delays.clone() }
+}
+
+fn err(p: &Projection, reason: String) -> CompileError {
+    CompileError::Projection { projection: p.label.clone(), reason }
+}
+
+/// The `v` state of a population: (slot, scale, offset).
+fn v_of(net: &Network, lowered: &[Lowered], pop: PopIx, p: &Projection) -> Result<(u8, f64, f64)> {
+    lowered[pop.index()]
+        .vars
+        .iter()
+        .find(|v| v.name == "v")
+        .map(|v| (v.slot, v.scale, v.offset))
+        .ok_or_else(|| err(p, format!("population `{}` has no membrane potential `v` for electrical synapses", net.pop(pop).name)))
+}
+
+/// Every electrical synapse of `net` as the edges of its target cores:
+/// (target core, edge), sorted. `syn[k]` and `quant[k]` are electrical
+/// projection k's synapses and its port's quantisation; `cores[pop][k]`
+/// the core of slice k of each population.
+pub(crate) fn edges(
+    net: &Network,
+    syn: &[Synapses],
+    quant: &[ProjQuant],
+    lowered: &[Lowered],
+    splits: &[Split],
+    cores: &[Vec<CoreId>],
+) -> Result<Vec<(CoreId, GapEdge)>> {
+    let place = |pop: PopIx, n: u32| -> (CoreId, u16) {
+        let sp = splits[pop.index()];
+        (cores[pop.index()][(n / sp.size) as usize], (n % sp.size) as u16)
+    };
+    // (source pop, source neuron, slot, target pop, target neuron, port, weight per raw v unit)
+    let mut raw: Vec<(PopIx, u32, u8, PopIx, u32, u8, f64)> = Vec::new();
+    // Self terms per (target pop, neuron, port): −Σ g, in port units per raw v unit.
+    let mut selfs: std::collections::BTreeMap<(usize, u32, u8), (u8, f64)> = std::collections::BTreeMap::new();
+    for (k, e) in net.electrical.iter().enumerate() {
+        let (q, s) = (&quant[k], &syn[k]);
+        let (slot_pre, scale_pre, off_pre) = v_of(net, lowered, e.pre, &e.p)?;
+        let (slot_post, scale_post, off_post) = v_of(net, lowered, e.post, &e.p)?;
+        if (off_pre - off_post).abs() > 1e-9 * off_pre.abs().max(off_post.abs()).max(1.0) {
+            return Err(err(
+                &e.p,
+                format!(
+                    "`{}` and `{}` hold `v` with different offsets ({off_pre} and {off_post} mV): electrical synapses join populations whose `v` is stored alike (the same model and voltage parameters)",
+                    net.pop(e.pre).name,
+                    net.pop(e.post).name
+                ),
+            ));
+        }
+        let lsb = q.unit * 2f64.powi(q.exp as i32);
+        for i in 0..s.n_pre() {
+            for at in s.row(i) {
+                let g = s.weight(at);
+                if g == 0.0 {
+                    continue;
+                }
+                let j = s.post[at];
+                raw.push((e.pre, i as u32, slot_pre, e.post, j, q.port, g * scale_pre / lsb));
+                let t = selfs.entry((e.post.index(), j, q.port)).or_insert((slot_post, 0.0));
+                t.1 -= g * scale_post / lsb;
+            }
+        }
+    }
+    for ((pop, n, port), (slot, x)) in selfs {
+        let pop = PopIx::new(pop);
+        raw.push((pop, n, slot, pop, n, port, x));
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    for (sp, sn, slot, tp, tn, port, x) in raw {
+        if x == 0.0 {
+            continue;
+        }
+        let shift = (30 - x.abs().log2().ceil() as i32).clamp(0, 62);
+        let w = (x * 2f64.powi(shift)).round();
+        if w.abs() > i32::MAX as f64 {
+            let e = net.electrical.iter().find(|e| e.post == tp).map_or("electrical", |e| e.p.label.as_str());
+            return Err(CompileError::Projection {
+                projection: e.to_string(),
+                reason: format!(
+                    "a junction's weight ({x:.3e} port units per unit of v) does not fit 32 bits: the conductance is too large for the port's scale"
+                ),
+            });
+        }
+        let (src_core, src_neuron) = place(sp, sn);
+        let (core, target) = place(tp, tn);
+        out.push((core, GapEdge { src_core, weight: w as i32, src_neuron, target, slot, port, shift: shift as u8 }));
+    }
+    out.sort_by_key(|(c, g)| (*c, g.target, g.src_core, g.src_neuron, g.port));
+    Ok(out)
+}
