@@ -578,7 +578,8 @@ mod tests {
     #[test]
     fn network_order() {
         // (populations, edges, inputs, order)
-        let cases: Vec<(usize, Vec<(u32, u32)>, Vec<u32>, Vec<u32>)> = vec![
+        type Case = (usize, Vec<(u32, u32)>, Vec<u32>, Vec<u32>);
+        let cases: Vec<Case> = vec![
             // NIR names sorted as strings: 1, 10, 12, 3, 6, input; the data flows input → 1 → 3 → 6 → 10 → 12.
             (6, vec![(5, 0), (0, 3), (3, 4), (4, 1), (1, 2)], vec![5], vec![5, 0, 3, 4, 1, 2]),
             // stim → exc ⇄ inh, exc → exc: the file's order.
