@@ -1,4 +1,5 @@
-//! Spike files: CSV with header `population,neuron,time` (ms), or JSON
+//! Spike files: CSV with header `population,neuron,time` (ms; recordings of
+//! networks with neuron labels add a `label` column, which reading skips), or JSON
 //! `{"spikes": [{"population": P, "neuron": N, "time": T}, ...]}`, or NPY
 //! (structured: population index u4, neuron u4, time f8). A recording is a
 //! valid input, so runs can be chained.
@@ -72,8 +73,13 @@ pub fn read_text(text: &str, file: &str, json: bool) -> std::result::Result<Vec<
     }
     let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
     let h = rdr.headers().map_err(|e| format!("{file}: {e}"))?.clone();
-    if h.iter().collect::<Vec<_>>() != ["population", "neuron", "time"] {
-        return Err(format!("{file}: line 1: the header must be `population,neuron,time` (time in ms), found `{}`", h.iter().collect::<Vec<_>>().join(",")));
+    // A recording of a labelled network carries a `label` column, read past.
+    let cols = h.iter().collect::<Vec<_>>();
+    if cols != ["population", "neuron", "time"] && cols != ["population", "neuron", "time", "label"] {
+        return Err(format!(
+            "{file}: line 1: the header must be `population,neuron,time` (time in ms; a fourth column `label` may follow), found `{}`",
+            cols.join(",")
+        ));
     }
     let mut out = Vec::new();
     for (i, r) in rdr.records().enumerate() {
@@ -165,24 +171,40 @@ pub fn write_recorded(path: &Path, format: Option<Format>, m: &nerve_emulator::m
 /// spikes; neurons as digits into a buffer), ~10× faster on 229k spikes.
 fn write_csv_events(path: &Path, m: &nerve_emulator::machine::Machine, spikes: &[nerve_emulator::engine::SpikeEvent]) -> std::io::Result<()> {
     let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
-    w.write_all(CSV_HEADER)?;
+    let lines = CsvLines::new(m);
+    w.write_all(lines.header())?;
     let names: Vec<&str> = m.pops.iter().map(|p| p.name.as_str()).collect();
-    CsvLines::new(m.dt_ms).write(&mut w, &names, spikes)?;
+    let mut lines = lines;
+    lines.write(&mut w, &names, spikes)?;
     w.flush()
 }
 
 pub(crate) const CSV_HEADER: &[u8] = b"population,neuron,time\n";
+/// The header of a recording of a network with neuron labels: each spike's
+/// neuron also by its label (empty for populations without labels).
+pub(crate) const CSV_HEADER_LABELS: &[u8] = b"population,neuron,time,label\n";
 
 /// Spike events as CSV lines (`write`'s bytes), chunk after chunk.
 pub(crate) struct CsvLines {
     dt_ms: f64,
     /// The last step seen and its time, formatted.
     time: (u32, String),
+    /// Per population, its neurons' labels, when any population has them.
+    labels: Option<Vec<Vec<String>>>,
 }
 
 impl CsvLines {
-    pub(crate) fn new(dt_ms: f64) -> CsvLines {
-        CsvLines { dt_ms, time: (u32::MAX, String::new()) }
+    pub(crate) fn new(m: &nerve_emulator::machine::Machine) -> CsvLines {
+        let labels = m.pops.iter().any(|p| !p.labels.is_empty()).then(|| m.pops.iter().map(|p| p.labels.clone()).collect());
+        CsvLines { dt_ms: m.dt_ms, time: (u32::MAX, String::new()), labels }
+    }
+
+    pub(crate) fn header(&self) -> &'static [u8] {
+        if self.labels.is_some() {
+            CSV_HEADER_LABELS
+        } else {
+            CSV_HEADER
+        }
     }
 
     pub(crate) fn write(&mut self, w: &mut impl Write, names: &[&str], spikes: &[nerve_emulator::engine::SpikeEvent]) -> std::io::Result<()> {
@@ -206,6 +228,12 @@ impl CsvLines {
             w.write_all(&digits[i..])?;
             w.write_all(b",")?;
             w.write_all(self.time.1.as_bytes())?;
+            if let Some(l) = &self.labels {
+                w.write_all(b",")?;
+                if let Some(x) = l[e.pop as usize].get(e.neuron as usize) {
+                    w.write_all(x.as_bytes())?;
+                }
+            }
             w.write_all(b"\n")?;
         }
         Ok(())

@@ -99,7 +99,7 @@ impl FileSink {
             steps,
             spikes,
             count: 0,
-            csv: CsvLines::new(m.dt_ms),
+            csv: CsvLines::new(m),
             probes: ps,
             probe_path: probe_path.map(Path::to_path_buf),
             is_input: crate::summary::input_populations(m),
@@ -117,13 +117,14 @@ impl FileSink {
 
     /// Puts every file together; returns the spikes kept for the summary.
     pub fn finish(self) -> Result<Vec<SpikeEvent>> {
+        let header = self.csv.header();
         let FileSink { spikes, count, probes, probe_path, kept, steps, .. } = self;
         if let Some((format, mut s)) = spikes {
             s.w.flush().map_err(|e| Error::Write { path: s.spill.clone(), source: e })?;
             crate::write_with(&s.path, |tmp| {
                 let mut w = BufWriter::with_capacity(1 << 20, File::create(tmp)?);
                 match format {
-                    Format::Csv => w.write_all(crate::spikes::CSV_HEADER)?,
+                    Format::Csv => w.write_all(header)?,
                     Format::Json => w.write_all(crate::spikes::JSON_HEAD.as_bytes())?,
                     Format::Npy => crate::spikes::write_npy_header(&mut w, &crate::spikes::npy_dict(count as usize))?,
                 }

@@ -12,6 +12,7 @@ mod example_nir;
 mod examples;
 mod exporters;
 mod golden;
+mod labels;
 mod lava_bitexact;
 mod learning;
 mod library_invariants;
