@@ -40,7 +40,15 @@ fn more_inputs_than_offsets_address_is_an_error() {
         });
         slices.push(Slice { core, first: k * 65_536, count: 65_536 });
     }
-    img.populations.push(PopSymbol { name: "wide".into(), size: 16 * 65_536, model: "wide".into(), slices, record_spikes: false, vars: vec![], labels: vec![] });
+    img.populations.push(PopSymbol {
+        name: "wide".into(),
+        size: 16 * 65_536,
+        model: "wide".into(),
+        slices,
+        record_spikes: false,
+        vars: vec![],
+        labels: vec![],
+    });
     img.validate().unwrap();
     let e = Machine::load(img.clone()).err().expect("refused").to_string();
     assert!(e.contains(&(16 * 16 * 65_536 + 4).to_string()) && e.contains("2^24"), "{e}");
