@@ -15,6 +15,9 @@ pub struct ExportArgs {
     list: bool,
     #[command(subcommand)]
     target: Option<ExportCmd>,
+    /// Print nothing but errors (no "wrote …" lines or notes).
+    #[arg(short, long, global = true)]
+    quiet: bool,
 }
 
 #[derive(Subcommand)]
@@ -140,6 +143,7 @@ pub fn run(a: ExportArgs) -> Result<()> {
         print_list();
         return Ok(());
     }
+    let quiet = a.quiet;
     match a.target {
         None => Err("give a target (pynn, lava, spinnaker-tables, nir) or --list".into()),
         Some(ExportCmd::Pynn(a)) => {
@@ -162,14 +166,14 @@ pub fn run(a: ExportArgs) -> Result<()> {
                 inputs: read_inputs(&a.input)?,
             };
             let s = pynn::export(&net, &prep, &o, &data_dir(&a.output))?;
-            write_script(&a.output, &s)
+            write_script(&a.output, &s, quiet)
         }
         Some(ExportCmd::Lava(a)) => {
             let arch = Arch::load(&a.arch)?;
             let (net, prep) = crate::cmd::compile::prepare(&a.network, &arch, &a.build, true)?;
             let o = lava::Options { steps: a.steps, inputs: read_inputs(&a.input)? };
             let s = lava::export(&net, &prep, &o, &data_dir(&a.output))?;
-            write_script(&a.output, &s)
+            write_script(&a.output, &s, quiet)
         }
         Some(ExportCmd::SpinnakerTables(a)) => {
             let img = Image::read(&a.image)?;
@@ -180,22 +184,26 @@ pub fn run(a: ExportArgs) -> Result<()> {
             }
             let entries: usize = tables.iter().map(|t| t.entries.len()).sum();
             let largest = tables.iter().map(|t| t.entries.len()).max().unwrap_or(0);
-            eprintln!(
-                "wrote {} ({} chips, {entries} {} entries, largest table {largest} of {})",
-                a.output.display(),
-                tables.len(),
-                if a.uncompressed { "uncompressed" } else { "compressed" },
-                img.arch.router.table_entries
-            );
+            if !quiet {
+                eprintln!(
+                    "wrote {} ({} chips, {entries} {} entries, largest table {largest} of {})",
+                    a.output.display(),
+                    tables.len(),
+                    if a.uncompressed { "uncompressed" } else { "compressed" },
+                    img.arch.router.table_entries
+                );
+            }
             Ok(())
         }
         Some(ExportCmd::Nir(a)) => {
             let arch = Arch::load(&a.arch)?;
-            let net = super::compile::read_network(&a.network, &a.nir, false)?;
+            let net = super::compile::read_network(&a.network, &a.nir, quiet)?;
             let prep = nerve_compiler::compile::prepare(&arch, &net, &Default::default(), &mut |_| {})?;
             let g = nerve_compiler::export::nir::to_nir(&net, &prep.quant)?;
             nerve_compiler::export::nir::write_nir(&g, &a.output)?;
-            eprintln!("wrote {} ({} nodes, {} edges; weights as quantised for `{}`)", a.output.display(), g.nodes.len(), g.edges.len(), arch.name);
+            if !quiet {
+                eprintln!("wrote {} ({} nodes, {} edges; weights as quantised for `{}`)", a.output.display(), g.nodes.len(), g.edges.len(), arch.name);
+            }
             Ok(())
         }
     }
@@ -214,7 +222,7 @@ fn read_inputs(files: &[PathBuf]) -> Result<Vec<(String, u32, f64)>> {
     Ok(v)
 }
 
-fn write_script(path: &Path, s: &pynn::Script) -> Result<()> {
+fn write_script(path: &Path, s: &pynn::Script, quiet: bool) -> Result<()> {
     if !s.data.is_empty() {
         let dir = path.with_file_name(&s.data_dir);
         std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -223,6 +231,9 @@ fn write_script(path: &Path, s: &pynn::Script) -> Result<()> {
         }
     }
     nerve_report::write_file(path, s.text.replace("{script}", &path.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned())).as_bytes())?;
+    if quiet {
+        return Ok(());
+    }
     eprintln!("wrote {}{}", path.display(), if s.data.is_empty() { String::new() } else { format!(" and {} data file(s) in {}", s.data.len(), s.data_dir) });
     for n in &s.notes {
         eprintln!("note: {n}");

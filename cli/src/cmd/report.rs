@@ -17,20 +17,29 @@ pub struct ReportArgs {
     /// How many cores to list (busiest first).
     #[arg(long, default_value_t = 10)]
     top: usize,
+    /// Print nothing but errors (write --html and --plots only).
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 pub fn run(a: ReportArgs) -> Result<()> {
     let s = Summary::read(&a.run)?;
-    for (title, t) in nerve_report::text::tables(&s, a.top) {
-        crate::out::outln!("{title}\n{t}\n");
+    if !a.quiet {
+        for (title, t) in nerve_report::text::tables(&s, a.top) {
+            crate::out::outln!("{title}\n{t}\n");
+        }
     }
     if let Some(p) = &a.plots {
         let files = nerve_report::plots::write_all(p, &s)?;
-        eprintln!("wrote {} pictures into {}", files.len(), p.display());
+        if !a.quiet {
+            eprintln!("wrote {} pictures into {}", files.len(), p.display());
+        }
     }
     if let Some(p) = &a.html {
         nerve_report::write_file(p, nerve_report::html::html(&s, a.top)?.as_bytes())?;
-        eprintln!("wrote {}", p.display());
+        if !a.quiet {
+            eprintln!("wrote {}", p.display());
+        }
     }
     Ok(())
 }

@@ -165,3 +165,32 @@ fn huge_pages_change_nothing_but_the_allocator() {
     assert!(outs[0].1.lines().count() > 10);
     assert!(outs[0] == outs[1], "huge pages changed a result");
 }
+
+/// `--quiet` on every command that prints: nothing but errors, the files still written.
+#[test]
+fn quiet_is_quiet_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let small = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/small.json");
+    let s = small.to_str().unwrap();
+    let p = |n: &str| d.join(n).to_str().unwrap().to_string();
+    for args in [
+        vec!["compile", s, "--arch", "spinnaker", "-o", &p("s.img"), "-q"],
+        vec!["run", &p("s.img"), "--steps", "50", "--report", &p("r.json"), "-q"],
+        vec!["report", &p("r.json"), "--html", &p("r.html"), "-q"],
+        vec!["export", "pynn", s, "--arch", "spinnaker", "-o", &p("n.py"), "-q"],
+        vec!["export", "spinnaker-tables", &p("s.img"), "-o", &p("t.json"), "-q"],
+    ] {
+        let out = nerve().args(&args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.stdout.is_empty() && out.stderr.is_empty(),
+            "{args:?} printed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    for f in ["s.img", "r.json", "r.html", "n.py", "t.json"] {
+        assert!(d.join(f).exists(), "{f}");
+    }
+}
