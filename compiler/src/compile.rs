@@ -134,7 +134,15 @@ fn front(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn FnMut(&s
     times.expand = t.elapsed().as_secs_f64();
 
     let gap_syn: Vec<Synapses> = net.electrical.iter().map(|e| crate::net::expand::expand_projection(net, e.pre, e.post, &e.p)).collect::<Result<_>>()?;
-    let gap_currents: Vec<Synapses> = gap_syn.iter().map(crate::gap::as_currents).collect();
+    let gap_currents: Vec<Synapses> = net
+        .electrical
+        .iter()
+        .zip(&gap_syn)
+        .map(|(e, s)| {
+            let f = (0..net.pop(e.post).size as usize).map(|n| crate::gap::step_factor(net, e.post, n)).fold(0.0f64, f64::max);
+            crate::gap::as_currents(s, f)
+        })
+        .collect();
     // Electrical projections join the inputs as synthetic projections past the graph's.
     let n_edges = net.graph.edge_count();
     let mut gap_quant: Vec<Option<ProjQuant>> = vec![None; net.electrical.len()];

@@ -12,7 +12,11 @@
 //! `v` with offset 0; a model that does not is refused, not mis-coupled).
 //!
 //! The port's exponent is chosen with the other inputs of the population
-//! (`lower`), as if the junctions were synapses of weight g · GAP_SPAN_MV.
+//! (`lower`), as if the junctions were synapses of weight g · GAP_SPAN_MV
+//! (times the step factor, [`step_factor`]). The emulator rounds each
+//! product to nearest, ties away from zero, so that a partner term and a
+//! self term of equal potentials cancel exactly (flooring both left a
+//! unit of bias per junction and step, which drove quiet networks down).
 
 use nerve_isa::ids::CoreId;
 use nerve_isa::image::GapEdge;
@@ -26,12 +30,26 @@ use crate::net::model::*;
 /// The potential difference (mV) a junction's input port is scaled for.
 pub const GAP_SPAN_MV: f64 = 100.0;
 
-/// `s` with every weight times [`GAP_SPAN_MV`]: the largest current the
-/// junctions can carry, for choosing their port's exponent.
-pub(crate) fn as_currents(s: &Synapses) -> Synapses {
+/// The per-step input that gives a steady current of 1 nA at neuron `n` of
+/// `pop`: a model with an exponential excitatory current (`tau_syn_E`) adds
+/// each step's input to that current, which then decays, so a constant input
+/// x carries the charge x·τ per step and the current is x·τ/dt on average:
+/// the junction's g·Δv enters as g·Δv·dt/τ. Models without it take it as is.
+pub(crate) fn step_factor(net: &Network, pop: PopIx, n: usize) -> f64 {
+    match &net.pop(pop).model {
+        Model::Neuron(x) => x.params.opt("tau_syn_E").map_or(1.0, |t| (net.dt_ms / t.get(n)).min(1.0)),
+        _ => 1.0,
+    }
+}
+
+/// `s` with every weight times [`GAP_SPAN_MV`] and the step factor (its
+/// largest over the target's neurons): the largest input the junctions can
+/// give a step, for choosing their port's exponent.
+pub(crate) fn as_currents(s: &Synapses, factor: f64) -> Synapses {
+    let k = GAP_SPAN_MV * factor;
     let weights = match &s.weights {
-        Weights::Uniform(w) => Weights::Uniform(w * GAP_SPAN_MV),
-        Weights::PerSynapse(v) => Weights::PerSynapse(v.iter().map(|w| w * GAP_SPAN_MV).collect()),
+        Weights::Uniform(w) => Weights::Uniform(w * k),
+        Weights::PerSynapse(v) => Weights::PerSynapse(v.iter().map(|w| w * k).collect()),
     };
     Synapses { indptr: s.indptr.clone(), post: s.post.clone(), weights, delays: s.delays.clone() }
 }
@@ -92,9 +110,10 @@ pub(crate) fn edges(
                     continue;
                 }
                 let j = s.post[at];
-                raw.push((e.pre, i as u32, slot_pre, e.post, j, q.port, g * scale_pre / lsb));
+                let f = step_factor(net, e.post, j as usize);
+                raw.push((e.pre, i as u32, slot_pre, e.post, j, q.port, g * f * scale_pre / lsb));
                 let t = selfs.entry((e.post.index(), j, q.port)).or_insert((slot_post, 0.0));
-                t.1 -= g * scale_post / lsb;
+                t.1 -= g * f * scale_post / lsb;
             }
         }
     }

@@ -25,7 +25,7 @@ CLASSES = ["Sensory", "Interneuron", "Motorneuron", "Other"]
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--chem-scale", type=float, default=0.24, help="nA per chemical contact")
-ap.add_argument("--gap-scale", type=float, default=0.0002, help="uS per gap-junction contact")
+ap.add_argument("--gap-scale", type=float, default=0.002, help="uS per gap-junction contact")
 ap.add_argument("--drive", default="ALML,ALMR,AVM,PLML,PLMR", help="driven cells (comma-separated names)")
 ap.add_argument("--rate", type=float, default=1000.0, help="Hz per driven cell")
 ap.add_argument("--drive-weight", type=float, default=1.0, help="nA per drive spike")

@@ -78,6 +78,30 @@ fn a_symmetric_junction_pulls_potentials_together_and_keeps_their_mean() {
     }
 }
 
+/// The physics, quantitatively: `a` held at −55 mV (i_offset 0.125 nA into
+/// R = τm/cm = 80 MΩ), joined one way to `b` by g: b settles at
+/// x = gR·(10 − x) above rest, x = 10·gR/(1 + gR) (0.741 mV for g = 1 nS).
+/// And with no drive, junctions between neurons at rest leave them at rest
+/// (their two terms cancel exactly), on every profile.
+#[test]
+fn a_junction_carries_the_current_g_times_the_potential_difference() {
+    for (arch, tol) in [("spinnaker", 0.02), ("spinnaker2", 0.02), ("loihi", 0.08)] {
+        for g in [0.001, 0.004] {
+            let mut n = net(-55.0, -65.0, None, 0.125);
+            n["projections"] = json!([{"pre": "a", "post": "b", "receptor": "electrical", "weight": g, "connector": {"type": "one_to_one"}}]);
+            let (a, b, _) = traces(&n, arch, 4000, 1, true);
+            let gr = g * 80.0;
+            let want = 10.0 * gr / (1.0 + gr);
+            let got = b[3999] + 65.0;
+            assert!((a[3999] + 55.0).abs() < 0.05, "{arch}: a held at −55 mV, is {}", a[3999]);
+            eprintln!("{arch} g {g}: b {got:.4} mV, theory {want:.4}");
+            assert!((got - want).abs() <= tol * want, "{arch} g {g}: b settles {got:.4} mV above rest, theory {want:.4}");
+        }
+        let (a, b, _) = traces(&net(-65.0, -65.0, Some(0.05), 0.0), arch, 3000, 1, true);
+        assert!(a.iter().chain(&b).all(|v| (v + 65.0).abs() < 1e-3), "{arch}: quiet junctions move rest: {} {}", a[2999], b[2999]);
+    }
+}
+
 #[test]
 fn a_driven_neuron_lifts_its_silent_partner() {
     // `a` gets 0.4 nA (a rise towards -65 + 0.4·20/0.25 = -33 mV, crossing threshold within ~12 ms); `b` gets nothing.

@@ -8,6 +8,7 @@ mod cli_reference;
 mod documented_params;
 mod electrical;
 mod end_to_end;
+mod example_celegans;
 mod example_cuba;
 mod example_liquid_state_machine;
 mod example_nir;

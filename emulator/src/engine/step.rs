@@ -422,7 +422,7 @@ impl Ctx<'_> {
         let lo = s.owner_start[self.t];
         let mut latency = 0.0f64;
         if s.has_gaps {
-            // Electrical synapses: (weight × v) >> shift into the next step's slot.
+            // Electrical synapses: weight × v, scaled by 2^-shift, into the next step's slot.
             let vals = &s.gap_vals[par];
             let mask = w.ring.len() - 1;
             let next = &mut w.ring[(step as usize + 1) & mask];
@@ -433,7 +433,11 @@ impl Ctx<'_> {
                 let at = core.in_off - w.in_base;
                 for g in &core.gap_in {
                     let v = vals[g.src as usize].load(Ordering::Relaxed) as i64;
-                    let x = ((g.weight as i64 * v) >> g.shift) as i32;
+                    // Rounded to nearest, ties away from zero: x(−p) = −x(p), so a
+                    // partner and a self term of equal potentials cancel exactly.
+                    let p = g.weight as i64 * v;
+                    let half = (1i64 << g.shift) >> 1;
+                    let x = if p >= 0 { (p + half) >> g.shift } else { -((-p + half) >> g.shift) } as i32;
                     let k = at + g.at as usize;
                     next[k] = next[k].wrapping_add(x);
                 }

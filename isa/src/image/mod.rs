@@ -113,7 +113,8 @@ pub struct CoreImage {
     pub gap: Vec<GapEdge>,
 }
 
-/// An electrical synapse: every step t, `(weight × v) >> shift` of source
+/// An electrical synapse: every step t, `weight × v / 2^shift` (rounded to
+/// nearest, ties away from zero) of source
 /// neuron `src_neuron` on core `src_core` (its state slot `slot` after the
 /// step's update) is added into port `port` of neuron `target` for step t + 1.
 /// A gap junction g·(v_pre − v_post) is two of them: from the partner, and
