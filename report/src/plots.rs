@@ -222,6 +222,8 @@ where
 
 /// Most populations the raster lists one by one beside the picture.
 pub const LEGEND_MAX: usize = 24;
+/// How many of the most active labelled cells the raster names.
+const CELLS_NAMED: usize = 8;
 
 fn raster<DB: DrawingBackend>(area: DrawingArea<DB, Shift>, s: &Summary) -> R<()>
 where
@@ -261,6 +263,27 @@ where
         for (i, p) in order.iter().enumerate() {
             let what = if p.recorded { format!("{} spikes", p.spikes.len()) } else { "not recorded".into() };
             lines.push((Some(colour(i)), format!("{} ({what})", clip(&p.name, 16))));
+        }
+    }
+    // Labelled neurons (a connectome's cells): the most active, by name, beside
+    // the data and at their rows.
+    let mut cells: Vec<(usize, u32, usize)> = Vec::new();
+    for (i, p) in order.iter().enumerate().filter(|(_, p)| !p.labels.is_empty()) {
+        let mut count = vec![0usize; p.size as usize];
+        for &(_, nn) in &p.spikes {
+            if let Some(c) = count.get_mut(nn as usize) {
+                *c += 1;
+            }
+        }
+        cells.extend(count.iter().enumerate().filter(|(_, &c)| c > 0).map(|(nn, &c)| (i, nn as u32, c)));
+    }
+    cells.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
+    cells.truncate(CELLS_NAMED);
+    if !cells.is_empty() {
+        lines.push((None, String::new()));
+        lines.push((None, "most active cells:".into()));
+        for &(i, nn, c) in &cells {
+            lines.push((Some(colour(i)), format!("{} ({c})", clip(&order[i].labels[nn as usize], 14))));
         }
     }
     let side_w = lines
@@ -307,6 +330,20 @@ where
             let y = (top - nn - 1) as f64;
             Rectangle::new([(st as f64 * dt, y), (st as f64 * dt + w, y + 1.0)], col.filled())
         }))?;
+    }
+    // The most active labelled cells, named at their rows at the right edge.
+    let mut rows: Vec<(f64, usize)> =
+        cells.iter().enumerate().map(|(k, &(i, nn, _))| (chart.backend_coord(&(t_end, tops[i] as f64 - nn as f64 - 0.5)).1 as f64, k)).collect();
+    rows.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let right = text_style(10).pos(Pos::new(HPos::Right, VPos::Center));
+    for r in pick_labels(&rows.iter().map(|r| r.0).collect::<Vec<f64>>(), 11.0) {
+        let (i, nn, _) = cells[rows[r].1];
+        let (x, y) = chart.backend_coord(&(t_end, tops[i] as f64 - nn as f64 - 0.5));
+        let name = clip(&order[i].labels[nn as usize], 12);
+        // On a white tab, so that the name reads over the spikes.
+        let w = root.estimate_text_size(&name, &text_style(10)).map(|(w, _)| w as i32).unwrap_or(40);
+        root.draw(&Rectangle::new([(x - w - 6, y - 6), (x - 1, y + 6)], WHITE.mix(0.85).filled()))?;
+        root.draw(&Text::new(name, (x - 3, y), right.clone()))?;
     }
     // Band labels at their centres where they fit, in the colour of the band.
     let centres: Vec<f64> = order.iter().zip(&tops).map(|(p, &top)| chart.backend_coord(&(0.0, top as f64 - p.size as f64 / 2.0)).1 as f64).collect();
@@ -692,6 +729,27 @@ mod tests {
         let legend: Vec<_> = t.iter().filter(|(_, _, b)| b.contains("spikes)") || b.contains("not recorded")).collect();
         assert_eq!(legend.len(), 3);
         assert!(legend.iter().all(|(x, _, _)| *x > x_max), "legend right of the data: {legend:?}");
+    }
+
+    /// Labelled cells: the most active are named beside the data (with their
+    /// spike counts) and at their rows; unlabelled populations name none.
+    #[test]
+    fn raster_names_the_most_active_labelled_cells() {
+        let mut s = fixture();
+        let t = texts(&svg("raster", &s).unwrap());
+        assert!(!t.iter().any(|(_, _, b)| b.contains("most active cells")), "no labels, no cells named");
+        let k = s.raster.populations.iter().position(|p| p.spikes.len() > 2).expect("a population with spikes");
+        let p = &mut s.raster.populations[k];
+        p.labels = (0..p.size).map(|i| format!("cell{i}")).collect();
+        let mut count = std::collections::BTreeMap::new();
+        for &(_, nn) in &p.spikes {
+            *count.entry(nn).or_insert(0usize) += 1;
+        }
+        let (&top, &n_top) = count.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))).unwrap();
+        let t = texts(&svg("raster", &s).unwrap());
+        assert!(t.iter().any(|(_, _, b)| b == "most active cells:"), "{t:?}");
+        assert!(t.iter().any(|(_, _, b)| *b == format!("cell{top} ({n_top})")), "the busiest cell named with its count: {t:?}");
+        assert!(t.iter().any(|(_, _, b)| *b == format!("cell{top}")), "and at its row: {t:?}");
     }
 
     #[test]

@@ -333,6 +333,9 @@ pub struct RasterPop {
     pub recorded: bool,
     /// (step, neuron)
     pub spikes: Vec<(u32, u32)>,
+    /// Its neurons' labels (the network's `labels`), if it has them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -478,7 +481,13 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
     // Raster sample.
     let mut raster = Raster { truncated: out.spikes.len() > RASTER_CAP, populations: vec![] };
     for (pi, p) in m.pops.iter().enumerate() {
-        raster.populations.push(RasterPop { name: p.name.clone(), size: p.size, recorded: o.recorded.get(pi).copied().unwrap_or(false), spikes: vec![] });
+        raster.populations.push(RasterPop {
+            name: p.name.clone(),
+            size: p.size,
+            recorded: o.recorded.get(pi).copied().unwrap_or(false),
+            spikes: vec![],
+            labels: p.labels.clone(),
+        });
     }
     for s in out.spikes.iter().take(RASTER_CAP) {
         raster.populations[s.pop as usize].spikes.push((s.step, s.neuron));
