@@ -90,7 +90,48 @@ impl<R: std::io::Read> std::io::Read for Hashing<R> {
     }
 }
 
+/// A writer that checksums and counts what it passes on.
+struct HashingWriter<W> {
+    inner: W,
+    hasher: crc32fast::Hasher,
+    count: u64,
+}
+
+impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 impl Image {
+    /// Writes the image file as [`Image::to_bytes`] would give it, streaming
+    /// the payload (checksummed on the way) after a placeholder header that
+    /// is filled in at the end: a large image is never held twice in memory
+    /// (a 1.5 GB image took 15–30 s of page faults to build as one buffer).
+    fn write_to_file(&self, path: &std::path::Path) -> std::io::Result<()> {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = std::fs::File::create(path)?;
+        f.write_all(&[0u8; HEADER_LEN])?;
+        let mut w = HashingWriter { inner: std::io::BufWriter::with_capacity(1 << 20, f), hasher: crc32fast::Hasher::new(), count: 0 };
+        bincode::serde::encode_into_std_write(self, &mut w, bincode_config()).map_err(std::io::Error::other)?;
+        w.flush()?;
+        let (payload_len, crc) = (w.count, w.hasher.finalize());
+        let mut f = w.inner.into_inner().map_err(|e| e.into_error())?;
+        let mut h = [0u8; HEADER_LEN];
+        h[0..8].copy_from_slice(&MAGIC);
+        h[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        h[16..24].copy_from_slice(&payload_len.to_le_bytes());
+        h[24..28].copy_from_slice(&crc.to_le_bytes());
+        f.seek(SeekFrom::Start(0))?;
+        f.write_all(&h)
+    }
+
     /// Encodes the image. Deterministic: equal images give equal bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
         // Encoded in place after a placeholder header, into a buffer sized for
@@ -200,7 +241,7 @@ impl Image {
         let err = |source| ImageError::WriteIo { path: path.display().to_string(), source };
         let name = path.file_name().ok_or_else(|| err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path")))?;
         let tmp = path.with_file_name(format!(".{}.nerve-tmp", name.to_string_lossy()));
-        if let Err(e) = std::fs::write(&tmp, self.to_bytes()) {
+        if let Err(e) = self.write_to_file(&tmp) {
             let _ = std::fs::remove_file(&tmp);
             return Err(err(e));
         }

@@ -13,6 +13,19 @@ fn sample_is_valid_and_roundtrips_byte_identically() {
     assert_eq!(back.to_bytes(), bytes);
 }
 
+/// `Image::write` streams the payload and fills the header in last: the
+/// file holds exactly `to_bytes`, and reads back as the same image.
+#[test]
+fn written_files_are_to_bytes_exactly() {
+    let img = sample_image();
+    let path = std::env::temp_dir().join(format!("nerve-isa-write-{}.img", std::process::id()));
+    img.write(&path).unwrap();
+    let file = std::fs::read(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(file, img.to_bytes());
+    assert_eq!(nerve_isa::image::Image::from_bytes(&file).unwrap(), img);
+}
+
 #[test]
 fn every_truncation_is_a_typed_error() {
     let bytes = sample_image().to_bytes();
