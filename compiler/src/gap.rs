@@ -68,6 +68,18 @@ fn v_of(net: &Network, lowered: &[Lowered], pop: PopIx, p: &Projection) -> Resul
         .ok_or_else(|| err(p, format!("population `{}` has no membrane potential `v` for electrical synapses", net.pop(pop).name)))
 }
 
+/// One junction term before quantisation.
+struct Term {
+    /// Source population, neuron and state slot of its `v`.
+    src: (PopIx, u32, u8),
+    /// Target population, neuron and input port.
+    dst: (PopIx, u32, u8),
+    /// Weight in port units per raw unit of the source's `v`.
+    x: f64,
+    /// The electrical projection it comes from (named in errors).
+    proj: usize,
+}
+
 /// Every electrical synapse of `net` as the edges of its target cores:
 /// (target core, edge), sorted. `syn[k]` and `quant[k]` are electrical
 /// projection k's synapses and its port's quantisation; `cores[pop][k]`
@@ -84,10 +96,9 @@ pub(crate) fn edges(
         let sp = splits[pop.index()];
         (cores[pop.index()][(n / sp.size) as usize], (n % sp.size) as u16)
     };
-    // (source pop, source neuron, slot, target pop, target neuron, port, weight per raw v unit)
-    let mut raw: Vec<(PopIx, u32, u8, PopIx, u32, u8, f64)> = Vec::new();
-    // Self terms per (target pop, neuron, port): −Σ g, in port units per raw v unit.
-    let mut selfs: std::collections::BTreeMap<(usize, u32, u8), (u8, f64)> = std::collections::BTreeMap::new();
+    let mut raw: Vec<Term> = Vec::new();
+    // Self terms per (target pop, neuron, port): −Σ g, in port units per raw v unit (and the first projection adding to it).
+    let mut selfs: std::collections::BTreeMap<(usize, u32, u8), (u8, f64, usize)> = std::collections::BTreeMap::new();
     for (k, e) in net.electrical.iter().enumerate() {
         let (q, s) = (&quant[k], &syn[k]);
         let (slot_pre, scale_pre, off_pre) = v_of(net, lowered, e.pre, &e.p)?;
@@ -111,27 +122,26 @@ pub(crate) fn edges(
                 }
                 let j = s.post[at];
                 let f = step_factor(net, e.post, j as usize);
-                raw.push((e.pre, i as u32, slot_pre, e.post, j, q.port, g * f * scale_pre / lsb));
-                let t = selfs.entry((e.post.index(), j, q.port)).or_insert((slot_post, 0.0));
+                raw.push(Term { src: (e.pre, i as u32, slot_pre), dst: (e.post, j, q.port), x: g * f * scale_pre / lsb, proj: k });
+                let t = selfs.entry((e.post.index(), j, q.port)).or_insert((slot_post, 0.0, k));
                 t.1 -= g * f * scale_post / lsb;
             }
         }
     }
-    for ((pop, n, port), (slot, x)) in selfs {
+    for ((pop, n, port), (slot, x, k)) in selfs {
         let pop = PopIx::new(pop);
-        raw.push((pop, n, slot, pop, n, port, x));
+        raw.push(Term { src: (pop, n, slot), dst: (pop, n, port), x, proj: k });
     }
     let mut out = Vec::with_capacity(raw.len());
-    for (sp, sn, slot, tp, tn, port, x) in raw {
+    for Term { src: (sp, sn, slot), dst: (tp, tn, port), x, proj: k } in raw {
         if x == 0.0 {
             continue;
         }
         let shift = (30 - x.abs().log2().ceil() as i32).clamp(0, 62);
         let w = (x * 2f64.powi(shift)).round();
         if w.abs() > i32::MAX as f64 {
-            let e = net.electrical.iter().find(|e| e.post == tp).map_or("electrical", |e| e.p.label.as_str());
             return Err(CompileError::Projection {
-                projection: e.to_string(),
+                projection: net.electrical[k].p.label.clone(),
                 reason: format!(
                     "a junction's weight ({x:.3e} port units per unit of v) does not fit 32 bits: the conductance is too large for the port's scale"
                 ),
