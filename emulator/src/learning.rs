@@ -910,6 +910,11 @@ impl PreSubs {
         self.subs.is_empty()
     }
 
+    /// Every subscriber, by neuron.
+    pub fn all(&self) -> &[PreSub] {
+        &self.subs
+    }
+
     #[inline]
     pub fn of(&self, neuron: u32) -> &[PreSub] {
         let i = neuron as usize;

@@ -22,5 +22,6 @@ mod learning;
 mod library_invariants;
 mod lif_dynamics;
 mod nir_reference;
+mod ranks;
 mod stdp;
 mod weights_out;

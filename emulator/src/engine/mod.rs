@@ -18,6 +18,7 @@
 //! summed per step; times are maxima of per-core values.
 
 mod barrier;
+pub mod ranks;
 mod step;
 pub mod steps;
 
@@ -110,28 +111,38 @@ pub struct RunOutput {
     pub wall_ns: f64,
     pub overruns: u64,
     pub wall_seconds: f64,
+    /// A run over several ranks: what they sent each other (rank 0's output).
+    pub traffic: Option<ranks::Traffic>,
 }
 
-/// The cores of thread k: `bounds[k]..bounds[k + 1]`, contiguous ranges of
-/// roughly equal work (neuron updates and synapses received), none empty.
-fn thread_bounds(m: &Machine, k: usize) -> Vec<usize> {
-    let mut at = Vec::with_capacity(m.cores.len() + 1);
+/// One rank's part of a run over several (see [`ranks`]): how it reaches
+/// the others and which cores each runs (the same plan on every rank).
+pub struct Ranked<'t> {
+    pub transport: &'t mut dyn ranks::Transport,
+    pub plan: &'t ranks::Plan,
+}
+
+/// The cores `range` split among k threads: thread t has `bounds[t]..bounds[t + 1]`,
+/// contiguous ranges of roughly equal work (neuron updates and synapses
+/// received), none empty.
+fn thread_bounds(m: &Machine, range: std::ops::Range<usize>, k: usize) -> Vec<usize> {
+    let mut at = Vec::with_capacity(range.len() + 1);
     at.push(0usize);
-    for c in &m.cores {
+    for c in &m.cores[range.clone()] {
         at.push(at[at.len() - 1] + c.n * 8 + c.n_syn as usize + 64);
     }
     let mut b = nerve_isa::cuts(&at, k);
     b.dedup();
     if b.len() < 2 {
-        b.push(m.cores.len());
+        b.push(range.len());
     }
-    b
+    b.iter().map(|x| x + range.start).collect()
 }
 
 /// Runs `steps` timesteps, keeping what `rec` records in memory.
 pub fn run(m: &mut Machine, runner: &dyn KernelRunner, steps: u64, threads: usize, rec: &Recording, progress: &mut dyn FnMut(u64)) -> Result<RunOutput> {
     let rec = Recording { chunk_steps: None, ..rec.clone() };
-    run_inner(m, runner, steps, threads, &rec, None, progress)
+    run_inner(m, runner, steps, threads, &rec, None, None, progress)
 }
 
 /// Runs `steps` timesteps, giving what `rec` records to `sink` every
@@ -147,9 +158,37 @@ pub fn run_streamed(
     progress: &mut dyn FnMut(u64),
 ) -> Result<RunOutput> {
     let rec = Recording { chunk_steps: Some(rec.chunk_steps.unwrap_or(1).max(1)), ..rec.clone() };
-    run_inner(m, runner, steps, threads, &rec, Some(sink), progress)
+    run_inner(m, runner, steps, threads, &rec, Some(sink), None, progress)
 }
 
+/// This rank's part of a run over several ranks (every rank calls it with
+/// the same machine, arguments and plan). `rec.chunk_steps` set: recordings
+/// are streamed, through rank 0, to rank 0's `sink` (other ranks give
+/// none). Rank 0's output is the whole run's, as one process would give it
+/// (`traffic` added); the other ranks' hold only their cores' counts.
+#[allow(clippy::too_many_arguments)]
+pub fn run_ranked(
+    m: &mut Machine,
+    runner: &dyn KernelRunner,
+    steps: u64,
+    threads: usize,
+    rec: &Recording,
+    sink: Option<&mut dyn RecordSink>,
+    ranked: Ranked,
+    progress: &mut dyn FnMut(u64),
+) -> Result<RunOutput> {
+    let (size, plan) = (ranked.transport.size(), ranked.plan);
+    if plan.bounds.len() != size + 1 || plan.bounds.last() != Some(&m.cores.len()) || plan.bounds.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(EmuError::Invalid(format!(
+            "the rank plan {:?} does not cut this machine's {} cores into {size} non-empty ranges",
+            plan.bounds,
+            m.cores.len()
+        )));
+    }
+    run_inner(m, runner, steps, threads, rec, sink, Some(ranked), progress)
+}
+
+#[allow(clippy::too_many_arguments)]
 fn run_inner(
     m: &mut Machine,
     runner: &dyn KernelRunner,
@@ -157,6 +196,7 @@ fn run_inner(
     threads: usize,
     rec: &Recording,
     sink: Option<&mut dyn RecordSink>,
+    ranked: Option<Ranked>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<RunOutput> {
     if steps > u32::MAX as u64 {
@@ -165,8 +205,14 @@ fn run_inner(
     let t_start = std::time::Instant::now();
     let costs = Costs::of(m);
     let n_links = LinkId::count(m.arch.num_tiles());
-    let bounds = thread_bounds(m, threads.clamp(1, m.cores.len().max(1)));
+    let mine = match &ranked {
+        Some(r) => r.plan.bounds[r.transport.rank()]..r.plan.bounds[r.transport.rank() + 1],
+        None => 0..m.cores.len(),
+    };
+    let bounds = thread_bounds(m, mine.clone(), threads.clamp(1, mine.len().max(1)));
     let threads = bounds.len() - 1;
+    let mut link = ranked.map(|r| ranks::Link::new(m, r.transport, r.plan.bounds.clone()));
+    let pop_n: Vec<(u32, u32)> = m.cores.iter().map(|c| (c.pop, c.n as u32)).collect();
     // Global neuron offset of each core within its population.
     let first_of: Vec<u32> = m.cores.iter().map(|c| m.pops[c.pop as usize].slices.iter().find(|s| s.core == c.id).map_or(0, |s| s.first)).collect();
     let probe_sizes: Vec<usize> = rec.probes.iter().map(|&(p, _)| m.pops[p as usize].size as usize).collect();
@@ -193,7 +239,11 @@ fn run_inner(
         stdp_subs: &m.stdp_subs,
         gap_vals: &gap_vals,
         has_gaps: m.gap_sources > 0,
+        n_cores: m.cores.len(),
+        pop_n: &pop_n,
+        ranked: link.is_some(),
     };
+    let remote = RwLock::new((Vec::new(), 0usize));
     // Spike buffers per (parity, thread): (core index, neuron).
     let bufs: Vec<RwLock<Vec<(u32, u32)>>> = (0..2 * threads).map(|_| RwLock::new(Vec::new())).collect();
     let barrier = Barrier::new(threads);
@@ -204,6 +254,7 @@ fn run_inner(
     let handoff: Vec<Mutex<step::Chunk>> = (0..threads).map(|_| Mutex::new(step::Chunk::default())).collect();
     let sink_error: Mutex<Option<std::io::Error>> = Mutex::new(None);
     let workers = split(&mut m.cores, &mut m.ring, m.ring_slots, m.in_total, &bounds, rec);
+    let link_ref = link.as_mut();
     let make_ctx = |t: usize| Ctx {
         t,
         s: &shared,
@@ -215,6 +266,7 @@ fn run_inner(
         link_totals: &link_totals,
         handoff: &handoff,
         sink_error: &sink_error,
+        remote: &remote,
     };
     let workers: Vec<Worker> = std::thread::scope(|sc| {
         let mut ws = workers.into_iter();
@@ -225,12 +277,12 @@ fn run_inner(
             .map(|(i, mut w)| {
                 let ctx = make_ctx(i + 1);
                 sc.spawn(move || {
-                    ctx.work(&mut w, &mut |_| {}, None);
+                    ctx.work(&mut w, &mut |_| {}, None, None);
                     w
                 })
             })
             .collect();
-        make_ctx(0).work(&mut w0, progress, sink);
+        make_ctx(0).work(&mut w0, progress, sink, link_ref);
         let mut all = vec![w0];
         // invariant: a worker has no failure path (`work` returns nothing); a panic there is a bug, which the join passes on
         all.extend(handles.into_iter().map(|h| h.join().expect("emulator worker thread panicked")));
@@ -250,7 +302,181 @@ fn run_inner(
     if let Some(e) = sink_error.into_inner().expect("no thread panics holding sink_error (its join would have panicked first)") {
         return Err(EmuError::Record(e));
     }
-    Ok(merge(&m.pops, workers, &first_of, steps, acc, links, rec, t_start))
+    let Some(mut l) = link else {
+        return Ok(merge(&m.pops, workers, &first_of, steps, acc, links, rec, t_start));
+    };
+    // Runs over several ranks end with one exchange: every rank sends rank 0
+    // what it holds (see `put_part`); rank 0 accounts the last step, then
+    // merges.
+    let last = l.pending.take();
+    let last_core_ns = last.as_ref().map_or(0.0, |p| f64::from_bits(core_max[(p.0 & 1) as usize].load(std::sync::atomic::Ordering::Acquire)));
+    if l.rank != 0 {
+        let mut out = merge(&m.pops, workers, &first_of, steps, acc, links, rec, t_start);
+        let mut outs: Vec<Vec<u32>> = vec![Vec::new(); l.size];
+        outs[0] = put_part(&l, &mut out, last_core_ns, last, &shared);
+        l.transport.exchange(outs);
+        return Ok(out);
+    }
+    let inb = l.transport.exchange(vec![Vec::new(); l.size]);
+    let mut readers: Vec<ranks::Reader> = inb.iter().map(|w| ranks::Reader::new(w)).collect();
+    if let Some((st, latency, loads)) = last {
+        let (mut core_ns, mut latency, mut all) = (last_core_ns, latency, vec![loads]);
+        for rd in readers.iter_mut().skip(1) {
+            core_ns = core_ns.max(rd.f64());
+            latency = latency.max(rd.f64());
+            let nl = rd.u32() as usize;
+            all.push(rd.take(2 * nl).chunks_exact(2).map(|x| (x[0], x[1])).collect());
+        }
+        if let Some(a) = acc.as_mut() {
+            a.account(st, core_ns, costs.net_ns(latency, l.busiest(&all)));
+        }
+    }
+    let mut out = merge(&m.pops, workers, &first_of, steps, acc, links, rec, t_start);
+    fold_parts(&l, &mut readers, &mut out, &shared, m);
+    out.wall_seconds = t_start.elapsed().as_secs_f64();
+    Ok(out)
+}
+
+/// Everything a rank other than 0 holds at the end of a run, for rank 0:
+/// the last step's figures (when steps are timed), its cores' counts and
+/// times, its per-step series counts, link totals, recordings (unless
+/// streamed) and what it sent.
+fn put_part(l: &ranks::Link, out: &mut RunOutput, last_core_ns: f64, last: Option<(u64, f64, Vec<(u32, u32)>)>, s: &Shared) -> Vec<u32> {
+    let mut w = ranks::Words::default();
+    if let Some((_, latency, loads)) = last {
+        w.f64(last_core_ns);
+        w.f64(latency);
+        w.u32(loads.len() as u32);
+        for (link, n) in loads {
+            w.u32(link);
+            w.u32(n);
+        }
+    }
+    for pc in &out.per_core {
+        for v in pc.counts.values() {
+            w.u64(v);
+        }
+        w.f64(pc.busy_ns);
+        w.f64(pc.max_step_ns);
+    }
+    w.u32(out.series.counts.len() as u32);
+    for c in &out.series.counts {
+        for v in c.values() {
+            w.u64(v);
+        }
+    }
+    w.u32(out.links.len() as u32);
+    for &(link, n) in &out.links {
+        w.u32(link.0);
+        w.u64(n);
+    }
+    if s.rec.chunk_steps.is_none() {
+        let probes: Vec<Vec<Vec<i32>>> = out.probes.iter().map(|p| p.values.clone()).collect();
+        put_recording(&mut w, &out.spikes, &probes, out.steps as usize, l.bounds[l.rank]..l.bounds[l.rank + 1], s);
+    }
+    w.u64(l.bytes_sent);
+    w.u64(l.messages_sent);
+    w.f64(l.exchange_seconds);
+    w.0
+}
+
+/// Rank 0: the other ranks' parts (`put_part`, past the last step's
+/// figures) into its output.
+fn fold_parts(l: &ranks::Link, readers: &mut [ranks::Reader], out: &mut RunOutput, s: &Shared, m: &Machine) {
+    const N: usize = nerve_isa::counters::COUNTERS.len();
+    let mut traffic = ranks::Traffic { bytes_sent: vec![l.bytes_sent], messages_sent: vec![l.messages_sent], exchange_seconds: vec![l.exchange_seconds] };
+    let mut links: std::collections::BTreeMap<u32, u64> = out.links.iter().map(|&(l, n)| (l.0, n)).collect();
+    let mut probes: Vec<Vec<Vec<i32>>> = out.probes.iter_mut().map(|p| std::mem::take(&mut p.values)).collect();
+    let counts_of = |rd: &mut ranks::Reader| {
+        let mut v = [0u64; N];
+        for x in v.iter_mut() {
+            *x = rd.u64();
+        }
+        Counts::from_values(v)
+    };
+    for (r, rd) in readers.iter_mut().enumerate().skip(1) {
+        for ci in l.bounds[r]..l.bounds[r + 1] {
+            let counts = counts_of(rd);
+            out.counts.add(&counts);
+            let (busy_ns, max_step_ns) = (rd.f64(), rd.f64());
+            out.per_core.push(CoreCounts { core: m.cores[ci].id.0, population: m.cores[ci].pop, counts, busy_ns, max_step_ns });
+        }
+        let nb = rd.u32() as usize;
+        for b in 0..nb {
+            let c = counts_of(rd);
+            if let Some(x) = out.series.counts.get_mut(b) {
+                // One barrier per step, counted once (not per rank).
+                let barriers = x.barriers;
+                x.add(&c);
+                x.barriers = barriers;
+            }
+        }
+        for _ in 0..rd.u32() {
+            let link = rd.u32();
+            *links.entry(link).or_default() += rd.u64();
+        }
+        if s.rec.chunk_steps.is_none() {
+            take_recording(rd, &mut out.spikes, &mut probes, out.steps as usize, l.bounds[r]..l.bounds[r + 1], s);
+        }
+        traffic.bytes_sent.push(rd.u64());
+        traffic.messages_sent.push(rd.u64());
+        traffic.exchange_seconds.push(rd.f64());
+    }
+    out.counts.barriers = out.steps;
+    out.per_core.sort_by_key(|c| c.core);
+    out.spikes.sort_unstable();
+    for (p, v) in out.probes.iter_mut().zip(probes) {
+        p.values = v;
+    }
+    out.links = links.into_iter().filter(|&(_, n)| n > 0).map(|(l, n)| (LinkId(l), n)).collect();
+    out.traffic = Some(traffic);
+}
+
+/// A rank's recording (spikes, and per probe its rows' values at the cores
+/// `cores`) into a message for rank 0.
+fn put_recording(w: &mut ranks::Words, spikes: &[SpikeEvent], probes: &[Vec<Vec<i32>>], rows: usize, cores: std::ops::Range<usize>, s: &Shared) {
+    w.u32(spikes.len() as u32);
+    for e in spikes {
+        w.u32(e.step);
+        w.u32(e.pop);
+        w.u32(e.neuron);
+    }
+    for (pi, &(pop, _)) in s.rec.probes.iter().enumerate() {
+        for row in 0..rows {
+            for ci in cores.clone() {
+                let (p, n) = s.pop_n[ci];
+                if p == pop {
+                    let f = s.first_of[ci] as usize;
+                    match probes.get(pi).and_then(|x| x.get(row)) {
+                        Some(r) => w.0.extend(r[f..f + n as usize].iter().map(|&v| v as u32)),
+                        None => w.0.extend(std::iter::repeat_n(0, n as usize)),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Rank 0: another rank's recording (see `put_recording`) into its own.
+fn take_recording(rd: &mut ranks::Reader, spikes: &mut Vec<SpikeEvent>, probes: &mut [Vec<Vec<i32>>], rows: usize, cores: std::ops::Range<usize>, s: &Shared) {
+    let n = rd.u32() as usize;
+    spikes.extend(rd.take(3 * n).chunks_exact(3).map(|x| SpikeEvent { step: x[0], pop: x[1], neuron: x[2] }));
+    for (pi, &(pop, _)) in s.rec.probes.iter().enumerate() {
+        for row in 0..rows {
+            for ci in cores.clone() {
+                let (p, n) = s.pop_n[ci];
+                if p == pop {
+                    let f = s.first_of[ci] as usize;
+                    let vals = rd.take(n as usize);
+                    if let Some(r) = probes.get_mut(pi).and_then(|x| x.get_mut(row)) {
+                        for (d, &v) in r[f..f + n as usize].iter_mut().zip(vals) {
+                            *d = v as i32;
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Each thread's cores, and its cores' part of every ring slot.
@@ -260,15 +486,17 @@ fn split<'a>(cores: &'a mut [Core], ring: &'a mut [i32], slots: usize, in_total:
     let mut rings: Vec<Vec<&mut [i32]>> = (0..threads).map(|_| Vec::with_capacity(slots)).collect();
     let mut ring_rest = ring;
     for _ in 0..slots {
-        let (mut slot, rest) = std::mem::take(&mut ring_rest).split_at_mut(in_total);
+        let (slot, rest) = std::mem::take(&mut ring_rest).split_at_mut(in_total);
         ring_rest = rest;
+        // This rank's cores' part of the slot.
+        let mut slot = &mut slot[in_bounds[0]..in_bounds[threads]];
         for (t, r) in rings.iter_mut().enumerate() {
             let (mine, more) = std::mem::take(&mut slot).split_at_mut(in_bounds[t + 1] - in_bounds[t]);
             r.push(mine);
             slot = more;
         }
     }
-    let mut rest = cores;
+    let mut rest = &mut cores[bounds[0]..bounds[threads]];
     let mut chunks = Vec::with_capacity(threads);
     for t in 0..threads {
         let (a, b) = std::mem::take(&mut rest).split_at_mut(bounds[t + 1] - bounds[t]);
@@ -331,7 +559,10 @@ fn merge(
         series.max_step_ns = a.max_step_ns;
         series.wall_ns = a.wall_bins;
         step_times = a.times;
-        series.counts = vec![Counts::default(); series.max_step_ns.len()];
+    }
+    // The series' counts (also at ranks other than 0, which send them to it).
+    if rec.per_step {
+        series.counts = vec![Counts::default(); steps.div_ceil(series.bin) as usize];
         for w in &workers {
             for (b, c) in w.bin_counts.iter().enumerate() {
                 series.counts[b].add(c);
@@ -356,5 +587,6 @@ fn merge(
         wall_ns: wall,
         overruns,
         wall_seconds: t_start.elapsed().as_secs_f64(),
+        traffic: None,
     }
 }

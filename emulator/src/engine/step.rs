@@ -10,6 +10,7 @@ use std::sync::{Mutex, RwLock};
 use nerve_isa::kernel::Kernel;
 
 use super::barrier::Barrier;
+use super::ranks::{Link, Reader, Words};
 use super::{Counts, KernelRunner, ProbeTrace, Recording, SpikeEvent};
 use crate::cost::timing::Costs;
 use crate::kernel::{groups, padded};
@@ -44,6 +45,12 @@ pub struct Shared<'a> {
     /// `compute`, read in `deliver` after the barrier).
     pub gap_vals: &'a [Vec<std::sync::atomic::AtomicI32>; 2],
     pub has_gaps: bool,
+    /// Cores in the machine (on every rank; `owner_start` spans this rank's).
+    pub n_cores: usize,
+    /// Per core: its population and neurons.
+    pub pop_n: &'a [(u32, u32)],
+    /// Whether other ranks run the other cores (see `ranks`).
+    pub ranked: bool,
 }
 
 /// A thread's view of the run: the shared data and the meeting points.
@@ -66,6 +73,9 @@ pub struct Ctx<'a> {
     pub handoff: &'a [Mutex<Chunk>],
     /// The sink's error, if writing a chunk failed (the run then stops).
     pub sink_error: &'a Mutex<Option<std::io::Error>>,
+    /// This step's spikes from other ranks, in core order, and where this
+    /// rank's own would sit among them (written by thread 0 between barriers).
+    pub remote: &'a RwLock<(Vec<(u32, u32)>, usize)>,
 }
 
 /// A thread's part of a chunk of a streamed recording: its spikes, and per
@@ -161,6 +171,12 @@ impl Net {
         }
         self.link_step[l] += 1;
     }
+    /// The step's loads (link, packets), which join the totals.
+    fn end_step_loads(&mut self) -> Vec<(u32, u32)> {
+        let loads = self.touched.iter().map(|&l| (l, self.link_step[l as usize])).collect();
+        self.end_step();
+        loads
+    }
     /// The busiest link's packets this step; the step's loads join the totals.
     fn end_step(&mut self) -> u32 {
         let mut busiest = 0u32;
@@ -176,13 +192,14 @@ impl Net {
 }
 
 impl Ctx<'_> {
-    pub fn work(&self, w: &mut Worker, progress: &mut dyn FnMut(u64), mut sink: Option<&mut dyn super::RecordSink>) {
+    pub fn work(&self, w: &mut Worker, progress: &mut dyn FnMut(u64), mut sink: Option<&mut dyn super::RecordSink>, mut link: Option<&mut Link>) {
         let s = self.s;
         let per_step = s.rec.per_step;
         if per_step {
             w.bin_counts = vec![Counts::default(); s.steps.div_ceil(super::steps::series_bin(s.steps)) as usize];
         }
-        let mut acc = (self.t == 0 && per_step).then(|| super::steps::StepAcc::new(s.steps, s.costs, s.timing));
+        // Steps are accounted at rank 0 (the others send it their figures).
+        let mut acc = (self.t == 0 && per_step && link.as_ref().is_none_or(|l| l.rank == 0)).then(|| super::steps::StepAcc::new(s.steps, s.costs, s.timing));
         let mut net = (self.t == 0).then(|| Net {
             link_step: vec![0; s.n_links],
             touched: Vec::new(),
@@ -205,6 +222,13 @@ impl Ctx<'_> {
                 self.send(w, step, &out);
             }
             self.barrier.wait();
+            if s.ranked {
+                // Thread 0 trades spikes with the other ranks while the others wait.
+                if let Some(l) = link.as_deref_mut() {
+                    self.exchange(l, step, par, acc.as_mut());
+                }
+                self.barrier.wait();
+            }
             // Every thread has settled the step before: its slowest core is known.
             if let Some(a) = acc.as_mut() {
                 if let Some((st, net_ns)) = a.pending.take() {
@@ -213,10 +237,10 @@ impl Ctx<'_> {
                 }
             }
             let latency = self.deliver(w, step, par, net.as_mut());
-            self.settle(w, step, latency, net.as_mut(), acc.as_mut());
+            self.settle(w, step, latency, net.as_mut(), acc.as_mut(), link.as_deref_mut());
             if let Some(every) = s.rec.chunk_steps {
                 if (step + 1) % every == 0 || step + 1 == s.steps {
-                    self.stream(w, step + 1, &mut sink);
+                    self.stream(w, step + 1, &mut sink, link.as_deref_mut());
                 }
             }
             if self.t == 0 && (step & 1023) == 1023 {
@@ -248,7 +272,7 @@ impl Ctx<'_> {
     /// probe rows summed: each neuron's value comes from one thread, the
     /// others hold 0) and gives them to the sink. A sink error sets `failed`
     /// before the second barrier, so every thread stops at the same step.
-    fn stream(&self, w: &mut Worker, end: u64, sink: &mut Option<&mut dyn super::RecordSink>) {
+    fn stream(&self, w: &mut Worker, end: u64, sink: &mut Option<&mut dyn super::RecordSink>, mut link: Option<&mut Link>) {
         {
             // invariant: no thread panics holding its handoff slot (it is held for one assignment)
             let mut h = self.handoff[self.t].lock().expect("no thread panics holding a handoff slot");
@@ -275,13 +299,30 @@ impl Ctx<'_> {
                 }
                 h.probes.clear();
             }
+            let mut failed = false;
+            // Other ranks' parts go to rank 0, which writes.
+            let write = match link.as_deref_mut() {
+                Some(l) => self.gather_chunk(l, rows, &mut spikes, &mut probes),
+                None => true,
+            };
             spikes.sort_unstable();
-            if let Some(sink) = sink.as_mut() {
-                if let Err(e) = sink.chunk(first, &spikes, &probes) {
-                    // invariant: no thread panics holding sink_error (it is held for one assignment)
-                    *self.sink_error.lock().expect("no thread panics holding sink_error") = Some(e);
-                    self.failed.store(true, Ordering::Release);
+            if write {
+                if let Some(sink) = sink.as_mut() {
+                    if let Err(e) = sink.chunk(first, &spikes, &probes) {
+                        // invariant: no thread panics holding sink_error (it is held for one assignment)
+                        *self.sink_error.lock().expect("no thread panics holding sink_error") = Some(e);
+                        failed = true;
+                    }
                 }
+            }
+            if let Some(l) = link {
+                // Every rank stops at the same step if rank 0 could not write.
+                let out: Vec<Vec<u32>> = (0..l.size).map(|r| if l.rank == 0 && r != 0 { vec![failed as u32] } else { Vec::new() }).collect();
+                let inb = l.exchange(out);
+                failed |= l.rank != 0 && inb[0].first() == Some(&1);
+            }
+            if failed {
+                self.failed.store(true, Ordering::Release);
             }
         }
         self.barrier.wait();
@@ -445,10 +486,29 @@ impl Ctx<'_> {
                 w.rx_events[ci] += core.gap_in.len() as u64;
             }
         }
-        for tb in 0..s.threads {
-            // invariant: no thread panics while holding a spike buffer (compute and send return no errors; a panic is a bug and ends the run)
-            let buf = self.bufs[par * s.threads + tb].read().expect("no thread panics holding a spike buffer");
-            for &(src, i) in buf.iter() {
+        // In core order: other ranks' spikes of lower cores, this rank's, the rest
+        // (learning may see the order; the ring's sums do not).
+        // invariant: thread 0 holds `remote` only between the step's two barriers, and panics nowhere while holding it
+        let remote = if s.ranked { Some(self.remote.read().expect("no thread panics holding the remote spikes")) } else { None };
+        let (before, after): (&[(u32, u32)], &[(u32, u32)]) = match &remote {
+            Some(r) => (&r.0[..r.1], &r.0[r.1..]),
+            None => (&[], &[]),
+        };
+        for part in 0..s.threads + 2 {
+            let (buf, local);
+            let spikes: &[(u32, u32)] = if part == 0 {
+                before
+            } else if part == s.threads + 1 {
+                after
+            } else {
+                // invariant: no thread panics while holding a spike buffer (compute and send return no errors; a panic is a bug and ends the run)
+                buf = self.bufs[par * s.threads + part - 1].read().expect("no thread panics holding a spike buffer");
+                local = &buf[..];
+                local
+            };
+            // The network is accounted at the source's rank.
+            let mut net = if part == 0 || part == s.threads + 1 { None } else { net.as_deref_mut() };
+            for &(src, i) in spikes {
                 let subs = &s.pre_subs[src as usize];
                 if !subs.is_empty() {
                     self.deliver_plastic(w, subs.of(i), step);
@@ -525,6 +585,113 @@ impl Ctx<'_> {
         latency
     }
 
+    /// Thread 0, between the step's barriers: sends each other rank this
+    /// rank's spikes that have a destination there and the gap-junction
+    /// values it takes in, and to rank 0 the step before's figures (slowest
+    /// core, longest path, link loads); receives theirs. Rank 0 accounts
+    /// the step before.
+    fn exchange(&self, l: &mut Link, step: u64, par: usize, acc: Option<&mut super::steps::StepAcc>) {
+        let s = self.s;
+        let lo = l.bounds[l.rank];
+        let mut spikes: Vec<Vec<u32>> = vec![Vec::new(); l.size];
+        for tb in 0..s.threads {
+            // invariant: no thread panics while holding a spike buffer (compute and send return no errors; a panic is a bug and ends the run)
+            let buf = self.bufs[par * s.threads + tb].read().expect("no thread panics holding a spike buffer");
+            for &(src, i) in buf.iter() {
+                for &r in &l.sends_to[src as usize - lo] {
+                    spikes[r as usize].extend([src, i]);
+                }
+            }
+        }
+        // The step before's figures, once every thread has settled it.
+        let before = if s.rec.per_step && step > 0 {
+            let core_ns = f64::from_bits(self.core_max[((step - 1) & 1) as usize].swap(0, Ordering::AcqRel));
+            let (_, latency, loads) = l.pending.take().unwrap_or_default();
+            Some((core_ns, latency, loads))
+        } else {
+            None
+        };
+        let vals = &s.gap_vals[par];
+        let mut out = Vec::with_capacity(l.size);
+        for (r, sp) in spikes.into_iter().enumerate() {
+            if r == l.rank {
+                out.push(Vec::new());
+                continue;
+            }
+            let mut w = Words(Vec::with_capacity(sp.len() + 2));
+            w.u32((sp.len() / 2) as u32);
+            w.0.extend(sp);
+            w.u32(l.gap_to[r].len() as u32);
+            for &ix in &l.gap_to[r] {
+                w.u32(ix);
+                w.u32(vals[ix as usize].load(Ordering::Relaxed) as u32);
+            }
+            if r == 0 {
+                if let Some((core_ns, latency, loads)) = &before {
+                    w.f64(*core_ns);
+                    w.f64(*latency);
+                    w.u32(loads.len() as u32);
+                    for &(link, n) in loads {
+                        w.u32(link);
+                        w.u32(n);
+                    }
+                }
+            }
+            out.push(w.0);
+        }
+        let inb = l.exchange(out);
+        // invariant: only thread 0 writes `remote`, between barriers, and panics nowhere while holding it
+        let mut remote = self.remote.write().expect("no thread panics holding the remote spikes");
+        remote.0.clear();
+        remote.1 = 0;
+        let mut figures = before.map(|(c, lat, loads)| (c, lat, vec![loads]));
+        for (r, words) in inb.iter().enumerate() {
+            if r == l.rank {
+                remote.1 = remote.0.len();
+                continue;
+            }
+            let mut rd = Reader::new(words);
+            let n = rd.u32() as usize;
+            remote.0.extend(rd.take(2 * n).chunks_exact(2).map(|x| (x[0], x[1])));
+            let ng = rd.u32() as usize;
+            for x in rd.take(2 * ng).chunks_exact(2) {
+                if let Some(v) = vals.get(x[0] as usize) {
+                    v.store(x[1] as i32, Ordering::Relaxed);
+                }
+            }
+            if let (0, Some((c, lat, loads))) = (l.rank, figures.as_mut()) {
+                *c = c.max(rd.f64());
+                *lat = lat.max(rd.f64());
+                let nl = rd.u32() as usize;
+                loads.push(rd.take(2 * nl).chunks_exact(2).map(|x| (x[0], x[1])).collect());
+            }
+        }
+        if let (Some(a), Some((core_ns, latency, loads))) = (acc, figures) {
+            a.account(step - 1, core_ns, s.costs.net_ns(latency, l.busiest(&loads)));
+        }
+    }
+
+    /// Thread 0 at the end of a streamed chunk: other ranks send their
+    /// cores' spikes and probe rows to rank 0, which merges them into its
+    /// own (`probes[p][row][neuron]`). Whether this rank writes (rank 0).
+    fn gather_chunk(&self, l: &mut Link, rows: usize, spikes: &mut Vec<super::SpikeEvent>, probes: &mut [Vec<Vec<i32>>]) -> bool {
+        let s = self.s;
+        let mut out: Vec<Vec<u32>> = vec![Vec::new(); l.size];
+        if l.rank != 0 {
+            let mut w = Words::default();
+            super::put_recording(&mut w, spikes, probes, rows, l.bounds[l.rank]..l.bounds[l.rank + 1], s);
+            out[0] = w.0;
+        }
+        let inb = l.exchange(out);
+        if l.rank != 0 {
+            return false;
+        }
+        for (r, words) in inb.iter().enumerate().skip(1) {
+            super::take_recording(&mut Reader::new(words), spikes, probes, rows, l.bounds[r]..l.bounds[r + 1], s);
+        }
+        true
+    }
+
     /// A spike into the plastic synapses it feeds at this thread's cores
     /// (`subs`: the spiking neuron's subscribers).
     fn deliver_plastic(&self, w: &mut Worker, subs: &[crate::learning::PreSub], step: u64) {
@@ -562,7 +729,7 @@ impl Ctx<'_> {
 
     /// End of step: receive times and counts per core, each core's time, the
     /// step's slowest core and counts; on thread 0 the network's time.
-    fn settle(&self, w: &mut Worker, step: u64, latency: f64, net: Option<&mut Net>, acc: Option<&mut super::steps::StepAcc>) {
+    fn settle(&self, w: &mut Worker, step: u64, latency: f64, net: Option<&mut Net>, acc: Option<&mut super::steps::StepAcc>, link: Option<&mut Link>) {
         let c = self.s.costs;
         let mut core_max = 0.0f64;
         if w.has_stdp {
@@ -607,9 +774,15 @@ impl Ctx<'_> {
             core_max = core_max.max(x);
         }
         if let Some(net) = net {
-            let busiest = net.end_step();
-            if let Some(a) = acc {
-                a.pending = Some((step, c.net_ns(latency, busiest)));
+            match link {
+                // Rank 0 sums every rank's link loads before taking the busiest.
+                Some(l) => l.pending = Some((step, latency, net.end_step_loads())),
+                None => {
+                    let busiest = net.end_step();
+                    if let Some(a) = acc {
+                        a.pending = Some((step, c.net_ns(latency, busiest)));
+                    }
+                }
             }
         }
         if self.s.rec.per_step {
@@ -663,7 +836,7 @@ impl Ctx<'_> {
         let s = self.s;
         let (lo, hi) = (s.owner_start[self.t], s.owner_start[self.t + 1]);
         let a = if lo == 0 { 0 } else { xs.partition_point(|d| (core(d) as usize) < lo) };
-        let b = if hi == s.owner_start[s.threads] { xs.len() } else { xs.partition_point(|d| (core(d) as usize) < hi) };
+        let b = if hi == s.n_cores { xs.len() } else { xs.partition_point(|d| (core(d) as usize) < hi) };
         a..b
     }
 }

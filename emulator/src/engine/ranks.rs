@@ -1,0 +1,413 @@
+//! Runs spread over processes (ranks, as MPI numbers them).
+//!
+//! Each rank owns a contiguous range of the machine's cores (whole chips
+//! where the layout allows, see [`partition`]) and runs them on its own
+//! threads. Once per timestep, after the compute phase, thread 0 of every
+//! rank sends each other rank the spikes of its cores that have a
+//! destination there (a synaptic row, a route's destination, a learning
+//! subscriber) and its gap-junction values, and receives theirs; the
+//! exchange is the step's barrier between ranks. Rank 0 also receives each
+//! rank's part of the previous step's timing (slowest core, longest path,
+//! link loads), so that it accounts every step as one process would; at the
+//! end it gathers the counters, and recordings not streamed, into one
+//! output. Delivery walks the spikes in core order whatever their rank, and
+//! all counts are integers: the results equal the one-process run's.
+//!
+//! The transport is a trait: `nerve run` plugs in MPI (the CLI's `mpi`
+//! feature), tests plug [`Loopback`] (ranks as threads of one process).
+
+use std::sync::{Arc, Condvar, Mutex};
+
+use crate::machine::Machine;
+
+/// How ranks reach each other.
+pub trait Transport {
+    /// This process's rank, `0..size()`.
+    fn rank(&self) -> usize;
+    fn size(&self) -> usize;
+    /// A collective all-to-all: every rank calls it at the same point of a
+    /// run with `out[r]` the words for rank r (its own entry empty) and gets
+    /// back `inb[r]`, the words rank r sent it.
+    fn exchange(&mut self, out: Vec<Vec<u32>>) -> Vec<Vec<u32>>;
+}
+
+/// Ranks as threads of one process, for tests: `Loopback::group(k)` gives
+/// the k ranks' transports, one per thread. A rank that panics makes the
+/// others panic at their next exchange rather than wait for it forever.
+pub struct Loopback {
+    rank: usize,
+    hub: Arc<Hub>,
+}
+
+struct Hub {
+    size: usize,
+    /// `slots[from][to]`, and the meeting point: (arrived, generation, a rank died).
+    slots: Mutex<Vec<Vec<Vec<u32>>>>,
+    meet: Mutex<(usize, u64, bool)>,
+    cv: Condvar,
+}
+
+impl Hub {
+    fn wait(&self) {
+        // invariant: the meeting point is held for a few assignments, never across a panic
+        let mut g = self.meet.lock().expect("the loopback meeting point is never poisoned");
+        assert!(!g.2, "another rank of this loopback group failed");
+        let gen = g.1;
+        g.0 += 1;
+        if g.0 == self.size {
+            g.0 = 0;
+            g.1 += 1;
+            self.cv.notify_all();
+            return;
+        }
+        while g.1 == gen && !g.2 {
+            // invariant: as above
+            g = self.cv.wait(g).expect("the loopback meeting point is never poisoned");
+        }
+        assert!(!g.2, "another rank of this loopback group failed");
+    }
+}
+
+impl Drop for Loopback {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            if let Ok(mut g) = self.hub.meet.lock() {
+                g.2 = true;
+            }
+            self.hub.cv.notify_all();
+        }
+    }
+}
+
+impl Loopback {
+    pub fn group(size: usize) -> Vec<Loopback> {
+        let size = size.max(1);
+        let hub = Arc::new(Hub { size, slots: Mutex::new(vec![vec![Vec::new(); size]; size]), meet: Mutex::new((0, 0, false)), cv: Condvar::new() });
+        (0..size).map(|rank| Loopback { rank, hub: hub.clone() }).collect()
+    }
+}
+
+impl Transport for Loopback {
+    fn rank(&self) -> usize {
+        self.rank
+    }
+    fn size(&self) -> usize {
+        self.hub.size
+    }
+    fn exchange(&mut self, out: Vec<Vec<u32>>) -> Vec<Vec<u32>> {
+        let lock = || {
+            // invariant: no rank thread panics holding the slots (each holds them for a copy)
+            self.hub.slots.lock().expect("no loopback rank panics holding the slots")
+        };
+        {
+            let mut s = lock();
+            for (to, words) in out.into_iter().enumerate() {
+                s[self.rank][to] = words;
+            }
+        }
+        self.hub.wait();
+        let inb = {
+            let mut s = lock();
+            (0..self.hub.size).map(|from| std::mem::take(&mut s[from][self.rank])).collect()
+        };
+        self.hub.wait();
+        inb
+    }
+}
+
+/// Which cores each rank owns: rank r has `bounds[r]..bounds[r + 1]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    pub bounds: Vec<usize>,
+    /// Chips whose cores are on more than one rank (0 unless the machine
+    /// has too few chips, or chips that are not whole rows of the mesh, to
+    /// cut only between them).
+    pub chips_split: usize,
+    /// Per rank: its cores' neurons whose spikes must go to another rank
+    /// (each counted once per other rank), the partitioner's cost.
+    pub cross_neurons: Vec<u64>,
+}
+
+/// Work of a core, as the threads' split weighs it.
+fn work_of(c: &crate::machine::Core) -> u64 {
+    c.n as u64 * 8 + c.n_syn + 64
+}
+
+/// Per core, the other cores its spikes reach: route destinations, cores
+/// with a row for them, learning subscribers, gap-junction targets (core
+/// indices, sorted, without the core itself).
+pub fn destinations(m: &Machine) -> Vec<Vec<u32>> {
+    let mut d: Vec<Vec<u32>> = vec![Vec::new(); m.cores.len()];
+    for (src, x) in d.iter_mut().enumerate() {
+        for r in &m.routes[src] {
+            x.extend(r.dests.iter().map(|d| d.core));
+        }
+        x.extend(m.fanout[src].spans(&m.spans).iter().map(|s| s.core));
+        for subs in [&m.pre_subs[src], &m.stdp_subs[src]] {
+            x.extend(subs.all().iter().map(|s| s.core));
+        }
+    }
+    // Gap junctions: a source value's core, by its index.
+    let mut gap_core = vec![0u32; m.gap_sources];
+    for (ci, c) in m.cores.iter().enumerate() {
+        for g in &c.gap_out {
+            gap_core[g.2 as usize] = ci as u32;
+        }
+    }
+    for (ci, c) in m.cores.iter().enumerate() {
+        for g in &c.gap_in {
+            d[gap_core[g.src as usize] as usize].push(ci as u32);
+        }
+    }
+    for x in d.iter_mut() {
+        x.sort_unstable();
+        x.dedup();
+    }
+    for (src, x) in d.iter_mut().enumerate() {
+        x.retain(|&c| c as usize != src);
+    }
+    d
+}
+
+/// Cuts the machine's cores into `k` contiguous ranges of roughly equal
+/// work, between chips where possible, each cut placed (within 10% of the
+/// work of a rank around its balanced position) where the fewest neurons
+/// have destinations on both sides.
+pub fn partition(m: &Machine, k: usize) -> Plan {
+    let n = m.cores.len();
+    let k = k.clamp(1, n.max(1));
+    let mut at = Vec::with_capacity(n + 1);
+    at.push(0u64);
+    for c in &m.cores {
+        at.push(at[at.len() - 1] + work_of(c));
+    }
+    let total = at[n];
+    let dests = destinations(m);
+    // Per core: the lowest and highest core its spikes reach.
+    let span: Vec<(usize, usize)> =
+        dests.iter().enumerate().map(|(i, d)| (d.first().map_or(i, |&x| (x as usize).min(i)), d.last().map_or(i, |&x| (x as usize).max(i)))).collect();
+    // Cuts between chips: no chip on both sides (a chip's cores need not be
+    // contiguous in core order when chips hold several tiles of a row).
+    let chip = |i: usize| m.arch.chip_of(m.cores[i].tile).0;
+    let mut last_of = std::collections::HashMap::new();
+    for i in 0..n {
+        last_of.insert(chip(i), i);
+    }
+    let mut clean = vec![false; n + 1];
+    let mut reach = 0usize;
+    for i in 0..n {
+        reach = reach.max(last_of[&chip(i)]);
+        clean[i + 1] = reach == i;
+    }
+    let tile_cut: Vec<bool> = (0..=n).map(|i| i == 0 || i == n || m.cores[i - 1].tile != m.cores[i].tile).collect();
+    // Neurons whose spikes cross a cut at c (sources below with a
+    // destination at or above, and the reverse), for every c.
+    let mut up = vec![0i64; n + 2];
+    let mut down = vec![0i64; n + 2];
+    for (i, &(lo, hi)) in span.iter().enumerate() {
+        let w = m.cores[i].n as i64;
+        // Source i crosses cuts c in (i, hi] upwards and (lo, i] downwards.
+        up[i + 1] += w;
+        up[hi + 1] -= w;
+        down[lo + 1] += w;
+        down[i + 1] -= w;
+    }
+    let mut cross = vec![0i64; n + 1];
+    let (mut u, mut dn) = (0i64, 0i64);
+    for c in 0..=n {
+        u += up[c];
+        dn += down[c];
+        cross[c] = u + dn;
+    }
+    let mut bounds = vec![0usize];
+    for r in 1..k {
+        let target = total * r as u64 / k as u64;
+        let slack = total / k as u64 / 10;
+        let prev = bounds[r - 1];
+        // Room for the ranks still to come (each at least one core).
+        let max_cut = n - (k - r);
+        let pick = |ok: &dyn Fn(usize) -> bool| -> Option<usize> {
+            (prev + 1..=max_cut).filter(|&c| ok(c) && at[c].abs_diff(target) <= slack).min_by_key(|&c| (cross[c], at[c].abs_diff(target)))
+        };
+        let c = pick(&|c| clean[c])
+            .or_else(|| pick(&|c| tile_cut[c]))
+            .or_else(|| pick(&|_| true))
+            .unwrap_or_else(|| (prev + 1..=max_cut).min_by_key(|&c| at[c].abs_diff(target)).unwrap_or(prev + 1));
+        bounds.push(c);
+    }
+    bounds.push(n);
+    let chips_split = bounds[1..k].iter().filter(|&&c| !clean[c]).map(|&c| chip(c)).collect::<std::collections::BTreeSet<_>>().len();
+    let rank_of = |c: usize| bounds.partition_point(|&b| b <= c) - 1;
+    let mut cross_neurons = vec![0u64; k];
+    for (i, d) in dests.iter().enumerate() {
+        let r = rank_of(i);
+        let mut others: Vec<usize> = d.iter().map(|&x| rank_of(x as usize)).filter(|&x| x != r).collect();
+        others.dedup();
+        others.sort_unstable();
+        others.dedup();
+        cross_neurons[r] += m.cores[i].n as u64 * others.len() as u64;
+    }
+    Plan { bounds, chips_split, cross_neurons }
+}
+
+/// Traffic between ranks over a run, as rank 0 gathered it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Traffic {
+    /// Per rank: bytes it sent to other ranks during the steps (spikes,
+    /// gap values, timing), messages it sent (one per other rank per step).
+    pub bytes_sent: Vec<u64>,
+    pub messages_sent: Vec<u64>,
+    /// Per rank: seconds its thread 0 spent in the per-step exchange.
+    pub exchange_seconds: Vec<f64>,
+}
+
+/// Thread 0's link to the other ranks during a run.
+pub(super) struct Link<'t> {
+    pub transport: &'t mut dyn Transport,
+    pub rank: usize,
+    pub size: usize,
+    pub bounds: Vec<usize>,
+    /// Per own core (index − lo): the other ranks its spikes go to.
+    pub sends_to: Vec<Vec<u32>>,
+    /// Per rank: the gap-junction values (indices among the machine's gap
+    /// sources) of this rank's cores that rank's cores take in.
+    pub gap_to: Vec<Vec<u32>>,
+    /// Thread 0's network figures of the step before, for rank 0: (step,
+    /// longest path, link loads).
+    pub pending: Option<(u64, f64, Vec<(u32, u32)>)>,
+    pub bytes_sent: u64,
+    pub messages_sent: u64,
+    pub exchange_seconds: f64,
+    /// Rank 0: per link, loads summed over ranks (scratch).
+    pub loads: Vec<u32>,
+}
+
+impl<'t> Link<'t> {
+    pub fn new(m: &Machine, transport: &'t mut dyn Transport, bounds: Vec<usize>) -> Link<'t> {
+        let (rank, size) = (transport.rank(), transport.size());
+        let (lo, hi) = (bounds[rank], bounds[rank + 1]);
+        let rank_of = |c: usize| bounds.partition_point(|&b| b <= c) - 1;
+        let dests = destinations(m);
+        let sends_to = (lo..hi)
+            .map(|i| {
+                let mut r: Vec<u32> = dests[i].iter().map(|&d| rank_of(d as usize) as u32).filter(|&x| x as usize != rank).collect();
+                r.sort_unstable();
+                r.dedup();
+                r
+            })
+            .collect();
+        let mut own_gap = vec![false; m.gap_sources];
+        for c in &m.cores[lo..hi] {
+            for g in &c.gap_out {
+                own_gap[g.2 as usize] = true;
+            }
+        }
+        let mut gap_to: Vec<Vec<u32>> = vec![Vec::new(); size];
+        for (ci, c) in m.cores.iter().enumerate() {
+            let r = rank_of(ci);
+            if r != rank {
+                gap_to[r].extend(c.gap_in.iter().map(|g| g.src).filter(|&x| own_gap[x as usize]));
+            }
+        }
+        for g in gap_to.iter_mut() {
+            g.sort_unstable();
+            g.dedup();
+        }
+        let n_links = nerve_isa::ids::LinkId::count(m.arch.num_tiles());
+        Link {
+            transport,
+            rank,
+            size,
+            bounds,
+            sends_to,
+            gap_to,
+            pending: None,
+            bytes_sent: 0,
+            messages_sent: 0,
+            exchange_seconds: 0.0,
+            loads: if rank == 0 { vec![0; n_links] } else { Vec::new() },
+        }
+    }
+
+    /// The busiest link of a step, every rank's loads summed.
+    pub fn busiest(&mut self, loads: &[Vec<(u32, u32)>]) -> u32 {
+        let mut busiest = 0;
+        for part in loads {
+            for &(l, n) in part {
+                let x = &mut self.loads[l as usize];
+                *x += n;
+                busiest = busiest.max(*x);
+            }
+        }
+        for part in loads {
+            for &(l, _) in part {
+                self.loads[l as usize] = 0;
+            }
+        }
+        busiest
+    }
+
+    /// The all-to-all, counting what this rank sends.
+    pub fn exchange(&mut self, out: Vec<Vec<u32>>) -> Vec<Vec<u32>> {
+        let t = std::time::Instant::now();
+        for (r, w) in out.iter().enumerate() {
+            if r != self.rank {
+                self.bytes_sent += w.len() as u64 * 4;
+                self.messages_sent += 1;
+            }
+        }
+        let inb = self.transport.exchange(out);
+        self.exchange_seconds += t.elapsed().as_secs_f64();
+        inb
+    }
+}
+
+/// Words of a message, written and read in order.
+#[derive(Default)]
+pub(super) struct Words(pub Vec<u32>);
+
+impl Words {
+    pub fn u32(&mut self, x: u32) {
+        self.0.push(x);
+    }
+    pub fn u64(&mut self, x: u64) {
+        self.0.push(x as u32);
+        self.0.push((x >> 32) as u32);
+    }
+    pub fn f64(&mut self, x: f64) {
+        self.u64(x.to_bits());
+    }
+}
+
+/// Reads a message's words in the order they were written.
+pub(super) struct Reader<'a> {
+    w: &'a [u32],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(w: &'a [u32]) -> Reader<'a> {
+        Reader { w, at: 0 }
+    }
+    /// The next word (a short message is a bug between ranks of one build:
+    /// every rank writes what the others read; it reads as 0 and the
+    /// decoding that follows stops at the end).
+    pub fn u32(&mut self) -> u32 {
+        let x = self.w.get(self.at).copied().unwrap_or(0);
+        self.at += 1;
+        x
+    }
+    pub fn u64(&mut self) -> u64 {
+        let lo = self.u32() as u64;
+        lo | ((self.u32() as u64) << 32)
+    }
+    pub fn f64(&mut self) -> f64 {
+        f64::from_bits(self.u64())
+    }
+    pub fn take(&mut self, n: usize) -> &'a [u32] {
+        let a = self.at.min(self.w.len());
+        let b = (self.at + n).min(self.w.len());
+        self.at += n;
+        &self.w[a..b]
+    }
+}
