@@ -4,6 +4,7 @@
 
 mod cmd;
 mod hugepages;
+mod mpi;
 mod out;
 mod progress;
 

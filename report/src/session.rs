@@ -190,7 +190,20 @@ fn probes(m: &Machine, specs: &[String]) -> Result<Vec<(u32, u8)>> {
 }
 
 /// Runs a loaded machine as `r` asks; `progress` gets the steps done.
-pub fn run(mut m: Machine, r: &Request, progress: &mut dyn FnMut(u64)) -> Result<Ran> {
+pub fn run(m: Machine, r: &Request, progress: &mut dyn FnMut(u64)) -> Result<Ran> {
+    run_on(m, r, None, progress)
+}
+
+/// This rank's part of a run over several ranks (`transport`): every rank
+/// calls it with the same machine and request; the cores are cut among
+/// ranks by `engine::ranks::partition`. Rank 0 gets the whole run's output
+/// and alone writes the streamed recordings; the others' `Ran` holds only
+/// their cores' counts.
+pub fn run_ranked(m: Machine, r: &Request, transport: &mut dyn nerve_emulator::engine::ranks::Transport, progress: &mut dyn FnMut(u64)) -> Result<Ran> {
+    run_on(m, r, Some(transport), progress)
+}
+
+fn run_on(mut m: Machine, r: &Request, transport: Option<&mut dyn nerve_emulator::engine::ranks::Transport>, progress: &mut dyn FnMut(u64)) -> Result<Ran> {
     let (ext, late_inputs) = external(&m, &r.inputs, r.steps)?;
     m.inject(&ext).map_err(nerve_emulator::EmuError::from)?;
     let any_marked = m.pops.iter().any(|p| p.record_spikes);
@@ -214,6 +227,30 @@ pub fn run(mut m: Machine, r: &Request, progress: &mut dyn FnMut(u64)) -> Result
     }
     let per_step = recording_bytes_per_step(&m, &recorded, &rec.probes, threads).max(1);
     let stream = r.stream.as_ref().filter(|st| per_step.saturating_mul(r.steps) > st.max_memory);
+    if let Some(t) = transport {
+        let plan = engine::ranks::partition(&m, t.size());
+        let rank = t.rank();
+        let ranked = engine::Ranked { transport: t, plan: &plan };
+        let Some(st) = stream else {
+            let output = engine::run_ranked(&mut m, runner.as_ref(), r.steps, threads, &rec, None, ranked, progress)?;
+            return Ok(Ran { machine: m, output, recorded, threads, late_inputs, streamed: None });
+        };
+        // Rank 0 writes the files; the others send it their chunks.
+        let chunk = (st.max_memory / per_step).max(1);
+        let rec = Recording { chunk_steps: Some(chunk), ..rec };
+        let probe_out = (!rec.probes.is_empty()).then_some(st.probe_out.as_path());
+        let mut sink = if rank == 0 {
+            Some(crate::stream::FileSink::new(&m, r.steps, st.record.as_ref().map(|(p, f)| (p.as_path(), *f)), &rec.probes, probe_out)?)
+        } else {
+            None
+        };
+        let mut output =
+            engine::run_ranked(&mut m, runner.as_ref(), r.steps, threads, &rec, sink.as_mut().map(|s| s as &mut dyn engine::RecordSink), ranked, progress)?;
+        if let Some(sink) = sink {
+            output.spikes = sink.finish()?;
+        }
+        return Ok(Ran { machine: m, output, recorded, threads, late_inputs, streamed: Some(chunk) });
+    }
     let Some(st) = stream else {
         let output = engine::run(&mut m, runner.as_ref(), r.steps, threads, &rec, progress)?;
         return Ok(Ran { machine: m, output, recorded, threads, late_inputs, streamed: None });

@@ -65,19 +65,7 @@ pub fn dataflow_order(n: usize, edges: &[(u32, u32)], inputs: &[bool]) -> Vec<u3
 
 /// The machine's population-to-population connections (pre, post), from where each core's spikes land.
 pub fn pop_edges(m: &Machine) -> Vec<(u32, u32)> {
-    let mut e: Vec<(u32, u32)> = Vec::new();
-    for (ci, c) in m.cores.iter().enumerate() {
-        if let Some(f) = m.fanout.get(ci) {
-            for sp in f.spans(&m.spans) {
-                if let Some(dst) = m.cores.get(sp.core as usize) {
-                    e.push((c.pop, dst.pop));
-                }
-            }
-        }
-    }
-    e.sort_unstable();
-    e.dedup();
-    e
+    m.pop_edges()
 }
 
 /// Most points kept per per-step series (longer runs are binned).
@@ -117,6 +105,26 @@ pub struct Summary {
     pub series: Series,
     pub raster: Raster,
     pub host: Host,
+    /// A run over several ranks (MPI): per rank, its cores and what it sent
+    /// the others. Absent for one process.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ranks: Vec<RankRow>,
+}
+
+/// One rank of a run over several.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RankRow {
+    pub rank: u32,
+    /// Its cores: ids of the first and last, and how many.
+    pub first_core: u32,
+    pub last_core: u32,
+    pub cores: u32,
+    /// Bytes and messages it sent other ranks, per step (the per-step
+    /// exchange; the start and end of the run excluded).
+    pub bytes_per_step: f64,
+    pub messages_per_step: f64,
+    /// Seconds its thread 0 spent in the per-step exchange (waiting included).
+    pub exchange_seconds: f64,
 }
 
 impl Summary {
@@ -577,6 +585,22 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
         series,
         raster,
         host: Host { wall_seconds: out.wall_seconds, load_seconds: o.load_seconds, emulator_bytes: m.memory_bytes(), huge_pages: o.huge_pages },
+        ranks: out.traffic.as_ref().map_or_else(Vec::new, |t| {
+            (0..t.bytes_sent.len())
+                .map(|r| {
+                    let (a, b) = (t.bounds[r], t.bounds[r + 1]);
+                    RankRow {
+                        rank: r as u32,
+                        first_core: m.cores[a].id.0,
+                        last_core: m.cores[b - 1].id.0,
+                        cores: (b - a) as u32,
+                        bytes_per_step: t.bytes_sent[r] as f64 / steps as f64,
+                        messages_per_step: t.messages_sent[r] as f64 / steps as f64,
+                        exchange_seconds: t.exchange_seconds[r],
+                    }
+                })
+                .collect()
+        }),
     }
 }
 

@@ -224,6 +224,23 @@ pub fn run_lines(s: &Summary, wall_seconds: f64) -> String {
     if !s.energy.unknown_figures.is_empty() {
         let _ = writeln!(out, "energy leaves out what `{}` does not publish ({}): unknown figures count as 0", s.arch, s.energy.unknown_figures.join(", "));
     }
+    if !s.ranks.is_empty() {
+        let rows = s
+            .ranks
+            .iter()
+            .map(|r| {
+                vec![
+                    r.rank.to_string(),
+                    format!("{}–{} ({})", r.first_core, r.last_core, r.cores),
+                    format!("{:.0}", r.bytes_per_step),
+                    format!("{:.2}", r.messages_per_step),
+                    format!("{:.3}", r.exchange_seconds),
+                ]
+            })
+            .collect();
+        let _ = writeln!(out, "over {} ranks (MPI):", s.ranks.len());
+        let _ = writeln!(out, "{}", crate::format::table(&["rank", "cores (count)", "bytes sent/step", "messages/step", "exchange s"], rows));
+    }
     let _ = writeln!(out, "`nerve report` on the --report file gives the breakdowns, pictures and an HTML page.");
     out
 }

@@ -143,6 +143,17 @@ fn is_network(p: &Path) -> bool {
 
 pub fn run(a: RunArgs) -> Result<()> {
     let t_load = std::time::Instant::now();
+    // Under mpirun: this process is one rank; rank 0 prints and writes.
+    let mut world = crate::mpi::world()?;
+    let (rank, ranks) = world.as_ref().map_or((0, 1), |w| (w.rank(), w.size()));
+    if ranks > 1 {
+        for (flag, set) in [("--save-weights", a.save_weights.is_some()), ("--save-network", a.save_network.is_some())] {
+            if set {
+                return Err(format!("{flag} is not available for runs over several ranks ({ranks} here): the learned weights and states stay on their ranks; run on one process").into());
+            }
+        }
+    }
+    let quiet = a.quiet || rank != 0;
     // Every output checked before the run, so that a typo loses no work.
     let probe_out = (!a.probe.is_empty()).then(|| a.probe_out.clone().unwrap_or_else(session::default_probe_path));
     let outputs: Vec<(&str, &Path)> = [
@@ -192,13 +203,15 @@ pub fn run(a: RunArgs) -> Result<()> {
         let arch =
             a.arch.as_deref().ok_or_else(|| format!("{}: a network needs --arch to be compiled (or give an image from `nerve compile`)", a.image.display()))?;
         let arch = Arch::load(arch)?;
-        let mut out = crate::cmd::compile::build(&a.image, &arch, &a.build, a.quiet)?;
-        if let Some(p) = &a.save_image {
+        let mut out = crate::cmd::compile::build(&a.image, &arch, &a.build, quiet)?;
+        if let (Some(p), 0) = (&a.save_image, rank) {
             let t_write = std::time::Instant::now();
             out.image.write(p)?;
             out.report.seconds.write = t_write.elapsed().as_secs_f64();
         }
-        crate::cmd::compile::write_report(&out.report, a.compile_report.as_deref())?;
+        if rank == 0 {
+            crate::cmd::compile::write_report(&out.report, a.compile_report.as_deref())?;
+        }
         out.image
     } else {
         let mut wrong: Vec<&str> = a.build.given();
@@ -247,18 +260,26 @@ pub fn run(a: RunArgs) -> Result<()> {
             probe_out: a.probe_out.clone().unwrap_or_else(session::default_probe_path),
         }),
     };
-    let bar = Progress::bar(a.quiet, a.steps, "running");
-    let ran = session::run(m, &request, &mut |s| {
+    let bar = Progress::bar(quiet, a.steps, "running");
+    let mut progress = |s| {
         if let Some(b) = &bar {
             b.set_position(s);
         }
-    })
+    };
+    let ran = match world.as_deref_mut() {
+        Some(w) if ranks > 1 => session::run_ranked(m, &request, w, &mut progress),
+        _ => session::run(m, &request, &mut progress),
+    }
     .map_err(flag_words)?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
     let (m, out) = (&ran.machine, &ran.output);
-    if ran.late_inputs > 0 && !a.quiet {
+    if rank != 0 {
+        // Rank 0 holds the run's output and writes it.
+        return Ok(());
+    }
+    if ran.late_inputs > 0 && !quiet {
         eprintln!(
             "note: {} input spike(s) fall at or after {} ms, the end of this {}-step run: not delivered (run more --steps to reach them)",
             ran.late_inputs,

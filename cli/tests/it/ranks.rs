@@ -49,9 +49,11 @@ impl RecordSink for Keep {
     }
 }
 
-/// Runs `img` on `k` ranks of `threads` threads each; rank 0's output, and
-/// what its sink got when `chunk` streams the recording.
-fn ranked(img: &ValidImage, k: usize, threads: usize, steps: u64, jit: bool, chunk: Option<u64>, plan: Option<Plan>) -> (RunOutput, Keep) {
+/// Runs `img` on `k` ranks of `threads` threads each, every rank holding
+/// the whole image or (`strip`) only its own cores' rows; rank 0's output,
+/// and what its sink got when `chunk` streams the recording.
+#[allow(clippy::too_many_arguments)]
+fn ranked(img: &ValidImage, k: usize, threads: usize, steps: u64, jit: bool, chunk: Option<u64>, plan: Option<Plan>, strip: bool) -> (RunOutput, Keep) {
     let plan = plan.unwrap_or_else(|| partition(&Machine::load_valid(img.clone()).unwrap(), k));
     let outs: Vec<(RunOutput, Keep)> = std::thread::scope(|sc| {
         let hs: Vec<_> = Loopback::group(k)
@@ -59,7 +61,14 @@ fn ranked(img: &ValidImage, k: usize, threads: usize, steps: u64, jit: bool, chu
             .map(|mut t| {
                 let plan = plan.clone();
                 sc.spawn(move || {
-                    let mut m = Machine::load_valid(img.clone()).unwrap();
+                    let mine = plan.bounds[t.rank()]..plan.bounds[t.rank() + 1];
+                    let mut m = if strip {
+                        let mut part = img.clone().into_image();
+                        part.strip_except(&|i| mine.contains(&i));
+                        Machine::load(part).unwrap()
+                    } else {
+                        Machine::load_valid(img.clone()).unwrap()
+                    };
                     let rec = Recording { chunk_steps: chunk, ..recording(&m) };
                     let jit_runner;
                     let runner: &dyn nerve_emulator::KernelRunner = if jit {
@@ -93,6 +102,7 @@ fn solo(img: &ValidImage, steps: u64, jit: bool) -> RunOutput {
 }
 
 fn assert_same(want: &RunOutput, got: &RunOutput, what: &str) {
+    assert!(got.traffic.is_some(), "{what}: rank 0 reports the traffic");
     assert_eq!(got.spikes, want.spikes, "{what}: spikes");
     for (g, w) in got.probes.iter().zip(&want.probes) {
         assert_eq!(g.values, w.values, "{what}: probe of population {}", w.pop);
@@ -121,9 +131,10 @@ fn check(img: &ValidImage, steps: u64, what: &str) {
     assert!(want.spikes.len() > 20, "{what}: the test needs activity ({} spikes)", want.spikes.len());
     let cores = want.per_core.len();
     assert!(cores >= 2, "{what}: the test needs cores to split ({cores})");
-    for (k, threads, jit) in [(2, 1, false), (2, 2, true), (3, 1, true)].into_iter().filter(|x| x.0 <= cores) {
-        let (got, _) = ranked(img, k, threads, steps, jit, None, None);
-        assert_same(&want, &got, &format!("{what}, {k} ranks × {threads} threads"));
+    for (k, threads, jit, strip) in [(2, 1, false, false), (2, 1, false, true), (2, 2, true, true), (3, 1, true, true)].into_iter().filter(|x| x.0 <= cores) {
+        let (got, _) = ranked(img, k, threads, steps, jit, None, None, strip);
+        let held = if strip { "its own cores' rows" } else { "the whole image" };
+        assert_same(&want, &got, &format!("{what}, {k} ranks × {threads} threads, each holding {held}"));
         let t = got.traffic.as_ref().unwrap();
         assert_eq!(t.bytes_sent.len(), k);
         assert!(t.messages_sent.iter().all(|&n| n >= steps * (k as u64 - 1)), "{what}: one message per other rank and step: {:?}", t.messages_sent);
@@ -150,7 +161,7 @@ fn a_streamed_recording_goes_through_rank_0_unchanged() {
     let steps = 157;
     let want = solo(&img, steps, false);
     for chunk in [1, 10, 157] {
-        let (got, keep) = ranked(&img, 2, 1, steps, false, Some(chunk), None);
+        let (got, keep) = ranked(&img, 2, 1, steps, false, Some(chunk), None, chunk == 10);
         assert!(got.spikes.is_empty());
         assert_eq!(keep.spikes, want.spikes, "chunk {chunk}");
         for (g, w) in keep.rows.iter().zip(&want.probes) {
@@ -167,7 +178,7 @@ fn any_cut_gives_the_same_run_and_bad_plans_are_refused() {
     let n = want.per_core.len();
     for cut in [1, n / 2, n - 1] {
         let plan = Plan { bounds: vec![0, cut, n], chips_split: 0, cross_neurons: vec![0, 0] };
-        let (got, _) = ranked(&img, 2, 1, 200, false, None, Some(plan));
+        let (got, _) = ranked(&img, 2, 1, 200, false, None, Some(plan), true);
         assert_same(&want, &got, &format!("cut at core {cut}"));
     }
     let mut m = Machine::load_valid(img.clone()).unwrap();
@@ -194,4 +205,59 @@ fn the_partitioner_balances_work_and_cuts_where_few_spikes_cross() {
             assert_eq!(p.cross_neurons, vec![0]);
         }
     }
+}
+
+/// A nerve built without the `mpi` feature, started by an MPI launcher as
+/// one of several processes, refuses rather than run the whole machine on
+/// every rank.
+#[cfg(not(feature = "mpi"))]
+#[test]
+fn a_launch_by_mpirun_without_the_mpi_feature_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("small.img");
+    let nerve = env!("CARGO_BIN_EXE_nerve");
+    let ok = std::process::Command::new(nerve)
+        .args(["compile", root("examples/small.json").to_str().unwrap(), "--arch", "spinnaker", "-q", "-o", img.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let out = std::process::Command::new(nerve).args(["run", img.to_str().unwrap(), "--steps", "5", "-q"]).env("OMPI_COMM_WORLD_SIZE", "2").output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("one of 2 processes") && err.contains("--features mpi"), "{err}");
+    // One process under a launcher (or none) runs as usual.
+    let out = std::process::Command::new(nerve).args(["run", img.to_str().unwrap(), "--steps", "5", "-q"]).env("OMPI_COMM_WORLD_SIZE", "1").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// `Image::read_part` keeps the cores asked for whole and strips the others
+/// as it decodes: keeping all gives the file's image; keeping some gives
+/// what `strip_except` gives, a valid image; the stored synapses are every
+/// core's, kept or not.
+#[test]
+fn read_part_keeps_its_cores_and_strips_the_rest() {
+    let img = image("examples/small.json", "spinnaker", 64).into_image();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("small.img");
+    img.write(&path).unwrap();
+    let (all, stored) = nerve_isa::Image::read_part(&path, &|_| true).unwrap();
+    assert_eq!(all, img);
+    assert_eq!(stored, img.cores.iter().map(|c| c.stored_synapses()).collect::<Vec<_>>());
+    assert!(stored.iter().sum::<u64>() > 1000);
+    let keep = |i: usize| i % 3 == 1;
+    let (part, stored2) = nerve_isa::Image::read_part(&path, &keep).unwrap();
+    assert_eq!(stored2, stored);
+    let mut want = img.clone();
+    want.strip_except(&keep);
+    assert_eq!(part, want);
+    assert!(part.cores.iter().enumerate().all(|(i, c)| keep(i) || (c.synapses.is_empty() && c.rows.is_empty() && c.inputs.is_empty())));
+    assert!(part.cores.iter().enumerate().any(|(i, c)| keep(i) && !c.synapses.is_empty()));
+    part.validate().unwrap();
+    // A corrupt file is refused as `read` refuses it.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let n = bytes.len();
+    bytes[n / 2] ^= 0x40;
+    std::fs::write(&path, &bytes).unwrap();
+    let e = nerve_isa::Image::read_part(&path, &keep).unwrap_err();
+    assert!(e.to_string().contains("checksum"), "{e}");
 }

@@ -203,7 +203,7 @@ fn run_inner(
         return Err(EmuError::TooManySteps { steps, max: u32::MAX as u64 });
     }
     let t_start = std::time::Instant::now();
-    let costs = Costs::of(m);
+    let mut costs = Costs::of(m);
     let n_links = LinkId::count(m.arch.num_tiles());
     let mine = match &ranked {
         Some(r) => r.plan.bounds[r.transport.rank()]..r.plan.bounds[r.transport.rank() + 1],
@@ -212,6 +212,9 @@ fn run_inner(
     let bounds = thread_bounds(m, mine.clone(), threads.clamp(1, mine.len().max(1)));
     let threads = bounds.len() - 1;
     let mut link = ranked.map(|r| ranks::Link::new(m, r.transport, r.plan.bounds.clone()));
+    if let Some(l) = link.as_mut() {
+        l.setup(m, &mut costs);
+    }
     let pop_n: Vec<(u32, u32)> = m.cores.iter().map(|c| (c.pop, c.n as u32)).collect();
     // Global neuron offset of each core within its population.
     let first_of: Vec<u32> = m.cores.iter().map(|c| m.pops[c.pop as usize].slices.iter().find(|s| s.core == c.id).map_or(0, |s| s.first)).collect();
@@ -240,6 +243,7 @@ fn run_inner(
         gap_vals: &gap_vals,
         has_gaps: m.gap_sources > 0,
         n_cores: m.cores.len(),
+        rank_cores: (mine.start, mine.end),
         pop_n: &pop_n,
         ranked: link.is_some(),
     };
@@ -313,7 +317,7 @@ fn run_inner(
     if l.rank != 0 {
         let mut out = merge(&m.pops, workers, &first_of, steps, acc, links, rec, t_start);
         let mut outs: Vec<Vec<u32>> = vec![Vec::new(); l.size];
-        outs[0] = put_part(&l, &mut out, last_core_ns, last, &shared);
+        outs[0] = put_part(&l, &mut out, last_core_ns, last, &shared, m);
         l.transport.exchange(outs);
         return Ok(out);
     }
@@ -332,7 +336,8 @@ fn run_inner(
         }
     }
     let mut out = merge(&m.pops, workers, &first_of, steps, acc, links, rec, t_start);
-    fold_parts(&l, &mut readers, &mut out, &shared, m);
+    let totals = fold_parts(&l, &mut readers, &mut out, &shared, m);
+    m.ranked_totals = Some(totals);
     out.wall_seconds = t_start.elapsed().as_secs_f64();
     Ok(out)
 }
@@ -341,7 +346,7 @@ fn run_inner(
 /// the last step's figures (when steps are timed), its cores' counts and
 /// times, its per-step series counts, link totals, recordings (unless
 /// streamed) and what it sent.
-fn put_part(l: &ranks::Link, out: &mut RunOutput, last_core_ns: f64, last: Option<(u64, f64, Vec<(u32, u32)>)>, s: &Shared) -> Vec<u32> {
+fn put_part(l: &ranks::Link, out: &mut RunOutput, last_core_ns: f64, last: Option<ranks::StepFigures>, s: &Shared, m: &Machine) -> Vec<u32> {
     let mut w = ranks::Words::default();
     if let Some((_, latency, loads)) = last {
         w.f64(last_core_ns);
@@ -377,14 +382,30 @@ fn put_part(l: &ranks::Link, out: &mut RunOutput, last_core_ns: f64, last: Optio
     w.u64(l.bytes_sent);
     w.u64(l.messages_sent);
     w.f64(l.exchange_seconds);
+    let mine = l.bounds[l.rank]..l.bounds[l.rank + 1];
+    w.u64(m.synapses_at(mine.clone()));
+    let edges = m.pop_edges_at(mine);
+    w.u32(edges.len() as u32);
+    for (a, b) in edges {
+        w.u32(a);
+        w.u32(b);
+    }
     w.0
 }
 
 /// Rank 0: the other ranks' parts (`put_part`, past the last step's
-/// figures) into its output.
-fn fold_parts(l: &ranks::Link, readers: &mut [ranks::Reader], out: &mut RunOutput, s: &Shared, m: &Machine) {
+/// figures) into its output; the whole machine's synapses and population
+/// connections.
+fn fold_parts(l: &ranks::Link, readers: &mut [ranks::Reader], out: &mut RunOutput, s: &Shared, m: &Machine) -> (u64, Vec<(u32, u32)>) {
+    let mine = l.bounds[0]..l.bounds[1];
+    let (mut synapses, mut edges) = (m.synapses_at(mine.clone()), m.pop_edges_at(mine));
     const N: usize = nerve_isa::counters::COUNTERS.len();
-    let mut traffic = ranks::Traffic { bytes_sent: vec![l.bytes_sent], messages_sent: vec![l.messages_sent], exchange_seconds: vec![l.exchange_seconds] };
+    let mut traffic = ranks::Traffic {
+        bounds: l.bounds.clone(),
+        bytes_sent: vec![l.bytes_sent],
+        messages_sent: vec![l.messages_sent],
+        exchange_seconds: vec![l.exchange_seconds],
+    };
     let mut links: std::collections::BTreeMap<u32, u64> = out.links.iter().map(|&(l, n)| (l.0, n)).collect();
     let mut probes: Vec<Vec<Vec<i32>>> = out.probes.iter_mut().map(|p| std::mem::take(&mut p.values)).collect();
     let counts_of = |rd: &mut ranks::Reader| {
@@ -421,7 +442,13 @@ fn fold_parts(l: &ranks::Link, readers: &mut [ranks::Reader], out: &mut RunOutpu
         traffic.bytes_sent.push(rd.u64());
         traffic.messages_sent.push(rd.u64());
         traffic.exchange_seconds.push(rd.f64());
+        synapses += rd.u64();
+        for _ in 0..rd.u32() {
+            edges.push((rd.u32(), rd.u32()));
+        }
     }
+    edges.sort_unstable();
+    edges.dedup();
     out.counts.barriers = out.steps;
     out.per_core.sort_by_key(|c| c.core);
     out.spikes.sort_unstable();
@@ -430,6 +457,7 @@ fn fold_parts(l: &ranks::Link, readers: &mut [ranks::Reader], out: &mut RunOutpu
     }
     out.links = links.into_iter().filter(|&(_, n)| n > 0).map(|(l, n)| (LinkId(l), n)).collect();
     out.traffic = Some(traffic);
+    (synapses, edges)
 }
 
 /// A rank's recording (spikes, and per probe its rows' values at the cores

@@ -253,6 +253,8 @@ pub fn partition(m: &Machine, k: usize) -> Plan {
 /// Traffic between ranks over a run, as rank 0 gathered it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Traffic {
+    /// The plan's cuts: rank r ran cores `bounds[r]..bounds[r + 1]`.
+    pub bounds: Vec<usize>,
     /// Per rank: bytes it sent to other ranks during the steps (spikes,
     /// gap values, timing), messages it sent (one per other rank per step).
     pub bytes_sent: Vec<u64>,
@@ -260,6 +262,12 @@ pub struct Traffic {
     /// Per rank: seconds its thread 0 spent in the per-step exchange.
     pub exchange_seconds: Vec<f64>,
 }
+
+/// A spike between ranks: (core index, neuron).
+pub type Spike = (u32, u32);
+
+/// A rank's network figures of one step: (step, longest path, link loads as (link, packets)).
+pub type StepFigures = (u64, f64, Vec<(u32, u32)>);
 
 /// Thread 0's link to the other ranks during a run.
 pub(super) struct Link<'t> {
@@ -274,7 +282,7 @@ pub(super) struct Link<'t> {
     pub gap_to: Vec<Vec<u32>>,
     /// Thread 0's network figures of the step before, for rank 0: (step,
     /// longest path, link loads).
-    pub pending: Option<(u64, f64, Vec<(u32, u32)>)>,
+    pub pending: Option<StepFigures>,
     pub bytes_sent: u64,
     pub messages_sent: u64,
     pub exchange_seconds: f64,
@@ -287,15 +295,8 @@ impl<'t> Link<'t> {
         let (rank, size) = (transport.rank(), transport.size());
         let (lo, hi) = (bounds[rank], bounds[rank + 1]);
         let rank_of = |c: usize| bounds.partition_point(|&b| b <= c) - 1;
-        let dests = destinations(m);
-        let sends_to = (lo..hi)
-            .map(|i| {
-                let mut r: Vec<u32> = dests[i].iter().map(|&d| rank_of(d as usize) as u32).filter(|&x| x as usize != rank).collect();
-                r.sort_unstable();
-                r.dedup();
-                r
-            })
-            .collect();
+        // Filled by `setup`, from what every rank says it needs.
+        let sends_to = vec![Vec::new(); hi - lo];
         let mut own_gap = vec![false; m.gap_sources];
         for c in &m.cores[lo..hi] {
             for g in &c.gap_out {
@@ -326,6 +327,99 @@ impl<'t> Link<'t> {
             messages_sent: 0,
             exchange_seconds: 0.0,
             loads: if rank == 0 { vec![0; n_links] } else { Vec::new() },
+        }
+    }
+
+    /// Before the first step, every rank tells every other which of its
+    /// cores' spikes it needs (those with a row, a route's destination or a
+    /// learning subscriber among its cores; a rank may hold only its own
+    /// cores' rows, so only it knows) and, under the per-destination message
+    /// model, what each source neuron's messages to its cores cost (a spike
+    /// is charged at its source, which may not know all its destinations).
+    pub fn setup(&mut self, m: &Machine, costs: &mut crate::cost::timing::Costs) {
+        let n = m.cores.len();
+        let (lo, hi) = (self.bounds[self.rank], self.bounds[self.rank + 1]);
+        let own = |c: u32| (c as usize) >= lo && (c as usize) < hi;
+        let rank_of = |c: usize| self.bounds.partition_point(|&b| b <= c) - 1;
+        let mut need = vec![0u32; n.div_ceil(32)];
+        for src in (0..n).filter(|&c| !own(c as u32)) {
+            let hit = m.routes[src].iter().any(|r| r.dests.iter().any(|d| own(d.core)))
+                || m.fanout[src].spans(&m.spans).iter().any(|s| own(s.core))
+                || m.pre_subs[src].all().iter().chain(m.stdp_subs[src].all()).any(|x| own(x.core));
+            if hit {
+                need[src / 32] |= 1 << (src % 32);
+            }
+        }
+        let mut out: Vec<Words> = (0..self.size).map(|_| Words(need.clone())).collect();
+        let mut parts: Vec<Vec<[u32; 8]>> = vec![Vec::new(); self.size];
+        if let Some(direct) = costs.direct.as_mut() {
+            for (src, ds) in direct.iter_mut().enumerate() {
+                let f = &m.fanout[src];
+                let spans = f.spans(&m.spans);
+                let owner = rank_of(src);
+                for i in 0..f.start.len().saturating_sub(1) {
+                    let mut t = crate::mesh::NeuronMessages::default();
+                    for si in f.range(i) {
+                        if spans[si].len == 0 || !own(spans[si].core) {
+                            continue;
+                        }
+                        let d = &ds.paths[ds.of_span[si] as usize];
+                        t.messages += 1;
+                        for k in 0..3 {
+                            t.hops[k] += d.hops[k];
+                        }
+                        t.chip_crossings += d.chip_crossings;
+                        t.latency_ns = t.latency_ns.max(d.latency_ns);
+                    }
+                    if owner == self.rank {
+                        // Its own cores' part; the others' parts are added below.
+                        ds.per_neuron[i] = t;
+                    } else if t.messages > 0 {
+                        let lat = t.latency_ns.to_bits();
+                        parts[owner].push([src as u32, i as u32, t.messages, t.hops[0], t.hops[1], t.hops[2], t.chip_crossings, 0]);
+                        parts[owner].push([lat as u32, (lat >> 32) as u32, 0, 0, 0, 0, 0, 0]);
+                    }
+                }
+            }
+        }
+        for (w, p) in out.iter_mut().zip(&parts) {
+            w.u32(p.len() as u32);
+            for x in p {
+                w.0.extend_from_slice(x);
+            }
+        }
+        out[self.rank] = Words::default();
+        let inb = self.exchange(out.into_iter().map(|w| w.0).collect());
+        self.bytes_sent = 0;
+        self.messages_sent = 0;
+        self.exchange_seconds = 0.0;
+        for (r, words) in inb.iter().enumerate() {
+            if r == self.rank {
+                continue;
+            }
+            let mut rd = Reader::new(words);
+            let bits = rd.take(n.div_ceil(32));
+            for src in lo..hi {
+                if bits.get(src / 32).is_some_and(|w| w & (1 << (src % 32)) != 0) {
+                    self.sends_to[src - lo].push(r as u32);
+                }
+            }
+            let k = rd.u32() as usize;
+            let entries = rd.take(8 * k);
+            if let Some(direct) = costs.direct.as_mut() {
+                for e in entries.chunks_exact(16) {
+                    let (src, i) = (e[0] as usize, e[1] as usize);
+                    let lat = f64::from_bits(e[8] as u64 | ((e[9] as u64) << 32));
+                    if let Some(t) = direct.get_mut(src).and_then(|d| d.per_neuron.get_mut(i)) {
+                        t.messages += e[2];
+                        for k in 0..3 {
+                            t.hops[k] += e[3 + k];
+                        }
+                        t.chip_crossings += e[6];
+                        t.latency_ns = t.latency_ns.max(lat);
+                    }
+                }
+            }
         }
     }
 

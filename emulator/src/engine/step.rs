@@ -10,7 +10,7 @@ use std::sync::{Mutex, RwLock};
 use nerve_isa::kernel::Kernel;
 
 use super::barrier::Barrier;
-use super::ranks::{Link, Reader, Words};
+use super::ranks::{Link, Reader, Spike, Words};
 use super::{Counts, KernelRunner, ProbeTrace, Recording, SpikeEvent};
 use crate::cost::timing::Costs;
 use crate::kernel::{groups, padded};
@@ -47,6 +47,8 @@ pub struct Shared<'a> {
     pub has_gaps: bool,
     /// Cores in the machine (on every rank; `owner_start` spans this rank's).
     pub n_cores: usize,
+    /// This rank's cores (all of them for one process).
+    pub rank_cores: (usize, usize),
     /// Per core: its population and neurons.
     pub pop_n: &'a [(u32, u32)],
     /// Whether other ranks run the other cores (see `ranks`).
@@ -490,7 +492,7 @@ impl Ctx<'_> {
         // (learning may see the order; the ring's sums do not).
         // invariant: thread 0 holds `remote` only between the step's two barriers, and panics nowhere while holding it
         let remote = if s.ranked { Some(self.remote.read().expect("no thread panics holding the remote spikes")) } else { None };
-        let (before, after): (&[(u32, u32)], &[(u32, u32)]) = match &remote {
+        let (before, after): (&[Spike], &[Spike]) = match &remote {
             Some(r) => (&r.0[..r.1], &r.0[r.1..]),
             None => (&[], &[]),
         };
@@ -506,8 +508,11 @@ impl Ctx<'_> {
                 local = &buf[..];
                 local
             };
-            // The network is accounted at the source's rank.
-            let mut net = if part == 0 || part == s.threads + 1 { None } else { net.as_deref_mut() };
+            // The network is accounted at the source's rank (multicast: its
+            // routes are known everywhere), per-destination messages at each
+            // destination's (a rank may know only its own cores' rows).
+            let remote = part == 0 || part == s.threads + 1;
+            let mut net = if remote && !(s.ranked && s.costs.direct.is_some()) { None } else { net.as_deref_mut() };
             for &(src, i) in spikes {
                 let subs = &s.pre_subs[src as usize];
                 if !subs.is_empty() {
@@ -523,7 +528,28 @@ impl Ctx<'_> {
                 if let Some(direct) = &s.costs.direct {
                     // Per-destination messages: each core with a row receives one.
                     let ds = &direct[src as usize];
-                    if let Some(net) = net.as_deref_mut() {
+                    if let (Some(net), true) = (net.as_deref_mut(), s.ranked) {
+                        // This rank's destinations' messages.
+                        let (rlo, rhi) = s.rank_cores;
+                        let a = range.start + all[range.clone()].partition_point(|d| (d.core as usize) < rlo);
+                        let b = range.start + all[range.clone()].partition_point(|d| (d.core as usize) < rhi);
+                        let mut any = false;
+                        for si in a..b {
+                            if all[si].len > 0 {
+                                let p = &ds.paths[ds.of_span[si] as usize];
+                                latency = latency.max(p.latency_ns);
+                                any = true;
+                                if s.costs.link_packet != 0.0 {
+                                    for &l in &p.links {
+                                        net.load(l.index());
+                                    }
+                                }
+                            }
+                        }
+                        if any && s.costs.link_packet == 0.0 {
+                            net.spikes_of[src as usize][i as usize] += 1;
+                        }
+                    } else if let Some(net) = net.as_deref_mut() {
                         if let Some(pn) = ds.per_neuron.get(i as usize) {
                             latency = latency.max(pn.latency_ns);
                             if s.costs.link_packet != 0.0 {
@@ -819,7 +845,9 @@ impl Ctx<'_> {
                     continue;
                 }
                 for si in f.range(i) {
-                    if all[si].len > 0 {
+                    // Over several ranks, each expands its own cores' messages.
+                    let mine = !s.ranked || (s.rank_cores.0..s.rank_cores.1).contains(&(all[si].core as usize));
+                    if all[si].len > 0 && mine {
                         for &l in &ds.paths[ds.of_span[si] as usize].links {
                             net.link_totals[l.index()] += k as u64;
                         }

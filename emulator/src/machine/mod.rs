@@ -181,13 +181,57 @@ pub struct Machine {
     pub footprint: Footprint,
     /// Distinct (core, neuron, slot) values sent every step for electrical synapses.
     pub gap_sources: usize,
+    /// After a run over several ranks, at rank 0: the whole machine's
+    /// synapses and population connections (each rank may hold only its
+    /// own cores' rows).
+    pub ranked_totals: Option<(u64, Vec<(u32, u32)>)>,
 }
 
 impl Machine {
     /// The synapses the machine holds: the arena's (those packets reach)
     /// and the learning ones (which deliver themselves).
     pub fn synapses(&self) -> u64 {
-        self.arena.len() as u64 + self.cores.iter().flat_map(|c| &c.plastic).map(|p| p.syn.len() as u64).sum::<u64>()
+        if let Some((n, _)) = &self.ranked_totals {
+            return *n;
+        }
+        self.synapses_at(0..self.cores.len())
+    }
+
+    /// The synapses into the cores `cores` (indices).
+    pub fn synapses_at(&self, cores: std::ops::Range<usize>) -> u64 {
+        let mut n: u64 = self.cores[cores.clone()].iter().flat_map(|c| &c.plastic).map(|p| p.syn.len() as u64).sum();
+        for f in &self.fanout {
+            n += f.spans(&self.spans).iter().filter(|s| cores.contains(&(s.core as usize))).map(|s| s.deliver as u64).sum::<u64>();
+        }
+        n
+    }
+
+    /// The population-to-population connections (pre, post), from where
+    /// each core's spikes land, sorted.
+    pub fn pop_edges(&self) -> Vec<(u32, u32)> {
+        if let Some((_, e)) = &self.ranked_totals {
+            return e.clone();
+        }
+        self.pop_edges_at(0..self.cores.len())
+    }
+
+    /// The same, for spikes landing on the cores `cores` (indices).
+    pub fn pop_edges_at(&self, cores: std::ops::Range<usize>) -> Vec<(u32, u32)> {
+        let mut e: Vec<(u32, u32)> = Vec::new();
+        for (ci, c) in self.cores.iter().enumerate() {
+            if let Some(f) = self.fanout.get(ci) {
+                for sp in f.spans(&self.spans) {
+                    if cores.contains(&(sp.core as usize)) {
+                        if let Some(dst) = self.cores.get(sp.core as usize) {
+                            e.push((c.pop, dst.pop));
+                        }
+                    }
+                }
+            }
+        }
+        e.sort_unstable();
+        e.dedup();
+        e
     }
 
     /// Validates an image and loads it. Consumes it: the synapses move into packed rows.
@@ -387,6 +431,7 @@ impl Machine {
             stdp_subs,
             footprint,
             gap_sources,
+            ranked_totals: None,
         })
     }
 

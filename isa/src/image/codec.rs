@@ -201,6 +201,18 @@ impl Image {
     /// that fails to decode is read to its end, and a checksum mismatch is
     /// reported rather than the decoding error).
     pub fn read_unvalidated(path: &std::path::Path) -> Result<Image, ImageError> {
+        Image::read_file(path, None).map(|(img, _)| img)
+    }
+
+    /// One rank's part of an image file (see `part.rs`): the cores `keep`
+    /// accepts (by index) whole, the others stripped as they are decoded;
+    /// and every core's stored synapses. Checked as `read_unvalidated`
+    /// checks the whole file; not validated.
+    pub fn read_part(path: &std::path::Path, keep: &dyn Fn(usize) -> bool) -> Result<(Image, Vec<u64>), ImageError> {
+        Image::read_file(path, Some(keep))
+    }
+
+    fn read_file(path: &std::path::Path, keep: Option<&dyn Fn(usize) -> bool>) -> Result<(Image, Vec<u64>), ImageError> {
         use std::io::Read;
         let io = |source: std::io::Error| ImageError::Io { path: path.display().to_string(), source };
         let mut f = std::fs::File::open(path).map_err(io)?;
@@ -213,10 +225,22 @@ impl Image {
         let (len, crc) = check_header(&header, file_len - HEADER_LEN as u64)?;
         // Checksummed a buffer at a time, below the buffer the decoder reads from.
         let mut r = std::io::BufReader::with_capacity(1 << 20, Hashing { inner: f.take(len), hasher: crc32fast::Hasher::new(), count: 0 });
-        fn decode<C: bincode::config::Config, R: std::io::Read>(c: C, r: &mut R) -> Result<Image, bincode::error::DecodeError> {
-            bincode::serde::decode_from_std_read(r, c)
+        type Part = (Image, Vec<u64>);
+        fn decode<C: bincode::config::Config, R: std::io::Read>(
+            c: C,
+            r: &mut std::io::BufReader<R>,
+            keep: Option<&dyn Fn(usize) -> bool>,
+        ) -> Result<Part, bincode::error::DecodeError> {
+            match keep {
+                None => bincode::serde::decode_from_std_read(r, c).map(|img| (img, Vec::new())),
+                Some(keep) => {
+                    use serde::de::DeserializeSeed;
+                    let mut d = bincode::serde::OwnedSerdeDecoder::from_reader(r, c);
+                    super::part::PartSeed { keep }.deserialize(d.as_deserializer())
+                }
+            }
         }
-        let decoded: Result<Image, _> = with_tier!(len, decode, &mut r);
+        let decoded: Result<Part, _> = with_tier!(len, decode, &mut r, keep);
         let used = r.get_ref().count - r.buffer().len() as u64;
         // The rest, if the decoder stopped early: the checksum covers it all.
         std::io::copy(&mut r, &mut std::io::sink()).map_err(io)?;

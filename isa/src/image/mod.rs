@@ -16,6 +16,7 @@
 
 mod codec;
 mod conv;
+mod part;
 mod validate;
 
 pub use crate::route::{RouteEntry, RouterTable};
