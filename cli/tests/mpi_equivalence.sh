@@ -59,6 +59,13 @@ check small-spinnaker examples/small.json spinnaker 2000 exc:v --neurons-per-cor
 check small-loihi examples/small.json loihi 2000 exc:v --neurons-per-core 64
 check celegans examples/celegans/network.json spinnaker 1000 Interneuron:v --neurons-per-core 16
 
+# A network compiled in memory by every rank (held whole, run in part).
+"${MPIRUN[@]}" -np 2 "$N" run examples/small.json --arch spinnaker --neurons-per-core 64 --steps 2000 --record "$W/net.csv" --probe exc:v --probe-out "$W/net.p.csv" --report "$W/net.json" -q
+cmp "$W/small-spinnaker.1.csv" "$W/net.csv"
+cmp "$W/small-spinnaker.1.p.csv" "$W/net.p.csv"
+same_summary "$W/small-spinnaker.1.json" "$W/net.json"
+echo "ok: a network compiled by 2 ranks = its image on 1 process"
+
 # What stays on one process is refused, naming the flag.
 if "${MPIRUN[@]}" -np 2 "$N" run "$W/small-spinnaker.img" --steps 10 --save-weights "$W/w.csv" -q 2> "$W/err"; then
   echo "--save-weights over 2 ranks should fail"; exit 1

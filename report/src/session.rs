@@ -195,15 +195,24 @@ pub fn run(m: Machine, r: &Request, progress: &mut dyn FnMut(u64)) -> Result<Ran
 }
 
 /// This rank's part of a run over several ranks (`transport`): every rank
-/// calls it with the same machine and request; the cores are cut among
-/// ranks by `engine::ranks::partition`. Rank 0 gets the whole run's output
-/// and alone writes the streamed recordings; the others' `Ran` holds only
-/// their cores' counts.
-pub fn run_ranked(m: Machine, r: &Request, transport: &mut dyn nerve_emulator::engine::ranks::Transport, progress: &mut dyn FnMut(u64)) -> Result<Ran> {
-    run_on(m, r, Some(transport), progress)
+/// calls it with the same request and plan, and a machine that holds at
+/// least its own cores' rows (`plan`: which cores each rank runs, e.g.
+/// `engine::ranks::partition`). Rank 0 gets the whole run's output and alone
+/// writes the streamed recordings; the others' `Ran` holds only their
+/// cores' counts.
+pub fn run_ranked(
+    m: Machine,
+    r: &Request,
+    transport: &mut dyn nerve_emulator::engine::ranks::Transport,
+    plan: &nerve_emulator::engine::ranks::Plan,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Ran> {
+    run_on(m, r, Some((transport, plan)), progress)
 }
 
-fn run_on(mut m: Machine, r: &Request, transport: Option<&mut dyn nerve_emulator::engine::ranks::Transport>, progress: &mut dyn FnMut(u64)) -> Result<Ran> {
+type Ranks<'a> = Option<(&'a mut dyn nerve_emulator::engine::ranks::Transport, &'a nerve_emulator::engine::ranks::Plan)>;
+
+fn run_on(mut m: Machine, r: &Request, ranks: Ranks, progress: &mut dyn FnMut(u64)) -> Result<Ran> {
     let (ext, late_inputs) = external(&m, &r.inputs, r.steps)?;
     m.inject(&ext).map_err(nerve_emulator::EmuError::from)?;
     let any_marked = m.pops.iter().any(|p| p.record_spikes);
@@ -227,10 +236,9 @@ fn run_on(mut m: Machine, r: &Request, transport: Option<&mut dyn nerve_emulator
     }
     let per_step = recording_bytes_per_step(&m, &recorded, &rec.probes, threads).max(1);
     let stream = r.stream.as_ref().filter(|st| per_step.saturating_mul(r.steps) > st.max_memory);
-    if let Some(t) = transport {
-        let plan = engine::ranks::partition(&m, t.size());
+    if let Some((t, plan)) = ranks {
         let rank = t.rank();
-        let ranked = engine::Ranked { transport: t, plan: &plan };
+        let ranked = engine::Ranked { transport: t, plan };
         let Some(st) = stream else {
             let output = engine::run_ranked(&mut m, runner.as_ref(), r.steps, threads, &rec, None, ranked, progress)?;
             return Ok(Ran { machine: m, output, recorded, threads, late_inputs, streamed: None });

@@ -199,6 +199,7 @@ pub fn run(a: RunArgs) -> Result<()> {
     }
     // Every image is validated once, however it was obtained: by the compiler
     // for a network, here for a file.
+    let mut plan_ranks = None;
     let img = if is_network(&a.image) {
         let arch =
             a.arch.as_deref().ok_or_else(|| format!("{}: a network needs --arch to be compiled (or give an image from `nerve compile`)", a.image.display()))?;
@@ -228,9 +229,22 @@ pub fn run(a: RunArgs) -> Result<()> {
             )
             .into());
         }
-        Image::read_unvalidated(&a.image)?.into_valid()?
+        if ranks > 1 {
+            // Each rank reads its own cores' part (and the file once more,
+            // all cores stripped, for the plan every rank computes alike).
+            let (skeleton, stored) = Image::read_part(&a.image, &|_| false)?;
+            let plan = nerve_emulator::engine::ranks::partition_stripped(&Machine::load(skeleton)?, ranks, &stored);
+            let mine = plan.bounds[rank]..plan.bounds[rank + 1];
+            let (part, _) = Image::read_part(&a.image, &|i| mine.contains(&i))?;
+            plan_ranks = Some(plan);
+            part.into_valid()?
+        } else {
+            Image::read_unvalidated(&a.image)?.into_valid()?
+        }
     };
     let mut m = Machine::load_valid(img)?;
+    // A network compiled here is held whole by every rank.
+    let plan_ranks = plan_ranks.or_else(|| (ranks > 1).then(|| nerve_emulator::engine::ranks::partition(&m, ranks)));
     let load_seconds = t_load.elapsed().as_secs_f64();
     session::apply_cost_model(
         &mut m,
@@ -266,8 +280,8 @@ pub fn run(a: RunArgs) -> Result<()> {
             b.set_position(s);
         }
     };
-    let ran = match world.as_deref_mut() {
-        Some(w) if ranks > 1 => session::run_ranked(m, &request, w, &mut progress),
+    let ran = match (world.as_deref_mut(), &plan_ranks) {
+        (Some(w), Some(plan)) => session::run_ranked(m, &request, w, plan, &mut progress),
         _ => session::run(m, &request, &mut progress),
     }
     .map_err(flag_words)?;

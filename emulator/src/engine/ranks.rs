@@ -174,12 +174,25 @@ pub fn destinations(m: &Machine) -> Vec<Vec<u32>> {
 /// work of a rank around its balanced position) where the fewest neurons
 /// have destinations on both sides.
 pub fn partition(m: &Machine, k: usize) -> Plan {
+    let work: Vec<u64> = m.cores.iter().map(work_of).collect();
+    partition_by(m, k, &work)
+}
+
+/// As `partition`, for a machine loaded from an image whose cores were all
+/// stripped (`Image::read_part`: cheap to read whole), given each core's
+/// stored synapses as read: the plan every rank computes before reading its part.
+pub fn partition_stripped(m: &Machine, k: usize, stored: &[u64]) -> Plan {
+    let work: Vec<u64> = m.cores.iter().enumerate().map(|(i, c)| work_of(c) + stored.get(i).copied().unwrap_or(0)).collect();
+    partition_by(m, k, &work)
+}
+
+fn partition_by(m: &Machine, k: usize, work: &[u64]) -> Plan {
     let n = m.cores.len();
     let k = k.clamp(1, n.max(1));
     let mut at = Vec::with_capacity(n + 1);
     at.push(0u64);
-    for c in &m.cores {
-        at.push(at[at.len() - 1] + work_of(c));
+    for w in work {
+        at.push(at[at.len() - 1] + w);
     }
     let total = at[n];
     let dests = destinations(m);
