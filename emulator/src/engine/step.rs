@@ -534,8 +534,8 @@ impl Ctx<'_> {
                         let a = range.start + all[range.clone()].partition_point(|d| (d.core as usize) < rlo);
                         let b = range.start + all[range.clone()].partition_point(|d| (d.core as usize) < rhi);
                         let mut any = false;
-                        for si in a..b {
-                            if all[si].len > 0 {
+                        for (si, sp) in all.iter().enumerate().take(b).skip(a) {
+                            if sp.len > 0 {
                                 let p = &ds.paths[ds.of_span[si] as usize];
                                 latency = latency.max(p.latency_ns);
                                 any = true;
