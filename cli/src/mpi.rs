@@ -25,6 +25,13 @@ mod imp {
         world: mpi::topology::SimpleCommunicator,
         rank: usize,
         size: usize,
+        // Reused from step to step.
+        counts: Vec<i32>,
+        inc: Vec<i32>,
+        sd: Vec<i32>,
+        rd: Vec<i32>,
+        send: Vec<u32>,
+        recv: Vec<u32>,
     }
 
     pub fn world() -> Result<Option<Box<dyn Transport>>, String> {
@@ -39,7 +46,8 @@ mod imp {
         }
         let world = universe.world();
         let (rank, size) = (world.rank() as usize, world.size() as usize);
-        Ok(Some(Box::new(Mpi { _universe: universe, world, rank, size })))
+        let (counts, inc, sd, rd, send, recv) = Default::default();
+        Ok(Some(Box::new(Mpi { _universe: universe, world, rank, size, counts, inc, sd, rd, send, recv })))
     }
 
     impl Transport for Mpi {
@@ -49,36 +57,39 @@ mod imp {
         fn size(&self) -> usize {
             self.size
         }
-        fn exchange(&mut self, out: Vec<Vec<u32>>) -> Vec<Vec<u32>> {
-            // Counts first, then the words (MPI_Alltoall, MPI_Alltoallv).
-            let counts: Vec<i32> = out.iter().map(|w| i32::try_from(w.len()).unwrap_or(i32::MAX)).collect();
-            let mut inc = vec![0i32; self.size];
-            self.world.all_to_all_into(&counts[..], &mut inc[..]);
-            let displs = |c: &[i32]| -> Vec<i32> {
-                c.iter()
-                    .scan(0i32, |a, &x| {
-                        let d = *a;
-                        *a += x;
-                        Some(d)
-                    })
-                    .collect()
+        fn exchange(&mut self, out: &[Vec<u32>], inb: &mut [Vec<u32>]) {
+            // Counts first, then the words (MPI_Alltoall, MPI_Alltoallv),
+            // through buffers kept from step to step.
+            let displs = |c: &[i32], d: &mut Vec<i32>| {
+                d.clear();
+                let mut at = 0i32;
+                for &x in c {
+                    d.push(at);
+                    at += x;
+                }
             };
-            let (sd, rd) = (displs(&counts), displs(&inc));
-            let flat: Vec<u32> = out.concat();
-            let mut recv = vec![0u32; inc.iter().map(|&x| x as usize).sum()];
+            self.counts.clear();
+            self.counts.extend(out.iter().map(|w| i32::try_from(w.len()).unwrap_or(i32::MAX)));
+            self.inc.resize(self.size, 0);
+            self.world.all_to_all_into(&self.counts[..], &mut self.inc[..]);
+            displs(&self.counts, &mut self.sd);
+            displs(&self.inc, &mut self.rd);
+            self.send.clear();
+            for w in out {
+                self.send.extend_from_slice(w);
+            }
+            self.recv.resize(self.inc.iter().map(|&x| x as usize).sum(), 0);
             {
-                let sp = Partition::new(&flat[..], &counts[..], &sd[..]);
-                let mut rp = PartitionMut::new(&mut recv[..], &inc[..], &rd[..]);
+                let sp = Partition::new(&self.send[..], &self.counts[..], &self.sd[..]);
+                let mut rp = PartitionMut::new(&mut self.recv[..], &self.inc[..], &self.rd[..]);
                 self.world.all_to_all_varcount_into(&sp, &mut rp);
             }
             let mut at = 0;
-            inc.iter()
-                .map(|&n| {
-                    let w = recv[at..at + n as usize].to_vec();
-                    at += n as usize;
-                    w
-                })
-                .collect()
+            for (x, &n) in inb.iter_mut().zip(&self.inc) {
+                x.clear();
+                x.extend_from_slice(&self.recv[at..at + n as usize]);
+                at += n as usize;
+            }
         }
     }
 }

@@ -125,6 +125,9 @@ pub struct RankRow {
     pub messages_per_step: f64,
     /// Seconds its thread 0 spent in the per-step exchange (waiting included).
     pub exchange_seconds: f64,
+    /// Seconds before the first step in which the ranks told each other what they need (a collective: the same on every row).
+    #[serde(default)]
+    pub setup_seconds: f64,
 }
 
 impl Summary {
@@ -597,6 +600,7 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
                         bytes_per_step: t.bytes_sent[r] as f64 / steps as f64,
                         messages_per_step: t.messages_sent[r] as f64 / steps as f64,
                         exchange_seconds: t.exchange_seconds[r],
+                        setup_seconds: t.setup_seconds,
                     }
                 })
                 .collect()

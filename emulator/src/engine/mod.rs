@@ -318,21 +318,23 @@ fn run_inner(
         let mut out = merge(&m.pops, workers, &first_of, steps, acc, links, rec, t_start);
         let mut outs: Vec<Vec<u32>> = vec![Vec::new(); l.size];
         outs[0] = put_part(&l, &mut out, last_core_ns, last, &shared, m);
-        l.transport.exchange(outs);
+        l.exchange_owned(outs);
         return Ok(out);
     }
-    let inb = l.transport.exchange(vec![Vec::new(); l.size]);
+    let inb = l.exchange_owned(vec![Vec::new(); l.size]);
     let mut readers: Vec<ranks::Reader> = inb.iter().map(|w| ranks::Reader::new(w)).collect();
-    if let Some((st, latency, loads)) = last {
-        let (mut core_ns, mut latency, mut all) = (last_core_ns, latency, vec![loads]);
+    if let Some((st, latency)) = last {
+        let (mut core_ns, mut latency) = (last_core_ns, latency);
+        let own: Vec<u32> = l.pending_loads.iter().flat_map(|&(a, b)| [a, b]).collect();
+        l.add_loads(&own);
         for rd in readers.iter_mut().skip(1) {
             core_ns = core_ns.max(rd.f64());
             latency = latency.max(rd.f64());
             let nl = rd.u32() as usize;
-            all.push(rd.take(2 * nl).chunks_exact(2).map(|x| (x[0], x[1])).collect());
+            l.add_loads(rd.take(2 * nl));
         }
         if let Some(a) = acc.as_mut() {
-            a.account(st, core_ns, costs.net_ns(latency, l.busiest(&all)));
+            a.account(st, core_ns, costs.net_ns(latency, l.take_busiest()));
         }
     }
     let mut out = merge(&m.pops, workers, &first_of, steps, acc, links, rec, t_start);
@@ -346,13 +348,13 @@ fn run_inner(
 /// the last step's figures (when steps are timed), its cores' counts and
 /// times, its per-step series counts, link totals, recordings (unless
 /// streamed) and what it sent.
-fn put_part(l: &ranks::Link, out: &mut RunOutput, last_core_ns: f64, last: Option<ranks::StepFigures>, s: &Shared, m: &Machine) -> Vec<u32> {
+fn put_part(l: &ranks::Link, out: &mut RunOutput, last_core_ns: f64, last: Option<(u64, f64)>, s: &Shared, m: &Machine) -> Vec<u32> {
     let mut w = ranks::Words::default();
-    if let Some((_, latency, loads)) = last {
+    if let Some((_, latency)) = last {
         w.f64(last_core_ns);
         w.f64(latency);
-        w.u32(loads.len() as u32);
-        for (link, n) in loads {
+        w.u32(l.pending_loads.len() as u32);
+        for &(link, n) in &l.pending_loads {
             w.u32(link);
             w.u32(n);
         }
@@ -405,6 +407,7 @@ fn fold_parts(l: &ranks::Link, readers: &mut [ranks::Reader], out: &mut RunOutpu
         bytes_sent: vec![l.bytes_sent],
         messages_sent: vec![l.messages_sent],
         exchange_seconds: vec![l.exchange_seconds],
+        setup_seconds: l.setup_seconds,
     };
     let mut links: std::collections::BTreeMap<u32, u64> = out.links.iter().map(|&(l, n)| (l.0, n)).collect();
     let mut probes: Vec<Vec<Vec<i32>>> = out.probes.iter_mut().map(|p| std::mem::take(&mut p.values)).collect();

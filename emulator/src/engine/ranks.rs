@@ -26,9 +26,11 @@ pub trait Transport {
     fn rank(&self) -> usize;
     fn size(&self) -> usize;
     /// A collective all-to-all: every rank calls it at the same point of a
-    /// run with `out[r]` the words for rank r (its own entry empty) and gets
-    /// back `inb[r]`, the words rank r sent it.
-    fn exchange(&mut self, out: Vec<Vec<u32>>) -> Vec<Vec<u32>>;
+    /// run with `out[r]` the words for rank r (its own entry empty) and
+    /// gets in `inb[r]` (cleared first) the words rank r sent it. Both
+    /// have `size()` entries, reused from step to step (a step's messages
+    /// are too small and frequent to allocate each time).
+    fn exchange(&mut self, out: &[Vec<u32>], inb: &mut [Vec<u32>]);
 }
 
 /// Ranks as threads of one process, for tests: `Loopback::group(k)` gives
@@ -94,24 +96,27 @@ impl Transport for Loopback {
     fn size(&self) -> usize {
         self.hub.size
     }
-    fn exchange(&mut self, out: Vec<Vec<u32>>) -> Vec<Vec<u32>> {
+    fn exchange(&mut self, out: &[Vec<u32>], inb: &mut [Vec<u32>]) {
         let lock = || {
             // invariant: no rank thread panics holding the slots (each holds them for a copy)
             self.hub.slots.lock().expect("no loopback rank panics holding the slots")
         };
         {
             let mut s = lock();
-            for (to, words) in out.into_iter().enumerate() {
-                s[self.rank][to] = words;
+            for (to, words) in out.iter().enumerate() {
+                s[self.rank][to].clear();
+                s[self.rank][to].extend_from_slice(words);
             }
         }
         self.hub.wait();
-        let inb = {
-            let mut s = lock();
-            (0..self.hub.size).map(|from| std::mem::take(&mut s[from][self.rank])).collect()
-        };
+        {
+            let s = lock();
+            for (from, x) in inb.iter_mut().enumerate() {
+                x.clear();
+                x.extend_from_slice(&s[from][self.rank]);
+            }
+        }
         self.hub.wait();
-        inb
     }
 }
 
@@ -170,7 +175,7 @@ pub fn destinations(m: &Machine) -> Vec<Vec<u32>> {
 }
 
 /// Cuts the machine's cores into `k` contiguous ranges of roughly equal
-/// work, between chips where possible, each cut placed (within 10% of the
+/// work, between chips where possible, each cut placed (within 2% of the
 /// work of a rank around its balanced position) where the fewest neurons
 /// have destinations on both sides.
 pub fn partition(m: &Machine, k: usize) -> Plan {
@@ -235,7 +240,7 @@ fn partition_by(m: &Machine, k: usize, work: &[u64]) -> Plan {
     let mut bounds = vec![0usize];
     for r in 1..k {
         let target = total * r as u64 / k as u64;
-        let slack = total / k as u64 / 10;
+        let slack = total / k as u64 / 50;
         let prev = bounds[r - 1];
         // Room for the ranks still to come (each at least one core).
         let max_cut = n - (k - r);
@@ -274,13 +279,13 @@ pub struct Traffic {
     pub messages_sent: Vec<u64>,
     /// Per rank: seconds its thread 0 spent in the per-step exchange.
     pub exchange_seconds: Vec<f64>,
+    /// Seconds rank 0 spent before the first step telling the others what
+    /// it needs (`Link::setup`).
+    pub setup_seconds: f64,
 }
 
 /// A spike between ranks: (core index, neuron).
 pub type Spike = (u32, u32);
-
-/// A rank's network figures of one step: (step, longest path, link loads as (link, packets)).
-pub type StepFigures = (u64, f64, Vec<(u32, u32)>);
 
 /// Thread 0's link to the other ranks during a run.
 pub(super) struct Link<'t> {
@@ -294,11 +299,18 @@ pub(super) struct Link<'t> {
     /// sources) of this rank's cores that rank's cores take in.
     pub gap_to: Vec<Vec<u32>>,
     /// Thread 0's network figures of the step before, for rank 0: (step,
-    /// longest path, link loads).
-    pub pending: Option<StepFigures>,
+    /// longest path), and its link loads (link, packets).
+    pub pending: Option<(u64, f64)>,
+    pub pending_loads: Vec<(u32, u32)>,
+    /// The step's messages out and in, reused.
+    pub out: Vec<Vec<u32>>,
+    pub inb: Vec<Vec<u32>>,
+    /// Rank 0: the links loaded this step (in `loads`).
+    touched: Vec<u32>,
     pub bytes_sent: u64,
     pub messages_sent: u64,
     pub exchange_seconds: f64,
+    pub setup_seconds: f64,
     /// Rank 0: per link, loads summed over ranks (scratch).
     pub loads: Vec<u32>,
 }
@@ -336,9 +348,14 @@ impl<'t> Link<'t> {
             sends_to,
             gap_to,
             pending: None,
+            pending_loads: Vec::new(),
+            out: vec![Vec::new(); size],
+            inb: vec![Vec::new(); size],
+            touched: Vec::new(),
             bytes_sent: 0,
             messages_sent: 0,
             exchange_seconds: 0.0,
+            setup_seconds: 0.0,
             loads: if rank == 0 { vec![0; n_links] } else { Vec::new() },
         }
     }
@@ -350,6 +367,7 @@ impl<'t> Link<'t> {
     /// model, what each source neuron's messages to its cores cost (a spike
     /// is charged at its source, which may not know all its destinations).
     pub fn setup(&mut self, m: &Machine, costs: &mut crate::cost::timing::Costs) {
+        let t0 = std::time::Instant::now();
         let n = m.cores.len();
         let (lo, hi) = (self.bounds[self.rank], self.bounds[self.rank + 1]);
         let own = |c: u32| (c as usize) >= lo && (c as usize) < hi;
@@ -402,7 +420,7 @@ impl<'t> Link<'t> {
             }
         }
         out[self.rank] = Words::default();
-        let inb = self.exchange(out.into_iter().map(|w| w.0).collect());
+        let inb = self.exchange_owned(out.into_iter().map(|w| w.0).collect());
         self.bytes_sent = 0;
         self.messages_sent = 0;
         self.exchange_seconds = 0.0;
@@ -434,37 +452,49 @@ impl<'t> Link<'t> {
                 }
             }
         }
+        self.setup_seconds = t0.elapsed().as_secs_f64();
     }
 
-    /// The busiest link of a step, every rank's loads summed.
-    pub fn busiest(&mut self, loads: &[Vec<(u32, u32)>]) -> u32 {
+    /// Rank 0: a rank's link loads (flattened (link, packets) pairs) join
+    /// the step's.
+    pub fn add_loads(&mut self, pairs: &[u32]) {
+        for x in pairs.chunks_exact(2) {
+            if let Some(v) = self.loads.get_mut(x[0] as usize) {
+                if *v == 0 {
+                    self.touched.push(x[0]);
+                }
+                *v += x[1];
+            }
+        }
+    }
+
+    /// Rank 0: the step's busiest link, every rank's loads summed; clears them.
+    pub fn take_busiest(&mut self) -> u32 {
         let mut busiest = 0;
-        for part in loads {
-            for &(l, n) in part {
-                let x = &mut self.loads[l as usize];
-                *x += n;
-                busiest = busiest.max(*x);
-            }
+        for &l in &self.touched {
+            busiest = busiest.max(std::mem::take(&mut self.loads[l as usize]));
         }
-        for part in loads {
-            for &(l, _) in part {
-                self.loads[l as usize] = 0;
-            }
-        }
+        self.touched.clear();
         busiest
     }
 
-    /// The all-to-all, counting what this rank sends.
-    pub fn exchange(&mut self, out: Vec<Vec<u32>>) -> Vec<Vec<u32>> {
+    /// The step's all-to-all (`out` to `inb`), counting what this rank sends.
+    pub fn exchange_step(&mut self) {
         let t = std::time::Instant::now();
-        for (r, w) in out.iter().enumerate() {
+        for (r, w) in self.out.iter().enumerate() {
             if r != self.rank {
                 self.bytes_sent += w.len() as u64 * 4;
                 self.messages_sent += 1;
             }
         }
-        let inb = self.transport.exchange(out);
+        self.transport.exchange(&self.out, &mut self.inb);
         self.exchange_seconds += t.elapsed().as_secs_f64();
+    }
+
+    /// An all-to-all outside the steps (not counted as the steps' traffic).
+    pub fn exchange_owned(&mut self, out: Vec<Vec<u32>>) -> Vec<Vec<u32>> {
+        let mut inb = vec![Vec::new(); self.size];
+        self.transport.exchange(&out, &mut inb);
         inb
     }
 }

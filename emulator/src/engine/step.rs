@@ -173,11 +173,11 @@ impl Net {
         }
         self.link_step[l] += 1;
     }
-    /// The step's loads (link, packets), which join the totals.
-    fn end_step_loads(&mut self) -> Vec<(u32, u32)> {
-        let loads = self.touched.iter().map(|&l| (l, self.link_step[l as usize])).collect();
+    /// The step's loads (link, packets) into `loads`; they join the totals.
+    fn end_step_loads(&mut self, loads: &mut Vec<(u32, u32)>) {
+        loads.clear();
+        loads.extend(self.touched.iter().map(|&l| (l, self.link_step[l as usize])));
         self.end_step();
-        loads
     }
     /// The busiest link's packets this step; the step's loads join the totals.
     fn end_step(&mut self) -> u32 {
@@ -320,7 +320,7 @@ impl Ctx<'_> {
             if let Some(l) = link {
                 // Every rank stops at the same step if rank 0 could not write.
                 let out: Vec<Vec<u32>> = (0..l.size).map(|r| if l.rank == 0 && r != 0 { vec![failed as u32] } else { Vec::new() }).collect();
-                let inb = l.exchange(out);
+                let inb = l.exchange_owned(out);
                 failed |= l.rank != 0 && inb[0].first() == Some(&1);
             }
             if failed {
@@ -619,58 +619,67 @@ impl Ctx<'_> {
     fn exchange(&self, l: &mut Link, step: u64, par: usize, acc: Option<&mut super::steps::StepAcc>) {
         let s = self.s;
         let lo = l.bounds[l.rank];
-        let mut spikes: Vec<Vec<u32>> = vec![Vec::new(); l.size];
+        for o in l.out.iter_mut() {
+            o.clear();
+            // The spike count, filled in below.
+            o.push(0);
+        }
         for tb in 0..s.threads {
             // invariant: no thread panics while holding a spike buffer (compute and send return no errors; a panic is a bug and ends the run)
             let buf = self.bufs[par * s.threads + tb].read().expect("no thread panics holding a spike buffer");
             for &(src, i) in buf.iter() {
                 for &r in &l.sends_to[src as usize - lo] {
-                    spikes[r as usize].extend([src, i]);
+                    l.out[r as usize].extend([src, i]);
                 }
             }
         }
         // The step before's figures, once every thread has settled it.
         let before = if s.rec.per_step && step > 0 {
             let core_ns = f64::from_bits(self.core_max[((step - 1) & 1) as usize].swap(0, Ordering::AcqRel));
-            let (_, latency, loads) = l.pending.take().unwrap_or_default();
-            Some((core_ns, latency, loads))
+            let (_, latency) = l.pending.take().unwrap_or_default();
+            Some((core_ns, latency))
         } else {
             None
         };
         let vals = &s.gap_vals[par];
-        let mut out = Vec::with_capacity(l.size);
-        for (r, sp) in spikes.into_iter().enumerate() {
+        for r in 0..l.size {
+            let o = &mut l.out[r];
             if r == l.rank {
-                out.push(Vec::new());
+                o.clear();
                 continue;
             }
-            let mut w = Words(Vec::with_capacity(sp.len() + 2));
-            w.u32((sp.len() / 2) as u32);
-            w.0.extend(sp);
+            o[0] = ((o.len() - 1) / 2) as u32;
+            let mut w = Words(std::mem::take(o));
             w.u32(l.gap_to[r].len() as u32);
             for &ix in &l.gap_to[r] {
                 w.u32(ix);
                 w.u32(vals[ix as usize].load(Ordering::Relaxed) as u32);
             }
-            if r == 0 {
-                if let Some((core_ns, latency, loads)) = &before {
-                    w.f64(*core_ns);
-                    w.f64(*latency);
-                    w.u32(loads.len() as u32);
-                    for &(link, n) in loads {
-                        w.u32(link);
-                        w.u32(n);
-                    }
+            if let (0, Some((core_ns, latency))) = (r, before) {
+                w.f64(core_ns);
+                w.f64(latency);
+                w.u32(l.pending_loads.len() as u32);
+                for &(link, n) in &l.pending_loads {
+                    w.u32(link);
+                    w.u32(n);
                 }
             }
-            out.push(w.0);
+            l.out[r] = w.0;
         }
-        let inb = l.exchange(out);
+        l.exchange_step();
+        let mut figures = before;
+        if l.rank == 0 && figures.is_some() {
+            let own = std::mem::take(&mut l.pending_loads);
+            for &(link, n) in &own {
+                l.add_loads(&[link, n]);
+            }
+            l.pending_loads = own;
+        }
         // invariant: only thread 0 writes `remote`, between barriers, and panics nowhere while holding it
         let mut remote = self.remote.write().expect("no thread panics holding the remote spikes");
         remote.0.clear();
         remote.1 = 0;
-        let mut figures = before.map(|(c, lat, loads)| (c, lat, vec![loads]));
+        let inb = std::mem::take(&mut l.inb);
         for (r, words) in inb.iter().enumerate() {
             if r == l.rank {
                 remote.1 = remote.0.len();
@@ -685,15 +694,17 @@ impl Ctx<'_> {
                     v.store(x[1] as i32, Ordering::Relaxed);
                 }
             }
-            if let (0, Some((c, lat, loads))) = (l.rank, figures.as_mut()) {
+            if let (0, Some((c, lat))) = (l.rank, figures.as_mut()) {
                 *c = c.max(rd.f64());
                 *lat = lat.max(rd.f64());
                 let nl = rd.u32() as usize;
-                loads.push(rd.take(2 * nl).chunks_exact(2).map(|x| (x[0], x[1])).collect());
+                l.add_loads(rd.take(2 * nl));
             }
         }
-        if let (Some(a), Some((core_ns, latency, loads))) = (acc, figures) {
-            a.account(step - 1, core_ns, s.costs.net_ns(latency, l.busiest(&loads)));
+        l.inb = inb;
+        if let (Some(a), Some((core_ns, latency))) = (acc, figures) {
+            let busiest = l.take_busiest();
+            a.account(step - 1, core_ns, s.costs.net_ns(latency, busiest));
         }
     }
 
@@ -708,7 +719,7 @@ impl Ctx<'_> {
             super::put_recording(&mut w, spikes, probes, rows, l.bounds[l.rank]..l.bounds[l.rank + 1], s);
             out[0] = w.0;
         }
-        let inb = l.exchange(out);
+        let inb = l.exchange_owned(out);
         if l.rank != 0 {
             return false;
         }
@@ -802,7 +813,10 @@ impl Ctx<'_> {
         if let Some(net) = net {
             match link {
                 // Rank 0 sums every rank's link loads before taking the busiest.
-                Some(l) => l.pending = Some((step, latency, net.end_step_loads())),
+                Some(l) => {
+                    l.pending = Some((step, latency));
+                    net.end_step_loads(&mut l.pending_loads);
+                }
                 None => {
                     let busiest = net.end_step();
                     if let Some(a) = acc {

@@ -217,13 +217,19 @@ impl Machine {
 
     /// The same, for spikes landing on the cores `cores` (indices).
     pub fn pop_edges_at(&self, cores: std::ops::Range<usize>) -> Vec<(u32, u32)> {
+        // Distinct per source core first (a span per source neuron and
+        // destination core: 10^8 of them on large networks).
+        let mut stamp = vec![usize::MAX; self.pops.len()];
         let mut e: Vec<(u32, u32)> = Vec::new();
         for (ci, c) in self.cores.iter().enumerate() {
             if let Some(f) = self.fanout.get(ci) {
                 for sp in f.spans(&self.spans) {
                     if cores.contains(&(sp.core as usize)) {
                         if let Some(dst) = self.cores.get(sp.core as usize) {
-                            e.push((c.pop, dst.pop));
+                            if stamp[dst.pop as usize] != ci {
+                                stamp[dst.pop as usize] = ci;
+                                e.push((c.pop, dst.pop));
+                            }
                         }
                     }
                 }
