@@ -202,7 +202,7 @@ fn run_inner(
     if steps > u32::MAX as u64 {
         return Err(EmuError::TooManySteps { steps, max: u32::MAX as u64 });
     }
-    let t_start = std::time::Instant::now();
+    let mut t_start = std::time::Instant::now();
     let mut costs = Costs::of(m);
     let n_links = LinkId::count(m.arch.num_tiles());
     let mine = match &ranked {
@@ -214,6 +214,9 @@ fn run_inner(
     let mut link = ranked.map(|r| ranks::Link::new(m, r.transport, r.plan.bounds.clone()));
     if let Some(l) = link.as_mut() {
         l.setup(m, &mut costs);
+        // The setup is the ranks' first meeting: it waits for the slowest to
+        // have loaded. The run's time starts after it (`Traffic` has it).
+        t_start = std::time::Instant::now();
     }
     let pop_n: Vec<(u32, u32)> = m.cores.iter().map(|c| (c.pop, c.n as u32)).collect();
     // Global neuron offset of each core within its population.

@@ -103,6 +103,11 @@ pub struct Worker<'a> {
     /// This step's arrivals per core: packets received and synaptic events
     /// (their time and counts are added once per step, not per packet).
     rx_packets: Vec<u64>,
+    /// Multicast packets among them, and those that found a row (the rest
+    /// count as `packets_no_row` at the end of the step: an arrival is one
+    /// increment in a dense array rather than in the core's counters).
+    rx_mc: Vec<u64>,
+    rx_rows: Vec<u64>,
     rx_events: Vec<u64>,
     /// Per core: its inputs' i32s per ring slot (ports × padded neurons).
     slot_len: Vec<usize>,
@@ -139,6 +144,8 @@ impl<'a> Worker<'a> {
             send_ns: vec![0.0; nc],
             recv_ns: vec![0.0; nc],
             rx_packets: vec![0; nc],
+            rx_mc: vec![0; nc],
+            rx_rows: vec![0; nc],
             rx_events: vec![0; nc],
             slot_len,
             ring,
@@ -594,15 +601,12 @@ impl Ctx<'_> {
                 // the per-packet time); those with a row apply its synapses.
                 for d in &r.dests[self.own(&r.dests, |d| d.core)] {
                     let ci = d.core as usize - lo;
-                    w.rx_packets[ci] += 1;
-                    w.counts[ci].packets_no_row += 1;
+                    w.rx_mc[ci] += 1;
                 }
                 let mine = &spans[self.own(spans, |d| d.core)];
                 for sp in mine {
                     let ci = sp.core as usize - lo;
-                    if sp.len > 0 {
-                        w.counts[ci].packets_no_row -= 1;
-                    }
+                    w.rx_rows[ci] += (sp.len > 0) as u64;
                     w.rx_events[ci] += sp.len as u64;
                 }
                 self.apply(w, mine, step);
@@ -794,11 +798,14 @@ impl Ctx<'_> {
                 w.counts[ci].synaptic_updates += n;
                 w.send_ns[ci] += n as f64 * c.learn;
             }
-            let (np, ne) = (w.rx_packets[ci], w.rx_events[ci]);
+            let (mc, np, ne) = (w.rx_mc[ci], w.rx_packets[ci] + w.rx_mc[ci], w.rx_events[ci]);
             if np != 0 || ne != 0 {
                 let cnt = &mut w.counts[ci];
                 cnt.packets_in += np;
                 cnt.synaptic_events += ne;
+                cnt.packets_no_row += mc - w.rx_rows[ci];
+                w.rx_mc[ci] = 0;
+                w.rx_rows[ci] = 0;
                 w.recv_ns[ci] = c.receive_ns(np, ne);
                 w.rx_packets[ci] = 0;
                 w.rx_events[ci] = 0;
