@@ -29,6 +29,9 @@ pub struct Dest {
 #[derive(Clone, Debug, Default)]
 pub struct Route {
     pub dests: Vec<Dest>,
+    /// The destinations' core indices alone (what a step's delivery reads:
+    /// a quarter of the bytes).
+    pub cores: Vec<u32>,
     /// Directed links used.
     pub links: Vec<LinkId>,
     pub routers: u32,
@@ -89,7 +92,8 @@ pub fn resolve(img: &Image, index: &BTreeMap<CoreId, u32>) -> Result<Vec<Vec<Rou
                 }
                 links.push(LinkId::new(t, d));
             }
-            routes.push(Route { dests, links, routers: tr.routers.len() as u32, hops, chip_crossings: crossings, latency_ns: lat });
+            let cores = dests.iter().map(|d| d.core).collect();
+            routes.push(Route { dests, cores, links, routers: tr.routers.len() as u32, hops, chip_crossings: crossings, latency_ns: lat });
         }
         all_routes.push(routes);
     }

@@ -247,6 +247,7 @@ fn run_inner(
         has_gaps: m.gap_sources > 0,
         n_cores: m.cores.len(),
         rank_cores: (mine.start, mine.end),
+        spans_local: mine.len() == m.cores.len() || m.spans.iter().all(|sp| mine.contains(&(sp.core as usize))),
         pop_n: &pop_n,
         ranked: link.is_some(),
     };

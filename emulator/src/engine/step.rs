@@ -49,6 +49,9 @@ pub struct Shared<'a> {
     pub n_cores: usize,
     /// This rank's cores (all of them for one process).
     pub rank_cores: (usize, usize),
+    /// Whether every arrival (span) is at this rank's cores (a rank holding
+    /// only its own rows; one process).
+    pub spans_local: bool,
     /// Per core: its population and neurons.
     pub pop_n: &'a [(u32, u32)],
     /// Whether other ranks run the other cores (see `ranks`).
@@ -108,6 +111,12 @@ pub struct Worker<'a> {
     /// increment in a dense array rather than in the core's counters).
     rx_mc: Vec<u64>,
     rx_rows: Vec<u64>,
+    /// This step's spikes per source core with one route (machine-wide
+    /// index), and the cores with any; per such core, its route's
+    /// destinations among this thread's cores (found once, not per step).
+    src_hits: Vec<u32>,
+    dest_own: Vec<(u32, u32)>,
+    src_touched: Vec<u32>,
     rx_events: Vec<u64>,
     /// Per core: its inputs' i32s per ring slot (ports × padded neurons).
     slot_len: Vec<usize>,
@@ -145,6 +154,9 @@ impl<'a> Worker<'a> {
             recv_ns: vec![0.0; nc],
             rx_packets: vec![0; nc],
             rx_mc: vec![0; nc],
+            src_hits: Vec::new(),
+            dest_own: Vec::new(),
+            src_touched: Vec::new(),
             rx_rows: vec![0; nc],
             rx_events: vec![0; nc],
             slot_len,
@@ -175,10 +187,14 @@ struct Net {
 impl Net {
     #[inline]
     fn load(&mut self, l: usize) {
+        self.load_n(l, 1);
+    }
+    #[inline]
+    fn load_n(&mut self, l: usize, n: u32) {
         if self.link_step[l] == 0 {
             self.touched.push(l as u32);
         }
-        self.link_step[l] += 1;
+        self.link_step[l] += n;
     }
     /// The step's loads (link, packets) into `loads`; they join the totals.
     fn end_step_loads(&mut self, loads: &mut Vec<(u32, u32)>) {
@@ -207,6 +223,18 @@ impl Ctx<'_> {
         if per_step {
             w.bin_counts = vec![Counts::default(); s.steps.div_ceil(super::steps::series_bin(s.steps)) as usize];
         }
+        w.src_hits = vec![0; s.n_cores];
+        w.dest_own = s
+            .routes
+            .iter()
+            .map(|rs| match rs.as_slice() {
+                [r] => {
+                    let x = self.own(&r.dests, |d| d.core);
+                    (x.start as u32, x.end as u32)
+                }
+                _ => (0, 0),
+            })
+            .collect();
         // Steps are accounted at rank 0 (the others send it their figures).
         let mut acc = (self.t == 0 && per_step && link.as_ref().is_none_or(|l| l.rank == 0)).then(|| super::steps::StepAcc::new(s.steps, s.costs, s.timing));
         let mut net = (self.t == 0).then(|| Net {
@@ -574,7 +602,7 @@ impl Ctx<'_> {
                             }
                         }
                     }
-                    let mine = &spans[self.own(spans, |d| d.core)];
+                    let mine = &spans[self.own_spans(spans)];
                     for sp in mine {
                         if sp.len == 0 {
                             continue;
@@ -590,20 +618,30 @@ impl Ctx<'_> {
                 if rs.is_empty() {
                     continue;
                 }
-                let r = route_of(rs, i as usize);
-                if let Some(net) = net.as_deref_mut() {
-                    latency = latency.max(r.latency_ns);
-                    for &l in &r.links {
-                        net.load(l.index());
+                if rs.len() == 1 {
+                    // One route for all the core's keys: its arrivals and links
+                    // are counted once per step, times its spikes (below).
+                    let h = &mut w.src_hits[src as usize];
+                    if *h == 0 {
+                        w.src_touched.push(src);
+                    }
+                    *h += 1;
+                } else {
+                    let r = route_of(rs, i as usize);
+                    if let Some(net) = net.as_deref_mut() {
+                        latency = latency.max(r.latency_ns);
+                        for &l in &r.links {
+                            net.load(l.index());
+                        }
+                    }
+                    // Every destination of the route receives the packet (and spends
+                    // the per-packet time); those with a row apply its synapses.
+                    for d in &r.dests[self.own(&r.dests, |d| d.core)] {
+                        let ci = d.core as usize - lo;
+                        w.rx_mc[ci] += 1;
                     }
                 }
-                // Every destination of the route receives the packet (and spends
-                // the per-packet time); those with a row apply its synapses.
-                for d in &r.dests[self.own(&r.dests, |d| d.core)] {
-                    let ci = d.core as usize - lo;
-                    w.rx_mc[ci] += 1;
-                }
-                let mine = &spans[self.own(spans, |d| d.core)];
+                let mine = &spans[self.own_spans(spans)];
                 for sp in mine {
                     let ci = sp.core as usize - lo;
                     w.rx_rows[ci] += (sp.len > 0) as u64;
@@ -612,6 +650,24 @@ impl Ctx<'_> {
                 self.apply(w, mine, step);
             }
         }
+        // Sources with one route: each destination receives their k packets
+        // of the step; the links carry them (at the source's rank).
+        let (rlo, rhi) = s.rank_cores;
+        for &src in &w.src_touched {
+            let k = std::mem::take(&mut w.src_hits[src as usize]);
+            let r = &s.routes[src as usize][0];
+            if let (Some(net), true) = (net.as_deref_mut(), (rlo..rhi).contains(&(src as usize))) {
+                latency = latency.max(r.latency_ns);
+                for &l in &r.links {
+                    net.load_n(l.index(), k);
+                }
+            }
+            let (a, b) = w.dest_own[src as usize];
+            for &c in &r.cores[a as usize..b as usize] {
+                w.rx_mc[c as usize - lo] += k as u64;
+            }
+        }
+        w.src_touched.clear();
         latency
     }
 
@@ -876,6 +932,21 @@ impl Ctx<'_> {
                 }
             }
         }
+    }
+
+    /// The part of a spike's arrivals at this thread's cores. A rank that
+    /// holds only its own cores' rows has arrivals only there: its first and
+    /// last threads need no search at the rank's ends.
+    #[inline]
+    fn own_spans(&self, spans: &[Span]) -> std::ops::Range<usize> {
+        let s = self.s;
+        if !s.spans_local {
+            return self.own(spans, |d| d.core);
+        }
+        let (lo, hi) = (s.owner_start[self.t], s.owner_start[self.t + 1]);
+        let a = if lo == s.rank_cores.0 { 0 } else { spans.partition_point(|d| (d.core as usize) < lo) };
+        let b = if hi == s.rank_cores.1 { spans.len() } else { spans.partition_point(|d| (d.core as usize) < hi) };
+        a..b
     }
 
     /// The part of a list ordered by core that falls in this thread's cores

@@ -457,7 +457,7 @@ impl Machine {
         }
         b += self.spans.len() as u64 * 16;
         for rs in &self.routes {
-            b += rs.iter().map(|r| r.dests.len() as u64 * 24 + r.links.len() as u64 * 4).sum::<u64>();
+            b += rs.iter().map(|r| r.dests.len() as u64 * 28 + r.links.len() as u64 * 4).sum::<u64>();
         }
         b
     }
