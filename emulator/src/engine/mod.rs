@@ -328,17 +328,13 @@ fn run_inner(
     let inb = l.exchange_owned(vec![Vec::new(); l.size]);
     let mut readers: Vec<ranks::Reader> = inb.iter().map(|w| ranks::Reader::new(w)).collect();
     if let Some((st, latency)) = last {
-        let (mut core_ns, mut latency) = (last_core_ns, latency);
-        let own: Vec<u32> = l.pending_loads.iter().flat_map(|&(a, b)| [a, b]).collect();
-        l.add_loads(&own);
+        let mut f = (last_core_ns, latency);
+        l.add_own_loads();
         for rd in readers.iter_mut().skip(1) {
-            core_ns = core_ns.max(rd.f64());
-            latency = latency.max(rd.f64());
-            let nl = rd.u32() as usize;
-            l.add_loads(rd.take(2 * nl));
+            l.take_figures(rd, &mut f);
         }
         if let Some(a) = acc.as_mut() {
-            a.account(st, core_ns, costs.net_ns(latency, l.take_busiest()));
+            a.account(st, f.0, costs.net_ns(f.1, l.take_busiest()));
         }
     }
     let mut out = merge(&m.pops, workers, &first_of, steps, acc, links, rec, t_start);
@@ -355,13 +351,7 @@ fn run_inner(
 fn put_part(l: &ranks::Link, out: &mut RunOutput, last_core_ns: f64, last: Option<(u64, f64)>, s: &Shared, m: &Machine) -> Vec<u32> {
     let mut w = ranks::Words::default();
     if let Some((_, latency)) = last {
-        w.f64(last_core_ns);
-        w.f64(latency);
-        w.u32(l.pending_loads.len() as u32);
-        for &(link, n) in &l.pending_loads {
-            w.u32(link);
-            w.u32(n);
-        }
+        l.put_figures(&mut w, last_core_ns, latency);
     }
     for pc in &out.per_core {
         for v in pc.counts.values() {

@@ -382,7 +382,8 @@ impl<'t> Link<'t> {
             }
         }
         let mut out: Vec<Words> = (0..self.size).map(|_| Words(need.clone())).collect();
-        let mut parts: Vec<Vec<[u32; 8]>> = vec![Vec::new(); self.size];
+        // Per rank: its source neurons' messages to this rank's cores, 9 words each.
+        let mut parts: Vec<Vec<[u32; 9]>> = vec![Vec::new(); self.size];
         if let Some(direct) = costs.direct.as_mut() {
             for (src, ds) in direct.iter_mut().enumerate() {
                 let f = &m.fanout[src];
@@ -407,8 +408,17 @@ impl<'t> Link<'t> {
                         ds.per_neuron[i] = t;
                     } else if t.messages > 0 {
                         let lat = t.latency_ns.to_bits();
-                        parts[owner].push([src as u32, i as u32, t.messages, t.hops[0], t.hops[1], t.hops[2], t.chip_crossings, 0]);
-                        parts[owner].push([lat as u32, (lat >> 32) as u32, 0, 0, 0, 0, 0, 0]);
+                        parts[owner].push([
+                            src as u32,
+                            i as u32,
+                            t.messages,
+                            t.hops[0],
+                            t.hops[1],
+                            t.hops[2],
+                            t.chip_crossings,
+                            lat as u32,
+                            (lat >> 32) as u32,
+                        ]);
                     }
                 }
             }
@@ -436,11 +446,11 @@ impl<'t> Link<'t> {
                 }
             }
             let k = rd.u32() as usize;
-            let entries = rd.take(8 * k);
+            let entries = rd.take(9 * k);
             if let Some(direct) = costs.direct.as_mut() {
-                for e in entries.chunks_exact(16) {
+                for e in entries.chunks_exact(9) {
                     let (src, i) = (e[0] as usize, e[1] as usize);
-                    let lat = f64::from_bits(e[8] as u64 | ((e[9] as u64) << 32));
+                    let lat = f64::from_bits(e[7] as u64 | ((e[8] as u64) << 32));
                     if let Some(t) = direct.get_mut(src).and_then(|d| d.per_neuron.get_mut(i)) {
                         t.messages += e[2];
                         for k in 0..3 {
@@ -453,6 +463,35 @@ impl<'t> Link<'t> {
             }
         }
         self.setup_seconds = t0.elapsed().as_secs_f64();
+    }
+
+    /// A step's figures for rank 0: this rank's slowest core and longest
+    /// path, and its link loads (`pending_loads`).
+    pub fn put_figures(&self, w: &mut Words, core_ns: f64, latency: f64) {
+        w.f64(core_ns);
+        w.f64(latency);
+        w.u32(self.pending_loads.len() as u32);
+        for &(link, n) in &self.pending_loads {
+            w.u32(link);
+            w.u32(n);
+        }
+    }
+
+    /// Rank 0: another rank's figures (`put_figures`) joined to the step's
+    /// `(slowest core, longest path)`; its loads join the step's.
+    pub fn take_figures(&mut self, rd: &mut Reader, figures: &mut (f64, f64)) {
+        figures.0 = figures.0.max(rd.f64());
+        figures.1 = figures.1.max(rd.f64());
+        let n = rd.u32() as usize;
+        self.add_loads(rd.take(2 * n));
+    }
+
+    /// Rank 0: its own link loads of the step join the step's.
+    pub fn add_own_loads(&mut self) {
+        for i in 0..self.pending_loads.len() {
+            let (link, n) = self.pending_loads[i];
+            self.add_loads(&[link, n]);
+        }
     }
 
     /// Rank 0: a rank's link loads (flattened (link, packets) pairs) join

@@ -716,24 +716,14 @@ impl Ctx<'_> {
                 w.u32(vals[ix as usize].load(Ordering::Relaxed) as u32);
             }
             if let (0, Some((core_ns, latency))) = (r, before) {
-                w.f64(core_ns);
-                w.f64(latency);
-                w.u32(l.pending_loads.len() as u32);
-                for &(link, n) in &l.pending_loads {
-                    w.u32(link);
-                    w.u32(n);
-                }
+                l.put_figures(&mut w, core_ns, latency);
             }
             l.out[r] = w.0;
         }
         l.exchange_step();
         let mut figures = before;
         if l.rank == 0 && figures.is_some() {
-            let own = std::mem::take(&mut l.pending_loads);
-            for &(link, n) in &own {
-                l.add_loads(&[link, n]);
-            }
-            l.pending_loads = own;
+            l.add_own_loads();
         }
         // invariant: only thread 0 writes `remote`, between barriers, and panics nowhere while holding it
         let mut remote = self.remote.write().expect("no thread panics holding the remote spikes");
@@ -754,11 +744,8 @@ impl Ctx<'_> {
                     v.store(x[1] as i32, Ordering::Relaxed);
                 }
             }
-            if let (0, Some((c, lat))) = (l.rank, figures.as_mut()) {
-                *c = c.max(rd.f64());
-                *lat = lat.max(rd.f64());
-                let nl = rd.u32() as usize;
-                l.add_loads(rd.take(2 * nl));
+            if let (0, Some(f)) = (l.rank, figures.as_mut()) {
+                l.take_figures(&mut rd, f);
             }
         }
         l.inb = inb;
