@@ -113,11 +113,19 @@ pub struct Worker<'a> {
     rx_mc: Vec<u64>,
     rx_rows: Vec<u64>,
     /// This step's spikes per source core with one route (machine-wide
-    /// index), and the cores with any; per such core, its route's
-    /// destinations among this thread's cores (found once, not per step).
+    /// index), and the cores with any.
     src_hits: Vec<u32>,
-    dest_own: Vec<(u32, u32)>,
     src_touched: Vec<u32>,
+    /// Per such core, the group of sources whose routes reach the same
+    /// cores of this thread (found once, not per step): a population's
+    /// cores usually share one tree's destinations, so a step adds their
+    /// packets up per group and walks each group's destinations once.
+    dest_group: Vec<u32>,
+    /// Per group: a source of it and its destinations' range in that
+    /// source's `Route::cores`; this step's packets, and the groups with any.
+    groups: Vec<(u32, u32, u32)>,
+    group_hits: Vec<u64>,
+    groups_touched: Vec<u32>,
     rx_events: Vec<u64>,
     /// Per core: its inputs' i32s per ring slot (ports × padded neurons).
     slot_len: Vec<usize>,
@@ -156,8 +164,11 @@ impl<'a> Worker<'a> {
             rx_packets: vec![0; nc],
             rx_mc: vec![0; nc],
             src_hits: Vec::new(),
-            dest_own: Vec::new(),
             src_touched: Vec::new(),
+            dest_group: Vec::new(),
+            groups: Vec::new(),
+            group_hits: Vec::new(),
+            groups_touched: Vec::new(),
             rx_rows: vec![0; nc],
             rx_events: vec![0; nc],
             slot_len,
@@ -225,17 +236,27 @@ impl Ctx<'_> {
             w.bin_counts = vec![Counts::default(); s.steps.div_ceil(super::steps::series_bin(s.steps)) as usize];
         }
         w.src_hits = vec![0; s.n_cores];
-        w.dest_own = s
-            .routes
-            .iter()
-            .map(|rs| match rs.as_slice() {
-                [r] => {
-                    let x = self.own(&r.dests, |d| d.core);
-                    (x.start as u32, x.end as u32)
-                }
-                _ => (0, 0),
-            })
-            .collect();
+        {
+            let mut seen: std::collections::HashMap<&[u32], u32> = std::collections::HashMap::new();
+            w.dest_group = s
+                .routes
+                .iter()
+                .enumerate()
+                .map(|(src, rs)| match rs.as_slice() {
+                    [r] => {
+                        let x = self.own(&r.dests, |d| d.core);
+                        let n = seen.len() as u32;
+                        let g = *seen.entry(&r.cores[x.clone()]).or_insert(n);
+                        if g == n {
+                            w.groups.push((src as u32, x.start as u32, x.end as u32));
+                        }
+                        g
+                    }
+                    _ => u32::MAX,
+                })
+                .collect();
+            w.group_hits = vec![0; w.groups.len()];
+        }
         // Steps are accounted at rank 0 (the others send it their figures).
         let mut acc = (self.t == 0 && per_step && link.as_ref().is_none_or(|l| l.rank == 0)).then(|| super::steps::StepAcc::new(s.steps, s.costs, s.timing));
         let mut net = (self.t == 0).then(|| Net {
@@ -664,12 +685,21 @@ impl Ctx<'_> {
                     net.load_n(l.index(), k);
                 }
             }
-            let (a, b) = w.dest_own[src as usize];
-            for &c in &r.cores[a as usize..b as usize] {
-                w.rx_mc[c as usize - lo] += k as u64;
+            let g = w.dest_group[src as usize] as usize;
+            if w.group_hits[g] == 0 {
+                w.groups_touched.push(g as u32);
             }
+            w.group_hits[g] += k as u64;
         }
         w.src_touched.clear();
+        for &g in &w.groups_touched {
+            let k = std::mem::take(&mut w.group_hits[g as usize]);
+            let (src, a, b) = w.groups[g as usize];
+            for &c in &s.routes[src as usize][0].cores[a as usize..b as usize] {
+                w.rx_mc[c as usize - lo] += k;
+            }
+        }
+        w.groups_touched.clear();
         latency
     }
 
