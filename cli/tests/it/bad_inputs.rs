@@ -19,6 +19,8 @@ fn setup(dir: &Path) {
     let pops = |body: &str| format!(r#"{{"name":"x","dt_ms":1.0,"populations":[{body}],"projections":[]}}"#);
     w("trunc.json", r#"{"name": "x", "dt_ms": 1.0, "populations": ["#);
     w("notjson.json", "hello");
+    // A repeated key would hide one of its values: refused, naming the key and where.
+    w("twicekey.json", r#"{"populations": [{"name": "a", "size": 2, "model": "lif", "size": 3}]}"#);
     w("nopops.json", r#"{"name":"x","dt_ms":1.0}"#);
     w("badmodel.json", &pops(r#"{"name":"a","size":2,"model":"hodgkin"}"#));
     w("badkey.json", &pops(r#"{"name":"a","size":2,"model":"lif","params":{"tau_mm":3}}"#));
@@ -88,6 +90,7 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     // Network files: JSON, shapes, values, names.
     ("compile trunc.json --arch spinnaker -o out/x.img", 1, &["trunc.json", "not valid JSON"]),
     ("compile notjson.json --arch spinnaker -o out/x.img", 1, &["notjson.json", "not valid JSON"]),
+    ("compile twicekey.json --arch spinnaker -o out/x.img", 1, &["$.populations[0]", "key `size` appears twice"]),
     ("compile nopops.json --arch spinnaker -o out/x.img", 1, &["missing required key `populations`"]),
     ("compile badmodel.json --arch spinnaker -o out/x.img", 1, &["unknown model `hodgkin`", "known: lif"]),
     ("compile badkey.json --arch spinnaker -o out/x.img", 1, &["unknown key `tau_mm`", "tau_m"]),

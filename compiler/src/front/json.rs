@@ -2,33 +2,32 @@
 //! document by hand so that every error names its JSON path, and every key is
 //! accounted for: an unknown key is an error, never silently ignored.
 
-use serde_json::{Map, Value};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::path::{Path, PathBuf};
 
+use super::dom::{Doc, Kind, Members, V};
 use crate::error::{CompileError, Result};
 use crate::net::model::*;
 
 /// Where we are in the document, for error messages.
 #[derive(Clone)]
 struct At<'a> {
-    v: &'a Value,
-    path: String,
+    v: V<'a, 'a>,
     file: &'a str,
 }
 
 impl<'a> At<'a> {
     fn err<T>(&self, reason: impl Into<String>) -> Result<T> {
-        Err(CompileError::Format { file: self.file.to_string(), path: self.path.clone(), reason: reason.into() })
+        Err(CompileError::Format { file: self.file.to_string(), path: self.v.path(), reason: reason.into() })
     }
     fn kind(&self) -> String {
-        match self.v {
-            Value::Null => "null".into(),
-            Value::Bool(b) => format!("{b}"),
-            Value::Number(n) => format!("{n}"),
-            Value::String(s) => format!("\"{}\"", s.chars().take(40).collect::<String>()),
-            Value::Array(a) => format!("an array of {}", a.len()),
-            Value::Object(_) => "an object".into(),
+        match self.v.kind() {
+            Kind::Null => "null".into(),
+            Kind::Bool(b) => format!("{b}"),
+            Kind::Num(n) => n.to_string(),
+            Kind::Str(s) => format!("\"{}\"", s.chars().take(40).collect::<String>()),
+            Kind::Arr(a) => format!("an array of {}", a.len()),
+            Kind::Obj(_) => "an object".into(),
         }
     }
     fn f64(&self) -> Result<f64> {
@@ -38,12 +37,12 @@ impl<'a> At<'a> {
         }
     }
     fn u64(&self) -> Result<u64> {
-        match self.v {
-            Value::Number(n) => {
-                if let Some(u) = n.as_u64() {
+        match self.v.kind() {
+            Kind::Num(n) => {
+                if let Some(u) = self.v.as_u64() {
                     return Ok(u);
                 }
-                if let Some(f) = n.as_f64() {
+                if let Some(f) = self.v.as_f64() {
                     if f >= 0.0 && f.fract() == 0.0 && f < 2f64.powi(53) {
                         return Ok(f as u64);
                     }
@@ -58,12 +57,12 @@ impl<'a> At<'a> {
         u32::try_from(v).or_else(|_| self.err(format!("{v} is too large (at most {})", u32::MAX)))
     }
     fn i64(&self) -> Result<i64> {
-        match self.v {
-            Value::Number(n) => {
-                if let Some(i) = n.as_i64() {
+        match self.v.kind() {
+            Kind::Num(n) => {
+                if let Some(i) = self.v.as_i64() {
                     return Ok(i);
                 }
-                if let Some(f) = n.as_f64() {
+                if let Some(f) = self.v.as_f64() {
                     if f.fract() == 0.0 && f.abs() < 2f64.powi(53) {
                         return Ok(f as i64);
                     }
@@ -80,21 +79,25 @@ impl<'a> At<'a> {
         self.v.as_str().map_or_else(|| self.err(format!("expected a string, found {}", self.kind())), Ok)
     }
     fn array(&self) -> Result<Vec<At<'a>>> {
-        match self.v {
-            Value::Array(a) => Ok(a.iter().enumerate().map(|(i, v)| At { v, path: format!("{}[{i}]", self.path), file: self.file }).collect()),
+        match self.v.as_array() {
+            Some(a) => Ok(a.map(|v| At { v, file: self.file }).collect()),
             _ => self.err(format!("expected an array, found {}", self.kind())),
         }
     }
     fn obj(&self) -> Result<Obj<'a>> {
-        match self.v {
-            Value::Object(m) => Ok(Obj { m, at: self.clone(), used: RefCell::new(Vec::new()) }),
-            _ => self.err(format!("expected an object, found {}", self.kind())),
+        match self.v.as_object() {
+            Some(m) => match m.repeated() {
+                // A repeated key would hide one of its values.
+                Some(k) => self.err(format!("key `{k}` appears twice")),
+                None => Ok(Obj { m, at: self.clone(), used: Cell::new(0), used_more: RefCell::new(Vec::new()) }),
+            },
+            None => self.err(format!("expected an object, found {}", self.kind())),
         }
     }
     /// A scalar or an array of exactly `n` numbers.
     fn values(&self, n: u32) -> Result<Values> {
-        match self.v {
-            Value::Array(a) => {
+        match self.v.as_array() {
+            Some(a) => {
                 if a.len() != n as usize {
                     return self.err(format!("expected a number or an array of {n} numbers (one per neuron), found an array of {}", a.len()));
                 }
@@ -110,26 +113,32 @@ impl<'a> At<'a> {
 
 /// An object being read: remembers which keys were used.
 struct Obj<'a> {
-    m: &'a Map<String, Value>,
+    m: Members<'a, 'a>,
     at: At<'a>,
-    used: RefCell<Vec<&'a str>>,
+    /// Members read, by position (a bit each for the first 64: no allocation per object).
+    used: Cell<u64>,
+    used_more: RefCell<Vec<usize>>,
 }
 
 impl<'a> Obj<'a> {
     fn get(&self, key: &str) -> Option<At<'a>> {
-        let (k, v) = self.m.get_key_value(key)?;
-        self.used.borrow_mut().push(k.as_str());
-        Some(At { v, path: format!("{}.{key}", self.at.path), file: self.at.file })
+        let (i, v) = self.m.get(key)?;
+        if i < 64 {
+            self.used.set(self.used.get() | 1 << i);
+        } else {
+            self.used_more.borrow_mut().push(i);
+        }
+        Some(At { v, file: self.at.file })
     }
     fn req(&self, key: &str) -> Result<At<'a>> {
         self.get(key).map_or_else(|| self.at.err(format!("missing required key `{key}`")), Ok)
     }
     /// Fails on any key that was not read.
     fn finish(&self, allowed_hint: &str) -> Result<()> {
-        let used = self.used.borrow();
-        for k in self.m.keys() {
-            if !used.contains(&k.as_str()) {
-                let path = format!("{}.{k}", self.at.path);
+        let more = self.used_more.borrow();
+        for (i, (k, _)) in self.m.enumerate() {
+            if !(if i < 64 { self.used.get() >> i & 1 == 1 } else { more.contains(&i) }) {
+                let path = format!("{}.{k}", self.at.v.path());
                 return Err(CompileError::Format { file: self.at.file.to_string(), path, reason: format!("unknown key `{k}` (allowed here: {allowed_hint})") });
             }
         }
@@ -146,13 +155,13 @@ pub fn read_network(path: &Path) -> Result<Network> {
 /// Parses network JSON. `origin` names the file in errors and anchors relative paths.
 pub fn parse_network(text: &str, origin: &Path) -> Result<Network> {
     let file = origin.display().to_string();
-    let doc: Value = serde_json::from_str(text).map_err(|e| CompileError::Format {
+    let doc = Doc::parse(text).map_err(|e| CompileError::Format {
         file: file.clone(),
-        path: format!("line {}, column {}", e.line(), e.column()),
+        path: format!("line {}, column {}", e.line, e.column),
         reason: format!("not valid JSON: {e}"),
     })?;
     let base = origin.parent().map(Path::to_path_buf).unwrap_or_default();
-    let root = At { v: &doc, path: "$".into(), file: &file };
+    let root = At { v: doc.root(), file: &file };
     Parser { base, names: Default::default() }.network(&root)
 }
 
@@ -293,7 +302,7 @@ impl Parser {
         if let Some(init) = o.get("initial") {
             let io = init.obj()?;
             let allowed = model.state();
-            for (k, _) in io.m.iter() {
+            for (k, _) in io.m {
                 // invariant: `k` is one of io.m's own keys (this loop iterates them)
                 let at = io.get(k).expect("a key of this object is in it");
                 let Some(var) = allowed.iter().find(|v| v.name == k) else {
@@ -311,7 +320,7 @@ impl Parser {
                         return at.err(format!("{model_name} state is {bits}-bit integers"));
                     }
                 }
-                initial.push((k.clone(), v));
+                initial.push((k.to_string(), v));
             }
         }
         let mut record_spikes = false;
@@ -385,7 +394,7 @@ impl Parser {
                 n.params.set(s.name, v).expect("the model declares its own parameters");
             }
         }
-        for k in p.m.keys() {
+        for (k, _) in p.m {
             if specs.iter().all(|s| s.name != k) {
                 if let Some(h) = m.hint(k) {
                     // invariant: `k` is one of p.m's own keys (this loop iterates them)
@@ -423,7 +432,7 @@ impl Parser {
     }
 
     fn init(&self, at: &At, size: u32) -> Result<Init> {
-        if let Value::Object(_) = at.v {
+        if at.v.as_object().is_some() {
             let o = at.obj()?;
             let u = o.req("uniform")?;
             let lh = u.array()?;
@@ -616,11 +625,7 @@ impl Parser {
                         Some(a) if a.v.is_null() => Ok(None),
                         Some(a) => {
                             let s = a.str()?;
-                            crate::plasticity::loihi::parse(s).map_err(|e| CompileError::Format {
-                                file: a.file.to_string(),
-                                path: a.path.clone(),
-                                reason: e,
-                            })?;
+                            crate::plasticity::loihi::parse(s).map_err(|e| CompileError::Format { file: a.file.to_string(), path: a.v.path(), reason: e })?;
                             Ok(Some(s.to_string()))
                         }
                         None => Ok(None),
@@ -885,17 +890,17 @@ impl Parser {
                     Some(sel) => {
                         let so = sel.obj()?;
                         let mut v = Vec::new();
-                        for (k, x) in so.m.iter() {
-                            let val = match x {
-                                serde_json::Value::String(t) => t.clone(),
-                                serde_json::Value::Number(n) => n.to_string(),
-                                serde_json::Value::Bool(b) => b.to_string(),
+                        for (k, x) in so.m {
+                            let val = match x.kind() {
+                                Kind::Str(t) => t.to_string(),
+                                Kind::Num(n) => n.to_string(),
+                                Kind::Bool(b) => b.to_string(),
                                 _ => return sel.err(format!("select `{k}`: give the column's value as a string or a number")),
                             };
-                            if ["pre", "post", "weight", "delay"].contains(&k.as_str()) {
+                            if ["pre", "post", "weight", "delay"].contains(&k) {
                                 return sel.err(format!("select `{k}`: select on other columns than pre, post, weight and delay"));
                             }
-                            v.push((k.clone(), val));
+                            v.push((k.to_string(), val));
                         }
                         v
                     }
@@ -928,7 +933,7 @@ impl Parser {
                     (None, Some(f)) if select.is_empty() && ignore.is_empty() && pre_ix.is_none() && post_ix.is_none() => self.read_csv(&f)?,
                     (None, Some(f)) => {
                         let sel = super::csv::Selection { select: &select, ignore: &ignore, pre: pre_ix.as_ref(), post: post_ix.as_ref() };
-                        super::csv::read_selected(&self.base.join(f.str()?), &f.path, &sel)?
+                        super::csv::read_selected(&self.base.join(f.str()?), &f.v.path(), &sel)?
                     }
                     (Some(_), Some(_)) => return at.err("give either `connections` or `file`, not both"),
                     (None, None) => return at.err("from_list needs `connections` or `file`"),
@@ -1030,7 +1035,7 @@ impl Parser {
     }
 
     fn read_csv(&self, f: &At) -> Result<ConnList> {
-        super::csv::read(&self.base.join(f.str()?), &f.path)
+        super::csv::read(&self.base.join(f.str()?), &f.v.path())
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod builder;
 pub mod csv;
+pub mod dom;
 pub mod json;
 pub mod nir;
 pub mod resume;

@@ -1,0 +1,691 @@
+//! A JSON document as one array of nodes in document order, strings and
+//! numbers borrowed from the text (a string with escapes is the only copy).
+//! The network reader walks it by hand (`json.rs`); a general-purpose tree
+//! (serde_json's `Value`) spent most of a large network's read allocating
+//! and freeing maps and strings: 57k projections took 120 ms to build and drop.
+//!
+//! The grammar is RFC 8259's, checked in full: no trailing commas, no
+//! leading zeros, no control characters in strings, no lone surrogates,
+//! nothing after the value. Numbers keep their text and are converted when
+//! read (`str::parse`, correctly rounded). Nesting deeper than
+//! [`MAX_DEPTH`] is refused, as serde_json does.
+
+use std::borrow::Cow;
+
+/// The deepest nesting accepted (serde_json's limit).
+pub const MAX_DEPTH: usize = 128;
+
+#[derive(Clone, Debug)]
+enum Node<'t> {
+    Null,
+    Bool(bool),
+    Num(&'t str),
+    Str(Cow<'t, str>),
+    /// `len` elements (objects: key, value pairs), the next sibling at `end`.
+    Arr {
+        len: u32,
+        end: u32,
+    },
+    Obj {
+        len: u32,
+        end: u32,
+    },
+}
+
+/// A parsed document; `Doc::root` is the whole value.
+pub struct Doc<'t> {
+    nodes: Vec<Node<'t>>,
+}
+
+/// Why a text is not JSON, and where (1-based line and column, as serde_json counts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    pub msg: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl std::fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} at line {} column {}", self.msg, self.line, self.column)
+    }
+}
+
+impl<'t> Doc<'t> {
+    pub fn parse(text: &'t str) -> Result<Doc<'t>, SyntaxError> {
+        Reader { t: text.as_bytes(), text, at: 0, nodes: Vec::with_capacity(text.len() / 8) }.document()
+    }
+
+    pub fn root(&self) -> V<'_, 't> {
+        V { doc: self, i: 0 }
+    }
+}
+
+/// A value of a document.
+#[derive(Clone, Copy)]
+pub struct V<'d, 't> {
+    doc: &'d Doc<'t>,
+    i: u32,
+}
+
+/// What a value is, for matching.
+pub enum Kind<'d, 't> {
+    Null,
+    Bool(bool),
+    /// The number's text as written.
+    Num(&'t str),
+    Str(&'d str),
+    Arr(Items<'d, 't>),
+    Obj(Members<'d, 't>),
+}
+
+impl<'d, 't> V<'d, 't> {
+    fn node(&self) -> &'d Node<'t> {
+        &self.doc.nodes[self.i as usize]
+    }
+
+    pub fn kind(&self) -> Kind<'d, 't> {
+        match self.node() {
+            Node::Null => Kind::Null,
+            Node::Bool(b) => Kind::Bool(*b),
+            Node::Num(n) => Kind::Num(n),
+            Node::Str(s) => Kind::Str(s),
+            Node::Arr { len, .. } => Kind::Arr(Items { doc: self.doc, next: self.i + 1, left: *len }),
+            Node::Obj { len, .. } => Kind::Obj(Members { doc: self.doc, next: self.i + 1, left: *len }),
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.node(), Node::Null)
+    }
+    pub fn is_array(&self) -> bool {
+        matches!(self.node(), Node::Arr { .. })
+    }
+    pub fn is_number(&self) -> bool {
+        matches!(self.node(), Node::Num(_))
+    }
+    pub fn as_bool(&self) -> Option<bool> {
+        match self.node() {
+            Node::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+    pub fn as_str(&self) -> Option<&'d str> {
+        match self.node() {
+            Node::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+    /// Any number, as the nearest f64 (integers too).
+    pub fn as_f64(&self) -> Option<f64> {
+        match self.node() {
+            Node::Num(n) => n.parse().ok(),
+            _ => None,
+        }
+    }
+    /// A number written as an integer (no fraction, no exponent) that fits a u64.
+    pub fn as_u64(&self) -> Option<u64> {
+        match self.node() {
+            Node::Num(n) if is_integer(n) => n.parse().ok(),
+            _ => None,
+        }
+    }
+    /// A number written as an integer that fits an i64.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self.node() {
+            Node::Num(n) if is_integer(n) => n.parse().ok(),
+            _ => None,
+        }
+    }
+    /// Elements of an array.
+    pub fn as_array(&self) -> Option<Items<'d, 't>> {
+        match self.kind() {
+            Kind::Arr(a) => Some(a),
+            _ => None,
+        }
+    }
+    pub fn as_object(&self) -> Option<Members<'d, 't>> {
+        match self.kind() {
+            Kind::Obj(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// Where this value sits, as a JSON path (`$.projections[3].connector`):
+    /// found from the root down when an error names it, so that reading
+    /// keeps no path per value.
+    pub fn path(&self) -> String {
+        let doc = self.doc;
+        let mut out = String::from("$");
+        let mut at = 0u32;
+        while at != self.i {
+            let (len, obj) = match doc.nodes[at as usize] {
+                Node::Arr { len, .. } => (len, false),
+                Node::Obj { len, .. } => (len, true),
+                _ => break,
+            };
+            let mut child = at + 1;
+            let mut inside = None;
+            for ix in 0..len {
+                let v = if obj { child + 1 } else { child };
+                let next = skip(doc, v);
+                if (v..next).contains(&self.i) {
+                    match &doc.nodes[child as usize] {
+                        Node::Str(k) if obj => out.push_str(&format!(".{k}")),
+                        _ => out.push_str(&format!("[{ix}]")),
+                    }
+                    inside = Some(v);
+                    break;
+                }
+                child = next;
+            }
+            match inside {
+                Some(v) => at = v,
+                None => break,
+            }
+        }
+        out
+    }
+}
+
+fn is_integer(n: &str) -> bool {
+    !n.bytes().any(|b| matches!(b, b'.' | b'e' | b'E'))
+}
+
+/// The next sibling of node `i`.
+fn skip(doc: &Doc, i: u32) -> u32 {
+    match doc.nodes[i as usize] {
+        Node::Arr { end, .. } | Node::Obj { end, .. } => end,
+        _ => i + 1,
+    }
+}
+
+/// An array's elements, in order.
+#[derive(Clone, Copy)]
+pub struct Items<'d, 't> {
+    doc: &'d Doc<'t>,
+    next: u32,
+    left: u32,
+}
+
+impl Items<'_, '_> {
+    pub fn len(&self) -> usize {
+        self.left as usize
+    }
+    pub fn is_empty(&self) -> bool {
+        self.left == 0
+    }
+}
+
+impl<'d, 't> Iterator for Items<'d, 't> {
+    type Item = V<'d, 't>;
+    fn next(&mut self) -> Option<V<'d, 't>> {
+        if self.left == 0 {
+            return None;
+        }
+        let v = V { doc: self.doc, i: self.next };
+        self.next = skip(self.doc, self.next);
+        self.left -= 1;
+        Some(v)
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left as usize, Some(self.left as usize))
+    }
+}
+
+impl ExactSizeIterator for Items<'_, '_> {}
+
+/// An object's members, in document order.
+#[derive(Clone, Copy)]
+pub struct Members<'d, 't> {
+    doc: &'d Doc<'t>,
+    next: u32,
+    left: u32,
+}
+
+impl<'d, 't> Members<'d, 't> {
+    pub fn len(&self) -> usize {
+        self.left as usize
+    }
+    pub fn is_empty(&self) -> bool {
+        self.left == 0
+    }
+    /// The member named `key` and its position (the first, if the name
+    /// repeats: see [`Members::repeated`]).
+    pub fn get(&self, key: &str) -> Option<(usize, V<'d, 't>)> {
+        self.into_iter().enumerate().find(|(_, (k, _))| *k == key).map(|(i, (_, v))| (i, v))
+    }
+    /// A key that appears twice, if any.
+    pub fn repeated(&self) -> Option<&'d str> {
+        if self.left <= 16 {
+            let keys: Vec<&str> = self.into_iter().map(|(k, _)| k).collect();
+            return keys.iter().enumerate().find(|(i, k)| keys[..*i].contains(k)).map(|(_, k)| *k);
+        }
+        let mut seen = std::collections::HashSet::with_capacity(self.len());
+        self.into_iter().map(|(k, _)| k).find(|k| !seen.insert(*k))
+    }
+}
+
+impl<'d, 't> Iterator for Members<'d, 't> {
+    type Item = (&'d str, V<'d, 't>);
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        let k = match &self.doc.nodes[self.next as usize] {
+            Node::Str(s) => &**s,
+            _ => "",
+        };
+        let v = V { doc: self.doc, i: self.next + 1 };
+        self.next = skip(self.doc, self.next + 1);
+        self.left -= 1;
+        Some((k, v))
+    }
+}
+
+struct Reader<'t> {
+    t: &'t [u8],
+    text: &'t str,
+    at: usize,
+    nodes: Vec<Node<'t>>,
+}
+
+/// An open container: its node, its element count so far.
+struct Open {
+    node: usize,
+    len: u32,
+    obj: bool,
+}
+
+impl<'t> Reader<'t> {
+    fn err<T>(&self, msg: impl Into<String>) -> Result<T, SyntaxError> {
+        self.err_at(self.at, msg)
+    }
+
+    fn err_at<T>(&self, at: usize, msg: impl Into<String>) -> Result<T, SyntaxError> {
+        let at = at.min(self.t.len());
+        let before = &self.t[..at];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+        // Columns count characters, not bytes.
+        let column = self.text.get(line_start..at).map_or(at - line_start, |s| s.chars().count()) + 1;
+        Err(SyntaxError { msg: msg.into(), line, column })
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.t.get(self.at) {
+            self.at += 1;
+        }
+    }
+
+    fn document(mut self) -> Result<Doc<'t>, SyntaxError> {
+        let mut stack: Vec<Open> = Vec::new();
+        self.ws();
+        loop {
+            // A value: a leaf, or the start of a container.
+            match self.t.get(self.at) {
+                None => return self.err("EOF while parsing a value"),
+                Some(b'[') | Some(b'{') => {
+                    let obj = self.t[self.at] == b'{';
+                    if stack.len() >= MAX_DEPTH {
+                        return self.err("recursion limit exceeded");
+                    }
+                    self.at += 1;
+                    stack.push(Open { node: self.nodes.len(), len: 0, obj });
+                    self.nodes.push(if obj { Node::Obj { len: 0, end: 0 } } else { Node::Arr { len: 0, end: 0 } });
+                    self.ws();
+                    let close = if obj { b'}' } else { b']' };
+                    if self.t.get(self.at) == Some(&close) {
+                        self.at += 1;
+                        self.close(&mut stack);
+                    } else if obj {
+                        self.key()?;
+                        continue;
+                    } else {
+                        continue;
+                    }
+                }
+                Some(_) => self.leaf()?,
+            }
+            // After a value: a separator, the end of containers, or the end.
+            loop {
+                self.ws();
+                let Some(top) = stack.last_mut() else {
+                    if self.at < self.t.len() {
+                        return self.err("trailing characters");
+                    }
+                    return Ok(Doc { nodes: self.nodes });
+                };
+                top.len += 1;
+                let (obj, close) = (top.obj, if top.obj { b'}' } else { b']' });
+                match self.t.get(self.at) {
+                    Some(b',') => {
+                        self.at += 1;
+                        self.ws();
+                        if obj {
+                            self.key()?;
+                        } else if self.t.get(self.at) == Some(&b']') {
+                            return self.err("trailing comma");
+                        }
+                        break;
+                    }
+                    Some(&c) if c == close => {
+                        self.at += 1;
+                        self.close(&mut stack);
+                    }
+                    None => return self.err(if obj { "EOF while parsing an object" } else { "EOF while parsing a list" }),
+                    Some(_) => return self.err(if obj { "expected `,` or `}`" } else { "expected `,` or `]`" }),
+                }
+            }
+        }
+    }
+
+    /// Ends the innermost container: its element count and next sibling.
+    /// (The caller counts the container itself as an element of its parent.)
+    fn close(&mut self, stack: &mut Vec<Open>) {
+        if let Some(o) = stack.pop() {
+            let end = self.nodes.len() as u32;
+            self.nodes[o.node] = if o.obj { Node::Obj { len: o.len, end } } else { Node::Arr { len: o.len, end } };
+        }
+    }
+
+    /// An object's key and its colon; leaves `at` on the value.
+    fn key(&mut self) -> Result<(), SyntaxError> {
+        match self.t.get(self.at) {
+            Some(b'"') => {}
+            Some(b'}') => return self.err("trailing comma"),
+            None => return self.err("EOF while parsing an object"),
+            Some(_) => return self.err("key must be a string"),
+        }
+        let s = self.string()?;
+        self.nodes.push(Node::Str(s));
+        self.ws();
+        if self.t.get(self.at) != Some(&b':') {
+            return self.err("expected `:`");
+        }
+        self.at += 1;
+        self.ws();
+        Ok(())
+    }
+
+    fn leaf(&mut self) -> Result<(), SyntaxError> {
+        let node = match self.t[self.at] {
+            b'"' => Node::Str(self.string()?),
+            b't' => self.word("true", Node::Bool(true))?,
+            b'f' => self.word("false", Node::Bool(false))?,
+            b'n' => self.word("null", Node::Null)?,
+            b'-' | b'0'..=b'9' => Node::Num(self.number()?),
+            _ => return self.err("expected value"),
+        };
+        self.nodes.push(node);
+        Ok(())
+    }
+
+    fn word(&mut self, w: &str, node: Node<'t>) -> Result<Node<'t>, SyntaxError> {
+        if self.t[self.at..].starts_with(w.as_bytes()) {
+            self.at += w.len();
+            Ok(node)
+        } else {
+            self.err("expected value")
+        }
+    }
+
+    fn number(&mut self) -> Result<&'t str, SyntaxError> {
+        let start = self.at;
+        let digits = |r: &mut Self| {
+            let s = r.at;
+            while let Some(b'0'..=b'9') = r.t.get(r.at) {
+                r.at += 1;
+            }
+            r.at - s
+        };
+        if self.t.get(self.at) == Some(&b'-') {
+            self.at += 1;
+        }
+        match self.t.get(self.at) {
+            Some(b'0') => {
+                self.at += 1;
+                if let Some(b'0'..=b'9') = self.t.get(self.at) {
+                    return self.err("invalid number (a leading zero)");
+                }
+            }
+            Some(b'1'..=b'9') => {
+                digits(self);
+            }
+            _ => return self.err("invalid number"),
+        }
+        if self.t.get(self.at) == Some(&b'.') {
+            self.at += 1;
+            if digits(self) == 0 {
+                return self.err("invalid number (no digit after the point)");
+            }
+        }
+        if let Some(b'e' | b'E') = self.t.get(self.at) {
+            self.at += 1;
+            if let Some(b'+' | b'-') = self.t.get(self.at) {
+                self.at += 1;
+            }
+            if digits(self) == 0 {
+                return self.err("invalid number (no digit in the exponent)");
+            }
+        }
+        let n = &self.text[start..self.at];
+        // Finite only: a number too large for an f64 is refused, as serde_json does.
+        match n.parse::<f64>() {
+            Ok(x) if x.is_finite() => Ok(n),
+            _ => self.err_at(start, "number out of range"),
+        }
+    }
+
+    /// A string at `at` (on its opening quote), borrowed unless it has escapes.
+    fn string(&mut self) -> Result<Cow<'t, str>, SyntaxError> {
+        self.at += 1;
+        let start = self.at;
+        loop {
+            match self.t.get(self.at) {
+                None => return self.err("EOF while parsing a string"),
+                Some(b'"') => {
+                    let s = &self.text[start..self.at];
+                    self.at += 1;
+                    return Ok(Cow::Borrowed(s));
+                }
+                Some(b'\\') => break,
+                Some(&c) if c < 0x20 => return self.err("control character (\\u0000-\\u001F) found while parsing a string"),
+                Some(_) => self.at += 1,
+            }
+        }
+        let mut out = String::from(&self.text[start..self.at]);
+        loop {
+            let run = self.at;
+            loop {
+                match self.t.get(self.at) {
+                    None => return self.err("EOF while parsing a string"),
+                    Some(b'"' | b'\\') => break,
+                    Some(&c) if c < 0x20 => return self.err("control character (\\u0000-\\u001F) found while parsing a string"),
+                    Some(_) => self.at += 1,
+                }
+            }
+            out.push_str(&self.text[run..self.at]);
+            if self.t[self.at] == b'"' {
+                self.at += 1;
+                return Ok(Cow::Owned(out));
+            }
+            self.at += 1;
+            let Some(&e) = self.t.get(self.at) else { return self.err("EOF while parsing a string") };
+            self.at += 1;
+            match e {
+                b'"' => out.push('"'),
+                b'\\' => out.push('\\'),
+                b'/' => out.push('/'),
+                b'b' => out.push('\u{8}'),
+                b'f' => out.push('\u{c}'),
+                b'n' => out.push('\n'),
+                b'r' => out.push('\r'),
+                b't' => out.push('\t'),
+                b'u' => {
+                    let hi = self.hex4()?;
+                    let c = if (0xD800..0xDC00).contains(&hi) {
+                        if !self.t[self.at..].starts_with(b"\\u") {
+                            return self.err("lone leading surrogate in hex escape");
+                        }
+                        self.at += 2;
+                        let lo = self.hex4()?;
+                        if !(0xDC00..0xE000).contains(&lo) {
+                            return self.err("lone leading surrogate in hex escape");
+                        }
+                        char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
+                    } else {
+                        char::from_u32(hi)
+                    };
+                    match c {
+                        Some(c) => out.push(c),
+                        None => return self.err("lone trailing surrogate in hex escape"),
+                    }
+                }
+                _ => return self.err_at(self.at - 1, "invalid escape"),
+            }
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u32, SyntaxError> {
+        let Some(h) = self.t.get(self.at..self.at + 4) else { return self.err("EOF while parsing a string") };
+        let mut v = 0u32;
+        for &b in h {
+            let d = match b {
+                b'0'..=b'9' => b - b'0',
+                b'a'..=b'f' => b - b'a' + 10,
+                b'A'..=b'F' => b - b'A' + 10,
+                _ => return self.err("invalid escape"),
+            };
+            v = v * 16 + d as u32;
+        }
+        self.at += 4;
+        Ok(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Our reading of a text, in serde_json's terms, to compare with serde_json's.
+    fn to_value(v: V) -> serde_json::Value {
+        use serde_json::Value;
+        match v.kind() {
+            Kind::Null => Value::Null,
+            Kind::Bool(b) => Value::Bool(b),
+            Kind::Num(_) => {
+                if let Some(u) = v.as_u64() {
+                    Value::from(u)
+                } else if let Some(i) = v.as_i64() {
+                    Value::from(i)
+                } else {
+                    Value::from(v.as_f64().unwrap_or(f64::NAN))
+                }
+            }
+            Kind::Str(s) => Value::String(s.to_string()),
+            Kind::Arr(a) => Value::Array(a.map(to_value).collect()),
+            Kind::Obj(m) => Value::Object(m.map(|(k, x)| (k.to_string(), to_value(x))).collect()),
+        }
+    }
+
+    #[test]
+    fn reads_what_serde_json_reads() {
+        let texts = [
+            r#"{"a": [1, -2, 3.5, -0.0, 1e3, 2E-2, 18446744073709551615, -9223372036854775808], "b": {"c": null, "d": true, "e": false}}"#,
+            r#"  [ "x\"y\\z\/\b\f\n\r\t", "\u00e9\u4e2d\ud83d\ude00", "", [], {}, [[[]]], {"k": {"k": {}}} ]  "#,
+            "\"plain é 中\"",
+            "0",
+            "-12.25e+2",
+            "[1.7976931348623157e308, 5e-324, 0.1, 123456789012345678901234567890]",
+        ];
+        for t in texts {
+            let ours = to_value(Doc::parse(t).unwrap_or_else(|e| panic!("{t}: {e}")).root());
+            let theirs: serde_json::Value = serde_json::from_str(t).unwrap_or_else(|e| panic!("{t}: {e}"));
+            assert_eq!(ours, theirs, "{t}");
+        }
+    }
+
+    #[test]
+    fn refuses_what_serde_json_refuses() {
+        let bad = [
+            "",
+            " ",
+            "[1,]",
+            "{\"a\":1,}",
+            "[1 2]",
+            "{\"a\" 1}",
+            "{1: 2}",
+            "01",
+            "1.",
+            ".5",
+            "+1",
+            "-",
+            "1e",
+            "1e+",
+            "NaN",
+            "Infinity",
+            "tru",
+            "nul",
+            "\"abc",
+            "\"a\u{1}b\"",
+            "\"\\x\"",
+            "\"\\ud800\"",
+            "\"\\udc00\"",
+            "\"\\u12\"",
+            "[1] 2",
+            "{\"a\":1}}",
+            "[",
+            "{",
+            "{\"a\":",
+            "1e999",
+            "[}",
+            "{]",
+        ];
+        for t in bad {
+            assert!(serde_json::from_str::<serde_json::Value>(t).is_err(), "serde_json accepts {t:?}");
+            assert!(Doc::parse(t).is_err(), "accepted {t:?}");
+        }
+        let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
+        assert!(Doc::parse(&deep).is_err());
+        let ok = "[".repeat(MAX_DEPTH) + &"]".repeat(MAX_DEPTH);
+        assert!(Doc::parse(&ok).is_ok());
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let e = Doc::parse("{\n  \"a\": [1,\n    2,,\n  ]\n}").err().unwrap_or_else(|| panic!("accepted"));
+        assert_eq!((e.line, e.column), (3, 7), "{e}");
+        let e = Doc::parse("[\"é\", x]").err().unwrap_or_else(|| panic!("accepted"));
+        assert_eq!((e.line, e.column), (1, 7), "{e}");
+    }
+
+    #[test]
+    fn members_find_keys_and_repeats() {
+        let d = Doc::parse(r#"{"a": 1, "b": [2, {"c": 3}], "d": 4}"#).unwrap_or_else(|e| panic!("{e}"));
+        let m = d.root().as_object().unwrap_or_else(|| panic!("not an object"));
+        assert_eq!(m.len(), 3);
+        assert_eq!(m.get("d").map(|(i, v)| (i, v.as_u64())), Some((2, Some(4))));
+        assert!(m.get("c").is_none());
+        assert_eq!(m.repeated(), None);
+        let d = Doc::parse(r#"{"a": 1, "b": 2, "a": 3}"#).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(d.root().as_object().and_then(|m| m.repeated()), Some("a"));
+    }
+
+    #[test]
+    fn paths_name_each_value() {
+        let d = Doc::parse(r#"{"a": [0, {"b": [1, 2, [3]]}], "c": {"d": null}, "e": "x"}"#).unwrap_or_else(|e| panic!("{e}"));
+        let mut seen = Vec::new();
+        fn walk(v: V, seen: &mut Vec<String>) {
+            seen.push(v.path());
+            match v.kind() {
+                Kind::Arr(a) => a.for_each(|x| walk(x, seen)),
+                Kind::Obj(m) => m.for_each(|(_, x)| walk(x, seen)),
+                _ => {}
+            }
+        }
+        walk(d.root(), &mut seen);
+        let want = ["$", "$.a", "$.a[0]", "$.a[1]", "$.a[1].b", "$.a[1].b[0]", "$.a[1].b[1]", "$.a[1].b[2]", "$.a[1].b[2][0]", "$.c", "$.c.d", "$.e"];
+        assert_eq!(seen, want);
+    }
+}
