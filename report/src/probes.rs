@@ -64,10 +64,18 @@ pub(crate) fn npy_rows(w: &mut impl Write, scale: f64, offset: f64, rows: &[Vec<
 /// Raw rows of steps `first..` as CSV lines in physical units.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn csv_rows(w: &mut impl Write, pop: &str, var: &str, scale: f64, offset: f64, dt: f64, first: u64, rows: &[Vec<i32>]) -> std::io::Result<()> {
+    // A line's start and a step's time are formatted once, indices as digits:
+    // only the value goes through the formatter.
+    let head = format!("{pop},{var},");
+    let mut digits = [0u8; 10];
     for (k, row) in rows.iter().enumerate() {
         let time = crate::spikes::fmt_time((first + k as u64) as f64 * dt);
         for (i, &x) in row.iter().enumerate() {
-            writeln!(w, "{pop},{var},{i},{time},{}", x as f64 * scale + offset)?;
+            w.write_all(head.as_bytes())?;
+            w.write_all(crate::spikes::decimal(i as u32, &mut digits))?;
+            w.write_all(b",")?;
+            w.write_all(time.as_bytes())?;
+            writeln!(w, ",{}", x as f64 * scale + offset)?;
         }
     }
     Ok(())

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use nerve_emulator::engine::{RecordSink, SpikeEvent};
 use nerve_emulator::machine::Machine;
 
-use crate::spikes::{CsvLines, Format};
+use crate::spikes::{CsvLines, Format, JsonLines};
 use crate::summary::RASTER_CAP;
 use crate::{Error, Result};
 
@@ -60,6 +60,7 @@ pub struct FileSink {
     spikes: Option<(Format, Spill)>,
     count: u64,
     csv: CsvLines,
+    json: JsonLines,
     probes: Vec<Probe>,
     probe_path: Option<PathBuf>,
     /// Per population: an input (its first spike starts the decision latency).
@@ -100,6 +101,7 @@ impl FileSink {
             spikes,
             count: 0,
             csv: CsvLines::new(m),
+            json: JsonLines::new(m),
             probes: ps,
             probe_path: probe_path.map(Path::to_path_buf),
             is_input: crate::summary::input_populations(m),
@@ -185,12 +187,7 @@ impl RecordSink for FileSink {
                     let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
                     self.csv.write(&mut s.w, &names, spikes)?;
                 }
-                Format::Json => {
-                    for (i, e) in spikes.iter().enumerate() {
-                        let first_of_file = self.count == 0 && i == 0;
-                        crate::spikes::json_entry(&mut s.w, first_of_file, &self.names[e.pop as usize], e.neuron, e.step as f64 * self.dt_ms)?;
-                    }
-                }
+                Format::Json => self.json.write(&mut s.w, self.count == 0, spikes)?,
                 Format::Npy => {
                     for e in spikes {
                         crate::spikes::npy_record(&mut s.w, e.pop, e.neuron, e.step as f64 * self.dt_ms)?;
