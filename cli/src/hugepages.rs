@@ -12,7 +12,10 @@
 //! already, the kernel offers no huge pages, or `NERVE_HUGEPAGES=0`. Only
 //! the allocator changes: results are the same either way (tested).
 //! docs/benchmarks.md has the measured effect: ~4% end to end on that
-//! network, nothing (and more spread) on a million neurons.
+//! network's run, nothing (and more spread) on a million neurons; and on a
+//! VM whose first touch of memory is dear, compiling got slower with them
+//! (1M neurons: 8.0-11.0 s against 6.1-7.8 s), so `compile` asks for them
+//! only with `NERVE_HUGEPAGES=1`, `run` unless `NERVE_HUGEPAGES=0`.
 
 const TUNABLE: &str = "glibc.malloc.hugetlb";
 
@@ -22,14 +25,19 @@ pub fn requested() -> bool {
     cfg!(all(target_os = "linux", target_env = "gnu")) && std::env::var("GLIBC_TUNABLES").is_ok_and(|t| t.split(':').any(|kv| kv == format!("{TUNABLE}=1")))
 }
 
-/// Re-executes the process with huge pages requested, where that applies;
-/// returns if it does not (or the exec fails: then nothing changes).
-pub fn request() {
+/// Re-executes the process with huge pages requested, where that applies
+/// (`by_default`: unless `NERVE_HUGEPAGES=0`; else only with
+/// `NERVE_HUGEPAGES=1`); returns if it does not (or the exec fails: then
+/// nothing changes).
+pub fn request(by_default: bool) {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         use std::os::unix::process::CommandExt;
-        if std::env::var_os("NERVE_HUGEPAGES").is_some_and(|v| v == "0") {
-            return;
+        match std::env::var_os("NERVE_HUGEPAGES") {
+            Some(v) if v == "0" => return,
+            Some(v) if v == "1" => {}
+            _ if !by_default => return,
+            _ => {}
         }
         let tunables = match std::env::var_os("GLIBC_TUNABLES") {
             None => String::new(),

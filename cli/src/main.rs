@@ -58,8 +58,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if matches!(cli.command, Command::Compile(_) | Command::Run(_)) {
-        hugepages::request();
+    match cli.command {
+        Command::Run(_) => hugepages::request(true),
+        Command::Compile(_) => hugepages::request(false),
+        _ => {}
     }
     let result = match cli.command {
         Command::Compile(a) => cmd::compile::run(a),
