@@ -10,6 +10,13 @@ so both map the identical graph onto a SpiNNaker machine of the same size.
 Prints per graph: time per stage, cores, chips, total and largest routing table
 after compression, traffic (tree hops, neuron-weighted hops, busiest link) and
 the ratios nerve / PACMAN. PACMAN runs its default pair compressor to completion.
+
+Then, for every graph, the user's path at each of --densities: the graph written
+as a JSON network by ../shared/peers/pacman2net.py (every edge a fixed_probability
+projection with that p) and `nerve compile NET --arch spinnaker --neurons-per-core
+<the graph's max atoms per core> --report`: its routing entries (compressed and
+largest table), mapping and whole-compile seconds, next to PACMAN's compressed
+entries above, so the benchmark and the user's path cannot drift apart.
 """
 import argparse
 import json
@@ -27,11 +34,12 @@ def main():
     ap.add_argument("--graphs", default="small,rand_many,rand_big")
     ap.add_argument("--venv", default=os.path.join(ROOT, "bench/.venv/pacman"))
     ap.add_argument("--repeat", type=int, default=3, help="nerve runs per graph; the fastest is reported")
+    ap.add_argument("--densities", default="0.1,0.02", help="connection probabilities for the JSON -> nerve compile path ('' to skip)")
     a = ap.parse_args()
     py = os.path.join(a.venv, "bin/python")
     if not os.path.exists(py):
         sys.exit(f"no PACMAN venv at {a.venv}: run bench/peers-setup.sh first")
-    subprocess.run(["cargo", "build", "--release", "-p", "nerve-bench"], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(["cargo", "build", "--release", "-p", "nerve-bench", "-p", "nerve-cli"], cwd=ROOT, check=True, capture_output=True)
     nerve = os.path.join(ROOT, "target/release/map_graph")
     for g in a.graphs.split(","):
         path = os.path.join(SHARED, "peers/pacman-graphs", g + ".json")
@@ -68,6 +76,32 @@ def main():
         speed = (ps["route"] + ps["compress_pair"]) / n["seconds"]["total"]
         print(f"nerve's whole mapping is {speed:.1f}x faster than PACMAN's route + pair compression; "
               f"every source key of nerve's tables was traced ({n['verified_keys']} keys) and reaches exactly its destinations")
+        for d in [x for x in a.densities.split(",") if x]:
+            user_path(path, float(d), p["compressed"]["pair"]["total"], a.repeat)
+
+
+def user_path(graph, p, pacman_entries, repeat):
+    """The graph as a JSON network at connection probability p, through `nerve compile`."""
+    import tempfile
+    work = tempfile.mkdtemp(prefix="nerve-pacman-")
+    net, img, rep = (os.path.join(work, x) for x in ("net.json", "net.img", "report.json"))
+    out = subprocess.run([sys.executable, os.path.join(SHARED, "peers/pacman2net.py"), graph, net, str(p)], check=True, capture_output=True, text=True).stdout.split()
+    atoms = out[2] if len(out) >= 3 else "256"
+    best = None
+    for _ in range(repeat):
+        subprocess.run([os.path.join(ROOT, "target/release/nerve"), "compile", net, "--arch", "spinnaker", "--neurons-per-core", atoms, "-o", img, "-q", "--report", rep], check=True)
+        r = json.load(open(rep))
+        if best is None or r["seconds"]["total"] < best["seconds"]["total"]:
+            best = r
+    for f in (net, img, rep):
+        os.remove(f)
+    os.rmdir(work)
+    sec, rt = best["seconds"], best["routing"]
+    mapping = sec["partition"] + sec["place"] + sec["route"]
+    print(f"  JSON network, p = {p}: {best['synapses']:,} synapses, `nerve compile --neurons-per-core {atoms}`: "
+          f"{rt['entries_compressed']:,} entries after compression ({rt['entries_compressed'] / pacman_entries:.3f} of PACMAN's on the graph), "
+          f"largest table {rt['max_table_compressed']}; read {sec['read']:.2f} s, mapping {mapping:.2f} s, "
+          f"codegen {sec['codegen']:.2f} s, stages {sec['total']:.2f} s + write {sec.get('write', 0):.2f} s (fastest of {repeat})")
 
 
 if __name__ == "__main__":
