@@ -96,38 +96,6 @@ pub fn read_text(text: &str, file: &str, json: bool) -> std::result::Result<Vec<
     Ok(out)
 }
 
-/// Writes spikes (already sorted by time, population, neuron).
-pub fn write(path: &Path, format: Format, spikes: &[Spike], pop_index: &dyn Fn(&str) -> u32) -> Result<()> {
-    // Into a temporary file renamed into place: a failed write leaves nothing partial.
-    crate::write_with(path, |tmp| write_to(tmp, format, spikes, pop_index))
-}
-
-fn write_to(path: &Path, format: Format, spikes: &[Spike], pop_index: &dyn Fn(&str) -> u32) -> std::io::Result<()> {
-    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
-    match format {
-        Format::Csv => {
-            writeln!(w, "population,neuron,time")?;
-            for s in spikes {
-                writeln!(w, "{},{},{}", s.population, s.neuron, fmt_time(s.time_ms))?;
-            }
-        }
-        Format::Json => {
-            write!(w, "{JSON_HEAD}")?;
-            for (i, s) in spikes.iter().enumerate() {
-                json_entry(&mut w, i == 0, &s.population, s.neuron, s.time_ms)?;
-            }
-            write!(w, "{JSON_TAIL}")?;
-        }
-        Format::Npy => {
-            write_npy_header(&mut w, &npy_dict(spikes.len()))?;
-            for s in spikes {
-                npy_record(&mut w, pop_index(&s.population), s.neuron, s.time_ms)?;
-            }
-        }
-    }
-    w.flush()
-}
-
 /// NPY format 1.0 header, padded so the data starts on a 64-byte boundary.
 pub fn write_npy_header(w: &mut impl Write, dict: &str) -> std::io::Result<()> {
     let mut h = dict.to_string();
@@ -151,28 +119,22 @@ pub fn fmt_time(t: f64) -> String {
     }
 }
 
-/// The spikes a run recorded, in physical time (sorted by time, population, neuron).
-pub fn recorded(m: &nerve_emulator::machine::Machine, out: &nerve_emulator::engine::RunOutput) -> Vec<Spike> {
-    out.spikes.iter().map(|e| Spike { population: m.pops[e.pop as usize].name.clone(), neuron: e.neuron, time_ms: e.step as f64 * m.dt_ms }).collect()
-}
-
 /// Writes a run's recorded spikes, in `format` (default: by the extension).
 pub fn write_recorded(path: &Path, format: Option<Format>, m: &nerve_emulator::machine::Machine, out: &nerve_emulator::engine::RunOutput) -> Result<()> {
     let fmt = format.unwrap_or_else(|| Format::from_path(path));
     crate::write_with(path, |tmp| write_events(tmp, fmt, m, &out.spikes))
 }
 
-/// A run's spike events in any format, the bytes `write` gives for them,
-/// with no allocation per spike (a population's name and a step's time are
-/// put into words once).
+/// A run's spike events in any format, with no allocation per spike (a
+/// population's name and a step's time are put into words once). The
+/// streamed recording writes the same bytes through the same line writers.
 fn write_events(path: &Path, format: Format, m: &nerve_emulator::machine::Machine, spikes: &[nerve_emulator::engine::SpikeEvent]) -> std::io::Result<()> {
     let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
     match format {
         Format::Csv => {
-            let lines = CsvLines::new(m);
+            let mut lines = CsvLines::new(m);
             w.write_all(lines.header())?;
             let names: Vec<&str> = m.pops.iter().map(|p| p.name.as_str()).collect();
-            let mut lines = lines;
             lines.write(&mut w, &names, spikes)?;
         }
         Format::Json => {
@@ -195,7 +157,7 @@ pub(crate) const CSV_HEADER: &[u8] = b"population,neuron,time\n";
 /// neuron also by its label (empty for populations without labels).
 pub(crate) const CSV_HEADER_LABELS: &[u8] = b"population,neuron,time,label\n";
 
-/// Spike events as CSV lines (`write`'s bytes), chunk after chunk.
+/// Spike events as CSV lines, chunk after chunk.
 pub(crate) struct CsvLines {
     dt_ms: f64,
     /// The last step seen and its time, formatted.
@@ -241,7 +203,7 @@ impl CsvLines {
     }
 }
 
-/// Spike events as JSON entries (`json_entry`'s bytes), chunk after chunk.
+/// Spike events as the entries of a JSON spike file, chunk after chunk.
 pub(crate) struct JsonLines {
     dt_ms: f64,
     time: (u32, String),
@@ -287,21 +249,6 @@ pub(crate) fn decimal(mut n: u32, buf: &mut [u8; 10]) -> &[u8] {
         }
     }
     &buf[i..]
-}
-
-/// One spike of a JSON spike file, as `write` puts it (after a comma unless `first`).
-pub(crate) fn json_entry(w: &mut impl Write, first: bool, population: &str, neuron: u32, time_ms: f64) -> std::io::Result<()> {
-    if !first {
-        write!(w, ",")?;
-    }
-    write!(
-        w,
-        "\n  {{\"population\": {}, \"neuron\": {}, \"time\": {}}}",
-        // invariant: serde_json serialises any &str (escaping as needed)
-        serde_json::to_string(population).expect("serde_json serialises every &str"),
-        neuron,
-        fmt_time(time_ms)
-    )
 }
 
 pub(crate) const JSON_HEAD: &str = "{\"spikes\": [";

@@ -257,9 +257,9 @@ impl<'d, 't> Members<'d, 't> {
     }
     /// A key that appears twice, if any.
     pub fn repeated(&self) -> Option<&'d str> {
+        // Objects of a network file have a handful of keys: compare pairs, allocate nothing.
         if self.left <= 16 {
-            let keys: Vec<&str> = self.into_iter().map(|(k, _)| k).collect();
-            return keys.iter().enumerate().find(|(i, k)| keys[..*i].contains(k)).map(|(_, k)| *k);
+            return self.into_iter().enumerate().find(|&(i, (k, _))| self.into_iter().take(i).any(|(j, _)| j == k)).map(|(_, (k, _))| k);
         }
         let mut seen = std::collections::HashSet::with_capacity(self.len());
         self.into_iter().map(|(k, _)| k).find(|k| !seen.insert(*k))
