@@ -4,7 +4,8 @@
 # it on one process and under `mpirun -np K` (K = 2, 3) and compares the
 # spike recording and the probes byte for byte, and the run summaries
 # (counters per core, chip and link, step times, energy) field by field,
-# all but the host's wall-clock times and the ranks table. Also checks that
+# all but the host's wall-clock times and the ranks table (on a network
+# whose ranks exchange every 8 steps, too). Also checks that
 # what ranks cannot do yet is refused. Takes ~1 min after the build.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -58,6 +59,9 @@ check() {
 check small-spinnaker examples/small.json spinnaker 2000 exc:v --neurons-per-core 64
 check small-loihi examples/small.json loihi 2000 exc:v --neurons-per-core 64
 check celegans examples/celegans/network.json spinnaker 1000 Interneuron:v --neurons-per-core 16
+# Delays of 8 steps and more between ranks: spikes exchanged every 8 steps.
+check long-delays cli/tests/data/long_delays.json spinnaker 2000 exc:v --neurons-per-core 16
+python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))["ranks"]; assert {x["exchange_every"] for x in r} == {8}, r' "$W/long-delays.2.json"
 
 # A network compiled in memory by every rank (held whole, run in part).
 "${MPIRUN[@]}" -np 2 "$N" run examples/small.json --arch spinnaker --neurons-per-core 64 --steps 2000 --record "$W/net.csv" --probe exc:v --probe-out "$W/net.p.csv" --report "$W/net.json" -q

@@ -128,6 +128,15 @@ pub struct RankRow {
     /// Seconds before the first step in which the ranks told each other what they need (a collective: the same on every row).
     #[serde(default)]
     pub setup_seconds: f64,
+    /// Steps between exchanges: the shortest delay of a synapse between
+    /// ranks (1 when gap junctions cross ranks or synapses learn; the same
+    /// on every row).
+    #[serde(default = "one")]
+    pub exchange_every: u64,
+}
+
+fn one() -> u64 {
+    1
 }
 
 impl Summary {
@@ -601,6 +610,7 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
                         messages_per_step: t.messages_sent[r] as f64 / steps as f64,
                         exchange_seconds: t.exchange_seconds[r],
                         setup_seconds: t.setup_seconds,
+                        exchange_every: t.exchange_every,
                     }
                 })
                 .collect()

@@ -238,7 +238,13 @@ pub fn run_lines(s: &Summary, wall_seconds: f64) -> String {
                 ]
             })
             .collect();
-        let _ = writeln!(out, "over {} ranks (MPI):", s.ranks.len());
+        let every = s.ranks[0].exchange_every;
+        let _ = writeln!(
+            out,
+            "over {} ranks (MPI), exchanging spikes every {} (the shortest delay between ranks):",
+            s.ranks.len(),
+            if every == 1 { "step".to_string() } else { format!("{every} steps") }
+        );
         let _ = writeln!(out, "{}", crate::format::table(&["rank", "cores (count)", "bytes sent/step", "messages/step", "exchange s"], rows));
     }
     let _ = writeln!(out, "`nerve report` on the --report file gives the breakdowns, pictures and an HTML page.");

@@ -126,7 +126,8 @@ fn assert_same(want: &RunOutput, got: &RunOutput, what: &str) {
     );
 }
 
-fn check(img: &ValidImage, steps: u64, what: &str) {
+/// `every`: the exchange period the ranks must agree on (None: any).
+fn check(img: &ValidImage, steps: u64, what: &str, every: Option<u64>) {
     let want = solo(img, steps, false);
     assert!(want.spikes.len() > 20, "{what}: the test needs activity ({} spikes)", want.spikes.len());
     let cores = want.per_core.len();
@@ -137,37 +138,56 @@ fn check(img: &ValidImage, steps: u64, what: &str) {
         assert_same(&want, &got, &format!("{what}, {k} ranks × {threads} threads, each holding {held}"));
         let t = got.traffic.as_ref().unwrap();
         assert_eq!(t.bytes_sent.len(), k);
-        assert!(t.messages_sent.iter().all(|&n| n >= steps * (k as u64 - 1)), "{what}: one message per other rank and step: {:?}", t.messages_sent);
+        if let Some(e) = every {
+            assert_eq!(t.exchange_every, e, "{what}: steps between exchanges");
+        }
+        let batches = steps.div_ceil(t.exchange_every);
+        assert!(t.messages_sent.iter().all(|&n| n == batches * (k as u64 - 1)), "{what}: one message per other rank and batch: {:?}", t.messages_sent);
     }
 }
 
 #[test]
 fn two_and_three_ranks_equal_one_process_multicast_and_per_destination() {
-    check(&image("examples/small.json", "spinnaker", 64), 300, "small, spinnaker");
-    check(&image("examples/small.json", "loihi", 64), 300, "small, loihi");
+    // Delays of 0.1 ms, one step: an exchange every step.
+    check(&image("examples/small.json", "spinnaker", 64), 300, "small, spinnaker", Some(1));
+    check(&image("examples/small.json", "loihi", 64), 300, "small, loihi", Some(1));
 }
 
 #[test]
 fn ranks_equal_one_process_with_delays_learning_and_gap_junctions() {
-    check(&image("cli/tests/data/long_delays.json", "spinnaker", 16), 300, "long delays");
-    check(&image("cli/tests/data/loihi_stdp.json", "loihi", 8), 400, "loihi stdp");
-    check(&image("examples/celegans/network.json", "spinnaker", 16), 400, "celegans (gap junctions), spinnaker");
-    check(&image("examples/celegans/network.json", "loihi", 16), 400, "celegans (gap junctions), loihi");
+    // Delays of 10, 40 and 125 steps (1, 4 and 12.5 ms at 0.1 ms): on
+    // loihi (63 delay slots) every cut crosses the 10-step projection (exc
+    // to exc), so the ranks exchange every 10 steps; spinnaker (32 slots)
+    // runs the 40 steps through a relay, 32 + 8, and exchanges every 8.
+    check(&image("cli/tests/data/long_delays.json", "spinnaker", 16), 300, "long delays", Some(8));
+    // Per-destination messages (loihi, 63 slots: the 12.5 ms made 6 ms).
+    let dir = tempfile::tempdir().unwrap();
+    let net = dir.path().join("long_delays_6ms.json");
+    std::fs::write(&net, std::fs::read_to_string(root("cli/tests/data/long_delays.json")).unwrap().replace("12.5", "6.0")).unwrap();
+    check(&image(net.to_str().unwrap(), "loihi", 16), 307, "long delays, loihi", Some(10));
+    // Learning: every step.
+    check(&image("cli/tests/data/loihi_stdp.json", "loihi", 8), 400, "loihi stdp", Some(1));
+    check(&image("examples/celegans/network.json", "spinnaker", 16), 400, "celegans (gap junctions), spinnaker", None);
+    check(&image("examples/celegans/network.json", "loihi", 16), 400, "celegans (gap junctions), loihi", None);
 }
 
 #[test]
 fn a_streamed_recording_goes_through_rank_0_unchanged() {
-    let img = image("examples/small.json", "spinnaker", 64);
-    let steps = 157;
-    let want = solo(&img, steps, false);
-    for chunk in [1, 10, 157] {
-        let (got, keep) = ranked(&img, 2, 1, steps, false, Some(chunk), None, chunk == 10);
-        assert!(got.spikes.is_empty());
-        assert_eq!(keep.spikes, want.spikes, "chunk {chunk}");
-        for (g, w) in keep.rows.iter().zip(&want.probes) {
-            assert_eq!(g, &w.values, "chunk {chunk}");
+    // Exchanges every step, and every 8 steps (chunks cut batches).
+    for (img, every) in [(image("examples/small.json", "spinnaker", 64), 1), (image("cli/tests/data/long_delays.json", "spinnaker", 16), 8)] {
+        let steps = 157;
+        let want = solo(&img, steps, false);
+        for chunk in [1, 7, 10, 157] {
+            let (got, keep) = ranked(&img, 2, 1, steps, false, Some(chunk), None, chunk == 10);
+            assert_eq!(got.traffic.as_ref().unwrap().exchange_every, every);
+            assert!(got.spikes.is_empty());
+            assert_eq!(keep.spikes, want.spikes, "chunk {chunk}");
+            for (g, w) in keep.rows.iter().zip(&want.probes) {
+                assert_eq!(g, &w.values, "chunk {chunk}");
+            }
+            assert_eq!(got.counts, want.counts);
+            assert_eq!(got.step_times, want.step_times);
         }
-        assert_eq!(got.counts, want.counts);
     }
 }
 

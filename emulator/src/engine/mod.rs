@@ -250,18 +250,20 @@ fn run_inner(
         spans_local: mine.len() == m.cores.len() || m.spans.iter().all(|sp| mine.contains(&(sp.core as usize))),
         pop_n: &pop_n,
         ranked: link.is_some(),
+        every: link.as_ref().map_or(1, |l| l.every),
     };
-    let remote = RwLock::new((Vec::new(), 0usize));
+    let remote = RwLock::new(step::Remote::default());
     // Spike buffers per (parity, thread): (core index, neuron).
     let bufs: Vec<RwLock<Vec<(u32, u32)>>> = (0..2 * threads).map(|_| RwLock::new(Vec::new())).collect();
     let barrier = Barrier::new(threads);
     let failed = AtomicBool::new(false);
     let step_acc: Mutex<Option<steps::StepAcc>> = Mutex::new(None);
-    let core_max = [std::sync::atomic::AtomicU64::new(0), std::sync::atomic::AtomicU64::new(0)];
+    let core_max: Vec<std::sync::atomic::AtomicU64> = (0..2 * shared.every).map(|_| std::sync::atomic::AtomicU64::new(0)).collect();
+    let core_ns = |st: u64| f64::from_bits(core_max[shared.core_max_at(st)].load(std::sync::atomic::Ordering::Acquire));
     let link_totals: Mutex<Vec<u64>> = Mutex::new(vec![0; n_links]);
     let handoff: Vec<Mutex<step::Chunk>> = (0..threads).map(|_| Mutex::new(step::Chunk::default())).collect();
     let sink_error: Mutex<Option<std::io::Error>> = Mutex::new(None);
-    let workers = split(&mut m.cores, &mut m.ring, m.ring_slots, m.in_total, &bounds, rec);
+    let workers = split(&mut m.cores, &mut m.ring, m.ring_slots, m.in_total, &bounds, rec, shared.every as usize);
     let link_ref = link.as_mut();
     let make_ctx = |t: usize| Ctx {
         t,
@@ -301,7 +303,7 @@ fn run_inner(
     let mut acc = step_acc.into_inner().expect("no thread panics holding step_acc (its join would have panicked first)");
     if let Some(a) = acc.as_mut() {
         if let Some((st, net_ns)) = a.pending.take() {
-            a.account(st, f64::from_bits(core_max[(st & 1) as usize].load(std::sync::atomic::Ordering::Acquire)), net_ns);
+            a.account(st, core_ns(st), net_ns);
         }
     }
     // invariant: a thread that panicked holding the lock made its join above panic first, so the lock is not poisoned here
@@ -314,28 +316,24 @@ fn run_inner(
         return Ok(merge(&m.pops, workers, &first_of, steps, acc, links, rec, t_start));
     };
     // Runs over several ranks end with one exchange: every rank sends rank 0
-    // what it holds (see `put_part`); rank 0 accounts the last step, then
-    // merges.
-    let last = l.pending.take();
-    let last_core_ns = last.as_ref().map_or(0.0, |p| f64::from_bits(core_max[(p.0 & 1) as usize].load(std::sync::atomic::Ordering::Acquire)));
+    // what it holds (see `put_part`); rank 0 accounts the last batch of
+    // steps, then merges.
     if l.rank != 0 {
         let mut out = merge(&m.pops, workers, &first_of, steps, acc, links, rec, t_start);
         let mut outs: Vec<Vec<u32>> = vec![Vec::new(); l.size];
-        outs[0] = put_part(&l, &mut out, last_core_ns, last, &shared, m);
+        outs[0] = put_part(&mut l, &mut out, &core_ns, &shared, m);
         l.exchange_owned(outs);
         return Ok(out);
     }
     let inb = l.exchange_owned(vec![Vec::new(); l.size]);
     let mut readers: Vec<ranks::Reader> = inb.iter().map(|w| ranks::Reader::new(w)).collect();
-    if let Some((st, latency)) = last {
-        let mut f = (last_core_ns, latency);
-        l.add_own_loads();
-        for rd in readers.iter_mut().skip(1) {
-            l.take_figures(rd, &mut f);
-        }
-        if let Some(a) = acc.as_mut() {
-            a.account(st, f.0, costs.net_ns(f.1, l.take_busiest()));
-        }
+    if rec.per_step {
+        let costs = &costs;
+        l.take_figures(&mut readers[1..], core_ns, |st, core_ns, latency, busiest| {
+            if let Some(a) = acc.as_mut() {
+                a.account(st, core_ns, costs.net_ns(latency, busiest));
+            }
+        });
     }
     let mut out = merge(&m.pops, workers, &first_of, steps, acc, links, rec, t_start);
     let totals = fold_parts(&l, &mut readers, &mut out, &shared, m);
@@ -345,13 +343,13 @@ fn run_inner(
 }
 
 /// Everything a rank other than 0 holds at the end of a run, for rank 0:
-/// the last step's figures (when steps are timed), its cores' counts and
+/// the last batch's figures (when steps are timed), its cores' counts and
 /// times, its per-step series counts, link totals, recordings (unless
 /// streamed) and what it sent.
-fn put_part(l: &ranks::Link, out: &mut RunOutput, last_core_ns: f64, last: Option<(u64, f64)>, s: &Shared, m: &Machine) -> Vec<u32> {
+fn put_part(l: &mut ranks::Link, out: &mut RunOutput, core_ns: &dyn Fn(u64) -> f64, s: &Shared, m: &Machine) -> Vec<u32> {
     let mut w = ranks::Words::default();
-    if let Some((_, latency)) = last {
-        l.put_figures(&mut w, last_core_ns, latency);
+    if s.rec.per_step {
+        l.put_figures(&mut w, core_ns);
     }
     for pc in &out.per_core {
         for v in pc.counts.values() {
@@ -389,7 +387,7 @@ fn put_part(l: &ranks::Link, out: &mut RunOutput, last_core_ns: f64, last: Optio
     w.0
 }
 
-/// Rank 0: the other ranks' parts (`put_part`, past the last step's
+/// Rank 0: the other ranks' parts (`put_part`, past the last batch's
 /// figures) into its output; the whole machine's synapses and population
 /// connections.
 fn fold_parts(l: &ranks::Link, readers: &mut [ranks::Reader], out: &mut RunOutput, s: &Shared, m: &Machine) -> (u64, Vec<(u32, u32)>) {
@@ -402,6 +400,7 @@ fn fold_parts(l: &ranks::Link, readers: &mut [ranks::Reader], out: &mut RunOutpu
         messages_sent: vec![l.messages_sent],
         exchange_seconds: vec![l.exchange_seconds],
         setup_seconds: l.setup_seconds,
+        exchange_every: l.every,
     };
     let mut links: std::collections::BTreeMap<u32, u64> = out.links.iter().map(|&(l, n)| (l.0, n)).collect();
     let mut probes: Vec<Vec<Vec<i32>>> = out.probes.iter_mut().map(|p| std::mem::take(&mut p.values)).collect();
@@ -505,7 +504,7 @@ fn take_recording(rd: &mut ranks::Reader, spikes: &mut Vec<SpikeEvent>, probes: 
 }
 
 /// Each thread's cores, and its cores' part of every ring slot.
-fn split<'a>(cores: &'a mut [Core], ring: &'a mut [i32], slots: usize, in_total: usize, bounds: &[usize], rec: &Recording) -> Vec<Worker<'a>> {
+fn split<'a>(cores: &'a mut [Core], ring: &'a mut [i32], slots: usize, in_total: usize, bounds: &[usize], rec: &Recording, every: usize) -> Vec<Worker<'a>> {
     let threads = bounds.len() - 1;
     let in_bounds: Vec<usize> = bounds.iter().map(|&c| if c < cores.len() { cores[c].in_off } else { in_total }).collect();
     let mut rings: Vec<Vec<&mut [i32]>> = (0..threads).map(|_| Vec::with_capacity(slots)).collect();
@@ -529,7 +528,7 @@ fn split<'a>(cores: &'a mut [Core], ring: &'a mut [i32], slots: usize, in_total:
         rest = b;
     }
     let max_n = chunks.iter().flat_map(|c| c.iter().map(|x| x.stride())).max().unwrap_or(0);
-    chunks.into_iter().zip(rings).enumerate().map(|(t, (chunk, ring))| Worker::new(bounds[t], chunk, ring, in_bounds[t], max_n, rec)).collect()
+    chunks.into_iter().zip(rings).enumerate().map(|(t, (chunk, ring))| Worker::new(bounds[t], chunk, ring, in_bounds[t], max_n, rec, every)).collect()
 }
 
 /// The workers' results, merged in thread order.

@@ -2,23 +2,37 @@
 //!
 //! Each rank owns a contiguous range of the machine's cores (whole chips
 //! where the layout allows, see [`partition`]) and runs them on its own
-//! threads. Once per timestep, after the compute phase, thread 0 of every
-//! rank sends each other rank the spikes of its cores that have a
-//! destination there (a synaptic row, a route's destination, a learning
-//! subscriber) and its gap-junction values, and receives theirs; the
-//! exchange is the step's barrier between ranks. Rank 0 also receives each
-//! rank's part of the previous step's timing (slowest core, longest path,
-//! link loads), so that it accounts every step as one process would; at the
-//! end it gathers the counters, and recordings not streamed, into one
-//! output. Delivery walks the spikes in core order whatever their rank, and
-//! all counts are integers: the results equal the one-process run's.
+//! threads. Every `D` steps, after the compute phase, thread 0 of every
+//! rank sends each other rank the spikes of those steps whose source is one
+//! of its cores and that have a destination there (a synaptic row, a
+//! route's destination, a learning subscriber), and its gap-junction
+//! values, and receives theirs; the exchange is the barrier between ranks.
+//!
+//! `D` is the shortest delay of a synapse from one rank's core to another's
+//! (as NEST's min_delay; at most [`MAX_EXCHANGE_EVERY`]): a spike sent at
+//! step t changes its target at step t + delay ≥ t + D, so a rank runs D
+//! steps on its own spikes and applies the others' afterwards, each into
+//! the ring slot of its own step plus its delay. Arrivals are counted per
+//! step of the batch and each step's core times settled once the batch's
+//! spikes are in. `D` is 1 when gap junctions cross ranks (a value is used
+//! the next step) or any core learns (learning sees arrivals in order).
+//!
+//! Rank 0 also receives each rank's part of the previous batch's timing
+//! (slowest core, longest path, link loads, per step), so that it accounts
+//! every step as one process would; at the end it gathers the counters,
+//! and recordings not streamed, into one output. All counts are integers
+//! and ring sums wrap: the results equal the one-process run's.
 //!
 //! The transport is a trait: `nerve run` plugs in MPI (the CLI's `mpi`
 //! feature), tests plug [`Loopback`] (ranks as threads of one process).
 
 use std::sync::{Arc, Condvar, Mutex};
 
-use crate::machine::Machine;
+use crate::machine::{Machine, PackedSyn};
+
+/// The longest exchange period, in steps (a rank keeps each step's
+/// arrival counts and, per link, loads for a period).
+pub const MAX_EXCHANGE_EVERY: u32 = 64;
 
 /// How ranks reach each other.
 pub trait Transport {
@@ -282,6 +296,8 @@ pub struct Traffic {
     /// Seconds rank 0 spent before the first step telling the others what
     /// it needs (`Link::setup`).
     pub setup_seconds: f64,
+    /// Steps between exchanges (`D`, see the module's notes).
+    pub exchange_every: u64,
 }
 
 /// A spike between ranks: (core index, neuron).
@@ -298,13 +314,18 @@ pub(super) struct Link<'t> {
     /// Per rank: the gap-junction values (indices among the machine's gap
     /// sources) of this rank's cores that rank's cores take in.
     pub gap_to: Vec<Vec<u32>>,
-    /// Thread 0's network figures of the step before, for rank 0: (step,
-    /// longest path), and its link loads (link, packets).
-    pub pending: Option<(u64, f64)>,
+    /// Steps between exchanges.
+    pub every: u64,
+    /// Thread 0's network figures of the steps settled since the last
+    /// exchange, for rank 0: (step, longest path, its link loads' range in
+    /// `pending_loads`), and the loads (link, packets).
+    pub pending: Vec<(u64, f64, std::ops::Range<usize>)>,
     pub pending_loads: Vec<(u32, u32)>,
-    /// The step's messages out and in, reused.
+    /// The batch's messages out and in, reused; where each message's
+    /// spike count of the step sits.
     pub out: Vec<Vec<u32>>,
     pub inb: Vec<Vec<u32>>,
+    pub marks: Vec<usize>,
     /// Rank 0: the links loaded this step (in `loads`).
     touched: Vec<u32>,
     pub bytes_sent: u64,
@@ -347,10 +368,12 @@ impl<'t> Link<'t> {
             bounds,
             sends_to,
             gap_to,
-            pending: None,
+            every: 1,
+            pending: Vec::new(),
             pending_loads: Vec::new(),
             out: vec![Vec::new(); size],
             inb: vec![Vec::new(); size],
+            marks: Vec::with_capacity(size),
             touched: Vec::new(),
             bytes_sent: 0,
             messages_sent: 0,
@@ -382,6 +405,10 @@ impl<'t> Link<'t> {
             }
         }
         let mut out: Vec<Words> = (0..self.size).map(|_| Words(need.clone())).collect();
+        let every = self.every_here(m);
+        for w in out.iter_mut() {
+            w.u32(every);
+        }
         // Per rank: its source neurons' messages to this rank's cores, 9 words each.
         let mut parts: Vec<Vec<[u32; 9]>> = vec![Vec::new(); self.size];
         if let Some(direct) = costs.direct.as_mut() {
@@ -434,12 +461,14 @@ impl<'t> Link<'t> {
         self.bytes_sent = 0;
         self.messages_sent = 0;
         self.exchange_seconds = 0.0;
+        let mut every = every;
         for (r, words) in inb.iter().enumerate() {
             if r == self.rank {
                 continue;
             }
             let mut rd = Reader::new(words);
             let bits = rd.take(n.div_ceil(32));
+            every = every.min(rd.u32());
             for src in lo..hi {
                 if bits.get(src / 32).is_some_and(|w| w & (1 << (src % 32)) != 0) {
                     self.sends_to[src - lo].push(r as u32);
@@ -462,41 +491,92 @@ impl<'t> Link<'t> {
                 }
             }
         }
+        self.every = every.clamp(1, MAX_EXCHANGE_EVERY) as u64;
         self.setup_seconds = t0.elapsed().as_secs_f64();
     }
 
-    /// A step's figures for rank 0: this rank's slowest core and longest
-    /// path, and its link loads (`pending_loads`).
-    pub fn put_figures(&self, w: &mut Words, core_ns: f64, latency: f64) {
-        w.f64(core_ns);
-        w.f64(latency);
-        w.u32(self.pending_loads.len() as u32);
-        for &(link, n) in &self.pending_loads {
-            w.u32(link);
-            w.u32(n);
+    /// The exchange period this rank's cores allow: the shortest delay of
+    /// the synapses they receive from other ranks' cores, 1 if one of them
+    /// learns or takes a gap-junction value from another rank (the ranks
+    /// agree on the least of theirs).
+    fn every_here(&self, m: &Machine) -> u32 {
+        let (lo, hi) = (self.bounds[self.rank], self.bounds[self.rank + 1]);
+        let own = |c: u32| (c as usize) >= lo && (c as usize) < hi;
+        let mine = &m.cores[lo..hi];
+        if mine.iter().any(|c| !c.plastic.is_empty()) || self.gap_to.iter().any(|g| !g.is_empty()) {
+            return 1;
         }
+        let mut own_gap = vec![false; m.gap_sources];
+        for c in mine {
+            for g in &c.gap_out {
+                own_gap[g.2 as usize] = true;
+            }
+        }
+        if mine.iter().any(|c| c.gap_in.iter().any(|g| !own_gap[g.src as usize])) {
+            return 1;
+        }
+        let mut every = MAX_EXCHANGE_EVERY;
+        for src in (0..m.cores.len()).filter(|&c| !own(c as u32)) {
+            for sp in m.fanout[src].spans(&m.spans).iter().filter(|sp| own(sp.core)) {
+                if sp.deliver < sp.len {
+                    return 1;
+                }
+                let syns = &m.arena[sp.start as usize..(sp.start + sp.deliver) as usize];
+                every = syns.iter().fold(every, |e, &x| e.min(PackedSyn(x).delay() as u32));
+            }
+        }
+        every.max(1)
     }
 
-    /// Rank 0: another rank's figures (`put_figures`) joined to the step's
-    /// `(slowest core, longest path)`; its loads join the step's.
-    pub fn take_figures(&mut self, rd: &mut Reader, figures: &mut (f64, f64)) {
-        figures.0 = figures.0.max(rd.f64());
-        figures.1 = figures.1.max(rd.f64());
-        let n = rd.u32() as usize;
-        self.add_loads(rd.take(2 * n));
+    /// The figures of the steps settled since the last exchange, for rank
+    /// 0: per step, this rank's slowest core (`core_ns(step)`) and longest
+    /// path, and its link loads; they are cleared.
+    pub fn put_figures(&mut self, w: &mut Words, core_ns: impl Fn(u64) -> f64) {
+        w.u32(self.pending.len() as u32);
+        for (step, latency, loads) in self.pending.drain(..) {
+            w.f64(core_ns(step));
+            w.f64(latency);
+            w.u32(loads.len() as u32);
+            for &(link, n) in &self.pending_loads[loads] {
+                w.u32(link);
+                w.u32(n);
+            }
+        }
+        self.pending_loads.clear();
     }
 
-    /// Rank 0: its own link loads of the step join the step's.
-    pub fn add_own_loads(&mut self) {
-        for i in 0..self.pending_loads.len() {
-            let (link, n) = self.pending_loads[i];
-            self.add_loads(&[link, n]);
+    /// Rank 0: the steps settled since the last exchange, with every
+    /// rank's figures of each (`put_figures`, one reader per other rank,
+    /// in step order) joined to its own: `account(step, slowest core,
+    /// longest path, busiest link)`. Clears its own figures.
+    pub fn take_figures(&mut self, readers: &mut [Reader], core_ns: impl Fn(u64) -> f64, mut account: impl FnMut(u64, f64, f64, u32)) {
+        for rd in readers.iter_mut() {
+            rd.u32();
         }
+        let pending = std::mem::take(&mut self.pending);
+        for (step, latency, loads) in &pending {
+            let mut f = (core_ns(*step), *latency);
+            for i in loads.clone() {
+                let (link, n) = self.pending_loads[i];
+                self.add_loads(&[link, n]);
+            }
+            for rd in readers.iter_mut() {
+                f.0 = f.0.max(rd.f64());
+                f.1 = f.1.max(rd.f64());
+                let n = rd.u32() as usize;
+                self.add_loads(rd.take(2 * n));
+            }
+            let busiest = self.take_busiest();
+            account(*step, f.0, f.1, busiest);
+        }
+        self.pending = pending;
+        self.pending.clear();
+        self.pending_loads.clear();
     }
 
     /// Rank 0: a rank's link loads (flattened (link, packets) pairs) join
     /// the step's.
-    pub fn add_loads(&mut self, pairs: &[u32]) {
+    fn add_loads(&mut self, pairs: &[u32]) {
         for x in pairs.chunks_exact(2) {
             if let Some(v) = self.loads.get_mut(x[0] as usize) {
                 if *v == 0 {
@@ -508,7 +588,7 @@ impl<'t> Link<'t> {
     }
 
     /// Rank 0: the step's busiest link, every rank's loads summed; clears them.
-    pub fn take_busiest(&mut self) -> u32 {
+    fn take_busiest(&mut self) -> u32 {
         let mut busiest = 0;
         for &l in &self.touched {
             busiest = busiest.max(std::mem::take(&mut self.loads[l as usize]));

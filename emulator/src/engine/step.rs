@@ -57,7 +57,40 @@ pub struct Shared<'a> {
     pub pop_n: &'a [(u32, u32)],
     /// Whether other ranks run the other cores (see `ranks`).
     pub ranked: bool,
+    /// Steps between exchanges with the other ranks (1 for one process):
+    /// steps `kD..(k + 1)D` are a batch, settled at its end.
+    pub every: u64,
 }
+
+impl Shared<'_> {
+    /// Where step `step`'s arrival counts and times are kept in a batch.
+    #[inline]
+    pub fn slot(&self, step: u64) -> usize {
+        (step % self.every) as usize
+    }
+    /// Whether `step` ends a batch (and the run's last step one).
+    #[inline]
+    pub fn batch_end(&self, step: u64) -> bool {
+        (step + 1) % self.every == 0 || step + 1 == self.steps
+    }
+    /// Step `step`'s entry in `Ctx::core_max` (two batches' worth).
+    #[inline]
+    pub fn core_max_at(&self, step: u64) -> usize {
+        (((step / self.every) & 1) * self.every + step % self.every) as usize
+    }
+}
+
+/// Other ranks' spikes of a batch (written by thread 0 at the exchange):
+/// per step, `(step, a, mid, b)`, its spikes `spikes[a..b]` in core order,
+/// this rank's own sitting at `mid`.
+#[derive(Default)]
+pub struct Remote {
+    pub spikes: Vec<Spike>,
+    pub steps: Vec<RemoteStep>,
+}
+
+/// A step of `Remote`: (step, a, mid, b).
+pub type RemoteStep = (u64, usize, usize, usize);
 
 /// A thread's view of the run: the shared data and the meeting points.
 pub struct Ctx<'a> {
@@ -69,9 +102,10 @@ pub struct Ctx<'a> {
     pub failed: &'a AtomicBool,
     /// Thread 0's accounting of the steps, at the end.
     pub step_acc: &'a Mutex<Option<super::steps::StepAcc>>,
-    /// Per step parity: the slowest core's time of the step, as each
-    /// thread's slowest joins it (thread 0 reads and clears it a step later).
-    pub core_max: &'a [std::sync::atomic::AtomicU64; 2],
+    /// Per step of the last two batches (`Shared::core_max_at`): the
+    /// slowest core's time of the step, as each thread's slowest joins it
+    /// (thread 0 reads and clears it a batch later).
+    pub core_max: &'a [std::sync::atomic::AtomicU64],
     /// Thread 0's link totals, at the end.
     pub link_totals: &'a Mutex<Vec<u64>>,
     /// Streamed recording: per thread, the spikes and probe rows of the
@@ -79,9 +113,9 @@ pub struct Ctx<'a> {
     pub handoff: &'a [Mutex<Chunk>],
     /// The sink's error, if writing a chunk failed (the run then stops).
     pub sink_error: &'a Mutex<Option<std::io::Error>>,
-    /// This step's spikes from other ranks, in core order, and where this
-    /// rank's own would sit among them (written by thread 0 between barriers).
-    pub remote: &'a RwLock<(Vec<(u32, u32)>, usize)>,
+    /// The batch's spikes from other ranks (written by thread 0 between
+    /// barriers at the end of a batch).
+    pub remote: &'a RwLock<Remote>,
 }
 
 /// A thread's part of a chunk of a streamed recording: its spikes, and per
@@ -101,11 +135,11 @@ pub struct Worker<'a> {
     pub counts: Vec<Counts>,
     pub busy: Vec<f64>,
     pub max_step: Vec<f64>,
-    /// This step's time per core: computing and sending, and receiving.
+    /// Per step of the batch (`slot × cores + core`): each core's time
+    /// computing and sending, and its arrivals: packets received and
+    /// synaptic events (their time and counts are added once per step, when
+    /// the batch is settled, not per packet).
     send_ns: Vec<f64>,
-    recv_ns: Vec<f64>,
-    /// This step's arrivals per core: packets received and synaptic events
-    /// (their time and counts are added once per step, not per packet).
     rx_packets: Vec<u64>,
     /// Multicast packets among them, and those that found a row (the rest
     /// count as `packets_no_row` at the end of the step: an arrival is one
@@ -149,8 +183,10 @@ pub struct Worker<'a> {
 }
 
 impl<'a> Worker<'a> {
-    pub fn new(first: usize, cores: &'a mut [Core], ring: Vec<&'a mut [i32]>, in_base: usize, max_n: usize, rec: &Recording) -> Worker<'a> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(first: usize, cores: &'a mut [Core], ring: Vec<&'a mut [i32]>, in_base: usize, max_n: usize, rec: &Recording, every: usize) -> Worker<'a> {
         let nc = cores.len();
+        let per_batch = nc * every;
         let slot_len: Vec<usize> = cores.iter().map(|c| c.ports * padded(c.n)).collect();
         let has_stdp = cores.iter().any(|c| c.plastic.iter().any(|p| matches!(p.engine, crate::learning::Engine::Stdp(_))));
         Worker {
@@ -159,18 +195,17 @@ impl<'a> Worker<'a> {
             counts: vec![Counts::default(); nc],
             busy: vec![0.0; nc],
             max_step: vec![0.0; nc],
-            send_ns: vec![0.0; nc],
-            recv_ns: vec![0.0; nc],
-            rx_packets: vec![0; nc],
-            rx_mc: vec![0; nc],
+            send_ns: vec![0.0; per_batch],
+            rx_packets: vec![0; per_batch],
+            rx_mc: vec![0; per_batch],
             src_hits: Vec::new(),
             src_touched: Vec::new(),
             dest_group: Vec::new(),
             groups: Vec::new(),
             group_hits: Vec::new(),
             groups_touched: Vec::new(),
-            rx_rows: vec![0; nc],
-            rx_events: vec![0; nc],
+            rx_rows: vec![0; per_batch],
+            rx_events: vec![0; per_batch],
             slot_len,
             ring,
             in_base,
@@ -186,17 +221,25 @@ impl<'a> Worker<'a> {
     }
 }
 
-/// Thread 0's accounting of the network: per-step link loads and totals.
+/// Thread 0's accounting of the network: per step of the batch its link
+/// loads and longest path, and the run's link totals.
 struct Net {
-    link_step: Vec<u32>,
-    touched: Vec<u32>,
+    slots: Vec<NetSlot>,
     link_totals: Vec<u64>,
     /// Per-destination model without link contention: spikes per source
     /// neuron, expanded into link totals once at the end.
     spikes_of: Vec<Vec<u32>>,
 }
 
-impl Net {
+/// A step's network: packets per link, the links with any, the longest path.
+#[derive(Default)]
+struct NetSlot {
+    link_step: Vec<u32>,
+    touched: Vec<u32>,
+    latency: f64,
+}
+
+impl NetSlot {
     #[inline]
     fn load(&mut self, l: usize) {
         self.load_n(l, 1);
@@ -208,22 +251,22 @@ impl Net {
         }
         self.link_step[l] += n;
     }
-    /// The step's loads (link, packets) into `loads`; they join the totals.
-    fn end_step_loads(&mut self, loads: &mut Vec<(u32, u32)>) {
-        loads.clear();
+    /// The step's loads (link, packets) onto `loads`; they join the totals.
+    fn end_step_loads(&mut self, loads: &mut Vec<(u32, u32)>, totals: &mut [u64]) {
         loads.extend(self.touched.iter().map(|&l| (l, self.link_step[l as usize])));
-        self.end_step();
+        self.end_step(totals);
     }
     /// The busiest link's packets this step; the step's loads join the totals.
-    fn end_step(&mut self) -> u32 {
+    fn end_step(&mut self, totals: &mut [u64]) -> u32 {
         let mut busiest = 0u32;
         for &l in &self.touched {
             let l = l as usize;
             busiest = busiest.max(self.link_step[l]);
-            self.link_totals[l] += self.link_step[l] as u64;
+            totals[l] += self.link_step[l] as u64;
             self.link_step[l] = 0;
         }
         self.touched.clear();
+        self.latency = 0.0;
         busiest
     }
 }
@@ -260,8 +303,7 @@ impl Ctx<'_> {
         // Steps are accounted at rank 0 (the others send it their figures).
         let mut acc = (self.t == 0 && per_step && link.as_ref().is_none_or(|l| l.rank == 0)).then(|| super::steps::StepAcc::new(s.steps, s.costs, s.timing));
         let mut net = (self.t == 0).then(|| Net {
-            link_step: vec![0; s.n_links],
-            touched: Vec::new(),
+            slots: (0..s.every).map(|_| NetSlot { link_step: vec![0; s.n_links], ..NetSlot::default() }).collect(),
             link_totals: vec![0; s.n_links],
             spikes_of: match &s.costs.direct {
                 Some(d) if s.costs.link_packet == 0.0 => d.iter().map(|x| vec![0; x.per_neuron.len()]).collect(),
@@ -282,21 +324,28 @@ impl Ctx<'_> {
             }
             self.barrier.wait();
             if s.ranked {
-                // Thread 0 trades spikes with the other ranks while the others wait.
+                // Thread 0 keeps the step's spikes for the other ranks and, at
+                // the end of a batch, trades them while the other threads wait.
+                let end = s.batch_end(step);
                 if let Some(l) = link.as_deref_mut() {
-                    self.exchange(l, step, par, acc.as_mut());
+                    self.collect(l, step, par);
+                    if end {
+                        self.exchange(l, step, par, acc.as_mut());
+                    }
                 }
-                self.barrier.wait();
+                if end {
+                    self.barrier.wait();
+                }
             }
             // Every thread has settled the step before: its slowest core is known.
             if let Some(a) = acc.as_mut() {
                 if let Some((st, net_ns)) = a.pending.take() {
-                    let core_ns = f64::from_bits(self.core_max[(st & 1) as usize].swap(0, Ordering::AcqRel));
+                    let core_ns = f64::from_bits(self.core_max[s.core_max_at(st)].swap(0, Ordering::AcqRel));
                     a.account(st, core_ns, net_ns);
                 }
             }
-            let latency = self.deliver(w, step, par, net.as_mut());
-            self.settle(w, step, latency, net.as_mut(), acc.as_mut(), link.as_deref_mut());
+            self.deliver(w, step, par, net.as_mut());
+            self.settle(w, step, net.as_mut(), acc.as_mut(), link.as_deref_mut());
             if let Some(every) = s.rec.chunk_steps {
                 if (step + 1) % every == 0 || step + 1 == s.steps {
                     self.stream(w, step + 1, &mut sink, link.as_deref_mut());
@@ -390,6 +439,7 @@ impl Ctx<'_> {
     fn compute(&self, w: &mut Worker, step: u64, out: &mut Vec<(u32, u32)>) {
         let s = self.s;
         let st = step as u32;
+        let rx = s.slot(step) * w.cores.len();
         for (ci, core) in w.cores.iter_mut().enumerate() {
             let gi = w.first + ci;
             let cnt = &mut w.counts[ci];
@@ -457,8 +507,7 @@ impl Ctx<'_> {
                     }
                 }
             }
-            w.send_ns[ci] = t_ns;
-            w.recv_ns[ci] = 0.0;
+            w.send_ns[rx + ci] = t_ns;
         }
     }
 
@@ -467,8 +516,10 @@ impl Ctx<'_> {
     fn send(&self, w: &mut Worker, step: u64, out: &[(u32, u32)]) {
         let s = self.s;
         let c = s.costs;
+        let rx = s.slot(step) * w.cores.len();
         for &(gi, i) in out {
             let ci = gi as usize - w.first;
+            let k = rx + ci;
             for (si, p) in w.cores[ci].plastic.iter_mut().enumerate() {
                 if let Some(n) = p.post_spike(i, step, s.rules) {
                     w.scratch.arena.post_spike(ci, si, i, n);
@@ -479,7 +530,7 @@ impl Ctx<'_> {
             cnt.spikes += 1;
             if matches!(core.run, Run::Kernel { .. }) {
                 cnt.neuron_spikes += 1;
-                w.send_ns[ci] += c.spike;
+                w.send_ns[k] += c.spike;
             }
             match &c.direct {
                 None => {
@@ -492,7 +543,7 @@ impl Ctx<'_> {
                         cnt.hops_ns += r.hops[1] as u64;
                         cnt.hops_diag += r.hops[2] as u64;
                         cnt.chip_crossings += r.chip_crossings as u64;
-                        w.send_ns[ci] += c.pk_out;
+                        w.send_ns[k] += c.pk_out;
                     }
                 }
                 Some(direct) => {
@@ -504,7 +555,7 @@ impl Ctx<'_> {
                         cnt.hops_ns += t.hops[1] as u64;
                         cnt.hops_diag += t.hops[2] as u64;
                         cnt.chip_crossings += t.chip_crossings as u64;
-                        w.send_ns[ci] += t.messages as f64 * c.pk_out;
+                        w.send_ns[k] += t.messages as f64 * c.pk_out;
                     }
                 }
             }
@@ -515,14 +566,14 @@ impl Ctx<'_> {
     }
 
     /// Phase 2: every spike of the step, from every thread's list, delivered
-    /// into this thread's cores; thread 0 also accounts the network (link
-    /// loads). Returns the step's longest path latency (thread 0; else 0).
-    fn deliver(&self, w: &mut Worker, step: u64, par: usize, mut net: Option<&mut Net>) -> f64 {
+    /// into this thread's cores, and at the end of a batch the other ranks'
+    /// spikes of each of its steps; thread 0 also accounts the network (link
+    /// loads, longest path) of each step.
+    fn deliver(&self, w: &mut Worker, step: u64, par: usize, mut net: Option<&mut Net>) {
         let s = self.s;
-        let lo = s.owner_start[self.t];
-        let mut latency = 0.0f64;
         if s.has_gaps {
             // Electrical synapses: weight × v, scaled by 2^-shift, into the next step's slot.
+            let rx = s.slot(step) * w.cores.len();
             let vals = &s.gap_vals[par];
             let mask = w.ring.len() - 1;
             let next = &mut w.ring[(step as usize + 1) & mask];
@@ -541,148 +592,173 @@ impl Ctx<'_> {
                     let k = at + g.at as usize;
                     next[k] = next[k].wrapping_add(x);
                 }
-                w.rx_packets[ci] += core.gap_in_sources as u64;
-                w.rx_events[ci] += core.gap_in.len() as u64;
+                w.rx_packets[rx + ci] += core.gap_in_sources as u64;
+                w.rx_events[rx + ci] += core.gap_in.len() as u64;
             }
         }
-        // In core order: other ranks' spikes of lower cores, this rank's, the rest
-        // (learning may see the order; the ring's sums do not).
-        // invariant: thread 0 holds `remote` only between the step's two barriers, and panics nowhere while holding it
-        let remote = if s.ranked { Some(self.remote.read().expect("no thread panics holding the remote spikes")) } else { None };
-        let (before, after): (&[Spike], &[Spike]) = match &remote {
-            Some(r) => (&r.0[..r.1], &r.0[r.1..]),
+        // invariant: thread 0 holds `remote` only between the batch's two barriers, and panics nowhere while holding it
+        let remote = (s.ranked && s.batch_end(step)).then(|| self.remote.read().expect("no thread panics holding the remote spikes"));
+        let (all, steps): (&[Spike], &[RemoteStep]) = match &remote {
+            Some(r) => (&r.spikes, &r.steps),
             None => (&[], &[]),
         };
-        for part in 0..s.threads + 2 {
-            let (buf, local);
-            let spikes: &[(u32, u32)] = if part == 0 {
-                before
-            } else if part == s.threads + 1 {
-                after
-            } else {
-                // invariant: no thread panics while holding a spike buffer (compute and send return no errors; a panic is a bug and ends the run)
-                buf = self.bufs[par * s.threads + part - 1].read().expect("no thread panics holding a spike buffer");
-                local = &buf[..];
-                local
-            };
-            // The network is accounted at the source's rank (multicast: its
-            // routes are known everywhere), per-destination messages at each
-            // destination's (a rank may know only its own cores' rows).
-            let remote = part == 0 || part == s.threads + 1;
-            let mut net = if remote && !(s.ranked && s.costs.direct.is_some()) { None } else { net.as_deref_mut() };
-            for (j, &(src, i)) in spikes.iter().enumerate() {
-                self.prefetch_ahead(spikes, j);
-                let subs = &s.pre_subs[src as usize];
-                if !subs.is_empty() {
-                    self.deliver_plastic(w, subs.of(i), step);
-                }
-                if w.has_stdp {
-                    w.scratch.arena.spike(src as usize, i);
-                }
-                let f = &s.fanout[src as usize];
-                let all = f.spans(s.spans);
-                let range = f.range(i as usize);
-                let spans = &all[range.clone()];
-                if let Some(direct) = &s.costs.direct {
-                    // Per-destination messages: each core with a row receives one.
-                    let ds = &direct[src as usize];
-                    if let (Some(net), true) = (net.as_deref_mut(), s.ranked) {
-                        // This rank's destinations' messages.
-                        let (rlo, rhi) = s.rank_cores;
-                        let a = range.start + all[range.clone()].partition_point(|d| (d.core as usize) < rlo);
-                        let b = range.start + all[range.clone()].partition_point(|d| (d.core as usize) < rhi);
-                        let mut any = false;
-                        for (si, sp) in all.iter().enumerate().take(b).skip(a) {
-                            if sp.len > 0 {
-                                let p = &ds.paths[ds.of_span[si] as usize];
-                                latency = latency.max(p.latency_ns);
-                                any = true;
-                                if s.costs.link_packet != 0.0 {
-                                    for &l in &p.links {
-                                        net.load(l.index());
-                                    }
+        // The batch's earlier steps, each into the ring slots of its own step
+        // plus its delays (D > 1: every such delay reaches past this step, and
+        // nothing learns, so the order of arrivals is free).
+        for &(t, a, _, b) in steps.iter().filter(|x| x.0 != step) {
+            self.deliver_spikes(w, &all[a..b], t, true, net.as_deref_mut());
+            self.deliver_sources(w, t, net.as_deref_mut());
+        }
+        // This step in core order: other ranks' spikes of lower cores, this
+        // rank's, the rest (learning may see the order; the ring's sums do not).
+        let (before, after): (&[Spike], &[Spike]) = match steps.iter().find(|x| x.0 == step) {
+            Some(&(_, a, mid, b)) => (&all[a..mid], &all[mid..b]),
+            None => (&[], &[]),
+        };
+        self.deliver_spikes(w, before, step, true, net.as_deref_mut());
+        for tb in 0..s.threads {
+            // invariant: no thread panics while holding a spike buffer (compute and send return no errors; a panic is a bug and ends the run)
+            let buf = self.bufs[par * s.threads + tb].read().expect("no thread panics holding a spike buffer");
+            self.deliver_spikes(w, &buf, step, false, net.as_deref_mut());
+        }
+        self.deliver_spikes(w, after, step, true, net.as_deref_mut());
+        self.deliver_sources(w, step, net);
+    }
+
+    /// Spikes of step `step` (`remote`: from other ranks) into this thread's
+    /// cores' ring slots; their arrivals counted in the step's slot.
+    fn deliver_spikes(&self, w: &mut Worker, spikes: &[Spike], step: u64, remote: bool, net: Option<&mut Net>) {
+        let s = self.s;
+        let lo = s.owner_start[self.t];
+        let sl = s.slot(step);
+        let rx = sl * w.cores.len();
+        // The network is accounted at the source's rank (multicast: its
+        // routes are known everywhere), per-destination messages at each
+        // destination's (a rank may know only its own cores' rows).
+        let mut net = if remote && !(s.ranked && s.costs.direct.is_some()) { None } else { net };
+        for (j, &(src, i)) in spikes.iter().enumerate() {
+            self.prefetch_ahead(spikes, j);
+            let subs = &s.pre_subs[src as usize];
+            if !subs.is_empty() {
+                self.deliver_plastic(w, subs.of(i), step);
+            }
+            if w.has_stdp {
+                w.scratch.arena.spike(src as usize, i);
+            }
+            let f = &s.fanout[src as usize];
+            let all = f.spans(s.spans);
+            let range = f.range(i as usize);
+            let spans = &all[range.clone()];
+            if let Some(direct) = &s.costs.direct {
+                // Per-destination messages: each core with a row receives one.
+                let ds = &direct[src as usize];
+                if let (Some(net), true) = (net.as_deref_mut(), s.ranked) {
+                    // This rank's destinations' messages.
+                    let (rlo, rhi) = s.rank_cores;
+                    let a = range.start + all[range.clone()].partition_point(|d| (d.core as usize) < rlo);
+                    let b = range.start + all[range.clone()].partition_point(|d| (d.core as usize) < rhi);
+                    let mut any = false;
+                    let ns = &mut net.slots[sl];
+                    for (si, sp) in all.iter().enumerate().take(b).skip(a) {
+                        if sp.len > 0 {
+                            let p = &ds.paths[ds.of_span[si] as usize];
+                            ns.latency = ns.latency.max(p.latency_ns);
+                            any = true;
+                            if s.costs.link_packet != 0.0 {
+                                for &l in &p.links {
+                                    ns.load(l.index());
                                 }
                             }
                         }
-                        if any && s.costs.link_packet == 0.0 {
+                    }
+                    if any && s.costs.link_packet == 0.0 {
+                        net.spikes_of[src as usize][i as usize] += 1;
+                    }
+                } else if let Some(net) = net.as_deref_mut() {
+                    if let Some(pn) = ds.per_neuron.get(i as usize) {
+                        let ns = &mut net.slots[sl];
+                        ns.latency = ns.latency.max(pn.latency_ns);
+                        if s.costs.link_packet != 0.0 {
+                            // Per-step link loads matter for latency: walk every path.
+                            for si in range {
+                                if all[si].len > 0 {
+                                    for &l in &ds.paths[ds.of_span[si] as usize].links {
+                                        ns.load(l.index());
+                                    }
+                                }
+                            }
+                        } else {
+                            // Only the run's totals matter: count spikes, expand at the end.
                             net.spikes_of[src as usize][i as usize] += 1;
                         }
-                    } else if let Some(net) = net.as_deref_mut() {
-                        if let Some(pn) = ds.per_neuron.get(i as usize) {
-                            latency = latency.max(pn.latency_ns);
-                            if s.costs.link_packet != 0.0 {
-                                // Per-step link loads matter for latency: walk every path.
-                                for si in range {
-                                    if all[si].len > 0 {
-                                        for &l in &ds.paths[ds.of_span[si] as usize].links {
-                                            net.load(l.index());
-                                        }
-                                    }
-                                }
-                            } else {
-                                // Only the run's totals matter: count spikes, expand at the end.
-                                net.spikes_of[src as usize][i as usize] += 1;
-                            }
-                        }
-                    }
-                    let mine = &spans[self.own_spans(spans)];
-                    for sp in mine {
-                        if sp.len == 0 {
-                            continue;
-                        }
-                        let ci = sp.core as usize - lo;
-                        w.rx_packets[ci] += 1;
-                        w.rx_events[ci] += sp.len as u64;
-                    }
-                    self.apply(w, mine, step);
-                    continue;
-                }
-                let rs = &s.routes[src as usize];
-                if rs.is_empty() {
-                    continue;
-                }
-                if rs.len() == 1 {
-                    // One route for all the core's keys: its arrivals and links
-                    // are counted once per step, times its spikes (below).
-                    let h = &mut w.src_hits[src as usize];
-                    if *h == 0 {
-                        w.src_touched.push(src);
-                    }
-                    *h += 1;
-                } else {
-                    let r = route_of(rs, i as usize);
-                    if let Some(net) = net.as_deref_mut() {
-                        latency = latency.max(r.latency_ns);
-                        for &l in &r.links {
-                            net.load(l.index());
-                        }
-                    }
-                    // Every destination of the route receives the packet (and spends
-                    // the per-packet time); those with a row apply its synapses.
-                    for d in &r.dests[self.own(&r.dests, |d| d.core)] {
-                        let ci = d.core as usize - lo;
-                        w.rx_mc[ci] += 1;
                     }
                 }
                 let mine = &spans[self.own_spans(spans)];
                 for sp in mine {
-                    let ci = sp.core as usize - lo;
-                    w.rx_rows[ci] += (sp.len > 0) as u64;
+                    if sp.len == 0 {
+                        continue;
+                    }
+                    let ci = rx + sp.core as usize - lo;
+                    w.rx_packets[ci] += 1;
                     w.rx_events[ci] += sp.len as u64;
                 }
                 self.apply(w, mine, step);
+                continue;
             }
+            let rs = &s.routes[src as usize];
+            if rs.is_empty() {
+                continue;
+            }
+            if rs.len() == 1 {
+                // One route for all the core's keys: its arrivals and links
+                // are counted once per step, times its spikes (`deliver_sources`).
+                let h = &mut w.src_hits[src as usize];
+                if *h == 0 {
+                    w.src_touched.push(src);
+                }
+                *h += 1;
+            } else {
+                let r = route_of(rs, i as usize);
+                if let Some(net) = net.as_deref_mut() {
+                    let ns = &mut net.slots[sl];
+                    ns.latency = ns.latency.max(r.latency_ns);
+                    for &l in &r.links {
+                        ns.load(l.index());
+                    }
+                }
+                // Every destination of the route receives the packet (and spends
+                // the per-packet time); those with a row apply its synapses.
+                for d in &r.dests[self.own(&r.dests, |d| d.core)] {
+                    w.rx_mc[rx + d.core as usize - lo] += 1;
+                }
+            }
+            let mine = &spans[self.own_spans(spans)];
+            for sp in mine {
+                let ci = rx + sp.core as usize - lo;
+                w.rx_rows[ci] += (sp.len > 0) as u64;
+                w.rx_events[ci] += sp.len as u64;
+            }
+            self.apply(w, mine, step);
         }
-        // Sources with one route: each destination receives their k packets
-        // of the step; the links carry them (at the source's rank).
+    }
+
+    /// Sources with one route whose spikes of step `step` were delivered:
+    /// each destination receives their k packets; the links carry them (at
+    /// the source's rank).
+    fn deliver_sources(&self, w: &mut Worker, step: u64, mut net: Option<&mut Net>) {
+        let s = self.s;
+        let lo = s.owner_start[self.t];
+        let sl = s.slot(step);
+        let rx = sl * w.cores.len();
         let (rlo, rhi) = s.rank_cores;
         for &src in &w.src_touched {
             let k = std::mem::take(&mut w.src_hits[src as usize]);
             let r = &s.routes[src as usize][0];
             if let (Some(net), true) = (net.as_deref_mut(), (rlo..rhi).contains(&(src as usize))) {
-                latency = latency.max(r.latency_ns);
+                let ns = &mut net.slots[sl];
+                ns.latency = ns.latency.max(r.latency_ns);
                 for &l in &r.links {
-                    net.load_n(l.index(), k);
+                    ns.load_n(l.index(), k);
                 }
             }
             let g = w.dest_group[src as usize] as usize;
@@ -696,11 +772,10 @@ impl Ctx<'_> {
             let k = std::mem::take(&mut w.group_hits[g as usize]);
             let (src, a, b) = w.groups[g as usize];
             for &c in &s.routes[src as usize][0].cores[a as usize..b as usize] {
-                w.rx_mc[c as usize - lo] += k;
+                w.rx_mc[rx + c as usize - lo] += k;
             }
         }
         w.groups_touched.clear();
-        latency
     }
 
     /// Delivery waits on memory: each spike's spans and synapses start at
@@ -728,17 +803,20 @@ impl Ctx<'_> {
         }
     }
 
-    /// Thread 0, between the step's barriers: sends each other rank this
-    /// rank's spikes that have a destination there and the gap-junction
-    /// values it takes in, and to rank 0 the step before's figures (slowest
-    /// core, longest path, link loads); receives theirs. Rank 0 accounts
-    /// the step before.
-    fn exchange(&self, l: &mut Link, step: u64, par: usize, acc: Option<&mut super::steps::StepAcc>) {
+    /// Thread 0, after the step's first barrier: this rank's spikes of the
+    /// step that have a destination at another rank join that rank's
+    /// message of the batch, as (count, (core, neuron) pairs).
+    fn collect(&self, l: &mut Link, step: u64, par: usize) {
         let s = self.s;
         let lo = l.bounds[l.rank];
+        if step % s.every == 0 {
+            for o in l.out.iter_mut() {
+                o.clear();
+            }
+        }
+        l.marks.clear();
         for o in l.out.iter_mut() {
-            o.clear();
-            // The spike count, filled in below.
+            l.marks.push(o.len());
             o.push(0);
         }
         for tb in 0..s.threads {
@@ -750,66 +828,81 @@ impl Ctx<'_> {
                 }
             }
         }
-        // The step before's figures, once every thread has settled it.
-        let before = if s.rec.per_step && step > 0 {
-            let core_ns = f64::from_bits(self.core_max[((step - 1) & 1) as usize].swap(0, Ordering::AcqRel));
-            let (_, latency) = l.pending.take().unwrap_or_default();
-            Some((core_ns, latency))
-        } else {
-            None
-        };
+        for (o, &m) in l.out.iter_mut().zip(&l.marks) {
+            o[m] = ((o.len() - m - 1) / 2) as u32;
+        }
+    }
+
+    /// Thread 0, between the barriers of a batch's last step: sends each
+    /// other rank the batch's spikes it needs (`collect`) and the
+    /// gap-junction values it takes in, and rank 0 the batch before's
+    /// figures (per step: slowest core, longest path, link loads); receives
+    /// theirs. Rank 0 accounts the batch before.
+    fn exchange(&self, l: &mut Link, step: u64, par: usize, acc: Option<&mut super::steps::StepAcc>) {
+        let s = self.s;
+        let first = step - step % s.every;
         let vals = &s.gap_vals[par];
+        let per_step = s.rec.per_step;
+        // The batch before's slowest core per step, read and cleared once
+        // every thread has settled it (at that batch's end).
+        let core_ns = |st: u64| f64::from_bits(self.core_max[s.core_max_at(st)].swap(0, Ordering::AcqRel));
         for r in 0..l.size {
-            let o = &mut l.out[r];
             if r == l.rank {
-                o.clear();
+                l.out[r].clear();
                 continue;
             }
-            o[0] = ((o.len() - 1) / 2) as u32;
-            let mut w = Words(std::mem::take(o));
+            let mut w = Words(std::mem::take(&mut l.out[r]));
             w.u32(l.gap_to[r].len() as u32);
             for &ix in &l.gap_to[r] {
                 w.u32(ix);
                 w.u32(vals[ix as usize].load(Ordering::Relaxed) as u32);
             }
-            if let (0, Some((core_ns, latency))) = (r, before) {
-                l.put_figures(&mut w, core_ns, latency);
+            if r == 0 && per_step {
+                l.put_figures(&mut w, core_ns);
             }
             l.out[r] = w.0;
         }
-        l.exchange_step();
-        let mut figures = before;
-        if l.rank == 0 && figures.is_some() {
-            l.add_own_loads();
+        if !per_step {
+            l.pending.clear();
+            l.pending_loads.clear();
         }
+        l.exchange_step();
         // invariant: only thread 0 writes `remote`, between barriers, and panics nowhere while holding it
         let mut remote = self.remote.write().expect("no thread panics holding the remote spikes");
-        remote.0.clear();
-        remote.1 = 0;
+        let remote = &mut *remote;
+        remote.spikes.clear();
+        remote.steps.clear();
         let inb = std::mem::take(&mut l.inb);
-        for (r, words) in inb.iter().enumerate() {
+        let mut readers: Vec<Reader> = inb.iter().map(|w| Reader::new(w)).collect();
+        for t in first..=step {
+            let a = remote.spikes.len();
+            let mut mid = a;
+            for (r, rd) in readers.iter_mut().enumerate() {
+                if r == l.rank {
+                    mid = remote.spikes.len();
+                    continue;
+                }
+                let n = rd.u32() as usize;
+                remote.spikes.extend(rd.take(2 * n).chunks_exact(2).map(|x| (x[0], x[1])));
+            }
+            remote.steps.push((t, a, mid, remote.spikes.len()));
+        }
+        for (r, rd) in readers.iter_mut().enumerate() {
             if r == l.rank {
-                remote.1 = remote.0.len();
                 continue;
             }
-            let mut rd = Reader::new(words);
-            let n = rd.u32() as usize;
-            remote.0.extend(rd.take(2 * n).chunks_exact(2).map(|x| (x[0], x[1])));
             let ng = rd.u32() as usize;
             for x in rd.take(2 * ng).chunks_exact(2) {
                 if let Some(v) = vals.get(x[0] as usize) {
                     v.store(x[1] as i32, Ordering::Relaxed);
                 }
             }
-            if let (0, Some(f)) = (l.rank, figures.as_mut()) {
-                l.take_figures(&mut rd, f);
-            }
         }
+        if let (0, true, Some(a)) = (l.rank, per_step, acc) {
+            l.take_figures(&mut readers[1..], core_ns, |st, core_ns, latency, busiest| a.account(st, core_ns, s.costs.net_ns(latency, busiest)));
+        }
+        drop(readers);
         l.inb = inb;
-        if let (Some(a), Some((core_ns, latency))) = (acc, figures) {
-            let busiest = l.take_busiest();
-            a.account(step - 1, core_ns, s.costs.net_ns(latency, busiest));
-        }
     }
 
     /// Thread 0 at the end of a streamed chunk: other ranks send their
@@ -868,13 +961,14 @@ impl Ctx<'_> {
         }
     }
 
-    /// End of step: receive times and counts per core, each core's time, the
-    /// step's slowest core and counts; on thread 0 the network's time.
-    fn settle(&self, w: &mut Worker, step: u64, latency: f64, net: Option<&mut Net>, acc: Option<&mut super::steps::StepAcc>, link: Option<&mut Link>) {
-        let c = self.s.costs;
-        let mut core_max = 0.0f64;
+    /// End of step: learning; at the end of a batch, each of its steps'
+    /// receive times and counts per core, each core's time, the step's
+    /// slowest core and counts, and on thread 0 the network's time.
+    fn settle(&self, w: &mut Worker, step: u64, mut net: Option<&mut Net>, mut acc: Option<&mut super::steps::StepAcc>, mut link: Option<&mut Link>) {
+        let s = self.s;
+        let c = s.costs;
+        let rx = s.slot(step) * w.cores.len();
         if w.has_stdp {
-            let s = self.s;
             let (counts, send_ns) = (&mut w.counts, &mut w.send_ns);
             crate::learning::stdp_step(
                 w.cores,
@@ -888,7 +982,7 @@ impl Ctx<'_> {
                 w.in_base,
                 &mut |ci, n| {
                     counts[ci].synaptic_updates += n;
-                    send_ns[ci] += n as f64 * c.learn;
+                    send_ns[rx + ci] += n as f64 * c.learn;
                 },
             );
         }
@@ -896,21 +990,56 @@ impl Ctx<'_> {
             if !w.cores[ci].plastic.is_empty() {
                 let n = self.learn(w, ci, step);
                 w.counts[ci].synaptic_updates += n;
-                w.send_ns[ci] += n as f64 * c.learn;
+                w.send_ns[rx + ci] += n as f64 * c.learn;
             }
-            let (mc, np, ne) = (w.rx_mc[ci], w.rx_packets[ci] + w.rx_mc[ci], w.rx_events[ci]);
+        }
+        if s.batch_end(step) {
+            for t in step - step % s.every..=step {
+                self.settle_step(w, t, net.as_deref_mut(), acc.as_deref_mut(), link.as_deref_mut());
+            }
+        }
+        if s.rec.per_step {
+            // The step's other counts: the thread's totals now minus before
+            // (whose arrivals `settle_step` already put in their steps).
+            let mut tot = Counts::default();
+            for cnt in &w.counts {
+                tot.add(cnt);
+            }
+            w.bin_counts[(step / super::steps::series_bin(s.steps)) as usize].add(&tot.minus(&w.prev_total));
+            w.prev_total = tot;
+        }
+    }
+
+    /// Step `t` of a batch ending: its arrivals per core counted, each core's
+    /// time, the step's slowest core (and per-step series counts), and on
+    /// thread 0 its network figures.
+    fn settle_step(&self, w: &mut Worker, t: u64, net: Option<&mut Net>, acc: Option<&mut super::steps::StepAcc>, link: Option<&mut Link>) {
+        let s = self.s;
+        let c = s.costs;
+        let sl = s.slot(t);
+        let rx = sl * w.cores.len();
+        let mut core_max = 0.0f64;
+        let mut arrived = Counts::default();
+        for ci in 0..w.cores.len() {
+            let k = rx + ci;
+            let (mc, np, ne) = (w.rx_mc[k], w.rx_packets[k] + w.rx_mc[k], w.rx_events[k]);
+            let mut recv_ns = 0.0;
             if np != 0 || ne != 0 {
+                let no_row = mc - w.rx_rows[k];
                 let cnt = &mut w.counts[ci];
                 cnt.packets_in += np;
                 cnt.synaptic_events += ne;
-                cnt.packets_no_row += mc - w.rx_rows[ci];
-                w.rx_mc[ci] = 0;
-                w.rx_rows[ci] = 0;
-                w.recv_ns[ci] = c.receive_ns(np, ne);
-                w.rx_packets[ci] = 0;
-                w.rx_events[ci] = 0;
+                cnt.packets_no_row += no_row;
+                arrived.packets_in += np;
+                arrived.synaptic_events += ne;
+                arrived.packets_no_row += no_row;
+                w.rx_mc[k] = 0;
+                w.rx_rows[k] = 0;
+                w.rx_packets[k] = 0;
+                w.rx_events[k] = 0;
+                recv_ns = c.receive_ns(np, ne);
             }
-            let x = c.core_ns(w.send_ns[ci], w.recv_ns[ci]);
+            let x = c.core_ns(w.send_ns[k], recv_ns);
             w.busy[ci] += x;
             if x > w.max_step[ci] {
                 w.max_step[ci] = x;
@@ -918,29 +1047,27 @@ impl Ctx<'_> {
             core_max = core_max.max(x);
         }
         if let Some(net) = net {
+            let ns = &mut net.slots[sl];
             match link {
                 // Rank 0 sums every rank's link loads before taking the busiest.
                 Some(l) => {
-                    l.pending = Some((step, latency));
-                    net.end_step_loads(&mut l.pending_loads);
+                    let (a, latency) = (l.pending_loads.len(), ns.latency);
+                    ns.end_step_loads(&mut l.pending_loads, &mut net.link_totals);
+                    l.pending.push((t, latency, a..l.pending_loads.len()));
                 }
                 None => {
-                    let busiest = net.end_step();
+                    let latency = ns.latency;
+                    let busiest = ns.end_step(&mut net.link_totals);
                     if let Some(a) = acc {
-                        a.pending = Some((step, c.net_ns(latency, busiest)));
+                        a.pending = Some((t, c.net_ns(latency, busiest)));
                     }
                 }
             }
         }
-        if self.s.rec.per_step {
-            super::steps::fetch_max(&self.core_max[(step & 1) as usize], core_max);
-            // This step's counts: the thread's totals now minus before.
-            let mut tot = Counts::default();
-            for cnt in &w.counts {
-                tot.add(cnt);
-            }
-            w.bin_counts[(step / super::steps::series_bin(self.s.steps)) as usize].add(&tot.minus(&w.prev_total));
-            w.prev_total = tot;
+        if s.rec.per_step {
+            super::steps::fetch_max(&self.core_max[s.core_max_at(t)], core_max);
+            w.bin_counts[(t / super::steps::series_bin(s.steps)) as usize].add(&arrived);
+            w.prev_total.add(&arrived);
         }
     }
 
