@@ -7,6 +7,9 @@ MPI), the load seconds, each process's wall time and peak RSS
 (/usr/bin/time), and for MPI each rank's bytes and messages sent per step.
 First, once: spikes (--record) and summaries of 1 process and 2 ranks are
 compared (identical spikes; summaries equal but for host times and ranks).
+With --ref-nerve OTHER, a fourth configuration, "ref2", runs 2 ranks with that
+build, interleaved (e.g. a build that exchanges every step, to measure what
+exchanging once per minimum inter-rank delay saves).
 
   python3 bench/scale/make_1m.py /dev/shm/net_1m.json
   target/release/nerve compile /dev/shm/net_1m.json --arch spinnaker -o /dev/shm/ring_1m.img
@@ -23,6 +26,7 @@ ap.add_argument("--repeat", type=int, default=3)
 ap.add_argument("--nerve", default=os.path.join(os.path.dirname(__file__), "../../target/release/nerve"))
 ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "ranks_last_run.json"))
 ap.add_argument("--no-check", action="store_true", help="skip the identity check")
+ap.add_argument("--ref-nerve", help="also run 2 ranks with this nerve binary (configuration ref2)")
 a = ap.parse_args()
 nerve = os.path.abspath(a.nerve)
 mpirun = ["mpirun", "--oversubscribe"] + (["--allow-run-as-root"] if os.geteuid() == 0 else [])
@@ -33,8 +37,9 @@ TIME = ["/usr/bin/time", "-f", "TIME %e %M"]
 def run(cfg, extra=()):
     rep = os.path.join(work, f"{cfg}.json")
     base = ["run", a.image, "--steps", str(a.steps), "--report", rep, "-q", *extra]
-    if cfg == "mpi2":
-        cmd = mpirun + ["-np", "2"] + TIME + [nerve] + base + ["--threads", "1"]
+    if cfg in ("mpi2", "ref2"):
+        exe = os.path.abspath(a.ref_nerve) if cfg == "ref2" else nerve
+        cmd = mpirun + ["-np", "2"] + TIME + [exe] + base + ["--threads", "1"]
     else:
         cmd = TIME + [nerve] + base + ["--threads", "2" if cfg == "solo2" else "1"]
     p = subprocess.run(cmd, capture_output=True, text=True)
@@ -66,19 +71,22 @@ if not a.no_check:
     print(f"identity: spikes file {'identical' if same else 'DIFFERENT'}, summary {'equal' if equal else 'DIFFERENT'} ({spikes} spikes)")
     if not (same and equal):
         sys.exit(1)
+configs = ["solo1", "mpi2", "solo2"] + (["ref2"] if a.ref_nerve else [])
 for r in range(a.repeat):
-    for cfg in ["solo1", "mpi2", "solo2"]:
+    for cfg in configs:
         x = run(cfg)
         x.pop("summary")
         x["config"], x["repeat"] = cfg, r
         result["runs"].append(x)
-        extra = " ".join(f"rank {q['rank']}: {q['bytes_per_step']:.0f} B/step, exchange {q['exchange_seconds']:.2f} s" for q in x["ranks"])
+        extra = " ".join(f"rank {q['rank']}: {q['bytes_per_step']:.0f} B/step, {q['messages_per_step']:.2f} msg/step, exchange {q['exchange_seconds']:.2f} s" for q in x["ranks"])
         print(f"{r} {cfg:6s} loop {x['loop_s']:7.3f} s  load {x['load_s']:6.2f} s  wall {x['wall_s']:6.2f} s  peak RSS {', '.join(f'{k / 2**30:.2f}' for k in x['peak_rss'])} GiB  {extra}", flush=True)
 med = lambda cfg, f: statistics.median(f(x) for x in result["runs"] if x["config"] == cfg)
-loop = {c: med(c, lambda x: x["loop_s"]) for c in ["solo1", "solo2", "mpi2"]}
-rss = {c: med(c, lambda x: max(x["peak_rss"])) for c in ["solo1", "solo2", "mpi2"]}
+loop = {c: med(c, lambda x: x["loop_s"]) for c in configs}
+rss = {c: med(c, lambda x: max(x["peak_rss"])) for c in configs}
 result["median"] = {"loop_s": loop, "peak_rss": rss,
                     "speedup_mpi2_over_solo1": loop["solo1"] / loop["mpi2"], "speedup_solo2_over_solo1": loop["solo1"] / loop["solo2"],
                     "rss_mpi2_rank_over_solo1": rss["mpi2"] / rss["solo1"]}
+if a.ref_nerve:
+    result["median"]["speedup_mpi2_over_ref2"] = loop["ref2"] / loop["mpi2"]
 print(json.dumps(result["median"], indent=1))
 json.dump(result, open(a.out, "w"), indent=1)

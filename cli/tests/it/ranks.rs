@@ -200,6 +200,11 @@ fn any_cut_gives_the_same_run_and_bad_plans_are_refused() {
         let plan = Plan { bounds: vec![0, cut, n], chips_split: 0, cross_neurons: vec![0, 0] };
         let (got, _) = ranked(&img, 2, 1, 200, false, None, Some(plan), true);
         assert_same(&want, &got, &format!("cut at core {cut}"));
+        // Core 0 is the stimulus, whose 1 ms (10-step) projection alone
+        // crosses the first cut: rank 0 (receiving nothing) delivers its
+        // batches at their ends, rank 1 (0.1 ms within it) every step.
+        let every = got.traffic.as_ref().unwrap().exchange_every;
+        assert_eq!(every, if cut == 1 { 10 } else { 1 }, "cut at core {cut}");
     }
     let mut m = Machine::load_valid(img.clone()).unwrap();
     let rec = recording(&m);

@@ -251,10 +251,11 @@ fn run_inner(
         pop_n: &pop_n,
         ranked: link.is_some(),
         every: link.as_ref().map_or(1, |l| l.every),
+        defer_local: link.as_ref().is_some_and(|l| l.every > 1 && l.min_delay_in >= l.every),
     };
     let remote = RwLock::new(step::Remote::default());
     // Spike buffers per (parity, thread): (core index, neuron).
-    let bufs: Vec<RwLock<Vec<(u32, u32)>>> = (0..2 * threads).map(|_| RwLock::new(Vec::new())).collect();
+    let bufs: Vec<RwLock<Vec<(u32, u32)>>> = (0..2 * shared.every as usize * threads).map(|_| RwLock::new(Vec::new())).collect();
     let barrier = Barrier::new(threads);
     let failed = AtomicBool::new(false);
     let step_acc: Mutex<Option<steps::StepAcc>> = Mutex::new(None);

@@ -316,6 +316,9 @@ pub(super) struct Link<'t> {
     pub gap_to: Vec<Vec<u32>>,
     /// Steps between exchanges.
     pub every: u64,
+    /// The shortest delay of a synapse into this rank's cores, from any
+    /// core (at most `MAX_EXCHANGE_EVERY`; 1 if one of them learns).
+    pub min_delay_in: u64,
     /// Thread 0's network figures of the steps settled since the last
     /// exchange, for rank 0: (step, longest path, its link loads' range in
     /// `pending_loads`), and the loads (link, packets).
@@ -369,6 +372,7 @@ impl<'t> Link<'t> {
             sends_to,
             gap_to,
             every: 1,
+            min_delay_in: 1,
             pending: Vec::new(),
             pending_loads: Vec::new(),
             out: vec![Vec::new(); size],
@@ -405,7 +409,8 @@ impl<'t> Link<'t> {
             }
         }
         let mut out: Vec<Words> = (0..self.size).map(|_| Words(need.clone())).collect();
-        let every = self.every_here(m);
+        let (every, min_delay_in) = self.every_here(m);
+        self.min_delay_in = min_delay_in as u64;
         for w in out.iter_mut() {
             w.u32(every);
         }
@@ -498,13 +503,14 @@ impl<'t> Link<'t> {
     /// The exchange period this rank's cores allow: the shortest delay of
     /// the synapses they receive from other ranks' cores, 1 if one of them
     /// learns or takes a gap-junction value from another rank (the ranks
-    /// agree on the least of theirs).
-    fn every_here(&self, m: &Machine) -> u32 {
+    /// agree on the least of theirs); and the shortest delay of all the
+    /// synapses they receive.
+    fn every_here(&self, m: &Machine) -> (u32, u32) {
         let (lo, hi) = (self.bounds[self.rank], self.bounds[self.rank + 1]);
         let own = |c: u32| (c as usize) >= lo && (c as usize) < hi;
         let mine = &m.cores[lo..hi];
         if mine.iter().any(|c| !c.plastic.is_empty()) || self.gap_to.iter().any(|g| !g.is_empty()) {
-            return 1;
+            return (1, 1);
         }
         let mut own_gap = vec![false; m.gap_sources];
         for c in mine {
@@ -513,19 +519,23 @@ impl<'t> Link<'t> {
             }
         }
         if mine.iter().any(|c| c.gap_in.iter().any(|g| !own_gap[g.src as usize])) {
-            return 1;
+            return (1, 1);
         }
-        let mut every = MAX_EXCHANGE_EVERY;
-        for src in (0..m.cores.len()).filter(|&c| !own(c as u32)) {
+        let (mut remote, mut all) = (MAX_EXCHANGE_EVERY, MAX_EXCHANGE_EVERY);
+        for src in 0..m.cores.len() {
             for sp in m.fanout[src].spans(&m.spans).iter().filter(|sp| own(sp.core)) {
                 if sp.deliver < sp.len {
-                    return 1;
+                    return (1, 1);
                 }
                 let syns = &m.arena[sp.start as usize..(sp.start + sp.deliver) as usize];
-                every = syns.iter().fold(every, |e, &x| e.min(PackedSyn(x).delay() as u32));
+                let d = syns.iter().fold(MAX_EXCHANGE_EVERY, |e, &x| e.min(PackedSyn(x).delay() as u32));
+                all = all.min(d);
+                if !own(src as u32) {
+                    remote = remote.min(d);
+                }
             }
         }
-        every.max(1)
+        (remote.max(1), all.max(1))
     }
 
     /// The figures of the steps settled since the last exchange, for rank

@@ -60,6 +60,12 @@ pub struct Shared<'a> {
     /// Steps between exchanges with the other ranks (1 for one process):
     /// steps `kD..(k + 1)D` are a batch, settled at its end.
     pub every: u64,
+    /// Whether every synapse into this rank's cores has a delay of at least
+    /// `every` (D > 1): then its own spikes are delivered at the end of the
+    /// batch too, each step's with the other ranks', so that a step's ring
+    /// slots are written in one pass (not once for its own spikes and again
+    /// at the exchange).
+    pub defer_local: bool,
 }
 
 impl Shared<'_> {
@@ -77,6 +83,12 @@ impl Shared<'_> {
     #[inline]
     pub fn core_max_at(&self, step: u64) -> usize {
         (((step / self.every) & 1) * self.every + step % self.every) as usize
+    }
+    /// Thread `t`'s spike list of step `step` in `Ctx::bufs` (two batches'
+    /// worth: a thread computes the next batch while others deliver this one).
+    #[inline]
+    pub fn buf_at(&self, step: u64, t: usize) -> usize {
+        (step % (2 * self.every)) as usize * self.threads + t
     }
 }
 
@@ -96,7 +108,8 @@ pub type RemoteStep = (u64, usize, usize, usize);
 pub struct Ctx<'a> {
     pub t: usize,
     pub s: &'a Shared<'a>,
-    /// Spike lists per (step parity, thread): (core index, neuron).
+    /// Spike lists per (step of the last two batches, thread): (core
+    /// index, neuron); see `Shared::buf_at`.
     pub bufs: &'a [RwLock<Vec<(u32, u32)>>],
     pub barrier: &'a Barrier,
     pub failed: &'a AtomicBool,
@@ -317,7 +330,7 @@ impl Ctx<'_> {
             let par = (step & 1) as usize;
             {
                 // invariant: no thread panics while holding a spike buffer (compute and send return no errors; a panic is a bug and ends the run)
-                let mut out = self.bufs[par * s.threads + self.t].write().expect("no thread panics holding a spike buffer");
+                let mut out = self.bufs[s.buf_at(step, self.t)].write().expect("no thread panics holding a spike buffer");
                 out.clear();
                 self.compute(w, step, &mut out);
                 self.send(w, step, &out);
@@ -328,7 +341,7 @@ impl Ctx<'_> {
                 // the end of a batch, trades them while the other threads wait.
                 let end = s.batch_end(step);
                 if let Some(l) = link.as_deref_mut() {
-                    self.collect(l, step, par);
+                    self.collect(l, step);
                     if end {
                         self.exchange(l, step, par, acc.as_mut());
                     }
@@ -602,27 +615,43 @@ impl Ctx<'_> {
             Some(r) => (&r.spikes, &r.steps),
             None => (&[], &[]),
         };
-        // The batch's earlier steps, each into the ring slots of its own step
-        // plus its delays (D > 1: every such delay reaches past this step, and
-        // nothing learns, so the order of arrivals is free).
+        if s.defer_local {
+            // The whole batch, step by step (every delay reaches past its end).
+            if s.batch_end(step) {
+                for t in step - step % s.every..=step {
+                    self.deliver_step(w, t, all, steps.iter().find(|x| x.0 == t), net.as_deref_mut());
+                }
+            }
+            return;
+        }
+        // The batch's earlier steps' spikes from other ranks, each into the
+        // ring slots of its own step plus its delays (D > 1: every such delay
+        // reaches past this step, and nothing learns, so the order of
+        // arrivals is free).
         for &(t, a, _, b) in steps.iter().filter(|x| x.0 != step) {
             self.deliver_spikes(w, &all[a..b], t, true, net.as_deref_mut());
             self.deliver_sources(w, t, net.as_deref_mut());
         }
-        // This step in core order: other ranks' spikes of lower cores, this
-        // rank's, the rest (learning may see the order; the ring's sums do not).
-        let (before, after): (&[Spike], &[Spike]) = match steps.iter().find(|x| x.0 == step) {
+        self.deliver_step(w, step, all, steps.iter().find(|x| x.0 == step), net);
+    }
+
+    /// Step `t`'s spikes in core order: other ranks' of lower cores
+    /// (`remote`, from `all`), this rank's, the rest (learning may see the
+    /// order; the ring's sums do not).
+    fn deliver_step(&self, w: &mut Worker, t: u64, all: &[Spike], remote: Option<&RemoteStep>, mut net: Option<&mut Net>) {
+        let s = self.s;
+        let (before, after): (&[Spike], &[Spike]) = match remote {
             Some(&(_, a, mid, b)) => (&all[a..mid], &all[mid..b]),
             None => (&[], &[]),
         };
-        self.deliver_spikes(w, before, step, true, net.as_deref_mut());
+        self.deliver_spikes(w, before, t, true, net.as_deref_mut());
         for tb in 0..s.threads {
             // invariant: no thread panics while holding a spike buffer (compute and send return no errors; a panic is a bug and ends the run)
-            let buf = self.bufs[par * s.threads + tb].read().expect("no thread panics holding a spike buffer");
-            self.deliver_spikes(w, &buf, step, false, net.as_deref_mut());
+            let buf = self.bufs[s.buf_at(t, tb)].read().expect("no thread panics holding a spike buffer");
+            self.deliver_spikes(w, &buf, t, false, net.as_deref_mut());
         }
-        self.deliver_spikes(w, after, step, true, net.as_deref_mut());
-        self.deliver_sources(w, step, net);
+        self.deliver_spikes(w, after, t, true, net.as_deref_mut());
+        self.deliver_sources(w, t, net);
     }
 
     /// Spikes of step `step` (`remote`: from other ranks) into this thread's
@@ -806,7 +835,7 @@ impl Ctx<'_> {
     /// Thread 0, after the step's first barrier: this rank's spikes of the
     /// step that have a destination at another rank join that rank's
     /// message of the batch, as (count, (core, neuron) pairs).
-    fn collect(&self, l: &mut Link, step: u64, par: usize) {
+    fn collect(&self, l: &mut Link, step: u64) {
         let s = self.s;
         let lo = l.bounds[l.rank];
         if step % s.every == 0 {
@@ -821,7 +850,7 @@ impl Ctx<'_> {
         }
         for tb in 0..s.threads {
             // invariant: no thread panics while holding a spike buffer (compute and send return no errors; a panic is a bug and ends the run)
-            let buf = self.bufs[par * s.threads + tb].read().expect("no thread panics holding a spike buffer");
+            let buf = self.bufs[s.buf_at(step, tb)].read().expect("no thread panics holding a spike buffer");
             for &(src, i) in buf.iter() {
                 for &r in &l.sends_to[src as usize - lo] {
                     l.out[r as usize].extend([src, i]);
