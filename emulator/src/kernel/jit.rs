@@ -10,7 +10,8 @@
 //!
 //! Operations without a 32-bit vector form are built from ones that have
 //! it: multiply–shift widens to i64x2 pairs and narrows back by shuffling the
-//! low halves; saturating add/sub detect overflow from sign bits; `shv` by a
+//! low halves (a factor known when compiling is widened once, on hosts whose
+//! i64x2 multiply is one instruction); saturating add/sub detect overflow from sign bits; `shv` by a
 //! constant becomes a shift by an immediate, by a variable a per-lane scalar
 //! sequence.
 
@@ -36,8 +37,8 @@ type KernelFn = unsafe extern "C" fn(*const *mut i32, *const *const i32, *mut i3
 
 /// Compiled kernels for every core of a machine.
 pub struct Jit {
-    /// Keeps the code alive.
-    _module: JITModule,
+    /// Keeps the code alive; its memory is freed when the Jit is dropped.
+    module: Option<JITModule>,
     /// Per core (machine order): the function, or None for schedule cores.
     per_core: Vec<Option<KernelFn>>,
     /// Learning programs, by the machine's kernel index.
@@ -52,12 +53,27 @@ pub struct Jit {
 }
 
 // SAFETY: the function pointers refer to finalized, immutable machine code
-// owned by `_module`, which lives as long as `Jit`; calling them from several
+// owned by `module`, which lives as long as `Jit`; calling them from several
 // threads at once is fine (they keep no state of their own).
 #[allow(unsafe_code)]
 unsafe impl Sync for Jit {}
 #[allow(unsafe_code)]
 unsafe impl Send for Jit {}
+
+impl Drop for Jit {
+    fn drop(&mut self) {
+        if let Some(m) = self.module.take() {
+            // SAFETY: the only pointers into this module's code are the
+            // function pointers in `per_core` and `programs`, private to this
+            // Jit and dropped with it; every call borrows the Jit, so none is
+            // running while it is dropped, and none can follow.
+            #[allow(unsafe_code)]
+            unsafe {
+                m.free_memory()
+            };
+        }
+    }
+}
 
 const V: Type = types::I32X4;
 
@@ -168,7 +184,7 @@ impl Jit {
             })
             .collect();
         let functions = cache.len();
-        Ok(Jit { _module: module, per_core, programs, uniform, functions })
+        Ok(Jit { module: Some(module), per_core, programs, uniform, functions })
     }
 }
 
@@ -291,6 +307,12 @@ fn build(
     let tcfg = module.target_config();
     // The JIT targets the host (cranelift_native), so the host decides.
     let blendv = cfg!(target_arch = "x86_64");
+    // With AVX-512 (DQ, VL) an i64x2 multiply is one instruction
+    // (`vpmullq`): a multiply–shift by a known value then multiplies by that
+    // value already widened, instead of widening it with every use.
+    let isa_flags = module.isa().isa_flags();
+    let has = |name: &str| isa_flags.iter().any(|f| f.name == name && f.as_bool() == Some(true));
+    let wide_mul = has("has_avx512dq") && has("has_avx512vl");
     let ptr = tcfg.pointer_type();
     let mut ctx = module.make_context();
     let sig = &mut ctx.func.signature;
@@ -511,9 +533,20 @@ fn build(
                 Opcode::Neg => Some(b.ins().ineg(a)),
                 Opcode::Abs => Some(b.ins().iabs(a)),
                 Opcode::Mul => Some(b.ins().imul(a, bb)),
-                Opcode::Mulsh => Some(mul_shift(&mut b, Rounding::Floor, a, bb, aux)),
-                Opcode::Mulshr => Some(mul_shift(&mut b, Rounding::HalfUp, a, bb, aux)),
-                Opcode::Mulshz => Some(mul_shift(&mut b, Rounding::TowardZero, a, bb, aux)),
+                Opcode::Mulsh | Opcode::Mulshr | Opcode::Mulshz => {
+                    let rounding = match ins.op {
+                        Opcode::Mulsh => Rounding::Floor,
+                        Opcode::Mulshr => Rounding::HalfUp,
+                        _ => Rounding::TowardZero,
+                    };
+                    // The product is symmetric: either factor may be the known one.
+                    let (x, y, known_y) = match (known[ins.ra.index()], known[ins.rb.index()]) {
+                        (_, Known::Const(c)) if wide_mul => (a, bb, Some(c)),
+                        (Known::Const(c), _) if wide_mul => (bb, a, Some(c)),
+                        _ => (a, bb, None),
+                    };
+                    Some(mul_shift(&mut b, rounding, x, y, known_y, aux))
+                }
                 Opcode::Shl => Some(b.ins().ishl_imm_u(a, aux as i64)),
                 Opcode::Shr => Some(b.ins().sshr_imm_u(a, aux as i64)),
                 Opcode::Shv => Some(match known[ins.rb.index()] {
@@ -718,10 +751,22 @@ enum Rounding {
 /// shift (which SSE lacks): for sh < 32 the low word of a logical 64-bit shift
 /// equals the low word of the arithmetic one; for sh ≥ 32 the result is the
 /// high word shifted arithmetically by sh − 32 (exact, and within 32 bits).
-fn mul_shift(b: &mut FunctionBuilder, rounding: Rounding, a: Value, x: Value, sh: u8) -> Value {
+///
+/// `known`: x's value in every lane, if known when compiling (a uniform
+/// parameter or a constant): x is then one i64x2 constant for both halves.
+fn mul_shift(b: &mut FunctionBuilder, rounding: Rounding, a: Value, x: Value, known: Option<i32>, sh: u8) -> Value {
     let mut halves = [a, a];
+    let wide = known.map(|c| {
+        let c = b.ins().iconst(types::I64, c as i64);
+        b.ins().splat(types::I64X2, c)
+    });
     for (h, out) in halves.iter_mut().enumerate() {
-        let (wa, wx) = if h == 0 { (b.ins().swiden_low(a), b.ins().swiden_low(x)) } else { (b.ins().swiden_high(a), b.ins().swiden_high(x)) };
+        let wa = if h == 0 { b.ins().swiden_low(a) } else { b.ins().swiden_high(a) };
+        let wx = match wide {
+            Some(w) => w,
+            None if h == 0 => b.ins().swiden_low(x),
+            None => b.ins().swiden_high(x),
+        };
         let p = b.ins().imul(wa, wx);
         *out = match rounding {
             Rounding::Floor => p,

@@ -290,3 +290,48 @@ fn activity_rule_on_chosen_neurons() {
         }
     }
 }
+
+/// Resident memory of this process, bytes (Linux; None elsewhere).
+fn rss() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/statm").ok()?;
+    Some(s.split_whitespace().nth(1)?.parse::<u64>().ok()? * 4096)
+}
+
+/// A dropped JIT gives its code memory back: compiling and dropping the
+/// same kernel many times (as a Python session building simulator after
+/// simulator does) leaves the process's memory where it was. Measured in a
+/// process of its own (`jit_memory_probe`): other tests running alongside
+/// move the resident size too.
+#[test]
+fn a_dropped_jit_frees_its_code() {
+    if rss().is_none() {
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "jit_vs_interp::jit_memory_probe", "--nocapture", "--test-threads", "1"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let grown: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("jit memory grown by "))
+        .and_then(|x| x.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no figure from the probe:\n{text}"));
+    // Each of these kernels holds ~9 KB of code: 800 kept would be ~7.5 MB.
+    assert!(grown < 3 << 20, "800 compiled and dropped kernels left {grown} bytes resident");
+}
+
+#[test]
+#[ignore = "run by a_dropped_jit_frees_its_code in a process of its own"]
+fn jit_memory_probe() {
+    let mut r = Rng(7);
+    let k = random_kernel(&mut r, 400);
+    let (d, _) = random_data(&mut r, 64);
+    let mut keep = Jit::for_kernel(&k, &d).unwrap();
+    let before = rss().unwrap();
+    for _ in 0..800 {
+        keep = Jit::for_kernel(&k, &d).unwrap();
+    }
+    drop(keep);
+    eprintln!("jit memory grown by {}", rss().unwrap().saturating_sub(before));
+}
