@@ -75,4 +75,11 @@ if "${MPIRUN[@]}" -np 2 "$N" run "$W/small-spinnaker.img" --steps 10 --save-weig
   echo "--save-weights over 2 ranks should fail"; exit 1
 fi
 grep -q -- "--save-weights is not available for runs over several ranks" "$W/err"
+# More ranks than cores: refused, naming both counts (each rank runs a core).
+"$N" compile examples/small.json --arch spinnaker --neurons-per-core 256 -o "$W/few.img" -q
+cores=$("$N" inspect "$W/few.img" | head -1 | sed -n 's/.*(\([0-9]*\) of [0-9]* cores.*/\1/p')
+if "${MPIRUN[@]}" -np $((cores + 1)) "$N" run "$W/few.img" --steps 10 -q 2> "$W/err"; then
+  echo "$((cores + 1)) ranks on $cores cores should fail"; exit 1
+fi
+grep -q "its $cores core(s) cannot be shared among $((cores + 1)) ranks" "$W/err"
 echo "ok: refusals"

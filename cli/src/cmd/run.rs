@@ -233,6 +233,7 @@ pub fn run(a: RunArgs) -> Result<()> {
             // Each rank reads its own cores' part (and the file once more,
             // all cores stripped, for the plan every rank computes alike).
             let (skeleton, stored) = Image::read_part(&a.image, &|_| false)?;
+            too_many_ranks(&a.image, skeleton.cores.len(), ranks)?;
             let plan = nerve_emulator::engine::ranks::partition_stripped(&Machine::load(skeleton)?, ranks, &stored);
             let mine = plan.bounds[rank]..plan.bounds[rank + 1];
             let (part, _) = Image::read_part(&a.image, &|i| mine.contains(&i))?;
@@ -242,6 +243,7 @@ pub fn run(a: RunArgs) -> Result<()> {
             Image::read_unvalidated(&a.image)?.into_valid()?
         }
     };
+    too_many_ranks(&a.image, img.cores.len(), ranks)?;
     let mut m = Machine::load_valid(img)?;
     // A network compiled here is held whole by every rank.
     let plan_ranks = plan_ranks.or_else(|| (ranks > 1).then(|| nerve_emulator::engine::ranks::partition(&m, ranks)));
@@ -421,4 +423,16 @@ fn fmt_bytes(b: u64) -> String {
         b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / (1u64 << 10) as f64),
         b => format!("{b} B"),
     }
+}
+
+/// A rank runs at least one core: more ranks than the image has cores is refused.
+fn too_many_ranks(image: &std::path::Path, cores: usize, ranks: usize) -> Result<()> {
+    if ranks > cores.max(1) {
+        return Err(format!(
+            "{}: its {cores} core(s) cannot be shared among {ranks} ranks (each rank runs at least one core): start at most {cores} (`mpirun -np {cores}`)",
+            image.display()
+        )
+        .into());
+    }
+    Ok(())
 }
