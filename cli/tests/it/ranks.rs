@@ -20,9 +20,13 @@ fn root(p: &str) -> std::path::PathBuf {
 }
 
 fn image(net: &str, arch: &str, per_core: u32) -> ValidImage {
+    image_on(net, &Arch::builtin(arch).unwrap(), per_core)
+}
+
+fn image_on(net: &str, arch: &Arch, per_core: u32) -> ValidImage {
     let net = read_network(&root(net)).unwrap();
     let o = Options { neurons_per_core: Some(per_core), ..Options::default() };
-    compile(&Arch::builtin(arch).unwrap(), &net, &o, &mut |_| {}).unwrap().image
+    compile(arch, &net, &o, &mut |_| {}).unwrap().image
 }
 
 /// Spikes of every population, `v` (or the first variable) of every
@@ -165,6 +169,12 @@ fn ranks_equal_one_process_with_delays_learning_and_gap_junctions() {
     let net = dir.path().join("long_delays_6ms.json");
     std::fs::write(&net, std::fs::read_to_string(root("cli/tests/data/long_delays.json")).unwrap().replace("12.5", "6.0")).unwrap();
     check(&image(net.to_str().unwrap(), "loihi", 16), 307, "long delays, loihi", Some(10));
+    // Per-destination messages whose per-step link loads count (spinnaker's
+    // link time), accounted at the destinations' ranks step by step of a batch.
+    let mut arch = Arch::builtin("spinnaker").unwrap();
+    arch.router.messages = nerve_isa::arch::MessageModel::PerDestination;
+    assert!(arch.timing.link_packet_ns > 0.0);
+    check(&image_on("cli/tests/data/long_delays.json", &arch, 16), 300, "long delays, per-destination with link loads", Some(8));
     // Learning: every step.
     check(&image("cli/tests/data/loihi_stdp.json", "loihi", 8), 400, "loihi stdp", Some(1));
     check(&image("examples/celegans/network.json", "spinnaker", 16), 400, "celegans (gap junctions), spinnaker", None);
