@@ -187,7 +187,7 @@ fn arena_layout_is_the_same_on_any_thread_count() {
         for i in 0..one.cores[ci].n {
             let sp = f.of(&one.spans, i);
             multi += (sp.len() > 1) as usize;
-            assert!(sp.windows(2).all(|w| w[1].start == w[0].start + w[0].deliver && w[1].core > w[0].core), "core {ci} neuron {i}: {sp:?}");
+            assert!(sp.windows(2).all(|w| w[1].start == w[0].start + w[0].deliver as u32 && w[1].core > w[0].core), "core {ci} neuron {i}: {sp:?}");
         }
     }
     assert!(multi > 10, "the test needs neurons with rows at several cores");

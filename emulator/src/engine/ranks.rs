@@ -527,7 +527,7 @@ impl<'t> Link<'t> {
                 if sp.deliver < sp.len {
                     return (1, 1);
                 }
-                let syns = &m.arena[sp.start as usize..(sp.start + sp.deliver) as usize];
+                let syns = &m.arena[sp.start as usize..sp.start as usize + sp.deliver as usize];
                 let d = syns.iter().fold(MAX_EXCHANGE_EVERY, |e, &x| e.min(PackedSyn(x).delay() as u32));
                 all = all.min(d);
                 if !own(src as u32) {

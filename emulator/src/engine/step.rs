@@ -982,7 +982,7 @@ impl Ctx<'_> {
         let (Some(a), Some(b)) = (spans.first(), spans.last()) else { return };
         let mask = w.ring.len() - 1;
         let base = w.in_base;
-        for &syn in &self.s.arena[a.start as usize..(b.start + b.deliver) as usize] {
+        for &syn in &self.s.arena[a.start as usize..b.start as usize + b.deliver as usize] {
             let syn = PackedSyn(syn);
             let slot = &mut w.ring[(step as usize + syn.delay()) & mask];
             let idx = syn.offset() - base;

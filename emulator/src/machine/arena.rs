@@ -75,7 +75,7 @@ pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<us
     // by neurons of one source core, as (source core, destination core,
     // first row, end row), for laying out the arena by source core.
     // Per source neuron: spans and synapses (as counts before prefix sums), spans in all, runs.
-    type Walked = (Vec<usize>, Vec<usize>, usize, Vec<Run4>);
+    type Walked = (Vec<usize>, Vec<usize>, usize, Vec<Run4>, usize);
     // Learning synapses deliver their own (changing) weights: the arena
     // leaves them out (their rows still count them as arrivals).
     let plastic: Vec<Vec<bool>> = img
@@ -103,7 +103,9 @@ pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<us
     let walk = |d0: usize, d1: usize, owners: &mut [u32]| -> Walked {
         let (mut spans, mut syns, mut n) = (vec![0usize; total + 1], vec![0usize; total + 1], 0usize);
         let mut runs: Vec<Run4> = Vec::new();
-        used_rows(img, all_routes, &key_owner, d0..d1, &mut |src, i, di, k, _len| {
+        let mut longest = 0usize;
+        used_rows(img, all_routes, &key_owner, d0..d1, &mut |src, i, di, k, len| {
+            longest = longest.max(len as usize);
             let b = first[src as usize] + i as usize;
             spans[b + 1] += 1;
             syns[b + 1] += stored_of(di as usize, k as usize);
@@ -114,7 +116,7 @@ pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<us
                 _ => runs.push([src, di, k, k + 1]),
             }
         });
-        (spans, syns, n, runs)
+        (spans, syns, n, runs, longest)
     };
     let counted: Vec<Walked> = if threads == 1 {
         // invariant: threads == 1 here: cuts(_, 1) gives two bounds, so split_by made exactly one part
@@ -135,8 +137,9 @@ pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<us
     };
     let mut counted = counted.into_iter();
     // invariant: `counted` holds one entry per part, and threads >= 1 gives at least one part
-    let (mut span_at, mut syn_at, mut n_spans, mut runs) = counted.next().expect("at least one part");
-    for (sp, sy, n, r) in counted {
+    let (mut span_at, mut syn_at, mut n_spans, mut runs, mut longest) = counted.next().expect("at least one part");
+    for (sp, sy, n, r, l) in counted {
+        longest = longest.max(l);
         for (a, b) in span_at.iter_mut().zip(&sp) {
             *a += b;
         }
@@ -152,6 +155,12 @@ pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<us
     }
     if syn_at[total] >= u32::MAX as usize {
         return Err(EmuError::Invalid("more than 2^32 − 1 synapses".into()));
+    }
+    if longest > super::MAX_ROW {
+        return Err(EmuError::Invalid(format!(
+            "a synaptic row (one source neuron's synapses on one core) of {longest} synapses: the emulator holds at most {} per row",
+            super::MAX_ROW
+        )));
     }
     // Inputs: each neuron core's ports × padded neurons, one core after
     // another in every slot of the ring; a synapse's offset addresses them
@@ -231,7 +240,7 @@ pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<us
                     arena[at + n] = PackedSyn::new((in_off[di] + s.port as usize * np + s.target as usize) as u32, s.delay, s.weight).0;
                     n += 1;
                 }
-                spans[sp_next[b - lo]] = Span { core: di as u32, start: (syn0 + at) as u32, len: len as u32, deliver: n as u32 };
+                spans[sp_next[b - lo]] = Span { core: di as u32, start: (syn0 + at) as u32, len: len as u16, deliver: n as u16 };
                 sp_next[b - lo] += 1;
                 syn_next[b - lo] += n;
             };

@@ -102,16 +102,23 @@ impl Core {
 /// `arena[start..start + len]`. Arrivals at cores without a row for the key
 /// are not stored; they are the route's destinations that have no span.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// Twelve bytes: a large network has about one span per synapse (the 1M
+/// ring: 94 M of them), so the spans are the load's largest array; a row
+/// holds at most `MAX_ROW` synapses (checked at load).
 pub struct Span {
     /// Destination core (index in `Machine::cores`).
     pub core: u32,
     pub start: u32,
     /// The row's synapses (what a packet's arrival counts).
-    pub len: u32,
+    pub len: u16,
     /// Those the arena holds, `arena[start..start + deliver]`: all but the
     /// learning ones, which deliver their own weights.
-    pub deliver: u32,
+    pub deliver: u16,
 }
+
+/// The most synapses one row (one source neuron's to one core) may hold.
+pub const MAX_ROW: usize = u16::MAX as usize;
 
 /// Where a source core's spikes land: neuron i's arrivals are
 /// `spans[start[i]..start[i + 1]]` of the core's spans, sorted by
@@ -455,7 +462,7 @@ impl Machine {
         for f in &self.fanout {
             b += f.start.len() as u64 * 4;
         }
-        b += self.spans.len() as u64 * 16;
+        b += (self.spans.len() * std::mem::size_of::<Span>()) as u64;
         for rs in &self.routes {
             b += rs.iter().map(|r| r.dests.len() as u64 * 28 + r.links.len() as u64 * 4).sum::<u64>();
         }

@@ -59,3 +59,28 @@ fn more_inputs_than_offsets_address_is_an_error() {
     let m = Machine::load(img).unwrap();
     assert_eq!(m.in_total, 15 * 16 * 65_536 + 4);
 }
+
+/// A row (one source neuron's synapses on one core) holds at most
+/// `MAX_ROW` synapses in the emulator: one synapse more is refused at load,
+/// naming the row's length and the limit; exactly `MAX_ROW` loads.
+#[test]
+fn a_row_longer_than_the_emulator_holds_is_an_error() {
+    use nerve_emulator::machine::MAX_ROW;
+    let base = nerve_isa::sample::sample_image();
+    let ci = base.cores.iter().position(|c| !c.rows.is_empty() && !c.synapses.is_empty()).expect("the sample has a core with rows");
+    let with_row = |len: usize| {
+        let mut img = base.clone();
+        img.arch.core.synapse_words = u32::MAX;
+        img.arch.core.max_row_length = u32::MAX;
+        let c = &mut img.cores[ci];
+        let k = c.rows.len() - 1;
+        let s = c.synapses[c.rows[k].start as usize];
+        let have = c.row_len(k);
+        c.synapses.extend(std::iter::repeat_n(s, len - have));
+        assert_eq!(c.row_len(k), len);
+        img
+    };
+    let e = Machine::load(with_row(MAX_ROW + 1)).err().expect("refused").to_string();
+    assert!(e.contains(&(MAX_ROW + 1).to_string()) && e.contains(&MAX_ROW.to_string()) && e.contains("row"), "{e}");
+    Machine::load(with_row(MAX_ROW)).unwrap();
+}
