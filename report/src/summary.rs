@@ -119,11 +119,12 @@ pub struct RankRow {
     pub first_core: u32,
     pub last_core: u32,
     pub cores: u32,
-    /// Bytes and messages it sent other ranks, per step (the per-step
-    /// exchange; the start and end of the run excluded).
+    /// Bytes and messages it sent other ranks, per step (the exchanges,
+    /// one every `exchange_every` steps; the start and end of the run
+    /// excluded).
     pub bytes_per_step: f64,
     pub messages_per_step: f64,
-    /// Seconds its thread 0 spent in the per-step exchange (waiting included).
+    /// Seconds its thread 0 spent in the exchanges (waiting included).
     pub exchange_seconds: f64,
     /// Seconds before the first step in which the ranks told each other what they need (a collective: the same on every row).
     #[serde(default)]

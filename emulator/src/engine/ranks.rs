@@ -502,23 +502,16 @@ impl<'t> Link<'t> {
 
     /// The exchange period this rank's cores allow: the shortest delay of
     /// the synapses they receive from other ranks' cores, 1 if one of them
-    /// learns or takes a gap-junction value from another rank (the ranks
+    /// learns or sends a gap-junction value to another rank (the ranks
     /// agree on the least of theirs); and the shortest delay of all the
     /// synapses they receive.
     fn every_here(&self, m: &Machine) -> (u32, u32) {
         let (lo, hi) = (self.bounds[self.rank], self.bounds[self.rank + 1]);
         let own = |c: u32| (c as usize) >= lo && (c as usize) < hi;
         let mine = &m.cores[lo..hi];
+        // A gap junction between ranks: its source's rank sends its value
+        // (`gap_to`) and says 1, which the agreed least carries to all.
         if mine.iter().any(|c| !c.plastic.is_empty()) || self.gap_to.iter().any(|g| !g.is_empty()) {
-            return (1, 1);
-        }
-        let mut own_gap = vec![false; m.gap_sources];
-        for c in mine {
-            for g in &c.gap_out {
-                own_gap[g.2 as usize] = true;
-            }
-        }
-        if mine.iter().any(|c| c.gap_in.iter().any(|g| !own_gap[g.src as usize])) {
             return (1, 1);
         }
         let (mut remote, mut all) = (MAX_EXCHANGE_EVERY, MAX_EXCHANGE_EVERY);
