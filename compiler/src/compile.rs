@@ -19,7 +19,7 @@ use crate::net::model::*;
 pub use crate::report::{MapReport, StageTimes};
 
 /// Compiler options.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Options {
     pub place: PlaceOptions,
     /// Most neurons per core for every population (below the core limit).
@@ -31,6 +31,17 @@ pub struct Options {
     /// one for small; `Some(k)`, k whatever the size. The image is the same
     /// whatever the count (tested).
     pub threads: Option<usize>,
+    /// Shared routes (`map/route/share.rs`): a population pair's slices all
+    /// route to every slice of the target when that adds at most this
+    /// fraction of the pair's packet deliveries (0: every slice routes to
+    /// exactly the cores holding its synapses).
+    pub shared_routes: f64,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { place: PlaceOptions::default(), neurons_per_core: None, seed: 0, threads: None, shared_routes: crate::map::route::share::DEFAULT_MAX_EXTRA }
+    }
 }
 
 #[derive(Debug)]
@@ -328,8 +339,20 @@ pub fn compile(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn Fn
     }
     edges.sort_unstable();
     edges.dedup();
-    let graph = SliceGraph { edges };
-    let mapped = map_graph(arch, net, &splits, &graph, &opts.place, progress)?;
+    if !(opts.shared_routes.is_finite() && opts.shared_routes >= 0.0) {
+        return Err(CompileError::Options(format!(
+            "shared routes: {} is not a fraction of deliveries: give a number >= 0 (0 routes every slice exactly)",
+            opts.shared_routes
+        )));
+    }
+    let slice_pop: Vec<u32> = splits.iter().enumerate().flat_map(|(p, s)| std::iter::repeat_n(p as u32, s.count as usize)).collect();
+    let len = |g: u32| {
+        let p = slice_pop[g as usize] as usize;
+        splits[p].len(g - base[p])
+    };
+    let (graph, sharing) = crate::map::route::share::share(net, &SliceGraph { edges }, &splits, &slice_pop, &base, len, opts.shared_routes);
+    let mut mapped = map_graph(arch, net, &splits, &graph, &opts.place, progress)?;
+    mapped.routes.stats.sharing = sharing;
     times.place = mapped.place_s;
     times.route = mapped.route_s;
 

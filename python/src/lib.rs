@@ -179,7 +179,7 @@ fn read_source(src: &Source, nir: &NirOptions) -> nerve_compiler::Result<(Networ
 /// a dict (the JSON network format), or a `nir.NIRGraph` (written to a
 /// temporary NIR file named `name`.nir and read as a file is).
 #[pyfunction]
-#[pyo3(signature = (network, arch = None, *, seed = 0, neurons_per_core = None, placement = "pack", effort = 60, dt = None, reset = None, source = "auto", name = None))]
+#[pyo3(signature = (network, arch = None, *, seed = 0, neurons_per_core = None, placement = "pack", effort = 60, shared_routes = 1.0, dt = None, reset = None, source = "auto", name = None))]
 #[allow(clippy::too_many_arguments)]
 fn compile(
     py: Python<'_>,
@@ -189,6 +189,7 @@ fn compile(
     neurons_per_core: Option<u32>,
     placement: &str,
     effort: u32,
+    shared_routes: f64,
     dt: Option<f64>,
     reset: Option<&str>,
     source: &str,
@@ -200,6 +201,9 @@ fn compile(
     };
     if neurons_per_core == Some(0) {
         return Err(PyValueError::new_err("neurons_per_core: give at least 1"));
+    }
+    if !(shared_routes.is_finite() && shared_routes >= 0.0) {
+        return Err(PyValueError::new_err(format!("shared_routes: {shared_routes} is not a fraction of deliveries: give a number >= 0 (0 routes every slice exactly)")));
     }
     if let Some(x) = dt {
         if !(x.is_finite() && x > 0.0) {
@@ -228,7 +232,7 @@ fn compile(
             Strategy::Explicit(read_placement(p).map_err(compile_err)?)
         }
     };
-    let opts = Options { place: PlaceOptions { strategy, effort, seed }, neurons_per_core, seed, threads: None };
+    let opts = Options { place: PlaceOptions { strategy, effort, seed }, neurons_per_core, seed, threads: None, shared_routes };
 
     // The network's source; a NIRGraph goes through a temporary file.
     let mut tmpdir: Option<Bound<'_, PyAny>> = None;

@@ -144,6 +144,16 @@ def test_compile_errors(tmp_path):
         nerve.compile(42)
     with pytest.raises(ValueError, match="neurons_per_core"):
         nerve.compile(SMALL, neurons_per_core=0)
+    for bad in [-1.0, float("nan")]:
+        with pytest.raises(ValueError, match="shared_routes"):
+            nerve.compile(SMALL, shared_routes=bad)
+
+
+def test_shared_routes():
+    shared = nerve.compile(SMALL, "spinnaker", neurons_per_core=10).report["routing"]
+    exact = nerve.compile(SMALL, "spinnaker", neurons_per_core=10, shared_routes=0).report["routing"]
+    assert shared["sharing"]["pairs_shared"] > 0 and exact["sharing"]["pairs_shared"] == 0
+    assert shared["entries_compressed"] < exact["entries_compressed"]
 
 
 # ------------------------------------------------------------------ NIR

@@ -285,6 +285,17 @@ pub fn map_report(r: &MapReport, arch: &Arch, dest: &str) -> String {
             ]]
         )
     );
+    let sh = &rt.sharing;
+    if sh.pairs_shared > 0 {
+        let _ = writeln!(
+            out,
+            "shared routes: {} of {} population pairs route every slice alike ({:+.1}% packet deliveries; --shared-routes {})",
+            sh.pairs_shared,
+            sh.population_pairs,
+            100.0 * (sh.deliveries_routed as f64 / sh.deliveries_exact.max(1) as f64 - 1.0),
+            sh.max_extra
+        );
+    }
     let rows: Vec<Vec<String>> =
         r.populations.iter().map(|p| vec![p.name.clone(), p.model.clone(), p.size.to_string(), p.neurons_per_core.to_string(), p.cores.to_string()]).collect();
     let _ = writeln!(out, "{}", table(&["population", "model", "neurons", "per core", "cores"], rows));

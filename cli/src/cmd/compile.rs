@@ -49,6 +49,12 @@ pub struct BuildArgs {
     /// Placement refinement effort: annealing moves per slice (0 turns refinement off).
     #[arg(long, default_value_t = 60)]
     effort: u32,
+    /// Shared routes: a projection's source slices all route to every slice of its target population
+    /// when that adds at most this fraction of its packet deliveries (the extra packets reach cores
+    /// with no synapse for them), so that their routing entries merge; 0 routes every slice to
+    /// exactly the cores holding its synapses.
+    #[arg(long, default_value_t = nerve_compiler::map::route::share::DEFAULT_MAX_EXTRA, value_parser = fraction, allow_hyphen_values = true, value_name = "MAX_EXTRA")]
+    shared_routes: f64,
     #[command(flatten)]
     nir: NirImportArgs,
 }
@@ -83,11 +89,12 @@ impl BuildArgs {
     /// The option names given other values than their defaults (to refuse them where they do not apply).
     pub fn given(&self) -> Vec<&'static str> {
         let mut g = Vec::new();
-        let flags: [(&'static str, bool); 7] = [
+        let flags: [(&'static str, bool); 8] = [
             ("--seed", self.seed != 0),
             ("--placement", self.placement != "pack"),
             ("--neurons-per-core", self.neurons_per_core.is_some()),
             ("--effort", self.effort != 60),
+            ("--shared-routes", self.shared_routes != nerve_compiler::map::route::share::DEFAULT_MAX_EXTRA),
             ("--dt", self.nir.dt.is_some()),
             ("--reset", self.nir.reset.is_some()),
             ("--source", self.nir.source != "auto"),
@@ -137,7 +144,13 @@ fn read(network: &Path, b: &BuildArgs, quiet: bool) -> Result<(Network, Options,
             Strategy::Explicit(read_placement(p)?)
         }
     };
-    let opts = Options { place: PlaceOptions { strategy, effort: b.effort, seed: b.seed }, neurons_per_core: b.neurons_per_core, seed: b.seed, threads: None };
+    let opts = Options {
+        place: PlaceOptions { strategy, effort: b.effort, seed: b.seed },
+        neurons_per_core: b.neurons_per_core,
+        seed: b.seed,
+        threads: None,
+        shared_routes: b.shared_routes,
+    };
     Ok((net, opts, read_s))
 }
 
@@ -191,6 +204,14 @@ pub fn write_report(r: &nerve_compiler::compile::MapReport, path: Option<&Path>)
 }
 
 /// A timestep in seconds: a finite number > 0.
+fn fraction(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        Ok(x) => Err(format!("{x} is not a fraction of deliveries: give a number >= 0 (1 allows twice the deliveries; 0 routes every slice exactly)")),
+        Err(_) => Err(format!("`{s}` is not a number (e.g. 1)")),
+    }
+}
+
 fn positive_seconds(s: &str) -> std::result::Result<f64, String> {
     match s.parse::<f64>() {
         Ok(x) if x.is_finite() && x > 0.0 => Ok(x),

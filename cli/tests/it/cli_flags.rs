@@ -111,6 +111,32 @@ const ROWS: &[(&str, &str, Check)] = &[
         };
         assert!(cores("n.img") > cores("small.img"), "64 neurons per core take more cores");
     }),
+    ("compile", "--shared-routes", |d| {
+        // small.json at 10 neurons per core: exc → exc leaves ~13% of its slice pairs unconnected.
+        nerve(d, "compile small.json --arch spinnaker -o sh.img --neurons-per-core 10 --report sh.json -q");
+        nerve(d, "compile small.json --arch spinnaker -o ex.img --neurons-per-core 10 --shared-routes 0 --report ex.json -q");
+        let (sh, ex) = (json(d, "sh.json"), json(d, "ex.json"));
+        assert_eq!(sh["routing"]["sharing"]["max_extra"], 1.0);
+        assert_eq!(ex["routing"]["sharing"]["pairs_shared"], 0);
+        assert!(sh["routing"]["sharing"]["pairs_shared"].as_u64().unwrap() > 0);
+        let entries = |v: &serde_json::Value| v["routing"]["entries_compressed"].as_u64().unwrap();
+        assert!(entries(&sh) < entries(&ex), "shared {} against exact {}", entries(&sh), entries(&ex));
+        // The same spikes; more packets reach cores with no row for them.
+        nerve(d, "run sh.img --steps 300 --record sh.csv --report shr.json -q");
+        nerve(d, "run ex.img --steps 300 --record ex.csv --report exr.json -q");
+        assert_eq!(text(d, "sh.csv"), text(d, "ex.csv"));
+        let no_row = |f: &str| json(d, f)["counts"]["packets_no_row"].as_u64().unwrap();
+        assert!(no_row("shr.json") > no_row("exr.json"));
+        for bad in ["-1", "nan", "inf", "x"] {
+            let out = Command::new(env!("CARGO_BIN_EXE_nerve"))
+                .current_dir(d)
+                .args(["compile", "small.json", "--arch", "spinnaker", "--shared-routes", bad])
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(!out.status.success() && err.contains("--shared-routes"), "{bad}: {err}");
+        }
+    }),
     ("compile", "--dt", |d| {
         nerve(d, "compile ff.nir --arch loihi -o dt1.img --dt 0.001 -q");
         nerve(d, "compile ff.nir --arch loihi -o dt2.img --dt 0.0001 -q");

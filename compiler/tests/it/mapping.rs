@@ -261,3 +261,61 @@ fn routing_check_against_a_smaller_image_is_an_error() {
     let e = check_routing(&parse(&layered(80, 0.2)), &img).unwrap_err();
     assert!(e.contains("no slice of the image holds it"), "{e}");
 }
+
+/// rand_big in miniature (`../shared/peers/pacman2net.py`'s shape): `pops`
+/// LIF populations of 20–100 neurons, `projections` distinct random pairs,
+/// each fixed_probability `p`; sizes and pairs from `seed`, not from `p`.
+fn random_pairs(pops: u32, projections: usize, p: f64, seed: u64) -> String {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let sizes: Vec<u64> = (0..pops).map(|_| 20 + next(81)).collect();
+    let mut pairs = std::collections::BTreeSet::new();
+    while pairs.len() < projections {
+        pairs.insert((next(pops as u64), next(pops as u64)));
+    }
+    let pops_json: Vec<String> = sizes.iter().enumerate().map(|(i, n)| format!(r#"{{"name": "p{i}", "size": {n}, "model": "lif"}}"#)).collect();
+    let proj_json: Vec<String> = pairs
+        .iter()
+        .enumerate()
+        .map(|(k, (a, b))| {
+            format!(r#"{{"pre": "p{a}", "post": "p{b}", "connector": {{"type": "fixed_probability", "p": {p}, "seed": {k}}}, "weight": 0.1, "delay": 1.0}}"#)
+        })
+        .collect();
+    format!(r#"{{"name": "pairs", "dt_ms": 1.0, "populations": [{}], "projections": [{}]}}"#, pops_json.join(","), proj_json.join(","))
+}
+
+#[test]
+fn shared_routes_keep_a_thinned_network_s_tables_from_growing() {
+    let a = Arch::builtin("spinnaker").unwrap();
+    for seed in [1, 2, 3] {
+        let entries = |p: f64, shared: f64| {
+            let net = parse(&random_pairs(40, 400, p, seed));
+            let o = Options { neurons_per_core: Some(32), shared_routes: shared, ..Options::default() };
+            let out = compile(&a, &net, &o, &mut |_| {}).unwrap_or_else(|e| panic!("{e}"));
+            let chk = check_routing(&net, &out.image).unwrap_or_else(|e| panic!("seed {seed}, p {p}, shared {shared}: {e}"));
+            let s = &out.report.routing.sharing;
+            assert_eq!(s.deliveries_routed > s.deliveries_exact, s.pairs_shared > 0);
+            (out.report.routing.entries_compressed, s.pairs_shared, chk.deliveries_without_row)
+        };
+        let (dense, dense_shared, dense_no_row) = entries(0.1, 1.0);
+        let (thin, thin_shared, thin_no_row) = entries(0.02, 1.0);
+        assert!(thin_shared > dense_shared && dense_shared > 0, "seed {seed}: {thin_shared} vs {dense_shared} pairs shared");
+        assert!(thin <= dense, "seed {seed}: {thin} entries at p = 0.02 against {dense} at 0.1");
+        // Exact routes: the thinned network needs more entries (what sharing is for).
+        let (dense0, _, dense0_no_row) = entries(0.1, 0.0);
+        let (thin0, _, thin0_no_row) = entries(0.02, 0.0);
+        assert!(thin0 > dense0 && dense0 > dense, "seed {seed}: exact {thin0} and {dense0}, shared {dense}");
+        // The price: packets that reach cores with no row for them (the check counts them).
+        assert!(dense_no_row > dense0_no_row && thin_no_row > thin0_no_row, "seed {seed}");
+    }
+    let net = parse(&random_pairs(4, 4, 0.1, 1));
+    for bad in [-0.5, f64::NAN, f64::INFINITY] {
+        let e = compile(&a, &net, &Options { shared_routes: bad, ..Options::default() }, &mut |_| {}).unwrap_err().to_string();
+        assert!(e.contains("shared routes") && e.contains(">= 0"), "{e}");
+    }
+}

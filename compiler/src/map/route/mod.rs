@@ -4,6 +4,7 @@
 //! Every source is checked afterwards by tracing the final tables.
 
 pub mod ortc;
+pub mod share;
 pub mod tree;
 
 use nerve_isa::arch::{Arch, Dir};
@@ -115,6 +116,8 @@ pub struct RouteStats {
     pub max_link_neurons: u64,
     pub mean_tree_depth: f64,
     pub max_tree_depth: u32,
+    /// Population pairs routed to every slice of their target (`share.rs`).
+    pub sharing: share::ShareStats,
 }
 
 /// Routes every sending slice to its destination cores.
