@@ -13,6 +13,9 @@ import json
 import os
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import cargo_features  # noqa: E402
 import tempfile
 import time
 
@@ -49,7 +52,7 @@ def main():
     py = os.path.join(a.venv, "bin/python")
     if not os.path.exists(py):
         sys.exit(f"no peer venv at {a.venv}: run bench/peers-setup.sh first")
-    sh(["cargo", "build", "--release", "-p", "nerve-cli"], cwd=ROOT)
+    sh(["cargo", "build", "--release", "-p", "nerve-cli"] + cargo_features.features(), cwd=ROOT)
     nerve = os.path.join(ROOT, "target/release/nerve")
     work = a.work or tempfile.mkdtemp(prefix="nerve-cuba-")
     rows = []

@@ -11,6 +11,9 @@ import json
 import os
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import cargo_features  # noqa: E402
 import tempfile
 
 import nir
@@ -37,7 +40,7 @@ def spikes_csv(ref, path):
 
 
 def main():
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "nerve-cli"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "nerve-cli"] + cargo_features.features(), cwd=ROOT, check=True)
     nerve = os.path.join(ROOT, "target/release/nerve")
     work = tempfile.mkdtemp(prefix="nerve-nir-")
     ok = True

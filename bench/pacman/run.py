@@ -24,6 +24,9 @@ import os
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import cargo_features  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "../.."))
 SHARED = os.path.abspath(os.path.join(ROOT, "../shared"))
@@ -39,7 +42,7 @@ def main():
     py = os.path.join(a.venv, "bin/python")
     if not os.path.exists(py):
         sys.exit(f"no PACMAN venv at {a.venv}: run bench/peers-setup.sh first")
-    subprocess.run(["cargo", "build", "--release", "-p", "nerve-bench", "-p", "nerve-cli"], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(["cargo", "build", "--release", "-p", "nerve-bench", "-p", "nerve-cli"] + cargo_features.features(), cwd=ROOT, check=True, capture_output=True)
     nerve = os.path.join(ROOT, "target/release/map_graph")
     for g in a.graphs.split(","):
         path = os.path.join(SHARED, "peers/pacman-graphs", g + ".json")
