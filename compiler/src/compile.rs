@@ -110,7 +110,8 @@ pub fn map_graph(arch: &Arch, net: &Network, splits: &[Split], graph: &SliceGrap
     let keys = allocate_keys(splits, &sends, &order)?;
     let src_core: Vec<CoreId> = (0..n_slices as u32).map(core_of).collect();
     let src_len: Vec<u32> = (0..n_slices as u32).map(len_of).collect();
-    let routes = route(arch, &keys, &src_core, &src_len, &dests, progress)?;
+    let pop_of: Vec<u32> = slice_pop.iter().map(|&(p, _)| p as u32).collect();
+    let routes = route(arch, &keys, &src_core, &src_len, &dests, &pop_of, progress)?;
     let route_s = t1.elapsed().as_secs_f64();
     Ok(Mapped { placement, routes, keys, dests, place_s, route_s })
 }

@@ -123,16 +123,26 @@ pub struct RouteStats {
 /// Routes every sending slice to its destination cores.
 ///
 /// `src_core[g]`, `src_len[g]`: core and neuron count of global slice g;
-/// `dests[g]`: destination cores of g (sorted).
+/// `dests[g]`: destination cores of g (sorted); `pop_of[g]`: its population.
+/// Consecutive slices of one population with the same destinations take one
+/// tree, rooted at each slice's tile (`tree::reroot`).
 ///
 /// A table over capacity after compression triggers re-routing: trees are
 /// rebuilt to pass around the full routers (which they may still deliver to),
 /// up to four rounds; then the error names the router and the counts.
-pub fn route(arch: &Arch, keys: &Keys, src_core: &[CoreId], src_len: &[u32], dests: &[Vec<CoreId>], progress: &mut dyn FnMut(&str)) -> Result<Routes> {
+pub fn route(
+    arch: &Arch,
+    keys: &Keys,
+    src_core: &[CoreId],
+    src_len: &[u32],
+    dests: &[Vec<CoreId>],
+    pop_of: &[u32],
+    progress: &mut dyn FnMut(&str),
+) -> Result<Routes> {
     let mut avoid = vec![false; arch.num_tiles() as usize];
     let mut round = 0;
     loop {
-        match route_once(arch, keys, src_core, src_len, dests, &avoid, progress)? {
+        match route_once(arch, keys, src_core, src_len, dests, pop_of, &avoid, progress)? {
             Ok(r) => return Ok(r),
             Err(full) => {
                 let (t, n) = full[0];
@@ -165,6 +175,7 @@ fn route_once(
     src_core: &[CoreId],
     src_len: &[u32],
     dests: &[Vec<CoreId>],
+    pop_of: &[u32],
     avoid: &[bool],
     progress: &mut dyn FnMut(&str),
 ) -> Result<std::result::Result<Routes, Vec<(TileId, u64)>>> {
@@ -187,13 +198,23 @@ fn route_once(
     let mut depth_sum = 0u64;
     let mut depth_n = 0u64;
     progress("routing trees");
+    let avoiding = avoid.iter().any(|&a| a);
+    let mut prev: Option<(usize, tree::Tree)> = None;
     for (g, d) in dests.iter().enumerate() {
         let Some(kb) = keys.base[g] else { continue };
         if d.is_empty() {
             return Err(CompileError::Internal(format!("slice {g} has a key but no destination")));
         }
-        let dest_tl: Vec<(TileId, u32)> = d.iter().map(|&c| (arch.tile_of(c), arch.local_core(c))).collect();
-        let tr = tree::build_avoiding(arch, arch.tile_of(src_core[g]), &dest_tl, avoid);
+        let src = arch.tile_of(src_core[g]);
+        // A population's slices with the same destinations share one tree
+        // (not while re-routing around full routers: the joins would not avoid them).
+        let tr = match &prev {
+            Some((pg, pt)) if !avoiding && pop_of[*pg] == pop_of[g] && dests[*pg] == *d => tree::reroot(arch, pt, src),
+            _ => {
+                let dest_tl: Vec<(TileId, u32)> = d.iter().map(|&c| (arch.tile_of(c), arch.local_core(c))).collect();
+                tree::build_avoiding(arch, src, &dest_tl, avoid)
+            }
+        };
         stats.trees += 1;
         stats.tree_hops += tr.hops() as u64;
         stats.neuron_weighted_hops += tr.hops() as u64 * src_len[g] as u64;
@@ -228,6 +249,7 @@ fn route_once(
             }
             blocks[n.tile.index()].push(Block { key: kb.0, len: prefix_len, ok });
         }
+        prev = Some((g, tr));
     }
     stats.mean_tree_depth = if depth_n > 0 { depth_sum as f64 / depth_n as f64 } else { 0.0 };
     // Uncompressed table sizes (after elision).

@@ -8,7 +8,8 @@
 //! routing) costs one, a turn costs one. Joining at a tree tile shares
 //! branches, so a tree uses far fewer hops than one path per destination; the
 //! entry term trades a few hops for smaller tables (rand_big: −6.6% entries
-//! for +2.3% hops).
+//! for +2.3% hops at 1 hop per entry; `ENTRY_HOPS`). A population's slices on
+//! different tiles share one tree (`reroot`).
 
 use nerve_isa::arch::{Arch, Dir, TopologyKind};
 use nerve_isa::ids::TileId;
@@ -229,9 +230,11 @@ pub fn build_avoiding(arch: &Arch, src: TileId, dests: &[(TileId, u32)], avoid: 
 }
 
 /// Hops one routing entry is worth when joining a destination to a tree, in
-/// units of 1/ENTRY_SCALE hop.
+/// units of 1/ENTRY_SCALE hop: 1.25. rand_big (JSON, p = 0.1, shared routes and
+/// trees): 1 hop gave 56,230 entries for 188,322 hops, 1.25 and 1.5 gave
+/// 55,815 for 190,406 (−0.74% entries, +1.1% hops), 2 gave 55,712 for 194,846.
 const ENTRY_SCALE: i64 = 4;
-const ENTRY_HOPS: i64 = 4;
+const ENTRY_HOPS: i64 = 5;
 
 /// Builds the tree from `src` to the destination cores, given as
 /// (tile, local core) pairs.
@@ -299,4 +302,138 @@ pub fn build(arch: &Arch, src: TileId, dests: &[(TileId, u32)]) -> Tree {
         tree.nodes[i].cores |= 1u64 << local;
     }
     tree
+}
+
+/// `tree`'s edges taken from `src` instead of its source: the same tiles,
+/// links and deliveries (a source outside the tree joins it by a shortest
+/// path to its nearest tile, up to the first tree tile met), so that slices
+/// of one population on different tiles take one tree and, at every router
+/// off the path between their sources, the same route, which merges under
+/// the population's key run.
+pub fn reroot(arch: &Arch, tree: &Tree, src: TileId) -> Tree {
+    let mut tiles: Vec<TileId> = tree.nodes.iter().map(|n| n.tile).collect();
+    let mut cores: Vec<u64> = tree.nodes.iter().map(|n| n.cores).collect();
+    let mut index: Vec<(TileId, usize)> = tiles.iter().enumerate().map(|(i, &t)| (t, i)).collect();
+    index.sort_unstable();
+    let find = |index: &Vec<(TileId, usize)>, t: TileId| index.binary_search_by_key(&t, |x| x.0).ok().map(|i| index[i].1);
+    // Undirected edges: (node, direction from the node to it) per node.
+    let mut adj: Vec<Vec<(usize, Dir)>> = vec![Vec::new(); tiles.len()];
+    for (i, n) in tree.nodes.iter().enumerate().skip(1) {
+        // invariant: a tree's non-root nodes arrive from a neighbour that is in the tree (`build` and `build_avoiding` append them one hop from a node already there)
+        let a = n.arrival.expect("non-root nodes arrive");
+        // invariant: as above, the hop back from a non-root node leads to its parent, a tile of the machine and of the tree
+        let p = arch.neighbour(n.tile, a.opposite()).and_then(|t| find(&index, t)).expect("a node's parent is in the tree");
+        adj[p].push((i, a));
+        adj[i].push((p, a.opposite()));
+    }
+    let root = match find(&index, src) {
+        Some(i) => i,
+        None => {
+            let sxy = arch.tile_xy(src);
+            let mut near = (i64::MAX, 0usize);
+            for (i, &t) in tiles.iter().enumerate() {
+                let d = dist(arch, sxy, arch.tile_xy(t));
+                if d < near.0 {
+                    near = (d, i);
+                }
+            }
+            let root = tiles.len();
+            tiles.push(src);
+            cores.push(0);
+            adj.push(Vec::new());
+            let mut at = root;
+            for dir in path(arch, sxy, arch.tile_xy(tiles[near.1])) {
+                // invariant: `path` is a shortest path between two tiles of the machine, so every step has a neighbour
+                let next = arch.neighbour(tiles[at], dir).expect("shortest paths stay on the machine");
+                let j = match find(&index, next) {
+                    Some(j) => j,
+                    None => {
+                        tiles.push(next);
+                        cores.push(0);
+                        adj.push(Vec::new());
+                        let j = tiles.len() - 1;
+                        let pos = index.partition_point(|x| x.0 < next);
+                        index.insert(pos, (next, j));
+                        j
+                    }
+                };
+                adj[at].push((j, dir));
+                adj[j].push((at, dir.opposite()));
+                if j < tree.nodes.len() {
+                    break; // joined the tree
+                }
+                at = j;
+            }
+            root
+        }
+    };
+    // Breadth first from the new root: parents precede their children.
+    let mut out = Tree { nodes: Vec::with_capacity(tiles.len()) };
+    let mut seen = vec![false; tiles.len()];
+    let mut queue = std::collections::VecDeque::from([(root, None)]);
+    seen[root] = true;
+    while let Some((i, arrival)) = queue.pop_front() {
+        let mut links = 0u8;
+        for &(j, d) in &adj[i] {
+            if !seen[j] {
+                seen[j] = true;
+                links |= 1 << d as u8;
+                queue.push_back((j, Some(d)));
+            }
+        }
+        out.nodes.push(TreeNode { tile: tiles[i], arrival, links, cores: cores[i] });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every node's parent (one hop back against its arrival) comes before it,
+    /// the tiles are distinct, and the deliveries are (tile, cores) pairs.
+    fn deliveries(arch: &Arch, t: &Tree) -> Vec<(TileId, u64)> {
+        for (i, n) in t.nodes.iter().enumerate() {
+            match n.arrival {
+                None => assert_eq!(i, 0, "only the root has no arrival"),
+                Some(a) => {
+                    let p = arch.neighbour(n.tile, a.opposite()).unwrap();
+                    let pi = t.nodes[..i].iter().position(|m| m.tile == p).expect("parent first");
+                    assert!(t.nodes[pi].links & (1 << a as u8) != 0, "the parent links to the child");
+                }
+            }
+        }
+        let links: u32 = t.nodes.iter().map(|n| n.links.count_ones()).sum();
+        assert_eq!(links as usize, t.nodes.len() - 1, "a tree: one link per non-root node");
+        let mut tiles: Vec<TileId> = t.nodes.iter().map(|n| n.tile).collect();
+        tiles.sort();
+        tiles.dedup();
+        assert_eq!(tiles.len(), t.nodes.len());
+        let mut d: Vec<(TileId, u64)> = t.nodes.iter().filter(|n| n.cores != 0).map(|n| (n.tile, n.cores)).collect();
+        d.sort();
+        d
+    }
+
+    #[test]
+    fn a_rerooted_tree_delivers_where_the_tree_did_from_any_source() {
+        for name in ["spinnaker", "loihi"] {
+            let arch = Arch::builtin(name).unwrap();
+            let n = arch.num_tiles();
+            let dests: Vec<(TileId, u32)> = [3u32, 17, 40, 41, 77, 90].iter().filter(|&&t| t < n).map(|&t| (TileId(t), t % 5)).collect();
+            let tree = build(&arch, TileId(0), &dests);
+            let want = deliveries(&arch, &tree);
+            for src in (0..n).step_by(7).map(TileId) {
+                let r = reroot(&arch, &tree, src);
+                assert_eq!(r.nodes[0].tile, src, "{name}");
+                assert_eq!(deliveries(&arch, &r), want, "{name} from {src}");
+                let inside = tree.nodes.iter().any(|x| x.tile == src);
+                if inside {
+                    assert_eq!(r.nodes.len(), tree.nodes.len(), "{name}: a source in the tree adds no tile");
+                } else {
+                    let d = tree.nodes.iter().map(|x| dist(&arch, arch.tile_xy(src), arch.tile_xy(x.tile))).min().unwrap();
+                    assert!(r.nodes.len() > tree.nodes.len() && r.nodes.len() <= tree.nodes.len() + d as usize, "{name} from {src}");
+                }
+            }
+        }
+    }
 }
