@@ -168,7 +168,7 @@ pub fn route(
 }
 
 /// One routing attempt: the routes, or the routers over capacity (tile, entries).
-#[allow(clippy::type_complexity)]
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
 fn route_once(
     arch: &Arch,
     keys: &Keys,
