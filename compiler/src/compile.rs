@@ -13,7 +13,7 @@ use crate::error::{CompileError, Result};
 use crate::lower::{lower, Incoming, Lowered, ProjQuant};
 use crate::map::partition::{partition, Split};
 use crate::map::place::{place, slice_base, PlaceOptions, Placement, Traffic};
-use crate::map::route::{allocate_keys, route, Routes, SliceGraph};
+use crate::map::route::{allocate_keys, route, Routes, SliceGraph, Sources};
 use crate::net::expand::{expand, Synapses};
 use crate::net::model::*;
 pub use crate::report::{MapReport, StageTimes};
@@ -111,7 +111,7 @@ pub fn map_graph(arch: &Arch, net: &Network, splits: &[Split], graph: &SliceGrap
     let src_core: Vec<CoreId> = (0..n_slices as u32).map(core_of).collect();
     let src_len: Vec<u32> = (0..n_slices as u32).map(len_of).collect();
     let pop_of: Vec<u32> = slice_pop.iter().map(|&(p, _)| p as u32).collect();
-    let routes = route(arch, &keys, &src_core, &src_len, &dests, &pop_of, progress)?;
+    let routes = route(arch, &keys, &Sources { core: &src_core, len: &src_len, dests: &dests, pop_of: &pop_of }, progress)?;
     let route_s = t1.elapsed().as_secs_f64();
     Ok(Mapped { placement, routes, keys, dests, place_s, route_s })
 }

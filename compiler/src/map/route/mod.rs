@@ -120,29 +120,30 @@ pub struct RouteStats {
     pub sharing: share::ShareStats,
 }
 
-/// Routes every sending slice to its destination cores.
-///
-/// `src_core[g]`, `src_len[g]`: core and neuron count of global slice g;
-/// `dests[g]`: destination cores of g (sorted); `pop_of[g]`: its population.
-/// Consecutive slices of one population with the same destinations take one
-/// tree, rooted at each slice's tile (`tree::reroot`).
+/// What routing needs of the slices, by global slice g.
+pub struct Sources<'a> {
+    /// The core g runs on.
+    pub core: &'a [CoreId],
+    /// g's neurons.
+    pub len: &'a [u32],
+    /// g's destination cores (sorted).
+    pub dests: &'a [Vec<CoreId>],
+    /// g's population.
+    pub pop_of: &'a [u32],
+}
+
+/// Routes every sending slice to its destination cores. Consecutive slices
+/// of one population with the same destinations take one tree, rooted at
+/// each slice's tile (`tree::reroot`).
 ///
 /// A table over capacity after compression triggers re-routing: trees are
 /// rebuilt to pass around the full routers (which they may still deliver to),
 /// up to four rounds; then the error names the router and the counts.
-pub fn route(
-    arch: &Arch,
-    keys: &Keys,
-    src_core: &[CoreId],
-    src_len: &[u32],
-    dests: &[Vec<CoreId>],
-    pop_of: &[u32],
-    progress: &mut dyn FnMut(&str),
-) -> Result<Routes> {
+pub fn route(arch: &Arch, keys: &Keys, src: &Sources, progress: &mut dyn FnMut(&str)) -> Result<Routes> {
     let mut avoid = vec![false; arch.num_tiles() as usize];
     let mut round = 0;
     loop {
-        match route_once(arch, keys, src_core, src_len, dests, pop_of, &avoid, progress)? {
+        match route_once(arch, keys, src, &avoid, progress)? {
             Ok(r) => return Ok(r),
             Err(full) => {
                 let (t, n) = full[0];
@@ -168,17 +169,15 @@ pub fn route(
 }
 
 /// One routing attempt: the routes, or the routers over capacity (tile, entries).
-#[allow(clippy::type_complexity, clippy::too_many_arguments)]
+#[allow(clippy::type_complexity)]
 fn route_once(
     arch: &Arch,
     keys: &Keys,
-    src_core: &[CoreId],
-    src_len: &[u32],
-    dests: &[Vec<CoreId>],
-    pop_of: &[u32],
+    sources: &Sources,
     avoid: &[bool],
     progress: &mut dyn FnMut(&str),
 ) -> Result<std::result::Result<Routes, Vec<(TileId, u64)>>> {
+    let Sources { core: src_core, len: src_len, dests, pop_of } = *sources;
     let prefix_len = 32 - keys.neuron_bits;
     // Route interning.
     let mut route_ids: std::collections::BTreeMap<(u8, u64), RouteId> = std::collections::BTreeMap::new();
