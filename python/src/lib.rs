@@ -513,8 +513,10 @@ impl PyImage {
     ) -> PyResult<PyRun> {
         let engine = match engine {
             "jit" => Engine::Jit,
+            "jit-cranelift" => Engine::JitCranelift,
+            "jit-avx512" => Engine::JitAvx512,
             "interp" => Engine::Interp,
-            e => return Err(PyValueError::new_err(format!("engine `{e}`: one of jit, interp"))),
+            e => return Err(PyValueError::new_err(format!("engine `{e}`: one of jit, jit-cranelift, jit-avx512, interp"))),
         };
         let messages = match messages {
             None => None,
@@ -551,7 +553,7 @@ impl PyImage {
                     &ran.machine,
                     &ran.output,
                     &nerve_report::summary::Options {
-                        engine: request.engine.name(),
+                        engine: ran.engine,
                         threads: ran.threads,
                         inference_steps,
                         decision: request.decision.as_deref(),

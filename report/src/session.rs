@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use nerve_emulator::engine::{self, Recording, RunOutput};
-use nerve_emulator::kernel::jit::Jit;
+use nerve_emulator::kernel::jit::{Backend, Jit};
 use nerve_emulator::kernel::{Interp, KernelRunner};
 use nerve_emulator::machine::Machine;
 use nerve_isa::arch::MessageModel;
@@ -16,9 +16,15 @@ use crate::{Error, Result};
 /// Which kernel engine runs the kernels.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Engine {
-    /// Cranelift-compiled kernels (bit-identical to the interpreter, faster).
+    /// Compiled kernels (bit-identical to the interpreter, faster), by the
+    /// best backend for this host: AVX-512 where it has it, else Cranelift.
     #[default]
     Jit,
+    /// Compiled by Cranelift (four neurons per iteration; every host).
+    JitCranelift,
+    /// Compiled by the AVX-512 backend (sixteen neurons per iteration; an
+    /// error on hosts without AVX-512).
+    JitAvx512,
     /// The reference interpreter.
     Interp,
 }
@@ -27,6 +33,8 @@ impl Engine {
     pub fn name(self) -> &'static str {
         match self {
             Engine::Jit => "jit",
+            Engine::JitCranelift => "jit-cranelift",
+            Engine::JitAvx512 => "jit-avx512",
             Engine::Interp => "interp",
         }
     }
@@ -107,6 +115,8 @@ pub struct Ran {
     pub recorded: Vec<bool>,
     /// Threads the run used.
     pub threads: usize,
+    /// The engine that ran the kernels (`jit` resolved to its backend: `jit-avx512` or `jit-cranelift`).
+    pub engine: &'static str,
     /// Input spikes after the run's last step (checked, not delivered).
     pub late_inputs: usize,
     /// Steps per chunk if the recordings were streamed to their files
@@ -225,9 +235,19 @@ fn run_on(mut m: Machine, r: &Request, ranks: Ranks, progress: &mut dyn FnMut(u6
     }
     let rec = Recording { spikes: recorded.clone(), probes, per_step: true, chunk_steps: None };
     let threads = if r.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { r.threads };
-    let runner: Box<dyn KernelRunner> = match r.engine {
-        Engine::Interp => Box::new(Interp),
-        Engine::Jit => Box::new(Jit::compile(&m)?),
+    let jit = |b: Backend| -> Result<(Box<dyn KernelRunner>, &'static str)> {
+        let j = Jit::compile_with(&m, b)?;
+        let name = match j.backend {
+            Backend::Avx512 => Engine::JitAvx512.name(),
+            _ => Engine::JitCranelift.name(),
+        };
+        Ok((Box::new(j), name))
+    };
+    let (runner, engine_name): (Box<dyn KernelRunner>, &'static str) = match r.engine {
+        Engine::Interp => (Box::new(Interp), Engine::Interp.name()),
+        Engine::Jit => jit(Backend::Auto)?,
+        Engine::JitCranelift => jit(Backend::Cranelift)?,
+        Engine::JitAvx512 => jit(Backend::Avx512)?,
     };
     if let Some(st) = &r.stream {
         if st.probe_out.extension().is_some_and(|e| e == "npy") && rec.probes.len() > 1 {
@@ -241,7 +261,7 @@ fn run_on(mut m: Machine, r: &Request, ranks: Ranks, progress: &mut dyn FnMut(u6
         let ranked = engine::Ranked { transport: t, plan };
         let Some(st) = stream else {
             let output = engine::run_ranked(&mut m, runner.as_ref(), r.steps, threads, &rec, None, ranked, progress)?;
-            return Ok(Ran { machine: m, output, recorded, threads, late_inputs, streamed: None });
+            return Ok(Ran { machine: m, output, recorded, threads, engine: engine_name, late_inputs, streamed: None });
         };
         // Rank 0 writes the files; the others send it their chunks.
         let chunk = (st.max_memory / per_step).max(1);
@@ -257,11 +277,11 @@ fn run_on(mut m: Machine, r: &Request, ranks: Ranks, progress: &mut dyn FnMut(u6
         if let Some(sink) = sink {
             output.spikes = sink.finish()?;
         }
-        return Ok(Ran { machine: m, output, recorded, threads, late_inputs, streamed: Some(chunk) });
+        return Ok(Ran { machine: m, output, recorded, threads, engine: engine_name, late_inputs, streamed: Some(chunk) });
     }
     let Some(st) = stream else {
         let output = engine::run(&mut m, runner.as_ref(), r.steps, threads, &rec, progress)?;
-        return Ok(Ran { machine: m, output, recorded, threads, late_inputs, streamed: None });
+        return Ok(Ran { machine: m, output, recorded, threads, engine: engine_name, late_inputs, streamed: None });
     };
     let chunk = (st.max_memory / per_step).max(1);
     let probe_out = (!rec.probes.is_empty()).then_some(st.probe_out.as_path());
@@ -269,7 +289,7 @@ fn run_on(mut m: Machine, r: &Request, ranks: Ranks, progress: &mut dyn FnMut(u6
     let rec = Recording { chunk_steps: Some(chunk), ..rec };
     let mut output = engine::run_streamed(&mut m, runner.as_ref(), r.steps, threads, &rec, &mut sink, progress)?;
     output.spikes = sink.finish()?;
-    Ok(Ran { machine: m, output, recorded, threads, late_inputs, streamed: Some(chunk) })
+    Ok(Ran { machine: m, output, recorded, threads, engine: engine_name, late_inputs, streamed: Some(chunk) })
 }
 
 /// Where probes go by default.

@@ -31,8 +31,12 @@ impl From<SpikeFormat> for spikes::Format {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum EngineKind {
-    /// Cranelift-compiled kernels (bit-identical to the interpreter, faster).
+    /// Compiled kernels (bit-identical to the interpreter, faster) by the best backend for this host: jit-avx512 where the CPU has AVX-512, else jit-cranelift.
     Jit,
+    /// Compiled by Cranelift: four neurons per iteration in 128-bit vectors, on every host.
+    JitCranelift,
+    /// Compiled straight to AVX-512 code: sixteen neurons per iteration; an error on a CPU without AVX-512.
+    JitAvx512,
     /// The reference interpreter.
     Interp,
 }
@@ -263,6 +267,8 @@ pub fn run(a: RunArgs) -> Result<()> {
         steps: a.steps,
         engine: match a.engine {
             EngineKind::Jit => Engine::Jit,
+            EngineKind::JitCranelift => Engine::JitCranelift,
+            EngineKind::JitAvx512 => Engine::JitAvx512,
             EngineKind::Interp => Engine::Interp,
         },
         threads: a.threads,
@@ -336,7 +342,7 @@ pub fn run(a: RunArgs) -> Result<()> {
         m,
         out,
         &nerve_report::summary::Options {
-            engine: request.engine.name(),
+            engine: ran.engine,
             threads: ran.threads,
             inference_steps: a.inference_steps,
             decision: a.decision.as_deref(),

@@ -28,7 +28,7 @@ use nerve_isa::kernel::Kernel;
 use nerve_isa::opcode::Opcode;
 
 use crate::error::{EmuError, Result};
-use crate::kernel::KernelRunner;
+use crate::kernel::{avx512, KernelRunner};
 use crate::kernel::{padded, KernelData, Param, LANES};
 use crate::machine::{Machine, Run};
 
@@ -50,6 +50,46 @@ pub struct Jit {
     uniform: Vec<Vec<Lanes>>,
     /// Distinct compiled functions.
     pub functions: usize,
+    /// The code generator that compiled the neuron kernels.
+    pub backend: Backend,
+    /// The AVX-512 backend's code (executable, immutable), if it compiled the kernels.
+    _native: Option<memmap2::Mmap>,
+}
+
+/// Which code generator compiles the neuron kernels (learning programs are
+/// always Cranelift's). Every backend agrees bit for bit with the interpreter.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Backend {
+    /// AVX-512 where the host has it (`avx512::available`), else Cranelift.
+    #[default]
+    Auto,
+    /// Cranelift, four neurons per iteration in 128-bit vectors: every x86-64 and aarch64 host.
+    Cranelift,
+    /// Sixteen neurons per iteration in 512-bit vectors (`avx512`); an error on hosts without AVX-512.
+    Avx512,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Auto => "auto",
+            Backend::Cranelift => "cranelift",
+            Backend::Avx512 => "avx512",
+        }
+    }
+
+    /// The backend `self` stands for on this host.
+    pub fn resolve(self) -> Result<Backend> {
+        match self {
+            Backend::Auto if crate::kernel::avx512::available() => Ok(Backend::Avx512),
+            Backend::Auto => Ok(Backend::Cranelift),
+            Backend::Avx512 if !crate::kernel::avx512::available() => Err(EmuError::Jit {
+                kernel: "-".into(),
+                reason: "the avx512 backend needs a CPU with AVX-512 F, DQ, BW and VL and BMI2, which this host lacks (use the cranelift backend)".into(),
+            }),
+            b => Ok(b),
+        }
+    }
 }
 
 // SAFETY: the function pointers refer to finalized, immutable machine code
@@ -91,8 +131,13 @@ fn jit_err(k: &Kernel, e: impl std::fmt::Display) -> EmuError {
 }
 
 impl Jit {
-    /// Compiles every core's kernel.
+    /// Compiles every core's kernel with the best backend for this host.
     pub fn compile(m: &Machine) -> Result<Jit> {
+        Jit::compile_with(m, Backend::Auto)
+    }
+
+    /// Compiles every core's kernel with `backend`.
+    pub fn compile_with(m: &Machine, backend: Backend) -> Result<Jit> {
         let cores: Vec<Option<CoreKernel>> = m
             .cores
             .iter()
@@ -102,29 +147,40 @@ impl Jit {
             })
             .collect();
         let programs: Vec<usize> = m.rules.iter().map(|r| r.program().index()).collect();
-        Jit::compile_cores(&cores, m.arch.core.idle_updates, &programs.iter().map(|&k| (k, &m.kernels[k])).collect::<Vec<_>>())
+        Jit::compile_cores(&cores, m.arch.core.idle_updates, &programs.iter().map(|&k| (k, &m.kernels[k])).collect::<Vec<_>>(), backend)
     }
 
     /// Compiles one kernel for one set of parameters (tests and benchmarks).
     pub fn for_kernel(k: &Kernel, d: &KernelData) -> Result<Jit> {
-        Jit::compile_cores(&[Some((k, uniform_values(d), 0))], true, &[])
+        Jit::for_kernel_with(k, d, Backend::Auto)
+    }
+
+    /// As `for_kernel`, with `backend`.
+    pub fn for_kernel_with(k: &Kernel, d: &KernelData, backend: Backend) -> Result<Jit> {
+        Jit::compile_cores(&[Some((k, uniform_values(d), 0))], true, &[], backend)
     }
 
     /// As `for_kernel`, for a profile without idle updates: the activity
     /// bits are left 0 (the engine counts every update as active).
     pub fn for_kernel_without_activity(k: &Kernel, d: &KernelData) -> Result<Jit> {
-        Jit::compile_cores(&[Some((k, uniform_values(d), 0))], false, &[])
+        Jit::for_kernel_without_activity_with(k, d, Backend::Auto)
+    }
+
+    /// As `for_kernel_without_activity`, with `backend`.
+    pub fn for_kernel_without_activity_with(k: &Kernel, d: &KernelData, backend: Backend) -> Result<Jit> {
+        Jit::compile_cores(&[Some((k, uniform_values(d), 0))], false, &[], backend)
     }
 
     /// A learning program alone (tests): run it with `run_program(0, …)`.
     pub fn for_program(k: &Kernel) -> Result<Jit> {
-        Jit::compile_cores(&[], false, &[(0, k)])
+        Jit::compile_cores(&[], false, &[(0, k)], Backend::Cranelift)
     }
 
     /// `cores[i]`: the kernel of core i, its uniform parameter values, and a
     /// kernel id used to share compiled code between cores. `activity`: the
     /// functions compute the activity bits (profiles with idle updates).
-    fn compile_cores(cores: &[Option<CoreKernel>], activity: bool, programs: &[(usize, &Kernel)]) -> Result<Jit> {
+    fn compile_cores(cores: &[Option<CoreKernel>], activity: bool, programs: &[(usize, &Kernel)], backend: Backend) -> Result<Jit> {
+        let backend = backend.resolve()?;
         let mut flags = settings::builder();
         let set = |f: &mut settings::Builder, k: &str, v: &str| f.set(k, v).map_err(|e| EmuError::Jit { kernel: "-".into(), reason: e.to_string() });
         set(&mut flags, "opt_level", "speed")?;
@@ -138,12 +194,39 @@ impl Jit {
         let mut cache: BTreeMap<(usize, Vec<Option<i32>>), cranelift_module::FuncId> = BTreeMap::new();
         let mut ids = Vec::with_capacity(cores.len());
         let mut fctx = FunctionBuilderContext::new();
+        // The AVX-512 backend's functions: one buffer, each function's offset.
+        let mut native_code: Vec<u8> = Vec::new();
+        let mut native_at: BTreeMap<(usize, Vec<Option<i32>>), usize> = BTreeMap::new();
+        let mut native_ids: Vec<Option<usize>> = Vec::with_capacity(cores.len());
         for c in cores {
             let Some((k, consts, kid)) = c else {
                 ids.push(None);
+                native_ids.push(None);
                 continue;
             };
             let key = (*kid, consts.clone());
+            if backend == Backend::Avx512 {
+                let at = match native_at.get(&key) {
+                    Some(at) => *at,
+                    None => {
+                        let code = avx512::assemble(k, consts, activity).map_err(|e| jit_err(k, e))?;
+                        if let Some(path) = std::env::var_os("NERVE_JIT_DUMP_AVX512") {
+                            // For `objdump -b binary -m i386:x86-64 -D`: the last function compiled.
+                            let _ = std::fs::write(path, &code);
+                        }
+                        // Each function starts on a cache line.
+                        native_code.resize(native_code.len().div_ceil(64) * 64, 0xcc);
+                        let at = native_code.len();
+                        native_code.extend_from_slice(&code);
+                        native_at.insert(key, at);
+                        at
+                    }
+                };
+                native_ids.push(Some(at));
+                ids.push(None);
+                continue;
+            }
+            native_ids.push(None);
             let id = match cache.get(&key) {
                 Some(id) => *id,
                 None => {
@@ -174,7 +257,35 @@ impl Jit {
                 std::mem::transmute::<*const u8, KernelFn>(p)
             }
         };
-        let per_core = ids.into_iter().map(|id| id.map(entry)).collect();
+        let native = if native_code.is_empty() {
+            None
+        } else {
+            let io = |e: std::io::Error| EmuError::Jit { kernel: "-".into(), reason: format!("executable memory for the avx512 backend: {e}") };
+            let mut buf = memmap2::MmapMut::map_anon(native_code.len()).map_err(io)?;
+            buf.copy_from_slice(&native_code);
+            Some(buf.make_exec().map_err(io)?)
+        };
+        let per_core = ids
+            .into_iter()
+            .zip(native_ids)
+            .map(|(id, at)| match (id, at, &native) {
+                (Some(id), _, _) => Some(entry(id)),
+                (None, Some(at), Some(code)) => {
+                    // SAFETY: `code` holds, at offset `at`, a function the
+                    // avx512 backend assembled with exactly the `KernelFn`
+                    // signature and contract (see `avx512`), position-
+                    // independent, now mapped executable and never written
+                    // again; the mapping lives in `Jit::_native` as long as
+                    // the pointer in `per_core`. `available()` held when
+                    // `backend.resolve()` chose it, so the host runs it.
+                    #[allow(unsafe_code)]
+                    unsafe {
+                        Some(std::mem::transmute::<*const u8, KernelFn>(code.as_ptr().add(at)))
+                    }
+                }
+                _ => None,
+            })
+            .collect();
         let programs = program_ids.into_iter().map(|(kid, id)| (kid, entry(id))).collect();
         let uniform = cores
             .iter()
@@ -183,8 +294,8 @@ impl Jit {
                 None => Vec::new(),
             })
             .collect();
-        let functions = cache.len();
-        Ok(Jit { module: Some(module), per_core, programs, uniform, functions })
+        let functions = cache.len() + native_at.len();
+        Ok(Jit { module: Some(module), per_core, programs, uniform, functions, backend, _native: native })
     }
 }
 

@@ -4,7 +4,7 @@
 
 use nerve_emulator::engine::KernelRunner;
 use nerve_emulator::kernel::interp;
-use nerve_emulator::kernel::jit::Jit;
+use nerve_emulator::kernel::jit::{Backend, Jit};
 use nerve_emulator::kernel::{padded, KernelData, Param};
 use nerve_isa::instr::{Instr, Reg};
 use nerve_isa::kernel::Kernel;
@@ -93,51 +93,69 @@ fn masked(f: &[u8], n: usize) -> Vec<u8> {
     v
 }
 
+/// Every backend this host can run: Cranelift everywhere, AVX-512 where the CPU has it.
+fn backends() -> Vec<Backend> {
+    let mut v = vec![Backend::Cranelift];
+    if nerve_emulator::kernel::avx512::available() {
+        v.push(Backend::Avx512);
+    }
+    v
+}
+
 fn clone(d: &KernelData) -> KernelData {
     KernelData { n: d.n, state: d.state.clone(), params: d.params.clone() }
 }
 
 #[test]
 fn random_kernels_agree_bit_for_bit() {
+    for backend in backends() {
+        random_kernels_agree_on(backend);
+    }
+}
+
+fn random_kernels_agree_on(backend: Backend) {
     let mut r = Rng(0x9e37_79b9_7f4a_7c15);
     let mut checked = 0;
     for case in 0..1500 {
         let len = 1 + r.below(48) as usize;
         let k = random_kernel(&mut r, len);
-        let n = 1 + r.below(13) as usize;
+        // Up to 40 neurons: whole sixteen-lane iterations and a partial last one.
+        let n = 1 + r.below(40) as usize;
         let (d0, input) = random_data(&mut r, n);
         let np = padded(n);
         let mut di = clone(&d0);
         let mut fi = vec![0u8; np / 4];
         interp::run(&k, &mut di, &input, np, &mut fi);
-        let jit = Jit::for_kernel(&k, &d0).unwrap_or_else(|e| panic!("case {case}: {e}\n{}", nerve_isa::kernel::asm::disassemble(&k)));
+        let jit =
+            Jit::for_kernel_with(&k, &d0, backend).unwrap_or_else(|e| panic!("{backend:?} case {case}: {e}\n{}", nerve_isa::kernel::asm::disassemble(&k)));
+        assert_eq!(jit.backend, backend);
         // Run twice on the same state: the second pass starts from the first's results.
         let mut dj = clone(&d0);
         let mut fj = vec![0u8; np / 4];
         jit.run(0, &k, &mut dj, &mut input.clone(), np, &mut fj);
         for s in 0..NS {
-            assert_eq!(&di.state[s][..n], &dj.state[s][..n], "case {case}: state {s} differs\n{}", nerve_isa::kernel::asm::disassemble(&k));
+            assert_eq!(&di.state[s][..n], &dj.state[s][..n], "{backend:?} case {case}: state {s} differs\n{}", nerve_isa::kernel::asm::disassemble(&k));
         }
-        assert_eq!(masked(&fi, n), masked(&fj, n), "case {case}: spike/activity flags differ\n{}", nerve_isa::kernel::asm::disassemble(&k));
+        assert_eq!(masked(&fi, n), masked(&fj, n), "{backend:?} case {case}: spike/activity flags differ\n{}", nerve_isa::kernel::asm::disassemble(&k));
         // Compiled for a profile without idle updates: the same states and
         // spike bits, activity bits 0, and the input slots cleared all the same.
-        let quiet = Jit::for_kernel_without_activity(&k, &d0).unwrap();
+        let quiet = Jit::for_kernel_without_activity_with(&k, &d0, backend).unwrap();
         let (mut dq, mut fq, mut iq) = (clone(&d0), vec![0xffu8; np / 4], input.clone());
         quiet.run(0, &k, &mut dq, &mut iq, np, &mut fq);
         for s in 0..NS {
-            assert_eq!(&di.state[s][..n], &dq.state[s][..n], "case {case} (no activity): state {s} differs");
+            assert_eq!(&di.state[s][..n], &dq.state[s][..n], "{backend:?} case {case} (no activity): state {s} differs");
         }
         let spikes_only: Vec<u8> = masked(&fi, n).iter().map(|f| f & 0x0f).collect();
-        assert_eq!(spikes_only, masked(&fq, n), "case {case} (no activity): flags differ\n{}", nerve_isa::kernel::asm::disassemble(&k));
-        assert!(iq.iter().all(|&x| x == 0), "case {case} (no activity): input not cleared");
+        assert_eq!(spikes_only, masked(&fq, n), "{backend:?} case {case} (no activity): flags differ\n{}", nerve_isa::kernel::asm::disassemble(&k));
+        assert!(iq.iter().all(|&x| x == 0), "{backend:?} case {case} (no activity): input not cleared");
         interp::run(&k, &mut di, &input, np, &mut fi);
         jit.run(0, &k, &mut dj, &mut input.clone(), np, &mut fj);
         for s in 0..NS {
-            assert_eq!(&di.state[s][..n], &dj.state[s][..n], "case {case} (second pass): state {s} differs");
+            assert_eq!(&di.state[s][..n], &dj.state[s][..n], "{backend:?} case {case} (second pass): state {s} differs");
         }
         checked += n;
     }
-    assert!(checked > 300);
+    assert!(checked > 3000);
 }
 
 /// Each opcode alone, on every pair of edge values, through both engines.
@@ -210,14 +228,16 @@ fn every_opcode_on_edge_values() {
                 let mut di = clone(&d0);
                 let mut fi = vec![0u8; np / 4];
                 interp::run(&k, &mut di, &input, np, &mut fi);
-                let jit = Jit::for_kernel(&k, &d0).unwrap();
-                let mut dj = clone(&d0);
-                let mut fj = vec![0u8; np / 4];
-                jit.run(0, &k, &mut dj, &mut input.clone(), np, &mut fj);
-                for s in 0..4 {
-                    assert_eq!(&di.state[s][..n], &dj.state[s][..n], "`{}` aux {aux}: state {s}", info.mnemonic);
+                for backend in backends() {
+                    let jit = Jit::for_kernel_with(&k, &d0, backend).unwrap();
+                    let mut dj = clone(&d0);
+                    let mut fj = vec![0u8; np / 4];
+                    jit.run(0, &k, &mut dj, &mut input.clone(), np, &mut fj);
+                    for s in 0..4 {
+                        assert_eq!(&di.state[s][..n], &dj.state[s][..n], "{backend:?} `{}` aux {aux}: state {s}", info.mnemonic);
+                    }
+                    assert_eq!(masked(&fi, n), masked(&fj, n), "{backend:?} `{}` aux {aux}: flags", info.mnemonic);
                 }
-                assert_eq!(masked(&fi, n), masked(&fj, n), "`{}` aux {aux}: flags", info.mnemonic);
             }
         }
     }
@@ -238,11 +258,13 @@ fn shv_constant_and_variable_amounts() {
         x.resize(np, 0);
         let d0 = KernelData { n, state: vec![x, vec![0; np]], params: vec![Param::Uniform(0)] };
         let mut di = clone(&d0);
-        let mut dj = clone(&d0);
         let mut f = vec![0u8; np / 4];
         interp::run(&k, &mut di, &[], np, &mut f);
-        Jit::for_kernel(&k, &d0).unwrap().run(0, &k, &mut dj, &mut [], np, &mut f);
-        assert_eq!(di.state[1][..n], dj.state[1][..n], "shift {s}");
+        for backend in backends() {
+            let mut dj = clone(&d0);
+            Jit::for_kernel_with(&k, &d0, backend).unwrap().run(0, &k, &mut dj, &mut [], np, &mut f);
+            assert_eq!(di.state[1][..n], dj.state[1][..n], "{backend:?}: shift {s}");
+        }
         for (i, &v) in vals.iter().enumerate() {
             assert_eq!(di.state[1][i], nerve_isa::semantics::shv(v, s));
         }
@@ -279,11 +301,15 @@ fn activity_rule_on_chosen_neurons() {
     let mut fi = vec![0u8; np / 4];
     let mut di = clone(&d0);
     interp::run(&k, &mut di, &input, np, &mut fi);
-    let jit = Jit::for_kernel(&k, &d0).unwrap();
-    let mut dj = clone(&d0);
-    let mut fj = vec![0u8; np / 4];
-    jit.run(0, &k, &mut dj, &mut input.clone(), np, &mut fj);
-    for (name, f) in [("interp", &fi), ("jit", &fj)] {
+    let mut runs = vec![("interp".to_string(), fi)];
+    for backend in backends() {
+        let jit = Jit::for_kernel_with(&k, &d0, backend).unwrap();
+        let mut dj = clone(&d0);
+        let mut fj = vec![0u8; np / 4];
+        jit.run(0, &k, &mut dj, &mut input.clone(), np, &mut fj);
+        runs.push((format!("{backend:?}"), fj));
+    }
+    for (name, f) in &runs {
         for (i, &want) in want_active.iter().enumerate() {
             let active = f[i / 4] & (1 << (4 + i % 4)) != 0;
             assert_eq!(active, want, "{name}: neuron {i}");
@@ -334,4 +360,76 @@ fn jit_memory_probe() {
     }
     drop(keep);
     eprintln!("jit memory grown by {}", rss().unwrap().saturating_sub(before));
+}
+
+/// A kernel writing more state slots than the AVX-512 backend keeps old values
+/// of in registers (the rest go to the stack): each of twelve slots moves for
+/// one neuron only, so every slot's change must reach the activity bits.
+#[test]
+fn activity_over_many_written_slots() {
+    const SLOTS: usize = 12;
+    let mut text = String::from(".kernel many\n.state ");
+    text += &(0..SLOTS).map(|i| format!("s{i}")).collect::<Vec<_>>().join(", ");
+    text += "\n.param ";
+    text += &(0..SLOTS).map(|i| format!("d{i}")).collect::<Vec<_>>().join(", ");
+    text += "\n";
+    for i in 0..SLOTS {
+        // Odd slots are written first and read back, even ones loaded first.
+        if i % 2 == 1 {
+            text += &format!("    ldp r1, d{i}\n    sts s{i}, r1\n    lds r1, s{i}\n    sts s{i}, r1\n");
+        } else {
+            text += &format!("    lds r1, s{i}\n    ldp r2, d{i}\n    add r1, r1, r2\n    sts s{i}, r1\n");
+        }
+    }
+    let k = nerve_isa::kernel::asm::assemble(&text).unwrap();
+    let n = 37;
+    let np = padded(n);
+    // Neuron 3i moves slot i (even slots add d = 1; odd slots are set to d, which
+    // differs from the old value only there); other neurons stay as they were.
+    let state: Vec<Vec<i32>> = (0..SLOTS).map(|_| vec![0; np]).collect();
+    let params: Vec<Param> = (0..SLOTS)
+        .map(|i| {
+            let mut d = vec![0; np];
+            d[3 * i] = 1;
+            Param::PerNeuron(d)
+        })
+        .collect();
+    let d0 = KernelData { n, state, params };
+    let mut di = clone(&d0);
+    let mut fi = vec![0u8; np / 4];
+    interp::run(&k, &mut di, &[], np, &mut fi);
+    for i in 0..n {
+        let active = fi[i / 4] & (1 << (4 + i % 4)) != 0;
+        assert_eq!(active, i % 3 == 0 && i / 3 < SLOTS, "interp: neuron {i}");
+    }
+    for backend in backends() {
+        let jit = Jit::for_kernel_with(&k, &d0, backend).unwrap();
+        let mut dj = clone(&d0);
+        let mut fj = vec![0u8; np / 4];
+        jit.run(0, &k, &mut dj, &mut [], np, &mut fj);
+        assert_eq!(masked(&fi, n), masked(&fj, n), "{backend:?}: flags");
+        for s in 0..SLOTS {
+            assert_eq!(&di.state[s][..n], &dj.state[s][..n], "{backend:?}: state {s}");
+        }
+    }
+}
+
+/// Asking for the AVX-512 backend on a host without it is an error that says so.
+#[test]
+fn avx512_backend_is_refused_where_the_host_lacks_it() {
+    let k = nerve_isa::kernel::asm::assemble(".kernel t\n.state x\n    lds r1, x\n    sts x, r1\n").unwrap();
+    let d = KernelData { n: 4, state: vec![vec![0; 4]], params: vec![] };
+    match Jit::for_kernel_with(&k, &d, Backend::Avx512) {
+        Ok(j) => {
+            assert!(nerve_emulator::kernel::avx512::available());
+            assert_eq!(j.backend, Backend::Avx512);
+        }
+        Err(e) => {
+            assert!(!nerve_emulator::kernel::avx512::available());
+            assert!(e.to_string().contains("AVX-512"), "{e}");
+        }
+    }
+    let auto = Jit::for_kernel_with(&k, &d, Backend::Auto).unwrap();
+    let want = if nerve_emulator::kernel::avx512::available() { Backend::Avx512 } else { Backend::Cranelift };
+    assert_eq!(auto.backend, want);
 }
