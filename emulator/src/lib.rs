@@ -6,8 +6,8 @@
 //! - [`mesh`]: the network between cores: multicast routes resolved through
 //!   the routing tables, links, hops, per-destination paths.
 //! - [`kernel`]: the kernel engines behind one trait: the reference
-//!   interpreter (the meaning of every opcode) and the Cranelift JIT
-//!   (bit-identical; the only `unsafe` code).
+//!   interpreter (the meaning of every opcode) and the JIT, by Cranelift or
+//!   straight to AVX-512 code (bit-identical; the only `unsafe` code).
 //! - [`engine`]: the barrier-synchronised timestep loop: phases, threads,
 //!   delivery, counters.
 //! - [`cost`]: what events cost: timing per core and step, energy.

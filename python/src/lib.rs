@@ -490,7 +490,8 @@ impl PyImage {
     /// `inputs`: external spikes, `{population: (neurons, times_ms)}` or a
     /// sequence of `(population, neuron, time_ms)`; `probes`: "POP:VAR" or a
     /// list of them; `record_all`: every population's spikes, not only those
-    /// the network marks; `engine`: "jit" or "interp"; `threads` (0: one per
+    /// the network marks; `engine`: "jit" (the best backend for this host),
+    /// "jit-cranelift", "jit-avx512" or "interp"; `threads` (0: one per
     /// CPU; results do not depend on it); `inference_steps`, `decision`,
     /// `messages` ("multicast" | "per-destination"), `overlap`,
     /// `static_power`: as `nerve run`'s options.

@@ -230,6 +230,14 @@ def test_threads_and_engines_agree():
     assert "stim" in base
     assert as_pairs(img.run(400, record_all=True, threads=2).spikes) == base
     assert as_pairs(img.run(400, record_all=True, engine="interp").spikes) == base
+    assert as_pairs(img.run(400, record_all=True, engine="jit-cranelift").spikes) == base
+    # The AVX-512 backend where the host has it; elsewhere an error that says why.
+    try:
+        avx = img.run(400, record_all=True, engine="jit-avx512")
+    except Exception as e:
+        assert "AVX-512" in str(e)
+    else:
+        assert as_pairs(avx.spikes) == base
 
 
 def test_bad_inputs_name_the_culprit():

@@ -239,10 +239,30 @@ const ROWS: &[(&str, &str, Check)] = &[
         assert_eq!(json(d, "s.json")["steps"], 17);
     }),
     ("run", "--engine", |d| {
-        nerve(d, "run small.img --steps 300 --engine interp --record e1.csv -q");
-        nerve(d, "run small.img --steps 300 --engine jit --record e2.csv -q");
-        assert_eq!(text(d, "e1.csv"), text(d, "e2.csv"));
+        nerve(d, "run small.img --steps 300 --engine interp --record e1.csv --report e1.json -q");
+        assert_eq!(json(d, "e1.json")["engine"], "interp");
         assert!(text(d, "e1.csv").lines().count() > 10);
+        // `jit` names the backend it chose; every backend the host has gives the interpreter's spikes.
+        let avx512 = nerve_emulator::kernel::avx512::available();
+        nerve(d, "run small.img --steps 300 --engine jit --record e2.csv --report e2.json -q");
+        assert_eq!(json(d, "e2.json")["engine"], if avx512 { "jit-avx512" } else { "jit-cranelift" });
+        assert_eq!(text(d, "e1.csv"), text(d, "e2.csv"));
+        nerve(d, "run small.img --steps 300 --engine jit-cranelift --record e3.csv --report e3.json -q");
+        assert_eq!(json(d, "e3.json")["engine"], "jit-cranelift");
+        assert_eq!(text(d, "e1.csv"), text(d, "e3.csv"));
+        let out = Command::new(env!("CARGO_BIN_EXE_nerve"))
+            .current_dir(d)
+            .args("run small.img --steps 300 --engine jit-avx512 --record e4.csv --report e4.json -q".split(' '))
+            .output()
+            .unwrap();
+        if avx512 {
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert_eq!(json(d, "e4.json")["engine"], "jit-avx512");
+            assert_eq!(text(d, "e1.csv"), text(d, "e4.csv"));
+        } else {
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(!out.status.success() && err.contains("AVX-512"), "{err}");
+        }
     }),
     ("run", "--threads", |d| {
         nerve(d, "run small.img --steps 300 --threads 2 --record t1.csv --report t1.json -q");

@@ -1,7 +1,8 @@
 //! The kernel engines: what runs a core's neuron kernel over its neurons
 //! each step. [`KernelRunner`] is the seam: the reference interpreter
-//! ([`interp`], the meaning of every opcode) and the Cranelift JIT ([`jit`],
-//! bit-identical, the only `unsafe` code) implement it, and tests plug fakes.
+//! ([`interp`], the meaning of every opcode) and the JIT ([`jit`],
+//! bit-identical, the only `unsafe` code; its backends Cranelift and
+//! [`avx512`]) implement it, and tests plug fakes.
 //!
 //! A core's operands are laid out for the engines as structure-of-arrays,
 //! each array padded to a multiple of [`LANES`] neurons so that vector code
