@@ -43,6 +43,8 @@ def main():
     ap.add_argument("--T", type=float, default=10.0, help="biological seconds")
     ap.add_argument("--threads", default="1,2", help="nerve thread counts")
     ap.add_argument("--arch", default="spinnaker")
+    ap.add_argument("--engines", default="jit",
+                    help="nerve engines, comma-separated (jit: the host's best backend; jit-cranelift, jit-avx512, interp)")
     ap.add_argument("--sims", default="brian_standalone,nest,cpp_ref")
     ap.add_argument("--venv", default=os.path.join(ROOT, "bench/.venv/perf"))
     ap.add_argument("--repeat", type=int, default=3,
@@ -74,14 +76,16 @@ def main():
         # every peer once, so that a slow or fast phase of a shared machine falls
         # on all of them alike; each simulator's best round is reported.
         for rnd in range(a.repeat):
-            for th in [int(x) for x in a.threads.split(",")]:
-                rep = os.path.join(d, f"run{th}.json")
-                sh([nerve, "run", img, "--steps", str(steps), "--threads", str(th), "--report", rep, "-q"])
-                r = json.load(open(rep))
-                c = r["counts"]
-                keep(rows, dict(sim=f"nerve {a.arch} jit {th}t", N=N, T_s=a.T, wall=r["host"]["wall_seconds"],
-                                spikes=c["spikes"], syn=c["synaptic_events"], setup=compile_s,
-                                mem=r["host"]["emulator_bytes"]))
+            for eng in a.engines.split(","):
+                for th in [int(x) for x in a.threads.split(",")]:
+                    rep = os.path.join(d, f"run{th}.json")
+                    sh([nerve, "run", img, "--steps", str(steps), "--threads", str(th), "--engine", eng, "--report", rep, "-q"])
+                    r = json.load(open(rep))
+                    c = r["counts"]
+                    # The report names the backend `jit` chose.
+                    keep(rows, dict(sim=f"nerve {a.arch} {r['engine']} {th}t", N=N, T_s=a.T, wall=r["host"]["wall_seconds"],
+                                    spikes=c["spikes"], syn=c["synaptic_events"], setup=compile_s,
+                                    mem=r["host"]["emulator_bytes"]))
             for sim in [x for x in a.sims.split(",") if x]:
                 # One thread each (cuba_peers' default), one run per round.
                 subprocess.run([py, os.path.join(SHARED, "peers/cuba_peers.py"), "--N", str(N), "--T", str(a.T),
@@ -96,7 +100,7 @@ def main():
                                 syn=r["syn_events"], setup=r.get("wall_setup_s", float("nan")), mem=None))
     print(f"CUBA, dt 0.1 ms, {a.T} s biological; wall = simulation only, best of {a.repeat} interleaved rounds for every simulator (nerve: the timesteps, timing model on, image load and JIT compile excluded as the peers' build is; peers one thread); "
           f"load average {os.getloadavg()[0]:.2f}")
-    hdr = f"{'simulator':<26}{'N':>7}{'wall s':>9}{'spikes':>10}{'rate Hz':>9}{'syn ev/s':>11}{'nrn-steps/s':>13}{'vs brian_sa':>12}"
+    hdr = f"{'simulator':<32}{'N':>7}{'wall s':>9}{'spikes':>10}{'rate Hz':>9}{'syn ev/s':>11}{'nrn-steps/s':>13}{'vs brian_sa':>12}"
     print(hdr)
     print("-" * len(hdr))
     for N in sorted({r["N"] for r in rows}):
@@ -104,7 +108,7 @@ def main():
         for r in [x for x in rows if x["N"] == N]:
             steps = r["T_s"] * 10000
             ratio = f"{r['wall'] / ref:.2f}x" if ref else "-"
-            print(f"{r['sim']:<26}{N:>7}{r['wall']:>9.3f}{r['spikes']:>10}{r['spikes'] / N / r['T_s']:>9.2f}"
+            print(f"{r['sim']:<32}{N:>7}{r['wall']:>9.3f}{r['spikes']:>10}{r['spikes'] / N / r['T_s']:>9.2f}"
                   f"{r['syn'] / r['wall']:>11.3g}{N * steps / r['wall']:>13.3g}{ratio:>12}")
     json.dump(rows, open(os.path.join(work, "results.json"), "w"), indent=1)
     print(f"(results: {work}/results.json)")

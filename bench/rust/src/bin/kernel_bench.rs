@@ -10,7 +10,7 @@ use std::time::Instant;
 use nerve_compiler::compile::{compile, Options};
 use nerve_compiler::front::json::parse_network;
 use nerve_emulator::engine::KernelRunner;
-use nerve_emulator::kernel::jit::Jit;
+use nerve_emulator::kernel::jit::{Backend, Jit};
 use nerve_emulator::kernel::{padded, KernelData, Param};
 use nerve_isa::arch::Arch;
 use nerve_isa::image::{CoreKind, ParamArray};
@@ -90,14 +90,23 @@ fn main() {
     }
     let interp_ns = t.elapsed().as_secs_f64() * 1e9 / (interp_steps * n) as f64;
 
+    // The JIT as `--engine jit` picks it for this host, and Cranelift's backend alongside.
     let jit = Jit::for_kernel(k, &data0).expect("JIT");
-    let mut dj = KernelData { n, state: data0.state.clone(), params: data0.params.clone() };
-    let t = Instant::now();
-    for s in 0..steps {
-        input_for(s, &mut input);
-        jit.run(0, k, &mut dj, &mut input, np, &mut flags);
+    let cranelift = Jit::for_kernel_with(k, &data0, Backend::Cranelift).expect("JIT (Cranelift)");
+    let mut time_jit = |j: &Jit| {
+        let mut dj = KernelData { n, state: data0.state.clone(), params: data0.params.clone() };
+        let t = Instant::now();
+        for s in 0..steps {
+            input_for(s, &mut input);
+            j.run(0, k, &mut dj, &mut input, np, &mut flags);
+        }
+        (t.elapsed().as_secs_f64() * 1e9 / (steps * n) as f64, dj)
+    };
+    let (jit_ns, dj) = time_jit(&jit);
+    let (cranelift_ns, dc) = time_jit(&cranelift);
+    for sl in 0..4 {
+        assert_eq!(&dj.state[sl][..n], &dc.state[sl][..n], "the JIT's backends differ in state {sl}");
     }
-    let jit_ns = t.elapsed().as_secs_f64() * 1e9 / (steps * n) as f64;
 
     // The same update as plain Rust (parameters read by name, as the kernel does).
     let p = |name: &str| -> i32 {
@@ -170,7 +179,8 @@ fn main() {
         "{}",
         serde_json::json!({
             "kernel": k.name, "instructions": k.code.len(), "neurons": n, "steps": steps, "spikes_rust_loop": spikes,
-            "ns_per_neuron_step": {"interpreter": interp_ns, "jit": jit_ns, "rust_loop": rust_ns},
+            "jit_backend": jit.backend.name(),
+            "ns_per_neuron_step": {"interpreter": interp_ns, "jit": jit_ns, "jit_cranelift": cranelift_ns, "rust_loop": rust_ns},
             "jit_speedup_over_interpreter": interp_ns / jit_ns,
             "jit_over_rust_loop": jit_ns / rust_ns,
             "bit_exact": true
