@@ -117,6 +117,12 @@ struct Emit<'a> {
     pc: usize,
     /// Translating the last, partial iteration (loads and stores under k1).
     tail: bool,
+    /// Constants (`movi` values, uniform parameters) kept in spare registers,
+    /// broadcast once before the loop.
+    const_regs: BTreeMap<i32, AsmRegisterZmm>,
+    /// Per kernel register: the zmm register holding its value now (its own,
+    /// or a constant's: loading a constant costs nothing in the loop).
+    loc: [AsmRegisterZmm; NUM_REGS],
 }
 
 /// Mask registers for compare results (k1 and k5–k7 have fixed roles).
@@ -160,6 +166,33 @@ impl<'a> Emit<'a> {
         } else {
             last_write.iter_mut().for_each(|w| *w = None);
         }
+        // Spare registers: kernel registers the program never names, and the old-value
+        // registers the activity test does not need.
+        let mut named = [false; NUM_REGS];
+        for ins in &k.code {
+            for r in reads(ins) {
+                named[r] = true;
+            }
+            if writes_reg(ins.op) {
+                named[ins.rd.index()] = true;
+            }
+        }
+        let olds_used = if activity { k.written_state().len().min(OLD_REGS.len()) } else { 0 };
+        let mut spare = (0..NUM_REGS).filter(|&r| !named[r]).map(|r| ZMM[r]).chain(OLD_REGS[olds_used..].iter().copied());
+        let mut const_regs = BTreeMap::new();
+        for ins in &k.code {
+            let c = match ins.op {
+                Opcode::Movi => Some(ins.imm),
+                Opcode::Ldp => consts.get(ins.aux as usize).copied().flatten(),
+                _ => None,
+            };
+            if let Some(c) = c.filter(|&c| c != 0 && !const_regs.contains_key(&c)) {
+                match spare.next() {
+                    Some(r) => const_regs.insert(c, r),
+                    None => break,
+                };
+            }
+        }
         Ok(Emit {
             a: CodeAssembler::new(64)?,
             k,
@@ -175,6 +208,8 @@ impl<'a> Emit<'a> {
             next_k: 0,
             pc: 0,
             tail: false,
+            const_regs,
+            loc: [ZERO; NUM_REGS],
         })
     }
 
@@ -207,6 +242,12 @@ impl<'a> Emit<'a> {
         a.vpbroadcastd(ONE, eax)?;
         a.mov(eax, 0xAAAA)?;
         a.kmovw(k7, eax)?;
+        let consts: Vec<(i32, AsmRegisterZmm)> = self.const_regs.iter().map(|(&c, &r)| (c, r)).collect();
+        for (c, r) in consts {
+            let l = self.c32(c);
+            self.a.vpbroadcastd(r, dword_ptr(l))?;
+        }
+        let a = &mut self.a;
         a.mov(eax, 0xFFFF)?;
         a.kmovw(k1, eax)?;
 
@@ -272,20 +313,8 @@ impl<'a> Emit<'a> {
     /// One iteration over the lanes in k1; leaves the four flags bytes in eax.
     fn body(&mut self) -> Result<(), IcedError> {
         let k = self.k;
-        // Registers read before any write start at 0, as in the interpreter.
-        let mut written = [false; NUM_REGS];
-        let mut zeroed = [false; NUM_REGS];
-        for ins in &k.code {
-            for r in reads(ins) {
-                if !written[r] && !zeroed[r] {
-                    zeroed[r] = true;
-                    self.a.vpxord(ZMM[r], ZMM[r], ZMM[r])?;
-                }
-            }
-            if writes_reg(ins.op) {
-                written[ins.rd.index()] = true;
-            }
-        }
+        // Registers read before any write start at 0, as in the interpreter: the zero register.
+        self.loc = [ZERO; NUM_REGS];
         self.a.kxorw(k5, k5, k5)?;
         if self.activity {
             self.a.vpxord(ANY, ANY, ANY)?;
@@ -307,8 +336,8 @@ impl<'a> Emit<'a> {
         self.pending = [false; NUM_REGS];
         for (pc, ins) in k.code.iter().enumerate() {
             self.pc = pc;
-            let (rd, ra, rb, rc) = (ZMM[ins.rd.index()], ZMM[ins.ra.index()], ZMM[ins.rb.index()], ZMM[ins.rc.index()]);
             let (ia, ib, ic) = (ins.ra.index(), ins.rb.index(), ins.rc.index());
+            let (rd, ra, rb, rc) = (ZMM[ins.rd.index()], self.loc[ia], self.loc[ib], self.loc[ic]);
             let aux = ins.aux;
             let mut kn = Known::Unknown;
             // Compare results stay in mask registers while only selects, spikes and
@@ -326,6 +355,8 @@ impl<'a> Emit<'a> {
                 self.value(r)?;
             }
             let mut new_mask: Option<usize> = None;
+            // Where rd's new value is, if not in rd's own register (a constant's).
+            let mut alias: Option<AsmRegisterZmm> = None;
             if logic {
                 let (ka, kb) = (self.mask[ia].unwrap_or(0), self.mask[ib].unwrap_or(0));
                 let kd = self.alloc_k(&[ka, kb])?;
@@ -336,6 +367,7 @@ impl<'a> Emit<'a> {
                 }
                 self.set_mask(ins.rd.index(), kd);
                 known[ins.rd.index()] = Known::Unknown;
+                self.loc[ins.rd.index()] = rd;
                 continue;
             }
             if zero_test {
@@ -344,6 +376,7 @@ impl<'a> Emit<'a> {
                 self.a.knotw(KS[kd], KS[kx])?;
                 self.set_mask(ins.rd.index(), kd);
                 known[ins.rd.index()] = Known::Unknown;
+                self.loc[ins.rd.index()] = rd;
                 continue;
             }
             // The operands' masks, before writing rd voids its own.
@@ -355,11 +388,15 @@ impl<'a> Emit<'a> {
             match ins.op {
                 Opcode::Movi => {
                     kn = Known::Const(ins.imm);
-                    self.splat(rd, ins.imm)?;
+                    alias = self.constant(rd, ins.imm)?;
                 }
                 Opcode::Mov => {
                     kn = known[ins.ra.index()];
-                    a.vmovdqa32(rd, ra)?;
+                    if ra == ZERO || self.const_regs.values().any(|&c| c == ra) {
+                        alias = Some(ra);
+                    } else {
+                        a.vmovdqa32(rd, ra)?;
+                    }
                 }
                 Opcode::Lds => {
                     let s = aux as usize;
@@ -385,7 +422,7 @@ impl<'a> Emit<'a> {
                     // The function is compiled for these uniform values.
                     Some(x) => {
                         kn = Known::Const(x);
-                        self.splat(rd, x)?;
+                        alias = self.constant(rd, x)?;
                     }
                     None => {
                         a.mov(rax, qword_ptr(rsi + 8 * aux as i32))?;
@@ -522,6 +559,7 @@ impl<'a> Emit<'a> {
             }
             if writes_reg(ins.op) {
                 known[ins.rd.index()] = kn;
+                self.loc[ins.rd.index()] = alias.unwrap_or(rd);
                 if let Some(kd) = new_mask {
                     self.set_mask(ins.rd.index(), kd);
                 }
@@ -557,6 +595,19 @@ impl<'a> Emit<'a> {
             let c = self.c32(x);
             self.a.vpbroadcastd(r, dword_ptr(c))
         }
+    }
+
+    /// A constant for register `r`: where it already is (the zero register, a
+    /// constant's register), or broadcast into `r` (None).
+    fn constant(&mut self, r: AsmRegisterZmm, x: i32) -> Result<Option<AsmRegisterZmm>, IcedError> {
+        if x == 0 {
+            return Ok(Some(ZERO));
+        }
+        if let Some(&c) = self.const_regs.get(&x) {
+            return Ok(Some(c));
+        }
+        self.splat(r, x)?;
+        Ok(None)
     }
 
     /// The pool's label of the 32-bit constant x.
