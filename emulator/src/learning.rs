@@ -25,6 +25,7 @@ use nerve_isa::learning::stdp::{mul16, pre_trace, Level, PostHistory, StdpRule, 
 use nerve_isa::learning::{add_impulse, decay, At, LearningRule, LoihiRule, Operand, Trace, TraceSpec};
 
 use crate::kernel::{padded, KernelData, KernelRunner};
+use crate::lines::LineVec;
 
 /// A trace generator pair (decay, impulse) as lava's `TraceRandom`: one draw
 /// each at construction, then two per step.
@@ -453,7 +454,7 @@ impl Plastic {
             let ops = &rule.operands;
             buf.input.clear();
             buf.input.resize(ops.len() * np, 0);
-            let mut state = vec![vec![0i32; np], vec![0i32; np], vec![0i32; np]];
+            let mut state: Vec<LineVec<i32>> = (0..3).map(|_| LineVec::zeroed(np)).collect();
             for (a, &k) in buf.active.iter().enumerate() {
                 let k = k as usize;
                 let (i, j) = (self.pre_slot[k] as usize, self.syn[k].post as usize);
@@ -744,7 +745,7 @@ pub struct Lanes {
     rounds: usize,
     input: Vec<i32>,
     flags: Vec<u8>,
-    state: Vec<Vec<i32>>,
+    state: Vec<LineVec<i32>>,
     order: Vec<u32>,
 }
 
@@ -777,10 +778,9 @@ impl Lanes {
             }
         }
         let mut state = std::mem::take(&mut self.state);
-        state.resize(3, Vec::new());
+        state.resize(3, LineVec::default());
         for (q, v) in state.iter_mut().enumerate() {
-            v.clear();
-            v.resize(np, 0);
+            v.reset_zeroed(np);
             if q == 1 {
                 for (i, &a) in self.order.iter().enumerate() {
                     v[i] = self.lanes[a as usize].word;

@@ -11,6 +11,7 @@
 //! - [`engine`]: the barrier-synchronised timestep loop: phases, threads,
 //!   delivery, counters.
 //! - [`cost`]: what events cost: timing per core and step, energy.
+//! - [`lines`]: arrays in whole cache lines (threads share none).
 #![deny(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
@@ -19,6 +20,7 @@ pub mod engine;
 pub mod error;
 pub mod kernel;
 pub mod learning;
+pub mod lines;
 pub mod machine;
 pub mod mesh;
 

@@ -320,7 +320,7 @@ fn learning_programs_agree_on_both_engines() {
             for round in 0..40 {
                 let n = 1 + round % 13;
                 let np = padded(n);
-                let state: Vec<Vec<i32>> = k.state.iter().map(|_| (0..np).map(|_| value()).collect()).collect();
+                let state: Vec<nerve_emulator::lines::LineVec<i32>> = k.state.iter().map(|_| (0..np).map(|_| value()).collect::<Vec<i32>>().into()).collect();
                 let params: Vec<Param> = k
                     .params
                     .iter()

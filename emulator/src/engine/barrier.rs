@@ -3,7 +3,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A spin-then-yield barrier for a fixed number of threads (a step is short:
-/// sleeping in the kernel would cost more than the work).
+/// sleeping in the kernel would cost more than the work). In its own
+/// cache line: every thread writes it every step.
+#[repr(align(128))]
 pub struct Barrier {
     n: usize,
     count: AtomicUsize,

@@ -33,6 +33,7 @@ pub use nerve_isa::counters::Counts;
 
 use crate::cost::timing::Costs;
 use crate::error::{EmuError, Result};
+use crate::lines::OwnLine;
 use crate::machine::{Core, Machine};
 use barrier::Barrier;
 use step::{Ctx, Shared, Worker};
@@ -255,16 +256,17 @@ fn run_inner(
     };
     let remote = RwLock::new(step::Remote::default());
     // Spike buffers per (parity, thread): (core index, neuron).
-    let bufs: Vec<RwLock<Vec<(u32, u32)>>> = (0..2 * shared.every as usize * threads).map(|_| RwLock::new(Vec::new())).collect();
+    let bufs: Vec<step::SpikeBuf> = (0..2 * shared.every as usize * threads).map(|_| OwnLine(RwLock::new(Vec::new()))).collect();
     let barrier = Barrier::new(threads);
     let failed = AtomicBool::new(false);
     let step_acc: Mutex<Option<steps::StepAcc>> = Mutex::new(None);
-    let core_max: Vec<std::sync::atomic::AtomicU64> = (0..2 * shared.every).map(|_| std::sync::atomic::AtomicU64::new(0)).collect();
+    let core_max: Vec<OwnLine<std::sync::atomic::AtomicU64>> = (0..2 * shared.every).map(|_| OwnLine(std::sync::atomic::AtomicU64::new(0))).collect();
     let core_ns = |st: u64| f64::from_bits(core_max[shared.core_max_at(st)].load(std::sync::atomic::Ordering::Acquire));
     let link_totals: Mutex<Vec<u64>> = Mutex::new(vec![0; n_links]);
     let handoff: Vec<Mutex<step::Chunk>> = (0..threads).map(|_| Mutex::new(step::Chunk::default())).collect();
     let sink_error: Mutex<Option<std::io::Error>> = Mutex::new(None);
-    let workers = split(&mut m.cores, &mut m.ring, m.ring_slots, m.in_total, &bounds, rec, shared.every as usize);
+    let (parts, max_n) = split(&mut m.cores, &mut m.ring, m.ring_slots, m.in_total, &bounds);
+    let every = shared.every as usize;
     let link_ref = link.as_mut();
     let make_ctx = |t: usize| Ctx {
         t,
@@ -280,19 +282,25 @@ fn run_inner(
         remote: &remote,
     };
     let workers: Vec<Worker> = std::thread::scope(|sc| {
-        let mut ws = workers.into_iter();
-        // invariant: thread_bounds returns at least two bounds, so `split` makes at least one worker
-        let mut w0 = ws.next().expect("thread_bounds gives at least one worker");
-        let handles: Vec<_> = ws
+        let mut ps = parts.into_iter();
+        // invariant: thread_bounds returns at least two bounds, so `split` makes at least one part
+        let p0 = ps.next().expect("thread_bounds gives at least one worker");
+        // Each worker is built on its own thread: what it allocates then and
+        // as it runs comes from that thread's malloc arena, not from memory
+        // interleaved with the other workers' (no cache line of per-step
+        // data shared between threads; `crate::lines`).
+        let handles: Vec<_> = ps
             .enumerate()
-            .map(|(i, mut w)| {
+            .map(|(i, p)| {
                 let ctx = make_ctx(i + 1);
                 sc.spawn(move || {
+                    let mut w = p.worker(max_n, rec, every);
                     ctx.work(&mut w, &mut |_| {}, None, None);
                     w
                 })
             })
             .collect();
+        let mut w0 = p0.worker(max_n, rec, every);
         make_ctx(0).work(&mut w0, progress, sink, link_ref);
         let mut all = vec![w0];
         // invariant: a worker has no failure path (`work` returns nothing); a panic there is a bug, which the join passes on
@@ -504,8 +512,22 @@ fn take_recording(rd: &mut ranks::Reader, spikes: &mut Vec<SpikeEvent>, probes: 
     }
 }
 
-/// Each thread's cores, and its cores' part of every ring slot.
-fn split<'a>(cores: &'a mut [Core], ring: &'a mut [i32], slots: usize, in_total: usize, bounds: &[usize], rec: &Recording, every: usize) -> Vec<Worker<'a>> {
+/// One thread's cores and its cores' part of every ring slot.
+struct Part<'a> {
+    first: usize,
+    cores: &'a mut [Core],
+    ring: Vec<&'a mut [i32]>,
+    in_base: usize,
+}
+
+impl<'a> Part<'a> {
+    fn worker(self, max_n: usize, rec: &Recording, every: usize) -> Worker<'a> {
+        Worker::new(self.first, self.cores, self.ring, self.in_base, max_n, rec, every)
+    }
+}
+
+/// Each thread's part, and the widest core's stride.
+fn split<'a>(cores: &'a mut [Core], ring: &'a mut [i32], slots: usize, in_total: usize, bounds: &[usize]) -> (Vec<Part<'a>>, usize) {
     let threads = bounds.len() - 1;
     let in_bounds: Vec<usize> = bounds.iter().map(|&c| if c < cores.len() { cores[c].in_off } else { in_total }).collect();
     let mut rings: Vec<Vec<&mut [i32]>> = (0..threads).map(|_| Vec::with_capacity(slots)).collect();
@@ -529,7 +551,8 @@ fn split<'a>(cores: &'a mut [Core], ring: &'a mut [i32], slots: usize, in_total:
         rest = b;
     }
     let max_n = chunks.iter().flat_map(|c| c.iter().map(|x| x.stride())).max().unwrap_or(0);
-    chunks.into_iter().zip(rings).enumerate().map(|(t, (chunk, ring))| Worker::new(bounds[t], chunk, ring, in_bounds[t], max_n, rec, every)).collect()
+    let parts = chunks.into_iter().zip(rings).enumerate().map(|(t, (cores, ring))| Part { first: bounds[t], cores, ring, in_base: in_bounds[t] }).collect();
+    (parts, max_n)
 }
 
 /// The workers' results, merged in thread order.

@@ -65,8 +65,9 @@ impl Param {
 /// The arrays one kernel pass reads and writes.
 pub struct KernelData {
     pub n: usize,
-    /// One padded array per state slot.
-    pub state: Vec<Vec<i32>>,
+    /// One padded array per state slot, in whole cache lines (the kernel
+    /// writes it every step; no other core's thread may share its lines).
+    pub state: Vec<crate::lines::LineVec<i32>>,
     pub params: Vec<Param>,
 }
 

@@ -163,19 +163,21 @@ pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<us
         )));
     }
     // Inputs: each neuron core's ports × padded neurons, one core after
-    // another in every slot of the ring; a synapse's offset addresses them
-    // in 24 bits.
+    // another in every slot of the ring, each core's in whole cache lines
+    // (the thread that owns a core writes its inputs; `crate::lines`); a
+    // synapse's offset addresses them in 24 bits.
+    const LINE_I32: usize = crate::lines::LINE / 4;
     let mut in_off = Vec::with_capacity(img.cores.len());
     let mut in_total = 0usize;
     for c in &img.cores {
         in_off.push(in_total);
         if let CoreKind::Neuron { kernel, .. } = &c.kind {
-            in_total += img.kernels[kernel.index()].inputs.len() * padded(c.n_neurons as usize);
+            in_total += (img.kernels[kernel.index()].inputs.len() * padded(c.n_neurons as usize)).next_multiple_of(LINE_I32);
         }
     }
     if in_total >= 1 << 24 {
         return Err(EmuError::Invalid(format!(
-            "the image's cores have {in_total} inputs (input ports × neurons, padded to 4), more than the emulator's 2^24 − 1"
+            "the image's cores have {in_total} inputs (input ports × neurons, padded to 4, each core's to 16), more than the emulator's 2^24 − 1"
         )));
     }
     let max_delay = img.cores.iter().flat_map(|c| c.synapses.iter().map(|s| s.delay as usize)).max().unwrap_or(0);

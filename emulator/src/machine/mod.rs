@@ -57,6 +57,10 @@ pub enum Run {
     },
 }
 
+/// A core; in whole cache lines (its thread changes some fields as it runs:
+/// a schedule's cursor, learning state), so neighbours owned by different
+/// threads share none.
+#[repr(align(128))]
 pub struct Core {
     pub id: CoreId,
     pub pop: u32,
@@ -172,9 +176,10 @@ pub struct Machine {
     pub arena: Vec<u64>,
     /// Every core's pending input, `ring_slots` slots (a power of two:
     /// slot = step mod ring_slots) of `in_total` i32s, each slot holding the
-    /// cores' inputs one after another (`Core::in_off`). One array, so that
-    /// a spike's synapses at all its destinations are delivered in one loop.
-    pub ring: Vec<i32>,
+    /// cores' inputs one after another (`Core::in_off`), each core's in whole
+    /// cache lines. One array, so that a spike's synapses at all its
+    /// destinations are delivered in one loop.
+    pub ring: crate::lines::LineVec<i32>,
     pub ring_slots: usize,
     pub in_total: usize,
     pub pops: Vec<PopSymbol>,
@@ -391,13 +396,7 @@ impl Machine {
                             }
                         })
                         .collect();
-                    let state = state
-                        .into_iter()
-                        .map(|mut s| {
-                            s.resize(np, 0);
-                            s
-                        })
-                        .collect();
+                    let state = state.iter().map(|s| crate::lines::LineVec::from_slice_padded(s, np)).collect();
                     (Run::Kernel { kernel: kernel.index(), data: KernelData { n, state, params } }, k.inputs.len(), k.class_counts())
                 }
                 CoreKind::SpikeArray { steps } => {
@@ -407,7 +406,7 @@ impl Machine {
                 }
                 CoreKind::External => (Run::Schedule { events: vec![], next: 0 }, 0, ClassCounts::default()),
             };
-            debug_assert_eq!(ports * np, in_off.get(cores.len() + 1).unwrap_or(&in_total) - in_off[cores.len()]);
+            debug_assert_eq!((ports * np).next_multiple_of(crate::lines::LINE / 4), in_off.get(cores.len() + 1).unwrap_or(&in_total) - in_off[cores.len()]);
             cores.push(Core {
                 id: c.core,
                 pop: c.pop.0,
@@ -435,7 +434,7 @@ impl Machine {
             fanout,
             spans: all_spans,
             arena,
-            ring: vec![0; ring_slots * in_total],
+            ring: crate::lines::LineVec::zeroed(ring_slots * in_total),
             ring_slots,
             in_total,
             pops: img.populations,

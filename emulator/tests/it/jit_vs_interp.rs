@@ -6,6 +6,7 @@ use nerve_emulator::engine::KernelRunner;
 use nerve_emulator::kernel::interp;
 use nerve_emulator::kernel::jit::{Backend, Jit};
 use nerve_emulator::kernel::{padded, KernelData, Param};
+use nerve_emulator::lines::LineVec;
 use nerve_isa::instr::{Instr, Reg};
 use nerve_isa::kernel::Kernel;
 use nerve_isa::opcode::{Operand, OPCODES};
@@ -223,7 +224,11 @@ fn every_opcode_on_edge_values() {
             let c: Vec<i32> = (0..np).map(|i| if i % 3 == 0 { 0 } else { EDGES[i % EDGES.len()] }).collect();
             for uniform in [false, true] {
                 let p1 = if uniform { Param::Uniform(-5) } else { Param::PerNeuron(b.clone()) };
-                let d0 = KernelData { n, state: vec![a.clone(), b.clone(), c.clone(), vec![0; np]], params: vec![Param::Uniform(3), p1] };
+                let d0 = KernelData {
+                    n,
+                    state: vec![a.clone().into(), b.clone().into(), c.clone().into(), vec![0; np].into()],
+                    params: vec![Param::Uniform(3), p1],
+                };
                 let input: Vec<i32> = a.iter().chain(b.iter()).copied().collect();
                 let mut di = clone(&d0);
                 let mut fi = vec![0u8; np / 4];
@@ -256,7 +261,7 @@ fn shv_constant_and_variable_amounts() {
         let np = padded(n);
         let mut x = vals.to_vec();
         x.resize(np, 0);
-        let d0 = KernelData { n, state: vec![x, vec![0; np]], params: vec![Param::Uniform(0)] };
+        let d0 = KernelData { n, state: vec![x.into(), vec![0; np].into()], params: vec![Param::Uniform(0)] };
         let mut di = clone(&d0);
         let mut f = vec![0u8; np / 4];
         interp::run(&k, &mut di, &[], np, &mut f);
@@ -293,7 +298,7 @@ fn activity_rule_on_chosen_neurons() {
     };
     let d0 = KernelData {
         n,
-        state: vec![pad(vec![5; 6]), pad(vec![-7; 6]), pad(vec![0; 6])],
+        state: vec![pad(vec![5; 6]).into(), pad(vec![-7; 6]).into(), pad(vec![0; 6]).into()],
         params: vec![Param::PerNeuron(pad(vec![0, 3, 0, 0, 0, 0])), Param::PerNeuron(pad(vec![0, 0, 0, 1, 0, 0]))],
     };
     let input = pad(vec![0, 0, 0, 0, 9, 0]);
@@ -386,7 +391,7 @@ fn activity_over_many_written_slots() {
     let np = padded(n);
     // Neuron 3i moves slot i (even slots add d = 1; odd slots are set to d, which
     // differs from the old value only there); other neurons stay as they were.
-    let state: Vec<Vec<i32>> = (0..SLOTS).map(|_| vec![0; np]).collect();
+    let state: Vec<LineVec<i32>> = (0..SLOTS).map(|_| LineVec::zeroed(np)).collect();
     let params: Vec<Param> = (0..SLOTS)
         .map(|i| {
             let mut d = vec![0; np];
@@ -418,7 +423,7 @@ fn activity_over_many_written_slots() {
 #[test]
 fn avx512_backend_is_refused_where_the_host_lacks_it() {
     let k = nerve_isa::kernel::asm::assemble(".kernel t\n.state x\n    lds r1, x\n    sts x, r1\n").unwrap();
-    let d = KernelData { n: 4, state: vec![vec![0; 4]], params: vec![] };
+    let d = KernelData { n: 4, state: vec![vec![0; 4].into()], params: vec![] };
     match Jit::for_kernel_with(&k, &d, Backend::Avx512) {
         Ok(j) => {
             assert!(nerve_emulator::kernel::avx512::available());

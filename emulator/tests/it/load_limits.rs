@@ -11,6 +11,9 @@ use nerve_isa::image::{CoreImage, CoreKind, PopSymbol, Slice};
 #[test]
 fn more_inputs_than_offsets_address_is_an_error() {
     let mut img = nerve_isa::sample::sample_image();
+    // The sample's own cores' inputs (each core's padded to whole cache lines).
+    let sample = Machine::load(img.clone()).unwrap().in_total;
+    assert!(sample > 0 && sample % 32 == 0, "{sample}");
     img.arch.core.max_neurons = 65_536;
     img.arch.core.max_input_ports = 16;
     let ports: Vec<String> = (0..16).map(|p| format!("p{p}")).collect();
@@ -51,13 +54,13 @@ fn more_inputs_than_offsets_address_is_an_error() {
     });
     img.validate().unwrap();
     let e = Machine::load(img.clone()).err().expect("refused").to_string();
-    assert!(e.contains(&(16 * 16 * 65_536 + 4).to_string()) && e.contains("2^24"), "{e}");
-    // A core fewer: 15 × 2^20 + 4 inputs, which load.
+    assert!(e.contains(&(16 * 16 * 65_536 + sample).to_string()) && e.contains("2^24"), "{e}");
+    // A core fewer: 15 × 2^20 inputs and the sample's, which load.
     img.cores.pop();
     img.populations.last_mut().unwrap().slices.pop();
     img.populations.last_mut().unwrap().size -= 65_536;
     let m = Machine::load(img).unwrap();
-    assert_eq!(m.in_total, 15 * 16 * 65_536 + 4);
+    assert_eq!(m.in_total, 15 * 16 * 65_536 + sample);
 }
 
 /// A row (one source neuron's synapses on one core) holds at most

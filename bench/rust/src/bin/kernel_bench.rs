@@ -45,14 +45,7 @@ fn main() {
     let np = padded(n);
     let data0 = KernelData {
         n,
-        state: state
-            .iter()
-            .map(|s| {
-                let mut s = s.clone();
-                s.resize(np, 0);
-                s
-            })
-            .collect(),
+        state: state.iter().map(|s| nerve_emulator::lines::LineVec::from_slice_padded(s, np)).collect(),
         params: params
             .iter()
             .map(|p| match p {
