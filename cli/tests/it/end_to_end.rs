@@ -150,6 +150,37 @@ fn engines_and_thread_counts_agree() {
     }
 }
 
+/// Threads work on copies of their cores' ring inputs (`engine::step::Worker`)
+/// and reallocate their cores' state arrays: after a run the machine holds the
+/// same pending inputs and states whatever the thread count, so a second run
+/// continues the first alike (small.json's 1 ms delays leave inputs pending).
+#[test]
+fn the_machine_after_a_run_is_the_same_on_any_thread_count() {
+    let net = read_network(&example("small.json")).unwrap();
+    let img = compile(&Arch::builtin("spinnaker").unwrap(), &net, &Options { neurons_per_core: Some(20), ..Options::default() }, &mut |_| {})
+        .unwrap()
+        .image
+        .into_image();
+    let state = |m: &Machine| -> Vec<Vec<i32>> {
+        m.cores
+            .iter()
+            .flat_map(|c| match &c.run {
+                nerve_emulator::machine::Run::Kernel { data, .. } => data.state.iter().map(|s| s.to_vec()).collect(),
+                _ => vec![],
+            })
+            .collect()
+    };
+    let (m1, r1) = emulate(img.clone(), 777, true, 1);
+    assert!(m1.ring.iter().filter(|&&x| x != 0).count() > 10, "the test needs inputs pending at the end");
+    assert!(m1.cores.len() > 4 && r1.counts.spikes > 100, "the test needs cores and activity");
+    for threads in [2, 3, 5] {
+        let (m, r) = emulate(img.clone(), 777, true, threads);
+        assert_eq!(r.spikes, r1.spikes, "{threads} threads");
+        assert!(m.ring[..] == m1.ring[..], "{threads} threads: pending inputs");
+        assert_eq!(state(&m), state(&m1), "{threads} threads: states");
+    }
+}
+
 /// A profile without idle updates (`core.idle_updates = false`): the same
 /// spikes and counts as with them, except that every update is active (the
 /// JIT skips the activity test), in both engines and at any thread count.
