@@ -300,7 +300,7 @@ impl Plastic {
     /// current weights into the ring slots of their delays (STDP's learn
     /// first, at the end of the step, from the worker's `StdpArena`).
     #[inline]
-    pub fn deliver(&mut self, slot: u32, step: u64, ring: &mut [LineVec<i32>], in_base: usize) {
+    pub fn deliver<R: std::ops::DerefMut<Target = [i32]>>(&mut self, slot: u32, step: u64, ring: &mut [R], in_base: usize) {
         if let Engine::Loihi(l) = &mut self.engine {
             add_weights(&self.syn[self.by_pre[slot as usize] as usize..self.by_pre[slot as usize + 1] as usize], step, ring, in_base);
             l.spiked_pre.push(slot);
@@ -521,7 +521,7 @@ pub struct Scratch {
 
 /// A row's synapses add their weights into the ring slots of their delays.
 #[inline]
-fn add_weights(row: &[PSyn], step: u64, ring: &mut [LineVec<i32>], in_base: usize) {
+fn add_weights<R: std::ops::DerefMut<Target = [i32]>>(row: &[PSyn], step: u64, ring: &mut [R], in_base: usize) {
     let mask = ring.len() - 1;
     for x in row {
         let r = &mut ring[(step as usize + x.delay as usize) & mask];
@@ -828,7 +828,7 @@ impl Lanes {
 /// program run per round, not one per core); then they deliver their
 /// weights. `updated(core, n)` is told the synapses each core processed.
 #[allow(clippy::too_many_arguments)]
-pub fn stdp_step(
+pub fn stdp_step<R: std::ops::DerefMut<Target = [i32]>>(
     cores: &mut [crate::machine::Core],
     arena: &mut StdpArena,
     step: u64,
@@ -836,7 +836,7 @@ pub fn stdp_step(
     kernels: &[Kernel],
     runner: &dyn KernelRunner,
     b: &mut Lanes,
-    ring: &mut [LineVec<i32>],
+    ring: &mut [R],
     in_base: usize,
     updated: &mut dyn FnMut(usize, u64),
 ) {

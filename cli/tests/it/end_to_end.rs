@@ -150,10 +150,11 @@ fn engines_and_thread_counts_agree() {
     }
 }
 
-/// Threads work on copies of their cores' ring inputs (`engine::step::Worker`)
-/// and reallocate their cores' state arrays: after a run the machine holds the
-/// same pending inputs and states whatever the thread count, so a second run
-/// continues the first alike (small.json's 1 ms delays leave inputs pending).
+/// Threads work on copies of their cores' ring inputs (`engine::step::Worker`),
+/// or in place past `Machine::ring_copy_max`, and reallocate their cores' state
+/// arrays: after a run the machine holds the same pending inputs and states
+/// whatever the thread count, so a second run continues the first alike
+/// (small.json's 1 ms delays leave inputs pending).
 #[test]
 fn the_machine_after_a_run_is_the_same_on_any_thread_count() {
     let net = read_network(&example("small.json")).unwrap();
@@ -179,6 +180,15 @@ fn the_machine_after_a_run_is_the_same_on_any_thread_count() {
         assert!(m.ring[..] == m1.ring[..], "{threads} threads: pending inputs");
         assert_eq!(state(&m), state(&m1), "{threads} threads: states");
     }
+    // A ring part too large to copy (`ring_copy_max`) is used in place: the same.
+    let mut m = Machine::load(img).unwrap();
+    m.ring_copy_max = 0;
+    let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![], per_step: true, chunk_steps: None };
+    let j = Jit::compile(&m).unwrap();
+    let r = run(&mut m, &j, 777, 3, &rec, &mut |_| {}).unwrap();
+    assert_eq!(r.spikes, r1.spikes, "in place");
+    assert!(m.ring[..] == m1.ring[..], "in place: pending inputs");
+    assert_eq!(state(&m), state(&m1), "in place: states");
 }
 
 /// A profile without idle updates (`core.idle_updates = false`): the same

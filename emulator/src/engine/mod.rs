@@ -267,6 +267,7 @@ fn run_inner(
     let sink_error: Mutex<Option<std::io::Error>> = Mutex::new(None);
     let (parts, max_n) = split(&mut m.cores, &mut m.ring, m.ring_slots, m.in_total, &bounds);
     let every = shared.every as usize;
+    let ring_copy_max = m.ring_copy_max;
     let link_ref = link.as_mut();
     let make_ctx = |t: usize| Ctx {
         t,
@@ -294,13 +295,13 @@ fn run_inner(
             .map(|(i, p)| {
                 let ctx = make_ctx(i + 1);
                 sc.spawn(move || {
-                    let mut w = p.worker(max_n, rec, every);
+                    let mut w = p.worker(max_n, rec, every, ring_copy_max);
                     ctx.work(&mut w, &mut |_| {}, None, None);
                     w
                 })
             })
             .collect();
-        let mut w0 = p0.worker(max_n, rec, every);
+        let mut w0 = p0.worker(max_n, rec, every, ring_copy_max);
         make_ctx(0).work(&mut w0, progress, sink, link_ref);
         let mut all = vec![w0];
         // invariant: a worker has no failure path (`work` returns nothing); a panic there is a bug, which the join passes on
@@ -521,8 +522,8 @@ struct Part<'a> {
 }
 
 impl<'a> Part<'a> {
-    fn worker(self, max_n: usize, rec: &Recording, every: usize) -> Worker<'a> {
-        Worker::new(self.first, self.cores, self.ring, self.in_base, max_n, rec, every)
+    fn worker(self, max_n: usize, rec: &Recording, every: usize, ring_copy_max: usize) -> Worker<'a> {
+        Worker::new(self.first, self.cores, self.ring, self.in_base, max_n, rec, every, ring_copy_max)
     }
 }
 

@@ -180,14 +180,9 @@ pub struct Worker<'a> {
     rx_events: Vec<u64>,
     /// Per core: its inputs' i32s per ring slot (ports × padded neurons).
     slot_len: Vec<usize>,
-    /// This thread's cores' part of each ring slot, a copy of the machine's
-    /// (`Machine::ring`) made on this thread and written back into `home`
-    /// when the run ends, and where that part starts in a slot. A copy, so
-    /// that no hardware prefetcher streaming through one thread's inputs
-    /// runs on into another's (the slots lie end to end in the machine's
-    /// ring; the first core of each thread ran 20–35% slower).
-    ring: Vec<LineVec<i32>>,
-    home: Vec<&'a mut [i32]>,
+    /// This thread's cores' part of each ring slot, and where that part
+    /// starts in a slot (`RingSlot`).
+    ring: Vec<RingSlot<'a>>,
     in_base: usize,
     flags: Vec<u8>,
     /// The step's spikes of every thread (delivery's list, reused).
@@ -210,9 +205,20 @@ impl<'a> Worker<'a> {
     #[allow(clippy::too_many_arguments)]
     /// Called on the worker's own thread: what it allocates (its ring, its
     /// cores' state arrays, its counters) lies apart from other threads'.
-    pub fn new(first: usize, cores: &'a mut [Core], home: Vec<&'a mut [i32]>, in_base: usize, max_n: usize, rec: &Recording, every: usize) -> Worker<'a> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        first: usize,
+        cores: &'a mut [Core],
+        home: Vec<&'a mut [i32]>,
+        in_base: usize,
+        max_n: usize,
+        rec: &Recording,
+        every: usize,
+        ring_copy_max: usize,
+    ) -> Worker<'a> {
         let nc = cores.len();
-        let ring = home.iter().map(|r| LineVec::from(&r[..])).collect();
+        let copy = home.iter().map(|r| r.len() * 4).sum::<usize>() <= ring_copy_max;
+        let ring = home.into_iter().map(|h| if copy { RingSlot::Own(LineVec::from(&h[..]), h) } else { RingSlot::Home(h) }).collect();
         // The state arrays were allocated at load, every core's next to the
         // last: copied here, a thread's lie together and apart from the
         // others' (one of CUBA's cores whose arrays followed another
@@ -244,7 +250,6 @@ impl<'a> Worker<'a> {
             rx_events: vec![0; per_batch],
             slot_len,
             ring,
-            home,
             in_base,
             flags: vec![0; max_n / 4 + 8],
             step_spikes: Vec::new(),
@@ -255,6 +260,36 @@ impl<'a> Worker<'a> {
             prev_total: Counts::default(),
             scratch: Default::default(),
             has_stdp,
+        }
+    }
+}
+
+/// A thread's part of a ring slot. Its own copy, made on its thread when the
+/// run starts and written back into the machine's ring (`home`) when it ends,
+/// so that no hardware prefetcher streaming through one thread's inputs runs
+/// on into another's (the slots lie end to end in the machine's ring: the
+/// first core of each thread ran 20–35% slower); or, for a ring too large to
+/// hold twice (`Machine::ring_copy_max`), the machine's memory itself.
+pub enum RingSlot<'a> {
+    Own(LineVec<i32>, &'a mut [i32]),
+    Home(&'a mut [i32]),
+}
+
+impl std::ops::Deref for RingSlot<'_> {
+    type Target = [i32];
+    fn deref(&self) -> &[i32] {
+        match self {
+            RingSlot::Own(v, _) => v,
+            RingSlot::Home(h) => h,
+        }
+    }
+}
+
+impl std::ops::DerefMut for RingSlot<'_> {
+    fn deref_mut(&mut self) -> &mut [i32] {
+        match self {
+            RingSlot::Own(v, _) => v,
+            RingSlot::Home(h) => h,
         }
     }
 }
@@ -397,8 +432,10 @@ impl Ctx<'_> {
             }
         }
         // Pending inputs go back to the machine (a later run continues them).
-        for (h, r) in w.home.iter_mut().zip(&w.ring) {
-            h.copy_from_slice(r);
+        for r in &mut w.ring {
+            if let RingSlot::Own(own, home) = r {
+                home.copy_from_slice(own);
+            }
         }
         if w.has_stdp {
             let arena = std::mem::take(&mut w.scratch.arena);

@@ -57,6 +57,11 @@ pub enum Run {
     },
 }
 
+/// See [`Machine::ring_copy_max`]: beyond it the copy would cost more
+/// memory than the interference it avoids costs time (a thread's inputs then
+/// span far more than its caches).
+pub const RING_COPY_MAX: usize = 256 << 20;
+
 /// A core; in whole cache lines (its thread changes some fields as it runs:
 /// a schedule's cursor, learning state), so neighbours owned by different
 /// threads share none.
@@ -182,6 +187,10 @@ pub struct Machine {
     pub ring: crate::lines::LineVec<i32>,
     pub ring_slots: usize,
     pub in_total: usize,
+    /// The largest part of the ring (bytes, all its slots) a thread works on
+    /// in a copy of its own during a run ([`RING_COPY_MAX`] unless changed):
+    /// larger parts are used in place, so as not to hold them twice.
+    pub ring_copy_max: usize,
     pub pops: Vec<PopSymbol>,
     /// The image's learning rules.
     pub rules: Vec<LearningRule>,
@@ -437,6 +446,7 @@ impl Machine {
             ring: crate::lines::LineVec::zeroed(ring_slots * in_total),
             ring_slots,
             in_total,
+            ring_copy_max: RING_COPY_MAX,
             pops: img.populations,
             rules,
             pre_subs,
