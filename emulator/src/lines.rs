@@ -20,8 +20,8 @@ pub const LINE: usize = 128;
 #[repr(C, align(128))]
 struct Line([u8; LINE]);
 
-/// A fixed-length array of `T` in whole, aligned cache lines; reads and
-/// writes as a slice.
+/// A fixed-length array of `T` (whose size divides a line: the primitive
+/// numbers) in whole, aligned cache lines; reads and writes as a slice.
 #[derive(Clone, Default)]
 pub struct LineVec<T> {
     lines: Vec<Line>,
@@ -32,6 +32,7 @@ pub struct LineVec<T> {
 impl<T: Pod> LineVec<T> {
     /// `len` zeroed elements.
     pub fn zeroed(len: usize) -> LineVec<T> {
+        const { assert!(LINE % std::mem::size_of::<T>() == 0, "a LineVec's element size divides a line") };
         let bytes = len * std::mem::size_of::<T>();
         LineVec { lines: vec![Line([0; LINE]); bytes.div_ceil(LINE)], len, _t: std::marker::PhantomData }
     }
@@ -55,16 +56,15 @@ impl<T: Pod> LineVec<T> {
 impl<T: Pod> std::ops::Deref for LineVec<T> {
     type Target = [T];
     fn deref(&self) -> &[T] {
-        let bytes: &[u8] = bytemuck::cast_slice(&self.lines);
-        bytemuck::cast_slice(&bytes[..self.len * std::mem::size_of::<T>()])
+        // Lines to `T` directly: no pointer check (a line is aligned for any
+        // `T`), only lengths, so indexing in a loop stays cheap.
+        &bytemuck::cast_slice(&self.lines)[..self.len]
     }
 }
 
 impl<T: Pod> std::ops::DerefMut for LineVec<T> {
     fn deref_mut(&mut self) -> &mut [T] {
-        let n = self.len * std::mem::size_of::<T>();
-        let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut self.lines);
-        bytemuck::cast_slice_mut(&mut bytes[..n])
+        &mut bytemuck::cast_slice_mut(&mut self.lines)[..self.len]
     }
 }
 

@@ -202,7 +202,6 @@ pub struct Worker<'a> {
 }
 
 impl<'a> Worker<'a> {
-    #[allow(clippy::too_many_arguments)]
     /// Called on the worker's own thread: what it allocates (its ring, its
     /// cores' state arrays, its counters) lies apart from other threads'.
     #[allow(clippy::too_many_arguments)]
@@ -711,22 +710,16 @@ impl Ctx<'_> {
             None => (&[], &[]),
         };
         self.deliver_spikes(w, before, t, true, net.as_deref_mut());
-        if s.threads == 1 {
+        // Every thread's spikes in one list, in thread order, so that one
+        // prefetch batch spans them all (`prefetch_batch`).
+        let mut spikes = std::mem::take(&mut w.step_spikes);
+        spikes.clear();
+        for tb in 0..s.threads {
             // invariant: no thread panics while holding a spike buffer (compute and send return no errors; a panic is a bug and ends the run)
-            let buf = self.bufs[s.buf_at(t, 0)].read().expect("no thread panics holding a spike buffer");
-            self.deliver_spikes(w, &buf, t, false, net.as_deref_mut());
-        } else {
-            // Every thread's spikes in one list, in thread order, so that one
-            // prefetch batch spans them all (`prefetch_batch`).
-            let mut spikes = std::mem::take(&mut w.step_spikes);
-            spikes.clear();
-            for tb in 0..s.threads {
-                // invariant: no thread panics while holding a spike buffer (compute and send return no errors; a panic is a bug and ends the run)
-                spikes.extend_from_slice(&self.bufs[s.buf_at(t, tb)].read().expect("no thread panics holding a spike buffer"));
-            }
-            self.deliver_spikes(w, &spikes, t, false, net.as_deref_mut());
-            w.step_spikes = spikes;
+            spikes.extend_from_slice(&self.bufs[s.buf_at(t, tb)].read().expect("no thread panics holding a spike buffer"));
         }
+        self.deliver_spikes(w, &spikes, t, false, net.as_deref_mut());
+        w.step_spikes = spikes;
         self.deliver_spikes(w, after, t, true, net.as_deref_mut());
         self.deliver_sources(w, t, net);
     }
@@ -1249,6 +1242,7 @@ impl Ctx<'_> {
         a..b
     }
 }
+
 /// Spikes whose memory is requested together in delivery (a batch's
 /// fan-out entries, spans and synapses are in flight at once; far more
 /// would push earlier ones out of the L1 before they are used).

@@ -23,6 +23,7 @@
 use iced_x86::code_asm::*;
 use std::collections::BTreeMap;
 
+use super::Rounding;
 use iced_x86::IcedError;
 use nerve_isa::instr::NUM_REGS;
 use nerve_isa::kernel::Kernel;
@@ -75,14 +76,6 @@ enum Known {
 enum Old {
     Reg(AsmRegisterZmm),
     Stack(i32),
-}
-
-/// How a multiply–shift rounds (mulsh, mulshr, mulshz).
-#[derive(Clone, Copy)]
-enum Rounding {
-    Floor,
-    HalfUp,
-    TowardZero,
 }
 
 /// Machine code for kernel `k` with the uniform parameter values `consts`
@@ -467,11 +460,7 @@ impl<'a> Emit<'a> {
                 Opcode::Abs => a.vpabsd(rd, ra)?,
                 Opcode::Mul => a.vpmulld(rd, ra, rb)?,
                 Opcode::Mulsh | Opcode::Mulshr | Opcode::Mulshz => {
-                    let rounding = match ins.op {
-                        Opcode::Mulsh => Rounding::Floor,
-                        Opcode::Mulshr => Rounding::HalfUp,
-                        _ => Rounding::TowardZero,
-                    };
+                    let rounding = Rounding::of(ins.op);
                     // A factor with one value in every lane needs no shift for the odd lanes.
                     let (x, y, y_uniform) = match (known[ins.ra.index()], known[ins.rb.index()]) {
                         (_, Known::Const(_)) => (ra, rb, true),

@@ -29,7 +29,7 @@ use nerve_isa::opcode::Opcode;
 
 use crate::error::{EmuError, Result};
 use crate::kernel::{avx512, KernelRunner};
-use crate::kernel::{padded, KernelData, Param, LANES};
+use crate::kernel::{padded, KernelData, Param, Rounding, LANES};
 use crate::machine::{Machine, Run};
 
 /// `fn(state, params, input, port_stride, flags, groups)`: see `KernelRunner::run` below.
@@ -645,11 +645,7 @@ fn build(
                 Opcode::Abs => Some(b.ins().iabs(a)),
                 Opcode::Mul => Some(b.ins().imul(a, bb)),
                 Opcode::Mulsh | Opcode::Mulshr | Opcode::Mulshz => {
-                    let rounding = match ins.op {
-                        Opcode::Mulsh => Rounding::Floor,
-                        Opcode::Mulshr => Rounding::HalfUp,
-                        _ => Rounding::TowardZero,
-                    };
+                    let rounding = Rounding::of(ins.op);
                     // The product is symmetric: either factor may be the known one.
                     let (x, y, known_y) = match (known[ins.ra.index()], known[ins.rb.index()]) {
                         (_, Known::Const(c)) if wide_mul => (a, bb, Some(c)),
@@ -847,14 +843,6 @@ fn compare(b: &mut FunctionBuilder, cc: IntCC, a: Value, x: Value, one: Value, m
     let m = b.ins().icmp(cc, a, x);
     *mask = Some(m);
     b.ins().band(m, one)
-}
-
-/// How a multiply–shift rounds (mulsh, mulshr, mulshz).
-#[derive(Clone, Copy)]
-enum Rounding {
-    Floor,
-    HalfUp,
-    TowardZero,
 }
 
 /// Multiply–shift on four lanes: exact 64-bit products (pmuldq on x86), the

@@ -77,3 +77,22 @@ pub struct KernelData {
 pub fn groups(n: usize) -> usize {
     n.div_ceil(LANES)
 }
+
+/// How a multiply–shift rounds (mulsh, mulshr, mulshz): both JIT backends.
+#[derive(Clone, Copy)]
+pub(crate) enum Rounding {
+    Floor,
+    HalfUp,
+    TowardZero,
+}
+
+impl Rounding {
+    /// The rounding of a multiply–shift opcode.
+    pub(crate) fn of(op: nerve_isa::opcode::Opcode) -> Rounding {
+        match op {
+            nerve_isa::opcode::Opcode::Mulsh => Rounding::Floor,
+            nerve_isa::opcode::Opcode::Mulshr => Rounding::HalfUp,
+            _ => Rounding::TowardZero,
+        }
+    }
+}

@@ -177,7 +177,7 @@ pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<us
     }
     if in_total >= 1 << 24 {
         return Err(EmuError::Invalid(format!(
-            "the image's cores have {in_total} inputs (input ports × neurons, padded to 4, each core's to 16), more than the emulator's 2^24 − 1"
+            "the image's cores have {in_total} inputs (input ports × neurons, padded to 4, each core's to 32), more than the emulator's 2^24 − 1"
         )));
     }
     let max_delay = img.cores.iter().flat_map(|c| c.synapses.iter().map(|s| s.delay as usize)).max().unwrap_or(0);

@@ -128,7 +128,7 @@ fn main() {
         let (v, rest) = st.split_at_mut(1);
         let (ge, rest) = rest.split_at_mut(1);
         let (gi, refr) = rest.split_at_mut(1);
-        let (v, ge, gi, refr) = (&mut v[0], &mut ge[0], &mut gi[0], &mut refr[0]);
+        let (v, ge, gi, refr) = (&mut v[0][..], &mut ge[0][..], &mut gi[0][..], &mut refr[0][..]);
         for i in 0..n {
             let xe = ge[i].wrapping_add(shv(input[i], e0));
             let xi = if ports > 1 { gi[i].wrapping_add(shv(input[np + i], e1)) } else { gi[i] };
