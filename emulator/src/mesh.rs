@@ -168,7 +168,7 @@ pub fn direct_paths(m: &Machine) -> Vec<DirectPaths> {
                     Direct { hops: [c.ew, c.ns, c.diag], chip_crossings: c.chip_crossings, latency_ns, links }
                 })
                 .collect::<Vec<Direct>>();
-            let n = f.start.len().saturating_sub(1);
+            let n = f.neurons();
             let per_neuron = (0..n)
                 .map(|i| {
                     let mut t = NeuronMessages::default();

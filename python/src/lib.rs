@@ -536,6 +536,7 @@ impl PyImage {
             steps,
             engine,
             threads,
+            pin: Default::default(),
             inputs: vec![Input { origin: "inputs".into(), spikes }],
             record_all,
             probes: probe_list(probes)?,

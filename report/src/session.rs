@@ -73,6 +73,8 @@ pub struct Request {
     pub engine: Engine,
     /// Worker threads (0: one per available CPU). Results do not depend on it.
     pub threads: usize,
+    /// Whether the threads are pinned to CPUs (results do not depend on it).
+    pub pin: nerve_emulator::engine::pin::Pin,
     pub inputs: Vec<Input>,
     /// Record every population's spikes, not only those the network marks.
     pub record_all: bool,
@@ -235,6 +237,7 @@ fn run_on(mut m: Machine, r: &Request, ranks: Ranks, progress: &mut dyn FnMut(u6
     }
     let rec = Recording { spikes: recorded.clone(), probes, per_step: true, chunk_steps: None };
     let threads = if r.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { r.threads };
+    m.pin = r.pin;
     let jit = |b: Backend| -> Result<(Box<dyn KernelRunner>, &'static str)> {
         let j = Jit::compile_with(&m, b)?;
         let name = match j.backend {

@@ -370,6 +370,9 @@ pub struct Host {
     /// Whether glibc was asked for transparent huge pages (the CLI does, see its hugepages.rs).
     #[serde(default)]
     pub huge_pages: bool,
+    /// Per thread, the CPU it was pinned to, if the threads were (rank 0's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<Vec<usize>>,
 }
 
 pub struct Options<'a> {
@@ -597,7 +600,13 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
         links,
         series,
         raster,
-        host: Host { wall_seconds: out.wall_seconds, load_seconds: o.load_seconds, emulator_bytes: m.memory_bytes(), huge_pages: o.huge_pages },
+        host: Host {
+            wall_seconds: out.wall_seconds,
+            load_seconds: o.load_seconds,
+            emulator_bytes: m.memory_bytes(),
+            huge_pages: o.huge_pages,
+            pinned: out.pinned.clone(),
+        },
         ranks: out.traffic.as_ref().map_or_else(Vec::new, |t| {
             (0..t.bytes_sent.len())
                 .map(|r| {

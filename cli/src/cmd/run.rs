@@ -1,4 +1,5 @@
 use clap::{Args, ValueEnum};
+use nerve_emulator::engine::pin::Pin;
 use nerve_emulator::machine::Machine;
 use nerve_emulator::{EmuError, InjectError};
 use nerve_isa::arch::{Arch, MessageModel};
@@ -41,6 +42,16 @@ pub enum EngineKind {
     Interp,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PinKind {
+    /// Pinned when --threads equals the CPUs this process may use (and is more than 1).
+    Auto,
+    /// Thread t on the t-th CPU this process may use (Linux; elsewhere not pinned).
+    On,
+    /// Left to the system's scheduler.
+    Off,
+}
+
 #[derive(Args)]
 pub struct RunArgs {
     /// The chip image (from `nerve compile`), or a network (.json or .nir) to
@@ -55,6 +66,11 @@ pub struct RunArgs {
     /// Worker threads (0: one per available CPU). Results do not depend on it.
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Pin each thread to a CPU of its own: threads wait for each other at every step, and two
+    /// that the system puts on one CPU take turns (measured: 50–100 µs per step instead of 1).
+    /// Results do not depend on it; the report's `host.pinned` lists the CPUs used.
+    #[arg(long, value_enum, default_value_t = PinKind::Auto)]
+    pin: PinKind,
     /// External spikes for input or spike-source populations: CSV `population,neuron,time` (ms) or JSON. Repeatable.
     #[arg(long)]
     input: Vec<PathBuf>,
@@ -272,6 +288,11 @@ pub fn run(a: RunArgs) -> Result<()> {
             EngineKind::Interp => Engine::Interp,
         },
         threads: a.threads,
+        pin: match a.pin {
+            PinKind::Auto => Pin::Auto,
+            PinKind::On => Pin::On,
+            PinKind::Off => Pin::Off,
+        },
         inputs: a.input.iter().map(|f| Input::read(f)).collect::<std::result::Result<_, _>>()?,
         record_all: a.record_all,
         probes: a.probe.clone(),

@@ -270,6 +270,25 @@ const ROWS: &[(&str, &str, Check)] = &[
         assert_eq!(text(d, "t1.csv"), text(d, "t2.csv"));
         assert_eq!(json(d, "t1.json")["threads"], 2);
     }),
+    ("run", "--pin", |d| {
+        // Pinned or not, the same spikes; the report lists the CPUs used.
+        nerve(d, "run small.img --steps 300 --threads 2 --pin on --record p1.csv --report p1.json -q");
+        nerve(d, "run small.img --steps 300 --threads 2 --pin off --record p2.csv --report p2.json -q");
+        assert_eq!(text(d, "p1.csv"), text(d, "p2.csv"));
+        assert!(json(d, "p2.json")["host"].get("pinned").is_none());
+        let cpus = nerve_emulator::engine::pin::allowed();
+        match cpus {
+            // Linux: thread t on the t-th allowed CPU (cycling).
+            Some(c) => {
+                let want: Vec<usize> = (0..2).map(|t| c[t % c.len()]).collect();
+                assert_eq!(json(d, "p1.json")["host"]["pinned"], serde_json::json!(want));
+            }
+            None => assert!(json(d, "p1.json")["host"].get("pinned").is_none()),
+        }
+        // Auto pins only when the threads take every allowed CPU.
+        nerve(d, "run small.img --steps 300 --threads 1 --pin auto --report p3.json -q");
+        assert!(json(d, "p3.json")["host"].get("pinned").is_none());
+    }),
     ("run", "--input", |d| {
         nerve(d, "run ni.json --arch spinnaker --steps 20 --input in.csv --record-all --record i.csv -q");
         let t = text(d, "i.csv");

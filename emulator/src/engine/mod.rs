@@ -18,6 +18,7 @@
 //! summed per step; times are maxima of per-core values.
 
 mod barrier;
+pub mod pin;
 pub mod ranks;
 mod step;
 pub mod steps;
@@ -35,7 +36,7 @@ use crate::cost::timing::Costs;
 use crate::error::{EmuError, Result};
 use crate::lines::OwnLine;
 use crate::machine::{Core, Machine};
-use barrier::Barrier;
+use barrier::{Barrier, Posts};
 use step::{Ctx, Shared, Worker};
 pub use steps::{Quantiles, StepSeries, StepTime, SERIES_CAP, STEP_TIMES_CAP};
 
@@ -114,6 +115,9 @@ pub struct RunOutput {
     pub wall_seconds: f64,
     /// A run over several ranks: what they sent each other (rank 0's output).
     pub traffic: Option<ranks::Traffic>,
+    /// Per thread, the CPU it was pinned to (see [`pin`]), if the run's
+    /// threads were (this rank's).
+    pub pinned: Option<Vec<usize>>,
 }
 
 /// One rank's part of a run over several (see [`ranks`]): how it reaches
@@ -258,6 +262,7 @@ fn run_inner(
     // Spike buffers per (parity, thread): (core index, neuron).
     let bufs: Vec<step::SpikeBuf> = (0..2 * shared.every as usize * threads).map(|_| OwnLine(RwLock::new(Vec::new()))).collect();
     let barrier = Barrier::new(threads);
+    let posts = Posts::new(threads);
     let failed = AtomicBool::new(false);
     let step_acc: Mutex<Option<steps::StepAcc>> = Mutex::new(None);
     let core_max: Vec<OwnLine<std::sync::atomic::AtomicU64>> = (0..2 * shared.every).map(|_| OwnLine(std::sync::atomic::AtomicU64::new(0))).collect();
@@ -268,12 +273,15 @@ fn run_inner(
     let (parts, max_n) = split(&mut m.cores, &mut m.ring, m.ring_slots, m.in_total, &bounds);
     let every = shared.every as usize;
     let ring_copy_max = m.ring_copy_max;
+    let cpus = pin::plan(m.pin, threads);
+    let cpu_of = |t: usize| cpus.as_ref().map(|c| c[t]);
     let link_ref = link.as_mut();
     let make_ctx = |t: usize| Ctx {
         t,
         s: &shared,
         bufs: &bufs,
         barrier: &barrier,
+        posts: &posts,
         failed: &failed,
         step_acc: &step_acc,
         core_max: &core_max,
@@ -294,15 +302,20 @@ fn run_inner(
             .enumerate()
             .map(|(i, p)| {
                 let ctx = make_ctx(i + 1);
+                let cpu = cpu_of(i + 1);
                 sc.spawn(move || {
+                    let _pin = pin::to(cpu);
                     let mut w = p.worker(max_n, rec, every, ring_copy_max);
                     ctx.work(&mut w, &mut |_| {}, None, None);
                     w
                 })
             })
             .collect();
+        // The caller's thread, pinned for the run only.
+        let pin0 = pin::to(cpu_of(0));
         let mut w0 = p0.worker(max_n, rec, every, ring_copy_max);
         make_ctx(0).work(&mut w0, progress, sink, link_ref);
+        drop(pin0);
         let mut all = vec![w0];
         // invariant: a worker has no failure path (`work` returns nothing); a panic there is a bug, which the join passes on
         all.extend(handles.into_iter().map(|h| h.join().expect("emulator worker thread panicked")));
@@ -323,13 +336,16 @@ fn run_inner(
         return Err(EmuError::Record(e));
     }
     let Some(mut l) = link else {
-        return Ok(merge(&m.pops, workers, &first_of, steps, acc, links, rec, t_start));
+        let mut out = merge(&m.pops, workers, &first_of, steps, acc, links, rec, t_start);
+        out.pinned = cpus;
+        return Ok(out);
     };
     // Runs over several ranks end with one exchange: every rank sends rank 0
     // what it holds (see `put_part`); rank 0 accounts the last batch of
     // steps, then merges.
     if l.rank != 0 {
         let mut out = merge(&m.pops, workers, &first_of, steps, acc, links, rec, t_start);
+        out.pinned = cpus;
         let mut outs: Vec<Vec<u32>> = vec![Vec::new(); l.size];
         outs[0] = put_part(&mut l, &mut out, &core_ns, &shared, m);
         l.exchange_owned(outs);
@@ -346,6 +362,7 @@ fn run_inner(
         });
     }
     let mut out = merge(&m.pops, workers, &first_of, steps, acc, links, rec, t_start);
+    out.pinned = cpus;
     let totals = fold_parts(&l, &mut readers, &mut out, &shared, m);
     m.ranked_totals = Some(totals);
     out.wall_seconds = t_start.elapsed().as_secs_f64();
@@ -457,7 +474,8 @@ fn fold_parts(l: &ranks::Link, readers: &mut [ranks::Reader], out: &mut RunOutpu
     edges.dedup();
     out.counts.barriers = out.steps;
     out.per_core.sort_by_key(|c| c.core);
-    out.spikes.sort_unstable();
+    // Runs in order per rank and thread: merged (see `merge`).
+    out.spikes.sort();
     for (p, v) in out.probes.iter_mut().zip(probes) {
         p.values = v;
     }
@@ -596,7 +614,9 @@ fn merge(
             }
         }
     }
-    spikes.sort_unstable();
+    // Each thread's spikes are in order (steps, then its cores): a stable
+    // sort merges the threads' runs in linear time.
+    spikes.sort();
     counts.barriers = steps;
     let links: Vec<(LinkId, u64)> = link_totals.iter().enumerate().filter(|(_, &n)| n > 0).map(|(i, &n)| (LinkId(i as u32), n)).collect();
     // Step times (thread 0 combined them as the run went) and the series' counts.
@@ -637,5 +657,6 @@ fn merge(
         overruns,
         wall_seconds: t_start.elapsed().as_secs_f64(),
         traffic: None,
+        pinned: None,
     }
 }

@@ -421,7 +421,7 @@ impl<'t> Link<'t> {
                 let f = &m.fanout[src];
                 let spans = f.spans(&m.spans);
                 let owner = rank_of(src);
-                for i in 0..f.start.len().saturating_sub(1) {
+                for i in 0..f.neurons() {
                     let mut t = crate::mesh::NeuronMessages::default();
                     for si in f.range(i) {
                         if spans[si].len == 0 || !own(spans[si].core) {

@@ -10,7 +10,7 @@ use std::sync::{Mutex, RwLock};
 
 use nerve_isa::kernel::Kernel;
 
-use super::barrier::Barrier;
+use super::barrier::{Barrier, Posts};
 use super::ranks::{Link, Reader, Spike, Words};
 use super::{Counts, KernelRunner, ProbeTrace, Recording, SpikeEvent};
 use crate::cost::timing::Costs;
@@ -116,6 +116,8 @@ pub struct Ctx<'a> {
     /// index, neuron); see `Shared::buf_at`.
     pub bufs: &'a [SpikeBuf],
     pub barrier: &'a Barrier,
+    /// The barrier of every step of one process, carrying its spikes.
+    pub posts: &'a Posts,
     pub failed: &'a AtomicBool,
     /// Thread 0's accounting of the steps, at the end.
     pub step_acc: &'a Mutex<Option<super::steps::StepAcc>>,
@@ -188,6 +190,8 @@ pub struct Worker<'a> {
     /// The step's spikes of every thread (delivery's list, reused).
     step_spikes: Vec<(u32, u32)>,
     pub spikes: Vec<SpikeEvent>,
+    /// Thread 0 of a streamed recording: a chunk's spikes of all threads.
+    merged: Vec<SpikeEvent>,
     pub probes: Vec<ProbeTrace>,
     /// The step of `probes[_].values[0]` (0 unless the recording is streamed).
     probe_base: u64,
@@ -253,6 +257,7 @@ impl<'a> Worker<'a> {
             flags: vec![0; max_n / 4 + 8],
             step_spikes: Vec::new(),
             spikes: Vec::new(),
+            merged: Vec::new(),
             probes: rec.probes.iter().map(|&(pop, slot)| ProbeTrace { pop, slot, values: Vec::new() }).collect(),
             probe_base: 0,
             bin_counts: Vec::new(),
@@ -349,6 +354,7 @@ impl Ctx<'_> {
         let per_step = s.rec.per_step;
         if per_step {
             w.bin_counts = vec![Counts::default(); s.steps.div_ceil(super::steps::series_bin(s.steps)) as usize];
+            crate::lines::map_now(&mut w.bin_counts);
         }
         w.src_hits = vec![0; s.n_cores];
         {
@@ -387,15 +393,23 @@ impl Ctx<'_> {
         }
         for step in 0..s.steps {
             let par = (step & 1) as usize;
+            let buf = &self.bufs[s.buf_at(step, self.t)];
             {
                 // invariant: no thread panics while holding a spike buffer (compute and send return no errors; a panic is a bug and ends the run)
-                let mut out = self.bufs[s.buf_at(step, self.t)].write().expect("no thread panics holding a spike buffer");
+                let mut out = buf.write().expect("no thread panics holding a spike buffer");
                 out.clear();
                 self.compute(w, step, &mut out);
-                self.send(w, step, &out);
+                if !s.ranked {
+                    // Other threads go on while this one charges its spikes.
+                    self.posts.post(self.t, step, &out);
+                }
             }
-            self.barrier.wait();
-            if s.ranked {
+            // invariant: no thread panics while holding a spike buffer (compute and send return no errors; a panic is a bug and ends the run)
+            self.send(w, step, &buf.read().expect("no thread panics holding a spike buffer"));
+            if !s.ranked {
+                self.posts.wait(self.t, step);
+            } else {
+                self.barrier.wait();
                 // Thread 0 keeps the step's spikes for the other ranks and, at
                 // the end of a batch, trades them while the other threads wait.
                 let end = s.batch_end(step);
@@ -462,14 +476,17 @@ impl Ctx<'_> {
         {
             // invariant: no thread panics holding its handoff slot (it is held for one assignment)
             let mut h = self.handoff[self.t].lock().expect("no thread panics holding a handoff slot");
-            h.spikes = std::mem::take(&mut w.spikes);
+            // The slot's list comes back emptied by thread 0 (its memory
+            // kept: no page faults refilling it in the next chunk).
+            std::mem::swap(&mut h.spikes, &mut w.spikes);
             h.probes = w.probes.iter_mut().map(|p| std::mem::take(&mut p.values)).collect();
         }
         let first = w.probe_base;
         w.probe_base = end;
         self.barrier.wait();
         if self.t == 0 {
-            let mut spikes = Vec::new();
+            let mut spikes = std::mem::take(&mut w.merged);
+            spikes.clear();
             let rows = (end - first) as usize;
             let mut probes: Vec<Vec<Vec<i32>>> = self.s.probe_sizes.iter().map(|&n| vec![vec![0; n]; rows]).collect();
             for slot in self.handoff {
@@ -491,7 +508,9 @@ impl Ctx<'_> {
                 Some(l) => self.gather_chunk(l, rows, &mut spikes, &mut probes),
                 None => true,
             };
-            spikes.sort_unstable();
+            // Each thread's spikes are in order (steps, then its cores): a
+            // stable sort merges the threads' runs in linear time.
+            spikes.sort();
             if write {
                 if let Some(sink) = sink.as_mut() {
                     if let Err(e) = sink.chunk(first, &spikes, &probes) {
@@ -501,6 +520,7 @@ impl Ctx<'_> {
                     }
                 }
             }
+            w.merged = spikes;
             if let Some(l) = link {
                 // Every rank stops at the same step if rank 0 could not write.
                 let out: Vec<Vec<u32>> = (0..l.size).map(|r| if l.rank == 0 && r != 0 { vec![failed as u32] } else { Vec::new() }).collect();
@@ -715,6 +735,9 @@ impl Ctx<'_> {
         let mut spikes = std::mem::take(&mut w.step_spikes);
         spikes.clear();
         for tb in 0..s.threads {
+            if !s.ranked && tb != self.t && self.posts.spikes(tb, t, &mut spikes) {
+                continue;
+            }
             // invariant: no thread panics while holding a spike buffer (compute and send return no errors; a panic is a bug and ends the run)
             spikes.extend_from_slice(&self.bufs[s.buf_at(t, tb)].read().expect("no thread panics holding a spike buffer"));
         }
@@ -750,6 +773,7 @@ impl Ctx<'_> {
             let all = f.spans(s.spans);
             let range = f.range(i as usize);
             let spans = &all[range.clone()];
+            let own = self.own_spans(spans);
             if let Some(direct) = &s.costs.direct {
                 // Per-destination messages: each core with a row receives one.
                 let ds = &direct[src as usize];
@@ -794,7 +818,7 @@ impl Ctx<'_> {
                         }
                     }
                 }
-                let mine = &spans[self.own_spans(spans)];
+                let mine = &spans[own];
                 for sp in mine {
                     if sp.len == 0 {
                         continue;
@@ -833,7 +857,7 @@ impl Ctx<'_> {
                     w.rx_mc[rx + d.core as usize - lo] += 1;
                 }
             }
-            let mine = &spans[self.own_spans(spans)];
+            let mine = &spans[own];
             for sp in mine {
                 let ci = rx + sp.core as usize - lo;
                 w.rx_rows[ci] += (sp.len > 0) as u64;
@@ -880,36 +904,46 @@ impl Ctx<'_> {
     }
 
     /// Delivery waits on memory: each spike's spans and synapses start at
-    /// a place no hardware prefetcher can guess, and each is found through
-    /// the one before (the neuron's place in its core's fan-out, then its
-    /// spans, then its synapses). The misses of a batch of spikes are
-    /// requested together, one level at a time, so that they overlap rather
-    /// than follow each other: a step with few spikes (CUBA: two or three)
-    /// waits about three misses instead of three per spike, and every
-    /// thread, which walks every spike, waits that much less.
+    /// a place no hardware prefetcher can guess, found through the neuron's
+    /// place in its core's fan-out (`Fanout::at`, which gives both). The
+    /// misses of a batch of spikes are requested together, one level at a
+    /// time, so that they overlap rather than follow each other: a step with
+    /// few spikes (CUBA: two or three) waits about two misses instead of two
+    /// per spike, and every thread, which walks every spike, waits that
+    /// much less. A thread among several takes a neuron's synapses whole when
+    /// they are few (`PREFETCH_WHOLE`), else only those at its cores, found
+    /// from the spans (a third level).
     fn prefetch_batch(&self, spikes: &[(u32, u32)]) {
         let s = self.s;
         for &(src, i) in spikes {
-            prefetch_index(&s.fanout[src as usize].start, i as usize);
+            let at = &s.fanout[src as usize].at;
+            prefetch_index(at, i as usize);
+            prefetch_index(at, i as usize + 1);
         }
+        let mut part = false;
         for &(src, i) in spikes {
             let f = &s.fanout[src as usize];
             let r = f.range(i as usize);
-            for k in (r.start..r.end).step_by(SPANS_PER_LINE) {
-                prefetch_index(s.spans, f.base + k);
-            }
-            if !r.is_empty() {
-                prefetch_index(s.spans, f.base + r.end - 1);
+            prefetch_lines(s.spans, f.base + r.start..f.base + r.end);
+            let y = f.syns(i as usize);
+            if s.threads == 1 || y.len() <= PREFETCH_WHOLE {
+                prefetch_lines(s.arena, y);
+            } else {
+                part = true;
             }
         }
+        if !part {
+            return;
+        }
         for &(src, i) in spikes {
-            let spans = s.fanout[src as usize].of(s.spans, i as usize);
+            let f = &s.fanout[src as usize];
+            if f.syns(i as usize).len() <= PREFETCH_WHOLE {
+                continue;
+            }
+            let spans = f.of(s.spans, i as usize);
             let mine = &spans[self.own_spans(spans)];
             if let (Some(a), Some(b)) = (mine.first(), mine.last()) {
-                let end = b.start as usize + b.deliver as usize;
-                for k in (a.start as usize..end).step_by(SYNS_PER_LINE) {
-                    prefetch_index(s.arena, k);
-                }
+                prefetch_lines(s.arena, a.start as usize..b.start as usize + b.deliver as usize);
             }
         }
     }
@@ -1247,8 +1281,22 @@ impl Ctx<'_> {
 /// fan-out entries, spans and synapses are in flight at once; far more
 /// would push earlier ones out of the L1 before they are used).
 const PREFETCH_BATCH: usize = 16;
-const SPANS_PER_LINE: usize = 64 / std::mem::size_of::<Span>();
-const SYNS_PER_LINE: usize = 64 / std::mem::size_of::<u64>();
+/// A neuron's synapses that a thread among several prefetches whole (16
+/// lines), rather than only those at its cores.
+const PREFETCH_WHOLE: usize = 128;
+
+/// Requests the lines of `xs[r]` (64-byte steps cross every line).
+#[inline]
+fn prefetch_lines<T>(xs: &[T], r: std::ops::Range<usize>) {
+    if r.is_empty() {
+        return;
+    }
+    let step = (64 / std::mem::size_of::<T>()).max(1);
+    for k in r.clone().step_by(step) {
+        prefetch_index(xs, k);
+    }
+    prefetch_index(xs, r.end - 1);
+}
 
 /// Counts the active bits and calls `spike(neuron)` for every spike bit, in neuron order.
 #[inline]

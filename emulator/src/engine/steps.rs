@@ -121,19 +121,24 @@ impl StepAcc {
         let bin = series_bin(steps);
         let points = steps.div_ceil(bin) as usize;
         let exact = steps <= STEP_TIMES_CAP;
+        let mut times = Vec::with_capacity(if exact { steps as usize } else { 0 });
+        let (mut max_step_ns, mut wall_bins) = (vec![0.0; points], vec![0.0; points]);
+        crate::lines::map_now(&mut times);
+        crate::lines::map_now(&mut max_step_ns);
+        crate::lines::map_now(&mut wall_bins);
         StepAcc {
             bin,
             barrier_ns: costs.barrier_ns,
             tick_ns: costs.tick_ns,
             timing: timing.clone(),
             pending: None,
-            times: Vec::with_capacity(if exact { steps as usize } else { 0 }),
+            times,
             hist: (!exact).then(|| [Histogram::new(), Histogram::new(), Histogram::new()]),
             emulated_ns: 0.0,
             wall_ns: 0.0,
             overruns: 0,
-            max_step_ns: vec![0.0; points],
-            wall_bins: vec![0.0; points],
+            max_step_ns,
+            wall_bins,
         }
     }
 

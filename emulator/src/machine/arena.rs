@@ -285,7 +285,7 @@ pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<us
         }
         let (g0, n) = (first[ci], c.n_neurons as usize);
         let base = span_at[g0];
-        fanout[ci] = Fanout { start: (0..=n).map(|i| (span_at[g0 + i] - base) as u32).collect(), base };
+        fanout[ci] = Fanout { at: (0..=n).map(|i| [(span_at[g0 + i] - base) as u32, syn_at[g0 + i] as u32]).collect(), base };
     }
     Ok(Laid { arena, spans: all_spans, fanout, in_off, in_total, ring_slots })
 }

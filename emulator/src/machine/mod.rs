@@ -130,12 +130,15 @@ pub struct Span {
 pub const MAX_ROW: usize = u16::MAX as usize;
 
 /// Where a source core's spikes land: neuron i's arrivals are
-/// `spans[start[i]..start[i + 1]]` of the core's spans, sorted by
-/// destination core. Every core's spans are one stretch of
-/// `Machine::spans`, from `base` (one array: no copy per core).
+/// `spans[at[i][0]..at[i + 1][0]]` of the core's spans, sorted by
+/// destination core, and its synapses `arena[at[i][1]..at[i + 1][1]]`.
+/// Every core's spans are one stretch of `Machine::spans`, from `base` (one
+/// array: no copy per core). A neuron's spans and synapses are found
+/// together: delivery requests both from memory at once, not the synapses
+/// only once the spans have come.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Fanout {
-    pub start: Vec<u32>,
+    pub at: Vec<[u32; 2]>,
     pub base: usize,
 }
 
@@ -143,7 +146,13 @@ impl Fanout {
     /// This core's spans, out of all of the machine's.
     #[inline]
     pub fn spans<'s>(&self, all: &'s [Span]) -> &'s [Span] {
-        &all[self.base..self.base + self.start.last().map_or(0, |&n| n as usize)]
+        &all[self.base..self.base + self.at.last().map_or(0, |n| n[0] as usize)]
+    }
+
+    /// The core's neurons (0 for a core whose spikes go nowhere).
+    #[inline]
+    pub fn neurons(&self) -> usize {
+        self.at.len().saturating_sub(1)
     }
 
     /// Neuron i's arrivals (none for a core whose spikes go nowhere, whose `start` is empty).
@@ -155,8 +164,17 @@ impl Fanout {
     /// Where neuron i's arrivals sit in the core's spans (empty for a core whose spikes go nowhere).
     #[inline]
     pub fn range(&self, i: usize) -> std::ops::Range<usize> {
-        match self.start.get(i + 1) {
-            Some(&end) => self.start[i] as usize..end as usize,
+        match self.at.get(i + 1) {
+            Some(end) => self.at[i][0] as usize..end[0] as usize,
+            None => 0..0,
+        }
+    }
+
+    /// Where neuron i's synapses sit in the arena (empty for a core whose spikes go nowhere).
+    #[inline]
+    pub fn syns(&self, i: usize) -> std::ops::Range<usize> {
+        match self.at.get(i + 1) {
+            Some(end) => self.at[i][1] as usize..end[1] as usize,
             None => 0..0,
         }
     }
@@ -191,6 +209,8 @@ pub struct Machine {
     /// in a copy of its own during a run ([`RING_COPY_MAX`] unless changed):
     /// larger parts are used in place, so as not to hold them twice.
     pub ring_copy_max: usize,
+    /// Whether runs pin their threads to CPUs ([`crate::engine::pin::Pin`]).
+    pub pin: crate::engine::pin::Pin,
     pub pops: Vec<PopSymbol>,
     /// The image's learning rules.
     pub rules: Vec<LearningRule>,
@@ -447,6 +467,7 @@ impl Machine {
             ring_slots,
             in_total,
             ring_copy_max: RING_COPY_MAX,
+            pin: Default::default(),
             pops: img.populations,
             rules,
             pre_subs,
@@ -469,7 +490,7 @@ impl Machine {
         }
         b += self.arena.len() as u64 * 8;
         for f in &self.fanout {
-            b += f.start.len() as u64 * 4;
+            b += f.at.len() as u64 * 8;
         }
         b += (self.spans.len() * std::mem::size_of::<Span>()) as u64;
         for rs in &self.routes {
