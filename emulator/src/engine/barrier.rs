@@ -48,8 +48,8 @@ impl Barrier {
     }
 }
 
-/// Spikes a post carries itself (a 128-byte line pair less its two words).
-pub const POST_SPIKES: usize = 14;
+/// Spikes a post carries itself (a 128-byte line pair less its three words).
+pub const POST_SPIKES: usize = 13;
 
 /// A thread's post of a step: that it has finished computing it, and its
 /// spikes when they fit, in one line pair that only this thread writes.
@@ -59,6 +59,8 @@ struct Post {
     seq: AtomicU64,
     /// Its spike count.
     n: AtomicU64,
+    /// What the thread says of the step before (its slowest core's time).
+    before: AtomicU64,
     /// Its spikes as `core << 32 | neuron`, when `n ≤ POST_SPIKES`.
     spikes: [AtomicU64; POST_SPIKES],
 }
@@ -79,17 +81,23 @@ pub struct Posts {
 
 impl Posts {
     pub fn new(threads: usize) -> Posts {
-        Posts { posts: (0..2 * threads).map(|_| Post { seq: AtomicU64::new(0), n: AtomicU64::new(0), spikes: Default::default() }).collect() }
+        Posts {
+            posts: (0..2 * threads)
+                .map(|_| Post { seq: AtomicU64::new(0), n: AtomicU64::new(0), before: AtomicU64::new(0), spikes: Default::default() })
+                .collect(),
+        }
     }
 
     fn at(&self, t: usize, step: u64) -> &Post {
         &self.posts[2 * t + (step & 1) as usize]
     }
 
-    /// Thread `t` has computed `step`, whose spikes are `spikes` (what it
-    /// wrote before is visible to a thread that has seen this post).
-    pub fn post(&self, t: usize, step: u64, spikes: &[(u32, u32)]) {
+    /// Thread `t` has computed `step`, whose spikes are `spikes`, and says
+    /// `before` of the step before (what it wrote before is visible to a
+    /// thread that has seen this post).
+    pub fn post(&self, t: usize, step: u64, spikes: &[(u32, u32)], before: u64) {
         let p = self.at(t, step);
+        p.before.store(before, Ordering::Relaxed);
         if spikes.len() <= POST_SPIKES {
             for (x, &(c, i)) in p.spikes.iter().zip(spikes) {
                 x.store((c as u64) << 32 | i as u64, Ordering::Relaxed);
@@ -107,6 +115,11 @@ impl Posts {
                 spin_until(|| p.seq.load(Ordering::Acquire) > step);
             }
         }
+    }
+
+    /// What thread `tb` said of the step before `step` (posted, waited for).
+    pub fn before(&self, tb: usize, step: u64) -> u64 {
+        self.at(tb, step).before.load(Ordering::Relaxed)
     }
 
     /// Thread `tb`'s spikes of `step` (posted, waited for) onto `out`, if
@@ -142,10 +155,11 @@ mod tests {
                 sc.spawn(move || {
                     let mut got = Vec::new();
                     for step in 0..2000u64 {
-                        posts.post(t, step, &list(t, step));
+                        posts.post(t, step, &list(t, step), step * 10 + t as u64);
                         posts.wait(t, step);
                         for tb in (0..threads).filter(|&tb| tb != t) {
                             got.clear();
+                            assert_eq!(posts.before(tb, step), step * 10 + tb as u64);
                             let want = list(tb, step);
                             assert_eq!(posts.spikes(tb, step, &mut got), want.len() <= POST_SPIKES);
                             if want.len() <= POST_SPIKES {

@@ -123,7 +123,8 @@ pub struct Ctx<'a> {
     pub step_acc: &'a Mutex<Option<super::steps::StepAcc>>,
     /// Per step of the last two batches (`Shared::core_max_at`): the
     /// slowest core's time of the step, as each thread's slowest joins it
-    /// (thread 0 reads and clears it a batch later).
+    /// (thread 0 reads and clears it a batch later). Within one process only
+    /// the last step's: the others' come with the threads' posts.
     pub core_max: &'a [crate::lines::OwnLine<std::sync::atomic::AtomicU64>],
     /// Thread 0's link totals, at the end.
     pub link_totals: &'a Mutex<Vec<u64>>,
@@ -192,6 +193,8 @@ pub struct Worker<'a> {
     pub spikes: Vec<SpikeEvent>,
     /// Thread 0 of a streamed recording: a chunk's spikes of all threads.
     merged: Vec<SpikeEvent>,
+    /// Its slowest core's time in the step last settled.
+    settled_max: f64,
     pub probes: Vec<ProbeTrace>,
     /// The step of `probes[_].values[0]` (0 unless the recording is streamed).
     probe_base: u64,
@@ -258,6 +261,7 @@ impl<'a> Worker<'a> {
             step_spikes: Vec::new(),
             spikes: Vec::new(),
             merged: Vec::new(),
+            settled_max: 0.0,
             probes: rec.probes.iter().map(|&(pop, slot)| ProbeTrace { pop, slot, values: Vec::new() }).collect(),
             probe_base: 0,
             bin_counts: Vec::new(),
@@ -401,7 +405,7 @@ impl Ctx<'_> {
                 self.compute(w, step, &mut out);
                 if !s.ranked {
                     // Other threads go on while this one charges its spikes.
-                    self.posts.post(self.t, step, &out);
+                    self.posts.post(self.t, step, &out, w.settled_max.to_bits());
                 }
             }
             // invariant: no thread panics while holding a spike buffer (compute and send return no errors; a panic is a bug and ends the run)
@@ -426,7 +430,12 @@ impl Ctx<'_> {
             // Every thread has settled the step before: its slowest core is known.
             if let Some(a) = acc.as_mut() {
                 if let Some((st, net_ns)) = a.pending.take() {
-                    let core_ns = f64::from_bits(self.core_max[s.core_max_at(st)].swap(0, Ordering::AcqRel));
+                    let core_ns = if s.ranked {
+                        f64::from_bits(self.core_max[s.core_max_at(st)].swap(0, Ordering::AcqRel))
+                    } else {
+                        // Each thread's slowest core of step `st` came with its post of this step.
+                        (0..s.threads).filter(|&tb| tb != self.t).map(|tb| f64::from_bits(self.posts.before(tb, step))).fold(w.settled_max, f64::max)
+                    };
                     a.account(st, core_ns, net_ns);
                 }
             }
@@ -1210,7 +1219,12 @@ impl Ctx<'_> {
             }
         }
         if s.rec.per_step {
-            super::steps::fetch_max(&self.core_max[s.core_max_at(t)], core_max);
+            // Within one process each thread posts it with its next step
+            // (`Posts`); the last step's, and a rank's, are joined here.
+            if s.ranked || t + 1 == s.steps {
+                super::steps::fetch_max(&self.core_max[s.core_max_at(t)], core_max);
+            }
+            w.settled_max = core_max;
             w.bin_counts[(t / super::steps::series_bin(s.steps)) as usize].add(&arrived);
             w.prev_total.add(&arrived);
         }
