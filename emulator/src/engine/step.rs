@@ -495,13 +495,13 @@ impl Ctx<'_> {
         self.barrier.wait();
         if self.t == 0 {
             let mut spikes = std::mem::take(&mut w.merged);
-            spikes.clear();
             let rows = (end - first) as usize;
             let mut probes: Vec<Vec<Vec<i32>>> = self.s.probe_sizes.iter().map(|&n| vec![vec![0; n]; rows]).collect();
+            let mut runs = Vec::with_capacity(self.handoff.len());
             for slot in self.handoff {
                 // invariant: no thread panics holding its handoff slot (it is held for one assignment)
                 let mut h = slot.lock().expect("no thread panics holding a handoff slot");
-                spikes.append(&mut h.spikes);
+                runs.push(std::mem::take(&mut h.spikes));
                 for (dst, src) in probes.iter_mut().zip(&h.probes) {
                     for (d, s) in dst.iter_mut().zip(src) {
                         for (x, y) in d.iter_mut().zip(s) {
@@ -514,12 +514,26 @@ impl Ctx<'_> {
             let mut failed = false;
             // Other ranks' parts go to rank 0, which writes.
             let write = match link.as_deref_mut() {
-                Some(l) => self.gather_chunk(l, rows, &mut spikes, &mut probes),
-                None => true,
+                Some(l) => {
+                    spikes.clear();
+                    for r in &mut runs {
+                        spikes.append(r);
+                    }
+                    let write = self.gather_chunk(l, rows, &mut spikes, &mut probes);
+                    spikes.sort();
+                    write
+                }
+                None => {
+                    merge_runs(&mut runs, &mut spikes);
+                    true
+                }
             };
-            // Each thread's spikes are in order (steps, then its cores): a
-            // stable sort merges the threads' runs in linear time.
-            spikes.sort();
+            // The lists go back to their threads emptied, their memory kept.
+            for (slot, mut r) in self.handoff.iter().zip(runs) {
+                r.clear();
+                // invariant: no thread panics holding its handoff slot (it is held for one assignment)
+                slot.lock().expect("no thread panics holding a handoff slot").spikes = r;
+            }
             if write {
                 if let Some(sink) = sink.as_mut() {
                     if let Err(e) = sink.chunk(first, &spikes, &probes) {
@@ -1342,4 +1356,124 @@ fn scan_flags(flags: &[u8], mut spike: impl FnMut(u32)) -> u64 {
         }
     }
     active
+}
+
+/// A chunk's spikes from every thread, each thread's list in order (steps,
+/// then its cores), merged into `out` in one pass: no sort, whose scratch
+/// memory, fresh every chunk, cost more page faults than the merge itself.
+/// Ties keep thread order, as a stable sort would. A list out of order is
+/// not expected; it gets sorted with the rest, so `out` is always the sorted
+/// union. The lists come back empty; one list is handed over, not copied.
+fn merge_runs(runs: &mut [Vec<SpikeEvent>], out: &mut Vec<SpikeEvent>) {
+    // One integer per spike, ordered as `SpikeEvent` is: compared without
+    // branches (two lists' heads win in no order a predictor could learn).
+    fn key(e: &SpikeEvent) -> u128 {
+        (e.step as u128) << 64 | (e.pop as u128) << 32 | e.neuron as u128
+    }
+    out.clear();
+    if !runs.iter().all(|r| r.windows(2).all(|p| key(&p[0]) <= key(&p[1]))) {
+        for r in runs.iter_mut() {
+            out.append(r);
+        }
+        out.sort();
+        return;
+    }
+    match runs {
+        [] => {}
+        [one] => std::mem::swap(one, out),
+        [a, b] => {
+            out.reserve(a.len() + b.len());
+            let (mut i, mut j) = (0, 0);
+            while i < a.len() && j < b.len() {
+                let (x, y) = (a[i], b[j]);
+                let take_b = key(&y) < key(&x);
+                out.push(if take_b { y } else { x });
+                i += !take_b as usize;
+                j += take_b as usize;
+            }
+            out.extend_from_slice(&a[i..]);
+            out.extend_from_slice(&b[j..]);
+            a.clear();
+            b.clear();
+        }
+        _ => {
+            out.reserve(runs.iter().map(Vec::len).sum());
+            let mut at = vec![0usize; runs.len()];
+            loop {
+                let mut best: Option<(usize, u128)> = None;
+                for (k, r) in runs.iter().enumerate() {
+                    if let Some(e) = r.get(at[k]) {
+                        let x = key(e);
+                        if best.is_none_or(|(_, b)| x < b) {
+                            best = Some((k, x));
+                        }
+                    }
+                }
+                let Some((k, _)) = best else { break };
+                out.push(runs[k][at[k]]);
+                at[k] += 1;
+            }
+            for r in runs.iter_mut() {
+                r.clear();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(step: u32, pop: u32, neuron: u32) -> SpikeEvent {
+        SpikeEvent { step, pop, neuron }
+    }
+
+    /// Pseudo-random sorted lists (a fixed LCG: the test is deterministic).
+    fn lists(seed: u64, k: usize) -> Vec<Vec<SpikeEvent>> {
+        let mut x = seed;
+        let mut next = move || {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (x >> 33) as u32
+        };
+        (0..k)
+            .map(|_| {
+                let n = next() as usize % 200;
+                let mut v: Vec<SpikeEvent> = (0..n).map(|_| ev(next() % 50, next() % 4, next() % 30)).collect();
+                v.sort();
+                v
+            })
+            .collect()
+    }
+
+    #[test]
+    fn merged_runs_equal_a_stable_sort() {
+        for seed in 0..200 {
+            for k in 0..5 {
+                let mut runs = lists(seed, k);
+                let mut want: Vec<SpikeEvent> = runs.concat();
+                want.sort();
+                let mut out = vec![ev(9, 9, 9)];
+                merge_runs(&mut runs, &mut out);
+                assert_eq!(out, want, "seed {seed}, {k} lists");
+                assert!(runs.iter().all(Vec::is_empty));
+            }
+        }
+    }
+
+    #[test]
+    fn a_list_out_of_order_still_gives_the_sorted_union() {
+        let mut runs = vec![vec![ev(1, 0, 0), ev(0, 0, 5)], vec![ev(0, 1, 0)]];
+        let mut out = Vec::new();
+        merge_runs(&mut runs, &mut out);
+        assert_eq!(out, vec![ev(0, 0, 5), ev(0, 1, 0), ev(1, 0, 0)]);
+    }
+
+    #[test]
+    fn one_list_is_handed_over_and_the_buffer_goes_back() {
+        let mut runs = vec![vec![ev(0, 0, 1), ev(2, 0, 0)]];
+        let mut out = Vec::with_capacity(64);
+        merge_runs(&mut runs, &mut out);
+        assert_eq!(out, vec![ev(0, 0, 1), ev(2, 0, 0)]);
+        assert!(runs[0].is_empty() && runs[0].capacity() >= 64);
+    }
 }
