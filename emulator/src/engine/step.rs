@@ -1359,11 +1359,11 @@ fn scan_flags(flags: &[u8], mut spike: impl FnMut(u32)) -> u64 {
 }
 
 /// A chunk's spikes from every thread, each thread's list in order (steps,
-/// then its cores), merged into `out` in one pass: no sort, whose scratch
-/// memory, fresh every chunk, cost more page faults than the merge itself.
-/// Ties keep thread order, as a stable sort would. A list out of order is
-/// not expected; it gets sorted with the rest, so `out` is always the sorted
-/// union. The lists come back empty; one list is handed over, not copied.
+/// then its cores), into `out` as their sorted union; the lists come back
+/// empty. One list is handed over, not copied, and two (two threads, the
+/// common case) are merged in one pass: a sort's scratch memory, fresh every
+/// chunk, cost more page faults than the merge itself. More lists, or one
+/// out of order (not expected), are sorted (stable: ties keep thread order).
 fn merge_runs(runs: &mut [Vec<SpikeEvent>], out: &mut Vec<SpikeEvent>) {
     // One integer per spike, ordered as `SpikeEvent` is: compared without
     // branches (two lists' heads win in no order a predictor could learn).
@@ -1371,17 +1371,10 @@ fn merge_runs(runs: &mut [Vec<SpikeEvent>], out: &mut Vec<SpikeEvent>) {
         (e.step as u128) << 64 | (e.pop as u128) << 32 | e.neuron as u128
     }
     out.clear();
-    if !runs.iter().all(|r| r.windows(2).all(|p| key(&p[0]) <= key(&p[1]))) {
-        for r in runs.iter_mut() {
-            out.append(r);
-        }
-        out.sort();
-        return;
-    }
+    let sorted = runs.iter().all(|r| r.windows(2).all(|p| key(&p[0]) <= key(&p[1])));
     match runs {
-        [] => {}
-        [one] => std::mem::swap(one, out),
-        [a, b] => {
+        [one] if sorted => std::mem::swap(one, out),
+        [a, b] if sorted => {
             out.reserve(a.len() + b.len());
             let (mut i, mut j) = (0, 0);
             while i < a.len() && j < b.len() {
@@ -1397,25 +1390,10 @@ fn merge_runs(runs: &mut [Vec<SpikeEvent>], out: &mut Vec<SpikeEvent>) {
             b.clear();
         }
         _ => {
-            out.reserve(runs.iter().map(Vec::len).sum());
-            let mut at = vec![0usize; runs.len()];
-            loop {
-                let mut best: Option<(usize, u128)> = None;
-                for (k, r) in runs.iter().enumerate() {
-                    if let Some(e) = r.get(at[k]) {
-                        let x = key(e);
-                        if best.is_none_or(|(_, b)| x < b) {
-                            best = Some((k, x));
-                        }
-                    }
-                }
-                let Some((k, _)) = best else { break };
-                out.push(runs[k][at[k]]);
-                at[k] += 1;
-            }
             for r in runs.iter_mut() {
-                r.clear();
+                out.append(r);
             }
+            out.sort();
         }
     }
 }
