@@ -37,6 +37,23 @@ def keep(rows, row):
         rows[prev] = row
 
 
+def core_to_core(work):
+    """The cache-line round trip between the two CPUs nerve's first two
+    threads are pinned to (bench/host/core_to_core.c), or None without a C
+    compiler or a second CPU: one of the two threads' per-step costs, and on
+    a VM it changes with where the host puts the vCPUs."""
+    cpus = sorted(os.sched_getaffinity(0))
+    exe = os.path.join(work, "core_to_core")
+    if len(cpus) < 2:
+        return None
+    if not os.path.exists(exe):
+        try:
+            sh(["cc", "-O2", "-pthread", os.path.join(ROOT, "bench/host/core_to_core.c"), "-o", exe])
+        except (OSError, subprocess.CalledProcessError):
+            return None
+    return float(sh([exe, str(cpus[0]), str(cpus[1])]).stdout)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--N", default="4000,16000")
@@ -58,6 +75,7 @@ def main():
     nerve = os.path.join(ROOT, "target/release/nerve")
     work = a.work or tempfile.mkdtemp(prefix="nerve-cuba-")
     rows = []
+    rounds = []
     for N in [int(x) for x in a.N.split(",")]:
         d = os.path.join(work, f"n{N}")
         if N == 4000:
@@ -76,12 +94,15 @@ def main():
         # every peer once, so that a slow or fast phase of a shared machine falls
         # on all of them alike; each simulator's best round is reported.
         for rnd in range(a.repeat):
+            trip = core_to_core(work)
+            walls = {}
             for eng in a.engines.split(","):
                 for th in [int(x) for x in a.threads.split(",")]:
                     rep = os.path.join(d, f"run{th}.json")
                     sh([nerve, "run", img, "--steps", str(steps), "--threads", str(th), "--engine", eng, "--report", rep, "-q"])
                     r = json.load(open(rep))
                     c = r["counts"]
+                    walls[(r["engine"], th)] = r["host"]["wall_seconds"]
                     # The report names the backend `jit` chose.
                     keep(rows, dict(sim=f"nerve {a.arch} {r['engine']} {th}t", N=N, T_s=a.T, wall=r["host"]["wall_seconds"],
                                     spikes=c["spikes"], syn=c["synaptic_events"], setup=compile_s,
@@ -90,6 +111,10 @@ def main():
                 # One thread each (cuba_peers' default), one run per round.
                 subprocess.run([py, os.path.join(SHARED, "peers/cuba_peers.py"), "--N", str(N), "--T", str(a.T),
                                 "--sims", sim, "--jsonl", jl, "--repeat", "1"], check=True, capture_output=True, text=True)
+            # Each round's thread ratios next to the round trip measured just before.
+            per = " ".join(f"{e} {th}t/1t {walls[(e, 1)] / w:.2f}" for (e, th), w in walls.items() if th != 1 and (e, 1) in walls)
+            trip_s = f"{trip:.0f} ns" if trip is not None else "not measured"
+            rounds.append(f"N={N} round {rnd + 1}: core-to-core round trip {trip_s}; {per or 'one thread count'}")
             print(f"  N={N} round {rnd + 1}/{a.repeat} done", file=sys.stderr, flush=True)
         if os.path.exists(jl):
             for line in open(jl):
@@ -110,6 +135,9 @@ def main():
             ratio = f"{r['wall'] / ref:.2f}x" if ref else "-"
             print(f"{r['sim']:<32}{N:>7}{r['wall']:>9.3f}{r['spikes']:>10}{r['spikes'] / N / r['T_s']:>9.2f}"
                   f"{r['syn'] / r['wall']:>11.3g}{N * steps / r['wall']:>13.3g}{ratio:>12}")
+    print("per round (a second thread waits for the first's spikes every step: the round trip is that wait's floor):")
+    for line in rounds:
+        print("  " + line)
     json.dump(rows, open(os.path.join(work, "results.json"), "w"), indent=1)
     print(f"(results: {work}/results.json)")
 
