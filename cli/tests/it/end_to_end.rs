@@ -502,3 +502,48 @@ fn runs_beyond_the_step_cap_keep_exact_totals_and_bounded_series() {
         assert!((got - want).abs() <= 0.02 * want, "p{}: {got} vs {want}", f * 100.0);
     }
 }
+
+/// A thread's spikes of a step travel with its post when they fit
+/// (`POST_SPIKES`), else through its shared list: bursts of 80 source spikes
+/// in a step (so that, on up to four threads, some thread has more than its
+/// post carries) must reach every thread alike, by the list on the bursts
+/// and by the posts on the quiet steps.
+#[test]
+fn a_burst_past_what_a_post_carries_is_delivered_alike_on_any_thread_count() {
+    let times: Vec<String> = (0..240).map(|i| format!("[{}, 2.0, {}]", 1.0 + (i % 3) as f64 * 0.1, 5.0 + (i % 7) as f64 * 0.1)).collect();
+    let text = format!(
+        r#"{{"name": "burst", "dt_ms": 0.1,
+  "populations": [
+    {{"name": "src", "size": 240, "model": "spike_source_array", "spike_times": [{}]}},
+    {{"name": "out", "size": 160, "model": "lif",
+     "params": {{"tau_m": 10.0, "cm": 0.2, "v_rest": -65.0, "v_reset": -65.0, "v_thresh": -55.0,
+                "tau_refrac": 0.2, "tau_syn_E": 1.0, "tau_syn_I": 1.0}},
+     "record": ["spikes"]}}
+  ],
+  "projections": [
+    {{"pre": "src", "post": "out", "receptor": "excitatory",
+     "connector": {{"type": "fixed_probability", "p": 0.5, "seed": 3}}, "weight": 2.0, "delay": 0.1}},
+    {{"pre": "out", "post": "out", "receptor": "inhibitory",
+     "connector": {{"type": "fixed_probability", "p": 0.1, "seed": 4}}, "weight": -0.05, "delay": 0.1}}
+  ]}}"#,
+        times.join(", ")
+    );
+    let net = nerve_compiler::front::json::parse_network(&text, Path::new("burst.json")).unwrap();
+    let opts = Options { neurons_per_core: Some(20), ..Options::default() };
+    let img = compile(&Arch::builtin("spinnaker").unwrap(), &net, &opts, &mut |_| {}).unwrap().image.into_image();
+    let (_, base) = emulate(img.clone(), 100, true, 1);
+    // Every source fires three times; the burst drives the LIF population.
+    let busiest = base.spikes.iter().fold(std::collections::BTreeMap::new(), |mut m, s| {
+        *m.entry(s.step).or_insert(0usize) += 1;
+        m
+    });
+    assert!(busiest.values().any(|&n| n > 4 * nerve_emulator::engine::POST_SPIKES), "the test needs steps past what posts carry: {busiest:?}");
+    assert!(base.spikes.iter().any(|s| s.pop == 1), "the burst must make the LIF population fire");
+    for (jit, threads) in [(true, 2), (false, 2), (true, 3), (true, 4)] {
+        let (_, r) = emulate(img.clone(), 100, jit, threads);
+        // Compared whole, reported by the first difference (the lists are long).
+        let first = r.spikes.iter().zip(&base.spikes).position(|(a, b)| a != b);
+        assert!(r.spikes == base.spikes, "jit={jit} threads={threads}: {} vs {} spikes, first difference at {first:?}", r.spikes.len(), base.spikes.len());
+        assert_eq!(r.counts, base.counts, "jit={jit} threads={threads}");
+    }
+}

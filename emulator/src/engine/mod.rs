@@ -11,9 +11,11 @@
 //!    into ring slot t + delay of its port (wrapping 32-bit addition);
 //!    **settle**: receive times, the step's counts and times.
 //!
-//! Threads own contiguous ranges of cores. Phase 1 writes a per-thread spike
-//! list (double-buffered by step parity); phase 2 has each thread deliver every
-//! spike of the step into the cores it owns. Integer addition is associative,
+//! Threads own contiguous ranges of cores. Phase 1 lists each thread's
+//! spikes in its own list, which its step's post carries to the others (or,
+//! past what a post holds, a shared list double-buffered by step parity; ranks
+//! always use the shared lists); phase 2 has each thread deliver every spike
+//! of the step into the cores it owns. Integer addition is associative,
 //! so results are identical for any thread count; counters are integers
 //! summed per step; times are maxima of per-core values.
 
@@ -30,6 +32,7 @@ use nerve_isa::ids::LinkId;
 use nerve_isa::image::PopSymbol;
 
 pub use crate::kernel::{Interp, KernelRunner};
+pub use barrier::POST_SPIKES;
 pub use nerve_isa::counters::Counts;
 
 use crate::cost::timing::Costs;

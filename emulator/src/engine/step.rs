@@ -10,7 +10,7 @@ use std::sync::{Mutex, RwLock};
 
 use nerve_isa::kernel::Kernel;
 
-use super::barrier::{Barrier, Posts};
+use super::barrier::{Barrier, Posts, POST_SPIKES};
 use super::ranks::{Link, Reader, Spike, Words};
 use super::{Counts, KernelRunner, ProbeTrace, Recording, SpikeEvent};
 use crate::cost::timing::Costs;
@@ -190,6 +190,11 @@ pub struct Worker<'a> {
     flags: Vec<u8>,
     /// The step's spikes of every thread (delivery's list, reused).
     step_spikes: Vec<(u32, u32)>,
+    /// This thread's spikes of the step (one process): no lock between it
+    /// and its compute, send and delivery; other threads get them with its
+    /// post, or past what that holds from its `Ctx::bufs` list, copied
+    /// before posting.
+    own: Vec<(u32, u32)>,
     pub spikes: Vec<SpikeEvent>,
     /// Thread 0 of a streamed recording: a chunk's spikes of all threads.
     merged: Vec<SpikeEvent>,
@@ -259,6 +264,7 @@ impl<'a> Worker<'a> {
             in_base,
             flags: vec![0; max_n / 4 + 8],
             step_spikes: Vec::new(),
+            own: Vec::new(),
             spikes: Vec::new(),
             merged: Vec::new(),
             settled_max: 0.0,
@@ -398,21 +404,34 @@ impl Ctx<'_> {
         for step in 0..s.steps {
             let par = (step & 1) as usize;
             let buf = &self.bufs[s.buf_at(step, self.t)];
-            {
-                // invariant: no thread panics while holding a spike buffer (compute and send return no errors; a panic is a bug and ends the run)
-                let mut out = buf.write().expect("no thread panics holding a spike buffer");
+            if !s.ranked {
+                // Each lock taken and released is an atomic read-modify-write
+                // (a store-buffer drain), two per use, in every step's path: the
+                // step's spikes go through the shared list only when the post
+                // cannot carry them.
+                let mut out = std::mem::take(&mut w.own);
                 out.clear();
                 self.compute(w, step, &mut out);
-                if !s.ranked {
-                    // Other threads go on while this one charges its spikes.
-                    self.posts.post(self.t, step, &out, w.settled_max.to_bits());
+                if s.threads > 1 && out.len() > POST_SPIKES {
+                    // invariant: no thread panics while holding a spike buffer (compute and send return no errors; a panic is a bug and ends the run)
+                    let mut shared = buf.write().expect("no thread panics holding a spike buffer");
+                    shared.clear();
+                    shared.extend_from_slice(&out);
                 }
-            }
-            // invariant: no thread panics while holding a spike buffer (compute and send return no errors; a panic is a bug and ends the run)
-            self.send(w, step, &buf.read().expect("no thread panics holding a spike buffer"));
-            if !s.ranked {
+                // Other threads go on while this one charges its spikes.
+                self.posts.post(self.t, step, &out, w.settled_max.to_bits());
+                self.send(w, step, &out);
+                w.own = out;
                 self.posts.wait(self.t, step);
             } else {
+                {
+                    // invariant: no thread panics while holding a spike buffer (compute and send return no errors; a panic is a bug and ends the run)
+                    let mut out = buf.write().expect("no thread panics holding a spike buffer");
+                    out.clear();
+                    self.compute(w, step, &mut out);
+                }
+                // invariant: no thread panics while holding a spike buffer (compute and send return no errors; a panic is a bug and ends the run)
+                self.send(w, step, &buf.read().expect("no thread panics holding a spike buffer"));
                 self.barrier.wait();
                 // Thread 0 keeps the step's spikes for the other ranks and, at
                 // the end of a batch, trades them while the other threads wait.
@@ -758,8 +777,15 @@ impl Ctx<'_> {
         let mut spikes = std::mem::take(&mut w.step_spikes);
         spikes.clear();
         for tb in 0..s.threads {
-            if !s.ranked && tb != self.t && self.posts.spikes(tb, t, &mut spikes) {
-                continue;
+            if !s.ranked {
+                // One process: this step only (`deliver`).
+                if tb == self.t {
+                    spikes.extend_from_slice(&w.own);
+                    continue;
+                }
+                if self.posts.spikes(tb, t, &mut spikes) {
+                    continue;
+                }
             }
             // invariant: no thread panics while holding a spike buffer (compute and send return no errors; a panic is a bug and ends the run)
             spikes.extend_from_slice(&self.bufs[s.buf_at(t, tb)].read().expect("no thread panics holding a spike buffer"));
