@@ -4,7 +4,7 @@
 //! every source slice's keys reach exactly its destination cores.
 
 use nerve_isa::arch::Arch;
-use nerve_isa::ids::{CoreId, KernelId, PopId, RoutingKey};
+use nerve_isa::ids::{KernelId, PopId, RoutingKey};
 use nerve_isa::image::{self, ConvRows, CoreImage, CoreKind, Image, InputEntry, Meta, ParamArray, PopSymbol, RouterTable, RowStart, Slice, Synapse};
 use nerve_isa::kernel::Kernel;
 
@@ -308,7 +308,6 @@ pub(crate) fn codegen(
         rules.push(rule);
     }
     let mut cores: Vec<Building> = Vec::new();
-    let mut core_index: std::collections::BTreeMap<CoreId, usize> = std::collections::BTreeMap::new();
     for (pi, _) in net.pops() {
         let sp = splits[pi.index()];
         let low = &lowered[pi.index()];
@@ -336,7 +335,6 @@ pub(crate) fn codegen(
             };
             let core = mapped.placement.cores[pi.index()][k as usize];
             let g = (base[pi.index()] + k) as usize;
-            core_index.insert(core, cores.len());
             cores.push(Building {
                 img: CoreImage {
                     core,
@@ -355,121 +353,50 @@ pub(crate) fn codegen(
             });
         }
     }
-    // Synaptic rows, per target population and source group.
+    // Synaptic rows, per target population and source group. A population's
+    // cores are consecutive in `cores`, in slice order (built so above), and
+    // only its own groups write them: populations are filled side by side
+    // when no group is large enough to be split itself (rand_big: 1,200
+    // populations, 57k groups of a few hundred synapses each).
+    let fill = Fill { arch, net, opts, syn, lowered, splits, mapped, conns, base: &base, rule_of: &rule_of, stdp_of: &stdp_of };
+    let mut parts: Vec<(PopIx, &mut [Building])> = Vec::new();
+    let mut rest = cores.as_mut_slice();
     for (post, _) in net.pops() {
-        let qs = splits[post.index()];
-        let quant: &[(ProjIx, ProjQuant)] = &lowered[post.index()].quant;
-        for (pre, projs) in groups_into(net, post) {
-            let ps = splits[pre.index()];
-            let group: Vec<(&Synapses, &ProjQuant, &Projection)> = projs
-                .iter()
-                .map(|e| {
-                    // invariant: `lower` quantises every projection into a population (delay stages take their origin's, in `front`)
-                    let q = &quant.iter().find(|(pe, _)| pe == e).expect("every projection is quantised").1;
-                    (&syn[e.index()], q, &net.graph[*e])
-                })
-                .collect();
-            let conn = conns.get(&(pre, post)).ok_or_else(|| CompileError::Internal("a projection into a population partition did not see".into()))?;
-            // One input entry per (source population, target core), covering the
-            // population's whole key run. Rows are numbered by key offset within
-            // the run; only non-empty rows are stored.
-            let (run_key, run_mask) = match mapped.keys.runs[pre.index()] {
-                Some(r) => r,
-                None => continue,
-            };
-            let span = (!run_mask as u64 + 1) as u32;
-            // Index into `cores` of each target slice.
-            let slot_of: Vec<usize> = (0..qs.count as usize).map(|t| core_index[&mapped.placement.cores[post.index()][t]]).collect();
-            // Mantissas of uniform weights, once per projection.
-            let uniform_m: Vec<Option<i32>> = group
-                .iter()
-                .map(|(sy, q, _)| match &sy.weights {
-                    crate::net::expand::Weights::Uniform(w) => Some(q.mantissa(*w).0),
-                    crate::net::expand::Weights::PerSynapse(_) => None,
-                })
-                .collect();
-            let plastic: Vec<Option<(u32, u32, Option<&crate::plasticity::stdp::Planned>)>> =
-                projs.iter().map(|e| rule_of[e.index()].map(|r| (r, e.index() as u32, stdp_of[e.index()].as_ref()))).collect();
-            for (sy, _, proj) in &group {
-                if sy.max_delay() > 255 {
-                    return Err(CompileError::Projection { projection: proj.label.clone(), reason: format!("delay {} steps exceeds 255", sy.max_delay()) });
-                }
+        let (mine, more) = std::mem::take(&mut rest).split_at_mut(splits[post.index()].count as usize);
+        parts.push((post, mine));
+        rest = more;
+    }
+    let largest = net.projections().map(|(e, _, _, _)| syn[e.index()].post.len()).max().unwrap_or(0);
+    let threads = match opts.threads {
+        Some(k) => k.max(1),
+        None if largest < PARALLEL_SCATTER => nerve_isa::host_threads(),
+        None => 1,
+    }
+    .min(parts.len().max(1));
+    if threads <= 1 {
+        for (post, targets) in parts {
+            fill_population(&fill, post, targets, true)?;
+        }
+    } else {
+        // Each thread takes the next population; the first failing one (in
+        // population order) gives the error, as filling them in turn would.
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let slots: Vec<PopSlot> = parts.into_iter().map(|(p, t)| std::sync::Mutex::new((p, Some(t), Ok(())))).collect();
+        std::thread::scope(|sc| {
+            for _ in 0..threads {
+                sc.spawn(|| loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(slot) = slots.get(i) else { break };
+                    // invariant: each index is taken by one thread, and fill_population returns errors rather than panicking
+                    let mut s = slot.lock().expect("no thread panics holding a population");
+                    let (post, targets) = (s.0, s.1.take().expect("each population is filled once"));
+                    s.2 = fill_population(&fill, post, targets, false);
+                });
             }
-            let kernels: Vec<Option<crate::net::expand::SharedKernel>> = group.iter().map(|(_, _, p)| crate::net::expand::shared_kernel(arch, p)).collect();
-            // Every connected source slice has a key (checked before the
-            // scatter, which then cannot fail).
-            for sl in 0..ps.count {
-                if mapped.keys.base[(base[pre.index()] + sl) as usize].is_none() && !conn[sl as usize].is_empty() {
-                    return Err(CompileError::Internal("a connected slice has no key".into()));
-                }
-            }
-            // The target population's cores are consecutive in `cores`, in
-            // slice order (built so above).
-            let first = slot_of.first().copied().unwrap_or(0);
-            if slot_of.iter().enumerate().any(|(t, &c)| c != first + t) {
-                return Err(CompileError::Internal("a population's cores are not consecutive".into()));
-            }
-            let targets = &mut cores[first..first + qs.count as usize];
-            let job = Scatter {
-                net,
-                pre,
-                ps,
-                qs,
-                group: &group,
-                uniform_m: &uniform_m,
-                shared: &kernels,
-                conn,
-                key_base: &mapped.keys.base[base[pre.index()] as usize..(base[pre.index()] + ps.count) as usize],
-                plastic: &plastic,
-                run_key,
-                run_mask,
-                span,
-            };
-            // Large groups are scattered by several threads, each over its own
-            // source neurons: the per-core arrays come out the same whatever the split.
-            let n_syn: usize = group.iter().map(|(sy, _, _)| sy.post.len()).sum();
-            let threads = match opts.threads {
-                Some(k) => k.max(1),
-                None if n_syn >= PARALLEL_SCATTER => nerve_isa::host_threads(),
-                None => 1,
-            };
-            job.run(targets, threads);
-            // Shared kernels: one per target slice the projection reaches.
-            for (g, k) in kernels.iter().enumerate() {
-                let Some(k) = k else { continue };
-                let (sy, q, proj) = group[g];
-                if plastic[g].is_some() {
-                    return Err(CompileError::Projection {
-                        projection: proj.label.clone(),
-                        reason: "a learning rule on a shared-kernel (convolution) projection: its synapses are one kernel".into(),
-                    });
-                }
-                let delay = match sy.delays {
-                    crate::net::expand::Delays::Uniform(d) => d as u8,
-                    crate::net::expand::Delays::PerSynapse(_) => {
-                        return Err(CompileError::Internal(format!("{}: a shared kernel with per-synapse delays", proj.label)))
-                    }
-                };
-                // Zero taps are absent, as `expand` drops them.
-                let weights: Vec<i32> = k.weights.iter().map(|&w| if w == 0.0 { ConvRows::NO_TAP } else { q.mantissa(w).0 }).collect();
-                let mut reached = vec![false; qs.count as usize];
-                for_each_row(&[sy], net.pop(pre).size, qs, |_, sl, _| reached[sl as usize] = true);
-                for (t, _) in reached.iter().enumerate().filter(|(_, r)| **r) {
-                    cores[slot_of[t]].conv.push((
-                        run_key,
-                        ConvRows {
-                            input: u32::MAX,
-                            neuron_bits: mapped.keys.neuron_bits,
-                            pre_slice: ps.size,
-                            geom: k.geom,
-                            weights: weights.clone(),
-                            delay,
-                            port: q.port,
-                            post_first: t as u32 * qs.size,
-                        },
-                    ));
-                }
-            }
+        });
+        for s in slots {
+            // invariant: the scope re-raised any thread's panic, so no slot is poisoned
+            s.into_inner().expect("no thread panicked holding a population").2?;
         }
     }
     let mut out_cores: Vec<CoreImage> = cores
@@ -514,6 +441,140 @@ pub(crate) fn codegen(
         populations,
         rules,
     })
+}
+
+/// A target population of the parallel fill: its cores until a thread takes
+/// them, then what filling them gave.
+type PopSlot<'c> = std::sync::Mutex<(PopIx, Option<&'c mut [Building]>, Result<()>)>;
+
+/// What every target population's rows are built from (`fill_population`).
+struct Fill<'a> {
+    arch: &'a Arch,
+    net: &'a Network,
+    opts: &'a Options,
+    syn: &'a [Synapses],
+    lowered: &'a [Lowered],
+    splits: &'a [Split],
+    mapped: &'a Mapped,
+    conns: &'a SliceConns,
+    base: &'a [u32],
+    rule_of: &'a [Option<u32>],
+    stdp_of: &'a [Option<crate::plasticity::stdp::Planned>],
+}
+
+/// The synaptic rows of target population `post`, per source group, into
+/// its cores `targets` (slice order). `inner_threads`: whether a large
+/// group may be scattered by several threads (not when populations are
+/// already filled side by side).
+fn fill_population(f: &Fill, post: PopIx, targets: &mut [Building], inner_threads: bool) -> Result<()> {
+    let Fill { arch, net, opts, syn, lowered, splits, mapped, conns, base, rule_of, stdp_of } = *f;
+    let qs = splits[post.index()];
+    let quant: &[(ProjIx, ProjQuant)] = &lowered[post.index()].quant;
+    for (pre, projs) in groups_into(net, post) {
+        let ps = splits[pre.index()];
+        let group: Vec<(&Synapses, &ProjQuant, &Projection)> = projs
+            .iter()
+            .map(|e| {
+                // invariant: `lower` quantises every projection into a population (delay stages take their origin's, in `front`)
+                let q = &quant.iter().find(|(pe, _)| pe == e).expect("every projection is quantised").1;
+                (&syn[e.index()], q, &net.graph[*e])
+            })
+            .collect();
+        let conn = conns.get(&(pre, post)).ok_or_else(|| CompileError::Internal("a projection into a population partition did not see".into()))?;
+        // One input entry per (source population, target core), covering the
+        // population's whole key run. Rows are numbered by key offset within
+        // the run; only non-empty rows are stored.
+        let (run_key, run_mask) = match mapped.keys.runs[pre.index()] {
+            Some(r) => r,
+            None => continue,
+        };
+        let span = (!run_mask as u64 + 1) as u32;
+        // Mantissas of uniform weights, once per projection.
+        let uniform_m: Vec<Option<i32>> = group
+            .iter()
+            .map(|(sy, q, _)| match &sy.weights {
+                crate::net::expand::Weights::Uniform(w) => Some(q.mantissa(*w).0),
+                crate::net::expand::Weights::PerSynapse(_) => None,
+            })
+            .collect();
+        let plastic: Vec<Option<(u32, u32, Option<&crate::plasticity::stdp::Planned>)>> =
+            projs.iter().map(|e| rule_of[e.index()].map(|r| (r, e.index() as u32, stdp_of[e.index()].as_ref()))).collect();
+        for (sy, _, proj) in &group {
+            if sy.max_delay() > 255 {
+                return Err(CompileError::Projection { projection: proj.label.clone(), reason: format!("delay {} steps exceeds 255", sy.max_delay()) });
+            }
+        }
+        let kernels: Vec<Option<crate::net::expand::SharedKernel>> = group.iter().map(|(_, _, p)| crate::net::expand::shared_kernel(arch, p)).collect();
+        // Every connected source slice has a key (checked before the
+        // scatter, which then cannot fail).
+        for sl in 0..ps.count {
+            if mapped.keys.base[(base[pre.index()] + sl) as usize].is_none() && !conn[sl as usize].is_empty() {
+                return Err(CompileError::Internal("a connected slice has no key".into()));
+            }
+        }
+        let job = Scatter {
+            net,
+            pre,
+            ps,
+            qs,
+            group: &group,
+            uniform_m: &uniform_m,
+            shared: &kernels,
+            conn,
+            key_base: &mapped.keys.base[base[pre.index()] as usize..(base[pre.index()] + ps.count) as usize],
+            plastic: &plastic,
+            run_key,
+            run_mask,
+            span,
+        };
+        // Large groups are scattered by several threads, each over its own
+        // source neurons: the per-core arrays come out the same whatever the split.
+        let n_syn: usize = group.iter().map(|(sy, _, _)| sy.post.len()).sum();
+        let threads = match opts.threads {
+            _ if !inner_threads => 1,
+            Some(k) => k.max(1),
+            None if n_syn >= PARALLEL_SCATTER => nerve_isa::host_threads(),
+            None => 1,
+        };
+        job.run(targets, threads);
+        // Shared kernels: one per target slice the projection reaches.
+        for (g, k) in kernels.iter().enumerate() {
+            let Some(k) = k else { continue };
+            let (sy, q, proj) = group[g];
+            if plastic[g].is_some() {
+                return Err(CompileError::Projection {
+                    projection: proj.label.clone(),
+                    reason: "a learning rule on a shared-kernel (convolution) projection: its synapses are one kernel".into(),
+                });
+            }
+            let delay = match sy.delays {
+                crate::net::expand::Delays::Uniform(d) => d as u8,
+                crate::net::expand::Delays::PerSynapse(_) => {
+                    return Err(CompileError::Internal(format!("{}: a shared kernel with per-synapse delays", proj.label)))
+                }
+            };
+            // Zero taps are absent, as `expand` drops them.
+            let weights: Vec<i32> = k.weights.iter().map(|&w| if w == 0.0 { ConvRows::NO_TAP } else { q.mantissa(w).0 }).collect();
+            let mut reached = vec![false; qs.count as usize];
+            for_each_row(&[sy], net.pop(pre).size, qs, |_, sl, _| reached[sl as usize] = true);
+            for (t, _) in reached.iter().enumerate().filter(|(_, r)| **r) {
+                targets[t].conv.push((
+                    run_key,
+                    ConvRows {
+                        input: u32::MAX,
+                        neuron_bits: mapped.keys.neuron_bits,
+                        pre_slice: ps.size,
+                        geom: k.geom,
+                        weights: weights.clone(),
+                        delay,
+                        port: q.port,
+                        post_first: t as u32 * qs.size,
+                    },
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Every source slice's first and last key, traced through the final tables,

@@ -319,3 +319,36 @@ fn shared_routes_keep_a_thinned_network_s_tables_from_growing() {
         assert!(e.contains("shared routes") && e.contains(">= 0"), "{e}");
     }
 }
+
+/// Target populations are filled side by side on several threads; a fault
+/// found there is the one the first faulty population (in network order)
+/// gives, on any thread count. A profile with 1024 delay slots lets delays
+/// of 300 steps through to code generation, whose synapse words hold 255.
+#[test]
+fn the_first_faulty_population_gives_the_error_on_any_thread_count() {
+    let mut a = Arch::builtin("spinnaker").unwrap();
+    a.core.max_delay_steps = 1024;
+    a.core.max_extended_delay_steps = None;
+    let pops: Vec<String> = (0..8)
+        .map(|k| format!(r#"{{"name": "p{k}", "size": 40, "model": "lif", "params": {{"tau_m": 20.0, "cm": 0.2, "v_rest": -65.0, "v_reset": -65.0, "v_thresh": -55.0, "tau_refrac": 2.0, "tau_syn_E": 5.0, "tau_syn_I": 5.0}}}}"#))
+        .collect();
+    let projs: Vec<String> = (0..8)
+        .map(|k| {
+            let delay = if k == 3 || k == 6 { 30.0 } else { 1.0 };
+            format!(
+                r#"{{"pre": "src", "post": "p{k}", "connector": {{"type": "fixed_probability", "p": 0.2, "seed": {}}}, "weight": 0.1, "delay": {delay}}}"#,
+                k + 3
+            )
+        })
+        .collect();
+    let net = parse(&format!(
+        r#"{{"name": "late", "dt_ms": 0.1, "populations": [{{"name": "src", "size": 50, "model": "spike_source_poisson", "params": {{"rate": 10.0}}, "seed": 1}}, {}], "projections": [{}]}}"#,
+        pops.join(", "),
+        projs.join(", ")
+    ));
+    for k in [1, 2, 3, 8] {
+        let o = Options { threads: Some(k), ..Options::default() };
+        let e = compile(&a, &net, &o, &mut |_| {}).unwrap_err().to_string();
+        assert!(e.contains("src→p3") && e.contains("exceeds 255"), "{k} threads: {e}");
+    }
+}
