@@ -547,3 +547,52 @@ fn a_burst_past_what_a_post_carries_is_delivered_alike_on_any_thread_count() {
         assert_eq!(r.counts, base.counts, "jit={jit} threads={threads}");
     }
 }
+
+/// Delivery looks a ring slot up once per run of synapses of one delay and,
+/// after a short run, per synapse (`engine::step::Ctx::apply`): a source's
+/// synapses in long runs, short runs and one-by-one delays must each reach
+/// their target at the source's step plus its own delay (every target fires
+/// once, its first spike its delay after the source's, less one constant),
+/// on one thread and on two splitting the rows.
+#[test]
+fn each_synapse_arrives_after_its_own_delay_whatever_its_neighbours() {
+    // Targets 0–11: 0.1 ms; 12–13: 0.5 ms; 14–25: 0.1 ms; 26–39: 0.1–1.4 ms, one each.
+    let delay_steps = |j: usize| -> u64 {
+        match j {
+            0..=11 | 14..=25 => 1,
+            12 | 13 => 5,
+            _ => (j - 25) as u64,
+        }
+    };
+    let conns: Vec<String> = (0..40).map(|j| format!("[0, {j}, 50.0, {:.1}]", delay_steps(j) as f64 * 0.1)).collect();
+    let text = format!(
+        r#"{{"name": "delays", "dt_ms": 0.1,
+  "populations": [
+    {{"name": "src", "size": 1, "model": "spike_source_array", "spike_times": [[1.0]]}},
+    {{"name": "out", "size": 40, "model": "lif",
+     "params": {{"tau_m": 10.0, "cm": 0.2, "v_rest": -65.0, "v_reset": -65.0, "v_thresh": -55.0,
+                "tau_refrac": 50.0, "tau_syn_E": 1.0, "tau_syn_I": 1.0}},
+     "record": ["spikes"]}}
+  ],
+  "projections": [
+    {{"pre": "src", "post": "out", "receptor": "excitatory", "connector": {{"type": "from_list", "connections": [{}]}}}}
+  ]}}"#,
+        conns.join(", ")
+    );
+    let net = nerve_compiler::front::json::parse_network(&text, Path::new("delays.json")).unwrap();
+    let opts = Options { neurons_per_core: Some(8), ..Options::default() };
+    let img = compile(&Arch::builtin("spinnaker").unwrap(), &net, &opts, &mut |_| {}).unwrap().image.into_image();
+    for threads in [1, 2] {
+        let (_, r) = emulate(img.clone(), 60, true, threads);
+        let src = r.spikes.iter().find(|s| s.pop == 0).expect("the source fires").step as u64;
+        let mut first = vec![None; 40];
+        for s in r.spikes.iter().filter(|s| s.pop == 1) {
+            assert!(first[s.neuron as usize].is_none(), "target {} fired twice ({threads} threads)", s.neuron);
+            first[s.neuron as usize] = Some(s.step as u64);
+        }
+        let lag: Vec<i64> = (0..40)
+            .map(|j| first[j].unwrap_or_else(|| panic!("target {j} never fired ({threads} threads)")) as i64 - src as i64 - delay_steps(j) as i64)
+            .collect();
+        assert!(lag.iter().all(|&l| l == lag[0]), "targets' first spikes less their delays differ ({threads} threads): {lag:?}");
+    }
+}
