@@ -269,26 +269,7 @@ fn expand_all(net: &Network, threads: Option<usize>) -> Result<Vec<Synapses>> {
     // Threads pay off for large networks only (as in code generation).
     let neurons: u64 = net.pops().map(|(_, p)| p.size as u64).sum();
     let threads = threads.unwrap_or_else(|| if neurons < 50_000 { 1 } else { std::thread::available_parallelism().map_or(1, |n| n.get()).min(8) });
-    if threads <= 1 || edges.len() < 2 {
-        return edges.iter().map(|&e| expand(net, e)).collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let slots: Vec<std::sync::Mutex<Option<Result<Synapses>>>> = edges.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    std::thread::scope(|sc| {
-        for _ in 0..threads.min(edges.len()) {
-            sc.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(&e) = edges.get(i) else { break };
-                // invariant: expand() returns errors rather than panicking, and a panicking thread ends the compilation (the scope re-raises it)
-                *slots[i].lock().expect("no thread panics holding a slot") = Some(expand(net, e));
-            });
-        }
-    });
-    // invariant: the scope re-raised any thread's panic (no slot is poisoned); fetch_add gave each slot's index to one thread, which filled it
-    slots
-        .into_iter()
-        .map(|m| m.into_inner().expect("no thread panics holding a slot").expect("every index below edges.len() was claimed and its slot filled"))
-        .collect()
+    crate::par::map_in_order(edges, threads, |e| expand(net, e)).into_iter().collect()
 }
 
 /// What exporters need of a compilation, without placing, routing or

@@ -373,32 +373,11 @@ pub(crate) fn codegen(
         None => 1,
     }
     .min(parts.len().max(1));
-    if threads <= 1 {
-        for (post, targets) in parts {
-            fill_population(&fill, post, targets, true)?;
-        }
-    } else {
-        // Each thread takes the next population; the first failing one (in
-        // population order) gives the error, as filling them in turn would.
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let slots: Vec<PopSlot> = parts.into_iter().map(|(p, t)| std::sync::Mutex::new((p, Some(t), Ok(())))).collect();
-        std::thread::scope(|sc| {
-            for _ in 0..threads {
-                sc.spawn(|| loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(slot) = slots.get(i) else { break };
-                    // invariant: each index is taken by one thread, and fill_population returns errors rather than panicking
-                    let mut s = slot.lock().expect("no thread panics holding a population");
-                    let (post, targets) = (s.0, s.1.take().expect("each population is filled once"));
-                    s.2 = fill_population(&fill, post, targets, false);
-                });
-            }
-        });
-        for s in slots {
-            // invariant: the scope re-raised any thread's panic, so no slot is poisoned
-            s.into_inner().expect("no thread panicked holding a population").2?;
-        }
-    }
+    // The first failing population (in population order) gives the error, as
+    // filling them in turn would; a large group is split itself only when
+    // populations are filled in turn.
+    let inner_threads = threads <= 1;
+    crate::par::map_in_order(parts, threads, |(post, targets)| fill_population(&fill, post, targets, inner_threads)).into_iter().collect::<Result<()>>()?;
     let mut out_cores: Vec<CoreImage> = cores
         .into_iter()
         .map(|b| {
@@ -442,10 +421,6 @@ pub(crate) fn codegen(
         rules,
     })
 }
-
-/// A target population of the parallel fill: its cores until a thread takes
-/// them, then what filling them gave.
-type PopSlot<'c> = std::sync::Mutex<(PopIx, Option<&'c mut [Building]>, Result<()>)>;
 
 /// What every target population's rows are built from (`fill_population`).
 struct Fill<'a> {

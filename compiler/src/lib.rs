@@ -23,6 +23,7 @@ pub mod lower;
 pub mod map;
 pub mod models;
 pub mod net;
+mod par;
 pub mod plasticity;
 pub mod report;
 pub mod rng;

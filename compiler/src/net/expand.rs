@@ -166,8 +166,6 @@ pub fn expand(net: &Network, proj: ProjIx) -> Result<Synapses> {
     expand_projection(net, pre, post, &net.graph[proj])
 }
 
-/// Expands projection `p` from `pre` to `post` (one of the graph's, or an
-/// electrical one, which is not in the graph).
 /// Room for `expect` items and a margin of four standard deviations of a
 /// binomial count (a row sum of Bernoulli trials), so that a random
 /// connector's list is seldom grown; capped at 64 M items (256 MB), past
@@ -177,6 +175,8 @@ fn reserve(expect: f64) -> usize {
     (x + 4.0 * x.sqrt() + 16.0).min((1u64 << 26) as f64) as usize
 }
 
+/// Expands projection `p` from `pre` to `post` (one of the graph's, or an
+/// electrical one, which is not in the graph).
 pub fn expand_projection(net: &Network, pre: PopIx, post: PopIx, p: &Projection) -> Result<Synapses> {
     let (n_pre, n_post) = (net.pop(pre).size as usize, net.pop(post).size as usize);
     let same = pre == post;
