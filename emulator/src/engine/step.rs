@@ -985,9 +985,12 @@ impl Ctx<'_> {
     /// time, so that they overlap rather than follow each other: a step with
     /// few spikes (CUBA: two or three) waits about two misses instead of two
     /// per spike, and every thread, which walks every spike, waits that
-    /// much less. A thread among several takes a neuron's synapses whole when
-    /// they are few (`PREFETCH_WHOLE`), else only those at its cores, found
-    /// from the spans (a third level).
+    /// much less. A thread among several finds both its part of a neuron's
+    /// spans and its synapses in its `Worker::own_at` entry (a neuron's first
+    /// spike: as one thread would, its spans, and its synapses when few);
+    /// under the per-destination cost model it takes a neuron's synapses whole
+    /// when they are few (`PREFETCH_WHOLE`), else only those at its cores,
+    /// found from the spans (a third level).
     fn prefetch_batch(&self, own_at: &[Vec<[u32; 4]>], spikes: &[(u32, u32)]) {
         let s = self.s;
         if !own_at.is_empty() && s.costs.direct.is_none() {
@@ -1018,13 +1021,7 @@ impl Ctx<'_> {
                 // first 200 steps took 25–40% longer so).
                 for &(src, i) in spikes {
                     if own_at[src as usize].get(i as usize) == Some(&OWN_UNSET) {
-                        let f = &s.fanout[src as usize];
-                        let r = f.range(i as usize);
-                        prefetch_lines(s.spans, f.base + r.start..f.base + r.end);
-                        let y = f.syns(i as usize);
-                        if y.len() <= PREFETCH_WHOLE {
-                            prefetch_lines(s.arena, y);
-                        }
+                        self.prefetch_neuron(src, i, false);
                     }
                 }
             }
@@ -1037,15 +1034,7 @@ impl Ctx<'_> {
         }
         let mut part = false;
         for &(src, i) in spikes {
-            let f = &s.fanout[src as usize];
-            let r = f.range(i as usize);
-            prefetch_lines(s.spans, f.base + r.start..f.base + r.end);
-            let y = f.syns(i as usize);
-            if s.threads == 1 || y.len() <= PREFETCH_WHOLE {
-                prefetch_lines(s.arena, y);
-            } else {
-                part = true;
-            }
+            part |= !self.prefetch_neuron(src, i, s.threads == 1);
         }
         if !part {
             return;
@@ -1061,6 +1050,22 @@ impl Ctx<'_> {
                 prefetch_lines(s.arena, a.start as usize..b.start as usize + b.deliver as usize);
             }
         }
+    }
+
+    /// Requests neuron `i` of core `src`'s spans, and its synapses if `whole`
+    /// or they are few (`PREFETCH_WHOLE`); whether they were requested.
+    #[inline]
+    fn prefetch_neuron(&self, src: u32, i: u32, whole: bool) -> bool {
+        let s = self.s;
+        let f = &s.fanout[src as usize];
+        let r = f.range(i as usize);
+        prefetch_lines(s.spans, f.base + r.start..f.base + r.end);
+        let y = f.syns(i as usize);
+        let all = whole || y.len() <= PREFETCH_WHOLE;
+        if all {
+            prefetch_lines(s.arena, y);
+        }
+        all
     }
 
     /// Thread 0, after the step's first barrier: this rank's spikes of the
@@ -1400,11 +1405,8 @@ impl Ctx<'_> {
         let r = f.range(i);
         let spans = &s.spans[f.base + r.start..f.base + r.end];
         let own = self.own_spans(spans);
-        let (a, b) = (f.base + r.start + own.start, f.base + r.start + own.end);
-        match (spans[own.clone()].first(), spans[own].last()) {
-            (Some(x), Some(y)) => [a as u32, b as u32, x.start, y.start + y.deliver as u32],
-            _ => [a as u32, b as u32, 0, 0],
-        }
+        let y = syns_of(&spans[own.clone()]);
+        [(f.base + r.start + own.start) as u32, (f.base + r.start + own.end) as u32, y.start as u32, y.end as u32]
     }
 
     /// The part of a spike's arrivals at this thread's cores. A rank that
