@@ -548,6 +548,52 @@ fn a_burst_past_what_a_post_carries_is_delivered_alike_on_any_thread_count() {
     }
 }
 
+/// A step's time is its slowest core's, whichever thread runs that core:
+/// each thread tells the others its slowest core of a step it has settled
+/// with a later post (one step later, or two when steps are settled during
+/// the next: `Shared::defer_settle`). Here the slowest core moves between
+/// threads from step to step (a quiet population on the first cores, one
+/// driven at scattered steps on the last), so that a step matched with
+/// another step's figures shows in its time.
+#[test]
+fn the_slowest_core_of_each_step_is_found_on_any_thread_count() {
+    let times: Vec<String> = (0..20).map(|k| format!("[{}, {}]", 0.3 + 0.7 * k as f64, 1.1 + 1.3 * k as f64)).collect();
+    let lif = r#""model": "lif", "params": {"tau_m": 10.0, "cm": 0.2, "v_rest": -65.0, "v_reset": -65.0, "v_thresh": -55.0, "tau_refrac": 0.2, "tau_syn_E": 1.0, "tau_syn_I": 1.0}"#;
+    let text = format!(
+        r#"{{"name": "moving", "dt_ms": 0.1,
+  "populations": [
+    {{"name": "quiet", "size": 100, {lif}}},
+    {{"name": "src", "size": 20, "model": "spike_source_array", "spike_times": [{}]}},
+    {{"name": "busy", "size": 100, {lif}, "record": ["spikes"]}}
+  ],
+  "projections": [
+    {{"pre": "src", "post": "busy", "receptor": "excitatory", "connector": {{"type": "all_to_all"}}, "weight": 0.5, "delay": 0.1}}
+  ]}}"#,
+        times.join(", ")
+    );
+    let net = nerve_compiler::front::json::parse_network(&text, Path::new("moving.json")).unwrap();
+    let opts = Options { neurons_per_core: Some(20), ..Options::default() };
+    let img = compile(&Arch::builtin("spinnaker").unwrap(), &net, &opts, &mut |_| {}).unwrap().image.into_image();
+    let steps = 400;
+    let (_, base) = emulate(img.clone(), steps, true, 1);
+    let core: Vec<f64> = base.step_times.iter().map(|s| s.core_ns).collect();
+    let changes = core.windows(2).filter(|w| w[0] != w[1]).count();
+    assert!(changes >= 40, "the test needs the slowest core's time to change from step to step: {changes} changes");
+    for (jit, threads) in [(true, 2), (false, 2), (true, 3), (true, 5)] {
+        let (_, r) = emulate(img.clone(), steps, jit, threads);
+        assert_eq!(r.spikes, base.spikes, "jit={jit} threads={threads}");
+        // Compared whole, reported by the first difference (the lists are long).
+        let first = r.step_times.iter().zip(&base.step_times).position(|(a, b)| a != b);
+        assert!(r.step_times == base.step_times, "jit={jit} threads={threads}: step times differ first at step {first:?}");
+        assert_eq!(r.counts, base.counts, "jit={jit} threads={threads}");
+        assert_eq!(r.series.counts, base.series.counts, "jit={jit} threads={threads}");
+        assert_eq!(r.series.max_step_ns, base.series.max_step_ns, "jit={jit} threads={threads}");
+        for (a, b) in r.per_core.iter().zip(&base.per_core) {
+            assert_eq!((a.counts, a.busy_ns, a.max_step_ns), (b.counts, b.busy_ns, b.max_step_ns), "jit={jit} threads={threads} core {}", a.core);
+        }
+    }
+}
+
 /// Delivery looks a ring slot up once per run of synapses of one delay and,
 /// after a short run, per synapse (`engine::step::Ctx::apply`): a source's
 /// synapses in long runs, short runs and one-by-one delays must each reach

@@ -239,6 +239,7 @@ fn run_inner(
     let first_of: Vec<u32> = m.cores.iter().map(|c| m.pops[c.pop as usize].slices.iter().find(|s| s.core == c.id).map_or(0, |s| s.first)).collect();
     let probe_sizes: Vec<usize> = rec.probes.iter().map(|&(p, _)| m.pops[p as usize].size as usize).collect();
     let gap_vals: [Vec<std::sync::atomic::AtomicI32>; 2] = std::array::from_fn(|_| (0..m.gap_sources).map(|_| std::sync::atomic::AtomicI32::new(0)).collect());
+    let defer_settle = threads > 1 && link.is_none() && m.cores.iter().all(|c| c.plastic.is_empty());
     let shared = Shared {
         threads,
         steps,
@@ -268,6 +269,8 @@ fn run_inner(
         ranked: link.is_some(),
         every: link.as_ref().map_or(1, |l| l.every),
         defer_local: link.as_ref().is_some_and(|l| l.every > 1 && l.min_delay_in >= l.every),
+        slots: if defer_settle { 2 } else { link.as_ref().map_or(1, |l| l.every) },
+        defer_settle,
     };
     let remote = RwLock::new(step::Remote::default());
     // Spike buffers per (parity, thread): (core index, neuron).
@@ -282,7 +285,7 @@ fn run_inner(
     let handoff: Vec<Mutex<step::Chunk>> = (0..threads).map(|_| Mutex::new(step::Chunk::default())).collect();
     let sink_error: Mutex<Option<std::io::Error>> = Mutex::new(None);
     let (parts, max_n) = split(&mut m.cores, &mut m.ring, m.ring_slots, m.in_total, &bounds);
-    let every = shared.every as usize;
+    let every = shared.slots as usize;
     let ring_copy_max = m.ring_copy_max;
     let cpus = pin::plan(m.pin, threads);
     let cpu_of = |t: usize| cpus.as_ref().map(|c| c[t]);
@@ -336,7 +339,7 @@ fn run_inner(
     // invariant: a thread that panicked holding the lock made its join above panic first, so the lock is not poisoned here
     let mut acc = step_acc.into_inner().expect("no thread panics holding step_acc (its join would have panicked first)");
     if let Some(a) = acc.as_mut() {
-        if let Some((st, net_ns)) = a.pending.take() {
+        while let Some((st, net_ns, _)) = a.pending.pop_front() {
             a.account(st, core_ns(st), net_ns);
         }
     }

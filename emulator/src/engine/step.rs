@@ -67,13 +67,23 @@ pub struct Shared<'a> {
     /// slots are written in one pass (not once for its own spikes and again
     /// at the exchange).
     pub defer_local: bool,
+    /// Where a step's arrival counts and times are kept: `every` slots, or
+    /// two when `defer_settle` (a step's are settled during the next one).
+    pub slots: u64,
+    /// Whether each step is settled (its cores' times, its arrivals
+    /// counted) during the next, between that step's post and its wait: in
+    /// one process on several threads, with nothing learning. That wait
+    /// lasts about a one-way cache-line transfer (~60 ns on this project's
+    /// host) less what precedes it; settling there takes the settle off the
+    /// path from one thread's post to the other's next post.
+    pub defer_settle: bool,
 }
 
 impl Shared<'_> {
     /// Where step `step`'s arrival counts and times are kept in a batch.
     #[inline]
     pub fn slot(&self, step: u64) -> usize {
-        (step % self.every) as usize
+        (step % self.slots) as usize
     }
     /// Whether `step` ends a batch (and the run's last step one).
     #[inline]
@@ -401,7 +411,7 @@ impl Ctx<'_> {
         // Steps are accounted at rank 0 (the others send it their figures).
         let mut acc = (self.t == 0 && per_step && link.as_ref().is_none_or(|l| l.rank == 0)).then(|| super::steps::StepAcc::new(s.steps, s.costs, s.timing));
         let mut net = (self.t == 0).then(|| Net {
-            slots: (0..s.every).map(|_| NetSlot { link_step: vec![0; s.n_links], ..NetSlot::default() }).collect(),
+            slots: (0..s.slots).map(|_| NetSlot { link_step: vec![0; s.n_links], ..NetSlot::default() }).collect(),
             link_totals: vec![0; s.n_links],
             spikes_of: match &s.costs.direct {
                 Some(d) if s.costs.link_packet == 0.0 => d.iter().map(|x| vec![0; x.per_neuron.len()]).collect(),
@@ -414,7 +424,9 @@ impl Ctx<'_> {
         if s.threads > 1 && s.spans.len() < u32::MAX as usize {
             w.own_at = s.fanout.iter().map(|f| vec![OWN_UNSET; f.neurons()]).collect();
         }
+        let mut ran = 0;
         for step in 0..s.steps {
+            ran = step + 1;
             let par = (step & 1) as usize;
             let buf = &self.bufs[s.buf_at(step, self.t)];
             if !s.ranked {
@@ -435,6 +447,9 @@ impl Ctx<'_> {
                 self.posts.post(self.t, step, &out, w.settled_max.to_bits());
                 self.send(w, step, &out);
                 w.own = out;
+                if s.defer_settle && step > 0 {
+                    self.settle_step(w, step - 1, net.as_mut(), acc.as_mut(), None);
+                }
                 self.posts.wait(self.t, step);
             } else {
                 {
@@ -461,12 +476,15 @@ impl Ctx<'_> {
             }
             // Every thread has settled the step before: its slowest core is known.
             if let Some(a) = acc.as_mut() {
-                if let Some((st, net_ns)) = a.pending.take() {
+                // A post carries the step its thread settled last: the one
+                // before, or the one before that when settling is deferred.
+                let lag = if s.defer_settle { 2 } else { 1 };
+                if let Some(&(st, net_ns, own_ns)) = a.pending.front().filter(|p| s.ranked || p.0 + lag == step) {
+                    a.pending.pop_front();
                     let core_ns = if s.ranked {
                         f64::from_bits(self.core_max[s.core_max_at(st)].swap(0, Ordering::AcqRel))
                     } else {
-                        // Each thread's slowest core of step `st` came with its post of this step.
-                        (0..s.threads).filter(|&tb| tb != self.t).map(|tb| f64::from_bits(self.posts.before(tb, step))).fold(w.settled_max, f64::max)
+                        (0..s.threads).filter(|&tb| tb != self.t).map(|tb| f64::from_bits(self.posts.before(tb, step))).fold(own_ns, f64::max)
                     };
                     a.account(st, core_ns, net_ns);
                 }
@@ -484,6 +502,9 @@ impl Ctx<'_> {
             if self.failed.load(Ordering::Acquire) {
                 break;
             }
+        }
+        if s.defer_settle && ran > 0 {
+            self.settle_step(w, ran - 1, net.as_mut(), acc.as_mut(), None);
         }
         // Pending inputs go back to the machine (a later run continues them).
         for r in &mut w.ring {
@@ -1281,7 +1302,7 @@ impl Ctx<'_> {
                 w.send_ns[rx + ci] += n as f64 * c.learn;
             }
         }
-        if s.batch_end(step) {
+        if s.batch_end(step) && !s.defer_settle {
             for t in step - step % s.every..=step {
                 self.settle_step(w, t, net.as_deref_mut(), acc.as_deref_mut(), link.as_deref_mut());
             }
@@ -1347,7 +1368,7 @@ impl Ctx<'_> {
                     let latency = ns.latency;
                     let busiest = ns.end_step(&mut net.link_totals);
                     if let Some(a) = acc {
-                        a.pending = Some((t, c.net_ns(latency, busiest)));
+                        a.pending.push_back((t, c.net_ns(latency, busiest), core_max));
                     }
                 }
             }
@@ -1355,7 +1376,7 @@ impl Ctx<'_> {
         if s.rec.per_step {
             // Within one process each thread posts it with its next step
             // (`Posts`); the last step's, and a rank's, are joined here.
-            if s.ranked || t + 1 == s.steps {
+            if s.ranked || t + if s.defer_settle { 2 } else { 1 } >= s.steps {
                 super::steps::fetch_max(&self.core_max[s.core_max_at(t)], core_max);
             }
             w.settled_max = core_max;

@@ -103,9 +103,10 @@ pub struct StepAcc {
     barrier_ns: f64,
     tick_ns: Option<f64>,
     timing: TimingSpec,
-    /// Thread 0's step whose slowest core is not known yet (the other
-    /// threads finish it after thread 0): (step, network ns).
-    pub pending: Option<(u64, f64)>,
+    /// Thread 0's steps whose slowest core is not known yet (the other
+    /// threads' come with their later posts): (step, network ns, thread 0's
+    /// slowest core), in step order.
+    pub pending: std::collections::VecDeque<(u64, f64, f64)>,
     pub times: Vec<StepTime>,
     /// Beyond `STEP_TIMES_CAP` steps: the distributions instead (step, core, network).
     hist: Option<[Histogram; 3]>,
@@ -131,7 +132,7 @@ impl StepAcc {
             barrier_ns: costs.barrier_ns,
             tick_ns: costs.tick_ns,
             timing: timing.clone(),
-            pending: None,
+            pending: std::collections::VecDeque::new(),
             times,
             hist: (!exact).then(|| [Histogram::new(), Histogram::new(), Histogram::new()]),
             emulated_ns: 0.0,
