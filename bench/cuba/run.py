@@ -54,6 +54,26 @@ def core_to_core(work):
     return float(sh([exe, str(cpus[0]), str(cpus[1])]).stdout)
 
 
+def shared_core(work):
+    """Whether the two CPUs nerve's first two threads are pinned to are two
+    cores or one core's two hyperthreads (bench/host/shared_core.c, ~0.2 s):
+    (ratio of side-by-side to alone time, its verdict), or None without a C
+    compiler or a second CPU. On a VM the host may move the vCPUs at any
+    moment: this says where they were just before the round."""
+    cpus = sorted(os.sched_getaffinity(0))
+    exe = os.path.join(work, "shared_core")
+    if len(cpus) < 2:
+        return None
+    if not os.path.exists(exe):
+        try:
+            sh(["cc", "-O2", "-fno-tree-vectorize", "-pthread", os.path.join(ROOT, "bench/host/shared_core.c"), "-o", exe])
+        except (OSError, subprocess.CalledProcessError):
+            return None
+    out = sh([exe, str(cpus[0]), str(cpus[1])]).stdout.strip()
+    ratio = float(out.split("ratio ")[1].split(":")[0])
+    return ratio, out.split(": ", 1)[1]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--N", default="4000,16000")
@@ -76,6 +96,7 @@ def main():
     work = a.work or tempfile.mkdtemp(prefix="nerve-cuba-")
     rows = []
     rounds = []
+    round_walls = []
     for N in [int(x) for x in a.N.split(",")]:
         d = os.path.join(work, f"n{N}")
         if N == 4000:
@@ -95,6 +116,7 @@ def main():
         # on all of them alike; each simulator's best round is reported.
         for rnd in range(a.repeat):
             trip = core_to_core(work)
+            share = shared_core(work)
             walls = {}
             for eng in a.engines.split(","):
                 for th in [int(x) for x in a.threads.split(",")]:
@@ -114,7 +136,9 @@ def main():
             # Each round's thread ratios next to the round trip measured just before.
             per = " ".join(f"{e} {th}t/1t {walls[(e, 1)] / w:.2f}" for (e, th), w in walls.items() if th != 1 and (e, 1) in walls)
             trip_s = f"{trip:.0f} ns" if trip is not None else "not measured"
-            rounds.append(f"N={N} round {rnd + 1}: core-to-core round trip {trip_s}; {per or 'one thread count'}")
+            share_s = f"side by side {share[0]:.2f}x alone ({share[1]})" if share else "cores not checked"
+            rounds.append(f"N={N} round {rnd + 1}: core-to-core round trip {trip_s}; {share_s}; {per or 'one thread count'}")
+            round_walls.append((N, share, walls))
             print(f"  N={N} round {rnd + 1}/{a.repeat} done", file=sys.stderr, flush=True)
         if os.path.exists(jl):
             for line in open(jl):
@@ -135,9 +159,19 @@ def main():
             ratio = f"{r['wall'] / ref:.2f}x" if ref else "-"
             print(f"{r['sim']:<32}{N:>7}{r['wall']:>9.3f}{r['spikes']:>10}{r['spikes'] / N / r['T_s']:>9.2f}"
                   f"{r['syn'] / r['wall']:>11.3g}{N * steps / r['wall']:>13.3g}{ratio:>12}")
-    print("per round (a second thread waits for the first's spikes every step: the round trip is that wait's floor):")
+    print("per round (a second thread waits for the first's spikes every step: the round trip is that wait's floor; "
+          "on one core's two hyperthreads two threads share one core's units):")
     for line in rounds:
         print("  " + line)
+    # The thread ratios over the rounds whose CPUs were found to be two cores
+    # just before (each simulator's best of those rounds), next to all rounds'.
+    for N in sorted({n for n, _, _ in round_walls}):
+        two = [w for n, sc, w in round_walls if n == N and sc and sc[1] == "two cores"]
+        keys = sorted({k for w in two for k in w if k[1] != 1 and (k[0], 1) in w})
+        if two and keys:
+            best = lambda k: min(w[k] for w in two if k in w)  # noqa: E731
+            per = " ".join(f"{e} {th}t/1t {best((e, 1)) / best((e, th)):.2f}" for e, th in keys)
+            print(f"  N={N}, best of the {len(two)} of {a.repeat} rounds on two cores: {per}")
     json.dump(rows, open(os.path.join(work, "results.json"), "w"), indent=1)
     print(f"(results: {work}/results.json)")
 
