@@ -548,6 +548,37 @@ fn a_burst_past_what_a_post_carries_is_delivered_alike_on_any_thread_count() {
     }
 }
 
+/// Routes are traced on several threads for a large image, each over a
+/// range of cores (`mesh::resolve`): the same routes, and the same first
+/// error (in core order) when packets lead to a core the index lacks, on
+/// any thread count.
+#[test]
+fn routes_are_the_same_traced_on_any_thread_count() {
+    let net = read_network(&example("small.json")).unwrap();
+    let opts = Options { neurons_per_core: Some(4), ..Options::default() };
+    let img = compile(&Arch::builtin("spinnaker").unwrap(), &net, &opts, &mut |_| {}).unwrap().image.into_image();
+    assert!(img.cores.len() > 100, "the test needs many cores: {}", img.cores.len());
+    let index: std::collections::BTreeMap<_, u32> = img.cores.iter().enumerate().map(|(i, c)| (c.core, i as u32)).collect();
+    let one = nerve_emulator::mesh::resolve_on(&img, &index, 1).unwrap();
+    assert!(one.iter().filter(|r| !r.is_empty()).count() > 100);
+    for threads in [2, 3, 7] {
+        assert!(nerve_emulator::mesh::resolve_on(&img, &index, threads).unwrap() == one, "{threads} threads");
+    }
+    // Two cores that receive, late in core order, missing from the index: the first of them is named.
+    let mut partial = index.clone();
+    let receiving: std::collections::BTreeSet<u32> = one.iter().flatten().flat_map(|r| r.cores.iter().copied()).collect();
+    let late: Vec<u32> = receiving.iter().rev().take(2).copied().collect();
+    for &di in &late {
+        partial.remove(&img.cores[di as usize].core);
+    }
+    let want = nerve_emulator::mesh::resolve_on(&img, &partial, 1).err().map(|e| e.to_string());
+    assert!(want.is_some(), "routes into a core the index lacks must fail");
+    for threads in [2, 3, 7] {
+        let got = nerve_emulator::mesh::resolve_on(&img, &partial, threads).err().map(|e| e.to_string());
+        assert_eq!(got, want, "{threads} threads");
+    }
+}
+
 /// A step's time is its slowest core's, whichever thread runs that core:
 /// each thread tells the others its slowest core of a step it has settled
 /// with a later post (one step later, or two when steps are settled during
