@@ -222,13 +222,23 @@ fn arena_layout_is_the_same_on_any_thread_count() {
     let one = Machine::load_grouped(img.clone().into_valid().unwrap(), Some(1), Some(false)).unwrap();
     assert!(one.arena.len() > 1000, "the test needs synapses");
     // Delivery reads a neuron's rows at consecutive destinations as one
-    // stretch of the arena: each span starts where the one before it ends.
+    // stretch of the arena, in the order of its spans (`Fanout::syns_of`):
+    // each span's synapses address its own core's inputs.
     let mut multi = 0;
     for (ci, f) in one.fanout.iter().enumerate() {
         for i in 0..one.cores[ci].n {
             let sp = f.of(&one.spans, i);
             multi += (sp.len() > 1) as usize;
-            assert!(sp.windows(2).all(|w| w[1].start == w[0].start + w[0].deliver as u32 && w[1].core > w[0].core), "core {ci} neuron {i}: {sp:?}");
+            assert!(sp.windows(2).all(|w| w[1].core > w[0].core), "core {ci} neuron {i}: {sp:?}");
+            assert_eq!(sp.iter().map(|s| s.deliver as usize).sum::<usize>(), f.syns(i).len(), "core {ci} neuron {i}");
+            for (k, s) in sp.iter().enumerate() {
+                let d = &one.cores[s.core as usize];
+                let inputs = d.in_off..d.in_off + d.ports * d.stride();
+                for &x in &one.arena[f.syns_of(&one.spans, i, k..k + 1)] {
+                    let at = nerve_emulator::machine::PackedSyn(x).offset();
+                    assert!(inputs.contains(&at), "core {ci} neuron {i} span {k}: synapse input {at} outside core {}'s {inputs:?}", s.core);
+                }
+            }
         }
     }
     assert!(multi > 10, "the test needs neurons with rows at several cores");

@@ -515,16 +515,24 @@ impl<'t> Link<'t> {
             return (1, 1);
         }
         let (mut remote, mut all) = (MAX_EXCHANGE_EVERY, MAX_EXCHANGE_EVERY);
-        for src in 0..m.cores.len() {
-            for sp in m.fanout[src].spans(&m.spans).iter().filter(|sp| own(sp.core)) {
-                if sp.deliver < sp.len {
-                    return (1, 1);
-                }
-                let syns = &m.arena[sp.start as usize..sp.start as usize + sp.deliver as usize];
-                let d = syns.iter().fold(MAX_EXCHANGE_EVERY, |e, &x| e.min(PackedSyn(x).delay() as u32));
-                all = all.min(d);
-                if !own(src as u32) {
-                    remote = remote.min(d);
+        for (src, f) in m.fanout.iter().enumerate() {
+            for i in 0..f.neurons() {
+                // A neuron's rows lie in the arena in the order of its spans.
+                let mut at = f.syns(i).start;
+                for sp in f.of(&m.spans, i) {
+                    let syns = at..at + sp.deliver as usize;
+                    at = syns.end;
+                    if !own(sp.core) {
+                        continue;
+                    }
+                    if sp.deliver < sp.len {
+                        return (1, 1);
+                    }
+                    let d = m.arena[syns].iter().fold(MAX_EXCHANGE_EVERY, |e, &x| e.min(PackedSyn(x).delay() as u32));
+                    all = all.min(d);
+                    if !own(src as u32) {
+                        remote = remote.min(d);
+                    }
                 }
             }
         }

@@ -901,8 +901,7 @@ impl Ctx<'_> {
                         }
                     }
                 }
-                let mine = &spans[own];
-                for sp in mine {
+                for sp in &spans[own.clone()] {
                     if sp.len == 0 {
                         continue;
                     }
@@ -910,7 +909,7 @@ impl Ctx<'_> {
                     w.rx_packets[ci] += 1;
                     w.rx_events[ci] += sp.len as u64;
                 }
-                self.apply(w, syns_of(mine), step);
+                self.apply(w, f.syns_of(s.spans, i as usize, own), step);
                 continue;
             }
             let rs = &s.routes[src as usize];
@@ -950,8 +949,8 @@ impl Ctx<'_> {
                 }
                 None => {
                     let spans = f.of(s.spans, i as usize);
-                    let mine = &spans[self.own_spans(spans)];
-                    (mine, syns_of(mine))
+                    let own = self.own_spans(spans);
+                    (&spans[own.clone()], f.syns_of(s.spans, i as usize, own))
                 }
             };
             for sp in mine {
@@ -1066,10 +1065,7 @@ impl Ctx<'_> {
                 continue;
             }
             let spans = f.of(s.spans, i as usize);
-            let mine = &spans[self.own_spans(spans)];
-            if let (Some(a), Some(b)) = (mine.first(), mine.last()) {
-                prefetch_lines(s.arena, a.start as usize..b.start as usize + b.deliver as usize);
-            }
+            prefetch_lines(s.arena, f.syns_of(s.spans, i as usize, self.own_spans(spans)));
         }
     }
 
@@ -1232,7 +1228,7 @@ impl Ctx<'_> {
 
     /// A spike's synapses at this thread's cores, `syns` of the arena (its
     /// rows there are consecutive: a neuron's rows are laid out in
-    /// destination order, `syns_of`): each
+    /// destination order, `Fanout::syns_of`): each
     /// synapse adds its weight into its input in the ring slot of its delay.
     /// The slot is looked up once per run of synapses of one delay (a
     /// projection's delays are often all equal: CUBA's delivery 4–5% faster)
@@ -1426,7 +1422,7 @@ impl Ctx<'_> {
         let r = f.range(i);
         let spans = &s.spans[f.base + r.start..f.base + r.end];
         let own = self.own_spans(spans);
-        let y = syns_of(&spans[own.clone()]);
+        let y = f.syns_of(s.spans, i, own.clone());
         [(f.base + r.start + own.start) as u32, (f.base + r.start + own.end) as u32, y.start as u32, y.end as u32]
     }
 
@@ -1460,15 +1456,6 @@ impl Ctx<'_> {
 /// `Worker::own_at` of a neuron that has not spiked yet (no span index
 /// reaches `u32::MAX`: the table is kept only below that).
 const OWN_UNSET: [u32; 4] = [u32::MAX; 4];
-
-/// The arena's synapses of consecutive rows `spans`.
-#[inline]
-fn syns_of(spans: &[Span]) -> std::ops::Range<usize> {
-    match (spans.first(), spans.last()) {
-        (Some(a), Some(b)) => a.start as usize..b.start as usize + b.deliver as usize,
-        _ => 0..0,
-    }
-}
 
 /// A run of synapses of one delay shorter than this ends `apply`'s runs:
 /// its delays vary per synapse.

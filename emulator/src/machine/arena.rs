@@ -183,7 +183,7 @@ pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<us
     let max_delay = img.cores.iter().flat_map(|c| c.synapses.iter().map(|s| s.delay as usize)).max().unwrap_or(0);
     let ring_slots = (max_delay + 1).next_power_of_two();
     let mut arena = vec![0u64; syn_at[total]];
-    let mut all_spans = vec![Span { core: 0, start: 0, len: 0, deliver: 0 }; n_spans];
+    let mut all_spans = vec![Span { core: 0, len: 0, deliver: 0 }; n_spans];
     {
         // Moving the rows writes all over the arena (one row of each
         // source neuron per destination core). Taken by source core,
@@ -242,7 +242,7 @@ pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<us
                     arena[at + n] = PackedSyn::new((in_off[di] + s.port as usize * np + s.target as usize) as u32, s.delay, s.weight).0;
                     n += 1;
                 }
-                spans[sp_next[b - lo]] = Span { core: di as u32, start: (syn0 + at) as u32, len: len as u16, deliver: n as u16 };
+                spans[sp_next[b - lo]] = Span { core: di as u32, len: len as u16, deliver: n as u16 };
                 sp_next[b - lo] += 1;
                 syn_next[b - lo] += n;
             };

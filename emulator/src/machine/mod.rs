@@ -107,22 +107,23 @@ impl Core {
     }
 }
 
-/// One packet's arrival at one core that has synapses for it:
-/// `arena[start..start + len]`. Arrivals at cores without a row for the key
-/// are not stored; they are the route's destinations that have no span.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One packet's arrival at one core that has synapses for it. Arrivals at
+/// cores without a row for the key are not stored; they are the route's
+/// destinations that have no span. Its synapses follow those of the
+/// neuron's spans before it in the arena (`Fanout::syns_of`).
 ///
-/// Twelve bytes: a large network has about one span per synapse (the 1M
-/// ring: 94 M of them), so the spans are the load's largest array; a row
+/// Eight bytes: a large network has about one span per synapse (the 1M
+/// ring: 94 M of them), so the spans are the load's largest array (their
+/// arena offset, four bytes more each, is found from the neuron's); a row
 /// holds at most `MAX_ROW` synapses (checked at load).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Span {
     /// Destination core (index in `Machine::cores`).
     pub core: u32,
-    pub start: u32,
     /// The row's synapses (what a packet's arrival counts).
     pub len: u16,
-    /// Those the arena holds, `arena[start..start + deliver]`: all but the
-    /// learning ones, which deliver their own weights.
+    /// Those the arena holds: all but the learning ones, which deliver
+    /// their own weights.
     pub deliver: u16,
 }
 
@@ -177,6 +178,17 @@ impl Fanout {
             Some(end) => self.at[i][1] as usize..end[1] as usize,
             None => 0..0,
         }
+    }
+
+    /// The synapses of neuron i's arrivals `own` (indices into `of(all, i)`):
+    /// a neuron's rows lie in the arena in the order of its spans.
+    #[inline]
+    pub fn syns_of(&self, all: &[Span], i: usize, own: std::ops::Range<usize>) -> std::ops::Range<usize> {
+        let spans = self.of(all, i);
+        let sum = |xs: &[Span]| xs.iter().map(|s| s.deliver as usize).sum::<usize>();
+        let y = self.syns(i);
+        let a = y.start + sum(&spans[..own.start]);
+        a..y.end - sum(&spans[own.end..])
     }
 }
 
