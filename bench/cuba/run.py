@@ -37,21 +37,29 @@ def keep(rows, row):
         rows[prev] = row
 
 
+def host_tool(work, name, *flags):
+    """bench/host/NAME.c built into `work` (once) and the two CPUs nerve's
+    first two threads are pinned to, or None without a C compiler or a
+    second CPU."""
+    cpus = sorted(os.sched_getaffinity(0))
+    exe = os.path.join(work, name)
+    if len(cpus) < 2:
+        return None
+    if not os.path.exists(exe):
+        try:
+            sh(["cc", "-O2", *flags, "-pthread", os.path.join(ROOT, f"bench/host/{name}.c"), "-o", exe])
+        except (OSError, subprocess.CalledProcessError):
+            return None
+    return exe, str(cpus[0]), str(cpus[1])
+
+
 def core_to_core(work):
     """The cache-line round trip between the two CPUs nerve's first two
     threads are pinned to (bench/host/core_to_core.c), or None without a C
     compiler or a second CPU: one of the two threads' per-step costs, and on
     a VM it changes with where the host puts the vCPUs."""
-    cpus = sorted(os.sched_getaffinity(0))
-    exe = os.path.join(work, "core_to_core")
-    if len(cpus) < 2:
-        return None
-    if not os.path.exists(exe):
-        try:
-            sh(["cc", "-O2", "-pthread", os.path.join(ROOT, "bench/host/core_to_core.c"), "-o", exe])
-        except (OSError, subprocess.CalledProcessError):
-            return None
-    return float(sh([exe, str(cpus[0]), str(cpus[1])]).stdout)
+    cmd = host_tool(work, "core_to_core")
+    return float(sh(list(cmd)).stdout) if cmd else None
 
 
 def shared_core(work):
@@ -60,16 +68,10 @@ def shared_core(work):
     (ratio of side-by-side to alone time, its verdict), or None without a C
     compiler or a second CPU. On a VM the host may move the vCPUs at any
     moment: this says where they were just before the round."""
-    cpus = sorted(os.sched_getaffinity(0))
-    exe = os.path.join(work, "shared_core")
-    if len(cpus) < 2:
+    cmd = host_tool(work, "shared_core", "-fno-tree-vectorize")
+    if not cmd:
         return None
-    if not os.path.exists(exe):
-        try:
-            sh(["cc", "-O2", "-fno-tree-vectorize", "-pthread", os.path.join(ROOT, "bench/host/shared_core.c"), "-o", exe])
-        except (OSError, subprocess.CalledProcessError):
-            return None
-    out = sh([exe, str(cpus[0]), str(cpus[1])]).stdout.strip()
+    out = sh(list(cmd)).stdout.strip()
     ratio = float(out.split("ratio ")[1].split(":")[0])
     return ratio, out.split(": ", 1)[1]
 

@@ -231,10 +231,11 @@ fn arena_layout_is_the_same_on_any_thread_count() {
             multi += (sp.len() > 1) as usize;
             assert!(sp.windows(2).all(|w| w[1].core > w[0].core), "core {ci} neuron {i}: {sp:?}");
             assert_eq!(sp.iter().map(|s| s.deliver as usize).sum::<usize>(), f.syns(i).len(), "core {ci} neuron {i}");
-            for (k, s) in sp.iter().enumerate() {
+            for (k, (s, y)) in f.rows(&one.spans, i).enumerate() {
+                assert_eq!(y, f.syns_of(&one.spans, i, k..k + 1), "core {ci} neuron {i} span {k}");
                 let d = &one.cores[s.core as usize];
                 let inputs = d.in_off..d.in_off + d.ports * d.stride();
-                for &x in &one.arena[f.syns_of(&one.spans, i, k..k + 1)] {
+                for &x in &one.arena[y] {
                     let at = nerve_emulator::machine::PackedSyn(x).offset();
                     assert!(inputs.contains(&at), "core {ci} neuron {i} span {k}: synapse input {at} outside core {}'s {inputs:?}", s.core);
                 }

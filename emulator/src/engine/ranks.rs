@@ -517,11 +517,7 @@ impl<'t> Link<'t> {
         let (mut remote, mut all) = (MAX_EXCHANGE_EVERY, MAX_EXCHANGE_EVERY);
         for (src, f) in m.fanout.iter().enumerate() {
             for i in 0..f.neurons() {
-                // A neuron's rows lie in the arena in the order of its spans.
-                let mut at = f.syns(i).start;
-                for sp in f.of(&m.spans, i) {
-                    let syns = at..at + sp.deliver as usize;
-                    at = syns.end;
+                for (sp, syns) in f.rows(&m.spans, i) {
                     if !own(sp.core) {
                         continue;
                     }

@@ -85,6 +85,16 @@ impl Shared<'_> {
     pub fn slot(&self, step: u64) -> usize {
         (step % self.slots) as usize
     }
+    /// How many steps behind its post a thread's settled step is (the
+    /// slowest core a post carries is of the step this many before).
+    #[inline]
+    pub fn settled_lag(&self) -> u64 {
+        if self.defer_settle {
+            2
+        } else {
+            1
+        }
+    }
     /// Whether `step` ends a batch (and the run's last step one).
     #[inline]
     pub fn batch_end(&self, step: u64) -> bool {
@@ -478,8 +488,7 @@ impl Ctx<'_> {
             if let Some(a) = acc.as_mut() {
                 // A post carries the step its thread settled last: the one
                 // before, or the one before that when settling is deferred.
-                let lag = if s.defer_settle { 2 } else { 1 };
-                if let Some(&(st, net_ns, own_ns)) = a.pending.front().filter(|p| s.ranked || p.0 + lag == step) {
+                if let Some(&(st, net_ns, own_ns)) = a.pending.front().filter(|p| s.ranked || p.0 + s.settled_lag() == step) {
                     a.pending.pop_front();
                     let core_ns = if s.ranked {
                         f64::from_bits(self.core_max[s.core_max_at(st)].swap(0, Ordering::AcqRel))
@@ -1372,7 +1381,7 @@ impl Ctx<'_> {
         if s.rec.per_step {
             // Within one process each thread posts it with its next step
             // (`Posts`); the last step's, and a rank's, are joined here.
-            if s.ranked || t + if s.defer_settle { 2 } else { 1 } >= s.steps {
+            if s.ranked || t + s.settled_lag() >= s.steps {
                 super::steps::fetch_max(&self.core_max[s.core_max_at(t)], core_max);
             }
             w.settled_max = core_max;

@@ -180,8 +180,19 @@ impl Fanout {
         }
     }
 
-    /// The synapses of neuron i's arrivals `own` (indices into `of(all, i)`):
-    /// a neuron's rows lie in the arena in the order of its spans.
+    /// Neuron i's arrivals, each with its synapses in the arena (a neuron's
+    /// rows lie there in the order of its spans).
+    pub fn rows<'s>(&self, all: &'s [Span], i: usize) -> impl Iterator<Item = (&'s Span, std::ops::Range<usize>)> + 's {
+        let mut at = self.syns(i).start;
+        self.of(all, i).iter().map(move |sp| {
+            let y = at..at + sp.deliver as usize;
+            at = y.end;
+            (sp, y)
+        })
+    }
+
+    /// The synapses of neuron i's arrivals `own` (indices into `of(all, i)`),
+    /// as `rows` places them, without walking the others one by one.
     #[inline]
     pub fn syns_of(&self, all: &[Span], i: usize, own: std::ops::Range<usize>) -> std::ops::Range<usize> {
         let spans = self.of(all, i);
