@@ -351,7 +351,7 @@ pub fn compile(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn Fn
     progress("checking the image");
     let t = Instant::now();
     let image = image.into_valid_on(opts.threads).map_err(|e| CompileError::Internal(format!("the generated image is invalid: {e}")))?;
-    emit::check_routes(&image, &splits, &mapped)?;
+    emit::check_routes(&image, &splits, &mapped, opts.threads)?;
     times.check = t.elapsed().as_secs_f64();
     times.total = t_all.elapsed().as_secs_f64();
 

@@ -118,11 +118,12 @@ impl Image {
         use std::io::{Seek, SeekFrom, Write};
         let mut f = std::fs::File::create(path)?;
         f.write_all(&[0u8; HEADER_LEN])?;
-        let mut w = HashingWriter { inner: std::io::BufWriter::with_capacity(1 << 20, f), hasher: crc32fast::Hasher::new(), count: 0 };
+        // Checksummed a buffer at a time, above the file: bincode writes field
+        // by field, and a checksum update per field cost more than the encoding.
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, HashingWriter { inner: f, hasher: crc32fast::Hasher::new(), count: 0 });
         bincode::serde::encode_into_std_write(self, &mut w, bincode_config()).map_err(std::io::Error::other)?;
-        w.flush()?;
-        let (payload_len, crc) = (w.count, w.hasher.finalize());
-        let mut f = w.inner.into_inner().map_err(|e| e.into_error())?;
+        let h = w.into_inner().map_err(|e| e.into_error())?;
+        let (payload_len, crc, mut f) = (h.count, h.hasher.finalize(), h.inner);
         let mut h = [0u8; HEADER_LEN];
         h[0..8].copy_from_slice(&MAGIC);
         h[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
