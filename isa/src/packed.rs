@@ -1,31 +1,191 @@
-//! Fixed-width little-endian encoding of the image's bulk arrays (synapses and
-//! row starts), used through `#[serde(with = "crate::packed")]`.
+//! Frame-of-reference columns: the encoding of the image's bulk arrays
+//! (synapses, row starts, gap junctions), used through
+//! `#[serde(with = "crate::packed")]`.
 //!
-//! Why: an image is mostly synapses (millions), and bincode's per-field varints
-//! cost more to encode and decode than everything else in the image together.
-//! As one byte string of fixed-width records the array is written and read in a
-//! single pass with no per-element serde calls, at about the same size (8 bytes
-//! per synapse against 6 to 9 as varints).
+//! Why: an image is mostly synapses and rows (the 1M-neuron ring: 100 M and
+//! 94 M), and each byte of it is written at compile and read at load, at
+//! the speed the host's memory gives new pages (docs/benchmarks.md). Within
+//! one core most fields span a small range (targets < 256, one or two
+//! weights, rows a few apart), so each field is stored as a column of its
+//! values less the column's least, in as few bytes as the largest needs:
+//! a field that is the same throughout takes none. Fields that grow along
+//! the array (row numbers, row starts) are stored as differences from the
+//! record before. Columns keep the inner loops free of per-record
+//! branching, for encoding and decoding alike.
 //!
-//! A byte string whose length is not a whole number of records is a decode
-//! error, never a silently shortened array.
+//! Layout of one array (a bincode byte string; empty for an empty array):
+//! per field, in the record's field order, its width in bytes (u8) and its
+//! base (u64 LE); then the columns, field by field, each `n × width` bytes of
+//! `value − base` (LE). `n` is the body's length over the sum of the widths,
+//! which is at least 1 (the encoder gives the first field a byte when every
+//! field is constant), so decoding allocates in proportion to the input.
+//!
+//! Decoding checks every width against its field's size and every value
+//! against its field's range: a corrupt array is a decode error naming the
+//! field, never a value silently cut to fit.
 
 use serde::de::Visitor;
 use serde::{Deserializer, Serializer};
 
-/// A record of `SIZE` bytes, little-endian.
+/// One field of a record, as the encoding sees it.
+pub struct Field {
+    pub name: &'static str,
+    /// The field's size in bytes: its values are below 2^(8 × bytes).
+    pub bytes: u8,
+    /// Stored as the difference from the previous record's value (modulo
+    /// 2^(8 × bytes), so any sequence round-trips; the first record's from 0).
+    pub delta: bool,
+}
+
+/// Most fields a record may have.
+pub const MAX_FIELDS: usize = 8;
+
+/// A record stored as columns of unsigned fields. Signed fields are mapped
+/// to unsigned ones in order (`x ^ 0x8000_0000` for an i32), so that a
+/// range of mixed signs stays narrow.
 pub trait Packed: Sized {
-    const SIZE: usize;
-    fn put(&self, out: &mut [u8]);
-    fn get(b: &[u8]) -> Self;
+    /// What the record is, for errors.
+    const NAME: &'static str;
+    const FIELDS: &'static [Field];
+    /// The field values, in `FIELDS` order (the rest 0), each within its size.
+    fn fields(&self) -> [u64; MAX_FIELDS];
+    /// The record from field values each within its field's size.
+    fn from_fields(f: &[u64; MAX_FIELDS]) -> Self;
+}
+
+/// Records encoded or decoded per block: the columns' scratch stays in cache.
+const BLOCK: usize = 256;
+
+fn mask(bytes: u8) -> u64 {
+    if bytes >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * bytes as u32)) - 1
+    }
+}
+
+/// Bytes needed for values up to `x`.
+fn width_of(x: u64) -> u8 {
+    (64 - x.leading_zeros()).div_ceil(8) as u8
+}
+
+/// Each record's stored values (deltas where the field is delta-coded),
+/// block by block: `f(first, records)`.
+fn for_each_block<T: Packed>(v: &[T], mut f: impl FnMut(usize, &[[u64; MAX_FIELDS]])) {
+    let fields = T::FIELDS;
+    let mut recs = vec![[0u64; MAX_FIELDS]; BLOCK.min(v.len())];
+    let mut prev = [0u64; MAX_FIELDS];
+    for (b, chunk) in v.chunks(BLOCK).enumerate() {
+        for (o, r) in recs.iter_mut().zip(chunk) {
+            let x = r.fields();
+            for (j, fd) in fields.iter().enumerate() {
+                o[j] = if fd.delta { x[j].wrapping_sub(prev[j]) & mask(fd.bytes) } else { x[j] };
+            }
+            prev = x;
+        }
+        f(b * BLOCK, &recs[..chunk.len()]);
+    }
 }
 
 pub fn serialize<T: Packed, S: Serializer>(v: &[T], s: S) -> Result<S::Ok, S::Error> {
-    let mut bytes = vec![0u8; v.len() * T::SIZE];
-    for (x, out) in v.iter().zip(bytes.chunks_exact_mut(T::SIZE)) {
-        x.put(out);
+    s.serialize_bytes(&encode(v))
+}
+
+/// The array's bytes (see the module).
+pub fn encode<T: Packed>(v: &[T]) -> Vec<u8> {
+    let nf = T::FIELDS.len();
+    if v.is_empty() {
+        return Vec::new();
     }
-    s.serialize_bytes(&bytes)
+    let (mut lo, mut hi) = ([u64::MAX; MAX_FIELDS], [0u64; MAX_FIELDS]);
+    for_each_block(v, |_, recs| {
+        for x in recs {
+            for j in 0..MAX_FIELDS {
+                lo[j] = lo[j].min(x[j]);
+                hi[j] = hi[j].max(x[j]);
+            }
+        }
+    });
+    let mut width: Vec<u8> = (0..nf).map(|j| width_of(hi[j] - lo[j])).collect();
+    if width.iter().all(|&w| w == 0) {
+        width[0] = 1;
+    }
+    let head = 9 * nf;
+    let mut col_at = vec![head; nf];
+    for j in 1..nf {
+        col_at[j] = col_at[j - 1] + v.len() * width[j - 1] as usize;
+    }
+    let mut out = vec![0u8; col_at[nf - 1] + v.len() * width[nf - 1] as usize];
+    for j in 0..nf {
+        out[9 * j] = width[j];
+        out[9 * j + 1..9 * j + 9].copy_from_slice(&lo[j].to_le_bytes());
+    }
+    for_each_block(v, |first, recs| {
+        for (j, &w) in width.iter().enumerate() {
+            let (w, at) = (w as usize, col_at[j] + first * w as usize);
+            write_col(&mut out[at..at + recs.len() * w], w, recs, j, lo[j]);
+        }
+    });
+    out
+}
+
+fn write_col(out: &mut [u8], w: usize, recs: &[[u64; MAX_FIELDS]], j: usize, base: u64) {
+    match w {
+        0 => {}
+        1 => out.iter_mut().zip(recs).for_each(|(o, x)| *o = (x[j] - base) as u8),
+        2 => out.chunks_exact_mut(2).zip(recs).for_each(|(o, x)| o.copy_from_slice(&((x[j] - base) as u16).to_le_bytes())),
+        4 => out.chunks_exact_mut(4).zip(recs).for_each(|(o, x)| o.copy_from_slice(&((x[j] - base) as u32).to_le_bytes())),
+        _ => out.chunks_exact_mut(w).zip(recs).for_each(|(o, x)| o.copy_from_slice(&(x[j] - base).to_le_bytes()[..w])),
+    }
+}
+
+/// Reads a column of `w`-byte values into field `j` of `out`, each plus
+/// `base` (wrapping: the caller checks the largest value, which this
+/// returns without the base, before using any).
+fn read_col(col: &[u8], w: usize, base: u64, out: &mut [[u64; MAX_FIELDS]], j: usize) -> u64 {
+    match w {
+        0 => {
+            out.iter_mut().for_each(|o| o[j] = base);
+            0
+        }
+        1 => {
+            let mut top = 0u8;
+            out.iter_mut().zip(col).for_each(|(o, &b)| {
+                top = top.max(b);
+                o[j] = base.wrapping_add(b as u64);
+            });
+            top as u64
+        }
+        2 => {
+            let mut top = 0u16;
+            out.iter_mut().zip(col.chunks_exact(2)).for_each(|(o, b)| {
+                let x = u16::from_le_bytes([b[0], b[1]]);
+                top = top.max(x);
+                o[j] = base.wrapping_add(x as u64);
+            });
+            top as u64
+        }
+        4 => {
+            let mut top = 0u32;
+            out.iter_mut().zip(col.chunks_exact(4)).for_each(|(o, b)| {
+                let x = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                top = top.max(x);
+                o[j] = base.wrapping_add(x as u64);
+            });
+            top as u64
+        }
+        _ => {
+            let mut top = 0u64;
+            out.iter_mut().zip(col.chunks_exact(w)).for_each(|(o, b)| {
+                let mut a = [0u8; 8];
+                a[..w].copy_from_slice(b);
+                let x = u64::from_le_bytes(a);
+                top = top.max(x);
+                o[j] = base.wrapping_add(x);
+            });
+            top
+        }
+    }
 }
 
 pub fn deserialize<'de, T: Packed, D: Deserializer<'de>>(d: D) -> Result<Vec<T>, D::Error> {
@@ -33,52 +193,155 @@ pub fn deserialize<'de, T: Packed, D: Deserializer<'de>>(d: D) -> Result<Vec<T>,
     impl<T: Packed> Visitor<'_> for V<T> {
         type Value = Vec<T>;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            write!(f, "a byte string of {}-byte records", T::SIZE)
+            write!(f, "packed {} records", T::NAME)
         }
         fn visit_bytes<E: serde::de::Error>(self, b: &[u8]) -> Result<Vec<T>, E> {
-            unpack(b)
+            decode(b).map_err(E::custom)
         }
     }
     d.deserialize_bytes(V::<T>(std::marker::PhantomData))
 }
 
-fn unpack<T: Packed, E: serde::de::Error>(b: &[u8]) -> Result<Vec<T>, E> {
-    if b.len() % T::SIZE != 0 {
-        return Err(E::custom(format!("a packed array of {}-byte records is {} bytes long, not a multiple of {}", T::SIZE, b.len(), T::SIZE)));
+/// The records of an array's bytes (see the module), or what is wrong with them.
+pub fn decode<T: Packed>(b: &[u8]) -> Result<Vec<T>, String> {
+    let fields = T::FIELDS;
+    let nf = fields.len();
+    if b.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(b.chunks_exact(T::SIZE).map(T::get).collect())
+    let name = T::NAME;
+    let head = 9 * nf;
+    if b.len() < head {
+        return Err(format!("packed {name} records: {} bytes, shorter than the {head}-byte header", b.len()));
+    }
+    let (mut width, mut base) = ([0usize; MAX_FIELDS], [0u64; MAX_FIELDS]);
+    for (j, fd) in fields.iter().enumerate() {
+        width[j] = b[9 * j] as usize;
+        base[j] = u64::from_le_bytes(le(b, 9 * j + 1));
+        if width[j] > fd.bytes as usize {
+            return Err(format!("packed {name} records: field {} is {} bytes wide, more than its {}", fd.name, width[j], fd.bytes));
+        }
+    }
+    let rec: usize = width[..nf].iter().sum();
+    let body = b.len() - head;
+    if rec == 0 || body % rec != 0 {
+        return Err(format!("packed {name} records: a body of {body} bytes is not a whole number of {rec}-byte records"));
+    }
+    let n = body / rec;
+    let mut col_at = [head; MAX_FIELDS];
+    for j in 1..nf {
+        col_at[j] = col_at[j - 1] + n * width[j - 1];
+    }
+    let mut out = Vec::with_capacity(n);
+    // The block's records as field values (unused fields stay 0).
+    let mut recs = vec![[0u64; MAX_FIELDS]; BLOCK.min(n)];
+    let mut prev = [0u64; MAX_FIELDS];
+    let mut first = 0;
+    while first < n {
+        let m = BLOCK.min(n - first);
+        let r = &mut recs[..m];
+        for (j, fd) in fields.iter().enumerate() {
+            let (w, lim) = (width[j], mask(fd.bytes));
+            let top = read_col(&b[col_at[j] + first * w..col_at[j] + (first + m) * w], w, base[j], r, j);
+            // Every stored value plus its base is within the field (for a
+            // delta, the difference): checked once per block.
+            if base[j] > lim || top > lim - base[j] {
+                return Err(format!("packed {name} records: field {} holds a value above its {}-byte range", fd.name, fd.bytes));
+            }
+            if fd.delta {
+                let mut p = prev[j];
+                for x in r.iter_mut() {
+                    p = p.wrapping_add(x[j]) & lim;
+                    x[j] = p;
+                }
+                prev[j] = p;
+            }
+        }
+        out.extend(r.iter().map(T::from_fields));
+        first += m;
+    }
+    Ok(out)
 }
 
-/// Reads `N` bytes at `at`; callers pass slices of exactly `SIZE` bytes.
+/// Reads `N` bytes at `at`; callers pass slices of at least `at + N` bytes.
 pub fn le<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
     let mut a = [0u8; N];
     a.copy_from_slice(&b[at..at + N]);
     a
 }
 
+/// An i32 as an unsigned field, in order.
+pub fn from_i32(x: i32) -> u64 {
+    (x as u32 ^ 0x8000_0000) as u64
+}
+
+/// The i32 of [`from_i32`].
+pub fn to_i32(x: u64) -> i32 {
+    (x as u32 ^ 0x8000_0000) as i32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde::de::value::{BytesDeserializer, Error};
 
-    struct P(u16, i8);
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    struct P(u16, i32, u32);
     impl Packed for P {
-        const SIZE: usize = 3;
-        fn put(&self, o: &mut [u8]) {
-            o[..2].copy_from_slice(&self.0.to_le_bytes());
-            o[2] = self.1 as u8;
+        const NAME: &'static str = "test";
+        const FIELDS: &'static [Field] =
+            &[Field { name: "a", bytes: 2, delta: false }, Field { name: "w", bytes: 4, delta: false }, Field { name: "d", bytes: 4, delta: true }];
+        fn fields(&self) -> [u64; MAX_FIELDS] {
+            [self.0 as u64, from_i32(self.1), self.2 as u64, 0, 0, 0, 0, 0]
         }
-        fn get(b: &[u8]) -> Self {
-            P(u16::from_le_bytes(le(b, 0)), b[2] as i8)
+        fn from_fields(f: &[u64; MAX_FIELDS]) -> Self {
+            P(f[0] as u16, to_i32(f[1]), f[2] as u32)
         }
     }
 
+    fn round_trip(v: &[P]) -> Vec<u8> {
+        let b = encode(v);
+        assert_eq!(decode::<P>(&b).unwrap(), v);
+        b
+    }
+
     #[test]
-    fn ragged_length_is_an_error() {
-        let r: Result<Vec<P>, Error> = deserialize(BytesDeserializer::<Error>::new(&[1, 2, 3, 4]));
-        let e = r.err().expect("4 bytes are not whole 3-byte records").to_string();
-        assert!(e.contains("4 bytes") && e.contains("multiple of 3"), "{e}");
-        let r: Vec<P> = deserialize(BytesDeserializer::<Error>::new(&[1, 2, 0xff, 4, 5, 6])).unwrap();
-        assert_eq!((r[0].0, r[0].1, r[1].0, r[1].1), (0x0201, -1, 0x0504, 6));
+    fn any_records_round_trip_in_the_fewest_bytes() {
+        assert!(round_trip(&[]).is_empty());
+        // Constant fields take no bytes, but a record takes at least one.
+        assert_eq!(round_trip(&[P(7, -3, 9); 5000]).len(), 27 + 5000);
+        // a: 10..=200 (1 byte), w: -1..=1 (1), d: steps of 1..=3 (1).
+        let v: Vec<P> = (0..3000u32).map(|i| P(10 + (i * 7 % 191) as u16, (i % 3) as i32 - 1, 5 + 2 * i + i % 2)).collect();
+        assert_eq!(round_trip(&v).len(), 27 + 3 * 3000);
+        // Extremes, and a delta field that falls (wraps): full widths.
+        let v = [P(u16::MAX, i32::MIN, u32::MAX), P(0, i32::MAX, 0), P(1, 0, 1 << 31), P(65535, -1, 3)];
+        assert_eq!(round_trip(&v).len(), 27 + 4 * 10);
+        let mut s = 1u64;
+        let v: Vec<P> = (0..2500)
+            .map(|_| {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                P((s >> 48) as u16, (s >> 16) as i32, (s >> 5) as u32)
+            })
+            .collect();
+        round_trip(&v);
+    }
+
+    #[test]
+    fn corrupt_arrays_are_errors_that_name_the_field() {
+        let v: Vec<P> = (0..10u32).map(|i| P(i as u16, 0, i)).collect();
+        let good = encode(&v);
+        let err = |b: &[u8]| decode::<P>(b).expect_err("a corrupt array is an error");
+        assert!(err(&good[..20]).contains("shorter than the 27-byte header"));
+        assert!(err(&good[..good.len() - 1]).contains("not a whole number"));
+        let mut b = good.clone();
+        b[0] = 3;
+        assert!(err(&b).contains("field a is 3 bytes wide, more than its 2"), "{}", err(&b));
+        // A base that puts the column's values past u16.
+        let mut b = good.clone();
+        b[1..9].copy_from_slice(&65530u64.to_le_bytes());
+        assert!(err(&b).contains("field a holds a value above its 2-byte range"), "{}", err(&b));
+        // Every width zero: no record length to count records by.
+        let mut b = vec![0u8; 27];
+        b[10..18].copy_from_slice(&5u64.to_le_bytes());
+        assert!(err(&b).contains("0-byte records"));
     }
 }

@@ -31,7 +31,7 @@ use crate::kernel::{Kernel, KernelError};
 
 pub const MAGIC: [u8; 8] = *b"NERVEIMG";
 /// Bumped on every change to the payload layout (including the architecture description).
-pub const FORMAT_VERSION: u32 = 9;
+pub const FORMAT_VERSION: u32 = 10;
 pub const HEADER_LEN: usize = 32;
 
 /// An image that passed `Image::validate`. Only `Image::into_valid` makes
@@ -132,29 +132,36 @@ pub struct GapEdge {
 }
 
 impl crate::packed::Packed for GapEdge {
-    const SIZE: usize = 16;
-    fn put(&self, o: &mut [u8]) {
-        o[0..4].copy_from_slice(&self.src_core.0.to_le_bytes());
-        o[4..8].copy_from_slice(&self.weight.to_le_bytes());
-        o[8..10].copy_from_slice(&self.src_neuron.to_le_bytes());
-        o[10..12].copy_from_slice(&self.target.to_le_bytes());
-        o[12] = self.slot;
-        o[13] = self.port;
-        o[14] = self.shift;
-        o[15] = 0;
+    const NAME: &'static str = "gap junction";
+    const FIELDS: &'static [crate::packed::Field] = &[
+        field("src_core", 4, false),
+        field("weight", 4, false),
+        field("src_neuron", 2, false),
+        field("target", 2, false),
+        field("slot", 1, false),
+        field("port", 1, false),
+        field("shift", 1, false),
+    ];
+    fn fields(&self) -> [u64; crate::packed::MAX_FIELDS] {
+        let g = self;
+        [g.src_core.0 as u64, crate::packed::from_i32(g.weight), g.src_neuron as u64, g.target as u64, g.slot as u64, g.port as u64, g.shift as u64, 0]
     }
-    fn get(b: &[u8]) -> Self {
-        use crate::packed::le;
+    fn from_fields(f: &[u64; crate::packed::MAX_FIELDS]) -> Self {
         GapEdge {
-            src_core: CoreId(u32::from_le_bytes(le(b, 0))),
-            weight: i32::from_le_bytes(le(b, 4)),
-            src_neuron: u16::from_le_bytes(le(b, 8)),
-            target: u16::from_le_bytes(le(b, 10)),
-            slot: b[12],
-            port: b[13],
-            shift: b[14],
+            src_core: CoreId(f[0] as u32),
+            weight: crate::packed::to_i32(f[1]),
+            src_neuron: f[2] as u16,
+            target: f[3] as u16,
+            slot: f[4] as u8,
+            port: f[5] as u8,
+            shift: f[6] as u8,
         }
     }
+}
+
+/// A packed record's field (see `crate::packed`).
+const fn field(name: &'static str, bytes: u8, delta: bool) -> crate::packed::Field {
+    crate::packed::Field { name, bytes, delta }
 }
 
 /// What runs on a core.
@@ -202,14 +209,14 @@ pub struct RowStart {
 }
 
 impl crate::packed::Packed for RowStart {
-    const SIZE: usize = 8;
-    fn put(&self, o: &mut [u8]) {
-        o[0..4].copy_from_slice(&self.row.to_le_bytes());
-        o[4..8].copy_from_slice(&self.start.to_le_bytes());
+    const NAME: &'static str = "row start";
+    // Both grow along a core's rows: stored as steps from the row before.
+    const FIELDS: &'static [crate::packed::Field] = &[field("row", 4, true), field("start", 4, true)];
+    fn fields(&self) -> [u64; crate::packed::MAX_FIELDS] {
+        [self.row as u64, self.start as u64, 0, 0, 0, 0, 0, 0]
     }
-    fn get(b: &[u8]) -> Self {
-        use crate::packed::le;
-        RowStart { row: u32::from_le_bytes(le(b, 0)), start: u32::from_le_bytes(le(b, 4)) }
+    fn from_fields(f: &[u64; crate::packed::MAX_FIELDS]) -> Self {
+        RowStart { row: f[0] as u32, start: f[1] as u32 }
     }
 }
 
@@ -238,16 +245,13 @@ pub struct Synapse {
 }
 
 impl crate::packed::Packed for Synapse {
-    const SIZE: usize = 8;
-    fn put(&self, o: &mut [u8]) {
-        o[0..4].copy_from_slice(&self.weight.to_le_bytes());
-        o[4..6].copy_from_slice(&self.target.to_le_bytes());
-        o[6] = self.delay;
-        o[7] = self.port;
+    const NAME: &'static str = "synapse";
+    const FIELDS: &'static [crate::packed::Field] = &[field("weight", 4, false), field("target", 2, false), field("delay", 1, false), field("port", 1, false)];
+    fn fields(&self) -> [u64; crate::packed::MAX_FIELDS] {
+        [crate::packed::from_i32(self.weight), self.target as u64, self.delay as u64, self.port as u64, 0, 0, 0, 0]
     }
-    fn get(b: &[u8]) -> Self {
-        use crate::packed::le;
-        Synapse { weight: i32::from_le_bytes(le(b, 0)), target: u16::from_le_bytes(le(b, 4)), delay: b[6], port: b[7] }
+    fn from_fields(f: &[u64; crate::packed::MAX_FIELDS]) -> Self {
+        Synapse { weight: crate::packed::to_i32(f[0]), target: f[1] as u16, delay: f[2] as u8, port: f[3] as u8 }
     }
 }
 
