@@ -196,10 +196,54 @@ pub fn deserialize<'de, T: Packed, D: Deserializer<'de>>(d: D) -> Result<Vec<T>,
             write!(f, "packed {} records", T::NAME)
         }
         fn visit_bytes<E: serde::de::Error>(self, b: &[u8]) -> Result<Vec<T>, E> {
+            if keeping() {
+                keep(b.to_vec());
+                return Ok(Vec::new());
+            }
             decode(b).map_err(E::custom)
+        }
+        fn visit_byte_buf<E: serde::de::Error>(self, b: Vec<u8>) -> Result<Vec<T>, E> {
+            if keeping() {
+                keep(b);
+                return Ok(Vec::new());
+            }
+            decode(&b).map_err(E::custom)
         }
     }
     d.deserialize_bytes(V::<T>(std::marker::PhantomData))
+}
+
+std::thread_local! {
+    /// The arrays kept undecoded by `deferred`, in the order they were read.
+    static KEPT: std::cell::RefCell<Option<Vec<Vec<u8>>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Whether arrays are being kept undecoded on this thread (`deferred`).
+fn keeping() -> bool {
+    KEPT.with(|k| k.borrow().is_some())
+}
+
+fn keep(b: Vec<u8>) {
+    KEPT.with(|k| k.borrow_mut().as_mut().map(|kept| kept.push(b)));
+}
+
+/// Runs `f` (a decode) with every packed array it reads kept as its bytes
+/// and decoded as empty; gives `f`'s result and those bytes, in the order
+/// read, for [`decode`] on several threads: decoding an image's arrays is
+/// most of the work of reading it, and where new memory is dear (a VM's,
+/// docs/benchmarks.md) two threads get it faster than one.
+pub fn deferred<R>(f: impl FnOnce() -> R) -> (R, Vec<Vec<u8>>) {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            KEPT.with(|k| *k.borrow_mut() = None);
+        }
+    }
+    let _reset = Reset; // also if `f` panics: the thread decodes normally again
+    KEPT.with(|k| *k.borrow_mut() = Some(Vec::new()));
+    let r = f();
+    let kept = KEPT.with(|k| k.borrow_mut().take()).unwrap_or_default();
+    (r, kept)
 }
 
 /// The records of an array's bytes (see the module), or what is wrong with them.
