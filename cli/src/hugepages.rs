@@ -9,13 +9,16 @@
 //! allocations if the tunable `glibc.malloc.hugetlb=1` is set, and tunables
 //! are read only when a process starts. So `nerve` runs itself once more
 //! with it set (an `exec`, same arguments, same process id) unless it is set
-//! already, the kernel offers no huge pages, or `NERVE_HUGEPAGES=0`. Only
+//! already, the kernel offers no huge pages, or it is not asked to. Only
 //! the allocator changes: results are the same either way (tested).
 //! docs/benchmarks.md has the measured effect: ~4% end to end on that
-//! network's run, nothing (and more spread) on a million neurons; and on a
-//! VM whose first touch of memory is dear, compiling got slower with them
-//! (1M neurons: 8.0-11.0 s against 6.1-7.8 s), so `compile` asks for them
-//! only with `NERVE_HUGEPAGES=1`, `run` unless `NERVE_HUGEPAGES=0`.
+//! network's run once (session 11), nothing on CUBA now (session 20), 3-5%
+//! on the 1M ring's step loop; but on a VM whose host takes back the memory
+//! the guest frees (virtio-balloon free page reporting), a huge page comes
+//! from memory the host must fault in again: compiling the 1M network got
+//! slower with them (8.0-11.0 s against 6.1-7.8 s) and loading it 2-3x
+//! slower (8-15 s against 4.4-5.9 s). So both commands ask for them only
+//! with `NERVE_HUGEPAGES=1`.
 
 const TUNABLE: &str = "glibc.malloc.hugetlb";
 
@@ -27,8 +30,8 @@ pub fn requested() -> bool {
 
 /// Re-executes the process with huge pages requested, where that applies
 /// (`by_default`: unless `NERVE_HUGEPAGES=0`; else only with
-/// `NERVE_HUGEPAGES=1`); returns if it does not (or the exec fails: then
-/// nothing changes).
+/// `NERVE_HUGEPAGES=1`, as `compile` and `run` call it); returns if it does
+/// not (or the exec fails: then nothing changes).
 pub fn request(by_default: bool) {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {

@@ -59,8 +59,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run(_) => hugepages::request(true),
-        Command::Compile(_) => hugepages::request(false),
+        Command::Run(_) | Command::Compile(_) => hugepages::request(false),
         _ => {}
     }
     let result = match cli.command {

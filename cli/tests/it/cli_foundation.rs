@@ -132,10 +132,10 @@ fn run_compiles_a_network_in_memory() {
     assert!(e.contains("--placement, --arch: only for compiling a network"), "{e}");
 }
 
-/// `compile` and `run` ask glibc for transparent huge pages by running
-/// themselves again (cli/src/hugepages.rs) where the kernel offers them;
-/// `NERVE_HUGEPAGES=0` keeps the default pages. Only the allocator differs:
-/// the same image, spikes and report either way.
+/// With `NERVE_HUGEPAGES=1`, `compile` and `run` ask glibc for transparent
+/// huge pages by running themselves again (cli/src/hugepages.rs) where the
+/// kernel offers them; `NERVE_HUGEPAGES=0` and no setting keep the default
+/// pages. Only the allocator differs: the same image, spikes and report.
 #[test]
 fn huge_pages_change_nothing_but_the_allocator() {
     let dir = tempfile::tempdir().unwrap();
@@ -143,27 +143,26 @@ fn huge_pages_change_nothing_but_the_allocator() {
     let offered = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled").is_ok_and(|s| !s.contains("[never]"))
         && cfg!(all(target_os = "linux", target_env = "gnu"));
     let mut outs = Vec::new();
-    for huge in ["1", "0"] {
+    let with = |huge: &str| {
+        let mut c = nerve();
+        c.env_remove("GLIBC_TUNABLES");
+        match huge {
+            "unset" => c.env_remove("NERVE_HUGEPAGES"),
+            _ => c.env("NERVE_HUGEPAGES", huge),
+        };
+        c
+    };
+    for huge in ["1", "0", "unset"] {
         let (img, spikes, rep) = (dir.path().join(format!("{huge}.img")), dir.path().join(format!("{huge}.csv")), dir.path().join(format!("{huge}.json")));
-        run_ok(nerve().env("NERVE_HUGEPAGES", huge).env_remove("GLIBC_TUNABLES").arg("compile").arg(&net).args(["--arch", "loihi", "-q", "-o"]).arg(&img));
-        run_ok(
-            nerve()
-                .env("NERVE_HUGEPAGES", huge)
-                .env_remove("GLIBC_TUNABLES")
-                .arg("run")
-                .arg(&img)
-                .args(["--steps", "300", "-q", "--record"])
-                .arg(&spikes)
-                .arg("--report")
-                .arg(&rep),
-        );
+        run_ok(with(huge).arg("compile").arg(&net).args(["--arch", "loihi", "-q", "-o"]).arg(&img));
+        run_ok(with(huge).arg("run").arg(&img).args(["--steps", "300", "-q", "--record"]).arg(&spikes).arg("--report").arg(&rep));
         let mut r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&rep).unwrap()).unwrap();
         assert_eq!(r["host"]["huge_pages"], serde_json::Value::Bool(huge == "1" && offered), "NERVE_HUGEPAGES={huge}");
         r.as_object_mut().unwrap().remove("host");
         outs.push((std::fs::read(&img).unwrap(), std::fs::read_to_string(&spikes).unwrap(), r));
     }
     assert!(outs[0].1.lines().count() > 10);
-    assert!(outs[0] == outs[1], "huge pages changed a result");
+    assert!(outs[0] == outs[1] && outs[1] == outs[2], "huge pages changed a result");
 }
 
 /// `--quiet` on every command that prints: nothing but errors, the files still written.
