@@ -34,13 +34,15 @@ def sh(cmd, **kw):
 
 
 def cpu_model():
+    """The CPU's name, family and model (a VM may name only the vendor)."""
     try:
+        info = {}
         for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+            k, _, v = line.partition(":")
+            info.setdefault(k.strip(), v.strip())
+        return f"{info.get('model name', '?')} (family {info.get('cpu family', '?')} model {info.get('model', '?')})"
     except OSError:
-        pass
-    return platform.processor() or "unknown"
+        return platform.processor() or "unknown"
 
 
 def fresh_memory(exe):
