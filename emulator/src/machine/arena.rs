@@ -63,8 +63,11 @@ pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<us
         None if stored as u64 >= PARALLEL_ARENA => nerve_isa::host_threads(),
         None => 1,
     };
-    // Each row's source neuron, or NO_OWNER for a row no packet reaches.
-    const NO_OWNER: u32 = u32::MAX;
+    // Each row's source neuron plus 1, or NO_OWNER for a row no packet
+    // reaches: zero, so that the array comes zeroed from the allocator and
+    // its pages are first touched by the walk's threads (the 1M ring's is
+    // 376 MB), not filled by one thread beforehand.
+    const NO_OWNER: u32 = 0;
     let mut row_owner = vec![NO_OWNER; n_rows];
     // The walk, on several threads for large images, each over a range of
     // destination cores (and so its own stretch of `row_owner`), counting
@@ -110,7 +113,7 @@ pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<us
             spans[b + 1] += 1;
             syns[b + 1] += stored_of(di as usize, k as usize);
             n += 1;
-            owners[row_base[di as usize] - row_base[d0] + k as usize] = b as u32;
+            owners[row_base[di as usize] - row_base[d0] + k as usize] = b as u32 + 1;
             match runs.last_mut() {
                 Some(r) if r[0] == src && r[1] == di && r[3] == k => r[3] = k + 1,
                 _ => runs.push([src, di, k, k + 1]),
@@ -250,16 +253,19 @@ pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<us
                 for &[di, k0, k1] in &grouped[run_at[c0]..run_at[c1]] {
                     let di = di as usize;
                     for k in k0 as usize..k1 as usize {
-                        row(di, k, row_owner[row_base[di] + k] as usize);
+                        row(di, k, row_owner[row_base[di] + k] as usize - 1);
                     }
                 }
             } else {
                 // Destination order, as the walk: each neuron's rows in it.
                 for di in 0..n_cores {
                     for (k, &b) in row_owner[row_base[di]..row_base[di + 1]].iter().enumerate() {
-                        let b = b as usize;
+                        if b == NO_OWNER {
+                            continue; // unused
+                        }
+                        let b = b as usize - 1;
                         if b >= lo && b < hi {
-                            row(di, k, b); // else another thread's, or unused (NO_OWNER)
+                            row(di, k, b); // else another thread's
                         }
                     }
                 }
