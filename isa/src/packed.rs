@@ -233,25 +233,41 @@ fn keep(b: Vec<u8>) {
 /// most of the work of reading it, and where new memory is dear (a VM's,
 /// docs/benchmarks.md) two threads get it faster than one.
 pub fn deferred<R>(f: impl FnOnce() -> R) -> (R, Vec<Vec<u8>>) {
-    struct Reset;
-    impl Drop for Reset {
+    // Restores the enclosing state (a `deferred` within another, or none),
+    // also if `f` panics.
+    struct Restore(Option<Vec<Vec<u8>>>);
+    impl Drop for Restore {
         fn drop(&mut self) {
-            KEPT.with(|k| *k.borrow_mut() = None);
+            let outer = self.0.take();
+            KEPT.with(|k| *k.borrow_mut() = outer);
         }
     }
-    let _reset = Reset; // also if `f` panics: the thread decodes normally again
-    KEPT.with(|k| *k.borrow_mut() = Some(Vec::new()));
+    let _restore = Restore(KEPT.with(|k| k.borrow_mut().replace(Vec::new())));
     let r = f();
-    let kept = KEPT.with(|k| k.borrow_mut().take()).unwrap_or_default();
+    let kept = KEPT.with(|k| k.borrow_mut().replace(Vec::new())).unwrap_or_default();
     (r, kept)
 }
 
-/// The records of an array's bytes (see the module), or what is wrong with them.
-pub fn decode<T: Packed>(b: &[u8]) -> Result<Vec<T>, String> {
+/// How many records an array's bytes hold, from its header and length alone
+/// (the values are not read: the check of each against its field is
+/// `decode`'s), or what is wrong with them.
+pub fn count<T: Packed>(b: &[u8]) -> Result<usize, String> {
+    Ok(header::<T>(b)?.map_or(0, |h| h.n))
+}
+
+struct Header {
+    width: [usize; MAX_FIELDS],
+    base: [u64; MAX_FIELDS],
+    n: usize,
+    col_at: [usize; MAX_FIELDS],
+}
+
+/// An array's header and where its columns start (`None`: the empty array).
+fn header<T: Packed>(b: &[u8]) -> Result<Option<Header>, String> {
     let fields = T::FIELDS;
     let nf = fields.len();
     if b.is_empty() {
-        return Ok(Vec::new());
+        return Ok(None);
     }
     let name = T::NAME;
     let head = 9 * nf;
@@ -276,6 +292,14 @@ pub fn decode<T: Packed>(b: &[u8]) -> Result<Vec<T>, String> {
     for j in 1..nf {
         col_at[j] = col_at[j - 1] + n * width[j - 1];
     }
+    Ok(Some(Header { width, base, n, col_at }))
+}
+
+/// The records of an array's bytes (see the module), or what is wrong with them.
+pub fn decode<T: Packed>(b: &[u8]) -> Result<Vec<T>, String> {
+    let fields = T::FIELDS;
+    let name = T::NAME;
+    let Some(Header { width, base, n, col_at }) = header::<T>(b)? else { return Ok(Vec::new()) };
     let mut out = Vec::with_capacity(n);
     // The block's records as field values (unused fields stay 0).
     let mut recs = vec![[0u64; MAX_FIELDS]; BLOCK.min(n)];

@@ -121,6 +121,37 @@ impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
     }
 }
 
+impl CoreImage {
+    /// Packed arrays per core, in field order: rows, synapses, gap junctions.
+    pub(super) const PACKED: usize = 3;
+
+    /// Decodes this core's packed arrays from the next `PACKED` of `kept`
+    /// (`packed::deferred`); an error names the core by its index `i`.
+    pub(super) fn unpack(&mut self, kept: &mut impl Iterator<Item = Vec<u8>>, i: usize) -> Result<(), ImageError> {
+        use crate::packed::decode;
+        let at = |e: String| ImageError::Decode(format!("core {i}: {e}"));
+        let mut next = || kept.next().unwrap_or_default();
+        self.rows = decode(&next()).map_err(at)?;
+        self.synapses = decode(&next()).map_err(at)?;
+        self.gap = decode(&next()).map_err(at)?;
+        Ok(())
+    }
+
+    /// For a core a rank strips (`part.rs`): decodes its gap junctions
+    /// (every rank keeps them) and gives the synapses its kept arrays hold,
+    /// counted from their headers, never decoded.
+    pub(super) fn unpack_stripped(&mut self, kept: Vec<Vec<u8>>, i: usize) -> Result<u64, ImageError> {
+        use crate::packed::{count, decode};
+        let at = |e: String| ImageError::Decode(format!("core {i}: {e}"));
+        let mut kept = kept.into_iter();
+        let mut next = || kept.next().unwrap_or_default();
+        count::<super::RowStart>(&next()).map_err(at)?;
+        let synapses = count::<super::Synapse>(&next()).map_err(at)?;
+        self.gap = decode(&next()).map_err(at)?;
+        Ok(synapses as u64)
+    }
+}
+
 impl Image {
     /// Writes the image file as [`Image::to_bytes`] would give it, streaming
     /// the payload (checksummed on the way) after a placeholder header that
@@ -289,8 +320,7 @@ impl Image {
     /// core order, whatever the count. Each array's bytes are freed as it is
     /// decoded.
     fn unpack(&mut self, kept: Vec<Vec<u8>>, threads: usize) -> Result<(), ImageError> {
-        use crate::packed::decode;
-        const PER_CORE: usize = 3;
+        const PER_CORE: usize = CoreImage::PACKED;
         if kept.len() != PER_CORE * self.cores.len() {
             return Err(ImageError::Decode(format!("{} packed arrays for {} cores, not {PER_CORE} each", kept.len(), self.cores.len())));
         }
@@ -309,14 +339,7 @@ impl Image {
         }
         let run = |(first, cores, kept): (usize, &mut [CoreImage], Vec<Vec<u8>>)| -> Result<(), ImageError> {
             let mut kept = kept.into_iter();
-            for (i, c) in cores.iter_mut().enumerate() {
-                let at = |e: String| ImageError::Decode(format!("core {}: {e}", first + i));
-                let mut next = || kept.next().unwrap_or_default();
-                c.rows = decode(&next()).map_err(at)?;
-                c.synapses = decode(&next()).map_err(at)?;
-                c.gap = decode(&next()).map_err(at)?;
-            }
-            Ok(())
+            cores.iter_mut().enumerate().try_for_each(|(i, c)| c.unpack(&mut kept, first + i))
         };
         if parts.len() <= 1 {
             return parts.into_iter().try_for_each(run);
@@ -393,6 +416,24 @@ mod tests {
         // Outside `deferred`, arrays decode in place.
         let (plain, _): (Image, usize) = bincode::serde::decode_from_slice(&img.to_bytes()[HEADER_LEN..], bincode_config()).unwrap();
         assert_eq!(plain, img);
+    }
+
+    /// A part decodes the arrays of the cores it keeps; of the others only
+    /// the gap junctions (every rank keeps them), their synapses counted.
+    #[test]
+    fn parts_count_the_synapses_of_stripped_cores_and_keep_their_gap_junctions() {
+        let img = many_cores();
+        let path = std::env::temp_dir().join(format!("nerve-part-{}.img", std::process::id()));
+        img.write(&path).unwrap();
+        let keep = |i: usize| i % 2 == 1;
+        let (part, stored) = Image::read_part(&path, &keep).unwrap();
+        let _ = std::fs::remove_file(&path);
+        let mut want = img.clone();
+        want.strip_except(&keep);
+        assert_eq!(part, want);
+        assert!(part.cores.iter().enumerate().any(|(i, c)| !keep(i) && !c.gap.is_empty()), "a stripped core with gap junctions");
+        assert_eq!(stored, img.cores.iter().map(|c| c.stored_synapses()).collect::<Vec<_>>());
+        assert!(stored.iter().sum::<u64>() > 0);
     }
 
     #[test]

@@ -98,9 +98,19 @@ impl<'de> Visitor<'de> for Cores<'_> {
         // Not the length field's claim: a corrupt one must not allocate.
         let hint = seq.size_hint().unwrap_or(0).min(1 << 12);
         let (mut cores, mut stored) = (Vec::with_capacity(hint), Vec::with_capacity(hint));
-        while let Some(mut c) = seq.next_element::<CoreImage>()? {
-            stored.push(c.stored_synapses());
-            if !(self.keep)(cores.len()) {
+        // Each core's packed arrays are kept as bytes while it decodes: a
+        // core this part keeps has them decoded, one it strips only its gap
+        // junctions, its rows and synapses counted from their headers.
+        loop {
+            let i = cores.len();
+            let (next, kept) = crate::packed::deferred(|| seq.next_element::<CoreImage>());
+            let Some(mut c) = next? else { break };
+            if (self.keep)(i) {
+                c.unpack(&mut kept.into_iter(), i).map_err(A::Error::custom)?;
+                stored.push(c.stored_synapses());
+            } else {
+                let counted = c.unpack_stripped(kept, i).map_err(A::Error::custom)?;
+                stored.push(c.stored_synapses() + counted);
                 c.strip();
             }
             cores.push(c);
