@@ -132,11 +132,18 @@ pub fn encode<T: Packed>(v: &[T]) -> Vec<u8> {
 fn write_col(out: &mut [u8], w: usize, recs: &[[u64; MAX_FIELDS]], j: usize, base: u64) {
     match w {
         0 => {}
-        1 => out.iter_mut().zip(recs).for_each(|(o, x)| *o = (x[j] - base) as u8),
-        2 => out.chunks_exact_mut(2).zip(recs).for_each(|(o, x)| o.copy_from_slice(&((x[j] - base) as u16).to_le_bytes())),
-        4 => out.chunks_exact_mut(4).zip(recs).for_each(|(o, x)| o.copy_from_slice(&((x[j] - base) as u32).to_le_bytes())),
+        1 => write_n::<1>(out, recs, j, base),
+        2 => write_n::<2>(out, recs, j, base),
+        3 => write_n::<3>(out, recs, j, base),
+        4 => write_n::<4>(out, recs, j, base),
         _ => out.chunks_exact_mut(w).zip(recs).for_each(|(o, x)| o.copy_from_slice(&(x[j] - base).to_le_bytes()[..w])),
     }
+}
+
+/// `write_col` for a width known when compiling (the common ones), so the
+/// inner loop has no variable-length copy.
+fn write_n<const N: usize>(out: &mut [u8], recs: &[[u64; MAX_FIELDS]], j: usize, base: u64) {
+    out.chunks_exact_mut(N).zip(recs).for_each(|(o, x)| o.copy_from_slice(&(x[j] - base).to_le_bytes()[..N]));
 }
 
 /// Reads a column of `w`-byte values into field `j` of `out`, each plus
@@ -148,32 +155,10 @@ fn read_col(col: &[u8], w: usize, base: u64, out: &mut [[u64; MAX_FIELDS]], j: u
             out.iter_mut().for_each(|o| o[j] = base);
             0
         }
-        1 => {
-            let mut top = 0u8;
-            out.iter_mut().zip(col).for_each(|(o, &b)| {
-                top = top.max(b);
-                o[j] = base.wrapping_add(b as u64);
-            });
-            top as u64
-        }
-        2 => {
-            let mut top = 0u16;
-            out.iter_mut().zip(col.chunks_exact(2)).for_each(|(o, b)| {
-                let x = u16::from_le_bytes([b[0], b[1]]);
-                top = top.max(x);
-                o[j] = base.wrapping_add(x as u64);
-            });
-            top as u64
-        }
-        4 => {
-            let mut top = 0u32;
-            out.iter_mut().zip(col.chunks_exact(4)).for_each(|(o, b)| {
-                let x = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-                top = top.max(x);
-                o[j] = base.wrapping_add(x as u64);
-            });
-            top as u64
-        }
+        1 => read_words::<u8>(col, base, out, j),
+        2 => read_words::<u16>(col, base, out, j),
+        4 => read_words::<u32>(col, base, out, j),
+        8 => read_words::<u64>(col, base, out, j),
         _ => {
             let mut top = 0u64;
             out.iter_mut().zip(col.chunks_exact(w)).for_each(|(o, b)| {
@@ -186,6 +171,35 @@ fn read_col(col: &[u8], w: usize, base: u64, out: &mut [[u64; MAX_FIELDS]], j: u
             top
         }
     }
+}
+
+/// A column of machine words: their maximum taken in the word's own type
+/// (which vectorises; in u64 decoding ran ~25% slower).
+trait Word: Copy + Ord + Into<u64> {
+    const ZERO: Self;
+    fn from_le(b: &[u8]) -> Self;
+}
+
+macro_rules! word {
+    ($($t:ty),*) => {$(
+        impl Word for $t {
+            const ZERO: Self = 0;
+            fn from_le(b: &[u8]) -> Self {
+                <$t>::from_le_bytes(le(b, 0))
+            }
+        }
+    )*};
+}
+word!(u8, u16, u32, u64);
+
+fn read_words<W: Word>(col: &[u8], base: u64, out: &mut [[u64; MAX_FIELDS]], j: usize) -> u64 {
+    let mut top = W::ZERO;
+    out.iter_mut().zip(col.chunks_exact(std::mem::size_of::<W>())).for_each(|(o, b)| {
+        let x = W::from_le(b);
+        top = top.max(x);
+        o[j] = base.wrapping_add(x.into());
+    });
+    top.into()
 }
 
 pub fn deserialize<'de, T: Packed, D: Deserializer<'de>>(d: D) -> Result<Vec<T>, D::Error> {
@@ -380,6 +394,9 @@ mod tests {
         // a: 10..=200 (1 byte), w: -1..=1 (1), d: steps of 1..=3 (1).
         let v: Vec<P> = (0..3000u32).map(|i| P(10 + (i * 7 % 191) as u16, (i % 3) as i32 - 1, 5 + 2 * i + i % 2)).collect();
         assert_eq!(round_trip(&v).len(), 27 + 3 * 3000);
+        // A 3-byte column (no machine word): w spans 0..=897,299.
+        let v: Vec<P> = (0..300).map(|i| P(1, i * 3001, 0)).collect();
+        assert_eq!(round_trip(&v).len(), 27 + 3 * 300);
         // Extremes, and a delta field that falls (wraps): full widths.
         let v = [P(u16::MAX, i32::MIN, u32::MAX), P(0, i32::MAX, 0), P(1, 0, 1 << 31), P(65535, -1, 3)];
         assert_eq!(round_trip(&v).len(), 27 + 4 * 10);
