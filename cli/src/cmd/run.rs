@@ -220,7 +220,7 @@ pub fn run(a: RunArgs) -> Result<()> {
     // Every image is validated once, however it was obtained: by the compiler
     // for a network, here for a file.
     let mut plan_ranks = None;
-    let img = if is_network(&a.image) {
+    let mut m = if is_network(&a.image) {
         let arch =
             a.arch.as_deref().ok_or_else(|| format!("{}: a network needs --arch to be compiled (or give an image from `nerve compile`)", a.image.display()))?;
         let arch = Arch::load(arch)?;
@@ -233,7 +233,8 @@ pub fn run(a: RunArgs) -> Result<()> {
         if rank == 0 {
             crate::cmd::compile::write_report(&out.report, a.compile_report.as_deref())?;
         }
-        out.image
+        too_many_ranks(&a.image, out.image.cores.len(), ranks)?;
+        Machine::load_valid(out.image)?
     } else {
         let mut wrong: Vec<&str> = a.build.given();
         for (name, set) in [("--arch", a.arch.is_some()), ("--save-image", a.save_image.is_some()), ("--compile-report", a.compile_report.is_some())] {
@@ -258,13 +259,15 @@ pub fn run(a: RunArgs) -> Result<()> {
             let mine = plan.bounds[rank]..plan.bounds[rank + 1];
             let (part, _) = Image::read_part(&a.image, &|i| mine.contains(&i))?;
             plan_ranks = Some(plan);
-            part.into_valid()?
+            let part = part.into_valid()?;
+            too_many_ranks(&a.image, part.cores.len(), ranks)?;
+            Machine::load_valid(part)?
         } else {
-            Image::read_unvalidated(&a.image)?.into_valid()?
+            // One process: the synapses stay in their packed columns until
+            // the load lays them out (less new memory: docs/benchmarks.md).
+            Machine::load_image(Image::read_for_load(&a.image)?)?
         }
     };
-    too_many_ranks(&a.image, img.cores.len(), ranks)?;
-    let mut m = Machine::load_valid(img)?;
     // A network compiled here is held whole by every rank.
     let plan_ranks = plan_ranks.or_else(|| (ranks > 1).then(|| nerve_emulator::engine::ranks::partition(&m, ranks)));
     let load_seconds = t_load.elapsed().as_secs_f64();

@@ -252,6 +252,47 @@ fn arena_layout_is_the_same_on_any_thread_count() {
     }
 }
 
+/// A machine loaded from a file read for loading (synapses read in place
+/// from their columns) is the one loaded from the decoded image: on plain,
+/// learning (whose cores stay decoded) and gap-junction networks, on any
+/// thread count and either arena layout; and it runs to the same spikes.
+#[test]
+fn machines_loaded_from_columns_equal_those_from_decoded_images() {
+    let on = |net: &str, arch: &str| {
+        let net = read_network(&example(net)).unwrap();
+        compile(&Arch::builtin(arch).unwrap(), &net, &Options::default(), &mut |_| {}).unwrap().image.into_image()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for (name, img) in
+        [("small", small_on_loihi()), ("stdp-memory", on("stdp-memory/network.json", "loihi")), ("celegans", on("celegans/network.json", "spinnaker"))]
+    {
+        let path = dir.path().join(format!("{name}.img"));
+        img.write(&path).unwrap();
+        let read = || nerve_isa::Image::read_for_load(&path).unwrap();
+        let (_, cols) = read().into_parts();
+        assert!(cols.iter().flatten().count() > 0, "{name}: cores in columns");
+        let want = Machine::load_grouped(nerve_isa::Image::read(&path).unwrap().into_valid().unwrap(), Some(1), Some(false)).unwrap();
+        for by_source in [false, true] {
+            for k in [1, 2, 3] {
+                let m = Machine::load_image_grouped(read(), Some(k), Some(by_source)).unwrap();
+                let what = format!("{name}, {k} threads, by source {by_source}");
+                assert!(m.arena == want.arena && m.fanout == want.fanout && m.spans == want.spans, "{what}: arena differs");
+                assert_eq!((m.ring_slots, m.in_total, m.synapses()), (want.ring_slots, want.in_total, want.synapses()), "{what}");
+                assert!(m.cores.iter().zip(&want.cores).all(|(a, b)| a.n_syn == b.n_syn && a.plastic.len() == b.plastic.len()), "{what}: cores differ");
+            }
+        }
+        let rec = |m: &Machine| Recording { spikes: vec![true; m.pops.len()], probes: vec![], per_step: true, chunk_steps: None };
+        let mut a = Machine::load_image(read()).unwrap();
+        let mut b = want;
+        let (ra, rb) = (rec(&a), rec(&b));
+        let x = run(&mut a, &Interp, 200, 2, &ra, &mut |_| {}).unwrap();
+        let y = run(&mut b, &Interp, 200, 2, &rb, &mut |_| {}).unwrap();
+        assert!(!y.spikes.is_empty(), "{name}: the test needs spikes");
+        assert_eq!(x.spikes, y.spikes, "{name}: spikes");
+        assert_eq!(x.counts, y.counts, "{name}: counts");
+    }
+}
+
 #[test]
 fn probes_record_every_step_in_neuron_order() {
     let net = read_network(&example("small.json")).unwrap();

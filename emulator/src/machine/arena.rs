@@ -3,7 +3,8 @@
 //! source core's fan-out (which spans of the arena each neuron's spike
 //! reaches), and the ring of pending input the rows deliver into.
 
-use nerve_isa::image::{CoreKind, Image};
+use nerve_isa::image::{CoreImage, CoreKind, Image, Synapse};
+use nerve_isa::packed::Columns;
 
 use super::{Fanout, PackedSyn, Span};
 use crate::error::{EmuError, Result};
@@ -12,6 +13,44 @@ use crate::mesh::Route;
 
 /// Synapses at which the arena is laid out on several threads.
 const PARALLEL_ARENA: u64 = 1 << 20;
+
+/// A core's synapses: decoded, or read in place from their packed columns
+/// (`nerve_isa::image::LoadImage`).
+#[derive(Clone, Copy)]
+pub(super) enum Syns<'a> {
+    Decoded(&'a [Synapse]),
+    Columns(&'a Columns<Synapse>),
+}
+
+impl Syns<'_> {
+    pub fn len(&self) -> usize {
+        match self {
+            Syns::Decoded(v) => v.len(),
+            Syns::Columns(c) => c.len(),
+        }
+    }
+
+    fn max_delay(&self) -> usize {
+        match self {
+            Syns::Decoded(v) => v.iter().map(|s| s.delay as usize).max().unwrap_or(0),
+            Syns::Columns(c) => c.max(Synapse::DELAY) as usize,
+        }
+    }
+
+    /// Gives `f` synapses `a..b` with their indices.
+    #[inline]
+    fn each(&self, a: usize, b: usize, mut f: impl FnMut(usize, Synapse)) {
+        match self {
+            Syns::Decoded(v) => v[a..b].iter().enumerate().for_each(|(j, s)| f(a + j, *s)),
+            Syns::Columns(c) => (a..b).for_each(|j| f(j, c.get(j))),
+        }
+    }
+}
+
+/// Row k's length in a core of `n_syn` synapses.
+fn row_len(c: &CoreImage, n_syn: usize, k: usize) -> usize {
+    c.rows.get(k + 1).map_or(n_syn, |n| n.start as usize) - c.rows[k].start as usize
+}
 
 /// What `lay_out` builds.
 pub(super) struct Laid {
@@ -27,7 +66,8 @@ pub(super) struct Laid {
 /// Lays out the arena on `threads` threads (`None`: the host's, for large
 /// images), by source core or by walking every row (`by_source`; `None`:
 /// by the runs' lengths). The result is the same either way (tested).
-pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<usize>, by_source: Option<bool>) -> Result<Laid> {
+pub(super) fn lay_out(img: &Image, syns: &[Syns], all_routes: &[Vec<Route>], threads: Option<usize>, by_source: Option<bool>) -> Result<Laid> {
+    let n_syn: Vec<usize> = syns.iter().map(Syns::len).collect();
     // Fan-out. Work from the rows: each non-empty row of a destination core
     // belongs to one key (its input entry's key plus the row's offset), the
     // key to one source neuron; the row is used if that neuron's route
@@ -57,7 +97,11 @@ pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<us
     if total >= u32::MAX as usize {
         return Err(EmuError::Invalid("more than 2^32 − 2 neurons".into()));
     }
-    let stored: usize = img.cores.iter().map(|c| c.synapses.len()).sum();
+    let stored: usize = n_syn.iter().sum();
+    // The walk counts each source neuron's rows and synapses in u32s.
+    if stored >= u32::MAX as usize || n_rows >= u32::MAX as usize {
+        return Err(EmuError::Invalid(format!("{stored} synapses in {n_rows} rows: the emulator holds at most 2^32 − 2 of each")));
+    }
     let threads = match threads {
         Some(k) => k.max(1),
         None if stored as u64 >= PARALLEL_ARENA => nerve_isa::host_threads(),
@@ -77,15 +121,18 @@ pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<us
     // It also notes runs: consecutive rows of one destination core owned
     // by neurons of one source core, as (source core, destination core,
     // first row, end row), for laying out the arena by source core.
-    // Per source neuron: spans and synapses (as counts before prefix sums), spans in all, runs.
-    type Walked = (Vec<usize>, Vec<usize>, usize, Vec<Run4>, usize);
+    // Per source neuron: its spans and synapses (counts, side by side:
+    // the walk adds to both at once, in one cache line, scattered over
+    // every source neuron), spans in all, runs.
+    type Walked = (Vec<[u32; 2]>, usize, Vec<Run4>, usize);
     // Learning synapses deliver their own (changing) weights: the arena
     // leaves them out (their rows still count them as arrivals).
     let plastic: Vec<Vec<bool>> = img
         .cores
         .iter()
-        .map(|c| {
-            let mut m = vec![false; if c.plastic.is_empty() { 0 } else { c.synapses.len() }];
+        .zip(&n_syn)
+        .map(|(c, &n)| {
+            let mut m = vec![false; if c.plastic.is_empty() { 0 } else { n }];
             for s in &c.plastic {
                 for &k in &s.synapses {
                     m[k as usize] = true;
@@ -97,21 +144,23 @@ pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<us
     let stored_of = |di: usize, k: usize| -> usize {
         let c = &img.cores[di];
         let m = &plastic[di];
+        let len = row_len(c, n_syn[di], k);
         if m.is_empty() {
-            return c.row_len(k);
+            return len;
         }
         let a = c.rows[k].start as usize;
-        m[a..a + c.row_len(k)].iter().filter(|&&p| !p).count()
+        m[a..a + len].iter().filter(|&&p| !p).count()
     };
     let walk = |d0: usize, d1: usize, owners: &mut [u32]| -> Walked {
-        let (mut spans, mut syns, mut n) = (vec![0usize; total + 1], vec![0usize; total + 1], 0usize);
+        let (mut counts, mut n) = (vec![[0u32; 2]; total], 0usize);
         let mut runs: Vec<Run4> = Vec::new();
         let mut longest = 0usize;
-        used_rows(img, all_routes, &key_owner, d0..d1, &mut |src, i, di, k, len| {
+        used_rows(img, &n_syn, all_routes, &key_owner, d0..d1, &mut |src, i, di, k, len| {
             longest = longest.max(len as usize);
             let b = first[src as usize] + i as usize;
-            spans[b + 1] += 1;
-            syns[b + 1] += stored_of(di as usize, k as usize);
+            let c = &mut counts[b];
+            c[0] += 1;
+            c[1] += stored_of(di as usize, k as usize) as u32;
             n += 1;
             owners[row_base[di as usize] - row_base[d0] + k as usize] = b as u32 + 1;
             match runs.last_mut() {
@@ -119,7 +168,7 @@ pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<us
                 _ => runs.push([src, di, k, k + 1]),
             }
         });
-        (spans, syns, n, runs, longest)
+        (counts, n, runs, longest)
     };
     let counted: Vec<Walked> = if threads == 1 {
         // invariant: threads == 1 here: cuts(_, 1) gives two bounds, so split_by made exactly one part
@@ -138,19 +187,20 @@ pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<us
             hs.into_iter().map(|h| h.join().expect("a load thread panicked")).collect()
         })
     };
-    let mut counted = counted.into_iter();
-    // invariant: `counted` holds one entry per part, and threads >= 1 gives at least one part
-    let (mut span_at, mut syn_at, mut n_spans, mut runs, mut longest) = counted.next().expect("at least one part");
-    for (sp, sy, n, r, l) in counted {
+    let (mut span_at, mut syn_at) = (vec![0usize; total + 1], vec![0usize; total + 1]);
+    let (mut n_spans, mut runs, mut longest) = (0usize, Vec::new(), 0usize);
+    for (counts, n, r, l) in counted {
         longest = longest.max(l);
-        for (a, b) in span_at.iter_mut().zip(&sp) {
-            *a += b;
-        }
-        for (a, b) in syn_at.iter_mut().zip(&sy) {
-            *a += b;
+        for (k, c) in counts.iter().enumerate() {
+            span_at[k + 1] += c[0] as usize;
+            syn_at[k + 1] += c[1] as usize;
         }
         n_spans += n;
-        runs.extend_from_slice(&r);
+        if runs.is_empty() {
+            runs = r;
+        } else {
+            runs.extend_from_slice(&r);
+        }
     }
     for k in 1..=total {
         span_at[k] += span_at[k - 1];
@@ -183,10 +233,10 @@ pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<us
             "the image's cores have {in_total} inputs (input ports × neurons, padded to 4, each core's to 32), more than the emulator's 2^24 − 1"
         )));
     }
-    let max_delay = img.cores.iter().flat_map(|c| c.synapses.iter().map(|s| s.delay as usize)).max().unwrap_or(0);
+    let max_delay = syns.iter().map(Syns::max_delay).max().unwrap_or(0);
     let ring_slots = (max_delay + 1).next_power_of_two();
     let mut arena = vec![0u64; syn_at[total]];
-    let mut all_spans = vec![Span { core: 0, len: 0, deliver: 0 }; n_spans];
+    let mut all_spans = vec![0u64; n_spans];
     {
         // Moving the rows writes all over the arena (one row of each
         // source neuron per destination core). Taken by source core,
@@ -223,9 +273,9 @@ pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<us
         let cut: Vec<usize> = ccut.iter().map(|&c| if c < n_cores { first[c] } else { total }).collect();
         let mut arena_parts = split_by(&mut arena, &syn_at, &cut);
         let mut span_parts = split_by(&mut all_spans, &span_at, &cut);
-        let (img, row_owner, row_base, syn_at, span_at, first, grouped, run_at, in_off, plastic) =
-            (&img, &row_owner, &row_base, &syn_at, &span_at, &first, &grouped, &run_at, &in_off, &plastic);
-        let fill = move |c0: usize, c1: usize, arena: &mut [u64], spans: &mut [Span]| {
+        let (img, row_owner, row_base, syn_at, span_at, first, grouped, run_at, in_off, plastic, n_syn) =
+            (&img, &row_owner, &row_base, &syn_at, &span_at, &first, &grouped, &run_at, &in_off, &plastic, &n_syn);
+        let fill = move |c0: usize, c1: usize, arena: &mut [u64], spans: &mut [u64]| {
             let lo = if c0 < n_cores { first[c0] } else { total };
             let hi = if c1 < n_cores { first[c1] } else { total };
             let (syn0, sp0) = (syn_at[lo], span_at[lo]);
@@ -234,18 +284,17 @@ pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<us
             let mut row = |di: usize, k: usize, b: usize| {
                 let dst = &img.cores[di];
                 let np = padded(dst.n_neurons as usize);
-                let (a, len) = (dst.rows[k].start as usize, dst.row_len(k));
+                let (a, len) = (dst.rows[k].start as usize, row_len(dst, n_syn[di], k));
                 let at = syn_next[b - lo];
                 let mask = &plastic[di];
                 let mut n = 0;
-                for (j, s) in dst.synapses[a..a + len].iter().enumerate() {
-                    if mask.get(a + j).is_some_and(|&p| p) {
-                        continue;
+                syns[di].each(a, a + len, |j, s| {
+                    if !mask.get(j).is_some_and(|&p| p) {
+                        arena[at + n] = PackedSyn::new((in_off[di] + s.port as usize * np + s.target as usize) as u32, s.delay, s.weight).0;
+                        n += 1;
                     }
-                    arena[at + n] = PackedSyn::new((in_off[di] + s.port as usize * np + s.target as usize) as u32, s.delay, s.weight).0;
-                    n += 1;
-                }
-                spans[sp_next[b - lo]] = Span { core: di as u32, len: len as u16, deliver: n as u16 };
+                });
+                spans[sp_next[b - lo]] = Span::word(di as u32, len as u16, n as u16);
                 sp_next[b - lo] += 1;
                 syn_next[b - lo] += n;
             };
@@ -293,7 +342,7 @@ pub(super) fn lay_out(img: &Image, all_routes: &[Vec<Route>], threads: Option<us
         let base = span_at[g0];
         fanout[ci] = Fanout { at: (0..=n).map(|i| [(span_at[g0 + i] - base) as u32, syn_at[g0 + i] as u32]).collect(), base };
     }
-    Ok(Laid { arena, spans: all_spans, fanout, in_off, in_total, ring_slots })
+    Ok(Laid { arena, spans: Span::from_words(all_spans), fanout, in_off, in_total, ring_slots })
 }
 
 /// A run of rows: source core, destination core, first row, end row.
@@ -318,6 +367,7 @@ fn split_by<'a, T>(xs: &'a mut [T], at: &[usize], c: &[usize]) -> Vec<&'a mut [T
 /// neuron's route reaches the row's core.
 fn used_rows(
     img: &Image,
+    n_syn: &[usize],
     all_routes: &[Vec<Route>],
     key_owner: &[(u32, u32, usize)],
     dests: std::ops::Range<usize>,
@@ -376,7 +426,7 @@ fn used_rows(
             if !reaches {
                 continue; // the tables do not bring this key here
             }
-            visit(owner.0 as u32, owner.1, di as u32, k as u32, d.row_len(k) as u32);
+            visit(owner.0 as u32, owner.1, di as u32, k as u32, row_len(d, n_syn[di], k) as u32);
         }
     }
 }

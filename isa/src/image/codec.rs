@@ -3,7 +3,38 @@
 //! with the same checks and errors as bytes in memory; decoding allocates in
 //! proportion to the input's size, never to a length field it holds.
 
-use super::{CoreImage, Image, ImageError, FORMAT_VERSION, HEADER_LEN, MAGIC};
+use super::{CoreImage, Image, ImageError, Synapse, ValidImage, FORMAT_VERSION, HEADER_LEN, MAGIC};
+use crate::packed::Columns;
+
+/// An image read for the emulator to load ([`Image::read_for_load`]):
+/// validated, and the synapses of its cores without learning or shared
+/// kernels left in their packed columns, read in place as the emulator lays
+/// them out. Decoded, they would be the load's largest intermediate (the 1M
+/// ring's: 800 MB against ~100 MB), and a load's time on a VM goes mostly to
+/// touching new memory (docs/benchmarks.md).
+pub struct LoadImage {
+    image: Image,
+    synapses: Vec<Option<Columns<Synapse>>>,
+}
+
+impl LoadImage {
+    /// The image, and per core its synapses' columns where it has them (the
+    /// core's own `synapses` then empty).
+    pub fn into_parts(self) -> (Image, Vec<Option<Columns<Synapse>>>) {
+        (self.image, self.synapses)
+    }
+
+    /// The image with every synapse decoded: what [`Image::read`] gives.
+    pub fn into_valid(self) -> ValidImage {
+        let mut img = self.image;
+        for (c, col) in img.cores.iter_mut().zip(self.synapses) {
+            if let Some(col) = col {
+                col.decode_into(&mut c.synapses);
+            }
+        }
+        ValidImage(img)
+    }
+}
 
 /// Payloads from which a file's packed arrays are decoded on the host's
 /// threads (the 1M ring's: 390 MB; CUBA's 1.5 MB takes ~3 ms on one).
@@ -127,14 +158,22 @@ impl CoreImage {
 
     /// Decodes this core's packed arrays from the next `PACKED` of `kept`
     /// (`packed::deferred`); an error names the core by its index `i`.
-    pub(super) fn unpack(&mut self, kept: &mut impl Iterator<Item = Vec<u8>>, i: usize) -> Result<(), ImageError> {
+    /// With `columns`, a core without learning or shared kernels keeps its
+    /// synapses in their columns (checked as decoding checks them), given
+    /// back, and its `synapses` stays empty.
+    pub(super) fn unpack(&mut self, kept: &mut impl Iterator<Item = Vec<u8>>, i: usize, columns: bool) -> Result<Option<Columns<Synapse>>, ImageError> {
         use crate::packed::decode;
         let at = |e: String| ImageError::Decode(format!("core {i}: {e}"));
         let mut next = || kept.next().unwrap_or_default();
         self.rows = decode(&next()).map_err(at)?;
-        self.synapses = decode(&next()).map_err(at)?;
+        let mut col = None;
+        if columns && self.plastic.is_empty() && self.conv.is_empty() {
+            col = Some(Columns::new(next()).map_err(at)?);
+        } else {
+            self.synapses = decode(&next()).map_err(at)?;
+        }
         self.gap = decode(&next()).map_err(at)?;
-        Ok(())
+        Ok(col)
     }
 
     /// For a core a rank strips (`part.rs`): decodes its gap junctions
@@ -232,7 +271,7 @@ impl Image {
         if used != payload.len() {
             return Err(ImageError::PayloadTrailing { extra: payload.len() - used });
         }
-        img.unpack(kept, unpack_threads(payload.len() as u64))?;
+        img.unpack(kept, unpack_threads(payload.len() as u64), false)?;
         Ok(img)
     }
 
@@ -248,7 +287,15 @@ impl Image {
     /// that fails to decode is read to its end, and a checksum mismatch is
     /// reported rather than the decoding error).
     pub fn read_unvalidated(path: &std::path::Path) -> Result<Image, ImageError> {
-        Image::read_file(path, None).map(|(img, _)| img)
+        Image::read_file(path, None, false).map(|(img, _, _)| img)
+    }
+
+    /// An image file read and validated for the emulator ([`LoadImage`]):
+    /// the same checks and errors as [`Image::read`].
+    pub fn read_for_load(path: &std::path::Path) -> Result<LoadImage, ImageError> {
+        let (image, _, synapses) = Image::read_file(path, None, true)?;
+        image.validate_with(None, &synapses)?;
+        Ok(LoadImage { image, synapses })
     }
 
     /// One rank's part of an image file (see `part.rs`): the cores `keep`
@@ -256,10 +303,16 @@ impl Image {
     /// and every core's stored synapses. Checked as `read_unvalidated`
     /// checks the whole file; not validated.
     pub fn read_part(path: &std::path::Path, keep: &dyn Fn(usize) -> bool) -> Result<(Image, Vec<u64>), ImageError> {
-        Image::read_file(path, Some(keep))
+        Image::read_file(path, Some(keep), false).map(|(img, stored, _)| (img, stored))
     }
 
-    fn read_file(path: &std::path::Path, keep: Option<&dyn Fn(usize) -> bool>) -> Result<(Image, Vec<u64>), ImageError> {
+    /// With `columns` (and no `keep`), as `LoadImage` holds them.
+    #[allow(clippy::type_complexity)]
+    fn read_file(
+        path: &std::path::Path,
+        keep: Option<&dyn Fn(usize) -> bool>,
+        columns: bool,
+    ) -> Result<(Image, Vec<u64>, Vec<Option<Columns<Synapse>>>), ImageError> {
         use std::io::Read;
         let io = |source: std::io::Error| ImageError::Io { path: path.display().to_string(), source };
         let mut f = std::fs::File::open(path).map_err(io)?;
@@ -304,14 +357,15 @@ impl Image {
         if found != crc {
             return Err(ImageError::Checksum { expected: crc, found });
         }
-        let mut img = decoded.map_err(|e| ImageError::Decode(e.to_string()))?;
+        let (mut img, stored) = decoded.map_err(|e| ImageError::Decode(e.to_string()))?;
         if used != len {
             return Err(ImageError::PayloadTrailing { extra: (len - used) as usize });
         }
+        let mut cols = Vec::new();
         if keep.is_none() {
-            img.0.unpack(kept, unpack_threads(len))?;
+            cols = img.unpack(kept, unpack_threads(len), columns)?;
         }
-        Ok(img)
+        Ok((img, stored, cols))
     }
 
     /// Decodes the packed arrays `packed::deferred` kept while `self` was
@@ -319,7 +373,9 @@ impl Image {
     /// on `threads` threads, each over a range of cores; the first error in
     /// core order, whatever the count. Each array's bytes are freed as it is
     /// decoded.
-    fn unpack(&mut self, kept: Vec<Vec<u8>>, threads: usize) -> Result<(), ImageError> {
+    /// With `columns`, as `CoreImage::unpack`: per core, its synapses'
+    /// columns, if kept so.
+    fn unpack(&mut self, kept: Vec<Vec<u8>>, threads: usize, columns: bool) -> Result<Vec<Option<Columns<Synapse>>>, ImageError> {
         const PER_CORE: usize = CoreImage::PACKED;
         if kept.len() != PER_CORE * self.cores.len() {
             return Err(ImageError::Decode(format!("{} packed arrays for {} cores, not {PER_CORE} each", kept.len(), self.cores.len())));
@@ -337,20 +393,28 @@ impl Image {
             parts.push((w[0], mine, kept.by_ref().take(PER_CORE * (w[1] - w[0])).collect::<Vec<_>>()));
             rest = more;
         }
-        let run = |(first, cores, kept): (usize, &mut [CoreImage], Vec<Vec<u8>>)| -> Result<(), ImageError> {
+        type Cols = Vec<Option<Columns<Synapse>>>;
+        let run = |(first, cores, kept): (usize, &mut [CoreImage], Vec<Vec<u8>>)| -> Result<Cols, ImageError> {
             let mut kept = kept.into_iter();
-            cores.iter_mut().enumerate().try_for_each(|(i, c)| c.unpack(&mut kept, first + i))
+            cores.iter_mut().enumerate().map(|(i, c)| c.unpack(&mut kept, first + i, columns)).collect()
         };
-        if parts.len() <= 1 {
-            return parts.into_iter().try_for_each(run);
+        let done: Vec<Result<Cols, ImageError>> = if parts.len() <= 1 {
+            parts.into_iter().map(run).collect()
+        } else {
+            std::thread::scope(|sc| {
+                let hs: Vec<_> = parts.into_iter().map(|p| sc.spawn(move || run(p))).collect();
+                // invariant: decoding has no panic path; a panic is a bug the join passes on
+                hs.into_iter().map(|h| h.join().expect("an unpacking thread does not panic")).collect()
+            })
+        };
+        let mut cols = Vec::with_capacity(if columns { self.cores.len() } else { 0 });
+        for d in done {
+            let d = d?;
+            if columns {
+                cols.extend(d);
+            }
         }
-        std::thread::scope(|sc| {
-            let hs: Vec<_> = parts.into_iter().map(|p| sc.spawn(move || run(p))).collect();
-            // invariant: decoding has no panic path; a panic is a bug the join passes on
-            hs.into_iter().map(|h| h.join().expect("an unpacking thread does not panic")).collect::<Vec<_>>()
-        })
-        .into_iter()
-        .collect()
+        Ok(cols)
     }
 
     /// Writes the image through a temporary file renamed into place: a
@@ -409,13 +473,65 @@ mod tests {
             let (mut got, kept) = kept_of(&img);
             assert_eq!(kept.len(), 3 * img.cores.len());
             assert!(got.cores.iter().all(|c| c.synapses.is_empty()), "kept arrays decode as empty");
-            got.unpack(kept, threads).unwrap();
+            got.unpack(kept, threads, false).unwrap();
             assert_eq!(got, img, "{threads} threads");
         }
         assert_eq!(Image::decode_payload(&img.to_bytes()[HEADER_LEN..]).unwrap(), img);
         // Outside `deferred`, arrays decode in place.
         let (plain, _): (Image, usize) = bincode::serde::decode_from_slice(&img.to_bytes()[HEADER_LEN..], bincode_config()).unwrap();
         assert_eq!(plain, img);
+    }
+
+    /// `read_for_load` keeps a plain core's synapses in their columns and
+    /// checks them as `read` does: the same image once decoded, and the same
+    /// error for a bad synapse or a corrupt array, naming the same culprit.
+    #[test]
+    fn images_read_for_loading_hold_what_read_holds_and_fail_alike() {
+        let path = std::env::temp_dir().join(format!("nerve-load-{}.img", std::process::id()));
+        let both = |img: &Image| {
+            img.write(&path).unwrap();
+            let r = (Image::read(&path), Image::read_for_load(&path));
+            let _ = std::fs::remove_file(&path);
+            r
+        };
+        let img = crate::sample::sample_image();
+        let (want, got) = both(&img);
+        let got = got.unwrap();
+        let (_, cols) = Image::read_for_load(&{
+            img.write(&path).unwrap();
+            path.clone()
+        })
+        .unwrap()
+        .into_parts();
+        assert!(cols.iter().flatten().map(Columns::len).sum::<usize>() > 0, "the sample's synapses stay in columns");
+        assert_eq!(*got.into_valid(), want.unwrap());
+        // A synapse past its core's neurons, one past the weight bits, a
+        // delay of 0: the validation errors, word for word.
+        let n = img.cores[1].n_neurons as u16;
+        let bad: [&dyn Fn(&mut Synapse); 3] = [&|s| s.target = n, &|s| s.weight = 1 << 20, &|s| s.delay = 0];
+        for f in bad {
+            let mut b = img.clone();
+            f(&mut b.cores[1].synapses[3]);
+            let (want, got) = both(&b);
+            let want = want.expect_err("an invalid synapse").to_string();
+            assert_eq!(got.err().map(|e| e.to_string()), Some(want.clone()));
+            assert!(want.contains("synapse 3"), "{want}");
+        }
+        // A corrupt synapse array (a base past the target's 16 bits), in a
+        // payload whose checksum is right: decoding errors, word for word.
+        let mut bytes = img.to_bytes();
+        let arr = crate::packed::encode(&img.cores[1].synapses);
+        let at = HEADER_LEN + bytes[HEADER_LEN..].windows(arr.len()).position(|w| w == arr).expect("the array is in the payload");
+        // Field 1 (target): its base, after field 0's width and base.
+        bytes[at + 10..at + 18].copy_from_slice(&70_000u64.to_le_bytes());
+        let crc = crc32fast::hash(&bytes[HEADER_LEN..]);
+        bytes[24..28].copy_from_slice(&crc.to_le_bytes());
+        std::fs::write(&path, &bytes).unwrap();
+        let (want, got) = (Image::read(&path), Image::read_for_load(&path));
+        let _ = std::fs::remove_file(&path);
+        let want = want.expect_err("a corrupt array").to_string();
+        assert!(want.contains("core 1: packed synapse records: field target holds a value above its 2-byte range"), "{want}");
+        assert_eq!(got.err().map(|e| e.to_string()), Some(want));
     }
 
     /// A part decodes the arrays of the cores it keeps; of the others only
@@ -444,12 +560,12 @@ mod tests {
             // Core 2's synapses and core 5's rows: a width beyond the field's size.
             kept[3 * 2 + 1][0] = 9;
             kept[3 * 5][0] = 9;
-            let e = got.unpack(kept, threads).expect_err("a corrupt array").to_string();
+            let e = got.unpack(kept, threads, false).expect_err("a corrupt array").to_string();
             assert!(e.contains("core 2:") && e.contains("field weight is 9 bytes wide"), "{threads} threads: {e}");
         }
         let (mut got, mut kept) = kept_of(&img);
         kept.pop();
-        let e = got.unpack(kept, 2).expect_err("an array missing").to_string();
+        let e = got.unpack(kept, 2, false).expect_err("an array missing").to_string();
         assert!(e.contains("20 packed arrays for 7 cores"), "{e}");
     }
 }

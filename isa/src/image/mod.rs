@@ -15,6 +15,7 @@
 //! on allocation, rejects trailing bytes and then runs [`Image::validate`].
 
 mod codec;
+pub use codec::LoadImage;
 mod conv;
 mod part;
 mod validate;
@@ -244,6 +245,11 @@ pub struct Synapse {
     pub port: u8,
 }
 
+impl Synapse {
+    /// The delay's index among the packed fields (`Columns::max`).
+    pub const DELAY: usize = 2;
+}
+
 impl crate::packed::Packed for Synapse {
     const NAME: &'static str = "synapse";
     const FIELDS: &'static [crate::packed::Field] = &[field("weight", 4, false), field("target", 2, false), field("delay", 1, false), field("port", 1, false)];
@@ -354,7 +360,14 @@ impl Image {
 
     /// Words of synaptic memory a core's rows and shared kernels occupy.
     pub fn synapse_words(&self, core: &CoreImage) -> u64 {
-        (0..core.rows.len()).map(|k| self.arch.row_words(core.row_len(k) as u32)).sum::<u64>()
+        self.synapse_words_of(core, core.synapses.len())
+    }
+
+    /// As `synapse_words`, the core holding `n_syn` synapses (its rows'
+    /// starts index them; they may be held apart, as a `LoadImage` holds them).
+    pub fn synapse_words_of(&self, core: &CoreImage, n_syn: usize) -> u64 {
+        let row_len = |k: usize| core.rows.get(k + 1).map_or(n_syn, |n| n.start as usize) - core.rows[k].start as usize;
+        (0..core.rows.len()).map(|k| self.arch.row_words(row_len(k) as u32)).sum::<u64>()
             + core.conv.iter().map(|c| self.arch.row_words(c.weights.len().min(u32::MAX as usize) as u32)).sum::<u64>()
     }
 }

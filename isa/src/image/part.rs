@@ -106,7 +106,7 @@ impl<'de> Visitor<'de> for Cores<'_> {
             let (next, kept) = crate::packed::deferred(|| seq.next_element::<CoreImage>());
             let Some(mut c) = next? else { break };
             if (self.keep)(i) {
-                c.unpack(&mut kept.into_iter(), i).map_err(A::Error::custom)?;
+                c.unpack(&mut kept.into_iter(), i, false).map_err(A::Error::custom)?;
                 stored.push(c.stored_synapses());
             } else {
                 let counted = c.unpack_stripped(kept, i).map_err(A::Error::custom)?;

@@ -1,9 +1,10 @@
 //! `Image::validate`: every internal reference and every architectural
 //! limit, checked once; `into_valid` keeps the proof as a `ValidImage`.
 
-use super::{invalid, ConvRows, CoreImage, CoreKind, Image, ImageError, ParamArray, RowStart, ValidImage, MAX_GENERATED_SYNAPSES};
+use super::{invalid, ConvRows, CoreImage, CoreKind, Image, ImageError, ParamArray, RowStart, Synapse, ValidImage, MAX_GENERATED_SYNAPSES};
 use crate::arch::{Dir, TopologyKind};
 use crate::ids::{CoreId, RoutingKey};
+use crate::packed::Columns;
 
 /// Synapses from which `Image::validate` checks cores on several threads.
 const PARALLEL_VALIDATE: usize = 1 << 20;
@@ -117,6 +118,12 @@ impl Image {
     /// as the host has, for large images). The result is the same whatever
     /// the count: the first failing core in core order is reported (tested).
     pub fn validate_on(&self, threads: Option<usize>) -> Result<(), ImageError> {
+        self.validate_with(threads, &[])
+    }
+
+    /// As `validate_on`, core i's synapses being `columns[i]` where that is
+    /// given (a [`super::LoadImage`]'s), else the core's own.
+    pub(super) fn validate_with(&self, threads: Option<usize>, columns: &[Option<Columns<Synapse>>]) -> Result<(), ImageError> {
         let a = &self.arch;
         a.validate()?;
         // `what` is built only when the limit is exceeded (this runs per row).
@@ -147,7 +154,8 @@ impl Image {
         // Cores.
         let n_cores = a.num_cores();
         // Each core's own checks; its key range, if it sends.
-        let check_core = |i: usize, c: &CoreImage| -> Result<Option<(u64, u64, CoreId)>, ImageError> {
+        let check_core = |i: usize, c: &CoreImage, syn: &[Synapse]| -> Result<Option<(u64, u64, CoreId)>, ImageError> {
+            let row_len = |k: usize| c.rows.get(k + 1).map_or(syn.len(), |n| n.start as usize) - c.rows[k].start as usize;
             let mut key_range = None;
             let cid = c.core;
             if cid.0 >= n_cores {
@@ -222,10 +230,10 @@ impl Image {
                         return invalid(format!("{cid}: rows {} and {} are unsorted or empty", p.row, r.row));
                     }
                 }
-                if r.start as usize >= c.synapses.len() {
-                    return invalid(format!("{cid}: row {} starts at synapse {} of {}", r.row, r.start, c.synapses.len()));
+                if r.start as usize >= syn.len() {
+                    return invalid(format!("{cid}: row {} starts at synapse {} of {}", r.row, r.start, syn.len()));
                 }
-                limit(&|| format!("synapses in row {} on {cid}", r.row), c.row_len(k) as u64, a.core.max_row_length as u64)?;
+                limit(&|| format!("synapses in row {} on {cid}", r.row), row_len(k) as u64, a.core.max_row_length as u64)?;
             }
             for (gi, g) in c.gap.iter().enumerate() {
                 let src = self.core(g.src_core).ok_or_else(|| ImageError::Invalid {
@@ -254,7 +262,7 @@ impl Image {
             if !c.gap.is_empty() && !matches!(c.kind, CoreKind::Neuron { .. }) {
                 return invalid(format!("{cid}: electrical synapses into a core without a kernel"));
             }
-            if c.rows.is_empty() && !c.synapses.is_empty() {
+            if c.rows.is_empty() && !syn.is_empty() {
                 return invalid(format!("{cid}: synapses without rows"));
             }
             if !c.conv.is_empty() && !a.core.shared_kernels {
@@ -329,7 +337,7 @@ impl Image {
             if let Some(m) = a.core.max_input_table_entries {
                 limit(&|| format!("input-table entries on {cid}"), c.inputs.len() as u64, m as u64)?;
             }
-            for (si, s) in c.synapses.iter().enumerate() {
+            for (si, s) in syn.iter().enumerate() {
                 if s.target as usize >= n {
                     return invalid(format!("{cid}: synapse {si} targets neuron {} of {n}", s.target));
                 }
@@ -344,13 +352,14 @@ impl Image {
                     return invalid(format!("{cid}: synapse {si} weight {} does not fit {wb} signed bits", s.weight));
                 }
             }
-            limit(&|| format!("synaptic memory words on {cid}"), self.synapse_words(c), a.core.synapse_words as u64)?;
+            limit(&|| format!("synaptic memory words on {cid}"), self.synapse_words_of(c, syn.len()), a.core.synapse_words as u64)?;
             Ok(key_range)
         };
         // Cores are independent: a large image's are checked on several
         // threads, each over consecutive cores, and the first failing core in
         // core order is reported, as one thread would.
-        let n_syn: usize = self.cores.iter().map(|c| c.synapses.len()).sum();
+        let col = |j: usize| columns.get(j).and_then(Option::as_ref);
+        let n_syn: usize = self.cores.iter().enumerate().map(|(j, c)| col(j).map_or(c.synapses.len(), Columns::len)).sum();
         let threads = match threads {
             Some(k) => k.max(1),
             None if n_syn >= PARALLEL_VALIDATE => crate::host_threads(),
@@ -360,9 +369,16 @@ impl Image {
         // Per core: its keys (first, last) and id, for the overlap check below.
         type Keys = Vec<(u64, u64, CoreId)>;
         let chunk = |k: usize| -> Result<Keys, ImageError> {
-            let mut out = Vec::new();
+            let (mut out, mut scratch) = (Vec::new(), Vec::new());
             for (j, c) in self.cores.iter().enumerate().skip(k * per).take(per) {
-                out.extend(check_core(j, c)?);
+                let syn: &[Synapse] = match col(j) {
+                    Some(x) => {
+                        x.decode_into(&mut scratch);
+                        &scratch
+                    }
+                    None => &c.synapses,
+                };
+                out.extend(check_core(j, c, syn)?);
             }
             Ok(out)
         };
