@@ -358,12 +358,12 @@ fn decode_blocks<T: Packed>(b: &[u8], mut f: impl FnMut(&[[u64; MAX_FIELDS]])) -
     Ok(())
 }
 
-/// An array left in its columns and read in place, record by record: for
-/// arrays read at random once (the emulator's load reads each synapse once,
-/// from wherever its row lies), this holds the array in its packed bytes
-/// rather than in decoded records (the 1M ring's synapses: ~100 MB against
-/// 800 MB). Only for records without delta-coded fields (those need the
-/// records before them).
+/// An array left in its columns and read in place: for arrays read once,
+/// at random (the emulator's load reads each synapse once, from wherever
+/// its row lies), this holds the array in its packed bytes rather than in
+/// decoded records (the 1M ring's synapses and rows: ~290 MB against 1.55
+/// GB). Records without delta-coded fields are read one by one (`get`);
+/// delta-coded fields give their steps (`step`) or are decoded in order.
 pub struct Columns<T> {
     bytes: Vec<u8>,
     width: [usize; MAX_FIELDS],
@@ -386,9 +386,6 @@ impl<T: Packed> Columns<T> {
     /// checks them (so that `get` gives exactly what `decode` would), or
     /// what is wrong with them.
     pub fn new(bytes: Vec<u8>) -> Result<Columns<T>, String> {
-        if let Some(f) = T::FIELDS.iter().find(|f| f.delta) {
-            return Err(format!("packed {} records: field {} is delta-coded and cannot be read in place", T::NAME, f.name));
-        }
         let mut max = [0u64; MAX_FIELDS];
         decode_blocks::<T>(&bytes, |recs| {
             for r in recs {
@@ -417,25 +414,35 @@ impl<T: Packed> Columns<T> {
         self.max[j]
     }
 
-    /// Record `i` (below `len`).
+    /// Field `j` of record `i` (below `len`) as stored, plus its base: the
+    /// value, or for a delta-coded field the step from record `i − 1`.
+    #[inline]
+    pub fn step(&self, j: usize, i: usize) -> u64 {
+        let w = self.width[j];
+        let at = self.col_at[j] + i * w;
+        let v = match w {
+            0 => 0,
+            1 => self.bytes[at] as u64,
+            2 => u16::from_le_bytes(le(&self.bytes, at)) as u64,
+            4 => u32::from_le_bytes(le(&self.bytes, at)) as u64,
+            _ => {
+                let mut a = [0u8; 8];
+                a[..w].copy_from_slice(&self.bytes[at..at + w]);
+                u64::from_le_bytes(a)
+            }
+        };
+        // Checked in `new`: within the field (for a step, modulo its size).
+        (self.base[j] + v) & mask(T::FIELDS[j].bytes)
+    }
+
+    /// Record `i` (below `len`), for records without delta-coded fields
+    /// (whose values need the records before them: `decode_into`).
     #[inline]
     pub fn get(&self, i: usize) -> T {
+        debug_assert!(T::FIELDS.iter().all(|f| !f.delta), "`get` reads records without delta-coded fields");
         let mut f = [0u64; MAX_FIELDS];
         for (j, x) in f.iter_mut().enumerate().take(T::FIELDS.len()) {
-            let w = self.width[j];
-            let at = self.col_at[j] + i * w;
-            let v = match w {
-                0 => 0,
-                1 => self.bytes[at] as u64,
-                2 => u16::from_le_bytes(le(&self.bytes, at)) as u64,
-                4 => u32::from_le_bytes(le(&self.bytes, at)) as u64,
-                _ => {
-                    let mut a = [0u8; 8];
-                    a[..w].copy_from_slice(&self.bytes[at..at + w]);
-                    u64::from_le_bytes(a)
-                }
-            };
-            *x = self.base[j] + v;
+            *x = self.step(j, i);
         }
         T::from_fields(&f)
     }
@@ -443,7 +450,8 @@ impl<T: Packed> Columns<T> {
     /// Every record, into `out` (cleared first; its memory reused).
     pub fn decode_into(&self, out: &mut Vec<T>) {
         out.clear();
-        out.extend((0..self.n).map(|i| self.get(i)));
+        // invariant: `new` decoded these same bytes without error, and decoding is deterministic
+        decode_blocks::<T>(&self.bytes, |recs| out.extend(recs.iter().map(T::from_fields))).expect("checked when made");
     }
 }
 
@@ -553,8 +561,17 @@ mod tests {
         let mut b = encode(&[Q(1, 2, 3), Q(4, 5, 6)]);
         b[1..9].copy_from_slice(&65535u64.to_le_bytes());
         assert!(Columns::<Q>::new(b).err().unwrap().contains("field a holds a value above its 2-byte range"));
-        // Delta-coded records need the ones before them.
-        assert!(Columns::<P>::new(encode(&[P(1, 2, 3)])).err().unwrap().contains("field d is delta-coded"));
+        // Delta-coded fields: decoded in order, or read as steps.
+        let v: Vec<P> = (0..700u32).map(|i| P(i as u16, -(i as i32), 3 * i + i % 5 + (i / 300) * 70_000)).collect();
+        let c = Columns::<P>::new(encode(&v)).unwrap();
+        let mut out = Vec::new();
+        c.decode_into(&mut out);
+        assert_eq!(out, v);
+        assert_eq!(c.max(2), v[699].2 as u64);
+        for i in 1..v.len() {
+            assert_eq!(c.step(2, i), v[i].2.wrapping_sub(v[i - 1].2) as u64, "record {i}");
+        }
+        assert_eq!(c.step(2, 0), v[0].2 as u64);
     }
 
     #[test]

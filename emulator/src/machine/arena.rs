@@ -3,8 +3,7 @@
 //! source core's fan-out (which spans of the arena each neuron's spike
 //! reaches), and the ring of pending input the rows deliver into.
 
-use nerve_isa::image::{CoreImage, CoreKind, Image, Synapse};
-use nerve_isa::packed::Columns;
+use nerve_isa::image::{CoreColumns, CoreKind, Image, RowStart, Synapse};
 
 use super::{Fanout, PackedSyn, Span};
 use crate::error::{EmuError, Result};
@@ -14,42 +13,72 @@ use crate::mesh::Route;
 /// Synapses at which the arena is laid out on several threads.
 const PARALLEL_ARENA: u64 = 1 << 20;
 
-/// A core's synapses: decoded, or read in place from their packed columns
-/// (`nerve_isa::image::LoadImage`).
+/// A core's rows and synapses: decoded, or read in place from their packed
+/// columns (`nerve_isa::image::LoadImage`).
 #[derive(Clone, Copy)]
-pub(super) enum Syns<'a> {
-    Decoded(&'a [Synapse]),
-    Columns(&'a Columns<Synapse>),
+pub(super) enum Arrays<'a> {
+    Decoded { rows: &'a [RowStart], synapses: &'a [Synapse] },
+    Columns(&'a CoreColumns),
 }
 
-impl Syns<'_> {
-    pub fn len(&self) -> usize {
+/// The start field of a packed row.
+const START: usize = 1;
+
+impl<'a> Arrays<'a> {
+    pub fn n_rows(&self) -> usize {
         match self {
-            Syns::Decoded(v) => v.len(),
-            Syns::Columns(c) => c.len(),
+            Arrays::Decoded { rows, .. } => rows.len(),
+            Arrays::Columns(c) => c.rows.len(),
+        }
+    }
+
+    pub fn n_syn(&self) -> usize {
+        match self {
+            Arrays::Decoded { synapses, .. } => synapses.len(),
+            Arrays::Columns(c) => c.synapses.len(),
         }
     }
 
     fn max_delay(&self) -> usize {
         match self {
-            Syns::Decoded(v) => v.iter().map(|s| s.delay as usize).max().unwrap_or(0),
-            Syns::Columns(c) => c.max(Synapse::DELAY) as usize,
+            Arrays::Decoded { synapses, .. } => synapses.iter().map(|s| s.delay as usize).max().unwrap_or(0),
+            Arrays::Columns(c) => c.synapses.max(Synapse::DELAY) as usize,
         }
+    }
+
+    /// The rows, decoded into `scratch` if need be.
+    fn rows<'s>(&self, scratch: &'s mut Vec<RowStart>) -> &'s [RowStart]
+    where
+        'a: 's,
+    {
+        match *self {
+            Arrays::Decoded { rows, .. } => rows,
+            Arrays::Columns(c) => {
+                c.rows.decode_into(scratch);
+                scratch
+            }
+        }
+    }
+
+    /// Row k's length, the row starting at synapse `start`.
+    #[inline]
+    fn row_len(&self, k: usize, start: usize) -> usize {
+        let next = match self {
+            Arrays::Decoded { rows, .. } => rows.get(k + 1).map(|n| n.start as usize),
+            // A row's start is stored as its step from the row before's.
+            Arrays::Columns(c) => (k + 1 < c.rows.len()).then(|| start + c.rows.step(START, k + 1) as usize),
+        };
+        next.unwrap_or(self.n_syn()) - start
     }
 
     /// Gives `f` synapses `a..b` with their indices.
     #[inline]
     fn each(&self, a: usize, b: usize, mut f: impl FnMut(usize, Synapse)) {
         match self {
-            Syns::Decoded(v) => v[a..b].iter().enumerate().for_each(|(j, s)| f(a + j, *s)),
-            Syns::Columns(c) => (a..b).for_each(|j| f(j, c.get(j))),
+            Arrays::Decoded { synapses, .. } => synapses[a..b].iter().enumerate().for_each(|(j, s)| f(a + j, *s)),
+            Arrays::Columns(c) => (a..b).for_each(|j| f(j, c.synapses.get(j))),
         }
     }
-}
-
-/// Row k's length in a core of `n_syn` synapses.
-fn row_len(c: &CoreImage, n_syn: usize, k: usize) -> usize {
-    c.rows.get(k + 1).map_or(n_syn, |n| n.start as usize) - c.rows[k].start as usize
 }
 
 /// What `lay_out` builds.
@@ -66,8 +95,8 @@ pub(super) struct Laid {
 /// Lays out the arena on `threads` threads (`None`: the host's, for large
 /// images), by source core or by walking every row (`by_source`; `None`:
 /// by the runs' lengths). The result is the same either way (tested).
-pub(super) fn lay_out(img: &Image, syns: &[Syns], all_routes: &[Vec<Route>], threads: Option<usize>, by_source: Option<bool>) -> Result<Laid> {
-    let n_syn: Vec<usize> = syns.iter().map(Syns::len).collect();
+pub(super) fn lay_out(img: &Image, arrays: &[Arrays], all_routes: &[Vec<Route>], threads: Option<usize>, by_source: Option<bool>) -> Result<Laid> {
+    let n_syn: Vec<usize> = arrays.iter().map(Arrays::n_syn).collect();
     // Fan-out. Work from the rows: each non-empty row of a destination core
     // belongs to one key (its input entry's key plus the row's offset), the
     // key to one source neuron; the row is used if that neuron's route
@@ -89,9 +118,9 @@ pub(super) fn lay_out(img: &Image, syns: &[Syns], all_routes: &[Vec<Route>], thr
     // Per core, the index of its first row in `row_owner`.
     let mut row_base = Vec::with_capacity(img.cores.len() + 1);
     let mut n_rows = 0usize;
-    for c in &img.cores {
+    for a in arrays {
         row_base.push(n_rows);
-        n_rows += c.rows.len();
+        n_rows += a.n_rows();
     }
     row_base.push(n_rows);
     if total >= u32::MAX as usize {
@@ -124,7 +153,7 @@ pub(super) fn lay_out(img: &Image, syns: &[Syns], all_routes: &[Vec<Route>], thr
     // Per source neuron: its spans and synapses (counts, side by side:
     // the walk adds to both at once, in one cache line, scattered over
     // every source neuron), spans in all, runs.
-    type Walked = (Vec<[u32; 2]>, usize, Vec<Run4>, usize);
+    type Walked = (Vec<[u32; 2]>, usize, Vec<Run5>, usize);
     // Learning synapses deliver their own (changing) weights: the arena
     // leaves them out (their rows still count them as arrivals).
     let plastic: Vec<Vec<bool>> = img
@@ -141,31 +170,29 @@ pub(super) fn lay_out(img: &Image, syns: &[Syns], all_routes: &[Vec<Route>], thr
             m
         })
         .collect();
-    let stored_of = |di: usize, k: usize| -> usize {
-        let c = &img.cores[di];
+    // The synapses of the row at `start..start + len` of core di that the arena holds.
+    let stored_of = |di: usize, start: usize, len: usize| -> usize {
         let m = &plastic[di];
-        let len = row_len(c, n_syn[di], k);
         if m.is_empty() {
             return len;
         }
-        let a = c.rows[k].start as usize;
-        m[a..a + len].iter().filter(|&&p| !p).count()
+        m[start..start + len].iter().filter(|&&p| !p).count()
     };
     let walk = |d0: usize, d1: usize, owners: &mut [u32]| -> Walked {
         let (mut counts, mut n) = (vec![[0u32; 2]; total], 0usize);
-        let mut runs: Vec<Run4> = Vec::new();
+        let mut runs: Vec<Run5> = Vec::new();
         let mut longest = 0usize;
-        used_rows(img, &n_syn, all_routes, &key_owner, d0..d1, &mut |src, i, di, k, len| {
+        used_rows(img, arrays, all_routes, &key_owner, d0..d1, &mut |src, i, di, k, start, len| {
             longest = longest.max(len as usize);
             let b = first[src as usize] + i as usize;
             let c = &mut counts[b];
             c[0] += 1;
-            c[1] += stored_of(di as usize, k as usize) as u32;
+            c[1] += stored_of(di as usize, start as usize, len as usize) as u32;
             n += 1;
             owners[row_base[di as usize] - row_base[d0] + k as usize] = b as u32 + 1;
             match runs.last_mut() {
                 Some(r) if r[0] == src && r[1] == di && r[3] == k => r[3] = k + 1,
-                _ => runs.push([src, di, k, k + 1]),
+                _ => runs.push([src, di, k, k + 1, start]),
             }
         });
         (counts, n, runs, longest)
@@ -233,7 +260,7 @@ pub(super) fn lay_out(img: &Image, syns: &[Syns], all_routes: &[Vec<Route>], thr
             "the image's cores have {in_total} inputs (input ports × neurons, padded to 4, each core's to 32), more than the emulator's 2^24 − 1"
         )));
     }
-    let max_delay = syns.iter().map(Syns::max_delay).max().unwrap_or(0);
+    let max_delay = arrays.iter().map(Arrays::max_delay).max().unwrap_or(0);
     let ring_slots = (max_delay + 1).next_power_of_two();
     let mut arena = vec![0u64; syn_at[total]];
     let mut all_spans = vec![0u64; n_spans];
@@ -251,7 +278,7 @@ pub(super) fn lay_out(img: &Image, syns: &[Syns], all_routes: &[Vec<Route>], thr
         let by_source = by_source.unwrap_or(runs.len() <= n_rows / 4);
         let n_cores = img.cores.len();
         let mut run_at = vec![0usize; n_cores + 1];
-        let mut grouped: Vec<[u32; 3]> = Vec::new();
+        let mut grouped: Vec<[u32; 4]> = Vec::new();
         if by_source {
             for r in &runs {
                 run_at[r[0] as usize + 1] += 1;
@@ -260,9 +287,9 @@ pub(super) fn lay_out(img: &Image, syns: &[Syns], all_routes: &[Vec<Route>], thr
                 run_at[c + 1] += run_at[c];
             }
             let mut next = run_at.clone();
-            grouped = vec![[0u32; 3]; runs.len()];
+            grouped = vec![[0u32; 4]; runs.len()];
             for r in &runs {
-                grouped[next[r[0] as usize]] = [r[1], r[2], r[3]];
+                grouped[next[r[0] as usize]] = [r[1], r[2], r[3], r[4]];
                 next[r[0] as usize] += 1;
             }
         }
@@ -273,22 +300,21 @@ pub(super) fn lay_out(img: &Image, syns: &[Syns], all_routes: &[Vec<Route>], thr
         let cut: Vec<usize> = ccut.iter().map(|&c| if c < n_cores { first[c] } else { total }).collect();
         let mut arena_parts = split_by(&mut arena, &syn_at, &cut);
         let mut span_parts = split_by(&mut all_spans, &span_at, &cut);
-        let (img, row_owner, row_base, syn_at, span_at, first, grouped, run_at, in_off, plastic, n_syn) =
-            (&img, &row_owner, &row_base, &syn_at, &span_at, &first, &grouped, &run_at, &in_off, &plastic, &n_syn);
+        let (img, row_owner, row_base, syn_at, span_at, first, grouped, run_at, in_off, plastic) =
+            (&img, &row_owner, &row_base, &syn_at, &span_at, &first, &grouped, &run_at, &in_off, &plastic);
         let fill = move |c0: usize, c1: usize, arena: &mut [u64], spans: &mut [u64]| {
             let lo = if c0 < n_cores { first[c0] } else { total };
             let hi = if c1 < n_cores { first[c1] } else { total };
             let (syn0, sp0) = (syn_at[lo], span_at[lo]);
             let mut syn_next: Vec<usize> = syn_at[lo..hi].iter().map(|&x| x - syn0).collect();
             let mut sp_next: Vec<usize> = span_at[lo..hi].iter().map(|&x| x - sp0).collect();
-            let mut row = |di: usize, k: usize, b: usize| {
-                let dst = &img.cores[di];
-                let np = padded(dst.n_neurons as usize);
-                let (a, len) = (dst.rows[k].start as usize, row_len(dst, n_syn[di], k));
+            // Row k of core di, synapses `a..a + len`, owned by source neuron b.
+            let mut row = |di: usize, a: usize, len: usize, b: usize| {
+                let np = padded(img.cores[di].n_neurons as usize);
                 let at = syn_next[b - lo];
                 let mask = &plastic[di];
                 let mut n = 0;
-                syns[di].each(a, a + len, |j, s| {
+                arrays[di].each(a, a + len, |j, s| {
                     if !mask.get(j).is_some_and(|&p| p) {
                         arena[at + n] = PackedSyn::new((in_off[di] + s.port as usize * np + s.target as usize) as u32, s.delay, s.weight).0;
                         n += 1;
@@ -299,22 +325,31 @@ pub(super) fn lay_out(img: &Image, syns: &[Syns], all_routes: &[Vec<Route>], thr
                 syn_next[b - lo] += n;
             };
             if by_source {
-                for &[di, k0, k1] in &grouped[run_at[c0]..run_at[c1]] {
-                    let di = di as usize;
+                for &[di, k0, k1, start] in &grouped[run_at[c0]..run_at[c1]] {
+                    let (di, mut a) = (di as usize, start as usize);
                     for k in k0 as usize..k1 as usize {
-                        row(di, k, row_owner[row_base[di] + k] as usize - 1);
+                        let len = arrays[di].row_len(k, a);
+                        row(di, a, len, row_owner[row_base[di] + k] as usize - 1);
+                        a += len;
                     }
                 }
             } else {
                 // Destination order, as the walk: each neuron's rows in it.
+                let mut scratch = Vec::new();
                 for di in 0..n_cores {
-                    for (k, &b) in row_owner[row_base[di]..row_base[di + 1]].iter().enumerate() {
+                    let owners = &row_owner[row_base[di]..row_base[di + 1]];
+                    if !owners.iter().any(|&b| b != NO_OWNER && (lo..hi).contains(&(b as usize - 1))) {
+                        continue; // none of this thread's
+                    }
+                    let rows = arrays[di].rows(&mut scratch);
+                    for (k, &b) in owners.iter().enumerate() {
                         if b == NO_OWNER {
                             continue; // unused
                         }
                         let b = b as usize - 1;
                         if b >= lo && b < hi {
-                            row(di, k, b); // else another thread's
+                            let a = rows[k].start as usize;
+                            row(di, a, arrays[di].row_len(k, a), b); // else another thread's
                         }
                     }
                 }
@@ -345,8 +380,9 @@ pub(super) fn lay_out(img: &Image, syns: &[Syns], all_routes: &[Vec<Route>], thr
     Ok(Laid { arena, spans: Span::from_words(all_spans), fanout, in_off, in_total, ring_slots })
 }
 
-/// A run of rows: source core, destination core, first row, end row.
-type Run4 = [u32; 4];
+/// A run of rows: source core, destination core, first row, end row, the
+/// first row's start (the rest follow from the rows' lengths).
+type Run5 = [u32; 5];
 
 /// `xs` split into the stretches `at[c[k]]..at[c[k + 1]]`, one per range.
 fn split_by<'a, T>(xs: &'a mut [T], at: &[usize], c: &[usize]) -> Vec<&'a mut [T]> {
@@ -361,23 +397,25 @@ fn split_by<'a, T>(xs: &'a mut [T], at: &[usize], c: &[usize]) -> Vec<&'a mut [T
 }
 
 /// Every used row of the destination cores `dests`, in core order, as (source core,
-/// source neuron, destination core, row index in the core, length): each
+/// source neuron, destination core, row index in the core, start, length): each
 /// non-empty row belongs to one key (its input entry's key plus the row's
 /// offset), the key to one source neuron, and the row is used if that
 /// neuron's route reaches the row's core.
 fn used_rows(
     img: &Image,
-    n_syn: &[usize],
+    arrays: &[Arrays],
     all_routes: &[Vec<Route>],
     key_owner: &[(u32, u32, usize)],
     dests: std::ops::Range<usize>,
-    visit: &mut dyn FnMut(u32, u32, u32, u32, u32),
+    visit: &mut dyn FnMut(u32, u32, u32, u32, u32, u32),
 ) {
     let mut cursor: Vec<Vec<u32>> = all_routes.iter().map(|rs| vec![0; rs.len()]).collect();
+    let mut scratch = Vec::new();
     for (di, d) in img.cores.iter().enumerate().skip(dests.start).take(dests.len()) {
-        if d.rows.is_empty() {
+        if arrays[di].n_rows() == 0 {
             continue;
         }
+        let rows = arrays[di].rows(&mut scratch);
         let mut by_row: Vec<&nerve_isa::image::InputEntry> = d.inputs.iter().collect();
         by_row.sort_by_key(|e| e.row);
         // Rows and entries are both in row order, and consecutive rows
@@ -386,7 +424,7 @@ fn used_rows(
         let mut ei = 0usize;
         let mut owner_range: Option<(u32, u32, usize)> = None;
         let mut reach: Option<(usize, usize, bool)> = None;
-        for (k, r) in d.rows.iter().enumerate() {
+        for (k, r) in rows.iter().enumerate() {
             while ei + 1 < by_row.len() && by_row[ei + 1].row <= r.row {
                 ei += 1;
             }
@@ -426,7 +464,8 @@ fn used_rows(
             if !reaches {
                 continue; // the tables do not bring this key here
             }
-            visit(owner.0 as u32, owner.1, di as u32, k as u32, row_len(d, n_syn[di], k) as u32);
+            let start = r.start as usize;
+            visit(owner.0 as u32, owner.1, di as u32, k as u32, start as u32, arrays[di].row_len(k, start) as u32);
         }
     }
 }

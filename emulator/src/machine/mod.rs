@@ -7,10 +7,9 @@ mod arena;
 
 use nerve_isa::arch::{Arch, Footprint};
 use nerve_isa::ids::{CoreId, TileId};
-use nerve_isa::image::{CoreKind, Image, LoadImage, ParamArray, PopSymbol, Synapse, ValidImage};
+use nerve_isa::image::{CoreColumns, CoreKind, Image, LoadImage, ParamArray, PopSymbol, Synapse, ValidImage};
 use nerve_isa::kernel::{ClassCounts, Kernel};
 use nerve_isa::learning::LearningRule;
-use nerve_isa::packed::Columns;
 
 use crate::error::{InjectError, InjectReason, Result};
 use crate::kernel::{padded, KernelData, Param};
@@ -366,7 +365,7 @@ impl Machine {
 
     /// A valid image whose core i's synapses are `columns[i]` where that is
     /// given (its own `synapses` then empty), else its own.
-    fn load_parts(mut img: Image, columns: Vec<Option<Columns<Synapse>>>, threads: Option<usize>, by_source: Option<bool>) -> Result<Machine> {
+    fn load_parts(mut img: Image, columns: Vec<Option<CoreColumns>>, threads: Option<usize>, by_source: Option<bool>) -> Result<Machine> {
         // Shared kernels become ordinary rows here: the emulator walks rows;
         // what the chip stores (and the memory limits check) is the kernel.
         for c in img.cores.iter_mut() {
@@ -394,15 +393,17 @@ impl Machine {
                 c.plastic.push(s);
             }
         }
-        let syns: Vec<arena::Syns> = img
+        let arrays: Vec<arena::Arrays> = img
             .cores
             .iter()
             .enumerate()
-            .map(|(i, c)| columns.get(i).and_then(Option::as_ref).map_or(arena::Syns::Decoded(&c.synapses), arena::Syns::Columns))
+            .map(|(i, c)| {
+                columns.get(i).and_then(Option::as_ref).map_or(arena::Arrays::Decoded { rows: &c.rows, synapses: &c.synapses }, arena::Arrays::Columns)
+            })
             .collect();
-        let n_syn: Vec<usize> = syns.iter().map(|s| s.len()).collect();
-        let Laid { arena, spans: all_spans, fanout, in_off, in_total, ring_slots } = arena::lay_out(&img, &syns, &all_routes, threads, by_source)?;
-        drop(syns);
+        let n_syn: Vec<usize> = arrays.iter().map(|a| a.n_syn()).collect();
+        let Laid { arena, spans: all_spans, fanout, in_off, in_total, ring_slots } = arena::lay_out(&img, &arrays, &all_routes, threads, by_source)?;
+        drop(arrays);
         drop(columns);
         // The learning runtime and who feeds it.
         let mut plastic: Vec<Vec<Plastic>> = Vec::with_capacity(img.cores.len());

@@ -3,33 +3,42 @@
 //! with the same checks and errors as bytes in memory; decoding allocates in
 //! proportion to the input's size, never to a length field it holds.
 
-use super::{CoreImage, Image, ImageError, Synapse, ValidImage, FORMAT_VERSION, HEADER_LEN, MAGIC};
+use super::{CoreImage, Image, ImageError, RowStart, Synapse, ValidImage, FORMAT_VERSION, HEADER_LEN, MAGIC};
 use crate::packed::Columns;
 
 /// An image read for the emulator to load ([`Image::read_for_load`]):
-/// validated, and the synapses of its cores without learning or shared
-/// kernels left in their packed columns, read in place as the emulator lays
-/// them out. Decoded, they would be the load's largest intermediate (the 1M
-/// ring's: 800 MB against ~100 MB), and a load's time on a VM goes mostly to
-/// touching new memory (docs/benchmarks.md).
+/// validated, and the rows and synapses of its cores without learning or
+/// shared kernels left in their packed columns, read in place as the
+/// emulator lays them out. Decoded, they would be the load's largest
+/// intermediate (the 1M ring's: 1.55 GB against ~290 MB), and a load's time
+/// on a VM goes mostly to touching new memory (docs/benchmarks.md).
+#[derive(Debug)]
 pub struct LoadImage {
     image: Image,
-    synapses: Vec<Option<Columns<Synapse>>>,
+    columns: Vec<Option<CoreColumns>>,
+}
+
+/// A core's rows and synapses in their packed columns.
+#[derive(Debug)]
+pub struct CoreColumns {
+    pub rows: Columns<RowStart>,
+    pub synapses: Columns<Synapse>,
 }
 
 impl LoadImage {
-    /// The image, and per core its synapses' columns where it has them (the
-    /// core's own `synapses` then empty).
-    pub fn into_parts(self) -> (Image, Vec<Option<Columns<Synapse>>>) {
-        (self.image, self.synapses)
+    /// The image, and per core its columns where it has them (the core's
+    /// own `rows` and `synapses` then empty).
+    pub fn into_parts(self) -> (Image, Vec<Option<CoreColumns>>) {
+        (self.image, self.columns)
     }
 
-    /// The image with every synapse decoded: what [`Image::read`] gives.
+    /// The image with every row and synapse decoded: what [`Image::read`] gives.
     pub fn into_valid(self) -> ValidImage {
         let mut img = self.image;
-        for (c, col) in img.cores.iter_mut().zip(self.synapses) {
+        for (c, col) in img.cores.iter_mut().zip(self.columns) {
             if let Some(col) = col {
-                col.decode_into(&mut c.synapses);
+                col.rows.decode_into(&mut c.rows);
+                col.synapses.decode_into(&mut c.synapses);
             }
         }
         ValidImage(img)
@@ -159,17 +168,18 @@ impl CoreImage {
     /// Decodes this core's packed arrays from the next `PACKED` of `kept`
     /// (`packed::deferred`); an error names the core by its index `i`.
     /// With `columns`, a core without learning or shared kernels keeps its
-    /// synapses in their columns (checked as decoding checks them), given
-    /// back, and its `synapses` stays empty.
-    pub(super) fn unpack(&mut self, kept: &mut impl Iterator<Item = Vec<u8>>, i: usize, columns: bool) -> Result<Option<Columns<Synapse>>, ImageError> {
+    /// rows and synapses in their columns (checked as decoding checks
+    /// them), given back, and its `rows` and `synapses` stay empty.
+    pub(super) fn unpack(&mut self, kept: &mut impl Iterator<Item = Vec<u8>>, i: usize, columns: bool) -> Result<Option<CoreColumns>, ImageError> {
         use crate::packed::decode;
         let at = |e: String| ImageError::Decode(format!("core {i}: {e}"));
         let mut next = || kept.next().unwrap_or_default();
-        self.rows = decode(&next()).map_err(at)?;
         let mut col = None;
         if columns && self.plastic.is_empty() && self.conv.is_empty() {
-            col = Some(Columns::new(next()).map_err(at)?);
+            let rows = Columns::new(next()).map_err(at)?;
+            col = Some(CoreColumns { rows, synapses: Columns::new(next()).map_err(at)? });
         } else {
+            self.rows = decode(&next()).map_err(at)?;
             self.synapses = decode(&next()).map_err(at)?;
         }
         self.gap = decode(&next()).map_err(at)?;
@@ -293,9 +303,9 @@ impl Image {
     /// An image file read and validated for the emulator ([`LoadImage`]):
     /// the same checks and errors as [`Image::read`].
     pub fn read_for_load(path: &std::path::Path) -> Result<LoadImage, ImageError> {
-        let (image, _, synapses) = Image::read_file(path, None, true)?;
-        image.validate_with(None, &synapses)?;
-        Ok(LoadImage { image, synapses })
+        let (image, _, columns) = Image::read_file(path, None, true)?;
+        image.validate_with(None, &columns)?;
+        Ok(LoadImage { image, columns })
     }
 
     /// One rank's part of an image file (see `part.rs`): the cores `keep`
@@ -312,7 +322,7 @@ impl Image {
         path: &std::path::Path,
         keep: Option<&dyn Fn(usize) -> bool>,
         columns: bool,
-    ) -> Result<(Image, Vec<u64>, Vec<Option<Columns<Synapse>>>), ImageError> {
+    ) -> Result<(Image, Vec<u64>, Vec<Option<CoreColumns>>), ImageError> {
         use std::io::Read;
         let io = |source: std::io::Error| ImageError::Io { path: path.display().to_string(), source };
         let mut f = std::fs::File::open(path).map_err(io)?;
@@ -375,7 +385,7 @@ impl Image {
     /// decoded.
     /// With `columns`, as `CoreImage::unpack`: per core, its synapses'
     /// columns, if kept so.
-    fn unpack(&mut self, kept: Vec<Vec<u8>>, threads: usize, columns: bool) -> Result<Vec<Option<Columns<Synapse>>>, ImageError> {
+    fn unpack(&mut self, kept: Vec<Vec<u8>>, threads: usize, columns: bool) -> Result<Vec<Option<CoreColumns>>, ImageError> {
         const PER_CORE: usize = CoreImage::PACKED;
         if kept.len() != PER_CORE * self.cores.len() {
             return Err(ImageError::Decode(format!("{} packed arrays for {} cores, not {PER_CORE} each", kept.len(), self.cores.len())));
@@ -393,7 +403,7 @@ impl Image {
             parts.push((w[0], mine, kept.by_ref().take(PER_CORE * (w[1] - w[0])).collect::<Vec<_>>()));
             rest = more;
         }
-        type Cols = Vec<Option<Columns<Synapse>>>;
+        type Cols = Vec<Option<CoreColumns>>;
         let run = |(first, cores, kept): (usize, &mut [CoreImage], Vec<Vec<u8>>)| -> Result<Cols, ImageError> {
             let mut kept = kept.into_iter();
             cores.iter_mut().enumerate().map(|(i, c)| c.unpack(&mut kept, first + i, columns)).collect()
@@ -503,7 +513,7 @@ mod tests {
         })
         .unwrap()
         .into_parts();
-        assert!(cols.iter().flatten().map(Columns::len).sum::<usize>() > 0, "the sample's synapses stay in columns");
+        assert!(cols.iter().flatten().map(|c| c.synapses.len()).sum::<usize>() > 0, "the sample's synapses stay in columns");
         assert_eq!(*got.into_valid(), want.unwrap());
         // A synapse past its core's neurons, one past the weight bits, a
         // delay of 0: the validation errors, word for word.

@@ -15,7 +15,7 @@
 //! on allocation, rejects trailing bytes and then runs [`Image::validate`].
 
 mod codec;
-pub use codec::LoadImage;
+pub use codec::{CoreColumns, LoadImage};
 mod conv;
 mod part;
 mod validate;
@@ -360,14 +360,14 @@ impl Image {
 
     /// Words of synaptic memory a core's rows and shared kernels occupy.
     pub fn synapse_words(&self, core: &CoreImage) -> u64 {
-        self.synapse_words_of(core, core.synapses.len())
+        self.synapse_words_of(core, &core.rows, core.synapses.len())
     }
 
-    /// As `synapse_words`, the core holding `n_syn` synapses (its rows'
-    /// starts index them; they may be held apart, as a `LoadImage` holds them).
-    pub fn synapse_words_of(&self, core: &CoreImage, n_syn: usize) -> u64 {
-        let row_len = |k: usize| core.rows.get(k + 1).map_or(n_syn, |n| n.start as usize) - core.rows[k].start as usize;
-        (0..core.rows.len()).map(|k| self.arch.row_words(row_len(k) as u32)).sum::<u64>()
+    /// As `synapse_words`, the core's rows being `rows` over `n_syn`
+    /// synapses (they may be held apart, as a `LoadImage` holds them).
+    pub fn synapse_words_of(&self, core: &CoreImage, rows: &[RowStart], n_syn: usize) -> u64 {
+        let row_len = |k: usize| rows.get(k + 1).map_or(n_syn, |n| n.start as usize) - rows[k].start as usize;
+        (0..rows.len()).map(|k| self.arch.row_words(row_len(k) as u32)).sum::<u64>()
             + core.conv.iter().map(|c| self.arch.row_words(c.weights.len().min(u32::MAX as usize) as u32)).sum::<u64>()
     }
 }

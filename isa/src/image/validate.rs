@@ -1,10 +1,9 @@
 //! `Image::validate`: every internal reference and every architectural
 //! limit, checked once; `into_valid` keeps the proof as a `ValidImage`.
 
-use super::{invalid, ConvRows, CoreImage, CoreKind, Image, ImageError, ParamArray, RowStart, Synapse, ValidImage, MAX_GENERATED_SYNAPSES};
+use super::{invalid, ConvRows, CoreColumns, CoreImage, CoreKind, Image, ImageError, ParamArray, RowStart, Synapse, ValidImage, MAX_GENERATED_SYNAPSES};
 use crate::arch::{Dir, TopologyKind};
 use crate::ids::{CoreId, RoutingKey};
-use crate::packed::Columns;
 
 /// Synapses from which `Image::validate` checks cores on several threads.
 const PARALLEL_VALIDATE: usize = 1 << 20;
@@ -121,9 +120,9 @@ impl Image {
         self.validate_with(threads, &[])
     }
 
-    /// As `validate_on`, core i's synapses being `columns[i]` where that is
-    /// given (a [`super::LoadImage`]'s), else the core's own.
-    pub(super) fn validate_with(&self, threads: Option<usize>, columns: &[Option<Columns<Synapse>>]) -> Result<(), ImageError> {
+    /// As `validate_on`, core i's rows and synapses being `columns[i]` where
+    /// that is given (a [`super::LoadImage`]'s), else the core's own.
+    pub(super) fn validate_with(&self, threads: Option<usize>, columns: &[Option<CoreColumns>]) -> Result<(), ImageError> {
         let a = &self.arch;
         a.validate()?;
         // `what` is built only when the limit is exceeded (this runs per row).
@@ -154,8 +153,8 @@ impl Image {
         // Cores.
         let n_cores = a.num_cores();
         // Each core's own checks; its key range, if it sends.
-        let check_core = |i: usize, c: &CoreImage, syn: &[Synapse]| -> Result<Option<(u64, u64, CoreId)>, ImageError> {
-            let row_len = |k: usize| c.rows.get(k + 1).map_or(syn.len(), |n| n.start as usize) - c.rows[k].start as usize;
+        let check_core = |i: usize, c: &CoreImage, rows: &[RowStart], syn: &[Synapse]| -> Result<Option<(u64, u64, CoreId)>, ImageError> {
+            let row_len = |k: usize| rows.get(k + 1).map_or(syn.len(), |n| n.start as usize) - rows[k].start as usize;
             let mut key_range = None;
             let cid = c.core;
             if cid.0 >= n_cores {
@@ -220,12 +219,12 @@ impl Image {
                 key_range = Some((lo, hi, cid));
             }
             // Rows: sorted, non-empty, covering the synapses exactly.
-            for (k, r) in c.rows.iter().enumerate() {
+            for (k, r) in rows.iter().enumerate() {
                 if k == 0 && r.start != 0 {
                     return invalid(format!("{cid}: the first row starts at synapse {}, not 0", r.start));
                 }
                 if k > 0 {
-                    let p = c.rows[k - 1];
+                    let p = rows[k - 1];
                     if p.row >= r.row || p.start >= r.start {
                         return invalid(format!("{cid}: rows {} and {} are unsorted or empty", p.row, r.row));
                     }
@@ -262,7 +261,7 @@ impl Image {
             if !c.gap.is_empty() && !matches!(c.kind, CoreKind::Neuron { .. }) {
                 return invalid(format!("{cid}: electrical synapses into a core without a kernel"));
             }
-            if c.rows.is_empty() && !syn.is_empty() {
+            if rows.is_empty() && !syn.is_empty() {
                 return invalid(format!("{cid}: synapses without rows"));
             }
             if !c.conv.is_empty() && !a.core.shared_kernels {
@@ -294,7 +293,7 @@ impl Image {
             }
             // Input keys count the rows present, generated ones included.
             let generated = if c.conv.is_empty() { None } else { Some(c.expanded().0) };
-            let present: &[RowStart] = generated.as_deref().unwrap_or(&c.rows);
+            let present: &[RowStart] = generated.as_deref().unwrap_or(rows);
             // Input entries: sorted by key, non-overlapping, addressing disjoint row ranges.
             let mut input_keys = 0u64;
             let mut ranges: Vec<(u64, u64)> = Vec::with_capacity(c.inputs.len());
@@ -324,7 +323,7 @@ impl Image {
                 return invalid(format!("{cid}: input entries address overlapping rows {}..{} and {}..{}", w[0].0, w[0].1, w[1].0, w[1].1));
             }
             // Every row must be reachable by some key.
-            for r in &c.rows {
+            for r in rows {
                 let x = r.row as u64;
                 let i = ranges.partition_point(|&(lo, _)| lo <= x);
                 if i == 0 || ranges[i - 1].1 <= x {
@@ -352,14 +351,14 @@ impl Image {
                     return invalid(format!("{cid}: synapse {si} weight {} does not fit {wb} signed bits", s.weight));
                 }
             }
-            limit(&|| format!("synaptic memory words on {cid}"), self.synapse_words_of(c, syn.len()), a.core.synapse_words as u64)?;
+            limit(&|| format!("synaptic memory words on {cid}"), self.synapse_words_of(c, rows, syn.len()), a.core.synapse_words as u64)?;
             Ok(key_range)
         };
         // Cores are independent: a large image's are checked on several
         // threads, each over consecutive cores, and the first failing core in
         // core order is reported, as one thread would.
         let col = |j: usize| columns.get(j).and_then(Option::as_ref);
-        let n_syn: usize = self.cores.iter().enumerate().map(|(j, c)| col(j).map_or(c.synapses.len(), Columns::len)).sum();
+        let n_syn: usize = self.cores.iter().enumerate().map(|(j, c)| col(j).map_or(c.synapses.len(), |x| x.synapses.len())).sum();
         let threads = match threads {
             Some(k) => k.max(1),
             None if n_syn >= PARALLEL_VALIDATE => crate::host_threads(),
@@ -369,16 +368,16 @@ impl Image {
         // Per core: its keys (first, last) and id, for the overlap check below.
         type Keys = Vec<(u64, u64, CoreId)>;
         let chunk = |k: usize| -> Result<Keys, ImageError> {
-            let (mut out, mut scratch) = (Vec::new(), Vec::new());
+            let (mut out, mut rows, mut syn) = (Vec::new(), Vec::new(), Vec::new());
             for (j, c) in self.cores.iter().enumerate().skip(k * per).take(per) {
-                let syn: &[Synapse] = match col(j) {
+                match col(j) {
                     Some(x) => {
-                        x.decode_into(&mut scratch);
-                        &scratch
+                        x.rows.decode_into(&mut rows);
+                        x.synapses.decode_into(&mut syn);
+                        out.extend(check_core(j, c, &rows, &syn)?);
                     }
-                    None => &c.synapses,
-                };
-                out.extend(check_core(j, c, syn)?);
+                    None => out.extend(check_core(j, c, &c.rows, &c.synapses)?),
+                }
             }
             Ok(out)
         };
