@@ -173,26 +173,34 @@ fn read_col(col: &[u8], w: usize, base: u64, out: &mut [[u64; MAX_FIELDS]], j: u
     }
 }
 
-/// The largest of a column's `w`-byte values.
-fn column_max(col: &[u8], w: usize) -> u64 {
-    fn of<W: Word>(col: &[u8]) -> u64 {
-        col.chunks_exact(std::mem::size_of::<W>()).map(W::from_le).fold(W::ZERO, Ord::max).into()
+/// The least and the largest of a column's `w`-byte values ((0, 0) for none).
+fn column_range(col: &[u8], w: usize) -> (u64, u64) {
+    fn of<W: Word>(col: &[u8]) -> (u64, u64) {
+        let (mut lo, mut hi) = (W::MAX, W::ZERO);
+        for x in col.chunks_exact(std::mem::size_of::<W>()).map(W::from_le) {
+            lo = lo.min(x);
+            hi = hi.max(x);
+        }
+        if col.is_empty() {
+            (0, 0)
+        } else {
+            (lo.into(), hi.into())
+        }
     }
     match w {
-        0 => 0,
+        0 => (0, 0),
         1 => of::<u8>(col),
         2 => of::<u16>(col),
         4 => of::<u32>(col),
         8 => of::<u64>(col),
-        _ => col
-            .chunks_exact(w)
-            .map(|b| {
+        _ => {
+            let xs = col.chunks_exact(w).map(|b| {
                 let mut a = [0u8; 8];
                 a[..w].copy_from_slice(b);
                 u64::from_le_bytes(a)
-            })
-            .max()
-            .unwrap_or(0),
+            });
+            (xs.clone().min().unwrap_or(0), xs.max().unwrap_or(0))
+        }
     }
 }
 
@@ -200,6 +208,7 @@ fn column_max(col: &[u8], w: usize) -> u64 {
 /// (which vectorises; in u64 decoding ran ~25% slower).
 trait Word: Copy + Ord + Into<u64> {
     const ZERO: Self;
+    const MAX: Self;
     fn from_le(b: &[u8]) -> Self;
 }
 
@@ -207,6 +216,7 @@ macro_rules! word {
     ($($t:ty),*) => {$(
         impl Word for $t {
             const ZERO: Self = 0;
+            const MAX: Self = <$t>::MAX;
             fn from_le(b: &[u8]) -> Self {
                 <$t>::from_le_bytes(le(b, 0))
             }
@@ -392,7 +402,8 @@ pub struct Columns<T> {
     width: [usize; MAX_FIELDS],
     base: [u64; MAX_FIELDS],
     col_at: [usize; MAX_FIELDS],
-    /// Each field's largest value.
+    /// Each field's least and largest value (steps, for a delta-coded field).
+    min: [u64; MAX_FIELDS],
     max: [u64; MAX_FIELDS],
     n: usize,
     _t: std::marker::PhantomData<T>,
@@ -410,20 +421,21 @@ impl<T: Packed> Columns<T> {
     /// what is wrong with them.
     pub fn new(bytes: Vec<u8>) -> Result<Columns<T>, String> {
         let Some(Header { width, base, n, col_at }) = header::<T>(&bytes)? else {
-            return Ok(Columns { bytes, width: [0; MAX_FIELDS], base: [0; MAX_FIELDS], col_at: [0; MAX_FIELDS], max: [0; MAX_FIELDS], n: 0, _t: std::marker::PhantomData });
+            let (z, zu) = ([0u64; MAX_FIELDS], [0usize; MAX_FIELDS]);
+            return Ok(Columns { bytes, width: zu, base: z, col_at: zu, min: z, max: z, n: 0, _t: std::marker::PhantomData });
         };
         // `decode`'s check, on each column's largest stored value at once
         // (the same test as per block, without decoding the records).
-        let mut max = [0u64; MAX_FIELDS];
+        let (mut min, mut max) = ([0u64; MAX_FIELDS], [0u64; MAX_FIELDS]);
         for (j, fd) in T::FIELDS.iter().enumerate() {
             let (w, lim) = (width[j], mask(fd.bytes));
-            let top = column_max(&bytes[col_at[j]..col_at[j] + n * w], w);
+            let (least, top) = column_range(&bytes[col_at[j]..col_at[j] + n * w], w);
             if base[j] > lim || top > lim - base[j] {
                 return Err(format!("packed {} records: field {} holds a value above its {}-byte range", T::NAME, fd.name, fd.bytes));
             }
-            max[j] = base[j] + top;
+            (min[j], max[j]) = (base[j] + least, base[j] + top);
         }
-        Ok(Columns { bytes, width, base, col_at, max, n, _t: std::marker::PhantomData })
+        Ok(Columns { bytes, width, base, col_at, min, max, n, _t: std::marker::PhantomData })
     }
 
     pub fn len(&self) -> usize {
@@ -438,6 +450,14 @@ impl<T: Packed> Columns<T> {
     /// delta-coded field, its largest step.
     pub fn max(&self, j: usize) -> u64 {
         self.max[j]
+    }
+
+    /// The records of each field's least and of each field's largest values
+    /// (for records without delta-coded fields; `None` for an empty array):
+    /// where a check of each value holds for a range, it holds for the
+    /// array if it holds for these two.
+    pub fn bounds(&self) -> Option<(T, T)> {
+        (self.n > 0).then(|| (T::from_fields(&self.min), T::from_fields(&self.max)))
     }
 
     /// Field `j` of record `i` (below `len`) as stored, plus its base: the
@@ -582,6 +602,12 @@ mod tests {
             assert_eq!(out, decode::<Q>(&b).unwrap());
             assert_eq!(c.max(0), v.iter().map(|q| q.0 as u64).max().unwrap_or(0));
             assert_eq!(c.max(2), v.iter().map(|q| q.2 as u64).max().unwrap_or(0));
+            let least = |f: fn(&Q) -> i64| v.iter().map(f).min();
+            let most = |f: fn(&Q) -> i64| v.iter().map(f).max();
+            let (lo, hi) = (c.bounds().map(|b| b.0), c.bounds().map(|b| b.1));
+            assert_eq!((lo.map(|q| q.0 as i64), hi.map(|q| q.0 as i64)), (least(|q| q.0 as i64), most(|q| q.0 as i64)));
+            assert_eq!((lo.map(|q| q.1 as i64), hi.map(|q| q.1 as i64)), (least(|q| q.1 as i64), most(|q| q.1 as i64)));
+            assert_eq!((lo.map(|q| q.2 as i64), hi.map(|q| q.2 as i64)), (least(|q| q.2 as i64), most(|q| q.2 as i64)));
         }
         // The same checks as decoding: a corrupt array is refused whole.
         let mut b = encode(&[Q(1, 2, 3), Q(4, 5, 6)]);

@@ -515,10 +515,12 @@ mod tests {
         .into_parts();
         assert!(cols.iter().flatten().map(|c| c.synapses.len()).sum::<usize>() > 0, "the sample's synapses stay in columns");
         assert_eq!(*got.into_valid(), want.unwrap());
-        // A synapse past its core's neurons, one past the weight bits, a
-        // delay of 0: the validation errors, word for word.
+        // A synapse past its core's neurons, past the weight bits either
+        // way, a delay of 0, a port the kernel lacks: the validation
+        // errors, word for word (the columns' bounds fail, and the
+        // synapses are then checked one by one).
         let n = img.cores[1].n_neurons as u16;
-        let bad: [&dyn Fn(&mut Synapse); 3] = [&|s| s.target = n, &|s| s.weight = 1 << 20, &|s| s.delay = 0];
+        let bad: [&dyn Fn(&mut Synapse); 5] = [&|s| s.target = n, &|s| s.weight = 1 << 20, &|s| s.weight = -(1 << 20), &|s| s.delay = 0, &|s| s.port = 200];
         for f in bad {
             let mut b = img.clone();
             f(&mut b.cores[1].synapses[3]);

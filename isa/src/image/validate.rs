@@ -153,8 +153,10 @@ impl Image {
         // Cores.
         let n_cores = a.num_cores();
         // Each core's own checks; its key range, if it sends.
-        let check_core = |i: usize, c: &CoreImage, rows: &[RowStart], syn: &[Synapse]| -> Result<Option<(u64, u64, CoreId)>, ImageError> {
-            let row_len = |k: usize| rows.get(k + 1).map_or(syn.len(), |n| n.start as usize) - rows[k].start as usize;
+        // `syn`: the core's `n_syn` synapses to check one by one, or none
+        // (those of a `LoadImage` whose bounds were checked: `synapses_ok`).
+        let check_core = |i: usize, c: &CoreImage, rows: &[RowStart], n_syn: usize, syn: &[Synapse]| -> Result<Option<(u64, u64, CoreId)>, ImageError> {
+            let row_len = |k: usize| rows.get(k + 1).map_or(n_syn, |n| n.start as usize) - rows[k].start as usize;
             let mut key_range = None;
             let cid = c.core;
             if cid.0 >= n_cores {
@@ -229,8 +231,8 @@ impl Image {
                         return invalid(format!("{cid}: rows {} and {} are unsorted or empty", p.row, r.row));
                     }
                 }
-                if r.start as usize >= syn.len() {
-                    return invalid(format!("{cid}: row {} starts at synapse {} of {}", r.row, r.start, syn.len()));
+                if r.start as usize >= n_syn {
+                    return invalid(format!("{cid}: row {} starts at synapse {} of {}", r.row, r.start, n_syn));
                 }
                 limit(&|| format!("synapses in row {} on {cid}", r.row), row_len(k) as u64, a.core.max_row_length as u64)?;
             }
@@ -261,7 +263,7 @@ impl Image {
             if !c.gap.is_empty() && !matches!(c.kind, CoreKind::Neuron { .. }) {
                 return invalid(format!("{cid}: electrical synapses into a core without a kernel"));
             }
-            if rows.is_empty() && !syn.is_empty() {
+            if rows.is_empty() && n_syn > 0 {
                 return invalid(format!("{cid}: synapses without rows"));
             }
             if !c.conv.is_empty() && !a.core.shared_kernels {
@@ -322,11 +324,15 @@ impl Image {
             if let Some(w) = ranges.windows(2).find(|w| w[0].1 > w[1].0) {
                 return invalid(format!("{cid}: input entries address overlapping rows {}..{} and {}..{}", w[0].0, w[0].1, w[1].0, w[1].1));
             }
-            // Every row must be reachable by some key.
+            // Every row must be reachable by some key. The rows are sorted
+            // (checked above), and the ranges disjoint and sorted: one pass.
+            let mut at = 0;
             for r in rows {
                 let x = r.row as u64;
-                let i = ranges.partition_point(|&(lo, _)| lo <= x);
-                if i == 0 || ranges[i - 1].1 <= x {
+                while at < ranges.len() && ranges[at].1 <= x {
+                    at += 1;
+                }
+                if at == ranges.len() || ranges[at].0 > x {
                     return invalid(format!("{cid}: row {} is reached by no input entry", r.row));
                 }
             }
@@ -351,13 +357,28 @@ impl Image {
                     return invalid(format!("{cid}: synapse {si} weight {} does not fit {wb} signed bits", s.weight));
                 }
             }
-            limit(&|| format!("synaptic memory words on {cid}"), self.synapse_words_of(c, rows, syn.len()), a.core.synapse_words as u64)?;
+            limit(&|| format!("synaptic memory words on {cid}"), self.synapse_words_of(c, rows, n_syn), a.core.synapse_words as u64)?;
             Ok(key_range)
         };
         // Cores are independent: a large image's are checked on several
         // threads, each over consecutive cores, and the first failing core in
         // core order is reported, as one thread would.
         let col = |j: usize| columns.get(j).and_then(Option::as_ref);
+        // Whether synapses whose fields span `lo..=hi` all pass the checks
+        // of `check_core` (each check is of a range of one field's values).
+        let synapses_ok = |c: &CoreImage, lo: &Synapse, hi: &Synapse| -> bool {
+            let ports = match &c.kind {
+                CoreKind::Neuron { kernel, .. } => self.kernels.get(kernel.index()).map_or(0, |k| k.inputs.len()),
+                _ => 0,
+            };
+            let wb = a.core.weight_bits;
+            (hi.target as u32) < c.n_neurons
+                && (hi.port as usize) < ports
+                && lo.delay >= 1
+                && hi.delay as u16 <= a.core.max_delay_steps
+                && crate::semantics::wrap(lo.weight, wb) == lo.weight
+                && crate::semantics::wrap(hi.weight, wb) == hi.weight
+        };
         let n_syn: usize = self.cores.iter().enumerate().map(|(j, c)| col(j).map_or(c.synapses.len(), |x| x.synapses.len())).sum();
         let threads = match threads {
             Some(k) => k.max(1),
@@ -373,10 +394,20 @@ impl Image {
                 match col(j) {
                     Some(x) => {
                         x.rows.decode_into(&mut rows);
-                        x.synapses.decode_into(&mut syn);
-                        out.extend(check_core(j, c, &rows, &syn)?);
+                        // Each synapse check holds for a range of values:
+                        // if the least and largest values pass, every
+                        // synapse does; else they are checked one by one
+                        // for the first culprit.
+                        let n_syn = x.synapses.len();
+                        let ok = x.synapses.bounds().is_none_or(|(lo, hi)| synapses_ok(c, &lo, &hi));
+                        if ok {
+                            syn.clear();
+                        } else {
+                            x.synapses.decode_into(&mut syn);
+                        }
+                        out.extend(check_core(j, c, &rows, n_syn, &syn)?);
                     }
-                    None => out.extend(check_core(j, c, &c.rows, &c.synapses)?),
+                    None => out.extend(check_core(j, c, &c.rows, c.synapses.len(), &c.synapses)?),
                 }
             }
             Ok(out)

@@ -121,6 +121,11 @@ fn validate_names_the_culprit_and_the_limit() {
     img.cores[1].inputs[0].row = 2;
     let e = img.validate().unwrap_err().to_string();
     assert!(e.contains("row 0 is reached by no input entry"), "{e}");
+    // Past the last entry's rows: the first such row is named.
+    let mut img = sample_image();
+    img.cores[1].inputs[0].count = 1;
+    let e = img.validate().unwrap_err().to_string();
+    assert!(e.contains("row 1 is reached by no input entry"), "{e}");
 
     let mut img = sample_image();
     if let CoreKind::Neuron { kernel, .. } = &mut img.cores[1].kind {
