@@ -12,7 +12,9 @@ asks for): a load touches ~3.3 GB of new memory and on a VM that rate is the
 host's and changes from minute to minute (this project's: 0.2-3 GB/s). It
 runs after the round's measures, not before: memory a process has just freed
 is handed out again cheaply for a few seconds, which would flatter the next
-command.
+command. Its own figure is flattered the same way by what the round's commands
+just freed (session 21: 2.9 GB/s from it, while one thread of `nerve run` got
+0.35-0.5 GB/s of new memory a minute earlier): read it as an upper bound.
 
   python3 bench/scale/compile_load.py --repeat 3 [--ref-nerve OLD] [--net NET.json]
 
