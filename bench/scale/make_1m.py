@@ -2,8 +2,10 @@
 """A 1-million-neuron, ~100-million-synapse network for the compile-scale target:
 ten LIF populations of 100,000 in a ring, each with a recurrent projection and one
 to the next population, p = 0.0005 (≈ 50 + 50 synapses per neuron)."""
-import json, sys
-out = sys.argv[1] if len(sys.argv) > 1 else "net_1m.json"
+import argparse, json
+ap = argparse.ArgumentParser(description=__doc__)
+ap.add_argument("out", nargs="?", default="net_1m.json", help="where to write the network (default: net_1m.json)")
+out = ap.parse_args().out
 n, k, p = 100_000, 10, 0.0005
 pops = [{"name": f"p{i}", "size": n, "model": "lif",
          "params": {"tau_m": 20.0, "cm": 0.2, "v_rest": -49.0, "v_reset": -60.0, "v_thresh": -50.0,

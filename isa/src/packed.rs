@@ -522,19 +522,26 @@ pub fn to_i32(x: u64) -> i32 {
 mod tests {
     use super::*;
 
-    #[derive(Clone, Copy, Debug, PartialEq)]
-    struct P(u16, i32, u32);
-    impl Packed for P {
-        const NAME: &'static str = "test";
-        const FIELDS: &'static [Field] =
-            &[Field { name: "a", bytes: 2, delta: false }, Field { name: "w", bytes: 4, delta: false }, Field { name: "d", bytes: 4, delta: true }];
-        fn fields(&self) -> [u64; MAX_FIELDS] {
-            [self.0 as u64, from_i32(self.1), self.2 as u64, 0, 0, 0, 0, 0]
-        }
-        fn from_fields(f: &[u64; MAX_FIELDS]) -> Self {
-            P(f[0] as u16, to_i32(f[1]), f[2] as u32)
-        }
+    /// A test record: a u16, an i32 and a u32 named `$last`, delta-coded or not.
+    macro_rules! record {
+        ($t:ident, $name:literal, $last:literal, $delta:literal) => {
+            #[derive(Clone, Copy, Debug, PartialEq)]
+            struct $t(u16, i32, u32);
+            impl Packed for $t {
+                const NAME: &'static str = $name;
+                const FIELDS: &'static [Field] =
+                    &[Field { name: "a", bytes: 2, delta: false }, Field { name: "w", bytes: 4, delta: false }, Field { name: $last, bytes: 4, delta: $delta }];
+                fn fields(&self) -> [u64; MAX_FIELDS] {
+                    [self.0 as u64, from_i32(self.1), self.2 as u64, 0, 0, 0, 0, 0]
+                }
+                fn from_fields(f: &[u64; MAX_FIELDS]) -> Self {
+                    $t(f[0] as u16, to_i32(f[1]), f[2] as u32)
+                }
+            }
+        };
     }
+    record!(P, "test", "d", true);
+    record!(Q, "flat", "e", false);
 
     fn round_trip(v: &[P]) -> Vec<u8> {
         let b = encode(v);
@@ -564,20 +571,6 @@ mod tests {
             })
             .collect();
         round_trip(&v);
-    }
-
-    #[derive(Clone, Copy, Debug, PartialEq)]
-    struct Q(u16, i32, u32);
-    impl Packed for Q {
-        const NAME: &'static str = "flat";
-        const FIELDS: &'static [Field] =
-            &[Field { name: "a", bytes: 2, delta: false }, Field { name: "w", bytes: 4, delta: false }, Field { name: "e", bytes: 4, delta: false }];
-        fn fields(&self) -> [u64; MAX_FIELDS] {
-            [self.0 as u64, from_i32(self.1), self.2 as u64, 0, 0, 0, 0, 0]
-        }
-        fn from_fields(f: &[u64; MAX_FIELDS]) -> Self {
-            Q(f[0] as u16, to_i32(f[1]), f[2] as u32)
-        }
     }
 
     #[test]
@@ -613,6 +606,9 @@ mod tests {
         let mut b = encode(&[Q(1, 2, 3), Q(4, 5, 6)]);
         b[1..9].copy_from_slice(&65535u64.to_le_bytes());
         assert!(Columns::<Q>::new(b).err().unwrap().contains("field a holds a value above its 2-byte range"));
+        // The image's records name their fields' indices for `max` and `step`.
+        use crate::image::{RowStart, Synapse};
+        assert_eq!((Synapse::FIELDS[Synapse::DELAY].name, RowStart::FIELDS[RowStart::START].name), ("delay", "start"));
         // Delta-coded fields: decoded in order, or read as steps.
         let v: Vec<P> = (0..700u32).map(|i| P(i as u16, -(i as i32), 3 * i + i % 5 + (i / 300) * 70_000)).collect();
         let c = Columns::<P>::new(encode(&v)).unwrap();

@@ -263,8 +263,8 @@ pub fn run(a: RunArgs) -> Result<()> {
             too_many_ranks(&a.image, part.cores.len(), ranks)?;
             Machine::load_valid(part)?
         } else {
-            // One process: the synapses stay in their packed columns until
-            // the load lays them out (less new memory: docs/benchmarks.md).
+            // One process: the rows and synapses stay in their packed columns
+            // until the load lays them out (less new memory: docs/benchmarks.md).
             Machine::load_image(Image::read_for_load(&a.image)?)?
         }
     };

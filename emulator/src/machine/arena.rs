@@ -21,9 +21,6 @@ pub(super) enum Arrays<'a> {
     Columns(&'a CoreColumns),
 }
 
-/// The start field of a packed row.
-const START: usize = 1;
-
 impl<'a> Arrays<'a> {
     pub fn n_rows(&self) -> usize {
         match self {
@@ -66,7 +63,7 @@ impl<'a> Arrays<'a> {
         let next = match self {
             Arrays::Decoded { rows, .. } => rows.get(k + 1).map(|n| n.start as usize),
             // A row's start is stored as its step from the row before's.
-            Arrays::Columns(c) => (k + 1 < c.rows.len()).then(|| start + c.rows.step(START, k + 1) as usize),
+            Arrays::Columns(c) => (k + 1 < c.rows.len()).then(|| start + c.rows.step(RowStart::START, k + 1) as usize),
         };
         next.unwrap_or(self.n_syn()) - start
     }

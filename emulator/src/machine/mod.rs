@@ -349,8 +349,8 @@ impl Machine {
     }
 
     /// Loads an image read for loading (`Image::read_for_load`: validated,
-    /// most synapses still in their packed columns, read in place as the
-    /// arena is laid out). The machine is the one `load_valid` makes of
+    /// most rows and synapses still in their packed columns, read in place
+    /// as the arena is laid out). The machine is the one `load_valid` makes of
     /// the same file (tested).
     pub fn load_image(img: LoadImage) -> Result<Machine> {
         Machine::load_image_grouped(img, None, None)
@@ -363,8 +363,8 @@ impl Machine {
         Machine::load_parts(img, columns, threads, by_source)
     }
 
-    /// A valid image whose core i's synapses are `columns[i]` where that is
-    /// given (its own `synapses` then empty), else its own.
+    /// A valid image whose core i's rows and synapses are `columns[i]` where
+    /// that is given (its own `rows` and `synapses` then empty), else its own.
     fn load_parts(mut img: Image, columns: Vec<Option<CoreColumns>>, threads: Option<usize>, by_source: Option<bool>) -> Result<Machine> {
         // Shared kernels become ordinary rows here: the emulator walks rows;
         // what the chip stores (and the memory limits check) is the kernel.

@@ -45,6 +45,10 @@ impl LoadImage {
     }
 }
 
+/// What `Image::read_file` gives: the image, each core's stored synapses
+/// (for a part), each core's columns (for a `LoadImage`).
+type FileRead = (Image, Vec<u64>, Vec<Option<CoreColumns>>);
+
 /// Payloads from which a file's packed arrays are decoded on the host's
 /// threads (the 1M ring's: 390 MB; CUBA's 1.5 MB takes ~3 ms on one).
 const PARALLEL_UNPACK: u64 = 16 << 20;
@@ -317,12 +321,7 @@ impl Image {
     }
 
     /// With `columns` (and no `keep`), as `LoadImage` holds them.
-    #[allow(clippy::type_complexity)]
-    fn read_file(
-        path: &std::path::Path,
-        keep: Option<&dyn Fn(usize) -> bool>,
-        columns: bool,
-    ) -> Result<(Image, Vec<u64>, Vec<Option<CoreColumns>>), ImageError> {
+    fn read_file(path: &std::path::Path, keep: Option<&dyn Fn(usize) -> bool>, columns: bool) -> Result<FileRead, ImageError> {
         use std::io::Read;
         let io = |source: std::io::Error| ImageError::Io { path: path.display().to_string(), source };
         let mut f = std::fs::File::open(path).map_err(io)?;
@@ -506,14 +505,9 @@ mod tests {
         };
         let img = crate::sample::sample_image();
         let (want, got) = both(&img);
-        let got = got.unwrap();
-        let (_, cols) = Image::read_for_load(&{
-            img.write(&path).unwrap();
-            path.clone()
-        })
-        .unwrap()
-        .into_parts();
+        let (image, cols) = got.unwrap().into_parts();
         assert!(cols.iter().flatten().map(|c| c.synapses.len()).sum::<usize>() > 0, "the sample's synapses stay in columns");
+        let got = LoadImage { image, columns: cols };
         assert_eq!(*got.into_valid(), want.unwrap());
         // A synapse past its core's neurons, past the weight bits either
         // way, a delay of 0, a port the kernel lacks: the validation

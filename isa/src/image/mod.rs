@@ -209,6 +209,11 @@ pub struct RowStart {
     pub start: u32,
 }
 
+impl RowStart {
+    /// The start's index among the packed fields (`Columns::step`).
+    pub const START: usize = 1;
+}
+
 impl crate::packed::Packed for RowStart {
     const NAME: &'static str = "row start";
     // Both grow along a core's rows: stored as steps from the row before.

@@ -153,6 +153,24 @@ impl Image {
         // Cores.
         let n_cores = a.num_cores();
         // Each core's own checks; its key range, if it sends.
+        // What is wrong with a synapse into a core of `n` neurons and
+        // `n_ports` input ports. Each check is of a range of one field's
+        // values: records of each field's least and largest values pass
+        // only if every synapse does (`Columns::bounds`).
+        let synapse_fault = |n: usize, n_ports: usize, s: &Synapse| -> Option<String> {
+            let wb = a.core.weight_bits;
+            if s.target as usize >= n {
+                Some(format!("targets neuron {} of {n}", s.target))
+            } else if s.port as usize >= n_ports {
+                Some(format!("uses port {}, the core has {n_ports}", s.port))
+            } else if s.delay == 0 || s.delay as u16 > a.core.max_delay_steps {
+                Some(format!("has delay {}, allowed 1..={}", s.delay, a.core.max_delay_steps))
+            } else if crate::semantics::wrap(s.weight, wb) != s.weight {
+                Some(format!("weight {} does not fit {wb} signed bits", s.weight))
+            } else {
+                None
+            }
+        };
         // `syn`: the core's `n_syn` synapses to check one by one, or none
         // (those of a `LoadImage` whose bounds were checked: `synapses_ok`).
         let check_core = |i: usize, c: &CoreImage, rows: &[RowStart], n_syn: usize, syn: &[Synapse]| -> Result<Option<(u64, u64, CoreId)>, ImageError> {
@@ -343,18 +361,8 @@ impl Image {
                 limit(&|| format!("input-table entries on {cid}"), c.inputs.len() as u64, m as u64)?;
             }
             for (si, s) in syn.iter().enumerate() {
-                if s.target as usize >= n {
-                    return invalid(format!("{cid}: synapse {si} targets neuron {} of {n}", s.target));
-                }
-                if s.port as usize >= n_ports {
-                    return invalid(format!("{cid}: synapse {si} uses port {}, the core has {n_ports}", s.port));
-                }
-                if s.delay == 0 || s.delay as u16 > a.core.max_delay_steps {
-                    return invalid(format!("{cid}: synapse {si} has delay {}, allowed 1..={}", s.delay, a.core.max_delay_steps));
-                }
-                let wb = a.core.weight_bits as u32;
-                if crate::semantics::wrap(s.weight, wb as u8) != s.weight {
-                    return invalid(format!("{cid}: synapse {si} weight {} does not fit {wb} signed bits", s.weight));
+                if let Some(f) = synapse_fault(n, n_ports, s) {
+                    return invalid(format!("{cid}: synapse {si} {f}"));
                 }
             }
             limit(&|| format!("synaptic memory words on {cid}"), self.synapse_words_of(c, rows, n_syn), a.core.synapse_words as u64)?;
@@ -364,20 +372,14 @@ impl Image {
         // threads, each over consecutive cores, and the first failing core in
         // core order is reported, as one thread would.
         let col = |j: usize| columns.get(j).and_then(Option::as_ref);
-        // Whether synapses whose fields span `lo..=hi` all pass the checks
-        // of `check_core` (each check is of a range of one field's values).
+        // Whether synapses whose fields span `lo..=hi` all pass `synapse_fault`.
         let synapses_ok = |c: &CoreImage, lo: &Synapse, hi: &Synapse| -> bool {
-            let ports = match &c.kind {
+            let n_ports = match &c.kind {
                 CoreKind::Neuron { kernel, .. } => self.kernels.get(kernel.index()).map_or(0, |k| k.inputs.len()),
                 _ => 0,
             };
-            let wb = a.core.weight_bits;
-            (hi.target as u32) < c.n_neurons
-                && (hi.port as usize) < ports
-                && lo.delay >= 1
-                && hi.delay as u16 <= a.core.max_delay_steps
-                && crate::semantics::wrap(lo.weight, wb) == lo.weight
-                && crate::semantics::wrap(hi.weight, wb) == hi.weight
+            let n = c.n_neurons as usize;
+            synapse_fault(n, n_ports, lo).is_none() && synapse_fault(n, n_ports, hi).is_none()
         };
         let n_syn: usize = self.cores.iter().enumerate().map(|(j, c)| col(j).map_or(c.synapses.len(), |x| x.synapses.len())).sum();
         let threads = match threads {
