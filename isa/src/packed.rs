@@ -493,6 +493,64 @@ impl<T: Packed> Columns<T> {
         T::from_fields(&f)
     }
 
+    /// A hint that record `i` (below `len`) is wanted soon: its bytes in
+    /// every stored column are requested from memory now.
+    #[inline]
+    pub fn prefetch(&self, i: usize) {
+        for j in 0..T::FIELDS.len() {
+            if self.width[j] > 0 {
+                prefetch_index::prefetch_index(&self.bytes, self.col_at[j] + i * self.width[j]);
+            }
+        }
+    }
+
+    /// Records `a..b` (within `len`) appended to `out`, as `get` gives them,
+    /// for records without delta-coded fields: read a column at a time, a
+    /// block at a time (a run of records costs a loop per field, not a
+    /// width test per field and record).
+    /// `recs` is scratch, kept by the caller from call to call (a block of
+    /// records zeroed per call would cost more than a short run's reading).
+    pub fn get_range_into(&self, a: usize, b: usize, out: &mut Vec<T>, recs: &mut Vec<[u64; MAX_FIELDS]>) {
+        debug_assert!(T::FIELDS.iter().all(|f| !f.delta), "`get_range_into` reads records without delta-coded fields");
+        // Columns lie side by side: a range past the end would read the next one's.
+        assert!(a <= b && b <= self.n, "records {a}..{b} of {}", self.n);
+        if recs.len() < BLOCK.min(b - a) {
+            recs.resize(BLOCK, [0; MAX_FIELDS]);
+        }
+        let mut i = a;
+        while i < b {
+            let m = (b - i).min(BLOCK);
+            for j in 0..T::FIELDS.len() {
+                let (w, at) = (self.width[j], self.col_at[j] + i * self.width[j]);
+                read_col(&self.bytes[at..at + m * w], w, self.base[j], &mut recs[..m], j);
+            }
+            out.extend(recs[..m].iter().map(T::from_fields));
+            i += m;
+        }
+    }
+
+    /// `step(j, i)` for every `i` in `a..b` (within `len`), appended to `out`.
+    pub fn steps_into(&self, j: usize, a: usize, b: usize, out: &mut Vec<u64>) {
+        assert!(a <= b && b <= self.n, "records {a}..{b} of {}", self.n);
+        let (w, base, m) = (self.width[j], self.base[j], mask(T::FIELDS[j].bytes));
+        let col = &self.bytes[self.col_at[j] + a * w..self.col_at[j] + b * w];
+        fn words<W: Word>(col: &[u8], base: u64, m: u64, out: &mut Vec<u64>) {
+            out.extend(col.chunks_exact(std::mem::size_of::<W>()).map(|x| base.wrapping_add(W::from_le(x).into()) & m));
+        }
+        match w {
+            0 => out.extend(std::iter::repeat_n(base & m, b - a)),
+            1 => words::<u8>(col, base, m, out),
+            2 => words::<u16>(col, base, m, out),
+            4 => words::<u32>(col, base, m, out),
+            8 => words::<u64>(col, base, m, out),
+            _ => out.extend(col.chunks_exact(w).map(|x| {
+                let mut v = [0u8; 8];
+                v[..w].copy_from_slice(x);
+                base.wrapping_add(u64::from_le_bytes(v)) & m
+            })),
+        }
+    }
+
     /// Every record, into `out` (cleared first; its memory reused).
     pub fn decode_into(&self, out: &mut Vec<T>) {
         out.clear();
@@ -590,6 +648,16 @@ mod tests {
             let c = Columns::<Q>::new(b.clone()).unwrap();
             assert_eq!(c.len(), n);
             assert_eq!((0..n).map(|i| c.get(i)).collect::<Vec<_>>(), v);
+            // Ranges: empty, short, across blocks, to the end; appended.
+            let mut recs = Vec::new();
+            for (a, b) in [(0, 0), (0, n), (n / 3, n / 2), (n.saturating_sub(1), n), (n / 7, (n / 7 + 600).min(n))] {
+                let mut got = vec![Q(9, 9, 9)];
+                c.get_range_into(a, b, &mut got, &mut recs);
+                assert_eq!(got[1..], v[a..b], "records {a}..{b} of {n}");
+                let mut steps = vec![7];
+                c.steps_into(1, a, b, &mut steps);
+                assert_eq!(steps[1..], (a..b).map(|i| c.step(1, i)).collect::<Vec<_>>()[..]);
+            }
             let mut out = vec![Q(1, 1, 1)];
             c.decode_into(&mut out);
             assert_eq!(out, decode::<Q>(&b).unwrap());
@@ -608,7 +676,10 @@ mod tests {
         assert!(Columns::<Q>::new(b).err().unwrap().contains("field a holds a value above its 2-byte range"));
         // The image's records name their fields' indices for `max` and `step`.
         use crate::image::{RowStart, Synapse};
-        assert_eq!((Synapse::FIELDS[Synapse::DELAY].name, RowStart::FIELDS[RowStart::START].name), ("delay", "start"));
+        assert_eq!(
+            (Synapse::FIELDS[Synapse::DELAY].name, RowStart::FIELDS[RowStart::ROW].name, RowStart::FIELDS[RowStart::START].name),
+            ("delay", "row", "start")
+        );
         // Delta-coded fields: decoded in order, or read as steps.
         let v: Vec<P> = (0..700u32).map(|i| P(i as u16, -(i as i32), 3 * i + i % 5 + (i / 300) * 70_000)).collect();
         let c = Columns::<P>::new(encode(&v)).unwrap();
@@ -620,6 +691,9 @@ mod tests {
             assert_eq!(c.step(2, i), v[i].2.wrapping_sub(v[i - 1].2) as u64, "record {i}");
         }
         assert_eq!(c.step(2, 0), v[0].2 as u64);
+        let mut steps = Vec::new();
+        c.steps_into(2, 0, v.len(), &mut steps);
+        assert_eq!(steps, (0..v.len()).map(|i| c.step(2, i)).collect::<Vec<_>>());
     }
 
     #[test]

@@ -252,6 +252,106 @@ fn arena_layout_is_the_same_on_any_thread_count() {
     }
 }
 
+/// Each neuron's arrivals and synapses in a machine, checked against the
+/// image without the load's walk: for every destination of its route, in
+/// order, the row its key selects there (`CoreImage::lookup`), if any.
+fn assert_arena_is_the_images(img: &nerve_isa::Image, m: &Machine, what: &str) {
+    use nerve_emulator::machine::PackedSyn;
+    let mut checked = 0;
+    for (ci, c) in img.cores.iter().enumerate() {
+        let (Some(kb), false) = (c.key_base, m.routes[ci].is_empty()) else { continue };
+        let f = &m.fanout[ci];
+        for i in 0..c.n_neurons {
+            let route = &m.routes[ci][if m.routes[ci].len() == 1 { 0 } else { i as usize }];
+            let (mut spans, mut syn) = (Vec::new(), Vec::new());
+            for d in &route.dests {
+                let dc = &img.cores[d.core as usize];
+                let row = dc.lookup(nerve_isa::ids::RoutingKey(kb.0 + i)).map_or(&[][..], |r| dc.row(r));
+                if row.is_empty() {
+                    continue;
+                }
+                let dm = &m.cores[d.core as usize];
+                spans.push((d.core, row.len()));
+                syn.extend(row.iter().map(|s| PackedSyn::new((dm.in_off + s.port as usize * dm.stride() + s.target as usize) as u32, s.delay, s.weight).0));
+            }
+            let got: Vec<(u32, usize)> = f.of(&m.spans, i as usize).iter().map(|s| (s.core, s.len as usize)).collect();
+            assert_eq!(got, spans, "{what}: core {ci} neuron {i}: arrivals");
+            assert!(m.arena[f.syns(i as usize)] == syn[..], "{what}: core {ci} neuron {i}: synapses");
+            checked += syn.len();
+        }
+    }
+    assert!(checked > 1000, "{what}: the test needs synapses");
+}
+
+/// `img` with one input entry split in two whose rows are swapped: the
+/// keys of one source at that core no longer select rows in key order.
+fn split_an_entry(mut img: nerve_isa::Image) -> nerve_isa::Image {
+    use nerve_isa::image::{InputEntry, RowStart};
+    // An entry from the first key of a core that sends, holding at least
+    // two of its keys and no other core's, so that the swap puts that
+    // core's rows out of key order next to each other.
+    let senders: Vec<(u32, u32)> = img.cores.iter().filter_map(|c| c.key_base.map(|k| (k.0, k.0 + c.n_neurons))).collect();
+    let keys_of_one = |e: &InputEntry| {
+        let end = e.key.0 as u64 + e.count as u64;
+        let within: Vec<&(u32, u32)> = senders.iter().filter(|&&(lo, hi)| (lo as u64) < end && hi > e.key.0).collect();
+        match within[..] {
+            [&(lo, hi)] if lo == e.key.0 => (hi - lo).min(e.count),
+            _ => 0,
+        }
+    };
+    for c in img.cores.iter_mut().filter(|c| c.plastic.is_empty() && c.conv.is_empty()) {
+        let Some(ei) = c.inputs.iter().position(|e| keys_of_one(e) >= 2) else { continue };
+        let e = c.inputs[ei];
+        // Keys key..key + h and the next h, each an aligned block (h the
+        // largest power of two below the sender's keys: they fit in 2h).
+        let h = 1u32 << (31 - (keys_of_one(&e) - 1).leading_zeros());
+        let (c1, c2) = (h, (e.count - h).min(h));
+        let first = InputEntry { key: e.key, mask: !(h - 1), row: e.row + c2, count: c1 };
+        let second = InputEntry { key: nerve_isa::ids::RoutingKey(e.key.0 + h), mask: !(h - 1), row: e.row, count: c2 };
+        c.inputs.splice(ei..=ei, [first, second]);
+        let moved = |r: u32| match r.checked_sub(e.row) {
+            Some(d) if d < c1 => r + c2,
+            Some(d) if d < e.count => r - c1,
+            _ => r,
+        };
+        let mut rows: Vec<(u32, Vec<_>)> = (0..c.rows.len()).map(|k| (moved(c.rows[k].row), c.row(c.rows[k].row).to_vec())).collect();
+        rows.sort_by_key(|r| r.0);
+        (c.rows, c.synapses) = (Vec::new(), Vec::new());
+        for (row, s) in rows {
+            c.rows.push(RowStart { row, start: c.synapses.len() as u32 });
+            c.synapses.extend(s);
+        }
+        return img;
+    }
+    panic!("no input entry to split");
+}
+
+/// The arena holds every neuron's rows as the image selects them, however
+/// it is laid out and read, also where one source's rows at a core are
+/// out of key order (the load's runs of rows then break).
+#[test]
+fn arena_holds_the_rows_each_key_selects() {
+    let celegans = || {
+        let net = read_network(&example("celegans/network.json")).unwrap();
+        compile(&Arch::builtin("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap().image.into_image()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for (name, img) in [("small", small_on_loihi()), ("celegans", celegans()), ("celegans, an entry split", split_an_entry(celegans()))] {
+        let path = dir.path().join("a.img");
+        img.write(&path).unwrap();
+        let img = nerve_isa::Image::read(&path).unwrap();
+        for by_source in [false, true] {
+            for k in [1, 2, 3] {
+                let what = format!("{name}, {k} threads, by source {by_source}");
+                let m = Machine::load_grouped(img.clone().into_valid().unwrap(), Some(k), Some(by_source)).unwrap();
+                assert_arena_is_the_images(&img, &m, &what);
+                let m = Machine::load_image_grouped(nerve_isa::Image::read_for_load(&path).unwrap(), Some(k), Some(by_source)).unwrap();
+                assert_arena_is_the_images(&img, &m, &format!("{what}, columns"));
+            }
+        }
+    }
+}
+
 /// A machine loaded from a file read for loading (synapses read in place
 /// from their columns) is the one loaded from the decoded image: on plain,
 /// learning (whose cores stay decoded) and gap-junction networks, on any

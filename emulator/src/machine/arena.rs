@@ -9,6 +9,7 @@ use super::{Fanout, PackedSyn, Span};
 use crate::error::{EmuError, Result};
 use crate::kernel::padded;
 use crate::mesh::Route;
+use prefetch_index::prefetch_index;
 
 /// Synapses at which the arena is laid out on several threads.
 const PARALLEL_ARENA: u64 = 1 << 20;
@@ -57,26 +58,82 @@ impl<'a> Arrays<'a> {
         }
     }
 
-    /// Row k's length, the row starting at synapse `start`.
+    /// A hint that row k, starting at synapse `start`, is wanted soon.
     #[inline]
-    fn row_len(&self, k: usize, start: usize) -> usize {
-        let next = match self {
-            Arrays::Decoded { rows, .. } => rows.get(k + 1).map(|n| n.start as usize),
-            // A row's start is stored as its step from the row before's.
-            Arrays::Columns(c) => (k + 1 < c.rows.len()).then(|| start + c.rows.step(RowStart::START, k + 1) as usize),
-        };
-        next.unwrap_or(self.n_syn()) - start
+    fn prefetch(&self, k: usize, start: usize) {
+        match *self {
+            Arrays::Decoded { rows, synapses } => {
+                prefetch_index(rows, k);
+                prefetch_index(synapses, start);
+            }
+            Arrays::Columns(c) => {
+                // The row's length is the next row's step.
+                c.rows.prefetch((k + 1).min(c.rows.len().saturating_sub(1)));
+                if start < c.synapses.len() {
+                    c.synapses.prefetch(start);
+                }
+            }
+        }
     }
 
-    /// Gives `f` synapses `a..b` with their indices.
-    #[inline]
-    fn each(&self, a: usize, b: usize, mut f: impl FnMut(usize, Synapse)) {
-        match self {
-            Arrays::Decoded { synapses, .. } => synapses[a..b].iter().enumerate().for_each(|(j, s)| f(a + j, *s)),
-            Arrays::Columns(c) => (a..b).for_each(|j| f(j, c.synapses.get(j))),
+    /// Each of rows `k0..k1`'s number less row k0's, into `offs` (cleared first).
+    fn offsets(&self, k0: usize, k1: usize, offs: &mut Vec<u64>) {
+        offs.clear();
+        match *self {
+            Arrays::Decoded { rows, .. } => offs.extend(rows[k0..k1].iter().map(|r| (r.row - rows[k0].row) as u64)),
+            Arrays::Columns(c) => {
+                // Row numbers are stored as steps from the row before's.
+                if k1 == k0 {
+                    return;
+                }
+                offs.push(0);
+                c.rows.steps_into(RowStart::ROW, k0 + 1, k1, offs);
+                let mut at = 0u64;
+                for d in offs.iter_mut() {
+                    at += *d;
+                    *d = at;
+                }
+            }
+        }
+    }
+
+    /// Rows `k0..k1`, the first starting at synapse `start`: their lengths
+    /// into `lens` (cleared first), and their synapses, in place or read
+    /// into `syn`. One pass per field over the run, not a lookup per row
+    /// and synapse.
+    fn run<'s>(&self, k0: usize, k1: usize, start: usize, lens: &mut Vec<u64>, syn: &'s mut Vec<Synapse>, recs: &mut Recs) -> &'s [Synapse]
+    where
+        'a: 's,
+    {
+        lens.clear();
+        let (n_rows, n_syn) = (self.n_rows(), self.n_syn());
+        match *self {
+            Arrays::Decoded { rows, .. } => lens.extend((k0..k1).map(|k| rows.get(k + 1).map_or(n_syn, |n| n.start as usize) as u64 - rows[k].start as u64)),
+            Arrays::Columns(c) => {
+                // A row's start is stored as its step from the row before's:
+                // the steps of the rows after k0..k1 are their lengths, and
+                // the last row's runs to the end.
+                c.rows.steps_into(RowStart::START, k0 + 1, (k1 + 1).min(n_rows), lens);
+                if k1 == n_rows && k1 > k0 {
+                    let before: u64 = lens.iter().sum();
+                    lens.push((n_syn - start) as u64 - before);
+                }
+            }
+        }
+        let end = start + lens.iter().sum::<u64>() as usize;
+        match *self {
+            Arrays::Decoded { synapses, .. } => &synapses[start..end],
+            Arrays::Columns(c) => {
+                syn.clear();
+                c.synapses.get_range_into(start, end, syn, recs);
+                syn
+            }
         }
     }
 }
+
+/// Scratch for reading packed records.
+type Recs = Vec<[u64; nerve_isa::packed::MAX_FIELDS]>;
 
 /// What `lay_out` builds.
 pub(super) struct Laid {
@@ -103,16 +160,16 @@ pub(super) fn lay_out(img: &Image, arrays: &[Arrays], all_routes: &[Vec<Route>],
     key_owner.sort_unstable();
     // Group by source (core, neuron) into the arena, each group in
     // destination order: a counting sort. `used_rows` walks the rows in
-    // destination order once, counting per source neuron and noting each
-    // row's source neuron (4 bytes a row); the rows are then moved in
-    // that order without walking the routes again.
+    // destination order once, counting per source neuron and noting runs
+    // of rows (below); the rows are then moved in that order without
+    // walking the routes again.
     let mut first = Vec::with_capacity(img.cores.len() + 1);
     let mut total = 0usize;
     for c in &img.cores {
         first.push(total);
         total += c.n_neurons as usize;
     }
-    // Per core, the index of its first row in `row_owner`.
+    // Per core, the index of its first row among all cores' rows.
     let mut row_base = Vec::with_capacity(img.cores.len() + 1);
     let mut n_rows = 0usize;
     for a in arrays {
@@ -133,24 +190,18 @@ pub(super) fn lay_out(img: &Image, arrays: &[Arrays], all_routes: &[Vec<Route>],
         None if stored as u64 >= PARALLEL_ARENA => nerve_isa::host_threads(),
         None => 1,
     };
-    // Each row's source neuron plus 1, or NO_OWNER for a row no packet
-    // reaches: zero, so that the array comes zeroed from the allocator and
-    // its pages are first touched by the walk's threads (the 1M ring's is
-    // 376 MB), not filled by one thread beforehand.
-    const NO_OWNER: u32 = 0;
-    let mut row_owner = vec![NO_OWNER; n_rows];
     // The walk, on several threads for large images, each over a range of
-    // destination cores (and so its own stretch of `row_owner`), counting
-    // spans and synapses per source neuron; the counts are then summed.
+    // destination cores, counting spans and synapses per source neuron;
+    // the counts are then summed. It also notes runs: consecutive used
+    // rows of one destination core owned by neurons of one source core
+    // whose neuron and row numbers differ by the same amount (rows of one
+    // input entry), so that a run's first owner gives every row's owner
+    // (`Run6`) and no owner per row is stored (the 1M ring's 94 M rows).
     let dcut = nerve_isa::cuts(&row_base, threads);
-    let mut owner_parts = split_by(&mut row_owner, &row_base, &dcut);
-    // It also notes runs: consecutive rows of one destination core owned
-    // by neurons of one source core, as (source core, destination core,
-    // first row, end row), for laying out the arena by source core.
     // Per source neuron: its spans and synapses (counts, side by side:
     // the walk adds to both at once, in one cache line, scattered over
     // every source neuron), spans in all, runs.
-    type Walked = (Vec<[u32; 2]>, usize, Vec<Run5>, usize);
+    type Walked = (Vec<[u32; 2]>, usize, Vec<Run6>, usize);
     // Learning synapses deliver their own (changing) weights: the arena
     // leaves them out (their rows still count them as arrivals).
     let plastic: Vec<Vec<bool>> = img
@@ -175,36 +226,42 @@ pub(super) fn lay_out(img: &Image, arrays: &[Arrays], all_routes: &[Vec<Route>],
         }
         m[start..start + len].iter().filter(|&&p| !p).count()
     };
-    let walk = |d0: usize, d1: usize, owners: &mut [u32]| -> Walked {
+    let walk = |d0: usize, d1: usize| -> Walked {
         let (mut counts, mut n) = (vec![[0u32; 2]; total], 0usize);
-        let mut runs: Vec<Run5> = Vec::new();
+        let mut runs: Vec<Run6> = Vec::new();
         let mut longest = 0usize;
-        used_rows(img, arrays, all_routes, &key_owner, d0..d1, &mut |src, i, di, k, start, len| {
+        // The last run's owner less row number (modulo 2^32).
+        let mut shift = 0u32;
+        let mut pend = Vec::with_capacity(TALLY);
+        used_rows(img, arrays, all_routes, &key_owner, d0..d1, |src, i, di, k, row, start, len| {
             longest = longest.max(len as usize);
-            let b = first[src as usize] + i as usize;
-            let c = &mut counts[b];
-            c[0] += 1;
-            c[1] += stored_of(di as usize, start as usize, len as usize) as u32;
+            let b = (first[src as usize] + i as usize) as u32;
+            pend.push((b, stored_of(di as usize, start as usize, len as usize) as u32));
+            if pend.len() == TALLY {
+                tally(&mut counts, &mut pend);
+            }
             n += 1;
-            owners[row_base[di as usize] - row_base[d0] + k as usize] = b as u32 + 1;
+            let s = b.wrapping_sub(row);
             match runs.last_mut() {
-                Some(r) if r[0] == src && r[1] == di && r[3] == k => r[3] = k + 1,
-                _ => runs.push([src, di, k, k + 1, start]),
+                Some(r) if r[0] == src && r[1] == di && r[3] == k && s == shift => r[3] = k + 1,
+                _ => {
+                    runs.push([src, di, k, k + 1, start, b]);
+                    shift = s;
+                }
             }
         });
+        tally(&mut counts, &mut pend);
         (counts, n, runs, longest)
     };
     let counted: Vec<Walked> = if threads == 1 {
-        // invariant: threads == 1 here: cuts(_, 1) gives two bounds, so split_by made exactly one part
-        vec![walk(0, img.cores.len(), owner_parts.pop().expect("one thread, one part"))]
+        vec![walk(0, img.cores.len())]
     } else {
         std::thread::scope(|sc| {
-            let hs: Vec<_> = owner_parts
-                .into_iter()
-                .enumerate()
-                .map(|(k, o)| {
-                    let (d0, d1, walk) = (dcut[k], dcut[k + 1], &walk);
-                    sc.spawn(move || walk(d0, d1, o))
+            let hs: Vec<_> = dcut
+                .windows(2)
+                .map(|w| {
+                    let (d0, d1, walk) = (w[0], w[1], &walk);
+                    sc.spawn(move || walk(d0, d1))
                 })
                 .collect();
             // invariant: the walk cannot fail (errors are found before it); a panic there is a bug, which the join passes on
@@ -275,8 +332,22 @@ pub(super) fn lay_out(img: &Image, arrays: &[Arrays], all_routes: &[Vec<Route>],
         let by_source = by_source.unwrap_or(runs.len() <= n_rows / 4);
         let n_cores = img.cores.len();
         let mut run_at = vec![0usize; n_cores + 1];
-        let mut grouped: Vec<[u32; 4]> = Vec::new();
-        if by_source {
+        let mut grouped: Vec<[u32; 5]> = Vec::new();
+        // Each row's source neuron plus 1, or NO_OWNER for a row no packet
+        // reaches (for the fill in destination order).
+        const NO_OWNER: u32 = 0;
+        let mut row_owner = Vec::new();
+        let mut offs = Vec::new();
+        if !by_source {
+            row_owner = vec![NO_OWNER; n_rows];
+            for &[_, di, k0, k1, _, b0] in &runs {
+                arrays[di as usize].offsets(k0 as usize, k1 as usize, &mut offs);
+                let at = row_base[di as usize] + k0 as usize;
+                for (o, &d) in row_owner[at..at + offs.len()].iter_mut().zip(&offs) {
+                    *o = b0 + d as u32 + 1;
+                }
+            }
+        } else {
             for r in &runs {
                 run_at[r[0] as usize + 1] += 1;
             }
@@ -284,9 +355,9 @@ pub(super) fn lay_out(img: &Image, arrays: &[Arrays], all_routes: &[Vec<Route>],
                 run_at[c + 1] += run_at[c];
             }
             let mut next = run_at.clone();
-            grouped = vec![[0u32; 4]; runs.len()];
+            grouped = vec![[0u32; 5]; runs.len()];
             for r in &runs {
-                grouped[next[r[0] as usize]] = [r[1], r[2], r[3], r[4]];
+                grouped[next[r[0] as usize]] = [r[1], r[2], r[3], r[4], r[5]];
                 next[r[0] as usize] += 1;
             }
         }
@@ -305,28 +376,39 @@ pub(super) fn lay_out(img: &Image, arrays: &[Arrays], all_routes: &[Vec<Route>],
             let (syn0, sp0) = (syn_at[lo], span_at[lo]);
             let mut syn_next: Vec<usize> = syn_at[lo..hi].iter().map(|&x| x - syn0).collect();
             let mut sp_next: Vec<usize> = span_at[lo..hi].iter().map(|&x| x - sp0).collect();
-            // Row k of core di, synapses `a..a + len`, owned by source neuron b.
-            let mut row = |di: usize, a: usize, len: usize, b: usize| {
-                let np = padded(img.cores[di].n_neurons as usize);
+            // A row of core di, its synapses `syns` from synapse `a` on, owned by source neuron b.
+            let mut row = |di: usize, a: usize, syns: &[Synapse], b: usize| {
+                let (np, off) = (padded(img.cores[di].n_neurons as usize), in_off[di]);
                 let at = syn_next[b - lo];
                 let mask = &plastic[di];
                 let mut n = 0;
-                arrays[di].each(a, a + len, |j, s| {
-                    if !mask.get(j).is_some_and(|&p| p) {
-                        arena[at + n] = PackedSyn::new((in_off[di] + s.port as usize * np + s.target as usize) as u32, s.delay, s.weight).0;
+                for (j, s) in syns.iter().enumerate() {
+                    if !mask.get(a + j).is_some_and(|&p| p) {
+                        arena[at + n] = PackedSyn::new((off + s.port as usize * np + s.target as usize) as u32, s.delay, s.weight).0;
                         n += 1;
                     }
-                });
-                spans[sp_next[b - lo]] = Span::word(di as u32, len as u16, n as u16);
+                }
+                spans[sp_next[b - lo]] = Span::word(di as u32, syns.len() as u16, n as u16);
                 sp_next[b - lo] += 1;
                 syn_next[b - lo] += n;
             };
+            let (mut lens, mut offs, mut syn, mut recs) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             if by_source {
-                for &[di, k0, k1, start] in &grouped[run_at[c0]..run_at[c1]] {
-                    let (di, mut a) = (di as usize, start as usize);
-                    for k in k0 as usize..k1 as usize {
-                        let len = arrays[di].row_len(k, a);
-                        row(di, a, len, row_owner[row_base[di] + k] as usize - 1);
+                // Each run lies elsewhere in memory (its destination core's
+                // rows and synapses): ask for the runs ahead.
+                const AHEAD: usize = 8;
+                let runs = &grouped[run_at[c0]..run_at[c1]];
+                for (ri, &[di, k0, k1, start, b0]) in runs.iter().enumerate() {
+                    if let Some(&[dn, kn, _, sn, _]) = runs.get(ri + AHEAD) {
+                        arrays[dn as usize].prefetch(kn as usize, sn as usize);
+                    }
+                    let (di, k0, k1) = (di as usize, k0 as usize, k1 as usize);
+                    let syns = arrays[di].run(k0, k1, start as usize, &mut lens, &mut syn, &mut recs);
+                    arrays[di].offsets(k0, k1, &mut offs);
+                    let mut a = 0;
+                    for (&len, &d) in lens.iter().zip(&offs) {
+                        let len = len as usize;
+                        row(di, start as usize + a, &syns[a..a + len], b0 as usize + d as usize);
                         a += len;
                     }
                 }
@@ -344,10 +426,11 @@ pub(super) fn lay_out(img: &Image, arrays: &[Arrays], all_routes: &[Vec<Route>],
                             continue; // unused
                         }
                         let b = b as usize - 1;
-                        if b >= lo && b < hi {
-                            let a = rows[k].start as usize;
-                            row(di, a, arrays[di].row_len(k, a), b); // else another thread's
+                        if b < lo || b >= hi {
+                            continue; // another thread's
                         }
+                        let a = rows[k].start as usize;
+                        row(di, a, arrays[di].run(k, k + 1, a, &mut lens, &mut syn, &mut recs), b);
                     }
                 }
             }
@@ -378,8 +461,30 @@ pub(super) fn lay_out(img: &Image, arrays: &[Arrays], all_routes: &[Vec<Route>],
 }
 
 /// A run of rows: source core, destination core, first row, end row, the
-/// first row's start (the rest follow from the rows' lengths).
-type Run5 = [u32; 5];
+/// first row's start (the rest follow from the rows' lengths), the first
+/// row's owner (a global source neuron index; a row `d` numbers after the
+/// first is owned by the neuron `d` after it).
+type Run6 = [u32; 6];
+
+/// Rows counted at once by `tally`.
+const TALLY: usize = 256;
+
+/// Adds each pending row (source neuron, synapses the arena holds) to its
+/// neuron's counts. The counts are scattered over every source neuron (the
+/// 1M ring's: 8 MB a thread): each is asked for ahead of its turn.
+fn tally(counts: &mut [[u32; 2]], pend: &mut Vec<(u32, u32)>) {
+    const AHEAD: usize = 16;
+    for i in 0..pend.len() {
+        if let Some(&(b, _)) = pend.get(i + AHEAD) {
+            prefetch_index(&*counts, b as usize);
+        }
+        let (b, s) = pend[i];
+        let c = &mut counts[b as usize];
+        c[0] += 1;
+        c[1] += s;
+    }
+    pend.clear();
+}
 
 /// `xs` split into the stretches `at[c[k]]..at[c[k + 1]]`, one per range.
 fn split_by<'a, T>(xs: &'a mut [T], at: &[usize], c: &[usize]) -> Vec<&'a mut [T]> {
@@ -394,7 +499,7 @@ fn split_by<'a, T>(xs: &'a mut [T], at: &[usize], c: &[usize]) -> Vec<&'a mut [T
 }
 
 /// Every used row of the destination cores `dests`, in core order, as (source core,
-/// source neuron, destination core, row index in the core, start, length): each
+/// source neuron, destination core, row index in the core, row number, start, length): each
 /// non-empty row belongs to one key (its input entry's key plus the row's
 /// offset), the key to one source neuron, and the row is used if that
 /// neuron's route reaches the row's core.
@@ -404,7 +509,7 @@ fn used_rows(
     all_routes: &[Vec<Route>],
     key_owner: &[(u32, u32, usize)],
     dests: std::ops::Range<usize>,
-    visit: &mut dyn FnMut(u32, u32, u32, u32, u32, u32),
+    mut visit: impl FnMut(u32, u32, u32, u32, u32, u32, u32),
 ) {
     let mut cursor: Vec<Vec<u32>> = all_routes.iter().map(|rs| vec![0; rs.len()]).collect();
     let mut scratch = Vec::new();
@@ -461,8 +566,8 @@ fn used_rows(
             if !reaches {
                 continue; // the tables do not bring this key here
             }
-            let start = r.start as usize;
-            visit(owner.0 as u32, owner.1, di as u32, k as u32, start as u32, arrays[di].row_len(k, start) as u32);
+            let end = rows.get(k + 1).map_or(arrays[di].n_syn(), |n| n.start as usize);
+            visit(owner.0 as u32, owner.1, di as u32, k as u32, r.row, r.start, (end - r.start as usize) as u32);
         }
     }
 }

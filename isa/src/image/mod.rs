@@ -210,7 +210,9 @@ pub struct RowStart {
 }
 
 impl RowStart {
-    /// The start's index among the packed fields (`Columns::step`).
+    /// The row number's index among the packed fields (`Columns::step`).
+    pub const ROW: usize = 0;
+    /// The start's index among the packed fields.
     pub const START: usize = 1;
 }
 
@@ -372,7 +374,12 @@ impl Image {
     /// synapses (they may be held apart, as a `LoadImage` holds them).
     pub fn synapse_words_of(&self, core: &CoreImage, rows: &[RowStart], n_syn: usize) -> u64 {
         let row_len = |k: usize| rows.get(k + 1).map_or(n_syn, |n| n.start as usize) - rows[k].start as usize;
-        (0..rows.len()).map(|k| self.arch.row_words(row_len(k) as u32)).sum::<u64>()
+        // `row_words` per row, its divisor taken once (a large image has a
+        // row per synapse, and a division each cost ~0.2 s of its load).
+        let (head, per) = (self.arch.core.row_header_words as u64, self.arch.synapses_per_word() as u64);
+        let words = |n: u64| if n == 0 { 0 } else { head + if per.is_power_of_two() { (n + per - 1) >> per.trailing_zeros() } else { n.div_ceil(per) } };
+        debug_assert!((0..100).all(|n| words(n) == self.arch.row_words(n as u32)));
+        (0..rows.len()).map(|k| words(row_len(k) as u64)).sum::<u64>()
             + core.conv.iter().map(|c| self.arch.row_words(c.weights.len().min(u32::MAX as usize) as u32)).sum::<u64>()
     }
 }
