@@ -226,6 +226,7 @@ pub(super) fn lay_out(img: &Image, arrays: &[Arrays], all_routes: &[Vec<Route>],
         }
         m[start..start + len].iter().filter(|&&p| !p).count()
     };
+    let reached = reached_by(all_routes);
     let walk = |d0: usize, d1: usize| -> Walked {
         let (mut counts, mut n) = (vec![[0u32; 2]; total], 0usize);
         let mut runs: Vec<Run6> = Vec::new();
@@ -233,7 +234,7 @@ pub(super) fn lay_out(img: &Image, arrays: &[Arrays], all_routes: &[Vec<Route>],
         // The last run's owner less row number (modulo 2^32).
         let mut shift = 0u32;
         let mut pend = Vec::with_capacity(TALLY);
-        used_rows(img, arrays, all_routes, &key_owner, d0..d1, |src, i, di, k, row, start, len| {
+        used_rows(img, arrays, all_routes, &key_owner, d0..d1, &reached, |src, i, di, k, row, start, len| {
             longest = longest.max(len as usize);
             let b = (first[src as usize] + i as usize) as u32;
             pend.push((b, stored_of(di as usize, start as usize, len as usize) as u32));
@@ -376,11 +377,11 @@ pub(super) fn lay_out(img: &Image, arrays: &[Arrays], all_routes: &[Vec<Route>],
             let (syn0, sp0) = (syn_at[lo], span_at[lo]);
             let mut syn_next: Vec<usize> = syn_at[lo..hi].iter().map(|&x| x - syn0).collect();
             let mut sp_next: Vec<usize> = span_at[lo..hi].iter().map(|&x| x - sp0).collect();
-            // A row of core di, its synapses `syns` from synapse `a` on, owned by source neuron b.
-            let mut row = |di: usize, a: usize, syns: &[Synapse], b: usize| {
-                let (np, off) = (padded(img.cores[di].n_neurons as usize), in_off[di]);
+            // A row of core di, its synapses `syns` from synapse `a` on, owned
+            // by source neuron b; `np` and `off` the core's padded neurons and
+            // first input, `mask` its learning synapses.
+            let mut row = |di: usize, np: usize, off: usize, mask: &[bool], a: usize, syns: &[Synapse], b: usize| {
                 let at = syn_next[b - lo];
-                let mask = &plastic[di];
                 let mut n = 0;
                 for (j, s) in syns.iter().enumerate() {
                     if !mask.get(a + j).is_some_and(|&p| p) {
@@ -405,10 +406,11 @@ pub(super) fn lay_out(img: &Image, arrays: &[Arrays], all_routes: &[Vec<Route>],
                     let (di, k0, k1) = (di as usize, k0 as usize, k1 as usize);
                     let syns = arrays[di].run(k0, k1, start as usize, &mut lens, &mut syn, &mut recs);
                     arrays[di].offsets(k0, k1, &mut offs);
+                    let (np, off, mask) = (padded(img.cores[di].n_neurons as usize), in_off[di], &plastic[di][..]);
                     let mut a = 0;
                     for (&len, &d) in lens.iter().zip(&offs) {
                         let len = len as usize;
-                        row(di, start as usize + a, &syns[a..a + len], b0 as usize + d as usize);
+                        row(di, np, off, mask, start as usize + a, &syns[a..a + len], b0 as usize + d as usize);
                         a += len;
                     }
                 }
@@ -421,6 +423,7 @@ pub(super) fn lay_out(img: &Image, arrays: &[Arrays], all_routes: &[Vec<Route>],
                         continue; // none of this thread's
                     }
                     let rows = arrays[di].rows(&mut scratch);
+                    let (np, off, mask) = (padded(img.cores[di].n_neurons as usize), in_off[di], &plastic[di][..]);
                     for (k, &b) in owners.iter().enumerate() {
                         if b == NO_OWNER {
                             continue; // unused
@@ -430,7 +433,7 @@ pub(super) fn lay_out(img: &Image, arrays: &[Arrays], all_routes: &[Vec<Route>],
                             continue; // another thread's
                         }
                         let a = rows[k].start as usize;
-                        row(di, a, arrays[di].run(k, k + 1, a, &mut lens, &mut syn, &mut recs), b);
+                        row(di, np, off, mask, a, arrays[di].run(k, k + 1, a, &mut lens, &mut syn, &mut recs), b);
                     }
                 }
             }
@@ -509,13 +512,20 @@ fn used_rows(
     all_routes: &[Vec<Route>],
     key_owner: &[(u32, u32, usize)],
     dests: std::ops::Range<usize>,
+    reached: &Reached,
     mut visit: impl FnMut(u32, u32, u32, u32, u32, u32, u32),
 ) {
-    let mut cursor: Vec<Vec<u32>> = all_routes.iter().map(|rs| vec![0; rs.len()]).collect();
+    let mut cursor: Vec<Vec<u32>> = all_routes.iter().map(|rs| if rs.len() > 1 { vec![0; rs.len()] } else { Vec::new() }).collect();
     let mut scratch = Vec::new();
+    // The source cores with one route that reach the current destination.
+    let mut from = vec![0u64; img.cores.len().div_ceil(64)];
     for (di, d) in img.cores.iter().enumerate().skip(dests.start).take(dests.len()) {
         if arrays[di].n_rows() == 0 {
             continue;
+        }
+        let senders = &reached.src[reached.at[di]..reached.at[di + 1]];
+        for &s in senders {
+            from[s as usize / 64] |= 1 << (s % 64);
         }
         let rows = arrays[di].rows(&mut scratch);
         let mut by_row: Vec<&nerve_isa::image::InputEntry> = d.inputs.iter().collect();
@@ -549,6 +559,11 @@ fn used_rows(
             let ri = if rs.len() == 1 { 0 } else { owner.1 as usize };
             let reaches = match reach {
                 Some((s, i, yes)) if s == src && i == ri => yes,
+                _ if rs.len() == 1 => {
+                    let yes = from[src / 64] >> (src % 64) & 1 != 0;
+                    reach = Some((src, ri, yes));
+                    yes
+                }
                 _ => {
                     // Destination cores come in increasing order and every
                     // route's destinations are sorted: a cursor per route
@@ -569,5 +584,46 @@ fn used_rows(
             let end = rows.get(k + 1).map_or(arrays[di].n_syn(), |n| n.start as usize);
             visit(owner.0 as u32, owner.1, di as u32, k as u32, r.row, r.start, (end - r.start as usize) as u32);
         }
+        for &s in senders {
+            from[s as usize / 64] = 0;
+        }
     }
+}
+
+/// Per destination core, the source cores whose one route (shared by all
+/// their neurons) reaches it, in increasing order: `src[at[d]..at[d + 1]]`.
+/// The walk tests a run's source against a bit set of these rather than
+/// reading the source's route, which lies anywhere in memory.
+struct Reached {
+    at: Vec<usize>,
+    src: Vec<u32>,
+}
+
+fn reached_by(all_routes: &[Vec<Route>]) -> Reached {
+    let n = all_routes.len();
+    fn one(rs: &[Route]) -> &[u32] {
+        if rs.len() == 1 {
+            &rs[0].cores
+        } else {
+            &[]
+        }
+    }
+    let mut at = vec![0usize; n + 1];
+    for rs in all_routes {
+        for &c in one(rs) {
+            at[c as usize + 1] += 1;
+        }
+    }
+    for d in 0..n {
+        at[d + 1] += at[d];
+    }
+    let mut next = at.clone();
+    let mut src = vec![0u32; at[n]];
+    for (s, rs) in all_routes.iter().enumerate() {
+        for &c in one(rs) {
+            src[next[c as usize]] = s as u32;
+            next[c as usize] += 1;
+        }
+    }
+    Reached { at, src }
 }
