@@ -203,6 +203,7 @@ pub fn trace<'a>(a: &Arch, source_tile: TileId, key: RoutingKey, table: impl Fn(
     // Visited (tile, arrival direction): 7 states per tile.
     let mut seen: Vec<(TileId, Option<Dir>)> = Vec::new();
     let mut delivered: Vec<(CoreId, u32, PathCost)> = Vec::new();
+    let mut delivering: Vec<TileId> = Vec::new();
     while let Some((tile, travel, depth, cost)) = queue.pop_front() {
         if seen.contains(&(tile, travel)) {
             return Err(RouteError::Loop { key, source_tile, tile });
@@ -220,13 +221,19 @@ pub fn trace<'a>(a: &Arch, source_tile: TileId, key: RoutingKey, table: impl Fn(
                 Some(_) => return Err(RouteError::Dropped { key, source_tile, tile }),
             },
         };
+        if cores != 0 {
+            // A core belongs to one tile, and a tile reached again selects
+            // the same entry: a core is delivered twice exactly when its
+            // tile delivers twice (a check per tile, not per core delivered:
+            // routes reach thousands of cores).
+            if delivering.contains(&tile) {
+                return Err(RouteError::Duplicate { key, source_tile, core: a.core_at(tile, cores.trailing_zeros()) });
+            }
+            delivering.push(tile);
+        }
         for local in 0..64u32 {
             if cores & (1u64 << local) != 0 {
-                let c = a.core_at(tile, local);
-                if delivered.iter().any(|(d, _, _)| *d == c) {
-                    return Err(RouteError::Duplicate { key, source_tile, core: c });
-                }
-                delivered.push((c, depth, cost));
+                delivered.push((a.core_at(tile, local), depth, cost));
             }
         }
         for &d in &Dir::ALL {
@@ -266,6 +273,29 @@ mod tests {
         // Tiles 8 wide per chip: x 7 → 8 crosses into the next chip.
         let c = direct_cost(&a, a.tile_at(7, 0), a.tile_at(9, 5));
         assert_eq!(c, PathCost { ew: 2, ns: 5, diag: 0, chip_crossings: 2 });
+    }
+
+    /// A packet that reaches a tile along two paths is delivered twice to
+    /// that tile's cores: an error naming its first core; one path is fine.
+    #[test]
+    fn traces_find_cores_delivered_twice() {
+        let a = Arch::builtin("loihi").unwrap();
+        let (src, east, north, corner) = (a.tile_at(0, 0), a.tile_at(1, 0), a.tile_at(0, 1), a.tile_at(1, 1));
+        let to = |links: &[Dir], cores: u64| RouteEntry { key: 7, mask: !0, links: links.iter().fold(0, |m, &d| m | 1 << d as u8), cores };
+        let tables = |both: bool| {
+            let mut t = std::collections::HashMap::new();
+            t.insert(src, vec![to(if both { &[Dir::E, Dir::N] } else { &[Dir::E] }, 0)]);
+            t.insert(east, vec![to(&[Dir::N], 0)]);
+            t.insert(north, vec![to(&[Dir::E], 0)]);
+            t.insert(corner, vec![to(&[], 0b1010)]);
+            t
+        };
+        let one = tables(false);
+        let tr = trace(&a, src, RoutingKey(7), |t| one.get(&t).map_or(&[][..], |v| &v[..])).unwrap();
+        assert_eq!(tr.cores, [a.core_at(corner, 1), a.core_at(corner, 3)]);
+        let two = tables(true);
+        let err = trace(&a, src, RoutingKey(7), |t| two.get(&t).map_or(&[][..], |v| &v[..])).unwrap_err();
+        assert!(matches!(err, RouteError::Duplicate { core, .. } if core == a.core_at(corner, 1)), "{err}");
     }
 
     #[test]
