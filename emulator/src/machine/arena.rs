@@ -396,7 +396,8 @@ pub(super) fn lay_out(img: &Image, arrays: &[Arrays], all_routes: &[Vec<Route>],
             let (mut lens, mut offs, mut syn, mut recs) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             if by_source {
                 // Each run lies elsewhere in memory (its destination core's
-                // rows and synapses): ask for the runs ahead.
+                // rows and synapses): ask for the runs ahead (the 1M ring's
+                // fill: 1.43-1.57 s without, 1.20-1.24 s with 8 ahead).
                 const AHEAD: usize = 8;
                 let runs = &grouped[run_at[c0]..run_at[c1]];
                 for (ri, &[di, k0, k1, start, b0]) in runs.iter().enumerate() {
