@@ -375,23 +375,12 @@ pub(super) fn lay_out(img: &Image, arrays: &[Arrays], all_routes: &[Vec<Route>],
             let lo = if c0 < n_cores { first[c0] } else { total };
             let hi = if c1 < n_cores { first[c1] } else { total };
             let (syn0, sp0) = (syn_at[lo], span_at[lo]);
-            let mut syn_next: Vec<usize> = syn_at[lo..hi].iter().map(|&x| x - syn0).collect();
-            let mut sp_next: Vec<usize> = span_at[lo..hi].iter().map(|&x| x - sp0).collect();
-            // A row of core di, its synapses `syns` from synapse `a` on, owned
-            // by source neuron b; `np` and `off` the core's padded neurons and
-            // first input, `mask` its learning synapses.
-            let mut row = |di: usize, np: usize, off: usize, mask: &[bool], a: usize, syns: &[Synapse], b: usize| {
-                let at = syn_next[b - lo];
-                let mut n = 0;
-                for (j, s) in syns.iter().enumerate() {
-                    if !mask.get(a + j).is_some_and(|&p| p) {
-                        arena[at + n] = PackedSyn::new((off + s.port as usize * np + s.target as usize) as u32, s.delay, s.weight).0;
-                        n += 1;
-                    }
-                }
-                spans[sp_next[b - lo]] = Span::word(di as u32, syns.len() as u16, n as u16);
-                sp_next[b - lo] += 1;
-                syn_next[b - lo] += n;
+            let mut out = Out {
+                arena,
+                spans,
+                syn_next: syn_at[lo..hi].iter().map(|&x| x - syn0).collect(),
+                sp_next: span_at[lo..hi].iter().map(|&x| x - sp0).collect(),
+                lo,
             };
             let (mut lens, mut offs, mut syn, mut recs) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             if by_source {
@@ -411,7 +400,7 @@ pub(super) fn lay_out(img: &Image, arrays: &[Arrays], all_routes: &[Vec<Route>],
                     let mut a = 0;
                     for (&len, &d) in lens.iter().zip(&offs) {
                         let len = len as usize;
-                        row(di, np, off, mask, start as usize + a, &syns[a..a + len], b0 as usize + d as usize);
+                        out.row(di, np, off, mask, start as usize + a, &syns[a..a + len], b0 as usize + d as usize);
                         a += len;
                     }
                 }
@@ -434,7 +423,7 @@ pub(super) fn lay_out(img: &Image, arrays: &[Arrays], all_routes: &[Vec<Route>],
                             continue; // another thread's
                         }
                         let a = rows[k].start as usize;
-                        row(di, np, off, mask, a, arrays[di].run(k, k + 1, a, &mut lens, &mut syn, &mut recs), b);
+                        out.row(di, np, off, mask, a, arrays[di].run(k, k + 1, a, &mut lens, &mut syn, &mut recs), b);
                     }
                 }
             }
@@ -462,6 +451,40 @@ pub(super) fn lay_out(img: &Image, arrays: &[Arrays], all_routes: &[Vec<Route>],
         fanout[ci] = Fanout { at: (0..=n).map(|i| [(span_at[g0 + i] - base) as u32, syn_at[g0 + i] as u32]).collect(), base };
     }
     Ok(Laid { arena, spans: Span::from_words(all_spans), fanout, in_off, in_total, ring_slots })
+}
+
+/// Where a thread's fill writes: its stretches of the arena and the spans,
+/// and where each of its source neurons' next synapse and span go.
+struct Out<'x> {
+    arena: &'x mut [u64],
+    spans: &'x mut [u64],
+    syn_next: Vec<usize>,
+    sp_next: Vec<usize>,
+    /// The first source neuron of the stretch.
+    lo: usize,
+}
+
+impl Out<'_> {
+    /// A row of core di, its synapses `syns` from synapse `a` on, owned by
+    /// source neuron b; `np` and `off` the core's padded neurons and first
+    /// input, `mask` its learning synapses. (Inlined into the fill's loops:
+    /// a call per row, ~94 M of them, costs.)
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn row(&mut self, di: usize, np: usize, off: usize, mask: &[bool], a: usize, syns: &[Synapse], b: usize) {
+        let b = b - self.lo;
+        let at = self.syn_next[b];
+        let mut n = 0;
+        for (j, s) in syns.iter().enumerate() {
+            if !mask.get(a + j).is_some_and(|&p| p) {
+                self.arena[at + n] = PackedSyn::new((off + s.port as usize * np + s.target as usize) as u32, s.delay, s.weight).0;
+                n += 1;
+            }
+        }
+        self.spans[self.sp_next[b]] = Span::word(di as u32, syns.len() as u16, n as u16);
+        self.sp_next[b] += 1;
+        self.syn_next[b] += n;
+    }
 }
 
 /// A run of rows: source core, destination core, first row, end row, the
