@@ -395,8 +395,9 @@ fn decode_blocks<T: Packed>(b: &[u8], mut f: impl FnMut(&[[u64; MAX_FIELDS]])) -
 /// at random (the emulator's load reads each synapse once, from wherever
 /// its row lies), this holds the array in its packed bytes rather than in
 /// decoded records (the 1M ring's synapses and rows: ~290 MB against 1.55
-/// GB). Records without delta-coded fields are read one by one (`get`);
-/// delta-coded fields give their steps (`step`) or are decoded in order.
+/// GB). Records without delta-coded fields are read a range at a time
+/// (`get_range_into`); delta-coded fields give their steps (`steps_into`)
+/// or are decoded in order.
 pub struct Columns<T> {
     bytes: Vec<u8>,
     width: [usize; MAX_FIELDS],
@@ -461,9 +462,11 @@ impl<T: Packed> Columns<T> {
     }
 
     /// Field `j` of record `i` (below `len`) as stored, plus its base: the
-    /// value, or for a delta-coded field the step from record `i − 1`.
-    #[inline]
-    pub fn step(&self, j: usize, i: usize) -> u64 {
+    /// value, or for a delta-coded field the step from record `i − 1`. One
+    /// record at a time: the reference the range readers are tested against
+    /// (the load reads ranges: a width test per field and record cost it).
+    #[cfg(test)]
+    fn step(&self, j: usize, i: usize) -> u64 {
         let w = self.width[j];
         let at = self.col_at[j] + i * w;
         let v = match w {
@@ -482,9 +485,10 @@ impl<T: Packed> Columns<T> {
     }
 
     /// Record `i` (below `len`), for records without delta-coded fields
-    /// (whose values need the records before them: `decode_into`).
-    #[inline]
-    pub fn get(&self, i: usize) -> T {
+    /// (whose values need the records before them: `decode_into`); as
+    /// `step`, for tests.
+    #[cfg(test)]
+    fn get(&self, i: usize) -> T {
         debug_assert!(T::FIELDS.iter().all(|f| !f.delta), "`get` reads records without delta-coded fields");
         let mut f = [0u64; MAX_FIELDS];
         for (j, x) in f.iter_mut().enumerate().take(T::FIELDS.len()) {
@@ -529,7 +533,9 @@ impl<T: Packed> Columns<T> {
         }
     }
 
-    /// `step(j, i)` for every `i` in `a..b` (within `len`), appended to `out`.
+    /// Field `j` of records `a..b` (within `len`) as stored plus its base,
+    /// appended to `out`: the values, or for a delta-coded field the steps
+    /// from each record before.
     pub fn steps_into(&self, j: usize, a: usize, b: usize, out: &mut Vec<u64>) {
         assert!(a <= b && b <= self.n, "records {a}..{b} of {}", self.n);
         let (w, base, m) = (self.width[j], self.base[j], mask(T::FIELDS[j].bytes));

@@ -210,7 +210,7 @@ pub struct RowStart {
 }
 
 impl RowStart {
-    /// The row number's index among the packed fields (`Columns::step`).
+    /// The row number's index among the packed fields (`Columns::steps_into`).
     pub const ROW: usize = 0;
     /// The start's index among the packed fields.
     pub const START: usize = 1;
