@@ -378,6 +378,9 @@ fn machines_loaded_from_columns_equal_those_from_decoded_images() {
                 let what = format!("{name}, {k} threads, by source {by_source}");
                 assert!(m.arena == want.arena && m.fanout == want.fanout && m.spans == want.spans, "{what}: arena differs");
                 assert_eq!((m.ring_slots, m.in_total, m.synapses()), (want.ring_slots, want.in_total, want.synapses()), "{what}");
+                // The totals noted at load are what the spans hold.
+                let all = 0..m.cores.len();
+                assert_eq!((m.synapses(), m.pop_edges()), (m.synapses_at(all.clone()), m.pop_edges_at(all)), "{what}: totals");
                 assert!(m.cores.iter().zip(&want.cores).all(|(a, b)| a.n_syn == b.n_syn && a.plastic.len() == b.plastic.len()), "{what}: cores differ");
             }
         }

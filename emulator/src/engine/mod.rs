@@ -378,7 +378,7 @@ fn run_inner(
     let mut out = merge(&m.pops, workers, &first_of, steps, acc, links, rec, t_start);
     out.pinned = cpus;
     let totals = fold_parts(&l, &mut readers, &mut out, &shared, m);
-    m.ranked_totals = Some(totals);
+    m.totals = totals;
     out.wall_seconds = t_start.elapsed().as_secs_f64();
     Ok(out)
 }

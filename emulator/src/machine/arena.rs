@@ -144,6 +144,10 @@ pub(super) struct Laid {
     pub in_off: Vec<usize>,
     pub in_total: usize,
     pub ring_slots: usize,
+    /// The (source, destination) population pairs of the spans, each at
+    /// least once: which populations a population's spikes land on (the
+    /// summary's connections, without reading every span again).
+    pub pop_edges: Vec<(u32, u32)>,
 }
 
 /// Lays out the arena on `threads` threads (`None`: the host's, for large
@@ -201,7 +205,10 @@ pub(super) fn lay_out(img: &Image, arrays: &[Arrays], all_routes: &[Vec<Route>],
     // Per source neuron: its spans and synapses (counts, side by side:
     // the walk adds to both at once, in one cache line, scattered over
     // every source neuron), spans in all, runs.
-    type Walked = (Vec<[u32; 2]>, usize, Vec<Run6>, usize);
+    // And the (source, destination) population pairs of its runs, each
+    // once per destination core: every used row is in a run, with a span
+    // per used row, so these are the spans' pairs.
+    type Walked = (Vec<[u32; 2]>, usize, Vec<Run6>, usize, Vec<(u32, u32)>);
     // Learning synapses deliver their own (changing) weights: the arena
     // leaves them out (their rows still count them as arrivals).
     let plastic: Vec<Vec<bool>> = img
@@ -234,6 +241,7 @@ pub(super) fn lay_out(img: &Image, arrays: &[Arrays], all_routes: &[Vec<Route>],
         // The last run's owner less row number (modulo 2^32).
         let mut shift = 0u32;
         let mut pend = Vec::with_capacity(TALLY);
+        let (mut edges, mut last_dest) = (Vec::new(), vec![u32::MAX; img.populations.len()]);
         used_rows(img, arrays, all_routes, &key_owner, d0..d1, &reached, |src, i, di, k, row, start, len| {
             longest = longest.max(len as usize);
             let b = (first[src as usize] + i as usize) as u32;
@@ -248,11 +256,16 @@ pub(super) fn lay_out(img: &Image, arrays: &[Arrays], all_routes: &[Vec<Route>],
                 _ => {
                     runs.push([src, di, k, k + 1, start, b]);
                     shift = s;
+                    let p = img.cores[src as usize].pop.0;
+                    if last_dest[p as usize] != di {
+                        last_dest[p as usize] = di;
+                        edges.push((p, img.cores[di as usize].pop.0));
+                    }
                 }
             }
         });
         tally(&mut counts, &mut pend);
-        (counts, n, runs, longest)
+        (counts, n, runs, longest, edges)
     };
     let counted: Vec<Walked> = if threads == 1 {
         vec![walk(0, img.cores.len())]
@@ -270,8 +283,9 @@ pub(super) fn lay_out(img: &Image, arrays: &[Arrays], all_routes: &[Vec<Route>],
         })
     };
     let (mut span_at, mut syn_at) = (vec![0usize; total + 1], vec![0usize; total + 1]);
-    let (mut n_spans, mut runs, mut longest) = (0usize, Vec::new(), 0usize);
-    for (counts, n, r, l) in counted {
+    let (mut n_spans, mut runs, mut longest, mut pop_edges) = (0usize, Vec::new(), 0usize, Vec::new());
+    for (counts, n, r, l, e) in counted {
+        pop_edges.extend(e);
         longest = longest.max(l);
         for (k, c) in counts.iter().enumerate() {
             span_at[k + 1] += c[0] as usize;
@@ -450,7 +464,7 @@ pub(super) fn lay_out(img: &Image, arrays: &[Arrays], all_routes: &[Vec<Route>],
         let base = span_at[g0];
         fanout[ci] = Fanout { at: (0..=n).map(|i| [(span_at[g0 + i] - base) as u32, syn_at[g0 + i] as u32]).collect(), base };
     }
-    Ok(Laid { arena, spans: Span::from_words(all_spans), fanout, in_off, in_total, ring_slots })
+    Ok(Laid { arena, spans: Span::from_words(all_spans), fanout, in_off, in_total, ring_slots, pop_edges })
 }
 
 /// Where a thread's fill writes: its stretches of the arena and the spans,
