@@ -244,7 +244,7 @@ pub fn deserialize<'de, T: Packed, D: Deserializer<'de>>(d: D) -> Result<Vec<T>,
         }
         fn visit_bytes<E: serde::de::Error>(self, b: &[u8]) -> Result<Vec<T>, E> {
             if keeping() {
-                keep(b.to_vec());
+                keep_slice(b);
                 return Ok(Vec::new());
             }
             decode(b).map_err(E::custom)
@@ -262,7 +262,17 @@ pub fn deserialize<'de, T: Packed, D: Deserializer<'de>>(d: D) -> Result<Vec<T>,
 
 std::thread_local! {
     /// The arrays kept undecoded by `deferred`, in the order they were read.
-    static KEPT: std::cell::RefCell<Option<Vec<Vec<u8>>>> = const { std::cell::RefCell::new(None) };
+    static KEPT: std::cell::RefCell<Option<Vec<Kept>>> = const { std::cell::RefCell::new(None) };
+    /// The buffer `deferred_in` decodes from (address, length): arrays
+    /// within it are kept as where they lie, not copied.
+    static BASE: std::cell::Cell<(usize, usize)> = const { std::cell::Cell::new((0, 0)) };
+}
+
+/// An array kept by `deferred`: its bytes, or where they lie in the
+/// buffer `deferred_in` decodes.
+enum Kept {
+    Own(Vec<u8>),
+    At(std::ops::Range<usize>),
 }
 
 /// Whether arrays are being kept undecoded on this thread (`deferred`).
@@ -271,7 +281,16 @@ fn keeping() -> bool {
 }
 
 fn keep(b: Vec<u8>) {
-    KEPT.with(|k| k.borrow_mut().as_mut().map(|kept| kept.push(b)));
+    KEPT.with(|k| k.borrow_mut().as_mut().map(|kept| kept.push(Kept::Own(b))));
+}
+
+/// Keeps `b` as where it lies in `deferred_in`'s buffer if it lies there
+/// (the addresses compared as numbers), else as a copy.
+fn keep_slice(b: &[u8]) {
+    let (at, n) = BASE.get();
+    let p = b.as_ptr() as usize;
+    let k = if n > 0 && p >= at && p + b.len() <= at + n { Kept::At(p - at..p - at + b.len()) } else { Kept::Own(b.to_vec()) };
+    KEPT.with(|kept| kept.borrow_mut().as_mut().map(|kept| kept.push(k)));
 }
 
 /// Runs `f` (a decode) with every packed array it reads kept as its bytes
@@ -279,20 +298,72 @@ fn keep(b: Vec<u8>) {
 /// read, for [`decode`] on several threads: decoding an image's arrays is
 /// most of the work of reading it, and where new memory is dear (a VM's,
 /// docs/benchmarks.md) two threads get it faster than one.
-pub fn deferred<R>(f: impl FnOnce() -> R) -> (R, Vec<Vec<u8>>) {
+pub fn deferred<R>(f: impl FnOnce() -> R) -> (R, Vec<Bytes>) {
+    deferred_in(Vec::new(), |_| f())
+}
+
+/// As `deferred`, `f` decoding from `buf`: the arrays it reads from `buf`
+/// (all, if the decoder lends its input's bytes) are kept as stretches of
+/// `buf`, which they share, not copied (a file read whole: its arrays are
+/// most of it).
+pub fn deferred_in<R>(buf: Vec<u8>, f: impl FnOnce(&[u8]) -> R) -> (R, Vec<Bytes>) {
+    let (r, kept) = keeping_in((buf.as_ptr() as usize, buf.len()), || f(&buf));
+    let buf = std::sync::Arc::new(buf);
+    let kept = kept
+        .into_iter()
+        .map(|k| match k {
+            Kept::Own(b) => Bytes::Own(b),
+            Kept::At(r) => Bytes::Shared(buf.clone(), r),
+        })
+        .collect();
+    (r, kept)
+}
+
+fn keeping_in<R>(base: (usize, usize), f: impl FnOnce() -> R) -> (R, Vec<Kept>) {
     // Restores the enclosing state (a `deferred` within another, or none),
     // also if `f` panics.
-    struct Restore(Option<Vec<Vec<u8>>>);
+    struct Restore(Option<Vec<Kept>>, (usize, usize));
     impl Drop for Restore {
         fn drop(&mut self) {
             let outer = self.0.take();
             KEPT.with(|k| *k.borrow_mut() = outer);
+            BASE.set(self.1);
         }
     }
-    let _restore = Restore(KEPT.with(|k| k.borrow_mut().replace(Vec::new())));
+    let _restore = Restore(KEPT.with(|k| k.borrow_mut().replace(Vec::new())), BASE.replace(base));
     let r = f();
     let kept = KEPT.with(|k| k.borrow_mut().replace(Vec::new())).unwrap_or_default();
     (r, kept)
+}
+
+/// A packed array's bytes: its own, or a stretch of a buffer it shares
+/// with other arrays (`deferred_in`).
+#[derive(Clone, Debug)]
+pub enum Bytes {
+    Own(Vec<u8>),
+    Shared(std::sync::Arc<Vec<u8>>, std::ops::Range<usize>),
+}
+
+impl Default for Bytes {
+    fn default() -> Bytes {
+        Bytes::Own(Vec::new())
+    }
+}
+
+impl From<Vec<u8>> for Bytes {
+    fn from(b: Vec<u8>) -> Bytes {
+        Bytes::Own(b)
+    }
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Own(b) => b,
+            Bytes::Shared(b, r) => &b[r.clone()],
+        }
+    }
 }
 
 /// How many records an array's bytes hold, from its header and length alone
@@ -399,7 +470,7 @@ fn decode_blocks<T: Packed>(b: &[u8], mut f: impl FnMut(&[[u64; MAX_FIELDS]])) -
 /// (`get_range_into`); delta-coded fields give their steps (`steps_into`)
 /// or are decoded in order.
 pub struct Columns<T> {
-    bytes: Vec<u8>,
+    bytes: Bytes,
     width: [usize; MAX_FIELDS],
     base: [u64; MAX_FIELDS],
     col_at: [usize; MAX_FIELDS],
@@ -420,7 +491,8 @@ impl<T: Packed> Columns<T> {
     /// The array of `bytes`, every width and value checked as [`decode`]
     /// checks them (so that `get` gives exactly what `decode` would), or
     /// what is wrong with them.
-    pub fn new(bytes: Vec<u8>) -> Result<Columns<T>, String> {
+    pub fn new(bytes: impl Into<Bytes>) -> Result<Columns<T>, String> {
+        let bytes = bytes.into();
         let Some(Header { width, base, n, col_at }) = header::<T>(&bytes)? else {
             let (z, zu) = ([0u64; MAX_FIELDS], [0usize; MAX_FIELDS]);
             return Ok(Columns { bytes, width: zu, base: z, col_at: zu, min: z, max: z, n: 0, _t: std::marker::PhantomData });
@@ -441,6 +513,12 @@ impl<T: Packed> Columns<T> {
 
     pub fn len(&self) -> usize {
         self.n
+    }
+
+    /// Whether the array lies in a buffer shared with others (`deferred_in`).
+    #[cfg(test)]
+    pub(crate) fn shares_a_buffer(&self) -> bool {
+        matches!(self.bytes, Bytes::Shared(..))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -503,7 +581,7 @@ impl<T: Packed> Columns<T> {
     pub fn prefetch(&self, i: usize) {
         for j in 0..T::FIELDS.len() {
             if self.width[j] > 0 {
-                prefetch_index::prefetch_index(&self.bytes, self.col_at[j] + i * self.width[j]);
+                prefetch_index::prefetch_index(&*self.bytes, self.col_at[j] + i * self.width[j]);
             }
         }
     }

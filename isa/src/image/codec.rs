@@ -4,7 +4,7 @@
 //! proportion to the input's size, never to a length field it holds.
 
 use super::{CoreImage, Image, ImageError, RowStart, Synapse, ValidImage, FORMAT_VERSION, HEADER_LEN, MAGIC};
-use crate::packed::Columns;
+use crate::packed::{Bytes, Columns};
 
 /// An image read for the emulator to load ([`Image::read_for_load`]):
 /// validated, and the rows and synapses of its cores without learning or
@@ -146,6 +146,18 @@ impl<R: std::io::Read> std::io::Read for Hashing<R> {
     }
 }
 
+/// Reads into `buf` from byte `at` of `f`, leaving the file's position alone
+/// (threads read their stretches of one file at once).
+#[cfg(unix)]
+fn read_at(f: &std::fs::File, buf: &mut [u8], at: u64) -> std::io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(f, buf, at)
+}
+
+#[cfg(windows)]
+fn read_at(f: &std::fs::File, buf: &mut [u8], at: u64) -> std::io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(f, buf, at)
+}
+
 /// A writer that checksums and counts what it passes on.
 struct HashingWriter<W> {
     inner: W,
@@ -174,7 +186,7 @@ impl CoreImage {
     /// With `columns`, a core without learning or shared kernels keeps its
     /// rows and synapses in their columns (checked as decoding checks
     /// them), given back, and its `rows` and `synapses` stay empty.
-    pub(super) fn unpack(&mut self, kept: &mut impl Iterator<Item = Vec<u8>>, i: usize, columns: bool) -> Result<Option<CoreColumns>, ImageError> {
+    pub(super) fn unpack(&mut self, kept: &mut impl Iterator<Item = Bytes>, i: usize, columns: bool) -> Result<Option<CoreColumns>, ImageError> {
         use crate::packed::decode;
         let at = |e: String| ImageError::Decode(format!("core {i}: {e}"));
         let mut next = || kept.next().unwrap_or_default();
@@ -193,7 +205,7 @@ impl CoreImage {
     /// For a core a rank strips (`part.rs`): decodes its gap junctions
     /// (every rank keeps them) and gives the synapses its kept arrays hold,
     /// counted from their headers, never decoded.
-    pub(super) fn unpack_stripped(&mut self, kept: Vec<Vec<u8>>, i: usize) -> Result<u64, ImageError> {
+    pub(super) fn unpack_stripped(&mut self, kept: Vec<Bytes>, i: usize) -> Result<u64, ImageError> {
         use crate::packed::{count, decode};
         let at = |e: String| ImageError::Decode(format!("core {i}: {e}"));
         let mut kept = kept.into_iter();
@@ -301,13 +313,21 @@ impl Image {
     /// that fails to decode is read to its end, and a checksum mismatch is
     /// reported rather than the decoding error).
     pub fn read_unvalidated(path: &std::path::Path) -> Result<Image, ImageError> {
-        Image::read_file(path, None, false).map(|(img, _, _)| img)
+        Image::read_file(path, None, None).map(|(img, _, _)| img)
     }
 
     /// An image file read and validated for the emulator ([`LoadImage`]):
     /// the same checks and errors as [`Image::read`].
     pub fn read_for_load(path: &std::path::Path) -> Result<LoadImage, ImageError> {
-        let (image, _, columns) = Image::read_file(path, None, true)?;
+        Image::read_for_load_on(path, None)
+    }
+
+    /// As `read_for_load`, the file read on `threads` threads (`None`: the
+    /// host's for a large file). The result is the same whatever the count
+    /// (tested).
+    #[doc(hidden)]
+    pub fn read_for_load_on(path: &std::path::Path, threads: Option<usize>) -> Result<LoadImage, ImageError> {
+        let (image, _, columns) = Image::read_file(path, None, Some(threads))?;
         image.validate_with(None, &columns)?;
         Ok(LoadImage { image, columns })
     }
@@ -317,11 +337,12 @@ impl Image {
     /// and every core's stored synapses. Checked as `read_unvalidated`
     /// checks the whole file; not validated.
     pub fn read_part(path: &std::path::Path, keep: &dyn Fn(usize) -> bool) -> Result<(Image, Vec<u64>), ImageError> {
-        Image::read_file(path, Some(keep), false).map(|(img, stored, _)| (img, stored))
+        Image::read_file(path, Some(keep), None).map(|(img, stored, _)| (img, stored))
     }
 
-    /// With `columns` (and no `keep`), as `LoadImage` holds them.
-    fn read_file(path: &std::path::Path, keep: Option<&dyn Fn(usize) -> bool>, columns: bool) -> Result<FileRead, ImageError> {
+    /// With `load` (and no `keep`), as `LoadImage` holds them, read on
+    /// `load`'s threads (`read_whole`).
+    fn read_file(path: &std::path::Path, keep: Option<&dyn Fn(usize) -> bool>, load: Option<Option<usize>>) -> Result<FileRead, ImageError> {
         use std::io::Read;
         let io = |source: std::io::Error| ImageError::Io { path: path.display().to_string(), source };
         let mut f = std::fs::File::open(path).map_err(io)?;
@@ -332,6 +353,9 @@ impl Image {
         let mut header = [0u8; HEADER_LEN];
         f.read_exact(&mut header).map_err(io)?;
         let (len, crc) = check_header(&header, file_len - HEADER_LEN as u64)?;
+        if let (Some(threads), None) = (load, keep) {
+            return Image::read_whole(&f, path, len, crc, threads.unwrap_or_else(|| unpack_threads(len)));
+        }
         // Checksummed a buffer at a time, below the buffer the decoder reads from.
         let mut r = std::io::BufReader::with_capacity(1 << 20, Hashing { inner: f.take(len), hasher: crc32fast::Hasher::new(), count: 0 });
         type Part = (Image, Vec<u64>);
@@ -370,11 +394,71 @@ impl Image {
         if used != len {
             return Err(ImageError::PayloadTrailing { extra: (len - used) as usize });
         }
-        let mut cols = Vec::new();
         if keep.is_none() {
-            cols = img.unpack(kept, unpack_threads(len), columns)?;
+            img.unpack(kept, unpack_threads(len), false)?;
         }
-        Ok((img, stored, cols))
+        Ok((img, stored, Vec::new()))
+    }
+
+    /// `read_file` for a [`LoadImage`]: the payload read whole into one
+    /// buffer, a stretch per thread for a large one (each checksummed as
+    /// read), then decoded from it with the packed arrays left where they
+    /// lie, the columns sharing the buffer (`packed::deferred_in`): the 1M
+    /// ring's 390 MB were read through one reader and copied into an array
+    /// each (0.32 s). The same checks and errors, in the same order.
+    fn read_whole(f: &std::fs::File, path: &std::path::Path, len: u64, crc: u32, threads: usize) -> Result<FileRead, ImageError> {
+        let io = |source: std::io::Error| ImageError::Io { path: path.display().to_string(), source };
+        let n = usize::try_from(len).map_err(|_| ImageError::Decode(format!("a payload of {len} bytes does not fit this host's memory")))?;
+        let threads = threads.max(1);
+        let mut buf = vec![0u8; n];
+        // Each stretch: the bytes read (fewer if the file ends early) and their checksum.
+        let read = |at: usize, part: &mut [u8]| -> std::io::Result<(usize, crc32fast::Hasher)> {
+            let mut done = 0;
+            while done < part.len() {
+                match read_at(f, &mut part[done..], (HEADER_LEN + at + done) as u64) {
+                    Ok(0) => break,
+                    Ok(k) => done += k,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            let mut h = crc32fast::Hasher::new();
+            h.update(&part[..done]);
+            Ok((done, h))
+        };
+        let stretch = n.div_ceil(threads).max(1);
+        let parts: Vec<std::io::Result<(usize, crc32fast::Hasher)>> = if threads <= 1 {
+            vec![read(0, &mut buf)]
+        } else {
+            std::thread::scope(|sc| {
+                let hs: Vec<_> = buf.chunks_mut(stretch).enumerate().map(|(k, part)| sc.spawn(move || read(k * stretch, part))).collect();
+                // invariant: reading has no panic path; a panic is a bug the join passes on
+                hs.into_iter().map(|h| h.join().expect("a reading thread does not panic")).collect()
+            })
+        };
+        let (mut found_len, mut hasher) = (0u64, crc32fast::Hasher::new());
+        for p in parts {
+            let (k, h) = p.map_err(io)?;
+            found_len += k as u64;
+            hasher.combine(&h);
+        }
+        if found_len != len {
+            return Err(ImageError::Truncated { expected: len, found: found_len });
+        }
+        let found = hasher.finalize();
+        if found != crc {
+            return Err(ImageError::Checksum { expected: crc, found });
+        }
+        fn decode<C: bincode::config::Config>(c: C, payload: &[u8]) -> Result<(Image, usize), bincode::error::DecodeError> {
+            bincode::serde::decode_from_slice(payload, c)
+        }
+        let (decoded, kept) = crate::packed::deferred_in(buf, |payload| with_tier!(len, decode, payload));
+        let (mut img, used) = decoded.map_err(|e| ImageError::Decode(e.to_string()))?;
+        if used != n {
+            return Err(ImageError::PayloadTrailing { extra: n - used });
+        }
+        let cols = img.unpack(kept, threads, true)?;
+        Ok((img, Vec::new(), cols))
     }
 
     /// Decodes the packed arrays `packed::deferred` kept while `self` was
@@ -384,14 +468,14 @@ impl Image {
     /// decoded.
     /// With `columns`, as `CoreImage::unpack`: per core, its synapses'
     /// columns, if kept so.
-    fn unpack(&mut self, kept: Vec<Vec<u8>>, threads: usize, columns: bool) -> Result<Vec<Option<CoreColumns>>, ImageError> {
+    fn unpack(&mut self, kept: Vec<Bytes>, threads: usize, columns: bool) -> Result<Vec<Option<CoreColumns>>, ImageError> {
         const PER_CORE: usize = CoreImage::PACKED;
         if kept.len() != PER_CORE * self.cores.len() {
             return Err(ImageError::Decode(format!("{} packed arrays for {} cores, not {PER_CORE} each", kept.len(), self.cores.len())));
         }
         let mut bytes_at = vec![0usize];
         for k in kept.chunks(PER_CORE) {
-            bytes_at.push(bytes_at[bytes_at.len() - 1] + k.iter().map(Vec::len).sum::<usize>());
+            bytes_at.push(bytes_at[bytes_at.len() - 1] + k.iter().map(|b| b.len()).sum::<usize>());
         }
         let cut = crate::cuts(&bytes_at, threads.max(1));
         let mut kept = kept.into_iter();
@@ -403,7 +487,7 @@ impl Image {
             rest = more;
         }
         type Cols = Vec<Option<CoreColumns>>;
-        let run = |(first, cores, kept): (usize, &mut [CoreImage], Vec<Vec<u8>>)| -> Result<Cols, ImageError> {
+        let run = |(first, cores, kept): (usize, &mut [CoreImage], Vec<Bytes>)| -> Result<Cols, ImageError> {
             let mut kept = kept.into_iter();
             cores.iter_mut().enumerate().map(|(i, c)| c.unpack(&mut kept, first + i, columns)).collect()
         };
@@ -472,7 +556,11 @@ mod tests {
         let bytes = img.to_bytes();
         let payload = &bytes[HEADER_LEN..];
         let (decoded, kept) = crate::packed::deferred(|| bincode::serde::decode_from_slice::<Image, _>(payload, bincode_config()));
-        (decoded.unwrap().0, kept)
+        (decoded.unwrap().0, kept.iter().map(|b| b.to_vec()).collect())
+    }
+
+    fn as_kept(kept: Vec<Vec<u8>>) -> Vec<Bytes> {
+        kept.into_iter().map(Bytes::from).collect()
     }
 
     #[test]
@@ -482,7 +570,7 @@ mod tests {
             let (mut got, kept) = kept_of(&img);
             assert_eq!(kept.len(), 3 * img.cores.len());
             assert!(got.cores.iter().all(|c| c.synapses.is_empty()), "kept arrays decode as empty");
-            got.unpack(kept, threads, false).unwrap();
+            got.unpack(as_kept(kept), threads, false).unwrap();
             assert_eq!(got, img, "{threads} threads");
         }
         assert_eq!(Image::decode_payload(&img.to_bytes()[HEADER_LEN..]).unwrap(), img);
@@ -497,18 +585,26 @@ mod tests {
     #[test]
     fn images_read_for_loading_hold_what_read_holds_and_fail_alike() {
         let path = std::env::temp_dir().join(format!("nerve-load-{}.img", std::process::id()));
+        // Read whole on one thread and in stretches on three (across
+        // arrays and fields), and as the loader chooses.
+        let on = [None, Some(1), Some(3)];
         let both = |img: &Image| {
             img.write(&path).unwrap();
-            let r = (Image::read(&path), Image::read_for_load(&path));
+            let r = (Image::read(&path), on.map(|t| Image::read_for_load_on(&path, t)));
             let _ = std::fs::remove_file(&path);
             r
         };
         let img = crate::sample::sample_image();
         let (want, got) = both(&img);
-        let (image, cols) = got.unwrap().into_parts();
-        assert!(cols.iter().flatten().map(|c| c.synapses.len()).sum::<usize>() > 0, "the sample's synapses stay in columns");
-        let got = LoadImage { image, columns: cols };
-        assert_eq!(*got.into_valid(), want.unwrap());
+        let want = want.unwrap();
+        for got in got {
+            let (image, cols) = got.unwrap().into_parts();
+            let cols_in = cols.iter().flatten();
+            assert!(cols_in.clone().map(|c| c.synapses.len()).sum::<usize>() > 0, "the sample's synapses stay in columns");
+            assert!(cols_in.clone().all(|c| c.rows.shares_a_buffer() && c.synapses.shares_a_buffer()), "the columns lie in the file's buffer, not copied");
+            let got = LoadImage { image, columns: cols };
+            assert_eq!(*got.into_valid(), want);
+        }
         // A synapse past its core's neurons, past the weight bits either
         // way, a delay of 0, a port the kernel lacks: the validation
         // errors, word for word (the columns' bounds fail, and the
@@ -520,24 +616,50 @@ mod tests {
             f(&mut b.cores[1].synapses[3]);
             let (want, got) = both(&b);
             let want = want.expect_err("an invalid synapse").to_string();
-            assert_eq!(got.err().map(|e| e.to_string()), Some(want.clone()));
+            for got in got {
+                assert_eq!(got.err().map(|e| e.to_string()), Some(want.clone()));
+            }
             assert!(want.contains("synapse 3"), "{want}");
         }
+        // Files that fail, whatever reads them: the same error, word for word.
+        let good = img.to_bytes();
+        let with_crc = |mut b: Vec<u8>| {
+            let crc = crc32fast::hash(&b[HEADER_LEN..]);
+            b[24..28].copy_from_slice(&crc.to_le_bytes());
+            b
+        };
         // A corrupt synapse array (a base past the target's 16 bits), in a
-        // payload whose checksum is right: decoding errors, word for word.
-        let mut bytes = img.to_bytes();
+        // payload whose checksum is right: decoding errors.
+        let mut corrupt = good.clone();
         let arr = crate::packed::encode(&img.cores[1].synapses);
-        let at = HEADER_LEN + bytes[HEADER_LEN..].windows(arr.len()).position(|w| w == arr).expect("the array is in the payload");
+        let at = HEADER_LEN + corrupt[HEADER_LEN..].windows(arr.len()).position(|w| w == arr).expect("the array is in the payload");
         // Field 1 (target): its base, after field 0's width and base.
-        bytes[at + 10..at + 18].copy_from_slice(&70_000u64.to_le_bytes());
-        let crc = crc32fast::hash(&bytes[HEADER_LEN..]);
-        bytes[24..28].copy_from_slice(&crc.to_le_bytes());
-        std::fs::write(&path, &bytes).unwrap();
-        let (want, got) = (Image::read(&path), Image::read_for_load(&path));
+        corrupt[at + 10..at + 18].copy_from_slice(&70_000u64.to_le_bytes());
+        // A payload with bytes past the image, its length and checksum right.
+        let mut longer = good.clone();
+        longer.extend_from_slice(&[7, 7, 7]);
+        let payload_len = (longer.len() - HEADER_LEN) as u64;
+        longer[16..24].copy_from_slice(&payload_len.to_le_bytes());
+        let mut flipped = good.clone();
+        flipped[HEADER_LEN + 100] ^= 1;
+        let mut junk_after = good.clone();
+        junk_after.push(0);
+        let cases = [
+            (with_crc(corrupt), "core 1: packed synapse records: field target holds a value above its 2-byte range"),
+            (with_crc(longer), "bytes"),
+            (flipped, "checksum"),
+            (good[..good.len() - 5].to_vec(), "truncated"),
+            (junk_after, "bytes"),
+        ];
+        for (bytes, says) in cases {
+            std::fs::write(&path, &bytes).unwrap();
+            let want = Image::read(&path).expect_err("a bad file").to_string();
+            assert!(want.to_lowercase().contains(says), "{want}");
+            for t in on {
+                assert_eq!(Image::read_for_load_on(&path, t).err().map(|e| e.to_string()), Some(want.clone()), "{says}, {t:?} threads");
+            }
+        }
         let _ = std::fs::remove_file(&path);
-        let want = want.expect_err("a corrupt array").to_string();
-        assert!(want.contains("core 1: packed synapse records: field target holds a value above its 2-byte range"), "{want}");
-        assert_eq!(got.err().map(|e| e.to_string()), Some(want));
     }
 
     /// A part decodes the arrays of the cores it keeps; of the others only
@@ -566,12 +688,12 @@ mod tests {
             // Core 2's synapses and core 5's rows: a width beyond the field's size.
             kept[3 * 2 + 1][0] = 9;
             kept[3 * 5][0] = 9;
-            let e = got.unpack(kept, threads, false).expect_err("a corrupt array").to_string();
+            let e = got.unpack(as_kept(kept), threads, false).expect_err("a corrupt array").to_string();
             assert!(e.contains("core 2:") && e.contains("field weight is 9 bytes wide"), "{threads} threads: {e}");
         }
         let (mut got, mut kept) = kept_of(&img);
         kept.pop();
-        let e = got.unpack(kept, 2, false).expect_err("an array missing").to_string();
+        let e = got.unpack(as_kept(kept), 2, false).expect_err("an array missing").to_string();
         assert!(e.contains("20 packed arrays for 7 cores"), "{e}");
     }
 }
