@@ -226,7 +226,12 @@ pub(super) fn lay_out(img: &Image, arrays: &[Arrays], all_routes: &[Vec<Route>],
         })
         .collect();
     // The synapses of the row at `start..start + len` of core di that the arena holds.
+    // (Most images have none: then not even the core's mask is read, per row.)
+    let any_plastic = plastic.iter().any(|m| !m.is_empty());
     let stored_of = |di: usize, start: usize, len: usize| -> usize {
+        if !any_plastic {
+            return len;
+        }
         let m = &plastic[di];
         if m.is_empty() {
             return len;
