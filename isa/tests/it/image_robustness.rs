@@ -138,6 +138,26 @@ fn validate_names_the_culprit_and_the_limit() {
     img.populations[1].size = 5;
     let e = img.validate().unwrap_err().to_string();
     assert!(e.contains("size 5"), "{e}");
+
+    // The core's input keys are its rows (each reached by one entry); its
+    // entries and synaptic words, each against the profile's limit.
+    let img = sample_image();
+    let rows = img.cores[1].rows.len() as u32;
+    assert!(rows > 1, "the test needs rows");
+    let limits: [(&dyn Fn(&mut nerve_isa::arch::Arch), String); 3] = [
+        (&|a| a.core.max_input_keys = Some(rows - 1), format!("input keys (axons) on core4 needs {rows}, the limit is {}", rows - 1)),
+        (&|a| a.core.max_input_table_entries = Some(0), "input-table entries on core4".to_string()),
+        (&|a| a.core.synapse_words = 1, "synaptic memory words on core4".to_string()),
+    ];
+    for (set, says) in limits {
+        let mut img = sample_image();
+        set(&mut img.arch);
+        let e = img.validate().unwrap_err().to_string();
+        assert!(e.contains(&says), "{e}");
+    }
+    let mut img = sample_image();
+    img.arch.core.max_input_keys = Some(rows);
+    img.validate().unwrap();
 }
 
 #[test]
