@@ -144,7 +144,8 @@ fn validate_names_the_culprit_and_the_limit() {
     let img = sample_image();
     let rows = img.cores[1].rows.len() as u32;
     assert!(rows > 1, "the test needs rows");
-    let limits: [(&dyn Fn(&mut nerve_isa::arch::Arch), String); 3] = [
+    type SetLimit<'a> = &'a dyn Fn(&mut nerve_isa::arch::Arch);
+    let limits: [(SetLimit, String); 3] = [
         (&|a| a.core.max_input_keys = Some(rows - 1), format!("input keys (axons) on core4 needs {rows}, the limit is {}", rows - 1)),
         (&|a| a.core.max_input_table_entries = Some(0), "input-table entries on core4".to_string()),
         (&|a| a.core.synapse_words = 1, "synaptic memory words on core4".to_string()),
