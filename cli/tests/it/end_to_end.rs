@@ -640,6 +640,14 @@ fn runs_beyond_the_step_cap_keep_exact_totals_and_bounded_series() {
         let spikes: u64 = s.counts.iter().map(|c| c.spikes).sum();
         let barriers: u64 = s.counts.iter().map(|c| c.barriers).sum();
         assert_eq!((spikes, barriers), (out.counts.spikes, steps));
+        // Each bin holds its own steps' spikes (every population is recorded;
+        // the last bin is part of one).
+        assert!(s.bin > 1 && steps % s.bin != 0, "the test needs bins of several steps and a partial last one");
+        let mut per_bin = vec![0u64; s.counts.len()];
+        for sp in &out.spikes {
+            per_bin[(sp.step as u64 / s.bin) as usize] += 1;
+        }
+        assert_eq!(per_bin, s.counts.iter().map(|c| c.spikes).collect::<Vec<_>>(), "each bin's spikes, {threads} threads");
         let wall: f64 = s.wall_ns.iter().sum();
         assert!((wall - out.wall_ns).abs() <= 1e-9 * out.wall_ns, "{wall} vs {}", out.wall_ns);
         assert!((q[0].mean - out.emulated_ns / steps as f64).abs() <= 1e-6 * q[0].mean);

@@ -512,6 +512,10 @@ impl Ctx<'_> {
                 break;
             }
         }
+        if s.rec.per_step && ran > 0 && ran < s.steps && ran % super::steps::series_bin(s.steps) != 0 {
+            // A run stopped early (a sink's error): the bin it stopped in.
+            self.close_bin(w, ran - 1);
+        }
         if s.defer_settle && ran > 0 {
             self.settle_step(w, ran - 1, net.as_mut(), acc.as_mut(), None);
         }
@@ -1312,16 +1316,25 @@ impl Ctx<'_> {
                 self.settle_step(w, t, net.as_deref_mut(), acc.as_deref_mut(), link.as_deref_mut());
             }
         }
-        if s.rec.per_step {
-            // The step's other counts: the thread's totals now minus before
-            // (whose arrivals `settle_step` already put in their steps).
-            let mut tot = Counts::default();
-            for cnt in &w.counts {
-                tot.add(cnt);
-            }
-            w.bin_counts[(step / super::steps::series_bin(s.steps)) as usize].add(&tot.minus(&w.prev_total));
-            w.prev_total = tot;
+        let bin = super::steps::series_bin(s.steps);
+        if s.rec.per_step && ((step + 1) % bin == 0 || step + 1 == s.steps) {
+            self.close_bin(w, step);
         }
+    }
+
+    /// The other counts of the series bin that step `step` ends: the
+    /// thread's totals now minus at the bin before's end (whose arrivals
+    /// `settle_step` already put in their steps). Once per bin, not per
+    /// step: a step's counts change only in its own compute, send and
+    /// settle, so the bin's are all in by the end of its last settle (summing
+    /// every core's 19 counters took ~0.1 µs of CUBA's 2.7 µs step).
+    fn close_bin(&self, w: &mut Worker, step: u64) {
+        let mut tot = Counts::default();
+        for cnt in &w.counts {
+            tot.add(cnt);
+        }
+        w.bin_counts[(step / super::steps::series_bin(self.s.steps)) as usize].add(&tot.minus(&w.prev_total));
+        w.prev_total = tot;
     }
 
     /// Step `t` of a batch ending: its arrivals per core counted, each core's
