@@ -261,6 +261,24 @@ fn check_memory(net: &Network) -> Result<()> {
     Ok(())
 }
 
+/// Refuses, before they are built, `neurons` neurons that each take
+/// `extra` bytes besides the compiler's own (a front end's per-neuron copy of
+/// something given once), with the same estimate as `check_memory`: the
+/// message says what is needed and what is available.
+pub(crate) fn check_neurons_fit(neurons: u64, extra: u64) -> std::result::Result<(), String> {
+    let per = BYTES_PER_NEURON.saturating_add(extra);
+    let need = neurons.saturating_mul(per);
+    let Some(avail) = available_memory() else { return Ok(()) };
+    if need > avail {
+        return Err(format!(
+            "{neurons} neurons need about {:.1} GiB ({per} bytes per neuron), more than the {:.1} GiB this machine has available",
+            need as f64 / (1u64 << 30) as f64,
+            avail as f64 / (1u64 << 30) as f64
+        ));
+    }
+    Ok(())
+}
+
 /// The memory available to a new allocation (Linux: `MemAvailable`), if known.
 fn available_memory() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;

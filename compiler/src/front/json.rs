@@ -252,6 +252,11 @@ impl Parser {
                     arr.iter().map(|a| self.times(a, dt_ms)).collect::<Result<_>>()?
                 } else {
                     let one = self.times(&st, dt_ms)?;
+                    // Each neuron gets its own copy of the list: refuse a population that cannot hold them before making them.
+                    let each = (std::mem::size_of::<Vec<f64>>() + one.len() * std::mem::size_of::<f64>()) as u64;
+                    if let Err(m) = crate::compile::check_neurons_fit(size as u64, each) {
+                        return st.err(format!("population `{name}`: {m}"));
+                    }
                     vec![one; size as usize]
                 };
                 Model::SpikeSourceArray(per_neuron)
