@@ -43,6 +43,9 @@ pub enum Error {
     File(String),
     #[error("{}: not a run summary from `nerve run --report`: {source}", path.display())]
     Summary { path: PathBuf, source: serde_json::Error },
+    /// A run summary holding a value no run writes (an edited file): the field, the value and the limit.
+    #[error("{}: run summary field `{field}` = {value}: {reason}", path.display())]
+    SummaryValue { path: PathBuf, field: String, value: String, reason: String },
     #[error("pictures: {0}")]
     Plot(String),
     /// A request the image cannot satisfy (a probe of a variable it lacks,

@@ -46,7 +46,14 @@ where
 
 /// One picture as SVG text.
 pub fn svg(name: &str, s: &Summary) -> crate::Result<String> {
+    checked(s)?;
     svg_r(name, s).map_err(|e| crate::Error::Plot(e.to_string()))
+}
+
+/// The axes and loops below come from the summary's values: a summary made
+/// in memory (not by [`Summary::read`]) is checked here too.
+fn checked(s: &Summary) -> crate::Result<()> {
+    s.check().map_err(|b| crate::Error::Plot(format!("run summary field `{}` = {}: {}", b.field, b.value, b.reason)))
 }
 
 fn svg_r(name: &str, s: &Summary) -> R<String> {
@@ -63,6 +70,7 @@ fn svg_r(name: &str, s: &Summary) -> R<String> {
 
 /// Writes every picture as NAME.svg and NAME.png into `dir`.
 pub fn write_all(dir: &std::path::Path, s: &Summary) -> crate::Result<Vec<std::path::PathBuf>> {
+    checked(s)?;
     std::fs::create_dir_all(dir).map_err(|e| crate::Error::Write { path: dir.to_path_buf(), source: e })?;
     write_all_r(dir, s).map_err(|e| crate::Error::Plot(e.to_string()))
 }
@@ -143,7 +151,7 @@ pub fn zoom_box(tiles: impl IntoIterator<Item = (u32, u32)>, grid: [u32; 2], mar
         return (0, 0, 0, 0);
     }
     let (gx, gy) = (grid[0].max(1) - 1, grid[1].max(1) - 1);
-    (x0.saturating_sub(margin), (x1 + margin).min(gx).max(x1), y0.saturating_sub(margin), (y1 + margin).min(gy).max(y1))
+    (x0.saturating_sub(margin), x1.saturating_add(margin).min(gx).max(x1), y0.saturating_sub(margin), y1.saturating_add(margin).min(gy).max(y1))
 }
 
 /// Which of the bands centred at `centres` (pixels, in drawing order) get a
@@ -234,7 +242,7 @@ where
     let n = order.len();
     let t_max = (s.steps as f64 * s.dt_ms).max(s.dt_ms);
     let (tf, tu) = time_unit(t_max);
-    let total: u32 = order.iter().map(|p| p.size).sum::<u32>().max(1);
+    let total: u64 = order.iter().map(|p| p.size as u64).sum::<u64>().max(1);
     let title = if s.raster.truncated { "Spike raster (first spikes only)" } else { "Spike raster" };
     let body = area.titled(&caption(s, title), (FONT, 18))?;
     // Beside the picture: each population (few), or a note (many).
@@ -269,7 +277,8 @@ where
     // the data and at their rows.
     let mut cells: Vec<(usize, u32, usize)> = Vec::new();
     for (i, p) in order.iter().enumerate().filter(|(_, p)| !p.labels.is_empty()) {
-        let mut count = vec![0usize; p.size as usize];
+        // As many counters as labels (not `size`, which an edited file may make huge).
+        let mut count = vec![0usize; p.labels.len().min(p.size as usize)];
         for &(_, nn) in &p.spikes {
             if let Some(c) = count.get_mut(nn as usize) {
                 *c += 1;
@@ -311,23 +320,23 @@ where
         .disable_mesh()
         .draw()?;
     // Bands from the top: population k holds neurons (top - base - size, top - base].
-    let mut tops = Vec::with_capacity(n);
-    let mut base = 0u32;
+    let mut tops: Vec<u64> = Vec::with_capacity(n);
+    let mut base = 0u64;
     for p in &order {
         tops.push(total - base);
-        base += p.size;
+        base += p.size as u64;
     }
     let t_end = t_max * tf;
     chart.draw_series(order.iter().zip(&tops).enumerate().filter(|(i, (p, _))| !p.recorded || i % 2 == 1).map(|(_, (p, &top))| {
         let shade = if p.recorded { RGBColor(244, 244, 244) } else { RGBColor(225, 225, 225) };
-        Rectangle::new([(0.0, (top - p.size) as f64), (t_end, top as f64)], shade.filled())
+        Rectangle::new([(0.0, (top - p.size as u64) as f64), (t_end, top as f64)], shade.filled())
     }))?;
     let dt = s.dt_ms * tf;
     let w = dt.max(t_end / 900.0);
     for (i, (p, &top)) in order.iter().zip(&tops).enumerate() {
         let col = colour(i);
         chart.draw_series(p.spikes.iter().filter(|&&(_, nn)| nn < p.size).map(|&(st, nn)| {
-            let y = (top - nn - 1) as f64;
+            let y = (top - nn as u64 - 1) as f64;
             Rectangle::new([(st as f64 * dt, y), (st as f64 * dt + w, y + 1.0)], col.filled())
         }))?;
     }
@@ -361,6 +370,16 @@ where
 fn heat(v: f64) -> RGBColor {
     let v = v.clamp(0.0, 1.0);
     RGBColor((255.0 - 90.0 * v) as u8, (255.0 - 235.0 * v) as u8, (255.0 - 235.0 * v) as u8)
+}
+
+/// Most tiles the maps draw one by one (unused ones faintly). Beyond, a
+/// tile is under two pixels wide, and a zoom box as large as an edited
+/// summary's grid (up to 2^64 tiles) would never be done.
+pub const TILES_DRAWN: u64 = 1 << 18;
+
+/// Tiles in the zoom box `(x0, x1, y0, y1)`.
+fn tiles_in((x0, x1, y0, y1): (u32, u32, u32, u32)) -> u64 {
+    (x1 as u64 - x0 as u64 + 1) * (y1 as u64 - y0 as u64 + 1)
 }
 
 /// Width of the colour-scale panel beside the maps.
@@ -424,16 +443,17 @@ where
     // Chip edges inside the view, as lines between tiles (when a chip holds more than one tile).
     let [tx, ty] = s.machine.tiles_per_chip;
     let (tx, ty) = (tx.max(1), ty.max(1));
-    let chip_edges = (x0 + 1..=x1).any(|x| x % tx == 0) || (y0 + 1..=y1).any(|y| y % ty == 0);
-    if tx * ty > 1 && chip_edges {
+    let few = tiles_in(bx) <= TILES_DRAWN;
+    let chip_edges = few && ((x0 + 1..=x1).any(|x| x % tx == 0) || (y0 + 1..=y1).any(|y| y % ty == 0));
+    if tx as u64 * ty as u64 > 1 && chip_edges {
         let (fx0, fx1, fy0, fy1) = (x0 as f64 - 0.5, x1 as f64 + 0.5, y0 as f64 - 0.5, y1 as f64 + 0.5);
         let style = ShapeStyle::from(&BLUE.mix(0.5)).stroke_width(2);
         let vx = (x0 + 1..=x1).filter(|x| x % tx == 0).map(|x| vec![(x as f64 - 0.5, fy0), (x as f64 - 0.5, fy1)]);
         let hy = (y0 + 1..=y1).filter(|y| y % ty == 0).map(|y| vec![(fx0, y as f64 - 0.5), (fx1, y as f64 - 0.5)]);
         chart.draw_series(vx.chain(hy).map(|p| PathElement::new(p, style)))?;
     }
-    // Every tile in view outlined faintly; used tiles' cores coloured, outlined.
-    chart.draw_series((x0..=x1).flat_map(|x| (y0..=y1).map(move |y| (x, y))).map(|(x, y)| {
+    // Every tile in view outlined faintly (when they are few); used tiles' cores coloured, outlined.
+    chart.draw_series((x0..=x1).flat_map(|x| (y0..=y1).map(move |y| (x, y))).take_while(|_| few).map(|(x, y)| {
         Rectangle::new([(x as f64 - 0.45, y as f64 - 0.45), (x as f64 + 0.45, y as f64 + 0.45)], ShapeStyle::from(&BLACK.mix(0.15)).stroke_width(1))
     }))?;
     let (w, h) = (0.9 / cols, 0.9 / rows);
@@ -454,7 +474,7 @@ where
         Rectangle::new([(x as f64 - 0.47, y as f64 - 0.47), (x as f64 + 0.47, y as f64 + 0.47)], ShapeStyle::from(&BLACK.mix(0.7)).stroke_width(1))
     }))?;
     colour_bar(&side, &["busy time", "per core"], &scale_ticks(busy_max * 1e-9, "s", |q| q), heat)?;
-    if tx * ty > 1 && chip_edges {
+    if tx as u64 * ty as u64 > 1 && chip_edges {
         let h = side.dim_in_pixel().1 as i32;
         side.draw(&PathElement::new(vec![(10, h - 20), (30, h - 20)], BLUE.mix(0.5).stroke_width(2)))?;
         side.draw(&Text::new("chip edge", (36, h - 20), text_style(12).pos(Pos::new(HPos::Left, VPos::Center))))?;
@@ -474,7 +494,8 @@ where
     let (x0, x1, y0, y1) = bx;
     let mut chart = tile_chart(&plot, bx, 0.7)?;
     let max = busy.iter().map(|l| l.packets).max().unwrap_or(1).max(1) as f64;
-    chart.draw_series((x0..=x1).flat_map(|x| (y0..=y1).map(move |y| (x, y))).map(|(x, y)| {
+    let few = tiles_in(bx) <= TILES_DRAWN;
+    chart.draw_series((x0..=x1).flat_map(|x| (y0..=y1).map(move |y| (x, y))).take_while(|_| few).map(|(x, y)| {
         let (c, r) = if used.contains(&(x, y)) { (BLACK.mix(0.6), 4) } else { (BLACK.mix(0.15), 2) };
         Circle::new((x as f64, y as f64), r, c.filled())
     }))?;
@@ -766,6 +787,33 @@ mod tests {
         let ys: Vec<f64> = names.iter().map(|(_, y, _)| *y).collect();
         assert!(ys.windows(2).all(|w| w[1] - w[0] >= 14.0), "labels apart: {ys:?}");
         assert!(t.iter().any(|(_, _, b)| b.starts_with("474 populations")));
+    }
+
+    /// Pictures of a summary made in memory are checked as `read` checks a
+    /// file's: an infinite time axis was an endless loop of axis ticks.
+    #[test]
+    fn pictures_refuse_absurd_values_and_stay_bounded() {
+        let mut s = fixture();
+        s.dt_ms = 1e307;
+        for (name, _) in PICTURES {
+            let e = svg(name, &s).unwrap_err().to_string();
+            assert!(e.contains("`dt_ms` = 1e307"), "{name}: {e}");
+        }
+        // A grid of 2^62 tiles with cores at two corners; a labelled
+        // population of 4·10^9 neurons with 2 labels: drawn at once.
+        let mut s = fixture();
+        s.machine.grid = [u32::MAX, u32::MAX];
+        s.machine.tiles_per_chip = [u32::MAX, 2];
+        (s.cores[0].x, s.cores[0].y) = (u32::MAX - 1, u32::MAX - 1);
+        s.links = vec![crate::summary::LinkRow { tile: 0, x: u32::MAX - 1, y: 0, dir: "E".into(), packets: 3 }];
+        let k = s.raster.populations.iter().position(|p| !p.spikes.is_empty()).unwrap();
+        s.raster.populations[k].size = 4_000_000_000;
+        s.raster.populations[k].labels = vec!["a".into(), "b".into()];
+        let t = std::time::Instant::now();
+        for (name, _) in PICTURES {
+            svg(name, &s).unwrap();
+        }
+        assert!(t.elapsed().as_secs() < 20, "{:?}", t.elapsed());
     }
 
     #[test]

@@ -154,10 +154,102 @@ impl Summary {
         }
     }
 
-    /// Reads a run summary written by `nerve run --report`.
+    /// Reads a run summary written by `nerve run --report`, refusing values
+    /// no run writes (see [`MAX_MAGNITUDE`] and [`Summary::check`]): users
+    /// edit these files, and the pictures' axes and loops come from them.
     pub fn read(path: &std::path::Path) -> crate::Result<Summary> {
         let text = std::fs::read_to_string(path).map_err(|e| crate::Error::Read { path: path.to_path_buf(), source: e })?;
-        serde_json::from_str(&text).map_err(|e| crate::Error::Summary { path: path.to_path_buf(), source: e })
+        let summary_err = |e| crate::Error::Summary { path: path.to_path_buf(), source: e };
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(summary_err)?;
+        let value_err = |b: BadValue| crate::Error::SummaryValue { path: path.to_path_buf(), field: b.field, value: b.value, reason: b.reason };
+        check_magnitudes(&v).map_err(value_err)?;
+        let s = Summary::deserialize(&v).map_err(summary_err)?;
+        s.check_fields().map_err(value_err)?;
+        Ok(s)
+    }
+
+    /// Checks what the reports derive loop bounds and axes from: a positive
+    /// timestep, a biological time within [`MAX_MAGNITUDE`], every number
+    /// finite and within it, cores and links on the machine's grid.
+    pub fn check(&self) -> std::result::Result<(), BadValue> {
+        let v = serde_json::to_value(self).map_err(|e| BadValue { field: "(summary)".into(), value: String::new(), reason: e.to_string() })?;
+        check_magnitudes(&v)?;
+        self.check_fields()
+    }
+
+    fn check_fields(&self) -> std::result::Result<(), BadValue> {
+        let bad = |field: &str, value: String, reason: &str| Err(BadValue { field: field.into(), value, reason: reason.into() });
+        if !(self.dt_ms.is_finite() && self.dt_ms > 0.0) {
+            return bad("dt_ms", num(self.dt_ms), "must be a finite number > 0");
+        }
+        let bio_ms = self.steps as f64 * self.dt_ms;
+        if bio_ms > MAX_MAGNITUDE {
+            return bad("dt_ms", num(self.dt_ms), &format!("{} steps of it make {} ms, beyond {MAX_MAGNITUDE:e} ms", self.steps, num(bio_ms)));
+        }
+        let [w, h] = self.machine.grid;
+        let on_grid = |x: u32, y: u32| x < w && y < h;
+        if let Some(i) = self.cores.iter().position(|c| !on_grid(c.x, c.y)) {
+            let c = &self.cores[i];
+            return bad(&format!("cores[{i}]"), format!("({}, {})", c.x, c.y), &format!("the tile lies outside the machine's grid {w}×{h}"));
+        }
+        if let Some(i) = self.links.iter().position(|l| !on_grid(l.x, l.y)) {
+            let l = &self.links[i];
+            return bad(&format!("links[{i}]"), format!("({}, {})", l.x, l.y), &format!("the tile lies outside the machine's grid {w}×{h}"));
+        }
+        Ok(())
+    }
+}
+
+/// Largest magnitude of any number in a run summary. Real runs stay far
+/// below (times in ns, energies in J, counts up to 2^64 ≈ 1.8e19); products
+/// of three such numbers (an axis: points × steps per bin × timestep) stay
+/// finite, where larger ones overflow to infinity, and the axis ticks of an
+/// infinite range are never done.
+pub const MAX_MAGNITUDE: f64 = 1e100;
+
+/// A value of a run summary no run writes: the field (a JSON path), the value and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BadValue {
+    pub field: String,
+    pub value: String,
+    pub reason: String,
+}
+
+/// A number as people read it: 1e307, not 308 digits.
+fn num(x: f64) -> String {
+    if x.is_finite() && x.abs() < 1e15 {
+        x.to_string()
+    } else {
+        format!("{x:e}")
+    }
+}
+
+/// Every number of `v` finite and within [`MAX_MAGNITUDE`].
+fn check_magnitudes(v: &serde_json::Value) -> std::result::Result<(), BadValue> {
+    use serde_json::Value;
+    // The path is built only for the culprit (innermost first): a summary holds up to millions of numbers.
+    fn with(mut p: Vec<String>, seg: String) -> Vec<String> {
+        p.push(seg);
+        p
+    }
+    fn walk(v: &Value) -> Option<(Vec<String>, f64)> {
+        match v {
+            Value::Number(n) => n.as_f64().filter(|x| !(x.is_finite() && x.abs() <= MAX_MAGNITUDE)).map(|x| (Vec::new(), x)),
+            Value::Array(a) => a.iter().enumerate().find_map(|(i, e)| walk(e).map(|(p, x)| (with(p, format!("[{i}]")), x))),
+            Value::Object(o) => o.iter().find_map(|(k, e)| walk(e).map(|(p, x)| (with(p, format!(".{k}")), x))),
+            _ => None,
+        }
+    }
+    match walk(v) {
+        None => Ok(()),
+        Some((path, x)) => {
+            let field: String = path.iter().rev().map(String::as_str).collect();
+            Err(BadValue {
+                field: field.trim_start_matches('.').to_string(),
+                value: num(x),
+                reason: format!("must be finite and within ±{MAX_MAGNITUDE:e} (no run writes more)"),
+            })
+        }
     }
 }
 
@@ -658,6 +750,40 @@ mod tests {
 
     fn fixture() -> serde_json::Value {
         serde_json::from_str(include_str!("../tests/data/run_small.json")).unwrap()
+    }
+
+    /// Values no run writes (an edited summary) are refused at `read`,
+    /// naming the field, the value and the limit: the pictures' axes and
+    /// loops come from them (dt_ms 1e307 made an infinite axis whose ticks
+    /// never ended).
+    #[test]
+    fn absurd_values_are_refused_naming_the_field() {
+        let dir = tempfile::tempdir().unwrap();
+        // (JSON pointer, new value, message fragments)
+        let cases: &[(&str, serde_json::Value, &[&str])] = &[
+            ("/dt_ms", 1e307.into(), &["`dt_ms` = 1e307", "1e100"]),
+            ("/dt_ms", 0.0.into(), &["`dt_ms` = 0", "> 0"]),
+            ("/dt_ms", (-1.0).into(), &["`dt_ms` = -1", "> 0"]),
+            ("/dt_ms", 1e98.into(), &["`dt_ms`", "2000 steps of it make 2e101 ms", "1e100 ms"]),
+            ("/series/step_ns/3", 1.7e308.into(), &["`series.step_ns[3]` = 1.7e308"]),
+            ("/energy/by_kind/0/joules", 1e200.into(), &["`energy.by_kind[0].joules` = 1e200"]),
+            ("/timing/real_time_tick_ns", (-1e300).into(), &["`timing.real_time_tick_ns` = -1e300"]),
+            ("/cores/2/x", 24.into(), &["`cores[2]` = (24, 0)", "grid 24×12"]),
+        ];
+        for (ptr, v, want) in cases {
+            let mut j = fixture();
+            *j.pointer_mut(ptr).unwrap() = v.clone();
+            let p = dir.path().join("r.json");
+            std::fs::write(&p, serde_json::to_string(&j).unwrap()).unwrap();
+            let e = Summary::read(&p).unwrap_err().to_string();
+            assert!(e.contains("r.json"), "{ptr}: {e}");
+            for w in *want {
+                assert!(e.contains(w), "{ptr} = {v}: the message lacks `{w}`: {e}");
+            }
+        }
+        let p = dir.path().join("ok.json");
+        std::fs::write(&p, serde_json::to_string(&fixture()).unwrap()).unwrap();
+        Summary::read(&p).unwrap();
     }
 
     #[test]

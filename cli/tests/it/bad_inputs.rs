@@ -66,6 +66,11 @@ fn setup(dir: &Path) {
     // Found by fuzzing (`nir`): a weight dataset shorter than its shape (an index out of bounds).
     std::fs::copy(fuzz.join("nir_short_weights.nir"), dir.join("short.nir")).unwrap();
     w("notimage.img", net);
+    // A run summary edited to a timestep whose run time overflows to infinity (the pictures' axis ticks never ended).
+    let run = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../report/tests/data/run_small.json")).unwrap();
+    let mut run: serde_json::Value = serde_json::from_str(&run).unwrap();
+    run["dt_ms"] = 1e307.into();
+    w("hugedt_run.json", &run.to_string());
     let out = Command::new(env!("CARGO_BIN_EXE_nerve"))
         .current_dir(dir)
         .args(["compile", "good.json", "--arch", "spinnaker", "-o", "good.img", "-q"])
@@ -160,6 +165,9 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("run good.img --steps 50 --probe n:v --probe n:v --probe-out out/p.npy", 1, &["--probe-out .npy holds one probe"]),
     ("compile good.json --arch spinnaker --placement nosuch.csv -o out/x.img", 1, &["--placement `nosuch.csv`"]),
     ("export lava good.json --arch loihi -o out/x.py", 1, &["population `n` (lif)", "lava"]),
+    // Run summaries edited to values no run writes.
+    ("report hugedt_run.json --html out/h.html", 1, &["hugedt_run.json", "`dt_ms` = 1e307", "1e100"]),
+    ("report hugedt_run.json --plots out/p -q", 1, &["hugedt_run.json", "`dt_ms` = 1e307"]),
     // Outputs that cannot be written, checked before any work.
     ("run good.img --steps 5 --record nodir/s.csv", 1, &["--record nodir/s.csv", "does not exist"]),
     ("run good.img --steps 5 --record good.img", 1, &["--record good.img", "would overwrite it"]),
