@@ -85,6 +85,69 @@ fn numel(shape: &[usize]) -> usize {
     shape.iter().product::<usize>().max(1)
 }
 
+/// The largest kernel, stride, padding, dilation or group count a NIR file
+/// may give: far beyond any real network, and small enough that the index
+/// arithmetic of convolution and pooling cannot overflow.
+const MAX_GEOMETRY: f64 = (1u64 << 20) as f64;
+
+/// Refuses, before any shape is worked out or any array sized from one, the
+/// numbers a NIR file gives as sizes and geometry that are not whole numbers
+/// in range (a corrupted file once sized a 32 GiB array from one), and delays
+/// that are not finite and non-negative.
+fn check_numbers(flat: &FlatGraph, file: &str) -> Result<()> {
+    let whole = |name: &str, node: &NirNode, what: &str, a: &Array, max: f64| -> Result<()> {
+        if a.data.iter().any(|&x| !(x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x <= max)) {
+            return Err(err(file, format!("node `{name}` ({}): `{what}` is {:?}: expected whole numbers in 0..={max}", node.type_name(), a.data)));
+        }
+        Ok(())
+    };
+    let size = u32::MAX as f64;
+    for (name, node) in &flat.nodes {
+        match node {
+            NirNode::Input { shape } | NirNode::Output { shape } => whole(name, node, "shape", shape, size)?,
+            NirNode::Conv { stride, padding, dilation, groups, input_shape, .. } => {
+                for (what, a) in [("stride", stride), ("dilation", dilation), ("groups", groups)] {
+                    if let Some(a) = a {
+                        whole(name, node, what, a, MAX_GEOMETRY)?;
+                    }
+                }
+                if let Padding::Values(v) = padding {
+                    whole(name, node, "padding", &Array { data: v.clone(), shape: vec![] }, MAX_GEOMETRY)?;
+                }
+                if let Some(a) = input_shape {
+                    whole(name, node, "input_shape", a, size)?;
+                }
+            }
+            NirNode::Pool { kernel_size, stride, padding, .. } => {
+                whole(name, node, "kernel_size", kernel_size, MAX_GEOMETRY)?;
+                if let Some(a) = stride {
+                    whole(name, node, "stride", a, MAX_GEOMETRY)?;
+                }
+                if let Padding::Values(v) = padding {
+                    whole(name, node, "padding", &Array { data: v.clone(), shape: vec![] }, MAX_GEOMETRY)?;
+                }
+            }
+            NirNode::Delay { delay } if delay.data.iter().any(|&x| !(x.is_finite() && x >= 0.0)) => {
+                return Err(err(file, format!("node `{name}` (Delay): `delay` is {:?}: expected finite times ≥ 0 s", delay.data)));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a node whose shape has more elements than a population may
+/// have, or than this machine can build, before anything is sized from it.
+fn check_shape(name: &str, node: &NirNode, shape: &[usize], file: &str) -> Result<()> {
+    let n = shape.iter().try_fold(1u64, |a, &x| a.checked_mul(x as u64));
+    match n {
+        Some(n) if n <= u32::MAX as u64 => {
+            crate::compile::check_neurons_fit(n, 0).map_err(|m| err(file, format!("node `{name}` ({}) has shape {shape:?}: {m}", node.type_name())))
+        }
+        _ => Err(err(file, format!("node `{name}` ({}) has shape {shape:?}: more than {} elements (a population's limit)", node.type_name(), u32::MAX))),
+    }
+}
+
 /// Output shapes of every node (a fixed point over the graph).
 fn shapes(g: &FlatGraph, file: &str) -> Result<Vec<Option<Vec<usize>>>> {
     let n = g.nodes.len();
@@ -165,6 +228,7 @@ fn shapes(g: &FlatGraph, file: &str) -> Result<Vec<Option<Vec<usize>>>> {
                 NirNode::Graph(_) => None,
             };
             if let Some(s) = s {
+                check_shape(name, node, &s, file)?;
                 sh[i] = Some(s);
                 changed = true;
             }
@@ -236,6 +300,7 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
     let file_reset = g.metadata.iter().find(|(k, _)| k == "reset_subtract").map(|(_, v)| if *v != 0.0 { ResetMode::Subtract } else { ResetMode::ToReset });
     let choice = opts.resolve(&flat, file_dt, file_reset);
     let (dt, reset) = (choice.dt_s, choice.reset);
+    check_numbers(&flat, file)?;
     let sh = shapes(&flat, file)?;
     let n = flat.nodes.len();
     for (i, (nm, node)) in flat.nodes.iter().enumerate() {
@@ -321,7 +386,7 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
                     for (r, row) in c.rows.iter_mut().enumerate() {
                         let d = (delay.at(r) / dt).round().max(0.0) as u32;
                         for e in row.iter_mut() {
-                            e.2 += d;
+                            e.2 = e.2.saturating_add(d);
                         }
                     }
                 }
@@ -483,7 +548,7 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
                         return Err(err(file, format!("`{src}` → `{nm}`: weight {w} (to neuron {post_i} from {pre_i}) is not a finite number")));
                     }
                     if w != 0.0 {
-                        conns.push(Conn { pre: pre_i, post: post_i as u32, weight: Some(w), delay: Some((1 + d) as f64 * dt * 1000.0) });
+                        conns.push(Conn { pre: pre_i, post: post_i as u32, weight: Some(w), delay: Some((1.0 + d as f64) * dt * 1000.0) });
                     }
                 }
             }
@@ -667,6 +732,48 @@ mod tests {
             let e = to_network(&g, "g", "g.nir", &NirOptions::default()).unwrap_err().to_string();
             assert!(e.contains("`li` (LI) is a non-spiking readout") && e.contains("the one input of a Threshold"), "{e}");
         }
+    }
+
+    /// Found by corrupting one byte of lif_rockpool.nir: an Input's shape of
+    /// 2^32 + 1 (or 7.2e16) sized an array of 32 GiB and aborted. Sizes and
+    /// geometry that are not whole numbers in range are refused naming the
+    /// node, the field and the limit, before anything is sized from them.
+    #[test]
+    fn absurd_shapes_and_geometry_are_refused_naming_the_node() {
+        let lif =
+            || NirNode::LIF { tau: Array::scalar(0.01), r: Array::scalar(1.0), v_leak: Array::scalar(0.0), v_threshold: Array::scalar(1.0), v_reset: None };
+        let out = || NirNode::Output { shape: arr(&[1.0]) };
+        let chain = |shape: &[f64], mid: Option<NirNode>| match mid {
+            Some(m) => graph(
+                vec![("in", NirNode::Input { shape: arr(shape) }), ("m", m), ("lif", lif()), ("out", out())],
+                &[("in", "m"), ("m", "lif"), ("lif", "out")],
+            ),
+            None => graph(vec![("in", NirNode::Input { shape: arr(shape) }), ("lif", lif()), ("out", out())], &[("in", "lif"), ("lif", "out")]),
+        };
+        let pool = |stride: f64| NirNode::Pool { average: false, kernel_size: arr(&[2.0]), stride: Some(arr(&[stride])), padding: Padding::Valid };
+        let rows: Vec<(NirGraph, &[&str])> = vec![
+            (chain(&[4294967297.0], None), &["node `in` (Input)", "`shape` is [4294967297.0]", "0..=4294967295"]),
+            (chain(&[7.205759403792794e16], None), &["node `in` (Input)", "7.205759403792794e16"]),
+            (chain(&[-1.0], None), &["node `in` (Input)", "[-1.0]"]),
+            (chain(&[f64::NAN], None), &["node `in` (Input)", "NaN"]),
+            (chain(&[2.5], None), &["node `in` (Input)", "2.5"]),
+            (chain(&[65536.0, 65536.0], None), &["node `in` (Input) has shape [65536, 65536]", "more than 4294967295 elements"]),
+            (chain(&[4294967295.0], None), &["node `in` (Input) has shape [4294967295]", "GiB", "available"]),
+            (chain(&[1.0, 4.0, 4.0], Some(pool(f64::NAN))), &["node `m` (", "`stride` is [NaN]"]),
+            (chain(&[1.0, 4.0, 4.0], Some(pool(1e300))), &["node `m` (", "1e300", "0..=1048576"]),
+            (chain(&[1.0], Some(NirNode::Delay { delay: arr(&[f64::NAN]) })), &["node `m` (Delay)", "`delay` is [NaN]"]),
+            (chain(&[1.0], Some(NirNode::Delay { delay: arr(&[-1.0]) })), &["node `m` (Delay)", "≥ 0"]),
+        ];
+        for (g, want) in rows {
+            let e = to_network(&g, "g", "g.nir", &NirOptions::default()).unwrap_err().to_string();
+            assert!(e.starts_with("g.nir: "), "{e}");
+            for w in want {
+                assert!(e.contains(w), "lacks `{w}`: {e}");
+            }
+        }
+        // A Delay of 1e300 s saturates to the longest delay, which the profile's limits refuse later; it must not overflow here.
+        let (net, _) = to_network(&chain(&[1.0], Some(NirNode::Delay { delay: arr(&[1e300]) })), "g", "g.nir", &NirOptions::default()).unwrap();
+        assert_eq!(net.projections().count(), 1);
     }
 
     #[test]
