@@ -80,7 +80,15 @@ impl NetworkBuilder {
 
     pub fn finish(self) -> Result<Network> {
         if !(self.net.dt_ms.is_finite() && self.net.dt_ms > 0.0) {
-            return Err(CompileError::Network(format!("the timestep must be positive, found {}", self.net.dt_ms)));
+            return Err(CompileError::Network(format!("the timestep must be positive, found {}", crate::error::num(self.net.dt_ms))));
+        }
+        if !DT_MS_RANGE.contains(&self.net.dt_ms) {
+            return Err(CompileError::Network(format!(
+                "a timestep of {} ms is outside {}..={} ms",
+                crate::error::num(self.net.dt_ms),
+                crate::error::num(*DT_MS_RANGE.start()),
+                crate::error::num(*DT_MS_RANGE.end())
+            )));
         }
         Ok(self.net)
     }

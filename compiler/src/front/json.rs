@@ -6,7 +6,7 @@ use std::cell::{Cell, RefCell};
 use std::path::{Path, PathBuf};
 
 use super::dom::{Doc, Kind, Members, V};
-use crate::error::{CompileError, Result};
+use crate::error::{num, CompileError, Result};
 use crate::net::model::*;
 
 /// Where we are in the document, for error messages.
@@ -183,7 +183,11 @@ impl Parser {
             Some(d) => {
                 let v = d.f64()?;
                 if v <= 0.0 {
-                    return d.err(format!("the timestep must be positive, found {v}"));
+                    return d.err(format!("the timestep must be positive, found {}", num(v)));
+                }
+                if !DT_MS_RANGE.contains(&v) {
+                    let (lo, hi) = (num(*DT_MS_RANGE.start()), num(*DT_MS_RANGE.end()));
+                    return d.err(format!("a timestep of {} ms is outside {lo}..={hi} ms", num(v)));
                 }
                 v
             }
@@ -196,7 +200,15 @@ impl Parser {
         if let Some(d) = o.get("duration_ms") {
             let v = d.f64()?;
             if v <= 0.0 {
-                return d.err(format!("the duration must be positive, found {v} ms"));
+                return d.err(format!("the duration must be positive, found {} ms", num(v)));
+            }
+            // Exported scripts run this long: no longer than a run can be.
+            if (v / dt_ms).ceil() > MAX_STEPS as f64 {
+                return d.err(format!(
+                    "a duration of {} ms is {:e} timesteps of {dt_ms} ms: more than {MAX_STEPS}, the most a run takes",
+                    num(v),
+                    (v / dt_ms).ceil()
+                ));
             }
             net.duration_ms = Some(v);
         }
@@ -421,7 +433,15 @@ impl Parser {
         for x in at.array()? {
             let t = x.f64()?;
             if t < 0.0 {
-                return x.err(format!("spike times must be ≥ 0 ms, found {t}"));
+                return x.err(format!("spike times must be ≥ 0 ms, found {}", num(t)));
+            }
+            // The image holds a spike's step in 32 bits: a later one would silently become the last step.
+            if (t / dt_ms + 0.5).floor() > MAX_STEPS as f64 {
+                return x.err(format!(
+                    "spike time {} ms is step {:e} of {dt_ms} ms, beyond {MAX_STEPS}, the most a run takes",
+                    num(t),
+                    (t / dt_ms + 0.5).floor()
+                ));
             }
             out.push(t);
         }

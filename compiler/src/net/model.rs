@@ -411,6 +411,15 @@ pub struct RewardSpec {
     pub y1_tau: f64,
 }
 
+/// The timesteps a network may have, ms. Beyond them a run's times leave
+/// what the reports can draw (2^32 steps of 1e307 ms overflow to infinity
+/// and their time axes never end) or a spike time's step leaves 32 bits.
+pub const DT_MS_RANGE: std::ops::RangeInclusive<f64> = 1e-6..=1e4;
+
+/// The most steps a run takes (the emulator's `MAX_STEPS`; the image holds
+/// spike steps as 32-bit numbers).
+pub const MAX_STEPS: u64 = u32::MAX as u64;
+
 /// A whole network.
 #[derive(Clone, Debug)]
 pub struct Network {

@@ -17,6 +17,15 @@ const ROWS: &[(&str, &[&str])] = &[
         r#"{"populations":[{"name":"n","size":4294967295,"model":"spike_source_array","spike_times":[]}]}"#,
         &["$.populations[0].spike_times", "population `n`", "GiB", "available"],
     ),
+    // Times: a run of such steps overflows its reports' time axes (1e307 hung `nerve report`), or a step leaves 32 bits.
+    (r#"{"dt_ms":1e307,"populations":[{"name":"n","size":2,"model":"lif"}]}"#, &["$.dt_ms", "1e307 ms", "outside 1e-6..=10000 ms"]),
+    (r#"{"dt_ms":1e-300,"populations":[{"name":"n","size":2,"model":"lif"}]}"#, &["$.dt_ms", "1e-300 ms", "outside 1e-6..=10000 ms"]),
+    (r#"{"dt_ms":-1e300,"populations":[{"name":"n","size":2,"model":"lif"}]}"#, &["$.dt_ms", "positive, found -1e300"]),
+    (r#"{"dt_ms":1,"duration_ms":1e307,"populations":[{"name":"n","size":2,"model":"lif"}]}"#, &["$.duration_ms", "1e307 ms", "4294967295"]),
+    (
+        r#"{"dt_ms":1,"populations":[{"name":"n","size":2,"model":"spike_source_array","spike_times":[[1.0],[5e9]]}]}"#,
+        &["$.populations[0].spike_times[1][0]", "spike time 5000000000 ms is step 5e9", "4294967295"],
+    ),
 ];
 
 #[test]

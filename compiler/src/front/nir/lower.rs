@@ -300,6 +300,10 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
     let file_reset = g.metadata.iter().find(|(k, _)| k == "reset_subtract").map(|(_, v)| if *v != 0.0 { ResetMode::Subtract } else { ResetMode::ToReset });
     let choice = opts.resolve(&flat, file_dt, file_reset);
     let (dt, reset) = (choice.dt_s, choice.reset);
+    if !(dt * 1000.0).is_finite() || !DT_MS_RANGE.contains(&(dt * 1000.0)) {
+        let (lo, hi) = (crate::error::num(*DT_MS_RANGE.start()), crate::error::num(*DT_MS_RANGE.end()));
+        return Err(err(file, format!("dt {} s ({}) is outside {lo}..={hi} ms", crate::error::num(dt), choice.dt_why)));
+    }
     check_numbers(&flat, file)?;
     let sh = shapes(&flat, file)?;
     let n = flat.nodes.len();
@@ -771,6 +775,11 @@ mod tests {
                 assert!(e.contains(w), "lacks `{w}`: {e}");
             }
         }
+        // A step (here the file's sample_dt) whose runs' times overflow.
+        let mut g = chain(&[1.0], None);
+        g.metadata = vec![("sample_dt".into(), 1e300)];
+        let e = to_network(&g, "g", "g.nir", &NirOptions::default()).unwrap_err().to_string();
+        assert!(e.contains("dt 1e300 s (the file's sample_dt) is outside 1e-6..=10000 ms"), "{e}");
         // A Delay of 1e300 s saturates to the longest delay, which the profile's limits refuse later; it must not overflow here.
         let (net, _) = to_network(&chain(&[1.0], Some(NirNode::Delay { delay: arr(&[1e300]) })), "g", "g.nir", &NirOptions::default()).unwrap();
         assert_eq!(net.projections().count(), 1);
