@@ -33,6 +33,9 @@ impl NetworkBuilder {
     }
 
     pub fn population(&mut self, name: &str, size: u32, model: Model) -> Result<PopIx> {
+        if let Some(why) = bad_population_name(name) {
+            return Err(CompileError::Network(why));
+        }
         if size == 0 {
             return Err(CompileError::Network(format!("population `{name}` has no neurons")));
         }
@@ -119,8 +122,21 @@ impl ProjectionBuilder<'_> {
         self.p.label = l.to_string();
         self
     }
-    pub fn add(self) -> Result<ProjIx> {
+    pub fn add(mut self) -> Result<ProjIx> {
         let net = &self.b.net;
+        if let Some(why) = bad_projection_label(&self.p.label) {
+            return Err(CompileError::Network(why));
+        }
+        // Labels name the rows of --save-weights: a default one is numbered as the JSON reader numbers it, a given one must be new.
+        let taken = |l: &str| net.graph.edge_weights().any(|p| p.label == l) || net.electrical.iter().any(|e| e.p.label == l);
+        if taken(&self.p.label) {
+            let base = format!("{}→{}", net.graph[self.pre].name, net.graph[self.post].name);
+            if self.p.label != base {
+                return Err(CompileError::Network(format!("projection label `{}` is used twice: labels must be unique", self.p.label)));
+            }
+            // invariant: a network has fewer than usize::MAX projections, so some number is free
+            self.p.label = (2..).map(|k| format!("{base}#{k}")).find(|l| !taken(l)).expect("a free number");
+        }
         if net.graph[self.post].model.is_source() {
             return Err(CompileError::Network(format!(
                 "`{}` is a {} and cannot receive synapses",

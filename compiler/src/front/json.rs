@@ -239,8 +239,8 @@ impl Parser {
         let o = at.obj()?;
         let name_at = o.req("name")?;
         let name = name_at.str()?.to_string();
-        if name.is_empty() {
-            return name_at.err("a population name cannot be empty");
+        if let Some(why) = bad_population_name(&name) {
+            return name_at.err(why);
         }
         let size_at = o.req("size")?;
         let size = size_at.u32()?;
@@ -374,8 +374,8 @@ impl Parser {
                 let mut out = Vec::with_capacity(arr.len());
                 for (i, a) in arr.iter().enumerate() {
                     let t = a.str()?.trim();
-                    if t.is_empty() || t.contains(',') || t.contains('"') {
-                        return a.err("a label is a non-empty name without commas or quotes");
+                    if t.is_empty() || t.contains(',') || t.contains('"') || t.contains(char::is_control) {
+                        return a.err("a label is a non-empty name without commas, quotes or control characters");
                     }
                     if let Some(j) = seen.insert(t.to_string(), i) {
                         return a.err(format!("label `{t}` is used by neurons {j} and {i}"));
@@ -629,7 +629,24 @@ impl Parser {
                 base
             }
         };
+        self.unique_label(net, &o, &label)?;
         net.graph.add_edge(pre, post, Projection { label, receptor, connector, weight, delay_ms, loihi, plasticity });
+        Ok(())
+    }
+
+    /// Refuses a projection label that cannot be written, or that an earlier
+    /// projection has: labels name the rows of `--save-weights` and the
+    /// compile report, where two alike could not be told apart.
+    fn unique_label(&self, net: &Network, o: &Obj, label: &str) -> Result<()> {
+        let at = o.get("label").unwrap_or_else(|| o.at.clone());
+        if let Some(why) = bad_projection_label(label) {
+            return at.err(why);
+        }
+        let taken = net.graph.edge_weights().map(|p| &p.label).chain(net.electrical.iter().map(|e| &e.p.label)).any(|l| l == label);
+        if taken {
+            let how = if o.get("label").is_some() { "" } else { " (this projection's default label: give it a `label`)" };
+            return at.err(format!("projection label `{label}` is used twice{how}: labels name the rows of --save-weights and must be unique"));
+        }
         Ok(())
     }
 
@@ -847,6 +864,7 @@ impl Parser {
             Some(l) => l.str()?.to_string(),
             None => format!("{}⇄{} (electrical {})", net.pop(pre).name, net.pop(post).name, net.electrical.len()),
         };
+        self.unique_label(net, o, &label)?;
         let p = Projection { label, receptor: Receptor::Excitatory, connector, weight, delay_ms: None, loihi: LoihiWeights::default(), plasticity: None };
         net.electrical.push(Electrical { pre, post, p });
         Ok(())

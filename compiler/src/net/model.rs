@@ -420,6 +420,32 @@ pub const DT_MS_RANGE: std::ops::RangeInclusive<f64> = 1e-6..=1e4;
 /// spike steps as 32-bit numbers).
 pub const MAX_STEPS: u64 = u32::MAX as u64;
 
+/// Why `name` cannot name a population, if it cannot: recordings are CSV
+/// rows `population,neuron,time` with the name unquoted, and probes are
+/// `--probe POP:VAR`, so a comma, quote, colon or line break in a name would
+/// make them mean something else.
+pub fn bad_population_name(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("a population name cannot be empty".into());
+    }
+    let c = name.chars().find(|&c| matches!(c, ',' | '"' | ':') || c.is_control())?;
+    Some(format!(
+        "population name \"{}\" holds {c:?}: a population name cannot hold commas, quotes, colons or control characters (recordings are CSV, probes are POP:VAR)",
+        name.escape_debug()
+    ))
+}
+
+/// Why `label` cannot label a projection, if it cannot: a line break or
+/// other control character would break the rows of `--save-weights` and of
+/// the compile report.
+pub fn bad_projection_label(label: &str) -> Option<String> {
+    if label.is_empty() {
+        return Some("a projection label cannot be empty".into());
+    }
+    let c = label.chars().find(|c| c.is_control())?;
+    Some(format!("projection label \"{}\" holds {c:?}: a label cannot hold control characters", label.escape_debug()))
+}
+
 /// A whole network.
 #[derive(Clone, Debug)]
 pub struct Network {

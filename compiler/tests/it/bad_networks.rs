@@ -26,7 +26,61 @@ const ROWS: &[(&str, &[&str])] = &[
         r#"{"dt_ms":1,"populations":[{"name":"n","size":2,"model":"spike_source_array","spike_times":[[1.0],[5e9]]}]}"#,
         &["$.populations[0].spike_times[1][0]", "spike time 5000000000 ms is step 5e9", "4294967295"],
     ),
+    // Names that would break the outputs naming them: recordings (CSV rows, unquoted), probes (POP:VAR), weights (one row per label).
+    (r#"{"populations":[{"name":"a:b","size":2,"model":"lif"}]}"#, &["$.populations[0].name", "\"a:b\" holds ':'", "colons"]),
+    (r#"{"populations":[{"name":"a,b\n","size":2,"model":"lif"}]}"#, &["$.populations[0].name", "\"a,b\\n\" holds ','"]),
+    (r#"{"populations":[{"name":"a\"b","size":2,"model":"lif"}]}"#, &["$.populations[0].name", "holds '\"'"]),
+    (r#"{"populations":[{"name":"ab\n","size":2,"model":"lif"}]}"#, &["$.populations[0].name", "holds '\\n'", "control characters"]),
+    (r#"{"populations":[{"name":"a\u0007","size":2,"model":"lif"}]}"#, &["$.populations[0].name", "holds '\\u{7}'"]),
+    (r#"{"populations":[{"name":"a","size":2,"model":"lif","labels":["x","y\nz"]}]}"#, &["$.populations[0].labels[1]", "control characters"]),
+    (
+        r#"{"populations":[{"name":"a","size":2,"model":"lif"}],"projections":[{"pre":"a","post":"a","weight":1,"connector":{"type":"one_to_one"},"label":"x\ny"}]}"#,
+        &["$.projections[0].label", "\"x\\ny\" holds '\\n'"],
+    ),
+    (
+        r#"{"populations":[{"name":"a","size":2,"model":"lif"}],"projections":[{"pre":"a","post":"a","weight":1,"connector":{"type":"one_to_one"},"label":"p"},
+            {"pre":"a","post":"a","weight":2,"connector":{"type":"one_to_one"},"label":"p"}]}"#,
+        &["$.projections[1].label", "label `p` is used twice", "--save-weights"],
+    ),
+    (
+        r#"{"populations":[{"name":"a","size":2,"model":"lif"}],"projections":[{"pre":"a","post":"a","weight":1,"connector":{"type":"one_to_one"}},
+            {"pre":"a","post":"a","weight":2,"connector":{"type":"one_to_one"},"label":"a→a"}]}"#,
+        &["$.projections[1].label", "label `a→a` is used twice"],
+    ),
+    (
+        r#"{"populations":[{"name":"a","size":2,"model":"lif"}],"projections":[{"pre":"a","post":"a","weight":1,"connector":{"type":"one_to_one"},"label":"a→a#2"},
+            {"pre":"a","post":"a","weight":1,"connector":{"type":"one_to_one"}}]}"#,
+        &["$.projections[1]", "label `a→a#2` is used twice (this projection's default label: give it a `label`)"],
+    ),
+    (
+        r#"{"populations":[{"name":"a","size":2,"model":"lif"}],"projections":[{"pre":"a","post":"a","weight":1,"connector":{"type":"one_to_one"},"label":"g"},
+            {"pre":"a","post":"a","receptor":"electrical","weight":1,"connector":{"type":"one_to_one"},"label":"g"}]}"#,
+        &["$.projections[1].label", "label `g` is used twice"],
+    ),
 ];
+
+/// The builder keeps the same rules: names that break outputs and a label
+/// given twice are refused; default labels are numbered, as the reader numbers them.
+#[test]
+fn the_builder_refuses_the_same_names() {
+    use nerve_compiler::front::builder::NetworkBuilder;
+    use nerve_compiler::net::model::{Connector, Model};
+    let mut b = NetworkBuilder::new("b", 1.0);
+    let e = b.population("a:b", 2, Model::Input).unwrap_err().to_string();
+    assert!(e.contains("\"a:b\" holds ':'"), "{e}");
+    let a = b.population("a", 2, Model::Input).unwrap();
+    let n = b.population("n", 2, Model::neuron("lif", vec![]).unwrap()).unwrap();
+    b.project(a, n, Connector::OneToOne).weight(1.0).add().unwrap();
+    b.project(a, n, Connector::OneToOne).weight(1.0).label("w").add().unwrap();
+    b.project(a, n, Connector::OneToOne).weight(1.0).add().unwrap();
+    let e = b.project(a, n, Connector::OneToOne).weight(1.0).label("w").add().unwrap_err().to_string();
+    assert!(e.contains("label `w` is used twice"), "{e}");
+    let e = b.project(a, n, Connector::OneToOne).weight(1.0).label("w\n").add().unwrap_err().to_string();
+    assert!(e.contains("holds '\\n'"), "{e}");
+    let net = b.finish().unwrap();
+    let labels: Vec<&str> = net.projections().map(|(_, _, _, p)| p.label.as_str()).collect();
+    assert_eq!(labels, ["a→n", "w", "a→n#2"]);
+}
 
 #[test]
 fn every_bad_network_is_refused_with_its_culprit() {

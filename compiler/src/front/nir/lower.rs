@@ -517,6 +517,10 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
             (n, _) if n.is_neuron() => Model::Neuron(nir_neuron(nm, n, size as usize, dt, reset, file)?.into_neuron()),
             _ => continue,
         };
+        // NIR allows any node name; the outputs that name populations do not.
+        if let Some(why) = bad_population_name(nm) {
+            return Err(err(file, format!("node `{}` ({}): {why}", nm.escape_debug(), node.type_name())));
+        }
         let record = node.is_spiking();
         let id = net.graph.add_node(Population { name: nm.clone(), size, model, initial: vec![], record_spikes: record, max_per_core: None, labels: vec![] });
         pop_of.insert(nm.clone(), id);
@@ -775,6 +779,10 @@ mod tests {
                 assert!(e.contains(w), "lacks `{w}`: {e}");
             }
         }
+        // A node name that would break the outputs naming its population.
+        let g = graph(vec![("in", NirNode::Input { shape: arr(&[1.0]) }), ("l:1", lif()), ("out", out())], &[("in", "l:1"), ("l:1", "out")]);
+        let e = to_network(&g, "g", "g.nir", &NirOptions::default()).unwrap_err().to_string();
+        assert!(e.contains("node `l:1` (LIF)") && e.contains("holds ':'"), "{e}");
         // A step (here the file's sample_dt) whose runs' times overflow.
         let mut g = chain(&[1.0], None);
         g.metadata = vec![("sample_dt".into(), 1e300)];
