@@ -374,6 +374,27 @@ impl EnergySpec {
     }
 }
 
+/// Largest time of one counted event, the real-time tick and the barrier, ns
+/// (1000 s). Times are multiplied by counts up to 2^64 and summed over a
+/// run: beyond a bound, a figure that is finite overflows the run's totals
+/// to infinity, which a run summary cannot hold.
+pub const MAX_EVENT_NS: f64 = 1e12;
+/// Largest energy of one counted event, pJ (1 J), for the same reason.
+pub const MAX_EVENT_PJ: f64 = 1e12;
+/// Largest static power per chip or core, W.
+pub const MAX_POWER_W: f64 = 1e6;
+/// Largest core clock, MHz (1 THz).
+pub const MAX_CLOCK_MHZ: f64 = 1e6;
+
+/// A figure as people read it: 1e308, not 309 digits.
+fn num(x: f64) -> String {
+    if x.is_finite() && x.abs() < 1e15 {
+        x.to_string()
+    } else {
+        format!("{x:e}")
+    }
+}
+
 /// Why a profile cannot be loaded or is inconsistent.
 #[derive(Debug, Error)]
 pub enum ArchError {
@@ -467,11 +488,28 @@ impl Arch {
         if c.max_input_ports == 0 || c.max_input_ports as usize > crate::instr::MAX_INPUT_PORTS {
             return bad("core.max_input_ports", c.max_input_ports.to_string(), "must be in 1..=16 (the ISA's ports)");
         }
-        if c.max_state_slots as usize > crate::instr::MAX_STATE_SLOTS {
-            return bad("core.max_state_slots", c.max_state_slots.to_string(), "must be ≤ 32 (the ISA's slots)");
+        // Zero kernel resources passed here and failed later, as an image the
+        // compiler made and its own check refused ("internal error").
+        if c.max_state_slots == 0 || c.max_state_slots as usize > crate::instr::MAX_STATE_SLOTS {
+            return bad("core.max_state_slots", c.max_state_slots.to_string(), "must be in 1..=32 (the ISA's slots)");
         }
-        if c.max_param_slots as usize > crate::instr::MAX_PARAM_SLOTS {
-            return bad("core.max_param_slots", c.max_param_slots.to_string(), "must be ≤ 64 (the ISA's slots)");
+        if c.max_param_slots == 0 || c.max_param_slots as usize > crate::instr::MAX_PARAM_SLOTS {
+            return bad("core.max_param_slots", c.max_param_slots.to_string(), "must be in 1..=64 (the ISA's slots)");
+        }
+        if c.kernel_max_instructions == 0 {
+            return bad("core.kernel_max_instructions", "0".into(), "must be ≥ 1");
+        }
+        if c.synapse_words == 0 {
+            return bad("core.synapse_words", "0".into(), "must be ≥ 1");
+        }
+        for (f, v) in [
+            ("core.max_input_keys", c.max_input_keys),
+            ("core.max_input_table_entries", c.max_input_table_entries),
+            ("core.max_output_axons", c.max_output_axons),
+        ] {
+            if v == Some(0) {
+                return bad(f, "0".into(), "must be ≥ 1 (leave it out for no limit)");
+            }
         }
         if c.synapse_bits == 0 || c.synapse_bits > c.synapse_word_bits {
             return bad("core.synapse_bits", c.synapse_bits.to_string(), "must be in 1..=synapse_word_bits");
@@ -486,6 +524,22 @@ impl Arch {
             return bad("timing.barrier_ns", "[]".into(), "needs at least one [tiles, ns] point");
         }
         let tm = &self.timing;
+        let mut last_tiles = 0.0;
+        for &[tiles, ns] in &tm.barrier_ns {
+            let point = format!("[{}, {}]", num(tiles), num(ns));
+            if !(tiles.is_finite() && tiles >= last_tiles) {
+                return bad("timing.barrier_ns", point, "tiles must be finite, ≥ 0 and ascending from point to point");
+            }
+            if !(ns.is_finite() && (0.0..=MAX_EVENT_NS).contains(&ns)) {
+                return bad("timing.barrier_ns", point, &format!("ns must be a finite number in 0..={MAX_EVENT_NS:e}"));
+            }
+            last_tiles = tiles;
+        }
+        if let Some(t) = tm.timestep_ns {
+            if !(t.is_finite() && t > 0.0 && t <= MAX_EVENT_NS) {
+                return bad("timing.timestep_ns", num(t), &format!("must be a finite number in (0, {MAX_EVENT_NS:e}] (leave it out to free-run)"));
+            }
+        }
         for (f, v) in [
             ("timing.instr_alu_ns", tm.instr_alu_ns),
             ("timing.instr_mul_ns", tm.instr_mul_ns),
@@ -502,15 +556,19 @@ impl Arch {
             ("timing.hop_diag_ns", tm.hop_diag_ns),
             ("timing.chip_crossing_ns", tm.chip_crossing_ns),
             ("timing.link_packet_ns", tm.link_packet_ns),
-            ("core.clock_mhz", c.clock_mhz),
+            ("timing.synaptic_update_ns", tm.synaptic_update_ns),
         ] {
-            if !(v.is_finite() && v >= 0.0) {
-                return bad(f, v.to_string(), "must be a finite number ≥ 0");
+            if !(v.is_finite() && (0.0..=MAX_EVENT_NS).contains(&v)) {
+                return bad(f, num(v), &format!("must be a finite number in 0..={MAX_EVENT_NS:e}"));
             }
         }
+        if !(c.clock_mhz.is_finite() && c.clock_mhz > 0.0 && c.clock_mhz <= MAX_CLOCK_MHZ) {
+            return bad("core.clock_mhz", num(c.clock_mhz), &format!("must be a finite number in (0, {MAX_CLOCK_MHZ:e}]"));
+        }
         for (f, fig) in self.energy.figures() {
-            if !(fig.value.is_finite() && fig.value >= 0.0) {
-                return bad(f, fig.value.to_string(), "must be a finite number ≥ 0");
+            let max = if f.ends_with("_w") { MAX_POWER_W } else { MAX_EVENT_PJ };
+            if !(fig.value.is_finite() && (0.0..=max).contains(&fig.value)) {
+                return bad(f, num(fig.value), &format!("must be a finite number in 0..={max:e}"));
             }
             if fig.source.trim().is_empty() {
                 return bad(f, fig.value.to_string(), "every figure needs a source");
@@ -695,10 +753,61 @@ mod tests {
 
     #[test]
     fn invalid_profile_is_a_typed_error() {
+        type Case = (fn(&mut Arch), &'static str, &'static str);
+        // (change to `tiny`, field, limit named)
+        let cases: &[Case] = &[
+            (|a| a.core.weight_bits = 0, "core.weight_bits", "1..=32"),
+            // Zero kernel resources compiled into images the compiler's own check refused.
+            (|a| a.core.max_state_slots = 0, "core.max_state_slots", "1..=32"),
+            (|a| a.core.max_state_slots = 33, "core.max_state_slots", "1..=32"),
+            (|a| a.core.max_param_slots = 0, "core.max_param_slots", "1..=64"),
+            (|a| a.core.kernel_max_instructions = 0, "core.kernel_max_instructions", "≥ 1"),
+            (|a| a.core.synapse_words = 0, "core.synapse_words", "≥ 1"),
+            (|a| a.core.max_input_keys = Some(0), "core.max_input_keys", "≥ 1 (leave it out for no limit)"),
+            (|a| a.core.max_input_table_entries = Some(0), "core.max_input_table_entries", "≥ 1"),
+            (|a| a.core.max_output_axons = Some(0), "core.max_output_axons", "≥ 1"),
+            (|a| a.core.max_neurons = 0, "core.max_neurons", "1..=65536"),
+            (|a| a.core.max_row_length = 0, "core.max_row_length", "≥ 1"),
+            (|a| a.core.max_delay_steps = 0, "core.max_delay_steps", "1..=4096"),
+            (|a| a.core.max_input_ports = 0, "core.max_input_ports", "1..=16"),
+            (|a| a.core.synapse_bits = 0, "core.synapse_bits", "1..=synapse_word_bits"),
+            (|a| a.core.clock_mhz = 0.0, "core.clock_mhz", "(0, 1e6]"),
+            (|a| a.core.clock_mhz = f64::NAN, "core.clock_mhz", "finite"),
+            (|a| a.topology.cores_per_tile = 0, "topology.cores_per_tile", "1..=256"),
+            (|a| a.topology.chips = [0, 1], "topology", "≥ 1"),
+            (|a| a.router.table_entries = 0, "router.table_entries", "≥ 1"),
+            // A negative tick was reported as a negative real-time tick.
+            (|a| a.timing.timestep_ns = Some(-5.0), "timing.timestep_ns", "(0, 1e12]"),
+            (|a| a.timing.timestep_ns = Some(0.0), "timing.timestep_ns", "leave it out to free-run"),
+            (|a| a.timing.timestep_ns = Some(f64::INFINITY), "timing.timestep_ns", "finite"),
+            (|a| a.timing.timestep_ns = Some(1e13), "timing.timestep_ns", "1e12"),
+            (|a| a.timing.instr_alu_ns = -1.0, "timing.instr_alu_ns", "0..=1e12"),
+            (|a| a.timing.packet_in_ns = f64::NAN, "timing.packet_in_ns", "finite"),
+            (|a| a.timing.link_packet_ns = 1e300, "timing.link_packet_ns", "0..=1e12"),
+            (|a| a.timing.synaptic_update_ns = -2.0, "timing.synaptic_update_ns", "0..=1e12"),
+            (|a| a.timing.barrier_ns = vec![], "timing.barrier_ns", "at least one"),
+            (|a| a.timing.barrier_ns = vec![[1.0, -64.0]], "timing.barrier_ns", "0..=1e12"),
+            (|a| a.timing.barrier_ns = vec![[1.0, f64::NAN]], "timing.barrier_ns", "finite"),
+            (|a| a.timing.barrier_ns = vec![[9.0, 1.0], [1.0, 2.0]], "timing.barrier_ns", "ascending"),
+            (|a| a.timing.barrier_ns = vec![[-1.0, 1.0]], "timing.barrier_ns", "≥ 0"),
+            // Energies of 1e308 pJ made a run's totals infinite, written as null.
+            (|a| a.energy.synaptic_op_pj.value = 1e308, "energy.synaptic_op_pj", "0..=1e12"),
+            (|a| a.energy.barrier_pj.value = -1.0, "energy.barrier_pj", "0..=1e12"),
+            (|a| a.energy.hop_ew_pj.value = f64::NAN, "energy.hop_ew_pj", "finite"),
+            (|a| a.energy.static_chip_w.value = 1e7, "energy.static_chip_w", "0..=1e6"),
+            (|a| a.energy.active_core_w.value = f64::INFINITY, "energy.active_core_w", "0..=1e6"),
+            (|a| a.energy.instr_pj.source = " ".into(), "energy.instr_pj", "needs a source"),
+        ];
+        for (change, field, limit) in cases {
+            let mut a = Arch::builtin("tiny").unwrap();
+            change(&mut a);
+            let e = a.validate().unwrap_err().to_string();
+            assert!(e.contains(&format!("{field} = ")) && e.contains(limit), "{field}: {e}");
+        }
         let mut a = Arch::builtin("tiny").unwrap();
-        a.core.weight_bits = 0;
+        a.energy.synaptic_op_pj.value = 1e308;
         let e = a.validate().unwrap_err().to_string();
-        assert!(e.contains("core.weight_bits"), "{e}");
+        assert!(e.contains("energy.synaptic_op_pj = 1e308 is invalid"), "a huge figure shown short: {e}");
         let e = Arch::from_toml_str("name = 3", "x.toml").unwrap_err().to_string();
         assert!(e.contains("x.toml"), "{e}");
     }

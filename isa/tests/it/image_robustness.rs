@@ -147,11 +147,18 @@ fn validate_names_the_culprit_and_the_limit() {
     type SetLimit<'a> = &'a dyn Fn(&mut nerve_isa::arch::Arch);
     let limits: [(SetLimit, String); 3] = [
         (&|a| a.core.max_input_keys = Some(rows - 1), format!("input keys (axons) on core4 needs {rows}, the limit is {}", rows - 1)),
-        (&|a| a.core.max_input_table_entries = Some(0), "input-table entries on core4".to_string()),
+        (&|a| a.core.max_input_table_entries = Some(1), "input-table entries on core4 needs 2, the limit is 1".to_string()),
         (&|a| a.core.synapse_words = 1, "synaptic memory words on core4".to_string()),
     ];
     for (set, says) in limits {
         let mut img = sample_image();
+        // Its rows reached by two entries (a profile's limit of 0 entries is refused as a profile).
+        let e = img.cores[1].inputs[0];
+        img.cores[1].inputs = vec![
+            nerve_isa::image::InputEntry { mask: !1, count: 2, ..e },
+            nerve_isa::image::InputEntry { key: nerve_isa::ids::RoutingKey(e.key.0 + 2), mask: !1, row: e.row + 2, count: 1 },
+        ];
+        img.validate().unwrap();
         set(&mut img.arch);
         let e = img.validate().unwrap_err().to_string();
         assert!(e.contains(&says), "{e}");
