@@ -333,8 +333,9 @@ pub struct Energy {
     pub power_w: f64,
     pub per_step_j: f64,
     pub inference_steps: Option<u64>,
+    /// Total energy ÷ inferences run; absent without `inference_steps` or steps.
     pub per_inference_j: Option<f64>,
-    /// Energy × time to solution (per inference where given), J·s.
+    /// Energy × time to solution (per inference where `per_inference_j` is given), J·s.
     pub edp_js: f64,
     /// Total energy ÷ synaptic events, J (the "all included" figure papers quote).
     pub per_synaptic_event_j: Option<f64>,
@@ -506,12 +507,13 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
             share: if total_j > 0.0 { static_j / total_j } else { 0.0 },
         }))
         .collect();
-    let per_inference_j = o.inference_steps.map(|k| total_j / (out.steps as f64 / k.max(1) as f64));
-    let edp = match o.inference_steps {
-        Some(k) => {
-            let n = out.steps as f64 / k.max(1) as f64;
-            (total_j / n) * (wall_s / n)
-        }
+    // Inferences run (a fraction when the run is shorter than one). A run of
+    // no steps has none: no per-inference figures (0 / 0 was written as null,
+    // which no reader takes for a number), the energy-delay of the whole run.
+    let inferences = o.inference_steps.map(|k| out.steps as f64 / k.max(1) as f64).filter(|&n| n > 0.0);
+    let per_inference_j = inferences.map(|n| total_j / n);
+    let edp = match inferences {
+        Some(n) => (total_j / n) * (wall_s / n),
         None => total_j * wall_s,
     };
     // Per core.

@@ -42,7 +42,7 @@ pub fn tables(s: &Summary, top: usize) -> Vec<(String, String)> {
         vec!["energy".into(), format!("{} total = {} dynamic + {} static", eng(e.total_j, "J"), eng(e.dynamic_j, "J"), eng(e.static_j, "J"))],
         vec!["power".into(), format!("{} mean ({} static)", eng(e.power_w, "W"), eng(e.static_power_w, "W"))],
         vec!["energy per timestep".into(), eng(e.per_step_j, "J")],
-        vec!["energy-delay product".into(), format!("{} ({})", eng(e.edp_js, "J·s"), if e.inference_steps.is_some() { "per inference" } else { "whole run" })],
+        vec!["energy-delay product".into(), format!("{} ({})", eng(e.edp_js, "J·s"), if e.per_inference_j.is_some() { "per inference" } else { "whole run" })],
     ];
     if let (Some(k), Some(j)) = (e.inference_steps, e.per_inference_j) {
         head.push(vec!["energy per inference".into(), format!("{} ({} steps each)", eng(j, "J"), k)]);

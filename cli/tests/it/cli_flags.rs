@@ -386,6 +386,26 @@ const ROWS: &[(&str, &str, Check)] = &[
     }),
 ];
 
+/// What `nerve run --report` writes at the edges (no steps, fewer steps than
+/// an inference) `nerve report` reads back: 0 steps with --inference-steps
+/// wrote `"edp_js": null` (0 / 0), which the reader refused.
+#[test]
+fn edge_case_run_summaries_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(root.join("../examples/small.json"), d.join("small.json")).unwrap();
+    nerve(d, "compile small.json --arch spinnaker -o small.img -q");
+    for (args, per_inference) in [("--steps 0", false), ("--steps 0 --inference-steps 1", false), ("--steps 3 --inference-steps 10", true)] {
+        nerve(d, &format!("run small.img {args} --report r.json -q"));
+        let v = json(d, "r.json");
+        assert!(v["energy"]["edp_js"].is_f64(), "{args}: {}", v["energy"]);
+        assert_eq!(v["energy"]["per_inference_j"].is_f64(), per_inference, "{args}: {}", v["energy"]);
+        let t = stdout(&nerve(d, "report r.json"));
+        assert!(t.contains(if per_inference { "(per inference)" } else { "(whole run)" }), "{args}:\n{t}");
+    }
+}
+
 #[test]
 fn every_readme_flag_is_exercised() {
     let dir = tempfile::tempdir().unwrap();
