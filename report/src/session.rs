@@ -155,8 +155,10 @@ fn external(m: &Machine, inputs: &[Input], steps: u64) -> Result<(Spikes, usize)
     let dt = m.dt_ms;
     let mut ext: Vec<(String, u32, u32)> = Vec::new();
     let mut late = 0;
-    for input in inputs {
-        let mut seen = std::collections::BTreeSet::new();
+    // Across files too: a neuron spikes at most once a step, whichever file
+    // gives the spike (merged, a spike given twice ran as one).
+    let mut seen: std::collections::BTreeMap<(String, u32, u32), usize> = Default::default();
+    for (fi, input) in inputs.iter().enumerate() {
         for (index, s) in input.spikes.iter().enumerate() {
             let step = (s.time_ms / dt + 0.5).floor();
             if step >= steps as f64 {
@@ -167,12 +169,14 @@ fn external(m: &Machine, inputs: &[Input], steps: u64) -> Result<(Spikes, usize)
                 continue;
             }
             let key = (s.population.clone(), s.neuron, step as u32);
-            if !seen.insert(key.clone()) {
+            if let Some(&other) = seen.get(&key) {
+                let also = if other == fi { String::new() } else { format!(", the other in {}", inputs[other].origin) };
                 return Err(Error::File(format!(
-                    "{}: two spikes of `{}` neuron {} fall in timestep {} ({} ms with dt {} ms)",
+                    "{}: two spikes of `{}` neuron {} fall in timestep {} ({} ms with dt {} ms{also})",
                     input.origin, s.population, s.neuron, step, s.time_ms, dt
                 )));
             }
+            seen.insert(key.clone(), fi);
             ext.push(key);
         }
     }

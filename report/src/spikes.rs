@@ -46,6 +46,10 @@ pub fn read(path: &Path) -> Result<Vec<Spike>> {
 pub fn read_text(text: &str, file: &str, json: bool) -> std::result::Result<Vec<Spike>, String> {
     if json {
         let v: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("{file}: not valid JSON: {e}"))?;
+        // A misspelt or extra key would be ignored, and its spikes with it.
+        if let Some(k) = v.as_object().and_then(|o| o.keys().find(|k| *k != "spikes")) {
+            return Err(format!("{file}: unknown key `{k}` (the file holds `spikes` only)"));
+        }
         let arr = v
             .get("spikes")
             .and_then(|s| s.as_array())

@@ -59,6 +59,9 @@ fn setup(dir: &Path) {
     w("sp_header.csv", "pop,n,t\nsrc,0,1\n");
     w("sp_nan.csv", "population,neuron,time\nsrc,0,nan\n");
     w("sp_notsrc.csv", "population,neuron,time\nn,0,1\n");
+    w("sp_a.csv", "population,neuron,time\nsrc,0,1\n");
+    w("sp_b.csv", "population,neuron,time\nsrc,1,3\nsrc,0,1.2\n");
+    w("sp_key.json", r#"{"spikes": [{"population": "src", "neuron": 0, "time": 1}], "spikez": []}"#);
     w("fake.nir", "hello");
     // Found by fuzzing (`network`): a population of 10^9 neurons took minutes to parse (every neuron's parameters checked one by one).
     let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz");
@@ -145,6 +148,13 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("run good.img --steps 5 --input sp_header.csv --record out/s.csv", 1, &["line 1", "population,neuron,time"]),
     ("run good.img --steps 5 --input sp_nan.csv --record out/s.csv", 1, &["line 2", "nan"]),
     ("run good.img --steps 5 --input sp_notsrc.csv --record out/s.csv", 1, &["a lif population", "input or spike-source"]),
+    // One spike given in two files was merged silently (in one file, an error).
+    (
+        "run good.img --steps 5 --input sp_a.csv --input sp_b.csv --record out/s.csv",
+        1,
+        &["sp_b.csv", "`src` neuron 0 fall in timestep 1", "the other in sp_a.csv"],
+    ),
+    ("run good.img --steps 5 --input sp_key.json --record out/s.csv", 1, &["sp_key.json", "unknown key `spikez`", "`spikes` only"]),
     // Options: unknown names, out-of-range values, contradictions.
     ("run good.img --steps 5 --probe n:nosuch --probe-out out/p.csv", 1, &["`n` has no variable `nosuch`", "v, isyn"]),
     ("run good.img --steps 5 --probe nosuch:v --probe-out out/p.csv", 1, &["no population `nosuch`"]),
