@@ -57,6 +57,22 @@ const ROWS: &[(&str, &[&str])] = &[
             {"pre":"a","post":"a","receptor":"electrical","weight":1,"connector":{"type":"one_to_one"},"label":"g"}]}"#,
         &["$.projections[1].label", "label `g` is used twice"],
     ),
+    // loihi_lif weights are integers (docs/network-format.md): a fraction was cut off while the report said 0% error.
+    (
+        r#"{"populations":[{"name":"s","size":2,"model":"input"},{"name":"l","size":2,"model":"loihi_lif","params":{"du":1,"dv":1,"vth":10}}],
+            "projections":[{"pre":"s","post":"l","connector":{"type":"from_list","connections":[[0,0,3],[1,0,5.5]]}}]}"#,
+        &["$.projections[0]", "connection 1 (1, 0): loihi_lif weights are integers, found 5.5"],
+    ),
+    (
+        r#"{"populations":[{"name":"s","size":2,"model":"input"},{"name":"l","size":1,"model":"loihi_lif","params":{"du":1,"dv":1,"vth":10}}],
+            "projections":[{"pre":"s","post":"l","connector":{"type":"dense","weights":[[2,0.5]]}}]}"#,
+        &["$.projections[0]", "dense[0][1]: loihi_lif weights are integers, found 0.5"],
+    ),
+    (
+        r#"{"populations":[{"name":"s","size":4,"model":"input"},{"name":"l","size":1,"model":"loihi_lif","params":{"du":1,"dv":1,"vth":10}}],
+            "projections":[{"pre":"s","post":"l","weight":1,"connector":{"type":"avg_pool2d","in_shape":[1,2,2],"kernel":2}}]}"#,
+        &["$.projections[0]", "the pooling's scale", "found 0.25"],
+    ),
 ];
 
 /// The builder keeps the same rules: names that break outputs and a label
