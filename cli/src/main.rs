@@ -8,7 +8,7 @@ mod mpi;
 mod out;
 mod progress;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -56,8 +56,34 @@ enum Command {
     Asm(cmd::asm::AsmArgs),
 }
 
+/// Prints a usage error and exits (2). For a missing required argument,
+/// clap's usage line lists the options given on the command line beside the
+/// required ones, as if they were required too (`nerve compile net.json -o
+/// x.img` showed `--output <OUTPUT>` as required): the command's own usage
+/// line (as in its --help) replaces it.
+fn usage_error(e: clap::Error) -> ! {
+    if e.kind() != clap::error::ErrorKind::MissingRequiredArgument {
+        e.exit()
+    }
+    let mut cmd = Cli::command();
+    cmd.build();
+    let mut cmd = &cmd;
+    for a in std::env::args_os().skip(1) {
+        match a.to_str().and_then(|a| cmd.find_subcommand(a)) {
+            Some(sub) => cmd = sub,
+            None if a.to_string_lossy().starts_with('-') => continue,
+            None => break,
+        }
+    }
+    let usage = cmd.clone().render_usage().to_string();
+    let text = e.render().to_string();
+    let fixed: Vec<&str> = text.lines().map(|l| if l.starts_with("Usage: ") { usage.trim_end() } else { l }).collect();
+    eprintln!("{}", fixed.join("\n"));
+    std::process::exit(e.exit_code())
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::try_parse().unwrap_or_else(|e| usage_error(e));
     match cli.command {
         Command::Run(_) | Command::Compile(_) => hugepages::request(false),
         _ => {}
