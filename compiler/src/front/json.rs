@@ -9,6 +9,9 @@ use super::dom::{Doc, Kind, Members, V};
 use crate::error::{num, CompileError, Result};
 use crate::net::model::*;
 
+/// One in the STDP third factor's fixed point (sPyNNaker's S4.11).
+const STDP_ONE: f64 = nerve_isa::learning::stdp::ONE as f64;
+
 /// Where we are in the document, for error messages.
 #[derive(Clone)]
 struct At<'a> {
@@ -743,8 +746,15 @@ impl Parser {
                     if net.find(&name).is_none() {
                         return r.err(format!("no population `{name}` (the reward must be a population defined before this projection)"));
                     }
+                    // The learning engine multiplies by it as a 32-bit integer.
                     let weight = match o.get("reward_weight") {
-                        Some(a) => a.f64()?,
+                        Some(a) => {
+                            let v = a.f64()?;
+                            if v.fract() != 0.0 || v < i32::MIN as f64 || v > i32::MAX as f64 {
+                                return a.err(format!("`reward_weight` must be an integer in {}..={}, found {}", i32::MIN, i32::MAX, crate::error::num(v)));
+                            }
+                            v
+                        }
                         None => 1.0,
                     };
                     Some(RewardSpec { pop: name, weight, y1_impulse: num("y1_impulse", 0.0, 127.0)?, y1_tau: num("y1_tau", 0.0, 1e9)? })
@@ -806,7 +816,17 @@ impl Parser {
                         if net.find(&name).is_none() {
                             return r.err(format!("no population `{name}` (the reward must be a population defined before this projection)"));
                         }
-                        Some(StdpReward { pop: name, weight: num(&o, "reward_weight", 1.0, true)?, tau: num(&o, "reward_tau", 100.0, true)? })
+                        let weight = num(&o, "reward_weight", 1.0, true)?;
+                        // The third factor is a 16-bit S4.11 number: beyond it the weight was clamped, below half a unit it was 0.
+                        let (lo, hi) = (0.5 / STDP_ONE, i16::MAX as f64 / STDP_ONE);
+                        if !(lo..=hi).contains(&weight) {
+                            // invariant: `reward_weight` was read by `num` just above
+                            return o.get("reward_weight").expect("given").err(format!(
+                                "`reward_weight` must be in {lo}..={hi} (a 16-bit number with 11 fraction bits), found {}",
+                                crate::error::num(weight)
+                            ));
+                        }
+                        Some(StdpReward { pop: name, weight, tau: num(&o, "reward_tau", 100.0, true)? })
                     }
                     None => {
                         for k in ["reward_weight", "reward_tau"] {

@@ -87,6 +87,11 @@ fn number(s: &str) -> Result<i64, String> {
     s.parse::<i64>().map_err(|_| format!("`{s}` is out of range"))
 }
 
+/// An exponent of 2, refused where a 32-bit one would wrap (2^4294967298 was read as 2^2).
+fn exponent(e: i64) -> Result<i32, String> {
+    i32::try_from(e).map_err(|_| format!("the exponent {e} is out of range"))
+}
+
 /// The length of `s` up to its matching closing bracket (s starts with '(').
 fn closing(s: &str) -> Result<usize, String> {
     let mut depth = 0;
@@ -146,8 +151,8 @@ fn tokenize(mut s: &str) -> Result<Vec<Tok>, String> {
                     };
                     let ne = digits(&after[e0..]);
                     if ne > 0 {
-                        let e = number(&after[e0..e0 + ne])? * sign;
-                        (Tok::Lit(number(m)?, e as i32), n + 3 + e0 + ne)
+                        let e = exponent(number(&after[e0..e0 + ne])? * sign)?;
+                        (Tok::Lit(number(m)?, e), n + 3 + e0 + ne)
                     } else {
                         (Tok::Lit(number(m)?, 0), n)
                     }
@@ -162,8 +167,8 @@ fn tokenize(mut s: &str) -> Result<Vec<Tok>, String> {
                     if ne == 0 {
                         return Err(format!("cannot read `{s}`"));
                     }
-                    let e = number(&after[e0..e0 + ne])? * sign;
-                    (Tok::Lit(1, e as i32), n + 1 + e0 + ne)
+                    let e = exponent(number(&after[e0..e0 + ne])? * sign)?;
+                    (Tok::Lit(1, e), n + 1 + e0 + ne)
                 } else {
                     (Tok::Lit(number(m)?, 0), n)
                 }
@@ -233,8 +238,8 @@ fn product(g: &[Tok]) -> Result<Product, String> {
                 }
             }
             Tok::Lit(m, e) => {
-                mant *= m;
-                exp += e;
+                mant = mant.checked_mul(*m).ok_or_else(|| format!("the product's scale {mant}·{m} is out of range"))?;
+                exp = exp.checked_add(*e).ok_or("the product's exponent is out of range")?;
             }
             Tok::Var(v) => factors.push(Factor { var: *v, konst: 0, sgn: false }),
             Tok::Bracket(inner) | Tok::Sgn(inner) => {
@@ -252,8 +257,8 @@ fn product(g: &[Tok]) -> Result<Product, String> {
                         match sub.get(1) {
                             Some(Tok::Var(v)) => var = Some(*v),
                             Some(Tok::Lit(m, e)) => {
-                                mant *= m * sign;
-                                exp += e;
+                                mant = mant.checked_mul(m * sign).ok_or_else(|| format!("the product's scale {mant}·{m} is out of range"))?;
+                                exp = exp.checked_add(*e).ok_or("the product's exponent is out of range")?;
                             }
                             _ => {}
                         }
@@ -281,8 +286,8 @@ fn product(g: &[Tok]) -> Result<Product, String> {
                     }
                     _ => return Err("a bracket must be [+-]var[+-]constant".into()),
                 }
-                if konst.fract() != 0.0 {
-                    return Err(format!("the constant {konst} in a bracket is not an integer"));
+                if konst.fract() != 0.0 || konst.abs() > i32::MAX as f64 {
+                    return Err(format!("the constant {} in a bracket is not an integer in ±{}", crate::error::num(konst), i32::MAX));
                 }
                 if sgn {
                     match var {

@@ -58,8 +58,8 @@ pub fn compile(net: &Network, e: ProjIx, pl: &Plasticity, q: &crate::lower::Proj
                     if rs != 1 && rs != ps {
                         return Err(err(format!("the reward population `{}` has {rs} neurons: one per post neuron ({ps}) or one for all", r.pop)));
                     }
-                    if r.weight.fract() != 0.0 {
-                        return Err(err(format!("reward_weight {} is not an integer", r.weight)));
+                    if r.weight.fract() != 0.0 || r.weight < i32::MIN as f64 || r.weight > i32::MAX as f64 {
+                        return Err(err(format!("reward_weight {} is not an integer in {}..={}", crate::error::num(r.weight), i32::MIN, i32::MAX)));
                     }
                     Some(Reward { pop: nerve_isa::ids::PopId(pop.index() as u32), weight: r.weight as i32, y1_impulse: r.y1_impulse, y1_tau: r.y1_tau })
                 }

@@ -115,11 +115,13 @@ pub fn plan(net: &Network, p: &Projection, st: &StdpPlasticity, q: &ProjQuant, s
     }
     let (plus, minus) = (Lut::exp(dt, st.tau_plus), Lut::exp(dt, st.tau_minus));
     let reward = match (&st.reward, reward) {
-        (Some(r), Some(pop)) => Some(StdpReward {
-            pop: nerve_isa::ids::PopId(pop),
-            weight: (r.weight * nerve_isa::learning::stdp::ONE as f64).round().min(i16::MAX as f64) as i32,
-            lut: Lut::exp(dt, r.tau),
-        }),
+        (Some(r), Some(pop)) => {
+            let w = (r.weight * nerve_isa::learning::stdp::ONE as f64).round();
+            if !(1.0..=i16::MAX as f64).contains(&w) {
+                return Err(format!("reward_weight {} is outside the third factor's 16 bits (S4.11: 1/4096..=15.9995)", crate::error::num(r.weight)));
+            }
+            Some(StdpReward { pop: nerve_isa::ids::PopId(pop), weight: w as i32, lut: Lut::exp(dt, r.tau) })
+        }
         _ => None,
     };
     let rule = StdpRule {

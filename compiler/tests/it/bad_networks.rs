@@ -73,6 +73,28 @@ const ROWS: &[(&str, &[&str])] = &[
             "projections":[{"pre":"s","post":"l","weight":1,"connector":{"type":"avg_pool2d","in_shape":[1,2,2],"kernel":2}}]}"#,
         &["$.projections[0]", "the pooling's scale", "found 0.25"],
     ),
+    // Learning: numbers beyond what the engine holds were clamped or wrapped without a word.
+    (
+        r#"{"populations":[{"name":"s","size":1,"model":"input"},{"name":"r","size":1,"model":"input"},{"name":"l","size":1,"model":"loihi_lif","params":{"du":1,"dv":1,"vth":10}}],
+            "projections":[{"pre":"s","post":"l","weight":1,"connector":{"type":"all_to_all"},"plasticity":{"type":"loihi3f","dw":"x0*y1","reward":"r","reward_weight":1e12}}]}"#,
+        &["$.projections[0].plasticity.reward_weight", "an integer in -2147483648..=2147483647, found 1000000000000"],
+    ),
+    (
+        r#"{"populations":[{"name":"s","size":1,"model":"input"},{"name":"r","size":1,"model":"input"},{"name":"l","size":1,"model":"lif"}],
+            "projections":[{"pre":"s","post":"l","weight":1,"connector":{"type":"all_to_all"},"plasticity":{"type":"stdp","reward":"r","reward_weight":100,
+            "timing_dependence":{"type":"spike_pair"},"weight_dependence":{"type":"additive"}}}]}"#,
+        &["$.projections[0].plasticity.reward_weight", "0.000244140625..=15.99951171875", "found 100"],
+    ),
+    (
+        r#"{"populations":[{"name":"s","size":1,"model":"input"},{"name":"l","size":1,"model":"loihi_lif","params":{"du":1,"dv":1,"vth":10}}],
+            "projections":[{"pre":"s","post":"l","weight":1,"connector":{"type":"all_to_all"},"plasticity":{"type":"loihi","dw":"2^4294967298*x0*y1"}}]}"#,
+        &["$.projections[0].plasticity.dw", "exponent 4294967298 is out of range"],
+    ),
+    (
+        r#"{"populations":[{"name":"s","size":1,"model":"input"},{"name":"l","size":1,"model":"loihi_lif","params":{"du":1,"dv":1,"vth":10}}],
+            "projections":[{"pre":"s","post":"l","weight":1,"connector":{"type":"all_to_all"},"plasticity":{"type":"loihi","dw":"9999999999*9999999999*x0*y1"}}]}"#,
+        &["$.projections[0].plasticity.dw", "out of range"],
+    ),
 ];
 
 /// The builder keeps the same rules: names that break outputs and a label
