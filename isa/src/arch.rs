@@ -374,6 +374,11 @@ impl EnergySpec {
     }
 }
 
+/// Most cores in a machine: 16 times SpiNNaker's million, whose largest
+/// machine nerve models; placement orders every tile of the machine in
+/// memory, and a profile of 2^31 tiles ran it out of memory.
+pub const MAX_CORES: u64 = 1 << 24;
+
 /// Largest time of one counted event, the real-time tick and the barrier, ns
 /// (1000 s). Times are multiplied by counts up to 2^64 and summed over a
 /// run: beyond a bound, a figure that is finite overflows the run's totals
@@ -463,9 +468,16 @@ impl Arch {
         if t.cores_per_tile == 0 || t.cores_per_tile > 256 {
             return bad("topology.cores_per_tile", t.cores_per_tile.to_string(), "must be in 1..=256");
         }
-        let tiles = self.num_tiles() as u64;
-        if tiles * t.cores_per_tile as u64 > u32::MAX as u64 / 2 {
-            return bad("topology", format!("{tiles} tiles"), "too many cores for 32-bit core ids");
+        // In u64: `num_tiles` multiplies in u32, which these dimensions (up to 2^16 each) overflow.
+        let [tx, ty] = t.tiles_per_chip.map(u64::from);
+        let [cx, cy] = t.chips.map(u64::from);
+        let cores = tx * cx * ty * cy * t.cores_per_tile as u64;
+        if cores > MAX_CORES {
+            return bad(
+                "topology",
+                format!("{} tiles of {} cores", tx * cx * ty * cy, t.cores_per_tile),
+                &format!("{cores} cores: at most {MAX_CORES} (the compiler's placement walks every tile of the machine)"),
+            );
         }
         let c = &self.core;
         if c.max_neurons == 0 || c.max_neurons > 65_536 {
@@ -775,6 +787,9 @@ mod tests {
             (|a| a.core.clock_mhz = f64::NAN, "core.clock_mhz", "finite"),
             (|a| a.topology.cores_per_tile = 0, "topology.cores_per_tile", "1..=256"),
             (|a| a.topology.chips = [0, 1], "topology", "≥ 1"),
+            // 2^33 tiles: their count overflowed u32 (a panic), or, wrapped, passed and ran placement out of memory.
+            (|a| (a.topology.tiles_per_chip, a.topology.chips) = ([65535, 65535], [65535, 2]), "topology", "at most 16777216"),
+            (|a| (a.topology.chips, a.topology.cores_per_tile) = ([4096, 2048], 4), "topology", "33554432 cores: at most 16777216"),
             (|a| a.router.table_entries = 0, "router.table_entries", "≥ 1"),
             // A negative tick was reported as a negative real-time tick.
             (|a| a.timing.timestep_ns = Some(-5.0), "timing.timestep_ns", "(0, 1e12]"),
