@@ -111,8 +111,11 @@ fn closing(s: &str) -> Result<usize, String> {
 }
 
 /// Tokens in lava's order of trial (`symbolic_equation.py`).
-fn tokenize(mut s: &str) -> Result<Vec<Tok>, String> {
-    let mut out = Vec::new();
+/// `at` is where `s` starts in the rule without its spaces, `pos` maps such
+/// an offset to a character of the rule as written (for errors).
+fn tokenize(mut s: &str, at: usize, pos: &dyn Fn(usize) -> usize) -> Result<Vec<Tok>, String> {
+    let mut out: Vec<Tok> = Vec::new();
+    let mut off = at;
     while !s.is_empty() {
         let b = s.as_bytes();
         let (tok, len) = match b[0] {
@@ -132,11 +135,11 @@ fn tokenize(mut s: &str) -> Result<Vec<Tok>, String> {
             b't' => (Tok::Var(Var::T), 1),
             b'(' => {
                 let end = closing(s)?;
-                (Tok::Bracket(tokenize(&s[1..end])?), end + 1)
+                (Tok::Bracket(tokenize(&s[1..end], off + 1, pos)?), end + 1)
             }
             _ if s.starts_with("sgn(") => {
                 let end = closing(&s[3..])? + 3;
-                (Tok::Sgn(tokenize(&s[4..end])?), end + 1)
+                (Tok::Sgn(tokenize(&s[4..end], off + 4, pos)?), end + 1)
             }
             c if c.is_ascii_digit() => {
                 let n = digits(s);
@@ -175,8 +178,22 @@ fn tokenize(mut s: &str) -> Result<Vec<Tok>, String> {
             }
             _ => return Err(format!("cannot read `{s}` (symbols: x0 y0 u0-u9 x1 x2 y1 y2 y3 w d t, sgn(), brackets, m*2^e constants)")),
         };
+        // lava's grammar joins factors with `*`: "x1 y0" or "x1*y0*" read as x1*y0 would hide a typo.
+        // Only lava's own reading of "u12" (u1 times 2) joins two without one.
+        let operator = |t: &Tok| matches!(t, Tok::Add | Tok::Sub | Tok::Mul);
+        match out.last() {
+            Some(Tok::U(_)) if matches!(tok, Tok::Lit(..)) => {}
+            Some(p) if !operator(p) && !operator(&tok) => return Err(format!("expected `*` before character {}", pos(off))),
+            Some(p) if operator(p) && tok == Tok::Mul => return Err(format!("expected a factor before the `*` at character {}", pos(off))),
+            None if tok == Tok::Mul => return Err(format!("expected a factor before the `*` at character {}", pos(off))),
+            _ => {}
+        }
         out.push(tok);
         s = &s[len..];
+        off += len;
+    }
+    if out.last().is_some_and(|t| matches!(t, Tok::Add | Tok::Sub | Tok::Mul)) {
+        return Err(format!("expected a factor after the operator at character {}", pos(off - 1)));
     }
     Ok(out)
 }
@@ -187,7 +204,10 @@ pub fn parse(rule: &str) -> Result<Vec<Product>, String> {
     if s.is_empty() {
         return Err("an empty rule".into());
     }
-    let toks = tokenize(&s)?;
+    // Character (1-based) of the rule as written for each byte of `s`.
+    let chars: Vec<usize> = rule.chars().enumerate().filter(|(_, c)| !c.is_whitespace()).flat_map(|(i, c)| std::iter::repeat_n(i + 1, c.len_utf8())).collect();
+    let pos = |off: usize| chars.get(off).copied().unwrap_or(rule.chars().count());
+    let toks = tokenize(&s, 0, &pos).map_err(|e| format!("rule `{rule}`: {e}"))?;
     let mut groups: Vec<Vec<Tok>> = Vec::new();
     let mut cur: Vec<Tok> = Vec::new();
     for t in toks {
@@ -509,6 +529,18 @@ mod tests {
         assert_eq!(parse("u12*x1").unwrap()[0].mant, 2);
         for bad in ["x1*y1", "x0*-y1", "9*x0", "x0*2^9", "x0*2^-8", "u*x1", "x3*x0", "x0*08", ""] {
             assert!(parse(bad).is_err(), "{bad}");
+        }
+        // Factors are joined by `*`: a missing, doubled, leading or trailing one is an error naming the rule and where.
+        for (bad, want) in [
+            ("x1 y0", "rule `x1 y0`: expected `*` before character 4"),
+            ("x1*y0*", "rule `x1*y0*`: expected a factor after the operator at character 6"),
+            ("x1**y0", "expected a factor before the `*` at character 4"),
+            ("*x1*y0", "expected a factor before the `*` at character 1"),
+            ("x0*(y1 2)", "rule `x0*(y1 2)`: expected `*` before character 8"),
+            ("2^-2*x1*y0 -", "expected a factor after the operator at character 12"),
+        ] {
+            let e = parse(bad).unwrap_err();
+            assert!(e.contains(want), "{bad}: {e}");
         }
     }
 }
