@@ -18,6 +18,8 @@ use crate::net::model::*;
 
 pub struct NetworkBuilder {
     net: Network,
+    /// The projections' labels so far, looked up per projection.
+    labels: std::collections::HashSet<String>,
 }
 
 pub struct ProjectionBuilder<'a> {
@@ -29,7 +31,7 @@ pub struct ProjectionBuilder<'a> {
 
 impl NetworkBuilder {
     pub fn new(name: &str, dt_ms: f64) -> NetworkBuilder {
-        NetworkBuilder { net: Network::new(name, dt_ms) }
+        NetworkBuilder { net: Network::new(name, dt_ms), labels: Default::default() }
     }
 
     pub fn population(&mut self, name: &str, size: u32, model: Model) -> Result<PopIx> {
@@ -123,12 +125,12 @@ impl ProjectionBuilder<'_> {
         self
     }
     pub fn add(mut self) -> Result<ProjIx> {
-        let net = &self.b.net;
+        let (net, labels) = (&self.b.net, &self.b.labels);
         if let Some(why) = bad_projection_label(&self.p.label) {
             return Err(CompileError::Network(why));
         }
         // Labels name the rows of --save-weights: a default one is numbered as the JSON reader numbers it, a given one must be new.
-        let taken = |l: &str| net.graph.edge_weights().any(|p| p.label == l) || net.electrical.iter().any(|e| e.p.label == l);
+        let taken = |l: &str| labels.contains(l);
         if taken(&self.p.label) {
             let base = format!("{}→{}", net.graph[self.pre].name, net.graph[self.post].name);
             if self.p.label != base {
@@ -144,6 +146,7 @@ impl ProjectionBuilder<'_> {
                 net.graph[self.post].model.name()
             )));
         }
+        self.b.labels.insert(self.p.label.clone());
         Ok(self.b.net.graph.add_edge(self.pre, self.post, self.p))
     }
 }
