@@ -34,6 +34,11 @@ pub use arch::Arch;
 pub use image::{Image, ValidImage};
 pub use kernel::Kernel;
 
+/// The most timesteps one run takes: the image holds spike steps, and the
+/// emulator counts them, as 32-bit numbers. The compiler, the emulator and
+/// the exporters all bound runs, durations and spike steps by it.
+pub const MAX_STEPS: u64 = u32::MAX as u64;
+
 /// Threads for host work split by size (reading, compiling, checking and
 /// loading large inputs): the host's, at most 8 (each thread keeps count
 /// arrays of its own; the splits were measured on two cores only).

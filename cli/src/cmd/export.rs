@@ -214,7 +214,7 @@ pub fn run(a: ExportArgs) -> Result<()> {
 /// exported spike arrays cover every one of its steps, so an absurd duration
 /// ran (and wrote) on for ever.
 fn check_duration(duration_ms: Option<f64>, dt_ms: f64) -> Result<()> {
-    let max = nerve_emulator::engine::MAX_STEPS;
+    let max = nerve_isa::MAX_STEPS;
     match duration_ms {
         Some(d) if (d / dt_ms).ceil() > max as f64 => {
             let shown = if d < 1e15 { d.to_string() } else { format!("{d:e}") };

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use super::dom::{Doc, Kind, Members, V};
 use crate::error::{num, CompileError, Result};
 use crate::net::model::*;
+use nerve_isa::MAX_STEPS;
 
 /// One in the STDP third factor's fixed point (sPyNNaker's S4.11).
 const STDP_ONE: f64 = nerve_isa::learning::stdp::ONE as f64;

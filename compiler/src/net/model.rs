@@ -416,10 +416,6 @@ pub struct RewardSpec {
 /// and their time axes never end) or a spike time's step leaves 32 bits.
 pub const DT_MS_RANGE: std::ops::RangeInclusive<f64> = 1e-6..=1e4;
 
-/// The most steps a run takes (the emulator's `MAX_STEPS`; the image holds
-/// spike steps as 32-bit numbers).
-pub const MAX_STEPS: u64 = u32::MAX as u64;
-
 /// Why `name` cannot name a population, if it cannot: recordings are CSV
 /// rows `population,neuron,time` with the name unquoted, and probes are
 /// `--probe POP:VAR`, so a comma, quote, colon or line break in a name would

@@ -196,9 +196,6 @@ pub fn run_ranked(
     run_inner(m, runner, steps, threads, rec, sink, Some(ranked), progress)
 }
 
-/// Most timesteps one run takes: step numbers are 32-bit (spikes, schedules).
-pub const MAX_STEPS: u64 = u32::MAX as u64;
-
 #[allow(clippy::too_many_arguments)]
 fn run_inner(
     m: &mut Machine,
@@ -210,8 +207,8 @@ fn run_inner(
     ranked: Option<Ranked>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<RunOutput> {
-    if steps > MAX_STEPS {
-        return Err(EmuError::TooManySteps { steps, max: MAX_STEPS });
+    if steps > nerve_isa::MAX_STEPS {
+        return Err(EmuError::TooManySteps { steps, max: nerve_isa::MAX_STEPS });
     }
     // Every thread reads its cores' `Core`s every step, in order, and the
     // hardware prefetcher streams on past the last of them: what lies after
