@@ -149,7 +149,6 @@ pub fn run(a: ExportArgs) -> Result<()> {
         Some(ExportCmd::Pynn(a)) => {
             let arch = Arch::load(&a.arch)?;
             let (net, prep) = crate::cmd::compile::prepare(&a.network, &arch, &a.build, true)?;
-            check_duration(a.duration, net.dt_ms)?;
             let o = pynn::Options {
                 backend: match a.backend {
                     BackendArg::Spinnaker => pynn::Backend::Spinnaker,
@@ -207,24 +206,6 @@ pub fn run(a: ExportArgs) -> Result<()> {
             }
             Ok(())
         }
-    }
-}
-
-/// `--duration` within the steps a run takes (`nerve run --steps`): the
-/// exported spike arrays cover every one of its steps, so an absurd duration
-/// ran (and wrote) on for ever.
-fn check_duration(duration_ms: Option<f64>, dt_ms: f64) -> Result<()> {
-    let max = nerve_isa::MAX_STEPS;
-    match duration_ms {
-        Some(d) if (d / dt_ms).ceil() > max as f64 => {
-            let shown = if d < 1e15 { d.to_string() } else { format!("{d:e}") };
-            Err(format!(
-                "--duration {shown} ms is {:e} timesteps of {dt_ms} ms: more than {max}, the most a run takes (as `nerve run --steps`)",
-                (d / dt_ms).ceil()
-            )
-            .into())
-        }
-        _ => Ok(()),
     }
 }
 

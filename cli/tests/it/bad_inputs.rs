@@ -127,8 +127,8 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("compile short.nir --arch loihi -o out/x.img", 1, &["short.nir", "values, its shape"]),
     ("export pynn huge.json --arch spinnaker -o out/x.py", 1, &["1000000000000 synapses"]),
     // Durations beyond the steps a run takes (spike arrays for every step were written on for ever).
-    ("export pynn good.json --arch spinnaker -o out/x.py --duration 1e308", 1, &["--duration 1e308 ms", "1e308 timesteps of 1 ms", "4294967295"]),
-    ("export pynn good.json --arch spinnaker -o out/x.py --duration 4294967296", 1, &["--duration 4294967296 ms", "more than 4294967295"]),
+    ("export pynn good.json --arch spinnaker -o out/x.py --duration 1e308", 1, &["duration 1e308 ms", "1e308 timesteps of 1 ms", "4294967295"]),
+    ("export pynn good.json --arch spinnaker -o out/x.py --duration 4294967296", 1, &["duration 4294967296 ms", "more than 4294967295"]),
     ("export lava good.json --arch loihi -o out/x.py --steps 4294967296", 2, &["--steps", "4294967296", "1..=4294967295"]),
     ("export lava good.json --arch loihi -o out/x.py --steps 0", 2, &["--steps", "0", "1..=4294967295"]),
     ("compile good.json --arch nosuch -o out/x.img", 1, &["unknown architecture profile `nosuch`"]),

@@ -15,10 +15,11 @@ use std::fmt::Write as _;
 
 use super::{check_projection, npy, py_float, py_str, py_time, refuse, WeightMode};
 use crate::compile::Prepared;
-use crate::error::Result;
+use crate::error::{num, Result};
 use crate::models::{Neuron, PynnMap, PynnParam, MODELS};
 use crate::net::expand::{Delays, Synapses, Weights};
 use crate::net::model::*;
+use nerve_isa::MAX_STEPS;
 
 const TARGET: &str = "pynn";
 
@@ -129,7 +130,17 @@ pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Re
     if !(duration.is_finite() && duration > 0.0) {
         return Err(refuse(TARGET, "the run", format!("duration {duration} ms must be a positive number")));
     }
-    let steps = (duration / dt).ceil() as u32;
+    // The spike arrays cover every step of the run: an absurd duration ran
+    // (and wrote) on for ever, or was cut to 2^32 - 1 steps by the cast.
+    let steps = (duration / dt).ceil();
+    if steps > MAX_STEPS as f64 {
+        return Err(refuse(
+            TARGET,
+            format!("the run's duration {} ms", num(duration)),
+            format!("{steps:e} timesteps of {} ms: more than {MAX_STEPS}, the most a run takes", num(dt)),
+        ));
+    }
+    let steps = steps as u32;
     let mut data = Bulk { files: Vec::new(), inline_left: INLINE_TOTAL };
     let mut notes = Vec::new();
     // Every check before any output.
