@@ -145,27 +145,36 @@ fn names(m: &Machine) -> String {
 }
 
 /// External spikes as (population, neuron, step).
-type Spikes = Vec<(String, u32, u32)>;
+pub type Spikes = Vec<(String, u32, u32)>;
 
 /// The input files' spikes within the run, each step rounded to the
 /// nearest, and how many fall after it (not reached, but checked all the
 /// same: a spike of a population the network lacks is an error wherever it
 /// falls).
 fn external(m: &Machine, inputs: &[Input], steps: u64) -> Result<(Spikes, usize)> {
-    let dt = m.dt_ms;
+    input_steps(inputs, m.dt_ms, steps, &mut |input, index, s| {
+        m.source_of(&s.population, s.neuron)
+            .map(|_| ())
+            .map_err(|reason| Error::File(format!("{}: spike {index} (`{}` neuron {} at {} ms): {reason}", input.origin, s.population, s.neuron, s.time_ms)))
+    })
+}
+
+/// The spikes of `inputs` as (population, neuron, step), each time rounded
+/// to the nearest step of `dt_ms`, and how many fall at or after `steps`:
+/// those go to `late` (which may refuse them) instead. `nerve run` and the
+/// exporters read `--input` files through here, so they take the same spikes.
+pub fn input_steps(inputs: &[Input], dt_ms: f64, steps: u64, late: &mut dyn FnMut(&Input, usize, &Spike) -> Result<()>) -> Result<(Spikes, usize)> {
     let mut ext: Vec<(String, u32, u32)> = Vec::new();
-    let mut late = 0;
+    let mut n_late = 0;
     // Across files too: a neuron spikes at most once a step, whichever file
     // gives the spike (merged, a spike given twice ran as one).
     let mut seen: std::collections::BTreeMap<(String, u32, u32), usize> = Default::default();
     for (fi, input) in inputs.iter().enumerate() {
         for (index, s) in input.spikes.iter().enumerate() {
-            let step = (s.time_ms / dt + 0.5).floor();
+            let step = (s.time_ms / dt_ms + 0.5).floor();
             if step >= steps as f64 {
-                m.source_of(&s.population, s.neuron).map_err(|reason| {
-                    Error::File(format!("{}: spike {index} (`{}` neuron {} at {} ms): {reason}", input.origin, s.population, s.neuron, s.time_ms))
-                })?;
-                late += 1;
+                late(input, index, s)?;
+                n_late += 1;
                 continue;
             }
             let key = (s.population.clone(), s.neuron, step as u32);
@@ -173,14 +182,14 @@ fn external(m: &Machine, inputs: &[Input], steps: u64) -> Result<(Spikes, usize)
                 let also = if other == fi { String::new() } else { format!(", the other in {}", inputs[other].origin) };
                 return Err(Error::File(format!(
                     "{}: two spikes of `{}` neuron {} fall in timestep {} ({} ms with dt {} ms{also})",
-                    input.origin, s.population, s.neuron, step, s.time_ms, dt
+                    input.origin, s.population, s.neuron, step, s.time_ms, dt_ms
                 )));
             }
             seen.insert(key.clone(), fi);
             ext.push(key);
         }
     }
-    Ok((ext, late))
+    Ok((ext, n_late))
 }
 
 /// (population, state slot) of each `POP:VAR`.

@@ -2,6 +2,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use nerve_compiler::export::{lava, pynn, spinnaker, WeightMode, TARGETS};
 use nerve_isa::arch::Arch;
 use nerve_isa::image::Image;
+use nerve_report::session::Input;
 use std::path::{Path, PathBuf};
 
 use super::Result;
@@ -163,7 +164,7 @@ pub fn run(a: ExportArgs) -> Result<()> {
                     PoissonArg::Native => pynn::PoissonMode::Native,
                 },
                 duration_ms: a.duration,
-                inputs: read_inputs(&a.input)?,
+                inputs: read_inputs(&a.input, net.dt_ms)?,
             };
             let s = pynn::export(&net, &prep, &o, &data_dir(&a.output))?;
             write_script(&a.output, &s, quiet)
@@ -171,7 +172,7 @@ pub fn run(a: ExportArgs) -> Result<()> {
         Some(ExportCmd::Lava(a)) => {
             let arch = Arch::load(&a.arch)?;
             let (net, prep) = crate::cmd::compile::prepare(&a.network, &arch, &a.build, true)?;
-            let o = lava::Options { steps: a.steps, inputs: read_inputs(&a.input)? };
+            let o = lava::Options { steps: a.steps, inputs: read_inputs(&a.input, net.dt_ms)? };
             let s = lava::export(&net, &prep, &o, &data_dir(&a.output))?;
             write_script(&a.output, &s, quiet)
         }
@@ -214,12 +215,23 @@ fn data_dir(script: &Path) -> String {
     format!("{}_data", script.file_stem().map_or("export".into(), |s| s.to_string_lossy()))
 }
 
-fn read_inputs(files: &[PathBuf]) -> Result<Vec<(String, u32, f64)>> {
-    let mut v = Vec::new();
-    for f in files {
-        v.extend(nerve_report::spikes::read(f)?.into_iter().map(|s| (s.population, s.neuron, s.time_ms)));
-    }
-    Ok(v)
+/// `--input` files as `nerve run` reads them: the same spikes, the same
+/// refusals (two spikes of a neuron in one step, within a file or across files).
+fn read_inputs(files: &[PathBuf], dt_ms: f64) -> Result<Vec<(String, u32, f64)>> {
+    let inputs = files.iter().map(|f| Input::read(f)).collect::<std::result::Result<Vec<_>, _>>()?;
+    // No step at or after MAX_STEPS: a run never reaches it (and lava's step t + 1 would wrap).
+    nerve_report::session::input_steps(&inputs, dt_ms, nerve_isa::MAX_STEPS, &mut |input, index, s| {
+        Err(nerve_report::Error::File(format!(
+            "{}: spike {index} (`{}` neuron {} at {} ms) is at step {:e}, after {}, the last of the longest run",
+            input.origin,
+            s.population,
+            s.neuron,
+            s.time_ms,
+            (s.time_ms / dt_ms + 0.5).floor(),
+            nerve_isa::MAX_STEPS - 1
+        )))
+    })?;
+    Ok(inputs.into_iter().flat_map(|i| i.spikes).map(|s| (s.population, s.neuron, s.time_ms)).collect())
 }
 
 fn write_script(path: &Path, s: &pynn::Script, quiet: bool) -> Result<()> {

@@ -61,6 +61,13 @@ fn setup(dir: &Path) {
     w("sp_notsrc.csv", "population,neuron,time\nn,0,1\n");
     w("sp_a.csv", "population,neuron,time\nsrc,0,1\n");
     w("sp_b.csv", "population,neuron,time\nsrc,1,3\nsrc,0,1.2\n");
+    w("sp_dup.csv", "population,neuron,time\nsrc,2,4\nsrc,2,3.6\n");
+    w("sp_far.csv", "population,neuron,time\nsrc,0,5e9\n");
+    w(
+        "lgood.json",
+        r#"{"name":"li","dt_ms":1.0,"populations":[{"name":"src","size":3,"model":"input"},{"name":"n","size":3,"model":"loihi_lif","params":{"du":1,"dv":1,"vth":10}}],
+            "projections":[{"pre":"src","post":"n","weight":5,"connector":{"type":"one_to_one"}}]}"#,
+    );
     w("sp_key.json", r#"{"spikes": [{"population": "src", "neuron": 0, "time": 1}], "spikez": []}"#);
     w("fake.nir", "hello");
     // Found by fuzzing (`network`): a population of 10^9 neurons took minutes to parse (every neuron's parameters checked one by one).
@@ -154,6 +161,14 @@ const ROWS: &[(&str, i32, &[&str])] = &[
         1,
         &["sp_b.csv", "`src` neuron 0 fall in timestep 1", "the other in sp_a.csv"],
     ),
+    // The exporters read --input as `nerve run` does (they merged both cases silently).
+    ("export pynn good.json --arch spinnaker -o out/x.py --input sp_dup.csv", 1, &["sp_dup.csv", "two spikes of `src` neuron 2 fall in timestep 4"]),
+    (
+        "export lava lgood.json --arch loihi -o out/x.py --input sp_a.csv --input sp_b.csv",
+        1,
+        &["sp_b.csv", "`src` neuron 0 fall in timestep 1", "the other in sp_a.csv"],
+    ),
+    ("export lava lgood.json --arch loihi -o out/x.py --input sp_far.csv", 1, &["sp_far.csv", "step 5e9", "after 4294967294"]),
     ("run good.img --steps 5 --input sp_key.json --record out/s.csv", 1, &["sp_key.json", "unknown key `spikez`", "`spikes` only"]),
     // Options: unknown names, out-of-range values, contradictions.
     ("run good.img --steps 5 --probe n:nosuch --probe-out out/p.csv", 1, &["`n` has no variable `nosuch`", "v, isyn"]),
