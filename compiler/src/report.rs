@@ -99,7 +99,7 @@ pub fn map_report(
         placement: match &opts.place.strategy {
             Strategy::Pack => format!("pack, refined ({} moves per slice, seed {})", opts.place.effort, opts.place.seed),
             Strategy::Spread => format!("spread, refined ({} moves per slice, seed {})", opts.place.effort, opts.place.seed),
-            Strategy::Explicit(l) => format!("explicit ({} slices from a placement file)", l.len()),
+            Strategy::Explicit(l) => format!("explicit ({} slices from {})", l.slices.len(), l.file),
         },
         placement_cost_initial: mapped.placement.cost_initial,
         placement_cost_final: mapped.placement.cost_final,

@@ -68,6 +68,7 @@ fn setup(dir: &Path) {
         r#"{"name":"li","dt_ms":1.0,"populations":[{"name":"src","size":3,"model":"input"},{"name":"n","size":3,"model":"loihi_lif","params":{"du":1,"dv":1,"vth":10}}],
             "projections":[{"pre":"src","post":"n","weight":5,"connector":{"type":"one_to_one"}}]}"#,
     );
+    w("pl_slice.csv", "population,slice,core\nsrc,0,0\nn,5,1\n");
     w("sp_key.json", r#"{"spikes": [{"population": "src", "neuron": 0, "time": 1}], "spikez": []}"#);
     w("fake.nir", "hello");
     // Found by fuzzing (`network`): a population of 10^9 neurons took minutes to parse (every neuron's parameters checked one by one).
@@ -197,6 +198,12 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("run good.img --steps 50 --probe n:v --probe n:v --probe-out out/p.npy --max-memory 1K", 1, &["--probe-out .npy holds one probe"]),
     ("run good.img --steps 50 --probe n:v --probe n:v --probe-out out/p.npy", 1, &["--probe-out .npy holds one probe"]),
     ("compile good.json --arch spinnaker --placement nosuch.csv -o out/x.img", 1, &["--placement `nosuch.csv`"]),
+    // The checks that need the network named the file "placement".
+    (
+        "compile good.json --arch spinnaker --placement pl_slice.csv -o out/x.img",
+        1,
+        &["placement file pl_slice.csv: ", "`n` has 1 slices", "slice 5 does not exist"],
+    ),
     ("export lava good.json --arch loihi -o out/x.py", 1, &["population `n` (lif)", "lava"]),
     // Run summaries edited to values no run writes.
     ("report hugedt_run.json --html out/h.html", 1, &["hugedt_run.json", "`dt_ms` = 1e307", "1e100"]),

@@ -24,8 +24,17 @@ pub enum Strategy {
     Pack,
     /// One slice per tile in turn, over every tile of the machine.
     Spread,
-    /// Explicit (population, slice) → core assignments; see [`read_placement_file`].
-    Explicit(Vec<(String, u32, u32)>),
+    /// Explicit (population, slice) → core assignments; see [`read_placement`].
+    Explicit(PlacementFile),
+}
+
+/// (population, slice) → core assignments, and the file they came from:
+/// the errors that need the network (a slice or core that does not exist,
+/// one given twice) come at placement and name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlacementFile {
+    pub file: String,
+    pub slices: Vec<(String, u32, u32)>,
 }
 
 #[derive(Clone, Debug)]
@@ -223,39 +232,39 @@ pub fn place(arch: &Arch, net: &Network, splits: &[Split], traffic: &Traffic, op
                 *c = arch.core_at(t, (i / nt) as u32);
             }
         }
-        Strategy::Explicit(list) => {
+        Strategy::Explicit(PlacementFile { file, slices: list }) => {
             let mut used = vec![false; arch.num_cores() as usize];
             let mut set = vec![false; slice_ids.len()];
             for (pop, k, core) in list {
-                let p = net.find(pop).ok_or_else(|| CompileError::Placement { file: "placement".into(), reason: format!("no population `{pop}`") })?;
+                let p = net.find(pop).ok_or_else(|| CompileError::Placement { file: file.clone(), reason: format!("no population `{pop}`") })?;
                 let sp = splits[p.index()];
                 if *k >= sp.count {
                     return Err(CompileError::Placement {
-                        file: "placement".into(),
+                        file: file.clone(),
                         reason: format!("`{pop}` has {} slices ({} neurons per core); slice {k} does not exist", sp.count, sp.size),
                     });
                 }
                 if *core >= arch.num_cores() {
                     return Err(CompileError::Placement {
-                        file: "placement".into(),
+                        file: file.clone(),
                         reason: format!("core {core} does not exist (the machine has {})", arch.num_cores()),
                     });
                 }
                 if used[*core as usize] {
-                    return Err(CompileError::Placement { file: "placement".into(), reason: format!("core {core} is given twice") });
+                    return Err(CompileError::Placement { file: file.clone(), reason: format!("core {core} is given twice") });
                 }
                 used[*core as usize] = true;
                 // invariant: slice_ids lists (p, k) for every k below each population's slice count, and `k < sp.count` was checked above
                 let idx = slice_ids.iter().position(|s| *s == (p, *k)).expect("slice_ids holds every slice of every population");
                 if set[idx] {
-                    return Err(CompileError::Placement { file: "placement".into(), reason: format!("`{pop}` slice {k} is placed twice") });
+                    return Err(CompileError::Placement { file: file.clone(), reason: format!("`{pop}` slice {k} is placed twice") });
                 }
                 set[idx] = true;
                 core_of[idx] = CoreId(*core);
             }
             if let Some(i) = set.iter().position(|s| !s) {
                 let (p, k) = slice_ids[i];
-                return Err(CompileError::Placement { file: "placement".into(), reason: format!("`{}` slice {k} has no core", net.pop(p).name) });
+                return Err(CompileError::Placement { file: file.clone(), reason: format!("`{}` slice {k} has no core", net.pop(p).name) });
             }
         }
     }
@@ -439,7 +448,7 @@ fn anneal(arch: &Arch, adj: &[Vec<(u32, f64)>], core_of: &mut [CoreId], dist: &D
 
 /// Reads a placement file: CSV with header `population,slice,core`, one
 /// row per slice (the slice's index within its population, the core id).
-pub fn read_placement(path: &std::path::Path) -> Result<Vec<(String, u32, u32)>> {
+pub fn read_placement(path: &std::path::Path) -> Result<PlacementFile> {
     let file = path.display().to_string();
     let err = |reason: String| CompileError::Placement { file: file.clone(), reason };
     let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_path(path).map_err(|e| err(e.to_string()))?;
@@ -456,5 +465,5 @@ pub fn read_placement(path: &std::path::Path) -> Result<Vec<(String, u32, u32)>>
         };
         out.push((r.get(0).unwrap_or("").to_string(), num(1)?, num(2)?));
     }
-    Ok(out)
+    Ok(PlacementFile { file, slices: out })
 }

@@ -177,7 +177,7 @@ fn the_same_network_gives_the_same_bytes() {
 
 #[test]
 fn placement_strategies_and_neurons_per_core() {
-    use nerve_compiler::map::place::Strategy;
+    use nerve_compiler::map::place::{PlacementFile, Strategy};
     let a = Arch::builtin("loihi").unwrap();
     let net = parse(&layered(2000, 0.01));
     let mut o = Options { neurons_per_core: Some(100), ..Options::default() };
@@ -192,9 +192,9 @@ fn placement_strategies_and_neurons_per_core() {
     assert!(packed.report.tiles_used < spread_tiles, "{} vs {}", packed.report.tiles_used, spread_tiles);
     // Explicit placement.
     let list = vec![("in".to_string(), 0u32, 5u32), ("h1".to_string(), 0, 9)];
-    o.place.strategy = Strategy::Explicit(list);
+    o.place.strategy = Strategy::Explicit(PlacementFile { file: "mine.csv".into(), slices: list });
     let e = compile(&a, &net, &o, &mut |_| {}).unwrap_err().to_string();
-    assert!(e.contains("has no core"), "{e}");
+    assert!(e.contains("placement file mine.csv: ") && e.contains("has no core"), "{e}");
 }
 
 #[test]
