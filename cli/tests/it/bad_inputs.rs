@@ -77,6 +77,10 @@ fn setup(dir: &Path) {
     // Found by fuzzing (`nir`): a weight dataset shorter than its shape (an index out of bounds).
     std::fs::copy(fuzz.join("nir_short_weights.nir"), dir.join("short.nir")).unwrap();
     w("notimage.img", net);
+    // Profiles with kernel limits too small for a lif kernel (compile called them an internal error).
+    let spinnaker = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../isa/profiles/spinnaker.toml")).unwrap();
+    w("prof_instr.toml", &spinnaker.replace("kernel_max_instructions = 256", "kernel_max_instructions = 1"));
+    w("prof_state.toml", &spinnaker.replace("max_state_slots = 16", "max_state_slots = 1"));
     // A run summary edited to a timestep whose run time overflows to infinity (the pictures' axis ticks never ended).
     let run = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../report/tests/data/run_small.json")).unwrap();
     let mut run: serde_json::Value = serde_json::from_str(&run).unwrap();
@@ -140,6 +144,12 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("export lava good.json --arch loihi -o out/x.py --steps 4294967296", 2, &["--steps", "4294967296", "1..=4294967295"]),
     ("export lava good.json --arch loihi -o out/x.py --steps 0", 2, &["--steps", "0", "1..=4294967295"]),
     ("compile good.json --arch nosuch -o out/x.img", 1, &["unknown architecture profile `nosuch`"]),
+    (
+        "compile good.json --arch prof_instr.toml -o out/x.img",
+        1,
+        &["population `n` does not fit `spinnaker`", "kernel `lif`'s instructions (core.kernel_max_instructions)", "a core has 1"],
+    ),
+    ("compile good.json --arch prof_state.toml -o out/x.img", 1, &["population `n`", "kernel `lif`'s state slots (core.max_state_slots)", "a core has 1"]),
     // Files that are not what they say, cut short or corrupted.
     ("run flipped.img --steps 5", 1, &["checksum mismatch", "corrupt"]),
     ("run truncated.img --steps 5", 1, &["truncated"]),

@@ -84,7 +84,24 @@ impl Incoming<'_> {
 /// Lowers one population.
 pub fn lower(arch: &Arch, pop: &Population, incoming: &[Incoming], dt: f64) -> Result<Lowered> {
     match &pop.model {
-        Model::Neuron(nm) => nm.model.lower(&Cx { arch, dt_ms: dt }, pop, &nm.params, incoming),
+        Model::Neuron(nm) => {
+            let l = nm.model.lower(&Cx { arch, dt_ms: dt }, pop, &nm.params, incoming)?;
+            // A profile with a small kernel memory or few slots: this
+            // population's error, not an invalid image at the end.
+            if let Body::Kernel { kernel, .. } = &l.body {
+                if let Some((what, key, need, max)) = kernel.core_needs(&arch.core).into_iter().find(|&(_, _, need, max)| need > max) {
+                    return Err(CompileError::DoesNotFit {
+                        population: pop.name.clone(),
+                        arch: arch.name.clone(),
+                        limit: format!("its kernel `{}`'s {what} ({key})", kernel.name),
+                        required: need,
+                        available: max,
+                        hint: String::new(),
+                    });
+                }
+            }
+            Ok(l)
+        }
         Model::SpikeSourceArray(times) => {
             let steps = times.iter().map(|ts| ts.iter().map(|t| (t / dt + 0.5).floor() as u32).collect()).collect();
             Ok(Lowered { body: Body::SpikeArray(steps), ports: vec![], vars: vec![], quant: vec![] })

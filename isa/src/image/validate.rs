@@ -145,10 +145,9 @@ impl Image {
             if programs.contains(&ki) && !used_by_cores(ki) {
                 continue;
             }
-            limit(&|| format!("kernel `{}` instructions", k.name), k.code.len() as u64, a.core.kernel_max_instructions as u64)?;
-            limit(&|| format!("kernel `{}` state slots", k.name), k.state.len() as u64, a.core.max_state_slots as u64)?;
-            limit(&|| format!("kernel `{}` parameter slots", k.name), k.params.len() as u64, a.core.max_param_slots as u64)?;
-            limit(&|| format!("kernel `{}` input ports", k.name), k.inputs.len() as u64, a.core.max_input_ports as u64)?;
+            for (what, _, need, max) in k.core_needs(&a.core) {
+                limit(&|| format!("kernel `{}` {what}", k.name), need, max)?;
+            }
         }
         // Cores.
         let n_cores = a.num_cores();

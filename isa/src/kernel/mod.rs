@@ -53,9 +53,21 @@ pub struct ClassCounts {
 }
 
 impl Kernel {
+    /// What this kernel needs of a core against what `core` has, as (the
+    /// need, the profile key limiting it, need, limit): image validation and
+    /// the compiler check neuron kernels against this one list.
+    pub fn core_needs(&self, core: &crate::arch::CoreSpec) -> [(&'static str, &'static str, u64, u64); 4] {
+        [
+            ("instructions", "core.kernel_max_instructions", self.code.len() as u64, core.kernel_max_instructions as u64),
+            ("state slots", "core.max_state_slots", self.state.len() as u64, core.max_state_slots as u64),
+            ("parameter slots", "core.max_param_slots", self.params.len() as u64, core.max_param_slots as u64),
+            ("input ports", "core.max_input_ports", self.inputs.len() as u64, core.max_input_ports as u64),
+        ]
+    }
+
     /// Checks slot declarations against the ISA and every slot reference
-    /// against the declarations. The architecture's instruction-memory limit is
-    /// checked by [`crate::image::Image::validate`].
+    /// against the declarations. The architecture's limits are checked by
+    /// [`crate::image::Image::validate`] (see [`Kernel::core_needs`]).
     pub fn validate(&self) -> Result<(), KernelError> {
         let k = || self.name.clone();
         for (what, names, max) in [("state", &self.state, MAX_STATE_SLOTS), ("param", &self.params, MAX_PARAM_SLOTS), ("input", &self.inputs, MAX_INPUT_PORTS)]
