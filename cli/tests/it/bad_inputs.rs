@@ -69,6 +69,8 @@ fn setup(dir: &Path) {
             "projections":[{"pre":"src","post":"n","weight":5,"connector":{"type":"one_to_one"}}]}"#,
     );
     w("pl_slice.csv", "population,slice,core\nsrc,0,0\nn,5,1\n");
+    w("duphdr.csv", "pre,post,weight,weight\n0,0,1.0,50.0\n");
+    w("duphdr.json", &one(r#"{"pre":"a","post":"a","connector":{"type":"from_list","file":"duphdr.csv"}}"#));
     w("sp_key.json", r#"{"spikes": [{"population": "src", "neuron": 0, "time": 1}], "spikez": []}"#);
     w("fake.nir", "hello");
     // Found by fuzzing (`network`): a population of 10^9 neurons took minutes to parse (every neuron's parameters checked one by one).
@@ -126,6 +128,8 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("compile badconn.json --arch spinnaker -o out/x.img", 1, &["unknown connector `small_world`"]),
     ("compile pbig.json --arch spinnaker -o out/x.img", 1, &["p must be in [0, 1]", "1.5"]),
     ("compile listrange.json --arch spinnaker -o out/x.img", 1, &["connection 0 (0, 5) is out of range"]),
+    // The second `weight` column was ignored.
+    ("compile duphdr.json --arch spinnaker -o out/x.img", 1, &["duphdr.csv", "line 1", "column `weight` is named twice"]),
     ("compile nanw.json --arch spinnaker -o out/x.img", 1, &["$.projections[0].weight", "NaN"]),
     ("compile infw.json --arch spinnaker -o out/x.img", 1, &["infw.json", "number out of range"]),
     ("compile negdelay.json --arch spinnaker -o out/x.img", 1, &["delay -3 ms", "shorter than one timestep"]),

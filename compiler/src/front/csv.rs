@@ -25,8 +25,17 @@ struct Columns {
     delay: Option<usize>,
 }
 
+/// A column named twice, if one is: only the first would be read, the
+/// other's values ignored without a word.
+fn named_twice<'h>(names: &[&'h str]) -> Option<&'h str> {
+    names.iter().enumerate().find(|(i, h)| names[..*i].contains(h)).map(|(_, h)| *h)
+}
+
 fn columns<'h>(file: &str, headers: impl Iterator<Item = &'h str> + Clone) -> Result<Columns> {
     let names: Vec<&str> = headers.collect();
+    if let Some(h) = named_twice(&names) {
+        return Err(CompileError::Format { file: file.into(), path: "line 1".into(), reason: format!("column `{h}` is named twice ({})", names.join(",")) });
+    }
     let col = |n: &str| names.iter().position(|h| *h == n);
     let (Some(pre), Some(post)) = (col("pre"), col("post")) else {
         return Err(CompileError::Format {
@@ -121,6 +130,9 @@ pub(crate) fn read_selected(path: &Path, referenced_at: &str, sel: &Selection) -
     let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes.as_slice());
     let headers = rdr.headers().map_err(|e| fmt("line 1".into(), e.to_string()))?.clone();
     let names: Vec<&str> = headers.iter().collect();
+    if let Some(h) = named_twice(&names) {
+        return Err(fmt("line 1".into(), format!("column `{h}` is named twice ({})", names.join(","))));
+    }
     let col = |n: &str| names.iter().position(|h| *h == n);
     let (Some(pre), Some(post)) = (col("pre"), col("post")) else {
         return Err(fmt("line 1".into(), format!("the header must name columns pre and post; found {}", names.join(","))));
@@ -743,5 +755,10 @@ mod tests {
         assert!(e.contains("pre,post") && e.contains("target"), "{e}");
         let e = with_csv_crate(b"pre,post,w\n1,2,3\n", "t.csv").unwrap_err().to_string();
         assert!(e.contains("unknown column `w`"), "{e}");
+        // A second `weight` column was ignored.
+        let e = fast(b"pre,post,weight,weight\n0,0,1.0,50.0\n", "t.csv").unwrap_err().to_string();
+        assert!(e.contains("line 1") && e.contains("column `weight` is named twice (pre,post,weight,weight)"), "{e}");
+        let e = with_csv_crate(b"pre,post,delay,\"delay\"\n1,2,3,4\n", "t.csv").unwrap_err().to_string();
+        assert!(e.contains("column `delay` is named twice"), "{e}");
     }
 }
