@@ -56,12 +56,4 @@ pub enum CompileError {
 
 pub type Result<T> = std::result::Result<T, CompileError>;
 
-/// A number as people read it in a message: 1e307, not 308 digits (as the
-/// run reports write them).
-pub fn num(x: f64) -> String {
-    if !x.is_finite() || x.abs() >= 1e15 || (x != 0.0 && x.abs() < 1e-4) {
-        format!("{x:e}")
-    } else {
-        x.to_string()
-    }
-}
+pub use nerve_isa::num;

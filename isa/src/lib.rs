@@ -39,6 +39,16 @@ pub use kernel::Kernel;
 /// the exporters all bound runs, durations and spike steps by it.
 pub const MAX_STEPS: u64 = u32::MAX as u64;
 
+/// A number as people read it in a message: 1e307 and 1e-300, not ~300
+/// digits. The compiler's and the reports' messages print through it.
+pub fn num(x: f64) -> String {
+    if !x.is_finite() || x.abs() >= 1e15 || (x != 0.0 && x.abs() < 1e-4) {
+        format!("{x:e}")
+    } else {
+        x.to_string()
+    }
+}
+
 /// Threads for host work split by size (reading, compiling, checking and
 /// loading large inputs): the host's, at most 8 (each thread keeps count
 /// arrays of its own; the splits were measured on two cores only).

@@ -6,6 +6,7 @@ use nerve_emulator::cost::energy;
 use nerve_emulator::engine::RunOutput;
 use nerve_emulator::machine::{Machine, Run};
 use nerve_isa::counters::{Counts, EnergyRow};
+use nerve_isa::num;
 use serde::{Deserialize, Serialize};
 
 /// Most spikes kept for the raster picture.
@@ -213,15 +214,6 @@ pub struct BadValue {
     pub field: String,
     pub value: String,
     pub reason: String,
-}
-
-/// A number as people read it: 1e307, not 308 digits.
-fn num(x: f64) -> String {
-    if x.is_finite() && x.abs() < 1e15 {
-        x.to_string()
-    } else {
-        format!("{x:e}")
-    }
 }
 
 /// Every number of `v` finite and within [`MAX_MAGNITUDE`].

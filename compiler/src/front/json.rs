@@ -288,10 +288,10 @@ impl Parser {
                 let rate = rate_at.values(size)?;
                 let (lo, hi) = rate.min_max(size as usize);
                 if lo < 0.0 {
-                    return rate_at.err(format!("rates must be ≥ 0 Hz, found {lo}"));
+                    return rate_at.err(format!("rates must be ≥ 0 Hz, found {}", num(lo)));
                 }
                 if hi * dt_ms / 1000.0 > 1.0 {
-                    return rate_at.err(format!("a rate of {hi} Hz means more than one spike per {dt_ms} ms timestep"));
+                    return rate_at.err(format!("a rate of {} Hz means more than one spike per {} ms timestep", num(hi), num(dt_ms)));
                 }
                 p.finish("rate")?;
                 let seed = match o.get("seed") {
@@ -456,7 +456,7 @@ impl Parser {
         // Two spikes in one timestep cannot both be emitted.
         for w in sorted.windows(2) {
             if ((w[0] / dt_ms) + 0.5).floor() == ((w[1] / dt_ms) + 0.5).floor() {
-                return at.err(format!("spike times {} and {} ms fall in the same {dt_ms} ms timestep", w[0], w[1]));
+                return at.err(format!("spike times {} and {} ms fall in the same {} ms timestep", num(w[0]), num(w[1]), num(dt_ms)));
             }
         }
         Ok(sorted)
@@ -528,7 +528,7 @@ impl Parser {
             Some(d) => {
                 let v = d.f64()?;
                 if ((v / net.dt_ms) + 0.5).floor() < 1.0 {
-                    return d.err(format!("delay {v} ms is shorter than one timestep ({} ms)", net.dt_ms));
+                    return d.err(format!("delay {} ms is shorter than one timestep ({} ms)", num(v), num(net.dt_ms)));
                 }
                 Some(v)
             }
@@ -585,7 +585,8 @@ impl Parser {
                 };
                 if bad {
                     return o.at.err(format!(
-                        "{where_} weight {w} on an {} projection: PyNN's convention is positive excitatory and negative inhibitory weights",
+                        "{where_} weight {} on an {} projection: PyNN's convention is positive excitatory and negative inhibitory weights",
+                        num(w),
                         receptor.name()
                     ));
                 }
@@ -712,7 +713,12 @@ impl Parser {
                         Some(a) => {
                             let v = a.f64()?;
                             if !(lo..=hi).contains(&v) {
-                                return a.err(format!("`{k}` must be in {lo}..={hi}, found {v}"));
+                                return a.err(format!(
+                                    "`{k}` must be in {}..={}, found {}",
+                                    crate::error::num(lo),
+                                    crate::error::num(hi),
+                                    crate::error::num(v)
+                                ));
                             }
                             Ok(v)
                         }
@@ -784,7 +790,11 @@ impl Parser {
                         Some(a) => {
                             let v = a.f64()?;
                             if !v.is_finite() || (positive && v <= 0.0) || v < 0.0 {
-                                return a.err(format!("`{k}` must be a {} number, found {v}", if positive { "positive" } else { "non-negative" }));
+                                return a.err(format!(
+                                    "`{k}` must be a {} number, found {}",
+                                    if positive { "positive" } else { "non-negative" },
+                                    crate::error::num(v)
+                                ));
                             }
                             Ok(v)
                         }
@@ -940,7 +950,7 @@ impl Parser {
                 let p_at = o.req("p")?;
                 let p = p_at.f64()?;
                 if !(0.0..=1.0).contains(&p) {
-                    return p_at.err(format!("p must be in [0, 1], found {p}"));
+                    return p_at.err(format!("p must be in [0, 1], found {}", num(p)));
                 }
                 let c = Connector::FixedProbability { p, seed: seed(&o)?, allow_self_connections: allow_self(&o)? };
                 o.finish("type, p, seed, allow_self_connections")?;

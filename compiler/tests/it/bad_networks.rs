@@ -26,6 +26,32 @@ const ROWS: &[(&str, &[&str])] = &[
         r#"{"dt_ms":1,"populations":[{"name":"n","size":2,"model":"spike_source_array","spike_times":[[1.0],[5e9]]}]}"#,
         &["$.populations[0].spike_times[1][0]", "spike time 5000000000 ms is step 5e9", "4294967295"],
     ),
+    // Numbers in messages compactly, not ~300 digits.
+    (
+        r#"{"populations":[{"name":"a","size":2,"model":"lif"}],"projections":[{"pre":"a","post":"a","weight":1,"delay":1e-300,"connector":{"type":"one_to_one"}}]}"#,
+        &["$.projections[0].delay", "delay 1e-300 ms is shorter than one timestep (0.1 ms)"],
+    ),
+    (r#"{"populations":[{"name":"a","size":2,"model":"spike_source_poisson","params":{"rate":-1e300}}]}"#, &["rate", "found -1e300"]),
+    (r#"{"populations":[{"name":"a","size":2,"model":"spike_source_poisson","params":{"rate":1e300}}]}"#, &["a rate of 1e300 Hz"]),
+    (
+        r#"{"populations":[{"name":"a","size":2,"model":"lif"}],"projections":[{"pre":"a","post":"a","weight":1,"connector":{"type":"fixed_probability","p":1e300}}]}"#,
+        &["p must be in [0, 1], found 1e300"],
+    ),
+    (
+        r#"{"populations":[{"name":"a","size":2,"model":"lif"}],"projections":[{"pre":"a","post":"a","weight":-1e300,"connector":{"type":"one_to_one"}}]}"#,
+        &["weight -1e300 on an excitatory projection"],
+    ),
+    (
+        r#"{"populations":[{"name":"s","size":1,"model":"input"},{"name":"l","size":1,"model":"lif"}],
+            "projections":[{"pre":"s","post":"l","weight":1,"connector":{"type":"all_to_all"},"plasticity":{"type":"stdp",
+            "timing_dependence":{"type":"spike_pair","tau_plus":-1e300},"weight_dependence":{"type":"additive"}}}]}"#,
+        &["tau_plus", "must be a positive number, found -1e300"],
+    ),
+    (
+        r#"{"populations":[{"name":"s","size":1,"model":"input"},{"name":"l","size":1,"model":"loihi_lif","params":{"du":1,"dv":1,"vth":10}}],
+            "projections":[{"pre":"s","post":"l","weight":1,"connector":{"type":"all_to_all"},"plasticity":{"type":"loihi","dw":"x0*y1","x1_tau":1e300}}]}"#,
+        &["x1_tau", "0..=1000000000, found 1e300"],
+    ),
     // Names that would break the outputs naming them: recordings (CSV rows, unquoted), probes (POP:VAR), weights (one row per label).
     (r#"{"populations":[{"name":"a:b","size":2,"model":"lif"}]}"#, &["$.populations[0].name", "\"a:b\" holds ':'", "colons"]),
     (r#"{"populations":[{"name":"a,b\n","size":2,"model":"lif"}]}"#, &["$.populations[0].name", "\"a,b\\n\" holds ','"]),
