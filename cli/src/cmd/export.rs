@@ -8,8 +8,11 @@ use std::path::{Path, PathBuf};
 use super::Result;
 use crate::cmd::compile::BuildArgs;
 
+// Not `args_conflicts_with_subcommands`: it took the global `-q` given
+// before the target for one of the command's own options, and refused it;
+// `run` refuses `--list` with a target instead.
 #[derive(Args)]
-#[command(args_conflicts_with_subcommands = true, arg_required_else_help = true)]
+#[command(arg_required_else_help = true)]
 pub struct ExportArgs {
     /// List every target: what it writes, the models it represents and as what, its weights, delays and connectors.
     #[arg(long)]
@@ -140,6 +143,14 @@ pub struct NirArgs {
 }
 
 pub fn run(a: ExportArgs) -> Result<()> {
+    if a.list && a.target.is_some() {
+        use clap::CommandFactory;
+        let mut cli = crate::Cli::command();
+        cli.build();
+        // invariant: `export` is one of Cli's subcommands (this is its handler)
+        let export = cli.find_subcommand_mut("export").expect("nerve has an export command");
+        export.error(clap::error::ErrorKind::ArgumentConflict, "--list lists every target; it takes no target").exit()
+    }
     if a.list {
         print_list();
         return Ok(());

@@ -204,6 +204,7 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("run good.img --steps abc", 2, &["--steps", "abc"]),
     // A missing required option: the usage line is the command's own, not one listing the options given as required.
     ("compile good.json -o out/x.img", 2, &["--arch <ARCH>", "Usage: nerve compile [OPTIONS] --arch <ARCH> <NETWORK>\n"]),
+    ("export --list pynn good.json --arch spinnaker -o out/x.py", 2, &["--list", "takes no target", "Usage: nerve export"]),
     ("export pynn good.json --weights original", 2, &["Usage: nerve export pynn [OPTIONS] --arch <ARCH> --output <OUTPUT> <NETWORK>\n"]),
     ("run good.img --steps 5 --max-memory 0", 2, &["--max-memory", "at least 1 byte"]),
     ("run good.img --steps 5 --max-memory 5X", 2, &["--max-memory", "unknown unit `X`"]),

@@ -406,6 +406,26 @@ fn edge_case_run_summaries_read_back() {
     }
 }
 
+/// `-q` is `export`'s own, for every target: before the target as after it
+/// (before it, clap refused it as contradicting the target).
+#[test]
+fn export_quiet_goes_before_or_after_the_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/small.json"), d.join("small.json")).unwrap();
+    for args in [
+        "export -q pynn small.json --arch spinnaker -o a.py",
+        "export pynn small.json --arch spinnaker -o b.py -q",
+        "export --quiet pynn small.json --arch spinnaker -o c.py",
+    ] {
+        let o = nerve(d, args);
+        assert!(o.stderr.is_empty(), "{args}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    assert!(text(d, "a.py").contains("import pyNN"));
+    let o = nerve(d, "export pynn small.json --arch spinnaker -o v.py");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("wrote v.py"));
+}
+
 #[test]
 fn every_readme_flag_is_exercised() {
     let dir = tempfile::tempdir().unwrap();
