@@ -146,6 +146,14 @@ impl ProjectionBuilder<'_> {
                 net.graph[self.post].model.name()
             )));
         }
+        if let Some(why) = net.graph[self.post]
+            .model
+            .neuron_model()
+            .filter(|m| m.integer_weights())
+            .and_then(|m| fractional_weight(m.name(), self.p.weight, &self.p.connector))
+        {
+            return Err(CompileError::Network(format!("projection {}: {why}", self.p.label)));
+        }
         self.b.labels.insert(self.p.label.clone());
         Ok(self.b.net.graph.add_edge(self.pre, self.post, self.p))
     }

@@ -614,40 +614,8 @@ impl Parser {
                 }
                 _ => {}
             }
-        } else {
-            // The kernel takes integer weights as they are: a fraction would be cut off without a word.
-            let check = |w: f64, where_: &str| -> Result<()> {
-                if w.fract() != 0.0 {
-                    return o.at.err(format!("{where_}: loihi_lif weights are integers, found {}", num(w)));
-                }
-                Ok(())
-            };
-            if let Some(w) = weight {
-                check(w, "the weight")?;
-            }
-            match &connector {
-                Connector::FromList(l) => {
-                    for (k, &w) in l.weight.iter().flatten().enumerate() {
-                        if !w.is_nan() {
-                            check(w, &format!("connection {k} ({}, {})", l.pre[k], l.post[k]))?;
-                        }
-                    }
-                }
-                Connector::Dense(rows) => {
-                    for (j, r) in rows.iter().enumerate() {
-                        for (i, &w) in r.iter().enumerate() {
-                            check(w, &format!("dense[{j}][{i}]"))?;
-                        }
-                    }
-                }
-                Connector::Conv2d(c) => {
-                    for (k, &w) in c.weights.iter().enumerate() {
-                        check(w, &format!("conv2d weight {k}"))?;
-                    }
-                }
-                Connector::Pool2d(p) => check(p.scale, "the pooling's scale (avg_pool2d divides by the kernel's size)")?,
-                _ => {}
-            }
+        } else if let Some(why) = post_model.neuron_model().and_then(|m| fractional_weight(m.name(), weight, &connector)) {
+            return o.at.err(why);
         }
         let label = {
             let base = format!("{}→{}", net.pop(pre).name, net.pop(post).name);

@@ -431,6 +431,34 @@ pub fn bad_population_name(name: &str) -> Option<String> {
     ))
 }
 
+/// Why a projection's weights cannot go into a model whose kernel takes
+/// integer weights as they are (loihi_lif), if they cannot: the first one
+/// with a fraction, which would be cut off without a word.
+pub fn fractional_weight(model: &str, weight: Option<f64>, connector: &Connector) -> Option<String> {
+    let why = |w: f64, at: String| Some(format!("{at}: {model} weights are integers, found {}", crate::error::num(w)));
+    if let Some(w) = weight.filter(|w| w.fract() != 0.0) {
+        return why(w, "the weight".into());
+    }
+    match connector {
+        // NaN: the connection takes the projection's weight.
+        Connector::FromList(l) => l
+            .weight
+            .iter()
+            .flatten()
+            .enumerate()
+            .find(|(_, w)| !w.is_nan() && w.fract() != 0.0)
+            .and_then(|(k, &w)| why(w, format!("connection {k} ({}, {})", l.pre[k], l.post[k]))),
+        Connector::Dense(rows) => rows
+            .iter()
+            .enumerate()
+            .find_map(|(j, r)| r.iter().position(|w| w.fract() != 0.0).map(|i| (j, i)))
+            .and_then(|(j, i)| why(rows[j][i], format!("dense[{j}][{i}]"))),
+        Connector::Conv2d(c) => c.weights.iter().position(|w| w.fract() != 0.0).and_then(|k| why(c.weights[k], format!("conv2d weight {k}"))),
+        Connector::Pool2d(p) if p.scale.fract() != 0.0 => why(p.scale, "the pooling's scale (avg_pool2d divides by the kernel's size)".into()),
+        _ => None,
+    }
+}
+
 /// Why `label` cannot label a projection, if it cannot: a line break or
 /// other control character would break the rows of `--save-weights` and of
 /// the compile report.

@@ -146,6 +146,22 @@ fn the_builder_refuses_the_same_names() {
     assert_eq!(labels, ["a→n", "w", "a→n#2"]);
 }
 
+/// The builder refuses fractional loihi_lif weights as the reader does (5.5 was cut to 5).
+#[test]
+fn the_builder_refuses_fractional_loihi_weights() {
+    use nerve_compiler::front::builder::NetworkBuilder;
+    use nerve_compiler::net::model::{Connector, Model, Values};
+    let mut b = NetworkBuilder::new("b", 1.0);
+    let s = b.population("s", 2, Model::Input).unwrap();
+    let lif = || Model::neuron("loihi_lif", vec![("du", Values::Scalar(1.0)), ("dv", Values::Scalar(1.0)), ("vth", Values::Scalar(10.0))]).unwrap();
+    let l = b.population("l", 2, lif()).unwrap();
+    let e = b.project(s, l, Connector::AllToAll { allow_self_connections: true }).weight(5.5).add().unwrap_err().to_string();
+    assert!(e.contains("projection s→l: the weight: loihi_lif weights are integers, found 5.5"), "{e}");
+    let e = b.project(s, l, Connector::Dense(vec![vec![2.0, 0.5], vec![1.0, 1.0]])).label("d").add().unwrap_err().to_string();
+    assert!(e.contains("projection d: dense[0][1]: loihi_lif weights are integers, found 0.5"), "{e}");
+    b.project(s, l, Connector::OneToOne).weight(5.0).add().unwrap();
+}
+
 #[test]
 fn every_bad_network_is_refused_with_its_culprit() {
     for &(text, want) in ROWS {
