@@ -174,8 +174,11 @@ struct Parser {
     /// Population name → index: a network may have thousands of populations
     /// and tens of thousands of projections naming them.
     names: std::cell::RefCell<std::collections::HashMap<String, PopIx>>,
-    /// Projection labels so far (electrical ones too), looked up per projection.
-    labels: std::cell::RefCell<std::collections::HashSet<String>>,
+    /// The hashes of the projection labels so far (electrical ones too):
+    /// checked per projection, where scanning the projections so far was
+    /// quadratic and a set of the labels themselves cost 25–30 ms of reading
+    /// a 57k-projection network (the strings' copies).
+    labels: std::cell::RefCell<std::collections::HashSet<u64>>,
 }
 
 impl Parser {
@@ -233,7 +236,9 @@ impl Parser {
             self.names.borrow_mut().insert(name, ix);
         }
         if let Some(projs) = o.get("projections") {
-            for pj in projs.array()?.iter() {
+            let projs = projs.array()?;
+            self.labels.borrow_mut().reserve(projs.len());
+            for pj in projs.iter() {
                 self.projection(&mut net, pj)?;
             }
         }
@@ -628,7 +633,7 @@ impl Parser {
                 base
             }
         };
-        self.unique_label(&o, &label)?;
+        self.unique_label(net, &o, &label)?;
         net.graph.add_edge(pre, post, Projection { label, receptor, connector, weight, delay_ms, loihi, plasticity });
         Ok(())
     }
@@ -636,13 +641,17 @@ impl Parser {
     /// Refuses a projection label that cannot be written, or that an earlier
     /// projection has: labels name the rows of `--save-weights` and the
     /// compile report, where two alike could not be told apart.
-    fn unique_label(&self, o: &Obj, label: &str) -> Result<()> {
-        let at = o.get("label").unwrap_or_else(|| o.at.clone());
+    fn unique_label(&self, net: &Network, o: &Obj, label: &str) -> Result<()> {
+        let at = || o.get("label").unwrap_or_else(|| o.at.clone());
         if let Some(why) = bad_projection_label(label) {
-            return at.err(why);
+            return at().err(why);
         }
-        // A set, not a scan of the projections so far: 57k projections took seconds.
-        if !self.labels.borrow_mut().insert(label.to_string()) {
+        let h = std::hash::BuildHasher::hash_one(&std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default(), label);
+        // A hash seen before is a label used before, or (rarely) two labels
+        // with one hash: the labels themselves decide.
+        let taken = || net.graph.edge_weights().map(|p| &p.label).chain(net.electrical.iter().map(|e| &e.p.label)).any(|l| l == label);
+        if !self.labels.borrow_mut().insert(h) && taken() {
+            let at = at();
             let how = if o.get("label").is_some() { "" } else { " (this projection's default label: give it a `label`)" };
             return at.err(format!("projection label `{label}` is used twice{how}: labels name the rows of --save-weights and must be unique"));
         }
@@ -889,7 +898,7 @@ impl Parser {
             Some(l) => l.str()?.to_string(),
             None => format!("{}⇄{} (electrical {})", net.pop(pre).name, net.pop(post).name, net.electrical.len()),
         };
-        self.unique_label(o, &label)?;
+        self.unique_label(net, o, &label)?;
         let p = Projection { label, receptor: Receptor::Excitatory, connector, weight, delay_ms: None, loihi: LoihiWeights::default(), plasticity: None };
         net.electrical.push(Electrical { pre, post, p });
         Ok(())
