@@ -810,8 +810,8 @@ impl Parser {
                         // The third factor is a 16-bit S4.11 number: beyond it the weight was clamped, below half a unit it was 0.
                         let (lo, hi) = (0.5 / STDP_ONE, i16::MAX as f64 / STDP_ONE);
                         if !(lo..=hi).contains(&weight) {
-                            // invariant: `reward_weight` was read by `num` just above
-                            return o.get("reward_weight").expect("given").err(format!(
+                            // Only a given weight can be out of range (the default is 1).
+                            return o.get("reward_weight").unwrap_or_else(|| o.at.clone()).err(format!(
                                 "`reward_weight` must be in {lo}..={hi} (a 16-bit number with 11 fraction bits), found {}",
                                 crate::error::num(weight)
                             ));
