@@ -115,7 +115,7 @@ pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Re
         }
         if let Some(pl) = &p.plasticity {
             let culprit = || format!("projection {}", p.label);
-            match pl {
+            match &**pl {
                 Plasticity::Stdp(_) => {
                     return Err(refuse(
                         TARGET,
@@ -283,7 +283,7 @@ def source(n, spikes):
         let p = &net.graph[*e];
         let (npre, npost) = (net.pop(*pre).size as usize, net.pop(*post).size as usize);
         let delayed = syn.iter().any(|s| s.delay != 1);
-        let rule = match &p.plasticity {
+        let rule = match p.plasticity.as_deref() {
             Some(Plasticity::Loihi(r)) => Some(r),
             _ => None,
         };

@@ -117,7 +117,7 @@ impl ProjectionBuilder<'_> {
         self
     }
     pub fn plasticity(mut self, p: Plasticity) -> Self {
-        self.p.plasticity = Some(p);
+        self.p.plasticity = Some(Box::new(p));
         self
     }
     pub fn label(mut self, l: &str) -> Self {

@@ -1,5 +1,5 @@
 //! A JSON document as one array of nodes in document order, strings and
-//! numbers borrowed from the text (a string with escapes is the only copy).
+//! numbers pointing into the text (a string with escapes is the only copy).
 //! The network reader walks it by hand (`json.rs`); a general-purpose tree
 //! (serde_json's `Value`) spent most of a large network's read allocating
 //! and freeing maps and strings: 57k projections took 120 ms to build and drop.
@@ -10,17 +10,28 @@
 //! read (`str::parse`, correctly rounded). Nesting deeper than
 //! [`MAX_DEPTH`] is refused, as serde_json does.
 
-use std::borrow::Cow;
-
 /// The deepest nesting accepted (serde_json's limit).
 pub const MAX_DEPTH: usize = 128;
 
-#[derive(Clone, Debug)]
-enum Node<'t> {
+/// Twelve bytes, positions in the text rather than slices of it: a
+/// 57k-projection network has 1.1M nodes, and at 24 bytes each (a
+/// `Cow<str>` per string) the fresh pages they took cost more than parsing.
+#[derive(Clone, Copy, Debug)]
+enum Node {
     Null,
     Bool(bool),
-    Num(&'t str),
-    Str(Cow<'t, str>),
+    /// The number's text: `len` bytes from byte `at`.
+    Num {
+        at: u32,
+        len: u32,
+    },
+    /// A string without escapes: `len` bytes from byte `at`.
+    Str {
+        at: u32,
+        len: u32,
+    },
+    /// A string with escapes: its unescaped copy, `Doc::owned[i]`.
+    Esc(u32),
     /// `len` elements (objects: key, value pairs), the next sibling at `end`.
     Arr {
         len: u32,
@@ -34,7 +45,9 @@ enum Node<'t> {
 
 /// A parsed document; `Doc::root` is the whole value.
 pub struct Doc<'t> {
-    nodes: Vec<Node<'t>>,
+    text: &'t str,
+    nodes: Vec<Node>,
+    owned: Vec<String>,
 }
 
 /// Why a text is not JSON, and where (1-based line and column, as serde_json counts).
@@ -53,7 +66,32 @@ impl std::fmt::Display for SyntaxError {
 
 impl<'t> Doc<'t> {
     pub fn parse(text: &'t str) -> Result<Doc<'t>, SyntaxError> {
-        Reader { t: text.as_bytes(), text, at: 0, nodes: Vec::with_capacity(text.len() / 8) }.document()
+        // Nodes hold byte positions as u32.
+        if u32::try_from(text.len()).is_err() {
+            return Err(SyntaxError { msg: format!("a JSON text of {} bytes: at most {} are read", text.len(), u32::MAX), line: 1, column: 1 });
+        }
+        Reader { t: text.as_bytes(), text, at: 0, nodes: Vec::with_capacity(text.len() / 8), owned: Vec::new() }.document()
+    }
+
+    /// A string node's text (a key's, or a value's).
+    #[inline]
+    fn str_of(&self, n: &Node) -> Option<&str> {
+        match *n {
+            Node::Str { at, len } => Some(&self.text[at as usize..(at + len) as usize]),
+            Node::Esc(i) => Some(&self.owned[i as usize]),
+            _ => None,
+        }
+    }
+
+    /// Node `i`'s string as bytes: keys are compared this way, lengths
+    /// first, without the text's char-boundary checks.
+    #[inline]
+    fn key_bytes(&self, i: u32) -> &[u8] {
+        match self.nodes[i as usize] {
+            Node::Str { at, len } => &self.text.as_bytes()[at as usize..(at + len) as usize],
+            Node::Esc(j) => self.owned[j as usize].as_bytes(),
+            _ => &[],
+        }
     }
 
     pub fn root(&self) -> V<'_, 't> {
@@ -80,7 +118,7 @@ pub enum Kind<'d, 't> {
 }
 
 impl<'d, 't> V<'d, 't> {
-    fn node(&self) -> &'d Node<'t> {
+    fn node(&self) -> &'d Node {
         &self.doc.nodes[self.i as usize]
     }
 
@@ -88,8 +126,8 @@ impl<'d, 't> V<'d, 't> {
         match self.node() {
             Node::Null => Kind::Null,
             Node::Bool(b) => Kind::Bool(*b),
-            Node::Num(n) => Kind::Num(n),
-            Node::Str(s) => Kind::Str(s),
+            Node::Num { at, len } => Kind::Num(&self.doc.text[*at as usize..(at + len) as usize]),
+            Node::Str { .. } | Node::Esc(_) => Kind::Str(self.doc.str_of(self.node()).unwrap_or_default()),
             Node::Arr { len, .. } => Kind::Arr(Items { doc: self.doc, next: self.i + 1, left: *len }),
             Node::Obj { len, .. } => Kind::Obj(Members { doc: self.doc, next: self.i + 1, left: *len }),
         }
@@ -102,7 +140,7 @@ impl<'d, 't> V<'d, 't> {
         matches!(self.node(), Node::Arr { .. })
     }
     pub fn is_number(&self) -> bool {
-        matches!(self.node(), Node::Num(_))
+        matches!(self.node(), Node::Num { .. })
     }
     pub fn as_bool(&self) -> Option<bool> {
         match self.node() {
@@ -111,31 +149,26 @@ impl<'d, 't> V<'d, 't> {
         }
     }
     pub fn as_str(&self) -> Option<&'d str> {
-        match self.node() {
-            Node::Str(s) => Some(s),
+        self.doc.str_of(self.node())
+    }
+    /// A number's text as written.
+    fn num(&self) -> Option<&'t str> {
+        match *self.node() {
+            Node::Num { at, len } => Some(&self.doc.text[at as usize..(at + len) as usize]),
             _ => None,
         }
     }
     /// Any number, as the nearest f64 (integers too).
     pub fn as_f64(&self) -> Option<f64> {
-        match self.node() {
-            Node::Num(n) => n.parse().ok(),
-            _ => None,
-        }
+        self.num()?.parse().ok()
     }
     /// A number written as an integer (no fraction, no exponent) that fits a u64.
     pub fn as_u64(&self) -> Option<u64> {
-        match self.node() {
-            Node::Num(n) if is_integer(n) => n.parse().ok(),
-            _ => None,
-        }
+        self.num().filter(|n| is_integer(n))?.parse().ok()
     }
     /// A number written as an integer that fits an i64.
     pub fn as_i64(&self) -> Option<i64> {
-        match self.node() {
-            Node::Num(n) if is_integer(n) => n.parse().ok(),
-            _ => None,
-        }
+        self.num().filter(|n| is_integer(n))?.parse().ok()
     }
     /// Elements of an array.
     pub fn as_array(&self) -> Option<Items<'d, 't>> {
@@ -170,8 +203,8 @@ impl<'d, 't> V<'d, 't> {
                 let v = if obj { child + 1 } else { child };
                 let next = skip(doc, v);
                 if (v..next).contains(&self.i) {
-                    match &doc.nodes[child as usize] {
-                        Node::Str(k) if obj => out.push_str(&format!(".{k}")),
+                    match doc.str_of(&doc.nodes[child as usize]) {
+                        Some(k) if obj => out.push_str(&format!(".{k}")),
                         _ => out.push_str(&format!("[{ix}]")),
                     }
                     inside = Some(v);
@@ -193,6 +226,7 @@ fn is_integer(n: &str) -> bool {
 }
 
 /// The next sibling of node `i`.
+#[inline]
 fn skip(doc: &Doc, i: u32) -> u32 {
     match doc.nodes[i as usize] {
         Node::Arr { end, .. } | Node::Obj { end, .. } => end,
@@ -253,16 +287,93 @@ impl<'d, 't> Members<'d, 't> {
     /// The member named `key` and its position (the first, if the name
     /// repeats: see [`Members::repeated`]).
     pub fn get(&self, key: &str) -> Option<(usize, V<'d, 't>)> {
-        self.into_iter().enumerate().find(|(_, (k, _))| *k == key).map(|(i, (_, v))| (i, v))
+        let (doc, mut at) = (self.doc, self.next);
+        for i in 0..self.left as usize {
+            if doc.key_bytes(at) == key.as_bytes() {
+                return Some((i, V { doc, i: at + 1 }));
+            }
+            at = skip(doc, at + 1);
+        }
+        None
     }
     /// A key that appears twice, if any.
     pub fn repeated(&self) -> Option<&'d str> {
         // Objects of a network file have a handful of keys: compare pairs, allocate nothing.
         if self.left <= 16 {
-            return self.into_iter().enumerate().find(|&(i, (k, _))| self.into_iter().take(i).any(|(j, _)| j == k)).map(|(_, (k, _))| k);
+            let (doc, mut keys, mut at) = (self.doc, [0u32; 16], self.next);
+            for i in 0..self.left as usize {
+                let k = doc.key_bytes(at);
+                if keys[..i].iter().any(|&j| doc.key_bytes(j) == k) {
+                    return doc.str_of(&doc.nodes[at as usize]);
+                }
+                keys[i] = at;
+                at = skip(doc, at + 1);
+            }
+            return None;
         }
         let mut seen = std::collections::HashSet::with_capacity(self.len());
         self.into_iter().map(|(k, _)| k).find(|k| !seen.insert(*k))
+    }
+}
+
+/// The first eight bytes of a key, zero-padded: with its length, compared
+/// before the key's text.
+#[inline]
+fn prefix(k: &[u8]) -> u64 {
+    // Byte by byte: a copy of a variable length was a call to memmove per lookup.
+    k.iter().take(8).enumerate().fold(0, |p, (i, &c)| p | (c as u64) << (8 * i))
+}
+
+/// The most keys [`Keys`] tables; larger objects are searched member by member.
+const KEYS_TABLED: usize = 16;
+
+/// An object's keys, read once for the many lookups that follow: each
+/// lookup compares lengths and first eight bytes, then text only on a match
+/// (the network reader looks up a dozen keys per projection, most absent).
+#[derive(Clone, Copy)]
+pub struct Keys<'d, 't> {
+    m: Members<'d, 't>,
+    /// Length, first eight bytes and node of the first `KEYS_TABLED` keys.
+    table: [(u32, u64, u32); KEYS_TABLED],
+}
+
+impl<'d, 't> Keys<'d, 't> {
+    pub fn new(m: Members<'d, 't>) -> Keys<'d, 't> {
+        let mut table = [(0, 0, 0); KEYS_TABLED];
+        if m.len() <= KEYS_TABLED {
+            let mut at = m.next;
+            for slot in &mut table[..m.len()] {
+                let k = m.doc.key_bytes(at);
+                *slot = (k.len() as u32, prefix(k), at);
+                at = skip(m.doc, at + 1);
+            }
+        }
+        Keys { m, table }
+    }
+    pub fn members(&self) -> Members<'d, 't> {
+        self.m
+    }
+    /// As [`Members::get`].
+    pub fn get(&self, key: &str) -> Option<(usize, V<'d, 't>)> {
+        if self.m.len() > KEYS_TABLED {
+            return self.m.get(key);
+        }
+        let (len, p, doc) = (key.len() as u32, prefix(key.as_bytes()), self.m.doc);
+        self.table[..self.m.len()]
+            .iter()
+            .position(|&(l, q, at)| l == len && q == p && (len <= 8 || doc.key_bytes(at) == key.as_bytes()))
+            .map(|i| (i, V { doc, i: self.table[i].2 + 1 }))
+    }
+    /// As [`Members::repeated`].
+    pub fn repeated(&self) -> Option<&'d str> {
+        if self.m.len() > KEYS_TABLED {
+            return self.m.repeated();
+        }
+        let (keys, doc) = (&self.table[..self.m.len()], self.m.doc);
+        keys.iter()
+            .enumerate()
+            .find(|&(i, &(l, q, at))| keys[..i].iter().any(|&(l2, q2, at2)| l == l2 && q == q2 && (l <= 8 || doc.key_bytes(at) == doc.key_bytes(at2))))
+            .and_then(|(_, &(_, _, at))| doc.str_of(&doc.nodes[at as usize]))
     }
 }
 
@@ -272,10 +383,7 @@ impl<'d, 't> Iterator for Members<'d, 't> {
         if self.left == 0 {
             return None;
         }
-        let k = match &self.doc.nodes[self.next as usize] {
-            Node::Str(s) => &**s,
-            _ => "",
-        };
+        let k = self.doc.str_of(&self.doc.nodes[self.next as usize]).unwrap_or_default();
         let v = V { doc: self.doc, i: self.next + 1 };
         self.next = skip(self.doc, self.next + 1);
         self.left -= 1;
@@ -287,7 +395,8 @@ struct Reader<'t> {
     t: &'t [u8],
     text: &'t str,
     at: usize,
-    nodes: Vec<Node<'t>>,
+    nodes: Vec<Node>,
+    owned: Vec<String>,
 }
 
 /// An open container: its node, its element count so far.
@@ -354,7 +463,7 @@ impl<'t> Reader<'t> {
                     if self.at < self.t.len() {
                         return self.err("trailing characters");
                     }
-                    return Ok(Doc { nodes: self.nodes });
+                    return Ok(Doc { text: self.text, nodes: self.nodes, owned: self.owned });
                 };
                 top.len += 1;
                 let (obj, close) = (top.obj, if top.obj { b'}' } else { b']' });
@@ -398,7 +507,7 @@ impl<'t> Reader<'t> {
             Some(_) => return self.err("key must be a string"),
         }
         let s = self.string()?;
-        self.nodes.push(Node::Str(s));
+        self.nodes.push(s);
         self.ws();
         if self.t.get(self.at) != Some(&b':') {
             return self.err("expected `:`");
@@ -410,18 +519,18 @@ impl<'t> Reader<'t> {
 
     fn leaf(&mut self) -> Result<(), SyntaxError> {
         let node = match self.t[self.at] {
-            b'"' => Node::Str(self.string()?),
+            b'"' => self.string()?,
             b't' => self.word("true", Node::Bool(true))?,
             b'f' => self.word("false", Node::Bool(false))?,
             b'n' => self.word("null", Node::Null)?,
-            b'-' | b'0'..=b'9' => Node::Num(self.number()?),
+            b'-' | b'0'..=b'9' => self.number()?,
             _ => return self.err("expected value"),
         };
         self.nodes.push(node);
         Ok(())
     }
 
-    fn word(&mut self, w: &str, node: Node<'t>) -> Result<Node<'t>, SyntaxError> {
+    fn word(&mut self, w: &str, node: Node) -> Result<Node, SyntaxError> {
         if self.t[self.at..].starts_with(w.as_bytes()) {
             self.at += w.len();
             Ok(node)
@@ -430,8 +539,9 @@ impl<'t> Reader<'t> {
         }
     }
 
-    fn number(&mut self) -> Result<&'t str, SyntaxError> {
+    fn number(&mut self) -> Result<Node, SyntaxError> {
         let start = self.at;
+        let mut int_digits = 1;
         let digits = |r: &mut Self| {
             let s = r.at;
             while let Some(b'0'..=b'9') = r.t.get(r.at) {
@@ -450,7 +560,7 @@ impl<'t> Reader<'t> {
                 }
             }
             Some(b'1'..=b'9') => {
-                digits(self);
+                int_digits = digits(self);
             }
             _ => return self.err("invalid number"),
         }
@@ -460,7 +570,8 @@ impl<'t> Reader<'t> {
                 return self.err("invalid number (no digit after the point)");
             }
         }
-        if let Some(b'e' | b'E') = self.t.get(self.at) {
+        let exponent = matches!(self.t.get(self.at), Some(b'e' | b'E'));
+        if exponent {
             self.at += 1;
             if let Some(b'+' | b'-') = self.t.get(self.at) {
                 self.at += 1;
@@ -469,25 +580,30 @@ impl<'t> Reader<'t> {
                 return self.err("invalid number (no digit in the exponent)");
             }
         }
-        let n = &self.text[start..self.at];
-        // Finite only: a number too large for an f64 is refused, as serde_json does.
-        match n.parse::<f64>() {
+        let n = Node::Num { at: start as u32, len: (self.at - start) as u32 };
+        // Finite only: a number too large for an f64 is refused, as serde_json
+        // does. Below 10^308 without an exponent it cannot be (f64's largest is
+        // 1.8e308), and then is not converted twice.
+        if !exponent && int_digits <= 308 {
+            return Ok(n);
+        }
+        match self.text[start..self.at].parse::<f64>() {
             Ok(x) if x.is_finite() => Ok(n),
             _ => self.err_at(start, "number out of range"),
         }
     }
 
-    /// A string at `at` (on its opening quote), borrowed unless it has escapes.
-    fn string(&mut self) -> Result<Cow<'t, str>, SyntaxError> {
+    /// A string at `at` (on its opening quote), copied only if it has escapes.
+    fn string(&mut self) -> Result<Node, SyntaxError> {
         self.at += 1;
         let start = self.at;
         loop {
             match self.t.get(self.at) {
                 None => return self.err("EOF while parsing a string"),
                 Some(b'"') => {
-                    let s = &self.text[start..self.at];
+                    let s = Node::Str { at: start as u32, len: (self.at - start) as u32 };
                     self.at += 1;
-                    return Ok(Cow::Borrowed(s));
+                    return Ok(s);
                 }
                 Some(b'\\') => break,
                 Some(&c) if c < 0x20 => return self.err("control character (\\u0000-\\u001F) found while parsing a string"),
@@ -508,7 +624,8 @@ impl<'t> Reader<'t> {
             out.push_str(&self.text[run..self.at]);
             if self.t[self.at] == b'"' {
                 self.at += 1;
-                return Ok(Cow::Owned(out));
+                self.owned.push(out);
+                return Ok(Node::Esc(self.owned.len() as u32 - 1));
             }
             self.at += 1;
             let Some(&e) = self.t.get(self.at) else { return self.err("EOF while parsing a string") };
@@ -599,7 +716,9 @@ mod tests {
             "-12.25e+2",
             "[1.7976931348623157e308, 5e-324, 0.1, 123456789012345678901234567890]",
         ];
-        for t in texts {
+        // Long integers: finite below f64's largest, whether or not converted when read.
+        let long = [format!("-{}", "9".repeat(308)), format!("1{}", "0".repeat(308)), format!("[{}.5]", "1".repeat(300))];
+        for t in texts.iter().copied().chain(long.iter().map(|s| s.as_str())) {
             let ours = to_value(Doc::parse(t).unwrap_or_else(|e| panic!("{t}: {e}")).root());
             let theirs: serde_json::Value = serde_json::from_str(t).unwrap_or_else(|e| panic!("{t}: {e}"));
             assert_eq!(ours, theirs, "{t}");
@@ -646,6 +765,10 @@ mod tests {
             assert!(serde_json::from_str::<serde_json::Value>(t).is_err(), "serde_json accepts {t:?}");
             assert!(Doc::parse(t).is_err(), "accepted {t:?}");
         }
+        for t in [format!("1{}", "0".repeat(309)), format!("[-18{}]", "0".repeat(307)), format!("1{}.0", "0".repeat(400))] {
+            assert!(serde_json::from_str::<serde_json::Value>(&t).is_err(), "serde_json accepts {t:?}");
+            assert!(Doc::parse(&t).is_err(), "accepted {t:?}");
+        }
         let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
         assert!(Doc::parse(&deep).is_err());
         let ok = "[".repeat(MAX_DEPTH) + &"]".repeat(MAX_DEPTH);
@@ -670,6 +793,42 @@ mod tests {
         assert_eq!(m.repeated(), None);
         let d = Doc::parse(r#"{"a": 1, "b": 2, "a": 3}"#).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(d.root().as_object().and_then(|m| m.repeated()), Some("a"));
+    }
+
+    /// `Keys` answers as `Members` does: keys of every length around the
+    /// eight bytes it compares first, escaped keys, repeats, and objects too
+    /// large for its table.
+    #[test]
+    fn keys_agree_with_members() {
+        let names =
+            ["", "a", "ab", "abcdefg", "abcdefgh", "abcdefghi", "abcdefghX", "abcdefgi", r"wei\u0067ht", "weight", "weight_exp", "é中", r"abcdefgh\u00e9"];
+        let probes = ["", "a", "abcdefgh", "abcdefghi", "abcdefghX", "abcdefgi", "weight", "weight_exp", "é中", "abcdefghé", "zzz"];
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for n in [0usize, 1, 2, 5, 15, 16, 17, 40] {
+            for round in 0..20 {
+                let mut text = String::from("{");
+                for i in 0..n {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let k = names[(x % names.len() as u64) as usize];
+                    // Unique unless the round repeats keys on purpose.
+                    let k = if round % 2 == 0 { format!("{k}{i}") } else { k.to_string() };
+                    text += &format!("{}\"{k}\": {i}", if i > 0 { ", " } else { "" });
+                }
+                text += "}";
+                let d = Doc::parse(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+                let m = d.root().as_object().unwrap_or_else(|| panic!("not an object"));
+                let k = Keys::new(m);
+                assert_eq!(k.repeated(), m.repeated(), "{text}");
+                let mut all: Vec<String> = m.map(|(k, _)| k.to_string()).collect();
+                all.extend(probes.iter().map(|p| p.to_string()));
+                for p in &all {
+                    let (a, b) = (k.get(p), m.get(p));
+                    assert_eq!(a.map(|(i, v)| (i, v.as_u64())), b.map(|(i, v)| (i, v.as_u64())), "{p:?} in {text}");
+                }
+            }
+        }
     }
 
     /// Our value equals serde_json's; floats may differ by one unit in the

@@ -74,7 +74,7 @@ impl Incoming<'_> {
     /// its STDP rule lets them grow to.
     pub fn max_abs_weight(&self) -> f64 {
         let w = self.syn.max_abs_weight();
-        match &self.p.plasticity {
+        match self.p.plasticity.as_deref() {
             Some(Plasticity::Stdp(st)) => w.max(st.w_max).max(st.w_min.abs()),
             _ => w,
         }

@@ -342,8 +342,9 @@ pub struct Projection {
     /// Delay in ms for every synapse the connector does not give one; `None`: one timestep.
     pub delay_ms: Option<f64>,
     pub loihi: LoihiWeights,
-    /// A learning rule, if the projection's weights learn.
-    pub plasticity: Option<Plasticity>,
+    /// A learning rule, if the projection's weights learn (boxed: most
+    /// projections have none, and the rule is larger than the rest).
+    pub plasticity: Option<Box<Plasticity>>,
 }
 
 /// A projection's learning rule.
