@@ -836,3 +836,52 @@ fn each_synapse_arrives_after_its_own_delay_whatever_its_neighbours() {
         assert!(lag.iter().all(|&l| l == lag[0]), "targets' first spikes less their delays differ ({threads} threads): {lag:?}");
     }
 }
+
+/// Weights far above what a neuron needs to fire: v goes where they drive
+/// it, never round its fixed-point range (1000 nA into a 0.2 nF cell wrapped
+/// v to −1360 mV); weights no fixed point of v can follow are refused.
+#[test]
+fn strong_weights_drive_v_and_never_wrap_it() {
+    use nerve_compiler::front::json::parse_network;
+    let net = |w: f64, receptor: &str| {
+        let text = format!(
+            r#"{{"dt_ms": 1.0, "populations": [{{"name": "src", "size": 4, "model": "spike_source_array", "spike_times": [[1.0, 3.0], [2.0], [], [5.0]]}},
+            {{"name": "n", "size": 4, "model": "lif", "params": {{"tau_m": 20.0, "cm": 0.2, "v_rest": -65.0, "v_reset": -65.0, "v_thresh": -50.0,
+            "tau_refrac": 2.0, "tau_syn_E": 5.0, "tau_syn_I": 5.0}}}}],
+            "projections": [{{"pre": "src", "post": "n", "receptor": "{receptor}", "connector": {{"type": "all_to_all"}}, "weight": {w}, "delay": 1.0}}]}}"#
+        );
+        parse_network(&text, Path::new("strong.json")).unwrap()
+    };
+    let arch = Arch::builtin("spinnaker").unwrap();
+    for w in [1.0, 100.0, 1000.0, 1e5, 1e6] {
+        for (receptor, sign) in [("excitatory", 1.0), ("inhibitory", -1.0)] {
+            let out = compile(&arch, &net(w * sign, receptor), &Options::default(), &mut |_| {}).unwrap();
+            let mut m = Machine::load_valid(out.image).unwrap();
+            let (pi, p) = m.pops.iter().enumerate().find(|(_, p)| p.name == "n").unwrap();
+            let v = p.vars.iter().find(|v| v.name == "v").unwrap().clone();
+            let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![(pi as u32, v.slot)], per_step: false, chunk_steps: None };
+            let r = run(&mut m, &Interp, 40, 1, &rec, &mut |_| {}).unwrap();
+            let n_spikes = r.spikes.iter().filter(|s| s.pop as usize == pi).count();
+            for (t, row) in r.probes[0].values.iter().enumerate() {
+                for &x in row {
+                    let mv = x as f64 * v.scale + v.offset;
+                    if sign > 0.0 {
+                        // Driven up: at or above rest (reset = rest), never wrapped below it.
+                        assert!(mv >= -65.001, "{w} nA {receptor}: v = {mv} mV at step {t}");
+                    } else {
+                        assert!((-65.001 * 1e9..=-64.999).contains(&mv), "{w} nA {receptor}: v = {mv} mV at step {t}");
+                    }
+                }
+            }
+            if sign > 0.0 && w >= 100.0 {
+                // Each neuron fires at the first arrival and whenever refractoriness ends while the current lasts.
+                assert!(n_spikes >= 4 * 3, "{w} nA: {n_spikes} spikes");
+            }
+            if sign < 0.0 {
+                assert_eq!(n_spikes, 0, "{w} nA inhibitory");
+            }
+        }
+    }
+    let e = compile(&arch, &net(1e12, "excitatory"), &Options::default(), &mut |_| {}).unwrap_err().to_string();
+    assert!(e.contains("`n`") && e.contains("1000000000000 nA") && e.contains("coarser than 1 mV"), "{e}");
+}

@@ -192,7 +192,7 @@ impl NeuronModel for LifModel {
 
 fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&AdaptiveParams>, incoming: &[Incoming], dt: f64) -> Result<Lowered> {
     let n = pop.size as usize;
-    // Voltage scale: as fine as keeps 16× the largest voltage in 31 bits, at most 2^-20 mV.
+    // The largest voltage a parameter names (the voltage scale follows the propagators).
     let vmax = [&p.v_rest, &p.v_reset, &p.v_thresh]
         .iter()
         .map(|v| {
@@ -200,15 +200,11 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
             lo.abs().max(hi.abs())
         })
         .fold(1.0f64, f64::max);
-    let kv = ((31.0 - (16.0 * vmax).log2()).floor() as i32).min(20);
-    let sv = 2f64.powi(kv);
     // Exact propagators, per neuron.
     let mut a_v = Vec::with_capacity(n);
-    let mut c0 = Vec::with_capacity(n);
+    let mut c_mv = Vec::with_capacity(n);
     // b: mV of membrane change over one step per nA of synaptic current at the step's start.
     let (mut b_e, mut b_i, mut d_e, mut d_i) = (vec![], vec![], vec![], vec![]);
-    let mut vth = vec![];
-    let mut vreset = vec![];
     let mut tref = vec![];
     for i in 0..n {
         let (tm, cm) = (p.tau_m.get(i), p.cm.get(i));
@@ -225,15 +221,44 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
             }
         };
         a_v.push(a);
-        c0.push(round_i32(pop, "the leak constant", c * sv)?);
+        c_mv.push(c);
         b_e.push(b(te));
         b_i.push(b(ti));
         d_e.push((-dt / te).exp());
         d_i.push((-dt / ti).exp());
-        vth.push(round_i32(pop, "v_thresh", p.v_thresh.get(i) * sv)?);
-        vreset.push(round_i32(pop, "v_reset", p.v_reset.get(i) * sv)?);
         let r = (p.tau_refrac.get(i) / dt + 0.5).floor();
         tref.push((r as i64 - 1).clamp(0, i32::MAX as i64) as i32);
+    }
+    // Voltage scale: as fine as keeps 16× the largest voltage in 31 bits,
+    // and 16 coinciding spikes of the largest weight on top of it (each
+    // one's whole excursion: b·w over the current's life, leak ignored), at
+    // most 2^-20 mV. Without the second, a weight of 1000 nA wrapped v
+    // round to −1360 mV.
+    let wmax = |r: Receptor| incoming.iter().filter(|i| i.p.receptor == r).fold(0.0f64, |m, i| m.max(i.max_abs_weight()));
+    let (we, wi) = (wmax(Receptor::Excitatory), wmax(Receptor::Inhibitory));
+    let whole = |w: f64, b: f64, d: f64| if w == 0.0 { 0.0 } else { w * b.abs() / (1.0 - d).max(f64::MIN_POSITIVE) };
+    let spike = (0..n).map(|i| whole(we, b_e[i], d_e[i]).max(whole(wi, b_i[i], d_i[i]))).fold(0.0f64, f64::max);
+    let vneed = (16.0 * vmax).max(vmax + 16.0 * spike);
+    let kv = ((31.0 - vneed.log2()).floor() as i32).min(20);
+    if !vneed.is_finite() || kv < 0 {
+        return Err(bad(
+            pop,
+            format!(
+                "weights of up to {} nA move v by up to {} mV a spike: v's fixed point, which holds 16 such spikes on top of {} mV, would need steps coarser than 1 mV (at most 2^31 mV)",
+                crate::error::num(we.max(wi)),
+                if spike < 1e6 { format!("{spike:.1}") } else { format!("{spike:.2e}") },
+                crate::error::num(vmax)
+            ),
+        ));
+    }
+    let sv = 2f64.powi(kv);
+    let mut c0 = Vec::with_capacity(n);
+    let mut vth = vec![];
+    let mut vreset = vec![];
+    for (i, c) in c_mv.iter().enumerate() {
+        c0.push(round_i32(pop, "the leak constant", c * sv)?);
+        vth.push(round_i32(pop, "v_thresh", p.v_thresh.get(i) * sv)?);
+        vreset.push(round_i32(pop, "v_reset", p.v_reset.get(i) * sv)?);
     }
     // Currents. When each receptor's b is the same for every neuron (the
     // usual case), a current is stored as its one-step contribution to v,
