@@ -215,6 +215,52 @@ fn what_a_target_cannot_represent_is_an_error() {
     assert!(pynn::export(&net, &out, &pynn::Options { backend: pynn::Backend::Nest, ..Default::default() }, "d").is_ok(), "NEST has no cores");
 }
 
+/// Input spikes handed to an exporter by a program (not through `nerve
+/// export --input`) are checked as `nerve run` checks them: two spikes of a
+/// neuron in one step were merged into one, a spike past the last step or
+/// before 0 written as given.
+#[test]
+fn exporters_refuse_input_spikes_a_run_refuses() {
+    // (target, its model and profile): each exporter on a network it takes.
+    let nets = [("pynn", "lif", "spinnaker"), ("lava", "loihi_lif", "loihi")].map(|(target, model, arch)| {
+        let mut b = NetworkBuilder::new("inputs", 1.0);
+        let src = b.population("src", 3, Model::Input).unwrap();
+        let params =
+            if model == "lif" { vec![] } else { ["du", "dv", "vth"].iter().map(|&k| (k, Values::Scalar(if k == "vth" { 10.0 } else { 1.0 }))).collect() };
+        let n = b.population("n", 2, Model::neuron(model, params).unwrap()).unwrap();
+        b.project(src, n, Connector::AllToAll { allow_self_connections: true }).weight(4.0).add().unwrap();
+        let net = b.finish().unwrap();
+        let out = prepare(&Arch::builtin(arch).unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+        (target, model, net, out)
+    });
+    let export = |target: &str, net: &Network, out: &Prepared, inputs: Vec<(String, u32, f64)>| match target {
+        "pynn" => pynn::export(net, out, &pynn::Options { backend: pynn::Backend::Nest, inputs, ..Default::default() }, "d").map(|_| ()),
+        _ => lava::export(net, out, &lava::Options { steps: Some(10), inputs }, "d").map(|_| ()),
+    };
+    // (input spikes as (population, neuron, ms), what the refusal says).
+    type Case<'a> = (&'a [(&'a str, u32, f64)], &'a [&'a str]);
+    let cases: &[Case] = &[
+        (&[("src", 1, 3.0), ("src", 0, 3.0), ("src", 1, 3.2)], &["input spike 2 (`src` neuron 1 at 3.2 ms)", "input spike 0", "same timestep (3"]),
+        (&[("src", 0, 5e9)], &["input spike 0", "step 5e9", "4294967294"]),
+        (&[("src", 0, -1.0)], &["input spike 0", "not a time ≥ 0"]),
+        (&[("src", 3, 1.0)], &["neuron 3 does not exist", "has 3"]),
+        (&[("n", 0, 1.0)], &["not an input population"]),
+        (&[("m", 0, 1.0)], &["no population of that name"]),
+    ];
+    for (target, model, net, out) in &nets {
+        for (inputs, want) in cases {
+            let inputs = inputs.iter().map(|&(p, i, t)| (p.to_string(), i, t)).collect();
+            let e = export(target, net, out, inputs).unwrap_err().to_string();
+            for w in *want {
+                assert!(e.contains(w), "{target}: `{e}` lacks `{w}`");
+            }
+            assert!(!e.contains("not an input population") || e.contains(model), "{target}: {e}");
+        }
+        let ok = vec![("src".to_string(), 1, 3.0), ("src".to_string(), 1, 4.0), ("src".to_string(), 0, 3.0)];
+        export(target, net, out, ok).unwrap_or_else(|e| panic!("{target}: {e}"));
+    }
+}
+
 fn spikes_of(net: &Network, arch: &Arch, steps: u64) -> Vec<(u32, String, u32)> {
     let out = compile(arch, net, &Options::default(), &mut |_| {}).unwrap();
     let ran = session::run(Machine::load_valid(out.image).unwrap(), &Request { steps, ..Request::default() }, &mut |_| {}).unwrap();

@@ -80,15 +80,7 @@ pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Re
             }
         }
     }
-    for (name, n, _) in &o.inputs {
-        match net.find(name).map(|p| net.pop(p)) {
-            Some(p) if matches!(p.model, Model::Input) && *n < p.size => {}
-            Some(p) if matches!(p.model, Model::Input) => {
-                return Err(refuse(TARGET, format!("input spike of `{name}`"), format!("neuron {n} does not exist (the population has {})", p.size)));
-            }
-            _ => return Err(refuse(TARGET, format!("input spike of `{name}`"), "the network has no input population of that name")),
-        }
-    }
+    super::check_inputs(TARGET, net, &o.inputs)?;
     let mut projs: Vec<(ProjIx, PopIx, PopIx, Vec<Syn>)> = Vec::new();
     for (e, pre, post, p) in net.projections() {
         check_projection(TARGET, net, e, prep)?;

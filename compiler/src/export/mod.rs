@@ -86,6 +86,47 @@ pub(crate) fn refuse(target: &str, culprit: impl Into<String>, problem: impl Int
     CompileError::Export { target: target.into(), culprit: culprit.into(), problem: problem.into() }
 }
 
+/// External input spikes, (population, neuron, time in ms), checked as
+/// `nerve run` checks them: each names an input population and a neuron of
+/// it, at a time ≥ 0 of a step a run reaches, and no neuron spikes twice in
+/// one step (the exported script would merge the two into one spike, or
+/// refuse them at run time).
+pub(crate) fn check_inputs(target: &str, net: &Network, inputs: &[(String, u32, f64)]) -> Result<()> {
+    let dt = net.dt_ms;
+    let mut seen = std::collections::HashMap::with_capacity(inputs.len());
+    for (k, (name, n, t)) in inputs.iter().enumerate() {
+        let culprit = || format!("input spike {k} (`{name}` neuron {n} at {} ms)", crate::error::num(*t));
+        let Some(pi) = net.find(name) else {
+            return Err(refuse(target, culprit(), "the network has no population of that name"));
+        };
+        let p = net.pop(pi);
+        if !matches!(p.model, Model::Input) {
+            return Err(refuse(target, culprit(), format!("`{name}` is a {}, not an input population", p.model.name())));
+        }
+        if *n >= p.size {
+            return Err(refuse(target, culprit(), format!("neuron {n} does not exist (the population has {})", p.size)));
+        }
+        if !(t.is_finite() && *t >= 0.0) {
+            return Err(refuse(target, culprit(), "the time is not a time ≥ 0"));
+        }
+        let step = (t / dt + 0.5).floor();
+        if step >= nerve_isa::MAX_STEPS as f64 {
+            return Err(refuse(target, culprit(), format!("it is at step {step:e}, after {}, the last of the longest run", nerve_isa::MAX_STEPS - 1)));
+        }
+        if let Some(first) = seen.insert((name.as_str(), *n, step as u32), k) {
+            return Err(refuse(
+                target,
+                culprit(),
+                format!(
+                    "input spike {first} of the neuron falls in the same timestep ({step}, dt {} ms): a neuron spikes at most once a step",
+                    crate::error::num(dt)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Electrical synapses have no form in PyNN, Lava or NIR (nor routes in
 /// PACMAN's tables): a network with them is refused, naming the first.
 pub(crate) fn no_electrical(target: &str, net: &Network) -> Result<()> {

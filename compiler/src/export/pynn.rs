@@ -158,21 +158,7 @@ pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Re
             ));
         }
     }
-    for (name, n, t) in &o.inputs {
-        let Some(pi) = net.find(name) else {
-            return Err(refuse(TARGET, format!("input spike of `{name}`"), "the network has no such population"));
-        };
-        let p = net.pop(pi);
-        if !matches!(p.model, Model::Input) {
-            return Err(refuse(TARGET, format!("input spike of `{name}`"), format!("`{name}` is a {}, not an input population", p.model.name())));
-        }
-        if *n >= p.size {
-            return Err(refuse(TARGET, format!("input spike of `{name}`"), format!("neuron {n} does not exist (the population has {})", p.size)));
-        }
-        if !(t.is_finite() && *t >= 0.0) {
-            return Err(refuse(TARGET, format!("input spike of `{name}` neuron {n}"), format!("time {t} ms is not a time ≥ 0")));
-        }
-    }
+    super::check_inputs(TARGET, net, &o.inputs)?;
     let mut max_delay = 1u16;
     for (e, _, post, p) in net.projections() {
         check_projection(TARGET, net, e, prep)?;
