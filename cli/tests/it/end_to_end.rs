@@ -885,3 +885,52 @@ fn strong_weights_drive_v_and_never_wrap_it() {
     let e = compile(&arch, &net(1e12, "excitatory"), &Options::default(), &mut |_| {}).unwrap_err().to_string();
     assert!(e.contains("`n`") && e.contains("1000000000000 nA") && e.contains("coarser than 1 mV"), "{e}");
 }
+
+/// Izhikevich's v² is taken in 32 bits: v is held within ±128 mV after a
+/// step's jumps, so strong weights of either sign never wrap it (an
+/// inhibitory jump of 100 V gave v −11,520 mV, then −14,743); a reset `c`
+/// outside that range is refused.
+#[test]
+fn izhikevich_v_never_wraps() {
+    use nerve_compiler::front::json::parse_network;
+    let net = |w: f64, receptor: &str, c: f64| {
+        let text = format!(
+            r#"{{"dt_ms": 1.0, "populations": [{{"name": "src", "size": 4, "model": "spike_source_array", "spike_times": [[1.0, 3.0], [2.0], [], [5.0]]}},
+            {{"name": "n", "size": 4, "model": "izhikevich", "params": {{"c": {c}}}}}],
+            "projections": [{{"pre": "src", "post": "n", "receptor": "{receptor}", "connector": {{"type": "all_to_all"}}, "weight": {w}, "delay": 1.0}}]}}"#
+        );
+        parse_network(&text, Path::new("izk.json")).unwrap()
+    };
+    let arch = Arch::builtin("spinnaker").unwrap();
+    for w in [0.001, 0.05, 0.2, 1.0, 100.0] {
+        for (receptor, sign) in [("excitatory", 1.0), ("inhibitory", -1.0)] {
+            let out = compile(&arch, &net(w * sign, receptor, -65.0), &Options::default(), &mut |_| {}).unwrap();
+            for jit in [false, true] {
+                let mut m = Machine::load_valid(out.image.clone()).unwrap();
+                let (pi, p) = m.pops.iter().enumerate().find(|(_, p)| p.name == "n").unwrap();
+                let v = p.vars.iter().find(|v| v.name == "v").unwrap().clone();
+                let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![(pi as u32, v.slot)], per_step: false, chunk_steps: None };
+                let r = if jit {
+                    let code = Jit::compile(&m).unwrap();
+                    run(&mut m, &code, 40, 1, &rec, &mut |_| {})
+                } else {
+                    run(&mut m, &Interp, 40, 1, &rec, &mut |_| {})
+                }
+                .unwrap();
+                for (t, row) in r.probes[0].values.iter().enumerate() {
+                    for &x in row {
+                        // Below the spike peak (else reset), and no further down than one step from the clamp.
+                        let mv = x as f64 * v.scale + v.offset;
+                        assert!((-200.0..30.0).contains(&mv), "{w} nA {receptor} (jit {jit}): v = {mv} mV at step {t}");
+                    }
+                }
+                let n_spikes = r.spikes.iter().filter(|s| s.pop as usize == pi).count();
+                if sign > 0.0 && w >= 0.05 {
+                    assert!(n_spikes >= 4, "{w} nA: {n_spikes} spikes");
+                }
+            }
+        }
+    }
+    let e = compile(&arch, &net(0.01, "excitatory", -200.0), &Options::default(), &mut |_| {}).unwrap_err().to_string();
+    assert!(e.contains("`n`") && e.contains("c = -200 mV") && e.contains("±128 mV"), "{e}");
+}

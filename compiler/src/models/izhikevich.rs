@@ -74,6 +74,9 @@ impl NeuronModel for Izhikevich {
     }
 }
 
+/// Bits of Q16 mV v is held within after a step's input (±128 mV).
+const V_BITS: u8 = 24;
+
 fn lower_izhikevich(arch: &Arch, pop: &Population, p: &IzkParams, incoming: &[Incoming], dt: f64) -> Result<Lowered> {
     let n = pop.size as usize;
     // v in Q(kv) mV; weights are voltage jumps of 1000·w mV (PyNN nA → NEST's pA-as-mV convention).
@@ -94,13 +97,29 @@ fn lower_izhikevich(arch: &Arch, pop: &Population, p: &IzkParams, incoming: &[In
     let cq: Vec<i32> = (0..n).map(|i| round_i32(pop, "c", p.c.get(i) * sv)).collect::<Result<_>>()?;
     let dq: Vec<i32> = (0..n).map(|i| round_i32(pop, "d", p.d.get(i) * sv)).collect::<Result<_>>()?;
     let jump_shift = kv - kg;
+    // Where the kernel holds v (±128 mV), c and the initial v must lie.
+    let vlim = 2f64.powi(V_BITS as i32 - 1 - kv);
+    for (what, vals) in [("c", (0..n).map(|i| p.c.get(i)).collect::<Vec<_>>()), ("initial v", initial(pop, "v", &Values::Scalar(-70.0)))] {
+        if let Some(x) = vals.iter().find(|x| x.abs() >= vlim) {
+            return Err(bad(pop, format!("{what} = {} mV is outside ±{} mV, where the kernel holds v (its v² must fit 32 bits)", crate::error::num(*x), vlim)));
+        }
+    }
     let mut b = KernelBuilder::new("izhikevich");
     let (s_v, s_u) = (b.state("v"), b.state("u"));
     let [p_k04, p_k5, p_kdt, p_a, p_ab, p_c140, p_c, p_d, p_vpeak] = ["k04", "k5", "kdt", "a", "ab", "c140", "c", "d", "vpeak"].map(|n| b.param(n));
     let (exps, inputs) = declare_ports(&mut b, &ports, "exc");
-    // Synaptic input: voltage jumps.
+    // Synaptic input: voltage jumps. v after them is held within ±128 mV
+    // (24 bits of Q16), where v² by `mulsh` still fits 32 bits: past ~181 mV
+    // it wrapped (an inhibitory jump of 100 mV·1000 gave v −11,520 mV, then
+    // −14,743, where the model's v² term makes the neuron fire at once). The
+    // input is clamped before its shift for the same reason; the clamps act
+    // only where one step's jumps pass 128 mV, where forward Euler's step
+    // has left the model behind anyway.
     sum_ports(&mut b, &ports, &exps, &inputs, None, r(0));
-    b.shl(r(0), r(0), jump_shift as u8).lds(r(1), s_v).add(r(1), r(1), r(0)).lds(r(2), s_u);
+    if jump_shift > 0 {
+        b.sat(r(0), r(0), (32 - jump_shift) as u8);
+    }
+    b.shl(r(0), r(0), jump_shift as u8).lds(r(1), s_v).adds(r(1), r(1), r(0)).sat(r(1), r(1), V_BITS).lds(r(2), s_u);
     // v' = v + dt(0.04 v^2 + 5 v + 140 + I - u)   (forward Euler)
     b.mulsh(r(3), r(1), r(1), kv as u8).ldp(r(4), p_k04).mulshr(r(3), r(3), r(4), sh04);
     b.ldp(r(4), p_k5).mulshr(r(5), r(1), r(4), sh5).add(r(3), r(3), r(5));
