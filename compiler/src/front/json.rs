@@ -178,11 +178,17 @@ pub fn parse_network(text: &str, origin: &Path) -> Result<Network> {
     })?;
     let base = origin.parent().map(Path::to_path_buf).unwrap_or_default();
     let root = At { v: doc.root(), file: &file };
-    Parser { base, names: Default::default(), labels: Default::default(), pairs: Default::default() }.network(&root)
+    Parser { base, text_len: text.len(), names: Default::default(), labels: Default::default(), pairs: Default::default() }.network(&root)
 }
+
+/// The shortest text of a valid projection,
+/// `{"pre":"a","post":"a","weight":1,"connector":{"type":"one_to_one"}}`, less a little.
+const MIN_PROJECTION_BYTES: usize = 64;
 
 struct Parser {
     base: PathBuf,
+    /// The document's length in bytes (what it can hold bounds what is reserved).
+    text_len: usize,
     /// Population name → index: a network may have thousands of populations
     /// and tens of thousands of projections naming them.
     names: RefCell<rustc_hash::FxHashMap<String, PopIx>>,
@@ -251,9 +257,14 @@ impl Parser {
         }
         if let Some(projs) = o.get("projections") {
             let projs = projs.items()?;
-            self.labels.borrow_mut().reserve(projs.len());
-            self.pairs.borrow_mut().reserve(projs.len());
-            net.graph.reserve_edges(projs.len());
+            // Room for the projections up front, as many as the text can hold
+            // valid ones: an array of empty objects is three bytes each, and
+            // reserving a 184-byte edge for each of them would size memory
+            // from what has not been checked.
+            let room = projs.len().min(self.text_len / MIN_PROJECTION_BYTES);
+            self.labels.borrow_mut().reserve(room);
+            self.pairs.borrow_mut().reserve(room);
+            net.graph.reserve_edges(room);
             for pj in projs {
                 self.projection(&mut net, &pj)?;
             }
