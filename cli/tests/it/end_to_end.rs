@@ -884,6 +884,29 @@ fn strong_weights_drive_v_and_never_wrap_it() {
     }
     let e = compile(&arch, &net(1e12, "excitatory"), &Options::default(), &mut |_| {}).unwrap_err().to_string();
     assert!(e.contains("`n`") && e.contains("1000000000000 nA") && e.contains("coarser than 1 mV"), "{e}");
+    // A constant drive: a leaky cell settles at v_rest + i_offset·τm/cm (−8,065 mV
+    // here, which wrapped); a perfect integrator (`if`) driven down saturates
+    // at the bottom of v's range, and neither fires.
+    for (model, params, want) in [("lif", r#""tau_m": 20.0, "cm": 0.25, "i_offset": -100.0"#, Some(-8065.0)), ("if", r#""cm": 1.0, "i_offset": -1.0"#, None)] {
+        let text = format!(
+            r#"{{"dt_ms": 1.0, "populations": [{{"name": "n", "size": 1, "model": "{model}",
+            "params": {{{params}, "v_rest": -65.0, "v_reset": -65.0, "v_thresh": -50.0}}}}]}}"#
+        );
+        let out = compile(&arch, &parse_network(&text, Path::new("drive.json")).unwrap(), &Options::default(), &mut |_| {}).unwrap();
+        let mut m = Machine::load_valid(out.image).unwrap();
+        let v = m.pops[0].vars.iter().find(|v| v.name == "v").unwrap().clone();
+        let rec = Recording { spikes: vec![true], probes: vec![(0, v.slot)], per_step: false, chunk_steps: None };
+        let r = run(&mut m, &Interp, 5000, 1, &rec, &mut |_| {}).unwrap();
+        assert!(r.spikes.is_empty(), "{model}: {} spikes", r.spikes.len());
+        let mv: Vec<f64> = r.probes[0].values.iter().map(|row| row[0] as f64 * v.scale + v.offset).collect();
+        assert!(mv.windows(2).all(|w| w[1] <= w[0] + 1e-9), "{model}: v rose while driven down");
+        let last = mv[mv.len() - 1];
+        match want {
+            Some(x) => assert!((last - x).abs() < 1.0, "{model}: v settles at {last} mV, not {x}"),
+            // 5,000 mV of drive: past the range, held at its floor.
+            None => assert!(last < -1000.0 && last > -5065.0, "{model}: v = {last} mV"),
+        }
+    }
 }
 
 /// Izhikevich's v² is taken in 32 bits: v is held within ±128 mV after a

@@ -238,7 +238,12 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
     let (we, wi) = (wmax(Receptor::Excitatory), wmax(Receptor::Inhibitory));
     let whole = |w: f64, b: f64, d: f64| if w == 0.0 { 0.0 } else { w * b.abs() / (1.0 - d).max(f64::MIN_POSITIVE) };
     let spike = (0..n).map(|i| whole(we, b_e[i], d_e[i]).max(whole(wi, b_i[i], d_i[i]))).fold(0.0f64, f64::max);
-    let vneed = (16.0 * vmax).max(vmax + 16.0 * spike);
+    // Where a constant drive (i_offset) takes v: its steady state, v_rest +
+    // i_offset·τm/cm (−8 V for −100 nA into 80 MΩ, which wrapped). Without a
+    // leak (`if`) nothing bounds it: the kernel's adds into v saturate instead.
+    let vinf = (0..n).filter(|&i| a_v[i] < 1.0).map(|i| (c_mv[i] / (1.0 - a_v[i])).abs()).fold(0.0f64, f64::max);
+    let leakless = a_v.iter().any(|&a| a >= 1.0);
+    let vneed = (16.0 * vmax).max(vmax.max(vinf) + 16.0 * spike);
     let kv = ((31.0 - vneed.log2()).floor() as i32).min(20);
     if !vneed.is_finite() || kv < 0 {
         return Err(bad(
@@ -364,14 +369,26 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
     // Membrane: exact integration over one step.
     b.lds(r(4), sv_);
     decay_v.emit(&mut b, p_av, r(4), r(6), r(6));
-    b.ldp(r(5), p_c0).add(r(6), r(6), r(5));
+    // Into v: wrapping where a leak bounds v (the scale holds its range),
+    // saturating where none does (a perfect integrator driven down wrapped
+    // round to +2 V and fired).
+    let into = |b: &mut KernelBuilder, x: u8| {
+        if leakless {
+            b.adds(r(6), r(6), r(x));
+        } else {
+            b.add(r(6), r(6), r(x));
+        }
+    };
+    b.ldp(r(5), p_c0);
+    into(&mut b, 5);
     match into_v {
         IntoV::Shifted { e, i } => {
             let mut add = |reg: u8, s: i32| {
                 if s == 0 {
-                    b.add(r(6), r(6), r(reg));
+                    into(&mut b, reg);
                 } else {
-                    b.shl(r(7), r(reg), s as u8).add(r(6), r(6), r(7));
+                    b.shl(r(7), r(reg), s as u8);
+                    into(&mut b, 7);
                 }
             };
             add(2, e);
@@ -380,8 +397,10 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
             }
         }
         IntoV::Scaled { sh_be, sh_bi } => {
-            b.ldp(r(5), p_b[0]).mulshr(r(7), r(2), r(5), sh_be).add(r(6), r(6), r(7));
-            b.ldp(r(5), p_b[1]).mulshr(r(7), r(3), r(5), sh_bi).add(r(6), r(6), r(7));
+            b.ldp(r(5), p_b[0]).mulshr(r(7), r(2), r(5), sh_be);
+            into(&mut b, 7);
+            b.ldp(r(5), p_b[1]).mulshr(r(7), r(3), r(5), sh_bi);
+            into(&mut b, 7);
         }
     }
     // Refractory: v is held while the counter is above zero.
