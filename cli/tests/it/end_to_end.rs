@@ -957,3 +957,46 @@ fn izhikevich_v_never_wraps() {
     let e = compile(&arch, &net(0.01, "excitatory", -200.0), &Options::default(), &mut |_| {}).unwrap_err().to_string();
     assert!(e.contains("`n`") && e.contains("c = -200 mV") && e.contains("±128 mV"), "{e}");
 }
+
+/// An IF neuron (NIR's, no leak) driven down by a negative bias drifts
+/// without end: its v saturates at the bottom of its range rather than wrap
+/// round to the top and fire (it fired every ~1,000 steps).
+#[test]
+fn a_nir_integrator_driven_down_never_fires() {
+    use nerve_compiler::front::nir::conventions::NirOptions;
+    use nerve_compiler::front::nir::lower::to_network;
+    use nerve_compiler::front::nir::model::{Array, NirGraph, NirNode};
+    let arr = |v: &[f64]| Array { data: v.to_vec(), shape: vec![v.len()] };
+    let nodes = vec![
+        ("in", NirNode::Input { shape: arr(&[1.0]) }),
+        // Weight 0.5, bias −0.5, r·dt 1: v falls by 0.5 a step, threshold 1.
+        ("w", NirNode::Affine { weight: Array { data: vec![0.5], shape: vec![1, 1] }, bias: arr(&[-0.5]) }),
+        ("if", NirNode::IF { r: arr(&[1000.0]), v_threshold: arr(&[1.0]), v_reset: Some(arr(&[0.0])) }),
+        ("out", NirNode::Output { shape: arr(&[1.0]) }),
+    ];
+    let g = NirGraph {
+        nodes: nodes.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        edges: [("in", "w"), ("w", "if"), ("if", "out")].iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+        version: None,
+        metadata: vec![("sample_dt".into(), 1e-3)],
+    };
+    let (net, _) = to_network(&g, "drift", "drift.nir", &NirOptions::default()).unwrap();
+    let out = compile(&Arch::builtin("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+    for jit in [false, true] {
+        let mut m = Machine::load_valid(out.image.clone()).unwrap();
+        let (pi, p) = m.pops.iter().enumerate().find(|(_, p)| p.name == "if").unwrap();
+        let v = p.vars.iter().find(|v| v.name == "v").unwrap().clone();
+        let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![(pi as u32, v.slot)], per_step: false, chunk_steps: None };
+        let r = if jit {
+            let code = Jit::compile(&m).unwrap();
+            run(&mut m, &code, 20_000, 1, &rec, &mut |_| {})
+        } else {
+            run(&mut m, &Interp, 20_000, 1, &rec, &mut |_| {})
+        }
+        .unwrap();
+        assert!(r.spikes.iter().all(|s| s.pop as usize != pi), "jit {jit}: {} spikes", r.spikes.len());
+        let vs: Vec<f64> = r.probes[0].values.iter().map(|row| row[0] as f64 * v.scale + v.offset).collect();
+        assert!(vs.windows(2).all(|w| w[1] <= w[0]), "jit {jit}: v rose");
+        assert!(vs[vs.len() - 1] < -500.0, "jit {jit}: v ends at {}", vs[vs.len() - 1]);
+    }
+}

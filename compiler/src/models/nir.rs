@@ -266,8 +266,15 @@ fn lower_nir(arch: &Arch, pop: &Population, p: &NirNeuron, incoming: &[Incoming]
                 // v += dt/τ·(v_leak − v)
                 kb.ldp(r(5), p_vleak).sub(r(6), r(5), r(7)).ldp(r(5), p_am).mulshr(r(6), r(6), r(5), sh_a).add(r(7), r(7), r(6));
             }
-            // … + coefficient·x
-            kb.ldp(r(5), p_b).mulshr(r(6), r(0), r(5), sh_b).add(r(7), r(7), r(6));
+            // … + coefficient·x: saturating where no leak bounds v (an IF
+            // neuron driven down drifts without end, and wrapped round to the
+            // top of v's range and fired).
+            kb.ldp(r(5), p_b).mulshr(r(6), r(0), r(5), sh_b);
+            if leak {
+                kb.add(r(7), r(7), r(6));
+            } else {
+                kb.adds(r(7), r(7), r(6));
+            }
             if k.spikes() || p.fire {
                 kb.ldp(r(8), p_vth).cmplt(r(9), r(8), r(7)).spike(r(9));
             }
