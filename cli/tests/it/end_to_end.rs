@@ -837,6 +837,24 @@ fn each_synapse_arrives_after_its_own_delay_whatever_its_neighbours() {
     }
 }
 
+/// Runs `image` for `steps` steps on one thread (the JIT or the interpreter):
+/// population `pop`'s spike count and its neurons' v in mV, per step.
+fn v_trace(image: nerve_isa::image::ValidImage, pop: &str, steps: u64, jit: bool) -> (usize, Vec<Vec<f64>>) {
+    let mut m = Machine::load_valid(image).unwrap();
+    let (pi, p) = m.pops.iter().enumerate().find(|(_, p)| p.name == pop).unwrap();
+    let v = p.vars.iter().find(|v| v.name == "v").unwrap().clone();
+    let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![(pi as u32, v.slot)], per_step: false, chunk_steps: None };
+    let r = if jit {
+        let code = Jit::compile(&m).unwrap();
+        run(&mut m, &code, steps, 1, &rec, &mut |_| {})
+    } else {
+        run(&mut m, &Interp, steps, 1, &rec, &mut |_| {})
+    }
+    .unwrap();
+    let spikes = r.spikes.iter().filter(|s| s.pop as usize == pi).count();
+    (spikes, r.probes[0].values.iter().map(|row| row.iter().map(|&x| x as f64 * v.scale + v.offset).collect()).collect())
+}
+
 /// Weights far above what a neuron needs to fire: v goes where they drive
 /// it, never round its fixed-point range (1000 nA into a 0.2 nF cell wrapped
 /// v to −1360 mV); weights no fixed point of v can follow are refused.
@@ -856,15 +874,9 @@ fn strong_weights_drive_v_and_never_wrap_it() {
     for w in [1.0, 100.0, 1000.0, 1e5, 1e6] {
         for (receptor, sign) in [("excitatory", 1.0), ("inhibitory", -1.0)] {
             let out = compile(&arch, &net(w * sign, receptor), &Options::default(), &mut |_| {}).unwrap();
-            let mut m = Machine::load_valid(out.image).unwrap();
-            let (pi, p) = m.pops.iter().enumerate().find(|(_, p)| p.name == "n").unwrap();
-            let v = p.vars.iter().find(|v| v.name == "v").unwrap().clone();
-            let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![(pi as u32, v.slot)], per_step: false, chunk_steps: None };
-            let r = run(&mut m, &Interp, 40, 1, &rec, &mut |_| {}).unwrap();
-            let n_spikes = r.spikes.iter().filter(|s| s.pop as usize == pi).count();
-            for (t, row) in r.probes[0].values.iter().enumerate() {
-                for &x in row {
-                    let mv = x as f64 * v.scale + v.offset;
+            let (n_spikes, vs) = v_trace(out.image, "n", 40, false);
+            for (t, row) in vs.iter().enumerate() {
+                for &mv in row {
                     if sign > 0.0 {
                         // Driven up: at or above rest (reset = rest), never wrapped below it.
                         assert!(mv >= -65.001, "{w} nA {receptor}: v = {mv} mV at step {t}");
@@ -893,12 +905,9 @@ fn strong_weights_drive_v_and_never_wrap_it() {
             "params": {{{params}, "v_rest": -65.0, "v_reset": -65.0, "v_thresh": -50.0}}}}]}}"#
         );
         let out = compile(&arch, &parse_network(&text, Path::new("drive.json")).unwrap(), &Options::default(), &mut |_| {}).unwrap();
-        let mut m = Machine::load_valid(out.image).unwrap();
-        let v = m.pops[0].vars.iter().find(|v| v.name == "v").unwrap().clone();
-        let rec = Recording { spikes: vec![true], probes: vec![(0, v.slot)], per_step: false, chunk_steps: None };
-        let r = run(&mut m, &Interp, 5000, 1, &rec, &mut |_| {}).unwrap();
-        assert!(r.spikes.is_empty(), "{model}: {} spikes", r.spikes.len());
-        let mv: Vec<f64> = r.probes[0].values.iter().map(|row| row[0] as f64 * v.scale + v.offset).collect();
+        let (n_spikes, vs) = v_trace(out.image, "n", 5000, false);
+        assert_eq!(n_spikes, 0, "{model}");
+        let mv: Vec<f64> = vs.iter().map(|row| row[0]).collect();
         assert!(mv.windows(2).all(|w| w[1] <= w[0] + 1e-9), "{model}: v rose while driven down");
         let last = mv[mv.len() - 1];
         match want {
@@ -929,25 +938,13 @@ fn izhikevich_v_never_wraps() {
         for (receptor, sign) in [("excitatory", 1.0), ("inhibitory", -1.0)] {
             let out = compile(&arch, &net(w * sign, receptor, -65.0), &Options::default(), &mut |_| {}).unwrap();
             for jit in [false, true] {
-                let mut m = Machine::load_valid(out.image.clone()).unwrap();
-                let (pi, p) = m.pops.iter().enumerate().find(|(_, p)| p.name == "n").unwrap();
-                let v = p.vars.iter().find(|v| v.name == "v").unwrap().clone();
-                let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![(pi as u32, v.slot)], per_step: false, chunk_steps: None };
-                let r = if jit {
-                    let code = Jit::compile(&m).unwrap();
-                    run(&mut m, &code, 40, 1, &rec, &mut |_| {})
-                } else {
-                    run(&mut m, &Interp, 40, 1, &rec, &mut |_| {})
-                }
-                .unwrap();
-                for (t, row) in r.probes[0].values.iter().enumerate() {
-                    for &x in row {
+                let (n_spikes, vs) = v_trace(out.image.clone(), "n", 40, jit);
+                for (t, row) in vs.iter().enumerate() {
+                    for &mv in row {
                         // Below the spike peak (else reset), and no further down than one step from the clamp.
-                        let mv = x as f64 * v.scale + v.offset;
                         assert!((-200.0..30.0).contains(&mv), "{w} nA {receptor} (jit {jit}): v = {mv} mV at step {t}");
                     }
                 }
-                let n_spikes = r.spikes.iter().filter(|s| s.pop as usize == pi).count();
                 if sign > 0.0 && w >= 0.05 {
                     assert!(n_spikes >= 4, "{w} nA: {n_spikes} spikes");
                 }
@@ -983,19 +980,9 @@ fn a_nir_integrator_driven_down_never_fires() {
     let (net, _) = to_network(&g, "drift", "drift.nir", &NirOptions::default()).unwrap();
     let out = compile(&Arch::builtin("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
     for jit in [false, true] {
-        let mut m = Machine::load_valid(out.image.clone()).unwrap();
-        let (pi, p) = m.pops.iter().enumerate().find(|(_, p)| p.name == "if").unwrap();
-        let v = p.vars.iter().find(|v| v.name == "v").unwrap().clone();
-        let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![(pi as u32, v.slot)], per_step: false, chunk_steps: None };
-        let r = if jit {
-            let code = Jit::compile(&m).unwrap();
-            run(&mut m, &code, 20_000, 1, &rec, &mut |_| {})
-        } else {
-            run(&mut m, &Interp, 20_000, 1, &rec, &mut |_| {})
-        }
-        .unwrap();
-        assert!(r.spikes.iter().all(|s| s.pop as usize != pi), "jit {jit}: {} spikes", r.spikes.len());
-        let vs: Vec<f64> = r.probes[0].values.iter().map(|row| row[0] as f64 * v.scale + v.offset).collect();
+        let (n_spikes, vs) = v_trace(out.image.clone(), "if", 20_000, jit);
+        assert_eq!(n_spikes, 0, "jit {jit}");
+        let vs: Vec<f64> = vs.iter().map(|row| row[0]).collect();
         assert!(vs.windows(2).all(|w| w[1] <= w[0]), "jit {jit}: v rose");
         assert!(vs[vs.len() - 1] < -500.0, "jit {jit}: v ends at {}", vs[vs.len() - 1]);
     }
