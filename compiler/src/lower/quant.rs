@@ -181,10 +181,15 @@ pub fn measure(q: &mut ProjQuant, syn: &Synapses) {
     }
 }
 
+/// The largest |weight| of the projections into a receptor (0 with none).
+pub fn max_weight(incoming: &[Incoming], r: Receptor) -> f64 {
+    incoming.iter().filter(|i| i.p.receptor == r).fold(0.0f64, |m, i| m.max(i.max_abs_weight()))
+}
+
 /// The LSB exponent for a receptor's current: as fine as the weight format
 /// allows, with 2^12 max-weight inputs of headroom in 32 bits.
 pub fn current_scale(arch: &Arch, incoming: &[Incoming], r: Receptor, conv: f64) -> i32 {
-    let wmax = incoming.iter().filter(|i| i.p.receptor == r).fold(0.0f64, |m, i| m.max(i.max_abs_weight() * conv));
+    let wmax = max_weight(incoming, r) * conv;
     if wmax == 0.0 {
         return 16;
     }

@@ -11,7 +11,7 @@ use nerve_isa::kernel::builder::KernelBuilder;
 use super::{Cx, Initial, Default::*, NeuronModel, ParamSpec, Params, PynnMap, PynnParam, Range::*, VarSpec};
 use crate::error::Result;
 use crate::lower::fixed::{declare_ports, finish, fixed, initial, round_i32, sum_ports, Decay};
-use crate::lower::quant::{assign_scaled, current_scale};
+use crate::lower::quant::{assign_scaled, current_scale, max_weight};
 use crate::lower::{bad, Body, Incoming, Lowered, ParamVals};
 use crate::net::model::*;
 
@@ -234,8 +234,7 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
     // one's whole excursion: b·w over the current's life, leak ignored), at
     // most 2^-20 mV. Without the second, a weight of 1000 nA wrapped v
     // round to −1360 mV.
-    let wmax = |r: Receptor| incoming.iter().filter(|i| i.p.receptor == r).fold(0.0f64, |m, i| m.max(i.max_abs_weight()));
-    let (we, wi) = (wmax(Receptor::Excitatory), wmax(Receptor::Inhibitory));
+    let (we, wi) = (max_weight(incoming, Receptor::Excitatory), max_weight(incoming, Receptor::Inhibitory));
     let whole = |w: f64, b: f64, d: f64| if w == 0.0 { 0.0 } else { w * b.abs() / (1.0 - d).max(f64::MIN_POSITIVE) };
     let spike = (0..n).map(|i| whole(we, b_e[i], d_e[i]).max(whole(wi, b_i[i], d_i[i]))).fold(0.0f64, f64::max);
     // Where a constant drive (i_offset) takes v: its steady state, v_rest +
@@ -246,12 +245,17 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
     let vneed = (16.0 * vmax).max(vmax.max(vinf) + 16.0 * spike);
     let kv = ((31.0 - vneed.log2()).floor() as i32).min(20);
     if !vneed.is_finite() || kv < 0 {
+        let mv = |x: f64| if x < 1e6 { format!("{x:.1}") } else { format!("{x:.2e}") };
+        // Name what takes v that far: the weights, or a constant drive.
+        let why = if 16.0 * spike >= vinf {
+            format!("weights of up to {} nA move v by up to {} mV a spike", crate::error::num(we.max(wi)), mv(spike))
+        } else {
+            format!("i_offset drives v to where |v| = {} mV", mv(vinf))
+        };
         return Err(bad(
             pop,
             format!(
-                "weights of up to {} nA move v by up to {} mV a spike: v's fixed point, which holds 16 such spikes on top of {} mV, would need steps coarser than 1 mV (at most 2^31 mV)",
-                crate::error::num(we.max(wi)),
-                if spike < 1e6 { format!("{spike:.1}") } else { format!("{spike:.2e}") },
+                "{why}: v's fixed point, which holds that (and 16 coinciding spikes of the largest weight) on top of {} mV, would need steps coarser than 1 mV (at most 2^31 mV)",
                 crate::error::num(vmax)
             ),
         ));
