@@ -308,10 +308,15 @@ fn run_inner(
         let mut ps = parts.into_iter();
         // invariant: thread_bounds returns at least two bounds, so `split` makes at least one part
         let p0 = ps.next().expect("thread_bounds gives at least one worker");
-        // Each worker is built on its own thread: what it allocates then and
-        // as it runs comes from that thread's malloc arena, not from memory
-        // interleaved with the other workers' (no cache line of per-step
-        // data shared between threads; `crate::lines`).
+        // Each worker is built on a thread of its own: what it allocates then
+        // and as it runs comes from that thread's malloc arena, not from
+        // memory interleaved with the other workers' (no cache line of
+        // per-step data shared between threads; `crate::lines`), nor from
+        // the main arena, where the data that every thread reads lies: thread
+        // 0's arrays built on the caller's thread shared pages with it, and
+        // the first of its cores ran its kernel 1.5× as long as the others
+        // in CUBA's two-thread runs (the hardware prefetchers of the other
+        // thread's core, reading that data, pull in its neighbours' lines).
         let handles: Vec<_> = ps
             .enumerate()
             .map(|(i, p)| {
@@ -320,14 +325,25 @@ fn run_inner(
                 sc.spawn(move || {
                     let _pin = pin::to(cpu);
                     let mut w = p.worker(max_n, rec, every, ring_copy_max);
+                    ctx.prepare(&mut w, false);
                     ctx.work(&mut w, &mut |_| {}, None, None);
                     w
                 })
             })
             .collect();
-        // The caller's thread, pinned for the run only.
+        // Thread 0 runs on the caller's thread (pinned for the run only),
+        // which keeps the progress callback, the sink and the link; its
+        // worker is built on a helper thread (see above).
+        let accounts = link_ref.as_ref().is_none_or(|l| l.rank == 0);
+        let ctx0 = make_ctx(0);
+        let build0 = sc.spawn(move || {
+            let mut w = p0.worker(max_n, rec, every, ring_copy_max);
+            ctx0.prepare(&mut w, accounts);
+            w
+        });
+        // invariant: building a worker has no failure path; a panic there is a bug, which the join passes on
+        let mut w0 = build0.join().expect("emulator worker builder panicked");
         let pin0 = pin::to(cpu_of(0));
-        let mut w0 = p0.worker(max_n, rec, every, ring_copy_max);
         make_ctx(0).work(&mut w0, progress, sink, link_ref);
         drop(pin0);
         let mut all = vec![w0];

@@ -238,13 +238,18 @@ pub struct Worker<'a> {
     prev_total: Counts,
     /// Buffers of the learning engine.
     scratch: crate::learning::Scratch,
+    /// Thread 0's step and network accounting, from `Ctx::prepare` to `Ctx::work`.
+    acc: Option<super::steps::StepAcc>,
+    net: Option<Net>,
     /// Whether any of its cores has an STDP set.
     has_stdp: bool,
 }
 
 impl<'a> Worker<'a> {
-    /// Called on the worker's own thread: what it allocates (its ring, its
-    /// cores' state arrays, its counters) lies apart from other threads'.
+    /// Called on a thread of the worker's own (not the caller's: see
+    /// `engine::run_inner`): what it allocates (its ring, its cores' state
+    /// arrays, its counters) lies apart from other threads' and from the
+    /// data they all read.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         first: usize,
@@ -304,6 +309,8 @@ impl<'a> Worker<'a> {
             prev_total: Counts::default(),
             scratch: Default::default(),
             has_stdp,
+            acc: None,
+            net: None,
         }
     }
 }
@@ -389,7 +396,11 @@ impl NetSlot {
 }
 
 impl Ctx<'_> {
-    pub fn work(&self, w: &mut Worker, progress: &mut dyn FnMut(u64), mut sink: Option<&mut dyn super::RecordSink>, mut link: Option<&mut Link>) {
+    /// Allocates what thread `self.t` keeps for the run (its tables of
+    /// destinations; on thread 0 the step and network accounting, when
+    /// `accounts`). Called on the thread that built the worker (see
+    /// `Worker::new`), before `work`.
+    pub fn prepare(&self, w: &mut Worker, accounts: bool) {
         let s = self.s;
         let per_step = s.rec.per_step;
         if per_step {
@@ -419,8 +430,8 @@ impl Ctx<'_> {
             w.group_hits = vec![0; w.groups.len()];
         }
         // Steps are accounted at rank 0 (the others send it their figures).
-        let mut acc = (self.t == 0 && per_step && link.as_ref().is_none_or(|l| l.rank == 0)).then(|| super::steps::StepAcc::new(s.steps, s.costs, s.timing));
-        let mut net = (self.t == 0).then(|| Net {
+        w.acc = (self.t == 0 && per_step && accounts).then(|| super::steps::StepAcc::new(s.steps, s.costs, s.timing));
+        w.net = (self.t == 0).then(|| Net {
             slots: (0..s.slots).map(|_| NetSlot { link_step: vec![0; s.n_links], ..NetSlot::default() }).collect(),
             link_totals: vec![0; s.n_links],
             spikes_of: match &s.costs.direct {
@@ -434,6 +445,12 @@ impl Ctx<'_> {
         if s.threads > 1 && s.spans.len() < u32::MAX as usize {
             w.own_at = s.fanout.iter().map(|f| vec![OWN_UNSET; f.neurons()]).collect();
         }
+    }
+
+    /// Runs the steps on thread `self.t` with a worker `prepare`d for it.
+    pub fn work(&self, w: &mut Worker, progress: &mut dyn FnMut(u64), mut sink: Option<&mut dyn super::RecordSink>, mut link: Option<&mut Link>) {
+        let s = self.s;
+        let (mut acc, mut net) = (w.acc.take(), w.net.take());
         let mut ran = 0;
         for step in 0..s.steps {
             ran = step + 1;
