@@ -18,6 +18,7 @@
 
 pub mod arch;
 pub mod counters;
+pub mod files;
 pub mod ids;
 pub mod image;
 pub mod instr;

@@ -62,26 +62,17 @@ pub enum Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Writes a whole file, naming it in the error. The bytes go to a temporary
-/// file beside it first, renamed into place when complete: a failed write
-/// leaves no partial file (and the old one, if any, untouched).
+/// Writes a whole file, naming it in the error: through a temporary file
+/// renamed into place when complete, so that a failed write leaves no partial
+/// file (and the old one, if any, untouched); a device or FIFO (`/dev/null`,
+/// `/dev/stdout`) is written into, not replaced (`nerve_isa::files`).
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     write_with(path, |tmp| std::fs::write(tmp, bytes))
 }
 
-/// [`write_file`] with the writing done by `write` into the temporary path.
+/// [`write_file`] with the writing done by `write` into the path it is given.
 pub fn write_with(path: &Path, write: impl FnOnce(&Path) -> std::io::Result<()>) -> Result<()> {
-    let err = |e| Error::Write { path: path.to_path_buf(), source: e };
-    let name = path.file_name().ok_or_else(|| err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path")))?;
-    let tmp = path.with_file_name(format!(".{}.nerve-tmp", name.to_string_lossy()));
-    if let Err(e) = write(&tmp) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(err(e));
-    }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        err(e)
-    })
+    nerve_isa::files::write_whole(path, write).map_err(|e| Error::Write { path: path.to_path_buf(), source: e })
 }
 
 /// Checks, before any work, that the outputs can be written: each a file
@@ -103,6 +94,14 @@ pub fn check_outputs(outputs: &[(&str, &Path)], inputs: &[&Path]) -> std::result
         let shown = p.display();
         if p.file_name().is_none() || p.is_dir() {
             return Err(format!("{opt} {shown}: is a directory, not a file path"));
+        }
+        if nerve_isa::files::is_special(p) {
+            // A device or FIFO is written into (`write_file`): nothing is
+            // created beside it, and two outputs may share it (`/dev/null`).
+            if ins.iter().any(|i| Some(i) == p.canonicalize().ok().as_ref()) {
+                return Err(format!("{opt} {shown}: is an input of this command; writing it would overwrite it"));
+            }
+            continue;
         }
         let dir = match p.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,

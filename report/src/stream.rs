@@ -31,7 +31,12 @@ struct Spill {
 impl Spill {
     fn create(path: &Path, tag: &str) -> Result<Spill> {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let spill = path.with_file_name(format!(".{name}.{tag}.nerve-spill"));
+        // Beside a device or FIFO there may be no room for files (`/dev`).
+        let spill = if nerve_isa::files::is_special(path) {
+            std::env::temp_dir().join(format!(".{name}.{tag}.{}.nerve-spill", std::process::id()))
+        } else {
+            path.with_file_name(format!(".{name}.{tag}.nerve-spill"))
+        };
         let f = File::create(&spill).map_err(|e| Error::Write { path: spill.clone(), source: e })?;
         Ok(Spill { path: path.to_path_buf(), spill, w: BufWriter::with_capacity(1 << 20, f) })
     }

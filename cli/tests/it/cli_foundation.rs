@@ -193,3 +193,48 @@ fn quiet_is_quiet_everywhere() {
         assert!(d.join(f).exists(), "{f}");
     }
 }
+
+/// Outputs that are FIFOs or devices are written into, not replaced by
+/// plain files (renaming a finished temporary file over `/dev/null` would,
+/// as root, replace the system's device), whole or a chunk at a time.
+#[cfg(unix)]
+#[test]
+fn outputs_into_a_fifo_or_a_device_leave_them_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let net = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/small.json");
+    let img = d.join("small.img");
+    run_ok(nerve().args(["compile", net.to_str().unwrap(), "--arch", "spinnaker", "-q", "-o"]).arg(&img));
+    let want = {
+        let f = d.join("want.csv");
+        run_ok(nerve().arg("run").arg(&img).args(["--steps", "200", "-q", "--record"]).arg(&f));
+        std::fs::read_to_string(&f).unwrap()
+    };
+    assert!(want.lines().count() > 10, "{want}");
+    let fifo = d.join("spikes.fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    for chunked in [false, true] {
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+        };
+        let mut cmd = nerve();
+        cmd.arg("run").arg(&img).args(["--steps", "200", "-q", "--record"]).arg(&fifo).args(["--report", "/dev/null"]);
+        if chunked {
+            // Over the memory budget: the spikes go to a spill file first.
+            cmd.args(["--max-memory", "1K"]);
+        }
+        run_ok(&mut cmd);
+        // Checked before joining: a reader of a FIFO replaced by a file would wait forever.
+        assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo(), "chunked: {chunked}");
+        assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device());
+        assert_eq!(reader.join().unwrap(), want, "chunked: {chunked}");
+    }
+    // An image into /dev/null: written (and gone), the device kept; no
+    // temporary or spill files left anywhere near.
+    run_ok(nerve().args(["compile", net.to_str().unwrap(), "--arch", "spinnaker", "-q", "-o", "/dev/null"]));
+    assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device());
+    let left: Vec<_> = std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    assert_eq!(left.len(), 3, "{left:?}");
+}

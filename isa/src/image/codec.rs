@@ -510,20 +510,11 @@ impl Image {
         Ok(cols)
     }
 
-    /// Writes the image through a temporary file renamed into place: a
-    /// failed write leaves no partial image (and an old one untouched).
+    /// Writes the image whole (`crate::files::write_whole`): a failed write
+    /// leaves no partial image (and an old one untouched); a device or FIFO
+    /// is written into, not replaced.
     pub fn write(&self, path: &std::path::Path) -> Result<(), ImageError> {
-        let err = |source| ImageError::WriteIo { path: path.display().to_string(), source };
-        let name = path.file_name().ok_or_else(|| err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path")))?;
-        let tmp = path.with_file_name(format!(".{}.nerve-tmp", name.to_string_lossy()));
-        if let Err(e) = self.write_to_file(&tmp) {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(err(e));
-        }
-        std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            err(e)
-        })
+        crate::files::write_whole(path, |tmp| self.write_to_file(tmp)).map_err(|source| ImageError::WriteIo { path: path.display().to_string(), source })
     }
 }
 

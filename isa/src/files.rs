@@ -1,0 +1,80 @@
+//! Output files written whole: through a temporary file beside the target,
+//! renamed into place when complete, so that a failed write leaves no
+//! partial file (and an old one untouched). A target that exists and is not
+//! a regular file (`/dev/null`, `/dev/stdout`, a FIFO, a terminal) is written
+//! into directly: renaming over it would replace the device with a plain
+//! file (as root, the system's own `/dev/null`). A symbolic link to a file
+//! is followed, so that the link stays a link.
+
+use std::path::{Path, PathBuf};
+
+/// Where a whole-file write of `path` goes: `(target, direct)`.
+pub fn destination(path: &Path) -> (PathBuf, bool) {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => (std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()), false),
+        Ok(m) if !m.is_dir() => (path.to_path_buf(), true),
+        _ => (path.to_path_buf(), false),
+    }
+}
+
+/// Whether `path` exists and is neither a regular file nor a directory.
+pub fn is_special(path: &Path) -> bool {
+    destination(path).1
+}
+
+/// Writes `path` whole: `write` writes the bytes into the path it is given
+/// (a temporary file, or `path` itself when it is special; see above).
+pub fn write_whole(path: &Path, write: impl FnOnce(&Path) -> std::io::Result<()>) -> std::io::Result<()> {
+    let (target, direct) = destination(path);
+    if direct {
+        return write(&target);
+    }
+    let name = target.file_name().ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"))?;
+    let tmp = target.with_file_name(format!(".{}.nerve-tmp", name.to_string_lossy()));
+    if let Err(e) = write(&tmp) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    std::fs::rename(&tmp, &target).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_is_replaced_whole_a_device_written_into_a_link_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("out.txt");
+        std::fs::write(&f, "old").unwrap();
+        write_whole(&f, |p| std::fs::write(p, "new")).unwrap();
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "new");
+        // A failed write leaves the old file and no temporary one.
+        let e = write_whole(&f, |p| {
+            std::fs::write(p, "partial")?;
+            Err(std::io::Error::other("disk full"))
+        });
+        assert!(e.is_err());
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "new");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        #[cfg(unix)]
+        {
+            // A link to a file stays a link; the file it names is replaced.
+            let l = dir.path().join("link.txt");
+            std::os::unix::fs::symlink(&f, &l).unwrap();
+            write_whole(&l, |p| std::fs::write(p, "through")).unwrap();
+            assert!(std::fs::symlink_metadata(&l).unwrap().file_type().is_symlink());
+            assert_eq!(std::fs::read_to_string(&f).unwrap(), "through");
+            // A device is written into, not replaced.
+            let null = Path::new("/dev/null");
+            if null.exists() {
+                assert!(is_special(null));
+                write_whole(null, |p| std::fs::write(p, "gone")).unwrap();
+                assert!(!std::fs::metadata(null).unwrap().is_file());
+            }
+        }
+        assert!(!is_special(&f) && !is_special(dir.path()) && !is_special(&dir.path().join("absent")));
+    }
+}
