@@ -1,4 +1,10 @@
-//! Output files written whole: through a temporary file beside the target,
+//! Input files read whole, and output files written whole.
+//!
+//! An input that is a character or block device is refused: `/dev/zero`
+//! read as a network or a connection list never ends (4 GB and counting); a
+//! pipe (`/dev/stdin`, `<(…)`) is read as a file.
+//!
+//! Output files are written whole: through a temporary file beside the target,
 //! renamed into place when complete, so that a failed write leaves no
 //! partial file (and an old one untouched). A target that exists and is not
 //! a regular file (`/dev/null`, `/dev/stdout`, a FIFO, a terminal) is written
@@ -7,6 +13,31 @@
 //! is followed, so that the link stays a link.
 
 use std::path::{Path, PathBuf};
+
+/// `path`'s bytes, unless it is a device (see above).
+pub fn read(path: &Path) -> std::io::Result<Vec<u8>> {
+    refuse_device(path)?;
+    std::fs::read(path)
+}
+
+/// `path`'s text, unless it is a device (see above).
+pub fn read_to_string(path: &Path) -> std::io::Result<String> {
+    refuse_device(path)?;
+    std::fs::read_to_string(path)
+}
+
+/// An error if `path` is a character or block device.
+pub fn refuse_device(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = std::fs::metadata(path)?.file_type();
+        if t.is_char_device() || t.is_block_device() {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "a device, not a file (its contents may never end)"));
+        }
+    }
+    Ok(())
+}
 
 /// Where a whole-file write of `path` goes: `(target, direct)`.
 pub fn destination(path: &Path) -> (PathBuf, bool) {
@@ -76,5 +107,12 @@ mod tests {
             }
         }
         assert!(!is_special(&f) && !is_special(dir.path()) && !is_special(&dir.path().join("absent")));
+        // Inputs: files read, devices refused by name of the cause.
+        assert_eq!(read_to_string(&f).unwrap(), "through");
+        #[cfg(unix)]
+        if Path::new("/dev/zero").exists() {
+            let e = read(Path::new("/dev/zero")).unwrap_err();
+            assert!(e.to_string().contains("a device, not a file"), "{e}");
+        }
     }
 }

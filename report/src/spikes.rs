@@ -38,13 +38,28 @@ use crate::{Error, Result};
 /// Reads a spike file (CSV or JSON, by extension).
 pub fn read(path: &Path) -> Result<Vec<Spike>> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Read { path: path.to_path_buf(), source: e })?;
+    let text = nerve_isa::files::read_to_string(path).map_err(|e| Error::Read { path: path.to_path_buf(), source: e })?;
     read_text(&text, &file, path.extension().is_some_and(|e| e == "json")).map_err(Error::File)
 }
 
 /// Parses a spike file's text (JSON or CSV); errors name `file` and the line or JSON path.
 pub fn read_text(text: &str, file: &str, json: bool) -> std::result::Result<Vec<Spike>, String> {
     if json {
+        // A repeated key would hide one of its values (serde_json keeps the
+        // last: `{"spikes": [A], "spikes": [B]}` delivered B alone).
+        let doc = nerve_compiler::front::dom::Doc::parse(text).map_err(|e| format!("{file}: not valid JSON: {e}"))?;
+        if let Some(o) = doc.root().as_object() {
+            if let Some(k) = o.repeated() {
+                return Err(format!("{file}: key `{}` appears twice", k.escape_debug()));
+            }
+            if let Some(items) = o.get("spikes").and_then(|(_, s)| s.as_array()) {
+                for (i, x) in items.enumerate() {
+                    if let Some(k) = x.as_object().and_then(|m| m.repeated()) {
+                        return Err(format!("{file}: $.spikes[{i}]: key `{}` appears twice", k.escape_debug()));
+                    }
+                }
+            }
+        }
         let v: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("{file}: not valid JSON: {e}"))?;
         // A misspelt or extra key would be ignored, and its spikes with it.
         if let Some(k) = v.as_object().and_then(|o| o.keys().find(|k| *k != "spikes")) {

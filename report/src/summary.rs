@@ -159,7 +159,7 @@ impl Summary {
     /// no run writes (see [`MAX_MAGNITUDE`] and [`Summary::check`]): users
     /// edit these files, and the pictures' axes and loops come from them.
     pub fn read(path: &std::path::Path) -> crate::Result<Summary> {
-        let text = std::fs::read_to_string(path).map_err(|e| crate::Error::Read { path: path.to_path_buf(), source: e })?;
+        let text = nerve_isa::files::read_to_string(path).map_err(|e| crate::Error::Read { path: path.to_path_buf(), source: e })?;
         let summary_err = |e| crate::Error::Summary { path: path.to_path_buf(), source: e };
         let v: serde_json::Value = serde_json::from_str(&text).map_err(summary_err)?;
         let value_err = |b: BadValue| crate::Error::SummaryValue { path: path.to_path_buf(), field: b.field, value: b.value, reason: b.reason };

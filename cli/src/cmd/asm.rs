@@ -14,7 +14,7 @@ pub struct AsmArgs {
 }
 
 pub fn run(a: AsmArgs) -> Result<()> {
-    let text = std::fs::read_to_string(&a.file).map_err(|e| format!("cannot read {}: {e}", a.file.display()))?;
+    let text = nerve_isa::files::read_to_string(&a.file).map_err(|e| format!("cannot read {}: {e}", a.file.display()))?;
     let k = assemble(&text).map_err(|e| format!("{}: {e}", a.file.display()))?;
     let c = k.class_counts();
     crate::out::outln!(

@@ -390,7 +390,7 @@ pub fn run(a: RunArgs) -> Result<()> {
 /// from the same file) and rewritten to continue the run.
 fn save_network(network: &Path, to: &Path, m: &Machine, steps: u64, quiet: bool) -> Result<()> {
     use nerve_compiler::front::resume::{save, Saved, SavedProjection};
-    let text = std::fs::read_to_string(network).map_err(|e| format!("cannot read {}: {e}", network.display()))?;
+    let text = nerve_isa::files::read_to_string(network).map_err(|e| format!("cannot read {}: {e}", network.display()))?;
     let net = nerve_compiler::front::json::read_network(network)?;
     let learned: Vec<SavedProjection> = m
         .learned()

@@ -71,7 +71,12 @@ fn setup(dir: &Path) {
     w("pl_slice.csv", "population,slice,core\nsrc,0,0\nn,5,1\n");
     w("duphdr.csv", "pre,post,weight,weight\n0,0,1.0,50.0\n");
     w("duphdr.json", &one(r#"{"pre":"a","post":"a","connector":{"type":"from_list","file":"duphdr.csv"}}"#));
+    // A device as a connection list: read for ever (4 GB before an out-of-memory end).
+    w("devlist.json", &one(r#"{"pre":"a","post":"a","connector":{"type":"from_list","file":"/dev/zero"}}"#));
     w("sp_key.json", r#"{"spikes": [{"population": "src", "neuron": 0, "time": 1}], "spikez": []}"#);
+    // A repeated key hid one of its values (serde_json keeps the last).
+    w("sp_twice.json", r#"{"spikes": [{"population": "src", "neuron": 0, "time": 1}], "spikes": [{"population": "src", "neuron": 1, "time": 2}]}"#);
+    w("sp_twice_in.json", r#"{"spikes": [{"population": "src", "neuron": 0, "time": 1, "time": 3}]}"#);
     w("fake.nir", "hello");
     // Found by fuzzing (`network`): a population of 10^9 neurons took minutes to parse (every neuron's parameters checked one by one).
     let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz");
@@ -185,6 +190,11 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ),
     ("export lava lgood.json --arch loihi -o out/x.py --input sp_far.csv", 1, &["sp_far.csv", "step 5e9", "after 4294967294"]),
     ("run good.img --steps 5 --input sp_key.json --record out/s.csv", 1, &["sp_key.json", "unknown key `spikez`", "`spikes` only"]),
+    ("run good.img --steps 5 --input sp_twice.json --record out/s.csv", 1, &["sp_twice.json", "key `spikes` appears twice"]),
+    ("compile devlist.json --arch spinnaker -o out/x.img", 1, &["/dev/zero", "a device, not a file"]),
+    ("compile /dev/zero --arch spinnaker -o out/x.img", 1, &["/dev/zero", "a device, not a file"]),
+    ("run good.img --steps 5 --input /dev/zero --record out/s.csv", 1, &["/dev/zero", "a device, not a file"]),
+    ("export pynn good.json --arch spinnaker -o out/x.py --input sp_twice_in.json", 1, &["sp_twice_in.json", "$.spikes[0]", "key `time` appears twice"]),
     // Options: unknown names, out-of-range values, contradictions.
     ("run good.img --steps 5 --probe n:nosuch --probe-out out/p.csv", 1, &["`n` has no variable `nosuch`", "v, isyn"]),
     ("run good.img --steps 5 --probe nosuch:v --probe-out out/p.csv", 1, &["no population `nosuch`"]),

@@ -64,7 +64,7 @@ pub(crate) fn read(path: &Path, referenced_at: &str) -> Result<ConnList> {
             return Ok(conns);
         }
     }
-    let bytes = std::fs::read(path).map_err(cannot)?;
+    let bytes = nerve_isa::files::read(path).map_err(cannot)?;
     if !bytes.contains(&b'"') && !bytes.starts_with(b"\xEF\xBB\xBF") {
         if let Some(conns) = fast(&bytes, &file)? {
             return Ok(conns);
@@ -121,7 +121,7 @@ pub(crate) struct Selection<'a> {
 /// Every selected row must name neurons the populations have.
 pub(crate) fn read_selected(path: &Path, referenced_at: &str, sel: &Selection) -> Result<ConnList> {
     let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| CompileError::Format {
+    let bytes = nerve_isa::files::read(path).map_err(|e| CompileError::Format {
         file: file.clone(),
         path: "(file)".into(),
         reason: format!("cannot read connection list (referenced at {referenced_at}): {e}"),

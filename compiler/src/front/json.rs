@@ -164,7 +164,7 @@ impl<'a> Obj<'a> {
 
 /// Reads a network file.
 pub fn read_network(path: &Path) -> Result<Network> {
-    let text = std::fs::read_to_string(path).map_err(|source| CompileError::Io { path: path.display().to_string(), source })?;
+    let text = nerve_isa::files::read_to_string(path).map_err(|source| CompileError::Io { path: path.display().to_string(), source })?;
     parse_network(&text, path)
 }
 
