@@ -161,10 +161,12 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("compile good.json --arch prof_state.toml -o out/x.img", 1, &["population `n`", "kernel `lif`'s state slots (core.max_state_slots)", "a core has 1"]),
     // Files that are not what they say, cut short or corrupted.
     ("run flipped.img --steps 5", 1, &["checksum mismatch", "corrupt"]),
-    ("run truncated.img --steps 5", 1, &["truncated"]),
-    ("run notimage.img --steps 5", 1, &["not a nerve image"]),
-    ("inspect truncated.img", 1, &["truncated"]),
-    ("disasm flipped.img", 1, &["checksum mismatch"]),
+    // Each names the image file.
+    ("run truncated.img --steps 5", 1, &["truncated.img: ", "truncated"]),
+    ("run notimage.img --steps 5", 1, &["notimage.img: ", "not a nerve image"]),
+    ("inspect truncated.img", 1, &["truncated.img: ", "truncated"]),
+    ("disasm flipped.img", 1, &["flipped.img: ", "checksum mismatch"]),
+    ("export spinnaker-tables flipped.img -o out/t.json", 1, &["flipped.img: ", "checksum mismatch"]),
     ("compile fake.nir --arch loihi -o out/x.img", 1, &["fake.nir", "HDF5"]),
     ("compile trunc.nir --arch loihi -o out/x.img", 1, &["trunc.nir"]),
     // Spike files.

@@ -303,7 +303,7 @@ impl Image {
 
     pub fn read(path: &std::path::Path) -> Result<Image, ImageError> {
         let img = Image::read_unvalidated(path)?;
-        img.validate()?;
+        img.validate().map_err(|e| e.in_file(path))?;
         Ok(img)
     }
 
@@ -313,7 +313,7 @@ impl Image {
     /// that fails to decode is read to its end, and a checksum mismatch is
     /// reported rather than the decoding error).
     pub fn read_unvalidated(path: &std::path::Path) -> Result<Image, ImageError> {
-        Image::read_file(path, None, None).map(|(img, _, _)| img)
+        Image::read_file(path, None, None).map(|(img, _, _)| img).map_err(|e| e.in_file(path))
     }
 
     /// An image file read and validated for the emulator ([`LoadImage`]):
@@ -327,8 +327,8 @@ impl Image {
     /// (tested).
     #[doc(hidden)]
     pub fn read_for_load_on(path: &std::path::Path, threads: Option<usize>) -> Result<LoadImage, ImageError> {
-        let (image, _, columns) = Image::read_file(path, None, Some(threads))?;
-        image.validate_with(None, &columns)?;
+        let (image, _, columns) = Image::read_file(path, None, Some(threads)).map_err(|e| e.in_file(path))?;
+        image.validate_with(None, &columns).map_err(|e| e.in_file(path))?;
         Ok(LoadImage { image, columns })
     }
 
@@ -337,7 +337,7 @@ impl Image {
     /// and every core's stored synapses. Checked as `read_unvalidated`
     /// checks the whole file; not validated.
     pub fn read_part(path: &std::path::Path, keep: &dyn Fn(usize) -> bool) -> Result<(Image, Vec<u64>), ImageError> {
-        Image::read_file(path, Some(keep), None).map(|(img, stored, _)| (img, stored))
+        Image::read_file(path, Some(keep), None).map(|(img, stored, _)| (img, stored)).map_err(|e| e.in_file(path))
     }
 
     /// With `load` (and no `keep`), as `LoadImage` holds them, read on

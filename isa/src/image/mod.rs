@@ -320,7 +320,7 @@ pub enum ImageError {
     TrailingBytes { extra: u64 },
     #[error("image checksum mismatch: header says {expected:08x}, payload gives {found:08x} (the file is corrupt)")]
     Checksum { expected: u32, found: u32 },
-    #[error("image payload does not decode: {0}")]
+    #[error("image payload does not decode (a corrupt file whose checksum still matches, or not written by this nerve): {0}")]
     Decode(String),
     #[error("image payload has {extra} undecoded bytes at its end")]
     PayloadTrailing { extra: usize },
@@ -336,6 +336,21 @@ pub enum ImageError {
     Io { path: String, source: std::io::Error },
     #[error("cannot write image {path}: {source}")]
     WriteIo { path: String, source: std::io::Error },
+    /// Any of the above in an image file, named (the one message: not a
+    /// `source`, which would print it again as its cause).
+    #[error("{path}: {error}")]
+    InFile { path: String, error: Box<ImageError> },
+}
+
+impl ImageError {
+    /// This error as one of the image file `path` (errors that name their
+    /// file already are kept as they are).
+    pub fn in_file(self, path: &std::path::Path) -> ImageError {
+        match self {
+            ImageError::Io { .. } | ImageError::WriteIo { .. } | ImageError::InFile { .. } => self,
+            e => ImageError::InFile { path: path.display().to_string(), error: Box::new(e) },
+        }
+    }
 }
 
 pub(crate) fn invalid<T>(what: impl Into<String>) -> Result<T, ImageError> {
