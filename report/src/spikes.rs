@@ -34,6 +34,7 @@ impl Format {
 }
 
 use crate::{Error, Result};
+use nerve_compiler::front::dom::shown_key;
 
 /// Reads a spike file (CSV or JSON, by extension).
 pub fn read(path: &Path) -> Result<Vec<Spike>> {
@@ -50,12 +51,12 @@ pub fn read_text(text: &str, file: &str, json: bool) -> std::result::Result<Vec<
         let doc = nerve_compiler::front::dom::Doc::parse(text).map_err(|e| format!("{file}: not valid JSON: {e}"))?;
         if let Some(o) = doc.root().as_object() {
             if let Some(k) = o.repeated() {
-                return Err(format!("{file}: key `{}` appears twice", k.escape_debug()));
+                return Err(format!("{file}: key `{}` appears twice", shown_key(k)));
             }
             if let Some(items) = o.get("spikes").and_then(|(_, s)| s.as_array()) {
                 for (i, x) in items.enumerate() {
                     if let Some(k) = x.as_object().and_then(|m| m.repeated()) {
-                        return Err(format!("{file}: $.spikes[{i}]: key `{}` appears twice", k.escape_debug()));
+                        return Err(format!("{file}: $.spikes[{i}]: key `{}` appears twice", shown_key(k)));
                     }
                 }
             }
@@ -63,7 +64,7 @@ pub fn read_text(text: &str, file: &str, json: bool) -> std::result::Result<Vec<
         let v: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("{file}: not valid JSON: {e}"))?;
         // A misspelt or extra key would be ignored, and its spikes with it.
         if let Some(k) = v.as_object().and_then(|o| o.keys().find(|k| *k != "spikes")) {
-            return Err(format!("{file}: unknown key `{k}` (the file holds `spikes` only)"));
+            return Err(format!("{file}: unknown key `{}` (the file holds `spikes` only)", shown_key(k)));
         }
         let arr = v
             .get("spikes")
@@ -75,7 +76,7 @@ pub fn read_text(text: &str, file: &str, json: bool) -> std::result::Result<Vec<
             let o = s.as_object().ok_or_else(|| format!("{at}: expected an object"))?;
             for k in o.keys() {
                 if !["population", "neuron", "time"].contains(&k.as_str()) {
-                    return Err(format!("{at}: unknown key `{k}` (population, neuron, time)"));
+                    return Err(format!("{at}: unknown key `{}` (population, neuron, time)", shown_key(k)));
                 }
             }
             let population = o.get("population").and_then(|x| x.as_str()).ok_or_else(|| format!("{at}.population: expected a string"))?.to_string();

@@ -899,6 +899,10 @@ fn strong_weights_drive_v_and_never_wrap_it() {
     let text = r#"{"dt_ms": 1.0, "populations": [{"name": "n", "size": 1, "model": "lif", "params": {"tau_m": 20.0, "cm": 0.25, "i_offset": -1e12}}]}"#;
     let e = compile(&arch, &parse_network(text, Path::new("drive.json")).unwrap(), &Options::default(), &mut |_| {}).unwrap_err().to_string();
     assert!(e.contains("`n`") && e.contains("i_offset drives v") && e.contains("8.00e13 mV") && e.contains("coarser than 1 mV"), "{e}");
+    // Voltages beyond the scale are named as such, not as a drive.
+    let text = r#"{"dt_ms": 1.0, "populations": [{"name": "n", "size": 1, "model": "lif", "params": {"v_thresh": 1e9}}]}"#;
+    let e = compile(&arch, &parse_network(text, Path::new("vth.json")).unwrap(), &Options::default(), &mut |_| {}).unwrap_err().to_string();
+    assert!(e.contains("`n`") && e.contains("v_rest, v_reset and v_thresh reach |v| = 1000000000 mV") && !e.contains("i_offset"), "{e}");
     // A constant drive: a leaky cell settles at v_rest + i_offset·τm/cm (−8,065 mV
     // here, which wrapped); a perfect integrator (`if`) driven down saturates
     // at the bottom of v's range, and neither fires.

@@ -204,7 +204,7 @@ impl<'d, 't> V<'d, 't> {
                 let next = skip(doc, v);
                 if (v..next).contains(&self.i) {
                     match doc.str_of(&doc.nodes[child as usize]) {
-                        Some(k) if obj => out.push_str(&format!(".{k}")),
+                        Some(k) if obj => out.push_str(&format!(".{}", shown_key(k))),
                         _ => out.push_str(&format!("[{ix}]")),
                     }
                     inside = Some(v);
@@ -219,6 +219,20 @@ impl<'d, 't> V<'d, 't> {
         }
         out
     }
+}
+
+/// A key as an error message shows it: control and invisible characters
+/// escaped (a NUL or a right-to-left override garbled the terminal), and no
+/// more than its first 64 characters (a megabyte-long key was printed whole,
+/// twice).
+pub fn shown_key(k: &str) -> String {
+    const MOST: usize = 64;
+    let mut s: String = k.chars().take(MOST).collect::<String>().escape_debug().collect();
+    let n = k.chars().count();
+    if n > MOST {
+        s.push_str(&format!("… ({n} characters)"));
+    }
+    s
 }
 
 fn is_integer(n: &str) -> bool {
@@ -900,6 +914,18 @@ mod tests {
             }
         }
         assert!(both_ok > 1_000 && both_bad > 1_000, "{both_ok} accepted, {both_bad} refused");
+    }
+
+    #[test]
+    fn keys_are_shown_escaped_and_cut() {
+        assert_eq!(shown_key("rate"), "rate");
+        assert_eq!(shown_key("ra\0te"), "ra\\0te");
+        assert_eq!(shown_key("a\u{202e}b"), "a\\u{202e}b");
+        let long = "k".repeat(1_000_000);
+        assert_eq!(shown_key(&long), format!("{}… (1000000 characters)", "k".repeat(64)));
+        let doc = Doc::parse("{\"a\\u0000b\": [1]}").unwrap();
+        let v = doc.root().as_object().unwrap().get("a\0b").unwrap().1;
+        assert_eq!(v.path(), "$.a\\0b");
     }
 
     #[test]

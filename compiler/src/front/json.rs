@@ -103,7 +103,7 @@ impl<'a> At<'a> {
                 let m = Keys::new(m);
                 match m.repeated() {
                     // A repeated key would hide one of its values.
-                    Some(k) => self.err(format!("key `{k}` appears twice")),
+                    Some(k) => self.err(format!("key `{}` appears twice", super::dom::shown_key(k))),
                     None => Ok(Obj { m, at: self.clone(), used: Cell::new(0), used_more: RefCell::new(Vec::new()) }),
                 }
             }
@@ -154,6 +154,7 @@ impl<'a> Obj<'a> {
         let more = self.used_more.borrow();
         for (i, (k, _)) in self.m.members().enumerate() {
             if !(if i < 64 { self.used.get() >> i & 1 == 1 } else { more.contains(&i) }) {
+                let k = super::dom::shown_key(k);
                 let path = format!("{}.{k}", self.at.v.path());
                 return Err(CompileError::Format { file: self.at.file.to_string(), path, reason: format!("unknown key `{k}` (allowed here: {allowed_hint})") });
             }

@@ -246,6 +246,17 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
     let kv = ((31.0 - vneed.log2()).floor() as i32).min(20);
     if !vneed.is_finite() || kv < 0 {
         let mv = |x: f64| if x < 1e6 { format!("{x:.1}") } else { format!("{x:.2e}") };
+        if !vmax.is_finite() || 16.0 * vmax >= vmax.max(vinf) + 16.0 * spike {
+            // The voltages themselves (not the drive: v_thresh = 1e9 mV was
+            // blamed on an i_offset of 0).
+            return Err(bad(
+                pop,
+                format!(
+                    "v_rest, v_reset and v_thresh reach |v| = {} mV: v's fixed point, which holds 16 times that, would need steps coarser than 1 mV (at most 2^31 mV)",
+                    crate::error::num(vmax)
+                ),
+            ));
+        }
         // Name what takes v that far: the weights, or a constant drive.
         let why = if 16.0 * spike >= vinf {
             format!("weights of up to {} nA move v by up to {} mV a spike", crate::error::num(we.max(wi)), mv(spike))

@@ -205,7 +205,15 @@ fn files_read_as_streamed_agree_with_bytes_in_memory() {
             Ok(img) => format!("ok {:?}", img.to_bytes()),
             Err(e) => format!("error {e}"),
         };
-        (show(Image::from_bytes_unvalidated(b)), show(Image::read_unvalidated(&path)))
+        // A file's errors are the same, named with the file.
+        let file = match Image::read_unvalidated(&path) {
+            Err(ImageError::InFile { path: p, error }) => {
+                assert_eq!(p, path.display().to_string());
+                Err(*error)
+            }
+            r => r,
+        };
+        (show(Image::from_bytes_unvalidated(b)), show(file))
     };
     let bytes = sample_image().to_bytes();
     let (mem, file) = both(&bytes);
