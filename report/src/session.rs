@@ -152,11 +152,19 @@ pub type Spikes = Vec<(String, u32, u32)>;
 /// same: a spike of a population the network lacks is an error wherever it
 /// falls).
 fn external(m: &Machine, inputs: &[Input], steps: u64) -> Result<(Spikes, usize)> {
-    input_steps(inputs, m.dt_ms, steps, &mut |input, index, s| {
+    let check = |input: &Input, index: usize, s: &Spike| {
         m.source_of(&s.population, s.neuron)
             .map(|_| ())
             .map_err(|reason| Error::File(format!("{}: spike {index} (`{}` neuron {} at {} ms): {reason}", input.origin, s.population, s.neuron, s.time_ms)))
-    })
+    };
+    // Every spike, in its file: the machine would name a spike it cannot
+    // take by its place in all the files' spikes together.
+    for input in inputs {
+        for (index, s) in input.spikes.iter().enumerate() {
+            check(input, index, s)?;
+        }
+    }
+    input_steps(inputs, m.dt_ms, steps, &mut |input, index, s| check(input, index, s))
 }
 
 /// The spikes of `inputs` as (population, neuron, step), each time rounded

@@ -170,13 +170,13 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("compile fake.nir --arch loihi -o out/x.img", 1, &["fake.nir", "HDF5"]),
     ("compile trunc.nir --arch loihi -o out/x.img", 1, &["trunc.nir"]),
     // Spike files.
-    ("run good.img --steps 5 --input sp_unknown.csv --record out/s.csv", 1, &["`nosuch`", "no population of that name", "src"]),
+    ("run good.img --steps 5 --input sp_unknown.csv --record out/s.csv", 1, &["sp_unknown.csv: spike 0", "`nosuch`", "no population of that name", "src"]),
     ("run good.img --steps 5 --input sp_unknown_late.csv --record out/s.csv", 1, &["sp_unknown_late.csv", "`nosuch`", "900 ms"]),
-    ("run good.img --steps 5 --input sp_neuron.csv --record out/s.csv", 1, &["neuron 7", "3 neurons"]),
+    ("run good.img --steps 5 --input sp_neuron.csv --record out/s.csv", 1, &["sp_neuron.csv: spike", "neuron 7", "3 neurons"]),
     ("run good.img --steps 5 --input sp_negtime.csv --record out/s.csv", 1, &["sp_negtime.csv", "line 2", "-4"]),
     ("run good.img --steps 5 --input sp_header.csv --record out/s.csv", 1, &["line 1", "population,neuron,time"]),
     ("run good.img --steps 5 --input sp_nan.csv --record out/s.csv", 1, &["line 2", "nan"]),
-    ("run good.img --steps 5 --input sp_notsrc.csv --record out/s.csv", 1, &["a lif population", "input or spike-source"]),
+    ("run good.img --steps 5 --input sp_notsrc.csv --record out/s.csv", 1, &["sp_notsrc.csv: spike", "a lif population", "input or spike-source"]),
     // One spike given in two files was merged silently (in one file, an error).
     (
         "run good.img --steps 5 --input sp_a.csv --input sp_b.csv --record out/s.csv",
