@@ -40,7 +40,7 @@ pub fn refuse_device(path: &Path) -> std::io::Result<()> {
 }
 
 /// Where a whole-file write of `path` goes: `(target, direct)`.
-pub fn destination(path: &Path) -> (PathBuf, bool) {
+fn destination(path: &Path) -> (PathBuf, bool) {
     match std::fs::metadata(path) {
         Ok(m) if m.is_file() => (std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()), false),
         Ok(m) if !m.is_dir() => (path.to_path_buf(), true),
