@@ -925,6 +925,51 @@ fn strong_weights_drive_v_and_never_wrap_it() {
     }
 }
 
+/// Input sustained past what v's fixed point holds saturates v (and the
+/// currents, and a step's input, where every input firing at once could
+/// leave their range) instead of wrapping: 100 inhibitory inputs at 100 Hz
+/// drove v below −4 V, it wrapped and fired 1,360 times in a second.
+#[test]
+fn sustained_barrages_saturate_and_never_wrap() {
+    use nerve_compiler::front::json::parse_network;
+    // (sources, rate Hz, weight nA, tau_syn_I ms, steps)
+    let cases: &[(u32, f64, f64, f64, u64)] = &[
+        (100, 100.0, -10.0, 5.0, 10_000),  // one current (equal time constants)
+        (100, 100.0, -10.0, 10.0, 10_000), // two currents
+        (100, 100.0, 10.0, 5.0, 2_000),
+        (100, 100.0, 10.0, 10.0, 2_000),
+        // Every source every step: 8,000 × 100 nA a step, past 32 bits before any decay.
+        (8000, 1e4, -100.0, 5.0, 300),
+        (8000, 1e4, 100.0, 5.0, 300),
+        (8000, 1e4, -100.0, 10.0, 300),
+        (8000, 1e4, 100.0, 10.0, 300),
+    ];
+    let arch = Arch::builtin("spinnaker").unwrap();
+    for &(sources, rate, w, tau_i, steps) in cases {
+        let receptor = if w < 0.0 { "inhibitory" } else { "excitatory" };
+        let text = format!(
+            r#"{{"dt_ms": 0.1, "populations": [{{"name": "stim", "size": {sources}, "model": "spike_source_poisson", "params": {{"rate": {rate}}}, "seed": 3}},
+            {{"name": "n", "size": 4, "model": "lif", "params": {{"tau_m": 20.0, "cm": 0.2, "v_rest": -65.0, "v_reset": -65.0, "v_thresh": -50.0,
+            "tau_refrac": 2.0, "tau_syn_E": 5.0, "tau_syn_I": {tau_i}}}}}],
+            "projections": [{{"pre": "stim", "post": "n", "receptor": "{receptor}", "connector": {{"type": "all_to_all"}}, "weight": {w}, "delay": 1.0}}]}}"#
+        );
+        let out = compile(&arch, &parse_network(&text, Path::new("barrage.json")).unwrap(), &Options::default(), &mut |_| {}).unwrap();
+        let case = format!("{sources} × {rate} Hz × {w} nA, tau_syn_I {tau_i}");
+        let (n_spikes, vs) = v_trace(out.image.clone(), "n", steps, false);
+        assert_eq!(v_trace(out.image, "n", steps, true), (n_spikes, vs.clone()), "{case}: the JIT differs from the interpreter");
+        if w < 0.0 {
+            assert_eq!(n_spikes, 0, "{case}");
+            assert!(vs.iter().flatten().all(|&mv| mv <= -64.99), "{case}: v rose above rest");
+            // Driven to the floor and held there (true v∞ is tens of volts down).
+            assert!(vs[vs.len() - 1].iter().all(|&mv| mv < -1000.0), "{case}: v = {:?}", vs[vs.len() - 1]);
+        } else {
+            // Fires whenever refractoriness (20 steps) ends, from the first step the barrage arrives.
+            assert!(n_spikes as u64 >= 4 * (steps / 21 - 2), "{case}: {n_spikes} spikes in {steps} steps");
+            assert!(vs.iter().skip(1).flatten().all(|&mv| mv >= -65.01), "{case}: v fell below reset");
+        }
+    }
+}
+
 /// Izhikevich's v² is taken in 32 bits: v is held within ±128 mV after a
 /// step's jumps, so strong weights of either sign never wrap it (an
 /// inhibitory jump of 100 V gave v −11,520 mV, then −14,743); a reset `c`

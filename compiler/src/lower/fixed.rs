@@ -97,13 +97,23 @@ pub fn declare_ports(b: &mut KernelBuilder, ports: &[Port], exc: &str) -> (Vec<P
 /// The port-summing prologue: `dst ← Σ shv(in_p, e_p)` over the ports of
 /// receptor `rc` (all ports for `None`). Uses r12–r13 as scratch.
 pub fn sum_ports(b: &mut KernelBuilder, ports: &[Port], exps: &[Param], inputs: &[Input], rc: Option<Receptor>, dst: Reg) {
+    sum_ports_clamped(b, ports, exps, inputs, rc, dst, &[]);
+}
+
+/// [`sum_ports`], each port's input saturated to `clamp[p]` bits (if any)
+/// before its shift.
+pub fn sum_ports_clamped(b: &mut KernelBuilder, ports: &[Port], exps: &[Param], inputs: &[Input], rc: Option<Receptor>, dst: Reg, clamp: &[Option<u8>]) {
     let mut first = true;
     for (i, p) in ports.iter().enumerate() {
         if rc.is_some_and(|rc| p.receptor != rc) {
             continue;
         }
         let tgt = if first { dst } else { r(12) };
-        b.ldin(tgt, inputs[i]).ldp(r(13), exps[i]).shv(tgt, tgt, r(13));
+        b.ldin(tgt, inputs[i]);
+        if let Some(&Some(bits)) = clamp.get(i) {
+            b.sat(tgt, tgt, bits);
+        }
+        b.ldp(r(13), exps[i]).shv(tgt, tgt, r(13));
         if !first {
             b.add(dst, dst, r(12));
         }

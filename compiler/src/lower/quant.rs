@@ -198,3 +198,20 @@ pub fn current_scale(arch: &Arch, incoming: &[Incoming], r: Receptor, conv: f64)
     let by_range = 19.0 - wmax.log2();
     (by_format.min(by_range).floor() as i32).clamp(-8, 40)
 }
+
+/// The most one step can bring a neuron into a current fed by receptors
+/// `rs`, in units of `lsb` (the current's LSB, by receptor): every synapse
+/// delivering at once at its projection's largest weight, the bound of all
+/// presynaptic cells firing every step; the largest over the neurons.
+pub fn worst_input(n_post: usize, incoming: &[Incoming], rs: &[Receptor], lsb: impl Fn(Receptor) -> f64) -> f64 {
+    let mut acc = vec![0.0f64; n_post];
+    for inc in incoming.iter().filter(|i| rs.contains(&i.p.receptor)) {
+        let w = inc.max_abs_weight() / lsb(inc.p.receptor);
+        for &post in &inc.syn.post {
+            if let Some(a) = acc.get_mut(post as usize) {
+                *a += w;
+            }
+        }
+    }
+    acc.into_iter().fold(0.0, f64::max)
+}

@@ -10,8 +10,8 @@ use nerve_isa::kernel::builder::KernelBuilder;
 
 use super::{Cx, Initial, Default::*, NeuronModel, ParamSpec, Params, PynnMap, PynnParam, Range::*, VarSpec};
 use crate::error::Result;
-use crate::lower::fixed::{declare_ports, finish, fixed, initial, round_i32, sum_ports, Decay};
-use crate::lower::quant::{assign_scaled, current_scale, max_weight};
+use crate::lower::fixed::{declare_ports, finish, fixed, initial, round_i32, sum_ports_clamped, Decay};
+use crate::lower::quant::{assign_scaled, current_scale, max_weight, worst_input};
 use crate::lower::{bad, Body, Incoming, Lowered, ParamVals};
 use crate::net::model::*;
 
@@ -89,6 +89,14 @@ const PYNN_IF: PynnMap = PynnMap {
     weight_scale: 1.0,
     note: "no leak: tau_m = 1e9 ms (v moves by less than 1e-4 mV over 10^6 ms at 100 mV from rest)",
 };
+
+/// Where a current saturates: each port's step input before its shift, and
+/// the current after the input is added (bits of `sat`; `None`: no clamp,
+/// the worst case stays in range).
+struct Clamps {
+    inputs: Vec<Option<u8>>,
+    current: Option<u8>,
+}
 
 /// Which member of the family.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -241,12 +249,19 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
     // i_offset·τm/cm (−8 V for −100 nA into 80 MΩ, which wrapped). Without a
     // leak (`if`) nothing bounds it: the kernel's adds into v saturate instead.
     let vinf = (0..n).filter(|&i| a_v[i] < 1.0).map(|i| (c_mv[i] / (1.0 - a_v[i])).abs()).fold(0.0f64, f64::max);
-    let leakless = a_v.iter().any(|&a| a >= 1.0);
-    let vneed = (16.0 * vmax).max(vmax.max(vinf) + 16.0 * spike);
+    // The kernel holds v within half its range (a clamp each step, so that
+    // a drive past the range saturates instead of wrapping: 100 inhibitory
+    // inputs at 100 Hz wrapped v below −4 V and it fired 1,360 times), so
+    // the drive's steady state is held twice over; and a step's constant
+    // term within an eighth of it (with the currents', below, the step's
+    // adds cannot wrap).
+    let cmax = c_mv.iter().fold(0.0f64, |m, c| m.max(c.abs()));
+    let drive = (2.0 * vinf).max(8.0 * cmax);
+    let vneed = (16.0 * vmax).max(vmax.max(drive) + 16.0 * spike);
     let kv = ((31.0 - vneed.log2()).floor() as i32).min(20);
     if !vneed.is_finite() || kv < 0 {
         let mv = |x: f64| if x < 1e6 { format!("{x:.1}") } else { format!("{x:.2e}") };
-        if !vmax.is_finite() || 16.0 * vmax >= vmax.max(vinf) + 16.0 * spike {
+        if !vmax.is_finite() || 16.0 * vmax >= vmax.max(drive) + 16.0 * spike {
             // The voltages themselves (not the drive: v_thresh = 1e9 mV was
             // blamed on an i_offset of 0).
             return Err(bad(
@@ -258,7 +273,7 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
             ));
         }
         // Name what takes v that far: the weights, or a constant drive.
-        let why = if 16.0 * spike >= vinf {
+        let why = if 16.0 * spike >= drive {
             format!("weights of up to {} nA move v by up to {} mV a spike", crate::error::num(we.max(wi)), mv(spike))
         } else {
             format!("i_offset drives v to where |v| = {} mV", mv(vinf))
@@ -266,7 +281,7 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
         return Err(bad(
             pop,
             format!(
-                "{why}: v's fixed point, which holds that (and 16 coinciding spikes of the largest weight) on top of {} mV, would need steps coarser than 1 mV (at most 2^31 mV)",
+                "{why}: v's fixed point, which holds twice that (and 16 coinciding spikes of the largest weight) on top of {} mV, would need steps coarser than 1 mV (at most 2^31 mV)",
                 crate::error::num(vmax)
             ),
         ));
@@ -322,12 +337,56 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
             (IntoV::Scaled { sh_be, sh_bi }, vec![("b_e".to_string(), ParamVals::from_vec(be_q)), ("b_i".to_string(), ParamVals::from_vec(bi_q))])
         }
     };
+    // Saturation, where the worst case (every input firing every step) can
+    // leave a range: each current within what moves v by an eighth of its
+    // range a step, and a step's input within 2^29 before it is added.
+    let bmax = |q: &ParamVals, sh: u8| {
+        let m = match q {
+            ParamVals::Uniform(x) => (*x as f64).abs(),
+            ParamVals::PerNeuron(v) => v.iter().fold(0.0f64, |m, &x| m.max((x as f64).abs())),
+        };
+        m / 2f64.powi(sh as i32)
+    };
+    // v's LSBs a step per LSB of each current, at most.
+    let (bmax_e, bmax_i) = match (&into_v, b_params.as_slice()) {
+        (IntoV::Shifted { e, i }, _) => (2f64.powi(*e), 2f64.powi(*i)),
+        (IntoV::Scaled { sh_be, sh_bi }, [(_, be), (_, bi)]) => (bmax(be, *sh_be), bmax(bi, *sh_bi)),
+        (IntoV::Scaled { .. }, _) => return Err(crate::error::CompileError::Internal(format!("population `{}`: scaled currents without two factors", pop.name))),
+    };
+    let i0 = |name: &str, lsb: f64| initial(pop, name, &Values::Scalar(0.0)).iter().fold(0.0f64, |m, x| m.max(x.abs())) / lsb;
+    let plan = |rs: &[Receptor], lsb: f64, bmax: f64, d: &[f64], i0: f64| -> Result<Clamps> {
+        let worst = worst_input(n, incoming, rs, |_| lsb) * 1.01;
+        let np = ports.iter().filter(|p| rs.contains(&p.receptor)).count().max(1);
+        let port_bits = |exp: i8| -> u8 { (30 - (np as f64).log2().ceil() as i32 - (exp as i32).max(0)).clamp(1, 31) as u8 };
+        let inputs: Vec<Option<u8>> = ports.iter().map(|p| (rs.contains(&p.receptor) && worst > 2f64.powi(29)).then(|| port_bits(p.exp))).collect();
+        let bits = ((28.0 - bmax.log2()).floor() as i32 + 1).min(31);
+        if bits < 2 {
+            return Err(crate::error::CompileError::Internal(format!("population `{}`: a current's LSB moves v by {bmax} LSBs", pop.name)));
+        }
+        let dmax = d.iter().fold(0.0f64, |m, &x| m.max(x));
+        let steady = i0 + worst.min(2f64.powi(29)) / (1.0 - dmax).max(f64::MIN_POSITIVE);
+        Ok(Clamps { inputs, current: (steady > 2f64.powi(bits - 1) - 1.0).then_some(bits as u8) })
+    };
+    let (clamp_e, clamp_i) = if merged {
+        (plan(&[Receptor::Excitatory, Receptor::Inhibitory], lsb_e, bmax_e, &d_e, i0("isyn_exc", lsb_e) + i0("isyn_inh", lsb_i))?, None)
+    } else {
+        (plan(&[Receptor::Excitatory], lsb_e, bmax_e, &d_e, i0("isyn_exc", lsb_e))?, Some(plan(&[Receptor::Inhibitory], lsb_i, bmax_i, &d_i, i0("isyn_inh", lsb_i))?))
+    };
     let (decay_e, de_q) = Decay::plan(pop, if merged { "the synaptic decay" } else { "the excitatory decay" }, &d_e)?;
     let (decay_i, di_q) = Decay::plan(pop, "the inhibitory decay", &d_i)?;
     let adaptive_decay = match adaptive {
         Some(a) => {
             let da: Vec<f64> = (0..n).map(|i| (-dt / a.tau_a.get(i)).exp()).collect();
-            let aj: Vec<i32> = (0..n).map(|i| round_i32(pop, "a_jump", a.a_jump.get(i) * sv)).collect::<Result<_>>()?;
+            // Within half of v's range, as theta is (so a jump cannot wrap it).
+            let aj: Vec<i32> = (0..n)
+                .map(|i| {
+                    let x = a.a_jump.get(i);
+                    if (x * sv).abs() > 2f64.powi(30) {
+                        return Err(bad(pop, format!("a_jump = {} mV is beyond half of v's range (±{} mV)", crate::error::num(x), crate::error::num(2f64.powi(31 - kv)))));
+                    }
+                    round_i32(pop, "a_jump", x * sv)
+                })
+                .collect::<Result<_>>()?;
             Some((Decay::plan(pop, "the threshold decay", &da)?, aj))
         }
         None => None,
@@ -369,30 +428,25 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
     };
     let (exps, inputs) = declare_ports(&mut b, &ports, "exc");
     // Synaptic input of this step into the current(s).
-    match s_i {
-        None => {
-            sum_ports(&mut b, &ports, &exps, &inputs, None, r(0));
-            b.lds(r(2), s_e).add(r(2), r(2), r(0));
+    let current = |b: &mut KernelBuilder, rc: Option<Receptor>, c: &Clamps, reg: u8, slot| {
+        sum_ports_clamped(b, &ports, &exps, &inputs, rc, r(0), &c.inputs);
+        b.lds(r(reg), slot).add(r(reg), r(reg), r(0));
+        if let Some(bits) = c.current {
+            b.sat(r(reg), r(reg), bits);
         }
-        Some(s_i) => {
-            sum_ports(&mut b, &ports, &exps, &inputs, Some(Receptor::Excitatory), r(0));
-            b.lds(r(2), s_e).add(r(2), r(2), r(0));
-            sum_ports(&mut b, &ports, &exps, &inputs, Some(Receptor::Inhibitory), r(0));
-            b.lds(r(3), s_i).add(r(3), r(3), r(0));
+    };
+    match (s_i, &clamp_i) {
+        (Some(s_i), Some(clamp_i)) => {
+            current(&mut b, Some(Receptor::Excitatory), &clamp_e, 2, s_e);
+            current(&mut b, Some(Receptor::Inhibitory), clamp_i, 3, s_i);
         }
+        _ => current(&mut b, None, &clamp_e, 2, s_e),
     }
     // Membrane: exact integration over one step.
     b.lds(r(4), sv_);
     decay_v.emit(&mut b, p_av, r(4), r(6), r(6));
-    // Into v: wrapping where a leak bounds v (the scale holds its range),
-    // saturating where none does (a perfect integrator driven down wrapped
-    // round to +2 V and fired).
     let into = |b: &mut KernelBuilder, x: u8| {
-        if leakless {
-            b.adds(r(6), r(6), r(x));
-        } else {
-            b.add(r(6), r(6), r(x));
-        }
+        b.add(r(6), r(6), r(x));
     };
     b.ldp(r(5), p_c0);
     into(&mut b, 5);
@@ -418,6 +472,10 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
             into(&mut b, 7);
         }
     }
+    // Within half v's range: past it, v saturates (the adds above cannot
+    // wrap from there; a perfect integrator driven down wrapped round to
+    // +2 V and fired).
+    b.sat(r(6), r(6), 31);
     // Refractory: v is held while the counter is above zero.
     b.lds(r(8), s_refr).movi(r(9), 0).cmplt(r(10), r(9), r(8)).sel(r(6), r(10), r(4), r(6)).addi(r(11), r(8), -1).sel(r(8), r(10), r(11), r(8));
     // Threshold, only outside the refractory period.
@@ -437,7 +495,7 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
     let mut theta0 = vec![];
     if let (Some(((decay_a, _), _)), Some((p_da, p_aj)), Some(t)) = (&adaptive_decay, p_adapt, s_theta) {
         // Adaptive threshold: jumps at a spike, decays every step.
-        b.ldp(r(5), p_aj).add(r(7), r(14), r(5)).sel(r(14), r(11), r(7), r(14));
+        b.ldp(r(5), p_aj).add(r(7), r(14), r(5)).sel(r(14), r(11), r(7), r(14)).sat(r(14), r(14), 31);
         decay_a.emit(&mut b, p_da, r(14), r(7), r(14));
         b.sts(t, r(14));
         theta0 = initial(pop, "theta", &Values::Scalar(0.0)).iter().map(|x| round_i32(pop, "theta", x * sv)).collect::<Result<_>>()?;
