@@ -1003,8 +1003,50 @@ fn izhikevich_v_never_wraps() {
             }
         }
     }
-    let e = compile(&arch, &net(0.01, "excitatory", -200.0), &Options::default(), &mut |_| {}).unwrap_err().to_string();
-    assert!(e.contains("`n`") && e.contains("c = -200 mV") && e.contains("±128 mV"), "{e}");
+    // A reset further out widens the range (at a coarser step); past what
+    // 32 bits can square, it is refused.
+    let out = compile(&arch, &net(0.01, "excitatory", -200.0), &Options::default(), &mut |_| {}).unwrap();
+    let (_, vs) = v_trace(out.image, "n", 40, false);
+    assert!(vs.iter().flatten().all(|&mv| (-260.0..30.0).contains(&mv)), "c = -200: {vs:?}");
+    let e = compile(&arch, &net(0.01, "excitatory", -3000.0), &Options::default(), &mut |_| {}).unwrap_err().to_string();
+    assert!(e.contains("`n`") && e.contains("c is at |v| = 3000 mV") && e.contains("up to 1638.4 mV"), "{e}");
+}
+
+/// A constant drive settles an Izhikevich cell where 0.04v² + (5 − b)v +
+/// 140 + I = 0 (its lower root): v's range widens to hold it, so the kernel
+/// follows forward Euler in f64 there (held at ±128 mV, i_offset −2 nA
+/// stopped v at −310 mV instead of −284, and −10 nA, where Euler at
+/// dt 0.1 ms is unstable and fires, never fired).
+#[test]
+fn izhikevich_follows_a_strong_drive() {
+    use nerve_compiler::front::json::parse_network;
+    let arch = Arch::builtin("spinnaker").unwrap();
+    for i_off in [-0.1, -0.5, -2.0, -10.0, 0.5] {
+        let text = format!(r#"{{"dt_ms": 0.1, "populations": [{{"name": "n", "size": 1, "model": "izhikevich", "params": {{"i_offset": {i_off}}}}}]}}"#);
+        let out = compile(&arch, &parse_network(&text, Path::new("izk.json")).unwrap(), &Options::default(), &mut |_| {}).unwrap();
+        let steps = 3000;
+        let (n_spikes, vs) = v_trace(out.image, "n", steps, true);
+        // The same model in f64: PyNN's defaults, v0 −70 mV, u0 −14.
+        let (a, b, c, d, i) = (0.02, 0.2, -65.0, 2.0, 1000.0 * i_off);
+        let (mut v, mut u, mut f_spikes) = (-70.0f64, -14.0f64, 0);
+        let mut fv = vec![];
+        for _ in 0..steps {
+            let nv = v + 0.1 * (0.04 * v * v + 5.0 * v + 140.0 + i - u);
+            u += 0.1 * a * (b * v - u);
+            v = nv;
+            if v >= 30.0 {
+                v = c;
+                u += d;
+                f_spikes += 1;
+            }
+            fv.push(v);
+        }
+        assert!((n_spikes as i64 - f_spikes as i64).abs() <= f_spikes as i64 / 50 + 1, "i_offset {i_off}: {n_spikes} spikes, f64 {f_spikes}");
+        if f_spikes == 0 {
+            let (got, want) = (vs[vs.len() - 1][0], fv[fv.len() - 1]);
+            assert!((got - want).abs() < 0.5, "i_offset {i_off}: v settles at {got} mV, f64 at {want}");
+        }
+    }
 }
 
 /// An IF neuron (NIR's, no leak) driven down by a negative bias drifts

@@ -74,13 +74,45 @@ impl NeuronModel for Izhikevich {
     }
 }
 
-/// Bits of Q16 mV v is held within after a step's input (±128 mV).
-const V_BITS: u8 = 24;
+/// Where a constant drive settles v (mV): the lower root of
+/// 0.04v² + 5v + 140 + I − u = 0 with u = b·v (u = u0 when a = 0), the
+/// stable one; `None` where there is none (the cell fires on its own).
+fn settles(b: f64, a: f64, i_mv: f64, u0: f64) -> Option<f64> {
+    let (lin, k) = if a == 0.0 { (5.0, 140.0 + i_mv - u0) } else { (5.0 - b, 140.0 + i_mv) };
+    let disc = lin * lin - 0.16 * k;
+    (disc >= 0.0).then(|| (-lin - disc.sqrt()) / 0.08)
+}
 
 fn lower_izhikevich(arch: &Arch, pop: &Population, p: &IzkParams, incoming: &[Incoming], dt: f64) -> Result<Lowered> {
     let n = pop.size as usize;
-    // v in Q(kv) mV; weights are voltage jumps of 1000·w mV (PyNN nA → NEST's pA-as-mV convention).
-    let kv = 16;
+    // v in Q(kv) mV, held within ±vlim after a step's input, where v² by
+    // `mulsh` fits 32 bits (vlim²·2^kv ≤ 2^30): ±128 mV at Q16, wider at a
+    // coarser kv where a constant drive settles v further out (i_offset of
+    // −2 nA settles it at −284 mV; held at ±128 mV it stopped at −310 and
+    // −10 nA never fired, where forward Euler in f64 does). Weights are
+    // voltage jumps of 1000·w mV (PyNN nA → NEST's pA-as-mV convention).
+    let u0s = initial(pop, "u", &Values::Scalar(-14.0));
+    let v0s = initial(pop, "v", &Values::Scalar(-70.0));
+    let most = |it: &mut dyn Iterator<Item = f64>| it.fold(0.0f64, |m, v| m.max(v.abs()));
+    let reaches = [
+        ("c is at", most(&mut (0..n).map(|i| p.c.get(i)))),
+        ("the initial v is at", most(&mut v0s.iter().copied())),
+        ("i_offset settles v at", most(&mut (0..n).filter_map(|i| settles(p.b.get(i), p.a.get(i), 1000.0 * p.i_offset.get(i), u0s[i])))),
+    ];
+    let (culprit, reach) = reaches.iter().fold(("", 0.0f64), |m, &(w, r)| if r > m.1 || r.is_nan() { (w, r) } else { m });
+    let lg = if reach.is_finite() { ((1.25 * reach).max(128.0).log2().ceil() as i32).max(7) } else { i32::MAX / 4 };
+    let kv = (30 - 2 * lg).min(16);
+    if kv < 8 {
+        return Err(bad(
+            pop,
+            format!(
+                "{culprit} |v| = {} mV: v's fixed point, with its v² in 32 bits, holds |v| up to {} mV",
+                crate::error::num(reach),
+                crate::error::num(2f64.powi(11) / 1.25)
+            ),
+        ));
+    }
+    let v_bits = (lg + kv + 1) as u8;
     let sv = 2f64.powi(kv);
     let kg = current_scale(arch, incoming, Receptor::Excitatory, 1000.0).min(current_scale(arch, incoming, Receptor::Inhibitory, 1000.0)).min(kv);
     let lsb = 2f64.powi(-kg) / 1000.0;
@@ -97,9 +129,9 @@ fn lower_izhikevich(arch: &Arch, pop: &Population, p: &IzkParams, incoming: &[In
     let cq: Vec<i32> = (0..n).map(|i| round_i32(pop, "c", p.c.get(i) * sv)).collect::<Result<_>>()?;
     let dq: Vec<i32> = (0..n).map(|i| round_i32(pop, "d", p.d.get(i) * sv)).collect::<Result<_>>()?;
     let jump_shift = kv - kg;
-    // Where the kernel holds v (±128 mV), c and the initial v must lie.
-    let vlim = 2f64.powi(V_BITS as i32 - 1 - kv);
-    for (what, vals) in [("c", (0..n).map(|i| p.c.get(i)).collect::<Vec<_>>()), ("initial v", initial(pop, "v", &Values::Scalar(-70.0)))] {
+    // Where the kernel holds v, c and the initial v must lie.
+    let vlim = 2f64.powi(lg);
+    for (what, vals) in [("c", (0..n).map(|i| p.c.get(i)).collect::<Vec<_>>()), ("initial v", v0s.clone())] {
         if let Some(x) = vals.iter().find(|x| x.abs() >= vlim) {
             return Err(bad(pop, format!("{what} = {} mV is outside ±{} mV, where the kernel holds v (its v² must fit 32 bits)", crate::error::num(*x), vlim)));
         }
@@ -108,9 +140,9 @@ fn lower_izhikevich(arch: &Arch, pop: &Population, p: &IzkParams, incoming: &[In
     let (s_v, s_u) = (b.state("v"), b.state("u"));
     let [p_k04, p_k5, p_kdt, p_a, p_ab, p_c140, p_c, p_d, p_vpeak] = ["k04", "k5", "kdt", "a", "ab", "c140", "c", "d", "vpeak"].map(|n| b.param(n));
     let (exps, inputs) = declare_ports(&mut b, &ports, "exc");
-    // Synaptic input: voltage jumps. v after them is held within ±128 mV
-    // (24 bits of Q16), where v² by `mulsh` still fits 32 bits: past ~181 mV
-    // it wrapped (an inhibitory jump of 100 mV·1000 gave v −11,520 mV, then
+    // Synaptic input: voltage jumps. v after them is held within ±vlim
+    // (±128 mV: 24 bits of Q16), where v² by `mulsh` still fits 32 bits:
+    // past ~181 mV at Q16 it wrapped (an inhibitory jump of 100 mV·1000 gave v −11,520 mV, then
     // −14,743, where the model's v² term makes the neuron fire at once). The
     // input is clamped before its shift for the same reason; the clamps act
     // only where one step's jumps pass 128 mV, where forward Euler's step
@@ -119,7 +151,7 @@ fn lower_izhikevich(arch: &Arch, pop: &Population, p: &IzkParams, incoming: &[In
     if jump_shift > 0 {
         b.sat(r(0), r(0), (32 - jump_shift) as u8);
     }
-    b.shl(r(0), r(0), jump_shift as u8).lds(r(1), s_v).adds(r(1), r(1), r(0)).sat(r(1), r(1), V_BITS).lds(r(2), s_u);
+    b.shl(r(0), r(0), jump_shift as u8).lds(r(1), s_v).adds(r(1), r(1), r(0)).sat(r(1), r(1), v_bits).lds(r(2), s_u);
     // v' = v + dt(0.04 v^2 + 5 v + 140 + I - u)   (forward Euler)
     b.mulsh(r(3), r(1), r(1), kv as u8).ldp(r(4), p_k04).mulshr(r(3), r(3), r(4), sh04);
     b.ldp(r(4), p_k5).mulshr(r(5), r(1), r(4), sh5).add(r(3), r(3), r(5));
@@ -144,8 +176,8 @@ fn lower_izhikevich(arch: &Arch, pop: &Population, p: &IzkParams, incoming: &[In
         ParamVals::Uniform((30.0 * sv) as i32),
     ];
     params.extend(ports.iter().map(|p| ParamVals::Uniform(p.exp as i32)));
-    let v0: Vec<i32> = initial(pop, "v", &Values::Scalar(-70.0)).iter().map(|x| round_i32(pop, "initial v", x * sv)).collect::<Result<_>>()?;
-    let u0: Vec<i32> = initial(pop, "u", &Values::Scalar(-14.0)).iter().map(|x| round_i32(pop, "initial u", x * sv)).collect::<Result<_>>()?;
+    let v0: Vec<i32> = v0s.iter().map(|x| round_i32(pop, "initial v", x * sv)).collect::<Result<_>>()?;
+    let u0: Vec<i32> = u0s.iter().map(|x| round_i32(pop, "initial u", x * sv)).collect::<Result<_>>()?;
     let vars = vec![
         VarSymbol { name: "v".into(), slot: 0, scale: 1.0 / sv, offset: 0.0, unit: "mV".into() },
         VarSymbol { name: "u".into(), slot: 1, scale: 1.0 / sv, offset: 0.0, unit: "mV/ms".into() },
