@@ -175,7 +175,7 @@ pub fn run(a: ExportArgs) -> Result<()> {
                     PoissonArg::Native => pynn::PoissonMode::Native,
                 },
                 duration_ms: a.duration,
-                inputs: read_inputs(&a.input, net.dt_ms)?,
+                inputs: read_inputs(&a.input, &net)?,
             };
             let s = pynn::export(&net, &prep, &o, &data_dir(&a.output))?;
             write_script(&a.output, &s, quiet)
@@ -183,7 +183,7 @@ pub fn run(a: ExportArgs) -> Result<()> {
         Some(ExportCmd::Lava(a)) => {
             let arch = Arch::load(&a.arch)?;
             let (net, prep) = crate::cmd::compile::prepare(&a.network, &arch, &a.build, true)?;
-            let o = lava::Options { steps: a.steps, inputs: read_inputs(&a.input, net.dt_ms)? };
+            let o = lava::Options { steps: a.steps, inputs: read_inputs(&a.input, &net)? };
             let s = lava::export(&net, &prep, &o, &data_dir(&a.output))?;
             write_script(&a.output, &s, quiet)
         }
@@ -228,8 +228,17 @@ fn data_dir(script: &Path) -> String {
 
 /// `--input` files as `nerve run` reads them: the same spikes, the same
 /// refusals (two spikes of a neuron in one step, within a file or across files).
-fn read_inputs(files: &[PathBuf], dt_ms: f64) -> Result<Vec<(String, u32, f64)>> {
+fn read_inputs(files: &[PathBuf], net: &nerve_compiler::net::model::Network) -> Result<Vec<(String, u32, f64)>> {
+    let dt_ms = net.dt_ms;
     let inputs = files.iter().map(|f| Input::read(f)).collect::<std::result::Result<Vec<_>, _>>()?;
+    // Each spike named in its file (the exporter would name it by its place among all the files' spikes).
+    for input in &inputs {
+        for (index, s) in input.spikes.iter().enumerate() {
+            if let Some(why) = nerve_compiler::export::input_spike_problem(net, &s.population, s.neuron, s.time_ms) {
+                return Err(format!("{}: spike {index} (`{}` neuron {} at {} ms): {why}", input.origin, s.population, s.neuron, s.time_ms).into());
+            }
+        }
+    }
     // No step at or after MAX_STEPS: a run never reaches it (and lava's step t + 1 would wrap).
     nerve_report::session::input_steps(&inputs, dt_ms, nerve_isa::MAX_STEPS, &mut |input, index, s| {
         Err(nerve_report::Error::File(format!(

@@ -31,6 +31,17 @@ fn setup(dir: &Path) {
     w("taum0.json", &pops(r#"{"name":"a","size":2,"model":"lif","params":{"tau_m":0}}"#));
     w("paramlen.json", &pops(r#"{"name":"a","size":2,"model":"lif","params":{"tau_m":[10,20,30]}}"#));
     w("twospikes.json", &pops(r#"{"name":"a","size":1,"model":"spike_source_array","spike_times":[[1.0,1.2]]}"#));
+    // Values the fixed point cannot hold are named in their own units, not as the integer they would be.
+    w("izk_c.json", &pops(r#"{"name":"a","size":1,"model":"izhikevich","params":{"c":1e6}}"#));
+    w("izk_ioff.json", &pops(r#"{"name":"a","size":1,"model":"izhikevich","params":{"i_offset":1e9}}"#));
+    w("izk_d.json", &pops(r#"{"name":"a","size":1,"model":"izhikevich","params":{"d":1e9}}"#));
+    w("alif_jump.json", &pops(r#"{"name":"a","size":1,"model":"adaptive_lif","params":{"a_jump":1e9}}"#));
+    w("lif_isyn0.json", &pops(r#"{"name":"a","size":1,"model":"lif","initial":{"isyn_exc":1e12}}"#));
+    w(
+        "conv_groups0.json",
+        r#"{"dt_ms":1.0,"populations":[{"name":"a","size":16,"model":"input"},{"name":"b","size":16,"model":"lif"}],
+            "projections":[{"pre":"a","post":"b","weight":0.5,"connector":{"type":"conv2d","in_shape":[1,4,4],"weights":[[[[1.0]]]],"groups":0}}]}"#,
+    );
     w("negrate.json", &pops(r#"{"name":"a","size":1,"model":"spike_source_poisson","params":{"rate":-5}}"#));
     w("unkpop.json", &one(r#"{"pre":"a","post":"b","weight":1,"connector":{"type":"all_to_all"}}"#));
     w("badconn.json", &one(r#"{"pre":"a","post":"a","weight":1,"connector":{"type":"small_world"}}"#));
@@ -126,6 +137,11 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("compile dtneg.json --arch spinnaker -o out/x.img", 1, &["$.dt_ms", "positive"]),
     ("compile dupname.json --arch spinnaker -o out/x.img", 1, &["`a` is used twice"]),
     ("compile taum0.json --arch spinnaker -o out/x.img", 1, &["tau_m", "> 0"]),
+    ("compile izk_c.json --arch spinnaker -o out/x.img", 1, &["`a`", "c is at |v| = 1000000 mV", "up to 1638.4 mV"]),
+    ("compile izk_ioff.json --arch spinnaker -o out/x.img", 1, &["`a`", "i_offset = 1000000000 nA", "±32768 mV"]),
+    ("compile izk_d.json --arch spinnaker -o out/x.img", 1, &["`a`", "d = 1000000000 mV/ms", "±32768 mV/ms"]),
+    ("compile alif_jump.json --arch spinnaker -o out/x.img", 1, &["`a`", "a_jump = 1000000000 mV", "±1024 mV"]),
+    ("compile lif_isyn0.json --arch spinnaker -o out/x.img", 1, &["`a`", "isyn_exc + isyn_inh = 1000000000000 nA", "which holds ±37096.2 nA"]),
     ("compile paramlen.json --arch spinnaker -o out/x.img", 1, &["tau_m", "array of 2 numbers", "array of 3"]),
     ("compile twospikes.json --arch spinnaker -o out/x.img", 1, &["1 and 1.2 ms", "same 1 ms timestep"]),
     ("compile negrate.json --arch spinnaker -o out/x.img", 1, &["rate", "-5"]),
@@ -191,6 +207,14 @@ const ROWS: &[(&str, i32, &[&str])] = &[
         &["sp_b.csv", "`src` neuron 0 fall in timestep 1", "the other in sp_a.csv"],
     ),
     ("export lava lgood.json --arch loihi -o out/x.py --input sp_far.csv", 1, &["sp_far.csv", "step 5e9", "after 4294967294"]),
+    // A spike the network cannot take is named in its file (it was "input spike 1", its place among all the files' spikes).
+    (
+        "export pynn good.json --arch spinnaker -o out/x.py --input sp_a.csv --input sp_unknown_late.csv",
+        1,
+        &["sp_unknown_late.csv: spike 1 (`nosuch` neuron 0 at 900 ms)", "no population of that name"],
+    ),
+    ("export lava lgood.json --arch loihi -o out/x.py --input sp_neuron.csv", 1, &["sp_neuron.csv: spike 0", "neuron 7 does not exist"]),
+    ("compile conv_groups0.json --arch spinnaker -o out/x.img", 1, &["connector.groups", "groups must be at least 1"]),
     ("run good.img --steps 5 --input sp_key.json --record out/s.csv", 1, &["sp_key.json", "unknown key `spikez`", "`spikes` only"]),
     ("run good.img --steps 5 --input sp_twice.json --record out/s.csv", 1, &["sp_twice.json", "key `spikes` appears twice"]),
     ("compile devlist.json --arch spinnaker -o out/x.img", 1, &["/dev/zero", "a device, not a file"]),

@@ -96,23 +96,10 @@ pub(crate) fn check_inputs(target: &str, net: &Network, inputs: &[(String, u32, 
     let mut seen = std::collections::HashMap::with_capacity(inputs.len());
     for (k, (name, n, t)) in inputs.iter().enumerate() {
         let culprit = || format!("input spike {k} (`{name}` neuron {n} at {} ms)", crate::error::num(*t));
-        let Some(pi) = net.find(name) else {
-            return Err(refuse(target, culprit(), "the network has no population of that name"));
-        };
-        let p = net.pop(pi);
-        if !matches!(p.model, Model::Input) {
-            return Err(refuse(target, culprit(), format!("`{name}` is a {}, not an input population", p.model.name())));
-        }
-        if *n >= p.size {
-            return Err(refuse(target, culprit(), format!("neuron {n} does not exist (the population has {})", p.size)));
-        }
-        if !(t.is_finite() && *t >= 0.0) {
-            return Err(refuse(target, culprit(), "the time is not a time ≥ 0"));
+        if let Some(why) = input_spike_problem(net, name, *n, *t) {
+            return Err(refuse(target, culprit(), why));
         }
         let step = (t / dt + 0.5).floor();
-        if step >= nerve_isa::MAX_STEPS as f64 {
-            return Err(refuse(target, culprit(), format!("it is at step {step:e}, after {}, the last of the longest run", nerve_isa::MAX_STEPS - 1)));
-        }
         if let Some(first) = seen.insert((name.as_str(), *n, step as u32), k) {
             return Err(refuse(
                 target,
@@ -125,6 +112,31 @@ pub(crate) fn check_inputs(target: &str, net: &Network, inputs: &[(String, u32, 
         }
     }
     Ok(())
+}
+
+/// Why `net` cannot take an input spike of population `name`'s neuron `n`
+/// at `t` ms, if it cannot: no such input population or neuron, or a time
+/// that is not one of a step a run reaches. The CLI asks it of each spike of
+/// each `--input` file, to name the spike in its file.
+pub fn input_spike_problem(net: &Network, name: &str, n: u32, t: f64) -> Option<String> {
+    let Some(pi) = net.find(name) else {
+        return Some("the network has no population of that name".into());
+    };
+    let p = net.pop(pi);
+    if !matches!(p.model, Model::Input) {
+        return Some(format!("`{name}` is a {}, not an input population", p.model.name()));
+    }
+    if n >= p.size {
+        return Some(format!("neuron {n} does not exist (the population has {})", p.size));
+    }
+    if !(t.is_finite() && t >= 0.0) {
+        return Some("the time is not a time ≥ 0".into());
+    }
+    let step = (t / net.dt_ms + 0.5).floor();
+    if step >= nerve_isa::MAX_STEPS as f64 {
+        return Some(format!("it is at step {step:e}, after {}, the last of the longest run", nerve_isa::MAX_STEPS - 1));
+    }
+    None
 }
 
 /// Electrical synapses have no form in PyNN, Lava or NIR (nor routes in

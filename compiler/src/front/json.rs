@@ -1134,6 +1134,12 @@ impl Parser {
             return w_at.err("conv2d weights are [out_channels][in_channels/groups][kh][kw]");
         }
         let groups = o.get("groups").map_or(Ok(1), |g| g.u32())?;
+        if groups == 0 {
+            // Not a weight shape to fix: `need [out][1]` with `[..][1]` found contradicted itself.
+            if let Some(g) = o.get("groups") {
+                return g.err("groups must be at least 1 (1: every output channel sees every input channel)");
+            }
+        }
         if groups == 0 || in_shape[0] % groups != 0 || dims[0] as u32 % groups != 0 || dims[1] as u32 * groups != in_shape[0] {
             return w_at.err(format!(
                 "{} input channels with groups = {groups} need weights of [out][{}][kh][kw], found [..][{}]",

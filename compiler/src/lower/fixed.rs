@@ -64,10 +64,27 @@ impl Decay {
     }
 }
 
-pub fn round_i32(pop: &Population, what: &str, x: f64) -> Result<i32> {
-    let r = x.round();
+/// `x` to six significant digits, for a message.
+pub fn approx(x: f64) -> String {
+    crate::error::num(format!("{x:.5e}").parse().unwrap_or(x))
+}
+
+/// `value` (in `unit`) as an integer in steps of 1/`per_unit`, or an error
+/// naming it in its own unit and the range the fixed point holds (it
+/// quoted the fixed-point integer: `c = 65536000000`).
+pub fn to_fixed(pop: &Population, what: &str, value: f64, per_unit: f64, unit: &str) -> Result<i32> {
+    let r = (value * per_unit).round();
     if !(r.is_finite() && r >= i32::MIN as f64 && r <= i32::MAX as f64) {
-        return Err(bad(pop, format!("{what} = {x} does not fit 32-bit fixed point; use smaller values")));
+        let unit = if unit.is_empty() { String::new() } else { format!(" {unit}") };
+        return Err(bad(
+            pop,
+            format!(
+                "{what} = {}{unit} does not fit its 32-bit fixed point, which holds ±{}{unit} (steps of {}{unit}); use smaller values",
+                crate::error::num(value),
+                approx(2f64.powi(31) / per_unit),
+                approx(1.0 / per_unit)
+            ),
+        ));
     }
     Ok(r as i32)
 }

@@ -9,7 +9,7 @@ use nerve_isa::kernel::builder::KernelBuilder;
 
 use super::{Cx, Initial, Default::*, NeuronModel, ParamSpec, Params, PynnMap, PynnParam, Range::*, VarSpec};
 use crate::error::Result;
-use crate::lower::fixed::{declare_ports, finish, fixed, initial, round_i32, sum_ports};
+use crate::lower::fixed::{declare_ports, finish, fixed, initial, sum_ports, to_fixed};
 use crate::lower::quant::{assign_scaled, current_scale};
 use crate::lower::{bad, Body, Incoming, Lowered, ParamVals};
 use crate::net::model::*;
@@ -125,9 +125,26 @@ fn lower_izhikevich(arch: &Arch, pop: &Population, p: &IzkParams, incoming: &[In
     let ab: Vec<f64> = (0..n).map(|i| p.a.get(i) * p.b.get(i) * dt).collect();
     let (aq, sha) = fx("a·dt", &a)?;
     let (abq, shab) = fx("a·b·dt", &ab)?;
-    let c140: Vec<i32> = (0..n).map(|i| round_i32(pop, "140 + I", (140.0 + 1000.0 * p.i_offset.get(i)) * dt * sv)).collect::<Result<_>>()?;
-    let cq: Vec<i32> = (0..n).map(|i| round_i32(pop, "c", p.c.get(i) * sv)).collect::<Result<_>>()?;
-    let dq: Vec<i32> = (0..n).map(|i| round_i32(pop, "d", p.d.get(i) * sv)).collect::<Result<_>>()?;
+    let c140: Vec<i32> = (0..n)
+        .map(|i| {
+            let i_off = p.i_offset.get(i);
+            let step = (140.0 + 1000.0 * i_off) * dt;
+            if !((step * sv).abs() < 2f64.powi(31)) {
+                return Err(bad(
+                    pop,
+                    format!(
+                        "i_offset = {} nA moves v by {} mV a step (dt·(140 + 1000·i_offset)), past the ±{} mV v's fixed point holds",
+                        crate::error::num(i_off),
+                        crate::error::num(step),
+                        crate::error::num(2f64.powi(31) / sv)
+                    ),
+                ));
+            }
+            to_fixed(pop, "dt·(140 + 1000·i_offset)", step, sv, "mV")
+        })
+        .collect::<Result<_>>()?;
+    let cq: Vec<i32> = (0..n).map(|i| to_fixed(pop, "c", p.c.get(i), sv, "mV")).collect::<Result<_>>()?;
+    let dq: Vec<i32> = (0..n).map(|i| to_fixed(pop, "d", p.d.get(i), sv, "mV/ms")).collect::<Result<_>>()?;
     let jump_shift = kv - kg;
     // Where the kernel holds v, c and the initial v must lie.
     let vlim = 2f64.powi(lg);
@@ -176,8 +193,8 @@ fn lower_izhikevich(arch: &Arch, pop: &Population, p: &IzkParams, incoming: &[In
         ParamVals::Uniform((30.0 * sv) as i32),
     ];
     params.extend(ports.iter().map(|p| ParamVals::Uniform(p.exp as i32)));
-    let v0: Vec<i32> = v0s.iter().map(|x| round_i32(pop, "initial v", x * sv)).collect::<Result<_>>()?;
-    let u0: Vec<i32> = u0s.iter().map(|x| round_i32(pop, "initial u", x * sv)).collect::<Result<_>>()?;
+    let v0: Vec<i32> = v0s.iter().map(|x| to_fixed(pop, "initial v", *x, sv, "mV")).collect::<Result<_>>()?;
+    let u0: Vec<i32> = u0s.iter().map(|x| to_fixed(pop, "initial u", *x, sv, "mV/ms")).collect::<Result<_>>()?;
     let vars = vec![
         VarSymbol { name: "v".into(), slot: 0, scale: 1.0 / sv, offset: 0.0, unit: "mV".into() },
         VarSymbol { name: "u".into(), slot: 1, scale: 1.0 / sv, offset: 0.0, unit: "mV/ms".into() },

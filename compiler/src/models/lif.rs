@@ -10,7 +10,7 @@ use nerve_isa::kernel::builder::KernelBuilder;
 
 use super::{Cx, Initial, Default::*, NeuronModel, ParamSpec, Params, PynnMap, PynnParam, Range::*, VarSpec};
 use crate::error::Result;
-use crate::lower::fixed::{declare_ports, finish, fixed, initial, round_i32, sum_ports_clamped, Decay};
+use crate::lower::fixed::{declare_ports, finish, fixed, initial, sum_ports_clamped, to_fixed, Decay};
 use crate::lower::quant::{assign_scaled, current_scale, max_weight, worst_input};
 use crate::lower::{bad, Body, Incoming, Lowered, ParamVals};
 use crate::net::model::*;
@@ -291,9 +291,9 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
     let mut vth = vec![];
     let mut vreset = vec![];
     for (i, c) in c_mv.iter().enumerate() {
-        c0.push(round_i32(pop, "the leak constant", c * sv)?);
-        vth.push(round_i32(pop, "v_thresh", p.v_thresh.get(i) * sv)?);
-        vreset.push(round_i32(pop, "v_reset", p.v_reset.get(i) * sv)?);
+        c0.push(to_fixed(pop, "the leak constant c0", *c, sv, "mV")?);
+        vth.push(to_fixed(pop, "v_thresh", p.v_thresh.get(i), sv, "mV")?);
+        vreset.push(to_fixed(pop, "v_reset", p.v_reset.get(i), sv, "mV")?);
     }
     // Currents. When each receptor's b is the same for every neuron (the
     // usual case), a current is stored as its one-step contribution to v,
@@ -382,9 +382,9 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
                 .map(|i| {
                     let x = a.a_jump.get(i);
                     if (x * sv).abs() > 2f64.powi(30) {
-                        return Err(bad(pop, format!("a_jump = {} mV is beyond half of v's range (±{} mV)", crate::error::num(x), crate::error::num(2f64.powi(31 - kv)))));
+                        return Err(bad(pop, format!("a_jump = {} mV is beyond ±{} mV, half of v's range, where theta is held", crate::error::num(x), crate::error::num(2f64.powi(30 - kv)))));
                     }
-                    round_i32(pop, "a_jump", x * sv)
+                    to_fixed(pop, "a_jump", x, sv, "mV")
                 })
                 .collect::<Result<_>>()?;
             Some((Decay::plan(pop, "the threshold decay", &da)?, aj))
@@ -498,17 +498,17 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
         b.ldp(r(5), p_aj).add(r(7), r(14), r(5)).sel(r(14), r(11), r(7), r(14)).sat(r(14), r(14), 31);
         decay_a.emit(&mut b, p_da, r(14), r(7), r(14));
         b.sts(t, r(14));
-        theta0 = initial(pop, "theta", &Values::Scalar(0.0)).iter().map(|x| round_i32(pop, "theta", x * sv)).collect::<Result<_>>()?;
+        theta0 = initial(pop, "theta", &Values::Scalar(0.0)).iter().map(|x| to_fixed(pop, "initial theta", *x, sv, "mV")).collect::<Result<_>>()?;
     }
     let kernel = finish(pop, b)?;
     let mut params: Vec<ParamVals> = pdecl;
     params.extend(ports.iter().map(|p| ParamVals::Uniform(p.exp as i32)));
-    let v0: Vec<i32> = initial(pop, "v", &p.v_rest).iter().map(|x| round_i32(pop, "initial v", x * sv)).collect::<Result<_>>()?;
+    let v0: Vec<i32> = initial(pop, "v", &p.v_rest).iter().map(|x| to_fixed(pop, "initial v", *x, sv, "mV")).collect::<Result<_>>()?;
     let (mut state, mut vars) = if merged {
         // The one current starts as the sum of both (the same scale).
         let ie = initial(pop, "isyn_exc", &Values::Scalar(0.0));
         let ii = initial(pop, "isyn_inh", &Values::Scalar(0.0));
-        let g0: Vec<i32> = ie.iter().zip(&ii).map(|(e, i)| round_i32(pop, "initial isyn_exc + isyn_inh", (e + i) / lsb_e)).collect::<Result<_>>()?;
+        let g0: Vec<i32> = ie.iter().zip(&ii).map(|(e, i)| to_fixed(pop, "initial isyn_exc + isyn_inh", e + i, 1.0 / lsb_e, "nA")).collect::<Result<_>>()?;
         (
             vec![v0, g0, vec![0; n]],
             vec![
@@ -519,9 +519,9 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
         )
     } else {
         let ge0: Vec<i32> =
-            initial(pop, "isyn_exc", &Values::Scalar(0.0)).iter().map(|x| round_i32(pop, "initial isyn_exc", x / lsb_e)).collect::<Result<_>>()?;
+            initial(pop, "isyn_exc", &Values::Scalar(0.0)).iter().map(|x| to_fixed(pop, "initial isyn_exc", *x, 1.0 / lsb_e, "nA")).collect::<Result<_>>()?;
         let gi0: Vec<i32> =
-            initial(pop, "isyn_inh", &Values::Scalar(0.0)).iter().map(|x| round_i32(pop, "initial isyn_inh", x / lsb_i)).collect::<Result<_>>()?;
+            initial(pop, "isyn_inh", &Values::Scalar(0.0)).iter().map(|x| to_fixed(pop, "initial isyn_inh", *x, 1.0 / lsb_i, "nA")).collect::<Result<_>>()?;
         (
             vec![v0, ge0, gi0, vec![0; n]],
             vec![

@@ -11,7 +11,7 @@ use nerve_isa::kernel::builder::KernelBuilder;
 
 use super::{Cx, Initial, Default::*, Neuron, NeuronModel, ParamSpec, Params, Range::*, VarSpec};
 use crate::error::Result;
-use crate::lower::fixed::{declare_ports, finish, fixed, round_i32, sum_ports};
+use crate::lower::fixed::{declare_ports, finish, fixed, to_fixed, sum_ports};
 use crate::lower::quant::{assign_scaled, current_scale};
 use crate::lower::{bad, Body, Incoming, Lowered, ParamVals};
 use crate::net::model::*;
@@ -218,7 +218,7 @@ fn lower_nir(arch: &Arch, pop: &Population, p: &NirNeuron, incoming: &[Incoming]
     let sv = 2f64.powi(kv);
     let conv = 2f64.powi(kv - kx); // x LSB → v LSB
     let fx = |name: &str, f: &[f64]| fixed(f).ok_or_else(|| bad(pop, format!("{name} is out of the fixed-point range")));
-    let q = |name: &str, v: &Values, scale: f64| -> Result<Vec<i32>> { (0..n).map(|i| round_i32(pop, name, v.get(i) * scale)).collect() };
+    let q = |name: &str, v: &Values, scale: f64| -> Result<Vec<i32>> { (0..n).map(|i| to_fixed(pop, name, v.get(i), scale, "")).collect() };
     let k = p.kind;
     let a_m: Vec<f64> = (0..n).map(|i| dt / p.tau_mem.get(i)).collect();
     let a_s: Vec<f64> = (0..n).map(|i| dt / p.tau_syn.get(i)).collect();
