@@ -129,7 +129,7 @@ fn lower_izhikevich(arch: &Arch, pop: &Population, p: &IzkParams, incoming: &[In
         .map(|i| {
             let i_off = p.i_offset.get(i);
             let step = (140.0 + 1000.0 * i_off) * dt;
-            if !((step * sv).abs() < 2f64.powi(31)) {
+            if (step * sv).is_nan() || (step * sv).abs() >= 2f64.powi(31) {
                 return Err(bad(
                     pop,
                     format!(
