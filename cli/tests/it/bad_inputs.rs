@@ -391,3 +391,23 @@ fn fuzz_findings_are_refused() {
         assert!(err.contains(want) && !err.contains("panicked") && !err.contains("memory allocation"), "nerve {args}: {err}");
     }
 }
+
+/// The up-front memory check counts the process's address-space limit:
+/// under `ulimit -v` of 2 GB an all-to-all of 20,000 × 20,000 passed the
+/// check against the machine's free memory and died in an allocation.
+#[test]
+fn the_memory_check_counts_the_address_space_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a2a.json"),
+        r#"{"dt_ms": 1.0, "populations": [{"name": "a", "size": 20000, "model": "input"}, {"name": "b", "size": 20000, "model": "lif"}],
+            "projections": [{"pre": "a", "post": "b", "connector": {"type": "all_to_all"}, "weight": 0.5}]}"#,
+    )
+    .unwrap();
+    let script = format!("ulimit -v 2000000 && exec '{}' compile a2a.json --arch spinnaker -o x.img", env!("CARGO_BIN_EXE_nerve"));
+    let out = Command::new("bash").current_dir(dir.path()).args(["-c", &script]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("400000000 synapses") && err.contains("address-space limit (ulimit -v)"), "{err}");
+    assert!(!dir.path().join("x.img").exists());
+}
