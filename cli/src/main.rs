@@ -102,10 +102,16 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         // Usage errors exit with 2 (clap's); everything else that fails, 1.
         Err(e) => {
-            eprintln!("error: {e}");
+            let mut said = e.to_string();
+            eprintln!("error: {said}");
             let mut src = e.source();
             while let Some(s) = src {
-                eprintln!("  caused by: {s}");
+                // A cause the message already quotes is not said twice.
+                let text = s.to_string();
+                if !said.contains(&text) {
+                    eprintln!("  caused by: {text}");
+                    said.push_str(&text);
+                }
                 src = s.source();
             }
             ExitCode::FAILURE

@@ -20,10 +20,32 @@ pub fn read(path: &Path) -> std::io::Result<Vec<u8>> {
     std::fs::read(path)
 }
 
-/// `path`'s text, unless it is a device (see above).
+/// `path`'s text, unless it is a device (see above), without a leading
+/// UTF-8 byte-order mark (editors on Windows write one; JSON and CSV
+/// readers refused the file at "line 1, column 1"). Text that is not UTF-8
+/// is an error naming the first bad byte's line and column.
 pub fn read_to_string(path: &Path) -> std::io::Result<String> {
     refuse_device(path)?;
-    std::fs::read_to_string(path)
+    text(std::fs::read(path)?)
+}
+
+/// `bytes` as text: a leading byte-order mark dropped, and an error naming
+/// where the bytes stop being UTF-8.
+pub fn text(mut bytes: Vec<u8>) -> std::io::Result<String> {
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let before = &bytes[..at];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = at - before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not UTF-8 text: byte 0x{:02x} at line {line}, column {column} (save the file as UTF-8)", bytes[at]),
+        )
+    })
 }
 
 /// An error if `path` is a character or block device.
@@ -114,5 +136,13 @@ mod tests {
             let e = read(Path::new("/dev/zero")).unwrap_err();
             assert!(e.to_string().contains("a device, not a file"), "{e}");
         }
+    }
+
+    #[test]
+    fn text_drops_a_byte_order_mark_and_names_where_utf8_ends() {
+        assert_eq!(text(b"\xEF\xBB\xBF{}".to_vec()).unwrap(), "{}");
+        assert_eq!(text(b"a\xEF\xBB\xBF".to_vec()).unwrap(), "a\u{feff}");
+        let e = text(b"ab\ncd\xffe".to_vec()).unwrap_err().to_string();
+        assert!(e.contains("byte 0xff at line 2, column 3"), "{e}");
     }
 }

@@ -42,6 +42,8 @@ fn setup(dir: &Path) {
         r#"{"dt_ms":1.0,"populations":[{"name":"a","size":16,"model":"input"},{"name":"b","size":16,"model":"lif"}],
             "projections":[{"pre":"a","post":"b","weight":0.5,"connector":{"type":"conv2d","in_shape":[1,4,4],"weights":[[[[1.0]]]],"groups":0}}]}"#,
     );
+    // Not UTF-8: named where; a byte-order mark is no error (below, a good network with one).
+    std::fs::write(dir.join("notutf8.json"), b"{\"dt_ms\": 1.0, \"populations\": [{\"name\": \"a\xff\", \"size\": 2, \"model\": \"lif\"}]}").unwrap();
     w("negrate.json", &pops(r#"{"name":"a","size":1,"model":"spike_source_poisson","params":{"rate":-5}}"#));
     w("unkpop.json", &one(r#"{"pre":"a","post":"b","weight":1,"connector":{"type":"all_to_all"}}"#));
     w("badconn.json", &one(r#"{"pre":"a","post":"a","weight":1,"connector":{"type":"small_world"}}"#));
@@ -137,6 +139,7 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("compile dtneg.json --arch spinnaker -o out/x.img", 1, &["$.dt_ms", "positive"]),
     ("compile dupname.json --arch spinnaker -o out/x.img", 1, &["`a` is used twice"]),
     ("compile taum0.json --arch spinnaker -o out/x.img", 1, &["tau_m", "> 0"]),
+    ("compile notutf8.json --arch spinnaker -o out/x.img", 1, &["notutf8.json", "not UTF-8 text: byte 0xff at line 1, column 43"]),
     ("compile izk_c.json --arch spinnaker -o out/x.img", 1, &["`a`", "c is at |v| = 1000000 mV", "up to 1638.4 mV"]),
     ("compile izk_ioff.json --arch spinnaker -o out/x.img", 1, &["`a`", "i_offset = 1000000000 nA", "±32768 mV"]),
     ("compile izk_d.json --arch spinnaker -o out/x.img", 1, &["`a`", "d = 1000000000 mV/ms", "±32768 mV/ms"]),
@@ -410,4 +413,19 @@ fn the_memory_check_counts_the_address_space_limit() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("400000000 synapses") && err.contains("address-space limit (ulimit -v)"), "{err}");
     assert!(!dir.path().join("x.img").exists());
+}
+
+/// A UTF-8 byte-order mark (editors on Windows write one) is no error in a
+/// network or a spike file: both were refused at "line 1, column 1".
+#[test]
+fn a_byte_order_mark_is_no_error() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path());
+    let bom = |name: &str, text: &[u8]| std::fs::write(dir.path().join(name), [b"\xEF\xBB\xBF".as_slice(), text].concat()).unwrap();
+    bom("bom.json", &std::fs::read(dir.path().join("good.json")).unwrap());
+    bom("bom.csv", b"population,neuron,time\nsrc,0,1\nsrc,1,2\n");
+    for args in ["compile bom.json --arch spinnaker -o b.img", "run b.img --steps 5 --input bom.csv --record s.csv"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_nerve")).current_dir(dir.path()).args(args.split(' ')).output().unwrap();
+        assert!(out.status.success(), "{args}: {}", String::from_utf8_lossy(&out.stderr));
+    }
 }
