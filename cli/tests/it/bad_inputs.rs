@@ -101,6 +101,8 @@ fn setup(dir: &Path) {
     let spinnaker = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../isa/profiles/spinnaker.toml")).unwrap();
     w("prof_instr.toml", &spinnaker.replace("kernel_max_instructions = 256", "kernel_max_instructions = 1"));
     w("prof_state.toml", &spinnaker.replace("max_state_slots = 16", "max_state_slots = 1"));
+    // Weight exponents so low that a current's least step moves v past what its clamp allows: refused by name (it was an internal error).
+    w("prof_coarse.toml", &spinnaker.replace("weight_exp_min = -16", "weight_exp_min = -128").replace("weight_exp_max = 16", "weight_exp_max = -100"));
     // A run summary edited to a timestep whose run time overflows to infinity (the pictures' axis ticks never ended).
     let run = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../report/tests/data/run_small.json")).unwrap();
     let mut run: serde_json::Value = serde_json::from_str(&run).unwrap();
@@ -178,6 +180,7 @@ const ROWS: &[(&str, i32, &[&str])] = &[
         &["population `n` does not fit `spinnaker`", "kernel `lif`'s instructions (core.kernel_max_instructions)", "a core has 1"],
     ),
     ("compile good.json --arch prof_state.toml -o out/x.img", 1, &["population `n`", "kernel `lif`'s state slots (core.max_state_slots)", "a core has 1"]),
+    ("compile good.json --arch prof_coarse.toml -o out/x.img", 1, &["population `n`", "more than an eighth of v's range", "weight exponents", "-128..-100"]),
     // Files that are not what they say, cut short or corrupted.
     ("run flipped.img --steps 5", 1, &["checksum mismatch", "corrupt"]),
     // Each names the image file.

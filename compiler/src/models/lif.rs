@@ -10,7 +10,7 @@ use nerve_isa::kernel::builder::KernelBuilder;
 
 use super::{Cx, Initial, Default::*, NeuronModel, ParamSpec, Params, PynnMap, PynnParam, Range::*, VarSpec};
 use crate::error::Result;
-use crate::lower::fixed::{declare_ports, finish, fixed, initial, sum_ports_clamped, to_fixed, Decay};
+use crate::lower::fixed::{approx, declare_ports, finish, fixed, initial, sum_ports_clamped, to_fixed, Decay};
 use crate::lower::quant::{assign_scaled, current_scale, max_weight, worst_input};
 use crate::lower::{bad, Body, Incoming, Lowered, ParamVals};
 use crate::net::model::*;
@@ -359,9 +359,20 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
         let np = ports.iter().filter(|p| rs.contains(&p.receptor)).count().max(1);
         let port_bits = |exp: i8| -> u8 { (30 - (np as f64).log2().ceil() as i32 - (exp as i32).max(0)).clamp(1, 31) as u8 };
         let inputs: Vec<Option<u8>> = ports.iter().map(|p| (rs.contains(&p.receptor) && worst > 2f64.powi(29)).then(|| port_bits(p.exp))).collect();
-        let bits = ((28.0 - bmax.log2()).floor() as i32 + 1).min(31);
+        // In f64: a current that never reaches v (bmax 0) has log2 −∞.
+        let bits = ((28.0 - bmax.log2()).floor() + 1.0).clamp(0.0, 31.0) as i32;
         if bits < 2 {
-            return Err(crate::error::CompileError::Internal(format!("population `{}`: a current's LSB moves v by {bmax} LSBs", pop.name)));
+            return Err(bad(
+                pop,
+                format!(
+                    "one step of its input current moves v by {} mV, more than an eighth of v's range (±{} mV): the weight exponents of `{}` ({}..{}) leave the current too coarse",
+                    approx(bmax / sv),
+                    approx(2f64.powi(31 - kv)),
+                    arch.name,
+                    arch.core.weight_exp_min,
+                    arch.core.weight_exp_max
+                ),
+            ));
         }
         let dmax = d.iter().fold(0.0f64, |m, &x| m.max(x));
         let steady = i0 + worst.min(2f64.powi(29)) / (1.0 - dmax).max(f64::MIN_POSITIVE);
