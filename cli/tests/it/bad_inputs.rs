@@ -52,6 +52,7 @@ fn setup(dir: &Path) {
     w("nanw.json", &one(r#"{"pre":"a","post":"a","weight":"NaN","connector":{"type":"all_to_all"}}"#));
     w("infw.json", &one(r#"{"pre":"a","post":"a","weight":1e400,"connector":{"type":"all_to_all"}}"#));
     w("negdelay.json", &one(r#"{"pre":"a","post":"a","weight":1,"delay":-3,"connector":{"type":"all_to_all"}}"#));
+    w("vasthugedelay.json", &one(r#"{"pre":"a","post":"a","weight":1,"delay":1e300,"connector":{"type":"all_to_all"}}"#));
     w("hugedelay.json", &one(r#"{"pre":"a","post":"a","weight":1,"delay":100000,"connector":{"type":"all_to_all"}}"#));
     w("neginh.json", &one(r#"{"pre":"a","post":"a","weight":1,"receptor":"inhibitory","connector":{"type":"all_to_all"}}"#));
     w("badplast.json", &one(r#"{"pre":"a","post":"a","weight":1,"connector":{"type":"all_to_all"},"plasticity":{"type":"hebbian"}}"#));
@@ -159,6 +160,8 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("compile nanw.json --arch spinnaker -o out/x.img", 1, &["$.projections[0].weight", "NaN"]),
     ("compile infw.json --arch spinnaker -o out/x.img", 1, &["infw.json", "number out of range"]),
     ("compile negdelay.json --arch spinnaker -o out/x.img", 1, &["delay -3 ms", "shorter than one timestep"]),
+    // Not 300 digits.
+    ("compile vasthugedelay.json --arch spinnaker -o out/x.img", 1, &["delay 1e300 ms is 1e300 timesteps", "more than any core supports (65535)"]),
     ("compile hugedelay.json --arch spinnaker -o out/x.img", 1, &["projection a→a", "100000"]),
     ("compile neginh.json --arch spinnaker -o out/x.img", 1, &["inhibitory", "weight 1"]),
     ("compile badplast.json --arch spinnaker -o out/x.img", 1, &["unknown plasticity type `hebbian`"]),

@@ -92,12 +92,15 @@ pub fn delay_steps(ms: f64, dt_ms: f64, what: &str) -> Result<u16> {
     // Written so that NaN is refused too.
     #[allow(clippy::neg_cmp_op_on_partial_ord)]
     if !(steps >= 1.0) {
-        return Err(CompileError::Projection { projection: what.to_string(), reason: format!("delay {ms} ms is shorter than one timestep ({dt_ms} ms)") });
+        return Err(CompileError::Projection {
+            projection: what.to_string(),
+            reason: format!("delay {} ms is shorter than one timestep ({} ms)", crate::error::num(ms), crate::error::num(dt_ms)),
+        });
     }
     if steps > u16::MAX as f64 {
         return Err(CompileError::Projection {
             projection: what.to_string(),
-            reason: format!("delay {ms} ms is {steps} timesteps, more than any core supports"),
+            reason: format!("delay {} ms is {} timesteps, more than any core supports ({})", crate::error::num(ms), crate::error::num(steps), u16::MAX),
         });
     }
     Ok(steps as u16)
