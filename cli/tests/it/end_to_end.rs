@@ -1081,3 +1081,86 @@ fn a_nir_integrator_driven_down_never_fires() {
         assert!(vs[vs.len() - 1] < -500.0, "jit {jit}: v ends at {}", vs[vs.len() - 1]);
     }
 }
+
+/// NIR's leaky neurons driven past their voltage range by a constant input
+/// (`bias`) or a barrage settle at the range's edge; they never wrap round
+/// it and fire.
+#[test]
+fn nir_leaky_neurons_driven_past_their_range_never_wrap() {
+    use nerve_compiler::front::nir::conventions::NirOptions;
+    use nerve_compiler::front::nir::lower::to_network;
+    use nerve_compiler::front::nir::model::{Array, NirGraph, NirNode};
+    let arr = |v: &[f64]| Array { data: v.to_vec(), shape: vec![v.len()] };
+    for bias in [-5000.0, 5000.0, -1e6] {
+        for kind in ["lif", "cubalif", "li"] {
+            let neuron = match kind {
+                "lif" => NirNode::LIF { tau: arr(&[0.02]), r: arr(&[1.0]), v_leak: arr(&[0.0]), v_threshold: arr(&[1.0]), v_reset: Some(arr(&[0.0])) },
+                "cubalif" => NirNode::CubaLIF {
+                    tau_mem: arr(&[0.02]),
+                    tau_syn: arr(&[0.005]),
+                    r: arr(&[1.0]),
+                    v_leak: arr(&[0.0]),
+                    v_threshold: arr(&[1.0]),
+                    v_reset: Some(arr(&[0.0])),
+                    w_in: Some(arr(&[1.0])),
+                },
+                _ => NirNode::LI { tau: arr(&[0.02]), r: arr(&[1.0]), v_leak: arr(&[0.0]) },
+            };
+            let nodes = vec![
+                ("in", NirNode::Input { shape: arr(&[1.0]) }),
+                ("w", NirNode::Affine { weight: Array { data: vec![0.5], shape: vec![1, 1] }, bias: arr(&[bias]) }),
+                ("n", neuron),
+                ("out", NirNode::Output { shape: arr(&[1.0]) }),
+            ];
+            let g = NirGraph {
+                nodes: nodes.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+                edges: [("in", "w"), ("w", "n"), ("n", "out")].iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+                version: None,
+                metadata: vec![("sample_dt".into(), 1e-3)],
+            };
+            let (net, _) = to_network(&g, "drive", "drive.nir", &NirOptions::default()).unwrap();
+            let out = compile(&Arch::builtin("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+            let (n_spikes, vs) = v_trace(out.image.clone(), "n", 2_000, false);
+            assert_eq!(v_trace(out.image, "n", 2_000, true), (n_spikes, vs.clone()), "{kind} bias {bias}: the JIT differs");
+            let vs: Vec<f64> = vs.iter().map(|row| row[0]).collect();
+            if bias < 0.0 {
+                assert_eq!(n_spikes, 0, "{kind} bias {bias}");
+                assert!(vs.windows(2).all(|w| w[1] <= w[0] + 1e-9), "{kind} bias {bias}: v rose");
+            } else if kind != "li" {
+                assert!(n_spikes >= 1900, "{kind} bias {bias}: {n_spikes} spikes");
+            } else {
+                assert!(vs.windows(2).all(|w| w[1] >= w[0] - 1e-9), "{kind} bias {bias}: v fell");
+            }
+            // The bias is known when compiling: v's range widens to hold where it settles v.
+            if kind != "lif" || bias < 0.0 {
+                let end = vs[vs.len() - 1];
+                assert!((end - bias * if kind == "li" || bias < 0.0 { 1.0 } else { 0.0 }).abs() < 1e-3 * bias.abs(), "{kind} bias {bias}: v ends at {end}");
+            }
+        }
+    }
+    // A barrage no scale foresees: `a` fires every step into `b` with weight
+    // −10,000, far past b's range (±1,024): b's v saturates at the floor.
+    let lif = || NirNode::LIF { tau: arr(&[0.02]), r: arr(&[1.0]), v_leak: arr(&[0.0]), v_threshold: arr(&[1.0]), v_reset: Some(arr(&[0.0])) };
+    let nodes = vec![
+        ("in", NirNode::Input { shape: arr(&[1.0]) }),
+        ("wa", NirNode::Affine { weight: Array { data: vec![0.0], shape: vec![1, 1] }, bias: arr(&[5000.0]) }),
+        ("a", lif()),
+        ("wb", NirNode::Affine { weight: Array { data: vec![-10_000.0], shape: vec![1, 1] }, bias: arr(&[0.0]) }),
+        ("b", lif()),
+        ("out", NirNode::Output { shape: arr(&[1.0]) }),
+    ];
+    let g = NirGraph {
+        nodes: nodes.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        edges: [("in", "wa"), ("wa", "a"), ("a", "wb"), ("wb", "b"), ("b", "out")].iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+        version: None,
+        metadata: vec![("sample_dt".into(), 1e-3)],
+    };
+    let (net, _) = to_network(&g, "barrage", "barrage.nir", &NirOptions::default()).unwrap();
+    let out = compile(&Arch::builtin("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+    let (n_spikes, vs) = v_trace(out.image.clone(), "b", 2_000, false);
+    assert_eq!(v_trace(out.image, "b", 2_000, true), (n_spikes, vs.clone()), "barrage: the JIT differs");
+    assert_eq!(n_spikes, 0, "barrage");
+    let vs: Vec<f64> = vs.iter().map(|row| row[0]).collect();
+    assert!(vs.windows(2).all(|w| w[1] <= w[0] + 1e-9), "barrage: v rose");
+    assert!(vs[vs.len() - 1] < -500.0, "barrage: v ends at {}", vs[vs.len() - 1]);
+}

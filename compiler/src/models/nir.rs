@@ -11,8 +11,8 @@ use nerve_isa::kernel::builder::KernelBuilder;
 
 use super::{Cx, Initial, Default::*, Neuron, NeuronModel, ParamSpec, Params, Range::*, VarSpec};
 use crate::error::Result;
-use crate::lower::fixed::{declare_ports, finish, fixed, to_fixed, sum_ports};
-use crate::lower::quant::{assign_scaled, current_scale};
+use crate::lower::fixed::{declare_ports, finish, fixed, sum_ports_clamped, to_fixed};
+use crate::lower::quant::{assign_scaled, current_scale, worst_input};
 use crate::lower::{bad, Body, Incoming, Lowered, ParamVals};
 use crate::net::model::*;
 
@@ -214,7 +214,19 @@ fn lower_nir(arch: &Arch, pop: &Population, p: &NirNeuron, incoming: &[Incoming]
             lo.abs().max(hi.abs())
         })
         .fold(1.0f64, f64::max);
-    let kv = ((31.0 - (1024.0 * vmax).log2()).floor() as i32).clamp(0, 24);
+    // And twice where a constant input (bias) settles a leaky cell,
+    // v_leak + r·bias (w_in·bias into a Cuba cell's current): the kernel
+    // holds v within half its range (below), and a bias of −5,000 wrapped a
+    // LIF's v and it fired 400 times in 2,000 steps.
+    let settle = (0..n)
+        .filter(|_| matches!(p.kind, NirKind::LI | NirKind::LIF | NirKind::CubaLI | NirKind::CubaLIF))
+        .map(|i| {
+            let w_in = if matches!(p.kind, NirKind::CubaLI | NirKind::CubaLIF) { p.w_in.get(i) } else { 1.0 };
+            (p.v_leak.get(i) + p.r.get(i) * w_in * p.bias.get(i)).abs()
+        })
+        .filter(|x| x.is_finite())
+        .fold(0.0f64, f64::max);
+    let kv = ((31.0 - (1024.0 * vmax).max(2.0 * settle).log2()).floor() as i32).clamp(0, 24);
     let sv = 2f64.powi(kv);
     let conv = 2f64.powi(kv - kx); // x LSB → v LSB
     let fx = |name: &str, f: &[f64]| fixed(f).ok_or_else(|| bad(pop, format!("{name} is out of the fixed-point range")));
@@ -248,9 +260,37 @@ fn lower_nir(arch: &Arch, pop: &Population, p: &NirNeuron, incoming: &[Incoming]
     let p_vth = kb.param("vth");
     let p_vreset = kb.param("vreset");
     let (exps, inputs) = declare_ports(&mut kb, &ports, "x");
+    // Saturation where the worst case (every input at its largest weight
+    // every step, plus the bias) could leave a range, as LIF's (see
+    // docs/quantisation.md): a step's input within 2^29 before the bias, x
+    // and a Cuba current within what moves their product by 2^28, v within
+    // half its range each step.
+    let bias_max = (babs / lsb_x).min(2f64.powi(31));
+    let worst_in = worst_input(n, incoming, &[Receptor::Excitatory, Receptor::Inhibitory], |_| lsb_x) * 1.01;
+    let np = ports.len().max(1);
+    let port_clamp: Vec<Option<u8>> =
+        ports.iter().map(|pt| (worst_in > 2f64.powi(29)).then(|| (30 - (np as f64).log2().ceil() as i32 - (pt.exp as i32).max(0)).clamp(1, 31) as u8)).collect();
+    let worst_x = worst_in.min(2f64.powi(29)) + bias_max;
+    let max_of = |q: &[i32], sh: u8| q.iter().fold(0.0f64, |m, &x| m.max((x as f64).abs())) / 2f64.powi(sh as i32);
+    // In f64: a factor of 0 has log2 −∞.
+    let sat_bits = |fmax: f64| ((28.0 - fmax.log2()).floor() + 1.0).clamp(1.0, 31.0) as u8;
+    let clamp_for = |worst: f64, fmax: f64| {
+        let bits = sat_bits(fmax);
+        (worst > 2f64.powi(bits as i32 - 1) - 1.0).then_some(bits)
+    };
+    // x feeds v (through b) or the current (through b_s); the current feeds v (through b).
+    let (x_clamp, i_clamp) = if cuba {
+        let w_in_max = (0..n).map(|i| p.w_in.get(i).abs()).fold(0.0f64, f64::max);
+        (clamp_for(worst_x, max_of(&bs_q, sh_bs)), clamp_for(worst_x * w_in_max.max(1.0), max_of(&b_q, sh_b)))
+    } else {
+        (clamp_for(worst_x, max_of(&b_q, sh_b)), None)
+    };
     // x: this step's weighted spikes plus the constant input.
-    sum_ports(&mut kb, &ports, &exps, &inputs, None, r(0));
+    sum_ports_clamped(&mut kb, &ports, &exps, &inputs, None, r(0), &port_clamp);
     kb.ldp(r(1), p_bias).add(r(0), r(0), r(1));
+    if let (Some(bits), true) = (x_clamp, k != NirKind::Threshold) {
+        kb.sat(r(0), r(0), bits);
+    }
     match s_v {
         None => {
             kb.ldp(r(2), p_vth).cmplt(r(3), r(2), r(0)).spike(r(3));
@@ -259,7 +299,11 @@ fn lower_nir(arch: &Arch, pop: &Population, p: &NirNeuron, incoming: &[Incoming]
             if let (Some(s_i), Some((p_as, p_bs))) = (s_i, p_cuba) {
                 // i += dt/τs·(w_in·x − i)
                 kb.lds(r(4), s_i).ldp(r(5), p_as).mulshr(r(6), r(4), r(5), sh_as).sub(r(4), r(4), r(6));
-                kb.ldp(r(5), p_bs).mulshr(r(6), r(0), r(5), sh_bs).add(r(4), r(4), r(6)).sts(s_i, r(4)).mov(r(0), r(4));
+                kb.ldp(r(5), p_bs).mulshr(r(6), r(0), r(5), sh_bs).add(r(4), r(4), r(6));
+                if let Some(bits) = i_clamp {
+                    kb.sat(r(4), r(4), bits);
+                }
+                kb.sts(s_i, r(4)).mov(r(0), r(4));
             }
             kb.lds(r(7), s_v);
             if let Some((p_am, p_vleak)) = p_leak {
@@ -275,6 +319,7 @@ fn lower_nir(arch: &Arch, pop: &Population, p: &NirNeuron, incoming: &[Incoming]
             } else {
                 kb.adds(r(7), r(7), r(6));
             }
+            kb.sat(r(7), r(7), 31);
             if k.spikes() || p.fire {
                 kb.ldp(r(8), p_vth).cmplt(r(9), r(8), r(7)).spike(r(9));
             }
