@@ -1049,32 +1049,37 @@ fn izhikevich_follows_a_strong_drive() {
     }
 }
 
+/// A NIR graph of `nodes` chained in order (each feeding the next), read as
+/// a NIR file with a 1 ms `sample_dt` is, and compiled for spinnaker.
+fn nir_chain(nodes: Vec<(&str, nerve_compiler::front::nir::model::NirNode)>, name: &str) -> nerve_isa::image::ValidImage {
+    use nerve_compiler::front::nir::conventions::NirOptions;
+    use nerve_compiler::front::nir::lower::to_network;
+    use nerve_compiler::front::nir::model::NirGraph;
+    let edges = nodes.windows(2).map(|w| (w[0].0.to_string(), w[1].0.to_string())).collect();
+    let g = NirGraph { nodes: nodes.into_iter().map(|(k, v)| (k.to_string(), v)).collect(), edges, version: None, metadata: vec![("sample_dt".into(), 1e-3)] };
+    let (net, _) = to_network(&g, name, &format!("{name}.nir"), &NirOptions::default()).unwrap();
+    compile(&Arch::builtin("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap().image
+}
+
 /// An IF neuron (NIR's, no leak) driven down by a negative bias drifts
 /// without end: its v saturates at the bottom of its range rather than wrap
 /// round to the top and fire (it fired every ~1,000 steps).
 #[test]
 fn a_nir_integrator_driven_down_never_fires() {
-    use nerve_compiler::front::nir::conventions::NirOptions;
-    use nerve_compiler::front::nir::lower::to_network;
-    use nerve_compiler::front::nir::model::{Array, NirGraph, NirNode};
+    use nerve_compiler::front::nir::model::{Array, NirNode};
     let arr = |v: &[f64]| Array { data: v.to_vec(), shape: vec![v.len()] };
-    let nodes = vec![
-        ("in", NirNode::Input { shape: arr(&[1.0]) }),
-        // Weight 0.5, bias −0.5, r·dt 1: v falls by 0.5 a step, threshold 1.
-        ("w", NirNode::Affine { weight: Array { data: vec![0.5], shape: vec![1, 1] }, bias: arr(&[-0.5]) }),
-        ("if", NirNode::IF { r: arr(&[1000.0]), v_threshold: arr(&[1.0]), v_reset: Some(arr(&[0.0])) }),
-        ("out", NirNode::Output { shape: arr(&[1.0]) }),
-    ];
-    let g = NirGraph {
-        nodes: nodes.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-        edges: [("in", "w"), ("w", "if"), ("if", "out")].iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
-        version: None,
-        metadata: vec![("sample_dt".into(), 1e-3)],
-    };
-    let (net, _) = to_network(&g, "drift", "drift.nir", &NirOptions::default()).unwrap();
-    let out = compile(&Arch::builtin("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+    let image = nir_chain(
+        vec![
+            ("in", NirNode::Input { shape: arr(&[1.0]) }),
+            // Weight 0.5, bias −0.5, r·dt 1: v falls by 0.5 a step, threshold 1.
+            ("w", NirNode::Affine { weight: Array { data: vec![0.5], shape: vec![1, 1] }, bias: arr(&[-0.5]) }),
+            ("if", NirNode::IF { r: arr(&[1000.0]), v_threshold: arr(&[1.0]), v_reset: Some(arr(&[0.0])) }),
+            ("out", NirNode::Output { shape: arr(&[1.0]) }),
+        ],
+        "drift",
+    );
     for jit in [false, true] {
-        let (n_spikes, vs) = v_trace(out.image.clone(), "if", 20_000, jit);
+        let (n_spikes, vs) = v_trace(image.clone(), "if", 20_000, jit);
         assert_eq!(n_spikes, 0, "jit {jit}");
         let vs: Vec<f64> = vs.iter().map(|row| row[0]).collect();
         assert!(vs.windows(2).all(|w| w[1] <= w[0]), "jit {jit}: v rose");
@@ -1087,9 +1092,7 @@ fn a_nir_integrator_driven_down_never_fires() {
 /// it and fire.
 #[test]
 fn nir_leaky_neurons_driven_past_their_range_never_wrap() {
-    use nerve_compiler::front::nir::conventions::NirOptions;
-    use nerve_compiler::front::nir::lower::to_network;
-    use nerve_compiler::front::nir::model::{Array, NirGraph, NirNode};
+    use nerve_compiler::front::nir::model::{Array, NirNode};
     let arr = |v: &[f64]| Array { data: v.to_vec(), shape: vec![v.len()] };
     for bias in [-5000.0, 5000.0, -1e6] {
         for kind in ["lif", "cubalif", "li"] {
@@ -1106,22 +1109,17 @@ fn nir_leaky_neurons_driven_past_their_range_never_wrap() {
                 },
                 _ => NirNode::LI { tau: arr(&[0.02]), r: arr(&[1.0]), v_leak: arr(&[0.0]) },
             };
-            let nodes = vec![
-                ("in", NirNode::Input { shape: arr(&[1.0]) }),
-                ("w", NirNode::Affine { weight: Array { data: vec![0.5], shape: vec![1, 1] }, bias: arr(&[bias]) }),
-                ("n", neuron),
-                ("out", NirNode::Output { shape: arr(&[1.0]) }),
-            ];
-            let g = NirGraph {
-                nodes: nodes.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-                edges: [("in", "w"), ("w", "n"), ("n", "out")].iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
-                version: None,
-                metadata: vec![("sample_dt".into(), 1e-3)],
-            };
-            let (net, _) = to_network(&g, "drive", "drive.nir", &NirOptions::default()).unwrap();
-            let out = compile(&Arch::builtin("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
-            let (n_spikes, vs) = v_trace(out.image.clone(), "n", 2_000, false);
-            assert_eq!(v_trace(out.image, "n", 2_000, true), (n_spikes, vs.clone()), "{kind} bias {bias}: the JIT differs");
+            let image = nir_chain(
+                vec![
+                    ("in", NirNode::Input { shape: arr(&[1.0]) }),
+                    ("w", NirNode::Affine { weight: Array { data: vec![0.5], shape: vec![1, 1] }, bias: arr(&[bias]) }),
+                    ("n", neuron),
+                    ("out", NirNode::Output { shape: arr(&[1.0]) }),
+                ],
+                "drive",
+            );
+            let (n_spikes, vs) = v_trace(image.clone(), "n", 2_000, false);
+            assert_eq!(v_trace(image, "n", 2_000, true), (n_spikes, vs.clone()), "{kind} bias {bias}: the JIT differs");
             let vs: Vec<f64> = vs.iter().map(|row| row[0]).collect();
             if bias < 0.0 {
                 assert_eq!(n_spikes, 0, "{kind} bias {bias}");
@@ -1141,24 +1139,19 @@ fn nir_leaky_neurons_driven_past_their_range_never_wrap() {
     // A barrage no scale foresees: `a` fires every step into `b` with weight
     // −10,000, far past b's range (±1,024): b's v saturates at the floor.
     let lif = || NirNode::LIF { tau: arr(&[0.02]), r: arr(&[1.0]), v_leak: arr(&[0.0]), v_threshold: arr(&[1.0]), v_reset: Some(arr(&[0.0])) };
-    let nodes = vec![
-        ("in", NirNode::Input { shape: arr(&[1.0]) }),
-        ("wa", NirNode::Affine { weight: Array { data: vec![0.0], shape: vec![1, 1] }, bias: arr(&[5000.0]) }),
-        ("a", lif()),
-        ("wb", NirNode::Affine { weight: Array { data: vec![-10_000.0], shape: vec![1, 1] }, bias: arr(&[0.0]) }),
-        ("b", lif()),
-        ("out", NirNode::Output { shape: arr(&[1.0]) }),
-    ];
-    let g = NirGraph {
-        nodes: nodes.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-        edges: [("in", "wa"), ("wa", "a"), ("a", "wb"), ("wb", "b"), ("b", "out")].iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
-        version: None,
-        metadata: vec![("sample_dt".into(), 1e-3)],
-    };
-    let (net, _) = to_network(&g, "barrage", "barrage.nir", &NirOptions::default()).unwrap();
-    let out = compile(&Arch::builtin("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
-    let (n_spikes, vs) = v_trace(out.image.clone(), "b", 2_000, false);
-    assert_eq!(v_trace(out.image, "b", 2_000, true), (n_spikes, vs.clone()), "barrage: the JIT differs");
+    let image = nir_chain(
+        vec![
+            ("in", NirNode::Input { shape: arr(&[1.0]) }),
+            ("wa", NirNode::Affine { weight: Array { data: vec![0.0], shape: vec![1, 1] }, bias: arr(&[5000.0]) }),
+            ("a", lif()),
+            ("wb", NirNode::Affine { weight: Array { data: vec![-10_000.0], shape: vec![1, 1] }, bias: arr(&[0.0]) }),
+            ("b", lif()),
+            ("out", NirNode::Output { shape: arr(&[1.0]) }),
+        ],
+        "barrage",
+    );
+    let (n_spikes, vs) = v_trace(image.clone(), "b", 2_000, false);
+    assert_eq!(v_trace(image, "b", 2_000, true), (n_spikes, vs.clone()), "barrage: the JIT differs");
     assert_eq!(n_spikes, 0, "barrage");
     let vs: Vec<f64> = vs.iter().map(|row| row[0]).collect();
     assert!(vs.windows(2).all(|w| w[1] <= w[0] + 1e-9), "barrage: v rose");
