@@ -215,3 +215,19 @@ pub fn worst_input(n_post: usize, incoming: &[Incoming], rs: &[Receptor], lsb: i
     }
     acc.into_iter().fold(0.0, f64::max)
 }
+
+/// Saturation of a step's input (LIF's and NIR's kernels): for each port of
+/// the receptors `rs`, the bits of a `sat` before its shift that keep the
+/// ports' sum within 2^29, where the worst case `worst` (`worst_input`)
+/// could pass it; `None` elsewhere.
+pub fn port_clamps(ports: &[Port], rs: &[Receptor], worst: f64) -> Vec<Option<u8>> {
+    let np = ports.iter().filter(|p| rs.contains(&p.receptor)).count().max(1);
+    let bits = |exp: i8| (30 - (np as f64).log2().ceil() as i32 - (exp as i32).max(0)).clamp(1, 31) as u8;
+    ports.iter().map(|p| (rs.contains(&p.receptor) && worst > 2f64.powi(29)).then(|| bits(p.exp))).collect()
+}
+
+/// The bits of a `sat` that keep x·f within 2^28 for factors f up to
+/// `fmax` (0..=31; 31 for a factor of 0, whose log2 is −∞).
+pub fn product_bits(fmax: f64) -> i32 {
+    ((28.0 - fmax.log2()).floor() + 1.0).clamp(0.0, 31.0) as i32
+}

@@ -11,7 +11,7 @@ use nerve_isa::kernel::builder::KernelBuilder;
 use super::{Cx, Initial, Default::*, NeuronModel, ParamSpec, Params, PynnMap, PynnParam, Range::*, VarSpec};
 use crate::error::Result;
 use crate::lower::fixed::{approx, declare_ports, finish, fixed, initial, sum_ports_clamped, to_fixed, Decay};
-use crate::lower::quant::{assign_scaled, current_scale, max_weight, worst_input};
+use crate::lower::quant::{assign_scaled, current_scale, max_weight, port_clamps, product_bits, worst_input};
 use crate::lower::{bad, Body, Incoming, Lowered, ParamVals};
 use crate::net::model::*;
 
@@ -356,11 +356,8 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
     let i0 = |name: &str, lsb: f64| initial(pop, name, &Values::Scalar(0.0)).iter().fold(0.0f64, |m, x| m.max(x.abs())) / lsb;
     let plan = |rs: &[Receptor], lsb: f64, bmax: f64, d: &[f64], i0: f64| -> Result<Clamps> {
         let worst = worst_input(n, incoming, rs, |_| lsb) * 1.01;
-        let np = ports.iter().filter(|p| rs.contains(&p.receptor)).count().max(1);
-        let port_bits = |exp: i8| -> u8 { (30 - (np as f64).log2().ceil() as i32 - (exp as i32).max(0)).clamp(1, 31) as u8 };
-        let inputs: Vec<Option<u8>> = ports.iter().map(|p| (rs.contains(&p.receptor) && worst > 2f64.powi(29)).then(|| port_bits(p.exp))).collect();
-        // In f64: a current that never reaches v (bmax 0) has log2 −∞.
-        let bits = ((28.0 - bmax.log2()).floor() + 1.0).clamp(0.0, 31.0) as i32;
+        let inputs = port_clamps(&ports, rs, worst);
+        let bits = product_bits(bmax);
         if bits < 2 {
             return Err(bad(
                 pop,

@@ -12,7 +12,7 @@ use nerve_isa::kernel::builder::KernelBuilder;
 use super::{Cx, Initial, Default::*, Neuron, NeuronModel, ParamSpec, Params, Range::*, VarSpec};
 use crate::error::Result;
 use crate::lower::fixed::{declare_ports, finish, fixed, sum_ports_clamped, to_fixed};
-use crate::lower::quant::{assign_scaled, current_scale, worst_input};
+use crate::lower::quant::{assign_scaled, current_scale, port_clamps, product_bits, worst_input};
 use crate::lower::{bad, Body, Incoming, Lowered, ParamVals};
 use crate::net::model::*;
 
@@ -267,15 +267,11 @@ fn lower_nir(arch: &Arch, pop: &Population, p: &NirNeuron, incoming: &[Incoming]
     // half its range each step.
     let bias_max = (babs / lsb_x).min(2f64.powi(31));
     let worst_in = worst_input(n, incoming, &[Receptor::Excitatory, Receptor::Inhibitory], |_| lsb_x) * 1.01;
-    let np = ports.len().max(1);
-    let port_clamp: Vec<Option<u8>> =
-        ports.iter().map(|pt| (worst_in > 2f64.powi(29)).then(|| (30 - (np as f64).log2().ceil() as i32 - (pt.exp as i32).max(0)).clamp(1, 31) as u8)).collect();
+    let port_clamp = port_clamps(&ports, &[Receptor::Excitatory, Receptor::Inhibitory], worst_in);
     let worst_x = worst_in.min(2f64.powi(29)) + bias_max;
     let max_of = |q: &[i32], sh: u8| q.iter().fold(0.0f64, |m, &x| m.max((x as f64).abs())) / 2f64.powi(sh as i32);
-    // In f64: a factor of 0 has log2 −∞.
-    let sat_bits = |fmax: f64| ((28.0 - fmax.log2()).floor() + 1.0).clamp(1.0, 31.0) as u8;
     let clamp_for = |worst: f64, fmax: f64| {
-        let bits = sat_bits(fmax);
+        let bits = product_bits(fmax).max(1) as u8;
         (worst > 2f64.powi(bits as i32 - 1) - 1.0).then_some(bits)
     };
     // x feeds v (through b) or the current (through b_s); the current feeds v (through b).
