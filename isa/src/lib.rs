@@ -59,7 +59,10 @@ pub fn host_threads() -> usize {
 
 /// Boundaries 0 = c0 ≤ c1 ≤ … ≤ c_parts = n of `parts` ranges of indices
 /// 0..n, balanced by the prefix sums `at` (length n + 1, nondecreasing):
-/// how the compiler and the emulator split large work over threads.
+/// how the compiler and the emulator split large work over threads. Each
+/// boundary is the one nearest its share (the first at or past it put a
+/// whole extra item on the earlier part: twenty equal cores split 11 / 9
+/// when the first ten weighed a hair under half).
 pub fn cuts(at: &[usize], parts: usize) -> Vec<usize> {
     let n = at.len() - 1;
     let total = at[n];
@@ -67,8 +70,50 @@ pub fn cuts(at: &[usize], parts: usize) -> Vec<usize> {
     for k in 1..parts {
         let want = (total as u128 * k as u128 / parts as u128) as usize;
         let prev = c[k - 1];
-        c.push(at.partition_point(|&x| x < want).clamp(prev, n));
+        let p = at.partition_point(|&x| x < want).min(n);
+        let p = if p > 0 && want - at[p - 1] < at[p] - want { p - 1 } else { p };
+        c.push(p.clamp(prev, n));
     }
     c.push(n);
     c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cuts;
+
+    fn prefix(w: &[usize]) -> Vec<usize> {
+        std::iter::once(0)
+            .chain(w.iter().scan(0, |s, &x| {
+                *s += x;
+                Some(*s)
+            }))
+            .collect()
+    }
+
+    #[test]
+    fn cuts_fall_at_the_boundary_nearest_each_share() {
+        // Twenty cores of nearly equal work, the first ten a hair under half.
+        let mut w = vec![1000usize; 20];
+        w[3] = 990;
+        assert_eq!(cuts(&prefix(&w), 2), vec![0, 10, 20]);
+        // One heavy item: the light one alone is nearer half than both.
+        assert_eq!(cuts(&prefix(&[1, 100]), 2), vec![0, 1, 2]);
+        assert_eq!(cuts(&prefix(&[100, 1]), 2), vec![0, 1, 2]);
+        // CUBA's cores (neurons): 8 | 9, not 9 | 8.
+        let cuba: Vec<usize> = [[256; 12].as_slice(), &[128], &[256; 3], &[32]].concat();
+        assert_eq!(cuts(&prefix(&cuba), 2), vec![0, 8, 17]);
+    }
+
+    #[test]
+    fn cuts_are_ordered_and_cover_everything() {
+        for parts in 1..9 {
+            for w in [vec![], vec![0, 0, 0], vec![5], vec![1, 2, 3, 4, 5, 6, 7, 8, 9], vec![1000, 1, 1, 1, 1000, 3]] {
+                let c = cuts(&prefix(&w), parts);
+                assert_eq!(c.len(), parts + 1);
+                assert_eq!((c[0], c[parts]), (0, w.len()));
+                assert!(c.windows(2).all(|x| x[0] <= x[1]), "{w:?} in {parts}: {c:?}");
+            }
+        }
+    }
 }
