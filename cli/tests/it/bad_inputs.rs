@@ -85,6 +85,8 @@ fn setup(dir: &Path) {
     w("pl_slice.csv", "population,slice,core\nsrc,0,0\nn,5,1\n");
     w("duphdr.csv", "pre,post,weight,weight\n0,0,1.0,50.0\n");
     w("duphdr.json", &one(r#"{"pre":"a","post":"a","connector":{"type":"from_list","file":"duphdr.csv"}}"#));
+    std::fs::write(dir.join("latin1w.csv"), b"pre,post,weight\n0,0,1.0\n1,0,0.5\xb5\n").unwrap();
+    w("latin1w.json", &one(r#"{"pre":"a","post":"a","connector":{"type":"from_list","file":"latin1w.csv"}}"#));
     // A device as a connection list: read for ever (4 GB before an out-of-memory end).
     w("devlist.json", &one(r#"{"pre":"a","post":"a","connector":{"type":"from_list","file":"/dev/zero"}}"#));
     w("sp_key.json", r#"{"spikes": [{"population": "src", "neuron": 0, "time": 1}], "spikez": []}"#);
@@ -157,6 +159,7 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("compile listrange.json --arch spinnaker -o out/x.img", 1, &["connection 0 (0, 5) is out of range"]),
     // The second `weight` column was ignored.
     ("compile duphdr.json --arch spinnaker -o out/x.img", 1, &["duphdr.csv", "line 1", "column `weight` is named twice"]),
+    ("compile latin1w.json --arch spinnaker -o out/x.img", 1, &["latin1w.csv", "line 3", "weight `0.5\\xb5` is not UTF-8 text (its byte 4 is not)"]),
     ("compile nanw.json --arch spinnaker -o out/x.img", 1, &["$.projections[0].weight", "NaN"]),
     ("compile infw.json --arch spinnaker -o out/x.img", 1, &["infw.json", "number out of range"]),
     ("compile negdelay.json --arch spinnaker -o out/x.img", 1, &["delay -3 ms", "shorter than one timestep"]),

@@ -88,13 +88,20 @@ fn with_csv_crate(bytes: &[u8], file: &str) -> Result<ConnList> {
             Ok(false) => break,
             Err(e) => return Err(CompileError::Format { file: file.into(), path: format!("line {line}"), reason: e.to_string() }),
         }
-        let g = |c: usize| std::str::from_utf8(rec.get(c).unwrap_or(b"")).unwrap_or("\u{fffd}").trim();
-        let bad = |what: &str, v: &str| CompileError::Format { file: file.into(), path: format!("line {line}"), reason: format!("{what} `{v}` is not valid") };
-        let pre = g(c.pre).parse::<u32>().map_err(|_| bad("pre", g(c.pre)))?;
-        let post = g(c.post).parse::<u32>().map_err(|_| bad("post", g(c.post)))?;
+        let raw = |c: usize| rec.get(c).unwrap_or(b"");
+        let g = |c: usize| std::str::from_utf8(raw(c)).unwrap_or("").trim();
+        let bad = |what: &str, c: usize| {
+            let reason = match std::str::from_utf8(raw(c)) {
+                Ok(v) => format!("{what} `{}` is not valid", v.trim()),
+                Err(e) => format!("{what} `{}` is not UTF-8 text (its byte {} is not)", raw(c).escape_ascii(), e.valid_up_to() + 1),
+            };
+            CompileError::Format { file: file.into(), path: format!("line {line}"), reason }
+        };
+        let pre = g(c.pre).parse::<u32>().map_err(|_| bad("pre", c.pre))?;
+        let post = g(c.post).parse::<u32>().map_err(|_| bad("post", c.post))?;
         let real = |col: Option<usize>, what: &str| -> Result<Option<f64>> {
             match col {
-                Some(k) => Ok(Some(g(k).parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(|| bad(what, g(k)))?)),
+                Some(k) => Ok(Some(g(k).parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(|| bad(what, k))?)),
                 None => Ok(None),
             }
         };
