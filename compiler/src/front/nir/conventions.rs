@@ -128,6 +128,10 @@ fn encoded_dt(g: &FlatGraph) -> Option<f64> {
     for (_, node) in &g.nodes {
         for (_, tau, gain) in constants(node) {
             let Some(gain) = gain else { continue };
+            if tau.is_empty() || gain.is_empty() || (tau.len() != gain.len() && tau.len() != 1 && gain.len() != 1) {
+                // Lengths that disagree: no dt read from them (the node's own check names them).
+                return None;
+            }
             let n = tau.len().max(gain.len());
             for i in 0..n {
                 let t = tau[if tau.len() == 1 { 0 } else { i }];

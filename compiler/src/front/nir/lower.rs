@@ -101,14 +101,26 @@ fn check_numbers(flat: &FlatGraph, file: &str) -> Result<()> {
         }
         Ok(())
     };
+    // How many values a field may have (a field read at an index past its
+    // end, or an empty one, was an index panic).
+    let count = |name: &str, node: &NirNode, what: &str, a: &Array, ok: &[usize]| -> Result<()> {
+        if !ok.contains(&a.len()) {
+            let mut want: Vec<String> = ok.iter().map(|k| k.to_string()).collect();
+            want.dedup();
+            return Err(err(file, format!("node `{name}` ({}): `{what}` has {} values, expected {}", node.type_name(), a.len(), want.join(" or "))));
+        }
+        Ok(())
+    };
     let size = u32::MAX as f64;
     for (name, node) in &flat.nodes {
         match node {
             NirNode::Input { shape } | NirNode::Output { shape } => whole(name, node, "shape", shape, size)?,
-            NirNode::Conv { stride, padding, dilation, groups, input_shape, .. } => {
+            NirNode::Conv { dims, stride, padding, dilation, groups, input_shape, .. } => {
                 for (what, a) in [("stride", stride), ("dilation", dilation), ("groups", groups)] {
                     if let Some(a) = a {
                         whole(name, node, what, a, MAX_GEOMETRY)?;
+                        let ok = if what == "groups" { vec![1] } else { vec![1, *dims as usize] };
+                        count(name, node, what, a, &ok)?;
                     }
                 }
                 if let Padding::Values(v) = padding {
@@ -120,11 +132,20 @@ fn check_numbers(flat: &FlatGraph, file: &str) -> Result<()> {
             }
             NirNode::Pool { kernel_size, stride, padding, .. } => {
                 whole(name, node, "kernel_size", kernel_size, MAX_GEOMETRY)?;
+                count(name, node, "kernel_size", kernel_size, &[1, 2])?;
                 if let Some(a) = stride {
                     whole(name, node, "stride", a, MAX_GEOMETRY)?;
+                    count(name, node, "stride", a, &[1, 2])?;
                 }
                 if let Padding::Values(v) = padding {
                     whole(name, node, "padding", &Array { data: v.clone(), shape: vec![] }, MAX_GEOMETRY)?;
+                }
+            }
+            NirNode::Flatten { start_dim, end_dim, .. } => {
+                for (what, a) in [("start_dim", start_dim), ("end_dim", end_dim)] {
+                    if let Some(a) = a {
+                        count(name, node, what, a, &[1])?;
+                    }
                 }
             }
             NirNode::Delay { delay } if delay.data.iter().any(|&x| !(x.is_finite() && x >= 0.0)) => {
@@ -153,7 +174,14 @@ fn shapes(g: &FlatGraph, file: &str) -> Result<Vec<Option<Vec<usize>>>> {
     let n = g.nodes.len();
     let mut sh: Vec<Option<Vec<usize>>> = vec![None; n];
     let preds: Vec<Vec<usize>> = (0..n).map(|i| g.edges.iter().filter(|(_, b)| *b == g.nodes[i].0).filter_map(|(a, _)| g.index(a)).collect()).collect();
-    for _round in 0..n + 2 {
+    // A node that takes its input's shape, or failing that its parameter's,
+    // waits for its input while any other node's shape can still be found
+    // (`fallback` off): taken from its parameter before its input was
+    // known (a node listed before its input), a Delay of 2 values after 4
+    // outputs was 2 wide, and its 4 rows read its 2 values past their end.
+    // Then one at a time does not wait.
+    let mut fallback = false;
+    for _round in 0..2 * n + 4 {
         let mut changed = false;
         for i in 0..n {
             if sh[i].is_some() {
@@ -161,6 +189,11 @@ fn shapes(g: &FlatGraph, file: &str) -> Result<Vec<Option<Vec<usize>>>> {
             }
             let (name, node) = &g.nodes[i];
             let input: Option<Vec<usize>> = preds[i].iter().find_map(|&p| sh[p].clone());
+            let waits = input.is_none() && !preds[i].is_empty() && !fallback;
+            if waits && matches!(node, NirNode::Output { .. } | NirNode::Scale { .. } | NirNode::Delay { .. } | NirNode::Conv { .. }) {
+                continue;
+            }
+            let guessed = input.is_none() && !preds[i].is_empty();
             let param_shape = |a: &Array| if a.shape.is_empty() { None } else { Some(a.shape.clone()) };
             let s: Option<Vec<usize>> = match node {
                 NirNode::Input { shape } => Some(shape.ints()),
@@ -231,10 +264,16 @@ fn shapes(g: &FlatGraph, file: &str) -> Result<Vec<Option<Vec<usize>>>> {
                 check_shape(name, node, &s, file)?;
                 sh[i] = Some(s);
                 changed = true;
+                if guessed {
+                    fallback = false;
+                }
             }
         }
         if !changed {
-            break;
+            if fallback {
+                break;
+            }
+            fallback = true;
         }
     }
     Ok(sh)
@@ -375,6 +414,9 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
                 if k != in_n {
                     return Err(err(file, format!("node `{name}`: weight is {o} × {k} but its input has {in_n} elements")));
                 }
+                if let NirNode::Affine { bias, .. } = node {
+                    per_output(name, node, "bias", bias, o, "outputs", file)?;
+                }
                 let mut y = x.map(o, &|r| (0..k).filter(|&c| weight.data[r * k + c] != 0.0).map(|c| (c, weight.data[r * k + c])).collect());
                 if let NirNode::Affine { bias, .. } = node {
                     for (r, b) in y.bias.iter_mut().enumerate() {
@@ -383,8 +425,12 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
                 }
                 y
             }
-            NirNode::Scale { scale } => x.map(out_n, &|r| vec![(r, scale.at(r))]),
+            NirNode::Scale { scale } => {
+                per_output(name, node, "scale", scale, out_n, "elements", file)?;
+                x.map(out_n, &|r| vec![(r, scale.at(r))])
+            }
             NirNode::Delay { delay } => {
+                per_output(name, node, "delay", delay, out_n, "elements", file)?;
                 let mut y = x;
                 for c in y.from.values_mut() {
                     for (r, row) in c.rows.iter_mut().enumerate() {
@@ -410,6 +456,12 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
                 let pd = pads(padding, &k, &dl);
                 if ci != cig * g {
                     return Err(err(file, format!("node `{name}`: {ci} input channels, weight expects {} × {g} groups", cig)));
+                }
+                if co == 0 || co % g != 0 {
+                    return Err(err(file, format!("node `{name}`: {co} output channels do not split into {g} groups")));
+                }
+                if let Some(b) = bias {
+                    per_output(name, node, "bias", b, co, "output channels", file)?;
                 }
                 let (ih, iw) = if nd == 2 { (in_shape[1], in_shape[2]) } else { (1, in_shape[1]) };
                 let (oh, ow) = if nd == 2 { (outs[1], outs[2]) } else { (1, outs[1]) };
@@ -609,6 +661,14 @@ fn fuse_thresholds(flat: &FlatGraph, preds: &[Vec<usize>]) -> (Vec<Option<usize>
     (fused, absorbed)
 }
 
+/// A field with one value per output (or one for all): `n` or 1 values.
+fn per_output(name: &str, node: &NirNode, what: &str, a: &Array, n: usize, of: &str, file: &str) -> Result<()> {
+    if a.len() != 1 && a.len() != n {
+        return Err(err(file, format!("node `{name}` ({}): `{what}` has {} values for its {n} {of} (expected 1 or {n})", node.type_name(), a.len())));
+    }
+    Ok(())
+}
+
 fn vals(a: &Array, n: usize) -> Values {
     if a.data.len() == 1 {
         Values::Scalar(a.data[0])
@@ -739,6 +799,92 @@ mod tests {
         for g in bad {
             let e = to_network(&g, "g", "g.nir", &NirOptions::default()).unwrap_err().to_string();
             assert!(e.contains("`li` (LI) is a non-spiking readout") && e.contains("the one input of a Threshold"), "{e}");
+        }
+    }
+
+    /// Fields shorter than their node needs, or empty, were read past their
+    /// end (an index panic); groups that do not divide the output channels
+    /// divided by zero; LIF parameters of different lengths panicked while
+    /// the dt was read from them (found by a helper's hostile NIR files).
+    /// Each is refused naming the node, the field, its length and the one wanted.
+    #[test]
+    fn fields_of_the_wrong_length_are_refused_naming_the_node() {
+        let lif = |n: usize, r: usize| NirNode::LIF {
+            tau: Array { data: vec![0.01; n], shape: vec![n] },
+            r: Array { data: vec![10.0; r], shape: vec![r] },
+            v_leak: Array::scalar(0.0),
+            v_threshold: Array::scalar(1.0),
+            v_reset: None,
+        };
+        let affine = |bias: &[f64]| NirNode::Affine { weight: Array { data: vec![1.0; 12], shape: vec![4, 3] }, bias: arr(bias) };
+        let out = |n: f64| NirNode::Output { shape: arr(&[n]) };
+        // in(3) → fc(4) → m → lif(4) → out, with `m` listed first (before its input).
+        let through = |m: NirNode| {
+            graph(
+                vec![("m", m), ("in", NirNode::Input { shape: arr(&[3.0]) }), ("fc", affine(&[0.0; 4])), ("lif", lif(4, 1)), ("out", out(4.0))],
+                &[("in", "fc"), ("fc", "m"), ("m", "lif"), ("lif", "out")],
+            )
+        };
+        let conv = |co: usize, groups: &[f64], stride: Option<&[f64]>, bias: Option<&[f64]>| NirNode::Conv {
+            dims: 2,
+            weight: Array { data: vec![1.0; co * 9], shape: vec![co, 1, 3, 3] },
+            bias: bias.map(arr),
+            stride: stride.map(arr),
+            padding: Padding::Valid,
+            dilation: None,
+            groups: Some(arr(groups)),
+            input_shape: None,
+        };
+        let image = |m: NirNode, n: usize| {
+            graph(
+                vec![("in", NirNode::Input { shape: arr(&[3.0, 6.0, 6.0]) }), ("m", m), ("lif", lif(n, 1)), ("out", out(n as f64))],
+                &[("in", "m"), ("m", "lif"), ("lif", "out")],
+            )
+        };
+        let flat = |start: &[f64]| NirNode::Flatten { start_dim: Some(arr(start)), end_dim: None, input_type: None };
+        let pool = |k: &[f64]| NirNode::Pool { average: false, kernel_size: arr(k), stride: None, padding: Padding::Valid };
+        let rows: Vec<(NirGraph, &[&str])> = vec![
+            (
+                graph(
+                    vec![("in", NirNode::Input { shape: arr(&[3.0]) }), ("m", affine(&[0.0, 0.0])), ("lif", lif(4, 1)), ("out", out(4.0))],
+                    &[("in", "m"), ("m", "lif"), ("lif", "out")],
+                ),
+                &["node `m` (Affine): `bias` has 2 values for its 4 outputs (expected 1 or 4)"],
+            ),
+            (
+                graph(
+                    vec![("in", NirNode::Input { shape: arr(&[3.0]) }), ("m", affine(&[])), ("lif", lif(4, 1)), ("out", out(4.0))],
+                    &[("in", "m"), ("m", "lif"), ("lif", "out")],
+                ),
+                &["`bias` has 0 values for its 4 outputs"],
+            ),
+            (through(NirNode::Scale { scale: arr(&[1.0, 2.0]) }), &["node `m` (Scale): `scale` has 2 values for its 4 elements (expected 1 or 4)"]),
+            (through(NirNode::Delay { delay: arr(&[0.001, 0.002]) }), &["node `m` (Delay): `delay` has 2 values for its 4 elements"]),
+            (through(NirNode::Delay { delay: arr(&[]) }), &["node `m` (Delay): `delay` has 0 values"]),
+            (image(conv(2, &[3.0], None, None), 32), &["node `m`: 2 output channels do not split into 3 groups"]),
+            (image(conv(0, &[3.0], None, None), 1), &["node `m`: 0 output channels do not split into 3 groups"]),
+            (image(conv(3, &[], None, None), 48), &["node `m` (Conv2d): `groups` has 0 values, expected 1"]),
+            (image(conv(3, &[3.0], Some(&[]), None), 48), &["node `m` (Conv2d): `stride` has 0 values, expected 1 or 2"]),
+            (image(conv(3, &[3.0], Some(&[1.0, 1.0, 1.0]), None), 48), &["`stride` has 3 values, expected 1 or 2"]),
+            (image(conv(3, &[3.0], None, Some(&[])), 48), &["node `m` (Conv2d): `bias` has 0 values for its 3 output channels"]),
+            (image(flat(&[]), 108), &["node `m` (Flatten): `start_dim` has 0 values, expected 1"]),
+            (image(pool(&[]), 27), &["node `m` (SumPool2d): `kernel_size` has 0 values, expected 1 or 2"]),
+            (
+                graph(vec![("in", NirNode::Input { shape: arr(&[4.0]) }), ("lif", lif(4, 3)), ("out", out(4.0))], &[("in", "lif"), ("lif", "out")]),
+                &["node `lif`: `r` has 3 values for 4 neurons"],
+            ),
+        ];
+        for (mut g, want) in rows {
+            // The dt is read from the LIF's τ/r when the file gives none.
+            g.metadata.clear();
+            let e = to_network(&g, "g", "g.nir", &NirOptions::default()).unwrap_err().to_string();
+            for w in want {
+                assert!(e.contains(w), "lacks `{w}`: {e}");
+            }
+        }
+        // The same chain with fields of the right length compiles, `m` listed before its input or not.
+        for m in [NirNode::Scale { scale: arr(&[1.0, 2.0, 3.0, 4.0]) }, NirNode::Delay { delay: arr(&[0.001; 4]) }, NirNode::Delay { delay: arr(&[0.001]) }] {
+            to_network(&through(m), "g", "g.nir", &NirOptions::default()).unwrap();
         }
     }
 
