@@ -106,6 +106,20 @@ fn setup(dir: &Path) {
     w("prof_state.toml", &spinnaker.replace("max_state_slots = 16", "max_state_slots = 1"));
     // Weight exponents so low that a current's least step moves v past what its clamp allows: refused by name (it was an internal error).
     w("prof_coarse.toml", &spinnaker.replace("weight_exp_min = -16", "weight_exp_min = -128").replace("weight_exp_max = 16", "weight_exp_max = -100"));
+    // Seventy one-neuron cores behind one source: past 64 cores of a tile (a route's core mask), or
+    // past the 57 application cores a SpiNNaker route word holds.
+    w(
+        "wide.json",
+        r#"{"name":"x","dt_ms":1.0,"populations":[{"name":"s","size":2,"model":"spike_source_array","spike_times":[[1.0],[2.0]]},{"name":"a","size":70,"model":"lif"}],
+            "projections":[{"pre":"s","post":"a","weight":1.0,"connector":{"type":"all_to_all"}}]}"#,
+    );
+    w("prof_c64.toml", &spinnaker.replace("cores_per_tile = 17", "cores_per_tile = 64"));
+    // lava's excitatory weights (0..255) on 8-bit synapses.
+    w(
+        "loihi_exc200.json",
+        r#"{"name":"x","dt_ms":1.0,"populations":[{"name":"s","size":2,"model":"spike_source_array","spike_times":[[1.0],[2.0]]},{"name":"a","size":2,"model":"loihi_lif","params":{"du":3000,"dv":300,"vth":150}}],
+            "projections":[{"pre":"s","post":"a","sign_mode":"excitatory","num_weight_bits":8,"connector":{"type":"from_list","connections":[[0,0,200],[1,1,10]]}}]}"#,
+    );
     // A run summary edited to a timestep whose run time overflows to infinity (the pictures' axis ticks never ended).
     let run = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../report/tests/data/run_small.json")).unwrap();
     let mut run: serde_json::Value = serde_json::from_str(&run).unwrap();
@@ -117,6 +131,12 @@ fn setup(dir: &Path) {
         .output()
         .unwrap();
     assert!(out.status.success());
+    let out = Command::new(env!("CARGO_BIN_EXE_nerve"))
+        .current_dir(dir)
+        .args(["compile", "wide.json", "--arch", "prof_c64.toml", "--neurons-per-core", "1", "-o", "c64.img", "-q"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let img = std::fs::read(dir.join("good.img")).unwrap();
     let mut flipped = img.clone();
     let mid = flipped.len() / 2;
@@ -195,6 +215,13 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("inspect truncated.img", 1, &["truncated.img: ", "truncated"]),
     ("disasm flipped.img", 1, &["flipped.img: ", "checksum mismatch"]),
     ("export spinnaker-tables flipped.img -o out/t.json", 1, &["flipped.img: ", "checksum mismatch"]),
+    (
+        "compile wide.json --arch spinnaker2 --neurons-per-core 1 -o out/x.img",
+        1,
+        &["`spinnaker2` has 152 cores per tile", "core 64 of tile 0 receives spikes", "at most 64 cores of each tile"],
+    ),
+    ("export spinnaker-tables c64.img -o out/t.json", 1, &["spinnaker-tables", "reaches core 6", "past the 57 application cores a 64-bit route word holds"]),
+    ("compile loihi_exc200.json --arch tiny -o out/x.img", 1, &["projection s→a", "mantissa 200", "8-bit synapses of `tiny` (−128..127)"]),
     ("compile fake.nir --arch loihi -o out/x.img", 1, &["fake.nir", "HDF5"]),
     ("compile trunc.nir --arch loihi -o out/x.img", 1, &["trunc.nir"]),
     // Spike files.

@@ -41,6 +41,9 @@ pub struct ChipTable {
     pub entries: Vec<Entry>,
 }
 
+/// Application cores a route word holds (bits 7..64).
+pub const ROUTE_CORES: u32 = 57;
+
 /// The route word of an entry's links and local cores.
 pub fn route_word(links: u8, cores: u64) -> u64 {
     (links as u64 & 0x3f) | (cores << 7)
@@ -59,6 +62,20 @@ fn check_machine(img: &Image) -> Result<()> {
             format!("{}", c.core),
             "electrical synapses (gap junctions): their packets take no routing-table entries here, so the tables would not carry them",
         ));
+    }
+    // A route word holds 6 links, the monitor and ROUTE_CORES application
+    // cores in 64 bits: the cores past them fell off its top.
+    for r in &img.routers {
+        if let Some(e) = r.entries.iter().find(|e| e.cores >> ROUTE_CORES != 0) {
+            return Err(refuse(
+                TARGET,
+                format!("{} (key {:#010x})", r.tile, e.key),
+                format!(
+                    "it reaches core {} of its chip, past the {ROUTE_CORES} application cores a 64-bit route word holds (6 links, the monitor, then one bit per core)",
+                    63 - e.cores.leading_zeros()
+                ),
+            ));
+        }
     }
     if a.topology.kind != TopologyKind::HexTorus || a.topology.tiles_per_chip != [1, 1] {
         return Err(refuse(

@@ -98,6 +98,8 @@ fn lower_loihi(arch: &Arch, pop: &Population, p: &LoihiParams, incoming: &[Incom
     // negative exponent (lava floors each projection's sum separately).
     let mut ports: Vec<Port> = Vec::new();
     let mut quant = Vec::new();
+    // Per projection, its largest mantissa.
+    let mut largest: Vec<i32> = Vec::new();
     for inc in incoming {
         let e = inc.p.loihi.weight_exp;
         if e < emin || e > emax {
@@ -132,6 +134,12 @@ fn lower_loihi(arch: &Arch, pop: &Population, p: &LoihiParams, incoming: &[Incom
         // Lava's truncation is the model, not an error: report only clipping.
         q.worst_rel_error = 0.0;
         q.underflow = 0;
+        let top = match &inc.syn.weights {
+            crate::net::expand::Weights::Uniform(w) if !inc.syn.is_empty() => q.mantissa(*w).0,
+            crate::net::expand::Weights::Uniform(_) => 0,
+            crate::net::expand::Weights::PerSynapse(v) => v.iter().map(|&w| q.mantissa(w).0).max().unwrap_or(0),
+        };
+        largest.push(top);
         quant.push((inc.proj, q));
     }
     if ports.len() > arch.core.max_input_ports as usize {
@@ -148,6 +156,19 @@ fn lower_loihi(arch: &Arch, pop: &Population, p: &LoihiParams, incoming: &[Incom
             return Err(CompileError::Projection {
                 projection: q.projection.clone(),
                 reason: format!("lava's mixed and inhibitory weights need 9-bit mantissas (−256..255); `{}` has {wb}", arch.name),
+            });
+        }
+        // Excitatory mantissas are 0..255: those past the signed range a synapse holds do not fit.
+        let hi = (1i32 << (wb - 1)) - 1;
+        if let Some(((_, q), &m)) = quant.iter().zip(&largest).find(|(_, &m)| m > hi) {
+            return Err(CompileError::Projection {
+                projection: q.projection.clone(),
+                reason: format!(
+                    "its largest weight has mantissa {m} (lava's excitatory weights are 0..255), past the {wb}-bit synapses of `{}` (−{}..{hi}); use weights below {}",
+                    arch.name,
+                    hi + 1,
+                    hi + 1
+                ),
             });
         }
     }

@@ -204,6 +204,16 @@ fn route_once(
         if d.is_empty() {
             return Err(CompileError::Internal(format!("slice {g} has a key but no destination")));
         }
+        if let Some(&c) = d.iter().find(|&&c| arch.local_core(c) >= u64::BITS) {
+            // Core masks are u64 (`RouteEntry::cores`): a core past them wrapped onto another.
+            return Err(CompileError::RouterCores {
+                arch: arch.name.clone(),
+                cores_per_tile: arch.cores_per_tile(),
+                max: u64::BITS,
+                tile: arch.tile_of(c).0,
+                local: arch.local_core(c),
+            });
+        }
         let src = arch.tile_of(src_core[g]);
         // A population's slices with the same destinations share one tree
         // (not while re-routing around full routers: the joins would not avoid them).
