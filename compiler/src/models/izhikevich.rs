@@ -146,7 +146,7 @@ fn lower_izhikevich(arch: &Arch, pop: &Population, p: &IzkParams, incoming: &[In
     let cq: Vec<i32> = (0..n).map(|i| to_fixed(pop, "c", p.c.get(i), sv, "mV")).collect::<Result<_>>()?;
     let dq: Vec<i32> = (0..n).map(|i| to_fixed(pop, "d", p.d.get(i), sv, "mV/ms")).collect::<Result<_>>()?;
     let jump_shift = kv - kg;
-    // c and the initial v lie within ±vlim = 2^lg: lg was chosen from them (`reaches`).
+    // c and the initial v lie within ±2^lg, where the kernel holds v: lg was chosen from them (`reaches`).
     let mut b = KernelBuilder::new("izhikevich");
     let (s_v, s_u) = (b.state("v"), b.state("u"));
     let [p_k04, p_k5, p_kdt, p_a, p_ab, p_c140, p_c, p_d, p_vpeak] = ["k04", "k5", "kdt", "a", "ab", "c140", "c", "d", "vpeak"].map(|n| b.param(n));
