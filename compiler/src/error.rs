@@ -31,10 +31,6 @@ pub enum CompileError {
     #[error("routing table of {tile} needs {required} entries after compression, the router has {available}")]
     RoutingTableFull { tile: String, required: u64, available: u64 },
 
-    /// A destination core past what a routing entry's core mask addresses.
-    #[error("`{arch}` has {cores_per_tile} cores per tile, but a routing entry addresses only the first {max} cores of a tile (its core mask is {max} bits): core {local} of tile {tile} receives spikes; map the network onto at most {max} cores of each tile: fewer, fuller cores (--neurons-per-core), or a profile with at most {max} cores per tile")]
-    RouterCores { arch: String, cores_per_tile: u32, max: u32, tile: u32, local: u32 },
-
     /// Key space exhausted.
     #[error("routing keys exhausted: {0}")]
     Keys(String),

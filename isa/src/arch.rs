@@ -465,7 +465,8 @@ impl Arch {
         if t.tiles_per_chip.contains(&0) || t.chips.contains(&0) {
             return bad("topology", format!("{:?}×{:?}", t.tiles_per_chip, t.chips), "every dimension must be ≥ 1");
         }
-        if t.cores_per_tile == 0 || t.cores_per_tile > 256 {
+        // A route entry names a tile's cores in a `CoreMask`.
+        if t.cores_per_tile == 0 || t.cores_per_tile as u32 > crate::route::CoreMask::BITS {
             return bad("topology.cores_per_tile", t.cores_per_tile.to_string(), "must be in 1..=256");
         }
         // In u64: `num_tiles` multiplies in u32, which these dimensions (up to 2^16 each) overflow.

@@ -141,14 +141,105 @@ pub struct RouterTable {
 }
 
 /// One routing entry: packets with `k & mask == key` go out of every link in
-/// `links` (bit = [`Dir`] discriminant) and to every local core in `cores`
-/// (bit = core index within the tile).
+/// `links` (bit = [`Dir`] discriminant) and to every local core in `cores`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct RouteEntry {
     pub key: u32,
     pub mask: u32,
     pub links: u8,
-    pub cores: u64,
+    pub cores: CoreMask,
+}
+
+/// The local cores of one tile an entry delivers to: bit `i` of word `i / 64`
+/// is core `i` of the tile. As wide as the most cores a tile may have
+/// (`topology.cores_per_tile`, checked against [`CoreMask::BITS`]), so no
+/// profile has a core that a route cannot reach. In an image (bincode's
+/// variable-length integers) an unused word costs one byte.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct CoreMask(pub [u64; 4]);
+
+impl CoreMask {
+    /// Cores a mask can name: the most a tile may have.
+    pub const BITS: u32 = 256;
+    pub const EMPTY: CoreMask = CoreMask([0; 4]);
+
+    /// The mask of the first 64 cores given by `bits` (bit i = core i).
+    pub const fn from_low(bits: u64) -> CoreMask {
+        CoreMask([bits, 0, 0, 0])
+    }
+
+    /// The mask of one core. `local` < [`CoreMask::BITS`].
+    pub fn one(local: u32) -> CoreMask {
+        let mut m = CoreMask::EMPTY;
+        m.insert(local);
+        m
+    }
+
+    /// Adds core `local` (< [`CoreMask::BITS`]).
+    pub fn insert(&mut self, local: u32) {
+        self.0[(local / 64) as usize] |= 1 << (local % 64);
+    }
+
+    pub fn contains(&self, local: u32) -> bool {
+        local < Self::BITS && self.0[(local / 64) as usize] & (1 << (local % 64)) != 0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0 == [0; 4]
+    }
+
+    pub fn len(&self) -> u32 {
+        self.0.iter().map(|w| w.count_ones()).sum()
+    }
+
+    /// The lowest core in the mask.
+    pub fn first(&self) -> Option<u32> {
+        self.iter().next()
+    }
+
+    /// The highest core in the mask.
+    pub fn last(&self) -> Option<u32> {
+        self.0.iter().enumerate().rev().find(|(_, &w)| w != 0).map(|(i, w)| i as u32 * 64 + 63 - w.leading_zeros())
+    }
+
+    /// The cores in ascending order.
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.0.iter().enumerate().flat_map(|(i, &w)| {
+            let mut w = w;
+            std::iter::from_fn(move || {
+                (w != 0).then(|| {
+                    let b = w.trailing_zeros();
+                    w &= w - 1;
+                    i as u32 * 64 + b
+                })
+            })
+        })
+    }
+
+    /// The first core at or past `n` in the mask (a tile of `n` cores has none).
+    pub fn from(&self, n: u32) -> Option<u32> {
+        self.iter().find(|&c| c >= n)
+    }
+}
+
+impl std::ops::BitOr for CoreMask {
+    type Output = CoreMask;
+    fn bitor(self, o: CoreMask) -> CoreMask {
+        CoreMask(std::array::from_fn(|i| self.0[i] | o.0[i]))
+    }
+}
+
+impl std::ops::BitOrAssign for CoreMask {
+    fn bitor_assign(&mut self, o: CoreMask) {
+        *self = *self | o;
+    }
+}
+
+/// The cores listed (`{0, 3, 65}`): a bit pattern of 256 says little.
+impl std::fmt::Debug for CoreMask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
 }
 
 /// How keys in [lo, hi] fare against one entry.
@@ -216,25 +307,23 @@ pub fn trace<'a>(a: &Arch, source_tile: TileId, key: RoutingKey, table: impl Fn(
                 None => return Err(RouteError::NoSourceEntry { key, source_tile }),
                 Some(d) if a.router.default_route => {
                     tr.defaulted += 1;
-                    (1u8 << d as u8, 0u64)
+                    (1u8 << d as u8, CoreMask::EMPTY)
                 }
                 Some(_) => return Err(RouteError::Dropped { key, source_tile, tile }),
             },
         };
-        if cores != 0 {
+        if let Some(first) = cores.first() {
             // A core belongs to one tile, and a tile reached again selects
             // the same entry: a core is delivered twice exactly when its
             // tile delivers twice (a check per tile, not per core delivered:
             // routes reach thousands of cores).
             if delivering.contains(&tile) {
-                return Err(RouteError::Duplicate { key, source_tile, core: a.core_at(tile, cores.trailing_zeros()) });
+                return Err(RouteError::Duplicate { key, source_tile, core: a.core_at(tile, first) });
             }
             delivering.push(tile);
         }
-        for local in 0..64u32 {
-            if cores & (1u64 << local) != 0 {
-                delivered.push((a.core_at(tile, local), depth, cost));
-            }
+        for local in cores.iter() {
+            delivered.push((a.core_at(tile, local), depth, cost));
         }
         for &d in &Dir::ALL {
             if links & (1 << d as u8) != 0 {
@@ -256,6 +345,31 @@ pub fn trace<'a>(a: &Arch, source_tile: TileId, key: RoutingKey, table: impl Fn(
 mod tests {
     use super::*;
     use crate::arch::Arch;
+
+    /// A mask holds any of a tile's 256 cores, lists them in order and finds
+    /// the first past a tile's size; an image spends a byte per unused word.
+    #[test]
+    fn core_masks_hold_every_core_of_a_tile() {
+        let mut m = CoreMask::EMPTY;
+        assert!(m.is_empty() && m.first().is_none() && m.last().is_none());
+        for c in [255, 0, 63, 64, 151, 127, 128] {
+            m.insert(c);
+        }
+        assert_eq!(m.iter().collect::<Vec<_>>(), [0, 63, 64, 127, 128, 151, 255]);
+        assert_eq!((m.len(), m.first(), m.last()), (7, Some(0), Some(255)));
+        assert_eq!((m.from(64), m.from(65), m.from(256)), (Some(64), Some(127), None));
+        assert!(m.contains(151) && !m.contains(150) && !m.contains(256));
+        assert_eq!(CoreMask::one(70) | CoreMask::from_low(5), {
+            let mut x = CoreMask::from_low(1);
+            x.insert(2);
+            x.insert(70);
+            x
+        });
+        assert_eq!(format!("{:?}", CoreMask::one(70) | CoreMask::one(3)), "{3, 70}");
+        let size = |m: CoreMask| bincode::serde::encode_to_vec(m, bincode::config::standard()).unwrap().len();
+        assert_eq!(size(CoreMask::from_low(3)), 4);
+        assert_eq!(size(CoreMask::EMPTY), 4);
+    }
 
     fn walk(a: &Arch, from: TileId, to: TileId) -> Vec<Dir> {
         let mut v = Vec::new();
@@ -281,7 +395,12 @@ mod tests {
     fn traces_find_cores_delivered_twice() {
         let a = Arch::builtin("loihi").unwrap();
         let (src, east, north, corner) = (a.tile_at(0, 0), a.tile_at(1, 0), a.tile_at(0, 1), a.tile_at(1, 1));
-        let to = |links: &[Dir], cores: u64| RouteEntry { key: 7, mask: !0, links: links.iter().fold(0, |m, &d| m | 1 << d as u8), cores };
+        let to = |links: &[Dir], cores: u64| RouteEntry {
+            key: 7,
+            mask: !0,
+            links: links.iter().fold(0, |m, &d| m | 1 << d as u8),
+            cores: CoreMask::from_low(cores),
+        };
         let tables = |both: bool| {
             let mut t = std::collections::HashMap::new();
             t.insert(src, vec![to(if both { &[Dir::E, Dir::N] } else { &[Dir::E] }, 0)]);

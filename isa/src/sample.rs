@@ -65,8 +65,8 @@ pub fn sample_image() -> Image {
         gap: vec![],
     };
     let routers = vec![
-        RouterTable { tile: TileId(0), entries: vec![RouteEntry { key: 0x100, mask: !3, links: 1 << Dir::E as u8, cores: 0 }] },
-        RouterTable { tile: TileId(1), entries: vec![RouteEntry { key: 0x100, mask: !3, links: 0, cores: 1 }] },
+        RouterTable { tile: TileId(0), entries: vec![RouteEntry { key: 0x100, mask: !3, links: 1 << Dir::E as u8, cores: CoreMask::EMPTY }] },
+        RouterTable { tile: TileId(1), entries: vec![RouteEntry { key: 0x100, mask: !3, links: 0, cores: CoreMask::one(0) }] },
     ];
     let dst_core = dst.core;
     Image {

@@ -1157,3 +1157,42 @@ fn nir_leaky_neurons_driven_past_their_range_never_wrap() {
     assert!(vs.windows(2).all(|w| w[1] <= w[0] + 1e-9), "barrage: v rose");
     assert!(vs[vs.len() - 1] < -500.0, "barrage: v ends at {}", vs[vs.len() - 1]);
 }
+
+/// A spinnaker2 chip has 152 cores, and a route reaches any of them (a
+/// route entry's core mask is as wide as a tile may be: `CoreMask`). A
+/// population spread one neuron a core over more than 64 cores of one chip,
+/// each fed by the same sources and feeding one neuron back, spikes as the
+/// same network packed onto a few cores: every delivery arrives.
+#[test]
+fn routes_reach_every_core_of_a_wide_chip() {
+    let text = r#"{"name":"wide","dt_ms":1.0,"populations":[
+        {"name":"s","size":2,"model":"spike_source_array","spike_times":[[1.0, 5.0],[2.0, 9.0]]},
+        {"name":"a","size":140,"model":"lif","params":{"tau_m":10.0,"v_thresh":-50.0,"v_rest":-65.0,"v_reset":-65.0,"tau_refrac":1.0}},
+        {"name":"b","size":3,"model":"lif","params":{"tau_m":10.0,"v_thresh":-50.0,"v_rest":-65.0,"v_reset":-65.0}}],
+      "projections":[
+        {"pre":"s","post":"a","weight":8.0,"connector":{"type":"fixed_probability","p":0.7,"seed":3}},
+        {"pre":"a","post":"b","weight":0.4,"delay":2.0,"connector":{"type":"all_to_all"}},
+        {"pre":"b","post":"a","weight":6.0,"connector":{"type":"all_to_all"}}]}"#;
+    let net = nerve_compiler::front::json::parse_network(text, Path::new("wide.json")).unwrap();
+    let a = Arch::builtin("spinnaker2").unwrap();
+    let build = |per_core: u32| compile(&a, &net, &Options { neurons_per_core: Some(per_core), ..Options::default() }, &mut |_| {}).unwrap().image.into_image();
+    let (wide, packed) = (build(1), build(64));
+    // Cores past 64 on one chip receive.
+    let far = wide.routers.iter().flat_map(|r| &r.entries).filter_map(|e| e.cores.last()).max().unwrap();
+    assert!(far >= 100, "the test needs routes to cores past 64 of a chip: the farthest is {far}");
+    assert!(packed.cores.len() < 10, "{} cores", packed.cores.len());
+    let spikes = |img: nerve_isa::Image| {
+        let (_, out) = emulate(img, 40, false, 1);
+        let mut s: Vec<_> = out.spikes.iter().map(|e| (e.step, e.pop, e.neuron)).collect();
+        s.sort();
+        s
+    };
+    let want = spikes(packed);
+    assert!(want.iter().filter(|x| x.1 == 2).count() > 0, "b must spike: {want:?}");
+    assert!(want.iter().filter(|x| x.1 == 1).count() > 140, "a must spike, also after b: {want:?}");
+    assert_eq!(spikes(wide.clone()), want);
+    let (_, jit) = emulate(wide, 40, true, 2);
+    let mut j: Vec<_> = jit.spikes.iter().map(|e| (e.step, e.pop, e.neuron)).collect();
+    j.sort();
+    assert_eq!(j, want, "jit on two threads");
+}

@@ -16,7 +16,7 @@
 
 use nerve_isa::arch::{Dir, TopologyKind};
 use nerve_isa::ids::{RoutingKey, TileId};
-use nerve_isa::image::Image;
+use nerve_isa::image::{CoreMask, Image};
 
 use super::refuse;
 use crate::error::Result;
@@ -44,14 +44,15 @@ pub struct ChipTable {
 /// Application cores a route word holds (bits 7..64).
 pub const ROUTE_CORES: u32 = 57;
 
-/// The route word of an entry's links and local cores.
-pub fn route_word(links: u8, cores: u64) -> u64 {
-    (links as u64 & 0x3f) | (cores << 7)
+/// The route word of an entry's links and local cores (the cores past
+/// `ROUTE_CORES` are refused before: `check_machine`).
+pub fn route_word(links: u8, cores: CoreMask) -> u64 {
+    (links as u64 & 0x3f) | (cores.0[0] << 7)
 }
 
 /// Links and local cores of a route word (the inverse of `route_word`).
-pub fn from_route_word(route: u64) -> (u8, u64) {
-    ((route & 0x3f) as u8, route >> 7)
+pub fn from_route_word(route: u64) -> (u8, CoreMask) {
+    ((route & 0x3f) as u8, CoreMask::from_low(route >> 7))
 }
 
 fn check_machine(img: &Image) -> Result<()> {
@@ -66,13 +67,12 @@ fn check_machine(img: &Image) -> Result<()> {
     // A route word holds 6 links, the monitor and ROUTE_CORES application
     // cores in 64 bits: the cores past them fell off its top.
     for r in &img.routers {
-        if let Some(e) = r.entries.iter().find(|e| e.cores >> ROUTE_CORES != 0) {
+        if let Some((e, c)) = r.entries.iter().find_map(|e| e.cores.last().filter(|&c| c >= ROUTE_CORES).map(|c| (e, c))) {
             return Err(refuse(
                 TARGET,
                 format!("{} (key {:#010x})", r.tile, e.key),
                 format!(
-                    "it reaches core {} of its chip, past the {ROUTE_CORES} application cores a 64-bit route word holds (6 links, the monitor, then one bit per core)",
-                    63 - e.cores.leading_zeros()
+                    "it reaches core {c} of its chip, past the {ROUTE_CORES} application cores a 64-bit route word holds (6 links, the monitor, then one bit per core)"
                 ),
             ));
         }
@@ -137,7 +137,7 @@ pub fn uncompressed(img: &Image) -> Result<Vec<ChipTable>> {
         for (key, mask) in groups {
             let tr = img.trace(src, RoutingKey(key)).map_err(|e| refuse(TARGET, format!("{}", c.core), e.to_string()))?;
             // Per router of the tree: links out, cores reached, arrival direction.
-            let mut at: Vec<(TileId, u8, u64, Option<Dir>)> = tr.routers.iter().map(|&t| (t, 0u8, 0u64, None)).collect();
+            let mut at: Vec<(TileId, u8, CoreMask, Option<Dir>)> = tr.routers.iter().map(|&t| (t, 0u8, CoreMask::EMPTY, None)).collect();
             for &(t, d) in &tr.hops {
                 if let Some(x) = at.iter_mut().find(|x| x.0 == t) {
                     x.1 |= 1 << d as u8;
@@ -151,11 +151,11 @@ pub fn uncompressed(img: &Image) -> Result<Vec<ChipTable>> {
             for core in &tr.cores {
                 let t = a.tile_of(*core);
                 if let Some(x) = at.iter_mut().find(|x| x.0 == t) {
-                    x.2 |= 1 << a.local_core(*core);
+                    x.2.insert(a.local_core(*core));
                 }
             }
             for (t, links, cores, arrival) in at {
-                let defaultable = cores == 0 && arrival.is_some_and(|d| links == 1 << d as u8);
+                let defaultable = cores.is_empty() && arrival.is_some_and(|d| links == 1 << d as u8);
                 per_tile[t.index()].push(Entry { key, mask, route: route_word(links, cores), defaultable });
             }
         }

@@ -20,7 +20,7 @@ mod conv;
 mod part;
 mod validate;
 
-pub use crate::route::{RouteEntry, RouterTable};
+pub use crate::route::{CoreMask, RouteEntry, RouterTable};
 pub use conv::{ConvGeometry, ConvRows, MAX_GENERATED_SYNAPSES};
 
 use serde::{Deserialize, Serialize};
@@ -32,7 +32,7 @@ use crate::kernel::{Kernel, KernelError};
 
 pub const MAGIC: [u8; 8] = *b"NERVEIMG";
 /// Bumped on every change to the payload layout (including the architecture description).
-pub const FORMAT_VERSION: u32 = 10;
+pub const FORMAT_VERSION: u32 = 11;
 pub const HEADER_LEN: usize = 32;
 
 /// An image that passed `Image::validate`. Only `Image::into_valid` makes

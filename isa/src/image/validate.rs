@@ -435,7 +435,6 @@ impl Image {
         // Routers.
         let n_tiles = a.num_tiles();
         let link_bits: u8 = a.dirs().iter().fold(0, |m, d| m | (1 << *d as u8));
-        let core_bits: u64 = if a.cores_per_tile() >= 64 { u64::MAX } else { (1u64 << a.cores_per_tile()) - 1 };
         for (i, r) in self.routers.iter().enumerate() {
             if r.tile.0 >= n_tiles {
                 return invalid(format!("router of {} does not exist (the machine has {n_tiles} tiles)", r.tile));
@@ -452,8 +451,8 @@ impl Image {
                     let bad: Vec<&str> = Dir::ALL.iter().filter(|d| e.links & !link_bits & (1 << **d as u8) != 0).map(|d| d.name()).collect();
                     return invalid(format!("{} entry {ei}: link(s) {} do not exist on a {:?}", r.tile, bad.join(","), a.topology.kind));
                 }
-                if e.cores & !core_bits != 0 {
-                    return invalid(format!("{} entry {ei}: routes to a core index ≥ {}", r.tile, a.cores_per_tile()));
+                if let Some(c) = e.cores.from(a.cores_per_tile()) {
+                    return invalid(format!("{} entry {ei}: routes to core {c}, past the tile's {} cores", r.tile, a.cores_per_tile()));
                 }
                 if a.topology.kind == TopologyKind::Mesh {
                     for &d in a.dirs() {

@@ -112,6 +112,15 @@ fn validate_names_the_culprit_and_the_limit() {
     let e = img.validate().unwrap_err().to_string();
     assert!(e.contains("routing entries on tile0") && e.contains("needs 17") && e.contains("limit is 16"), "{e}");
 
+    // A route to a core the tile lacks, in the first word of the mask and past it.
+    for past in [0, 200] {
+        let mut img = sample_image();
+        let n = img.arch.cores_per_tile();
+        img.routers[1].entries[0].cores.insert(n + past);
+        let e = img.validate().unwrap_err().to_string();
+        assert!(e.contains(&format!("routes to core {}, past the tile's {n} cores", n + past)), "{e}");
+    }
+
     let mut img = sample_image();
     img.cores[1].n_neurons = 17;
     let e = img.validate().unwrap_err().to_string();

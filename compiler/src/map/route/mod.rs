@@ -9,7 +9,7 @@ pub mod tree;
 
 use nerve_isa::arch::{Arch, Dir};
 use nerve_isa::ids::{CoreId, LinkId, RoutingKey, TileId};
-use nerve_isa::image::RouteEntry;
+use nerve_isa::image::{CoreMask, RouteEntry};
 use serde::Serialize;
 
 use crate::error::{CompileError, Result};
@@ -180,9 +180,9 @@ fn route_once(
     let Sources { core: src_core, len: src_len, dests, pop_of } = *sources;
     let prefix_len = 32 - keys.neuron_bits;
     // Route interning.
-    let mut route_ids: std::collections::BTreeMap<(u8, u64), RouteId> = std::collections::BTreeMap::new();
-    let mut routes: Vec<(u8, u64)> = Vec::new();
-    let mut intern = |r: (u8, u64)| -> RouteId {
+    let mut route_ids: std::collections::BTreeMap<(u8, CoreMask), RouteId> = std::collections::BTreeMap::new();
+    let mut routes: Vec<(u8, CoreMask)> = Vec::new();
+    let mut intern = |r: (u8, CoreMask)| -> RouteId {
         *route_ids.entry(r).or_insert_with(|| {
             routes.push(r);
             (routes.len() - 1) as RouteId
@@ -203,16 +203,6 @@ fn route_once(
         let Some(kb) = keys.base[g] else { continue };
         if d.is_empty() {
             return Err(CompileError::Internal(format!("slice {g} has a key but no destination")));
-        }
-        if let Some(&c) = d.iter().find(|&&c| arch.local_core(c) >= u64::BITS) {
-            // Core masks are u64 (`RouteEntry::cores`): a core past them wrapped onto another.
-            return Err(CompileError::RouterCores {
-                arch: arch.name.clone(),
-                cores_per_tile: arch.cores_per_tile(),
-                max: u64::BITS,
-                tile: arch.tile_of(c).0,
-                local: arch.local_core(c),
-            });
         }
         let src = arch.tile_of(src_core[g]);
         // A population's slices with the same destinations share one tree
@@ -244,14 +234,14 @@ fn route_once(
                 let p = tr.nodes[..i].iter().position(|m| m.tile == parent_tile).expect("parent precedes child");
                 depth[i] = depth[p] + 1;
             }
-            if n.cores != 0 {
+            if !n.cores.is_empty() {
                 depth_sum += depth[i] as u64;
                 depth_n += 1;
                 stats.max_tree_depth = stats.max_tree_depth.max(depth[i]);
             }
             stats.entries_uncompressed += 1;
             let rid = intern((n.links, n.cores));
-            let defaultable = arch.router.default_route && n.cores == 0 && n.arrival.is_some_and(|a| n.links == 1 << a as u8);
+            let defaultable = arch.router.default_route && n.cores.is_empty() && n.arrival.is_some_and(|a| n.links == 1 << a as u8);
             let ok = if defaultable { vec![rid, NONE] } else { vec![rid] };
             if !defaultable {
                 stats.entries_after_elision += 1;

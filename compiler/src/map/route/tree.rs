@@ -13,6 +13,7 @@
 
 use nerve_isa::arch::{Arch, Dir, TopologyKind};
 use nerve_isa::ids::TileId;
+use nerve_isa::image::CoreMask;
 
 /// A node of a multicast tree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,8 +23,8 @@ pub struct TreeNode {
     pub arrival: Option<Dir>,
     /// Links out of this tile (bit = Dir discriminant).
     pub links: u8,
-    /// Local cores the packet is delivered to (bit = core index in the tile).
-    pub cores: u64,
+    /// Local cores the packet is delivered to.
+    pub cores: CoreMask,
 }
 
 /// A tree: node 0 is the source tile.
@@ -171,7 +172,7 @@ fn path_avoiding(arch: &Arch, from: &[TileId], to: TileId, avoid: &[bool]) -> Op
 /// A tree holding only the source, and the destination tiles (each once)
 /// nearest first, ties by tile id: the order both builders join them in.
 fn start(arch: &Arch, src: TileId, dests: &[(TileId, u32)]) -> (Tree, Vec<(i64, TileId)>) {
-    let tree = Tree { nodes: vec![TreeNode { tile: src, arrival: None, links: 0, cores: 0 }] };
+    let tree = Tree { nodes: vec![TreeNode { tile: src, arrival: None, links: 0, cores: CoreMask::EMPTY }] };
     let mut tiles: Vec<TileId> = dests.iter().map(|d| d.0).collect();
     tiles.sort();
     tiles.dedup();
@@ -217,14 +218,14 @@ pub fn build_avoiding(arch: &Arch, src: TileId, dests: &[(TileId, u32)], avoid: 
                 continue;
             }
             tree.nodes[at].links |= 1 << dir as u8;
-            tree.nodes.push(TreeNode { tile: next, arrival: Some(dir), links: 0, cores: 0 });
+            tree.nodes.push(TreeNode { tile: next, arrival: Some(dir), links: 0, cores: CoreMask::EMPTY });
             at = tree.nodes.len() - 1;
         }
     }
     for &(t, local) in dests {
         // invariant: the loop above skipped destinations already in the tree and added a path ending at each other one
         let i = tree.nodes.iter().position(|n| n.tile == t).expect("every destination tile is in the tree");
-        tree.nodes[i].cores |= 1u64 << local;
+        tree.nodes[i].cores.insert(local);
     }
     tree
 }
@@ -260,7 +261,7 @@ pub fn build(arch: &Arch, src: TileId, dests: &[(TileId, u32)]) -> Tree {
             if dd * ENTRY_SCALE >= best.0 {
                 continue;
             }
-            let elided = i > 0 && n.cores == 0 && n.arrival.is_some_and(|a| n.links == 1 << a as u8);
+            let elided = i > 0 && n.cores.is_empty() && n.arrival.is_some_and(|a| n.links == 1 << a as u8);
             let (segs, ns) = segments(arch, nxy, dxy);
             for flip in [false, true] {
                 if flip && ns < 2 {
@@ -289,7 +290,7 @@ pub fn build(arch: &Arch, src: TileId, dests: &[(TileId, u32)]) -> Tree {
                 continue;
             }
             tree.nodes[at].links |= 1 << dir as u8;
-            tree.nodes.push(TreeNode { tile: next, arrival: Some(dir), links: 0, cores: 0 });
+            tree.nodes.push(TreeNode { tile: next, arrival: Some(dir), links: 0, cores: CoreMask::EMPTY });
             let j = tree.nodes.len() - 1;
             let pos = index.partition_point(|x| x.0 < next);
             index.insert(pos, (next, j));
@@ -299,7 +300,7 @@ pub fn build(arch: &Arch, src: TileId, dests: &[(TileId, u32)]) -> Tree {
     for &(t, local) in dests {
         // invariant: the loop above added a path ending at each destination (or found it in the tree already)
         let i = find(&index, t).expect("every destination tile is in the tree");
-        tree.nodes[i].cores |= 1u64 << local;
+        tree.nodes[i].cores.insert(local);
     }
     tree
 }
@@ -312,7 +313,7 @@ pub fn build(arch: &Arch, src: TileId, dests: &[(TileId, u32)]) -> Tree {
 /// the population's key run.
 pub fn reroot(arch: &Arch, tree: &Tree, src: TileId) -> Tree {
     let mut tiles: Vec<TileId> = tree.nodes.iter().map(|n| n.tile).collect();
-    let mut cores: Vec<u64> = tree.nodes.iter().map(|n| n.cores).collect();
+    let mut cores: Vec<CoreMask> = tree.nodes.iter().map(|n| n.cores).collect();
     let mut index: Vec<(TileId, usize)> = tiles.iter().enumerate().map(|(i, &t)| (t, i)).collect();
     index.sort_unstable();
     let find = |index: &Vec<(TileId, usize)>, t: TileId| index.binary_search_by_key(&t, |x| x.0).ok().map(|i| index[i].1);
@@ -339,7 +340,7 @@ pub fn reroot(arch: &Arch, tree: &Tree, src: TileId) -> Tree {
             }
             let root = tiles.len();
             tiles.push(src);
-            cores.push(0);
+            cores.push(CoreMask::EMPTY);
             adj.push(Vec::new());
             let mut at = root;
             for dir in path(arch, sxy, arch.tile_xy(tiles[near.1])) {
@@ -349,7 +350,7 @@ pub fn reroot(arch: &Arch, tree: &Tree, src: TileId) -> Tree {
                     Some(j) => j,
                     None => {
                         tiles.push(next);
-                        cores.push(0);
+                        cores.push(CoreMask::EMPTY);
                         adj.push(Vec::new());
                         let j = tiles.len() - 1;
                         let pos = index.partition_point(|x| x.0 < next);
@@ -392,7 +393,7 @@ mod tests {
 
     /// Every node's parent (one hop back against its arrival) comes before it,
     /// the tiles are distinct, and the deliveries are (tile, cores) pairs.
-    fn deliveries(arch: &Arch, t: &Tree) -> Vec<(TileId, u64)> {
+    fn deliveries(arch: &Arch, t: &Tree) -> Vec<(TileId, CoreMask)> {
         for (i, n) in t.nodes.iter().enumerate() {
             match n.arrival {
                 None => assert_eq!(i, 0, "only the root has no arrival"),
@@ -409,7 +410,7 @@ mod tests {
         tiles.sort();
         tiles.dedup();
         assert_eq!(tiles.len(), t.nodes.len());
-        let mut d: Vec<(TileId, u64)> = t.nodes.iter().filter(|n| n.cores != 0).map(|n| (n.tile, n.cores)).collect();
+        let mut d: Vec<(TileId, CoreMask)> = t.nodes.iter().filter(|n| !n.cores.is_empty()).map(|n| (n.tile, n.cores)).collect();
         d.sort();
         d
     }
