@@ -124,24 +124,15 @@ fn setup(dir: &Path) {
     let mut run: serde_json::Value = serde_json::from_str(&run).unwrap();
     run["dt_ms"] = 1e307.into();
     w("hugedt_run.json", &run.to_string());
-    let out = Command::new(env!("CARGO_BIN_EXE_nerve"))
-        .current_dir(dir)
-        .args(["compile", "good.json", "--arch", "spinnaker", "-o", "good.img", "-q"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let out = Command::new(env!("CARGO_BIN_EXE_nerve"))
-        .current_dir(dir)
-        .args(["compile", "wide.json", "--arch", "prof_c64.toml", "--neurons-per-core", "1", "-o", "c64.img", "-q"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = Command::new(env!("CARGO_BIN_EXE_nerve"))
-        .current_dir(dir)
-        .args(["compile", "wide.json", "--arch", "spinnaker2", "--neurons-per-core", "1", "-o", "wide2.img", "-q"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Images the rows below read.
+    for args in [
+        &["good.json", "--arch", "spinnaker", "-o", "good.img"][..],
+        &["wide.json", "--arch", "prof_c64.toml", "--neurons-per-core", "1", "-o", "c64.img"],
+        &["wide.json", "--arch", "spinnaker2", "--neurons-per-core", "1", "-o", "wide2.img"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_nerve")).current_dir(dir).arg("compile").args(args).arg("-q").output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
     let img = std::fs::read(dir.join("good.img")).unwrap();
     let mut flipped = img.clone();
     let mid = flipped.len() / 2;
