@@ -26,15 +26,24 @@ pub fn run(a: InspectArgs) -> Result<()> {
         return Ok(());
     }
     let l = &s.limits;
+    // Chips in use are those with cores, as `compile` and `run` count them
+    // (static power is charged per such chip); a chip that only forwards
+    // packets is listed apart.
+    let with_cores = s.chips.iter().filter(|c| c.cores_used > 0).count();
+    let forwarding = match s.chips.len() - with_cores {
+        0 => String::new(),
+        n => format!(" and {n} forwarding packets only"),
+    };
     crate::out::outln!(
-        "image {}: network `{}` on `{}` ({} of {} cores, {} of {} chips), {} neurons, {} synapses, {} routing entries (largest table {} of {})",
+        "image {}: network `{}` on `{}` ({} of {} cores, {} of {} chips{}), {} neurons, {} synapses, {} routing entries (largest table {} of {})",
         a.image.display(),
         s.network,
         s.arch,
         s.cores.len(),
         l.cores,
-        s.chips.len(),
+        with_cores,
         l.chips,
+        forwarding,
         s.total_neurons,
         s.total_synapses,
         s.total_router_entries,

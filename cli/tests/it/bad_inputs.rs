@@ -113,6 +113,9 @@ fn setup(dir: &Path) {
             "projections":[{"pre":"s","post":"a","weight":1.0,"connector":{"type":"all_to_all"}}]}"#,
     );
     w("prof_c64.toml", &spinnaker.replace("cores_per_tile = 17", "cores_per_tile = 64"));
+    // A mesh of 128-core tiles: no SpiNNaker machine, whatever its cores.
+    let loihi = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../isa/profiles/loihi.toml")).unwrap();
+    w("prof_mesh128.toml", &loihi.replace("cores_per_tile = 4 ", "cores_per_tile = 128 "));
     // lava's excitatory weights (0..255) on 8-bit synapses.
     w(
         "loihi_exc200.json",
@@ -129,6 +132,7 @@ fn setup(dir: &Path) {
         &["good.json", "--arch", "spinnaker", "-o", "good.img"][..],
         &["wide.json", "--arch", "prof_c64.toml", "--neurons-per-core", "1", "-o", "c64.img"],
         &["wide.json", "--arch", "spinnaker2", "--neurons-per-core", "1", "-o", "wide2.img"],
+        &["wide.json", "--arch", "prof_mesh128.toml", "--neurons-per-core", "1", "-o", "mesh128.img"],
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_nerve")).current_dir(dir).arg("compile").args(args).arg("-q").output().unwrap();
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -213,6 +217,8 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("export spinnaker-tables flipped.img -o out/t.json", 1, &["flipped.img: ", "checksum mismatch"]),
     ("export spinnaker-tables wide2.img -o out/t.json", 1, &["spinnaker-tables", "reaches core 7", "past the 57 application cores a 64-bit route word holds"]),
     ("export spinnaker-tables c64.img -o out/t.json", 1, &["spinnaker-tables", "reaches core 6", "past the 57 application cores a 64-bit route word holds"]),
+    // The machine is named first (its 70 cores on one tile were called "past the 57 of its chip").
+    ("export spinnaker-tables mesh128.img -o out/t.json", 1, &["architecture `loihi`", "one router per chip on a hexagonal torus"]),
     ("compile loihi_exc200.json --arch tiny -o out/x.img", 1, &["projection s→a", "mantissa 200", "8-bit synapses of `tiny` (−128..127)"]),
     ("compile fake.nir --arch loihi -o out/x.img", 1, &["fake.nir", "HDF5"]),
     ("compile trunc.nir --arch loihi -o out/x.img", 1, &["trunc.nir"]),

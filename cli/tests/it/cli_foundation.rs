@@ -60,6 +60,34 @@ fn exit_codes_are_as_documented() {
     }
 }
 
+/// A chip whose router only forwards packets is not a chip in use: `inspect`
+/// counts chips as `compile` and `run` do (static power is charged per chip
+/// in use) and names the forwarding ones apart.
+#[test]
+fn inspect_counts_chips_in_use_as_compile_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("net.json"),
+        r#"{"name":"x","dt_ms":1.0,"populations":[{"name":"s","size":1,"model":"spike_source_array","spike_times":[[1.0]]},{"name":"a","size":1,"model":"lif"}],
+            "projections":[{"pre":"s","post":"a","weight":1.0,"connector":{"type":"all_to_all"}}]}"#,
+    )
+    .unwrap();
+    // Chip (0, 0) to chip (2, 1) of a 24-chip-wide torus (core 26 × 17): the
+    // path turns at chip (1, 0) or (1, 1), which takes an entry.
+    std::fs::write(d.join("place.csv"), "population,slice,core\ns,0,0\na,0,442\n").unwrap();
+    let out = run_ok(nerve().current_dir(d).args(["compile", "net.json", "--arch", "spinnaker", "--placement", "place.csv", "-o", "x.img", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["chips_used"], 2, "{out}");
+    let s = run_ok(nerve().current_dir(d).args(["inspect", "x.img"]));
+    assert!(s.contains("2 of 288 chips and 1 forwarding packets only"), "{s}");
+    // Without a forwarding chip the line says nothing of them.
+    std::fs::write(d.join("place.csv"), "population,slice,core\ns,0,0\na,0,17\n").unwrap();
+    run_ok(nerve().current_dir(d).args(["compile", "net.json", "--arch", "spinnaker", "--placement", "place.csv", "-o", "x.img", "-q"]));
+    let s = run_ok(nerve().current_dir(d).args(["inspect", "x.img"]));
+    assert!(s.contains("2 of 288 chips)"), "{s}");
+}
+
 #[test]
 fn inspect_and_disasm_a_sample_image() {
     let dir = tempfile::tempdir().unwrap();

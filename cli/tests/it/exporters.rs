@@ -109,6 +109,19 @@ fn binary_tables_trace_like_the_image() {
     }
 }
 
+/// The binary form holds SpiNNaker 1's 24-bit route words in 4 bytes and
+/// takes 8 as soon as a route needs a processor past the 18th (bit 24 on).
+#[test]
+fn binary_route_width_follows_the_processors_used() {
+    for (route, width) in [(1u64 << 23 | 1, 4u32), (1 << 24, 8), (1 << 31, 8), (1 << 40 | 3, 8)] {
+        let tables = [spinnaker::ChipTable { x: 1, y: 2, entries: vec![spinnaker::Entry { key: 8, mask: !7, route, defaultable: false }] }];
+        let b = spinnaker::to_binary(&tables);
+        assert_eq!(u32::from_le_bytes(b[8..12].try_into().unwrap()), width, "route {route:#x}");
+        assert_eq!(b.len(), 8 + 4 + 4 + 12 + 8 + width as usize);
+        assert_eq!(spinnaker::from_binary(&b).unwrap()[0].entries[0].route, route);
+    }
+}
+
 /// Every construct a target cannot represent is an error naming the culprit, the value and the limit.
 #[test]
 fn what_a_target_cannot_represent_is_an_error() {

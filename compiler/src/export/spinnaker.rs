@@ -57,6 +57,14 @@ pub fn from_route_word(route: u64) -> (u8, CoreMask) {
 
 fn check_machine(img: &Image) -> Result<()> {
     let a = &img.arch;
+    // The machine first: the checks below speak of chips with one router.
+    if a.topology.kind != TopologyKind::HexTorus || a.topology.tiles_per_chip != [1, 1] {
+        return Err(refuse(
+            TARGET,
+            format!("architecture `{}`", a.name),
+            "SpiNNaker routing tables need one router per chip on a hexagonal torus (a SpiNNaker-like profile)",
+        ));
+    }
     if let Some(c) = img.cores.iter().find(|c| !c.gap.is_empty()) {
         return Err(refuse(
             TARGET,
@@ -76,13 +84,6 @@ fn check_machine(img: &Image) -> Result<()> {
                 ),
             ));
         }
-    }
-    if a.topology.kind != TopologyKind::HexTorus || a.topology.tiles_per_chip != [1, 1] {
-        return Err(refuse(
-            TARGET,
-            format!("architecture `{}`", a.name),
-            "SpiNNaker routing tables need one router per chip on a hexagonal torus (a SpiNNaker-like profile)",
-        ));
     }
     Ok(())
 }
@@ -197,7 +198,7 @@ pub const BINARY_MAGIC: &[u8; 8] = b"NRVROUT1";
 /// per chip u32 x, u32 y, u32 entries; per entry u32 key, u32 mask and the
 /// route word; all little-endian.
 pub fn to_binary(tables: &[ChipTable]) -> Vec<u8> {
-    let wide = tables.iter().flat_map(|t| &t.entries).any(|e| e.route >> 32 != 0);
+    let wide = tables.iter().flat_map(|t| &t.entries).any(|e| e.route >> 24 != 0);
     let w: u32 = if wide { 8 } else { 4 };
     let mut out = BINARY_MAGIC.to_vec();
     out.extend_from_slice(&w.to_le_bytes());

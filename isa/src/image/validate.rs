@@ -448,7 +448,11 @@ impl Image {
                     return invalid(format!("{} entry {ei}: key {:08x} has bits outside mask {:08x}", r.tile, e.key, e.mask));
                 }
                 if e.links & !link_bits != 0 {
-                    let bad: Vec<&str> = Dir::ALL.iter().filter(|d| e.links & !link_bits & (1 << **d as u8) != 0).map(|d| d.name()).collect();
+                    // Bits 6 and 7 are no direction at all: named by number.
+                    let bad: Vec<String> = (0..8u8)
+                        .filter(|b| e.links & !link_bits & (1 << b) != 0)
+                        .map(|b| Dir::ALL.get(b as usize).map_or(format!("bit {b}"), |d| d.name().to_string()))
+                        .collect();
                     return invalid(format!("{} entry {ei}: link(s) {} do not exist on a {:?}", r.tile, bad.join(","), a.topology.kind));
                 }
                 if let Some(c) = e.cores.from(a.cores_per_tile()) {

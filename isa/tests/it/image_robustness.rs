@@ -112,6 +112,14 @@ fn validate_names_the_culprit_and_the_limit() {
     let e = img.validate().unwrap_err().to_string();
     assert!(e.contains("routing entries on tile0") && e.contains("needs 17") && e.contains("limit is 16"), "{e}");
 
+    // Links the topology lacks, a direction's and bits that are none.
+    for (links, says) in [(0x40u8, "link(s) bit 6 do not exist"), (0xc0, "link(s) bit 6,bit 7 do not exist")] {
+        let mut img = sample_image();
+        img.routers[1].entries[0].links = links;
+        let e = img.validate().unwrap_err().to_string();
+        assert!(e.contains(says), "{e}");
+    }
+
     // A route to a core the tile lacks, in the first word of the mask and past it.
     for past in [0, 200] {
         let mut img = sample_image();
