@@ -59,6 +59,8 @@ check() {
 check small-spinnaker examples/small.json spinnaker 2000 exc:v --neurons-per-core 64
 check small-loihi examples/small.json loihi 2000 exc:v --neurons-per-core 64
 check celegans examples/celegans/network.json spinnaker 1000 Interneuron:v --neurons-per-core 16
+# One spinnaker2 chip's cores past the 64th receiving (a route's core mask is 256 bits).
+check small-spinnaker2-wide examples/small.json spinnaker2 1000 exc:v --neurons-per-core 4
 # Delays of 8 steps and more between ranks: spikes exchanged every 8 steps.
 check long-delays cli/tests/data/long_delays.json spinnaker 2000 exc:v --neurons-per-core 16
 python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))["ranks"]; assert {x["exchange_every"] for x in r} == {8}, r' "$W/long-delays.2.json"
