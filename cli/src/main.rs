@@ -51,7 +51,7 @@ enum Command {
     /// Disassemble the neuron kernels of an image.
     #[command(after_help = "Example:\n  nerve disasm small.img --core 3")]
     Disasm(cmd::disasm::DisasmArgs),
-    /// Assemble a hand-written kernel and print its listing (or write its encoding).
+    /// Assemble a hand-written kernel and print its listing (and, with -o, write its encoding).
     #[command(after_help = "Example:\n  nerve asm kernel.s -o kernel.bin")]
     Asm(cmd::asm::AsmArgs),
 }

@@ -12,7 +12,7 @@ for ARCH in "$@"; do
     echo "== $ARCH"
     "$NERVE" compile network.json --arch "$ARCH" -o "celegans_$ARCH.img" --quiet || exit 1
     "$NERVE" run "celegans_$ARCH.img" --steps 10000 --record "spikes_$ARCH.csv" --report "run_$ARCH.json" || exit 1
-    "$NERVE" report "run_$ARCH.json" --plots "plots_$ARCH/" --html "report_$ARCH.html" > /dev/null || exit 1
+    "$NERVE" report "run_$ARCH.json" --plots "plots_$ARCH/" --html "report_$ARCH.html" -q > /dev/null || exit 1
     "$NERVE" run control.json --arch "$ARCH" --steps 10000 --record "control_$ARCH.csv" --quiet || exit 1
     echo "wrote report_$ARCH.html and plots_$ARCH/"
     python3 check.py "spikes_$ARCH.csv" --control "control_$ARCH.csv" || status=1

@@ -7,6 +7,6 @@ cd "$(dirname "$0")"
 ARCH=${1:-spinnaker}
 NERVE=${NERVE:-nerve}
 "$NERVE" run network/cuba.json --arch "$ARCH" --steps 10000 --record spikes.csv --report run.json
-"$NERVE" report run.json --html report.html --plots plots/ > /dev/null
+"$NERVE" report run.json --html report.html --plots plots/ -q > /dev/null
 echo "wrote report.html and plots/"
 python3 check.py spikes.csv

@@ -559,6 +559,7 @@ impl PyImage {
                         threads: ran.threads,
                         inference_steps,
                         decision: request.decision.as_deref(),
+                        decision_spikes: &ran.decision_spikes,
                         recorded: &ran.recorded,
                         load_seconds,
                         huge_pages: false,

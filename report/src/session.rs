@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use nerve_emulator::engine::{self, Recording, RunOutput};
+use nerve_emulator::engine::{self, Recording, RunOutput, SpikeEvent};
 use nerve_emulator::kernel::jit::{Backend, Jit};
 use nerve_emulator::kernel::{Interp, KernelRunner};
 use nerve_emulator::machine::Machine;
@@ -124,6 +124,44 @@ pub struct Ran {
     /// Steps per chunk if the recordings were streamed to their files
     /// (already written; `output.spikes` is then the summary's sample).
     pub streamed: Option<u64>,
+    /// Spikes of populations not recorded that `--decision` watched: of
+    /// each, its first and its first at or after the first input spike
+    /// (`summary::Options::decision_spikes`).
+    pub decision_spikes: Vec<SpikeEvent>,
+}
+
+impl Ran {
+    /// A finished run whose `output.spikes` may hold populations watched
+    /// for the decision latency but not recorded: those move to
+    /// `decision_spikes`, the few the latency needs.
+    fn new(
+        machine: Machine,
+        mut output: RunOutput,
+        recorded: Vec<bool>,
+        threads: usize,
+        engine: &'static str,
+        late_inputs: usize,
+        streamed: Option<u64>,
+    ) -> Ran {
+        let mut decision_spikes = Vec::new();
+        if output.spikes.iter().any(|s| !recorded[s.pop as usize]) {
+            let inputs = crate::summary::input_populations(&machine);
+            let first_input = output.spikes.iter().filter(|s| inputs[s.pop as usize]).map(|s| s.step).min();
+            let n = machine.pops.len();
+            let (mut first, mut after) = (vec![false; n], vec![false; n]);
+            for s in output.spikes.iter().filter(|s| !recorded[s.pop as usize]) {
+                let p = s.pop as usize;
+                let past = first_input.is_some_and(|f| s.step >= f);
+                if !first[p] || (past && !after[p]) {
+                    decision_spikes.push(*s);
+                }
+                first[p] = true;
+                after[p] |= past;
+            }
+            output.spikes.retain(|s| recorded[s.pop as usize]);
+        }
+        Ran { machine, output, recorded, threads, engine, late_inputs, streamed, decision_spikes }
+    }
 }
 
 /// Applies cost-model choices to a loaded machine.
@@ -250,13 +288,23 @@ fn run_on(mut m: Machine, r: &Request, ranks: Ranks, progress: &mut dyn FnMut(u6
     m.inject(&ext).map_err(nerve_emulator::EmuError::from)?;
     let any_marked = m.pops.iter().any(|p| p.record_spikes);
     let recorded: Vec<bool> = m.pops.iter().map(|p| r.record_all || !any_marked || p.record_spikes).collect();
+    // The decision latency needs the first spikes of the inputs and of the
+    // decision population, recorded or not: the emulator records those
+    // populations too, and only the recorded ones' spikes reach the files.
+    let mut watched = recorded.clone();
+    if let Some(d) = &r.decision {
+        let inputs = crate::summary::input_populations(&m);
+        for (pi, w) in watched.iter_mut().enumerate() {
+            *w |= inputs[pi] || m.pops[pi].name == *d;
+        }
+    }
     let probes = probes(&m, &r.probes)?;
     if let Some(d) = &r.decision {
         if !m.pops.iter().any(|p| &p.name == d) {
             return Err(Error::Request(format!("decision population `{d}`: no such population (populations: {})", names(&m))));
         }
     }
-    let rec = Recording { spikes: recorded.clone(), probes, per_step: true, chunk_steps: None };
+    let rec = Recording { spikes: watched.clone(), probes, per_step: true, chunk_steps: None };
     let threads = if r.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { r.threads };
     m.pin = r.pin;
     let jit = |b: Backend| -> Result<(Box<dyn KernelRunner>, &'static str)> {
@@ -278,21 +326,21 @@ fn run_on(mut m: Machine, r: &Request, ranks: Ranks, progress: &mut dyn FnMut(u6
             return Err(Error::Request("a .npy probe file holds one probe; probe one variable or write CSV".into()));
         }
     }
-    let per_step = recording_bytes_per_step(&m, &recorded, &rec.probes, threads).max(1);
+    let per_step = recording_bytes_per_step(&m, &watched, &rec.probes, threads).max(1);
     let stream = r.stream.as_ref().filter(|st| per_step.saturating_mul(r.steps) > st.max_memory);
     if let Some((t, plan)) = ranks {
         let rank = t.rank();
         let ranked = engine::Ranked { transport: t, plan };
         let Some(st) = stream else {
             let output = engine::run_ranked(&mut m, runner.as_ref(), r.steps, threads, &rec, None, ranked, progress)?;
-            return Ok(Ran { machine: m, output, recorded, threads, engine: engine_name, late_inputs, streamed: None });
+            return Ok(Ran::new(m, output, recorded, threads, engine_name, late_inputs, None));
         };
         // Rank 0 writes the files; the others send it their chunks.
         let chunk = (st.max_memory / per_step).max(1);
         let rec = Recording { chunk_steps: Some(chunk), ..rec };
         let probe_out = (!rec.probes.is_empty()).then_some(st.probe_out.as_path());
         let mut sink = if rank == 0 {
-            Some(crate::stream::FileSink::new(&m, r.steps, st.record.as_ref().map(|(p, f)| (p.as_path(), *f)), &rec.probes, probe_out)?)
+            Some(crate::stream::FileSink::new(&m, r.steps, st.record.as_ref().map(|(p, f)| (p.as_path(), *f)), &recorded, &rec.probes, probe_out)?)
         } else {
             None
         };
@@ -301,19 +349,19 @@ fn run_on(mut m: Machine, r: &Request, ranks: Ranks, progress: &mut dyn FnMut(u6
         if let Some(sink) = sink {
             output.spikes = sink.finish()?;
         }
-        return Ok(Ran { machine: m, output, recorded, threads, engine: engine_name, late_inputs, streamed: Some(chunk) });
+        return Ok(Ran::new(m, output, recorded, threads, engine_name, late_inputs, Some(chunk)));
     }
     let Some(st) = stream else {
         let output = engine::run(&mut m, runner.as_ref(), r.steps, threads, &rec, progress)?;
-        return Ok(Ran { machine: m, output, recorded, threads, engine: engine_name, late_inputs, streamed: None });
+        return Ok(Ran::new(m, output, recorded, threads, engine_name, late_inputs, None));
     };
     let chunk = (st.max_memory / per_step).max(1);
     let probe_out = (!rec.probes.is_empty()).then_some(st.probe_out.as_path());
-    let mut sink = crate::stream::FileSink::new(&m, r.steps, st.record.as_ref().map(|(p, f)| (p.as_path(), *f)), &rec.probes, probe_out)?;
+    let mut sink = crate::stream::FileSink::new(&m, r.steps, st.record.as_ref().map(|(p, f)| (p.as_path(), *f)), &recorded, &rec.probes, probe_out)?;
     let rec = Recording { chunk_steps: Some(chunk), ..rec };
     let mut output = engine::run_streamed(&mut m, runner.as_ref(), r.steps, threads, &rec, &mut sink, progress)?;
     output.spikes = sink.finish()?;
-    Ok(Ran { machine: m, output, recorded, threads, engine: engine_name, late_inputs, streamed: Some(chunk) })
+    Ok(Ran::new(m, output, recorded, threads, engine_name, late_inputs, Some(chunk)))
 }
 
 /// Where probes go by default.

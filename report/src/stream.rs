@@ -70,6 +70,9 @@ pub struct FileSink {
     probe_path: Option<PathBuf>,
     /// Per population: an input (its first spike starts the decision latency).
     is_input: Vec<bool>,
+    /// Per population: whether its spikes go to the file (the others come
+    /// only for the decision latency).
+    recorded: Vec<bool>,
     first_input: Option<u32>,
     seen: Vec<bool>,
     seen_after_input: Vec<bool>,
@@ -77,9 +80,17 @@ pub struct FileSink {
 }
 
 impl FileSink {
-    /// A sink for a run of `steps` steps of `m`: spikes to `record` (if
-    /// any), the probes `(population, slot)` to `probe_path`.
-    pub fn new(m: &Machine, steps: u64, record: Option<(&Path, Format)>, probes: &[(u32, u8)], probe_path: Option<&Path>) -> Result<FileSink> {
+    /// A sink for a run of `steps` steps of `m`: the spikes of the
+    /// `recorded` populations to `record` (if any; others' are only kept for
+    /// the summary), the probes `(population, slot)` to `probe_path`.
+    pub fn new(
+        m: &Machine,
+        steps: u64,
+        record: Option<(&Path, Format)>,
+        recorded: &[bool],
+        probes: &[(u32, u8)],
+        probe_path: Option<&Path>,
+    ) -> Result<FileSink> {
         let spikes = match record {
             Some((p, f)) => Some((f, Spill::create(p, "spikes")?)),
             None => None,
@@ -110,6 +121,7 @@ impl FileSink {
             probes: ps,
             probe_path: probe_path.map(Path::to_path_buf),
             is_input: crate::summary::input_populations(m),
+            recorded: recorded.to_vec(),
             first_input: None,
             seen: vec![false; n],
             seen_after_input: vec![false; n],
@@ -186,6 +198,13 @@ impl FileSink {
 impl RecordSink for FileSink {
     fn chunk(&mut self, first: u64, spikes: &[SpikeEvent], probes: &[Vec<Vec<i32>>]) -> std::io::Result<()> {
         self.keep(spikes);
+        let filtered: Vec<SpikeEvent>;
+        let spikes = if spikes.iter().all(|s| self.recorded[s.pop as usize]) {
+            spikes
+        } else {
+            filtered = spikes.iter().filter(|s| self.recorded[s.pop as usize]).copied().collect();
+            &filtered
+        };
         if let Some((format, s)) = &mut self.spikes {
             match format {
                 Format::Csv => {

@@ -465,6 +465,9 @@ pub struct Options<'a> {
     pub threads: usize,
     pub inference_steps: Option<u64>,
     pub decision: Option<&'a str>,
+    /// Spikes of populations the run did not record that the decision
+    /// latency needs (`session::Ran::decision_spikes`), beside `out.spikes`.
+    pub decision_spikes: &'a [nerve_emulator::engine::SpikeEvent],
     /// Which populations' spikes were recorded.
     pub recorded: &'a [bool],
     pub load_seconds: f64,
@@ -611,9 +614,10 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
     let decision = o.decision.map(|name| {
         let inputs = input_populations(m);
         let is_input = |p: u32| inputs[p as usize];
-        let first_in = out.spikes.iter().find(|s| is_input(s.pop)).map(|s| s.step as u64);
+        let all = || out.spikes.iter().chain(o.decision_spikes);
+        let first_in = all().filter(|s| is_input(s.pop)).map(|s| s.step as u64).min();
         let dpop = m.pops.iter().position(|p| p.name == name);
-        let dec = dpop.and_then(|d| out.spikes.iter().find(|s| s.pop == d as u32 && first_in.is_none_or(|f| s.step as u64 >= f)).map(|s| s.step as u64));
+        let dec = dpop.and_then(|d| all().filter(|s| s.pop == d as u32 && first_in.is_none_or(|f| s.step as u64 >= f)).map(|s| s.step as u64).min());
         // (The steps' times are kept up to the emulator's cap; beyond it, no latency.)
         let latency = match (first_in, dec) {
             (Some(f), Some(d)) if (d as usize) < out.step_times.len() => Some(out.step_times[f as usize..=d as usize].iter().map(|s| s.step_ns).sum()),

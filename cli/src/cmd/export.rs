@@ -198,8 +198,9 @@ pub fn run(a: ExportArgs) -> Result<()> {
             let largest = tables.iter().map(|t| t.entries.len()).max().unwrap_or(0);
             if !quiet {
                 eprintln!(
-                    "wrote {} ({} chips, {entries} {} entries, largest table {largest} of {})",
+                    "wrote {}{} ({} chips, {entries} {} entries, largest table {largest} of {})",
                     a.output.display(),
+                    a.binary.as_ref().map_or(String::new(), |b| format!(" and {}", b.display())),
                     tables.len(),
                     if a.uncompressed { "uncompressed" } else { "compressed" },
                     img.arch.router.table_entries

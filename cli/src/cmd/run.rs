@@ -370,6 +370,7 @@ pub fn run(a: RunArgs) -> Result<()> {
             threads: ran.threads,
             inference_steps: a.inference_steps,
             decision: a.decision.as_deref(),
+            decision_spikes: &ran.decision_spikes,
             recorded: &ran.recorded,
             load_seconds,
             huge_pages: crate::hugepages::requested(),

@@ -201,8 +201,9 @@ const ROWS: &[(&str, &str, Check)] = &[
         assert!(json(d, "t.json").is_array() || json(d, "t.json").is_object());
     }),
     ("export spinnaker-tables", "--binary", |d| {
-        nerve(d, "export spinnaker-tables small.img -o t2.json --binary t2.bin");
+        let o = nerve(d, "export spinnaker-tables small.img -o t2.json --binary t2.bin");
         assert!(!bytes(d, "t2.bin").is_empty());
+        assert!(String::from_utf8_lossy(&o.stderr).contains("wrote t2.json and t2.bin ("), "the note names both files");
     }),
     ("export spinnaker-tables", "--uncompressed", |d| {
         nerve(d, "export spinnaker-tables small.img -o t3.json");
@@ -408,6 +409,39 @@ fn edge_case_run_summaries_read_back() {
 
 /// `-q` is `export`'s own, for every target: before the target as after it
 /// (before it, clap refused it as contradicting the target).
+/// `--decision` measures from the first input spike to the decision
+/// population's first spike whether or not either is recorded (small.json
+/// records exc and inh, not its Poisson input `stim`), and the recording
+/// holds what it would without it, in memory or streamed.
+#[test]
+fn the_decision_latency_needs_no_recording() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    setup(d);
+    nerve(d, "run small.img --steps 300 --record plain.csv -q");
+    let mut want = None;
+    for (flags, tag) in [("--record-all", "all"), ("", "some"), ("--max-memory 1K", "streamed")] {
+        nerve(d, &format!("run small.img --steps 300 --decision inh --record {tag}.csv --report {tag}.json {flags} -q"));
+        let dec = json(d, &format!("{tag}.json"))["timing"]["decision"].clone();
+        assert!(dec["first_input_step"].is_u64() && dec["decision_step"].is_u64() && dec["latency_ns"].is_f64(), "{tag}: {dec}");
+        match &want {
+            None => want = Some(dec),
+            Some(w) => assert_eq!(&dec, w, "{tag}"),
+        }
+        if tag != "all" {
+            assert_eq!(bytes(d, &format!("{tag}.csv")), bytes(d, "plain.csv"), "{tag}: the recording is as without --decision");
+        }
+    }
+    assert!(text(d, "all.csv").contains("\nstim,"), "the input spikes when all is recorded");
+    // The decision population unrecorded too (recording only exc).
+    let mut net = json(d, "small.json");
+    net["populations"][2].as_object_mut().unwrap().remove("record");
+    std::fs::write(d.join("exc_only.json"), net.to_string()).unwrap();
+    nerve(d, "run exc_only.json --arch spinnaker --steps 300 --decision inh --record e.csv --report e.json -q");
+    assert_eq!(json(d, "e.json")["timing"]["decision"], want.unwrap());
+    assert!(!text(d, "e.csv").contains("\ninh,"), "inh is not recorded");
+}
+
 #[test]
 fn export_quiet_goes_before_or_after_the_target() {
     let dir = tempfile::tempdir().unwrap();

@@ -88,6 +88,53 @@ fn inspect_counts_chips_in_use_as_compile_does() {
     assert!(s.contains("2 of 288 chips)"), "{s}");
 }
 
+/// An image read from a pipe (`nerve run <(…)`, `cat x.img | nerve run
+/// /dev/stdin`) is read as from its file; a stream that is no image is
+/// refused after its header, not read on.
+#[test]
+#[cfg(unix)]
+fn images_are_read_from_pipes() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("sample.img");
+    nerve_isa::sample::sample_image().write(&p).unwrap();
+    let bytes = std::fs::read(&p).unwrap();
+    let piped = |args: &[&str], input: Vec<u8>| {
+        let mut child = nerve().args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        // A writer of its own: the pipe holds less than a large image.
+        let w = std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+        let out = child.wait_with_output().unwrap();
+        w.join().unwrap();
+        out
+    };
+    let from_file = run_ok(nerve().arg("inspect").arg(&p));
+    let out = piped(&["inspect", "/dev/stdin"], bytes.clone());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).replace("/dev/stdin", "X"), from_file.replace(&p.display().to_string(), "X"));
+    let run = |o: std::process::Output| {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    run(piped(&["run", "/dev/stdin", "--steps", "20", "--record", dir.path().join("a.csv").to_str().unwrap(), "-q"], bytes.clone()));
+    run_ok(nerve().arg("run").arg(&p).args(["--steps", "20", "--record"]).arg(dir.path().join("b.csv")).arg("-q"));
+    assert_eq!(std::fs::read(dir.path().join("a.csv")).unwrap(), std::fs::read(dir.path().join("b.csv")).unwrap());
+    // Cut short, with a byte too many, and no image at all.
+    for (input, says) in [
+        (bytes[..bytes.len() - 1].to_vec(), "truncated"),
+        ([bytes.as_slice(), b"x"].concat(), "trailing"),
+        (bytes[..10].to_vec(), "shorter than the 32-byte header"),
+    ] {
+        let out = piped(&["inspect", "/dev/stdin"], input);
+        let e = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && e.contains(says), "{says}: {e}");
+    }
+    let e = run_err(nerve().args(["inspect", "/dev/zero"]));
+    assert!(e.contains("not a nerve image: bad magic"), "{e}");
+}
+
 #[test]
 fn inspect_and_disasm_a_sample_image() {
     let dir = tempfile::tempdir().unwrap();

@@ -168,6 +168,7 @@ fn run_report_of_a_small_network() {
             threads: 1,
             inference_steps: Some(100),
             decision: Some("inh"),
+            decision_spikes: &ran.decision_spikes,
             recorded: &ran.recorded,
             load_seconds: 0.0,
             huge_pages: false,

@@ -153,6 +153,60 @@ fn read_at(f: &std::fs::File, buf: &mut [u8], at: u64) -> std::io::Result<usize>
     std::os::unix::fs::FileExt::read_at(f, buf, at)
 }
 
+/// An image file opened for reading, and its length. A pipe, a character
+/// device or a socket (`nerve run <(…)`, /dev/stdin) is copied into an
+/// unnamed temporary file first, since reading needs the length and reads
+/// stretches at offsets: once its header shows a nerve image (a stream that
+/// is none, /dev/zero say, is not read on), and no further than the payload
+/// the header claims and one byte (which tells trailing bytes).
+fn open_image(path: &std::path::Path) -> Result<(std::fs::File, u64), ImageError> {
+    let io = |source: std::io::Error| ImageError::Io { path: path.display().to_string(), source };
+    let f = std::fs::File::open(path).map_err(io)?;
+    let meta = f.metadata().map_err(io)?;
+    #[cfg(unix)]
+    {
+        use std::io::{Read, Seek, Write};
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() || t.is_char_device() || t.is_socket() {
+            let mut header = Vec::with_capacity(HEADER_LEN);
+            (&f).take(HEADER_LEN as u64).read_to_end(&mut header).map_err(io)?;
+            let Ok(h) = <[u8; HEADER_LEN]>::try_from(header.as_slice()) else {
+                return Err(ImageError::TooShort { len: header.len() });
+            };
+            // The header's own checks, the length it claims taken as given.
+            let claimed = u64::from_le_bytes([h[16], h[17], h[18], h[19], h[20], h[21], h[22], h[23]]);
+            check_header(&h, claimed)?;
+            let mut tmp = unnamed_file().map_err(io)?;
+            tmp.write_all(&h).map_err(io)?;
+            let copied = std::io::copy(&mut (&f).take(claimed.saturating_add(1)), &mut tmp).map_err(io)?;
+            tmp.rewind().map_err(io)?;
+            return Ok((tmp, HEADER_LEN as u64 + copied));
+        }
+    }
+    Ok((f, meta.len()))
+}
+
+/// A new file in the temporary directory, its name removed at once (it
+/// lives while open).
+#[cfg(unix)]
+fn unnamed_file() -> std::io::Result<std::fs::File> {
+    let dir = std::env::temp_dir();
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    for k in 0..100u32 {
+        let p = dir.join(format!("nerve-image-{}-{stamp}-{k}", std::process::id()));
+        match std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&p) {
+            Ok(f) => {
+                std::fs::remove_file(&p)?;
+                return Ok(f);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other(format!("no free temporary file name in {}", dir.display())))
+}
+
 #[cfg(windows)]
 fn read_at(f: &std::fs::File, buf: &mut [u8], at: u64) -> std::io::Result<usize> {
     std::os::windows::fs::FileExt::seek_read(f, buf, at)
@@ -345,8 +399,7 @@ impl Image {
     fn read_file(path: &std::path::Path, keep: Option<&dyn Fn(usize) -> bool>, load: Option<Option<usize>>) -> Result<FileRead, ImageError> {
         use std::io::Read;
         let io = |source: std::io::Error| ImageError::Io { path: path.display().to_string(), source };
-        let mut f = std::fs::File::open(path).map_err(io)?;
-        let file_len = f.metadata().map_err(io)?.len();
+        let (mut f, file_len) = open_image(path)?;
         if file_len < HEADER_LEN as u64 {
             return Err(ImageError::TooShort { len: file_len as usize });
         }

@@ -44,7 +44,16 @@ fn spinnaker_power_and_energy_per_event_match_published_figures() {
     let s = summary::build(
         &ran.machine,
         &ran.output,
-        &summary::Options { engine: "jit", threads: 2, inference_steps: None, decision: None, recorded: &ran.recorded, load_seconds: 0.0, huge_pages: false },
+        &summary::Options {
+            engine: "jit",
+            threads: 2,
+            inference_steps: None,
+            decision: None,
+            decision_spikes: &[],
+            recorded: &ran.recorded,
+            load_seconds: 0.0,
+            huge_pages: false,
+        },
     );
     assert_eq!(s.chips_used, 4);
     assert_eq!(s.timing.overrun_steps, 0, "must keep real time");
