@@ -72,6 +72,14 @@ cmp "$W/small-spinnaker.1.p.csv" "$W/net.p.csv"
 same_summary "$W/small-spinnaker.1.json" "$W/net.json"
 echo "ok: a network compiled by 2 ranks = its image on 1 process"
 
+# The decision latency (inputs not recorded) over ranks, in memory and streamed: as one process.
+"$N" run "$W/small-spinnaker.img" --steps 2000 --decision inh --report "$W/d.1.json" -q
+for extra in "" "--max-memory 1K"; do
+  "${MPIRUN[@]}" -np 2 "$N" run "$W/small-spinnaker.img" --steps 2000 --decision inh --report "$W/d.2.json" -q $extra
+  python3 -c 'import json, sys; a, b = (json.load(open(p))["timing"]["decision"] for p in sys.argv[1:3]); assert a == b and a["latency_ns"], (a, b)' "$W/d.1.json" "$W/d.2.json"
+done
+echo "ok: the decision latency over 2 ranks = 1 process"
+
 # What stays on one process is refused, naming the flag.
 if "${MPIRUN[@]}" -np 2 "$N" run "$W/small-spinnaker.img" --steps 10 --save-weights "$W/w.csv" -q 2> "$W/err"; then
   echo "--save-weights over 2 ranks should fail"; exit 1
