@@ -110,7 +110,7 @@ impl BuildArgs {
 
 /// Reads `network` and compiles it for `arch`; the report's read time is set, its write time is not.
 pub fn build(network: &Path, arch: &Arch, b: &BuildArgs, quiet: bool) -> Result<nerve_compiler::compile::Output> {
-    let (net, opts, read_s) = read(network, b, quiet)?;
+    let (net, opts, read_s) = read(network, arch, b, quiet)?;
     let mut prog = Progress::new(quiet, "compiling");
     let mut out = compile(arch, &net, &opts, &mut |s: &str| prog.stage(s))?;
     prog.finish();
@@ -121,7 +121,7 @@ pub fn build(network: &Path, arch: &Arch, b: &BuildArgs, quiet: bool) -> Result<
 /// The network and what an exporter needs of its compilation (quantisation,
 /// partition, synapses: no placement, routing or code).
 pub fn prepare(network: &Path, arch: &Arch, b: &BuildArgs, quiet: bool) -> Result<(Network, nerve_compiler::compile::Prepared)> {
-    let (net, opts, _) = read(network, b, quiet)?;
+    let (net, opts, _) = read(network, arch, b, quiet)?;
     let mut prog = Progress::new(quiet, "preparing");
     let prep = nerve_compiler::compile::prepare(arch, &net, &opts, &mut |s: &str| prog.stage(s))?;
     prog.finish();
@@ -129,7 +129,14 @@ pub fn prepare(network: &Path, arch: &Arch, b: &BuildArgs, quiet: bool) -> Resul
 }
 
 /// The network and the compile options the flags ask for; seconds reading.
-fn read(network: &Path, b: &BuildArgs, quiet: bool) -> Result<(Network, Options, f64)> {
+fn read(network: &Path, arch: &Arch, b: &BuildArgs, quiet: bool) -> Result<(Network, Options, f64)> {
+    if let Some(k) = b.neurons_per_core.filter(|&k| k > arch.core.max_neurons && !quiet) {
+        // Not an error (the flag is an upper bound), but not what was asked either.
+        eprintln!(
+            "note: --neurons-per-core {k} is past `{}`'s {} neurons per core: a core holds at most {}",
+            arch.name, arch.core.max_neurons, arch.core.max_neurons
+        );
+    }
     let t_read = std::time::Instant::now();
     let net = read_network(network, &b.nir, quiet)?;
     let read_s = t_read.elapsed().as_secs_f64();

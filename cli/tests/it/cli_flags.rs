@@ -110,6 +110,10 @@ const ROWS: &[(&str, &str, Check)] = &[
             v["cores"].as_array().expect("inspect lists cores").len()
         };
         assert!(cores("n.img") > cores("small.img"), "64 neurons per core take more cores");
+        // Past the profile's 256: the profile's limit, and a note that says so.
+        let o = nerve(d, "compile small.json --arch spinnaker -o big.img --neurons-per-core 2000");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("note: --neurons-per-core 2000 is past `spinnaker`'s 256 neurons per core"));
+        assert_eq!(bytes(d, "big.img"), bytes(d, "small.img"), "256 per core, as by default");
     }),
     ("compile", "--shared-routes", |d| {
         // small.json at 10 neurons per core: exc → exc leaves ~13% of its slice pairs unconnected.
