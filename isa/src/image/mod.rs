@@ -310,7 +310,7 @@ pub enum ImageError {
     TooShort { len: usize },
     #[error("not a nerve image: bad magic {found:02x?} (expected \"NERVEIMG\")")]
     BadMagic { found: [u8; 8] },
-    #[error("image format version {found} is not supported (this nerve reads version {FORMAT_VERSION})")]
+    #[error("image format version {found} is not supported (this nerve reads version {FORMAT_VERSION}): compile the network again with this nerve")]
     UnsupportedVersion { found: u32 },
     #[error("image header: {field} must be zero, found {value}")]
     Reserved { field: &'static str, value: u64 },

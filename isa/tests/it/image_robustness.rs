@@ -84,6 +84,7 @@ fn header_errors_are_specific() {
     b[8] = 99;
     let e = Image::from_bytes(&b).unwrap_err();
     assert!(matches!(e, ImageError::UnsupportedVersion { found: 99 }), "{e}");
+    assert!(e.to_string().contains("compile the network again with this nerve"), "{e}");
     let mut b = bytes.clone();
     b.push(0);
     assert!(matches!(Image::from_bytes(&b), Err(ImageError::TrailingBytes { extra: 1 })));
