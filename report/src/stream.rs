@@ -73,6 +73,8 @@ pub struct FileSink {
     /// Per population: whether its spikes go to the file (the others come
     /// only for the decision latency).
     recorded: Vec<bool>,
+    /// Spikes of recorded populations kept.
+    sampled: usize,
     first_input: Option<u32>,
     seen: Vec<bool>,
     seen_after_input: Vec<bool>,
@@ -122,6 +124,7 @@ impl FileSink {
             probe_path: probe_path.map(Path::to_path_buf),
             is_input: crate::summary::input_populations(m),
             recorded: recorded.to_vec(),
+            sampled: 0,
             first_input: None,
             seen: vec![false; n],
             seen_after_input: vec![false; n],
@@ -186,8 +189,12 @@ impl FileSink {
                 self.first_input = Some(s.step);
             }
             let after = self.first_input.is_some_and(|f| s.step >= f);
-            if self.kept.len() <= RASTER_CAP || !self.seen[p] || (after && !self.seen_after_input[p]) {
+            // The raster's sample is of recorded populations only (the
+            // others are watched for the decision latency, dropped after).
+            let sample = self.recorded[p] && self.sampled <= RASTER_CAP;
+            if sample || !self.seen[p] || (after && !self.seen_after_input[p]) {
                 self.kept.push(*s);
+                self.sampled += self.recorded[p] as usize;
             }
             self.seen[p] = true;
             self.seen_after_input[p] |= after;
