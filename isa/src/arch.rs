@@ -435,7 +435,7 @@ impl Arch {
 
     pub fn from_file(path: &Path) -> Result<Arch, ArchError> {
         let ps = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ArchError::Io { path: ps.clone(), source })?;
+        let text = crate::files::read_to_string(path).map_err(|source| ArchError::Io { path: ps.clone(), source })?;
         if path.extension().is_some_and(|e| e == "json") {
             let a: Arch = serde_json::from_str(&text).map_err(|e| ArchError::Parse { path: ps, message: e.to_string() })?;
             a.validate()?;

@@ -70,6 +70,16 @@ fn destination(path: &Path) -> (PathBuf, bool) {
     }
 }
 
+/// 1 or 2 if `path` names this process's stdout or stderr (`/dev/stdout`,
+/// `/dev/fd/2`, `/proc/self/fd/1`, …).
+fn own_stream(path: &Path) -> Option<u32> {
+    match path.to_str()? {
+        "/dev/stdout" | "/dev/fd/1" | "/proc/self/fd/1" => Some(1),
+        "/dev/stderr" | "/dev/fd/2" | "/proc/self/fd/2" => Some(2),
+        _ => None,
+    }
+}
+
 /// Whether `path` exists and is neither a regular file nor a directory.
 pub fn is_special(path: &Path) -> bool {
     destination(path).1
@@ -82,6 +92,30 @@ pub fn write_whole(path: &Path, write: impl FnOnce(&Path) -> std::io::Result<()>
     if direct {
         return write(&target);
     }
+    if let Some(fd) = own_stream(path) {
+        // The process's stdout or stderr redirected to a file (`> log`,
+        // `>> log`): renaming over it would replace the file the shell
+        // opened (its old contents lost with `>>`, and what the process
+        // prints after going to the replaced file), and opening it again
+        // would write from its start. Written whole, then through the
+        // process's own stream, at its offset.
+        use std::io::Write;
+        let tmp = std::env::temp_dir().join(format!(".nerve-out-{}-{fd}.tmp", std::process::id()));
+        let done = write(&tmp).and_then(|()| {
+            let mut f = std::fs::File::open(&tmp)?;
+            if fd == 1 {
+                let mut out = std::io::stdout().lock();
+                std::io::copy(&mut f, &mut out)?;
+                out.flush()
+            } else {
+                let mut err = std::io::stderr().lock();
+                std::io::copy(&mut f, &mut err)?;
+                err.flush()
+            }
+        });
+        let _ = std::fs::remove_file(&tmp);
+        return done;
+    }
     let name = target.file_name().ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"))?;
     let tmp = target.with_file_name(format!(".{}.nerve-tmp", name.to_string_lossy()));
     if let Err(e) = write(&tmp) {
@@ -91,6 +125,14 @@ pub fn write_whole(path: &Path, write: impl FnOnce(&Path) -> std::io::Result<()>
     std::fs::rename(&tmp, &target).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })
+}
+
+/// This host's available memory in bytes (Linux: `MemAvailable`), if known.
+pub fn memory_available() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib.saturating_mul(1024))
 }
 
 #[cfg(test)]

@@ -242,6 +242,14 @@ fn compile(
     } else if let Ok(p) = network.extract::<PathBuf>() {
         Source::Path(p)
     } else if is_nir_graph(py, network) {
+        // The name becomes the temporary file's: one plain file name, no path.
+        if let Some(n) = name {
+            if n.is_empty() || n.len() > 200 || n.contains(['/', '\\', '\0']) || n == "." || n == ".." {
+                return Err(PyValueError::new_err(format!(
+                    "name {n:?}: expected a plain name of 1 to 200 characters (no `/`, `\\` or NUL): it names the network"
+                )));
+            }
+        }
         let dir = py.import("tempfile")?.call_method1("mkdtemp", ("", "nerve-"))?;
         let file = dir.extract::<PathBuf>()?.join(format!("{}.nir", name.unwrap_or("nir_graph")));
         tmpdir = Some(dir);

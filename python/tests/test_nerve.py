@@ -174,6 +174,10 @@ def test_nir_graph_object():
     assert from_graph.to_bytes() == nerve.compile(NIR_FF, "loihi").to_bytes()
     with pytest.raises(ValueError, match="name"):
         nerve.compile(NIR_FF, name="x")
+    # The name names the network, never a path to write to.
+    for bad in ["../escape", "/tmp/abs", "", "a" * 300]:
+        with pytest.raises(ValueError, match="expected a plain name"):
+            nerve.compile(graph, "loihi", name=bad)
 
 
 def input_from_csv(path):

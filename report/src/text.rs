@@ -60,7 +60,15 @@ pub fn tables(s: &Summary, top: usize) -> Vec<(String, String)> {
                 Some(l) => {
                     format!("{} (input at step {}, decision at step {})", eng(l * 1e-9, "s"), d.first_input_step.unwrap_or(0), d.decision_step.unwrap_or(0))
                 }
-                None => "no decision spike after the first input".into(),
+                None => match (d.first_input_step, d.decision_step) {
+                    (None, _) => "no input spike".into(),
+                    (Some(_), None) => "no decision spike after the first input".into(),
+                    // Runs longer than the emulator keeps each step's time for.
+                    (Some(f), Some(s)) => format!(
+                        "input at step {f}, decision at step {s}; the time between is not known (runs of more than {} steps keep no step's own time)",
+                        nerve_emulator::engine::STEP_TIMES_CAP
+                    ),
+                },
             },
         ]);
     }

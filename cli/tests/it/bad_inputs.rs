@@ -215,6 +215,10 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("inspect truncated.img", 1, &["truncated.img: ", "truncated"]),
     ("disasm flipped.img", 1, &["flipped.img: ", "checksum mismatch"]),
     ("export spinnaker-tables flipped.img -o out/t.json", 1, &["flipped.img: ", "checksum mismatch"]),
+    // Devices are refused as every input (they were read until memory ran out).
+    ("arch show /dev/zero", 1, &["/dev/zero", "a device, not a file"]),
+    ("compile good.json --arch /dev/zero -o out/x.img", 1, &["/dev/zero", "a device, not a file"]),
+    ("compile good.json --arch spinnaker --placement /dev/zero -o out/x.img", 1, &["/dev/zero", "a device, not a file"]),
     ("export spinnaker-tables wide2.img -o out/t.json", 1, &["spinnaker-tables", "reaches core 7", "past the 57 application cores a 64-bit route word holds"]),
     ("export spinnaker-tables c64.img -o out/t.json", 1, &["spinnaker-tables", "reaches core 6", "past the 57 application cores a 64-bit route word holds"]),
     // The machine is named first (its 70 cores on one tile were called "past the 57 of its chip").

@@ -1,5 +1,6 @@
 //! The image tools on an image built by a test.
 
+use std::path::Path;
 use std::process::Command;
 
 fn nerve() -> Command {
@@ -131,8 +132,29 @@ fn images_are_read_from_pipes() {
         let e = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success() && e.contains(says), "{says}: {e}");
     }
+    // A device is refused as every input is; a forged length is not copied.
     let e = run_err(nerve().args(["inspect", "/dev/zero"]));
-    assert!(e.contains("not a nerve image: bad magic"), "{e}");
+    assert!(e.contains("a device, not a file"), "{e}");
+    let mut forged = bytes[..32].to_vec();
+    forged[16..24].copy_from_slice(&u64::MAX.to_le_bytes());
+    let out = piped(&["inspect", "/dev/stdin"], [forged, vec![0; 1 << 20]].concat());
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && e.contains("more than this host's available memory"), "{e}");
+    // Written into a pipe (the header cannot be filled in afterwards): `compile -o /dev/stdout | run /dev/stdin`.
+    let net = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/small.json");
+    let img = dir.path().join("small.img");
+    run_ok(nerve().arg("compile").arg(&net).args(["--arch", "spinnaker", "-q", "-o"]).arg(&img));
+    let out = nerve().arg("compile").arg(&net).args(["--arch", "spinnaker", "-q", "-o", "/dev/stdout"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.stdout, std::fs::read(&img).unwrap(), "the same bytes through a pipe");
+    // stdout redirected to a file opened for appending: the spikes follow what was there.
+    let log = dir.path().join("log.txt");
+    std::fs::write(&log, "before\n").unwrap();
+    let f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    let st = nerve().arg("run").arg(&img).args(["--steps", "200", "--record", "/dev/stdout", "-q"]).stdout(f).status().unwrap();
+    assert!(st.success());
+    run_ok(nerve().arg("run").arg(&img).args(["--steps", "200", "-q", "--record"]).arg(dir.path().join("s.csv")));
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), format!("before\n{}", std::fs::read_to_string(dir.path().join("s.csv")).unwrap()));
 }
 
 #[test]

@@ -159,7 +159,7 @@ fn run_report_of_a_small_network() {
     let arch = Arch::builtin("spinnaker").unwrap();
     let out = compile(&arch, &net, &Options::default(), &mut |_| {}).unwrap();
     let m = Machine::load_valid(out.image).unwrap();
-    let ran = session::run(m, &Request { steps: 500, probes: vec!["exc:v".into()], ..Request::default() }, &mut |_| {}).unwrap();
+    let ran = session::run(m, &Request { steps: 500, probes: vec!["exc:v".into()], decision: Some("inh".into()), ..Request::default() }, &mut |_| {}).unwrap();
     let s = summary::build(
         &ran.machine,
         &ran.output,

@@ -153,14 +153,15 @@ fn read_at(f: &std::fs::File, buf: &mut [u8], at: u64) -> std::io::Result<usize>
     std::os::unix::fs::FileExt::read_at(f, buf, at)
 }
 
-/// An image file opened for reading, and its length. A pipe, a character
-/// device or a socket (`nerve run <(…)`, /dev/stdin) is copied into an
-/// unnamed temporary file first, since reading needs the length and reads
-/// stretches at offsets: once its header shows a nerve image (a stream that
-/// is none, /dev/zero say, is not read on), and no further than the payload
-/// the header claims and one byte (which tells trailing bytes).
+/// An image file opened for reading, and its length. A device is refused
+/// (`crate::files`); a pipe or a socket (`nerve run <(…)`, /dev/stdin) is
+/// copied into an unnamed temporary file first, since reading needs the
+/// length and reads stretches at offsets: once its header shows a nerve
+/// image (a stream that is none is not read on), and no further than the
+/// payload the header claims and one byte (which tells trailing bytes).
 fn open_image(path: &std::path::Path) -> Result<(std::fs::File, u64), ImageError> {
     let io = |source: std::io::Error| ImageError::Io { path: path.display().to_string(), source };
+    crate::files::refuse_device(path).map_err(io)?;
     let f = std::fs::File::open(path).map_err(io)?;
     let meta = f.metadata().map_err(io)?;
     #[cfg(unix)]
@@ -168,7 +169,7 @@ fn open_image(path: &std::path::Path) -> Result<(std::fs::File, u64), ImageError
         use std::io::{Read, Seek, Write};
         use std::os::unix::fs::FileTypeExt;
         let t = meta.file_type();
-        if t.is_fifo() || t.is_char_device() || t.is_socket() {
+        if t.is_fifo() || t.is_socket() {
             let mut header = Vec::with_capacity(HEADER_LEN);
             (&f).take(HEADER_LEN as u64).read_to_end(&mut header).map_err(io)?;
             let Ok(h) = <[u8; HEADER_LEN]>::try_from(header.as_slice()) else {
@@ -177,6 +178,16 @@ fn open_image(path: &std::path::Path) -> Result<(std::fs::File, u64), ImageError
             // The header's own checks, the length it claims taken as given.
             let claimed = u64::from_le_bytes([h[16], h[17], h[18], h[19], h[20], h[21], h[22], h[23]]);
             check_header(&h, claimed)?;
+            // What the header announces is held twice over when decoded: a
+            // claim past the host's available memory is no image it can
+            // load, and is not copied (a forged length would fill the disk).
+            if let Some(avail) = crate::files::memory_available() {
+                if claimed > avail {
+                    return Err(ImageError::Decode(format!(
+                        "the header announces {claimed} payload bytes, more than this host's available memory ({avail} bytes)"
+                    )));
+                }
+            }
             let mut tmp = unnamed_file().map_err(io)?;
             tmp.write_all(&h).map_err(io)?;
             let copied = std::io::copy(&mut (&f).take(claimed.saturating_add(1)), &mut tmp).map_err(io)?;
@@ -567,7 +578,15 @@ impl Image {
     /// leaves no partial image (and an old one untouched); a device or FIFO
     /// is written into, not replaced.
     pub fn write(&self, path: &std::path::Path) -> Result<(), ImageError> {
-        crate::files::write_whole(path, |tmp| self.write_to_file(tmp)).map_err(|source| ImageError::WriteIo { path: path.display().to_string(), source })
+        crate::files::write_whole(path, |to| {
+            if crate::files::is_special(to) {
+                // A pipe or device cannot seek back to the header: the bytes whole.
+                std::fs::write(to, self.to_bytes())
+            } else {
+                self.write_to_file(to)
+            }
+        })
+        .map_err(|source| ImageError::WriteIo { path: path.display().to_string(), source })
     }
 }
 

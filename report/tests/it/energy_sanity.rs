@@ -100,3 +100,24 @@ fn loihi_charges_sanafe_calibrated_costs_per_event() {
     let got = energy::total_pj(&energy::dynamic(&m.arch, c));
     assert!((got - hand).abs() <= 1e-9 * hand, "{got} pJ vs {hand} pJ by hand");
 }
+
+/// The decision line says what is known: a latency, no input, no decision
+/// after the input, or (past the steps whose times are kept) both steps
+/// and that the time between is not known.
+#[test]
+fn the_decision_line_says_what_is_known() {
+    use nerve_report::summary::{Decision, Summary};
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/run_small.json");
+    let mut s = Summary::read(&p).unwrap();
+    let cap = nerve_emulator::engine::STEP_TIMES_CAP;
+    for (f, d, l, says) in [
+        (Some(3), Some(9), Some(7000.0), "7.0000 µs (input at step 3, decision at step 9)".to_string()),
+        (None, None, None, "no input spike".to_string()),
+        (Some(3), None, None, "no decision spike after the first input".to_string()),
+        (Some(3), Some(9), None, format!("input at step 3, decision at step 9; the time between is not known (runs of more than {cap} steps")),
+    ] {
+        s.timing.decision = Some(Decision { population: "out".into(), first_input_step: f, decision_step: d, latency_ns: l });
+        let text: String = nerve_report::text::tables(&s, 5).into_iter().map(|(t, b)| format!("{t}\n{b}\n")).collect();
+        assert!(text.contains("decision latency (out)") && text.contains(&says), "{says}\n{text}");
+    }
+}
