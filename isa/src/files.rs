@@ -10,7 +10,9 @@
 //! a regular file (`/dev/null`, `/dev/stdout`, a FIFO, a terminal) is written
 //! into directly: renaming over it would replace the device with a plain
 //! file (as root, the system's own `/dev/null`). A symbolic link to a file
-//! is followed, so that the link stays a link.
+//! is followed, so that the link stays a link. The process's own stdout or
+//! stderr redirected to a file is written through the stream (see
+//! `write_whole`).
 
 use std::path::{Path, PathBuf};
 
