@@ -576,6 +576,10 @@ impl PyImage {
                 Ok((ran, summary))
             })
             .map_err(report_err)?;
+        // A Ctrl-C during the run (the GIL released) is raised here, as
+        // KeyboardInterrupt: the first use of numpy below would otherwise
+        // fail on it and panic.
+        py.check_signals()?;
         let (ran, summary) = ran;
         let (m, out) = (&ran.machine, &ran.output);
 
