@@ -160,6 +160,8 @@ impl Ran {
             }
             output.spikes.retain(|s| recorded[s.pop as usize]);
         }
+        // As many threads as ran (the engine takes at most one per core).
+        let threads = if output.threads > 0 { output.threads.min(threads) } else { threads };
         Ran { machine, output, recorded, threads, engine, late_inputs, streamed, decision_spikes }
     }
 }

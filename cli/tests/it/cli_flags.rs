@@ -274,6 +274,10 @@ const ROWS: &[(&str, &str, Check)] = &[
         nerve(d, "run small.img --steps 300 --threads 1 --record t2.csv -q");
         assert_eq!(text(d, "t1.csv"), text(d, "t2.csv"));
         assert_eq!(json(d, "t1.json")["threads"], 2);
+        // More threads than the image's cores: one per core ran, and the report says so.
+        let cores = json(d, "run.json")["cores_used"].as_u64().unwrap();
+        nerve(d, &format!("run small.img --steps 30 --threads {} --report t3.json -q", cores + 50));
+        assert_eq!(json(d, "t3.json")["threads"], cores);
     }),
     ("run", "--pin", |d| {
         // Pinned or not, the same spikes; the report lists the CPUs used.

@@ -97,6 +97,9 @@ pub struct ProbeTrace {
 /// Everything a run produces.
 pub struct RunOutput {
     pub steps: u64,
+    /// Threads the run used (this rank's): at most one per core of it, and
+    /// at most as many as asked for.
+    pub threads: usize,
     pub spikes: Vec<SpikeEvent>,
     pub probes: Vec<ProbeTrace>,
     pub counts: Counts,
@@ -674,6 +677,7 @@ fn merge(
     }
     RunOutput {
         steps,
+        threads: workers.len(),
         spikes,
         probes,
         counts,
