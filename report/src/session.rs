@@ -134,34 +134,20 @@ impl Ran {
     /// A finished run whose `output.spikes` may hold populations watched
     /// for the decision latency but not recorded: those move to
     /// `decision_spikes`, the few the latency needs.
-    fn new(
-        machine: Machine,
-        mut output: RunOutput,
-        recorded: Vec<bool>,
-        threads: usize,
-        engine: &'static str,
-        late_inputs: usize,
-        streamed: Option<u64>,
-    ) -> Ran {
+    fn new(machine: Machine, mut output: RunOutput, recorded: Vec<bool>, engine: &'static str, late_inputs: usize, streamed: Option<u64>) -> Ran {
         let mut decision_spikes = Vec::new();
         if output.spikes.iter().any(|s| !recorded[s.pop as usize]) {
-            let inputs = crate::summary::input_populations(&machine);
-            let first_input = output.spikes.iter().filter(|s| inputs[s.pop as usize]).map(|s| s.step).min();
-            let n = machine.pops.len();
-            let (mut first, mut after) = (vec![false; n], vec![false; n]);
-            for s in output.spikes.iter().filter(|s| !recorded[s.pop as usize]) {
-                let p = s.pop as usize;
-                let past = first_input.is_some_and(|f| s.step >= f);
-                if !first[p] || (past && !after[p]) {
+            // The spikes are in step order (the emulator sorts them; the streamed sink keeps them so).
+            let mut firsts = crate::stream::FirstSpikes::new(&machine);
+            for s in &output.spikes {
+                if firsts.needed(s) && !recorded[s.pop as usize] {
                     decision_spikes.push(*s);
                 }
-                first[p] = true;
-                after[p] |= past;
             }
             output.spikes.retain(|s| recorded[s.pop as usize]);
         }
         // As many threads as ran (the engine takes at most one per core).
-        let threads = if output.threads > 0 { output.threads.min(threads) } else { threads };
+        let threads = output.threads;
         Ran { machine, output, recorded, threads, engine, late_inputs, streamed, decision_spikes }
     }
 }
@@ -335,7 +321,7 @@ fn run_on(mut m: Machine, r: &Request, ranks: Ranks, progress: &mut dyn FnMut(u6
         let ranked = engine::Ranked { transport: t, plan };
         let Some(st) = stream else {
             let output = engine::run_ranked(&mut m, runner.as_ref(), r.steps, threads, &rec, None, ranked, progress)?;
-            return Ok(Ran::new(m, output, recorded, threads, engine_name, late_inputs, None));
+            return Ok(Ran::new(m, output, recorded, engine_name, late_inputs, None));
         };
         // Rank 0 writes the files; the others send it their chunks.
         let chunk = (st.max_memory / per_step).max(1);
@@ -351,11 +337,11 @@ fn run_on(mut m: Machine, r: &Request, ranks: Ranks, progress: &mut dyn FnMut(u6
         if let Some(sink) = sink {
             output.spikes = sink.finish()?;
         }
-        return Ok(Ran::new(m, output, recorded, threads, engine_name, late_inputs, Some(chunk)));
+        return Ok(Ran::new(m, output, recorded, engine_name, late_inputs, Some(chunk)));
     }
     let Some(st) = stream else {
         let output = engine::run(&mut m, runner.as_ref(), r.steps, threads, &rec, progress)?;
-        return Ok(Ran::new(m, output, recorded, threads, engine_name, late_inputs, None));
+        return Ok(Ran::new(m, output, recorded, engine_name, late_inputs, None));
     };
     let chunk = (st.max_memory / per_step).max(1);
     let probe_out = (!rec.probes.is_empty()).then_some(st.probe_out.as_path());
@@ -363,7 +349,7 @@ fn run_on(mut m: Machine, r: &Request, ranks: Ranks, progress: &mut dyn FnMut(u6
     let rec = Recording { chunk_steps: Some(chunk), ..rec };
     let mut output = engine::run_streamed(&mut m, runner.as_ref(), r.steps, threads, &rec, &mut sink, progress)?;
     output.spikes = sink.finish()?;
-    Ok(Ran::new(m, output, recorded, threads, engine_name, late_inputs, Some(chunk)))
+    Ok(Ran::new(m, output, recorded, engine_name, late_inputs, Some(chunk)))
 }
 
 /// Where probes go by default.

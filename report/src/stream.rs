@@ -68,16 +68,13 @@ pub struct FileSink {
     json: JsonLines,
     probes: Vec<Probe>,
     probe_path: Option<PathBuf>,
-    /// Per population: an input (its first spike starts the decision latency).
-    is_input: Vec<bool>,
+    /// The spikes the decision latency needs.
+    firsts: FirstSpikes,
     /// Per population: whether its spikes go to the file (the others come
     /// only for the decision latency).
     recorded: Vec<bool>,
     /// Spikes of recorded populations kept.
     sampled: usize,
-    first_input: Option<u32>,
-    seen: Vec<bool>,
-    seen_after_input: Vec<bool>,
     kept: Vec<SpikeEvent>,
 }
 
@@ -111,7 +108,6 @@ impl FileSink {
                 body: Spill::create(path, &format!("probe{k}"))?,
             });
         }
-        let n = m.pops.len();
         Ok(FileSink {
             names: m.pops.iter().map(|p| p.name.clone()).collect(),
             dt_ms: m.dt_ms,
@@ -122,12 +118,9 @@ impl FileSink {
             json: JsonLines::new(m),
             probes: ps,
             probe_path: probe_path.map(Path::to_path_buf),
-            is_input: crate::summary::input_populations(m),
+            firsts: FirstSpikes::new(m),
             recorded: recorded.to_vec(),
             sampled: 0,
-            first_input: None,
-            seen: vec![false; n],
-            seen_after_input: vec![false; n],
             kept: Vec::new(),
         })
     }
@@ -185,19 +178,14 @@ impl FileSink {
     fn keep(&mut self, spikes: &[SpikeEvent]) {
         for s in spikes {
             let p = s.pop as usize;
-            if self.first_input.is_none() && self.is_input[p] {
-                self.first_input = Some(s.step);
-            }
-            let after = self.first_input.is_some_and(|f| s.step >= f);
+            let needed = self.firsts.needed(s);
             // The raster's sample is of recorded populations only (the
             // others are watched for the decision latency, dropped after).
             let sample = self.recorded[p] && self.sampled <= RASTER_CAP;
-            if sample || !self.seen[p] || (after && !self.seen_after_input[p]) {
+            if sample || needed {
                 self.kept.push(*s);
                 self.sampled += self.recorded[p] as usize;
             }
-            self.seen[p] = true;
-            self.seen_after_input[p] |= after;
         }
     }
 }
@@ -236,5 +224,35 @@ impl RecordSink for FileSink {
             }
         }
         Ok(())
+    }
+}
+
+/// Which spikes the decision latency needs, met in step order: each
+/// population's first, and its first at or after the first input spike.
+pub(crate) struct FirstSpikes {
+    /// Per population: an input (its first spike starts the decision latency).
+    is_input: Vec<bool>,
+    first_input: Option<u32>,
+    seen: Vec<bool>,
+    seen_after_input: Vec<bool>,
+}
+
+impl FirstSpikes {
+    pub(crate) fn new(m: &Machine) -> FirstSpikes {
+        let n = m.pops.len();
+        FirstSpikes { is_input: crate::summary::input_populations(m), first_input: None, seen: vec![false; n], seen_after_input: vec![false; n] }
+    }
+
+    /// Whether `s` is one of them (every spike is to be shown, in order).
+    pub(crate) fn needed(&mut self, s: &SpikeEvent) -> bool {
+        let p = s.pop as usize;
+        if self.first_input.is_none() && self.is_input[p] {
+            self.first_input = Some(s.step);
+        }
+        let after = self.first_input.is_some_and(|f| s.step >= f);
+        let needed = !self.seen[p] || (after && !self.seen_after_input[p]);
+        self.seen[p] = true;
+        self.seen_after_input[p] |= after;
+        needed
     }
 }
