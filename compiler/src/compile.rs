@@ -250,7 +250,7 @@ fn check_memory(net: &Network) -> Result<()> {
     let synapses = synapse_bound(net);
     let neurons: u64 = net.pops().map(|(_, p)| p.size as u64).sum();
     let need = synapses.saturating_mul(BYTES_PER_SYNAPSE).saturating_add(neurons.saturating_mul(BYTES_PER_NEURON));
-    let Some((avail, bound)) = available_memory() else { return Ok(()) };
+    let Some((avail, bound)) = nerve_isa::files::available_memory() else { return Ok(()) };
     if need > avail {
         return Err(CompileError::Network(format!(
             "the network has {neurons} neurons and makes up to {synapses} synapses: compiling it needs about {:.1} GiB ({BYTES_PER_NEURON} bytes per neuron, {BYTES_PER_SYNAPSE} per synapse), more than the {:.1} GiB {bound}",
@@ -268,7 +268,7 @@ fn check_memory(net: &Network) -> Result<()> {
 pub(crate) fn check_neurons_fit(neurons: u64, extra: u64) -> std::result::Result<(), String> {
     let per = BYTES_PER_NEURON.saturating_add(extra);
     let need = neurons.saturating_mul(per);
-    let Some((avail, bound)) = available_memory() else { return Ok(()) };
+    let Some((avail, bound)) = nerve_isa::files::available_memory() else { return Ok(()) };
     if need > avail {
         return Err(format!(
             "{neurons} neurons need about {:.1} GiB ({per} bytes per neuron), more than the {:.1} GiB {bound}",
@@ -277,60 +277,6 @@ pub(crate) fn check_neurons_fit(neurons: u64, extra: u64) -> std::result::Result
         ));
     }
     Ok(())
-}
-
-/// The memory available to a new allocation, if known, and what bounds it
-/// (Linux): the least of the machine's `MemAvailable`, what the process's
-/// address-space limit (`ulimit -v`) leaves and what its cgroup's limit
-/// leaves (a 4.7 GB all-to-all under `ulimit -v` of 2 GB passed the check
-/// against the machine's 23 GB and died in an allocation).
-fn available_memory() -> Option<(u64, &'static str)> {
-    let kib_field =
-        |text: &str, key: &str| -> Option<u64> { text.lines().find(|l| l.starts_with(key))?.split_whitespace().nth(1)?.parse::<u64>().ok().map(|k| k * 1024) };
-    let machine = kib_field(&std::fs::read_to_string("/proc/meminfo").ok()?, "MemAvailable:")?;
-    let mut best = (machine, "this machine has available");
-    let mut consider = |bytes: Option<u64>, what: &'static str| {
-        if let Some(b) = bytes.filter(|&b| b < best.0) {
-            best = (b, what);
-        }
-    };
-    // "Max address space  <soft>  <hard>  bytes", less what the process maps already.
-    let address_space = std::fs::read_to_string("/proc/self/limits").ok().and_then(|t| {
-        let soft: u64 = t.lines().find(|l| l.starts_with("Max address space"))?.split_whitespace().nth(3)?.parse().ok()?;
-        let mapped = std::fs::read_to_string("/proc/self/status").ok().and_then(|s| kib_field(&s, "VmSize:")).unwrap_or(0);
-        Some(soft.saturating_sub(mapped))
-    });
-    consider(address_space, "the process's address-space limit (ulimit -v) leaves");
-    consider(cgroup_left(), "the process's cgroup memory limit leaves");
-    Some(best)
-}
-
-/// What the process's cgroup memory limit leaves (v2 `memory.max` −
-/// `memory.current`, or v1 `memory.limit_in_bytes` − `memory.usage_in_bytes`),
-/// if it has one.
-fn cgroup_left() -> Option<u64> {
-    let cg = std::fs::read_to_string("/proc/self/cgroup").ok()?;
-    let read = |p: String| std::fs::read_to_string(p).ok().and_then(|t| t.trim().parse::<u64>().ok());
-    for line in cg.lines() {
-        let mut f = line.splitn(3, ':');
-        let (_, controllers, path) = (f.next()?, f.next()?, f.next()?);
-        let (roots, max, cur): (&[&str], _, _) = match controllers {
-            // v2, alone or beside v1 (hybrid: under `unified`).
-            "" => (&["/sys/fs/cgroup", "/sys/fs/cgroup/unified"], "memory.max", "memory.current"),
-            c if c.split(',').any(|c| c == "memory") => (&["/sys/fs/cgroup/memory"], "memory.limit_in_bytes", "memory.usage_in_bytes"),
-            _ => continue,
-        };
-        // The cgroup's own directory, or (in a container whose namespace hides the path) the root.
-        for dir in roots.iter().flat_map(|root| [format!("{root}{path}"), root.to_string()]) {
-            if let (Some(limit), Some(used)) = (read(format!("{dir}/{max}")), read(format!("{dir}/{cur}"))) {
-                // v1 reports "no limit" as a huge number.
-                if limit < 1 << 60 {
-                    return Some(limit.saturating_sub(used));
-                }
-            }
-        }
-    }
-    None
 }
 
 /// Expands every projection's connector, on up to `threads` host threads

@@ -181,7 +181,7 @@ fn open_image(path: &std::path::Path) -> Result<(std::fs::File, u64), ImageError
             // What the header announces is held twice over when decoded: a
             // claim past the host's available memory is no image it can
             // load, and is not copied (a forged length would fill the disk).
-            if let Some(avail) = crate::files::memory_available() {
+            if let Some((avail, _)) = crate::files::available_memory() {
                 if claimed > avail {
                     return Err(ImageError::Decode(format!(
                         "the header announces {claimed} payload bytes, more than this host's available memory ({avail} bytes)"
