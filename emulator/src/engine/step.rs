@@ -472,12 +472,15 @@ impl Ctx<'_> {
                 }
                 // Other threads go on while this one charges its spikes.
                 self.posts.post(self.t, step, &out, w.settled_max.to_bits());
+                self.posts.fetch(self.t, step);
                 self.send(w, step, &out);
                 w.own = out;
                 if s.defer_settle && step > 0 {
                     self.settle_step(w, step - 1, net.as_mut(), acc.as_mut(), None);
                 }
                 self.posts.wait(self.t, step);
+                // Every other thread is past its reads of step - 1's posts.
+                self.posts.claim(self.t, step + 1);
             } else {
                 {
                     // invariant: no thread panics while holding a spike buffer (compute and send return no errors; a panic is a bug and ends the run)
