@@ -23,7 +23,7 @@ use nerve_isa::image::{Image, ImageError, ValidImage};
 use nerve_report::session::{self, CostModel, Engine, Input, Request};
 use nerve_report::spikes::Spike;
 use numpy::{PyArray1, PyArrayMethods};
-use pyo3::exceptions::{PyOSError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyMemoryError, PyOSError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
@@ -203,7 +203,9 @@ fn compile(
         return Err(PyValueError::new_err("neurons_per_core: give at least 1"));
     }
     if !(shared_routes.is_finite() && shared_routes >= 0.0) {
-        return Err(PyValueError::new_err(format!("shared_routes: {shared_routes} is not a fraction of deliveries: give a number >= 0 (0 routes every slice exactly)")));
+        return Err(PyValueError::new_err(format!(
+            "shared_routes: {shared_routes} is not a fraction of deliveries: give a number >= 0 (0 routes every slice exactly)"
+        )));
     }
     if let Some(x) = dt {
         if !(x.is_finite() && x > 0.0) {
@@ -401,6 +403,37 @@ fn spike(pop: &str, neuron: i64, time_ms: f64, at: impl Fn() -> String) -> PyRes
     Ok(Spike { population: pop.to_string(), neuron, time_ms })
 }
 
+/// Refuses a run whose probes cannot be held in memory. `Image.run` keeps
+/// them whole (each thread a row per step of every population it runs a
+/// part of, then the values as float64), where the CLI writes them to a file
+/// as it goes: a run past the host's memory was aborted by the allocator at
+/// its end, after all its steps.
+fn probes_fit(image: &Image, probes: &[String], steps: u64, threads: usize) -> PyResult<()> {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = if threads == 0 { cpus } else { threads }.clamp(1, image.cores.len().max(1)) as u128;
+    let mut neurons = 0u128;
+    for p in probes {
+        let pop = p.split_once(':').map_or(p.as_str(), |(pop, _)| pop);
+        // An unknown population is the run's own error to report.
+        neurons += image.populations.iter().find(|x| x.name == pop).map_or(0, |x| u128::from(x.size));
+    }
+    if neurons == 0 {
+        return Ok(());
+    }
+    let need = u128::from(steps) * (neurons * (4 * (threads + 1) + 8) + 24 * threads);
+    let Some((avail, what)) = nerve_isa::files::available_memory() else { return Ok(()) };
+    if need > u128::from(avail) {
+        let gib = |b: u128| b as f64 / (1u64 << 30) as f64;
+        return Err(PyMemoryError::new_err(format!(
+            "probes {}: {neurons} neurons × {steps} steps need about {:.1} GiB in memory, and {what} {:.1} GiB: Image.run keeps probes whole; probe fewer steps or neurons, or use `nerve run --probe … --probe-out FILE`, which writes them as it goes",
+            probes.join(", "),
+            gib(need),
+            gib(u128::from(avail)),
+        )));
+    }
+    Ok(())
+}
+
 fn probe_list(p: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<String>> {
     match p {
         None => Ok(Vec::new()),
@@ -551,6 +584,7 @@ impl PyImage {
             decision: decision.clone(),
             stream: None,
         };
+        probes_fit(&self.image, &request.probes, steps, threads)?;
         let t_load = std::time::Instant::now();
         let image = self.image.clone();
         let ran = py

@@ -268,6 +268,10 @@ def test_bad_inputs_name_the_culprit():
         img.run(10, probes=["out:w"])
     with pytest.raises(ValueError, match="no population `ghost`"):
         img.run(10, probes=["ghost:v"])
+    # Probes past the host's memory are refused before the run (they were
+    # aborted by the allocator after every step had run).
+    with pytest.raises(MemoryError, match=r"out:v.*4000000000 steps.*--probe-out"):
+        img.run(4_000_000_000, probes=["out:v"])
     with pytest.raises(ValueError, match="engine"):
         img.run(10, engine="gpu")
     with pytest.raises(TypeError, match="inputs"):

@@ -211,7 +211,10 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("run flipped.img --steps 5", 1, &["checksum mismatch", "corrupt"]),
     // Each names the image file.
     ("run truncated.img --steps 5", 1, &["truncated.img: ", "truncated"]),
-    ("run notimage.img --steps 5", 1, &["notimage.img: ", "not a nerve image"]),
+    // A network where an image is expected (a pipe's name has no .json to go by) is named as one.
+    ("run notimage.img --steps 5", 1, &["notimage.img: ", "not a nerve image", "looks like a JSON network", "nerve compile"]),
+    ("inspect trunc.nir", 1, &["trunc.nir: ", "not a nerve image", "looks like an HDF5 (NIR) network"]),
+    ("inspect good.json", 1, &["good.json: ", "not a nerve image", "looks like a JSON network"]),
     ("inspect truncated.img", 1, &["truncated.img: ", "truncated"]),
     ("disasm flipped.img", 1, &["flipped.img: ", "checksum mismatch"]),
     ("export spinnaker-tables flipped.img -o out/t.json", 1, &["flipped.img: ", "checksum mismatch"]),

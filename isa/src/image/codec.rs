@@ -158,7 +158,7 @@ fn read_at(f: &std::fs::File, buf: &mut [u8], at: u64) -> std::io::Result<usize>
 /// copied into an unnamed temporary file first, since reading needs the
 /// length and reads stretches at offsets: once its header shows a nerve
 /// image (a stream that is none is not read on), and no further than the
-/// payload the header claims and one byte (which tells trailing bytes).
+/// payload the header claims and one byte (which tells that bytes trail).
 fn open_image(path: &std::path::Path) -> Result<(std::fs::File, u64), ImageError> {
     let io = |source: std::io::Error| ImageError::Io { path: path.display().to_string(), source };
     crate::files::refuse_device(path).map_err(io)?;
@@ -191,6 +191,9 @@ fn open_image(path: &std::path::Path) -> Result<(std::fs::File, u64), ImageError
             let mut tmp = unnamed_file().map_err(io)?;
             tmp.write_all(&h).map_err(io)?;
             let copied = std::io::copy(&mut (&f).take(claimed.saturating_add(1)), &mut tmp).map_err(io)?;
+            if copied > claimed {
+                return Err(ImageError::StreamTrailing { expected: claimed });
+            }
             tmp.rewind().map_err(io)?;
             return Ok((tmp, HEADER_LEN as u64 + copied));
         }

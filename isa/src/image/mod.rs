@@ -303,12 +303,29 @@ pub struct VarSymbol {
     pub unit: String,
 }
 
+/// What a file that is not an image seems to be, when it is a network: a
+/// network read where an image is expected has a name without the
+/// extension that tells `nerve run` to compile it (a pipe's, say).
+fn magic_hint(found: &[u8; 8]) -> &'static str {
+    const HDF5: &[u8; 8] = b"\x89HDF\r\n\x1a\n";
+    let json = found.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    if json || found == HDF5 {
+        if json {
+            "; it looks like a JSON network: compile it first (`nerve compile`), or give `nerve run` a network file whose name ends in .json"
+        } else {
+            "; it looks like an HDF5 (NIR) network: compile it first (`nerve compile`), or give `nerve run` a network file whose name ends in .nir"
+        }
+    } else {
+        ""
+    }
+}
+
 /// Why bytes are not an image, or an image is not valid for its architecture.
 #[derive(Debug, Error)]
 pub enum ImageError {
     #[error("not a nerve image: {len} bytes is shorter than the {HEADER_LEN}-byte header")]
     TooShort { len: usize },
-    #[error("not a nerve image: bad magic {found:02x?} (expected \"NERVEIMG\")")]
+    #[error("not a nerve image: bad magic {found:02x?} (expected \"NERVEIMG\"){}", magic_hint(found))]
     BadMagic { found: [u8; 8] },
     #[error("image format version {found} is not supported (this nerve reads version {FORMAT_VERSION}): compile the network again with this nerve")]
     UnsupportedVersion { found: u32 },
@@ -318,6 +335,10 @@ pub enum ImageError {
     Truncated { expected: u64, found: u64 },
     #[error("image has {extra} trailing bytes after the payload")]
     TrailingBytes { extra: u64 },
+    /// A pipe is read only as far as the header announces and one byte
+    /// more: how much more follows is not known.
+    #[error("image stream goes on past the {expected} payload bytes its header announces (trailing bytes after the image)")]
+    StreamTrailing { expected: u64 },
     #[error("image checksum mismatch: header says {expected:08x}, payload gives {found:08x} (the file is corrupt)")]
     Checksum { expected: u32, found: u32 },
     #[error("image payload does not decode (a corrupt file whose checksum still matches, or not written by this nerve): {0}")]
