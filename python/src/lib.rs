@@ -413,9 +413,9 @@ fn probes_fit(image: &Image, probes: &[String], steps: u64, threads: usize) -> P
     let threads = if threads == 0 { cpus } else { threads }.clamp(1, image.cores.len().max(1)) as u128;
     let mut neurons = 0u128;
     for p in probes {
-        let pop = p.split_once(':').map_or(p.as_str(), |(pop, _)| pop);
-        // An unknown population is the run's own error to report.
-        neurons += image.populations.iter().find(|x| x.name == pop).map_or(0, |x| u128::from(x.size));
+        let (pop, var) = p.split_once(':').unwrap_or((p.as_str(), ""));
+        // An unknown population or variable is the run's own error to report.
+        neurons += image.populations.iter().find(|x| x.name == pop && x.vars.iter().any(|v| v.name == var)).map_or(0, |x| u128::from(x.size));
     }
     if neurons == 0 {
         return Ok(());

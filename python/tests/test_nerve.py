@@ -272,6 +272,8 @@ def test_bad_inputs_name_the_culprit():
     # aborted by the allocator after every step had run).
     with pytest.raises(MemoryError, match=r"out:v.*4000000000 steps.*--probe-out"):
         img.run(4_000_000_000, probes=["out:v"])
+    with pytest.raises(ValueError, match="no variable `w`"):
+        img.run(4_000_000_000, probes=["out:w"])
     with pytest.raises(ValueError, match="engine"):
         img.run(10, engine="gpu")
     with pytest.raises(TypeError, match="inputs"):
