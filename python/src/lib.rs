@@ -65,6 +65,7 @@ fn report_err(e: nerve_report::Error) -> PyErr {
         E::Read { .. } | E::Write { .. } | E::Emu(EmuError::Record(_)) => os_error(e),
         E::Emu(EmuError::Image(i)) | E::Image(i) => image_err(i),
         E::Compile(c) => compile_err(c),
+        E::Memory(m) => PyMemoryError::new_err(m),
         _ => value_error(e),
     }
 }
@@ -403,37 +404,6 @@ fn spike(pop: &str, neuron: i64, time_ms: f64, at: impl Fn() -> String) -> PyRes
     Ok(Spike { population: pop.to_string(), neuron, time_ms })
 }
 
-/// Refuses a run whose probes cannot be held in memory. `Image.run` keeps
-/// them whole (each thread a row per step of every population it runs a
-/// part of, then the values as float64), where the CLI writes them to a file
-/// as it goes: a run past the host's memory was aborted by the allocator at
-/// its end, after all its steps.
-fn probes_fit(image: &Image, probes: &[String], steps: u64, threads: usize) -> PyResult<()> {
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = if threads == 0 { cpus } else { threads }.clamp(1, image.cores.len().max(1)) as u128;
-    let mut neurons = 0u128;
-    for p in probes {
-        let (pop, var) = p.split_once(':').unwrap_or((p.as_str(), ""));
-        // An unknown population or variable is the run's own error to report.
-        neurons += image.populations.iter().find(|x| x.name == pop && x.vars.iter().any(|v| v.name == var)).map_or(0, |x| u128::from(x.size));
-    }
-    if neurons == 0 {
-        return Ok(());
-    }
-    let need = u128::from(steps) * (neurons * (4 * (threads + 1) + 8) + 24 * threads);
-    let Some((avail, what)) = nerve_isa::files::available_memory() else { return Ok(()) };
-    if need > u128::from(avail) {
-        let gib = |b: u128| b as f64 / (1u64 << 30) as f64;
-        return Err(PyMemoryError::new_err(format!(
-            "probes {}: {neurons} neurons × {steps} steps need about {:.1} GiB in memory, and {what} {:.1} GiB: Image.run keeps probes whole; probe fewer steps or neurons, or use `nerve run --probe … --probe-out FILE`, which writes them as it goes",
-            probes.join(", "),
-            gib(need),
-            gib(u128::from(avail)),
-        )));
-    }
-    Ok(())
-}
-
 fn probe_list(p: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<String>> {
     match p {
         None => Ok(Vec::new()),
@@ -584,7 +554,6 @@ impl PyImage {
             decision: decision.clone(),
             stream: None,
         };
-        probes_fit(&self.image, &request.probes, steps, threads)?;
         let t_load = std::time::Instant::now();
         let image = self.image.clone();
         let ran = py

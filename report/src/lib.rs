@@ -52,6 +52,10 @@ pub enum Error {
     /// a population it does not have).
     #[error("{0}")]
     Request(String),
+    /// A run kept in memory whose recordings cannot fit there (the message
+    /// names them, the bytes and what is available).
+    #[error("{0}")]
+    Memory(String),
     #[error(transparent)]
     Emu(#[from] nerve_emulator::EmuError),
     #[error(transparent)]

@@ -105,8 +105,14 @@ pub struct Stream {
 /// per thread (each worker's rows).
 pub fn recording_bytes_per_step(m: &Machine, recorded: &[bool], probes: &[(u32, u8)], threads: usize) -> u64 {
     let spiking: u64 = m.pops.iter().zip(recorded).filter(|(_, r)| **r).map(|(p, _)| p.size as u64).sum();
+    12 * spiking + probe_bytes_per_step(m, probes, threads)
+}
+
+/// The probes' part of `recording_bytes_per_step`: exact, not a bound (every
+/// probed neuron gives a value every step).
+fn probe_bytes_per_step(m: &Machine, probes: &[(u32, u8)], threads: usize) -> u64 {
     let probed: u64 = probes.iter().map(|&(p, _)| m.pops[p as usize].size as u64).sum();
-    12 * spiking + 4 * probed * (threads as u64 + 1)
+    4 * probed * (threads as u64 + 1)
 }
 
 /// A finished run: the machine after it, what it produced, and what was recorded.
@@ -312,6 +318,24 @@ fn run_on(mut m: Machine, r: &Request, ranks: Ranks, progress: &mut dyn FnMut(u6
     if let Some(st) = &r.stream {
         if st.probe_out.extension().is_some_and(|e| e == "npy") && rec.probes.len() > 1 {
             return Err(Error::Request("a .npy probe file holds one probe; probe one variable or write CSV".into()));
+        }
+    }
+    if r.stream.is_none() {
+        // Kept in memory whole (no files to stream to, as from Python): probes
+        // that cannot fit are refused before the run, not aborted by the
+        // allocator after its last step. Spikes are not: their bound is far
+        // above what runs record.
+        let need = u128::from(probe_bytes_per_step(&m, &rec.probes, threads)) * u128::from(r.steps);
+        if let Some((avail, what)) = nerve_isa::files::available_memory().filter(|&(avail, _)| need > u128::from(avail)) {
+            let gib = |b: u128| b as f64 / (1u64 << 30) as f64;
+            let probed: u64 = rec.probes.iter().map(|&(p, _)| u64::from(m.pops[p as usize].size)).sum();
+            return Err(Error::Memory(format!(
+                "probes {}: {probed} neurons × {} steps need about {:.1} GiB in memory, and {what} {:.1} GiB: probe fewer steps or neurons, or use `nerve run --probe … --probe-out FILE`, which writes them as it goes",
+                r.probes.join(", "),
+                r.steps,
+                gib(need),
+                gib(u128::from(avail)),
+            )));
         }
     }
     let per_step = recording_bytes_per_step(&m, &watched, &rec.probes, threads).max(1);

@@ -308,13 +308,10 @@ pub struct VarSymbol {
 /// extension that tells `nerve run` to compile it (a pipe's, say).
 fn magic_hint(found: &[u8; 8]) -> &'static str {
     const HDF5: &[u8; 8] = b"\x89HDF\r\n\x1a\n";
-    let json = found.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-    if json || found == HDF5 {
-        if json {
-            "; it looks like a JSON network: compile it first (`nerve compile`), or give `nerve run` a network file whose name ends in .json"
-        } else {
-            "; it looks like an HDF5 (NIR) network: compile it first (`nerve compile`), or give `nerve run` a network file whose name ends in .nir"
-        }
+    if found.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        "; it looks like a JSON network: compile it first (`nerve compile`), or give `nerve run` a network file whose name ends in .json"
+    } else if found == HDF5 {
+        "; it looks like an HDF5 (NIR) network: compile it first (`nerve compile`), or give `nerve run` a network file whose name ends in .nir"
     } else {
         ""
     }
