@@ -7,6 +7,7 @@ use libfuzzer_sys::fuzz_target;
 use nerve_emulator::engine::KernelRunner;
 use nerve_emulator::kernel::jit::Jit;
 use nerve_emulator::kernel::{interp, padded, KernelData, Param};
+use nerve_emulator::lines::LineVec;
 use nerve_isa::instr::Instr;
 use nerve_isa::kernel::Kernel;
 
@@ -44,7 +45,7 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     let np = padded(n);
-    let state: Vec<Vec<i32>> = (0..NS).map(|_| (0..np).map(|_| value()).collect()).collect();
+    let state: Vec<LineVec<i32>> = (0..NS).map(|_| (0..np).map(|_| value()).collect()).collect();
     let params: Vec<Param> =
         (0..NP).map(|_| if value() % 2 == 0 { Param::Uniform(value()) } else { Param::PerNeuron((0..np).map(|_| value()).collect()) }).collect();
     let input: Vec<i32> = (0..NI * np).map(|_| value()).collect();

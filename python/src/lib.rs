@@ -553,6 +553,8 @@ impl PyImage {
             probes: probe_list(probes)?,
             decision: decision.clone(),
             stream: None,
+            // Each probe becomes a float64 array while the run's table is still held.
+            probe_copy_bytes: 8,
         };
         let t_load = std::time::Instant::now();
         let image = self.image.clone();

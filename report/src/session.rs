@@ -85,6 +85,10 @@ pub struct Request {
     /// Where recordings go when they may exceed a memory budget; `None`:
     /// kept in memory, whatever their size.
     pub stream: Option<Stream>,
+    /// Bytes per probe value the caller builds from the probes after the
+    /// run while the run's own are still held (Python: 8, its float64
+    /// arrays): counted when probes kept in memory are checked to fit.
+    pub probe_copy_bytes: u64,
 }
 
 /// A memory budget for recordings, and the files they stream to beyond it.
@@ -111,8 +115,35 @@ pub fn recording_bytes_per_step(m: &Machine, recorded: &[bool], probes: &[(u32, 
 /// The probes' part of `recording_bytes_per_step`: exact, not a bound (every
 /// probed neuron gives a value every step).
 fn probe_bytes_per_step(m: &Machine, probes: &[(u32, u8)], threads: usize) -> u64 {
-    let probed: u64 = probes.iter().map(|&(p, _)| m.pops[p as usize].size as u64).sum();
-    4 * probed * (threads as u64 + 1)
+    4 * probed(m, probes) * (threads as u64 + 1)
+}
+
+fn probed(m: &Machine, probes: &[(u32, u8)]) -> u64 {
+    probes.iter().map(|&(p, _)| u64::from(m.pops[p as usize].size)).sum()
+}
+
+/// Probes kept in memory whole (no files to stream to, as from Python)
+/// are refused before the run if they cannot fit in `avail` bytes (`what`
+/// says what that is), not aborted by the allocator after its last step:
+/// the most held at once, during the run (the threads' rows and the run's
+/// table) or after it (the table and the caller's copy, `copy_bytes` a
+/// value). Spikes are not checked: their bound is far above what runs
+/// record.
+fn probes_fit(m: &Machine, r: &Request, probes: &[(u32, u8)], threads: usize, (avail, what): (u64, &str)) -> Result<()> {
+    let probed = probed(m, probes);
+    let per_value = (4 * (threads as u64 + 1)).max(4 + r.probe_copy_bytes);
+    let need = u128::from(probed) * u128::from(per_value) * u128::from(r.steps);
+    if need <= u128::from(avail) {
+        return Ok(());
+    }
+    let gib = |b: u128| b as f64 / (1u64 << 30) as f64;
+    Err(Error::Memory(format!(
+        "probes {}: {probed} neurons × {} steps need about {:.1} GiB in memory, and {what} {:.1} GiB: probe fewer steps or neurons, or use `nerve run --probe … --probe-out FILE`, which writes them as it goes",
+        r.probes.join(", "),
+        r.steps,
+        gib(need),
+        gib(u128::from(avail)),
+    )))
 }
 
 /// A finished run: the machine after it, what it produced, and what was recorded.
@@ -321,21 +352,8 @@ fn run_on(mut m: Machine, r: &Request, ranks: Ranks, progress: &mut dyn FnMut(u6
         }
     }
     if r.stream.is_none() {
-        // Kept in memory whole (no files to stream to, as from Python): probes
-        // that cannot fit are refused before the run, not aborted by the
-        // allocator after its last step. Spikes are not: their bound is far
-        // above what runs record.
-        let need = u128::from(probe_bytes_per_step(&m, &rec.probes, threads)) * u128::from(r.steps);
-        if let Some((avail, what)) = nerve_isa::files::available_memory().filter(|&(avail, _)| need > u128::from(avail)) {
-            let gib = |b: u128| b as f64 / (1u64 << 30) as f64;
-            let probed: u64 = rec.probes.iter().map(|&(p, _)| u64::from(m.pops[p as usize].size)).sum();
-            return Err(Error::Memory(format!(
-                "probes {}: {probed} neurons × {} steps need about {:.1} GiB in memory, and {what} {:.1} GiB: probe fewer steps or neurons, or use `nerve run --probe … --probe-out FILE`, which writes them as it goes",
-                r.probes.join(", "),
-                r.steps,
-                gib(need),
-                gib(u128::from(avail)),
-            )));
+        if let Some(avail) = nerve_isa::files::available_memory() {
+            probes_fit(&m, r, &rec.probes, threads, avail)?;
         }
     }
     let per_step = recording_bytes_per_step(&m, &watched, &rec.probes, threads).max(1);
@@ -379,4 +397,32 @@ fn run_on(mut m: Machine, r: &Request, ranks: Ranks, progress: &mut dyn FnMut(u6
 /// Where probes go by default.
 pub fn default_probe_path() -> PathBuf {
     PathBuf::from("probes.csv")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probes_kept_in_memory_count_the_threads_and_the_callers_copy() {
+        let net = r#"{"name": "p", "dt_ms": 1.0, "populations": [{"name": "p", "size": 100, "model": "lif", "params": {"i_offset": 1.0}}], "projections": []}"#;
+        let net = nerve_compiler::front::json::parse_network(net, std::path::Path::new("p.json")).unwrap();
+        let arch = nerve_isa::arch::Arch::builtin("spinnaker").unwrap();
+        let out = nerve_compiler::compile::compile(&arch, &net, &nerve_compiler::compile::Options::default(), &mut |_| {}).unwrap();
+        let m = Machine::load_valid(out.image).unwrap();
+        let probes = [(0u32, 0u8)];
+        let r = |copy: u64| Request { steps: 1000, probes: vec!["p:v".into()], probe_copy_bytes: copy, ..Request::default() };
+        // 100 neurons × 1,000 steps: 8 bytes a value on one thread (its rows
+        // and the run's table), 12 with a float64 copy after the run.
+        let fits = |copy, threads, bytes_a_value: u64| probes_fit(&m, &r(copy), &probes, threads, (100 * 1000 * bytes_a_value, "fake")).is_ok();
+        assert!(fits(0, 1, 8));
+        assert!(!fits(0, 1, 7));
+        assert!(!fits(8, 1, 11));
+        assert!(fits(8, 1, 12));
+        // Two threads hold 12 bytes a value during the run, copy or not.
+        assert!(!fits(0, 2, 11));
+        assert!(fits(8, 2, 12));
+        let e = probes_fit(&m, &r(8), &probes, 1, (100 * 1000 * 11, "fake")).unwrap_err();
+        assert!(matches!(&e, Error::Memory(msg) if msg.contains("probes p:v: 100 neurons × 1000 steps") && msg.contains("--probe-out")), "{e}");
+    }
 }

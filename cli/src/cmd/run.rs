@@ -305,6 +305,8 @@ pub fn run(a: RunArgs) -> Result<()> {
             record: a.record.as_ref().map(|r| (r.clone(), a.format.map(Into::into).unwrap_or_else(|| nerve_report::spikes::Format::from_path(r)))),
             probe_out: a.probe_out.clone().unwrap_or_else(session::default_probe_path),
         }),
+        // Probes are written from the run's own table (streamed beyond --max-memory).
+        probe_copy_bytes: 0,
     };
     let bar = Progress::bar(quiet, a.steps, "running");
     let mut progress = |s| {
