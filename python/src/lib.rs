@@ -505,8 +505,12 @@ impl PyImage {
     /// "jit-cranelift", "jit-avx512" or "interp"; `threads` (0: one per
     /// CPU; results do not depend on it); `inference_steps`, `decision`,
     /// `messages` ("multicast" | "per-destination"), `overlap`,
-    /// `static_power`: as `nerve run`'s options.
-    #[pyo3(signature = (steps, inputs = None, *, probes = None, record_all = false, threads = 1, engine = "jit", inference_steps = None, decision = None, messages = None, overlap = None, static_power = true))]
+    /// `static_power`: as `nerve run`'s options. `probe_out`: a file (.npy:
+    /// one probe; else CSV) the probes go to, written as the run goes when
+    /// they could take more than `max_memory` bytes (as `nerve run
+    /// --probe-out --max-memory`); the run's `probes` then holds a .npy's
+    /// array memory-mapped from the file, and nothing for a CSV file.
+    #[pyo3(signature = (steps, inputs = None, *, probes = None, record_all = false, threads = 1, engine = "jit", inference_steps = None, decision = None, messages = None, overlap = None, static_power = true, probe_out = None, max_memory = 1 << 31))]
     #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
@@ -522,6 +526,8 @@ impl PyImage {
         messages: Option<&str>,
         overlap: Option<bool>,
         static_power: bool,
+        probe_out: Option<PathBuf>,
+        max_memory: u64,
     ) -> PyResult<PyRun> {
         let engine = match engine {
             "jit" => Engine::Jit,
@@ -543,6 +549,17 @@ impl PyImage {
             Some(i) if !i.is_none() => spikes_in(py, i)?,
             _ => Vec::new(),
         };
+        let probes = probe_list(probes)?;
+        if max_memory == 0 {
+            return Err(PyValueError::new_err("max_memory: give at least 1 byte"));
+        }
+        let stream = match &probe_out {
+            None => None,
+            Some(_) if probes.is_empty() => return Err(PyValueError::new_err("probe_out: no probes to write (give probes=…)")),
+            // Spikes stay whole in memory: they are returned, not written.
+            Some(path) => Some(session::Stream { max_memory, record: None, probe_out: path.clone(), keep_spikes: true }),
+        };
+        let probe_names = probes.clone();
         let request = Request {
             steps,
             engine,
@@ -550,9 +567,9 @@ impl PyImage {
             pin: Default::default(),
             inputs: vec![Input { origin: "inputs".into(), spikes }],
             record_all,
-            probes: probe_list(probes)?,
+            probes,
             decision: decision.clone(),
-            stream: None,
+            stream,
             // Each probe becomes a float64 array while the run's table is still held.
             probe_copy_bytes: 8,
         };
@@ -603,7 +620,19 @@ impl PyImage {
             }
         }
         let probes = PyDict::new(py);
-        for p in &out.probes {
+        if let Some(path) = &probe_out {
+            // Within max_memory the run kept them: written now, as `nerve run` does.
+            if ran.streamed.is_none() {
+                nerve_report::probes::write(path, m, out).map_err(report_err)?;
+            }
+            // A .npy file holds the one probe (the run refuses more).
+            if let (Some(name), true) = (probe_names.first(), path.extension().is_some_and(|e| e == "npy")) {
+                let kw = PyDict::new(py);
+                kw.set_item("mmap_mode", "r")?;
+                probes.set_item(name, py.import("numpy")?.call_method("load", (path,), Some(&kw))?)?;
+            }
+        }
+        for p in out.probes.iter().filter(|_| probe_out.is_none()) {
             let pop = &m.pops[p.pop as usize];
             let var = pop.vars.iter().find(|v| v.slot == p.slot).ok_or_else(|| value_error("a probe of an unknown variable"))?;
             let n = pop.size as usize;

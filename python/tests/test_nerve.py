@@ -217,6 +217,54 @@ def test_run_inputs_probes_shapes():
     assert r.report["counts"] != quiet.report["counts"]
 
 
+def test_run_probe_out_writes_as_it_goes(tmp_path):
+    img = nerve.compile(input_net(), "spinnaker")
+    inputs = {"inp": ([0, 1, 2, 3, 4, 5, 6, 7, 0, 1], [1, 1, 1, 1, 1, 1, 1, 1, 20, 20])}
+    kept = img.run(60, inputs=inputs, probes=["out:v"], record_all=True)
+    # max_memory=1: every step streamed to the file; the spikes are returned whole all the same.
+    for budget in (1, 1 << 31):
+        path = tmp_path / f"v{budget}.npy"
+        r = img.run(60, inputs=inputs, probes=["out:v"], record_all=True, probe_out=path, max_memory=budget)
+        assert path.exists()
+        v = r.probes["out:v"]
+        assert isinstance(v, np.memmap) and v.dtype == np.float64 and v.shape == (60, 4)
+        assert np.array_equal(v, kept.probes["out:v"])
+        assert np.array_equal(np.load(path), kept.probes["out:v"])
+        assert as_pairs(r.spikes) == as_pairs(kept.spikes) and len(r.spikes["out"][0]) > 0
+        assert r.report["counts"] == kept.report["counts"]
+    # More spikes than the summary's sample (200,000): all come back from a streamed run.
+    busy = {"name": "busy", "dt_ms": 1.0, "populations": [
+        {"name": "src", "size": 1000, "model": "spike_source_poisson", "params": {"rate": 900.0}, "seed": 1, "record": ["spikes"]},
+        {"name": "out", "size": 4, "model": "lif", "params": {"tau_m": 10.0}, "record": ["spikes"]}],
+        "projections": [{"pre": "src", "post": "out", "connector": {"type": "all_to_all"}, "weight": 0.001, "delay": 1.0}]}
+    big = nerve.compile(busy, "spinnaker")
+    whole = big.run(300, probes=["out:v"])
+    streamed = big.run(300, probes=["out:v"], probe_out=tmp_path / "busy.npy", max_memory=1)
+    assert len(whole.spikes["src"][0]) > 200_000
+    assert as_pairs(streamed.spikes) == as_pairs(whole.spikes)
+    assert np.array_equal(streamed.probes["out:v"], whole.probes["out:v"])
+    # Several probes go to CSV, the same bytes as `nerve run --probe-out`
+    # writes; none come back in memory.
+    out_vars = [v["name"] for p in img.populations if p["name"] == "out" for v in p["vars"]]
+    two = [f"out:{x}" for x in out_vars[:2]]
+    assert len(two) == 2
+    img.save(tmp_path / "net.img")
+    cli("run", tmp_path / "net.img", "--steps", 60, "--quiet", "--probe", two[0], "--probe", two[1], "--probe-out", tmp_path / "cli.csv")
+    for budget in (1, 1 << 31):
+        path = tmp_path / f"p{budget}.csv"
+        r = img.run(60, probes=two, probe_out=path, max_memory=budget)
+        assert r.probes == {}
+        assert path.read_bytes() == (tmp_path / "cli.csv").read_bytes()
+    with pytest.raises(ValueError, match="probe_out: no probes"):
+        img.run(10, probe_out=tmp_path / "none.npy")
+    with pytest.raises(ValueError, match="one probe"):
+        img.run(10, probes=["out:v", "out:v"], probe_out=tmp_path / "two.npy")
+    with pytest.raises(ValueError, match="max_memory"):
+        img.run(10, probes=["out:v"], probe_out=tmp_path / "v.npy", max_memory=0)
+    with pytest.raises(OSError):
+        img.run(10, probes=["out:v"], probe_out=tmp_path / "no" / "such" / "dir" / "v.npy", max_memory=1)
+
+
 def test_run_report_has_energy():
     r = nerve.compile(SMALL, "spinnaker").run(500, inference_steps=100)
     e = r.report["energy"]
@@ -270,7 +318,7 @@ def test_bad_inputs_name_the_culprit():
         img.run(10, probes=["ghost:v"])
     # Probes past the host's memory are refused before the run (they were
     # aborted by the allocator after every step had run).
-    with pytest.raises(MemoryError, match=r"out:v.*4000000000 steps.*--probe-out"):
+    with pytest.raises(MemoryError, match=r"out:v.*4000000000 steps.*--probe-out.*probe_out=FILE"):
         img.run(4_000_000_000, probes=["out:v"])
     with pytest.raises(ValueError, match="no variable `w`"):
         img.run(4_000_000_000, probes=["out:w"])

@@ -102,6 +102,10 @@ pub struct Stream {
     pub record: Option<(PathBuf, crate::spikes::Format)>,
     /// The probe file.
     pub probe_out: PathBuf,
+    /// Every recorded spike kept in memory even when streaming, as when
+    /// not (`Ran::output.spikes` whole; the Python bindings return them):
+    /// the spikes' 12 bytes each are then not bounded by `max_memory`.
+    pub keep_spikes: bool,
 }
 
 /// Bytes a recording may take per step at most: 12 per recorded neuron (a
@@ -138,7 +142,7 @@ fn probes_fit(m: &Machine, r: &Request, probes: &[(u32, u8)], threads: usize, (a
     }
     let gib = |b: u128| b as f64 / (1u64 << 30) as f64;
     Err(Error::Memory(format!(
-        "probes {}: {probed} neurons × {} steps need about {:.1} GiB in memory, and {what} {:.1} GiB: probe fewer steps or neurons, or use `nerve run --probe … --probe-out FILE`, which writes them as it goes",
+        "probes {}: {probed} neurons × {} steps need about {:.1} GiB in memory, and {what} {:.1} GiB: probe fewer steps or neurons, or give them a file (`nerve run --probe … --probe-out FILE`; Python: `probe_out=FILE`), which is written as the run goes",
         r.probes.join(", "),
         r.steps,
         gib(need),
@@ -370,7 +374,11 @@ fn run_on(mut m: Machine, r: &Request, ranks: Ranks, progress: &mut dyn FnMut(u6
         let rec = Recording { chunk_steps: Some(chunk), ..rec };
         let probe_out = (!rec.probes.is_empty()).then_some(st.probe_out.as_path());
         let mut sink = if rank == 0 {
-            Some(crate::stream::FileSink::new(&m, r.steps, st.record.as_ref().map(|(p, f)| (p.as_path(), *f)), &recorded, &rec.probes, probe_out)?)
+            let mut sink = crate::stream::FileSink::new(&m, r.steps, st.record.as_ref().map(|(p, f)| (p.as_path(), *f)), &recorded, &rec.probes, probe_out)?;
+            if st.keep_spikes {
+                sink.keep_all_spikes();
+            }
+            Some(sink)
         } else {
             None
         };
@@ -388,6 +396,9 @@ fn run_on(mut m: Machine, r: &Request, ranks: Ranks, progress: &mut dyn FnMut(u6
     let chunk = (st.max_memory / per_step).max(1);
     let probe_out = (!rec.probes.is_empty()).then_some(st.probe_out.as_path());
     let mut sink = crate::stream::FileSink::new(&m, r.steps, st.record.as_ref().map(|(p, f)| (p.as_path(), *f)), &recorded, &rec.probes, probe_out)?;
+    if st.keep_spikes {
+        sink.keep_all_spikes();
+    }
     let rec = Recording { chunk_steps: Some(chunk), ..rec };
     let mut output = engine::run_streamed(&mut m, runner.as_ref(), r.steps, threads, &rec, &mut sink, progress)?;
     output.spikes = sink.finish()?;

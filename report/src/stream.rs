@@ -76,6 +76,8 @@ pub struct FileSink {
     /// Spikes of recorded populations kept.
     sampled: usize,
     kept: Vec<SpikeEvent>,
+    /// Every recorded spike kept, not a sample (`keep_all_spikes`).
+    keep_all: bool,
 }
 
 impl FileSink {
@@ -122,7 +124,16 @@ impl FileSink {
             recorded: recorded.to_vec(),
             sampled: 0,
             kept: Vec::new(),
+            keep_all: false,
         })
+    }
+
+    /// Keeps every spike of the recorded populations, not only the
+    /// summary's sample: `finish` then returns what a run kept in memory
+    /// would have (for a caller that returns the spikes but streams the
+    /// probes: the Python bindings).
+    pub fn keep_all_spikes(&mut self) {
+        self.keep_all = true;
     }
 
     /// The spikes the summary needs (see the module's comment), sorted.
@@ -181,7 +192,7 @@ impl FileSink {
             let needed = self.firsts.needed(s);
             // The raster's sample is of recorded populations only (the
             // others are watched for the decision latency, dropped after).
-            let sample = self.recorded[p] && self.sampled <= RASTER_CAP;
+            let sample = self.recorded[p] && (self.keep_all || self.sampled <= RASTER_CAP);
             if sample || needed {
                 self.kept.push(*s);
                 self.sampled += self.recorded[p] as usize;

@@ -304,6 +304,7 @@ pub fn run(a: RunArgs) -> Result<()> {
             max_memory: a.max_memory,
             record: a.record.as_ref().map(|r| (r.clone(), a.format.map(Into::into).unwrap_or_else(|| nerve_report::spikes::Format::from_path(r)))),
             probe_out: a.probe_out.clone().unwrap_or_else(session::default_probe_path),
+            keep_spikes: false,
         }),
         // Probes are written from the run's own table (streamed beyond --max-memory).
         probe_copy_bytes: 0,
