@@ -508,9 +508,10 @@ impl PyImage {
     /// `static_power`: as `nerve run`'s options. `probe_out`: a file (.npy:
     /// one probe; else CSV) the probes go to, written as the run goes when
     /// they could take more than `max_memory` bytes (as `nerve run
-    /// --probe-out --max-memory`); the run's `probes` then holds a .npy's
-    /// array memory-mapped from the file, and nothing for a CSV file.
-    #[pyo3(signature = (steps, inputs = None, *, probes = None, record_all = false, threads = 1, engine = "jit", inference_steps = None, decision = None, messages = None, overlap = None, static_power = true, probe_out = None, max_memory = 1 << 31))]
+    /// --probe-out --max-memory`; default 2 GiB); the run's `probes` then
+    /// holds a .npy's array memory-mapped from the file, and nothing for a
+    /// CSV file.
+    #[pyo3(signature = (steps, inputs = None, *, probes = None, record_all = false, threads = 1, engine = "jit", inference_steps = None, decision = None, messages = None, overlap = None, static_power = true, probe_out = None, max_memory = None))]
     #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
@@ -527,7 +528,7 @@ impl PyImage {
         overlap: Option<bool>,
         static_power: bool,
         probe_out: Option<PathBuf>,
-        max_memory: u64,
+        max_memory: Option<u64>,
     ) -> PyResult<PyRun> {
         let engine = match engine {
             "jit" => Engine::Jit,
@@ -550,9 +551,14 @@ impl PyImage {
             _ => Vec::new(),
         };
         let probes = probe_list(probes)?;
-        if max_memory == 0 {
-            return Err(PyValueError::new_err("max_memory: give at least 1 byte"));
-        }
+        let max_memory = match (max_memory, &probe_out) {
+            (Some(0), _) => return Err(PyValueError::new_err("max_memory: give at least 1 byte")),
+            // Probes kept in memory are checked against the memory available instead.
+            (Some(_), None) => {
+                return Err(PyValueError::new_err("max_memory: only with probe_out (the budget beyond which probes are written as the run goes)"))
+            }
+            (m, _) => m.unwrap_or(1 << 31),
+        };
         let stream = match &probe_out {
             None => None,
             Some(_) if probes.is_empty() => return Err(PyValueError::new_err("probe_out: no probes to write (give probes=…)")),
