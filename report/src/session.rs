@@ -372,16 +372,7 @@ fn run_on(mut m: Machine, r: &Request, ranks: Ranks, progress: &mut dyn FnMut(u6
         // Rank 0 writes the files; the others send it their chunks.
         let chunk = (st.max_memory / per_step).max(1);
         let rec = Recording { chunk_steps: Some(chunk), ..rec };
-        let probe_out = (!rec.probes.is_empty()).then_some(st.probe_out.as_path());
-        let mut sink = if rank == 0 {
-            let mut sink = crate::stream::FileSink::new(&m, r.steps, st.record.as_ref().map(|(p, f)| (p.as_path(), *f)), &recorded, &rec.probes, probe_out)?;
-            if st.keep_spikes {
-                sink.keep_all_spikes();
-            }
-            Some(sink)
-        } else {
-            None
-        };
+        let mut sink = if rank == 0 { Some(file_sink(&m, r.steps, st, &recorded, &rec.probes)?) } else { None };
         let mut output =
             engine::run_ranked(&mut m, runner.as_ref(), r.steps, threads, &rec, sink.as_mut().map(|s| s as &mut dyn engine::RecordSink), ranked, progress)?;
         if let Some(sink) = sink {
@@ -394,15 +385,21 @@ fn run_on(mut m: Machine, r: &Request, ranks: Ranks, progress: &mut dyn FnMut(u6
         return Ok(Ran::new(m, output, recorded, engine_name, late_inputs, None));
     };
     let chunk = (st.max_memory / per_step).max(1);
-    let probe_out = (!rec.probes.is_empty()).then_some(st.probe_out.as_path());
-    let mut sink = crate::stream::FileSink::new(&m, r.steps, st.record.as_ref().map(|(p, f)| (p.as_path(), *f)), &recorded, &rec.probes, probe_out)?;
-    if st.keep_spikes {
-        sink.keep_all_spikes();
-    }
+    let mut sink = file_sink(&m, r.steps, st, &recorded, &rec.probes)?;
     let rec = Recording { chunk_steps: Some(chunk), ..rec };
     let mut output = engine::run_streamed(&mut m, runner.as_ref(), r.steps, threads, &rec, &mut sink, progress)?;
     output.spikes = sink.finish()?;
     Ok(Ran::new(m, output, recorded, engine_name, late_inputs, Some(chunk)))
+}
+
+/// The sink a streamed run of `steps` steps writes its files through.
+fn file_sink(m: &Machine, steps: u64, st: &Stream, recorded: &[bool], probes: &[(u32, u8)]) -> Result<crate::stream::FileSink> {
+    let probe_out = (!probes.is_empty()).then_some(st.probe_out.as_path());
+    let mut sink = crate::stream::FileSink::new(m, steps, st.record.as_ref().map(|(p, f)| (p.as_path(), *f)), recorded, probes, probe_out)?;
+    if st.keep_spikes {
+        sink.keep_all_spikes();
+    }
+    Ok(sink)
 }
 
 /// Where probes go by default.
