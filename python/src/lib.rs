@@ -510,7 +510,7 @@ impl PyImage {
     /// they could take more than `max_memory` bytes (as `nerve run
     /// --probe-out --max-memory`; default 2 GiB); the run's `probes` then
     /// holds a .npy's array memory-mapped from the file, and nothing for a
-    /// CSV file.
+    /// CSV file. Spikes come back whole either way, outside that budget.
     #[pyo3(signature = (steps, inputs = None, *, probes = None, record_all = false, threads = 1, engine = "jit", inference_steps = None, decision = None, messages = None, overlap = None, static_power = true, probe_out = None, max_memory = None))]
     #[allow(clippy::too_many_arguments)]
     fn run(

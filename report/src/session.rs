@@ -104,7 +104,8 @@ pub struct Stream {
     pub probe_out: PathBuf,
     /// Every recorded spike kept in memory even when streaming, as when
     /// not (`Ran::output.spikes` whole; the Python bindings return them):
-    /// the spikes' 12 bytes each are then not bounded by `max_memory`.
+    /// the spikes' 12 bytes each are then not bounded by `max_memory`, which
+    /// bounds the probes alone (whether to stream, the chunk's length).
     pub keep_spikes: bool,
 }
 
@@ -360,7 +361,13 @@ fn run_on(mut m: Machine, r: &Request, ranks: Ranks, progress: &mut dyn FnMut(u6
             probes_fit(&m, r, &rec.probes, threads, avail)?;
         }
     }
-    let per_step = recording_bytes_per_step(&m, &watched, &rec.probes, threads).max(1);
+    // Spikes kept whole anyway (`keep_spikes`) are not within the budget:
+    // the probes alone decide whether to stream, and the chunk's length.
+    let per_step = match &r.stream {
+        Some(st) if st.keep_spikes => probe_bytes_per_step(&m, &rec.probes, threads),
+        _ => recording_bytes_per_step(&m, &watched, &rec.probes, threads),
+    }
+    .max(1);
     let stream = r.stream.as_ref().filter(|st| per_step.saturating_mul(r.steps) > st.max_memory);
     if let Some((t, plan)) = ranks {
         let rank = t.rank();
@@ -432,5 +439,28 @@ mod tests {
         assert!(fits(8, 2, 12));
         let e = probes_fit(&m, &r(8), &probes, 1, (100 * 1000 * 11, "fake")).unwrap_err();
         assert!(matches!(&e, Error::Memory(msg) if msg.contains("probes p:v: 100 neurons × 1000 steps") && msg.contains("--probe-out")), "{e}");
+    }
+    #[test]
+    fn kept_spikes_leave_the_budget_to_the_probes() {
+        let net = r#"{"name": "p", "dt_ms": 1.0, "populations": [{"name": "p", "size": 100, "model": "lif", "params": {"i_offset": 1.0}}], "projections": []}"#;
+        let net = nerve_compiler::front::json::parse_network(net, std::path::Path::new("p.json")).unwrap();
+        let arch = nerve_isa::arch::Arch::builtin("spinnaker").unwrap();
+        let out = nerve_compiler::compile::compile(&arch, &net, &nerve_compiler::compile::Options::default(), &mut |_| {}).unwrap();
+        let dir = std::env::temp_dir().join(format!("nerve-kept-spikes-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // One thread, 1,000 steps: the probe's 100 values a step take 8 bytes
+        // each (800,000 in all), the spikes' bound 12 a neuron a step
+        // (1,200,000); a budget of 1,000,000 holds the probes but not both.
+        let run = |keep_spikes: bool| {
+            let stream = Stream { max_memory: 1_000_000, record: None, probe_out: dir.join(format!("v{keep_spikes}.csv")), keep_spikes };
+            let r = Request { steps: 1000, threads: 1, probes: vec!["p:v".into()], stream: Some(stream), ..Request::default() };
+            run(Machine::load_valid(out.image.clone()).unwrap(), &r, &mut |_| {}).unwrap()
+        };
+        let (kept, not) = (run(true), run(false));
+        assert_eq!(kept.streamed, None, "the probes fit the budget: not streamed");
+        assert_eq!(not.streamed, Some(1_000_000 / 2000), "spikes not kept count: streamed");
+        assert_eq!(kept.output.spikes, not.output.spikes);
+        assert!(!kept.output.spikes.is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
