@@ -418,13 +418,17 @@ pub fn default_probe_path() -> PathBuf {
 mod tests {
     use super::*;
 
-    #[test]
-    fn probes_kept_in_memory_count_the_threads_and_the_callers_copy() {
+    /// The image of one population "p" of 100 LIF neurons driven by a constant current.
+    fn lif_100() -> nerve_isa::image::ValidImage {
         let net = r#"{"name": "p", "dt_ms": 1.0, "populations": [{"name": "p", "size": 100, "model": "lif", "params": {"i_offset": 1.0}}], "projections": []}"#;
         let net = nerve_compiler::front::json::parse_network(net, std::path::Path::new("p.json")).unwrap();
         let arch = nerve_isa::arch::Arch::builtin("spinnaker").unwrap();
-        let out = nerve_compiler::compile::compile(&arch, &net, &nerve_compiler::compile::Options::default(), &mut |_| {}).unwrap();
-        let m = Machine::load_valid(out.image).unwrap();
+        nerve_compiler::compile::compile(&arch, &net, &nerve_compiler::compile::Options::default(), &mut |_| {}).unwrap().image
+    }
+
+    #[test]
+    fn probes_kept_in_memory_count_the_threads_and_the_callers_copy() {
+        let m = Machine::load_valid(lif_100()).unwrap();
         let probes = [(0u32, 0u8)];
         let r = |copy: u64| Request { steps: 1000, probes: vec!["p:v".into()], probe_copy_bytes: copy, ..Request::default() };
         // 100 neurons × 1,000 steps: 8 bytes a value on one thread (its rows
@@ -440,12 +444,10 @@ mod tests {
         let e = probes_fit(&m, &r(8), &probes, 1, (100 * 1000 * 11, "fake")).unwrap_err();
         assert!(matches!(&e, Error::Memory(msg) if msg.contains("probes p:v: 100 neurons × 1000 steps") && msg.contains("--probe-out")), "{e}");
     }
+
     #[test]
     fn kept_spikes_leave_the_budget_to_the_probes() {
-        let net = r#"{"name": "p", "dt_ms": 1.0, "populations": [{"name": "p", "size": 100, "model": "lif", "params": {"i_offset": 1.0}}], "projections": []}"#;
-        let net = nerve_compiler::front::json::parse_network(net, std::path::Path::new("p.json")).unwrap();
-        let arch = nerve_isa::arch::Arch::builtin("spinnaker").unwrap();
-        let out = nerve_compiler::compile::compile(&arch, &net, &nerve_compiler::compile::Options::default(), &mut |_| {}).unwrap();
+        let image = lif_100();
         let dir = std::env::temp_dir().join(format!("nerve-kept-spikes-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         // One thread, 1,000 steps: the probe's 100 values a step take 8 bytes
@@ -454,7 +456,7 @@ mod tests {
         let run = |keep_spikes: bool| {
             let stream = Stream { max_memory: 1_000_000, record: None, probe_out: dir.join(format!("v{keep_spikes}.csv")), keep_spikes };
             let r = Request { steps: 1000, threads: 1, probes: vec!["p:v".into()], stream: Some(stream), ..Request::default() };
-            run(Machine::load_valid(out.image.clone()).unwrap(), &r, &mut |_| {}).unwrap()
+            run(Machine::load_valid(image.clone()).unwrap(), &r, &mut |_| {}).unwrap()
         };
         let (kept, not) = (run(true), run(false));
         assert_eq!(kept.streamed, None, "the probes fit the budget: not streamed");
