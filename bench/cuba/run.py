@@ -9,6 +9,7 @@ rate, synaptic events/s, neuron-steps/s and ratios to Brian2 cpp_standalone.
     python3 bench/cuba/run.py --N 4000 --T 1 --sims brian_standalone
 """
 import argparse
+import statistics
 import json
 import os
 import subprocess
@@ -174,6 +175,14 @@ def main():
             best = lambda k: min(w[k] for w in two if k in w)  # noqa: E731
             per = " ".join(f"{e} {th}t/1t {best((e, 1)) / best((e, th)):.2f}" for e, th in keys)
             print(f"  N={N}, best of the {len(two)} of {a.repeat} rounds on two cores: {per}")
+            # Round by round, how steady the speed-up is (the best of each
+            # count can come from different rounds).
+            for e, th in keys:
+                rs = sorted(w[(e, 1)] / w[(e, th)] for w in two if (e, 1) in w and (e, th) in w)
+                if rs:
+                    at = sum(x >= 1.6 for x in rs)
+                    print(f"  N={N}, {e} {th}t/1t round by round on two cores: median {statistics.median(rs):.2f}, lowest {rs[0]:.2f}, "
+                          f"at least 1.6 in {at} of {len(rs)} (unrounded)")
     json.dump(rows, open(os.path.join(work, "results.json"), "w"), indent=1)
     print(f"(results: {work}/results.json)")
 
