@@ -9,9 +9,9 @@ rate, synaptic events/s, neuron-steps/s and ratios to Brian2 cpp_standalone.
     python3 bench/cuba/run.py --N 4000 --T 1 --sims brian_standalone
 """
 import argparse
-import statistics
 import json
 import os
+import statistics
 import subprocess
 import sys
 

@@ -8,7 +8,7 @@
  * in TSC cycles and what it costs beyond the mean work plus the window, and
  * per thread the cycles each part of its step took. The work and the window
  * are timed as they ran, not taken as asked for: a spin of W cycles here
- * lasts ~4-9% longer (session 32: 4,150-4,370 for 4,000), and the floor is
+ * lasts ~4-11% longer (session 32: 4,140-4,430 for 4,000), and the floor is
  * what the step costs beyond what was really done. The engine's own step
  * can cost no less beyond its work; CUBA's two-thread step has ~4,000
  * cycles of work before a post.
