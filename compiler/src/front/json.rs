@@ -610,7 +610,11 @@ impl Parser {
             l.str()?;
         }
         o.finish("pre, post, receptor, connector, weight, delay, plasticity, weight_exp, num_weight_bits, sign_mode, label")?;
-        // PyNN's sign convention for current-based models.
+        // PyNN's sign convention for current-based models, on the weight each
+        // synapse gets: a dense matrix is scaled by `weight`, so its entries and
+        // the scale each alone say nothing of the product's sign. A conv2d kernel
+        // is signed as PyTorch's (mixed signs on one projection), so neither it
+        // nor its scale is held to the convention.
         if !is_loihi {
             let check = |w: f64, where_: &str| -> Result<()> {
                 let bad = match receptor {
@@ -626,7 +630,7 @@ impl Parser {
                 }
                 Ok(())
             };
-            if let Some(w) = weight {
+            if let Some(w) = weight.filter(|_| !matches!(connector, Connector::Dense(_) | Connector::Conv2d(_))) {
                 check(w, "the")?;
             }
             match &connector {
@@ -640,9 +644,14 @@ impl Parser {
                     }
                 }
                 Connector::Dense(rows) => {
+                    let scale = weight.unwrap_or(1.0);
                     for (j, r) in rows.iter().enumerate() {
                         for (i, &w) in r.iter().enumerate() {
-                            check(w, &format!("dense[{j}][{i}]"))?;
+                            if weight.is_some() {
+                                check(w * scale, &format!("dense[{j}][{i}] ({}) times the projection's weight ({}) gives a", num(w), num(scale)))?;
+                            } else {
+                                check(w, &format!("dense[{j}][{i}]"))?;
+                            }
                         }
                     }
                 }

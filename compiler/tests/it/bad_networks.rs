@@ -121,7 +121,39 @@ const ROWS: &[(&str, &[&str])] = &[
             "projections":[{"pre":"s","post":"l","weight":1,"connector":{"type":"all_to_all"},"plasticity":{"type":"loihi","dw":"9999999999*9999999999*x0*y1"}}]}"#,
         &["$.projections[0].plasticity.dw", "out of range"],
     ),
+    // The sign convention holds for the weight a synapse gets: a dense entry times the projection's weight (+1 reached an inhibitory port).
+    (
+        r#"{"populations":[{"name":"s","size":1,"model":"input"},{"name":"l","size":1,"model":"lif"}],
+            "projections":[{"pre":"s","post":"l","receptor":"inhibitory","weight":-2,"connector":{"type":"dense","weights":[[-0.5]]}}]}"#,
+        &["$.projections[0]", "dense[0][0] (-0.5) times the projection's weight (-2) gives a weight 1 on an inhibitory projection"],
+    ),
+    (
+        r#"{"populations":[{"name":"s","size":1,"model":"input"},{"name":"l","size":1,"model":"lif"}],
+            "projections":[{"pre":"s","post":"l","weight":-1,"connector":{"type":"dense","weights":[[0.5]]}}]}"#,
+        &["$.projections[0]", "dense[0][0] (0.5) times the projection's weight (-1) gives a weight -0.5 on an excitatory projection"],
+    ),
 ];
+
+/// What the sign convention allows: a dense matrix whose entries and scale
+/// are both negative on an excitatory projection (their products positive),
+/// a negative matrix scaled positively on an inhibitory one, and a conv2d
+/// kernel of mixed signs (PyTorch's, as NIR's exporters give them) whatever its scale.
+#[test]
+fn signs_are_judged_on_the_synapses_weight() {
+    for proj in [
+        r#""weight":-2,"connector":{"type":"dense","weights":[[-0.5]]}"#,
+        r#""receptor":"inhibitory","weight":2,"connector":{"type":"dense","weights":[[-0.5]]}"#,
+        r#""receptor":"inhibitory","weight":-2,"connector":{"type":"dense","weights":[[0.5]]}"#,
+        r#""weight":-2,"connector":{"type":"conv2d","in_shape":[1,1,1],"weights":[[[[-0.5]]]]}"#,
+    ] {
+        let text = format!(
+            r#"{{"populations":[{{"name":"s","size":1,"model":"input"}},{{"name":"l","size":1,"model":"lif"}}],"projections":[{{"pre":"s","post":"l",{proj}}}]}}"#
+        );
+        if let Err(e) = parse_network(&text, Path::new("t.json")) {
+            panic!("{proj}: {e}");
+        }
+    }
+}
 
 /// The builder keeps the same rules: names that break outputs and a label
 /// given twice are refused; default labels are numbered, as the reader numbers them.
