@@ -13,6 +13,8 @@
 //! - [`counters`]: the counter table (every event the emulator counts, its
 //!   JSON name and its energy row).
 //! - [`ids`]: typed dense ids.
+//! - [`names`]: what populations, labels and variables may be called, and
+//!   the timesteps a network may have (front ends and images alike).
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
@@ -24,6 +26,7 @@ pub mod image;
 pub mod instr;
 pub mod kernel;
 pub mod learning;
+pub mod names;
 pub mod opcode;
 pub mod packed;
 pub mod route;

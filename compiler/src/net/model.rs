@@ -412,25 +412,8 @@ pub struct RewardSpec {
     pub y1_tau: f64,
 }
 
-/// The timesteps a network may have, ms. Beyond them a run's times leave
-/// what the reports can draw (2^32 steps of 1e307 ms overflow to infinity
-/// and their time axes never end) or a spike time's step leaves 32 bits.
-pub const DT_MS_RANGE: std::ops::RangeInclusive<f64> = 1e-6..=1e4;
-
-/// Why `name` cannot name a population, if it cannot: recordings are CSV
-/// rows `population,neuron,time` with the name unquoted, and probes are
-/// `--probe POP:VAR`, so a comma, quote, colon or line break in a name would
-/// make them mean something else.
-pub fn bad_population_name(name: &str) -> Option<String> {
-    if name.is_empty() {
-        return Some("a population name cannot be empty".into());
-    }
-    let c = name.chars().find(|&c| matches!(c, ',' | '"' | ':') || c.is_control())?;
-    Some(format!(
-        "population name \"{}\" holds {c:?}: a population name cannot hold commas, quotes, colons or control characters (recordings are CSV, probes are POP:VAR)",
-        name.escape_debug()
-    ))
-}
+/// Shared with image validation, which refuses a hand-edited image beyond them.
+pub use nerve_isa::names::{bad_population_name, DT_MS_RANGE};
 
 /// Why a projection's weights cannot go into a model whose kernel takes
 /// integer weights as they are (loihi_lif), if they cannot: the first one

@@ -133,8 +133,9 @@ impl Image {
                 Ok(())
             }
         };
-        if !(self.meta.dt_ms.is_finite() && self.meta.dt_ms > 0.0) {
-            return invalid(format!("dt_ms = {} must be a positive number", self.meta.dt_ms));
+        if !crate::names::DT_MS_RANGE.contains(&self.meta.dt_ms) {
+            let r = &crate::names::DT_MS_RANGE;
+            return invalid(format!("dt_ms = {} is outside {:e}..={:e} ms, the timesteps a network may have", self.meta.dt_ms, r.start(), r.end()));
         }
         // Learning programs run on the learning engine, not the neuron
         // core: they meet the ISA's limits (`validate`), not the core's.
@@ -469,6 +470,16 @@ impl Image {
         }
         // Symbol table.
         for (pi, p) in self.populations.iter().enumerate() {
+            // The reports write these unquoted (recordings, probe headers).
+            if let Some(why) = crate::names::bad_population_name(&p.name) {
+                return invalid(why);
+            }
+            if let Some((i, why)) = p.labels.iter().enumerate().find_map(|(i, l)| crate::names::bad_label(l).map(|w| (i, w))) {
+                return invalid(format!("population `{}` neuron {i}: {why}", p.name));
+            }
+            if let Some(why) = p.vars.iter().find_map(|v| crate::names::bad_variable_name(&v.name)) {
+                return invalid(format!("population `{}`: {why}", p.name));
+            }
             if self.populations[..pi].iter().any(|q| q.name == p.name) {
                 return invalid(format!("population name `{}` appears twice", p.name));
             }

@@ -186,6 +186,44 @@ fn validate_names_the_culprit_and_the_limit() {
     img.validate().unwrap();
 }
 
+/// What the reports write unquoted or read back (names, labels, variables,
+/// the timestep) is checked in an image as in a network: a hand-edited image
+/// cannot break a recording's CSV or print every spike time as 0.
+#[test]
+fn names_and_timesteps_a_report_cannot_write_are_refused() {
+    type Edit<'a> = &'a dyn Fn(&mut nerve_isa::Image);
+    let cases: [(Edit, &str); 7] = [
+        (&|i| i.meta.dt_ms = 1e-9, "dt_ms = 0.000000001 is outside 1e-6..=1e4 ms"),
+        (&|i| i.meta.dt_ms = 1e99, "is outside 1e-6..=1e4 ms"),
+        (&|i| i.meta.dt_ms = f64::NAN, "dt_ms = NaN is outside"),
+        (&|i| i.populations[1].name = "a,b".into(), "population name \"a,b\" holds ','"),
+        (&|i| i.populations[1].name = "a\nb".into(), "population name \"a\\nb\" holds '\\n'"),
+        (&|i| i.populations[1].labels = vec!["x".into(), "y".into(), "p,q".into(), "z".into()], "neuron 2: label \"p,q\""),
+        (
+            &|i| {
+                let v = i.populations[1].vars.first_mut().expect("the sample's IF population names its variables");
+                v.name = "v:0".into();
+            },
+            "variable name \"v:0\"",
+        ),
+    ];
+    for (edit, says) in cases {
+        let mut img = sample_image();
+        edit(&mut img);
+        let e = img.validate().unwrap_err().to_string();
+        assert!(e.contains(says), "{says}: {e}");
+    }
+    // At the range's ends, and a labelled population, still valid.
+    for dt in [1e-6, 1e4] {
+        let mut img = sample_image();
+        img.meta.dt_ms = dt;
+        img.validate().unwrap();
+    }
+    let mut img = sample_image();
+    img.populations[1].labels = vec!["x".into(), "y".into(), "a:b".into(), "z".into()];
+    img.validate().unwrap();
+}
+
 #[test]
 fn routing_trace_of_the_sample() {
     use nerve_isa::ids::{RoutingKey, TileId};
