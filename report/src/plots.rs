@@ -68,29 +68,48 @@ fn svg_r(name: &str, s: &Summary) -> R<String> {
     Ok(out)
 }
 
-/// Writes every picture as NAME.svg and NAME.png into `dir`.
+/// The files [`write_all`] writes into `dir`: NAME.svg and NAME.png of every picture.
+pub fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    PICTURES.iter().flat_map(|(name, _)| ["svg", "png"].map(|ext| dir.join(format!("{name}.{ext}")))).collect()
+}
+
+/// Writes every picture as NAME.svg and NAME.png into `dir` ([`files`]),
+/// each whole (through a temporary file renamed into place).
 pub fn write_all(dir: &std::path::Path, s: &Summary) -> crate::Result<Vec<std::path::PathBuf>> {
     checked(s)?;
     std::fs::create_dir_all(dir).map_err(|e| crate::Error::Write { path: dir.to_path_buf(), source: e })?;
-    write_all_r(dir, s).map_err(|e| crate::Error::Plot(e.to_string()))
-}
-
-fn write_all_r(dir: &std::path::Path, s: &Summary) -> R<Vec<std::path::PathBuf>> {
-    register_font()?;
-    let mut files = Vec::new();
-    for (name, _) in PICTURES {
-        let p = dir.join(format!("{name}.svg"));
-        std::fs::write(&p, svg_r(name, s)?)?;
-        files.push(p);
-        let p = dir.join(format!("{name}.png"));
-        {
-            let area = BitMapBackend::new(&p, (900, 520)).into_drawing_area();
-            draw(name, area.clone(), s)?;
-            area.present()?;
+    register_font().map_err(|e| crate::Error::Plot(e.to_string()))?;
+    let files = files(dir);
+    for p in &files {
+        // invariant: `files` names each picture NAME.EXT, NAME one of PICTURES
+        let name = p.file_stem().and_then(|n| n.to_str()).expect("a picture's file is named after it");
+        if p.extension().is_some_and(|e| e == "svg") {
+            let text = svg_r(name, s).map_err(|e| crate::Error::Plot(e.to_string()))?;
+            crate::write_file(p, text.as_bytes())?;
+        } else {
+            let mut drawn: Option<Box<dyn std::error::Error>> = None;
+            crate::write_with(p, |tmp| {
+                // The backend picks the encoding from the extension, which
+                // the temporary file lacks: drawn into a .png beside it.
+                let png = tmp.with_file_name(format!("{}.png", tmp.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()));
+                let done = png_r(name, &png, s).and_then(|()| std::fs::rename(&png, tmp).map_err(Into::into));
+                done.map_err(|e| {
+                    let _ = std::fs::remove_file(&png);
+                    drawn = Some(e);
+                    std::io::Error::other("not drawn")
+                })
+            })
+            .map_err(|e| drawn.take().map_or(e, |d| crate::Error::Plot(d.to_string())))?;
         }
-        files.push(p);
     }
     Ok(files)
+}
+
+fn png_r(name: &str, path: &std::path::Path, s: &Summary) -> R<()> {
+    let area = BitMapBackend::new(path, (900, 520)).into_drawing_area();
+    draw(name, area.clone(), s)?;
+    area.present()?;
+    Ok(())
 }
 
 fn caption(s: &Summary, what: &str) -> String {

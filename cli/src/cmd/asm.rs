@@ -14,6 +14,9 @@ pub struct AsmArgs {
 }
 
 pub fn run(a: AsmArgs) -> Result<()> {
+    if let Some(out) = &a.output {
+        nerve_report::check_outputs(&[("-o", out)], &[a.file.as_path()])?;
+    }
     let text = nerve_isa::files::read_to_string(&a.file).map_err(|e| format!("cannot read {}: {e}", a.file.display()))?;
     let k = assemble(&text).map_err(|e| format!("{}: {e}", a.file.display()))?;
     let c = k.class_counts();
@@ -32,7 +35,7 @@ pub fn run(a: AsmArgs) -> Result<()> {
     crate::out::out!("{}", disassemble(&k));
     if let Some(out) = a.output {
         let bytes: Vec<u8> = k.code.iter().flat_map(|i| i.encode().to_le_bytes()).collect();
-        std::fs::write(&out, bytes).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+        nerve_report::write_file(&out, &bytes)?;
         eprintln!("wrote {} ({} bytes)", out.display(), k.code.len() * 8);
     }
     Ok(())

@@ -108,6 +108,22 @@ impl BuildArgs {
     }
 }
 
+impl BuildArgs {
+    /// The files these options read (a placement file): inputs that no output may overwrite.
+    pub fn files(&self) -> Vec<&Path> {
+        match self.placement.as_str() {
+            "pack" | "spread" => Vec::new(),
+            f => vec![Path::new(f)],
+        }
+    }
+}
+
+/// An architecture given as a profile file rather than a built-in name: an
+/// input that no output may overwrite.
+pub fn arch_file(arch: &str) -> Option<&Path> {
+    Some(Path::new(arch)).filter(|p| p.is_file())
+}
+
 /// Reads `network` and compiles it for `arch`; the report's read time is set, its write time is not.
 pub fn build(network: &Path, arch: &Arch, b: &BuildArgs, quiet: bool) -> Result<nerve_compiler::compile::Output> {
     let (net, opts, read_s) = read(network, arch, b, quiet)?;

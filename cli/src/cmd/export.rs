@@ -159,6 +159,8 @@ pub fn run(a: ExportArgs) -> Result<()> {
     match a.target {
         None => Err("give a target (pynn, lava, spinnaker-tables, nir) or --list".into()),
         Some(ExportCmd::Pynn(a)) => {
+            let inputs = inputs_of(&a.network, &a.input, &a.arch, &a.build);
+            nerve_report::check_outputs(&[("-o", &a.output)], &inputs)?;
             let arch = Arch::load(&a.arch)?;
             let (net, prep) = crate::cmd::compile::prepare(&a.network, &arch, &a.build, true)?;
             let o = pynn::Options {
@@ -178,16 +180,20 @@ pub fn run(a: ExportArgs) -> Result<()> {
                 inputs: read_inputs(&a.input, &net)?,
             };
             let s = pynn::export(&net, &prep, &o, &data_dir(&a.output))?;
-            write_script(&a.output, &s, quiet)
+            write_script(&a.output, &s, &inputs, quiet)
         }
         Some(ExportCmd::Lava(a)) => {
+            let inputs = inputs_of(&a.network, &a.input, &a.arch, &a.build);
+            nerve_report::check_outputs(&[("-o", &a.output)], &inputs)?;
             let arch = Arch::load(&a.arch)?;
             let (net, prep) = crate::cmd::compile::prepare(&a.network, &arch, &a.build, true)?;
             let o = lava::Options { steps: a.steps, inputs: read_inputs(&a.input, &net)? };
             let s = lava::export(&net, &prep, &o, &data_dir(&a.output))?;
-            write_script(&a.output, &s, quiet)
+            write_script(&a.output, &s, &inputs, quiet)
         }
         Some(ExportCmd::SpinnakerTables(a)) => {
+            let outputs: Vec<(&str, &Path)> = std::iter::once(("-o", a.output.as_path())).chain(a.binary.as_deref().map(|b| ("--binary", b))).collect();
+            nerve_report::check_outputs(&outputs, &[a.image.as_path()])?;
             let img = Image::read(&a.image)?;
             let tables = if a.uncompressed { spinnaker::uncompressed(&img)? } else { spinnaker::compressed(&img)? };
             nerve_report::write_file(&a.output, spinnaker::to_json(&tables).as_bytes())?;
@@ -209,6 +215,8 @@ pub fn run(a: ExportArgs) -> Result<()> {
             Ok(())
         }
         Some(ExportCmd::Nir(a)) => {
+            let inputs: Vec<&Path> = std::iter::once(a.network.as_path()).chain(super::compile::arch_file(&a.arch)).collect();
+            nerve_report::check_outputs(&[("-o", &a.output)], &inputs)?;
             let arch = Arch::load(&a.arch)?;
             let net = super::compile::read_network(&a.network, &a.nir, quiet)?;
             let prep = nerve_compiler::compile::prepare(&arch, &net, &Default::default(), &mut |_| {})?;
@@ -255,9 +263,23 @@ fn read_inputs(files: &[PathBuf], net: &nerve_compiler::net::model::Network) -> 
     Ok(inputs.into_iter().flat_map(|i| i.spikes).map(|s| (s.population, s.neuron, s.time_ms)).collect())
 }
 
-fn write_script(path: &Path, s: &pynn::Script, quiet: bool) -> Result<()> {
+/// What an exporter reads: the network, the `--input` files, a profile file and a placement file.
+fn inputs_of<'a>(network: &'a Path, input: &'a [PathBuf], arch: &'a str, build: &'a BuildArgs) -> Vec<&'a Path> {
+    std::iter::once(network).chain(input.iter().map(PathBuf::as_path)).chain(super::compile::arch_file(arch)).chain(build.files()).collect()
+}
+
+fn write_script(path: &Path, s: &pynn::Script, inputs: &[&Path], quiet: bool) -> Result<()> {
+    let dir = path.with_file_name(&s.data_dir);
+    // The data files are known only now: checked, with the script, before any is written.
+    if !s.data.is_empty() && dir.exists() && !dir.is_dir() {
+        return Err(format!("-o {}: its data directory {} is a file", path.display(), dir.display()).into());
+    }
+    if dir.is_dir() {
+        let files: Vec<PathBuf> = s.data.iter().map(|(name, _)| dir.join(name)).collect();
+        let outputs: Vec<(&str, &Path)> = std::iter::once(("-o", path)).chain(files.iter().map(|f| ("-o (data)", f.as_path()))).collect();
+        nerve_report::check_outputs(&outputs, inputs)?;
+    }
     if !s.data.is_empty() {
-        let dir = path.with_file_name(&s.data_dir);
         std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         for (name, bytes) in &s.data {
             nerve_report::write_file(&dir.join(name), bytes)?;

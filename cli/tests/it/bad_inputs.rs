@@ -127,6 +127,11 @@ fn setup(dir: &Path) {
     let mut run: serde_json::Value = serde_json::from_str(&run).unwrap();
     run["dt_ms"] = 1e307.into();
     w("hugedt_run.json", &run.to_string());
+    // Inputs that the commands without an output check overwrote.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    std::fs::copy(root.join("report/tests/data/run_small.json"), dir.join("run.json")).unwrap();
+    std::fs::copy(root.join("compiler/tests/data/nir/lif_norse.nir"), dir.join("m.nir")).unwrap();
+    std::fs::copy(root.join("examples/kernels/if.s"), dir.join("k.s")).unwrap();
     // Images the rows below read.
     for args in [
         &["good.json", "--arch", "spinnaker", "-o", "good.img"][..],
@@ -312,6 +317,23 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("compile good.json --arch spinnaker -o nodir/x.img", 1, &["-o nodir/x.img", "does not exist"]),
     ("compile good.json --arch spinnaker -o out", 1, &["-o out", "is a directory"]),
     ("compile good.json --arch spinnaker -o good.json", 1, &["-o good.json", "would overwrite it"]),
+    // Every command that writes checks its outputs first (report, export and asm did not).
+    ("report run.json --html run.json", 1, &["--html run.json", "would overwrite it"]),
+    ("report run.json --plots run.json", 1, &["--plots run.json", "not a directory"]),
+    // The pictures were written, then --html failed.
+    ("report run.json --plots out/p --html nodir/r.html", 1, &["--html nodir/r.html", "does not exist"]),
+    ("export spinnaker-tables good.img -o good.img", 1, &["-o good.img", "would overwrite it"]),
+    ("export spinnaker-tables good.img -o out/t.json --binary out/t.json", 1, &["--binary out/t.json", "-o writes the same file"]),
+    // The JSON was written, then --binary failed.
+    ("export spinnaker-tables good.img -o out/t.json --binary nodir/t.bin", 1, &["--binary nodir/t.bin", "does not exist"]),
+    ("export nir m.nir --arch loihi -o m.nir", 1, &["-o m.nir", "would overwrite it"]),
+    ("export pynn good.json --arch spinnaker -o good.json", 1, &["-o good.json", "would overwrite it"]),
+    ("export pynn good.json --arch spinnaker -o sp_a.csv --input sp_a.csv", 1, &["-o sp_a.csv", "would overwrite it"]),
+    ("export pynn good.json --arch spinnaker --placement pl_slice.csv -o pl_slice.csv", 1, &["-o pl_slice.csv", "would overwrite it"]),
+    ("export lava lgood.json --arch loihi -o lgood.json", 1, &["-o lgood.json", "would overwrite it"]),
+    ("export pynn good.json --arch spinnaker -o nodir/x.py", 1, &["-o nodir/x.py", "does not exist"]),
+    ("asm k.s -o k.s", 1, &["-o k.s", "would overwrite it"]),
+    ("asm k.s -o nodir/k.bin", 1, &["-o nodir/k.bin", "does not exist"]),
 ];
 
 #[test]
