@@ -86,7 +86,7 @@ pub struct RunArgs {
     /// Probe a state variable every step: POP:VAR (e.g. exc:v). Repeatable.
     #[arg(long)]
     probe: Vec<String>,
-    /// Where probes go (CSV `population,var,neuron,time,value` or .npy: steps × neurons float64). Default: probes.csv.
+    /// Where probes go (CSV `population,var,neuron,time,value` or .npy: steps × neurons float64). Default: probes.csv. Needs --probe.
     #[arg(long)]
     probe_out: Option<PathBuf>,
     /// Write the run summary (counts, timing, energy, per population, core, chip and link, per-step series) as JSON, for `nerve report`.
@@ -213,6 +213,9 @@ pub fn run(a: RunArgs) -> Result<()> {
     }
     if a.format.is_some() && a.record.is_none() {
         return Err("--format is the format of --record: give --record FILE too".into());
+    }
+    if let (Some(p), true) = (&a.probe_out, a.probe.is_empty()) {
+        return Err(format!("--probe-out {} is where --probe values go: give --probe POP:VAR too (without it there is nothing to write)", p.display()).into());
     }
     if a.save_network.is_some() && a.image.extension().is_none_or(|e| e != "json") {
         return Err(format!("--save-network rewrites the network file: run the network (.json) itself rather than {}", a.image.display()).into());

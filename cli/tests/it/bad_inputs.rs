@@ -279,6 +279,8 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("run good.json --steps 5 --record out/s.csv", 1, &["needs --arch"]),
     ("run good.img --steps 5 --format npy --record out/s.csv", 1, &["--format npy contradicts", "s.csv"]),
     ("run good.img --steps 5 --format json", 1, &["--format", "--record"]),
+    // Nothing was written, without a word.
+    ("run good.img --steps 5 --probe-out out/p.csv", 1, &["--probe-out out/p.csv", "give --probe"]),
     ("run good.img --steps 5 --save-weights out/w.csv", 1, &["no learning projections"]),
     ("run good.json --arch spinnaker --steps 5 --save-network out/n.nir", 1, &["--save-network out/n.nir", "a .json path"]),
     ("run good.img --steps 5 --save-network out/n.json", 1, &["--save-network", "good.img"]),
