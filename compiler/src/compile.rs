@@ -134,6 +134,7 @@ struct Front {
 fn front(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Front> {
     let mut times = StageTimes::default();
     let dt = net.dt_ms;
+    crate::net::expand::check_geometry(net)?;
     check_memory(net)?;
     progress("expanding connectors");
     let t = Instant::now();
@@ -237,8 +238,11 @@ pub fn synapse_bound(net: &Network) -> u64 {
                 Connector::FixedNumberPost { n, .. } => *n as u64 * na,
                 Connector::FromList(l) => l.len() as u64,
                 Connector::Dense(_) => na * nb,
-                Connector::Conv2d(c) => nb * (c.in_shape[0] / c.groups.max(1)) as u64 * c.kernel[0] as u64 * c.kernel[1] as u64,
-                Connector::Pool2d(c) => nb * c.kernel[0] as u64 * c.kernel[1] as u64,
+                // Saturating: nb × channels × kernel passes 64 bits (it wrapped to a bound that passed).
+                Connector::Conv2d(c) => {
+                    [(c.in_shape[0] / c.groups.max(1)) as u64, c.kernel[0] as u64, c.kernel[1] as u64].into_iter().fold(nb, u64::saturating_mul)
+                }
+                Connector::Pool2d(c) => nb.saturating_mul(c.kernel[0] as u64).saturating_mul(c.kernel[1] as u64),
             }
         })
         .fold(0u64, u64::saturating_add)

@@ -1104,7 +1104,7 @@ impl Parser {
                 o.finish("type, in_shape, kernel, stride, padding")?;
                 let out_shape = conv_out(at, in_shape, in_shape[0], kernel, stride, padding, [1, 1])?;
                 check_sizes(at, in_shape, out_shape, pre_n, post_n)?;
-                let scale = if ty == "avg_pool2d" { 1.0 / (kernel[0] * kernel[1]) as f64 } else { 1.0 };
+                let scale = if ty == "avg_pool2d" { 1.0 / (kernel[0] as f64 * kernel[1] as f64) } else { 1.0 };
                 Connector::Pool2d(Box::new(Pool2d { in_shape, out_shape, kernel, stride, padding, scale }))
             }
             other => {
@@ -1161,7 +1161,7 @@ impl Parser {
         let stride = o.get("stride").map_or(Ok([1, 1]), |s| pair(&s))?;
         let padding = o.get("padding").map_or(Ok([0, 0]), |s| pair(&s))?;
         let dilation = o.get("dilation").map_or(Ok([1, 1]), |s| pair(&s))?;
-        let out_shape = conv_out(&w_at, in_shape, dims[0] as u32, kernel, stride, padding, dilation)?;
+        let out_shape = conv_out(&o.at, in_shape, dims[0] as u32, kernel, stride, padding, dilation)?;
         check_sizes(&o.at, in_shape, out_shape, pre_n, post_n)?;
         Ok(Conv2d { in_shape, out_shape, weights: flat, kernel, stride, padding, dilation, groups })
     }
@@ -1196,28 +1196,17 @@ fn pair(a: &At) -> Result<[u32; 2]> {
 }
 
 fn conv_out(at: &At, in_shape: [u32; 3], out_c: u32, k: [u32; 2], s: [u32; 2], p: [u32; 2], d: [u32; 2]) -> Result<[u32; 3]> {
-    if s.contains(&0) || d.contains(&0) || k.contains(&0) {
-        return at.err("kernel, stride and dilation must be ≥ 1");
-    }
-    let mut out = [out_c, 0, 0];
-    for i in 0..2 {
-        let span = d[i] as i64 * (k[i] as i64 - 1) + 1;
-        let n = in_shape[i + 1] as i64 + 2 * p[i] as i64 - span;
-        if n < 0 {
-            return at.err(format!("the kernel ({} with dilation {}) is larger than the padded input ({})", k[i], d[i], in_shape[i + 1] + 2 * p[i]));
-        }
-        out[i + 1] = (n / s[i] as i64 + 1) as u32;
-    }
-    Ok(out)
+    crate::net::expand::conv_out_shape(in_shape, out_c, k, s, p, d).or_else(|why| at.err(why))
 }
 
 fn check_sizes(at: &At, in_shape: [u32; 3], out_shape: [u32; 3], pre_n: u32, post_n: u32) -> Result<()> {
-    let ni: u64 = in_shape.iter().map(|&x| x as u64).product();
-    let no: u64 = out_shape.iter().map(|&x| x as u64).product();
-    if ni != pre_n as u64 {
+    // 128 bits: three dimensions of up to 2^32 each.
+    let ni: u128 = in_shape.iter().map(|&x| x as u128).product();
+    let no: u128 = out_shape.iter().map(|&x| x as u128).product();
+    if ni != pre_n as u128 {
         return at.err(format!("in_shape {in_shape:?} has {ni} neurons, pre has {pre_n}"));
     }
-    if no != post_n as u64 {
+    if no != post_n as u128 {
         return at.err(format!("the output shape {out_shape:?} has {no} neurons, post has {post_n}"));
     }
     Ok(())

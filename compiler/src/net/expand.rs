@@ -355,6 +355,83 @@ fn sample_distinct(rng: &mut Rng, range: u32, n: usize, excl: Option<u32>, out: 
     }));
 }
 
+/// The largest kernel, stride, padding or dilation a convolution or pooling
+/// may have, from any front end: far beyond any real network, and small
+/// enough that its index arithmetic (a position times a stride plus a
+/// kernel offset times a dilation, in 64 bits) cannot overflow and a shared
+/// kernel's size is a product that fits.
+pub const MAX_GEOMETRY: u32 = 1 << 20;
+
+/// The output shape `[out_c, oh, ow]` of a convolution (or pooling, with
+/// dilation 1) over `in_shape`, PyTorch's: or why there is none. Every
+/// front end's convolutions and poolings come through here, so the same
+/// geometry is refused the same way.
+pub fn conv_out_shape(in_shape: [u32; 3], out_c: u32, k: [u32; 2], s: [u32; 2], p: [u32; 2], d: [u32; 2]) -> std::result::Result<[u32; 3], String> {
+    if s.contains(&0) || d.contains(&0) || k.contains(&0) {
+        return Err("kernel, stride and dilation must be ≥ 1".into());
+    }
+    for (what, v) in [("kernel", k), ("stride", s), ("padding", p), ("dilation", d)] {
+        if let Some(x) = v.iter().find(|&&x| x > MAX_GEOMETRY) {
+            return Err(format!("{what} {x} is beyond {MAX_GEOMETRY}, the largest kernel, stride, padding or dilation"));
+        }
+    }
+    let mut out = [out_c, 0, 0];
+    for i in 0..2 {
+        let span = d[i] as i64 * (k[i] as i64 - 1) + 1;
+        let padded = in_shape[i + 1] as i64 + 2 * p[i] as i64;
+        let n = padded - span;
+        if n < 0 {
+            return Err(format!("the kernel ({} with dilation {}) is larger than the padded input ({padded})", k[i], d[i]));
+        }
+        // A padded dimension past 32 bits gives an output dimension past them
+        // (cast, it wrapped: padding 2^31 made a pooling of no synapses).
+        out[i + 1] = u32::try_from(n / s[i] as i64 + 1)
+            .map_err(|_| format!("the output is {} wide in dimension {} (padded input {padded}), beyond {}", n / s[i] as i64 + 1, i + 1, u32::MAX))?;
+    }
+    Ok(out)
+}
+
+/// Refuses a convolution or pooling whose geometry the expansion cannot
+/// follow: beyond [`MAX_GEOMETRY`], an output shape other than its geometry
+/// gives, shapes other than its populations' sizes, or a kernel of the wrong
+/// length. The JSON and NIR readers refuse these with their own paths; this
+/// holds the same for networks built in Rust.
+pub fn check_geometry(net: &Network) -> Result<()> {
+    for (_, a, b, p) in net.projections() {
+        let (in_shape, out_shape, out_c, kernel, stride, padding, dilation, weights) = match &p.connector {
+            Connector::Conv2d(c) => {
+                let g = c.groups;
+                if g == 0 || c.in_shape[0] % g != 0 || c.out_shape[0] % g != 0 {
+                    return Err(proj_err(p, format!("groups {g} does not divide {} input and {} output channels", c.in_shape[0], c.out_shape[0])));
+                }
+                let want = [c.out_shape[0], c.in_shape[0] / g, c.kernel[0], c.kernel[1]].iter().try_fold(1u64, |n, &x| n.checked_mul(x as u64));
+                (c.in_shape, c.out_shape, c.out_shape[0], c.kernel, c.stride, c.padding, c.dilation, Some((want, c.weights.len())))
+            }
+            Connector::Pool2d(c) => (c.in_shape, c.out_shape, c.in_shape[0], c.kernel, c.stride, c.padding, [1, 1], None),
+            _ => continue,
+        };
+        let got = conv_out_shape(in_shape, out_c, kernel, stride, padding, dilation).map_err(|r| proj_err(p, r))?;
+        if got != out_shape {
+            return Err(proj_err(p, format!("the output shape is {out_shape:?}, its geometry gives {got:?}")));
+        }
+        let numel = |s: [u32; 3]| s.iter().map(|&x| x as u128).product::<u128>();
+        let (na, nb) = (net.pop(a).size as u128, net.pop(b).size as u128);
+        if numel(in_shape) != na || numel(out_shape) != nb {
+            return Err(proj_err(p, format!("shapes {in_shape:?} → {out_shape:?} for populations of {na} and {nb} neurons")));
+        }
+        if let Some((want, have)) = weights {
+            if want != Some(have as u64) {
+                return Err(proj_err(p, format!("{have} kernel weights where its shape needs {}", want.map_or("more than 2^64".into(), |w| w.to_string()))));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn proj_err(p: &Projection, reason: String) -> CompileError {
+    CompileError::Projection { projection: p.label.clone(), reason }
+}
+
 /// A convolution's or pooling's kernel, kept whole for targets that share
 /// kernels (`core.shared_kernels`): geometry and physical weights
 /// (out channel, in channel / groups, ky, kx). Pooling is a depthwise
@@ -396,7 +473,7 @@ pub fn shared_kernel(arch: &nerve_isa::arch::Arch, p: &Projection) -> Option<Sha
                 dilation: [1, 1],
                 groups: c.in_shape[0],
             },
-            weights: vec![scale * c.scale; (c.in_shape[0] * c.kernel[0] * c.kernel[1]) as usize],
+            weights: vec![scale * c.scale; c.in_shape[0] as usize * c.kernel[0] as usize * c.kernel[1] as usize],
         }),
         _ => None,
     }
@@ -418,12 +495,14 @@ fn expand_conv(c: &Conv2d, scale: f64) -> (Vec<(u32, u32)>, Vec<f64>) {
                 for cl in 0..cig {
                     let ci = g * cig + cl;
                     for ky in 0..kh {
-                        let iy = (oy * c.stride[0] + ky * c.dilation[0]) as i64 - c.padding[0] as i64;
+                        // In 64 bits: a position past a tall input's last row
+                        // leaves 32 (its geometry within MAX_GEOMETRY).
+                        let iy = oy as i64 * c.stride[0] as i64 + ky as i64 * c.dilation[0] as i64 - c.padding[0] as i64;
                         if iy < 0 || iy >= h as i64 {
                             continue;
                         }
                         for kx in 0..kw {
-                            let ix = (ox * c.stride[1] + kx * c.dilation[1]) as i64 - c.padding[1] as i64;
+                            let ix = ox as i64 * c.stride[1] as i64 + kx as i64 * c.dilation[1] as i64 - c.padding[1] as i64;
                             if ix < 0 || ix >= w as i64 {
                                 continue;
                             }
@@ -451,12 +530,12 @@ fn expand_pool(c: &Pool2d) -> Vec<(u32, u32)> {
             for ox in 0..ow {
                 let post = (k * oh + oy) * ow + ox;
                 for ky in 0..c.kernel[0] {
-                    let iy = (oy * c.stride[0] + ky) as i64 - c.padding[0] as i64;
+                    let iy = oy as i64 * c.stride[0] as i64 + ky as i64 - c.padding[0] as i64;
                     if iy < 0 || iy >= h as i64 {
                         continue;
                     }
                     for kx in 0..c.kernel[1] {
-                        let ix = (ox * c.stride[1] + kx) as i64 - c.padding[1] as i64;
+                        let ix = ox as i64 * c.stride[1] as i64 + kx as i64 - c.padding[1] as i64;
                         if ix < 0 || ix >= w as i64 {
                             continue;
                         }

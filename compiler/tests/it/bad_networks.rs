@@ -132,7 +132,47 @@ const ROWS: &[(&str, &[&str])] = &[
             "projections":[{"pre":"s","post":"l","weight":-1,"connector":{"type":"dense","weights":[[0.5]]}}]}"#,
         &["$.projections[0]", "dense[0][0] (0.5) times the projection's weight (-1) gives a weight -0.5 on an excitatory projection"],
     ),
+    // Convolution and pooling geometry: an output dimension past 32 bits was cast round to 0 (a pooling of no synapses, silently).
+    (
+        r#"{"populations":[{"name":"s","size":1,"model":"input"},{"name":"l","size":1,"model":"lif"}],
+            "projections":[{"pre":"s","post":"l","weight":1,"connector":{"type":"sum_pool2d","in_shape":[1,1,1],"kernel":1,"padding":[1048576,0]}}]}"#,
+        &["$.projections[0].connector", "output shape [1, 2097153, 1] has 2097153 neurons, post has 1"],
+    ),
+    (
+        r#"{"populations":[{"name":"s","size":4294967295,"model":"input"},{"name":"l","size":1,"model":"lif"}],
+            "projections":[{"pre":"s","post":"l","weight":1,"connector":{"type":"sum_pool2d","in_shape":[1,4294967295,1],"kernel":1,"padding":[1048576,0]}}]}"#,
+        &["$.projections[0].connector", "the output is 4297064447 wide in dimension 1 (padded input 4297064447), beyond 4294967295"],
+    ),
+    // Beyond the bound NIR files have (their index arithmetic and a shared kernel's size overflowed).
+    (
+        r#"{"populations":[{"name":"s","size":1,"model":"input"},{"name":"l","size":1,"model":"lif"}],
+            "projections":[{"pre":"s","post":"l","weight":1,"connector":{"type":"sum_pool2d","in_shape":[1,1,1],"kernel":1,"padding":[2147483648,0]}}]}"#,
+        &["$.projections[0].connector", "padding 2147483648 is beyond 1048576, the largest kernel, stride, padding or dilation"],
+    ),
+    (
+        r#"{"populations":[{"name":"s","size":1,"model":"input"},{"name":"l","size":1,"model":"lif"}],
+            "projections":[{"pre":"s","post":"l","weight":1,"connector":{"type":"conv2d","in_shape":[1,1,1],"weights":[[[[1]]]],"dilation":[1,4294967295]}}]}"#,
+        &["$.projections[0].connector", "dilation 4294967295 is beyond 1048576"],
+    ),
+    (
+        r#"{"populations":[{"name":"s","size":1,"model":"input"},{"name":"l","size":1,"model":"lif"}],
+            "projections":[{"pre":"s","post":"l","weight":1,"connector":{"type":"conv2d","in_shape":[1,1,1],"weights":[[[[1]]]],"stride":[2000000,1]}}]}"#,
+        &["stride 2000000 is beyond 1048576"],
+    ),
 ];
+
+/// An average pooling's kernel of 2^32 taps within the geometry bound: its
+/// scale is 2^-32 (the kernel's size was a 32-bit product that overflowed).
+#[test]
+fn a_large_average_pooling_has_its_scale() {
+    use nerve_compiler::net::model::Connector;
+    let text = r#"{"populations":[{"name":"s","size":1,"model":"input"},{"name":"l","size":1,"model":"lif"}],
+        "projections":[{"pre":"s","post":"l","weight":1,"connector":{"type":"avg_pool2d","in_shape":[1,1,1],"kernel":[65536,65536],"padding":[40000,40000],"stride":65536}}]}"#;
+    let net = parse_network(text, Path::new("t.json")).unwrap();
+    let (_, _, _, p) = net.projections().next().unwrap();
+    let Connector::Pool2d(c) = &p.connector else { panic!("{:?}", p.connector) };
+    assert_eq!((c.out_shape, c.scale), ([1, 1, 1], 2f64.powi(-32)));
+}
 
 /// What the sign convention allows: a dense matrix whose entries and scale
 /// are both negative on an excitatory projection (their products positive),

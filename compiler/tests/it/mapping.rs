@@ -352,3 +352,47 @@ fn the_first_faulty_population_gives_the_error_on_any_thread_count() {
         assert!(e.contains("src→p3") && e.contains("exceeds 255"), "{k} threads: {e}");
     }
 }
+
+/// A convolution or pooling built in Rust (no reader to check it) whose
+/// geometry the expansion cannot follow is refused by the compiler, naming
+/// the projection and the bound: padding 2^31 overflowed its 32-bit index
+/// arithmetic, and a kernel shorter than its shape was read past its end.
+#[test]
+fn conv_geometry_from_rust_is_checked() {
+    use nerve_compiler::net::model::Connector;
+    let tiny = Arch::builtin("tiny").unwrap();
+    let good = parse(
+        r#"{"populations": [{"name": "s", "size": 4, "model": "input"}, {"name": "l", "size": 1, "model": "lif"}, {"name": "c", "size": 4, "model": "lif"}],
+            "projections": [{"pre": "s", "post": "l", "connector": {"type": "sum_pool2d", "in_shape": [1, 2, 2], "kernel": 2}, "weight": 1.0},
+                            {"pre": "s", "post": "c", "connector": {"type": "conv2d", "in_shape": [1, 2, 2], "weights": [[[[1]]]]}, "label": "k"}]}"#,
+    );
+    let refused = |edit: &dyn Fn(&mut Connector)| -> String {
+        let mut net = good.clone();
+        for e in net.graph.edge_indices().collect::<Vec<_>>() {
+            edit(&mut net.graph[e].connector);
+        }
+        match compile(&tiny, &net, &Options::default(), &mut |_| {}) {
+            Ok(_) => panic!("accepted"),
+            Err(e) => e.to_string(),
+        }
+    };
+    let msg = refused(&|c| {
+        if let Connector::Pool2d(c) = c {
+            c.padding = [1 << 31, 0];
+        }
+    });
+    assert!(msg.contains("s→l") && msg.contains("padding 2147483648 is beyond 1048576"), "{msg}");
+    let msg = refused(&|c| {
+        if let Connector::Pool2d(c) = c {
+            c.kernel = [1, 1];
+            c.stride = [1, 1];
+        }
+    });
+    assert!(msg.contains("s→l") && msg.contains("the output shape is [1, 1, 1], its geometry gives [1, 2, 2]"), "{msg}");
+    let msg = refused(&|c| {
+        if let Connector::Conv2d(c) = c {
+            c.weights.clear();
+        }
+    });
+    assert!(msg.contains("projection k") && msg.contains("0 kernel weights where its shape needs 1"), "{msg}");
+}

@@ -86,9 +86,8 @@ fn numel(shape: &[usize]) -> usize {
 }
 
 /// The largest kernel, stride, padding, dilation or group count a NIR file
-/// may give: far beyond any real network, and small enough that the index
-/// arithmetic of convolution and pooling cannot overflow.
-const MAX_GEOMETRY: f64 = (1u64 << 20) as f64;
+/// may give: the JSON reader's and the expansion's bound.
+const MAX_GEOMETRY: f64 = crate::net::expand::MAX_GEOMETRY as f64;
 
 /// Refuses, before any shape is worked out or any array sized from one, the
 /// numbers a NIR file gives as sizes and geometry that are not whole numbers
