@@ -124,9 +124,22 @@ pub fn arch_file(arch: &str) -> Option<&Path> {
     Some(Path::new(arch)).filter(|p| p.is_file())
 }
 
+/// The compile options an exporter takes: the partition's and the NIR
+/// import's. Placement and routing make nothing an exporter writes (it
+/// stops after the partition), so their options are not among these.
+#[derive(Args, Clone, PartialEq)]
+pub struct PrepareArgs {
+    /// Most neurons per core for every population (the profile's limit applies too).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    neurons_per_core: Option<u32>,
+    #[command(flatten)]
+    nir: NirImportArgs,
+}
+
 /// Reads `network` and compiles it for `arch`; the report's read time is set, its write time is not.
 pub fn build(network: &Path, arch: &Arch, b: &BuildArgs, quiet: bool) -> Result<nerve_compiler::compile::Output> {
-    let (net, opts, read_s) = read(network, arch, b, quiet)?;
+    let (net, read_s) = read(network, arch, b.neurons_per_core, &b.nir, quiet)?;
+    let opts = options(b)?;
     let mut prog = Progress::new(quiet, "compiling");
     let mut out = compile(arch, &net, &opts, &mut |s: &str| prog.stage(s))?;
     prog.finish();
@@ -136,17 +149,18 @@ pub fn build(network: &Path, arch: &Arch, b: &BuildArgs, quiet: bool) -> Result<
 
 /// The network and what an exporter needs of its compilation (quantisation,
 /// partition, synapses: no placement, routing or code).
-pub fn prepare(network: &Path, arch: &Arch, b: &BuildArgs, quiet: bool) -> Result<(Network, nerve_compiler::compile::Prepared)> {
-    let (net, opts, _) = read(network, arch, b, quiet)?;
+pub fn prepare(network: &Path, arch: &Arch, p: &PrepareArgs, quiet: bool) -> Result<(Network, nerve_compiler::compile::Prepared)> {
+    let (net, _) = read(network, arch, p.neurons_per_core, &p.nir, quiet)?;
+    let opts = Options { neurons_per_core: p.neurons_per_core, ..Options::default() };
     let mut prog = Progress::new(quiet, "preparing");
     let prep = nerve_compiler::compile::prepare(arch, &net, &opts, &mut |s: &str| prog.stage(s))?;
     prog.finish();
     Ok((net, prep))
 }
 
-/// The network and the compile options the flags ask for; seconds reading.
-fn read(network: &Path, arch: &Arch, b: &BuildArgs, quiet: bool) -> Result<(Network, Options, f64)> {
-    if let Some(k) = b.neurons_per_core.filter(|&k| k > arch.core.max_neurons && !quiet) {
+/// The network, and the seconds reading it.
+fn read(network: &Path, arch: &Arch, neurons_per_core: Option<u32>, nir: &NirImportArgs, quiet: bool) -> Result<(Network, f64)> {
+    if let Some(k) = neurons_per_core.filter(|&k| k > arch.core.max_neurons && !quiet) {
         // Not an error (the flag is an upper bound), but not what was asked either.
         eprintln!(
             "note: --neurons-per-core {k} is past `{}`'s {} neurons per core: a core holds at most {}",
@@ -154,8 +168,12 @@ fn read(network: &Path, arch: &Arch, b: &BuildArgs, quiet: bool) -> Result<(Netw
         );
     }
     let t_read = std::time::Instant::now();
-    let net = read_network(network, &b.nir, quiet)?;
-    let read_s = t_read.elapsed().as_secs_f64();
+    let net = read_network(network, nir, quiet)?;
+    Ok((net, t_read.elapsed().as_secs_f64()))
+}
+
+/// The compile options the flags ask for.
+fn options(b: &BuildArgs) -> Result<Options> {
     let strategy = match b.placement.as_str() {
         "pack" => Strategy::Pack,
         "spread" => Strategy::Spread,
@@ -167,14 +185,13 @@ fn read(network: &Path, arch: &Arch, b: &BuildArgs, quiet: bool) -> Result<(Netw
             Strategy::Explicit(read_placement(p)?)
         }
     };
-    let opts = Options {
+    Ok(Options {
         place: PlaceOptions { strategy, effort: b.effort, seed: b.seed },
         neurons_per_core: b.neurons_per_core,
         seed: b.seed,
         threads: None,
         shared_routes: b.shared_routes,
-    };
-    Ok((net, opts, read_s))
+    })
 }
 
 /// Reads a network file; for NIR, says which dt and reset it chose and why
@@ -204,7 +221,8 @@ pub fn run(a: CompileArgs) -> Result<()> {
     let arch = Arch::load(&a.arch)?;
     let out_path = a.output.clone().unwrap_or_else(|| a.network.with_extension("img"));
     let outputs: Vec<(&str, &Path)> = std::iter::once(("-o", out_path.as_path())).chain(a.report.as_deref().map(|p| ("--report", p))).collect();
-    nerve_report::check_outputs(&outputs, &[a.network.as_path()])?;
+    let inputs: Vec<&Path> = std::iter::once(a.network.as_path()).chain(arch_file(&a.arch)).chain(a.build.files()).collect();
+    nerve_report::check_outputs(&outputs, &inputs)?;
     let mut out = build(&a.network, &arch, &a.build, a.quiet || a.json)?;
     let t_write = std::time::Instant::now();
     out.image.write(&out_path)?;

@@ -6,7 +6,7 @@ use nerve_report::session::Input;
 use std::path::{Path, PathBuf};
 
 use super::Result;
-use crate::cmd::compile::BuildArgs;
+use crate::cmd::compile::PrepareArgs;
 
 // Not `args_conflicts_with_subcommands`: it took the global `-q` given
 // before the target for one of the command's own options, and refused it;
@@ -90,7 +90,7 @@ pub struct PynnArgs {
     #[arg(long)]
     input: Vec<PathBuf>,
     #[command(flatten)]
-    build: BuildArgs,
+    build: PrepareArgs,
 }
 
 #[derive(Args)]
@@ -110,7 +110,7 @@ pub struct LavaArgs {
     #[arg(long)]
     input: Vec<PathBuf>,
     #[command(flatten)]
-    build: BuildArgs,
+    build: PrepareArgs,
 }
 
 #[derive(Args)]
@@ -159,7 +159,7 @@ pub fn run(a: ExportArgs) -> Result<()> {
     match a.target {
         None => Err("give a target (pynn, lava, spinnaker-tables, nir) or --list".into()),
         Some(ExportCmd::Pynn(a)) => {
-            let inputs = inputs_of(&a.network, &a.input, &a.arch, &a.build);
+            let inputs = inputs_of(&a.network, &a.input, &a.arch);
             nerve_report::check_outputs(&[("-o", &a.output)], &inputs)?;
             let arch = Arch::load(&a.arch)?;
             let (net, prep) = crate::cmd::compile::prepare(&a.network, &arch, &a.build, true)?;
@@ -183,7 +183,7 @@ pub fn run(a: ExportArgs) -> Result<()> {
             write_script(&a.output, &s, &inputs, quiet)
         }
         Some(ExportCmd::Lava(a)) => {
-            let inputs = inputs_of(&a.network, &a.input, &a.arch, &a.build);
+            let inputs = inputs_of(&a.network, &a.input, &a.arch);
             nerve_report::check_outputs(&[("-o", &a.output)], &inputs)?;
             let arch = Arch::load(&a.arch)?;
             let (net, prep) = crate::cmd::compile::prepare(&a.network, &arch, &a.build, true)?;
@@ -263,9 +263,9 @@ fn read_inputs(files: &[PathBuf], net: &nerve_compiler::net::model::Network) -> 
     Ok(inputs.into_iter().flat_map(|i| i.spikes).map(|s| (s.population, s.neuron, s.time_ms)).collect())
 }
 
-/// What an exporter reads: the network, the `--input` files, a profile file and a placement file.
-fn inputs_of<'a>(network: &'a Path, input: &'a [PathBuf], arch: &'a str, build: &'a BuildArgs) -> Vec<&'a Path> {
-    std::iter::once(network).chain(input.iter().map(PathBuf::as_path)).chain(super::compile::arch_file(arch)).chain(build.files()).collect()
+/// What an exporter reads: the network, the `--input` files and a profile file.
+fn inputs_of<'a>(network: &'a Path, input: &'a [PathBuf], arch: &'a str) -> Vec<&'a Path> {
+    std::iter::once(network).chain(input.iter().map(PathBuf::as_path)).chain(super::compile::arch_file(arch)).collect()
 }
 
 fn write_script(path: &Path, s: &pynn::Script, inputs: &[&Path], quiet: bool) -> Result<()> {

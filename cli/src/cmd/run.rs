@@ -188,7 +188,11 @@ pub fn run(a: RunArgs) -> Result<()> {
     .into_iter()
     .filter_map(|(o, p)| p.map(|p| (o, p)))
     .collect();
-    let inputs: Vec<&Path> = std::iter::once(a.image.as_path()).chain(a.input.iter().map(PathBuf::as_path)).collect();
+    let inputs: Vec<&Path> = std::iter::once(a.image.as_path())
+        .chain(a.input.iter().map(PathBuf::as_path))
+        .chain(a.arch.as_deref().and_then(crate::cmd::compile::arch_file))
+        .chain(a.build.files())
+        .collect();
     nerve_report::check_outputs(&outputs, &inputs)?;
     if let (Some(f), Some(r)) = (a.format, &a.record) {
         let said = format!("{f:?}").to_lowercase();
