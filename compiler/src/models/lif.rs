@@ -286,6 +286,27 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
             ),
         ));
     }
+    // The kernel holds v within half its range (±2^30 in fixed point), and
+    // the step's adds cannot wrap only from there: an initial v past it
+    // (2047.5 mV at Q20, ±2048 mV) wrapped round to −2048 mV on its first
+    // step. A coarser scale holds it; one within it leaves the scale as it was.
+    let v0s = initial(pop, "v", &p.v_rest);
+    let v0max = v0s.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let kv = if !v0max.is_finite() || v0max * 2f64.powi(kv) > 2f64.powi(30) {
+        let k = if v0max.is_finite() { (30.0 - v0max.log2()).floor() as i32 } else { -1 };
+        if k < 0 {
+            return Err(bad(
+                pop,
+                format!(
+                    "the initial v reaches |v| = {} mV: the kernel holds v within half its fixed point's range, at most 2^30 mV (at 1 mV steps)",
+                    crate::error::num(v0max)
+                ),
+            ));
+        }
+        k
+    } else {
+        kv
+    };
     let sv = 2f64.powi(kv);
     let mut c0 = Vec::with_capacity(n);
     let mut vth = vec![];
@@ -511,7 +532,7 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
     let kernel = finish(pop, b)?;
     let mut params: Vec<ParamVals> = pdecl;
     params.extend(ports.iter().map(|p| ParamVals::Uniform(p.exp as i32)));
-    let v0: Vec<i32> = initial(pop, "v", &p.v_rest).iter().map(|x| to_fixed(pop, "initial v", *x, sv, "mV")).collect::<Result<_>>()?;
+    let v0: Vec<i32> = v0s.iter().map(|x| to_fixed(pop, "initial v", *x, sv, "mV")).collect::<Result<_>>()?;
     let (mut state, mut vars) = if merged {
         // The one current starts as the sum of both (the same scale).
         let ie = initial(pop, "isyn_exc", &Values::Scalar(0.0));

@@ -396,3 +396,27 @@ fn conv_geometry_from_rust_is_checked() {
     });
     assert!(msg.contains("projection k") && msg.contains("0 kernel weights where its shape needs 1"), "{msg}");
 }
+
+/// An initial v past half of v's range (where the LIF kernel holds v, so
+/// that a step's adds cannot wrap) widens the scale: 2047.5 mV at Q20
+/// (±2048 mV) wrapped round to −2048 mV on the first step. One within it
+/// leaves the scale as the parameters chose it; one no scale holds is refused.
+#[test]
+fn lif_initial_v_is_held_by_its_scale() {
+    use nerve_isa::image::CoreKind;
+    let tiny = Arch::builtin("tiny").unwrap();
+    let v_of = |v: &str| -> Result<(i32, f64), String> {
+        let net = parse(&format!(r#"{{"populations":[{{"name":"n","size":1,"model":"if","params":{{"i_offset":10}},"initial":{{"v":{v}}}}}]}}"#));
+        let out = compile(&tiny, &net, &Options::default(), &mut |_| {}).map_err(|e| e.to_string())?;
+        let img = &out.image;
+        let scale = img.populations[0].vars.iter().find(|x| x.name == "v").unwrap().scale;
+        let core = img.cores.iter().find(|c| c.n_neurons == 1).unwrap();
+        let CoreKind::Neuron { state, .. } = &core.kind else { panic!("{:?}", core.kind) };
+        Ok((state[0][0], scale))
+    };
+    assert_eq!(v_of("-70").unwrap(), (-70 << 20, 2f64.powi(-20)));
+    let (v0, scale) = v_of("2047.5").unwrap();
+    assert!(v0.unsigned_abs() <= 1 << 30 && v0 as f64 * scale == 2047.5, "{v0} × {scale}");
+    let e = v_of("-3e9").unwrap_err();
+    assert!(e.contains("`n`") && e.contains("the initial v reaches |v| = 3000000000 mV") && e.contains("at most 2^30 mV"), "{e}");
+}
