@@ -632,7 +632,7 @@ impl PyImage {
                 nerve_report::probes::write(path, m, out).map_err(report_err)?;
             }
             // A .npy file holds the one probe (the run refuses more).
-            if let (Some(name), true) = (probe_names.first(), path.extension().is_some_and(|e| e == "npy")) {
+            if let (Some(name), true) = (probe_names.first(), nerve_report::has_extension(path, "npy")) {
                 let kw = PyDict::new(py);
                 kw.set_item("mmap_mode", "r")?;
                 probes.set_item(name, py.import("numpy")?.call_method("load", (path,), Some(&kw))?)?;

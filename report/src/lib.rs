@@ -79,6 +79,12 @@ pub fn write_with(path: &Path, write: impl FnOnce(&Path) -> std::io::Result<()>)
     nerve_isa::files::write_whole(path, write).map_err(|e| Error::Write { path: path.to_path_buf(), source: e })
 }
 
+/// Whether `path`'s extension is `ext` in any case: `S.NPY` is a NumPy file
+/// as `s.npy` is. Every file format chosen by extension asks here.
+pub fn has_extension(path: &Path, ext: &str) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case(ext))
+}
+
 /// Checks, before any work, that the outputs can be written: each a file
 /// path (not a directory) in an existing directory that takes a new file,
 /// none of them one of `inputs`, and no two the same. `outputs`: (option,

@@ -13,7 +13,7 @@ use crate::{Error, Result};
 /// the variable's physical units.
 pub fn write(path: &Path, m: &Machine, out: &RunOutput) -> Result<()> {
     let dt = m.dt_ms;
-    if path.extension().is_some_and(|e| e == "npy") && out.probes.len() != 1 {
+    if crate::has_extension(path, "npy") && out.probes.len() != 1 {
         return Err(Error::Request("a .npy probe file holds one probe; probe one variable or write CSV".into()));
     }
     // Into a temporary file renamed into place: a failed write leaves nothing partial.
@@ -24,7 +24,7 @@ pub fn write(path: &Path, m: &Machine, out: &RunOutput) -> Result<()> {
 }
 
 fn write_to(w: &mut impl Write, path: &Path, m: &Machine, out: &RunOutput, dt: f64) -> std::io::Result<()> {
-    if path.extension().is_some_and(|e| e == "npy") {
+    if crate::has_extension(path, "npy") {
         let p = &out.probes[0];
         // invariant: out.probes come from session::probes, which resolved each POP:VAR to a variable of that population of `m`
         let v = &m.pops[p.pop as usize].vars.iter().find(|v| v.slot == p.slot).expect("a probe names one of its population's variables").clone();

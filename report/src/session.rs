@@ -352,7 +352,7 @@ fn run_on(mut m: Machine, r: &Request, ranks: Ranks, progress: &mut dyn FnMut(u6
         Engine::JitAvx512 => jit(Backend::Avx512)?,
     };
     if let Some(st) = &r.stream {
-        if st.probe_out.extension().is_some_and(|e| e == "npy") && rec.probes.len() > 1 {
+        if crate::has_extension(&st.probe_out, "npy") && rec.probes.len() > 1 {
             return Err(Error::Request("a .npy probe file holds one probe; probe one variable or write CSV".into()));
         }
     }

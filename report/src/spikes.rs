@@ -24,11 +24,14 @@ pub enum Format {
 }
 
 impl Format {
+    /// By extension, in any case (`.json`, `.NPY`); else CSV.
     pub fn from_path(p: &Path) -> Format {
-        match p.extension().and_then(|e| e.to_str()) {
-            Some("json") => Format::Json,
-            Some("npy") => Format::Npy,
-            _ => Format::Csv,
+        if crate::has_extension(p, "json") {
+            Format::Json
+        } else if crate::has_extension(p, "npy") {
+            Format::Npy
+        } else {
+            Format::Csv
         }
     }
 }
@@ -40,7 +43,7 @@ use nerve_compiler::front::dom::shown_key;
 pub fn read(path: &Path) -> Result<Vec<Spike>> {
     let file = path.display().to_string();
     let text = nerve_isa::files::read_to_string(path).map_err(|e| Error::Read { path: path.to_path_buf(), source: e })?;
-    read_text(&text, &file, path.extension().is_some_and(|e| e == "json")).map_err(Error::File)
+    read_text(&text, &file, crate::has_extension(path, "json")).map_err(Error::File)
 }
 
 /// Parses a spike file's text (JSON or CSV); errors name `file` and the line or JSON path.

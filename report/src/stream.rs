@@ -166,7 +166,7 @@ impl FileSink {
             for p in &mut probes {
                 p.body.w.flush().map_err(|e| Error::Write { path: p.body.spill.clone(), source: e })?;
             }
-            let npy = path.extension().is_some_and(|e| e == "npy");
+            let npy = crate::has_extension(&path, "npy");
             if npy && probes.len() != 1 {
                 return Err(Error::Request("a .npy probe file holds one probe; probe one variable or write CSV".into()));
             }
@@ -226,7 +226,7 @@ impl RecordSink for FileSink {
             }
             self.count += spikes.len() as u64;
         }
-        let npy = self.probe_path.as_ref().is_some_and(|p| p.extension().is_some_and(|e| e == "npy"));
+        let npy = self.probe_path.as_ref().is_some_and(|p| crate::has_extension(p, "npy"));
         for (p, rows) in self.probes.iter_mut().zip(probes) {
             if npy {
                 crate::probes::npy_rows(&mut p.body.w, p.scale, p.offset, rows)?;

@@ -14,7 +14,7 @@ use crate::Result;
 pub fn write(path: &Path, learned: &[Learned], dt_ms: f64) -> Result<()> {
     let mut buf = Vec::new();
     let n: usize = learned.iter().map(|l| l.synapses.len()).sum();
-    if path.extension().is_some_and(|e| e == "npy") {
+    if crate::has_extension(path, "npy") {
         // invariant: writing into a Vec<u8> cannot fail
         crate::spikes::write_npy_header(&mut buf, &format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({n}, 5), }}")).expect("a Vec takes writes");
         for l in learned {

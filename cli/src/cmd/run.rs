@@ -203,7 +203,7 @@ pub fn run(a: RunArgs) -> Result<()> {
         }
     }
     if let Some(p) = &a.save_network {
-        if p.extension().is_none_or(|e| e != "json") {
+        if !nerve_report::has_extension(p, "json") {
             return Err(format!("--save-network {}: it writes a JSON network; give a .json path", p.display()).into());
         }
     }

@@ -337,3 +337,50 @@ fn outputs_into_a_fifo_or_a_device_leave_them_in_place() {
     let left: Vec<_> = std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     assert_eq!(left.len(), 3, "{left:?}");
 }
+
+/// A format chosen by extension is chosen in any case: `--record s.NPY`
+/// wrote CSV text into s.NPY (while the --format check lowercased), and so
+/// did --probe-out, --save-weights and the streamed writer.
+#[test]
+fn output_formats_follow_the_extension_in_any_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(root.join("../examples/small.json"), d.join("small.json")).unwrap();
+    std::fs::copy(root.join("tests/data/loihi_stdp.json"), d.join("stdp.json")).unwrap();
+    run_ok(nerve().current_dir(d).args(["compile", "small.json", "--arch", "spinnaker", "-o", "small.img", "-q"]));
+    let npy = |f: &str| std::fs::read(d.join(f)).unwrap().starts_with(b"\x93NUMPY");
+    for (tag, budget) in [("kept", "2G"), ("streamed", "1K")] {
+        let (s, p, j) = (format!("s_{tag}.NPY"), format!("p_{tag}.Npy"), format!("s_{tag}.JSON"));
+        run_ok(nerve().current_dir(d).args([
+            "run",
+            "small.img",
+            "--steps",
+            "100",
+            "--record",
+            &s,
+            "--probe",
+            "exc:v",
+            "--probe-out",
+            &p,
+            "--max-memory",
+            budget,
+            "-q",
+        ]));
+        assert!(npy(&s) && npy(&p), "{tag}");
+        run_ok(nerve().current_dir(d).args(["run", "small.img", "--steps", "100", "--record", &j, "--max-memory", budget, "-q"]));
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(d.join(&j)).unwrap()).unwrap();
+        assert!(!v["spikes"].as_array().unwrap().is_empty(), "{tag}");
+    }
+    // A JSON input in capitals is read as JSON (it was read as CSV, and refused at its first line).
+    std::fs::write(
+        d.join("ni.json"),
+        r#"{"dt_ms": 1.0, "populations": [{"name": "src", "size": 3, "model": "input"}, {"name": "n", "size": 3, "model": "lif"}], "projections": []}"#,
+    )
+    .unwrap();
+    std::fs::write(d.join("in.JSON"), r#"{"spikes": [{"population": "src", "neuron": 2, "time": 2}]}"#).unwrap();
+    run_ok(nerve().current_dir(d).args(["run", "ni.json", "--arch", "spinnaker", "--steps", "10", "--input", "in.JSON", "--record", "r.csv", "-q"]));
+    assert!(std::fs::read_to_string(d.join("r.csv")).unwrap().contains("src,2,2"));
+    run_ok(nerve().current_dir(d).args(["run", "stdp.json", "--arch", "loihi", "--steps", "60", "--save-weights", "w.NPY", "-q"]));
+    assert!(npy("w.NPY"));
+}
