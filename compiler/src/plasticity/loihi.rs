@@ -239,10 +239,13 @@ fn var_of(t: &Tok) -> Option<Var> {
 
 fn product(g: &[Tok]) -> Result<Product, String> {
     let (mut dep, mut k, mut mant, mut exp, mut factors) = (None, None, 1i64, 0i32, Vec::new());
+    // Checked: a scale of exactly −2^63 has no negation (it panicked, or in a
+    // release build wrapped, before the mantissa's range was checked).
+    let neg = |m: i64| m.checked_neg().ok_or_else(|| format!("the product's scale {m} is out of range"));
     for t in g {
         match t {
             Tok::Add | Tok::Mul => {}
-            Tok::Sub => mant = -mant,
+            Tok::Sub => mant = neg(mant)?,
             Tok::X0 | Tok::Y0 => {
                 let d = if *t == Tok::X0 { Dep::X0 } else { Dep::Y0 };
                 if dep.is_none() {
@@ -277,7 +280,10 @@ fn product(g: &[Tok]) -> Result<Product, String> {
                         match sub.get(1) {
                             Some(Tok::Var(v)) => var = Some(*v),
                             Some(Tok::Lit(m, e)) => {
-                                mant = mant.checked_mul(m * sign).ok_or_else(|| format!("the product's scale {mant}·{m} is out of range"))?;
+                                mant = m
+                                    .checked_mul(sign)
+                                    .and_then(|m| mant.checked_mul(m))
+                                    .ok_or_else(|| format!("the product's scale {mant}·{m} is out of range"))?;
                                 exp = exp.checked_add(*e).ok_or("the product's exponent is out of range")?;
                             }
                             _ => {}
@@ -300,7 +306,7 @@ fn product(g: &[Tok]) -> Result<Product, String> {
                             konst = -konst;
                         }
                         if negated {
-                            mant = -mant;
+                            mant = neg(mant)?;
                             konst = -konst;
                         }
                     }
@@ -321,7 +327,7 @@ fn product(g: &[Tok]) -> Result<Product, String> {
             }
         }
     }
-    while mant.abs() > 7 && mant % 2 == 0 && exp < 8 {
+    while mant.unsigned_abs() > 7 && mant % 2 == 0 && exp < 8 {
         mant /= 2;
         exp += 1;
     }

@@ -132,6 +132,22 @@ const ROWS: &[(&str, &[&str])] = &[
             "projections":[{"pre":"s","post":"l","weight":-1,"connector":{"type":"dense","weights":[[0.5]]}}]}"#,
         &["$.projections[0]", "dense[0][0] (0.5) times the projection's weight (-1) gives a weight -0.5 on an excitatory projection"],
     ),
+    // A rule's scale of exactly −2^63: its absolute value and negation overflowed (a panic in a debug build).
+    (
+        r#"{"populations":[{"name":"s","size":1,"model":"input"},{"name":"l","size":1,"model":"loihi_lif","params":{"du":1,"dv":1,"vth":10}}],
+            "projections":[{"pre":"s","post":"l","weight":1,"connector":{"type":"all_to_all"},"plasticity":{"type":"loihi","dw":"-2*4611686018427387904*x0"}}]}"#,
+        &["$.projections[0].plasticity.dw", "mantissa -36028797018963968 is outside -8..7"],
+    ),
+    (
+        r#"{"populations":[{"name":"s","size":1,"model":"input"},{"name":"l","size":1,"model":"loihi_lif","params":{"du":1,"dv":1,"vth":10}}],
+            "projections":[{"pre":"s","post":"l","weight":1,"connector":{"type":"all_to_all"},"plasticity":{"type":"loihi","dw":"2*4611686018427387904*(-w)*x0"}}]}"#,
+        &["$.projections[0].plasticity.dw"],
+    ),
+    (
+        r#"{"populations":[{"name":"s","size":1,"model":"input"},{"name":"l","size":1,"model":"loihi_lif","params":{"du":1,"dv":1,"vth":10}}],
+            "projections":[{"pre":"s","post":"l","weight":1,"connector":{"type":"all_to_all"},"plasticity":{"type":"loihi","dw":"-2*4611686018427387904*(-w+1)*x0"}}]}"#,
+        &["$.projections[0].plasticity.dw", "the product's scale -9223372036854775808 is out of range"],
+    ),
     // Convolution and pooling geometry: an output dimension past 32 bits was cast round to 0 (a pooling of no synapses, silently).
     (
         r#"{"populations":[{"name":"s","size":1,"model":"input"},{"name":"l","size":1,"model":"lif"}],
