@@ -204,7 +204,18 @@ impl FlatGraph {
 /// and checks that every edge joins existing nodes.
 pub fn flatten(g: &NirGraph) -> Result<FlatGraph, String> {
     let mut out = FlatGraph::default();
-    inline(g, "", &mut out)?;
+    let mut origins = Vec::new();
+    inline(g, "", &mut out, &mut origins)?;
+    // A dotted name can be another graph's nested node (a node `sub.lif`
+    // beside a graph `sub` holding `lif`): edges found by name would join
+    // whichever came first.
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::with_capacity(out.nodes.len());
+    for (i, (n, _)) in out.nodes.iter().enumerate() {
+        if let Some(&j) = seen.get(n.as_str()) {
+            return Err(format!("{} and {} both flatten to the name `{n}`: rename one", origins[j], origins[i]));
+        }
+        seen.insert(n, i);
+    }
     for (n, node) in &g.nodes {
         match node {
             NirNode::Input { .. } => out.inputs.push(n.clone()),
@@ -215,18 +226,25 @@ pub fn flatten(g: &NirGraph) -> Result<FlatGraph, String> {
     Ok(out)
 }
 
-fn inline(g: &NirGraph, prefix: &str, out: &mut FlatGraph) -> Result<(), String> {
+/// `origins[i]` says where `out.nodes[i]` came from, for messages.
+fn inline(g: &NirGraph, prefix: &str, out: &mut FlatGraph, origins: &mut Vec<String>) -> Result<(), String> {
     let mut entry: Vec<(String, Vec<String>)> = Vec::new();
     let mut exit: Vec<(String, Vec<String>)> = Vec::new();
     for (name, node) in &g.nodes {
         let full = format!("{prefix}{name}");
         match node {
             NirNode::Graph(sub) => {
-                inline(sub, &format!("{full}."), out)?;
+                inline(sub, &format!("{full}."), out, origins)?;
                 entry.push((name.clone(), sub.nodes.iter().filter(|(_, n)| matches!(n, NirNode::Input { .. })).map(|(k, _)| format!("{full}.{k}")).collect()));
                 exit.push((name.clone(), sub.nodes.iter().filter(|(_, n)| matches!(n, NirNode::Output { .. })).map(|(k, _)| format!("{full}.{k}")).collect()));
             }
-            other => out.nodes.push((full, other.clone())),
+            other => {
+                origins.push(match prefix.strip_suffix('.') {
+                    Some(graph) => format!("node `{name}` of the nested graph `{graph}`"),
+                    None => format!("the top-level node `{name}`"),
+                });
+                out.nodes.push((full, other.clone()));
+            }
         }
     }
     let exists = |n: &str| g.nodes.iter().any(|(k, _)| k == n);
@@ -241,6 +259,16 @@ fn inline(g: &NirGraph, prefix: &str, out: &mut FlatGraph) -> Result<(), String>
         }
         let srcs = exit.iter().find(|(k, _)| k == a).map(|(_, v)| v.clone()).unwrap_or_else(|| vec![format!("{prefix}{a}")]);
         let dsts = entry.iter().find(|(k, _)| k == b).map(|(_, v)| v.clone()).unwrap_or_else(|| vec![format!("{prefix}{b}")]);
+        // A nested graph with no Output (Input) node has nothing for the edge
+        // to leave (enter) by: the edge vanished without a word.
+        for (ends, end, what) in [(&srcs, a, "Output"), (&dsts, b, "Input")] {
+            if ends.is_empty() {
+                return Err(format!(
+                    "edge {prefix}{a} → {prefix}{b}: the nested graph `{prefix}{end}` has no {what} node for it to {}",
+                    if what == "Output" { "leave by" } else { "enter by" }
+                ));
+            }
+        }
         for s in &srcs {
             for d in &dsts {
                 out.edges.push((s.clone(), d.clone()));
@@ -248,4 +276,59 @@ fn inline(g: &NirGraph, prefix: &str, out: &mut FlatGraph) -> Result<(), String>
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn io(input: bool) -> NirNode {
+        let shape = Array { data: vec![1.0], shape: vec![1] };
+        if input {
+            NirNode::Input { shape }
+        } else {
+            NirNode::Output { shape }
+        }
+    }
+
+    fn thr() -> NirNode {
+        NirNode::Threshold { threshold: Array { data: vec![1.0], shape: vec![1] } }
+    }
+
+    fn graph(nodes: Vec<(&str, NirNode)>, edges: &[(&str, &str)]) -> NirGraph {
+        NirGraph {
+            nodes: nodes.into_iter().map(|(k, n)| (k.to_string(), n)).collect(),
+            edges: edges.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+            ..Default::default()
+        }
+    }
+
+    /// An edge into a nested graph with no Input node, or out of one with no
+    /// Output node, joined nothing and vanished: refused, naming both.
+    #[test]
+    fn an_edge_a_nested_graph_cannot_take_is_refused() {
+        let no_input = graph(vec![("t", thr()), ("o", io(false))], &[("t", "o")]);
+        let g = graph(vec![("i", io(true)), ("sub", NirNode::Graph(Box::new(no_input))), ("o", io(false))], &[("i", "sub"), ("sub", "o")]);
+        let e = flatten(&g).unwrap_err();
+        assert_eq!(e, "edge i → sub: the nested graph `sub` has no Input node for it to enter by");
+        // Two levels down, named by its flattened path.
+        let no_output = graph(vec![("i", io(true)), ("t", thr())], &[("i", "t")]);
+        let inner = graph(vec![("i", io(true)), ("deep", NirNode::Graph(Box::new(no_output))), ("o", io(false))], &[("i", "deep"), ("deep", "o")]);
+        let g = graph(vec![("i", io(true)), ("sub", NirNode::Graph(Box::new(inner))), ("o", io(false))], &[("i", "sub"), ("sub", "o")]);
+        let e = flatten(&g).unwrap_err();
+        assert_eq!(e, "edge sub.deep → sub.o: the nested graph `sub.deep` has no Output node for it to leave by");
+    }
+
+    /// A top-level node `sub.t` beside a nested graph `sub` holding `t`:
+    /// both flattened to `sub.t` and edges joined whichever came first.
+    #[test]
+    fn names_that_flatten_alike_are_refused() {
+        let sub = graph(vec![("i", io(true)), ("t", thr()), ("o", io(false))], &[("i", "t"), ("t", "o")]);
+        let g = graph(
+            vec![("i", io(true)), ("sub", NirNode::Graph(Box::new(sub))), ("sub.t", thr()), ("o", io(false))],
+            &[("i", "sub"), ("sub", "sub.t"), ("sub.t", "o")],
+        );
+        let e = flatten(&g).unwrap_err();
+        assert_eq!(e, "node `t` of the nested graph `sub` and the top-level node `sub.t` both flatten to the name `sub.t`: rename one");
+    }
 }
