@@ -241,7 +241,9 @@ fn shapes(g: &FlatGraph, file: &str) -> Result<Vec<Option<Vec<usize>>>> {
                         let st = stride.as_ref().map_or(k, pair);
                         let p = match padding {
                             Padding::Values(v) => pair(&Array { data: v.clone(), shape: vec![] }),
-                            Padding::Valid | Padding::Same => [0, 0],
+                            Padding::Valid => [0, 0],
+                            // PyTorch's pooling takes no 'same'; it was read as no padding.
+                            Padding::Same => return Err(err(file, format!("node `{name}`: pooling with padding 'same': only numbers or 'valid'"))),
                         };
                         if k.contains(&0) || st.contains(&0) || (0..2).any(|d| s[d + 1] + 2 * p[d] < k[d]) {
                             return Err(err(file, format!("node `{name}`: pooling kernel {k:?} with stride {st:?} does not fit input {s:?} padded by {p:?}")));
@@ -308,11 +310,19 @@ fn conv_out(
     if k.contains(&0) || st.contains(&0) || dl.contains(&0) {
         return Err(err(file, format!("node `{name}`: kernel {k:?}, stride {st:?} and dilation {dl:?} must be ≥ 1")));
     }
+    // PyTorch has 'same' for stride 1 only ("not supported for strided
+    // convolutions"): what output a stride would give is not defined.
+    if *padding == Padding::Same && st.iter().any(|&s| s != 1) {
+        return Err(err(file, format!("node `{name}`: padding 'same' with stride {st:?}: PyTorch defines 'same' for stride 1 only")));
+    }
     let pd = pads(padding, k, &dl);
     let mut out = vec![w.shape[0]];
     for i in 0..nd {
         let span = dl[i] * (k[i] - 1) + 1;
-        let total = ins[i + 1] + 2 * pd[i];
+        // 'same' pads d(k−1) in all, the odd one past the end for an even
+        // kernel (PyTorch's): twice the leading pad was one short, and an
+        // even kernel's output one smaller than its input.
+        let total = ins[i + 1] + if *padding == Padding::Same { dl[i] * (k[i] - 1) } else { 2 * pd[i] };
         if total < span {
             return Err(err(file, format!("node `{name}`: kernel {:?} larger than the padded input {:?}", k, ins)));
         }
@@ -325,7 +335,8 @@ fn pads(padding: &Padding, k: &[usize], dl: &[usize]) -> Vec<usize> {
     let nd = k.len();
     match padding {
         Padding::Valid => vec![0; nd],
-        // PyTorch 'same' (stride 1): total padding d(k−1), split evenly (odd kernels).
+        // PyTorch 'same' (stride 1): total padding d(k−1), the leading pad its
+        // half rounded down (the rest trails: `conv_out`).
         Padding::Same => (0..nd).map(|i| dl[i] * (k[i] - 1) / 2).collect(),
         Padding::Values(v) => (0..nd).map(|i| if v.is_empty() { 0 } else { v[i.min(v.len() - 1)] as usize }).collect(),
     }
@@ -510,6 +521,7 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
                 let st = stride.as_ref().map_or(k, pair);
                 let p = match padding {
                     Padding::Values(v) => pair(&Array { data: v.clone(), shape: vec![] }),
+                    // 'same' was refused with the shapes.
                     Padding::Valid | Padding::Same => [0, 0],
                 };
                 let (ih, iw) = (in_shape[1], in_shape[2]);
@@ -936,6 +948,44 @@ mod tests {
         // A Delay of 1e300 s saturates to the longest delay, which the profile's limits refuse later; it must not overflow here.
         let (net, _) = to_network(&chain(&[1.0], Some(NirNode::Delay { delay: arr(&[1e300]) })), "g", "g.nir", &NirOptions::default()).unwrap();
         assert_eq!(net.projections().count(), 1);
+    }
+
+    /// Padding 'same' as PyTorch's: an even kernel pads d(k−1) in all, the
+    /// odd one at the end (its output was one short of its input), a stride
+    /// is refused (PyTorch has 'same' for stride 1 only), and a pooling's
+    /// 'same', which PyTorch does not have, is refused (it was read as 0).
+    #[test]
+    fn padding_same_is_pytorchs() {
+        let lif =
+            || NirNode::LIF { tau: Array::scalar(0.01), r: Array::scalar(1.0), v_leak: Array::scalar(0.0), v_threshold: Array::scalar(1.0), v_reset: None };
+        let chain = |m: NirNode| {
+            graph(
+                vec![("in", NirNode::Input { shape: arr(&[1.0, 1.0, 4.0]) }), ("m", m), ("lif", lif()), ("out", NirNode::Output { shape: arr(&[4.0]) })],
+                &[("in", "m"), ("m", "lif"), ("lif", "out")],
+            )
+        };
+        let conv = |stride: Option<&[f64]>| NirNode::Conv {
+            dims: 2,
+            weight: Array { data: vec![1.0, 2.0], shape: vec![1, 1, 1, 2] },
+            bias: None,
+            stride: stride.map(arr),
+            padding: Padding::Same,
+            dilation: None,
+            groups: None,
+            input_shape: None,
+        };
+        let (net, _) = to_network(&chain(conv(None)), "g", "g.nir", &NirOptions::default()).unwrap();
+        let (_, _, _, p) = net.projections().next().unwrap();
+        let Connector::FromList(l) = &p.connector else { panic!("{:?}", p.connector) };
+        let mut got: Vec<(u32, u32, f64)> = (0..l.len()).map(|k| (l.post[k], l.pre[k], l.weight.as_ref().unwrap()[k])).collect();
+        got.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        // y[x] = 1·in[x] + 2·in[x + 1], in[4] being the trailing pad.
+        assert_eq!(got, [(0, 0, 1.0), (0, 1, 2.0), (1, 1, 1.0), (1, 2, 2.0), (2, 2, 1.0), (2, 3, 2.0), (3, 3, 1.0)]);
+        let e = to_network(&chain(conv(Some(&[2.0]))), "g", "g.nir", &NirOptions::default()).unwrap_err().to_string();
+        assert!(e.contains("node `m`: padding 'same' with stride [2, 2]: PyTorch defines 'same' for stride 1 only"), "{e}");
+        let pool = NirNode::Pool { average: false, kernel_size: arr(&[1.0]), stride: None, padding: Padding::Same };
+        let e = to_network(&chain(pool), "g", "g.nir", &NirOptions::default()).unwrap_err().to_string();
+        assert!(e.contains("node `m`: pooling with padding 'same'"), "{e}");
     }
 
     #[test]
