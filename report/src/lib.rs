@@ -79,6 +79,57 @@ pub fn write_with(path: &Path, write: impl FnOnce(&Path) -> std::io::Result<()>)
     nerve_isa::files::write_whole(path, write).map_err(|e| Error::Write { path: path.to_path_buf(), source: e })
 }
 
+/// An output written now and put in place later ([`Staged::commit`]), once
+/// the work it precedes is known to go ahead (`nerve run NET.json
+/// --save-image F` writes F before the run's checks, which need the compiled
+/// machine): until then it is a hidden file beside its target, removed if
+/// the `Staged` is dropped uncommitted, so a failing command leaves neither
+/// the output nor a changed old one. A device or FIFO target is written into
+/// at once (nothing is left behind in it).
+#[derive(Debug)]
+pub struct Staged {
+    target: PathBuf,
+    stage: Option<PathBuf>,
+}
+
+impl Staged {
+    /// Writes `path`'s contents, through `write`, into its stage; an error names `path`.
+    pub fn write(path: &Path, write: impl FnOnce(&Path) -> std::io::Result<()>) -> Result<Staged> {
+        let failed = |e| Error::Write { path: path.to_path_buf(), source: e };
+        if nerve_isa::files::is_special(path) {
+            write(path).map_err(failed)?;
+            return Ok(Staged { target: path.to_path_buf(), stage: None });
+        }
+        // A symbolic link stays a link: its file is replaced.
+        let target = if path.is_file() { path.canonicalize().unwrap_or_else(|_| path.to_path_buf()) } else { path.to_path_buf() };
+        let name = target.file_name().ok_or_else(|| failed(std::io::ErrorKind::InvalidInput.into()))?;
+        let stage = target.with_file_name(format!(".{}.nerve-stage", name.to_string_lossy()));
+        let staged = Staged { target, stage: Some(stage.clone()) };
+        // Dropped (the stage removed) if the write fails.
+        nerve_isa::files::write_whole(&stage, write).map_err(failed)?;
+        Ok(staged)
+    }
+
+    /// Puts the output in place.
+    pub fn commit(mut self) -> Result<()> {
+        match self.stage.take() {
+            Some(stage) => std::fs::rename(&stage, &self.target).map_err(|e| {
+                let _ = std::fs::remove_file(&stage);
+                Error::Write { path: self.target.clone(), source: e }
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if let Some(stage) = self.stage.take() {
+            let _ = std::fs::remove_file(stage);
+        }
+    }
+}
+
 /// Whether `path`'s extension is `ext` in any case: `S.NPY` is a NumPy file
 /// as `s.npy` is. Every file format chosen by extension asks here.
 pub fn has_extension(path: &Path, ext: &str) -> bool {

@@ -313,8 +313,45 @@ pub fn run_ranked(
 
 type Ranks<'a> = Option<(&'a mut dyn nerve_emulator::engine::ranks::Transport, &'a nerve_emulator::engine::ranks::Plan)>;
 
+/// What a request asks of a machine, checked: its external spikes by step,
+/// how many fall after the run, and its probes as (population, slot).
+struct Checked {
+    ext: Spikes,
+    late_inputs: usize,
+    probes: Vec<(u32, u8)>,
+}
+
+/// Checks `r` against `m` without running it: the steps within the
+/// longest run, every input spike one the machine takes, every probe and
+/// the decision population ones it has, a .npy probe file holding one
+/// probe. [`run`] makes the same checks first; a caller with outputs to
+/// write before the run (`nerve run --save-image`) checks here, so that a
+/// request the run would refuse leaves no file behind.
+pub fn check(m: &Machine, r: &Request) -> Result<()> {
+    checked(m, r).map(|_| ())
+}
+
+fn checked(m: &Machine, r: &Request) -> Result<Checked> {
+    if r.steps > nerve_isa::MAX_STEPS {
+        return Err(nerve_emulator::EmuError::TooManySteps { steps: r.steps, max: nerve_isa::MAX_STEPS }.into());
+    }
+    let (ext, late_inputs) = external(m, &r.inputs, r.steps)?;
+    let probes = probes(m, &r.probes)?;
+    if let Some(d) = &r.decision {
+        if !m.pops.iter().any(|p| &p.name == d) {
+            return Err(Error::Request(format!("decision population `{d}`: no such population (populations: {})", names(m))));
+        }
+    }
+    if let Some(st) = &r.stream {
+        if crate::has_extension(&st.probe_out, "npy") && probes.len() > 1 {
+            return Err(Error::Request("a .npy probe file holds one probe; probe one variable or write CSV".into()));
+        }
+    }
+    Ok(Checked { ext, late_inputs, probes })
+}
+
 fn run_on(mut m: Machine, r: &Request, ranks: Ranks, progress: &mut dyn FnMut(u64)) -> Result<Ran> {
-    let (ext, late_inputs) = external(&m, &r.inputs, r.steps)?;
+    let Checked { ext, late_inputs, probes } = checked(&m, r)?;
     m.inject(&ext).map_err(nerve_emulator::EmuError::from)?;
     let any_marked = m.pops.iter().any(|p| p.record_spikes);
     let recorded: Vec<bool> = m.pops.iter().map(|p| r.record_all || !any_marked || p.record_spikes).collect();
@@ -326,12 +363,6 @@ fn run_on(mut m: Machine, r: &Request, ranks: Ranks, progress: &mut dyn FnMut(u6
         let inputs = crate::summary::input_populations(&m);
         for (pi, w) in watched.iter_mut().enumerate() {
             *w |= inputs[pi] || m.pops[pi].name == *d;
-        }
-    }
-    let probes = probes(&m, &r.probes)?;
-    if let Some(d) = &r.decision {
-        if !m.pops.iter().any(|p| &p.name == d) {
-            return Err(Error::Request(format!("decision population `{d}`: no such population (populations: {})", names(&m))));
         }
     }
     let rec = Recording { spikes: watched.clone(), probes, per_step: true, chunk_steps: None };
@@ -351,11 +382,6 @@ fn run_on(mut m: Machine, r: &Request, ranks: Ranks, progress: &mut dyn FnMut(u6
         Engine::JitCranelift => jit(Backend::Cranelift)?,
         Engine::JitAvx512 => jit(Backend::Avx512)?,
     };
-    if let Some(st) = &r.stream {
-        if crate::has_extension(&st.probe_out, "npy") && rec.probes.len() > 1 {
-            return Err(Error::Request("a .npy probe file holds one probe; probe one variable or write CSV".into()));
-        }
-    }
     if r.stream.is_none() {
         if let Some(avail) = nerve_isa::files::available_memory() {
             probes_fit(&m, r, &rec.probes, threads, avail)?;

@@ -239,7 +239,7 @@ pub fn run(a: CompileArgs) -> Result<()> {
 /// Writes the mapping report as JSON, if asked.
 pub fn write_report(r: &nerve_compiler::compile::MapReport, path: Option<&Path>) -> Result<()> {
     if let Some(p) = path {
-        std::fs::write(p, serde_json::to_string_pretty(r)?).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+        nerve_report::write_file(p, serde_json::to_string_pretty(r)?.as_bytes())?;
     }
     Ok(())
 }

@@ -224,6 +224,14 @@ pub fn run(a: RunArgs) -> Result<()> {
     if a.save_network.is_some() && a.image.extension().is_none_or(|e| e != "json") {
         return Err(format!("--save-network rewrites the network file: run the network (.json) itself rather than {}", a.image.display()).into());
     }
+    // What needs no machine is checked before compiling: the steps, the input files.
+    if a.steps > nerve_isa::MAX_STEPS {
+        return Err(format!("--steps {} exceeds {}, the most a run takes", a.steps, nerve_isa::MAX_STEPS).into());
+    }
+    let inputs = a.input.iter().map(|f| Input::read(f)).collect::<std::result::Result<Vec<_>, _>>()?;
+    // Outputs of compiling, put in place once the run's options are checked
+    // against the machine: a failing command leaves neither.
+    let mut staged: Vec<nerve_report::Staged> = Vec::new();
     // Every image is validated once, however it was obtained: by the compiler
     // for a network, here for a file.
     let mut plan_ranks = None;
@@ -234,11 +242,17 @@ pub fn run(a: RunArgs) -> Result<()> {
         let mut out = crate::cmd::compile::build(&a.image, &arch, &a.build, quiet)?;
         if let (Some(p), 0) = (&a.save_image, rank) {
             let t_write = std::time::Instant::now();
-            out.image.write(p)?;
+            staged.push(nerve_report::Staged::write(p, |s| {
+                out.image.write(s).map_err(|e| match e {
+                    nerve_isa::image::ImageError::WriteIo { source, .. } => source,
+                    e => std::io::Error::other(e.to_string()),
+                })
+            })?);
             out.report.seconds.write = t_write.elapsed().as_secs_f64();
         }
-        if rank == 0 {
-            crate::cmd::compile::write_report(&out.report, a.compile_report.as_deref())?;
+        if let (Some(p), 0) = (&a.compile_report, rank) {
+            let json = serde_json::to_string_pretty(&out.report)?;
+            staged.push(nerve_report::Staged::write(p, |s| std::fs::write(s, json))?);
         }
         too_many_ranks(&a.image, out.image.cores.len(), ranks)?;
         Machine::load_valid(out.image)?
@@ -303,7 +317,7 @@ pub fn run(a: RunArgs) -> Result<()> {
             PinKind::On => Pin::On,
             PinKind::Off => Pin::Off,
         },
-        inputs: a.input.iter().map(|f| Input::read(f)).collect::<std::result::Result<_, _>>()?,
+        inputs,
         record_all: a.record_all,
         probes: a.probe.clone(),
         decision: a.decision.clone(),
@@ -316,6 +330,15 @@ pub fn run(a: RunArgs) -> Result<()> {
         // Probes are written from the run's own table (streamed beyond --max-memory).
         probe_copy_bytes: 0,
     };
+    if a.save_weights.is_some() && m.cores.iter().all(|c| c.plastic.is_empty()) {
+        return Err(format!("--save-weights: {} has no learning projections (a projection with `plasticity`)", a.image.display()).into());
+    }
+    if !staged.is_empty() {
+        session::check(&m, &request).map_err(flag_words)?;
+        for s in staged {
+            s.commit()?;
+        }
+    }
     let bar = Progress::bar(quiet, a.steps, "running");
     let mut progress = |s| {
         if let Some(b) = &bar {

@@ -282,6 +282,24 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     // Nothing was written, without a word.
     ("run good.img --steps 5 --probe-out out/p.csv", 1, &["--probe-out out/p.csv", "give --probe"]),
     ("run good.img --steps 5 --save-weights out/w.csv", 1, &["no learning projections"]),
+    // Refused before the run: a streamed recording was on disk when the refusal came.
+    ("run good.img --steps 5 --save-weights out/w.csv --record out/s.csv --max-memory 1", 1, &["--save-weights", "no learning projections"]),
+    // A network's image and mapping report are written only once the run's options are checked (both were left behind).
+    ("run good.json --arch spinnaker --steps 5 --probe n:nosuch --save-image out/x.img --compile-report out/m.json", 1, &["`n` has no variable `nosuch`"]),
+    (
+        "run good.json --arch spinnaker --steps 5 --decision nosuch --save-image out/x.img --compile-report out/m.json",
+        1,
+        &["--decision `nosuch`", "no such population"],
+    ),
+    (
+        "run good.json --arch spinnaker --steps 5 --input sp_neuron.csv --save-image out/x.img --compile-report out/m.json",
+        1,
+        &["sp_neuron.csv: spike", "neuron 7"],
+    ),
+    ("run good.json --arch spinnaker --steps 5 --input sp_nan.csv --save-image out/x.img --compile-report out/m.json", 1, &["line 2", "nan"]),
+    ("run good.json --arch spinnaker --steps 4294967296 --save-image out/x.img --compile-report out/m.json", 1, &["--steps 4294967296 exceeds 4294967295"]),
+    ("run good.json --arch spinnaker --steps 5 --probe n:v --probe n:v --probe-out out/p.npy --save-image out/x.img", 1, &["--probe-out .npy holds one probe"]),
+    ("run good.json --arch spinnaker --steps 5 --save-weights out/w.csv --save-image out/x.img", 1, &["no learning projections"]),
     ("run good.json --arch spinnaker --steps 5 --save-network out/n.nir", 1, &["--save-network out/n.nir", "a .json path"]),
     ("run good.img --steps 5 --save-network out/n.json", 1, &["--save-network", "good.img"]),
     ("run good.img --steps 5 --inference-steps 0", 2, &["--inference-steps", "0"]),
