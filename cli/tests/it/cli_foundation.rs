@@ -384,3 +384,42 @@ fn output_formats_follow_the_extension_in_any_case() {
     run_ok(nerve().current_dir(d).args(["run", "stdp.json", "--arch", "loihi", "--steps", "60", "--save-weights", "w.NPY", "-q"]));
     assert!(npy("w.NPY"));
 }
+
+/// Every output replaces its old file whole, through a temporary file
+/// renamed into place, never by writing into it (a write that fails half way
+/// then leaves a partial file): a hard link to the old file keeps the old
+/// bytes. compile's --report (and run's --compile-report), asm -o, export
+/// nir and report's pictures were written in place.
+#[test]
+fn outputs_replace_the_old_file_never_write_into_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(root.join("../examples/small.json"), d.join("small.json")).unwrap();
+    std::fs::copy(root.join("../examples/kernels/if.s"), d.join("if.s")).unwrap();
+    std::fs::copy(root.join("../compiler/tests/data/nir/ff_lif_20_16_4.nir"), d.join("ff.nir")).unwrap();
+    std::fs::copy(root.join("../report/tests/data/run_small.json"), d.join("run.json")).unwrap();
+    std::fs::create_dir(d.join("pics")).unwrap();
+    let cases: &[(&[&str], &[&str])] = &[
+        (&["compile", "small.json", "--arch", "spinnaker", "-o", "a.img", "--report", "rep.json", "-q"], &["rep.json"]),
+        (
+            &["run", "small.json", "--arch", "spinnaker", "--steps", "5", "--compile-report", "crep.json", "--save-image", "b.img", "-q"],
+            &["crep.json", "b.img"],
+        ),
+        (&["asm", "if.s", "-o", "k.bin"], &["k.bin"]),
+        (&["export", "nir", "ff.nir", "--arch", "loihi", "-o", "q.nir", "-q"], &["q.nir"]),
+        (&["report", "run.json", "--plots", "pics", "-q"], &["pics/raster.svg", "pics/raster.png"]),
+    ];
+    for (i, (args, outputs)) in cases.iter().enumerate() {
+        for (j, o) in outputs.iter().enumerate() {
+            let witness = d.join(format!("old{i}_{j}"));
+            std::fs::write(&witness, "old").unwrap();
+            std::fs::hard_link(&witness, d.join(o)).unwrap();
+        }
+        run_ok(nerve().current_dir(d).args(*args));
+        for (j, o) in outputs.iter().enumerate() {
+            assert_eq!(std::fs::read(d.join(format!("old{i}_{j}"))).unwrap(), b"old", "{args:?}: {o} was written into");
+            assert_ne!(std::fs::read(d.join(o)).unwrap(), b"old", "{args:?}: {o} not written");
+        }
+    }
+}

@@ -189,7 +189,7 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
     Ok(g)
 }
 
-/// Writes a NIR graph to `path` (HDF5, the layout `nir.write` produces).
+/// Writes a NIR graph to `path` whole (HDF5, the layout `nir.write` produces).
 pub fn write_nir(g: &NirGraph, path: &Path) -> Result<()> {
     let file = path.display().to_string();
     let mut fb = FileBuilder::new();
@@ -204,7 +204,9 @@ pub fn write_nir(g: &NirGraph, path: &Path) -> Result<()> {
         node.add_group(md.finish());
     }
     fb.add_group(node.finish());
-    fb.write(path).map_err(|e| CompileError::Io { path: file, source: std::io::Error::other(e.to_string()) })
+    // Whole: through a temporary file renamed into place (a failed write leaves no partial file).
+    nerve_isa::files::write_whole(path, |tmp| fb.write(tmp).map_err(|e| std::io::Error::other(e.to_string())))
+        .map_err(|source| CompileError::Io { path: file, source })
 }
 
 fn fill_graph(gb: &mut hdf5_pure::GroupBuilder, g: &NirGraph) -> Result<()> {
