@@ -361,6 +361,9 @@ pub fn decimation(rules: &[&[Product]]) -> Result<Option<u8>, String> {
 /// The program a rule runs per synapse: dw, dd and dt in that order, each
 /// from the variables' values before the epoch's update (state slots 0, 1,
 /// 2: w, d = tag_2, t = tag_1); its operands in port order.
+/// The largest bracket constant a learning program adds as it is.
+const KONST_HELD: i32 = 1 << 16;
+
 pub fn program(dw: &[Product], dd: &[Product], dt: &[Product], sign_mode: SignMode) -> Result<(Kernel, Vec<Operand>), String> {
     let mut b = KernelBuilder::new("loihi_learning");
     let slots = [b.state("w"), b.state("d"), b.state("t")];
@@ -452,7 +455,12 @@ pub fn program(dw: &[Product], dd: &[Product], dt: &[Product], sign_mode: SignMo
                     }
                 }
                 if f.konst != 0 {
-                    b.addi(r(2), r(2), f.konst);
+                    // lava adds the constant and clips the sum to the factor's
+                    // width (bench/learning/lava/SPEC.md §5.5: no bound on the
+                    // constant). Every variable lies within ±2^10, so a constant
+                    // beyond ±2^16 clips (and signs) as ±2^16 does; added
+                    // whole, (w + 2147483647) wrapped to a negative factor.
+                    b.addi(r(2), r(2), f.konst.clamp(-KONST_HELD, KONST_HELD));
                 }
                 if f.sgn {
                     b.cmplt(r(3), zero, r(2)).cmplt(r(4), r(2), zero).sub(r(2), r(3), r(4));
@@ -509,6 +517,32 @@ mod tests {
     use super::*;
 
     type Shown = Vec<(Dep, i32, i32, Vec<(Var, i32, bool)>)>;
+
+    /// A bracket constant as lava applies it: the variable plus the constant,
+    /// clipped to the factor's width (as sgn takes its sign), for every value
+    /// the variable can hold; (w + 2147483647) wrapped round to a negative
+    /// factor in the program's 32-bit add.
+    #[test]
+    fn bracket_constants_clip_as_lava_does() {
+        use nerve_isa::opcode::Opcode;
+        use nerve_isa::semantics::sat;
+        for (rule, konst) in
+            [("x0*(w+2147483647)", 2147483647i64), ("x0*(w-2147483647)", -2147483647), ("x0*sgn(w-2000000000)", -2000000000), ("x0*(w-64)", -64)]
+        {
+            let (k, _) = program(&parse(rule).unwrap(), &[], &[], SignMode::Mixed).unwrap();
+            let adds: Vec<i32> = k.code.iter().filter(|i| i.op == Opcode::Addi).map(|i| i.imm).collect();
+            assert_eq!(adds.len(), 1, "{rule}: {adds:?}");
+            for v in -1024i32..=1024 {
+                let exact = (v as i64 + konst).clamp(-(1 << 9), (1 << 9) - 1);
+                let ours = sat(v.wrapping_add(adds[0]), 10) as i64;
+                if rule.contains("sgn") {
+                    assert_eq!(exact.signum(), ours.signum(), "{rule} at {v}");
+                } else {
+                    assert_eq!(exact, ours, "{rule} at {v}");
+                }
+            }
+        }
+    }
 
     fn show(s: &str) -> Shown {
         parse(s).unwrap().into_iter().map(|p| (p.dep, p.mant, p.exp, p.factors.iter().map(|f| (f.var, f.konst, f.sgn)).collect())).collect()
