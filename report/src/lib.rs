@@ -179,15 +179,16 @@ pub fn check_outputs(outputs: &[(&str, &Path)], inputs: &[&Path]) -> std::result
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(format!("{opt} {shown}: cannot write in {}: {e}", dir.display())),
         }
-        if let Some(me) = id(p) {
-            if ins.contains(&me) {
-                return Err(format!("{opt} {shown}: is an input of this command; writing it would overwrite it"));
-            }
-            if let Some((_, other)) = seen.iter().find(|(q, _)| *q == me) {
-                return Err(format!("{opt} {shown}: {other} writes the same file"));
-            }
-            seen.push((me, opt));
+        // By its name, and (when it exists) by the file it is: a symbolic
+        // link to an input is written through, into the input.
+        let mine: Vec<PathBuf> = id(p).into_iter().chain(p.canonicalize().ok()).collect();
+        if mine.iter().any(|me| ins.contains(me)) {
+            return Err(format!("{opt} {shown}: is an input of this command; writing it would overwrite it"));
         }
+        if let Some((_, other)) = seen.iter().find(|(q, _)| mine.contains(q)) {
+            return Err(format!("{opt} {shown}: {other} writes the same file"));
+        }
+        seen.extend(mine.into_iter().map(|me| (me, opt)));
     }
     Ok(())
 }

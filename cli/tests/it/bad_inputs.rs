@@ -132,6 +132,9 @@ fn setup(dir: &Path) {
     std::fs::copy(root.join("report/tests/data/run_small.json"), dir.join("run.json")).unwrap();
     std::fs::copy(root.join("compiler/tests/data/nir/lif_norse.nir"), dir.join("m.nir")).unwrap();
     std::fs::copy(root.join("examples/kernels/if.s"), dir.join("k.s")).unwrap();
+    // Links to inputs: writing one writes into its file.
+    std::os::unix::fs::symlink("good.json", dir.join("l.json")).unwrap();
+    std::os::unix::fs::symlink("sp_a.csv", dir.join("la.csv")).unwrap();
     // Images the rows below read.
     for args in [
         &["good.json", "--arch", "spinnaker", "-o", "good.img"][..],
@@ -337,6 +340,10 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("compile good.json --arch spinnaker -o nodir/x.img", 1, &["-o nodir/x.img", "does not exist"]),
     ("compile good.json --arch spinnaker -o out", 1, &["-o out", "is a directory"]),
     ("compile good.json --arch spinnaker -o good.json", 1, &["-o good.json", "would overwrite it"]),
+    // A symbolic link to an input, or to another output, is that file.
+    ("run good.json --arch spinnaker --steps 5 --save-network l.json", 1, &["--save-network l.json", "would overwrite it"]),
+    ("compile l.json --arch spinnaker -o good.json", 1, &["-o good.json", "would overwrite it"]),
+    ("run good.img --steps 5 --record sp_a.csv --report la.csv", 1, &["--report la.csv", "--record writes the same file"]),
     // Every command that writes checks its outputs first (report, export and asm did not).
     ("report run.json --html run.json", 1, &["--html run.json", "would overwrite it"]),
     ("report run.json --plots run.json", 1, &["--plots run.json", "not a directory"]),
