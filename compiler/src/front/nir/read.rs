@@ -108,7 +108,7 @@ pub fn read_nir(path: &Path) -> Result<NirGraph> {
     } else {
         None
     };
-    let mut g = read_graph(&src, &file, "node")?;
+    let mut g = read_graph(&src, &file, "node", 0)?;
     g.version = version;
     // Numeric metadata at the top level (advisory: e.g. `sample_dt`).
     if src.groups("node").map_err(|e| ferr(&file, "node", &e))?.iter().any(|x| x == "metadata") {
@@ -131,7 +131,12 @@ fn ferr(file: &str, path: &str, reason: &str) -> CompileError {
     CompileError::Format { file: file.to_string(), path: format!("/{path}"), reason: reason.to_string() }
 }
 
-fn read_graph(src: &dyn Source, file: &str, path: &str) -> Result<NirGraph> {
+/// How deep NIRGraphs may nest: far past any real model, and a bound on
+/// the reader's recursion (an HDF5 hard link from a nested graph back to
+/// its parent is a cycle; it was followed until the stack overflowed).
+pub const MAX_NESTING: usize = 64;
+
+fn read_graph(src: &dyn Source, file: &str, path: &str, depth: usize) -> Result<NirGraph> {
     let ty = string_at(src, file, &format!("{path}/type"))?;
     if ty != "NIRGraph" {
         return Err(ferr(file, path, &format!("expected a NIRGraph, found `{ty}`")));
@@ -140,7 +145,7 @@ fn read_graph(src: &dyn Source, file: &str, path: &str) -> Result<NirGraph> {
     let node_root = format!("{path}/nodes");
     for name in src.groups(&node_root).map_err(|e| ferr(file, &node_root, &e))? {
         let np = format!("{node_root}/{name}");
-        let node = read_node(src, file, &np)?;
+        let node = read_node(src, file, &np, depth)?;
         g.nodes.push((name, node));
     }
     let ep = format!("{path}/edges");
@@ -160,10 +165,13 @@ fn string_at(src: &dyn Source, file: &str, path: &str) -> Result<String> {
     v.into_iter().next().ok_or_else(|| ferr(file, path, "empty string dataset"))
 }
 
-fn read_node(src: &dyn Source, file: &str, path: &str) -> Result<NirNode> {
+fn read_node(src: &dyn Source, file: &str, path: &str, depth: usize) -> Result<NirNode> {
     let ty = string_at(src, file, &format!("{path}/type"))?;
     if ty == "NIRGraph" {
-        return Ok(NirNode::Graph(Box::new(read_graph(src, file, path)?)));
+        if depth + 1 > MAX_NESTING {
+            return Err(ferr(file, path, &format!("NIRGraphs nested more than {MAX_NESTING} deep (is a group linked back to one that holds it?)")));
+        }
+        return Ok(NirNode::Graph(Box::new(read_graph(src, file, path, depth + 1)?)));
     }
     let fields = src.datasets(path).map_err(|e| ferr(file, path, &e))?;
     let get = |name: &str| -> Result<Option<Array>> {
@@ -242,4 +250,40 @@ fn read_node(src: &dyn Source, file: &str, path: &str) -> Result<NirNode> {
         }
     };
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file whose nested graph `sub` is a hard link back to the graph that
+    /// holds it: every path `node(/nodes/sub)*` is the same NIRGraph, so the
+    /// reader met it again at each level, without end.
+    struct Cycle;
+
+    impl Source for Cycle {
+        fn groups(&self, path: &str) -> std::result::Result<Vec<String>, String> {
+            Ok(if path.ends_with("/nodes") { vec!["sub".into()] } else { vec!["nodes".into()] })
+        }
+        fn datasets(&self, _: &str) -> std::result::Result<Vec<String>, String> {
+            Ok(vec!["type".into()])
+        }
+        fn is_string(&self, path: &str) -> std::result::Result<bool, String> {
+            Ok(path.ends_with("/type"))
+        }
+        fn strings(&self, path: &str) -> std::result::Result<Vec<String>, String> {
+            assert!(path.len() < 2_000, "the reader followed the cycle without end");
+            Ok(vec!["NIRGraph".into()])
+        }
+        fn numbers(&self, path: &str) -> std::result::Result<(Vec<f64>, Vec<usize>), String> {
+            Err(format!("no numbers at {path}"))
+        }
+    }
+
+    #[test]
+    fn a_cycle_of_nested_graphs_is_refused() {
+        let e = read_graph(&Cycle, "c.nir", "node", 0).unwrap_err().to_string();
+        assert!(e.contains("c.nir") && e.contains("NIRGraphs nested more than 64 deep"), "{e}");
+        assert!(e.contains(&format!("/node{}", "/nodes/sub".repeat(65))), "{e}");
+    }
 }
