@@ -366,7 +366,10 @@ fn run_on(mut m: Machine, r: &Request, ranks: Ranks, progress: &mut dyn FnMut(u6
         }
     }
     let rec = Recording { spikes: watched.clone(), probes, per_step: true, chunk_steps: None };
-    let threads = if r.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { r.threads };
+    // As many as the engine will use, at most one per core: a count asked
+    // for beyond that (`--threads 18446744073709551615`) would overflow the
+    // memory bounds below, which count per thread.
+    let threads = if r.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { r.threads }.clamp(1, m.cores.len().max(1));
     m.pin = r.pin;
     let jit = |b: Backend| -> Result<(Box<dyn KernelRunner>, &'static str)> {
         let j = Jit::compile_with(&m, b)?;
@@ -469,6 +472,23 @@ mod tests {
         assert!(fits(8, 2, 12));
         let e = probes_fit(&m, &r(8), &probes, 1, (100 * 1000 * 11, "fake")).unwrap_err();
         assert!(matches!(&e, Error::Memory(msg) if msg.contains("probes p:v: 100 neurons × 1000 steps") && msg.contains("--probe-out")), "{e}");
+    }
+
+    /// Threads asked for beyond the machine's cores (Python's
+    /// `threads=2**64-1`) overflowed the per-thread memory count (a panic;
+    /// wrapped round to an under-count in release): the engine takes one
+    /// per core at most, and so does the count.
+    #[test]
+    fn threads_beyond_the_cores_count_as_the_cores() {
+        let dir = std::env::temp_dir().join(format!("nerve-threads-max-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for stream in [None, Some(Stream { max_memory: 1 << 30, record: None, probe_out: dir.join("v.csv"), keep_spikes: false })] {
+            let r = Request { steps: 20, threads: usize::MAX, probes: vec!["p:v".into()], stream, ..Request::default() };
+            let ran = run(Machine::load_valid(lif_100()).unwrap(), &r, &mut |_| {}).unwrap();
+            assert_eq!(ran.threads, 1);
+            assert_eq!(ran.output.probes[0].values.len(), 20);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
