@@ -265,6 +265,24 @@ fn check_memory(net: &Network) -> Result<()> {
     Ok(())
 }
 
+/// Refuses, before they are built, the populations and synapses the compiler
+/// adds to a network (delay extensions' relays), and `scratch` bytes it needs
+/// while adding them, with the same estimate as `check_memory`; the message
+/// says what is needed and what is available.
+pub(crate) fn check_added_fit(neurons: u64, synapses: u64, scratch: u64) -> std::result::Result<(), String> {
+    let need = neurons.saturating_mul(BYTES_PER_NEURON).saturating_add(synapses.saturating_mul(BYTES_PER_SYNAPSE)).saturating_add(scratch);
+    let Some((avail, bound)) = nerve_isa::files::available_memory() else { return Ok(()) };
+    if need > avail {
+        return Err(format!(
+            "{neurons} neurons and {synapses} synapses need about {:.1} GiB ({BYTES_PER_NEURON} bytes per neuron, {BYTES_PER_SYNAPSE} per synapse, {:.1} GiB while they are built), more than the {:.1} GiB {bound}",
+            need as f64 / (1u64 << 30) as f64,
+            scratch as f64 / (1u64 << 30) as f64,
+            avail as f64 / (1u64 << 30) as f64
+        ));
+    }
+    Ok(())
+}
+
 /// Refuses, before they are built, `neurons` neurons that each take
 /// `extra` bytes besides the compiler's own (a front end's per-neuron copy of
 /// something given once), with the same estimate as `check_memory`: the

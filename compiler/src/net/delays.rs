@@ -89,6 +89,42 @@ pub fn extend(arch: &Arch, net: &Network, syn: &mut Vec<Synapses>) -> Result<Opt
             stages[pre.index()] = stages[pre.index()].max(k);
         }
     }
+    // What the relays take, before any is built: a relay per source neuron
+    // per stage, and while the long synapses are sorted, a list per source
+    // neuron per stage. One delay slot and 65,535 steps of delay from 100k
+    // neurons made 6.5e9 relays, and the compiler ran out of memory.
+    let relay_neurons: u64 = net.pops().map(|(pi, p)| stages[pi.index()] as u64 * p.size as u64).sum();
+    if relay_neurons > 0 {
+        let long = net.projections().filter(|(e, _, _, _)| syn[e.index()].max_delay() > m);
+        let scratch = long
+            .map(|(_, pre, _, _)| (stages[pre.index()] as u64 + 1).saturating_mul(net.pop(pre).size as u64))
+            .max()
+            .unwrap_or(0)
+            .saturating_mul(std::mem::size_of::<Vec<(u32, f64, u16)>>() as u64);
+        if let Err(why) = crate::compile::check_added_fit(relay_neurons, relay_neurons, scratch) {
+            // Name the source with the longest chain and the projection that needs it.
+            let (pre, k) = net
+                .pops()
+                .map(|(pi, _)| (pi, stages[pi.index()]))
+                .max_by_key(|&(pi, k)| (k as u64 * net.pop(pi).size as u64, std::cmp::Reverse(pi.index())))
+                .unwrap_or_default();
+            let (label, md) = net
+                .projections()
+                .filter(|(_, a, _, _)| *a == pre)
+                .map(|(e, _, _, p)| (p.label.clone(), syn[e.index()].max_delay()))
+                .max_by_key(|&(_, d)| d)
+                .unwrap_or_default();
+            return Err(CompileError::Projection {
+                projection: label,
+                reason: format!(
+                    "a delay of {md} timesteps runs through {k} delay-extension stages of `{}`'s {m} delay slots, a relay per neuron of `{}` ({} neurons) each; with the network's other relays, {why}",
+                    arch.name,
+                    net.pop(pre).name,
+                    net.pop(pre).size
+                ),
+            });
+        }
+    }
     // The relay chains.
     let mut relays: Vec<Vec<PopIx>> = vec![Vec::new(); net.num_pops()];
     for (pi, pop) in net.pops() {

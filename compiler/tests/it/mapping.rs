@@ -420,3 +420,27 @@ fn lif_initial_v_is_held_by_its_scale() {
     let e = v_of("-3e9").unwrap_err();
     assert!(e.contains("`n`") && e.contains("the initial v reaches |v| = 3000000000 mV") && e.contains("at most 2^30 mV"), "{e}");
 }
+
+/// Delay-extension relays are counted before they are built: one delay
+/// slot and a delay of 65,535 steps from 100k neurons made 6.5e9 relays and
+/// the compiler ran out of memory; it is refused naming the projection, the
+/// source and the memory.
+#[test]
+fn delay_relays_beyond_memory_are_refused() {
+    let mut arch = Arch::builtin("spinnaker").unwrap();
+    arch.core.max_delay_steps = 1;
+    arch.core.max_extended_delay_steps = Some(65535);
+    let net = parse(
+        r#"{"dt_ms": 0.1, "populations": [{"name": "src", "size": 100000, "model": "input"}, {"name": "l", "size": 1, "model": "lif"}],
+            "projections": [{"pre": "src", "post": "l", "connector": {"type": "all_to_all"}, "weight": 1.0, "delay": 6553.5, "label": "far"}]}"#,
+    );
+    let e = compile(&arch, &net, &Options::default(), &mut |_| {}).unwrap_err().to_string();
+    assert!(
+        e.contains("projection far")
+            && e.contains("a delay of 65535 timesteps runs through 65534 delay-extension stages of `spinnaker`'s 1 delay slots")
+            && e.contains("`src` (100000 neurons)")
+            && e.contains("6553400000 neurons")
+            && e.contains("GiB"),
+        "{e}"
+    );
+}
