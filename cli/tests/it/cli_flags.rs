@@ -141,6 +141,32 @@ const ROWS: &[(&str, &str, Check)] = &[
             assert!(!out.status.success() && err.contains("--shared-routes"), "{bad}: {err}");
         }
     }),
+    ("compile", "--seed", |d| {
+        // 10 neurons per core spread over every tile: refinement has room to move, and the seed steers it.
+        let c = |seed: u64, out: &str| {
+            nerve(d, &format!("compile small.json --arch spinnaker --neurons-per-core 10 --placement spread --seed {seed} -o {out}.img --report {out}.json -q"))
+        };
+        c(0, "sd0");
+        c(3, "sd3");
+        c(3, "sd3b");
+        assert_eq!(bytes(d, "sd3.img"), bytes(d, "sd3b.img"), "the same seed, the same image");
+        assert!(json(d, "sd3.json")["placement"].as_str().unwrap().contains("seed 3"));
+        assert_ne!(json(d, "sd0.json")["placement_cost_final"], json(d, "sd3.json")["placement_cost_final"], "another seed, another placement");
+        // Placement moves cores, never changes the spikes.
+        nerve(d, "run sd0.img --steps 100 --record sd0.csv -q");
+        nerve(d, "run sd3.img --steps 100 --record sd3.csv -q");
+        assert_eq!(text(d, "sd0.csv"), text(d, "sd3.csv"));
+    }),
+    ("compile", "--effort", |d| {
+        let cost = |effort: u32| {
+            nerve(d, &format!("compile small.json --arch spinnaker --neurons-per-core 10 --placement spread --effort {effort} -o ef.img --report ef.json -q"));
+            let v = json(d, "ef.json");
+            (v["placement_cost_initial"].as_f64().unwrap(), v["placement_cost_final"].as_f64().unwrap())
+        };
+        let (off, some, more) = (cost(0), cost(60), cost(200));
+        assert_eq!(off.0, off.1, "--effort 0: no refinement");
+        assert!(some.1 < some.0 && more.1 < some.1, "more moves, a cheaper placement: {some:?} {more:?}");
+    }),
     ("compile", "--dt", |d| {
         nerve(d, "compile ff.nir --arch loihi -o dt1.img --dt 0.001 -q");
         nerve(d, "compile ff.nir --arch loihi -o dt2.img --dt 0.0001 -q");
@@ -307,6 +333,20 @@ const ROWS: &[(&str, &str, Check)] = &[
         nerve(d, "run small.img --steps 100 --record rec.npy -q");
         assert!(bytes(d, "rec.npy").starts_with(b"\x93NUMPY"));
     }),
+    ("run", "--format", |d| {
+        // Whatever the file's name: CSV, JSON and NPY, the same spikes.
+        for f in ["csv", "json", "npy"] {
+            nerve(d, &format!("run small.img --steps 100 --record fmt_{f}.out --format {f} -q"));
+        }
+        let n = text(d, "fmt_csv.out").lines().count() - 1;
+        assert!(n > 10 && text(d, "fmt_csv.out").starts_with("population,neuron,time\n"));
+        let v: serde_json::Value = serde_json::from_str(&text(d, "fmt_json.out")).unwrap();
+        assert_eq!(v["spikes"].as_array().unwrap().len(), n);
+        let npy = bytes(d, "fmt_npy.out");
+        assert!(npy.starts_with(b"\x93NUMPY"));
+        let header = 10 + u16::from_le_bytes([npy[8], npy[9]]) as usize;
+        assert_eq!(npy.len() - header, 16 * n, "16-byte records (population, neuron, time)");
+    }),
     ("run", "--probe", |d| {
         nerve(d, "run small.img --steps 20 --probe exc:v --probe-out pr.csv -q");
         assert_eq!(text(d, "pr.csv").lines().count(), 1 + 20 * 400);
@@ -380,9 +420,39 @@ const ROWS: &[(&str, &str, Check)] = &[
         nerve(d, "report run.json --plots plots");
         assert!(std::fs::read_dir(d.join("plots")).unwrap().count() > 0);
     }),
+    ("report", "--top", |d| {
+        let cores = json(d, "run.json")["cores_used"].as_u64().unwrap();
+        assert!(cores > 1);
+        let rows = |t: &str| t.split("Busiest cores").nth(1).unwrap().split("\n\n").next().unwrap().lines().filter(|l| l.starts_with("│ ")).count();
+        let one = stdout(&nerve(d, "report run.json --top 1"));
+        assert!(one.contains(&format!("Busiest cores (top 1 of {cores})")), "{one}");
+        assert_eq!(rows(&one), 1 + 1, "the header and one core");
+        let all = stdout(&nerve(d, "report run.json"));
+        assert_eq!(rows(&all), 1 + cores.min(10) as usize);
+    }),
+    ("report", "--quiet", |d| {
+        let o = nerve(d, "report run.json --quiet --html rq.html");
+        assert!(o.stdout.is_empty() && o.stderr.is_empty());
+        assert!(text(d, "rq.html").contains("<html"));
+    }),
     ("inspect", "--json", |d| {
         let v: serde_json::Value = serde_json::from_str(&stdout(&nerve(d, "inspect small.img --json"))).unwrap();
         assert!(v.is_object());
+    }),
+    ("inspect", "--all", |d| {
+        nerve(d, "compile small.json --arch spinnaker --neurons-per-core 10 -o many.img -q");
+        let some = stdout(&nerve(d, "inspect many.img"));
+        let all = stdout(&nerve(d, "inspect many.img --all"));
+        assert!(some.contains("more cores (--all shows them)") && !all.contains("--all shows"), "{some}");
+        // Every one of its 55 cores listed.
+        let v: serde_json::Value = serde_json::from_str(&stdout(&nerve(d, "inspect many.img --json"))).unwrap();
+        let n = v["cores"].as_array().unwrap().len();
+        assert_eq!(n, 55);
+        let core_rows = |t: &str| {
+            let table = t.split("\ncores\n").nth(1).unwrap().split("\n\n").next().unwrap();
+            table.lines().filter(|l| l.trim_start_matches('│').trim_start().starts_with(|c: char| c.is_ascii_digit())).count()
+        };
+        assert_eq!((core_rows(&some), core_rows(&all)), (40, n), "{all}");
     }),
     ("disasm", "--core", |d| {
         let one = stdout(&nerve(d, "disasm small.img --core 0"));
