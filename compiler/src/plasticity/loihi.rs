@@ -358,12 +358,12 @@ pub fn decimation(rules: &[&[Product]]) -> Result<Option<u8>, String> {
     Ok(k)
 }
 
-/// The program a rule runs per synapse: dw, dd and dt in that order, each
-/// from the variables' values before the epoch's update (state slots 0, 1,
-/// 2: w, d = tag_2, t = tag_1); its operands in port order.
 /// The largest bracket constant a learning program adds as it is.
 const KONST_HELD: i32 = 1 << 16;
 
+/// The program a rule runs per synapse: dw, dd and dt in that order, each
+/// from the variables' values before the epoch's update (state slots 0, 1,
+/// 2: w, d = tag_2, t = tag_1); its operands in port order.
 pub fn program(dw: &[Product], dd: &[Product], dt: &[Product], sign_mode: SignMode) -> Result<(Kernel, Vec<Operand>), String> {
     let mut b = KernelBuilder::new("loihi_learning");
     let slots = [b.state("w"), b.state("d"), b.state("t")];
