@@ -413,8 +413,8 @@ impl Parser {
                 let mut out = Vec::with_capacity(arr.len());
                 for (i, a) in arr.iter().enumerate() {
                     let t = a.str()?.trim();
-                    if t.is_empty() || t.contains(',') || t.contains('"') || t.contains(char::is_control) {
-                        return a.err("a label is a non-empty name without commas, quotes or control characters");
+                    if let Some(why) = nerve_isa::names::bad_label(t) {
+                        return a.err(why);
                     }
                     if let Some(j) = seen.insert(t.to_string(), i) {
                         return a.err(format!("label `{t}` is used by neurons {j} and {i}"));
