@@ -181,11 +181,11 @@ impl Ran {
         if output.spikes.iter().any(|s| !recorded[s.pop as usize]) {
             // The spikes are in step order (the emulator sorts them; the streamed sink keeps them so).
             let mut firsts = crate::stream::FirstSpikes::new(&machine);
-            for s in &output.spikes {
-                if firsts.needed(s) && !recorded[s.pop as usize] {
+            firsts.judge(&output.spikes, |s, needed| {
+                if needed && !recorded[s.pop as usize] {
                     decision_spikes.push(*s);
                 }
-            }
+            });
             output.spikes.retain(|s| recorded[s.pop as usize]);
         }
         // As many threads as ran (the engine takes at most one per core).

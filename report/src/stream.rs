@@ -187,17 +187,17 @@ impl FileSink {
     }
 
     fn keep(&mut self, spikes: &[SpikeEvent]) {
-        for s in spikes {
+        let (recorded, keep_all, kept, sampled) = (&self.recorded, self.keep_all, &mut self.kept, &mut self.sampled);
+        self.firsts.judge(spikes, |s, needed| {
             let p = s.pop as usize;
-            let needed = self.firsts.needed(s);
             // The raster's sample is of recorded populations only (the
             // others are watched for the decision latency, dropped after).
-            let sample = self.recorded[p] && (self.keep_all || self.sampled <= RASTER_CAP);
+            let sample = recorded[p] && (keep_all || *sampled <= RASTER_CAP);
             if sample || needed {
-                self.kept.push(*s);
-                self.sampled += self.recorded[p] as usize;
+                kept.push(*s);
+                *sampled += recorded[p] as usize;
             }
-        }
+        });
     }
 }
 
@@ -254,16 +254,24 @@ impl FirstSpikes {
         FirstSpikes { is_input: crate::summary::input_populations(m), first_input: None, seen: vec![false; n], seen_after_input: vec![false; n] }
     }
 
-    /// Whether `s` is one of them (every spike is to be shown, in order).
-    pub(crate) fn needed(&mut self, s: &SpikeEvent) -> bool {
-        let p = s.pop as usize;
-        if self.first_input.is_none() && self.is_input[p] {
-            self.first_input = Some(s.step);
+    /// Calls `judged` with each spike of `spikes` (in step order, no step
+    /// split across calls) and whether the latency needs it. A step is
+    /// judged whole: within it the spikes come in population order, and a
+    /// decision population listed before the input would otherwise be
+    /// judged before the input spike of the same step set the start.
+    pub(crate) fn judge(&mut self, spikes: &[SpikeEvent], mut judged: impl FnMut(&SpikeEvent, bool)) {
+        for step in spikes.chunk_by(|a, b| a.step == b.step) {
+            if self.first_input.is_none() && step.iter().any(|s| self.is_input[s.pop as usize]) {
+                self.first_input = Some(step[0].step);
+            }
+            for s in step {
+                let p = s.pop as usize;
+                let after = self.first_input.is_some_and(|f| s.step >= f);
+                let needed = !self.seen[p] || (after && !self.seen_after_input[p]);
+                self.seen[p] = true;
+                self.seen_after_input[p] |= after;
+                judged(s, needed);
+            }
         }
-        let after = self.first_input.is_some_and(|f| s.step >= f);
-        let needed = !self.seen[p] || (after && !self.seen_after_input[p]);
-        self.seen[p] = true;
-        self.seen_after_input[p] |= after;
-        needed
     }
 }

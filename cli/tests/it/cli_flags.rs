@@ -485,8 +485,6 @@ fn edge_case_run_summaries_read_back() {
     }
 }
 
-/// `-q` is `export`'s own, for every target: before the target as after it
-/// (before it, clap refused it as contradicting the target).
 /// `--decision` measures from the first input spike to the decision
 /// population's first spike whether or not either is recorded (small.json
 /// records exc and inh, not its Poisson input `stim`), and the recording
@@ -520,6 +518,32 @@ fn the_decision_latency_needs_no_recording() {
     assert!(!text(d, "e.csv").contains("\ninh,"), "inh is not recorded");
 }
 
+/// A decision population listed before the input, spiking in the input's
+/// step (and before it): the latency ends in that step whether or not the
+/// decision population is recorded, in memory or streamed. Unrecorded, its
+/// spike was judged before the input spike of the same step set the start,
+/// and the decision fell on its next spike.
+#[test]
+fn the_decision_in_the_input_step_counts_whatever_the_population_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // `d` spikes at 3, 7, 11, ... ms on its own; the input once, at 11 ms.
+    let net = r#"{"name": "dec", "dt_ms": 1.0, "populations": [
+        {"name": "d", "size": 1, "model": "lif", "params": {"tau_m": 10.0, "i_offset": 5.0}},
+        {"name": "inp", "size": 1, "model": "input"},
+        {"name": "r", "size": 1, "model": "lif", "params": {"tau_m": 10.0}, "record": ["spikes"]}],
+        "projections": [{"pre": "inp", "post": "r", "connector": {"type": "all_to_all"}, "weight": 0.1, "delay": 1.0}]}"#;
+    std::fs::write(d.join("dec.json"), net).unwrap();
+    std::fs::write(d.join("in.csv"), "population,neuron,time\ninp,0,11\n").unwrap();
+    for flags in ["--record-all", "", "--max-memory 1K"] {
+        nerve(d, &format!("run dec.json --arch spinnaker --steps 60 --input in.csv --decision d --report r.json {flags} -q"));
+        let dec = json(d, "r.json")["timing"]["decision"].clone();
+        assert_eq!((dec["first_input_step"].as_u64(), dec["decision_step"].as_u64()), (Some(11), Some(11)), "`{flags}`: {dec}");
+    }
+}
+
+/// `-q` is `export`'s own, for every target: before the target as after it
+/// (before it, clap refused it as contradicting the target).
 #[test]
 fn export_quiet_goes_before_or_after_the_target() {
     let dir = tempfile::tempdir().unwrap();
