@@ -11,6 +11,14 @@ pub enum CompileError {
     #[error("cannot read {path}: {source}")]
     Io { path: String, source: std::io::Error },
 
+    /// A file the network or the options name (a NIR file, a connection
+    /// list, a placement file) cannot be read: missing, a directory, not
+    /// permitted. Apart from `Format` so that callers can tell a file they
+    /// cannot open from one they opened and found wrong (Python raises
+    /// OSError for this, ValueError for that).
+    #[error("cannot read {what} {path}{}: {source}", referenced(.referenced_at))]
+    ReadFile { what: &'static str, path: String, referenced_at: Option<String>, source: std::io::Error },
+
     /// The network is well formed but means something nerve cannot build.
     #[error("{0}")]
     Network(String),
@@ -52,6 +60,10 @@ pub enum CompileError {
     /// The compiler built something its own checks reject: a bug, reported instead of written.
     #[error("internal error (please report): {0}")]
     Internal(String),
+}
+
+fn referenced(at: &Option<String>) -> String {
+    at.as_ref().map(|a| format!(" (referenced at {a})")).unwrap_or_default()
 }
 
 pub type Result<T> = std::result::Result<T, CompileError>;

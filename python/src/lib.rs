@@ -23,7 +23,9 @@ use nerve_isa::image::{Image, ImageError, ValidImage};
 use nerve_report::session::{self, CostModel, Engine, Input, Request};
 use nerve_report::spikes::Spike;
 use numpy::{PyArray1, PyArrayMethods};
-use pyo3::exceptions::{PyMemoryError, PyOSError, PyTypeError, PyValueError};
+use pyo3::exceptions::{
+    PyFileExistsError, PyFileNotFoundError, PyIsADirectoryError, PyMemoryError, PyNotADirectoryError, PyOSError, PyPermissionError, PyTypeError, PyValueError,
+};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
@@ -33,28 +35,40 @@ fn value_error(e: impl std::fmt::Display) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
 
-fn os_error(e: impl std::fmt::Display) -> PyErr {
-    PyOSError::new_err(e.to_string())
+/// `e`'s message as the OSError subclass Python itself raises for `source`
+/// (FileNotFoundError, PermissionError, …), so that `except
+/// FileNotFoundError` works as it does around `open()`.
+fn os_error(source: &std::io::Error, e: impl std::fmt::Display) -> PyErr {
+    use std::io::ErrorKind as K;
+    let m = e.to_string();
+    match source.kind() {
+        K::NotFound => PyFileNotFoundError::new_err(m),
+        K::PermissionDenied => PyPermissionError::new_err(m),
+        K::IsADirectory => PyIsADirectoryError::new_err(m),
+        K::NotADirectory => PyNotADirectoryError::new_err(m),
+        K::AlreadyExists => PyFileExistsError::new_err(m),
+        _ => PyOSError::new_err(m),
+    }
 }
 
 fn arch_err(e: ArchError) -> PyErr {
-    match e {
-        ArchError::Io { .. } => os_error(e),
+    match &e {
+        ArchError::Io { source, .. } => os_error(source, &e),
         _ => value_error(e),
     }
 }
 
 fn compile_err(e: CompileError) -> PyErr {
     match e {
-        CompileError::Io { .. } => os_error(e),
+        CompileError::Io { ref source, .. } | CompileError::ReadFile { ref source, .. } => os_error(source, &e),
         CompileError::Arch(a) => arch_err(a),
         _ => value_error(e),
     }
 }
 
 fn image_err(e: ImageError) -> PyErr {
-    match e {
-        ImageError::Io { .. } | ImageError::WriteIo { .. } => os_error(e),
+    match &e {
+        ImageError::Io { source, .. } | ImageError::WriteIo { source, .. } => os_error(source, &e),
         _ => value_error(e),
     }
 }
@@ -62,7 +76,7 @@ fn image_err(e: ImageError) -> PyErr {
 fn report_err(e: nerve_report::Error) -> PyErr {
     use nerve_report::Error as E;
     match e {
-        E::Read { .. } | E::Write { .. } | E::Emu(EmuError::Record(_)) => os_error(e),
+        E::Read { ref source, .. } | E::Write { ref source, .. } | E::Emu(EmuError::Record(ref source)) => os_error(source, &e),
         E::Emu(EmuError::Image(i)) | E::Image(i) => image_err(i),
         E::Compile(c) => compile_err(c),
         E::Memory(m) => PyMemoryError::new_err(m),
@@ -111,8 +125,8 @@ impl PyArch {
 
 /// An architecture profile: a built-in name (`nerve.archs()`) or a .toml/.json profile file.
 #[pyfunction]
-fn arch(name: &str) -> PyResult<PyArch> {
-    Ok(PyArch { arch: Arch::load(name).map_err(arch_err)? })
+fn arch(name: PathBuf) -> PyResult<PyArch> {
+    Ok(PyArch { arch: Arch::load(&name.to_string_lossy()).map_err(arch_err)? })
 }
 
 /// The built-in architecture profiles' names.
@@ -180,7 +194,7 @@ fn read_source(src: &Source, nir: &NirOptions) -> nerve_compiler::Result<(Networ
 /// a dict (the JSON network format), or a `nir.NIRGraph` (written to a
 /// temporary NIR file named `name`.nir and read as a file is).
 #[pyfunction]
-#[pyo3(signature = (network, arch = None, *, seed = 0, neurons_per_core = None, placement = "pack", effort = 60, shared_routes = 1.0, dt = None, reset = None, source = "auto", name = None))]
+#[pyo3(signature = (network, arch = None, *, seed = 0, neurons_per_core = None, placement = None, effort = 60, shared_routes = 1.0, dt = None, reset = None, source = "auto", name = None))]
 #[allow(clippy::too_many_arguments)]
 fn compile(
     py: Python<'_>,
@@ -188,7 +202,7 @@ fn compile(
     arch: Option<&Bound<'_, PyAny>>,
     seed: u64,
     neurons_per_core: Option<u32>,
-    placement: &str,
+    placement: Option<&Bound<'_, PyAny>>,
     effort: u32,
     shared_routes: f64,
     dt: Option<f64>,
@@ -225,15 +239,8 @@ fn compile(
             .ok_or_else(|| PyValueError::new_err(format!("source `{source}`: one of {}", SourceConvention::NAMES.join(", "))))?,
     };
     let strategy = match placement {
-        "pack" => Strategy::Pack,
-        "spread" => Strategy::Spread,
-        f => {
-            let p = Path::new(f);
-            if !p.exists() {
-                return Err(PyValueError::new_err(format!("placement `{f}`: expected `pack`, `spread` or an existing CSV file")));
-            }
-            Strategy::Explicit(read_placement(p).map_err(compile_err)?)
-        }
+        None => Strategy::Pack,
+        Some(p) => placement_of(p)?,
     };
     let opts = Options { place: PlaceOptions { strategy, effort, seed }, neurons_per_core, seed, threads: None, shared_routes };
 
@@ -287,6 +294,26 @@ fn compile(
         }
     }
     Ok(PyImage { image: out.image, report: Some(out.report), nir: choice })
+}
+
+/// `placement=`: "pack", "spread" or a placement CSV file (str or os.PathLike).
+fn placement_of(p: &Bound<'_, PyAny>) -> PyResult<Strategy> {
+    let file = if p.is_instance_of::<PyString>() {
+        match p.extract::<String>()?.as_str() {
+            "pack" => return Ok(Strategy::Pack),
+            "spread" => return Ok(Strategy::Spread),
+            // A word that names no file is a misspelt strategy; a path (a
+            // separator or an extension) is a file, there or not.
+            f if !Path::new(f).exists() && !f.contains(['/', '\\', '.']) => {
+                return Err(PyValueError::new_err(format!("placement `{f}`: expected `pack`, `spread` or a CSV file")));
+            }
+            f => PathBuf::from(f),
+        }
+    } else {
+        p.extract::<PathBuf>()
+            .map_err(|_| PyTypeError::new_err(format!("placement: expected \"pack\", \"spread\" or a CSV file (str or os.PathLike), got {}", type_name(p))))?
+    };
+    Ok(Strategy::Explicit(read_placement(&file).map_err(compile_err)?))
 }
 
 fn is_nir_graph(py: Python<'_>, x: &Bound<'_, PyAny>) -> bool {

@@ -149,6 +149,27 @@ def test_compile_errors(tmp_path):
             nerve.compile(SMALL, shared_routes=bad)
 
 
+def test_unreadable_files_raise_oserror(tmp_path):
+    # A file that cannot be opened is an OSError (the subclass open() would
+    # raise) naming the file, whichever reader meets it; one read and found
+    # wrong stays a ValueError. The NIR, placement and connection-list
+    # readers raised ValueError for both.
+    with pytest.raises(FileNotFoundError, match=r"cannot read NIR file .*missing\.nir"):
+        nerve.compile(tmp_path / "missing.nir")
+    junk = tmp_path / "junk.nir"
+    junk.write_bytes(b"not HDF5")
+    with pytest.raises(ValueError, match="HDF5"):
+        nerve.compile(junk)
+    with pytest.raises(IsADirectoryError, match="cannot read placement file"):
+        nerve.compile(input_net(), placement=str(tmp_path))
+    with pytest.raises(FileNotFoundError, match=r"cannot read placement file .*none\.csv"):
+        nerve.compile(input_net(), placement=str(tmp_path / "none.csv"))
+    net = input_net()
+    net["projections"][0]["connector"] = {"type": "from_list", "file": str(tmp_path / "nope.csv")}
+    with pytest.raises(FileNotFoundError, match=r"connection list .*nope\.csv \(referenced at \$\.projections\[0\]"):
+        nerve.compile(net)
+
+
 def test_shared_routes():
     shared = nerve.compile(SMALL, "spinnaker", neurons_per_core=10).report["routing"]
     exact = nerve.compile(SMALL, "spinnaker", neurons_per_core=10, shared_routes=0).report["routing"]

@@ -53,11 +53,8 @@ fn columns<'h>(file: &str, headers: impl Iterator<Item = &'h str> + Clone) -> Re
 /// Reads a connection list; `referenced_at` is the JSON path that names the file.
 pub(crate) fn read(path: &Path, referenced_at: &str) -> Result<ConnList> {
     let file = path.display().to_string();
-    let cannot = |e: std::io::Error| CompileError::Format {
-        file: file.clone(),
-        path: "(file)".into(),
-        reason: format!("cannot read connection list (referenced at {referenced_at}): {e}"),
-    };
+    let cannot =
+        |source: std::io::Error| CompileError::ReadFile { what: "connection list", path: file.clone(), referenced_at: Some(referenced_at.into()), source };
     let len = std::fs::metadata(path).map_err(cannot)?.len();
     if len >= STREAM_BYTES {
         if let Some(conns) = streamed(path, len, &file, &cannot, CHUNK)? {
@@ -128,10 +125,11 @@ pub(crate) struct Selection<'a> {
 /// Every selected row must name neurons the populations have.
 pub(crate) fn read_selected(path: &Path, referenced_at: &str, sel: &Selection) -> Result<ConnList> {
     let file = path.display().to_string();
-    let bytes = nerve_isa::files::read(path).map_err(|e| CompileError::Format {
-        file: file.clone(),
-        path: "(file)".into(),
-        reason: format!("cannot read connection list (referenced at {referenced_at}): {e}"),
+    let bytes = nerve_isa::files::read(path).map_err(|source| CompileError::ReadFile {
+        what: "connection list",
+        path: file.clone(),
+        referenced_at: Some(referenced_at.into()),
+        source,
     })?;
     let fmt = |path: String, reason: String| CompileError::Format { file: file.clone(), path, reason };
     let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes.as_slice());

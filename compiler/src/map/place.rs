@@ -452,7 +452,8 @@ pub fn read_placement(path: &std::path::Path) -> Result<PlacementFile> {
     let file = path.display().to_string();
     let err = |reason: String| CompileError::Placement { file: file.clone(), reason };
     // A device is refused (`nerve_isa::files`: /dev/zero never ends).
-    let bytes = nerve_isa::files::read(path).map_err(|e| err(e.to_string()))?;
+    let bytes =
+        nerve_isa::files::read(path).map_err(|source| CompileError::ReadFile { what: "placement file", path: file.clone(), referenced_at: None, source })?;
     let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes.as_slice());
     let h = rdr.headers().map_err(|e| err(e.to_string()))?.clone();
     if h.iter().collect::<Vec<_>>() != ["population", "slice", "core"] {

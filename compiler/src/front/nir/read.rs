@@ -26,9 +26,16 @@ pub trait Source {
 pub struct Hdf5Pure(hdf5_pure::File, u64);
 
 impl Hdf5Pure {
-    pub fn open(path: &Path) -> std::result::Result<Hdf5Pure, String> {
-        let len = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
-        hdf5_pure::File::open(path).map(|f| Hdf5Pure(f, len)).map_err(|e| e.to_string())
+    /// The file, or `ReadFile` if it cannot be read at all (kept apart from
+    /// `Format`, a file read and found not to be HDF5).
+    pub fn open(path: &Path) -> Result<Hdf5Pure> {
+        let file = path.display().to_string();
+        let cannot = |source| CompileError::ReadFile { what: "NIR file", path: file.clone(), referenced_at: None, source };
+        let len = std::fs::metadata(path).map_err(cannot)?.len();
+        hdf5_pure::File::open(path).map(|f| Hdf5Pure(f, len)).map_err(|e| match e {
+            hdf5_pure::Error::Io(source) => cannot(source),
+            e => CompileError::Format { file: file.clone(), path: "/".into(), reason: format!("not a readable HDF5 (NIR) file: {e}") },
+        })
     }
 
     /// A dataset's shape, refused if it claims more elements than the file
@@ -98,11 +105,7 @@ impl Source for Hdf5Pure {
 /// Reads a `.nir` file.
 pub fn read_nir(path: &Path) -> Result<NirGraph> {
     let file = path.display().to_string();
-    let src = Hdf5Pure::open(path).map_err(|e| CompileError::Format {
-        file: file.clone(),
-        path: "/".into(),
-        reason: format!("not a readable HDF5 (NIR) file: {e}"),
-    })?;
+    let src = Hdf5Pure::open(path)?;
     let version = if src.datasets("").map_err(|e| ferr(&file, "/", &e))?.iter().any(|d| d == "version") {
         src.strings("version").ok().and_then(|v| v.into_iter().next())
     } else {
