@@ -24,7 +24,8 @@ use nerve_report::session::{self, CostModel, Engine, Input, Request};
 use nerve_report::spikes::Spike;
 use numpy::{PyArray1, PyArrayMethods};
 use pyo3::exceptions::{
-    PyFileExistsError, PyFileNotFoundError, PyIsADirectoryError, PyMemoryError, PyNotADirectoryError, PyOSError, PyPermissionError, PyTypeError, PyValueError,
+    PyFileExistsError, PyFileNotFoundError, PyIsADirectoryError, PyMemoryError, PyNotADirectoryError, PyOSError, PyPermissionError, PyTypeError, PyUserWarning,
+    PyValueError,
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
@@ -357,6 +358,9 @@ struct PyRun {
     /// The run summary for people, as `nerve run` prints it.
     #[pyo3(get)]
     text: String,
+    /// Input spikes at or after the run's end, not delivered (a UserWarning says so too).
+    #[pyo3(get)]
+    late_inputs: usize,
 }
 
 #[pymethods]
@@ -637,6 +641,16 @@ impl PyImage {
         py.check_signals()?;
         let (ran, summary) = ran;
         let (m, out) = (&ran.machine, &ran.output);
+        if ran.late_inputs > 0 {
+            // `nerve run`'s note: a spike past the end is dropped, which a
+            // caller who meant a longer run must hear about.
+            let msg = format!(
+                "{} input spike(s) fall at or after {} ms, the end of this {steps}-step run: not delivered (run more steps to reach them)",
+                ran.late_inputs,
+                nerve_report::spikes::fmt_time(steps as f64 * m.dt_ms),
+            );
+            py.import("warnings")?.call_method1("warn", (msg, py.get_type::<PyUserWarning>()))?;
+        }
 
         // Spikes per recorded population, in the run's order (time, population, neuron).
         let mut per_pop: Vec<(Vec<u32>, Vec<f64>)> = vec![(Vec::new(), Vec::new()); m.pops.len()];
@@ -677,7 +691,7 @@ impl PyImage {
             probes.set_item(format!("{}:{}", pop.name, var.name), a)?;
         }
         let text = nerve_report::text::run_lines(&summary, out.wall_seconds);
-        Ok(PyRun { spikes: spikes.unbind(), probes: probes.unbind(), report: to_py(py, &summary)?.unbind(), text })
+        Ok(PyRun { spikes: spikes.unbind(), probes: probes.unbind(), report: to_py(py, &summary)?.unbind(), text, late_inputs: ran.late_inputs })
     }
 }
 

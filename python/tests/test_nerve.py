@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -349,6 +350,18 @@ def test_bad_inputs_name_the_culprit():
         img.run(10, engine="gpu")
     with pytest.raises(TypeError, match="inputs"):
         img.run(10, inputs=3)
+
+
+def test_late_inputs_warn():
+    # Spikes past the run's end are not delivered: said, as `nerve run`'s
+    # note does, and counted (they were dropped without a word).
+    img = nerve.compile(input_net(), "spinnaker")
+    with pytest.warns(UserWarning, match=r"2 input spike\(s\) fall at or after 5 ms, the end of this 5-step run"):
+        r = img.run(5, inputs={"inp": ([0, 1, 2], [1.0, 7.0, 9.0])})
+    assert r.late_inputs == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert img.run(5, inputs={"inp": ([0], [1.0])}).late_inputs == 0
 
 
 def test_load_errors(tmp_path):
