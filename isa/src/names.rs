@@ -12,16 +12,26 @@ pub const DT_MS_RANGE: std::ops::RangeInclusive<f64> = 1e-6..=1e4;
 /// Why `name` cannot name a population, if it cannot: recordings are CSV
 /// rows `population,neuron,time` with the name unquoted, and probes are
 /// `--probe POP:VAR`, so a comma, quote, colon or line break in a name would
-/// make them mean something else.
+/// make them mean something else. `--input` files are read with their fields
+/// trimmed, so a name starting or ending in whitespace would be taken for
+/// the name without it (another population's, or none).
 pub fn bad_population_name(name: &str) -> Option<String> {
     if name.is_empty() {
         return Some("a population name cannot be empty".into());
     }
-    let c = name.chars().find(|&c| matches!(c, ',' | '"' | ':') || c.is_control())?;
-    Some(format!(
-        "population name \"{}\" holds {c:?}: a population name cannot hold commas, quotes, colons or control characters (recordings are CSV, probes are POP:VAR)",
-        name.escape_debug()
-    ))
+    if let Some(c) = name.chars().find(|&c| matches!(c, ',' | '"' | ':') || c.is_control()) {
+        return Some(format!(
+            "population name \"{}\" holds {c:?}: a population name cannot hold commas, quotes, colons or control characters (recordings are CSV, probes are POP:VAR)",
+            name.escape_debug()
+        ));
+    }
+    if name.trim() != name {
+        return Some(format!(
+            "population name \"{}\" starts or ends with whitespace: a population name cannot (spike files are read with their fields trimmed)",
+            name.escape_debug()
+        ));
+    }
+    None
 }
 
 /// Why `label` cannot label a neuron, if it cannot: recordings of labelled
@@ -57,6 +67,9 @@ mod tests {
         }
         for bad in ["", "a,b", "a\"b", "a\tb"] {
             assert!(bad_label(bad).is_some(), "{bad:?}");
+        }
+        for bad in ["a ", " a", "\u{a0}a", "a\u{3000}"] {
+            assert!(bad_population_name(bad).is_some_and(|why| why.contains("whitespace")), "{bad:?}");
         }
         assert_eq!(bad_label("a:b"), None, "a label is no probe, so it may hold a colon");
         for good in ["exc", "layer 1", "lif1.lif", "ñ"] {

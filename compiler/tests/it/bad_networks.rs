@@ -58,6 +58,12 @@ const ROWS: &[(&str, &[&str])] = &[
     (r#"{"populations":[{"name":"a\"b","size":2,"model":"lif"}]}"#, &["$.populations[0].name", "holds '\"'"]),
     (r#"{"populations":[{"name":"ab\n","size":2,"model":"lif"}]}"#, &["$.populations[0].name", "holds '\\n'", "control characters"]),
     (r#"{"populations":[{"name":"a\u0007","size":2,"model":"lif"}]}"#, &["$.populations[0].name", "holds '\\u{7}'"]),
+    // `--input` files are read trimmed: `a ` would take the spikes of `a`.
+    (
+        r#"{"populations":[{"name":"a","size":2,"model":"input"},{"name":"a ","size":2,"model":"lif"}]}"#,
+        &["$.populations[1].name", "\"a \" starts or ends with whitespace"],
+    ),
+    (r#"{"populations":[{"name":"\u00a0a","size":2,"model":"lif"}]}"#, &["$.populations[0].name", "\"\\u{a0}a\" starts or ends with whitespace"]),
     (r#"{"populations":[{"name":"a","size":2,"model":"lif","labels":["x","y\nz"]}]}"#, &["$.populations[0].labels[1]", "control characters"]),
     (
         r#"{"populations":[{"name":"a","size":2,"model":"lif"}],"projections":[{"pre":"a","post":"a","weight":1,"connector":{"type":"one_to_one"},"label":"x\ny"}]}"#,
