@@ -24,8 +24,8 @@ use nerve_report::session::{self, CostModel, Engine, Input, Request};
 use nerve_report::spikes::Spike;
 use numpy::{PyArray1, PyArrayMethods};
 use pyo3::exceptions::{
-    PyFileExistsError, PyFileNotFoundError, PyIsADirectoryError, PyMemoryError, PyNotADirectoryError, PyOSError, PyPermissionError, PyTypeError, PyUserWarning,
-    PyValueError,
+    PyFileExistsError, PyFileNotFoundError, PyIsADirectoryError, PyMemoryError, PyNotADirectoryError, PyOSError, PyOverflowError, PyPermissionError,
+    PyTypeError, PyUserWarning, PyValueError,
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
@@ -83,6 +83,51 @@ fn report_err(e: nerve_report::Error) -> PyErr {
         E::Memory(m) => PyMemoryError::new_err(m),
         _ => value_error(e),
     }
+}
+
+/// An integer argument within `lo..=hi`. pyo3's own conversion raised a
+/// bare OverflowError for -1 (its note naming the argument shows only in
+/// tracebacks), with no word of the range.
+fn int_arg(v: &Bound<'_, PyAny>, name: &str, lo: u64, hi: u64) -> PyResult<u64> {
+    let out_of_range =
+        || PyValueError::new_err(format!("{name}: {} is out of range: give an integer from {lo} to {hi}", v.str().map(|s| s.to_string()).unwrap_or_default()));
+    // Floats (2.0 too) are refused as Python's range() refuses them; numpy integers pass through __index__.
+    let n = match v.extract::<i128>() {
+        Ok(n) => n,
+        Err(e) if e.is_instance_of::<PyOverflowError>(v.py()) => return Err(out_of_range()),
+        Err(_) => return Err(PyTypeError::new_err(format!("{name}: expected an integer, got {}", type_name(v)))),
+    };
+    u64::try_from(n).ok().filter(|n| (lo..=hi).contains(n)).ok_or_else(out_of_range)
+}
+
+fn opt_int_arg(v: &Bound<'_, PyAny>, name: &str, lo: u64, hi: u64) -> PyResult<Option<u64>> {
+    if v.is_none() {
+        return Ok(None);
+    }
+    int_arg(v, name, lo, hi).map(Some)
+}
+
+// The integer arguments, for `#[pyo3(from_py_with = …)]` (a function of the object alone).
+fn steps_arg(v: &Bound<'_, PyAny>) -> PyResult<u64> {
+    int_arg(v, "steps", 0, u64::MAX)
+}
+fn threads_arg(v: &Bound<'_, PyAny>) -> PyResult<usize> {
+    Ok(int_arg(v, "threads", 0, u32::MAX.into())? as usize)
+}
+fn inference_steps_arg(v: &Bound<'_, PyAny>) -> PyResult<Option<u64>> {
+    opt_int_arg(v, "inference_steps", 1, u64::MAX)
+}
+fn max_memory_arg(v: &Bound<'_, PyAny>) -> PyResult<Option<u64>> {
+    opt_int_arg(v, "max_memory", 1, u64::MAX)
+}
+fn seed_arg(v: &Bound<'_, PyAny>) -> PyResult<u64> {
+    int_arg(v, "seed", 0, u64::MAX)
+}
+fn effort_arg(v: &Bound<'_, PyAny>) -> PyResult<u32> {
+    Ok(int_arg(v, "effort", 0, u32::MAX.into())? as u32)
+}
+fn neurons_per_core_arg(v: &Bound<'_, PyAny>) -> PyResult<Option<u32>> {
+    Ok(opt_int_arg(v, "neurons_per_core", 1, u32::MAX.into())?.map(|n| n as u32))
 }
 
 /// A serde value as Python objects (dicts, lists, numbers, strings), through
@@ -201,10 +246,10 @@ fn compile(
     py: Python<'_>,
     network: &Bound<'_, PyAny>,
     arch: Option<&Bound<'_, PyAny>>,
-    seed: u64,
-    neurons_per_core: Option<u32>,
+    #[pyo3(from_py_with = seed_arg)] seed: u64,
+    #[pyo3(from_py_with = neurons_per_core_arg)] neurons_per_core: Option<u32>,
     placement: Option<&Bound<'_, PyAny>>,
-    effort: u32,
+    #[pyo3(from_py_with = effort_arg)] effort: u32,
     shared_routes: f64,
     dt: Option<f64>,
     reset: Option<&str>,
@@ -215,9 +260,6 @@ fn compile(
         Some(a) => arch_of(a)?,
         None => Arch::load("spinnaker").map_err(arch_err)?,
     };
-    if neurons_per_core == Some(0) {
-        return Err(PyValueError::new_err("neurons_per_core: give at least 1"));
-    }
     if !(shared_routes.is_finite() && shared_routes >= 0.0) {
         return Err(PyValueError::new_err(format!(
             "shared_routes: {shared_routes} is not a fraction of deliveries: give a number >= 0 (0 routes every slice exactly)"
@@ -547,19 +589,19 @@ impl PyImage {
     fn run(
         &self,
         py: Python<'_>,
-        steps: u64,
+        #[pyo3(from_py_with = steps_arg)] steps: u64,
         inputs: Option<&Bound<'_, PyAny>>,
         probes: Option<&Bound<'_, PyAny>>,
         record_all: bool,
-        threads: usize,
+        #[pyo3(from_py_with = threads_arg)] threads: usize,
         engine: &str,
-        inference_steps: Option<u64>,
+        #[pyo3(from_py_with = inference_steps_arg)] inference_steps: Option<u64>,
         decision: Option<String>,
         messages: Option<&str>,
         overlap: Option<bool>,
         static_power: bool,
         probe_out: Option<PathBuf>,
-        max_memory: Option<u64>,
+        #[pyo3(from_py_with = max_memory_arg)] max_memory: Option<u64>,
     ) -> PyResult<PyRun> {
         let engine = match engine {
             "jit" => Engine::Jit,
@@ -574,16 +616,12 @@ impl PyImage {
             Some("per-destination" | "per_destination") => Some(MessageModel::PerDestination),
             Some(x) => return Err(PyValueError::new_err(format!("messages `{x}`: one of multicast, per-destination"))),
         };
-        if inference_steps == Some(0) {
-            return Err(PyValueError::new_err("inference_steps: give at least 1"));
-        }
         let spikes = match inputs {
             Some(i) if !i.is_none() => spikes_in(py, i)?,
             _ => Vec::new(),
         };
         let probes = probe_list(probes)?;
         let max_memory = match (max_memory, &probe_out) {
-            (Some(0), _) => return Err(PyValueError::new_err("max_memory: give at least 1 byte")),
             // Probes kept in memory are checked against the memory available instead.
             (Some(_), None) => {
                 return Err(PyValueError::new_err("max_memory: only with probe_out (the budget beyond which probes are written as the run goes)"))

@@ -352,6 +352,28 @@ def test_bad_inputs_name_the_culprit():
         img.run(10, inputs=3)
 
 
+def test_integer_arguments_name_themselves_and_their_range():
+    # -1 raised a bare OverflowError ("can't convert negative int to
+    # unsigned"), 2.5 a TypeError, neither naming the argument or the range.
+    img = nerve.compile(input_net(), "spinnaker")
+    for kw in [dict(steps=-1), dict(steps=2**64), dict(steps=3, threads=-1), dict(steps=3, inference_steps=-1),
+               dict(steps=3, inference_steps=0), dict(steps=3, probes="out:v", probe_out="x.npy", max_memory=-1)]:
+        name = [k for k in kw if k != "probes" and k != "probe_out"][-1]
+        with pytest.raises(ValueError, match=rf"^{name}: -?\d+ is out of range: give an integer from [01] to \d+"):
+            img.run(**kw)
+    for kw in [dict(steps=2.5), dict(steps="5"), dict(steps=3, threads=1.0)]:
+        with pytest.raises(TypeError, match=rf"^{list(kw)[-1]}: expected an integer, got (float|str)"):
+            img.run(**kw)
+    for kw in [dict(seed=-1), dict(seed=2**64), dict(neurons_per_core=-1), dict(neurons_per_core=0), dict(effort=-1)]:
+        with pytest.raises(ValueError, match=rf"^{list(kw)[0]}: -?\d+ is out of range: give an integer from [01] to \d+"):
+            nerve.compile(input_net(), **kw)
+    with pytest.raises(TypeError, match="^seed: expected an integer, got float"):
+        nerve.compile(input_net(), seed=1.5)
+    # Integers of every kind still pass: numpy's, the largest seed.
+    assert img.run(np.int64(3), threads=np.uint8(1)).report["steps"] == 3
+    nerve.compile(input_net(), seed=2**64 - 1, effort=np.int32(0))
+
+
 def test_late_inputs_warn():
     # Spikes past the run's end are not delivered: said, as `nerve run`'s
     # note does, and counted (they were dropped without a word).
