@@ -115,7 +115,8 @@ pub struct RunArgs {
     #[arg(long)]
     save_weights: Option<PathBuf>,
     /// After the run, write a network (JSON) that continues it: learned weights as static
-    /// `from_list` connections, neuron states as initial values, spike arrays shifted. Needs a .json network.
+    /// `from_list` connections, neuron states as initial values, spike arrays shifted, duration_ms less the time run. Needs a .json
+    /// network.
     #[arg(long)]
     save_network: Option<PathBuf>,
     /// Most memory for recorded spikes and probes (e.g. 512M, 2G; K, M, G, T are powers of 1024).

@@ -2,9 +2,10 @@
 //! original JSON with each learning projection's synapses as the run left
 //! them (a `from_list` of pre, post, weight, delay, its `plasticity` removed,
 //! so that it runs static), every neuron's state as its initial value, and
-//! spike-source arrays shifted to start where the run ended. What the file
-//! cannot hold is said in the returned notes (spikes in flight, Poisson
-//! draws, learning traces).
+//! spike-source arrays shifted to start where the run ended, and its
+//! `duration_ms` less the time run. What the file cannot hold is said in the
+//! returned notes (spikes in flight, Poisson draws, learning traces, a
+//! duration already run through).
 
 use serde_json::{json, Map, Value};
 
@@ -85,6 +86,21 @@ pub fn save(s: &Saved) -> Result<(String, Vec<String>)> {
             }
         }
     }
+    if let Some(d) = net.duration_ms {
+        let o = root.as_object_mut().ok_or_else(|| bad("the network is not a JSON object".into()))?;
+        // To a nanosecond: 100 − 3 × 0.1 is 99.7, not 99.69999999999999.
+        let left = ((d - s.t_end_ms) * 1e6).round() / 1e6;
+        if left > 0.0 {
+            o.insert("duration_ms".into(), json!(left));
+        } else {
+            // A network file's duration is positive: none is left to give.
+            o.remove("duration_ms");
+            notes.push(format!(
+                "the run reached the network's duration_ms ({} ms): the saved network has none (exporters then run their default, 1000 ms)",
+                crate::error::num(d)
+            ));
+        }
+    }
     let projs = root.get_mut("projections").and_then(Value::as_array_mut).ok_or_else(|| bad("the network has no `projections` list".into()))?;
     for l in s.learned {
         let pj = projs.get_mut(l.index).and_then(Value::as_object_mut).ok_or_else(|| bad(format!("projection {} is missing from the file", l.index)))?;
@@ -105,4 +121,41 @@ pub fn save(s: &Saved) -> Result<(String, Vec<String>)> {
     let mut text = serde_json::to_string(&root).map_err(|e| bad(e.to_string()))?;
     text.push('\n');
     Ok((text, notes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn saved(text: &str, t_end_ms: f64) -> (Value, Vec<String>) {
+        let net = crate::front::json::parse_network(text, std::path::Path::new("t.json")).unwrap();
+        let states = vec![Vec::new(); net.num_pops()];
+        let (json, notes) = save(&Saved { net: &net, text, learned: &[], states: &states, t_end_ms }).unwrap();
+        (serde_json::from_str(&json).unwrap(), notes)
+    }
+
+    /// The duration left after the run, as the spike arrays are shifted by
+    /// it: a saved network kept the whole duration, so exporting it ran the
+    /// time already run again.
+    #[test]
+    fn the_saved_duration_is_what_the_run_left() {
+        let net = |d: &str| {
+            format!(
+                r#"{{"dt_ms": 0.1, "duration_ms": {d}, "populations": [{{"name": "a", "size": 1, "model": "spike_source_array", "spike_times": [[1, 120]]}}], "projections": []}}"#
+            )
+        };
+        let (v, notes) = saved(&net("14900"), 200.0);
+        assert_eq!(v["duration_ms"], json!(14700.0));
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(saved(&net("100"), 0.3).0["duration_ms"], json!(99.7));
+        for t_end in [100.0, 150.0] {
+            let (v, notes) = saved(&net("100"), t_end);
+            assert!(v.get("duration_ms").is_none(), "{t_end}: {v}");
+            assert!(notes.iter().any(|n| n.contains("reached the network's duration_ms (100 ms)")), "{notes:?}");
+            // The saved network reads back.
+            crate::front::json::parse_network(&v.to_string(), std::path::Path::new("s.json")).unwrap();
+        }
+        let no_duration = r#"{"dt_ms": 1, "populations": [{"name": "a", "size": 1, "model": "input"}], "projections": []}"#;
+        assert!(saved(no_duration, 50.0).0.get("duration_ms").is_none());
+    }
 }
