@@ -28,7 +28,7 @@ use pyo3::exceptions::{
     PyTypeError, PyUserWarning, PyValueError,
 };
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 // ---------------------------------------------------------------- errors
 
@@ -290,8 +290,7 @@ fn compile(
     // The network's source; a NIRGraph goes through a temporary file.
     let mut tmpdir: Option<Bound<'_, PyAny>> = None;
     let src = if let Ok(d) = network.cast::<PyDict>() {
-        let text: String = py.import("json")?.call_method1("dumps", (d,))?.extract()?;
-        Source::Json(text, "<network dict>")
+        Source::Json(dict_json(py, d)?, DICT_ORIGIN)
     } else if let Ok(p) = network.extract::<PathBuf>() {
         Source::Path(p)
     } else if is_nir_graph(py, network) {
@@ -357,6 +356,85 @@ fn placement_of(p: &Bound<'_, PyAny>) -> PyResult<Strategy> {
             .map_err(|_| PyTypeError::new_err(format!("placement: expected \"pack\", \"spread\" or a CSV file (str or os.PathLike), got {}", type_name(p))))?
     };
     Ok(Strategy::Explicit(read_placement(&file).map_err(compile_err)?))
+}
+
+/// How errors name a network given as a dict.
+const DICT_ORIGIN: &str = "<network dict>";
+
+/// A network dict as JSON text. json.dumps alone (C, fast on big inline
+/// connection lists) serves when it can; when it cannot, the dict is walked
+/// to name the culprit by its JSON path: json.dumps wrote NaN and infinity
+/// as tokens nerve's parser then refused at a column of the text, and
+/// refused numpy values ("Object of type ndarray is not JSON
+/// serializable") without saying where.
+fn dict_json(py: Python<'_>, d: &Bound<'_, PyDict>) -> PyResult<String> {
+    let json = py.import("json")?;
+    let kw = PyDict::new(py);
+    kw.set_item("allow_nan", false)?;
+    if let Ok(text) = json.call_method("dumps", (d,), Some(&kw)) {
+        return text.extract();
+    }
+    let plain = plain_json(d.as_any(), "$", 0)?;
+    json.call_method("dumps", (plain,), Some(&kw))?.extract()
+}
+
+/// `v` as plain JSON values: numpy arrays and scalars (anything with
+/// `tolist`, `__index__` or `__float__`) become lists, ints and floats;
+/// NaN, infinities and other objects are refused naming `path`.
+fn plain_json<'py>(v: &Bound<'py, PyAny>, path: &str, depth: usize) -> PyResult<Bound<'py, PyAny>> {
+    let py = v.py();
+    // serde_json (nerve's parser) refuses deeper nesting anyway, and a
+    // dict holding itself would otherwise recurse until the stack ran out.
+    if depth > 128 {
+        return Err(PyValueError::new_err(format!("{DICT_ORIGIN}: {path}: nested more than 128 deep (a dict or list holding itself?)")));
+    }
+    if v.is_none() || v.is_instance_of::<PyBool>() || v.is_instance_of::<PyInt>() || v.is_instance_of::<PyString>() {
+        return Ok(v.clone());
+    }
+    if let Ok(d) = v.cast::<PyDict>() {
+        let out = PyDict::new(py);
+        for (k, x) in d.iter() {
+            // An int key becomes its digits, as json.dumps writes it.
+            let key = if k.is_instance_of::<PyString>() || (k.is_instance_of::<PyInt>() && !k.is_instance_of::<PyBool>()) {
+                k.str()?.to_string()
+            } else {
+                return Err(PyTypeError::new_err(format!("{DICT_ORIGIN}: {path}: key {} is not a str", k.repr()?)));
+            };
+            let x = plain_json(&x, &format!("{path}.{key}"), depth + 1)?;
+            out.set_item(key, x)?;
+        }
+        return Ok(out.into_any());
+    }
+    if v.is_instance_of::<PyList>() || v.is_instance_of::<PyTuple>() {
+        let out = PyList::empty(py);
+        for (i, x) in v.try_iter()?.enumerate() {
+            out.append(plain_json(&x?, &format!("{path}[{i}]"), depth + 1)?)?;
+        }
+        return Ok(out.into_any());
+    }
+    let number = if v.is_instance_of::<PyFloat>() {
+        v.clone()
+    } else if v.hasattr("tolist")? {
+        // A numpy array or scalar; its `tolist` gives Python values (never numpy's again).
+        let x = v.call_method0("tolist")?;
+        if !x.hasattr("tolist")? {
+            return plain_json(&x, path, depth);
+        }
+        x
+    } else if v.hasattr("__index__")? {
+        return py.import("operator")?.call_method1("index", (v,));
+    } else if v.hasattr("__float__")? {
+        PyFloat::new(py, v.extract::<f64>()?).into_any()
+    } else {
+        v.clone()
+    };
+    match number.extract::<f64>() {
+        Ok(x) if number.is_instance_of::<PyFloat>() && !x.is_finite() => {
+            Err(PyValueError::new_err(format!("{DICT_ORIGIN}: {path}: {x} is not a finite number: JSON networks hold finite numbers only")))
+        }
+        Ok(_) if number.is_instance_of::<PyFloat>() => Ok(number),
+        _ => Err(PyTypeError::new_err(format!("{DICT_ORIGIN}: {path}: a {} is not a JSON value (dict, list, str, int, float, bool or None)", type_name(v)))),
+    }
 }
 
 fn is_nir_graph(py: Python<'_>, x: &Bound<'_, PyAny>) -> bool {

@@ -171,6 +171,31 @@ def test_unreadable_files_raise_oserror(tmp_path):
         nerve.compile(net)
 
 
+def test_dict_network_values_named_by_json_path():
+    # json.dumps wrote NaN as a token the parser refused at "line 1,
+    # column 106", and refused numpy values without saying where.
+    for bad in [float("nan"), float("inf"), np.float64("-inf")]:
+        net = input_net()
+        net["populations"][1]["params"]["tau_m"] = bad
+        with pytest.raises(ValueError, match=r"\$\.populations\[1\]\.params\.tau_m: -?(NaN|inf) is not a finite number"):
+            nerve.compile(net)
+    net = input_net()
+    net["populations"][1]["params"]["v_thresh"] = np.array([1.0, float("nan")])
+    with pytest.raises(ValueError, match=r"\$\.populations\[1\]\.params\.v_thresh\[1\]"):
+        nerve.compile(net)
+    net = input_net()
+    net["populations"][1]["params"]["tau_m"] = {1.5}
+    with pytest.raises(TypeError, match=r"\$\.populations\[1\]\.params\.tau_m: a set is not a JSON value"):
+        nerve.compile(net)
+    # numpy scalars and arrays are their plain values: the same image.
+    net = input_net()
+    net["populations"][0]["size"] = np.int64(8)
+    net["populations"][1]["params"]["tau_m"] = np.float32(10.0)
+    net["projections"][0]["weight"] = np.array(2.0)
+    net["projections"][0]["delay"] = np.float64(1.0)
+    assert nerve.compile(net).to_bytes() == nerve.compile(input_net()).to_bytes()
+
+
 def test_shared_routes():
     shared = nerve.compile(SMALL, "spinnaker", neurons_per_core=10).report["routing"]
     exact = nerve.compile(SMALL, "spinnaker", neurons_per_core=10, shared_routes=0).report["routing"]
