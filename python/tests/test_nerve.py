@@ -196,6 +196,20 @@ def test_dict_network_values_named_by_json_path():
     assert nerve.compile(net).to_bytes() == nerve.compile(input_net()).to_bytes()
 
 
+def test_placement_and_arch_take_pathlike(tmp_path):
+    # Both took str alone, while compile, load and probe_out took os.PathLike.
+    prof = tmp_path / "mine.toml"
+    prof.write_text(nerve.arch("tiny").to_toml())
+    assert nerve.arch(prof).fields == nerve.arch("tiny").fields
+    pl = tmp_path / "pl.csv"
+    pl.write_text("population,slice,core\ninp,0,3\nout,0,5\n")
+    assert nerve.compile(input_net(), placement=pl).to_bytes() == nerve.compile(input_net(), placement=str(pl)).to_bytes()
+    with pytest.raises(ValueError, match="placement `packed`: expected `pack`, `spread` or a CSV file"):
+        nerve.compile(input_net(), placement="packed")
+    with pytest.raises(TypeError, match="placement: expected"):
+        nerve.compile(input_net(), placement=3)
+
+
 def test_shared_routes():
     shared = nerve.compile(SMALL, "spinnaker", neurons_per_core=10).report["routing"]
     exact = nerve.compile(SMALL, "spinnaker", neurons_per_core=10, shared_routes=0).report["routing"]

@@ -1,8 +1,9 @@
 //! Spike files: CSV with header `population,neuron,time` (ms; recordings of
 //! networks with neuron labels add a `label` column, which reading skips), or JSON
 //! `{"spikes": [{"population": P, "neuron": N, "time": T}, ...]}`, or NPY
-//! (structured: population index u4, neuron u4, time f8). A recording is a
-//! valid input, so runs can be chained.
+//! (structured: population index u4, neuron u4, time f8). A CSV or JSON
+//! recording is a valid input, so runs can be chained; an NPY one is not
+//! (it names populations by index, and inputs are read before any image).
 
 use std::io::Write;
 use std::path::Path;
@@ -42,7 +43,16 @@ use nerve_compiler::front::dom::shown_key;
 /// Reads a spike file (CSV or JSON, by extension).
 pub fn read(path: &Path) -> Result<Vec<Spike>> {
     let file = path.display().to_string();
-    let text = nerve_isa::files::read_to_string(path).map_err(|e| Error::Read { path: path.to_path_buf(), source: e })?;
+    let bytes = nerve_isa::files::read(path).map_err(|e| Error::Read { path: path.to_path_buf(), source: e })?;
+    // An NPY recording was refused as "not UTF-8 text … save the file as
+    // UTF-8", which sends its author the wrong way.
+    if bytes.starts_with(b"\x93NUMPY") {
+        return Err(Error::File(format!(
+            "{file}: an NPY spike recording cannot be an input (it names populations by index, not by name): \
+             give a CSV (`population,neuron,time`) or JSON spike file (`nerve run --record rec.csv` records one)"
+        )));
+    }
+    let text = nerve_isa::files::text(bytes).map_err(|e| Error::Read { path: path.to_path_buf(), source: e })?;
     read_text(&text, &file, crate::has_extension(path, "json")).map_err(Error::File)
 }
 
@@ -287,4 +297,21 @@ pub(crate) fn npy_record(w: &mut impl Write, pop: u32, neuron: u32, time_ms: f64
     w.write_all(&pop.to_le_bytes())?;
     w.write_all(&neuron.to_le_bytes())?;
     w.write_all(&time_ms.to_le_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_npy_recording_as_input_says_what_is_accepted() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("rec.npy");
+        let mut f = Vec::new();
+        write_npy_header(&mut f, &npy_dict(1)).unwrap();
+        npy_record(&mut f, 0, 3, 1.5).unwrap();
+        std::fs::write(&p, f).unwrap();
+        let e = read(&p).unwrap_err().to_string();
+        assert!(e.contains("rec.npy: an NPY spike recording cannot be an input") && e.contains("CSV") && !e.contains("UTF-8"), "{e}");
+    }
 }
