@@ -40,6 +40,11 @@ pub enum InjectReason {
     NoNeuron { size: u32 },
     #[error("a {model} population; spikes can be fed only to input or spike-source populations")]
     NotASource { model: String },
+    // Two spikes of one neuron in one step would run as one.
+    #[error("the neuron already spikes at that step (its population's spike array, or spikes given before): a neuron spikes at most once a step")]
+    AlreadySpikes,
+    #[error("spike {first} gives the neuron the same step: a neuron spikes at most once a step")]
+    GivenTwice { first: usize },
 }
 
 pub type Result<T> = std::result::Result<T, EmuError>;

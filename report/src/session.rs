@@ -232,7 +232,26 @@ fn external(m: &Machine, inputs: &[Input], steps: u64) -> Result<(Spikes, usize)
             check(input, index, s)?;
         }
     }
-    input_steps(inputs, m.dt_ms, steps, &mut |input, index, s| check(input, index, s))
+    let (ext, late) = input_steps(inputs, m.dt_ms, steps, &mut |input, index, s| check(input, index, s))?;
+    // A spike-source array's own spike in the step would take the input
+    // spike in as one: refused as two input spikes in one step are.
+    for input in inputs {
+        for (index, s) in input.spikes.iter().enumerate() {
+            let step = step_of(s.time_ms, m.dt_ms);
+            if step < steps as f64 && m.scheduled(&s.population, s.neuron, step as u32) {
+                return Err(Error::File(format!(
+                    "{}: spike {index} (`{}` neuron {} at {} ms) falls in timestep {step} (dt {} ms), where the population's spike array already spikes the neuron: a neuron spikes at most once a step",
+                    input.origin, s.population, s.neuron, s.time_ms, m.dt_ms
+                )));
+            }
+        }
+    }
+    Ok((ext, late))
+}
+
+/// The step a spike at `time_ms` falls in: the nearest.
+fn step_of(time_ms: f64, dt_ms: f64) -> f64 {
+    (time_ms / dt_ms + 0.5).floor()
 }
 
 /// The spikes of `inputs` as (population, neuron, step), each time rounded
@@ -247,7 +266,7 @@ pub fn input_steps(inputs: &[Input], dt_ms: f64, steps: u64, late: &mut dyn FnMu
     let mut seen: std::collections::BTreeMap<(String, u32, u32), usize> = Default::default();
     for (fi, input) in inputs.iter().enumerate() {
         for (index, s) in input.spikes.iter().enumerate() {
-            let step = (s.time_ms / dt_ms + 0.5).floor();
+            let step = step_of(s.time_ms, dt_ms);
             if step >= steps as f64 {
                 late(input, index, s)?;
                 n_late += 1;

@@ -597,14 +597,36 @@ impl Machine {
         Ok((ci, neuron - slice.first))
     }
 
+    /// Whether the schedule of `pop`'s `neuron` (its spike array, and spikes
+    /// given before) already spikes it at `step`; false for a neuron
+    /// [`Machine::source_of`] refuses.
+    pub fn scheduled(&self, pop: &str, neuron: u32, step: u32) -> bool {
+        self.source_of(pop, neuron).is_ok_and(|(ci, local)| self.scheduled_on(ci, local, step))
+    }
+
+    fn scheduled_on(&self, ci: usize, local: u32, step: u32) -> bool {
+        // (Schedules are kept sorted: at load and by every inject.)
+        matches!(&self.cores[ci].run, Run::Schedule { events, .. } if events.binary_search(&(step, local)).is_ok())
+    }
+
     /// Adds external spikes: (population name, neuron, step) triples. The
     /// population must be an input or spike-source population (its cores
-    /// replay schedules). An error names the offending triple by its index.
+    /// replay schedules), and the neuron not already spike at the step
+    /// (two spikes in one step would run as one). An error names the
+    /// offending triple by its index.
     pub fn inject(&mut self, spikes: &[(String, u32, u32)]) -> std::result::Result<(), InjectError> {
         let mut added: Vec<(usize, u32, u32)> = Vec::with_capacity(spikes.len());
+        let mut given: std::collections::HashMap<(usize, u32, u32), usize> = std::collections::HashMap::with_capacity(spikes.len());
         for (index, (pop, neuron, step)) in spikes.iter().enumerate() {
-            let (ci, local) =
-                self.source_of(pop, *neuron).map_err(|reason| InjectError { index, population: pop.clone(), neuron: *neuron, step: *step, reason })?;
+            let err = |reason| InjectError { index, population: pop.clone(), neuron: *neuron, step: *step, reason };
+            let (ci, local) = self.source_of(pop, *neuron).map_err(err)?;
+            if self.scheduled_on(ci, local, *step) {
+                return Err(err(InjectReason::AlreadySpikes));
+            }
+            if let Some(&first) = given.get(&(ci, *step, local)) {
+                return Err(err(InjectReason::GivenTwice { first }));
+            }
+            given.insert((ci, *step, local), index);
             added.push((ci, *step, local));
         }
         for (ci, step, local) in added {
@@ -615,7 +637,6 @@ impl Machine {
         for c in &mut self.cores {
             if let Run::Schedule { events, next } = &mut c.run {
                 events.sort_unstable();
-                events.dedup();
                 *next = 0;
             }
         }

@@ -2,5 +2,6 @@
 //! of one per file (the workspace's test binaries dominate CI's build time).
 
 mod energy_latency;
+mod inject;
 mod jit_vs_interp;
 mod load_limits;
