@@ -254,6 +254,12 @@ fn step_of(time_ms: f64, dt_ms: f64) -> f64 {
     (time_ms / dt_ms + 0.5).floor()
 }
 
+/// The earliest input spike time, ms, that a run of `steps` does not reach:
+/// half a step before its end, as spikes take their nearest step.
+pub fn late_from_ms(dt_ms: f64, steps: u64) -> f64 {
+    ((steps as f64 - 0.5) * dt_ms).max(0.0)
+}
+
 /// The spikes of `inputs` as (population, neuron, step), each time rounded
 /// to the nearest step of `dt_ms`, and how many fall at or after `steps`:
 /// those go to `late` (which may refuse them) instead. `nerve run` and the

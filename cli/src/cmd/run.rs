@@ -362,9 +362,10 @@ pub fn run(a: RunArgs) -> Result<()> {
     }
     if ran.late_inputs > 0 && !quiet {
         eprintln!(
-            "note: {} input spike(s) fall at or after {} ms, the end of this {}-step run: not delivered (run more --steps to reach them)",
+            "note: {} input spike(s) fall at or after {} ms, in step {} or later, after this {}-step run: not delivered (run more --steps to reach them)",
             ran.late_inputs,
-            nerve_report::spikes::fmt_time(a.steps as f64 * m.dt_ms),
+            nerve_report::spikes::fmt_time(session::late_from_ms(m.dt_ms, a.steps)),
+            a.steps,
             a.steps
         );
     }

@@ -417,7 +417,8 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
 fn input_spikes_after_the_run_are_counted() {
     let dir = tempfile::tempdir().unwrap();
     setup(dir.path());
-    std::fs::write(dir.path().join("late.csv"), "population,neuron,time\nsrc,0,5\nsrc,1,50\nsrc,2,900\nsrc,0,1000\n").unwrap();
+    // 99.5 ms rounds to step 100, after the run; 99.4 ms to its last step, 99.
+    std::fs::write(dir.path().join("late.csv"), "population,neuron,time\nsrc,0,5\nsrc,1,50\nsrc,2,900\nsrc,0,1000\nsrc,1,99.5\nsrc,2,99.4\n").unwrap();
     let run = |q: bool| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_nerve"));
         c.current_dir(dir.path()).args(["run", "good.img", "--steps", "100", "--input", "late.csv"]);
@@ -429,7 +430,7 @@ fn input_spikes_after_the_run_are_counted() {
         String::from_utf8(out.stderr).unwrap()
     };
     let e = run(false);
-    assert!(e.contains("note: 2 input spike(s) fall at or after 100 ms"), "{e}");
+    assert!(e.contains("note: 3 input spike(s) fall at or after 99.5 ms, in step 100 or later, after this 100-step run"), "{e}");
     assert!(!run(true).contains("note:"));
 }
 
