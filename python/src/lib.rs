@@ -761,9 +761,9 @@ impl PyImage {
             // `nerve run`'s note: a spike past the end is dropped, which a
             // caller who meant a longer run must hear about.
             let msg = format!(
-                "{} input spike(s) fall at or after {} ms, the end of this {steps}-step run: not delivered (run more steps to reach them)",
+                "{} input spike(s) fall at or after {} ms, in step {steps} or later, after this {steps}-step run: not delivered (run more steps to reach them)",
                 ran.late_inputs,
-                nerve_report::spikes::fmt_time(steps as f64 * m.dt_ms),
+                nerve_report::spikes::fmt_time(nerve_report::session::late_from_ms(m.dt_ms, steps)),
             );
             py.import("warnings")?.call_method1("warn", (msg, py.get_type::<PyUserWarning>()))?;
         }

@@ -417,8 +417,8 @@ def test_late_inputs_warn():
     # Spikes past the run's end are not delivered: said, as `nerve run`'s
     # note does, and counted (they were dropped without a word).
     img = nerve.compile(input_net(), "spinnaker")
-    with pytest.warns(UserWarning, match=r"2 input spike\(s\) fall at or after 5 ms, the end of this 5-step run"):
-        r = img.run(5, inputs={"inp": ([0, 1, 2], [1.0, 7.0, 9.0])})
+    with pytest.warns(UserWarning, match=r"2 input spike\(s\) fall at or after 4.5 ms, in step 5 or later, after this 5-step run"):
+        r = img.run(5, inputs={"inp": ([0, 1, 2, 3], [1.0, 7.0, 4.5, 4.4])})
     assert r.late_inputs == 2
     with warnings.catch_warnings():
         warnings.simplefilter("error")
