@@ -18,6 +18,10 @@ pub enum EmuError {
     Inject(#[from] InjectError),
     #[error("writing the recording: {0}")]
     Record(std::io::Error),
+    /// The caller asked the run to stop (`Machine::stop`): its output is
+    /// not returned, and the machine holds the state of step `ran`.
+    #[error("the run was stopped after {ran} of {steps} steps")]
+    Stopped { ran: u64, steps: u64 },
 }
 
 /// An external spike that cannot be fed to the machine: which one (its

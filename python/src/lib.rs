@@ -728,30 +728,48 @@ impl PyImage {
         };
         let t_load = std::time::Instant::now();
         let image = self.image.clone();
-        let ran = py
-            .detach(move || -> nerve_report::Result<_> {
-                let mut m = Machine::load_valid(image)?;
-                let load_seconds = t_load.elapsed().as_secs_f64();
-                session::apply_cost_model(&mut m, &CostModel { messages, overlap, static_power });
-                let ran = session::run(m, &request, &mut |_| {})?;
-                let summary = nerve_report::summary::build(
-                    &ran.machine,
-                    &ran.output,
-                    &nerve_report::summary::Options {
-                        engine: ran.engine,
-                        threads: ran.threads,
-                        inference_steps,
-                        decision: request.decision.as_deref(),
-                        decision_spikes: &ran.decision_spikes,
-                        recorded: &ran.recorded,
-                        load_seconds,
-                        huge_pages: false,
-                    },
-                );
-                Ok((ran, summary))
-            })
-            .map_err(report_err)?;
-        // A Ctrl-C during the run (the GIL released) is raised here, as
+        // Ctrl-C: Python runs its signal handlers only when asked, and the run
+        // holds no GIL; progress (every 1,024 steps) asks, at most every 50 ms,
+        // and a KeyboardInterrupt stops the run (`Machine::stop`).
+        let mut interrupted: Option<PyErr> = None;
+        let ran = py.detach(|| -> nerve_report::Result<_> {
+            let mut m = Machine::load_valid(image)?;
+            let load_seconds = t_load.elapsed().as_secs_f64();
+            session::apply_cost_model(&mut m, &CostModel { messages, overlap, static_power });
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            m.stop = Some(stop.clone());
+            let mut asked = std::time::Instant::now();
+            let mut progress = |_| {
+                if interrupted.is_none() && asked.elapsed() >= std::time::Duration::from_millis(50) {
+                    asked = std::time::Instant::now();
+                    if let Err(e) = Python::attach(|py| py.check_signals()) {
+                        interrupted = Some(e);
+                        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+            };
+            let ran = session::run(m, &request, &mut progress)?;
+            let summary = nerve_report::summary::build(
+                &ran.machine,
+                &ran.output,
+                &nerve_report::summary::Options {
+                    engine: ran.engine,
+                    threads: ran.threads,
+                    inference_steps,
+                    decision: request.decision.as_deref(),
+                    decision_spikes: &ran.decision_spikes,
+                    recorded: &ran.recorded,
+                    load_seconds,
+                    huge_pages: false,
+                },
+            );
+            Ok((ran, summary))
+        });
+        if let Some(e) = interrupted {
+            return Err(e);
+        }
+        let ran = ran.map_err(report_err)?;
+        // A Ctrl-C since the last progress is raised here, as
         // KeyboardInterrupt: the first use of numpy below would otherwise
         // fail on it and panic.
         py.check_signals()?;

@@ -425,6 +425,36 @@ def test_late_inputs_warn():
         assert img.run(5, inputs={"inp": ([0], [1.0])}).late_inputs == 0
 
 
+def test_ctrl_c_stops_a_run():
+    # The run holds no GIL; Ctrl-C was raised only when it had finished (an
+    # hours-long run could not be stopped). 2e8 steps of small.json take
+    # minutes; a SIGINT a second in must end it within a few seconds.
+    code = (
+        "import sys, time, nerve\n"
+        f"img = nerve.compile({str(SMALL)!r}, 'spinnaker')\n"
+        "print('ready', flush=True)\n"
+        "t = time.monotonic()\n"
+        "try:\n"
+        "    img.run(200_000_000)\n"
+        "    print('finished', flush=True)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', time.monotonic() - t, flush=True)\n"
+    )
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "ready"
+        import signal
+        import time
+        time.sleep(1.0)
+        p.send_signal(signal.SIGINT)
+        out, _ = p.communicate(timeout=30)
+    finally:
+        p.kill()
+    word, *after = out.split()
+    assert word == "interrupted", out
+    assert float(after[0]) < 10, out
+
+
 def test_load_errors(tmp_path):
     with pytest.raises(OSError):
         nerve.load(tmp_path / "none.img")

@@ -25,7 +25,6 @@ pub mod ranks;
 mod step;
 pub mod steps;
 
-use std::sync::atomic::AtomicBool;
 use std::sync::{Mutex, RwLock};
 
 use nerve_isa::ids::LinkId;
@@ -280,7 +279,10 @@ fn run_inner(
     let bufs: Vec<step::SpikeBuf> = (0..2 * shared.every as usize * threads).map(|_| OwnLine(RwLock::new(Vec::new()))).collect();
     let barrier = Barrier::new(threads);
     let posts = Posts::new(threads);
-    let failed = AtomicBool::new(false);
+    // The last step every thread runs: the run's own unless a sink's error
+    // or the caller's `Machine::stop` ends it earlier.
+    let last_step = std::sync::atomic::AtomicU64::new(u64::MAX);
+    let m_stop = m.stop.clone();
     let step_acc: Mutex<Option<steps::StepAcc>> = Mutex::new(None);
     let core_max: Vec<OwnLine<std::sync::atomic::AtomicU64>> = (0..2 * shared.every).map(|_| OwnLine(std::sync::atomic::AtomicU64::new(0))).collect();
     let core_ns = |st: u64| f64::from_bits(core_max[shared.core_max_at(st)].load(std::sync::atomic::Ordering::Acquire));
@@ -299,7 +301,8 @@ fn run_inner(
         bufs: &bufs,
         barrier: &barrier,
         posts: &posts,
-        failed: &failed,
+        last_step: &last_step,
+        stop: if shared.ranked { None } else { m_stop.as_deref() },
         step_acc: &step_acc,
         core_max: &core_max,
         link_totals: &link_totals,
@@ -367,6 +370,10 @@ fn run_inner(
     // invariant: a thread that panicked holding the lock made its join above panic first, so the lock is not poisoned here
     if let Some(e) = sink_error.into_inner().expect("no thread panics holding sink_error (its join would have panicked first)") {
         return Err(EmuError::Record(e));
+    }
+    let last = last_step.into_inner();
+    if last.saturating_add(1) < steps {
+        return Err(EmuError::Stopped { ran: last + 1, steps });
     }
     let Some(mut l) = link else {
         let mut out = merge(&m.pops, workers, &first_of, steps, acc, links, rec, t_start);

@@ -5,7 +5,7 @@
 //! step's counts and times).
 
 use prefetch_index::prefetch_index;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 
 use nerve_isa::kernel::Kernel;
@@ -138,7 +138,14 @@ pub struct Ctx<'a> {
     pub barrier: &'a Barrier,
     /// The barrier of every step of one process, carrying its spikes.
     pub posts: &'a Posts,
-    pub failed: &'a AtomicBool,
+    /// The last step every thread runs (`u64::MAX`: the run's last). Each
+    /// thread reads it after every step, so it is only ever lowered to a
+    /// step no thread has finished: a sink's error, between the barriers of
+    /// a chunk's end, to that step; `stop` (thread 0) to the next one,
+    /// before thread 0 posts it, which every other thread waits for first.
+    pub last_step: &'a AtomicU64,
+    /// The caller's `Machine::stop` (one process only).
+    pub stop: Option<&'a AtomicBool>,
     /// Thread 0's accounting of the steps, at the end.
     pub step_acc: &'a Mutex<Option<super::steps::StepAcc>>,
     /// Per step of the last two batches (`Shared::core_max_at`): the
@@ -527,8 +534,12 @@ impl Ctx<'_> {
             }
             if self.t == 0 && (step & 1023) == 1023 {
                 progress(step + 1);
+                if self.stop.is_some_and(|f| f.load(Ordering::Relaxed)) {
+                    // fetch_min: a sink's error of this step stands.
+                    self.last_step.fetch_min(step + 1, Ordering::Release);
+                }
             }
-            if self.failed.load(Ordering::Acquire) {
+            if step >= self.last_step.load(Ordering::Acquire) {
                 break;
             }
         }
@@ -565,7 +576,7 @@ impl Ctx<'_> {
     /// Ends a chunk of a streamed recording at step `end`: every thread hands
     /// over its spikes and probe rows; thread 0 merges them (spikes sorted,
     /// probe rows summed: each neuron's value comes from one thread, the
-    /// others hold 0) and gives them to the sink. A sink error sets `failed`
+    /// others hold 0) and gives them to the sink. A sink error sets `last_step`
     /// before the second barrier, so every thread stops at the same step.
     fn stream(&self, w: &mut Worker, end: u64, sink: &mut Option<&mut dyn super::RecordSink>, mut link: Option<&mut Link>) {
         {
@@ -637,7 +648,7 @@ impl Ctx<'_> {
                 failed |= l.rank != 0 && inb[0].first() == Some(&1);
             }
             if failed {
-                self.failed.store(true, Ordering::Release);
+                self.last_step.fetch_min(end - 1, Ordering::Release);
             }
         }
         self.barrier.wait();

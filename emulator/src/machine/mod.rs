@@ -253,6 +253,11 @@ pub struct Machine {
     pub ring_copy_max: usize,
     /// Whether runs pin their threads to CPUs ([`crate::engine::pin::Pin`]).
     pub pin: crate::engine::pin::Pin,
+    /// A flag the caller may set, from any thread, to stop a run early: it
+    /// is read every 1,024 steps (as progress is told), the run then ends a
+    /// step later on every thread with [`crate::EmuError::Stopped`] (a
+    /// Python caller's Ctrl-C). Runs over several ranks do not read it.
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     pub pops: Vec<PopSymbol>,
     /// The image's learning rules.
     pub rules: Vec<LearningRule>,
@@ -543,6 +548,7 @@ impl Machine {
             in_total,
             ring_copy_max: RING_COPY_MAX,
             pin: Default::default(),
+            stop: None,
             pops: img.populations,
             rules,
             pre_subs,

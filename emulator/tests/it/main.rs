@@ -5,3 +5,4 @@ mod energy_latency;
 mod inject;
 mod jit_vs_interp;
 mod load_limits;
+mod stop;
