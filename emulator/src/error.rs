@@ -19,7 +19,7 @@ pub enum EmuError {
     #[error("writing the recording: {0}")]
     Record(std::io::Error),
     /// The caller asked the run to stop (`Machine::stop`): its output is
-    /// not returned, and the machine holds the state of step `ran`.
+    /// not returned, and the machine holds the state after `ran` steps.
     #[error("the run was stopped after {ran} of {steps} steps")]
     Stopped { ran: u64, steps: u64 },
 }

@@ -279,9 +279,8 @@ fn run_inner(
     let bufs: Vec<step::SpikeBuf> = (0..2 * shared.every as usize * threads).map(|_| OwnLine(RwLock::new(Vec::new()))).collect();
     let barrier = Barrier::new(threads);
     let posts = Posts::new(threads);
-    // The last step every thread runs: the run's own unless a sink's error
-    // or the caller's `Machine::stop` ends it earlier.
-    let last_step = std::sync::atomic::AtomicU64::new(u64::MAX);
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let stop_at = std::sync::atomic::AtomicU64::new(u64::MAX);
     let m_stop = m.stop.clone();
     let step_acc: Mutex<Option<steps::StepAcc>> = Mutex::new(None);
     let core_max: Vec<OwnLine<std::sync::atomic::AtomicU64>> = (0..2 * shared.every).map(|_| OwnLine(std::sync::atomic::AtomicU64::new(0))).collect();
@@ -301,7 +300,8 @@ fn run_inner(
         bufs: &bufs,
         barrier: &barrier,
         posts: &posts,
-        last_step: &last_step,
+        failed: &failed,
+        stop_at: &stop_at,
         stop: if shared.ranked { None } else { m_stop.as_deref() },
         step_acc: &step_acc,
         core_max: &core_max,
@@ -371,7 +371,7 @@ fn run_inner(
     if let Some(e) = sink_error.into_inner().expect("no thread panics holding sink_error (its join would have panicked first)") {
         return Err(EmuError::Record(e));
     }
-    let last = last_step.into_inner();
+    let last = stop_at.into_inner();
     if last.saturating_add(1) < steps {
         return Err(EmuError::Stopped { ran: last + 1, steps });
     }

@@ -138,14 +138,15 @@ pub struct Ctx<'a> {
     pub barrier: &'a Barrier,
     /// The barrier of every step of one process, carrying its spikes.
     pub posts: &'a Posts,
-    /// The last step every thread runs (`u64::MAX`: the run's last). Each
-    /// thread reads it after every step, so it is only ever lowered to a
-    /// step no thread has finished: a sink's error, between the barriers of
-    /// a chunk's end, to that step; `stop` (thread 0) to the next one,
-    /// before thread 0 posts it, which every other thread waits for first.
-    pub last_step: &'a AtomicU64,
-    /// The caller's `Machine::stop` (one process only).
+    pub failed: &'a AtomicBool,
+    /// The caller's `Machine::stop` (one process only), read by thread 0
+    /// every 1,024 steps.
     pub stop: Option<&'a AtomicBool>,
+    /// The step a stopped run ends after (`u64::MAX`: none), the next
+    /// 1,024th after thread 0 found `stop` set: every thread reads it at
+    /// those steps only (the step loop's path is as without it), and has by
+    /// then waited for a later post of thread 0, which set it before.
+    pub stop_at: &'a AtomicU64,
     /// Thread 0's accounting of the steps, at the end.
     pub step_acc: &'a Mutex<Option<super::steps::StepAcc>>,
     /// Per step of the last two batches (`Shared::core_max_at`): the
@@ -532,14 +533,19 @@ impl Ctx<'_> {
                     self.stream(w, step + 1, &mut sink, link.as_deref_mut());
                 }
             }
-            if self.t == 0 && (step & 1023) == 1023 {
-                progress(step + 1);
-                if self.stop.is_some_and(|f| f.load(Ordering::Relaxed)) {
-                    // fetch_min: a sink's error of this step stands.
-                    self.last_step.fetch_min(step + 1, Ordering::Release);
+            if (step & 1023) == 1023 {
+                if self.t == 0 {
+                    progress(step + 1);
+                    if self.stop.is_some_and(|f| f.load(Ordering::Relaxed)) {
+                        // fetch_min: once named, the step stays (every thread ends there).
+                        self.stop_at.fetch_min(step + 1024, Ordering::Release);
+                    }
+                }
+                if step >= self.stop_at.load(Ordering::Acquire) {
+                    break;
                 }
             }
-            if step >= self.last_step.load(Ordering::Acquire) {
+            if self.failed.load(Ordering::Acquire) {
                 break;
             }
         }
@@ -576,7 +582,7 @@ impl Ctx<'_> {
     /// Ends a chunk of a streamed recording at step `end`: every thread hands
     /// over its spikes and probe rows; thread 0 merges them (spikes sorted,
     /// probe rows summed: each neuron's value comes from one thread, the
-    /// others hold 0) and gives them to the sink. A sink error sets `last_step`
+    /// others hold 0) and gives them to the sink. A sink error sets `failed`
     /// before the second barrier, so every thread stops at the same step.
     fn stream(&self, w: &mut Worker, end: u64, sink: &mut Option<&mut dyn super::RecordSink>, mut link: Option<&mut Link>) {
         {
@@ -648,7 +654,7 @@ impl Ctx<'_> {
                 failed |= l.rank != 0 && inb[0].first() == Some(&1);
             }
             if failed {
-                self.last_step.fetch_min(end - 1, Ordering::Release);
+                self.failed.store(true, Ordering::Release);
             }
         }
         self.barrier.wait();

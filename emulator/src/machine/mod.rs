@@ -254,9 +254,9 @@ pub struct Machine {
     /// Whether runs pin their threads to CPUs ([`crate::engine::pin::Pin`]).
     pub pin: crate::engine::pin::Pin,
     /// A flag the caller may set, from any thread, to stop a run early: it
-    /// is read every 1,024 steps (as progress is told), the run then ends a
-    /// step later on every thread with [`crate::EmuError::Stopped`] (a
-    /// Python caller's Ctrl-C). Runs over several ranks do not read it.
+    /// is read every 1,024 steps (as progress is told), the run then ends
+    /// 1,024 steps later on every thread with [`crate::EmuError::Stopped`]
+    /// (a Python caller's Ctrl-C). Runs over several ranks do not read it.
     pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     pub pops: Vec<PopSymbol>,
     /// The image's learning rules.
