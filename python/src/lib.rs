@@ -492,10 +492,14 @@ impl PyRun {
 
 /// External spikes from Python: `{population: (neurons, times_ms)}` or a
 /// sequence (or structured array) of `(population, neuron, time_ms)`.
-fn spikes_in(py: Python<'_>, inputs: &Bound<'_, PyAny>) -> PyResult<Vec<Spike>> {
+/// The spikes of `inputs`: a dict's as one `Input` per population (named
+/// `inputs["pop"]`, so that a refused spike is named by its place in the
+/// caller's arrays), a list's as one.
+fn spikes_in(py: Python<'_>, inputs: &Bound<'_, PyAny>) -> PyResult<Vec<Input>> {
     let np = py.import("numpy")?;
     let mut out = Vec::new();
     if let Ok(d) = inputs.cast::<PyDict>() {
+        let mut per_pop = Vec::new();
         for (k, v) in d.iter() {
             let pop: String = k.extract().map_err(|_| {
                 PyValueError::new_err(format!("inputs: key {}: expected a population name (str)", k.repr().map(|r| r.to_string()).unwrap_or_default()))
@@ -521,11 +525,13 @@ fn spikes_in(py: Python<'_>, inputs: &Bound<'_, PyAny>) -> PyResult<Vec<Spike>> 
             if n.len() != t.len() {
                 return Err(PyValueError::new_err(format!("{at}: {} neuron indices but {} times", n.len(), t.len())));
             }
+            let mut spikes = Vec::with_capacity(n.len());
             for (i, (&neuron, &time_ms)) in n.iter().zip(t).enumerate() {
-                out.push(spike(&pop, neuron, time_ms, || format!("{at}[{i}]"))?);
+                spikes.push(spike(&pop, neuron, time_ms, || format!("{at}[{i}]"))?);
             }
+            per_pop.push(Input { origin: at, spikes });
         }
-        return Ok(out);
+        return Ok(per_pop);
     }
     // A structured array's records become tuples through `tolist`.
     let list = if inputs.hasattr("dtype")? { inputs.call_method0("tolist")? } else { inputs.clone() };
@@ -544,7 +550,7 @@ fn spikes_in(py: Python<'_>, inputs: &Bound<'_, PyAny>) -> PyResult<Vec<Spike>> 
         })?;
         out.push(spike(&pop, neuron, time_ms, || format!("inputs[{i}]"))?);
     }
-    Ok(out)
+    Ok(vec![Input { origin: "inputs".into(), spikes: out }])
 }
 
 fn spike(pop: &str, neuron: i64, time_ms: f64, at: impl Fn() -> String) -> PyResult<Spike> {
@@ -718,7 +724,7 @@ impl PyImage {
             engine,
             threads,
             pin: Default::default(),
-            inputs: vec![Input { origin: "inputs".into(), spikes }],
+            inputs: spikes,
             record_all,
             probes,
             decision: decision.clone(),

@@ -413,6 +413,16 @@ def test_integer_arguments_name_themselves_and_their_range():
     nerve.compile(input_net(), seed=2**64 - 1, effort=np.int32(0))
 
 
+def test_input_errors_name_the_spike_in_its_array():
+    # A spike the machine refuses was named by its place among all the
+    # dict's spikes ("inputs: spike 2"); now by its population's array.
+    img = nerve.compile(input_net(), "spinnaker")
+    with pytest.raises(ValueError, match=r'^inputs\["inp"\]: spike 1 \(`inp` neuron 8 at 2 ms\)'):
+        img.run(5, inputs={"out": ([], []), "inp": ([0, 8], [1.0, 2.0])})
+    with pytest.raises(ValueError, match=r"^inputs: spike 1 \(`inp` neuron 8"):
+        img.run(5, inputs=[("inp", 0, 1.0), ("inp", 8, 2.0)])
+
+
 def test_late_inputs_warn():
     # Spikes past the run's end are not delivered: said, as `nerve run`'s
     # note does, and counted (they were dropped without a word).

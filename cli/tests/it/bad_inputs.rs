@@ -284,6 +284,8 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("export pynn good.json --arch spinnaker -o out/x.py --input sp_twice_in.json", 1, &["sp_twice_in.json", "$.spikes[0]", "key `time` appears twice"]),
     // Options: unknown names, out-of-range values, contradictions.
     ("run good.img --steps 5 --probe n:nosuch --probe-out out/p.csv", 1, &["`n` has no variable `nosuch`", "v, isyn"]),
+    // A source has no state: "(it has: )" said nothing.
+    ("run good.img --steps 5 --probe src:v", 1, &["probe `src:v`: `src` (model `input`) has no variables to probe"]),
     ("run good.img --steps 5 --probe nosuch:v --probe-out out/p.csv", 1, &["no population `nosuch`"]),
     ("run good.img --steps 5 --probe nv --probe-out out/p.csv", 1, &["expected POP:VAR"]),
     ("run good.img --steps 5 --decision nosuch --report out/r.json", 1, &["`nosuch`", "no such population"]),
