@@ -784,11 +784,7 @@ impl PyImage {
         if ran.late_inputs > 0 {
             // `nerve run`'s note: a spike past the end is dropped, which a
             // caller who meant a longer run must hear about.
-            let msg = format!(
-                "{} input spike(s) fall at or after {} ms, in step {steps} or later, after this {steps}-step run: not delivered (run more steps to reach them)",
-                ran.late_inputs,
-                nerve_report::spikes::fmt_time(nerve_report::session::late_from_ms(m.dt_ms, steps)),
-            );
+            let msg = nerve_report::session::late_inputs_note(ran.late_inputs, m.dt_ms, steps, "steps");
             py.import("warnings")?.call_method1("warn", (msg, py.get_type::<PyUserWarning>()))?;
         }
 
@@ -830,7 +826,8 @@ impl PyImage {
             let a = PyArray1::from_vec(py, flat).reshape([p.values.len(), n])?;
             probes.set_item(format!("{}:{}", pop.name, var.name), a)?;
         }
-        let text = nerve_report::text::run_lines(&summary, out.wall_seconds);
+        let mut text = nerve_report::text::run_lines(&summary, out.wall_seconds);
+        text.push_str("`json.dump(r.report, f)` writes the file `nerve report` turns into breakdowns, pictures and an HTML page.\n");
         Ok(PyRun { spikes: spikes.unbind(), probes: probes.unbind(), report: to_py(py, &summary)?.unbind(), text, late_inputs: ran.late_inputs })
     }
 }

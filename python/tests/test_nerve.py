@@ -335,6 +335,8 @@ def test_run_report_has_energy():
     assert e["per_inference_j"] == pytest.approx(e["total_j"] / 5, rel=1e-9)
     assert r.report["steps"] == 500 and r.report["arch"] == "spinnaker"
     assert "energy" in str(r)
+    # The hint is Python's way to the report file, not the CLI's option.
+    assert "json.dump(r.report, f)" in str(r) and "--report" not in str(r)
     off = nerve.compile(SMALL, "spinnaker").run(500, static_power=False)
     assert off.report["energy"]["total_j"] < e["total_j"]
 

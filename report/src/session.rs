@@ -260,6 +260,16 @@ pub fn late_from_ms(dt_ms: f64, steps: u64) -> f64 {
     ((steps as f64 - 0.5) * dt_ms).max(0.0)
 }
 
+/// The note for `late` input spikes that a run of `steps` does not reach
+/// (`late_from_ms` on): dropped, which a caller who meant a longer run must
+/// hear about. `more` names how to ask for more steps (`--steps`, `steps`).
+pub fn late_inputs_note(late: usize, dt_ms: f64, steps: u64, more: &str) -> String {
+    format!(
+        "{late} input spike(s) fall at or after {} ms, in step {steps} or later, after this {steps}-step run: not delivered (run more {more} to reach them)",
+        crate::spikes::fmt_time(late_from_ms(dt_ms, steps)),
+    )
+}
+
 /// The spikes of `inputs` as (population, neuron, step), each time rounded
 /// to the nearest step of `dt_ms`, and how many fall at or after `steps`:
 /// those go to `late` (which may refuse them) instead. `nerve run` and the

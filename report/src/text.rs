@@ -255,7 +255,6 @@ pub fn run_lines(s: &Summary, wall_seconds: f64) -> String {
         );
         let _ = writeln!(out, "{}", crate::format::table(&["rank", "cores (count)", "bytes sent/step", "messages/step", "exchange s"], rows));
     }
-    let _ = writeln!(out, "`nerve report` on the --report file gives the breakdowns, pictures and an HTML page.");
     out
 }
 

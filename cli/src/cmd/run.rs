@@ -361,13 +361,7 @@ pub fn run(a: RunArgs) -> Result<()> {
         return Ok(());
     }
     if ran.late_inputs > 0 && !quiet {
-        eprintln!(
-            "note: {} input spike(s) fall at or after {} ms, in step {} or later, after this {}-step run: not delivered (run more --steps to reach them)",
-            ran.late_inputs,
-            nerve_report::spikes::fmt_time(session::late_from_ms(m.dt_ms, a.steps)),
-            a.steps,
-            a.steps
-        );
+        eprintln!("note: {}", session::late_inputs_note(ran.late_inputs, m.dt_ms, a.steps, "--steps"));
     }
     if let Some(w) = &a.save_weights {
         let learned = m.learned();
@@ -419,6 +413,10 @@ pub fn run(a: RunArgs) -> Result<()> {
         crate::out::outln!("{}", serde_json::to_string(&summary)?);
     } else if !a.quiet {
         crate::out::out!("{}", nerve_report::text::run_lines(&summary, out.wall_seconds));
+        match &a.report {
+            Some(r) => crate::out::outln!("`nerve report {}` gives the breakdowns, pictures and an HTML page.", r.display()),
+            None => crate::out::outln!("With `--report FILE`, `nerve report FILE` gives the breakdowns, pictures and an HTML page."),
+        }
     }
     Ok(())
 }

@@ -264,6 +264,22 @@ fn huge_pages_change_nothing_but_the_allocator() {
     assert!(outs[0] == outs[1] && outs[1] == outs[2], "huge pages changed a result");
 }
 
+/// The run summary's closing hint names the report file the run wrote, and
+/// without one says how to get it.
+#[test]
+fn the_run_summary_names_its_report_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let small = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/small.json");
+    let img = d.join("s.img");
+    run_ok(nerve().arg("compile").arg(&small).args(["--arch", "spinnaker", "-q", "-o"]).arg(&img));
+    let rep = d.join("r.json");
+    let with = run_ok(nerve().arg("run").arg(&img).args(["--steps", "20", "--report"]).arg(&rep));
+    assert!(with.contains(&format!("`nerve report {}` gives the breakdowns", rep.display())), "{with}");
+    let without = run_ok(nerve().arg("run").arg(&img).args(["--steps", "20"]));
+    assert!(without.contains("With `--report FILE`, `nerve report FILE` gives the breakdowns"), "{without}");
+}
+
 /// `--quiet` on every command that prints: nothing but errors, the files still written.
 #[test]
 fn quiet_is_quiet_everywhere() {
