@@ -130,6 +130,87 @@ fn neurons_per_core_arg(v: &Bound<'_, PyAny>) -> PyResult<Option<u32>> {
     Ok(opt_int_arg(v, "neurons_per_core", 1, u32::MAX.into())?.map(|n| n as u32))
 }
 
+// The other typed arguments. pyo3's own conversion named the argument only
+// in a note that shows in tracebacks ("'int' object is not an instance of
+// 'bool'"); these name it in the message, with what it takes.
+fn bool_arg(v: &Bound<'_, PyAny>, name: &str) -> PyResult<bool> {
+    // Python's bool and numpy.bool_; 1 and "yes" are refused, as a flag given a number is likely a slip.
+    v.extract::<bool>().map_err(|_| PyTypeError::new_err(format!("{name}: expected True or False, got {}", type_name(v))))
+}
+fn opt_bool_arg(v: &Bound<'_, PyAny>, name: &str) -> PyResult<Option<bool>> {
+    if v.is_none() {
+        return Ok(None);
+    }
+    bool_arg(v, name).map(Some)
+}
+fn str_arg(v: &Bound<'_, PyAny>, name: &str) -> PyResult<String> {
+    v.extract::<String>().map_err(|_| PyTypeError::new_err(format!("{name}: expected a string, got {}", type_name(v))))
+}
+fn opt_str_arg(v: &Bound<'_, PyAny>, name: &str) -> PyResult<Option<String>> {
+    if v.is_none() {
+        return Ok(None);
+    }
+    str_arg(v, name).map(Some)
+}
+fn float_arg(v: &Bound<'_, PyAny>, name: &str) -> PyResult<f64> {
+    // ints and numpy scalars too (anything with __float__), as Python's float() takes them; not strings.
+    if v.is_instance_of::<pyo3::types::PyString>() {
+        return Err(PyTypeError::new_err(format!("{name}: expected a number, got str")));
+    }
+    v.extract::<f64>().map_err(|_| PyTypeError::new_err(format!("{name}: expected a number, got {}", type_name(v))))
+}
+fn opt_float_arg(v: &Bound<'_, PyAny>, name: &str) -> PyResult<Option<f64>> {
+    if v.is_none() {
+        return Ok(None);
+    }
+    float_arg(v, name).map(Some)
+}
+fn path_arg(v: &Bound<'_, PyAny>, name: &str) -> PyResult<PathBuf> {
+    v.extract::<PathBuf>().map_err(|_| PyTypeError::new_err(format!("{name}: expected a path (str or os.PathLike), got {}", type_name(v))))
+}
+fn record_all_arg(v: &Bound<'_, PyAny>) -> PyResult<bool> {
+    bool_arg(v, "record_all")
+}
+fn static_power_arg(v: &Bound<'_, PyAny>) -> PyResult<bool> {
+    bool_arg(v, "static_power")
+}
+fn overlap_arg(v: &Bound<'_, PyAny>) -> PyResult<Option<bool>> {
+    opt_bool_arg(v, "overlap")
+}
+fn engine_arg(v: &Bound<'_, PyAny>) -> PyResult<String> {
+    str_arg(v, "engine")
+}
+fn decision_arg(v: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
+    opt_str_arg(v, "decision")
+}
+fn messages_arg(v: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
+    opt_str_arg(v, "messages")
+}
+fn reset_arg(v: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
+    opt_str_arg(v, "reset")
+}
+fn source_arg(v: &Bound<'_, PyAny>) -> PyResult<String> {
+    str_arg(v, "source")
+}
+fn name_arg(v: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
+    opt_str_arg(v, "name")
+}
+fn shared_routes_arg(v: &Bound<'_, PyAny>) -> PyResult<f64> {
+    float_arg(v, "shared_routes")
+}
+fn dt_arg(v: &Bound<'_, PyAny>) -> PyResult<Option<f64>> {
+    opt_float_arg(v, "dt")
+}
+fn path_only_arg(v: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
+    path_arg(v, "path")
+}
+fn probe_out_arg(v: &Bound<'_, PyAny>) -> PyResult<Option<PathBuf>> {
+    if v.is_none() {
+        return Ok(None);
+    }
+    path_arg(v, "probe_out").map(Some)
+}
+
 /// A serde value as Python objects (dicts, lists, numbers, strings), through
 /// JSON: the same document `nerve … --report` writes.
 fn to_py<'py>(py: Python<'py>, v: &impl serde::Serialize) -> PyResult<Bound<'py, PyAny>> {
@@ -240,7 +321,7 @@ fn read_source(src: &Source, nir: &NirOptions) -> nerve_compiler::Result<(Networ
 /// a dict (the JSON network format), or a `nir.NIRGraph` (written to a
 /// temporary NIR file named `name`.nir and read as a file is).
 #[pyfunction]
-#[pyo3(signature = (network, arch = None, *, seed = 0, neurons_per_core = None, placement = None, effort = 60, shared_routes = 1.0, dt = None, reset = None, source = "auto", name = None))]
+#[pyo3(signature = (network, arch = None, *, seed = 0, neurons_per_core = None, placement = None, effort = 60, shared_routes = 1.0, dt = None, reset = None, source = "auto".to_string(), name = None))]
 #[allow(clippy::too_many_arguments)]
 fn compile(
     py: Python<'_>,
@@ -250,11 +331,11 @@ fn compile(
     #[pyo3(from_py_with = neurons_per_core_arg)] neurons_per_core: Option<u32>,
     placement: Option<&Bound<'_, PyAny>>,
     #[pyo3(from_py_with = effort_arg)] effort: u32,
-    shared_routes: f64,
-    dt: Option<f64>,
-    reset: Option<&str>,
-    source: &str,
-    name: Option<&str>,
+    #[pyo3(from_py_with = shared_routes_arg)] shared_routes: f64,
+    #[pyo3(from_py_with = dt_arg)] dt: Option<f64>,
+    #[pyo3(from_py_with = reset_arg)] reset: Option<String>,
+    #[pyo3(from_py_with = source_arg)] source: String,
+    #[pyo3(from_py_with = name_arg)] name: Option<String>,
 ) -> PyResult<PyImage> {
     let arch = match arch {
         Some(a) => arch_of(a)?,
@@ -272,13 +353,13 @@ fn compile(
     }
     let nir = NirOptions {
         dt_s: dt,
-        reset: match reset {
+        reset: match reset.as_deref() {
             None => None,
             Some("zero") => Some(ResetMode::ToReset),
             Some("subtract") => Some(ResetMode::Subtract),
             Some(r) => return Err(PyValueError::new_err(format!("reset `{r}`: one of zero, subtract"))),
         },
-        source: SourceConvention::parse(source)
+        source: SourceConvention::parse(&source)
             .ok_or_else(|| PyValueError::new_err(format!("source `{source}`: one of {}", SourceConvention::NAMES.join(", "))))?,
     };
     let strategy = match placement {
@@ -295,7 +376,7 @@ fn compile(
         Source::Path(p)
     } else if is_nir_graph(py, network) {
         // The name becomes the temporary file's: one plain file name, no path.
-        if let Some(n) = name {
+        if let Some(n) = &name {
             if n.is_empty() || n.len() > 200 || n.contains(['/', '\\', '\0']) || n == "." || n == ".." {
                 return Err(PyValueError::new_err(format!(
                     "name {n:?}: expected a plain name of 1 to 200 characters (no `/`, `\\` or NUL): it names the network"
@@ -303,7 +384,7 @@ fn compile(
             }
         }
         let dir = py.import("tempfile")?.call_method1("mkdtemp", ("", "nerve-"))?;
-        let file = dir.extract::<PathBuf>()?.join(format!("{}.nir", name.unwrap_or("nir_graph")));
+        let file = dir.extract::<PathBuf>()?.join(format!("{}.nir", name.as_deref().unwrap_or("nir_graph")));
         tmpdir = Some(dir);
         if let Err(e) = py.import("nir")?.call_method1("write", (file.clone(), network)) {
             remove_dir(py, tmpdir.as_ref());
@@ -456,7 +537,7 @@ fn remove_dir(py: Python<'_>, dir: Option<&Bound<'_, PyAny>>) {
 
 /// Reads a chip image file (from `nerve compile` or `Image.save`).
 #[pyfunction]
-fn load(py: Python<'_>, path: PathBuf) -> PyResult<PyImage> {
+fn load(py: Python<'_>, #[pyo3(from_py_with = path_only_arg)] path: PathBuf) -> PyResult<PyImage> {
     let image = py.detach(|| Image::read_unvalidated(&path).and_then(Image::into_valid)).map_err(image_err)?;
     Ok(PyImage { image, report: None, nir: None })
 }
@@ -572,7 +653,7 @@ fn probe_list(p: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<String>> {
 #[pymethods]
 impl PyImage {
     /// Writes the image file (`nerve run IMAGE` runs it).
-    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+    fn save(&self, py: Python<'_>, #[pyo3(from_py_with = path_only_arg)] path: PathBuf) -> PyResult<()> {
         py.detach(|| self.image.write(&path)).map_err(image_err)
     }
 
@@ -668,7 +749,7 @@ impl PyImage {
     /// --probe-out --max-memory`; default 2 GiB); the run's `probes` then
     /// holds a .npy's array memory-mapped from the file, and nothing for a
     /// CSV file. Spikes come back whole either way, outside that budget.
-    #[pyo3(signature = (steps, inputs = None, *, probes = None, record_all = false, threads = 1, engine = "jit", inference_steps = None, decision = None, messages = None, overlap = None, static_power = true, probe_out = None, max_memory = None))]
+    #[pyo3(signature = (steps, inputs = None, *, probes = None, record_all = false, threads = 1, engine = "jit".to_string(), inference_steps = None, decision = None, messages = None, overlap = None, static_power = true, probe_out = None, max_memory = None))]
     #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
@@ -676,25 +757,25 @@ impl PyImage {
         #[pyo3(from_py_with = steps_arg)] steps: u64,
         inputs: Option<&Bound<'_, PyAny>>,
         probes: Option<&Bound<'_, PyAny>>,
-        record_all: bool,
+        #[pyo3(from_py_with = record_all_arg)] record_all: bool,
         #[pyo3(from_py_with = threads_arg)] threads: usize,
-        engine: &str,
+        #[pyo3(from_py_with = engine_arg)] engine: String,
         #[pyo3(from_py_with = inference_steps_arg)] inference_steps: Option<u64>,
-        decision: Option<String>,
-        messages: Option<&str>,
-        overlap: Option<bool>,
-        static_power: bool,
-        probe_out: Option<PathBuf>,
+        #[pyo3(from_py_with = decision_arg)] decision: Option<String>,
+        #[pyo3(from_py_with = messages_arg)] messages: Option<String>,
+        #[pyo3(from_py_with = overlap_arg)] overlap: Option<bool>,
+        #[pyo3(from_py_with = static_power_arg)] static_power: bool,
+        #[pyo3(from_py_with = probe_out_arg)] probe_out: Option<PathBuf>,
         #[pyo3(from_py_with = max_memory_arg)] max_memory: Option<u64>,
     ) -> PyResult<PyRun> {
-        let engine = match engine {
+        let engine = match engine.as_str() {
             "jit" => Engine::Jit,
             "jit-cranelift" => Engine::JitCranelift,
             "jit-avx512" => Engine::JitAvx512,
             "interp" => Engine::Interp,
             e => return Err(PyValueError::new_err(format!("engine `{e}`: one of jit, jit-cranelift, jit-avx512, interp"))),
         };
-        let messages = match messages {
+        let messages = match messages.as_deref() {
             None => None,
             Some("multicast") => Some(MessageModel::Multicast),
             Some("per-destination" | "per_destination") => Some(MessageModel::PerDestination),

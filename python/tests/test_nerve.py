@@ -415,6 +415,37 @@ def test_integer_arguments_name_themselves_and_their_range():
     nerve.compile(input_net(), seed=2**64 - 1, effort=np.int32(0))
 
 
+def test_other_arguments_name_themselves_and_what_they_take(tmp_path):
+    # pyo3's own message ("'int' object is not an instance of 'bool'") named
+    # the argument only in a note that shows in tracebacks.
+    img = nerve.compile(input_net(), "spinnaker")
+    for kw, want in [(dict(record_all=1), "record_all: expected True or False, got int"),
+                     (dict(static_power="no"), "static_power: expected True or False, got str"),
+                     (dict(overlap=0), "overlap: expected True or False, got int"),
+                     (dict(engine=5), "engine: expected a string, got int"),
+                     (dict(messages=1), "messages: expected a string, got int"),
+                     (dict(decision=["out"]), "decision: expected a string, got list"),
+                     (dict(probes="out:v", probe_out=3), r"probe_out: expected a path \(str or os.PathLike\), got int")]:
+        with pytest.raises(TypeError, match="^" + want):
+            img.run(3, **kw)
+    for kw, want in [(dict(shared_routes="0.5"), "shared_routes: expected a number, got str"),
+                     (dict(dt=[1]), "dt: expected a number, got list"),
+                     (dict(reset=0), "reset: expected a string, got int"),
+                     (dict(source=None), "source: expected a string, got NoneType"),
+                     (dict(name=7), "name: expected a string, got int")]:
+        with pytest.raises(TypeError, match="^" + want):
+            nerve.compile(input_net(), **kw)
+    with pytest.raises(TypeError, match="^path: expected a path"):
+        nerve.load(5)
+    with pytest.raises(TypeError, match="^path: expected a path"):
+        img.save(None)
+    # What they take still passes: numpy's bool, an int or numpy float for a number, None where optional.
+    assert img.run(3, record_all=np.bool_(True), static_power=False, overlap=None).report["steps"] == 3
+    nerve.compile(input_net(), shared_routes=1, dt=None)
+    nerve.compile(input_net(), shared_routes=np.float32(0.5))
+    img.save(tmp_path / "a.img")
+
+
 def test_input_errors_name_the_spike_in_its_array():
     # A spike the machine refuses was named by its place among all the
     # dict's spikes ("inputs: spike 2"); now by its population's array.
