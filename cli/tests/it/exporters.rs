@@ -138,6 +138,16 @@ fn what_a_target_cannot_represent_is_an_error() {
             &["population `a` (adaptive_lif)", "PyNN has no cell type"],
         ),
         (
+            "izhikevich on sPyNNaker (current synapses, not nerve's voltage jumps)",
+            Box::new(|b| {
+                let s = b.population("s", 4, Model::SpikeSourceArray(vec![vec![1.0]; 4])).unwrap();
+                let z = b.population("z", 4, Model::neuron("izhikevich", vec![]).unwrap()).unwrap();
+                b.project(s, z, Connector::OneToOne).weight(0.01).add().unwrap();
+            }),
+            "pynn",
+            &["population `z` (izhikevich)", "current synapses", "--backend nest"],
+        ),
+        (
             "a model lava lacks",
             Box::new(move |b| {
                 b.population("l", 4, lif()).unwrap();

@@ -88,9 +88,17 @@ pub fn models() -> Vec<(String, String)> {
     v
 }
 
-fn pynn_of(pop: &Population) -> Result<Option<(&Neuron, &'static PynnMap)>> {
+fn pynn_of(pop: &Population, backend: Backend) -> Result<Option<(&Neuron, &'static PynnMap)>> {
     match &pop.model {
         Model::Neuron(n) => match n.model.pynn() {
+            // nerve's Izhikevich weight is a voltage jump (NEST's synapses are
+            // jumps too, hence weight_scale); sPyNNaker's Izhikevich has
+            // exponential current synapses, where no weight gives a jump.
+            Some(m) if m.cell == "Izhikevich" && backend == Backend::Spinnaker => Err(refuse(
+                TARGET,
+                format!("population `{}` ({})", pop.name, n.label()),
+                "sPyNNaker's Izhikevich cell has exponential current synapses (tau_syn 5 ms), nerve's model voltage jumps: no weight gives the same neuron (export with --backend nest, whose Izhikevich synapses are voltage jumps)",
+            )),
             Some(m) => Ok(Some((n, m))),
             None => Err(refuse(
                 TARGET,
@@ -145,7 +153,7 @@ pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Re
     let mut notes = Vec::new();
     // Every check before any output.
     for (pi, pop) in net.pops() {
-        pynn_of(pop)?;
+        pynn_of(pop, o.backend)?;
         let per_core = prep.neurons_per_core.get(pi.index()).copied().unwrap_or(0);
         if o.backend == Backend::Spinnaker && per_core > SPYNNAKER_MAX_ATOMS && !pop.model.is_source() {
             return Err(refuse(
@@ -279,7 +287,7 @@ def fmt(t):
         let cell = match &pop.model {
             Model::Neuron(nm) => {
                 // invariant: pynn_of returns Some for every Model::Neuron (or the error `?` passes on)
-                let (_, m) = pynn_of(pop)?.expect("a neuron model with a PyNN map");
+                let (_, m) = pynn_of(pop, o.backend)?.expect("a neuron model with a PyNN map");
                 let params: Vec<String> = m
                     .params
                     .iter()

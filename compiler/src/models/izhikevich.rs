@@ -37,7 +37,7 @@ const PYNN: PynnMap = PynnMap {
     state: &[("v", "v"), ("u", "u")],
     // nerve's weight w is a jump of 1000·w mV; PyNN's (on NEST) a jump of w mV.
     weight_scale: 1000.0,
-    note: "sPyNNaker's Izhikevich has exponential current synapses (tau_syn 5 ms), not voltage jumps",
+    note: "NEST backend only: sPyNNaker's Izhikevich has exponential current synapses (tau_syn 5 ms), not voltage jumps, and is refused",
 };
 
 pub struct Izhikevich;
