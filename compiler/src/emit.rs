@@ -473,7 +473,7 @@ fn fill_population(f: &Fill, post: PopIx, targets: &mut [Building], inner_thread
             })
             .collect();
         let plastic: Vec<Option<(u32, u32, Option<&crate::plasticity::stdp::Planned>)>> =
-            projs.iter().map(|e| rule_of[e.index()].map(|r| (r, e.index() as u32, stdp_of[e.index()].as_ref()))).collect();
+            projs.iter().map(|e| rule_of[e.index()].map(|r| (r, net.position_of(*e) as u32, stdp_of[e.index()].as_ref()))).collect();
         for (sy, _, proj) in &group {
             if sy.max_delay() > 255 {
                 return Err(CompileError::Projection { projection: proj.label.clone(), reason: format!("delay {} steps exceeds 255", sy.max_delay()) });

@@ -236,3 +236,58 @@ fn misuses_are_refused() {
     ]));
     assert!(e.contains("no learning projections"), "{e}");
 }
+
+/// An electrical projection listed before the learning one: it is no graph
+/// edge, yet it counts among the network's projections. The learned
+/// weights are saved into the learning projection (not the one at its edge
+/// index), and the NPY names it by its position in the file.
+#[test]
+fn an_electrical_projection_first_keeps_the_indices() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = json!({
+        "name": "elec_then_stdp", "dt_ms": 1.0,
+        "populations": [
+            {"name": "stim", "size": 2, "model": "spike_source_array", "spike_times": [[5, 15, 25, 35], [8, 18, 28, 38]]},
+            {"name": "a", "size": 2, "model": "lif", "params": {"v_thresh": -50.0}},
+            {"name": "b", "size": 2, "model": "lif", "params": {"v_thresh": -50.0}, "record": ["spikes"]}
+        ],
+        "projections": [
+            {"pre": "a", "post": "a", "receptor": "electrical", "label": "gap", "connector": {"type": "from_list", "connections": [[0, 1, 0.001], [1, 0, 0.001]]}},
+            {"pre": "stim", "post": "b", "label": "static", "connector": {"type": "one_to_one"}, "weight": 3.0},
+            {"pre": "stim", "post": "b", "label": "plastic", "connector": {"type": "all_to_all"}, "weight": 0.5,
+             "plasticity": {"type": "stdp",
+                "timing_dependence": {"type": "spike_pair", "tau_plus": 20.0, "tau_minus": 20.0, "A_plus": 0.05, "A_minus": 0.01},
+                "weight_dependence": {"type": "additive", "w_min": 0.0, "w_max": 1.0}}}
+        ]
+    });
+    let orig = dir.path().join("orig.json");
+    std::fs::write(&orig, net.to_string()).unwrap();
+    let p = |x: &str| dir.path().join(x).to_str().unwrap().to_string();
+    ok(nerve().args([
+        "run",
+        orig.to_str().unwrap(),
+        "--arch",
+        "spinnaker",
+        "--steps",
+        "50",
+        "-q",
+        "--save-weights",
+        &p("w.npy"),
+        "--save-network",
+        &p("saved.json"),
+    ]));
+    let rows = npy_rows(Path::new(&p("w.npy")));
+    assert_eq!(rows.len(), 4);
+    assert!(rows.iter().all(|r| r[0] == 2.0), "the learning projection is the file's third: {rows:?}");
+    assert!(rows.iter().any(|r| r[3] != 0.5), "the weights learned: {rows:?}");
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(p("saved.json")).unwrap()).unwrap();
+    let projs = saved["projections"].as_array().unwrap();
+    assert_eq!(projs[0], net["projections"][0], "the electrical projection is as it was");
+    assert_eq!(projs[1], net["projections"][1], "the static projection is as it was");
+    assert!(projs[2].get("plasticity").is_none());
+    let conns = projs[2]["connector"]["connections"].as_array().unwrap();
+    let got: Vec<[f64; 4]> = conns.iter().map(|c| [0, 1, 2, 3].map(|k| c[k].as_f64().unwrap())).collect();
+    let want: Vec<[f64; 4]> = rows.iter().map(|r| [r[1], r[2], r[3], r[4]]).collect();
+    assert_eq!(got, want);
+    ok(nerve().args(["run", &p("saved.json"), "--arch", "spinnaker", "--steps", "10", "-q"]));
+}

@@ -949,7 +949,8 @@ impl Parser {
         };
         self.unique_label(net, o, &label)?;
         let p = Projection { label, receptor: Receptor::Excitatory, connector, weight, delay_ms: None, loihi: LoihiWeights::default(), plasticity: None };
-        net.electrical.push(Electrical { pre, post, p });
+        let position = net.graph.edge_count() + net.electrical.len();
+        net.electrical.push(Electrical { pre, post, p, position });
         Ok(())
     }
 

@@ -13,7 +13,7 @@ use crate::error::{CompileError, Result};
 use crate::net::model::{Model, Network};
 
 /// A learning projection's synapses after a run: its index in the
-/// network's `projections` and (pre, post, weight in its units, delay in ms).
+/// network's `projections` (electrical ones counted: `Network::position_of`) and (pre, post, weight in its units, delay in ms).
 pub struct SavedProjection {
     pub index: usize,
     pub conns: Vec<(u32, u32, f64, f64)>,
@@ -104,7 +104,11 @@ pub fn save(s: &Saved) -> Result<(String, Vec<String>)> {
     let projs = root.get_mut("projections").and_then(Value::as_array_mut).ok_or_else(|| bad("the network has no `projections` list".into()))?;
     for l in s.learned {
         let pj = projs.get_mut(l.index).and_then(Value::as_object_mut).ok_or_else(|| bad(format!("projection {} is missing from the file", l.index)))?;
-        let post = net.graph.edge_endpoints(crate::net::model::ProjIx::new(l.index)).map(|(_, b)| b);
+        let edge = net.edge_at(l.index).ok_or_else(|| bad(format!("projection {} of the file is not a learning projection of the network", l.index)))?;
+        if net.graph[edge].plasticity.is_none() {
+            return Err(bad(format!("projection {} (`{}`) of the file does not learn", l.index, net.graph[edge].label)));
+        }
+        let post = net.graph.edge_endpoints(edge).map(|(_, b)| b);
         let integer = post.is_some_and(|b| net.pop(b).model.neuron_model().is_some_and(|m| m.integer_weights()));
         pj.remove("plasticity");
         pj.remove("weight");

@@ -474,6 +474,9 @@ pub struct Electrical {
     pub pre: PopIx,
     pub post: PopIx,
     pub p: Projection,
+    /// Its position among the network's projections as given (spike-carrying
+    /// and electrical together, the network file's `projections` order).
+    pub position: usize,
 }
 
 impl Network {
@@ -492,6 +495,32 @@ impl Network {
             let (a, b) = self.graph.edge_endpoints(e).expect("an edge index of this graph has endpoints");
             (e, a, b, &self.graph[e])
         })
+    }
+    /// A projection's position among the network's projections as given
+    /// (the file's `projections` array, electrical ones included): the
+    /// index `--save-weights` and `--save-network` name it by. Electrical
+    /// projections are not graph edges, so an edge's index counts only the
+    /// spike-carrying projections before it.
+    pub fn position_of(&self, e: ProjIx) -> usize {
+        let mut p = e.index();
+        // `electrical` is in the order given, so its positions ascend.
+        for el in &self.electrical {
+            if el.position <= p {
+                p += 1;
+            } else {
+                break;
+            }
+        }
+        p
+    }
+    /// The graph edge at a position among the network's projections as
+    /// given; `None` for an electrical projection's (or past the end).
+    pub fn edge_at(&self, position: usize) -> Option<ProjIx> {
+        if self.electrical.iter().any(|el| el.position == position) {
+            return None;
+        }
+        let e = ProjIx::new(position - self.electrical.iter().filter(|el| el.position < position).count());
+        (e.index() < self.graph.edge_count()).then_some(e)
     }
     pub fn find(&self, name: &str) -> Option<PopIx> {
         self.graph.node_indices().find(|&i| self.graph[i].name == name)
