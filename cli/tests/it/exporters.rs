@@ -488,3 +488,24 @@ fn learning_projections_export_or_are_refused() {
         }
     }
 }
+
+/// An initial synaptic current: sPyNNaker takes it in nA; NEST's on-grid
+/// `iaf_psc_exp` takes none (PyNN only warns and starts from 0, checked with
+/// PyNN 0.13 / NEST 3.10), so a non-zero one is refused there, a zero one
+/// left out.
+#[test]
+fn initial_synaptic_currents_export_to_spinnaker_and_are_refused_on_nest() {
+    let net = |isyn: serde_json::Value| {
+        serde_json::json!({"name": "isyn", "dt_ms": 0.1, "populations": [
+            {"name": "n", "size": 2, "model": "lif", "params": {"cm": 0.25, "i_offset": 1.0}, "initial": {"isyn_exc": isyn}}]})
+    };
+    let nest = pynn::Options { backend: pynn::Backend::Nest, ..Default::default() };
+    let (n, prep) = from_json(&net(serde_json::json!([0.0, 2.0])), "spinnaker");
+    let s = pynn::export(&n, &prep, &pynn::Options::default(), "d").unwrap();
+    assert!(s.text.contains("pops[\"n\"].initialize(v=-65.0, isyn_exc=[0.0, 2.0])"), "{}", s.text);
+    let e = pynn::export(&n, &prep, &nest, "d").map(|_| ()).unwrap_err().to_string();
+    assert!(e.contains("population `n`") && e.contains("initial isyn_exc 2 nA (neuron 1)") && e.contains("iaf_psc_exp"), "{e}");
+    let (n, prep) = from_json(&net(serde_json::json!(0.0)), "spinnaker");
+    let s = pynn::export(&n, &prep, &nest, "d").unwrap();
+    assert!(s.text.contains("pops[\"n\"].initialize(v=-65.0)\n"), "{}", s.text);
+}

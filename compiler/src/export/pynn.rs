@@ -166,6 +166,9 @@ pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Re
             ));
         }
     }
+    if o.backend == Backend::Nest {
+        nest_initial_currents(net)?;
+    }
     super::check_inputs(TARGET, net, &o.inputs)?;
     let mut max_delay = 1u16;
     for (e, _, post, p) in net.projections() {
@@ -343,6 +346,10 @@ def fmt(t):
                         return None;
                     }
                     let spec = nm.model.state().iter().find(|s| s.name == *var)?;
+                    // On NEST an initial current is refused unless 0 (nest_initial_currents), and left out.
+                    if o.backend == Backend::Nest && spec.unit == "nA" {
+                        return None;
+                    }
                     Some(format!("{pynn_name}={}", values(&nm.params.initial(pop, spec), &mut data)))
                 })
                 .collect();
@@ -537,6 +544,37 @@ except Exception:  # a board run may not keep reports
     }
     t.push_str("sim.end()\n");
     Ok(Script { text: t, data_dir: data_dir.to_string(), data: data.files, notes })
+}
+
+/// Refuses an initial synaptic current other than 0 for NEST: the cell
+/// PyNN makes of `IF_curr_exp` with on-grid spikes (`iaf_psc_exp`) takes no
+/// initial `I_syn_ex` / `I_syn_in` (NEST 3.10 refuses the key; PyNN 0.13 only
+/// logs a warning and runs from 0). sPyNNaker takes them, in nA.
+fn nest_initial_currents(net: &Network) -> Result<()> {
+    for (_, pop) in net.pops() {
+        let Model::Neuron(nm) = &pop.model else { continue };
+        let Some(m) = nm.model.pynn() else { continue };
+        for (pynn_name, var) in m.state {
+            let Some(spec) = nm.model.state().iter().find(|s| s.name == *var) else { continue };
+            if spec.unit != "nA" || !pop.initial.iter().any(|(k, _)| k == var) {
+                continue;
+            }
+            let v = nm.params.initial(pop, spec);
+            if let Some((i, x)) = v.iter().enumerate().find(|(_, x)| **x != 0.0) {
+                return Err(refuse(
+                    TARGET,
+                    format!("population `{}`", pop.name),
+                    format!(
+                        "initial {var} {} nA (neuron {i}): NEST's {} (PyNN's {} with on-grid spikes) takes no initial synaptic current ({pynn_name} is left at 0 with only a warning); export for sPyNNaker, or start it at 0",
+                        num(*x),
+                        if m.cell == "IF_curr_exp" { "iaf_psc_exp" } else { m.cell },
+                        m.cell
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A learning projection's rule, if PyNN can say it: pair STDP as
