@@ -283,6 +283,40 @@ pub fn lookup(entries: &[RouteEntry], key: u32) -> Option<&RouteEntry> {
     entries.iter().find(|e| key & e.mask == e.key)
 }
 
+/// A set of the states a trace has visited: a list while short (most
+/// routes visit a few tiles), a hash set past that, so a trace is linear in
+/// its hops however long (a loop round a large torus).
+struct Visited<T> {
+    few: Vec<T>,
+    many: Option<std::collections::HashSet<T>>,
+}
+
+impl<T> Default for Visited<T> {
+    fn default() -> Self {
+        Visited { few: Vec::new(), many: None }
+    }
+}
+
+impl<T: Copy + Eq + std::hash::Hash> Visited<T> {
+    /// Most states kept in the list.
+    const FEW: usize = 32;
+
+    /// Adds `x`; false if it was there already.
+    fn insert(&mut self, x: T) -> bool {
+        if let Some(m) = &mut self.many {
+            return m.insert(x);
+        }
+        if self.few.contains(&x) {
+            return false;
+        }
+        self.few.push(x);
+        if self.few.len() > Self::FEW {
+            self.many = Some(self.few.drain(..).collect());
+        }
+        true
+    }
+}
+
 /// Follows a packet with `key`, sent from `source_tile`, through the routing
 /// tables `table` gives per tile (an image's, or the compiler's before they
 /// are in an image): the one definition of multicast routing.
@@ -291,15 +325,16 @@ pub fn trace<'a>(a: &Arch, source_tile: TileId, key: RoutingKey, table: impl Fn(
     // (tile, direction of travel on arrival or None at the source, depth)
     let mut queue: std::collections::VecDeque<(TileId, Option<Dir>, u32, PathCost)> = std::collections::VecDeque::new();
     queue.push_back((source_tile, None, 0, PathCost::default()));
-    // Visited (tile, arrival direction): 7 states per tile.
-    let mut seen: Vec<(TileId, Option<Dir>)> = Vec::new();
+    // Visited (tile, arrival direction): 7 states per tile. A set, not a
+    // list searched per hop: a loop round a large torus visits every tile
+    // before it closes, and a quadratic check of that hung the loader.
+    let mut seen: Visited<(TileId, Option<Dir>)> = Visited::default();
     let mut delivered: Vec<(CoreId, u32, PathCost)> = Vec::new();
-    let mut delivering: Vec<TileId> = Vec::new();
+    let mut delivering: Visited<TileId> = Visited::default();
     while let Some((tile, travel, depth, cost)) = queue.pop_front() {
-        if seen.contains(&(tile, travel)) {
+        if !seen.insert((tile, travel)) {
             return Err(RouteError::Loop { key, source_tile, tile });
         }
-        seen.push((tile, travel));
         tr.routers.push(tile);
         let (links, cores) = match lookup(table(tile), key.0) {
             Some(e) => (e.links, e.cores),
@@ -317,10 +352,9 @@ pub fn trace<'a>(a: &Arch, source_tile: TileId, key: RoutingKey, table: impl Fn(
             // the same entry: a core is delivered twice exactly when its
             // tile delivers twice (a check per tile, not per core delivered:
             // routes reach thousands of cores).
-            if delivering.contains(&tile) {
+            if !delivering.insert(tile) {
                 return Err(RouteError::Duplicate { key, source_tile, core: a.core_at(tile, first) });
             }
-            delivering.push(tile);
         }
         for local in cores.iter() {
             delivered.push((a.core_at(tile, local), depth, cost));
@@ -415,6 +449,21 @@ mod tests {
         let two = tables(true);
         let err = trace(&a, src, RoutingKey(7), |t| two.get(&t).map_or(&[][..], |v| &v[..])).unwrap_err();
         assert!(matches!(err, RouteError::Duplicate { core, .. } if core == a.core_at(corner, 1)), "{err}");
+    }
+
+    /// A packet default-routed straight on round a large torus (every tile
+    /// visited before the loop closes) is refused as a loop, in time linear
+    /// in its hops: the check was a list searched per hop, which hung `nerve
+    /// run` on a 1000 × 983 machine.
+    #[test]
+    fn a_loop_round_a_large_torus_is_found() {
+        let mut a = Arch::builtin("spinnaker").unwrap();
+        a.topology.chips = [400, 397];
+        assert!(a.router.default_route);
+        let src = a.tile_at(0, 0);
+        let first = [RouteEntry { key: 7, mask: !0, links: 1 << Dir::NE as u8, cores: CoreMask::EMPTY }];
+        let err = trace(&a, src, RoutingKey(7), |t| if t == src { &first[..] } else { &[][..] }).unwrap_err();
+        assert!(matches!(err, RouteError::Loop { key: RoutingKey(7), source_tile, .. } if source_tile == src), "{err}");
     }
 
     #[test]
