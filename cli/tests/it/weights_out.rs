@@ -150,6 +150,69 @@ fn a_saved_network_continues_the_run() {
     assert_eq!(rest, whole);
 }
 
+/// A variant of `a_saved_network_continues_the_run` whose learned weights
+/// lava's truncation would change: `mixed` sign mode with 4 weight bits, the
+/// rule driving each weight to the cap of its sign (255 and −256) while the
+/// pre neurons go on firing. The saved network keeps every bit (255 read
+/// back as 224 before), its negative weights in a second projection, and
+/// spikes as the whole run did. With a negative weight_exp, which rounds
+/// each projection's sum apart, the split is refused.
+#[test]
+fn a_saved_mixed_network_keeps_every_learned_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    // Pre neuron i fires at t ≡ i (mod 7), i < 6: none fires in the step before the save at 84 (none in flight).
+    let pre: Vec<Vec<f64>> = (0..6).map(|i| (i..200).step_by(7).map(|t| t as f64).collect()).collect();
+    let drive: Vec<Vec<f64>> = (0..3).map(|j| (2 + j..60).step_by(5).map(|t| t as f64).collect()).collect();
+    let conns: Vec<Value> = (0..6).flat_map(|i| (0..3).map(move |j| json!([i, j, if (i + j) % 3 == 0 { -1 } else { 1 } * (40 + 9 * i + 13 * j)]))).collect();
+    let net = |weight_exp: i32| {
+        json!({
+            "name": "resume", "dt_ms": 1.0,
+            "populations": [
+                {"name": "pre", "size": 6, "model": "spike_source_array", "spike_times": pre},
+                {"name": "drive", "size": 3, "model": "spike_source_array", "spike_times": drive},
+                {"name": "post", "size": 3, "model": "loihi_lif", "params": {"du": 500, "dv": 300, "vth": 2000}, "record": ["spikes"]}
+            ],
+            "projections": [
+                {"pre": "pre", "post": "post", "label": "learn", "sign_mode": "mixed", "num_weight_bits": 4, "weight_exp": weight_exp,
+                 "connector": {"type": "from_list", "connections": conns}, "plasticity": {"type": "loihi", "dw": "2^2*y0*w", "rng_seed": 5}},
+                {"pre": "drive", "post": "post", "connector": {"type": "one_to_one"}, "weight": 200 >> weight_exp.max(0)}
+            ]
+        })
+    };
+    let orig = dir.path().join("orig.json");
+    std::fs::write(&orig, net(0).to_string()).unwrap();
+    let p = |x: &str| dir.path().join(x).to_str().unwrap().to_string();
+    let o = orig.to_str().unwrap();
+    ok(nerve().args(["run", o, "--arch", "loihi", "--steps", "200", "-q", "--record", &p("all.csv"), "--save-weights", &p("all_w.csv")]));
+    let notes = ok(nerve().args(["run", o, "--arch", "loihi", "--steps", "84", "--save-network", &p("saved.json"), "--save-weights", &p("w84.csv")]));
+    assert!(notes.contains("`learn (negative weights)`"), "{notes}");
+    ok(nerve().args(["run", &p("saved.json"), "--arch", "loihi", "--steps", "116", "-q", "--record", &p("rest.csv")]));
+
+    // Learning reached both caps before step 84, so the saved weights are the final ones.
+    let (w84, wall) = (csv_rows(Path::new(&p("w84.csv"))), csv_rows(Path::new(&p("all_w.csv"))));
+    assert_eq!(w84, wall);
+    let mut ws: Vec<f64> = w84.iter().map(|r| r.3).collect();
+    ws.sort_by(f64::total_cmp);
+    ws.dedup();
+    assert_eq!(ws, [-256.0, 255.0]);
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(p("saved.json")).unwrap()).unwrap();
+    let projs = saved["projections"].as_array().unwrap();
+    assert_eq!(projs.len(), 3);
+    assert_eq!((projs[0]["sign_mode"].as_str(), projs[0]["num_weight_bits"].as_u64()), (Some("excitatory"), Some(8)));
+    assert_eq!((projs[2]["label"].as_str(), projs[2]["sign_mode"].as_str()), (Some("learn (negative weights)"), Some("inhibitory")));
+    // −256 is two synapses, −255 and −1.
+    let neg = projs[2]["connector"]["connections"].as_array().unwrap();
+    assert_eq!(neg.len(), 2 * w84.iter().filter(|r| r.3 < 0.0).count());
+
+    let (whole, rest) = (spikes_from(&p("all.csv"), 84.0), spikes_from(&p("rest.csv"), 0.0));
+    assert!(rest.len() > 40, "{} spikes after step 84", rest.len());
+    assert_eq!(rest, whole);
+
+    std::fs::write(&orig, net(-1).to_string()).unwrap();
+    let e = err(nerve().args(["run", o, "--arch", "loihi", "--steps", "84", "-q", "--save-network", &p("saved.json")]));
+    assert!(e.contains("learn") && e.contains("both signs") && e.contains("weight_exp -1"), "{e}");
+}
+
 /// The same with `lif` neurons whose two synaptic currents are kept as one
 /// (equal time constants) and STDP: the current flowing when the run is
 /// saved (drive spikes just before) goes on in the saved network.

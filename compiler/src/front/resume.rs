@@ -102,6 +102,8 @@ pub fn save(s: &Saved) -> Result<(String, Vec<String>)> {
         }
     }
     let projs = root.get_mut("projections").and_then(Value::as_array_mut).ok_or_else(|| bad("the network has no `projections` list".into()))?;
+    // The negative halves of mixed-sign Loihi projections, appended.
+    let mut split: Vec<Value> = Vec::new();
     for l in s.learned {
         let pj = projs.get_mut(l.index).and_then(Value::as_object_mut).ok_or_else(|| bad(format!("projection {} is missing from the file", l.index)))?;
         let edge = net.edge_at(l.index).ok_or_else(|| bad(format!("projection {} of the file is not a learning projection of the network", l.index)))?;
@@ -113,9 +115,70 @@ pub fn save(s: &Saved) -> Result<(String, Vec<String>)> {
         pj.remove("plasticity");
         pj.remove("weight");
         pj.remove("delay");
-        let conns: Vec<Value> = l.conns.iter().map(|&(a, b, w, d)| if integer { json!([a, b, w.round() as i64, d]) } else { json!([a, b, w, d]) }).collect();
-        pj.insert("connector".into(), json!({"type": "from_list", "connections": conns}));
+        if !integer {
+            let conns: Vec<Value> = l.conns.iter().map(|&(a, b, w, d)| json!([a, b, w, d])).collect();
+            pj.insert("connector".into(), json!({"type": "from_list", "connections": conns}));
+            continue;
+        }
+        // Lava's weights: learned ones keep all 8 bits and the sign, but a
+        // static projection's weights pass lava's truncation again, which
+        // keeps every bit only with 8 bits and one sign (`mixed` drops the
+        // last bit even with 8: quant.rs). So the saved projection is
+        // `excitatory` or `inhibitory` with 8 bits, and a projection that
+        // learned both signs is split in two, its negative weights in a
+        // second projection appended to the file (so that the others keep
+        // their indices). −256 (mixed's floor) is past inhibitory's −255:
+        // it is saved as two synapses, −255 and −1, which add on one port.
+        let proj = &net.graph[edge];
+        let ws: Vec<(u32, u32, i64, f64)> = l.conns.iter().map(|&(a, b, w, d)| (a, b, w.round() as i64, d)).collect();
+        let ints = |v: &[&(u32, u32, i64, f64)]| -> Vec<Value> {
+            v.iter()
+                .flat_map(|&&(a, b, w, d)| if w < -255 { vec![json!([a, b, -255, d]), json!([a, b, w + 255, d])] } else { vec![json!([a, b, w, d])] })
+                .collect()
+        };
+        let (neg, nonneg): (Vec<_>, Vec<_>) = ws.iter().partition(|c| c.2 < 0);
+        pj.insert("num_weight_bits".into(), json!(8));
+        if neg.is_empty() {
+            pj.insert("sign_mode".into(), json!("excitatory"));
+            pj.insert("connector".into(), json!({"type": "from_list", "connections": ints(&nonneg)}));
+        } else if nonneg.iter().all(|c| c.2 == 0) {
+            pj.insert("sign_mode".into(), json!("inhibitory"));
+            pj.insert("connector".into(), json!({"type": "from_list", "connections": ints(&ws.iter().collect::<Vec<_>>())}));
+        } else {
+            // A negative weight_exp shifts each projection's sum on its own
+            // port, with rounding: two projections would not sum as one.
+            if proj.loihi.weight_exp < 0 {
+                return Err(CompileError::Projection {
+                    projection: proj.label.clone(),
+                    reason: format!(
+                        "--save-network cannot save it exactly: it learned weights of both signs ({} negative, {} positive), which a static projection keeps without truncation only as two projections, and with weight_exp {} (< 0) two projections' sums round apart",
+                        neg.len(),
+                        nonneg.iter().filter(|c| c.2 > 0).count(),
+                        proj.loihi.weight_exp
+                    ),
+                });
+            }
+            pj.insert("sign_mode".into(), json!("excitatory"));
+            pj.insert("connector".into(), json!({"type": "from_list", "connections": ints(&nonneg)}));
+            let mut part = pj.clone();
+            let taken = |x: &str| net.graph.edge_weights().map(|p| &p.label).chain(net.electrical.iter().map(|e| &e.p.label)).any(|l| l == x);
+            let mut label = format!("{} (negative weights)", proj.label);
+            let mut k = 2;
+            while taken(&label) || split.iter().any(|p: &Value| p["label"] == json!(label)) {
+                label = format!("{} (negative weights {k})", proj.label);
+                k += 1;
+            }
+            part.insert("label".into(), json!(label));
+            part.insert("sign_mode".into(), json!("inhibitory"));
+            part.insert("connector".into(), json!({"type": "from_list", "connections": ints(&neg)}));
+            notes.push(format!(
+                "`{}` learned weights of both signs: saved as two static projections, its non-negative weights and `{label}` (appended) with its negative ones, so that lava's truncation keeps every bit",
+                proj.label
+            ));
+            split.push(Value::Object(part));
+        }
     }
+    projs.extend(split);
     if !s.learned.is_empty() {
         notes.push("learning projections are saved static (their `plasticity` removed): traces and tags are not carried".into());
     }
