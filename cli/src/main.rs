@@ -102,19 +102,24 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         // Usage errors exit with 2 (clap's); everything else that fails, 1.
         Err(e) => {
-            let mut said = e.to_string();
-            eprintln!("error: {said}");
-            let mut src = e.source();
-            while let Some(s) = src {
-                // A cause the message already quotes is not said twice.
-                let text = s.to_string();
-                if !said.contains(&text) {
-                    eprintln!("  caused by: {text}");
-                    said.push_str(&text);
-                }
-                src = s.source();
-            }
+            say_error(&*e);
             ExitCode::FAILURE
         }
+    }
+}
+
+/// An error and its causes on stderr, as every command ends with one.
+fn say_error(e: &(dyn std::error::Error + 'static)) {
+    let mut said = e.to_string();
+    eprintln!("error: {said}");
+    let mut src = e.source();
+    while let Some(s) = src {
+        // A cause the message already quotes is not said twice.
+        let text = s.to_string();
+        if !said.contains(&text) {
+            eprintln!("  caused by: {text}");
+            said.push_str(&text);
+        }
+        src = s.source();
     }
 }

@@ -50,6 +50,11 @@ mod imp {
         Ok(Some(Box::new(Mpi { _universe: universe, world, rank, size, counts, inc, sd, rd, send, recv })))
     }
 
+    pub fn abort(code: i32) -> ! {
+        // The world was initialised by `world()` (a world of one rank never aborts here).
+        mpi::topology::SimpleCommunicator::world().abort(code)
+    }
+
     impl Transport for Mpi {
         fn rank(&self) -> usize {
             self.rank
@@ -98,6 +103,10 @@ mod imp {
 mod imp {
     use super::Transport;
 
+    pub fn abort(code: i32) -> ! {
+        std::process::exit(code)
+    }
+
     pub fn world() -> Result<Option<Box<dyn Transport>>, String> {
         let size = std::env::var("OMPI_COMM_WORLD_SIZE").or_else(|_| std::env::var("PMI_SIZE")).ok().and_then(|s| s.parse::<u32>().ok());
         match size {
@@ -114,4 +123,10 @@ mod imp {
 /// nerve was built with the `mpi` feature); `None` otherwise.
 pub fn world() -> Result<Option<Box<dyn Transport>>, String> {
     imp::world()
+}
+
+/// Ends every rank of the world with `code` (MPI_Abort): for an error one
+/// rank meets alone, which the others would otherwise wait for forever.
+pub fn abort(code: i32) -> ! {
+    imp::abort(code)
 }

@@ -92,4 +92,20 @@ if "${MPIRUN[@]}" -np $((cores + 1)) "$N" run "$W/few.img" --steps 10 -q 2> "$W/
   echo "$((cores + 1)) ranks on $cores cores should fail"; exit 1
 fi
 grep -q "its $cores core(s) cannot be shared among $((cores + 1)) ranks" "$W/err"
+# An error one rank meets alone ends every rank, said, instead of leaving the
+# others waiting in their next exchange (both hung until killed): rank 0
+# alone writes --save-image; an input spike clashing with a spike array is
+# checked by the rank that runs its core.
+if timeout 120 "${MPIRUN[@]}" -np 2 "$N" run examples/small.json --arch spinnaker --steps 10 --save-image /dev/full -q 2> "$W/err"; then
+  echo "--save-image /dev/full over 2 ranks should fail"; exit 1
+fi
+[ "$(grep -c "^error: cannot write /dev/full" "$W/err")" -ge 1 ] || { cat "$W/err"; echo "no error said (or timed out)"; exit 1; }
+"$N" compile cli/tests/data/loihi_small.json --arch loihi --neurons-per-core 4 -o "$W/arr.img" -q
+printf 'population,neuron,time\nsrc,0,1\n' > "$W/clash.csv"
+for np in 2 3; do
+  if timeout 120 "${MPIRUN[@]}" -np $np "$N" run "$W/arr.img" --steps 20 --input "$W/clash.csv" -q 2> "$W/err"; then
+    echo "a clashing input over $np ranks should fail"; exit 1
+  fi
+  grep -q "where the population's spike array already spikes the neuron" "$W/err" || { cat "$W/err"; echo "no error said over $np ranks (or timed out)"; exit 1; }
+done
 echo "ok: refusals"

@@ -168,6 +168,29 @@ pub fn run(a: RunArgs) -> Result<()> {
     // Under mpirun: this process is one rank; rank 0 prints and writes.
     let mut world = crate::mpi::world()?;
     let (rank, ranks) = world.as_ref().map_or((0, 1), |w| (w.rank(), w.size()));
+    let ran = run_rank(a, &mut world, rank, ranks, t_load);
+    match ran {
+        // An error on one rank (rank 0 alone writes --save-image; a rank's
+        // part of the image; an input only its owner checks) would leave the
+        // others waiting for it in their next exchange: said here, then
+        // every rank ended (MPI_Abort).
+        Err(e) if ranks > 1 => {
+            crate::say_error(&*e);
+            // Not dropped first: that would finalise MPI, itself waiting for the others.
+            crate::mpi::abort(1)
+        }
+        r => r,
+    }
+}
+
+/// `run` on this process: the whole run, or rank `rank` of `ranks`.
+fn run_rank(
+    a: RunArgs,
+    world: &mut Option<Box<dyn nerve_emulator::engine::ranks::Transport>>,
+    rank: usize,
+    ranks: usize,
+    t_load: std::time::Instant,
+) -> Result<()> {
     if ranks > 1 {
         for (flag, set) in [("--save-weights", a.save_weights.is_some()), ("--save-network", a.save_network.is_some())] {
             if set {
