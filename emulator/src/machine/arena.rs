@@ -588,7 +588,7 @@ fn used_rows(
                 ei += 1;
             }
             let e = match by_row.get(ei) {
-                Some(e) if e.row <= r.row && r.row < e.row + e.count => *e,
+                Some(e) if e.row <= r.row && r.row - e.row < e.count => *e,
                 _ => continue,
             };
             let key = e.key.0 + (r.row - e.row);

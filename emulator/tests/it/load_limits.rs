@@ -87,3 +87,21 @@ fn a_row_longer_than_the_emulator_holds_is_an_error() {
     assert!(e.contains(&(MAX_ROW + 1).to_string()) && e.contains(&MAX_ROW.to_string()) && e.contains("row"), "{e}");
     Machine::load(with_row(MAX_ROW)).unwrap();
 }
+
+/// An input entry whose rows end at the last row number, 2^32 − 1, loads
+/// every synapse (the end of its range, 2^32, wrapped to 0 in 32 bits and
+/// its rows were dropped).
+#[test]
+fn rows_up_to_the_last_row_number_load() {
+    let img = nerve_isa::sample::sample_image();
+    let all = Machine::load(img.clone()).unwrap().synapses();
+    assert_eq!(all, 12);
+    let mut img = img;
+    let first = u32::MAX - 2;
+    let c = &mut img.cores[1];
+    c.inputs[0].row = first;
+    for (k, r) in c.rows.iter_mut().enumerate() {
+        r.row = first + k as u32;
+    }
+    assert_eq!(Machine::load(img).unwrap().synapses(), all);
+}

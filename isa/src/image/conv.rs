@@ -157,7 +157,7 @@ impl CoreImage {
         let mut rows_of: std::collections::BTreeSet<u32> = self.rows.iter().map(|r| r.row).collect();
         for k in &self.conv {
             let e = &self.inputs[k.input as usize];
-            rows_of.extend(e.row..e.row.saturating_add(e.count));
+            rows_of.extend((e.row as u64..e.row as u64 + e.count as u64).map(|r| r as u32));
         }
         let mut rows = Vec::with_capacity(rows_of.len());
         let mut syn = Vec::with_capacity(self.synapses.len());

@@ -243,10 +243,15 @@ impl Image {
                 if k == 0 && r.start != 0 {
                     return invalid(format!("{cid}: the first row starts at synapse {}, not 0", r.start));
                 }
-                if k > 0 {
-                    let p = rows[k - 1];
-                    if p.row >= r.row || p.start >= r.start {
-                        return invalid(format!("{cid}: rows {} and {} are unsorted or empty", p.row, r.row));
+                // The next row's order first: a row's length is the next
+                // row's start less its own (a start going backwards is an
+                // unsorted row, not a row of 2^64 synapses).
+                if let Some(nx) = rows.get(k + 1) {
+                    if r.row >= nx.row || r.start >= nx.start {
+                        return invalid(format!(
+                            "{cid}: rows {} and {} are unsorted or empty (they start at synapses {} and {})",
+                            r.row, nx.row, r.start, nx.start
+                        ));
                     }
                 }
                 if r.start as usize >= n_syn {
@@ -335,6 +340,9 @@ impl Image {
                     }
                 }
                 let (lo, hi) = (e.row as u64, e.row as u64 + e.count as u64);
+                if hi > 1 << 32 {
+                    return invalid(format!("{cid}: input entry {ei} addresses rows {lo}..{hi}, past the last row number {} (rows are 32-bit)", u32::MAX));
+                }
                 input_keys += (present.partition_point(|r| (r.row as u64) < hi) - present.partition_point(|r| (r.row as u64) < lo)) as u64;
                 ranges.push((lo, hi));
             }

@@ -303,3 +303,41 @@ fn files_read_as_streamed_agree_with_bytes_in_memory() {
     assert_eq!(mem, file);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A row whose start goes backwards is named as unsorted (its length is not
+/// computed first: that was 2^64 − 5 synapses "over the limit", or a panic).
+#[test]
+fn rows_whose_starts_go_backwards_are_unsorted() {
+    let mut img = sample_image();
+    let rows = &mut img.cores[1].rows;
+    rows[2].start = rows[1].start - 3;
+    let e = img.validate().unwrap_err();
+    assert!(matches!(e, ImageError::Invalid { .. }), "{e}");
+    let e = e.to_string();
+    assert!(e.contains("core4: rows 1 and 2 are unsorted or empty (they start at synapses 4 and 1)"), "{e}");
+}
+
+/// Rows are 32-bit: an input entry may address rows up to 2^32 − 1 and no
+/// further (past it the emulator's row ranges wrapped and dropped synapses).
+#[test]
+fn input_entries_address_rows_below_2_to_the_32() {
+    let renumber = |first: u32| {
+        let mut img = sample_image();
+        let c = &mut img.cores[1];
+        c.inputs[0].row = first;
+        for (k, r) in c.rows.iter_mut().enumerate() {
+            r.row = first.wrapping_add(k as u32);
+        }
+        img
+    };
+    // Rows u32::MAX − 2 ..= u32::MAX: the last row there is.
+    renumber(u32::MAX - 2).validate().unwrap();
+    let mut img = renumber(u32::MAX - 2);
+    img.cores[1].inputs[0].row = u32::MAX - 1;
+    img.cores[1].rows.truncate(2);
+    img.cores[1].rows[0].row = u32::MAX - 1;
+    img.cores[1].rows[1].row = u32::MAX;
+    img.cores[1].synapses.truncate(8);
+    let e = img.validate().unwrap_err().to_string();
+    assert!(e.contains("core4: input entry 0 addresses rows 4294967294..4294967297, past the last row number 4294967295"), "{e}");
+}
