@@ -42,7 +42,8 @@ pub enum InjectReason {
     NoPopulation { inputs: Vec<String> },
     #[error("the population has {size} neurons")]
     NoNeuron { size: u32 },
-    #[error("a {model} population; spikes can be fed only to input or spike-source populations")]
+    // `spike_source_poisson` is a spike source in PyNN's terms, but draws its own spikes on the chip.
+    #[error("a {model} population; spikes can be fed only to `input` and `spike_source_array` populations")]
     NotASource { model: String },
     // Two spikes of one neuron in one step would run as one.
     #[error("the neuron already spikes at that step (its population's spike array, or spikes given before): a neuron spikes at most once a step")]

@@ -71,7 +71,7 @@ pub struct RunArgs {
     /// Results do not depend on it; the report's `host.pinned` lists the CPUs used.
     #[arg(long, value_enum, default_value_t = PinKind::Auto)]
     pin: PinKind,
-    /// External spikes for input or spike-source populations: CSV `population,neuron,time` (ms) or JSON. Repeatable. A neuron
+    /// External spikes for `input` and `spike_source_array` populations: CSV `population,neuron,time` (ms) or JSON. Repeatable. A neuron
     /// spikes at most once a step: two spikes in one step, or one in a step its spike array spikes it, are refused.
     #[arg(long)]
     input: Vec<PathBuf>,

@@ -73,6 +73,7 @@ fn setup(dir: &Path) {
     w("sp_header.csv", "pop,n,t\nsrc,0,1\n");
     w("sp_nan.csv", "population,neuron,time\nsrc,0,nan\n");
     w("sp_notsrc.csv", "population,neuron,time\nn,0,1\n");
+    w("sp_poisson.csv", "population,neuron,time\nstim,0,1\n");
     w("sp_a.csv", "population,neuron,time\nsrc,0,1\n");
     w("sp_b.csv", "population,neuron,time\nsrc,1,3\nsrc,0,1.2\n");
     w("sp_dup.csv", "population,neuron,time\nsrc,2,4\nsrc,2,3.6\n");
@@ -135,6 +136,7 @@ fn setup(dir: &Path) {
     std::fs::copy(root.join("report/tests/data/run_small.json"), dir.join("run.json")).unwrap();
     std::fs::copy(root.join("compiler/tests/data/nir/lif_norse.nir"), dir.join("m.nir")).unwrap();
     std::fs::copy(root.join("examples/kernels/if.s"), dir.join("k.s")).unwrap();
+    std::fs::copy(root.join("examples/small.json"), dir.join("small.json")).unwrap();
     // Links to inputs: writing one writes into its file.
     std::os::unix::fs::symlink("good.json", dir.join("l.json")).unwrap();
     std::os::unix::fs::symlink("sp_a.csv", dir.join("la.csv")).unwrap();
@@ -247,7 +249,17 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("run good.img --steps 5 --input sp_negtime.csv --record out/s.csv", 1, &["sp_negtime.csv", "line 2", "-4"]),
     ("run good.img --steps 5 --input sp_header.csv --record out/s.csv", 1, &["line 1", "population,neuron,time"]),
     ("run good.img --steps 5 --input sp_nan.csv --record out/s.csv", 1, &["line 2", "nan"]),
-    ("run good.img --steps 5 --input sp_notsrc.csv --record out/s.csv", 1, &["sp_notsrc.csv: spike", "a lif population", "input or spike-source"]),
+    (
+        "run good.img --steps 5 --input sp_notsrc.csv --record out/s.csv",
+        1,
+        &["sp_notsrc.csv: spike", "a lif population", "only to `input` and `spike_source_array` populations"],
+    ),
+    // A Poisson source draws its own spikes: not "a spike-source population" to feed.
+    (
+        "run small.json --arch spinnaker --steps 5 --input sp_poisson.csv",
+        1,
+        &["sp_poisson.csv: spike 0", "a spike_source_poisson population", "only to `input` and `spike_source_array`"],
+    ),
     // One spike given in two files was merged silently (in one file, an error).
     (
         "run good.img --steps 5 --input sp_a.csv --input sp_b.csv --record out/s.csv",

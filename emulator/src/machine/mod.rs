@@ -616,7 +616,7 @@ impl Machine {
     }
 
     /// Adds external spikes: (population name, neuron, step) triples. The
-    /// population must be an input or spike-source population (its cores
+    /// population must be an `input` or `spike_source_array` population (its cores
     /// replay schedules), and the neuron not already spike at the step
     /// (two spikes in one step would run as one). An error names the
     /// offending triple by its index.
