@@ -32,7 +32,7 @@ def fmt(t):
     s = f"{t:.6f}".rstrip("0").rstrip(".")
     return s or "0"
 
-sim.setup(timestep=DT, min_delay=0.1, max_delay=1.0, spike_precision="on_grid")
+sim.setup(timestep=DT, min_delay=DT, max_delay=1.0, spike_precision="on_grid")
 
 pops = {}
 pops["stim"] = sim.Population(50, sim.SpikeSourcePoisson(rate=40.0, start=0.0, duration=300.0), label="stim")

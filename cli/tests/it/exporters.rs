@@ -509,3 +509,27 @@ fn initial_synaptic_currents_export_to_spinnaker_and_are_refused_on_nest() {
     let s = pynn::export(&n, &prep, &nest, "d").unwrap();
     assert!(s.text.contains("pops[\"n\"].initialize(v=-65.0)\n"), "{}", s.text);
 }
+
+/// A timestep that is not a whole number of ns (dt = 1/30 ms): times are
+/// written exactly (PyNN refused min_delay 0.033333 < timestep 0.0333…), and
+/// NEST gets tics per ms of which dt is a whole number (its resolution must
+/// be one). Checked with PyNN 0.13 / NEST 3.10.
+#[test]
+fn a_timestep_of_a_thirtieth_ms_exports_exactly() {
+    let net = serde_json::json!({"name": "dt30", "dt_ms": 1.0 / 30.0, "duration_ms": 5.0, "populations": [
+        {"name": "src", "size": 1, "model": "spike_source_array", "spike_times": [[1.0, 0.2]]},
+        {"name": "n", "size": 1, "model": "lif", "params": {"cm": 0.2}}],
+        "projections": [{"pre": "src", "post": "n", "receptor": "excitatory", "connector": {"type": "all_to_all"}, "weight": 0.5, "delay": 0.1},
+                        {"pre": "src", "post": "n", "receptor": "excitatory", "connector": {"type": "one_to_one"}, "weight": 0.5, "delay": 1.0 / 30.0}]});
+    let (n, prep) = from_json(&net, "spinnaker");
+    for backend in [pynn::Backend::Spinnaker, pynn::Backend::Nest] {
+        let s = pynn::export(&n, &prep, &pynn::Options { backend, ..Default::default() }, "d").unwrap();
+        assert!(s.text.contains("DT = 0.03333333333333333  # ms") && s.text.contains("min_delay=DT"), "{}", s.text);
+        assert!(!s.text.contains("0.033333,") && !s.text.contains("0.033333)"), "{}", s.text);
+        assert!(s.text.contains("delay=0.1)") && s.text.contains("delay=0.03333333333333333)"), "{}", s.text);
+        assert_eq!(s.text.contains("\"tics_per_ms\": 3000"), backend == pynn::Backend::Nest, "{}", s.text);
+    }
+    let (n, prep) = prepared(&example("small.json"), "spinnaker");
+    let s = pynn::export(&n, &prep, &pynn::Options { backend: pynn::Backend::Nest, ..Default::default() }, "d").unwrap();
+    assert!(!s.text.contains("tics_per_ms"), "dt = 0.1 ms is a whole number of NEST's default tics");
+}

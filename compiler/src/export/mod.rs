@@ -225,16 +225,23 @@ pub(crate) fn py_float(x: f64) -> String {
 }
 
 /// A time in ms for a script: six decimals, trailing zeros dropped (how
-/// nerve writes spike times; enough for any step of dt ≥ 1 µs).
+/// nerve writes spike times), where they are the time up to float rounding
+/// (3 × 0.1 as 0.3); otherwise Python's round-trip repr, so that a time of a
+/// step of dt = 1/30 ms is that step's time, not 0.033333 (which PyNN
+/// refuses as a min_delay below the timestep, and NEST puts on another step).
 pub(crate) fn py_time(x: f64) -> String {
     let s = format!("{x:.6}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s.is_empty() || s == "-" {
-        "0.0".into()
+    let short = if s.is_empty() || s == "-" {
+        "0.0".to_string()
     } else if s.contains('.') {
         s.to_string()
     } else {
         format!("{s}.0")
+    };
+    match short.parse::<f64>() {
+        Ok(y) if (y - x).abs() <= 1e-12 * x.abs() => short,
+        _ => py_float(x),
     }
 }
 
@@ -242,4 +249,20 @@ pub(crate) fn py_time(x: f64) -> String {
 pub(crate) fn py_str(s: &str) -> String {
     // invariant: serde_json serialises any &str (escaping as needed); only non-string map keys or failing writers make it fail
     serde_json::to_string(s).expect("serde_json serialises every &str")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_written_exactly() {
+        assert_eq!(py_time(3.0 * 0.1), "0.3", "six decimals where they are the time up to rounding");
+        assert_eq!(py_time(0.0), "0.0");
+        assert_eq!(py_time(2.0), "2.0");
+        let dt = 1.0 / 30.0;
+        assert_eq!(py_time(dt), "0.03333333333333333", "a step of dt = 1/30 ms is not 0.033333");
+        assert_eq!(py_time(dt).parse::<f64>().unwrap(), dt);
+        assert_eq!(py_time(4.0 * dt).parse::<f64>().unwrap(), 4.0 * dt);
+    }
 }

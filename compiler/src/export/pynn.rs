@@ -267,7 +267,8 @@ def fmt(t):
             ""
         },
     );
-    let min_delay = py_time(dt);
+    // The timestep itself: PyNN refuses a min_delay below it by any rounding.
+    let min_delay = "DT";
     let max_delay = py_time(max_delay as f64 * dt);
     match o.backend {
         Backend::Spinnaker => {
@@ -275,6 +276,12 @@ def fmt(t):
             let _ = writeln!(t, "sim.setup(timestep=DT, min_delay={min_delay})");
         }
         Backend::Nest => {
+            if let Some(tics) = nest_tics(dt)? {
+                let _ = writeln!(
+                    t,
+                    "# NEST's resolution is a whole number of tics (1,000 per ms by default): DT needs {tics} per ms,\n# set each time PyNN resets NEST's kernel (its setup does, then sets the resolution).\n_clear = sim.simulator.state.clear\n\n\ndef _clear_with_tics():\n    _clear()\n    sim.nest.SetKernelStatus({{\"tics_per_ms\": {tics}, \"resolution\": DT}})\n\n\nsim.simulator.state.clear = _clear_with_tics"
+                );
+            }
             let _ = writeln!(t, "sim.setup(timestep=DT, min_delay={min_delay}, max_delay={max_delay}, spike_precision=\"on_grid\")");
             if net.pops().any(|(_, p)| p.model.neuron_model().and_then(|m| m.pynn()).is_some_and(|m| m.cell == "IF_curr_delta")) {
                 t.push_str("# PyNN's IF_curr_delta lacks NEST's name for v (PyNN 0.12-0.13).\nsim.IF_curr_delta.variable_map = {\"v\": \"V_m\"}\n");
@@ -544,6 +551,28 @@ except Exception:  # a board run may not keep reports
     }
     t.push_str("sim.end()\n");
     Ok(Script { text: t, data_dir: data_dir.to_string(), data: data.files, notes })
+}
+
+/// NEST's tics per ms for a timestep that is not a whole number of its
+/// default tics (1,000 per ms): the fewest (a multiple of 1,000) of which
+/// `dt` is a whole number; `None` where the default does.
+fn nest_tics(dt: f64) -> Result<Option<u64>> {
+    const MOST: u64 = 10_000_000;
+    let whole = |t: u64| {
+        let x = dt * t as f64;
+        x >= 0.5 && (x - x.round()).abs() <= 1e-9 * x
+    };
+    if whole(1000) {
+        return Ok(None);
+    }
+    match (2..=MOST / 1000).map(|k| k * 1000).find(|&t| whole(t)) {
+        Some(t) => Ok(Some(t)),
+        None => Err(refuse(
+            TARGET,
+            "the timestep",
+            format!("dt {} ms is not a whole number of NEST's tics for any tics_per_ms up to {MOST} (NEST's resolution must be one)", num(dt)),
+        )),
+    }
 }
 
 /// Refuses an initial synaptic current other than 0 for NEST: the cell
