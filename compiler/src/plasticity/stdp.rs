@@ -77,9 +77,55 @@ impl Planned {
     }
 }
 
+/// A learning word holds a magnitude and the synapse delivers it with the
+/// receptor's sign (sPyNNaker's words are unsigned, one receptor per
+/// synapse type): a weight of the other sign would be delivered flipped.
+/// Refused for every connector, naming the first synapse (or a conv2d
+/// kernel's entry, whose synapses all carry it) whose sign disagrees.
+fn signs_agree(p: &Projection, sy: &Synapses) -> Result<(), String> {
+    let wrong = |w: f64| match p.receptor {
+        Receptor::Excitatory => w < 0.0,
+        Receptor::Inhibitory => w > 0.0,
+    };
+    let (want, other) = match p.receptor {
+        Receptor::Excitatory => ("≥ 0", "negative ones a projection of their own on the inhibitory receptor"),
+        Receptor::Inhibitory => ("≤ 0", "positive ones a projection of their own on the excitatory receptor"),
+    };
+    let why = |what: String| {
+        format!(
+            "{what} on the {} receptor: an STDP weight is a magnitude delivered with its receptor's sign, so a learning projection's weights on the {} receptor must be {want} (give the {other})",
+            p.receptor.name(),
+            p.receptor.name()
+        )
+    };
+    if let Connector::Conv2d(c) = &p.connector {
+        let scale = p.weight.unwrap_or(1.0);
+        let [kh, kw] = c.kernel.map(|k| k as usize);
+        let per_out = c.weights.len() / c.out_shape[0].max(1) as usize;
+        let per_in = kh * kw;
+        if let Some(k) = c.weights.iter().position(|&w| wrong(w * scale)) {
+            let (o, r) = (k / per_out.max(1), k % per_out.max(1));
+            let (i, r) = (r / per_in.max(1), r % per_in.max(1));
+            let (y, x) = (r / kw.max(1), r % kw.max(1));
+            let (w, n) = (c.weights[k], crate::error::num);
+            return Err(why(format!("conv2d kernel entry [{o}][{i}][{y}][{x}] is {} (× the projection's weight {}: {} nA)", n(w), n(scale), n(w * scale))));
+        }
+    }
+    for pre in 0..sy.n_pre() {
+        for x in sy.row(pre) {
+            let w = sy.weight(x);
+            if wrong(w) {
+                return Err(why(format!("synapse {pre} → {} has weight {} nA", sy.post[x], crate::error::num(w))));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Plans `st` for the projection `p` (synapses `sy`, quantised as `q`); `reward` the reward population's index.
 pub fn plan(net: &Network, p: &Projection, st: &StdpPlasticity, q: &ProjQuant, sy: &Synapses, reward: Option<u32>) -> Result<Planned, String> {
     let dt = net.dt_ms;
+    signs_agree(p, sy)?;
     let biggest = sy.max_abs_weight().max(st.w_max).max(st.w_min.abs());
     let shift = st.weight_shift.unwrap_or_else(|| shift_for(biggest));
     if shift > 16 {

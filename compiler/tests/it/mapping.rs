@@ -444,3 +444,48 @@ fn delay_relays_beyond_memory_are_refused() {
         "{e}"
     );
 }
+
+/// STDP's words are magnitudes delivered with the receptor's sign, so a
+/// learning projection's weight of the other sign would be delivered
+/// flipped (a conv2d kernel's −0.5 delivered +0.5): refused for every
+/// connector, naming the projection, the kernel entry or synapse and the
+/// receptor. A kernel all of the receptor's sign compiles.
+#[test]
+fn stdp_weights_take_their_receptors_sign() {
+    let loihi = Arch::builtin("loihi").unwrap();
+    let stdp =
+        r#""plasticity": {"type": "stdp", "timing_dependence": {"type": "spike_pair"}, "weight_dependence": {"type": "additive", "w_min": 0.0, "w_max": 1.0}}"#;
+    let net = |proj: &str| {
+        parse(&format!(
+            r#"{{"populations": [{{"name": "inp", "size": 2, "model": "spike_source_array", "spike_times": [[], [5.0]]}}, {{"name": "out", "size": 1, "model": "lif"}}],
+                "projections": [{{"pre": "inp", "post": "out", "label": "conv", {proj}, {stdp}}}]}}"#
+        ))
+    };
+    let compiled = |n: &Network| compile(&loihi, n, &Options::default(), &mut |_| {}).map(|_| ()).map_err(|e| e.to_string());
+    let e = compiled(&net(r#""connector": {"type": "conv2d", "in_shape": [1, 1, 2], "weights": [[[[0.5, -0.5]]]]}"#)).unwrap_err();
+    assert!(e.contains("projection conv") && e.contains("conv2d kernel entry [0][0][0][1] is -0.5") && e.contains("excitatory receptor"), "{e}");
+    let e = compiled(&net(r#""receptor": "inhibitory", "weight": 2, "connector": {"type": "conv2d", "in_shape": [1, 1, 2], "weights": [[[[-0.5, 0.25]]]]}"#))
+        .unwrap_err();
+    assert!(e.contains("kernel entry [0][0][0][1] is 0.25 (× the projection's weight 2: 0.5 nA)") && e.contains("inhibitory receptor"), "{e}");
+    compiled(&net(r#""receptor": "inhibitory", "connector": {"type": "conv2d", "in_shape": [1, 1, 2], "weights": [[[[-0.5, -0.25]]]]}"#)).unwrap();
+    // Through the Rust builder, which has no JSON sign check: a positive weight on the inhibitory receptor.
+    use nerve_compiler::front::builder::NetworkBuilder;
+    use nerve_compiler::net::model::{Connector, Model, Plasticity, StdpPlasticity};
+    let mut b = NetworkBuilder::new("b", 1.0);
+    let s = b.population("s", 2, Model::SpikeSourceArray(vec![vec![1.0], vec![2.0]])).unwrap();
+    let l = b.population("l", 2, Model::neuron("lif", vec![]).unwrap()).unwrap();
+    let st = StdpPlasticity {
+        tau_plus: 20.0,
+        tau_minus: 20.0,
+        a_plus: 0.01,
+        a_minus: 0.01,
+        multiplicative: false,
+        w_min: 0.0,
+        w_max: 1.0,
+        reward: None,
+        weight_shift: None,
+    };
+    b.project(s, l, Connector::Dense(vec![vec![-0.5, -0.5], vec![-0.5, 0.5]])).inhibitory().label("p").plasticity(Plasticity::Stdp(st)).add().unwrap();
+    let e = compiled(&b.finish().unwrap()).unwrap_err();
+    assert!(e.contains("projection p") && e.contains("synapse 1 → 1 has weight 0.5 nA on the inhibitory receptor"), "{e}");
+}
