@@ -562,6 +562,13 @@ struct PyRun {
     /// Input spikes at or after the run's end, not delivered (a UserWarning says so too).
     #[pyo3(get)]
     late_inputs: usize,
+    /// Learned weights as the run left them (what `nerve run --save-weights`
+    /// writes): {projection label: (pre uint32[n], post uint32[n], weight
+    /// float64[n], delay_ms float64[n])}, every learning projection's synapses
+    /// sorted by (pre, post, delay); weights in the projection's units. Empty
+    /// without learning.
+    #[pyo3(get)]
+    weights: Py<PyDict>,
 }
 
 #[pymethods]
@@ -907,9 +914,33 @@ impl PyImage {
             let a = PyArray1::from_vec(py, flat).reshape([p.values.len(), n])?;
             probes.set_item(format!("{}:{}", pop.name, var.name), a)?;
         }
+        let weights = PyDict::new(py);
+        for l in m.learned() {
+            let (mut pre, mut post, mut w, mut d) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for x in &l.synapses {
+                pre.push(x.pre);
+                post.push(x.post);
+                w.push(x.weight);
+                d.push(f64::from(x.delay) * m.dt_ms);
+            }
+            let arrays = [
+                PyArray1::from_vec(py, pre).into_any(),
+                PyArray1::from_vec(py, post).into_any(),
+                PyArray1::from_vec(py, w).into_any(),
+                PyArray1::from_vec(py, d).into_any(),
+            ];
+            weights.set_item(&l.projection, PyTuple::new(py, arrays)?)?;
+        }
         let mut text = nerve_report::text::run_lines(&summary, out.wall_seconds);
         text.push_str("`json.dump(r.report, f)` writes the file `nerve report` turns into breakdowns, pictures and an HTML page.\n");
-        Ok(PyRun { spikes: spikes.unbind(), probes: probes.unbind(), report: to_py(py, &summary)?.unbind(), text, late_inputs: ran.late_inputs })
+        Ok(PyRun {
+            spikes: spikes.unbind(),
+            probes: probes.unbind(),
+            report: to_py(py, &summary)?.unbind(),
+            text,
+            late_inputs: ran.late_inputs,
+            weights: weights.unbind(),
+        })
     }
 }
 

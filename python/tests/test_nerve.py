@@ -548,3 +548,22 @@ def test_example_script_runs():
         assert f"== {arch}" in r.stdout
     assert r.stdout.count("energy per inference:") == 2
     assert "predicted letters:" in r.stdout
+
+
+def test_learned_weights_are_returned_as_the_cli_saves_them(tmp_path):
+    # A learning run from Python returned nothing of what it learned.
+    net = ROOT / "cli" / "tests" / "data" / "loihi_stdp.json"
+    r = nerve.compile(net, "loihi").run(60)
+    assert r.weights, "a learning network returns its learning projections"
+    cli("run", net, "--arch", "loihi", "--steps", "60", "-q", "--save-weights", tmp_path / "w.csv")
+    want = {}
+    with open(tmp_path / "w.csv") as f:
+        for row in csv.DictReader(f):
+            want.setdefault(row["projection"], []).append((int(row["pre"]), int(row["post"]), float(row["weight"]), float(row["delay"])))
+    got = {k: list(zip(p.tolist(), q.tolist(), w.tolist(), d.tolist())) for k, (p, q, w, d) in r.weights.items()}
+    assert got == want
+    assert all(p.dtype == np.uint32 and w.dtype == np.float64 for p, _, w, _ in r.weights.values())
+    # Weights moved from their initial values: the run learned, and this is what it left.
+    first = nerve.compile(net, "loihi").run(1).weights
+    assert any(not np.array_equal(first[k][2], r.weights[k][2]) for k in r.weights)
+    assert nerve.compile(SMALL, "spinnaker").run(5).weights == {}
