@@ -55,6 +55,14 @@ pub struct ConvGeometry {
 /// corrupt image cannot make a loader allocate without bound.
 pub const MAX_GENERATED_SYNAPSES: u64 = 1 << 28;
 
+/// Largest stride and dilation (as the front ends' largest kernel, stride,
+/// padding or dilation, the compiler's `MAX_GEOMETRY`).
+pub const MAX_STEP: u32 = 1 << 20;
+
+/// Most rows the shared kernels of one core may address that stand for a
+/// source neuron (each is generated when the image is loaded).
+pub const MAX_ADDRESSED_ROWS: u64 = 1 << 28;
+
 impl ConvRows {
     /// A kernel tap without a synapse (outside every weight range).
     pub const NO_TAP: i32 = i32::MIN;
@@ -89,13 +97,13 @@ impl ConvRows {
             let base = co as usize * per_out + ((ci % cig) * kh * kw) as usize;
             for ky in 0..kh {
                 // oy · stride = iy + padding − ky · dilation
-                let num = iy as i64 + self.geom.padding[0] as i64 - (ky * self.geom.dilation[0]) as i64;
+                let num = iy as i64 + self.geom.padding[0] as i64 - ky as i64 * self.geom.dilation[0] as i64;
                 if num < 0 || num % self.geom.stride[0] as i64 != 0 || num / self.geom.stride[0] as i64 >= oh as i64 {
                     continue;
                 }
                 let oy = (num / self.geom.stride[0] as i64) as u32;
                 for kx in 0..kw {
-                    let num = ix as i64 + self.geom.padding[1] as i64 - (kx * self.geom.dilation[1]) as i64;
+                    let num = ix as i64 + self.geom.padding[1] as i64 - kx as i64 * self.geom.dilation[1] as i64;
                     if num < 0 || num % self.geom.stride[1] as i64 != 0 || num / self.geom.stride[1] as i64 >= ow as i64 {
                         continue;
                     }
@@ -113,6 +121,48 @@ impl ConvRows {
         }
     }
 
+    /// Source neurons per `2^neuron_bits` rows: the rows of a block that
+    /// stand for one (the block's first `pre_slice`, those its low bits hold).
+    fn per_block(&self) -> u64 {
+        if self.neuron_bits >= 32 {
+            self.pre_slice as u64
+        } else {
+            (self.pre_slice as u64).min(1 << self.neuron_bits)
+        }
+    }
+
+    /// At least as many as the rows among an entry's first `count` that
+    /// stand for a source neuron (the others generate nothing): a bound of
+    /// the rows `expanded` walks. The geometry must have passed `check`.
+    pub fn addressed_rows(&self, count: u32) -> u64 {
+        let count = count as u64;
+        let pb = self.per_block();
+        let valid = if self.neuron_bits >= 32 { count.min(pb) } else { (count >> self.neuron_bits) * pb + (count & ((1 << self.neuron_bits) - 1)).min(pb) };
+        let [c, h, w] = self.geom.in_shape;
+        valid.min(c as u64 * h as u64 * w as u64)
+    }
+
+    /// Calls `f` with each of an entry's first `count` rows that stands for
+    /// a source neuron, in order (the source neuron grows with the row).
+    fn each_addressed_row(&self, count: u32, mut f: impl FnMut(u32)) {
+        let [c, h, w] = self.geom.in_shape;
+        let size = c as u64 * h as u64 * w as u64;
+        let bits = self.neuron_bits.min(32) as u32;
+        let pb = self.per_block();
+        for hi in 0u64.. {
+            for lo in 0..pb {
+                let r = (hi << bits) | lo;
+                if r >= count as u64 || hi * self.pre_slice as u64 + lo >= size {
+                    return;
+                }
+                f(r as u32);
+            }
+            if bits >= 32 {
+                return;
+            }
+        }
+    }
+
     /// Checks the geometry against itself and the core (`n` neurons).
     pub(super) fn check(&self, n: u32) -> Result<(), String> {
         let [ci_n, h, w] = self.geom.in_shape;
@@ -126,6 +176,12 @@ impl ConvRows {
         }
         if self.geom.kernel.contains(&0) || self.geom.stride.contains(&0) || self.geom.dilation.contains(&0) {
             return Err("kernel, stride and dilation must be ≥ 1".into());
+        }
+        if let Some(x) = self.geom.stride.iter().chain(&self.geom.dilation).find(|&&x| x > MAX_STEP) {
+            return Err(format!(
+                "stride {:?} or dilation {:?}: {x} is beyond {MAX_STEP}, the largest stride or dilation",
+                self.geom.stride, self.geom.dilation
+            ));
         }
         let sizes = [ci_n as u64 * h as u64 * w as u64, co_n as u64 * oh as u64 * ow as u64];
         if sizes.iter().any(|&x| x > u32::MAX as u64) || self.geom.padding.iter().any(|&p| p > 1 << 16) || self.geom.kernel.iter().any(|&k| k > 1 << 16) {
@@ -153,12 +209,16 @@ impl CoreImage {
         if self.conv.is_empty() {
             return (self.rows.clone(), self.synapses.clone());
         }
-        // Every row number any entry or stored row names, in order.
-        let mut rows_of: std::collections::BTreeSet<u32> = self.rows.iter().map(|r| r.row).collect();
+        // Every stored row and every row an entry addresses that stands for
+        // a source neuron (the others generate nothing), in order: not every
+        // row an entry addresses (a corrupt entry addresses 2^32).
+        let mut rows_of: Vec<u32> = self.rows.iter().map(|r| r.row).collect();
         for k in &self.conv {
             let e = &self.inputs[k.input as usize];
-            rows_of.extend((e.row as u64..e.row as u64 + e.count as u64).map(|r| r as u32));
+            k.each_addressed_row(e.count, |r| rows_of.push(e.row + r));
         }
+        rows_of.sort_unstable();
+        rows_of.dedup();
         let mut rows = Vec::with_capacity(rows_of.len());
         let mut syn = Vec::with_capacity(self.synapses.len());
         for r in rows_of {

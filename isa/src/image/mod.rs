@@ -21,7 +21,7 @@ mod part;
 mod validate;
 
 pub use crate::route::{CoreMask, RouteEntry, RouterTable};
-pub use conv::{ConvGeometry, ConvRows, MAX_GENERATED_SYNAPSES};
+pub use conv::{ConvGeometry, ConvRows, MAX_ADDRESSED_ROWS, MAX_GENERATED_SYNAPSES, MAX_STEP};
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;

@@ -1,7 +1,10 @@
 //! `Image::validate`: every internal reference and every architectural
 //! limit, checked once; `into_valid` keeps the proof as a `ValidImage`.
 
-use super::{invalid, ConvRows, CoreColumns, CoreImage, CoreKind, Image, ImageError, ParamArray, RowStart, Synapse, ValidImage, MAX_GENERATED_SYNAPSES};
+use super::{
+    invalid, ConvRows, CoreColumns, CoreImage, CoreKind, Image, ImageError, ParamArray, RowStart, Synapse, ValidImage, MAX_ADDRESSED_ROWS,
+    MAX_GENERATED_SYNAPSES,
+};
 use crate::arch::{Dir, TopologyKind};
 use crate::ids::{CoreId, RoutingKey};
 
@@ -292,12 +295,23 @@ impl Image {
             if !c.conv.is_empty() && !a.core.shared_kernels {
                 return invalid(format!("{cid}: shared-kernel rows on a profile without `shared_kernels`"));
             }
+            // Rows the shared kernels address that stand for a source
+            // neuron: each is generated at load (`expanded`, which also
+            // runs below), however few synapses it has.
+            let mut addressed = 0u64;
             for (ki, k) in c.conv.iter().enumerate() {
                 let e = c
                     .inputs
                     .get(k.input as usize)
                     .ok_or_else(|| ImageError::Invalid { what: format!("{cid}: kernel rows {ki} use input entry {} of {}", k.input, c.inputs.len()) })?;
                 k.check(n as u32).map_err(|m| ImageError::Invalid { what: format!("{cid}: kernel rows {ki}: {m}") })?;
+                addressed += k.addressed_rows(e.count);
+                if addressed > MAX_ADDRESSED_ROWS {
+                    return invalid(format!(
+                        "{cid}: kernel rows {ki} (input entry {}, {} rows) bring the rows its shared kernels address to {addressed}, at most {MAX_ADDRESSED_ROWS} a core",
+                        k.input, e.count
+                    ));
+                }
                 if e.count as u64 * k.weights.len() as u64 > MAX_GENERATED_SYNAPSES {
                     return invalid(format!(
                         "{cid}: kernel rows {ki} would generate {} × {} synapses, at most {MAX_GENERATED_SYNAPSES}",

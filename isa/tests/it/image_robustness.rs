@@ -341,3 +341,101 @@ fn input_entries_address_rows_below_2_to_the_32() {
     let e = img.validate().unwrap_err().to_string();
     assert!(e.contains("core4: input entry 0 addresses rows 4294967294..4294967297, past the last row number 4294967295"), "{e}");
 }
+
+/// The sample with its IF core's rows given by a shared kernel: a 1 × 3
+/// convolution (padding 1) of the 4-wide source row onto the core's 4
+/// neurons; the source's 3 keys address rows 0..3.
+fn conv_sample() -> Image {
+    use nerve_isa::image::{ConvGeometry, ConvRows};
+    let mut img = sample_image();
+    let c = &mut img.cores[1];
+    c.rows.clear();
+    c.synapses.clear();
+    c.conv.push(ConvRows {
+        input: 0,
+        neuron_bits: 32,
+        pre_slice: 4,
+        geom: ConvGeometry { in_shape: [1, 1, 4], out_shape: [1, 1, 4], kernel: [1, 3], stride: [1, 1], padding: [0, 1], dilation: [1, 1], groups: 1 },
+        weights: vec![10, 20, 30],
+        delay: 1,
+        port: 0,
+        post_first: 0,
+    });
+    img
+}
+
+/// An entry of `count` rows from row `row` with key `key`, for the sample's core 4.
+fn entry(key: u32, count: u32, row: u32) -> nerve_isa::image::InputEntry {
+    nerve_isa::image::InputEntry { key: nerve_isa::ids::RoutingKey(key), mask: !(count - 1), row, count }
+}
+
+#[test]
+fn conv_sample_generates_its_rows() {
+    let img = conv_sample();
+    img.validate().unwrap();
+    let (rows, syn) = img.cores[1].expanded();
+    assert_eq!(rows.iter().map(|r| (r.row, r.start)).collect::<Vec<_>>(), [(0, 0), (1, 2), (2, 5)]);
+    assert_eq!(syn.iter().map(|s| (s.target, s.weight)).collect::<Vec<_>>(), [(1, 10), (0, 20), (2, 10), (1, 20), (0, 30), (3, 10), (2, 20), (1, 30)]);
+}
+
+/// Stride and dilation are bounded as in a network (2^20), and a tap's
+/// offset is computed in 64 bits: kx = 2 at dilation 2^31 was 2^32, 0 in 32
+/// bits, a synapse that does not exist.
+#[test]
+fn conv_dilation_is_bounded_and_does_not_wrap() {
+    let mut img = conv_sample();
+    img.cores[1].conv[0].geom.dilation = [1, 1 << 31];
+    let e = img.validate().unwrap_err();
+    assert!(matches!(e, ImageError::Invalid { .. }), "{e}");
+    let e = e.to_string();
+    assert!(e.contains("core4: kernel rows 0: stride [1, 1] or dilation [1, 2147483648]: 2147483648 is beyond 1048576"), "{e}");
+    let mut img = conv_sample();
+    img.cores[1].conv[0].geom.stride = [(1 << 20) + 1, 1];
+    let e = img.validate().unwrap_err().to_string();
+    assert!(e.contains("1048577 is beyond 1048576"), "{e}");
+    // Row 1 (source x = 1) reaches x = 2 through tap 0 only.
+    let k = &img.cores[1].conv[0];
+    let k = nerve_isa::image::ConvRows { geom: nerve_isa::image::ConvGeometry { dilation: [1, 1 << 31], stride: [1, 1], ..k.geom }, ..k.clone() };
+    let mut out = Vec::new();
+    k.row(1, 4, &mut out);
+    assert_eq!(out.iter().map(|s| (s.target, s.weight)).collect::<Vec<_>>(), [(2, 10)]);
+}
+
+/// Only the rows of shared-kernel entries that stand for a source neuron
+/// are generated (an entry addressing 2^25 rows of a 1-neuron source has
+/// one); a core whose entries address more than 2^28 such rows is refused,
+/// naming the entry and the limit (a 12 KB image took 33 s and 1.7 GB).
+#[test]
+fn conv_rows_addressed_are_bounded() {
+    use nerve_isa::image::{ConvGeometry, MAX_ADDRESSED_ROWS};
+    let mut img = conv_sample();
+    let c = &mut img.cores[1];
+    for i in 1..=4u32 {
+        c.inputs.push(entry(i << 28, 1 << 25, i << 25));
+        let mut k = c.conv[0].clone();
+        k.input = i;
+        k.pre_slice = 1;
+        k.geom = ConvGeometry { in_shape: [1, 1, 1], kernel: [1, 1], padding: [0, 0], ..k.geom };
+        k.weights = vec![i as i32];
+        c.conv.push(k);
+    }
+    img.validate().unwrap();
+    let (rows, syn) = img.cores[1].expanded();
+    assert_eq!(rows.len(), 3 + 4);
+    assert_eq!(syn.len(), 8 + 4);
+    // Source neurons enough for every row: 4 × 2^26 + 3 rows.
+    let c = &mut img.cores[1];
+    for i in 1..=4usize {
+        c.inputs[i] = entry((i as u32) << 28, 1 << 26, (i as u32) << 26);
+        c.conv[i].pre_slice = 1 << 26;
+        c.conv[i].geom.in_shape = [1, 1 << 10, 1 << 16];
+    }
+    let e = img.validate().unwrap_err();
+    assert!(matches!(e, ImageError::Invalid { .. }), "{e}");
+    let e = e.to_string();
+    let want = format!(
+        "core4: kernel rows 4 (input entry 4, 67108864 rows) bring the rows its shared kernels address to {}, at most {MAX_ADDRESSED_ROWS} a core",
+        (1u64 << 28) + 3
+    );
+    assert!(e.contains(&want), "{e}");
+}
