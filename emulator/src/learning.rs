@@ -38,7 +38,7 @@ struct TraceRandom {
 }
 
 impl TraceRandom {
-    fn new(seed_decay: u64, seed_impulse: u64) -> TraceRandom {
+    fn new(seed_decay: u128, seed_impulse: u128) -> TraceRandom {
         let mut r = TraceRandom { decay_rng: NumpyRng::new(seed_decay), impulse_rng: NumpyRng::new(seed_impulse), decay: 0.0, impulse: 0 };
         r.advance();
         r
@@ -212,8 +212,9 @@ impl Plastic {
                     ty: vec![0; n_post],
                     spiked_pre: Vec::new(),
                     spiked_post: Vec::new(),
-                    xr: TraceRandom::new(seed, seed + 1),
-                    yr: TraceRandom::new(seed + 2, seed + 3),
+                    // lava adds in Python ints: past 2^64 for a seed near the top, never wrapping.
+                    xr: TraceRandom::new(seed as u128, seed as u128 + 1),
+                    yr: TraceRandom::new(seed as u128 + 2, seed as u128 + 3),
                     rc,
                     rc_bits: 0,
                     third: rule.reward.as_ref().map(|r| Third {

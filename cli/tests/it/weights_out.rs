@@ -354,3 +354,19 @@ fn an_electrical_projection_first_keeps_the_indices() {
     assert_eq!(got, want);
     ok(nerve().args(["run", &p("saved.json"), "--arch", "spinnaker", "--steps", "10", "-q"]));
 }
+
+/// `rng_seed` = 2^64 − 1: lava seeds the trace generators `rng_seed + 1` …
+/// `+ 3` in Python ints (past 2^64); the emulator added in u64, which
+/// panicked in this (debug) build and wrapped in release. It runs, and its
+/// generators are seeded past 2^64 (`rng::seeds_past_64_bits_as_numpy`).
+#[test]
+fn the_largest_rng_seed_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut net: Value = serde_json::from_str(&std::fs::read_to_string(data("loihi_stdp.json")).unwrap()).unwrap();
+    net["projections"][0]["plasticity"]["rng_seed"] = json!(u64::MAX);
+    let f = dir.path().join("seed.json");
+    std::fs::write(&f, net.to_string()).unwrap();
+    let w = dir.path().join("w.csv");
+    ok(nerve().args(["run", f.to_str().unwrap(), "--arch", "loihi", "--steps", "60", "-q", "--save-weights", w.to_str().unwrap()]));
+    assert_eq!(csv_rows(&w).len(), 12);
+}

@@ -14,10 +14,13 @@ const XSHIFT: u32 = 16;
 const POOL: usize = 4;
 const PCG_MULT: u128 = (2_549_297_995_355_413_924u128 << 64) + 4_865_540_595_714_422_341;
 
-/// numpy's SeedSequence(seed).generate_state(4, uint64).
-fn seed_state(seed: u64) -> [u64; 4] {
+/// numpy's SeedSequence(seed).generate_state(4, uint64). The seed is a
+/// u128 because Python's are unbounded: lava seeds its generators
+/// `rng_seed + 1` … `+ 3`, past 2^64 for a u64 `rng_seed` near the top.
+fn seed_state(seed: u128) -> [u64; 4] {
     // The seed as little-endian 32-bit words, without leading zero words ([0] for 0).
-    let entropy: Vec<u32> = if seed >> 32 == 0 { vec![seed as u32] } else { vec![seed as u32, (seed >> 32) as u32] };
+    let n = (4 - seed.leading_zeros() as usize / 32).max(1);
+    let entropy: Vec<u32> = (0..n).map(|i| (seed >> (32 * i)) as u32).collect();
     let mut hash = INIT_A;
     let mut hashmix = |v: u32| -> u32 {
         let mut v = v ^ hash;
@@ -68,7 +71,7 @@ pub struct NumpyRng {
 }
 
 impl NumpyRng {
-    pub fn new(seed: u64) -> NumpyRng {
+    pub fn new(seed: u128) -> NumpyRng {
         let v = seed_state(seed);
         let initstate = ((v[0] as u128) << 64) | v[1] as u128;
         let initseq = ((v[2] as u128) << 64) | v[3] as u128;
@@ -123,5 +126,24 @@ mod tests {
         let mut r = NumpyRng::new(4);
         let ints: Vec<u32> = (0..8).map(|_| r.integers_pow2(7)).collect();
         assert_eq!(ints, [92, 120, 112, 65, 120, 124, 124, 10]);
+    }
+
+    /// Seeds past 64 bits (lava's `rng_seed + 3` for `rng_seed` = 2^64 − 1)
+    /// are seeded from all their 32-bit words, as numpy's SeedSequence
+    /// takes a Python int: `bench/learning/lava/pcg64_pure.py` (checked
+    /// against numpy) gives these draws. They used to wrap to 0, 1, 2.
+    #[test]
+    fn seeds_past_64_bits_as_numpy() {
+        for (seed, want, int7) in [
+            ((1u128 << 64) - 1, [0.6800266789616931, 0.8453117585624743], 70),
+            (1u128 << 64, [0.4492388188116676, 0.39104163833546157], 113),
+            ((1u128 << 64) + 1, [0.6922753364723951, 0.22334387706847014], 124),
+            ((1u128 << 64) + 2, [0.45788796046309277, 0.9882967992426548], 53),
+            ((1u128 << 96) + 5, [0.5757322714295288, 0.25903683658244914], 5),
+        ] {
+            let mut r = NumpyRng::new(seed);
+            assert_eq!([r.random(), r.random()], want, "seed {seed}");
+            assert_eq!(NumpyRng::new(seed).integers_pow2(7), int7, "seed {seed}");
+        }
     }
 }
