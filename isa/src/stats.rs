@@ -14,8 +14,11 @@ pub struct CoreStats {
     pub population: String,
     pub kind: String,
     pub neurons: u32,
+    /// Synapses into the core, those its shared kernels generate included.
     pub synapses: u64,
+    /// What the core stores (a shared kernel once, not its synapses).
     pub synapse_words: u64,
+    /// Rows that packets reach, generated ones included.
     pub input_keys: u64,
     pub input_entries: u32,
     pub rows: u32,
@@ -87,6 +90,11 @@ impl ImageStats {
                 CoreKind::SpikeArray { .. } => ("spike array".to_string(), 0),
                 CoreKind::External => ("external input".to_string(), 0),
             };
+            // A shared-kernel core's synapses and input keys are the rows
+            // its kernels generate (what the compile and run reports
+            // count); what it stores is the kernel (`synapse_words`).
+            let generated = if c.conv.is_empty() { None } else { Some(c.expanded()) };
+            let (rows, synapses) = generated.as_ref().map_or((c.rows.len(), c.synapses.len()), |(r, s)| (r.len(), s.len()));
             cores.push(CoreStats {
                 core: c.core.0,
                 tile: tile.0,
@@ -94,11 +102,11 @@ impl ImageStats {
                 population: img.populations[c.pop.index()].name.clone(),
                 kind,
                 neurons: c.n_neurons,
-                synapses: c.synapses.len() as u64,
+                synapses: synapses as u64,
                 synapse_words: img.synapse_words(c),
-                input_keys: c.rows.len() as u64,
+                input_keys: rows as u64,
                 input_entries: c.inputs.len() as u32,
-                rows: c.rows.len() as u32,
+                rows: rows as u32,
                 kernel_instructions: instrs,
             });
         }

@@ -439,3 +439,19 @@ fn conv_rows_addressed_are_bounded() {
     );
     assert!(e.contains(&want), "{e}");
 }
+
+/// `nerve inspect` counts a shared-kernel core's generated synapses and rows,
+/// as the compile and run reports do (it counted the stored ones: none).
+#[test]
+fn stats_count_the_synapses_shared_kernels_generate() {
+    let img = conv_sample();
+    let s = nerve_isa::stats::ImageStats::of(&img);
+    let (rows, syn) = img.cores[1].expanded();
+    assert_eq!((s.cores[1].synapses, s.cores[1].input_keys, s.cores[1].rows), (syn.len() as u64, rows.len() as u64, rows.len() as u32));
+    assert_eq!((s.cores[1].synapses, s.cores[1].input_keys), (8, 3));
+    assert_eq!(s.total_synapses, 8);
+    assert_eq!(s.chips.iter().map(|c| c.synapses).sum::<u64>(), 8);
+    // A plain core's stored rows, as before.
+    let s = nerve_isa::stats::ImageStats::of(&sample_image());
+    assert_eq!((s.total_synapses, s.cores[1].input_keys), (12, 3));
+}
