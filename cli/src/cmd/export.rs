@@ -285,7 +285,7 @@ fn write_script(path: &Path, s: &pynn::Script, inputs: &[&Path], quiet: bool) ->
             nerve_report::write_file(&dir.join(name), bytes)?;
         }
     }
-    nerve_report::write_file(path, s.text.replace("{script}", &path.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned())).as_bytes())?;
+    nerve_report::write_file(path, s.text_for(&path.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned())).as_bytes())?;
     if quiet {
         return Ok(());
     }

@@ -39,9 +39,10 @@ fn prepared(path: &Path, arch: &str) -> (Network, Prepared) {
     (net, prep)
 }
 
-/// A script with its data files' names and sizes appended (their bytes are checked by the vendor validations).
+/// A script (named `{script}` in its usage line) with its data files' names
+/// and sizes appended (their bytes are checked by the vendor validations).
 fn script_text(s: &pynn::Script) -> String {
-    let mut t = s.text.clone();
+    let mut t = s.text_for("{script}");
     for (name, bytes) in &s.data {
         t.push_str(&format!("# data file {}/{name}: {} bytes\n", s.data_dir, bytes.len()));
     }
@@ -532,4 +533,60 @@ fn a_timestep_of_a_thirtieth_ms_exports_exactly() {
     let (n, prep) = prepared(&example("small.json"), "spinnaker");
     let s = pynn::export(&n, &prep, &pynn::Options { backend: pynn::Backend::Nest, ..Default::default() }, "d").unwrap();
     assert!(!s.text.contains("tics_per_ms"), "dt = 0.1 ms is a whole number of NEST's default tics");
+}
+
+/// Whether `text` is Python that parses (None where no python3 runs here).
+fn python_parses(text: &str) -> Option<Result<(), String>> {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", "import ast, sys; ast.parse(sys.stdin.buffer.read().decode('utf-8'))"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .ok()?;
+    child.stdin.take()?.write_all(text.as_bytes()).ok()?;
+    let out = child.wait_with_output().ok()?;
+    Some(if out.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&out.stderr).into_owned()) })
+}
+
+/// Names go into generated Python as escaped literals: a backslash, quote,
+/// `{script}`, line break or non-ASCII character in the network's name, a
+/// population's, a projection's label or the script's file name neither
+/// breaks the script nor renames anything (the script's name goes only into
+/// the docstring's usage line).
+#[test]
+fn names_are_written_as_python_literals() {
+    let name = "runs\\user_a \"x\"\"\" 'q' {script}\nline two é\u{2028}";
+    let pop = "out{script} \\ 'é'";
+    let label = "l,\"a\\b\" {script}";
+    let net = serde_json::json!({"name": name, "dt_ms": 1.0, "populations": [
+        {"name": "src{script}", "size": 2, "model": "spike_source_array", "spike_times": [[3.0], [5.0]]},
+        {"name": pop, "size": 2, "model": "lif"}],
+        "projections": [{"pre": "src{script}", "post": pop, "label": label, "weight": 0.1, "connector": {"type": "all_to_all"},
+            "plasticity": {"type": "stdp", "timing_dependence": {"type": "spike_pair", "tau_plus": 20.0, "tau_minus": 15.0, "A_plus": 0.03, "A_minus": 0.036},
+                           "weight_dependence": {"type": "additive", "w_min": 0.0, "w_max": 0.4}}}]});
+    let (n, prep) = from_json(&net, "spinnaker");
+    let lava_net = serde_json::json!({"name": name, "dt_ms": 1.0, "populations": [
+        {"name": "src{script}", "size": 2, "model": "spike_source_array", "spike_times": [[3.0], [5.0]]},
+        {"name": pop, "size": 2, "model": "loihi_lif", "params": {"du": 1.0, "dv": 1.0, "vth": 10.0}}],
+        "projections": [{"pre": "src{script}", "post": pop, "label": label, "weight": 30.0, "connector": {"type": "all_to_all"}}]});
+    let (ln, lprep) = from_json(&lava_net, "loihi");
+    let scripts = [
+        pynn::export(&n, &prep, &pynn::Options::default(), "we\"ird\\_data").unwrap(),
+        pynn::export(&n, &prep, &pynn::Options { backend: pynn::Backend::Nest, ..Default::default() }, "d").unwrap(),
+        lava::export(&ln, &lprep, &lava::Options::default(), "d").unwrap(),
+    ];
+    let file = "we\"ird\\{script} é.py";
+    for s in &scripts {
+        let t = s.text_for(file);
+        assert!(t.starts_with("#!/usr/bin/env python3\n\"\"\"runs\\\\user_a \\\"x\\\"\\\"\\\" 'q' {script}\\nline two é\\u2028: a "), "{t}");
+        assert!(t.contains("    python we\\\"ird\\\\{script} é.py ["), "the script's name, escaped, in the usage line: {t}");
+        assert!(t.contains("[\"out{script} \\\\ 'é'\"]"), "the population keeps its name: {t}");
+        assert!(!t.contains("CHECK_ARRAYS") && !t.contains("HAS_SOURCES") && !t.contains("WEIGHTS_ARG"));
+        if let Some(r) = python_parses(&t) {
+            r.unwrap_or_else(|e| panic!("{e}\n{t}"));
+        }
+    }
+    assert!(scripts[0].text.contains("\"we\\\"ird\\\\_data\")"), "the data directory as a literal");
+    assert!(scripts[0].text.contains("label=\"l,\\\"a\\\\b\\\" {script}\")"), "{}", scripts[0].text);
 }

@@ -146,11 +146,13 @@ pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Re
     let mut data: Vec<(String, Vec<u8>)> = Vec::new();
     let mut t = String::new();
     let _ = writeln!(t, "#!/usr/bin/env python3");
-    let _ = writeln!(
+    let _ = write!(
         t,
-        "\"\"\"{}: a lava-nc script exported by nerve (Loihi 2, bit-accurate fixed_pt models).\n\nRuns the network and writes its spikes in nerve's CSV format (population,neuron,time\nin ms; lava's step t is nerve's step t - 1), to compare with `nerve run --record`.\n\n    python {{script}} [--steps N] [--out FILE]\n\"\"\"",
-        net.name.replace('"', "'")
+        "\"\"\"{}: a lava-nc script exported by nerve (Loihi 2, bit-accurate fixed_pt models).\n\nRuns the network and writes its spikes in nerve's CSV format (population,neuron,time\nin ms; lava's step t is nerve's step t - 1), to compare with `nerve run --record`.\n\n    python ",
+        super::py_escape(&net.name)
     );
+    let script_at = Some(t.len());
+    t.push_str(" [--steps N] [--out FILE]\n\"\"\"\n");
     t.push_str(
         r#"import argparse
 import os
@@ -172,7 +174,7 @@ from lava.utils.weightutils import SignMode
     let _ = writeln!(t, "DT = {}  # ms", py_float(dt));
     let _ = writeln!(t, "STEPS = {steps}  # the default run; spike sources cover this many steps");
     let _ = writeln!(t, "DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), {})", py_str(data_dir));
-    t.push_str(
+    let template = String::from(
         r#"
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument("--steps", type=int, default=STEPS, help="timesteps to run (default %(default)s)")
@@ -204,7 +206,8 @@ def source(n, spikes):
 "#,
     );
     let has_sources = net.pops().any(|(_, p)| p.model.is_source());
-    t = t.replace("HAS_SOURCES", if has_sources { "True" } else { "False" });
+    // On the template only: the docstring holds the network's name.
+    t.push_str(&template.replace("HAS_SOURCES", if has_sources { "True" } else { "False" }));
     t.push_str("procs = {}\nsinks = {}\nlearning = {}  # label -> LearningDense\n");
     let int_list = |v: &[i64]| -> String {
         match v.first() {
@@ -412,7 +415,7 @@ if LEARNING:
     print(f"wrote {n} learned weights to {args.weights}")
 "#,
     );
-    Ok(Script { text: t, data_dir: data_dir.to_string(), data, notes: Vec::new() })
+    Ok(Script { text: t, data_dir: data_dir.to_string(), data, notes: Vec::new(), script_at })
 }
 
 /// A Python expression for an int matrix, inline or from an NPY file.

@@ -15,6 +15,7 @@ use crate::compile::Prepared;
 use crate::error::{CompileError, Result};
 use crate::lower::ProjQuant;
 use crate::net::model::*;
+use std::fmt::Write as _;
 
 /// One export target, for `nerve export --list`.
 pub struct Target {
@@ -245,10 +246,35 @@ pub(crate) fn py_time(x: f64) -> String {
     }
 }
 
-/// A Python string literal.
+/// A Python string literal, `"…"`: backslash, double quote and control
+/// characters escaped as Python's repr escapes them, every other character
+/// as is (scripts are UTF-8). Every name and path written into generated
+/// Python goes through it (or through [`py_escape`] inside a docstring).
 pub(crate) fn py_str(s: &str) -> String {
-    // invariant: serde_json serialises any &str (escaping as needed); only non-string map keys or failing writers make it fail
-    serde_json::to_string(s).expect("serde_json serialises every &str")
+    format!("\"{}\"", py_escape(s))
+}
+
+/// `s` escaped for the inside of a Python string literal, `"…"` or a
+/// `"""…"""` docstring: no backslash, quote or line break of `s` can end the
+/// literal or change what it says.
+pub(crate) fn py_escape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 2);
+    for c in s.chars() {
+        match c {
+            '\\' => o.push_str("\\\\"),
+            '"' => o.push_str("\\\""),
+            '\n' => o.push_str("\\n"),
+            '\r' => o.push_str("\\r"),
+            '\t' => o.push_str("\\t"),
+            // U+2028 and U+2029 too: str.splitlines() breaks lines there.
+            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => {
+                let n = c as u32;
+                let _ = if n < 0x100 { write!(o, "\\x{n:02x}") } else { write!(o, "\\u{n:04x}") };
+            }
+            c => o.push(c),
+        }
+    }
+    o
 }
 
 #[cfg(test)]
@@ -264,5 +290,12 @@ mod tests {
         assert_eq!(py_time(dt), "0.03333333333333333", "a step of dt = 1/30 ms is not 0.033333");
         assert_eq!(py_time(dt).parse::<f64>().unwrap(), dt);
         assert_eq!(py_time(4.0 * dt).parse::<f64>().unwrap(), 4.0 * dt);
+    }
+
+    #[test]
+    fn names_become_python_literals() {
+        assert_eq!(py_str(r#"a\b"c'd"#), r#""a\\b\"c'd""#);
+        assert_eq!(py_str("x\ny\r\t\u{7}\u{85}\u{2028}é{script}"), r#""x\ny\r\t\x07\x85\u2028é{script}""#);
+        assert_eq!(py_escape("\"\"\""), r#"\"\"\""#, "no run of quotes can end a docstring");
     }
 }

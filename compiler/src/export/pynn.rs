@@ -75,6 +75,24 @@ pub struct Script {
     pub data: Vec<(String, Vec<u8>)>,
     /// What the export changed to fit the target, for the user to read.
     pub notes: Vec<String>,
+    /// Where the script's own file name goes in `text` (its docstring's
+    /// usage line), written by [`Script::text_for`].
+    pub script_at: Option<usize>,
+}
+
+impl Script {
+    /// The script as written to a file named `script` (the name escaped for
+    /// the docstring, put only where the usage line names the script).
+    pub fn text_for(&self, script: &str) -> String {
+        match self.script_at {
+            Some(at) if at <= self.text.len() && self.text.is_char_boundary(at) => {
+                let mut t = self.text.clone();
+                t.insert_str(at, &super::py_escape(script));
+                t
+            }
+            _ => self.text.clone(),
+        }
+    }
 }
 
 /// The models the target represents, and as what (`--list`).
@@ -212,15 +230,18 @@ pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Re
     };
     let arch = &prep.arch;
     let _ = writeln!(t, "#!/usr/bin/env python3");
-    let _ = writeln!(
+    let _ = write!(
         t,
-        "\"\"\"{}: a PyNN script exported by nerve for {backend}, from the network compiled for `{arch}`\n({}).\n\nRuns the network and writes its spikes in nerve's CSV format (population,neuron,time\nin ms, sorted by time, population, neuron), to compare with `nerve run --record`.\n\n    python {{script}} [--duration MS] [--out FILE]\n\"\"\"",
-        net.name.replace('"', "'"),
+        "\"\"\"{}: a PyNN script exported by nerve for {backend}, from the network compiled for `{}`\n({}).\n\nRuns the network and writes its spikes in nerve's CSV format (population,neuron,time\nin ms, sorted by time, population, neuron), to compare with `nerve run --record`.\n\n    python ",
+        super::py_escape(&net.name),
+        super::py_escape(arch),
         match o.weights {
-            WeightMode::Quantised => format!("weights as nerve quantised them for `{arch}`"),
+            WeightMode::Quantised => format!("weights as nerve quantised them for `{}`", super::py_escape(arch)),
             WeightMode::Original => "weights as the network gives them".to_string(),
         }
     );
+    let script_at = Some(t.len());
+    t.push_str(" [--duration MS] [--out FILE]\n\"\"\"\n");
     t.push_str("import argparse\nimport os\n\nimport numpy as np\n");
     match o.backend {
         Backend::Spinnaker => t.push_str("import pyNN.spiNNaker as sim\n"),
@@ -230,7 +251,7 @@ pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Re
     let _ = writeln!(t, "DURATION = {}  # ms, the default run", py_float(duration));
     let _ = writeln!(t, "SOURCES_UNTIL = {}  # ms: the exported spike arrays cover this much", py_time(steps as f64 * dt));
     let _ = writeln!(t, "DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), {})", py_str(data_dir));
-    t.push_str(
+    let mut template = String::from(
         r#"
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument("--duration", type=float, default=DURATION, help="ms to run (default %(default)s)")
@@ -255,11 +276,12 @@ def fmt(t):
         Model::Neuron(_) => false,
     });
     let learns = net.projections().any(|(.., p)| p.plasticity.is_some());
-    t = t.replace(
+    // On the template only: the docstring holds the network's name.
+    template = template.replace(
         "WEIGHTS_ARG\n",
         if learns { "ap.add_argument(\"--weights\", default=\"weights.csv\", help=\"learned weights to write (default %(default)s)\")\n" } else { "" },
     );
-    t = t.replace(
+    template = template.replace(
         "CHECK_ARRAYS",
         if has_arrays {
             "if args.duration > SOURCES_UNTIL + 1e-9:\n    ap.error(f\"the exported spike sources cover {SOURCES_UNTIL} ms; export again with a longer --duration\")\n"
@@ -267,6 +289,7 @@ def fmt(t):
             ""
         },
     );
+    t.push_str(&template);
     // The timestep itself: PyNN refuses a min_delay below it by any rounding.
     let min_delay = "DT";
     let max_delay = py_time(max_delay as f64 * dt);
@@ -550,7 +573,7 @@ except Exception:  # a board run may not keep reports
         );
     }
     t.push_str("sim.end()\n");
-    Ok(Script { text: t, data_dir: data_dir.to_string(), data: data.files, notes })
+    Ok(Script { text: t, data_dir: data_dir.to_string(), data: data.files, notes, script_at })
 }
 
 /// NEST's tics per ms for a timestep that is not a whole number of its
