@@ -7,6 +7,7 @@ in ms; lava's step t is nerve's step t - 1), to compare with `nerve run --record
     python {script} [--steps N] [--out FILE]
 """
 import argparse
+import csv
 import os
 
 import numpy as np
@@ -113,12 +114,14 @@ print(f"wrote {len(rows)} spikes to {args.out}")
 # (projection,pre,post,weight,delay; the matrix is post x pre, delays one step).
 if LEARNING:
     n = 0
-    with open(args.weights, "w") as f:
-        f.write("projection,pre,post,weight,delay\n")
+    # csv quotes a label as nerve does (one with a comma, quote or line break).
+    with open(args.weights, "w", newline="") as f:
+        out = csv.writer(f, lineterminator="\n")
+        out.writerow(["projection", "pre", "post", "weight", "delay"])
         for label, _ in LEARNING:
             w = learned[label]
             for pre in range(w.shape[1]):
                 for post in range(w.shape[0]):
-                    f.write(f"{label},{pre},{post},{int(w[post, pre])},{fmt(DT)}\n")
+                    out.writerow([label, pre, post, int(w[post, pre]), fmt(DT)])
                     n += 1
     print(f"wrote {n} learned weights to {args.weights}")

@@ -431,6 +431,12 @@ fn learning_projections_export_or_are_refused() {
     let s = lava::export(&net, &prep, &lava::Options { steps: Some(60), inputs: vec![] }, "loihi_stdp_data").unwrap();
     check("lava_loihi_stdp.py", &script_text(&s));
     assert!(s.text.contains("LearningDense(") && s.text.contains("rng_seed=3") && s.text.contains("s_in_bap"));
+    // Learned weights through csv.writer: a label with a comma quoted, as `nerve run --save-weights` quotes it.
+    let (net, prep) = from_json(&stdp_net(pair("additive", 0.0), "excitatory", 0.1), "spinnaker");
+    for t in [s.text.clone(), pynn::export(&net, &prep, &pynn::Options::default(), "d").unwrap().text] {
+        assert!(t.contains("\nimport csv\n") && t.contains("csv.writer(f, lineterminator=\"\\n\")") && t.contains("out.writerow([label, pre, post, "), "{t}");
+        assert!(!t.contains("f.write(f\"{label},"), "{t}");
+    }
 
     let loihi_rule = serde_json::json!({"type": "loihi", "dw": "2^-2*x1*y0 - 2^-2*y1*x0", "x1_impulse": 16, "x1_tau": 10, "y1_impulse": 16, "y1_tau": 10});
     let loihi_net = |rule: serde_json::Value, conns: serde_json::Value, delay: f64| {

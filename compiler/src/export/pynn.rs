@@ -242,7 +242,9 @@ pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Re
     );
     let script_at = Some(t.len());
     t.push_str(" [--duration MS] [--out FILE]\n\"\"\"\n");
-    t.push_str("import argparse\nimport os\n\nimport numpy as np\n");
+    let learns = net.projections().any(|(.., p)| p.plasticity.is_some());
+    // csv: the learned weights' labels quoted as nerve quotes them.
+    t.push_str(if learns { "import argparse\nimport csv\nimport os\n\nimport numpy as np\n" } else { "import argparse\nimport os\n\nimport numpy as np\n" });
     match o.backend {
         Backend::Spinnaker => t.push_str("import pyNN.spiNNaker as sim\n"),
         Backend::Nest => t.push_str("import pyNN.nest as sim\n"),
@@ -275,7 +277,6 @@ def fmt(t):
         Model::SpikeSourcePoisson { .. } => o.poisson == PoissonMode::Array,
         Model::Neuron(_) => false,
     });
-    let learns = net.projections().any(|(.., p)| p.plasticity.is_some());
     // On the template only: the docstring holds the network's name.
     template = template.replace(
         "WEIGHTS_ARG\n",
@@ -554,10 +555,12 @@ for label, index, scale in LEARNING:
     for pre, post, w, d in learning[label].get(["weight", "delay"], format="list", with_address=True):
         wrows.append((index, int(pre), int(post), float(d), label, float(w) / scale))
 wrows.sort()
-with open(args.weights, "w") as f:
-    f.write("projection,pre,post,weight,delay\n")
+# csv quotes a label as nerve does (one with a comma, quote or line break).
+with open(args.weights, "w", newline="") as f:
+    out = csv.writer(f, lineterminator="\n")
+    out.writerow(["projection", "pre", "post", "weight", "delay"])
     for _, pre, post, d, label, w in wrows:
-        f.write(f"{label},{pre},{post},{w!r},{fmt(d)}\n")
+        out.writerow([label, pre, post, repr(w), fmt(d)])
 print(f"wrote {len(wrows)} learned weights to {args.weights}")
 "#,
         );
