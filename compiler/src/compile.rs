@@ -181,6 +181,14 @@ fn front(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn FnMut(&s
             incoming.push(Incoming { proj: ProjIx::new(n_edges + k), p: &e.p, syn: &gap_currents[k] });
         }
         let mut l = lower(arch, pop, &incoming, dt)?;
+        // An STDP projection's synapses deliver their words: the report measures those.
+        for (e, q) in l.quant.iter_mut().filter(|(e, _)| e.index() < n_edges) {
+            let p = &net.graph[*e];
+            if let Some(crate::net::model::Plasticity::Stdp(st)) = p.plasticity.as_deref() {
+                crate::plasticity::stdp::measure_delivered(net, p, st, q, full(*e).unwrap_or(&syn[e.index()]))
+                    .map_err(|r| CompileError::Projection { projection: p.label.clone(), reason: format!("learning rule: {r}") })?;
+            }
+        }
         let (gaps, own): (Vec<_>, Vec<_>) = std::mem::take(&mut l.quant).into_iter().partition(|(e, _)| e.index() >= n_edges);
         l.quant = own;
         for (e, q) in gaps {

@@ -122,6 +122,35 @@ fn signs_agree(p: &Projection, sy: &Synapses) -> Result<(), String> {
     Ok(())
 }
 
+/// The mapping report's figures for an STDP projection, measured on what
+/// its synapses deliver (weight → word → mantissa), not on the weights as
+/// given: a weight below half a word is held as word 0 and delivers nothing,
+/// which the raw weights' measure (`lower::quant::measure`) does not see.
+pub fn measure_delivered(net: &Network, p: &Projection, st: &StdpPlasticity, q: &mut ProjQuant, sy: &Synapses) -> Result<(), String> {
+    let pl = plan(net, p, st, q, sy, None)?;
+    q.underflow = 0;
+    q.worst_rel_error = 0.0;
+    let mut eval = |w: f64, count: u64| {
+        if w == 0.0 || w.is_nan() {
+            return;
+        }
+        let m = pl.delivery.apply(pl.word(w));
+        if m == 0 {
+            q.underflow += count;
+        }
+        q.worst_rel_error = q.worst_rel_error.max((q.value(m) - w).abs() / w.abs());
+    };
+    match &sy.weights {
+        crate::net::expand::Weights::Uniform(w) => {
+            if !sy.is_empty() {
+                eval(*w, sy.len())
+            }
+        }
+        crate::net::expand::Weights::PerSynapse(v) => v.iter().for_each(|&w| eval(w, 1)),
+    }
+    Ok(())
+}
+
 /// Plans `st` for the projection `p` (synapses `sy`, quantised as `q`); `reward` the reward population's index.
 pub fn plan(net: &Network, p: &Projection, st: &StdpPlasticity, q: &ProjQuant, sy: &Synapses, reward: Option<u32>) -> Result<Planned, String> {
     let dt = net.dt_ms;
@@ -142,6 +171,23 @@ pub fn plan(net: &Network, p: &Projection, st: &StdpPlasticity, q: &ProjQuant, s
         if v.abs() >= 65536.0 {
             return Err(format!("{name} = {v} exceeds S16.15's range"));
         }
+    }
+    // A w_max below one word caps every learned word at 0: the rule could
+    // never give a synapse any weight (a valid weight_shift of 16 does this
+    // to w_max 1 nA). Refused rather than run as a silent no-op. (w_max 0
+    // asks for it in so many words, and is kept.)
+    let wmax_word = s1615(st.w_max) >> shift;
+    if st.w_max > 0.0 && wmax_word == 0 {
+        let n = crate::error::num;
+        let fix = match 31 - s1615(st.w_max).leading_zeros() as i32 {
+            most if most >= 0 => format!("a weight_shift of at most {most} holds it"),
+            _ => "it is below S16.15's resolution, 2^-15 nA".to_string(),
+        };
+        return Err(format!(
+            "w_max {} nA is less than one weight word at weight_shift {shift} ({} nA): every weight the rule learns would be 0 ({fix})",
+            n(st.w_max),
+            n(word_unit)
+        ));
     }
     let sign = match p.receptor {
         Receptor::Excitatory => 1,

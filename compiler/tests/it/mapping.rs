@@ -489,3 +489,35 @@ fn stdp_weights_take_their_receptors_sign() {
     let e = compiled(&b.finish().unwrap()).unwrap_err();
     assert!(e.contains("projection p") && e.contains("synapse 1 → 1 has weight 0.5 nA on the inhibitory receptor"), "{e}");
 }
+
+/// A valid `weight_shift` can make a word worth more than the weights: at
+/// 16 a word is 2 nA, so w_max 1 nA caps every learned word at 0 (nothing
+/// could ever be learned): refused, naming w_max, the shift and the largest
+/// that holds it. At 15 a word is 1 nA, w_max fits, but the initial 0.5 nA
+/// is word 0 and delivers nothing: the report counts it as underflow (it
+/// measured the raw weight and said 0). The default shift holds it.
+#[test]
+fn stdp_weights_below_one_word() {
+    let spinnaker = Arch::builtin("spinnaker").unwrap();
+    let net = |shift: &str| {
+        parse(&format!(
+            r#"{{"populations": [{{"name": "pre", "size": 1, "model": "spike_source_array", "spike_times": [[5.0, 20.0]]}}, {{"name": "post", "size": 1, "model": "lif"}}],
+                "projections": [{{"pre": "pre", "post": "post", "label": "learn", "weight": 0.5, "connector": {{"type": "all_to_all"}},
+                  "plasticity": {{"type": "stdp", "timing_dependence": {{"type": "spike_pair"}}, "weight_dependence": {{"type": "additive", "w_min": 0.0, "w_max": 1.0}}{shift}}}}}]}}"#
+        ))
+    };
+    let e = compile(&spinnaker, &net(r#", "weight_shift": 16"#), &Options::default(), &mut |_| {}).map(|_| ()).unwrap_err().to_string();
+    assert!(
+        e.contains("projection learn") && e.contains("w_max 1 nA is less than one weight word at weight_shift 16 (2 nA)") && e.contains("at most 15"),
+        "{e}"
+    );
+    let learn = |shift: &str| {
+        let out = build("spinnaker", &net(shift));
+        let q = out.report.quantisation.iter().find(|q| q.projection == "learn").unwrap().clone();
+        (q.underflow, q.worst_rel_error)
+    };
+    assert_eq!(learn(r#", "weight_shift": 15"#), (1, 1.0));
+    let (underflow, err) = learn("");
+    assert_eq!(underflow, 0);
+    assert!(err < 1e-3, "{err}");
+}
