@@ -164,7 +164,13 @@ impl Summary {
         let v: serde_json::Value = serde_json::from_str(&text).map_err(summary_err)?;
         let value_err = |b: BadValue| crate::Error::SummaryValue { path: path.to_path_buf(), field: b.field, value: b.value, reason: b.reason };
         check_magnitudes(&v).map_err(value_err)?;
-        let s = Summary::deserialize(&v).map_err(summary_err)?;
+        // Through the path it reached: serde_json's message for a value has
+        // no position ("missing field `busy_ns`", but in which core?).
+        let s: Summary = serde_path_to_error::deserialize(&v).map_err(|e| crate::Error::SummaryField {
+            path: path.to_path_buf(),
+            at: e.path().to_string(),
+            source: e.into_inner(),
+        })?;
         s.check_fields().map_err(value_err)?;
         Ok(s)
     }
@@ -567,7 +573,7 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
                 size: p.size,
                 cores: p.slices.len() as u32,
                 spikes,
-                rate_hz: if bio_s > 0.0 { spikes as f64 / p.size as f64 / bio_s } else { 0.0 },
+                rate_hz: if bio_s > 0.0 && p.size > 0 { spikes as f64 / p.size as f64 / bio_s } else { 0.0 },
                 synaptic_events_in: mine.clone().map(|x| x.counts.synaptic_events).sum(),
                 synaptic_updates: mine.clone().map(|x| x.counts.synaptic_updates).sum(),
                 dynamic_j: mine.map(|x| energy::core_dynamic_pj(a, &x.counts) * 1e-12).sum(),

@@ -527,6 +527,10 @@ impl Image {
                 }
                 next = next.saturating_add(s.count);
             }
+            if p.size == 0 {
+                // Rates per neuron and every per-neuron table divide by it.
+                return invalid(format!("population `{}` has no neurons (size 0, at least 1)", p.name));
+            }
             if next != p.size {
                 return invalid(format!("population `{}` has size {} but its slices cover {next}", p.name, p.size));
             }

@@ -2,3 +2,4 @@
 //! of one per file (the workspace's test binaries dominate CI's build time).
 
 mod energy_sanity;
+mod summary_read;
