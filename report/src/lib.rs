@@ -43,6 +43,9 @@ pub enum Error {
     File(String),
     #[error("{}: not a run summary from `nerve run --report`: {source}", path.display())]
     Summary { path: PathBuf, source: serde_json::Error },
+    /// A field missing or of the wrong type, where it is (`cores[2].busy_ns`).
+    #[error("{}: not a run summary from `nerve run --report`: at `{at}`: {source}", path.display())]
+    SummaryField { path: PathBuf, at: String, source: serde_json::Error },
     /// A run summary holding a value no run writes (an edited file): the field, the value and the limit.
     #[error("{}: run summary field `{field}` = {value}: {reason}", path.display())]
     SummaryValue { path: PathBuf, field: String, value: String, reason: String },
