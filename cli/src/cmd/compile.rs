@@ -136,6 +136,18 @@ pub struct PrepareArgs {
     nir: NirImportArgs,
 }
 
+impl PrepareArgs {
+    /// The arguments of an export that fills no cores (lava): no --neurons-per-core.
+    pub fn without_cores(nir: NirImportArgs) -> Self {
+        PrepareArgs { neurons_per_core: None, nir }
+    }
+
+    /// --neurons-per-core, if given.
+    pub fn neurons_per_core(&self) -> Option<u32> {
+        self.neurons_per_core
+    }
+}
+
 /// Reads `network` and compiles it for `arch`; the report's read time is set, its write time is not.
 pub fn build(network: &Path, arch: &Arch, b: &BuildArgs, quiet: bool) -> Result<nerve_compiler::compile::Output> {
     let (net, read_s) = read(network, arch, b.neurons_per_core, &b.nir, quiet)?;

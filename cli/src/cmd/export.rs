@@ -109,8 +109,9 @@ pub struct LavaArgs {
     /// Spikes for input populations (as `nerve run --input`). Repeatable.
     #[arg(long)]
     input: Vec<PathBuf>,
+    // No --neurons-per-core: the script builds lava processes, not cores.
     #[command(flatten)]
-    build: PrepareArgs,
+    nir: super::compile::NirImportArgs,
 }
 
 #[derive(Args)]
@@ -142,14 +143,19 @@ pub struct NirArgs {
     nir: super::compile::NirImportArgs,
 }
 
+/// Exits with a usage error of `nerve export` (as clap's own, status 2).
+fn usage_error(msg: &str) -> ! {
+    use clap::CommandFactory;
+    let mut cli = crate::Cli::command();
+    cli.build();
+    // invariant: `export` is one of Cli's subcommands (this is its handler)
+    let export = cli.find_subcommand_mut("export").expect("nerve has an export command");
+    export.error(clap::error::ErrorKind::ArgumentConflict, msg).exit()
+}
+
 pub fn run(a: ExportArgs) -> Result<()> {
     if a.list && a.target.is_some() {
-        use clap::CommandFactory;
-        let mut cli = crate::Cli::command();
-        cli.build();
-        // invariant: `export` is one of Cli's subcommands (this is its handler)
-        let export = cli.find_subcommand_mut("export").expect("nerve has an export command");
-        export.error(clap::error::ErrorKind::ArgumentConflict, "--list lists every target; it takes no target").exit()
+        usage_error("--list lists every target; it takes no target")
     }
     if a.list {
         print_list();
@@ -159,6 +165,9 @@ pub fn run(a: ExportArgs) -> Result<()> {
     match a.target {
         None => Err("give a target (pynn, lava, spinnaker-tables, nir) or --list".into()),
         Some(ExportCmd::Pynn(a)) => {
+            if a.backend == BackendArg::Nest && a.build.neurons_per_core().is_some() {
+                usage_error("--neurons-per-core sets sPyNNaker's neurons per core; --backend nest has no cores (give it for --backend spinnaker only)")
+            }
             let inputs = inputs_of(&a.network, &a.input, &a.arch);
             nerve_report::check_outputs(&[("-o", &a.output)], &inputs)?;
             let arch = Arch::load(&a.arch)?;
@@ -186,7 +195,7 @@ pub fn run(a: ExportArgs) -> Result<()> {
             let inputs = inputs_of(&a.network, &a.input, &a.arch);
             nerve_report::check_outputs(&[("-o", &a.output)], &inputs)?;
             let arch = Arch::load(&a.arch)?;
-            let (net, prep) = crate::cmd::compile::prepare(&a.network, &arch, &a.build, true)?;
+            let (net, prep) = crate::cmd::compile::prepare(&a.network, &arch, &PrepareArgs::without_cores(a.nir), true)?;
             let o = lava::Options { steps: a.steps, inputs: read_inputs(&a.input, &net)? };
             let s = lava::export(&net, &prep, &o, &data_dir(&a.output))?;
             write_script(&a.output, &s, &inputs, quiet)

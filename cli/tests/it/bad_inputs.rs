@@ -330,6 +330,9 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("run good.img --steps 5 --save-network out/n.json", 1, &["--save-network", "good.img"]),
     ("run good.img --steps 5 --inference-steps 0", 2, &["--inference-steps", "0"]),
     ("compile good.json --arch spinnaker --neurons-per-core 0 -o out/x.img", 2, &["--neurons-per-core", "0"]),
+    // --neurons-per-core where it would change nothing: lava has no such option, NEST no cores.
+    ("export lava good.json --arch loihi --neurons-per-core 4 -o out/x.py", 2, &["--neurons-per-core"]),
+    ("export pynn good.json --arch spinnaker --backend nest --neurons-per-core 4 -o out/x.py", 2, &["--neurons-per-core", "--backend nest has no cores"]),
     ("compile fake.nir --arch loihi --dt=-1 -o out/x.img", 2, &["--dt", "-1 is not a timestep"]),
     ("compile fake.nir --arch loihi --dt 0 -o out/x.img", 2, &["--dt", "0 is not a timestep"]),
     ("run good.img --steps abc", 2, &["--steps", "abc"]),
