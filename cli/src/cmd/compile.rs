@@ -233,7 +233,9 @@ pub fn run(a: CompileArgs) -> Result<()> {
     let arch = Arch::load(&a.arch)?;
     let out_path = a.output.clone().unwrap_or_else(|| a.network.with_extension("img"));
     let outputs: Vec<(&str, &Path)> = std::iter::once(("-o", out_path.as_path())).chain(a.report.as_deref().map(|p| ("--report", p))).collect();
-    let inputs: Vec<&Path> = std::iter::once(a.network.as_path()).chain(arch_file(&a.arch)).chain(a.build.files()).collect();
+    let refs = nerve_compiler::front::refs::referenced_files(&a.network);
+    let inputs: Vec<&Path> =
+        std::iter::once(a.network.as_path()).chain(refs.iter().map(PathBuf::as_path)).chain(arch_file(&a.arch)).chain(a.build.files()).collect();
     nerve_report::check_outputs(&outputs, &inputs)?;
     let mut out = build(&a.network, &arch, &a.build, a.quiet || a.json)?;
     let t_write = std::time::Instant::now();

@@ -169,6 +169,7 @@ pub fn run(a: ExportArgs) -> Result<()> {
                 usage_error("--neurons-per-core sets sPyNNaker's neurons per core; --backend nest has no cores (give it for --backend spinnaker only)")
             }
             let inputs = inputs_of(&a.network, &a.input, &a.arch);
+            let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
             nerve_report::check_outputs(&[("-o", &a.output)], &inputs)?;
             let arch = Arch::load(&a.arch)?;
             let (net, prep) = crate::cmd::compile::prepare(&a.network, &arch, &a.build, true)?;
@@ -193,6 +194,7 @@ pub fn run(a: ExportArgs) -> Result<()> {
         }
         Some(ExportCmd::Lava(a)) => {
             let inputs = inputs_of(&a.network, &a.input, &a.arch);
+            let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
             nerve_report::check_outputs(&[("-o", &a.output)], &inputs)?;
             let arch = Arch::load(&a.arch)?;
             let (net, prep) = crate::cmd::compile::prepare(&a.network, &arch, &PrepareArgs::without_cores(a.nir), true)?;
@@ -224,7 +226,8 @@ pub fn run(a: ExportArgs) -> Result<()> {
             Ok(())
         }
         Some(ExportCmd::Nir(a)) => {
-            let inputs: Vec<&Path> = std::iter::once(a.network.as_path()).chain(super::compile::arch_file(&a.arch)).collect();
+            let inputs = inputs_of(&a.network, &[], &a.arch);
+            let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
             nerve_report::check_outputs(&[("-o", &a.output)], &inputs)?;
             let arch = Arch::load(&a.arch)?;
             let net = super::compile::read_network(&a.network, &a.nir, quiet)?;
@@ -272,9 +275,14 @@ fn read_inputs(files: &[PathBuf], net: &nerve_compiler::net::model::Network) -> 
     Ok(inputs.into_iter().flat_map(|i| i.spikes).map(|s| (s.population, s.neuron, s.time_ms)).collect())
 }
 
-/// What an exporter reads: the network, the `--input` files and a profile file.
-fn inputs_of<'a>(network: &'a Path, input: &'a [PathBuf], arch: &'a str) -> Vec<&'a Path> {
-    std::iter::once(network).chain(input.iter().map(PathBuf::as_path)).chain(super::compile::arch_file(arch)).collect()
+/// What an exporter reads: the network and the files it references, the
+/// `--input` files and a profile file.
+fn inputs_of(network: &Path, input: &[PathBuf], arch: &str) -> Vec<PathBuf> {
+    std::iter::once(network.to_path_buf())
+        .chain(nerve_compiler::front::refs::referenced_files(network))
+        .chain(input.iter().cloned())
+        .chain(super::compile::arch_file(arch).map(Path::to_path_buf))
+        .collect()
 }
 
 fn write_script(path: &Path, s: &pynn::Script, inputs: &[&Path], quiet: bool) -> Result<()> {

@@ -213,7 +213,10 @@ fn run_rank(
     .into_iter()
     .filter_map(|(o, p)| p.map(|p| (o, p)))
     .collect();
+    // A network's from_list files too (an image references none).
+    let refs = nerve_compiler::front::refs::referenced_files(&a.image);
     let inputs: Vec<&Path> = std::iter::once(a.image.as_path())
+        .chain(refs.iter().map(PathBuf::as_path))
         .chain(a.input.iter().map(PathBuf::as_path))
         .chain(a.arch.as_deref().and_then(crate::cmd::compile::arch_file))
         .chain(a.build.files())

@@ -15,6 +15,13 @@ fn setup(dir: &Path) {
     let net = r#"{"name":"ni","dt_ms":1.0,"populations":[{"name":"src","size":3,"model":"input"},{"name":"n","size":3,"model":"lif","record":["spikes"]}],
         "projections":[{"pre":"src","post":"n","weight":5.0,"connector":{"type":"one_to_one"}}]}"#;
     w("good.json", net);
+    // A network reading its connections from a CSV file: no output may overwrite that file.
+    w("fl.csv", "pre,post,weight\n0,0,0.5\n");
+    w(
+        "fl.json",
+        r#"{"name":"fl","dt_ms":1.0,"populations":[{"name":"src","size":1,"model":"spike_source_array","spike_times":[[1.0]]},{"name":"n","size":1,"model":"lif"}],
+        "projections":[{"pre":"src","post":"n","connector":{"type":"from_list","file":"fl.csv"}}]}"#,
+    );
     let one = |body: &str| format!(r#"{{"name":"x","dt_ms":1.0,"populations":[{{"name":"a","size":2,"model":"lif"}}],"projections":[{body}]}}"#);
     let pops = |body: &str| format!(r#"{{"name":"x","dt_ms":1.0,"populations":[{body}],"projections":[]}}"#);
     w("trunc.json", r#"{"name": "x", "dt_ms": 1.0, "populations": ["#);
@@ -330,6 +337,13 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("run good.img --steps 5 --save-network out/n.json", 1, &["--save-network", "good.img"]),
     ("run good.img --steps 5 --inference-steps 0", 2, &["--inference-steps", "0"]),
     ("compile good.json --arch spinnaker --neurons-per-core 0 -o out/x.img", 2, &["--neurons-per-core", "0"]),
+    // The network's own from_list file is an input of every command that reads the network.
+    ("export pynn fl.json --arch spinnaker -o fl.csv", 1, &["-o fl.csv: is an input of this command"]),
+    ("export lava fl.json --arch loihi -o fl.csv", 1, &["-o fl.csv: is an input of this command"]),
+    ("export nir fl.json --arch loihi -o fl.csv", 1, &["-o fl.csv: is an input of this command"]),
+    ("compile fl.json --arch spinnaker -o fl.csv", 1, &["-o fl.csv: is an input of this command"]),
+    ("run fl.json --arch spinnaker --steps 5 --record fl.csv", 1, &["--record fl.csv: is an input of this command"]),
+    ("run fl.json --arch spinnaker --steps 5 --save-image out/x.img --save-weights fl.csv", 1, &["--save-weights fl.csv: is an input of this command"]),
     // --neurons-per-core where it would change nothing: lava has no such option, NEST no cores.
     ("export lava good.json --arch loihi --neurons-per-core 4 -o out/x.py", 2, &["--neurons-per-core"]),
     ("export pynn good.json --arch spinnaker --backend nest --neurons-per-core 4 -o out/x.py", 2, &["--neurons-per-core", "--backend nest has no cores"]),

@@ -1,12 +1,14 @@
 //! Networks in: the JSON format ([`json`], with connection lists in CSV
 //! files, [`csv`]), NIR files ([`nir`]) and the Rust builder API
-//! ([`builder`]); [`read`] chooses by the file's extension.
+//! ([`builder`]); [`read`] chooses by the file's extension; [`refs`] the
+//! files a network file reads besides itself.
 
 pub mod builder;
 pub mod csv;
 pub mod dom;
 pub mod json;
 pub mod nir;
+pub mod refs;
 pub mod resume;
 
 use std::path::Path;

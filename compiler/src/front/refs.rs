@@ -1,0 +1,71 @@
+//! The files a network file reads besides itself: a JSON network's
+//! `from_list` connection files (resolved against the network's directory,
+//! as the reader resolves them). Commands count them as inputs, so that no
+//! output overwrites one.
+
+use std::path::{Path, PathBuf};
+
+/// The files `network` references (none for a NIR file, a chip image or
+/// any file that is not a JSON object: reading it fails with its own error
+/// later).
+pub fn referenced_files(network: &Path) -> Vec<PathBuf> {
+    use std::io::Read as _;
+    if network.extension().is_some_and(|e| e.eq_ignore_ascii_case("nir")) {
+        return Vec::new();
+    }
+    // A look at the first bytes first: an image (binary, maybe large) is not read whole.
+    let Ok(f) = std::fs::File::open(network) else { return Vec::new() };
+    let mut head = Vec::new();
+    if f.take(4096).read_to_end(&mut head).is_err() {
+        return Vec::new();
+    }
+    let head = head.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&head);
+    if head.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Vec::new();
+    }
+    let Ok(text) = std::fs::read_to_string(network) else { return Vec::new() };
+    let base = network.parent().map(Path::to_path_buf).unwrap_or_default();
+    referenced_in(text.trim_start_matches('\u{feff}'), &base)
+}
+
+/// The files a network's JSON text references, relative to `base`.
+pub fn referenced_in(text: &str, base: &Path) -> Vec<PathBuf> {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(text) else { return Vec::new() };
+    let mut out = Vec::new();
+    walk(&v, base, &mut out);
+    out
+}
+
+/// Every object of the document with `"type": "from_list"` and a `file`
+/// (a connector, wherever it sits: projections, electrical synapses).
+fn walk(v: &serde_json::Value, base: &Path, out: &mut Vec<PathBuf>) {
+    match v {
+        serde_json::Value::Object(o) => {
+            if let (Some("from_list"), Some(f)) = (o.get("type").and_then(|t| t.as_str()), o.get("file").and_then(|f| f.as_str())) {
+                let p = base.join(f);
+                if !out.contains(&p) {
+                    out.push(p);
+                }
+            }
+            o.values().for_each(|x| walk(x, base, out));
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, base, out)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_list_files_are_found_relative_to_the_network() {
+        let text = r#"{"populations": [], "projections": [
+            {"pre": "a", "post": "b", "connector": {"type": "from_list", "file": "c.csv"}},
+            {"pre": "a", "post": "b", "connector": {"type": "from_list", "file": "sub/d.csv", "select": ["w"]}},
+            {"pre": "a", "post": "b", "connector": {"type": "all_to_all", "file": "not_read.csv"}},
+            {"pre": "a", "post": "b", "connector": {"type": "from_list", "connections": [[0, 0]]}}]}"#;
+        assert_eq!(referenced_in(text, Path::new("nets")), vec![PathBuf::from("nets/c.csv"), PathBuf::from("nets/sub/d.csv")]);
+        assert!(referenced_in("not json", Path::new(".")).is_empty());
+    }
+}
