@@ -154,6 +154,13 @@ impl ProjectionBuilder<'_> {
         {
             return Err(CompileError::Network(format!("projection {}: {why}", self.p.label)));
         }
+        // The JSON reader's check of a learning rule, the same function.
+        if let Some(pl) = &self.p.plasticity {
+            crate::plasticity::check(net, self.post, pl).map_err(|b| CompileError::Projection {
+                projection: self.p.label.clone(),
+                reason: format!("plasticity{}{}: {}", if b.key.is_empty() { "" } else { "." }, b.key, b.reason),
+            })?;
+        }
         self.b.labels.insert(self.p.label.clone());
         Ok(self.b.net.graph.add_edge(self.pre, self.post, self.p))
     }

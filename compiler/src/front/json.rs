@@ -10,9 +10,6 @@ use crate::error::{num, CompileError, Result};
 use crate::net::model::*;
 use nerve_isa::MAX_STEPS;
 
-/// One in the STDP third factor's fixed point (sPyNNaker's S4.11).
-const STDP_ONE: f64 = nerve_isa::learning::stdp::ONE as f64;
-
 /// Where we are in the document, for error messages.
 #[derive(Clone)]
 struct At<'a> {
@@ -551,7 +548,7 @@ impl Parser {
             None => Receptor::Excitatory,
         };
         let plasticity = match o.get("plasticity") {
-            Some(p) => Some(self.plasticity(net, &p, is_loihi, net.pop(post).name.as_str())?),
+            Some(p) => Some(self.plasticity(net, &p, post)?),
             None => None,
         };
         let weight = match o.get("weight") {
@@ -707,47 +704,41 @@ impl Parser {
         Ok(())
     }
 
-    /// A projection's `plasticity` (docs/learning.md).
-    fn plasticity(&self, net: &Network, at: &At, into_loihi: bool, post: &str) -> Result<Plasticity> {
+    /// A projection's `plasticity` (docs/learning.md): read here, checked
+    /// by `plasticity::check` (which the Rust builder runs too), its
+    /// complaint placed at the key's JSON path.
+    fn plasticity(&self, net: &Network, at: &At, post: PopIx) -> Result<Plasticity> {
+        let pl = self.read_plasticity(at)?;
+        if let Err(b) = crate::plasticity::check(net, post, &pl) {
+            let mut cur = at.clone();
+            for part in b.key.split('.').filter(|p| !p.is_empty()) {
+                match cur.obj().ok().and_then(|o| o.get(part)) {
+                    Some(a) => cur = a,
+                    None => break,
+                }
+            }
+            return cur.err(b.reason);
+        }
+        Ok(pl)
+    }
+
+    fn read_plasticity(&self, at: &At) -> Result<Plasticity> {
         let o = at.obj()?;
         let ty_at = o.req("type")?;
         let ty = ty_at.str()?;
         match ty {
             "loihi" | "loihi3f" => {
-                if !into_loihi {
-                    return ty_at.err(format!(
-                        "Loihi learning rules act on lava's integer weights: the target `{post}` must be a loihi_lif population (PyNN-style models take \"type\": \"stdp\")"
-                    ));
-                }
                 let rule = |k: &str| -> Result<Option<String>> {
                     match o.get(k) {
                         Some(a) if a.v.is_null() => Ok(None),
-                        Some(a) => {
-                            let s = a.str()?;
-                            crate::plasticity::loihi::parse(s).map_err(|e| CompileError::Format { file: a.file.to_string(), path: a.v.path(), reason: e })?;
-                            Ok(Some(s.to_string()))
-                        }
+                        Some(a) => Ok(Some(a.str()?.to_string())),
                         None => Ok(None),
                     }
                 };
                 let (dw, dd, dt) = (rule("dw")?, rule("dd")?, rule("dt")?);
-                if dw.is_none() && dd.is_none() && dt.is_none() {
-                    return at.err("a Loihi rule needs at least one of dw, dd, dt");
-                }
-                let num = |k: &str, lo: f64, hi: f64| -> Result<f64> {
+                let num = |k: &str| -> Result<f64> {
                     match o.get(k) {
-                        Some(a) => {
-                            let v = a.f64()?;
-                            if !(lo..=hi).contains(&v) {
-                                return a.err(format!(
-                                    "`{k}` must be in {}..={}, found {}",
-                                    crate::error::num(lo),
-                                    crate::error::num(hi),
-                                    crate::error::num(v)
-                                ));
-                            }
-                            Ok(v)
-                        }
+                        Some(a) => a.f64(),
                         None => Ok(0.0),
                     }
                 };
@@ -758,8 +749,8 @@ impl Parser {
                     if three && q >= 2 {
                         continue; // a 3F rule's post traces come from the neuron and the reward
                     }
-                    impulse[q] = num(&format!("{name}_impulse"), 0.0, 127.0)?;
-                    tau[q] = num(&format!("{name}_tau"), 0.0, 1e9)?;
+                    impulse[q] = num(&format!("{name}_impulse"))?;
+                    tau[q] = num(&format!("{name}_tau"))?;
                 }
                 let t_epoch = match o.get("t_epoch") {
                     Some(a) => {
@@ -776,23 +767,12 @@ impl Parser {
                     None => 1,
                 };
                 let reward = if three {
-                    let r = o.req("reward")?;
-                    let name = r.str()?.to_string();
-                    if net.find(&name).is_none() {
-                        return r.err(format!("no population `{name}` (the reward must be a population defined before this projection)"));
-                    }
-                    // The learning engine multiplies by it as a 32-bit integer.
+                    let name = o.req("reward")?.str()?.to_string();
                     let weight = match o.get("reward_weight") {
-                        Some(a) => {
-                            let v = a.f64()?;
-                            if v.fract() != 0.0 || v < i32::MIN as f64 || v > i32::MAX as f64 {
-                                return a.err(format!("`reward_weight` must be an integer in {}..={}, found {}", i32::MIN, i32::MAX, crate::error::num(v)));
-                            }
-                            v
-                        }
+                        Some(a) => a.f64()?,
                         None => 1.0,
                     };
-                    Some(RewardSpec { pop: name, weight, y1_impulse: num("y1_impulse", 0.0, 127.0)?, y1_tau: num("y1_tau", 0.0, 1e9)? })
+                    Some(RewardSpec { pop: name, weight, y1_impulse: num("y1_impulse")?, y1_tau: num("y1_tau")? })
                 } else {
                     None
                 };
@@ -805,25 +785,10 @@ impl Parser {
                 Ok(Plasticity::Loihi(LoihiPlasticity { dw, dd, dt, impulse, tau, t_epoch, rng_seed, reward }))
             }
             "stdp" => {
-                if into_loihi {
-                    return ty_at.err(format!(
-                        "PyNN's STDP acts on weights in nA: `{post}` is a loihi_lif population, whose integer weights learn with \"type\": \"loihi\""
-                    ));
-                }
                 // PyNN's defaults: SpikePairRule(20, 20, 0.01, 0.01), AdditiveWeightDependence(0, 1).
-                let num = |o: &Obj, k: &str, default: f64, positive: bool| -> Result<f64> {
+                let num = |o: &Obj, k: &str, default: f64| -> Result<f64> {
                     match o.get(k) {
-                        Some(a) => {
-                            let v = a.f64()?;
-                            if !v.is_finite() || (positive && v <= 0.0) || v < 0.0 {
-                                return a.err(format!(
-                                    "`{k}` must be a {} number, found {}",
-                                    if positive { "positive" } else { "non-negative" },
-                                    crate::error::num(v)
-                                ));
-                            }
-                            Ok(v)
-                        }
+                        Some(a) => a.f64(),
                         None => Ok(default),
                     }
                 };
@@ -833,8 +798,8 @@ impl Parser {
                 if td_ty.str()? != "spike_pair" {
                     return td_ty.err(format!("unknown timing dependence `{}` (spike_pair)", td_ty.str()?));
                 }
-                let (tau_plus, tau_minus) = (num(&td, "tau_plus", 20.0, true)?, num(&td, "tau_minus", 20.0, true)?);
-                let (a_plus, a_minus) = (num(&td, "A_plus", 0.01, false)?, num(&td, "A_minus", 0.01, false)?);
+                let (tau_plus, tau_minus) = (num(&td, "tau_plus", 20.0)?, num(&td, "tau_minus", 20.0)?);
+                let (a_plus, a_minus) = (num(&td, "A_plus", 0.01)?, num(&td, "A_minus", 0.01)?);
                 td.finish("type, tau_plus, tau_minus, A_plus, A_minus")?;
                 let wd_at = o.req("weight_dependence")?;
                 let wd = wd_at.obj()?;
@@ -844,28 +809,13 @@ impl Parser {
                     "multiplicative" => true,
                     other => return wd_ty.err(format!("unknown weight dependence `{other}` (additive, multiplicative)")),
                 };
-                let (w_min, w_max) = (num(&wd, "w_min", 0.0, false)?, num(&wd, "w_max", 1.0, false)?);
-                if w_min > w_max {
-                    return wd_at.err(format!("w_min {w_min} exceeds w_max {w_max}"));
-                }
+                let (w_min, w_max) = (num(&wd, "w_min", 0.0)?, num(&wd, "w_max", 1.0)?);
                 wd.finish("type, w_min, w_max")?;
                 let reward = match o.get("reward") {
                     Some(r) => {
                         let name = r.str()?.to_string();
-                        if net.find(&name).is_none() {
-                            return r.err(format!("no population `{name}` (the reward must be a population defined before this projection)"));
-                        }
-                        let weight = num(&o, "reward_weight", 1.0, true)?;
-                        // The third factor is a 16-bit S4.11 number: beyond it the weight was clamped, below half a unit it was 0.
-                        let (lo, hi) = (0.5 / STDP_ONE, i16::MAX as f64 / STDP_ONE);
-                        if !(lo..=hi).contains(&weight) {
-                            // Only a given weight can be out of range (the default is 1).
-                            return o.get("reward_weight").unwrap_or_else(|| o.at.clone()).err(format!(
-                                "`reward_weight` must be in {lo}..={hi} (a 16-bit number with 11 fraction bits), found {}",
-                                crate::error::num(weight)
-                            ));
-                        }
-                        Some(StdpReward { pop: name, weight, tau: num(&o, "reward_tau", 100.0, true)? })
+                        let weight = num(&o, "reward_weight", 1.0)?;
+                        Some(StdpReward { pop: name, weight, tau: num(&o, "reward_tau", 100.0)? })
                     }
                     None => {
                         for k in ["reward_weight", "reward_tau"] {

@@ -270,3 +270,66 @@ fn every_bad_network_is_refused_with_its_culprit() {
         }
     }
 }
+
+/// The builder runs the JSON reader's check of a learning rule (it checked
+/// none: an STDP rule onto loihi_lif, w_min above w_max or a NaN time
+/// constant went on to compile): each refused, naming the projection and key.
+#[test]
+fn the_builder_checks_learning_rules_as_the_reader_does() {
+    use nerve_compiler::front::builder::NetworkBuilder;
+    use nerve_compiler::net::model::{Connector, LoihiPlasticity, Model, Plasticity, StdpPlasticity, Values};
+    let stdp = |f: &dyn Fn(&mut StdpPlasticity)| {
+        let mut st = StdpPlasticity {
+            tau_plus: 20.0,
+            tau_minus: 20.0,
+            a_plus: 0.01,
+            a_minus: 0.01,
+            multiplicative: false,
+            w_min: 0.0,
+            w_max: 1.0,
+            reward: None,
+            weight_shift: None,
+        };
+        f(&mut st);
+        Plasticity::Stdp(st)
+    };
+    let loihi = |dw: Option<&str>, t_epoch: u16| {
+        Plasticity::Loihi(LoihiPlasticity {
+            dw: dw.map(String::from),
+            dd: None,
+            dt: None,
+            impulse: [0.0; 5],
+            tau: [0.0; 5],
+            t_epoch,
+            rng_seed: 1,
+            reward: None,
+        })
+    };
+    let try_rule = |pl: Plasticity, onto_loihi: bool| -> Result<(), String> {
+        let mut b = NetworkBuilder::new("b", 1.0);
+        let s = b.population("s", 2, Model::Input).unwrap();
+        let m = if onto_loihi {
+            Model::neuron("loihi_lif", vec![("du", Values::Scalar(1.0)), ("dv", Values::Scalar(1.0)), ("vth", Values::Scalar(10.0))]).unwrap()
+        } else {
+            Model::neuron("lif", vec![]).unwrap()
+        };
+        let l = b.population("l", 2, m).unwrap();
+        b.project(s, l, Connector::OneToOne).weight(1.0).label("p").plasticity(pl).add().map(|_| ()).map_err(|e| e.to_string())
+    };
+    try_rule(stdp(&|_| {}), false).unwrap();
+    try_rule(loihi(Some("x0*y1"), 1), true).unwrap();
+    for (pl, onto_loihi, want) in [
+        (stdp(&|_| {}), true, "plasticity.type: PyNN's STDP acts on weights in nA: `l` is a loihi_lif population"),
+        (loihi(Some("x0*y1"), 1), false, "plasticity.type: Loihi learning rules act on lava's integer weights"),
+        (stdp(&|s| s.w_min = 2.0), false, "plasticity.weight_dependence: w_min 2 exceeds w_max 1"),
+        (stdp(&|s| s.tau_plus = f64::NAN), false, "plasticity.timing_dependence.tau_plus: `tau_plus` must be a positive number, found NaN"),
+        (stdp(&|s| s.w_max = f64::NAN), false, "plasticity.weight_dependence.w_max: `w_max` must be a non-negative number"),
+        (stdp(&|s| s.weight_shift = Some(17)), false, "plasticity.weight_shift: `weight_shift` must be in 0..=16, found 17"),
+        (loihi(Some("x1*y1"), 1), true, "plasticity.dw:"),
+        (loihi(None, 1), true, "plasticity: a Loihi rule needs at least one of dw, dd, dt"),
+        (loihi(Some("x0*y1"), 64), true, "plasticity.t_epoch: `t_epoch` must be in 1..=63 steps, found 64"),
+    ] {
+        let e = try_rule(pl, onto_loihi).unwrap_err();
+        assert!(e.contains("projection p: ") && e.contains(want), "want {want}: {e}");
+    }
+}
