@@ -297,3 +297,63 @@ fn the_cli_reports_the_chosen_dt_and_warns_of_coarse_ones() {
     assert_eq!((c.dt_s, c.reset), (1e-4, ResetMode::Subtract), "{}", c.summary());
     assert!(c.dt_why.contains("sample_dt") && c.reset_why.contains("reset_subtract"), "{}", c.summary());
 }
+
+/// Generated node names (`out_X`, `w_X_k`, `d_X_k`, `X.state`) never take a
+/// population's: populations `lif` (without successors: its Output node
+/// would be `out_lif`), `out_lif` and `w_input_0` (the first projection's
+/// node), exported, read back, and all are still LIF populations fed by
+/// their own projections.
+#[test]
+fn generated_nir_names_never_take_a_populations() {
+    use nerve_compiler::export::nir::{to_nir, write_nir};
+    use nerve_compiler::front::nir::model::{Array, NirGraph, NirNode};
+    let n = 2;
+    let a = |x: f64| Array { data: vec![x; n], shape: vec![n] };
+    let lif = || NirNode::LIF { tau: a(0.01), r: a(10.0), v_leak: a(0.0), v_threshold: a(1.0), v_reset: Some(a(0.0)) };
+    let eye = |k: f64| Array { data: vec![k, 0.0, 0.0, k], shape: vec![n, n] };
+    let g = NirGraph {
+        nodes: vec![
+            ("input".into(), NirNode::Input { shape: Array { data: vec![n as f64], shape: vec![1] } }),
+            ("w1".into(), NirNode::Linear { weight: eye(1.0) }),
+            ("w2".into(), NirNode::Linear { weight: eye(0.5) }),
+            ("w3".into(), NirNode::Linear { weight: eye(0.25) }),
+            ("lif".into(), lif()),
+            ("out_lif".into(), lif()),
+            ("w_input_0".into(), lif()),
+            ("output".into(), NirNode::Output { shape: Array { data: vec![n as f64], shape: vec![1] } }),
+        ],
+        edges: vec![
+            ("input".into(), "w1".into()),
+            ("w1".into(), "lif".into()),
+            ("input".into(), "w2".into()),
+            ("w2".into(), "out_lif".into()),
+            ("input".into(), "w3".into()),
+            ("w3".into(), "w_input_0".into()),
+            ("w_input_0".into(), "output".into()),
+        ],
+        version: Some("1.0.8".into()),
+        metadata: vec![("sample_dt".into(), 1e-3)],
+    };
+    let (net, _) = to_network(&g, "collide", "x", &NirOptions::default()).unwrap();
+    let pops: Vec<String> = net.pops().map(|(_, p)| p.name.clone()).collect();
+    assert_eq!(pops.len(), 4, "{pops:?}");
+    let out = compile(&Arch::builtin("loihi").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+    let back = to_nir(&net, &out.quant).unwrap();
+    let mut names: Vec<&str> = back.nodes.iter().map(|(k, _)| k.as_str()).collect();
+    names.sort();
+    let len = names.len();
+    names.dedup();
+    assert_eq!(names.len(), len, "node names unique: {names:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rt.nir");
+    write_nir(&back, &file).unwrap();
+    let (net2, _) = to_network(&read_nir(&file).unwrap(), "rt", "y", &NirOptions::default()).unwrap();
+    let pops2: Vec<String> = net2.pops().map(|(_, p)| p.name.clone()).collect();
+    assert_eq!(pops2.len(), pops.len(), "{pops2:?}");
+    for p in &pops {
+        assert!(pops2.contains(p), "population `{p}` lost in the round trip: {pops2:?}");
+        let (a, b) = (net.pop(net.find(p).unwrap()), net2.pop(net2.find(p).unwrap()));
+        assert_eq!(a.model.name(), b.model.name(), "`{p}`");
+    }
+    assert_eq!(net.projections().count(), net2.projections().count());
+}

@@ -42,15 +42,19 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
     let arr = |v: &Values, n: usize| Array { data: (0..n).map(|i| v.get(i)).collect(), shape: vec![n] };
     let mut has_out = vec![false; net.num_pops()];
     let mut biased = vec![false; net.num_pops()];
+    // Node names: the populations' own, and generated ones made unique
+    // against them and each other (a population named `out_x` beside `x`).
+    let mut names = Names { taken: net.pops().map(|(_, p)| p.name.clone()).collect() };
     // Where a population's input goes: a firing readout is written as its
     // stateful node `NAME.state` followed by the Threshold `NAME`.
-    let entry = |ix: PopIx| -> String {
-        let name = &net.pop(ix).name;
-        match nir_neuron(&net.pop(ix).model) {
-            Some(n) if n.fire => format!("{name}.state"),
-            _ => name.clone(),
-        }
-    };
+    let entries: Vec<String> = net
+        .pops()
+        .map(|(_, pop)| match nir_neuron(&pop.model) {
+            Some(n) if n.fire => names.fresh(format!("{}.state", pop.name)),
+            _ => pop.name.clone(),
+        })
+        .collect();
+    let entry = |ix: PopIx| -> String { entries[ix.index()].clone() };
     for (e, pre, post, p) in net.projections() {
         if p.plasticity.is_some() {
             // NIR 1.0 describes trained networks: it has no learning rules.
@@ -91,7 +95,7 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
             }
         }
         let delays: Vec<u16> = delay_of.iter().map(|d| d.unwrap_or(1)).collect();
-        let wname = format!("w_{}_{}", net.pop(pre).name, e.index());
+        let wname = names.fresh(format!("w_{}_{}", net.pop(pre).name, e.index()));
         let weight = Array { data: w, shape: vec![npost, npre] };
         // The target's constant input rides on its first incoming projection.
         let bias = match nir_neuron(&net.pop(post).model) {
@@ -110,7 +114,7 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
         ));
         g.edges.push((net.pop(pre).name.clone(), wname.clone()));
         if delays.iter().any(|&d| d > 1) {
-            let dname = format!("d_{}_{}", net.pop(pre).name, e.index());
+            let dname = names.fresh(format!("d_{}_{}", net.pop(pre).name, e.index()));
             let secs: Vec<f64> = delays.iter().map(|&d| (d - 1) as f64 * net.dt_ms / 1000.0).collect();
             g.nodes.push((dname.clone(), NirNode::Delay { delay: Array { data: secs, shape: vec![npost] } }));
             g.edges.push((wname, dname.clone()));
@@ -180,13 +184,32 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
         };
         g.nodes.push((pop.name.clone(), node));
         if !has_out[pi.index()] {
-            let oname = format!("out_{}", pop.name);
+            let oname = names.fresh(format!("out_{}", pop.name));
             g.nodes.push((oname.clone(), NirNode::Output { shape: Array { data: vec![n as f64], shape: vec![1] } }));
             g.edges.push((pop.name.clone(), oname));
         }
     }
     g.nodes.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(g)
+}
+
+/// The node names of a graph being written: `fresh` gives a name no node
+/// has, the one asked for or, where that is taken, it with `_1`, `_2`, …
+/// (deterministic: the network's order decides).
+struct Names {
+    taken: std::collections::HashSet<String>,
+}
+
+impl Names {
+    fn fresh(&mut self, base: String) -> String {
+        let mut k = 0u64;
+        let mut name = base.clone();
+        while !self.taken.insert(name.clone()) {
+            k += 1;
+            name = format!("{base}_{k}");
+        }
+        name
+    }
 }
 
 /// Writes a NIR graph to `path` whole (HDF5, the layout `nir.write` produces).
