@@ -357,3 +357,49 @@ fn generated_nir_names_never_take_a_populations() {
     }
     assert_eq!(net.projections().count(), net2.projections().count());
 }
+
+/// A convolution of a few KB whose dense weight matrix would be 16 GiB (the
+/// export writes dense matrices): refused before any is built, naming the
+/// projection, its size and the limit (it aborted allocating 16 GiB).
+#[test]
+fn a_dense_matrix_beyond_the_limit_is_refused_not_allocated() {
+    use nerve_compiler::export::nir::{to_nir, MAX_DENSE_ENTRIES};
+    use nerve_compiler::front::nir::model::{Array, NirGraph, NirNode, Padding};
+    let arr = |data: Vec<f64>, shape: &[usize]| Array { data, shape: shape.to_vec() };
+    let out_n = 16 * 64 * 64;
+    let g = NirGraph {
+        nodes: vec![
+            ("input".into(), NirNode::Input { shape: arr(vec![2.0, 128.0, 128.0], &[3]) }),
+            (
+                "conv".into(),
+                NirNode::Conv {
+                    dims: 2,
+                    weight: arr((0..16 * 2 * 9).map(|i| (i % 7) as f64 * 0.1).collect(), &[16, 2, 3, 3]),
+                    bias: None,
+                    stride: Some(arr(vec![2.0, 2.0], &[2])),
+                    padding: Padding::Values(vec![1.0, 1.0]),
+                    dilation: None,
+                    groups: None,
+                    input_shape: Some(arr(vec![128.0, 128.0], &[2])),
+                },
+            ),
+            (
+                "if1".into(),
+                NirNode::IF {
+                    r: arr(vec![1.0; out_n], &[16, 64, 64]),
+                    v_threshold: arr(vec![1.0; out_n], &[16, 64, 64]),
+                    v_reset: Some(arr(vec![0.0; out_n], &[16, 64, 64])),
+                },
+            ),
+            ("output".into(), NirNode::Output { shape: arr(vec![16.0, 64.0, 64.0], &[3]) }),
+        ],
+        edges: vec![("input".into(), "conv".into()), ("conv".into(), "if1".into()), ("if1".into(), "output".into())],
+        version: Some("1.0.8".into()),
+        metadata: vec![("sample_dt".into(), 1e-3)],
+    };
+    let (net, _) = to_network(&g, "bigconv", "x", &NirOptions::default()).unwrap();
+    let e = to_nir(&net, &[]).map(|_| ()).unwrap_err().to_string();
+    for want in ["projection input→if1", "65536 × 32768 = 2147483648 entries", "16.0 GiB", &MAX_DENSE_ENTRIES.to_string()] {
+        assert!(e.contains(want), "`{e}` lacks `{want}`");
+    }
+}

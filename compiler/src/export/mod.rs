@@ -66,7 +66,7 @@ pub static TARGETS: &[Target] = &[
         models: || vec![("NIR neurons (from .nir files), input".into(), "their NIR primitives".into())],
         weights: "quantised for the target",
         delays: "a Delay node per projection whose delay is more than one step (one delay per target neuron)",
-        connectors: "Linear/Affine nodes (dense weight matrices)",
+        connectors: "Linear/Affine nodes (dense weight matrices, 2^27 entries in all at most: a large conv or pool connector is an error)",
         plasticity: "none: a learning projection is an error (NIR has no learning rules)",
     },
 ];

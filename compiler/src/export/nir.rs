@@ -17,6 +17,11 @@ use crate::models::nir::{NirKind, NirNeuron};
 use crate::net::expand::expand;
 use crate::net::model::*;
 
+/// Most weight-matrix entries (all projections together) a NIR export
+/// writes: 2^27, 1 GiB as f64. Every projection is a dense matrix, so a
+/// convolution of a few KB would otherwise ask for many GiB (and abort).
+pub const MAX_DENSE_ENTRIES: u64 = 1 << 27;
+
 fn bad(msg: String) -> CompileError {
     CompileError::Network(format!("NIR export: {msg}"))
 }
@@ -41,6 +46,7 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
     }
     let arr = |v: &Values, n: usize| Array { data: (0..n).map(|i| v.get(i)).collect(), shape: vec![n] };
     let mut has_out = vec![false; net.num_pops()];
+    let mut dense = 0u64;
     let mut biased = vec![false; net.num_pops()];
     // Node names: the populations' own, and generated ones made unique
     // against them and each other (a population named `out_x` beside `x`).
@@ -64,6 +70,23 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
             )));
         }
         has_out[pre.index()] = true;
+        // Every projection is written as a dense matrix: its size checked before any is built.
+        let entries = net.pop(pre).size as u64 * net.pop(post).size as u64;
+        dense += entries;
+        if dense > MAX_DENSE_ENTRIES {
+            return Err(super::refuse(
+                "nir",
+                format!("projection {}", p.label),
+                format!(
+                    "its dense weight matrix is {} × {} = {entries} entries ({:.1} GiB as f64){}: more than {MAX_DENSE_ENTRIES} ({} GiB), the most NIR export writes (it writes every projection as a dense Linear/Affine matrix; conv and pool connectors are not written as Conv2d/SumPool2d nodes)",
+                    net.pop(post).size,
+                    net.pop(pre).size,
+                    entries as f64 * 8.0 / (1u64 << 30) as f64,
+                    if dense > entries { format!(", {dense} with the projections before it") } else { String::new() },
+                    MAX_DENSE_ENTRIES * 8 >> 30
+                ),
+            ));
+        }
         let syn = expand(net, e)?;
         let (npre, npost) = (net.pop(pre).size as usize, net.pop(post).size as usize);
         let q = quant.iter().find(|(x, _)| *x == e).map(|(_, q)| q);
