@@ -83,7 +83,7 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
                     net.pop(pre).size,
                     entries as f64 * 8.0 / (1u64 << 30) as f64,
                     if dense > entries { format!(", {dense} with the projections before it") } else { String::new() },
-                    MAX_DENSE_ENTRIES * 8 >> 30
+                    (MAX_DENSE_ENTRIES * 8) >> 30
                 ),
             ));
         }
