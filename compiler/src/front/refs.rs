@@ -13,6 +13,11 @@ pub fn referenced_files(network: &Path) -> Vec<PathBuf> {
     if network.extension().is_some_and(|e| e.eq_ignore_ascii_case("nir")) {
         return Vec::new();
     }
+    // Regular files only: reading a pipe (`run /dev/stdin`) would take the
+    // bytes the command itself reads next.
+    if !std::fs::metadata(network).is_ok_and(|m| m.is_file()) {
+        return Vec::new();
+    }
     // A look at the first bytes first: an image (binary, maybe large) is not read whole.
     let Ok(f) = std::fs::File::open(network) else { return Vec::new() };
     let mut head = Vec::new();
