@@ -320,6 +320,9 @@ def test_run_probe_out_writes_as_it_goes(tmp_path):
         img.run(10, probe_out=tmp_path / "none.npy")
     with pytest.raises(ValueError, match="one probe"):
         img.run(10, probes=["out:v", "out:v"], probe_out=tmp_path / "two.npy")
+    with pytest.raises(ValueError, match=r"not JSON: name it \.csv"):
+        img.run(10, probes=["out:v"], probe_out=tmp_path / "v.json")
+    assert not (tmp_path / "v.json").exists()
     with pytest.raises(ValueError, match="max_memory"):
         img.run(10, probes=["out:v"], probe_out=tmp_path / "v.npy", max_memory=0)
     with pytest.raises(ValueError, match="max_memory: only with probe_out"):

@@ -382,6 +382,13 @@ fn checked(m: &Machine, r: &Request) -> Result<Checked> {
         if crate::has_extension(&st.probe_out, "npy") && probes.len() > 1 {
             return Err(Error::Request("a .npy probe file holds one probe; probe one variable or write CSV".into()));
         }
+        // Spikes may be recorded as JSON; probes not: a .json name would hold CSV.
+        if crate::has_extension(&st.probe_out, "json") {
+            return Err(Error::Request(format!(
+                "probe file {}: probes are written as CSV (or NPY, one probe, for a .npy name), not JSON: name it .csv",
+                st.probe_out.display()
+            )));
+        }
     }
     Ok(Checked { ext, late_inputs, probes })
 }

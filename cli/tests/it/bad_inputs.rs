@@ -314,6 +314,8 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("run good.img --steps 5 --format json", 1, &["--format", "--record"]),
     // Nothing was written, without a word.
     ("run good.img --steps 5 --probe-out out/p.csv", 1, &["--probe-out out/p.csv", "give --probe"]),
+    // Spikes may be recorded as JSON, probes not: a .json name held CSV.
+    ("run good.img --steps 5 --probe n:v --probe-out out/p.JSON", 1, &["probe file out/p.JSON", "not JSON: name it .csv"]),
     ("run good.img --steps 5 --save-weights out/w.csv", 1, &["no learning projections"]),
     // Refused before the run: a streamed recording was on disk when the refusal came.
     ("run good.img --steps 5 --save-weights out/w.csv --record out/s.csv --max-memory 1", 1, &["--save-weights", "no learning projections"]),
