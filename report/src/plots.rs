@@ -350,14 +350,21 @@ where
         let shade = if p.recorded { RGBColor(244, 244, 244) } else { RGBColor(225, 225, 225) };
         Rectangle::new([(0.0, (top - p.size as u64) as f64), (t_end, top as f64)], shade.filled())
     }))?;
+    // Each spike one step wide and one neuron high, in pixels and at least
+    // one of each: in data units most are under a pixel (a step of a long
+    // run, a neuron of a large population), which plotters rounds to an
+    // empty rectangle that neither SVG nor PNG shows.
     let dt = s.dt_ms * tf;
-    let w = dt.max(t_end / 900.0);
+    let (left, right) = (chart.backend_coord(&(0.0, 0.0)).0, chart.backend_coord(&(t_end, 0.0)).0);
     for (i, (p, &top)) in order.iter().zip(&tops).enumerate() {
-        let col = colour(i);
-        chart.draw_series(p.spikes.iter().filter(|&&(_, nn)| nn < p.size).map(|&(st, nn)| {
-            let y = (top - nn as u64 - 1) as f64;
-            Rectangle::new([(st as f64 * dt, y), (st as f64 * dt + w, y + 1.0)], col.filled())
-        }))?;
+        let col = colour(i).filled();
+        for &(st, nn) in p.spikes.iter().filter(|&&(_, nn)| nn < p.size) {
+            let (t, y) = (st as f64 * dt, (top - nn as u64 - 1) as f64);
+            let (x0, y0) = chart.backend_coord(&(t, y + 1.0));
+            let (x1, y1) = chart.backend_coord(&(t + dt, y));
+            let x0 = x0.clamp(left, (right - 1).max(left));
+            root.draw(&Rectangle::new([(x0, y0), (x1.min(right).max(x0 + 1), y1.max(y0 + 1))], col))?;
+        }
     }
     // The most active labelled cells, named at their rows at the right edge.
     let mut rows: Vec<(f64, usize)> =
@@ -790,6 +797,50 @@ mod tests {
         assert!(t.iter().any(|(_, _, b)| b == "most active cells:"), "{t:?}");
         assert!(t.iter().any(|(_, _, b)| *b == format!("cell{top} ({n_top})")), "the busiest cell named with its count: {t:?}");
         assert!(t.iter().any(|(_, _, b)| *b == format!("cell{top}")), "and at its row: {t:?}");
+    }
+
+    /// (x, y, width, height, fill) of every rect element of an SVG picture.
+    fn rects(svg: &str) -> Vec<(i64, i64, i64, i64, String)> {
+        let attr = |tag: &str, name: &str| -> String {
+            let k = format!(" {name}=\"");
+            let i = tag.find(&k).unwrap() + k.len();
+            tag[i..i + tag[i..].find('"').unwrap()].to_string()
+        };
+        let num = |tag: &str, name: &str| attr(tag, name).parse::<i64>().unwrap();
+        svg.split("<rect")
+            .skip(1)
+            .map(|t| {
+                let tag = t.split_once("/>").unwrap().0;
+                (num(tag, "x"), num(tag, "y"), num(tag, "width"), num(tag, "height"), attr(tag, "fill"))
+            })
+            .collect()
+    }
+
+    fn svg_colour(i: usize) -> String {
+        let c = Palette99::pick(i).to_rgba();
+        format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2)
+    }
+
+    /// A spike under a pixel (a step of a long run, a neuron of a large
+    /// population) was an empty rectangle: none of a 10^6-neuron
+    /// population's showed, nor the 1-neuron one's beside it.
+    #[test]
+    fn every_spike_is_at_least_a_pixel() {
+        let mut s = fixture();
+        s.steps = 100_000;
+        let p = s.raster.populations[1].clone();
+        s.raster.populations = vec![
+            crate::summary::RasterPop { name: "one".into(), size: 1, spikes: (0..10).map(|k| (k * 9_000, 0)).collect(), ..p.clone() },
+            crate::summary::RasterPop { name: "big".into(), size: 1_000_000, spikes: (0..10).map(|k| (k * 9_000 + 7, k * 99_999)).collect(), ..p },
+        ];
+        s.populations.clear();
+        s.population_order.clear();
+        let r = rects(&svg("raster", &s).unwrap());
+        // The plot's extent: the shaded band of the second population.
+        let band = r.iter().find(|r| r.4 == "#F4F4F4").unwrap();
+        let spikes: Vec<_> = r.iter().filter(|r| (r.4 == svg_colour(0) || r.4 == svg_colour(1)) && r.0 >= band.0 && r.0 < band.0 + band.2).collect();
+        assert_eq!(spikes.len(), 20, "{spikes:?}");
+        assert!(spikes.iter().all(|r| r.2 >= 1 && r.3 >= 1 && r.0 + r.2 <= band.0 + band.2), "{spikes:?}");
     }
 
     #[test]
