@@ -258,6 +258,27 @@ where
 {
     let root = area.clone();
     let order: Vec<&crate::summary::RasterPop> = s.pop_order().iter().filter_map(|&i| s.raster.populations.get(i)).collect();
+    // Each population's spikes in the run: beyond the raster's sample
+    // (truncated) the table's count, where the table has the population.
+    let totals: Vec<u64> = s
+        .pop_order()
+        .iter()
+        .filter(|&&i| i < s.raster.populations.len())
+        .map(|&i| {
+            let p = &s.raster.populations[i];
+            let row = s.populations.get(i).filter(|r| r.name == p.name).map(|r| r.spikes);
+            row.filter(|_| s.raster.truncated).unwrap_or(0).max(p.spikes.len() as u64)
+        })
+        .collect();
+    // "N spikes", or "N of M drawn" when the sample holds only some.
+    let count = |k: usize| {
+        let (drawn, all) = (order[k].spikes.len() as u64, totals[k]);
+        if all > drawn {
+            format!("{drawn} of {all} drawn")
+        } else {
+            format!("{all}")
+        }
+    };
     let n = order.len();
     let t_max = (s.steps as f64 * s.dt_ms).max(s.dt_ms);
     let (tf, tu) = time_unit(t_max);
@@ -282,13 +303,19 @@ where
         lines.push((None, String::new()));
         lines.push((None, "most spikes:".into()));
         let mut busiest: Vec<(usize, &crate::summary::RasterPop)> = order.iter().copied().enumerate().filter(|(_, p)| !p.spikes.is_empty()).collect();
-        busiest.sort_by(|a, b| b.1.spikes.len().cmp(&a.1.spikes.len()).then(a.0.cmp(&b.0)));
+        busiest.sort_by(|a, b| totals[b.0].cmp(&totals[a.0]).then(a.0.cmp(&b.0)));
         for (i, p) in busiest.iter().take(10) {
-            lines.push((Some(colour(*i)), format!("{} ({})", clip(&p.name, 14), p.spikes.len())));
+            lines.push((Some(colour(*i)), format!("{} ({})", clip(&p.name, 14), count(*i))));
         }
     } else {
         for (i, p) in order.iter().enumerate() {
-            let what = if p.recorded { format!("{} spikes", p.spikes.len()) } else { "not recorded".into() };
+            let what = if !p.recorded {
+                "not recorded".into()
+            } else if totals[i] > p.spikes.len() as u64 {
+                count(i)
+            } else {
+                format!("{} spikes", p.spikes.len())
+            };
             lines.push((Some(colour(i)), format!("{} ({what})", clip(&p.name, 16))));
         }
     }
@@ -841,6 +868,24 @@ mod tests {
         let spikes: Vec<_> = r.iter().filter(|r| (r.4 == svg_colour(0) || r.4 == svg_colour(1)) && r.0 >= band.0 && r.0 < band.0 + band.2).collect();
         assert_eq!(spikes.len(), 20, "{spikes:?}");
         assert!(spikes.iter().all(|r| r.2 >= 1 && r.3 >= 1 && r.0 + r.2 <= band.0 + band.2), "{spikes:?}");
+    }
+
+    /// A truncated raster's legend gave the sample's count as the
+    /// population's: 990 spikes drawn of 3000 read "990 spikes".
+    #[test]
+    fn a_truncated_raster_says_how_many_it_draws_of_how_many() {
+        let mut s = fixture();
+        s.raster.truncated = true;
+        let k = s.raster.populations.iter().position(|p| p.name == "exc").unwrap();
+        s.raster.populations[k].spikes = (0..990).map(|i| (i, i % 400)).collect();
+        s.populations[k].spikes = 3000;
+        let t = texts(&svg("raster", &s).unwrap());
+        assert!(t.iter().any(|(_, _, b)| b == "exc (990 of 3000 drawn)"), "{t:?}");
+        assert!(!t.iter().any(|(_, _, b)| b.contains("990 spikes")));
+        // Not truncated, the sample is every spike.
+        s.raster.truncated = false;
+        let t = texts(&svg("raster", &s).unwrap());
+        assert!(t.iter().any(|(_, _, b)| b == "exc (990 spikes)"), "{t:?}");
     }
 
     #[test]
