@@ -379,7 +379,8 @@ pub fn compile(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn Fn
         let p = slice_pop[g as usize] as usize;
         splits[p].len(g - base[p])
     };
-    let (graph, sharing) = crate::map::route::share::share(net, &SliceGraph { edges }, &splits, &slice_pop, &base, len, opts.shared_routes);
+    let (graph, sharing) =
+        crate::map::route::share::share(net, &SliceGraph { edges }, &splits, &slice_pop, &base, len, opts.shared_routes, arch.core.max_output_axons);
     let mut mapped = map_graph(arch, net, &splits, &graph, &opts.place, progress)?;
     mapped.routes.stats.sharing = sharing;
     times.place = mapped.place_s;

@@ -320,6 +320,32 @@ fn shared_routes_keep_a_thinned_network_s_tables_from_growing() {
     }
 }
 
+/// Sharing routes a slice to every slice of its target population, cores
+/// without synapses for it too; partitioning counts only the cores with
+/// synapses against `max_output_axons`. On loihi (4096 output axons per core),
+/// 1024 sources each reaching 4 of the 5 slices of 5120 neurons fit exactly;
+/// shared, they would need 5 × 1024: that pair stays exact. With 512 sources,
+/// 5 × 512 fits, and the pair is shared as before.
+#[test]
+fn shared_routes_stay_within_the_output_axon_limit() {
+    let net = |n: u32| {
+        let conns: Vec<String> = (0..n).flat_map(|i| (0..4).map(move |k| format!("[{i}, {}]", k * 1024 + i))).collect();
+        parse(&format!(
+            r#"{{"name": "axons", "dt_ms": 1.0, "populations": [
+              {{"name": "a", "size": {n}, "model": "spike_source_poisson", "params": {{"rate": 10.0}}, "seed": 1}},
+              {{"name": "b", "size": 5120, "model": "lif"}}],
+            "projections": [{{"pre": "a", "post": "b", "connector": {{"type": "from_list", "connections": [{}]}}, "weight": 0.1}}]}}"#,
+            conns.join(", ")
+        ))
+    };
+    let out = build("loihi", &net(1024));
+    let s = &out.report.routing.sharing;
+    assert_eq!((s.pairs_shared, s.deliveries_exact, s.deliveries_routed), (0, 4096, 4096));
+    let out = build("loihi", &net(512));
+    let s = &out.report.routing.sharing;
+    assert_eq!((s.pairs_shared, s.deliveries_exact, s.deliveries_routed), (1, 2048, 2560));
+}
+
 /// Target populations are filled side by side on several threads; a fault
 /// found there is the one the first faulty population (in network order)
 /// gives, on any thread count. A profile with 1024 delay slots lets delays

@@ -76,6 +76,16 @@ fn chance(c: &Connector, n_pre: u32, n_post: u32, la: u32, lb: u32) -> Option<f6
 /// target keeps sending nothing).
 ///
 /// `len(g)` is slice g's neuron count, `slice_pop[g]` its population.
+///
+/// `max_output_axons` is the profile's limit on a core's output axons (Σ over
+/// its neurons of distinct destination cores, `core.max_output_axons`): a pair
+/// whose sharing would take a source slice past it stays exact, since sharing
+/// adds destination cores that partitioning (which counts only cores with
+/// synapses) did not plan for. Pairs are decided in (pre, post) order, each
+/// against the destinations the pairs before it left, so the choice is
+/// deterministic; a network whose shared routes stay within the limit is
+/// routed as without it.
+#[allow(clippy::too_many_arguments)]
 pub fn share(
     net: &Network,
     graph: &SliceGraph,
@@ -84,6 +94,7 @@ pub fn share(
     base: &[u32],
     len: impl Fn(u32) -> u32,
     max_extra: f64,
+    max_output_axons: Option<u32>,
 ) -> (SliceGraph, ShareStats) {
     // Per population pair, in (pre, post) order: realised deliveries and connected slice pairs.
     let mut pairs: Vec<((u32, u32), u64)> = graph.edges.iter().map(|&(s, t)| ((slice_pop[s as usize], slice_pop[t as usize]), len(s) as u64)).collect();
@@ -99,8 +110,11 @@ pub fn share(
         }
     }
     let mut sends = vec![false; slice_pop.len()];
+    // Per slice: its destination slices (one core each), as routed so far.
+    let mut dests = vec![0u64; slice_pop.len()];
     for &(s, _) in &graph.edges {
         sends[s as usize] = true;
+        dests[s as usize] += 1;
     }
     let mut connectors: std::collections::BTreeMap<(u32, u32), Vec<&Connector>> = std::collections::BTreeMap::new();
     for (_, a, b, pr) in net.projections() {
@@ -131,10 +145,19 @@ pub fn share(
             exact as f64
         };
         let full = sources.len() as u64 * count_q;
-        if max_extra > 0.0 && edges < full && routed as f64 <= expected * (1.0 + max_extra) {
+        // Per source slice: the destinations in q it reaches already (edges are sorted, (pre, post)).
+        let exact_in_q = |a: u32| {
+            let qs = slices(q);
+            let from = graph.edges.partition_point(|&e| e < (a, qs.start));
+            let to = graph.edges.partition_point(|&e| e < (a, qs.end));
+            (to - from) as u64
+        };
+        let fits = |a: u32| max_output_axons.is_none_or(|m| len(a) as u64 * (dests[a as usize] + count_q - exact_in_q(a)) <= m as u64);
+        if max_extra > 0.0 && edges < full && routed as f64 <= expected * (1.0 + max_extra) && sources.iter().all(|&a| fits(a)) {
             stats.pairs_shared += 1;
             stats.deliveries_routed += routed;
             for &a in &sources {
+                dests[a as usize] += count_q - exact_in_q(a);
                 add.extend(slices(q).map(|b| (a, b)));
             }
         } else {
@@ -170,7 +193,7 @@ mod tests {
     fn run(c: &str, edges: &[(u32, u32)], x: f64) -> (Vec<(u32, u32)>, ShareStats) {
         let (net, splits, slice_pop, base) = setup(c);
         let len = |g: u32| splits[slice_pop[g as usize] as usize].len(g - base[slice_pop[g as usize] as usize]);
-        let (g, st) = share(&net, &SliceGraph { edges: edges.to_vec() }, &splits, &slice_pop, &base, len, x);
+        let (g, st) = share(&net, &SliceGraph { edges: edges.to_vec() }, &splits, &slice_pop, &base, len, x, None);
         (g.edges, st)
     }
 
