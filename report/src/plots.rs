@@ -696,7 +696,10 @@ where
         .y_label_formatter(&|v| tick(*v))
         .label_style((FONT, 12))
         .draw()?;
-    chart.draw_series(LineSeries::new(v.iter().enumerate().map(|(i, &y)| (t_of(i), y * scale)), BLUE.stroke_width(1)))?;
+    // A step function: each bin's value from its start to the next bin's
+    // (a line through the starts alone drew nothing for a 1-step run and
+    // never held the last bin to its end).
+    chart.draw_series(LineSeries::new(v.iter().enumerate().flat_map(|(i, &y)| [(t_of(i), y * scale), (t_of(i + 1), y * scale)]), BLUE.stroke_width(1)))?;
     if let Some(t) = s.timing.real_time_tick_ns {
         chart.draw_series(LineSeries::new(vec![(0.0, t * scale), (t_of(v.len()), t * scale)], RED.stroke_width(2)))?;
     }
@@ -886,6 +889,39 @@ mod tests {
         s.raster.truncated = false;
         let t = texts(&svg("raster", &s).unwrap());
         assert!(t.iter().any(|(_, _, b)| b == "exc (990 spikes)"), "{t:?}");
+    }
+
+    /// The points of every polyline of colour `stroke` in an SVG picture.
+    fn polylines(svg: &str, stroke: &str) -> Vec<Vec<(f64, f64)>> {
+        svg.split("<polyline")
+            .skip(1)
+            .map(|t| t.split_once("/>").unwrap().0)
+            .filter(|t| t.contains(&format!("stroke=\"{stroke}\"")))
+            .map(|t| {
+                let i = t.find("points=\"").unwrap() + 8;
+                let pts = &t[i..i + t[i..].find('"').unwrap()];
+                pts.split_whitespace().map(|p| p.split_once(',').map(|(x, y)| (x.parse().unwrap(), y.parse().unwrap())).unwrap()).collect()
+            })
+            .collect()
+    }
+
+    /// The latency of a 1-step run was a line through one point: nothing.
+    /// Each bin is drawn from its start to its end.
+    #[test]
+    fn latency_holds_each_bin_to_its_end() {
+        let n = fixture().series.step_ns.len();
+        for steps in [1, n] {
+            let mut s = fixture();
+            s.steps = steps as u64;
+            s.series.step_ns.truncate(steps);
+            let lines = polylines(&svg("latency", &s).unwrap(), "#0000FF");
+            // The key's sample line is 20 pixels from x = 80, above the plot.
+            let data: Vec<_> = lines.iter().filter(|l| !(l.len() == 2 && l[0].0 == 80.0 && l[1].0 == 100.0)).collect();
+            assert_eq!(data.len(), 1, "{lines:?}");
+            assert_eq!(data[0].len(), 2 * steps, "{steps} steps: {:?}", data[0]);
+            let (x0, x1) = (data[0][0].0, data[0][data[0].len() - 1].0);
+            assert!(x1 - x0 > 700.0, "{steps} steps: from {x0} to {x1}, the plot's width");
+        }
     }
 
     #[test]
