@@ -26,6 +26,13 @@ pub fn significant(v: f64, digits: usize) -> String {
     }
 }
 
+/// A computed time (steps × dt) without the product's float noise: 3 steps
+/// of 0.1 ms are 0.3 ms, not 0.30000000000000004 (rounded to 12 significant
+/// digits, then written as `nerve_isa::num` writes numbers).
+pub fn time_ms(v: f64) -> String {
+    nerve_isa::num(format!("{v:.11e}").parse().unwrap_or(v))
+}
+
 /// The run report: (title, table) in reading order.
 pub fn tables(s: &Summary, top: usize) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -36,7 +43,7 @@ pub fn tables(s: &Summary, top: usize) -> Vec<(String, String)> {
         vec!["machine".into(), format!("{}: {} cores on {} tiles, {} chips", s.arch, s.cores_used, s.tiles_used, s.chips_used)],
         vec![
             "run".into(),
-            format!("{} steps of {} ms ({} ms biological), engine {}, {} thread(s)", s.steps, s.dt_ms, s.steps as f64 * s.dt_ms, s.engine, s.threads),
+            format!("{} steps of {} ms ({} ms biological), engine {}, {} thread(s)", s.steps, s.dt_ms, time_ms(s.steps as f64 * s.dt_ms), s.engine, s.threads),
         ],
         vec!["time to solution".into(), format!("{} (real-time factor {})", eng(t.time_to_solution_s, "s"), significant(t.real_time_factor, 4))],
         vec!["energy".into(), format!("{} total = {} dynamic + {} static", eng(e.total_j, "J"), eng(e.dynamic_j, "J"), eng(e.static_j, "J"))],
@@ -207,7 +214,7 @@ pub fn run_lines(s: &Summary, wall_seconds: f64) -> String {
         s.network,
         s.arch,
         s.steps,
-        s.steps as f64 * s.dt_ms,
+        time_ms(s.steps as f64 * s.dt_ms),
         wall_seconds,
         c.spikes,
         c.spikes as f64 / neurons.max(1) as f64 / bio_s.max(1e-12),
@@ -333,7 +340,20 @@ pub fn map_report(r: &MapReport, arch: &Arch, dest: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::significant;
+    use super::*;
+
+    /// `nerve run small.img --steps 3` said "(0.30000000000000004 ms biological)".
+    #[test]
+    fn biological_time_without_float_noise() {
+        let mut s: Summary = serde_json::from_str(include_str!("../tests/data/run_small.json")).unwrap();
+        (s.steps, s.dt_ms) = (3, 0.1);
+        assert!(run_lines(&s, 1.0).contains("for 3 steps (0.3 ms biological)"), "{}", run_lines(&s, 1.0));
+        let run = tables(&s, 10).into_iter().map(|(_, t)| t).find(|t| t.contains("ms biological")).unwrap();
+        assert!(run.contains("3 steps of 0.1 ms (0.3 ms biological)"), "{run}");
+        for (v, want) in [(3.0 * 0.1, "0.3"), (7.0 * 0.7, "4.9"), (1e100, "1e100"), (200.0, "200"), (4.5e-6, "4.5e-6"), (0.0, "0")] {
+            assert_eq!(time_ms(v), want, "{v}");
+        }
+    }
 
     #[test]
     fn significant_digits() {
