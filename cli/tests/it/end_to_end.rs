@@ -586,6 +586,41 @@ fn shared_kernels_equal_stored_synapses() {
     }
 }
 
+/// A convolution or pooling whose delay needs delay extension (40 steps on
+/// spinnaker, 16 per core) is split into relay stages, each a part of the
+/// kernel with delays of its own: those parts are stored synapse by synapse,
+/// while a short convolution beside them keeps its shared kernel; the spikes
+/// equal those of the same profile without shared kernels.
+#[test]
+fn delay_extended_convolutions_on_shared_kernel_profiles() {
+    let text = r#"{"name": "conv40", "dt_ms": 1.0,
+      "populations": [
+        {"name": "in", "size": 16, "model": "spike_source_poisson", "params": {"rate": 200.0}, "seed": 3},
+        {"name": "c", "size": 4, "model": "if", "record": ["spikes"]},
+        {"name": "p", "size": 4, "model": "if", "record": ["spikes"]},
+        {"name": "q", "size": 4, "model": "if", "record": ["spikes"]}],
+      "projections": [
+        {"pre": "in", "post": "c", "connector": {"type": "conv2d", "in_shape": [1, 4, 4], "weights": [[[[0.1, 0.2], [0.3, 0.4]]]], "stride": [2, 2]}, "weight": 0.5, "delay": 40.0},
+        {"pre": "in", "post": "p", "connector": {"type": "sum_pool2d", "in_shape": [1, 4, 4], "kernel": [2, 2]}, "weight": 0.5, "delay": 40.0},
+        {"pre": "in", "post": "q", "connector": {"type": "conv2d", "in_shape": [1, 4, 4], "weights": [[[[0.1, 0.2], [0.3, 0.4]]]], "stride": [2, 2]}, "weight": 0.5, "delay": 1.0}]}"#;
+    let net = nerve_compiler::front::json::parse_network(text, Path::new("conv40.json")).unwrap();
+    for name in ["spinnaker", "spinnaker2"] {
+        let shared = Arch::builtin(name).unwrap();
+        assert!(shared.core.shared_kernels && shared.core.max_delay_steps < 40, "{name}");
+        let mut stored = shared.clone();
+        stored.core.shared_kernels = false;
+        let a = compile(&shared, &net, &Options::default(), &mut |_| {}).unwrap_or_else(|e| panic!("{name}: {e}")).image.into_image();
+        let b = compile(&stored, &net, &Options::default(), &mut |_| {}).unwrap().image.into_image();
+        assert_eq!(a.cores.iter().map(|c| c.conv.len()).sum::<usize>(), 1, "{name}: only the short convolution shares its kernel");
+        let (_, ra) = emulate(a, 200, false, 1);
+        let (_, rb) = emulate(b, 200, false, 1);
+        for pop in 1..4 {
+            assert!(ra.spikes.iter().filter(|s| s.pop == pop).count() > 5, "{name}: population {pop} needs to spike");
+        }
+        assert_eq!(ra.spikes, rb.spikes, "{name}");
+    }
+}
+
 /// Validation checks cores on several threads for large images: any thread
 /// count reports the same first failing core (and accepts a valid image).
 #[test]

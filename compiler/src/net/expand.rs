@@ -444,9 +444,13 @@ pub struct SharedKernel {
 }
 
 /// The projection's shared kernel, if the target shares kernels and the
-/// projection is a convolution or pooling.
-pub fn shared_kernel(arch: &nerve_isa::arch::Arch, p: &Projection) -> Option<SharedKernel> {
-    if !arch.core.shared_kernels {
+/// projection is a convolution or pooling whose synapses `sy` are the
+/// kernel's, all of one delay. A projection that delay extension split
+/// (`net::delays::extend`) keeps its connector but only the synapses of its
+/// direct stage, with their own delays (the rest go through relays): it is
+/// stored synapse by synapse, as on a target without shared kernels.
+pub fn shared_kernel(arch: &nerve_isa::arch::Arch, p: &Projection, sy: &Synapses) -> Option<SharedKernel> {
+    if !arch.core.shared_kernels || matches!(sy.delays, Delays::PerSynapse(_)) {
         return None;
     }
     let scale = p.weight.unwrap_or(1.0);
