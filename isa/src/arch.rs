@@ -152,7 +152,8 @@ pub struct CoreSpec {
     /// Smallest and largest weight exponent (a power-of-two scale per input port).
     pub weight_exp_min: i8,
     pub weight_exp_max: i8,
-    /// Longest synaptic delay, timesteps (delays are 1..=max; the ring buffer has max+1 slots).
+    /// Longest synaptic delay, timesteps (delays are 1..=max; the ring buffer has max+1 slots),
+    /// in 1..=255: a synapse's delay is 8 bits in the image.
     pub max_delay_steps: u16,
     /// Longest delay with delay-extension cores (sPyNNaker's: relays that
     /// re-emit a spike `max_delay_steps` later, chained), timesteps; absent:
@@ -490,8 +491,11 @@ impl Arch {
         if c.weight_exp_min > c.weight_exp_max {
             return bad("core.weight_exp_min", c.weight_exp_min.to_string(), "must be ≤ weight_exp_max");
         }
-        if c.max_delay_steps == 0 || c.max_delay_steps > 4096 {
-            return bad("core.max_delay_steps", c.max_delay_steps.to_string(), "must be in 1..=4096");
+        // A synapse's delay is one byte in the image (`Synapse::delay`, `ConvRows::delay`),
+        // and delay extension chains relays every `max_delay_steps`: 256 and
+        // more failed as the compiler's own relays' delays overflowed it.
+        if c.max_delay_steps == 0 || c.max_delay_steps > 255 {
+            return bad("core.max_delay_steps", c.max_delay_steps.to_string(), "must be in 1..=255 (a synapse's delay is 8 bits in the image)");
         }
         if let Some(x) = c.max_extended_delay_steps {
             if x < c.max_delay_steps {
@@ -781,7 +785,9 @@ mod tests {
             (|a| a.core.max_output_axons = Some(0), "core.max_output_axons", "≥ 1"),
             (|a| a.core.max_neurons = 0, "core.max_neurons", "1..=65536"),
             (|a| a.core.max_row_length = 0, "core.max_row_length", "≥ 1"),
-            (|a| a.core.max_delay_steps = 0, "core.max_delay_steps", "1..=4096"),
+            (|a| a.core.max_delay_steps = 0, "core.max_delay_steps", "1..=255"),
+            // Passed up to 4096, and delays past 255 failed in code generation, even the compiler's own relays'.
+            (|a| a.core.max_delay_steps = 256, "core.max_delay_steps", "1..=255"),
             (|a| a.core.max_input_ports = 0, "core.max_input_ports", "1..=16"),
             (|a| a.core.synapse_bits = 0, "core.synapse_bits", "1..=synapse_word_bits"),
             (|a| a.core.clock_mhz = 0.0, "core.clock_mhz", "(0, 1e6]"),
