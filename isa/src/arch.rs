@@ -312,9 +312,21 @@ pub enum Status {
     Secondary,
     /// Our estimate; the source says how it was made.
     Estimated,
-    /// Nobody has published it: the value is a placeholder (0 unless the
-    /// source says otherwise), so totals leave this part out.
+    /// Nobody has published it: the value is a placeholder, shown but
+    /// charged as 0 (`Figure::charged`), so totals leave this part out.
     Unknown,
+}
+
+impl Figure {
+    /// What a run charges per event (or per second, for power): the value,
+    /// or 0 for a figure whose status is `unknown`, which runs list as left out.
+    pub fn charged(&self) -> f64 {
+        if self.status == Status::Unknown {
+            0.0
+        } else {
+            self.value
+        }
+    }
 }
 
 /// Energy per counted event (picojoules) and static power (watts).

@@ -73,7 +73,7 @@ macro_rules! counters {
         }
     };
     (@energy) => { None };
-    (@energy $pos:literal $label:literal $fig:ident) => { Some(($pos, $label, |e: &EnergySpec| e.$fig.value)) };
+    (@energy $pos:literal $label:literal $fig:ident) => { Some(($pos, $label, |e: &EnergySpec| e.$fig.charged())) };
 }
 
 counters! {

@@ -549,12 +549,12 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
             dynamic_j: d,
         });
     }
-    let barrier_j = c.barriers as f64 * a.energy.barrier_pj.value * 1e-12;
+    let barrier_j = c.barriers as f64 * a.energy.barrier_pj.charged() * 1e-12;
     let n_chips = chip_dyn.len().max(1) as f64;
     let chips = chip_dyn
         .iter()
         .map(|(&chip, &(nc, d))| {
-            let st = (a.energy.static_chip_w.value + nc as f64 * a.energy.active_core_w.value) * wall_s;
+            let st = (a.energy.static_chip_w.charged() + nc as f64 * a.energy.active_core_w.charged()) * wall_s;
             let dj = d + barrier_j / n_chips;
             ChipRow { chip, cores: nc, dynamic_j: dj, static_j: st, power_w: if wall_s > 0.0 { (dj + st) / wall_s } else { 0.0 } }
         })

@@ -621,6 +621,49 @@ fn delay_extended_convolutions_on_shared_kernel_profiles() {
     }
 }
 
+/// A figure whose status is `unknown` is charged as 0, as the run says
+/// ("unknown figures count as 0"), whatever its placeholder value: per
+/// event and static power alike.
+#[test]
+fn unknown_energy_figures_are_charged_as_zero() {
+    use nerve_isa::arch::Status;
+    use nerve_report::session::{self, Request};
+    use nerve_report::summary;
+    let net = read_network(&example("small.json")).unwrap();
+    let total = |f: &dyn Fn(&mut Arch)| {
+        let mut a = Arch::builtin("spinnaker").unwrap();
+        f(&mut a);
+        a.validate().unwrap();
+        let out = compile(&a, &net, &Options::default(), &mut |_| {}).unwrap();
+        let ran = session::run(Machine::load_valid(out.image).unwrap(), &Request { steps: 100, ..Request::default() }, &mut |_| {}).unwrap();
+        let o = summary::Options {
+            engine: "interp",
+            threads: 1,
+            inference_steps: None,
+            decision: None,
+            decision_spikes: &ran.decision_spikes,
+            recorded: &ran.recorded,
+            load_seconds: 0.0,
+            huge_pages: false,
+        };
+        let s = summary::build(&ran.machine, &ran.output, &o);
+        (s.energy.total_j, s.energy.unknown_figures)
+    };
+    let zero = total(&|a| {
+        a.energy.synaptic_op_pj.value = 0.0;
+        a.energy.static_chip_w.value = 0.0;
+    });
+    let unknown = total(&|a| {
+        (a.energy.synaptic_op_pj.value, a.energy.synaptic_op_pj.status) = (1000.0, Status::Unknown);
+        (a.energy.static_chip_w.value, a.energy.static_chip_w.status) = (5.0, Status::Unknown);
+    });
+    assert!(zero.0 > 0.0);
+    assert_eq!(unknown.0, zero.0, "unknown figures charged");
+    assert_eq!(unknown.1, ["energy.synaptic_op_pj", "energy.static_chip_w"]);
+    let known = total(&|a| a.energy.synaptic_op_pj.value = 1000.0);
+    assert!(known.0 > total(&|_| {}).0, "a known figure is charged");
+}
+
 /// Validation checks cores on several threads for large images: any thread
 /// count reports the same first failing core (and accepts a valid image).
 #[test]

@@ -22,7 +22,7 @@ pub fn total_pj(rows: &[EnergyRow]) -> f64 {
 
 /// Static power of `chips` chips and `cores` cores in use, W.
 pub fn static_power_w(arch: &Arch, chips: u32, cores: u32) -> f64 {
-    chips as f64 * arch.energy.static_chip_w.value + cores as f64 * arch.energy.active_core_w.value
+    chips as f64 * arch.energy.static_chip_w.charged() + cores as f64 * arch.energy.active_core_w.charged()
 }
 
 /// Energy a core's own events cost (synapses it applied, its neuron updates
