@@ -65,7 +65,19 @@ fn svg_r(name: &str, s: &Summary) -> R<String> {
         draw(name, area.clone(), s)?;
         area.present()?;
     }
-    Ok(out)
+    // Well-formed XML whatever the summary's names hold (plotters escapes
+    // only < > & " '): an edited run summary can hold anything.
+    Ok(xml_text(&out).into_owned())
+}
+
+/// `s` with each character XML cannot hold (a control character other than
+/// tab and line breaks, U+FFFE, U+FFFF) replaced by U+FFFD.
+fn xml_text(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().all(nerve_isa::names::xml_char) {
+        s.into()
+    } else {
+        s.chars().map(|c| if nerve_isa::names::xml_char(c) { c } else { '\u{FFFD}' }).collect::<String>().into()
+    }
 }
 
 /// The files [`write_all`] writes into `dir`: NAME.svg and NAME.png of every picture.
@@ -113,7 +125,7 @@ fn png_r(name: &str, path: &std::path::Path, s: &Summary) -> R<()> {
 }
 
 fn caption(s: &Summary, what: &str) -> String {
-    format!("{what} — {} on {}", s.network, s.arch)
+    format!("{what} — {} on {}", xml_text(&s.network), xml_text(&s.arch))
 }
 
 /// An axis number without needless digits: 20, 0.25, 1.5e-7.
@@ -189,6 +201,7 @@ pub fn pick_labels(centres: &[f64], gap: f64) -> Vec<usize> {
 
 /// `s` cut to at most `n` characters (with an ellipsis).
 fn clip(s: &str, n: usize) -> String {
+    let s = &xml_text(s);
     if s.chars().count() <= n {
         s.to_string()
     } else {
@@ -922,6 +935,25 @@ mod tests {
             let (x0, x1) = (data[0][0].0, data[0][data[0].len() - 1].0);
             assert!(x1 - x0 > 700.0, "{steps} steps: from {x0} to {x1}, the plot's width");
         }
+    }
+
+    /// A summary's names went into the SVG as they were: U+0007 or U+FFFF
+    /// made a picture that is not XML. Each such character is U+FFFD.
+    #[test]
+    fn pictures_are_xml_whatever_the_names_hold() {
+        let mut s = fixture();
+        s.network = "a\u{7}b".into();
+        s.arch = "chip\u{FFFE}".into();
+        s.raster.populations[1].name = "p\u{FFFF}".into();
+        s.raster.populations[1].labels = vec!["c\u{1}".into(); 4];
+        s.populations[1].name = "p\u{FFFF}".into();
+        s.energy.by_kind[0].kind = "k\u{FFFF}".into();
+        for (name, _) in PICTURES {
+            let svg = svg(name, &s).unwrap();
+            assert!(svg.chars().all(nerve_isa::names::xml_char), "{name}: {:?}", svg.chars().find(|&c| !nerve_isa::names::xml_char(c)));
+            assert!(svg.contains("a\u{FFFD}b"), "{name}: the network's name, its bad character replaced");
+        }
+        assert!(svg("raster", &s).unwrap().contains("p\u{FFFD}"));
     }
 
     #[test]

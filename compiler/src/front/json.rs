@@ -202,9 +202,22 @@ struct Parser {
 impl Parser {
     fn network(&self, root: &At) -> Result<Network> {
         let o = root.obj()?;
+        // It titles the reports and their (XML) pictures.
         let name = match o.get("name") {
-            Some(n) => n.str()?.to_string(),
-            None => Path::new(root.file).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "network".into()),
+            Some(n) => {
+                let name = n.str()?.to_string();
+                if let Some(why) = nerve_isa::names::bad_network_name(&name) {
+                    return n.err(why);
+                }
+                name
+            }
+            None => {
+                let name = Path::new(root.file).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "network".into());
+                if let Some(why) = nerve_isa::names::bad_network_name(&name) {
+                    return root.err(format!("the network, named after its file for want of a `name`: {why}"));
+                }
+                name
+            }
         };
         let dt_ms = match o.get("dt_ms") {
             Some(d) => {
@@ -689,7 +702,7 @@ impl Parser {
     /// compile report, where two alike could not be told apart.
     fn unique_label(&self, net: &Network, o: &Obj, label: &str) -> Result<()> {
         let at = || o.get("label").unwrap_or_else(|| o.at.clone());
-        if let Some(why) = bad_projection_label(label) {
+        if let Some(why) = bad_projection_label(label).or_else(|| nerve_isa::names::bad_projection_label_char(label)) {
             return at().err(why);
         }
         let h = std::hash::BuildHasher::hash_one(&rustc_hash::FxBuildHasher, label);

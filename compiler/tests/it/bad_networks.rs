@@ -58,6 +58,19 @@ const ROWS: &[(&str, &[&str])] = &[
     (r#"{"populations":[{"name":"a\"b","size":2,"model":"lif"}]}"#, &["$.populations[0].name", "holds '\"'"]),
     (r#"{"populations":[{"name":"ab\n","size":2,"model":"lif"}]}"#, &["$.populations[0].name", "holds '\\n'", "control characters"]),
     (r#"{"populations":[{"name":"a\u0007","size":2,"model":"lif"}]}"#, &["$.populations[0].name", "holds '\\u{7}'"]),
+    // Names the SVG pictures (XML) cannot hold: noncharacters; and the network's name, which titles them.
+    (r#"{"populations":[{"name":"p\uFFFF","size":2,"model":"lif"}]}"#, &["$.populations[0].name", "holds '\\u{ffff}'", "noncharacters"]),
+    (r#"{"populations":[{"name":"a","size":2,"model":"lif","labels":["x","y\uFFFE"]}]}"#, &["$.populations[0].labels[1]", "noncharacters"]),
+    (
+        r#"{"populations":[{"name":"a","size":2,"model":"lif"}],"projections":[{"pre":"a","post":"a","weight":1,"connector":{"type":"one_to_one"},"label":"x\uFDD0"}]}"#,
+        &["$.projections[0].label", "holds '\\u{fdd0}'", "noncharacters"],
+    ),
+    (
+        r#"{"name":"a\u0007b","populations":[{"name":"a","size":2,"model":"lif"}]}"#,
+        &["$.name", "network name \"a\\u{7}b\" holds '\\u{7}'", "control characters"],
+    ),
+    (r#"{"name":"n\uFFFF","populations":[{"name":"a","size":2,"model":"lif"}]}"#, &["$.name", "holds '\\u{ffff}'", "noncharacters"]),
+    (r#"{"name":"","populations":[{"name":"a","size":2,"model":"lif"}]}"#, &["$.name", "a network name cannot be empty"]),
     // `--input` files are read trimmed: `a ` would take the spikes of `a`.
     (
         r#"{"populations":[{"name":"a","size":2,"model":"input"},{"name":"a ","size":2,"model":"lif"}]}"#,
@@ -235,9 +248,30 @@ fn the_builder_refuses_the_same_names() {
     assert!(e.contains("label `w` is used twice"), "{e}");
     let e = b.project(a, n, Connector::OneToOne).weight(1.0).label("w\n").add().unwrap_err().to_string();
     assert!(e.contains("holds '\\n'"), "{e}");
+    let e = b.project(a, n, Connector::OneToOne).weight(1.0).label("w\u{FFFF}").add().unwrap_err().to_string();
+    assert!(e.contains("holds '\\u{ffff}'") && e.contains("noncharacters"), "{e}");
+    let e = b.population("p\u{FFFE}", 2, Model::Input).unwrap_err().to_string();
+    assert!(e.contains("noncharacters"), "{e}");
     let net = b.finish().unwrap();
     let labels: Vec<&str> = net.projections().map(|(_, _, _, p)| p.label.as_str()).collect();
     assert_eq!(labels, ["a→n", "w", "a→n#2"]);
+    // The network's name titles the reports and their SVG (XML) pictures.
+    for (name, says) in [("a\u{7}b", "network name \"a\\u{7}b\" holds '\\u{7}'"), ("n\u{FFFF}", "noncharacters"), ("", "cannot be empty")] {
+        let mut b = NetworkBuilder::new(name, 1.0);
+        b.population("a", 2, Model::Input).unwrap();
+        let e = b.finish().unwrap_err().to_string();
+        assert!(e.contains(says), "{name:?}: {e}");
+    }
+}
+
+/// A network without a `name` is named after its file, which may be named
+/// anything: a name no report could title is refused, naming the file.
+#[test]
+fn a_file_name_that_cannot_name_the_network_is_refused() {
+    let text = r#"{"populations":[{"name":"a","size":2,"model":"lif"}]}"#;
+    let e = parse_network(text, Path::new("a\u{7}.json")).unwrap_err().to_string();
+    assert!(e.contains("named after its file for want of a `name`") && e.contains("holds '\\u{7}'"), "{e}");
+    assert_eq!(parse_network(text, Path::new("dir/ok net.json")).unwrap().name, "ok net");
 }
 
 /// The builder refuses fractional loihi_lif weights as the reader does (5.5 was cut to 5).

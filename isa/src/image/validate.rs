@@ -490,7 +490,10 @@ impl Image {
                 }
             }
         }
-        // Symbol table.
+        // Symbol table. The network's name titles the reports and their (XML) pictures.
+        if let Some(why) = crate::names::bad_network_name(&self.meta.network) {
+            return invalid(why);
+        }
         for (pi, p) in self.populations.iter().enumerate() {
             // The reports write these unquoted (recordings, probe headers).
             if let Some(why) = crate::names::bad_population_name(&p.name) {

@@ -192,7 +192,11 @@ fn validate_names_the_culprit_and_the_limit() {
 #[test]
 fn names_and_timesteps_a_report_cannot_write_are_refused() {
     type Edit<'a> = &'a dyn Fn(&mut nerve_isa::Image);
-    let cases: [(Edit, &str); 7] = [
+    let cases: [(Edit, &str); 11] = [
+        (&|i| i.meta.network = "a\u{7}b".into(), "network name \"a\\u{7}b\" holds '\\u{7}'"),
+        (&|i| i.meta.network = String::new(), "a network name cannot be empty"),
+        (&|i| i.meta.network = "n".repeat(300), "300 characters, beyond 256"),
+        (&|i| i.populations[1].name = "p\u{FFFF}".into(), "population name \"p\\u{ffff}\" holds '\\u{ffff}'"),
         (&|i| i.meta.dt_ms = 1e-9, "dt_ms = 0.000000001 is outside 1e-6..=1e4 ms"),
         (&|i| i.meta.dt_ms = 1e99, "is outside 1e-6..=1e4 ms"),
         (&|i| i.meta.dt_ms = f64::NAN, "dt_ms = NaN is outside"),

@@ -344,6 +344,10 @@ fn pads(padding: &Padding, k: &[usize], dl: &[usize]) -> Vec<usize> {
 
 /// Builds the network from a NIR graph. Returns it with the dt and reset chosen, and why.
 pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Result<(Network, NirChoice)> {
+    // The network is named after the file, which may be named anything.
+    if let Some(why) = nerve_isa::names::bad_network_name(name) {
+        return Err(err(file, format!("the network's name (the file's, without .nir): {why}")));
+    }
     let flat = flatten(g).map_err(|e| err(file, e))?;
     let file_dt = g.metadata.iter().find(|(k, _)| k == "sample_dt").map(|(_, v)| *v).filter(|v| *v > 0.0 && v.is_finite());
     let file_reset = g.metadata.iter().find(|(k, _)| k == "reset_subtract").map(|(_, v)| if *v != 0.0 { ResetMode::Subtract } else { ResetMode::ToReset });
@@ -755,6 +759,18 @@ mod tests {
             version: None,
             metadata: vec![("sample_dt".into(), 1e-3)],
         }
+    }
+
+    /// The network is named after the file: a file name no report could
+    /// title (the pictures are XML) is refused, naming the file.
+    #[test]
+    fn a_file_name_that_cannot_name_the_network_is_refused() {
+        let input = || NirNode::Input { shape: arr(&[2.0]) };
+        let out = || NirNode::Output { shape: arr(&[2.0]) };
+        let g = graph(vec![("in", input()), ("li", li()), ("out", out())], &[("in", "li"), ("li", "out")]);
+        let e = to_network(&g, "g\u{FFFF}", "g\u{FFFF}.nir", &NirOptions::default()).unwrap_err().to_string();
+        assert!(e.contains("the network's name (the file's, without .nir)") && e.contains("noncharacters"), "{e}");
+        to_network(&g, "g", "g.nir", &NirOptions::default()).unwrap();
     }
 
     #[test]
