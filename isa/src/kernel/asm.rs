@@ -42,17 +42,24 @@ fn is_ident(s: &str) -> bool {
     matches!(c.next(), Some(ch) if ch.is_ascii_alphabetic() || ch == '_') && c.all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '.')
 }
 
+/// One optional sign, then digits (`0x` hex, `0b` binary, decimal; `_`
+/// separators): Rust's parsers behind it take a sign of their own, which let
+/// `--5` through as 5 and `0x-7` as -7.
 fn parse_int(s: &str) -> Option<i64> {
     let (neg, body) = match s.strip_prefix('-') {
         Some(b) => (true, b),
         None => (false, s.strip_prefix('+').unwrap_or(s)),
     };
+    let digits = |d: &str, radix: u32| -> Option<String> {
+        let d = d.replace('_', "");
+        (!d.is_empty() && d.chars().all(|c| c.is_digit(radix))).then_some(d)
+    };
     let v = if let Some(h) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
-        i64::from_str_radix(&h.replace('_', ""), 16).ok()?
+        i64::from_str_radix(&digits(h, 16)?, 16).ok()?
     } else if let Some(b) = body.strip_prefix("0b") {
-        i64::from_str_radix(&b.replace('_', ""), 2).ok()?
+        i64::from_str_radix(&digits(b, 2)?, 2).ok()?
     } else {
-        body.replace('_', "").parse::<i64>().ok()?
+        digits(body, 10)?.parse::<i64>().ok()?
     };
     Some(if neg { -v } else { v })
 }
@@ -117,6 +124,8 @@ pub fn assemble(text: &str) -> Result<Kernel, AsmError> {
         for (o, tok) in operands.iter().zip(&toks) {
             let reg = |tok: &str| -> Result<Reg, AsmError> {
                 tok.strip_prefix('r')
+                    // Digits only: `u8::parse` takes a sign (`r+1` was r1).
+                    .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
                     .and_then(|n| n.parse::<u8>().ok())
                     .and_then(Reg::new)
                     .map_or_else(|| err(line, format!("expected a register r0..r15, found `{tok}`")), Ok)

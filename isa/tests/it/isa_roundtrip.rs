@@ -120,6 +120,26 @@ fn assembler_errors_name_the_line() {
     assert!(e.contains("32 bits"), "{e}");
     let e = assemble(".kernel k\n.state v, v\n").unwrap_err().to_string();
     assert!(e.contains("duplicate state name `v`"), "{e}");
+    // One sign at most, and none inside a number or a register: Rust's parsers took a second.
+    for (text, tok) in [
+        ("movi r0, --5", "--5"),
+        ("movi r0, +-5", "+-5"),
+        ("movi r1, 0x-7", "0x-7"),
+        ("movi r1, -0x+7", "-0x+7"),
+        ("movi r2, -0b-11", "-0b-11"),
+        ("addi r3, r0, +-2147483648", "+-2147483648"),
+        ("shl r4, r0, --3", "--3"),
+        ("movi r0, 0x", "0x"),
+        ("movi r0, -", "-"),
+        ("movi r+1, 1", "r+1"),
+        ("movi r-0, 1", "r-0"),
+    ] {
+        let e = assemble(&format!(".kernel k\n    {text}\n")).unwrap_err().to_string();
+        assert!(e.contains("line 2") && e.contains(&format!("`{tok}`")), "{text}: {e}");
+    }
+    // One sign, separators and prefixes still read.
+    let k = assemble(".kernel k\n    movi r0, -0x7\n    movi r1, +1_000\n    movi r2, -0b11\n").unwrap();
+    assert_eq!(k.code.iter().map(|i| i.imm).collect::<Vec<_>>(), [-7, 1000, -3]);
 }
 
 #[test]
