@@ -123,7 +123,9 @@ pub enum HopKind {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CoreSpec {
-    /// Core clock, MHz (informational for Loihi's asynchronous cores).
+    /// Core clock, MHz. Informational on every profile: nothing reads it
+    /// (every time is given in ns in `[timing]`, already at this clock), so
+    /// changing it changes no image, time or energy. Checked, in (0, 10⁶].
     pub clock_mhz: f64,
     /// Neurons (compartments) per core.
     pub max_neurons: u32,
@@ -778,6 +780,21 @@ mod tests {
     fn unknown_profile_names_the_known_ones() {
         let e = Arch::builtin("truenorth").unwrap_err().to_string();
         assert!(e.contains("truenorth") && e.contains("loihi") && e.contains("tiny"), "{e}");
+    }
+
+    /// docs/arch.md's `[core]` table has a row for every field, and says
+    /// that `clock_mhz`, which nothing reads, is informational.
+    #[test]
+    fn arch_doc_lists_every_core_field() {
+        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/arch.md")).unwrap();
+        let table = doc.split("## Per-core limits").nth(1).unwrap().split("\n## ").next().unwrap();
+        let core = serde_json::to_value(&Arch::builtin("tiny").unwrap().core).unwrap();
+        for field in core.as_object().unwrap().keys() {
+            let named = table.contains(&format!("`{field}`")) || (field.starts_with("weight_exp_") && table.contains("`weight_exp_min/max`"));
+            assert!(named, "docs/arch.md: no row for core.{field}");
+        }
+        let clock = table.lines().find(|l| l.starts_with("| `clock_mhz`")).unwrap();
+        assert!(clock.contains("informational on every profile"), "{clock}");
     }
 
     #[test]
