@@ -168,41 +168,28 @@ fn opt_float_arg(v: &Bound<'_, PyAny>, name: &str) -> PyResult<Option<f64>> {
 fn path_arg(v: &Bound<'_, PyAny>, name: &str) -> PyResult<PathBuf> {
     v.extract::<PathBuf>().map_err(|_| PyTypeError::new_err(format!("{name}: expected a path (str or os.PathLike), got {}", type_name(v))))
 }
-fn record_all_arg(v: &Bound<'_, PyAny>) -> PyResult<bool> {
-    bool_arg(v, "record_all")
+/// `fn $f(v) -> PyResult<$t>`: the argument `$name` through `$via`, for
+/// `#[pyo3(from_py_with = $f)]` (a function of the object alone).
+macro_rules! named_arg {
+    ($($f:ident: $t:ty = $via:ident($name:literal);)*) => {
+        $(fn $f(v: &Bound<'_, PyAny>) -> PyResult<$t> {
+            $via(v, $name)
+        })*
+    };
 }
-fn static_power_arg(v: &Bound<'_, PyAny>) -> PyResult<bool> {
-    bool_arg(v, "static_power")
-}
-fn overlap_arg(v: &Bound<'_, PyAny>) -> PyResult<Option<bool>> {
-    opt_bool_arg(v, "overlap")
-}
-fn engine_arg(v: &Bound<'_, PyAny>) -> PyResult<String> {
-    str_arg(v, "engine")
-}
-fn decision_arg(v: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
-    opt_str_arg(v, "decision")
-}
-fn messages_arg(v: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
-    opt_str_arg(v, "messages")
-}
-fn reset_arg(v: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
-    opt_str_arg(v, "reset")
-}
-fn source_arg(v: &Bound<'_, PyAny>) -> PyResult<String> {
-    str_arg(v, "source")
-}
-fn name_arg(v: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
-    opt_str_arg(v, "name")
-}
-fn shared_routes_arg(v: &Bound<'_, PyAny>) -> PyResult<f64> {
-    float_arg(v, "shared_routes")
-}
-fn dt_arg(v: &Bound<'_, PyAny>) -> PyResult<Option<f64>> {
-    opt_float_arg(v, "dt")
-}
-fn path_only_arg(v: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
-    path_arg(v, "path")
+named_arg! {
+    record_all_arg: bool = bool_arg("record_all");
+    static_power_arg: bool = bool_arg("static_power");
+    overlap_arg: Option<bool> = opt_bool_arg("overlap");
+    engine_arg: String = str_arg("engine");
+    decision_arg: Option<String> = opt_str_arg("decision");
+    messages_arg: Option<String> = opt_str_arg("messages");
+    reset_arg: Option<String> = opt_str_arg("reset");
+    source_arg: String = str_arg("source");
+    name_arg: Option<String> = opt_str_arg("name");
+    shared_routes_arg: f64 = float_arg("shared_routes");
+    dt_arg: Option<f64> = opt_float_arg("dt");
+    path_only_arg: PathBuf = path_arg("path");
 }
 fn probe_out_arg(v: &Bound<'_, PyAny>) -> PyResult<Option<PathBuf>> {
     if v.is_none() {
