@@ -451,7 +451,8 @@ impl Arch {
     pub fn from_file(path: &Path) -> Result<Arch, ArchError> {
         let ps = path.display().to_string();
         let text = crate::files::read_to_string(path).map_err(|source| ArchError::Io { path: ps.clone(), source })?;
-        if path.extension().is_some_and(|e| e == "json") {
+        // Any case: `P.JSON` read as TOML gave a TOML parse error for a JSON file.
+        if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
             let a: Arch = serde_json::from_str(&text).map_err(|e| ArchError::Parse { path: ps, message: e.to_string() })?;
             a.validate()?;
             Ok(a)
@@ -737,6 +738,19 @@ mod tests {
             // Round-trip through TOML text.
             let back = Arch::from_toml_str(&a.to_toml(), "roundtrip").unwrap();
             assert_eq!(a, back);
+        }
+    }
+
+    /// A JSON profile is read as JSON whatever the extension's case (`P.JSON`
+    /// was read as TOML: a parse error naming TOML for a valid JSON file).
+    #[test]
+    fn json_profiles_are_json_in_any_case() {
+        let d = tempfile::tempdir().unwrap();
+        let json = serde_json::to_string(&Arch::builtin("tiny").unwrap()).unwrap();
+        for name in ["p.json", "p.JSON", "p.Json"] {
+            let path = d.path().join(name);
+            std::fs::write(&path, &json).unwrap();
+            assert_eq!(Arch::load(path.to_str().unwrap()).unwrap(), Arch::builtin("tiny").unwrap(), "{name}");
         }
     }
 

@@ -40,7 +40,8 @@ pub struct BuildArgs {
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Placement: `pack` (fewest tiles and chips), `spread` (every tile), or a CSV
-    /// file with header `population,slice,core`.
+    /// file with header `population,slice,core`, a row per slice (the compiler's
+    /// delay-extension relays `POP.delayK` included).
     #[arg(long, default_value = "pack")]
     placement: String,
     /// Most neurons per core for every population (the profile's limit applies too).

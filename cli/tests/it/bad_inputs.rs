@@ -94,6 +94,10 @@ fn setup(dir: &Path) {
             "projections":[{"pre":"src","post":"n","weight":5,"connector":{"type":"one_to_one"}}]}"#,
     );
     w("pl_slice.csv", "population,slice,core\nsrc,0,0\nn,5,1\n");
+    // A blank line: the lines named are the file's, not counts of rows.
+    w("pl_twice.csv", "population,slice,core\nsrc,0,3\n\nn,0,3\n");
+    w("reldelay.json", &one(r#"{"pre":"a","post":"a","weight":1,"delay":40,"connector":{"type":"all_to_all"}}"#));
+    w("pl_relay.csv", "population,slice,core\na,0,0\n");
     w("duphdr.csv", "pre,post,weight,weight\n0,0,1.0,50.0\n");
     w("duphdr.json", &one(r#"{"pre":"a","post":"a","connector":{"type":"from_list","file":"duphdr.csv"}}"#));
     std::fs::write(dir.join("latin1w.csv"), b"pre,post,weight\n0,0,1.0\n1,0,0.5\xb5\n").unwrap();
@@ -367,7 +371,14 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     (
         "compile good.json --arch spinnaker --placement pl_slice.csv -o out/x.img",
         1,
-        &["placement file pl_slice.csv: ", "`n` has 1 slices", "slice 5 does not exist"],
+        &["placement file pl_slice.csv: line 3: ", "`n` has 1 slices", "slice 5 does not exist"],
+    ),
+    ("compile good.json --arch spinnaker --placement pl_twice.csv -o out/x.img", 1, &["pl_twice.csv: line 4: core 3 is given twice (first at line 2)"]),
+    // The compiler's delay relays are slices a placement file must place too: said so.
+    (
+        "compile reldelay.json --arch spinnaker --placement pl_relay.csv -o out/x.img",
+        1,
+        &["pl_relay.csv", "`a.delay1` slice 0 has no core (a delay-extension relay the compiler adds"],
     ),
     ("export lava good.json --arch loihi -o out/x.py", 1, &["population `n` (lif)", "lava"]),
     // Run summaries edited to values no run writes.

@@ -15,7 +15,7 @@ use nerve_isa::ids::{CoreId, TileId};
 
 use crate::error::{CompileError, Result};
 use crate::map::partition::Split;
-use crate::net::model::{Network, PopIx};
+use crate::net::model::{Model, Network, PopIx};
 use crate::rng::{stream, Rng};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,6 +35,9 @@ pub enum Strategy {
 pub struct PlacementFile {
     pub file: String,
     pub slices: Vec<(String, u32, u32)>,
+    /// The file line of each of `slices` (empty for a list built in code:
+    /// errors then name the entry), so an error names its row.
+    pub lines: Vec<u64>,
 }
 
 #[derive(Clone, Debug)]
@@ -232,39 +235,44 @@ pub fn place(arch: &Arch, net: &Network, splits: &[Split], traffic: &Traffic, op
                 *c = arch.core_at(t, (i / nt) as u32);
             }
         }
-        Strategy::Explicit(PlacementFile { file, slices: list }) => {
-            let mut used = vec![false; arch.num_cores() as usize];
-            let mut set = vec![false; slice_ids.len()];
-            for (pop, k, core) in list {
-                let p = net.find(pop).ok_or_else(|| CompileError::Placement { file: file.clone(), reason: format!("no population `{pop}`") })?;
+        Strategy::Explicit(PlacementFile { file, slices: list, lines }) => {
+            let at = |i: usize| lines.get(i).map_or_else(|| format!("entry {}", i + 1), |l| format!("line {l}"));
+            let err = |i: usize, reason: String| CompileError::Placement { file: file.clone(), reason: format!("{}: {reason}", at(i)) };
+            // The entry that first took each core or slice, to name both of two.
+            let mut core_by: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
+            let mut set: Vec<Option<usize>> = vec![None; slice_ids.len()];
+            for (i, (pop, k, core)) in list.iter().enumerate() {
+                let p = net.find(pop).ok_or_else(|| err(i, format!("no population `{pop}`")))?;
                 let sp = splits[p.index()];
                 if *k >= sp.count {
-                    return Err(CompileError::Placement {
-                        file: file.clone(),
-                        reason: format!("`{pop}` has {} slices ({} neurons per core); slice {k} does not exist", sp.count, sp.size),
-                    });
+                    return Err(err(i, format!("`{pop}` has {} slices ({} neurons per core); slice {k} does not exist", sp.count, sp.size)));
                 }
                 if *core >= arch.num_cores() {
-                    return Err(CompileError::Placement {
-                        file: file.clone(),
-                        reason: format!("core {core} does not exist (the machine has {})", arch.num_cores()),
-                    });
+                    return Err(err(i, format!("core {core} does not exist (the machine has {})", arch.num_cores())));
                 }
-                if used[*core as usize] {
-                    return Err(CompileError::Placement { file: file.clone(), reason: format!("core {core} is given twice") });
+                if let Some(&first) = core_by.get(core) {
+                    return Err(err(i, format!("core {core} is given twice (first at {})", at(first))));
                 }
-                used[*core as usize] = true;
+                core_by.insert(*core, i);
                 // invariant: slice_ids lists (p, k) for every k below each population's slice count, and `k < sp.count` was checked above
                 let idx = slice_ids.iter().position(|s| *s == (p, *k)).expect("slice_ids holds every slice of every population");
-                if set[idx] {
-                    return Err(CompileError::Placement { file: file.clone(), reason: format!("`{pop}` slice {k} is placed twice") });
+                if let Some(first) = set[idx] {
+                    return Err(err(i, format!("`{pop}` slice {k} is placed twice (first at {})", at(first))));
                 }
-                set[idx] = true;
+                set[idx] = Some(i);
                 core_of[idx] = CoreId(*core);
             }
-            if let Some(i) = set.iter().position(|s| !s) {
+            if let Some(i) = set.iter().position(|s| s.is_none()) {
                 let (p, k) = slice_ids[i];
-                return Err(CompileError::Placement { file: file.clone(), reason: format!("`{}` slice {k} has no core", net.pop(p).name) });
+                let pop = net.pop(p);
+                // Relays are the compiler's, not the network file's: say where they come from.
+                let why = match &pop.model {
+                    Model::Neuron(n) if n.model.name() == crate::models::NeuronModel::name(&crate::models::relay::RELAY) => {
+                        " (a delay-extension relay the compiler adds for delays past the profile's delay slots: a placement file places its slices too)"
+                    }
+                    _ => "",
+                };
+                return Err(CompileError::Placement { file: file.clone(), reason: format!("`{}` slice {k} has no core{why}", pop.name) });
             }
         }
     }
@@ -459,14 +467,28 @@ pub fn read_placement(path: &std::path::Path) -> Result<PlacementFile> {
     if h.iter().collect::<Vec<_>>() != ["population", "slice", "core"] {
         return Err(err("the header must be `population,slice,core`".into()));
     }
-    let mut out = Vec::new();
+    let (mut out, mut lines) = (Vec::new(), Vec::new());
     for (i, r) in rdr.records().enumerate() {
-        let r = r.map_err(|e| err(format!("line {}: {e}", i + 2)))?;
+        // A record's own line, from its byte offset (the reader's line count
+        // and the count of rows both miss the blank lines it skips).
+        let line_at = |p: Option<&csv::Position>| {
+            p.map_or(i as u64 + 2, |p| {
+                // The position is where the reader started, before the blank lines it skipped.
+                let mut at = (p.byte() as usize).min(bytes.len());
+                while at < bytes.len() && matches!(bytes[at], b'\n' | b'\r') {
+                    at += 1;
+                }
+                bytes[..at].iter().filter(|&&b| b == b'\n').count() as u64 + 1
+            })
+        };
+        let r = r.map_err(|e| err(format!("line {}: {e}", line_at(e.position()))))?;
+        let line = line_at(r.position());
         let num = |k: usize| -> Result<u32> {
             let cell = r.get(k).unwrap_or("");
-            cell.parse::<u32>().map_err(|_| err(format!("line {}: `{cell}` is not a number", i + 2)))
+            cell.parse::<u32>().map_err(|_| err(format!("line {line}: `{cell}` is not a number")))
         };
         out.push((r.get(0).unwrap_or("").to_string(), num(1)?, num(2)?));
+        lines.push(line);
     }
-    Ok(PlacementFile { file, slices: out })
+    Ok(PlacementFile { file, slices: out, lines })
 }

@@ -192,7 +192,7 @@ fn placement_strategies_and_neurons_per_core() {
     assert!(packed.report.tiles_used < spread_tiles, "{} vs {}", packed.report.tiles_used, spread_tiles);
     // Explicit placement.
     let list = vec![("in".to_string(), 0u32, 5u32), ("h1".to_string(), 0, 9)];
-    o.place.strategy = Strategy::Explicit(PlacementFile { file: "mine.csv".into(), slices: list });
+    o.place.strategy = Strategy::Explicit(PlacementFile { file: "mine.csv".into(), slices: list, lines: Vec::new() });
     let e = compile(&a, &net, &o, &mut |_| {}).unwrap_err().to_string();
     assert!(e.contains("placement file mine.csv: ") && e.contains("has no core"), "{e}");
 }
