@@ -52,14 +52,6 @@ pub fn bad_network_name(name: &str) -> Option<String> {
     None
 }
 
-/// Why `label` cannot label a projection as far as its characters go, if it
-/// cannot: a noncharacter ([`bad_char`]; the front ends refuse control
-/// characters and empty labels themselves).
-pub fn bad_projection_label_char(label: &str) -> Option<String> {
-    let c = label.chars().find(|&c| bad_char(c))?;
-    Some(format!("projection label \"{}\" holds {c:?}: a label cannot hold control characters or noncharacters (U+FFFE, U+FFFF, …)", label.escape_debug()))
-}
-
 /// Why `name` cannot name a population, if it cannot: recordings are CSV
 /// rows `population,neuron,time` with the name unquoted, and probes are
 /// `--probe POP:VAR`, so a comma, quote, colon or line break in a name would
@@ -129,7 +121,6 @@ mod tests {
             assert!(bad_variable_name(bad).is_some(), "{bad:?}");
             assert!(bad_label(bad).is_some(), "{bad:?}");
             assert!(bad_network_name(bad).is_some_and(|why| why.contains("noncharacters")), "{bad:?}");
-            assert!(bad_projection_label_char(bad).is_some(), "{bad:?}");
         }
         for bad in ["", "a\u{7}b", "a\nb", "a\u{85}"] {
             assert!(bad_network_name(bad).is_some(), "{bad:?}");

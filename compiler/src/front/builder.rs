@@ -129,7 +129,7 @@ impl ProjectionBuilder<'_> {
     }
     pub fn add(mut self) -> Result<ProjIx> {
         let (net, labels) = (&self.b.net, &self.b.labels);
-        if let Some(why) = bad_projection_label(&self.p.label).or_else(|| nerve_isa::names::bad_projection_label_char(&self.p.label)) {
+        if let Some(why) = bad_projection_label(&self.p.label) {
             return Err(CompileError::Network(why));
         }
         // Labels name the rows of --save-weights: a default one is numbered as the JSON reader numbers it, a given one must be new.

@@ -702,7 +702,7 @@ impl Parser {
     /// compile report, where two alike could not be told apart.
     fn unique_label(&self, net: &Network, o: &Obj, label: &str) -> Result<()> {
         let at = || o.get("label").unwrap_or_else(|| o.at.clone());
-        if let Some(why) = bad_projection_label(label).or_else(|| nerve_isa::names::bad_projection_label_char(label)) {
+        if let Some(why) = bad_projection_label(label) {
             return at().err(why);
         }
         let h = std::hash::BuildHasher::hash_one(&rustc_hash::FxBuildHasher, label);

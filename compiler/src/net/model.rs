@@ -445,13 +445,13 @@ pub fn fractional_weight(model: &str, weight: Option<f64>, connector: &Connector
 
 /// Why `label` cannot label a projection, if it cannot: a line break or
 /// other control character would break the rows of `--save-weights` and of
-/// the compile report.
+/// the compile report, a noncharacter the SVG pictures ([`nerve_isa::names::bad_char`]).
 pub fn bad_projection_label(label: &str) -> Option<String> {
     if label.is_empty() {
         return Some("a projection label cannot be empty".into());
     }
-    let c = label.chars().find(|c| c.is_control())?;
-    Some(format!("projection label \"{}\" holds {c:?}: a label cannot hold control characters", label.escape_debug()))
+    let c = label.chars().find(|&c| nerve_isa::names::bad_char(c))?;
+    Some(format!("projection label \"{}\" holds {c:?}: a label cannot hold control characters or noncharacters (U+FFFE, U+FFFF, …)", label.escape_debug()))
 }
 
 /// A whole network.
