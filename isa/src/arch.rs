@@ -503,6 +503,13 @@ impl Arch {
         if !(1..=32).contains(&c.weight_bits) {
             return bad("core.weight_bits", c.weight_bits.to_string(), "must be in 1..=32");
         }
+        // A port's exponent is the `shv` of a 32-bit sum: beyond ±31 every
+        // weight is 0 (or its sign), which compiled with every weight rounded to 0.
+        for (field, e) in [("core.weight_exp_min", c.weight_exp_min), ("core.weight_exp_max", c.weight_exp_max)] {
+            if !(-31..=31).contains(&e) {
+                return bad(field, e.to_string(), "must be in -31..=31 (a port's exponent shifts a 32-bit word)");
+            }
+        }
         if c.weight_exp_min > c.weight_exp_max {
             return bad("core.weight_exp_min", c.weight_exp_min.to_string(), "must be ≤ weight_exp_max");
         }
@@ -831,6 +838,10 @@ mod tests {
             (|a| a.core.max_delay_steps = 0, "core.max_delay_steps", "1..=255"),
             // Passed up to 4096, and delays past 255 failed in code generation, even the compiler's own relays'.
             (|a| a.core.max_delay_steps = 256, "core.max_delay_steps", "1..=255"),
+            // 100..=120 compiled, every weight rounded to 0 (a shift past the word).
+            (|a| a.core.weight_exp_min = 100, "core.weight_exp_min", "-31..=31"),
+            (|a| (a.core.weight_exp_min, a.core.weight_exp_max) = (-8, 32), "core.weight_exp_max", "-31..=31"),
+            (|a| a.core.weight_exp_min = -32, "core.weight_exp_min", "-31..=31"),
             (|a| a.core.max_input_ports = 0, "core.max_input_ports", "1..=16"),
             (|a| a.core.synapse_bits = 0, "core.synapse_bits", "1..=synapse_word_bits"),
             (|a| a.core.clock_mhz = 0.0, "core.clock_mhz", "(0, 1e6]"),
