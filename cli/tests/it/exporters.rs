@@ -333,6 +333,30 @@ fn exported_poisson_spikes_are_the_emulators() {
     assert_eq!(carried, emulated);
 }
 
+/// Poisson spikes an export would carry as arrays are counted before they
+/// are generated: 1,000 sources at 1 kHz for 10^6 ms (10^9 spikes) filled
+/// memory until the process aborted.
+#[test]
+fn poisson_spikes_past_the_limit_are_refused_before_they_are_drawn() {
+    let mut b = NetworkBuilder::new("p", 1.0);
+    b.population("quiet", 10, Model::SpikeSourcePoisson { rate: Values::Scalar(1.0), seed: 1 }).unwrap();
+    b.population("loud", 1000, Model::SpikeSourcePoisson { rate: Values::Scalar(1000.0), seed: 2 }).unwrap();
+    let net = b.finish().unwrap();
+    let pynn_out = prepare(&Arch::builtin("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+    let long = pynn::Options { duration_ms: Some(1e6), ..Default::default() };
+    let e = pynn::export(&net, &pynn_out, &long, "d").map(|_| ()).unwrap_err().to_string();
+    for w in ["population loud", "about 1000000000", "1000010000 with the sources before it", "134217728", "--poisson native"] {
+        assert!(e.contains(w), "`{e}` lacks `{w}`");
+    }
+    // PyNN's own Poisson sources carry no spikes: nothing to count.
+    pynn::export(&net, &pynn_out, &pynn::Options { poisson: pynn::PoissonMode::Native, ..long }, "d").unwrap();
+    let lava_out = prepare(&Arch::builtin("loihi").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+    let e = lava::export(&net, &lava_out, &lava::Options { steps: Some(1_000_000), ..Default::default() }, "d").map(|_| ()).unwrap_err().to_string();
+    assert!(e.contains("population loud") && e.contains("fewer `--steps`"), "{e}");
+    // Under the limit both export.
+    lava::export(&net, &lava_out, &lava::Options { steps: Some(1000), ..Default::default() }, "d").unwrap();
+}
+
 /// PyNN on NEST cannot emit a source spike before step 2: the NEST script
 /// moves such spikes there and the export says which; sPyNNaker's keeps them.
 #[test]

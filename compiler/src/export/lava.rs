@@ -69,6 +69,7 @@ pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Re
     if steps == 0 {
         return Err(refuse(TARGET, "the run", "0 steps"));
     }
+    super::check_poisson_volume(TARGET, net, steps, "export fewer `--steps`")?;
     for (_, pop) in net.pops() {
         if let Model::Neuron(n) = &pop.model {
             if !n.model.lava_lif(&n.params) {

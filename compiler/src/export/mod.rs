@@ -87,6 +87,36 @@ pub(crate) fn refuse(target: &str, culprit: impl Into<String>, problem: impl Int
     CompileError::Export { target: target.into(), culprit: culprit.into(), problem: problem.into() }
 }
 
+/// Most Poisson spikes an export generates and writes as spike arrays, all
+/// sources together: 2^27 (1 GiB as f64 times). A long `--duration` would
+/// otherwise fill memory before a byte is written.
+pub const MAX_SOURCE_SPIKES: u64 = 1 << 27;
+
+/// Refuses, naming the population where the total passes
+/// [`MAX_SOURCE_SPIKES`], Poisson sources whose spikes over `steps` an export
+/// would generate as arrays; `instead` says what the user can do.
+pub(crate) fn check_poisson_volume(target: &str, net: &Network, steps: u32, instead: &str) -> Result<()> {
+    let mut total = 0.0;
+    for (_, pop) in net.pops() {
+        if let Model::SpikeSourcePoisson { rate, .. } = &pop.model {
+            let here = crate::models::poisson::expected_spikes(pop, rate, net.dt_ms, steps);
+            total += here;
+            if total > MAX_SOURCE_SPIKES as f64 {
+                return Err(refuse(
+                    target,
+                    format!("population {}", pop.name),
+                    format!(
+                        "its Poisson spikes over {steps} steps are about {}{}, more than {MAX_SOURCE_SPIKES}, the most an export writes as spike arrays; {instead}",
+                        crate::error::num(here.round()),
+                        if total > here { format!(" ({} with the sources before it)", crate::error::num(total.round())) } else { String::new() },
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// External input spikes, (population, neuron, time in ms), checked as
 /// `nerve run` checks them: each names an input population and a neuron of
 /// it, at a time ≥ 0 of a step a run reaches, and no neuron spikes twice in

@@ -167,6 +167,9 @@ pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Re
         ));
     }
     let steps = steps as u32;
+    if o.poisson == PoissonMode::Array {
+        super::check_poisson_volume(TARGET, net, steps, "export with `--poisson native` (PyNN's own Poisson sources) or a shorter `--duration`")?;
+    }
     let mut data = Bulk { files: Vec::new(), inline_left: INLINE_TOTAL };
     let mut notes = Vec::new();
     // Every check before any output.

@@ -46,6 +46,13 @@ pub fn lower(pop: &Population, rate: &Values, seed: u64, dt: f64) -> Result<Lowe
     Ok(Lowered { body: Body::Kernel { kernel, params: vec![ParamVals::from_vec(thr)], state: vec![state] }, ports: vec![], vars: vec![], quant: vec![] })
 }
 
+/// The spikes [`spike_steps`] is expected to give (Σ p·steps): what an
+/// exporter checks before it generates them.
+pub fn expected_spikes(pop: &Population, rate: &Values, dt: f64, steps: u32) -> f64 {
+    let (thr, _) = setup(pop, rate, 0, dt);
+    thr.iter().map(|&t| t as u32 as f64 / 4_294_967_296.0).sum::<f64>() * steps as f64
+}
+
 /// The steps (0-based, below `steps`) at which each neuron spikes: what the
 /// kernel above computes, for exporters that carry the same spikes to
 /// another simulator (tested against the emulator).
