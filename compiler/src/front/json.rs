@@ -895,7 +895,17 @@ impl Parser {
             }
             if let Some(ws) = &l.weight {
                 if let Some(k) = ws.iter().position(|w| !w.is_nan() && *w < 0.0) {
-                    return conn_at.err(format!("connection ({}, {}) has conductance {} µS: conductances are ≥ 0", l.pre[k], l.post[k], ws[k]));
+                    return conn_at.err(format!("connection ({}, {}) has conductance {} µS: conductances are ≥ 0", l.pre[k], l.post[k], num(ws[k])));
+                }
+            }
+        }
+        // A dense matrix is scaled by `weight` (≥ 0 below), so each entry's
+        // sign is its conductance's: a negative one drives `v` to the rail.
+        if let Connector::Dense(rows) = &connector {
+            for (j, r) in rows.iter().enumerate() {
+                if let Some(i) = r.iter().position(|w| *w < 0.0) {
+                    let at = conn_at.obj()?.req("weights")?.array()?[j].array()?[i].clone();
+                    return at.err(format!("dense[{j}][{i}] is a conductance of {} µS: conductances are ≥ 0", num(r[i])));
                 }
             }
         }

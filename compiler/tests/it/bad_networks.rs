@@ -102,6 +102,22 @@ const ROWS: &[(&str, &[&str])] = &[
             {"pre":"a","post":"a","receptor":"electrical","weight":1,"connector":{"type":"one_to_one"},"label":"g"}]}"#,
         &["$.projections[1].label", "label `g` is used twice"],
     ),
+    // A negative conductance in any connector (a dense one compiled and drove `v` to the −1024 mV rail).
+    (
+        r#"{"populations":[{"name":"a","size":2,"model":"lif"},{"name":"b","size":1,"model":"lif"}],
+            "projections":[{"pre":"a","post":"b","receptor":"electrical","connector":{"type":"dense","weights":[[0.2,-0.5]]}}]}"#,
+        &["$.projections[0].connector.weights[0][1]", "dense[0][1] is a conductance of -0.5 µS", "conductances are ≥ 0"],
+    ),
+    (
+        r#"{"populations":[{"name":"a","size":2,"model":"lif"},{"name":"b","size":1,"model":"lif"}],
+            "projections":[{"pre":"a","post":"b","receptor":"electrical","weight":2,"connector":{"type":"dense","weights":[[-0.5,0]]}}]}"#,
+        &["$.projections[0].connector.weights[0][0]", "dense[0][0] is a conductance of -0.5 µS"],
+    ),
+    (
+        r#"{"populations":[{"name":"a","size":2,"model":"lif"},{"name":"b","size":1,"model":"lif"}],
+            "projections":[{"pre":"a","post":"b","receptor":"electrical","connector":{"type":"from_list","connections":[[0,0,0.1],[1,0,-0.5]]}}]}"#,
+        &["$.projections[0].connector", "connection (1, 0) has conductance -0.5 µS"],
+    ),
     // loihi_lif weights are integers (docs/network-format.md): a fraction was cut off while the report said 0% error.
     (
         r#"{"populations":[{"name":"s","size":2,"model":"input"},{"name":"l","size":2,"model":"loihi_lif","params":{"du":1,"dv":1,"vth":10}}],
