@@ -63,8 +63,20 @@ fn compile_err(e: CompileError) -> PyErr {
     match e {
         CompileError::Io { ref source, .. } | CompileError::ReadFile { ref source, .. } => os_error(source, &e),
         CompileError::Arch(a) => arch_err(a),
-        _ => value_error(e),
+        _ => value_error(py_words(&e.to_string())),
     }
+}
+
+/// The NIR import's words for its options, which are `nerve compile`'s
+/// flags (`--dt`, `--source snntorch`), as `nerve.compile`'s arguments
+/// (`dt=`, `source="snntorch"`): as the CLI's `flag_words` turns the
+/// library's words into flags, for the one text both share.
+fn py_words(m: &str) -> String {
+    let mut m = m.to_string();
+    for n in SourceConvention::NAMES {
+        m = m.replace(&format!("--source {n}"), &format!("source=\"{n}\""));
+    }
+    m.replace("--source", "source=").replace("--dt", "dt=").replace("--reset", "reset=")
 }
 
 fn image_err(e: ImageError) -> PyErr {
@@ -83,6 +95,11 @@ fn report_err(e: nerve_report::Error) -> PyErr {
         E::Memory(m) => PyMemoryError::new_err(m),
         _ => value_error(e),
     }
+}
+
+/// A UserWarning: what `nerve` prints as a note or warning on stderr.
+fn warn(py: Python<'_>, msg: &str) -> PyResult<()> {
+    py.import("warnings")?.call_method1("warn", (msg, py.get_type::<PyUserWarning>())).map(drop)
 }
 
 /// An integer argument within `lo..=hi`. pyo3's own conversion raised a
@@ -109,7 +126,7 @@ fn opt_int_arg(v: &Bound<'_, PyAny>, name: &str, lo: u64, hi: u64) -> PyResult<O
 
 // The integer arguments, for `#[pyo3(from_py_with = …)]` (a function of the object alone).
 fn steps_arg(v: &Bound<'_, PyAny>) -> PyResult<u64> {
-    int_arg(v, "steps", 0, u64::MAX)
+    int_arg(v, "steps", 0, nerve_isa::MAX_STEPS)
 }
 fn threads_arg(v: &Bound<'_, PyAny>) -> PyResult<usize> {
     Ok(int_arg(v, "threads", 0, u32::MAX.into())? as usize)
@@ -181,15 +198,31 @@ named_arg! {
     record_all_arg: bool = bool_arg("record_all");
     static_power_arg: bool = bool_arg("static_power");
     overlap_arg: Option<bool> = opt_bool_arg("overlap");
-    engine_arg: String = str_arg("engine");
     decision_arg: Option<String> = opt_str_arg("decision");
     messages_arg: Option<String> = opt_str_arg("messages");
     reset_arg: Option<String> = opt_str_arg("reset");
-    source_arg: String = str_arg("source");
     name_arg: Option<String> = opt_str_arg("name");
     shared_routes_arg: f64 = float_arg("shared_routes");
     dt_arg: Option<f64> = opt_float_arg("dt");
     path_only_arg: PathBuf = path_arg("path");
+}
+fn arch_name_arg(v: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
+    v.extract::<PathBuf>()
+        .map_err(|_| PyTypeError::new_err(format!("name: expected a profile name or a profile file (str or os.PathLike), got {}", type_name(v))))
+}
+/// `engine=`, as one of the names it takes: a `&'static str`, so that the
+/// signature's default is the literal `"jit"` (`inspect.signature` showed
+/// `engine=Ellipsis` for `"jit".to_string()`).
+fn engine_arg(v: &Bound<'_, PyAny>) -> PyResult<&'static str> {
+    one_of(v, "engine", &["jit", "jit-cranelift", "jit-avx512", "interp"])
+}
+/// `source=`, as `engine_arg` (the default `"auto"` shown as such).
+fn source_arg(v: &Bound<'_, PyAny>) -> PyResult<&'static str> {
+    one_of(v, "source", &SourceConvention::NAMES)
+}
+fn one_of(v: &Bound<'_, PyAny>, name: &str, names: &[&'static str]) -> PyResult<&'static str> {
+    let s = str_arg(v, name)?;
+    names.iter().copied().find(|n| *n == s).ok_or_else(|| PyValueError::new_err(format!("{name} `{s}`: one of {}", names.join(", "))))
 }
 fn probe_out_arg(v: &Bound<'_, PyAny>) -> PyResult<Option<PathBuf>> {
     if v.is_none() {
@@ -239,7 +272,7 @@ impl PyArch {
 
 /// An architecture profile: a built-in name (`nerve.archs()`) or a .toml/.json profile file.
 #[pyfunction]
-fn arch(name: PathBuf) -> PyResult<PyArch> {
+fn arch(#[pyo3(from_py_with = arch_name_arg)] name: PathBuf) -> PyResult<PyArch> {
     Ok(PyArch { arch: Arch::load(&name.to_string_lossy()).map_err(arch_err)? })
 }
 
@@ -287,11 +320,19 @@ enum Source {
     Path(PathBuf),
     /// JSON text (from a dict), named in errors by the string.
     Json(String, &'static str),
+    /// A `nir.NIRGraph` written to a temporary file, and the network's name.
+    Graph(PathBuf, String),
 }
 
+/// How errors name a `nir.NIRGraph` (rather than the temporary file it was written to).
+const GRAPH_ORIGIN: &str = "<nir.NIRGraph>";
+
 fn read_source(src: &Source, nir: &NirOptions) -> nerve_compiler::Result<(Network, Option<NirChoice>)> {
+    use nerve_compiler::front::nir::{lower, read};
     match src {
         Source::Path(p) => nerve_compiler::front::read_noting(p, nir),
+        // Named by `name=`, not by the file: any network name then passes, whatever a file name may hold.
+        Source::Graph(p, name) => lower::to_network(&read::read_nir(p)?, name, GRAPH_ORIGIN, nir).map(|(n, c)| (n, Some(c))),
         Source::Json(text, origin) => {
             if nir.dt_s.is_some() || nir.reset.is_some() || nir.source != SourceConvention::Auto {
                 return Err(CompileError::Options(format!("{origin}: the timestep, reset and source options apply to NIR networks")));
@@ -308,7 +349,7 @@ fn read_source(src: &Source, nir: &NirOptions) -> nerve_compiler::Result<(Networ
 /// a dict (the JSON network format), or a `nir.NIRGraph` (written to a
 /// temporary NIR file named `name`.nir and read as a file is).
 #[pyfunction]
-#[pyo3(signature = (network, arch = None, *, seed = 0, neurons_per_core = None, placement = None, effort = 60, shared_routes = 1.0, dt = None, reset = None, source = "auto".to_string(), name = None))]
+#[pyo3(signature = (network, arch = None, *, seed = 0, neurons_per_core = None, placement = None, effort = 60, shared_routes = 1.0, dt = None, reset = None, source = "auto", name = None))]
 #[allow(clippy::too_many_arguments)]
 fn compile(
     py: Python<'_>,
@@ -321,7 +362,7 @@ fn compile(
     #[pyo3(from_py_with = shared_routes_arg)] shared_routes: f64,
     #[pyo3(from_py_with = dt_arg)] dt: Option<f64>,
     #[pyo3(from_py_with = reset_arg)] reset: Option<String>,
-    #[pyo3(from_py_with = source_arg)] source: String,
+    #[pyo3(from_py_with = source_arg)] source: &'static str,
     #[pyo3(from_py_with = name_arg)] name: Option<String>,
 ) -> PyResult<PyImage> {
     let arch = match arch {
@@ -346,9 +387,14 @@ fn compile(
             Some("subtract") => Some(ResetMode::Subtract),
             Some(r) => return Err(PyValueError::new_err(format!("reset `{r}`: one of zero, subtract"))),
         },
-        source: SourceConvention::parse(&source)
+        source: SourceConvention::parse(source)
             .ok_or_else(|| PyValueError::new_err(format!("source `{source}`: one of {}", SourceConvention::NAMES.join(", "))))?,
     };
+    if let Some(k) = neurons_per_core.filter(|&k| k > arch.core.max_neurons) {
+        // Not an error (an upper bound, as `nerve compile --neurons-per-core`), but not what was asked either.
+        let m = arch.core.max_neurons;
+        warn(py, &format!("neurons_per_core={k} is past `{}`'s {m} neurons per core: a core holds at most {m}", arch.name))?;
+    }
     let strategy = match placement {
         None => Strategy::Pack,
         Some(p) => placement_of(p)?,
@@ -362,22 +408,19 @@ fn compile(
     } else if let Ok(p) = network.extract::<PathBuf>() {
         Source::Path(p)
     } else if is_nir_graph(py, network) {
-        // The name becomes the temporary file's: one plain file name, no path.
-        if let Some(n) = &name {
-            if n.is_empty() || n.len() > 200 || n.contains(['/', '\\', '\0']) || n == "." || n == ".." {
-                return Err(PyValueError::new_err(format!(
-                    "name {n:?}: expected a plain name of 1 to 200 characters (no `/`, `\\` or NUL): it names the network"
-                )));
-            }
+        // The JSON networks' rule, before anything is written.
+        let name = name.clone().unwrap_or_else(|| "nir_graph".into());
+        if let Some(why) = nerve_isa::names::bad_network_name(&name) {
+            return Err(PyValueError::new_err(format!("name: {why}")));
         }
         let dir = py.import("tempfile")?.call_method1("mkdtemp", ("", "nerve-"))?;
-        let file = dir.extract::<PathBuf>()?.join(format!("{}.nir", name.as_deref().unwrap_or("nir_graph")));
+        let file = dir.extract::<PathBuf>()?.join("graph.nir");
         tmpdir = Some(dir);
         if let Err(e) = py.import("nir")?.call_method1("write", (file.clone(), network)) {
             remove_dir(py, tmpdir.as_ref());
             return Err(e);
         }
-        Source::Path(file)
+        Source::Graph(file, name)
     } else {
         return Err(PyTypeError::new_err(format!(
             "network: expected a path (.json or .nir), a dict (JSON network) or a nir.NIRGraph, got {}",
@@ -396,12 +439,14 @@ fn compile(
         Ok((out, choice))
     });
     remove_dir(py, tmpdir.as_ref());
-    let (out, choice) = result.map_err(compile_err)?;
-    if let Some(c) = &choice {
-        let warn = py.import("warnings")?;
-        for w in &c.warnings {
-            warn.call_method1("warn", (w.as_str(),))?;
-        }
+    let (out, choice) = result.map_err(|e| match (&src, e) {
+        (_, e @ (CompileError::Io { .. } | CompileError::ReadFile { .. } | CompileError::Arch(_))) => compile_err(e),
+        // The temporary file means nothing to the caller; what it holds does.
+        (Source::Graph(file, _), e) => value_error(py_words(&e.to_string().replace(&file.display().to_string(), GRAPH_ORIGIN))),
+        (_, e) => compile_err(e),
+    })?;
+    for w in choice.iter().flat_map(|c| &c.warnings) {
+        warn(py, &py_words(w))?;
     }
     Ok(PyImage { image: out.image, report: Some(out.report), nir: choice })
 }
@@ -525,7 +570,8 @@ fn remove_dir(py: Python<'_>, dir: Option<&Bound<'_, PyAny>>) {
 /// Reads a chip image file (from `nerve compile` or `Image.save`).
 #[pyfunction]
 fn load(py: Python<'_>, #[pyo3(from_py_with = path_only_arg)] path: PathBuf) -> PyResult<PyImage> {
-    let image = py.detach(|| Image::read_unvalidated(&path).and_then(Image::into_valid)).map_err(image_err)?;
+    // As `nerve run` reads an image: both steps' errors name the file.
+    let image = py.detach(|| Image::read_for_load(&path).map(|l| l.into_valid())).map_err(image_err)?;
     Ok(PyImage { image, report: None, nir: None })
 }
 
@@ -565,6 +611,15 @@ impl PyRun {
     }
 }
 
+/// `x` as a numpy array and its dtype's kind; an empty one (`[]` is
+/// float64) as kind "i", to pass as neurons or times alike.
+fn as_array<'py>(np: &Bound<'py, PyModule>, x: &Bound<'py, PyAny>) -> PyResult<(Bound<'py, PyAny>, String)> {
+    let a = np.call_method1("asarray", (x,))?;
+    let kind: String = a.getattr("dtype")?.getattr("kind")?.extract()?;
+    let size: usize = a.getattr("size")?.extract()?;
+    Ok((a, if size == 0 { "i".into() } else { kind }))
+}
+
 /// External spikes from Python: `{population: (neurons, times_ms)}` or a
 /// sequence (or structured array) of `(population, neuron, time_ms)`.
 /// The spikes of `inputs`: a dict's as one `Input` per population (named
@@ -585,18 +640,32 @@ fn spikes_in(py: Python<'_>, inputs: &Bound<'_, PyAny>) -> PyResult<Vec<Input>> 
                 .ok()
                 .filter(|p: &Vec<Bound<'_, PyAny>>| p.len() == 2)
                 .ok_or_else(|| PyValueError::new_err(format!("{at}: expected a pair (neurons, times_ms) of equal-length arrays")))?;
-            let neurons = np.call_method1("asarray", (&pair[0],))?;
-            let kind: String = neurons.getattr("dtype")?.getattr("kind")?.extract()?;
-            let size: usize = neurons.getattr("size")?.extract()?;
-            if !(kind == "i" || kind == "u" || size == 0) {
+            let (neurons, kind) = as_array(&np, &pair[0])?;
+            if !(kind == "i" || kind == "u") {
                 return Err(PyValueError::new_err(format!("{at}: neuron indices must be integers, got dtype {}", neurons.getattr("dtype")?.str()?)));
             }
-            let neurons = np.call_method1("ascontiguousarray", (neurons, "int64"))?;
-            let neurons = neurons.cast_into::<PyArray1<i64>>().map_err(|_| PyValueError::new_err(format!("{at}: neurons must be a 1-d array")))?;
-            let times = np.call_method1("ascontiguousarray", (&pair[1], "float64")).map_err(|e| PyValueError::new_err(format!("{at}: times_ms: {e}")))?;
+            // Unsigned indices as uint64 (int64 wrapped 2^64 − 1 to "neuron -1"), signed as int64.
+            let n: Vec<i128> = if kind == "u" {
+                let a = np.call_method1("ascontiguousarray", (neurons, "uint64"))?;
+                let a = a.cast_into::<PyArray1<u64>>().map_err(|_| PyValueError::new_err(format!("{at}: neurons must be a 1-d array")))?;
+                let r = a.readonly();
+                r.as_slice()?.iter().map(|&x| i128::from(x)).collect()
+            } else {
+                let a = np.call_method1("ascontiguousarray", (neurons, "int64"))?;
+                let a = a.cast_into::<PyArray1<i64>>().map_err(|_| PyValueError::new_err(format!("{at}: neurons must be a 1-d array")))?;
+                let r = a.readonly();
+                r.as_slice()?.iter().map(|&x| i128::from(x)).collect()
+            };
+            // Numbers of ms only: numpy's float64 cast took timedelta64[s] 3 as 3 ms, a
+            // datetime64 as its days since 1970, "1.5" as 1.5, and dropped imaginary parts.
+            let (times, kind) = as_array(&np, &pair[1])?;
+            if !matches!(kind.as_str(), "f" | "i" | "u") {
+                return Err(PyValueError::new_err(format!("{at}: times_ms must be numbers (ms), got dtype {}", times.getattr("dtype")?.str()?)));
+            }
+            let times = np.call_method1("ascontiguousarray", (times, "float64")).map_err(|e| PyValueError::new_err(format!("{at}: times_ms: {e}")))?;
             let times = times.cast_into::<PyArray1<f64>>().map_err(|_| PyValueError::new_err(format!("{at}: times_ms must be a 1-d array")))?;
-            let (n, t) = (neurons.readonly(), times.readonly());
-            let (n, t) = (n.as_slice()?, t.as_slice()?);
+            let t = times.readonly();
+            let t = t.as_slice()?;
             if n.len() != t.len() {
                 return Err(PyValueError::new_err(format!("{at}: {} neuron indices but {} times", n.len(), t.len())));
             }
@@ -617,7 +686,7 @@ fn spikes_in(py: Python<'_>, inputs: &Bound<'_, PyAny>) -> PyResult<Vec<Input>> 
         ))
     })?;
     for (i, item) in items.iter().enumerate() {
-        let (pop, neuron, time_ms): (String, i64, f64) = item.extract().map_err(|_| {
+        let (pop, neuron, time_ms): (String, i128, f64) = item.extract().map_err(|_| {
             PyValueError::new_err(format!(
                 "inputs[{i}]: expected (population, neuron, time_ms), got {}",
                 item.repr().map(|r| r.to_string()).unwrap_or_default()
@@ -628,7 +697,7 @@ fn spikes_in(py: Python<'_>, inputs: &Bound<'_, PyAny>) -> PyResult<Vec<Input>> 
     Ok(vec![Input { origin: "inputs".into(), spikes: out }])
 }
 
-fn spike(pop: &str, neuron: i64, time_ms: f64, at: impl Fn() -> String) -> PyResult<Spike> {
+fn spike(pop: &str, neuron: i128, time_ms: f64, at: impl Fn() -> String) -> PyResult<Spike> {
     let neuron = u32::try_from(neuron).map_err(|_| PyValueError::new_err(format!("{}: neuron {neuron} of `{pop}` is not an index (0 ≤ n < 2³²)", at())))?;
     if !(time_ms.is_finite() && time_ms >= 0.0) {
         return Err(PyValueError::new_err(format!("{}: time {time_ms} ms of `{pop}` neuron {neuron} is not a time ≥ 0", at())));
@@ -670,10 +739,10 @@ impl PyImage {
         d.set_item("dt_s", c.dt_s)?;
         d.set_item("reset", reset_name(c.reset))?;
         d.set_item("source", c.source.name())?;
-        d.set_item("dt_why", &c.dt_why)?;
-        d.set_item("reset_why", &c.reset_why)?;
-        d.set_item("warnings", &c.warnings)?;
-        d.set_item("summary", c.summary())?;
+        d.set_item("dt_why", py_words(&c.dt_why))?;
+        d.set_item("reset_why", py_words(&c.reset_why))?;
+        d.set_item("warnings", c.warnings.iter().map(|w| py_words(w)).collect::<Vec<_>>())?;
+        d.set_item("summary", py_words(&c.summary()))?;
         Ok(Some(d))
     }
 
@@ -743,7 +812,7 @@ impl PyImage {
     /// --probe-out --max-memory`; default 2 GiB); the run's `probes` then
     /// holds a .npy's array memory-mapped from the file, and nothing for a
     /// CSV file. Spikes come back whole either way, outside that budget.
-    #[pyo3(signature = (steps, inputs = None, *, probes = None, record_all = false, threads = 1, engine = "jit".to_string(), inference_steps = None, decision = None, messages = None, overlap = None, static_power = true, probe_out = None, max_memory = None))]
+    #[pyo3(signature = (steps, inputs = None, *, probes = None, record_all = false, threads = 1, engine = "jit", inference_steps = None, decision = None, messages = None, overlap = None, static_power = true, probe_out = None, max_memory = None))]
     #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
@@ -753,7 +822,7 @@ impl PyImage {
         probes: Option<&Bound<'_, PyAny>>,
         #[pyo3(from_py_with = record_all_arg)] record_all: bool,
         #[pyo3(from_py_with = threads_arg)] threads: usize,
-        #[pyo3(from_py_with = engine_arg)] engine: String,
+        #[pyo3(from_py_with = engine_arg)] engine: &'static str,
         #[pyo3(from_py_with = inference_steps_arg)] inference_steps: Option<u64>,
         #[pyo3(from_py_with = decision_arg)] decision: Option<String>,
         #[pyo3(from_py_with = messages_arg)] messages: Option<String>,
@@ -762,7 +831,7 @@ impl PyImage {
         #[pyo3(from_py_with = probe_out_arg)] probe_out: Option<PathBuf>,
         #[pyo3(from_py_with = max_memory_arg)] max_memory: Option<u64>,
     ) -> PyResult<PyRun> {
-        let engine = match engine.as_str() {
+        let engine = match engine {
             "jit" => Engine::Jit,
             "jit-cranelift" => Engine::JitCranelift,
             "jit-avx512" => Engine::JitAvx512,
@@ -780,6 +849,16 @@ impl PyImage {
             _ => Vec::new(),
         };
         let probes = probe_list(probes)?;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if threads > cores {
+            // Spinning barriers with more threads than cores: every step waits for a descheduled thread (as `nerve run` warns).
+            warn(
+                py,
+                &format!(
+                    "threads={threads} exceeds the {cores} core(s) this process may use: threads then wait for each other at every step (7–40× slower, measured); results are the same"
+                ),
+            )?;
+        }
         let max_memory = match (max_memory, &probe_out) {
             // Probes kept in memory are checked against the memory available instead.
             (Some(_), None) => {
@@ -859,8 +938,7 @@ impl PyImage {
         if ran.late_inputs > 0 {
             // `nerve run`'s note: a spike past the end is dropped, which a
             // caller who meant a longer run must hear about.
-            let msg = nerve_report::session::late_inputs_note(ran.late_inputs, m.dt_ms, steps, "steps");
-            py.import("warnings")?.call_method1("warn", (msg, py.get_type::<PyUserWarning>()))?;
+            warn(py, &nerve_report::session::late_inputs_note(ran.late_inputs, m.dt_ms, steps, "steps"))?;
         }
 
         // Spikes per recorded population, in the run's order (time, population, neuron).

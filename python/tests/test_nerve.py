@@ -235,10 +235,24 @@ def test_nir_graph_object():
     assert from_graph.to_bytes() == nerve.compile(NIR_FF, "loihi").to_bytes()
     with pytest.raises(ValueError, match="name"):
         nerve.compile(NIR_FF, name="x")
-    # The name names the network, never a path to write to.
-    for bad in ["../escape", "/tmp/abs", "", "a" * 300]:
-        with pytest.raises(ValueError, match="expected a plain name"):
+
+
+def test_nir_graph_name_follows_the_network_name_rule():
+    # `name` was checked as a file name: 200 UTF-8 bytes said to be
+    # "characters" (150 × "é" refused), and "a\nb" failed naming a
+    # temporary file. It names the network, as a JSON network's name does.
+    nir = pytest.importorskip("nir")
+    graph = nir.read(str(NIR_FF))
+    for bad, why in [("", "cannot be empty"), ("a\nb", r"holds '\\n'"), ("é" * 257, "257 characters, beyond 256")]:
+        with pytest.raises(ValueError, match="^name: .*" + why) as e:
             nerve.compile(graph, "loihi", name=bad)
+        assert "nerve-" not in str(e.value) and ".nir" not in str(e.value)
+    for good in ["é" * 256, "../not/a/path", "snn model"]:
+        assert nerve.compile(graph, "loihi", name=good).network == good
+    assert nerve.compile(graph, "loihi").network == "nir_graph"
+    # Errors in the graph name it, not the temporary file it is written to.
+    with pytest.raises(ValueError, match=r"^<nir\.NIRGraph>: .*dt="):
+        nerve.compile(graph, "loihi", dt=1e9)
 
 
 def input_from_csv(path):
@@ -418,6 +432,64 @@ def test_integer_arguments_name_themselves_and_their_range():
     nerve.compile(input_net(), seed=2**64 - 1, effort=np.int32(0))
 
 
+def test_arch_name_and_steps_name_themselves():
+    # pyo3's conversion said "expected str, bytes or os.PathLike object, not
+    # NoneType", then of bytes "'bytes' object is not an instance of 'str'";
+    # 2^32 steps were refused by the emulator without naming `steps`.
+    for bad, kind in [(None, "NoneType"), (b"loihi", "bytes"), (3, "int")]:
+        with pytest.raises(TypeError, match=rf"^name: expected a profile name or a profile file \(str or os.PathLike\), got {kind}"):
+            nerve.arch(bad)
+    img = nerve.compile(input_net(), "spinnaker")
+    with pytest.raises(ValueError, match=r"^steps: 4294967296 is out of range: give an integer from 0 to 4294967295"):
+        img.run(2**32)
+
+
+def test_signatures_show_the_defaults():
+    # Defaults written as `"jit".to_string()` showed as `engine=Ellipsis`.
+    import inspect
+    run = inspect.signature(nerve.Image.run).parameters
+    comp = inspect.signature(nerve.compile).parameters
+    assert run["engine"].default == "jit" and comp["source"].default == "auto"
+    assert (run["threads"].default, run["record_all"].default, comp["seed"].default, comp["effort"].default) == (1, False, 0, 60)
+    for f in [nerve.compile, nerve.Image.run, nerve.arch, nerve.load]:
+        assert all(p.default is not Ellipsis for p in inspect.signature(f).parameters.values()), inspect.signature(f)
+    img = nerve.compile(input_net(), "spinnaker")
+    with pytest.raises(ValueError, match="^engine `gpu`: one of jit, jit-cranelift, jit-avx512, interp"):
+        img.run(3, engine="gpu")
+    with pytest.raises(ValueError, match="^source `x`: one of auto, generic"):
+        nerve.compile(NIR_FF, source="x")
+
+
+def test_cli_notes_are_python_warnings():
+    # `nerve compile` notes a neurons_per_core past the profile's, `nerve run`
+    # warns of threads past the CPUs; Python said nothing.
+    with pytest.warns(UserWarning, match=r"^neurons_per_core=100000 is past `spinnaker`'s 256 neurons per core: a core holds at most 256"):
+        nerve.compile(SMALL, "spinnaker", neurons_per_core=100000)
+    img = nerve.compile(input_net(), "spinnaker")
+    with pytest.warns(UserWarning, match=r"^threads=100000 exceeds the \d+ core\(s\) this process may use"):
+        img.run(3, threads=100000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nerve.compile(SMALL, "spinnaker", neurons_per_core=256)
+        img.run(3, threads=1)
+        img.run(3, threads=0)
+
+
+def test_nir_choices_speak_python():
+    # The import's reasons and warnings named `nerve compile`'s flags
+    # ("(--dt, or --source)", "--dt") to Python callers.
+    with pytest.warns(UserWarning, match=r"give the dt the model was trained at \(dt=, or source=\)") as w:
+        img = nerve.compile(NIR_FF, "loihi", dt=1.0)
+    assert img.nir["dt_why"] == "dt="
+    assert not any("--" in str(x.message) for x in w)
+    assert not any("--" in x for x in img.nir["warnings"])
+    img = nerve.compile(NIR_FF.with_name("lif_norse.nir"), "loihi", source="generic", reset="subtract")
+    assert 'source="generic"' in img.nir["dt_why"] and img.nir["reset_why"] == "reset="
+    assert "--" not in img.nir["summary"]
+    with pytest.raises(ValueError, match=r"\(dt=\) is outside"):
+        nerve.compile(NIR_FF, "loihi", dt=1e9)
+
+
 def test_other_arguments_name_themselves_and_what_they_take(tmp_path):
     # pyo3's own message ("'int' object is not an instance of 'bool'") named
     # the argument only in a note that shows in tracebacks.
@@ -447,6 +519,32 @@ def test_other_arguments_name_themselves_and_what_they_take(tmp_path):
     nerve.compile(input_net(), shared_routes=1, dt=None)
     nerve.compile(input_net(), shared_routes=np.float32(0.5))
     img.save(tmp_path / "a.img")
+
+
+def test_spike_times_must_be_numbers_and_neurons_indices():
+    # numpy's float64 cast took timedelta64[s] 3 as 3 ms, timedelta64[us]
+    # 3000 as 3000 ms, a date as its days since 1970, "1.5" as 1.5 ms, and
+    # dropped imaginary parts; uint64 2^64 − 1 became "neuron -1".
+    img = nerve.compile(input_net(), "spinnaker")
+    for times in [np.array([3], dtype="timedelta64[s]"), np.array([3000], dtype="timedelta64[us]"),
+                  np.array(["2020-01-01"], dtype="datetime64[D]"), np.array([3 + 1j]), np.array(["1.5"]),
+                  np.array([True]), np.array([3.0], dtype=object)]:
+        with pytest.raises(ValueError, match=r'^inputs\["inp"\]: times_ms must be numbers \(ms\), got dtype ' + str(times.dtype).replace("[", r"\[").replace("]", r"\]")):
+            img.run(10, inputs={"inp": ([0], times)})
+    for neurons in [np.array([2**64 - 1], dtype=np.uint64), np.array([2**32], dtype=np.uint64)]:
+        with pytest.raises(ValueError, match=rf'^inputs\["inp"\]\[0\]: neuron {int(neurons[0])} of `inp` is not an index'):
+            img.run(10, inputs={"inp": (neurons, [1.0])})
+    with pytest.raises(ValueError, match=rf"^inputs\[0\]: neuron {2**64 - 1} of `inp` is not an index"):
+        img.run(10, inputs=[("inp", 2**64 - 1, 1.0)])
+    # Numbers of every kind still pass, and give the same spikes; empty arrays too.
+    want = as_pairs(img.run(10, inputs={"inp": ([0, 7], [3.0, 4.0])}).spikes)
+    assert want
+    for neurons, times in [(np.array([0, 7], dtype=np.uint64), np.array([3, 4], dtype=np.int32)),
+                           (np.array([0, 7], dtype=np.uint8), np.array([3, 4], dtype=np.float32)),
+                           ([0, 7], np.array([3, 4], dtype=np.uint16))]:
+        assert as_pairs(img.run(10, inputs={"inp": (neurons, times)}).spikes) == want
+    img.run(10, inputs={"inp": (np.array([], dtype=np.uint64), np.array([], dtype="datetime64[D]"))})
+    img.run(10, inputs={"inp": ([], [])})
 
 
 def test_input_errors_name_the_spike_in_its_array():
@@ -499,6 +597,27 @@ def test_ctrl_c_stops_a_run():
     word, *after = out.split()
     assert word == "interrupted", out
     assert float(after[0]) < 10, out
+
+
+def test_load_validation_errors_name_the_file(tmp_path):
+    # An image that decodes but fails validation (two populations named
+    # `exc`, the checksum fixed) was refused without the file's name.
+    import struct
+    import zlib
+    good = tmp_path / "small.img"
+    nerve.compile(SMALL, "spinnaker").save(good)
+    b = good.read_bytes()
+    payload = bytearray(b[32:])
+    k = payload.find(b"inh")
+    assert k >= 0
+    payload[k:k + 3] = b"exc"
+    header = bytearray(b[:32])
+    struct.pack_into("<I", header, 24, zlib.crc32(payload))
+    bad = tmp_path / "dup_pop.img"
+    bad.write_bytes(bytes(header + payload))
+    with pytest.raises(ValueError, match="exc") as e:
+        nerve.load(bad)
+    assert str(bad) in str(e.value)
 
 
 def test_load_errors(tmp_path):
