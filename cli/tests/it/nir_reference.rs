@@ -358,23 +358,28 @@ fn generated_nir_names_never_take_a_populations() {
     assert_eq!(net.projections().count(), net2.projections().count());
 }
 
-/// A convolution of a few KB whose dense weight matrix would be 16 GiB (the
-/// export writes dense matrices): refused before any is built, naming the
-/// projection, its size and the limit (it aborted allocating 16 GiB).
+/// A convolution of a few KB whose dense weight matrix would be 16 GiB:
+/// the export refused it (it writes dense matrices; before that it aborted
+/// allocating 16 GiB). Imported as a conv2d connector it is now written as
+/// a Conv2d node; the same convolution composed with a Scale (a connection
+/// list) is still a dense matrix, refused before any is built, naming the
+/// projection, its size and the limit.
 #[test]
-fn a_dense_matrix_beyond_the_limit_is_refused_not_allocated() {
+fn a_conv_the_dense_bound_refused_exports_as_a_conv2d_node() {
     use nerve_compiler::export::nir::{to_nir, MAX_DENSE_ENTRIES};
     use nerve_compiler::front::nir::model::{Array, NirGraph, NirNode, Padding};
+    use nerve_compiler::net::model::Connector;
     let arr = |data: Vec<f64>, shape: &[usize]| Array { data, shape: shape.to_vec() };
     let out_n = 16 * 64 * 64;
-    let g = NirGraph {
-        nodes: vec![
+    let kernel: Vec<f64> = (0..16 * 2 * 9).map(|i| (i % 7) as f64 * 0.1).collect();
+    let graph = |scaled: bool| {
+        let mut nodes = vec![
             ("input".into(), NirNode::Input { shape: arr(vec![2.0, 128.0, 128.0], &[3]) }),
             (
                 "conv".into(),
                 NirNode::Conv {
                     dims: 2,
-                    weight: arr((0..16 * 2 * 9).map(|i| (i % 7) as f64 * 0.1).collect(), &[16, 2, 3, 3]),
+                    weight: arr(kernel.clone(), &[16, 2, 3, 3]),
                     bias: None,
                     stride: Some(arr(vec![2.0, 2.0], &[2])),
                     padding: Padding::Values(vec![1.0, 1.0]),
@@ -392,14 +397,195 @@ fn a_dense_matrix_beyond_the_limit_is_refused_not_allocated() {
                 },
             ),
             ("output".into(), NirNode::Output { shape: arr(vec![16.0, 64.0, 64.0], &[3]) }),
+        ];
+        let mut edges: Vec<(String, String)> = vec![("input".into(), "conv".into()), ("conv".into(), "if1".into()), ("if1".into(), "output".into())];
+        if scaled {
+            nodes.push(("s".into(), NirNode::Scale { scale: Array::scalar(1.0) }));
+            edges[1] = ("conv".into(), "s".into());
+            edges.push(("s".into(), "if1".into()));
+        }
+        NirGraph { nodes, edges, version: Some("1.0.8".into()), metadata: vec![("sample_dt".into(), 1e-3)] }
+    };
+    let (net, _) = to_network(&graph(false), "bigconv", "x", &NirOptions::default()).unwrap();
+    let (_, _, _, p) = net.projections().next().unwrap();
+    assert!(matches!(p.connector, Connector::Conv2d(_)), "{:?}", p.connector.name());
+    let g = to_nir(&net, &[]).unwrap();
+    let conv: Vec<&NirNode> = g.nodes.iter().filter(|(_, n)| n.type_name() == "Conv2d").map(|(_, n)| n).collect();
+    let [NirNode::Conv { weight, input_shape, stride, padding, .. }] = conv.as_slice() else {
+        panic!("one Conv2d: {:?}", g.nodes.iter().map(|(k, n)| (k, n.type_name())).collect::<Vec<_>>())
+    };
+    assert_eq!((weight.shape.as_slice(), weight.data.as_slice()), ([16, 2, 3, 3].as_slice(), kernel.as_slice()));
+    assert_eq!(input_shape.as_ref().unwrap().data, [128.0, 128.0]);
+    assert_eq!(stride.as_ref().unwrap().data, [2.0, 2.0]);
+    assert_eq!(*padding, Padding::Values(vec![1.0, 1.0]));
+    assert!(!g.nodes.iter().any(|(_, n)| matches!(n, NirNode::Linear { .. } | NirNode::Affine { .. })));
+    let (net, _) = to_network(&graph(true), "bigconv", "x", &NirOptions::default()).unwrap();
+    let e = to_nir(&net, &[]).map(|_| ()).unwrap_err().to_string();
+    for want in [
+        "projection input→if1",
+        "65536 × 32768 = 2147483648 entries",
+        "16.0 GiB",
+        &MAX_DENSE_ENTRIES.to_string(),
+        "conv2d and pool2d connectors are written as Conv2d and pooling nodes",
+    ] {
+        assert!(e.contains(want), "`{e}` lacks `{want}`");
+    }
+}
+
+/// A compile's quantisation per projection.
+type Quant = Vec<(nerve_compiler::net::model::ProjIx, nerve_compiler::lower::ProjQuant)>;
+
+/// The spikes of `net` compiled for `arch`, fed `ext` (population, neuron, step), over `steps`.
+fn spikes_of(net: &nerve_compiler::net::model::Network, arch: &Arch, ext: &[(String, u32, u32)], steps: u64) -> (Vec<(String, u32, u32)>, Quant) {
+    let out = compile(arch, net, &Options::default(), &mut |_| {}).unwrap();
+    let mut m = Machine::load_valid(out.image).unwrap();
+    m.inject(ext).unwrap();
+    let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![], per_step: false, chunk_steps: None };
+    let jit = Jit::compile(&m).unwrap();
+    let r = run(&mut m, &jit, steps, 1, &rec, &mut |_| {}).unwrap();
+    let mut s: Vec<(String, u32, u32)> = r.spikes.iter().map(|x| (m.pops[x.pop as usize].name.clone(), x.neuron, x.step)).collect();
+    // Populations in the order of the network's nodes (a file's are sorted by name): spikes by population, neuron and step.
+    s.sort();
+    (s, out.quant)
+}
+
+/// A CNN (Conv2d with a per-channel bias → IF → SumPool2d → IF, and
+/// AvgPool2d → IF; cnn_if_8x8's Conv2d → IF → pool → Flatten → Affine)
+/// exports Conv2d and pooling nodes with the kernels as quantised for the
+/// target, a Flatten before the dense layer; written, read back and
+/// compiled it spikes exactly as the original.
+#[test]
+fn conv_and_pool_connectors_export_as_nir_nodes_with_the_chips_weights() {
+    use nerve_compiler::export::nir::{to_nir, write_nir};
+    use nerve_compiler::front::nir::model::{Array, NirGraph, NirNode, Padding};
+    use nerve_compiler::net::model::Connector;
+    let arr = |data: Vec<f64>, shape: &[usize]| Array { data, shape: shape.to_vec() };
+    let iff = |shape: &[usize]| {
+        let n: usize = shape.iter().product();
+        // r·dt = 1: v += x each step.
+        NirNode::IF { r: arr(vec![1000.0; n], shape), v_threshold: arr(vec![1.0; n], shape), v_reset: Some(arr(vec![0.0; n], shape)) }
+    };
+    let pool = |average: bool| NirNode::Pool { average, kernel_size: arr(vec![2.0, 2.0], &[2]), stride: None, padding: Padding::Values(vec![0.0, 0.0]) };
+    let kernel: Vec<f64> = (0..3 * 2 * 9).map(|i| ((i * 37) % 11) as f64 * 0.0731 - 0.2).collect();
+    let g = NirGraph {
+        nodes: vec![
+            ("input".into(), NirNode::Input { shape: arr(vec![2.0, 6.0, 6.0], &[3]) }),
+            (
+                "conv".into(),
+                NirNode::Conv {
+                    dims: 2,
+                    weight: arr(kernel.clone(), &[3, 2, 3, 3]),
+                    bias: Some(arr(vec![0.05, 0.0, 0.11], &[3])),
+                    stride: None,
+                    padding: Padding::Values(vec![1.0, 1.0]),
+                    dilation: None,
+                    groups: None,
+                    input_shape: Some(arr(vec![6.0, 6.0], &[2])),
+                },
+            ),
+            ("if1".into(), iff(&[3, 6, 6])),
+            ("sum".into(), pool(false)),
+            ("if2".into(), iff(&[3, 3, 3])),
+            ("avg".into(), pool(true)),
+            ("if3".into(), iff(&[3, 3, 3])),
+            ("o2".into(), NirNode::Output { shape: arr(vec![3.0, 3.0, 3.0], &[3]) }),
+            ("o3".into(), NirNode::Output { shape: arr(vec![3.0, 3.0, 3.0], &[3]) }),
         ],
-        edges: vec![("input".into(), "conv".into()), ("conv".into(), "if1".into()), ("if1".into(), "output".into())],
+        edges: [("input", "conv"), ("conv", "if1"), ("if1", "sum"), ("sum", "if2"), ("if1", "avg"), ("avg", "if3"), ("if2", "o2"), ("if3", "o3")]
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
         version: Some("1.0.8".into()),
         metadata: vec![("sample_dt".into(), 1e-3)],
     };
-    let (net, _) = to_network(&g, "bigconv", "x", &NirOptions::default()).unwrap();
-    let e = to_nir(&net, &[]).map(|_| ()).unwrap_err().to_string();
-    for want in ["projection input→if1", "65536 × 32768 = 2147483648 entries", "16.0 GiB", &MAX_DENSE_ENTRIES.to_string()] {
-        assert!(e.contains(want), "`{e}` lacks `{want}`");
+    let ext: Vec<(String, u32, u32)> =
+        (0..40u32).flat_map(|t| (0..72u32).filter(move |i| (i * 7 + t * 3) % 5 == 0).map(move |i| ("input".to_string(), i, t))).collect();
+    let dir = tempfile::tempdir().unwrap();
+    for arch in ["loihi", "spinnaker"] {
+        let a = Arch::builtin(arch).unwrap();
+        let (net, _) = to_network(&g, "cnn", "x", &NirOptions::default()).unwrap();
+        let kinds: Vec<&str> = net.projections().map(|(_, _, _, p)| p.connector.name()).collect();
+        assert_eq!(kinds, ["conv2d", "pool2d", "pool2d"]);
+        let (spikes, quant) = spikes_of(&net, &a, &ext, 50);
+        assert!(spikes.iter().any(|s| s.0 == "if2") && spikes.iter().any(|s| s.0 == "if3"), "{arch}: {} spikes", spikes.len());
+        let back = to_nir(&net, &quant).unwrap();
+        let types: Vec<(&str, &str)> = back.nodes.iter().map(|(k, n)| (k.as_str(), n.type_name())).collect();
+        let pools: &[&str] = if arch == "spinnaker" { &["Conv2d", "SumPool2d", "AvgPool2d"] } else { &["Conv2d", "SumPool2d", "Scale"] };
+        for t in pools {
+            assert!(types.iter().any(|x| x.1 == *t), "{arch}: no {t}: {types:?}");
+        }
+        assert!(!types.iter().any(|x| matches!(x.1, "Linear" | "Affine")), "{arch}: {types:?}");
+        // The kernel as the chip applies it: the quantisation of the conv projection.
+        let (e, _, _, p) = net.projections().next().unwrap();
+        let Connector::Conv2d(c) = &p.connector else { panic!() };
+        let q = &quant.iter().find(|(x, _)| *x == e).unwrap().1;
+        let want: Vec<f64> = c.weights.iter().map(|&w| q.value(q.mantissa(w).0)).collect();
+        let Some((_, NirNode::Conv { weight, bias, .. })) = back.nodes.iter().find(|(_, n)| n.type_name() == "Conv2d") else { panic!() };
+        assert_eq!(weight.data, want, "{arch}");
+        assert_ne!(weight.data, kernel, "{arch}: the kernel is quantised");
+        assert_eq!(bias.as_ref().unwrap().data, [0.05, 0.0, 0.11], "{arch}: the bias rides on the Conv2d, per channel");
+        let file = dir.path().join(format!("cnn_{arch}.nir"));
+        write_nir(&back, &file).unwrap();
+        let (net2, _) = to_network(&read_nir(&file).unwrap(), "cnn", "y", &NirOptions::default()).unwrap();
+        let kinds2: Vec<&str> = net2.projections().map(|(_, _, _, p)| p.connector.name()).collect();
+        // A pooling whose weight the chip does not apply as 1 (1/4 for an average)
+        // is a SumPool2d and a Scale, read back as a connection list.
+        if !types.iter().any(|x| x.1 == "Scale") {
+            assert_eq!(kinds2, kinds, "{arch}: {types:?}");
+        }
+        let (spikes2, _) = spikes_of(&net2, &a, &ext, 50);
+        assert_eq!(spikes, spikes2, "{arch}: spikes differ after export and import");
     }
+    // cnn_if_8x8: its Conv2d written back as one, if1 flattened into the dense layer that pool → flat → fc composed to.
+    let (net, _) = to_network(&read_nir(&data("cnn_if_8x8.nir")).unwrap(), "cnn_if_8x8", "x", &NirOptions::default()).unwrap();
+    let out = compile(&Arch::builtin("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+    let back = to_nir(&net, &out.quant).unwrap();
+    let mut types: Vec<&str> = back.nodes.iter().map(|(_, n)| n.type_name()).collect();
+    types.sort();
+    assert_eq!(types, ["Affine", "Conv2d", "Flatten", "IF", "IF", "Input", "Output"]);
+}
+
+/// A target whose bias is not one value per channel, fed only by a Conv2d
+/// node, has nowhere to carry it: refused naming the projection, not lost.
+#[test]
+fn a_bias_a_conv2d_cannot_carry_is_refused_naming_the_projection() {
+    use nerve_compiler::export::nir::to_nir;
+    use nerve_compiler::front::nir::model::{Array, NirGraph, NirNode, Padding};
+    use nerve_compiler::net::model::{Model, Values};
+    let arr = |data: Vec<f64>, shape: &[usize]| Array { data, shape: shape.to_vec() };
+    let g = NirGraph {
+        nodes: vec![
+            ("input".into(), NirNode::Input { shape: arr(vec![1.0, 4.0, 4.0], &[3]) }),
+            (
+                "conv".into(),
+                NirNode::Conv {
+                    dims: 2,
+                    weight: arr(vec![0.5; 9], &[1, 1, 3, 3]),
+                    bias: None,
+                    stride: None,
+                    padding: Padding::Values(vec![1.0, 1.0]),
+                    dilation: None,
+                    groups: None,
+                    input_shape: Some(arr(vec![4.0, 4.0], &[2])),
+                },
+            ),
+            ("if1".into(), NirNode::IF { r: arr(vec![1.0; 16], &[1, 4, 4]), v_threshold: arr(vec![1.0; 16], &[1, 4, 4]), v_reset: None }),
+            ("o".into(), NirNode::Output { shape: arr(vec![1.0, 4.0, 4.0], &[3]) }),
+        ],
+        edges: [("input", "conv"), ("conv", "if1"), ("if1", "o")].iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+        version: Some("1.0.8".into()),
+        metadata: vec![("sample_dt".into(), 1e-3)],
+    };
+    let (mut net, _) = to_network(&g, "b", "x", &NirOptions::default()).unwrap();
+    let ix = net.find("if1").unwrap();
+    let Model::Neuron(n) = &mut net.graph[ix].model else { panic!() };
+    n.params.set("bias", Values::PerNeuron((0..16).map(|i| i as f64 * 0.01).collect())).unwrap();
+    let e = to_nir(&net, &[]).map(|_| ()).unwrap_err().to_string();
+    assert!(e.contains("projection input→if1") && e.contains("bias") && e.contains("one value per channel"), "{e}");
+    // One value per channel rides on the Conv2d.
+    let Model::Neuron(n) = &mut net.graph[ix].model else { panic!() };
+    n.params.set("bias", Values::PerNeuron(vec![0.25; 16])).unwrap();
+    let back = to_nir(&net, &[]).unwrap();
+    let Some((_, NirNode::Conv { bias, .. })) = back.nodes.iter().find(|(_, n)| n.type_name() == "Conv2d") else { panic!() };
+    assert_eq!(bias.as_ref().unwrap().data, [0.25]);
 }

@@ -1,10 +1,19 @@
 //! Writing a network as a NIR file (nir 1.0.8 layout, readable by `nir.read`).
 //!
 //! Supported: input populations and NIR neuron populations (a network read
-//! from NIR, or built with `Model::Nir`). Each projection becomes a Linear node
-//! (an Affine carrying the target's constant input) with the *quantised*
-//! weights, followed by a Delay node when its delay is more than one step;
-//! every population that has no outgoing projection gets an Output node.
+//! from NIR, or built with `Model::Nir`). Weights are *quantised* as the
+//! target applies them. A conv2d connector becomes a Conv2d node, a pool2d
+//! connector an AvgPool2d (an average whose weight the chip applies exactly)
+//! or a SumPool2d (with a Scale where its weight is not 1); the populations
+//! they join are written with their (C, H, W) shapes, and a dense projection
+//! out of one reads it through a Flatten ([`Layout`]: a connector whose
+//! populations cannot take its shapes is written dense). Every other
+//! projection becomes a Linear node (an Affine carrying the target's
+//! constant input); the target's bias rides on its first incoming dense
+//! projection or on a Conv2d where it is one value per output channel, and
+//! is refused where it can ride on neither. A Delay node follows where the
+//! delay is more than one step; every population that has no outgoing
+//! projection gets an Output node.
 
 use std::path::Path;
 
@@ -17,8 +26,8 @@ use crate::models::nir::{NirKind, NirNeuron};
 use crate::net::expand::expand;
 use crate::net::model::*;
 
-/// Most weight-matrix entries (all projections together) a NIR export
-/// writes: 2^27, 1 GiB as f64. Every projection is a dense matrix, so a
+/// Most weight-matrix entries (all projections written dense together) a
+/// NIR export writes: 2^27, 1 GiB as f64. A connection list composed from a
 /// convolution of a few KB would otherwise ask for many GiB (and abort).
 pub const MAX_DENSE_ENTRIES: u64 = 1 << 27;
 
@@ -44,7 +53,6 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
     if resets.len() == 1 {
         g.metadata.push(("reset_subtract".into(), if resets.contains(&true) { 1.0 } else { 0.0 }));
     }
-    let arr = |v: &Values, n: usize| Array { data: (0..n).map(|i| v.get(i)).collect(), shape: vec![n] };
     let mut has_out = vec![false; net.num_pops()];
     let mut dense = 0u64;
     let mut biased = vec![false; net.num_pops()];
@@ -61,7 +69,8 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
         })
         .collect();
     let entry = |ix: PopIx| -> String { entries[ix.index()].clone() };
-    for (e, pre, post, p) in net.projections() {
+    let projs: Vec<(ProjIx, PopIx, PopIx, &Projection)> = net.projections().collect();
+    for (_, _, _, p) in &projs {
         if p.plasticity.is_some() {
             // NIR 1.0 describes trained networks: it has no learning rules.
             return Err(bad(format!(
@@ -69,37 +78,79 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
                 p.label
             )));
         }
-        has_out[pre.index()] = true;
-        // Every projection is written as a dense matrix: its size checked before any is built.
-        let entries = net.pop(pre).size as u64 * net.pop(post).size as u64;
-        dense += entries;
-        if dense > MAX_DENSE_ENTRIES {
-            return Err(super::refuse(
-                "nir",
-                format!("projection {}", p.label),
-                format!(
-                    "its dense weight matrix is {} × {} = {entries} entries ({:.1} GiB as f64){}: more than {MAX_DENSE_ENTRIES} ({} GiB), the most NIR export writes (it writes every projection as a dense Linear/Affine matrix; conv and pool connectors are not written as Conv2d/SumPool2d nodes)",
-                    net.pop(post).size,
-                    net.pop(pre).size,
-                    entries as f64 * 8.0 / (1u64 << 30) as f64,
-                    if dense > entries { format!(", {dense} with the projections before it") } else { String::new() },
-                    (MAX_DENSE_ENTRIES * 8) >> 30
-                ),
-            ));
+    }
+    let layout = Layout::of(net, &projs);
+    // Each population's shape as written: (C, H, W) where a Conv2d or pooling node meets it, else flat.
+    let dims = |ix: PopIx| -> Vec<usize> {
+        match layout.shape[ix.index()] {
+            Some(s) => s.iter().map(|&x| x as usize).collect(),
+            None => vec![net.pop(ix).size as usize],
         }
-        let syn = expand(net, e)?;
-        let (npre, npost) = (net.pop(pre).size as usize, net.pop(post).size as usize);
-        let q = quant.iter().find(|(x, _)| *x == e).map(|(_, q)| q);
-        let mut w = vec![0.0f64; npre * npost];
-        for i in 0..syn.n_pre() {
-            for k in syn.row(i) {
-                let wq = match q {
-                    Some(q) => q.value(q.mantissa(syn.weight(k)).0),
-                    None => syn.weight(k),
-                };
-                w[syn.post[k] as usize * npre + i] += wq;
+    };
+    let arr = |v: &Values, pi: PopIx| {
+        let shape = dims(pi);
+        Array { data: (0..shape.iter().product()).map(|i| v.get(i)).collect(), shape }
+    };
+    // The target's constant input rides on its first incoming projection that
+    // can carry it: a dense one (an Affine), or a Conv2d where it is one value
+    // per output channel (NIR's Conv2d bias). A pooling carries none.
+    let mut carrier: Vec<Option<ProjIx>> = vec![None; net.num_pops()];
+    for (pi, pop) in net.pops() {
+        let Some(n) = nir_neuron(&pop.model) else { continue };
+        let incoming: Vec<&(ProjIx, PopIx, PopIx, &Projection)> = projs.iter().filter(|x| x.2 == pi).collect();
+        carrier[pi.index()] = incoming
+            .iter()
+            .find(|(e, _, _, p)| match (&p.connector, layout.node[e.index()]) {
+                (_, false) => true,
+                (Connector::Conv2d(c), true) => per_channel(&n.bias, c.out_shape).is_some(),
+                _ => false,
+            })
+            .map(|x| x.0);
+        if carrier[pi.index()].is_none() && n.bias.iter(pop.size as usize).any(|b| b != 0.0) {
+            if let Some((_, _, _, p)) = incoming.first() {
+                return Err(super::refuse(
+                    "nir",
+                    format!("projection {}", p.label),
+                    format!(
+                        "its target `{}` has a constant input (bias) that no incoming projection can carry: it is written as a Conv2d or pooling node (a Conv2d carries one bias per output channel, a pooling none) and the bias is not one value per channel",
+                        pop.name
+                    ),
+                ));
             }
         }
+    }
+    // A flattened view of a (C, H, W) population, for its dense projections (one per population).
+    let mut flats: Vec<Option<String>> = vec![None; net.num_pops()];
+    for &(e, pre, post, p) in &projs {
+        has_out[pre.index()] = true;
+        let as_node = layout.node[e.index()];
+        let (npre, npost) = (net.pop(pre).size as usize, net.pop(post).size as usize);
+        if !as_node {
+            // A projection written as a dense matrix: its size checked before any is built.
+            let entries = npre as u64 * npost as u64;
+            dense += entries;
+            if dense > MAX_DENSE_ENTRIES {
+                return Err(super::refuse(
+                    "nir",
+                    format!("projection {}", p.label),
+                    format!(
+                        "its dense weight matrix is {} × {} = {entries} entries ({:.1} GiB as f64){}: more than {MAX_DENSE_ENTRIES} ({} GiB), the most NIR export writes as dense Linear/Affine matrices (conv2d and pool2d connectors are written as Conv2d and pooling nodes, other connectors dense)",
+                        npost,
+                        npre,
+                        entries as f64 * 8.0 / (1u64 << 30) as f64,
+                        if dense > entries { format!(", {dense} with the projections before it") } else { String::new() },
+                        (MAX_DENSE_ENTRIES * 8) >> 30
+                    ),
+                ));
+            }
+        }
+        let syn = expand(net, e)?;
+        let q = quant.iter().find(|(x, _)| *x == e).map(|(_, q)| q);
+        // The weight as the chip applies it.
+        let wq = |w: f64| match q {
+            Some(q) => q.value(q.mantissa(w).0),
+            None => w,
+        };
         // NIR's Delay acts per element of the weighted output: one delay per target neuron.
         let mut delay_of: Vec<Option<u16>> = vec![None; npost];
         for i in 0..syn.n_pre() {
@@ -118,38 +169,124 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
             }
         }
         let delays: Vec<u16> = delay_of.iter().map(|d| d.unwrap_or(1)).collect();
-        let wname = names.fresh(format!("w_{}_{}", net.pop(pre).name, e.index()));
-        let weight = Array { data: w, shape: vec![npost, npre] };
-        // The target's constant input rides on its first incoming projection.
         let bias = match nir_neuron(&net.pop(post).model) {
-            Some(n) if !biased[post.index()] => {
+            Some(n) if carrier[post.index()] == Some(e) => {
                 biased[post.index()] = true;
-                Some(arr(&n.bias, npost))
+                Some(n.bias)
             }
             _ => None,
         };
-        g.nodes.push((
-            wname.clone(),
-            match bias {
-                Some(b) => NirNode::Affine { weight, bias: b },
-                None => NirNode::Linear { weight },
+        let scale = p.weight.unwrap_or(1.0);
+        // The nodes written for the projection: the first takes the source's output, the last feeds the delay or target.
+        let (first, last) = match &p.connector {
+            Connector::Conv2d(c) if as_node => {
+                let name = names.fresh(format!("conv_{}_{}", net.pop(pre).name, e.index()));
+                let [co, _, _] = c.out_shape;
+                let shape = vec![co as usize, (c.in_shape[0] / c.groups) as usize, c.kernel[0] as usize, c.kernel[1] as usize];
+                let weight = Array { data: c.weights.iter().map(|&w| wq(w * scale)).collect(), shape };
+                let b = match &bias {
+                    // invariant: the carrier was chosen where the bias is one value per channel
+                    Some(b) => per_channel(b, c.out_shape).expect("chosen as the carrier for it"),
+                    None => vec![0.0; co as usize],
+                };
+                let ints = |v: &[u32]| Array { data: v.iter().map(|&x| x as f64).collect(), shape: vec![v.len()] };
+                g.nodes.push((
+                    name.clone(),
+                    NirNode::Conv {
+                        dims: 2,
+                        weight,
+                        bias: Some(Array { data: b, shape: vec![co as usize] }),
+                        stride: Some(ints(&c.stride)),
+                        padding: Padding::Values(c.padding.iter().map(|&x| x as f64).collect()),
+                        dilation: Some(ints(&c.dilation)),
+                        groups: Some(Array::scalar(c.groups as f64)),
+                        input_shape: Some(ints(&c.in_shape[1..])),
+                    },
+                ));
+                (name.clone(), name)
+            }
+            Connector::Pool2d(c) if as_node => {
+                let name = names.fresh(format!("pool_{}_{}", net.pop(pre).name, e.index()));
+                let w = wq(scale * c.scale);
+                // An average pooling whose weight the chip applies exactly is an AvgPool2d;
+                // any other a SumPool2d, scaled by its weight where that is not 1.
+                let average = c.scale != 1.0 && w == c.scale;
+                let ints = |v: &[u32]| Array { data: v.iter().map(|&x| x as f64).collect(), shape: vec![v.len()] };
+                g.nodes.push((
+                    name.clone(),
+                    NirNode::Pool {
+                        average,
+                        kernel_size: ints(&c.kernel),
+                        stride: Some(ints(&c.stride)),
+                        padding: Padding::Values(c.padding.iter().map(|&x| x as f64).collect()),
+                    },
+                ));
+                if average || w == 1.0 {
+                    (name.clone(), name)
+                } else {
+                    let sname = names.fresh(format!("scale_{}_{}", net.pop(pre).name, e.index()));
+                    let shape = dims(post);
+                    g.nodes.push((sname.clone(), NirNode::Scale { scale: Array { data: vec![w; npost], shape } }));
+                    g.edges.push((name.clone(), sname.clone()));
+                    (name, sname)
+                }
+            }
+            _ => {
+                let mut w = vec![0.0f64; npre * npost];
+                for i in 0..syn.n_pre() {
+                    for k in syn.row(i) {
+                        w[syn.post[k] as usize * npre + i] += wq(syn.weight(k));
+                    }
+                }
+                let wname = names.fresh(format!("w_{}_{}", net.pop(pre).name, e.index()));
+                let weight = Array { data: w, shape: vec![npost, npre] };
+                g.nodes.push((
+                    wname.clone(),
+                    match &bias {
+                        Some(b) => NirNode::Affine { weight, bias: Array { data: (0..npost).map(|i| b.get(i)).collect(), shape: vec![npost] } },
+                        None => NirNode::Linear { weight },
+                    },
+                ));
+                (wname.clone(), wname)
+            }
+        };
+        // A dense projection out of a (C, H, W) population reads it through a Flatten.
+        let source = match layout.shape[pre.index()] {
+            Some(s) if !as_node => match &flats[pre.index()] {
+                Some(f) => f.clone(),
+                None => {
+                    let f = names.fresh(format!("flat_{}", net.pop(pre).name));
+                    let input_type = Array { data: s.iter().map(|&x| x as f64).collect(), shape: vec![3] };
+                    g.nodes.push((
+                        f.clone(),
+                        NirNode::Flatten { start_dim: Some(Array::scalar(0.0)), end_dim: Some(Array::scalar(-1.0)), input_type: Some(input_type) },
+                    ));
+                    g.edges.push((net.pop(pre).name.clone(), f.clone()));
+                    flats[pre.index()] = Some(f.clone());
+                    f
+                }
             },
-        ));
-        g.edges.push((net.pop(pre).name.clone(), wname.clone()));
+            _ => net.pop(pre).name.clone(),
+        };
+        g.edges.push((source, first));
         if delays.iter().any(|&d| d > 1) {
             let dname = names.fresh(format!("d_{}_{}", net.pop(pre).name, e.index()));
             let secs: Vec<f64> = delays.iter().map(|&d| (d - 1) as f64 * net.dt_ms / 1000.0).collect();
-            g.nodes.push((dname.clone(), NirNode::Delay { delay: Array { data: secs, shape: vec![npost] } }));
-            g.edges.push((wname, dname.clone()));
+            g.nodes.push((dname.clone(), NirNode::Delay { delay: Array { data: secs, shape: dims(post) } }));
+            g.edges.push((last, dname.clone()));
             g.edges.push((dname, entry(post)));
         } else {
-            g.edges.push((wname, entry(post)));
+            g.edges.push((last, entry(post)));
         }
     }
+    let shape_of = |pi: PopIx| {
+        let d = dims(pi);
+        Array { shape: vec![d.len()], data: d.into_iter().map(|x| x as f64).collect() }
+    };
     for (pi, pop) in net.pops() {
         let n = pop.size as usize;
         let node = match &pop.model {
-            Model::Input => NirNode::Input { shape: Array { data: vec![n as f64], shape: vec![1] } },
+            Model::Input => NirNode::Input { shape: shape_of(pi) },
             Model::Neuron(nm) if NirNeuron::of(nm).is_some() => {
                 // invariant: the match guard just above is NirNeuron::of(nm).is_some()
                 let p = NirNeuron::of(nm).expect("checked in the guard");
@@ -161,38 +298,38 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
                     return Err(bad(format!("population `{}` was discretised at dt {dt} s, the network runs at {} ms", pop.name, net.dt_ms)));
                 }
                 let state = match p.kind {
-                    NirKind::Threshold => NirNode::Threshold { threshold: arr(&p.v_threshold, n) },
-                    NirKind::I => NirNode::I { r: arr(&p.r, n) },
-                    NirKind::IF => NirNode::IF { r: arr(&p.r, n), v_threshold: arr(&p.v_threshold, n), v_reset: Some(arr(&p.v_reset, n)) },
-                    NirKind::LI => NirNode::LI { tau: arr(&p.tau_mem, n), r: arr(&p.r, n), v_leak: arr(&p.v_leak, n) },
+                    NirKind::Threshold => NirNode::Threshold { threshold: arr(&p.v_threshold, pi) },
+                    NirKind::I => NirNode::I { r: arr(&p.r, pi) },
+                    NirKind::IF => NirNode::IF { r: arr(&p.r, pi), v_threshold: arr(&p.v_threshold, pi), v_reset: Some(arr(&p.v_reset, pi)) },
+                    NirKind::LI => NirNode::LI { tau: arr(&p.tau_mem, pi), r: arr(&p.r, pi), v_leak: arr(&p.v_leak, pi) },
                     NirKind::LIF => NirNode::LIF {
-                        tau: arr(&p.tau_mem, n),
-                        r: arr(&p.r, n),
-                        v_leak: arr(&p.v_leak, n),
-                        v_threshold: arr(&p.v_threshold, n),
-                        v_reset: Some(arr(&p.v_reset, n)),
+                        tau: arr(&p.tau_mem, pi),
+                        r: arr(&p.r, pi),
+                        v_leak: arr(&p.v_leak, pi),
+                        v_threshold: arr(&p.v_threshold, pi),
+                        v_reset: Some(arr(&p.v_reset, pi)),
                     },
                     NirKind::CubaLI => NirNode::CubaLI {
-                        tau_syn: arr(&p.tau_syn, n),
-                        tau_mem: arr(&p.tau_mem, n),
-                        r: arr(&p.r, n),
-                        v_leak: arr(&p.v_leak, n),
-                        w_in: Some(arr(&p.w_in, n)),
+                        tau_syn: arr(&p.tau_syn, pi),
+                        tau_mem: arr(&p.tau_mem, pi),
+                        r: arr(&p.r, pi),
+                        v_leak: arr(&p.v_leak, pi),
+                        w_in: Some(arr(&p.w_in, pi)),
                     },
                     NirKind::CubaLIF => NirNode::CubaLIF {
-                        tau_syn: arr(&p.tau_syn, n),
-                        tau_mem: arr(&p.tau_mem, n),
-                        r: arr(&p.r, n),
-                        v_leak: arr(&p.v_leak, n),
-                        w_in: Some(arr(&p.w_in, n)),
-                        v_threshold: arr(&p.v_threshold, n),
-                        v_reset: Some(arr(&p.v_reset, n)),
+                        tau_syn: arr(&p.tau_syn, pi),
+                        tau_mem: arr(&p.tau_mem, pi),
+                        r: arr(&p.r, pi),
+                        v_leak: arr(&p.v_leak, pi),
+                        w_in: Some(arr(&p.w_in, pi)),
+                        v_threshold: arr(&p.v_threshold, pi),
+                        v_reset: Some(arr(&p.v_reset, pi)),
                     },
                 };
                 if p.fire && matches!(p.kind, NirKind::I | NirKind::LI | NirKind::CubaLI) {
                     g.nodes.push((entry(pi), state));
                     g.edges.push((entry(pi), pop.name.clone()));
-                    NirNode::Threshold { threshold: arr(&p.v_threshold, n) }
+                    NirNode::Threshold { threshold: arr(&p.v_threshold, pi) }
                 } else {
                     state
                 }
@@ -208,12 +345,79 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
         g.nodes.push((pop.name.clone(), node));
         if !has_out[pi.index()] {
             let oname = names.fresh(format!("out_{}", pop.name));
-            g.nodes.push((oname.clone(), NirNode::Output { shape: Array { data: vec![n as f64], shape: vec![1] } }));
+            g.nodes.push((oname.clone(), NirNode::Output { shape: shape_of(pi) }));
             g.edges.push((pop.name.clone(), oname));
         }
     }
     g.nodes.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(g)
+}
+
+/// Which projections are written as Conv2d / pooling nodes, and the
+/// (C, H, W) shape that gives the populations they join. A conv2d or
+/// pool2d connector is written as a node where both its populations can
+/// take its shapes: a population takes one (C, H, W) shape, and only nodes
+/// may feed it (NIR has no reshape back from a dense layer's flat output);
+/// where they cannot, the connector is written dense like any other. A
+/// dense projection out of a shaped population reads it through a Flatten.
+struct Layout {
+    node: Vec<bool>,
+    shape: Vec<Option<[u32; 3]>>,
+}
+
+impl Layout {
+    fn of(net: &Network, projs: &[(ProjIx, PopIx, PopIx, &Projection)]) -> Layout {
+        let geom = |p: &Projection| match &p.connector {
+            Connector::Conv2d(c) => Some((c.in_shape, c.out_shape)),
+            Connector::Pool2d(c) => Some((c.in_shape, c.out_shape)),
+            _ => None,
+        };
+        let n_edges = projs.iter().map(|x| x.0.index() + 1).max().unwrap_or(0);
+        let mut node = vec![false; n_edges];
+        for (e, _, _, p) in projs {
+            node[e.index()] = geom(p).is_some();
+        }
+        loop {
+            let mut shape: Vec<Option<[u32; 3]>> = vec![None; net.num_pops()];
+            let mut clash = vec![false; net.num_pops()];
+            for (e, pre, post, p) in projs {
+                if let (true, Some((i, o))) = (node[e.index()], geom(p)) {
+                    for (pop, s) in [(pre, i), (post, o)] {
+                        match shape[pop.index()] {
+                            Some(x) if x != s => clash[pop.index()] = true,
+                            _ => shape[pop.index()] = Some(s),
+                        }
+                    }
+                }
+            }
+            for (e, _, post, _) in projs {
+                if !node[e.index()] && shape[post.index()].is_some() {
+                    clash[post.index()] = true;
+                }
+            }
+            let mut changed = false;
+            for (e, pre, post, _) in projs {
+                if node[e.index()] && (clash[pre.index()] || clash[post.index()]) {
+                    node[e.index()] = false;
+                    changed = true;
+                }
+            }
+            if !changed {
+                return Layout { node, shape };
+            }
+        }
+    }
+}
+
+/// A population's bias as one value per output channel of `shape`, if it is that.
+fn per_channel(bias: &Values, shape: [u32; 3]) -> Option<Vec<f64>> {
+    let plane = shape[1] as usize * shape[2] as usize;
+    (0..shape[0] as usize)
+        .map(|c| {
+            let b = bias.get(c * plane);
+            (0..plane).all(|k| bias.get(c * plane + k) == b).then_some(b)
+        })
+        .collect()
 }
 
 /// The node names of a graph being written: `fresh` gives a name no node
@@ -255,6 +459,26 @@ pub fn write_nir(g: &NirGraph, path: &Path) -> Result<()> {
         .map_err(|source| CompileError::Io { path: file, source })
 }
 
+/// An integer field (a shape or geometry: nir's shape arithmetic indexes with it).
+fn ints(nb: &mut hdf5_pure::GroupBuilder, k: &str, a: &Array) {
+    let v: Vec<i64> = a.data.iter().map(|&x| x as i64).collect();
+    let shape: Vec<u64> = a.shape.iter().map(|&x| x as u64).collect();
+    nb.create_dataset(k).with_i64_data(&v).with_shape(&shape);
+}
+
+fn floats(nb: &mut hdf5_pure::GroupBuilder, k: &str, a: &Array) {
+    let shape: Vec<u64> = a.shape.iter().map(|&x| x as u64).collect();
+    nb.create_dataset(k).with_f64_data(&a.data).with_shape(&shape);
+}
+
+fn pad(nb: &mut hdf5_pure::GroupBuilder, name: &str, p: &Padding) -> Result<()> {
+    match p {
+        Padding::Values(v) => ints(nb, "padding", &Array { data: v.clone(), shape: vec![v.len()] }),
+        Padding::Same | Padding::Valid => return Err(bad(format!("node `{name}`: padding is written as numbers"))),
+    }
+    Ok(())
+}
+
 fn fill_graph(gb: &mut hdf5_pure::GroupBuilder, g: &NirGraph) -> Result<()> {
     gb.create_dataset("type").with_vlen_strings(&["NIRGraph"]).with_shape(&[]);
     let flat: Vec<&str> = g.edges.iter().flat_map(|(a, b)| [a.as_str(), b.as_str()]).collect();
@@ -263,67 +487,94 @@ fn fill_graph(gb: &mut hdf5_pure::GroupBuilder, g: &NirGraph) -> Result<()> {
     for (name, n) in &g.nodes {
         let mut nb = nodes.create_group(name);
         nb.create_dataset("type").with_vlen_strings(&[n.type_name()]).with_shape(&[]);
-        let mut put = |k: &str, a: &Array| {
-            let shape: Vec<u64> = a.shape.iter().map(|&x| x as u64).collect();
-            nb.create_dataset(k).with_f64_data(&a.data).with_shape(&shape);
-        };
         match n {
             NirNode::Input { shape } | NirNode::Output { shape } => {
                 let v: Vec<i64> = shape.data.iter().map(|&x| x as i64).collect();
                 nb.create_dataset("shape").with_i64_data(&v).with_shape(&[v.len() as u64]);
             }
             NirNode::Affine { weight, bias } => {
-                put("weight", weight);
-                put("bias", bias);
+                floats(&mut nb, "weight", weight);
+                floats(&mut nb, "bias", bias);
             }
-            NirNode::Linear { weight } => put("weight", weight),
-            NirNode::Delay { delay } => put("delay", delay),
-            NirNode::Threshold { threshold } => put("threshold", threshold),
-            NirNode::I { r } => put("r", r),
+            NirNode::Linear { weight } => floats(&mut nb, "weight", weight),
+            NirNode::Delay { delay } => floats(&mut nb, "delay", delay),
+            NirNode::Threshold { threshold } => floats(&mut nb, "threshold", threshold),
+            NirNode::I { r } => floats(&mut nb, "r", r),
             NirNode::IF { r, v_threshold, v_reset } => {
-                put("r", r);
-                put("v_threshold", v_threshold);
+                floats(&mut nb, "r", r);
+                floats(&mut nb, "v_threshold", v_threshold);
                 if let Some(v) = v_reset {
-                    put("v_reset", v);
+                    floats(&mut nb, "v_reset", v);
                 }
             }
             NirNode::LI { tau, r, v_leak } => {
-                put("tau", tau);
-                put("r", r);
-                put("v_leak", v_leak);
+                floats(&mut nb, "tau", tau);
+                floats(&mut nb, "r", r);
+                floats(&mut nb, "v_leak", v_leak);
             }
             NirNode::LIF { tau, r, v_leak, v_threshold, v_reset } => {
-                put("tau", tau);
-                put("r", r);
-                put("v_leak", v_leak);
-                put("v_threshold", v_threshold);
+                floats(&mut nb, "tau", tau);
+                floats(&mut nb, "r", r);
+                floats(&mut nb, "v_leak", v_leak);
+                floats(&mut nb, "v_threshold", v_threshold);
                 if let Some(v) = v_reset {
-                    put("v_reset", v);
+                    floats(&mut nb, "v_reset", v);
                 }
             }
             NirNode::CubaLI { tau_syn, tau_mem, r, v_leak, w_in } => {
-                put("tau_syn", tau_syn);
-                put("tau_mem", tau_mem);
-                put("r", r);
-                put("v_leak", v_leak);
+                floats(&mut nb, "tau_syn", tau_syn);
+                floats(&mut nb, "tau_mem", tau_mem);
+                floats(&mut nb, "r", r);
+                floats(&mut nb, "v_leak", v_leak);
                 if let Some(w) = w_in {
-                    put("w_in", w);
+                    floats(&mut nb, "w_in", w);
                 }
             }
             NirNode::CubaLIF { tau_syn, tau_mem, r, v_leak, w_in, v_threshold, v_reset } => {
-                put("tau_syn", tau_syn);
-                put("tau_mem", tau_mem);
-                put("r", r);
-                put("v_leak", v_leak);
+                floats(&mut nb, "tau_syn", tau_syn);
+                floats(&mut nb, "tau_mem", tau_mem);
+                floats(&mut nb, "r", r);
+                floats(&mut nb, "v_leak", v_leak);
                 if let Some(w) = w_in {
-                    put("w_in", w);
+                    floats(&mut nb, "w_in", w);
                 }
-                put("v_threshold", v_threshold);
+                floats(&mut nb, "v_threshold", v_threshold);
                 if let Some(v) = v_reset {
-                    put("v_reset", v);
+                    floats(&mut nb, "v_reset", v);
                 }
             }
-            NirNode::Scale { .. } | NirNode::Conv { .. } | NirNode::Pool { .. } | NirNode::Flatten { .. } | NirNode::Graph(_) => {
+            // Geometry as integers (nir's shape arithmetic indexes with them).
+            NirNode::Conv { weight, bias, stride, padding, dilation, groups, input_shape, .. } => {
+                floats(&mut nb, "weight", weight);
+                if let Some(b) = bias {
+                    floats(&mut nb, "bias", b);
+                }
+                for (k, a) in [("stride", stride), ("dilation", dilation), ("input_shape", input_shape)] {
+                    if let Some(a) = a {
+                        ints(&mut nb, k, a);
+                    }
+                }
+                if let Some(gr) = groups {
+                    ints(&mut nb, "groups", gr);
+                }
+                pad(&mut nb, name, padding)?;
+            }
+            NirNode::Pool { kernel_size, stride, padding, .. } => {
+                ints(&mut nb, "kernel_size", kernel_size);
+                if let Some(s) = stride {
+                    ints(&mut nb, "stride", s);
+                }
+                pad(&mut nb, name, padding)?;
+            }
+            NirNode::Flatten { start_dim, end_dim, input_type } => {
+                for (k, a) in [("start_dim", start_dim), ("end_dim", end_dim), ("input_type", input_type)] {
+                    if let Some(a) = a {
+                        ints(&mut nb, k, a);
+                    }
+                }
+            }
+            NirNode::Scale { scale } => floats(&mut nb, "scale", scale),
+            NirNode::Graph(_) => {
                 return Err(bad(format!("node `{name}` ({}) is not produced by the exporter", n.type_name())));
             }
         }

@@ -630,15 +630,22 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
             if conns.is_empty() {
                 continue;
             }
+            // A lone Conv2d or pooling node between the two populations stays one
+            // (its synapses are the composed ones), so a chip that shares kernels
+            // shares it and `export nir` writes it back as that node.
+            let (connector, delay_ms) = match kernel_between(&flat, &sh, &preds, fused[i].unwrap_or(i), src) {
+                Some(k) => (k, Some(dt * 1000.0)),
+                None => (Connector::FromList(conns), None),
+            };
             net.graph.add_edge(
                 pre,
                 post,
                 Projection {
                     label: format!("{src}→{nm}"),
                     receptor: Receptor::Excitatory,
-                    connector: Connector::FromList(conns),
+                    connector,
                     weight: None,
-                    delay_ms: None,
+                    delay_ms,
                     loihi: LoihiWeights::default(),
                     plasticity: None,
                 },
@@ -649,6 +656,67 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
         return Err(err(file, "the graph has no Output node".into()));
     }
     Ok((net, choice))
+}
+
+/// The conv2d or pool2d connector for the projection from population
+/// `src` into the node `target`, if its one input is one Conv2d, SumPool2d
+/// or AvgPool2d node whose one input is `src`, with a geometry the
+/// connectors hold (symmetric padding: not 'same' with an even kernel).
+/// Anything else (a Conv1d, a pooling followed by a Conv2d, several inputs
+/// summed, a Delay) is composed into a connection list.
+fn kernel_between(flat: &FlatGraph, sh: &[Option<Vec<usize>>], preds: &[Vec<usize>], target: usize, src: &str) -> Option<Connector> {
+    let &[c] = preds[target].as_slice() else { return None };
+    let &[s] = preds[c].as_slice() else { return None };
+    if flat.nodes[s].0 != src {
+        return None;
+    }
+    let u = |x: usize| u32::try_from(x).ok();
+    let out = sh[c].as_deref()?;
+    let mut ins = sh[s].clone()?;
+    let (out, k, st, pd, dl, conv) = match &flat.nodes[c].1 {
+        NirNode::Conv { dims: 2, weight, stride, padding, dilation, groups, .. } => {
+            let g = groups.as_ref().map_or(1, |a| a.at(0) as usize).max(1);
+            if ins.len() == 2 {
+                ins.insert(0, weight.shape[1] * g);
+            }
+            let k = [weight.shape[2], weight.shape[3]];
+            let at = |a: &Option<Array>, d: usize| a.as_ref().map_or(1, |s| s.at(d.min(s.len() - 1)) as usize);
+            let dl = [at(dilation, 0), at(dilation, 1)];
+            let pd = pads(padding, &k, &dl);
+            (out, k, [at(stride, 0), at(stride, 1)], [pd[0], pd[1]], dl, Some((weight.data.clone(), u(g)?)))
+        }
+        NirNode::Pool { kernel_size, stride, padding, .. } => {
+            if ins.len() == 2 {
+                ins.insert(0, 1);
+            }
+            let k = pair(kernel_size);
+            let p = match padding {
+                Padding::Values(v) => pair(&Array { data: v.clone(), shape: vec![] }),
+                Padding::Valid | Padding::Same => [0, 0],
+            };
+            (out, k, stride.as_ref().map_or(k, pair), p, [1, 1], None)
+        }
+        _ => return None,
+    };
+    let three = |v: &[usize]| -> Option<[u32; 3]> {
+        (v.len() == 3).then_some(())?;
+        Some([u(v[0])?, u(v[1])?, u(v[2])?])
+    };
+    let two = |v: [usize; 2]| -> Option<[u32; 2]> { Some([u(v[0])?, u(v[1])?]) };
+    let (in_shape, out_shape) = (three(&ins)?, three(out)?);
+    let (kernel, stride, padding, dilation) = (two(k)?, two(st)?, two(pd)?, two(dl)?);
+    // The connector's geometry must give the node's output (an even kernel's 'same' pads unevenly).
+    if crate::net::expand::conv_out_shape(in_shape, out_shape[0], kernel, stride, padding, dilation).ok()? != out_shape {
+        return None;
+    }
+    Some(match conv {
+        Some((weights, groups)) => Connector::Conv2d(Box::new(Conv2d { in_shape, out_shape, weights, kernel, stride, padding, dilation, groups })),
+        None => {
+            let average = matches!(flat.nodes[c].1, NirNode::Pool { average: true, .. });
+            let scale = if average { 1.0 / (k[0] * k[1]) as f64 } else { 1.0 };
+            Connector::Pool2d(Box::new(Pool2d { in_shape, out_shape, kernel, stride, padding, scale }))
+        }
+    })
 }
 
 /// NIR's stateful nodes followed by a Threshold (`I`, `LI`, `CubaLI` →
