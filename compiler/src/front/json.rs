@@ -339,7 +339,7 @@ impl Parser {
                 p.finish("rate")?;
                 let seed = match o.get("seed") {
                     Some(s) => s.u64()?,
-                    None => 0,
+                    None => crate::rng::seed_of(crate::rng::stream::POISSON, &[&name]),
                 };
                 Model::SpikeSourcePoisson { rate, seed }
             }
@@ -375,7 +375,7 @@ impl Parser {
                     let names: Vec<&str> = allowed.iter().map(|v| v.name).collect();
                     return at.err(format!("`{}` has no state variable `{k}` (it has: {})", model_name, names.join(", ")));
                 };
-                let v = self.init(&at, size)?;
+                let v = self.init(&at, size, &name, k)?;
                 if let Some(bits) = var.int_bits {
                     let check = |x: f64| x.fract() == 0.0 && x.abs() < (1u64 << bits) as f64;
                     let ok = match &v {
@@ -505,7 +505,8 @@ impl Parser {
         Ok(sorted)
     }
 
-    fn init(&self, at: &At, size: u32) -> Result<Init> {
+    /// An initial value of `var` in population `pop`.
+    fn init(&self, at: &At, size: u32, pop: &str, var: &str) -> Result<Init> {
         if at.v.as_object().is_some() {
             let o = at.obj()?;
             let u = o.req("uniform")?;
@@ -519,7 +520,7 @@ impl Parser {
             }
             let seed = match o.get("seed") {
                 Some(s) => s.u64()?,
-                None => 0,
+                None => crate::rng::seed_of(crate::rng::stream::INITIAL, &[pop, var]),
             };
             o.finish("uniform, seed")?;
             Ok(Init::Uniform { lo, hi, seed })
@@ -693,6 +694,7 @@ impl Parser {
             }
         };
         self.unique_label(net, &o, &label)?;
+        let connector = default_seed(connector, &conn_at, &label)?;
         net.graph.add_edge(pre, post, Projection { label, receptor, connector, weight, delay_ms, loihi, plasticity: plasticity.map(Box::new) });
         Ok(())
     }
@@ -921,6 +923,7 @@ impl Parser {
             None => format!("{}⇄{} (electrical {})", net.pop(pre).name, net.pop(post).name, net.electrical.len()),
         };
         self.unique_label(net, o, &label)?;
+        let connector = default_seed(connector, &conn_at, &label)?;
         let p = Projection { label, receptor: Receptor::Excitatory, connector, weight, delay_ms: None, loihi: LoihiWeights::default(), plasticity: None };
         let position = net.graph.edge_count() + net.electrical.len();
         net.electrical.push(Electrical { pre, post, p, position });
@@ -931,6 +934,7 @@ impl Parser {
         let o = at.obj()?;
         let ty_at = o.req("type")?;
         let ty = ty_at.str()?;
+        // Without a `seed`, the projection's label gives one once it is known (`default_seed`).
         let seed = |o: &Obj| -> Result<u64> { o.get("seed").map_or(Ok(0), |s| s.u64()) };
         let allow_self = |o: &Obj| -> Result<bool> { o.get("allow_self_connections").map_or(Ok(true), |s| s.bool()) };
         let c = match ty {
@@ -1143,6 +1147,18 @@ impl Parser {
     fn read_csv(&self, f: &At) -> Result<ConnList> {
         super::csv::read(&self.base.join(f.str()?), &f.v.path())
     }
+}
+
+/// A random connector without a `seed` takes one from its projection's
+/// label, unique among projections: two unseeded projections from one
+/// source drew the same adjacency when both took seed 0.
+fn default_seed(mut c: Connector, conn_at: &At, label: &str) -> Result<Connector> {
+    if conn_at.obj()?.get("seed").is_none() {
+        if let Connector::FixedProbability { seed, .. } | Connector::FixedNumberPre { seed, .. } | Connector::FixedNumberPost { seed, .. } = &mut c {
+            *seed = crate::rng::seed_of(crate::rng::stream::CONNECTOR, &[label]);
+        }
+    }
+    Ok(c)
 }
 
 fn shape3(a: &At) -> Result<[u32; 3]> {

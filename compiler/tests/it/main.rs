@@ -4,3 +4,4 @@
 mod bad_networks;
 mod connectors;
 mod mapping;
+mod seeds;
