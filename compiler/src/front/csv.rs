@@ -15,6 +15,12 @@ use std::path::Path;
 use crate::error::{CompileError, Result};
 use crate::net::model::{Conn, ConnList};
 
+/// Text from a file as an error shows it: control characters escaped (`\r`,
+/// `\u{7}`), since a raw carriage return rewrites the terminal line.
+fn shown(t: &str) -> String {
+    t.chars().map(|c| if c.is_control() { c.escape_debug().to_string() } else { c.to_string() }).collect()
+}
+
 /// Which header column holds which value.
 #[derive(Clone, Copy)]
 struct Columns {
@@ -33,19 +39,24 @@ fn named_twice<'h>(names: &[&'h str]) -> Option<&'h str> {
 
 fn columns<'h>(file: &str, headers: impl Iterator<Item = &'h str> + Clone) -> Result<Columns> {
     let names: Vec<&str> = headers.collect();
+    let all = || shown(&names.join(","));
     if let Some(h) = named_twice(&names) {
-        return Err(CompileError::Format { file: file.into(), path: "line 1".into(), reason: format!("column `{h}` is named twice ({})", names.join(",")) });
+        return Err(CompileError::Format { file: file.into(), path: "line 1".into(), reason: format!("column `{}` is named twice ({})", shown(h), all()) });
     }
     let col = |n: &str| names.iter().position(|h| *h == n);
     let (Some(pre), Some(post)) = (col("pre"), col("post")) else {
         return Err(CompileError::Format {
             file: file.into(),
             path: "line 1".into(),
-            reason: format!("the header must name columns pre,post[,weight][,delay]; found {}", names.join(",")),
+            reason: format!("the header must name columns pre,post[,weight][,delay]; found {}", all()),
         });
     };
     if let Some(extra) = names.iter().find(|h| !["pre", "post", "weight", "delay"].contains(h)) {
-        return Err(CompileError::Format { file: file.into(), path: "line 1".into(), reason: format!("unknown column `{extra}` (pre, post, weight, delay)") });
+        return Err(CompileError::Format {
+            file: file.into(),
+            path: "line 1".into(),
+            reason: format!("unknown column `{}` (pre, post, weight, delay)", shown(extra)),
+        });
     }
     Ok(Columns { count: names.len(), pre, post, weight: col("weight"), delay: col("delay") })
 }
@@ -89,7 +100,7 @@ fn with_csv_crate(bytes: &[u8], file: &str) -> Result<ConnList> {
         let g = |c: usize| std::str::from_utf8(raw(c)).unwrap_or("").trim();
         let bad = |what: &str, c: usize| {
             let reason = match std::str::from_utf8(raw(c)) {
-                Ok(v) => format!("{what} `{}` is not valid", v.trim()),
+                Ok(v) => format!("{what} `{}` is not valid", shown(v.trim())),
                 Err(e) => format!("{what} `{}` is not UTF-8 text (its byte {} is not)", raw(c).escape_ascii(), e.valid_up_to() + 1),
             };
             CompileError::Format { file: file.into(), path: format!("line {line}"), reason }
@@ -136,21 +147,22 @@ pub(crate) fn read_selected(path: &Path, referenced_at: &str, sel: &Selection) -
     let headers = rdr.headers().map_err(|e| fmt("line 1".into(), e.to_string()))?.clone();
     let names: Vec<&str> = headers.iter().collect();
     if let Some(h) = named_twice(&names) {
-        return Err(fmt("line 1".into(), format!("column `{h}` is named twice ({})", names.join(","))));
+        return Err(fmt("line 1".into(), format!("column `{}` is named twice ({})", shown(h), shown(&names.join(",")))));
     }
     let col = |n: &str| names.iter().position(|h| *h == n);
     let (Some(pre), Some(post)) = (col("pre"), col("post")) else {
-        return Err(fmt("line 1".into(), format!("the header must name columns pre and post; found {}", names.join(","))));
+        return Err(fmt("line 1".into(), format!("the header must name columns pre and post; found {}", shown(&names.join(",")))));
     };
     let mut picks = Vec::new();
     for (k, v) in sel.select {
-        let c =
-            col(k).ok_or_else(|| fmt("line 1".into(), format!("select names column `{k}`, which the file does not have (columns: {})", names.join(","))))?;
+        let c = col(k).ok_or_else(|| {
+            fmt("line 1".into(), format!("select names column `{}`, which the file does not have (columns: {})", shown(k), shown(&names.join(","))))
+        })?;
         picks.push((c, v.as_str()));
     }
     for h in &names {
         if !["pre", "post", "weight", "delay"].contains(h) && !sel.select.iter().any(|(k, _)| k == h) && !sel.ignore.iter().any(|k| k == h) {
-            return Err(fmt("line 1".into(), format!("unknown column `{h}` (pre, post, weight, delay; name others in `select` or `ignore_columns`)")));
+            return Err(fmt("line 1".into(), format!("unknown column `{}` (pre, post, weight, delay; name others in `select` or `ignore_columns`)", shown(h))));
         }
     }
     let (weight, delay) = (col("weight"), col("delay"));
@@ -173,8 +185,8 @@ pub(crate) fn read_selected(path: &Path, referenced_at: &str, sel: &Selection) -
                 fmt(
                     format!("line {line}"),
                     match ix {
-                        Some(_) => format!("{end} `{t}` is neither a label of the {end} population nor an index"),
-                        None => format!("{end} `{t}` is not a neuron index (the {end} population has no labels)"),
+                        Some(_) => format!("{end} `{}` is neither a label of the {end} population nor an index", shown(t)),
+                        None => format!("{end} `{}` is not a neuron index (the {end} population has no labels)", shown(t)),
                     },
                 )
             })
@@ -182,7 +194,10 @@ pub(crate) fn read_selected(path: &Path, referenced_at: &str, sel: &Selection) -
         let real = |c: Option<usize>, what: &str| -> Result<Option<f64>> {
             match c {
                 Some(c) => Ok(Some(
-                    g(c).parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(|| fmt(format!("line {line}"), format!("{what} `{}` is not valid", g(c))))?,
+                    g(c).parse::<f64>()
+                        .ok()
+                        .filter(|x| x.is_finite())
+                        .ok_or_else(|| fmt(format!("line {line}"), format!("{what} `{}` is not valid", shown(g(c)))))?,
                 )),
                 None => Ok(None),
             }
@@ -210,6 +225,18 @@ pub(crate) fn read_selected(path: &Path, referenced_at: &str, sel: &Selection) -
 /// Below this size one thread reads the file: threads cost more than they save.
 const PARALLEL_BYTES: usize = 4 << 20;
 
+/// The columns of a header line (up to `\n`, a final `\r` dropped), or
+/// `None` for the csv crate to decide: a carriage return left in it (a
+/// file whose lines end in `\r` alone, Excel's "CSV (Macintosh)", is one
+/// line here and several there), text that is not UTF-8, or a header the
+/// fast path would refuse, so that one reader reports every error.
+fn fast_columns(header: &[u8], file: &str) -> Option<Columns> {
+    if header.contains(&b'\r') {
+        return None;
+    }
+    columns(file, std::str::from_utf8(header).ok()?.split(',').map(str::trim)).ok()
+}
+
 /// `Ok(None)`: something the fast path leaves to the `csv` crate.
 fn fast(bytes: &[u8], file: &str) -> Result<Option<ConnList>> {
     let mut rest = bytes;
@@ -220,8 +247,7 @@ fn fast(bytes: &[u8], file: &str) -> Result<Option<ConnList>> {
             break line;
         }
     };
-    let Ok(header) = std::str::from_utf8(header) else { return Ok(None) };
-    let c = columns(file, header.split(',').map(str::trim))?;
+    let Some(c) = fast_columns(header, file) else { return Ok(None) };
     let threads = if rest.len() < PARALLEL_BYTES { 1 } else { nerve_isa::host_threads() };
     let chunks = split_at_lines(rest, threads);
     let parts: Vec<Option<ConnList>> = if chunks.len() == 1 {
@@ -283,8 +309,7 @@ fn streamed(path: &Path, len: u64, file: &str, cannot: &dyn Fn(std::io::Error) -
     if header.contains(&b'"') {
         return Ok(None);
     }
-    let Ok(header) = std::str::from_utf8(header) else { return Ok(None) };
-    let c = columns(file, header.split(',').map(str::trim))?;
+    let Some(c) = fast_columns(header, file) else { return Ok(None) };
     let body = (head.len() - rest.len()) as u64;
     drop(head);
     let threads = nerve_isa::host_threads() as u64;
@@ -754,16 +779,59 @@ mod tests {
         assert_eq!(all, with_csv_crate(text.as_bytes(), "t").unwrap());
     }
 
+    /// `read` on `text` written to a file.
+    fn read_text(text: &[u8]) -> Result<ConnList> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.csv");
+        std::fs::write(&p, text).unwrap();
+        read(&p, "$.connector.file")
+    }
+
     #[test]
     fn header_errors_name_the_columns() {
-        let e = fast(b"pre,target\n1,2\n", "t.csv").unwrap_err().to_string();
+        let e = read_text(b"pre,target\n1,2\n").unwrap_err().to_string();
         assert!(e.contains("pre,post") && e.contains("target"), "{e}");
         let e = with_csv_crate(b"pre,post,w\n1,2,3\n", "t.csv").unwrap_err().to_string();
         assert!(e.contains("unknown column `w`"), "{e}");
         // A second `weight` column was ignored.
-        let e = fast(b"pre,post,weight,weight\n0,0,1.0,50.0\n", "t.csv").unwrap_err().to_string();
+        let e = read_text(b"pre,post,weight,weight\n0,0,1.0,50.0\n").unwrap_err().to_string();
         assert!(e.contains("line 1") && e.contains("column `weight` is named twice (pre,post,weight,weight)"), "{e}");
         let e = with_csv_crate(b"pre,post,delay,\"delay\"\n1,2,3,4\n", "t.csv").unwrap_err().to_string();
         assert!(e.contains("column `delay` is named twice"), "{e}");
+    }
+
+    /// Lines ending in `\r` alone (Excel's "CSV (Macintosh)") are records to
+    /// the csv crate; the fast path read the file as one header line and
+    /// refused it ("unknown column `weight\r0`").
+    #[test]
+    fn lines_ending_in_a_lone_carriage_return_are_read() {
+        let text = b"pre,post,weight\r0,1,0.1\r1,2,0.2\r";
+        let want = with_csv_crate(text, "t.csv").unwrap();
+        assert_eq!(want.pre, [0, 1]);
+        assert_eq!(read_text(text).unwrap(), want);
+        assert!(matches!(fast(text, "t.csv"), Ok(None)));
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("cr.csv");
+        let mut big = b"pre,post\r".to_vec();
+        for i in 0..2000u32 {
+            big.extend_from_slice(format!("{i},{}\r", i % 7).as_bytes());
+        }
+        std::fs::write(&p, &big).unwrap();
+        let cannot = |e: std::io::Error| CompileError::Internal(e.to_string());
+        assert!(matches!(streamed(&p, big.len() as u64, "t.csv", &cannot, 64), Ok(None)));
+        assert_eq!(read(&p, "$").unwrap(), with_csv_crate(&big, "t.csv").unwrap());
+    }
+
+    /// A control character from the file is shown escaped, never raw.
+    #[test]
+    fn errors_escape_control_characters() {
+        for (text, shown) in [
+            (&b"pre,post,\"w\rx\"\n1,2,3\n"[..], "unknown column `w\\rx`"),
+            (b"pre,post,w\x07x\n1,2,3\n", "unknown column `w\\u{7}x`"),
+            (b"pre,post,weight\n1,2,3\x07\n", "weight `3\\u{7}` is not valid"),
+        ] {
+            let e = read_text(text).unwrap_err().to_string();
+            assert!(e.contains(shown) && !e.chars().any(char::is_control), "{e:?}");
+        }
     }
 }
