@@ -33,6 +33,7 @@ pub mod route;
 pub mod sample;
 pub mod semantics;
 pub mod stats;
+pub mod time;
 
 pub use arch::Arch;
 pub use image::{Image, ValidImage};

@@ -249,9 +249,9 @@ fn external(m: &Machine, inputs: &[Input], steps: u64) -> Result<(Spikes, usize)
     Ok((ext, late))
 }
 
-/// The step a spike at `time_ms` falls in: the nearest.
+/// The step a spike at `time_ms` falls in: the nearest, a half up (`nerve_isa::time::steps_of`).
 fn step_of(time_ms: f64, dt_ms: f64) -> f64 {
-    (time_ms / dt_ms + 0.5).floor()
+    nerve_isa::time::steps_of(time_ms, dt_ms)
 }
 
 /// The earliest input spike time, ms, that a run of `steps` does not reach:

@@ -268,7 +268,7 @@ fn read_inputs(files: &[PathBuf], net: &nerve_compiler::net::model::Network) -> 
             s.population,
             s.neuron,
             s.time_ms,
-            (s.time_ms / dt_ms + 0.5).floor(),
+            nerve_isa::time::steps_of(s.time_ms, dt_ms),
             nerve_isa::MAX_STEPS - 1
         )))
     })?;

@@ -24,4 +24,5 @@ mod lif_dynamics;
 mod nir_reference;
 mod ranks;
 mod stdp;
+mod time_steps;
 mod weights_out;

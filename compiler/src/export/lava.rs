@@ -245,7 +245,7 @@ def source(n, spikes):
                 None
             }
             Model::SpikeSourceArray(times) => {
-                Some(times.iter().enumerate().flat_map(|(i, ts)| ts.iter().map(move |&x| (i as u32, (x / dt + 0.5).floor() as u32 + 1))).collect())
+                Some(times.iter().enumerate().flat_map(|(i, ts)| ts.iter().map(move |&x| (i as u32, nerve_isa::time::steps_of(x, dt) as u32 + 1))).collect())
             }
             Model::SpikeSourcePoisson { rate, seed } => Some(
                 crate::models::poisson::spike_steps(pop, rate, *seed, dt, steps)
@@ -254,7 +254,9 @@ def source(n, spikes):
                     .flat_map(|(i, s)| s.iter().map(move |&k| (i as u32, k + 1)))
                     .collect(),
             ),
-            Model::Input => Some(o.inputs.iter().filter(|(p, _, _)| *p == pop.name).map(|(_, i, tm)| (*i, (tm / dt + 0.5).floor() as u32 + 1)).collect()),
+            Model::Input => {
+                Some(o.inputs.iter().filter(|(p, _, _)| *p == pop.name).map(|(_, i, tm)| (*i, nerve_isa::time::steps_of(*tm, dt) as u32 + 1)).collect())
+            }
         };
         if let Some(mut sp) = source_spikes {
             sp.sort_unstable();

@@ -130,7 +130,7 @@ pub(crate) fn check_inputs(target: &str, net: &Network, inputs: &[(String, u32, 
         if let Some(why) = input_spike_problem(net, name, *n, *t) {
             return Err(refuse(target, culprit(), why));
         }
-        let step = (t / dt + 0.5).floor();
+        let step = nerve_isa::time::steps_of(*t, dt);
         if let Some(first) = seen.insert((name.as_str(), *n, step as u32), k) {
             return Err(refuse(
                 target,
@@ -163,7 +163,7 @@ pub fn input_spike_problem(net: &Network, name: &str, n: u32, t: f64) -> Option<
     if !(t.is_finite() && t >= 0.0) {
         return Some("the time is not a time ≥ 0".into());
     }
-    let step = (t / net.dt_ms + 0.5).floor();
+    let step = nerve_isa::time::steps_of(t, net.dt_ms);
     if step >= nerve_isa::MAX_STEPS as f64 {
         return Some(format!("it is at step {step:e}, after {}, the last of the longest run", nerve_isa::MAX_STEPS - 1));
     }

@@ -339,7 +339,7 @@ def fmt(t):
                 format!("sim.{}({})", m.cell, params.join(", "))
             }
             Model::SpikeSourceArray(times) => {
-                let steps: Vec<Vec<f64>> = times.iter().map(|ts| ts.iter().map(|&x| (x / dt + 0.5).floor() * dt).collect()).collect();
+                let steps: Vec<Vec<f64>> = times.iter().map(|ts| ts.iter().map(|&x| nerve_isa::time::steps_of(x, dt) * dt).collect()).collect();
                 source_array(&early_spikes(o.backend, &pop.name, steps, dt, &mut notes), &mut data)
             }
             Model::SpikeSourcePoisson { rate, seed } => match o.poisson {
@@ -357,7 +357,7 @@ def fmt(t):
                 let mut times = vec![Vec::new(); n];
                 for (p, k, tm) in &o.inputs {
                     if *p == pop.name {
-                        times[*k as usize].push((tm / dt + 0.5).floor() * dt);
+                        times[*k as usize].push(nerve_isa::time::steps_of(*tm, dt) * dt);
                     }
                 }
                 for ts in &mut times {

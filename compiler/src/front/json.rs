@@ -485,11 +485,11 @@ impl Parser {
                 return x.err(format!("spike times must be ≥ 0 ms, found {}", num(t)));
             }
             // The image holds a spike's step in 32 bits: a later one would silently become the last step.
-            if (t / dt_ms + 0.5).floor() > MAX_STEPS as f64 {
+            if nerve_isa::time::steps_of(t, dt_ms) > MAX_STEPS as f64 {
                 return x.err(format!(
                     "spike time {} ms is step {:e} of {dt_ms} ms, beyond {MAX_STEPS}, the most a run takes",
                     num(t),
-                    (t / dt_ms + 0.5).floor()
+                    nerve_isa::time::steps_of(t, dt_ms)
                 ));
             }
             out.push(t);
@@ -498,7 +498,7 @@ impl Parser {
         sorted.sort_by(f64::total_cmp);
         // Two spikes in one timestep cannot both be emitted.
         for w in sorted.windows(2) {
-            if ((w[0] / dt_ms) + 0.5).floor() == ((w[1] / dt_ms) + 0.5).floor() {
+            if nerve_isa::time::steps_of(w[0], dt_ms) == nerve_isa::time::steps_of(w[1], dt_ms) {
                 return at.err(format!("spike times {} and {} ms fall in the same {} ms timestep", num(w[0]), num(w[1]), num(dt_ms)));
             }
         }
@@ -572,7 +572,7 @@ impl Parser {
         let delay_ms = match o.get("delay") {
             Some(d) => {
                 let v = d.f64()?;
-                if ((v / net.dt_ms) + 0.5).floor() < 1.0 {
+                if nerve_isa::time::steps_of(v, net.dt_ms) < 1.0 {
                     return d.err(format!("delay {} ms is shorter than one timestep ({} ms)", num(v), num(net.dt_ms)));
                 }
                 Some(v)

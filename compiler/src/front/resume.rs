@@ -74,7 +74,11 @@ pub fn save(s: &Saved) -> Result<(String, Vec<String>)> {
                     let shifted: Vec<Vec<f64>> = times
                         .iter()
                         .map(|ts| {
-                            ts.iter().map(|&t| net.dt_ms * ((t / net.dt_ms + 0.5).floor()) - s.t_end_ms).filter(|&t| t >= -1e-9).map(|t| t.max(0.0)).collect()
+                            ts.iter()
+                                .map(|&t| net.dt_ms * nerve_isa::time::steps_of(t, net.dt_ms) - s.t_end_ms)
+                                .filter(|&t| t >= -1e-9)
+                                .map(|t| t.max(0.0))
+                                .collect()
                         })
                         .collect();
                     o.insert("spike_times".into(), json!(shifted));

@@ -103,7 +103,7 @@ pub fn lower(arch: &Arch, pop: &Population, incoming: &[Incoming], dt: f64) -> R
             Ok(l)
         }
         Model::SpikeSourceArray(times) => {
-            let steps = times.iter().map(|ts| ts.iter().map(|t| (t / dt + 0.5).floor() as u32).collect()).collect();
+            let steps = times.iter().map(|ts| ts.iter().map(|&t| nerve_isa::time::steps_of(t, dt) as u32).collect()).collect();
             Ok(Lowered { body: Body::SpikeArray(steps), ports: vec![], vars: vec![], quant: vec![] })
         }
         Model::SpikeSourcePoisson { rate, seed } => crate::models::poisson::lower(pop, rate, *seed, dt),

@@ -8,7 +8,7 @@ use nerve_isa::image::VarSymbol;
 use nerve_isa::instr::r;
 use nerve_isa::kernel::builder::KernelBuilder;
 
-use super::{Cx, Initial, Default::*, NeuronModel, ParamSpec, Params, PynnMap, PynnParam, Range::*, VarSpec};
+use super::{Cx, Default::*, Initial, NeuronModel, ParamSpec, Params, PynnMap, PynnParam, Range::*, VarSpec};
 use crate::error::Result;
 use crate::lower::fixed::{approx, declare_ports, finish, fixed, initial, sum_ports_clamped, to_fixed, Decay};
 use crate::lower::quant::{assign_scaled, current_scale, max_weight, port_clamps, product_bits, worst_input};
@@ -50,7 +50,8 @@ const LIF_STATE: &[VarSpec] = &[
     VarSpec { name: "isyn_inh", unit: "nA", int_bits: None, initial: Initial::Value(0.0) },
 ];
 
-const ADAPTIVE_STATE: &[VarSpec] = &[LIF_STATE[0], LIF_STATE[1], LIF_STATE[2], VarSpec { name: "theta", unit: "mV", int_bits: None, initial: Initial::Value(0.0) }];
+const ADAPTIVE_STATE: &[VarSpec] =
+    &[LIF_STATE[0], LIF_STATE[1], LIF_STATE[2], VarSpec { name: "theta", unit: "mV", int_bits: None, initial: Initial::Value(0.0) }];
 
 const PYNN_STATE: &[(&str, &str)] = &[("v", "v"), ("isyn_exc", "isyn_exc"), ("isyn_inh", "isyn_inh")];
 
@@ -234,7 +235,7 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
         b_i.push(b(ti));
         d_e.push((-dt / te).exp());
         d_i.push((-dt / ti).exp());
-        let r = (p.tau_refrac.get(i) / dt + 0.5).floor();
+        let r = nerve_isa::time::steps_of(p.tau_refrac.get(i), dt);
         tref.push((r as i64 - 1).clamp(0, i32::MAX as i64) as i32);
     }
     // Voltage scale: as fine as keeps 16× the largest voltage in 31 bits,
@@ -372,7 +373,9 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
     let (bmax_e, bmax_i) = match (&into_v, b_params.as_slice()) {
         (IntoV::Shifted { e, i }, _) => (2f64.powi(*e), 2f64.powi(*i)),
         (IntoV::Scaled { sh_be, sh_bi }, [(_, be), (_, bi)]) => (bmax(be, *sh_be), bmax(bi, *sh_bi)),
-        (IntoV::Scaled { .. }, _) => return Err(crate::error::CompileError::Internal(format!("population `{}`: scaled currents without two factors", pop.name))),
+        (IntoV::Scaled { .. }, _) => {
+            return Err(crate::error::CompileError::Internal(format!("population `{}`: scaled currents without two factors", pop.name)))
+        }
     };
     let i0 = |name: &str, lsb: f64| initial(pop, name, &Values::Scalar(0.0)).iter().fold(0.0f64, |m, x| m.max(x.abs())) / lsb;
     let plan = |rs: &[Receptor], lsb: f64, bmax: f64, d: &[f64], i0: f64| -> Result<Clamps> {
@@ -399,7 +402,10 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
     let (clamp_e, clamp_i) = if merged {
         (plan(&[Receptor::Excitatory, Receptor::Inhibitory], lsb_e, bmax_e, &d_e, i0("isyn_exc", lsb_e) + i0("isyn_inh", lsb_i))?, None)
     } else {
-        (plan(&[Receptor::Excitatory], lsb_e, bmax_e, &d_e, i0("isyn_exc", lsb_e))?, Some(plan(&[Receptor::Inhibitory], lsb_i, bmax_i, &d_i, i0("isyn_inh", lsb_i))?))
+        (
+            plan(&[Receptor::Excitatory], lsb_e, bmax_e, &d_e, i0("isyn_exc", lsb_e))?,
+            Some(plan(&[Receptor::Inhibitory], lsb_i, bmax_i, &d_i, i0("isyn_inh", lsb_i))?),
+        )
     };
     let (decay_e, de_q) = Decay::plan(pop, if merged { "the synaptic decay" } else { "the excitatory decay" }, &d_e)?;
     let (decay_i, di_q) = Decay::plan(pop, "the inhibitory decay", &d_i)?;
@@ -411,7 +417,14 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
                 .map(|i| {
                     let x = a.a_jump.get(i);
                     if (x * sv).abs() > 2f64.powi(30) {
-                        return Err(bad(pop, format!("a_jump = {} mV is beyond ±{} mV, half of v's range, where theta is held", crate::error::num(x), crate::error::num(2f64.powi(30 - kv)))));
+                        return Err(bad(
+                            pop,
+                            format!(
+                                "a_jump = {} mV is beyond ±{} mV, half of v's range, where theta is held",
+                                crate::error::num(x),
+                                crate::error::num(2f64.powi(30 - kv))
+                            ),
+                        ));
                     }
                     to_fixed(pop, "a_jump", x, sv, "mV")
                 })

@@ -88,7 +88,7 @@ impl Synapses {
 
 /// Converts a delay in ms to timesteps: round half up; must be ≥ 1 and fit u16.
 pub fn delay_steps(ms: f64, dt_ms: f64, what: &str) -> Result<u16> {
-    let steps = (ms / dt_ms + 0.5).floor();
+    let steps = nerve_isa::time::steps_of(ms, dt_ms);
     // Written so that NaN is refused too.
     #[allow(clippy::neg_cmp_op_on_partial_ord)]
     if !(steps >= 1.0) {

@@ -181,3 +181,29 @@ fn pooling() {
     .to_string();
     assert!(e.contains("output shape [1, 2, 2] has 4 neurons, post has 5"), "{e}");
 }
+
+/// A delay written as a half step rounds up, whatever its binary error:
+/// 0.15 ms at 0.1 ms is 2 steps (0.15 / 0.1 = 1.4999999999999998 gave 1).
+#[test]
+fn half_step_delays_round_up() {
+    const TIMES: [f64; 5] = [0.15, 0.25, 0.35, 1.15, 2.05];
+    const STEPS: [u32; 5] = [2, 3, 4, 12, 21];
+    let conns: Vec<String> = TIMES.iter().enumerate().map(|(i, t)| format!("[{i},{i},1.0,{t}]")).collect();
+    let mut projs = vec![format!(r#"{{"pre":"a","post":"b","connector":{{"type":"from_list","connections":[{}]}}}}"#, conns.join(","))];
+    for t in TIMES {
+        projs.push(format!(r#"{{"pre":"a","post":"b","weight":1.0,"delay":{t},"connector":{{"type":"one_to_one"}}}}"#));
+    }
+    let text = format!(
+        r#"{{"name":"d","dt_ms":0.1,"populations":[{{"name":"a","size":5,"model":"spike_source_array","spike_times":[]}},{{"name":"b","size":5,"model":"lif"}}],
+        "projections":[{}]}}"#,
+        projs.join(",")
+    );
+    let net = parse_network(&text, Path::new("d.json")).unwrap_or_else(|e| panic!("{e}"));
+    let s = expand(&net, petgraph::graph::EdgeIndex::new(0)).unwrap();
+    let per_synapse: Vec<u32> = (0..5).map(|k| s.delay(k) as u32).collect();
+    assert_eq!(per_synapse, STEPS, "from_list delays");
+    for (e, want) in STEPS.iter().enumerate() {
+        let s = expand(&net, petgraph::graph::EdgeIndex::new(e + 1)).unwrap();
+        assert_eq!(s.delay(0) as u32, *want, "delay {} ms", TIMES[e]);
+    }
+}
