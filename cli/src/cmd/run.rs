@@ -361,6 +361,12 @@ fn run_rank(
     if a.save_weights.is_some() && m.cores.iter().all(|c| c.plastic.is_empty()) {
         return Err(format!("--save-weights: {} has no learning projections (a projection with `plasticity`)", a.image.display()).into());
     }
+    // The network read again (the run may have compiled it from this very
+    // file) and checked for what it could not save, before the run.
+    let to_save = match &a.save_network {
+        Some(to) => Some(read_to_save(&a.image, to)?),
+        None => None,
+    };
     if !staged.is_empty() {
         session::check(&m, &request).map_err(flag_words)?;
         for s in staged {
@@ -388,16 +394,6 @@ fn run_rank(
     }
     if ran.late_inputs > 0 && !quiet {
         eprintln!("note: {}", session::late_inputs_note(ran.late_inputs, m.dt_ms, a.steps, "--steps"));
-    }
-    if let Some(w) = &a.save_weights {
-        let learned = m.learned();
-        if learned.is_empty() {
-            return Err(format!("--save-weights: {} has no learning projections (a projection with `plasticity`)", a.image.display()).into());
-        }
-        nerve_report::weights::write(w, &learned, m.dt_ms)?;
-    }
-    if let Some(p) = &a.save_network {
-        save_network(&a.image, p, m, a.steps, a.quiet)?;
     }
     match ran.streamed {
         // Written as the run went.
@@ -435,6 +431,18 @@ fn run_rank(
     if let Some(r) = &a.report {
         nerve_report::write_file(r, serde_json::to_string(&summary)?.as_bytes())?;
     }
+    // After the recordings and the report: what fails here (nothing checked
+    // before the run should) costs neither.
+    if let Some(w) = &a.save_weights {
+        let learned = m.learned();
+        if learned.is_empty() {
+            return Err(format!("--save-weights: {} has no learning projections (a projection with `plasticity`)", a.image.display()).into());
+        }
+        nerve_report::weights::write(w, &learned, m.dt_ms)?;
+    }
+    if let (Some(p), Some(read)) = (&a.save_network, &to_save) {
+        save_network(read, p, m, a.steps, a.quiet)?;
+    }
     if a.json {
         crate::out::outln!("{}", serde_json::to_string(&summary)?);
     } else if !a.quiet {
@@ -447,12 +455,25 @@ fn run_rank(
     Ok(())
 }
 
-/// `--save-network`: the network read again (the run may have compiled it
-/// from the same file) and rewritten to continue the run.
-fn save_network(network: &Path, to: &Path, m: &Machine, steps: u64, quiet: bool) -> Result<()> {
-    use nerve_compiler::front::resume::{save, Saved, SavedProjection};
+/// A network for `--save-network`: its text and what was read from it.
+struct ToSave {
+    file: PathBuf,
+    text: String,
+    net: nerve_compiler::net::model::Network,
+}
+
+/// The network `--save-network TO` rewrites, refused if it could not be saved exactly.
+fn read_to_save(network: &Path, to: &Path) -> Result<ToSave> {
     let text = nerve_isa::files::read_to_string(network).map_err(|e| format!("cannot read {}: {e}", network.display()))?;
     let net = nerve_compiler::front::json::read_network(network)?;
+    nerve_compiler::front::resume::check(&net, &text, to)?;
+    Ok(ToSave { file: network.to_path_buf(), text, net })
+}
+
+/// `--save-network`: the network rewritten to continue the run.
+fn save_network(read: &ToSave, to: &Path, m: &Machine, steps: u64, quiet: bool) -> Result<()> {
+    use nerve_compiler::front::resume::{save, Saved, SavedProjection};
+    let (text, net) = (&read.text, &read.net);
     let learned: Vec<SavedProjection> = m
         .learned()
         .iter()
@@ -460,7 +481,7 @@ fn save_network(network: &Path, to: &Path, m: &Machine, steps: u64, quiet: bool)
         .collect();
     let states: Vec<Vec<(String, Vec<f64>)>> =
         net.pops().map(|(_, p)| m.pops.iter().position(|q| q.name == p.name).map_or_else(Vec::new, |i| m.state_of(i))).collect();
-    let (json, notes) = save(&Saved { net: &net, text: &text, learned: &learned, states: &states, t_end_ms: steps as f64 * m.dt_ms })?;
+    let (json, notes) = save(&Saved { net, text, learned: &learned, states: &states, t_end_ms: steps as f64 * m.dt_ms, to, from: &read.file })?;
     nerve_report::write_file(to, json.as_bytes())?;
     if !quiet {
         for n in notes {

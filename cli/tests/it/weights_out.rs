@@ -370,3 +370,86 @@ fn the_largest_rng_seed_runs() {
     ok(nerve().args(["run", f.to_str().unwrap(), "--arch", "loihi", "--steps", "60", "-q", "--save-weights", w.to_str().unwrap()]));
     assert_eq!(csv_rows(&w).len(), 12);
 }
+
+/// `projections` is optional: a network without it saves, and the run's
+/// other outputs are written with it (all three were lost to an error
+/// raised after the run, "--save-network: : the network has no
+/// `projections` list").
+#[test]
+fn a_network_without_projections_saves_with_the_other_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |x: &str| dir.path().join(x).to_str().unwrap().to_string();
+    let net = json!({"name": "one", "dt_ms": 1.0, "populations": [{"name": "n", "size": 1, "model": "lif", "params": {"i_offset": 1.0, "tau_refrac": 1.0}, "record": ["spikes"]}]});
+    std::fs::write(p("noproj.json"), net.to_string()).unwrap();
+    ok(nerve().args([
+        "run",
+        &p("noproj.json"),
+        "--arch",
+        "loihi",
+        "--steps",
+        "60",
+        "-q",
+        "--record",
+        &p("r.csv"),
+        "--report",
+        &p("r.json"),
+        "--save-network",
+        &p("s.json"),
+    ]));
+    for f in ["r.csv", "r.json", "s.json"] {
+        assert!(Path::new(&p(f)).exists(), "{f} not written");
+    }
+    ok(nerve().args(["run", &p("s.json"), "--arch", "loihi", "--steps", "5", "-q"]));
+}
+
+/// A save that could not be exact (a `mixed` learning projection with a
+/// negative weight_exp may learn both signs) is refused before the run:
+/// nothing is written, and the error names the output.
+#[test]
+fn an_inexact_save_is_refused_before_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |x: &str| dir.path().join(x).to_str().unwrap().to_string();
+    let net = json!({
+        "name": "m", "dt_ms": 1.0,
+        "populations": [
+            {"name": "pre", "size": 2, "model": "spike_source_array", "spike_times": [[1, 3], [2]]},
+            {"name": "post", "size": 2, "model": "loihi_lif", "params": {"du": 500, "dv": 300, "vth": 2000}, "record": ["spikes"]}
+        ],
+        "projections": [{"pre": "pre", "post": "post", "label": "learn", "weight_exp": -1, "weight": 20,
+                         "connector": {"type": "all_to_all"}, "plasticity": {"type": "loihi", "dw": "2^2*y0*w"}}]
+    });
+    std::fs::write(p("m.json"), net.to_string()).unwrap();
+    let e = err(nerve().args(["run", &p("m.json"), "--arch", "loihi", "--steps", "20", "-q", "--record", &p("r.csv"), "--save-network", &p("s.json")]));
+    assert!(e.contains("`learn`") || e.contains("learn:"), "{e}");
+    assert!(e.contains("both signs") && e.contains("weight_exp -1") && e.contains("s.json") && e.contains("before the run"), "{e}");
+    assert!(!Path::new(&p("r.csv")).exists(), "the run went ahead");
+}
+
+/// A network saved into another directory runs from there: its
+/// `from_list` file is given as reached from the saved file (it was
+/// copied as written, then read from the saved file's directory — another
+/// file of that name there, silently).
+#[test]
+fn a_network_saved_elsewhere_finds_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |x: &str| dir.path().join(x).to_str().unwrap().to_string();
+    std::fs::create_dir_all(p("net")).unwrap();
+    std::fs::create_dir_all(p("out")).unwrap();
+    let net = json!({"name": "fl", "dt_ms": 1.0,
+        "populations": [{"name": "s", "size": 2, "model": "spike_source_array", "spike_times": [[5.0, 8.0], [6.0]]},
+                        {"name": "d", "size": 2, "model": "lif", "params": {"tau_refrac": 1.0}, "record": ["spikes"]}],
+        "projections": [{"pre": "s", "post": "d", "connector": {"type": "from_list", "file": "c.csv"}}]});
+    std::fs::write(p("net/net.json"), net.to_string()).unwrap();
+    std::fs::write(p("net/c.csv"), "pre,post,weight,delay\n0,0,20,1\n1,1,20,1\n").unwrap();
+    // A decoy of that name beside the saved file: no synapse onto `d`'s neuron 1.
+    std::fs::write(p("out/c.csv"), "pre,post,weight,delay\n0,0,20,1\n").unwrap();
+    ok(nerve().args(["run", &p("net/net.json"), "--arch", "loihi", "--steps", "10", "-q", "--record", &p("all.csv")]));
+    ok(nerve().args(["run", &p("net/net.json"), "--arch", "loihi", "--steps", "3", "-q", "--save-network", &p("out/saved.json")]));
+    // Nothing happened before the save at 3 ms (a state at rest, no spike in
+    // flight): the saved network spikes as the rest of the whole run did.
+    // Run from a third directory, so that nothing resolves against the working one.
+    ok(nerve().current_dir(dir.path()).args(["run", "out/saved.json", "--arch", "loihi", "--steps", "7", "-q", "--record", &p("rest.csv")]));
+    let (whole, rest) = (spikes_from(&p("all.csv"), 3.0), spikes_from(&p("rest.csv"), 0.0));
+    assert!(whole.iter().any(|l| l.starts_with("d,1,")), "{whole:?}");
+    assert_eq!(rest, whole);
+}

@@ -8,9 +8,10 @@
 //! duration already run through).
 
 use serde_json::{json, Map, Value};
+use std::path::Path;
 
 use crate::error::{CompileError, Result};
-use crate::net::model::{Model, Network};
+use crate::net::model::{Model, Network, SignMode};
 
 /// A learning projection's synapses after a run: its index in the
 /// network's `projections` (electrical ones counted: `Network::position_of`) and (pre, post, weight in its units, delay in ms).
@@ -30,14 +31,59 @@ pub struct Saved<'a> {
     pub states: &'a [Vec<(String, Vec<f64>)>],
     /// The time the run ended, ms (steps × dt).
     pub t_end_ms: f64,
+    /// Where the saved network goes (named in errors).
+    pub to: &'a Path,
+    /// The network file `text` was read from: its files (`from_list`'s
+    /// `file`) are resolved against its directory.
+    pub from: &'a Path,
+}
+
+/// An error of `--save-network TO`, naming the file it would have written.
+fn refusal(to: &Path, reason: String) -> CompileError {
+    CompileError::Options(format!("--save-network {}: {reason}", to.display()))
+}
+
+/// What keeps `net` from being saved exactly whatever its run learns:
+/// called before the run, so that a refusal costs no run (and no other
+/// output of it).
+pub fn check(net: &Network, text: &str, to: &Path) -> Result<()> {
+    let root: Value = serde_json::from_str(text).map_err(|e| refusal(to, format!("the network is not JSON: {e}")))?;
+    if !root.get("populations").is_some_and(Value::is_array) {
+        return Err(refusal(to, "the network has no `populations` list".into()));
+    }
+    // `projections` is optional (none when absent), but not another type.
+    if root.get("projections").is_some_and(|p| !p.is_array()) {
+        return Err(refusal(to, "the network's `projections` is not a list".into()));
+    }
+    for e in net.graph.edge_indices() {
+        let proj = &net.graph[e];
+        let integer = net.graph.edge_endpoints(e).is_some_and(|(_, b)| net.pop(b).model.neuron_model().is_some_and(|m| m.integer_weights()));
+        // Only `mixed` learns weights of both signs (excitatory keeps
+        // 0..255, inhibitory −255..0): see the split in `save`.
+        if proj.plasticity.is_some() && integer && proj.loihi.sign_mode == SignMode::Mixed && proj.loihi.weight_exp < 0 {
+            return Err(CompileError::Projection {
+                projection: proj.label.clone(),
+                reason: format!(
+                    "--save-network {} cannot save it exactly: with sign_mode `mixed` it can learn weights of both signs, which a static projection keeps without truncation only as two projections, and with weight_exp {} (< 0) two projections' sums round apart; give it sign_mode `excitatory` or `inhibitory`, or a weight_exp ≥ 0 (refused before the run, which would be lost)",
+                    to.display(),
+                    proj.loihi.weight_exp
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The continuing network's JSON, and notes on what it cannot carry.
 pub fn save(s: &Saved) -> Result<(String, Vec<String>)> {
-    let bad = |reason: String| CompileError::Format { file: "--save-network".into(), path: String::new(), reason };
+    check(s.net, s.text, s.to)?;
+    let bad = |reason: String| refusal(s.to, reason);
     let mut root: Value = serde_json::from_str(s.text).map_err(|e| bad(format!("the network is not JSON: {e}")))?;
     let mut notes = Vec::new();
     let net = s.net;
+    // The files it references are read relative to the saved file's
+    // directory, maybe another: each given as reached from there.
+    rebase_files(&mut root, s.from, s.to);
     {
         let pops = root.get_mut("populations").and_then(Value::as_array_mut).ok_or_else(|| bad("the network has no `populations` list".into()))?;
         if pops.len() != net.num_pops() {
@@ -105,7 +151,10 @@ pub fn save(s: &Saved) -> Result<(String, Vec<String>)> {
             ));
         }
     }
-    let projs = root.get_mut("projections").and_then(Value::as_array_mut).ok_or_else(|| bad("the network has no `projections` list".into()))?;
+    // A network without `projections` has none to rewrite (and gains none
+    // unless a learning one is split, which needs one).
+    let mut none = Vec::new();
+    let projs = root.get_mut("projections").and_then(Value::as_array_mut).unwrap_or(&mut none);
     // The negative halves of mixed-sign Loihi projections, appended.
     let mut split: Vec<Value> = Vec::new();
     for l in s.learned {
@@ -194,6 +243,55 @@ pub fn save(s: &Saved) -> Result<(String, Vec<String>)> {
     Ok((text, notes))
 }
 
+/// Every relative `file` of a `from_list` (whatever holds it, as
+/// `refs::referenced_files` finds them), resolved against `from`'s
+/// directory, rewritten relative to `to`'s (absolute where there is no
+/// such path, as across Windows drives).
+fn rebase_files(v: &mut Value, from: &Path, to: &Path) {
+    let dir_of = |p: &Path| {
+        let d = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        // Resolved, links too, so that the two directories compare.
+        std::fs::canonicalize(d).or_else(|_| std::path::absolute(d)).unwrap_or_else(|_| d.to_path_buf())
+    };
+    let (src, dst) = (dir_of(from), dir_of(to));
+    if src == dst {
+        return;
+    }
+    walk_files(v, &mut |f| {
+        let p = Path::new(f.as_str());
+        if p.is_absolute() {
+            return;
+        }
+        let target = src.join(p);
+        let target = std::fs::canonicalize(&target).unwrap_or(target);
+        *f = relative_to(&target, &dst).unwrap_or(target).to_string_lossy().into_owned();
+    });
+}
+
+fn walk_files(v: &mut Value, f: &mut dyn FnMut(&mut String)) {
+    match v {
+        Value::Object(o) => {
+            if o.get("type").and_then(Value::as_str) == Some("from_list") {
+                if let Some(Value::String(file)) = o.get_mut("file") {
+                    f(file);
+                }
+            }
+            o.values_mut().for_each(|x| walk_files(x, f));
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| walk_files(x, f)),
+        _ => {}
+    }
+}
+
+/// `target` as a path from directory `dir` (both absolute), if they share a root or drive.
+fn relative_to(target: &Path, dir: &Path) -> Option<std::path::PathBuf> {
+    use std::path::Component;
+    let (t, d): (Vec<Component>, Vec<Component>) = (target.components().collect(), dir.components().collect());
+    let common = t.iter().zip(&d).take_while(|(a, b)| a == b).count();
+    // No shared root or drive: only the absolute path reaches it.
+    (common > 0).then(|| std::iter::repeat_n(Component::ParentDir, d.len() - common).chain(t[common..].iter().copied()).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,7 +299,8 @@ mod tests {
     fn saved(text: &str, t_end_ms: f64) -> (Value, Vec<String>) {
         let net = crate::front::json::parse_network(text, std::path::Path::new("t.json")).unwrap();
         let states = vec![Vec::new(); net.num_pops()];
-        let (json, notes) = save(&Saved { net: &net, text, learned: &[], states: &states, t_end_ms }).unwrap();
+        let (json, notes) =
+            save(&Saved { net: &net, text, learned: &[], states: &states, t_end_ms, to: Path::new("s.json"), from: Path::new("t.json") }).unwrap();
         (serde_json::from_str(&json).unwrap(), notes)
     }
 
@@ -228,5 +327,32 @@ mod tests {
         }
         let no_duration = r#"{"dt_ms": 1, "populations": [{"name": "a", "size": 1, "model": "input"}], "projections": []}"#;
         assert!(saved(no_duration, 50.0).0.get("duration_ms").is_none());
+    }
+
+    /// A `from_list` file is given as reached from the saved file's
+    /// directory (it was copied as written, and read from there: another
+    /// file, or none).
+    #[test]
+    fn referenced_files_are_rebased_to_the_saved_file() {
+        let mut v = json!({"projections": [
+            {"connector": {"type": "from_list", "file": "c.csv"}},
+            {"connector": {"type": "from_list", "file": "/abs/d.csv"}},
+            {"connector": {"type": "all_to_all", "file": "e.csv"}}]});
+        rebase_files(&mut v, Path::new("/nowhere/net/n.json"), Path::new("/nowhere/out/sub/s.json"));
+        assert_eq!(v["projections"][0]["connector"]["file"], json!("../../net/c.csv"));
+        assert_eq!(v["projections"][1]["connector"]["file"], json!("/abs/d.csv"));
+        assert_eq!(v["projections"][2]["connector"]["file"], json!("e.csv"));
+        let mut same = json!({"connector": {"type": "from_list", "file": "c.csv"}});
+        rebase_files(&mut same, Path::new("/nowhere/n.json"), Path::new("/nowhere/s.json"));
+        assert_eq!(same["connector"]["file"], json!("c.csv"));
+    }
+
+    /// `projections` is optional: a network without it saves (it failed
+    /// with "the network has no `projections` list", after the run).
+    #[test]
+    fn a_network_without_projections_saves() {
+        let (v, _) = saved(r#"{"dt_ms": 1, "populations": [{"name": "a", "size": 2, "model": "lif"}]}"#, 5.0);
+        assert!(v.get("projections").is_none(), "{v}");
+        assert!(v["populations"][0]["initial"].is_object(), "{v}");
     }
 }
