@@ -12,8 +12,8 @@
 //! constant input); the target's bias rides on its first incoming dense
 //! projection or on a Conv2d where it is one value per output channel, and
 //! is refused where it can ride on neither. A Delay node follows where the
-//! delay is more than one step; every population that has no outgoing
-//! projection gets an Output node.
+//! delay is more than one step; every population that has no projection to
+//! another population (none, or only to itself) gets an Output node.
 
 use std::path::Path;
 
@@ -122,7 +122,11 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
     // A flattened view of a (C, H, W) population, for its dense projections (one per population).
     let mut flats: Vec<Option<String>> = vec![None; net.num_pops()];
     for &(e, pre, post, p) in &projs {
-        has_out[pre.index()] = true;
+        // A recurrent population's projection onto itself is no way out:
+        // written without an Output, nir.read and the importer refused the graph.
+        if pre != post {
+            has_out[pre.index()] = true;
+        }
         let as_node = layout.node[e.index()];
         let (npre, npost) = (net.pop(pre).size as usize, net.pop(post).size as usize);
         if !as_node {
@@ -589,5 +593,62 @@ fn nir_neuron(m: &Model) -> Option<NirNeuron> {
     match m {
         Model::Neuron(n) => NirNeuron::of(n),
         Model::SpikeSourceArray(_) | Model::SpikeSourcePoisson { .. } | Model::Input => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::front::nir::lower::{to_network, NirOptions};
+
+    fn arr(v: &[f64], shape: &[usize]) -> Array {
+        Array { data: v.to_vec(), shape: shape.to_vec() }
+    }
+
+    /// in → W → LIF with a recurrent W → Output: the LIF's only outgoing
+    /// projection is onto itself, and the export had no Output node
+    /// ("the graph has no Output node" on reading it back).
+    #[test]
+    fn a_recurrent_output_population_keeps_its_output() {
+        let lif = NirNode::LIF {
+            tau: arr(&[0.01, 0.01], &[2]),
+            r: arr(&[10.0, 10.0], &[2]),
+            v_leak: arr(&[0.0, 0.0], &[2]),
+            v_threshold: arr(&[1.0, 1.0], &[2]),
+            v_reset: Some(arr(&[0.0, 0.0], &[2])),
+        };
+        let g = NirGraph {
+            nodes: vec![
+                ("in".into(), NirNode::Input { shape: arr(&[2.0], &[1]) }),
+                ("w".into(), NirNode::Linear { weight: arr(&[1.0, 0.5, 0.25, 1.0], &[2, 2]) }),
+                ("lif".into(), lif),
+                ("rec".into(), NirNode::Linear { weight: arr(&[0.0, 0.3, 0.3, 0.0], &[2, 2]) }),
+                ("out".into(), NirNode::Output { shape: arr(&[2.0], &[1]) }),
+            ],
+            edges: [("in", "w"), ("w", "lif"), ("lif", "rec"), ("rec", "lif"), ("lif", "out")].iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+            version: None,
+            metadata: vec![("sample_dt".into(), 1e-3)],
+        };
+        let (net, _) = to_network(&g, "g", "g.nir", &NirOptions::default()).unwrap();
+        let back = to_nir(&net, &[]).unwrap();
+        let outs: Vec<&(String, String)> =
+            back.edges.iter().filter(|(_, b)| matches!(back.nodes.iter().find(|(n, _)| n == b), Some((_, NirNode::Output { .. })))).collect();
+        assert_eq!(outs.iter().map(|(a, _)| a.as_str()).collect::<Vec<_>>(), ["lif"], "{:?}", back.edges);
+        // Read back: the same populations and synapses.
+        let (net2, _) = to_network(&back, "g", "g2.nir", &NirOptions::default()).unwrap();
+        let syns = |n: &Network| {
+            let mut v: Vec<(String, String, u32, u32, u64, u16)> = Vec::new();
+            for (e, pre, post, _) in n.projections() {
+                let s = expand(n, e).unwrap();
+                for i in 0..s.n_pre() {
+                    for k in s.row(i) {
+                        v.push((n.pop(pre).name.clone(), n.pop(post).name.clone(), i as u32, s.post[k], s.weight(k).to_bits(), s.delay(k)));
+                    }
+                }
+            }
+            v.sort();
+            v
+        };
+        assert_eq!(syns(&net), syns(&net2));
     }
 }
