@@ -5,7 +5,8 @@
 //! so plain files (no quotes, no byte-order mark) take a fast path: the whole
 //! file in memory, split at newlines into one chunk per thread, fields split at
 //! commas and parsed in place. The `csv` crate stays the definition: whenever
-//! the fast path meets anything it does not handle itself (a quote, a field
+//! the fast path meets anything it does not handle itself (a quote, a header
+//! it would refuse or one holding a lone carriage return, a field
 //! count that differs from the header's, a value that does not parse), the file
 //! is read again by the `csv` crate, which gives the same connections or the
 //! error with its line. So the fast path can only be faster, never different.
@@ -62,7 +63,22 @@ fn columns<'h>(file: &str, headers: impl Iterator<Item = &'h str> + Clone) -> Re
 }
 
 /// Reads a connection list; `referenced_at` is the JSON path that names the file.
+/// A file without rows is refused, as a selection that keeps none is: the
+/// projection would be empty (a header-only file compiled to 0 synapses
+/// without a word).
 pub(crate) fn read(path: &Path, referenced_at: &str) -> Result<ConnList> {
+    let conns = read_rows(path, referenced_at)?;
+    if conns.pre.is_empty() {
+        return Err(CompileError::Format {
+            file: path.display().to_string(),
+            path: "(file)".into(),
+            reason: "the file has no rows: the projection would be empty".into(),
+        });
+    }
+    Ok(conns)
+}
+
+fn read_rows(path: &Path, referenced_at: &str) -> Result<ConnList> {
     let file = path.display().to_string();
     let cannot =
         |source: std::io::Error| CompileError::ReadFile { what: "connection list", path: file.clone(), referenced_at: Some(referenced_at.into()), source };
@@ -820,6 +836,17 @@ mod tests {
         let cannot = |e: std::io::Error| CompileError::Internal(e.to_string());
         assert!(matches!(streamed(&p, big.len() as u64, "t.csv", &cannot, 64), Ok(None)));
         assert_eq!(read(&p, "$").unwrap(), with_csv_crate(&big, "t.csv").unwrap());
+    }
+
+    /// A file of no rows is refused, as an empty selection is; it compiled
+    /// to a projection of no synapses.
+    #[test]
+    fn a_file_without_rows_is_refused() {
+        for text in [&b"pre,post,weight\n"[..], b"pre,post\r\n\r\n", b"\xEF\xBB\xBFpre,post\n", b"\"pre\",post\n"] {
+            let e = read_text(text).unwrap_err().to_string();
+            assert!(e.contains("t.csv") && e.contains("the file has no rows: the projection would be empty"), "{text:?}: {e}");
+        }
+        assert_eq!(read_text(b"pre,post\n0,1\n").unwrap().pre, [0]);
     }
 
     /// A control character from the file is shown escaped, never raw.

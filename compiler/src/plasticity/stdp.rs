@@ -199,9 +199,13 @@ pub fn plan(net: &Network, p: &Projection, st: &StdpPlasticity, q: &ProjQuant, s
     for (name, tau) in taus {
         let n = (nerve_isa::learning::stdp::ONE as f64).ln() * tau / dt;
         if n > MAX_TABLE {
+            let num = crate::error::num;
             return Err(format!(
-                "{name} = {tau} ms at dt {dt} ms needs a decay table of {n:.0} entries (at most {MAX_TABLE}: τ ≤ {:.0} ms)",
-                MAX_TABLE * dt / 2048f64.ln()
+                "{name} = {} ms at dt {} ms needs a decay table of {} entries (at most {MAX_TABLE}: τ ≤ {} ms)",
+                num(tau),
+                num(dt),
+                num(n.round()),
+                num((MAX_TABLE * dt / 2048f64.ln()).round())
             ));
         }
     }

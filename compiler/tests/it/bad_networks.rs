@@ -383,3 +383,18 @@ fn the_builder_checks_learning_rules_as_the_reader_does() {
         assert!(e.contains("projection p: ") && e.contains(want), "want {want}: {e}");
     }
 }
+
+/// Limits met when compiling print their numbers compactly too: an STDP
+/// time constant of 1e300 ms printed as a 301-digit integer.
+#[test]
+fn compile_time_limits_print_compact_numbers() {
+    use nerve_compiler::compile::{compile, Options};
+    let text = r#"{"dt_ms":1.0,"populations":[{"name":"s","size":1,"model":"spike_source_array","spike_times":[1.0]},{"name":"b","size":1,"model":"lif"}],
+        "projections":[{"pre":"s","post":"b","weight":0.5,"connector":{"type":"one_to_one"},
+        "plasticity":{"type":"stdp","timing_dependence":{"type":"spike_pair","tau_plus":1e300},"weight_dependence":{"type":"additive"}}}]}"#;
+    let net = parse_network(text, Path::new("t.json")).unwrap();
+    let arch = nerve_isa::arch::Arch::builtin("spinnaker").unwrap();
+    let e = compile(&arch, &net, &Options::default(), &mut |_| {}).unwrap_err().to_string();
+    assert!(e.contains("tau_plus = 1e300 ms at dt 1 ms needs a decay table of 7.6") && e.contains("e300 entries (at most 65536: τ ≤ 8595 ms)"), "{e}");
+    assert!(!e.contains("00000000"), "{e}");
+}
