@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::compile::{Mapped, Options};
 use crate::lower::{Lowered, ProjQuant};
 use crate::map::partition::Split;
-use crate::map::place::Strategy;
+use crate::map::place::{Refinement, Strategy, REFINE_MOVES_X_DEGREE};
 use crate::map::route::{LinkLoad, RouteStats};
 use crate::net::expand::Synapses;
 use crate::net::model::Network;
@@ -54,6 +54,8 @@ pub struct MapReport {
     pub placement: String,
     pub placement_cost_initial: f64,
     pub placement_cost_final: f64,
+    /// What placement refinement did (the moves tried, which the cap can make fewer than asked).
+    pub placement_refinement: Refinement,
     pub routing: RouteStats,
     pub quantisation: Vec<ProjQuant>,
     pub busiest_links: Vec<LinkLoad>,
@@ -97,15 +99,43 @@ pub fn map_report(
         tiles_used: footprint.tiles,
         chips_used: footprint.chips,
         placement: match &opts.place.strategy {
-            Strategy::Pack => format!("pack, refined ({} moves per slice, seed {})", opts.place.effort, opts.place.seed),
-            Strategy::Spread => format!("spread, refined ({} moves per slice, seed {})", opts.place.effort, opts.place.seed),
+            Strategy::Pack => format!("pack, {}", refinement_words(&mapped.placement.refinement, opts.place.seed)),
+            Strategy::Spread => format!("spread, {}", refinement_words(&mapped.placement.refinement, opts.place.seed)),
             Strategy::Explicit(l) => format!("explicit ({} slices from {})", l.slices.len(), l.file),
         },
         placement_cost_initial: mapped.placement.cost_initial,
         placement_cost_final: mapped.placement.cost_final,
+        placement_refinement: mapped.placement.refinement.clone(),
         routing: mapped.routes.stats.clone(),
         quantisation: lowered.iter().flat_map(|l| l.quant.iter().map(|(_, q)| q.clone())).collect(),
         busiest_links: busiest,
         seconds: times,
     }
+}
+
+/// What refinement did, in words: the moves it tried rather than the effort
+/// asked for, and why they are fewer when the cap cut them.
+fn refinement_words(r: &Refinement, seed: u64) -> String {
+    if let Some(why) = r.skipped {
+        return format!("not refined ({why})");
+    }
+    let per_slice = |m: u64| {
+        let x = m as f64 / r.slices.max(1) as f64;
+        if x.fract() == 0.0 {
+            format!("{x}")
+        } else {
+            format!("{x:.1}")
+        }
+    };
+    let tried = match r.cap {
+        None => format!("{} moves ({} per slice, seed {seed})", r.tried, per_slice(r.tried)),
+        Some(_) => format!(
+            "{} moves ({} per slice, seed {seed}; {} per slice asked for, capped at {REFINE_MOVES_X_DEGREE:e} / mean degree {:.1} so that dense slice graphs place in seconds)",
+            r.tried,
+            per_slice(r.tried),
+            per_slice(r.requested),
+            r.mean_degree,
+        ),
+    };
+    format!("refined: {tried}, {} to another tile in use, {} accepted", r.weighed, r.accepted)
 }

@@ -166,6 +166,27 @@ const ROWS: &[(&str, &str, Check)] = &[
         let (off, some, more) = (cost(0), cost(60), cost(200));
         assert_eq!(off.0, off.1, "--effort 0: no refinement");
         assert!(some.1 < some.0 && more.1 < some.1, "more moves, a cheaper placement: {some:?} {more:?}");
+        // The report states the moves made, not the effort asked for: past the cap
+        // (moves × mean degree ≤ 1e7) more effort changes nothing, and the report says so.
+        let report = |effort: u32| {
+            nerve(d, &format!("compile small.json --arch spinnaker --neurons-per-core 10 --placement spread --effort {effort} -o ef{effort}.img --report ef{effort}.json -q"));
+            json(d, &format!("ef{effort}.json"))
+        };
+        let r60 = report(60);
+        let slices = r60["placement_refinement"]["slices"].as_u64().unwrap();
+        assert_eq!(r60["placement_refinement"]["tried"].as_u64().unwrap(), 60 * slices, "{r60}");
+        assert!(r60["placement"].as_str().unwrap().contains(&format!("{} moves (60 per slice, seed 0)", 60 * slices)), "{r60}");
+        let (big, bigger) = (report(100_000), report(1_000_000));
+        assert_eq!(bytes(d, "ef100000.img"), bytes(d, "ef1000000.img"), "both capped: the same moves");
+        for (effort, r) in [(100_000u64, &big), (1_000_000, &bigger)] {
+            let f = &r["placement_refinement"];
+            let tried = f["tried"].as_u64().unwrap();
+            assert_eq!(f["requested"].as_u64().unwrap(), effort * slices);
+            assert_eq!(f["cap"].as_u64(), Some(tried), "{r}");
+            assert!(tried < effort * slices && tried as f64 * f["mean_degree"].as_f64().unwrap() <= 1e7, "{r}");
+            let p = r["placement"].as_str().unwrap();
+            assert!(p.contains(&format!("refined: {tried} moves")) && p.contains(&format!("{effort} per slice asked for, capped")), "{p}");
+        }
     }),
     ("compile", "--dt", |d| {
         nerve(d, "compile ff.nir --arch loihi -o dt1.img --dt 0.001 -q");

@@ -64,7 +64,37 @@ pub struct Placement {
     /// Neuron-weighted distance before and after refinement.
     pub cost_initial: f64,
     pub cost_final: f64,
+    /// What refinement did, which can be less than `PlaceOptions::effort` asked.
+    pub refinement: Refinement,
 }
+
+/// What placement refinement did: the moves asked for, those tried (fewer
+/// when the cap applied) and those kept. A move is a proposed swap (or a
+/// move into a free core); one that lands on the slice's own tile or on a
+/// tile not in use is tried but not weighed.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Refinement {
+    /// Why refinement did not run (`None` when it ran).
+    pub skipped: Option<&'static str>,
+    /// Slices placed.
+    pub slices: u64,
+    /// Moves asked for: effort × slices.
+    pub requested: u64,
+    /// The most moves refinement makes on this slice graph, when that is below `requested`.
+    pub cap: Option<u64>,
+    /// Mean number of neighbours a slice has (traffic and cohesion), which sets the cap.
+    pub mean_degree: f64,
+    pub tried: u64,
+    /// Moves to another tile in use, whose cost change was computed.
+    pub weighed: u64,
+    pub accepted: u64,
+}
+
+/// The cap on refinement's moves × the slices' mean degree (number of
+/// neighbours): a move's work is proportional to the degrees of the two
+/// slices it moves, and the cap keeps dense slice graphs placing in seconds.
+/// At least one move per slice is made whatever the degree.
+pub const REFINE_MOVES_X_DEGREE: f64 = 1.0e7;
 
 /// Communication between slices: (src slice, dst slice, weight = source neurons).
 pub struct Traffic {
@@ -323,16 +353,24 @@ pub fn place(arch: &Arch, net: &Network, splits: &[Split], traffic: &Traffic, op
         c / 2.0
     };
     let cost_initial = cost_of(&core_of);
-    if opts.effort > 0 && !matches!(opts.strategy, Strategy::Explicit(_)) && slice_ids.len() > 1 {
+    let slices = slice_ids.len() as u64;
+    let skipped = |why: &'static str| Refinement { skipped: Some(why), slices, ..Refinement::default() };
+    let refinement = if matches!(opts.strategy, Strategy::Explicit(_)) {
+        skipped("explicit placement")
+    } else if opts.effort == 0 {
+        skipped("effort 0")
+    } else if slice_ids.len() < 2 {
+        skipped("one slice")
+    } else {
         progress("placement refinement");
-        anneal(arch, &adj_anneal, &mut core_of, &dist, opts);
-    }
+        anneal(arch, &adj_anneal, &mut core_of, &dist, opts)
+    };
     let cost_final = cost_of(&core_of);
     let mut cores: Vec<Vec<CoreId>> = splits.iter().map(|s| vec![CoreId(0); s.count as usize]).collect();
     for (i, &(p, k)) in slice_ids.iter().enumerate() {
         cores[p.index()][k as usize] = core_of[i];
     }
-    Ok(Placement { cores, cost_initial, cost_final })
+    Ok(Placement { cores, cost_initial, cost_final, refinement })
 }
 
 /// First global slice number of each population (pop-index order).
@@ -375,8 +413,22 @@ pub fn bfs_order(net: &Network) -> Vec<PopIx> {
     out
 }
 
-fn anneal(arch: &Arch, adj: &[Vec<(u32, f64)>], core_of: &mut [CoreId], dist: &Distance, opts: &PlaceOptions) {
+fn anneal(arch: &Arch, adj: &[Vec<(u32, f64)>], core_of: &mut [CoreId], dist: &Distance, opts: &PlaceOptions) -> Refinement {
     let n = core_of.len();
+    let mean_deg = adj.iter().map(|v| v.len() as u64).sum::<u64>() as f64 / n as f64;
+    let budget = (REFINE_MOVES_X_DEGREE / mean_deg.max(1.0)).max(n as f64) as u64;
+    let requested = opts.effort as u64 * n as u64;
+    let moves = requested.min(budget);
+    let mut r = Refinement {
+        skipped: None,
+        slices: n as u64,
+        requested,
+        cap: (budget < requested).then_some(budget),
+        mean_degree: mean_deg,
+        tried: 0,
+        weighed: 0,
+        accepted: 0,
+    };
     let cpt = arch.cores_per_tile();
     // Candidate cores: every core of every tile in use (free ones included).
     let mut tiles: Vec<TileId> = core_of.iter().map(|&c| arch.tile_of(c)).collect();
@@ -384,8 +436,11 @@ fn anneal(arch: &Arch, adj: &[Vec<(u32, f64)>], core_of: &mut [CoreId], dist: &D
     tiles.dedup();
     let mut occupant: std::collections::BTreeMap<CoreId, u32> = core_of.iter().enumerate().map(|(i, &c)| (c, i as u32)).collect();
     let cand: Vec<CoreId> = tiles.iter().flat_map(|&t| (0..cpt).map(move |l| arch.core_at(t, l))).collect();
-    if cand.len() < 2 {
-        return;
+    // Moves within a tile change no distance and are never made: with one
+    // tile in use nothing can move.
+    if tiles.len() < 2 {
+        r.skipped = Some("every slice on one tile");
+        return r;
     }
     let xy = |c: CoreId| arch.tile_xy(arch.tile_of(c));
     let mut rng = Rng::new(opts.seed, stream::PLACEMENT);
@@ -401,16 +456,12 @@ fn anneal(arch: &Arch, adj: &[Vec<(u32, f64)>], core_of: &mut [CoreId], dist: &D
         }
         c
     };
-    // Work per move is proportional to the two slices' degrees: cap the total
-    // so that dense slice graphs still place in a few seconds.
-    let mean_deg = (adj.iter().map(|v| v.len() as u64).sum::<u64>() as f64 / n as f64).max(1.0);
-    let budget = 4.0e7 / (4.0 * mean_deg);
-    let moves = (opts.effort as u64 * n as u64).min(budget.max(n as f64) as u64);
     // Temperature: start near the mean edge cost, cool geometrically to ~0.
     let mean_w = adj.iter().flat_map(|v| v.iter().map(|x| x.1)).sum::<f64>() / adj.iter().map(|v| v.len()).sum::<usize>().max(1) as f64;
     let t0 = mean_w * 2.0;
     let (w, h) = arch.grid();
     let span = (w.max(h) as f64 / 2.0).max(1.0);
+    r.tried = moves;
     for m in 0..moves {
         let frac = m as f64 / moves as f64;
         let temp = t0 * (1.0 - frac).powi(3);
@@ -436,6 +487,7 @@ fn anneal(arch: &Arch, adj: &[Vec<(u32, f64)>], core_of: &mut [CoreId], dist: &D
         if cb == ca || arch.tile_of(cb) == arch.tile_of(ca) {
             continue;
         }
+        r.weighed += 1;
         let b = occupant.get(&cb).copied().map(|x| x as usize);
         let (pa, pb) = (xy(ca), xy(cb));
         let mut delta = local(core_of, a, pb, b) - local(core_of, a, pa, b);
@@ -443,6 +495,7 @@ fn anneal(arch: &Arch, adj: &[Vec<(u32, f64)>], core_of: &mut [CoreId], dist: &D
             delta += local(core_of, b, pa, Some(a)) - local(core_of, b, pb, Some(a));
         }
         if delta <= 0.0 || (temp > 0.0 && rng.f64() < (-delta / temp).exp()) {
+            r.accepted += 1;
             core_of[a] = cb;
             occupant.remove(&ca);
             occupant.insert(cb, a as u32);
@@ -452,6 +505,7 @@ fn anneal(arch: &Arch, adj: &[Vec<(u32, f64)>], core_of: &mut [CoreId], dist: &D
             }
         }
     }
+    r
 }
 
 /// Reads a placement file: CSV with header `population,slice,core`, one
