@@ -2,6 +2,7 @@
 //! of one per file (the workspace's test binaries dominate CI's build time).
 
 mod bad_inputs;
+mod cli_consistency;
 mod cli_flags;
 mod cli_foundation;
 mod cli_reference;

@@ -17,7 +17,8 @@ use crate::error::{CompileError, Result};
 use crate::net::model::Network;
 use nir::conventions::{NirChoice, NirOptions};
 
-/// Reads a network file: NIR for `.nir` (with `nir`'s import options),
+/// Reads a network file: NIR for `.nir` in any case (`.NIR` too, as
+/// [`refs`] reads it; with `nir`'s import options),
 /// else the JSON format. NIR options other than the defaults are refused
 /// for a JSON network, where they mean nothing.
 pub fn read(path: &Path, nir: &NirOptions) -> Result<Network> {
@@ -26,7 +27,7 @@ pub fn read(path: &Path, nir: &NirOptions) -> Result<Network> {
 
 /// [`read`], with what a NIR import chose for dt and reset (and its warnings).
 pub fn read_noting(path: &Path, nir: &NirOptions) -> Result<(Network, Option<NirChoice>)> {
-    if path.extension().is_some_and(|e| e == "nir") {
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("nir")) {
         let g = nir::read::read_nir(path)?;
         let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "nir".into());
         let (net, choice) = nir::lower::to_network(&g, &name, &path.display().to_string(), nir)?;

@@ -1,0 +1,35 @@
+//! The CLI keeps its word across subcommands: file types whatever the case of
+//! their extension, tables that say when they are cut, options only where
+//! they apply, usage errors as exit status 2, no output left behind by a
+//! command that fails, and `-q` as documented.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn nerve(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nerve")).current_dir(dir).args(args).output().unwrap()
+}
+
+fn ok(dir: &Path, args: &[&str]) -> Output {
+    let out = nerve(dir, args);
+    assert!(out.status.success(), "nerve {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn a_nir_file_is_read_whatever_the_case_of_its_extension() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(root().join("../compiler/tests/data/nir/ff_lif_20_16_4.nir"), d.join("ff.nir")).unwrap();
+    std::fs::copy(d.join("ff.nir"), d.join("FF.NIR")).unwrap();
+    ok(d, &["compile", "ff.nir", "--arch", "loihi", "-o", "lower.img", "-q"]);
+    ok(d, &["compile", "FF.NIR", "--arch", "loihi", "-o", "upper.img", "-q"]);
+    // The network's name is the file's stem, so the images differ only there: compare what runs.
+    ok(d, &["run", "lower.img", "--steps", "50", "--record", "lower.csv", "-q"]);
+    ok(d, &["run", "upper.img", "--steps", "50", "--record", "upper.csv", "-q"]);
+    assert_eq!(std::fs::read(d.join("lower.csv")).unwrap(), std::fs::read(d.join("upper.csv")).unwrap());
+}
