@@ -120,7 +120,8 @@ fn setup(dir: &Path) {
     w("prof_instr.toml", &spinnaker.replace("kernel_max_instructions = 256", "kernel_max_instructions = 1"));
     w("prof_state.toml", &spinnaker.replace("max_state_slots = 16", "max_state_slots = 1"));
     // Weight exponents so low that a current's least step moves v past what its clamp allows: refused by name (it was an internal error).
-    w("prof_coarse.toml", &spinnaker.replace("weight_exp_min = -16", "weight_exp_min = -128").replace("weight_exp_max = 16", "weight_exp_max = -100"));
+    w("prof_coarse.toml", &spinnaker.replace("weight_exp_min = -16", "weight_exp_min = -31").replace("weight_exp_max = 16", "weight_exp_max = -28"));
+    w("prof_exp.toml", &spinnaker.replace("weight_exp_min = -16", "weight_exp_min = -128").replace("weight_exp_max = 16", "weight_exp_max = -100"));
     // Seventy one-neuron cores behind one source: past the 57 application cores a SpiNNaker route word holds.
     w(
         "wide.json",
@@ -230,7 +231,9 @@ const ROWS: &[(&str, i32, &[&str])] = &[
         &["population `n` does not fit `spinnaker`", "kernel `lif`'s instructions (core.kernel_max_instructions)", "a core has 1"],
     ),
     ("compile good.json --arch prof_state.toml -o out/x.img", 1, &["population `n`", "kernel `lif`'s state slots (core.max_state_slots)", "a core has 1"]),
-    ("compile good.json --arch prof_coarse.toml -o out/x.img", 1, &["population `n`", "more than an eighth of v's range", "weight exponents", "-128..-100"]),
+    ("compile good.json --arch prof_coarse.toml -o out/x.img", 1, &["population `n`", "more than an eighth of v's range", "weight exponents", "-31..-28"]),
+    // Exponents past a 32-bit shift compiled with every weight rounded to 0.
+    ("compile good.json --arch prof_exp.toml -o out/x.img", 1, &["core.weight_exp_min", "-128", "-31..=31"]),
     // Files that are not what they say, cut short or corrupted.
     ("run flipped.img --steps 5", 1, &["checksum mismatch", "corrupt"]),
     // Each names the image file.
