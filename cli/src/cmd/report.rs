@@ -33,6 +33,9 @@ pub fn run(a: ReportArgs) -> Result<()> {
         if dir.is_dir() {
             outputs.extend(nerve_report::plots::files(dir).into_iter().map(|p| ("--plots", p)));
         }
+        if let Some(html) = &a.html {
+            html_apart_from_plots(html, dir)?;
+        }
     }
     let outputs: Vec<(&str, &Path)> = outputs.iter().map(|(o, p)| (*o, p.as_path())).collect();
     nerve_report::check_outputs(&outputs, &[a.run.as_path()])?;
@@ -57,4 +60,48 @@ pub fn run(a: ReportArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Refuses an --html path that the --plots directory would take, by resolved
+/// path and whether or not the directory exists yet (when it does not,
+/// `check_outputs` cannot see its pictures): the directory itself, a
+/// directory the pictures would go under, or one of the pictures. The
+/// pictures are written first, so any of these failed only after them.
+fn html_apart_from_plots(html: &Path, plots: &Path) -> Result<()> {
+    let (h, d) = (resolved(html), resolved(plots));
+    let clash = if h == d {
+        Some("is the --plots directory".to_string())
+    } else if d.starts_with(&h) {
+        Some(format!("--plots {} would make it a directory", plots.display()))
+    } else {
+        nerve_report::plots::files(&d)
+            .iter()
+            .find(|f| **f == h)
+            .map(|f| format!("--plots writes the picture {} there", f.file_name().unwrap_or_default().to_string_lossy()))
+    };
+    match clash {
+        Some(why) => Err(format!("--html {}: {why}; give the page a path outside the pictures (e.g. report.html)", html.display()).into()),
+        None => Ok(()),
+    }
+}
+
+/// `p` made absolute, its longest existing part resolved (symbolic links,
+/// `..`) and the rest, which does not exist yet, appended as written.
+fn resolved(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let abs = std::env::current_dir().map(|cwd| cwd.join(p)).unwrap_or_else(|_| p.to_path_buf());
+    let mut out = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if !out.exists() => {
+                out.pop();
+            }
+            c => {
+                let next = out.join(c);
+                out = next.canonicalize().unwrap_or(next);
+            }
+        }
+    }
+    out
 }

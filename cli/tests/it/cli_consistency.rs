@@ -33,3 +33,34 @@ fn a_nir_file_is_read_whatever_the_case_of_its_extension() {
     ok(d, &["run", "upper.img", "--steps", "50", "--record", "upper.csv", "-q"]);
     assert_eq!(std::fs::read(d.join("lower.csv")).unwrap(), std::fs::read(d.join("upper.csv")).unwrap());
 }
+
+/// A small network's run summary in `d` (run.json).
+fn run_summary(d: &Path) {
+    std::fs::copy(root().join("../examples/small.json"), d.join("small.json")).unwrap();
+    ok(d, &["compile", "small.json", "--arch", "spinnaker", "-o", "small.img", "-q"]);
+    ok(d, &["run", "small.img", "--steps", "50", "--report", "run.json", "-q"]);
+}
+
+#[test]
+fn report_refuses_an_html_page_where_the_pictures_go_before_writing_any() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run_summary(d);
+    std::fs::create_dir(d.join("sub")).unwrap();
+    for (html, plots, why) in [
+        ("out", "out", "is the --plots directory"),
+        ("./out", "sub/../out/.", "is the --plots directory"),
+        ("out", "out/pics", "would make it a directory"),
+        ("out/raster.svg", "out", "writes the picture raster.svg"),
+    ] {
+        let o = nerve(d, &["report", "run.json", "--html", html, "--plots", plots, "-q"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "--html {html} --plots {plots}: {err}");
+        assert!(err.contains(&format!("--html {html}")) && err.contains(why), "--html {html} --plots {plots}: {err}");
+        assert!(!d.join("out").exists(), "--html {html} --plots {plots}: wrote {:?}", std::fs::read_dir(d.join("out")).map(|r| r.count()));
+    }
+    // The page beside its pictures, in a directory that exists, is no clash.
+    std::fs::create_dir(d.join("pics")).unwrap();
+    ok(d, &["report", "run.json", "--html", "pics/index.html", "--plots", "pics", "-q"]);
+    assert!(d.join("pics/index.html").is_file() && d.join("pics/raster.svg").is_file());
+}
