@@ -13,7 +13,7 @@ pub struct InspectArgs {
     /// Print JSON instead of tables.
     #[arg(long)]
     json: bool,
-    /// Show every core (by default, at most 40 rows per table).
+    /// Show every row (by default, at most 40 rows per table: cores, routers and chips).
     #[arg(long)]
     all: bool,
 }
@@ -112,6 +112,9 @@ pub fn run(a: InspectArgs) -> Result<()> {
             })
             .collect();
         crate::out::outln!("\nchips\n{}", table(&["chip", "cores used", "neurons", "synapses", "router entries", "largest table"], rows));
+        if s.chips.len() > cap {
+            crate::out::outln!("… {} more chips (--all shows them)", s.chips.len() - cap);
+        }
     }
     Ok(())
 }

@@ -64,3 +64,39 @@ fn report_refuses_an_html_page_where_the_pictures_go_before_writing_any() {
     ok(d, &["report", "run.json", "--html", "pics/index.html", "--plots", "pics", "-q"]);
     assert!(d.join("pics/index.html").is_file() && d.join("pics/raster.svg").is_file());
 }
+
+#[test]
+fn inspect_says_how_many_rows_each_table_leaves_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cuba = root().join("../examples/cuba/network/cuba.json");
+    // 500 slices, one per tile over every tile: more than 40 cores, routers and chips.
+    ok(
+        d,
+        &[
+            "compile",
+            cuba.to_str().unwrap(),
+            "--arch",
+            "spinnaker",
+            "-o",
+            "spread.img",
+            "--placement",
+            "spread",
+            "--neurons-per-core",
+            "8",
+            "--effort",
+            "0",
+            "-q",
+        ],
+    );
+    let json: serde_json::Value = serde_json::from_slice(&ok(d, &["inspect", "spread.img", "--json"]).stdout).unwrap();
+    let text = String::from_utf8(ok(d, &["inspect", "spread.img"]).stdout).unwrap();
+    let all = String::from_utf8(ok(d, &["inspect", "spread.img", "--all"]).stdout).unwrap();
+    for (table, key) in [("cores", "cores"), ("routers", "tiles"), ("chips", "chips")] {
+        let n = json[key].as_array().unwrap().len();
+        assert!(n > 40, "{table}: {n} rows, too few to be cut");
+        let said = format!("… {} more {table} (--all shows them)", n - 40);
+        assert!(text.contains(&said), "no `{said}` in:\n{text}");
+        assert!(!all.contains(&format!("more {table} (--all")), "--all cuts nothing");
+    }
+}
