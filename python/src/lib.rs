@@ -879,6 +879,7 @@ impl PyImage {
             threads,
             pin: Default::default(),
             inputs: spikes,
+            input_tables: Vec::new(),
             record_all,
             probes,
             decision: decision.clone(),

@@ -10,7 +10,7 @@ use nerve_emulator::kernel::{Interp, KernelRunner};
 use nerve_emulator::machine::Machine;
 use nerve_isa::arch::MessageModel;
 
-use crate::spikes::Spike;
+use crate::spikes::{Spike, SpikeTable};
 use crate::{Error, Result};
 
 /// Which kernel engine runs the kernels.
@@ -66,6 +66,25 @@ impl Input {
     }
 }
 
+/// [`Input`] with each population named once (`nerve run --input`: 16
+/// bytes a spike, not a name's allocation each).
+#[derive(Clone, Debug)]
+pub struct InputTable {
+    pub origin: String,
+    pub table: SpikeTable,
+}
+
+impl InputTable {
+    /// Reads a spike file (CSV or JSON).
+    pub fn read(path: &std::path::Path) -> Result<InputTable> {
+        Ok(InputTable { origin: path.display().to_string(), table: crate::spikes::read_table(path)? })
+    }
+
+    fn of(input: &Input) -> InputTable {
+        InputTable { origin: input.origin.clone(), table: SpikeTable::from_spikes(&input.spikes) }
+    }
+}
+
 /// What a run records and how it runs.
 #[derive(Clone, Debug, Default)]
 pub struct Request {
@@ -76,6 +95,8 @@ pub struct Request {
     /// Whether the threads are pinned to CPUs (results do not depend on it).
     pub pin: nerve_emulator::engine::pin::Pin,
     pub inputs: Vec<Input>,
+    /// More external spikes, after `inputs` (as if they followed them).
+    pub input_tables: Vec<InputTable>,
     /// Record every population's spikes, not only those the network marks.
     pub record_all: bool,
     /// State variables probed every step: `POP:VAR`.
@@ -215,33 +236,46 @@ fn names(m: &Machine) -> String {
 /// External spikes as (population, neuron, step).
 pub type Spikes = Vec<(String, u32, u32)>;
 
+/// An external spike as (population index, neuron, step).
+type Indexed = (u32, u32, u32);
+
 /// The input files' spikes within the run, each step rounded to the
-/// nearest, and how many fall after it (not reached, but checked all the
-/// same: a spike of a population the network lacks is an error wherever it
-/// falls).
-fn external(m: &Machine, inputs: &[Input], steps: u64) -> Result<(Spikes, usize)> {
-    let check = |input: &Input, index: usize, s: &Spike| {
-        m.source_of(&s.population, s.neuron)
-            .map(|_| ())
-            .map_err(|reason| Error::File(format!("{}: spike {index} (`{}` neuron {} at {} ms): {reason}", input.origin, s.population, s.neuron, s.time_ms)))
+/// nearest, as (population index, neuron, step), and how many fall after
+/// it (not reached, but checked all the same: a spike of a population the
+/// network lacks is an error wherever it falls).
+fn external(m: &Machine, r: &Request) -> Result<(Vec<Indexed>, usize)> {
+    let converted: Vec<InputTable> = r.inputs.iter().map(InputTable::of).collect();
+    let tables: Vec<&InputTable> = converted.iter().chain(&r.input_tables).collect();
+    let said = |t: &InputTable, index: usize, reason: &dyn std::fmt::Display| {
+        let (p, neuron, time_ms) = t.table.spikes[index];
+        Error::File(format!("{}: spike {index} (`{}` neuron {neuron} at {time_ms} ms): {reason}", t.origin, t.table.pops[p as usize]))
     };
     // Every spike, in its file: the machine would name a spike it cannot
-    // take by its place in all the files' spikes together.
-    for input in inputs {
-        for (index, s) in input.spikes.iter().enumerate() {
-            check(input, index, s)?;
+    // take by its place in all the files' spikes together. Each name is
+    // looked up once.
+    for t in &tables {
+        let pis: Vec<_> = t.table.pops.iter().map(|n| m.input_pop(n)).collect();
+        for (index, &(p, neuron, _)) in t.table.spikes.iter().enumerate() {
+            match &pis[p as usize] {
+                Err(reason) => return Err(said(t, index, reason)),
+                Ok(pi) => m.source_at(*pi, neuron).map(|_| ()).map_err(|reason| said(t, index, &reason))?,
+            }
         }
     }
-    let (ext, late) = input_steps(inputs, m.dt_ms, steps, &mut |input, index, s| check(input, index, s))?;
+    let (names, ext, late) = table_steps(&tables, m.dt_ms, r.steps, &mut |_, _| Ok(()))?;
+    // invariant: every name was found just above
+    let pis: Vec<u32> = names.iter().map(|n| m.input_pop(n).map_or(u32::MAX, |i| i as u32)).collect();
+    let ext: Vec<(u32, u32, u32)> = ext.into_iter().map(|(g, neuron, step)| (pis[g as usize], neuron, step)).collect();
     // A spike-source array's own spike in the step would take the input
     // spike in as one: refused as two input spikes in one step are.
-    for input in inputs {
-        for (index, s) in input.spikes.iter().enumerate() {
-            let step = step_of(s.time_ms, m.dt_ms);
-            if step < steps as f64 && m.scheduled(&s.population, s.neuron, step as u32) {
+    for t in &tables {
+        let pis: Vec<usize> = t.table.pops.iter().map(|n| m.input_pop(n).unwrap_or(usize::MAX)).collect();
+        for (index, &(p, neuron, time_ms)) in t.table.spikes.iter().enumerate() {
+            let step = step_of(time_ms, m.dt_ms);
+            if step < r.steps as f64 && m.scheduled_at(pis[p as usize], neuron, step as u32) {
                 return Err(Error::File(format!(
-                    "{}: spike {index} (`{}` neuron {} at {} ms) falls in timestep {step} (dt {} ms), where the population's spike array already spikes the neuron: a neuron spikes at most once a step",
-                    input.origin, s.population, s.neuron, s.time_ms, m.dt_ms
+                    "{}: spike {index} (`{}` neuron {neuron} at {time_ms} ms) falls in timestep {step} (dt {} ms), where the population's spike array already spikes the neuron: a neuron spikes at most once a step",
+                    t.origin, t.table.pops[p as usize], m.dt_ms
                 )));
             }
         }
@@ -275,32 +309,85 @@ pub fn late_inputs_note(late: usize, dt_ms: f64, steps: u64, more: &str) -> Stri
 /// those go to `late` (which may refuse them) instead. `nerve run` and the
 /// exporters read `--input` files through here, so they take the same spikes.
 pub fn input_steps(inputs: &[Input], dt_ms: f64, steps: u64, late: &mut dyn FnMut(&Input, usize, &Spike) -> Result<()>) -> Result<(Spikes, usize)> {
-    let mut ext: Vec<(String, u32, u32)> = Vec::new();
-    let mut n_late = 0;
+    let converted: Vec<InputTable> = inputs.iter().map(InputTable::of).collect();
+    let tables: Vec<&InputTable> = converted.iter().collect();
+    let (names, ext, n_late) = table_steps(&tables, dt_ms, steps, &mut |fi, index| late(&inputs[fi], index, &inputs[fi].spikes[index]))?;
+    Ok((ext.into_iter().map(|(g, neuron, step)| (names[g as usize].to_string(), neuron, step)).collect(), n_late))
+}
+
+/// [`input_steps`] on tables: the spikes within the run as (name index,
+/// neuron, step), with the names, in file order; `late` gets (file, index).
+fn table_steps<'a>(
+    tables: &[&'a InputTable],
+    dt_ms: f64,
+    steps: u64,
+    late: &mut dyn FnMut(usize, usize) -> Result<()>,
+) -> Result<(Vec<&'a str>, Vec<Indexed>, usize)> {
+    // One index per name over all the files.
+    let mut names: Vec<&str> = Vec::new();
+    let mut index_of: std::collections::HashMap<&str, u32> = Default::default();
+    let remap: Vec<Vec<u32>> = tables
+        .iter()
+        .map(|t| {
+            t.table
+                .pops
+                .iter()
+                .map(|n| {
+                    *index_of.entry(n.as_str()).or_insert_with(|| {
+                        names.push(n.as_str());
+                        names.len() as u32 - 1
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    let in_run = |time_ms: f64| Some(step_of(time_ms, dt_ms)).filter(|&st| st < steps as f64).map(|st| st as u32);
     // Across files too: a neuron spikes at most once a step, whichever file
-    // gives the spike (merged, a spike given twice ran as one).
-    let mut seen: std::collections::BTreeMap<(String, u32, u32), usize> = Default::default();
-    for (fi, input) in inputs.iter().enumerate() {
-        for (index, s) in input.spikes.iter().enumerate() {
-            let step = step_of(s.time_ms, dt_ms);
-            if step >= steps as f64 {
-                late(input, index, s)?;
-                n_late += 1;
-                continue;
+    // gives the spike (merged, a spike given twice ran as one). Sorted, two
+    // such are neighbours; the one reported is the first repeat in file
+    // order (its (file, index) least), as a pass in order would meet it.
+    let mut repeat: Option<(u32, u32, u32)> = None; // (file, index, the other's file)
+    {
+        let mut keyed: Vec<(u32, u32, u32, u32, u32)> = Vec::new();
+        for (fi, t) in tables.iter().enumerate() {
+            for (index, &(p, neuron, time_ms)) in t.table.spikes.iter().enumerate() {
+                if let Some(step) = in_run(time_ms) {
+                    keyed.push((remap[fi][p as usize], neuron, step, fi as u32, index as u32));
+                }
             }
-            let key = (s.population.clone(), s.neuron, step as u32);
-            if let Some(&other) = seen.get(&key) {
-                let also = if other == fi { String::new() } else { format!(", the other in {}", inputs[other].origin) };
-                return Err(Error::File(format!(
-                    "{}: two spikes of `{}` neuron {} fall in timestep {} ({} ms with dt {} ms{also})",
-                    input.origin, s.population, s.neuron, step, s.time_ms, dt_ms
-                )));
+        }
+        keyed.sort_unstable();
+        for w in keyed.windows(2) {
+            if w[0].0 == w[1].0 && w[0].1 == w[1].1 && w[0].2 == w[1].2 && repeat.is_none_or(|(f, i, _)| (w[1].3, w[1].4) < (f, i)) {
+                repeat = Some((w[1].3, w[1].4, w[0].3));
             }
-            seen.insert(key.clone(), fi);
-            ext.push(key);
         }
     }
-    Ok((ext, n_late))
+    let mut ext: Vec<(u32, u32, u32)> = Vec::new();
+    let mut n_late = 0;
+    for (fi, t) in tables.iter().enumerate() {
+        for (index, &(p, neuron, time_ms)) in t.table.spikes.iter().enumerate() {
+            if let Some((rf, ri, other)) = repeat {
+                if (fi as u32, index as u32) == (rf, ri) {
+                    let also = if other as usize == fi { String::new() } else { format!(", the other in {}", tables[other as usize].origin) };
+                    return Err(Error::File(format!(
+                        "{}: two spikes of `{}` neuron {neuron} fall in timestep {} ({time_ms} ms with dt {dt_ms} ms{also})",
+                        t.origin,
+                        t.table.pops[p as usize],
+                        step_of(time_ms, dt_ms)
+                    )));
+                }
+            }
+            match in_run(time_ms) {
+                Some(step) => ext.push((remap[fi][p as usize], neuron, step)),
+                None => {
+                    late(fi, index)?;
+                    n_late += 1;
+                }
+            }
+        }
+    }
+    Ok((names, ext, n_late))
 }
 
 /// (population, state slot) of each `POP:VAR`.
@@ -352,7 +439,7 @@ type Ranks<'a> = Option<(&'a mut dyn nerve_emulator::engine::ranks::Transport, &
 /// What a request asks of a machine, checked: its external spikes by step,
 /// how many fall after the run, and its probes as (population, slot).
 struct Checked {
-    ext: Spikes,
+    ext: Vec<(u32, u32, u32)>,
     late_inputs: usize,
     probes: Vec<(u32, u8)>,
 }
@@ -371,7 +458,7 @@ fn checked(m: &Machine, r: &Request) -> Result<Checked> {
     if r.steps > nerve_isa::MAX_STEPS {
         return Err(nerve_emulator::EmuError::TooManySteps { steps: r.steps, max: nerve_isa::MAX_STEPS }.into());
     }
-    let (ext, late_inputs) = external(m, &r.inputs, r.steps)?;
+    let (ext, late_inputs) = external(m, r)?;
     let probes = probes(m, &r.probes)?;
     if let Some(d) = &r.decision {
         if !m.pops.iter().any(|p| &p.name == d) {
@@ -395,7 +482,8 @@ fn checked(m: &Machine, r: &Request) -> Result<Checked> {
 
 fn run_on(mut m: Machine, r: &Request, ranks: Ranks, progress: &mut dyn FnMut(u64)) -> Result<Ran> {
     let Checked { ext, late_inputs, probes } = checked(&m, r)?;
-    m.inject(&ext).map_err(nerve_emulator::EmuError::from)?;
+    m.inject_at(&ext).map_err(nerve_emulator::EmuError::from)?;
+    drop(ext);
     let any_marked = m.pops.iter().any(|p| p.record_spikes);
     let recorded: Vec<bool> = m.pops.iter().map(|p| r.record_all || !any_marked || p.record_spikes).collect();
     // The decision latency needs the first spikes of the inputs and of the

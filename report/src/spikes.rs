@@ -16,6 +16,53 @@ pub struct Spike {
     pub time_ms: f64,
 }
 
+/// Spikes with their populations named once: `pops[p]` is the name of
+/// every spike `(p, neuron, time_ms)`. 16 bytes a spike (a [`Spike`] takes
+/// 40 and its name's allocation): millions of input spikes fit.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SpikeTable {
+    pub pops: Vec<String>,
+    pub spikes: Vec<(u32, u32, f64)>,
+}
+
+impl SpikeTable {
+    /// The index of population `name`, added if new; `last` caches the
+    /// previous lookup (files list a population's spikes together).
+    fn intern(&mut self, index: &mut std::collections::HashMap<String, u32>, last: &mut Option<u32>, name: &str) -> u32 {
+        if let Some(l) = *last {
+            if self.pops[l as usize] == name {
+                return l;
+            }
+        }
+        let i = match index.get(name) {
+            Some(&i) => i,
+            None => {
+                let i = self.pops.len() as u32;
+                self.pops.push(name.to_string());
+                index.insert(name.to_string(), i);
+                i
+            }
+        };
+        *last = Some(i);
+        i
+    }
+
+    /// The spikes one by one, each with its name.
+    pub fn to_spikes(&self) -> Vec<Spike> {
+        self.spikes.iter().map(|&(p, neuron, time_ms)| Spike { population: self.pops[p as usize].clone(), neuron, time_ms }).collect()
+    }
+
+    pub fn from_spikes(spikes: &[Spike]) -> SpikeTable {
+        let mut t = SpikeTable { pops: Vec::new(), spikes: Vec::with_capacity(spikes.len()) };
+        let (mut index, mut last) = (Default::default(), None);
+        for s in spikes {
+            let p = t.intern(&mut index, &mut last, &s.population);
+            t.spikes.push((p, s.neuron, s.time_ms));
+        }
+        t
+    }
+}
+
 /// A spike file's format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -42,6 +89,11 @@ use nerve_compiler::front::dom::shown_key;
 
 /// Reads a spike file (CSV or JSON, by extension).
 pub fn read(path: &Path) -> Result<Vec<Spike>> {
+    read_table(path).map(|t| t.to_spikes())
+}
+
+/// [`read`], each population named once.
+pub fn read_table(path: &Path) -> Result<SpikeTable> {
     let file = path.display().to_string();
     let bytes = nerve_isa::files::read(path).map_err(|e| Error::Read { path: path.to_path_buf(), source: e })?;
     // An NPY recording was refused as "not UTF-8 text … save the file as
@@ -53,11 +105,18 @@ pub fn read(path: &Path) -> Result<Vec<Spike>> {
         )));
     }
     let text = nerve_isa::files::text(bytes).map_err(|e| Error::Read { path: path.to_path_buf(), source: e })?;
-    read_text(&text, &file, crate::has_extension(path, "json")).map_err(Error::File)
+    table_of_text(&text, &file, crate::has_extension(path, "json")).map_err(Error::File)
 }
 
 /// Parses a spike file's text (JSON or CSV); errors name `file` and the line or JSON path.
 pub fn read_text(text: &str, file: &str, json: bool) -> std::result::Result<Vec<Spike>, String> {
+    table_of_text(text, file, json).map(|t| t.to_spikes())
+}
+
+/// [`read_text`], each population named once.
+pub fn table_of_text(text: &str, file: &str, json: bool) -> std::result::Result<SpikeTable, String> {
+    let mut t = SpikeTable::default();
+    let (mut index, mut last) = (std::collections::HashMap::new(), None);
     if json {
         // A repeated key would hide one of its values (serde_json keeps the
         // last: `{"spikes": [A], "spikes": [B]}` delivered B alone).
@@ -83,7 +142,7 @@ pub fn read_text(text: &str, file: &str, json: bool) -> std::result::Result<Vec<
             .get("spikes")
             .and_then(|s| s.as_array())
             .ok_or_else(|| format!("{file}: expected {{\"spikes\": [{{\"population\", \"neuron\", \"time\"}}, ...]}}"))?;
-        let mut out = Vec::with_capacity(arr.len());
+        t.spikes.reserve_exact(arr.len());
         for (i, s) in arr.iter().enumerate() {
             let at = format!("{file}: $.spikes[{i}]");
             let o = s.as_object().ok_or_else(|| format!("{at}: expected an object"))?;
@@ -92,7 +151,7 @@ pub fn read_text(text: &str, file: &str, json: bool) -> std::result::Result<Vec<
                     return Err(format!("{at}: unknown key `{}` (population, neuron, time)", shown_key(k)));
                 }
             }
-            let population = o.get("population").and_then(|x| x.as_str()).ok_or_else(|| format!("{at}.population: expected a string"))?.to_string();
+            let population = o.get("population").and_then(|x| x.as_str()).ok_or_else(|| format!("{at}.population: expected a string"))?;
             let neuron = o
                 .get("neuron")
                 .and_then(|x| x.as_u64())
@@ -100,9 +159,10 @@ pub fn read_text(text: &str, file: &str, json: bool) -> std::result::Result<Vec<
                 .ok_or_else(|| format!("{at}.neuron: expected a non-negative integer"))? as u32;
             let time_ms =
                 o.get("time").and_then(|x| x.as_f64()).filter(|t| t.is_finite() && *t >= 0.0).ok_or_else(|| format!("{at}.time: expected a time ≥ 0 in ms"))?;
-            out.push(Spike { population, neuron, time_ms });
+            let p = t.intern(&mut index, &mut last, population);
+            t.spikes.push((p, neuron, time_ms));
         }
-        return Ok(out);
+        return Ok(t);
     }
     let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
     let h = rdr.headers().map_err(|e| format!("{file}: {e}"))?.clone();
@@ -114,19 +174,24 @@ pub fn read_text(text: &str, file: &str, json: bool) -> std::result::Result<Vec<
             cols.join(",")
         ));
     }
-    let mut out = Vec::new();
-    for (i, r) in rdr.records().enumerate() {
+    // At most a spike a line: no growth by doubling (a third more memory, on average).
+    t.spikes.reserve_exact(text.bytes().filter(|&b| b == b'\n').count() + 1);
+    let mut r = csv::StringRecord::new();
+    for i in 0.. {
         let line = i + 2;
-        let r = r.map_err(|e| format!("{file}: line {line}: {e}"))?;
+        if !rdr.read_record(&mut r).map_err(|e| format!("{file}: line {line}: {e}"))? {
+            break;
+        }
         let neuron = r[1].parse::<u32>().map_err(|_| format!("{file}: line {line}: neuron `{}` is not a non-negative integer", &r[1]))?;
         let time_ms = r[2]
             .parse::<f64>()
             .ok()
             .filter(|t| t.is_finite() && *t >= 0.0)
             .ok_or_else(|| format!("{file}: line {line}: time `{}` is not a time ≥ 0 in ms", &r[2]))?;
-        out.push(Spike { population: r[0].to_string(), neuron, time_ms });
+        let p = t.intern(&mut index, &mut last, &r[0]);
+        t.spikes.push((p, neuron, time_ms));
     }
-    Ok(out)
+    Ok(t)
 }
 
 /// NPY format 1.0 header, padded so the data starts on a 64-byte boundary.

@@ -4,7 +4,7 @@ use nerve_emulator::machine::Machine;
 use nerve_emulator::{EmuError, InjectError};
 use nerve_isa::arch::{Arch, MessageModel};
 use nerve_isa::image::Image;
-use nerve_report::session::{self, CostModel, Engine, Input, Request};
+use nerve_report::session::{self, CostModel, Engine, InputTable, Request};
 use nerve_report::spikes;
 use std::path::{Path, PathBuf};
 
@@ -256,7 +256,7 @@ fn run_rank(
     if a.steps > nerve_isa::MAX_STEPS {
         return Err(format!("--steps {} exceeds {}, the most a run takes", a.steps, nerve_isa::MAX_STEPS).into());
     }
-    let inputs = a.input.iter().map(|f| Input::read(f)).collect::<std::result::Result<Vec<_>, _>>()?;
+    let inputs = a.input.iter().map(|f| InputTable::read(f)).collect::<std::result::Result<Vec<_>, _>>()?;
     // Outputs of compiling, put in place once the run's options are checked
     // against the machine: a failing command leaves neither.
     let mut staged: Vec<nerve_report::Staged> = Vec::new();
@@ -345,7 +345,8 @@ fn run_rank(
             PinKind::On => Pin::On,
             PinKind::Off => Pin::Off,
         },
-        inputs,
+        inputs: Vec::new(),
+        input_tables: inputs,
         record_all: a.record_all,
         probes: a.probe.clone(),
         decision: a.decision.clone(),

@@ -598,3 +598,48 @@ fn every_readme_flag_is_exercised() {
         check(dir.path());
     }
 }
+
+/// `--input` spikes cost far less than 100 bytes each at the peak: 2M of
+/// them took ~300 each (a name's allocation per spike, copied into a map,
+/// a list and the emulator's map). The peak is read from /proc while the
+/// run goes (Linux; it only grows).
+#[test]
+#[cfg(target_os = "linux")]
+fn input_spikes_take_little_memory() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let p = |x: &str| dir.path().join(x).to_str().unwrap().to_string();
+    let (neurons, steps) = (40u32, 50_000u32);
+    let net = r#"{"name": "in", "dt_ms": 1.0, "populations": [{"name": "in", "size": 40, "model": "input"}, {"name": "n", "size": 1, "model": "lif"}],
+                  "projections": [{"pre": "in", "post": "n", "connector": {"type": "all_to_all"}, "weight": 0.01}]}"#;
+    std::fs::write(p("net.json"), net).unwrap();
+    let mut f = std::io::BufWriter::new(std::fs::File::create(p("in.csv")).unwrap());
+    writeln!(f, "population,neuron,time").unwrap();
+    for t in 0..steps {
+        for n in 0..neurons {
+            writeln!(f, "in,{n},{t}").unwrap();
+        }
+    }
+    drop(f);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_nerve"))
+        .args(["run", &p("net.json"), "--arch", "loihi", "--steps", &steps.to_string(), "--input", &p("in.csv"), "-q"])
+        .spawn()
+        .unwrap();
+    let status = format!("/proc/{}/status", child.id());
+    let mut peak_kb = 0u64;
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            assert!(st.success());
+            break;
+        }
+        if let Ok(s) = std::fs::read_to_string(&status) {
+            if let Some(kb) = s.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()) {
+                peak_kb = peak_kb.max(kb);
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let spikes = u64::from(neurons * steps);
+    // 60 MB for the program and its machine, and 100 B a spike.
+    assert!(peak_kb * 1024 < (60 << 20) + 100 * spikes, "peak {peak_kb} kB for {spikes} input spikes");
+}

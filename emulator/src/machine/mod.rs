@@ -585,10 +585,19 @@ impl Machine {
     /// Where an external spike of `pop`'s `neuron` goes (core index, neuron
     /// on the core), or why it cannot be given.
     pub fn source_of(&self, pop: &str, neuron: u32) -> std::result::Result<(usize, u32), InjectReason> {
-        let Some(pi) = self.pops.iter().position(|p| p.name == pop) else {
+        self.source_at(self.input_pop(pop)?, neuron)
+    }
+
+    /// The index of population `pop`, or why no spike can be given to it.
+    pub fn input_pop(&self, pop: &str) -> std::result::Result<usize, InjectReason> {
+        self.pops.iter().position(|p| p.name == pop).ok_or_else(|| {
             let inputs = self.pops.iter().filter(|p| matches!(p.model.as_str(), "input" | "spike_source_array")).map(|p| p.name.clone()).collect();
-            return Err(InjectReason::NoPopulation { inputs });
-        };
+            InjectReason::NoPopulation { inputs }
+        })
+    }
+
+    /// [`Machine::source_of`] for population index `pi` (from [`Machine::input_pop`]).
+    pub fn source_at(&self, pi: usize, neuron: u32) -> std::result::Result<(usize, u32), InjectReason> {
         let p = &self.pops[pi];
         if neuron >= p.size {
             return Err(InjectReason::NoNeuron { size: p.size });
@@ -610,6 +619,11 @@ impl Machine {
         self.source_of(pop, neuron).is_ok_and(|(ci, local)| self.scheduled_on(ci, local, step))
     }
 
+    /// [`Machine::scheduled`] for population index `pi`.
+    pub fn scheduled_at(&self, pi: usize, neuron: u32, step: u32) -> bool {
+        self.source_at(pi, neuron).is_ok_and(|(ci, local)| self.scheduled_on(ci, local, step))
+    }
+
     fn scheduled_on(&self, ci: usize, local: u32, step: u32) -> bool {
         // (Schedules are kept sorted: at load and by every inject.)
         matches!(&self.cores[ci].run, Run::Schedule { events, .. } if events.binary_search(&(step, local)).is_ok())
@@ -621,22 +635,50 @@ impl Machine {
     /// (two spikes in one step would run as one). An error names the
     /// offending triple by its index.
     pub fn inject(&mut self, spikes: &[(String, u32, u32)]) -> std::result::Result<(), InjectError> {
-        let mut added: Vec<(usize, u32, u32)> = Vec::with_capacity(spikes.len());
-        let mut given: std::collections::HashMap<(usize, u32, u32), usize> = std::collections::HashMap::with_capacity(spikes.len());
+        let mut at = Vec::with_capacity(spikes.len());
         for (index, (pop, neuron, step)) in spikes.iter().enumerate() {
-            let err = |reason| InjectError { index, population: pop.clone(), neuron: *neuron, step: *step, reason };
-            let (ci, local) = self.source_of(pop, *neuron).map_err(err)?;
-            if self.scheduled_on(ci, local, *step) {
+            let pi = self.input_pop(pop).map_err(|reason| InjectError { index, population: pop.clone(), neuron: *neuron, step: *step, reason })?;
+            at.push((pi as u32, *neuron, *step));
+        }
+        self.inject_at(&at)
+    }
+
+    /// [`Machine::inject`] with populations by index: (population index,
+    /// neuron, step). Millions of spikes take 12 bytes each here, and their
+    /// 8 in the schedules.
+    pub fn inject_at(&mut self, spikes: &[(u32, u32, u32)]) -> std::result::Result<(), InjectError> {
+        let mut added: Vec<(u32, u32, u32)> = Vec::with_capacity(spikes.len());
+        for (index, &(pi, neuron, step)) in spikes.iter().enumerate() {
+            let err = |reason| InjectError { index, population: self.pops[pi as usize].name.clone(), neuron, step, reason };
+            let (ci, local) = self.source_at(pi as usize, neuron).map_err(err)?;
+            if self.scheduled_on(ci, local, step) {
                 return Err(err(InjectReason::AlreadySpikes));
             }
-            if let Some(&first) = given.get(&(ci, *step, local)) {
-                return Err(err(InjectReason::GivenTwice { first }));
-            }
-            given.insert((ci, *step, local), index);
-            added.push((ci, *step, local));
+            added.push((ci as u32, step, local));
         }
+        // Two of the same (core, step, neuron): sorted, they are neighbours.
+        // Only then is the earliest repeat looked for, to be named.
+        let mut sorted = added.clone();
+        sorted.sort_unstable();
+        if sorted.windows(2).any(|w| w[0] == w[1]) {
+            let mut given: std::collections::HashMap<(u32, u32, u32), usize> = Default::default();
+            for (index, key) in added.iter().enumerate() {
+                if let Some(&first) = given.get(key) {
+                    let (pi, neuron, step) = spikes[index];
+                    return Err(InjectError {
+                        index,
+                        population: self.pops[pi as usize].name.clone(),
+                        neuron,
+                        step,
+                        reason: InjectReason::GivenTwice { first },
+                    });
+                }
+                given.insert(*key, index);
+            }
+        }
+        drop(sorted);
         for (ci, step, local) in added {
-            if let Run::Schedule { events, .. } = &mut self.cores[ci].run {
+            if let Run::Schedule { events, .. } = &mut self.cores[ci as usize].run {
                 events.push((step, local));
             }
         }
