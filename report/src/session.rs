@@ -408,6 +408,10 @@ fn probes(m: &Machine, specs: &[String]) -> Result<Vec<(u32, u8)>> {
                 format!("probe `{spec}`: `{pop}` has no variable `{var}` (it has: {})", p.vars.iter().map(|v| v.name.as_str()).collect::<Vec<_>>().join(", "))
             })
         })?;
+        // Each row would be written twice.
+        if out.contains(&(pi as u32, v.slot)) {
+            return Err(Error::Request(format!("probe `{spec}` is given twice: give each variable once")));
+        }
         out.push((pi as u32, v.slot));
     }
     Ok(out)

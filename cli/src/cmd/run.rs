@@ -160,7 +160,7 @@ pub enum OnOff {
 
 /// A network file (to compile) rather than an image.
 fn is_network(p: &Path) -> bool {
-    p.extension().is_some_and(|e| e == "json" || e == "nir")
+    nerve_report::has_extension(p, "json") || nerve_report::has_extension(p, "nir")
 }
 
 pub fn run(a: RunArgs) -> Result<()> {
@@ -249,7 +249,7 @@ fn run_rank(
     if let (Some(p), true) = (&a.probe_out, a.probe.is_empty()) {
         return Err(format!("--probe-out {} is where --probe values go: give --probe POP:VAR too (without it there is nothing to write)", p.display()).into());
     }
-    if a.save_network.is_some() && a.image.extension().is_none_or(|e| e != "json") {
+    if a.save_network.is_some() && !nerve_report::has_extension(&a.image, "json") {
         return Err(format!("--save-network rewrites the network file: run the network (.json) itself rather than {}", a.image.display()).into());
     }
     // What needs no machine is checked before compiling: the steps, the input files.

@@ -643,3 +643,26 @@ fn input_spikes_take_little_memory() {
     // 60 MB for the program and its machine, and 100 B a spike.
     assert!(peak_kb * 1024 < (60 << 20) + 100 * spikes, "peak {peak_kb} kB for {spikes} input spikes");
 }
+
+/// A probe given twice is refused naming it (every row was written twice);
+/// a network's extension is read in any case (`S.JSON` was taken for an image).
+#[test]
+fn a_repeated_probe_and_an_upper_case_network_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |x: &str| dir.path().join(x).to_str().unwrap().to_string();
+    let net = r#"{"name": "one", "dt_ms": 1.0, "populations": [{"name": "lif", "size": 1, "model": "lif", "params": {"i_offset": 1.0}}]}"#;
+    std::fs::write(p("S.JSON"), net).unwrap();
+    let run = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_nerve"))
+            .args(["run", &p("S.JSON"), "--arch", "spinnaker", "--steps", "5", "-q"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--probe", "lif:v", "--probe-out", &p("v.csv"), "--save-network", &p("s.json")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(&["--probe", "lif:v", "--probe", "lif:v", "--probe-out", &p("v2.csv")]);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && e.contains("--probe `lif:v`") && e.contains("twice"), "{e}");
+    assert!(!Path::new(&p("v2.csv")).exists());
+}
