@@ -12,8 +12,9 @@
 //! constant input); the target's bias rides on its first incoming dense
 //! projection or on a Conv2d where it is one value per output channel, and
 //! is refused where it can ride on neither. A Delay node follows where the
-//! delay is more than one step; every population that has no projection to
-//! another population (none, or only to itself) gets an Output node.
+//! delay is more than NIR's schedule gives it ([`write_delays`]); every
+//! population whose projections lead nowhere they cannot come back from
+//! (none, onto itself, a loop of layers) gets an Output node.
 
 use std::path::Path;
 
@@ -53,7 +54,6 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
     if resets.len() == 1 {
         g.metadata.push(("reset_subtract".into(), if resets.contains(&true) { 1.0 } else { 0.0 }));
     }
-    let mut has_out = vec![false; net.num_pops()];
     let mut dense = 0u64;
     let mut biased = vec![false; net.num_pops()];
     // Node names: the populations' own, and generated ones made unique
@@ -80,6 +80,7 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
         }
     }
     let layout = Layout::of(net, &projs);
+    let last_layer = last_layers(net, &projs);
     // Each population's shape as written: (C, H, W) where a Conv2d or pooling node meets it, else flat.
     let dims = |ix: PopIx| -> Vec<usize> {
         match layout.shape[ix.index()] {
@@ -121,12 +122,8 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
     }
     // A flattened view of a (C, H, W) population, for its dense projections (one per population).
     let mut flats: Vec<Option<String>> = vec![None; net.num_pops()];
+    let mut pending: Vec<Pending> = Vec::new();
     for &(e, pre, post, p) in &projs {
-        // A recurrent population's projection onto itself is no way out:
-        // written without an Output, nir.read and the importer refused the graph.
-        if pre != post {
-            has_out[pre.index()] = true;
-        }
         let as_node = layout.node[e.index()];
         let (npre, npost) = (net.pop(pre).size as usize, net.pop(post).size as usize);
         if !as_node {
@@ -172,7 +169,6 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
                 }
             }
         }
-        let delays: Vec<u16> = delay_of.iter().map(|d| d.unwrap_or(1)).collect();
         let bias = match nir_neuron(&net.pop(post).model) {
             Some(n) if carrier[post.index()] == Some(e) => {
                 biased[post.index()] = true;
@@ -272,16 +268,32 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
             },
             _ => net.pop(pre).name.clone(),
         };
-        g.edges.push((source, first));
-        if delays.iter().any(|&d| d > 1) {
-            let dname = names.fresh(format!("d_{}_{}", net.pop(pre).name, e.index()));
-            let secs: Vec<f64> = delays.iter().map(|&d| (d - 1) as f64 * net.dt_ms / 1000.0).collect();
-            g.nodes.push((dname.clone(), NirNode::Delay { delay: Array { data: secs, shape: dims(post) } }));
-            g.edges.push((last, dname.clone()));
-            g.edges.push((dname, entry(post)));
-        } else {
-            g.edges.push((last, entry(post)));
+        // The edges a spike takes from `pre` to `post` in the graph written.
+        let mut path = Vec::new();
+        if source != net.pop(pre).name {
+            path.push((net.pop(pre).name.clone(), source.clone()));
         }
+        path.push((source.clone(), first.clone()));
+        if first != last {
+            path.push((first.clone(), last.clone()));
+        }
+        path.push((last.clone(), entry(post)));
+        if entry(post) != net.pop(post).name {
+            path.push((entry(post), net.pop(post).name.clone()));
+        }
+        g.edges.push((source, first));
+        // Where a Delay node goes, once NIR's schedule of the whole graph is known.
+        pending.push(Pending {
+            label: p.label.clone(),
+            proj: e.index(),
+            pre,
+            post,
+            edge: g.edges.len(),
+            into: (last.clone(), entry(post)),
+            path,
+            delays: delay_of,
+        });
+        g.edges.push((last, entry(post)));
     }
     let shape_of = |pi: PopIx| {
         let d = dims(pi);
@@ -347,14 +359,154 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
             }
         };
         g.nodes.push((pop.name.clone(), node));
-        if !has_out[pi.index()] {
+        if last_layer[pi.index()] {
             let oname = names.fresh(format!("out_{}", pop.name));
             g.nodes.push((oname.clone(), NirNode::Output { shape: shape_of(pi) }));
             g.edges.push((pop.name.clone(), oname));
         }
     }
+    write_delays(&mut g, net, &pending, &mut names, &dims)?;
     g.nodes.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(g)
+}
+
+/// The populations that get an Output node: those whose projections lead
+/// nowhere they cannot come back from (a terminal strongly connected part
+/// of the projection graph: no projection, a recurrent layer onto itself, a
+/// loop of layers). A recurrent output layer was written with no Output, a
+/// loop of two layers (NIR's skip_lif sample) with none at all, and the
+/// file could not be read back.
+fn last_layers(net: &Network, projs: &[(ProjIx, PopIx, PopIx, &Projection)]) -> Vec<bool> {
+    let n = net.num_pops();
+    let mut succ: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (_, pre, post, _) in projs {
+        succ[pre.index()].push(post.index());
+    }
+    let reach = |s: usize| {
+        let mut seen = vec![false; n];
+        let mut stack = vec![s];
+        seen[s] = true;
+        while let Some(u) = stack.pop() {
+            for &v in &succ[u] {
+                if !seen[v] {
+                    seen[v] = true;
+                    stack.push(v);
+                }
+            }
+        }
+        seen
+    };
+    let reached: Vec<Vec<bool>> = (0..n).map(reach).collect();
+    (0..n).map(|p| (0..n).all(|q| !reached[p][q] || reached[q][p])).collect()
+}
+
+/// A projection as written, before its Delay node: `edge` indexes its edge
+/// into the target (`path`'s (last node, target entry)), `delays` the
+/// nerve delay (steps) each target element receives at.
+struct Pending {
+    label: String,
+    proj: usize,
+    pre: PopIx,
+    post: PopIx,
+    edge: usize,
+    into: (String, String),
+    path: Vec<(String, String)>,
+    delays: Vec<Option<u16>>,
+}
+
+/// Node name → its depth in NIR's schedule.
+type Depths = std::collections::HashMap<String, Option<u64>>;
+/// Edge → whether NIR's schedule delays it.
+type Delayed = std::collections::HashMap<(String, String), bool>;
+
+/// Each population's depth and each edge's delay in NIR's schedule of `g`
+/// (the one the importer reads it with: front::nir::schedule).
+fn schedule_of(g: &NirGraph) -> Result<(Depths, Delayed)> {
+    let flat = crate::front::nir::model::flatten(g).map_err(bad)?;
+    let t = crate::front::nir::schedule::timing(&flat);
+    let depth = flat.nodes.iter().zip(&t.depth).map(|((n, _), d)| (n.clone(), *d)).collect();
+    let delayed = flat.edges.iter().cloned().zip(t.delayed.iter().copied()).collect();
+    Ok((depth, delayed))
+}
+
+/// The steps NIR's reference itself puts between a projection's source and
+/// target in `g`: the target's depth less the source's (the chip runs each
+/// population that many steps behind), plus one per edge of the path that
+/// closes a cycle (the reference reads it a step late).
+fn nir_steps(depth: &Depths, delayed: &Delayed, net: &Network, p: &Pending, path: &[(String, String)]) -> i64 {
+    let d = |ix: PopIx| depth.get(&net.pop(ix).name).copied().flatten().unwrap_or(0) as i64;
+    d(p.post) - d(p.pre) + path.iter().filter(|e| delayed.get(*e).copied().unwrap_or(false)).count() as i64
+}
+
+/// Inverts the importer's timing: a projection whose synapses take `d`
+/// steps is written with a Delay of `d` less the steps NIR's schedule of the
+/// graph already gives it, so reading the file back gives `d` again. One
+/// whose synapses are quicker than that (a skip connection of a JSON
+/// network, say: NIR would deliver it the step its target runs) is refused.
+fn write_delays(g: &mut NirGraph, net: &Network, pending: &[Pending], names: &mut Names, dims: &dyn Fn(PopIx) -> Vec<usize>) -> Result<()> {
+    let (depth, delayed) = schedule_of(g)?;
+    let mut inserts: Vec<(usize, String, NirNode)> = Vec::new();
+    let mut dnames: Vec<Option<String>> = Vec::with_capacity(pending.len());
+    for p in pending {
+        let base = nir_steps(&depth, &delayed, net, p, &p.path);
+        let mut per = Vec::with_capacity(p.delays.len());
+        for (k, d) in p.delays.iter().enumerate() {
+            // A target element with no synapse: any delay; none.
+            let x = d.map_or(0, |d| d as i64 - base);
+            if x < 0 {
+                return Err(super::refuse(
+                    "nir",
+                    format!("projection {}", p.label),
+                    format!(
+                        "its synapses into `{}` neuron {k} take {} step(s), but in NIR's semantics (signals pass through any number of layers within a step) the graph as written puts `{}` {base} step(s) behind `{}` on the chip, the least a projection between them can take there; a network whose paths of different lengths meet (a skip connection) runs in NIR only with delays at least that",
+                        net.pop(p.post).name,
+                        d.unwrap_or(0),
+                        net.pop(p.post).name,
+                        net.pop(p.pre).name,
+                    ),
+                ));
+            }
+            per.push(x);
+        }
+        if per.iter().any(|&x| x > 0) {
+            let dname = names.fresh(format!("d_{}_{}", net.pop(p.pre).name, p.proj));
+            let secs: Vec<f64> = per.iter().map(|&x| x as f64 * net.dt_ms / 1000.0).collect();
+            inserts.push((p.edge, dname.clone(), NirNode::Delay { delay: Array { data: secs, shape: dims(p.post) } }));
+            dnames.push(Some(dname));
+        } else {
+            dnames.push(None);
+        }
+    }
+    // Last first, so the earlier edges' indices hold; each Delay takes its
+    // edge's place in the list (NIR's schedule follows the edge order).
+    inserts.sort_by_key(|x| std::cmp::Reverse(x.0));
+    for (k, dname, node) in inserts {
+        let (last, entry) = g.edges[k].clone();
+        g.edges[k] = (last, dname.clone());
+        g.edges.insert(k + 1, (dname.clone(), entry));
+        g.nodes.push((dname, node));
+    }
+    // A Delay node changes the schedule only where it becomes a search root
+    // (a part of the graph no Input reaches); checked, not assumed.
+    let (depth2, delayed2) = schedule_of(g)?;
+    for (p, dname) in pending.iter().zip(&dnames) {
+        let mut path = p.path.clone();
+        if let Some(dname) = dname {
+            // the target edge (last node, target entry), now through the Delay
+            if let Some(k) = path.iter().position(|e| *e == p.into) {
+                let (last, entry) = path.remove(k);
+                path.insert(k, (dname.clone(), entry));
+                path.insert(k, (last, dname.clone()));
+            }
+        }
+        if nir_steps(&depth2, &delayed2, net, p, &path) != nir_steps(&depth, &delayed, net, p, &p.path) {
+            return Err(bad(format!(
+                "projection {}: its Delay node changes NIR's schedule of the graph written (a part no Input reaches), so the file would not read back with its delays",
+                p.label
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Which projections are written as Conv2d / pooling nodes, and the
@@ -636,19 +788,65 @@ mod tests {
         assert_eq!(outs.iter().map(|(a, _)| a.as_str()).collect::<Vec<_>>(), ["lif"], "{:?}", back.edges);
         // Read back: the same populations and synapses.
         let (net2, _) = to_network(&back, "g", "g2.nir", &NirOptions::default()).unwrap();
-        let syns = |n: &Network| {
-            let mut v: Vec<(String, String, u32, u32, u64, u16)> = Vec::new();
-            for (e, pre, post, _) in n.projections() {
-                let s = expand(n, e).unwrap();
-                for i in 0..s.n_pre() {
-                    for k in s.row(i) {
-                        v.push((n.pop(pre).name.clone(), n.pop(post).name.clone(), i as u32, s.post[k], s.weight(k).to_bits(), s.delay(k)));
-                    }
+        assert_eq!(syns(&net), syns(&net2));
+    }
+
+    /// Every synapse: (pre, post, pre neuron, post neuron, weight bits, delay steps).
+    fn syns(n: &Network) -> Vec<(String, String, u32, u32, u64, u16)> {
+        let mut v = Vec::new();
+        for (e, pre, post, _) in n.projections() {
+            let s = expand(n, e).unwrap();
+            for i in 0..s.n_pre() {
+                for k in s.row(i) {
+                    v.push((n.pop(pre).name.clone(), n.pop(post).name.clone(), i as u32, s.post[k], s.weight(k).to_bits(), s.delay(k)));
                 }
             }
-            v.sort();
-            v
+        }
+        v.sort();
+        v
+    }
+
+    /// in → a → b plus in → b (NIR delivers both to b within the step): the
+    /// import gives in → b two steps (b runs two behind), the export writes
+    /// no Delay for it, and the file reads back with the same delays. A
+    /// network whose skip takes one step (as a JSON network's would) cannot
+    /// be written in NIR's semantics: refused, naming it and the delays.
+    #[test]
+    fn a_skip_connection_round_trips_and_a_quicker_one_is_refused() {
+        let one = |x: f64| arr(&[x], &[1]);
+        let lif = |th: f64| NirNode::LIF { tau: one(1e-3), r: one(1.0), v_leak: one(0.0), v_threshold: one(th), v_reset: Some(one(0.0)) };
+        let lin = || NirNode::Linear { weight: arr(&[1.0], &[1, 1]) };
+        let g = NirGraph {
+            nodes: vec![
+                ("in".into(), NirNode::Input { shape: arr(&[1.0], &[1]) }),
+                ("wa".into(), lin()),
+                ("a".into(), lif(0.5)),
+                ("wab".into(), lin()),
+                ("wskip".into(), lin()),
+                ("b".into(), lif(1.5)),
+                ("out".into(), NirNode::Output { shape: arr(&[1.0], &[1]) }),
+            ],
+            edges: [("in", "wa"), ("wa", "a"), ("a", "wab"), ("wab", "b"), ("in", "wskip"), ("wskip", "b"), ("b", "out")]
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+            version: None,
+            metadata: vec![("sample_dt".into(), 1e-3)],
         };
+        let (mut net, _) = to_network(&g, "g", "g.nir", &NirOptions::default()).unwrap();
+        let delays: Vec<(String, String, u16)> = syns(&net).into_iter().map(|x| (x.0, x.1, x.5)).collect();
+        assert_eq!(delays, [("a".into(), "b".into(), 1), ("in".into(), "a".into(), 1), ("in".into(), "b".into(), 2)]);
+        let back = to_nir(&net, &[]).unwrap();
+        assert!(!back.nodes.iter().any(|(_, n)| matches!(n, NirNode::Delay { .. })), "{:?}", back.edges);
+        let (net2, _) = to_network(&back, "g", "g2.nir", &NirOptions::default()).unwrap();
         assert_eq!(syns(&net), syns(&net2));
+        // The skip at one step.
+        let e = net.projections().find(|x| x.3.label == "in→b").unwrap().0;
+        let Connector::FromList(l) = &mut net.graph[e].connector else { panic!("a connection list") };
+        l.delay = Some(vec![1.0]);
+        let msg = to_nir(&net, &[]).unwrap_err().to_string();
+        for want in ["projection in→b", "take 1 step(s)", "puts `b` 2 step(s) behind `in`"] {
+            assert!(msg.contains(want), "lacks `{want}`: {msg}");
+        }
     }
 }

@@ -10,10 +10,13 @@
 //!   currents; Delay becomes synaptic delay.
 //! - A stateful readout (I, LI, CubaLI) whose outputs go only to Thresholds
 //!   (and Outputs) is, per Threshold, one spiking neuron without reset.
-//! - Every projection delivers after one timestep (the chip's minimum delay),
-//!   where NIR's reference semantics pass a signal through any number of layers
-//!   within a step: a population at synaptic depth k runs k steps behind the
-//!   reference (docs/nir.md).
+//! - NIR's reference semantics pass a signal through any number of layers
+//!   within a step (an edge closing a cycle waits one); the chip's projections
+//!   take at least one step each. A population runs its depth (`schedule`)
+//!   steps behind the reference, and each projection's delay is what keeps
+//!   its source and target that far apart; a loop through two or more
+//!   populations, which NIR passes around within a step, is refused
+//!   (docs/nir.md).
 
 use std::collections::BTreeMap;
 
@@ -365,9 +368,17 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
             return Err(err(file, format!("node `{nm}` ({}): its shape cannot be worked out (it has no input of known shape)", node.type_name())));
         }
     }
-    let preds: Vec<Vec<usize>> =
-        (0..n).map(|i| flat.edges.iter().filter(|(_, b)| *b == flat.nodes[i].0).filter_map(|(a, _)| flat.index(a)).collect()).collect();
+    let timing = super::schedule::timing(&flat);
+    let pred_edges = super::schedule::preds(&flat);
+    let preds: Vec<Vec<usize>> = pred_edges.iter().map(|v| v.iter().map(|&(p, _)| p).collect()).collect();
+    // Per input of each node: whether the reference gives it the step before's value.
+    let pdel: Vec<Vec<bool>> = pred_edges.iter().map(|v| v.iter().map(|&(_, e)| timing.delayed[e]).collect()).collect();
     let (fused, absorbed) = fuse_thresholds(&flat, &preds);
+    for (t, s) in fused.iter().enumerate() {
+        if let (Some(s), [true]) = (s, pdel[t].as_slice()) {
+            return Err(err(file, format!("the edge `{}` → `{}` closes a cycle in NIR's schedule, so the Threshold reads its stateful node a step late; nerve makes them one neuron, which cannot", flat.nodes[*s].0, flat.nodes[t].0)));
+        }
+    }
     // Signals through linear nodes, memoised.
     let mut memo: Vec<Option<Signal>> = vec![None; n];
     let mut on_stack = vec![false; n];
@@ -377,6 +388,7 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
         flat: &FlatGraph,
         sh: &[Option<Vec<usize>>],
         preds: &[Vec<usize>],
+        pdel: &[Vec<bool>],
         memo: &mut Vec<Option<Signal>>,
         on_stack: &mut Vec<bool>,
         file: &str,
@@ -402,8 +414,8 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
         on_stack[i] = true;
         let in_n = preds[i].iter().find_map(|&p| sh[p].as_ref().map(|s| numel(s))).unwrap_or(out_n);
         let mut x = Signal::zero(in_n);
-        for &p in &preds[i] {
-            let ps = signal_of(p, flat, sh, preds, memo, on_stack, file, dt)?;
+        for (&p, &late) in preds[i].iter().zip(&pdel[i]) {
+            let ps = delayed_by(signal_of(p, flat, sh, preds, pdel, memo, on_stack, file, dt)?, late);
             if ps.n != in_n {
                 return Err(err(file, format!("node `{name}` receives inputs of sizes {} and {} (from `{}`)", in_n, ps.n, flat.nodes[p].0)));
             }
@@ -600,8 +612,9 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
         let size = numel(sh[i].as_deref().unwrap_or(&[]));
         let mut x = Signal::zero(size);
         // A fused Threshold receives what its stateful node receives.
-        for &p in &preds[fused[i].unwrap_or(i)] {
-            let ps = signal_of(p, &flat, &sh, &preds, &mut memo, &mut on_stack, file, dt)?;
+        let into = fused[i].unwrap_or(i);
+        for (&p, &late) in preds[into].iter().zip(&pdel[into]) {
+            let ps = delayed_by(signal_of(p, &flat, &sh, &preds, &pdel, &mut memo, &mut on_stack, file, dt)?, late);
             if ps.n != size {
                 return Err(err(file, format!("node `{nm}` has {size} neurons but receives {} values from `{}`", ps.n, flat.nodes[p].0)));
             }
@@ -614,16 +627,31 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
                 nn.params.set("bias", Values::PerNeuron(x.bias.clone())).expect("NIR neurons take a bias");
             }
         }
+        // invariant: timing gives every population node a depth
+        let depth = |k: usize| timing.depth[k].expect("a population has a depth") as i64;
         for (src, c) in &x.from {
             let pre = *pop_of.get(src).ok_or_else(|| err(file, format!("`{src}` feeds `{nm}` but is not a population")))?;
+            // invariant: a population is a node of the flattened graph
+            let src_i = flat.index(src).expect("populations are nodes");
             let mut conns = ConnList::default();
+            let mut steps_seen = Vec::new();
             for (post_i, row) in c.rows.iter().enumerate() {
                 for &(pre_i, w, d) in row {
                     if !w.is_finite() {
                         return Err(err(file, format!("`{src}` → `{nm}`: weight {w} (to neuron {post_i} from {pre_i}) is not a finite number")));
                     }
                     if w != 0.0 {
-                        conns.push(Conn { pre: pre_i, post: post_i as u32, weight: Some(w), delay: Some((1.0 + d as f64) * dt * 1000.0) });
+                        // The target runs depth(post) steps behind the reference, the
+                        // source depth(pre): the spike must take the difference, plus
+                        // the NIR Delay and the reference's step on a cycle's edge (`d`).
+                        let steps = depth(i) - depth(src_i) + d as i64;
+                        if steps < 1 {
+                            return Err(loop_error(&flat, &timing, &pop_of, file, src_i, i, steps));
+                        }
+                        if !steps_seen.contains(&steps) {
+                            steps_seen.push(steps);
+                        }
+                        conns.push(Conn { pre: pre_i, post: post_i as u32, weight: Some(w), delay: Some(steps as f64 * dt * 1000.0) });
                     }
                 }
             }
@@ -633,9 +661,9 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
             // A lone Conv2d or pooling node between the two populations stays one
             // (its synapses are the composed ones), so a chip that shares kernels
             // shares it and `export nir` writes it back as that node.
-            let (connector, delay_ms) = match kernel_between(&flat, &sh, &preds, fused[i].unwrap_or(i), src) {
-                Some(k) => (k, Some(dt * 1000.0)),
-                None => (Connector::FromList(conns), None),
+            let (connector, delay_ms) = match (kernel_between(&flat, &sh, &preds, into, src), steps_seen.as_slice()) {
+                (Some(k), &[steps]) => (k, Some(steps as f64 * dt * 1000.0)),
+                _ => (Connector::FromList(conns), None),
             };
             net.graph.add_edge(
                 pre,
@@ -656,6 +684,71 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
         return Err(err(file, "the graph has no Output node".into()));
     }
     Ok((net, choice))
+}
+
+/// A signal read through an edge the reference delays by a step.
+fn delayed_by(mut s: Signal, late: bool) -> Signal {
+    if late {
+        for c in s.from.values_mut() {
+            for row in &mut c.rows {
+                for e in row.iter_mut() {
+                    e.2 = e.2.saturating_add(1);
+                }
+            }
+        }
+    }
+    s
+}
+
+/// A projection `pre` → `post` closing a loop the reference passes around
+/// within one step (`steps` < 1): refused, naming the loop's populations
+/// (those on an undelayed path from `post` to `pre`).
+fn loop_error(
+    flat: &FlatGraph,
+    timing: &super::schedule::Timing,
+    pop_of: &BTreeMap<String, PopIx>,
+    file: &str,
+    pre: usize,
+    post: usize,
+    steps: i64,
+) -> CompileError {
+    let n = flat.nodes.len();
+    let mut fwd: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut back: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for ((a, b), &late) in flat.edges.iter().zip(&timing.delayed) {
+        if let (Some(a), Some(b), false) = (flat.index(a), flat.index(b), late) {
+            fwd[a].push(b);
+            back[b].push(a);
+        }
+    }
+    let reach = |start: usize, adj: &[Vec<usize>]| {
+        let mut seen = vec![false; n];
+        let mut stack = vec![start];
+        seen[start] = true;
+        while let Some(u) = stack.pop() {
+            for &v in &adj[u] {
+                if !seen[v] {
+                    seen[v] = true;
+                    stack.push(v);
+                }
+            }
+        }
+        seen
+    };
+    let (from_post, to_pre) = (reach(post, &fwd), reach(pre, &back));
+    let mut on_loop: Vec<usize> = (0..n).filter(|&k| from_post[k] && to_pre[k] && pop_of.contains_key(&flat.nodes[k].0)).collect();
+    on_loop.sort_by_key(|&k| timing.depth[k]);
+    let names: Vec<String> = on_loop.iter().map(|&k| format!("`{}`", flat.nodes[k].0)).collect();
+    err(
+        file,
+        format!(
+            "the projection `{}` → `{}` closes a loop through the populations {}, which NIR's semantics pass around within one step; on the chip each projection takes at least one step, and this one would need a delay of {steps} steps: a Delay of at least {} step(s) of dt on the loop makes it one the chip can run",
+            flat.nodes[pre].0,
+            flat.nodes[post].0,
+            names.join(", "),
+            1 - steps
+        ),
+    )
 }
 
 /// The conv2d or pool2d connector for the projection from population
@@ -1070,6 +1163,67 @@ mod tests {
         let pool = NirNode::Pool { average: false, kernel_size: arr(&[1.0]), stride: None, padding: Padding::Same };
         let e = to_network(&chain(pool), "g", "g.nir", &NirOptions::default()).unwrap_err().to_string();
         assert!(e.contains("node `m`: pooling with padding 'same'"), "{e}");
+    }
+
+    /// NIR passes a signal through any number of layers within a step, a
+    /// cycle's closing edge waiting one. in → a → b plus in → b: b runs two
+    /// steps behind, so in → b takes two (it took one and b, needing both
+    /// inputs at once, never fired). a ↔ b: NIR goes round within a step,
+    /// the chip's two projections take two: refused naming the loop and the
+    /// delay it would need; a Delay of one step on it makes it run.
+    #[test]
+    fn skips_take_their_depth_and_a_loop_of_two_populations_is_refused() {
+        let one = || arr(&[1.0]);
+        let lif =
+            || NirNode::LIF { tau: Array::scalar(1e-3), r: Array::scalar(1.0), v_leak: Array::scalar(0.0), v_threshold: Array::scalar(0.5), v_reset: None };
+        let lin = || NirNode::Linear { weight: Array { data: vec![1.0], shape: vec![1, 1] } };
+        let delays = |net: &Network| -> Vec<(String, Option<f64>)> {
+            let mut v: Vec<(String, Option<f64>)> = net
+                .projections()
+                .map(|(_, _, _, p)| match &p.connector {
+                    Connector::FromList(l) => (p.label.clone(), l.delay.as_ref().map(|d| d[0])),
+                    _ => (p.label.clone(), p.delay_ms),
+                })
+                .collect();
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+            v
+        };
+        let skip = graph(
+            vec![
+                ("in", NirNode::Input { shape: one() }),
+                ("wa", lin()),
+                ("a", lif()),
+                ("wab", lin()),
+                ("ws", lin()),
+                ("b", lif()),
+                ("out", NirNode::Output { shape: one() }),
+            ],
+            &[("in", "wa"), ("wa", "a"), ("a", "wab"), ("wab", "b"), ("in", "ws"), ("ws", "b"), ("b", "out")],
+        );
+        let (net, _) = to_network(&skip, "g", "g.nir", &NirOptions::default()).unwrap();
+        assert_eq!(delays(&net), [("a→b".into(), Some(1.0)), ("in→a".into(), Some(1.0)), ("in→b".into(), Some(2.0))]);
+        let looped = |back: Vec<(&'static str, NirNode)>, edges: &[(&str, &str)]| {
+            let mut nodes = vec![
+                ("in", NirNode::Input { shape: one() }),
+                ("wi", lin()),
+                ("a", lif()),
+                ("wab", lin()),
+                ("b", lif()),
+                ("out", NirNode::Output { shape: one() }),
+            ];
+            nodes.extend(back);
+            let mut e = vec![("in", "wi"), ("wi", "a"), ("a", "wab"), ("wab", "b"), ("b", "out")];
+            e.extend_from_slice(edges);
+            graph(nodes, &e)
+        };
+        let e = to_network(&looped(vec![("wba", lin())], &[("b", "wba"), ("wba", "a")]), "g", "g.nir", &NirOptions::default()).unwrap_err().to_string();
+        for want in ["the projection `b` → `a` closes a loop through the populations `a`, `b`", "would need a delay of 0 steps", "a Delay of at least 1 step"]
+        {
+            assert!(e.contains(want), "lacks `{want}`: {e}");
+        }
+        let with_delay = looped(vec![("wba", lin()), ("d", NirNode::Delay { delay: arr(&[1e-3]) })], &[("b", "wba"), ("wba", "d"), ("d", "a")]);
+        let (net, _) = to_network(&with_delay, "g", "g.nir", &NirOptions::default()).unwrap();
+        assert_eq!(delays(&net), [("a→b".into(), Some(1.0)), ("b→a".into(), Some(1.0)), ("in→a".into(), Some(1.0))]);
     }
 
     #[test]

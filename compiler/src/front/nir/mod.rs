@@ -5,3 +5,4 @@ pub mod conventions;
 pub mod lower;
 pub mod model;
 pub mod read;
+pub mod schedule;
