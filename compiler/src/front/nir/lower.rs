@@ -352,7 +352,9 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
         return Err(err(file, format!("the network's name (the file's, without .nir): {why}")));
     }
     let flat = flatten(g).map_err(|e| err(file, e))?;
-    let file_dt = g.metadata.iter().find(|(k, _)| k == "sample_dt").map(|(_, v)| *v).filter(|v| *v > 0.0 && v.is_finite());
+    // Taken as written: a sample_dt ≤ 0 or NaN is refused with the range check
+    // below, naming it (it was dropped and the default dt used without a word).
+    let file_dt = g.metadata.iter().find(|(k, _)| k == "sample_dt").map(|(_, v)| *v);
     let file_reset = g.metadata.iter().find(|(k, _)| k == "reset_subtract").map(|(_, v)| if *v != 0.0 { ResetMode::Subtract } else { ResetMode::ToReset });
     let choice = opts.resolve(&flat, file_dt, file_reset);
     let (dt, reset) = (choice.dt_s, choice.reset);
@@ -1117,11 +1119,14 @@ mod tests {
         let g = graph(vec![("in", NirNode::Input { shape: arr(&[1.0]) }), ("l:1", lif()), ("out", out())], &[("in", "l:1"), ("l:1", "out")]);
         let e = to_network(&g, "g", "g.nir", &NirOptions::default()).unwrap_err().to_string();
         assert!(e.contains("node `l:1` (LIF)") && e.contains("holds ':'"), "{e}");
-        // A step (here the file's sample_dt) whose runs' times overflow.
-        let mut g = chain(&[1.0], None);
-        g.metadata = vec![("sample_dt".into(), 1e300)];
-        let e = to_network(&g, "g", "g.nir", &NirOptions::default()).unwrap_err().to_string();
-        assert!(e.contains("dt 1e300 s (the file's sample_dt) is outside 1e-6..=10000 ms"), "{e}");
+        // A step (here the file's sample_dt) whose runs' times overflow, and
+        // ones that are no step (they were dropped and the default used).
+        for (dt, shown) in [(1e300, "1e300"), (-1.0, "-1"), (0.0, "0"), (f64::NAN, "NaN"), (f64::INFINITY, "inf")] {
+            let mut g = chain(&[1.0], None);
+            g.metadata = vec![("sample_dt".into(), dt)];
+            let e = to_network(&g, "g", "g.nir", &NirOptions::default()).unwrap_err().to_string();
+            assert!(e.contains(&format!("dt {shown} s (the file's sample_dt) is outside 1e-6..=10000 ms")), "{e}");
+        }
         // A Delay of 1e300 s saturates to the longest delay, which the profile's limits refuse later; it must not overflow here.
         let (net, _) = to_network(&chain(&[1.0], Some(NirNode::Delay { delay: arr(&[1e300]) })), "g", "g.nir", &NirOptions::default()).unwrap();
         assert_eq!(net.projections().count(), 1);
