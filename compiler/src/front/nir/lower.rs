@@ -84,8 +84,10 @@ impl Signal {
     }
 }
 
+/// Elements of a shape: 1 for a scalar (rank 0); a 0 dimension is refused
+/// where shapes are found (`check_shape`).
 fn numel(shape: &[usize]) -> usize {
-    shape.iter().product::<usize>().max(1)
+    shape.iter().product::<usize>()
 }
 
 /// The largest kernel, stride, padding, dilation or group count a NIR file
@@ -162,6 +164,13 @@ fn check_numbers(flat: &FlatGraph, file: &str) -> Result<()> {
 /// Refuses a node whose shape has more elements than a population may
 /// have, or than this machine can build, before anything is sized from it.
 fn check_shape(name: &str, node: &NirNode, shape: &[usize], file: &str) -> Result<()> {
+    // An empty node has no neurons or elements to map (an Input of shape [0] became one neuron).
+    if shape.contains(&0) {
+        return Err(err(
+            file,
+            format!("node `{name}` ({}) has shape {shape:?}: a dimension of 0 (no elements); every dimension must be ≥ 1", node.type_name()),
+        ));
+    }
     let n = shape.iter().try_fold(1u64, |a, &x| a.checked_mul(x as u64));
     match n {
         Some(n) if n <= u32::MAX as u64 => {
@@ -1052,7 +1061,7 @@ mod tests {
             (through(NirNode::Delay { delay: arr(&[0.001, 0.002]) }), &["node `m` (Delay): `delay` has 2 values for its 4 elements"]),
             (through(NirNode::Delay { delay: arr(&[]) }), &["node `m` (Delay): `delay` has 0 values"]),
             (image(conv(2, &[3.0], None, None), 32), &["node `m`: 2 output channels do not split into 3 groups"]),
-            (image(conv(0, &[3.0], None, None), 1), &["node `m`: 0 output channels do not split into 3 groups"]),
+            (image(conv(0, &[3.0], None, None), 1), &["node `m` (Conv2d) has shape [0, 4, 4]: a dimension of 0"]),
             (image(conv(3, &[], None, None), 48), &["node `m` (Conv2d): `groups` has 0 values, expected 1"]),
             (image(conv(3, &[3.0], Some(&[]), None), 48), &["node `m` (Conv2d): `stride` has 0 values, expected 1 or 2"]),
             (image(conv(3, &[3.0], Some(&[1.0, 1.0, 1.0]), None), 48), &["`stride` has 3 values, expected 1 or 2"]),
@@ -1101,6 +1110,9 @@ mod tests {
             (chain(&[-1.0], None), &["node `in` (Input)", "[-1.0]"]),
             (chain(&[f64::NAN], None), &["node `in` (Input)", "NaN"]),
             (chain(&[2.5], None), &["node `in` (Input)", "2.5"]),
+            // Empty: it was one neuron.
+            (chain(&[0.0], None), &["node `in` (Input) has shape [0]: a dimension of 0", "≥ 1"]),
+            (chain(&[3.0, 0.0], None), &["node `in` (Input) has shape [3, 0]: a dimension of 0"]),
             (chain(&[65536.0, 65536.0], None), &["node `in` (Input) has shape [65536, 65536]", "more than 4294967295 elements"]),
             (chain(&[4294967295.0], None), &["node `in` (Input) has shape [4294967295]", "GiB", "available"]),
             (chain(&[1.0, 4.0, 4.0], Some(pool(f64::NAN))), &["node `m` (", "`stride` is [NaN]"]),
@@ -1127,6 +1139,9 @@ mod tests {
             let e = to_network(&g, "g", "g.nir", &NirOptions::default()).unwrap_err().to_string();
             assert!(e.contains(&format!("dt {shown} s (the file's sample_dt) is outside 1e-6..=10000 ms")), "{e}");
         }
+        // A scalar (rank-0) Input is one neuron.
+        let (net, _) = to_network(&chain(&[], None), "g", "g.nir", &NirOptions::default()).unwrap();
+        assert_eq!(net.pop(net.find("in").unwrap()).size, 1);
         // A Delay of 1e300 s saturates to the longest delay, which the profile's limits refuse later; it must not overflow here.
         let (net, _) = to_network(&chain(&[1.0], Some(NirNode::Delay { delay: arr(&[1e300]) })), "g", "g.nir", &NirOptions::default()).unwrap();
         assert_eq!(net.projections().count(), 1);
