@@ -77,6 +77,13 @@ pub struct NirImportArgs {
     source: String,
 }
 
+impl Default for NirImportArgs {
+    /// The options' defaults, for a reader that takes none of them (a JSON network).
+    fn default() -> Self {
+        NirImportArgs { dt: None, reset: None, source: "auto".into() }
+    }
+}
+
 impl NirImportArgs {
     /// The NIR import options.
     pub fn options(&self) -> Result<NirOptions> {
@@ -127,22 +134,21 @@ pub fn arch_file(arch: &str) -> Option<&Path> {
     Some(Path::new(arch)).filter(|p| p.is_file())
 }
 
-/// The compile options an exporter takes: the partition's and the NIR
-/// import's. Placement and routing make nothing an exporter writes (it
-/// stops after the partition), so their options are not among these.
+/// The compile options a script exporter (pynn, lava) takes: the
+/// partition's. Placement and routing make nothing an exporter writes (it
+/// stops after the partition), so their options are not among these; nor
+/// are the NIR import's, as neither exporter represents NIR neurons.
 #[derive(Args, Clone, PartialEq)]
 pub struct PrepareArgs {
     /// Most neurons per core for every population (the profile's limit applies too).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     neurons_per_core: Option<u32>,
-    #[command(flatten)]
-    nir: NirImportArgs,
 }
 
 impl PrepareArgs {
     /// The arguments of an export that fills no cores (lava): no --neurons-per-core.
-    pub fn without_cores(nir: NirImportArgs) -> Self {
-        PrepareArgs { neurons_per_core: None, nir }
+    pub fn without_cores() -> Self {
+        PrepareArgs { neurons_per_core: None }
     }
 
     /// --neurons-per-core, if given.
@@ -165,7 +171,7 @@ pub fn build(network: &Path, arch: &Arch, b: &BuildArgs, quiet: bool) -> Result<
 /// The network and what an exporter needs of its compilation (quantisation,
 /// partition, synapses: no placement, routing or code).
 pub fn prepare(network: &Path, arch: &Arch, p: &PrepareArgs, quiet: bool) -> Result<(Network, nerve_compiler::compile::Prepared)> {
-    let (net, _) = read(network, arch, p.neurons_per_core, &p.nir, quiet)?;
+    let (net, _) = read(network, arch, p.neurons_per_core, &NirImportArgs::default(), quiet)?;
     let opts = Options { neurons_per_core: p.neurons_per_core, ..Options::default() };
     let mut prog = Progress::new(quiet, "preparing");
     let prep = nerve_compiler::compile::prepare(arch, &net, &opts, &mut |s: &str| prog.stage(s))?;

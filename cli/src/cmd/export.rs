@@ -68,7 +68,7 @@ pub enum PoissonArg {
 
 #[derive(Args)]
 pub struct PynnArgs {
-    /// The network (.json or .nir).
+    /// The network (.json: a .nir network's NIR neurons have no PyNN cell type; `export nir` writes NIR).
     network: PathBuf,
     /// The architecture whose quantisation and partition the script carries.
     #[arg(long)]
@@ -95,7 +95,7 @@ pub struct PynnArgs {
 
 #[derive(Args)]
 pub struct LavaArgs {
-    /// The network (.json; loihi_lif populations and spike sources).
+    /// The network (.json; loihi_lif populations and spike sources: a .nir network's NIR neurons are not Lava's LIF).
     network: PathBuf,
     /// The architecture to compile for (the loihi profile: what the script must match).
     #[arg(long)]
@@ -110,8 +110,7 @@ pub struct LavaArgs {
     #[arg(long)]
     input: Vec<PathBuf>,
     // No --neurons-per-core: the script builds lava processes, not cores.
-    #[command(flatten)]
-    nir: super::compile::NirImportArgs,
+    // No NIR import options: a NIR network is refused (`not_nir`).
 }
 
 #[derive(Args)]
@@ -165,6 +164,7 @@ pub fn run(a: ExportArgs) -> Result<()> {
     match a.target {
         None => Err("give a target (pynn, lava, spinnaker-tables, nir) or --list".into()),
         Some(ExportCmd::Pynn(a)) => {
+            not_nir(&a.network, "pynn", "has no PyNN cell type for them")?;
             if a.backend == BackendArg::Nest && a.build.neurons_per_core().is_some() {
                 usage_error("--neurons-per-core sets sPyNNaker's neurons per core; --backend nest has no cores (give it for --backend spinnaker only)")
             }
@@ -193,11 +193,12 @@ pub fn run(a: ExportArgs) -> Result<()> {
             write_script(&a.output, &s, &inputs, quiet)
         }
         Some(ExportCmd::Lava(a)) => {
+            not_nir(&a.network, "lava", "represents loihi_lif neurons only")?;
             let inputs = inputs_of(&a.network, &a.input, &a.arch);
             let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
             nerve_report::check_outputs(&[("-o", &a.output)], &inputs)?;
             let arch = Arch::load(&a.arch)?;
-            let (net, prep) = crate::cmd::compile::prepare(&a.network, &arch, &PrepareArgs::without_cores(a.nir), true)?;
+            let (net, prep) = crate::cmd::compile::prepare(&a.network, &arch, &PrepareArgs::without_cores(), true)?;
             let o = lava::Options { steps: a.steps, inputs: read_inputs(&a.input, &net)? };
             let s = lava::export(&net, &prep, &o, &data_dir(&a.output))?;
             write_script(&a.output, &s, &inputs, quiet)
@@ -240,6 +241,21 @@ pub fn run(a: ExportArgs) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Refuses a NIR network for a script exporter, before anything is read or
+/// written: NIR imports as NIR neurons (nir_lif, nir_if, nir_cubalif, …),
+/// which neither PyNN nor Lava represents, so every NIR network failed later
+/// naming its first population.
+fn not_nir(network: &Path, target: &str, why: &str) -> Result<()> {
+    if nerve_report::has_extension(network, "nir") {
+        return Err(format!(
+            "{}: a NIR network becomes NIR neurons (nir_lif, nir_if, nir_cubalif, …), and `export {target}` {why} (`nerve export --list`); `nerve export nir` writes it as NIR with the weights quantised for --arch",
+            network.display()
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// The directory beside a script that holds its bulk data: `net.py` → `net_data`.

@@ -100,3 +100,29 @@ fn inspect_says_how_many_rows_each_table_leaves_out() {
         assert!(!all.contains(&format!("more {table} (--all")), "--all cuts nothing");
     }
 }
+
+#[test]
+fn script_exporters_refuse_a_nir_network_and_take_no_nir_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(root().join("../compiler/tests/data/nir/ff_lif_20_16_4.nir"), d.join("ff.nir")).unwrap();
+    std::fs::copy(d.join("ff.nir"), d.join("FF.NIR")).unwrap();
+    std::fs::copy(root().join("../examples/small.json"), d.join("small.json")).unwrap();
+    for (target, arch) in [("pynn", "spinnaker"), ("lava", "loihi")] {
+        for net in ["ff.nir", "FF.NIR"] {
+            let o = nerve(d, &["export", target, net, "--arch", arch, "-o", "x.py"]);
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(1), "{target} {net}: {err}");
+            assert!(err.contains(net) && err.contains("NIR neurons") && err.contains("`nerve export nir`"), "{target} {net}: {err}");
+            assert!(!d.join("x.py").exists() && !d.join("x_data").exists());
+        }
+        for opt in [["--dt", "0.001"], ["--reset", "zero"], ["--source", "generic"]] {
+            let o = nerve(d, &["export", target, "small.json", "--arch", arch, "-o", "x.py", opt[0], opt[1]]);
+            assert_eq!(o.status.code(), Some(2), "{target} {opt:?}: {}", String::from_utf8_lossy(&o.stderr));
+        }
+        let help = String::from_utf8(ok(d, &["export", target, "--help"]).stdout).unwrap();
+        assert!(!help.contains("--dt") && !help.contains(".json or .nir"), "{help}");
+    }
+    // `export nir` keeps them.
+    ok(d, &["export", "nir", "ff.nir", "--arch", "loihi", "-o", "q.nir", "--dt", "0.001", "--reset", "zero", "--source", "generic", "-q"]);
+}
