@@ -42,7 +42,7 @@ pub struct BuildArgs {
     /// Placement: `pack` (fewest tiles and chips), `spread` (every tile), or a CSV
     /// file with header `population,slice,core`, a row per slice (the compiler's
     /// delay-extension relays `POP.delayK` included).
-    #[arg(long, default_value = "pack")]
+    #[arg(long, default_value = "pack", value_parser = placement)]
     placement: String,
     /// Most neurons per core for every population (the profile's limit applies too).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
@@ -198,13 +198,8 @@ fn options(b: &BuildArgs) -> Result<Options> {
     let strategy = match b.placement.as_str() {
         "pack" => Strategy::Pack,
         "spread" => Strategy::Spread,
-        f => {
-            let p = Path::new(f);
-            if !p.exists() {
-                return Err(format!("--placement `{f}`: expected `pack`, `spread` or an existing CSV file").into());
-            }
-            Strategy::Explicit(read_placement(p)?)
-        }
+        // The value parser (`placement`) lets only an existing path through.
+        f => Strategy::Explicit(read_placement(Path::new(f))?),
     };
     Ok(Options {
         place: PlaceOptions { strategy, effort: b.effort, seed: b.seed },
@@ -273,6 +268,16 @@ fn fraction(s: &str) -> std::result::Result<f64, String> {
         Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
         Ok(x) => Err(format!("{x} is not a fraction of deliveries: give a number >= 0 (1 allows twice the deliveries; 0 routes every slice exactly)")),
         Err(_) => Err(format!("`{s}` is not a number (e.g. 1)")),
+    }
+}
+
+/// --placement: `pack`, `spread` or a path that exists (what is in the file is
+/// checked when it is read); anything else is a usage error (status 2).
+fn placement(s: &str) -> std::result::Result<String, String> {
+    if s == "pack" || s == "spread" || Path::new(s).exists() {
+        Ok(s.to_string())
+    } else {
+        Err("expected `pack`, `spread` or an existing CSV file".into())
     }
 }
 

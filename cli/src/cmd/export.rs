@@ -84,7 +84,7 @@ pub struct PynnArgs {
     #[arg(long, value_enum, default_value_t = PoissonArg::Array)]
     poisson: PoissonArg,
     /// Run length the script defaults to and spike arrays cover, ms (default: the network's duration_ms, else 1000).
-    #[arg(long)]
+    #[arg(long, value_parser = positive_ms, allow_hyphen_values = true)]
     duration: Option<f64>,
     /// Spikes for input populations (CSV population,neuron,time or JSON, as `nerve run --input`). Repeatable.
     #[arg(long)]
@@ -336,5 +336,14 @@ fn print_list() {
             crate::out::outln!("    {model} → {as_what}");
         }
         crate::out::outln!("    weights: {}\n    delays: {}\n    connectors: {}\n    learning: {}\n", t.weights, t.delays, t.connectors, t.plasticity);
+    }
+}
+
+/// A run length in ms: a finite number > 0 (a bad one is a usage error, status 2).
+fn positive_ms(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        Ok(x) => Err(format!("{x} is not a run length: give a number of ms > 0 (e.g. 1000)")),
+        Err(_) => Err(format!("`{s}` is not a number of ms (e.g. 1000)")),
     }
 }

@@ -220,6 +220,12 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("compile short.nir --arch loihi -o out/x.img", 1, &["short.nir", "values, its shape"]),
     ("export pynn huge.json --arch spinnaker -o out/x.py", 1, &["1000000000000 synapses"]),
     // Durations beyond the steps a run takes (spike arrays for every step were written on for ever).
+    // Not a run length: a usage error.
+    ("export pynn good.json --arch spinnaker -o out/x.py --duration=-1", 2, &["'-1' for '--duration <DURATION>'", "-1 is not a run length"]),
+    ("export pynn good.json --arch spinnaker -o out/x.py --duration 0", 2, &["'0' for '--duration <DURATION>'"]),
+    ("export pynn good.json --arch spinnaker -o out/x.py --duration nan", 2, &["'nan' for '--duration <DURATION>'"]),
+    ("export pynn good.json --arch spinnaker -o out/x.py --duration inf", 2, &["'inf' for '--duration <DURATION>'"]),
+    ("export pynn good.json --arch spinnaker -o out/x.py --duration x", 2, &["`x` is not a number of ms"]),
     ("export pynn good.json --arch spinnaker -o out/x.py --duration 1e308", 1, &["duration 1e308 ms", "1e308 timesteps of 1 ms", "4294967295"]),
     ("export pynn good.json --arch spinnaker -o out/x.py --duration 4294967296", 1, &["duration 4294967296 ms", "more than 4294967295"]),
     ("export lava good.json --arch loihi -o out/x.py --steps 4294967296", 2, &["--steps", "4294967296", "1..=4294967295"]),
@@ -369,7 +375,14 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     // Streamed (over the budget) or not, refused before the run, leaving nothing behind.
     ("run good.img --steps 50 --probe n:v --probe n:v --probe-out out/p.npy --max-memory 1K", 1, &["--probe-out .npy holds one probe"]),
     ("run good.img --steps 50 --probe n:v --probe n:v --probe-out out/p.npy", 1, &["--probe-out .npy holds one probe"]),
-    ("compile good.json --arch spinnaker --placement nosuch.csv -o out/x.img", 1, &["--placement `nosuch.csv`"]),
+    // Not `pack`, `spread` or a file: a bad option value, a usage error.
+    (
+        "compile good.json --arch spinnaker --placement nosuch.csv -o out/x.img",
+        2,
+        &["'nosuch.csv' for '--placement <PLACEMENT>'", "expected `pack`, `spread` or an existing CSV file"],
+    ),
+    ("compile good.json --arch spinnaker --placement bogus -o out/x.img", 2, &["'bogus' for '--placement <PLACEMENT>'"]),
+    ("run good.json --arch spinnaker --placement bogus --steps 5", 2, &["'bogus' for '--placement <PLACEMENT>'"]),
     // The checks that need the network named the file "placement".
     (
         "compile good.json --arch spinnaker --placement pl_slice.csv -o out/x.img",
