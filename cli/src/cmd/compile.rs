@@ -242,22 +242,31 @@ pub fn run(a: CompileArgs) -> Result<()> {
         std::iter::once(a.network.as_path()).chain(refs.iter().map(PathBuf::as_path)).chain(arch_file(&a.arch)).chain(a.build.files()).collect();
     nerve_report::check_outputs(&outputs, &inputs)?;
     let mut out = build(&a.network, &arch, &a.build, a.quiet || a.json)?;
+    // Both outputs staged, then put in place: a report that cannot be
+    // written leaves no image behind (nor a changed old one).
     let t_write = std::time::Instant::now();
-    out.image.write(&out_path)?;
+    let image = nerve_report::Staged::write(&out_path, |s| {
+        out.image.write(s).map_err(|e| match e {
+            nerve_isa::image::ImageError::WriteIo { source, .. } => source,
+            e => std::io::Error::other(e.to_string()),
+        })
+    })?;
     out.report.seconds.write = t_write.elapsed().as_secs_f64();
-    write_report(&out.report, a.report.as_deref())?;
+    let report = match &a.report {
+        Some(p) => {
+            let json = serde_json::to_string_pretty(&out.report)?;
+            Some(nerve_report::Staged::write(p, |s| std::fs::write(s, json))?)
+        }
+        None => None,
+    };
+    image.commit()?;
+    if let Some(r) = report {
+        r.commit()?;
+    }
     if a.json {
         crate::out::outln!("{}", serde_json::to_string_pretty(&out.report)?);
     } else if !a.quiet {
         crate::out::out!("{}", nerve_report::text::map_report(&out.report, &arch, &out_path.display().to_string()));
-    }
-    Ok(())
-}
-
-/// Writes the mapping report as JSON, if asked.
-pub fn write_report(r: &nerve_compiler::compile::MapReport, path: Option<&Path>) -> Result<()> {
-    if let Some(p) = path {
-        nerve_report::write_file(p, serde_json::to_string_pretty(r)?.as_bytes())?;
     }
     Ok(())
 }

@@ -208,9 +208,12 @@ pub fn run(a: ExportArgs) -> Result<()> {
             nerve_report::check_outputs(&outputs, &[a.image.as_path()])?;
             let img = Image::read(&a.image)?;
             let tables = if a.uncompressed { spinnaker::uncompressed(&img)? } else { spinnaker::compressed(&img)? };
-            nerve_report::write_file(&a.output, spinnaker::to_json(&tables).as_bytes())?;
-            if let Some(b) = &a.binary {
-                nerve_report::write_file(b, &spinnaker::to_binary(&tables))?;
+            // Both staged, then put in place: a --binary that cannot be written leaves no -o behind.
+            let json = nerve_report::Staged::write(&a.output, |s| std::fs::write(s, spinnaker::to_json(&tables)))?;
+            let binary = a.binary.as_deref().map(|b| nerve_report::Staged::write(b, |s| std::fs::write(s, spinnaker::to_binary(&tables)))).transpose()?;
+            json.commit()?;
+            if let Some(b) = binary {
+                b.commit()?;
             }
             let entries: usize = tables.iter().map(|t| t.entries.len()).sum();
             let largest = tables.iter().map(|t| t.entries.len()).max().unwrap_or(0);
@@ -312,13 +315,34 @@ fn write_script(path: &Path, s: &pynn::Script, inputs: &[&Path], quiet: bool) ->
         let outputs: Vec<(&str, &Path)> = std::iter::once(("-o", path)).chain(files.iter().map(|f| ("-o (data)", f.as_path()))).collect();
         nerve_report::check_outputs(&outputs, inputs)?;
     }
-    if !s.data.is_empty() {
-        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        for (name, bytes) in &s.data {
-            nerve_report::write_file(&dir.join(name), bytes)?;
+    // Every file staged, then put in place: a script that cannot be written
+    // leaves no data files (nor a data directory made for them) behind.
+    let made_dir = !s.data.is_empty() && !dir.exists();
+    let staged = (|| -> Result<Vec<nerve_report::Staged>> {
+        let mut staged = Vec::new();
+        if !s.data.is_empty() {
+            std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            for (name, bytes) in &s.data {
+                staged.push(nerve_report::Staged::write(&dir.join(name), |f| std::fs::write(f, bytes))?);
+            }
         }
+        let text = s.text_for(&path.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned()));
+        staged.push(nerve_report::Staged::write(path, |f| std::fs::write(f, text))?);
+        Ok(staged)
+    })();
+    let staged = match staged {
+        Ok(staged) => staged,
+        Err(e) => {
+            if made_dir {
+                // Its stages are gone with `staged`; only an empty directory is removed.
+                let _ = std::fs::remove_dir(&dir);
+            }
+            return Err(e);
+        }
+    };
+    for f in staged {
+        f.commit()?;
     }
-    nerve_report::write_file(path, s.text_for(&path.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned())).as_bytes())?;
     if quiet {
         return Ok(());
     }

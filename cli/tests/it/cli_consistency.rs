@@ -126,3 +126,40 @@ fn script_exporters_refuse_a_nir_network_and_take_no_nir_options() {
     // `export nir` keeps them.
     ok(d, &["export", "nir", "ff.nir", "--arch", "loihi", "-o", "q.nir", "--dt", "0.001", "--reset", "zero", "--source", "generic", "-q"]);
 }
+
+/// Every file of `dir` (not in subdirectories), with its bytes.
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_later_output_that_fails_leaves_no_earlier_one_behind() {
+    // /dev/full takes the open and refuses the bytes: the check before any work passes it.
+    if !Path::new("/dev/full").exists() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(root().join("../examples/small.json"), d.join("small.json")).unwrap();
+    ok(d, &["compile", "small.json", "--arch", "spinnaker", "-o", "small.img", "-q"]);
+    std::fs::write(d.join("old.img"), "an older image").unwrap();
+    let before = files(d);
+    for args in [
+        &["compile", "small.json", "--arch", "spinnaker", "-o", "new.img", "--report", "/dev/full", "-q"][..],
+        &["compile", "small.json", "--arch", "spinnaker", "-o", "old.img", "--report", "/dev/full", "-q"],
+        &["export", "spinnaker-tables", "small.img", "-o", "t.json", "--binary", "/dev/full"],
+    ] {
+        let o = nerve(d, args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("/dev/full"), "{args:?}: {err}");
+        assert_eq!(files(d), before, "{args:?} left or changed a file");
+    }
+}
