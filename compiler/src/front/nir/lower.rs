@@ -125,6 +125,10 @@ fn check_numbers(flat: &FlatGraph, file: &str) -> Result<()> {
                         whole(name, node, what, a, MAX_GEOMETRY)?;
                         let ok = if what == "groups" { vec![1] } else { vec![1, *dims as usize] };
                         count(name, node, what, a, &ok)?;
+                        // 0 groups ran as 1.
+                        if what == "groups" && a.at(0) < 1.0 {
+                            return Err(err(file, format!("node `{name}` ({}): `groups` is {}: groups must be ≥ 1", node.type_name(), a.at(0))));
+                        }
                     }
                 }
                 if let Padding::Values(v) = padding {
@@ -201,14 +205,24 @@ fn shapes(g: &FlatGraph, file: &str) -> Result<Vec<Option<Vec<usize>>>> {
             let (name, node) = &g.nodes[i];
             let input: Option<Vec<usize>> = preds[i].iter().find_map(|&p| sh[p].clone());
             let waits = input.is_none() && !preds[i].is_empty() && !fallback;
-            if waits && matches!(node, NirNode::Output { .. } | NirNode::Scale { .. } | NirNode::Delay { .. } | NirNode::Conv { .. }) {
+            if waits && (node.is_neuron() || matches!(node, NirNode::Output { .. } | NirNode::Scale { .. } | NirNode::Delay { .. } | NirNode::Conv { .. })) {
                 continue;
             }
             let guessed = input.is_none() && !preds[i].is_empty();
             let param_shape = |a: &Array| if a.shape.is_empty() { None } else { Some(a.shape.clone()) };
             let s: Option<Vec<usize>> = match node {
                 NirNode::Input { shape } => Some(shape.ints()),
-                NirNode::Output { shape } => input.or_else(|| Some(shape.ints())),
+                NirNode::Output { shape } => {
+                    let own = shape.ints();
+                    match input {
+                        // An Output's shape is what it reads: one that disagrees was ignored.
+                        Some(i) if !own.is_empty() && own.iter().product::<usize>() != i.iter().product::<usize>() => {
+                            return Err(err(file, format!("node `{name}` (Output) has shape {own:?} but its input gives {i:?}")));
+                        }
+                        Some(i) => Some(i),
+                        None => Some(own),
+                    }
+                }
                 NirNode::Affine { weight, .. } | NirNode::Linear { weight } => {
                     if weight.shape.len() != 2 {
                         return Err(err(file, format!("node `{name}`: weight must be 2-D (out × in), has shape {:?}", weight.shape)));
@@ -232,6 +246,14 @@ fn shapes(g: &FlatGraph, file: &str) -> Result<Vec<Option<Vec<usize>>>> {
                 NirNode::Delay { delay } => input.or_else(|| param_shape(delay)),
                 NirNode::Conv { dims, weight, stride, padding, dilation, input_shape, groups, .. } => {
                     // NIR's input_shape is spatial only; shapes without a channel axis get one.
+                    if let (Some(i), Some(is)) = (&input, input_shape) {
+                        // NIR's input_shape is the spatial part (or all) of what the Conv reads; one
+                        // that disagrees with the input was ignored.
+                        let want = is.ints();
+                        if want.len() > i.len() || i[i.len() - want.len()..] != want[..] {
+                            return Err(err(file, format!("node `{name}` ({}): `input_shape` is {want:?} but its input gives {i:?}", node.type_name())));
+                        }
+                    }
                     let chans = weight.shape.get(1).copied().unwrap_or(1) * groups.as_ref().map_or(1, |g| g.at(0) as usize).max(1);
                     let ins = input.or_else(|| input_shape.as_ref().map(|a| a.ints())).map(|mut s| {
                         if s.len() == *dims as usize {
@@ -270,7 +292,13 @@ fn shapes(g: &FlatGraph, file: &str) -> Result<Vec<Option<Vec<usize>>>> {
                 | NirNode::LI { tau: a, .. }
                 | NirNode::LIF { tau: a, .. }
                 | NirNode::CubaLI { tau_mem: a, .. }
-                | NirNode::CubaLIF { tau_mem: a, .. } => param_shape(a).or(input),
+                | NirNode::CubaLIF { tau_mem: a, .. } => match (param_shape(a), input) {
+                    // The parameter's shape where it agrees with the input's width; else
+                    // the input's, so the parameter that disagrees is the one named (a `tau`
+                    // of 3 values before a 5-wide input made `r`, of 5, the culprit).
+                    (Some(p), Some(i)) if p.iter().product::<usize>() == i.iter().product::<usize>() => Some(p),
+                    (p, i) => i.or(p),
+                },
                 NirNode::Graph(_) => None,
             };
             if let Some(s) = s {
@@ -867,7 +895,7 @@ fn vals(a: &Array, n: usize) -> Values {
 fn nir_neuron(name: &str, node: &NirNode, n: usize, dt: f64, reset: ResetMode, file: &str) -> Result<NirNeuron> {
     let check = |a: &Array, what: &str| -> Result<()> {
         if a.data.len() != 1 && a.data.len() != n {
-            return Err(err(file, format!("node `{name}`: `{what}` has {} values for {n} neurons", a.data.len())));
+            return Err(err(file, format!("node `{name}`: `{what}` has {} values for {n} neurons (expected 1 or {n})", a.data.len())));
         }
         if a.data.iter().any(|x| !x.is_finite()) {
             return Err(err(file, format!("node `{name}`: `{what}` is not finite")));
@@ -1071,6 +1099,34 @@ mod tests {
             (
                 graph(vec![("in", NirNode::Input { shape: arr(&[4.0]) }), ("lif", lif(4, 3)), ("out", out(4.0))], &[("in", "lif"), ("lif", "out")]),
                 &["node `lif`: `r` has 3 values for 4 neurons"],
+            ),
+            // τ of 3 values, r of 4, a 4-wide input: τ is the odd one out (r was blamed, for 3 neurons).
+            (
+                graph(vec![("in", NirNode::Input { shape: arr(&[4.0]) }), ("lif", lif(3, 4)), ("out", out(4.0))], &[("in", "lif"), ("lif", "out")]),
+                &["node `lif`: `tau` has 3 values for 4 neurons (expected 1 or 4)"],
+            ),
+            // 0 groups ran as 1.
+            (image(conv(3, &[0.0], None, None), 48), &["node `m` (Conv2d): `groups` is 0: groups must be ≥ 1"]),
+            // An input_shape, or an Output's shape, that disagrees with what the node reads was ignored.
+            (
+                image(
+                    NirNode::Conv {
+                        dims: 2,
+                        weight: Array { data: vec![1.0; 27], shape: vec![1, 3, 3, 3] },
+                        bias: None,
+                        stride: None,
+                        padding: Padding::Valid,
+                        dilation: None,
+                        groups: None,
+                        input_shape: Some(arr(&[2.0, 2.0])),
+                    },
+                    16,
+                ),
+                &["node `m` (Conv2d): `input_shape` is [2, 2] but its input gives [3, 6, 6]"],
+            ),
+            (
+                graph(vec![("in", NirNode::Input { shape: arr(&[4.0]) }), ("lif", lif(4, 1)), ("out", out(3.0))], &[("in", "lif"), ("lif", "out")]),
+                &["node `out` (Output) has shape [3] but its input gives [4]"],
             ),
         ];
         for (mut g, want) in rows {
