@@ -21,7 +21,7 @@ import nir
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "../.."))
 DATA = os.path.join(ROOT, "compiler/tests/data/nir")
-SAMPLES = ["ff_lif_20_16_4", "recurrent_lif", "delay_lif", "cnn_if_8x8"]
+SAMPLES = ["ff_lif_20_16_4", "recurrent_lif", "delay_lif", "cnn_if_8x8", "skip_lif"]
 
 
 def sh(*cmd):
