@@ -24,7 +24,7 @@ pub struct CompileArgs {
     report: Option<PathBuf>,
     #[command(flatten)]
     build: BuildArgs,
-    /// Print nothing but errors.
+    /// Print nothing but errors and warnings (a warning is about the result: a coarse NIR dt).
     #[arg(short, long)]
     quiet: bool,
     /// Print the mapping report as JSON on standard output (the --report file's contents) instead of the tables.
@@ -218,6 +218,8 @@ pub fn read_network(network: &Path, nir: &NirImportArgs, quiet: bool) -> Result<
         if !quiet {
             eprintln!("{}", c.summary());
         }
+        // Said under -q too: a warning is about the result (what the emulator
+        // will compute), not progress, and -q keeps errors and warnings.
         for w in &c.warnings {
             eprintln!("warning: {w}");
         }

@@ -19,7 +19,7 @@ pub struct ExportArgs {
     list: bool,
     #[command(subcommand)]
     target: Option<ExportCmd>,
-    /// Print nothing but errors (no "wrote …" lines or notes).
+    /// Print nothing but errors and warnings (no "wrote …" lines or notes).
     #[arg(short, long, global = true)]
     quiet: bool,
 }

@@ -17,7 +17,7 @@ pub struct ReportArgs {
     /// How many cores to list (busiest first).
     #[arg(long, default_value_t = 10)]
     top: usize,
-    /// Print nothing but errors (write --html and --plots only).
+    /// Print nothing but errors and warnings (write --html and --plots only).
     #[arg(short, long)]
     quiet: bool,
 }

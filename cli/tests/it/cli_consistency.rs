@@ -163,3 +163,28 @@ fn a_later_output_that_fails_leaves_no_earlier_one_behind() {
         assert_eq!(files(d), before, "{args:?} left or changed a file");
     }
 }
+
+#[test]
+fn quiet_keeps_errors_and_warnings_only_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Norse's LIF at 1 ms with τ 2.5 ms: a dt coarse against a time constant, warned about.
+    std::fs::copy(root().join("../compiler/tests/data/nir/lif_norse.nir"), d.join("lif.nir")).unwrap();
+    for args in [
+        &["compile", "lif.nir", "--arch", "loihi", "-o", "l.img", "-q"][..],
+        &["run", "lif.nir", "--arch", "loihi", "--steps", "5", "-q"],
+        &["export", "nir", "lif.nir", "--arch", "loihi", "-o", "q.nir", "-q"],
+    ] {
+        let o = ok(d, args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.stdout.is_empty(), "{args:?}: {}", String::from_utf8_lossy(&o.stdout));
+        assert!(err.lines().count() > 0 && err.lines().all(|l| l.starts_with("warning: ")), "{args:?}: {err}");
+        // Without -q the NIR import also says what it chose.
+        let loud = nerve(d, &args[..args.len() - 1]);
+        assert!(String::from_utf8_lossy(&loud.stderr).lines().any(|l| !l.starts_with("warning: ")), "{args:?}");
+    }
+    for cmd in [&["compile", "--help"][..], &["export", "pynn", "--help"], &["export", "nir", "--help"], &["report", "--help"]] {
+        let help = String::from_utf8(ok(d, cmd).stdout).unwrap();
+        assert!(help.contains("Print nothing but errors and warnings"), "{cmd:?}: {help}");
+    }
+}
