@@ -2,8 +2,9 @@
 //! and probes would not fit the memory budget (`nerve run --max-memory`).
 //!
 //! The emulator hands over every chunk of steps ([`RecordSink`]); each
-//! output's body goes to a spill file beside it, and when the run ends the
-//! file is put together — header, body, tail — through a temporary file
+//! output's body goes to a spill file beside it (unlinked: nothing is left
+//! behind however the process ends), and when the run ends the file is put
+//! together — header, body, tail — through a temporary file
 //! renamed into place: the same bytes as an in-memory run writes, and
 //! nothing partial if the run or a write fails. The summary keeps a bounded
 //! sample of the spikes: the first [`RASTER_CAP`] + 1 (the raster's, and
@@ -11,7 +12,7 @@
 //! or after the first input spike (the decision latency's).
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use nerve_emulator::engine::{RecordSink, SpikeEvent};
@@ -21,30 +22,37 @@ use crate::spikes::{CsvLines, Format, JsonLines};
 use crate::summary::RASTER_CAP;
 use crate::{Error, Result};
 
-/// A file being written in chunks: its body in a spill file beside it.
+/// A file being written in chunks: its body in a spill file, put together
+/// with its header and tail by [`FileSink::finish`].
 struct Spill {
+    /// The output whose body it holds (the spill itself has no name).
     path: PathBuf,
-    spill: PathBuf,
     w: BufWriter<File>,
 }
 
 impl Spill {
-    fn create(path: &Path, tag: &str) -> Result<Spill> {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        // Beside a device or FIFO there may be no room for files (`/dev`).
-        let spill = if nerve_isa::files::is_special(path) {
-            std::env::temp_dir().join(format!(".{name}.{tag}.{}.nerve-spill", std::process::id()))
-        } else {
-            path.with_file_name(format!(".{name}.{tag}.nerve-spill"))
+    fn create(path: &Path) -> Result<Spill> {
+        // Beside the output, on the file system that is to hold it anyway
+        // (the temporary directory may be memory, which --max-memory is
+        // there to spare), unless that is a device or FIFO's (`/dev`, no
+        // room for files). Unlinked from the start: the system reclaims it
+        // however the process ends; a named spill outlived a Ctrl-C or a
+        // kill, as large as the recording (GBs on long runs).
+        let dir = match path.parent() {
+            _ if nerve_isa::files::is_special(path) => std::env::temp_dir(),
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
         };
-        let f = File::create(&spill).map_err(|e| Error::Write { path: spill.clone(), source: e })?;
-        Ok(Spill { path: path.to_path_buf(), spill, w: BufWriter::with_capacity(1 << 20, f) })
+        let f = tempfile::tempfile_in(&dir).map_err(|e| Error::Write { path: path.to_path_buf(), source: e })?;
+        Ok(Spill { path: path.to_path_buf(), w: BufWriter::with_capacity(1 << 20, f) })
     }
-}
 
-impl Drop for Spill {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.spill);
+    /// Everything written, read back from the start.
+    fn body(&mut self) -> std::io::Result<&mut File> {
+        self.w.flush()?;
+        let f = self.w.get_mut();
+        f.seek(SeekFrom::Start(0))?;
+        Ok(f)
     }
 }
 
@@ -93,22 +101,15 @@ impl FileSink {
         probe_path: Option<&Path>,
     ) -> Result<FileSink> {
         let spikes = match record {
-            Some((p, f)) => Some((f, Spill::create(p, "spikes")?)),
+            Some((p, f)) => Some((f, Spill::create(p)?)),
             None => None,
         };
         let mut ps = Vec::new();
-        for (k, &(pop, slot)) in probes.iter().enumerate() {
+        for &(pop, slot) in probes {
             let p = &m.pops[pop as usize];
             let v = p.vars.iter().find(|v| v.slot == slot).ok_or_else(|| Error::Request(format!("probe of `{}`: no variable in slot {slot}", p.name)))?;
             let Some(path) = probe_path else { return Err(Error::Request("probes need a file to stream to".into())) };
-            ps.push(Probe {
-                pop: p.name.clone(),
-                var: v.name.clone(),
-                scale: v.scale,
-                offset: v.offset,
-                size: p.size,
-                body: Spill::create(path, &format!("probe{k}"))?,
-            });
+            ps.push(Probe { pop: p.name.clone(), var: v.name.clone(), scale: v.scale, offset: v.offset, size: p.size, body: Spill::create(path)? });
         }
         Ok(FileSink {
             names: m.pops.iter().map(|p| p.name.clone()).collect(),
@@ -146,15 +147,15 @@ impl FileSink {
         let header = self.csv.header();
         let FileSink { spikes, count, probes, probe_path, kept, steps, .. } = self;
         if let Some((format, mut s)) = spikes {
-            s.w.flush().map_err(|e| Error::Write { path: s.spill.clone(), source: e })?;
-            crate::write_with(&s.path, |tmp| {
+            let path = s.path.clone();
+            crate::write_with(&path, |tmp| {
                 let mut w = BufWriter::with_capacity(1 << 20, File::create(tmp)?);
                 match format {
                     Format::Csv => w.write_all(header)?,
                     Format::Json => w.write_all(crate::spikes::JSON_HEAD.as_bytes())?,
                     Format::Npy => crate::spikes::write_npy_header(&mut w, &crate::spikes::npy_dict(count as usize))?,
                 }
-                std::io::copy(&mut File::open(&s.spill)?, &mut w)?;
+                std::io::copy(s.body()?, &mut w)?;
                 if format == Format::Json {
                     w.write_all(crate::spikes::JSON_TAIL.as_bytes())?;
                 }
@@ -163,9 +164,6 @@ impl FileSink {
         }
         if let Some(path) = probe_path.filter(|_| !probes.is_empty()) {
             let mut probes = probes;
-            for p in &mut probes {
-                p.body.w.flush().map_err(|e| Error::Write { path: p.body.spill.clone(), source: e })?;
-            }
             let npy = crate::has_extension(&path, "npy");
             if npy && probes.len() != 1 {
                 return Err(Error::Request("a .npy probe file holds one probe; probe one variable or write CSV".into()));
@@ -177,8 +175,8 @@ impl FileSink {
                 } else {
                     w.write_all(crate::probes::CSV_HEADER)?;
                 }
-                for p in &probes {
-                    std::io::copy(&mut File::open(&p.body.spill)?, &mut w)?;
+                for p in &mut probes {
+                    std::io::copy(p.body.body()?, &mut w)?;
                 }
                 w.flush()
             })?;

@@ -666,3 +666,41 @@ fn a_repeated_probe_and_an_upper_case_network_name() {
     assert!(!out.status.success() && e.contains("--probe `lif:v`") && e.contains("twice"), "{e}");
     assert!(!Path::new(&p("v2.csv")).exists());
 }
+
+/// A streamed run killed (SIGKILL: no handler of any kind runs) leaves no
+/// spill file beside its outputs, during the run or after: the spills were
+/// named files (`.s.csv.spikes.nerve-spill`), removed only when the run
+/// ended normally, so a Ctrl-C left them behind, as large as the recording.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_killed_streamed_run_leaves_no_spill_file() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let net = r#"{"name": "one", "dt_ms": 1.0, "populations": [{"name": "n", "size": 1, "model": "lif", "params": {"i_offset": 1.0, "tau_refrac": 1.0}, "record": ["spikes"]}]}"#;
+    std::fs::write(d.join("one.json"), net).unwrap();
+    let out = d.join("out");
+    std::fs::create_dir(&out).unwrap();
+    let out = out.canonicalize().unwrap();
+    let listing = || -> Vec<String> { std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect() };
+    let args = "run one.json --arch loihi --steps 4294967295 --record out/s.csv --probe n:v --probe-out out/p.csv --max-memory 1K -q";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nerve")).current_dir(d).args(args.split_whitespace()).spawn().unwrap();
+    // Until the run holds its spills (the spikes' and the probe's) open in out/.
+    let fds = format!("/proc/{}/fd", child.id());
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let spills = loop {
+        let open: Vec<_> = std::fs::read_dir(&fds)
+            .map_or_else(|_| Vec::new(), |fds| fds.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok()).filter(|l| l.starts_with(&out)).collect());
+        if open.len() >= 2 {
+            break open;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it streamed");
+        assert!(Instant::now() < deadline, "no spill files open after 2 minutes: {open:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let during = listing();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(during, Vec::<String>::new(), "files in out/ while the run streams (it holds {spills:?})");
+    assert_eq!(listing(), Vec::<String>::new(), "files left in out/ by a killed run");
+}
