@@ -85,6 +85,22 @@ impl ProjQuant {
     pub fn value(&self, m: i32) -> f64 {
         m as f64 * self.unit * 2f64.powi(self.exp as i32)
     }
+    /// The physical weight a spike through a synapse of mantissa `m`
+    /// delivers, alone on its port: what the kernel's shift makes of it
+    /// (a negative exponent rounds half up for scaled weights, floors for
+    /// lava's; `value` is the mantissa before that shift).
+    pub fn delivered(&self, m: i32) -> f64 {
+        let e = self.exp as i32;
+        if e >= 0 {
+            return self.value(m);
+        }
+        let k = (-e).min(62) as u32;
+        let units = match self.rule {
+            QuantRule::Scale { .. } => (m as i64 + (1i64 << (k - 1))) >> k,
+            QuantRule::Lava { .. } => (m as i64) >> k,
+        };
+        units as f64 * self.unit
+    }
 }
 
 /// Chooses ports and exponents for scaled (physical) weights. `lsb[r]` is the
@@ -154,7 +170,9 @@ pub fn assign_scaled(arch: &Arch, pop: &Population, incoming: &[Incoming], lsb: 
     Ok((ports, quant))
 }
 
-/// Fills in clipping and error statistics.
+/// Fills in clipping and error statistics, of what one spike delivers
+/// (after the port's shift): measured on the mantissa, a weight of 1e-7 nA
+/// that arrived as 0 (or −1.9e-6 nA for −1e-7) was reported at 0.010%.
 pub fn measure(q: &mut ProjQuant, syn: &Synapses) {
     let mut eval = |w: f64, count: u64| {
         let (m, clipped) = q.mantissa(w);
@@ -162,10 +180,11 @@ pub fn measure(q: &mut ProjQuant, syn: &Synapses) {
             q.clipped += count;
         }
         if w != 0.0 {
-            if m == 0 {
+            let got = q.delivered(m);
+            if got == 0.0 {
                 q.underflow += count;
             }
-            let e = (q.value(m) - w).abs() / w.abs();
+            let e = (got - w).abs() / w.abs();
             if e > q.worst_rel_error {
                 q.worst_rel_error = e;
             }
@@ -187,16 +206,31 @@ pub fn max_weight(incoming: &[Incoming], r: Receptor) -> f64 {
 }
 
 /// The LSB exponent for a receptor's current: as fine as the weight format
-/// allows, with 2^12 max-weight inputs of headroom in 32 bits.
+/// allows, with 2^12 max-weight inputs of headroom in 32 bits; 16 for a
+/// receptor without inputs.
 pub fn current_scale(arch: &Arch, incoming: &[Incoming], r: Receptor, conv: f64) -> i32 {
+    current_scale_of(arch, incoming, r, conv).unwrap_or(16)
+}
+
+/// As [`current_scale`], `None` for a receptor without (nonzero) inputs.
+pub fn current_scale_of(arch: &Arch, incoming: &[Incoming], r: Receptor, conv: f64) -> Option<i32> {
     let wmax = max_weight(incoming, r) * conv;
     if wmax == 0.0 {
-        return 16;
+        return None;
     }
     let wb = arch.core.weight_bits as i32;
     let by_format = (wb - 1) as f64 + arch.core.weight_exp_max as f64 - wmax.log2();
     let by_range = 19.0 - wmax.log2();
-    (by_format.min(by_range).floor() as i32).clamp(-8, 40)
+    Some((by_format.min(by_range).floor() as i32).clamp(-8, 40))
+}
+
+/// The LSB exponent of one current that several receptors feed (`scales`,
+/// each receptor's [`current_scale_of`]): the coarsest of those that have
+/// inputs, which holds each one's largest weight; 16 when none has. A
+/// receptor without inputs does not coarsen it (it made PyNN's default,
+/// excitatory input only into τsyn_E = τsyn_I, 16× too coarse).
+pub fn shared_scale(scales: &[Option<i32>]) -> i32 {
+    scales.iter().flatten().copied().min().unwrap_or(16)
 }
 
 /// The most one step can bring a neuron into a current fed by receptors

@@ -9,8 +9,8 @@ use nerve_isa::kernel::builder::KernelBuilder;
 
 use super::{Cx, Initial, Default::*, NeuronModel, ParamSpec, Params, PynnMap, PynnParam, Range::*, VarSpec};
 use crate::error::Result;
-use crate::lower::fixed::{declare_ports, finish, fixed, initial, sum_ports, to_fixed};
-use crate::lower::quant::{assign_scaled, current_scale};
+use crate::lower::fixed::{declare_ports, finish, fixed, initial, sum_ports_clamped, to_fixed};
+use crate::lower::quant::{assign_scaled, current_scale_of, shared_scale};
 use crate::lower::{bad, Body, Incoming, Lowered, ParamVals};
 use crate::net::model::*;
 
@@ -114,7 +114,7 @@ fn lower_izhikevich(arch: &Arch, pop: &Population, p: &IzkParams, incoming: &[In
     }
     let v_bits = (lg + kv + 1) as u8;
     let sv = 2f64.powi(kv);
-    let kg = current_scale(arch, incoming, Receptor::Excitatory, 1000.0).min(current_scale(arch, incoming, Receptor::Inhibitory, 1000.0)).min(kv);
+    let kg = shared_scale(&[current_scale_of(arch, incoming, Receptor::Excitatory, 1000.0), current_scale_of(arch, incoming, Receptor::Inhibitory, 1000.0)]).min(kv);
     let lsb = 2f64.powi(-kg) / 1000.0;
     let (ports, quant) = assign_scaled(arch, pop, incoming, |_| lsb)?;
     let fx = |name: &str, f: &[f64]| fixed(f).ok_or_else(|| bad(pop, format!("{name} is out of the fixed-point range")));
@@ -158,7 +158,7 @@ fn lower_izhikevich(arch: &Arch, pop: &Population, p: &IzkParams, incoming: &[In
     // input is clamped before its shift for the same reason; the clamps act
     // only where one step's jumps pass 128 mV, where forward Euler's step
     // has left the model behind anyway.
-    sum_ports(&mut b, &ports, &exps, &inputs, None, r(0));
+    sum_ports_clamped(&mut b, &ports, &exps, &inputs, None, r(0), &[]);
     if jump_shift > 0 {
         b.sat(r(0), r(0), (32 - jump_shift) as u8);
     }

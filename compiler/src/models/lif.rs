@@ -11,7 +11,7 @@ use nerve_isa::kernel::builder::KernelBuilder;
 use super::{Cx, Default::*, Initial, NeuronModel, ParamSpec, Params, PynnMap, PynnParam, Range::*, VarSpec};
 use crate::error::Result;
 use crate::lower::fixed::{approx, declare_ports, finish, fixed, initial, sum_ports_clamped, to_fixed, Decay};
-use crate::lower::quant::{assign_scaled, current_scale, max_weight, port_clamps, product_bits, worst_input};
+use crate::lower::quant::{assign_scaled, current_scale_of, max_weight, port_clamps, product_bits, shared_scale, worst_input};
 use crate::lower::{bad, Body, Incoming, Lowered, ParamVals};
 use crate::net::model::*;
 
@@ -328,13 +328,19 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
     // Equal synaptic time constants (PyNN's default, 5 ms both): the two
     // currents decay alike and enter v alike, so by linearity they are one
     // current, their sum (one state, one decay instead of two). Its scale is
-    // the coarser of the two, which holds either receptor's inputs.
+    // the coarser of the receptors that have inputs, which holds either's.
     let merged = scaled.is_some_and(|(be, bi)| be == bi) && d_e == d_i;
-    let (kg_e, kg_i) = match scaled {
-        Some((be, bi)) => (current_scale(arch, incoming, Receptor::Excitatory, be).min(kv), current_scale(arch, incoming, Receptor::Inhibitory, bi).min(kv)),
-        None => (current_scale(arch, incoming, Receptor::Excitatory, 1.0), current_scale(arch, incoming, Receptor::Inhibitory, 1.0)),
+    let (conv_e, conv_i, cap) = match scaled {
+        Some((be, bi)) => (be, bi, kv),
+        None => (1.0, 1.0, i32::MAX),
     };
-    let (kg_e, kg_i) = if merged { (kg_e.min(kg_i), kg_e.min(kg_i)) } else { (kg_e, kg_i) };
+    let (ke, ki) = (current_scale_of(arch, incoming, Receptor::Excitatory, conv_e), current_scale_of(arch, incoming, Receptor::Inhibitory, conv_i));
+    let (kg_e, kg_i) = if merged {
+        let k = shared_scale(&[ke, ki]).min(cap);
+        (k, k)
+    } else {
+        (shared_scale(&[ke]).min(cap), shared_scale(&[ki]).min(cap))
+    };
     // nA per least significant bit of each current.
     let (lsb_e, lsb_i) = match scaled {
         Some((be, bi)) => (2f64.powi(-kg_e) / be, 2f64.powi(-kg_i) / bi),
@@ -528,17 +534,17 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
     b.cmplt(r(11), r(5), r(6)).cmpeq(r(12), r(10), r(9)).and(r(11), r(11), r(12)).spike(r(11));
     b.ldp(r(5), p_vreset).sel(r(6), r(11), r(5), r(6)).ldp(r(5), p_tref).sel(r(8), r(11), r(5), r(8)).sts(sv_, r(6)).sts(s_refr, r(8));
     // Synaptic currents decay.
-    decay_e.emit(&mut b, p_de, r(2), r(7), r(2));
+    decay_e.emit_to_zero(&mut b, p_de, r(2), r(7), r(12), r(2));
     b.sts(s_e, r(2));
     if let (Some(s_i), Some(p_di)) = (s_i, p_di) {
-        decay_i.emit(&mut b, p_di, r(3), r(7), r(3));
+        decay_i.emit_to_zero(&mut b, p_di, r(3), r(7), r(12), r(3));
         b.sts(s_i, r(3));
     }
     let mut theta0 = vec![];
     if let (Some(((decay_a, _), _)), Some((p_da, p_aj)), Some(t)) = (&adaptive_decay, p_adapt, s_theta) {
         // Adaptive threshold: jumps at a spike, decays every step.
         b.ldp(r(5), p_aj).add(r(7), r(14), r(5)).sel(r(14), r(11), r(7), r(14)).sat(r(14), r(14), 31);
-        decay_a.emit(&mut b, p_da, r(14), r(7), r(14));
+        decay_a.emit_to_zero(&mut b, p_da, r(14), r(7), r(12), r(14));
         b.sts(t, r(14));
         theta0 = initial(pop, "theta", &Values::Scalar(0.0)).iter().map(|x| to_fixed(pop, "initial theta", *x, sv, "mV")).collect::<Result<_>>()?;
     }

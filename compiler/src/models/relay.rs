@@ -9,7 +9,7 @@ use nerve_isa::kernel::builder::KernelBuilder;
 
 use super::{Cx, NeuronModel, ParamSpec, Params, VarSpec};
 use crate::error::Result;
-use crate::lower::fixed::{declare_ports, finish, sum_ports};
+use crate::lower::fixed::{declare_ports, finish, sum_ports_clamped};
 use crate::lower::quant::assign_scaled;
 use crate::lower::{Body, Incoming, Lowered, ParamVals};
 use crate::net::model::*;
@@ -41,7 +41,7 @@ impl NeuronModel for Relay {
         let (ports, quant) = assign_scaled(cx.arch, pop, incoming, |_| 1.0)?;
         let mut b = KernelBuilder::new("delay_relay");
         let (exps, inputs) = declare_ports(&mut b, &ports, "exc");
-        sum_ports(&mut b, &ports, &exps, &inputs, None, r(0));
+        sum_ports_clamped(&mut b, &ports, &exps, &inputs, None, r(0), &[]);
         b.movi(r(1), 0).cmplt(r(2), r(1), r(0)).spike(r(2));
         let kernel = finish(pop, b)?;
         let params = ports.iter().map(|p| ParamVals::Uniform(p.exp as i32)).collect();
