@@ -849,16 +849,6 @@ impl PyImage {
             _ => Vec::new(),
         };
         let probes = probe_list(probes)?;
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        if threads > cores {
-            // Spinning barriers with more threads than cores: every step waits for a descheduled thread (as `nerve run` warns).
-            warn(
-                py,
-                &format!(
-                    "threads={threads} exceeds the {cores} core(s) this process may use: threads then wait for each other at every step (7–40× slower, measured); results are the same"
-                ),
-            )?;
-        }
         let max_memory = match (max_memory, &probe_out) {
             // Probes kept in memory are checked against the memory available instead.
             (Some(_), None) => {
@@ -893,9 +883,14 @@ impl PyImage {
         // holds no GIL; progress (every 1,024 steps) asks, at most every 50 ms,
         // and a KeyboardInterrupt stops the run (`Machine::stop`).
         let mut interrupted: Option<PyErr> = None;
+        let mut m = py.detach(|| Machine::load_valid(image)).map_err(|e| report_err(e.into()))?;
+        let load_seconds = t_load.elapsed().as_secs_f64();
+        // Warned (as `nerve run` does) with the machine known: only the
+        // threads that run, at most one per core, can outnumber the CPUs.
+        if let Some(w) = session::threads_warning(&m, threads, &format!("threads={threads}")) {
+            warn(py, &w)?;
+        }
         let ran = py.detach(|| -> nerve_report::Result<_> {
-            let mut m = Machine::load_valid(image)?;
-            let load_seconds = t_load.elapsed().as_secs_f64();
             session::apply_cost_model(&mut m, &CostModel { messages, overlap, static_power });
             let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
             m.stop = Some(stop.clone());

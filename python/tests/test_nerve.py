@@ -333,7 +333,7 @@ def test_run_probe_out_writes_as_it_goes(tmp_path):
     with pytest.raises(ValueError, match="probe_out: no probes"):
         img.run(10, probe_out=tmp_path / "none.npy")
     with pytest.raises(ValueError, match="one probe"):
-        img.run(10, probes=["out:v", "out:v"], probe_out=tmp_path / "two.npy")
+        img.run(10, probes=["out:v", "out:isyn"], probe_out=tmp_path / "two.npy")
     with pytest.raises(ValueError, match=r"not JSON: name it \.csv"):
         img.run(10, probes=["out:v"], probe_out=tmp_path / "v.json")
     assert not (tmp_path / "v.json").exists()
@@ -466,13 +466,26 @@ def test_cli_notes_are_python_warnings():
     with pytest.warns(UserWarning, match=r"^neurons_per_core=100000 is past `spinnaker`'s 256 neurons per core: a core holds at most 256"):
         nerve.compile(SMALL, "spinnaker", neurons_per_core=100000)
     img = nerve.compile(input_net(), "spinnaker")
-    with pytest.warns(UserWarning, match=r"^threads=100000 exceeds the \d+ core\(s\) this process may use"):
-        img.run(3, threads=100000)
+    # As many threads run as the image has cores at most: a warning only if
+    # those outnumber the CPUs, saying how many run.
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    many = input_net()
+    many["populations"][1]["size"] = cpus + 2
+    wide = nerve.compile(many, "spinnaker", neurons_per_core=1)
+    with pytest.warns(UserWarning, match=rf"^threads=100000 runs \d+ threads \(at most one per core of the image\), more than the {cpus} CPU\(s\) this process may use"):
+        wide.run(3, threads=100000)
+    with pytest.warns(UserWarning, match=rf"^threads={cpus + 1} exceeds the {cpus} CPU\(s\) this process may use"):
+        wide.run(3, threads=cpus + 1)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         nerve.compile(SMALL, "spinnaker", neurons_per_core=256)
         img.run(3, threads=1)
         img.run(3, threads=0)
+    # More asked for than the CPUs: warned only if more than the CPUs run.
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        ran = img.run(3, threads=100000)
+    assert bool(said) == (ran.report["threads"] > cpus), ([str(w.message) for w in said], ran.report["threads"])
 
 
 def test_nir_choices_speak_python():

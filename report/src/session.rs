@@ -294,6 +294,24 @@ pub fn late_from_ms(dt_ms: f64, steps: u64) -> f64 {
     ((steps as f64 - 0.5) * dt_ms).max(0.0)
 }
 
+/// The warning for a run of `m` asked for `threads` threads (0: one per
+/// CPU), as `asked` spells the request (`--threads 3`, `threads=3`), if the
+/// threads it has ([`engine::threads_used`]: at most one per core of the
+/// image) outnumber the CPUs this process may use: spinning at every step's
+/// barrier, each waits for one the system has descheduled. None when they
+/// fit, however many were asked for (`--threads 3` on two CPUs and an image
+/// of two cores runs two threads, pinned, at full speed).
+pub fn threads_warning(m: &Machine, threads: usize, asked: &str) -> Option<String> {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let used = engine::threads_used(m, if threads == 0 { cpus } else { threads });
+    let what = if used == threads { format!("{asked} exceeds") } else { format!("{asked} runs {used} threads (at most one per core of the image), more than") };
+    (used > cpus).then(|| {
+        format!(
+            "{what} the {cpus} CPU(s) this process may use: the threads then wait for each other at every step (7–40× slower, measured); results are the same"
+        )
+    })
+}
+
 /// The note for `late` input spikes that a run of `steps` does not reach
 /// (`late_from_ms` on): dropped, which a caller who meant a longer run must
 /// hear about. `more` names how to ask for more steps (`--steps`, `steps`).

@@ -235,14 +235,6 @@ fn run_rank(
             return Err(format!("--save-network {}: it writes a JSON network; give a .json path", p.display()).into());
         }
     }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if a.threads > cores {
-        // Spinning barriers with more threads than cores: every step waits for a descheduled thread.
-        eprintln!(
-            "warning: --threads {} exceeds the {cores} core(s) this process may use: threads then wait for each other at every step (7–40× slower, measured); results are the same",
-            a.threads
-        );
-    }
     if a.format.is_some() && a.record.is_none() {
         return Err("--format is the format of --record: give --record FILE too".into());
     }
@@ -320,6 +312,12 @@ fn run_rank(
     // A network compiled here is held whole by every rank.
     let plan_ranks = plan_ranks.or_else(|| (ranks > 1).then(|| nerve_emulator::engine::ranks::partition(&m, ranks)));
     let load_seconds = t_load.elapsed().as_secs_f64();
+    // Once the machine is known: the threads that run are at most one per
+    // core, and only those can outnumber the CPUs. (Over ranks, counted over
+    // every rank's cores: a rank runs no more.)
+    if let (Some(w), 0) = (session::threads_warning(&m, a.threads, &format!("--threads {}", a.threads)), rank) {
+        eprintln!("warning: {w}");
+    }
     session::apply_cost_model(
         &mut m,
         &CostModel {

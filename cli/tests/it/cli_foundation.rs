@@ -37,19 +37,45 @@ fn arch_list_and_show() {
     assert!(v.as_array().unwrap().iter().any(|a| a["name"] == "spinnaker2"), "{s}");
 }
 
-/// More threads than the host's cores: a warning (the run is slower, not different).
+/// More threads than the CPUs: a warning (the run is slower, not different),
+/// only if that many run: at most one per core of the image (`--threads 3`
+/// on two CPUs and an image of two cores ran two threads, pinned, and
+/// warned that they would wait).
 #[test]
-fn more_threads_than_cores_is_warned_about() {
+fn more_threads_than_cpus_is_warned_about_if_they_run() {
     let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("sample.img");
-    nerve_isa::sample::sample_image().write(&p).unwrap();
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    for (threads, warned) in [(cores, false), (cores + 1, true)] {
-        let out = nerve().args(["run", p.to_str().unwrap(), "--steps", "3", "-q", "--threads", &threads.to_string()]).output().unwrap();
-        assert!(out.status.success());
-        let e = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(e.contains(&format!("warning: --threads {threads} exceeds the {cores} core(s)")), warned, "{e}");
+    let d = dir.path();
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let net = |size: usize| {
+        format!(r#"{{"name": "w", "dt_ms": 1.0, "populations": [{{"name": "n", "size": {size}, "model": "lif", "params": {{"i_offset": 1.0}}}}]}}"#)
+    };
+    std::fs::write(d.join("one.json"), net(1)).unwrap();
+    std::fs::write(d.join("wide.json"), net(cpus + 2)).unwrap();
+    let run = |network: &str, threads: usize| {
+        let out = nerve()
+            .current_dir(d)
+            .args(["run", network, "--arch", "loihi", "--neurons-per-core", "1", "--steps", "3", "--json", "--threads", &threads.to_string()])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (String::from_utf8_lossy(&out.stderr).into_owned(), summary["threads"].as_u64().unwrap() as usize)
+    };
+    // One core: one thread runs, however many are asked for.
+    for threads in [cpus + 1, 100_000] {
+        let (e, ran) = run("one.json", threads);
+        assert_eq!(ran, 1);
+        assert!(!e.contains("warning"), "--threads {threads}: {e}");
     }
+    let (e, ran) = run("wide.json", cpus);
+    assert_eq!(ran, cpus);
+    assert!(!e.contains("warning"), "{e}");
+    let (e, ran) = run("wide.json", cpus + 1);
+    assert_eq!(ran, cpus + 1);
+    assert!(e.contains(&format!("warning: --threads {} exceeds the {cpus} CPU(s) this process may use", cpus + 1)), "{e}");
+    let (e, ran) = run("wide.json", 100_000);
+    assert!(ran > cpus);
+    assert!(e.contains(&format!("warning: --threads 100000 runs {ran} threads (at most one per core of the image), more than the {cpus} CPU(s)")), "{e}");
 }
 
 /// Exit status: 2 for a usage error, 1 for an error in the work.

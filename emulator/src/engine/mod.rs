@@ -149,6 +149,16 @@ fn thread_bounds(m: &Machine, range: std::ops::Range<usize>, k: usize) -> Vec<us
     b.iter().map(|x| x + range.start).collect()
 }
 
+/// How many threads a run of `m` on one process asked for `threads` (at
+/// least 1) has: at most one per core, fewer where the cores' work cannot be
+/// cut into that many non-empty parts. What a caller warning about threads
+/// outnumbering the CPUs must count (`--threads 3` on an image of two cores
+/// runs two).
+pub fn threads_used(m: &Machine, threads: usize) -> usize {
+    let all = 0..m.cores.len();
+    thread_bounds(m, all.clone(), threads.clamp(1, all.len().max(1))).len() - 1
+}
+
 /// Runs `steps` timesteps, keeping what `rec` records in memory.
 pub fn run(m: &mut Machine, runner: &dyn KernelRunner, steps: u64, threads: usize, rec: &Recording, progress: &mut dyn FnMut(u64)) -> Result<RunOutput> {
     let rec = Recording { chunk_steps: None, ..rec.clone() };
