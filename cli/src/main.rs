@@ -17,7 +17,7 @@ use std::process::ExitCode;
     version,
     about = "A toolchain for neuromorphic chips: compile, emulate, report",
     long_about = None,
-    after_help = "Example (a network to an energy report):\n  nerve compile examples/small.json --arch spinnaker -o small.img\n  nerve run small.img --steps 1000 --record spikes.csv --report run.json\n  nerve report run.json --html report.html\n\nExit status: 0 done; 1 an error (bad input, an unwritable output, a run that failed: the message names the culprit); 2 a usage error (an unknown option or a bad option value)."
+    after_help = "Example (a network to an energy report):\n  nerve compile examples/small.json --arch spinnaker -o small.img\n  nerve run small.img --steps 1000 --record spikes.csv --report run.json\n  nerve report run.json --html report.html\n\nExit status: 0 done; 1 an error (bad input, an unwritable output, a run that failed: the message names the culprit); 2 a usage error (an unknown option, a bad option value, options that cannot go together)."
 )]
 struct Cli {
     #[command(subcommand)]

@@ -165,6 +165,8 @@ fn is_network(p: &Path) -> bool {
 
 pub fn run(a: RunArgs) -> Result<()> {
     let t_load = std::time::Instant::now();
+    // Before MPI starts: every rank has the same command line, and ends here alike.
+    check_usage(&a);
     // Under mpirun: this process is one rank; rank 0 prints and writes.
     let mut world = crate::mpi::world()?;
     let (rank, ranks) = world.as_ref().map_or((0, 1), |w| (w.rank(), w.size()));
@@ -181,6 +183,63 @@ pub fn run(a: RunArgs) -> Result<()> {
         }
         r => r,
     }
+}
+
+/// Refuses, as a usage error (exit status 2, as clap's own), what the
+/// command line alone shows cannot be run: an option without the one it
+/// qualifies, two that contradict each other, an option for compiling given
+/// with an image, more steps than a run takes.
+fn check_usage(a: &RunArgs) {
+    if a.steps > nerve_isa::MAX_STEPS {
+        usage_error(&format!("--steps {} exceeds {}, the most a run takes", a.steps, nerve_isa::MAX_STEPS));
+    }
+    if let (Some(f), Some(r)) = (a.format, &a.record) {
+        let said = format!("{f:?}").to_lowercase();
+        if let Some(ext) = r.extension().map(|e| e.to_string_lossy().to_lowercase()).filter(|e| ["csv", "json", "npy"].contains(&e.as_str())) {
+            if ext != said {
+                usage_error(&format!("--format {said} contradicts --record {} (a .{ext} file): give one or make them agree", r.display()));
+            }
+        }
+    }
+    if a.format.is_some() && a.record.is_none() {
+        usage_error("--format is the format of --record: give --record FILE too");
+    }
+    if let (Some(p), true) = (&a.probe_out, a.probe.is_empty()) {
+        usage_error(&format!("--probe-out {} is where --probe values go: give --probe POP:VAR too (without it there is nothing to write)", p.display()));
+    }
+    if let Some(p) = &a.save_network {
+        if !nerve_report::has_extension(p, "json") {
+            usage_error(&format!("--save-network {}: it writes a JSON network; give a .json path", p.display()));
+        }
+        if !nerve_report::has_extension(&a.image, "json") {
+            usage_error(&format!("--save-network rewrites the network file: run the network (.json) itself rather than {}", a.image.display()));
+        }
+    }
+    if !is_network(&a.image) {
+        let mut wrong: Vec<&str> = a.build.given();
+        for (name, set) in [("--arch", a.arch.is_some()), ("--save-image", a.save_image.is_some()), ("--compile-report", a.compile_report.is_some())] {
+            if set {
+                wrong.push(name);
+            }
+        }
+        if !wrong.is_empty() {
+            usage_error(&format!(
+                "{}: only for compiling a network (.json or .nir); {} is an image, which holds its own mapping",
+                wrong.join(", "),
+                a.image.display()
+            ));
+        }
+    }
+}
+
+/// Exits with a usage error of `nerve run` (as clap's own, status 2).
+fn usage_error(msg: &str) -> ! {
+    use clap::CommandFactory;
+    let mut cli = crate::Cli::command();
+    cli.build();
+    // invariant: `run` is one of Cli's subcommands (this is its handler)
+    let run = cli.find_subcommand_mut("run").expect("nerve has a run command");
+    run.error(clap::error::ErrorKind::ArgumentConflict, msg).exit()
 }
 
 /// `run` on this process: the whole run, or rank `rank` of `ranks`.
@@ -222,32 +281,7 @@ fn run_rank(
         .chain(a.build.files())
         .collect();
     nerve_report::check_outputs(&outputs, &inputs)?;
-    if let (Some(f), Some(r)) = (a.format, &a.record) {
-        let said = format!("{f:?}").to_lowercase();
-        if let Some(ext) = r.extension().map(|e| e.to_string_lossy().to_lowercase()).filter(|e| ["csv", "json", "npy"].contains(&e.as_str())) {
-            if ext != said {
-                return Err(format!("--format {said} contradicts --record {} (a .{ext} file): give one or make them agree", r.display()).into());
-            }
-        }
-    }
-    if let Some(p) = &a.save_network {
-        if !nerve_report::has_extension(p, "json") {
-            return Err(format!("--save-network {}: it writes a JSON network; give a .json path", p.display()).into());
-        }
-    }
-    if a.format.is_some() && a.record.is_none() {
-        return Err("--format is the format of --record: give --record FILE too".into());
-    }
-    if let (Some(p), true) = (&a.probe_out, a.probe.is_empty()) {
-        return Err(format!("--probe-out {} is where --probe values go: give --probe POP:VAR too (without it there is nothing to write)", p.display()).into());
-    }
-    if a.save_network.is_some() && !nerve_report::has_extension(&a.image, "json") {
-        return Err(format!("--save-network rewrites the network file: run the network (.json) itself rather than {}", a.image.display()).into());
-    }
-    // What needs no machine is checked before compiling: the steps, the input files.
-    if a.steps > nerve_isa::MAX_STEPS {
-        return Err(format!("--steps {} exceeds {}, the most a run takes", a.steps, nerve_isa::MAX_STEPS).into());
-    }
+    // What needs no machine is checked before compiling: the input files.
     let inputs = a.input.iter().map(|f| InputTable::read(f)).collect::<std::result::Result<Vec<_>, _>>()?;
     // Outputs of compiling, put in place once the run's options are checked
     // against the machine: a failing command leaves neither.
@@ -277,20 +311,6 @@ fn run_rank(
         too_many_ranks(&a.image, out.image.cores.len(), ranks)?;
         Machine::load_valid(out.image)?
     } else {
-        let mut wrong: Vec<&str> = a.build.given();
-        for (name, set) in [("--arch", a.arch.is_some()), ("--save-image", a.save_image.is_some()), ("--compile-report", a.compile_report.is_some())] {
-            if set {
-                wrong.push(name);
-            }
-        }
-        if !wrong.is_empty() {
-            return Err(format!(
-                "{}: only for compiling a network (.json or .nir); {} is an image, which holds its own mapping",
-                wrong.join(", "),
-                a.image.display()
-            )
-            .into());
-        }
         if ranks > 1 {
             // Each rank reads its own cores' part (and the file once more,
             // all cores stripped, for the plan every rank computes alike).

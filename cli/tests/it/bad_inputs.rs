@@ -321,12 +321,15 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("run good.img --steps 5 --probe nosuch:v --probe-out out/p.csv", 1, &["no population `nosuch`"]),
     ("run good.img --steps 5 --probe nv --probe-out out/p.csv", 1, &["expected POP:VAR"]),
     ("run good.img --steps 5 --decision nosuch --report out/r.json", 1, &["`nosuch`", "no such population"]),
-    ("run good.img --steps 5 --arch loihi --record out/s.csv", 1, &["--arch", "only for compiling a network"]),
+    ("run good.img --steps 5 --arch loihi --record out/s.csv", 2, &["--arch", "only for compiling a network"]),
     ("run good.json --steps 5 --record out/s.csv", 1, &["needs --arch"]),
-    ("run good.img --steps 5 --format npy --record out/s.csv", 1, &["--format npy contradicts", "s.csv"]),
-    ("run good.img --steps 5 --format json", 1, &["--format", "--record"]),
+    ("run good.img --steps 5 --format npy --record out/s.csv", 2, &["--format npy contradicts", "s.csv"]),
+    ("run good.img --steps 5 --format json", 2, &["--format", "--record"]),
     // Nothing was written, without a word.
-    ("run good.img --steps 5 --probe-out out/p.csv", 1, &["--probe-out out/p.csv", "give --probe"]),
+    ("run good.img --steps 5 --probe-out out/p.csv", 2, &["--probe-out out/p.csv", "give --probe"]),
+    // Usage errors that clap cannot see (the options' values are each fine): 2, as clap's own.
+    ("run good.img --steps 4294967296", 2, &["--steps 4294967296 exceeds 4294967295", "Usage: nerve run"]),
+    ("run good.img --steps 5 --placement spread --record out/s.csv", 2, &["--placement: only for compiling a network", "good.img is an image"]),
     // Spikes may be recorded as JSON, probes not: a .json name held CSV.
     ("run good.img --steps 5 --probe n:v --probe-out out/p.JSON", 1, &["probe file out/p.JSON", "not JSON: name it .csv"]),
     ("run good.img --steps 5 --save-weights out/w.csv", 1, &["no learning projections"]),
@@ -345,11 +348,15 @@ const ROWS: &[(&str, i32, &[&str])] = &[
         &["sp_neuron.csv: spike", "neuron 7"],
     ),
     ("run good.json --arch spinnaker --steps 5 --input sp_nan.csv --save-image out/x.img --compile-report out/m.json", 1, &["line 2", "nan"]),
-    ("run good.json --arch spinnaker --steps 4294967296 --save-image out/x.img --compile-report out/m.json", 1, &["--steps 4294967296 exceeds 4294967295"]),
-    ("run good.json --arch spinnaker --steps 5 --probe n:v --probe n:v --probe-out out/p.npy --save-image out/x.img", 1, &["--probe-out .npy holds one probe"]),
+    ("run good.json --arch spinnaker --steps 4294967296 --save-image out/x.img --compile-report out/m.json", 2, &["--steps 4294967296 exceeds 4294967295"]),
+    (
+        "run good.json --arch spinnaker --steps 5 --probe n:v --probe n:isyn --probe-out out/p.npy --save-image out/x.img",
+        1,
+        &["--probe-out .npy holds one probe"],
+    ),
     ("run good.json --arch spinnaker --steps 5 --save-weights out/w.csv --save-image out/x.img", 1, &["no learning projections"]),
-    ("run good.json --arch spinnaker --steps 5 --save-network out/n.nir", 1, &["--save-network out/n.nir", "a .json path"]),
-    ("run good.img --steps 5 --save-network out/n.json", 1, &["--save-network", "good.img"]),
+    ("run good.json --arch spinnaker --steps 5 --save-network out/n.nir", 2, &["--save-network out/n.nir", "a .json path"]),
+    ("run good.img --steps 5 --save-network out/n.json", 2, &["--save-network", "good.img"]),
     ("run good.img --steps 5 --inference-steps 0", 2, &["--inference-steps", "0"]),
     ("compile good.json --arch spinnaker --neurons-per-core 0 -o out/x.img", 2, &["--neurons-per-core", "0"]),
     // The network's own from_list file is an input of every command that reads the network.
@@ -373,8 +380,8 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("run good.img --steps 5 --max-memory 5X", 2, &["--max-memory", "unknown unit `X`"]),
     ("run good.img --steps 5 --max-memory lots", 2, &["--max-memory", "`lots` is not a size"]),
     // Streamed (over the budget) or not, refused before the run, leaving nothing behind.
-    ("run good.img --steps 50 --probe n:v --probe n:v --probe-out out/p.npy --max-memory 1K", 1, &["--probe-out .npy holds one probe"]),
-    ("run good.img --steps 50 --probe n:v --probe n:v --probe-out out/p.npy", 1, &["--probe-out .npy holds one probe"]),
+    ("run good.img --steps 50 --probe n:v --probe n:isyn --probe-out out/p.npy --max-memory 1K", 1, &["--probe-out .npy holds one probe"]),
+    ("run good.img --steps 50 --probe n:v --probe n:isyn --probe-out out/p.npy", 1, &["--probe-out .npy holds one probe"]),
     // Not `pack`, `spread` or a file: a bad option value, a usage error.
     (
         "compile good.json --arch spinnaker --placement nosuch.csv -o out/x.img",
