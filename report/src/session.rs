@@ -507,7 +507,9 @@ fn run_on(mut m: Machine, r: &Request, ranks: Ranks, progress: &mut dyn FnMut(u6
     m.inject_at(&ext).map_err(nerve_emulator::EmuError::from)?;
     drop(ext);
     let any_marked = m.pops.iter().any(|p| p.record_spikes);
-    let recorded: Vec<bool> = m.pops.iter().map(|p| r.record_all || !any_marked || p.record_spikes).collect();
+    // Relays exist only where a profile's delays are short: recording them
+    // made the same network's recordings differ between profiles.
+    let recorded: Vec<bool> = m.pops.iter().map(|p| p.model != nerve_isa::image::RELAY_MODEL && (r.record_all || !any_marked || p.record_spikes)).collect();
     // The decision latency needs the first spikes of the inputs and of the
     // decision population, recorded or not: the emulator records those
     // populations too, and only the recorded ones' spikes reach the files.

@@ -81,7 +81,7 @@ pub struct RunArgs {
     /// Format of --record (default: from the extension, else CSV).
     #[arg(long, value_enum)]
     format: Option<SpikeFormat>,
-    /// Record every population's spikes, not only those the network marks.
+    /// Record every population's spikes, not only those the network marks (the compiler's delay-extension relays are not the network's: never recorded).
     #[arg(long)]
     record_all: bool,
     /// Probe a state variable every step: POP:VAR (e.g. exc:v). Repeatable.
@@ -126,7 +126,7 @@ pub struct RunArgs {
     /// same files, in bounded memory.
     #[arg(long, default_value = "2G", value_parser = parse_bytes)]
     max_memory: u64,
-    /// Print nothing but errors.
+    /// Print nothing but errors and warnings (a warning is about the result: a coarse NIR dt, threads waiting for CPUs).
     #[arg(short, long)]
     quiet: bool,
     /// Print the run summary as JSON on standard output (the --report file's contents) instead of the text lines.

@@ -704,3 +704,35 @@ fn a_killed_streamed_run_leaves_no_spill_file() {
     assert_eq!(during, Vec::<String>::new(), "files in out/ while the run streams (it holds {spills:?})");
     assert_eq!(listing(), Vec::<String>::new(), "files left in out/ by a killed run");
 }
+
+/// The compiler's delay-extension relays (`s.delay1`, …) are not the
+/// network's populations: `--record-all` and a network marking nothing
+/// recorded them, so the same network's recording differed between a
+/// profile with relays (spinnaker) and one without.
+#[test]
+fn recordings_leave_out_the_compilers_relays() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |x: &str| dir.path().join(x).to_str().unwrap().to_string();
+    // 10 ms at dt 0.1: 100 steps, past the delay slots of a spinnaker core: relays.
+    let net = r#"{"name": "longd", "dt_ms": 0.1, "populations": [{"name": "s", "size": 4, "model": "spike_source_poisson", "params": {"rate": 200.0}, "seed": 1}, {"name": "t", "size": 4, "model": "lif", "params": {"v_rest": -49.0, "v_thresh": -50.0}}], "projections": [{"pre": "s", "post": "t", "connector": {"type": "one_to_one"}, "weight": 0.5, "delay": 10.0}]}"#;
+    std::fs::write(p("longd.json"), net).unwrap();
+    let run = |extra: &[&str], out: &str| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_nerve"))
+            .args(["run", &p("longd.json"), "--arch", "spinnaker", "--steps", "1000", "-q", "--record", &p(out)])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        std::fs::read_to_string(p(out)).unwrap()
+    };
+    let img = std::process::Command::new(env!("CARGO_BIN_EXE_nerve"))
+        .args(["compile", &p("longd.json"), "--arch", "spinnaker", "-o", &p("l.img"), "-q", "--json"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&img.stdout).contains("s.delay1"), "the case needs relays");
+    for (extra, out) in [(&["--record-all"][..], "all.csv"), (&[][..], "default.csv")] {
+        let csv = run(extra, out);
+        let pops: BTreeSet<&str> = csv.lines().skip(1).filter_map(|l| l.split(',').next()).collect();
+        assert_eq!(pops, BTreeSet::from(["s", "t"]), "{extra:?}");
+    }
+}

@@ -19,7 +19,7 @@ pub static RELAY: Relay = Relay;
 
 impl NeuronModel for Relay {
     fn name(&self) -> &'static str {
-        "delay_relay"
+        nerve_isa::image::RELAY_MODEL
     }
     fn about(&self) -> &'static str {
         "a delay-extension relay: spikes in the step an input (weight 1) reaches it (inserted by the compiler)"

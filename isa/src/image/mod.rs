@@ -268,6 +268,10 @@ impl crate::packed::Packed for Synapse {
     }
 }
 
+/// The model of the compiler's delay-extension relays: populations the
+/// network does not have, which spike recordings leave out.
+pub const RELAY_MODEL: &str = "delay_relay";
+
 /// A population in the symbol table.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PopSymbol {
