@@ -230,6 +230,169 @@ fn dest_counts(net: &Network, syn: &[Synapses], splits: &[Split], pre: PopIx) ->
     out
 }
 
+/// The worst excess of need over limit among `need`'s slices: (need ÷
+/// limit, the limit's name, the need, the limit); `None` if every slice fits.
+fn worst_excess(arch: &Arch, need: &[SliceNeeds]) -> Option<(f64, &'static str, u64, u64)> {
+    let c = &arch.core;
+    let mut worst: Option<(f64, &'static str, u64, u64)> = None;
+    let mut consider = |what: &'static str, required: u64, limit: Option<u32>| {
+        if let Some(l) = limit {
+            if required > l as u64 {
+                let r = required as f64 / l.max(1) as f64;
+                if worst.is_none_or(|w| r > w.0) {
+                    worst = Some((r, what, required, l as u64));
+                }
+            }
+        }
+    };
+    for nd in need {
+        consider("synaptic memory words per core", nd.words, Some(c.synapse_words));
+        consider("input keys (axons) per core", nd.keys, c.max_input_keys);
+        consider("input-table entries per core", nd.entries, c.max_input_table_entries);
+        consider("synapses per row (one source neuron to one core)", nd.max_row, Some(c.max_row_length));
+    }
+    worst
+}
+
+/// Ratio steps a population takes before it is bisected: the rounds the
+/// partition had before (64), so that every network that partitioned then
+/// gets the same slices now.
+const RATIO_STEPS: u32 = 64;
+
+/// Shrinks the slices of `post`, which exceed a limit by `worst`.
+///
+/// Its first `RATIO_STEPS` times, one ratio step: slices as many times more
+/// as the worst need exceeds its limit, checked next round (the other
+/// populations may have changed by then). That lands at once when needs grow
+/// with slice size, but a fixed cost per slice (a shared kernel's words, row
+/// headers costing more than the rows) makes it creep by a slice a round;
+/// after that, a bisection for the largest size that fits, the other splits
+/// fixed (a slice's needs as a target depend on its own split only), one
+/// neuron per core fitting or nothing does.
+fn shrink_to_fit(
+    arch: &Arch,
+    net: &Network,
+    syn: &[Synapses],
+    splits: &mut [Split],
+    post: PopIx,
+    worst: (f64, &'static str, u64, u64),
+    steps: &mut u32,
+) -> Result<()> {
+    let pop = net.pop(post);
+    let too_big = |(_, what, required, limit): (f64, &'static str, u64, u64)| CompileError::DoesNotFit {
+        population: pop.name.clone(),
+        arch: arch.name.clone(),
+        limit: what.to_string(),
+        required,
+        available: limit,
+        hint: " even with one neuron per core".to_string(),
+    };
+    let sp = splits[post.index()];
+    if sp.size == 1 {
+        return Err(too_big(worst));
+    }
+    if *steps < RATIO_STEPS {
+        *steps += 1;
+        let count = ((sp.count as f64 * worst.0).ceil() as u32).max(sp.count + 1).min(pop.size);
+        // Equal slices: the size must shrink, or the same split comes back.
+        let size = pop.size.div_ceil(count).min(sp.size - 1).max(1);
+        splits[post.index()] = Split::new(pop.size, size);
+        return Ok(());
+    }
+    let fits = |splits: &[Split]| worst_excess(arch, &needs(arch, net, syn, splits, post, &mut SliceConns::new()));
+    splits[post.index()] = Split::new(pop.size, 1);
+    if let Some(w) = fits(splits) {
+        return Err(too_big(w));
+    }
+    // Invariant: size `lo` fits, `hi` does not.
+    let (mut lo, mut hi) = (1, sp.size);
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        splits[post.index()] = Split::new(pop.size, mid);
+        if fits(splits).is_none() {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    splits[post.index()] = Split::new(pop.size, lo);
+    Ok(())
+}
+
+/// The most distinct destination cores any one neuron of `pre` reaches: a
+/// core holding that neuron alone needs that many output axons.
+fn neuron_dests_max(net: &Network, syn: &[Synapses], splits: &[Split], pre: PopIx) -> u64 {
+    let posts: std::collections::BTreeSet<PopIx> = net.graph.neighbors_directed(pre, petgraph::Direction::Outgoing).collect();
+    // Per destination population, the last neuron that reached each slice.
+    let mut stamp: Vec<Vec<u32>> = posts.iter().map(|q| vec![u32::MAX; splits[q.index()].count as usize]).collect();
+    let groups: Vec<(Split, Vec<&Synapses>)> = posts
+        .iter()
+        .map(|&q| (splits[q.index()], net.graph.edges_connecting(pre, q).map(|e| &syn[petgraph::visit::EdgeRef::id(&e).index()]).collect()))
+        .collect();
+    let mut most = 0;
+    for i in 0..net.pop(pre).size {
+        let mut c = 0;
+        for ((psplit, projs), st) in groups.iter().zip(&mut stamp) {
+            for s in projs {
+                for &j in &s.post[s.row(i as usize)] {
+                    let t = psplit.slice_of(j) as usize;
+                    if st[t] != i {
+                        st[t] = i;
+                        c += 1;
+                    }
+                }
+            }
+        }
+        most = most.max(c);
+    }
+    most
+}
+
+/// Shrinks the slices of `pre` until each core's output axons (neurons ×
+/// distinct destination cores) fit `limit`, its targets' splits fixed; an
+/// error only if one neuron alone reaches more cores than that.
+fn shrink_for_axons(arch: &Arch, net: &Network, syn: &[Synapses], splits: &mut [Split], pre: PopIx, dests: &[u64], limit: u64) -> Result<()> {
+    let pop = net.pop(pre);
+    let sp = splits[pre.index()];
+    let max_dest = dests.iter().copied().max().unwrap_or(1).max(1);
+    if max_dest <= limit {
+        // Slices of limit ÷ destinations neurons: exact when the slices keep their destinations.
+        let size = ((limit / max_dest) as u32).clamp(1, sp.size - 1);
+        splits[pre.index()] = Split::new(pop.size, size);
+        return Ok(());
+    }
+    // Smaller slices reach fewer cores: only a single neuron's reach is a floor.
+    let one = neuron_dests_max(net, syn, splits, pre);
+    if one > limit {
+        return Err(CompileError::DoesNotFit {
+            population: pop.name.clone(),
+            arch: arch.name.clone(),
+            limit: "output axons per core (neurons × destination cores)".into(),
+            required: one,
+            available: limit,
+            hint: " even with one neuron per core (one of its neurons reaches that many cores)".into(),
+        });
+    }
+    let fits = |splits: &[Split]| {
+        let s = splits[pre.index()];
+        let d = dest_counts(net, syn, splits, pre);
+        (0..s.count).all(|k| s.len(k) as u64 * d[k as usize] <= limit)
+    };
+    // Invariant: size `lo` fits (one neuron per core reaches at most `limit` cores), `hi` does not.
+    let (mut lo, mut hi) = (1, sp.size);
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        splits[pre.index()] = Split::new(pop.size, mid);
+        if fits(splits) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    splits[pre.index()] = Split::new(pop.size, lo);
+    Ok(())
+}
+
 /// Finds a split of every population under every core limit.
 pub fn partition(
     arch: &Arch,
@@ -243,8 +406,12 @@ pub fn partition(
     // compile option's.
     let cap = |p: &Population| [p.max_per_core, neurons_per_core].into_iter().flatten().fold(c.max_neurons, u32::min);
     let mut splits: Vec<Split> = net.pops().map(|(_, p)| Split::new(p.size, cap(p))).collect();
-    for round in 0..64 {
-        progress(&format!("partition round {}", round + 1));
+    let mut steps = vec![0u32; splits.len()];
+    // Every change shrinks a slice size, so the rounds end.
+    let mut round = 0u32;
+    loop {
+        round += 1;
+        progress(&format!("partition round {round}"));
         let mut changed = false;
         // Valid when the round changes nothing: then every split it used is final.
         let mut conns = SliceConns::new();
@@ -252,41 +419,9 @@ pub fn partition(
             if pop.model.is_source() {
                 continue;
             }
-            let sp = splits[post.index()];
             let need = needs(arch, net, syn, &splits, post, &mut conns);
-            // The worst ratio of need to limit over all slices and limits.
-            let mut worst: Option<(f64, &'static str, u64, u64)> = None;
-            let mut consider = |what: &'static str, required: u64, limit: Option<u32>| {
-                if let Some(l) = limit {
-                    if required > l as u64 {
-                        let r = required as f64 / l.max(1) as f64;
-                        if worst.is_none_or(|w| r > w.0) {
-                            worst = Some((r, what, required, l as u64));
-                        }
-                    }
-                }
-            };
-            for nd in &need {
-                consider("synaptic memory words per core", nd.words, Some(c.synapse_words));
-                consider("input keys (axons) per core", nd.keys, c.max_input_keys);
-                consider("input-table entries per core", nd.entries, c.max_input_table_entries);
-                consider("synapses per row (one source neuron to one core)", nd.max_row, Some(c.max_row_length));
-            }
-            if let Some((ratio, what, required, limit)) = worst {
-                if sp.size == 1 {
-                    return Err(CompileError::DoesNotFit {
-                        population: pop.name.clone(),
-                        arch: arch.name.clone(),
-                        limit: what.to_string(),
-                        required,
-                        available: limit,
-                        hint: " even with one neuron per core".to_string(),
-                    });
-                }
-                let count = ((sp.count as f64 * ratio).ceil() as u32).max(sp.count + 1).min(pop.size);
-                // Equal slices: the size must shrink, or the same split comes back.
-                let size = pop.size.div_ceil(count).min(sp.size - 1).max(1);
-                splits[post.index()] = Split::new(pop.size, size);
+            if let Some(worst) = worst_excess(arch, &need) {
+                shrink_to_fit(arch, net, syn, &mut splits, post, worst, &mut steps[post.index()])?;
                 changed = true;
             }
         }
@@ -304,19 +439,7 @@ pub fn partition(
                 };
                 let worst = (0..sp.count).map(|k| sp.len(k) as u64 * dests[k as usize]).max().unwrap_or(0);
                 if worst > limit as u64 {
-                    let max_dest = dests.iter().copied().max().unwrap_or(1).max(1);
-                    if max_dest > limit as u64 || sp.size == 1 {
-                        return Err(CompileError::DoesNotFit {
-                            population: pop.name.clone(),
-                            arch: arch.name.clone(),
-                            limit: "output axons per core (neurons × destination cores)".into(),
-                            required: max_dest,
-                            available: limit as u64,
-                            hint: " even with one neuron per core".into(),
-                        });
-                    }
-                    let size = ((limit as u64 / max_dest) as u32).clamp(1, sp.size - 1);
-                    splits[pre.index()] = Split::new(pop.size, size);
+                    shrink_for_axons(arch, net, syn, &mut splits, pre, &dests, limit as u64)?;
                     changed = true;
                 }
             }
@@ -328,7 +451,6 @@ pub fn partition(
             return Ok((splits, conns));
         }
     }
-    Err(CompileError::Internal("partitioning did not converge in 64 rounds".into()))
 }
 
 #[cfg(test)]

@@ -547,3 +547,75 @@ fn stdp_weights_below_one_word() {
     assert_eq!(underflow, 0);
     assert!(err < 1e-3, "{err}");
 }
+
+/// `tiny` with row headers of 5,000 words and room for `extra` synapse
+/// words more: a slice fits while it holds at most `extra` neurons of one
+/// source's row, and the header, a fixed cost per slice, dominates the need.
+fn header_heavy(extra: u32) -> Arch {
+    let mut a = Arch::builtin("tiny").unwrap();
+    a.name = "header-heavy".into();
+    a.topology.chips = [16, 16];
+    a.core.max_neurons = 1000;
+    a.core.row_header_words = 5000;
+    a.core.synapse_words = 5000 + extra;
+    a.core.max_row_length = 1000;
+    a.core.max_output_axons = None;
+    a.validate().unwrap();
+    a
+}
+
+/// One source neuron onto `n` neurons.
+fn one_to_many(n: u32) -> Network {
+    parse(&format!(
+        r#"{{"populations": [{{"name": "s", "size": 1, "model": "spike_source_poisson", "params": {{"rate": 10.0}}}},
+                            {{"name": "t", "size": {n}, "model": "lif"}}],
+            "projections": [{{"pre": "s", "post": "t", "connector": {{"type": "all_to_all"}}, "weight": 0.5}}]}}"#
+    ))
+}
+
+/// A need dominated by a fixed cost per slice shrinks the slice count by
+/// one a ratio step; the partition then bisects for the largest slice that
+/// fits (it stopped at 64 rounds with an internal error), and a population
+/// that cannot fit even one neuron a core is a limit error naming it.
+#[test]
+fn fixed_costs_per_slice_still_partition() {
+    let (n, extra) = (4000, 5);
+    let arch = header_heavy(extra);
+    let fit = extra * arch.synapses_per_word();
+    let out = compile(&arch, &one_to_many(n), &Options::default(), &mut |_| {}).unwrap_or_else(|e| panic!("{e}"));
+    let t = out.report.populations.iter().find(|p| p.name == "t").unwrap();
+    // The largest slice whose row (header plus its synapses) fits, not a smaller one.
+    assert_eq!(t.cores, n.div_ceil(fit), "{t:?}");
+    out.image.validate().unwrap();
+
+    let e = compile(&header_heavy(0), &one_to_many(n), &Options::default(), &mut |_| {}).unwrap_err().to_string();
+    assert!(e.contains("`t`") && e.contains("synaptic memory words") && e.contains("needs 5001") && e.contains("has 5000"), "{e}");
+}
+
+/// The output-axon limit counts neurons × destination cores of a slice, so
+/// a slice whose neurons reach more cores than the limit together (but not
+/// one by one) is split, not refused.
+#[test]
+fn output_axons_split_a_slice_whose_neurons_fit_alone() {
+    let mut arch = Arch::builtin("tiny").unwrap();
+    arch.core.max_output_axons = Some(8);
+    let net = parse(
+        r#"{"populations": [{"name": "s", "size": 16, "model": "spike_source_poisson", "params": {"rate": 300.0}, "seed": 1},
+                            {"name": "t", "size": 16, "model": "lif", "max_per_core": 1}],
+            "projections": [{"pre": "s", "post": "t", "connector": {"type": "one_to_one"}, "weight": 0.5}]}"#,
+    );
+    let out = compile(&arch, &net, &Options::default(), &mut |_| {}).unwrap_or_else(|e| panic!("{e}"));
+    out.image.validate().unwrap();
+    // Each source reaches one core: slices of k neurons reach k cores, k² ≤ 8.
+    let s = out.report.populations.iter().find(|p| p.name == "s").unwrap();
+    assert_eq!(s.cores, 8, "{s:?}");
+
+    // A neuron that alone reaches 16 cores cannot fit 8 output axons.
+    let net = parse(
+        r#"{"populations": [{"name": "s", "size": 2, "model": "spike_source_poisson", "params": {"rate": 300.0}, "seed": 1},
+                            {"name": "t", "size": 16, "model": "lif", "max_per_core": 1}],
+            "projections": [{"pre": "s", "post": "t", "connector": {"type": "all_to_all"}, "weight": 0.5}]}"#,
+    );
+    let e = compile(&arch, &net, &Options::default(), &mut |_| {}).unwrap_err().to_string();
+    assert!(e.contains("`s`") && e.contains("output axons") && e.contains("needs 16") && e.contains("has 8"), "{e}");
+}
