@@ -2,6 +2,7 @@ use clap::Args;
 use nerve_isa::ids::CoreId;
 use nerve_isa::image::{CoreKind, Image, ParamArray};
 use nerve_isa::kernel::asm::disassemble;
+use nerve_isa::learning::LearningRule;
 use std::path::PathBuf;
 
 use super::Result;
@@ -20,8 +21,7 @@ pub fn run(a: DisasmArgs) -> Result<()> {
     match a.core {
         None => {
             for (ki, k) in img.kernels.iter().enumerate() {
-                let users: Vec<String> = img.cores.iter().filter(|c| c.kernel_id().is_some_and(|id| id.index() == ki)).map(|c| c.core.0.to_string()).collect();
-                crate::out::outln!("; kernel {ki}, {} instructions, on cores {}", k.code.len(), abbreviate(&users));
+                crate::out::outln!("; kernel {ki}, {} instructions, {}", k.code.len(), kernel_users(&img, ki));
                 crate::out::outln!("{}", disassemble(k));
             }
             if img.kernels.is_empty() {
@@ -56,6 +56,41 @@ pub fn run(a: DisasmArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// What runs kernel `ki`: neuron cores, and learning rules (a rule's program
+/// runs per plastic synapse, on the cores holding its projections' synapses).
+fn kernel_users(img: &Image, ki: usize) -> String {
+    let mut parts = Vec::new();
+    let cores: Vec<String> = img.cores.iter().filter(|c| c.kernel_id().is_some_and(|id| id.index() == ki)).map(|c| c.core.0.to_string()).collect();
+    if !cores.is_empty() {
+        parts.push(format!("on cores {}", abbreviate(&cores)));
+    }
+    for (ri, rule) in img.rules.iter().enumerate().filter(|(_, r)| r.program().index() == ki) {
+        let kind = match rule {
+            LearningRule::Loihi(_) => "Loihi learning rule",
+            LearningRule::Stdp(_) => "STDP rule",
+        };
+        let (mut projections, mut on) = (Vec::new(), Vec::new());
+        for c in &img.cores {
+            for set in c.plastic.iter().filter(|s| s.rule as usize == ri) {
+                if !projections.contains(&set.projection) {
+                    projections.push(set.projection.clone());
+                }
+                if on.last() != Some(&c.core.0.to_string()) {
+                    on.push(c.core.0.to_string());
+                }
+            }
+        }
+        let named: Vec<String> = projections.iter().map(|p| format!("`{p}`")).collect();
+        let what = if projections.len() == 1 { "projection" } else { "projections" };
+        parts.push(format!("{kind} {ri} of {what} {}, synapses on cores {}", named.join(", "), abbreviate(&on)));
+    }
+    if parts.is_empty() {
+        "run by no core".to_string()
+    } else {
+        parts.join("; ")
+    }
 }
 
 fn abbreviate(v: &[String]) -> String {

@@ -465,3 +465,18 @@ fn outputs_replace_the_old_file_never_write_into_it() {
         }
     }
 }
+
+/// A learning rule's program is a kernel no neuron core runs: the listing
+/// names the rule, its projection and the cores holding its synapses.
+#[test]
+fn disasm_names_learning_rules_and_their_projections() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/stdp-memory/network.json");
+    let img = dir.path().join("l.img");
+    run_ok(nerve().arg("compile").arg(&net).args(["--arch", "spinnaker", "-o"]).arg(&img));
+    let s = run_ok(nerve().arg("disasm").arg(&img));
+    let heads: Vec<&str> = s.lines().filter(|l| l.starts_with("; kernel")).collect();
+    let rule = heads.iter().find(|l| l.contains("STDP rule 0 of projection `memory`, synapses on cores ")).unwrap_or_else(|| panic!("{s}"));
+    assert!(rule.ends_with(|c: char| c.is_ascii_digit()), "{rule}");
+    assert!(heads.iter().all(|l| !l.trim_end().ends_with("on cores")), "{s}");
+}
