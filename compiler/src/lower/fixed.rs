@@ -76,9 +76,10 @@ impl Decay {
     ///
     /// Rounded to nearest, but never less than one LSB towards 0: where the
     /// rounded decrement is 0 (|x|·(1 − f) < 1/2) x moves to x − sgn(x),
-    /// `mulshz(x, 2^31 − 1, 31)` (exact for every x). Truncating x·f towards
-    /// 0 (Loihi's rule) also always contracts, and costs one instruction
-    /// instead of four, but it takes half an LSB a step on average from
+    /// as x + d clamped to [min(x + 1, 0), max(x − 1, 0)] (exact for every
+    /// x, i32::MIN and MAX included). Truncating x·f towards 0 (Loihi's
+    /// rule) also always contracts in one instruction instead of nine, but
+    /// it takes half an LSB a step on average from
     /// every current, a bias of 0.5/(1 − f) LSBs under a steady drive: the
     /// mean of a current fed 105 LSBs every 10 steps (0.001 nA at PyNN's
     /// defaults) fell by 4.8%, one spike's charge at dt 0.01 ms by 15%.
@@ -91,7 +92,10 @@ impl Decay {
         b.ldp(r(5), param);
         match self {
             Decay::Complement => {
-                b.mulshr(d, x, r(5), 32).movi(t, i32::MAX).mulshz(t, x, t, 31).add(r(5), x, d).sel(out, d, r(5), t);
+                // x + d clamped to [min(x + 1, 0), max(x − 1, 0)]: the same
+                // value as "x − sgn(x) where d = 0", in ALU operations only
+                // (a vector JIT lowers a 32×32→64 multiply to many).
+                b.mulshr(d, x, r(5), 32).add(d, x, d).movi(r(5), 0).addi(t, x, -1).max(t, t, r(5)).min(d, d, t).addi(t, x, 1).min(t, t, r(5)).max(out, d, t);
             }
             Decay::Shift(sh) => {
                 b.mulshz(out, x, r(5), sh);
