@@ -89,13 +89,25 @@ impl Decay {
     /// For f < 1/2 (the `Shift` form) x·f is truncated towards 0: it always
     /// contracts, and the bias it adds stays below an LSB (0.5/(1 − f) < 1).
     pub fn emit_to_zero(self, b: &mut KernelBuilder, param: Param, x: Reg, d: Reg, t: Reg, out: Reg) {
+        self.emit_to_zero_with(b, param, x, d, t, out, None);
+    }
+
+    /// [`Decay::emit_to_zero`] with `zero`, if given, a register the
+    /// caller keeps at 0 (one instruction fewer than loading it).
+    #[allow(clippy::too_many_arguments)]
+    pub fn emit_to_zero_with(self, b: &mut KernelBuilder, param: Param, x: Reg, d: Reg, t: Reg, out: Reg, zero: Option<Reg>) {
         b.ldp(r(5), param);
         match self {
             Decay::Complement => {
                 // x + d clamped to [min(x + 1, 0), max(x − 1, 0)]: the same
                 // value as "x − sgn(x) where d = 0", in ALU operations only
                 // (a vector JIT lowers a 32×32→64 multiply to many).
-                b.mulshr(d, x, r(5), 32).add(d, x, d).movi(r(5), 0).addi(t, x, -1).max(t, t, r(5)).min(d, d, t).addi(t, x, 1).min(t, t, r(5)).max(out, d, t);
+                b.mulshr(d, x, r(5), 32).add(d, x, d);
+                let zero = zero.unwrap_or_else(|| {
+                    b.movi(r(5), 0);
+                    r(5)
+                });
+                b.addi(t, x, -1).max(t, t, zero).min(d, d, t).addi(t, x, 1).min(t, t, zero).max(out, d, t);
             }
             Decay::Shift(sh) => {
                 b.mulshz(out, x, r(5), sh);

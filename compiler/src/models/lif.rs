@@ -533,18 +533,18 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
     }
     b.cmplt(r(11), r(5), r(6)).cmpeq(r(12), r(10), r(9)).and(r(11), r(11), r(12)).spike(r(11));
     b.ldp(r(5), p_vreset).sel(r(6), r(11), r(5), r(6)).ldp(r(5), p_tref).sel(r(8), r(11), r(5), r(8)).sts(sv_, r(6)).sts(s_refr, r(8));
-    // Synaptic currents decay.
-    decay_e.emit_to_zero(&mut b, p_de, r(2), r(7), r(12), r(2));
+    // Synaptic currents decay; r9 is still the refractory test's 0.
+    decay_e.emit_to_zero_with(&mut b, p_de, r(2), r(7), r(12), r(2), Some(r(9)));
     b.sts(s_e, r(2));
     if let (Some(s_i), Some(p_di)) = (s_i, p_di) {
-        decay_i.emit_to_zero(&mut b, p_di, r(3), r(7), r(12), r(3));
+        decay_i.emit_to_zero_with(&mut b, p_di, r(3), r(7), r(12), r(3), Some(r(9)));
         b.sts(s_i, r(3));
     }
     let mut theta0 = vec![];
     if let (Some(((decay_a, _), _)), Some((p_da, p_aj)), Some(t)) = (&adaptive_decay, p_adapt, s_theta) {
         // Adaptive threshold: jumps at a spike, decays every step.
         b.ldp(r(5), p_aj).add(r(7), r(14), r(5)).sel(r(14), r(11), r(7), r(14)).sat(r(14), r(14), 31);
-        decay_a.emit_to_zero(&mut b, p_da, r(14), r(7), r(12), r(14));
+        decay_a.emit_to_zero_with(&mut b, p_da, r(14), r(7), r(12), r(14), Some(r(9)));
         b.sts(t, r(14));
         theta0 = initial(pop, "theta", &Values::Scalar(0.0)).iter().map(|x| to_fixed(pop, "initial theta", *x, sv, "mV")).collect::<Result<_>>()?;
     }
