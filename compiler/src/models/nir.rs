@@ -11,8 +11,8 @@ use nerve_isa::kernel::builder::KernelBuilder;
 
 use super::{Cx, Initial, Default::*, Neuron, NeuronModel, ParamSpec, Params, Range::*, VarSpec};
 use crate::error::Result;
-use crate::lower::fixed::{declare_ports, finish, fixed, sum_ports_clamped, to_fixed};
-use crate::lower::quant::{assign_scaled, current_scale, port_clamps, product_bits, worst_input};
+use crate::lower::fixed::{declare_ports, finish, fixed, sum_ports_clamped, to_fixed, Decay};
+use crate::lower::quant::{assign_scaled, current_scale_of, port_clamps, product_bits, shared_scale, worst_input};
 use crate::lower::{bad, Body, Incoming, Lowered, ParamVals};
 use crate::net::model::*;
 
@@ -195,11 +195,13 @@ impl NirNeuron {
 fn lower_nir(arch: &Arch, pop: &Population, p: &NirNeuron, incoming: &[Incoming]) -> Result<Lowered> {
     let n = pop.size as usize;
     let dt = p.dt_s;
-    // x (input) scale: the weights' and the bias's.
-    let (_, bmax) = p.bias.min_max(n);
-    let (bmin, _) = p.bias.min_max(n);
+    // x (input) scale: the weights' and the bias's. Every port adds into x
+    // with its weights' sign, so the scale holds both receptors' largest
+    // weight: NIR files give only excitatory projections, but a network built
+    // through the API may give an inhibitory one, which was not counted.
+    let (bmin, bmax) = p.bias.min_max(n);
     let babs = bmax.abs().max(bmin.abs());
-    let mut kx = current_scale(arch, incoming, Receptor::Excitatory, 1.0);
+    let mut kx = shared_scale(&[current_scale_of(arch, incoming, Receptor::Excitatory, 1.0), current_scale_of(arch, incoming, Receptor::Inhibitory, 1.0)]);
     if babs > 0.0 {
         kx = kx.min((26.0 - babs.log2()).floor() as i32);
     }
@@ -232,6 +234,7 @@ fn lower_nir(arch: &Arch, pop: &Population, p: &NirNeuron, incoming: &[Incoming]
     let fx = |name: &str, f: &[f64]| fixed(f).ok_or_else(|| bad(pop, format!("{name} is out of the fixed-point range")));
     let q = |name: &str, v: &Values, scale: f64| -> Result<Vec<i32>> { (0..n).map(|i| to_fixed(pop, name, v.get(i), scale, "")).collect() };
     let k = p.kind;
+    let cuba = matches!(k, NirKind::CubaLI | NirKind::CubaLIF);
     let a_m: Vec<f64> = (0..n).map(|i| dt / p.tau_mem.get(i)).collect();
     let a_s: Vec<f64> = (0..n).map(|i| dt / p.tau_syn.get(i)).collect();
     // Coefficient of x (or i) in the v update, in v LSB per x LSB.
@@ -245,9 +248,14 @@ fn lower_nir(arch: &Arch, pop: &Population, p: &NirNeuron, incoming: &[Incoming]
     let bs: Vec<f64> = (0..n).map(|i| a_s[i] * p.w_in.get(i)).collect();
     let (a_q, sh_a) = fx("dt/tau", &a_m)?;
     let (b_q, sh_b) = fx("the input coefficient", &b)?;
-    let (as_q, sh_as) = fx("dt/tau_syn", &a_s)?;
+    // The current decays to 0 by i·(1 − dt/τs), rounded to nearest but at
+    // least one LSB a step (`Decay::emit_to_zero`): as i − round(i·dt/τs)
+    // every |i| < 0.5·τs/dt LSB was a fixed point (50 LSBs at dt/τs = 0.01),
+    // and v integrated the remainder: one spike into a CubaLIF with
+    // τ_mem = 1,000 s fired it every 630 steps for ever (the reference: once).
+    let f_s: Vec<f64> = a_s.iter().map(|a| 1.0 - a).collect();
+    let decay_s = cuba.then(|| Decay::plan(pop, "1 − dt/tau_syn", &f_s)).transpose()?;
     let (bs_q, sh_bs) = fx("dt·w_in/tau_syn", &bs)?;
-    let cuba = matches!(k, NirKind::CubaLI | NirKind::CubaLIF);
     let leak = matches!(k, NirKind::LI | NirKind::LIF | NirKind::CubaLI | NirKind::CubaLIF);
     let fires = if p.fire && !k.spikes() { "_threshold" } else { "" };
     let mut kb = KernelBuilder::new(&format!("nir_{}{fires}", k.primitive().to_lowercase()));
@@ -256,7 +264,7 @@ fn lower_nir(arch: &Arch, pop: &Population, p: &NirNeuron, incoming: &[Incoming]
     let p_bias = kb.param("bias");
     let p_b = kb.param("b");
     let p_leak = leak.then(|| (kb.param("a_m"), kb.param("vleak")));
-    let p_cuba = cuba.then(|| (kb.param("a_s"), kb.param("b_s")));
+    let p_cuba = cuba.then(|| (kb.param("d_s"), kb.param("b_s")));
     let p_vth = kb.param("vth");
     let p_vreset = kb.param("vreset");
     let (exps, inputs) = declare_ports(&mut kb, &ports, "x");
@@ -292,9 +300,10 @@ fn lower_nir(arch: &Arch, pop: &Population, p: &NirNeuron, incoming: &[Incoming]
             kb.ldp(r(2), p_vth).cmplt(r(3), r(2), r(0)).spike(r(3));
         }
         Some(s_v) => {
-            if let (Some(s_i), Some((p_as, p_bs))) = (s_i, p_cuba) {
-                // i += dt/τs·(w_in·x − i)
-                kb.lds(r(4), s_i).ldp(r(5), p_as).mulshr(r(6), r(4), r(5), sh_as).sub(r(4), r(4), r(6));
+            if let (Some(s_i), Some((p_ds, p_bs)), Some((decay_s, _))) = (s_i, p_cuba, &decay_s) {
+                // i ← (1 − dt/τs)·i + dt/τs·w_in·x
+                kb.lds(r(4), s_i);
+                decay_s.emit_to_zero(&mut kb, p_ds, r(4), r(6), r(7), r(4));
                 kb.ldp(r(5), p_bs).mulshr(r(6), r(0), r(5), sh_bs).add(r(4), r(4), r(6));
                 if let Some(bits) = i_clamp {
                     kb.sat(r(4), r(4), bits);
@@ -339,8 +348,8 @@ fn lower_nir(arch: &Arch, pop: &Population, p: &NirNeuron, incoming: &[Incoming]
         pv.push(ParamVals::from_vec(a_q));
         pv.push(ParamVals::from_vec(q("v_leak", &p.v_leak, sv)?));
     }
-    if cuba {
-        pv.push(ParamVals::from_vec(as_q));
+    if let Some((_, ds_q)) = decay_s {
+        pv.push(ds_q);
         pv.push(ParamVals::from_vec(bs_q));
     }
     let vth_scale = if k == NirKind::Threshold { 1.0 / lsb_x } else { sv };
