@@ -382,21 +382,7 @@ fn last_layers(net: &Network, projs: &[(ProjIx, PopIx, PopIx, &Projection)]) -> 
     for (_, pre, post, _) in projs {
         succ[pre.index()].push(post.index());
     }
-    let reach = |s: usize| {
-        let mut seen = vec![false; n];
-        let mut stack = vec![s];
-        seen[s] = true;
-        while let Some(u) = stack.pop() {
-            for &v in &succ[u] {
-                if !seen[v] {
-                    seen[v] = true;
-                    stack.push(v);
-                }
-            }
-        }
-        seen
-    };
-    let reached: Vec<Vec<bool>> = (0..n).map(reach).collect();
+    let reached: Vec<Vec<bool>> = (0..n).map(|s| crate::front::nir::schedule::reachable(&succ, s)).collect();
     (0..n).map(|p| (0..n).all(|q| !reached[p][q] || reached[q][p])).collect()
 }
 

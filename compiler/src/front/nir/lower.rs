@@ -760,21 +760,7 @@ fn loop_error(
             back[b].push(a);
         }
     }
-    let reach = |start: usize, adj: &[Vec<usize>]| {
-        let mut seen = vec![false; n];
-        let mut stack = vec![start];
-        seen[start] = true;
-        while let Some(u) = stack.pop() {
-            for &v in &adj[u] {
-                if !seen[v] {
-                    seen[v] = true;
-                    stack.push(v);
-                }
-            }
-        }
-        seen
-    };
-    let (from_post, to_pre) = (reach(post, &fwd), reach(pre, &back));
+    let (from_post, to_pre) = (super::schedule::reachable(&fwd, post), super::schedule::reachable(&back, pre));
     let mut on_loop: Vec<usize> = (0..n).filter(|&k| from_post[k] && to_pre[k] && pop_of.contains_key(&flat.nodes[k].0)).collect();
     on_loop.sort_by_key(|&k| timing.depth[k]);
     let names: Vec<String> = on_loop.iter().map(|&k| format!("`{}`", flat.nodes[k].0)).collect();

@@ -111,6 +111,22 @@ pub fn timing(flat: &FlatGraph) -> Timing {
     Timing { delayed, depth }
 }
 
+/// The nodes reachable from `start` along `adj` (itself included).
+pub fn reachable(adj: &[Vec<usize>], start: usize) -> Vec<bool> {
+    let mut seen = vec![false; adj.len()];
+    let mut stack = vec![start];
+    seen[start] = true;
+    while let Some(u) = stack.pop() {
+        for &v in &adj[u] {
+            if !seen[v] {
+                seen[v] = true;
+                stack.push(v);
+            }
+        }
+    }
+    seen
+}
+
 /// The stateful readout a Threshold is fused with (its one input an I, LI
 /// or CubaLI: one spiking neuron without reset).
 pub fn fused_with(flat: &FlatGraph, preds: &[Vec<(usize, usize)>], t: usize) -> Option<usize> {
