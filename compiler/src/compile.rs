@@ -208,7 +208,7 @@ fn front(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn FnMut(&s
 
     let t = Instant::now();
     // Partition also gives, per (source, target) population, which slices connect.
-    let (splits, conns) = partition(arch, net, opts.neurons_per_core, &syn, progress)?;
+    let (splits, conns) = partition(arch, net, opts.neurons_per_core, &syn, &gap_syn, progress)?;
     times.partition = t.elapsed().as_secs_f64();
     let gap_quant = gap_quant
         .into_iter()

@@ -47,6 +47,9 @@ pub struct MapReport {
     pub arch: String,
     pub neurons: u64,
     pub synapses: u64,
+    /// Gap-junction terms (`GapEdge`s) in the image: each electrical
+    /// synapse's partner term and each joined neuron's self term per port.
+    pub gap_terms: u64,
     pub populations: Vec<PopReport>,
     pub cores_used: u32,
     pub tiles_used: u32,
@@ -85,6 +88,7 @@ pub fn map_report(
         arch: arch.name.clone(),
         neurons: net.num_neurons(),
         synapses: syn.iter().map(|s| s.len()).sum(),
+        gap_terms: image.cores.iter().map(|c| c.gap.len() as u64).sum(),
         populations: net
             .pops()
             .map(|(i, p)| PopReport {

@@ -18,7 +18,11 @@ pub struct CoreStats {
     pub synapses: u64,
     /// What the core stores (a shared kernel once, not its synapses).
     pub synapse_words: u64,
-    /// Rows that packets reach, generated ones included.
+    /// Gap-junction terms into the core (`GapEdge`s: a junction's partner
+    /// term, and each neuron's self term per input port).
+    pub gap_terms: u64,
+    /// Rows that packets reach, generated ones included, and the neurons of
+    /// other cores whose `v` a gap junction reads.
     pub input_keys: u64,
     pub input_entries: u32,
     pub rows: u32,
@@ -72,6 +76,7 @@ pub struct ImageStats {
     pub chips: Vec<ChipStats>,
     pub total_neurons: u64,
     pub total_synapses: u64,
+    pub total_gap_terms: u64,
     pub total_router_entries: u64,
     pub max_router_entries: u32,
 }
@@ -104,7 +109,8 @@ impl ImageStats {
                 neurons: c.n_neurons,
                 synapses: synapses as u64,
                 synapse_words: img.synapse_words(c),
-                input_keys: rows as u64,
+                gap_terms: c.gap.len() as u64,
+                input_keys: rows as u64 + c.gap_sources(),
                 input_entries: c.inputs.len() as u32,
                 rows: rows as u32,
                 kernel_instructions: instrs,
@@ -165,6 +171,7 @@ impl ImageStats {
             },
             total_neurons: cores.iter().map(|c| c.neurons as u64).sum(),
             total_synapses: cores.iter().map(|c| c.synapses).sum(),
+            total_gap_terms: cores.iter().map(|c| c.gap_terms).sum(),
             total_router_entries: tiles.iter().map(|t| t.router_entries as u64).sum(),
             max_router_entries: tiles.iter().map(|t| t.router_entries).max().unwrap_or(0),
             cores,

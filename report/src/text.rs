@@ -269,7 +269,8 @@ pub fn run_lines(s: &Summary, wall_seconds: f64) -> String {
 pub fn map_report(r: &MapReport, arch: &Arch, dest: &str) -> String {
     let mut out = String::new();
     let s = &r.seconds;
-    let _ = writeln!(out, "compiled `{}` for `{}` → {} ({} neurons, {} synapses)", r.network, r.arch, dest, r.neurons, r.synapses);
+    let gaps = if r.gap_terms > 0 { format!(", {} gap-junction terms", r.gap_terms) } else { String::new() };
+    let _ = writeln!(out, "compiled `{}` for `{}` → {} ({} neurons, {} synapses{gaps})", r.network, r.arch, dest, r.neurons, r.synapses);
     let rt = &r.routing;
     let _ = writeln!(
         out,

@@ -34,8 +34,11 @@ pub fn run(a: InspectArgs) -> Result<()> {
         0 => String::new(),
         n => format!(" and {n} forwarding packets only"),
     };
+    // Electrical synapses are no rows and no synapses: listed apart where there are any.
+    let gaps = s.total_gap_terms > 0;
+    let gap_total = if gaps { format!(", {} gap-junction terms", s.total_gap_terms) } else { String::new() };
     crate::out::outln!(
-        "image {}: network `{}` on `{}` ({} of {} cores, {} of {} chips{}), {} neurons, {} synapses, {} routing entries (largest table {} of {})",
+        "image {}: network `{}` on `{}` ({} of {} cores, {} of {} chips{}), {} neurons, {} synapses{}, {} routing entries (largest table {} of {})",
         a.image.display(),
         s.network,
         s.arch,
@@ -46,6 +49,7 @@ pub fn run(a: InspectArgs) -> Result<()> {
         forwarding,
         s.total_neurons,
         s.total_synapses,
+        gap_total,
         s.total_router_entries,
         s.max_router_entries,
         l.router_entries
@@ -64,16 +68,23 @@ pub fn run(a: InspectArgs) -> Result<()> {
                 c.kind.clone(),
                 util(c.neurons as u64, Some(l.neurons_per_core)),
                 c.synapses.to_string(),
+            ]
+            .into_iter()
+            .chain(gaps.then(|| c.gap_terms.to_string()))
+            .chain([
                 util(c.synapse_words, Some(l.synapse_words_per_core)),
                 util(c.input_keys, l.input_keys_per_core),
                 util(c.input_entries as u64, l.input_entries_per_core),
-            ]
+            ])
+            .collect()
         })
         .collect();
-    crate::out::outln!(
-        "\ncores\n{}",
-        table(&["core", "tile", "chip", "population", "runs", "neurons", "synapses", "synapse words", "input keys", "input entries"], rows)
-    );
+    let head: Vec<&str> = ["core", "tile", "chip", "population", "runs", "neurons", "synapses"]
+        .into_iter()
+        .chain(gaps.then_some("gap terms"))
+        .chain(["synapse words", "input keys", "input entries"])
+        .collect();
+    crate::out::outln!("\ncores\n{}", table(&head, rows));
     if s.cores.len() > cap {
         crate::out::outln!("… {} more cores (--all shows them)", s.cores.len() - cap);
     }

@@ -126,9 +126,10 @@ pub fn for_each_row(syns: &[&Synapses], n_pre: u32, post_split: Split, mut f: im
 pub type SliceConns = std::collections::BTreeMap<(PopIx, PopIx), Vec<Vec<u32>>>;
 
 /// What each slice of `post` needs, and (into `conns`) which slices reach it.
-fn needs(arch: &Arch, net: &Network, syn: &[Synapses], splits: &[Split], post: PopIx, conns: &mut SliceConns) -> Vec<SliceNeeds> {
+fn needs(arch: &Arch, net: &Network, syn: &[Synapses], gap: &[Synapses], splits: &[Split], post: PopIx, conns: &mut SliceConns) -> Vec<SliceNeeds> {
     let sp = splits[post.index()];
     let mut out = vec![SliceNeeds::default(); sp.count as usize];
+    gap_needs(net, gap, splits, post, &mut out);
     for (pre, projs) in groups_into(net, post) {
         let group: Vec<&Synapses> = projs.iter().map(|e| &syn[e.index()]).collect();
         // Shared kernels occupy their kernel's words once per slice they reach, not rows.
@@ -179,6 +180,52 @@ fn needs(arch: &Arch, net: &Network, syn: &[Synapses], splits: &[Split], post: P
         conns.insert((pre, post), conn);
     }
     out
+}
+
+/// What the gap junctions into `post` add to its slices' needs, as
+/// `Image::validate` counts them: a word per junction term (each partner's,
+/// and each neuron's self term per input port, here per electrical
+/// projection, at least as many), and an input key per source neuron on
+/// another core (its `v` arrives every step). They take no input-table
+/// entry (their values go to their cores directly) and make no rows.
+fn gap_needs(net: &Network, gap: &[Synapses], splits: &[Split], post: PopIx, out: &mut [SliceNeeds]) {
+    let sp = splits[post.index()];
+    let into: Vec<(usize, &Electrical)> = net.electrical.iter().enumerate().filter(|(_, e)| e.post == post).collect();
+    // The compiler drops a junction of conductance 0 (`gap::edges`).
+    let live = |k: usize, i: usize| gap[k].row(i).filter(move |&at| gap[k].weight(at) != 0.0).map(move |at| gap[k].post[at]);
+    // Self terms: per target neuron, the last projection whose junction reached it.
+    let mut self_mark = vec![usize::MAX; net.pop(post).size as usize];
+    for &(k, _) in &into {
+        for i in 0..gap[k].n_pre() {
+            for j in live(k, i) {
+                let sl = sp.slice_of(j) as usize;
+                out[sl].words += 1;
+                if self_mark[j as usize] != k {
+                    self_mark[j as usize] = k;
+                    out[sl].words += 1;
+                }
+            }
+        }
+    }
+    // Keys: per source population, each source neuron once per target slice it reaches from another core.
+    let mut pres: Vec<PopIx> = into.iter().map(|(_, e)| e.pre).collect();
+    pres.sort_unstable();
+    pres.dedup();
+    for pre in pres {
+        let ps = splits[pre.index()];
+        let mut mark = vec![u32::MAX; sp.count as usize];
+        for i in 0..net.pop(pre).size {
+            for &(k, _) in into.iter().filter(|(_, e)| e.pre == pre) {
+                for j in live(k, i as usize) {
+                    let sl = sp.slice_of(j);
+                    if (pre != post || ps.slice_of(i) != sl) && mark[sl as usize] != i {
+                        mark[sl as usize] = i;
+                        out[sl as usize].keys += 1;
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// `dest_counts` read off the slice graph `needs` built (`None` if it lacks
@@ -269,10 +316,12 @@ const RATIO_STEPS: u32 = 64;
 /// after that, a bisection for the largest size that fits, the other splits
 /// fixed (a slice's needs as a target depend on its own split only), one
 /// neuron per core fitting or nothing does.
+#[allow(clippy::too_many_arguments)]
 fn shrink_to_fit(
     arch: &Arch,
     net: &Network,
     syn: &[Synapses],
+    gap: &[Synapses],
     splits: &mut [Split],
     post: PopIx,
     worst: (f64, &'static str, u64, u64),
@@ -299,7 +348,7 @@ fn shrink_to_fit(
         splits[post.index()] = Split::new(pop.size, size);
         return Ok(());
     }
-    let fits = |splits: &[Split]| worst_excess(arch, &needs(arch, net, syn, splits, post, &mut SliceConns::new()));
+    let fits = |splits: &[Split]| worst_excess(arch, &needs(arch, net, syn, gap, splits, post, &mut SliceConns::new()));
     splits[post.index()] = Split::new(pop.size, 1);
     if let Some(w) = fits(splits) {
         return Err(too_big(w));
@@ -399,6 +448,7 @@ pub fn partition(
     net: &Network,
     neurons_per_core: Option<u32>,
     syn: &[Synapses],
+    gap: &[Synapses],
     progress: &mut dyn FnMut(&str),
 ) -> Result<(Vec<Split>, SliceConns)> {
     let c = &arch.core;
@@ -419,9 +469,9 @@ pub fn partition(
             if pop.model.is_source() {
                 continue;
             }
-            let need = needs(arch, net, syn, &splits, post, &mut conns);
+            let need = needs(arch, net, syn, gap, &splits, post, &mut conns);
             if let Some(worst) = worst_excess(arch, &need) {
-                shrink_to_fit(arch, net, syn, &mut splits, post, worst, &mut steps[post.index()])?;
+                shrink_to_fit(arch, net, syn, gap, &mut splits, post, worst, &mut steps[post.index()])?;
                 changed = true;
             }
         }

@@ -619,3 +619,45 @@ fn output_axons_split_a_slice_whose_neurons_fit_alone() {
     let e = compile(&arch, &net, &Options::default(), &mut |_| {}).unwrap_err().to_string();
     assert!(e.contains("`s`") && e.contains("output axons") && e.contains("needs 16") && e.contains("has 8"), "{e}");
 }
+
+/// `n` LIF neurons joined all to all by gap junctions.
+fn gap_net(n: u32) -> Network {
+    parse(&format!(
+        r#"{{"populations": [{{"name": "a", "size": {n}, "model": "lif"}}],
+            "projections": [{{"pre": "a", "post": "a", "connector": {{"type": "all_to_all", "allow_self_connections": false}}, "weight": 0.01, "receptor": "electrical"}}]}}"#
+    ))
+}
+
+/// A gap junction occupies its target core: a word per term (each
+/// partner's, each neuron's self term) and an input key per partner on
+/// another core. The partition splits for them, validation counts them the
+/// same way, and one neuron that cannot fit its junctions is a limit error.
+#[test]
+fn gap_junctions_take_words_and_keys() {
+    let mut arch = Arch::builtin("tiny").unwrap();
+    // 16 neurons, each with 15 partners and its self term: 16 words a neuron.
+    arch.core.synapse_words = 64;
+    let out = compile(&arch, &gap_net(16), &Options::default(), &mut |_| {}).unwrap_or_else(|e| panic!("{e}"));
+    let a = &out.report.populations[0];
+    assert_eq!((a.neurons_per_core, a.cores), (4, 4), "{a:?}");
+    assert_eq!(out.report.gap_terms, 16 * 16);
+    for c in &out.image.cores {
+        assert_eq!(out.image.synapse_words(c), c.gap.len() as u64);
+        assert_eq!(c.gap_sources(), 12, "{}", c.core);
+    }
+    // The same image where a core holds fewer words, or fewer keys, than its junctions need.
+    let img = out.image.into_image();
+    let mut small = img.clone();
+    small.arch.core.synapse_words = 63;
+    let e = small.validate().unwrap_err().to_string();
+    assert!(e.contains("synaptic memory words") && e.contains("64"), "{e}");
+    let mut few = img;
+    few.arch.core.max_input_keys = Some(11);
+    let e = few.validate().unwrap_err().to_string();
+    assert!(e.contains("input keys") && e.contains("12"), "{e}");
+
+    // Smaller slices have more partners elsewhere: 4 keys fit no split.
+    arch.core.max_input_keys = Some(4);
+    let e = compile(&arch, &gap_net(16), &Options::default(), &mut |_| {}).unwrap_err().to_string();
+    assert!(e.contains("`a`") && e.contains("input keys") && e.contains("has 4"), "{e}");
+}

@@ -402,7 +402,9 @@ impl Image {
         self.populations.iter().enumerate().find(|(_, p)| p.name == name).map(|(i, p)| (PopId(i as u32), p))
     }
 
-    /// Words of synaptic memory a core's rows and shared kernels occupy.
+    /// Words of synaptic memory a core's rows, shared kernels and gap
+    /// junctions occupy (a junction, a 32-bit weight with its source and
+    /// target, a word: docs/arch.md).
     pub fn synapse_words(&self, core: &CoreImage) -> u64 {
         self.synapse_words_of(core, &core.rows, core.synapses.len())
     }
@@ -418,6 +420,7 @@ impl Image {
         debug_assert!((0..100).all(|n| words(n) == self.arch.row_words(n as u32)));
         (0..rows.len()).map(|k| words(row_len(k) as u64)).sum::<u64>()
             + core.conv.iter().map(|c| self.arch.row_words(c.weights.len().min(u32::MAX as usize) as u32)).sum::<u64>()
+            + core.gap.len() as u64
     }
 }
 
@@ -428,6 +431,15 @@ impl CoreImage {
             CoreKind::Neuron { kernel, .. } => Some(*kernel),
             CoreKind::SpikeArray { .. } | CoreKind::External => None,
         }
+    }
+
+    /// Distinct neurons of other cores whose `v` the core's gap junctions
+    /// read: each arrives every step, so each takes an input key (axon).
+    pub fn gap_sources(&self) -> u64 {
+        let mut v: Vec<(CoreId, u16)> = self.gap.iter().filter(|g| g.src_core != self.core).map(|g| (g.src_core, g.src_neuron)).collect();
+        v.sort_unstable();
+        v.dedup();
+        v.len() as u64
     }
 
     /// The row for a packet key, if the core has one.

@@ -376,6 +376,8 @@ impl Image {
                     return invalid(format!("{cid}: row {} is reached by no input entry", r.row));
                 }
             }
+            // A gap junction's source on another core sends its `v` to this one every step: an input axon.
+            input_keys += c.gap_sources();
             if let Some(m) = a.core.max_input_keys {
                 limit(&|| format!("input keys (axons) on {cid}"), input_keys, m as u64)?;
             }
