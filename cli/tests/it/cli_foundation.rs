@@ -480,3 +480,29 @@ fn disasm_names_learning_rules_and_their_projections() {
     assert!(rule.ends_with(|c: char| c.is_ascii_digit()), "{rule}");
     assert!(heads.iter().all(|l| !l.trim_end().ends_with("on cores")), "{s}");
 }
+
+/// Gap junctions are listed by `inspect` (they are neither rows nor
+/// synapses) and counted in their cores' words and keys.
+#[test]
+fn inspect_counts_gap_junctions() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = dir.path().join("gap.json");
+    std::fs::write(
+        &net,
+        r#"{"populations": [{"name": "a", "size": 16, "model": "lif", "max_per_core": 8}],
+            "projections": [{"pre": "a", "post": "a", "connector": {"type": "all_to_all", "allow_self_connections": false}, "weight": 0.01, "receptor": "electrical"}]}"#,
+    )
+    .unwrap();
+    let img = dir.path().join("gap.img");
+    let s = run_ok(nerve().arg("compile").arg(&net).args(["--arch", "tiny", "-o"]).arg(&img));
+    // 240 partner terms and 16 self terms.
+    assert!(s.contains("256 gap-junction terms"), "{s}");
+    let s = run_ok(nerve().arg("inspect").arg(&img));
+    assert!(s.contains("0 synapses, 256 gap-junction terms") && s.contains("gap terms"), "{s}");
+    let v: serde_json::Value = serde_json::from_str(&run_ok(nerve().arg("inspect").arg(&img).arg("--json"))).unwrap();
+    assert_eq!(v["total_gap_terms"], 256);
+    for c in v["cores"].as_array().unwrap() {
+        // 8 neurons × (15 partners + a self term); the other core's 8 neurons send their v.
+        assert_eq!((c["gap_terms"].as_u64(), c["synapse_words"].as_u64(), c["input_keys"].as_u64()), (Some(128), Some(128), Some(8)), "{c}");
+    }
+}
