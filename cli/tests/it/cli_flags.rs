@@ -158,8 +158,10 @@ const ROWS: &[(&str, &str, Check)] = &[
         assert_eq!(text(d, "sd0.csv"), text(d, "sd3.csv"));
     }),
     ("compile", "--effort", |d| {
+        // Spread keeps a slice per tile: on spinnaker's 288 chips the 55 dealt in curve order are
+        // already about as close as they get, on loihi's 4-core tiles more moves still find better.
         let cost = |effort: u32| {
-            nerve(d, &format!("compile small.json --arch spinnaker --neurons-per-core 10 --placement spread --effort {effort} -o ef.img --report ef.json -q"));
+            nerve(d, &format!("compile small.json --arch loihi --neurons-per-core 10 --placement spread --effort {effort} -o ef.img --report ef.json -q"));
             let v = json(d, "ef.json");
             (v["placement_cost_initial"].as_f64().unwrap(), v["placement_cost_final"].as_f64().unwrap())
         };

@@ -6,9 +6,12 @@
 //!    over chips and, within a chip, over its tiles. `pack` fills every core of
 //!    a tile before the next; `spread` deals slices round-robin over all tiles.
 //! 2. Refinement (simulated annealing, seeded): swaps of slices between cores
-//!    (or into free cores on tiles already in use) that lower the
-//!    neuron-weighted distance Σ n_src × hops(src, dst) over communicating
-//!    slice pairs. It never adds a chip.
+//!    (or moves into free cores) that lower the neuron-weighted distance
+//!    Σ n_src × hops(src, dst) over communicating slice pairs. For `pack`
+//!    the free cores are on tiles already in use: it never adds a chip. For
+//!    `spread` they are on any tile, but a slice only moves to a tile holding
+//!    fewer slices than its own, so min(slices, tiles) tiles stay in use and
+//!    none holds more than it was dealt.
 
 use nerve_isa::arch::{Arch, TopologyKind};
 use nerve_isa::ids::{CoreId, TileId};
@@ -435,7 +438,16 @@ fn anneal(arch: &Arch, adj: &[Vec<(u32, f64)>], core_of: &mut [CoreId], dist: &D
     tiles.sort();
     tiles.dedup();
     let mut occupant: std::collections::BTreeMap<CoreId, u32> = core_of.iter().enumerate().map(|(i, &c)| (c, i as u32)).collect();
-    let cand: Vec<CoreId> = tiles.iter().flat_map(|&t| (0..cpt).map(move |l| arch.core_at(t, l))).collect();
+    // `spread` keeps its slices dealt: a move into a free core (left to
+    // itself, cohesion gathered the slices onto a few tiles) must not leave
+    // the new tile fuller than the old; swaps keep every tile's count.
+    let spread = matches!(opts.strategy, Strategy::Spread);
+    let mut per_tile: std::collections::BTreeMap<TileId, u32> = std::collections::BTreeMap::new();
+    for &c in core_of.iter() {
+        *per_tile.entry(arch.tile_of(c)).or_default() += 1;
+    }
+    let cand: Vec<CoreId> =
+        if spread { (0..arch.num_cores()).map(CoreId).collect() } else { tiles.iter().flat_map(|&t| (0..cpt).map(move |l| arch.core_at(t, l))).collect() };
     // Moves within a tile change no distance and are never made: with one
     // tile in use nothing can move.
     if tiles.len() < 2 {
@@ -477,7 +489,7 @@ fn anneal(arch: &Arch, adj: &[Vec<(u32, f64)>], core_of: &mut [CoreId], dist: &D
             let nx = (tx as i64 + dx).rem_euclid(w as i64) as u32;
             let ny = (ty as i64 + dy).rem_euclid(h as i64) as u32;
             let t = arch.tile_at(nx, ny);
-            if tiles.binary_search(&t).is_err() {
+            if !spread && tiles.binary_search(&t).is_err() {
                 continue;
             }
             arch.core_at(t, rng.below(cpt as u64) as u32)
@@ -487,8 +499,12 @@ fn anneal(arch: &Arch, adj: &[Vec<(u32, f64)>], core_of: &mut [CoreId], dist: &D
         if cb == ca || arch.tile_of(cb) == arch.tile_of(ca) {
             continue;
         }
-        r.weighed += 1;
         let b = occupant.get(&cb).copied().map(|x| x as usize);
+        let (ta, tb) = (arch.tile_of(ca), arch.tile_of(cb));
+        if spread && b.is_none() && per_tile.get(&tb).copied().unwrap_or(0) + 1 > per_tile.get(&ta).copied().unwrap_or(0) {
+            continue;
+        }
+        r.weighed += 1;
         let (pa, pb) = (xy(ca), xy(cb));
         let mut delta = local(core_of, a, pb, b) - local(core_of, a, pa, b);
         if let Some(b) = b {
@@ -502,6 +518,11 @@ fn anneal(arch: &Arch, adj: &[Vec<(u32, f64)>], core_of: &mut [CoreId], dist: &D
             if let Some(b) = b {
                 core_of[b] = ca;
                 occupant.insert(ca, b as u32);
+            } else {
+                *per_tile.entry(tb).or_default() += 1;
+                if let Some(n) = per_tile.get_mut(&ta) {
+                    *n -= 1;
+                }
             }
         }
     }

@@ -661,3 +661,28 @@ fn gap_junctions_take_words_and_keys() {
     let e = compile(&arch, &gap_net(16), &Options::default(), &mut |_| {}).unwrap_err().to_string();
     assert!(e.contains("`a`") && e.contains("input keys") && e.contains("has 4"), "{e}");
 }
+
+/// `spread` deals the slices over every tile, and refinement keeps that:
+/// it only swaps slices, so min(slices, tiles) tiles stay in use however
+/// strongly the slices attract each other.
+#[test]
+fn spread_uses_every_tile_after_refinement() {
+    use nerve_compiler::map::place::Strategy;
+    let a = Arch::builtin("tiny").unwrap();
+    let tiles = a.num_tiles();
+    for per_core in [16, 4, 2] {
+        let net = parse(&layered(16, 0.5));
+        let mut o = Options { neurons_per_core: Some(per_core), ..Options::default() };
+        o.place.strategy = Strategy::Spread;
+        let out = compile(&a, &net, &o, &mut |_| {}).unwrap_or_else(|e| panic!("{e}"));
+        check_routing(&net, &out.image).unwrap();
+        let slices: u32 = out.report.populations.iter().map(|p| p.cores).sum();
+        let mut used: Vec<_> = out.image.cores.iter().map(|c| a.tile_of(c.core)).collect();
+        used.sort();
+        used.dedup();
+        assert_eq!(used.len() as u32, slices.min(tiles), "{per_core} neurons per core: {slices} slices");
+        // Dealt evenly: no tile holds more than its share.
+        let most = used.iter().map(|t| out.image.cores.iter().filter(|c| a.tile_of(c.core) == *t).count()).max().unwrap();
+        assert_eq!(most as u32, slices.div_ceil(tiles), "{per_core} neurons per core");
+    }
+}
