@@ -175,10 +175,10 @@ fn front(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn FnMut(&s
         let mut incoming: Vec<Incoming> = into[pi.index()]
             .iter()
             .filter(|(e, _)| origin(*e).is_none())
-            .map(|&(e, p)| Incoming { proj: e, p, syn: full(e).unwrap_or(&syn[e.index()]) })
+            .map(|&(e, p)| Incoming { proj: e, p, syn: full(e).unwrap_or(&syn[e.index()]), electrical: false })
             .collect();
         for (k, e) in net.electrical.iter().enumerate().filter(|(_, e)| e.post == pi) {
-            incoming.push(Incoming { proj: ProjIx::new(n_edges + k), p: &e.p, syn: &gap_currents[k] });
+            incoming.push(Incoming { proj: ProjIx::new(n_edges + k), p: &e.p, syn: &gap_currents[k], electrical: true });
         }
         let mut l = lower(arch, pop, &incoming, dt)?;
         // An STDP projection's synapses deliver their words: the report measures those.

@@ -208,6 +208,43 @@ fn one_spike_into_if_decays_to_zero_and_v_settles() {
     }
 }
 
+/// The same for the other signs: an inhibitory current (never positive, its
+/// one-sided clamp) and a merged current fed both signs (the two-sided one).
+#[test]
+fn currents_of_either_sign_decay_to_zero() {
+    let cases = [
+        // (params, projections, probed current, v's reference)
+        (
+            r#"{"tau_syn_I": 10.0}"#,
+            r#"{"pre": "src", "post": "if", "connector": {"type": "one_to_one"}, "weight": -0.5, "receptor": "inhibitory"}"#,
+            "isyn_inh",
+            -65.0 - 0.5 * 10.0,
+        ),
+        (
+            r#"{}"#,
+            r#"{"pre": "src", "post": "if", "connector": {"type": "one_to_one"}, "weight": 0.5}, {"pre": "src2", "post": "if", "connector": {"type": "one_to_one"}, "weight": -0.75, "receptor": "inhibitory"}"#,
+            "isyn",
+            -65.0 + (0.5 - 0.75) * 5.0,
+        ),
+    ];
+    for (params, projs, current, v_ref) in cases {
+        let text = format!(
+            r#"{{"dt_ms": 0.1, "populations": [
+              {{"name": "src", "size": 1, "model": "spike_source_array", "spike_times": [[1.0]]}},
+              {{"name": "src2", "size": 1, "model": "spike_source_array", "spike_times": [[3.0]]}},
+              {{"name": "if", "size": 1, "model": "if", "params": {params}}}],
+              "projections": [{projs}]}}"#
+        );
+        let steps = 100_000u64;
+        let (spikes, t, _) = run_probes(&text, steps, "if", &[current, "v"]);
+        assert_eq!(spikes, 0, "{current}: `if` fired");
+        let last = steps as usize - 1;
+        assert_eq!(t[0][last / 2], 0.0, "{current}: the current never reached 0");
+        assert_eq!(t[1][last], t[1][last / 2], "{current}: v still moves");
+        assert!((t[1][last] - v_ref).abs() < 0.01, "{current}: v settled at {} mV, the reference at {v_ref}", t[1][last]);
+    }
+}
+
 /// PyNN's defaults (τsyn_E = τsyn_I: one merged current) with only
 /// excitatory input, 0.001 nA each ms: the mean depolarisation over the
 /// second second within 2% of the f64 recurrence's (0.1000 mV). The empty

@@ -25,6 +25,15 @@ pub fn fixed(f: &[f64]) -> Option<(Vec<i32>, u8)> {
     Some((f.iter().map(|x| (x * 2f64.powi(sh)).round() as i32).collect(), sh as u8))
 }
 
+/// What a kernel knows of a state's sign (from the weights feeding it and
+/// its initial values), for [`Decay::emit_to_zero_with`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signed {
+    NonNegative,
+    NonPositive,
+    Either,
+}
+
 /// How a decay `out ← f·x` (f per neuron) is computed; `plan` chooses.
 ///
 /// When every f is in [0.5, 1] the parameter is the factor's complement
@@ -89,13 +98,15 @@ impl Decay {
     /// For f < 1/2 (the `Shift` form) x·f is truncated towards 0: it always
     /// contracts, and the bias it adds stays below an LSB (0.5/(1 − f) < 1).
     pub fn emit_to_zero(self, b: &mut KernelBuilder, param: Param, x: Reg, d: Reg, t: Reg, out: Reg) {
-        self.emit_to_zero_with(b, param, x, d, t, out, None);
+        self.emit_to_zero_with(b, param, x, d, t, out, None, Signed::Either);
     }
 
     /// [`Decay::emit_to_zero`] with `zero`, if given, a register the
-    /// caller keeps at 0 (one instruction fewer than loading it).
+    /// caller keeps at 0 (one instruction fewer than loading it), and what
+    /// the caller knows of x's sign: a state that never changes sign needs
+    /// one side of the clamp only (three instructions fewer).
     #[allow(clippy::too_many_arguments)]
-    pub fn emit_to_zero_with(self, b: &mut KernelBuilder, param: Param, x: Reg, d: Reg, t: Reg, out: Reg, zero: Option<Reg>) {
+    pub fn emit_to_zero_with(self, b: &mut KernelBuilder, param: Param, x: Reg, d: Reg, t: Reg, out: Reg, zero: Option<Reg>, sign: Signed) {
         b.ldp(r(5), param);
         match self {
             Decay::Complement => {
@@ -107,7 +118,13 @@ impl Decay {
                     b.movi(r(5), 0);
                     r(5)
                 });
-                b.addi(t, x, -1).max(t, t, zero).min(d, d, t).addi(t, x, 1).min(t, t, zero).max(out, d, t);
+                // Were x of the other sign after all, the one-sided clamp
+                // leaves x + d as it is: rounding to nearest, never worse.
+                match sign {
+                    Signed::NonNegative => b.addi(t, x, -1).max(t, t, zero).min(out, d, t),
+                    Signed::NonPositive => b.addi(t, x, 1).min(t, t, zero).max(out, d, t),
+                    Signed::Either => b.addi(t, x, -1).max(t, t, zero).min(d, d, t).addi(t, x, 1).min(t, t, zero).max(out, d, t),
+                };
             }
             Decay::Shift(sh) => {
                 b.mulshz(out, x, r(5), sh);

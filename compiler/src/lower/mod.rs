@@ -67,9 +67,28 @@ pub struct Incoming<'a> {
     pub proj: ProjIx,
     pub p: &'a Projection,
     pub syn: &'a Synapses,
+    /// Gap junctions' terms, g·(v_pre − v): of either sign, whatever `syn`'s
+    /// weights (g·100 mV, standing in for their size).
+    pub electrical: bool,
 }
 
 impl Incoming<'_> {
+    /// Whether every value the projection delivers is ≥ 0 (`sign` 1) or
+    /// ≤ 0 (`sign` −1): its weights, and what a learning rule lets them
+    /// become; never for gap junctions.
+    pub fn one_signed(&self, sign: f64) -> bool {
+        let ok = |w: f64| w * sign >= 0.0;
+        let syn = match &self.syn.weights {
+            crate::net::expand::Weights::Uniform(w) => ok(*w),
+            crate::net::expand::Weights::PerSynapse(v) => v.iter().all(|&w| ok(w)),
+        };
+        let rule = match self.p.plasticity.as_deref() {
+            None => true,
+            Some(Plasticity::Stdp(st)) => ok(st.w_min) && ok(st.w_max),
+            Some(_) => false,
+        };
+        !self.electrical && syn && rule
+    }
     /// The largest weight the projection can have: its synapses', or what
     /// its STDP rule lets them grow to.
     pub fn max_abs_weight(&self) -> f64 {

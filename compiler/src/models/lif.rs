@@ -10,7 +10,7 @@ use nerve_isa::kernel::builder::KernelBuilder;
 
 use super::{Cx, Default::*, Initial, NeuronModel, ParamSpec, Params, PynnMap, PynnParam, Range::*, VarSpec};
 use crate::error::Result;
-use crate::lower::fixed::{approx, declare_ports, finish, fixed, initial, sum_ports_clamped, to_fixed, Decay};
+use crate::lower::fixed::{approx, declare_ports, finish, fixed, initial, sum_ports_clamped, to_fixed, Decay, Signed};
 use crate::lower::quant::{assign_scaled, current_scale_of, max_weight, port_clamps, product_bits, shared_scale, worst_input};
 use crate::lower::{bad, Body, Incoming, Lowered, ParamVals};
 use crate::net::model::*;
@@ -465,6 +465,7 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
     let p_vth = b.param("vth");
     let p_vreset = b.param("vreset");
     let p_tref = b.param("tref");
+    let reset_below = vreset.iter().zip(&vth).all(|(r, t)| r < t);
     pdecl.extend([ParamVals::from_vec(vth), ParamVals::from_vec(vreset), ParamVals::from_vec(tref)]);
     let p_adapt = match &adaptive_decay {
         Some(((_, da_q), aj)) => {
@@ -531,20 +532,44 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
     if let Some(t) = s_theta {
         b.lds(r(14), t).add(r(5), r(5), r(14));
     }
-    b.cmplt(r(11), r(5), r(6)).cmpeq(r(12), r(10), r(9)).and(r(11), r(11), r(12)).spike(r(11));
+    // Held at v_reset, a refractory neuron whose v_reset is below its fixed
+    // threshold cannot cross it: the refractory test is then not needed.
+    if s_theta.is_none() && reset_below {
+        b.cmplt(r(11), r(5), r(6)).spike(r(11));
+    } else {
+        b.cmplt(r(11), r(5), r(6)).cmpeq(r(12), r(10), r(9)).and(r(11), r(11), r(12)).spike(r(11));
+    }
     b.ldp(r(5), p_vreset).sel(r(6), r(11), r(5), r(6)).ldp(r(5), p_tref).sel(r(8), r(11), r(5), r(8)).sts(sv_, r(6)).sts(s_refr, r(8));
-    // Synaptic currents decay; r9 is still the refractory test's 0.
-    decay_e.emit_to_zero_with(&mut b, p_de, r(2), r(7), r(12), r(2), Some(r(9)));
+    // Synaptic currents decay; r9 is still the refractory test's 0. A
+    // current fed by weights of one sign from initial values of that sign
+    // keeps it (the ports' rounding and the decay never cross 0).
+    let signed = |rs: &[Receptor], init: Vec<f64>| {
+        let fed = || incoming.iter().filter(|i| rs.contains(&i.p.receptor));
+        if fed().all(|i| i.one_signed(1.0)) && init.iter().all(|&x| x >= 0.0) {
+            Signed::NonNegative
+        } else if fed().all(|i| i.one_signed(-1.0)) && init.iter().all(|&x| x <= 0.0) {
+            Signed::NonPositive
+        } else {
+            Signed::Either
+        }
+    };
+    let init = |name: &str| initial(pop, name, &Values::Scalar(0.0));
+    let sign_e = if merged {
+        signed(&[Receptor::Excitatory, Receptor::Inhibitory], init("isyn_exc").iter().zip(init("isyn_inh")).map(|(e, i)| e + i).collect())
+    } else {
+        signed(&[Receptor::Excitatory], init("isyn_exc"))
+    };
+    decay_e.emit_to_zero_with(&mut b, p_de, r(2), r(7), r(12), r(2), Some(r(9)), sign_e);
     b.sts(s_e, r(2));
     if let (Some(s_i), Some(p_di)) = (s_i, p_di) {
-        decay_i.emit_to_zero_with(&mut b, p_di, r(3), r(7), r(12), r(3), Some(r(9)));
+        decay_i.emit_to_zero_with(&mut b, p_di, r(3), r(7), r(12), r(3), Some(r(9)), signed(&[Receptor::Inhibitory], init("isyn_inh")));
         b.sts(s_i, r(3));
     }
     let mut theta0 = vec![];
     if let (Some(((decay_a, _), _)), Some((p_da, p_aj)), Some(t)) = (&adaptive_decay, p_adapt, s_theta) {
         // Adaptive threshold: jumps at a spike, decays every step.
         b.ldp(r(5), p_aj).add(r(7), r(14), r(5)).sel(r(14), r(11), r(7), r(14)).sat(r(14), r(14), 31);
-        decay_a.emit_to_zero_with(&mut b, p_da, r(14), r(7), r(12), r(14), Some(r(9)));
+        decay_a.emit_to_zero_with(&mut b, p_da, r(14), r(7), r(12), r(14), Some(r(9)), Signed::Either);
         b.sts(t, r(14));
         theta0 = initial(pop, "theta", &Values::Scalar(0.0)).iter().map(|x| to_fixed(pop, "initial theta", *x, sv, "mV")).collect::<Result<_>>()?;
     }
