@@ -142,14 +142,9 @@ pub struct NirArgs {
     nir: super::compile::NirImportArgs,
 }
 
-/// Exits with a usage error of `nerve export` (as clap's own, status 2).
+/// A usage error of this subcommand (exit status 2).
 fn usage_error(msg: &str) -> ! {
-    use clap::CommandFactory;
-    let mut cli = crate::Cli::command();
-    cli.build();
-    // invariant: `export` is one of Cli's subcommands (this is its handler)
-    let export = cli.find_subcommand_mut("export").expect("nerve has an export command");
-    export.error(clap::error::ErrorKind::ArgumentConflict, msg).exit()
+    super::usage_error("export", msg)
 }
 
 pub fn run(a: ExportArgs) -> Result<()> {

@@ -232,14 +232,9 @@ fn check_usage(a: &RunArgs) {
     }
 }
 
-/// Exits with a usage error of `nerve run` (as clap's own, status 2).
+/// A usage error of this subcommand (exit status 2).
 fn usage_error(msg: &str) -> ! {
-    use clap::CommandFactory;
-    let mut cli = crate::Cli::command();
-    cli.build();
-    // invariant: `run` is one of Cli's subcommands (this is its handler)
-    let run = cli.find_subcommand_mut("run").expect("nerve has a run command");
-    run.error(clap::error::ErrorKind::ArgumentConflict, msg).exit()
+    super::usage_error("run", msg)
 }
 
 /// `run` on this process: the whole run, or rank `rank` of `ranks`.
