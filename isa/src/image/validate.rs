@@ -296,8 +296,8 @@ impl Image {
                 return invalid(format!("{cid}: shared-kernel rows on a profile without `shared_kernels`"));
             }
             // Rows the shared kernels address that stand for a source
-            // neuron: each is generated at load (`expanded`, which also
-            // runs below), however few synapses it has.
+            // neuron: a bound of the rows `expanded` (which also runs
+            // below) walks, however few synapses they have.
             let mut addressed = 0u64;
             for (ki, k) in c.conv.iter().enumerate() {
                 let e = c
