@@ -89,12 +89,10 @@ impl NirChoice {
 }
 
 fn fmt_dt(dt: f64) -> String {
-    let s = format!("{dt}");
-    if s.len() > 10 {
-        format!("{dt:.6e}")
-    } else {
-        s
-    }
+    // Seven significant digits, what a NIR file's float32 holds: a τ of
+    // 2.5e-3 s stored as 0.0024999999 (or computed as r·dt, 0.0025000000000000005)
+    // read as `2.500000e-3` beside `dt 0.001 s`.
+    nerve_isa::num(format!("{dt:.6e}").parse().unwrap_or(dt))
 }
 
 /// snnTorch's `export_to_nir` default timestep.
@@ -259,6 +257,15 @@ fn coarse_steps(g: &FlatGraph, dt: f64, exact: bool) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_shown_in_seven_significant_digits_at_most() {
+        for (x, want) in
+            [(0.0025000000000000005, "0.0025"), (1e-4, "0.0001"), (1.0, "1"), (1e-5, "1e-5"), (0.1234567891234, "0.1234568"), (0.0024999999441206455, "0.0025")]
+        {
+            assert_eq!(fmt_dt(x), want);
+        }
+    }
     use crate::front::nir::model::Array;
 
     fn cuba(tau_mem: f64, r: f64, tau_syn: f64, w_in: f64) -> NirNode {
