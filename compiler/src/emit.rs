@@ -479,7 +479,8 @@ fn fill_population(f: &Fill, post: PopIx, targets: &mut [Building], inner_thread
                 return Err(CompileError::Projection { projection: proj.label.clone(), reason: format!("delay {} steps exceeds 255", sy.max_delay()) });
             }
         }
-        let kernels: Vec<Option<crate::net::expand::SharedKernel>> = group.iter().map(|(sy, _, p)| crate::net::expand::shared_kernel(arch, p, sy)).collect();
+        let kernels: Vec<Option<crate::net::expand::SharedKernel>> =
+            projs.iter().zip(&group).map(|(e, (sy, _, _))| crate::net::expand::shared_kernel(arch, net, *e, sy)).collect();
         // Every connected source slice has a key (checked before the
         // scatter, which then cannot fail).
         for sl in 0..ps.count {

@@ -621,6 +621,71 @@ fn delay_extended_convolutions_on_shared_kernel_profiles() {
     }
 }
 
+/// A static convolution or pooling into a population that another
+/// projection teaches (STDP) is stored synapse by synapse on profiles with
+/// shared kernels (a core's learning walks stored rows; the image refuses a
+/// core with both), while one into an untaught population keeps its kernel;
+/// on every profile the spikes equal those of the same network with each
+/// convolution and pooling written out as `from_list`.
+#[test]
+fn convolutions_beside_learning_are_stored_and_equal_from_list() {
+    let lif = r#""model": "lif", "params": {"tau_m": 10.0, "cm": 0.2, "v_rest": -65.0, "v_reset": -65.0, "v_thresh": -55.0, "tau_refrac": 1.0, "tau_syn_E": 5.0, "tau_syn_I": 5.0}"#;
+    let stdp = r#""plasticity": {"type": "stdp", "timing_dependence": {"type": "spike_pair", "A_plus": 0.05, "A_minus": 0.06}, "weight_dependence": {"type": "additive", "w_min": 0.0, "w_max": 2.0}}"#;
+    // (pre, post, connector, weight) of the static projections, in order.
+    let convs = [
+        ("in", "c", r#"{"type": "conv2d", "in_shape": [1, 4, 4], "weights": [[[[0.3, 0.6], [0.9, 0.4]]]], "stride": [2, 2]}"#, 2.0),
+        ("in", "p", r#"{"type": "sum_pool2d", "in_shape": [1, 4, 4], "kernel": [2, 2]}"#, 1.5),
+        ("in", "q", r#"{"type": "conv2d", "in_shape": [1, 4, 4], "weights": [[[[0.3, 0.6], [0.9, 0.4]]]], "stride": [2, 2]}"#, 2.0),
+    ];
+    let network = |statics: &[String]| {
+        format!(
+            r#"{{"name": "conv_stdp", "dt_ms": 1.0,
+              "populations": [
+                {{"name": "in", "size": 16, "model": "spike_source_poisson", "params": {{"rate": 150.0}}, "seed": 5}},
+                {{"name": "c", "size": 4, {lif}}}, {{"name": "p", "size": 4, {lif}}}, {{"name": "q", "size": 4, {lif}}}],
+              "projections": [
+                {{"pre": "in", "post": "p", "connector": {{"type": "all_to_all"}}, "weight": 0.4, {stdp}}},
+                {s0}, {s1}, {s2},
+                {{"pre": "in", "post": "c", "connector": {{"type": "fixed_probability", "p": 0.5, "seed": 2}}, "weight": 0.4, {stdp}}}]}}"#,
+            s0 = statics[0],
+            s1 = statics[1],
+            s2 = statics[2]
+        )
+    };
+    let kept: Vec<String> = convs.iter().map(|(a, b, c, w)| format!(r#"{{"pre": "{a}", "post": "{b}", "connector": {c}, "weight": {w}}}"#)).collect();
+    let net = nerve_compiler::front::json::parse_network(&network(&kept), Path::new("conv_stdp.json")).unwrap();
+    // The same synapses as lists: every static projection expanded here.
+    let listed: Vec<String> = net
+        .projections()
+        .filter(|(_, _, _, p)| p.plasticity.is_none())
+        .map(|(e, pre, post, _)| {
+            let s = expand(&net, e).unwrap();
+            let entries: Vec<String> =
+                (0..s.n_pre()).flat_map(|i| s.row(i).map(move |at| (i, at))).map(|(i, at)| format!("[{i}, {}, {}]", s.post[at], s.weight(at))).collect();
+            format!(
+                r#"{{"pre": "{}", "post": "{}", "connector": {{"type": "from_list", "connections": [{}]}}}}"#,
+                net.pop(pre).name,
+                net.pop(post).name,
+                entries.join(", ")
+            )
+        })
+        .collect();
+    let net_list = nerve_compiler::front::json::parse_network(&network(&listed), Path::new("conv_stdp_list.json")).unwrap();
+    for name in ["spinnaker", "spinnaker2", "tiny", "loihi"] {
+        let arch = Arch::builtin(name).unwrap();
+        let a = compile(&arch, &net, &Options::default(), &mut |_| {}).unwrap_or_else(|e| panic!("{name}: {e}")).image.into_image();
+        let b = compile(&arch, &net_list, &Options::default(), &mut |_| {}).unwrap_or_else(|e| panic!("{name}: {e}")).image.into_image();
+        let kernels = a.cores.iter().map(|c| c.conv.len()).sum::<usize>();
+        assert_eq!(kernels, usize::from(arch.core.shared_kernels), "{name}: only the convolution into the untaught population shares its kernel");
+        let (_, ra) = emulate(a, 300, false, 1);
+        let (_, rb) = emulate(b, 300, false, 1);
+        for pop in 1..4 {
+            assert!(ra.spikes.iter().filter(|s| s.pop == pop).count() > 5, "{name}: population {pop} needs to spike");
+        }
+        assert_eq!(ra.spikes, rb.spikes, "{name}");
+    }
+}
+
 /// A figure whose status is `unknown` is charged as 0, as the run says
 /// ("unknown figures count as 0"), whatever its placeholder value: per
 /// event and static power alike.

@@ -134,7 +134,7 @@ fn needs(arch: &Arch, net: &Network, syn: &[Synapses], gap: &[Synapses], splits:
         let group: Vec<&Synapses> = projs.iter().map(|e| &syn[e.index()]).collect();
         // Shared kernels occupy their kernel's words once per slice they reach, not rows.
         let kernels: Vec<Option<crate::net::expand::SharedKernel>> =
-            projs.iter().map(|e| crate::net::expand::shared_kernel(arch, &net.graph[*e], &syn[e.index()])).collect();
+            projs.iter().map(|e| crate::net::expand::shared_kernel(arch, net, *e, &syn[e.index()])).collect();
         let any_shared = kernels.iter().any(|k| k.is_some());
         if any_shared {
             let stored: Vec<&Synapses> = group.iter().zip(&kernels).filter(|(_, k)| k.is_none()).map(|(g, _)| *g).collect();

@@ -7,6 +7,7 @@ use crate::error::{CompileError, Result};
 use crate::net::model::*;
 use crate::rng::{stream, Rng};
 use nerve_isa::image::ConvGeometry;
+use petgraph::visit::EdgeRef;
 
 /// Weights of a projection's synapses, in physical units (or integers for loihi_lif).
 #[derive(Clone, Debug)]
@@ -443,14 +444,26 @@ pub struct SharedKernel {
     pub weights: Vec<f64>,
 }
 
-/// The projection's shared kernel, if the target shares kernels and the
+/// The shared kernel of projection `e`, if the target shares kernels and the
 /// projection is a convolution or pooling whose synapses `sy` are the
 /// kernel's, all of one delay. A projection that delay extension split
 /// (`net::delays::extend`) keeps its connector but only the synapses of its
 /// direct stage, with their own delays (the rest go through relays): it is
-/// stored synapse by synapse, as on a target without shared kernels.
-pub fn shared_kernel(arch: &nerve_isa::arch::Arch, p: &Projection, sy: &Synapses) -> Option<SharedKernel> {
+/// stored synapse by synapse, as on a target without shared kernels. So is
+/// one into a population that another projection teaches (per population,
+/// not per core: simpler, and no core of it then mixes the two): a core's learning
+/// rules walk its stored rows, which a core with a shared kernel has none
+/// of (the image refuses both on one core), and stored synapses are the
+/// same synapses.
+pub fn shared_kernel(arch: &nerve_isa::arch::Arch, net: &Network, e: ProjIx, sy: &Synapses) -> Option<SharedKernel> {
     if !arch.core.shared_kernels || matches!(sy.delays, Delays::PerSynapse(_)) {
+        return None;
+    }
+    let p = &net.graph[e];
+    // invariant: `e` is one of the network's projections
+    let (_, post) = net.graph.edge_endpoints(e).expect("a projection has endpoints");
+    // A rule on the convolution itself keeps the kernel, to be refused by name (`emit`).
+    if net.graph.edges_directed(post, petgraph::Direction::Incoming).any(|x| x.id() != e && x.weight().plasticity.is_some()) {
         return None;
     }
     let scale = p.weight.unwrap_or(1.0);
