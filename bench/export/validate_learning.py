@@ -6,7 +6,8 @@
 lava (lava-nc 0.10 fixed_pt, LearningDense + Loihi2FLearningRule): every Loihi2F
 reference case of cli/tests/data/lava_learning (a, a2, b, b2, c, e, f; d needs a
 three-factor neuron lava 0.10 does not ship) as a nerve network, plus two larger
-generated ones (STDPLoihi, 120 x 400 and 60 x 600 all to all, 200 steps):
+generated ones (STDPLoihi, 120 x 400 and 60 x 600 all to all, 200 steps), and case b twice,
+unconnected (two_parts_b: lava runs each connected part on its own):
   1. nerve run NET --arch loihi --record nerve.csv --save-weights nerve_w.csv
   2. nerve export lava NET --arch loihi -o net_lava.py; python net_lava.py
      --out lava.csv --weights lava_w.csv (lava venv)
@@ -87,6 +88,20 @@ def big_network(seed, n_pre, n_post, steps):
     }
 
 
+def two_parts(name, net):
+    """`net` and a copy of it side by side, unconnected: lava runs each connected part on its own,
+    and the script must read each part's spikes and learned weights after that part's run."""
+    copy = json.loads(json.dumps(net))
+    for p in copy["populations"]:
+        p["name"] += "_2"
+    for e in copy["projections"]:
+        e["pre"] += "_2"
+        e["post"] += "_2"
+        e["label"] += "_2"
+    return {**net, "name": name, "populations": net["populations"] + copy["populations"],
+            "projections": net["projections"] + copy["projections"]}
+
+
 def weights(path):
     return [(r["projection"], int(r["pre"]), int(r["post"]), float(r["weight"]), float(r["delay"]))
             for r in csv.DictReader(open(path))]
@@ -97,6 +112,7 @@ def run_lava(args, py):
     data = common.REPO / "cli" / "tests" / "data" / "lava_learning"
     nets = [(n, case_network(n, json.load(open(data / f"{n}.json"))["case"])) for n in CASES]
     nets += [("stdploihi_120x400", big_network(1, 120, 400, 200)), ("stdploihi_60x600", big_network(2, 60, 600, 200))]
+    nets += [("two_parts_b", two_parts("two_parts_b", dict(nets[CASES.index("b_stdploihi")][1])))]
     for name, net in nets:
         d = args.work / "lava" / name
         d.mkdir(parents=True, exist_ok=True)

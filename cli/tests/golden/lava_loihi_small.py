@@ -78,23 +78,19 @@ c.a_out.connect(procs["a"].a_in)
 LEARNING = []
 
 RECORDED = ["a", "b"]
-COMPONENTS = ["src"]  # one population of each connected part
+# Connected parts, each run on its own: a population to run it by, its recorded
+# populations, its learning projections.
+COMPONENTS = [
+    ("src", ["a", "b"], []),
+]
 got = {}
 learned = {}
-for name in COMPONENTS:
+for name, recorded, learns in COMPONENTS:
     procs[name].run(condition=RunSteps(num_steps=T), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
-    for r in RECORDED:
-        if r not in got:
-            try:
-                got[r] = sinks[r].data.get()
-            except Exception:  # not in this component
-                pass
-    for label, _ in LEARNING:
-        if label not in learned:
-            try:
-                learned[label] = np.asarray(learning[label].weights.get()).astype(np.int64)
-            except Exception:  # not in this component
-                pass
+    for r in recorded:
+        got[r] = sinks[r].data.get()
+    for label in learns:
+        learned[label] = np.asarray(learning[label].weights.get()).astype(np.int64)
     procs[name].stop()
 
 # Spikes in nerve's order: step, population (network order), neuron.

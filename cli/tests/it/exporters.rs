@@ -70,6 +70,36 @@ fn lava_script_of_a_loihi_network() {
     check("lava_loihi_small.py", &script_text(&s));
 }
 
+/// Lava runs one connected part at a time, and a read of a process outside
+/// the part it ran returns the process's initial buffer, not an error: each
+/// part reads its own recorded populations and learned weights only (the
+/// script read every one after the first part, freezing the others' zeros;
+/// checked with lava-nc 0.10 by bench/export/validate_lava.py, not in CI).
+#[test]
+fn lava_reads_each_connected_part_after_its_own_run() {
+    let pair = |src: &str, post: &str, label: &str| {
+        [
+            serde_json::json!({"name": src, "size": 2, "model": "spike_source_array", "spike_times": [[1.0, 3.0], [2.0]]}),
+            serde_json::json!({"name": post, "size": 2, "model": "loihi_lif", "params": {"du": 4095.0, "dv": 0.0, "vth": 1.0}, "record": ["spikes"]}),
+            serde_json::json!({"pre": src, "post": post, "label": label, "weight": 60.0, "connector": {"type": "all_to_all"},
+                "plasticity": {"type": "loihi", "dw": "2^-2*x1*y0", "x1_impulse": 16.0, "x1_tau": 4.0}}),
+        ]
+    };
+    let ([sa, na, la], [sb, nb, lb]) = (pair("sa", "na", "La"), pair("sb", "nb", "Lb"));
+    // Populations interleaved, so that a part is not a run of the list.
+    let net = serde_json::json!({"name": "two", "dt_ms": 1.0, "populations": [sa, sb, na, nb], "projections": [la, lb]});
+    let (n, prep) = from_json(&net, "loihi");
+    let s = lava::export(&n, &prep, &lava::Options { steps: Some(8), inputs: vec![] }, "d").unwrap();
+    let t = &s.text;
+    assert!(t.contains("COMPONENTS = [\n    (\"sa\", [\"na\"], [\"La\"]),\n    (\"sb\", [\"nb\"], [\"Lb\"]),\n]\n"), "{t}");
+    let run = &t[t.find("for name, recorded, learns in COMPONENTS:").expect("one run per part")..t.find("# Spikes in nerve's order").unwrap()];
+    assert!(run.contains("for r in recorded:") && run.contains("for label in learns:"), "{run}");
+    assert!(!run.contains("RECORDED") && !run.contains("LEARNING"), "a part reads no other part's processes: {run}");
+    if let Some(r) = python_parses(t) {
+        r.unwrap_or_else(|e| panic!("{e}\n{t}"));
+    }
+}
+
 #[test]
 fn spinnaker_tables_of_small() {
     let (_, out) = build(&example("small.json"), "spinnaker");

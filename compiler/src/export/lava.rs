@@ -277,7 +277,7 @@ def source(n, spikes):
         }
     }
     t.push('\n');
-    let mut learning: Vec<(String, usize)> = Vec::new();
+    let mut learning: Vec<(String, usize, usize)> = Vec::new(); // label, projection, pre population
     for (e, pre, post, syn) in &projs {
         let p = &net.graph[*e];
         let (npre, npost) = (net.pop(*pre).size as usize, net.pop(*post).size as usize);
@@ -307,7 +307,7 @@ def source(n, spikes):
             }
             let wm = matrix(&mut data, &format!("w{}", e.index()), npost, npre, &w);
             if let Some(r) = rule {
-                learning.push((p.label.clone(), e.index()));
+                learning.push((p.label.clone(), e.index(), pre.index()));
                 format!("LearningDense(weights={wm}, learning_rule={}, {kw})", loihi_rule(r))
             } else if delayed {
                 let dm = matrix(&mut data, &format!("d{}", e.index()), npost, npre, &d);
@@ -345,7 +345,7 @@ def source(n, spikes):
         let _ = writeln!(
             t,
             "# Learning projections: (label, index among the network's projections).\nLEARNING = [{}]",
-            learning.iter().map(|(l, i)| format!("({}, {i})", py_str(l))).collect::<Vec<_>>().join(", ")
+            learning.iter().map(|(l, i, _)| format!("({}, {i})", py_str(l))).collect::<Vec<_>>().join(", ")
         );
     }
     if learning.is_empty() {
@@ -365,30 +365,43 @@ def source(n, spikes):
         let (a, b) = (root(&mut comp, pre.index()), root(&mut comp, post.index()));
         comp[a.max(b)] = a.min(b);
     }
-    let mut firsts: Vec<String> = Vec::new();
-    for (pi, pop) in net.pops() {
-        if root(&mut comp, pi.index()) == pi.index() {
-            firsts.push(py_str(&pop.name));
+    // Each part's own recorded populations and learning projections: lava
+    // answers a read of a process outside the part it ran with the process's
+    // initial buffer, not an error, so a part may read only its own.
+    let mut parts: Vec<(usize, Vec<String>, Vec<String>)> = Vec::new();
+    for i in 0..net.num_pops() {
+        if root(&mut comp, i) == i {
+            parts.push((i, Vec::new(), Vec::new()));
         }
     }
-    let _ = writeln!(t, "COMPONENTS = [{}]  # one population of each connected part", firsts.join(", "));
+    let mut part_of = |pop: usize| {
+        let r = root(&mut comp, pop);
+        // invariant: every root was pushed above
+        parts.iter().position(|p| p.0 == r).expect("a root is a part")
+    };
+    let rec_parts: Vec<(usize, String)> =
+        net.pops().filter(|(_, p)| recorded.contains(&p.name)).map(|(pi, p)| (part_of(pi.index()), py_str(&p.name))).collect();
+    let learn_parts: Vec<(usize, String)> = learning.iter().map(|(label, _, pre)| (part_of(*pre), py_str(label))).collect();
+    for (k, name) in rec_parts {
+        parts[k].1.push(name);
+    }
+    for (k, label) in learn_parts {
+        parts[k].2.push(label);
+    }
+    t.push_str("# Connected parts, each run on its own: a population to run it by, its recorded\n# populations, its learning projections.\nCOMPONENTS = [\n");
+    for (r, rec, learn) in &parts {
+        let _ = writeln!(t, "    ({}, [{}], [{}]),", py_str(&net.pop(PopIx::new(*r)).name), rec.join(", "), learn.join(", "));
+    }
+    t.push_str("]\n");
     t.push_str(
         r#"got = {}
 learned = {}
-for name in COMPONENTS:
+for name, recorded, learns in COMPONENTS:
     procs[name].run(condition=RunSteps(num_steps=T), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
-    for r in RECORDED:
-        if r not in got:
-            try:
-                got[r] = sinks[r].data.get()
-            except Exception:  # not in this component
-                pass
-    for label, _ in LEARNING:
-        if label not in learned:
-            try:
-                learned[label] = np.asarray(learning[label].weights.get()).astype(np.int64)
-            except Exception:  # not in this component
-                pass
+    for r in recorded:
+        got[r] = sinks[r].data.get()
+    for label in learns:
+        learned[label] = np.asarray(learning[label].weights.get()).astype(np.int64)
     procs[name].stop()
 
 # Spikes in nerve's order: step, population (network order), neuron.
