@@ -138,6 +138,19 @@ fn setup(dir: &Path) {
         r#"{"name":"x","dt_ms":1.0,"populations":[{"name":"s","size":2,"model":"spike_source_array","spike_times":[[1.0],[2.0]]},{"name":"a","size":2,"model":"loihi_lif","params":{"du":3000,"dv":300,"vth":150}}],
             "projections":[{"pre":"s","post":"a","sign_mode":"excitatory","num_weight_bits":8,"connector":{"type":"from_list","connections":[[0,0,200],[1,1,10]]}}]}"#,
     );
+    // Learning projections' initial weights beyond their sign mode's range (lava keeps them unclipped until the first epoch).
+    for (name, mode, conns) in
+        [("learn_exc300.json", "excitatory", "[0,0,20],[1,0,40],[0,1,300]"), ("learn_mixed.json", "mixed", "[0,0,20],[1,0,-300],[0,1,40]")]
+    {
+        w(
+            name,
+            &format!(
+                r#"{{"name":"x","dt_ms":1.0,"populations":[{{"name":"s","size":2,"model":"spike_source_array","spike_times":[[0,1,2],[1]]}},{{"name":"a","size":2,"model":"loihi_lif","params":{{"du":4095,"dv":0,"vth":1000}}}}],
+                "projections":[{{"pre":"s","post":"a","label":"learn","sign_mode":"{mode}","connector":{{"type":"from_list","connections":[{conns}]}},
+                "plasticity":{{"type":"loihi","dw":"2^-3*u0*x1","x1_impulse":8,"x1_tau":0,"t_epoch":2,"rng_seed":1}}}}]}}"#
+            ),
+        );
+    }
     // A run summary edited to a timestep whose run time overflows to infinity (the pictures' axis ticks never ended).
     let run = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../report/tests/data/run_small.json")).unwrap();
     let mut run: serde_json::Value = serde_json::from_str(&run).unwrap();
@@ -260,6 +273,8 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     // The machine is named first (its 70 cores on one tile were called "past the 57 of its chip").
     ("export spinnaker-tables mesh128.img -o out/t.json", 1, &["architecture `loihi`", "one router per chip on a hexagonal torus"]),
     ("compile loihi_exc200.json --arch tiny -o out/x.img", 1, &["projection s→a", "mantissa 200", "8-bit synapses of `tiny` (−128..127)"]),
+    ("compile learn_exc300.json --arch loihi -o out/x.img", 1, &["projection learn", "synapse 0 → 1", "initial weight 300", "`excitatory`'s 0..255"]),
+    ("run learn_mixed.json --arch loihi --steps 4", 1, &["projection learn", "synapse 1 → 0", "initial weight -300", "`mixed`'s −256..255"]),
     ("compile fake.nir --arch loihi -o out/x.img", 1, &["fake.nir", "HDF5"]),
     ("compile trunc.nir --arch loihi -o out/x.img", 1, &["trunc.nir"]),
     // Spike files.

@@ -90,6 +90,31 @@ impl NeuronModel for LoihiLif {
     }
 }
 
+/// A learning projection's initial weight beyond its sign mode's range,
+/// named by its first synapse: lava keeps such a weight unclipped until the
+/// rule's first epoch (bench/learning/lava/SPEC.md §5.7), where the image
+/// holds a clipped mantissa from step 0, so the spikes would differ (static
+/// projections' clipping is lava's too, and only counted).
+fn unclipped_learning_weight(inc: &Incoming, q: &ProjQuant) -> CompileError {
+    let (mode, range) = match inc.p.loihi.sign_mode {
+        SignMode::Excitatory => ("excitatory", "0..255"),
+        SignMode::Mixed => ("mixed", "−256..255"),
+        SignMode::Inhibitory => ("inhibitory", "−255..0"),
+    };
+    let sy = inc.syn;
+    let first = (0..sy.n_pre()).find_map(|i| sy.row(i).find(|&x| q.mantissa(sy.weight(x)).1).map(|x| (i, sy.post[x], sy.weight(x))));
+    let at = match first {
+        Some((i, j, w)) => format!("synapse {i} → {j} has initial weight {}", crate::error::num(w)),
+        None => format!("{} synapse(s) have initial weights", q.clipped),
+    };
+    CompileError::Projection {
+        projection: inc.p.label.clone(),
+        reason: format!(
+            "{at}, outside sign mode `{mode}`'s {range}: a learning projection's initial weights must fit: lava keeps one unclipped until the rule's first epoch, where a synapse here holds it clipped from step 0, so the spikes would differ"
+        ),
+    }
+}
+
 fn lower_loihi(arch: &Arch, pop: &Population, p: &LoihiParams, incoming: &[Incoming]) -> Result<Lowered> {
     let n = pop.size as usize;
     let (emin, emax) = (arch.core.weight_exp_min, arch.core.weight_exp_max);
@@ -131,6 +156,9 @@ fn lower_loihi(arch: &Arch, pop: &Population, p: &LoihiParams, incoming: &[Incom
             rule: QuantRule::Lava { nbits: inc.p.loihi.num_weight_bits, sign_mode: inc.p.loihi.sign_mode },
         };
         measure(&mut q, inc.syn);
+        if q.clipped > 0 && matches!(inc.p.plasticity.as_deref(), Some(Plasticity::Loihi(_))) {
+            return Err(unclipped_learning_weight(inc, &q));
+        }
         // Lava's truncation is the model, not an error: report only clipping.
         q.worst_rel_error = 0.0;
         q.underflow = 0;
