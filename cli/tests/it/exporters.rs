@@ -407,6 +407,33 @@ fn nest_scripts_move_early_source_spikes_and_say_so() {
     assert!(!spy.text.contains("max_delay") && nest.text.contains("max_delay"));
 }
 
+/// PyNN 0.13's OneToOneConnector fails on a 1-neuron pre population (numpy:
+/// "Calling nonzero on 0d arrays"): one_to_one from one neuron is written as
+/// the same single synapse another way, checked with PyNN 0.13 + NEST 3.10
+/// (bench/export/validate_nest.py, not in CI).
+#[test]
+fn pynn_one_to_one_from_one_neuron_avoids_one_to_one_connector() {
+    let mut b = NetworkBuilder::new("o2o", 0.1);
+    let lif = || Model::neuron("lif", vec![]).unwrap();
+    let s1 = b.population("s1", 1, Model::SpikeSourceArray(vec![vec![0.5]])).unwrap();
+    let s2 = b.population("s2", 2, Model::SpikeSourceArray(vec![vec![0.5], vec![0.6]])).unwrap();
+    let (one, three, two) = (b.population("one", 1, lif()).unwrap(), b.population("three", 3, lif()).unwrap(), b.population("two", 2, lif()).unwrap());
+    for (pre, post, label) in [(s1, one, "p11"), (s1, three, "p13"), (s2, two, "p22"), (one, one, "self")] {
+        b.project(pre, post, Connector::OneToOne).weight(0.5).delay_ms(0.1).label(label).add().unwrap();
+    }
+    let net = b.finish().unwrap();
+    let out = prepare(&Arch::load("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+    for backend in [pynn::Backend::Nest, pynn::Backend::Spinnaker] {
+        let s = pynn::export(&net, &out, &pynn::Options { backend, ..Default::default() }, "d").unwrap();
+        let line =
+            |label: &str| s.text.lines().find(|l| l.contains(&format!("label=\"{label}\""))).unwrap_or_else(|| panic!("{label}: {}", s.text)).to_string();
+        assert!(line("p11").contains("sim.AllToAllConnector(allow_self_connections=True)"), "{}", line("p11"));
+        assert!(line("self").contains("sim.AllToAllConnector(allow_self_connections=True)"), "{}", line("self"));
+        assert!(line("p13").contains("FromListConnector(") && !line("p13").contains("OneToOne"), "{}", line("p13"));
+        assert!(line("p22").contains("sim.OneToOneConnector()"), "{}", line("p22"));
+    }
+}
+
 /// Lists beyond the script's inline budget go to NPY files, so that a large
 /// network gives a script Python can parse.
 #[test]

@@ -424,8 +424,15 @@ def fmt(t):
             (Connector::AllToAll { allow_self_connections }, Some(w), Some(d)) if sy.len() == expected_all(net, pre, post, *allow_self_connections) => {
                 Some((format!("sim.AllToAllConnector(allow_self_connections={})", if *allow_self_connections { "True" } else { "False" }), w, d))
             }
+            // PyNN 0.13's OneToOneConnector fails on a 1-neuron pre population
+            // (numpy's nonzero of a 0-d mask): its one synapse 0 -> 0 is an
+            // all-to-all between two 1-neuron populations, else a list.
             (Connector::OneToOne, Some(w), Some(d)) if sy.len() == net.pop(pre).size.min(net.pop(post).size) as u64 => {
-                Some(("sim.OneToOneConnector()".to_string(), w, d))
+                match (net.pop(pre).size, net.pop(post).size) {
+                    (1, 1) => Some(("sim.AllToAllConnector(allow_self_connections=True)".to_string(), w, d)),
+                    (1, _) => None,
+                    _ => Some(("sim.OneToOneConnector()".to_string(), w, d)),
+                }
             }
             _ => None,
         };
