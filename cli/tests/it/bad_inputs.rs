@@ -151,6 +151,16 @@ fn setup(dir: &Path) {
             ),
         );
     }
+    // Delays past the slots at dt 0.1 ms: 146 × 0.1 is 14.600000000000001 in floating point, not what the message should say.
+    for (name, ms) in [("delay14_6.json", 14.6), ("delay14_7.json", 14.7)] {
+        w(
+            name,
+            &format!(
+                r#"{{"name":"x","dt_ms":0.1,"populations":[{{"name":"s","size":1,"model":"spike_source_array","spike_times":[[1.0]]}},{{"name":"a","size":1,"model":"lif"}}],
+                "projections":[{{"pre":"s","post":"a","weight":1.0,"delay":{ms},"connector":{{"type":"one_to_one"}}}}]}}"#
+            ),
+        );
+    }
     // A run summary edited to a timestep whose run time overflows to infinity (the pictures' axis ticks never ended).
     let run = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../report/tests/data/run_small.json")).unwrap();
     let mut run: serde_json::Value = serde_json::from_str(&run).unwrap();
@@ -273,6 +283,8 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     // The machine is named first (its 70 cores on one tile were called "past the 57 of its chip").
     ("export spinnaker-tables mesh128.img -o out/t.json", 1, &["architecture `loihi`", "one router per chip on a hexagonal torus"]),
     ("compile loihi_exc200.json --arch tiny -o out/x.img", 1, &["projection s→a", "mantissa 200", "8-bit synapses of `tiny` (−128..127)"]),
+    ("compile delay14_6.json --arch loihi -o out/x.img", 1, &["a delay of 146 timesteps (14.6 ms)", "`loihi`'s 63 delay slots"]),
+    ("compile delay14_7.json --arch spinnaker -o out/x.img", 1, &["a delay of 147 timesteps (14.7 ms)", "`spinnaker`'s 144"]),
     ("compile learn_exc300.json --arch loihi -o out/x.img", 1, &["projection learn", "synapse 0 → 1", "initial weight 300", "`excitatory`'s 0..255"]),
     ("run learn_mixed.json --arch loihi --steps 4", 1, &["projection learn", "synapse 1 → 0", "initial weight -300", "`mixed`'s −256..255"]),
     ("compile fake.nir --arch loihi -o out/x.img", 1, &["fake.nir", "HDF5"]),

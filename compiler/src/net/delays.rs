@@ -61,7 +61,7 @@ pub fn extend(arch: &Arch, net: &Network, syn: &mut Vec<Synapses>) -> Result<Opt
                     projection: p.label.clone(),
                     reason: format!(
                         "a delay of {md} timesteps ({} ms) exceeds `{}`'s {x} (its {m} delay slots with delay-extension cores)",
-                        md as f64 * dt,
+                        crate::lower::fixed::approx(md as f64 * dt),
                         arch.name
                     ),
                 })
@@ -69,7 +69,7 @@ pub fn extend(arch: &Arch, net: &Network, syn: &mut Vec<Synapses>) -> Result<Opt
             None => {
                 return Err(CompileError::Projection {
                     projection: p.label.clone(),
-                    reason: format!("a delay of {md} timesteps ({} ms) exceeds `{}`'s {m} delay slots", md as f64 * dt, arch.name),
+                    reason: format!("a delay of {md} timesteps ({} ms) exceeds `{}`'s {m} delay slots", crate::lower::fixed::approx(md as f64 * dt), arch.name),
                 })
             }
         }
