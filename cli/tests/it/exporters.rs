@@ -388,21 +388,31 @@ fn poisson_spikes_past_the_limit_are_refused_before_they_are_drawn() {
 }
 
 /// PyNN on NEST cannot emit a source spike before step 2: the NEST script
-/// moves such spikes there and the export says which; sPyNNaker's keeps them.
+/// moves such spikes, in order, to the free steps from step 2 before the
+/// neuron's next spike, drops those with none left, and the export says how
+/// many of which; sPyNNaker's keeps them.
 #[test]
 fn nest_scripts_move_early_source_spikes_and_say_so() {
     let mut b = NetworkBuilder::new("early", 0.1);
-    let src = b.population("src", 2, Model::SpikeSourceArray(vec![vec![0.0, 0.1, 0.5], vec![0.3]])).unwrap();
-    let post = b.population("post", 2, Model::neuron("lif", vec![]).unwrap()).unwrap();
+    let trains = vec![vec![0.0, 0.1, 0.5], vec![0.3], vec![0.0, 0.1, 0.2], vec![0.1, 0.3], vec![0.0, 0.1, 0.3]];
+    let src = b.population("src", 5, Model::SpikeSourceArray(trains)).unwrap();
+    let post = b.population("post", 5, Model::neuron("lif", vec![]).unwrap()).unwrap();
     b.project(src, post, Connector::OneToOne).weight(1.0).delay_ms(0.1).add().unwrap();
     let net = b.finish().unwrap();
     let out = prepare(&Arch::load("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
     let nest = pynn::export(&net, &out, &pynn::Options { backend: pynn::Backend::Nest, ..Default::default() }, "d").unwrap();
-    assert!(nest.text.contains("spike_times=[[0.2, 0.5], [0.3]]"), "{}", nest.text);
+    // Neuron 2 spikes at 0.2 ms itself and neuron 4 has room for one of its two.
+    assert!(nest.text.contains("spike_times=[[0.2, 0.3, 0.5], [0.3], [0.2], [0.2, 0.3], [0.2, 0.3]]"), "{}", nest.text);
     assert_eq!(nest.notes.len(), 1);
-    assert!(nest.notes[0].contains("`src`") && nest.notes[0].contains("neurons 0 (0.0 ms, 0.1 ms)") && nest.notes[0].contains("0.2 ms"), "{}", nest.notes[0]);
+    let note = &nest.notes[0];
+    assert!(note.starts_with("`src`: 7 source spikes before 0.2 ms"), "{note}");
+    assert!(
+        note.contains("4 moved later, in order") && note.contains("neurons 0 (0.0 ms -> 0.2 ms, 0.1 ms -> 0.3 ms), 3 (0.1 ms -> 0.2 ms), 4 (0.0 ms -> 0.2 ms)"),
+        "{note}"
+    );
+    assert!(note.contains("3 dropped") && note.contains("neurons 2 (0.0 ms, 0.1 ms), 4 (0.1 ms)"), "{note}");
     let spy = pynn::export(&net, &out, &pynn::Options::default(), "d").unwrap();
-    assert!(spy.text.contains("spike_times=[[0.0, 0.1, 0.5], [0.3]]") && spy.notes.is_empty(), "{}", spy.text);
+    assert!(spy.text.contains("spike_times=[[0.0, 0.1, 0.5], [0.3], [0.0, 0.1, 0.2], [0.1, 0.3], [0.0, 0.1, 0.3]]") && spy.notes.is_empty(), "{}", spy.text);
     // sPyNNaker takes no max_delay; NEST does.
     assert!(!spy.text.contains("max_delay") && nest.text.contains("max_delay"));
 }

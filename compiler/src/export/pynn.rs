@@ -744,32 +744,65 @@ impl Bulk {
 
 /// PyNN on NEST feeds a spike source through a parrot neuron one min_delay
 /// (one step) late, so NEST cannot emit a source spike before step 2 (it
-/// drops one at 0 ms and refuses one at dt). Such spikes move to step 2 and
-/// the export says so.
+/// drops one at 0 ms and refuses one at dt). A neuron's spikes at steps 0 and
+/// 1 move, in order, to steps 2, 3, ... while these come before its next
+/// spike (a neuron spikes once a step); the ones with no such step left are
+/// dropped. The export says how many of which neurons moved where and which
+/// were dropped.
 fn early_spikes(backend: Backend, pop: &str, mut times: Vec<Vec<f64>>, dt: f64, notes: &mut Vec<String>) -> Vec<Vec<f64>> {
     if backend != Backend::Nest {
         return times;
     }
-    let first = 2.0 * dt;
-    let mut moved = Vec::new();
+    let step = |x: f64| nerve_isa::time::steps_of(x, dt) as u64;
+    let ms = |k: u64| format!("{} ms", py_time(k as f64 * dt));
+    let (mut moved, mut dropped) = (Vec::new(), Vec::new());
+    let (mut n_moved, mut n_dropped) = (0usize, 0usize);
     for (i, ts) in times.iter_mut().enumerate() {
-        let n = ts.iter().take_while(|&&x| x < first - dt / 2.0).count();
-        if n > 0 {
-            moved.push(format!("{i} ({})", ts[..n].iter().map(|&x| format!("{} ms", py_time(x))).collect::<Vec<_>>().join(", ")));
-            ts.drain(..n);
-            if ts.first().is_none_or(|&x| x > first + dt / 2.0) {
-                ts.insert(0, first);
+        let n = ts.iter().take_while(|&&x| step(x) < 2).count();
+        if n == 0 {
+            continue;
+        }
+        let mut early: Vec<u64> = ts[..n].iter().map(|&x| step(x)).collect();
+        early.dedup();
+        let limit = ts.get(n).map_or(u64::MAX, |&x| step(x));
+        let mut next = 2u64;
+        let (mut to, mut gone) = (Vec::new(), Vec::new());
+        for k in early {
+            if next < limit {
+                to.push((k, next));
+                next += 1;
+            } else {
+                gone.push(k);
             }
         }
+        ts.splice(..n, to.iter().map(|&(_, k)| k as f64 * dt));
+        n_moved += to.len();
+        n_dropped += gone.len();
+        if !to.is_empty() {
+            moved.push(format!("{i} ({})", to.iter().map(|&(a, b)| format!("{} -> {}", ms(a), ms(b))).collect::<Vec<_>>().join(", ")));
+        }
+        if !gone.is_empty() {
+            dropped.push(format!("{i} ({})", gone.iter().map(|&k| ms(k)).collect::<Vec<_>>().join(", ")));
+        }
     }
-    if !moved.is_empty() {
-        let more = if moved.len() > 8 { format!(" and {} more", moved.len() - 8) } else { String::new() };
-        moved.truncate(8);
+    let list = |mut v: Vec<String>| {
+        let more = if v.len() > 8 { format!(" and {} more", v.len() - 8) } else { String::new() };
+        v.truncate(8);
+        format!("{}{more}", v.join(", "))
+    };
+    let mut said = Vec::new();
+    if n_moved > 0 {
+        said.push(format!("{n_moved} moved later, in order, to the free steps before each neuron's next spike: neurons {}", list(moved)));
+    }
+    if n_dropped > 0 {
+        said.push(format!("{n_dropped} dropped, no free step left from {} to the neuron's next spike: neurons {}", ms(2), list(dropped)));
+    }
+    if !said.is_empty() {
         notes.push(format!(
-            "`{pop}`: spikes before {} ms moved to {} ms, the first time PyNN on NEST can emit a source spike (it passes them through parrot neurons one min_delay late); neurons {}{more}",
-            py_time(first),
-            py_time(first),
-            moved.join(", ")
+            "`{pop}`: {} source spikes before {}, the first time PyNN on NEST can emit one (it passes them through parrot neurons one min_delay late): {}",
+            n_moved + n_dropped,
+            ms(2),
+            said.join("; ")
         ));
     }
     times
