@@ -24,6 +24,7 @@ mod library_invariants;
 mod lif_dynamics;
 mod nir_reference;
 mod ranks;
+mod spynnaker_export;
 mod stdp;
 mod time_steps;
 mod weights_out;

@@ -36,6 +36,12 @@ pub const SPYNNAKER_MAX_DELAY: u16 = 144;
 /// Most neurons sPyNNaker puts on a core (its default for the standard cell types).
 pub const SPYNNAKER_MAX_ATOMS: u32 = 256;
 
+/// sPyNNaker's REAL (an ISO C accum, S16.15): every parameter and state
+/// variable of its IF_curr_exp is written in it, and its tools refuse a
+/// value outside (`DataType.S1615`).
+pub const S1615_MIN: f64 = -65536.0;
+pub const S1615_MAX: f64 = 65536.0 - 1.0 / 32768.0;
+
 /// Which PyNN backend the script imports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Backend {
@@ -128,6 +134,87 @@ fn pynn_of(pop: &Population, backend: Backend) -> Result<Option<(&Neuron, &'stat
     }
 }
 
+/// The tau_m that stands for no leak (`PynnParam::NoLeak`). NEST: 1e9 ms.
+/// sPyNNaker holds tau_m in S16.15 and its core computes exp(-dt/tau_m) and
+/// R = tau_m/cm in S16.15 too: a dt/tau_m below 2^-16 rounds the decay to 1
+/// (v would not move at all, input included), and R past the range wraps.
+/// So the longest dt·2^k (k ≤ 15: dt/tau_m = 2^-k, exact) with tau_m/cm at
+/// most 2^15, half the range, leaving room for R times the input current.
+fn no_leak_tau(pop: &Population, nm: &Neuron, backend: Backend, dt: f64) -> Result<f64> {
+    if backend == Backend::Nest {
+        return Ok(1e9);
+    }
+    let cm = nm.params.get("cm").iter(pop.size as usize).fold(f64::INFINITY, f64::min);
+    let most = 32768.0 * cm.min(1.0);
+    match (0..=15).rev().map(|k| dt * (1u32 << k) as f64).find(|&t| t <= most) {
+        Some(t) => Ok(t),
+        None => Err(refuse(
+            TARGET,
+            format!("population `{}` ({})", pop.name, nm.label()),
+            format!(
+                "sPyNNaker has no leak-free IF_curr_exp for dt {} ms and cm {} nF: its tau_m stands in for no leak and tau_m/cm (S16.15 on the core) must stay below 32768 with tau_m at least dt",
+                num(dt),
+                num(cm)
+            ),
+        )),
+    }
+}
+
+/// A PyNN parameter's values, per neuron (or one where it is constant).
+fn param_values(nm: &Neuron, n: usize, v: &PynnParam, no_leak: f64) -> Vec<f64> {
+    match v {
+        PynnParam::Param(p) => nm.params.get(p).iter(n).collect(),
+        PynnParam::Const(c) => vec![*c],
+        PynnParam::NoLeak => vec![no_leak],
+    }
+}
+
+/// Refuses a value sPyNNaker cannot hold: every parameter and initial value
+/// it is given, and IF_curr_exp's R = tau_m/cm, which its core computes in
+/// S16.15 (past the range it wraps silently).
+fn spynnaker_ranges(pop: &Population, nm: &Neuron, m: &PynnMap, no_leak: f64) -> Result<()> {
+    let n = pop.size as usize;
+    let out = |x: f64| !(S1615_MIN..=S1615_MAX).contains(&x);
+    let refuse_at = |what: &str, unit: &str, vals: &[f64]| -> Result<()> {
+        let Some((i, x)) = vals.iter().enumerate().find(|(_, x)| out(**x)) else { return Ok(()) };
+        let at = if vals.iter().any(|y| y != x) { format!(" (neuron {i})") } else { String::new() };
+        Err(refuse(
+            TARGET,
+            format!("population `{}` ({})", pop.name, nm.label()),
+            format!(
+                "{what} {} {unit}{at} is outside sPyNNaker's S16.15 range [{}, {}]: sPyNNaker holds {}'s parameters, state and R as 16.15 fixed point",
+                num(*x),
+                num(S1615_MIN),
+                num(S1615_MAX),
+                m.cell
+            ),
+        ))
+    };
+    let spec_unit = |name: &str| nm.model.params().iter().find(|p| p.name == name).map_or("", |p| p.unit);
+    for (k, v) in m.params {
+        let unit = match v {
+            PynnParam::Param(p) => spec_unit(p),
+            _ => spec_unit(k),
+        };
+        refuse_at(k, if unit.is_empty() && *k == "tau_m" { "ms" } else { unit }, &param_values(nm, n, v, no_leak))?;
+    }
+    for (pynn_name, var) in m.state {
+        if let Some(spec) = nm.model.state().iter().find(|s| s.name == *var) {
+            refuse_at(&format!("initial {pynn_name}"), spec.unit, &nm.params.initial(pop, spec))?;
+        }
+    }
+    if m.cell == "IF_curr_exp" {
+        let tau = m.params.iter().find(|(k, _)| *k == "tau_m").map(|(_, v)| param_values(nm, n, v, no_leak));
+        let cm = m.params.iter().find(|(k, _)| *k == "cm").map(|(_, v)| param_values(nm, n, v, no_leak));
+        if let (Some(tau), Some(cm)) = (tau, cm) {
+            let len = tau.len().max(cm.len());
+            let r: Vec<f64> = (0..len).map(|i| tau[i.min(tau.len() - 1)] / cm[i.min(cm.len() - 1)]).collect();
+            refuse_at("tau_m/cm (the membrane resistance its core computes)", "MOhm", &r)?;
+        }
+    }
+    Ok(())
+}
+
 /// A per-neuron value list (inline, or a list from an NPY file), or a
 /// scalar where all are equal.
 fn values(v: &[f64], data: &mut Bulk) -> String {
@@ -174,7 +261,24 @@ pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Re
     let mut notes = Vec::new();
     // Every check before any output.
     for (pi, pop) in net.pops() {
-        pynn_of(pop, o.backend)?;
+        if let (Some((nm, m)), Backend::Spinnaker) = (pynn_of(pop, o.backend)?, o.backend) {
+            let no_leak = no_leak_tau(pop, nm, o.backend, dt)?;
+            spynnaker_ranges(pop, nm, m, no_leak)?;
+            if m.params.iter().any(|(_, v)| *v == PynnParam::NoLeak) {
+                // v relaxes toward v_rest + R·I by dt/tau_m (2^-k) a step.
+                let lost = 1.0 - (-duration / no_leak).exp();
+                let v_far = nm.params.get("v_rest").iter(pop.size as usize).fold(0.0f64, |a, x| a.max(x.abs()));
+                notes.push(format!(
+                    "`{}` ({}): no leak-free tau_m on sPyNNaker (S16.15, at most 65536 ms, and exp(-dt/tau_m) rounds to 1 past 2^15 timesteps, freezing v): tau_m = {} ms, so over the {} ms run v loses {:.3}% of its distance from v_rest; keep its input current below {:.3} nA, past which sPyNNaker's R·I (R = tau_m/cm) overflows",
+                    pop.name,
+                    nm.label(),
+                    num(no_leak),
+                    num(duration),
+                    100.0 * lost,
+                    (((S1615_MAX - v_far) / (no_leak / nm.params.get("cm").iter(pop.size as usize).fold(f64::INFINITY, f64::min))).max(0.0))
+                ));
+            }
+        }
         let per_core = prep.neurons_per_core.get(pi.index()).copied().unwrap_or(0);
         if o.backend == Backend::Spinnaker && per_core > SPYNNAKER_MAX_ATOMS && !pop.model.is_source() {
             return Err(refuse(
@@ -217,13 +321,20 @@ pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Re
             return Err(refuse(
                 TARGET,
                 format!("projection {}", p.label),
-                format!("delay {} ms ({d} timesteps) exceeds sPyNNaker's {SPYNNAKER_MAX_DELAY} timesteps (16 slots × 9 delay stages)", d as f64 * dt),
+                format!(
+                    "delay {} ms ({d} timesteps) exceeds sPyNNaker's {SPYNNAKER_MAX_DELAY} timesteps (16 slots × 9 delay stages)",
+                    crate::lower::fixed::approx(d as f64 * dt)
+                ),
             ));
         }
         max_delay = max_delay.max(d);
         if let Some(pl) = &p.plasticity {
             stdp_of(pl, p, o.backend)?;
         }
+    }
+
+    if o.backend == Backend::Spinnaker {
+        spynnaker_weight_steps(net, prep, o, &mut notes);
     }
 
     let mut t = String::new();
@@ -325,28 +436,19 @@ def fmt(t):
             Model::Neuron(nm) => {
                 // invariant: pynn_of returns Some for every Model::Neuron (or the error `?` passes on)
                 let (_, m) = pynn_of(pop, o.backend)?.expect("a neuron model with a PyNN map");
-                let params: Vec<String> = m
-                    .params
-                    .iter()
-                    .map(|(k, v)| {
-                        let vals: Vec<f64> = match v {
-                            PynnParam::Param(p) => nm.params.get(p).iter(n).collect(),
-                            PynnParam::Const(c) => vec![*c],
-                        };
-                        format!("{k}={}", values(&vals, &mut data))
-                    })
-                    .collect();
+                let no_leak = no_leak_tau(pop, nm, o.backend, dt)?;
+                let params: Vec<String> = m.params.iter().map(|(k, v)| format!("{k}={}", values(&param_values(nm, n, v, no_leak), &mut data))).collect();
                 format!("sim.{}({})", m.cell, params.join(", "))
             }
             Model::SpikeSourceArray(times) => {
                 let steps: Vec<Vec<f64>> = times.iter().map(|ts| ts.iter().map(|&x| nerve_isa::time::steps_of(x, dt) * dt).collect()).collect();
-                source_array(&early_spikes(o.backend, &pop.name, steps, dt, &mut notes), &mut data)
+                source_array(&early_spikes(o.backend, &pop.name, steps, dt, &mut notes), o.backend, &mut data)
             }
             Model::SpikeSourcePoisson { rate, seed } => match o.poisson {
                 PoissonMode::Array => {
                     let st = crate::models::poisson::spike_steps(pop, rate, *seed, dt, steps);
                     let times: Vec<Vec<f64>> = st.iter().map(|s| s.iter().map(|&k| k as f64 * dt).collect()).collect();
-                    source_array(&early_spikes(o.backend, &pop.name, times, dt, &mut notes), &mut data)
+                    source_array(&early_spikes(o.backend, &pop.name, times, dt, &mut notes), o.backend, &mut data)
                 }
                 PoissonMode::Native => {
                     let r: Vec<f64> = rate.iter(n).collect();
@@ -364,7 +466,7 @@ def fmt(t):
                     ts.sort_by(f64::total_cmp);
                     ts.dedup();
                 }
-                source_array(&early_spikes(o.backend, &pop.name, times, dt, &mut notes), &mut data)
+                source_array(&early_spikes(o.backend, &pop.name, times, dt, &mut notes), o.backend, &mut data)
             }
         };
         let _ = writeln!(t, "pops[{name}] = sim.Population({n}, {cell}, label={name})");
@@ -589,6 +691,105 @@ except Exception:  # a board run may not keep reports
     Ok(Script { text: t, data_dir: data_dir.to_string(), data: data.files, notes, script_at })
 }
 
+/// The weights of a projection as the script writes them (PyNN's units).
+fn written_weights(net: &Network, prep: &Prepared, o: &Options, e: ProjIx, post: PopIx) -> Vec<f64> {
+    let sy = &prep.syn[e.index()];
+    let scale = net.pop(post).model.neuron_model().and_then(|m| m.pynn()).map_or(1.0, |m| m.weight_scale);
+    let q = prep.quant.iter().find(|(x, _)| *x == e).map(|(_, q)| q);
+    (0..sy.len() as usize)
+        .map(|k| {
+            let w = sy.weight(k);
+            scale
+                * match (o.weights, q) {
+                    (WeightMode::Quantised, Some(q)) => q.value(q.mantissa(w).0),
+                    _ => w,
+                }
+        })
+        .collect()
+}
+
+/// sPyNNaker's weight step for a largest expected summed input `w` on a
+/// receptor (PopulationVertex.get_ring_buffer_shifts, 7.4): the shift s is
+/// the bits above the point `w` needs (one more where w is a power of two),
+/// and a 16-bit weight counts 2^(s-15) nA.
+fn spynnaker_step(w: f64) -> f64 {
+    let mut s = if w <= 0.0 { 0 } else { w.log2().max(0.0).ceil() as i32 };
+    if w > 0.0 && 2f64.powi(s) <= w {
+        s += 1;
+    }
+    2f64.powi(s - 15)
+}
+
+/// Notes the weights sPyNNaker rounds away: it holds one weight step per
+/// receptor of a core, chosen from the input it expects on that receptor
+/// summed over every projection, and rounds each weight to it silently.
+/// The step is at least the largest weight's and at most the summed
+/// fan-in's (one spike per source a step; exactly that where all delays
+/// onto the receptor are equal; a statistical bound in between otherwise).
+fn spynnaker_weight_steps(net: &Network, prep: &Prepared, o: &Options, notes: &mut Vec<String>) {
+    for (post, pop) in net.pops() {
+        if pop.model.neuron_model().is_none() {
+            continue;
+        }
+        for receptor in [Receptor::Excitatory, Receptor::Inhibitory] {
+            // (label, |weights|, largest fan-in onto one neuron)
+            let mut projs: Vec<(String, Vec<f64>, u64)> = Vec::new();
+            for (e, _, p_post, p) in net.projections() {
+                if p_post != post || p.receptor != receptor {
+                    continue;
+                }
+                let sy = &prep.syn[e.index()];
+                let w: Vec<f64> = written_weights(net, prep, o, e, post).into_iter().map(f64::abs).collect();
+                let mut fan_in = vec![0u64; pop.size as usize];
+                for &j in sy.post.iter() {
+                    if let Some(c) = fan_in.get_mut(j as usize) {
+                        *c += 1;
+                    }
+                }
+                projs.push((p.label.clone(), w, fan_in.into_iter().max().unwrap_or(0)));
+            }
+            let biggest = projs.iter().flat_map(|(_, w, _)| w.iter().copied()).fold(0.0f64, f64::max);
+            if biggest == 0.0 {
+                continue;
+            }
+            let big_label = projs.iter().find(|(_, w, _)| w.contains(&biggest)).map_or(String::new(), |(l, ..)| l.clone());
+            let summed: f64 = projs.iter().map(|(_, w, n)| w.iter().copied().fold(0.0f64, f64::max) * *n as f64).sum();
+            let (lo, hi) = (spynnaker_step(biggest), spynnaker_step(summed.max(biggest)));
+            for (label, w, _) in &projs {
+                let zero: Vec<f64> = w.iter().copied().filter(|&x| x > 0.0 && x < hi / 2.0).collect();
+                let smallest = w.iter().copied().filter(|&x| x >= hi / 2.0).fold(f64::INFINITY, f64::min);
+                let coarse = smallest.is_finite() && hi / 2.0 > 0.01 * smallest;
+                if zero.is_empty() && !coarse {
+                    continue;
+                }
+                let mut said = Vec::new();
+                if !zero.is_empty() {
+                    let sure = zero.iter().filter(|&&x| x < lo / 2.0).count();
+                    said.push(format!(
+                        "{} weights below half a step become 0 (e.g. {} nA; {sure} of them below {:.3e} nA, half the smallest step, surely)",
+                        zero.len(),
+                        num(zero.iter().copied().fold(f64::INFINITY, f64::min)),
+                        lo / 2.0
+                    ));
+                }
+                if coarse {
+                    said.push(format!("weight {} nA is held to within ±{:.3e} nA only ({:.1}%)", num(smallest), hi / 2.0, 50.0 * hi / smallest));
+                }
+                notes.push(format!(
+                    "projection {label}: sPyNNaker rounds the weights onto `{}`'s {} receptor to one step per core, at least {:.3e} nA (from the largest weight, {} nA of {big_label}) and up to {:.3e} nA (from the summed fan-in, {:.4} nA; its rule where all delays onto the receptor are equal): {}",
+                    pop.name,
+                    receptor.name(),
+                    lo,
+                    num(biggest),
+                    hi,
+                    summed,
+                    said.join("; ")
+                ));
+            }
+        }
+    }
+}
+
 /// NEST's tics per ms for a timestep that is not a whole number of its
 /// default tics (1,000 per ms): the fewest (a multiple of 1,000) of which
 /// `dt` is a whole number; `None` where the default does.
@@ -810,8 +1011,14 @@ fn early_spikes(backend: Backend, pop: &str, mut times: Vec<Vec<f64>>, dt: f64, 
 
 /// `sim.SpikeSourceArray` for spike times per neuron: inline, or from an NPY
 /// file of (neuron, time) rows for many spikes.
-fn source_array(times: &[Vec<f64>], data: &mut Bulk) -> String {
+fn source_array(times: &[Vec<f64>], backend: Backend, data: &mut Bulk) -> String {
     let total: usize = times.iter().map(|t| t.len()).sum();
+    // sPyNNaker 7.4 fails on a list of empty lists (IndexError: its spike
+    // density check takes the commonest of no spike times); one empty list
+    // for all neurons is the same source, and maps.
+    if total == 0 && backend == Backend::Spinnaker {
+        return "sim.SpikeSourceArray(spike_times=[])".to_string();
+    }
     if data.inline(total) {
         return format!("sim.SpikeSourceArray(spike_times={})", spike_lists(times));
     }

@@ -76,7 +76,7 @@ const PYNN_LIF: PynnMap = PynnMap {
 const PYNN_IF: PynnMap = PynnMap {
     cell: "IF_curr_exp",
     params: &[
-        ("tau_m", PynnParam::Const(1e9)),
+        ("tau_m", PynnParam::NoLeak),
         ("cm", PynnParam::Param("cm")),
         ("v_rest", PynnParam::Param("v_rest")),
         ("v_reset", PynnParam::Param("v_reset")),
@@ -88,7 +88,7 @@ const PYNN_IF: PynnMap = PynnMap {
     ],
     state: PYNN_STATE,
     weight_scale: 1.0,
-    note: "no leak: tau_m = 1e9 ms (v moves by less than 1e-4 mV over 10^6 ms at 100 mV from rest)",
+    note: "no leak: tau_m = 1e9 ms on NEST (v moves by less than 1e-4 mV over 10^6 ms at 100 mV from rest); on sPyNNaker, whose tau_m is S16.15, 2^15 timesteps at most (the export notes the leak over the run)",
 };
 
 /// Where a current saturates: each port's step input before its shift, and

@@ -235,6 +235,10 @@ pub fn names() -> Vec<&'static str> {
 pub enum PynnParam {
     Param(&'static str),
     Const(f64),
+    /// A membrane time constant that stands for no leak: the backend's
+    /// longest it can hold (1e9 ms on NEST; on sPyNNaker, whose tau_m is
+    /// S16.15, the export chooses one for the timestep and says so).
+    NoLeak,
 }
 
 /// How a model maps to a PyNN cell type (PyNN's units: ms, mV, nA, nF).
