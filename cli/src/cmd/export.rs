@@ -210,6 +210,10 @@ pub fn run(a: ExportArgs) -> Result<()> {
             if let Some(b) = binary {
                 b.commit()?;
             }
+            // Warnings, printed even with --quiet.
+            for n in spinnaker::notes(&tables) {
+                eprintln!("warning: {n}");
+            }
             let entries: usize = tables.iter().map(|t| t.entries.len()).sum();
             let largest = tables.iter().map(|t| t.entries.len()).max().unwrap_or(0);
             if !quiet {

@@ -114,3 +114,23 @@ fn spynnaker_weights_below_the_receptor_step_are_noted() {
     assert!(!export(&even, pynn::Backend::Spinnaker).unwrap().notes.iter().any(|n| n.contains("rounds the weights")));
     assert!(!export(net, pynn::Backend::Nest).unwrap().notes.iter().any(|n| n.contains("rounds the weights")));
 }
+
+/// PACMAN 1!7.4.1's JSON schema holds 24-bit routes and its from_json
+/// truncates wider ones silently: tables reaching a core past 17 (bit 24
+/// and up) carry a warning, narrower ones none.
+#[test]
+fn spinnaker_tables_past_24_bits_are_warned() {
+    use nerve_compiler::export::spinnaker::{notes, route_word, ChipTable, Entry};
+    use nerve_isa::image::CoreMask;
+    let table = |core: u32| {
+        let mut cores = CoreMask::EMPTY;
+        cores.insert(core);
+        vec![ChipTable { x: 1, y: 2, entries: vec![Entry { key: 0x40, mask: !0, route: route_word(0, cores), defaultable: false }] }]
+    };
+    assert!(notes(&table(16)).is_empty(), "{:?}", notes(&table(16)));
+    let n = notes(&table(17));
+    assert!(
+        n.len() == 1 && n[0].contains("1 entries route past 24 bits") && n[0].contains("chip (1, 2) key 0x00000040") && n[0].contains("truncates"),
+        "{n:?}"
+    );
+}

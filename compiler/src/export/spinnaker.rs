@@ -172,6 +172,21 @@ pub fn uncompressed(img: &Image) -> Result<Vec<ChipTable>> {
         .collect())
 }
 
+/// What the JSON holds that PACMAN 1!7.4.1 takes otherwise: its schema's
+/// route is 24 bits (6 links, 18 processors) and its `from_json` keeps only
+/// those, silently, so a route reaching cores past 17 (SpiNNaker 2's chips)
+/// loses them there.
+pub fn notes(tables: &[ChipTable]) -> Vec<String> {
+    let wide: Vec<(u32, u32, u32)> = tables.iter().flat_map(|t| t.entries.iter().filter(|e| e.route >> 24 != 0).map(move |e| (t.x, t.y, e.key))).collect();
+    match wide.first() {
+        None => Vec::new(),
+        Some(&(x, y, key)) => vec![format!(
+            "{} entries route past 24 bits (cores past 17, e.g. chip ({x}, {y}) key {key:#010x}): PACMAN 1!7.4.1's JSON schema rejects them and its from_json truncates them to 24 bits silently (the binary form keeps 64)",
+            wide.len()
+        )],
+    }
+}
+
 /// PACMAN's JSON: `[{"x", "y", "entries": [{"key", "mask", "defaultable", "spinnaker_route"}]}]`.
 pub fn to_json(tables: &[ChipTable]) -> String {
     let v: Vec<serde_json::Value> = tables
