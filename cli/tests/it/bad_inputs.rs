@@ -129,6 +129,8 @@ fn setup(dir: &Path) {
             "projections":[{"pre":"s","post":"a","weight":1.0,"connector":{"type":"all_to_all"}}]}"#,
     );
     w("prof_c64.toml", &spinnaker.replace("cores_per_tile = 17", "cores_per_tile = 64"));
+    // Delay extensions past sPyNNaker's 144 steps: the PyNN export's own limit speaks.
+    w("prof_delay200.toml", &spinnaker.replace("max_extended_delay_steps = 144", "max_extended_delay_steps = 200"));
     // A mesh of 128-core tiles: no SpiNNaker machine, whatever its cores.
     let loihi = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../isa/profiles/loihi.toml")).unwrap();
     w("prof_mesh128.toml", &loihi.replace("cores_per_tile = 4 ", "cores_per_tile = 128 "));
@@ -285,6 +287,7 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("compile loihi_exc200.json --arch tiny -o out/x.img", 1, &["projection s→a", "mantissa 200", "8-bit synapses of `tiny` (−128..127)"]),
     ("compile delay14_6.json --arch loihi -o out/x.img", 1, &["a delay of 146 timesteps (14.6 ms)", "`loihi`'s 63 delay slots"]),
     ("compile delay14_7.json --arch spinnaker -o out/x.img", 1, &["a delay of 147 timesteps (14.7 ms)", "`spinnaker`'s 144"]),
+    ("export pynn delay14_7.json --arch prof_delay200.toml --backend spinnaker -o out/x.py", 1, &["delay 14.7 ms (147 timesteps)", "sPyNNaker's 144"]),
     ("compile learn_exc300.json --arch loihi -o out/x.img", 1, &["projection learn", "synapse 0 → 1", "initial weight 300", "`excitatory`'s 0..255"]),
     ("run learn_mixed.json --arch loihi --steps 4", 1, &["projection learn", "synapse 1 → 0", "initial weight -300", "`mixed`'s −256..255"]),
     ("compile fake.nir --arch loihi -o out/x.img", 1, &["fake.nir", "HDF5"]),
