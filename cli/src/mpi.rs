@@ -46,6 +46,20 @@ mod imp {
         }
         let world = universe.world();
         let (rank, size) = (world.rank() as usize, world.size() as usize);
+        if size > 1 {
+            // A panic on one rank unwound into dropping the universe, whose
+            // MPI_Finalize waits for the other ranks, which wait in their
+            // next exchange for this one: the job hung with no word. The
+            // panic's message is printed, then the process aborts, which
+            // the launcher sees and ends every rank for (MPI_Abort here
+            // would be an MPI call from a thread that may not make one).
+            let print = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                print(info);
+                eprintln!("error: rank {rank} of {size} failed (a bug: please report); the job is ended");
+                std::process::abort();
+            }));
+        }
         let (counts, inc, sd, rd, send, recv) = Default::default();
         Ok(Some(Box::new(Mpi { _universe: universe, world, rank, size, counts, inc, sd, rd, send, recv })))
     }

@@ -555,15 +555,25 @@ fn run_on(mut m: Machine, r: &Request, ranks: Ranks, progress: &mut dyn FnMut(u6
     let stream = r.stream.as_ref().filter(|st| per_step.saturating_mul(r.steps) > st.max_memory);
     if let Some((t, plan)) = ranks {
         let rank = t.rank();
+        // Every chunk's end is a collective, so the ranks cut their chunks at
+        // the same steps: the shortest chunk any rank's budget allows (a
+        // rank's bytes per step count its own threads, and `--threads 0` is
+        // its host's count; its --max-memory is its own), none if no rank
+        // streams. A rank that cut its own panicked decoding another's
+        // chunk as spikes.
+        let chunk = agreed_chunk(t, stream.map_or(u64::MAX, |st| (st.max_memory / per_step).max(1)));
         let ranked = engine::Ranked { transport: t, plan };
-        let Some(st) = stream else {
+        if chunk == u64::MAX {
             let output = engine::run_ranked(&mut m, runner.as_ref(), r.steps, threads, &rec, None, ranked, progress)?;
             return Ok(Ran::new(m, output, recorded, engine_name, late_inputs, None));
-        };
+        }
         // Rank 0 writes the files; the others send it their chunks.
-        let chunk = (st.max_memory / per_step).max(1);
         let rec = Recording { chunk_steps: Some(chunk), ..rec };
-        let mut sink = if rank == 0 { Some(file_sink(&m, r.steps, st, &recorded, &rec.probes)?) } else { None };
+        let mut sink = match (rank, r.stream.as_ref()) {
+            (0, Some(st)) => Some(file_sink(&m, r.steps, st, &recorded, &rec.probes)?),
+            (0, None) => return Err(Error::Request("rank 0 has no files to stream to while another rank streams its recording".into())),
+            _ => None,
+        };
         let mut output =
             engine::run_ranked(&mut m, runner.as_ref(), r.steps, threads, &rec, sink.as_mut().map(|s| s as &mut dyn engine::RecordSink), ranked, progress)?;
         if let Some(sink) = sink {
@@ -581,6 +591,17 @@ fn run_on(mut m: Machine, r: &Request, ranks: Ranks, progress: &mut dyn FnMut(u6
     let mut output = engine::run_streamed(&mut m, runner.as_ref(), r.steps, threads, &rec, &mut sink, progress)?;
     output.spikes = sink.finish()?;
     Ok(Ran::new(m, output, recorded, engine_name, late_inputs, Some(chunk)))
+}
+
+/// The least of every rank's `mine` (a collective: every rank calls it at
+/// the same point, before the run).
+fn agreed_chunk(t: &mut dyn nerve_emulator::engine::ranks::Transport, mine: u64) -> u64 {
+    let (rank, size) = (t.rank(), t.size());
+    let words = vec![mine as u32, (mine >> 32) as u32];
+    let out: Vec<Vec<u32>> = (0..size).map(|q| if q == rank { Vec::new() } else { words.clone() }).collect();
+    let mut inb = vec![Vec::new(); size];
+    t.exchange(&out, &mut inb);
+    inb.iter().filter(|w| w.len() == 2).map(|w| u64::from(w[0]) | u64::from(w[1]) << 32).fold(mine, u64::min)
 }
 
 /// The sink a streamed run of `steps` steps writes its files through.

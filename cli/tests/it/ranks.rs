@@ -296,3 +296,55 @@ fn read_part_keeps_its_cores_and_strips_the_rest() {
     let e = nerve_isa::Image::read_part(&path, &keep).unwrap_err();
     assert!(e.to_string().contains("checksum"), "{e}");
 }
+
+/// Ranks whose recording budgets differ — each counts its own threads
+/// (`--threads 0` is its host's CPU count) and has its own --max-memory —
+/// stream the same files as one process: every chunk's end is a
+/// collective, so they agree on one chunk length. Each cut its own, and a
+/// rank read another's chunk as spikes (an index out of bounds, then a
+/// hang over MPI).
+#[test]
+fn ranks_with_different_budgets_stream_what_one_process_writes() {
+    use nerve_report::session::{self, Request, Stream};
+    let img = image("examples/small.json", "spinnaker", 64);
+    let dir = tempfile::tempdir().unwrap();
+    let request = |tag: &str, threads: usize, max_memory: u64| Request {
+        steps: 300,
+        threads,
+        probes: vec!["exc:v".into()],
+        stream: Some(Stream {
+            max_memory,
+            record: Some((dir.path().join(format!("{tag}.csv")), nerve_report::spikes::Format::Csv)),
+            probe_out: dir.path().join(format!("{tag}.p.csv")),
+            keep_spikes: false,
+        }),
+        ..Request::default()
+    };
+    // One process's streamed files equal its in-memory recording's (cli_flags.rs, --max-memory).
+    let one = session::run(Machine::load_valid(img.clone()).unwrap(), &request("one", 1, 16 << 10), &mut |_| {}).unwrap();
+    assert!(one.streamed.is_some(), "the reference streams");
+    let plan = partition(&Machine::load_valid(img.clone()).unwrap(), 2);
+    // Rank 0 alone would stream in chunks of one length, rank 1 in chunks
+    // of another (twice the threads' probe rows), or not at all.
+    for budgets in [[(1, 64 << 10), (2, 64 << 10)], [(2, 64 << 10), (1, 1 << 30)], [(1, 1 << 30), (1, 16 << 10)]] {
+        let streamed: Vec<Option<u64>> = std::thread::scope(|sc| {
+            let hs: Vec<_> = Loopback::group(2)
+                .into_iter()
+                .map(|mut t| {
+                    let (plan, img, request) = (&plan, &img, &request);
+                    sc.spawn(move || {
+                        let (threads, max_memory) = budgets[t.rank()];
+                        let m = Machine::load_valid(img.clone()).unwrap();
+                        session::run_ranked(m, &request("ranked", threads, max_memory), &mut t, plan, &mut |_| {}).unwrap().streamed
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(streamed[0].is_some() && streamed[0] == streamed[1], "{budgets:?}: the ranks stream in one chunk length: {streamed:?}");
+        for (a, b) in [("one.csv", "ranked.csv"), ("one.p.csv", "ranked.p.csv")] {
+            let (a, b) = (std::fs::read(dir.path().join(a)).unwrap(), std::fs::read(dir.path().join(b)).unwrap());
+            assert!(a.len() > 100 && a == b, "{budgets:?}: the ranks' files are one process's");
+        }
+    }
+}
