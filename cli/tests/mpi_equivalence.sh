@@ -80,6 +80,17 @@ for extra in "" "--max-memory 1K"; do
 done
 echo "ok: the decision latency over 2 ranks = 1 process"
 
+# Ranks with different budgets (their own --threads and --max-memory, as on
+# hosts of different sizes) stream in one chunk length, and write what one
+# process writes: each cut its own, read another's chunk as spikes, panicked,
+# and the job hung.
+"$N" run "$W/small-spinnaker.img" --steps 2000 --record "$W/b.1.csv" --probe exc:v --probe-out "$W/b.1.p.csv" -q
+timeout 120 "${MPIRUN[@]}" -np 1 "$N" run "$W/small-spinnaker.img" --steps 2000 --threads 1 --record "$W/b.2.csv" --probe exc:v --probe-out "$W/b.2.p.csv" --max-memory 64K -q : \
+  -np 1 "$N" run "$W/small-spinnaker.img" --steps 2000 --threads 2 --record "$W/b.2.csv" --probe exc:v --probe-out "$W/b.2.p.csv" --max-memory 1G -q
+cmp "$W/b.1.csv" "$W/b.2.csv"
+cmp "$W/b.1.p.csv" "$W/b.2.p.csv"
+echo "ok: ranks of different budgets stream what 1 process writes"
+
 # What stays on one process is refused, naming the flag.
 if "${MPIRUN[@]}" -np 2 "$N" run "$W/small-spinnaker.img" --steps 10 --save-weights "$W/w.csv" -q 2> "$W/err"; then
   echo "--save-weights over 2 ranks should fail"; exit 1
