@@ -38,6 +38,16 @@ pub struct Options {
     pub shared_routes: f64,
 }
 
+impl Options {
+    /// What a cap past the core's own limit means (not an error: the cap is
+    /// an upper bound, but not what was asked either), for each front end
+    /// to say after its own spelling of the option.
+    pub fn neurons_per_core_past(&self, arch: &Arch) -> Option<String> {
+        let m = arch.core.max_neurons;
+        self.neurons_per_core.filter(|&k| k > m).map(|_| format!("is past `{}`'s {m} neurons per core: a core holds at most {m}", arch.name))
+    }
+}
+
 impl Default for Options {
     fn default() -> Options {
         Options { place: PlaceOptions::default(), neurons_per_core: None, seed: 0, threads: None, shared_routes: crate::map::route::share::DEFAULT_MAX_EXTRA }

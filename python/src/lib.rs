@@ -390,10 +390,8 @@ fn compile(
         source: SourceConvention::parse(source)
             .ok_or_else(|| PyValueError::new_err(format!("source `{source}`: one of {}", SourceConvention::NAMES.join(", "))))?,
     };
-    if let Some(k) = neurons_per_core.filter(|&k| k > arch.core.max_neurons) {
-        // Not an error (an upper bound, as `nerve compile --neurons-per-core`), but not what was asked either.
-        let m = arch.core.max_neurons;
-        warn(py, &format!("neurons_per_core={k} is past `{}`'s {m} neurons per core: a core holds at most {m}", arch.name))?;
+    if let (Some(k), Some(past)) = (neurons_per_core, Options { neurons_per_core, ..Options::default() }.neurons_per_core_past(&arch)) {
+        warn(py, &format!("neurons_per_core={k} {past}"))?;
     }
     let strategy = match placement {
         None => Strategy::Pack,

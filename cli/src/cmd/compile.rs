@@ -181,12 +181,10 @@ pub fn prepare(network: &Path, arch: &Arch, p: &PrepareArgs, quiet: bool) -> Res
 
 /// The network, and the seconds reading it.
 fn read(network: &Path, arch: &Arch, neurons_per_core: Option<u32>, nir: &NirImportArgs, quiet: bool) -> Result<(Network, f64)> {
-    if let Some(k) = neurons_per_core.filter(|&k| k > arch.core.max_neurons && !quiet) {
-        // Not an error (the flag is an upper bound), but not what was asked either.
-        eprintln!(
-            "note: --neurons-per-core {k} is past `{}`'s {} neurons per core: a core holds at most {}",
-            arch.name, arch.core.max_neurons, arch.core.max_neurons
-        );
+    if let (Some(k), Some(past)) = (neurons_per_core, Options { neurons_per_core, ..Options::default() }.neurons_per_core_past(arch)) {
+        if !quiet {
+            eprintln!("note: --neurons-per-core {k} {past}");
+        }
     }
     let t_read = std::time::Instant::now();
     let net = read_network(network, nir, quiet)?;
