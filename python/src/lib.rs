@@ -338,7 +338,13 @@ fn read_source(src: &Source, nir: &NirOptions) -> nerve_compiler::Result<(Networ
                 return Err(CompileError::Options(format!("{origin}: the timestep, reset and source options apply to NIR networks")));
             }
             // Relative paths in it (connection lists) are taken from the working directory.
-            Ok((nerve_compiler::front::json::parse_network(text, Path::new(origin))?, None))
+            let mut net = nerve_compiler::front::json::parse_network(text, Path::new(origin))?;
+            // Without a `name`, a file is named after its stem; a dict has
+            // none, and its origin's label titled the reports.
+            if *origin == DICT_ORIGIN && net.name == DICT_ORIGIN {
+                net.name = "network".into();
+            }
+            Ok((net, None))
         }
     }
 }
@@ -684,12 +690,29 @@ fn spikes_in(py: Python<'_>, inputs: &Bound<'_, PyAny>) -> PyResult<Vec<Input>> 
         ))
     })?;
     for (i, item) in items.iter().enumerate() {
-        let (pop, neuron, time_ms): (String, i128, f64) = item.extract().map_err(|_| {
-            PyValueError::new_err(format!(
-                "inputs[{i}]: expected (population, neuron, time_ms), got {}",
-                item.repr().map(|r| r.to_string()).unwrap_or_default()
-            ))
+        // Any sequence of three (a list as a tuple), each field checked on
+        // its own: one message for all named none of them.
+        let repr = |x: &Bound<'_, PyAny>| x.repr().map(|r| r.to_string()).unwrap_or_default();
+        let fields: Vec<Bound<'_, PyAny>> = (!item.is_instance_of::<PyString>() && !item.is_instance_of::<PyBytes>())
+            .then(|| item.extract().ok())
+            .flatten()
+            .filter(|f: &Vec<Bound<'_, PyAny>>| f.len() == 3)
+            .ok_or_else(|| PyValueError::new_err(format!("inputs[{i}]: expected (population, neuron, time_ms), got {}", repr(item))))?;
+        // A structured array's `S` (bytes) names arrive as bytes.
+        let pop = match fields[0].cast::<PyBytes>() {
+            Ok(b) => std::str::from_utf8(b.as_bytes())
+                .map_err(|_| PyValueError::new_err(format!("inputs[{i}]: population {} is not UTF-8", repr(&fields[0]))))?
+                .to_string(),
+            Err(_) => fields[0]
+                .extract::<String>()
+                .map_err(|_| PyValueError::new_err(format!("inputs[{i}]: population: expected a str, got {} {}", type_name(&fields[0]), repr(&fields[0]))))?,
+        };
+        let neuron: i128 = fields[1].extract().map_err(|_| {
+            PyValueError::new_err(format!("inputs[{i}]: neuron: expected an integer index, got {} {}", type_name(&fields[1]), repr(&fields[1])))
         })?;
+        let time_ms: f64 = fields[2]
+            .extract()
+            .map_err(|_| PyValueError::new_err(format!("inputs[{i}]: time_ms: expected a number, got {} {}", type_name(&fields[2]), repr(&fields[2]))))?;
         out.push(spike(&pop, neuron, time_ms, || format!("inputs[{i}]"))?);
     }
     Ok(vec![Input { origin: "inputs".into(), spikes: out }])

@@ -283,7 +283,10 @@ def test_run_inputs_probes_shapes():
     r2 = img.run(60, inputs=as_list, probes="out:v")
     rec = np.array(as_list, dtype=[("population", "U8"), ("neuron", "u4"), ("time", "f8")])
     r3 = img.run(60, inputs=rec)
-    for other in (r2, r3):
+    # Lists for tuples, and a structured array's bytes (`S`) names, as the docs' "sequence".
+    r4 = img.run(60, inputs=[list(x) for x in as_list])
+    r5 = img.run(60, inputs=np.array(as_list, dtype=[("population", "S8"), ("neuron", "i4"), ("time", "f8")]))
+    for other in (r2, r3, r4, r5):
         assert as_pairs(other.spikes) == as_pairs(r.spikes)
     assert np.array_equal(r2.probes["out:v"], v)
     # No input: no output spikes.
@@ -388,8 +391,17 @@ def test_bad_inputs_name_the_culprit():
         img.run(10, inputs={"inp": (np.array([0.5]), [1.0])})
     with pytest.raises(ValueError, match=r"inputs\[\"inp\"\]\[0\].*NaN"):
         img.run(10, inputs={"inp": ([0], [float("nan")])})
-    with pytest.raises(ValueError, match=r"inputs\[1\]"):
+    with pytest.raises(ValueError, match=r"inputs\[1\]: neuron: expected an integer index, got str 'zero'"):
         img.run(10, inputs=[("inp", 0, 1.0), ("inp", "zero", 1.0)])
+    # Each field named, not the record restated as if it had the wrong shape.
+    with pytest.raises(ValueError, match=r"inputs\[0\]: neuron: expected an integer index, got float 0\.0"):
+        img.run(10, inputs=[("inp", 0.0, 1.0)])
+    with pytest.raises(ValueError, match=r"inputs\[0\]: population: expected a str, got int 3"):
+        img.run(10, inputs=[[3, 0, 1.0]])
+    with pytest.raises(ValueError, match=r"inputs\[0\]: time_ms: expected a number, got str 'soon'"):
+        img.run(10, inputs=[("inp", 0, "soon")])
+    with pytest.raises(ValueError, match=r"inputs\[0\]: expected \(population, neuron, time_ms\), got \('inp', 0\)"):
+        img.run(10, inputs=[("inp", 0)])
     with pytest.raises(ValueError, match="`out`"):
         img.run(10, inputs={"out": ([0], [1.0])})
     with pytest.raises(ValueError, match="two spikes"):
@@ -705,3 +717,13 @@ def test_learned_weights_are_returned_as_the_cli_saves_them(tmp_path):
     first = nerve.compile(net, "loihi").run(1).weights
     assert any(not np.array_equal(first[k][2], r.weights[k][2]) for k in r.weights)
     assert nerve.compile(SMALL, "spinnaker").run(5).weights == {}
+
+
+def test_an_unnamed_dict_is_named_network():
+    # A file without `name` is named after its stem; a dict was named after
+    # its error label, `<network dict>`, which then titled the reports.
+    d = input_net()
+    del d["name"]
+    img = nerve.compile(d, "spinnaker")
+    assert img.network == "network"
+    assert img.run(5).report["network"] == "network"
