@@ -81,15 +81,18 @@ impl ConvRows {
         (self.geom.in_shape[0] / self.geom.groups.max(1)) as usize * (self.geom.kernel[0] * self.geom.kernel[1]) as usize
     }
 
+    /// The source neuron row `r` (relative to the input entry) stands for:
+    /// slice `r >> neuron_bits`, neuron `r mod 2^neuron_bits` of it (`None`:
+    /// a key between slices' neurons).
+    fn source_of(&self, r: u32) -> Option<u64> {
+        let (hi, lo) = if self.neuron_bits >= 32 { (0, r) } else { (r >> self.neuron_bits, r & ((1u32 << self.neuron_bits) - 1)) };
+        (lo < self.pre_slice).then_some(hi as u64 * self.pre_slice as u64 + lo as u64)
+    }
+
     /// The synapses row `r` (relative to the input entry) generates on a core of
     /// `n` neurons, in the documented order.
     pub fn row(&self, r: u32, n: u32, out: &mut Vec<Synapse>) {
-        let low = if self.neuron_bits >= 32 { u32::MAX } else { (1u32 << self.neuron_bits) - 1 };
-        let hi = if self.neuron_bits >= 32 { 0 } else { (r as u64) >> self.neuron_bits };
-        if (r & low) >= self.pre_slice {
-            return; // a key between slices' neurons: no source neuron
-        }
-        let j = hi * self.pre_slice as u64 + (r & low) as u64;
+        let Some(j) = self.source_of(r) else { return };
         let [ci_n, h, w] = self.geom.in_shape;
         let [co_n, oh, ow] = self.geom.out_shape;
         if j >= ci_n as u64 * h as u64 * w as u64 {
@@ -319,12 +322,8 @@ impl CoreImage {
                 k.each_row_in(b, e.count, |r| rows_of.push(e.row + r));
             } else {
                 let [_, h, w] = k.geom.in_shape.map(u64::from);
-                let (bits, pre) = (k.neuron_bits.min(32) as u32, k.pre_slice as u64);
-                let inside = |r: u32| {
-                    let j = if bits >= 32 { r as u64 } else { (r as u64 >> bits) * pre + (r as u64 & ((1 << bits) - 1)) };
-                    let c = [j / (h * w), (j / w) % h, j % w];
-                    c.iter().zip(&b).all(|(&x, &(lo, hi))| lo <= x && x <= hi)
-                };
+                let inside =
+                    |r: u32| k.source_of(r).is_some_and(|j| [j / (h * w), (j / w) % h, j % w].iter().zip(&b).all(|(&x, &(lo, hi))| lo <= x && x <= hi));
                 k.each_addressed_row(e.count, |r| {
                     if inside(r) {
                         rows_of.push(e.row + r)
