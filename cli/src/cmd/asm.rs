@@ -7,9 +7,10 @@ use super::Result;
 #[derive(Args)]
 pub struct AsmArgs {
     /// Kernel source (`.kernel`, `.state`, `.param`, `.input` directives, then instructions).
+    #[arg(value_parser = super::IN)]
     file: PathBuf,
     /// Write the encoded program (64-bit little-endian words) to this file.
-    #[arg(short, long)]
+    #[arg(short, long, value_parser = super::OUT)]
     output: Option<PathBuf>,
 }
 

@@ -12,15 +12,16 @@ use crate::progress::Progress;
 #[derive(Args)]
 pub struct CompileArgs {
     /// The network: a JSON network file (docs/network-format.md) or a NIR file (.nir, docs/nir.md).
+    #[arg(value_parser = super::IN)]
     network: PathBuf,
     /// Architecture: a built-in profile (`nerve arch list`) or a .toml/.json profile file.
     #[arg(long)]
     arch: String,
     /// Output image (default: the network's file name with .img).
-    #[arg(short, long)]
+    #[arg(short, long, value_parser = super::OUT)]
     output: Option<PathBuf>,
     /// Write the mapping report as JSON.
-    #[arg(long)]
+    #[arg(long, value_parser = super::OUT)]
     report: Option<PathBuf>,
     #[command(flatten)]
     build: BuildArgs,

@@ -10,6 +10,7 @@ use super::Result;
 #[derive(Args)]
 pub struct DisasmArgs {
     /// The chip image.
+    #[arg(value_parser = super::IN)]
     image: PathBuf,
     /// Only the kernel of this core, with its parameter values.
     #[arg(long)]

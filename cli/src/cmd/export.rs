@@ -69,12 +69,13 @@ pub enum PoissonArg {
 #[derive(Args)]
 pub struct PynnArgs {
     /// The network (.json: a .nir network's NIR neurons have no PyNN cell type; `export nir` writes NIR).
+    #[arg(value_parser = super::IN)]
     network: PathBuf,
     /// The architecture whose quantisation and partition the script carries.
     #[arg(long)]
     arch: String,
     /// The script to write (bulk data goes to a directory beside it, named after it).
-    #[arg(short, long)]
+    #[arg(short, long, value_parser = super::OUT)]
     output: PathBuf,
     /// The PyNN backend the script imports.
     #[arg(long, value_enum, default_value_t = BackendArg::Spinnaker)]
@@ -87,7 +88,7 @@ pub struct PynnArgs {
     #[arg(long, value_parser = positive_ms, allow_hyphen_values = true)]
     duration: Option<f64>,
     /// Spikes for input populations (CSV population,neuron,time or JSON, as `nerve run --input`). Repeatable.
-    #[arg(long)]
+    #[arg(long, value_parser = super::IN)]
     input: Vec<PathBuf>,
     #[command(flatten)]
     build: PrepareArgs,
@@ -96,18 +97,19 @@ pub struct PynnArgs {
 #[derive(Args)]
 pub struct LavaArgs {
     /// The network (.json; loihi_lif populations and spike sources: a .nir network's NIR neurons are not Lava's LIF).
+    #[arg(value_parser = super::IN)]
     network: PathBuf,
     /// The architecture to compile for (the loihi profile: what the script must match).
     #[arg(long)]
     arch: String,
     /// The script to write (bulk data goes to a directory beside it, named after it).
-    #[arg(short, long)]
+    #[arg(short, long, value_parser = super::OUT)]
     output: PathBuf,
     /// Timesteps the script runs by default and spike sources cover (default: the network's duration_ms, else 1000 ms).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     steps: Option<u32>,
     /// Spikes for input populations (as `nerve run --input`). Repeatable.
-    #[arg(long)]
+    #[arg(long, value_parser = super::IN)]
     input: Vec<PathBuf>,
     // No --neurons-per-core: the script builds lava processes, not cores.
     // No NIR import options: a NIR network is refused (`not_nir`).
@@ -116,12 +118,13 @@ pub struct LavaArgs {
 #[derive(Args)]
 pub struct TablesArgs {
     /// The chip image (from `nerve compile`) on a SpiNNaker-like profile.
+    #[arg(value_parser = super::IN)]
     image: PathBuf,
     /// PACMAN's JSON routing tables to write.
-    #[arg(short, long)]
+    #[arg(short, long, value_parser = super::OUT)]
     output: PathBuf,
     /// Also write the router's binary form here.
-    #[arg(long)]
+    #[arg(long, value_parser = super::OUT)]
     binary: Option<PathBuf>,
     /// The tables before compression (one entry per source core and router, default-routable ones marked).
     #[arg(long)]
@@ -131,12 +134,13 @@ pub struct TablesArgs {
 #[derive(Args)]
 pub struct NirArgs {
     /// The network (.nir or .json with NIR neuron models and input populations).
+    #[arg(value_parser = super::IN)]
     network: PathBuf,
     /// The target whose weight quantisation the export carries.
     #[arg(long)]
     arch: String,
     /// Output file (.nir).
-    #[arg(short, long)]
+    #[arg(short, long, value_parser = super::OUT)]
     output: PathBuf,
     #[command(flatten)]
     nir: super::compile::NirImportArgs,

@@ -9,6 +9,7 @@ use nerve_report::format::{table, util};
 #[derive(Args)]
 pub struct InspectArgs {
     /// The chip image.
+    #[arg(value_parser = super::IN)]
     image: PathBuf,
     /// Print JSON instead of tables.
     #[arg(long)]

@@ -7,9 +7,10 @@ use super::Result;
 #[derive(Args)]
 pub struct ReportArgs {
     /// A run summary written by `nerve run --report run.json`.
+    #[arg(value_parser = super::IN)]
     run: PathBuf,
     /// Write a self-contained HTML report (tables and pictures, no network needed to view it).
-    #[arg(long)]
+    #[arg(long, value_parser = super::OUT)]
     html: Option<PathBuf>,
     /// Write the pictures as SVG and PNG into this directory.
     #[arg(long)]

@@ -56,6 +56,7 @@ pub enum PinKind {
 pub struct RunArgs {
     /// The chip image (from `nerve compile`), or a network (.json or .nir) to
     /// compile first, in memory, with --arch and the compile options.
+    #[arg(value_parser = super::IN)]
     image: PathBuf,
     /// Timesteps to run.
     #[arg(long)]
@@ -73,10 +74,10 @@ pub struct RunArgs {
     pin: PinKind,
     /// External spikes for `input` and `spike_source_array` populations: CSV `population,neuron,time` (ms) or JSON. Repeatable. A neuron
     /// spikes at most once a step: two spikes in one step, or one in a step its spike array spikes it, are refused.
-    #[arg(long)]
+    #[arg(long, value_parser = super::IN)]
     input: Vec<PathBuf>,
     /// Write recorded spikes here (CSV `population,neuron,time` sorted by time, population, neuron; .json or .npy by extension or --format).
-    #[arg(long)]
+    #[arg(long, value_parser = super::OUT)]
     record: Option<PathBuf>,
     /// Format of --record (default: from the extension, else CSV).
     #[arg(long, value_enum)]
@@ -88,10 +89,10 @@ pub struct RunArgs {
     #[arg(long)]
     probe: Vec<String>,
     /// Where probes go (CSV `population,var,neuron,time,value` or .npy: steps × neurons float64). Default: probes.csv. Needs --probe.
-    #[arg(long)]
+    #[arg(long, value_parser = super::OUT)]
     probe_out: Option<PathBuf>,
     /// Write the run summary (counts, timing, energy, per population, core, chip and link, per-step series) as JSON, for `nerve report`.
-    #[arg(long)]
+    #[arg(long, value_parser = super::OUT)]
     report: Option<PathBuf>,
     /// Steps per inference: report energy and energy-delay per inference.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
@@ -113,12 +114,12 @@ pub struct RunArgs {
     overlap: Option<OnOff>,
     /// After the run, write every learning projection's synapses: CSV `projection,pre,post,weight,delay`
     /// (weight in the projection's units, delay in ms), or .npy (rows: projection index, pre, post, weight, delay).
-    #[arg(long)]
+    #[arg(long, value_parser = super::OUT)]
     save_weights: Option<PathBuf>,
     /// After the run, write a network (JSON) that continues it: learned weights as static
     /// `from_list` connections, neuron states as initial values, spike arrays shifted, duration_ms less the time run. Needs a .json
     /// network.
-    #[arg(long)]
+    #[arg(long, value_parser = super::OUT)]
     save_network: Option<PathBuf>,
     /// Most memory for recorded spikes and probes (e.g. 512M, 2G; K, M, G, T are powers of 1024).
     /// A run that could need more (12 B per recorded neuron and 4 B per probed neuron per thread,
@@ -139,10 +140,10 @@ pub struct RunArgs {
     #[command(flatten, next_help_heading = "Compiling a network")]
     build: BuildArgs,
     /// When compiling a network: also write its image here.
-    #[arg(long, help_heading = "Compiling a network")]
+    #[arg(long, help_heading = "Compiling a network", value_parser = super::OUT)]
     save_image: Option<PathBuf>,
     /// When compiling a network: write the mapping report (as `nerve compile --report`).
-    #[arg(long, help_heading = "Compiling a network")]
+    #[arg(long, help_heading = "Compiling a network", value_parser = super::OUT)]
     compile_report: Option<PathBuf>,
 }
 

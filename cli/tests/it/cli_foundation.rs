@@ -183,6 +183,16 @@ fn images_are_read_from_pipes() {
     assert!(st.success());
     run_ok(nerve().arg("run").arg(&img).args(["--steps", "200", "-q", "--record"]).arg(dir.path().join("s.csv")));
     assert_eq!(std::fs::read_to_string(&log).unwrap(), format!("before\n{}", std::fs::read_to_string(dir.path().join("s.csv")).unwrap()));
+    // `-` is the stream, as in most tools: `compile NET -o - | run - --record -`
+    // (a file named - was written before); `./-` still names a file.
+    let out = nerve().current_dir(dir.path()).arg("compile").arg(&net).args(["--arch", "spinnaker", "-q", "-o", "-"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.stdout, std::fs::read(&img).unwrap(), "-o - writes the image to stdout");
+    let out = piped(&["run", "-", "--steps", "200", "-q", "--record", "-"], out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.stdout, std::fs::read(dir.path().join("s.csv")).unwrap(), "run - --record - reads stdin, writes stdout");
+    run_ok(nerve().current_dir(dir.path()).arg("run").arg(&img).args(["--steps", "200", "-q", "--record", "./-"]));
+    assert_eq!(std::fs::read(dir.path().join("-")).unwrap(), std::fs::read(dir.path().join("s.csv")).unwrap(), "./- is a file");
 }
 
 #[test]
