@@ -1,22 +1,41 @@
 //! Where the engine's threads meet: the step's posts (the barrier of every
 //! step, carrying its spikes) and a plain barrier for the rarer meetings.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 /// Spins, then yields, until `done` (a step is short: sleeping in the
 /// kernel would cost more than the work). The spin is short too, about 5 µs
 /// (200 PAUSEs of ~27 ns on this project's Zen 5 host): a wait that long is
 /// the other thread descheduled, or both threads on one CPU, where each
 /// spin is time the other cannot run (2,000 PAUSEs made such a step 54 µs).
+/// A wait past the spin also looks at `gone`: a thread of the run that
+/// panicked (a bug) never arrives, and waiting for it hung the process.
 #[inline]
-fn spin_until(mut done: impl FnMut() -> bool) {
+fn spin_until(gone: &AtomicBool, mut done: impl FnMut() -> bool) {
     let mut spins = 0u32;
     while !done() {
         if spins < 200 {
             std::hint::spin_loop();
             spins += 1;
         } else {
+            if gone.load(Ordering::Relaxed) {
+                panic!("another thread of this run panicked (its message is above); this one stops too");
+            }
             std::thread::yield_now();
+        }
+    }
+}
+
+/// Marks `flags` when dropped in a panic: the run's other threads, waiting
+/// for this one, panic too instead of waiting for ever (`spin_until`).
+pub struct Abandon<'a>(pub [&'a AtomicBool; 2]);
+
+impl Drop for Abandon<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            for f in self.0 {
+                f.store(true, Ordering::Relaxed);
+            }
         }
     }
 }
@@ -28,11 +47,13 @@ pub struct Barrier {
     n: usize,
     count: AtomicUsize,
     generation: AtomicUsize,
+    /// A thread of the run panicked ([`Abandon`]).
+    pub gone: AtomicBool,
 }
 
 impl Barrier {
     pub fn new(n: usize) -> Barrier {
-        Barrier { n, count: AtomicUsize::new(0), generation: AtomicUsize::new(0) }
+        Barrier { n, count: AtomicUsize::new(0), generation: AtomicUsize::new(0), gone: AtomicBool::new(false) }
     }
     pub fn wait(&self) {
         if self.n == 1 {
@@ -43,7 +64,7 @@ impl Barrier {
             self.count.store(0, Ordering::Relaxed);
             self.generation.fetch_add(1, Ordering::Release);
         } else {
-            spin_until(|| self.generation.load(Ordering::Acquire) != g);
+            spin_until(&self.gone, || self.generation.load(Ordering::Acquire) != g);
         }
     }
 }
@@ -77,6 +98,8 @@ struct Post {
 /// posts of t.
 pub struct Posts {
     posts: Vec<Post>,
+    /// A thread of the run panicked ([`Abandon`]).
+    pub gone: AtomicBool,
 }
 
 impl Posts {
@@ -85,6 +108,7 @@ impl Posts {
             posts: (0..2 * threads)
                 .map(|_| Post { seq: AtomicU64::new(0), n: AtomicU64::new(0), before: AtomicU64::new(0), spikes: Default::default() })
                 .collect(),
+            gone: AtomicBool::new(false),
         }
     }
 
@@ -136,7 +160,7 @@ impl Posts {
         for tb in 0..self.posts.len() / 2 {
             if tb != t {
                 let p = self.at(tb, step);
-                spin_until(|| p.seq.load(Ordering::Acquire) > step);
+                spin_until(&self.gone, || p.seq.load(Ordering::Acquire) > step);
             }
         }
     }

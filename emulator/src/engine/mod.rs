@@ -321,6 +321,9 @@ fn run_inner(
         remote: &remote,
     };
     let workers: Vec<Worker> = std::thread::scope(|sc| {
+        // A panic of this thread (its own work or a join passing another's
+        // on) must not leave the workers waiting for it: the scope joins them.
+        let _abandon = barrier::Abandon([&barrier.gone, &posts.gone]);
         let mut ps = parts.into_iter();
         // invariant: thread_bounds returns at least two bounds, so `split` makes at least one part
         let p0 = ps.next().expect("thread_bounds gives at least one worker");
@@ -338,7 +341,9 @@ fn run_inner(
             .map(|(i, p)| {
                 let ctx = make_ctx(i + 1);
                 let cpu = cpu_of(i + 1);
+                let gone = [&barrier.gone, &posts.gone];
                 sc.spawn(move || {
+                    let _abandon = barrier::Abandon(gone);
                     let _pin = pin::to(cpu);
                     let mut w = p.worker(max_n, rec, every, ring_copy_max);
                     ctx.prepare(&mut w, false);

@@ -5,4 +5,5 @@ mod energy_latency;
 mod inject;
 mod jit_vs_interp;
 mod load_limits;
+mod panics;
 mod stop;
