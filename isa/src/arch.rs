@@ -453,7 +453,16 @@ impl Arch {
         let text = crate::files::read_to_string(path).map_err(|source| ArchError::Io { path: ps.clone(), source })?;
         // Any case: `P.JSON` read as TOML gave a TOML parse error for a JSON file.
         if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
-            let a: Arch = serde_json::from_str(&text).map_err(|e| ArchError::Parse { path: ps, message: e.to_string() })?;
+            // Through serde_path_to_error, so that a value of the wrong type
+            // names its field (core.max_neurons), as TOML's errors do.
+            let mut de = serde_json::Deserializer::from_str(&text);
+            let a: Arch = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+                let path = e.path().to_string();
+                let message = if path == "." { e.inner().to_string() } else { format!("{path}: {}", e.inner()) };
+                ArchError::Parse { path: ps.clone(), message }
+            })?;
+            // Text after the profile (a second object) is an error, as serde_json::from_str makes it.
+            de.end().map_err(|e| ArchError::Parse { path: ps, message: e.to_string() })?;
             a.validate()?;
             Ok(a)
         } else {
@@ -500,8 +509,14 @@ impl Arch {
         if c.max_neurons == 0 || c.max_neurons > 65_536 {
             return bad("core.max_neurons", c.max_neurons.to_string(), "must be in 1..=65536 (16-bit synapse targets)");
         }
-        if !(1..=32).contains(&c.weight_bits) {
-            return bad("core.weight_bits", c.weight_bits.to_string(), "must be in 1..=32");
+        // A signed mantissa of one bit holds only −1 and 0: every excitatory
+        // weight compiled to 0.
+        if !(2..=32).contains(&c.weight_bits) {
+            return bad(
+                "core.weight_bits",
+                c.weight_bits.to_string(),
+                "must be in 2..=32 (the mantissa is signed: 1 bit holds only -1 and 0, so every excitatory weight would be 0)",
+            );
         }
         // A port's exponent is the `shv` of a 32-bit sum: beyond ±31 every
         // weight is 0 (or its sign), which compiled with every weight rounded to 0.
@@ -552,6 +567,17 @@ impl Arch {
         }
         if c.synapse_bits == 0 || c.synapse_bits > c.synapse_word_bits {
             return bad("core.synapse_bits", c.synapse_bits.to_string(), "must be in 1..=synapse_word_bits");
+        }
+        // Memory is counted in synapses per word: one narrower than its weight
+        // packed (say) 32 synapses of 16-bit weights in a 32-bit word. The
+        // weight is the least a synapse holds (a dense row, as Loihi's, keeps
+        // its target, delay and port implicit), so only it is required.
+        if c.synapse_bits < c.weight_bits as u32 {
+            return bad(
+                "core.synapse_bits",
+                c.synapse_bits.to_string(),
+                &format!("must be ≥ core.weight_bits ({}): a synapse holds at least its weight", c.weight_bits),
+            );
         }
         if c.max_row_length == 0 {
             return bad("core.max_row_length", "0".into(), "must be ≥ 1");
@@ -761,6 +787,37 @@ mod tests {
         }
     }
 
+    /// A JSON profile's wrong value names its field, as a TOML one's does
+    /// (it was "invalid value: integer `-1`, expected u32 at line 1 column 353").
+    #[test]
+    fn json_profile_errors_name_the_field() {
+        let d = tempfile::tempdir().unwrap();
+        let tiny = serde_json::to_value(Arch::builtin("tiny").unwrap()).unwrap();
+        type Case = (fn(&mut serde_json::Value), &'static str);
+        let cases: &[Case] = &[
+            (|v| v["core"]["max_neurons"] = (-1).into(), "core.max_neurons: invalid value: integer `-1`, expected u32"),
+            (|v| v["core"]["max_neurons"] = 1000.5.into(), "core.max_neurons: invalid type: floating point"),
+            (|v| v["energy"]["synaptic_op_pj"]["status"] = "measured".into(), "energy.synaptic_op_pj.status: unknown variant `measured`"),
+            (|v| v["timing"]["barrier_ns"][1] = "x".into(), "timing.barrier_ns[1]: invalid type: string"),
+            (|v| v["core"]["max_neuron"] = 16.into(), "core.max_neuron: unknown field `max_neuron`"),
+            (|v| v["router"]["default_route"] = 1.into(), "router.default_route: invalid type: integer `1`, expected a boolean"),
+        ];
+        let path = d.path().join("p.json");
+        for (change, want) in cases {
+            let mut v = tiny.clone();
+            change(&mut v);
+            std::fs::write(&path, v.to_string()).unwrap();
+            let e = Arch::load(path.to_str().unwrap()).unwrap_err().to_string();
+            assert!(e.contains(want) && e.contains("p.json"), "{want}: {e}");
+        }
+        // Syntax errors and trailing text have no field: the position alone.
+        for (text, want) in [("{", "EOF while parsing"), (&*format!("{tiny} {{}}"), "trailing characters")] {
+            std::fs::write(&path, text).unwrap();
+            let e = Arch::load(path.to_str().unwrap()).unwrap_err().to_string();
+            assert!(e.contains(want) && !e.contains(": .:"), "{want}: {e}");
+        }
+    }
+
     #[test]
     fn loihi_matches_davies_2018() {
         let a = Arch::builtin("loihi").unwrap();
@@ -823,7 +880,12 @@ mod tests {
         type Case = (fn(&mut Arch), &'static str, &'static str);
         // (change to `tiny`, field, limit named)
         let cases: &[Case] = &[
-            (|a| a.core.weight_bits = 0, "core.weight_bits", "1..=32"),
+            (|a| a.core.weight_bits = 0, "core.weight_bits", "2..=32"),
+            // Accepted, and every excitatory weight compiled to 0 (a signed bit holds -1 and 0).
+            (|a| a.core.weight_bits = 1, "core.weight_bits", "1 bit holds only -1 and 0"),
+            // Accepted, and memory under-counted: 32 synapses of 16-bit weights per 32-bit word.
+            (|a| (a.core.weight_bits, a.core.synapse_bits) = (16, 1), "core.synapse_bits", "≥ core.weight_bits (16)"),
+            (|a| a.core.synapse_bits = 7, "core.synapse_bits", "≥ core.weight_bits (8)"),
             // Zero kernel resources compiled into images the compiler's own check refused.
             (|a| a.core.max_state_slots = 0, "core.max_state_slots", "1..=32"),
             (|a| a.core.max_state_slots = 33, "core.max_state_slots", "1..=32"),
