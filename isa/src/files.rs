@@ -87,6 +87,45 @@ pub fn is_special(path: &Path) -> bool {
     destination(path).1
 }
 
+/// The temporary files being written now (`write_whole`, and files a
+/// caller keeps unfinished for a while, [`Unfinished`]): what a process
+/// stopped by a signal removes before it exits ([`remove_unfinished`]).
+static UNFINISHED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// A temporary file listed as unfinished while this lives.
+#[derive(Debug)]
+pub struct Unfinished(PathBuf);
+
+impl Unfinished {
+    pub fn new(path: &Path) -> Unfinished {
+        if let Ok(mut u) = UNFINISHED.lock() {
+            u.push(path.to_path_buf());
+        }
+        Unfinished(path.to_path_buf())
+    }
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        if let Ok(mut u) = UNFINISHED.lock() {
+            if let Some(i) = u.iter().rposition(|p| *p == self.0) {
+                u.swap_remove(i);
+            }
+        }
+    }
+}
+
+/// Removes every temporary file being written (for a signal handler, just
+/// before the process exits: a kill's default action left them beside
+/// their targets).
+pub fn remove_unfinished() {
+    if let Ok(u) = UNFINISHED.lock() {
+        for p in u.iter() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
 /// Writes `path` whole: `write` writes the bytes into the path it is given
 /// (a temporary file, or `path` itself when it is special; see above).
 pub fn write_whole(path: &Path, write: impl FnOnce(&Path) -> std::io::Result<()>) -> std::io::Result<()> {
@@ -103,6 +142,7 @@ pub fn write_whole(path: &Path, write: impl FnOnce(&Path) -> std::io::Result<()>
         // process's own stream, at its offset.
         use std::io::Write;
         let tmp = std::env::temp_dir().join(format!(".nerve-out-{}-{fd}.tmp", std::process::id()));
+        let _unfinished = Unfinished::new(&tmp);
         let done = write(&tmp).and_then(|()| {
             let mut f = std::fs::File::open(&tmp)?;
             if fd == 1 {
@@ -120,6 +160,7 @@ pub fn write_whole(path: &Path, write: impl FnOnce(&Path) -> std::io::Result<()>
     }
     let name = target.file_name().ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"))?;
     let tmp = target.with_file_name(format!(".{}.nerve-tmp", name.to_string_lossy()));
+    let _unfinished = Unfinished::new(&tmp);
     if let Err(e) = write(&tmp) {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);

@@ -93,6 +93,8 @@ pub fn write_with(path: &Path, write: impl FnOnce(&Path) -> std::io::Result<()>)
 pub struct Staged {
     target: PathBuf,
     stage: Option<PathBuf>,
+    /// The stage, listed for a signal's cleanup until committed or dropped.
+    _unfinished: Option<nerve_isa::files::Unfinished>,
 }
 
 impl Staged {
@@ -101,13 +103,13 @@ impl Staged {
         let failed = |e| Error::Write { path: path.to_path_buf(), source: e };
         if nerve_isa::files::is_special(path) {
             write(path).map_err(failed)?;
-            return Ok(Staged { target: path.to_path_buf(), stage: None });
+            return Ok(Staged { target: path.to_path_buf(), stage: None, _unfinished: None });
         }
         // A symbolic link stays a link: its file is replaced.
         let target = if path.is_file() { path.canonicalize().unwrap_or_else(|_| path.to_path_buf()) } else { path.to_path_buf() };
         let name = target.file_name().ok_or_else(|| failed(std::io::ErrorKind::InvalidInput.into()))?;
         let stage = target.with_file_name(format!(".{}.nerve-stage", name.to_string_lossy()));
-        let staged = Staged { target, stage: Some(stage.clone()) };
+        let staged = Staged { target, stage: Some(stage.clone()), _unfinished: Some(nerve_isa::files::Unfinished::new(&stage)) };
         // Dropped (the stage removed) if the write fails.
         nerve_isa::files::write_whole(&stage, write).map_err(failed)?;
         Ok(staged)
