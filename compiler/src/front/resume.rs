@@ -4,8 +4,8 @@
 //! so that it runs static), every neuron's state as its initial value, and
 //! spike-source arrays shifted to start where the run ended, and its
 //! `duration_ms` less the time run. What the file cannot hold is said in the
-//! returned notes (spikes in flight, Poisson draws, learning traces, a
-//! duration already run through).
+//! returned notes (spikes in flight, Poisson draws, learning traces,
+//! refractory counters, `--input` spikes, a duration already run through).
 
 use serde_json::{json, Map, Value};
 use std::path::Path;
@@ -109,8 +109,10 @@ pub fn save(s: &Saved) -> Result<(String, Vec<String>)> {
                         init.insert(spec.name.to_string(), Value::Array(vals));
                     }
                     o.insert("initial".into(), Value::Object(init));
-                    if let Some(refr) = var("refr") {
-                        let n = refr.iter().filter(|&&x| x > 0.0).count();
+                    // `lif`'s counter is `refr`, nengo-loihi's (`loihi_lif` with
+                    // `refractory`) `refc`; neither is an `initial` value.
+                    if let Some(counts) = var("refr").or_else(|| var("refc")) {
+                        let n = counts.iter().filter(|&&x| x > 0.0).count();
                         if n > 0 {
                             notes.push(format!("`{}`: {n} neuron(s) were refractory when the run ended; the saved network starts them integrating", pop.name));
                         }
@@ -132,7 +134,12 @@ pub fn save(s: &Saved) -> Result<(String, Vec<String>)> {
                 Model::SpikeSourcePoisson { .. } => {
                     notes.push(format!("`{}`: a Poisson source starts its draws afresh in the saved network (its spikes differ from a longer run's)", pop.name))
                 }
-                Model::Input => {}
+                Model::Input => notes.push(format!(
+                    "`{}`: an input population's spikes come from --input files, which the saved network does not hold: give its run the spikes from {} ms on, {} ms earlier",
+                    pop.name,
+                    crate::error::num(s.t_end_ms),
+                    crate::error::num(s.t_end_ms)
+                )),
             }
         }
     }
@@ -235,6 +242,10 @@ pub fn save(s: &Saved) -> Result<(String, Vec<String>)> {
     if !s.learned.is_empty() {
         notes.push("learning projections are saved static (their `plasticity` removed): traces and tags are not carried".into());
     }
+    // Chemical synapses only: an electrical one's value is sent every step
+    // and a run's first step receives its initial state's (the engine's
+    // `deliver_initial_gaps`), so a continuation's first step receives what
+    // the longer run's next step did.
     if net.graph.edge_count() > 0 {
         notes.push("spikes still in flight when the run ended (sent less than their delay before its end) are not carried".into());
     }
@@ -345,6 +356,44 @@ mod tests {
         let mut same = json!({"connector": {"type": "from_list", "file": "c.csv"}});
         rebase_files(&mut same, Path::new("/nowhere/n.json"), Path::new("/nowhere/s.json"));
         assert_eq!(same["connector"]["file"], json!("c.csv"));
+    }
+
+    /// A refractory counter is not an `initial` value: the note counts the
+    /// neurons refractory at the run's end under either model's name for it
+    /// (`lif`'s `refr`, `loihi_lif`'s `refc` with `refractory`: dropped
+    /// without a note before, though the continuation spiked steps late).
+    #[test]
+    fn refractory_neurons_are_noted_under_either_counter() {
+        for (model, params, var) in [("lif", "{}", "refr"), ("loihi_lif", r#"{"du": 4095, "dv": 0, "vth": 2, "refractory": 5}"#, "refc")] {
+            let text = format!(r#"{{"dt_ms": 1, "populations": [{{"name": "a", "size": 3, "model": "{model}", "params": {params}}}]}}"#);
+            let net = crate::front::json::parse_network(&text, Path::new("t.json")).unwrap();
+            let states = vec![vec![(var.to_string(), vec![0.0, 3.0, 1.0])]];
+            let (_, notes) =
+                save(&Saved { net: &net, text: &text, learned: &[], states: &states, t_end_ms: 5.0, to: Path::new("s.json"), from: Path::new("t.json") })
+                    .unwrap();
+            assert!(notes.iter().any(|n| n.contains("`a`: 2 neuron(s) were refractory")), "{model}: {notes:?}");
+        }
+    }
+
+    /// An `input` population's spikes are the run's `--input` files, which
+    /// the saved network cannot hold: the note says to shift them.
+    #[test]
+    fn input_populations_are_noted() {
+        let (_, notes) = saved(r#"{"dt_ms": 0.5, "populations": [{"name": "in", "size": 2, "model": "input"}]}"#, 12.5);
+        assert!(notes.iter().any(|n| n.contains("`in`") && n.contains("--input") && n.contains("12.5 ms")), "{notes:?}");
+    }
+
+    /// Electrical synapses carry no spikes: a network joined only by them
+    /// has none in flight (its continuation receives the junctions' current
+    /// from its first step: `cli/tests/it/electrical.rs`).
+    #[test]
+    fn junctions_alone_leave_nothing_in_flight() {
+        let net = r#"{"dt_ms": 1, "populations": [{"name": "a", "size": 2, "model": "lif"}],
+            "projections": [{"pre": "a", "post": "a", "receptor": "electrical", "connector": {"type": "from_list", "connections": [[0, 1, 0.01]]}}]}"#;
+        let (_, notes) = saved(net, 5.0);
+        assert!(!notes.iter().any(|n| n.contains("in flight")), "{notes:?}");
+        let chem = net.replace(r#""electrical""#, r#""excitatory""#);
+        assert!(saved(&chem, 5.0).1.iter().any(|n| n.contains("in flight")));
     }
 
     /// `projections` is optional: a network without it saves (it failed
