@@ -17,6 +17,7 @@ mod example_synfire;
 mod examples;
 mod exporters;
 mod golden;
+mod input_sums;
 mod labels;
 mod lava_bitexact;
 mod learning;

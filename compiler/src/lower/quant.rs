@@ -159,15 +159,193 @@ pub fn assign_scaled(arch: &Arch, pop: &Population, incoming: &[Incoming], lsb: 
             q.1.exp = ports.iter().find(|p| p.receptor == *r).expect("receptor has a port").exp;
         }
     }
+    if bound_ring_sums(arch, pop, incoming, &want, &mut quant)? {
+        ports = want.iter().zip(&quant).map(|((r, _), (_, q))| Port { receptor: *r, exp: q.exp }).collect();
+        ports.sort_by_key(|p| (p.receptor, p.exp));
+        ports.dedup();
+    }
     for (q, (r, _)) in quant.iter_mut().zip(&want) {
-        // invariant: every (receptor, exponent) of `want` has a port unless they were merged, and then the exponent was just set
-        // from the receptor's merged port
+        // invariant: every (receptor, exponent) of `want` has a port unless they were merged or coarsened, and then the
+        // exponent was just set from the receptor's port
         q.1.port = ports.iter().position(|p| p.receptor == *r && p.exp == q.1.exp).expect("every projection's (receptor, exponent) has a port") as u8;
     }
     for ((_, q), inc) in quant.iter_mut().zip(incoming) {
         measure(q, inc.syn);
     }
     Ok((ports, quant))
+}
+
+/// The sum a port's ring slot holds in one step, before the port's shift,
+/// at worst: every synapse that can arrive at one neuron's port delivering
+/// its projection's extreme mantissa of either sign. The emulator adds
+/// mantissas into the slot with 32-bit wrapping adds (the chip's
+/// accumulator), so past i32 the sum wraps and flips sign: 76,112 inputs of
+/// 1 nA at 16-bit weights inhibited a cell, 8 of 0.5 nA at 32-bit weights
+/// gave −0.43 nA. The port's clamp (`port_clamps`) acts after the slot is
+/// read, too late for that.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct RingLoad {
+    /// The largest positive and most negative sums, over the neurons.
+    pub hi: f64,
+    pub lo: f64,
+    /// Synapses into the neuron with the largest |sum|, and that neuron.
+    pub fan_in: u64,
+    pub neuron: u32,
+}
+
+impl RingLoad {
+    pub fn fits(&self) -> bool {
+        self.hi <= i32::MAX as f64 && self.lo >= i32::MIN as f64
+    }
+    /// How many times too large the sum is (≤ 1 when it fits).
+    pub fn excess(&self) -> f64 {
+        (self.hi / i32::MAX as f64).max(self.lo / i32::MIN as f64)
+    }
+}
+
+/// [`RingLoad`] of the synapses `members` feed into one port of `n_post`
+/// neurons, each with the (lowest, highest) mantissa one of its synapses
+/// can deliver (0 within it). Every synapse counted at its extremes bounds
+/// what any step can bring (all sources firing at once); a population whose
+/// synapses cannot reach the limit even all into one neuron skips the
+/// per-neuron pass.
+pub(crate) fn ring_load(n_post: usize, members: &[(&Synapses, f64, f64)]) -> RingLoad {
+    let total = |f: fn(&(&Synapses, f64, f64)) -> f64| members.iter().map(|m| m.0.len() as f64 * f(m)).sum::<f64>();
+    let all = RingLoad { hi: total(|m| m.2), lo: total(|m| m.1), fan_in: 0, neuron: 0 };
+    if all.fits() {
+        return all;
+    }
+    let mut acc = vec![(0.0f64, 0.0f64, 0u64); n_post];
+    for &(syn, lo, hi) in members {
+        for &post in &syn.post {
+            if let Some(a) = acc.get_mut(post as usize) {
+                a.0 += hi;
+                a.1 += lo;
+                a.2 += 1;
+            }
+        }
+    }
+    let mut load = RingLoad::default();
+    let mut worst = -1.0f64;
+    for (j, &(hi, lo, n)) in acc.iter().enumerate() {
+        load.hi = load.hi.max(hi);
+        load.lo = load.lo.min(lo);
+        let x = (hi / i32::MAX as f64).max(lo / i32::MIN as f64);
+        if x > worst {
+            worst = x;
+            load.fan_in = n;
+            load.neuron = j as u32;
+        }
+    }
+    load
+}
+
+/// The (lowest, highest) mantissa a synapse of `inc` can deliver at `q`,
+/// 0 within it: its weights', a learning rule's bounds (delivered with the
+/// receptor's sign, rounded once more: one unit of slack), a gap junction's
+/// g·Δv of either sign (at the span its port is scaled for, `gap`).
+pub(crate) fn mantissa_span(inc: &Incoming, q: &ProjQuant) -> (f64, f64) {
+    let (mut lo, mut hi) = (0.0f64, 0.0f64);
+    let mut see = |w: f64| {
+        let m = q.mantissa(w).0 as f64;
+        lo = lo.min(m);
+        hi = hi.max(m);
+    };
+    if inc.electrical {
+        let a = inc.max_abs_weight();
+        see(a);
+        see(-a);
+        return (lo, hi);
+    }
+    match &inc.syn.weights {
+        Weights::Uniform(w) if !inc.syn.is_empty() => see(*w),
+        Weights::Uniform(_) => {}
+        Weights::PerSynapse(v) => {
+            let (mn, mx) = v.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &w| (a.min(w), b.max(w)));
+            if mn <= mx {
+                see(mn);
+                see(mx);
+            }
+        }
+    }
+    match inc.p.plasticity.as_deref() {
+        Some(Plasticity::Stdp(_)) => {
+            let a = inc.max_abs_weight();
+            see(a);
+            see(-a);
+            lo -= 1.0;
+            hi += 1.0;
+        }
+        // Lava's learning keeps a weight within its sign mode's range.
+        Some(Plasticity::Loihi(_)) => {
+            see(1e9);
+            see(-1e9);
+        }
+        None => {}
+    }
+    (lo, hi)
+}
+
+/// Coarsens the exponents of the ports whose ring slot could wrap
+/// ([`RingLoad`]) until it cannot: each such port's projections move to
+/// the exponent that halves their mantissas as often as the sum needs
+/// (merging with a port of that exponent). `want[i]`'s receptor is
+/// `quant[i]`'s. Refused where that exponent is past the profile's, or
+/// would round a projection's weights to 0. Whether any moved.
+fn bound_ring_sums(arch: &Arch, pop: &Population, incoming: &[Incoming], want: &[(Receptor, i8)], quant: &mut Quantised) -> Result<bool> {
+    let mut moved = false;
+    loop {
+        let mut keys: Vec<(Receptor, i8)> = want.iter().zip(quant.iter()).map(|((r, _), (_, q))| (*r, q.exp)).collect();
+        keys.sort();
+        keys.dedup();
+        let mut over = None;
+        for (r, e) in keys {
+            let on: Vec<usize> = (0..quant.len()).filter(|&i| want[i].0 == r && quant[i].1.exp == e).collect();
+            let members: Vec<(&Synapses, f64, f64)> = on
+                .iter()
+                .map(|&i| {
+                    let (lo, hi) = mantissa_span(&incoming[i], &quant[i].1);
+                    (incoming[i].syn, lo, hi)
+                })
+                .collect();
+            let load = ring_load(pop.size as usize, &members);
+            if !load.fits() {
+                over = Some((r, e, on, load));
+                break;
+            }
+        }
+        let Some((r, e, on, load)) = over else { return Ok(moved) };
+        let names = on.iter().map(|&i| format!("`{}`", incoming[i].p.label)).collect::<Vec<_>>().join(", ");
+        let why = format!(
+            "the {} synapses into its neuron {} on the {} receptor ({names}) can sum to {} mantissa units in one step at weight exponent {e} (`{}`'s weight_bits {}), past the 32-bit input's ±2^31",
+            load.fan_in,
+            load.neuron,
+            r.name(),
+            crate::error::num(if load.hi > -load.lo { load.hi } else { load.lo }),
+            arch.name,
+            arch.core.weight_bits
+        );
+        let ne = e as i32 + (load.excess().log2().ceil() as i32).max(1);
+        if ne > arch.core.weight_exp_max as i32 {
+            return Err(bad(pop, format!("{why}: holding it needs weight exponent {ne}, past the profile's weight_exp_max {}", arch.core.weight_exp_max)));
+        }
+        for &i in &on {
+            let was = mantissa_span(&incoming[i], &quant[i].1);
+            quant[i].1.exp = ne as i8;
+            let now = mantissa_span(&incoming[i], &quant[i].1);
+            if was != (0.0, 0.0) && now == (0.0, 0.0) {
+                return Err(bad(
+                    pop,
+                    format!(
+                        "{why}: at weight exponent {ne}, which holds it, projection `{}`'s weights (up to {}) round to 0",
+                        incoming[i].p.label,
+                        crate::error::num(incoming[i].max_abs_weight())
+                    ),
+                ));
+            }
+        }
+        moved = true;
+    }
 }
 
 /// Fills in clipping and error statistics, of what one spike delivers

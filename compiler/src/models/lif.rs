@@ -236,7 +236,21 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
         d_e.push((-dt / te).exp());
         d_i.push((-dt / ti).exp());
         let r = nerve_isa::time::steps_of(p.tau_refrac.get(i), dt);
-        tref.push((r as i64 - 1).clamp(0, i32::MAX as i64) as i32);
+        // The counter holds R − 1 in 32 bits: a longer period was held at
+        // 2^31 steps without a word.
+        if r.is_nan() || r > 2f64.powi(31) {
+            return Err(bad(
+                pop,
+                format!(
+                    "tau_refrac = {} ms (neuron {i}) is {} steps at dt {} ms; the refractory counter holds at most 2^31 steps ({} ms)",
+                    crate::error::num(p.tau_refrac.get(i)),
+                    crate::error::num(r),
+                    crate::error::num(dt),
+                    crate::error::num(2f64.powi(31) * dt)
+                ),
+            ));
+        }
+        tref.push((r as i64 - 1).max(0) as i32);
     }
     // Voltage scale: as fine as keeps 16× the largest voltage in 31 bits,
     // and 16 coinciding spikes of the largest weight on top of it (each

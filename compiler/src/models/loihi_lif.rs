@@ -12,7 +12,7 @@ use nerve_isa::kernel::builder::KernelBuilder;
 use super::{Cx, Initial, Default::*, NeuronModel, ParamSpec, Params, Range::*, VarSpec};
 use crate::error::{CompileError, Result};
 use crate::lower::fixed::{declare_ports, finish, initial, sum_ports};
-use crate::lower::quant::{measure, Port, ProjQuant, QuantRule};
+use crate::lower::quant::{mantissa_span, measure, ring_load, Port, ProjQuant, QuantRule};
 use crate::lower::{bad, Body, Incoming, Lowered, ParamVals};
 use crate::net::model::*;
 
@@ -177,6 +177,37 @@ fn lower_loihi(arch: &Arch, pop: &Population, p: &LoihiParams, incoming: &[Incom
             arch.name,
             arch.core.max_input_ports
         )));
+    }
+    // A port's ring slot sums its step's mantissas in 32 bits, wrapping
+    // (`quant::RingLoad`); lava sums a connection's in 64 bits before its
+    // shift. Where that sum could pass 32 bits (2^31 / 256: some 8.4
+    // million synapses into one compartment) the two would differ:
+    // refused, the arithmetic kept lava's.
+    for (k, port) in ports.iter().enumerate() {
+        let on: Vec<usize> = (0..quant.len()).filter(|&i| quant[i].1.port as usize == k).collect();
+        let members: Vec<(&crate::net::expand::Synapses, f64, f64)> = on
+            .iter()
+            .map(|&i| {
+                let (lo, hi) = mantissa_span(&incoming[i], &quant[i].1);
+                (incoming[i].syn, lo, hi)
+            })
+            .collect();
+        let load = ring_load(n, &members);
+        if !load.fits() {
+            let names = on.iter().map(|&i| format!("`{}`", incoming[i].p.label)).collect::<Vec<_>>().join(", ");
+            return Err(bad(
+                pop,
+                format!(
+                    "the {} synapses into its neuron {} at weight_exp {} ({names}) can sum to {} in one step, past the 32-bit input's ±2^31 (`{}`'s weight_bits {}), where lava's 64-bit sum would not wrap",
+                    load.fan_in,
+                    load.neuron,
+                    port.exp,
+                    crate::error::num(if load.hi > -load.lo { load.hi } else { load.lo }),
+                    arch.name,
+                    arch.core.weight_bits
+                ),
+            ));
+        }
     }
     let wb = arch.core.weight_bits;
     if wb < 9 {
