@@ -417,6 +417,43 @@ fn nest_scripts_move_early_source_spikes_and_say_so() {
     assert!(!spy.text.contains("max_delay") && nest.text.contains("max_delay"));
 }
 
+/// nerve's run of `steps` steps has no spike at step `steps` or later, but a
+/// source array holding one made NEST emit it (a spike at 5 ms in a 5 ms
+/// run): both backends' scripts drop source and input spikes past the run,
+/// and the export counts them in its note, with NEST's early ones.
+#[test]
+fn pynn_scripts_drop_source_spikes_past_the_run() {
+    let mut b = NetworkBuilder::new("enddur", 0.1);
+    b.population("src", 2, Model::SpikeSourceArray(vec![vec![2.0, 4.9, 4.96, 5.0], vec![0.0, 7.0]])).unwrap();
+    b.population("inp", 2, Model::Input).unwrap();
+    let mut net = b.finish().unwrap();
+    net.duration_ms = Some(5.0);
+    let out = prepare(&Arch::load("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+    let inputs = vec![("inp".to_string(), 0, 4.9), ("inp".to_string(), 0, 5.0), ("inp".to_string(), 1, 12.0)];
+    for backend in [pynn::Backend::Nest, pynn::Backend::Spinnaker] {
+        let o = pynn::Options { backend, inputs: inputs.clone(), ..Default::default() };
+        let s = pynn::export(&net, &out, &o, "d").unwrap();
+        // 4.96 ms is step 50 (the nearest), the run's end, as 5.0 is.
+        let first = if backend == pynn::Backend::Nest { "0.2" } else { "0.0" };
+        let want = format!("sim.SpikeSourceArray(spike_times=[[2.0, 4.9], [{first}]])");
+        assert!(s.text.contains(&want), "{backend:?}: {want} in\n{}", s.text);
+        assert!(s.text.contains("sim.SpikeSourceArray(spike_times=[[4.9], []])"), "{backend:?}: {}", s.text);
+        let note = |pop: &str| s.notes.iter().find(|n| n.starts_with(&format!("`{pop}`"))).cloned().unwrap_or_default();
+        let late = "source spikes at or after 5.0 ms, the run's end (step 50), dropped";
+        assert!(note("src").contains(&format!("3 {late}")), "{backend:?}: {:?}", s.notes);
+        assert!(note("inp").contains(&format!("2 {late}")), "{backend:?}: {:?}", s.notes);
+        assert_eq!(note("src").contains("1 source spikes before 0.2 ms"), backend == pynn::Backend::Nest, "{:?}", s.notes);
+    }
+    // On NEST an early spike moves only to a step inside the run: in a run of
+    // 2 steps there is none.
+    net.duration_ms = Some(0.2);
+    let o = pynn::Options { backend: pynn::Backend::Nest, ..Default::default() };
+    let s = pynn::export(&net, &out, &o, "d").unwrap();
+    assert!(s.text.contains("sim.SpikeSourceArray(spike_times=[[], []])"), "{}", s.text);
+    let note = s.notes.iter().find(|n| n.starts_with("`src`")).unwrap();
+    assert!(note.contains("1 dropped") && note.contains("5 source spikes at or after 0.2 ms"), "{note}");
+}
+
 /// PyNN 0.13's OneToOneConnector fails on a 1-neuron pre population (numpy:
 /// "Calling nonzero on 0d arrays"): one_to_one from one neuron is written as
 /// the same single synapse another way, checked with PyNN 0.13 + NEST 3.10

@@ -441,14 +441,14 @@ def fmt(t):
                 format!("sim.{}({})", m.cell, params.join(", "))
             }
             Model::SpikeSourceArray(times) => {
-                let steps: Vec<Vec<f64>> = times.iter().map(|ts| ts.iter().map(|&x| nerve_isa::time::steps_of(x, dt) * dt).collect()).collect();
-                source_array(&early_spikes(o.backend, &pop.name, steps, dt, &mut notes), o.backend, &mut data)
+                let steps_ms: Vec<Vec<f64>> = times.iter().map(|ts| ts.iter().map(|&x| nerve_isa::time::steps_of(x, dt) * dt).collect()).collect();
+                source_array(&source_spikes(o.backend, &pop.name, steps_ms, dt, steps, &mut notes), o.backend, &mut data)
             }
             Model::SpikeSourcePoisson { rate, seed } => match o.poisson {
                 PoissonMode::Array => {
                     let st = crate::models::poisson::spike_steps(pop, rate, *seed, dt, steps);
                     let times: Vec<Vec<f64>> = st.iter().map(|s| s.iter().map(|&k| k as f64 * dt).collect()).collect();
-                    source_array(&early_spikes(o.backend, &pop.name, times, dt, &mut notes), o.backend, &mut data)
+                    source_array(&source_spikes(o.backend, &pop.name, times, dt, steps, &mut notes), o.backend, &mut data)
                 }
                 PoissonMode::Native => {
                     let r: Vec<f64> = rate.iter(n).collect();
@@ -466,7 +466,7 @@ def fmt(t):
                     ts.sort_by(f64::total_cmp);
                     ts.dedup();
                 }
-                source_array(&early_spikes(o.backend, &pop.name, times, dt, &mut notes), o.backend, &mut data)
+                source_array(&source_spikes(o.backend, &pop.name, times, dt, steps, &mut notes), o.backend, &mut data)
             }
         };
         let _ = writeln!(t, "pops[{name}] = sim.Population({n}, {cell}, label={name})");
@@ -943,19 +943,36 @@ impl Bulk {
     }
 }
 
+/// A source's spike times (sorted per neuron) as the script writes them.
+///
+/// A spike at step `steps` or later is dropped on both backends: nerve's run
+/// of `steps` steps never has it, and NEST emitted one at exactly the run's
+/// end (a spike at 5 ms in a 5 ms run). The export counts them.
+///
 /// PyNN on NEST feeds a spike source through a parrot neuron one min_delay
 /// (one step) late, so NEST cannot emit a source spike before step 2 (it
 /// drops one at 0 ms and refuses one at dt). A neuron's spikes at steps 0 and
 /// 1 move, in order, to steps 2, 3, ... while these come before its next
-/// spike (a neuron spikes once a step); the ones with no such step left are
-/// dropped. The export says how many of which neurons moved where and which
-/// were dropped.
-fn early_spikes(backend: Backend, pop: &str, mut times: Vec<Vec<f64>>, dt: f64, notes: &mut Vec<String>) -> Vec<Vec<f64>> {
-    if backend != Backend::Nest {
-        return times;
-    }
+/// spike (a neuron spikes once a step) and the run's end; the ones with no
+/// such step left are dropped. The export says how many of which neurons
+/// moved where and which were dropped.
+fn source_spikes(backend: Backend, pop: &str, mut times: Vec<Vec<f64>>, dt: f64, steps: u32, notes: &mut Vec<String>) -> Vec<Vec<f64>> {
     let step = |x: f64| nerve_isa::time::steps_of(x, dt) as u64;
     let ms = |k: u64| format!("{} ms", py_time(k as f64 * dt));
+    let mut n_late = 0usize;
+    for ts in &mut times {
+        let before = ts.len();
+        ts.retain(|&x| step(x) < steps as u64);
+        n_late += before - ts.len();
+    }
+    let late = (n_late > 0)
+        .then(|| format!("{n_late} source spikes at or after {}, the run's end (step {steps}), dropped: nerve's run never reaches them", ms(steps as u64)));
+    if backend != Backend::Nest {
+        if let Some(late) = late {
+            notes.push(format!("`{pop}`: {late}"));
+        }
+        return times;
+    }
     let (mut moved, mut dropped) = (Vec::new(), Vec::new());
     let (mut n_moved, mut n_dropped) = (0usize, 0usize);
     for (i, ts) in times.iter_mut().enumerate() {
@@ -965,7 +982,7 @@ fn early_spikes(backend: Backend, pop: &str, mut times: Vec<Vec<f64>>, dt: f64, 
         }
         let mut early: Vec<u64> = ts[..n].iter().map(|&x| step(x)).collect();
         early.dedup();
-        let limit = ts.get(n).map_or(u64::MAX, |&x| step(x));
+        let limit = ts.get(n).map_or(steps as u64, |&x| step(x));
         let mut next = 2u64;
         let (mut to, mut gone) = (Vec::new(), Vec::new());
         for k in early {
@@ -996,15 +1013,20 @@ fn early_spikes(backend: Backend, pop: &str, mut times: Vec<Vec<f64>>, dt: f64, 
         said.push(format!("{n_moved} moved later, in order, to the free steps before each neuron's next spike: neurons {}", list(moved)));
     }
     if n_dropped > 0 {
-        said.push(format!("{n_dropped} dropped, no free step left from {} to the neuron's next spike: neurons {}", ms(2), list(dropped)));
+        said.push(format!("{n_dropped} dropped, no free step left from {} to the neuron's next spike or the run's end: neurons {}", ms(2), list(dropped)));
     }
+    let mut parts = Vec::new();
     if !said.is_empty() {
-        notes.push(format!(
-            "`{pop}`: {} source spikes before {}, the first time PyNN on NEST can emit one (it passes them through parrot neurons one min_delay late): {}",
+        parts.push(format!(
+            "{} source spikes before {}, the first time PyNN on NEST can emit one (it passes them through parrot neurons one min_delay late): {}",
             n_moved + n_dropped,
             ms(2),
             said.join("; ")
         ));
+    }
+    parts.extend(late);
+    if !parts.is_empty() {
+        notes.push(format!("`{pop}`: {}", parts.join("; and ")));
     }
     times
 }
