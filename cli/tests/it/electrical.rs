@@ -188,3 +188,78 @@ fn exporters_refuse_electrical_synapses() {
         assert!(!e.contains("panicked"));
     }
 }
+
+/// Steps of a probe CSV (`population,var,neuron,time,value`) from `from` on,
+/// as (var, neuron, step − from, value as written) at `dt` ms a step.
+fn probe_rows(f: &Path, dt: f64, from: i64) -> Vec<(String, u32, i64, String)> {
+    std::fs::read_to_string(f)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let v: Vec<&str> = l.split(',').collect();
+            let step = (v[3].parse::<f64>().unwrap() / dt).round() as i64;
+            (step >= from).then(|| (v[1].to_string(), v[2].parse().unwrap(), step - from, v[4].to_string()))
+        })
+        .collect()
+}
+
+/// A run's first step receives the junction current of its initial
+/// potentials, as every later step receives that of the step before's: so
+/// a run continued from `--save-network` (whose initial state is where the
+/// run ended) moves and spikes as the longer run, on either engine and any
+/// thread count, with no note (nothing is lost). Step 0 received no
+/// junction current before: b's current was 0 after it although the initial
+/// potentials differed by 20 mV, and a continued run diverged silently.
+#[test]
+fn a_continued_run_with_junctions_is_the_whole_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |x: &str| dir.path().join(x).to_str().unwrap().to_string();
+    let nerve = |args: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_nerve")).args(args).output().unwrap();
+        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stderr).unwrap()
+    };
+    // Three cells (`a`: 3 neurons, on three cores with --neurons-per-core 1)
+    // in a chain joined both ways, starting 20 and 7 mV apart; two spike.
+    std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/gap_chain.json"), p("net.json")).unwrap();
+    let (steps, first) = (600, 251);
+    let run = |net: &str, steps: u64, tag: &str, extra: &[&str]| {
+        let s = steps.to_string();
+        let (rec, probes) = (p(&format!("{tag}.csv")), p(&format!("{tag}_p.csv")));
+        let mut args = vec!["run", net, "--arch", "spinnaker", "--neurons-per-core", "1", "--steps", &s, "--record", &rec];
+        args.extend(["--probe", "a:v", "--probe", "a:isyn_exc", "--probe-out", &probes]);
+        args.extend(extra);
+        let notes = nerve(&args);
+        let spikes: Vec<(u32, i64)> = std::fs::read_to_string(&rec)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let v: Vec<&str> = l.split(',').collect();
+                (v[1].parse().unwrap(), (v[2].parse::<f64>().unwrap() / 0.1).round() as i64)
+            })
+            .collect();
+        (spikes, probes, notes)
+    };
+    let (whole, whole_p, _) = run(&p("net.json"), steps, "whole", &["--engine", "interp"]);
+    assert!(whole.iter().any(|s| s.0 == 0) && whole.iter().any(|s| s.0 == 1), "a driven cell and its partner spike: {whole:?}");
+    let rows = probe_rows(Path::new(&whole_p), 0.1, 0);
+    let isyn0 = rows.iter().find(|r| r.0 == "isyn_exc" && r.1 == 1 && r.2 == 0).unwrap();
+    assert!(isyn0.3.parse::<f64>().unwrap() > 0.0, "b (20 mV below a) receives current at step 0: {isyn0:?}");
+    for (engine, threads) in [("jit", "1"), ("interp", "2"), ("jit", "3")] {
+        let (s, pr, _) = run(&p("net.json"), steps, &format!("{engine}{threads}"), &["--engine", engine, "--threads", threads]);
+        assert_eq!(s, whole, "{engine}, {threads} threads");
+        assert_eq!(probe_rows(Path::new(&pr), 0.1, 0), rows, "{engine}, {threads} threads");
+    }
+    let (head, _, notes) = run(&p("net.json"), first, "head", &["--save-network", &p("saved.json")]);
+    assert!(!notes.contains("in flight"), "junction values are not spikes in flight: {notes}");
+    assert_eq!(head, whole.iter().copied().filter(|s| s.1 < first as i64).collect::<Vec<_>>());
+    for threads in ["1", "3"] {
+        let (rest, rest_p, _) = run(&p("saved.json"), steps - first, &format!("rest{threads}"), &["--threads", threads]);
+        let tail: Vec<(u32, i64)> = whole.iter().filter(|s| s.1 >= first as i64).map(|&(n, t)| (n, t - first as i64)).collect();
+        assert!(!tail.is_empty());
+        assert_eq!(rest, tail, "{threads} threads");
+        assert_eq!(probe_rows(Path::new(&rest_p), 0.1, 0), probe_rows(Path::new(&whole_p), 0.1, first as i64), "{threads} threads");
+    }
+}

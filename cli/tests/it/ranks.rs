@@ -179,6 +179,9 @@ fn ranks_equal_one_process_with_delays_learning_and_gap_junctions() {
     check(&image("cli/tests/data/loihi_stdp.json", "loihi", 8), 400, "loihi stdp", Some(1));
     check(&image("examples/celegans/network.json", "spinnaker", 16), 400, "celegans (gap junctions), spinnaker", None);
     check(&image("examples/celegans/network.json", "loihi", 16), 400, "celegans (gap junctions), loihi", None);
+    // Junctions between cores of every rank whose initial potentials
+    // differ: each rank's first step receives their current too.
+    check(&image("cli/tests/data/gap_chain.json", "spinnaker", 1), 1500, "a chain of junctions, one cell a core", Some(1));
 }
 
 #[test]

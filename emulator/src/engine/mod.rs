@@ -246,6 +246,7 @@ fn run_inner(
         // have loaded. The run's time starts after it (`Traffic` has it).
         t_start = std::time::Instant::now();
     }
+    deliver_initial_gaps(m);
     let pop_n: Vec<(u32, u32)> = m.cores.iter().map(|c| (c.pop, c.n as u32)).collect();
     // Global neuron offset of each core within its population.
     let first_of: Vec<u32> = m.cores.iter().map(|c| m.pops[c.pop as usize].slices.iter().find(|s| s.core == c.id).map_or(0, |s| s.first)).collect();
@@ -582,6 +583,35 @@ fn take_recording(rd: &mut ranks::Reader, spikes: &mut Vec<SpikeEvent>, probes: 
                     }
                 }
             }
+        }
+    }
+}
+
+/// Electrical synapses before step 0: each junction's term of the initial
+/// state, into step 0's ring slot, as `deliver` puts each step's into the
+/// next one's. Step t receives the values of the end of step t − 1, and for
+/// step 0 that is the initial state (a saved network's continuation starts
+/// from the state its run ended with, which the longer run's next step
+/// received). Every rank holds every core's state and junctions, so each
+/// computes the same terms for its own cores' inputs. Not counted: it is
+/// part of loading, as the initial state is.
+fn deliver_initial_gaps(m: &mut Machine) {
+    if m.gap_sources == 0 {
+        return;
+    }
+    let mut vals = vec![0i32; m.gap_sources];
+    for c in &m.cores {
+        if let crate::machine::Run::Kernel { data, .. } = &c.run {
+            for &(nr, slot, ix) in &c.gap_out {
+                vals[ix as usize] = data.state[slot as usize][nr as usize];
+            }
+        }
+    }
+    let slot0 = &mut m.ring[..m.in_total];
+    for c in &m.cores {
+        for g in &c.gap_in {
+            let k = c.in_off + g.at as usize;
+            slot0[k] = slot0[k].wrapping_add(g.term(vals[g.src as usize]));
         }
     }
 }

@@ -807,14 +807,8 @@ impl Ctx<'_> {
                 }
                 let at = core.in_off - w.in_base;
                 for g in &core.gap_in {
-                    let v = vals[g.src as usize].load(Ordering::Relaxed) as i64;
-                    // Rounded to nearest, ties away from zero: x(−p) = −x(p), so a
-                    // partner and a self term of equal potentials cancel exactly.
-                    let p = g.weight as i64 * v;
-                    let half = (1i64 << g.shift) >> 1;
-                    let x = if p >= 0 { (p + half) >> g.shift } else { -((-p + half) >> g.shift) } as i32;
                     let k = at + g.at as usize;
-                    next[k] = next[k].wrapping_add(x);
+                    next[k] = next[k].wrapping_add(g.term(vals[g.src as usize].load(Ordering::Relaxed)));
                 }
                 w.rx_packets[rx + ci] += core.gap_in_sources as u64;
                 w.rx_events[rx + ci] += core.gap_in.len() as u64;

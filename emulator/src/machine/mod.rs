@@ -101,6 +101,19 @@ pub struct GapIn {
     pub shift: u8,
 }
 
+impl GapIn {
+    /// The junction's input for a sent value `v`: weight × v scaled by
+    /// 2^-shift, rounded to nearest, ties away from zero: x(−p) = −x(p), so
+    /// a partner and a self term of equal potentials cancel exactly. The one
+    /// definition, for every step's delivery and the initial one.
+    #[inline]
+    pub fn term(&self, v: i32) -> i32 {
+        let p = self.weight as i64 * v as i64;
+        let half = (1i64 << self.shift) >> 1;
+        (if p >= 0 { (p + half) >> self.shift } else { -((-p + half) >> self.shift) }) as i32
+    }
+}
+
 impl Core {
     pub fn stride(&self) -> usize {
         padded(self.n)
