@@ -1,6 +1,7 @@
 use clap::Args;
 use nerve_compiler::compile::{compile, Options};
 use nerve_compiler::front::nir::lower::{NirOptions, SourceConvention};
+use nerve_compiler::front::{Content, InputFile};
 use nerve_compiler::map::place::{read_placement, PlaceOptions, Strategy};
 use nerve_compiler::net::model::{Network, ResetMode};
 use nerve_isa::arch::Arch;
@@ -60,7 +61,7 @@ pub struct BuildArgs {
     #[arg(long, default_value_t = nerve_compiler::map::route::share::DEFAULT_MAX_EXTRA, value_parser = fraction, allow_hyphen_values = true, value_name = "MAX_EXTRA")]
     shared_routes: f64,
     #[command(flatten)]
-    nir: NirImportArgs,
+    pub(crate) nir: NirImportArgs,
 }
 
 /// How a NIR file's parameters are read (docs/nir.md); `compile`, `run` and `export nir` take them.
@@ -96,25 +97,40 @@ impl NirImportArgs {
     }
 }
 
+impl NirImportArgs {
+    /// The option names given other values than their defaults.
+    pub fn given(&self) -> Vec<&'static str> {
+        [("--dt", self.dt.is_some()), ("--reset", self.reset.is_some()), ("--source", self.source != "auto")].into_iter().filter(|f| f.1).map(|f| f.0).collect()
+    }
+}
+
+/// Refuses NIR import options for a network that is not NIR, as a usage
+/// error of subcommand `sub` (exit status 2): they mean nothing for JSON.
+/// An image given where a network goes is left to the reader, which says so.
+pub fn nir_options_fit(network: &InputFile, nir: &NirImportArgs, sub: &str) {
+    let given = nir.given();
+    if !given.is_empty() && network.content != Content::Nir && network.content != Content::Image {
+        super::usage_error(sub, &format!("{}: only for a NIR network (HDF5, .nir); {} is not one", given.join(", "), network.path.display()));
+    }
+}
+
 impl BuildArgs {
     /// The option names given other values than their defaults (to refuse them where they do not apply).
     pub fn given(&self) -> Vec<&'static str> {
         let mut g = Vec::new();
-        let flags: [(&'static str, bool); 8] = [
+        let flags: [(&'static str, bool); 5] = [
             ("--seed", self.seed != 0),
             ("--placement", self.placement != "pack"),
             ("--neurons-per-core", self.neurons_per_core.is_some()),
             ("--effort", self.effort != 60),
             ("--shared-routes", self.shared_routes != nerve_compiler::map::route::share::DEFAULT_MAX_EXTRA),
-            ("--dt", self.nir.dt.is_some()),
-            ("--reset", self.nir.reset.is_some()),
-            ("--source", self.nir.source != "auto"),
         ];
         for (name, set) in flags {
             if set {
                 g.push(name);
             }
         }
+        g.extend(self.nir.given());
         g
     }
 }
@@ -159,7 +175,7 @@ impl PrepareArgs {
 }
 
 /// Reads `network` and compiles it for `arch`; the report's read time is set, its write time is not.
-pub fn build(network: &Path, arch: &Arch, b: &BuildArgs, quiet: bool) -> Result<nerve_compiler::compile::Output> {
+pub fn build(network: InputFile, arch: &Arch, b: &BuildArgs, quiet: bool) -> Result<nerve_compiler::compile::Output> {
     let (net, read_s) = read(network, arch, b.neurons_per_core, &b.nir, quiet)?;
     let opts = options(b)?;
     let mut prog = Progress::new(quiet, "compiling");
@@ -171,7 +187,7 @@ pub fn build(network: &Path, arch: &Arch, b: &BuildArgs, quiet: bool) -> Result<
 
 /// The network and what an exporter needs of its compilation (quantisation,
 /// partition, synapses: no placement, routing or code).
-pub fn prepare(network: &Path, arch: &Arch, p: &PrepareArgs, quiet: bool) -> Result<(Network, nerve_compiler::compile::Prepared)> {
+pub fn prepare(network: InputFile, arch: &Arch, p: &PrepareArgs, quiet: bool) -> Result<(Network, nerve_compiler::compile::Prepared)> {
     let (net, _) = read(network, arch, p.neurons_per_core, &NirImportArgs::default(), quiet)?;
     let opts = Options { neurons_per_core: p.neurons_per_core, ..Options::default() };
     let mut prog = Progress::new(quiet, "preparing");
@@ -181,7 +197,7 @@ pub fn prepare(network: &Path, arch: &Arch, p: &PrepareArgs, quiet: bool) -> Res
 }
 
 /// The network, and the seconds reading it.
-fn read(network: &Path, arch: &Arch, neurons_per_core: Option<u32>, nir: &NirImportArgs, quiet: bool) -> Result<(Network, f64)> {
+fn read(network: InputFile, arch: &Arch, neurons_per_core: Option<u32>, nir: &NirImportArgs, quiet: bool) -> Result<(Network, f64)> {
     if let (Some(k), Some(past)) = (neurons_per_core, Options { neurons_per_core, ..Options::default() }.neurons_per_core_past(arch)) {
         if !quiet {
             eprintln!("note: --neurons-per-core {k} {past}");
@@ -211,8 +227,8 @@ fn options(b: &BuildArgs) -> Result<Options> {
 
 /// Reads a network file; for NIR, says which dt and reset it chose and why
 /// (unless `quiet`), and warns of a dt that is coarse against a time constant.
-pub fn read_network(network: &Path, nir: &NirImportArgs, quiet: bool) -> Result<Network> {
-    let (net, choice) = nerve_compiler::front::read_noting(network, &nir.options()?).map_err(flag_words)?;
+pub fn read_network(network: InputFile, nir: &NirImportArgs, quiet: bool) -> Result<Network> {
+    let (net, choice) = nerve_compiler::front::read_input_noting(network, &nir.options()?).map_err(flag_words)?;
     if let Some(c) = choice {
         if !quiet {
             eprintln!("{}", c.summary());
@@ -235,14 +251,16 @@ fn flag_words(e: nerve_compiler::CompileError) -> Box<dyn std::error::Error> {
 }
 
 pub fn run(a: CompileArgs) -> Result<()> {
+    let network = InputFile::open(&a.network).map_err(|e| format!("cannot read {}: {e}", a.network.display()))?;
+    nir_options_fit(&network, &a.build.nir, "compile");
     let arch = Arch::load(&a.arch)?;
     let out_path = a.output.clone().unwrap_or_else(|| a.network.with_extension("img"));
     let outputs: Vec<(&str, &Path)> = std::iter::once(("-o", out_path.as_path())).chain(a.report.as_deref().map(|p| ("--report", p))).collect();
-    let refs = nerve_compiler::front::refs::referenced_files(&a.network);
+    let refs = network.referenced_files();
     let inputs: Vec<&Path> =
         std::iter::once(a.network.as_path()).chain(refs.iter().map(PathBuf::as_path)).chain(arch_file(&a.arch)).chain(a.build.files()).collect();
     nerve_report::check_outputs(&outputs, &inputs)?;
-    let mut out = build(&a.network, &arch, &a.build, a.quiet || a.json)?;
+    let mut out = build(network, &arch, &a.build, a.quiet || a.json)?;
     // Both outputs staged, then put in place: a report that cannot be
     // written leaves no image behind (nor a changed old one).
     let t_write = std::time::Instant::now();

@@ -1,5 +1,6 @@
 use clap::{Args, Subcommand, ValueEnum};
 use nerve_compiler::export::{lava, pynn, spinnaker, WeightMode, TARGETS};
+use nerve_compiler::front::{Content, InputFile};
 use nerve_isa::arch::Arch;
 use nerve_isa::image::Image;
 use nerve_report::session::Input;
@@ -163,15 +164,16 @@ pub fn run(a: ExportArgs) -> Result<()> {
     match a.target {
         None => Err("give a target (pynn, lava, spinnaker-tables, nir) or --list".into()),
         Some(ExportCmd::Pynn(a)) => {
-            not_nir(&a.network, "pynn", "has no PyNN cell type for them")?;
+            let network = InputFile::open(&a.network).map_err(|e| format!("cannot read {}: {e}", a.network.display()))?;
+            not_nir(&network, "pynn", "has no PyNN cell type for them")?;
             if a.backend == BackendArg::Nest && a.build.neurons_per_core().is_some() {
                 usage_error("--neurons-per-core sets sPyNNaker's neurons per core; --backend nest has no cores (give it for --backend spinnaker only)")
             }
-            let inputs = inputs_of(&a.network, &a.input, &a.arch);
+            let inputs = inputs_of(&network, &a.input, &a.arch);
             let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
             nerve_report::check_outputs(&[("-o", &a.output)], &inputs)?;
             let arch = Arch::load(&a.arch)?;
-            let (net, prep) = crate::cmd::compile::prepare(&a.network, &arch, &a.build, true)?;
+            let (net, prep) = crate::cmd::compile::prepare(network, &arch, &a.build, true)?;
             let o = pynn::Options {
                 backend: match a.backend {
                     BackendArg::Spinnaker => pynn::Backend::Spinnaker,
@@ -192,12 +194,13 @@ pub fn run(a: ExportArgs) -> Result<()> {
             write_script(&a.output, &s, &inputs, quiet)
         }
         Some(ExportCmd::Lava(a)) => {
-            not_nir(&a.network, "lava", "represents loihi_lif neurons only")?;
-            let inputs = inputs_of(&a.network, &a.input, &a.arch);
+            let network = InputFile::open(&a.network).map_err(|e| format!("cannot read {}: {e}", a.network.display()))?;
+            not_nir(&network, "lava", "represents loihi_lif neurons only")?;
+            let inputs = inputs_of(&network, &a.input, &a.arch);
             let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
             nerve_report::check_outputs(&[("-o", &a.output)], &inputs)?;
             let arch = Arch::load(&a.arch)?;
-            let (net, prep) = crate::cmd::compile::prepare(&a.network, &arch, &PrepareArgs::without_cores(), true)?;
+            let (net, prep) = crate::cmd::compile::prepare(network, &arch, &PrepareArgs::without_cores(), true)?;
             let o = lava::Options { steps: a.steps, inputs: read_inputs(&a.input, &net)? };
             let s = lava::export(&net, &prep, &o, &data_dir(&a.output))?;
             write_script(&a.output, &s, &inputs, quiet)
@@ -233,11 +236,13 @@ pub fn run(a: ExportArgs) -> Result<()> {
             Ok(())
         }
         Some(ExportCmd::Nir(a)) => {
-            let inputs = inputs_of(&a.network, &[], &a.arch);
+            let network = InputFile::open(&a.network).map_err(|e| format!("cannot read {}: {e}", a.network.display()))?;
+            super::compile::nir_options_fit(&network, &a.nir, "export");
+            let inputs = inputs_of(&network, &[], &a.arch);
             let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
             nerve_report::check_outputs(&[("-o", &a.output)], &inputs)?;
             let arch = Arch::load(&a.arch)?;
-            let net = super::compile::read_network(&a.network, &a.nir, quiet)?;
+            let net = super::compile::read_network(network, &a.nir, quiet)?;
             let prep = nerve_compiler::compile::prepare(&arch, &net, &Default::default(), &mut |_| {})?;
             let g = nerve_compiler::export::nir::to_nir(&net, &prep.quant)?;
             nerve_compiler::export::nir::write_nir(&g, &a.output)?;
@@ -253,11 +258,11 @@ pub fn run(a: ExportArgs) -> Result<()> {
 /// written: NIR imports as NIR neurons (nir_lif, nir_if, nir_cubalif, …),
 /// which neither PyNN nor Lava represents, so every NIR network failed later
 /// naming its first population.
-fn not_nir(network: &Path, target: &str, why: &str) -> Result<()> {
-    if nerve_report::has_extension(network, "nir") {
+fn not_nir(network: &InputFile, target: &str, why: &str) -> Result<()> {
+    if network.content == Content::Nir {
         return Err(format!(
             "{}: a NIR network becomes NIR neurons (nir_lif, nir_if, nir_cubalif, …), and `export {target}` {why} (`nerve export --list`); `nerve export nir` writes it as NIR with the weights quantised for --arch",
-            network.display()
+            network.path.display()
         )
         .into());
     }
@@ -299,9 +304,9 @@ fn read_inputs(files: &[PathBuf], net: &nerve_compiler::net::model::Network) -> 
 
 /// What an exporter reads: the network and the files it references, the
 /// `--input` files and a profile file.
-fn inputs_of(network: &Path, input: &[PathBuf], arch: &str) -> Vec<PathBuf> {
-    std::iter::once(network.to_path_buf())
-        .chain(nerve_compiler::front::refs::referenced_files(network))
+fn inputs_of(network: &InputFile, input: &[PathBuf], arch: &str) -> Vec<PathBuf> {
+    std::iter::once(network.path.clone())
+        .chain(network.referenced_files())
         .chain(input.iter().cloned())
         .chain(super::compile::arch_file(arch).map(Path::to_path_buf))
         .collect()

@@ -1,4 +1,5 @@
 use clap::{Args, ValueEnum};
+use nerve_compiler::front::{Content, InputFile};
 use nerve_emulator::engine::pin::Pin;
 use nerve_emulator::machine::Machine;
 use nerve_emulator::{EmuError, InjectError};
@@ -44,7 +45,8 @@ pub enum EngineKind {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum PinKind {
-    /// Pinned when --threads equals the CPUs this process may use (and is more than 1).
+    /// Pinned when the threads that run equal the CPUs this process may use (and are more than 1):
+    /// --threads, or fewer where the image's cores divide into fewer parts (a note says so).
     Auto,
     /// Thread t on the t-th CPU this process may use (Linux; elsewhere not pinned).
     On,
@@ -82,7 +84,8 @@ pub struct RunArgs {
     /// Format of --record (default: from the extension, else CSV).
     #[arg(long, value_enum)]
     format: Option<SpikeFormat>,
-    /// Record every population's spikes, not only those the network marks (the compiler's delay-extension relays are not the network's: never recorded).
+    /// Record every population's spikes, not only those the network marks (the compiler's delay-extension relays are not the network's: never recorded),
+    /// in --record and the --report's raster; needs one of them (or --json).
     #[arg(long)]
     record_all: bool,
     /// Probe a state variable every step: POP:VAR (e.g. exc:v). Repeatable.
@@ -94,7 +97,8 @@ pub struct RunArgs {
     /// Write the run summary (counts, timing, energy, per population, core, chip and link, per-step series) as JSON, for `nerve report`.
     #[arg(long, value_parser = super::OUT)]
     report: Option<PathBuf>,
-    /// Steps per inference: report energy and energy-delay per inference.
+    /// Steps per inference: report energy and energy-delay per inference. At most --steps: a run
+    /// shorter than one inference would only extrapolate it, and is refused.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     inference_steps: Option<u64>,
     /// Decision population: report the latency from the first input spike to its first spike.
@@ -159,19 +163,17 @@ pub enum OnOff {
     Off,
 }
 
-/// A network file (to compile) rather than an image.
-fn is_network(p: &Path) -> bool {
-    nerve_report::has_extension(p, "json") || nerve_report::has_extension(p, "nir")
-}
-
 pub fn run(a: RunArgs) -> Result<()> {
     let t_load = std::time::Instant::now();
+    // Whether it is a network or an image: by its first bytes, else its
+    // name (a pipe read whole to tell, and its bytes kept).
+    let input = InputFile::open(&a.image).map_err(|e| format!("cannot read {}: {e}", a.image.display()))?;
     // Before MPI starts: every rank has the same command line, and ends here alike.
-    check_usage(&a);
+    check_usage(&a, &input);
     // Under mpirun: this process is one rank; rank 0 prints and writes.
     let mut world = crate::mpi::world()?;
     let (rank, ranks) = world.as_ref().map_or((0, 1), |w| (w.rank(), w.size()));
-    let ran = run_rank(a, &mut world, rank, ranks, t_load);
+    let ran = run_rank(a, input, &mut world, rank, ranks, t_load);
     match ran {
         // An error on one rank (rank 0 alone writes --save-image; a rank's
         // part of the image; an input only its owner checks) would leave the
@@ -189,10 +191,23 @@ pub fn run(a: RunArgs) -> Result<()> {
 /// Refuses, as a usage error (exit status 2, as clap's own), what the
 /// command line alone shows cannot be run: an option without the one it
 /// qualifies, two that contradict each other, an option for compiling given
-/// with an image, more steps than a run takes.
-fn check_usage(a: &RunArgs) {
+/// with an image (or none given for a network), more steps than a run
+/// takes or than --inference-steps asks for.
+fn check_usage(a: &RunArgs, input: &InputFile) {
     if a.steps > nerve_isa::MAX_STEPS {
         usage_error(&format!("--steps {} exceeds {}, the most a run takes", a.steps, nerve_isa::MAX_STEPS));
+    }
+    // Energy per inference from a run shorter than one inference would be
+    // extrapolated (14.6 mJ an inference from a 4.9 mJ run): not measured.
+    if let Some(k) = a.inference_steps.filter(|&k| k > a.steps) {
+        usage_error(&format!(
+            "--inference-steps {k} is more than the {} steps run (--steps): run at least one whole inference, so that its energy is measured rather than extrapolated",
+            a.steps
+        ));
+    }
+    // It chooses what --record writes and what the report's raster holds.
+    if a.record_all && a.record.is_none() && a.report.is_none() && !a.json {
+        usage_error("--record-all chooses the populations --record writes (and the --report's raster holds): give --record FILE or --report FILE too");
     }
     if let (Some(f), Some(r)) = (a.format, &a.record) {
         let said = format!("{f:?}").to_lowercase();
@@ -216,7 +231,12 @@ fn check_usage(a: &RunArgs) {
             usage_error(&format!("--save-network rewrites the network file: run the network (.json) itself rather than {}", a.image.display()));
         }
     }
-    if !is_network(&a.image) {
+    if input.is_network() {
+        if a.arch.is_none() {
+            usage_error(&format!("{}: a network needs --arch to be compiled (`nerve arch list`), or give an image from `nerve compile`", a.image.display()));
+        }
+        crate::cmd::compile::nir_options_fit(input, &a.build.nir, "run");
+    } else {
         let mut wrong: Vec<&str> = a.build.given();
         for (name, set) in [("--arch", a.arch.is_some()), ("--save-image", a.save_image.is_some()), ("--compile-report", a.compile_report.is_some())] {
             if set {
@@ -224,11 +244,12 @@ fn check_usage(a: &RunArgs) {
             }
         }
         if !wrong.is_empty() {
-            usage_error(&format!(
-                "{}: only for compiling a network (.json or .nir); {} is an image, which holds its own mapping",
-                wrong.join(", "),
-                a.image.display()
-            ));
+            let what = if input.content == Content::Image {
+                "is an image, which holds its own mapping"
+            } else {
+                "is no network (neither JSON nor NIR by its contents or its name), so it is read as an image, which holds its own mapping"
+            };
+            usage_error(&format!("{}: only for compiling a network (JSON or NIR); {} {what}", wrong.join(", "), a.image.display()));
         }
     }
 }
@@ -241,6 +262,7 @@ fn usage_error(msg: &str) -> ! {
 /// `run` on this process: the whole run, or rank `rank` of `ranks`.
 fn run_rank(
     a: RunArgs,
+    input: InputFile,
     world: &mut Option<Box<dyn nerve_emulator::engine::ranks::Transport>>,
     rank: usize,
     ranks: usize,
@@ -269,7 +291,7 @@ fn run_rank(
     .filter_map(|(o, p)| p.map(|p| (o, p)))
     .collect();
     // A network's from_list files too (an image references none).
-    let refs = nerve_compiler::front::refs::referenced_files(&a.image);
+    let refs = input.referenced_files();
     let inputs: Vec<&Path> = std::iter::once(a.image.as_path())
         .chain(refs.iter().map(PathBuf::as_path))
         .chain(a.input.iter().map(PathBuf::as_path))
@@ -285,11 +307,10 @@ fn run_rank(
     // Every image is validated once, however it was obtained: by the compiler
     // for a network, here for a file.
     let mut plan_ranks = None;
-    let mut m = if is_network(&a.image) {
-        let arch =
-            a.arch.as_deref().ok_or_else(|| format!("{}: a network needs --arch to be compiled (or give an image from `nerve compile`)", a.image.display()))?;
-        let arch = Arch::load(arch)?;
-        let mut out = crate::cmd::compile::build(&a.image, &arch, &a.build, quiet)?;
+    let mut m = if input.is_network() {
+        // check_usage refused a network without --arch.
+        let arch = Arch::load(a.arch.as_deref().unwrap_or_default())?;
+        let mut out = crate::cmd::compile::build(input, &arch, &a.build, quiet)?;
         if let (Some(p), 0) = (&a.save_image, rank) {
             let t_write = std::time::Instant::now();
             staged.push(nerve_report::Staged::write(p, |s| {
@@ -306,6 +327,13 @@ fn run_rank(
         }
         too_many_ranks(&a.image, out.image.cores.len(), ranks)?;
         Machine::load_valid(out.image)?
+    } else if let Some(bytes) = input.bytes {
+        // A pipe, read whole to tell its kind: held whole by every rank, as
+        // a network compiled here is.
+        let img = Image::from_bytes_unvalidated(&bytes).map_err(|e| e.in_file(&a.image))?;
+        drop(bytes);
+        too_many_ranks(&a.image, img.cores.len(), ranks)?;
+        Machine::load_valid(img.into_valid().map_err(|e| e.in_file(&a.image))?)?
     } else {
         if ranks > 1 {
             // Each rank reads its own cores' part (and the file once more,
@@ -331,8 +359,17 @@ fn run_rank(
     // Once the machine is known: the threads that run are at most one per
     // core, and only those can outnumber the CPUs. (Over ranks, counted over
     // every rank's cores: a rank runs no more.)
-    if let (Some(w), 0) = (session::threads_warning(&m, a.threads, &format!("--threads {}", a.threads)), rank) {
-        eprintln!("warning: {w}");
+    match (session::threads_warning(&m, a.threads, &format!("--threads {}", a.threads)), rank) {
+        (Some(w), 0) => eprintln!("warning: {w}"),
+        // The warning says how many run; otherwise fewer than asked is said
+        // here (it decides, too, whether --pin auto pins).
+        (None, 0) if !quiet && a.threads > 0 => {
+            let used = nerve_emulator::engine::threads_used(&m, a.threads);
+            if used < a.threads {
+                eprintln!("note: --threads {}: {used} run, as the image's {} core(s) divide (at most one thread per core)", a.threads, m.cores.len());
+            }
+        }
+        _ => {}
     }
     session::apply_cost_model(
         &mut m,

@@ -269,8 +269,8 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("run flipped.img --steps 5", 1, &["checksum mismatch", "corrupt"]),
     // Each names the image file.
     ("run truncated.img --steps 5", 1, &["truncated.img: ", "truncated"]),
-    // A network where an image is expected (a pipe's name has no .json to go by) is named as one.
-    ("run notimage.img --steps 5", 1, &["notimage.img: ", "not a nerve image", "looks like a JSON network", "nerve compile"]),
+    // A JSON network whatever its name (a pipe's has no .json to go by): run compiles it, given --arch.
+    ("run notimage.img --steps 5", 2, &["notimage.img: ", "a network needs --arch"]),
     ("inspect trunc.nir", 1, &["trunc.nir: ", "not a nerve image", "looks like an HDF5 (NIR) network"]),
     ("inspect good.json", 1, &["good.json: ", "not a nerve image", "looks like a JSON network"]),
     ("inspect truncated.img", 1, &["truncated.img: ", "truncated"]),
@@ -352,7 +352,7 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("run good.img --steps 5 --probe nv --probe-out out/p.csv", 1, &["expected POP:VAR"]),
     ("run good.img --steps 5 --decision nosuch --report out/r.json", 1, &["`nosuch`", "no such population"]),
     ("run good.img --steps 5 --arch loihi --record out/s.csv", 2, &["--arch", "only for compiling a network"]),
-    ("run good.json --steps 5 --record out/s.csv", 1, &["needs --arch"]),
+    ("run good.json --steps 5 --record out/s.csv", 2, &["needs --arch"]),
     ("run good.img --steps 5 --format npy --record out/s.csv", 2, &["--format npy contradicts", "s.csv"]),
     ("run good.img --steps 5 --format json", 2, &["--format", "--record"]),
     // Nothing was written, without a word.

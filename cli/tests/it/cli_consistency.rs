@@ -188,3 +188,175 @@ fn quiet_keeps_errors_and_warnings_only_and_says_so() {
         assert!(help.contains("Print nothing but errors and warnings"), "{cmd:?}: {help}");
     }
 }
+
+/// `nerve` with `stdin` as its standard input.
+fn piped(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nerve"))
+        .current_dir(dir)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A command that refuses its input may close the pipe before reading it all.
+    let _ = child.stdin.take().unwrap().write_all(stdin);
+    child.wait_with_output().unwrap()
+}
+
+/// A network's kind is told by its bytes where its name does not tell it:
+/// a NIR file named `model.h5` or given through a pipe was read as JSON
+/// ("not UTF-8 text: byte 0x89", "--dt … apply to NIR files"), and `run`
+/// took a NIR file or a piped JSON network for an image ("is an image,
+/// which holds its own mapping", exit 2). A pipe is read once: its bytes
+/// decide and are then read.
+#[test]
+fn a_network_is_told_by_its_bytes_where_its_name_does_not_tell() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let nir = std::fs::read(root().join("../compiler/tests/data/nir/ff_lif_20_16_4.nir")).unwrap();
+    let json = std::fs::read(root().join("../examples/small.json")).unwrap();
+    std::fs::write(d.join("ff.nir"), &nir).unwrap();
+    std::fs::write(d.join("ff.h5"), &nir).unwrap();
+    std::fs::write(d.join("small.json"), &json).unwrap();
+    let read = |f: &str| std::fs::read(d.join(f)).unwrap();
+    // NIR by its bytes, named otherwise or piped; its options apply.
+    ok(d, &["compile", "ff.nir", "--arch", "loihi", "-o", "named.img", "--dt", "0.001", "-q"]);
+    ok(d, &["compile", "ff.h5", "--arch", "loihi", "-o", "h5.img", "--dt", "0.001", "-q"]);
+    assert_eq!(read("h5.img"), read("named.img"));
+    let o = piped(d, &["compile", "-", "--arch", "loihi", "-o", "piped.img", "--dt", "0.001", "-q"], &nir);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(d, &["run", "named.img", "--steps", "30", "--record", "named.csv", "-q"]);
+    ok(d, &["run", "piped.img", "--steps", "30", "--record", "piped.csv", "-q"]);
+    ok(d, &["run", "ff.h5", "--arch", "loihi", "--dt", "0.001", "--steps", "30", "--record", "h5.csv", "-q"]);
+    assert_eq!(read("piped.csv"), read("named.csv"));
+    assert_eq!(read("h5.csv"), read("named.csv"));
+    // A JSON network and an image through a pipe: run as from their files.
+    ok(d, &["compile", "small.json", "--arch", "spinnaker", "-o", "small.img", "-q"]);
+    ok(d, &["run", "small.json", "--arch", "spinnaker", "--steps", "20", "--record", "file.csv", "-q"]);
+    for (stdin, extra) in [(&json, &["--arch", "spinnaker"][..]), (&read("small.img"), &[][..])] {
+        let o = piped(d, &[&["run", "-", "--steps", "20", "--record", "pipe.csv", "-q"][..], extra].concat(), stdin);
+        assert!(o.status.success(), "{extra:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(read("pipe.csv"), read("file.csv"), "{extra:?}");
+    }
+    // An image where a network goes is named as one (exit 1: bad input).
+    let o = nerve(d, &["compile", "small.img", "--arch", "spinnaker", "-o", "x.img"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.code() == Some(1) && err.contains("small.img: a nerve chip image"), "{err}");
+}
+
+/// Options that cannot go together are usage errors (exit status 2), as
+/// `nerve --help` says, however the input's kind is told: NIR options for a
+/// JSON network, a network without --arch, --record-all with nothing it
+/// records into, more steps per inference than the run has. Each was 1 (or
+/// accepted) before.
+#[test]
+fn options_that_cannot_go_together_are_usage_errors_whatever_the_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(root().join("../examples/small.json"), d.join("small.json")).unwrap();
+    ok(d, &["compile", "small.json", "--arch", "spinnaker", "-o", "small.img", "-q"]);
+    for (args, culprit) in [
+        (&["run", "small.img", "--steps", "5", "--seed", "3"][..], "--seed"),
+        (&["compile", "small.json", "--arch", "spinnaker", "-o", "d.img", "--dt", "0.001"], "--dt"),
+        (&["run", "small.json", "--arch", "spinnaker", "--steps", "5", "--dt", "0.001"], "--dt"),
+        (&["export", "nir", "small.json", "--arch", "loihi", "-o", "q.nir", "--reset", "zero"], "--reset"),
+        (&["run", "small.json", "--steps", "5"], "--arch"),
+        (&["run", "small.img", "--steps", "5", "--record-all"], "--record-all"),
+        (&["run", "small.img", "--steps", "5", "--inference-steps", "6"], "--inference-steps 6"),
+    ] {
+        let o = nerve(d, args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(culprit) && err.contains("Usage: nerve"), "{args:?}: {err}");
+    }
+    assert!(!d.join("d.img").exists() && !d.join("q.nir").exists());
+    // What they need given, they run.
+    for args in [
+        &["run", "small.img", "--steps", "5", "--record-all", "--report", "r.json", "-q"][..],
+        &["run", "small.img", "--steps", "6", "--inference-steps", "6", "-q"],
+    ] {
+        ok(d, args);
+    }
+}
+
+/// `--record-all` without --record changes the report's raster (the
+/// populations it holds spikes of), so it is refused only where neither is
+/// written.
+#[test]
+fn record_all_reaches_the_reports_raster() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(root().join("../examples/small.json"), d.join("small.json")).unwrap();
+    ok(d, &["compile", "small.json", "--arch", "spinnaker", "-o", "small.img", "-q"]);
+    let recorded = |extra: &[&str]| -> Vec<bool> {
+        ok(d, &[&["run", "small.img", "--steps", "50", "--report", "r.json", "-q"][..], extra].concat());
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(d.join("r.json")).unwrap()).unwrap();
+        v["raster"]["populations"].as_array().unwrap().iter().map(|p| p["recorded"].as_bool().unwrap()).collect()
+    };
+    let (some, all) = (recorded(&[]), recorded(&["--record-all"]));
+    assert!(some.contains(&false) && all.iter().all(|&r| r), "{some:?} {all:?}");
+}
+
+/// `--threads` beyond what the image's cores divide into: a note says how
+/// many run (it ran fewer silently, and --pin auto pinned by those).
+#[test]
+fn fewer_threads_than_asked_are_noted() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let net = r#"{"name": "two", "dt_ms": 1.0, "populations": [{"name": "a", "size": 1, "model": "lif", "params": {"i_offset": 1.0}}, {"name": "b", "size": 1, "model": "lif"}],
+        "projections": [{"pre": "a", "post": "b", "weight": 1.0, "connector": {"type": "one_to_one"}}]}"#;
+    std::fs::write(d.join("two.json"), net).unwrap();
+    ok(d, &["compile", "two.json", "--arch", "spinnaker", "-o", "two.img", "-q"]);
+    let err = String::from_utf8(ok(d, &["run", "two.img", "--steps", "5", "--threads", "3"]).stderr).unwrap();
+    // On one CPU the warning says it instead (2 threads, more than the CPUs).
+    assert!(err.contains("note: --threads 3: 2 run") || err.contains("--threads 3 runs 2 threads"), "{err}");
+    let err = String::from_utf8(ok(d, &["run", "two.img", "--steps", "5", "--threads", "2"]).stderr).unwrap();
+    assert!(!err.contains("note: --threads"), "{err}");
+    let help = String::from_utf8(ok(d, &["run", "--help"]).stdout).unwrap();
+    assert!(help.contains("Pinned when the threads that run equal the CPUs"), "{help}");
+}
+
+/// What README says of a failed `run`: its recordings (--record,
+/// --probe-out), written as the run goes or when it ends, are each whole
+/// and stay when a later output fails; the outputs of compiling
+/// (--save-image, --compile-report) are put in place only once the run's
+/// options are checked.
+#[test]
+fn a_run_that_fails_after_its_recordings_keeps_them_whole() {
+    if !Path::new("/dev/full").exists() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(root().join("../examples/small.json"), d.join("small.json")).unwrap();
+    ok(d, &["run", "small.json", "--arch", "spinnaker", "--steps", "50", "--record", "want.csv", "--probe", "exc:v", "--probe-out", "want_v.csv", "-q"]);
+    std::fs::write(d.join("s.csv"), "old").unwrap();
+    let o = nerve(
+        d,
+        &[
+            "run",
+            "small.json",
+            "--arch",
+            "spinnaker",
+            "--steps",
+            "50",
+            "--record",
+            "s.csv",
+            "--probe",
+            "exc:v",
+            "--probe-out",
+            "v.csv",
+            "--report",
+            "/dev/full",
+            "-q",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    let read = |f: &str| std::fs::read(d.join(f)).unwrap();
+    assert_eq!(read("s.csv"), read("want.csv"));
+    assert_eq!(read("v.csv"), read("want_v.csv"));
+    let readme = std::fs::read_to_string(root().join("../README.md")).unwrap().split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(readme.contains("a `run` that fails after its recordings keeps them"), "README says what a failed run leaves");
+}

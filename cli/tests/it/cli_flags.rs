@@ -488,9 +488,10 @@ const ROWS: &[(&str, &str, Check)] = &[
     }),
 ];
 
-/// What `nerve run --report` writes at the edges (no steps, fewer steps than
-/// an inference) `nerve report` reads back: 0 steps with --inference-steps
-/// wrote `"edp_js": null` (0 / 0), which the reader refused.
+/// What `nerve run --report` writes at the edges (no steps, one inference
+/// exactly) `nerve report` reads back: 0 steps with --inference-steps
+/// wrote `"edp_js": null` (0 / 0), which the reader refused (a run shorter
+/// than an inference is now refused before it starts).
 #[test]
 fn edge_case_run_summaries_read_back() {
     let dir = tempfile::tempdir().unwrap();
@@ -498,7 +499,7 @@ fn edge_case_run_summaries_read_back() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     std::fs::copy(root.join("../examples/small.json"), d.join("small.json")).unwrap();
     nerve(d, "compile small.json --arch spinnaker -o small.img -q");
-    for (args, per_inference) in [("--steps 0", false), ("--steps 0 --inference-steps 1", false), ("--steps 3 --inference-steps 10", true)] {
+    for (args, per_inference) in [("--steps 0", false), ("--steps 3 --inference-steps 3", true)] {
         nerve(d, &format!("run small.img {args} --report r.json -q"));
         let v = json(d, "r.json");
         assert!(v["energy"]["edp_js"].is_f64(), "{args}: {}", v["energy"]);
@@ -737,4 +738,150 @@ fn recordings_leave_out_the_compilers_relays() {
         let pops: BTreeSet<&str> = csv.lines().skip(1).filter_map(|l| l.split(',').next()).collect();
         assert_eq!(pops, BTreeSet::from(["s", "t"]), "{extra:?}");
     }
+}
+
+/// Every subcommand path of `nerve` (`compile`, `export pynn`, …), read from
+/// the help of the one above it.
+fn subcommands(path: &[String]) -> Vec<Vec<String>> {
+    let help = help_of(path);
+    let mut out = vec![path.to_vec()];
+    let mut in_commands = false;
+    for line in help.lines() {
+        if line == "Commands:" {
+            in_commands = true;
+            continue;
+        }
+        if in_commands {
+            match line.strip_prefix("  ").and_then(|l| l.split_whitespace().next()) {
+                Some("help") => {}
+                Some(name) if !line.starts_with("   ") => out.extend(subcommands(&[path, &[name.to_string()]].concat())),
+                _ if line.is_empty() => in_commands = false,
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+fn help_of(path: &[String]) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_nerve")).args(path).arg("--help").output().unwrap();
+    assert!(o.status.success(), "{path:?} --help");
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// Options only the help lists, and why no test sets them.
+const UNSET: &[&str] = &[
+    // clap's own.
+    "--help",
+    "--version",
+];
+
+/// Every option of every subcommand, as `nerve … --help` lists them (not
+/// only the README table's), is set by at least one test in cli/tests: an
+/// option only the help lists was never run (run's compile options, `export
+/// pynn --neurons-per-core`, were not). An option counts as set for a
+/// subcommand where one test (a function, or a row of a table of checks)
+/// names the subcommand as a command (`"run …`, `"run", …`) and has the
+/// option followed by something that does not continue its name.
+#[test]
+fn every_option_in_the_help_is_set_by_a_test() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let mut sources = String::new();
+    let mut dirs = vec![root];
+    while let Some(dir) = dirs.pop() {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|e| e == "rs") {
+                sources.push_str(&std::fs::read_to_string(&p).unwrap());
+            }
+        }
+    }
+    // A test: from a line opening a function or a row of checks to the next.
+    let mut tests: Vec<String> = vec![String::new()];
+    for line in sources.lines() {
+        let t = line.trim_start();
+        if t.starts_with("fn ") || (t.starts_with("(\"") && t.ends_with("|d| {")) || t.starts_with("#[test]") {
+            tests.push(String::new());
+        }
+        let last = tests.last_mut().unwrap();
+        last.push_str(line);
+        last.push('\n');
+    }
+    let has_flag = |text: &str, flag: &str| {
+        text.match_indices(flag).any(|(at, _)| {
+            let next = text[at + flag.len()..].chars().next();
+            !next.is_some_and(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+    };
+    let names_command = |text: &str, path: &[String]| {
+        let (full, last) = (path.join(" "), path.last().unwrap());
+        [format!("\"{full} "), format!("\"{full}\""), format!("\"{last}\", ")].iter().any(|p| text.contains(p.as_str()))
+    };
+    // This test's own text names no flag but through UNSET.
+    let mut missing = Vec::new();
+    let mut seen = 0;
+    for path in subcommands(&[]) {
+        for line in help_of(&path).lines() {
+            // `  -o, --output <OUTPUT>`: either spelling sets it.
+            let spellings: Vec<&str> =
+                line.trim_start().split([' ', ',', '=', '[', '<']).take_while(|w| w.is_empty() || w.starts_with('-')).filter(|w| w.len() > 1).collect();
+            let Some(flag) = spellings.iter().copied().find(|w| w.starts_with("--") && w.len() > 2) else { continue };
+            if !line.trim_start().starts_with('-') || UNSET.contains(&flag) {
+                continue;
+            }
+            seen += 1;
+            let set = tests.iter().any(|t| spellings.iter().any(|f| has_flag(t, f)) && names_command(t, &path));
+            if !set {
+                missing.push(format!("nerve {} {flag}", path.join(" ")));
+            }
+        }
+    }
+    assert!(seen > 60, "only {seen} options read from the help");
+    assert!(missing.is_empty(), "options no test sets: {missing:?}");
+}
+
+/// `run NET --arch A` takes compile's options and compiles as `compile`
+/// does with them: its --save-image equals `compile`'s image, and differs
+/// from the one without the option.
+#[test]
+fn run_takes_the_compile_options_as_compile_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    setup(d);
+    let spread = "--neurons-per-core 10 --placement spread";
+    for (net, arch, base, opt) in [
+        ("small.json", "loihi", spread, "--seed 3"),
+        ("small.json", "loihi", spread, "--effort 5"),
+        ("small.json", "spinnaker", "--neurons-per-core 10", "--shared-routes 0"),
+        ("ff.nir", "loihi", "", "--dt 0.0001"),
+        ("ff.nir", "loihi", "", "--reset subtract"),
+        ("ff.nir", "loihi", "", "--source snntorch"),
+    ] {
+        nerve(d, &format!("compile {net} --arch {arch} {base} -o default.img -q"));
+        nerve(d, &format!("compile {net} --arch {arch} {base} {opt} -o compiled.img -q"));
+        nerve(d, &format!("run {net} --arch {arch} {base} {opt} --steps 1 --save-image ran.img -q"));
+        assert_eq!(bytes(d, "ran.img"), bytes(d, "compiled.img"), "{opt}");
+        assert_ne!(bytes(d, "ran.img"), bytes(d, "default.img"), "{opt} changes the image");
+    }
+}
+
+/// `export pynn --neurons-per-core` is the partition the script carries
+/// (sPyNNaker's atoms per core), and `--backend nest` has no cores for it.
+#[test]
+fn export_pynn_neurons_per_core_sets_the_scripts_atoms_per_core() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    setup(d);
+    nerve(d, "export pynn small.json --arch spinnaker -o whole.py -q");
+    nerve(d, "export pynn small.json --arch spinnaker --neurons-per-core 10 -o ten.py -q");
+    assert!(text(d, "whole.py").contains(r#"pops["exc"].set_max_atoms_per_core(256)"#), "{}", text(d, "whole.py"));
+    assert!(text(d, "ten.py").contains(r#"pops["exc"].set_max_atoms_per_core(10)"#), "{}", text(d, "ten.py"));
+    let o = Command::new(env!("CARGO_BIN_EXE_nerve"))
+        .current_dir(d)
+        .args(["export", "pynn", "small.json", "--arch", "spinnaker", "--backend", "nest", "--neurons-per-core", "10", "-o", "n.py"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
 }

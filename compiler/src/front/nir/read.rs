@@ -34,8 +34,15 @@ impl Hdf5Pure {
         let len = std::fs::metadata(path).map_err(cannot)?.len();
         hdf5_pure::File::open(path).map(|f| Hdf5Pure(f, len)).map_err(|e| match e {
             hdf5_pure::Error::Io(source) => cannot(source),
-            e => CompileError::Format { file: file.clone(), path: "/".into(), reason: format!("not a readable HDF5 (NIR) file: {e}") },
+            e => not_hdf5(&file, e),
         })
+    }
+
+    /// A file's bytes, read once by the caller (a pipe cannot be read
+    /// again); `file` names it in errors.
+    pub fn from_bytes(bytes: Vec<u8>, file: &str) -> Result<Hdf5Pure> {
+        let len = bytes.len() as u64;
+        hdf5_pure::File::from_bytes(bytes).map(|f| Hdf5Pure(f, len)).map_err(|e| not_hdf5(file, e))
     }
 
     /// A dataset's shape, refused if it claims more elements than the file
@@ -102,16 +109,28 @@ impl Source for Hdf5Pure {
     }
 }
 
+fn not_hdf5(file: &str, e: hdf5_pure::Error) -> CompileError {
+    CompileError::Format { file: file.to_string(), path: "/".into(), reason: format!("not a readable HDF5 (NIR) file: {e}") }
+}
+
 /// Reads a `.nir` file.
 pub fn read_nir(path: &Path) -> Result<NirGraph> {
-    let file = path.display().to_string();
-    let src = Hdf5Pure::open(path)?;
+    graph(&Hdf5Pure::open(path)?, &path.display().to_string())
+}
+
+/// Reads a NIR file's bytes; `file` names it in errors.
+pub fn read_nir_bytes(bytes: Vec<u8>, file: &str) -> Result<NirGraph> {
+    graph(&Hdf5Pure::from_bytes(bytes, file)?, file)
+}
+
+fn graph(src: &Hdf5Pure, file: &str) -> Result<NirGraph> {
+    let file = file.to_string();
     let version = if src.datasets("").map_err(|e| ferr(&file, "/", &e))?.iter().any(|d| d == "version") {
         src.strings("version").ok().and_then(|v| v.into_iter().next())
     } else {
         None
     };
-    let mut g = read_graph(&src, &file, "node", 0)?;
+    let mut g = read_graph(src, &file, "node", 0)?;
     g.version = version;
     // Numeric metadata at the top level (advisory: e.g. `sample_dt`).
     if src.groups("node").map_err(|e| ferr(&file, "node", &e))?.iter().any(|x| x == "metadata") {
