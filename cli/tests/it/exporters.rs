@@ -403,8 +403,7 @@ fn nest_scripts_move_early_source_spikes_and_say_so() {
     let nest = pynn::export(&net, &out, &pynn::Options { backend: pynn::Backend::Nest, ..Default::default() }, "d").unwrap();
     // Neuron 2 spikes at 0.2 ms itself and neuron 4 has room for one of its two.
     assert!(nest.text.contains("spike_times=[[0.2, 0.3, 0.5], [0.3], [0.2], [0.2, 0.3], [0.2, 0.3]]"), "{}", nest.text);
-    assert_eq!(nest.notes.len(), 1);
-    let note = &nest.notes[0];
+    let note = nest.notes.iter().find(|n| n.starts_with("`src`")).unwrap();
     assert!(note.starts_with("`src`: 7 source spikes before 0.2 ms"), "{note}");
     assert!(
         note.contains("4 moved later, in order") && note.contains("neurons 0 (0.0 ms -> 0.2 ms, 0.1 ms -> 0.3 ms), 3 (0.1 ms -> 0.2 ms), 4 (0.0 ms -> 0.2 ms)"),
@@ -452,6 +451,37 @@ fn pynn_scripts_drop_source_spikes_past_the_run() {
     assert!(s.text.contains("sim.SpikeSourceArray(spike_times=[[], []])"), "{}", s.text);
     let note = s.notes.iter().find(|n| n.starts_with("`src`")).unwrap();
     assert!(note.contains("1 dropped") && note.contains("5 source spikes at or after 0.2 ms"), "{note}");
+}
+
+/// NEST applies an arriving spike one step later than nerve, so each hop of
+/// a chain took delay + 1 steps (4 hops of 1 ms at dt 0.1: 5.4 ms on NEST, 5.0
+/// on nerve). The NEST script writes delays of 2 or more steps one step
+/// shorter, which PyNN 0.13 + NEST 3.10 ran hop for hop as nerve (the chain
+/// at 1 ms and 0.2 ms delays: 2, 3, 4, 5 ms and 1.2, 1.4, 1.6, 1.8 ms), keeps
+/// 1-step delays and names their projections; sPyNNaker's are nerve's.
+#[test]
+fn nest_scripts_write_delays_a_step_shorter() {
+    let chain = serde_json::json!({"name": "chain", "dt_ms": 0.1, "duration_ms": 10.0, "populations": [
+        {"name": "src", "size": 1, "model": "spike_source_array", "spike_times": [[1.0]]},
+        {"name": "a", "size": 2, "model": "lif"}, {"name": "b", "size": 2, "model": "lif"}, {"name": "c", "size": 1, "model": "lif"}],
+        "projections": [
+            {"pre": "src", "post": "a", "connector": {"type": "all_to_all"}, "weight": 5.0, "delay": 1.0},
+            {"pre": "a", "post": "b", "connector": {"type": "from_list", "connections": [[0, 0, 5.0, 0.1], [1, 1, 5.0, 0.3]]}},
+            {"pre": "b", "post": "c", "connector": {"type": "all_to_all"}, "weight": 5.0, "delay": 0.1}]});
+    let (n, prep) = from_json(&chain, "spinnaker");
+    let nest = pynn::export(&n, &prep, &pynn::Options { backend: pynn::Backend::Nest, ..Default::default() }, "d").unwrap();
+    let spy = pynn::export(&n, &prep, &pynn::Options::default(), "d").unwrap();
+    for (s, want) in [(&nest, ["delay=0.9)", ", 0.1), (1, 1, ", ", 0.2)])", "delay=0.1)"]), (&spy, ["delay=1.0)", ", 0.1), (1, 1, ", ", 0.3)])", "delay=0.1)"])]
+    {
+        for w in want {
+            assert!(s.text.contains(w), "{w} in {}", s.text);
+        }
+    }
+    let note = nest.notes.iter().find(|n| n.starts_with("NEST applies")).unwrap();
+    assert!(note.contains("writes 3 synapses' delays of 2 or more steps one step shorter"), "{note}");
+    assert!(note.contains("cannot be shortened") && note.contains("a→b (1), b→c (2)"), "{note}");
+    assert!(nest.text.contains(&format!("# {note}.\n")), "{}", nest.text);
+    assert!(spy.notes.iter().all(|n| !n.contains("NEST applies")) && !spy.text.contains("NEST applies"), "{:?}", spy.notes);
 }
 
 /// PyNN 0.13's OneToOneConnector fails on a 1-neuron pre population (numpy:
@@ -661,7 +691,9 @@ fn a_timestep_of_a_thirtieth_ms_exports_exactly() {
         let s = pynn::export(&n, &prep, &pynn::Options { backend, ..Default::default() }, "d").unwrap();
         assert!(s.text.contains("DT = 0.03333333333333333  # ms") && s.text.contains("min_delay=DT"), "{}", s.text);
         assert!(!s.text.contains("0.033333,") && !s.text.contains("0.033333)"), "{}", s.text);
-        assert!(s.text.contains("delay=0.1)") && s.text.contains("delay=0.03333333333333333)"), "{}", s.text);
+        // NEST's delays are written a step shorter (its hops take one more), all but a 1-step one.
+        let d3 = if backend == pynn::Backend::Nest { "delay=0.06666666666666667)" } else { "delay=0.1)" };
+        assert!(s.text.contains(d3) && s.text.contains("delay=0.03333333333333333)"), "{}", s.text);
         assert_eq!(s.text.contains("\"tics_per_ms\": 3000"), backend == pynn::Backend::Nest, "{}", s.text);
     }
     let (n, prep) = prepared(&example("small.json"), "spinnaker");

@@ -2,11 +2,13 @@
 //! or NEST: populations with the PyNN cell types of their models (each
 //! model's `pynn` mapping), their initial values as nerve starts them,
 //! projections with nerve's quantised weights (native connectors where they
-//! are exact, else `FromListConnector`), delays in whole timesteps, nerve's
+//! are exact, else `FromListConnector`), delays in whole timesteps (on NEST
+//! one step shorter where they can be, as its hops take one step more), nerve's
 //! partition as neurons per core, recording, a run and the spikes written in
 //! nerve's CSV format. Spike sources carry exactly the spikes nerve's sources
 //! produce (Poisson sources as arrays, unless asked for `SpikeSourcePoisson`).
-//! The backend changes the import line and backend-specific set-up only.
+//! The backend changes the import line, backend-specific set-up and what
+//! NEST needs to give nerve's spike times (early source spikes, delays).
 //!
 //! Bulk data (lists of more than `INLINE` synapses or spikes, or beyond
 //! `INLINE_TOTAL` in all) goes to NPY files in a directory beside the script.
@@ -505,6 +507,9 @@ def fmt(t):
     t.push('\n');
     let proj_at = t.len();
     let mut conns_helper = false;
+    // NEST's delay compensation: synapses written a step shorter, and the
+    // projections (with their synapse counts) of 1-step delays left as they are.
+    let (mut shortened, mut one_step) = (0u64, Vec::<String>::new());
     // Learning projections: (label, index, PyNN units per nerve unit).
     let mut learning: Vec<(String, usize, f64)> = Vec::new();
     if net.projections().any(|(.., p)| p.plasticity.is_some()) {
@@ -540,6 +545,20 @@ def fmt(t):
         };
         // The synapse type with the weight and delay all its synapses share (else the connector's).
         let plastic = p.plasticity.as_ref().map(|pl| stdp_of(pl, p, o.backend)).transpose()?;
+        // NEST applies a spike arriving at t to the update that ends at t + dt,
+        // nerve to the step it arrives in: each hop took delay + 1 steps on
+        // NEST. A delay one step shorter lands it in nerve's step; one of a
+        // single step cannot be shortened. Learning projections keep theirs:
+        // their learned weights' file gives the delays back as NEST holds them.
+        let compensate = o.backend == Backend::Nest && plastic.is_none();
+        let written = |d: u16| if compensate && d >= 2 { d - 1 } else { d };
+        if compensate {
+            let (n, one) = (sy.len(), (0..sy.len() as usize).filter(|&k| sy.delay(k) == 1).count() as u64);
+            shortened += n - one;
+            if one > 0 {
+                one_step.push(format!("{} ({one})", p.label));
+            }
+        }
         let syn_type = |w: Option<f64>, d: Option<u16>| {
             let mut args: Vec<String> = Vec::new();
             if let Some(st) = plastic {
@@ -549,7 +568,7 @@ def fmt(t):
                 args.push(format!("weight={}", py_float(w)));
             }
             if let Some(d) = d {
-                args.push(format!("delay={}", py_time(d as f64 * dt)));
+                args.push(format!("delay={}", py_time(written(d) as f64 * dt)));
             }
             let kind = if plastic.is_some() { "STDPMechanism" } else { "StaticSynapse" };
             format!("sim.{kind}({})", args.join(", "))
@@ -561,7 +580,7 @@ def fmt(t):
                 let mut l = Vec::with_capacity(sy.len() as usize);
                 for i in 0..sy.n_pre() {
                     for k in sy.row(i) {
-                        l.push(format!("({i}, {}, {}, {})", sy.post[k], py_float(value(sy.weight(k))), py_time(sy.delay(k) as f64 * dt)));
+                        l.push(format!("({i}, {}, {}, {})", sy.post[k], py_float(value(sy.weight(k))), py_time(written(sy.delay(k)) as f64 * dt)));
                     }
                 }
                 (format!("sim.FromListConnector([{}])", l.join(", ")), syn_type(None, None))
@@ -586,7 +605,7 @@ def fmt(t):
                     Some(_) => "None".to_string(),
                     None => {
                         let f = format!("proj{}_delay.npy", e.index());
-                        let d: Vec<u16> = (0..sy.len() as usize).map(|k| sy.delay(k)).collect();
+                        let d: Vec<u16> = (0..sy.len() as usize).map(|k| written(sy.delay(k))).collect();
                         data.files.push((f.clone(), npy::u16_1d(&d)));
                         py_str(&f)
                     }
@@ -609,6 +628,29 @@ def fmt(t):
             py_str(p.receptor.name()),
             py_str(&p.label)
         );
+    }
+    if o.backend == Backend::Nest && (shortened > 0 || !one_step.is_empty()) {
+        let cannot = if one_step.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; a delay of one step cannot be shortened, so these synapses still arrive one step later than on nerve, per hop: {}{}",
+                one_step.iter().take(8).cloned().collect::<Vec<_>>().join(", "),
+                if one_step.len() > 8 { format!(" and {} more projections", one_step.len() - 8) } else { String::new() }
+            )
+        };
+        let did = if shortened > 0 {
+            format!(
+                "the script writes {shortened} synapses' delays of 2 or more steps one step shorter (delay - dt), so that their spikes arrive at nerve's steps"
+            )
+        } else {
+            "the script could shorten no delay".to_string()
+        };
+        let said = format!(
+            "NEST applies a spike that arrives at t to the update ending at t + dt, one step later than nerve, so each hop took delay + 1 steps; {did}{cannot}"
+        );
+        t.insert_str(proj_at, &format!("# {}.\n", said.replace('\n', " ")));
+        notes.push(said);
     }
     if conns_helper {
         t.insert_str(
