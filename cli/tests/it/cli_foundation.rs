@@ -516,3 +516,45 @@ fn inspect_counts_gap_junctions() {
         assert_eq!((c["gap_terms"].as_u64(), c["synapse_words"].as_u64(), c["input_keys"].as_u64()), (Some(128), Some(128), Some(8)), "{c}");
     }
 }
+
+/// Ctrl-C (SIGINT) or SIGTERM ends a command at once with status 130 and
+/// leaves the directory as it was (`nerve_isa::files::remove_unfinished`
+/// removes what it was writing; the unit test there covers a file half
+/// written).
+#[test]
+#[cfg(target_os = "linux")]
+fn a_signal_ends_a_run_with_130_and_leaves_no_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/small.json");
+    let img = dir.path().join("small.img");
+    run_ok(nerve().arg("compile").arg(&net).args(["--arch", "spinnaker", "-q", "-o"]).arg(&img));
+    for signal in ["INT", "TERM"] {
+        let child = nerve()
+            .current_dir(dir.path())
+            .args(["run", "small.img", "--steps", "4000000000", "--record", "s.csv", "--report", "r.json", "--max-memory", "1K", "-q"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Signalled once its handler is in place (the status file's mask of
+        // caught signals has SIGINT's bit), not after a guessed sleep.
+        let caught = || -> bool {
+            let s = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+            s.lines().find_map(|l| l.strip_prefix("SigCgt:")).and_then(|m| u64::from_str_radix(m.trim(), 16).ok()).is_some_and(|m| m & 2 != 0)
+        };
+        let t0 = std::time::Instant::now();
+        while !caught() {
+            assert!(t0.elapsed().as_secs() < 60, "no handler in a minute");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let st = Command::new("kill").args([&format!("-{signal}"), &child.id().to_string()]).status().unwrap();
+        assert!(st.success());
+        let out = child.wait_with_output().unwrap();
+        let e = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(130), "SIG{signal}: {e}");
+        assert!(e.contains("interrupted"), "SIG{signal}: {e}");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|f| f.unwrap().file_name()).collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("small.img")], "SIG{signal}: only the image is left");
+    }
+}
