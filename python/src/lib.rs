@@ -48,6 +48,9 @@ fn os_error(source: &std::io::Error, e: impl std::fmt::Display) -> PyErr {
         K::IsADirectory => PyIsADirectoryError::new_err(m),
         K::NotADirectory => PyNotADirectoryError::new_err(m),
         K::AlreadyExists => PyFileExistsError::new_err(m),
+        // Read, and found not to be text (`nerve_isa::files::text`): the
+        // file's content is wrong, not the system's access to it.
+        K::InvalidData => PyValueError::new_err(m),
         _ => PyOSError::new_err(m),
     }
 }

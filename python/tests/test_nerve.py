@@ -161,6 +161,12 @@ def test_unreadable_files_raise_oserror(tmp_path):
     junk.write_bytes(b"not HDF5")
     with pytest.raises(ValueError, match="HDF5"):
         nerve.compile(junk)
+    # Not UTF-8 is found wrong once read: a ValueError (it was an OSError),
+    # as Python's own decoding raises UnicodeDecodeError, a ValueError.
+    latin = tmp_path / "latin.json"
+    latin.write_bytes(b'{"name": "x\xff", "populations": []}')
+    with pytest.raises(ValueError, match=r"latin\.json.*not UTF-8 text: byte 0xff at line 1, column 12"):
+        nerve.compile(latin, "spinnaker")
     with pytest.raises(IsADirectoryError, match="cannot read placement file"):
         nerve.compile(input_net(), placement=str(tmp_path))
     with pytest.raises(FileNotFoundError, match=r"cannot read placement file .*none\.csv"):
