@@ -13,10 +13,14 @@
 //!
 //! The port's exponent is chosen with the other inputs of the population
 //! (`lower`), as if the junctions were synapses of weight g · GAP_SPAN_MV
-//! (times the step factor, [`step_factor`]). The emulator rounds each
-//! product to nearest, ties away from zero, so that a partner term and a
-//! self term of equal potentials cancel exactly (flooring both left a
-//! unit of bias per junction and step, which drove quiet networks down).
+//! (times the step factor, [`step_factor`]). Every term into one neuron's
+//! port shares one shift, and the self term is the negated sum of the
+//! partners' weights as rounded: the emulator sums a neuron's terms exactly
+//! and rounds once (`nerve_emulator::machine::gap_sums`), so equal
+//! potentials give exactly 0 and the error is half a unit a step whatever
+//! the number of junctions (rounding each term, or the self term apart,
+//! left up to half a unit per junction: a steady current into cells at rest,
+//! amplified τ/dt times in the synaptic current).
 
 use nerve_isa::ids::CoreId;
 use nerve_isa::image::GapEdge;
@@ -68,6 +72,9 @@ fn v_of(net: &Network, lowered: &[Lowered], pop: PopIx, p: &Projection) -> Resul
         .ok_or_else(|| err(p, format!("population `{}` has no membrane potential `v` for electrical synapses", net.pop(pop).name)))
 }
 
+/// A junction's target: population index, neuron, input port.
+type Dst = (usize, u32, u8);
+
 /// One junction term before quantisation.
 struct Term {
     /// Source population, neuron and state slot of its `v`.
@@ -97,8 +104,8 @@ pub(crate) fn edges(
         (cores[pop.index()][(n / sp.size) as usize], (n % sp.size) as u16)
     };
     let mut raw: Vec<Term> = Vec::new();
-    // Self terms per (target pop, neuron, port): −Σ g, in port units per raw v unit (and the first projection adding to it).
-    let mut selfs: std::collections::BTreeMap<(usize, u32, u8), (u8, f64, usize)> = std::collections::BTreeMap::new();
+    // Self parts per (target pop, neuron, port): each junction's g in port units per raw unit of the target's v, and the first projection.
+    let mut selfs: std::collections::BTreeMap<Dst, (u8, Vec<f64>, usize)> = std::collections::BTreeMap::new();
     for (k, e) in net.electrical.iter().enumerate() {
         let (q, s) = (&quant[k], &syn[k]);
         let (slot_pre, scale_pre, off_pre) = v_of(net, lowered, e.pre, &e.p)?;
@@ -123,33 +130,59 @@ pub(crate) fn edges(
                 let j = s.post[at];
                 let f = step_factor(net, e.post, j as usize);
                 raw.push(Term { src: (e.pre, i as u32, slot_pre), dst: (e.post, j, q.port), x: g * f * scale_pre / lsb, proj: k });
-                let t = selfs.entry((e.post.index(), j, q.port)).or_insert((slot_post, 0.0, k));
-                t.1 -= g * f * scale_post / lsb;
+                selfs.entry((e.post.index(), j, q.port)).or_insert((slot_post, Vec::new(), k)).1.push(g * f * scale_post / lsb);
             }
         }
     }
-    for ((pop, n, port), (slot, x, k)) in selfs {
-        let pop = PopIx::new(pop);
-        raw.push(Term { src: (pop, n, slot), dst: (pop, n, port), x, proj: k });
+    // One shift for every term into a (neuron, port), the coarsest its
+    // terms' magnitudes together need (Σ|w| ≤ 2^31: the emulator sums them
+    // exactly in 64 bits and rounds once), and the self term the negated sum
+    // of its parts each rounded as its partner's is: at equal potentials the
+    // sum is exactly 0.
+    let mut by_dst: std::collections::BTreeMap<Dst, Vec<usize>> = std::collections::BTreeMap::new();
+    for (i, t) in raw.iter().enumerate() {
+        by_dst.entry((t.dst.0.index(), t.dst.1, t.dst.2)).or_default().push(i);
     }
-    let mut out = Vec::with_capacity(raw.len());
-    for Term { src: (sp, sn, slot), dst: (tp, tn, port), x, proj: k } in raw {
-        if x == 0.0 {
+    let mut out = Vec::with_capacity(raw.len() + selfs.len());
+    for ((pop, n, port), (slot, parts, k)) in selfs {
+        let terms = &by_dst[&(pop, n, port)];
+        let total: f64 = terms.iter().map(|&i| raw[i].x.abs()).sum::<f64>() + parts.iter().sum::<f64>();
+        if total == 0.0 {
             continue;
         }
-        let shift = (30 - x.abs().log2().ceil() as i32).clamp(0, 62);
-        let w = (x * 2f64.powi(shift)).round();
-        if w.abs() > i32::MAX as f64 {
-            return Err(CompileError::Projection {
-                projection: net.electrical[k].p.label.clone(),
-                reason: format!(
-                    "a junction's weight ({x:.3e} port units per unit of v) does not fit 32 bits: the conductance is too large for the port's scale"
-                ),
-            });
+        let shift = (30 - total.log2().ceil() as i32).clamp(0, 62);
+        let scale = 2f64.powi(shift);
+        let wide = |x: f64, k: usize| -> Result<i32> {
+            let w = (x * scale).round();
+            if w.abs() > i32::MAX as f64 {
+                return Err(CompileError::Projection {
+                    projection: net.electrical[k].p.label.clone(),
+                    reason: format!(
+                        "a junction's weight ({x:.3e} port units per unit of v) does not fit 32 bits: the conductance is too large for the port's scale"
+                    ),
+                });
+            }
+            Ok(w as i32)
+        };
+        let (core, target) = place(PopIx::new(pop), n);
+        let mut w_self = 0i64;
+        for &i in terms {
+            let t = &raw[i];
+            let w = wide(t.x, t.proj)?;
+            if w != 0 {
+                let (src_core, src_neuron) = place(t.src.0, t.src.1);
+                out.push((core, GapEdge { src_core, weight: w, src_neuron, target, slot: t.src.2, port, shift: shift as u8 }));
+            }
         }
-        let (src_core, src_neuron) = place(sp, sn);
-        let (core, target) = place(tp, tn);
-        out.push((core, GapEdge { src_core, weight: w as i32, src_neuron, target, slot, port, shift: shift as u8 }));
+        for x in parts {
+            w_self -= wide(x, k)? as i64;
+        }
+        if w_self != 0 {
+            let w = i32::try_from(w_self).map_err(|_| {
+                err(&net.electrical[k].p, "the junctions into one neuron sum past 32 bits: the conductances are too large for the port's scale".into())
+            })?;
+            out.push((core, GapEdge { src_core: core, weight: w, src_neuron: target, target, slot, port, shift: shift as u8 }));
+        }
     }
     out.sort_by_key(|(c, g)| (*c, g.target, g.src_core, g.src_neuron, g.port));
     Ok(out)

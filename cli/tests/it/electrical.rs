@@ -102,6 +102,41 @@ fn a_junction_carries_the_current_g_times_the_potential_difference() {
     }
 }
 
+/// Neurons at equal potentials joined by junctions of unequal conductances
+/// receive exactly nothing: a neuron's terms are summed exactly and rounded
+/// once, its self term the negated sum of its partners'. Rounding each term
+/// (and −Σg apart) left up to half a unit per junction: a steady current
+/// into every C. elegans cell at rest.
+#[test]
+fn junctions_at_equal_potentials_carry_nothing() {
+    let lif: Value = serde_json::from_str(LIF).unwrap();
+    let n = 6u32;
+    let conns: Vec<Value> =
+        (0..n).flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| json!([i, j, 0.003 + 0.0017 * ((i * 7 + j * 3) % 11) as f64]))).collect();
+    let net = json!({"name": "rest", "dt_ms": 0.1, "populations": [
+        {"name": "a", "size": n, "model": "lif", "params": lif, "initial": {"v": -58.3}}
+    ], "projections": [{"pre": "a", "post": "a", "receptor": "electrical", "connector": {"type": "from_list", "connections": conns}}]});
+    let net = nerve_compiler::front::json::parse_network(&net.to_string(), Path::new("rest.json")).unwrap();
+    for arch in ["spinnaker", "spinnaker2", "loihi"] {
+        let out = compile(&Arch::builtin(arch).unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+        let mut m = Machine::load_valid(out.image).unwrap();
+        let p = &m.pops[0];
+        let slot = |name: &str| p.vars.iter().find(|v| v.name == name).unwrap().slot;
+        let rec = Recording { spikes: vec![true], probes: vec![(0, slot("v")), (0, slot("isyn_exc"))], per_step: false, chunk_steps: None };
+        let r = run(&mut m, &Interp, 50, 1, &rec, &mut |_| {}).unwrap();
+        assert!(r.probes[1].values.iter().all(|row| row.iter().all(|&x| x == 0)), "{arch}: isyn_exc {:?}", r.probes[1].values.last());
+    }
+    // The exact sum is 64-bit: an image whose terms into one input could
+    // pass it is refused, naming the core, neuron and port.
+    let out = compile(&Arch::builtin("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+    let mut img = out.image.into_image();
+    let c = img.cores.iter_mut().find(|c| c.gap.len() > 1).unwrap();
+    let t = c.gap[0].target;
+    c.gap.iter_mut().filter(|g| g.target == t).for_each(|g| g.weight = i32::MAX);
+    let e = img.validate().unwrap_err().to_string();
+    assert!(e.contains(&format!("into neuron {t} port")) && e.contains("past 2^31"), "{e}");
+}
+
 #[test]
 fn a_driven_neuron_lifts_its_silent_partner() {
     // `a` gets 0.4 nA (a rise towards -65 + 0.4·20/0.25 = -33 mV, crossing threshold within ~12 ms); `b` gets nothing.

@@ -5,8 +5,8 @@
 //! CLI. As examples/celegans/check.py requires, on both profiles: every class
 //! fires (>= 10 cells), each driven receptor fires (>= 20 spikes), >= 30 motor
 //! neurons fire, and the gap junctions matter: control.json (the same network
-//! without them) differs by >= 20 active cells (measured on spinnaker 276 with,
-//! 328 without; on loihi 380 with, 329 without). A second run gives identical
+//! without them) differs by >= 20 active cells (measured on spinnaker 278 with,
+//! 328 without; on loihi 287 with, 328 without). A second run gives identical
 //! spikes.
 
 use std::collections::{BTreeMap, BTreeSet};

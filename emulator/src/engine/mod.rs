@@ -609,10 +609,14 @@ fn deliver_initial_gaps(m: &mut Machine) {
     }
     let slot0 = &mut m.ring[..m.in_total];
     for c in &m.cores {
-        for g in &c.gap_in {
-            let k = c.in_off + g.at as usize;
-            slot0[k] = slot0[k].wrapping_add(g.term(vals[g.src as usize]));
-        }
+        crate::machine::gap_sums(
+            &c.gap_in,
+            |src| vals[src as usize],
+            |at, x| {
+                let k = c.in_off + at;
+                slot0[k] = slot0[k].wrapping_add(x);
+            },
+        );
     }
 }
 

@@ -796,7 +796,7 @@ impl Ctx<'_> {
     fn deliver(&self, w: &mut Worker, step: u64, par: usize, mut net: Option<&mut Net>) {
         let s = self.s;
         if s.has_gaps {
-            // Electrical synapses: weight × v, scaled by 2^-shift, into the next step's slot.
+            // Electrical synapses: Σ weight × v per input, scaled by 2^-shift, into the next step's slot.
             let rx = s.slot(step) * w.cores.len();
             let vals = &s.gap_vals[par];
             let mask = w.ring.len() - 1;
@@ -806,10 +806,13 @@ impl Ctx<'_> {
                     continue;
                 }
                 let at = core.in_off - w.in_base;
-                for g in &core.gap_in {
-                    let k = at + g.at as usize;
-                    next[k] = next[k].wrapping_add(g.term(vals[g.src as usize].load(Ordering::Relaxed)));
-                }
+                crate::machine::gap_sums(
+                    &core.gap_in,
+                    |src| vals[src as usize].load(Ordering::Relaxed),
+                    |k, x| {
+                        next[at + k] = next[at + k].wrapping_add(x);
+                    },
+                );
                 w.rx_packets[rx + ci] += core.gap_in_sources as u64;
                 w.rx_events[rx + ci] += core.gap_in.len() as u64;
             }

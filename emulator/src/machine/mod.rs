@@ -93,24 +93,39 @@ pub struct Core {
 }
 
 /// One electrical synapse into a core (see `nerve_isa::image::GapEdge`).
+/// A core's list is sorted by (`at`, `shift`): the terms into one input at
+/// one shift are consecutive, `last` on the group's last.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GapIn {
     pub src: u32,
     pub at: u32,
     pub weight: i32,
     pub shift: u8,
+    pub last: bool,
 }
 
-impl GapIn {
-    /// The junction's input for a sent value `v`: weight × v scaled by
-    /// 2^-shift, rounded to nearest, ties away from zero: x(−p) = −x(p), so
-    /// a partner and a self term of equal potentials cancel exactly. The one
-    /// definition, for every step's delivery and the initial one.
-    #[inline]
-    pub fn term(&self, v: i32) -> i32 {
-        let p = self.weight as i64 * v as i64;
-        let half = (1i64 << self.shift) >> 1;
-        (if p >= 0 { (p + half) >> self.shift } else { -((-p + half) >> self.shift) }) as i32
+/// The junctions' input of one step: for each group of `gap_in` (the terms
+/// into one input at one shift), Σ weight × v summed exactly (64 bits:
+/// `Image::validate` bounds Σ|weight| by 2^31), scaled by 2^-shift and
+/// rounded once, to nearest, ties away from zero, and given to `add` with
+/// the input's index. One rounding per neuron and port: a neuron's partner
+/// terms and its self term (−Σg times its own v) cancel exactly at equal
+/// potentials, and the error is half a unit whatever the neuron's number of
+/// junctions (rounding each term left up to half a unit per junction, a
+/// steady current that drove quiet cells). The one definition, for every
+/// step's delivery and the initial one.
+#[inline]
+pub fn gap_sums(gap_in: &[GapIn], v: impl Fn(u32) -> i32, mut add: impl FnMut(usize, i32)) {
+    let mut acc = 0i64;
+    for g in gap_in {
+        acc += g.weight as i64 * v(g.src) as i64;
+        if g.last {
+            let half = (1i64 << g.shift) >> 1;
+            let x = if acc >= 0 { (acc + half) >> g.shift } else { -((-acc + half) >> g.shift) };
+            // A 32-bit input wraps, as a synapse's does.
+            add(g.at as usize, x as i32);
+            acc = 0;
+        }
     }
 }
 
@@ -487,7 +502,7 @@ impl Machine {
         let gap_sources = gap_ix.len();
         let mut cores = Vec::with_capacity(img.cores.len());
         for ((c, plastic), gap_out) in img.cores.into_iter().zip(plastic).zip(gap_out) {
-            let gap_in: Vec<GapIn> = c
+            let mut gap_in: Vec<GapIn> = c
                 .gap
                 .iter()
                 .map(|g| GapIn {
@@ -495,8 +510,14 @@ impl Machine {
                     at: (g.port as usize * padded(c.n_neurons as usize) + g.target as usize) as u32,
                     weight: g.weight,
                     shift: g.shift,
+                    last: false,
                 })
                 .collect();
+            // Grouped for `gap_sums` (exact sums: the order within a group changes nothing).
+            gap_in.sort_by_key(|g| (g.at, g.shift));
+            for i in 0..gap_in.len() {
+                gap_in[i].last = gap_in.get(i + 1).is_none_or(|n| (n.at, n.shift) != (gap_in[i].at, gap_in[i].shift));
+            }
             let gap_in_sources = gap_in.iter().map(|g| g.src).collect::<std::collections::BTreeSet<u32>>().len() as u32;
             let n = c.n_neurons as usize;
             let np = padded(n);

@@ -286,6 +286,18 @@ impl Image {
                     ));
                 }
             }
+            // The terms into one (neuron, port) at one shift are summed
+            // exactly in 64 bits before their one rounding: Σ|weight| ≤ 2^31
+            // keeps Σ weight·v (v a 32-bit value) inside.
+            let mut sums: std::collections::BTreeMap<(u16, u8, u8), u64> = std::collections::BTreeMap::new();
+            for g in &c.gap {
+                *sums.entry((g.target, g.port, g.shift)).or_default() += g.weight.unsigned_abs() as u64;
+            }
+            if let Some(((t, p, sh), w)) = sums.into_iter().find(|&(_, w)| w > 1 << 31) {
+                return invalid(format!(
+                    "{cid}: the electrical synapses into neuron {t} port {p} at shift {sh} have weights summing to {w} in magnitude, past 2^31 (their sum is taken in 64 bits)"
+                ));
+            }
             if !c.gap.is_empty() && !matches!(c.kind, CoreKind::Neuron { .. }) {
                 return invalid(format!("{cid}: electrical synapses into a core without a kernel"));
             }
