@@ -983,9 +983,15 @@ fn each_synapse_arrives_after_its_own_delay_whatever_its_neighbours() {
 /// Runs `image` for `steps` steps on one thread (the JIT or the interpreter):
 /// population `pop`'s spike count and its neurons' v in mV, per step.
 fn v_trace(image: nerve_isa::image::ValidImage, pop: &str, steps: u64, jit: bool) -> (usize, Vec<Vec<f64>>) {
+    trace(image, pop, "v", steps, jit)
+}
+
+/// population `pop`'s spike count and its neurons' `var` in its units, per
+/// step, on one thread, by the interpreter or the JIT.
+pub(crate) fn trace(image: nerve_isa::image::ValidImage, pop: &str, var: &str, steps: u64, jit: bool) -> (usize, Vec<Vec<f64>>) {
     let mut m = Machine::load_valid(image).unwrap();
     let (pi, p) = m.pops.iter().enumerate().find(|(_, p)| p.name == pop).unwrap();
-    let v = p.vars.iter().find(|v| v.name == "v").unwrap().clone();
+    let v = p.vars.iter().find(|v| v.name == var).unwrap().clone();
     let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![(pi as u32, v.slot)], per_step: false, chunk_steps: None };
     let r = if jit {
         let code = Jit::compile(&m).unwrap();

@@ -7,9 +7,6 @@
 
 use nerve_compiler::compile::{compile, Options};
 use nerve_compiler::front::json::parse_network;
-use nerve_emulator::engine::{run, Interp, Recording};
-use nerve_emulator::kernel::jit::Jit;
-use nerve_emulator::machine::Machine;
 use nerve_isa::arch::Arch;
 use std::path::Path;
 
@@ -34,19 +31,8 @@ fn arch(weight_bits: u8) -> Arch {
 
 /// The cell's `isyn` (nA) over `steps` steps, and its spikes.
 fn isyn(image: nerve_isa::image::ValidImage, steps: u64, jit: bool) -> (Vec<f64>, usize) {
-    let mut m = Machine::load_valid(image).unwrap();
-    let (pi, p) = m.pops.iter().enumerate().find(|(_, p)| p.name == "a").unwrap();
-    let var = p.vars.iter().find(|v| v.name == "isyn").unwrap().clone();
-    let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![(pi as u32, var.slot)], per_step: false, chunk_steps: None };
-    let r = if jit {
-        let code = Jit::compile(&m).unwrap();
-        run(&mut m, &code, steps, 1, &rec, &mut |_| {})
-    } else {
-        run(&mut m, &Interp, steps, 1, &rec, &mut |_| {})
-    }
-    .unwrap();
-    let spikes = r.spikes.iter().filter(|s| s.pop as usize == pi).count();
-    (r.probes[0].values.iter().map(|row| row[0] as f64 * var.scale).collect(), spikes)
+    let (spikes, rows) = crate::end_to_end::trace(image, "a", "isyn", steps, jit);
+    (rows.iter().map(|row| row[0]).collect(), spikes)
 }
 
 /// Coincident inputs whose mantissas pass 2^31 together arrive with their
