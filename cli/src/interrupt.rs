@@ -1,18 +1,33 @@
-//! Ctrl-C (and SIGTERM, SIGHUP: a batch system's notice) ends the process
-//! as the signal's default action would, at once, with status 130, but
-//! first removes the temporary files it was writing: the default action
-//! left `.NAME.nerve-tmp` beside an output written when the signal came (a
-//! large recording takes seconds to write). A run's spill files need
-//! nothing: they have no name.
+//! Ctrl-C, SIGTERM or SIGHUP (a batch system's or a closed terminal's
+//! notice) ends the process at once, as the signal's default action would,
+//! with status 128 + the signal's number (130 for Ctrl-C, as shells report
+//! it), but first removes the temporary files it was writing: the default
+//! action left `.NAME.nerve-tmp` beside an output being written (a large
+//! recording takes seconds to write). A run's spill files need nothing:
+//! they have no name. A signal the process started with ignored (`nohup`,
+//! a background job of a non-interactive shell) stays ignored.
 
-/// The exit status of a process ended by SIGINT, as shells report it.
-const EXIT: i32 = 130;
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 /// Installs the handler (once per process; an error leaves the default).
 pub fn install() {
-    let _ = ctrlc::set_handler(|| {
-        nerve_isa::files::remove_unfinished();
-        eprintln!("\ninterrupted: stopped, its unfinished files removed");
-        std::process::exit(EXIT);
+    let ignored = ignored_at_start();
+    let wanted: Vec<i32> = [SIGINT, SIGTERM, SIGHUP].into_iter().filter(|s| !ignored.contains(s)).collect();
+    let Ok(mut signals) = signal_hook::iterator::Signals::new(&wanted) else { return };
+    std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            nerve_isa::files::remove_unfinished();
+            eprintln!("\ninterrupted: stopped, its unfinished files removed");
+            std::process::exit(128 + sig);
+        }
     });
+}
+
+/// The signals this process was started with ignored: Linux's
+/// `/proc/self/status` (`SigIgn`, a mask with bit n − 1 for signal n); none
+/// known elsewhere (a handler is then installed for each).
+fn ignored_at_start() -> Vec<i32> {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let mask = status.lines().find_map(|l| l.strip_prefix("SigIgn:")).and_then(|m| u64::from_str_radix(m.trim(), 16).ok()).unwrap_or(0);
+    (1..=64).filter(|&s| mask >> (s - 1) & 1 == 1).collect()
 }

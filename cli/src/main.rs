@@ -18,7 +18,7 @@ use std::process::ExitCode;
     version,
     about = "A toolchain for neuromorphic chips: compile, emulate, report",
     long_about = None,
-    after_help = "Example (a network to an energy report):\n  nerve compile examples/small.json --arch spinnaker -o small.img\n  nerve run small.img --steps 1000 --record spikes.csv --report run.json\n  nerve report run.json --html report.html\n\nExit status: 0 done; 1 an error (bad input, an unwritable output, a run that failed: the message names the culprit); 2 a usage error (an unknown option, a bad option value, options that cannot go together); 130 stopped by Ctrl-C or SIGTERM (the files it was writing removed)."
+    after_help = "Example (a network to an energy report):\n  nerve compile examples/small.json --arch spinnaker -o small.img\n  nerve run small.img --steps 1000 --record spikes.csv --report run.json\n  nerve report run.json --html report.html\n\nExit status: 0 done; 1 an error (bad input, an unwritable output, a run that failed: the message names the culprit); 2 a usage error (an unknown option, a bad option value, options that cannot go together); 128 + the signal's number when stopped by Ctrl-C (130), SIGTERM (143) or SIGHUP (129), the files it was writing removed."
 )]
 struct Cli {
     #[command(subcommand)]

@@ -517,18 +517,19 @@ fn inspect_counts_gap_junctions() {
     }
 }
 
-/// Ctrl-C (SIGINT) or SIGTERM ends a command at once with status 130 and
-/// leaves the directory as it was (`nerve_isa::files::remove_unfinished`
-/// removes what it was writing; the unit test there covers a file half
-/// written).
+/// Ctrl-C (SIGINT) or SIGTERM ends a command at once with status 128 + the
+/// signal and leaves the directory as it was
+/// (`nerve_isa::files::remove_unfinished` removes what it was writing;
+/// isa/tests/unfinished.rs covers a file half written); a signal ignored
+/// when the process started (`nohup`) stays ignored.
 #[test]
 #[cfg(target_os = "linux")]
-fn a_signal_ends_a_run_with_130_and_leaves_no_files() {
+fn a_signal_ends_a_run_and_leaves_no_files() {
     let dir = tempfile::tempdir().unwrap();
     let net = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/small.json");
     let img = dir.path().join("small.img");
     run_ok(nerve().arg("compile").arg(&net).args(["--arch", "spinnaker", "-q", "-o"]).arg(&img));
-    for signal in ["INT", "TERM"] {
+    for (signal, status) in [("INT", 130), ("TERM", 143)] {
         let child = nerve()
             .current_dir(dir.path())
             .args(["run", "small.img", "--steps", "4000000000", "--record", "s.csv", "--report", "r.json", "--max-memory", "1K", "-q"])
@@ -552,9 +553,34 @@ fn a_signal_ends_a_run_with_130_and_leaves_no_files() {
         assert!(st.success());
         let out = child.wait_with_output().unwrap();
         let e = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(130), "SIG{signal}: {e}");
+        assert_eq!(out.status.code(), Some(status), "SIG{signal}: {e}");
         assert!(e.contains("interrupted"), "SIG{signal}: {e}");
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|f| f.unwrap().file_name()).collect();
         assert_eq!(left, vec![std::ffi::OsString::from("small.img")], "SIG{signal}: only the image is left");
     }
+    // Under nohup, SIGHUP (a closed terminal) leaves the run going.
+    let mut child = Command::new("nohup")
+        .arg(env!("CARGO_BIN_EXE_nerve"))
+        .current_dir(dir.path())
+        .args(["run", "small.img", "--steps", "4000000000", "-q"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let caught = |pid: u32| -> bool {
+        let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        s.lines().find_map(|l| l.strip_prefix("SigCgt:")).and_then(|m| u64::from_str_radix(m.trim(), 16).ok()).is_some_and(|m| m & 2 != 0)
+    };
+    let t0 = std::time::Instant::now();
+    while !caught(child.id()) {
+        assert!(t0.elapsed().as_secs() < 60, "no handler in a minute under nohup");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let pid = child.id().to_string();
+    let kill = |sig: &str| assert!(Command::new("kill").args([sig, &pid]).status().unwrap().success());
+    kill("-HUP");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(child.try_wait().unwrap().is_none(), "SIGHUP under nohup ended the run");
+    kill("-TERM");
+    assert_eq!(child.wait().unwrap().code(), Some(143));
 }
