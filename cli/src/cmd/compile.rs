@@ -254,7 +254,15 @@ pub fn run(a: CompileArgs) -> Result<()> {
     let network = InputFile::open(&a.network).map_err(|e| format!("cannot read {}: {e}", a.network.display()))?;
     nir_options_fit(&network, &a.build.nir, "compile");
     let arch = Arch::load(&a.arch)?;
-    let out_path = a.output.clone().unwrap_or_else(|| a.network.with_extension("img"));
+    let out_path = match &a.output {
+        Some(o) => o.clone(),
+        // A pipe's or device's name is no place for the image (`-` made
+        // /dev/stdin.img, `<(…)` /dev/fd/63.img).
+        None if std::fs::metadata(&a.network).is_ok_and(|m| !m.is_file() && !m.is_dir()) => {
+            super::usage_error("compile", &format!("{} is a pipe or a stream, not a file: give the image's path with -o", a.network.display()))
+        }
+        None => a.network.with_extension("img"),
+    };
     let outputs: Vec<(&str, &Path)> = std::iter::once(("-o", out_path.as_path())).chain(a.report.as_deref().map(|p| ("--report", p))).collect();
     let refs = network.referenced_files();
     let inputs: Vec<&Path> =

@@ -191,6 +191,10 @@ fn images_are_read_from_pipes() {
     let out = piped(&["run", "-", "--steps", "200", "-q", "--record", "-"], out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.stdout, std::fs::read(dir.path().join("s.csv")).unwrap(), "run - --record - reads stdin, writes stdout");
+    // Without -o, a piped network's image had the pipe's name: /dev/stdin.img (written into /dev as root).
+    let out = piped(&["compile", "-", "--arch", "spinnaker", "-q"], std::fs::read(&net).unwrap());
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.code() == Some(2) && e.contains("/dev/stdin is a pipe or a stream, not a file: give the image's path with -o"), "{e}");
     run_ok(nerve().current_dir(dir.path()).arg("run").arg(&img).args(["--steps", "200", "-q", "--record", "./-"]));
     assert_eq!(std::fs::read(dir.path().join("-")).unwrap(), std::fs::read(dir.path().join("s.csv")).unwrap(), "./- is a file");
 }
