@@ -195,6 +195,12 @@ fn images_are_read_from_pipes() {
     let out = piped(&["compile", "-", "--arch", "spinnaker", "-q"], std::fs::read(&net).unwrap());
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.code() == Some(2) && e.contains("/dev/stdin is a pipe or a stream, not a file: give the image's path with -o"), "{e}");
+    // A piped network without a name is named `network`, not after the pipe (`stdin`).
+    let mut unnamed: serde_json::Value = serde_json::from_slice(&std::fs::read(&net).unwrap()).unwrap();
+    unnamed.as_object_mut().unwrap().remove("name");
+    let out = piped(&["run", "-", "--arch", "spinnaker", "--steps", "10", "--json"], unnamed.to_string().into_bytes());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(v["network"], "network");
     run_ok(nerve().current_dir(dir.path()).arg("run").arg(&img).args(["--steps", "200", "-q", "--record", "./-"]));
     assert_eq!(std::fs::read(dir.path().join("-")).unwrap(), std::fs::read(dir.path().join("s.csv")).unwrap(), "./- is a file");
 }

@@ -212,7 +212,7 @@ impl Parser {
                 name
             }
             None => {
-                let name = Path::new(root.file).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "network".into());
+                let name = super::name_of_file(Path::new(root.file)).unwrap_or_else(|| "network".into());
                 if let Some(why) = nerve_isa::names::bad_network_name(&name) {
                     return root.err(format!("the network, named after its file for want of a `name`: {why}"));
                 }

@@ -152,7 +152,7 @@ pub fn read_input_noting(input: InputFile, nir: &NirOptions) -> Result<(Network,
     match content {
         Content::Nir => {
             let g = nir::read::read_nir_bytes(bytes, &file)?;
-            let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "nir".into());
+            let name = name_of_file(path).unwrap_or_else(|| "nir".into());
             let (net, choice) = nir::lower::to_network(&g, &name, &file, nir)?;
             Ok((net, Some(choice)))
         }
@@ -165,4 +165,14 @@ pub fn read_input_noting(input: InputFile, nir: &NirOptions) -> Result<(Network,
             Ok((json::parse_network(&text, path)?, None))
         }
     }
+}
+
+/// A network's name from its file's stem, where it has one: none for a
+/// file without a stem, and none for a pipe or a stream (`-`, `<(…)`),
+/// whose name (`stdin`, `63`) says nothing of the network.
+pub(crate) fn name_of_file(path: &Path) -> Option<String> {
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        return None;
+    }
+    path.file_stem().map(|s| s.to_string_lossy().into_owned())
 }
