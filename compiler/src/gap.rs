@@ -35,13 +35,10 @@ use crate::net::model::*;
 pub const GAP_SPAN_MV: f64 = 100.0;
 
 /// The per-step input that gives a steady current of 1 nA at neuron `n` of
-/// `pop`: a model with an exponential excitatory current (`tau_syn_E`) adds
-/// each step's input to that current, which then decays, so a constant input
-/// x carries the charge x·τ per step and the current is x·τ/dt on average:
-/// the junction's g·Δv enters as g·Δv·dt/τ. Models without it take it as is.
+/// `pop`: its model's [`NeuronModel::current_step`](crate::models::NeuronModel::current_step).
 pub(crate) fn step_factor(net: &Network, pop: PopIx, n: usize) -> f64 {
     match &net.pop(pop).model {
-        Model::Neuron(x) => x.params.opt("tau_syn_E").map_or(1.0, |t| (net.dt_ms / t.get(n)).min(1.0)),
+        Model::Neuron(x) => x.model.current_step(&x.params, n, net.dt_ms),
         _ => 1.0,
     }
 }

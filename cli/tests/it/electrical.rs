@@ -137,6 +137,32 @@ fn junctions_at_equal_potentials_carry_nothing() {
     assert!(e.contains(&format!("into neuron {t} port")) && e.contains("past 2^31"), "{e}");
 }
 
+/// Into an izhikevich cell, whose weights are voltage jumps (1000·w mV), a
+/// junction's current g·Δv moves v by dt·1000·g·Δv a step: 0.1 mV for
+/// 0.1 nS·10 mV at dt 0.1 ms, 0.01 mV at dt 0.01 ms (it moved 1 mV at
+/// either dt: the current entered as a jump each step).
+#[test]
+fn a_junction_into_an_izhikevich_cell_is_a_current() {
+    for dt in [0.1, 0.01] {
+        let jump = |g: f64| -> f64 {
+            let n = json!({"name": "h", "dt_ms": dt, "populations": [
+                {"name": "a", "size": 1, "model": "if", "params": {"cm": 0.25, "v_rest": -55.0, "v_reset": -70.0, "v_thresh": -40.0, "tau_refrac": 0.1, "tau_syn_E": 20.0, "tau_syn_I": 5.0, "i_offset": 0.0}, "initial": {"v": -55.0}},
+                {"name": "b", "size": 1, "model": "izhikevich", "params": {"i_offset": 0.0}, "initial": {"v": -65.0, "u": -13.0}}
+            ], "projections": [{"pre": "a", "post": "b", "receptor": "electrical", "weight": g, "connector": {"type": "one_to_one"}}]});
+            let net = nerve_compiler::front::json::parse_network(&n.to_string(), Path::new("h.json")).unwrap();
+            let out = compile(&Arch::builtin("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+            let mut m = Machine::load_valid(out.image).unwrap();
+            let v = m.pops[1].vars.iter().find(|v| v.name == "v").unwrap().clone();
+            let rec = Recording { spikes: vec![true, true], probes: vec![(1, v.slot)], per_step: false, chunk_steps: None };
+            let r = run(&mut m, &Interp, 1, 1, &rec, &mut |_| {}).unwrap();
+            r.probes[0].values[0][0] as f64 * v.scale + v.offset
+        };
+        let got = jump(1e-4) - jump(0.0);
+        let want = dt * 1000.0 * 1e-4 * 10.0;
+        assert!((got - want).abs() <= 0.05 * want, "dt {dt}: the junction moved v by {got} mV in a step, want {want}");
+    }
+}
+
 #[test]
 fn a_driven_neuron_lifts_its_silent_partner() {
     // `a` gets 0.4 nA (a rise towards -65 + 0.4·20/0.25 = -33 mV, crossing threshold within ~12 ms); `b` gets nothing.

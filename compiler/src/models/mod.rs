@@ -309,6 +309,16 @@ pub trait NeuronModel: Sync + Send {
     fn hint(&self, _key: &str) -> Option<&'static str> {
         None
     }
+    /// The per-step input (in its excitatory weight's units, nA) that gives
+    /// neuron `n` a steady current of 1 nA at `dt_ms` (a gap junction's
+    /// g·Δv enters times it). A model with an exponential excitatory
+    /// current (`tau_syn_E`) adds each step's input to that current, which
+    /// then decays, so a constant input x carries the charge x·τ a step and
+    /// the current is x·τ/dt: dt/τ. Otherwise the input is taken as a
+    /// current for one step, 1.
+    fn current_step(&self, p: &Params, n: usize, dt_ms: f64) -> f64 {
+        p.opt("tau_syn_E").map_or(1.0, |t| (dt_ms / t.get(n)).min(1.0))
+    }
     /// The population as a kernel, its parameters and initial state, its
     /// input ports and the quantisation of each projection into it.
     fn lower(&self, cx: &Cx, pop: &Population, p: &Params, incoming: &[Incoming]) -> Result<Lowered>;
