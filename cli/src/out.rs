@@ -2,8 +2,23 @@
 //! instead of the panic of `println!`.
 
 use std::io::{ErrorKind, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Standard output carries an output file (`-o -`, `--record -`): what the
+/// command says for people goes to standard error instead, so the file
+/// stays whole (`compile -o - | run -`).
+static TAKEN: AtomicBool = AtomicBool::new(false);
+
+/// Standard output is an output file's from now on.
+pub fn take_stdout() {
+    TAKEN.store(true, Ordering::Relaxed);
+}
 
 pub fn write(args: std::fmt::Arguments) {
+    if TAKEN.load(Ordering::Relaxed) {
+        eprint!("{args}");
+        return;
+    }
     let mut o = std::io::stdout().lock();
     if let Err(e) = o.write_fmt(args).and_then(|_| o.flush()) {
         if e.kind() == ErrorKind::BrokenPipe {

@@ -74,12 +74,24 @@ fn destination(path: &Path) -> (PathBuf, bool) {
 
 /// 1 or 2 if `path` names this process's stdout or stderr (`/dev/stdout`,
 /// `/dev/fd/2`, `/proc/self/fd/1`, …).
-fn own_stream(path: &Path) -> Option<u32> {
+pub fn own_stream(path: &Path) -> Option<u32> {
     match path.to_str()? {
         "/dev/stdout" | "/dev/fd/1" | "/proc/self/fd/1" => Some(1),
         "/dev/stderr" | "/dev/fd/2" | "/proc/self/fd/2" => Some(2),
         _ => None,
     }
+}
+
+/// Whether `path` names a stream rather than a file: this process's
+/// standard streams or an inherited descriptor (`/dev/stdin`, `/dev/fd/63`
+/// of `<(…)`, `/proc/self/fd/N`), whatever it is redirected from, or an
+/// existing path that is neither a regular file nor a directory (a pipe, a
+/// device). Its name says nothing of its contents.
+pub fn is_stream(path: &Path) -> bool {
+    let named = path
+        .to_str()
+        .is_some_and(|p| matches!(p, "/dev/stdin" | "/dev/stdout" | "/dev/stderr") || p.starts_with("/dev/fd/") || p.starts_with("/proc/self/fd/"));
+    named || std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
 /// Whether `path` exists and is neither a regular file nor a directory.

@@ -16,7 +16,7 @@ pub struct AsmArgs {
 
 pub fn run(a: AsmArgs) -> Result<()> {
     if let Some(out) = &a.output {
-        nerve_report::check_outputs(&[("-o", out)], &[a.file.as_path()])?;
+        super::check_outputs("asm", false, &[("-o", out)], &[a.file.as_path()])?;
     }
     let text = nerve_isa::files::read_to_string(&a.file).map_err(|e| format!("cannot read {}: {e}", a.file.display()))?;
     let k = assemble(&text).map_err(|e| format!("{}: {e}", a.file.display()))?;

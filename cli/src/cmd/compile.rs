@@ -258,7 +258,7 @@ pub fn run(a: CompileArgs) -> Result<()> {
         Some(o) => o.clone(),
         // A pipe's or device's name is no place for the image (`-` made
         // /dev/stdin.img, `<(…)` /dev/fd/63.img).
-        None if std::fs::metadata(&a.network).is_ok_and(|m| !m.is_file() && !m.is_dir()) => {
+        None if nerve_isa::files::is_stream(&a.network) => {
             super::usage_error("compile", &format!("{} is a pipe or a stream, not a file: give the image's path with -o", a.network.display()))
         }
         None => a.network.with_extension("img"),
@@ -267,7 +267,7 @@ pub fn run(a: CompileArgs) -> Result<()> {
     let refs = network.referenced_files();
     let inputs: Vec<&Path> =
         std::iter::once(a.network.as_path()).chain(refs.iter().map(PathBuf::as_path)).chain(arch_file(&a.arch)).chain(a.build.files()).collect();
-    nerve_report::check_outputs(&outputs, &inputs)?;
+    super::check_outputs("compile", a.json, &outputs, &inputs)?;
     let mut out = build(network, &arch, &a.build, a.quiet || a.json)?;
     // Both outputs staged, then put in place: a report that cannot be
     // written leaves no image behind (nor a changed old one).

@@ -171,7 +171,7 @@ pub fn run(a: ExportArgs) -> Result<()> {
             }
             let inputs = inputs_of(&network, &a.input, &a.arch);
             let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
-            nerve_report::check_outputs(&[("-o", &a.output)], &inputs)?;
+            super::check_outputs("export", false, &[("-o", &a.output)], &inputs)?;
             let arch = Arch::load(&a.arch)?;
             let (net, prep) = crate::cmd::compile::prepare(network, &arch, &a.build, true)?;
             let o = pynn::Options {
@@ -198,7 +198,7 @@ pub fn run(a: ExportArgs) -> Result<()> {
             not_nir(&network, "lava", "represents loihi_lif neurons only")?;
             let inputs = inputs_of(&network, &a.input, &a.arch);
             let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
-            nerve_report::check_outputs(&[("-o", &a.output)], &inputs)?;
+            super::check_outputs("export", false, &[("-o", &a.output)], &inputs)?;
             let arch = Arch::load(&a.arch)?;
             let (net, prep) = crate::cmd::compile::prepare(network, &arch, &PrepareArgs::without_cores(), true)?;
             let o = lava::Options { steps: a.steps, inputs: read_inputs(&a.input, &net)? };
@@ -207,7 +207,7 @@ pub fn run(a: ExportArgs) -> Result<()> {
         }
         Some(ExportCmd::SpinnakerTables(a)) => {
             let outputs: Vec<(&str, &Path)> = std::iter::once(("-o", a.output.as_path())).chain(a.binary.as_deref().map(|b| ("--binary", b))).collect();
-            nerve_report::check_outputs(&outputs, &[a.image.as_path()])?;
+            super::check_outputs("export", false, &outputs, &[a.image.as_path()])?;
             let img = Image::read(&a.image)?;
             let tables = if a.uncompressed { spinnaker::uncompressed(&img)? } else { spinnaker::compressed(&img)? };
             // Both staged, then put in place: a --binary that cannot be written leaves no -o behind.
@@ -240,7 +240,7 @@ pub fn run(a: ExportArgs) -> Result<()> {
             super::compile::nir_options_fit(&network, &a.nir, "export");
             let inputs = inputs_of(&network, &[], &a.arch);
             let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
-            nerve_report::check_outputs(&[("-o", &a.output)], &inputs)?;
+            super::check_outputs("export", false, &[("-o", &a.output)], &inputs)?;
             let arch = Arch::load(&a.arch)?;
             let net = super::compile::read_network(network, &a.nir, quiet)?;
             let prep = nerve_compiler::compile::prepare(&arch, &net, &Default::default(), &mut |_| {})?;
@@ -314,6 +314,15 @@ fn inputs_of(network: &InputFile, input: &[PathBuf], arch: &str) -> Vec<PathBuf>
 
 fn write_script(path: &Path, s: &pynn::Script, inputs: &[&Path], quiet: bool) -> Result<()> {
     let dir = path.with_file_name(&s.data_dir);
+    // A script read from a stream has no directory beside it to find its data in.
+    if !s.data.is_empty() && nerve_isa::files::is_stream(path) {
+        return Err(format!(
+            "-o {}: the script reads {} data file(s) from a directory beside it, which a stream or device has not: give -o a file path",
+            path.display(),
+            s.data.len()
+        )
+        .into());
+    }
     // The data files are known only now: checked, with the script, before any is written.
     if !s.data.is_empty() && dir.exists() && !dir.is_dir() {
         return Err(format!("-o {}: its data directory {} is a file", path.display(), dir.display()).into());

@@ -21,6 +21,25 @@ pub fn usage_error(sub: &str, msg: &str) -> ! {
     }
 }
 
+/// `nerve_report::check_outputs`, and standard output given to the output
+/// that names it: the command's text goes to standard error then, and
+/// `--json` (`json`), which would print into that file, is a usage error.
+pub fn check_outputs(sub: &str, json: bool, outputs: &[(&str, &std::path::Path)], inputs: &[&std::path::Path]) -> Result<()> {
+    nerve_report::check_outputs(outputs, inputs)?;
+    // A second read of standard input finds it empty: a file that looked malformed.
+    let n = inputs.iter().filter(|p| p.to_str().is_some_and(|p| matches!(p, "/dev/stdin" | "/dev/fd/0" | "/proc/self/fd/0"))).count();
+    if n > 1 {
+        usage_error(sub, &format!("standard input (-) is given as {n} of this command's inputs: it can be read once; give the others as files"));
+    }
+    if let Some((opt, _)) = outputs.iter().find(|(_, p)| nerve_isa::files::own_stream(p) == Some(1)) {
+        if json {
+            usage_error(sub, &format!("--json prints to standard output, which {opt} writes its file to: give {opt} a file, or leave out --json"));
+        }
+        crate::out::take_stdout();
+    }
+    Ok(())
+}
+
 /// A file argument where `-` is the process's own stream, as in most
 /// command-line tools: standard input for what is read, standard output for
 /// what is written (the paths the file layer already treats as streams).

@@ -39,7 +39,7 @@ pub fn run(a: ReportArgs) -> Result<()> {
         }
     }
     let outputs: Vec<(&str, &Path)> = outputs.iter().map(|(o, p)| (*o, p.as_path())).collect();
-    nerve_report::check_outputs(&outputs, &[a.run.as_path()])?;
+    super::check_outputs("report", false, &outputs, &[a.run.as_path()])?;
     let s = Summary::read(&a.run)?;
     if !a.quiet {
         for (title, t) in nerve_report::text::tables(&s, a.top) {

@@ -298,7 +298,7 @@ fn run_rank(
         .chain(a.arch.as_deref().and_then(crate::cmd::compile::arch_file))
         .chain(a.build.files())
         .collect();
-    nerve_report::check_outputs(&outputs, &inputs)?;
+    super::check_outputs("run", a.json, &outputs, &inputs)?;
     // What needs no machine is checked before compiling: the input files.
     let inputs = a.input.iter().map(|f| InputTable::read(f)).collect::<std::result::Result<Vec<_>, _>>()?;
     // Outputs of compiling, put in place once the run's options are checked

@@ -185,12 +185,29 @@ fn images_are_read_from_pipes() {
     assert_eq!(std::fs::read_to_string(&log).unwrap(), format!("before\n{}", std::fs::read_to_string(dir.path().join("s.csv")).unwrap()));
     // `-` is the stream, as in most tools: `compile NET -o - | run - --record -`
     // (a file named - was written before); `./-` still names a file.
-    let out = nerve().current_dir(dir.path()).arg("compile").arg(&net).args(["--arch", "spinnaker", "-q", "-o", "-"]).output().unwrap();
+    // Without -q: the tables go to stderr when stdout carries the image (they followed it: "trailing bytes").
+    let out = nerve().current_dir(dir.path()).arg("compile").arg(&net).args(["--arch", "spinnaker", "-o", "-"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.stdout, std::fs::read(&img).unwrap(), "-o - writes the image to stdout");
-    let out = piped(&["run", "-", "--steps", "200", "-q", "--record", "-"], out.stdout);
+    let out = piped(&["run", "-", "--steps", "200", "--record", "-"], out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.stdout, std::fs::read(dir.path().join("s.csv")).unwrap(), "run - --record - reads stdin, writes stdout");
+    // --json and a file on stdout cannot share it; standard input is read once;
+    // a script whose data lies beside it cannot go to a stream.
+    for (args, says) in [
+        (vec!["run", "small.img", "--steps", "10", "--report", "-", "--json"], "--json prints to standard output, which --report writes its file to"),
+        (vec!["run", "-", "--arch", "spinnaker", "--steps", "5", "--input", "-"], "standard input (-) is given as 2 of this command's inputs"),
+    ] {
+        let out = nerve().current_dir(dir.path()).args(&args).stdin(std::fs::File::open(&net).unwrap()).output().unwrap();
+        let e = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.code() == Some(2) && e.contains(says), "{args:?}: {e}");
+    }
+    let cuba = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/cuba/network/cuba.json");
+    let e = run_err(nerve().current_dir(dir.path()).arg("export").arg("pynn").arg(&cuba).args(["--arch", "spinnaker", "-o", "-"]));
+    assert!(e.contains("data file(s) from a directory beside it, which a stream or device has not"), "{e}");
+    // Redirected from a file, /dev/stdin is a file: still a stream by name.
+    let out = nerve().args(["compile", "-", "--arch", "spinnaker", "-q"]).stdin(std::fs::File::open(&net).unwrap()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
     // Without -o, a piped network's image had the pipe's name: /dev/stdin.img (written into /dev as root).
     let out = piped(&["compile", "-", "--arch", "spinnaker", "-q"], std::fs::read(&net).unwrap());
     let e = String::from_utf8_lossy(&out.stderr);

@@ -171,7 +171,7 @@ pub fn read_input_noting(input: InputFile, nir: &NirOptions) -> Result<(Network,
 /// file without a stem, and none for a pipe or a stream (`-`, `<(…)`),
 /// whose name (`stdin`, `63`) says nothing of the network.
 pub(crate) fn name_of_file(path: &Path) -> Option<String> {
-    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+    if nerve_isa::files::is_stream(path) {
         return None;
     }
     path.file_stem().map(|s| s.to_string_lossy().into_owned())
