@@ -458,7 +458,8 @@ fn pynn_scripts_drop_source_spikes_past_the_run() {
 /// on nerve). The NEST script writes delays of 2 or more steps one step
 /// shorter, which PyNN 0.13 + NEST 3.10 ran hop for hop as nerve (the chain
 /// at 1 ms and 0.2 ms delays: 2, 3, 4, 5 ms and 1.2, 1.4, 1.6, 1.8 ms), keeps
-/// 1-step delays and names their projections; sPyNNaker's are nerve's.
+/// 1-step delays and names their projections, as it names the learning
+/// projections, which keep theirs; sPyNNaker's are nerve's.
 #[test]
 fn nest_scripts_write_delays_a_step_shorter() {
     let chain = serde_json::json!({"name": "chain", "dt_ms": 0.1, "duration_ms": 10.0, "populations": [
@@ -467,7 +468,9 @@ fn nest_scripts_write_delays_a_step_shorter() {
         "projections": [
             {"pre": "src", "post": "a", "connector": {"type": "all_to_all"}, "weight": 5.0, "delay": 1.0},
             {"pre": "a", "post": "b", "connector": {"type": "from_list", "connections": [[0, 0, 5.0, 0.1], [1, 1, 5.0, 0.3]]}},
-            {"pre": "b", "post": "c", "connector": {"type": "all_to_all"}, "weight": 5.0, "delay": 0.1}]});
+            {"pre": "b", "post": "c", "connector": {"type": "all_to_all"}, "weight": 5.0, "delay": 0.1},
+            {"pre": "src", "post": "c", "connector": {"type": "all_to_all"}, "weight": 0.5, "delay": 1.0, "label": "learn",
+             "plasticity": {"type": "stdp", "timing_dependence": {"type": "spike_pair", "A_plus": 0.05, "A_minus": 0.06}, "weight_dependence": {"type": "additive", "w_min": 0.0, "w_max": 2.0}}}]});
     let (n, prep) = from_json(&chain, "spinnaker");
     let nest = pynn::export(&n, &prep, &pynn::Options { backend: pynn::Backend::Nest, ..Default::default() }, "d").unwrap();
     let spy = pynn::export(&n, &prep, &pynn::Options::default(), "d").unwrap();
@@ -480,6 +483,8 @@ fn nest_scripts_write_delays_a_step_shorter() {
     let note = nest.notes.iter().find(|n| n.starts_with("NEST applies")).unwrap();
     assert!(note.contains("writes 3 synapses' delays of 2 or more steps one step shorter"), "{note}");
     assert!(note.contains("cannot be shortened") && note.contains("a→b (1), b→c (2)"), "{note}");
+    // A learning projection keeps its delay, and the note says so (it named none).
+    assert!(note.contains("learning projections keep their delays") && note.contains("learn (1)"), "{note}");
     assert!(nest.text.contains(&format!("# {note}.\n")), "{}", nest.text);
     assert!(spy.notes.iter().all(|n| !n.contains("NEST applies")) && !spy.text.contains("NEST applies"), "{:?}", spy.notes);
 }

@@ -509,7 +509,7 @@ def fmt(t):
     let mut conns_helper = false;
     // NEST's delay compensation: synapses written a step shorter, and the
     // projections (with their synapse counts) of 1-step delays left as they are.
-    let (mut shortened, mut one_step) = (0u64, Vec::<String>::new());
+    let (mut shortened, mut one_step, mut kept) = (0u64, Vec::<String>::new(), Vec::<String>::new());
     // Learning projections: (label, index, PyNN units per nerve unit).
     let mut learning: Vec<(String, usize, f64)> = Vec::new();
     if net.projections().any(|(.., p)| p.plasticity.is_some()) {
@@ -558,6 +558,8 @@ def fmt(t):
             if one > 0 {
                 one_step.push(format!("{} ({one})", p.label));
             }
+        } else if o.backend == Backend::Nest && sy.len() > 0 {
+            kept.push(format!("{} ({})", p.label, sy.len()));
         }
         let syn_type = |w: Option<f64>, d: Option<u16>| {
             let mut args: Vec<String> = Vec::new();
@@ -629,7 +631,7 @@ def fmt(t):
             py_str(&p.label)
         );
     }
-    if o.backend == Backend::Nest && (shortened > 0 || !one_step.is_empty()) {
+    if o.backend == Backend::Nest && (shortened > 0 || !one_step.is_empty() || !kept.is_empty()) {
         let cannot = if one_step.is_empty() {
             String::new()
         } else {
@@ -637,6 +639,21 @@ def fmt(t):
                 "; a delay of one step cannot be shortened, so these synapses still arrive one step later than on nerve, per hop: {}{}",
                 one_step.iter().take(8).cloned().collect::<Vec<_>>().join(", "),
                 if one_step.len() > 8 { format!(" and {} more projections", one_step.len() - 8) } else { String::new() }
+            )
+        };
+        let list = |v: &[String]| {
+            format!(
+                "{}{}",
+                v.iter().take(8).cloned().collect::<Vec<_>>().join(", "),
+                if v.len() > 8 { format!(" and {} more projections", v.len() - 8) } else { String::new() }
+            )
+        };
+        let cannot = if kept.is_empty() {
+            cannot
+        } else {
+            format!(
+                "{cannot}; learning projections keep their delays (their learned weights are read back with the delays NEST holds), so their synapses arrive one step later than on nerve, and their spike pairings shift with them: {}",
+                list(&kept)
             )
         };
         let did = if shortened > 0 {
