@@ -558,7 +558,7 @@ def fmt(t):
             if one > 0 {
                 one_step.push(format!("{} ({one})", p.label));
             }
-        } else if o.backend == Backend::Nest && sy.len() > 0 {
+        } else if o.backend == Backend::Nest && !sy.is_empty() {
             kept.push(format!("{} ({})", p.label, sy.len()));
         }
         let syn_type = |w: Option<f64>, d: Option<u16>| {
@@ -632,15 +632,6 @@ def fmt(t):
         );
     }
     if o.backend == Backend::Nest && (shortened > 0 || !one_step.is_empty() || !kept.is_empty()) {
-        let cannot = if one_step.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "; a delay of one step cannot be shortened, so these synapses still arrive one step later than on nerve, per hop: {}{}",
-                one_step.iter().take(8).cloned().collect::<Vec<_>>().join(", "),
-                if one_step.len() > 8 { format!(" and {} more projections", one_step.len() - 8) } else { String::new() }
-            )
-        };
         let list = |v: &[String]| {
             format!(
                 "{}{}",
@@ -648,14 +639,19 @@ def fmt(t):
                 if v.len() > 8 { format!(" and {} more projections", v.len() - 8) } else { String::new() }
             )
         };
-        let cannot = if kept.is_empty() {
-            cannot
-        } else {
-            format!(
-                "{cannot}; learning projections keep their delays (their learned weights are read back with the delays NEST holds), so their synapses arrive one step later than on nerve, and their spike pairings shift with them: {}",
+        let mut cannot = String::new();
+        if !one_step.is_empty() {
+            cannot += &format!(
+                "; a delay of one step cannot be shortened, so these synapses still arrive one step later than on nerve, per hop: {}",
+                list(&one_step)
+            );
+        }
+        if !kept.is_empty() {
+            cannot += &format!(
+                "; learning projections keep their delays (their learned weights are read back with the delays NEST holds), so their synapses arrive one step later than on nerve, and their spike pairings shift with them: {}",
                 list(&kept)
-            )
-        };
+            );
+        }
         let did = if shortened > 0 {
             format!(
                 "the script writes {shortened} synapses' delays of 2 or more steps one step shorter (delay - dt), so that their spikes arrive at nerve's steps"
