@@ -227,8 +227,8 @@ fn check_usage(a: &RunArgs, input: &InputFile) {
         if !nerve_report::has_extension(p, "json") {
             usage_error(&format!("--save-network {}: it writes a JSON network; give a .json path", p.display()));
         }
-        if !nerve_report::has_extension(&a.image, "json") {
-            usage_error(&format!("--save-network rewrites the network file: run the network (.json) itself rather than {}", a.image.display()));
+        if input.content != nerve_compiler::front::Content::Json {
+            usage_error(&format!("--save-network rewrites a JSON network: run the JSON network itself rather than {}", a.image.display()));
         }
     }
     if input.is_network() {

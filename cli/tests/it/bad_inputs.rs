@@ -272,7 +272,7 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     // A JSON network whatever its name (a pipe's has no .json to go by): run compiles it, given --arch.
     ("run notimage.img --steps 5", 2, &["notimage.img: ", "a network needs --arch"]),
     ("inspect trunc.nir", 1, &["trunc.nir: ", "not a nerve image", "looks like an HDF5 (NIR) network"]),
-    ("inspect good.json", 1, &["good.json: ", "not a nerve image", "looks like a JSON network"]),
+    ("inspect good.json", 1, &["good.json: ", "not a nerve image", "looks like a JSON network", "`nerve run` compiles a network given --arch"]),
     ("inspect truncated.img", 1, &["truncated.img: ", "truncated"]),
     ("disasm flipped.img", 1, &["flipped.img: ", "checksum mismatch"]),
     ("export spinnaker-tables flipped.img -o out/t.json", 1, &["flipped.img: ", "checksum mismatch"]),

@@ -611,3 +611,19 @@ fn a_signal_ends_a_run_and_leaves_no_files() {
     kill("-TERM");
     assert_eq!(child.wait().unwrap().code(), Some(143));
 }
+
+/// `--save-network` needs a JSON network, told by its content as every
+/// input's kind is: one named without .json is saved (it was refused as not
+/// the network), an image still refused.
+#[test]
+fn save_network_takes_a_json_network_whatever_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/small.json");
+    std::fs::copy(&net, dir.path().join("noext")).unwrap();
+    run_ok(nerve().current_dir(dir.path()).args(["run", "noext", "--arch", "spinnaker", "--steps", "10", "-q", "--save-network", "s.json"]));
+    assert!(std::fs::read_to_string(dir.path().join("s.json")).unwrap().contains("\"populations\""));
+    run_ok(nerve().current_dir(dir.path()).args(["compile", "noext", "--arch", "spinnaker", "-q", "-o", "n.img"]));
+    let out = nerve().current_dir(dir.path()).args(["run", "n.img", "--steps", "10", "-q", "--save-network", "t.json"]).output().unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.code() == Some(2) && e.contains("--save-network rewrites a JSON network"), "{e}");
+}

@@ -307,15 +307,14 @@ pub struct VarSymbol {
     pub unit: String,
 }
 
-/// What a file that is not an image seems to be, when it is a network: a
-/// network read where an image is expected has a name without the
-/// extension that tells `nerve run` to compile it (a pipe's, say).
+/// What a file that is not an image seems to be, when it is a network read
+/// where only an image goes (`inspect`, `disasm`, a library's load).
 fn magic_hint(found: &[u8; 8]) -> &'static str {
     const HDF5: &[u8; 8] = b"\x89HDF\r\n\x1a\n";
     if found.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
-        "; it looks like a JSON network: compile it first (`nerve compile`), or give `nerve run` a network file whose name ends in .json"
+        "; it looks like a JSON network: compile it first (`nerve compile`), or run it as it is (`nerve run` compiles a network given --arch)"
     } else if found == HDF5 {
-        "; it looks like an HDF5 (NIR) network: compile it first (`nerve compile`), or give `nerve run` a network file whose name ends in .nir"
+        "; it looks like an HDF5 (NIR) network: compile it first (`nerve compile`), or run it as it is (`nerve run` compiles a network given --arch)"
     } else {
         ""
     }
