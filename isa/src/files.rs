@@ -31,6 +31,15 @@ pub fn read_to_string(path: &Path) -> std::io::Result<String> {
     text(std::fs::read(path)?)
 }
 
+/// The signature that opens an HDF5 file (and so every NIR file).
+pub const HDF5_SIGNATURE: [u8; 8] = *b"\x89HDF\r\n\x1a\n";
+
+/// Whether text starting with `head` opens a JSON object (after a
+/// byte-order mark and white space): how a JSON network is told by content.
+pub fn opens_json(head: &[u8]) -> bool {
+    head.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(head).iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
+
 /// `bytes` as text: a leading byte-order mark dropped, and an error naming
 /// where the bytes stop being UTF-8.
 pub fn text(mut bytes: Vec<u8>) -> std::io::Result<String> {

@@ -30,8 +30,7 @@ pub enum Content {
     Unknown,
 }
 
-/// The signature that opens an HDF5 file (and so every NIR file).
-pub const HDF5_SIGNATURE: [u8; 8] = *b"\x89HDF\r\n\x1a\n";
+use nerve_isa::files::HDF5_SIGNATURE;
 
 /// What a file whose first bytes are `head` holds.
 pub fn sniff(head: &[u8]) -> Content {
@@ -39,7 +38,7 @@ pub fn sniff(head: &[u8]) -> Content {
         Content::Nir
     } else if head.starts_with(&nerve_isa::image::MAGIC) {
         Content::Image
-    } else if head.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(head).iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+    } else if nerve_isa::files::opens_json(head) {
         Content::Json
     } else {
         Content::Unknown

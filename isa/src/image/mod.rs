@@ -310,10 +310,9 @@ pub struct VarSymbol {
 /// What a file that is not an image seems to be, when it is a network read
 /// where only an image goes (`inspect`, `disasm`, a library's load).
 fn magic_hint(found: &[u8; 8]) -> &'static str {
-    const HDF5: &[u8; 8] = b"\x89HDF\r\n\x1a\n";
-    if found.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+    if crate::files::opens_json(found) {
         "; it looks like a JSON network: compile it first (`nerve compile`), or run it as it is (`nerve run` compiles a network given --arch)"
-    } else if found == HDF5 {
+    } else if *found == crate::files::HDF5_SIGNATURE {
         "; it looks like an HDF5 (NIR) network: compile it first (`nerve compile`), or run it as it is (`nerve run` compiles a network given --arch)"
     } else {
         ""
