@@ -18,12 +18,14 @@
 //! full iterations left, r10 the lanes' byte offset, r11 groups in the last
 //! partial iteration, rax/rbx scratch, r12/r13 the `pdep` masks that spread
 //! sixteen spike and activity bits over four flags bytes. k1 the lanes of
-//! this iteration, k2–k4 compare results, k5 spikes, k6 a temporary (at the end, activity), k7 odd lanes.
+//! this iteration, k2–k4 compare results, k5 spikes, k6 a temporary (at the end, activity), k7 even lanes.
 
 use iced_x86::code_asm::*;
 use std::collections::BTreeMap;
 
 use super::Rounding;
+
+mod fuse;
 use iced_x86::IcedError;
 use nerve_isa::instr::NUM_REGS;
 use nerve_isa::kernel::Kernel;
@@ -45,6 +47,14 @@ pub fn available() -> bool {
     {
         false
     }
+}
+
+/// How many of kernel `k`'s instructions the backend merges into others,
+/// compiled for the uniform parameter values `consts` (tests check both paths).
+#[doc(hidden)]
+pub fn merged(k: &Kernel, consts: &[Option<i32>]) -> usize {
+    let p = fuse::plan(k, consts);
+    p.folded.iter().filter(|&&f| f).count() + p.addi_into_sel.iter().filter(|q| q.is_some()).count()
 }
 
 const ZMM: [AsmRegisterZmm; 32] = [
@@ -116,6 +126,11 @@ struct Emit<'a> {
     /// Per kernel register: the zmm register holding its value now (its own,
     /// or a constant's: loading a constant costs nothing in the loop).
     loc: [AsmRegisterZmm; NUM_REGS],
+    /// Instructions merged into others (`fuse::plan`).
+    plan: fuse::Plan,
+    /// Per instruction: a `sel` that adds this immediate under its mask, its
+    /// `addi` having been left out (decided at the `addi`, this iteration).
+    masked_add: Vec<Option<i32>>,
 }
 
 /// Mask registers for compare results (k1 and k5–k7 have fixed roles).
@@ -203,6 +218,8 @@ impl<'a> Emit<'a> {
             tail: false,
             const_regs,
             loc: [ZERO; NUM_REGS],
+            plan: fuse::plan(k, consts),
+            masked_add: vec![None; k.code.len()],
         })
     }
 
@@ -233,7 +250,7 @@ impl<'a> Emit<'a> {
         a.vpxord(ZERO, ZERO, ZERO)?;
         a.mov(eax, 1)?;
         a.vpbroadcastd(ONE, eax)?;
-        a.mov(eax, 0xAAAA)?;
+        a.mov(eax, 0x5555)?;
         a.kmovw(k7, eax)?;
         let consts: Vec<(i32, AsmRegisterZmm)> = self.const_regs.iter().map(|(&c, &r)| (c, r)).collect();
         for (c, r) in consts {
@@ -323,6 +340,7 @@ impl<'a> Emit<'a> {
             }
         }
         let mut known = [Known::Const(0); NUM_REGS];
+        self.masked_add.iter_mut().for_each(|m| *m = None);
         let mut input_read = vec![false; k.inputs.len()];
         let mut slot_loaded = vec![false; k.state.len()];
         self.mask = [None; NUM_REGS];
@@ -377,8 +395,15 @@ impl<'a> Emit<'a> {
             if writes_reg(ins.op) {
                 self.forget(ins.rd.index());
             }
+            // Merged into an earlier `mulshr`'s rounding, or into a later `sel`.
+            let folded = self.plan.folded[pc];
+            let fused_sel = self.plan.addi_into_sel[pc].filter(|_| self.loc[ia] == ZMM[ia]);
+            if let Some(q) = fused_sel {
+                self.masked_add[q] = Some(ins.imm);
+            }
             let a = &mut self.a;
             match ins.op {
+                _ if folded || fused_sel.is_some() => {}
                 Opcode::Movi => {
                     kn = Known::Const(ins.imm);
                     alias = self.constant(rd, ins.imm)?;
@@ -467,7 +492,8 @@ impl<'a> Emit<'a> {
                         (Known::Const(_), _) => (rb, ra, true),
                         _ => (ra, rb, false),
                     };
-                    self.mul_shift(rd, x, y, y_uniform, rounding, aux)?;
+                    let extra = self.plan.rounding_add[pc].unwrap_or(0);
+                    self.mul_shift(rd, x, y, y_uniform, rounding, aux, extra)?;
                 }
                 Opcode::Shl => a.vpslld(rd, ra, aux as i32)?,
                 Opcode::Shr => a.vpsrad(rd, ra, aux as i32)?,
@@ -513,9 +539,19 @@ impl<'a> Emit<'a> {
                     }
                     new_mask = Some(kd);
                 }
-                Opcode::Sel => match mask_c {
-                    Some(kc) => self.a.vpblendmd(masked(rd, kc), rb, ra)?,
-                    None => {
+                Opcode::Sel => match (mask_c, self.masked_add[pc]) {
+                    // rd is rb, in its own register (`fuse::plan`, and checked at the `addi`).
+                    (Some(kc), Some(imm)) => {
+                        let c = self.c32(imm);
+                        self.a.vpaddd(masked(rd, kc), rb, dword_bcst(c))?;
+                    }
+                    (None, Some(imm)) => {
+                        let c = self.c32(imm);
+                        self.a.vptestmd(k6, rc, rc)?;
+                        self.a.vpaddd(rd.k6(), rb, dword_bcst(c))?;
+                    }
+                    (Some(kc), None) => self.a.vpblendmd(masked(rd, kc), rb, ra)?,
+                    (None, None) => {
                         a.vptestmd(k6, rc, rc)?;
                         a.vpblendmd(rd.k6(), rb, ra)?;
                     }
@@ -713,22 +749,40 @@ impl<'a> Emit<'a> {
 
     /// rd ← wrap32(round(x · y / 2^sh)) lane by lane, the products exact in 64 bits:
     /// even lanes by `vpmuldq` in place, odd lanes after shifting them down; the
-    /// rounding and an arithmetic shift in 64 bits; the low words put back together.
-    fn mul_shift(&mut self, rd: AsmRegisterZmm, x: AsmRegisterZmm, y: AsmRegisterZmm, y_uniform: bool, r: Rounding, sh: u8) -> Result<(), IcedError> {
+    /// rounding and an arithmetic shift in 64 bits; the low words put back together
+    /// (k7: the even lanes).
+    /// `extra`: a constant added to the result (wrapping), folded into the
+    /// rounding term as extra · 2^sh (`fuse::plan` allows it for `HalfUp`, sh ≤ 32).
+    #[allow(clippy::too_many_arguments)]
+    fn mul_shift(
+        &mut self,
+        rd: AsmRegisterZmm,
+        x: AsmRegisterZmm,
+        y: AsmRegisterZmm,
+        y_uniform: bool,
+        r: Rounding,
+        sh: u8,
+        extra: i32,
+    ) -> Result<(), IcedError> {
+        // With a shift of 32 (every decay's), the results are the products'
+        // high words: the odd lanes' product is made in rd, where its high
+        // words already sit, and one masked in-lane shuffle brings in the even
+        // lanes' (one instruction fewer than shifting and blending).
         let (even, odd, ty) = (T[0], T[1], T[2]);
+        let odd = if sh == 32 { rd } else { odd };
         let a = &mut self.a;
         a.vpsrlq(ty, x, 32)?;
+        a.vpmuldq(even, x, y)?;
         if y_uniform {
             a.vpmuldq(odd, ty, y)?;
         } else {
             a.vpsrlq(T[3], y, 32)?;
             a.vpmuldq(odd, ty, T[3])?;
         }
-        a.vpmuldq(even, x, y)?;
         match r {
             Rounding::Floor => {}
             Rounding::HalfUp => {
-                let c = self.c64(1i64 << (sh - 1));
+                let c = self.c64((1i64 << (sh - 1)).wrapping_add((extra as i64).wrapping_shl(sh as u32)));
                 self.a.vpaddq(even, even, qword_bcst(c))?;
                 self.a.vpaddq(odd, odd, qword_bcst(c))?;
             }
@@ -743,6 +797,10 @@ impl<'a> Emit<'a> {
             }
         }
         let a = &mut self.a;
+        if sh == 32 {
+            // Even lanes (k7) ← dword 1 of each even product's qword (imm 0xF5: dwords 1, 1, 3, 3).
+            return a.vpshufd(rd.k7(), even, 0xF5);
+        }
         if sh > 0 {
             a.vpsraq(even, even, sh as i32)?;
         }
@@ -752,7 +810,7 @@ impl<'a> Emit<'a> {
         } else if sh > 32 {
             a.vpsraq(odd, odd, sh as i32 - 32)?;
         }
-        a.vpblendmd(rd.k7(), even, odd)
+        a.vpblendmd(rd.k7(), odd, even)
     }
 }
 

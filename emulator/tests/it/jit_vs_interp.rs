@@ -438,3 +438,140 @@ fn avx512_backend_is_refused_where_the_host_lacks_it() {
     let want = if nerve_emulator::kernel::avx512::available() { Backend::Avx512 } else { Backend::Cranelift };
     assert_eq!(auto.backend, want);
 }
+
+/// The AVX-512 backend merges two patterns into fewer instructions (a
+/// constant added after a `mulshr` joins its rounding; `addi` read only by a
+/// `sel` becomes one masked add): kernels made of those patterns, with random
+/// instructions between their parts that keep or break them, agree with the
+/// interpreter bit for bit, uniform parameters (constants when compiling) and
+/// per-neuron ones alike. Checks too that the patterns were merged in many of them.
+#[test]
+fn merged_patterns_agree_bit_for_bit() {
+    use nerve_isa::opcode::Opcode;
+    let mut r = Rng(0x2545_f491_4f6c_dd1d);
+    let reg = |r: &mut Rng| Reg::new(r.below(5) as u8).unwrap();
+    let filler = |r: &mut Rng| -> Instr {
+        let ops = [Opcode::Add, Opcode::Addi, Opcode::Movi, Opcode::Ldp, Opcode::Cmplt, Opcode::Sts, Opcode::Sat, Opcode::Mulshr];
+        let mut ins = Instr::new(ops[r.below(ops.len() as u64) as usize]);
+        let info = OPCODES.iter().find(|o| o.opcode == ins.op).unwrap();
+        for o in info.format.operands() {
+            match *o {
+                Operand::Rd => ins.rd = reg(r),
+                Operand::Ra => ins.ra = reg(r),
+                Operand::Rb => ins.rb = reg(r),
+                Operand::Rc => ins.rc = reg(r),
+                Operand::Imm => ins.imm = r.value(),
+                Operand::Aux { min, max } => ins.aux = min + r.below((max - min) as u64 + 1) as u8,
+                Operand::State => ins.aux = r.below(NS as u64) as u8,
+                Operand::Param => ins.aux = r.below(NP as u64) as u8,
+                Operand::Input => ins.aux = r.below(NI as u64) as u8,
+            }
+        }
+        ins
+    };
+    let fillers = |r: &mut Rng, code: &mut Vec<Instr>| {
+        // Mostly none, so that most kernels keep their pattern.
+        for _ in 0..[0, 0, 0, 1, 2][r.below(5) as usize] {
+            code.push(filler(r));
+        }
+    };
+    let mut merged_kernels = 0;
+    for case in 0..600 {
+        let mut code = Vec::new();
+        for slot in 0..NS as u8 {
+            code.push(Instr::rd_slot(Opcode::Lds, Reg::new(slot).unwrap(), slot));
+        }
+        let (m, x, c) = (reg(&mut r), reg(&mut r), reg(&mut r));
+        // A decay with a constant added after it (through another add or not).
+        let mut mul = Instr::new(Opcode::Mulshr);
+        (mul.rd, mul.ra, mul.rb) = (m, x, Reg::new(5).unwrap());
+        mul.aux = match r.below(4) {
+            0 => 32,
+            1 => 1 + r.below(31) as u8,
+            2 => 33 + r.below(30) as u8,
+            _ => 31,
+        };
+        let mut ldp = Instr::new(Opcode::Ldp);
+        (ldp.rd, ldp.aux) = (Reg::new(5).unwrap(), r.below(NP as u64) as u8);
+        code.push(ldp);
+        code.push(mul);
+        fillers(&mut r, &mut code);
+        if r.below(2) == 0 {
+            let mut add = Instr::new(Opcode::Add);
+            (add.rd, add.ra, add.rb) = (m, x, m);
+            code.push(add);
+            fillers(&mut r, &mut code);
+        }
+        let mut k_ins = if r.below(2) == 0 { Instr::new(Opcode::Ldp) } else { Instr::new(Opcode::Movi) };
+        k_ins.rd = c;
+        if k_ins.op == Opcode::Ldp {
+            k_ins.aux = r.below(NP as u64) as u8;
+        } else {
+            k_ins.imm = r.value();
+        }
+        code.push(k_ins);
+        let mut add = if r.below(3) == 0 { Instr::new(Opcode::Addi) } else { Instr::new(Opcode::Add) };
+        add.rd = m;
+        if add.op == Opcode::Addi {
+            (add.ra, add.imm) = (m, r.value());
+        } else if r.below(2) == 0 {
+            (add.ra, add.rb) = (m, c);
+        } else {
+            (add.ra, add.rb) = (c, m);
+        }
+        code.push(add);
+        fillers(&mut r, &mut code);
+        code.push(Instr::sts(r.below(NS as u64) as u8, m));
+        // A counter stepped under a condition.
+        let (a, y, cond) = (reg(&mut r), reg(&mut r), reg(&mut r));
+        let mut cmp = Instr::new(Opcode::Cmplt);
+        (cmp.rd, cmp.ra, cmp.rb) = (cond, Reg::new(6).unwrap(), y);
+        code.push(cmp);
+        let mut addi = Instr::new(Opcode::Addi);
+        (addi.rd, addi.ra, addi.imm) = (a, y, r.value());
+        code.push(addi);
+        fillers(&mut r, &mut code);
+        let mut sel = Instr::new(Opcode::Sel);
+        (sel.rd, sel.rc, sel.ra, sel.rb) = (y, cond, a, y);
+        code.push(sel);
+        fillers(&mut r, &mut code);
+        code.push(Instr::sts(r.below(NS as u64) as u8, y));
+        if r.below(4) == 0 {
+            code.push(Instr::sts(r.below(NS as u64) as u8, a));
+        }
+        let k = Kernel {
+            name: "merged".into(),
+            state: (0..NS).map(|i| format!("s{i}")).collect(),
+            params: (0..NP).map(|i| format!("p{i}")).collect(),
+            inputs: (0..NI).map(|i| format!("i{i}")).collect(),
+            code,
+        };
+        if k.validate().is_err() {
+            continue;
+        }
+        let n = 1 + r.below(40) as usize;
+        let (d0, input) = random_data(&mut r, n);
+        let consts: Vec<Option<i32>> = d0.params.iter().map(|p| if let Param::Uniform(v) = p { Some(*v) } else { None }).collect();
+        if nerve_emulator::kernel::avx512::merged(&k, &consts) > 0 {
+            merged_kernels += 1;
+        }
+        let np = padded(n);
+        let mut di = clone(&d0);
+        let mut fi = vec![0u8; np / 4];
+        interp::run(&k, &mut di, &input, np, &mut fi);
+        for backend in backends() {
+            for activity in [true, false] {
+                let jit = if activity { Jit::for_kernel_with(&k, &d0, backend) } else { Jit::for_kernel_without_activity_with(&k, &d0, backend) }.unwrap();
+                let mut dj = clone(&d0);
+                let mut fj = vec![0u8; np / 4];
+                jit.run(0, &k, &mut dj, &mut input.clone(), np, &mut fj);
+                for s in 0..NS {
+                    assert_eq!(&di.state[s][..n], &dj.state[s][..n], "{backend:?} case {case}: state {s} differs\n{}", nerve_isa::kernel::asm::disassemble(&k));
+                }
+                let want: Vec<u8> = masked(&fi, n).iter().map(|f| if activity { *f } else { f & 0x0f }).collect();
+                assert_eq!(want, masked(&fj, n), "{backend:?} case {case}: flags differ\n{}", nerve_isa::kernel::asm::disassemble(&k));
+            }
+        }
+    }
+    assert!(merged_kernels > 300, "only {merged_kernels} kernels had a merged pattern");
+}
