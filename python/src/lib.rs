@@ -855,6 +855,8 @@ impl PyImage {
         #[pyo3(from_py_with = probe_out_arg)] probe_out: Option<PathBuf>,
         #[pyo3(from_py_with = max_memory_arg)] max_memory: Option<u64>,
     ) -> PyResult<PyRun> {
+        // Refused as `nerve run --inference-steps` refuses it, by the same rule.
+        nerve_report::summary::check_inference_steps(inference_steps, steps, ("inference_steps", "steps")).map_err(PyValueError::new_err)?;
         let engine = match engine {
             "jit" => Engine::Jit,
             "jit-cranelift" => Engine::JitCranelift,

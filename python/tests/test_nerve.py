@@ -367,6 +367,21 @@ def test_run_report_has_energy():
     assert off.report["energy"]["total_j"] < e["total_j"]
 
 
+def test_an_inference_longer_than_the_run_is_refused_as_by_the_cli(tmp_path):
+    # It ran, reporting an energy per inference extrapolated from half of
+    # one, where `nerve run --inference-steps` refuses it.
+    img = nerve.compile(SMALL, "spinnaker")
+    want = r"is more than the 5 steps run .*: run at least one whole inference, so that its energy is measured rather than extrapolated"
+    with pytest.raises(ValueError, match=r"^inference_steps 10 " + want.replace(".*", r"\(steps\)")):
+        img.run(5, inference_steps=10)
+    img.save(tmp_path / "small.img")
+    r = subprocess.run([nerve_bin(), "run", str(tmp_path / "small.img"), "--steps", "5", "--inference-steps", "10"],
+                       capture_output=True, text=True, env={**os.environ, "NERVE_HUGEPAGES": "0"})
+    assert r.returncode == 2 and "--inference-steps 10 is more than the 5 steps run (--steps): run at least one whole inference" in r.stderr, r.stderr
+    # One whole inference or more still runs.
+    assert img.run(5, inference_steps=5).report["energy"]["per_inference_j"] > 0
+
+
 def test_threads_and_engines_agree():
     img = nerve.compile(SMALL, "spinnaker")
     base = as_pairs(img.run(400, record_all=True).spikes)

@@ -481,6 +481,21 @@ pub struct Options<'a> {
     pub huge_pages: bool,
 }
 
+/// Refuses an inference longer than the run: its energy per inference
+/// would be extrapolated from a part of one (14.6 mJ an inference from a
+/// 4.9 mJ run), not measured. `nerve run` and the Python binding both ask
+/// here before running, each naming the two in its own words (`names`:
+/// `("--inference-steps", "--steps")`, `("inference_steps", "steps")`).
+pub fn check_inference_steps(inference_steps: Option<u64>, steps: u64, names: (&str, &str)) -> std::result::Result<(), String> {
+    match inference_steps.filter(|&k| k > steps) {
+        Some(k) => Err(format!(
+            "{} {k} is more than the {steps} steps run ({}): run at least one whole inference, so that its energy is measured rather than extrapolated",
+            names.0, names.1
+        )),
+        None => Ok(()),
+    }
+}
+
 pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
     let a = &m.arch;
     let c = &out.counts;

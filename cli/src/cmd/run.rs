@@ -198,12 +198,9 @@ fn check_usage(a: &RunArgs, input: &InputFile) {
         usage_error(&format!("--steps {} exceeds {}, the most a run takes", a.steps, nerve_isa::MAX_STEPS));
     }
     // Energy per inference from a run shorter than one inference would be
-    // extrapolated (14.6 mJ an inference from a 4.9 mJ run): not measured.
-    if let Some(k) = a.inference_steps.filter(|&k| k > a.steps) {
-        usage_error(&format!(
-            "--inference-steps {k} is more than the {} steps run (--steps): run at least one whole inference, so that its energy is measured rather than extrapolated",
-            a.steps
-        ));
+    // extrapolated, not measured (the rule Python's `run` shares).
+    if let Err(e) = nerve_report::summary::check_inference_steps(a.inference_steps, a.steps, ("--inference-steps", "--steps")) {
+        usage_error(&e);
     }
     // It chooses what --record writes and what the report's raster holds.
     if a.record_all && a.record.is_none() && a.report.is_none() && !a.json {
