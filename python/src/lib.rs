@@ -710,15 +710,26 @@ fn spikes_in(py: Python<'_>, inputs: &Bound<'_, PyAny>) -> PyResult<Vec<Input>> 
                 .extract::<String>()
                 .map_err(|_| PyValueError::new_err(format!("inputs[{i}]: population: expected a str, got {} {}", type_name(&fields[0]), repr(&fields[0]))))?,
         };
-        let neuron: i128 = fields[1].extract().map_err(|_| {
+        // What the dict form refuses by dtype is refused here too, not
+        // converted: a bool (Python's, which is an int, or numpy's) and a
+        // numpy scalar of another kind than the dict form takes (complex
+        // lost its imaginary part, timedelta64 its unit).
+        let takes = |x: &Bound<'_, PyAny>, kinds: &[&str]| !x.is_instance_of::<PyBool>() && numpy_kind(x).is_none_or(|k| kinds.contains(&k.as_str()));
+        let neuron: i128 = Some(&fields[1]).filter(|x| takes(x, &["i", "u"])).and_then(|x| x.extract().ok()).ok_or_else(|| {
             PyValueError::new_err(format!("inputs[{i}]: neuron: expected an integer index, got {} {}", type_name(&fields[1]), repr(&fields[1])))
         })?;
-        let time_ms: f64 = fields[2]
-            .extract()
-            .map_err(|_| PyValueError::new_err(format!("inputs[{i}]: time_ms: expected a number, got {} {}", type_name(&fields[2]), repr(&fields[2]))))?;
+        let time_ms: f64 = Some(&fields[2])
+            .filter(|x| takes(x, &["f", "i", "u"]))
+            .and_then(|x| x.extract().ok())
+            .ok_or_else(|| PyValueError::new_err(format!("inputs[{i}]: time_ms: expected a number, got {} {}", type_name(&fields[2]), repr(&fields[2]))))?;
         out.push(spike(&pop, neuron, time_ms, || format!("inputs[{i}]"))?);
     }
     Ok(vec![Input { origin: "inputs".into(), spikes: out }])
+}
+
+/// The dtype kind (`"b"`, `"c"`, `"f"`, …) of a numpy scalar or array; None for other objects.
+fn numpy_kind(x: &Bound<'_, PyAny>) -> Option<String> {
+    x.getattr("dtype").and_then(|d| d.getattr("kind")).and_then(|k| k.extract()).ok()
 }
 
 fn spike(pop: &str, neuron: i128, time_ms: f64, at: impl Fn() -> String) -> PyResult<Spike> {

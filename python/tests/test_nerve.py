@@ -596,6 +596,29 @@ def test_spike_times_must_be_numbers_and_neurons_indices():
     img.run(10, inputs={"inp": ([], [])})
 
 
+def test_the_list_form_refuses_what_the_dict_form_refuses():
+    # A list's numpy complex time lost its imaginary part (with a
+    # ComplexWarning), a bool time was 1 ms and a bool neuron neuron 1,
+    # where the dict form refuses complex and bool arrays.
+    img = nerve.compile(input_net(), "spinnaker")
+    for t in [np.complex128(2 + 5j), np.complex64(2), 2 + 5j, True, np.True_, np.timedelta64(3, "s"),
+              np.datetime64("2020-01-01"), np.array(True), np.array(2.0, dtype=object)]:
+        with pytest.raises(ValueError, match=rf"^inputs\[1\]: time_ms: expected a number, got {type(t).__name__} "):
+            img.run(10, inputs=[("inp", 0, 1.0), ("inp", 0, t)])
+    for n in [True, False, np.True_, np.array(False), np.float64(1.0), np.complex128(1)]:
+        with pytest.raises(ValueError, match=rf"^inputs\[0\]: neuron: expected an integer index, got {type(n).__name__} "):
+            img.run(10, inputs=[("inp", n, 2.0)])
+    # A structured array's bool field arrives as Python bools: refused too.
+    rec = np.array([("inp", True, 2.0)], dtype=[("population", "U8"), ("neuron", "?"), ("time", "f8")])
+    with pytest.raises(ValueError, match=r"^inputs\[0\]: neuron: expected an integer index, got bool True"):
+        img.run(10, inputs=rec)
+    # Integers and reals of every kind still pass, and give the dict form's spikes.
+    want = as_pairs(img.run(10, inputs={"inp": ([0, 7], [3.0, 4.0])}).spikes)
+    assert want
+    for n0, t0 in [(0, 3), (np.int8(0), np.float32(3)), (np.uint64(0), np.int64(3)), (np.array(0), np.array(3.0))]:
+        assert as_pairs(img.run(10, inputs=[("inp", n0, t0), ("inp", 7, 4.0)]).spikes) == want
+
+
 def test_input_errors_name_the_spike_in_its_array():
     # A spike the machine refuses was named by its place among all the
     # dict's spikes ("inputs: spike 2"); now by its population's array.
