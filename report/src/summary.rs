@@ -156,12 +156,14 @@ impl Summary {
     }
 
     /// Reads a run summary written by `nerve run --report`, refusing values
-    /// no run writes (see [`MAX_MAGNITUDE`] and [`Summary::check`]): users
-    /// edit these files, and the pictures' axes and loops come from them.
+    /// no run writes (see [`MAX_MAGNITUDE`] and [`Summary::check`]) and a
+    /// key given twice in one object, as every JSON reader of nerve does:
+    /// users edit these files, and the pictures' axes and loops come from them.
     pub fn read(path: &std::path::Path) -> crate::Result<Summary> {
         let text = nerve_isa::files::read_to_string(path).map_err(|e| crate::Error::Read { path: path.to_path_buf(), source: e })?;
         let summary_err = |e| crate::Error::Summary { path: path.to_path_buf(), source: e };
         let v: serde_json::Value = serde_json::from_str(&text).map_err(summary_err)?;
+        repeated_key(&text).map_err(|e| crate::Error::File(format!("{}: {e}", path.display())))?;
         let value_err = |b: BadValue| crate::Error::SummaryValue { path: path.to_path_buf(), field: b.field, value: b.value, reason: b.reason };
         check_magnitudes(&v).map_err(value_err)?;
         // Through the path it reached: serde_json's message for a value has
@@ -223,6 +225,30 @@ pub struct BadValue {
 }
 
 /// Every number of `v` finite and within [`MAX_MAGNITUDE`].
+/// Refuses a key given twice in one object, anywhere in the document
+/// (`$.cores[2]: key `busy_ns` appears twice`): serde keeps the last and
+/// `nerve report` showed it without a word (`"steps":999,"steps":200`: 200).
+fn repeated_key(text: &str) -> std::result::Result<(), String> {
+    use nerve_compiler::front::dom::{shown_key, Doc, Kind};
+    let doc = Doc::parse(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    // Depth first in document order, so that the first repeat is the one named.
+    let mut stack = vec![doc.root()];
+    while let Some(v) = stack.pop() {
+        let children: Vec<_> = match v.kind() {
+            Kind::Obj(m) => {
+                if let Some(k) = m.repeated() {
+                    return Err(format!("{}: key `{}` appears twice", v.path(), shown_key(k)));
+                }
+                m.map(|(_, x)| x).collect()
+            }
+            Kind::Arr(items) => items.collect(),
+            _ => continue,
+        };
+        stack.extend(children.into_iter().rev().filter(|x| matches!(x.kind(), Kind::Obj(_) | Kind::Arr(_))));
+    }
+    Ok(())
+}
+
 fn check_magnitudes(v: &serde_json::Value) -> std::result::Result<(), BadValue> {
     use serde_json::Value;
     // The path is built only for the culprit (innermost first): a summary holds up to millions of numbers.

@@ -78,3 +78,27 @@ fn a_bad_field_is_named_where_it_is() {
     let e = Summary::read(&write(&dir, &mistyped)).unwrap_err().to_string();
     assert!(e.contains("at `cores[0].busy_ns`: invalid type: string \"soon\""), "{e}");
 }
+
+/// A key given twice is refused where it is, as every JSON reader of nerve
+/// refuses it: serde kept the last (`"steps":999,"steps":50` reported 50
+/// steps without a word).
+#[test]
+fn a_key_given_twice_is_refused_where_it_is() {
+    let v = serde_json::to_value(sample_summary(vec![])).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let text = serde_json::to_string(&v).unwrap();
+    let read = |text: &str| {
+        let p = dir.path().join("twice.json");
+        std::fs::write(&p, text).unwrap();
+        Summary::read(&p).map_err(|e| e.to_string())
+    };
+    read(&text).unwrap();
+    let e = read(&format!("{{\"steps\":999,{}", &text[1..])).unwrap_err();
+    assert!(e.ends_with("twice.json: $: key `steps` appears twice"), "{e}");
+    // Deeper: the object named by its path.
+    let mut marked = v.clone();
+    marked["cores"][1] = serde_json::json!("@core@");
+    let core = serde_json::to_string(&v["cores"][1]).unwrap();
+    let e = read(&serde_json::to_string(&marked).unwrap().replace("\"@core@\"", &format!("{{\"busy_ns\":1,{}", &core[1..]))).unwrap_err();
+    assert!(e.ends_with("twice.json: $.cores[1]: key `busy_ns` appears twice"), "{e}");
+}
