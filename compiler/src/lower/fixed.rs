@@ -11,10 +11,13 @@ use crate::error::Result;
 use crate::net::model::*;
 use crate::rng::{stream, Rng};
 
-/// Fixed-point factors: the largest shift in 1..=62 with |f|·2^sh ≤ 2^30.
+/// Fixed-point factors: the largest shift in 1..=62 with |f|·2^sh ≤ 2^30;
+/// None if some |f| exceeds 2^29 or is not a number.
 pub fn fixed(f: &[f64]) -> Option<(Vec<i32>, u8)> {
     let m = f.iter().fold(0.0f64, |a, x| a.max(x.abs()));
-    if !m.is_finite() {
+    // A NaN (max skips it) became a factor of 0: `lif`'s excitatory current
+    // was dropped for tau_m = 1e308, tau_syn_E = 1e300 (∞ · 0).
+    if !m.is_finite() || f.iter().any(|x| x.is_nan()) {
         return None;
     }
     let mut sh: i32 = if m == 0.0 { 30 } else { 30 - m.log2().ceil() as i32 };

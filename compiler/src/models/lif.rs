@@ -199,6 +199,41 @@ impl NeuronModel for LifModel {
     }
 }
 
+/// The error for a current factor `b` (mV of v a step per nA of the
+/// `what` current, per neuron) that does not fit its fixed point, which
+/// holds |b| ≤ `most`: the neuron furthest out, the parameters its factor
+/// comes from with their values, and what overflowed if it is not finite
+/// (a bare "the excitatory current factor is out of the fixed-point range"
+/// named none of them).
+fn factor_error(pop: &Population, p: &LifParams, what: &str, b: &[f64], (ts_name, ts): (&str, &Values), dt: f64, most: f64) -> crate::error::CompileError {
+    use crate::error::num;
+    // The first furthest out (max_by keeps the last of equals); NaN sorts
+    // above every number, so a factor that is not one is named first.
+    let i = (0..b.len()).rev().max_by(|&x, &y| b[x].abs().total_cmp(&b[y].abs())).unwrap_or(0);
+    let (tm, cm, t) = (p.tau_m.get(i), p.cm.get(i), ts.get(i));
+    let tau_m = if tm.is_infinite() { String::new() } else { format!("tau_m = {} ms, ", num(tm)) };
+    let why = if !(1.0 / cm).is_finite() {
+        format!(" (1/cm overflows: cm = {} nF is too small)", num(cm))
+    } else if tm.is_finite() && !(tm * t).is_finite() {
+        format!(" (tau_m × {ts_name} overflows; for no leak, use the model `if`)")
+    } else if !b[i].is_finite() {
+        " (it overflows)".to_string()
+    } else {
+        String::new()
+    };
+    bad(
+        pop,
+        format!(
+            "{tau_m}cm = {} nF and {ts_name} = {} ms (neuron {i}, at dt {} ms) make the {what} current's factor into v {} mV a step per nA{why}: its fixed point holds at most ±{} mV per nA",
+            num(cm),
+            num(t),
+            num(dt),
+            approx(b[i]),
+            approx(most)
+        ),
+    )
+}
+
 fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&AdaptiveParams>, incoming: &[Incoming], dt: f64) -> Result<Lowered> {
     let n = pop.size as usize;
     // The largest voltage a parameter names (the voltage scale follows the propagators).
@@ -361,7 +396,6 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
         None => (2f64.powi(-kg_e), 2f64.powi(-kg_i)),
     };
     let (ports, quant) = assign_scaled(arch, pop, incoming, |r| if r == Receptor::Excitatory { lsb_e } else { lsb_i })?;
-    let fx = |name: &str, f: &[f64]| fixed(f).ok_or_else(|| bad(pop, format!("{name} is out of the fixed-point range")));
     let (decay_v, a_q) = Decay::plan(pop, "the membrane decay", &a_v)?;
     // How both currents enter v (r6), and their parameters.
     enum IntoV {
@@ -373,9 +407,14 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
     let (into_v, b_params) = match scaled {
         Some(_) => (IntoV::Shifted { e: kv - kg_e, i: kv - kg_i }, vec![]),
         None => {
-            let in_v = |b: &[f64], lsb: f64| -> Vec<f64> { b.iter().map(|b| b * sv * lsb).collect() };
-            let (be_q, sh_be) = fx("the excitatory current factor", &in_v(&b_e, lsb_e))?;
-            let (bi_q, sh_bi) = fx("the inhibitory current factor", &in_v(&b_i, lsb_i))?;
+            // Each current's factor into v, or an error naming the
+            // parameters that put a neuron's out of range, and the range.
+            let in_v = |what: &str, b: &[f64], lsb: f64, tau_syn: (&str, &Values)| -> Result<(Vec<i32>, u8)> {
+                let f: Vec<f64> = b.iter().map(|b| b * sv * lsb).collect();
+                fixed(&f).ok_or_else(|| factor_error(pop, p, what, b, tau_syn, dt, 2f64.powi(29) / (sv * lsb)))
+            };
+            let (be_q, sh_be) = in_v("excitatory", &b_e, lsb_e, ("tau_syn_E", &p.tau_syn_e))?;
+            let (bi_q, sh_bi) = in_v("inhibitory", &b_i, lsb_i, ("tau_syn_I", &p.tau_syn_i))?;
             (IntoV::Scaled { sh_be, sh_bi }, vec![("b_e".to_string(), ParamVals::from_vec(be_q)), ("b_i".to_string(), ParamVals::from_vec(bi_q))])
         }
     };

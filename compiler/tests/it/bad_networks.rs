@@ -398,3 +398,40 @@ fn compile_time_limits_print_compact_numbers() {
     assert!(e.contains("tau_plus = 1e300 ms at dt 1 ms needs a decay table of 7.6") && e.contains("e300 entries (at most 65536: τ ≤ 8595 ms)"), "{e}");
     assert!(!e.contains("00000000"), "{e}");
 }
+
+/// A current factor out of its fixed point's range names the parameters it
+/// comes from, their values and the range (it said only "the excitatory
+/// current factor is out of the fixed-point range").
+#[test]
+fn a_current_factor_out_of_range_names_its_parameters() {
+    use nerve_compiler::compile::{compile, Options};
+    let arch = nerve_isa::arch::Arch::builtin("spinnaker").unwrap();
+    for (model, params, want) in [
+        (
+            "lif",
+            r#"{"tau_m":1e308}"#,
+            &["tau_m = 1e308 ms, cm = 1 nF and tau_syn_E = 5 ms (neuron 0, at dt 0.1 ms)", "tau_m × tau_syn_E overflows", "model `if`"][..],
+        ),
+        ("lif", r#"{"cm":1e-320}"#, &["tau_m = 20 ms, cm = 1e-320 nF and tau_syn_E = 5 ms", "1/cm overflows: cm = 1e-320 nF is too small"]),
+        ("if", r#"{"cm":1e-320}"#, &["(if): cm = 1e-320 nF and tau_syn_E = 5 ms", "1/cm overflows"]),
+        (
+            "lif",
+            r#"{"cm":[1,1,1e-30],"tau_syn_I":1}"#,
+            &[
+                "cm = 1e-30 nF and tau_syn_E = 5 ms (neuron 2, at dt 0.1 ms)",
+                "factor into v 9.87587e28 mV a step per nA: its fixed point holds at most ±33554400 mV per nA",
+            ],
+        ),
+        // ∞ · 0: NaN factors, which became 0 (both currents dropped, the network compiled).
+        ("lif", r#"{"tau_m":1e308,"tau_syn_E":1e300,"tau_syn_I":1e300}"#, &["tau_m = 1e308 ms, cm = 1 nF and tau_syn_E = 1e300 ms", "factor into v NaN mV"]),
+        ("adaptive_lif", r#"{"tau_m":1e308,"tau_syn_E":1e300}"#, &["tau_m = 1e308 ms, cm = 1 nF and tau_syn_E = 1e300 ms", "tau_m × tau_syn_E overflows"]),
+    ] {
+        let text = format!(r#"{{"populations":[{{"name":"a","size":3,"model":"{model}","params":{params}}}]}}"#);
+        let net = parse_network(&text, Path::new("t.json")).unwrap();
+        let e = compile(&arch, &net, &Options::default(), &mut |_| {}).unwrap_err().to_string();
+        assert!(e.contains("excitatory current's factor into v") && e.contains("its fixed point holds at most ±"), "{params}: {e}");
+        for w in want {
+            assert!(e.contains(w), "{params}: want {w}: {e}");
+        }
+    }
+}
