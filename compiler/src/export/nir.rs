@@ -835,4 +835,44 @@ mod tests {
             assert!(msg.contains(want), "lacks `{want}`: {msg}");
         }
     }
+    /// `in` (n wide) → Delay → `w` → IF (n wide), read at dt 1 ms.
+    fn delayed(delay: &[f64], weight: &[f64], before_weights: bool) -> NirGraph {
+        let n = delay.len();
+        let v = |x: f64| arr(&vec![x; n], &[n]);
+        let mut edges = vec![("in", "d"), ("d", "w"), ("w", "n"), ("n", "out")];
+        if !before_weights {
+            edges = vec![("in", "w"), ("w", "d"), ("d", "n"), ("n", "out")];
+        }
+        NirGraph {
+            nodes: vec![
+                ("in".into(), NirNode::Input { shape: arr(&[n as f64], &[1]) }),
+                ("d".into(), NirNode::Delay { delay: arr(delay, &[n]) }),
+                ("w".into(), NirNode::Linear { weight: arr(weight, &[n, n]) }),
+                ("n".into(), NirNode::IF { r: v(1000.0), v_threshold: v(0.5), v_reset: Some(v(0.0)) }),
+                ("out".into(), NirNode::Output { shape: arr(&[n as f64], &[1]) }),
+            ],
+            edges: edges.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+            version: None,
+            metadata: vec![("sample_dt".into(), 1e-3)],
+        }
+    }
+
+    /// A Delay of n + 0.5 steps rounds half to even, as the reference
+    /// simulator's np.rint (it rounded away from zero: 2.5 steps took 3,
+    /// 0.5 took 1); the export writes the steps taken, and its file reads
+    /// back with the same delays.
+    #[test]
+    fn a_delay_of_half_a_step_more_rounds_to_even_and_round_trips() {
+        for (secs, extra) in [(0.0025, 2u16), (0.0005, 0), (0.0015, 2), (0.0035, 4)] {
+            let (net, _) = to_network(&delayed(&[secs], &[1.0], false), "g", "g.nir", &NirOptions::default()).unwrap();
+            // One step for the projection (n runs a step behind in), plus the Delay's.
+            let delays: Vec<u16> = syns(&net).iter().map(|x| x.5).collect();
+            assert_eq!(delays, [1 + extra], "delay {secs} s");
+            let back = to_nir(&net, &[]).unwrap();
+            let written: Vec<f64> = back.nodes.iter().filter_map(|(_, n)| if let NirNode::Delay { delay } = n { Some(delay.data[0]) } else { None }).collect();
+            assert_eq!(written, if extra == 0 { vec![] } else { vec![extra as f64 * 1e-3] }, "delay {secs} s");
+            let (net2, _) = to_network(&back, "g", "g2.nir", &NirOptions::default()).unwrap();
+            assert_eq!(syns(&net), syns(&net2), "delay {secs} s");
+        }
+    }
 }

@@ -499,7 +499,10 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
                 let mut y = x;
                 for c in y.from.values_mut() {
                     for (r, row) in c.rows.iter_mut().enumerate() {
-                        let d = (delay.at(r) / dt).round().max(0.0) as u32;
+                        // As the reference simulator (np.rint): a tie to the even
+                        // step (2.5 steps is 2, 0.5 is 0), not away from zero as
+                        // the JSON format's delays round.
+                        let d = (delay.at(r) / dt).round_ties_even().max(0.0) as u32;
                         for e in row.iter_mut() {
                             e.2 = e.2.saturating_add(d);
                         }
