@@ -257,6 +257,16 @@ fn inline(g: &NirGraph, prefix: &str, out: &mut FlatGraph, origins: &mut Vec<Str
                 ));
             }
         }
+        // An Input node is fed from outside its graph (at the top level by
+        // spike files, nested by the edges into the graph): an edge into it
+        // was dropped without a word, whatever its shapes.
+        if g.nodes.iter().any(|(k, n)| k == b && matches!(n, NirNode::Input { .. })) {
+            let whose = match prefix.strip_suffix('.') {
+                Some(graph) => format!("an Input node of the nested graph `{graph}`, fed by the edges into that graph"),
+                None => "a top-level Input node, fed by the network's input (spike files)".to_string(),
+            };
+            return Err(format!("edge {prefix}{a} → {prefix}{b}: its target `{prefix}{b}` is {whose}; no edge may lead into an Input node"));
+        }
         let srcs = exit.iter().find(|(k, _)| k == a).map(|(_, v)| v.clone()).unwrap_or_else(|| vec![format!("{prefix}{a}")]);
         let dsts = entry.iter().find(|(k, _)| k == b).map(|(_, v)| v.clone()).unwrap_or_else(|| vec![format!("{prefix}{b}")]);
         // A nested graph with no Output (Input) node has nothing for the edge
@@ -317,6 +327,23 @@ mod tests {
         let g = graph(vec![("i", io(true)), ("sub", NirNode::Graph(Box::new(inner))), ("o", io(false))], &[("i", "sub"), ("sub", "o")]);
         let e = flatten(&g).unwrap_err();
         assert_eq!(e, "edge sub.deep → sub.o: the nested graph `sub.deep` has no Output node for it to leave by");
+    }
+
+    /// An edge into an Input node was dropped (with mismatched shapes too;
+    /// `nir.read` refuses it): refused naming the edge and the node, at the
+    /// top level and inside a nested graph.
+    #[test]
+    fn an_edge_into_an_input_node_is_refused() {
+        let g = graph(vec![("in", io(true)), ("t", thr()), ("o", io(false))], &[("in", "t"), ("t", "o"), ("t", "in")]);
+        let e = flatten(&g).unwrap_err();
+        assert_eq!(e, "edge t → in: its target `in` is a top-level Input node, fed by the network's input (spike files); no edge may lead into an Input node");
+        let sub = graph(vec![("i", io(true)), ("t", thr()), ("o", io(false))], &[("i", "t"), ("t", "o"), ("t", "i")]);
+        let g = graph(vec![("in", io(true)), ("sub", NirNode::Graph(Box::new(sub))), ("o", io(false))], &[("in", "sub"), ("sub", "o")]);
+        let e = flatten(&g).unwrap_err();
+        assert_eq!(
+            e,
+            "edge sub.t → sub.i: its target `sub.i` is an Input node of the nested graph `sub`, fed by the edges into that graph; no edge may lead into an Input node"
+        );
     }
 
     /// A top-level node `sub.t` beside a nested graph `sub` holding `t`:
