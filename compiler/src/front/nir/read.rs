@@ -16,8 +16,8 @@ pub trait Source {
     fn datasets(&self, path: &str) -> std::result::Result<Vec<String>, String>;
     /// Whether the dataset holds strings.
     fn is_string(&self, path: &str) -> std::result::Result<bool, String>;
-    /// A string dataset's values, flattened.
-    fn strings(&self, path: &str) -> std::result::Result<Vec<String>, String>;
+    /// A string dataset's values, flattened, with its shape.
+    fn strings(&self, path: &str) -> std::result::Result<(Vec<String>, Vec<usize>), String>;
     /// A numeric dataset as f64 with its shape.
     fn numbers(&self, path: &str) -> std::result::Result<(Vec<f64>, Vec<usize>), String>;
 }
@@ -82,10 +82,10 @@ impl Source for Hdf5Pure {
         let d = self.0.dataset(path).map_err(|e| e.to_string())?;
         Ok(matches!(d.dtype().map_err(|e| e.to_string())?, hdf5_pure::DType::String | hdf5_pure::DType::VariableLengthString))
     }
-    fn strings(&self, path: &str) -> std::result::Result<Vec<String>, String> {
+    fn strings(&self, path: &str) -> std::result::Result<(Vec<String>, Vec<usize>), String> {
         let d = self.0.dataset(path).map_err(|e| e.to_string())?;
-        self.checked_shape(&d, path)?;
-        d.read_string().map_err(|e| e.to_string())
+        let shape = self.checked_shape(&d, path)?;
+        Ok((d.read_string().map_err(|e| e.to_string())?, shape))
     }
     fn numbers(&self, path: &str) -> std::result::Result<(Vec<f64>, Vec<usize>), String> {
         let d = self.0.dataset(path).map_err(|e| e.to_string())?;
@@ -126,7 +126,7 @@ pub fn read_nir_bytes(bytes: Vec<u8>, file: &str) -> Result<NirGraph> {
 fn graph(src: &Hdf5Pure, file: &str) -> Result<NirGraph> {
     let file = file.to_string();
     let version = if src.datasets("").map_err(|e| ferr(&file, "/", &e))?.iter().any(|d| d == "version") {
-        src.strings("version").ok().and_then(|v| v.into_iter().next())
+        src.strings("version").ok().and_then(|(v, _)| v.into_iter().next())
     } else {
         None
     };
@@ -170,20 +170,31 @@ fn read_graph(src: &dyn Source, file: &str, path: &str, depth: usize) -> Result<
         let node = read_node(src, file, &np, depth)?;
         g.nodes.push((name, node));
     }
+    // The edge list is required, an N×2 array of node names (source,
+    // target), as a node's fields are: a file without one compiled as
+    // unconnected populations, and a 1-D list was read as pairs.
     let ep = format!("{path}/edges");
+    const EDGES: &str = "an N×2 array of node names (source, target), one row per edge";
     let has_edges = src.datasets(path).map_err(|e| ferr(file, path, &e))?.iter().any(|d| d == "edges");
-    if has_edges {
-        let v = src.strings(&ep).map_err(|e| ferr(file, &ep, &e))?;
-        if v.len() % 2 != 0 {
-            return Err(ferr(file, &ep, "edges must be pairs of node names"));
-        }
-        g.edges = v.chunks(2).map(|c| (c[0].clone(), c[1].clone())).collect();
+    if !has_edges {
+        return Err(ferr(file, path, &format!("`NIRGraph` has no dataset `edges` (expected {EDGES})")));
     }
+    if !src.is_string(&ep).map_err(|e| ferr(file, &ep, &e))? {
+        return Err(ferr(file, &ep, &format!("holds numbers, not node names (expected {EDGES})")));
+    }
+    let (v, shape) = src.strings(&ep).map_err(|e| ferr(file, &ep, &e))?;
+    if shape.len() != 2 || shape[1] != 2 {
+        return Err(ferr(file, &ep, &format!("has shape {shape:?} (expected {EDGES})")));
+    }
+    if v.len() != 2 * shape[0] {
+        return Err(ferr(file, &ep, &format!("holds {} names, its shape {shape:?} needs {}", v.len(), 2 * shape[0])));
+    }
+    g.edges = v.chunks(2).map(|c| (c[0].clone(), c[1].clone())).collect();
     Ok(g)
 }
 
 fn string_at(src: &dyn Source, file: &str, path: &str) -> Result<String> {
-    let v = src.strings(path).map_err(|e| ferr(file, path, &format!("missing or unreadable: {e}")))?;
+    let (v, _) = src.strings(path).map_err(|e| ferr(file, path, &format!("missing or unreadable: {e}")))?;
     v.into_iter().next().ok_or_else(|| ferr(file, path, "empty string dataset"))
 }
 
@@ -293,12 +304,57 @@ mod tests {
         fn is_string(&self, path: &str) -> std::result::Result<bool, String> {
             Ok(path.ends_with("/type"))
         }
-        fn strings(&self, path: &str) -> std::result::Result<Vec<String>, String> {
+        fn strings(&self, path: &str) -> std::result::Result<(Vec<String>, Vec<usize>), String> {
             assert!(path.len() < 2_000, "the reader followed the cycle without end");
-            Ok(vec!["NIRGraph".into()])
+            Ok((vec!["NIRGraph".into()], vec![]))
         }
         fn numbers(&self, path: &str) -> std::result::Result<(Vec<f64>, Vec<usize>), String> {
             Err(format!("no numbers at {path}"))
+        }
+    }
+
+    /// A file as `nir.write` lays it out, `in` → `n` (an IF), with the
+    /// edge list given as (names, shape) or left out.
+    fn file(edges: Option<(&[&str], &[u64])>) -> Vec<u8> {
+        let mut fb = hdf5_pure::FileBuilder::new();
+        fb.create_dataset("version").with_vlen_strings(&["1.0.8"]).with_shape(&[]);
+        let mut node = fb.create_group("node");
+        node.create_dataset("type").with_vlen_strings(&["NIRGraph"]).with_shape(&[]);
+        if let Some((names, shape)) = edges {
+            node.create_dataset("edges").with_vlen_strings(names).with_shape(shape);
+        }
+        let mut nodes = node.create_group("nodes");
+        let mut i = nodes.create_group("in");
+        i.create_dataset("type").with_vlen_strings(&["Input"]).with_shape(&[]);
+        i.create_dataset("shape").with_i64_data(&[1]).with_shape(&[1]);
+        nodes.add_group(i.finish());
+        let mut n = nodes.create_group("n");
+        n.create_dataset("type").with_vlen_strings(&["IF"]).with_shape(&[]);
+        for f in ["r", "v_threshold"] {
+            n.create_dataset(f).with_f64_data(&[1.0]).with_shape(&[1]);
+        }
+        nodes.add_group(n.finish());
+        node.add_group(nodes.finish());
+        fb.add_group(node.finish());
+        fb.finish().unwrap()
+    }
+
+    /// A file without `/node/edges` compiled as unconnected populations,
+    /// and a 1-D edge list was read as pairs: both refused naming the
+    /// dataset and what it must be, as a missing node field is.
+    #[test]
+    fn the_edge_list_must_be_there_and_n_by_2() {
+        let g = read_nir_bytes(file(Some((&["in", "n"], &[1, 2]))), "ok.nir").unwrap();
+        assert_eq!(g.edges, [("in".to_string(), "n".to_string())]);
+        let e = read_nir_bytes(file(None), "no_edges.nir").unwrap_err().to_string();
+        assert_eq!(e, "no_edges.nir: /node: `NIRGraph` has no dataset `edges` (expected an N×2 array of node names (source, target), one row per edge)");
+        for (names, shape, want) in [
+            (&["in", "n", "n", "in"][..], &[4u64][..], "has shape [4]"),
+            (&["in", "n", "x", "n", "in", "y"][..], &[2, 3][..], "has shape [2, 3]"),
+            (&["in", "n"][..], &[1, 1, 2][..], "has shape [1, 1, 2]"),
+        ] {
+            let e = read_nir_bytes(file(Some((names, shape))), "bad.nir").unwrap_err().to_string();
+            assert!(e.starts_with("bad.nir: /node/edges: ") && e.contains(want) && e.contains("expected an N×2 array of node names"), "{e}");
         }
     }
 
