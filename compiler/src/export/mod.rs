@@ -65,7 +65,7 @@ pub static TARGETS: &[Target] = &[
         writes: "a NIR 1.0.8 file with the weights as quantised for the target",
         models: || vec![("NIR neurons (from .nir files), input".into(), "their NIR primitives".into())],
         weights: "quantised for the target",
-        delays: "a Delay node per projection whose delay is more than one step (one delay per target neuron)",
+        delays: "a Delay node per projection whose delay is more than one step (one delay per target neuron, or else one per source neuron)",
         connectors: "Linear/Affine nodes (dense weight matrices, 2^27 entries in all at most: a large conv or pool connector is an error)",
         plasticity: "none: a learning projection is an error (NIR has no learning rules)",
     },

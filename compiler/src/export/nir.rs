@@ -12,7 +12,9 @@
 //! constant input); the target's bias rides on its first incoming dense
 //! projection or on a Conv2d where it is one value per output channel, and
 //! is refused where it can ride on neither. A Delay node follows where the
-//! delay is more than NIR's schedule gives it ([`write_delays`]); every
+//! delay is more than NIR's schedule gives it ([`write_delays`]), after the
+//! weights (one delay per target neuron) or, where only that fits, before
+//! them (one per source neuron: [`delay_side`]); every
 //! population whose projections lead nowhere they cannot come back from
 //! (none, onto itself, a loop of layers) gets an Output node.
 
@@ -152,23 +154,15 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
             Some(q) => q.value(q.mantissa(w).0),
             None => w,
         };
-        // NIR's Delay acts per element of the weighted output: one delay per target neuron.
-        let mut delay_of: Vec<Option<u16>> = vec![None; npost];
-        for i in 0..syn.n_pre() {
-            for k in syn.row(i) {
-                let d = syn.delay(k);
-                let slot = &mut delay_of[syn.post[k] as usize];
-                match slot {
-                    Some(x) if *x != d => {
-                        return Err(bad(format!(
-                            "projection {}: target {} receives synapses with delays {x} and {d}; NIR's Delay is one delay per target element",
-                            p.label, syn.post[k]
-                        )));
-                    }
-                    _ => *slot = Some(d),
-                }
-            }
-        }
+        // NIR's Delay acts per element of what it is given: after the
+        // weights, one delay per target neuron; before them, one per source
+        // neuron. The first that fits the synapses is written.
+        let side = delay_side(&syn, npre, npost).map_err(|(post_d, pre_d)| {
+            bad(format!(
+                "projection {}: target {} receives synapses with delays {} and {}, and source {} sends synapses with delays {} and {}; NIR's Delay is one delay per element, so a projection is written with one delay per target neuron (a Delay after its weights) or one per source neuron (a Delay before them)",
+                p.label, post_d.0, post_d.1, post_d.2, pre_d.0, pre_d.1, pre_d.2
+            ))
+        })?;
         let bias = match nir_neuron(&net.pop(post).model) {
             Some(n) if carrier[post.index()] == Some(e) => {
                 biased[post.index()] = true;
@@ -281,18 +275,17 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
         if entry(post) != net.pop(post).name {
             path.push((entry(post), net.pop(post).name.clone()));
         }
+        // Where a Delay node goes, once NIR's schedule of the whole graph is
+        // known: on the edge into the target, or out of the source.
+        let (source_side, into, delays, shape) = match side {
+            DelaySide::Target(d) => (false, (last.clone(), entry(post)), d, dims(post)),
+            // Before the weights: the source as they read it (through its Flatten, if any).
+            DelaySide::Source(d) => (true, (source.clone(), first.clone()), d, if source == net.pop(pre).name { dims(pre) } else { vec![npre] }),
+        };
+        // The edge (source, first) goes at this index, (last, target) one after it.
+        let edge = g.edges.len() + usize::from(!source_side);
         g.edges.push((source, first));
-        // Where a Delay node goes, once NIR's schedule of the whole graph is known.
-        pending.push(Pending {
-            label: p.label.clone(),
-            proj: e.index(),
-            pre,
-            post,
-            edge: g.edges.len(),
-            into: (last.clone(), entry(post)),
-            path,
-            delays: delay_of,
-        });
+        pending.push(Pending { label: p.label.clone(), proj: e.index(), pre, post, edge, into, path, delays, source_side, shape });
         g.edges.push((last, entry(post)));
     }
     let shape_of = |pi: PopIx| {
@@ -365,7 +358,7 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
             g.edges.push((pop.name.clone(), oname));
         }
     }
-    write_delays(&mut g, net, &pending, &mut names, &dims)?;
+    write_delays(&mut g, net, &pending, &mut names)?;
     g.nodes.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(g)
 }
@@ -386,9 +379,11 @@ fn last_layers(net: &Network, projs: &[(ProjIx, PopIx, PopIx, &Projection)]) -> 
     (0..n).map(|p| (0..n).all(|q| !reached[p][q] || reached[q][p])).collect()
 }
 
-/// A projection as written, before its Delay node: `edge` indexes its edge
-/// into the target (`path`'s (last node, target entry)), `delays` the
-/// nerve delay (steps) each target element receives at.
+/// A projection as written, before its Delay node: `edge` indexes the
+/// edge the Delay would go on (`into`, one of `path`'s): the one into the
+/// target, or with `source_side` the one out of the source; `delays` the
+/// nerve delay (steps) of each element there (`shape`): target neurons, or
+/// source neurons.
 struct Pending {
     label: String,
     proj: usize,
@@ -398,6 +393,48 @@ struct Pending {
     into: (String, String),
     path: Vec<(String, String)>,
     delays: Vec<Option<u16>>,
+    source_side: bool,
+    shape: Vec<usize>,
+}
+
+/// Where a projection's delays can be written: one per target neuron (a
+/// Delay node after the weights) or one per source neuron (before them),
+/// each element's delay in steps (`None`: no synapse).
+enum DelaySide {
+    Target(Vec<Option<u16>>),
+    Source(Vec<Option<u16>>),
+}
+
+/// A (neuron, delay, other delay) where one side's neuron has two delays.
+type Clash = (u32, u16, u16);
+
+/// The side a projection's synapse delays fit, preferring the target (the
+/// Delay after the weights); where neither fits, a neuron of each side
+/// with two delays.
+fn delay_side(syn: &crate::net::expand::Synapses, npre: usize, npost: usize) -> std::result::Result<DelaySide, (Clash, Clash)> {
+    let mut post_d: Vec<Option<u16>> = vec![None; npost];
+    let mut pre_d: Vec<Option<u16>> = vec![None; npre];
+    let (mut post_clash, mut pre_clash) = (None, None);
+    for (i, pre_slot) in pre_d.iter_mut().enumerate().take(syn.n_pre()) {
+        for k in syn.row(i) {
+            let d = syn.delay(k);
+            for (slot, who, clash) in [(&mut post_d[syn.post[k] as usize], syn.post[k], &mut post_clash), (&mut *pre_slot, i as u32, &mut pre_clash)] {
+                match slot {
+                    Some(x) if *x != d => {
+                        if clash.is_none() {
+                            *clash = Some((who, *x, d));
+                        }
+                    }
+                    _ => *slot = Some(d),
+                }
+            }
+        }
+    }
+    match (post_clash, pre_clash) {
+        (None, _) => Ok(DelaySide::Target(post_d)),
+        (Some(_), None) => Ok(DelaySide::Source(pre_d)),
+        (Some(a), Some(b)) => Err((a, b)),
+    }
 }
 
 /// Node name → its depth in NIR's schedule.
@@ -429,7 +466,7 @@ fn nir_steps(depth: &Depths, delayed: &Delayed, net: &Network, p: &Pending, path
 /// graph already gives it, so reading the file back gives `d` again. One
 /// whose synapses are quicker than that (a skip connection of a JSON
 /// network, say: NIR would deliver it the step its target runs) is refused.
-fn write_delays(g: &mut NirGraph, net: &Network, pending: &[Pending], names: &mut Names, dims: &dyn Fn(PopIx) -> Vec<usize>) -> Result<()> {
+fn write_delays(g: &mut NirGraph, net: &Network, pending: &[Pending], names: &mut Names) -> Result<()> {
     let (depth, delayed) = schedule_of(g)?;
     let mut inserts: Vec<(usize, String, NirNode)> = Vec::new();
     let mut dnames: Vec<Option<String>> = Vec::with_capacity(pending.len());
@@ -444,8 +481,9 @@ fn write_delays(g: &mut NirGraph, net: &Network, pending: &[Pending], names: &mu
                     "nir",
                     format!("projection {}", p.label),
                     format!(
-                        "its synapses into `{}` neuron {k} take {} step(s), but in NIR's semantics (signals pass through any number of layers within a step) the graph as written puts `{}` {base} step(s) behind `{}` on the chip, the least a projection between them can take there; a network whose paths of different lengths meet (a skip connection) runs in NIR only with delays at least that",
-                        net.pop(p.post).name,
+                        "its synapses {} `{}` neuron {k} take {} step(s), but in NIR's semantics (signals pass through any number of layers within a step) the graph as written puts `{}` {base} step(s) behind `{}` on the chip, the least a projection between them can take there; a network whose paths of different lengths meet (a skip connection) runs in NIR only with delays at least that",
+                        if p.source_side { "from" } else { "into" },
+                        net.pop(if p.source_side { p.pre } else { p.post }).name,
                         d.unwrap_or(0),
                         net.pop(p.post).name,
                         net.pop(p.pre).name,
@@ -457,7 +495,7 @@ fn write_delays(g: &mut NirGraph, net: &Network, pending: &[Pending], names: &mu
         if per.iter().any(|&x| x > 0) {
             let dname = names.fresh(format!("d_{}_{}", net.pop(p.pre).name, p.proj));
             let secs: Vec<f64> = per.iter().map(|&x| x as f64 * net.dt_ms / 1000.0).collect();
-            inserts.push((p.edge, dname.clone(), NirNode::Delay { delay: Array { data: secs, shape: dims(p.post) } }));
+            inserts.push((p.edge, dname.clone(), NirNode::Delay { delay: Array { data: secs, shape: p.shape.clone() } }));
             dnames.push(Some(dname));
         } else {
             dnames.push(None);
@@ -467,9 +505,9 @@ fn write_delays(g: &mut NirGraph, net: &Network, pending: &[Pending], names: &mu
     // edge's place in the list (NIR's schedule follows the edge order).
     inserts.sort_by_key(|x| std::cmp::Reverse(x.0));
     for (k, dname, node) in inserts {
-        let (last, entry) = g.edges[k].clone();
-        g.edges[k] = (last, dname.clone());
-        g.edges.insert(k + 1, (dname.clone(), entry));
+        let (from, to) = g.edges[k].clone();
+        g.edges[k] = (from, dname.clone());
+        g.edges.insert(k + 1, (dname.clone(), to));
         g.nodes.push((dname, node));
     }
     // A Delay node changes the schedule only where it becomes a search root
@@ -478,11 +516,11 @@ fn write_delays(g: &mut NirGraph, net: &Network, pending: &[Pending], names: &mu
     for (p, dname) in pending.iter().zip(&dnames) {
         let mut path = p.path.clone();
         if let Some(dname) = dname {
-            // the target edge (last node, target entry), now through the Delay
+            // the edge the Delay went on, now through it
             if let Some(k) = path.iter().position(|e| *e == p.into) {
-                let (last, entry) = path.remove(k);
-                path.insert(k, (dname.clone(), entry));
-                path.insert(k, (last, dname.clone()));
+                let (from, to) = path.remove(k);
+                path.insert(k, (dname.clone(), to));
+                path.insert(k, (from, dname.clone()));
             }
         }
         if nir_steps(&depth2, &delayed2, net, p, &path) != nir_steps(&depth, &delayed, net, p, &p.path) {
@@ -873,6 +911,51 @@ mod tests {
             assert_eq!(written, if extra == 0 { vec![] } else { vec![extra as f64 * 1e-3] }, "delay {secs} s");
             let (net2, _) = to_network(&back, "g", "g2.nir", &NirOptions::default()).unwrap();
             assert_eq!(syns(&net), syns(&net2), "delay {secs} s");
+        }
+    }
+
+    /// Input → per-element Delay → Linear → IF (a valid NIR file) gives each
+    /// source neuron one delay and a target several: the export refused it
+    /// ("NIR's Delay is one delay per target element"). Now its Delay goes
+    /// before the weights and the file reads back with the same synapses.
+    /// Delays that are one per neither side are refused naming a neuron of
+    /// each with two.
+    #[test]
+    fn per_source_delays_are_written_before_the_weights() {
+        let w = [0.3, -0.2, 0.5, 1.0, 0.8, 0.1, -0.4, 0.6, 0.2, 0.9, 0.3, -0.1, 0.7, 0.2, 0.4, 0.5];
+        let (net, _) = to_network(&delayed(&[0.003, 0.001, 0.002, 0.005], &w, true), "g", "g.nir", &NirOptions::default()).unwrap();
+        let back = to_nir(&net, &[]).unwrap();
+        // The one node `from` feeds.
+        let next = |g: &NirGraph, from: &str| -> NirNode {
+            let to: Vec<&String> = g.edges.iter().filter(|(a, _)| a == from).map(|(_, b)| b).collect();
+            assert_eq!(to.len(), 1, "{:?}", g.edges);
+            g.nodes.iter().find(|(n, _)| n == to[0]).unwrap().1.clone()
+        };
+        let NirNode::Delay { delay } = next(&back, "in") else { panic!("{:?}", back.edges) };
+        assert_eq!(delay.data, [0.003, 0.001, 0.002, 0.005]);
+        assert!(matches!(next(&back, "d_in_0"), NirNode::Linear { .. } | NirNode::Affine { .. }), "{:?}", back.edges);
+        let (net2, _) = to_network(&back, "g", "g2.nir", &NirOptions::default()).unwrap();
+        assert_eq!(syns(&net), syns(&net2));
+        // A delay per target still goes after the weights.
+        let (net, _) = to_network(&delayed(&[0.003, 0.001, 0.002, 0.005], &w, false), "g", "g.nir", &NirOptions::default()).unwrap();
+        let back = to_nir(&net, &[]).unwrap();
+        assert!(matches!(next(&back, "in"), NirNode::Linear { .. } | NirNode::Affine { .. }), "{:?}", back.edges);
+        assert!(matches!(next(&back, "w_in_0"), NirNode::Delay { .. }), "{:?}", back.edges);
+        let (net2, _) = to_network(&back, "g", "g2.nir", &NirOptions::default()).unwrap();
+        assert_eq!(syns(&net), syns(&net2));
+        // in 0 → n 0 at 1 step, in 0 → n 1 and in 1 → n 0 at 2: neither side has one delay.
+        let (mut net, _) = to_network(&delayed(&[0.0, 0.0], &[1.0, 1.0, 1.0, 1.0], false), "g", "g.nir", &NirOptions::default()).unwrap();
+        let e = net.projections().find(|x| x.3.label == "in→n").unwrap().0;
+        let Connector::FromList(l) = &mut net.graph[e].connector else { panic!("a connection list") };
+        let d: Vec<f64> = (0..l.len()).map(|k| if l.pre[k] == l.post[k] { 1.0 } else { 2.0 }).collect();
+        l.delay = Some(d);
+        let msg = to_nir(&net, &[]).unwrap_err().to_string();
+        for want in [
+            "projection in→n: target 0 receives synapses with delays",
+            "and source 0 sends synapses with delays",
+            "one delay per target neuron (a Delay after its weights) or one per source neuron (a Delay before them)",
+        ] {
+            assert!(msg.contains(want), "lacks `{want}`: {msg}");
         }
     }
 }
