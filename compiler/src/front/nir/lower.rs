@@ -479,6 +479,20 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
                 if k != in_n {
                     return Err(err(file, format!("node `{name}`: weight is {o} × {k} but its input has {in_n} elements")));
                 }
+                // NIR's Affine and Linear read a vector (as `nir.read`'s type
+                // check says): an input of shape [2, 2] into a 4-wide weight
+                // was flattened without a word. Leading dimensions of 1 are
+                // a vector still.
+                let vector = in_shape.iter().rev().skip(1).all(|&d| d == 1) && in_shape.last().is_none_or(|&d| d == k);
+                if !vector {
+                    return Err(err(
+                        file,
+                        format!(
+                            "node `{name}` ({}): its input has shape {in_shape:?}, but its weight ({o} × {k}) reads a vector of {k} elements; put a Flatten node before it",
+                            node.type_name()
+                        ),
+                    ));
+                }
                 if let NirNode::Affine { bias, .. } = node {
                     per_output(name, node, "bias", bias, o, "outputs", file)?;
                 }
@@ -1015,6 +1029,39 @@ mod tests {
         for g in bad {
             let e = to_network(&g, "g", "g.nir", &NirOptions::default()).unwrap_err().to_string();
             assert!(e.contains("`li` (LI) is a non-spiking readout") && e.contains("the one input of a Threshold"), "{e}");
+        }
+    }
+
+    /// A 2-D Input of shape [2, 2] into a Linear of 4 inputs was flattened
+    /// without a word (`nir.read` refuses it: NIR's Affine and Linear read a
+    /// vector): refused naming the node and the shapes. Leading dimensions
+    /// of 1 are a vector still, and a Flatten before it makes it one.
+    #[test]
+    fn a_dense_node_reads_a_vector() {
+        let lif =
+            || NirNode::LIF { tau: Array::scalar(0.01), r: Array::scalar(10.0), v_leak: Array::scalar(0.0), v_threshold: Array::scalar(1.0), v_reset: None };
+        let lin = || NirNode::Linear { weight: Array { data: vec![0.5; 12], shape: vec![3, 4] } };
+        let chain = |shape: &[f64], flatten: bool| {
+            let mut nodes = vec![("in", NirNode::Input { shape: arr(shape) }), ("m", lin()), ("lif", lif()), ("out", NirNode::Output { shape: arr(&[3.0]) })];
+            let mut edges = vec![("in", "m"), ("m", "lif"), ("lif", "out")];
+            if flatten {
+                nodes.push(("f", NirNode::Flatten { start_dim: Some(Array::scalar(0.0)), end_dim: Some(Array::scalar(-1.0)), input_type: None }));
+                edges[0] = ("in", "f");
+                edges.push(("f", "m"));
+            }
+            graph(nodes, &edges)
+        };
+        for shape in [&[2.0, 2.0][..], &[4.0, 1.0], &[1.0, 2.0, 2.0]] {
+            let e = to_network(&chain(shape, false), "g", "g.nir", &NirOptions::default()).unwrap_err().to_string();
+            let want = format!(
+                "node `m` (Linear): its input has shape {:?}, but its weight (3 × 4) reads a vector of 4 elements; put a Flatten node before it",
+                arr(shape).ints()
+            );
+            assert!(e.contains(&want), "lacks `{want}`: {e}");
+            to_network(&chain(shape, true), "g", "g.nir", &NirOptions::default()).unwrap();
+        }
+        for shape in [&[4.0][..], &[1.0, 4.0], &[1.0, 1.0, 4.0]] {
+            to_network(&chain(shape, false), "g", "g.nir", &NirOptions::default()).unwrap();
         }
     }
 
