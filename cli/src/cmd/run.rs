@@ -304,10 +304,16 @@ fn run_rank(
     // Every image is validated once, however it was obtained: by the compiler
     // for a network, here for a file.
     let mut plan_ranks = None;
+    // For --save-network: the profile and what fixes the image's arithmetic,
+    // to compare with the saved network's once it is written.
+    let mut compiled: Option<(Arch, nerve_compiler::front::resume::Arithmetic)> = None;
     let mut m = if input.is_network() {
         // check_usage refused a network without --arch.
         let arch = Arch::load(a.arch.as_deref().unwrap_or_default())?;
         let mut out = crate::cmd::compile::build(input, &arch, &a.build, quiet)?;
+        if a.save_network.is_some() {
+            compiled = Some((arch.clone(), nerve_compiler::front::resume::Arithmetic::of(&out.image, &out.quant)));
+        }
         if let (Some(p), 0) = (&a.save_image, rank) {
             let t_write = std::time::Instant::now();
             staged.push(nerve_report::Staged::write(p, |s| {
@@ -490,7 +496,7 @@ fn run_rank(
         nerve_report::weights::write(w, &learned, m.dt_ms)?;
     }
     if let (Some(p), Some(read)) = (&a.save_network, &to_save) {
-        save_network(read, p, m, a.steps, a.quiet)?;
+        save_network(read, p, m, a.steps, compiled.as_ref().map(|(arch, run)| (arch, run, &a.build)), a.quiet)?;
     }
     if a.json {
         crate::out::outln!("{}", serde_json::to_string(&summary)?);
@@ -519,9 +525,19 @@ fn read_to_save(network: &Path, to: &Path) -> Result<ToSave> {
     Ok(ToSave { file: network.to_path_buf(), text, net })
 }
 
-/// `--save-network`: the network rewritten to continue the run.
-fn save_network(read: &ToSave, to: &Path, m: &Machine, steps: u64, quiet: bool) -> Result<()> {
-    use nerve_compiler::front::resume::{save, Saved, SavedProjection};
+/// `--save-network`: the network rewritten to continue the run; then,
+/// given the run's profile, arithmetic and compile options (`compiled`),
+/// compiled alike in memory, with a note for each population and
+/// projection that the continuation computes otherwise.
+fn save_network(
+    read: &ToSave,
+    to: &Path,
+    m: &Machine,
+    steps: u64,
+    compiled: Option<(&Arch, &nerve_compiler::front::resume::Arithmetic, &crate::cmd::compile::BuildArgs)>,
+    quiet: bool,
+) -> Result<()> {
+    use nerve_compiler::front::resume::{differences, save_parts, Arithmetic, Continued, Delivered, Saved, SavedProjection};
     let (text, net) = (&read.text, &read.net);
     let learned: Vec<SavedProjection> = m
         .learned()
@@ -530,8 +546,43 @@ fn save_network(read: &ToSave, to: &Path, m: &Machine, steps: u64, quiet: bool) 
         .collect();
     let states: Vec<Vec<(String, Vec<f64>)>> =
         net.pops().map(|(_, p)| m.pops.iter().position(|q| q.name == p.name).map_or_else(Vec::new, |i| m.state_of(i))).collect();
-    let (json, notes) = save(&Saved { net, text, learned: &learned, states: &states, t_end_ms: steps as f64 * m.dt_ms, to, from: &read.file })?;
-    nerve_report::write_file(to, json.as_bytes())?;
+    let written = save_parts(&Saved { net, text, learned: &learned, states: &states, t_end_ms: steps as f64 * m.dt_ms, to, from: &read.file })?;
+    nerve_report::write_file(to, written.text.as_bytes())?;
+    let mut notes = written.notes.clone();
+    if let Some((arch, run, build)) = compiled {
+        // The saved network as the continuation compiles it: with the run's
+        // profile and options, quietly (its progress is not the run's).
+        let not_compiled = |e: &dyn std::fmt::Display| {
+            format!("--save-network {}: written, but it does not compile for `{}` with the run's options: {e}", to.display(), arch.name)
+        };
+        let input = nerve_compiler::front::InputFile::open(to).map_err(|e| not_compiled(&e))?;
+        let out = crate::cmd::compile::build(input, arch, build, true).map_err(|e| not_compiled(&e))?;
+        let saved = nerve_compiler::front::json::read_network(to).map_err(|e| not_compiled(&e))?;
+        // Each learning synapse's mantissa as the run delivered it at its end.
+        let mut delivered: Vec<Delivered> = Vec::new();
+        for c in &m.cores {
+            let first = m.pops[c.pop as usize].slices.iter().find(|s| s.core == c.id).map_or(0, |s| s.first);
+            for p in &c.plastic {
+                let at = match delivered.iter().position(|d| d.index == p.index as usize) {
+                    Some(i) => i,
+                    None => {
+                        delivered.push(Delivered { index: p.index as usize, synapses: Vec::new() });
+                        delivered.len() - 1
+                    }
+                };
+                delivered[at].synapses.extend(p.syn.iter().enumerate().map(|(k, x)| (p.pre[k], first + x.post, x.delay as u32, x.w)));
+            }
+        }
+        notes.extend(differences(&Continued {
+            run,
+            delivered: &delivered,
+            saved: &saved,
+            cont: &Arithmetic::of(&out.image, &out.quant),
+            written: &written,
+            states: &states,
+            arch: &arch.name,
+        }));
+    }
     if !quiet {
         for n in notes {
             eprintln!("note: {n}");

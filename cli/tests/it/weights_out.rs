@@ -137,6 +137,8 @@ fn a_saved_network_continues_the_run() {
     ok(nerve().args(["run", o, "--arch", "loihi", "--steps", "200", "-q", "--record", &p("all.csv"), "--save-weights", &p("all_w.csv")]));
     let notes = ok(nerve().args(["run", o, "--arch", "loihi", "--steps", "80", "--save-network", &p("saved.json"), "--save-weights", &p("w80.csv")]));
     assert!(notes.contains("saved static"), "{notes}");
+    // Its continuation compiles to the run's arithmetic: no note says otherwise.
+    assert!(!notes.contains("will not compute exactly"), "{notes}");
     ok(nerve().args(["run", &p("saved.json"), "--arch", "loihi", "--steps", "120", "-q", "--record", &p("rest.csv")]));
 
     // The learning happened before step 80 and not after (so the saved weights are the final ones).
@@ -186,6 +188,7 @@ fn a_saved_mixed_network_keeps_every_learned_bit() {
     ok(nerve().args(["run", o, "--arch", "loihi", "--steps", "200", "-q", "--record", &p("all.csv"), "--save-weights", &p("all_w.csv")]));
     let notes = ok(nerve().args(["run", o, "--arch", "loihi", "--steps", "84", "--save-network", &p("saved.json"), "--save-weights", &p("w84.csv")]));
     assert!(notes.contains("`learn (negative weights)`"), "{notes}");
+    assert!(!notes.contains("will not compute exactly"), "{notes}");
     ok(nerve().args(["run", &p("saved.json"), "--arch", "loihi", "--steps", "116", "-q", "--record", &p("rest.csv")]));
 
     // Learning reached both caps before step 84, so the saved weights are the final ones.
@@ -452,4 +455,102 @@ fn a_network_saved_elsewhere_finds_its_files() {
     let (whole, rest) = (spikes_from(&p("all.csv"), 3.0), spikes_from(&p("rest.csv"), 0.0));
     assert!(whole.iter().any(|l| l.starts_with("d,1,")), "{whole:?}");
     assert_eq!(rest, whole);
+}
+
+/// A probe CSV's values of one neuron, step by step.
+fn probe_values(f: &str, neuron: &str) -> Vec<String> {
+    std::fs::read_to_string(f)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter(|l| l.split(',').nth(2) == Some(neuron))
+        .map(|l| l.rsplit(',').next().unwrap().to_string())
+        .collect()
+}
+
+/// A saved network whose continuation the compiler maps to other fixed
+/// point than the run's gets a note naming the population or projection
+/// (it ran on silently, its probes apart from the first continued step):
+/// an `izhikevich` cell whose saved v (−104.6 mV, after an inhibitory jump)
+/// widens v's range, `lif` cells whose large initial v (2047.5 mV) had
+/// coarsened it, and an STDP projection whose saved weights are quantised
+/// anew on `loihi` (its post population's current scale came from w_max,
+/// now from the largest saved weight, and a weight rounds apart). A
+/// continuation at the run's fixed point gets none, and probes as the
+/// whole run did.
+#[test]
+fn a_continuation_at_another_fixed_point_is_noted() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |x: &str| dir.path().join(x).to_str().unwrap().to_string();
+    let izh = |w: f64| {
+        json!({"name": "izh", "dt_ms": 0.1,
+            "populations": [
+                {"name": "src", "size": 1, "model": "spike_source_array", "spike_times": [[0.1]]},
+                {"name": "n", "size": 1, "model": "izhikevich", "params": {"a": 0.02, "b": 0.2, "c": -65.0, "d": 8.0, "i_offset": 0.0}, "initial": {"v": -65.0, "u": -13.0}}],
+            "projections": [{"pre": "src", "post": "n", "receptor": "inhibitory", "connector": {"type": "one_to_one"}, "weight": w, "delay": 0.1}]})
+    };
+    let lif = json!({"name": "lifbig", "dt_ms": 1.0,
+        "populations": [{"name": "n", "size": 2, "model": "lif",
+            "params": {"tau_m": 20.0, "cm": 1.0, "v_rest": -65.0, "v_reset": -65.0, "v_thresh": -50.0, "tau_refrac": 1.0, "i_offset": 0.8},
+            "initial": {"v": [2047.5, -60.0]}}]});
+    let stdp = json!({"name": "stdp", "dt_ms": 1.0,
+        "populations": [
+            {"name": "pre", "size": 2, "model": "spike_source_array", "spike_times": [[5.0, 30.0], [5.0, 30.0]]},
+            {"name": "post", "size": 1, "model": "lif", "params": {"tau_m": 20.0, "cm": 1.0, "v_rest": -65.0, "v_reset": -65.0, "v_thresh": -50.0, "tau_syn_E": 5.0, "tau_syn_I": 5.0}}],
+        "projections": [{"pre": "pre", "post": "post", "label": "stdp", "receptor": "excitatory", "delay": 1.0,
+            "connector": {"type": "from_list", "connections": [[0, 0, 0.3], [1, 0, 0.0102]]},
+            "plasticity": {"type": "stdp", "timing_dependence": {"type": "spike_pair", "tau_plus": 20.0, "tau_minus": 20.0, "A_plus": 0.01, "A_minus": 0.01},
+                           "weight_dependence": {"type": "additive", "w_min": 0.0, "w_max": 1.0}}}]});
+    // (network, arch, steps in all, steps saved at, neuron probed, what the notes hold)
+    type Case<'a> = (&'a str, Value, &'a str, u32, u32, &'a [&'a str]);
+    let cases: [Case; 4] = [
+        (
+            "izh",
+            izh(-0.05),
+            "spinnaker",
+            60,
+            3,
+            &["population `n`: the continuation holds v (one unit 2^-16 mV in the run, 2^-14 mV now)", "its saved v reaches -104.6429 mV"],
+        ),
+        ("lif", lif, "spinnaker", 100, 10, &["population `n`: the continuation holds v (one unit 2^-19 mV in the run, 2^-20 mV now)"]),
+        (
+            "stdp",
+            stdp,
+            "loihi",
+            40,
+            20,
+            &[
+                "population `post`: the continuation holds isyn",
+                "largest saved one",
+                "projection `stdp`: saved static, its weights are quantised anew on `loihi`",
+                "1 of its 2 synapses' weights",
+                "worst relative error 0.25",
+            ],
+        ),
+        ("exact", izh(-0.01), "spinnaker", 60, 3, &[]),
+    ];
+    for (name, net, arch, all, at, want) in cases {
+        let f = p(&format!("{name}.json"));
+        std::fs::write(&f, net.to_string()).unwrap();
+        let var = if name == "stdp" { "post:v" } else { "n:v" };
+        ok(nerve().args(["run", &f, "--arch", arch, "--steps", &all.to_string(), "-q", "--probe", var, "--probe-out", &p("whole.csv")]));
+        let notes = ok(nerve().args(["run", &f, "--arch", arch, "--steps", &at.to_string(), "--save-network", &p("saved.json")]));
+        ok(nerve().args(["run", &p("saved.json"), "--arch", arch, "--steps", &(all - at).to_string(), "-q", "--probe", var, "--probe-out", &p("rest.csv")]));
+        let (whole, rest) = (probe_values(&p("whole.csv"), "0"), probe_values(&p("rest.csv"), "0"));
+        assert_eq!(whole.len(), all as usize);
+        if want.is_empty() {
+            assert!(!notes.contains("will not compute exactly"), "{name}: {notes}");
+            assert_eq!(rest, whole[at as usize..], "{name}");
+        } else {
+            for w in want {
+                assert!(notes.contains(w), "{name}: `{w}` not in {notes}");
+            }
+            assert_eq!(
+                notes.matches("will not compute exactly").count(),
+                want.iter().filter(|w| w.contains(": the continuation") || w.contains(": saved static")).count(),
+                "{name}: {notes}"
+            );
+            assert_ne!(rest, whole[at as usize..], "{name}: the note said it would compute otherwise");
+        }
+    }
 }

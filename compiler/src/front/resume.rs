@@ -10,8 +10,12 @@
 use serde_json::{json, Map, Value};
 use std::path::Path;
 
+use nerve_isa::image::{CoreKind, Image, ParamArray};
+use nerve_isa::kernel::Kernel;
+
 use crate::error::{CompileError, Result};
-use crate::net::model::{Model, Network, SignMode};
+use crate::lower::ProjQuant;
+use crate::net::model::{Connector, Model, Network, ProjIx, SignMode};
 
 /// A learning projection's synapses after a run: its index in the
 /// network's `projections` (electrical ones counted: `Network::position_of`) and (pre, post, weight in its units, delay in ms).
@@ -74,8 +78,24 @@ pub fn check(net: &Network, text: &str, to: &Path) -> Result<()> {
     Ok(())
 }
 
+/// A saved network: its JSON, notes on what it cannot carry, and under
+/// which labels each learning projection was saved (for [`differences`]).
+pub struct Written {
+    pub text: String,
+    pub notes: Vec<String>,
+    /// Per learning projection (network order, as `Saved::learned`): its
+    /// index and the labels of the static projections that hold it (its
+    /// own, and that of its negative half when it was split).
+    pub parts: Vec<(usize, Vec<String>)>,
+}
+
 /// The continuing network's JSON, and notes on what it cannot carry.
 pub fn save(s: &Saved) -> Result<(String, Vec<String>)> {
+    save_parts(s).map(|w| (w.text, w.notes))
+}
+
+/// [`save`], with the labels each learning projection was saved under.
+pub fn save_parts(s: &Saved) -> Result<Written> {
     check(s.net, s.text, s.to)?;
     let bad = |reason: String| refusal(s.to, reason);
     let mut root: Value = serde_json::from_str(s.text).map_err(|e| bad(format!("the network is not JSON: {e}")))?;
@@ -164,6 +184,7 @@ pub fn save(s: &Saved) -> Result<(String, Vec<String>)> {
     let projs = root.get_mut("projections").and_then(Value::as_array_mut).unwrap_or(&mut none);
     // The negative halves of mixed-sign Loihi projections, appended.
     let mut split: Vec<Value> = Vec::new();
+    let mut parts: Vec<(usize, Vec<String>)> = Vec::new();
     for l in s.learned {
         let pj = projs.get_mut(l.index).and_then(Value::as_object_mut).ok_or_else(|| bad(format!("projection {} is missing from the file", l.index)))?;
         let edge = net.edge_at(l.index).ok_or_else(|| bad(format!("projection {} of the file is not a learning projection of the network", l.index)))?;
@@ -175,6 +196,7 @@ pub fn save(s: &Saved) -> Result<(String, Vec<String>)> {
         pj.remove("plasticity");
         pj.remove("weight");
         pj.remove("delay");
+        parts.push((l.index, vec![net.graph[edge].label.clone()]));
         if !integer {
             let conns: Vec<Value> = l.conns.iter().map(|&(a, b, w, d)| json!([a, b, w, d])).collect();
             pj.insert("connector".into(), json!({"type": "from_list", "connections": conns}));
@@ -229,6 +251,9 @@ pub fn save(s: &Saved) -> Result<(String, Vec<String>)> {
                 k += 1;
             }
             part.insert("label".into(), json!(label));
+            if let Some((_, labels)) = parts.last_mut() {
+                labels.push(label.clone());
+            }
             part.insert("sign_mode".into(), json!("inhibitory"));
             part.insert("connector".into(), json!({"type": "from_list", "connections": ints(&neg)}));
             notes.push(format!(
@@ -251,7 +276,302 @@ pub fn save(s: &Saved) -> Result<(String, Vec<String>)> {
     }
     let mut text = serde_json::to_string(&root).map_err(|e| bad(e.to_string()))?;
     text.push('\n');
-    Ok((text, notes))
+    Ok(Written { text, notes, parts })
+}
+
+/// What fixes a compiled network's arithmetic: per neuron population its
+/// kernel, its parameters neuron by neuron and its variables' units; per
+/// projection how its weights become mantissas. Taken from the run's image
+/// before it runs and from the saved network's, compiled alike, so that
+/// [`differences`] can tell where the continuation computes otherwise.
+pub struct Arithmetic {
+    pops: Vec<PopArithmetic>,
+    quant: Vec<ProjQuant>,
+}
+
+struct PopArithmetic {
+    name: String,
+    /// Its cores' kernels, each once, in slice order.
+    kernels: Vec<Kernel>,
+    /// Per parameter slot name: its values over the whole population.
+    params: Vec<(String, ParamArray)>,
+    /// Per state variable: one unit's value and its unit (`VarSymbol`).
+    units: Vec<(String, f64, String)>,
+}
+
+impl Arithmetic {
+    /// `image`'s kernels, parameters and units, and `quant`, its projections'
+    /// quantisation (`compile::Output`'s).
+    pub fn of(image: &Image, quant: &[(ProjIx, ProjQuant)]) -> Arithmetic {
+        let pops = image
+            .populations
+            .iter()
+            .filter_map(|p| {
+                let mut kernels: Vec<Kernel> = Vec::new();
+                let mut by_name: Vec<(String, Vec<SliceParams>)> = Vec::new();
+                for sl in &p.slices {
+                    let core = image.cores.iter().find(|c| c.core == sl.core)?;
+                    let CoreKind::Neuron { kernel, params, .. } = &core.kind else { return None };
+                    let k = image.kernels.get(kernel.index())?;
+                    if !kernels.contains(k) {
+                        kernels.push(k.clone());
+                    }
+                    for (name, vals) in k.params.iter().zip(params) {
+                        let at = match by_name.iter().position(|(n, _)| n == name) {
+                            Some(i) => i,
+                            None => {
+                                by_name.push((name.clone(), Vec::new()));
+                                by_name.len() - 1
+                            }
+                        };
+                        by_name[at].1.push((sl.first, sl.count, vals.clone()));
+                    }
+                }
+                if kernels.is_empty() {
+                    return None;
+                }
+                let params = by_name.into_iter().map(|(n, parts)| (n, whole(p.size as usize, parts))).collect();
+                let units = p.vars.iter().map(|v| (v.name.clone(), v.scale, v.unit.clone())).collect();
+                Some(PopArithmetic { name: p.name.clone(), kernels, params, units })
+            })
+            .collect();
+        Arithmetic { pops, quant: quant.iter().map(|(_, q)| q.clone()).collect() }
+    }
+}
+
+/// A parameter's values on one slice: its first neuron, its neurons, the values.
+type SliceParams = (u32, u32, ParamArray);
+
+/// A parameter's values over a population from its slices' (uniform when
+/// every neuron has one value).
+fn whole(size: usize, parts: Vec<SliceParams>) -> ParamArray {
+    if let Some(ParamArray::Uniform(v)) = parts.first().map(|x| &x.2) {
+        if parts.iter().all(|x| x.2 == ParamArray::Uniform(*v)) {
+            return ParamArray::Uniform(*v);
+        }
+    }
+    let mut all = vec![0i32; size];
+    for (first, count, vals) in &parts {
+        for i in 0..*count as usize {
+            if let Some(x) = all.get_mut(*first as usize + i) {
+                *x = vals.get(i);
+            }
+        }
+    }
+    ParamArray::PerNeuron(all)
+}
+
+/// A learning projection's synapses as the run's image delivered them when
+/// it ended: (pre, post, delay in steps, weight mantissa) at its port.
+pub struct Delivered {
+    /// Its index among the network's projections (as `SavedProjection`'s).
+    pub index: usize,
+    pub synapses: Vec<(u32, u32, u32, i32)>,
+}
+
+/// What the continuation needs to compute as the longer run would: the
+/// run's arithmetic and its learning projections' delivered weights.
+pub struct Continued<'a> {
+    pub run: &'a Arithmetic,
+    pub delivered: &'a [Delivered],
+    /// The saved network (as read back) and its arithmetic, compiled with
+    /// the run's architecture and options.
+    pub saved: &'a Network,
+    pub cont: &'a Arithmetic,
+    pub written: &'a Written,
+    /// Per population (network order): its state when the run ended (`Saved::states`).
+    pub states: &'a [Vec<(String, Vec<f64>)>],
+    /// The architecture's name, for the notes.
+    pub arch: &'a str,
+}
+
+/// One note per population whose kernel, parameters or units differ
+/// between the run's image and its continuation's, and per projection
+/// whose synapses the continuation delivers differently (mantissa or port
+/// exponent): where none differs, none (the continuation computes as the
+/// longer run, up to what the other notes say).
+pub fn differences(c: &Continued) -> Vec<String> {
+    let mut notes = Vec::new();
+    let tail = "it will not compute exactly as the longer run would";
+    // Populations whose scale moved: their projections' mantissas move with it.
+    let mut noted = Vec::new();
+    for (pi, pop) in c.saved.pops() {
+        let (Some(a), Some(b)) = (c.run.pops.iter().find(|p| p.name == pop.name), c.cont.pops.iter().find(|p| p.name == pop.name)) else { continue };
+        let moved: Vec<String> = a
+            .units
+            .iter()
+            .filter_map(|(var, sa, unit)| {
+                let (_, sb, _) = b.units.iter().find(|u| &u.0 == var)?;
+                (sa != sb).then(|| format!("{var} (one unit {} {unit} in the run, {} {unit} now)", unit_of(*sa), unit_of(*sb)))
+            })
+            .collect();
+        if !moved.is_empty() {
+            // What the saved values reach, for the variables that moved.
+            let reach: Vec<String> = a
+                .units
+                .iter()
+                .filter(|(var, sa, _)| b.units.iter().any(|u| &u.0 == var && u.1 != *sa))
+                .filter_map(|(var, _, unit)| {
+                    let vals = c.states.get(pi.index())?.iter().find(|(n, _)| n == var)?.1.as_slice();
+                    let far = vals.iter().copied().fold(None, |m: Option<f64>, x| if m.is_none_or(|m| x.abs() > m.abs()) { Some(x) } else { m })?;
+                    Some(format!("its saved {var} reaches {} {unit}", crate::error::num((far * 1e4).round() / 1e4)))
+                })
+                .collect();
+            let reach = if reach.is_empty() { String::new() } else { format!(": {}", reach.join(", ")) };
+            // A learning projection's largest weight was its rule's bound (STDP's w_max), now its largest saved one.
+            let learner = c.written.parts.iter().flat_map(|(_, ls)| ls).any(|l| c.saved.projections().any(|(_, _, b, p)| b == pi && &p.label == l));
+            let why = if learner {
+                "initial values and largest weights the saved network gives anew (a learning projection's largest weight is now its largest saved one, not what its rule let it reach)"
+            } else {
+                "initial values and weights the saved network gives anew"
+            };
+            notes.push(format!(
+                "population `{}`: the continuation holds {} at another fixed point, chosen by the compiler from {why}{reach}; {tail}",
+                pop.name,
+                moved.join(", ")
+            ));
+            noted.push(pi);
+            continue;
+        }
+        let params: Vec<&str> =
+            a.params.iter().filter(|(n, v)| b.params.iter().find(|(m, _)| m == n).is_none_or(|(_, w)| w != v)).map(|(n, _)| n.as_str()).collect();
+        if a.kernels != b.kernels {
+            notes.push(format!(
+                "population `{}`: the continuation's kernel differs from the run's ({}: the shifts and clamps of its input follow the largest weights, which the saved network gives anew); {tail}",
+                pop.name,
+                code_change(&a.kernels, &b.kernels)
+            ));
+            noted.push(pi);
+        } else if !params.is_empty() {
+            notes.push(format!("population `{}`: the continuation computes with other parameter values ({}); {tail}", pop.name, params.join(", ")));
+            noted.push(pi);
+        }
+    }
+    // Learning projections: each synapse's mantissa and port exponent, the
+    // run's (as it delivered them at its end) against the saved weights'
+    // (as the continuation quantises them).
+    let quant = |set: &Arithmetic, label: &str| set.quant.iter().find(|q| q.projection == label).cloned();
+    let mut learned_labels: Vec<&str> = Vec::new();
+    for (index, labels) in &c.written.parts {
+        learned_labels.extend(labels.iter().map(String::as_str));
+        let Some(d) = c.delivered.iter().find(|d| d.index == *index) else { continue };
+        let Some(label) = labels.first() else { continue };
+        let Some(qa) = quant(c.run, label) else { continue };
+        type Key = (u32, u32, u32);
+        let mut run: std::collections::BTreeMap<Key, Vec<(i64, i32)>> = std::collections::BTreeMap::new();
+        for &(pre, post, delay, m) in &d.synapses {
+            run.entry((pre, post, delay)).or_default().push((m as i64, qa.exp as i32));
+        }
+        let mut cont: std::collections::BTreeMap<Key, Vec<(i64, i32)>> = std::collections::BTreeMap::new();
+        let mut units: Vec<(i32, f64)> = Vec::new();
+        let mut exps: Vec<i32> = Vec::new();
+        let mut post = None;
+        for l in labels {
+            let Some(qb) = quant(c.cont, l) else { continue };
+            let Some((_, _, b, p)) = c.saved.projections().find(|(_, _, _, p)| &p.label == l) else { continue };
+            post = Some(b);
+            let Connector::FromList(list) = &p.connector else { continue };
+            exps.push(qb.exp as i32);
+            units.push((qb.exp as i32, qb.unit));
+            for k in 0..list.len() {
+                let conn = list.get(k);
+                let w = conn.weight.or(p.weight).unwrap_or(0.0);
+                let delay = conn.delay.or(p.delay_ms).unwrap_or(c.saved.dt_ms);
+                let steps = nerve_isa::time::steps_of(delay, c.saved.dt_ms) as u32;
+                cont.entry((conn.pre, conn.post, steps)).or_default().push((qb.mantissa(w).0 as i64, qb.exp as i32));
+            }
+        }
+        let value = |xs: &[(i64, i32)], unit: f64| xs.iter().map(|&(m, e)| m as f64 * unit * 2f64.powi(e)).sum::<f64>();
+        let unit_b = units.first().map_or(qa.unit, |u| u.1);
+        // Synapses delivered as other mantissas or exponents, and those of them delivering another value.
+        let (mut changed, mut moved, mut worst) = (0u64, 0u64, 0f64);
+        let keys: std::collections::BTreeSet<&Key> = run.keys().chain(cont.keys()).collect();
+        for key in &keys {
+            let mut x = run.get(key).cloned().unwrap_or_default();
+            let mut y = cont.get(key).cloned().unwrap_or_default();
+            x.sort_unstable();
+            y.sort_unstable();
+            // Two synapses on ports of exponents ≥ 0 add exactly (a split −256: −255 and −1).
+            let sum = |v: &[(i64, i32)]| v.iter().map(|&(m, e)| (m as i128) << e.max(0)).sum::<i128>();
+            let exact = x == y || (x.iter().chain(&y).all(|&(_, e)| e >= 0) && sum(&x) == sum(&y));
+            if !exact {
+                changed += 1;
+                let (va, vb) = (value(&x, qa.unit), value(&y, unit_b));
+                if va != vb {
+                    moved += 1;
+                    worst = worst.max(if va == 0.0 { f64::INFINITY } else { (vb - va).abs() / va.abs() });
+                }
+            }
+        }
+        exps.dedup();
+        let exp_b = exps.iter().map(|e| format!("2^{e}")).collect::<Vec<_>>().join(" and ");
+        if moved > 0 {
+            let worst = if worst.is_finite() { crate::error::num((worst * 1e4).round() / 1e4) } else { "unbounded (a weight of 0 in the run)".into() };
+            notes.push(format!(
+                "projection `{label}`: saved static, its weights are quantised anew on `{}`: the continuation delivers {moved} of its {} synapses' weights otherwise than the run did (worst relative error {worst}; port exponent 2^{} in the run, {exp_b} now); {tail}",
+                c.arch,
+                keys.len(),
+                qa.exp
+            ));
+        } else if changed > 0 && !post.is_some_and(|b| noted.contains(&b)) {
+            // The same values as other mantissas: where the population's
+            // scale did not move (else its note says it), at another exponent.
+            notes.push(format!(
+                "projection `{label}`: saved static, its weights are quantised anew on `{}`: the continuation delivers {changed} of its {} synapses' weights as other mantissas (port exponent 2^{} in the run, {exp_b} now), rounded otherwise in their port's sum; {tail}",
+                c.arch,
+                keys.len(),
+                qa.exp
+            ));
+        }
+    }
+    // The other projections keep their weights: they differ only where
+    // their quantisation moved (a port's exponent shared with a learning
+    // projection's, whose largest weight is now its saved one's).
+    for qa in &c.run.quant {
+        if learned_labels.contains(&qa.projection.as_str()) {
+            continue;
+        }
+        let Some(qb) = c.cont.quant.iter().find(|q| q.projection == qa.projection) else { continue };
+        let post = c.saved.projections().find(|(_, _, _, p)| p.label == qa.projection).map(|(_, _, b, _)| b);
+        // Where its population's scale moved, its weights' moved with it: that population's note.
+        if (qa.exp != qb.exp || qa.unit != qb.unit) && !post.is_some_and(|b| noted.contains(&b)) {
+            notes.push(format!(
+                "projection `{}`: the continuation quantises its weights at another scale (one mantissa unit {} × 2^{} in the run, {} × 2^{} now); {tail}",
+                qa.projection,
+                crate::error::num(qa.unit),
+                qa.exp,
+                crate::error::num(qb.unit),
+                qb.exp
+            ));
+        }
+    }
+    notes
+}
+
+/// How a population's kernels changed: the instructions that differ, or their counts.
+fn code_change(a: &[Kernel], b: &[Kernel]) -> String {
+    let count = |ks: &[Kernel]| ks.iter().map(|k| k.code.len()).sum::<usize>();
+    if a.len() != b.len() || a.iter().zip(b).any(|(x, y)| x.code.len() != y.code.len()) {
+        return format!("{} instructions in the run, {} now", count(a), count(b));
+    }
+    let mut ops: Vec<&str> = a.iter().zip(b).flat_map(|(x, y)| x.code.iter().zip(&y.code).filter(|(i, j)| i != j).map(|(i, _)| i.op.mnemonic())).collect();
+    ops.sort_unstable();
+    ops.dedup();
+    if ops.is_empty() {
+        // Equal code: its names (of parameters, ports) differ.
+        return "its parameters or input ports differ".into();
+    }
+    format!("its {} instructions differ", ops.iter().map(|o| format!("`{o}`")).collect::<Vec<_>>().join(", "))
+}
+
+/// One unit of a fixed-point variable: 2^k where it is a power of two.
+fn unit_of(x: f64) -> String {
+    let k = x.abs().log2();
+    if x > 0.0 && k.fract() == 0.0 {
+        format!("2^{k}")
+    } else {
+        format!("{x:.6e}")
+    }
 }
 
 /// Every relative `file` of a `from_list` (whatever holds it, as
