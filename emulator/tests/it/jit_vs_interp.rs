@@ -41,29 +41,7 @@ fn random_kernel(r: &mut Rng, len: usize) -> Kernel {
     let mut code = Vec::with_capacity(len);
     for _ in 0..len {
         let info = &OPCODES[r.below(OPCODES.len() as u64) as usize];
-        let mut ins = Instr::new(info.opcode);
-        for o in info.format.operands() {
-            let reg = |r: &mut Rng| Reg::new(r.below(16) as u8).unwrap();
-            match *o {
-                Operand::Rd => ins.rd = reg(r),
-                Operand::Ra => ins.ra = reg(r),
-                Operand::Rb => ins.rb = reg(r),
-                Operand::Rc => ins.rc = reg(r),
-                Operand::Imm => ins.imm = r.value(),
-                Operand::Aux { min, max } => {
-                    // Favour the ends of the range.
-                    ins.aux = match r.below(4) {
-                        0 => min,
-                        1 => max,
-                        _ => min + r.below((max - min) as u64 + 1) as u8,
-                    }
-                }
-                Operand::State => ins.aux = r.below(NS as u64) as u8,
-                Operand::Param => ins.aux = r.below(NP as u64) as u8,
-                Operand::Input => ins.aux = r.below(NI as u64) as u8,
-            }
-        }
-        code.push(ins);
+        code.push(random_operands(r, info.opcode, 16));
     }
     let k = Kernel {
         name: "random".into(),
@@ -74,6 +52,34 @@ fn random_kernel(r: &mut Rng, len: usize) -> Kernel {
     };
     k.validate().unwrap();
     k
+}
+
+/// Instruction `op` with random operands: registers r0..regs, immediates
+/// mostly edge values, aux values favouring the ends of their range.
+fn random_operands(r: &mut Rng, op: nerve_isa::opcode::Opcode, regs: u64) -> Instr {
+    let info = OPCODES.iter().find(|o| o.opcode == op).expect("every opcode is in the table");
+    let mut ins = Instr::new(op);
+    for o in info.format.operands() {
+        let reg = |r: &mut Rng| Reg::new(r.below(regs) as u8).unwrap();
+        match *o {
+            Operand::Rd => ins.rd = reg(r),
+            Operand::Ra => ins.ra = reg(r),
+            Operand::Rb => ins.rb = reg(r),
+            Operand::Rc => ins.rc = reg(r),
+            Operand::Imm => ins.imm = r.value(),
+            Operand::Aux { min, max } => {
+                ins.aux = match r.below(4) {
+                    0 => min,
+                    1 => max,
+                    _ => min + r.below((max - min) as u64 + 1) as u8,
+                }
+            }
+            Operand::State => ins.aux = r.below(NS as u64) as u8,
+            Operand::Param => ins.aux = r.below(NP as u64) as u8,
+            Operand::Input => ins.aux = r.below(NI as u64) as u8,
+        }
+    }
+    ins
 }
 
 fn random_data(r: &mut Rng, n: usize) -> (KernelData, Vec<i32>) {
@@ -452,22 +458,8 @@ fn merged_patterns_agree_bit_for_bit() {
     let reg = |r: &mut Rng| Reg::new(r.below(5) as u8).unwrap();
     let filler = |r: &mut Rng| -> Instr {
         let ops = [Opcode::Add, Opcode::Addi, Opcode::Movi, Opcode::Ldp, Opcode::Cmplt, Opcode::Sts, Opcode::Sat, Opcode::Mulshr];
-        let mut ins = Instr::new(ops[r.below(ops.len() as u64) as usize]);
-        let info = OPCODES.iter().find(|o| o.opcode == ins.op).unwrap();
-        for o in info.format.operands() {
-            match *o {
-                Operand::Rd => ins.rd = reg(r),
-                Operand::Ra => ins.ra = reg(r),
-                Operand::Rb => ins.rb = reg(r),
-                Operand::Rc => ins.rc = reg(r),
-                Operand::Imm => ins.imm = r.value(),
-                Operand::Aux { min, max } => ins.aux = min + r.below((max - min) as u64 + 1) as u8,
-                Operand::State => ins.aux = r.below(NS as u64) as u8,
-                Operand::Param => ins.aux = r.below(NP as u64) as u8,
-                Operand::Input => ins.aux = r.below(NI as u64) as u8,
-            }
-        }
-        ins
+        let op = ops[r.below(ops.len() as u64) as usize];
+        random_operands(r, op, 5)
     };
     let fillers = |r: &mut Rng, code: &mut Vec<Instr>| {
         // Mostly none, so that most kernels keep their pattern.
