@@ -554,3 +554,26 @@ fn a_continuation_at_another_fixed_point_is_noted() {
         }
     }
 }
+
+/// A learning projection whose weights a finer grid moves by far less than
+/// 1e-4 (its population's current scale halved: w_max 0.6 gone, 0.2 the
+/// largest saved weight) says by how much, not "worst relative error 0".
+#[test]
+fn a_tiny_requantisation_error_is_written_in_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("dup.json");
+    let net = json!({"name": "dup", "dt_ms": 1.0,
+        "populations": [
+            {"name": "s", "size": 4, "model": "spike_source_array", "spike_times": [[20.0], [30.0], [40.0], [50.0]]},
+            {"name": "x", "size": 3, "model": "lif"}],
+        "projections": [{"pre": "s", "post": "x", "connector": {"type": "all_to_all"}, "weight": 0.2, "label": "learn",
+            "plasticity": {"type": "stdp", "timing_dependence": {"type": "spike_pair", "A_plus": 0.05, "A_minus": 0.06},
+                           "weight_dependence": {"type": "additive", "w_min": 0.0, "w_max": 0.6}}}]});
+    std::fs::write(&f, net.to_string()).unwrap();
+    let saved = dir.path().join("saved.json");
+    let notes = ok(nerve().args(["run", f.to_str().unwrap(), "--arch", "spinnaker", "--steps", "5", "--save-network", saved.to_str().unwrap()]));
+    assert!(notes.contains("population `x`: the continuation holds isyn"), "{notes}");
+    let at = notes.find("worst relative error ").expect("the projection's note") + "worst relative error ".len();
+    let err: f64 = notes[at..].split(';').next().unwrap().parse().unwrap();
+    assert!(err > 0.0 && err < 1e-3, "{notes}");
+}
