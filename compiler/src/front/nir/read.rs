@@ -180,6 +180,11 @@ fn read_graph(src: &dyn Source, file: &str, path: &str, depth: usize) -> Result<
         return Err(ferr(file, path, &format!("`NIRGraph` has no dataset `edges` (expected {EDGES})")));
     }
     if !src.is_string(&ep).map_err(|e| ferr(file, &ep, &e))? {
+        // `nir.write` stores a graph without edges as an empty float array.
+        let (v, _) = src.numbers(&ep).map_err(|e| ferr(file, &ep, &e))?;
+        if v.is_empty() {
+            return Ok(g);
+        }
         return Err(ferr(file, &ep, &format!("holds numbers, not node names (expected {EDGES})")));
     }
     let (v, shape) = src.strings(&ep).map_err(|e| ferr(file, &ep, &e))?;
@@ -316,13 +321,27 @@ mod tests {
     /// A file as `nir.write` lays it out, `in` → `n` (an IF), with the
     /// edge list given as (names, shape) or left out.
     fn file(edges: Option<(&[&str], &[u64])>) -> Vec<u8> {
+        file_with(|node| {
+            if let Some((names, shape)) = edges {
+                node.create_dataset("edges").with_vlen_strings(names).with_shape(shape);
+            }
+        })
+    }
+
+    /// The same file with `edges` as `nir.write` writes a graph without
+    /// edges (an empty float array), or with numbers in it.
+    fn file_with_numeric_edges(values: &[f64]) -> Vec<u8> {
+        file_with(|node| {
+            node.create_dataset("edges").with_f64_data(values).with_shape(&[values.len() as u64]);
+        })
+    }
+
+    fn file_with(edges: impl FnOnce(&mut hdf5_pure::GroupBuilder)) -> Vec<u8> {
         let mut fb = hdf5_pure::FileBuilder::new();
         fb.create_dataset("version").with_vlen_strings(&["1.0.8"]).with_shape(&[]);
         let mut node = fb.create_group("node");
         node.create_dataset("type").with_vlen_strings(&["NIRGraph"]).with_shape(&[]);
-        if let Some((names, shape)) = edges {
-            node.create_dataset("edges").with_vlen_strings(names).with_shape(shape);
-        }
+        edges(&mut node);
         let mut nodes = node.create_group("nodes");
         let mut i = nodes.create_group("in");
         i.create_dataset("type").with_vlen_strings(&["Input"]).with_shape(&[]);
@@ -356,6 +375,10 @@ mod tests {
             let e = read_nir_bytes(file(Some((names, shape))), "bad.nir").unwrap_err().to_string();
             assert!(e.starts_with("bad.nir: /node/edges: ") && e.contains(want) && e.contains("expected an N×2 array of node names"), "{e}");
         }
+        // No edges at all, as nir.write stores them (it was refused as "holds numbers").
+        assert!(read_nir_bytes(file_with_numeric_edges(&[]), "edgeless.nir").unwrap().edges.is_empty());
+        let e = read_nir_bytes(file_with_numeric_edges(&[1.0, 2.0]), "num.nir").unwrap_err().to_string();
+        assert!(e.contains("/node/edges: holds numbers, not node names"), "{e}");
     }
 
     #[test]
