@@ -211,6 +211,10 @@ pub struct Worker<'a> {
     rx_events: Vec<u64>,
     /// Per core: its inputs' i32s per ring slot (ports × padded neurons).
     slot_len: Vec<usize>,
+    /// Per core: its update time when every neuron's update is a whole one
+    /// (profiles without idle updates), found once rather than converting
+    /// its counts to floating point every step.
+    full_update_ns: Vec<f64>,
     /// This thread's cores' part of each ring slot, and where that part
     /// starts in a slot (`RingSlot`).
     ring: Vec<RingSlot<'a>>,
@@ -302,6 +306,7 @@ impl<'a> Worker<'a> {
             rx_rows: vec![0; per_batch],
             rx_events: vec![0; per_batch],
             slot_len,
+            full_update_ns: Vec::new(),
             ring,
             in_base,
             flags: vec![0; max_n / 4 + 8],
@@ -416,6 +421,7 @@ impl Ctx<'_> {
             crate::lines::map_now(&mut w.bin_counts);
         }
         w.src_hits = vec![0; s.n_cores];
+        w.full_update_ns = w.cores.iter().enumerate().map(|(ci, c)| s.costs.update_ns(w.first + ci, c.n as u64, c.n as u64)).collect();
         {
             let mut seen: std::collections::HashMap<&[u32], u32> = std::collections::HashMap::new();
             w.dest_group = s
@@ -700,7 +706,7 @@ impl Ctx<'_> {
                     cnt.instr_mem += nn * core.instr.mem as u64;
                     cnt.instr_spike += nn * core.instr.spike as u64;
                     // Spike generation is charged in `send`, per spike.
-                    t_ns += s.costs.update_ns(gi, nn, active);
+                    t_ns += if s.idle_updates { s.costs.update_ns(gi, nn, active) } else { w.full_update_ns[ci] };
                     if !core.gap_out.is_empty() {
                         // Electrical synapses: this step's values go out, one packet each.
                         let vals = &s.gap_vals[(step & 1) as usize];

@@ -48,6 +48,12 @@ pub struct Jit {
     /// compiled code reads slot s at the first uniform slot's table pointer
     /// + 16·(s − first), so this is one contiguous array per core. Built once.
     uniform: Vec<Vec<Lanes>>,
+    /// Per core: its function is the avx512 backend's and was compiled with
+    /// every parameter uniform, so it reads no parameter table (`Emit`
+    /// reads the table only at an `ldp` of a per-neuron slot): `run` builds
+    /// none (CUBA's cores: nine parameters a call, each a match and a
+    /// store, in a call of ~15 ns).
+    no_params: Vec<bool>,
     /// Distinct compiled functions.
     pub functions: usize,
     /// The code generator that compiled the neuron kernels.
@@ -294,8 +300,10 @@ impl Jit {
                 None => Vec::new(),
             })
             .collect();
+        let no_params =
+            cores.iter().map(|c| backend == Backend::Avx512 && c.as_ref().is_some_and(|(_, consts, _)| consts.iter().all(Option::is_some))).collect();
         let functions = cache.len() + native_at.len();
-        Ok(Jit { module: Some(module), per_core, programs, uniform, functions, backend, _native: native })
+        Ok(Jit { module: Some(module), per_core, programs, uniform, no_params, functions, backend, _native: native })
     }
 }
 
@@ -372,7 +380,30 @@ impl KernelRunner for Jit {
         // bytes) every time was a measurable share of short kernels' runs.
         let (ns, np_) = (d.state.len(), d.params.len());
         let ub = &self.uniform[core];
-        if ns <= 8 && np_ <= 16 {
+        if ns <= 8 && self.no_params[core] {
+            let mut sp = [std::ptr::null_mut::<i32>(); 8];
+            for (i, s) in d.state.iter_mut().enumerate() {
+                assert!(s.len() >= np);
+                sp[i] = s.as_mut_ptr();
+            }
+            debug_assert!(
+                d.params.iter().zip(ub).all(|(p, u)| matches!(p, Param::Uniform(x) if *x == u.0[0])),
+                "a uniform parameter changed after compilation"
+            );
+            // SAFETY: `f` is the avx512 backend's function for this kernel,
+            // compiled with every parameter slot uniform (`no_params`), so
+            // it reads no entry of the parameter table (its `ldp`s are
+            // constants) and gets none. Every state array holds at least
+            // `np` i32s (asserted just above), the flags `np / 4` bytes and
+            // `input` the kernel's ports × `stride == np` i32s (asserted at
+            // the top); the state table holds the kernel's slots (`ns`,
+            // asserted equal to the kernel's), from live, exclusively
+            // borrowed data. The code touches lanes 0..np of those only.
+            #[allow(unsafe_code)]
+            unsafe {
+                f(sp.as_ptr(), std::ptr::null(), input.as_mut_ptr(), stride as i64, flags.as_mut_ptr(), (np / LANES) as i64)
+            }
+        } else if ns <= 8 && np_ <= 16 {
             self.call::<8, 16>(f, ub, d, input, stride, flags, np);
         } else {
             self.call::<{ nerve_isa::instr::MAX_STATE_SLOTS }, { nerve_isa::instr::MAX_PARAM_SLOTS }>(f, ub, d, input, stride, flags, np);
