@@ -546,7 +546,8 @@ fn save_network(
         .collect();
     let states: Vec<Vec<(String, Vec<f64>)>> =
         net.pops().map(|(_, p)| m.pops.iter().position(|q| q.name == p.name).map_or_else(Vec::new, |i| m.state_of(i))).collect();
-    let written = save_parts(&Saved { net, text, learned: &learned, states: &states, t_end_ms: steps as f64 * m.dt_ms, to, from: &read.file })?;
+    let in_flight = m.input_in_flight(steps);
+    let written = save_parts(&Saved { net, text, learned: &learned, states: &states, t_end_ms: steps as f64 * m.dt_ms, to, from: &read.file, in_flight })?;
     nerve_report::write_file(to, written.text.as_bytes())?;
     let mut notes = written.notes.clone();
     if let Some((arch, run, build)) = compiled {

@@ -189,6 +189,12 @@ fn a_saved_mixed_network_keeps_every_learned_bit() {
     let notes = ok(nerve().args(["run", o, "--arch", "loihi", "--steps", "84", "--save-network", &p("saved.json"), "--save-weights", &p("w84.csv")]));
     assert!(notes.contains("`learn (negative weights)`"), "{notes}");
     assert!(!notes.contains("will not compute exactly"), "{notes}");
+    // None in flight at step 84, so no note says so (it was printed for
+    // every network with chemical synapses); pre neuron 5 fires at step
+    // 82, and a run of 83 steps leaves its spike in flight.
+    assert!(!notes.contains("in flight"), "{notes}");
+    let notes83 = ok(nerve().args(["run", o, "--arch", "loihi", "--steps", "83", "--save-network", &p("saved83.json")]));
+    assert!(notes83.contains("spikes still in flight"), "{notes83}");
     ok(nerve().args(["run", &p("saved.json"), "--arch", "loihi", "--steps", "116", "-q", "--record", &p("rest.csv")]));
 
     // Learning reached both caps before step 84, so the saved weights are the final ones.

@@ -40,6 +40,10 @@ pub struct Saved<'a> {
     /// The network file `text` was read from: its files (`from_list`'s
     /// `file`) are resolved against its directory.
     pub from: &'a Path,
+    /// Whether spikes were in flight when the run ended (sent less than
+    /// their delay before its end; the machine's `input_in_flight`):
+    /// `None` when that cannot be told.
+    pub in_flight: Option<bool>,
 }
 
 /// An error of `--save-network TO`, naming the file it would have written.
@@ -272,7 +276,13 @@ pub fn save_parts(s: &Saved) -> Result<Written> {
     // `deliver_initial_gaps`), so a continuation's first step receives what
     // the longer run's next step did.
     if net.graph.edge_count() > 0 {
-        notes.push("spikes still in flight when the run ended (sent less than their delay before its end) are not carried".into());
+        match s.in_flight {
+            Some(true) => notes.push("spikes still in flight when the run ended (sent less than their delay before its end) are not carried".into()),
+            None => notes.push(
+                "spikes may still have been in flight when the run ended (sent less than their delay before its end; their input at the next step cannot be told from the electrical synapses'): any are not carried".into(),
+            ),
+            Some(false) => {}
+        }
     }
     let mut text = serde_json::to_string(&root).map_err(|e| bad(e.to_string()))?;
     text.push('\n');
@@ -638,8 +648,17 @@ mod tests {
     fn saved(text: &str, t_end_ms: f64) -> (Value, Vec<String>) {
         let net = crate::front::json::parse_network(text, std::path::Path::new("t.json")).unwrap();
         let states = vec![Vec::new(); net.num_pops()];
-        let (json, notes) =
-            save(&Saved { net: &net, text, learned: &[], states: &states, t_end_ms, to: Path::new("s.json"), from: Path::new("t.json") }).unwrap();
+        let (json, notes) = save(&Saved {
+            net: &net,
+            text,
+            learned: &[],
+            states: &states,
+            t_end_ms,
+            to: Path::new("s.json"),
+            from: Path::new("t.json"),
+            in_flight: Some(true),
+        })
+        .unwrap();
         (serde_json::from_str(&json).unwrap(), notes)
     }
 
@@ -712,9 +731,17 @@ mod tests {
             let text = format!(r#"{{"dt_ms": 1, "populations": [{{"name": "a", "size": 3, "model": "{model}", "params": {params}}}]}}"#);
             let net = crate::front::json::parse_network(&text, Path::new("t.json")).unwrap();
             let states = vec![vec![(var.to_string(), vec![0.0, 3.0, 1.0])]];
-            let (_, notes) =
-                save(&Saved { net: &net, text: &text, learned: &[], states: &states, t_end_ms: 5.0, to: Path::new("s.json"), from: Path::new("t.json") })
-                    .unwrap();
+            let (_, notes) = save(&Saved {
+                net: &net,
+                text: &text,
+                learned: &[],
+                states: &states,
+                t_end_ms: 5.0,
+                to: Path::new("s.json"),
+                from: Path::new("t.json"),
+                in_flight: Some(true),
+            })
+            .unwrap();
             assert!(notes.iter().any(|n| n.contains("`a`: 2 neuron(s) were refractory")), "{model}: {notes:?}");
         }
     }
@@ -738,6 +765,25 @@ mod tests {
         assert!(!notes.iter().any(|n| n.contains("in flight")), "{notes:?}");
         let chem = net.replace(r#""electrical""#, r#""excitatory""#);
         assert!(saved(&chem, 5.0).1.iter().any(|n| n.contains("in flight")));
+    }
+
+    /// The note on spikes in flight says what the run left: none when
+    /// nothing was in flight (it was printed for every network with
+    /// chemical synapses), "may" when the machine cannot tell.
+    #[test]
+    fn spikes_in_flight_are_noted_as_the_run_left_them() {
+        let text = r#"{"dt_ms": 1, "populations": [{"name": "a", "size": 2, "model": "lif"}],
+            "projections": [{"pre": "a", "post": "a", "connector": {"type": "from_list", "connections": [[0, 1, 0.01]]}}]}"#;
+        let net = crate::front::json::parse_network(text, Path::new("t.json")).unwrap();
+        let states = vec![Vec::new(); net.num_pops()];
+        let notes = |in_flight| {
+            save(&Saved { net: &net, text, learned: &[], states: &states, t_end_ms: 5.0, to: Path::new("s.json"), from: Path::new("t.json"), in_flight })
+                .unwrap()
+                .1
+        };
+        assert!(notes(Some(true)).iter().any(|n| n.starts_with("spikes still in flight")));
+        assert!(!notes(Some(false)).iter().any(|n| n.contains("in flight")), "{:?}", notes(Some(false)));
+        assert!(notes(None).iter().any(|n| n.starts_with("spikes may still have been in flight")));
     }
 
     /// `projections` is optional: a network without it saves (it failed

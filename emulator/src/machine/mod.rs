@@ -616,6 +616,51 @@ impl Machine {
 }
 
 impl Machine {
+    /// After a run that ended before step `next`: whether spikes were in
+    /// flight, sent less than their delay before its end, their inputs
+    /// still in the ring. Every slot a step reads is cleared as it is read,
+    /// so what is left is for step `next` or later: `Some(true)` if any
+    /// input waits for a later step, or for step `next` at an input no
+    /// electrical synapse feeds; `None` if the only inputs left are at
+    /// junctions' inputs of step `next` (the junctions' terms, summed into
+    /// the next step's slot every step, cannot be told from a spike's);
+    /// `Some(false)` if none are left. A spike whose weights sum to zero at
+    /// every input leaves nothing, and its absence changes nothing.
+    pub fn input_in_flight(&self, next: u64) -> Option<bool> {
+        if self.in_total == 0 {
+            return Some(false);
+        }
+        let at = (next % self.ring_slots as u64) as usize;
+        let mut maybe = false;
+        for (i, slot) in self.ring.chunks_exact(self.in_total).enumerate() {
+            if i != at {
+                if slot.iter().any(|&x| x != 0) {
+                    return Some(true);
+                }
+                continue;
+            }
+            let mut junction = vec![false; self.in_total];
+            for c in &self.cores {
+                for g in &c.gap_in {
+                    junction[c.in_off + g.at as usize] = true;
+                }
+            }
+            for (k, &x) in slot.iter().enumerate() {
+                if x != 0 {
+                    if !junction[k] {
+                        return Some(true);
+                    }
+                    maybe = true;
+                }
+            }
+        }
+        if maybe {
+            None
+        } else {
+            Some(false)
+        }
+    }
+
     /// Where an external spike of `pop`'s `neuron` goes (core index, neuron
     /// on the core), or why it cannot be given.
     pub fn source_of(&self, pop: &str, neuron: u32) -> std::result::Result<(usize, u32), InjectReason> {
