@@ -154,7 +154,15 @@ fn encoded_dt(g: &FlatGraph) -> Option<f64> {
 
 fn round_sig(x: f64, digits: i32) -> f64 {
     let e = 10f64.powi(digits - 1 - x.abs().log10().floor() as i32);
-    (x * e).round() / e
+    let y = (x * e).round() / e;
+    // A dt far outside any range (r = 1e308 gives 1e-310 s, whose scale
+    // 10^315 overflows) is kept as it is, for the range check to name it
+    // (it read "dt NaN s").
+    if y.is_finite() && y != 0.0 {
+        y
+    } else {
+        x
+    }
 }
 
 /// Sinabs' signature: spiking nodes are IF with r = 1, and nothing has a time constant.
@@ -282,6 +290,17 @@ mod tests {
 
     fn graph(nodes: Vec<NirNode>) -> FlatGraph {
         FlatGraph { nodes: nodes.into_iter().enumerate().map(|(i, n)| (format!("n{i}"), n)).collect(), ..FlatGraph::default() }
+    }
+
+    /// A gain so large that the dt it encodes is subnormal is read as that
+    /// dt, not as NaN (which the range check printed as "dt NaN s").
+    #[test]
+    fn a_subnormal_encoded_dt_is_kept() {
+        assert_eq!(round_sig(1e-310, 6), 1e-310);
+        assert_eq!(round_sig(0.0009999997615814777, 6), 0.001);
+        let g = graph(vec![cuba(1e-3, 1e308, 2e-4, 2e307)]);
+        let dt = encoded_dt(&g).unwrap();
+        assert!(dt > 0.0 && dt < 1e-300, "{dt}");
     }
 
     #[test]
