@@ -306,3 +306,29 @@ fn tiny_weights_deliver_their_rounded_value_in_both_signs() {
         assert_eq!((q.underflow, q.worst_rel_error), (1, 1.0), "weight {w}: the table");
     }
 }
+
+/// A membrane time constant so long that e^(−dt/τm) is 1 in f64 (τm ≥ ~1e17
+/// dt) still carries `i_offset`'s drive, i_offset·dt/cm a step, as the
+/// limit of the exact propagator (its (1 − e^(−dt/τm)) was 0, and the drive
+/// was dropped without a word: v stayed at rest).
+#[test]
+fn a_near_infinite_tau_m_keeps_the_constant_drive() {
+    for tau_m in [1e6, 1e16, 1e20, 1e200] {
+        let text = format!(
+            r#"{{"dt_ms": {DT}, "populations": [{{"name": "n", "size": 1, "model": "lif",
+                "params": {{"tau_m": {tau_m}, "cm": 1.0, "v_rest": -65.0, "v_reset": -65.0, "v_thresh": -50.0, "i_offset": 1.0}},
+                "initial": {{"v": -65.0}}}}]}}"#
+        );
+        let net = parse_network(&text, Path::new("lif.json")).unwrap();
+        let out = compile(&Arch::builtin("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+        let mut m = Machine::load_valid(out.image).unwrap();
+        let rec = Recording { spikes: vec![true], probes: vec![], per_step: false, chunk_steps: None };
+        let r = run(&mut m, &Interp, 1000, 1, &rec, &mut |_| {}).unwrap();
+        // 0.1 mV a step from −65 mV reaches −50 mV after 150 steps: the
+        // first spike at step 150 (a step either way for v's fixed point),
+        // then one every 150 steps or so (the reset holds it 0.1 ms).
+        let first = r.spikes.first().map(|s| s.step);
+        assert!(first.is_some_and(|s| (148..=152).contains(&s)), "tau_m {tau_m}: first spike at {first:?}");
+        assert!((5..=7).contains(&r.spikes.len()), "tau_m {tau_m}: {} spikes", r.spikes.len());
+    }
+}

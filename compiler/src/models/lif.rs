@@ -254,7 +254,12 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
         let (tm, cm) = (p.tau_m.get(i), p.cm.get(i));
         let (te, ti) = (p.tau_syn_e.get(i), p.tau_syn_i.get(i));
         let a = if tm.is_infinite() { 1.0 } else { (-dt / tm).exp() };
-        let c = if tm.is_infinite() { p.i_offset.get(i) * dt / cm } else { (p.v_rest.get(i) + p.i_offset.get(i) * tm / cm) * (1.0 - a) };
+        // 1 − a loses every digit as dt/τm goes to 0 (it is 0 from ~1e-16,
+        // and the drive with it); its expm1 form keeps them. Only where
+        // that matters, so that every other network's factor stays as it
+        // was computed.
+        let one_minus_a = if dt / tm < 1e-4 { -(-dt / tm).exp_m1() } else { 1.0 - a };
+        let c = if tm.is_infinite() { p.i_offset.get(i) * dt / cm } else { (p.v_rest.get(i) + p.i_offset.get(i) * tm / cm) * one_minus_a };
         let b = |ts: f64| -> f64 {
             if tm.is_infinite() {
                 ts / cm * (1.0 - (-dt / ts).exp())
