@@ -210,6 +210,10 @@ impl Jit {
                 native_ids.push(None);
                 continue;
             };
+            if consts.len() != k.params.len() {
+                // Both backends read a slot's value or table entry by its index.
+                return Err(jit_err(k, format!("{} parameter value(s) given for the kernel's {} parameter slot(s)", consts.len(), k.params.len())));
+            }
             let key = (*kid, consts.clone());
             if backend == Backend::Avx512 {
                 let at = match native_at.get(&key) {
@@ -300,8 +304,14 @@ impl Jit {
                 None => Vec::new(),
             })
             .collect();
-        let no_params =
-            cores.iter().map(|c| backend == Backend::Avx512 && c.as_ref().is_some_and(|(_, consts, _)| consts.iter().all(Option::is_some))).collect();
+        // Every slot of the kernel's: values for fewer slots than it has
+        // leave the rest to the table (`consts.get` is None there).
+        let no_params = cores
+            .iter()
+            .map(|c| {
+                backend == Backend::Avx512 && c.as_ref().is_some_and(|(k, consts, _)| consts.len() == k.params.len() && consts.iter().all(Option::is_some))
+            })
+            .collect();
         let functions = cache.len() + native_at.len();
         Ok(Jit { module: Some(module), per_core, programs, uniform, no_params, functions, backend, _native: native })
     }
@@ -381,6 +391,8 @@ impl KernelRunner for Jit {
         let (ns, np_) = (d.state.len(), d.params.len());
         let ub = &self.uniform[core];
         if ns <= 8 && self.no_params[core] {
+            // The data has the slots the function was compiled for.
+            assert!(ub.len() == np_);
             let mut sp = [std::ptr::null_mut::<i32>(); 8];
             for (i, s) in d.state.iter_mut().enumerate() {
                 assert!(s.len() >= np);
@@ -393,7 +405,9 @@ impl KernelRunner for Jit {
             // SAFETY: `f` is the avx512 backend's function for this kernel,
             // compiled with every parameter slot uniform (`no_params`), so
             // it reads no entry of the parameter table (its `ldp`s are
-            // constants) and gets none. Every state array holds at least
+            // constants; `no_params` holds only with a value for every one
+            // of the kernel's slots, as many as the data's: asserted above)
+            // and gets none. Every state array holds at least
             // `np` i32s (asserted just above), the flags `np / 4` bytes and
             // `input` the kernel's ports × `stride == np` i32s (asserted at
             // the top); the state table holds the kernel's slots (`ns`,

@@ -567,3 +567,23 @@ fn merged_patterns_agree_bit_for_bit() {
     }
     assert!(merged_kernels > 300, "only {merged_kernels} kernels had a merged pattern");
 }
+
+/// Values for fewer parameter slots than the kernel has are refused when
+/// compiling, by every backend: Cranelift's indexed past them (a panic),
+/// and the avx512 function, compiled to read them from the table, was
+/// given none at run time and read through a null pointer (a crash from
+/// safe code).
+#[test]
+fn a_jit_for_fewer_parameter_values_than_slots_is_refused() {
+    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/kernels/if.s")).unwrap();
+    let k = nerve_isa::kernel::asm::assemble(&src).unwrap();
+    assert!(!k.params.is_empty());
+    let n = 16;
+    let state: Vec<LineVec<i32>> = (0..k.state.len()).map(|_| LineVec::from_slice_padded(&[0i32; 16], n)).collect();
+    for backend in backends() {
+        let short = KernelData { n, state: state.clone(), params: vec![] };
+        let e = Jit::for_kernel_with(&k, &short, backend).err().map(|e| e.to_string());
+        let want = format!("0 parameter value(s) given for the kernel's {} parameter slot(s)", k.params.len());
+        assert!(e.as_deref().is_some_and(|e| e.contains(&want)), "{backend:?}: {e:?}");
+    }
+}
