@@ -332,3 +332,25 @@ fn a_near_infinite_tau_m_keeps_the_constant_drive() {
         assert!((5..=7).contains(&r.spikes.len()), "tau_m {tau_m}: {} spikes", r.spikes.len());
     }
 }
+
+/// A synaptic current that decays with a time constant so long that
+/// e^(−dt/τs) is 1 in f64 moved v by nothing (its factor 1 − e^(−dt/τs), or
+/// e^(−dt/τs) − e^(−dt/τm), was 0: the spike was lost without a word). Its
+/// factor now keeps its digits, and such a current, which adds dt/cm a step
+/// per nA for ~1e17 steps, is refused for the range it would take v to,
+/// named finitely (not as 1/MIN_POSITIVE).
+#[test]
+fn a_near_infinite_tau_syn_keeps_its_current() {
+    for (model, params) in [("if", r#""tau_syn_E": 1e16"#), ("lif", r#""tau_m": 1e20, "tau_syn_E": 1e16"#)] {
+        let text = format!(
+            r#"{{"dt_ms": {DT}, "populations": [
+                {{"name": "src", "size": 1, "model": "spike_source_array", "spike_times": [[1.0]]}},
+                {{"name": "n", "size": 1, "model": "{model}", "params": {{{params}, "cm": 1.0}}}}],
+              "projections": [{{"pre": "src", "post": "n", "connector": {{"type": "one_to_one"}}, "weight": 1.0}}]}}"#
+        );
+        let net = parse_network(&text, Path::new("lif.json")).unwrap();
+        let e = compile(&Arch::builtin("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).err().map(|e| e.to_string());
+        // 1 nA × dt/cm = 0.1 mV a step, for τs/dt = 1e17 steps: 1e16 mV.
+        assert!(e.as_deref().is_some_and(|e| e.contains("move v by up to 1.00e16 mV")), "{model}: {e:?}");
+    }
+}

@@ -234,6 +234,17 @@ fn factor_error(pop: &Population, p: &LifParams, what: &str, b: &[f64], (ts_name
     )
 }
 
+/// 1 − e^(−x), given `e` = e^(−x): its expm1 form where x is small (1 − e
+/// loses every digit as x goes to 0, and is 0 from ~1e-16), else 1 − e as
+/// always, so that every other network's factors are computed as before.
+fn one_minus_exp(x: f64, e: f64) -> f64 {
+    if x < 1e-4 {
+        -(-x).exp_m1()
+    } else {
+        1.0 - e
+    }
+}
+
 fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&AdaptiveParams>, incoming: &[Incoming], dt: f64) -> Result<Lowered> {
     let n = pop.size as usize;
     // The largest voltage a parameter names (the voltage scale follows the propagators).
@@ -258,13 +269,18 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
         // and the drive with it); its expm1 form keeps them. Only where
         // that matters, so that every other network's factor stays as it
         // was computed.
-        let one_minus_a = if dt / tm < 1e-4 { -(-dt / tm).exp_m1() } else { 1.0 - a };
+        let one_minus_a = one_minus_exp(dt / tm, a);
         let c = if tm.is_infinite() { p.i_offset.get(i) * dt / cm } else { (p.v_rest.get(i) + p.i_offset.get(i) * tm / cm) * one_minus_a };
         let b = |ts: f64| -> f64 {
             if tm.is_infinite() {
-                ts / cm * (1.0 - (-dt / ts).exp())
+                ts / cm * one_minus_exp(dt / ts, (-dt / ts).exp())
             } else if (ts - tm).abs() < 1e-12 * tm {
                 dt / cm * (-dt / tm).exp()
+            } else if dt / ts < 1e-4 && dt / tm < 1e-4 {
+                // e^(−dt/τs) − e^(−dt/τm) as the difference of their expm1s:
+                // both terms are 1 in f64 past ~1e16 dt, and the current
+                // then moved v by nothing.
+                (1.0 / cm) * tm * ts / (ts - tm) * ((-dt / ts).exp_m1() - (-dt / tm).exp_m1())
             } else {
                 (1.0 / cm) * tm * ts / (ts - tm) * ((-dt / ts).exp() - (-dt / tm).exp())
             }
@@ -298,8 +314,10 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
     // most 2^-20 mV. Without the second, a weight of 1000 nA wrapped v
     // round to −1360 mV.
     let (we, wi) = (max_weight(incoming, Receptor::Excitatory), max_weight(incoming, Receptor::Inhibitory));
-    let whole = |w: f64, b: f64, d: f64| if w == 0.0 { 0.0 } else { w * b.abs() / (1.0 - d).max(f64::MIN_POSITIVE) };
-    let spike = (0..n).map(|i| whole(we, b_e[i], d_e[i]).max(whole(wi, b_i[i], d_i[i]))).fold(0.0f64, f64::max);
+    // A spike's whole effect on v: its current's, summed as it decays.
+    let whole = |w: f64, b: f64, d: f64, ts: f64| if w == 0.0 { 0.0 } else { w * b.abs() / one_minus_exp(dt / ts, d).max(f64::MIN_POSITIVE) };
+    let spike =
+        (0..n).map(|i| whole(we, b_e[i], d_e[i], p.tau_syn_e.get(i)).max(whole(wi, b_i[i], d_i[i], p.tau_syn_i.get(i)))).fold(0.0f64, f64::max);
     // Where a constant drive (i_offset) takes v: its steady state, v_rest +
     // i_offset·τm/cm (−8 V for −100 nA into 80 MΩ, which wrapped). Without a
     // leak (`if`) nothing bounds it: the kernel's adds into v saturate instead.

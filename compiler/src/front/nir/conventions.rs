@@ -153,6 +153,11 @@ fn encoded_dt(g: &FlatGraph) -> Option<f64> {
 }
 
 fn round_sig(x: f64, digits: i32) -> f64 {
+    // 0 (τ/r underflowed) has no scale: log10 is −∞, and the exponent's
+    // arithmetic overflowed (a panic in debug builds).
+    if !x.is_normal() {
+        return x;
+    }
     let e = 10f64.powi(digits - 1 - x.abs().log10().floor() as i32);
     let y = (x * e).round() / e;
     // A dt far outside any range (r = 1e308 gives 1e-310 s, whose scale
@@ -297,6 +302,8 @@ mod tests {
     #[test]
     fn a_subnormal_encoded_dt_is_kept() {
         assert_eq!(round_sig(1e-310, 6), 1e-310);
+        assert_eq!(round_sig(0.0, 6), 0.0);
+        assert_eq!(round_sig(1e-20 / 1e305, 6), 0.0);
         assert_eq!(round_sig(0.0009999997615814777, 6), 0.001);
         let g = graph(vec![cuba(1e-3, 1e308, 2e-4, 2e307)]);
         let dt = encoded_dt(&g).unwrap();
