@@ -235,3 +235,16 @@ fn sum_ports_with(b: &mut KernelBuilder, ports: &[Port], exps: &[Param], inputs:
 pub fn finish(pop: &Population, b: KernelBuilder) -> Result<nerve_isa::kernel::Kernel> {
     b.finish().map_err(|e| crate::error::CompileError::Internal(format!("population `{}`: kernel: {e}", pop.name)))
 }
+
+#[cfg(test)]
+mod tests {
+    /// A NaN factor is refused, not rounded to 0 (`f64::max` skips it: a
+    /// current whose factor was ∞ · 0 was dropped without a word).
+    #[test]
+    fn a_nan_or_infinite_factor_is_refused() {
+        assert_eq!(super::fixed(&[0.5, 0.25]), Some((vec![1 << 30, 1 << 29], 31)));
+        assert_eq!(super::fixed(&[0.5, f64::NAN]), None);
+        assert_eq!(super::fixed(&[f64::NAN]), None);
+        assert_eq!(super::fixed(&[f64::INFINITY, 0.5]), None);
+    }
+}

@@ -422,8 +422,14 @@ fn a_current_factor_out_of_range_names_its_parameters() {
                 "factor into v 9.87587e28 mV a step per nA: its fixed point holds at most ±33554400 mV per nA",
             ],
         ),
-        // ∞ · 0: NaN factors, which became 0 (both currents dropped, the network compiled).
-        ("lif", r#"{"tau_m":1e308,"tau_syn_E":1e300,"tau_syn_I":1e300}"#, &["tau_m = 1e308 ms, cm = 1 nF and tau_syn_E = 1e300 ms", "factor into v NaN mV"]),
+        // ∞ · 0 made NaN factors, which became 0 (both currents dropped,
+        // the network compiled); the factor's difference of exponentials
+        // now keeps its digits (expm1), so it is ∞ · ε: overflow, named.
+        (
+            "lif",
+            r#"{"tau_m":1e308,"tau_syn_E":1e300,"tau_syn_I":1e300}"#,
+            &["tau_m = 1e308 ms, cm = 1 nF and tau_syn_E = 1e300 ms", "inf mV", "tau_m × tau_syn_E overflows"],
+        ),
         ("adaptive_lif", r#"{"tau_m":1e308,"tau_syn_E":1e300}"#, &["tau_m = 1e308 ms, cm = 1 nF and tau_syn_E = 1e300 ms", "tau_m × tau_syn_E overflows"]),
     ] {
         let text = format!(r#"{{"populations":[{{"name":"a","size":3,"model":"{model}","params":{params}}}]}}"#);
