@@ -304,14 +304,9 @@ impl Jit {
                 None => Vec::new(),
             })
             .collect();
-        // Every slot of the kernel's: values for fewer slots than it has
-        // leave the rest to the table (`consts.get` is None there).
-        let no_params = cores
-            .iter()
-            .map(|c| {
-                backend == Backend::Avx512 && c.as_ref().is_some_and(|(k, consts, _)| consts.len() == k.params.len() && consts.iter().all(Option::is_some))
-            })
-            .collect();
+        // (Values for another number of slots than the kernel's were refused above.)
+        let no_params =
+            cores.iter().map(|c| backend == Backend::Avx512 && c.as_ref().is_some_and(|(_, consts, _)| consts.iter().all(Option::is_some))).collect();
         let functions = cache.len() + native_at.len();
         Ok(Jit { module: Some(module), per_core, programs, uniform, no_params, functions, backend, _native: native })
     }
@@ -405,8 +400,8 @@ impl KernelRunner for Jit {
             // SAFETY: `f` is the avx512 backend's function for this kernel,
             // compiled with every parameter slot uniform (`no_params`), so
             // it reads no entry of the parameter table (its `ldp`s are
-            // constants; `no_params` holds only with a value for every one
-            // of the kernel's slots, as many as the data's: asserted above)
+            // constants; `compile_cores` took a value for every one of the
+            // kernel's slots, as many as the data's: asserted above)
             // and gets none. Every state array holds at least
             // `np` i32s (asserted just above), the flags `np / 4` bytes and
             // `input` the kernel's ports × `stride == np` i32s (asserted at
