@@ -168,6 +168,12 @@ pub fn read_network(path: &Path) -> Result<Network> {
 
 /// Parses network JSON. `origin` names the file in errors and anchors relative paths.
 pub fn parse_network(text: &str, origin: &Path) -> Result<Network> {
+    parse_network_on(text, origin, None)
+}
+
+/// [`parse_network`] with its projections read on `threads` threads (as
+/// many as the host has, up to 8, for a large network when `None`).
+fn parse_network_on(text: &str, origin: &Path, threads: Option<usize>) -> Result<Network> {
     let file = origin.display().to_string();
     let doc = Doc::parse(text).map_err(|e| CompileError::Format {
         file: file.clone(),
@@ -176,7 +182,7 @@ pub fn parse_network(text: &str, origin: &Path) -> Result<Network> {
     })?;
     let base = origin.parent().map(Path::to_path_buf).unwrap_or_default();
     let root = At { v: doc.root(), file: &file };
-    Parser { base, text_len: text.len(), names: Default::default(), labels: Default::default(), pairs: Default::default() }.network(&root)
+    Parser { base, text_len: text.len(), names: Default::default(), threads }.network(&root)
 }
 
 /// The shortest text of a valid projection,
@@ -189,18 +195,45 @@ struct Parser {
     text_len: usize,
     /// Population name → index: a network may have thousands of populations
     /// and tens of thousands of projections naming them.
-    names: RefCell<rustc_hash::FxHashMap<String, PopIx>>,
+    names: rustc_hash::FxHashMap<String, PopIx>,
+    /// Threads reading the projections (`None`: by their number and the host's).
+    threads: Option<usize>,
+}
+
+/// What placing a projection in the network needs of the projections
+/// before it (the part of reading that is done in turn).
+#[derive(Default)]
+struct Sofar {
     /// The hashes of the projection labels so far (electrical ones too):
     /// checked per projection, where scanning the projections so far was
     /// quadratic and a set of the labels themselves cost 25–30 ms of reading
     /// a 57k-projection network (the strings' copies).
-    labels: RefCell<rustc_hash::FxHashSet<u64>>,
+    labels: rustc_hash::FxHashSet<u64>,
     /// How many projections join each (pre, post) pair so far: default labels number them.
-    pairs: RefCell<rustc_hash::FxHashMap<(u32, u32), u32>>,
+    pairs: rustc_hash::FxHashMap<(u32, u32), u32>,
 }
 
+/// A projection read on its own: all of it but what depends on the
+/// projections before it (a default label's number, whether the label is
+/// unique, an electrical projection's position, a seed taken from the label).
+struct ReadProjection<'a> {
+    at: At<'a>,
+    /// Its `label`, if it has one.
+    label_at: Option<At<'a>>,
+    pre: PopIx,
+    post: PopIx,
+    electrical: bool,
+    /// Its connector has a `seed`.
+    seeded: bool,
+    /// The projection, its label still empty.
+    p: Projection,
+}
+
+/// Fewer projections than this are read on the caller's thread alone.
+const PROJECTIONS_PER_THREAD: usize = 4096;
+
 impl Parser {
-    fn network(&self, root: &At) -> Result<Network> {
+    fn network(mut self, root: &At) -> Result<Network> {
         let o = root.obj()?;
         // It titles the reports and their (XML) pictures.
         let name = match o.get("name") {
@@ -259,12 +292,12 @@ impl Parser {
         }
         for p in &pops_arr {
             let pop = self.population(p, dt_ms)?;
-            if self.names.borrow().contains_key(&pop.name) {
+            if self.names.contains_key(&pop.name) {
                 return p.err(format!("population name `{}` is used twice", pop.name));
             }
             let name = pop.name.clone();
             let ix = net.graph.add_node(pop);
-            self.names.borrow_mut().insert(name, ix);
+            self.names.insert(name, ix);
         }
         if let Some(projs) = o.get("projections") {
             let projs = projs.items()?;
@@ -273,11 +306,40 @@ impl Parser {
             // reserving a 184-byte edge for each of them would size memory
             // from what has not been checked.
             let room = projs.len().min(self.text_len / MIN_PROJECTION_BYTES);
-            self.labels.borrow_mut().reserve(room);
-            self.pairs.borrow_mut().reserve(room);
+            let mut sofar = Sofar::default();
+            sofar.labels.reserve(room);
+            sofar.pairs.reserve(room);
             net.graph.reserve_edges(room);
-            for pj in projs {
-                self.projection(&mut net, &pj)?;
+            // Each projection read on its own, on a few threads for a large
+            // network (a 57k-projection network's took 50 ms on one), then
+            // placed in turn: the same network, and the same first error
+            // (in document order), whatever the thread count.
+            let projs: Vec<At> = projs.collect();
+            let threads = self.threads.unwrap_or_else(|| {
+                if projs.len() < 2 * PROJECTIONS_PER_THREAD {
+                    1
+                } else {
+                    std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
+                }
+            });
+            let chunk = projs.len().div_ceil(4 * threads).max(PROJECTIONS_PER_THREAD / 4);
+            let chunks: Vec<&[At]> = projs.chunks(chunk).collect();
+            let net_ref = &net;
+            let this = &self;
+            let read = crate::par::map_in_order(chunks, threads, |c| {
+                let mut out = Vec::with_capacity(c.len());
+                for pj in c {
+                    let r = this.read_projection(net_ref, pj);
+                    let failed = r.is_err();
+                    out.push(r);
+                    if failed {
+                        break;
+                    }
+                }
+                out
+            });
+            for r in read.into_iter().flatten() {
+                self.place_projection(&mut net, &mut sofar, r?)?;
             }
         }
         o.finish("name, dt_ms, duration_ms, description, populations, projections")?;
@@ -529,12 +591,12 @@ impl Parser {
         }
     }
 
-    fn projection(&self, net: &mut Network, at: &At) -> Result<()> {
+    fn read_projection<'a>(&self, net: &Network, at: &At<'a>) -> Result<ReadProjection<'a>> {
         let o = at.obj()?;
         let pop = |k: &str| -> Result<PopIx> {
             let a = o.req(k)?;
             let n = a.str()?;
-            let found = self.names.borrow().get(n).copied();
+            let found = self.names.get(n).copied();
             found.map_or_else(
                 || {
                     let known: Vec<&str> = net.pops().map(|(_, p)| p.name.as_str()).take(8).collect();
@@ -671,50 +733,50 @@ impl Parser {
         } else if let Some(why) = post_neuron.and_then(|m| fractional_weight(m.name(), weight, &connector)) {
             return o.at.err(why);
         }
-        let label = {
-            // Projections so far from pre to post (counted here: walking pre's
-            // edges per projection was quadratic in its fan-out).
-            let mut pairs = self.pairs.borrow_mut();
-            let dup = pairs.entry((pre.index() as u32, post.index() as u32)).or_insert(0);
-            *dup += 1;
-            if let Some(l) = o.get("label") {
-                l.str()?.to_string()
-            } else {
+        let seeded = conn_at.obj()?.get("seed").is_some();
+        let p = Projection { label: String::new(), receptor, connector, weight, delay_ms, loihi, plasticity: plasticity.map(Box::new) };
+        Ok(ReadProjection { at: at.clone(), label_at: o.get("label"), pre, post, electrical: false, seeded, p })
+    }
+
+    /// A projection read on its own put in the network, after those before it.
+    fn place_projection(&self, net: &mut Network, sofar: &mut Sofar, r: ReadProjection) -> Result<()> {
+        let ReadProjection { at, label_at, pre, post, electrical, seeded, mut p } = r;
+        // Chemical projections so far from pre to post, labelled or not
+        // (counted here: walking pre's edges per projection was quadratic in
+        // its fan-out).
+        let dup = if electrical {
+            0
+        } else {
+            let d = sofar.pairs.entry((pre.index() as u32, post.index() as u32)).or_insert(0);
+            *d += 1;
+            *d
+        };
+        p.label = match &label_at {
+            Some(l) => l.str()?.to_string(),
+            None if electrical => format!("{}⇄{} (electrical {})", net.pop(pre).name, net.pop(post).name, net.electrical.len()),
+            None => {
                 // Built by hand: `format!` was a tenth of reading 57k projections.
                 let (a, b) = (&net.pop(pre).name, &net.pop(post).name);
                 let mut l = String::with_capacity(a.len() + b.len() + 8);
                 l.push_str(a);
                 l.push('→');
                 l.push_str(b);
-                if *dup > 1 {
+                if dup > 1 {
                     l.push('#');
                     l.push_str(&dup.to_string());
                 }
                 l
             }
         };
-        self.unique_label(net, &o, &label)?;
-        let connector = default_seed(connector, &conn_at, &label)?;
-        net.graph.add_edge(pre, post, Projection { label, receptor, connector, weight, delay_ms, loihi, plasticity: plasticity.map(Box::new) });
-        Ok(())
-    }
-
-    /// Refuses a projection label that cannot be written, or that an earlier
-    /// projection has: labels name the rows of `--save-weights` and the
-    /// compile report, where two alike could not be told apart.
-    fn unique_label(&self, net: &Network, o: &Obj, label: &str) -> Result<()> {
-        let at = || o.get("label").unwrap_or_else(|| o.at.clone());
-        if let Some(why) = bad_projection_label(label) {
-            return at().err(why);
+        unique_label(net, sofar, label_at.as_ref().unwrap_or(&at), label_at.is_some(), &p.label)?;
+        if !seeded {
+            seed_from_label(&mut p.connector, &p.label);
         }
-        let h = std::hash::BuildHasher::hash_one(&rustc_hash::FxBuildHasher, label);
-        // A hash seen before is a label used before, or (rarely) two labels
-        // with one hash: the labels themselves decide.
-        let taken = || net.graph.edge_weights().map(|p| &p.label).chain(net.electrical.iter().map(|e| &e.p.label)).any(|l| l == label);
-        if !self.labels.borrow_mut().insert(h) && taken() {
-            let at = at();
-            let how = if o.get("label").is_some() { "" } else { " (this projection's default label: give it a `label`)" };
-            return at.err(format!("projection label `{label}` is used twice{how}: labels name the rows of --save-weights and must be unique"));
+        if electrical {
+            let position = net.graph.edge_count() + net.electrical.len();
+            net.electrical.push(Electrical { pre, post, p, position });
+        } else {
+            net.graph.add_edge(pre, post, p);
         }
         Ok(())
     }
@@ -860,7 +922,7 @@ impl Parser {
 
     /// A projection of electrical synapses (gap junctions): conductances in
     /// µS, one timestep's latency, no plasticity; kept in `net.electrical`.
-    fn electrical(&self, net: &mut Network, o: &Obj, pre: PopIx, post: PopIx) -> Result<()> {
+    fn electrical<'a>(&self, net: &Network, o: &Obj<'a>, pre: PopIx, post: PopIx) -> Result<ReadProjection<'a>> {
         for (k, why) in [
             ("plasticity", "electrical synapses do not learn"),
             ("delay", "an electrical synapse acts after one timestep"),
@@ -918,23 +980,24 @@ impl Parser {
             l.str()?;
         }
         o.finish("pre, post, receptor, connector, weight, label")?;
-        let label = match o.get("label") {
-            Some(l) => l.str()?.to_string(),
-            None => format!("{}⇄{} (electrical {})", net.pop(pre).name, net.pop(post).name, net.electrical.len()),
+        let seeded = conn_at.obj()?.get("seed").is_some();
+        let p = Projection {
+            label: String::new(),
+            receptor: Receptor::Excitatory,
+            connector,
+            weight,
+            delay_ms: None,
+            loihi: LoihiWeights::default(),
+            plasticity: None,
         };
-        self.unique_label(net, o, &label)?;
-        let connector = default_seed(connector, &conn_at, &label)?;
-        let p = Projection { label, receptor: Receptor::Excitatory, connector, weight, delay_ms: None, loihi: LoihiWeights::default(), plasticity: None };
-        let position = net.graph.edge_count() + net.electrical.len();
-        net.electrical.push(Electrical { pre, post, p, position });
-        Ok(())
+        Ok(ReadProjection { at: o.at.clone(), label_at: o.get("label"), pre, post, electrical: true, seeded, p })
     }
 
     fn connector(&self, at: &At, pre_n: u32, post_n: u32, same: bool, labels: (&[String], &[String])) -> Result<Connector> {
         let o = at.obj()?;
         let ty_at = o.req("type")?;
         let ty = ty_at.str()?;
-        // Without a `seed`, the projection's label gives one once it is known (`default_seed`).
+        // Without a `seed`, the projection's label gives one once it is known (`seed_from_label`).
         let seed = |o: &Obj| -> Result<u64> { o.get("seed").map_or(Ok(0), |s| s.u64()) };
         let allow_self = |o: &Obj| -> Result<bool> { o.get("allow_self_connections").map_or(Ok(true), |s| s.bool()) };
         let c = match ty {
@@ -1152,13 +1215,29 @@ impl Parser {
 /// A random connector without a `seed` takes one from its projection's
 /// label, unique among projections: two unseeded projections from one
 /// source drew the same adjacency when both took seed 0.
-fn default_seed(mut c: Connector, conn_at: &At, label: &str) -> Result<Connector> {
-    if conn_at.obj()?.get("seed").is_none() {
-        if let Connector::FixedProbability { seed, .. } | Connector::FixedNumberPre { seed, .. } | Connector::FixedNumberPost { seed, .. } = &mut c {
-            *seed = crate::rng::seed_of(crate::rng::stream::CONNECTOR, &[label]);
-        }
+fn seed_from_label(c: &mut Connector, label: &str) {
+    if let Connector::FixedProbability { seed, .. } | Connector::FixedNumberPre { seed, .. } | Connector::FixedNumberPost { seed, .. } = c {
+        *seed = crate::rng::seed_of(crate::rng::stream::CONNECTOR, &[label]);
     }
-    Ok(c)
+}
+
+/// Refuses a projection label that cannot be written, or that an earlier
+/// projection has: labels name the rows of `--save-weights` and the
+/// compile report, where two alike could not be told apart. `at` is the
+/// label, or the projection where the label is its default (`given` false).
+fn unique_label(net: &Network, sofar: &mut Sofar, at: &At, given: bool, label: &str) -> Result<()> {
+    if let Some(why) = bad_projection_label(label) {
+        return at.err(why);
+    }
+    let h = std::hash::BuildHasher::hash_one(&rustc_hash::FxBuildHasher, label);
+    // A hash seen before is a label used before, or (rarely) two labels
+    // with one hash: the labels themselves decide.
+    let taken = || net.graph.edge_weights().map(|p| &p.label).chain(net.electrical.iter().map(|e| &e.p.label)).any(|l| l == label);
+    if !sofar.labels.insert(h) && taken() {
+        let how = if given { "" } else { " (this projection's default label: give it a `label`)" };
+        return at.err(format!("projection label `{label}` is used twice{how}: labels name the rows of --save-weights and must be unique"));
+    }
+    Ok(())
 }
 
 fn shape3(a: &At) -> Result<[u32; 3]> {
@@ -1200,4 +1279,74 @@ fn check_sizes(at: &At, in_shape: [u32; 3], out_shape: [u32; 3], pre_n: u32, pos
         return at.err(format!("the output shape {out_shape:?} has {no} neurons, post has {post_n}"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A network of `n` projections among 40 populations: default labels
+    /// (some numbered: a pair joined twice), given labels, electrical ones,
+    /// connectors with and without seeds; `bad` replaces projection i's text.
+    fn network(n: usize, bad: &[(usize, &str)]) -> String {
+        let pops: Vec<String> = (0..40).map(|i| format!(r#"{{"name":"p{i}","size":{},"model":"lif"}}"#, 3 + i % 5)).collect();
+        let projs: Vec<String> = (0..n)
+            .map(|i| {
+                if let Some((_, t)) = bad.iter().find(|(j, _)| *j == i) {
+                    return t.to_string();
+                }
+                let (a, b) = (i % 40, (i / 40 + i) % 40);
+                match i % 7 {
+                    0 => format!(r#"{{"pre":"p{a}","post":"p{b}","weight":0.5,"connector":{{"type":"fixed_probability","p":0.5}}}}"#),
+                    1 => format!(
+                        r#"{{"pre":"p{a}","post":"p{b}","weight":0.5,"delay":2,"connector":{{"type":"fixed_probability","p":0.3,"seed":{i}}},"label":"L{i}"}}"#
+                    ),
+                    2 => format!(r#"{{"pre":"p{a}","post":"p{b}","weight":0.1,"receptor":"electrical","connector":{{"type":"all_to_all"}}}}"#),
+                    3 => format!(r#"{{"pre":"p{a}","post":"p{b}","weight":-0.5,"receptor":"inhibitory","connector":{{"type":"fixed_number_pre","n":2}}}}"#),
+                    _ => format!(r#"{{"pre":"p{a}","post":"p{b}","weight":0.25,"connector":{{"type":"all_to_all"}}}}"#),
+                }
+            })
+            .collect();
+        format!(r#"{{"name":"n","dt_ms":1,"populations":[{}],"projections":[{}]}}"#, pops.join(","), projs.join(","))
+    }
+
+    fn read(text: &str, threads: usize) -> Result<Network> {
+        parse_network_on(text, Path::new("n.json"), Some(threads))
+    }
+
+    #[test]
+    fn projections_read_on_several_threads_give_the_same_network() {
+        let text = network(3 * PROJECTIONS_PER_THREAD, &[]);
+        let one = format!("{:?}", read(&text, 1).unwrap());
+        // Numbered default labels, electrical positions and label seeds are
+        // the ones reading in turn gives.
+        assert!(one.contains("p0→p1#2") && one.contains("(electrical 0)") && one.contains("L1"), "the network holds every kind");
+        for threads in [2, 3, 8] {
+            assert_eq!(format!("{:?}", read(&text, threads).unwrap()), one, "{threads} threads");
+        }
+        assert_eq!(format!("{:?}", parse_network(&text, Path::new("n.json")).unwrap()), one, "the host's thread count");
+    }
+
+    #[test]
+    fn the_first_error_in_document_order_is_given_on_any_thread_count() {
+        let n = 3 * PROJECTIONS_PER_THREAD;
+        // Projection 5000 repeats projection 1's label (found placing it, in
+        // turn); 9000 names no population (found reading it, maybe first on
+        // another thread): 5000's is the error, as in one thread; without
+        // it, 9000's; with an unknown key at 100 too, that one.
+        let dup = r#"{"pre":"p0","post":"p0","weight":1,"connector":{"type":"all_to_all"},"label":"L1"}"#;
+        let missing = r#"{"pre":"nope","post":"p0","weight":1,"connector":{"type":"all_to_all"}}"#;
+        let unknown = r#"{"pre":"p0","post":"p0","weight":1,"connector":{"type":"all_to_all"},"colour":"red"}"#;
+        for (bad, want) in [
+            (vec![(5000, dup), (9000, missing)], "$.projections[5000].label"),
+            (vec![(9000, missing)], "$.projections[9000].pre"),
+            (vec![(100, unknown), (5000, dup), (9000, missing)], "$.projections[100].colour"),
+        ] {
+            let text = network(n, &bad);
+            for threads in [1, 2, 3, 8] {
+                let e = read(&text, threads).unwrap_err().to_string();
+                assert!(e.contains(want), "{threads} threads: {e} (want {want})");
+            }
+        }
+    }
 }
