@@ -22,6 +22,11 @@ pub enum EmuError {
     /// not returned, and the machine holds the state after `ran` steps.
     #[error("the run was stopped after {ran} of {steps} steps")]
     Stopped { ran: u64, steps: u64 },
+    /// A second run of one machine: a run starts from the state as loaded
+    /// (ring slots, spike schedules and junctions count from its step 0),
+    /// so it would not continue the first.
+    #[error("this machine has run already ({before} steps asked): a run of {steps} steps would not continue that one (ring slots, spike schedules and junctions count from a run's step 0); load the image again for another run")]
+    RanBefore { before: u64, steps: u64 },
 }
 
 /// An external spike that cannot be fed to the machine: which one (its

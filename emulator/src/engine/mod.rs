@@ -222,6 +222,7 @@ fn run_inner(
     if steps > nerve_isa::MAX_STEPS {
         return Err(EmuError::TooManySteps { steps, max: nerve_isa::MAX_STEPS });
     }
+    m.begin_run(steps)?;
     // Every thread reads its cores' `Core`s every step, in order, and the
     // hardware prefetcher streams on past the last of them: what lies after
     // the array in its page ends up in another thread's cache. Two pages of

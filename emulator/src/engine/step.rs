@@ -562,7 +562,8 @@ impl Ctx<'_> {
         if s.defer_settle && ran > 0 {
             self.settle_step(w, ran - 1, net.as_mut(), acc.as_mut(), None);
         }
-        // Pending inputs go back to the machine (a later run continues them).
+        // Pending inputs go back to the machine, where `input_in_flight`
+        // reads them (a second run is refused: `Machine::begin_run`).
         for r in &mut w.ring {
             if let RingSlot::Own(own, home) = r {
                 home.copy_from_slice(own);

@@ -303,9 +303,28 @@ pub struct Machine {
     /// at rank 0, the whole machine's (each rank may hold only its own
     /// cores' rows).
     pub totals: (u64, Vec<(u32, u32)>),
+    /// The steps of the run this machine has begun, if any: a run starts
+    /// from the state as loaded (its ring slots, spike schedules and
+    /// junctions' first terms count from step 0), so a second run would
+    /// not continue the first; it is refused ([`crate::EmuError::RanBefore`]).
+    ran: Option<u64>,
 }
 
 impl Machine {
+    /// The steps of the run this machine began (`None`: it has not run).
+    pub fn ran(&self) -> Option<u64> {
+        self.ran
+    }
+
+    /// Marks the machine as running `steps`, or says it ran before.
+    pub(crate) fn begin_run(&mut self, steps: u64) -> crate::error::Result<()> {
+        if let Some(before) = self.ran {
+            return Err(crate::EmuError::RanBefore { before, steps });
+        }
+        self.ran = Some(steps);
+        Ok(())
+    }
+
     /// The synapses the machine holds: the arena's (those packets reach)
     /// and the learning ones (which deliver themselves).
     pub fn synapses(&self) -> u64 {
@@ -590,6 +609,7 @@ impl Machine {
             footprint,
             gap_sources,
             totals: (synapses, pop_edges),
+            ran: None,
         })
     }
 

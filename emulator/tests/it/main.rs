@@ -6,4 +6,5 @@ mod inject;
 mod jit_vs_interp;
 mod load_limits;
 mod panics;
+mod run_once;
 mod stop;
