@@ -263,6 +263,17 @@ impl Items<'_, '_> {
     pub fn is_empty(&self) -> bool {
         self.left == 0
     }
+    /// The next `n` items (fewer at the end) as items of their own; `self`
+    /// goes on after them.
+    pub fn split_front(&mut self, n: usize) -> Self {
+        let n = n.min(self.left as usize) as u32;
+        let front = Items { doc: self.doc, next: self.next, left: n };
+        for _ in 0..n {
+            self.next = skip(self.doc, self.next);
+        }
+        self.left -= n;
+        front
+    }
 }
 
 impl<'d, 't> Iterator for Items<'d, 't> {
@@ -698,6 +709,23 @@ impl<'t> Reader<'t> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn items_split_into_runs_in_order() {
+        let doc = Doc::parse(r#"[1, [2, {"a": [3]}], {"b": 4}, "five", 6, [], 7]"#).unwrap();
+        let all: Vec<String> = doc.root().as_array().unwrap().map(|v| to_value(v).to_string()).collect();
+        for size in [1, 2, 3, 6, 7, 8, 100] {
+            let mut rest = doc.root().as_array().unwrap();
+            let mut got = Vec::new();
+            while !rest.is_empty() {
+                let run = rest.split_front(size);
+                assert_eq!(run.len(), size.min(all.len() - got.len()));
+                got.extend(run.map(|v| to_value(v).to_string()));
+            }
+            assert_eq!(got, all, "runs of {size}");
+            assert!(rest.split_front(3).is_empty());
+        }
+    }
 
     /// Our reading of a text, in serde_json's terms, to compare with serde_json's.
     fn to_value(v: V) -> serde_json::Value {

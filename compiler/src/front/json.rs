@@ -94,6 +94,22 @@ impl<'a> At<'a> {
             _ => self.err(format!("expected an array, found {}", self.kind())),
         }
     }
+    /// An array's elements in runs of `size` (the last one shorter), each
+    /// with the index of its first element.
+    fn item_runs(&self, size: usize) -> Result<Vec<(usize, impl Iterator<Item = At<'a>> + Send + 'a)>> {
+        let file = self.file;
+        match self.v.as_array() {
+            Some(mut a) => {
+                let mut runs = Vec::with_capacity(a.len().div_ceil(size.max(1)));
+                while !a.is_empty() {
+                    let start = runs.len() * size.max(1);
+                    runs.push((start, a.split_front(size.max(1)).map(move |v| At { v, file })));
+                }
+                Ok(runs)
+            }
+            _ => self.err(format!("expected an array, found {}", self.kind())),
+        }
+    }
     fn obj(&self) -> Result<Obj<'a>> {
         match self.v.as_object() {
             Some(m) => {
@@ -229,8 +245,11 @@ struct ReadProjection<'a> {
     p: Projection,
 }
 
-/// Fewer projections than this are read on the caller's thread alone.
-const PROJECTIONS_PER_THREAD: usize = 4096;
+/// From this many projections up, they are read on several threads.
+const PARALLEL_PROJECTIONS: usize = 8192;
+
+/// Projections read as one job (each job's results are reserved whole).
+const PROJECTIONS_PER_JOB: usize = 1024;
 
 impl Parser {
     fn network(mut self, root: &At) -> Result<Network> {
@@ -300,12 +319,12 @@ impl Parser {
             self.names.insert(name, ix);
         }
         if let Some(projs) = o.get("projections") {
-            let projs = projs.items()?;
+            let n = projs.items()?.len();
             // Room for the projections up front, as many as the text can hold
             // valid ones: an array of empty objects is three bytes each, and
             // reserving a 184-byte edge for each of them would size memory
             // from what has not been checked.
-            let room = projs.len().min(self.text_len / MIN_PROJECTION_BYTES);
+            let room = n.min(self.text_len / MIN_PROJECTION_BYTES);
             let mut sofar = Sofar::default();
             sofar.labels.reserve(room);
             sofar.pairs.reserve(room);
@@ -313,26 +332,27 @@ impl Parser {
             // Each projection read on its own, on a few threads for a large
             // network (a 57k-projection network's took 50 ms on one), then
             // placed in turn: the same network, and the same first error
-            // (in document order), whatever the thread count.
-            let projs: Vec<At> = projs.collect();
-            let threads = self.threads.unwrap_or_else(|| {
-                if projs.len() < 2 * PROJECTIONS_PER_THREAD {
-                    1
-                } else {
-                    std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
-                }
-            });
-            let chunk = projs.len().div_ceil(4 * threads).max(PROJECTIONS_PER_THREAD / 4);
-            let chunks: Vec<&[At]> = projs.chunks(chunk).collect();
-            let net_ref = &net;
-            let this = &self;
-            let read = crate::par::map_in_order(chunks, threads, |c| {
-                let mut out = Vec::with_capacity(c.len());
-                for pj in c {
-                    let r = this.read_projection(net_ref, pj);
-                    let failed = r.is_err();
+            // (in document order), whatever the thread count. Nothing past
+            // the first projection found wrong is read (it could be a large
+            // list, or a file) once that is known.
+            let threads =
+                self.threads.unwrap_or_else(|| if n < PARALLEL_PROJECTIONS { 1 } else { std::thread::available_parallelism().map_or(1, |n| n.get()).min(8) });
+            let first_wrong = std::sync::atomic::AtomicUsize::new(usize::MAX);
+            let (net_ref, this) = (&net, &self);
+            let read = crate::par::map_in_order(projs.item_runs(PROJECTIONS_PER_JOB)?, threads, |(start, run)| {
+                let mut out = Vec::new();
+                for (i, pj) in (start..).zip(run) {
+                    if i > first_wrong.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    let r = this.read_projection(net_ref, &pj);
+                    let wrong = r.is_err();
+                    if out.capacity() == 0 {
+                        out.reserve_exact(PROJECTIONS_PER_JOB.min(n - start));
+                    }
                     out.push(r);
-                    if failed {
+                    if wrong {
+                        first_wrong.fetch_min(i, std::sync::atomic::Ordering::Relaxed);
                         break;
                     }
                 }
@@ -1316,7 +1336,7 @@ mod tests {
 
     #[test]
     fn projections_read_on_several_threads_give_the_same_network() {
-        let text = network(3 * PROJECTIONS_PER_THREAD, &[]);
+        let text = network(PARALLEL_PROJECTIONS + 4096, &[]);
         let one = format!("{:?}", read(&text, 1).unwrap());
         // Numbered default labels, electrical positions and label seeds are
         // the ones reading in turn gives.
@@ -1329,7 +1349,7 @@ mod tests {
 
     #[test]
     fn the_first_error_in_document_order_is_given_on_any_thread_count() {
-        let n = 3 * PROJECTIONS_PER_THREAD;
+        let n = PARALLEL_PROJECTIONS + 4096;
         // Projection 5000 repeats projection 1's label (found placing it, in
         // turn); 9000 names no population (found reading it, maybe first on
         // another thread): 5000's is the error, as in one thread; without
