@@ -496,7 +496,7 @@ fn run_rank(
         nerve_report::weights::write(w, &learned, m.dt_ms)?;
     }
     if let (Some(p), Some(read)) = (&a.save_network, &to_save) {
-        save_network(read, p, m, a.steps, compiled.as_ref().map(|(arch, run)| (arch, run, &a.build)), a.quiet)?;
+        save_network(read, p, ran.machine, a.steps, compiled.as_ref().map(|(arch, run)| (arch, run, &a.build)), a.quiet)?;
     }
     if a.json {
         crate::out::outln!("{}", serde_json::to_string(&summary)?);
@@ -528,11 +528,13 @@ fn read_to_save(network: &Path, to: &Path) -> Result<ToSave> {
 /// `--save-network`: the network rewritten to continue the run; then,
 /// given the run's profile, arithmetic and compile options (`compiled`),
 /// compiled alike in memory, with a note for each population and
-/// projection that the continuation computes otherwise.
+/// projection that the continuation computes otherwise. The machine is
+/// dropped once what it ran is read, before that compile: the two are not
+/// held at once.
 fn save_network(
     read: &ToSave,
     to: &Path,
-    m: &Machine,
+    m: Machine,
     steps: u64,
     compiled: Option<(&Arch, &nerve_compiler::front::resume::Arithmetic, &crate::cmd::compile::BuildArgs)>,
     quiet: bool,
@@ -551,14 +553,6 @@ fn save_network(
     nerve_report::write_file(to, written.text.as_bytes())?;
     let mut notes = written.notes.clone();
     if let Some((arch, run, build)) = compiled {
-        // The saved network as the continuation compiles it: with the run's
-        // profile and options, quietly (its progress is not the run's).
-        let not_compiled = |e: &dyn std::fmt::Display| {
-            format!("--save-network {}: written, but it does not compile for `{}` with the run's options: {e}", to.display(), arch.name)
-        };
-        let input = nerve_compiler::front::InputFile::open(to).map_err(|e| not_compiled(&e))?;
-        let out = crate::cmd::compile::build(input, arch, build, true).map_err(|e| not_compiled(&e))?;
-        let saved = nerve_compiler::front::json::read_network(to).map_err(|e| not_compiled(&e))?;
         // Each learning synapse's mantissa as the run delivered it at its end.
         let mut delivered: Vec<Delivered> = Vec::new();
         for c in &m.cores {
@@ -574,6 +568,15 @@ fn save_network(
                 delivered[at].synapses.extend(p.syn.iter().enumerate().map(|(k, x)| (p.pre[k], first + x.post, x.delay as u32, x.w)));
             }
         }
+        drop(m);
+        // The saved network as the continuation compiles it: with the run's
+        // profile and options, quietly (its progress is not the run's).
+        let not_compiled = |e: &dyn std::fmt::Display| {
+            format!("--save-network {}: written, but it does not compile for `{}` with the run's options: {e}", to.display(), arch.name)
+        };
+        let input = nerve_compiler::front::InputFile::open(to).map_err(|e| not_compiled(&e))?;
+        let out = crate::cmd::compile::build(input, arch, build, true).map_err(|e| not_compiled(&e))?;
+        let saved = nerve_compiler::front::json::read_network(to).map_err(|e| not_compiled(&e))?;
         notes.extend(differences(&Continued {
             run,
             delivered: &delivered,
