@@ -97,13 +97,13 @@ impl<'a> At<'a> {
     /// An array's elements in runs of `size` (the last one shorter), each
     /// with the index of its first element.
     fn item_runs(&self, size: usize) -> Result<Vec<(usize, impl Iterator<Item = At<'a>> + Send + 'a)>> {
-        let file = self.file;
+        let (file, size) = (self.file, size.max(1));
         match self.v.as_array() {
             Some(mut a) => {
-                let mut runs = Vec::with_capacity(a.len().div_ceil(size.max(1)));
+                let mut runs = Vec::with_capacity(a.len().div_ceil(size));
                 while !a.is_empty() {
-                    let start = runs.len() * size.max(1);
-                    runs.push((start, a.split_front(size.max(1)).map(move |v| At { v, file })));
+                    let start = runs.len() * size;
+                    runs.push((start, a.split_front(size).map(move |v| At { v, file })));
                 }
                 Ok(runs)
             }
@@ -229,6 +229,70 @@ struct Sofar {
     pairs: rustc_hash::FxHashMap<(u32, u32), u32>,
 }
 
+impl Sofar {
+    /// A projection read on its own put in the network, after those before it.
+    fn place(&mut self, net: &mut Network, r: ReadProjection) -> Result<()> {
+        let ReadProjection { at, label_at, pre, post, electrical, seeded, mut p } = r;
+        // Chemical projections so far from pre to post, labelled or not
+        // (counted here: walking pre's edges per projection was quadratic in
+        // its fan-out).
+        let dup = if electrical {
+            0
+        } else {
+            let d = self.pairs.entry((pre.index() as u32, post.index() as u32)).or_insert(0);
+            *d += 1;
+            *d
+        };
+        p.label = match &label_at {
+            Some(l) => l.str()?.to_string(),
+            None if electrical => format!("{}⇄{} (electrical {})", net.pop(pre).name, net.pop(post).name, net.electrical.len()),
+            None => {
+                // Built by hand: `format!` was a tenth of reading 57k projections.
+                let (a, b) = (&net.pop(pre).name, &net.pop(post).name);
+                let mut l = String::with_capacity(a.len() + b.len() + 8);
+                l.push_str(a);
+                l.push('→');
+                l.push_str(b);
+                if dup > 1 {
+                    l.push('#');
+                    l.push_str(&dup.to_string());
+                }
+                l
+            }
+        };
+        self.unique_label(net, label_at.as_ref().unwrap_or(&at), label_at.is_some(), &p.label)?;
+        if !seeded {
+            seed_from_label(&mut p.connector, &p.label);
+        }
+        if electrical {
+            let position = net.graph.edge_count() + net.electrical.len();
+            net.electrical.push(Electrical { pre, post, p, position });
+        } else {
+            net.graph.add_edge(pre, post, p);
+        }
+        Ok(())
+    }
+
+    /// Refuses a projection label that cannot be written, or that an earlier
+    /// projection has: labels name the rows of `--save-weights` and the
+    /// compile report, where two alike could not be told apart. `at` is the
+    /// label, or the projection where the label is its default (`given` false).
+    fn unique_label(&mut self, net: &Network, at: &At, given: bool, label: &str) -> Result<()> {
+        if let Some(why) = bad_projection_label(label) {
+            return at.err(why);
+        }
+        let h = std::hash::BuildHasher::hash_one(&rustc_hash::FxBuildHasher, label);
+        // A hash seen before is a label used before, or (rarely) two labels
+        // with one hash: the labels themselves decide.
+        let taken = || net.graph.edge_weights().map(|p| &p.label).chain(net.electrical.iter().map(|e| &e.p.label)).any(|l| l == label);
+        if !self.labels.insert(h) && taken() {
+            let how = if given { "" } else { " (this projection's default label: give it a `label`)" };
+            return at.err(format!("projection label `{label}` is used twice{how}: labels name the rows of --save-weights and must be unique"));
+        }
+        Ok(())
+    }
+}
+
 /// A projection read on its own: all of it but what depends on the
 /// projections before it (a default label's number, whether the label is
 /// unique, an electrical projection's position, a seed taken from the label).
@@ -335,8 +399,7 @@ impl Parser {
             // (in document order), whatever the thread count. Nothing past
             // the first projection found wrong is read (it could be a large
             // list, or a file) once that is known.
-            let threads =
-                self.threads.unwrap_or_else(|| if n < PARALLEL_PROJECTIONS { 1 } else { std::thread::available_parallelism().map_or(1, |n| n.get()).min(8) });
+            let threads = self.threads.unwrap_or_else(|| if n < PARALLEL_PROJECTIONS { 1 } else { nerve_isa::host_threads() });
             let first_wrong = std::sync::atomic::AtomicUsize::new(usize::MAX);
             let (net_ref, this) = (&net, &self);
             let read = crate::par::map_in_order(projs.item_runs(PROJECTIONS_PER_JOB)?, threads, |(start, run)| {
@@ -359,7 +422,7 @@ impl Parser {
                 out
             });
             for r in read.into_iter().flatten() {
-                self.place_projection(&mut net, &mut sofar, r?)?;
+                sofar.place(&mut net, r?)?;
             }
         }
         o.finish("name, dt_ms, duration_ms, description, populations, projections")?;
@@ -756,49 +819,6 @@ impl Parser {
         let seeded = conn_at.obj()?.get("seed").is_some();
         let p = Projection { label: String::new(), receptor, connector, weight, delay_ms, loihi, plasticity: plasticity.map(Box::new) };
         Ok(ReadProjection { at: at.clone(), label_at: o.get("label"), pre, post, electrical: false, seeded, p })
-    }
-
-    /// A projection read on its own put in the network, after those before it.
-    fn place_projection(&self, net: &mut Network, sofar: &mut Sofar, r: ReadProjection) -> Result<()> {
-        let ReadProjection { at, label_at, pre, post, electrical, seeded, mut p } = r;
-        // Chemical projections so far from pre to post, labelled or not
-        // (counted here: walking pre's edges per projection was quadratic in
-        // its fan-out).
-        let dup = if electrical {
-            0
-        } else {
-            let d = sofar.pairs.entry((pre.index() as u32, post.index() as u32)).or_insert(0);
-            *d += 1;
-            *d
-        };
-        p.label = match &label_at {
-            Some(l) => l.str()?.to_string(),
-            None if electrical => format!("{}⇄{} (electrical {})", net.pop(pre).name, net.pop(post).name, net.electrical.len()),
-            None => {
-                // Built by hand: `format!` was a tenth of reading 57k projections.
-                let (a, b) = (&net.pop(pre).name, &net.pop(post).name);
-                let mut l = String::with_capacity(a.len() + b.len() + 8);
-                l.push_str(a);
-                l.push('→');
-                l.push_str(b);
-                if dup > 1 {
-                    l.push('#');
-                    l.push_str(&dup.to_string());
-                }
-                l
-            }
-        };
-        unique_label(net, sofar, label_at.as_ref().unwrap_or(&at), label_at.is_some(), &p.label)?;
-        if !seeded {
-            seed_from_label(&mut p.connector, &p.label);
-        }
-        if electrical {
-            let position = net.graph.edge_count() + net.electrical.len();
-            net.electrical.push(Electrical { pre, post, p, position });
-        } else {
-            net.graph.add_edge(pre, post, p);
-        }
-        Ok(())
     }
 
     /// A projection's `plasticity` (docs/learning.md): read here, checked
@@ -1239,25 +1259,6 @@ fn seed_from_label(c: &mut Connector, label: &str) {
     if let Connector::FixedProbability { seed, .. } | Connector::FixedNumberPre { seed, .. } | Connector::FixedNumberPost { seed, .. } = c {
         *seed = crate::rng::seed_of(crate::rng::stream::CONNECTOR, &[label]);
     }
-}
-
-/// Refuses a projection label that cannot be written, or that an earlier
-/// projection has: labels name the rows of `--save-weights` and the
-/// compile report, where two alike could not be told apart. `at` is the
-/// label, or the projection where the label is its default (`given` false).
-fn unique_label(net: &Network, sofar: &mut Sofar, at: &At, given: bool, label: &str) -> Result<()> {
-    if let Some(why) = bad_projection_label(label) {
-        return at.err(why);
-    }
-    let h = std::hash::BuildHasher::hash_one(&rustc_hash::FxBuildHasher, label);
-    // A hash seen before is a label used before, or (rarely) two labels
-    // with one hash: the labels themselves decide.
-    let taken = || net.graph.edge_weights().map(|p| &p.label).chain(net.electrical.iter().map(|e| &e.p.label)).any(|l| l == label);
-    if !sofar.labels.insert(h) && taken() {
-        let how = if given { "" } else { " (this projection's default label: give it a `label`)" };
-        return at.err(format!("projection label `{label}` is used twice{how}: labels name the rows of --save-weights and must be unique"));
-    }
-    Ok(())
 }
 
 fn shape3(a: &At) -> Result<[u32; 3]> {
