@@ -587,3 +587,79 @@ fn a_jit_for_fewer_parameter_values_than_slots_is_refused() {
         assert!(e.as_deref().is_some_and(|e| e.contains(&want)), "{backend:?}: {e:?}");
     }
 }
+
+/// Many cores in one `run_many`, as the engine runs a thread's cores each
+/// step: runs of cores that share an avx512 function go in one call, which
+/// must leave each core as its own call would (whole and partial last
+/// iterations, empty cores, cores of another function or with per-neuron
+/// parameters in between, more cores than one call takes).
+#[test]
+fn many_cores_in_one_call_agree_with_one_by_one() {
+    for backend in backends() {
+        for activity in [true, false] {
+            let mut r = Rng(0x2545_f491_4f6c_dd1d ^ activity as u64);
+            for case in 0..60 {
+                let kernels: Vec<Kernel> = (0..2)
+                    .map(|_| {
+                        let len = 1 + r.below(40) as usize;
+                        random_kernel(&mut r, len)
+                    })
+                    .collect();
+                // Two sets of uniform values per kernel; some cores per neuron.
+                let uniform: Vec<Vec<Param>> = (0..2).map(|_| (0..NP).map(|_| Param::Uniform(r.value())).collect()).collect();
+                let n_cores = 1 + r.below(40) as usize;
+                let mut cores: Vec<(usize, KernelData, Vec<i32>)> = Vec::new();
+                let mut pick = (0usize, 0usize);
+                for _ in 0..n_cores {
+                    // Mostly the previous core's kernel and values: runs.
+                    if r.below(4) == 0 {
+                        pick = (r.below(2) as usize, r.below(2) as usize);
+                    }
+                    let n = [0, 1, 15, 16, 17, 31, 32, 33, 64][r.below(9) as usize] + r.below(2) as usize * r.below(40) as usize;
+                    let (mut d, input) = random_data(&mut r, n);
+                    if r.below(8) != 0 {
+                        d.params = uniform[pick.1].clone();
+                    }
+                    cores.push((pick.0, d, input));
+                }
+                let refs: Vec<(&Kernel, &KernelData)> = cores.iter().map(|(k, d, _)| (&kernels[*k], d)).collect();
+                let jit = Jit::for_cores_with(&refs, activity, backend).unwrap_or_else(|e| panic!("{backend:?} case {case}: {e}"));
+                // The interpreter, core by core.
+                let mut want = Vec::new();
+                for (k, d, input) in &cores {
+                    let np = padded(d.n);
+                    let (mut di, mut fi) = (clone(d), vec![0u8; np / 4]);
+                    interp::run(&kernels[*k], &mut di, input, np, &mut fi);
+                    want.push((di, fi));
+                }
+                // The JIT, every core in one run_many.
+                let mut got: Vec<(KernelData, Vec<u8>, Vec<i32>)> =
+                    cores.iter().map(|(_, d, input)| (clone(d), vec![0xffu8; padded(d.n) / 4], input.clone())).collect();
+                let mut passes: Vec<nerve_emulator::kernel::Pass> = got
+                    .iter_mut()
+                    .zip(&cores)
+                    .enumerate()
+                    .map(|(core, ((d, f, input), (k, _, _)))| {
+                        let stride = padded(d.n);
+                        nerve_emulator::kernel::Pass { core, k: &kernels[*k], d, input, stride, flags: f }
+                    })
+                    .collect();
+                jit.run_many(&mut passes);
+                drop(passes);
+                for (ci, ((di, fi), (dj, fj, ij))) in want.iter().zip(&got).enumerate() {
+                    let n = di.n;
+                    let what = format!("{backend:?} activity {activity} case {case} core {ci} of {n_cores} ({n} neurons, kernel {})", cores[ci].0);
+                    for s in 0..NS {
+                        assert_eq!(&di.state[s][..n], &dj.state[s][..n], "{what}: state {s} differs");
+                    }
+                    let mut fw = masked(fi, n);
+                    if !activity {
+                        fw.iter_mut().for_each(|f| *f &= 0x0f);
+                    }
+                    assert_eq!(fw, masked(fj, n), "{what}: flags differ");
+                    assert!(ij.iter().all(|&x| x == 0), "{what}: input not cleared");
+                }
+            }
+        }
+    }
+}
