@@ -300,7 +300,7 @@ fn run_inner(
     let link_totals: Mutex<Vec<u64>> = Mutex::new(vec![0; n_links]);
     let handoff: Vec<Mutex<step::Chunk>> = (0..threads).map(|_| Mutex::new(step::Chunk::default())).collect();
     let sink_error: Mutex<Option<std::io::Error>> = Mutex::new(None);
-    let parts = split(&mut m.cores, &mut m.ring, m.ring_slots, m.in_total, &bounds);
+    let (parts, max_n) = split(&mut m.cores, &mut m.ring, m.ring_slots, m.in_total, &bounds);
     let every = shared.slots as usize;
     let ring_copy_max = m.ring_copy_max;
     let cpus = pin::plan(m.pin, threads);
@@ -347,7 +347,7 @@ fn run_inner(
                 sc.spawn(move || {
                     let _abandon = barrier::Abandon(gone);
                     let _pin = pin::to(cpu);
-                    let mut w = p.worker(rec, every, ring_copy_max);
+                    let mut w = p.worker(max_n, rec, every, ring_copy_max);
                     ctx.prepare(&mut w, false);
                     ctx.work(&mut w, &mut |_| {}, None, None);
                     w
@@ -360,7 +360,7 @@ fn run_inner(
         let accounts = link_ref.as_ref().is_none_or(|l| l.rank == 0);
         let ctx0 = make_ctx(0);
         let build0 = sc.spawn(move || {
-            let mut w = p0.worker(rec, every, ring_copy_max);
+            let mut w = p0.worker(max_n, rec, every, ring_copy_max);
             ctx0.prepare(&mut w, accounts);
             w
         });
@@ -630,13 +630,13 @@ struct Part<'a> {
 }
 
 impl<'a> Part<'a> {
-    fn worker(self, rec: &Recording, every: usize, ring_copy_max: usize) -> Worker<'a> {
-        Worker::new(self.first, self.cores, self.ring, self.in_base, rec, every, ring_copy_max)
+    fn worker(self, max_n: usize, rec: &Recording, every: usize, ring_copy_max: usize) -> Worker<'a> {
+        Worker::new(self.first, self.cores, self.ring, self.in_base, max_n, rec, every, ring_copy_max)
     }
 }
 
-/// Each thread's part.
-fn split<'a>(cores: &'a mut [Core], ring: &'a mut [i32], slots: usize, in_total: usize, bounds: &[usize]) -> Vec<Part<'a>> {
+/// Each thread's part, and the widest core's stride.
+fn split<'a>(cores: &'a mut [Core], ring: &'a mut [i32], slots: usize, in_total: usize, bounds: &[usize]) -> (Vec<Part<'a>>, usize) {
     let threads = bounds.len() - 1;
     let in_bounds: Vec<usize> = bounds.iter().map(|&c| if c < cores.len() { cores[c].in_off } else { in_total }).collect();
     let mut rings: Vec<Vec<&mut [i32]>> = (0..threads).map(|_| Vec::with_capacity(slots)).collect();
@@ -659,7 +659,9 @@ fn split<'a>(cores: &'a mut [Core], ring: &'a mut [i32], slots: usize, in_total:
         chunks.push(a);
         rest = b;
     }
-    chunks.into_iter().zip(rings).enumerate().map(|(t, (cores, ring))| Part { first: bounds[t], cores, ring, in_base: in_bounds[t] }).collect()
+    let max_n = chunks.iter().flat_map(|c| c.iter().map(|x| x.stride())).max().unwrap_or(0);
+    let parts = chunks.into_iter().zip(rings).enumerate().map(|(t, (cores, ring))| Part { first: bounds[t], cores, ring, in_base: in_bounds[t] }).collect();
+    (parts, max_n)
 }
 
 /// The workers' results, merged in thread order.

@@ -14,11 +14,10 @@ use super::barrier::{Barrier, Posts, POST_SPIKES};
 use super::ranks::{Link, Reader, Spike, Words};
 use super::{Counts, KernelRunner, ProbeTrace, Recording, SpikeEvent};
 use crate::cost::timing::Costs;
-use crate::kernel::{groups, padded, Pass};
+use crate::kernel::{groups, padded};
 use crate::lines::LineVec;
 use crate::machine::{Core, Fanout, PackedSyn, Run, Span};
 use crate::mesh::{route_of, Route};
-use smallvec::SmallVec;
 
 /// What every thread reads and nobody writes during the run.
 pub struct Shared<'a> {
@@ -220,7 +219,6 @@ pub struct Worker<'a> {
     /// starts in a slot (`RingSlot`).
     ring: Vec<RingSlot<'a>>,
     in_base: usize,
-    /// Every kernel core's flags of the step, one after another.
     flags: Vec<u8>,
     /// The step's spikes of every thread (delivery's list, reused).
     step_spikes: Vec<(u32, u32)>,
@@ -270,6 +268,7 @@ impl<'a> Worker<'a> {
         cores: &'a mut [Core],
         home: Vec<&'a mut [i32]>,
         in_base: usize,
+        max_n: usize,
         rec: &Recording,
         every: usize,
         ring_copy_max: usize,
@@ -288,7 +287,6 @@ impl<'a> Worker<'a> {
         }
         let per_batch = nc * every;
         let slot_len: Vec<usize> = cores.iter().map(|c| c.ports * padded(c.n)).collect();
-        let n_flags = cores.iter().filter(|c| matches!(c.run, Run::Kernel { .. })).map(|c| groups(c.n)).sum::<usize>();
         let has_stdp = cores.iter().any(|c| c.plastic.iter().any(|p| matches!(p.engine, crate::learning::Engine::Stdp(_))));
         Worker {
             first,
@@ -311,7 +309,7 @@ impl<'a> Worker<'a> {
             full_update_ns: Vec::new(),
             ring,
             in_base,
-            flags: vec![0; n_flags],
+            flags: vec![0; max_n / 4 + 8],
             step_spikes: Vec::new(),
             own: Vec::new(),
             own_at: Vec::new(),
@@ -673,18 +671,25 @@ impl Ctx<'_> {
         let s = self.s;
         let st = step as u32;
         let rx = s.slot(step) * w.cores.len();
-        self.run_kernels(w, step);
-        let mut flags_at = 0;
         for (ci, core) in w.cores.iter_mut().enumerate() {
             let gi = w.first + ci;
             let cnt = &mut w.counts[ci];
             let n = core.n;
             let mut t_ns = 0.0;
             match &mut core.run {
-                Run::Kernel { data, .. } => {
+                Run::Kernel { kernel, data } => {
+                    let stride = padded(n);
+                    let k = &s.kernels[*kernel];
                     let ng = groups(n);
-                    let flags = &mut w.flags[flags_at..flags_at + ng];
-                    flags_at += ng;
+                    let flags = &mut w.flags[..ng];
+                    if core.ports > 0 {
+                        let sl = (step as usize) & (w.ring.len() - 1);
+                        let at = core.in_off - w.in_base;
+                        let slot = &mut w.ring[sl][at..at + w.slot_len[ci]];
+                        s.runner.run(gi, k, data, slot, stride, flags);
+                    } else {
+                        s.runner.run(gi, k, data, &mut [], stride, flags);
+                    }
                     // Lanes past the last neuron are padding.
                     if n % 4 != 0 {
                         let keep = (1u8 << (n % 4)) - 1;
@@ -735,41 +740,6 @@ impl Ctx<'_> {
             }
             w.send_ns[rx + ci] = t_ns;
         }
-    }
-
-    /// Every kernel core's pass of step `step`, in core order, handed to the
-    /// runner MANY at a time (`KernelRunner::run_many`: the avx512 backend
-    /// runs cores that share a function in one call); each core's flags
-    /// into its own part of `Worker::flags`.
-    fn run_kernels(&self, w: &mut Worker, step: u64) {
-        const MANY: usize = 16;
-        let s = self.s;
-        let sl = (step as usize) & (w.ring.len() - 1);
-        let mut slot: &mut [i32] = &mut w.ring[sl];
-        // Where `slot` starts in the thread's part of the ring slot.
-        let mut slot_at = w.in_base;
-        let mut flags: &mut [u8] = &mut w.flags;
-        let mut passes: SmallVec<[Pass; MANY]> = SmallVec::new();
-        for (ci, core) in w.cores.iter_mut().enumerate() {
-            let Run::Kernel { kernel, data } = &mut core.run else { continue };
-            let (f, rest) = std::mem::take(&mut flags).split_at_mut(groups(core.n));
-            flags = rest;
-            let input = if core.ports > 0 {
-                let (_, mine) = std::mem::take(&mut slot).split_at_mut(core.in_off - slot_at);
-                let (input, rest) = mine.split_at_mut(w.slot_len[ci]);
-                slot = rest;
-                slot_at = core.in_off + w.slot_len[ci];
-                input
-            } else {
-                &mut []
-            };
-            passes.push(Pass { core: w.first + ci, k: &s.kernels[*kernel], d: data, input, stride: padded(core.n), flags: f });
-            if passes.len() == MANY {
-                s.runner.run_many(&mut passes);
-                passes.clear();
-            }
-        }
-        s.runner.run_many(&mut passes);
     }
 
     /// Each spike of this thread's cores, charged at its source: the spike,

@@ -7,18 +7,13 @@
 //! one or two instructions, and the last, partial iteration runs the same
 //! code under a lane mask.
 //!
-//! The function runs a list of cores that share it, `fn(calls: *const
-//! Call, count)`: for each [`Call`] (the Cranelift functions' six arguments,
-//! `jit::KernelFn`) it does what a Cranelift function does with them: reads
-//! and writes lanes `0..4·groups` of every array, writes one flags byte per
-//! group of four lanes, and clears the inputs. One call for a thread's cores
-//! rather than one each saves every core but the first the function's entry
-//! and exit and the constants' loads (CUBA: 16 cores of 256 neurons a step).
-//! The interpreter stays the specification: tests/jit_vs_interp.rs runs
-//! random kernels and edge values through every backend the host has.
+//! The function has the Cranelift functions' signature and contract
+//! (`jit::KernelFn`): it reads and writes lanes `0..4·groups` of every array,
+//! writes one flags byte per group of four lanes, and clears the inputs. The
+//! interpreter stays the specification: tests/jit_vs_interp.rs runs random
+//! kernels and edge values through every backend the host has.
 //!
-//! Register use: r14 the current `Call`, r15 the calls left; per call rdi
-//! state table, rsi parameter table, rdx inputs, rcx port
+//! Register use: rdi state table, rsi parameter table, rdx inputs, rcx port
 //! stride in bytes, r8 the flags pointer (advances 4 bytes per iteration), r9
 //! full iterations left, r10 the lanes' byte offset, r11 groups in the last
 //! partial iteration, rax/rbx scratch, r12/r13 the `pdep` masks that spread
@@ -79,27 +74,6 @@ const ONE: AsmRegisterZmm = zmm31;
 const STACK_SLOTS: usize = nerve_isa::instr::MAX_STATE_SLOTS;
 /// Where the input ports' array pointers are kept on the stack.
 const INPUTS_AT: i32 = (64 * STACK_SLOTS) as i32;
-
-/// One core's arguments (`jit::KernelFn`'s, in order), read by the function at
-/// byte offsets 0, 8, …, 40 of each.
-#[derive(Clone, Copy)]
-#[repr(C)]
-pub(crate) struct Call {
-    pub state: *const *mut i32,
-    pub params: *const *const i32,
-    pub input: *mut i32,
-    /// Port stride, in i32s.
-    pub stride: i64,
-    pub flags: *mut u8,
-    pub groups: i64,
-}
-
-impl Call {
-    pub const NONE: Call =
-        Call { state: std::ptr::null(), params: std::ptr::null(), input: std::ptr::null_mut(), stride: 0, flags: std::ptr::null_mut(), groups: 0 };
-}
-
-const CALL_BYTES: i32 = std::mem::size_of::<Call>() as i32;
 
 /// What is known about a register when compiling: the same value in every lane.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -261,9 +235,16 @@ impl<'a> Emit<'a> {
         a.push(r15)?;
         a.sub(rsp, (64 * STACK_SLOTS + 8 * nerve_isa::instr::MAX_INPUT_PORTS + 64) as i32)?;
         a.and(rsp, -64)?;
-        // r14 the next core's `Call`, r15 the cores left.
-        a.mov(r14, rdi)?;
-        a.mov(r15, rsi)?;
+        a.shl(rcx, 2)?;
+        for p in 0..self.k.inputs.len() {
+            a.imul_3(rax, rcx, p as i32)?;
+            a.add(rax, rdx)?;
+            a.mov(qword_ptr(rsp + INPUTS_AT + 8 * p as i32), rax)?;
+        }
+        a.mov(r11, r9)?;
+        a.shr(r9, 2)?;
+        a.and(r11, 3)?;
+        a.xor(r10d, r10d)?;
         a.mov(r12d, 0x0F0F_0F0Fu32 as i32)?;
         a.mov(r13d, 0xF0F0_F0F0u32 as i32)?;
         a.vpxord(ZERO, ZERO, ZERO)?;
@@ -277,33 +258,12 @@ impl<'a> Emit<'a> {
             self.a.vpbroadcastd(r, dword_ptr(l))?;
         }
         let a = &mut self.a;
-        let mut next = a.create_label();
+        a.mov(eax, 0xFFFF)?;
+        a.kmovw(k1, eax)?;
+
         let mut top = a.create_label();
         let mut tail = a.create_label();
         let mut done = a.create_label();
-        let mut exit = a.create_label();
-        a.test(r15, r15)?;
-        a.jz(exit)?;
-        // A core: its `Call` into the registers of the one-core contract.
-        a.set_label(&mut next)?;
-        a.mov(rdi, qword_ptr(r14))?;
-        a.mov(rsi, qword_ptr(r14 + 8))?;
-        a.mov(rdx, qword_ptr(r14 + 16))?;
-        a.mov(rcx, qword_ptr(r14 + 24))?;
-        a.mov(r8, qword_ptr(r14 + 32))?;
-        a.mov(r9, qword_ptr(r14 + 40))?;
-        a.shl(rcx, 2)?;
-        for p in 0..self.k.inputs.len() {
-            a.imul_3(rax, rcx, p as i32)?;
-            a.add(rax, rdx)?;
-            a.mov(qword_ptr(rsp + INPUTS_AT + 8 * p as i32), rax)?;
-        }
-        a.mov(r11, r9)?;
-        a.shr(r9, 2)?;
-        a.and(r11, 3)?;
-        a.xor(r10d, r10d)?;
-        a.mov(eax, 0xFFFF)?;
-        a.kmovw(k1, eax)?;
         a.set_label(&mut top)?;
         a.test(r9, r9)?;
         a.jz(tail)?;
@@ -339,10 +299,6 @@ impl<'a> Emit<'a> {
         a.mov(byte_ptr(r8 + 2), al)?;
 
         a.set_label(&mut done)?;
-        a.add(r14, CALL_BYTES)?;
-        a.dec(r15)?;
-        a.jnz(next)?;
-        a.set_label(&mut exit)?;
         a.vzeroupper()?;
         a.lea(rsp, qword_ptr(rbp - 40))?;
         a.pop(r15)?;

@@ -28,36 +28,19 @@ use nerve_isa::kernel::Kernel;
 use nerve_isa::opcode::Opcode;
 
 use crate::error::{EmuError, Result};
-use crate::kernel::{avx512, KernelRunner, Pass};
+use crate::kernel::{avx512, KernelRunner};
 use crate::kernel::{padded, KernelData, Param, Rounding, LANES};
 use crate::machine::{Machine, Run};
 
 /// `fn(state, params, input, port_stride, flags, groups)`: see `KernelRunner::run` below.
 type KernelFn = unsafe extern "C" fn(*const *mut i32, *const *const i32, *mut i32, i64, *mut u8, i64);
 
-/// The avx512 backend's functions: `fn(calls, count)`, each call a `KernelFn`'s arguments (`avx512::Call`).
-type ManyFn = unsafe extern "C" fn(*const avx512::Call, i64);
-
-/// A core's compiled kernel.
-#[derive(Clone, Copy)]
-enum Entry {
-    Cranelift(KernelFn),
-    /// `at`: the function's offset in the backend's code (cores with the same one share it).
-    Avx512 {
-        f: ManyFn,
-        at: usize,
-    },
-}
-
-/// Cores per call of an avx512 function (`run_many`): tables on the stack.
-const MANY: usize = 16;
-
 /// Compiled kernels for every core of a machine.
 pub struct Jit {
     /// Keeps the code alive; its memory is freed when the Jit is dropped.
     module: Option<JITModule>,
     /// Per core (machine order): the function, or None for schedule cores.
-    per_core: Vec<Option<Entry>>,
+    per_core: Vec<Option<KernelFn>>,
     /// Learning programs, by the machine's kernel index.
     programs: BTreeMap<usize, KernelFn>,
     /// Per core, per parameter slot: four copies of the uniform value the
@@ -194,17 +177,6 @@ impl Jit {
         Jit::compile_cores(&[Some((k, uniform_values(d), 0))], false, &[], backend)
     }
 
-    /// Core i's kernel and data `cores[i]`, compiled with `backend`
-    /// (`activity`: a profile with idle updates) as a machine's cores are:
-    /// those with the same kernel and uniform values share a function (tests
-    /// of `run_many`).
-    pub fn for_cores_with(cores: &[(&Kernel, &KernelData)], activity: bool, backend: Backend) -> Result<Jit> {
-        // A kernel's id: the first core's index with an equal kernel.
-        let ids: Vec<usize> = cores.iter().map(|(k, _)| cores.iter().position(|(x, _)| x == k).unwrap_or(0)).collect();
-        let cs: Vec<Option<CoreKernel>> = cores.iter().zip(ids).map(|((k, d), id)| Some((*k, uniform_values(d), id))).collect();
-        Jit::compile_cores(&cs, activity, &[], backend)
-    }
-
     /// A learning program alone (tests): run it with `run_program(0, …)`.
     pub fn for_program(k: &Kernel) -> Result<Jit> {
         Jit::compile_cores(&[], false, &[(0, k)], Backend::Cranelift)
@@ -307,10 +279,10 @@ impl Jit {
             .into_iter()
             .zip(native_ids)
             .map(|(id, at)| match (id, at, &native) {
-                (Some(id), _, _) => Some(Entry::Cranelift(entry(id))),
+                (Some(id), _, _) => Some(entry(id)),
                 (None, Some(at), Some(code)) => {
                     // SAFETY: `code` holds, at offset `at`, a function the
-                    // avx512 backend assembled with exactly the `ManyFn`
+                    // avx512 backend assembled with exactly the `KernelFn`
                     // signature and contract (see `avx512`), position-
                     // independent, now mapped executable and never written
                     // again; the mapping lives in `Jit::_native` as long as
@@ -318,7 +290,7 @@ impl Jit {
                     // `backend.resolve()` chose it, so the host runs it.
                     #[allow(unsafe_code)]
                     unsafe {
-                        Some(Entry::Avx512 { f: std::mem::transmute::<*const u8, ManyFn>(code.as_ptr().add(at)), at })
+                        Some(std::mem::transmute::<*const u8, KernelFn>(code.as_ptr().add(at)))
                     }
                 }
                 _ => None,
@@ -344,7 +316,16 @@ impl Jit {
     /// Calls core `core`'s function with pointer tables of `S` state and `P`
     /// parameter entries (at least the kernel's counts; checked by indexing).
     #[allow(clippy::too_many_arguments)]
-    fn call<const S: usize, const P: usize>(&self, f: Entry, ub: &[Lanes], d: &mut KernelData, input: &mut [i32], stride: usize, flags: &mut [u8], np: usize) {
+    fn call<const S: usize, const P: usize>(
+        &self,
+        f: KernelFn,
+        ub: &[Lanes],
+        d: &mut KernelData,
+        input: &mut [i32],
+        stride: usize,
+        flags: &mut [u8],
+        np: usize,
+    ) {
         // The tables, checking each array's length on the way (one pass).
         let mut sp = [std::ptr::null_mut::<i32>(); S];
         for (i, s) in d.state.iter_mut().enumerate() {
@@ -380,113 +361,61 @@ impl Jit {
         // because the table's uniform pointers are `ub[i]` for every uniform
         // slot i and `ub` is one contiguous `Vec<Lanes>` of all the core's
         // slots (asserted to have the kernel's length above).
-        // An avx512 function reads the same six arguments from one `Call`.
         #[allow(unsafe_code)]
         unsafe {
-            match f {
-                Entry::Cranelift(f) => f(sp.as_ptr(), pp.as_ptr(), input.as_mut_ptr(), stride as i64, flags.as_mut_ptr(), (np / LANES) as i64),
-                Entry::Avx512 { f, .. } => {
-                    let c = avx512::Call {
-                        state: sp.as_ptr(),
-                        params: pp.as_ptr(),
-                        input: input.as_mut_ptr(),
-                        stride: stride as i64,
-                        flags: flags.as_mut_ptr(),
-                        groups: (np / LANES) as i64,
-                    };
-                    f(&c, 1)
-                }
-            }
+            f(sp.as_ptr(), pp.as_ptr(), input.as_mut_ptr(), stride as i64, flags.as_mut_ptr(), (np / LANES) as i64)
         }
     }
 }
 
 impl KernelRunner for Jit {
     fn run(&self, core: usize, k: &Kernel, d: &mut KernelData, input: &mut [i32], stride: usize, flags: &mut [u8]) {
-        self.run_many(&mut [Pass { core, k, d, input, stride, flags }]);
-    }
-
-    fn run_many(&self, passes: &mut [Pass<'_>]) {
-        // Consecutive cores with the same avx512 function and no parameter
-        // table go in one call (up to MANY); the rest one by one.
-        let mut tables = [[std::ptr::null_mut::<i32>(); 8]; MANY];
-        let mut calls = [avx512::Call::NONE; MANY];
-        let mut batch: Option<(ManyFn, usize)> = None;
-        let mut n = 0;
-        let flush = |f: ManyFn, calls: &mut [avx512::Call; MANY], tables: &[[*mut i32; 8]; MANY], n: usize| {
-            for (c, t) in calls.iter_mut().zip(tables).take(n) {
-                c.state = t.as_ptr();
+        // invariant: Jit::compile sets per_core[i] for every Run::Kernel core, and the engine calls `run` only for those
+        let f = self.per_core[core].expect("a kernel core has a compiled kernel");
+        let np = padded(d.n);
+        // The compiled code reads and writes `np` lanes of every array it
+        // touches; these checks make that true (failing them is a bug).
+        // (`call` checks every state and per-neuron parameter array's length.)
+        assert!(stride == np && flags.len() >= np / LANES);
+        assert!(input.len() >= k.inputs.len() * stride);
+        // The compiled code reads exactly the kernel's slots from the tables.
+        assert!(d.state.len() == k.state.len() && d.params.len() == k.params.len());
+        // Pointer tables on the stack, as small as the kernel allows: this runs
+        // once per core per timestep, and zeroing the largest tables (768
+        // bytes) every time was a measurable share of short kernels' runs.
+        let (ns, np_) = (d.state.len(), d.params.len());
+        let ub = &self.uniform[core];
+        if ns <= 8 && self.no_params[core] {
+            // The data has the slots the function was compiled for.
+            assert!(ub.len() == np_);
+            let mut sp = [std::ptr::null_mut::<i32>(); 8];
+            for (i, s) in d.state.iter_mut().enumerate() {
+                assert!(s.len() >= np);
+                sp[i] = s.as_mut_ptr();
             }
-            // SAFETY: `f` is the avx512 backend's function of every one of
-            // these `n` cores (the same code offset), compiled with every
-            // parameter slot uniform (`no_params`), so it reads no
-            // parameter table (its `ldp`s are constants; `compile_cores`
-            // took a value for every one of the kernel's slots, as many as
-            // the data's: asserted in `check`) and gets none. For each call,
-            // every state array holds at least `4 × groups` i32s, the flags
-            // `groups` bytes and `input` the kernel's ports × `stride`
-            // i32s (`check`), and its table holds exactly the kernel's
-            // slots, from live data exclusively borrowed by `passes` (whose
-            // borrows outlive this call). The code touches lanes
-            // 0..4·groups of those only.
+            debug_assert!(
+                d.params.iter().zip(ub).all(|(p, u)| matches!(p, Param::Uniform(x) if *x == u.0[0])),
+                "a uniform parameter changed after compilation"
+            );
+            // SAFETY: `f` is the avx512 backend's function for this kernel,
+            // compiled with every parameter slot uniform (`no_params`), so
+            // it reads no entry of the parameter table (its `ldp`s are
+            // constants; `compile_cores` took a value for every one of the
+            // kernel's slots, as many as the data's: asserted above)
+            // and gets none. Every state array holds at least
+            // `np` i32s (asserted just above), the flags `np / 4` bytes and
+            // `input` the kernel's ports × `stride == np` i32s (asserted at
+            // the top); the state table holds the kernel's slots (`ns`,
+            // asserted equal to the kernel's), from live, exclusively
+            // borrowed data. The code touches lanes 0..np of those only.
             #[allow(unsafe_code)]
             unsafe {
-                f(calls.as_ptr(), n as i64)
+                f(sp.as_ptr(), std::ptr::null(), input.as_mut_ptr(), stride as i64, flags.as_mut_ptr(), (np / LANES) as i64)
             }
-        };
-        for p in passes.iter_mut() {
-            // invariant: Jit::compile sets per_core[i] for every Run::Kernel core, and the engine runs only those
-            let f = self.per_core[p.core].expect("a kernel core has a compiled kernel");
-            let np = check(p);
-            let ns = p.d.state.len();
-            let ub = &self.uniform[p.core];
-            match f {
-                Entry::Avx512 { f, at } if ns <= 8 && self.no_params[p.core] => {
-                    // The data has the slots the function was compiled for.
-                    assert!(ub.len() == p.d.params.len());
-                    debug_assert!(
-                        p.d.params.iter().zip(ub).all(|(x, u)| matches!(x, Param::Uniform(v) if *v == u.0[0])),
-                        "a uniform parameter changed after compilation"
-                    );
-                    if let Some((g, b)) = batch {
-                        if b != at || n == MANY {
-                            flush(g, &mut calls, &tables, n);
-                            n = 0;
-                        }
-                    }
-                    batch = Some((f, at));
-                    tables[n] = [std::ptr::null_mut(); 8];
-                    for (t, s) in tables[n].iter_mut().zip(p.d.state.iter_mut()) {
-                        assert!(s.len() >= np);
-                        *t = s.as_mut_ptr();
-                    }
-                    calls[n] = avx512::Call {
-                        state: std::ptr::null(),
-                        params: std::ptr::null(),
-                        input: p.input.as_mut_ptr(),
-                        stride: p.stride as i64,
-                        flags: p.flags.as_mut_ptr(),
-                        groups: (np / LANES) as i64,
-                    };
-                    n += 1;
-                }
-                _ => {
-                    // Cores run in order: the batch so far first.
-                    if let Some((g, _)) = batch.take() {
-                        flush(g, &mut calls, &tables, n);
-                        n = 0;
-                    }
-                    let np_ = p.d.params.len();
-                    if ns <= 8 && np_ <= 16 {
-                        self.call::<8, 16>(f, ub, p.d, p.input, p.stride, p.flags, np);
-                    } else {
-                        self.call::<{ nerve_isa::instr::MAX_STATE_SLOTS }, { nerve_isa::instr::MAX_PARAM_SLOTS }>(f, ub, p.d, p.input, p.stride, p.flags, np);
-                    }
-                }
-            }
-        }
-        if let Some((g, _)) = batch {
-            flush(g, &mut calls, &tables, n);
+        } else if ns <= 8 && np_ <= 16 {
+            self.call::<8, 16>(f, ub, d, input, stride, flags, np);
+        } else {
+            self.call::<{ nerve_isa::instr::MAX_STATE_SLOTS }, { nerve_isa::instr::MAX_PARAM_SLOTS }>(f, ub, d, input, stride, flags, np);
         }
     }
 
@@ -497,21 +426,8 @@ impl KernelRunner for Jit {
         assert!(stride == np && flags.len() >= np / LANES);
         assert!(input.len() >= k.inputs.len() * stride);
         assert!(d.state.len() == k.state.len() && d.params.is_empty() && k.params.is_empty());
-        self.call::<8, 16>(Entry::Cranelift(f), &[], d, input, stride, flags, np);
+        self.call::<8, 16>(f, &[], d, input, stride, flags, np);
     }
-}
-
-/// The checks that make a compiled function's accesses to `p`'s arrays
-/// true (failing them is a bug): it reads and writes `padded(n)` lanes of
-/// every array it touches, and exactly the kernel's slots from the tables.
-/// (`call` and `run_many` check each state and per-neuron parameter
-/// array's length as they build the tables.) Returns `padded(n)`.
-fn check(p: &Pass<'_>) -> usize {
-    let np = padded(p.d.n);
-    assert!(p.stride == np && p.flags.len() >= np / LANES);
-    assert!(p.input.len() >= p.k.inputs.len() * p.stride);
-    assert!(p.d.state.len() == p.k.state.len() && p.d.params.len() == p.k.params.len());
-    np
 }
 
 fn uniform_values(d: &KernelData) -> Vec<Option<i32>> {

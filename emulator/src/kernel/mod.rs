@@ -19,25 +19,9 @@ pub trait KernelRunner: Sync {
     /// Runs core `core`'s kernel over its neurons, then clears `input` (this
     /// step's ring slot) for its reuse `slots` steps later.
     fn run(&self, core: usize, k: &Kernel, d: &mut KernelData, input: &mut [i32], stride: usize, flags: &mut [u8]);
-    /// `run` of each pass, in order (an engine may run them together).
-    fn run_many(&self, passes: &mut [Pass<'_>]) {
-        for p in passes {
-            self.run(p.core, p.k, p.d, p.input, p.stride, p.flags);
-        }
-    }
     /// Runs a learning program (the machine's kernel `kernel`) over the
     /// synapses of `d`, its operands in `input`; `input` is left as it is.
     fn run_program(&self, kernel: usize, k: &Kernel, d: &mut KernelData, input: &mut [i32], stride: usize, flags: &mut [u8]);
-}
-
-/// One core's kernel pass: `KernelRunner::run`'s arguments.
-pub struct Pass<'a> {
-    pub core: usize,
-    pub k: &'a Kernel,
-    pub d: &'a mut KernelData,
-    pub input: &'a mut [i32],
-    pub stride: usize,
-    pub flags: &'a mut [u8],
 }
 
 /// The reference interpreter as a runner.
