@@ -176,12 +176,22 @@ pub(crate) fn read_selected(path: &Path, referenced_at: &str, sel: &Selection) -
         })?;
         picks.push((c, v.as_str()));
     }
+    for k in sel.ignore {
+        if col(k).is_none() {
+            return Err(fmt(
+                "line 1".into(),
+                format!("ignore_columns names column `{}`, which the file does not have (columns: {})", shown(k), shown(&names.join(","))),
+            ));
+        }
+    }
     for h in &names {
         if !["pre", "post", "weight", "delay"].contains(h) && !sel.select.iter().any(|(k, _)| k == h) && !sel.ignore.iter().any(|k| k == h) {
             return Err(fmt("line 1".into(), format!("unknown column `{}` (pre, post, weight, delay; name others in `select` or `ignore_columns`)", shown(h))));
         }
     }
-    let (weight, delay) = (col("weight"), col("delay"));
+    // An ignored weight or delay column is left unread: the projection's values apply.
+    let read = |n: &str| col(n).filter(|_| !sel.ignore.iter().any(|k| k == n));
+    let (weight, delay) = (read("weight"), read("delay"));
     let mut out = ConnList::default();
     for (i, r) in rdr.records().enumerate() {
         let line = i + 2;
@@ -836,6 +846,28 @@ mod tests {
         let cannot = |e: std::io::Error| CompileError::Internal(e.to_string());
         assert!(matches!(streamed(&p, big.len() as u64, "t.csv", &cannot, 64), Ok(None)));
         assert_eq!(read(&p, "$").unwrap(), with_csv_crate(&big, "t.csv").unwrap());
+    }
+
+    /// `ignore_columns` leaves a weight or delay column unread (the
+    /// projection's values apply); it used to read them all the same, and
+    /// took a column the file does not have without a word.
+    #[test]
+    fn ignored_columns_are_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("e.csv");
+        std::fs::write(&p, "pre,post,weight,delay,count\n0,1,1.5,7,3\n").unwrap();
+        let ignore = |cols: &[&str]| {
+            let ignore: Vec<String> = cols.iter().map(|c| c.to_string()).collect();
+            read_selected(&p, "$.connector.file", &Selection { select: &[], ignore: &ignore, pre: None, post: None })
+        };
+        let all = ignore(&["count"]).unwrap();
+        assert_eq!((all.get(0).weight, all.get(0).delay), (Some(1.5), Some(7.0)));
+        let no_weight = ignore(&["count", "weight"]).unwrap();
+        assert_eq!((no_weight.get(0).weight, no_weight.get(0).delay), (None, Some(7.0)));
+        let neither = ignore(&["delay", "count", "weight"]).unwrap();
+        assert_eq!((neither.get(0).weight, neither.get(0).delay), (None, None));
+        let e = ignore(&["count", "kind"]).unwrap_err().to_string();
+        assert!(e.contains("ignore_columns names column `kind`, which the file does not have (columns: pre,post,weight,delay,count)"), "{e}");
     }
 
     /// A file of no rows is refused, as an empty selection is; it compiled

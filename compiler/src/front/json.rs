@@ -1114,7 +1114,20 @@ impl Parser {
                     None => Vec::new(),
                 };
                 let ignore: Vec<String> = match o.get("ignore_columns") {
-                    Some(ig) => ig.array()?.iter().map(|x| x.str().map(str::to_string)).collect::<Result<_>>()?,
+                    Some(ig) => {
+                        let mut v = Vec::new();
+                        for x in ig.array()? {
+                            let k = x.str()?;
+                            if k == "pre" || k == "post" {
+                                return x.err(format!("ignore_columns `{k}`: a connection's pre and post are always read"));
+                            }
+                            if select.iter().any(|(s, _)| s == k) {
+                                return x.err(format!("ignore_columns `{k}`: `select` reads that column"));
+                            }
+                            v.push(k.to_string());
+                        }
+                        v
+                    }
                     None => Vec::new(),
                 };
                 let conns = match (o.get("connections"), o.get("file")) {
@@ -1368,6 +1381,40 @@ mod tests {
                 let e = read(&text, threads).unwrap_err().to_string();
                 assert!(e.contains(want), "{threads} threads: {e} (want {want})");
             }
+        }
+    }
+
+    /// `ignore_columns` of a file: a weight column left unread gives the
+    /// projection's weight; pre and post cannot be left unread, nor a
+    /// column `select` reads.
+    #[test]
+    fn ignored_columns_give_way_to_the_projection() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("e.csv"), "pre,post,weight,kind\n0,1,1.5,a\n1,0,1.5,b\n").unwrap();
+        let origin = dir.path().join("n.json");
+        let net = |connector: &str| {
+            let text = format!(
+                r#"{{"name":"t","dt_ms":1.0,"populations":[{{"name":"a","size":2,"model":"lif"}}],
+                "projections":[{{"pre":"a","post":"a","weight":3.0,"connector":{connector}}}]}}"#
+            );
+            parse_network(&text, &origin)
+        };
+        let got = net(r#"{"type":"from_list","file":"e.csv","ignore_columns":["weight","kind"]}"#).unwrap();
+        let w = |n: &Network| match &n.projections().next().unwrap().3.connector {
+            Connector::FromList(c) => c.iter().map(|c| c.weight).collect::<Vec<_>>(),
+            c => panic!("{c:?}"),
+        };
+        assert_eq!(w(&got), [None, None], "the file's weights were read");
+        assert_eq!(w(&net(r#"{"type":"from_list","file":"e.csv","ignore_columns":["kind"]}"#).unwrap()), [Some(1.5), Some(1.5)]);
+        for (connector, want) in [
+            (
+                r#"{"type":"from_list","file":"e.csv","ignore_columns":["kind","pre"]}"#,
+                "ignore_columns[1]: ignore_columns `pre`: a connection's pre and post are always read",
+            ),
+            (r#"{"type":"from_list","file":"e.csv","select":{"kind":"a"},"ignore_columns":["kind"]}"#, "ignore_columns `kind`: `select` reads that column"),
+        ] {
+            let e = net(connector).unwrap_err().to_string();
+            assert!(e.contains(want), "{e}");
         }
     }
 }
