@@ -258,7 +258,24 @@ fn external(m: &Machine, r: &Request) -> Result<(Vec<Indexed>, usize)> {
         for (index, &(p, neuron, _)) in t.table.spikes.iter().enumerate() {
             match &pis[p as usize] {
                 Err(reason) => return Err(said(t, index, reason)),
-                Ok(pi) => m.source_at(*pi, neuron).map(|_| ()).map_err(|reason| said(t, index, &reason))?,
+                Ok(pi) => {
+                    m.source_at(*pi, neuron).map_err(|reason| said(t, index, &reason))?;
+                    // A file's label names the neuron its index does (a recording's always does).
+                    if let Some(label) = t.table.labels.as_ref().and_then(|l| l.get(index)) {
+                        let labels = &m.pops[*pi].labels;
+                        if labels.is_empty() {
+                            return Err(said(t, index, &format_args!("label `{label}`, but the population has no labels (leave the field empty)")));
+                        }
+                        let own = labels.get(neuron as usize).map_or("", String::as_str);
+                        if own != label {
+                            let named = match labels.iter().position(|x| x == label) {
+                                Some(k) => format!("neuron {k}'s"),
+                                None => "no neuron's".to_string(),
+                            };
+                            return Err(said(t, index, &format_args!("label `{label}` is {named} (neuron {neuron} is `{own}`)")));
+                        }
+                    }
+                }
             }
         }
     }

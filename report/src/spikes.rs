@@ -1,5 +1,6 @@
 //! Spike files: CSV with header `population,neuron,time` (ms; recordings of
-//! networks with neuron labels add a `label` column, which reading skips), or JSON
+//! networks with neuron labels add a `label` column, kept to be checked
+//! against the network's labels when the spikes are input), or JSON
 //! `{"spikes": [{"population": P, "neuron": N, "time": T}, ...]}`, or NPY
 //! (structured: population index u4, neuron u4, time f8). A CSV or JSON
 //! recording is a valid input, so runs can be chained; an NPY one is not
@@ -23,6 +24,25 @@ pub struct Spike {
 pub struct SpikeTable {
     pub pops: Vec<String>,
     pub spikes: Vec<(u32, u32, f64)>,
+    /// A CSV file's `label` column, if it has one.
+    pub labels: Option<SpikeLabels>,
+}
+
+/// Each spike's label (`of[i]` indexes `names`; [`SpikeLabels::NONE`]: the
+/// field was empty), each label's text once: 4 bytes a spike.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SpikeLabels {
+    pub names: Vec<String>,
+    pub of: Vec<u32>,
+}
+
+impl SpikeLabels {
+    pub const NONE: u32 = u32::MAX;
+
+    /// Spike `i`'s label, unless its field was empty.
+    pub fn get(&self, i: usize) -> Option<&str> {
+        self.of.get(i).filter(|&&l| l != Self::NONE).map(|&l| self.names[l as usize].as_str())
+    }
 }
 
 impl SpikeTable {
@@ -53,7 +73,7 @@ impl SpikeTable {
     }
 
     pub fn from_spikes(spikes: &[Spike]) -> SpikeTable {
-        let mut t = SpikeTable { pops: Vec::new(), spikes: Vec::with_capacity(spikes.len()) };
+        let mut t = SpikeTable { pops: Vec::new(), spikes: Vec::with_capacity(spikes.len()), labels: None };
         let (mut index, mut last) = (Default::default(), None);
         for s in spikes {
             let p = t.intern(&mut index, &mut last, &s.population);
@@ -166,7 +186,8 @@ pub fn table_of_text(text: &str, file: &str, json: bool) -> std::result::Result<
     }
     let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
     let h = rdr.headers().map_err(|e| format!("{file}: {e}"))?.clone();
-    // A recording of a labelled network carries a `label` column, read past.
+    // A recording of a labelled network carries a `label` column: kept, to be
+    // checked against the network's labels (a label that names another neuron, or none, is an error there).
     let cols = h.iter().collect::<Vec<_>>();
     if cols != ["population", "neuron", "time"] && cols != ["population", "neuron", "time", "label"] {
         return Err(format!(
@@ -175,7 +196,12 @@ pub fn table_of_text(text: &str, file: &str, json: bool) -> std::result::Result<
         ));
     }
     // At most a spike a line: no growth by doubling (a third more memory, on average).
-    t.spikes.reserve_exact(text.bytes().filter(|&b| b == b'\n').count() + 1);
+    let lines = text.bytes().filter(|&b| b == b'\n').count() + 1;
+    t.spikes.reserve_exact(lines);
+    let mut label_ix: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    if cols.len() == 4 {
+        t.labels = Some(SpikeLabels { names: Vec::new(), of: Vec::with_capacity(lines) });
+    }
     let mut r = csv::StringRecord::new();
     for i in 0.. {
         let line = i + 2;
@@ -190,6 +216,20 @@ pub fn table_of_text(text: &str, file: &str, json: bool) -> std::result::Result<
             .ok_or_else(|| format!("{file}: line {line}: time `{}` is not a time ≥ 0 in ms", &r[2]))?;
         let p = t.intern(&mut index, &mut last, &r[0]);
         t.spikes.push((p, neuron, time_ms));
+        if let Some(l) = &mut t.labels {
+            let text = r.get(3).unwrap_or("");
+            let id = if text.is_empty() {
+                SpikeLabels::NONE
+            } else if let Some(&id) = label_ix.get(text) {
+                id
+            } else {
+                let id = l.names.len() as u32;
+                l.names.push(text.to_string());
+                label_ix.insert(text.to_string(), id);
+                id
+            };
+            l.of.push(id);
+        }
     }
     Ok(t)
 }

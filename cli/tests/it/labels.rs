@@ -43,3 +43,42 @@ fn labels_name_neurons_in_connections_and_recordings() {
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && e.contains("unknown column `kind`"), "{e}");
 }
+
+/// An input file's `label` column (a recording of a labelled network has
+/// one) must name the neuron its index does: it was read and dropped, so a
+/// label naming another neuron, or none, went unnoticed.
+#[test]
+fn an_input_files_labels_must_name_its_neurons() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let net = serde_json::json!({"name": "i", "dt_ms": 1.0, "populations": [
+        {"name": "in", "size": 3, "model": "input", "labels": ["x", "y", "z"], "record": ["spikes"]},
+        {"name": "plain", "size": 2, "model": "input", "record": ["spikes"]}
+    ]});
+    std::fs::write(d.join("in.json"), net.to_string()).unwrap();
+    let run = |spikes: &str| {
+        std::fs::write(d.join("s.csv"), spikes).unwrap();
+        Command::new(env!("CARGO_BIN_EXE_nerve"))
+            .current_dir(d)
+            .args(["run", "in.json", "--arch", "spinnaker", "--steps", "5", "--input", "s.csv", "--record", "rec.csv", "-q"])
+            .output()
+            .unwrap()
+    };
+    let o = run("population,neuron,time,label\nin,0,1,x\nin,2,2,z\nplain,1,2,\n");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rec = std::fs::read_to_string(d.join("rec.csv")).unwrap();
+    assert_eq!(rec, "population,neuron,time,label\nin,0,1,x\nin,2,2,z\nplain,1,2,\n");
+    // The recording is an input as it is.
+    let o = run(&rec);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for (spikes, want) in [
+        ("population,neuron,time,label\nin,0,1,x\nin,0,2,y\n", "spike 1 (`in` neuron 0 at 2 ms): label `y` is neuron 1's (neuron 0 is `x`)"),
+        ("population,neuron,time,label\nin,1,2,w\n", "spike 0 (`in` neuron 1 at 2 ms): label `w` is no neuron's (neuron 1 is `y`)"),
+        ("population,neuron,time,label\nplain,1,2,x\n", "label `x`, but the population has no labels"),
+    ] {
+        let o = run(spikes);
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{spikes}: {e}");
+        assert!(e.contains("s.csv") && e.contains(want), "{spikes}: {e}");
+    }
+}
