@@ -38,7 +38,8 @@ pub struct CompileArgs {
 /// run` takes too when it is given a network instead of an image.
 #[derive(Args, Clone, PartialEq)]
 pub struct BuildArgs {
-    /// Seed for placement refinement (connectors carry their own seeds).
+    /// Seed for placement refinement (connectors carry their own seeds; refused with a
+    /// placement file, which is used as it is).
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Placement: `pack` (fewest tiles and chips), `spread` (every tile), or a CSV
@@ -52,6 +53,7 @@ pub struct BuildArgs {
     /// Placement refinement effort: annealing moves per slice (0 turns refinement off). The moves
     /// in all are capped at 1e7 / (the slices' mean number of neighbours), at least one per slice,
     /// so that dense slice graphs place in seconds; the mapping report gives the moves tried.
+    /// Refused with a placement file, which is used as it is.
     #[arg(long, default_value_t = 60)]
     effort: u32,
     /// Shared routes: a projection's source slices all route to every slice of its target population
@@ -111,6 +113,19 @@ pub fn nir_options_fit(network: &InputFile, nir: &NirImportArgs, sub: &str) {
     let given = nir.given();
     if !given.is_empty() && network.content != Content::Nir && network.content != Content::Image {
         super::usage_error(sub, &format!("{}: only for a NIR network (HDF5, .nir); {} is not one", given.join(", "), network.path.display()));
+    }
+}
+
+/// Refuses the placement refinement's options with a placement file, as a
+/// usage error of subcommand `sub`: the file's placement is used as given
+/// (they were ignored without a word).
+pub fn placement_options_fit(b: &BuildArgs, sub: &str) {
+    if matches!(b.placement.as_str(), "pack" | "spread") {
+        return;
+    }
+    let given: Vec<&str> = [("--effort", b.effort != 60), ("--seed", b.seed != 0)].into_iter().filter(|f| f.1).map(|f| f.0).collect();
+    if !given.is_empty() {
+        super::usage_error(sub, &format!("{}: refine a placement by pack or spread; the placement file {} is used as it is", given.join(", "), b.placement));
     }
 }
 
@@ -253,6 +268,7 @@ fn flag_words(e: nerve_compiler::CompileError) -> Box<dyn std::error::Error> {
 pub fn run(a: CompileArgs) -> Result<()> {
     let network = InputFile::open(&a.network).map_err(|e| format!("cannot read {}: {e}", a.network.display()))?;
     nir_options_fit(&network, &a.build.nir, "compile");
+    placement_options_fit(&a.build, "compile");
     let arch = Arch::load(&a.arch)?;
     let out_path = match &a.output {
         Some(o) => o.clone(),

@@ -233,6 +233,7 @@ fn check_usage(a: &RunArgs, input: &InputFile) {
             usage_error(&format!("{}: a network needs --arch to be compiled (`nerve arch list`), or give an image from `nerve compile`", a.image.display()));
         }
         crate::cmd::compile::nir_options_fit(input, &a.build.nir, "run");
+        crate::cmd::compile::placement_options_fit(&a.build, "run");
     } else {
         let mut wrong: Vec<&str> = a.build.given();
         for (name, set) in [("--arch", a.arch.is_some()), ("--save-image", a.save_image.is_some()), ("--compile-report", a.compile_report.is_some())] {

@@ -113,6 +113,35 @@ fn inspect_counts_chips_in_use_as_compile_does() {
     run_ok(nerve().current_dir(d).args(["compile", "net.json", "--arch", "spinnaker", "--placement", "place.csv", "-o", "x.img", "-q"]));
     let s = run_ok(nerve().current_dir(d).args(["inspect", "x.img"]));
     assert!(s.contains("2 of 288 chips)"), "{s}");
+    // A placement file is used as it is: the refinement's options are
+    // refused with it (they were ignored without a word), by compile and run.
+    for (extra, named) in [(&["--effort", "1000"][..], "--effort"), (&["--seed", "9"], "--seed"), (&["--effort", "5", "--seed", "1"], "--effort, --seed")] {
+        for (sub, out_args) in [("compile", ["-o", "y.img"]), ("run", ["--steps", "3"])] {
+            let out =
+                nerve().current_dir(d).args([sub, "net.json", "--arch", "spinnaker", "--placement", "place.csv"]).args(out_args).args(extra).output().unwrap();
+            let e = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{sub} {extra:?}: {e}");
+            assert!(
+                e.contains(&format!("{named}: refine a placement by pack or spread; the placement file place.csv is used as it is")),
+                "{sub} {extra:?}: {e}"
+            );
+        }
+    }
+    run_ok(nerve().current_dir(d).args([
+        "compile",
+        "net.json",
+        "--arch",
+        "spinnaker",
+        "--placement",
+        "spread",
+        "--effort",
+        "5",
+        "--seed",
+        "1",
+        "-o",
+        "y.img",
+        "-q",
+    ]));
 }
 
 /// An image read from a pipe (`nerve run <(…)`, `cat x.img | nerve run
