@@ -417,6 +417,10 @@ fn run_rank(
     if a.save_weights.is_some() && m.cores.iter().all(|c| c.plastic.is_empty()) {
         return Err(format!("--save-weights: {} has no learning projections (a projection with `plasticity`)", a.image.display()).into());
     }
+    // A .json name would hold CSV.
+    if let Some(w) = a.save_weights.as_deref().filter(|w| nerve_report::has_extension(w, "json")) {
+        return Err(format!("--save-weights {}: learned weights are written as CSV (or NPY for a .npy name), not JSON: name it .csv", w.display()).into());
+    }
     // The network read again (the run may have compiled it from this very
     // file) and checked for what it could not save, before the run.
     let to_save = match &a.save_network {

@@ -430,6 +430,19 @@ const ROWS: &[(&str, &str, Check)] = &[
     ("run", "--save-weights", |d| {
         nerve(d, "run stdp.json --arch loihi --steps 60 --save-weights w.csv -q");
         assert_eq!(text(d, "w.csv").lines().count(), 1 + 12);
+        // A .json name would hold CSV: refused before the run, nothing written.
+        let o = Command::new(env!("CARGO_BIN_EXE_nerve"))
+            .current_dir(d)
+            .args(["run", "stdp.json", "--arch", "loihi", "--steps", "60", "--save-weights", "w.Json", "-q"])
+            .output()
+            .unwrap();
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            o.status.code() == Some(1)
+                && e.contains("--save-weights w.Json: learned weights are written as CSV (or NPY for a .npy name), not JSON: name it .csv"),
+            "{e}"
+        );
+        assert!(!d.join("w.Json").exists());
     }),
     ("run", "--save-network", |d| {
         nerve(d, "run stdp.json --arch loihi --steps 30 --save-network sn.json -q");
