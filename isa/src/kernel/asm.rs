@@ -81,8 +81,13 @@ pub fn assemble(text: &str) -> Result<Kernel, AsmError> {
         }
         if let Some(d) = s.strip_prefix('.') {
             let (dir, rest) = d.split_once(char::is_whitespace).unwrap_or((d, ""));
-            let names: Vec<String> = rest.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect();
-            for n in &names {
+            // Slots are numbered by their place in the list: an empty name
+            // (a stray comma) would shift the ones after it.
+            let names: Vec<String> = if rest.trim().is_empty() { Vec::new() } else { rest.split(',').map(|x| x.trim().to_string()).collect() };
+            for (i, n) in names.iter().enumerate() {
+                if n.is_empty() {
+                    return err(line, format!("name {} of the list is empty (a comma too many?)", i + 1));
+                }
                 if !is_ident(n) {
                     return err(line, format!("`{n}` is not a valid name (letters, digits, `_`, `.`; not starting with a digit)"));
                 }

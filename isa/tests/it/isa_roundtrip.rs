@@ -120,6 +120,12 @@ fn assembler_errors_name_the_line() {
     assert!(e.contains("32 bits"), "{e}");
     let e = assemble(".kernel k\n.state v, v\n").unwrap_err().to_string();
     assert!(e.contains("duplicate state name `v`"), "{e}");
+    // Slots are numbered by their place: an empty name was dropped, and `w` became slot 1.
+    for (list, at) in [("v,,w", 2), ("v, w,", 3), (",v", 1)] {
+        let e = assemble(&format!(".kernel k\n.state {list}\n    lds r0, w\n")).unwrap_err().to_string();
+        assert!(e.contains("line 2") && e.contains(&format!("name {at} of the list is empty")), "{list}: {e}");
+    }
+    assert!(assemble(".kernel k\n.state\n.param p\n").unwrap().state.is_empty());
     // One sign at most, and none inside a number or a register: Rust's parsers took a second.
     for (text, tok) in [
         ("movi r0, --5", "--5"),
