@@ -11,6 +11,10 @@ pub enum CompileError {
     #[error("cannot read {path}: {source}")]
     Io { path: String, source: std::io::Error },
 
+    /// An output file (an exported NIR file) cannot be written.
+    #[error("cannot write {path}: {source}")]
+    Write { path: String, source: std::io::Error },
+
     /// A file the network or the options name (a NIR file, a connection
     /// list, a placement file) cannot be read: missing, a directory, not
     /// permitted. Apart from `Format` so that callers can tell a file they

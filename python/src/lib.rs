@@ -64,7 +64,7 @@ fn arch_err(e: ArchError) -> PyErr {
 
 fn compile_err(e: CompileError) -> PyErr {
     match e {
-        CompileError::Io { ref source, .. } | CompileError::ReadFile { ref source, .. } => os_error(source, &e),
+        CompileError::Io { ref source, .. } | CompileError::Write { ref source, .. } | CompileError::ReadFile { ref source, .. } => os_error(source, &e),
         CompileError::Arch(a) => arch_err(a),
         _ => value_error(py_words(&e.to_string())),
     }
@@ -447,7 +447,7 @@ fn compile(
     });
     remove_dir(py, tmpdir.as_ref());
     let (out, choice) = result.map_err(|e| match (&src, e) {
-        (_, e @ (CompileError::Io { .. } | CompileError::ReadFile { .. } | CompileError::Arch(_))) => compile_err(e),
+        (_, e @ (CompileError::Io { .. } | CompileError::Write { .. } | CompileError::ReadFile { .. } | CompileError::Arch(_))) => compile_err(e),
         // The temporary file means nothing to the caller; what it holds does.
         (Source::Graph(file, _), e) => value_error(py_words(&e.to_string().replace(&file.display().to_string(), GRAPH_ORIGIN))),
         (_, e) => compile_err(e),

@@ -460,6 +460,8 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     // The JSON was written, then --binary failed.
     ("export spinnaker-tables good.img -o out/t.json --binary nodir/t.bin", 1, &["--binary nodir/t.bin", "does not exist"]),
     ("export nir m.nir --arch loihi -o m.nir", 1, &["-o m.nir", "would overwrite it"]),
+    // A write error said "cannot read" (/dev/full: Linux).
+    ("export nir m.nir --arch loihi -o /dev/full", 1, &["cannot write /dev/full"]),
     ("export pynn good.json --arch spinnaker -o good.json", 1, &["-o good.json", "would overwrite it"]),
     ("export pynn good.json --arch spinnaker -o sp_a.csv --input sp_a.csv", 1, &["-o sp_a.csv", "would overwrite it"]),
     ("compile good.json --arch spinnaker --placement pl_slice.csv -o pl_slice.csv", 1, &["-o pl_slice.csv", "would overwrite it"]),

@@ -636,7 +636,7 @@ pub fn write_nir(g: &NirGraph, path: &Path) -> Result<()> {
     fb.add_group(node.finish());
     // Whole: through a temporary file renamed into place (a failed write leaves no partial file).
     nerve_isa::files::write_whole(path, |tmp| fb.write(tmp).map_err(|e| std::io::Error::other(e.to_string())))
-        .map_err(|source| CompileError::Io { path: file, source })
+        .map_err(|source| CompileError::Write { path: file, source })
 }
 
 /// An integer field (a shape or geometry: nir's shape arithmetic indexes with it).
