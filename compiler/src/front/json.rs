@@ -503,6 +503,14 @@ impl Parser {
                 }
             },
         };
+        // `spike_times` belongs to spike-source arrays only (read above for them).
+        if !matches!(model, Model::SpikeSourceArray { .. }) {
+            if let Some(s) = o.get("spike_times") {
+                return s.err(format!(
+                    "`spike_times` is for spike_source_array populations, not `{model_name}` (an `input` population takes spikes from `nerve run --input`)"
+                ));
+            }
+        }
         // The population-level seed belongs to Poisson sources only.
         if !matches!(model, Model::SpikeSourcePoisson { .. }) {
             if let Some(s) = o.get("seed") {
@@ -1415,6 +1423,20 @@ mod tests {
         ] {
             let e = net(connector).unwrap_err().to_string();
             assert!(e.contains(want), "{e}");
+        }
+    }
+
+    /// `spike_times` on a population of another model names its place; the
+    /// message said the key was unknown and listed it among those allowed.
+    #[test]
+    fn spike_times_belong_to_spike_source_arrays() {
+        for (model, params) in [("lif", ""), ("input", ""), ("spike_source_poisson", r#","params":{"rate":5.0}"#)] {
+            let text = format!(r#"{{"name":"t","dt_ms":1.0,"populations":[{{"name":"a","size":1,"model":"{model}","spike_times":[1.0]{params}}}]}}"#);
+            let e = parse_network(&text, Path::new("n.json")).unwrap_err().to_string();
+            assert!(
+                e.contains("$.populations[0].spike_times") && e.contains(&format!("`spike_times` is for spike_source_array populations, not `{model}`")),
+                "{e}"
+            );
         }
     }
 }
