@@ -65,7 +65,7 @@ fn loihi_rule(r: &LoihiPlasticity) -> String {
 pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Result<Script> {
     super::no_electrical(TARGET, net)?;
     let dt = net.dt_ms;
-    let steps = o.steps.unwrap_or_else(|| (net.duration_ms.unwrap_or(1000.0) / dt).round().max(1.0) as u32);
+    let steps = o.steps.unwrap_or_else(|| nerve_isa::time::steps_of(net.duration_ms.unwrap_or(1000.0), dt).max(1.0) as u32);
     if steps == 0 {
         return Err(refuse(TARGET, "the run", "0 steps"));
     }

@@ -358,13 +358,11 @@ impl Parser {
             if v <= 0.0 {
                 return d.err(format!("the duration must be positive, found {} ms", num(v)));
             }
-            // Exported scripts run this long: no longer than a run can be.
-            if (v / dt_ms).ceil() > MAX_STEPS as f64 {
-                return d.err(format!(
-                    "a duration of {} ms is {:e} timesteps of {dt_ms} ms: more than {MAX_STEPS}, the most a run takes",
-                    num(v),
-                    (v / dt_ms).ceil()
-                ));
+            // Exported scripts run this long: no longer than a run can be
+            // (in timesteps as every time becomes them: the nearest, a half up).
+            let steps = nerve_isa::time::steps_of(v, dt_ms);
+            if steps > MAX_STEPS as f64 {
+                return d.err(format!("a duration of {} ms is {steps:e} timesteps of {dt_ms} ms: more than {MAX_STEPS}, the most a run takes", num(v)));
             }
             net.duration_ms = Some(v);
         }
@@ -1438,5 +1436,21 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    /// A duration becomes timesteps as every time does (the nearest, a half
+    /// up): 4294967295.4 ms at dt 1 is the most steps a run takes, not one
+    /// more (it was rounded up and refused).
+    #[test]
+    fn a_duration_counts_its_nearest_timestep() {
+        let net = |d: &str| {
+            parse_network(
+                &format!(r#"{{"name":"t","dt_ms":1.0,"duration_ms":{d},"populations":[{{"name":"a","size":1,"model":"lif"}}]}}"#),
+                Path::new("n.json"),
+            )
+        };
+        assert_eq!(net("4294967295.4").unwrap().duration_ms, Some(4294967295.4));
+        let e = net("4294967295.5").unwrap_err().to_string();
+        assert!(e.contains("$.duration_ms") && e.contains("4.294967296e9 timesteps of 1 ms: more than 4294967295"), "{e}");
     }
 }
