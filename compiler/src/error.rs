@@ -32,8 +32,9 @@ pub enum CompileError {
     DoesNotFit { population: String, arch: String, limit: String, required: u64, available: u64, hint: String },
 
     /// The machine has too few cores (or chips) for the partitioned network.
-    #[error("the network needs {required} cores but `{arch}` has {available}{hint}")]
-    TooFewCores { arch: String, required: u64, available: u64, hint: String },
+    /// `at_least`: "at least " when `required` counts the neurons alone (found before the synapses are built).
+    #[error("the network needs {at_least}{required} cores but `{arch}` has {available}{hint}")]
+    TooFewCores { arch: String, at_least: &'static str, required: u64, available: u64, hint: String },
 
     /// A projection cannot be expressed on the target.
     #[error("projection {projection}: {reason}")]

@@ -52,6 +52,7 @@ fn setup(dir: &Path) {
     // Not UTF-8: named where; a byte-order mark is no error (below, a good network with one).
     std::fs::write(dir.join("notutf8.json"), b"{\"dt_ms\": 1.0, \"populations\": [{\"name\": \"a\xff\", \"size\": 2, \"model\": \"lif\"}]}").unwrap();
     w("negrate.json", &pops(r#"{"name":"a","size":1,"model":"spike_source_poisson","params":{"rate":-5}}"#));
+    w("crowd.json", &pops(r#"{"name":"a","size":5000,"model":"lif"},{"name":"s","size":10,"model":"spike_source_poisson","params":{"rate":5}}"#));
     w("unkpop.json", &one(r#"{"pre":"a","post":"b","weight":1,"connector":{"type":"all_to_all"}}"#));
     w("badconn.json", &one(r#"{"pre":"a","post":"a","weight":1,"connector":{"type":"small_world"}}"#));
     w("pbig.json", &one(r#"{"pre":"a","post":"a","weight":1,"connector":{"type":"fixed_probability","p":1.5}}"#));
@@ -240,8 +241,10 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("compile badplast.json --arch spinnaker -o out/x.img", 1, &["unknown plasticity type `hebbian`"]),
     ("compile badrule.json --arch loihi -o out/x.img", 1, &["cannot read `q0`"]),
     ("compile missing.json --arch spinnaker -o out/x.img", 1, &["missing.json"]),
-    ("compile huge.json --arch spinnaker -o out/x.img", 1, &["1000000000000 synapses", "GiB", "available"]),
-    ("compile billion.json --arch loihi -o out/x.img", 1, &["1000000022 neurons", "GiB"]),
+    // Past the cores first (its neurons alone), then past the memory (export builds no cores).
+    ("compile huge.json --arch spinnaker -o out/x.img", 1, &["needs at least 7814 cores but `spinnaker` has 4896"]),
+    ("compile billion.json --arch loihi -o out/x.img", 1, &["needs at least 976565 cores but `loihi` has 4096"]),
+    ("export lava billion.json --arch loihi -o out/x.py", 1, &["1000000022 neurons", "GiB"]),
     ("compile short.nir --arch loihi -o out/x.img", 1, &["short.nir", "values, its shape"]),
     ("export pynn huge.json --arch spinnaker -o out/x.py", 1, &["1000000000000 synapses"]),
     // Durations beyond the steps a run takes (spike arrays for every step were written on for ever).
@@ -460,6 +463,12 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     // The JSON was written, then --binary failed.
     ("export spinnaker-tables good.img -o out/t.json --binary nodir/t.bin", 1, &["--binary nodir/t.bin", "does not exist"]),
     ("export nir m.nir --arch loihi -o m.nir", 1, &["-o m.nir", "would overwrite it"]),
+    // More neurons than cores for them: refused before any synapse is built, at least as many as the neurons alone need.
+    (
+        "compile crowd.json --arch spinnaker --neurons-per-core 1 -o out/x.img",
+        1,
+        &["needs at least 5010 cores but `spinnaker` has 4896", "or a higher cap of neurons per core"],
+    ),
     // A write error said "cannot read" (/dev/full: Linux).
     ("export nir m.nir --arch loihi -o /dev/full", 1, &["cannot write /dev/full"]),
     ("export pynn good.json --arch spinnaker -o good.json", 1, &["-o good.json", "would overwrite it"]),

@@ -442,6 +442,18 @@ fn shrink_for_axons(arch: &Arch, net: &Network, syn: &[Synapses], splits: &mut [
     Ok(())
 }
 
+/// The most neurons a slice of `p` may hold: the tightest of the core's
+/// limit, the population's own cap and the compile option's. Slices start
+/// there and only shrink.
+pub(crate) fn slice_cap(arch: &Arch, p: &Population, neurons_per_core: Option<u32>) -> u32 {
+    [p.max_per_core, neurons_per_core].into_iter().flatten().fold(arch.core.max_neurons, u32::min)
+}
+
+/// Cores the network's neurons alone need, at the least (`slice_cap`).
+pub(crate) fn least_cores(arch: &Arch, net: &Network, neurons_per_core: Option<u32>) -> u64 {
+    net.pops().map(|(_, p)| u64::from(p.size.div_ceil(slice_cap(arch, p, neurons_per_core).max(1)))).sum()
+}
+
 /// Finds a split of every population under every core limit.
 pub fn partition(
     arch: &Arch,
@@ -452,10 +464,7 @@ pub fn partition(
     progress: &mut dyn FnMut(&str),
 ) -> Result<(Vec<Split>, SliceConns)> {
     let c = &arch.core;
-    // The tightest of the core's limit, the population's own cap and the
-    // compile option's.
-    let cap = |p: &Population| [p.max_per_core, neurons_per_core].into_iter().flatten().fold(c.max_neurons, u32::min);
-    let mut splits: Vec<Split> = net.pops().map(|(_, p)| Split::new(p.size, cap(p))).collect();
+    let mut splits: Vec<Split> = net.pops().map(|(_, p)| Split::new(p.size, slice_cap(arch, p, neurons_per_core))).collect();
     let mut steps = vec![0u32; splits.len()];
     // Every change shrinks a slice size, so the rounds end.
     let mut round = 0u32;

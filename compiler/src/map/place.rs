@@ -238,6 +238,7 @@ pub fn place(arch: &Arch, net: &Network, splits: &[Split], traffic: &Traffic, op
     if n_slices > arch.num_cores() as u64 {
         return Err(CompileError::TooFewCores {
             arch: arch.name.clone(),
+            at_least: "",
             required: n_slices,
             available: arch.num_cores() as u64,
             hint: format!(" ({} tiles × {} cores); use a profile with more chips", arch.num_tiles(), arch.cores_per_tile()),
