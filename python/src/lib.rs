@@ -112,6 +112,10 @@ fn int_arg(v: &Bound<'_, PyAny>, name: &str, lo: u64, hi: u64) -> PyResult<u64> 
     let out_of_range =
         || PyValueError::new_err(format!("{name}: {} is out of range: give an integer from {lo} to {hi}", v.str().map(|s| s.to_string()).unwrap_or_default()));
     // Floats (2.0 too) are refused as Python's range() refuses them; numpy integers pass through __index__.
+    // A bool is an int to Python, but `threads=False` meaning 0 (one per CPU) is a slip.
+    if v.is_instance_of::<PyBool>() {
+        return Err(PyTypeError::new_err(format!("{name}: expected an integer, got bool")));
+    }
     let n = match v.extract::<i128>() {
         Ok(n) => n,
         Err(e) if e.is_instance_of::<PyOverflowError>(v.py()) => return Err(out_of_range()),
@@ -176,6 +180,10 @@ fn float_arg(v: &Bound<'_, PyAny>, name: &str) -> PyResult<f64> {
     // ints and numpy scalars too (anything with __float__), as Python's float() takes them; not strings.
     if v.is_instance_of::<pyo3::types::PyString>() {
         return Err(PyTypeError::new_err(format!("{name}: expected a number, got str")));
+    }
+    // Nor a bool (Python's or numpy's), which would be 0 or 1.
+    if v.is_instance_of::<PyBool>() || numpy_kind(v).as_deref() == Some("b") {
+        return Err(PyTypeError::new_err(format!("{name}: expected a number, got {}", type_name(v))));
     }
     v.extract::<f64>().map_err(|_| PyTypeError::new_err(format!("{name}: expected a number, got {}", type_name(v))))
 }
@@ -276,7 +284,17 @@ impl PyArch {
 /// An architecture profile: a built-in name (`nerve.archs()`) or a .toml/.json profile file.
 #[pyfunction]
 fn arch(#[pyo3(from_py_with = arch_name_arg)] name: PathBuf) -> PyResult<PyArch> {
-    Ok(PyArch { arch: Arch::load(&name.to_string_lossy()).map_err(arch_err)? })
+    Ok(PyArch { arch: load_arch(&name)? })
+}
+
+/// A built-in name or a profile file; a path that is not UTF-8 is no
+/// built-in name, and is read as it is (its lossy text named another file).
+fn load_arch(p: &std::path::Path) -> PyResult<Arch> {
+    match p.to_str() {
+        Some(s) => Arch::load(s),
+        None => Arch::from_file(p),
+    }
+    .map_err(arch_err)
 }
 
 /// The built-in architecture profiles' names.
@@ -290,7 +308,7 @@ fn arch_of(a: &Bound<'_, PyAny>) -> PyResult<Arch> {
         return Ok(p.get().arch.clone());
     }
     if let Ok(s) = a.extract::<PathBuf>() {
-        return Arch::load(&s.to_string_lossy()).map_err(arch_err);
+        return load_arch(&s);
     }
     Err(PyTypeError::new_err(format!("arch: expected a profile name, a profile file or a nerve.Arch, got {}", type_name(a))))
 }
@@ -620,7 +638,19 @@ impl PyRun {
 
 /// `x` as a numpy array and its dtype's kind; an empty one (`[]` is
 /// float64) as kind "i", to pass as neurons or times alike.
-fn as_array<'py>(np: &Bound<'py, PyModule>, x: &Bound<'py, PyAny>) -> PyResult<(Bound<'py, PyAny>, String)> {
+fn as_array<'py>(np: &Bound<'py, PyModule>, x: &Bound<'py, PyAny>, at: &str) -> PyResult<(Bound<'py, PyAny>, String)> {
+    // numpy makes [0, True] an int64 array: a bool among other values is
+    // refused as a bool array is, not taken as 0 or 1.
+    if !x.hasattr("dtype")? && !x.is_instance_of::<PyString>() {
+        if let Ok(items) = x.try_iter() {
+            for (i, item) in items.enumerate() {
+                let item = item?;
+                if item.is_instance_of::<PyBool>() || numpy_kind(&item).as_deref() == Some("b") {
+                    return Err(PyValueError::new_err(format!("{at}[{i}]: a bool ({}) is not a number", item.repr()?)));
+                }
+            }
+        }
+    }
     let a = np.call_method1("asarray", (x,))?;
     let kind: String = a.getattr("dtype")?.getattr("kind")?.extract()?;
     let size: usize = a.getattr("size")?.extract()?;
@@ -647,7 +677,7 @@ fn spikes_in(py: Python<'_>, inputs: &Bound<'_, PyAny>) -> PyResult<Vec<Input>> 
                 .ok()
                 .filter(|p: &Vec<Bound<'_, PyAny>>| p.len() == 2)
                 .ok_or_else(|| PyValueError::new_err(format!("{at}: expected a pair (neurons, times_ms) of equal-length arrays")))?;
-            let (neurons, kind) = as_array(&np, &pair[0])?;
+            let (neurons, kind) = as_array(&np, &pair[0], &format!("{at}: neurons"))?;
             if !(kind == "i" || kind == "u") {
                 return Err(PyValueError::new_err(format!("{at}: neuron indices must be integers, got dtype {}", neurons.getattr("dtype")?.str()?)));
             }
@@ -665,7 +695,7 @@ fn spikes_in(py: Python<'_>, inputs: &Bound<'_, PyAny>) -> PyResult<Vec<Input>> 
             };
             // Numbers of ms only: numpy's float64 cast took timedelta64[s] 3 as 3 ms, a
             // datetime64 as its days since 1970, "1.5" as 1.5, and dropped imaginary parts.
-            let (times, kind) = as_array(&np, &pair[1])?;
+            let (times, kind) = as_array(&np, &pair[1], &format!("{at}: times_ms"))?;
             if !matches!(kind.as_str(), "f" | "i" | "u") {
                 return Err(PyValueError::new_err(format!("{at}: times_ms must be numbers (ms), got dtype {}", times.getattr("dtype")?.str()?)));
             }
@@ -684,8 +714,32 @@ fn spikes_in(py: Python<'_>, inputs: &Bound<'_, PyAny>) -> PyResult<Vec<Input>> 
         }
         return Ok(per_pop);
     }
-    // A structured array's records become tuples through `tolist`.
-    let list = if inputs.hasattr("dtype")? { inputs.call_method0("tolist")? } else { inputs.clone() };
+    // A structured array's records become tuples through `tolist`, its
+    // fields taken by name where they are named (they were read in their
+    // order: `(population, time_ms, neuron)` records swapped neuron and time).
+    let list = if inputs.hasattr("dtype")? {
+        let names: Option<Vec<String>> = inputs.getattr("dtype")?.getattr("names")?.extract().ok();
+        let fields = match names {
+            None => inputs.clone(),
+            Some(names) => {
+                let has = |n: &str| names.iter().any(|x| x == n);
+                let time = ["time_ms", "time"].into_iter().find(|t| has(t));
+                match time {
+                    Some(time) if names.len() == 3 && has("population") && has("neuron") => inputs.get_item(vec!["population", "neuron", time])?,
+                    _ if names.iter().enumerate().all(|(i, n)| *n == format!("f{i}")) => inputs.clone(),
+                    _ => {
+                        return Err(PyValueError::new_err(format!(
+                            "inputs: a structured array's fields are named population, neuron and time_ms (or time), in any order, or left unnamed (f0, f1, f2); found {}",
+                            names.join(", ")
+                        )))
+                    }
+                }
+            }
+        };
+        fields.call_method0("tolist")?
+    } else {
+        inputs.clone()
+    };
     let items: Vec<Bound<'_, PyAny>> = list.extract().map_err(|_| {
         PyTypeError::new_err(format!(
             "inputs: expected a dict {{population: (neurons, times_ms)}} or a list of (population, neuron, time_ms), got {}",
@@ -893,6 +947,19 @@ impl PyImage {
             }
             (m, _) => m.unwrap_or(1 << 31),
         };
+        if let Some(path) = &probe_out {
+            // Before the run, as `nerve run` checks: a file that cannot be
+            // written was found after the whole run, and the run was lost.
+            nerve_report::check_outputs(&[("probe_out", path)], &[]).map_err(|m| {
+                if m.contains("is a directory") {
+                    PyIsADirectoryError::new_err(m)
+                } else if m.contains("does not exist") {
+                    PyFileNotFoundError::new_err(m)
+                } else {
+                    PyOSError::new_err(m)
+                }
+            })?;
+        }
         let stream = match &probe_out {
             None => None,
             Some(_) if probes.is_empty() => return Err(PyValueError::new_err("probe_out: no probes to write (give probes=…)")),

@@ -619,6 +619,49 @@ def test_the_list_form_refuses_what_the_dict_form_refuses():
         assert as_pairs(img.run(10, inputs=[("inp", n0, t0), ("inp", 7, 4.0)]).spikes) == want
 
 
+def test_bools_and_field_names_are_not_taken_as_numbers():
+    # A Python bool is an int: threads=False was 0 (one thread per CPU),
+    # neurons_per_core=True one neuron a core; [0, True] became an int64 array.
+    img = nerve.compile(input_net(), "spinnaker")
+    for kw in [dict(threads=False), dict(steps=True)]:
+        with pytest.raises(TypeError, match=r": expected an integer, got bool"):
+            img.run(**{"steps": 5, **kw})
+    with pytest.raises(TypeError, match=r"neurons_per_core: expected an integer, got bool"):
+        nerve.compile(input_net(), "spinnaker", neurons_per_core=True)
+    with pytest.raises(TypeError, match=r"shared_routes: expected a number, got bool"):
+        nerve.compile(input_net(), "spinnaker", shared_routes=np.True_)
+    with pytest.raises(ValueError, match=r'^inputs\["inp"\]: neurons\[1\]: a bool \(True\) is not a number'):
+        img.run(5, inputs={"inp": ([0, True], [1.0, 3.0])})
+    with pytest.raises(ValueError, match=r'^inputs\["inp"\]: times_ms\[0\]: a bool \(np.True_\) is not a number'):
+        img.run(5, inputs={"inp": ([0], [np.True_])})
+    # A structured array's fields by their names, in any order; unnamed ones in order.
+    want = as_pairs(img.run(10, inputs=[("inp", 0, 3.0), ("inp", 2, 1.0)]).spikes)
+    swapped = np.array([("inp", 3.0, 0), ("inp", 1.0, 2)], dtype=[("population", "U8"), ("time_ms", "f8"), ("neuron", "i8")])
+    assert as_pairs(img.run(10, inputs=swapped).spikes) == want
+    plain = np.array([("inp", 0, 3.0), ("inp", 2, 1.0)], dtype="U8,i8,f8")
+    assert as_pairs(img.run(10, inputs=plain).spikes) == want
+    odd = np.array([("inp", 3.0, 0)], dtype=[("pop", "U8"), ("t", "f8"), ("n", "i8")])
+    with pytest.raises(ValueError, match=r"fields are named population, neuron and time_ms .* found pop, t, n"):
+        img.run(10, inputs=odd)
+
+
+def test_a_profile_file_named_in_other_than_utf8_is_read(tmp_path):
+    # Its name went through lossy text, and another file was looked for.
+    name = os.fsdecode(tmp_path) + os.sep + os.fsdecode(b"caf\xe9.toml")
+    with open(os.fsencode(name), "w") as f:
+        f.write(nerve.arch("spinnaker").to_toml())
+    assert nerve.arch(name).name == "spinnaker"
+
+
+def test_a_probe_file_that_cannot_be_written_is_refused_before_the_run(tmp_path):
+    # It was found after the whole run, and the run was lost.
+    img = nerve.compile(input_net(), "spinnaker")
+    with pytest.raises(FileNotFoundError, match=r"probe_out .*v.npy: the directory .* does not exist"):
+        img.run(10, probes=["out:v"], probe_out=tmp_path / "no" / "v.npy")
+    with pytest.raises(IsADirectoryError, match=r"is a directory"):
+        img.run(10, probes=["out:v"], probe_out=tmp_path)
+
+
 def test_input_errors_name_the_spike_in_its_array():
     # A spike the machine refuses was named by its place among all the
     # dict's spikes ("inputs: spike 2"); now by its population's array.
