@@ -437,7 +437,9 @@ fn probes(m: &Machine, specs: &[String]) -> Result<Vec<(u32, u8)>> {
             .find(|(_, p)| p.name == pop)
             .ok_or_else(|| Error::Request(format!("probe `{spec}`: no population `{pop}` (populations: {})", names(m))))?;
         let v = p.vars.iter().find(|v| v.name == var).ok_or_else(|| {
-            Error::Request(if p.vars.is_empty() {
+            Error::Request(if p.model == nerve_isa::image::RELAY_MODEL {
+                format!("probe `{spec}`: `{pop}` is a relay the compiler added for long delays, not a population of the network: it has no variables, and its spikes are not recorded")
+            } else if p.vars.is_empty() {
                 format!("probe `{spec}`: `{pop}` (model `{}`) has no variables to probe; its spikes can be recorded", p.model)
             } else {
                 format!("probe `{spec}`: `{pop}` has no variable `{var}` (it has: {})", p.vars.iter().map(|v| v.name.as_str()).collect::<Vec<_>>().join(", "))

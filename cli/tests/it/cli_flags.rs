@@ -751,6 +751,10 @@ fn recordings_leave_out_the_compilers_relays() {
         let pops: BTreeSet<&str> = csv.lines().skip(1).filter_map(|l| l.split(',').next()).collect();
         assert_eq!(pops, BTreeSet::from(["s", "t"]), "{extra:?}");
     }
+    // Nor probed: a relay has no variables, and the message said its spikes could be recorded.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_nerve")).args(["run", &p("l.img"), "--steps", "5", "--probe", "s.delay1:v", "-q"]).output().unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.code() == Some(1) && e.contains("`s.delay1` is a relay the compiler added for long delays") && !e.contains("can be recorded"), "{e}");
 }
 
 /// Every subcommand path of `nerve` (`compile`, `export pynn`, …), read from
