@@ -36,12 +36,24 @@ pub struct Options {
     /// fraction of the pair's packet deliveries (0: every slice routes to
     /// exactly the cores holding its synapses).
     pub shared_routes: f64,
+    /// Set (by another thread, or the progress callback) to stop the compile
+    /// at its next stage: it then returns `CompileError::Interrupted`.
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Options {
     /// What a cap past the core's own limit means (not an error: the cap is
     /// an upper bound, but not what was asked either), for each front end
     /// to say after its own spelling of the option.
+    /// `Err(Interrupted)` once `stop` is set: checked after each progress
+    /// report and between stages.
+    fn stopped(&self) -> Result<()> {
+        match &self.stop {
+            Some(s) if s.load(std::sync::atomic::Ordering::Relaxed) => Err(CompileError::Interrupted),
+            _ => Ok(()),
+        }
+    }
+
     pub fn neurons_per_core_past(&self, arch: &Arch) -> Option<String> {
         let m = arch.core.max_neurons;
         self.neurons_per_core.filter(|&k| k > m).map(|_| format!("is past `{}`'s {m} neurons per core: a core holds at most {m}", arch.name))
@@ -50,7 +62,14 @@ impl Options {
 
 impl Default for Options {
     fn default() -> Options {
-        Options { place: PlaceOptions::default(), neurons_per_core: None, seed: 0, threads: None, shared_routes: crate::map::route::share::DEFAULT_MAX_EXTRA }
+        Options {
+            place: PlaceOptions::default(),
+            neurons_per_core: None,
+            seed: 0,
+            threads: None,
+            shared_routes: crate::map::route::share::DEFAULT_MAX_EXTRA,
+            stop: None,
+        }
     }
 }
 
@@ -74,6 +93,19 @@ pub struct Mapped {
 
 /// Places slices and routes the slice graph.
 pub fn map_graph(arch: &Arch, net: &Network, splits: &[Split], graph: &SliceGraph, opts: &PlaceOptions, progress: &mut dyn FnMut(&str)) -> Result<Mapped> {
+    map_graph_until(arch, net, splits, graph, opts, progress, &|| Ok(()))
+}
+
+/// `map_graph`, which ends with `stopped`'s error if it gives one between placing and routing.
+fn map_graph_until(
+    arch: &Arch,
+    net: &Network,
+    splits: &[Split],
+    graph: &SliceGraph,
+    opts: &PlaceOptions,
+    progress: &mut dyn FnMut(&str),
+    stopped: &dyn Fn() -> Result<()>,
+) -> Result<Mapped> {
     let base = slice_base(splits);
     let n_slices = base.last().map_or(0, |b| b + splits.last().map_or(0, |s| s.count)) as usize;
     let mut slice_pop = Vec::with_capacity(n_slices);
@@ -89,6 +121,7 @@ pub fn map_graph(arch: &Arch, net: &Network, splits: &[Split], graph: &SliceGrap
     let traffic = Traffic { pairs: graph.edges.iter().map(|&(s, t)| (s, t, len_of(s) as f64)).collect() };
     let t0 = Instant::now();
     let placement = place(arch, net, splits, &traffic, opts, progress)?;
+    stopped()?;
     let place_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let core_of = |g: u32| {
@@ -147,6 +180,7 @@ fn front(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn FnMut(&s
     crate::net::expand::check_geometry(net)?;
     check_memory(net)?;
     progress("expanding connectors");
+    opts.stopped()?;
     let t = Instant::now();
     let mut syn = expand_all(net, opts.threads)?;
     // Delays beyond the core's slots: relays on profiles with delay extensions (else an error).
@@ -170,7 +204,9 @@ fn front(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn FnMut(&s
     let n_edges = net.graph.edge_count();
     let mut gap_quant: Vec<Option<ProjQuant>> = vec![None; net.electrical.len()];
 
+    opts.stopped()?;
     progress("quantising");
+    opts.stopped()?;
     let t = Instant::now();
     let mut lowered: Vec<Lowered> = Vec::with_capacity(net.num_pops());
     // Each population's incoming projections, in projection order: found in
@@ -218,7 +254,9 @@ fn front(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn FnMut(&s
 
     let t = Instant::now();
     // Partition also gives, per (source, target) population, which slices connect.
+    opts.stopped()?;
     let (splits, conns) = partition(arch, net, opts.neurons_per_core, &syn, &gap_syn, progress)?;
+    opts.stopped()?;
     times.partition = t.elapsed().as_secs_f64();
     let gap_quant = gap_quant
         .into_iter()
@@ -411,12 +449,14 @@ pub fn compile(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn Fn
     };
     let (graph, sharing) =
         crate::map::route::share::share(net, &SliceGraph { edges }, &splits, &slice_pop, &base, len, opts.shared_routes, arch.core.max_output_axons);
-    let mut mapped = map_graph(arch, net, &splits, &graph, &opts.place, progress)?;
+    let mut mapped = map_graph_until(arch, net, &splits, &graph, &opts.place, progress, &|| opts.stopped())?;
+    opts.stopped()?;
     mapped.routes.stats.sharing = sharing;
     times.place = mapped.place_s;
     times.route = mapped.route_s;
 
     progress("generating code");
+    opts.stopped()?;
     let t = Instant::now();
     let mut image = emit::codegen(arch, net, opts, &syn, &lowered, &splits, &mapped, &conns)?;
     for (core, g) in crate::gap::edges(net, &gap_syn, &gap_quant, &lowered, &splits, &mapped.placement.cores)? {
@@ -427,6 +467,7 @@ pub fn compile(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn Fn
     times.codegen = t.elapsed().as_secs_f64();
 
     progress("checking the image");
+    opts.stopped()?;
     let t = Instant::now();
     let image = image.into_valid_on(opts.threads).map_err(|e| CompileError::Internal(format!("the generated image is invalid: {e}")))?;
     emit::check_routes(&image, &splits, &mapped, opts.threads)?;

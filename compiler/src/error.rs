@@ -31,6 +31,10 @@ pub enum CompileError {
     #[error("population `{population}` does not fit `{arch}`: {limit} — needs {required}, a core has {available}{hint}")]
     DoesNotFit { population: String, arch: String, limit: String, required: u64, available: u64, hint: String },
 
+    /// The compile was stopped (`Options::stop`) before it ended.
+    #[error("interrupted: the compile was stopped")]
+    Interrupted,
+
     /// The machine has too few cores (or chips) for the partitioned network.
     /// `at_least`: "at least " when `required` counts the neurons alone (found before the synapses are built).
     #[error("the network needs {at_least}{required} cores but `{arch}` has {available}{hint}")]

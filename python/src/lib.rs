@@ -424,7 +424,11 @@ fn compile(
         None => Strategy::Pack,
         Some(p) => placement_of(p)?,
     };
-    let opts = Options { place: PlaceOptions { strategy, effort, seed }, neurons_per_core, seed, threads: None, shared_routes };
+    // Ctrl-C: the compile holds no GIL, so Python runs its handler only when
+    // asked: each stage's progress asks, and a KeyboardInterrupt stops the
+    // compile at its next stage (it ran to its end, however long).
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let opts = Options { place: PlaceOptions { strategy, effort, seed }, neurons_per_core, seed, threads: None, shared_routes, stop: Some(stop.clone()) };
 
     // The network's source; a NIRGraph goes through a temporary file.
     let mut tmpdir: Option<Bound<'_, PyAny>> = None;
@@ -455,15 +459,27 @@ fn compile(
     if name.is_some() && tmpdir.is_none() {
         return Err(PyValueError::new_err("name: only for a nir.NIRGraph (a file or dict names its network itself)"));
     }
+    let mut interrupted: Option<PyErr> = None;
     let result = py.detach(|| -> nerve_compiler::Result<(nerve_compiler::Output, Option<NirChoice>)> {
         let t = std::time::Instant::now();
         let (net, choice) = read_source(&src, &nir)?;
         let read_s = t.elapsed().as_secs_f64();
-        let mut out = compile_net(&arch, &net, &opts, &mut |_: &str| {})?;
+        let mut progress = |_: &str| {
+            if interrupted.is_none() {
+                if let Err(e) = Python::attach(|py| py.check_signals()) {
+                    interrupted = Some(e);
+                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        };
+        let mut out = compile_net(&arch, &net, &opts, &mut progress)?;
         out.report.seconds.read = read_s;
         Ok((out, choice))
     });
     remove_dir(py, tmpdir.as_ref());
+    if let Some(e) = interrupted {
+        return Err(e);
+    }
     let (out, choice) = result.map_err(|e| match (&src, e) {
         (_, e @ (CompileError::Io { .. } | CompileError::Write { .. } | CompileError::ReadFile { .. } | CompileError::Arch(_))) => compile_err(e),
         // The temporary file means nothing to the caller; what it holds does.

@@ -237,6 +237,8 @@ fn options(b: &BuildArgs) -> Result<Options> {
         seed: b.seed,
         threads: None,
         shared_routes: b.shared_routes,
+        // Ctrl-C ends the process (`interrupt`), removing what it was writing.
+        stop: None,
     })
 }
 

@@ -686,3 +686,32 @@ fn spread_uses_every_tile_after_refinement() {
         assert_eq!(most as u32, slices.div_ceil(tiles), "{per_core} neurons per core");
     }
 }
+
+/// `Options::stop`, set while a compile runs (here by its progress report
+/// of a stage), ends it at its next stage with `Interrupted`: no later stage
+/// runs (Python sets it from a KeyboardInterrupt).
+#[test]
+fn a_stopped_compile_ends_at_its_next_stage() {
+    let net = parse(&layered(300, 0.1));
+    let a = Arch::builtin("spinnaker").unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let opts = Options { stop: Some(stop.clone()), ..Options::default() };
+    for at in ["expanding connectors", "quantising", "partition round 1", "placement refinement", "routing trees", "generating code", "checking the image"] {
+        stop.store(false, std::sync::atomic::Ordering::Relaxed);
+        let mut seen: Vec<String> = Vec::new();
+        let r = compile(&a, &net, &opts, &mut |s: &str| {
+            seen.push(s.to_string());
+            if s == at {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+        assert!(matches!(r, Err(nerve_compiler::CompileError::Interrupted)), "stopped at {at}: {:?}", r.map(|_| ()));
+        let k = seen.iter().position(|s| s == at).unwrap_or_else(|| panic!("no stage {at}: {seen:?}"));
+        // Within the stage's own loop (partition rounds, routing) its next report may come; no later stage starts.
+        let later = ["quantising", "placement refinement", "routing trees", "generating code", "checking the image"];
+        let stages_after: Vec<&String> = seen[k + 1..].iter().filter(|s| later.contains(&s.as_str())).collect();
+        assert!(stages_after.is_empty(), "stopped at {at}, then {stages_after:?}");
+    }
+    stop.store(false, std::sync::atomic::Ordering::Relaxed);
+    assert!(compile(&a, &net, &opts, &mut |_| {}).is_ok());
+}
