@@ -78,6 +78,8 @@ c.a_out.connect(procs["a"].a_in)
 LEARNING = []
 
 RECORDED = ["a", "b"]
+# The spike file's label column (as `nerve run --record` writes it), or None.
+LABELS = None
 # Connected parts, each run on its own: a population to run it by, its recorded
 # populations, its learning projections.
 COMPONENTS = [
@@ -101,9 +103,10 @@ for k, name in enumerate(RECORDED):
         rows.append((int(col), k, int(i), name))
 rows.sort()
 with open(args.out, "w") as f:
-    f.write("population,neuron,time\n")
+    f.write("population,neuron,time\n" if LABELS is None else "population,neuron,time,label\n")
     for step, _, i, name in rows:
-        f.write(f"{name},{i},{fmt(step * DT)}\n")
+        label = "" if LABELS is None else "," + (LABELS[name][i] if name in LABELS else "")
+        f.write(f"{name},{i},{fmt(step * DT)}{label}\n")
 print(f"wrote {len(rows)} spikes to {args.out}")
 
 # Learned weights as `nerve run --save-weights` writes them

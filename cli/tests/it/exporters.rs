@@ -692,15 +692,13 @@ fn a_timestep_of_a_thirtieth_ms_exports_exactly() {
         "projections": [{"pre": "src", "post": "n", "receptor": "excitatory", "connector": {"type": "all_to_all"}, "weight": 0.5, "delay": 0.1},
                         {"pre": "src", "post": "n", "receptor": "excitatory", "connector": {"type": "one_to_one"}, "weight": 0.5, "delay": 1.0 / 30.0}]});
     let (n, prep) = from_json(&net, "spinnaker");
-    for backend in [pynn::Backend::Spinnaker, pynn::Backend::Nest] {
-        let s = pynn::export(&n, &prep, &pynn::Options { backend, ..Default::default() }, "d").unwrap();
-        assert!(s.text.contains("DT = 0.03333333333333333  # ms") && s.text.contains("min_delay=DT"), "{}", s.text);
-        assert!(!s.text.contains("0.033333,") && !s.text.contains("0.033333)"), "{}", s.text);
-        // NEST's delays are written a step shorter (its hops take one more), all but a 1-step one.
-        let d3 = if backend == pynn::Backend::Nest { "delay=0.06666666666666667)" } else { "delay=0.1)" };
-        assert!(s.text.contains(d3) && s.text.contains("delay=0.03333333333333333)"), "{}", s.text);
-        assert_eq!(s.text.contains("\"tics_per_ms\": 3000"), backend == pynn::Backend::Nest, "{}", s.text);
-    }
+    // NEST only: sPyNNaker's timestep is a whole number of µs, and refuses this one (`pynn_scripts_run_whole_timesteps`).
+    let s = pynn::export(&n, &prep, &pynn::Options { backend: pynn::Backend::Nest, ..Default::default() }, "d").unwrap();
+    assert!(s.text.contains("DT = 0.03333333333333333  # ms") && s.text.contains("min_delay=DT"), "{}", s.text);
+    assert!(!s.text.contains("0.033333,") && !s.text.contains("0.033333)"), "{}", s.text);
+    // NEST's delays are written a step shorter (its hops take one more), all but a 1-step one.
+    assert!(s.text.contains("delay=0.06666666666666667)") && s.text.contains("delay=0.03333333333333333)"), "{}", s.text);
+    assert!(s.text.contains("\"tics_per_ms\": 3000"), "{}", s.text);
     let (n, prep) = prepared(&example("small.json"), "spinnaker");
     let s = pynn::export(&n, &prep, &pynn::Options { backend: pynn::Backend::Nest, ..Default::default() }, "d").unwrap();
     assert!(!s.text.contains("tics_per_ms"), "dt = 0.1 ms is a whole number of NEST's default tics");
@@ -761,4 +759,134 @@ fn names_are_written_as_python_literals() {
     }
     assert!(scripts[0].text.contains("\"we\\\"ird\\\\_data\")"), "the data directory as a literal");
     assert!(scripts[0].text.contains("label=\"l,\\\"a\\\\b\\\" {script}\")"), "{}", scripts[0].text);
+}
+
+/// The pieces of an exported script that write its spike file (`DT`, `fmt`,
+/// `RECORDED`, `LABELS` and the write itself), run by python3 on the spikes
+/// of `nerve run --record`'s CSV `csv`: the file they write. None where no
+/// python3 runs here.
+fn script_writes(script: &str, csv: &str, dir: &Path) -> Option<String> {
+    let line = |p: &str| script.lines().find(|l| l.starts_with(p)).unwrap_or_else(|| panic!("no line {p}:\n{script}")).to_string();
+    let block = |from: &str, to: &str| {
+        let a = script.find(from).unwrap_or_else(|| panic!("no {from}:\n{script}"));
+        let b = a + script[a..].find(to).unwrap_or_else(|| panic!("no {to} after {from}"));
+        script[a..b].to_string()
+    };
+    let harness = format!(
+        "import csv, sys\n{}\n{}\n{}\n{}\nclass args:\n    out = sys.argv[2]\nrows = []\nfor r in list(csv.reader(open(sys.argv[1])))[1:]:\n    rows.append((int(round(float(r[2]) / DT)), RECORDED.index(r[0]), int(r[1]), r[0]))\nrows.sort()\n{}",
+        line("DT = "),
+        block("def fmt(t):", "\n\n"),
+        line("RECORDED = "),
+        line("LABELS = "),
+        block("with open(args.out, \"w\") as f:", "print(f\"wrote"),
+    );
+    std::fs::write(dir.join("h.py"), harness).unwrap();
+    std::fs::write(dir.join("nerve.csv"), csv).unwrap();
+    let out = std::process::Command::new("python3").arg(dir.join("h.py")).arg(dir.join("nerve.csv")).arg(dir.join("script.csv")).output().ok()?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    Some(std::fs::read_to_string(dir.join("script.csv")).unwrap())
+}
+
+/// Exported scripts write their spikes as `nerve run --record` does, a
+/// `label` column included when the network's neurons have labels (they
+/// wrote `population,neuron,time` alone, and lava's file differed from
+/// nerve's byte for byte).
+#[test]
+fn scripts_write_spike_files_as_nerve_records_them() {
+    let dir = tempfile::tempdir().unwrap();
+    for (arch, model, params, labelled) in [
+        ("loihi", "loihi_lif", serde_json::json!({"du": 4095, "dv": 0, "vth": 1}), true),
+        ("spinnaker", "lif", serde_json::json!({"cm": 0.25, "v_thresh": -64.0}), true),
+        ("spinnaker", "lif", serde_json::json!({"cm": 0.25, "v_thresh": -64.0}), false),
+    ] {
+        let mut net = serde_json::json!({"name": "l3", "dt_ms": 1.0, "populations": [
+            {"name": "src", "size": 2, "model": "spike_source_array", "labels": ["s0", "s1"], "spike_times": [[1.0, 6.0], [2.0]], "record": ["spikes"]},
+            {"name": "n", "size": 2, "model": model, "labels": ["AVAL", "AVAR"], "params": params, "record": ["spikes"]},
+            {"name": "m", "size": 1, "model": model, "params": params, "record": ["spikes"]}],
+            "projections": [{"pre": "src", "post": "n", "connector": {"type": "from_list", "connections": [["s0", "AVAR", 100, 1], ["s1", "AVAL", 100, 2]]}},
+                            {"pre": "src", "post": "m", "connector": {"type": "all_to_all"}, "weight": 100}]});
+        if !labelled {
+            for p in net["populations"].as_array_mut().unwrap() {
+                p.as_object_mut().unwrap().remove("labels");
+            }
+            net["projections"][0]["connector"]["connections"] = serde_json::json!([[0, 1, 100, 1], [1, 0, 100, 2]]);
+        }
+        if arch == "spinnaker" {
+            net["projections"][0]["connector"]["connections"][0][2] = serde_json::json!(2.0);
+            net["projections"][0]["connector"]["connections"][1][2] = serde_json::json!(2.0);
+            net["projections"][1]["weight"] = serde_json::json!(2.0);
+        }
+        std::fs::write(dir.path().join("net.json"), net.to_string()).unwrap();
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_nerve"))
+            .current_dir(dir.path())
+            .args(["run", "net.json", "--arch", arch, "--steps", "10", "--record", "rec.csv", "-q"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let rec = std::fs::read_to_string(dir.path().join("rec.csv")).unwrap();
+        assert!(rec.lines().count() > 3, "{rec}");
+        assert_eq!(rec.starts_with("population,neuron,time,label\n"), labelled, "{rec}");
+        let (n, prep) = from_json(&net, arch);
+        let text = if arch == "loihi" {
+            lava::export(&n, &prep, &lava::Options { steps: Some(10), ..Default::default() }, "d").unwrap().text
+        } else {
+            pynn::export(&n, &prep, &pynn::Options { backend: pynn::Backend::Nest, duration_ms: Some(10.0), ..Default::default() }, "d").unwrap().text
+        };
+        if let Some(got) = script_writes(&text, &rec, dir.path()) {
+            assert_eq!(got, rec, "{arch} {model} labelled {labelled}");
+        }
+    }
+}
+
+/// A PyNN script runs the nearest whole number of timesteps to its
+/// duration (NEST refused 1,000 ms at dt 0.3 ms) and keeps the spikes of
+/// those steps only; sPyNNaker's whole-µs timestep refuses another dt.
+#[test]
+fn pynn_scripts_run_whole_timesteps() {
+    let net = serde_json::json!({"name": "t13", "dt_ms": 0.3, "populations": [
+        {"name": "src", "size": 2, "model": "spike_source_array", "spike_times": [[1.2, 6.0], [3.0]]},
+        {"name": "a", "size": 2, "model": "lif", "params": {"cm": 0.25, "v_thresh": -63.0}}],
+        "projections": [{"pre": "src", "post": "a", "connector": {"type": "one_to_one"}, "weight": 2.0, "delay": 0.6}]});
+    let (n, prep) = from_json(&net, "spinnaker");
+    let s = pynn::export(&n, &prep, &pynn::Options { backend: pynn::Backend::Nest, ..Default::default() }, "d").unwrap();
+    assert!(s.text.contains("STEPS = max(1, int(args.duration / DT + 0.5 + 1e-9))") && s.text.contains("sim.run(RUN_MS)"), "{}", s.text);
+    assert!(s.text.contains("if step < STEPS:") && !s.text.contains("sim.run(args.duration)"), "{}", s.text);
+    // The script's own arithmetic: 1,000 ms at 0.3 ms are 3,333 steps (999.9 ms), 10.3 ms at 1 ms 10.
+    let steps = |d: f64, dt: f64| {
+        let o = std::process::Command::new("python3").args(["-c", &format!("print(max(1, int({d} / {dt} + 0.5 + 1e-9)))")]).output().ok()?;
+        Some(String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    // RUN_MS gives STEPS steps to sPyNNaker's ceil(ms / DT) (3% of STEPS * DT gave one more, dt 0.001-2 ms).
+    let run_ms = |k: u32, dt: f64| {
+        let code = format!("import math\nSTEPS, DT = {k}, {dt}\n{}\nprint(math.ceil(RUN_MS / DT), round(RUN_MS * 1000 / (DT * 1000)))", {
+            let a = s.text.find("RUN_MS = STEPS * DT").unwrap();
+            let end = "math.nextafter(RUN_MS, 0)";
+            let b = a + s.text[a..].find(end).unwrap() + end.len();
+            s.text[a..b].to_string()
+        });
+        let o = std::process::Command::new("python3").args(["-c", &code]).output().ok()?;
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        Some(String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    for (k, dt) in [(3333, 0.3), (7, 0.1), (1, 0.7), (100000, 0.1), (4999, 0.015)] {
+        if let Some(got) = run_ms(k, dt) {
+            assert_eq!(got, format!("{k} {k}"), "{k} steps of {dt} ms");
+        }
+    }
+    if let Some(k) = steps(1000.0, 0.3) {
+        assert_eq!(k, "3333");
+        assert_eq!(steps(10.3, 1.0).unwrap(), "10");
+        assert_eq!(steps(0.45, 0.3).unwrap(), "2", "a half up");
+        assert_eq!(steps(0.1, 0.3).unwrap(), "1", "at least one");
+    }
+    let mut thirtieth = net.clone();
+    thirtieth["dt_ms"] = serde_json::json!(1.0 / 30.0);
+    thirtieth["projections"][0]["delay"] = serde_json::json!(1.0);
+    let (n, prep) = from_json(&thirtieth, "spinnaker");
+    let e = match pynn::export(&n, &prep, &pynn::Options { backend: pynn::Backend::Spinnaker, duration_ms: Some(5.0), ..Default::default() }, "d") {
+        Ok(_) => panic!("dt 1/30 ms exported for sPyNNaker"),
+        Err(e) => e.to_string(),
+    };
+    assert!(e.contains("dt 0.03333333333333333 ms is not a whole number of microseconds") && e.contains("34 µs"), "{e}");
+    pynn::export(&n, &prep, &pynn::Options { backend: pynn::Backend::Nest, duration_ms: Some(5.0), ..Default::default() }, "d").unwrap();
 }

@@ -351,7 +351,7 @@ def source(n, spikes):
     if learning.is_empty() {
         t.push_str("LEARNING = []\n");
     }
-    let _ = writeln!(t, "\nRECORDED = [{}]", recorded.iter().map(|n| py_str(n)).collect::<Vec<_>>().join(", "));
+    t.push_str(&super::py_recorded(net, &recorded));
     // Lava runs the processes connected to the one it is asked to run: one run per component.
     let mut comp: Vec<usize> = (0..net.num_pops()).collect();
     fn root(c: &mut [usize], mut i: usize) -> usize {
@@ -394,7 +394,7 @@ def source(n, spikes):
     }
     t.push_str("]\n");
     t.push_str(
-        r#"got = {}
+        &r#"got = {}
 learned = {}
 for name, recorded, learns in COMPONENTS:
     procs[name].run(condition=RunSteps(num_steps=T), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
@@ -411,10 +411,7 @@ for k, name in enumerate(RECORDED):
     for i, col in zip(*np.nonzero(s)):
         rows.append((int(col), k, int(i), name))
 rows.sort()
-with open(args.out, "w") as f:
-    f.write("population,neuron,time\n")
-    for step, _, i, name in rows:
-        f.write(f"{name},{i},{fmt(step * DT)}\n")
+WRITE_SPIKES
 print(f"wrote {len(rows)} spikes to {args.out}")
 
 # Learned weights as `nerve run --save-weights` writes them
@@ -432,7 +429,8 @@ if LEARNING:
                     out.writerow([label, pre, post, int(w[post, pre]), fmt(DT)])
                     n += 1
     print(f"wrote {n} learned weights to {args.weights}")
-"#,
+"#
+        .replace("WRITE_SPIKES\n", super::PY_WRITE_SPIKES),
     );
     Ok(Script { text: t, data_dir: data_dir.to_string(), data, notes: Vec::new(), script_at })
 }

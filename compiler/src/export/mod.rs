@@ -276,6 +276,35 @@ pub(crate) fn py_time(x: f64) -> String {
     }
 }
 
+/// The recorded populations' lines of an exported script: `RECORDED`, and
+/// `LABELS` (per recorded population with labels, its neurons' labels; None
+/// when no population of the network has labels), with which the script
+/// writes its spike file as `nerve run --record` does: a `label` column
+/// when the network's neurons have labels (empty for populations without).
+pub(crate) fn py_recorded(net: &Network, recorded: &[String]) -> String {
+    let names = recorded.iter().map(|n| py_str(n)).collect::<Vec<_>>().join(", ");
+    let labels = if net.pops().any(|(_, p)| !p.labels.is_empty()) {
+        let per: Vec<String> = net
+            .pops()
+            .filter(|(_, p)| !p.labels.is_empty() && recorded.contains(&p.name))
+            .map(|(_, p)| format!("{}: [{}]", py_str(&p.name), p.labels.iter().map(|l| py_str(l)).collect::<Vec<_>>().join(", ")))
+            .collect();
+        format!("{{{}}}", per.join(", "))
+    } else {
+        "None".to_string()
+    };
+    format!("\nRECORDED = [{names}]\n# The spike file's label column (as `nerve run --record` writes it), or None.\nLABELS = {labels}\n")
+}
+
+/// The script's spike file written as `nerve run --record` writes it, from
+/// its sorted `rows` of (step, population index, neuron, name).
+pub(crate) const PY_WRITE_SPIKES: &str = r#"with open(args.out, "w") as f:
+    f.write("population,neuron,time\n" if LABELS is None else "population,neuron,time,label\n")
+    for step, _, i, name in rows:
+        label = "" if LABELS is None else "," + (LABELS[name][i] if name in LABELS else "")
+        f.write(f"{name},{i},{fmt(step * DT)}{label}\n")
+"#;
+
 /// A Python string literal, `"…"`: backslash, double quote and control
 /// characters escaped as Python's repr escapes them, every other character
 /// as is (scripts are UTF-8). Every name and path written into generated

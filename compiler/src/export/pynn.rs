@@ -256,6 +256,17 @@ pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Re
         ));
     }
     let steps = steps as u32;
+    // sPyNNaker's timestep is a whole number of µs (it takes ceil(dt·1000)):
+    // with any other dt it refuses the script's min_delay = dt at setup, and
+    // would run every decay and time at its own step if it did not.
+    let us = dt * 1000.0;
+    if o.backend == Backend::Spinnaker && (us - us.round()).abs() > 1e-9 * us.max(1.0) {
+        return Err(refuse(
+            TARGET,
+            "the timestep",
+            format!("dt {} ms is not a whole number of microseconds, and sPyNNaker's timestep is one (it would take {} µs)", num(dt), us.ceil()),
+        ));
+    }
     if o.poisson == PoissonMode::Array {
         super::check_poisson_volume(TARGET, net, steps, "export with `--poisson native` (PyNN's own Poisson sources) or a shorter `--duration`")?;
     }
@@ -360,7 +371,11 @@ pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Re
     t.push_str(" [--duration MS] [--out FILE]\n\"\"\"\n");
     let learns = net.projections().any(|(.., p)| p.plasticity.is_some());
     // csv: the learned weights' labels quoted as nerve quotes them.
-    t.push_str(if learns { "import argparse\nimport csv\nimport os\n\nimport numpy as np\n" } else { "import argparse\nimport os\n\nimport numpy as np\n" });
+    t.push_str(if learns {
+        "import argparse\nimport csv\nimport math\nimport os\n\nimport numpy as np\n"
+    } else {
+        "import argparse\nimport math\nimport os\n\nimport numpy as np\n"
+    });
     match o.backend {
         Backend::Spinnaker => t.push_str("import pyNN.spiNNaker as sim\n"),
         Backend::Nest => t.push_str("import pyNN.nest as sim\n"),
@@ -372,10 +387,18 @@ pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Re
     let mut template = String::from(
         r#"
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-ap.add_argument("--duration", type=float, default=DURATION, help="ms to run (default %(default)s)")
+ap.add_argument("--duration", type=float, default=DURATION, help="ms to run, the nearest whole number of timesteps (default %(default)s)")
 ap.add_argument("--out", default="spikes.csv", help="spike file to write (default %(default)s)")
 WEIGHTS_ARG
 args = ap.parse_args()
+# Whole timesteps, the nearest to the duration (a half up), as nerve takes
+# times: NEST runs only whole multiples of its resolution.
+STEPS = max(1, int(args.duration / DT + 0.5 + 1e-9))
+# Their length in ms for either simulator: NEST rounds it to its tics;
+# sPyNNaker runs ceil(ms / DT) steps, one too many if STEPS * DT rounded up.
+RUN_MS = STEPS * DT
+while math.ceil(RUN_MS / DT) > STEPS:
+    RUN_MS = math.nextafter(RUN_MS, 0)
 CHECK_ARRAYS
 
 def data(name):
@@ -401,7 +424,7 @@ def fmt(t):
     template = template.replace(
         "CHECK_ARRAYS",
         if has_arrays {
-            "if args.duration > SOURCES_UNTIL + 1e-9:\n    ap.error(f\"the exported spike sources cover {SOURCES_UNTIL} ms; export again with a longer --duration\")\n"
+            "if STEPS * DT > SOURCES_UNTIL + 1e-9:\n    ap.error(f\"the exported spike sources cover {SOURCES_UNTIL} ms; export again with a longer --duration\")\n"
         } else {
             ""
         },
@@ -690,23 +713,24 @@ def fmt(t):
 "#,
         );
     }
-    let _ = writeln!(t, "\nRECORDED = [{}]", recorded.iter().map(|n| py_str(n)).collect::<Vec<_>>().join(", "));
+    t.push_str(&super::py_recorded(net, &recorded));
     t.push_str(
-        r#"sim.run(args.duration)
+        &r#"sim.run(RUN_MS)
 
-# Spikes in nerve's order: time step, population (network order), neuron.
+# Spikes in nerve's order: time step, population (network order), neuron;
+# steps 0..STEPS, as `nerve run --steps STEPS` (NEST stamps one at the run's end too).
 rows = []
 for k, name in enumerate(RECORDED):
     for i, st in enumerate(pops[name].get_data("spikes").segments[0].spiketrains):
         for time in st.magnitude:
-            rows.append((int(round(float(time) / DT)), k, i, name))
+            step = int(round(float(time) / DT))
+            if step < STEPS:
+                rows.append((step, k, i, name))
 rows.sort()
-with open(args.out, "w") as f:
-    f.write("population,neuron,time\n")
-    for step, _, i, name in rows:
-        f.write(f"{name},{i},{fmt(step * DT)}\n")
+WRITE_SPIKES
 print(f"wrote {len(rows)} spikes to {args.out}")
-"#,
+"#
+        .replace("WRITE_SPIKES\n", super::PY_WRITE_SPIKES),
     );
     if !learning.is_empty() {
         let _ = writeln!(

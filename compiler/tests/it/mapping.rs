@@ -101,7 +101,7 @@ fn limit_errors_name_population_limit_and_amounts() {
     // More cores than the machine has.
     let big = parse(r#"{"populations": [{"name": "huge", "size": 1000, "model": "lif"}]}"#);
     let e = compile(&tiny, &big, &Options::default(), &mut |_| {}).unwrap_err().to_string();
-    assert!(e.contains("needs 63 cores") && e.contains("has 36"), "{e}");
+    assert!(e.contains("needs at least 63 cores") && e.contains("has 36"), "{e}");
     // A delay beyond the ring buffer.
     let d = parse(
         r#"{"dt_ms": 1.0, "populations": [{"name": "a", "size": 2, "model": "lif"}],
