@@ -42,9 +42,6 @@ pub struct Options {
 }
 
 impl Options {
-    /// What a cap past the core's own limit means (not an error: the cap is
-    /// an upper bound, but not what was asked either), for each front end
-    /// to say after its own spelling of the option.
     /// `Err(Interrupted)` once `stop` is set: checked after each progress
     /// report and between stages.
     fn stopped(&self) -> Result<()> {
@@ -54,6 +51,9 @@ impl Options {
         }
     }
 
+    /// What a cap past the core's own limit means (not an error: the cap is
+    /// an upper bound, but not what was asked either), for each front end
+    /// to say after its own spelling of the option.
     pub fn neurons_per_core_past(&self, arch: &Arch) -> Option<String> {
         let m = arch.core.max_neurons;
         self.neurons_per_core.filter(|&k| k > m).map(|_| format!("is past `{}`'s {m} neurons per core: a core holds at most {m}", arch.name))
@@ -204,7 +204,6 @@ fn front(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn FnMut(&s
     let n_edges = net.graph.edge_count();
     let mut gap_quant: Vec<Option<ProjQuant>> = vec![None; net.electrical.len()];
 
-    opts.stopped()?;
     progress("quantising");
     opts.stopped()?;
     let t = Instant::now();
@@ -404,8 +403,8 @@ pub fn compile(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn Fn
     let t_all = Instant::now();
     // Too many neurons for the cores is known before any synapse is built
     // (180,000 neurons at 16 a core on a 4,896-core profile were refused
-    // after 13 s of building them).
-    // (Exporters prepare without placing: their targets' machines are not the profile's cores.)
+    // after 13 s of building them). Not in `front`: exporters place nothing,
+    // and their targets' machines are not the profile's cores.
     let least = crate::map::partition::least_cores(arch, net, opts.neurons_per_core);
     if least > arch.num_cores() as u64 {
         return Err(CompileError::TooFewCores {
