@@ -656,14 +656,13 @@ impl PyRun {
 /// float64) as kind "i", to pass as neurons or times alike.
 fn as_array<'py>(np: &Bound<'py, PyModule>, x: &Bound<'py, PyAny>, at: &str) -> PyResult<(Bound<'py, PyAny>, String)> {
     // numpy makes [0, True] an int64 array: a bool among other values is
-    // refused as a bool array is, not taken as 0 or 1.
-    if !x.hasattr("dtype")? && !x.is_instance_of::<PyString>() {
-        if let Ok(items) = x.try_iter() {
-            for (i, item) in items.enumerate() {
-                let item = item?;
-                if item.is_instance_of::<PyBool>() || numpy_kind(&item).as_deref() == Some("b") {
-                    return Err(PyValueError::new_err(format!("{at}[{i}]: a bool ({}) is not a number", item.repr()?)));
-                }
+    // refused as a bool array is, not taken as 0 or 1. (Lists and tuples
+    // only: another iterable, a generator, would be used up by the look.)
+    if x.is_instance_of::<PyList>() || x.is_instance_of::<PyTuple>() {
+        for (i, item) in x.try_iter()?.enumerate() {
+            let item = item?;
+            if item.is_instance_of::<PyBool>() || numpy_kind(&item).as_deref() == Some("b") {
+                return Err(PyValueError::new_err(format!("{at}[{i}]: a bool ({}) is not a number", item.repr()?)));
             }
         }
     }
