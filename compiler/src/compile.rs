@@ -42,8 +42,8 @@ pub struct Options {
 }
 
 impl Options {
-    /// `Err(Interrupted)` once `stop` is set: checked after each progress
-    /// report and between stages.
+    /// `Err(Interrupted)` once `stop` is set: checked between stages (and
+    /// after their progress reports in `compile` and `front`).
     fn stopped(&self) -> Result<()> {
         match &self.stop {
             Some(s) if s.load(std::sync::atomic::Ordering::Relaxed) => Err(CompileError::Interrupted),
@@ -407,19 +407,7 @@ pub fn compile(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn Fn
     // and their targets' machines are not the profile's cores.
     let least = crate::map::partition::least_cores(arch, net, opts.neurons_per_core);
     if least > arch.num_cores() as u64 {
-        return Err(CompileError::TooFewCores {
-            arch: arch.name.clone(),
-            at_least: "at least ",
-            required: least,
-            available: arch.num_cores() as u64,
-            hint: format!(
-                " ({} tiles × {} cores), counting its neurons alone at {} a core at most; use a profile with more chips{}",
-                arch.num_tiles(),
-                arch.cores_per_tile(),
-                opts.neurons_per_core.map_or(arch.core.max_neurons, |k| k.min(arch.core.max_neurons)),
-                if opts.neurons_per_core.is_some_and(|k| k < arch.core.max_neurons) { ", or a higher cap of neurons per core" } else { "" }
-            ),
-        });
+        return Err(CompileError::too_few_cores(arch, least, Some(opts.neurons_per_core.is_some_and(|k| k < arch.core.max_neurons))));
     }
     let Front { ext, syn, gap_syn, gap_quant, lowered, splits, conns, mut times } = front(arch, net, opts, progress)?;
     let net: &Network = ext.as_ref().map_or(net, |x| &x.net);

@@ -71,6 +71,29 @@ pub enum CompileError {
     Internal(String),
 }
 
+impl CompileError {
+    /// `TooFewCores` on `arch` for `required` cores; `alone`: counted from
+    /// the neurons alone, before any synapse is built (a lower bound, said
+    /// "at least"), `Some(true)` where a neurons-per-core option capped them.
+    pub(crate) fn too_few_cores(arch: &nerve_isa::arch::Arch, required: u64, alone: Option<bool>) -> CompileError {
+        let (at_least, counted, advice) = match alone {
+            None => ("", "", ""),
+            Some(capped) => (
+                "at least ",
+                ", counting its neurons alone, as many on a core as each population may have",
+                if capped { ", or a higher cap of neurons per core" } else { "" },
+            ),
+        };
+        CompileError::TooFewCores {
+            arch: arch.name.clone(),
+            at_least,
+            required,
+            available: arch.num_cores() as u64,
+            hint: format!(" ({} tiles × {} cores){counted}; use a profile with more chips{advice}", arch.num_tiles(), arch.cores_per_tile()),
+        }
+    }
+}
+
 fn referenced(at: &Option<String>) -> String {
     at.as_ref().map(|a| format!(" (referenced at {a})")).unwrap_or_default()
 }

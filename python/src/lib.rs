@@ -424,6 +424,17 @@ fn compile(
         None => Strategy::Pack,
         Some(p) => placement_of(p)?,
     };
+    // A placement file is used as it is: refining options given with it
+    // would be ignored without a word (`nerve compile` refuses them alike).
+    if matches!(strategy, Strategy::Explicit(_)) {
+        let given: Vec<&str> = [("effort", effort != 60), ("seed", seed != 0)].into_iter().filter(|g| g.1).map(|g| g.0).collect();
+        if !given.is_empty() {
+            return Err(PyValueError::new_err(format!(
+                "{}: refine a placement by \"pack\" or \"spread\"; a placement file is used as it is",
+                given.join(", ")
+            )));
+        }
+    }
     // Ctrl-C: the compile holds no GIL, so Python runs its handler only when
     // asked: each stage's progress asks, and a KeyboardInterrupt stops the
     // compile at its next stage (it ran to its end, however long).
@@ -600,6 +611,24 @@ fn is_nir_graph(py: Python<'_>, x: &Bound<'_, PyAny>) -> bool {
     py.import("nir").and_then(|nir| x.is_instance(&nir.getattr("NIRGraph")?)).unwrap_or(false)
 }
 
+/// Refuses, before any work (as `nerve run` does), an output file that cannot
+/// be written: found after a run, it lost the run. The OSError subclass
+/// Python's `open` would raise (OSError where the directory refuses a file).
+fn writable(path: &Path, what: &str) -> PyResult<()> {
+    nerve_report::check_outputs(&[(what, path)], &[]).map_err(|m| {
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        if path.is_dir() {
+            PyIsADirectoryError::new_err(m)
+        } else if !dir.exists() {
+            PyFileNotFoundError::new_err(m)
+        } else if !dir.is_dir() {
+            PyNotADirectoryError::new_err(m)
+        } else {
+            PyOSError::new_err(m)
+        }
+    })
+}
+
 fn remove_dir(py: Python<'_>, dir: Option<&Bound<'_, PyAny>>) {
     if let Some(d) = dir {
         if let Ok(shutil) = py.import("shutil") {
@@ -661,6 +690,10 @@ fn as_array<'py>(np: &Bound<'py, PyModule>, x: &Bound<'py, PyAny>, at: &str) -> 
     if x.is_instance_of::<PyList>() || x.is_instance_of::<PyTuple>() {
         for (i, item) in x.try_iter()?.enumerate() {
             let item = item?;
+            // Python's int and float first: no attribute lookup (and its error) per spike.
+            if item.is_exact_instance_of::<PyInt>() || item.is_exact_instance_of::<PyFloat>() {
+                continue;
+            }
             if item.is_instance_of::<PyBool>() || numpy_kind(&item).as_deref() == Some("b") {
                 return Err(PyValueError::new_err(format!("{at}[{i}]: a bool ({}) is not a number", item.repr()?)));
             }
@@ -962,24 +995,14 @@ impl PyImage {
             }
             (m, _) => m.unwrap_or(1 << 31),
         };
-        if let Some(path) = &probe_out {
-            // Before the run, as `nerve run` checks: a file that cannot be
-            // written was found after the whole run, and the run was lost.
-            nerve_report::check_outputs(&[("probe_out", path)], &[]).map_err(|m| {
-                if m.contains("is a directory") {
-                    PyIsADirectoryError::new_err(m)
-                } else if m.contains("does not exist") {
-                    PyFileNotFoundError::new_err(m)
-                } else {
-                    PyOSError::new_err(m)
-                }
-            })?;
-        }
         let stream = match &probe_out {
             None => None,
             Some(_) if probes.is_empty() => return Err(PyValueError::new_err("probe_out: no probes to write (give probes=…)")),
             // Spikes stay whole in memory: they are returned, not written.
-            Some(path) => Some(session::Stream { max_memory, record: None, probe_out: path.clone(), keep_spikes: true }),
+            Some(path) => {
+                writable(path, "probe_out")?;
+                Some(session::Stream { max_memory, record: None, probe_out: path.clone(), keep_spikes: true })
+            }
         };
         let probe_names = probes.clone();
         let request = Request {

@@ -214,6 +214,11 @@ def test_placement_and_arch_take_pathlike(tmp_path):
         nerve.compile(input_net(), placement="packed")
     with pytest.raises(TypeError, match="placement: expected"):
         nerve.compile(input_net(), placement=3)
+    # A placement file is used as it is: refining options with it are refused, not ignored.
+    for kw, named in [(dict(seed=9), "seed"), (dict(effort=5), "effort"), (dict(effort=5, seed=1), "effort, seed")]:
+        with pytest.raises(ValueError, match=rf"^{named}: refine a placement by \"pack\" or \"spread\""):
+            nerve.compile(input_net(), placement=pl, **kw)
+    nerve.compile(input_net(), placement="spread", seed=9, effort=5)
 
 
 def test_shared_routes():
@@ -660,6 +665,12 @@ def test_a_probe_file_that_cannot_be_written_is_refused_before_the_run(tmp_path)
         img.run(10, probes=["out:v"], probe_out=tmp_path / "no" / "v.npy")
     with pytest.raises(IsADirectoryError, match=r"is a directory"):
         img.run(10, probes=["out:v"], probe_out=tmp_path)
+    (tmp_path / "f").write_text("")
+    with pytest.raises(NotADirectoryError, match=r"probe_out .*f/v.npy"):
+        img.run(10, probes=["out:v"], probe_out=tmp_path / "f" / "v.npy")
+    # Without probes, that is the error, whatever the path.
+    with pytest.raises(ValueError, match="probe_out: no probes"):
+        img.run(10, probe_out=tmp_path)
 
 
 def test_input_errors_name_the_spike_in_its_array():

@@ -261,19 +261,8 @@ fn external(m: &Machine, r: &Request) -> Result<(Vec<Indexed>, usize)> {
                 Ok(pi) => {
                     m.source_at(*pi, neuron).map_err(|reason| said(t, index, &reason))?;
                     // A file's label names the neuron its index does (a recording's always does).
-                    if let Some(label) = t.table.labels.as_ref().and_then(|l| l.get(index)) {
-                        let labels = &m.pops[*pi].labels;
-                        if labels.is_empty() {
-                            return Err(said(t, index, &format_args!("label `{label}`, but the population has no labels (leave the field empty)")));
-                        }
-                        let own = labels.get(neuron as usize).map_or("", String::as_str);
-                        if own != label {
-                            let named = match labels.iter().position(|x| x == label) {
-                                Some(k) => format!("neuron {k}'s"),
-                                None => "no neuron's".to_string(),
-                            };
-                            return Err(said(t, index, &format_args!("label `{label}` is {named} (neuron {neuron} is `{own}`)")));
-                        }
+                    if let Some(why) = t.table.labels.as_ref().and_then(|l| l.get(index)).and_then(|label| label_problem(&m.pops[*pi].labels, neuron, label)) {
+                        return Err(said(t, index, &why));
                     }
                 }
             }
@@ -298,6 +287,24 @@ fn external(m: &Machine, r: &Request) -> Result<(Vec<Indexed>, usize)> {
         }
     }
     Ok((ext, late))
+}
+
+/// Why a spike file's `label` is not neuron `neuron`'s of a population with
+/// `labels`, if it is not (`nerve run --input` and the exporters' `--input`
+/// check it). Labels are compared as the file's fields are read: trimmed.
+pub fn label_problem(labels: &[String], neuron: u32, label: &str) -> Option<String> {
+    if labels.is_empty() {
+        return Some(format!("label `{label}`, but the population has no labels (leave the field empty)"));
+    }
+    let own = labels.get(neuron as usize).map_or("", |l| l.trim());
+    if own == label {
+        return None;
+    }
+    let named = match labels.iter().position(|x| x.trim() == label) {
+        Some(k) => format!("neuron {k}'s"),
+        None => "no neuron's".to_string(),
+    };
+    Some(format!("label `{label}` is {named} (neuron {neuron} is `{own}`)"))
 }
 
 /// The step a spike at `time_ms` falls in: the nearest, a half up (`nerve_isa::time::steps_of`).

@@ -3,7 +3,7 @@ use nerve_compiler::export::{lava, pynn, spinnaker, WeightMode, TARGETS};
 use nerve_compiler::front::{Content, InputFile};
 use nerve_isa::arch::Arch;
 use nerve_isa::image::Image;
-use nerve_report::session::Input;
+use nerve_report::session::{Input, InputTable};
 use std::path::{Path, PathBuf};
 
 use super::Result;
@@ -278,7 +278,22 @@ fn data_dir(script: &Path) -> String {
 /// refusals (two spikes of a neuron in one step, within a file or across files).
 fn read_inputs(files: &[PathBuf], net: &nerve_compiler::net::model::Network) -> Result<Vec<(String, u32, f64)>> {
     let dt_ms = net.dt_ms;
-    let inputs = files.iter().map(|f| Input::read(f)).collect::<std::result::Result<Vec<_>, _>>()?;
+    let tables = files.iter().map(|f| InputTable::read(f)).collect::<std::result::Result<Vec<_>, _>>()?;
+    // A CSV's label column names each spike's neuron, as `nerve run --input` checks.
+    for t in &tables {
+        let Some(labels) = &t.table.labels else { continue };
+        for (index, &(p, neuron, time_ms)) in t.table.spikes.iter().enumerate() {
+            let name = &t.table.pops[p as usize];
+            let pop = net.pops().find(|(_, q)| &q.name == name).map(|(_, q)| q);
+            // (A neuron the population lacks is refused below, as such.)
+            if let (Some(label), Some(pop)) = (labels.get(index), pop.filter(|q| neuron < q.size)) {
+                if let Some(why) = nerve_report::session::label_problem(&pop.labels, neuron, label) {
+                    return Err(format!("{}: spike {index} (`{name}` neuron {neuron} at {time_ms} ms): {why}", t.origin).into());
+                }
+            }
+        }
+    }
+    let inputs: Vec<Input> = tables.iter().map(|t| Input { origin: t.origin.clone(), spikes: t.table.to_spikes() }).collect();
     // Each spike named in its file (the exporter would name it by its place among all the files' spikes).
     for input in &inputs {
         for (index, s) in input.spikes.iter().enumerate() {

@@ -74,7 +74,8 @@ pub struct RunArgs {
     /// Results do not depend on it; the report's `host.pinned` lists the CPUs used.
     #[arg(long, value_enum, default_value_t = PinKind::Auto)]
     pin: PinKind,
-    /// External spikes for `input` and `spike_source_array` populations: CSV `population,neuron,time` (ms) or JSON. Repeatable. A neuron
+    /// External spikes for `input` and `spike_source_array` populations: CSV `population,neuron,time` (ms; a fourth column `label`,
+    /// as recordings of labelled networks have, must name each spike's neuron) or JSON. Repeatable. A neuron
     /// spikes at most once a step: two spikes in one step, or one in a step its spike array spikes it, are refused.
     #[arg(long, value_parser = super::IN)]
     input: Vec<PathBuf>,
@@ -219,6 +220,10 @@ fn check_usage(a: &RunArgs, input: &InputFile) {
     }
     if let (Some(p), true) = (&a.probe_out, a.probe.is_empty()) {
         usage_error(&format!("--probe-out {} is where --probe values go: give --probe POP:VAR too (without it there is nothing to write)", p.display()));
+    }
+    // A .json name would hold CSV.
+    if let Some(w) = a.save_weights.as_deref().filter(|w| nerve_report::has_extension(w, "json")) {
+        usage_error(&format!("--save-weights {}: learned weights are written as CSV (or NPY for a .npy name), not JSON: name it .csv", w.display()));
     }
     if let Some(p) = &a.save_network {
         if !nerve_report::has_extension(p, "json") {
@@ -416,10 +421,6 @@ fn run_rank(
     };
     if a.save_weights.is_some() && m.cores.iter().all(|c| c.plastic.is_empty()) {
         return Err(format!("--save-weights: {} has no learning projections (a projection with `plasticity`)", a.image.display()).into());
-    }
-    // A .json name would hold CSV.
-    if let Some(w) = a.save_weights.as_deref().filter(|w| nerve_report::has_extension(w, "json")) {
-        return Err(format!("--save-weights {}: learned weights are written as CSV (or NPY for a .npy name), not JSON: name it .csv", w.display()).into());
     }
     // The network read again (the run may have compiled it from this very
     // file) and checked for what it could not save, before the run.

@@ -102,7 +102,7 @@ for k, name in enumerate(RECORDED):
     for i, col in zip(*np.nonzero(s)):
         rows.append((int(col), k, int(i), name))
 rows.sort()
-with open(args.out, "w") as f:
+with open(args.out, "w", encoding="utf-8") as f:
     f.write("population,neuron,time\n" if LABELS is None else "population,neuron,time,label\n")
     for step, _, i, name in rows:
         label = "" if LABELS is None else "," + (LABELS[name][i] if name in LABELS else "")

@@ -16,23 +16,38 @@ import pyNN.spiNNaker as sim
 
 DT = 0.1  # ms
 DURATION = 1000.0  # ms, the default run
-SOURCES_UNTIL = 1000.0  # ms: the exported spike arrays cover this much
+SOURCE_STEPS = 10000  # the exported spike arrays cover steps 0 to this less one
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "small_data")
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument("--duration", type=float, default=DURATION, help="ms to run, the nearest whole number of timesteps (default %(default)s)")
 ap.add_argument("--out", default="spikes.csv", help="spike file to write (default %(default)s)")
 args = ap.parse_args()
-# Whole timesteps, the nearest to the duration (a half up), as nerve takes
-# times: NEST runs only whole multiples of its resolution.
-STEPS = max(1, int(args.duration / DT + 0.5 + 1e-9))
+if not args.duration > 0:
+    ap.error(f"--duration {args.duration}: give a positive number of ms")
+
+
+def steps_of(ms):
+    # nerve's timesteps of a time (nerve_isa::time::steps_of): the nearest, a
+    # half up, and a time a rounding away from a half taken as that half.
+    x = ms / DT
+    half = math.floor(x * 2 + 0.5) / 2
+    tol = min(1e-9 * half, max(4 * 2.220446049250313e-16 * half, 1e-6))
+    if half % 1 == 0.5 and abs(x - half) <= tol:
+        x = half
+    return math.floor(x + 0.5)
+
+
+# Whole timesteps, the nearest to the duration, as nerve takes times: NEST
+# runs only whole multiples of its resolution.
+STEPS = max(1, steps_of(args.duration))
 # Their length in ms for either simulator: NEST rounds it to its tics;
 # sPyNNaker runs ceil(ms / DT) steps, one too many if STEPS * DT rounded up.
 RUN_MS = STEPS * DT
 while math.ceil(RUN_MS / DT) > STEPS:
     RUN_MS = math.nextafter(RUN_MS, 0)
-if STEPS * DT > SOURCES_UNTIL + 1e-9:
-    ap.error(f"the exported spike sources cover {SOURCES_UNTIL} ms; export again with a longer --duration")
+if STEPS > SOURCE_STEPS:
+    ap.error(f"the exported spike sources cover {SOURCE_STEPS} steps (of {DT} ms); export again with a longer --duration")
 
 
 def data(name):
@@ -77,7 +92,7 @@ for k, name in enumerate(RECORDED):
             if step < STEPS:
                 rows.append((step, k, i, name))
 rows.sort()
-with open(args.out, "w") as f:
+with open(args.out, "w", encoding="utf-8") as f:
     f.write("population,neuron,time\n" if LABELS is None else "population,neuron,time,label\n")
     for step, _, i, name in rows:
         label = "" if LABELS is None else "," + (LABELS[name][i] if name in LABELS else "")

@@ -430,7 +430,7 @@ const ROWS: &[(&str, &str, Check)] = &[
     ("run", "--save-weights", |d| {
         nerve(d, "run stdp.json --arch loihi --steps 60 --save-weights w.csv -q");
         assert_eq!(text(d, "w.csv").lines().count(), 1 + 12);
-        // A .json name would hold CSV: refused before the run, nothing written.
+        // A .json name would hold CSV: a usage error, before anything, nothing written.
         let o = Command::new(env!("CARGO_BIN_EXE_nerve"))
             .current_dir(d)
             .args(["run", "stdp.json", "--arch", "loihi", "--steps", "60", "--save-weights", "w.Json", "-q"])
@@ -438,7 +438,7 @@ const ROWS: &[(&str, &str, Check)] = &[
             .unwrap();
         let e = String::from_utf8_lossy(&o.stderr);
         assert!(
-            o.status.code() == Some(1)
+            o.status.code() == Some(2)
                 && e.contains("--save-weights w.Json: learned weights are written as CSV (or NPY for a .npy name), not JSON: name it .csv"),
             "{e}"
         );

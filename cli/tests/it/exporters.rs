@@ -778,7 +778,7 @@ fn script_writes(script: &str, csv: &str, dir: &Path) -> Option<String> {
         block("def fmt(t):", "\n\n"),
         line("RECORDED = "),
         line("LABELS = "),
-        block("with open(args.out, \"w\") as f:", "print(f\"wrote"),
+        block("with open(args.out, \"w\", encoding=\"utf-8\") as f:", "print(f\"wrote"),
     );
     std::fs::write(dir.join("h.py"), harness).unwrap();
     std::fs::write(dir.join("nerve.csv"), csv).unwrap();
@@ -849,35 +849,42 @@ fn pynn_scripts_run_whole_timesteps() {
         "projections": [{"pre": "src", "post": "a", "connector": {"type": "one_to_one"}, "weight": 2.0, "delay": 0.6}]});
     let (n, prep) = from_json(&net, "spinnaker");
     let s = pynn::export(&n, &prep, &pynn::Options { backend: pynn::Backend::Nest, ..Default::default() }, "d").unwrap();
-    assert!(s.text.contains("STEPS = max(1, int(args.duration / DT + 0.5 + 1e-9))") && s.text.contains("sim.run(RUN_MS)"), "{}", s.text);
+    assert!(s.text.contains("STEPS = max(1, steps_of(args.duration))") && s.text.contains("sim.run(RUN_MS)"), "{}", s.text);
     assert!(s.text.contains("if step < STEPS:") && !s.text.contains("sim.run(args.duration)"), "{}", s.text);
-    // The script's own arithmetic: 1,000 ms at 0.3 ms are 3,333 steps (999.9 ms), 10.3 ms at 1 ms 10.
-    let steps = |d: f64, dt: f64| {
-        let o = std::process::Command::new("python3").args(["-c", &format!("print(max(1, int({d} / {dt} + 0.5 + 1e-9)))")]).output().ok()?;
-        Some(String::from_utf8_lossy(&o.stdout).trim().to_string())
+    // The script's own steps_of and RUN_MS, run by python3: nerve's steps of
+    // each duration (a half up; 1,000 ms at 0.3 ms 3,333 steps, 999.9 ms),
+    // and a RUN_MS that sPyNNaker's ceil(ms / DT) takes as that many
+    // (STEPS * DT gave one more in 3% of cases).
+    let piece = |from: &str, to: &str| {
+        let a = s.text.find(from).unwrap_or_else(|| panic!("no {from}"));
+        let b = a + s.text[a..].find(to).unwrap_or_else(|| panic!("no {to}")) + to.len();
+        s.text[a..b].to_string()
     };
-    // RUN_MS gives STEPS steps to sPyNNaker's ceil(ms / DT) (3% of STEPS * DT gave one more, dt 0.001-2 ms).
-    let run_ms = |k: u32, dt: f64| {
-        let code = format!("import math\nSTEPS, DT = {k}, {dt}\n{}\nprint(math.ceil(RUN_MS / DT), round(RUN_MS * 1000 / (DT * 1000)))", {
-            let a = s.text.find("RUN_MS = STEPS * DT").unwrap();
-            let end = "math.nextafter(RUN_MS, 0)";
-            let b = a + s.text[a..].find(end).unwrap() + end.len();
-            s.text[a..b].to_string()
-        });
-        let o = std::process::Command::new("python3").args(["-c", &code]).output().ok()?;
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        Some(String::from_utf8_lossy(&o.stdout).trim().to_string())
-    };
-    for (k, dt) in [(3333, 0.3), (7, 0.1), (1, 0.7), (100000, 0.1), (4999, 0.015)] {
-        if let Some(got) = run_ms(k, dt) {
-            assert_eq!(got, format!("{k} {k}"), "{k} steps of {dt} ms");
+    let (def, run) = (piece("def steps_of(ms):", "return math.floor(x + 0.5)\n"), piece("RUN_MS = STEPS * DT", "math.nextafter(RUN_MS, 0)"));
+    let cases: Vec<(f64, f64)> = vec![
+        (1000.0, 0.3),
+        (10.3, 1.0),
+        (0.45, 0.3),
+        (0.1, 0.3),
+        (0.7, 0.1),
+        (9683599.85, 0.1),
+        (16784361.4, 0.1),
+        (4294967295.4, 1.0),
+        (5.0, 1.0 / 30.0),
+        (12.5, 0.25),
+    ];
+    let list = cases.iter().map(|(d, t)| format!("({d:?}, {t:?})")).collect::<Vec<_>>().join(", ");
+    let body = run.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n");
+    let code =
+        format!("import math\nDT = 0\n{def}\nfor ms, DT in [{list}]:\n    STEPS = max(1, steps_of(ms))\n{body}\n    print(STEPS, math.ceil(RUN_MS / DT))\n");
+    if let Ok(o) = std::process::Command::new("python3").args(["-c", &code]).output() {
+        assert!(o.status.success(), "{}\n{code}", String::from_utf8_lossy(&o.stderr));
+        let got = String::from_utf8_lossy(&o.stdout);
+        for ((d, t), line) in cases.iter().zip(got.lines()) {
+            let want = nerve_isa::time::steps_of(*d, *t).max(1.0) as u64;
+            assert_eq!(line, format!("{want} {want}"), "{d} ms at dt {t}");
         }
-    }
-    if let Some(k) = steps(1000.0, 0.3) {
-        assert_eq!(k, "3333");
-        assert_eq!(steps(10.3, 1.0).unwrap(), "10");
-        assert_eq!(steps(0.45, 0.3).unwrap(), "2", "a half up");
-        assert_eq!(steps(0.1, 0.3).unwrap(), "1", "at least one");
+        assert_eq!(got.lines().count(), cases.len());
     }
     let mut thirtieth = net.clone();
     thirtieth["dt_ms"] = serde_json::json!(1.0 / 30.0);

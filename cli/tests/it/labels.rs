@@ -80,5 +80,13 @@ fn an_input_files_labels_must_name_its_neurons() {
         let e = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(1), "{spikes}: {e}");
         assert!(e.contains("s.csv") && e.contains(want), "{spikes}: {e}");
+        // The exporters read --input as `nerve run` does.
+        let o = Command::new(env!("CARGO_BIN_EXE_nerve"))
+            .current_dir(d)
+            .args(["export", "pynn", "in.json", "--arch", "spinnaker", "--input", "s.csv", "-o", "x.py", "-q"])
+            .output()
+            .unwrap();
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.code() == Some(1) && e.contains("s.csv") && e.contains(want), "export: {spikes}: {e}");
     }
 }

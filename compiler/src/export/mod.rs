@@ -298,7 +298,7 @@ pub(crate) fn py_recorded(net: &Network, recorded: &[String]) -> String {
 
 /// The script's spike file written as `nerve run --record` writes it, from
 /// its sorted `rows` of (step, population index, neuron, name).
-pub(crate) const PY_WRITE_SPIKES: &str = r#"with open(args.out, "w") as f:
+pub(crate) const PY_WRITE_SPIKES: &str = r#"with open(args.out, "w", encoding="utf-8") as f:
     f.write("population,neuron,time\n" if LABELS is None else "population,neuron,time,label\n")
     for step, _, i, name in rows:
         label = "" if LABELS is None else "," + (LABELS[name][i] if name in LABELS else "")

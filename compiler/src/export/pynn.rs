@@ -245,9 +245,11 @@ pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Re
     if !(duration.is_finite() && duration > 0.0) {
         return Err(refuse(TARGET, "the run", format!("duration {duration} ms must be a positive number")));
     }
-    // The spike arrays cover every step of the run: an absurd duration ran
-    // (and wrote) on for ever, or was cut to 2^32 - 1 steps by the cast.
-    let steps = (duration / dt).ceil();
+    // The run's timesteps, as nerve counts a time's (the nearest, a half up;
+    // the script counts its --duration's alike), which the spike arrays
+    // cover: an absurd duration ran (and wrote) on for ever, or was cut to
+    // 2^32 - 1 steps by the cast.
+    let steps = nerve_isa::time::steps_of(duration, dt).max(1.0);
     if steps > MAX_STEPS as f64 {
         return Err(refuse(
             TARGET,
@@ -382,7 +384,7 @@ pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Re
     }
     let _ = writeln!(t, "\nDT = {}  # ms", py_float(dt));
     let _ = writeln!(t, "DURATION = {}  # ms, the default run", py_float(duration));
-    let _ = writeln!(t, "SOURCES_UNTIL = {}  # ms: the exported spike arrays cover this much", py_time(steps as f64 * dt));
+    let _ = writeln!(t, "SOURCE_STEPS = {steps}  # the exported spike arrays cover steps 0 to this less one");
     let _ = writeln!(t, "DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), {})", py_str(data_dir));
     let mut template = String::from(
         r#"
@@ -391,9 +393,24 @@ ap.add_argument("--duration", type=float, default=DURATION, help="ms to run, the
 ap.add_argument("--out", default="spikes.csv", help="spike file to write (default %(default)s)")
 WEIGHTS_ARG
 args = ap.parse_args()
-# Whole timesteps, the nearest to the duration (a half up), as nerve takes
-# times: NEST runs only whole multiples of its resolution.
-STEPS = max(1, int(args.duration / DT + 0.5 + 1e-9))
+if not args.duration > 0:
+    ap.error(f"--duration {args.duration}: give a positive number of ms")
+
+
+def steps_of(ms):
+    # nerve's timesteps of a time (nerve_isa::time::steps_of): the nearest, a
+    # half up, and a time a rounding away from a half taken as that half.
+    x = ms / DT
+    half = math.floor(x * 2 + 0.5) / 2
+    tol = min(1e-9 * half, max(4 * 2.220446049250313e-16 * half, 1e-6))
+    if half % 1 == 0.5 and abs(x - half) <= tol:
+        x = half
+    return math.floor(x + 0.5)
+
+
+# Whole timesteps, the nearest to the duration, as nerve takes times: NEST
+# runs only whole multiples of its resolution.
+STEPS = max(1, steps_of(args.duration))
 # Their length in ms for either simulator: NEST rounds it to its tics;
 # sPyNNaker runs ceil(ms / DT) steps, one too many if STEPS * DT rounded up.
 RUN_MS = STEPS * DT
@@ -424,7 +441,7 @@ def fmt(t):
     template = template.replace(
         "CHECK_ARRAYS",
         if has_arrays {
-            "if STEPS * DT > SOURCES_UNTIL + 1e-9:\n    ap.error(f\"the exported spike sources cover {SOURCES_UNTIL} ms; export again with a longer --duration\")\n"
+            "if STEPS > SOURCE_STEPS:\n    ap.error(f\"the exported spike sources cover {SOURCE_STEPS} steps (of {DT} ms); export again with a longer --duration\")\n"
         } else {
             ""
         },

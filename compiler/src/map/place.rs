@@ -236,13 +236,7 @@ impl Distance {
 pub fn place(arch: &Arch, net: &Network, splits: &[Split], traffic: &Traffic, opts: &PlaceOptions, progress: &mut dyn FnMut(&str)) -> Result<Placement> {
     let n_slices: u64 = splits.iter().map(|s| s.count as u64).sum();
     if n_slices > arch.num_cores() as u64 {
-        return Err(CompileError::TooFewCores {
-            arch: arch.name.clone(),
-            at_least: "",
-            required: n_slices,
-            available: arch.num_cores() as u64,
-            hint: format!(" ({} tiles × {} cores); use a profile with more chips", arch.num_tiles(), arch.cores_per_tile()),
-        });
+        return Err(CompileError::too_few_cores(arch, n_slices, None));
     }
     // Slice numbering: populations in BFS order, slices in order.
     let order = bfs_order(net);
