@@ -268,7 +268,15 @@ fn external(m: &Machine, r: &Request) -> Result<(Vec<Indexed>, usize)> {
             }
         }
     }
-    let (names, ext, late) = table_steps(&tables, m.dt_ms, r.steps, &mut |_, _| Ok(()))?;
+    // A spike past the run is noted (a longer run takes it), but one past the
+    // longest run is refused, as the exporters and spike arrays refuse it.
+    let (names, ext, late) = table_steps(&tables, m.dt_ms, r.steps, &mut |fi, index| {
+        let step = step_of(tables[fi].table.spikes[index].2, m.dt_ms);
+        if step >= nerve_isa::MAX_STEPS as f64 {
+            return Err(said(tables[fi], index, &format_args!("it is at step {step:e}, after {}, the last step of the longest run", nerve_isa::MAX_STEPS - 1)));
+        }
+        Ok(())
+    })?;
     // invariant: every name was found just above
     let pis: Vec<u32> = names.iter().map(|n| m.input_pop(n).map_or(u32::MAX, |i| i as u32)).collect();
     let ext: Vec<(u32, u32, u32)> = ext.into_iter().map(|(g, neuron, step)| (pis[g as usize], neuron, step)).collect();

@@ -76,6 +76,7 @@ fn setup(dir: &Path) {
     );
     w("sp_unknown.csv", "population,neuron,time\nnosuch,0,1\n");
     w("sp_unknown_late.csv", "population,neuron,time\nsrc,0,1\nnosuch,0,900\n");
+    w("sp_never.csv", "population,neuron,time\nsrc,0,1\nsrc,1,1e300\n");
     w("sp_neuron.csv", "population,neuron,time\nsrc,7,1\n");
     w("sp_negtime.csv", "population,neuron,time\nsrc,0,-4\n");
     w("sp_header.csv", "pop,n,t\nsrc,0,1\n");
@@ -298,6 +299,12 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     // Spike files.
     ("run good.img --steps 5 --input sp_unknown.csv --record out/s.csv", 1, &["sp_unknown.csv: spike 0", "`nosuch`", "no population of that name", "src"]),
     ("run good.img --steps 5 --input sp_unknown_late.csv --record out/s.csv", 1, &["sp_unknown_late.csv", "`nosuch`", "900 ms"]),
+    // Past the longest run: no run reaches it (the note said to run more steps).
+    (
+        "run good.img --steps 5 --input sp_never.csv --record out/s.csv",
+        1,
+        &["sp_never.csv: spike 1 (`src` neuron 1", "after 4294967294, the last step of the longest run"],
+    ),
     ("run good.img --steps 5 --input sp_neuron.csv --record out/s.csv", 1, &["sp_neuron.csv: spike", "neuron 7", "3 neurons"]),
     ("run good.img --steps 5 --input sp_negtime.csv --record out/s.csv", 1, &["sp_negtime.csv", "line 2", "-4"]),
     ("run good.img --steps 5 --input sp_header.csv --record out/s.csv", 1, &["line 1", "population,neuron,time"]),
