@@ -282,11 +282,12 @@ fn read_inputs(files: &[PathBuf], net: &nerve_compiler::net::model::Network) -> 
     // A CSV's label column names each spike's neuron, as `nerve run --input` checks.
     for t in &tables {
         let Some(labels) = &t.table.labels else { continue };
+        // Each of the file's population names looked up once, not per spike.
+        let pops: Vec<_> = t.table.pops.iter().map(|name| net.pops().find(|(_, q)| &q.name == name).map(|(_, q)| q)).collect();
         for (index, &(p, neuron, time_ms)) in t.table.spikes.iter().enumerate() {
             let name = &t.table.pops[p as usize];
-            let pop = net.pops().find(|(_, q)| &q.name == name).map(|(_, q)| q);
             // (A neuron the population lacks is refused below, as such.)
-            if let (Some(label), Some(pop)) = (labels.get(index), pop.filter(|q| neuron < q.size)) {
+            if let (Some(label), Some(pop)) = (labels.get(index), pops[p as usize].filter(|q| neuron < q.size)) {
                 if let Some(why) = nerve_report::session::label_problem(&pop.labels, neuron, label) {
                     return Err(format!("{}: spike {index} (`{name}` neuron {neuron} at {time_ms} ms): {why}", t.origin).into());
                 }
