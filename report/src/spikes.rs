@@ -41,7 +41,7 @@ impl SpikeLabels {
 
     /// Spike `i`'s label, unless its field was empty.
     pub fn get(&self, i: usize) -> Option<&str> {
-        self.of.get(i).filter(|&&l| l != Self::NONE).map(|&l| self.names[l as usize].as_str())
+        self.of.get(i).and_then(|&l| self.names.get(l as usize)).map(String::as_str)
     }
 }
 
