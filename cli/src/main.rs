@@ -9,7 +9,7 @@ mod mpi;
 mod out;
 mod progress;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -84,7 +84,9 @@ fn usage_error(e: clap::Error) -> ! {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::try_parse().unwrap_or_else(|e| usage_error(e));
+    let matches = Cli::command().try_get_matches().unwrap_or_else(|e| usage_error(e));
+    cmd::note_given(&matches);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| usage_error(e));
     match cli.command {
         Command::Run(_) | Command::Compile(_) => hugepages::request(false),
         _ => {}

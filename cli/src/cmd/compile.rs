@@ -100,9 +100,13 @@ impl NirImportArgs {
 }
 
 impl NirImportArgs {
-    /// The option names given other values than their defaults.
+    /// The option names given on the command line.
     pub fn given(&self) -> Vec<&'static str> {
-        [("--dt", self.dt.is_some()), ("--reset", self.reset.is_some()), ("--source", self.source != "auto")].into_iter().filter(|f| f.1).map(|f| f.0).collect()
+        [("--dt", self.dt.is_some()), ("--reset", self.reset.is_some()), ("--source", super::given("source"))]
+            .into_iter()
+            .filter(|f| f.1)
+            .map(|f| f.0)
+            .collect()
     }
 }
 
@@ -123,22 +127,22 @@ pub fn placement_options_fit(b: &BuildArgs, sub: &str) {
     if matches!(b.placement.as_str(), "pack" | "spread") {
         return;
     }
-    let given: Vec<&str> = [("--effort", b.effort != 60), ("--seed", b.seed != 0)].into_iter().filter(|f| f.1).map(|f| f.0).collect();
+    let given: Vec<&str> = [("--effort", super::given("effort")), ("--seed", super::given("seed"))].into_iter().filter(|f| f.1).map(|f| f.0).collect();
     if !given.is_empty() {
         super::usage_error(sub, &format!("{}: refine a placement by pack or spread; the placement file {} is used as it is", given.join(", "), b.placement));
     }
 }
 
 impl BuildArgs {
-    /// The option names given other values than their defaults (to refuse them where they do not apply).
+    /// The option names given on the command line (to refuse them where they do not apply), a default value too.
     pub fn given(&self) -> Vec<&'static str> {
         let mut g = Vec::new();
         let flags: [(&'static str, bool); 5] = [
-            ("--seed", self.seed != 0),
-            ("--placement", self.placement != "pack"),
+            ("--seed", super::given("seed")),
+            ("--placement", super::given("placement")),
             ("--neurons-per-core", self.neurons_per_core.is_some()),
-            ("--effort", self.effort != 60),
-            ("--shared-routes", self.shared_routes != nerve_compiler::map::route::share::DEFAULT_MAX_EXTRA),
+            ("--effort", super::given("effort")),
+            ("--shared-routes", super::given("shared_routes")),
         ];
         for (name, set) in flags {
             if set {

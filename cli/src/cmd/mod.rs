@@ -9,6 +9,34 @@ pub mod run;
 
 pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
+/// The ids of the options given on the command line (the subcommands' included),
+/// as opposed to taken from their defaults.
+static GIVEN: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+
+/// Notes which options the command line gave (once, before a command runs),
+/// so that an option refused where it does not apply is refused even when
+/// its value is the default one (`--seed 0` with a placement file).
+pub fn note_given(m: &clap::ArgMatches) {
+    use clap::CommandFactory;
+    let mut ids = Vec::new();
+    let mut cmd = crate::Cli::command();
+    let mut m = m;
+    loop {
+        // The command's own arguments: `m.ids()` also holds argument groups, which have no value source.
+        let given = cmd.get_arguments().filter(|a| m.value_source(a.get_id().as_str()) == Some(clap::parser::ValueSource::CommandLine));
+        ids.extend(given.map(|a| a.get_id().to_string()));
+        let Some((name, sub)) = m.subcommand() else { break };
+        let Some(next) = cmd.find_subcommand(name).cloned() else { break };
+        (cmd, m) = (next, sub);
+    }
+    let _ = GIVEN.set(ids);
+}
+
+/// Whether option `id` (its field name) was given on the command line.
+pub fn given(id: &str) -> bool {
+    GIVEN.get().is_some_and(|ids| ids.iter().any(|i| i == id))
+}
+
 /// A usage error of subcommand `sub` (options that cannot go together):
 /// clap's message and usage line, exit status 2, as for a bad option value.
 pub fn usage_error(sub: &str, msg: &str) -> ! {

@@ -370,6 +370,10 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     // Usage errors that clap cannot see (the options' values are each fine): 2, as clap's own.
     ("run good.img --steps 4294967296", 2, &["--steps 4294967296 exceeds 4294967295", "Usage: nerve run"]),
     ("run good.img --steps 5 --placement spread --record out/s.csv", 2, &["--placement: only for compiling a network", "good.img is an image"]),
+    // Given is given, its default value too: it was let through as if absent.
+    ("run good.img --steps 5 --placement pack --seed 0 --record out/s.csv", 2, &["--seed, --placement: only for compiling a network", "good.img is an image"]),
+    ("run good.img --steps 5 --effort 60 --shared-routes 0.25", 2, &["--effort, --shared-routes: only for compiling a network"]),
+    ("compile good.json --arch spinnaker -o out/x.img --source auto", 2, &["--source: only for a NIR network", "good.json is not one"]),
     // Spikes may be recorded as JSON, probes not: a .json name held CSV.
     ("run good.img --steps 5 --probe n:v --probe-out out/p.JSON", 1, &["probe file out/p.JSON", "not JSON: name it .csv"]),
     ("run good.img --steps 5 --save-weights out/w.csv", 1, &["no learning projections"]),

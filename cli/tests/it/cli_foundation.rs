@@ -115,7 +115,14 @@ fn inspect_counts_chips_in_use_as_compile_does() {
     assert!(s.contains("2 of 288 chips)"), "{s}");
     // A placement file is used as it is: the refinement's options are
     // refused with it (they were ignored without a word), by compile and run.
-    for (extra, named) in [(&["--effort", "1000"][..], "--effort"), (&["--seed", "9"], "--seed"), (&["--effort", "5", "--seed", "1"], "--effort, --seed")] {
+    for (extra, named) in [
+        (&["--effort", "1000"][..], "--effort"),
+        (&["--seed", "9"], "--seed"),
+        (&["--effort", "5", "--seed", "1"], "--effort, --seed"),
+        // Their default values too: given is given.
+        (&["--seed", "0"], "--seed"),
+        (&["--effort", "60"], "--effort"),
+    ] {
         for (sub, out_args) in [("compile", ["-o", "y.img"]), ("run", ["--steps", "3"])] {
             let out =
                 nerve().current_dir(d).args([sub, "net.json", "--arch", "spinnaker", "--placement", "place.csv"]).args(out_args).args(extra).output().unwrap();
