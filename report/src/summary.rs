@@ -725,7 +725,8 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
         },
         neurobench: NeuroBench {
             synaptic_ops: c.synaptic_events,
-            activation_sparsity: if neuron_steps > 0 { 1.0 - c.spikes as f64 / neuron_steps as f64 } else { 1.0 },
+            // Spikes of kernel cores' neurons over their neuron-steps: a spike source's spikes have no neuron-steps.
+            activation_sparsity: if neuron_steps > 0 { 1.0 - c.neuron_spikes as f64 / neuron_steps as f64 } else { 1.0 },
             membrane_updates: c.updates_active + c.updates_idle,
             neurons: m.pops.iter().map(|p| p.size as u64).sum(),
             synapses: m.synapses(),

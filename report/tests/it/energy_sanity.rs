@@ -121,3 +121,40 @@ fn the_decision_line_says_what_is_known() {
         assert!(text.contains("decision latency (out)") && text.contains(&says), "{says}\n{text}");
     }
 }
+
+/// Activation sparsity is 1 − the neurons' spikes over their neuron-steps: a
+/// spike source's spikes are not its neurons' (it has no neuron-steps), so 16
+/// sources firing every step into one silent neuron leave sparsity 1 (it was
+/// 1 − 160/10 = −15), and the figure stays in [0, 1] with the neuron firing.
+#[test]
+fn activation_sparsity_counts_the_neurons_spikes_only() {
+    let sparsity = |weight: f64| {
+        let net = format!(
+            r#"{{"name": "sparsity", "dt_ms": 1.0, "populations": [
+              {{"name": "src", "size": 16, "model": "spike_source_array", "spike_times": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]}},
+              {{"name": "post", "size": 1, "model": "if", "params": {{"cm": 1.0, "v_rest": 0.0, "v_reset": 0.0, "v_thresh": 1.0}}}}],
+              "projections": [{{"pre": "src", "post": "post", "connector": {{"type": "all_to_all"}}, "weight": {weight}}}]}}"#
+        );
+        let net = parse_network(&net, std::path::Path::new("sparsity.json")).unwrap();
+        let a = Arch::builtin("loihi").unwrap();
+        let out = compile(&a, &net, &Options::default(), &mut |_| {}).unwrap();
+        let m = Machine::load_valid(out.image).unwrap();
+        let ran = session::run(m, &Request { steps: 10, threads: 1, ..Request::default() }, &mut |_| {}).unwrap();
+        let o = summary::Options {
+            engine: "jit",
+            threads: 1,
+            inference_steps: None,
+            decision: None,
+            decision_spikes: &[],
+            recorded: &ran.recorded,
+            load_seconds: 0.0,
+            huge_pages: false,
+        };
+        let s = summary::build(&ran.machine, &ran.output, &o);
+        (s.neurobench.activation_sparsity, s.counts.neuron_spikes)
+    };
+    assert_eq!(sparsity(0.0), (1.0, 0));
+    let (x, fired) = sparsity(5.0);
+    assert!(fired > 0 && fired < 10, "the neuron fires on some steps: {fired}");
+    assert_eq!(x, 1.0 - fired as f64 / 10.0);
+}
