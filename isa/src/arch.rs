@@ -486,6 +486,11 @@ impl Arch {
     pub fn validate(&self) -> Result<(), ArchError> {
         let bad =
             |field: &'static str, value: String, reason: &str| Err(ArchError::Invalid { arch: self.name.clone(), field, value, reason: reason.to_string() });
+        if let Some(why) = crate::names::bad_arch_name(&self.name) {
+            // Shown escaped: the name itself is what cannot be printed.
+            let shown = format!("\"{}\"", self.name.escape_debug());
+            return Err(ArchError::Invalid { arch: shown.clone(), field: "name", value: shown, reason: why });
+        }
         let t = &self.topology;
         if t.tiles_per_chip.contains(&0) || t.chips.contains(&0) {
             return bad("topology", format!("{:?}×{:?}", t.tiles_per_chip, t.chips), "every dimension must be ≥ 1");
@@ -565,6 +570,9 @@ impl Arch {
                 return bad(f, "0".into(), "must be ≥ 1 (leave it out for no limit)");
             }
         }
+        if c.synapse_word_bits == 0 {
+            return bad("core.synapse_word_bits", "0".into(), "must be ≥ 1 (a word holds at least one synapse)");
+        }
         if c.synapse_bits == 0 || c.synapse_bits > c.synapse_word_bits {
             return bad("core.synapse_bits", c.synapse_bits.to_string(), "must be in 1..=synapse_word_bits");
         }
@@ -579,8 +587,9 @@ impl Arch {
                 &format!("must be ≥ core.weight_bits ({}): a synapse holds at least its weight", c.weight_bits),
             );
         }
-        if c.max_row_length == 0 {
-            return bad("core.max_row_length", "0".into(), "must be ≥ 1");
+        if !(1..=crate::MAX_ROW_LENGTH).contains(&c.max_row_length) {
+            let why = format!("must be in 1..={}: the emulator holds a row's synapses in 16 bits", crate::MAX_ROW_LENGTH);
+            return bad("core.max_row_length", c.max_row_length.to_string(), &why);
         }
         if self.router.table_entries == 0 {
             return bad("router.table_entries", "0".into(), "must be ≥ 1");
@@ -896,7 +905,9 @@ mod tests {
             (|a| a.core.max_input_table_entries = Some(0), "core.max_input_table_entries", "≥ 1"),
             (|a| a.core.max_output_axons = Some(0), "core.max_output_axons", "≥ 1"),
             (|a| a.core.max_neurons = 0, "core.max_neurons", "1..=65536"),
-            (|a| a.core.max_row_length = 0, "core.max_row_length", "≥ 1"),
+            (|a| a.core.max_row_length = 0, "core.max_row_length", "1..=65535"),
+            // Compiled and inspected, then refused by the run: the emulator holds rows of at most 65,535 synapses.
+            (|a| a.core.max_row_length = 65536, "core.max_row_length", "1..=65535"),
             (|a| a.core.max_delay_steps = 0, "core.max_delay_steps", "1..=255"),
             // Passed up to 4096, and delays past 255 failed in code generation, even the compiler's own relays'.
             (|a| a.core.max_delay_steps = 256, "core.max_delay_steps", "1..=255"),
@@ -906,6 +917,12 @@ mod tests {
             (|a| a.core.weight_exp_min = -32, "core.weight_exp_min", "-31..=31"),
             (|a| a.core.max_input_ports = 0, "core.max_input_ports", "1..=16"),
             (|a| a.core.synapse_bits = 0, "core.synapse_bits", "1..=synapse_word_bits"),
+            // Refused as `core.synapse_bits`, the field that was right.
+            (|a| a.core.synapse_word_bits = 0, "core.synapse_word_bits", "≥ 1"),
+            // Printed raw with every run (an escape sequence cleared the terminal) and into the HTML page.
+            (|a| a.name = "x\u{1b}[2J".into(), "name", "control characters"),
+            (|a| a.name = String::new(), "name", "cannot be empty"),
+            (|a| a.name = "x".repeat(257), "name", "257 characters"),
             (|a| a.core.clock_mhz = 0.0, "core.clock_mhz", "(0, 1e6]"),
             (|a| a.core.clock_mhz = f64::NAN, "core.clock_mhz", "finite"),
             (|a| a.topology.cores_per_tile = 0, "topology.cores_per_tile", "1..=256"),
@@ -942,6 +959,10 @@ mod tests {
             let e = a.validate().unwrap_err().to_string();
             assert!(e.contains(&format!("{field} = ")) && e.contains(limit), "{field}: {e}");
         }
+        let mut a = Arch::builtin("tiny").unwrap();
+        a.name = "x\u{1b}[2J".into();
+        let e = a.validate().unwrap_err().to_string();
+        assert!(!e.contains('\u{1b}') && e.contains("x\\u{1b}[2J"), "the name shown escaped: {e}");
         let mut a = Arch::builtin("tiny").unwrap();
         a.energy.synaptic_op_pj.value = 1e308;
         let e = a.validate().unwrap_err().to_string();

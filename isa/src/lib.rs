@@ -44,6 +44,11 @@ pub use kernel::Kernel;
 /// the exporters all bound runs, durations and spike steps by it.
 pub const MAX_STEPS: u64 = u32::MAX as u64;
 
+/// The most synapses one row (one source neuron's to one core) may hold: the
+/// emulator counts a row's synapses in 16 bits (its spans), so a profile's
+/// `core.max_row_length` is at most this.
+pub const MAX_ROW_LENGTH: u32 = u16::MAX as u32;
+
 /// A number as people read it in a message: 1e307 and 1e-300, not ~300
 /// digits. The compiler's and the reports' messages print through it.
 pub fn num(x: f64) -> String {

@@ -52,6 +52,23 @@ pub fn bad_network_name(name: &str) -> Option<String> {
     None
 }
 
+/// Why `name` cannot name an architecture profile, if it cannot: it is
+/// printed with every run and titles the reports beside the network's name,
+/// so it follows the network name's rule.
+pub fn bad_arch_name(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("a profile name cannot be empty".into());
+    }
+    let n = name.chars().count();
+    if n > MAX_NETWORK_NAME {
+        return Some(format!("the profile name has {n} characters, beyond {MAX_NETWORK_NAME}"));
+    }
+    let c = name.chars().find(|&c| bad_char(c))?;
+    Some(format!(
+        "it holds {c:?}: a profile name cannot hold control characters or noncharacters (U+FFFE, U+FFFF, …; it titles the reports and their SVG pictures)"
+    ))
+}
+
 /// Why `name` cannot name a population, if it cannot: recordings are CSV
 /// rows `population,neuron,time` with the name unquoted, and probes are
 /// `--probe POP:VAR`, so a comma, quote, colon or line break in a name would

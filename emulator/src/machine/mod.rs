@@ -175,7 +175,7 @@ impl Span {
 }
 
 /// The most synapses one row (one source neuron's to one core) may hold.
-pub const MAX_ROW: usize = u16::MAX as usize;
+pub const MAX_ROW: usize = nerve_isa::MAX_ROW_LENGTH as usize;
 
 /// Where a source core's spikes land: neuron i's arrivals are
 /// `spans[at[i][0]..at[i + 1][0]]` of the core's spans, sorted by

@@ -65,7 +65,8 @@ fn more_inputs_than_offsets_address_is_an_error() {
 
 /// A row (one source neuron's synapses on one core) holds at most
 /// `MAX_ROW` synapses in the emulator: one synapse more is refused at load,
-/// naming the row's length and the limit; exactly `MAX_ROW` loads.
+/// naming the row's length and the limit; exactly `MAX_ROW` loads. A profile
+/// allowing longer rows is refused with it (it compiled, then failed to run).
 #[test]
 fn a_row_longer_than_the_emulator_holds_is_an_error() {
     use nerve_emulator::machine::MAX_ROW;
@@ -74,7 +75,7 @@ fn a_row_longer_than_the_emulator_holds_is_an_error() {
     let with_row = |len: usize| {
         let mut img = base.clone();
         img.arch.core.synapse_words = u32::MAX;
-        img.arch.core.max_row_length = u32::MAX;
+        img.arch.core.max_row_length = MAX_ROW as u32;
         let c = &mut img.cores[ci];
         let k = c.rows.len() - 1;
         let s = c.synapses[c.rows[k].start as usize];
@@ -86,6 +87,10 @@ fn a_row_longer_than_the_emulator_holds_is_an_error() {
     let e = Machine::load(with_row(MAX_ROW + 1)).err().expect("refused").to_string();
     assert!(e.contains(&(MAX_ROW + 1).to_string()) && e.contains(&MAX_ROW.to_string()) && e.contains("row"), "{e}");
     Machine::load(with_row(MAX_ROW)).unwrap();
+    let mut img = with_row(MAX_ROW);
+    img.arch.core.max_row_length = MAX_ROW as u32 + 1;
+    let e = Machine::load(img).err().expect("refused").to_string();
+    assert!(e.contains("core.max_row_length = 65536") && e.contains("1..=65535"), "{e}");
 }
 
 /// An input entry whose rows end at the last row number, 2^32 − 1, loads
