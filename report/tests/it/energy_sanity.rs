@@ -122,6 +122,20 @@ fn the_decision_line_says_what_is_known() {
     }
 }
 
+/// Percentiles from the histograms (runs past the steps kept one by one) say
+/// so in the tables, as the JSON's `percentiles_approximate` does.
+#[test]
+fn approximate_percentiles_are_marked() {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/run_small.json");
+    let mut s = nerve_report::summary::Summary::read(&p).unwrap();
+    for approximate in [false, true] {
+        s.timing.percentiles_approximate = approximate;
+        let tabs = nerve_report::text::tables(&s, 5);
+        let title = &tabs.iter().find(|(t, _)| t.starts_with("Latency per timestep")).expect("a latency table").0;
+        assert_eq!(title.contains("approximate"), approximate, "{title}");
+    }
+}
+
 /// Activation sparsity is 1 − the neurons' spikes over their neuron-steps: a
 /// spike source's spikes are not its neurons' (it has no neuron-steps), so 16
 /// sources firing every step into one silent neuron leave sparsity 1 (it was
