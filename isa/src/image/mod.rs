@@ -319,6 +319,16 @@ fn magic_hint(found: &[u8; 8]) -> &'static str {
     }
 }
 
+/// What to do about an image of another format version: an older one is
+/// compiled again; a newer one came from a newer nerve.
+fn version_hint(found: u32) -> &'static str {
+    if found > FORMAT_VERSION {
+        "the image is newer than this nerve: run it with the nerve that compiled it, or compile the network again with this one"
+    } else {
+        "compile the network again with this nerve"
+    }
+}
+
 /// Why bytes are not an image, or an image is not valid for its architecture.
 #[derive(Debug, Error)]
 pub enum ImageError {
@@ -326,7 +336,7 @@ pub enum ImageError {
     TooShort { len: usize },
     #[error("not a nerve image: bad magic {found:02x?} (expected \"NERVEIMG\"){}", magic_hint(found))]
     BadMagic { found: [u8; 8] },
-    #[error("image format version {found} is not supported (this nerve reads version {FORMAT_VERSION}): compile the network again with this nerve")]
+    #[error("image format version {found} is not supported (this nerve reads version {FORMAT_VERSION}): {}", version_hint(*found))]
     UnsupportedVersion { found: u32 },
     #[error("image header: {field} must be zero, found {value}")]
     Reserved { field: &'static str, value: u64 },

@@ -84,7 +84,10 @@ fn header_errors_are_specific() {
     b[8] = 99;
     let e = Image::from_bytes(&b).unwrap_err();
     assert!(matches!(e, ImageError::UnsupportedVersion { found: 99 }), "{e}");
-    assert!(e.to_string().contains("compile the network again with this nerve"), "{e}");
+    assert!(e.to_string().contains("the image is newer than this nerve"), "{e}");
+    b[8..12].copy_from_slice(&1u32.to_le_bytes());
+    let e = Image::from_bytes(&b).unwrap_err();
+    assert!(e.to_string().contains("compile the network again with this nerve") && !e.to_string().contains("newer"), "{e}");
     let mut b = bytes.clone();
     b.push(0);
     assert!(matches!(Image::from_bytes(&b), Err(ImageError::TrailingBytes { extra: 1 })));
