@@ -459,7 +459,10 @@ def simulate(case):
                 elif var in ("w", "d", "t"):
                     m = {"w": old["weights"], "d": old["tag_2"],
                          "t": old["tag_1"]}[var]
-                    val = m[j][i] + c
+                    # lava's weights are np.int32 and a Python int constant
+                    # within int32 keeps that type (numpy < 2): w + c wraps.
+                    # tag_1 and tag_2 are int64: their sums never wrap.
+                    val = wrap32(m[j][i] + c) if var == "w" else m[j][i] + c
                     if is_sgn:
                         val = (val > 0) - (val < 0)
                 else:  # C

@@ -274,6 +274,21 @@ def builtin_cases():
                   t_epoch=1, rng_seed=5),
         lif=dict(du=3000, dv=400, vth=90, bias_mant=[6, 0],
                  bias_exp=[0, 0]))
+    # (g) bracket constants near the int32 limit: lava's weights are int32,
+    #     so (w + c) wraps before it is clipped (a positive w plus a huge
+    #     constant gives the factor's smallest value); tags are int64 and
+    #     their sums clip without wrapping
+    T = 12
+    cases["g_int32_brackets"] = dict(
+        T=T, n_pre=5, n_post=1, pre_spikes=[[1, 3, 7], [1, 3, 7], [2, 5, 11], [1, 3, 7], [4, 9]],
+        weights=[[100, -100, 0, 255, -256]],
+        weight_exp=0, num_weight_bits=8, sign_mode="mixed",
+        rule=dict(type="loihi",
+                  dw="u0*2^-7*(w+2147483600) + u0*sgn(w-2147483600)*2^1",
+                  dd="u0*(d+2147483647)*2^-4 - x0*sgn(w+2147483000)",
+                  dt="u0*sgn(t-2147483647)*2^2 + u0*(w-2147483000)*2^-6",
+                  t_epoch=1, rng_seed=3),
+        lif=dict(du=0, dv=0, vth=100000, bias_mant=[0], bias_exp=[0]))
     return cases
 
 

@@ -213,6 +213,15 @@ fn synaptic_scaling_term() {
     check("f_synaptic_scaling.json");
 }
 
+/// Bracket constants near the int32 limit: lava's weights are int32, so
+/// `(w + c)` wraps before it is clipped, while the tags' sums (int64) clip
+/// without wrapping. nerve clipped `w`'s sum too (weights 124 and 255 where
+/// lava has 76 and 230 for `u0*2^-7*(w+2147483600)` after six epochs).
+#[test]
+fn bracket_constants_wrap_as_lavas_int32_weights() {
+    check("g_int32_brackets.json");
+}
+
 /// Single pairings worked out by hand: dw = 2^-2·x1·y0 − 2^-3·y1·x0 with
 /// impulses 16 and traces that do not decay (τ 10^9: exp(−10^-9)·16 + r
 /// floors to 16 for any r ≥ 2·10^-8), epochs of 2 steps, one pre and one

@@ -457,10 +457,14 @@ pub fn program(dw: &[Product], dd: &[Product], dt: &[Product], sign_mode: SignMo
                 if f.konst != 0 {
                     // lava adds the constant and clips the sum to the factor's
                     // width (bench/learning/lava/SPEC.md §5.5: no bound on the
-                    // constant). Every variable lies within ±2^10, so a constant
-                    // beyond ±2^16 clips (and signs) as ±2^16 does; added
-                    // whole, (w + 2147483647) wrapped to a negative factor.
-                    b.addi(r(2), r(2), f.konst.clamp(-KONST_HELD, KONST_HELD));
+                    // constant), in the variable's numpy type: `weights` are
+                    // int32, so w + c wraps there as `addi` does (lava-nc 0.10:
+                    // (w+2147483600) is negative for w > 47); tags and traces
+                    // are int64 and never wrap. Every variable lies within
+                    // ±2^10, so for those a constant beyond ±2^16 clips (and
+                    // signs) as ±2^16 does.
+                    let konst = if f.var == Var::W { f.konst } else { f.konst.clamp(-KONST_HELD, KONST_HELD) };
+                    b.addi(r(2), r(2), konst);
                 }
                 if f.sgn {
                     b.cmplt(r(3), zero, r(2)).cmplt(r(4), r(2), zero).sub(r(2), r(3), r(4));
@@ -520,20 +524,32 @@ mod tests {
 
     /// A bracket constant as lava applies it: the variable plus the constant,
     /// clipped to the factor's width (as sgn takes its sign), for every value
-    /// the variable can hold; (w + 2147483647) wrapped round to a negative
-    /// factor in the program's 32-bit add.
+    /// the variable can hold. The sum is lava's numpy type's: int32 for
+    /// `w` (wrapping: lava-nc 0.10 gave weights 76 and 230 where nerve gave
+    /// 124 and 255 for `u0*2^-7*(w+2147483600)`), int64 for `d` and `t`
+    /// (whose sums never wrap, where the program's 32-bit add would).
     #[test]
     fn bracket_constants_clip_as_lava_does() {
         use nerve_isa::opcode::Opcode;
         use nerve_isa::semantics::sat;
-        for (rule, konst) in
-            [("x0*(w+2147483647)", 2147483647i64), ("x0*(w-2147483647)", -2147483647), ("x0*sgn(w-2000000000)", -2000000000), ("x0*(w-64)", -64)]
-        {
+        let int32 = |v: i32, c: i64| (v as i64 + c) as i32 as i64;
+        let int64 = |v: i32, c: i64| v as i64 + c;
+        let cases: [(&str, i64, &dyn Fn(i32, i64) -> i64); 8] = [
+            ("x0*(w+2147483647)", 2147483647i64, &int32),
+            ("x0*(w-2147483647)", -2147483647, &int32),
+            ("x0*sgn(w-2000000000)", -2000000000, &int32),
+            ("x0*(w+2147483600)", 2147483600, &int32),
+            ("x0*(w-64)", -64, &int32),
+            ("x0*(d+2147483647)", 2147483647, &int64),
+            ("x0*sgn(t-2147483647)", -2147483647, &int64),
+            ("x0*(t+100)", 100, &int64),
+        ];
+        for (rule, konst, sum) in cases {
             let (k, _) = program(&parse(rule).unwrap(), &[], &[], SignMode::Mixed).unwrap();
             let adds: Vec<i32> = k.code.iter().filter(|i| i.op == Opcode::Addi).map(|i| i.imm).collect();
             assert_eq!(adds.len(), 1, "{rule}: {adds:?}");
             for v in -1024i32..=1024 {
-                let exact = (v as i64 + konst).clamp(-(1 << 9), (1 << 9) - 1);
+                let exact = sum(v, konst).clamp(-(1 << 9), (1 << 9) - 1);
                 let ours = sat(v.wrapping_add(adds[0]), 10) as i64;
                 if rule.contains("sgn") {
                     assert_eq!(exact.signum(), ours.signum(), "{rule} at {v}");
