@@ -200,6 +200,15 @@ fn tokenize(mut s: &str, at: usize, pos: &dyn Fn(usize) -> usize) -> Result<Vec<
 
 /// Parses a rule string into its products, as lava does.
 pub fn parse(rule: &str) -> Result<Vec<Product>, String> {
+    // lava removes spaces only: a tab or line break ended its parse (an
+    // AttributeError), and `export lava` hands the string over as it is.
+    if let Some((i, c)) = rule.chars().enumerate().find(|&(_, c)| c.is_whitespace() && c != ' ') {
+        return Err(format!(
+            "rule `{}`: {c:?} at character {}: only spaces may separate a rule's symbols (lava removes spaces only)",
+            rule.escape_debug(),
+            i + 1
+        ));
+    }
     let s: String = rule.chars().filter(|c| !c.is_whitespace()).collect();
     if s.is_empty() {
         return Err("an empty rule".into());
@@ -562,6 +571,18 @@ mod tests {
 
     fn show(s: &str) -> Shown {
         parse(s).unwrap().into_iter().map(|p| (p.dep, p.mant, p.exp, p.factors.iter().map(|f| (f.var, f.konst, f.sgn)).collect())).collect()
+    }
+
+    /// Spaces go; any other whitespace is refused, as lava's parser fails on it.
+    #[test]
+    fn only_spaces_separate_symbols() {
+        assert!(parse(" 2^-2 * x1*y0 - 2^-2*y1*x0 ").is_ok());
+        for (rule, at) in
+            [("2^-2*x1*y0\t- 2^-2*y1*x0", "'\\t' at character 11"), ("x0*y1\n", "'\\n' at character 6"), ("x0*\u{a0}y1", "'\\u{a0}' at character 4")]
+        {
+            let e = parse(rule).unwrap_err();
+            assert!(e.contains(at) && e.contains("only spaces"), "{rule:?}: {e}");
+        }
     }
 
     /// The parses lava itself gives (lava-nc 0.10, checked with its parser).
