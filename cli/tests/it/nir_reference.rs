@@ -711,3 +711,55 @@ fn a_nir_neuron_fed_only_inhibitory_weights_scales_its_input_to_them() {
     let end = tr[0][tr[0].len() - 1];
     assert!((end - w).abs() < 5e-3 * w.abs(), "one spike of {w} moved v to {end}");
 }
+
+/// NIR is unitless: weights, biases and voltages all multiplied by s, or
+/// weights and biases by s and r by 1/s, give the same spikes for every s:
+/// exactly for a power of two (every scale moves by whole bits), within 2%
+/// of the count otherwise. x's and v's scales were held to ranges of their
+/// own (x's LSB at most 2^-24, v's at most 2^-21 and at least 1): scaled by
+/// 1e-9 a network never fired, by 1e9 it fired 6 times for the reference's
+/// 112, and weights of 1e-12 with r of 1e12 were refused.
+#[test]
+fn a_nir_network_spikes_alike_at_every_scale() {
+    use nerve_compiler::front::nir::model::{Array, NirGraph, NirNode};
+    let arr = |v: &[f64]| Array { data: v.to_vec(), shape: vec![v.len()] };
+    // Weights and bias by sx, voltages by sv, r by sr.
+    let graph = |sx: f64, sv: f64, sr: f64| {
+        let w: Vec<f64> = (0..12).map(|k| sx * (0.35 + 0.21 * ((k * 7 % 12) as f64 - 4.0) / 4.0)).collect();
+        let nodes = vec![
+            ("in", NirNode::Input { shape: arr(&[3.0]) }),
+            ("w", NirNode::Affine { weight: Array { data: w, shape: vec![4, 3] }, bias: arr(&[0.02 * sx, 0.0, -0.01 * sx, 0.03 * sx]) }),
+            (
+                "lif",
+                NirNode::LIF {
+                    tau: arr(&[0.02, 0.01, 0.05, 0.02]),
+                    r: arr(&[sr, 2.0 * sr, sr, 1.5 * sr]),
+                    v_leak: arr(&[0.1 * sv, 0.0, -0.05 * sv, 0.0]),
+                    v_threshold: arr(&[0.5 * sv, 0.8 * sv, 0.3 * sv, 1.0 * sv]),
+                    v_reset: Some(arr(&[0.0, -0.1 * sv, 0.05 * sv, 0.0])),
+                },
+            ),
+            ("out", NirNode::Output { shape: arr(&[4.0]) }),
+        ];
+        let edges = nodes.windows(2).map(|p| (p[0].0.to_string(), p[1].0.to_string())).collect();
+        let g =
+            NirGraph { nodes: nodes.into_iter().map(|(k, v)| (k.to_string(), v)).collect(), edges, version: None, metadata: vec![("sample_dt".into(), 1e-3)] };
+        to_network(&g, "scaled", "scaled.nir", &NirOptions::default()).unwrap().0
+    };
+    let ext: Vec<(String, u32, u32)> =
+        (0..300u32).filter(|t| t % 3 != 1).flat_map(|t| (0..3u32).filter(move |i| (t + i) % 4 != 0).map(move |i| ("in".to_string(), i, t))).collect();
+    let arch = Arch::builtin("loihi").unwrap();
+    let (want, _) = spikes_of(&graph(1.0, 1.0, 1.0), &arch, &ext, 300);
+    assert!(want.len() > 50, "{} spikes", want.len());
+    for k in [-40, -30, -20, -10, 10, 20, 30] {
+        let s = 2f64.powi(k);
+        assert_eq!(spikes_of(&graph(s, s, 1.0), &arch, &ext, 300).0, want, "everything by 2^{k}");
+        assert_eq!(spikes_of(&graph(s, 1.0, 1.0 / s), &arch, &ext, 300).0, want, "weights and bias by 2^{k}, r by 2^{}", -k);
+    }
+    for s in [1e-12, 1e-9, 1e-6, 1e-3, 1e3, 1e6, 1e9] {
+        for (what, net) in [("everything", graph(s, s, 1.0)), ("weights and bias, r by 1/s", graph(s, 1.0, 1.0 / s))] {
+            let n = spikes_of(&net, &arch, &ext, 300).0.len();
+            assert!(n.abs_diff(want.len()) * 50 <= want.len(), "{what} by {s}: {n} spikes, unscaled {}", want.len());
+        }
+    }
+}

@@ -12,7 +12,7 @@ use nerve_isa::kernel::builder::KernelBuilder;
 use super::{Cx, Initial, Default::*, Neuron, NeuronModel, ParamSpec, Params, Range::*, VarSpec};
 use crate::error::Result;
 use crate::lower::fixed::{declare_ports, finish, fixed, sum_ports_clamped, to_fixed, Decay};
-use crate::lower::quant::{assign_scaled, current_scale_of, port_clamps, product_bits, shared_scale, worst_input};
+use crate::lower::quant::{assign_scaled, max_weight, port_clamps, product_bits, worst_input};
 use crate::lower::{bad, Body, Incoming, Lowered, ParamVals};
 use crate::net::model::*;
 
@@ -186,6 +186,9 @@ impl NirNeuron {
     }
 }
 
+/// The finest and coarsest LSB a NIR neuron's x and v take: 2^-62..2^62.
+const MAX_SCALE: i32 = 62;
+
 /// NIR neurons, forward Euler at dt as NIR's reference simulator does:
 /// x = Σ weights of this step's spikes + bias;
 /// I/IF: v += dt·r·x; LI/LIF: v += dt/τ·(v_leak − v + r·x);
@@ -199,23 +202,59 @@ fn lower_nir(arch: &Arch, pop: &Population, p: &NirNeuron, incoming: &[Incoming]
     // with its weights' sign, so the scale holds both receptors' largest
     // weight: NIR files give only excitatory projections, but a network built
     // through the API may give an inhibitory one, which was not counted.
+    //
+    // NIR is unitless: weights, biases and voltages all scaled by s give the
+    // same spikes for any s, so neither scale is clamped to a range of its
+    // own (x's was held within 2^-24..2^8 and v's to at most 2^-21 and at
+    // least 1, and a network scaled by 1e-9 never fired, by 1e9 fired 6
+    // times where the reference fires 112). A scale past 2^±62 is an error.
     let (bmin, bmax) = p.bias.min_max(n);
     let babs = bmax.abs().max(bmin.abs());
-    let mut kx = shared_scale(&[current_scale_of(arch, incoming, Receptor::Excitatory, 1.0), current_scale_of(arch, incoming, Receptor::Inhibitory, 1.0)]);
-    if babs > 0.0 {
-        kx = kx.min((26.0 - babs.log2()).floor() as i32);
+    let wmax = max_weight(incoming, Receptor::Excitatory).max(max_weight(incoming, Receptor::Inhibitory));
+    // As `current_scale_of`: the largest weight fits the weight format, with 2^12 of them in 32 bits.
+    let wb = arch.core.weight_bits as f64;
+    let by_weights = (wmax > 0.0).then(|| ((wb - 1.0 + arch.core.weight_exp_max as f64).min(19.0) - wmax.log2()).floor());
+    let by_bias = (babs > 0.0).then(|| (26.0 - babs.log2()).floor());
+    let kx = match (by_weights, by_bias) {
+        (Some(w), Some(b)) => w.min(b),
+        (Some(k), None) | (None, Some(k)) => k,
+        // No input: x is always 0.
+        (None, None) => 16.0,
+    };
+    if kx.abs() > MAX_SCALE as f64 {
+        return Err(bad(
+            pop,
+            format!(
+                "its input is out of the fixed-point range: the largest weight into it ({}) and its largest bias ({}) need x's LSB at 2^{}, past 2^±{MAX_SCALE}",
+                crate::error::num(wmax),
+                crate::error::num(babs),
+                -kx
+            ),
+        ));
     }
-    let kx = kx.clamp(-8, 24);
+    let kx = kx as i32;
     let lsb_x = 2f64.powi(-kx);
     let (ports, quant) = assign_scaled(arch, pop, incoming, |_| lsb_x)?;
-    // v scale: 1024× headroom over the largest voltage parameter (at least 1).
-    let vmax = [&p.v_threshold, &p.v_reset, &p.v_leak]
+    // v scale: 1024× headroom over the largest voltage parameter, and over
+    // what one largest-weight input a step drives a cell to (r·w; r·w_in·w
+    // for Cuba) up to 1: a readout with small voltage parameters still holds
+    // its input (which a floor of 1 did for networks of unit scale).
+    let vparams = [&p.v_threshold, &p.v_reset, &p.v_leak]
         .iter()
         .map(|v| {
             let (lo, hi) = v.min_max(n);
             lo.abs().max(hi.abs())
         })
-        .fold(1.0f64, f64::max);
+        .fold(0.0f64, f64::max);
+    let gain = (0..n)
+        .map(|i| (p.r.get(i) * if matches!(p.kind, NirKind::CubaLI | NirKind::CubaLIF) { p.w_in.get(i) } else { 1.0 }).abs())
+        .filter(|g| g.is_finite())
+        .fold(0.0f64, f64::max);
+    let vmax = match vparams.max((gain * wmax).min(1.0)) {
+        // No voltage parameter and no input: v stays 0.
+        x if x == 0.0 => 1.0,
+        x => x,
+    };
     // And twice where a constant input (bias) settles a leaky cell,
     // v_leak + r·bias (w_in·bias into a Cuba cell's current): the kernel
     // holds v within half its range (below), and a bias of −5,000 wrapped a
@@ -228,7 +267,19 @@ fn lower_nir(arch: &Arch, pop: &Population, p: &NirNeuron, incoming: &[Incoming]
         })
         .filter(|x| x.is_finite())
         .fold(0.0f64, f64::max);
-    let kv = ((31.0 - (1024.0 * vmax).max(2.0 * settle).log2()).floor() as i32).clamp(0, 24);
+    let kv = (31.0 - (1024.0 * vmax).max(2.0 * settle).log2()).floor();
+    if kv.abs() > MAX_SCALE as f64 {
+        return Err(bad(
+            pop,
+            format!(
+                "its voltage is out of the fixed-point range: its largest voltage parameter ({}) and where its bias settles it ({}) need v's LSB at 2^{}, past 2^±{MAX_SCALE}",
+                crate::error::num(vparams),
+                crate::error::num(settle),
+                -kv
+            ),
+        ));
+    }
+    let kv = kv as i32;
     let sv = 2f64.powi(kv);
     let conv = 2f64.powi(kv - kx); // x LSB → v LSB
     let fx = |name: &str, f: &[f64]| fixed(f).ok_or_else(|| bad(pop, format!("{name} is out of the fixed-point range")));
