@@ -248,6 +248,22 @@ def test_nir_graph_object():
         nerve.compile(NIR_FF, name="x")
 
 
+def test_a_nir_sample_dt_that_is_not_a_number_is_refused_unless_dt_is_given(tmp_path):
+    # Text or a list in `sample_dt` was passed over for the default 1 ms without a word.
+    h5py = pytest.importorskip("h5py")
+    for value in ["0.0005", [0.0005, 0.001]]:
+        f = tmp_path / "odd_dt.nir"
+        shutil.copy(NIR_FF, f)
+        with h5py.File(f, "r+") as h:
+            meta = h["node"].require_group("metadata")
+            if "sample_dt" in meta:
+                del meta["sample_dt"]
+            meta["sample_dt"] = value
+        with pytest.raises(ValueError, match="sample_dt is not a number"):
+            nerve.compile(f, "loihi")
+        assert nerve.compile(f, "loihi", dt=0.0005).nir["dt_s"] == 0.0005
+
+
 def test_nir_graph_name_follows_the_network_name_rule():
     # `name` was checked as a file name: 200 UTF-8 bytes said to be
     # "characters" (150 × "é" refused), and "a\nb" failed naming a

@@ -134,7 +134,7 @@ pub struct TablesArgs {
 
 #[derive(Args)]
 pub struct NirArgs {
-    /// The network (.nir or .json with NIR neuron models and input populations).
+    /// The network: a NIR file (.nir), written back with its weights quantised for --arch (NIR neurons come from a NIR import only: a JSON network's models have no NIR form).
     #[arg(value_parser = super::IN)]
     network: PathBuf,
     /// The target whose weight quantisation the export carries.

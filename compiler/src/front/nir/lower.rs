@@ -392,6 +392,9 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
     // Taken as written: a sample_dt ≤ 0 or NaN is refused with the range check
     // below, naming it (it was dropped and the default dt used without a word).
     let file_dt = g.metadata.iter().find(|(k, _)| k == "sample_dt").map(|(_, v)| *v);
+    if file_dt.is_some_and(f64::is_nan) && opts.dt_s.is_none() {
+        return Err(err(file, "the file's sample_dt is not a number (text, a list, or NaN): it must be one, the timestep in seconds; or give --dt".into()));
+    }
     let file_reset = g.metadata.iter().find(|(k, _)| k == "reset_subtract").map(|(_, v)| if *v != 0.0 { ResetMode::Subtract } else { ResetMode::ToReset });
     let choice = opts.resolve(&flat, file_dt, file_reset);
     let (dt, reset) = (choice.dt_s, choice.reset);
@@ -412,6 +415,7 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
     let preds: Vec<Vec<usize>> = pred_edges.iter().map(|v| v.iter().map(|&(p, _)| p).collect()).collect();
     // Per input of each node: whether the reference gives it the step before's value.
     let pdel: Vec<Vec<bool>> = pred_edges.iter().map(|v| v.iter().map(|&(_, e)| timing.delayed[e]).collect()).collect();
+    outputs_read_neurons(&flat, &preds, file)?;
     let (fused, absorbed) = fuse_thresholds(&flat, &preds);
     for (t, s) in fused.iter().enumerate() {
         if let (Some(s), [true]) = (s, pdel[t].as_slice()) {
@@ -742,6 +746,38 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
     Ok((net, choice))
 }
 
+/// Every top-level Output reads neurons (or an Input), through reshapings
+/// and nested graphs' identities at most: nerve's outputs are populations'
+/// spikes and states. An Output reading an Affine of a LIF's spikes was
+/// dropped with the Affine, and the LIF's spikes written out instead.
+fn outputs_read_neurons(flat: &FlatGraph, preds: &[Vec<usize>], file: &str) -> Result<()> {
+    let mut seen = vec![false; flat.nodes.len()];
+    for o in &flat.outputs {
+        let Some(oi) = flat.index(o) else { continue };
+        let mut stack = preds[oi].clone();
+        while let Some(p) = stack.pop() {
+            if std::mem::replace(&mut seen[p], true) {
+                continue;
+            }
+            let (name, node) = &flat.nodes[p];
+            match node {
+                x if x.is_neuron() => {}
+                NirNode::Input { .. } | NirNode::Output { .. } | NirNode::Flatten { .. } => stack.extend(preds[p].iter().copied()),
+                other => {
+                    return Err(err(
+                        file,
+                        format!(
+                            "Output `{o}` reads node `{name}` ({}), which is no neuron: an Output gives a neuron node's spikes or state (to read `{name}`'s values, end the graph with a readout after it, e.g. an LI node)",
+                            other.type_name()
+                        ),
+                    ))
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A signal read through an edge the reference delays by a step.
 fn delayed_by(mut s: Signal, late: bool) -> Signal {
     if late {
@@ -961,6 +997,32 @@ mod tests {
             edges: edges.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
             version: None,
             metadata: vec![("sample_dt".into(), 1e-3)],
+        }
+    }
+
+    /// An Output reads a neuron (through a Flatten, or a nested graph's
+    /// identities); reading an Affine of one, or a Delay, is refused: it
+    /// was dropped, and the neuron's own spikes written in its place.
+    #[test]
+    fn an_output_reads_a_neuron() {
+        let input = || NirNode::Input { shape: arr(&[2.0]) };
+        let lin = || NirNode::Linear { weight: Array { data: vec![1.0, 0.5, -0.5, 1.0], shape: vec![2, 2] } };
+        let aff = || NirNode::Affine { weight: Array { data: vec![1.0, 0.5, -0.5, 1.0], shape: vec![2, 2] }, bias: arr(&[0.1, 0.2]) };
+        let out = || NirNode::Output { shape: arr(&[2.0]) };
+        let ok = graph(vec![("in", input()), ("w", lin()), ("li", li()), ("out", out())], &[("in", "w"), ("w", "li"), ("li", "out")]);
+        assert!(to_network(&ok, "g", "g.nir", &NirOptions::default()).is_ok());
+        let flat = graph(
+            vec![("in", input()), ("w", lin()), ("li", li()), ("f", NirNode::Flatten { start_dim: None, end_dim: None, input_type: None }), ("out", out())],
+            &[("in", "w"), ("w", "li"), ("li", "f"), ("f", "out")],
+        );
+        assert!(to_network(&flat, "g", "g.nir", &NirOptions::default()).is_ok());
+        for (last, what) in [(aff(), "Affine"), (NirNode::Delay { delay: arr(&[0.002]) }, "Delay")] {
+            let g = graph(
+                vec![("in", input()), ("w", lin()), ("li", li()), ("fc2", last), ("out", out())],
+                &[("in", "w"), ("w", "li"), ("li", "fc2"), ("fc2", "out")],
+            );
+            let e = to_network(&g, "g", "g.nir", &NirOptions::default()).unwrap_err().to_string();
+            assert!(e.contains(&format!("Output `out` reads node `fc2` ({what}), which is no neuron")), "{e}");
         }
     }
 
@@ -1225,12 +1287,18 @@ mod tests {
         assert!(e.contains("node `l:1` (LIF)") && e.contains("holds ':'"), "{e}");
         // A step (here the file's sample_dt) whose runs' times overflow, and
         // ones that are no step (they were dropped and the default used).
-        for (dt, shown) in [(1e300, "1e300"), (-1.0, "-1"), (0.0, "0"), (f64::NAN, "NaN"), (f64::INFINITY, "inf")] {
+        for (dt, shown) in [(1e300, "1e300"), (-1.0, "-1"), (0.0, "0"), (f64::INFINITY, "inf")] {
             let mut g = chain(&[1.0], None);
             g.metadata = vec![("sample_dt".into(), dt)];
             let e = to_network(&g, "g", "g.nir", &NirOptions::default()).unwrap_err().to_string();
             assert!(e.contains(&format!("dt {shown} s (the file's sample_dt) is outside 1e-6..=10000 ms")), "{e}");
         }
+        // NaN: no number at all (the reader gives it for text or a list), which --dt overrides.
+        let mut g = chain(&[1.0], None);
+        g.metadata = vec![("sample_dt".into(), f64::NAN)];
+        let e = to_network(&g, "g", "g.nir", &NirOptions::default()).unwrap_err().to_string();
+        assert!(e.contains("the file's sample_dt is not a number") && e.contains("--dt"), "{e}");
+        assert!(to_network(&g, "g", "g.nir", &NirOptions { dt_s: Some(1e-3), ..NirOptions::default() }).is_ok());
         // A scalar (rank-0) Input is one neuron.
         let (net, _) = to_network(&chain(&[], None), "g", "g.nir", &NirOptions::default()).unwrap();
         assert_eq!(net.pop(net.find("in").unwrap()).size, 1);

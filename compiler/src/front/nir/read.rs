@@ -136,13 +136,15 @@ fn graph(src: &Hdf5Pure, file: &str) -> Result<NirGraph> {
     if src.groups("node").map_err(|e| ferr(&file, "node", &e))?.iter().any(|x| x == "metadata") {
         for d in src.datasets("node/metadata").unwrap_or_default() {
             let p = format!("node/metadata/{d}");
-            if src.is_string(&p).unwrap_or(true) {
-                continue;
-            }
-            if let Ok((v, _)) = src.numbers(&p) {
-                if v.len() == 1 {
-                    g.metadata.push((d, v[0]));
-                }
+            // The timestep sets dt: one that is not a number (text, a list)
+            // was passed over for a default without a word. It is kept as
+            // NaN, which the lowering refuses unless --dt is given.
+            let needed = d == "sample_dt";
+            let one = if src.is_string(&p).unwrap_or(true) { None } else { src.numbers(&p).ok().filter(|(v, _)| v.len() == 1).map(|(v, _)| v[0]) };
+            match one {
+                Some(x) => g.metadata.push((d, x)),
+                None if needed => g.metadata.push((d, f64::NAN)),
+                None => {}
             }
         }
     }
