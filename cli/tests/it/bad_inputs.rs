@@ -116,6 +116,8 @@ fn setup(dir: &Path) {
     std::fs::copy(fuzz.join("network_billion_neurons.json"), dir.join("billion.json")).unwrap();
     // Found by fuzzing (`nir`): a weight dataset shorter than its shape (an index out of bounds).
     std::fs::copy(fuzz.join("nir_short_weights.nir"), dir.join("short.nir")).unwrap();
+    // A Linear whose weights are 16-bit floats (written with h5py).
+    std::fs::copy(fuzz.join("nir_f16_weights.nir"), dir.join("f16.nir")).unwrap();
     w("notimage.img", net);
     // Profiles with kernel limits too small for a lif kernel (compile called them an internal error).
     let spinnaker = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../isa/profiles/spinnaker.toml")).unwrap();
@@ -247,6 +249,8 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("compile billion.json --arch loihi -o out/x.img", 1, &["needs at least 976565 cores but `loihi` has 4096"]),
     ("export lava billion.json --arch loihi -o out/x.py", 1, &["1000000022 neurons", "GiB"]),
     ("compile short.nir --arch loihi -o out/x.img", 1, &["short.nir", "values, its shape"]),
+    // Said in words: the HDF5 type record's Debug form took five lines.
+    ("compile f16.nir --arch loihi -o out/x.img", 1, &["f16.nir", "/node/nodes/fc/weight", "found a 16-bit float"]),
     ("export pynn huge.json --arch spinnaker -o out/x.py", 1, &["1000000000000 synapses"]),
     // Durations beyond the steps a run takes (spike arrays for every step were written on for ever).
     // Not a run length: a usage error.

@@ -396,7 +396,14 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
         return Err(err(file, "the file's sample_dt is not a number (text, a list, or NaN): it must be one, the timestep in seconds; or give --dt".into()));
     }
     let file_reset = g.metadata.iter().find(|(k, _)| k == "reset_subtract").map(|(_, v)| if *v != 0.0 { ResetMode::Subtract } else { ResetMode::ToReset });
-    let choice = opts.resolve(&flat, file_dt, file_reset);
+    let mut choice = opts.resolve(&flat, file_dt, file_reset);
+    // Read as NIR up to 1.x (0.x files, of the NIR paper's exporters, read alike):
+    // a file of a later major version was read without a word.
+    if let Some(v) = g.version.as_deref().filter(|v| v.split('.').next().and_then(|m| m.trim().parse::<u32>().ok()).is_none_or(|m| m > 1)) {
+        choice
+            .warnings
+            .push(format!("the file is NIR version {v}; nerve reads NIR up to 1.x (nir 1.0.8), and a node of a later version may mean something else"));
+    }
     let (dt, reset) = (choice.dt_s, choice.reset);
     if !(dt * 1000.0).is_finite() || !DT_MS_RANGE.contains(&(dt * 1000.0)) {
         let (lo, hi) = (crate::error::num(*DT_MS_RANGE.start()), crate::error::num(*DT_MS_RANGE.end()));
@@ -520,7 +527,22 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
                         // As the reference simulator (np.rint): a tie to the even
                         // step (2.5 steps is 2, 0.5 is 0), not away from zero as
                         // the JSON format's delays round.
-                        let d = (delay.at(r) / dt).round_ties_even().max(0.0) as u32;
+                        let steps = (delay.at(r) / dt).round_ties_even().max(0.0);
+                        // Named here, at the node and its value: past 2^32 the
+                        // projection's error showed 2^32 steps, naming no Delay.
+                        if steps > u16::MAX as f64 {
+                            return Err(err(
+                                file,
+                                format!(
+                                    "node `{name}` (Delay): delay {} s is {} timesteps at dt {} s, more than any core supports ({})",
+                                    crate::error::num(delay.at(r)),
+                                    crate::error::num(steps),
+                                    crate::error::num(dt),
+                                    u16::MAX
+                                ),
+                            ));
+                        }
+                        let d = steps as u32;
                         for e in row.iter_mut() {
                             e.2 = e.2.saturating_add(d);
                         }
@@ -1293,6 +1315,13 @@ mod tests {
             let e = to_network(&g, "g", "g.nir", &NirOptions::default()).unwrap_err().to_string();
             assert!(e.contains(&format!("dt {shown} s (the file's sample_dt) is outside 1e-6..=10000 ms")), "{e}");
         }
+        // A file of another NIR major version is read with a warning.
+        for (v, warned) in [(Some("2.0.0"), true), (Some("1.0.8"), false), (Some("1.1"), false), (Some("0.2.0"), false), (None, false)] {
+            let mut g = chain(&[1.0], None);
+            g.version = v.map(String::from);
+            let (_, c) = to_network(&g, "g", "g.nir", &NirOptions::default()).unwrap();
+            assert_eq!(c.warnings.iter().any(|w| w.contains("NIR version 2.0.0")), warned, "{v:?}: {:?}", c.warnings);
+        }
         // NaN: no number at all (the reader gives it for text or a list), which --dt overrides.
         let mut g = chain(&[1.0], None);
         g.metadata = vec![("sample_dt".into(), f64::NAN)];
@@ -1302,8 +1331,13 @@ mod tests {
         // A scalar (rank-0) Input is one neuron.
         let (net, _) = to_network(&chain(&[], None), "g", "g.nir", &NirOptions::default()).unwrap();
         assert_eq!(net.pop(net.find("in").unwrap()).size, 1);
-        // A Delay of 1e300 s saturates to the longest delay, which the profile's limits refuse later; it must not overflow here.
-        let (net, _) = to_network(&chain(&[1.0], Some(NirNode::Delay { delay: arr(&[1e300]) })), "g", "g.nir", &NirOptions::default()).unwrap();
+        // A Delay past the longest any core supports is refused at its node, with its value
+        // (1e300 s saturated, and the projection's error then said 2^32 steps).
+        for (d, shown) in [(1e300, "delay 1e300 s is 1e303 timesteps"), (65.536, "delay 65.536 s is 65536 timesteps")] {
+            let e = to_network(&chain(&[1.0], Some(NirNode::Delay { delay: arr(&[d]) })), "g", "g.nir", &NirOptions::default()).unwrap_err().to_string();
+            assert!(e.contains("node `m` (Delay)") && e.contains(shown) && e.contains("(65535)"), "{e}");
+        }
+        let (net, _) = to_network(&chain(&[1.0], Some(NirNode::Delay { delay: arr(&[65.535]) })), "g", "g.nir", &NirOptions::default()).unwrap();
         assert_eq!(net.projections().count(), 1);
     }
 

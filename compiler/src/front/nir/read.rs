@@ -98,7 +98,7 @@ impl Source for Hdf5Pure {
                 d.read_i64().map_err(|e| e.to_string())?.into_iter().map(|x| x as f64).collect()
             }
             hdf5_pure::DType::F32 | hdf5_pure::DType::F64 => d.read_f64().map_err(|e| e.to_string())?,
-            other => return Err(format!("expected numbers, found {other:?}")),
+            other => return Err(format!("expected numbers (integers of 8 to 64 bits, or 32- or 64-bit floats), found {}", type_words(&other))),
         };
         // The data must fill its shape (a lying shape made an index out of bounds; found by fuzzing).
         let n: usize = shape.iter().product();
@@ -149,6 +149,25 @@ fn graph(src: &Hdf5Pure, file: &str) -> Result<NirGraph> {
         }
     }
     Ok(g)
+}
+
+/// An HDF5 type that holds no numbers nerve reads, in words (its Debug
+/// form was the whole type record: a 16-bit float took five lines).
+fn type_words(t: &hdf5_pure::DType) -> String {
+    use hdf5_pure::{DType, Datatype};
+    match t {
+        DType::String | DType::VariableLengthString => "text".into(),
+        DType::Compound(fields) => format!("a compound type of {} fields", fields.len()),
+        DType::Enum(_) => "an enumeration".into(),
+        DType::Array(..) => "an array type".into(),
+        DType::ObjectReference => "an object reference".into(),
+        DType::Other(d) => match **d {
+            Datatype::FloatingPoint { size, .. } => format!("a {}-bit float", 8 * size),
+            Datatype::FixedPoint { size, .. } => format!("a {}-bit integer", 8 * size),
+            _ => "a type nerve does not read".into(),
+        },
+        _ => "numbers of another width".into(),
+    }
 }
 
 fn ferr(file: &str, path: &str, reason: &str) -> CompileError {
