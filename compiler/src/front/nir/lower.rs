@@ -189,6 +189,14 @@ fn shapes(g: &FlatGraph, file: &str) -> Result<Vec<Option<Vec<usize>>>> {
     let n = g.nodes.len();
     let mut sh: Vec<Option<Vec<usize>>> = vec![None; n];
     let preds: Vec<Vec<usize>> = (0..n).map(|i| g.edges.iter().filter(|(_, b)| *b == g.nodes[i].0).filter_map(|(a, _)| g.index(a)).collect()).collect();
+    // A map is lowered into the synapses between neurons: one that reads
+    // nothing has none (an Affine fed by no edge was said to have an input
+    // of the wrong size). A neuron without input is fine: its bias or leak drives it.
+    for (i, (name, node)) in g.nodes.iter().enumerate() {
+        if preds[i].is_empty() && !node.is_neuron() && !matches!(node, NirNode::Input { .. } | NirNode::Output { .. }) {
+            return Err(err(file, format!("node `{name}` ({}) has no input: no edge leads into it, and a map between neurons needs one", node.type_name())));
+        }
+    }
     // A node that takes its input's shape, or failing that its parameter's,
     // waits for its input while any other node's shape can still be found
     // (`fallback` off): taken from its parameter before its input was
@@ -1019,6 +1027,21 @@ mod tests {
             edges: edges.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
             version: None,
             metadata: vec![("sample_dt".into(), 1e-3)],
+        }
+    }
+
+    /// A map that reads nothing is refused as such (it was said to have an
+    /// input of the wrong size); a neuron without input is kept.
+    #[test]
+    fn a_map_without_input_is_refused_as_such() {
+        let aff = NirNode::Affine { weight: Array { data: vec![1.0; 12], shape: vec![4, 3] }, bias: arr(&[1.0, 2.0, 3.0, 4.0]) };
+        let lif4 = NirNode::LIF { tau: arr(&[0.01; 4]), r: arr(&[1.0; 4]), v_leak: arr(&[2.0; 4]), v_threshold: arr(&[1.0; 4]), v_reset: None };
+        let g = graph(vec![("fc", aff), ("lif", lif4.clone()), ("o", NirNode::Output { shape: arr(&[4.0]) })], &[("fc", "lif"), ("lif", "o")]);
+        let e = to_network(&g, "g", "g.nir", &NirOptions::default()).unwrap_err().to_string();
+        assert!(e.contains("node `fc` (Affine) has no input"), "{e}");
+        let alone = graph(vec![("in", NirNode::Input { shape: arr(&[4.0]) }), ("lif", lif4), ("o", NirNode::Output { shape: arr(&[4.0]) })], &[("lif", "o")]);
+        if let Err(e) = to_network(&alone, "g", "g.nir", &NirOptions::default()) {
+            panic!("{e}");
         }
     }
 
