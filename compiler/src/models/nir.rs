@@ -250,11 +250,9 @@ fn lower_nir(arch: &Arch, pop: &Population, p: &NirNeuron, incoming: &[Incoming]
         .map(|i| (p.r.get(i) * if matches!(p.kind, NirKind::CubaLI | NirKind::CubaLIF) { p.w_in.get(i) } else { 1.0 }).abs())
         .filter(|g| g.is_finite())
         .fold(0.0f64, f64::max);
-    let vmax = match vparams.max((gain * wmax).min(1.0)) {
-        // No voltage parameter and no input: v stays 0.
-        x if x == 0.0 => 1.0,
-        x => x,
-    };
+    let vmax = vparams.max((gain * wmax).min(1.0));
+    // No voltage parameter and no input: v stays 0, at any scale.
+    let vmax = if vmax > 0.0 { vmax } else { 1.0 };
     // And twice where a constant input (bias) settles a leaky cell,
     // v_leak + r·bias (w_in·bias into a Cuba cell's current): the kernel
     // holds v within half its range (below), and a bias of −5,000 wrapped a

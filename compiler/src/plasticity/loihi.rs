@@ -541,17 +541,19 @@ mod tests {
     fn bracket_constants_clip_as_lava_does() {
         use nerve_isa::opcode::Opcode;
         use nerve_isa::semantics::sat;
-        let int32 = |v: i32, c: i64| (v as i64 + c) as i32 as i64;
-        let int64 = |v: i32, c: i64| v as i64 + c;
-        let cases: [(&str, i64, &dyn Fn(i32, i64) -> i64); 8] = [
-            ("x0*(w+2147483647)", 2147483647i64, &int32),
-            ("x0*(w-2147483647)", -2147483647, &int32),
-            ("x0*sgn(w-2000000000)", -2000000000, &int32),
-            ("x0*(w+2147483600)", 2147483600, &int32),
-            ("x0*(w-64)", -64, &int32),
-            ("x0*(d+2147483647)", 2147483647, &int64),
-            ("x0*sgn(t-2147483647)", -2147483647, &int64),
-            ("x0*(t+100)", 100, &int64),
+        // The sum as lava's numpy type gives it: wrapped in 32 bits (w) or not (d, t).
+        type Sum = fn(i32, i64) -> i64;
+        let int32: Sum = |v, c| (v as i64 + c) as i32 as i64;
+        let int64: Sum = |v, c| v as i64 + c;
+        let cases: [(&str, i64, Sum); 8] = [
+            ("x0*(w+2147483647)", 2147483647i64, int32),
+            ("x0*(w-2147483647)", -2147483647, int32),
+            ("x0*sgn(w-2000000000)", -2000000000, int32),
+            ("x0*(w+2147483600)", 2147483600, int32),
+            ("x0*(w-64)", -64, int32),
+            ("x0*(d+2147483647)", 2147483647, int64),
+            ("x0*sgn(t-2147483647)", -2147483647, int64),
+            ("x0*(t+100)", 100, int64),
         ];
         for (rule, konst, sum) in cases {
             let (k, _) = program(&parse(rule).unwrap(), &[], &[], SignMode::Mixed).unwrap();
