@@ -64,9 +64,9 @@ fn v_of(net: &Network, lowered: &[Lowered], pop: PopIx, p: &Projection) -> Resul
     lowered[pop.index()]
         .vars
         .iter()
-        .find(|v| v.name == "v")
+        .find(|v| v.name == "v" && v.unit == "mV")
         .map(|v| (v.slot, v.scale, v.offset))
-        .ok_or_else(|| err(p, format!("population `{}` has no membrane potential `v` for electrical synapses", net.pop(pop).name)))
+        .ok_or_else(|| err(p, format!("population `{}` has no membrane potential `v` in mV for electrical synapses", net.pop(pop).name)))
 }
 
 /// A junction's target: population index, neuron, input port.

@@ -20,9 +20,36 @@ pub fn steps_of(t_ms: f64, dt_ms: f64) -> f64 {
     (x + 0.5).floor()
 }
 
+/// Whether a delay of `ms` is shorter than one step of `dt_ms` (NaN too):
+/// by its value, not its rounded steps (0.05 ms at dt 0.1 rounded up to a
+/// step and passed, while 0.04 was called shorter than one), with a relative
+/// 1e-9 for a step written as a sum or product of others.
+pub fn below_one_step(ms: f64, dt_ms: f64) -> bool {
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
+    let short = !(ms / dt_ms >= 1.0 - 1e-9);
+    short
+}
+
 #[cfg(test)]
 mod tests {
-    use super::steps_of;
+    use super::{below_one_step, steps_of};
+
+    #[test]
+    fn a_delay_below_one_step_by_its_value() {
+        for (ms, dt, short) in [
+            (0.05, 0.1, true),
+            (0.0999999, 0.1, true),
+            (0.1, 0.1, false),
+            (0.30000000000000004, 0.1, false),
+            (0.29999999999999993, 0.3, false),
+            (0.3, 0.1 + 0.2, false),
+            (f64::NAN, 0.1, true),
+            (0.0, 1.0, true),
+            (1.0, 1.0, false),
+        ] {
+            assert_eq!(below_one_step(ms, dt), short, "{ms} at {dt}");
+        }
+    }
 
     #[test]
     fn written_halves_round_up() {

@@ -211,6 +211,17 @@ fn bad_junctions_are_refused_naming_the_culprit() {
             Value::Null,
             "membrane potential `v`",
         ),
+        // loihi_lif's v is an integer: taken for mV, its u left its 24 bits and a lif partner's v jumped to −1024 mV.
+        (
+            json!({"pre": "a", "post": "l", "receptor": "electrical", "weight": 0.1, "connector": {"type": "one_to_one"}}),
+            json!({"name": "l", "size": 2, "model": "loihi_lif", "params": {"du": 100, "dv": 100, "vth": 1000}}),
+            "`l` is a loihi_lif: electrical synapses join neurons with a membrane potential `v` in mV",
+        ),
+        (
+            json!({"pre": "l", "post": "a", "receptor": "electrical", "weight": 0.1, "connector": {"type": "one_to_one"}}),
+            json!({"name": "l", "size": 2, "model": "loihi_lif", "params": {"du": 100, "dv": 100, "vth": 1000}}),
+            "`l` is a loihi_lif",
+        ),
         (json!({"pre": "a", "post": "b", "receptor": "electrical", "connector": {"type": "one_to_one"}}), Value::Null, "the conductance"),
         (
             json!({"pre": "a", "post": "b", "receptor": "electrical", "connector": {"type": "from_list", "connections": [["A0", 1, 0.1], ["A9", 0, 0.1]]}}),

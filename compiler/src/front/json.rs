@@ -723,7 +723,7 @@ impl Parser {
         let delay_ms = match o.get("delay") {
             Some(d) => {
                 let v = d.f64()?;
-                if nerve_isa::time::steps_of(v, net.dt_ms) < 1.0 {
+                if nerve_isa::time::below_one_step(v, net.dt_ms) {
                     return d.err(format!("delay {} ms is shorter than one timestep ({} ms)", num(v), num(net.dt_ms)));
                 }
                 Some(v)
@@ -982,8 +982,13 @@ impl Parser {
         }
         for (ix, end) in [(pre, "pre"), (post, "post")] {
             let m = &net.pop(ix).model;
-            if !m.neuron_model().is_some_and(|x| x.state().iter().any(|v| v.name == "v")) {
-                return o.req(end)?.err(format!("`{}` is a {}: electrical synapses join neurons with a membrane potential `v`", net.pop(ix).name, m.name()));
+            // In mV: loihi_lif's v is an integer, which the junction's µS took for mV (its u left its 24 bits).
+            if !m.neuron_model().is_some_and(|x| x.state().iter().any(|v| v.name == "v" && v.unit == "mV")) {
+                return o.req(end)?.err(format!(
+                    "`{}` is a {}: electrical synapses join neurons with a membrane potential `v` in mV (not spike sources, nor loihi_lif, whose v is an integer)",
+                    net.pop(ix).name,
+                    m.name()
+                ));
             }
         }
         let weight = match o.get("weight") {
@@ -1142,7 +1147,13 @@ impl Parser {
                             return at.err("`select` and `ignore_columns` apply to a `file`'s columns");
                         }
                         let mut out = ConnList::default();
-                        for e in c.array()? {
+                        // As a file without rows: `[]` compiled to no synapses without a word,
+                        // or without `weight` was said to have no weight.
+                        let items = c.array()?;
+                        if items.is_empty() {
+                            return c.err("`connections` is empty: the projection would be empty (leave the projection out)");
+                        }
+                        for e in items {
                             let f = e.array()?;
                             if !(2..=4).contains(&f.len()) {
                                 return e.err("a connection is [pre, post], [pre, post, weight] or [pre, post, weight, delay]");

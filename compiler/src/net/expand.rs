@@ -87,12 +87,10 @@ impl Synapses {
     }
 }
 
-/// Converts a delay in ms to timesteps: round half up; must be ≥ 1 and fit u16.
+/// Converts a delay in ms to timesteps: round half up; must be at least one step (by its value) and fit u16.
 pub fn delay_steps(ms: f64, dt_ms: f64, what: &str) -> Result<u16> {
     let steps = nerve_isa::time::steps_of(ms, dt_ms);
-    // Written so that NaN is refused too.
-    #[allow(clippy::neg_cmp_op_on_partial_ord)]
-    if !(steps >= 1.0) {
+    if nerve_isa::time::below_one_step(ms, dt_ms) {
         return Err(CompileError::Projection {
             projection: what.to_string(),
             reason: format!("delay {} ms is shorter than one timestep ({} ms)", crate::error::num(ms), crate::error::num(dt_ms)),
