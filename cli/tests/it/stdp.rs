@@ -340,3 +340,29 @@ fn learning_is_the_same_on_any_engine_thread_count_and_split() {
         );
     }
 }
+
+/// A synapse's word rounds to the nearest word, which may lie past both its
+/// weight and w_max: 3 nA at a word of 2 nA (weight_shift 16) is word 2,
+/// 4 nA, as sPyNNaker stores it. The post population was quantised for
+/// 3 nA and, with a fine enough scale (cm 100 nF), the image was invalid:
+/// an internal error. Now quantised for 4 nA, it compiles and delivers it.
+#[test]
+fn a_word_rounded_past_w_max_is_delivered() {
+    let net = json!({"name": "rounded", "dt_ms": 1.0,
+        "populations": [
+            {"name": "pre", "size": 1, "model": "spike_source_array", "spike_times": [[1.0]]},
+            {"name": "post", "size": 1, "model": "lif", "params": {"cm": 100.0}}],
+        "projections": [{"pre": "pre", "post": "post", "connector": {"type": "from_list", "connections": [[0, 0, 3.0, 1.0]]},
+            "plasticity": {"type": "stdp",
+                "timing_dependence": {"type": "spike_pair", "tau_plus": 20.0, "tau_minus": 20.0, "A_plus": 0.01, "A_minus": 0.01},
+                "weight_dependence": {"type": "additive", "w_min": 0.0, "w_max": 3.0}, "weight_shift": 16}}]});
+    let net = nerve_compiler::front::json::parse_network(&net.to_string(), Path::new("rounded.json")).unwrap();
+    for arch in ["spinnaker", "spinnaker2", "loihi"] {
+        let out = compile(&Arch::builtin(arch).unwrap(), &net, &Options::default(), &mut |_| {}).unwrap_or_else(|e| panic!("{arch}: {e}"));
+        let mut m = Machine::load_valid(out.image).unwrap();
+        let rec = Recording { spikes: vec![true; m.pops.len()], probes: vec![], per_step: false, chunk_steps: None };
+        run(&mut m, &Interp, 5, 1, &rec, &mut |_| {}).unwrap();
+        let w: Vec<f64> = m.learned().iter().flat_map(|l| l.synapses.iter().map(|s| s.weight)).collect();
+        assert_eq!(w, [4.0], "{arch}");
+    }
+}

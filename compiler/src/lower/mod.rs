@@ -94,7 +94,7 @@ impl Incoming<'_> {
     pub fn max_abs_weight(&self) -> f64 {
         let w = self.syn.max_abs_weight();
         match self.p.plasticity.as_deref() {
-            Some(Plasticity::Stdp(st)) => w.max(st.w_max).max(st.w_min.abs()),
+            Some(Plasticity::Stdp(st)) => crate::plasticity::stdp::largest_delivered(st, self.syn),
             _ => w,
         }
     }

@@ -16,8 +16,9 @@ use crate::net::model::*;
 /// The largest word (sPyNNaker keeps a bit of headroom: words stay below 2^15).
 const WORD_MAX: f64 = 32768.0;
 
-/// Most entries of a decay table (what the image allows).
-const MAX_TABLE: f64 = 65536.0;
+/// Most entries of a decay table: sPyNNaker writes its length in a 16-bit
+/// header word and makes it even (`get_exp_lut_array`), so 65,534.
+const MAX_TABLE: usize = 65534;
 
 /// sPyNNaker's ring-buffer left shift for a largest weight `w` (nA):
 /// the smallest p ≥ 0 with 2^p > w.
@@ -122,6 +123,23 @@ fn signs_agree(p: &Projection, sy: &Synapses) -> Result<(), String> {
     Ok(())
 }
 
+/// The largest weight an STDP projection's synapses may deliver: its
+/// synapses' and w_max (|w_min|), and the largest synapse's word, which
+/// rounds to the nearest word and may round up past both (3 nA at a word of
+/// 2 nA is word 2, 4 nA: quantised for 3 nA, its image was invalid, an
+/// internal error). Where the word cannot be planned, the weights alone
+/// (`plan` refuses the projection, naming why).
+pub fn largest_delivered(st: &StdpPlasticity, sy: &Synapses) -> f64 {
+    let w = sy.max_abs_weight();
+    let biggest = w.max(st.w_max).max(st.w_min.abs());
+    let shift = st.weight_shift.unwrap_or_else(|| shift_for(biggest));
+    if shift > 16 {
+        return biggest;
+    }
+    let word_unit = 2f64.powi(shift as i32 - 15);
+    biggest.max((w / word_unit).round_ties_even() * word_unit)
+}
+
 /// The mapping report's figures for an STDP projection, measured on what
 /// its synapses deliver (weight → word → mantissa), not on the weights as
 /// given: a weight below half a word is held as word 0 and delivers nothing,
@@ -197,15 +215,20 @@ pub fn plan(net: &Network, p: &Projection, st: &StdpPlasticity, q: &ProjQuant, s
     // sPyNNaker's tables hold ln(2048)·τ/dt entries: a long τ would be a table of millions.
     let taus = [("tau_plus", st.tau_plus), ("tau_minus", st.tau_minus)].into_iter().chain(st.reward.as_ref().map(|r| ("reward_tau", r.tau)));
     for (name, tau) in taus {
-        let n = (nerve_isa::learning::stdp::ONE as f64).ln() * tau / dt;
-        if n > MAX_TABLE {
+        // The table's length as `Lut::exp` (and sPyNNaker) makes it, an even count; sized before it is built.
+        let size = (nerve_isa::learning::stdp::ONE as f64).ln() * tau / dt;
+        let (q, r) = (size.div_euclid(2.0), size.rem_euclid(2.0));
+        let n = (q + if r > 0.0 { 1.0 } else { 0.0 }) * 2.0;
+        if n > MAX_TABLE as f64 {
             let num = crate::error::num;
+            // The longest τ that fits, cut (not rounded) to 0.01 ms: a bound rounded up was itself refused.
+            let most = (MAX_TABLE as f64 * dt / (nerve_isa::learning::stdp::ONE as f64).ln() * 100.0).floor() / 100.0;
             return Err(format!(
-                "{name} = {} ms at dt {} ms needs a decay table of {} entries (at most {MAX_TABLE}: τ ≤ {} ms)",
+                "{name} = {} ms at dt {} ms needs a decay table of {} entries (at most {MAX_TABLE}, sPyNNaker's 16-bit table length: τ ≤ {} ms)",
                 num(tau),
                 num(dt),
-                num(n.round()),
-                num((MAX_TABLE * dt / 2048f64.ln()).round())
+                num(n),
+                num(most)
             ));
         }
     }

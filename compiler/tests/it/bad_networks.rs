@@ -395,8 +395,18 @@ fn compile_time_limits_print_compact_numbers() {
     let net = parse_network(text, Path::new("t.json")).unwrap();
     let arch = nerve_isa::arch::Arch::builtin("spinnaker").unwrap();
     let e = compile(&arch, &net, &Options::default(), &mut |_| {}).unwrap_err().to_string();
-    assert!(e.contains("tau_plus = 1e300 ms at dt 1 ms needs a decay table of 7.6") && e.contains("e300 entries (at most 65536: τ ≤ 8595 ms)"), "{e}");
+    assert!(
+        e.contains("tau_plus = 1e300 ms at dt 1 ms needs a decay table of 7.6")
+            && e.contains("e300 entries (at most 65534, sPyNNaker's 16-bit table length: τ ≤ 8595.05 ms)"),
+        "{e}"
+    );
     assert!(!e.contains("00000000"), "{e}");
+    // At the bound: 8595.05 ms is 65,534 entries, sPyNNaker's largest table;
+    // 8595.2 ms (65,536 entries, which sPyNNaker's 16-bit header cannot hold) was taken.
+    for (tau, fits) in [(8595.05, true), (8595.06, false), (8595.2, false)] {
+        let net = parse_network(&text.replace("1e300", &tau.to_string()), Path::new("t.json")).unwrap();
+        assert_eq!(compile(&arch, &net, &Options::default(), &mut |_| {}).is_ok(), fits, "tau_plus {tau}");
+    }
 }
 
 /// A current factor out of its fixed point's range names the parameters it
