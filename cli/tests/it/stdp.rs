@@ -366,3 +366,28 @@ fn a_word_rounded_past_w_max_is_delivered() {
         assert_eq!(w, [4.0], "{arch}");
     }
 }
+
+/// The mapping report measures an STDP projection after the port's shift,
+/// as a static one's: 2 nA beside a 2e6 nA projection on the same receptor
+/// delivers nothing (its mantissa shifts to 0), which a static projection
+/// reported (100%, one rounded to 0) and an STDP one did not (0.002%, none).
+#[test]
+fn an_stdp_weight_the_port_shifts_to_zero_is_reported() {
+    for stdp in [false, true] {
+        let mut inp = json!({"pre": "pre", "post": "post", "label": "in", "connector": {"type": "one_to_one"}, "weight": 2.0});
+        if stdp {
+            inp["plasticity"] = json!({"type": "stdp", "timing_dependence": {"type": "spike_pair"},
+                "weight_dependence": {"type": "additive", "w_min": 0.0, "w_max": 3.0}});
+        }
+        let net = json!({"name": "swamped", "dt_ms": 1.0,
+            "populations": [
+                {"name": "pre", "size": 1, "model": "spike_source_array", "spike_times": [[0.0, 20.0]]},
+                {"name": "teacher", "size": 1, "model": "spike_source_array", "spike_times": [[]]},
+                {"name": "post", "size": 1, "model": "lif", "params": {"cm": 100.0}}],
+            "projections": [{"pre": "teacher", "post": "post", "connector": {"type": "one_to_one"}, "weight": 2000000.0, "label": "teacher"}, inp]});
+        let net = nerve_compiler::front::json::parse_network(&net.to_string(), Path::new("swamped.json")).unwrap();
+        let out = compile(&Arch::builtin("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+        let q = &out.quant.iter().find(|(_, q)| q.projection == "in").unwrap().1;
+        assert_eq!((q.underflow, q.worst_rel_error), (1, 1.0), "stdp {stdp}");
+    }
+}
