@@ -36,36 +36,29 @@ pub fn xml_char(c: char) -> bool {
 /// most [`MAX_NETWORK_NAME`] characters, without control characters or
 /// noncharacters ([`bad_char`]).
 pub fn bad_network_name(name: &str) -> Option<String> {
-    if name.is_empty() {
-        return Some("a network name cannot be empty".into());
-    }
-    let n = name.chars().count();
-    if n > MAX_NETWORK_NAME {
-        return Some(format!("the network name has {n} characters, beyond {MAX_NETWORK_NAME}"));
-    }
-    if let Some(c) = name.chars().find(|&c| bad_char(c)) {
-        return Some(format!(
-            "network name \"{}\" holds {c:?}: a network name cannot hold control characters or noncharacters (U+FFFE, U+FFFF, …; it titles the reports and their SVG pictures)",
-            name.escape_debug()
-        ));
-    }
-    None
+    bad_title(name, "network", &format!("network name \"{}\"", name.escape_debug()))
 }
 
 /// Why `name` cannot name an architecture profile, if it cannot: it is
 /// printed with every run and titles the reports beside the network's name,
 /// so it follows the network name's rule.
 pub fn bad_arch_name(name: &str) -> Option<String> {
+    bad_title(name, "profile", "it")
+}
+
+/// The rule of a name that titles reports (a network's, a profile's): `what`
+/// names the kind, `shown` the name in the message about a character.
+fn bad_title(name: &str, what: &str, shown: &str) -> Option<String> {
     if name.is_empty() {
-        return Some("a profile name cannot be empty".into());
+        return Some(format!("a {what} name cannot be empty"));
     }
     let n = name.chars().count();
     if n > MAX_NETWORK_NAME {
-        return Some(format!("the profile name has {n} characters, beyond {MAX_NETWORK_NAME}"));
+        return Some(format!("the {what} name has {n} characters, beyond {MAX_NETWORK_NAME}"));
     }
     let c = name.chars().find(|&c| bad_char(c))?;
     Some(format!(
-        "it holds {c:?}: a profile name cannot hold control characters or noncharacters (U+FFFE, U+FFFF, …; it titles the reports and their SVG pictures)"
+        "{shown} holds {c:?}: a {what} name cannot hold control characters or noncharacters (U+FFFE, U+FFFF, …; it titles the reports and their SVG pictures)"
     ))
 }
 

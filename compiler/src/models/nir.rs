@@ -189,6 +189,15 @@ impl NirNeuron {
 /// The finest and coarsest LSB a NIR neuron's x and v take: 2^-62..2^62.
 const MAX_SCALE: i32 = 62;
 
+/// A scale exponent `k` (LSB 2^-k) of `quantity` (x or v) within ±MAX_SCALE,
+/// else the population's error naming what asked for it (`why`).
+fn within_scale(pop: &Population, k: f64, what: &str, quantity: &str, why: &str) -> Result<i32> {
+    if k.abs() > MAX_SCALE as f64 {
+        return Err(bad(pop, format!("{what} is out of the fixed-point range: {why} need {quantity}'s LSB at 2^{}, past 2^±{MAX_SCALE}", -k)));
+    }
+    Ok(k as i32)
+}
+
 /// NIR neurons, forward Euler at dt as NIR's reference simulator does:
 /// x = Σ weights of this step's spikes + bias;
 /// I/IF: v += dt·r·x; LI/LIF: v += dt/τ·(v_leak − v + r·x);
@@ -221,18 +230,8 @@ fn lower_nir(arch: &Arch, pop: &Population, p: &NirNeuron, incoming: &[Incoming]
         // No input: x is always 0.
         (None, None) => 16.0,
     };
-    if kx.abs() > MAX_SCALE as f64 {
-        return Err(bad(
-            pop,
-            format!(
-                "its input is out of the fixed-point range: the largest weight into it ({}) and its largest bias ({}) need x's LSB at 2^{}, past 2^±{MAX_SCALE}",
-                crate::error::num(wmax),
-                crate::error::num(babs),
-                -kx
-            ),
-        ));
-    }
-    let kx = kx as i32;
+    let num = crate::error::num;
+    let kx = within_scale(pop, kx, "its input", "x", &format!("the largest weight into it ({}) and its largest bias ({})", num(wmax), num(babs)))?;
     let lsb_x = 2f64.powi(-kx);
     let (ports, quant) = assign_scaled(arch, pop, incoming, |_| lsb_x)?;
     // v scale: 1024× headroom over the largest voltage parameter, and over
@@ -266,18 +265,7 @@ fn lower_nir(arch: &Arch, pop: &Population, p: &NirNeuron, incoming: &[Incoming]
         .filter(|x| x.is_finite())
         .fold(0.0f64, f64::max);
     let kv = (31.0 - (1024.0 * vmax).max(2.0 * settle).log2()).floor();
-    if kv.abs() > MAX_SCALE as f64 {
-        return Err(bad(
-            pop,
-            format!(
-                "its voltage is out of the fixed-point range: its largest voltage parameter ({}) and where its bias settles it ({}) need v's LSB at 2^{}, past 2^±{MAX_SCALE}",
-                crate::error::num(vparams),
-                crate::error::num(settle),
-                -kv
-            ),
-        ));
-    }
-    let kv = kv as i32;
+    let kv = within_scale(pop, kv, "its voltage", "v", &format!("its largest voltage parameter ({}) and where its bias settles it ({})", num(vparams), num(settle)))?;
     let sv = 2f64.powi(kv);
     let conv = 2f64.powi(kv - kx); // x LSB → v LSB
     let fx = |name: &str, f: &[f64]| fixed(f).ok_or_else(|| bad(pop, format!("{name} is out of the fixed-point range")));

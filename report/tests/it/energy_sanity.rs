@@ -29,6 +29,22 @@ const NET: &str = r#"{"name": "sharp2012", "dt_ms": 1.0,
                   {"pre": "lif", "post": "lif", "receptor": "inhibitory", "connector": {"type": "fixed_number_post", "n": 200, "seed": 5},
                    "weight": -0.002, "delay": 1.0}]}"#;
 
+/// The run of `m` for `steps` on `threads` and its summary, as `nerve run --report` makes them.
+fn run_summary(m: Machine, steps: u64, threads: usize) -> summary::Summary {
+    let ran = session::run(m, &Request { steps, threads, ..Request::default() }, &mut |_| {}).unwrap();
+    let o = summary::Options {
+        engine: "jit",
+        threads,
+        inference_steps: None,
+        decision: None,
+        decision_spikes: &[],
+        recorded: &ran.recorded,
+        load_seconds: 0.0,
+        huge_pages: false,
+    };
+    summary::build(&ran.machine, &ran.output, &o)
+}
+
 #[test]
 fn spinnaker_power_and_energy_per_event_match_published_figures() {
     let net = parse_network(NET, std::path::Path::new("sharp2012.json")).unwrap();
@@ -40,21 +56,7 @@ fn spinnaker_power_and_energy_per_event_match_published_figures() {
     assert_eq!(m.footprint.chips, 4);
     let steps = 300;
     // The run and its summary as `nerve run --report` makes them.
-    let ran = session::run(m, &Request { steps, threads: 2, ..Request::default() }, &mut |_| {}).unwrap();
-    let s = summary::build(
-        &ran.machine,
-        &ran.output,
-        &summary::Options {
-            engine: "jit",
-            threads: 2,
-            inference_steps: None,
-            decision: None,
-            decision_spikes: &[],
-            recorded: &ran.recorded,
-            load_seconds: 0.0,
-            huge_pages: false,
-        },
-    );
+    let s = run_summary(m, steps, 2);
     assert_eq!(s.chips_used, 4);
     assert_eq!(s.timing.overrun_steps, 0, "must keep real time");
     let wall_s = s.timing.time_to_solution_s;
@@ -152,19 +154,7 @@ fn activation_sparsity_counts_the_neurons_spikes_only() {
         let net = parse_network(&net, std::path::Path::new("sparsity.json")).unwrap();
         let a = Arch::builtin("loihi").unwrap();
         let out = compile(&a, &net, &Options::default(), &mut |_| {}).unwrap();
-        let m = Machine::load_valid(out.image).unwrap();
-        let ran = session::run(m, &Request { steps: 10, threads: 1, ..Request::default() }, &mut |_| {}).unwrap();
-        let o = summary::Options {
-            engine: "jit",
-            threads: 1,
-            inference_steps: None,
-            decision: None,
-            decision_spikes: &[],
-            recorded: &ran.recorded,
-            load_seconds: 0.0,
-            huge_pages: false,
-        };
-        let s = summary::build(&ran.machine, &ran.output, &o);
+        let s = run_summary(Machine::load_valid(out.image).unwrap(), 10, 1);
         (s.neurobench.activation_sparsity, s.counts.neuron_spikes)
     };
     assert_eq!(sparsity(0.0), (1.0, 0));
