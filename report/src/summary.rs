@@ -205,6 +205,18 @@ impl Summary {
             let l = &self.links[i];
             return bad(&format!("links[{i}]"), format!("({}, {})", l.x, l.y), &format!("the tile lies outside the machine's grid {w}×{h}"));
         }
+        // A raster spike of a neuron past its population, or at a step past the run, was drawn without a word.
+        for (pi, p) in self.raster.populations.iter().enumerate() {
+            if let Some(k) = p.spikes.iter().position(|&(step, n)| n >= p.size || step as u64 >= self.steps) {
+                let (step, n) = p.spikes[k];
+                let why = if n >= p.size {
+                    format!("neuron {n} is past the population's {} neurons", p.size)
+                } else {
+                    format!("step {step} is past the run's {} steps", self.steps)
+                };
+                return bad(&format!("raster.populations[{pi}].spikes[{k}]"), format!("[{step}, {n}]"), &why);
+            }
+        }
         Ok(())
     }
 }

@@ -102,3 +102,22 @@ fn a_key_given_twice_is_refused_where_it_is() {
     let e = read(&serde_json::to_string(&marked).unwrap().replace("\"@core@\"", &format!("{{\"busy_ns\":1,{}", &core[1..]))).unwrap_err();
     assert!(e.ends_with("twice.json: $.cores[1]: key `busy_ns` appears twice"), "{e}");
 }
+
+/// A raster spike no run writes, of a neuron past its population or at a
+/// step past the run, is refused naming it (a hand-edited one was drawn).
+#[test]
+fn a_raster_spike_past_its_population_or_the_run_is_refused() {
+    let s = sample_summary(vec![]);
+    let v = serde_json::to_value(&s).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (pi, p) = s.raster.populations.iter().enumerate().find(|(_, p)| !p.spikes.is_empty()).expect("a population with spikes");
+    for (spike, says) in [
+        (serde_json::json!([0, p.size]), format!("neuron {} is past the population's {} neurons", p.size, p.size)),
+        (serde_json::json!([s.steps, 0]), format!("step {} is past the run's {} steps", s.steps, s.steps)),
+    ] {
+        let mut bad = v.clone();
+        bad["raster"]["populations"][pi]["spikes"][0] = spike;
+        let e = Summary::read(&write(&dir, &bad)).unwrap_err().to_string();
+        assert!(e.contains(&format!("raster.populations[{pi}].spikes[0]")) && e.contains(&says), "{e}");
+    }
+}
