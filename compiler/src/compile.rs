@@ -43,8 +43,10 @@ pub struct Options {
 
 impl Options {
     /// `Err(Interrupted)` once `stop` is set: checked between stages (and
-    /// after their progress reports in `compile` and `front`).
-    fn stopped(&self) -> Result<()> {
+    /// after their progress reports in `compile` and `front`), and between
+    /// the items of the longest stages (projections expanded, populations
+    /// whose synapses are written).
+    pub(crate) fn stopped(&self) -> Result<()> {
         match &self.stop {
             Some(s) if s.load(std::sync::atomic::Ordering::Relaxed) => Err(CompileError::Interrupted),
             _ => Ok(()),

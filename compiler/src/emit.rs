@@ -377,7 +377,10 @@ pub(crate) fn codegen(
     // filling them in turn would; a large group is split itself only when
     // populations are filled in turn.
     let inner_threads = threads <= 1;
-    crate::par::map_in_order(parts, threads, |(post, targets)| fill_population(&fill, post, targets, inner_threads)).into_iter().collect::<Result<()>>()?;
+    // A stop is seen between populations: writing the synapses is the compile's longest stage.
+    crate::par::map_in_order(parts, threads, |(post, targets)| opts.stopped().and_then(|()| fill_population(&fill, post, targets, inner_threads)))
+        .into_iter()
+        .collect::<Result<()>>()?;
     let mut out_cores: Vec<CoreImage> = cores
         .into_iter()
         .map(|b| {

@@ -472,20 +472,32 @@ fn compile(
     }
     let mut interrupted: Option<PyErr> = None;
     let result = py.detach(|| -> nerve_compiler::Result<(nerve_compiler::Output, Option<NirChoice>)> {
-        let t = std::time::Instant::now();
-        let (net, choice) = read_source(&src, &nir)?;
-        let read_s = t.elapsed().as_secs_f64();
-        let mut progress = |_: &str| {
-            if interrupted.is_none() {
-                if let Err(e) = Python::attach(|py| py.check_signals()) {
-                    interrupted = Some(e);
-                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        // The compile runs on a thread of its own while this one, Python's,
+        // asks for signals every 20 ms (Python runs its handlers on its main
+        // thread only): a KeyboardInterrupt sets `stop`, which the compile
+        // sees between stages and between a stage's items (it was asked at
+        // stage boundaries only, and a 1 s stage ran to its end).
+        let compiled = std::thread::scope(|s| {
+            let work = s.spawn(|| -> nerve_compiler::Result<(nerve_compiler::Output, Option<NirChoice>)> {
+                let t = std::time::Instant::now();
+                let (net, choice) = read_source(&src, &nir)?;
+                let read_s = t.elapsed().as_secs_f64();
+                let mut out = compile_net(&arch, &net, &opts, &mut |_: &str| {})?;
+                out.report.seconds.read = read_s;
+                Ok((out, choice))
+            });
+            while !work.is_finished() {
+                if interrupted.is_none() {
+                    if let Err(e) = Python::attach(|py| py.check_signals()) {
+                        interrupted = Some(e);
+                        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
                 }
+                std::thread::sleep(std::time::Duration::from_millis(20));
             }
-        };
-        let mut out = compile_net(&arch, &net, &opts, &mut progress)?;
-        out.report.seconds.read = read_s;
-        Ok((out, choice))
+            work.join()
+        });
+        compiled.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     });
     remove_dir(py, tmpdir.as_ref());
     if let Some(e) = interrupted {
