@@ -478,14 +478,19 @@ fn compile(
         // sees between stages and between a stage's items (it was asked at
         // stage boundaries only, and a 1 s stage ran to its end).
         let compiled = std::thread::scope(|s| {
-            let work = s.spawn(|| -> nerve_compiler::Result<(nerve_compiler::Output, Option<NirChoice>)> {
-                let t = std::time::Instant::now();
-                let (net, choice) = read_source(&src, &nir)?;
-                let read_s = t.elapsed().as_secs_f64();
-                let mut out = compile_net(&arch, &net, &opts, &mut |_: &str| {})?;
-                out.report.seconds.read = read_s;
-                Ok((out, choice))
-            });
+            // The stack of a process's main thread (8 MiB), where the CLI compiles: a spawned thread has 2 MiB.
+            let work =
+                std::thread::Builder::new().stack_size(8 << 20).spawn_scoped(s, || -> nerve_compiler::Result<(nerve_compiler::Output, Option<NirChoice>)> {
+                    let t = std::time::Instant::now();
+                    let (net, choice) = read_source(&src, &nir)?;
+                    let read_s = t.elapsed().as_secs_f64();
+                    let mut out = compile_net(&arch, &net, &opts, &mut |_: &str| {})?;
+                    out.report.seconds.read = read_s;
+                    Ok((out, choice))
+                });
+            let Ok(work) = work else {
+                return Err(CompileError::Internal("cannot start the compile's thread".into()));
+            };
             while !work.is_finished() {
                 if interrupted.is_none() {
                     if let Err(e) = Python::attach(|py| py.check_signals()) {
@@ -495,9 +500,9 @@ fn compile(
                 }
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
-            work.join()
+            work.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         });
-        compiled.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        compiled
     });
     remove_dir(py, tmpdir.as_ref());
     if let Some(e) = interrupted {
