@@ -425,7 +425,9 @@ fn compile(
         Some(p) => placement_of(p)?,
     };
     // A placement file is used as it is: refining options given with it
-    // would be ignored without a word (`nerve compile` refuses them alike).
+    // would be ignored without a word (`nerve compile` refuses them too,
+    // there even at their default values, which a keyword argument with a
+    // default cannot tell from no argument: seed=0 and effort=60 pass here).
     if matches!(strategy, Strategy::Explicit(_)) {
         let given: Vec<&str> = [("effort", effort != 60), ("seed", seed != 0)].into_iter().filter(|g| g.1).map(|g| g.0).collect();
         if !given.is_empty() {
@@ -472,37 +474,47 @@ fn compile(
     }
     let mut interrupted: Option<PyErr> = None;
     let result = py.detach(|| -> nerve_compiler::Result<(nerve_compiler::Output, Option<NirChoice>)> {
-        // The compile runs on a thread of its own while this one, Python's,
-        // asks for signals every 20 ms (Python runs its handlers on its main
-        // thread only): a KeyboardInterrupt sets `stop`, which the compile
-        // sees between stages and between a stage's items (it was asked at
-        // stage boundaries only, and a 1 s stage ran to its end).
-        let compiled = std::thread::scope(|s| {
+        let work = || -> nerve_compiler::Result<(nerve_compiler::Output, Option<NirChoice>)> {
+            let t = std::time::Instant::now();
+            let (net, choice) = read_source(&src, &nir)?;
+            let read_s = t.elapsed().as_secs_f64();
+            let mut out = compile_net(&arch, &net, &opts, &mut |_: &str| {})?;
+            out.report.seconds.read = read_s;
+            Ok((out, choice))
+        };
+        // The compile runs on a thread of its own while this one, the
+        // caller's, asks Python for signals every 20 ms (Python runs its
+        // handlers on its main thread, where Ctrl-C is seen): a
+        // KeyboardInterrupt sets `stop`, which the compile sees between
+        // stages and between a stage's items (asked at stage boundaries only,
+        // a 1 s stage ran to its end). The result comes back over a channel,
+        // so a quick compile is not held for the 20 ms.
+        std::thread::scope(|s| {
+            let (done, result) = std::sync::mpsc::channel();
             // The stack of a process's main thread (8 MiB), where the CLI compiles: a spawned thread has 2 MiB.
-            let work =
-                std::thread::Builder::new().stack_size(8 << 20).spawn_scoped(s, || -> nerve_compiler::Result<(nerve_compiler::Output, Option<NirChoice>)> {
-                    let t = std::time::Instant::now();
-                    let (net, choice) = read_source(&src, &nir)?;
-                    let read_s = t.elapsed().as_secs_f64();
-                    let mut out = compile_net(&arch, &net, &opts, &mut |_: &str| {})?;
-                    out.report.seconds.read = read_s;
-                    Ok((out, choice))
-                });
-            let Ok(work) = work else {
-                return Err(CompileError::Internal("cannot start the compile's thread".into()));
-            };
-            while !work.is_finished() {
+            let work = &work;
+            let spawned = std::thread::Builder::new().stack_size(8 << 20).spawn_scoped(s, move || {
+                let _ = done.send(work());
+            });
+            if spawned.is_err() {
+                // No thread to be had: compiled here, Ctrl-C seen when it ends.
+                return work();
+            }
+            loop {
+                match result.recv_timeout(std::time::Duration::from_millis(20)) {
+                    Ok(r) => return r,
+                    // A panic on the compile's thread: `scope` raises it when the thread is joined.
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Err(CompileError::Interrupted),
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                }
                 if interrupted.is_none() {
                     if let Err(e) = Python::attach(|py| py.check_signals()) {
                         interrupted = Some(e);
                         stop.store(true, std::sync::atomic::Ordering::Relaxed);
                     }
                 }
-                std::thread::sleep(std::time::Duration::from_millis(20));
             }
-            work.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        });
-        compiled
+        })
     });
     remove_dir(py, tmpdir.as_ref());
     if let Some(e) = interrupted {
