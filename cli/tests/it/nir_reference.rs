@@ -716,7 +716,7 @@ fn a_nir_neuron_fed_only_inhibitory_weights_scales_its_input_to_them() {
 /// weights and biases by s and r by 1/s, give the same spikes for every s:
 /// exactly for a power of two (every scale moves by whole bits), within 2%
 /// of the count otherwise. x's and v's scales were held to ranges of their
-/// own (x's LSB at most 2^-24, v's at most 2^-21 and at least 1): scaled by
+/// own (x's LSB within 2^-24..2^8, v's within 2^-21..1): scaled by
 /// 1e-9 a network never fired, by 1e9 it fired 6 times for the reference's
 /// 112, and weights of 1e-12 with r of 1e12 were refused.
 #[test]
@@ -761,5 +761,41 @@ fn a_nir_network_spikes_alike_at_every_scale() {
             let n = spikes_of(&net, &arch, &ext, 300).0.len();
             assert!(n.abs_diff(want.len()) * 50 <= want.len(), "{what} by {s}: {n} spikes, unscaled {}", want.len());
         }
+    }
+}
+
+/// A leaky readout holds all its inputs at once: an LI (τ 2 ms, dt 1 ms,
+/// r 1, no voltage parameter) fed by every one of N inputs every step
+/// settles at r·N·w, as the reference does, at every scale of the sum.
+/// Its scale followed one input's weight: 5,000 inputs of 1e-3 settled at
+/// 4.0 (the step's input and change of v saturated), 5,000 of 1 and one of
+/// 10^4 at 256 (before this session, v's range held 1,024 times 1).
+#[test]
+fn a_leaky_readout_holds_all_its_inputs_at_once() {
+    use nerve_compiler::front::nir::model::{Array, NirGraph, NirNode};
+    let arr = |v: &[f64]| Array { data: v.to_vec(), shape: vec![v.len()] };
+    for (n, w) in [(5000usize, 1e-3), (5000, 1.0), (1, 1e4), (3, 2e-9)] {
+        let nodes = vec![
+            ("in", NirNode::Input { shape: arr(&[n as f64]) }),
+            ("fc", NirNode::Affine { weight: Array { data: vec![w; n], shape: vec![1, n] }, bias: arr(&[0.0]) }),
+            ("li", NirNode::LI { tau: arr(&[0.002]), r: arr(&[1.0]), v_leak: arr(&[0.0]) }),
+            ("out", NirNode::Output { shape: arr(&[1.0]) }),
+        ];
+        let edges = nodes.windows(2).map(|p| (p[0].0.to_string(), p[1].0.to_string())).collect();
+        let g =
+            NirGraph { nodes: nodes.into_iter().map(|(k, v)| (k.to_string(), v)).collect(), edges, version: None, metadata: vec![("sample_dt".into(), 1e-3)] };
+        let (net, _) = to_network(&g, "readout", "readout.nir", &NirOptions::default()).unwrap();
+        let image = compile(&Arch::builtin("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap().image;
+        let mut m = Machine::load_valid(image).unwrap();
+        let every: Vec<(String, u32, u32)> = (0..30u32).flat_map(|t| (0..n as u32).map(move |i| ("in".to_string(), i, t))).collect();
+        m.inject(&every).unwrap();
+        let pi = m.pops.iter().position(|p| p.name == "li").unwrap();
+        let v = m.pops[pi].vars.iter().find(|v| v.name == "v").unwrap().clone();
+        let rec = Recording { spikes: vec![false; m.pops.len()], probes: vec![(pi as u32, v.slot)], per_step: false, chunk_steps: None };
+        let jit = Jit::compile(&m).unwrap();
+        let r = run(&mut m, &jit, 30, 1, &rec, &mut |_| {}).unwrap();
+        let last = *r.probes[0].values.last().unwrap().first().unwrap() as f64 * v.scale + v.offset;
+        let want = n as f64 * w;
+        assert!((last - want).abs() <= 1e-3 * want, "{n} inputs of {w}: v settles at {last}, the reference at {want}");
     }
 }

@@ -214,9 +214,9 @@ fn lower_nir(arch: &Arch, pop: &Population, p: &NirNeuron, incoming: &[Incoming]
     //
     // NIR is unitless: weights, biases and voltages all scaled by s give the
     // same spikes for any s, so neither scale is clamped to a range of its
-    // own (x's was held within 2^-24..2^8 and v's to at most 2^-21 and at
-    // least 1, and a network scaled by 1e-9 never fired, by 1e9 fired 6
-    // times where the reference fires 112). A scale past 2^±62 is an error.
+    // own (x's LSB was held within 2^-24..2^8 and v's within 2^-21..1, and a
+    // network scaled by 1e-9 never fired, by 1e9 fired 6 times where the
+    // reference fires 112). A scale past 2^±62 is an error.
     let (bmin, bmax) = p.bias.min_max(n);
     let babs = bmax.abs().max(bmin.abs());
     let wmax = max_weight(incoming, Receptor::Excitatory).max(max_weight(incoming, Receptor::Inhibitory));
@@ -224,12 +224,13 @@ fn lower_nir(arch: &Arch, pop: &Population, p: &NirNeuron, incoming: &[Incoming]
     let wb = arch.core.weight_bits as f64;
     let by_weights = (wmax > 0.0).then(|| ((wb - 1.0 + arch.core.weight_exp_max as f64).min(19.0) - wmax.log2()).floor());
     let by_bias = (babs > 0.0).then(|| (26.0 - babs.log2()).floor());
-    let kx = match (by_weights, by_bias) {
-        (Some(w), Some(b)) => w.min(b),
-        (Some(k), None) | (None, Some(k)) => k,
-        // No input: x is always 0.
-        (None, None) => 16.0,
-    };
+    // And every input at once at its largest weight within the 2^29 a
+    // step's input is held to (the kernel saturates it there): 5,000 inputs
+    // of 1e-3, held at x's LSB 2^-28 by the weights alone, saturated at 2.0.
+    let all_at_once = worst_input(n, incoming, &[Receptor::Excitatory, Receptor::Inhibitory], |_| 1.0);
+    let by_sum = (all_at_once > 0.0).then(|| (29.0 - all_at_once.log2()).floor());
+    // No input at all: x is always 0, at any scale.
+    let kx = [by_weights, by_bias, by_sum].into_iter().flatten().reduce(f64::min).unwrap_or(16.0);
     let num = crate::error::num;
     let kx = within_scale(pop, kx, "its input", "x", &format!("the largest weight into it ({}) and its largest bias ({})", num(wmax), num(babs)))?;
     let lsb_x = 2f64.powi(-kx);
@@ -255,17 +256,41 @@ fn lower_nir(arch: &Arch, pop: &Population, p: &NirNeuron, incoming: &[Incoming]
     // And twice where a constant input (bias) settles a leaky cell,
     // v_leak + r·bias (w_in·bias into a Cuba cell's current): the kernel
     // holds v within half its range (below), and a bias of −5,000 wrapped a
-    // LIF's v and it fired 400 times in 2,000 steps.
+    // LIF's v and it fired 400 times in 2,000 steps. A leaky readout (LI,
+    // CubaLI), which never resets, also where all its inputs at once every
+    // step would settle it, r·Σ|w| (r·w_in·Σ|w|): 5,000 inputs of 1e-3 into
+    // an LI with no voltage parameter settled at 0.5 for the reference's 5.
+    let readout = matches!(p.kind, NirKind::LI | NirKind::CubaLI | NirKind::I);
+    let all_inputs = if readout { all_at_once } else { 0.0 };
+    // A readout's step holds all its inputs at once too: the kernel holds a
+    // step's change of v within 2^28 of its LSBs (the input's saturation,
+    // below), which cut that LI's 5.0 to 4.0; 8× headroom for it.
+    let step_gain = (0..n)
+        .map(|i| {
+            let w_in = if matches!(p.kind, NirKind::CubaLI) { p.w_in.get(i) } else { 1.0 };
+            let per_step = if p.kind == NirKind::I { dt } else { dt / p.tau_mem.get(i) };
+            (per_step * p.r.get(i) * w_in).abs()
+        })
+        .filter(|g| g.is_finite())
+        .fold(0.0f64, f64::max);
+    let step_max = step_gain * all_inputs;
     let settle = (0..n)
         .filter(|_| matches!(p.kind, NirKind::LI | NirKind::LIF | NirKind::CubaLI | NirKind::CubaLIF))
         .map(|i| {
             let w_in = if matches!(p.kind, NirKind::CubaLI | NirKind::CubaLIF) { p.w_in.get(i) } else { 1.0 };
-            (p.v_leak.get(i) + p.r.get(i) * w_in * p.bias.get(i)).abs()
+            (p.v_leak.get(i) + p.r.get(i) * w_in * p.bias.get(i)).abs() + (p.r.get(i) * w_in).abs() * all_inputs
         })
         .filter(|x| x.is_finite())
         .fold(0.0f64, f64::max);
-    let kv = (31.0 - (1024.0 * vmax).max(2.0 * settle).log2()).floor();
-    let kv = within_scale(pop, kv, "its voltage", "v", &format!("its largest voltage parameter ({}) and where its bias settles it ({})", num(vparams), num(settle)))?;
+    // A Threshold has no v (its θ is on x's scale).
+    let kv = if p.kind == NirKind::Threshold { 0.0 } else { (31.0 - (1024.0 * vmax).max(2.0 * settle).max(8.0 * step_max).log2()).floor() };
+    let why = format!(
+        "its largest voltage parameter ({}), one largest input's drive ({}) and where its bias and inputs settle it ({})",
+        num(vparams),
+        num(gain * wmax),
+        num(settle)
+    );
+    let kv = within_scale(pop, kv, "its voltage", "v", &why)?;
     let sv = 2f64.powi(kv);
     let conv = 2f64.powi(kv - kx); // x LSB → v LSB
     let fx = |name: &str, f: &[f64]| fixed(f).ok_or_else(|| bad(pop, format!("{name} is out of the fixed-point range")));
