@@ -219,9 +219,7 @@ pub fn plan(net: &Network, p: &Projection, st: &StdpPlasticity, q: &ProjQuant, s
     let taus = [("tau_plus", st.tau_plus), ("tau_minus", st.tau_minus)].into_iter().chain(st.reward.as_ref().map(|r| ("reward_tau", r.tau)));
     for (name, tau) in taus {
         // The table's length as `Lut::exp` (and sPyNNaker) makes it, an even count; sized before it is built.
-        let size = (nerve_isa::learning::stdp::ONE as f64).ln() * tau / dt;
-        let (q, r) = (size.div_euclid(2.0), size.rem_euclid(2.0));
-        let n = (q + if r > 0.0 { 1.0 } else { 0.0 }) * 2.0;
+        let n = Lut::entries(dt, tau);
         if n > MAX_TABLE as f64 {
             let num = crate::error::num;
             // The longest τ that fits, cut (not rounded) to 0.01 ms: a bound rounded up was itself refused.

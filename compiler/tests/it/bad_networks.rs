@@ -407,6 +407,13 @@ fn compile_time_limits_print_compact_numbers() {
         let net = parse_network(&text.replace("1e300", &tau.to_string()), Path::new("t.json")).unwrap();
         assert_eq!(compile(&arch, &net, &Options::default(), &mut |_| {}).is_ok(), fits, "tau_plus {tau}");
     }
+    // The bound and the table are sized alike to the last ulp: ln(2048)·τ/dt and
+    // ln(2048)/(dt/τ) differ by one here, and the check took a table of 65,536.
+    for (dt, tau) in [(1.5, 12892.578655856909), (0.01, 85.95052437237939)] {
+        let net = parse_network(&text.replace("\"dt_ms\":1.0", &format!("\"dt_ms\":{dt}")).replace("1e300", &tau.to_string()), Path::new("t.json")).unwrap();
+        let e = compile(&arch, &net, &Options::default(), &mut |_| {}).unwrap_err().to_string();
+        assert!(e.contains("needs a decay table of 65536 entries (at most 65534"), "dt {dt}, tau_plus {tau}: {e}");
+    }
 }
 
 /// A current factor out of its fixed point's range names the parameters it

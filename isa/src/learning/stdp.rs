@@ -40,11 +40,19 @@ impl Lut {
     /// The table for a time constant `tau` at timestep `dt` (same units).
     pub fn exp(dt: f64, tau: f64) -> Lut {
         let l = dt / tau;
-        let size = (ONE as f64).ln() / l;
-        let (q, r) = (size.div_euclid(2.0), size.rem_euclid(2.0));
-        let n = (q as usize + (r > 0.0) as usize) * 2;
+        let n = Lut::entries(dt, tau) as usize;
         let values = (0..n).map(|i| ((-(i as f64) * l).exp() * ONE as f64).floor() as u16).collect();
         Lut { shift: 0, values }
+    }
+
+    /// How many entries `exp(dt, tau)` has, as sPyNNaker sizes the table:
+    /// ln(2048)/(dt/τ) rounded up to an even count. Also for a τ whose table
+    /// is too long to build (the compiler's bound is checked with this, so
+    /// that it and the table agree to the last ulp).
+    pub fn entries(dt: f64, tau: f64) -> f64 {
+        let size = (ONE as f64).ln() / (dt / tau);
+        let (q, r) = (size.div_euclid(2.0), size.rem_euclid(2.0));
+        (q + if r > 0.0 { 1.0 } else { 0.0 }) * 2.0
     }
 
     /// The decay over `time` steps (a wrapping difference: a "negative" one is huge, so 0).
