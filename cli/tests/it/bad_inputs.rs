@@ -57,9 +57,6 @@ fn setup(dir: &Path) {
     w("badconn.json", &one(r#"{"pre":"a","post":"a","weight":1,"connector":{"type":"small_world"}}"#));
     w("pbig.json", &one(r#"{"pre":"a","post":"a","weight":1,"connector":{"type":"fixed_probability","p":1.5}}"#));
     w("listrange.json", &one(r#"{"pre":"a","post":"a","connector":{"type":"from_list","connections":[[0,5,1.0]]}}"#));
-    // Empty inline lists, with and without `weight`, as a file without rows is.
-    w("listempty.json", &one(r#"{"pre":"a","post":"a","connector":{"type":"from_list","connections":[]}}"#));
-    w("listempty_w.json", &one(r#"{"pre":"a","post":"a","weight":1,"connector":{"type":"from_list","connections":[]}}"#));
     // Below one step by its value, though it rounds up to one (0.5 ms at dt 1 ms).
     w("delayhalf.json", &one(r#"{"pre":"a","post":"a","weight":1,"delay":0.5,"connector":{"type":"all_to_all"}}"#));
     w("delayhalf_list.json", &one(r#"{"pre":"a","post":"a","connector":{"type":"from_list","connections":[[0,1,1.0,0.9]]}}"#));
@@ -237,8 +234,6 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("compile badconn.json --arch spinnaker -o out/x.img", 1, &["unknown connector `small_world`"]),
     ("compile pbig.json --arch spinnaker -o out/x.img", 1, &["p must be in [0, 1]", "1.5"]),
     ("compile listrange.json --arch spinnaker -o out/x.img", 1, &["connection 0 (0, 5) is out of range"]),
-    ("compile listempty.json --arch spinnaker -o out/x.img", 1, &["`connections` is empty: the projection would be empty"]),
-    ("compile listempty_w.json --arch spinnaker -o out/x.img", 1, &["`connections` is empty: the projection would be empty"]),
     ("compile delayhalf.json --arch spinnaker -o out/x.img", 1, &["delay 0.5 ms is shorter than one timestep (1 ms)"]),
     ("compile delayhalf_list.json --arch spinnaker -o out/x.img", 1, &["delay 0.9 ms is shorter than one timestep (1 ms)"]),
     // The second `weight` column was ignored.

@@ -1147,13 +1147,10 @@ impl Parser {
                             return at.err("`select` and `ignore_columns` apply to a `file`'s columns");
                         }
                         let mut out = ConnList::default();
-                        // As a file without rows: `[]` compiled to no synapses without a word,
-                        // or without `weight` was said to have no weight.
-                        let items = c.array()?;
-                        if items.is_empty() {
-                            return c.err("`connections` is empty: the projection would be empty (leave the projection out)");
-                        }
-                        for e in items {
+                        // `[]` is a projection of no synapses, as `fixed_probability` with p 0
+                        // (a network generated from data may have none); without `weight`
+                        // it was said to have no weight (expand: nothing to weigh).
+                        for e in c.array()? {
                             let f = e.array()?;
                             if !(2..=4).contains(&f.len()) {
                                 return e.err("a connection is [pre, post], [pre, post, weight] or [pre, post, weight, delay]");

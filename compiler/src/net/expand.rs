@@ -289,6 +289,8 @@ pub fn expand_projection(net: &Network, pre: PopIx, post: PopIx, p: &Projection)
                     }
                     Some(w)
                 }
+                // An empty list has nothing to weigh, as `fixed_probability` with p 0.
+                None if list.is_empty() => None,
                 None => {
                     need_weight("from_list without weights")?;
                     None

@@ -109,6 +109,12 @@ fn from_list_inline_and_csv() {
     assert_eq!(pairs(&s), vec![(0, 1), (1, 1), (2, 0)]);
     assert_eq!(s.weight(2), 0.25);
     assert_eq!(s.delay(2), 2);
+    // An empty list is a projection of no synapses, with or without `weight`, as p 0 is
+    // (without one it was said to have no weight).
+    for w in ["", r#", "weight": 1.5"#] {
+        let s = syn(&net(&format!(r#"{{"pre": "a", "post": "b", "connector": {{"type": "from_list", "connections": []}}{w}}}"#), 3, 2));
+        assert!(pairs(&s).is_empty(), "{w}");
+    }
 }
 
 #[test]
