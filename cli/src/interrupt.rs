@@ -2,7 +2,7 @@
 //! notice) ends the process at once, as the signal's default action would,
 //! with status 128 + the signal's number (130 for Ctrl-C, as shells report
 //! it), but first removes the temporary files it was writing: the default
-//! action left `.NAME.nerve-tmp` beside an output being written (a large
+//! action left `.NAME.PID.nerve-tmp` beside an output being written (a large
 //! recording takes seconds to write). A run's spill files need nothing:
 //! they have no name. A signal the process started with ignored (`nohup`,
 //! a background job of a non-interactive shell) stays ignored.

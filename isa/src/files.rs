@@ -180,7 +180,9 @@ pub fn write_whole(path: &Path, write: impl FnOnce(&Path) -> std::io::Result<()>
         return done;
     }
     let name = target.file_name().ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"))?;
-    let tmp = target.with_file_name(format!(".{}.nerve-tmp", name.to_string_lossy()));
+    // The process's id in the name: processes writing one path at once (a
+    // command started by `mpirun -np 5`) renamed each other's away.
+    let tmp = target.with_file_name(format!(".{}.{}.nerve-tmp", name.to_string_lossy(), std::process::id()));
     let _unfinished = Unfinished::new(&tmp);
     if let Err(e) = write(&tmp) {
         let _ = std::fs::remove_file(&tmp);

@@ -108,7 +108,8 @@ impl Staged {
         // A symbolic link stays a link: its file is replaced.
         let target = if path.is_file() { path.canonicalize().unwrap_or_else(|_| path.to_path_buf()) } else { path.to_path_buf() };
         let name = target.file_name().ok_or_else(|| failed(std::io::ErrorKind::InvalidInput.into()))?;
-        let stage = target.with_file_name(format!(".{}.nerve-stage", name.to_string_lossy()));
+        // The process's id in the name, as `write_whole`'s temporary file has it.
+        let stage = target.with_file_name(format!(".{}.{}.nerve-stage", name.to_string_lossy(), std::process::id()));
         let staged = Staged { target, stage: Some(stage.clone()), _unfinished: Some(nerve_isa::files::Unfinished::new(&stage)) };
         // Dropped (the stage removed) if the write fails.
         nerve_isa::files::write_whole(&stage, write).map_err(failed)?;

@@ -536,8 +536,11 @@ fn checked(m: &Machine, r: &Request) -> Result<Checked> {
     Ok(Checked { ext, late_inputs, probes })
 }
 
-fn run_on(mut m: Machine, r: &Request, ranks: Ranks, progress: &mut dyn FnMut(u64)) -> Result<Ran> {
+fn run_on(mut m: Machine, r: &Request, mut ranks: Ranks, progress: &mut dyn FnMut(u64)) -> Result<Ran> {
     let Checked { ext, late_inputs, probes } = checked(&m, r)?;
+    if let Some((t, plan)) = ranks.as_mut() {
+        agreed_run(*t, run_fingerprint(&m, r, plan, &ext, &probes))?;
+    }
     m.inject_at(&ext).map_err(nerve_emulator::EmuError::from)?;
     drop(ext);
     let any_marked = m.pops.iter().any(|p| p.record_spikes);
@@ -597,9 +600,13 @@ fn run_on(mut m: Machine, r: &Request, ranks: Ranks, progress: &mut dyn FnMut(u6
         // chunk as spikes.
         let chunk = agreed_chunk(t, stream.map_or(u64::MAX, |st| (st.max_memory / per_step).max(1)));
         let ranked = engine::Ranked { transport: t, plan };
+        // The summary's threads are one process's for this request: this
+        // rank's own ran at most one per core of its part (6 cores over 6
+        // ranks at --threads 2 said 1, where one process says 2).
+        let one_process = engine::threads_used(&m, threads);
         if chunk == u64::MAX {
             let output = engine::run_ranked(&mut m, runner.as_ref(), r.steps, threads, &rec, None, ranked, progress)?;
-            return Ok(Ran::new(m, output, recorded, engine_name, late_inputs, None));
+            return Ok(Ran { threads: one_process, ..Ran::new(m, output, recorded, engine_name, late_inputs, None) });
         }
         // Rank 0 writes the files; the others send it their chunks.
         let rec = Recording { chunk_steps: Some(chunk), ..rec };
@@ -613,7 +620,7 @@ fn run_on(mut m: Machine, r: &Request, ranks: Ranks, progress: &mut dyn FnMut(u6
         if let Some(sink) = sink {
             output.spikes = sink.finish()?;
         }
-        return Ok(Ran::new(m, output, recorded, engine_name, late_inputs, Some(chunk)));
+        return Ok(Ran { threads: one_process, ..Ran::new(m, output, recorded, engine_name, late_inputs, Some(chunk)) });
     }
     let Some(st) = stream else {
         let output = engine::run(&mut m, runner.as_ref(), r.steps, threads, &rec, progress)?;
@@ -625,6 +632,67 @@ fn run_on(mut m: Machine, r: &Request, ranks: Ranks, progress: &mut dyn FnMut(u6
     let mut output = engine::run_streamed(&mut m, runner.as_ref(), r.steps, threads, &rec, &mut sink, progress)?;
     output.spikes = sink.finish()?;
     Ok(Ran::new(m, output, recorded, engine_name, late_inputs, Some(chunk)))
+}
+
+/// What every rank of a run must agree on, as one number (FNV-1a): the
+/// image's cores and profile (with the run's overrides, `--messages` and
+/// the like), the ranks' plan, the steps, the input spikes, the probes and
+/// the decision population. Threads, pinning, memory budgets, engines (all
+/// bit-identical) and output paths may differ. Ranks started with other
+/// `--steps` waited for each other for ever, and with other probes rank 0
+/// sized another rank's rows from its own (24 GB).
+fn run_fingerprint(m: &Machine, r: &Request, plan: &nerve_emulator::engine::ranks::Plan, ext: &[(u32, u32, u32)], probes: &[(u32, u8)]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |x: u64| {
+        for b in x.to_le_bytes() {
+            h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    eat(r.steps);
+    eat(m.cores.len() as u64);
+    for c in &m.cores {
+        for x in [c.id.0 as u64, c.pop as u64, c.n as u64, c.tile.0 as u64, c.key_base.map_or(u64::MAX, u64::from), c.ports as u64] {
+            eat(x);
+        }
+    }
+    for &b in &plan.bounds {
+        eat(b as u64);
+    }
+    for b in serde_json::to_string(&m.arch).unwrap_or_default().bytes() {
+        eat(b as u64);
+    }
+    eat(ext.len() as u64);
+    for &(step, gi, i) in ext {
+        eat(step as u64 | (gi as u64) << 32);
+        eat(i as u64);
+    }
+    eat(probes.len() as u64);
+    for &(p, slot) in probes {
+        eat(p as u64 | (slot as u64) << 32);
+    }
+    eat(r.record_all as u64);
+    for b in r.decision.as_deref().unwrap_or("\0").bytes() {
+        eat(b as u64);
+    }
+    h
+}
+
+/// Refuses a run whose ranks do not agree on it (`run_fingerprint`): every
+/// rank gets the same error, naming the first rank that differs from it (a
+/// collective: every rank calls it before the run).
+fn agreed_run(t: &mut dyn nerve_emulator::engine::ranks::Transport, mine: u64) -> Result<()> {
+    let (rank, size) = (t.rank(), t.size());
+    let words = vec![mine as u32, (mine >> 32) as u32];
+    let out: Vec<Vec<u32>> = (0..size).map(|q| if q == rank { Vec::new() } else { words.clone() }).collect();
+    let mut inb = vec![Vec::new(); size];
+    t.exchange(&out, &mut inb);
+    let other = (0..size).find(|&q| q != rank && inb[q] != words);
+    match other {
+        None => Ok(()),
+        Some(q) => Err(Error::Request(format!(
+            "rank {rank} and rank {q} were started with another image or other run options: every rank needs the same image, --steps, --input, --probe, --record-all, --decision and profile options (--messages and the like); only --threads, --pin, --max-memory, --engine and output paths may differ"
+        ))),
+    }
 }
 
 /// The least of every rank's `mine` (a collective: every rank calls it at

@@ -663,3 +663,34 @@ fn save_network_takes_a_json_network_whatever_its_name() {
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.code() == Some(2) && e.contains("--save-network rewrites a JSON network"), "{e}");
 }
+
+/// Processes writing one output at once (a command started by `mpirun -np
+/// 5`) each write their own temporary file: a shared `.NAME.nerve-tmp`
+/// was renamed away by another process, and 2 to 4 of 4 such compiles
+/// failed with "cannot write … No such file or directory".
+#[test]
+fn processes_writing_one_output_at_once_do_not_take_each_others_files() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for _ in 0..3 {
+        let children: Vec<_> = (0..5)
+            .map(|_| {
+                nerve()
+                    .current_dir(d)
+                    .args(["compile", root.join("examples/small.json").to_str().unwrap(), "--arch", "spinnaker", "-o", "c.img", "--report", "c.json", "-q"])
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for c in children {
+            let out = c.wait_with_output().unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        }
+        run_ok(nerve().current_dir(d).args(["inspect", "c.img"]));
+        let left: Vec<_> =
+            std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| n.ends_with(".nerve-tmp")).collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+}

@@ -351,3 +351,74 @@ fn ranks_with_different_budgets_stream_what_one_process_writes() {
         }
     }
 }
+
+/// Ranks started for different runs — other steps, probes or images — are
+/// refused, every rank naming another, before the run: with other --steps
+/// they waited for each other for ever, with other probes rank 0 sized the
+/// other's rows from its own (24 GB), and with another image of the same
+/// network they ran to a wrong result. The same run with other threads
+/// and budgets is not refused (ranks_with_different_budgets_stream_…).
+#[test]
+fn ranks_that_differ_on_the_run_are_refused() {
+    use nerve_report::session::{self, Request};
+    let img = image("examples/small.json", "spinnaker", 64);
+    let other = image("examples/small.json", "spinnaker", 32);
+    let plan = partition(&Machine::load_valid(img.clone()).unwrap(), 2);
+    let base = Request { steps: 100, threads: 1, ..Request::default() };
+    let cases: Vec<(&str, [Request; 2], [&ValidImage; 2])> = vec![
+        ("the same run", [base.clone(), Request { threads: 2, ..base.clone() }], [&img, &img]),
+        ("other --steps", [base.clone(), Request { steps: 101, ..base.clone() }], [&img, &img]),
+        ("other probes", [base.clone(), Request { probes: vec!["exc:v".into()], ..base.clone() }], [&img, &img]),
+        ("another image", [base.clone(), base.clone()], [&img, &other]),
+    ];
+    for (what, requests, images) in cases {
+        let results: Vec<Result<(), String>> = std::thread::scope(|sc| {
+            let hs: Vec<_> = Loopback::group(2)
+                .into_iter()
+                .map(|mut t| {
+                    let (plan, requests, images) = (&plan, &requests, &images);
+                    sc.spawn(move || {
+                        let r = t.rank();
+                        let m = Machine::load_valid(images[r].clone()).unwrap();
+                        session::run_ranked(m, &requests[r], &mut t, plan, &mut |_| {}).map(|_| ()).map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        if what == "the same run" {
+            assert!(results.iter().all(|r| r.is_ok()), "{what}: {results:?}");
+            continue;
+        }
+        for (rank, r) in results.iter().enumerate() {
+            let e = r.as_ref().expect_err(what);
+            assert!(e.contains(&format!("rank {rank} and rank {} were started with another image or other run options", 1 - rank)), "{what}: {e}");
+        }
+    }
+}
+
+/// A ranked run's summary says the threads one process would run for the
+/// request: with one core per rank, rank 0 ran one thread where one process
+/// runs two, and its summary said 1.
+#[test]
+fn a_ranked_run_reports_one_processs_threads() {
+    use nerve_report::session::{self, Request};
+    let img = image("examples/small.json", "spinnaker", 128);
+    let cores = img.cores.len();
+    assert!(cores >= 3, "{cores} cores");
+    let request = Request { steps: 20, threads: 2, ..Request::default() };
+    let one = session::run(Machine::load_valid(img.clone()).unwrap(), &request, &mut |_| {}).unwrap();
+    assert_eq!(one.threads, 2);
+    let plan = partition(&Machine::load_valid(img.clone()).unwrap(), cores);
+    let threads: Vec<usize> = std::thread::scope(|sc| {
+        let hs: Vec<_> = Loopback::group(cores)
+            .into_iter()
+            .map(|mut t| {
+                let (plan, img, request) = (&plan, &img, &request);
+                sc.spawn(move || session::run_ranked(Machine::load_valid(img.clone()).unwrap(), request, &mut t, plan, &mut |_| {}).unwrap().threads)
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(threads[0], one.threads, "{threads:?}");
+}
