@@ -681,13 +681,8 @@ fn run_fingerprint(m: &Machine, r: &Request, plan: &nerve_emulator::engine::rank
 /// rank gets the same error, naming the first rank that differs from it (a
 /// collective: every rank calls it before the run).
 fn agreed_run(t: &mut dyn nerve_emulator::engine::ranks::Transport, mine: u64) -> Result<()> {
-    let (rank, size) = (t.rank(), t.size());
-    let words = vec![mine as u32, (mine >> 32) as u32];
-    let out: Vec<Vec<u32>> = (0..size).map(|q| if q == rank { Vec::new() } else { words.clone() }).collect();
-    let mut inb = vec![Vec::new(); size];
-    t.exchange(&out, &mut inb);
-    let other = (0..size).find(|&q| q != rank && inb[q] != words);
-    match other {
+    let rank = t.rank();
+    match every_ranks(t, mine).into_iter().position(|x| x != Some(mine)) {
         None => Ok(()),
         Some(q) => Err(Error::Request(format!(
             "rank {rank} and rank {q} were started with another image or other run options: every rank needs the same image, --steps, --input, --probe, --record-all, --decision and profile options (--messages and the like); only --threads, --pin, --max-memory, --engine and output paths may differ"
@@ -698,12 +693,18 @@ fn agreed_run(t: &mut dyn nerve_emulator::engine::ranks::Transport, mine: u64) -
 /// The least of every rank's `mine` (a collective: every rank calls it at
 /// the same point, before the run).
 fn agreed_chunk(t: &mut dyn nerve_emulator::engine::ranks::Transport, mine: u64) -> u64 {
+    every_ranks(t, mine).into_iter().flatten().fold(mine, u64::min)
+}
+
+/// Every rank's `mine`, by rank (this rank's own at its place; `None` for a
+/// rank that sent none): a collective, every rank calls it at the same point.
+fn every_ranks(t: &mut dyn nerve_emulator::engine::ranks::Transport, mine: u64) -> Vec<Option<u64>> {
     let (rank, size) = (t.rank(), t.size());
     let words = vec![mine as u32, (mine >> 32) as u32];
     let out: Vec<Vec<u32>> = (0..size).map(|q| if q == rank { Vec::new() } else { words.clone() }).collect();
     let mut inb = vec![Vec::new(); size];
     t.exchange(&out, &mut inb);
-    inb.iter().filter(|w| w.len() == 2).map(|w| u64::from(w[0]) | u64::from(w[1]) << 32).fold(mine, u64::min)
+    inb.iter().enumerate().map(|(q, w)| if q == rank { Some(mine) } else { (w.len() == 2).then(|| u64::from(w[0]) | u64::from(w[1]) << 32) }).collect()
 }
 
 /// The sink a streamed run of `steps` steps writes its files through.
