@@ -477,20 +477,23 @@ pub fn run(m: Machine, r: &Request, progress: &mut dyn FnMut(u64)) -> Result<Ran
 /// This rank's part of a run over several ranks (`transport`): every rank
 /// calls it with the same request and plan, and a machine that holds at
 /// least its own cores' rows (`plan`: which cores each rank runs, e.g.
-/// `engine::ranks::partition`). Rank 0 gets the whole run's output and alone
-/// writes the streamed recordings; the others' `Ran` holds only their
-/// cores' counts.
+/// `engine::ranks::partition`). `image` is the checksum of the image the
+/// machine was loaded from (`Image::checksum`, or a file's
+/// `Image::file_checksum`): the ranks must agree on it, as on the request.
+/// Rank 0 gets the whole run's output and alone writes the streamed
+/// recordings; the others' `Ran` holds only their cores' counts.
 pub fn run_ranked(
     m: Machine,
     r: &Request,
     transport: &mut dyn nerve_emulator::engine::ranks::Transport,
     plan: &nerve_emulator::engine::ranks::Plan,
+    image: u32,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Ran> {
-    run_on(m, r, Some((transport, plan)), progress)
+    run_on(m, r, Some((transport, plan, image)), progress)
 }
 
-type Ranks<'a> = Option<(&'a mut dyn nerve_emulator::engine::ranks::Transport, &'a nerve_emulator::engine::ranks::Plan)>;
+type Ranks<'a> = Option<(&'a mut dyn nerve_emulator::engine::ranks::Transport, &'a nerve_emulator::engine::ranks::Plan, u32)>;
 
 /// What a request asks of a machine, checked: its external spikes by step,
 /// how many fall after the run, and its probes as (population, slot).
@@ -538,8 +541,8 @@ fn checked(m: &Machine, r: &Request) -> Result<Checked> {
 
 fn run_on(mut m: Machine, r: &Request, mut ranks: Ranks, progress: &mut dyn FnMut(u64)) -> Result<Ran> {
     let Checked { ext, late_inputs, probes } = checked(&m, r)?;
-    if let Some((t, plan)) = ranks.as_mut() {
-        agreed_run(*t, run_fingerprint(&m, r, plan, &ext, &probes))?;
+    if let Some((t, plan, image)) = ranks.as_mut() {
+        agreed_run(*t, run_fingerprint(&m, r, plan, *image, &ext, &probes))?;
     }
     m.inject_at(&ext).map_err(nerve_emulator::EmuError::from)?;
     drop(ext);
@@ -590,7 +593,7 @@ fn run_on(mut m: Machine, r: &Request, mut ranks: Ranks, progress: &mut dyn FnMu
     }
     .max(1);
     let stream = r.stream.as_ref().filter(|st| per_step.saturating_mul(r.steps) > st.max_memory);
-    if let Some((t, plan)) = ranks {
+    if let Some((t, plan, _)) = ranks {
         let rank = t.rank();
         // Every chunk's end is a collective, so the ranks cut their chunks at
         // the same steps: the shortest chunk any rank's budget allows (a
@@ -635,19 +638,22 @@ fn run_on(mut m: Machine, r: &Request, mut ranks: Ranks, progress: &mut dyn FnMu
 }
 
 /// What every rank of a run must agree on, as one number (FNV-1a): the
-/// image's cores and profile (with the run's overrides, `--messages` and
-/// the like), the ranks' plan, the steps, the input spikes, the probes and
-/// the decision population. Threads, pinning, memory budgets, engines (all
+/// image (its checksum `image`, and the cores and profile it was loaded
+/// into, with the run's overrides, `--messages` and the like), the ranks'
+/// plan, the steps, the input spikes, the probes and the decision
+/// population. Threads, pinning, memory budgets, engines (all
 /// bit-identical) and output paths may differ. Ranks started with other
-/// `--steps` waited for each other for ever, and with other probes rank 0
-/// sized another rank's rows from its own (24 GB).
-fn run_fingerprint(m: &Machine, r: &Request, plan: &nerve_emulator::engine::ranks::Plan, ext: &[(u32, u32, u32)], probes: &[(u32, u8)]) -> u64 {
+/// `--steps` waited for each other for ever, with other probes rank 0
+/// sized another rank's rows from its own (24 GB), and with images of one
+/// layout and other weights each ran its own cores' weights.
+fn run_fingerprint(m: &Machine, r: &Request, plan: &nerve_emulator::engine::ranks::Plan, image: u32, ext: &[(u32, u32, u32)], probes: &[(u32, u8)]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let mut eat = |x: u64| {
         for b in x.to_le_bytes() {
             h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
         }
     };
+    eat(image as u64);
     eat(r.steps);
     eat(m.cores.len() as u64);
     for c in &m.cores {

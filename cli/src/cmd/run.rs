@@ -310,6 +310,9 @@ fn run_rank(
     // Every image is validated once, however it was obtained: by the compiler
     // for a network, here for a file.
     let mut plan_ranks = None;
+    // Over ranks, the image's checksum, which they must agree on (images of
+    // one layout and other weights ran each rank's own weights).
+    let mut checksum = 0u32;
     // For --save-network: the profile and what fixes the image's arithmetic,
     // to compare with the saved network's once it is written.
     let mut compiled: Option<(Arch, nerve_compiler::front::resume::Arithmetic)> = None;
@@ -335,12 +338,18 @@ fn run_rank(
             staged.push(nerve_report::Staged::write(p, |s| std::fs::write(s, json))?);
         }
         too_many_ranks(&a.image, out.image.cores.len(), ranks)?;
+        if ranks > 1 {
+            checksum = out.image.checksum();
+        }
         Machine::load_valid(out.image)?
     } else if let Some(bytes) = input.bytes {
         // A pipe, read whole to tell its kind: held whole by every rank, as
         // a network compiled here is.
         let img = Image::from_bytes_unvalidated(&bytes).map_err(|e| e.in_file(&a.image))?;
         drop(bytes);
+        if ranks > 1 {
+            checksum = img.checksum();
+        }
         too_many_ranks(&a.image, img.cores.len(), ranks)?;
         Machine::load_valid(img.into_valid().map_err(|e| e.in_file(&a.image))?)?
     } else {
@@ -352,6 +361,7 @@ fn run_rank(
             let plan = nerve_emulator::engine::ranks::partition_stripped(&Machine::load(skeleton)?, ranks, &stored);
             let mine = plan.bounds[rank]..plan.bounds[rank + 1];
             let (part, _) = Image::read_part(&a.image, &|i| mine.contains(&i))?;
+            checksum = Image::file_checksum(&a.image)?;
             plan_ranks = Some(plan);
             let part = part.into_valid()?;
             too_many_ranks(&a.image, part.cores.len(), ranks)?;
@@ -441,7 +451,7 @@ fn run_rank(
         }
     };
     let ran = match (world.as_deref_mut(), &plan_ranks) {
-        (Some(w), Some(plan)) => session::run_ranked(m, &request, w, plan, &mut progress),
+        (Some(w), Some(plan)) => session::run_ranked(m, &request, w, plan, checksum, &mut progress),
         _ => session::run(m, &request, &mut progress),
     }
     .map_err(flag_words)?;

@@ -338,7 +338,7 @@ fn ranks_with_different_budgets_stream_what_one_process_writes() {
                     sc.spawn(move || {
                         let (threads, max_memory) = budgets[t.rank()];
                         let m = Machine::load_valid(img.clone()).unwrap();
-                        session::run_ranked(m, &request("ranked", threads, max_memory), &mut t, plan, &mut |_| {}).unwrap().streamed
+                        session::run_ranked(m, &request("ranked", threads, max_memory), &mut t, plan, img.checksum(), &mut |_| {}).unwrap().streamed
                     })
                 })
                 .collect();
@@ -356,13 +356,23 @@ fn ranks_with_different_budgets_stream_what_one_process_writes() {
 /// refused, every rank naming another, before the run: with other --steps
 /// they waited for each other for ever, with other probes rank 0 sized the
 /// other's rows from its own (24 GB), and with another image of the same
-/// network they ran to a wrong result. The same run with other threads
-/// and budgets is not refused (ranks_with_different_budgets_stream_…).
+/// network, or one of the same layout with other values, they ran to a
+/// wrong result. The same run with other threads and budgets is not
+/// refused (ranks_with_different_budgets_stream_…).
 #[test]
 fn ranks_that_differ_on_the_run_are_refused() {
     use nerve_report::session::{self, Request};
     let img = image("examples/small.json", "spinnaker", 64);
     let other = image("examples/small.json", "spinnaker", 32);
+    // The same network with other initial potentials: the same cores, rows and synapses.
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root("examples/small.json")).unwrap().replacen("\"seed\": 1}", "\"seed\": 11}", 1);
+    std::fs::write(dir.path().join("reseeded.json"), text).unwrap();
+    let reseeded = image_on(dir.path().join("reseeded.json").to_str().unwrap(), &Arch::builtin("spinnaker").unwrap(), 64);
+    let layout = |i: &ValidImage| {
+        i.cores.iter().map(|c| (c.core, c.pop, c.n_neurons, c.key_base, c.inputs.clone(), c.rows.clone(), c.synapses.clone())).collect::<Vec<_>>()
+    };
+    assert!(layout(&reseeded) == layout(&img) && reseeded.checksum() != img.checksum(), "one layout, other values");
     let plan = partition(&Machine::load_valid(img.clone()).unwrap(), 2);
     let base = Request { steps: 100, threads: 1, ..Request::default() };
     let cases: Vec<(&str, [Request; 2], [&ValidImage; 2])> = vec![
@@ -370,6 +380,7 @@ fn ranks_that_differ_on_the_run_are_refused() {
         ("other --steps", [base.clone(), Request { steps: 101, ..base.clone() }], [&img, &img]),
         ("other probes", [base.clone(), Request { probes: vec!["exc:v".into()], ..base.clone() }], [&img, &img]),
         ("another image", [base.clone(), base.clone()], [&img, &other]),
+        ("other initial values", [base.clone(), base.clone()], [&img, &reseeded]),
     ];
     for (what, requests, images) in cases {
         let results: Vec<Result<(), String>> = std::thread::scope(|sc| {
@@ -380,7 +391,7 @@ fn ranks_that_differ_on_the_run_are_refused() {
                     sc.spawn(move || {
                         let r = t.rank();
                         let m = Machine::load_valid(images[r].clone()).unwrap();
-                        session::run_ranked(m, &requests[r], &mut t, plan, &mut |_| {}).map(|_| ()).map_err(|e| e.to_string())
+                        session::run_ranked(m, &requests[r], &mut t, plan, images[r].checksum(), &mut |_| {}).map(|_| ()).map_err(|e| e.to_string())
                     })
                 })
                 .collect();
@@ -415,7 +426,9 @@ fn a_ranked_run_reports_one_processs_threads() {
             .into_iter()
             .map(|mut t| {
                 let (plan, img, request) = (&plan, &img, &request);
-                sc.spawn(move || session::run_ranked(Machine::load_valid(img.clone()).unwrap(), request, &mut t, plan, &mut |_| {}).unwrap().threads)
+                sc.spawn(move || {
+                    session::run_ranked(Machine::load_valid(img.clone()).unwrap(), request, &mut t, plan, img.checksum(), &mut |_| {}).unwrap().threads
+                })
             })
             .collect();
         hs.into_iter().map(|h| h.join().unwrap()).collect()

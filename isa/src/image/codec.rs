@@ -327,6 +327,31 @@ impl Image {
         out
     }
 
+    /// The CRC-32 of the image's payload, as its file's header holds it:
+    /// equal images have equal checksums. Computed as the image is encoded,
+    /// a buffer at a time, never holding the encoding.
+    pub fn checksum(&self) -> u32 {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, HashingWriter { inner: std::io::sink(), hasher: crc32fast::Hasher::new(), count: 0 });
+        // invariant: as in to_bytes, every Image field encodes, and a sink never fails a write or a flush
+        bincode::serde::encode_into_std_write(self, &mut w, bincode_config()).expect("an Image always encodes into a sink");
+        // invariant: flushing into a sink cannot fail
+        w.into_inner().map_err(|e| e.into_error()).expect("a sink flushes").hasher.finalize()
+    }
+
+    /// The payload checksum an image file's header holds ([`Image::checksum`]
+    /// of the image it holds, which every read checks against the payload).
+    pub fn file_checksum(path: &std::path::Path) -> Result<u32, ImageError> {
+        use std::io::Read;
+        let io = |source: std::io::Error| ImageError::Io { path: path.display().to_string(), source };
+        let (mut f, file_len) = open_image(path)?;
+        if file_len < HEADER_LEN as u64 {
+            return Err(ImageError::TooShort { len: file_len as usize }.in_file(path));
+        }
+        let mut header = [0u8; HEADER_LEN];
+        f.read_exact(&mut header).map_err(io)?;
+        check_header(&header, file_len - HEADER_LEN as u64).map(|(_, crc)| crc).map_err(|e| e.in_file(path))
+    }
+
     /// Decodes and validates an image.
     pub fn from_bytes(bytes: &[u8]) -> Result<Image, ImageError> {
         let img = Image::from_bytes_unvalidated(bytes)?;

@@ -26,6 +26,27 @@ fn written_files_are_to_bytes_exactly() {
     assert_eq!(nerve_isa::image::Image::from_bytes(&file).unwrap(), img);
 }
 
+/// `checksum` is the CRC-32 a file's header holds, and `file_checksum`
+/// reads it back; another image has another (ranks agree on it).
+#[test]
+fn the_checksum_is_the_files() {
+    let img = sample_image();
+    let bytes = img.to_bytes();
+    assert_eq!(img.checksum().to_le_bytes(), bytes[24..28]);
+    assert_eq!(img.checksum(), crc32fast::hash(&bytes[HEADER_LEN..]));
+    let path = std::env::temp_dir().join(format!("nerve-isa-checksum-{}.img", std::process::id()));
+    img.write(&path).unwrap();
+    let from_file = Image::file_checksum(&path);
+    std::fs::write(&path, &bytes[..HEADER_LEN - 1]).unwrap();
+    let short = Image::file_checksum(&path);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(from_file.unwrap(), img.checksum());
+    assert!(matches!(short, Err(ImageError::InFile { .. })) && short.unwrap_err().to_string().contains("nerve-isa-checksum"));
+    let mut other = img.clone();
+    other.meta.network.push('x');
+    assert_ne!(other.checksum(), img.checksum());
+}
+
 #[test]
 fn every_truncation_is_a_typed_error() {
     let bytes = sample_image().to_bytes();
