@@ -51,13 +51,31 @@ pub struct Topology {
     pub kind: TopologyKind,
     /// Router nodes per chip, [x, y]. SpiNNaker: one router per chip, [1, 1];
     /// Loihi: 32 tiles of 4 cores per chip, [4, 8].
+    #[serde(deserialize_with = "exactly")]
     pub tiles_per_chip: [u16; 2],
     /// Chips in the system, [x, y].
+    #[serde(deserialize_with = "exactly")]
     pub chips: [u16; 2],
     /// Neuromorphic (application) cores per router node.
     pub cores_per_tile: u16,
     /// Chips per board (informational; the SpiNN-5 board has 48).
     pub chips_per_board: u16,
+}
+
+/// A fixed-length array, read as a list of exactly `N`: TOML's reader
+/// dropped the third number of `chips = [24, 12, 3]` without a word, and
+/// JSON's said "trailing characters".
+fn exactly<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>, const N: usize>(d: D) -> Result<[T; N], D::Error> {
+    let v = Vec::<T>::deserialize(d)?;
+    let n = v.len();
+    v.try_into().map_err(|_| serde::de::Error::invalid_length(n, &format!("a list of {N} ([x, y])").as_str()))
+}
+
+/// A list of [x, y] points, each read as `exactly` is.
+fn points<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<[f64; 2]>, D::Error> {
+    #[derive(Deserialize)]
+    struct Point(#[serde(deserialize_with = "exactly")] [f64; 2]);
+    Ok(Vec::<Point>::deserialize(d)?.into_iter().map(|p| p.0).collect())
 }
 
 /// A link direction out of a router node. The discriminant is the link's bit
@@ -267,6 +285,7 @@ pub struct TimingSpec {
     pub overlap_send_receive: bool,
     /// Barrier synchronisation at the end of a step, by router nodes in use:
     /// points [tiles, ns], linearly interpolated, clamped at the ends.
+    #[serde(deserialize_with = "points")]
     pub barrier_ns: Vec<[f64; 2]>,
     /// Real-time tick: a step never takes less wall time than this. `None`:
     /// free-running (the next step starts when the barrier completes).
@@ -825,6 +844,53 @@ mod tests {
             let e = Arch::load(path.to_str().unwrap()).unwrap_err().to_string();
             assert!(e.contains(want) && !e.contains(": .:"), "{want}: {e}");
         }
+    }
+
+    /// An [x, y] of more or fewer than two numbers is refused by its length,
+    /// in TOML and JSON: TOML's reader took `chips = [24, 12, 3]` as
+    /// [24, 12], and JSON's said "trailing characters".
+    #[test]
+    fn pairs_of_other_lengths_are_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let tiny = Arch::builtin("tiny").unwrap();
+        // TOML has no null: an absent optional field is left out.
+        fn toml_of(v: &serde_json::Value) -> String {
+            fn strip(v: &mut serde_json::Value) {
+                if let Some(o) = v.as_object_mut() {
+                    o.retain(|_, x| !x.is_null());
+                    o.values_mut().for_each(strip);
+                }
+            }
+            let mut v = v.clone();
+            strip(&mut v);
+            toml::to_string(&v).unwrap()
+        }
+        type Case = (fn(&mut serde_json::Value), &'static str);
+        let cases: &[Case] = &[
+            (|v| v["topology"]["chips"] = serde_json::json!([2, 2, 3]), "topology.chips: invalid length 3, expected a list of 2 ([x, y])"),
+            (|v| v["topology"]["tiles_per_chip"] = serde_json::json!([2]), "topology.tiles_per_chip: invalid length 1, expected a list of 2 ([x, y])"),
+            (|v| v["timing"]["barrier_ns"][1] = serde_json::json!([4.0, 10.0, 1.0]), "timing.barrier_ns[1]: invalid length 3, expected a list of 2 ([x, y])"),
+        ];
+        for (change, want) in cases {
+            let mut v = serde_json::to_value(&tiny).unwrap();
+            change(&mut v);
+            let json = d.path().join("p.json");
+            std::fs::write(&json, v.to_string()).unwrap();
+            let toml_path = d.path().join("p.toml");
+            std::fs::write(&toml_path, toml_of(&v)).unwrap();
+            let e = Arch::load(json.to_str().unwrap()).unwrap_err().to_string();
+            assert!(e.contains(want), "{want}: {e}");
+            // TOML's errors show the line rather than the field's path.
+            let (field, message) = want.split_once(": ").unwrap();
+            let e = Arch::load(toml_path.to_str().unwrap()).unwrap_err().to_string();
+            let key = field.rsplit('.').next().unwrap().split('[').next().unwrap();
+            assert!(e.contains(message) && e.contains(&format!("{key} = ")), "{want}: {e}");
+        }
+        // Two are read as before, in both.
+        let v = serde_json::to_value(&tiny).unwrap();
+        let path = d.path().join("same.toml");
+        std::fs::write(&path, toml_of(&v)).unwrap();
+        assert_eq!(Arch::load(path.to_str().unwrap()).unwrap(), tiny);
     }
 
     #[test]
