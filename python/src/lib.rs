@@ -144,11 +144,13 @@ fn inference_steps_arg(v: &Bound<'_, PyAny>) -> PyResult<Option<u64>> {
 fn max_memory_arg(v: &Bound<'_, PyAny>) -> PyResult<Option<u64>> {
     opt_int_arg(v, "max_memory", 1, u64::MAX)
 }
-fn seed_arg(v: &Bound<'_, PyAny>) -> PyResult<u64> {
-    int_arg(v, "seed", 0, u64::MAX)
+// `Some` when given (None is refused, as before): a placement file refuses
+// them given at all, as `nerve compile` does, their defaults included.
+fn seed_arg(v: &Bound<'_, PyAny>) -> PyResult<Option<u64>> {
+    int_arg(v, "seed", 0, u64::MAX).map(Some)
 }
-fn effort_arg(v: &Bound<'_, PyAny>) -> PyResult<u32> {
-    Ok(int_arg(v, "effort", 0, u32::MAX.into())? as u32)
+fn effort_arg(v: &Bound<'_, PyAny>) -> PyResult<Option<u32>> {
+    Ok(Some(int_arg(v, "effort", 0, u32::MAX.into())? as u32))
 }
 fn neurons_per_core_arg(v: &Bound<'_, PyAny>) -> PyResult<Option<u32>> {
     Ok(opt_int_arg(v, "neurons_per_core", 1, u32::MAX.into())?.map(|n| n as u32))
@@ -376,16 +378,20 @@ fn read_source(src: &Source, nir: &NirOptions) -> nerve_compiler::Result<(Networ
 /// a dict (the JSON network format), or a `nir.NIRGraph` (written to a
 /// temporary NIR file named `name`.nir and read as a file is).
 #[pyfunction]
-#[pyo3(signature = (network, arch = None, *, seed = 0, neurons_per_core = None, placement = None, effort = 60, shared_routes = 1.0, dt = None, reset = None, source = "auto", name = None))]
+#[pyo3(
+    signature = (network, arch = None, *, seed = None, neurons_per_core = None, placement = None, effort = None, shared_routes = 1.0, dt = None, reset = None, source = "auto", name = None),
+    // The defaults shown are those used: None here stands for "not given".
+    text_signature = "(network, arch=None, *, seed=0, neurons_per_core=None, placement=None, effort=60, shared_routes=1.0, dt=None, reset=None, source=\"auto\", name=None)"
+)]
 #[allow(clippy::too_many_arguments)]
 fn compile(
     py: Python<'_>,
     network: &Bound<'_, PyAny>,
     arch: Option<&Bound<'_, PyAny>>,
-    #[pyo3(from_py_with = seed_arg)] seed: u64,
+    #[pyo3(from_py_with = seed_arg)] seed: Option<u64>,
     #[pyo3(from_py_with = neurons_per_core_arg)] neurons_per_core: Option<u32>,
     placement: Option<&Bound<'_, PyAny>>,
-    #[pyo3(from_py_with = effort_arg)] effort: u32,
+    #[pyo3(from_py_with = effort_arg)] effort: Option<u32>,
     #[pyo3(from_py_with = shared_routes_arg)] shared_routes: f64,
     #[pyo3(from_py_with = dt_arg)] dt: Option<f64>,
     #[pyo3(from_py_with = reset_arg)] reset: Option<String>,
@@ -425,11 +431,10 @@ fn compile(
         Some(p) => placement_of(p)?,
     };
     // A placement file is used as it is: refining options given with it
-    // would be ignored without a word (`nerve compile` refuses them too,
-    // there even at their default values, which a keyword argument with a
-    // default cannot tell from no argument: seed=0 and effort=60 pass here).
+    // would be ignored without a word (`nerve compile` refuses them too),
+    // at their default values too.
     if matches!(strategy, Strategy::Explicit(_)) {
-        let given: Vec<&str> = [("effort", effort != 60), ("seed", seed != 0)].into_iter().filter(|g| g.1).map(|g| g.0).collect();
+        let given: Vec<&str> = [("effort", effort.is_some()), ("seed", seed.is_some())].into_iter().filter(|g| g.1).map(|g| g.0).collect();
         if !given.is_empty() {
             return Err(PyValueError::new_err(format!(
                 "{}: refine a placement by \"pack\" or \"spread\"; a placement file is used as it is",
@@ -441,6 +446,8 @@ fn compile(
     // asked: each stage's progress asks, and a KeyboardInterrupt stops the
     // compile at its next stage (it ran to its end, however long).
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let defaults = PlaceOptions::default();
+    let (seed, effort) = (seed.unwrap_or(defaults.seed), effort.unwrap_or(defaults.effort));
     let opts = Options { place: PlaceOptions { strategy, effort, seed }, neurons_per_core, seed, threads: None, shared_routes, stop: Some(stop.clone()) };
 
     // The network's source; a NIRGraph goes through a temporary file.
@@ -1109,11 +1116,13 @@ impl PyImage {
         }
 
         // Spikes per recorded population, in the run's order (time, population, neuron).
+        // Times as the CSV files print them (0.3, not 0.30000000000000004).
         let mut per_pop: Vec<(Vec<u32>, Vec<f64>)> = vec![(Vec::new(), Vec::new()); m.pops.len()];
+        let mut time = nerve_report::spikes::StepsMs::new(m.dt_ms);
         for e in &out.spikes {
             let (n, t) = &mut per_pop[e.pop as usize];
             n.push(e.neuron);
-            t.push(e.step as f64 * m.dt_ms);
+            t.push(time.of(e.step));
         }
         let spikes = PyDict::new(py);
         for (pi, (n, t)) in per_pop.into_iter().enumerate() {
@@ -1153,7 +1162,7 @@ impl PyImage {
                 pre.push(x.pre);
                 post.push(x.post);
                 w.push(x.weight);
-                d.push(f64::from(x.delay) * m.dt_ms);
+                d.push(nerve_report::spikes::steps_ms(x.delay.into(), m.dt_ms));
             }
             let arrays = [
                 PyArray1::from_vec(py, pre).into_any(),
