@@ -65,10 +65,25 @@ pub struct Topology {
 /// A fixed-length array, read as a list of exactly `N`: TOML's reader
 /// dropped the third number of `chips = [24, 12, 3]` without a word, and
 /// JSON's said "trailing characters".
+/// Read as a tuple, as it is written: an image's profile (bincode) holds no
+/// length, and a text format's list gives every element, counted here.
 fn exactly<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>, const N: usize>(d: D) -> Result<[T; N], D::Error> {
-    let v = Vec::<T>::deserialize(d)?;
-    let n = v.len();
-    v.try_into().map_err(|_| serde::de::Error::invalid_length(n, &format!("a list of {N} ([x, y])").as_str()))
+    struct Exactly<T, const N: usize>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>, const N: usize> serde::de::Visitor<'de> for Exactly<T, N> {
+        type Value = [T; N];
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            write!(f, "a list of {N} ([x, y])")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<[T; N], A::Error> {
+            let mut v = Vec::with_capacity(N);
+            while let Some(x) = a.next_element::<T>()? {
+                v.push(x);
+            }
+            let n = v.len();
+            v.try_into().map_err(|_| serde::de::Error::invalid_length(n, &self))
+        }
+    }
+    d.deserialize_tuple(N, Exactly::<T, N>(std::marker::PhantomData))
 }
 
 /// A list of [x, y] points, each read as `exactly` is.
