@@ -45,8 +45,14 @@ pub struct PopReport {
 pub struct MapReport {
     pub network: String,
     pub arch: String,
+    /// The network's own neurons and synapses: the delay-extension relays'
+    /// are apart (below), so that a network has the same counts on every profile.
     pub neurons: u64,
     pub synapses: u64,
+    /// Relays the compiler added for delays past the profile's delay slots
+    /// (`net::delays`), and the synapses feeding them: 0 where none.
+    pub relay_neurons: u64,
+    pub relay_synapses: u64,
     /// Gap-junction terms (`GapEdge`s) in the image: each electrical
     /// synapse's partner term and each joined neuron's self term per port.
     pub gap_terms: u64,
@@ -83,11 +89,16 @@ pub fn map_report(
     let mut busiest = mapped.routes.links.clone();
     busiest.sort_by(|x, y| y.neurons.cmp(&x.neurons).then(x.tile.cmp(&y.tile)));
     busiest.truncate(10);
+    let relay: Vec<bool> = net.pops().map(|(_, p)| p.model.name() == nerve_isa::image::RELAY_MODEL).collect();
+    let relay_neurons: u64 = net.pops().filter(|(i, _)| relay[i.index()]).map(|(_, p)| p.size as u64).sum();
+    let relay_synapses: u64 = net.projections().filter(|(_, _, post, _)| relay[post.index()]).map(|(e, ..)| syn[e.index()].len()).sum();
     MapReport {
         network: net.name.clone(),
         arch: arch.name.clone(),
-        neurons: net.num_neurons(),
-        synapses: syn.iter().map(|s| s.len()).sum(),
+        neurons: net.num_neurons() - relay_neurons,
+        synapses: syn.iter().map(|s| s.len()).sum::<u64>() - relay_synapses,
+        relay_neurons,
+        relay_synapses,
         gap_terms: image.cores.iter().map(|c| c.gap.len() as u64).sum(),
         populations: net
             .pops()

@@ -257,6 +257,34 @@ pub fn fmt_time(t: f64) -> String {
     }
 }
 
+/// A time of `steps` steps as the CSV and JSON files print it, as a number:
+/// NPY files and Python's arrays held 0.30000000000000004 where the CSV said
+/// 0.3 (three steps of 0.1 ms), so that `time == 0.3` found nothing.
+pub fn steps_ms(steps: u32, dt_ms: f64) -> f64 {
+    let t = steps as f64 * dt_ms;
+    fmt_time(t).parse().unwrap_or(t)
+}
+
+/// `steps_ms` of the last step asked for, kept (a run's spikes come step
+/// by step: one formatting per step, not per spike).
+#[derive(Clone, Copy)]
+pub struct StepsMs {
+    dt_ms: f64,
+    last: (u32, f64),
+}
+
+impl StepsMs {
+    pub fn new(dt_ms: f64) -> StepsMs {
+        StepsMs { dt_ms, last: (u32::MAX, f64::NAN) }
+    }
+    pub fn of(&mut self, step: u32) -> f64 {
+        if self.last.0 != step {
+            self.last = (step, steps_ms(step, self.dt_ms));
+        }
+        self.last.1
+    }
+}
+
 /// Writes a run's recorded spikes, in `format` (default: by the extension).
 pub fn write_recorded(path: &Path, format: Option<Format>, m: &nerve_emulator::machine::Machine, out: &nerve_emulator::engine::RunOutput) -> Result<()> {
     let fmt = format.unwrap_or_else(|| Format::from_path(path));
@@ -282,8 +310,9 @@ fn write_events(path: &Path, format: Format, m: &nerve_emulator::machine::Machin
         }
         Format::Npy => {
             write_npy_header(&mut w, &npy_dict(spikes.len()))?;
+            let mut time = StepsMs::new(m.dt_ms);
             for e in spikes {
-                npy_record(&mut w, e.pop, e.neuron, e.step as f64 * m.dt_ms)?;
+                npy_record(&mut w, e.pop, e.neuron, time.of(e.step))?;
             }
         }
     }

@@ -217,8 +217,9 @@ impl RecordSink for FileSink {
                 }
                 Format::Json => self.json.write(&mut s.w, self.count == 0, spikes)?,
                 Format::Npy => {
+                    let mut time = crate::spikes::StepsMs::new(self.dt_ms);
                     for e in spikes {
-                        crate::spikes::npy_record(&mut s.w, e.pop, e.neuron, e.step as f64 * self.dt_ms)?;
+                        crate::spikes::npy_record(&mut s.w, e.pop, e.neuron, time.of(e.step))?;
                     }
                 }
             }

@@ -355,7 +355,8 @@ pub struct Decision {
     pub population: String,
     pub first_input_step: Option<u64>,
     pub decision_step: Option<u64>,
-    /// Emulated time from the start of the first input step to the end of the decision step.
+    /// Time on the chip from the start of the first input step to the end of
+    /// the decision step: each step its time or the real-time tick, the longer.
     pub latency_ns: Option<f64>,
 }
 
@@ -390,6 +391,10 @@ pub struct KindRow {
     pub share: f64,
 }
 
+/// The network's own activity: the compiler's delay-extension relays (cores
+/// the chip runs and charges, in `counts`, the cores and the populations)
+/// are not the network's neurons, and are left out, so that one network
+/// has the same figures on every profile.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct NeuroBench {
     /// Synaptic operations (accumulates: every synaptic event is one add).
@@ -400,6 +405,10 @@ pub struct NeuroBench {
     pub membrane_updates: u64,
     pub neurons: u64,
     pub synapses: u64,
+    /// The network's spikes (`counts.spikes` less the relays'; summaries
+    /// written before it had none: read as `counts.spikes`).
+    #[serde(default)]
+    pub spikes: Option<u64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -677,14 +686,30 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
         let first_in = all().filter(|s| is_input(s.pop)).map(|s| s.step as u64).min();
         let dpop = m.pops.iter().position(|p| p.name == name);
         let dec = dpop.and_then(|d| all().filter(|s| s.pop == d as u32 && first_in.is_none_or(|f| s.step as u64 >= f)).map(|s| s.step as u64).min());
-        // (The steps' times are kept up to the emulator's cap; beyond it, no latency.)
+        // (The steps' times are kept up to the emulator's cap; beyond it, no
+        // latency.) A step lasts at least the real-time tick, as in the time
+        // to solution: the latency counted the steps' work alone (13 µs for
+        // 8 steps of a 1 ms tick).
         let latency = match (first_in, dec) {
-            (Some(f), Some(d)) if (d as usize) < out.step_times.len() => Some(out.step_times[f as usize..=d as usize].iter().map(|s| s.step_ns).sum()),
+            (Some(f), Some(d)) if (d as usize) < out.step_times.len() => {
+                Some(out.step_times[f as usize..=d as usize].iter().map(|s| a.timing.wall_ns(s.step_ns)).sum())
+            }
             _ => None,
         };
         Decision { population: name.into(), first_input_step: first_in, decision_step: dec, latency_ns: latency }
     });
-    let neuron_steps: u64 = m.cores.iter().filter(|c| matches!(c.run, Run::Kernel { .. })).map(|c| c.n as u64).sum::<u64>() * out.steps;
+    // The network's own figures leave out the delay-extension relays: on a
+    // profile with fewer delay slots the same network had more neurons,
+    // synapses, spikes and synaptic events.
+    let relay: Vec<bool> = m.pops.iter().map(|p| p.model == nerve_isa::image::RELAY_MODEL).collect();
+    let mut own = nerve_isa::counters::Counts::default();
+    for pc in out.per_core.iter().filter(|x| !relay[x.population as usize]) {
+        own.add(&pc.counts);
+    }
+    // One relay per source neuron, each fed by one synapse (`net::delays`).
+    let relay_neurons: u64 = m.pops.iter().zip(&relay).filter(|(_, &r)| r).map(|(p, _)| p.size as u64).sum();
+    let neuron_steps: u64 =
+        m.cores.iter().filter(|c| matches!(c.run, Run::Kernel { .. }) && !relay[c.pop as usize]).map(|c| c.n as u64).sum::<u64>() * out.steps;
     Summary {
         network: m.network.clone(),
         arch: a.name.clone(),
@@ -736,12 +761,13 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
             by_kind,
         },
         neurobench: NeuroBench {
-            synaptic_ops: c.synaptic_events,
+            synaptic_ops: own.synaptic_events,
             // Spikes of kernel cores' neurons over their neuron-steps: a spike source's spikes have no neuron-steps.
-            activation_sparsity: if neuron_steps > 0 { 1.0 - c.neuron_spikes as f64 / neuron_steps as f64 } else { 1.0 },
-            membrane_updates: c.updates_active + c.updates_idle,
-            neurons: m.pops.iter().map(|p| p.size as u64).sum(),
-            synapses: m.synapses(),
+            activation_sparsity: if neuron_steps > 0 { 1.0 - own.neuron_spikes as f64 / neuron_steps as f64 } else { 1.0 },
+            membrane_updates: own.updates_active + own.updates_idle,
+            neurons: m.pops.iter().map(|p| p.size as u64).sum::<u64>() - relay_neurons,
+            synapses: m.synapses().saturating_sub(relay_neurons),
+            spikes: Some(own.spikes),
         },
         population_order: dataflow_order(m.pops.len(), &pop_edges(m), &input_populations(m)),
         populations,

@@ -33,6 +33,22 @@ pub fn time_ms(v: f64) -> String {
     nerve_isa::num(format!("{v:.11e}").parse().unwrap_or(v))
 }
 
+/// What a decision latency is known to be, in words.
+fn decision_words(d: &crate::summary::Decision) -> String {
+    match d.latency_ns {
+        Some(l) => format!("{} (input at step {}, decision at step {})", eng(l * 1e-9, "s"), d.first_input_step.unwrap_or(0), d.decision_step.unwrap_or(0)),
+        None => match (d.first_input_step, d.decision_step) {
+            (None, _) => "no input spike".into(),
+            (Some(_), None) => "no decision spike after the first input".into(),
+            // Runs longer than the emulator keeps each step's time for.
+            (Some(f), Some(s)) => format!(
+                "input at step {f}, decision at step {s}; the time between is not known (runs of more than {} steps keep no step's own time)",
+                nerve_emulator::engine::STEP_TIMES_CAP
+            ),
+        },
+    }
+}
+
 /// The run report: (title, table) in reading order.
 pub fn tables(s: &Summary, top: usize) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -61,23 +77,7 @@ pub fn tables(s: &Summary, top: usize) -> Vec<(String, String)> {
         head.push(vec!["energy per synaptic event, all included".into(), eng(j, "J")]);
     }
     if let Some(d) = &t.decision {
-        head.push(vec![
-            format!("decision latency ({})", d.population),
-            match d.latency_ns {
-                Some(l) => {
-                    format!("{} (input at step {}, decision at step {})", eng(l * 1e-9, "s"), d.first_input_step.unwrap_or(0), d.decision_step.unwrap_or(0))
-                }
-                None => match (d.first_input_step, d.decision_step) {
-                    (None, _) => "no input spike".into(),
-                    (Some(_), None) => "no decision spike after the first input".into(),
-                    // Runs longer than the emulator keeps each step's time for.
-                    (Some(f), Some(s)) => format!(
-                        "input at step {f}, decision at step {s}; the time between is not known (runs of more than {} steps keep no step's own time)",
-                        nerve_emulator::engine::STEP_TIMES_CAP
-                    ),
-                },
-            },
-        ]);
+        head.push(vec![format!("decision latency ({})", d.population), decision_words(d)]);
     }
     out.push(("Summary".into(), plain(head)));
     // Beyond the steps kept one by one, the percentiles come from the histograms' bins.
@@ -202,7 +202,7 @@ pub fn tables(s: &Summary, top: usize) -> Vec<(String, String)> {
                 nb.synaptic_ops.to_string(),
                 format!("{:.6}", nb.activation_sparsity),
                 nb.membrane_updates.to_string(),
-                s.counts.spikes.to_string(),
+                nb.spikes.unwrap_or(s.counts.spikes).to_string(),
                 s.counts.packets_in.to_string(),
                 s.counts.packets_no_row.to_string(),
             ]],
@@ -215,19 +215,25 @@ pub fn tables(s: &Summary, top: usize) -> Vec<(String, String)> {
 pub fn run_lines(s: &Summary, wall_seconds: f64) -> String {
     let mut out = String::new();
     let c = &s.counts;
-    let neurons: u32 = s.populations.iter().map(|p| p.size).sum();
+    // The network's own (the delay relays' apart: `NeuroBench`).
+    let nb = &s.neurobench;
+    let spikes = nb.spikes.unwrap_or(c.spikes);
     let bio_s = s.steps as f64 * s.dt_ms / 1000.0;
+    let relays = match (c.spikes.saturating_sub(spikes), c.synaptic_events.saturating_sub(nb.synaptic_ops)) {
+        (0, 0) => String::new(),
+        (k, e) => format!(" (and the compiler's delay relays: {k} spikes, {e} synaptic events)"),
+    };
     let _ = writeln!(
         out,
-        "ran `{}` on `{}` for {} steps ({} ms biological) in {:.3} s: {} spikes ({:.2} Hz mean), {} synaptic events",
+        "ran `{}` on `{}` for {} steps ({} ms biological) in {:.3} s: {} spikes ({:.2} Hz mean), {} synaptic events{relays}",
         s.network,
         s.arch,
         s.steps,
         time_ms(s.steps as f64 * s.dt_ms),
         wall_seconds,
-        c.spikes,
-        c.spikes as f64 / neurons.max(1) as f64 / bio_s.max(1e-12),
-        c.synaptic_events
+        spikes,
+        spikes as f64 / nb.neurons.max(1) as f64 / bio_s.max(1e-12),
+        nb.synaptic_ops
     );
     let t = &s.timing;
     let _ = writeln!(
@@ -247,6 +253,14 @@ pub fn run_lines(s: &Summary, wall_seconds: f64) -> String {
     );
     if !s.energy.unknown_figures.is_empty() {
         let _ = writeln!(out, "energy leaves out what `{}` does not publish ({}): unknown figures count as 0", s.arch, s.energy.unknown_figures.join(", "));
+    }
+    // What --inference-steps and --decision asked for (they were in the
+    // report alone).
+    if let (Some(k), Some(j)) = (s.energy.inference_steps, s.energy.per_inference_j) {
+        let _ = writeln!(out, "per inference ({k} steps): energy {}, energy-delay product {}", eng(j, "J"), eng(s.energy.edp_js, "J·s"));
+    }
+    if let Some(d) = &t.decision {
+        let _ = writeln!(out, "decision latency ({}): {}", d.population, decision_words(d));
     }
     if !s.ranks.is_empty() {
         let rows = s
@@ -279,7 +293,12 @@ pub fn map_report(r: &MapReport, arch: &Arch, dest: &str) -> String {
     let mut out = String::new();
     let s = &r.seconds;
     let gaps = if r.gap_terms > 0 { format!(", {} gap-junction terms", r.gap_terms) } else { String::new() };
-    let _ = writeln!(out, "compiled `{}` for `{}` → {} ({} neurons, {} synapses{gaps})", r.network, r.arch, dest, r.neurons, r.synapses);
+    let relays = if r.relay_neurons > 0 {
+        format!("; for delays past the profile's slots, {} delay-relay neurons and {} synapses", r.relay_neurons, r.relay_synapses)
+    } else {
+        String::new()
+    };
+    let _ = writeln!(out, "compiled `{}` for `{}` → {} ({} neurons, {} synapses{gaps}{relays})", r.network, r.arch, dest, r.neurons, r.synapses);
     let rt = &r.routing;
     let _ = writeln!(
         out,

@@ -19,7 +19,7 @@ pub fn write(path: &Path, learned: &[Learned], dt_ms: f64) -> Result<()> {
         crate::spikes::write_npy_header(&mut buf, &format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({n}, 5), }}")).expect("a Vec takes writes");
         for l in learned {
             for s in &l.synapses {
-                for x in [l.index as f64, s.pre as f64, s.post as f64, s.weight, s.delay as f64 * dt_ms] {
+                for x in [l.index as f64, s.pre as f64, s.post as f64, s.weight, crate::spikes::steps_ms(s.delay as u32, dt_ms)] {
                     buf.extend_from_slice(&x.to_le_bytes());
                 }
             }

@@ -218,6 +218,24 @@ fn check_usage(a: &RunArgs, input: &InputFile) {
     if a.format.is_some() && a.record.is_none() {
         usage_error("--format is the format of --record: give --record FILE too");
     }
+    // What a --probe says, known before any machine: its form, given once,
+    // and one to a .npy file (the variables themselves are the image's).
+    for (i, spec) in a.probe.iter().enumerate() {
+        if !spec.contains(':') {
+            usage_error(&format!("--probe `{spec}`: expected POP:VAR (e.g. exc:v)"));
+        }
+        if a.probe[..i].contains(spec) {
+            usage_error(&format!("--probe `{spec}` is given twice: give each variable once"));
+        }
+    }
+    if let Some(p) = &a.probe_out {
+        if a.probe.len() > 1 && nerve_report::has_extension(p, "npy") {
+            usage_error(&format!("--probe-out .npy holds one probe (steps × neurons): give one --probe, or write CSV ({})", p.display()));
+        }
+        if nerve_report::has_extension(p, "json") {
+            usage_error(&format!("--probe-out {}: probes are written as CSV (or NPY, one probe, for a .npy name), not JSON: name it .csv", p.display()));
+        }
+    }
     if let (Some(p), true) = (&a.probe_out, a.probe.is_empty()) {
         usage_error(&format!("--probe-out {} is where --probe values go: give --probe POP:VAR too (without it there is nothing to write)", p.display()));
     }

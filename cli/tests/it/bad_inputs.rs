@@ -368,7 +368,9 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     // A source has no state: "(it has: )" said nothing.
     ("run good.img --steps 5 --probe src:v", 1, &["probe `src:v`: `src` (model `input`) has no variables to probe"]),
     ("run good.img --steps 5 --probe nosuch:v --probe-out out/p.csv", 1, &["no population `nosuch`"]),
-    ("run good.img --steps 5 --probe nv --probe-out out/p.csv", 1, &["expected POP:VAR"]),
+    // What a --probe says is a usage error, as `nerve --help` has it (exit 2); what the image lacks is not.
+    ("run good.img --steps 5 --probe nv --probe-out out/p.csv", 2, &["--probe `nv`: expected POP:VAR"]),
+    ("run good.img --steps 5 --probe n:v --probe n:v", 2, &["--probe `n:v` is given twice"]),
     ("run good.img --steps 5 --decision nosuch --report out/r.json", 1, &["`nosuch`", "no such population"]),
     ("run good.img --steps 5 --arch loihi --record out/s.csv", 2, &["--arch", "only for compiling a network"]),
     ("run good.json --steps 5 --record out/s.csv", 2, &["needs --arch"]),
@@ -384,7 +386,7 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("run good.img --steps 5 --effort 60 --shared-routes 0.25", 2, &["--effort, --shared-routes: only for compiling a network"]),
     ("compile good.json --arch spinnaker -o out/x.img --source auto", 2, &["--source: only for a NIR network", "good.json is not one"]),
     // Spikes may be recorded as JSON, probes not: a .json name held CSV.
-    ("run good.img --steps 5 --probe n:v --probe-out out/p.JSON", 1, &["probe file out/p.JSON", "not JSON: name it .csv"]),
+    ("run good.img --steps 5 --probe n:v --probe-out out/p.JSON", 2, &["--probe-out out/p.JSON", "not JSON: name it .csv"]),
     ("run good.img --steps 5 --save-weights out/w.csv", 1, &["no learning projections"]),
     // Refused before the run: a streamed recording was on disk when the refusal came.
     ("run good.img --steps 5 --save-weights out/w.csv --record out/s.csv --max-memory 1", 1, &["--save-weights", "no learning projections"]),
@@ -404,7 +406,7 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("run good.json --arch spinnaker --steps 4294967296 --save-image out/x.img --compile-report out/m.json", 2, &["--steps 4294967296 exceeds 4294967295"]),
     (
         "run good.json --arch spinnaker --steps 5 --probe n:v --probe n:isyn --probe-out out/p.npy --save-image out/x.img",
-        1,
+        2,
         &["--probe-out .npy holds one probe"],
     ),
     ("run good.json --arch spinnaker --steps 5 --save-weights out/w.csv --save-image out/x.img", 1, &["no learning projections"]),
@@ -433,8 +435,8 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("run good.img --steps 5 --max-memory 5X", 2, &["--max-memory", "unknown unit `X`"]),
     ("run good.img --steps 5 --max-memory lots", 2, &["--max-memory", "`lots` is not a size"]),
     // Streamed (over the budget) or not, refused before the run, leaving nothing behind.
-    ("run good.img --steps 50 --probe n:v --probe n:isyn --probe-out out/p.npy --max-memory 1K", 1, &["--probe-out .npy holds one probe"]),
-    ("run good.img --steps 50 --probe n:v --probe n:isyn --probe-out out/p.npy", 1, &["--probe-out .npy holds one probe"]),
+    ("run good.img --steps 50 --probe n:v --probe n:isyn --probe-out out/p.npy --max-memory 1K", 2, &["--probe-out .npy holds one probe"]),
+    ("run good.img --steps 50 --probe n:v --probe n:isyn --probe-out out/p.npy", 2, &["--probe-out .npy holds one probe"]),
     // Not `pack`, `spread` or a file: a bad option value, a usage error.
     (
         "compile good.json --arch spinnaker --placement nosuch.csv -o out/x.img",

@@ -369,6 +369,17 @@ const ROWS: &[(&str, &str, Check)] = &[
         assert!(npy.starts_with(b"\x93NUMPY"));
         let header = 10 + u16::from_le_bytes([npy[8], npy[9]]) as usize;
         assert_eq!(npy.len() - header, 16 * n, "16-byte records (population, neuron, time)");
+        // The times the CSV prints, as numbers (they were step × dt: 0.30000000000000004
+        // for the CSV's 0.3 at dt 0.1 ms); streamed too.
+        nerve(d, "run small.img --steps 100 --record fmt_s.npy --max-memory 1K -q");
+        let csv_times: Vec<f64> = text(d, "fmt_csv.out").lines().skip(1).map(|l| l.rsplit(',').next().unwrap().parse().unwrap()).collect();
+        for f in ["fmt_npy.out", "fmt_s.npy"] {
+            let npy = bytes(d, f);
+            let header = 10 + u16::from_le_bytes([npy[8], npy[9]]) as usize;
+            let times: Vec<f64> = npy[header..].chunks(16).map(|r| f64::from_le_bytes(r[8..].try_into().unwrap())).collect();
+            assert!(times == csv_times, "{f}: the CSV's times");
+        }
+        assert!(csv_times.iter().any(|&t| t == 0.3 || t == 0.7), "times a step × dt product misses");
     }),
     ("run", "--probe", |d| {
         nerve(d, "run small.img --steps 20 --probe exc:v --probe-out pr.csv -q");
@@ -520,6 +531,10 @@ fn edge_case_run_summaries_read_back() {
         let t = stdout(&nerve(d, "report r.json"));
         assert!(t.contains(if per_inference { "(per inference)" } else { "(whole run)" }), "{args}:\n{t}");
     }
+    // `nerve run`'s own lines say what --inference-steps and --decision asked for.
+    let t = stdout(&nerve(d, "run small.img --steps 300 --inference-steps 100 --decision inh"));
+    assert!(t.contains("per inference (100 steps): energy ") && t.contains("energy-delay product "), "{t}");
+    assert!(t.contains("decision latency (inh): ") && t.contains("(input at step 0, decision at step "), "{t}");
 }
 
 /// `--decision` measures from the first input spike to the decision

@@ -162,3 +162,73 @@ fn activation_sparsity_counts_the_neurons_spikes_only() {
     assert!(fired > 0 && fired < 10, "the neuron fires on some steps: {fired}");
     assert_eq!(x, 1.0 - fired as f64 / 10.0);
 }
+
+/// 10 spike-array neurons into 10 `if` neurons one to one, 40 ms away:
+/// past SpiNNaker's 32 delay slots (a relay population on `spinnaker`),
+/// within Loihi's 63 (none on `loihi`).
+const RELAYED: &str = r#"{"name": "relay", "dt_ms": 1.0, "populations": [
+  {"name": "src", "size": 10, "model": "spike_source_array", "spike_times": [0.0, 10.0, 20.0, 30.0, 40.0]},
+  {"name": "n", "size": 10, "model": "if", "params": {"cm": 1.0, "v_rest": -65.0, "v_reset": -65.0, "v_thresh": -64.9, "tau_refrac": 1.0, "tau_syn_E": 0.5, "tau_syn_I": 0.5}}],
+  "projections": [{"pre": "src", "post": "n", "connector": {"type": "one_to_one"}, "weight": 5.0, "delay": 40.0}]}"#;
+
+/// The run of RELAYED on `arch` for 100 steps with `n` the decision
+/// population: its summary and the compile's report.
+fn relayed(arch: &str) -> (summary::Summary, nerve_compiler::report::MapReport) {
+    let net = parse_network(RELAYED, std::path::Path::new("relay.json")).unwrap();
+    let out = compile(&Arch::builtin(arch).unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+    let request = Request { steps: 100, threads: 1, decision: Some("n".into()), ..Request::default() };
+    let ran = session::run(Machine::load_valid(out.image).unwrap(), &request, &mut |_| {}).unwrap();
+    let o = summary::Options {
+        engine: "jit",
+        threads: 1,
+        inference_steps: None,
+        decision: Some("n"),
+        decision_spikes: &ran.decision_spikes,
+        recorded: &ran.recorded,
+        load_seconds: 0.0,
+        huge_pages: false,
+    };
+    (summary::build(&ran.machine, &ran.output, &o), out.report)
+}
+
+/// The network's figures leave out the compiler's delay relays: the same
+/// network had 150 spikes on `loihi` and 200 on `spinnaker`, 20 neurons and
+/// 30, 10 synapses and 20, with the same spikes.
+#[test]
+fn network_figures_leave_out_delay_relays() {
+    let ((lo, lo_map), (sp, sp_map)) = (relayed("loihi"), relayed("spinnaker"));
+    let nb = |s: &summary::Summary| {
+        let n = &s.neurobench;
+        (n.neurons, n.synapses, n.spikes, n.synaptic_ops, n.membrane_updates, n.activation_sparsity)
+    };
+    assert_eq!(nb(&lo), nb(&sp));
+    // src's 50 spikes, and two of n's for each input (100, in 1,000 neuron-steps).
+    assert_eq!(nb(&lo), (20, 10, Some(150), 50, 1000, 0.9));
+    assert_eq!((lo_map.neurons, lo_map.synapses, lo_map.relay_neurons, lo_map.relay_synapses), (20, 10, 0, 0));
+    assert_eq!((sp_map.neurons, sp_map.synapses, sp_map.relay_neurons, sp_map.relay_synapses), (20, 10, 10, 10));
+    // The chip's counts keep the relays' work, which they are charged for.
+    assert_eq!((lo.counts.spikes, sp.counts.spikes), (150, 200));
+    let line = nerve_report::text::run_lines(&sp, 0.0);
+    assert!(line.contains("150 spikes (75.00 Hz mean), 50 synaptic events (and the compiler's delay relays: 50 spikes, 50 synaptic events)"), "{line}");
+    let line = nerve_report::text::run_lines(&lo, 0.0);
+    assert!(line.contains("150 spikes (75.00 Hz mean), 50 synaptic events\n"), "{line}");
+}
+
+/// The decision latency counts every step as the time to solution does, at
+/// least the profile's real-time tick: on `spinnaker` (1 ms steps) 41 steps
+/// from input to decision said 13 µs.
+#[test]
+fn the_decision_latency_counts_the_real_time_tick() {
+    let (sp, _) = relayed("spinnaker");
+    let d = sp.timing.decision.clone().unwrap();
+    assert_eq!((d.first_input_step, d.decision_step), (Some(0), Some(40)));
+    let tick = sp.timing.real_time_tick_ns.unwrap();
+    assert_eq!(tick, 1e6);
+    assert_eq!(d.latency_ns, Some(41.0 * tick));
+    let lines = nerve_report::text::run_lines(&sp, 0.0);
+    assert!(lines.contains("decision latency (n): 41.0000 ms (input at step 0, decision at step 40)"), "{lines}");
+    // No tick on `loihi`: the steps' own times.
+    let (lo, _) = relayed("loihi");
+    let d = lo.timing.decision.clone().unwrap();
+    assert!(d.latency_ns.unwrap() > 0.0 && d.latency_ns.unwrap() < 1e5, "{d:?}");
+}
