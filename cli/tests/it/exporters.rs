@@ -140,6 +140,24 @@ fn binary_tables_trace_like_the_image() {
     }
 }
 
+/// An entry is marked defaultable (PACMAN's compressor drops it) only where
+/// the profile's routers route by default: on a profile without, it was
+/// marked as on SpiNNaker, and dropped entries the routers need.
+#[test]
+fn defaultable_entries_need_default_routing() {
+    use nerve_compiler::map::place::{PlaceOptions, Strategy};
+    let net = nerve_compiler::front::read(&data("long_delays.json"), &Default::default()).unwrap();
+    let o = Options { neurons_per_core: Some(16), place: PlaceOptions { strategy: Strategy::Spread, ..PlaceOptions::default() }, ..Options::default() };
+    let defaultable = |a: &Arch| {
+        let out = compile(a, &net, &o, &mut |_| {}).unwrap();
+        spinnaker::uncompressed(&out.image).unwrap().iter().flat_map(|t| &t.entries).filter(|e| e.defaultable).count()
+    };
+    let mut a = Arch::builtin("spinnaker").unwrap();
+    assert!(defaultable(&a) > 0, "spread over chips, some routers only pass packets on");
+    a.router.default_route = false;
+    assert_eq!(defaultable(&a), 0);
+}
+
 /// The binary form holds SpiNNaker 1's 24-bit route words in 4 bytes and
 /// takes 8 as soon as a route needs a processor past the 18th (bit 24 on).
 #[test]

@@ -156,7 +156,9 @@ pub fn uncompressed(img: &Image) -> Result<Vec<ChipTable>> {
                 }
             }
             for (t, links, cores, arrival) in at {
-                let defaultable = cores.is_empty() && arrival.is_some_and(|d| links == 1 << d as u8);
+                // Only where the profile's routers route by default: PACMAN's
+                // compressor drops a defaultable entry, which such a router needs.
+                let defaultable = a.router.default_route && cores.is_empty() && arrival.is_some_and(|d| links == 1 << d as u8);
                 per_tile[t.index()].push(Entry { key, mask, route: route_word(links, cores), defaultable });
             }
         }
