@@ -310,7 +310,8 @@ pub fn build(arch: &Arch, src: TileId, dests: &[(TileId, u32)]) -> Tree {
 /// path to its nearest tile, up to the first tree tile met), so that slices
 /// of one population on different tiles take one tree and, at every router
 /// off the path between their sources, the same route, which merges under
-/// the population's key run.
+/// the population's key run. Branches that reach no destination from `src`
+/// (the old source's own) are cut.
 pub fn reroot(arch: &Arch, tree: &Tree, src: TileId) -> Tree {
     let mut tiles: Vec<TileId> = tree.nodes.iter().map(|n| n.tile).collect();
     let mut cores: Vec<CoreMask> = tree.nodes.iter().map(|n| n.cores).collect();
@@ -371,18 +372,39 @@ pub fn reroot(arch: &Arch, tree: &Tree, src: TileId) -> Tree {
     // Breadth first from the new root: parents precede their children.
     let mut out = Tree { nodes: Vec::with_capacity(tiles.len()) };
     let mut seen = vec![false; tiles.len()];
-    let mut queue = std::collections::VecDeque::from([(root, None)]);
+    // Each node's parent among `order` (the breadth-first order).
+    let mut order: Vec<(usize, Option<Dir>, usize)> = Vec::with_capacity(tiles.len());
+    let mut queue = std::collections::VecDeque::from([(root, None, usize::MAX)]);
     seen[root] = true;
-    while let Some((i, arrival)) = queue.pop_front() {
-        let mut links = 0u8;
+    while let Some((i, arrival, parent)) = queue.pop_front() {
+        let at = order.len();
+        order.push((i, arrival, parent));
         for &(j, d) in &adj[i] {
             if !seen[j] {
                 seen[j] = true;
-                links |= 1 << d as u8;
-                queue.push_back((j, Some(d)));
+                queue.push_back((j, Some(d), at));
             }
         }
-        out.nodes.push(TreeNode { tile: tiles[i], arrival, links, cores: cores[i] });
+    }
+    // Branches that deliver nothing are cut: the old source's tile, and
+    // the tiles that led only to it, would pass packets on to be dropped.
+    let mut useful: Vec<bool> = order.iter().map(|&(i, ..)| !cores[i].is_empty()).collect();
+    useful[0] = true;
+    for k in (1..order.len()).rev() {
+        if useful[k] {
+            useful[order[k].2] = true;
+        }
+    }
+    let mut links = vec![0u8; order.len()];
+    for (k, &(_, arrival, parent)) in order.iter().enumerate().skip(1) {
+        if let (true, Some(d)) = (useful[k], arrival) {
+            links[parent] |= 1 << d as u8;
+        }
+    }
+    for (k, &(i, arrival, _)) in order.iter().enumerate() {
+        if useful[k] {
+            out.nodes.push(TreeNode { tile: tiles[i], arrival, links: links[k], cores: cores[i] });
+        }
     }
     out
 }
@@ -427,12 +449,18 @@ mod tests {
                 let r = reroot(&arch, &tree, src);
                 assert_eq!(r.nodes[0].tile, src, "{name}");
                 assert_eq!(deliveries(&arch, &r), want, "{name} from {src}");
+                // No branch ends without a delivery: the old root's own is cut
+                // where it delivers nothing.
+                for (i, x) in r.nodes.iter().enumerate().skip(1) {
+                    assert!(x.links != 0 || !x.cores.is_empty(), "{name} from {src}: node {i} at {:?} is a dead end", x.tile);
+                }
                 let inside = tree.nodes.iter().any(|x| x.tile == src);
+                let extra = r.nodes.iter().filter(|x| !tree.nodes.iter().any(|y| y.tile == x.tile)).count();
                 if inside {
-                    assert_eq!(r.nodes.len(), tree.nodes.len(), "{name}: a source in the tree adds no tile");
+                    assert!(r.nodes.len() <= tree.nodes.len() && extra == 0, "{name}: a source in the tree adds no tile");
                 } else {
                     let d = tree.nodes.iter().map(|x| dist(&arch, arch.tile_xy(src), arch.tile_xy(x.tile))).min().unwrap();
-                    assert!(r.nodes.len() > tree.nodes.len() && r.nodes.len() <= tree.nodes.len() + d as usize, "{name} from {src}");
+                    assert!(extra > 0 && extra <= d as usize, "{name} from {src}: {extra} tiles joined at distance {d}");
                 }
             }
         }
