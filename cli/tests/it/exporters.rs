@@ -429,7 +429,13 @@ fn nest_scripts_move_early_source_spikes_and_say_so() {
     );
     assert!(note.contains("3 dropped") && note.contains("neurons 2 (0.0 ms, 0.1 ms), 4 (0.1 ms)"), "{note}");
     let spy = pynn::export(&net, &out, &pynn::Options::default(), "d").unwrap();
-    assert!(spy.text.contains("spike_times=[[0.0, 0.1, 0.5], [0.3], [0.0, 0.1, 0.2], [0.1, 0.3], [0.0, 0.1, 0.3]]") && spy.notes.is_empty(), "{}", spy.text);
+    assert!(spy.text.contains("spike_times=[[0.0, 0.1, 0.5], [0.3], [0.0, 0.1, 0.2], [0.1, 0.3], [0.0, 0.1, 0.3]]"), "{}", spy.text);
+    // (`post`'s default tau_refrac, 1 step, is written as 0: nerve holds it no step.)
+    assert!(
+        spy.notes.len() == 1 && spy.notes[0].starts_with("refractory periods are written as") && spy.notes[0].ends_with("`post` tau_refrac 0.1 ms as 0 ms"),
+        "{:?}",
+        spy.notes
+    );
     // sPyNNaker takes no max_delay; NEST does.
     assert!(!spy.text.contains("max_delay") && nest.text.contains("max_delay"));
 }
@@ -914,4 +920,52 @@ fn pynn_scripts_run_whole_timesteps() {
     };
     assert!(e.contains("dt 0.03333333333333333 ms is not a whole number of microseconds") && e.contains("34 µs"), "{e}");
     pynn::export(&n, &prep, &pynn::Options { backend: pynn::Backend::Nest, duration_ms: Some(5.0), ..Default::default() }, "d").unwrap();
+}
+
+/// The PyNN scripts hold a neuron after its spike as nerve does: NEST and
+/// sPyNNaker hold ceil(tau_refrac/dt) steps, nerve R − 1 (R rounded half
+/// up), so tau_refrac is written as (R − 1)·dt (on sPyNNaker a quarter step
+/// less, under its S16.15 ceiling) and the note lists what changed. On NEST,
+/// i_offset and izhikevich are said; on sPyNNaker, a long tau_m's leak.
+#[test]
+fn pynn_scripts_hold_refractory_periods_as_nerve_and_say_what_differs() {
+    let script = |tau_refrac: f64, tau_m: f64, i_offset: f64, backend: pynn::Backend| {
+        let mut b = NetworkBuilder::new("refr", 0.1);
+        let s = b.population("s", 2, Model::SpikeSourceArray(vec![vec![1.0]; 2])).unwrap();
+        let lif =
+            Model::neuron("lif", vec![("tau_refrac", Values::Scalar(tau_refrac)), ("tau_m", Values::Scalar(tau_m)), ("i_offset", Values::Scalar(i_offset))])
+                .unwrap();
+        let a = b.population("a", 2, lif).unwrap();
+        b.project(s, a, Connector::OneToOne).weight(1.0).delay_ms(0.2).add().unwrap();
+        if backend == pynn::Backend::Nest {
+            let z = b.population("z", 2, Model::neuron("izhikevich", vec![]).unwrap()).unwrap();
+            b.project(s, z, Connector::OneToOne).weight(1.0).delay_ms(0.2).add().unwrap();
+        }
+        let net = b.finish().unwrap();
+        let out = prepare(&Arch::load("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+        let e = pynn::export(&net, &out, &pynn::Options { backend, ..Default::default() }, "d").unwrap();
+        let written = e.text.split("tau_refrac=").nth(1).unwrap().split(',').next().unwrap().to_string();
+        (written, e.notes)
+    };
+    use pynn::Backend::{Nest, Spinnaker};
+    for (tau, nest, spy) in [(0.0, "0.0", "0.0"), (0.1, "0.0", "0.0"), (0.12, "0.0", "0.0"), (0.15, "0.1", "0.075"), (2.0, "1.9", "1.875")] {
+        let ((n, notes), (s, _)) = (script(tau, 20.0, 0.0, Nest), script(tau, 20.0, 0.0, Spinnaker));
+        assert_eq!((n.as_str(), s.as_str()), (nest, spy), "tau_refrac {tau}");
+        let said = notes.iter().find(|n| n.starts_with("refractory periods are written as"));
+        assert_eq!(said.is_some(), tau > 0.0, "tau_refrac {tau}: {notes:?}");
+        if tau == 2.0 {
+            assert!(said.unwrap().ends_with("`a` tau_refrac 2 ms as 1.9 ms"), "{said:?}");
+        }
+    }
+    // NEST: a cell driven by i_offset spikes a step later; izhikevich's jumps.
+    let (_, notes) = script(0.0, 20.0, 1.0, Nest);
+    assert!(notes.iter().any(|n| n.starts_with("a cell driven by its i_offset spikes a step later on NEST") && n.ends_with("`a`")), "{notes:?}");
+    assert!(notes.iter().any(|n| n.starts_with("`z` (izhikevich): NEST adds a spike's voltage jump")), "{notes:?}");
+    let (_, notes) = script(0.0, 20.0, 0.0, Nest);
+    assert!(!notes.iter().any(|n| n.contains("i_offset")), "{notes:?}");
+    // sPyNNaker: a leak rounded off, or lost.
+    let leak = |tau_m: f64| script(0.0, tau_m, 0.0, Spinnaker).1.into_iter().find(|n| n.contains("rounds the leak"));
+    assert_eq!(leak(20.0), None);
+    assert!(leak(2000.0).unwrap().ends_with("tau_m = 2000 ms acts as about 1638.35 ms there"), "{:?}", leak(2000.0));
+    assert!(leak(20000.0).unwrap().contains("acts as no leak at all"), "{:?}", leak(20000.0));
 }

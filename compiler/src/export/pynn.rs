@@ -163,18 +163,69 @@ fn no_leak_tau(pop: &Population, nm: &Neuron, backend: Backend, dt: f64) -> Resu
 }
 
 /// A PyNN parameter's values, per neuron (or one where it is constant).
-fn param_values(nm: &Neuron, n: usize, v: &PynnParam, no_leak: f64) -> Vec<f64> {
+fn param_values(nm: &Neuron, n: usize, v: &PynnParam, no_leak: f64, at: Step) -> Vec<f64> {
     match v {
         PynnParam::Param(p) => nm.params.get(p).iter(n).collect(),
         PynnParam::Const(c) => vec![*c],
         PynnParam::NoLeak => vec![no_leak],
+        PynnParam::Refractory(p) => nm.params.get(p).iter(n).map(|t| refractory_ms(t, at)).collect(),
     }
+}
+
+/// A note where sPyNNaker's leak differs from `lif`'s: its core rounds
+/// exp(−dt/tau_m) to S16.15 (2^-15), which shortens a long tau_m (2,000 ms
+/// at dt 0.1 ms acts as about 1,638) and freezes v past 2^15 steps (the
+/// decay rounds to 1: no leak). Said where the effective tau_m is 1% off.
+fn spynnaker_leak(pop: &Population, nm: &Neuron, dt: f64) -> Option<String> {
+    // (tau_m, what it acts as, how far off), the farthest off.
+    let mut worst: Option<(f64, f64, f64)> = None;
+    for tau in nm.params.get("tau_m").iter(pop.size as usize) {
+        let decay = ((-dt / tau).exp() * 32768.0).round() / 32768.0;
+        let acts = if decay >= 1.0 { f64::INFINITY } else { -dt / decay.ln() };
+        let off = (acts / tau - 1.0).abs();
+        if off > 0.01 && worst.is_none_or(|w| off > w.2) {
+            worst = Some((tau, acts, off));
+        }
+    }
+    let (tau, acts, _) = worst?;
+    Some(format!(
+        "`{}` ({}): sPyNNaker's core rounds the leak exp(-dt/tau_m) to 2^-15, so tau_m = {} ms acts as {} there{}",
+        pop.name,
+        nm.label(),
+        num(tau),
+        if acts.is_infinite() { "no leak at all (v does not decay)".to_string() } else { format!("about {:.2} ms", acts) },
+        if nm.params.get("tau_m").iter(pop.size as usize).any(|t| t != tau) { " (its most changed neuron)" } else { "" }
+    ))
+}
+
+/// The timestep and the backend a script is written for.
+#[derive(Clone, Copy)]
+struct Step {
+    dt: f64,
+    backend: Backend,
+}
+
+/// The tau_refrac that holds a neuron on the backend as nerve holds it:
+/// R − 1 steps after its spike (R = tau_refrac/dt, rounded half up), where
+/// NEST and sPyNNaker hold ceil(tau_refrac/dt) steps (measured on NEST
+/// 3.10: 0.1 ms at dt 0.1 ms fired 2,500 times for nerve's 3,333). NEST
+/// counts in whole tics, so (R − 1)·dt is exact there; sPyNNaker divides
+/// S16.15 values, so a quarter step less keeps its ceiling at R − 1.
+fn refractory_ms(tau_refrac: f64, at: Step) -> f64 {
+    let held = (nerve_isa::time::steps_of(tau_refrac, at.dt) - 1.0).max(0.0);
+    let ms = match at.backend {
+        _ if held == 0.0 => 0.0,
+        Backend::Nest => held * at.dt,
+        Backend::Spinnaker => (held - 0.25) * at.dt,
+    };
+    // As a decimal of 12 significant digits: 1.9, not 1.9000000000000001.
+    format!("{ms:.11e}").parse().unwrap_or(ms)
 }
 
 /// Refuses a value sPyNNaker cannot hold: every parameter and initial value
 /// it is given, and IF_curr_exp's R = tau_m/cm, which its core computes in
 /// S16.15 (past the range it wraps silently).
-fn spynnaker_ranges(pop: &Population, nm: &Neuron, m: &PynnMap, no_leak: f64) -> Result<()> {
+fn spynnaker_ranges(pop: &Population, nm: &Neuron, m: &PynnMap, no_leak: f64, at: Step) -> Result<()> {
     let n = pop.size as usize;
     let out = |x: f64| !(S1615_MIN..=S1615_MAX).contains(&x);
     let refuse_at = |what: &str, unit: &str, vals: &[f64]| -> Result<()> {
@@ -195,10 +246,10 @@ fn spynnaker_ranges(pop: &Population, nm: &Neuron, m: &PynnMap, no_leak: f64) ->
     let spec_unit = |name: &str| nm.model.params().iter().find(|p| p.name == name).map_or("", |p| p.unit);
     for (k, v) in m.params {
         let unit = match v {
-            PynnParam::Param(p) => spec_unit(p),
+            PynnParam::Param(p) | PynnParam::Refractory(p) => spec_unit(p),
             _ => spec_unit(k),
         };
-        refuse_at(k, if unit.is_empty() && *k == "tau_m" { "ms" } else { unit }, &param_values(nm, n, v, no_leak))?;
+        refuse_at(k, if unit.is_empty() && *k == "tau_m" { "ms" } else { unit }, &param_values(nm, n, v, no_leak, at))?;
     }
     for (pynn_name, var) in m.state {
         if let Some(spec) = nm.model.state().iter().find(|s| s.name == *var) {
@@ -206,8 +257,8 @@ fn spynnaker_ranges(pop: &Population, nm: &Neuron, m: &PynnMap, no_leak: f64) ->
         }
     }
     if m.cell == "IF_curr_exp" {
-        let tau = m.params.iter().find(|(k, _)| *k == "tau_m").map(|(_, v)| param_values(nm, n, v, no_leak));
-        let cm = m.params.iter().find(|(k, _)| *k == "cm").map(|(_, v)| param_values(nm, n, v, no_leak));
+        let tau = m.params.iter().find(|(k, _)| *k == "tau_m").map(|(_, v)| param_values(nm, n, v, no_leak, at));
+        let cm = m.params.iter().find(|(k, _)| *k == "cm").map(|(_, v)| param_values(nm, n, v, no_leak, at));
         if let (Some(tau), Some(cm)) = (tau, cm) {
             let len = tau.len().max(cm.len());
             let r: Vec<f64> = (0..len).map(|i| tau[i.min(tau.len() - 1)] / cm[i.min(cm.len() - 1)]).collect();
@@ -275,10 +326,46 @@ pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Re
     let mut data = Bulk { files: Vec::new(), inline_left: INLINE_TOTAL };
     let mut notes = Vec::new();
     // Every check before any output.
+    let at = Step { dt, backend: o.backend };
+    let (mut refractory, mut offset) = (Vec::new(), Vec::new());
     for (pi, pop) in net.pops() {
+        if let Some((nm, m)) = pynn_of(pop, o.backend)? {
+            // What NEST does otherwise, said (docs/exporters.md, "Delays on NEST").
+            if o.backend == Backend::Nest
+                && nm.model.params().iter().any(|p| p.name == "i_offset")
+                && nm.params.get("i_offset").iter(pop.size as usize).any(|x| x != 0.0)
+            {
+                offset.push(format!("`{}`", pop.name));
+            }
+            if o.backend == Backend::Nest && m.cell == "Izhikevich" {
+                notes.push(format!(
+                    "`{}` (izhikevich): NEST adds a spike's voltage jump after the step's integration, before its threshold test (a step before nerve), and loses a jump that arrives in the step the cell fires to its reset: its spike times part from nerve's after the first lost jump",
+                    pop.name
+                ));
+            }
+            for (k, v) in m.params {
+                if let PynnParam::Refractory(p) = v {
+                    let given = nm.params.get(p);
+                    let (from, to) = (given.iter(1).next().unwrap_or(0.0), refractory_ms(given.iter(1).next().unwrap_or(0.0), at));
+                    let per_neuron = given.iter(pop.size as usize).any(|t| t != from);
+                    if per_neuron || from != to {
+                        refractory.push(if per_neuron {
+                            format!("`{}` {k} per neuron", pop.name)
+                        } else {
+                            format!("`{}` {k} {} ms as {} ms", pop.name, num(from), num(to))
+                        });
+                    }
+                }
+            }
+            if o.backend == Backend::Spinnaker && m.cell == "IF_curr_exp" && !m.params.iter().any(|(_, v)| *v == PynnParam::NoLeak) {
+                if let Some(note) = spynnaker_leak(pop, nm, dt) {
+                    notes.push(note);
+                }
+            }
+        }
         if let (Some((nm, m)), Backend::Spinnaker) = (pynn_of(pop, o.backend)?, o.backend) {
             let no_leak = no_leak_tau(pop, nm, o.backend, dt)?;
-            spynnaker_ranges(pop, nm, m, no_leak)?;
+            spynnaker_ranges(pop, nm, m, no_leak, Step { dt, backend: o.backend })?;
             if m.params.iter().any(|(_, v)| *v == PynnParam::NoLeak) {
                 // v relaxes toward v_rest + R·I by dt/tau_m (2^-k) a step.
                 let lost = 1.0 - (-duration / no_leak).exp();
@@ -305,6 +392,20 @@ pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Re
                 ),
             ));
         }
+    }
+    if !offset.is_empty() {
+        notes.push(format!(
+            "a cell driven by its i_offset spikes a step later on NEST than on nerve (5.4 ms for nerve's 5.3 at dt 0.1 ms): {}",
+            offset.join(", ")
+        ));
+    }
+    if !refractory.is_empty() {
+        notes.push(format!(
+            "refractory periods are written as the steps nerve holds a neuron after its spike, R − 1 for tau_refrac/dt rounded half up to R ({} holds ceil(tau_refrac/dt) steps, one more{}): {}",
+            if o.backend == Backend::Nest { "NEST" } else { "sPyNNaker" },
+            if o.backend == Backend::Spinnaker { "; written a quarter step short, as its S16.15 division rounds" } else { "" },
+            refractory.join(", ")
+        ));
     }
     if o.backend == Backend::Nest {
         nest_initial_currents(net)?;
@@ -479,7 +580,8 @@ def fmt(t):
                 // invariant: pynn_of returns Some for every Model::Neuron (or the error `?` passes on)
                 let (_, m) = pynn_of(pop, o.backend)?.expect("a neuron model with a PyNN map");
                 let no_leak = no_leak_tau(pop, nm, o.backend, dt)?;
-                let params: Vec<String> = m.params.iter().map(|(k, v)| format!("{k}={}", values(&param_values(nm, n, v, no_leak), &mut data))).collect();
+                let at = Step { dt, backend: o.backend };
+                let params: Vec<String> = m.params.iter().map(|(k, v)| format!("{k}={}", values(&param_values(nm, n, v, no_leak, at), &mut data))).collect();
                 format!("sim.{}({})", m.cell, params.join(", "))
             }
             Model::SpikeSourceArray(times) => {

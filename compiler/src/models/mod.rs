@@ -239,6 +239,11 @@ pub enum PynnParam {
     /// longest it can hold (1e9 ms on NEST; on sPyNNaker, whose tau_m is
     /// S16.15, the export chooses one for the timestep and says so).
     NoLeak,
+    /// A refractory period (ms), written as the steps nerve holds a neuron
+    /// after its spike: NEST and sPyNNaker hold it one step more than
+    /// nerve (ceil(tau_refrac/dt) steps, where nerve holds R − 1,
+    /// R = tau_refrac/dt rounded half up), so the export writes R − 1 steps.
+    Refractory(&'static str),
 }
 
 /// How a model maps to a PyNN cell type (PyNN's units: ms, mV, nA, nF).
