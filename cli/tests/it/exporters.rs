@@ -331,6 +331,13 @@ fn exporters_refuse_input_spikes_a_run_refuses() {
         let ok = vec![("src".to_string(), 1, 3.0), ("src".to_string(), 1, 4.0), ("src".to_string(), 0, 3.0)];
         export(target, net, out, ok).unwrap_or_else(|e| panic!("{target}: {e}"));
     }
+    // Spikes at or after the run's end (10 steps of 1 ms): left out, and said
+    // by both (lava's export dropped them without a word).
+    let (_, _, net, out) = &nets[1];
+    let late = vec![("src".to_string(), 1, 3.0), ("src".to_string(), 1, 10.0), ("src".to_string(), 0, 15.0)];
+    let script = lava::export(net, out, &lava::Options { steps: Some(10), inputs: late }, "d").unwrap();
+    assert_eq!(script.notes, vec!["`src`: 2 source spikes at or after 10 ms, the run's end (step 10), dropped: nerve's run never reaches them".to_string()]);
+    assert!(script.text.contains("source(3, [(1, 4)])"), "{}", script.text);
 }
 
 fn spikes_of(net: &Network, arch: &Arch, steps: u64) -> Vec<(u32, String, u32)> {
@@ -968,4 +975,23 @@ fn pynn_scripts_hold_refractory_periods_as_nerve_and_say_what_differs() {
     assert_eq!(leak(20.0), None);
     assert!(leak(2000.0).unwrap().ends_with("tau_m = 2000 ms acts as about 1638.35 ms there"), "{:?}", leak(2000.0));
     assert!(leak(20000.0).unwrap().contains("acts as no leak at all"), "{:?}", leak(20000.0));
+}
+
+/// A network with electrical synapses has no SpiNNaker routing tables: the
+/// refusal names a population they join (it named a core).
+#[test]
+fn spinnaker_tables_refuse_gap_junctions_by_population() {
+    let net = nerve_compiler::front::json::parse_network(
+        r#"{"name": "gap", "dt_ms": 0.1, "populations": [
+          {"name": "a", "size": 2, "model": "lif"}, {"name": "b", "size": 2, "model": "lif"}],
+          "projections": [{"pre": "a", "post": "b", "receptor": "electrical", "weight": 0.01, "connector": {"type": "one_to_one"}}]}"#,
+        Path::new("gap.json"),
+    )
+    .unwrap();
+    let out = compile(&Arch::builtin("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+    let e = spinnaker::compressed(&out.image).unwrap_err().to_string();
+    assert!(
+        (e.contains("population `a` (core") || e.contains("population `b` (core")) && e.contains("electrical synapses (gap junctions) join its neurons"),
+        "{e}"
+    );
 }

@@ -145,6 +145,7 @@ pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Re
     }
 
     let mut data: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
     let mut t = String::new();
     let _ = writeln!(t, "#!/usr/bin/env python3");
     let _ = write!(
@@ -261,6 +262,18 @@ def source(n, spikes):
         if let Some(mut sp) = source_spikes {
             sp.sort_unstable();
             sp.dedup();
+            // (Step k + 1 for step k.) Past the run: never emitted, and said, as
+            // `export pynn` says it.
+            let before = sp.len();
+            sp.retain(|&(_, k)| k <= steps);
+            if sp.len() < before {
+                notes.push(format!(
+                    "`{}`: {} source spikes at or after {} ms, the run's end (step {steps}), dropped: nerve's run never reaches them",
+                    pop.name,
+                    before - sp.len(),
+                    nerve_isa::num(format!("{:.11e}", steps as f64 * dt).parse().unwrap_or(steps as f64 * dt))
+                ));
+            }
             let list = if sp.len() <= INLINE {
                 format!("[{}]", sp.iter().map(|(i, k)| format!("({i}, {k})")).collect::<Vec<_>>().join(", "))
             } else {
@@ -432,7 +445,7 @@ if LEARNING:
 "#
         .replace("WRITE_SPIKES\n", super::PY_WRITE_SPIKES),
     );
-    Ok(Script { text: t, data_dir: data_dir.to_string(), data, notes: Vec::new(), script_at })
+    Ok(Script { text: t, data_dir: data_dir.to_string(), data, notes, script_at })
 }
 
 /// A Python expression for an int matrix, inline or from an NPY file.

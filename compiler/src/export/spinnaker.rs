@@ -66,10 +66,12 @@ fn check_machine(img: &Image) -> Result<()> {
         ));
     }
     if let Some(c) = img.cores.iter().find(|c| !c.gap.is_empty()) {
+        // The image keeps no projection names: the population they join, by its core.
+        let pop = img.populations.get(c.pop.index()).map_or_else(|| format!("{}", c.core), |p| format!("population `{}` ({})", p.name, c.core));
         return Err(refuse(
             TARGET,
-            format!("{}", c.core),
-            "electrical synapses (gap junctions): their packets take no routing-table entries here, so the tables would not carry them",
+            pop,
+            "electrical synapses (gap junctions) join its neurons: their packets take no routing-table entries here, so the tables would not carry them",
         ));
     }
     // A route word holds 6 links, the monitor and ROUTE_CORES application
