@@ -750,3 +750,27 @@ fn a_shared_tree_does_not_grow_with_the_slices() {
     }
     assert!(hops[0] * 10 <= hops[1] * 12, "one population's trees take {} hops, 200 populations' {}", hops[0], hops[1]);
 }
+
+/// A router still full after re-routing is reported with the first
+/// routing's need: re-routing turns tree sharing off, which grows the
+/// tables, and the error said the last round's count (18 where the
+/// network needs 19). Both
+/// the first router and the one left full are named.
+#[test]
+fn a_full_router_is_reported_with_the_first_routings_need() {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/reroute_r6.json")).unwrap();
+    let net = parse(&text);
+    let mut a = Arch::builtin("spinnaker").unwrap();
+    (a.topology.chips, a.topology.cores_per_tile, a.topology.chips_per_board, a.core.max_neurons) = ([10, 10], 3, 1, 7);
+    (a.core.synapse_words, a.core.max_row_length, a.core.max_delay_steps) = (4000, 5, 4);
+    let need = compile(&a, &net, &Options::default(), &mut |_| {}).unwrap().report.routing.max_table_compressed;
+    // (One entry short, re-routing finds room; a few short, it cannot.)
+    for limit in [need - 3, need - 4, need - 7] {
+        a.router.table_entries = limit;
+        let e = compile(&a, &net, &Options::default(), &mut |_| {}).map(|_| ()).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("needs {need} entries after compression, the router has {limit}")) && e.contains("re-routing around the full routers"),
+            "{e}"
+        );
+    }
+}

@@ -142,19 +142,30 @@ pub struct Sources<'a> {
 pub fn route(arch: &Arch, keys: &Keys, src: &Sources, progress: &mut dyn FnMut(&str)) -> Result<Routes> {
     let mut avoid = vec![false; arch.num_tiles() as usize];
     let mut round = 0;
+    // The first routing's fullest router: re-routing turns tree sharing off,
+    // which grows the tables, so a later round's count says less about the
+    // network than this one (16 entries needed, 18 after a round).
+    let mut first: Option<(TileId, u64)> = None;
     loop {
         match route_once(arch, keys, src, &avoid, progress)? {
             Ok(r) => return Ok(r),
             Err(full) => {
-                let (t, n) = full[0];
+                let worst = |f: &[(TileId, u64)]| f.iter().copied().max_by_key(|&(t, n)| (n, std::cmp::Reverse(t))).unwrap_or(f[0]);
+                let (t0, n0) = *first.get_or_insert_with(|| worst(&full));
                 if round == 4 || full.iter().all(|(t, _)| avoid[t.index()]) {
+                    let (t, n) = worst(&full);
+                    let plural = |k: usize, one: &str| if k == 1 { format!("1 {one}") } else { format!("{k} {one}s") };
                     return Err(CompileError::RoutingTableFull {
                         tile: format!(
-                            "{t} at {:?}{}",
-                            arch.tile_xy(t),
-                            if round > 0 { format!(" (after {round} rounds of re-routing)") } else { String::new() }
+                            "{t0} at {:?}{}",
+                            arch.tile_xy(t0),
+                            if round > 0 {
+                                format!(" (re-routing around the full routers, {}, left {t} at {:?} needing {n})", plural(round, "round"), arch.tile_xy(t))
+                            } else {
+                                String::new()
+                            }
                         ),
-                        required: n,
+                        required: n0,
                         available: arch.router.table_entries as u64,
                     });
                 }
