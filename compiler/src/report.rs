@@ -69,6 +69,10 @@ pub struct MapReport {
     pub quantisation: Vec<ProjQuant>,
     pub busiest_links: Vec<LinkLoad>,
     pub seconds: StageTimes,
+    /// What the image's fixed point loses that a run would show, in words:
+    /// weights clipped or rounded to 0, currents that drain in whole LSBs,
+    /// constants and rates rounded far off (the CLI prints them as warnings).
+    pub warnings: Vec<String>,
 }
 
 /// The report of a compiled network.
@@ -125,7 +129,50 @@ pub fn map_report(
         quantisation: lowered.iter().flat_map(|l| l.quant.iter().map(|(_, q)| q.clone())).collect(),
         busiest_links: busiest,
         seconds: times,
+        warnings: warnings(lowered, syn),
     }
+}
+
+/// The lowering's warnings, and each projection's weights clipped, or
+/// rounded to 0 where they held more than 1% of its summed |weight| (in the
+/// quantisation table alone, they went unsaid under `-q` and through `nerve
+/// run`; a trained network's few tiny weights are left to the table).
+fn warnings(lowered: &[Lowered], syn: &[Synapses]) -> Vec<String> {
+    let mut out: Vec<String> = lowered.iter().flat_map(|l| l.warnings.iter().cloned()).collect();
+    for (e, q) in lowered.iter().flat_map(|l| &l.quant) {
+        let mut lost = vec![];
+        if q.clipped > 0 {
+            lost.push(format!("{} clipped to the port's range", q.clipped));
+        }
+        let share = |sy: &Synapses| {
+            let (mut all, mut zero) = (0.0f64, 0.0f64);
+            for k in 0..sy.len() as usize {
+                let w = sy.weight(k).abs();
+                all += w;
+                if w > 0.0 && q.mantissa(sy.weight(k)).0 == 0 {
+                    zero += w;
+                }
+            }
+            if all > 0.0 {
+                zero / all
+            } else {
+                0.0
+            }
+        };
+        if let Some(f) = syn.get(e.index()).map(share).filter(|&f| q.underflow > 0 && f > 0.01) {
+            lost.push(format!("{} rounded to 0, {:.1}% of its summed |weight| (they deliver nothing)", q.underflow, 100.0 * f));
+        }
+        if !lost.is_empty() {
+            out.push(format!(
+                "projection {}: of its weights, {} (port {}, whose step is {:.4e} in the weights' units)",
+                q.projection,
+                lost.join(" and "),
+                q.port,
+                q.unit * 2f64.powi(q.exp as i32)
+            ));
+        }
+    }
+    out
 }
 
 /// What refinement did, in words: the moves it tried rather than the effort

@@ -533,7 +533,7 @@ fn compile(
         (Source::Graph(file, _), e) => value_error(py_words(&e.to_string().replace(&file.display().to_string(), GRAPH_ORIGIN))),
         (_, e) => compile_err(e),
     })?;
-    for w in choice.iter().flat_map(|c| &c.warnings) {
+    for w in choice.iter().flat_map(|c| &c.warnings).chain(&out.report.warnings) {
         warn(py, &py_words(w))?;
     }
     Ok(PyImage { image: out.image, report: Some(out.report), nir: choice })

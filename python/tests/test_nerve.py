@@ -842,3 +842,19 @@ def test_an_unnamed_dict_is_named_network():
     img = nerve.compile(d, "spinnaker")
     assert img.network == "network"
     assert img.run(5).report["network"] == "network"
+
+
+def test_precision_warnings_are_raised():
+    # A current that drains in whole LSBs at a small dt is said, as `nerve compile` says it.
+    net = {"name": "fine", "dt_ms": 1e-4, "populations": [
+        {"name": "src", "size": 1, "model": "spike_source_array", "spike_times": [[0.5]]},
+        {"name": "n", "size": 1, "model": "lif"}],
+        "projections": [{"pre": "src", "post": "n", "weight": 1.5, "connector": {"type": "one_to_one"}}]}
+    with pytest.warns(UserWarning, match=r"population `n` \(lif\): a spike of projection src→n's smallest weight, 1.5 nA"):
+        img = nerve.compile(net, "spinnaker")
+    assert img.report["warnings"] and "of its exact charge" in img.report["warnings"][0]
+    net["dt_ms"] = 0.1
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert nerve.compile(net, "spinnaker").report["warnings"] == []

@@ -201,6 +201,10 @@ pub fn build(network: InputFile, arch: &Arch, b: &BuildArgs, quiet: bool) -> Res
     let mut out = compile(arch, &net, &opts, &mut |s: &str| prog.stage(s))?;
     prog.finish();
     out.report.seconds.read = read_s;
+    // Said under -q too: they are about what the image computes.
+    for w in &out.report.warnings {
+        eprintln!("warning: {w}");
+    }
     Ok(out)
 }
 

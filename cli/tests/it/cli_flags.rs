@@ -98,6 +98,20 @@ const ROWS: &[(&str, &str, Check)] = &[
         let o = nerve(d, "compile small.json --arch spinnaker -o q.img --quiet");
         assert!(o.stdout.is_empty() && o.stderr.is_empty());
         assert_eq!(bytes(d, "q.img"), bytes(d, "small.img"));
+        // Warnings about the image are kept, by `nerve run` of the network too.
+        let fine = r#"{"name": "fine", "dt_ms": 1e-4, "populations": [
+          {"name": "src", "size": 1, "model": "spike_source_array", "spike_times": [[0.5]]},
+          {"name": "p", "size": 1, "model": "spike_source_poisson", "params": {"rate": 0.01}},
+          {"name": "n", "size": 1, "model": "lif"}],
+          "projections": [{"pre": "src", "post": "n", "weight": 1.5, "connector": {"type": "one_to_one"}}]}"#;
+        std::fs::write(d.join("fine.json"), fine).unwrap();
+        for cmd in ["compile fine.json --arch spinnaker -o fine.img --quiet", "run fine.json --arch spinnaker --steps 1 --quiet"] {
+            let e = String::from_utf8_lossy(&nerve(d, cmd).stderr).to_string();
+            assert!(
+                e.contains("warning: population `p` (spike_source_poisson): a rate of 0.01 Hz at dt 0.0001 ms") && e.contains("warning: population `n` (lif)"),
+                "{cmd}: {e}"
+            );
+        }
     }),
     ("compile", "--placement", |d| {
         nerve(d, "compile small.json --arch spinnaker -o p.img --placement spread -q");

@@ -56,6 +56,9 @@ pub struct Lowered {
     pub vars: Vec<VarSymbol>,
     /// Quantisation of each projection into this population, by projection index.
     pub quant: Vec<(ProjIx, ProjQuant)>,
+    /// What the fixed point loses that a run would show, in words (warnings
+    /// the compile report carries and the CLI prints).
+    pub warnings: Vec<String>,
 }
 
 pub(crate) fn bad(pop: &Population, msg: impl Into<String>) -> CompileError {
@@ -123,9 +126,9 @@ pub fn lower(arch: &Arch, pop: &Population, incoming: &[Incoming], dt: f64) -> R
         }
         Model::SpikeSourceArray(times) => {
             let steps = times.iter().map(|ts| ts.iter().map(|&t| nerve_isa::time::steps_of(t, dt) as u32).collect()).collect();
-            Ok(Lowered { body: Body::SpikeArray(steps), ports: vec![], vars: vec![], quant: vec![] })
+            Ok(Lowered { body: Body::SpikeArray(steps), ports: vec![], vars: vec![], quant: vec![], warnings: vec![] })
         }
         Model::SpikeSourcePoisson { rate, seed } => crate::models::poisson::lower(pop, rate, *seed, dt),
-        Model::Input => Ok(Lowered { body: Body::External, ports: vec![], vars: vec![], quant: vec![] }),
+        Model::Input => Ok(Lowered { body: Body::External, ports: vec![], vars: vec![], quant: vec![], warnings: vec![] }),
     }
 }

@@ -200,5 +200,5 @@ fn lower_izhikevich(arch: &Arch, pop: &Population, p: &IzkParams, incoming: &[In
         VarSymbol { name: "v".into(), slot: 0, scale: 1.0 / sv, offset: 0.0, unit: "mV".into() },
         VarSymbol { name: "u".into(), slot: 1, scale: 1.0 / sv, offset: 0.0, unit: "mV/ms".into() },
     ];
-    Ok(Lowered { body: Body::Kernel { kernel, params, state: vec![v0, u0] }, ports, vars, quant })
+    Ok(Lowered { body: Body::Kernel { kernel, params, state: vec![v0, u0] }, ports, vars, quant, warnings: vec![] })
 }

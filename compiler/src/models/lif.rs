@@ -11,7 +11,7 @@ use nerve_isa::kernel::builder::KernelBuilder;
 use super::{Cx, Default::*, Initial, NeuronModel, ParamSpec, Params, PynnMap, PynnParam, Range::*, VarSpec};
 use crate::error::Result;
 use crate::lower::fixed::{approx, declare_ports, finish, fixed, initial, sum_ports_clamped, to_fixed, Decay, Signed};
-use crate::lower::quant::{assign_scaled, current_scale_of, max_weight, port_clamps, product_bits, shared_scale, worst_input};
+use crate::lower::quant::{assign_scaled, current_scale_of, max_weight, port_clamps, product_bits, shared_scale, worst_input, ProjQuant};
 use crate::lower::{bad, Body, Incoming, Lowered, ParamVals};
 use crate::net::model::*;
 
@@ -237,6 +237,101 @@ fn factor_error(pop: &Population, p: &LifParams, what: &str, b: &[f64], (ts_name
 /// 1 − e^(−x), given `e` = e^(−x): its expm1 form where x is small (1 − e
 /// loses every digit as x goes to 0, and is 0 from ~1e-16), else 1 − e as
 /// always, so that every other network's factors are computed as before.
+/// The charge a synaptic current of `x0` LSBs delivers, as a share of the
+/// exact one, where it decays by `d` a step in whole LSBs: the decay moves
+/// it by at least one LSB a step, so below 0.5/(1 − d) LSBs it drains in a
+/// line rather than decaying (docs/quantisation.md, "Decays to zero").
+fn charge_share(x0: f64, d: f64) -> f64 {
+    let exact = x0 / (1.0 - d);
+    let dead = 0.5 / (1.0 - d);
+    let held = if x0 <= dead { x0 * (x0 + 1.0) / 2.0 } else { (x0 - dead) / (1.0 - d) + dead * (dead + 1.0) / 2.0 };
+    (held / exact).min(1.0)
+}
+
+/// Warnings where a spike of a receptor's smallest weight moves its
+/// current by so few LSBs that the current drains in whole LSBs rather
+/// than decaying, losing more than 5% of its charge (a 0.1 nA spike at dt
+/// 0.01 ms with tau_syn 100 ms: 71% of its PSP; dt 1e-4 ms: 99.5%). The
+/// current's scale follows v's (and the receptor's largest weight), not
+/// dt: a smaller dt or a larger tau_syn takes more LSBs to decay.
+fn current_warnings(
+    pop: &Population,
+    p: &LifParams,
+    incoming: &[Incoming],
+    quant: &[(ProjIx, ProjQuant)],
+    dt: f64,
+    receptors: [(Receptor, f64, &Vec<f64>); 2],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for (r, lsb, d) in receptors {
+        let smallest = incoming
+            .iter()
+            .filter(|i| !i.electrical && i.p.receptor == r)
+            .filter_map(|i| {
+                // A weight its port rounds to 0 is said with the projection's quantisation.
+                let step = quant.iter().find(|(e, _)| *e == i.proj).map_or(lsb, |(_, q)| q.unit * 2f64.powi(q.exp as i32));
+                let least = 0.5 * step.max(lsb);
+                let w = match &i.syn.weights {
+                    crate::net::expand::Weights::Uniform(w) => (!i.syn.is_empty()).then_some(w.abs()),
+                    crate::net::expand::Weights::PerSynapse(v) => v.iter().map(|w| w.abs()).filter(|&w| w >= least).min_by(f64::total_cmp),
+                };
+                w.filter(|&w| w >= least).map(|w| (w, i.p.label.as_str()))
+            })
+            .min_by(|a, b| a.0.total_cmp(&b.0));
+        let (Some((w, label)), Some(&d)) = (smallest, d.iter().max_by(|a, b| a.total_cmp(b))) else { continue };
+        let x0 = w / lsb;
+        let share = charge_share(x0, d);
+        if d >= 1.0 || d.is_nan() || share > 0.95 {
+            continue;
+        }
+        let (name, tau) = if r == Receptor::Excitatory { ("tau_syn_E", &p.tau_syn_e) } else { ("tau_syn_I", &p.tau_syn_i) };
+        let tau = tau.iter(pop.size as usize).fold(0.0f64, f64::max);
+        out.push(format!(
+            "population `{}` ({}): a spike of projection {label}'s smallest weight, {} nA, is {x0:.0} LSBs of its {} current, which decays by whole LSBs at dt {} ms and {name} {} ms: it delivers about {}% of its exact charge (the current drains in a line below {:.0} LSBs); a larger dt, or larger weights on this receptor, keep it",
+            pop.name,
+            pop.model.name(),
+            crate::error::num(w),
+            r.name(),
+            crate::error::num(dt),
+            crate::error::num(tau),
+            if share < 0.01 { format!("{:.1}", 100.0 * share) } else { format!("{:.0}", 100.0 * share) },
+            0.5 / (1.0 - d)
+        ));
+    }
+    out
+}
+
+/// A warning where the per-step constant c (the leak toward v_rest and the
+/// drive of i_offset) rounds to v's LSB far from its value: it moves v's
+/// resting point by half an LSB over 1 − a (9.5 mV at dt 1e-6 ms), or, with
+/// no leak, changes the drive's rate (i_offset 0.01 nA at dt 1e-5 ms: none).
+fn drive_warning(pop: &Population, a_v: &[f64], c_mv: &[f64], kv: i32) -> Option<String> {
+    let lsb = 2f64.powi(-kv);
+    let mut worst: Option<(usize, String, f64)> = None;
+    for (i, (&a, &c)) in a_v.iter().zip(c_mv).enumerate() {
+        let q = (c / lsb).round() * lsb;
+        let (what, off) = if a < 1.0 {
+            let shift = (q - c).abs() / (1.0 - a);
+            (format!("moves its resting point by up to {shift:.3} mV"), shift / 0.1)
+        } else if c != 0.0 {
+            let rel = (q - c).abs() / c.abs();
+            (format!("changes its i_offset's drive by {:.0}%", 100.0 * rel), rel / 0.01)
+        } else {
+            continue;
+        };
+        if off > 1.0 && worst.as_ref().is_none_or(|w| off > w.2) {
+            worst = Some((i, what, off));
+        }
+    }
+    let (i, what, _) = worst?;
+    let at = if a_v.len() > 1 { format!(" (neuron {i})") } else { String::new() };
+    Some(format!(
+        "population `{}` ({}){at}: its per-step constant (leak and i_offset) rounds to v's LSB, 2^-{kv} mV, which {what}; a larger dt keeps it",
+        pop.name,
+        pop.model.name()
+    ))
+}
+
 fn one_minus_exp(x: f64, e: f64) -> f64 {
     if x < 1e-4 {
         -(-x).exp_m1()
@@ -419,6 +514,8 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
         None => (2f64.powi(-kg_e), 2f64.powi(-kg_i)),
     };
     let (ports, quant) = assign_scaled(arch, pop, incoming, |r| if r == Receptor::Excitatory { lsb_e } else { lsb_i })?;
+    let mut warnings = current_warnings(pop, p, incoming, &quant, dt, [(Receptor::Excitatory, lsb_e, &d_e), (Receptor::Inhibitory, lsb_i, &d_i)]);
+    warnings.extend(drive_warning(pop, &a_v, &c_mv, kv));
     let (decay_v, a_q) = Decay::plan(pop, "the membrane decay", &a_v)?;
     // How both currents enter v (r6), and their parameters.
     enum IntoV {
@@ -686,5 +783,5 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
         state.push(theta0);
         vars.push(VarSymbol { name: "theta".into(), slot: slot as _, scale: 1.0 / sv, offset: 0.0, unit: "mV".into() });
     }
-    Ok(Lowered { body: Body::Kernel { kernel, params, state }, ports, vars, quant })
+    Ok(Lowered { body: Body::Kernel { kernel, params, state }, ports, vars, quant, warnings })
 }

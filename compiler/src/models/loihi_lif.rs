@@ -300,5 +300,5 @@ fn lower_loihi(arch: &Arch, pop: &Population, p: &LoihiParams, incoming: &[Incom
     if nengo {
         vars.push(VarSymbol { name: "refc".into(), slot: 2, scale: 1.0, offset: 0.0, unit: "steps".into() });
     }
-    Ok(Lowered { body: Body::Kernel { kernel, params, state }, ports, vars, quant })
+    Ok(Lowered { body: Body::Kernel { kernel, params, state }, ports, vars, quant, warnings: vec![] })
 }

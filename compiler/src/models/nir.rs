@@ -428,5 +428,5 @@ fn lower_nir(arch: &Arch, pop: &Population, p: &NirNeuron, incoming: &[Incoming]
         vars.push(VarSymbol { name: "v".into(), slot: st.len() as u8, scale: 1.0 / sv, offset: 0.0, unit: "".into() });
         st.push(vec![0; n]);
     }
-    Ok(Lowered { body: Body::Kernel { kernel, params: pv, state: st }, ports, vars, quant })
+    Ok(Lowered { body: Body::Kernel { kernel, params: pv, state: st }, ports, vars, quant, warnings: vec![] })
 }

@@ -38,12 +38,38 @@ fn setup(pop: &Population, rate: &Values, seed: u64, dt: f64) -> (Vec<i32>, Vec<
 /// Spike when a fresh 32-bit draw is below p·2^32 (unsigned), p = rate·dt.
 pub fn lower(pop: &Population, rate: &Values, seed: u64, dt: f64) -> Result<Lowered> {
     let (thr, state) = setup(pop, rate, seed, dt);
+    // A rate whose probability a step 32 bits hold far off (0.1 Hz at dt
+    // 1e-6 ms is 0: no spikes; 0.3 Hz acts as 0.23).
+    let mut warnings = Vec::new();
+    let worst = rate
+        .iter(pop.size as usize)
+        .zip(&thr)
+        .filter(|(hz, _)| *hz > 0.0)
+        .map(|(hz, &t)| (hz, t as u32 as f64 / 4_294_967_296.0 / dt * 1000.0))
+        .max_by(|a, b| ((a.1 - a.0).abs() / a.0).total_cmp(&((b.1 - b.0).abs() / b.0)));
+    if let Some((hz, acts)) = worst.filter(|(hz, acts)| (acts - hz).abs() > 0.01 * hz) {
+        warnings.push(format!(
+            "population `{}` ({}): a rate of {} Hz at dt {} ms is a spike probability a step that 32 bits hold as {}: it fires at {} Hz",
+            pop.name,
+            pop.model.name(),
+            crate::error::num(hz),
+            crate::error::num(dt),
+            if acts == 0.0 { "0".to_string() } else { format!("{:.3e}", acts * dt / 1000.0) },
+            if acts == 0.0 { "0 (never)".to_string() } else { format!("{acts:.4}") }
+        ));
+    }
     let mut b = KernelBuilder::new("poisson");
     let rng = b.state("rng");
     let p32 = b.param("p32");
     b.rand(r(0), rng).ldp(r(1), p32).cmpltu(r(2), r(0), r(1)).spike(r(2));
     let kernel = finish(pop, b)?;
-    Ok(Lowered { body: Body::Kernel { kernel, params: vec![ParamVals::from_vec(thr)], state: vec![state] }, ports: vec![], vars: vec![], quant: vec![] })
+    Ok(Lowered {
+        body: Body::Kernel { kernel, params: vec![ParamVals::from_vec(thr)], state: vec![state] },
+        ports: vec![],
+        vars: vec![],
+        quant: vec![],
+        warnings,
+    })
 }
 
 /// The spikes [`spike_steps`] is expected to give (Σ p·steps): what an

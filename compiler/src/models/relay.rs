@@ -45,6 +45,6 @@ impl NeuronModel for Relay {
         b.movi(r(1), 0).cmplt(r(2), r(1), r(0)).spike(r(2));
         let kernel = finish(pop, b)?;
         let params = ports.iter().map(|p| ParamVals::Uniform(p.exp as i32)).collect();
-        Ok(Lowered { body: Body::Kernel { kernel, params, state: vec![] }, ports, vars: vec![], quant })
+        Ok(Lowered { body: Body::Kernel { kernel, params, state: vec![] }, ports, vars: vec![], quant, warnings: vec![] })
     }
 }

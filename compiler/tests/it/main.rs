@@ -4,4 +4,5 @@
 mod bad_networks;
 mod connectors;
 mod mapping;
+mod precision;
 mod seeds;
