@@ -26,7 +26,7 @@ pub struct CompileArgs {
     report: Option<PathBuf>,
     #[command(flatten)]
     build: BuildArgs,
-    /// Print nothing but errors and warnings (a warning is about the result: a coarse NIR dt).
+    /// Print nothing but errors and warnings (a warning is about the result: a coarse NIR dt, what the fixed point loses).
     #[arg(short, long)]
     quiet: bool,
     /// Print the mapping report as JSON on standard output (the --report file's contents) instead of the tables.
@@ -201,11 +201,16 @@ pub fn build(network: InputFile, arch: &Arch, b: &BuildArgs, quiet: bool) -> Res
     let mut out = compile(arch, &net, &opts, &mut |s: &str| prog.stage(s))?;
     prog.finish();
     out.report.seconds.read = read_s;
-    // Said under -q too: they are about what the image computes.
+    Ok(out)
+}
+
+/// The compile's warnings on what the image computes (`MapReport::warnings`):
+/// said under -q too, by the caller that compiled for the user (not again
+/// for a check, nor by every rank).
+pub fn print_warnings(out: &nerve_compiler::compile::Output) {
     for w in &out.report.warnings {
         eprintln!("warning: {w}");
     }
-    Ok(out)
 }
 
 /// The network and what an exporter needs of its compilation (quantisation,
@@ -295,6 +300,7 @@ pub fn run(a: CompileArgs) -> Result<()> {
         std::iter::once(a.network.as_path()).chain(refs.iter().map(PathBuf::as_path)).chain(arch_file(&a.arch)).chain(a.build.files()).collect();
     super::check_outputs("compile", a.json, &outputs, &inputs)?;
     let mut out = build(network, &arch, &a.build, a.quiet || a.json)?;
+    print_warnings(&out);
     // Both outputs staged, then put in place: a report that cannot be
     // written leaves no image behind (nor a changed old one).
     let t_write = std::time::Instant::now();

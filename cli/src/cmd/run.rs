@@ -132,7 +132,7 @@ pub struct RunArgs {
     /// same files, in bounded memory.
     #[arg(long, default_value = "2G", value_parser = parse_bytes)]
     max_memory: u64,
-    /// Print nothing but errors and warnings (a warning is about the result: a coarse NIR dt, threads waiting for CPUs).
+    /// Print nothing but errors and warnings (a warning is about the result: a coarse NIR dt, what the fixed point loses, threads waiting for CPUs).
     #[arg(short, long)]
     quiet: bool,
     /// Print the run summary as JSON on standard output (the --report file's contents) instead of the text lines.
@@ -221,7 +221,7 @@ fn check_usage(a: &RunArgs, input: &InputFile) {
     // What a --probe says, known before any machine: its form, given once,
     // and one to a .npy file (the variables themselves are the image's).
     for (i, spec) in a.probe.iter().enumerate() {
-        if !spec.contains(':') {
+        if !spec.split_once(':').is_some_and(|(p, v)| !p.is_empty() && !v.is_empty()) {
             usage_error(&format!("--probe `{spec}`: expected POP:VAR (e.g. exc:v)"));
         }
         if a.probe[..i].contains(spec) {
@@ -338,6 +338,9 @@ fn run_rank(
         // check_usage refused a network without --arch.
         let arch = Arch::load(a.arch.as_deref().unwrap_or_default())?;
         let mut out = crate::cmd::compile::build(input, &arch, &a.build, quiet)?;
+        if rank == 0 {
+            crate::cmd::compile::print_warnings(&out);
+        }
         if a.save_network.is_some() {
             compiled = Some((arch.clone(), nerve_compiler::front::resume::Arithmetic::of(&out.image, &out.quant)));
         }

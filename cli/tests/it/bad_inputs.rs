@@ -371,6 +371,8 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     // What a --probe says is a usage error, as `nerve --help` has it (exit 2); what the image lacks is not.
     ("run good.img --steps 5 --probe nv --probe-out out/p.csv", 2, &["--probe `nv`: expected POP:VAR"]),
     ("run good.img --steps 5 --probe n:v --probe n:v", 2, &["--probe `n:v` is given twice"]),
+    ("run good.img --steps 5 --probe n:", 2, &["--probe `n:`: expected POP:VAR"]),
+    ("run good.img --steps 5 --probe :", 2, &["--probe `:`: expected POP:VAR"]),
     ("run good.img --steps 5 --decision nosuch --report out/r.json", 1, &["`nosuch`", "no such population"]),
     ("run good.img --steps 5 --arch loihi --record out/s.csv", 2, &["--arch", "only for compiling a network"]),
     ("run good.json --steps 5 --record out/s.csv", 2, &["needs --arch"]),

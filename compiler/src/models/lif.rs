@@ -234,9 +234,6 @@ fn factor_error(pop: &Population, p: &LifParams, what: &str, b: &[f64], (ts_name
     )
 }
 
-/// 1 − e^(−x), given `e` = e^(−x): its expm1 form where x is small (1 − e
-/// loses every digit as x goes to 0, and is 0 from ~1e-16), else 1 − e as
-/// always, so that every other network's factors are computed as before.
 /// The charge a synaptic current of `x0` LSBs delivers, as a share of the
 /// exact one, where it decays by `d` a step in whole LSBs: the decay moves
 /// it by at least one LSB a step, so below 0.5/(1 − d) LSBs it drains in a
@@ -260,6 +257,7 @@ fn current_warnings(
     incoming: &[Incoming],
     quant: &[(ProjIx, ProjQuant)],
     dt: f64,
+    merged: bool,
     receptors: [(Receptor, f64, &Vec<f64>); 2],
 ) -> Vec<String> {
     let mut out = Vec::new();
@@ -285,13 +283,15 @@ fn current_warnings(
             continue;
         }
         let (name, tau) = if r == Receptor::Excitatory { ("tau_syn_E", &p.tau_syn_e) } else { ("tau_syn_I", &p.tau_syn_i) };
-        let tau = tau.iter(pop.size as usize).fold(0.0f64, f64::max);
+        let slowest = tau.iter(pop.size as usize).fold(0.0f64, f64::max);
+        let which = if tau.iter(pop.size as usize).any(|t| t != slowest) { " (its slowest neuron's)" } else { "" };
+        let tau = slowest;
         out.push(format!(
-            "population `{}` ({}): a spike of projection {label}'s smallest weight, {} nA, is {x0:.0} LSBs of its {} current, which decays by whole LSBs at dt {} ms and {name} {} ms: it delivers about {}% of its exact charge (the current drains in a line below {:.0} LSBs); a larger dt, or larger weights on this receptor, keep it",
+            "population `{}` ({}): a spike of projection {label}'s smallest weight, {} nA, is {x0:.0} LSBs of its {} current, which decays by whole LSBs at dt {} ms and {name} {} ms{which}: it delivers about {}% of its exact charge (the current drains in a line below {:.0} LSBs); a larger dt, or larger weights on this receptor, keep it",
             pop.name,
             pop.model.name(),
             crate::error::num(w),
-            r.name(),
+            if merged { "synaptic (isyn)" } else { r.name() },
             crate::error::num(dt),
             crate::error::num(tau),
             if share < 0.01 { format!("{:.1}", 100.0 * share) } else { format!("{:.0}", 100.0 * share) },
@@ -332,6 +332,9 @@ fn drive_warning(pop: &Population, a_v: &[f64], c_mv: &[f64], kv: i32) -> Option
     ))
 }
 
+/// 1 − e^(−x), given `e` = e^(−x): its expm1 form where x is small (1 − e
+/// loses every digit as x goes to 0, and is 0 from ~1e-16), else 1 − e as
+/// always, so that every other network's factors are computed as before.
 fn one_minus_exp(x: f64, e: f64) -> f64 {
     if x < 1e-4 {
         -(-x).exp_m1()
@@ -514,7 +517,7 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
         None => (2f64.powi(-kg_e), 2f64.powi(-kg_i)),
     };
     let (ports, quant) = assign_scaled(arch, pop, incoming, |r| if r == Receptor::Excitatory { lsb_e } else { lsb_i })?;
-    let mut warnings = current_warnings(pop, p, incoming, &quant, dt, [(Receptor::Excitatory, lsb_e, &d_e), (Receptor::Inhibitory, lsb_i, &d_i)]);
+    let mut warnings = current_warnings(pop, p, incoming, &quant, dt, merged, [(Receptor::Excitatory, lsb_e, &d_e), (Receptor::Inhibitory, lsb_i, &d_i)]);
     warnings.extend(drive_warning(pop, &a_v, &c_mv, kv));
     let (decay_v, a_q) = Decay::plan(pop, "the membrane decay", &a_v)?;
     // How both currents enter v (r6), and their parameters.

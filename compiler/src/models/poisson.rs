@@ -49,13 +49,13 @@ pub fn lower(pop: &Population, rate: &Values, seed: u64, dt: f64) -> Result<Lowe
         .max_by(|a, b| ((a.1 - a.0).abs() / a.0).total_cmp(&((b.1 - b.0).abs() / b.0)));
     if let Some((hz, acts)) = worst.filter(|(hz, acts)| (acts - hz).abs() > 0.01 * hz) {
         warnings.push(format!(
-            "population `{}` ({}): a rate of {} Hz at dt {} ms is a spike probability a step that 32 bits hold as {}: it fires at {} Hz",
+            "population `{}` ({}): a rate of {} Hz at dt {} ms is a spike probability a step that 32 bits hold as {}: it {}",
             pop.name,
             pop.model.name(),
             crate::error::num(hz),
             crate::error::num(dt),
             if acts == 0.0 { "0".to_string() } else { format!("{:.3e}", acts * dt / 1000.0) },
-            if acts == 0.0 { "0 (never)".to_string() } else { format!("{acts:.4}") }
+            if acts == 0.0 { "never fires".to_string() } else { format!("fires at {acts:.4} Hz") }
         ));
     }
     let mut b = KernelBuilder::new("poisson");

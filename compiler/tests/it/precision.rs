@@ -56,7 +56,7 @@ fn a_drive_a_rate_and_a_weight_rounded_off_are_said() {
       {"name": "p100", "size": 1, "model": "spike_source_poisson", "params": {"rate": 100.0}}]}"#;
     let ws = warnings(rates, "spinnaker");
     assert!(
-        ws.len() == 1 && ws[0].starts_with("population `p01` (spike_source_poisson): a rate of 0.1 Hz") && ws[0].ends_with("it fires at 0 (never) Hz"),
+        ws.len() == 1 && ws[0].starts_with("population `p01` (spike_source_poisson): a rate of 0.1 Hz") && ws[0].ends_with("32 bits hold as 0: it never fires"),
         "{ws:?}"
     );
     // Weights the port's step rounds to 0, beside a much larger one: said

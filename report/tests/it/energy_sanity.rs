@@ -212,6 +212,16 @@ fn network_figures_leave_out_delay_relays() {
     assert!(line.contains("150 spikes (75.00 Hz mean), 50 synaptic events (and the compiler's delay relays: 50 spikes, 50 synaptic events)"), "{line}");
     let line = nerve_report::text::run_lines(&lo, 0.0);
     assert!(line.contains("150 spikes (75.00 Hz mean), 50 synaptic events\n"), "{line}");
+    // A summary written before (no neurobench.spikes, the relays counted in)
+    // reads with the network's figures.
+    let mut old = serde_json::to_value(&sp).unwrap();
+    old["neurobench"] = serde_json::json!({"synaptic_ops": 100, "activation_sparsity": 0.9, "membrane_updates": 2000, "neurons": 30, "synapses": 20});
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.json");
+    std::fs::write(&path, old.to_string()).unwrap();
+    let read = summary::Summary::read(&path).unwrap();
+    let n = &read.neurobench;
+    assert_eq!((n.neurons, n.synapses, n.spikes, n.synaptic_ops), (20, 10, Some(150), 50));
 }
 
 /// The decision latency counts every step as the time to solution does, at

@@ -136,47 +136,72 @@ pub struct Sources<'a> {
 /// of one population with the same destinations take one tree, rooted at
 /// each slice's tile (`tree::reroot`).
 ///
-/// A table over capacity after compression triggers re-routing: trees are
-/// rebuilt to pass around the full routers (which they may still deliver to),
-/// up to four rounds; then the error names the router and the counts.
+/// Shared trees are rerooted from the first slice's tree of each run of
+/// slices (each slice's own join, branches to nothing cut: the fewest hops);
+/// where a table would overflow, the routing is tried again with each
+/// slice's tree rerooted from the slice before's (`Sharing::Chained`), whose
+/// routes merge more and whose tables can be smaller (a largest table of 16
+/// where the first trees' needed 19).
+///
+/// A table over capacity after both triggers re-routing: trees are rebuilt
+/// to pass around the full routers (which they may still deliver to), up to
+/// four rounds; then the error names the router and the fewest entries its
+/// fullest router needed in any routing tried.
 pub fn route(arch: &Arch, keys: &Keys, src: &Sources, progress: &mut dyn FnMut(&str)) -> Result<Routes> {
     let mut avoid = vec![false; arch.num_tiles() as usize];
-    let mut round = 0;
-    // The first routing's fullest router: re-routing turns tree sharing off,
-    // which grows the tables, so a later round's count says less about the
-    // network than this one (16 entries needed, 18 after a round).
-    let mut first: Option<(TileId, u64)> = None;
-    loop {
-        match route_once(arch, keys, src, &avoid, progress)? {
-            Ok(r) => return Ok(r),
-            Err(full) => {
-                let worst = |f: &[(TileId, u64)]| f.iter().copied().max_by_key(|&(t, n)| (n, std::cmp::Reverse(t))).unwrap_or(f[0]);
-                let (t0, n0) = *first.get_or_insert_with(|| worst(&full));
-                if round == 4 || full.iter().all(|(t, _)| avoid[t.index()]) {
-                    let (t, n) = worst(&full);
-                    let plural = |k: usize, one: &str| if k == 1 { format!("1 {one}") } else { format!("{k} {one}s") };
-                    return Err(CompileError::RoutingTableFull {
-                        tile: format!(
-                            "{t0} at {:?}{}",
-                            arch.tile_xy(t0),
-                            if round > 0 {
-                                format!(" (re-routing around the full routers, {}, left {t} at {:?} needing {n})", plural(round, "round"), arch.tile_xy(t))
-                            } else {
-                                String::new()
-                            }
-                        ),
-                        required: n0,
-                        available: arch.router.table_entries as u64,
-                    });
-                }
-                for (t, _) in full {
-                    avoid[t.index()] = true;
-                }
-                round += 1;
-                progress(&format!("re-routing around {} full routers", avoid.iter().filter(|a| **a).count()));
-            }
+    // (tile, entries) of the fullest router of the routing that needed the
+    // fewest, and how many routings were tried.
+    let mut least: Option<(TileId, u64)> = None;
+    let mut tried = 0;
+    let mut note = |full: &[(TileId, u64)], least: &mut Option<(TileId, u64)>| {
+        // `full` is sorted, the fullest first.
+        let worst = full[0];
+        tried += 1;
+        if least.is_none_or(|l| worst.1 < l.1) {
+            *least = Some(worst);
         }
+        tried
+    };
+    let full = match route_once(arch, keys, src, &avoid, Sharing::First, progress)? {
+        Ok(r) => return Ok(r),
+        Err(full) => full,
+    };
+    note(&full, &mut least);
+    progress("routing again, trees shared slice to slice");
+    let mut full = match route_once(arch, keys, src, &avoid, Sharing::Chained, progress)? {
+        Ok(r) => return Ok(r),
+        Err(full) => full,
+    };
+    let mut round = 0;
+    loop {
+        let tried = note(&full, &mut least);
+        if round == 4 || full.iter().all(|(t, _)| avoid[t.index()]) {
+            let (t, n) = least.unwrap_or(full[0]);
+            return Err(CompileError::RoutingTableFull {
+                tile: format!("{t} at {:?} (the fewest of {tried} routings tried, {round} of them around full routers)", arch.tile_xy(t)),
+                required: n,
+                available: arch.router.table_entries as u64,
+            });
+        }
+        for &(t, _) in &full {
+            avoid[t.index()] = true;
+        }
+        round += 1;
+        progress(&format!("re-routing around {} full routers", avoid.iter().filter(|a| **a).count()));
+        full = match route_once(arch, keys, src, &avoid, Sharing::Chained, progress)? {
+            Ok(r) => return Ok(r),
+            Err(full) => full,
+        };
     }
+}
+
+/// How a population's slices with the same destinations share a tree.
+#[derive(Clone, Copy, PartialEq)]
+enum Sharing {
+    /// Each slice's tree rerooted from the run's first.
+    First,
+    /// Each slice's tree rerooted from the slice before's.
+    Chained,
 }
 
 /// One routing attempt: the routes, or the routers over capacity (tile, entries).
@@ -186,6 +211,7 @@ fn route_once(
     keys: &Keys,
     sources: &Sources,
     avoid: &[bool],
+    sharing: Sharing,
     progress: &mut dyn FnMut(&str),
 ) -> Result<std::result::Result<Routes, Vec<(TileId, u64)>>> {
     let Sources { core: src_core, len: src_len, dests, pop_of } = *sources;
@@ -272,6 +298,9 @@ fn route_once(
             blocks[n.tile.index()].push(Block { key: kb.0, len: prefix_len, ok });
         }
         prev = Some(g);
+        if sharing == Sharing::Chained {
+            base = Some(tr.clone());
+        }
     }
     stats.mean_tree_depth = if depth_n > 0 { depth_sum as f64 / depth_n as f64 } else { 0.0 };
     // Uncompressed table sizes (after elision).
