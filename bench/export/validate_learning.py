@@ -189,8 +189,8 @@ def run_nest(args, py):
     r4 = common.run([args.nerve, "run", path, "--arch", "spinnaker", "--steps", train, "--record", d / "nerve.csv", "-q"])
     st = len(common.read_spikes(d / "nerve.csv")) if r4.ok else "?"
     print(f"detector spikes: nerve {st}, NEST {sn} (NEST's sources fire one step late through PyNN's parrot "
-          f"neurons and its refractory period holds one step longer: the detectors' bursts differ, and so "
-          f"do the weights of the inputs whose background spikes pair with them)")
+          f"neurons, so the pairings shift by a step: the weights of the inputs whose background spikes "
+          f"pair with the detector's differ; the export writes tau_refrac so that NEST holds a neuron as nerve does)")
     # Bounds: the same synapses; both learn the pattern (its synapses near w_max, the rest
     # near 0); the pattern's mean within 5% of w_max of nerve's.
     ok = keys_same and abs(pn - pt) <= 0.05 * w_max and min(pn, pt) > 0.8 * w_max and max(on, ot) < 0.25 * w_max
