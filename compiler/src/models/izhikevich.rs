@@ -131,6 +131,23 @@ fn lower_izhikevich(arch: &Arch, pop: &Population, p: &IzkParams, incoming: &[In
     let a: Vec<f64> = (0..n).map(|i| p.a.get(i) * dt).collect();
     let ab: Vec<f64> = (0..n).map(|i| p.a.get(i) * p.b.get(i) * dt).collect();
     let (aq, sha) = fx("a·dt", &a)?;
+    // u's recovery a step, a·dt·(b·v − u), in v's LSBs (Q(kv)): after a
+    // spike's jump d it moves u by about a·dt·|d|, which below two LSBs a
+    // step rounds coarsely or to 0 (u froze at dt 1e-5 ms; at 1e-4 ms its
+    // change was 72% off and spikes came 4.6% early).
+    let mut warnings = Vec::new();
+    let recovery = |i: usize| p.a.get(i).abs() * dt * p.d.get(i).abs().max(2.0) * sv;
+    if let Some(i) = (0..n).min_by(|&x, &y| recovery(x).total_cmp(&recovery(y))).filter(|&i| recovery(i) < 2.0) {
+        warnings.push(format!(
+            "population `{}` ({}){}: u's recovery a step, a·dt·|d| = {} mV/ms at dt {} ms, is {:.2} LSBs of u (2^-{kv}), which rounds it coarsely or to 0: u recovers too fast, too slowly or not at all; a larger dt keeps it",
+            pop.name,
+            pop.model.name(),
+            if (0..n).any(|j| recovery(j) != recovery(i)) { format!(" (neuron {i})") } else { String::new() },
+            crate::error::num(p.a.get(i).abs() * dt * p.d.get(i).abs().max(2.0)),
+            crate::error::num(dt),
+            recovery(i)
+        ));
+    }
     let (abq, shab) = fx("a·b·dt", &ab)?;
     let c140: Vec<i32> = (0..n)
         .map(|i| {
@@ -200,5 +217,5 @@ fn lower_izhikevich(arch: &Arch, pop: &Population, p: &IzkParams, incoming: &[In
         VarSymbol { name: "v".into(), slot: 0, scale: 1.0 / sv, offset: 0.0, unit: "mV".into() },
         VarSymbol { name: "u".into(), slot: 1, scale: 1.0 / sv, offset: 0.0, unit: "mV/ms".into() },
     ];
-    Ok(Lowered { body: Body::Kernel { kernel, params, state: vec![v0, u0] }, ports, vars, quant, warnings: vec![] })
+    Ok(Lowered { body: Body::Kernel { kernel, params, state: vec![v0, u0] }, ports, vars, quant, warnings })
 }
