@@ -154,10 +154,9 @@ pub fn route(arch: &Arch, keys: &Keys, src: &Sources, progress: &mut dyn FnMut(&
     let mut least: Option<(TileId, u64)> = None;
     let mut tried = 0;
     let mut note = |full: &[(TileId, u64)], least: &mut Option<(TileId, u64)>| {
-        // `full` is sorted, the fullest first.
-        let worst = full[0];
+        // `full` is sorted, the fullest first (`route_once` lists at least one).
         tried += 1;
-        if least.is_none_or(|l| worst.1 < l.1) {
+        if let Some(&worst) = full.first().filter(|w| least.is_none_or(|l| w.1 < l.1)) {
             *least = Some(worst);
         }
         tried
@@ -176,7 +175,8 @@ pub fn route(arch: &Arch, keys: &Keys, src: &Sources, progress: &mut dyn FnMut(&
     loop {
         let tried = note(&full, &mut least);
         if round == 4 || full.iter().all(|(t, _)| avoid[t.index()]) {
-            let (t, n) = least.unwrap_or(full[0]);
+            // invariant: `note` just saw `full`, which `route_once` returns only with a router in it
+            let (t, n) = least.expect("a routing that failed names a full router");
             return Err(CompileError::RoutingTableFull {
                 tile: format!("{t} at {:?} (the fewest of {tried} routings tried, {round} of them around full routers)", arch.tile_xy(t)),
                 required: n,
