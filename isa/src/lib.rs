@@ -59,6 +59,13 @@ pub fn num(x: f64) -> String {
     }
 }
 
+/// `x` rounded to 12 significant digits: a product of steps and dt as it was
+/// meant (3 × 0.1 is 0.3, not 0.30000000000000004), for times people and
+/// other tools read.
+pub fn significant12(x: f64) -> f64 {
+    format!("{x:.11e}").parse().unwrap_or(x)
+}
+
 /// Threads for host work split by size (reading, compiling, checking and
 /// loading large inputs): the host's, at most 8 (each thread keeps count
 /// arrays of its own; the splits were measured on two cores only).

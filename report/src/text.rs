@@ -30,7 +30,7 @@ pub fn significant(v: f64, digits: usize) -> String {
 /// of 0.1 ms are 0.3 ms, not 0.30000000000000004 (rounded to 12 significant
 /// digits, then written as `nerve_isa::num` writes numbers).
 pub fn time_ms(v: f64) -> String {
-    nerve_isa::num(format!("{v:.11e}").parse().unwrap_or(v))
+    nerve_isa::num(nerve_isa::significant12(v))
 }
 
 /// What a decision latency is known to be, in words.

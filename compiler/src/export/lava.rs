@@ -271,7 +271,7 @@ def source(n, spikes):
                     "`{}`: {} source spikes at or after {} ms, the run's end (step {steps}), dropped: nerve's run never reaches them",
                     pop.name,
                     before - sp.len(),
-                    nerve_isa::num(format!("{:.11e}", steps as f64 * dt).parse().unwrap_or(steps as f64 * dt))
+                    nerve_isa::num(nerve_isa::significant12(steps as f64 * dt))
                 ));
             }
             let list = if sp.len() <= INLINE {

@@ -219,7 +219,7 @@ fn refractory_ms(tau_refrac: f64, at: Step) -> f64 {
         Backend::Spinnaker => (held - 0.25) * at.dt,
     };
     // As a decimal of 12 significant digits: 1.9, not 1.9000000000000001.
-    format!("{ms:.11e}").parse().unwrap_or(ms)
+    nerve_isa::significant12(ms)
 }
 
 /// Refuses a value sPyNNaker cannot hold: every parameter and initial value
