@@ -292,6 +292,22 @@ fn lower_nir(arch: &Arch, pop: &Population, p: &NirNeuron, incoming: &[Incoming]
     );
     let kv = within_scale(pop, kv, "its voltage", "v", &why)?;
     let sv = 2f64.powi(kv);
+    // An integrator has no leak and (as a readout) no reset: no scale holds
+    // its v for ever, and the kernel clamps v at half its range without a
+    // word (a 10-input spike counter stopped at 512 where the reference
+    // reached 1,047). Said with how soon one largest input a step gets there.
+    let mut warnings = Vec::new();
+    if p.kind == NirKind::I {
+        let clip = 2f64.powi(30 - kv as i32);
+        let per_step = (0..n).map(|i| (dt * p.r.get(i) * wmax).abs()).filter(|g| g.is_finite()).fold(0.0f64, f64::max);
+        let soon = if per_step > 0.0 { format!(", which one input of its largest weight every step ({} a step) reaches in {} steps", num(per_step), (clip / per_step).ceil()) } else { String::new() };
+        warnings.push(format!(
+            "population `{}` ({}): an integrator has no leak, so its v grows without bound; its fixed point holds v within ±{}{soon}, and beyond it v stays at the limit (a longer run or a larger input saturates it silently)",
+            pop.name,
+            pop.model.name(),
+            num(clip)
+        ));
+    }
     let conv = 2f64.powi(kv - kx); // x LSB → v LSB
     let fx = |name: &str, f: &[f64]| fixed(f).ok_or_else(|| bad(pop, format!("{name} is out of the fixed-point range")));
     let q = |name: &str, v: &Values, scale: f64| -> Result<Vec<i32>> { (0..n).map(|i| to_fixed(pop, name, v.get(i), scale, "")).collect() };
@@ -428,5 +444,5 @@ fn lower_nir(arch: &Arch, pop: &Population, p: &NirNeuron, incoming: &[Incoming]
         vars.push(VarSymbol { name: "v".into(), slot: st.len() as u8, scale: 1.0 / sv, offset: 0.0, unit: "".into() });
         st.push(vec![0; n]);
     }
-    Ok(Lowered { body: Body::Kernel { kernel, params: pv, state: st }, ports, vars, quant, warnings: vec![] })
+    Ok(Lowered { body: Body::Kernel { kernel, params: pv, state: st }, ports, vars, quant, warnings })
 }

@@ -238,19 +238,31 @@ fn shapes(g: &FlatGraph, file: &str) -> Result<Vec<Option<Vec<usize>>>> {
                     Some(vec![weight.shape[0]])
                 }
                 NirNode::Scale { scale } => input.or_else(|| param_shape(scale)),
-                NirNode::Flatten { start_dim, end_dim, .. } => input.map(|s| {
-                    let nd = s.len() as i64;
-                    let norm = |v: i64| if v < 0 { (nd + v).max(0) as usize } else { (v as usize).min(s.len().saturating_sub(1)) };
-                    let a = norm(start_dim.as_ref().map_or(1, |x| x.at(0) as i64)).min(s.len().saturating_sub(1));
-                    let b = norm(end_dim.as_ref().map_or(-1, |x| x.at(0) as i64));
-                    if s.is_empty() || a > b {
-                        return s;
+                NirNode::Flatten { start_dim, end_dim, .. } => match input {
+                    None => None,
+                    Some(s) if s.is_empty() => Some(s),
+                    Some(s) => {
+                        let nd = s.len() as i64;
+                        let (start, end) = (start_dim.as_ref().map_or(1, |x| x.at(0) as i64), end_dim.as_ref().map_or(-1, |x| x.at(0) as i64));
+                        // Exporters differ on whether the batch axis is counted, so a
+                        // dim one past either end is taken as the nearest; further
+                        // off (or start after end), PyTorch raises and the reference
+                        // simulator reshapes wrongly: refused, not clamped.
+                        let bad = |why: &str| err(file, format!("node `{name}` (Flatten): start_dim {start}, end_dim {end} on an input of shape {s:?}: {why}"));
+                        if !(-nd - 1..=nd).contains(&start) || !(-nd - 1..=nd).contains(&end) {
+                            return Err(bad(&format!("a dim must lie in -{nd}..={} (one more either way taken as the batch axis)", nd - 1)));
+                        }
+                        let norm = |v: i64| if v < 0 { (nd + v).max(0) as usize } else { (v as usize).min(s.len() - 1) };
+                        let (a, b) = (norm(start), norm(end));
+                        if a > b {
+                            return Err(bad("start_dim comes after end_dim"));
+                        }
+                        let mut out = s[..a].to_vec();
+                        out.push(s[a..=b].iter().product());
+                        out.extend_from_slice(&s[b + 1..]);
+                        Some(out)
                     }
-                    let mut out = s[..a].to_vec();
-                    out.push(s[a..=b].iter().product());
-                    out.extend_from_slice(&s[b + 1..]);
-                    out
-                }),
+                },
                 NirNode::Delay { delay } => input.or_else(|| param_shape(delay)),
                 NirNode::Conv { dims, weight, stride, padding, dilation, input_shape, groups, .. } => {
                     // NIR's input_shape is spatial only; shapes without a channel axis get one.
@@ -694,7 +706,8 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
         let id = net.graph.add_node(Population { name: nm.clone(), size, model, initial: vec![], record_spikes: record, max_per_core: None, labels: vec![] });
         pop_of.insert(nm.clone(), id);
     }
-    // Projections into every neuron population; biases into its parameters.
+    // What reaches every neuron population; biases into its parameters.
+    let mut inputs: Vec<(usize, Signal)> = Vec::new();
     for (i, (nm, node)) in flat.nodes.iter().enumerate() {
         if !node.is_neuron() || absorbed[i] {
             continue;
@@ -717,8 +730,15 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
                 nn.params.set("bias", Values::PerNeuron(x.bias.clone())).expect("NIR neurons take a bias");
             }
         }
-        // invariant: timing gives every population node a depth
-        let depth = |k: usize| timing.depth[k].expect("a population has a depth") as i64;
+        inputs.push((i, x));
+    }
+    let depth = settle_depths(&flat, &timing, &pop_of, &inputs, file)?;
+    let depth = |k: usize| depth[k];
+    // The projections.
+    for (i, x) in &inputs {
+        let (i, nm) = (*i, &flat.nodes[*i].0);
+        let into = fused[i].unwrap_or(i);
+        let post = pop_of[nm];
         for (src, c) in &x.from {
             let pre = *pop_of.get(src).ok_or_else(|| err(file, format!("`{src}` feeds `{nm}` but is not a population")))?;
             // invariant: a population is a node of the flattened graph
@@ -735,9 +755,8 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
                         // source depth(pre): the spike must take the difference, plus
                         // the NIR Delay and the reference's step on a cycle's edge (`d`).
                         let steps = depth(i) - depth(src_i) + d as i64;
-                        if steps < 1 {
-                            return Err(loop_error(&flat, &timing, &pop_of, file, src_i, i, steps));
-                        }
+                        // settle_depths made every projection at least a step
+                        debug_assert!(steps >= 1, "`{src}` → `{nm}` takes {steps} steps");
                         if !steps_seen.contains(&steps) {
                             steps_seen.push(steps);
                         }
@@ -822,41 +841,92 @@ fn delayed_by(mut s: Signal, late: bool) -> Signal {
     s
 }
 
-/// A projection `pre` → `post` closing a loop the reference passes around
-/// within one step (`steps` < 1): refused, naming the loop's populations
-/// (those on an undelayed path from `post` to `pre`).
-fn loop_error(
+/// Each population node's depth (steps behind the reference), such that
+/// every projection takes at least one step: the depth of `timing` (the
+/// most projections on a path of undelayed edges), raised where a loop's
+/// own delays fall short of it. `timing` counts no Delay node, so a loop
+/// whose Delay sits on its forward part, not on the edge closing it, came
+/// out short at its closing projection, and whether it did depended on
+/// which node NIR's schedule reaches first (the inputs' names). Each
+/// projection p → q whose synapses take at least `d` steps in NIR (Delays
+/// and the cycle's late edge) asks depth(q) ≥ depth(p) + 1 − d; the least
+/// raise meeting all of them is a longest-path relaxation (Bellman–Ford).
+/// A loop still raised after every node had its turn takes fewer steps in
+/// NIR than it has projections: refused, naming it and the steps it lacks.
+fn settle_depths(
     flat: &FlatGraph,
     timing: &super::schedule::Timing,
     pop_of: &BTreeMap<String, PopIx>,
+    inputs: &[(usize, Signal)],
     file: &str,
-    pre: usize,
-    post: usize,
-    steps: i64,
-) -> CompileError {
+) -> Result<Vec<i64>> {
     let n = flat.nodes.len();
-    let mut fwd: Vec<Vec<usize>> = vec![Vec::new(); n];
-    let mut back: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for ((a, b), &late) in flat.edges.iter().zip(&timing.delayed) {
-        if let (Some(a), Some(b), false) = (flat.index(a), flat.index(b), late) {
-            fwd[a].push(b);
-            back[b].push(a);
+    // invariant: timing gives every population node a depth
+    let mut depth: Vec<i64> =
+        (0..n).map(|k| if pop_of.contains_key(&flat.nodes[k].0) { timing.depth[k].expect("a population has a depth") as i64 } else { 0 }).collect();
+    // (source, target, the least NIR steps of its synapses)
+    let mut need: Vec<(usize, usize, i64)> = Vec::new();
+    for (i, x) in inputs {
+        for (src, c) in &x.from {
+            // (a source that is no population is refused with the projections)
+            let Some(src_i) = flat.index(src).filter(|_| pop_of.contains_key(src)) else { continue };
+            if let Some(d) = c.rows.iter().flatten().filter(|e| e.1 != 0.0).map(|e| e.2 as i64).min() {
+                need.push((src_i, *i, d));
+            }
         }
     }
-    let (from_post, to_pre) = (super::schedule::reachable(&fwd, post), super::schedule::reachable(&back, pre));
-    let mut on_loop: Vec<usize> = (0..n).filter(|&k| from_post[k] && to_pre[k] && pop_of.contains_key(&flat.nodes[k].0)).collect();
-    on_loop.sort_by_key(|&k| timing.depth[k]);
-    let names: Vec<String> = on_loop.iter().map(|&k| format!("`{}`", flat.nodes[k].0)).collect();
-    err(
-        file,
-        format!(
-            "the projection `{}` → `{}` closes a loop through the populations {}, which NIR's semantics pass around within one step; on the chip each projection takes at least one step, and this one would need a delay of {steps} steps: a Delay of at least {} step(s) of dt on the loop makes it one the chip can run",
-            flat.nodes[pre].0,
-            flat.nodes[post].0,
-            names.join(", "),
-            1 - steps
-        ),
-    )
+    let mut raised_by: Vec<Option<usize>> = vec![None; n];
+    let mut round = 0;
+    loop {
+        let mut last = None;
+        for (k, &(p, q, d)) in need.iter().enumerate() {
+            if depth[q] < depth[p] + 1 - d {
+                depth[q] = depth[p] + 1 - d;
+                raised_by[q] = Some(k);
+                last = Some(q);
+            }
+        }
+        let Some(mut q) = last else { return Ok(depth) };
+        round += 1;
+        if round <= n {
+            continue;
+        }
+        // Still rising after n rounds: q is on a loop of too few steps, or
+        // fed by one. n steps back along what raised it land on the loop.
+        for _ in 0..n {
+            // invariant: a node raised in the last round was raised by a need
+            q = need[raised_by[q].expect("a raised node has its need")].0;
+        }
+        let mut lp = vec![q];
+        let mut steps = 0i64;
+        let mut at = q;
+        loop {
+            // invariant: as above
+            let (p, _, d) = need[raised_by[at].expect("a raised node has its need")];
+            steps += d;
+            if p == q {
+                break;
+            }
+            lp.push(p);
+            at = p;
+        }
+        lp.reverse();
+        // Told from the loop's earliest population in NIR's schedule.
+        if let Some(first) = (0..lp.len()).min_by_key(|&k| (timing.depth[lp[k]], k)) {
+            lp.rotate_left(first);
+        }
+        let names: Vec<String> = lp.iter().map(|&k| format!("`{}`", flat.nodes[k].0)).collect();
+        return Err(err(
+            file,
+            format!(
+                "the loop through the populations {} (back to `{}`) takes {steps} step(s) in NIR's semantics, which pass a signal through any number of layers within a step; on the chip each of its {} projection(s) takes at least one step: {} more step(s) of Delay on the loop make it one the chip can run",
+                names.join(" → "),
+                flat.nodes[lp[0]].0,
+                lp.len(),
+                lp.len() as i64 - steps
+            ),
+        ));
+    }
 }
 
 /// The conv2d or pool2d connector for the projection from population
@@ -1238,6 +1308,12 @@ mod tests {
             (image(conv(3, &[3.0], Some(&[1.0, 1.0, 1.0]), None), 48), &["`stride` has 3 values, expected 1 or 2"]),
             (image(conv(3, &[3.0], None, Some(&[])), 48), &["node `m` (Conv2d): `bias` has 0 values for its 3 output channels"]),
             (image(flat(&[]), 108), &["node `m` (Flatten): `start_dim` has 0 values, expected 1"]),
+            // Dims far off the input's axes were clamped into them, and start after end made no Flatten.
+            (image(flat(&[7.0]), 108), &["node `m` (Flatten): start_dim 7, end_dim -1 on an input of shape [3, 6, 6]", "a dim must lie in -3..=2"]),
+            (
+                image(NirNode::Flatten { start_dim: Some(arr(&[2.0])), end_dim: Some(arr(&[0.0])), input_type: None }, 108),
+                &["node `m` (Flatten): start_dim 2, end_dim 0", "start_dim comes after end_dim"],
+            ),
             (image(pool(&[]), 27), &["node `m` (SumPool2d): `kernel_size` has 0 values, expected 1 or 2"]),
             (
                 graph(vec![("in", NirNode::Input { shape: arr(&[4.0]) }), ("lif", lif(4, 3)), ("out", out(4.0))], &[("in", "lif"), ("lif", "out")]),
@@ -1454,13 +1530,87 @@ mod tests {
             graph(nodes, &e)
         };
         let e = to_network(&looped(vec![("wba", lin())], &[("b", "wba"), ("wba", "a")]), "g", "g.nir", &NirOptions::default()).unwrap_err().to_string();
-        for want in ["the projection `b` → `a` closes a loop through the populations `a`, `b`", "would need a delay of 0 steps", "a Delay of at least 1 step"]
+        for want in
+            ["the loop through the populations `a` → `b` (back to `a`) takes 1 step(s)", "each of its 2 projection(s)", "1 more step(s) of Delay on the loop"]
         {
             assert!(e.contains(want), "lacks `{want}`: {e}");
         }
         let with_delay = looped(vec![("wba", lin()), ("d", NirNode::Delay { delay: arr(&[1e-3]) })], &[("b", "wba"), ("wba", "d"), ("d", "a")]);
         let (net, _) = to_network(&with_delay, "g", "g.nir", &NirOptions::default()).unwrap();
         assert_eq!(delays(&net), [("a→b".into(), Some(1.0)), ("b→a".into(), Some(1.0)), ("in→a".into(), Some(1.0))]);
+        // The Delay on the loop's forward part (a → b), the closing edge b → a
+        // without one: NIR takes 3 + 1 steps round the loop, enough for two
+        // projections (it was refused as "would need a delay of 0 steps").
+        let forward = graph(
+            vec![
+                ("in", NirNode::Input { shape: one() }),
+                ("wi", lin()),
+                ("a", lif()),
+                ("wab", lin()),
+                ("d", NirNode::Delay { delay: arr(&[3e-3]) }),
+                ("b", lif()),
+                ("wba", lin()),
+                ("out", NirNode::Output { shape: one() }),
+            ],
+            &[("in", "wi"), ("wi", "a"), ("a", "wab"), ("wab", "d"), ("d", "b"), ("b", "wba"), ("wba", "a"), ("a", "out")],
+        );
+        let (net, _) = to_network(&forward, "g", "g.nir", &NirOptions::default()).unwrap();
+        // a runs two steps behind (in → a: 2), b too: a → b takes NIR's 3, b → a one.
+        assert_eq!(delays(&net), [("a→b".into(), Some(3.0)), ("b→a".into(), Some(1.0)), ("in→a".into(), Some(2.0))]);
+        // A Delay of 1 step on a loop of three projections: still one short.
+        let three = graph(
+            vec![
+                ("in", NirNode::Input { shape: one() }),
+                ("wi", lin()),
+                ("a", lif()),
+                ("wab", lin()),
+                ("d", NirNode::Delay { delay: arr(&[1e-3]) }),
+                ("b", lif()),
+                ("wbc", lin()),
+                ("c", lif()),
+                ("wca", lin()),
+                ("out", NirNode::Output { shape: one() }),
+            ],
+            &[("in", "wi"), ("wi", "a"), ("a", "wab"), ("wab", "d"), ("d", "b"), ("b", "wbc"), ("wbc", "c"), ("c", "wca"), ("wca", "a"), ("a", "out")],
+        );
+        let e = to_network(&three, "g", "g.nir", &NirOptions::default()).unwrap_err().to_string();
+        assert!(e.contains("takes 2 step(s)") && e.contains("each of its 3 projection(s)") && e.contains("1 more step(s) of Delay"), "{e}");
+        for p in ["`a`", "`b`", "`c`"] {
+            assert!(e.contains(p), "lacks {p}: {e}");
+        }
+    }
+
+    /// An integrator's v has no bound; its fixed point clamps it without a
+    /// word (a spike counter stopped at 512, the reference at 1,047): the
+    /// compile says so. A leaky readout settles, and is not warned about.
+    #[test]
+    fn an_integrators_saturation_is_said() {
+        let n = || arr(&[2.0]);
+        let readout = |node: NirNode| {
+            graph(
+                vec![
+                    ("in", NirNode::Input { shape: n() }),
+                    ("w", NirNode::Linear { weight: Array { data: vec![1.0; 4], shape: vec![2, 2] } }),
+                    ("i", node),
+                    ("out", NirNode::Output { shape: n() }),
+                ],
+                &[("in", "w"), ("w", "i"), ("i", "out")],
+            )
+        };
+        let warnings = |g: &NirGraph| {
+            let (net, _) = to_network(g, "g", "g.nir", &NirOptions::default()).unwrap();
+            crate::compile::compile(&nerve_isa::arch::Arch::builtin("spinnaker").unwrap(), &net, &Default::default(), &mut |_| {}).unwrap().report.warnings
+        };
+        let ws = warnings(&readout(NirNode::I { r: Array::scalar(1000.0) }));
+        assert!(
+            ws.len() == 1
+                && ws[0].starts_with("population `i` (nir I): an integrator has no leak")
+                && ws[0].contains("holds v within ±")
+                && ws[0].contains(" steps, and beyond it"),
+            "{ws:?}"
+        );
+        let li = NirNode::LI { tau: Array::scalar(1e-2), r: Array::scalar(1.0), v_leak: Array::scalar(0.0) };
+        assert!(warnings(&readout(li)).is_empty());
     }
 
     #[test]

@@ -94,8 +94,9 @@ impl Source for Hdf5Pure {
             hdf5_pure::DType::I8 | hdf5_pure::DType::I16 | hdf5_pure::DType::I32 | hdf5_pure::DType::I64 => {
                 d.read_i64().map_err(|e| e.to_string())?.into_iter().map(|x| x as f64).collect()
             }
+            // As u64: through i64, 2^64 − 1 read as 2^63 (clamped).
             hdf5_pure::DType::U8 | hdf5_pure::DType::U16 | hdf5_pure::DType::U32 | hdf5_pure::DType::U64 => {
-                d.read_i64().map_err(|e| e.to_string())?.into_iter().map(|x| x as f64).collect()
+                d.read_u64().map_err(|e| e.to_string())?.into_iter().map(|x| x as f64).collect()
             }
             hdf5_pure::DType::F32 | hdf5_pure::DType::F64 => d.read_f64().map_err(|e| e.to_string())?,
             other => return Err(format!("expected numbers (integers of 8 to 64 bits, or 32- or 64-bit floats), found {}", type_words(&other))),
@@ -400,6 +401,32 @@ mod tests {
         assert!(read_nir_bytes(file_with_numeric_edges(&[]), "edgeless.nir").unwrap().edges.is_empty());
         let e = read_nir_bytes(file_with_numeric_edges(&[1.0, 2.0]), "num.nir").unwrap_err().to_string();
         assert!(e.contains("/node/edges: holds numbers, not node names"), "{e}");
+    }
+
+    /// Unsigned datasets past i64's range were read through i64 and came
+    /// out as 2^63: a uint64 weight of 2^64 − 1 acted as half its value.
+    #[test]
+    fn unsigned_64_bit_values_are_read_whole() {
+        let big = [u64::MAX, (1 << 63) + (1 << 40), 7];
+        let mut fb = hdf5_pure::FileBuilder::new();
+        fb.create_dataset("version").with_vlen_strings(&["1.0.8"]).with_shape(&[]);
+        let mut node = fb.create_group("node");
+        node.create_dataset("type").with_vlen_strings(&["NIRGraph"]).with_shape(&[]);
+        node.create_dataset("edges").with_vlen_strings(&["in", "w"]).with_shape(&[1, 2]);
+        let mut nodes = node.create_group("nodes");
+        let mut i = nodes.create_group("in");
+        i.create_dataset("type").with_vlen_strings(&["Input"]).with_shape(&[]);
+        i.create_dataset("shape").with_i64_data(&[3]).with_shape(&[1]);
+        nodes.add_group(i.finish());
+        let mut w = nodes.create_group("w");
+        w.create_dataset("type").with_vlen_strings(&["Scale"]).with_shape(&[]);
+        w.create_dataset("scale").with_u64_data(&big).with_shape(&[3]);
+        nodes.add_group(w.finish());
+        node.add_group(nodes.finish());
+        fb.add_group(node.finish());
+        let g = read_nir_bytes(fb.finish().unwrap(), "u64.nir").unwrap();
+        let Some((_, NirNode::Scale { scale })) = g.nodes.iter().find(|(n, _)| n == "w") else { panic!("no Scale node `w`: {:?}", g.nodes) };
+        assert_eq!(scale.data, big.map(|x| x as f64));
     }
 
     #[test]
