@@ -596,6 +596,13 @@ fn pair(dep: &str, w_min: f64) -> serde_json::Value {
         "weight_dependence": {"type": dep, "w_min": w_min, "w_max": 0.4}})
 }
 
+/// A rule that only depresses (A_plus 0), which NEST's stdp_synapse cannot learn.
+fn depress_only(dep: &str) -> serde_json::Value {
+    let mut v = pair(dep, 0.0);
+    v["timing_dependence"]["A_plus"] = 0.0.into();
+    v
+}
+
 /// Learning projections through the exporters: pair STDP as PyNN's
 /// STDPMechanism (sPyNNaker's additive steps are weights, NEST's fractions of
 /// w_max: divided by it there), a Loihi rule as lava's LearningDense, the
@@ -661,6 +668,20 @@ fn learning_projections_export_or_are_refused() {
             &["projection learn", "2 of 4 possible synapses"],
         ),
         ("w_min on NEST", stdp_net(pair("additive", 0.05), "excitatory", 0.1), "spinnaker", "nest", &["projection learn", "w_min 0.05"]),
+        (
+            "depression only on NEST",
+            stdp_net(depress_only("additive"), "excitatory", 0.1),
+            "spinnaker",
+            "nest",
+            &["projection learn", "A_plus 0 with A_minus 0.036"],
+        ),
+        (
+            "multiplicative depression only on NEST",
+            stdp_net(depress_only("multiplicative"), "excitatory", 0.1),
+            "spinnaker",
+            "nest",
+            &["projection learn", "A_plus 0"],
+        ),
         ("inhibitory STDP to PyNN", stdp_net(pair("additive", 0.0), "inhibitory", -0.1), "spinnaker", "pynn", &["projection learn", "inhibitory receptor"]),
         (
             "a learning projection to NIR",

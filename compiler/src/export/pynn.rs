@@ -1068,6 +1068,19 @@ fn stdp_of<'a>(pl: &'a Plasticity, p: &Projection, backend: Backend) -> Result<&
     if backend == Backend::Nest && st.w_min != 0.0 {
         return Err(refuse(TARGET, culprit(), format!("w_min {}: NEST's stdp_synapse has no lower bound but 0 (PyNN on NEST requires w_min = 0)", st.w_min)));
     }
+    // PyNN hands NEST A_plus as lambda and A_minus as alpha = A_minus / A_plus,
+    // and stdp_synapse depresses by alpha·lambda: with A_plus 0 it cannot
+    // depress at all (a depression-only rule ran unchanged on NEST 3.10).
+    if backend == Backend::Nest && st.a_plus == 0.0 {
+        return Err(refuse(
+            TARGET,
+            culprit(),
+            format!(
+                "A_plus 0 with A_minus {}: NEST's stdp_synapse scales depression by A_plus (PyNN's lambda), so it would not learn at all (use --backend spinnaker, or a small A_plus)",
+                st.a_minus
+            ),
+        ));
+    }
     if backend == Backend::Nest && !st.multiplicative && st.w_max <= 0.0 {
         return Err(refuse(TARGET, culprit(), format!("w_max {}: NEST's additive STDP scales its steps by w_max, which must be > 0", st.w_max)));
     }
