@@ -121,8 +121,8 @@ fn with_csv_crate(bytes: &[u8], file: &str) -> Result<ConnList> {
             };
             CompileError::Format { file: file.into(), path: format!("line {line}"), reason }
         };
-        let pre = g(c.pre).parse::<u32>().map_err(|_| bad("pre", c.pre))?;
-        let post = g(c.post).parse::<u32>().map_err(|_| bad("post", c.post))?;
+        let pre = index(g(c.pre)).ok_or_else(|| bad("pre", c.pre))?;
+        let post = index(g(c.post)).ok_or_else(|| bad("post", c.post))?;
         let real = |col: Option<usize>, what: &str| -> Result<Option<f64>> {
             match col {
                 Some(k) => Ok(Some(g(k).parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(|| bad(what, k))?)),
@@ -207,7 +207,7 @@ pub(crate) fn read_selected(path: &Path, referenced_at: &str, sel: &Selection) -
                     return Ok(n);
                 }
             }
-            t.parse::<u32>().map_err(|_| {
+            index(t).ok_or_else(|| {
                 fmt(
                     format!("line {line}"),
                     match ix {
@@ -611,6 +611,14 @@ fn parse_fields(mut b: &[u8], c: Columns, out: &mut ConnList) -> Option<()> {
     Some(())
 }
 
+/// A neuron index: an integer, or a float of a whole number (numpy's
+/// `savetxt` writes every column as `1.000000000000000000e+00`; the JSON
+/// list takes `1.0` too). The fast path's `uint` takes the integers only
+/// and leaves the rest to this.
+fn index(t: &str) -> Option<u32> {
+    t.parse::<u32>().ok().or_else(|| t.parse::<f64>().ok().filter(|x| x.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(x)).map(|x| x as u32))
+}
+
 /// What `str::parse::<u32>` accepts: an optional `+`, then decimal digits.
 fn uint(f: &[u8]) -> Option<u32> {
     let d = f.strip_prefix(b"+").unwrap_or(f);
@@ -879,6 +887,22 @@ mod tests {
             assert!(e.contains("t.csv") && e.contains("the file has no rows: the projection would be empty"), "{text:?}: {e}");
         }
         assert_eq!(read_text(b"pre,post\n0,1\n").unwrap().pre, [0]);
+    }
+
+    /// Indices written as floats (numpy's `savetxt`) were refused, while the
+    /// JSON list takes `1.0`: a whole number is taken, a fraction is not.
+    #[test]
+    fn indices_written_as_whole_floats_are_taken() {
+        let l = read_text(b"pre,post,weight\n1.0,2,0.1\n1.000000000000000000e+00,3.000000000000000000e+00,2.000000000000000111e-01\n").unwrap();
+        assert_eq!((l.pre.as_slice(), l.post.as_slice()), (&[1, 1][..], &[2, 3][..]));
+        for (text, want) in [
+            (&b"pre,post\n1.5,2\n"[..], "pre `1.5` is not valid"),
+            (b"pre,post\n1,-1.0\n", "post `-1.0` is not valid"),
+            (b"pre,post\n1,5e9\n", "post `5e9` is not valid"),
+        ] {
+            let e = read_text(text).unwrap_err().to_string();
+            assert!(e.contains(want), "{e}");
+        }
     }
 
     /// A control character from the file is shown escaped, never raw.

@@ -305,16 +305,19 @@ fn current_warnings(
 /// drive of i_offset) rounds to v's LSB far from its value: it moves v's
 /// resting point by half an LSB over 1 − a (9.5 mV at dt 1e-6 ms), or, with
 /// no leak, changes the drive's rate (i_offset 0.01 nA at dt 1e-5 ms: none).
-fn drive_warning(pop: &Population, a_v: &[f64], c_mv: &[f64], kv: i32) -> Option<String> {
+fn drive_warning(pop: &Population, a_v: &[f64], c_mv: &[f64], drive_mv: &[f64], kv: i32) -> Option<String> {
     let lsb = 2f64.powi(-kv);
     let mut worst: Option<(usize, String, f64)> = None;
-    for (i, (&a, &c)) in a_v.iter().zip(c_mv).enumerate() {
+    for (i, ((&a, &c), &drive)) in a_v.iter().zip(c_mv).zip(drive_mv).enumerate() {
         let q = (c / lsb).round() * lsb;
         let (what, off) = if a < 1.0 {
             let shift = (q - c).abs() / (1.0 - a);
             (format!("moves its resting point by up to {shift:.3} mV"), shift / 0.1)
-        } else if c != 0.0 {
-            let rel = (q - c).abs() / c.abs();
+        } else if drive != 0.0 {
+            // No leak a step (`if`, or a tau_m so long that e^(−dt/τ) is 1):
+            // what rounds is i_offset's drive, against which it is measured
+            // (tau_m 1e300 with no i_offset was said to change a drive of 0 by 100%).
+            let rel = (q - c).abs() / drive.abs();
             (format!("changes its i_offset's drive by {:.0}%", 100.0 * rel), rel / 0.01)
         } else {
             continue;
@@ -356,6 +359,8 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
     // Exact propagators, per neuron.
     let mut a_v = Vec::with_capacity(n);
     let mut c_mv = Vec::with_capacity(n);
+    // i_offset's part of c a step where no leak acts (the drive warning's measure).
+    let mut drive_mv = Vec::with_capacity(n);
     // b: mV of membrane change over one step per nA of synaptic current at the step's start.
     let (mut b_e, mut b_i, mut d_e, mut d_i) = (vec![], vec![], vec![], vec![]);
     let mut tref = vec![];
@@ -385,6 +390,7 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
         };
         a_v.push(a);
         c_mv.push(c);
+        drive_mv.push(p.i_offset.get(i) * dt / cm);
         b_e.push(b(te));
         b_i.push(b(ti));
         d_e.push((-dt / te).exp());
@@ -518,7 +524,7 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
     };
     let (ports, quant) = assign_scaled(arch, pop, incoming, |r| if r == Receptor::Excitatory { lsb_e } else { lsb_i })?;
     let mut warnings = current_warnings(pop, p, incoming, &quant, dt, merged, [(Receptor::Excitatory, lsb_e, &d_e), (Receptor::Inhibitory, lsb_i, &d_i)]);
-    warnings.extend(drive_warning(pop, &a_v, &c_mv, kv));
+    warnings.extend(drive_warning(pop, &a_v, &c_mv, &drive_mv, kv));
     let (decay_v, a_q) = Decay::plan(pop, "the membrane decay", &a_v)?;
     // How both currents enter v (r6), and their parameters.
     enum IntoV {

@@ -51,6 +51,15 @@ fn a_drive_a_rate_and_a_weight_rounded_off_are_said() {
     let ws = warnings(drive, "spinnaker");
     assert!(ws.iter().any(|w| w.starts_with("population `if_slow` (if)") && w.contains("changes its i_offset's drive by 100%")), "{ws:?}");
     assert!(ws.iter().any(|w| w.starts_with("population `lif_late` (lif)") && w.contains("moves its resting point by up to")), "{ws:?}");
+    // tau_m so long that e^(−dt/τ) is 1, and no i_offset: no drive to change
+    // (it was said to change i_offset's drive by 100%); with one, measured against it.
+    let slow = |i: f64| {
+        format!(
+            r#"{{"name": "slow", "dt_ms": 0.1, "populations": [{{"name": "n", "size": 1, "model": "lif", "params": {{"tau_m": 1e300, "i_offset": {i}}}}}]}}"#
+        )
+    };
+    assert!(warnings(&slow(0.0), "spinnaker").is_empty(), "{:?}", warnings(&slow(0.0), "spinnaker"));
+    assert!(warnings(&slow(1.0), "spinnaker").is_empty(), "{:?}", warnings(&slow(1.0), "spinnaker"));
     let rates = r#"{"name": "rates", "dt_ms": 1e-6, "populations": [
       {"name": "p01", "size": 1, "model": "spike_source_poisson", "params": {"rate": 0.1}},
       {"name": "p100", "size": 1, "model": "spike_source_poisson", "params": {"rate": 100.0}}]}"#;
