@@ -232,10 +232,19 @@ def run_spynnaker(args, py):
     text = (d / "net_spy.py").read_text()
     ws = weights(d / "spy_w.csv")
     vals = sorted({x[3] for x in ws})
+    # nerve's own words before learning (a run of no steps): the script fixes sPyNNaker's
+    # weight shift at nerve's (max_expected_summed_weight), so its synaptic matrices must
+    # hold the same words; with its own shift (6 here) it held 0.099609375 for nerve's 0.100006.
+    r3 = common.run([args.nerve, "run", path, "--arch", "spinnaker", "--steps", "0",
+                     "--save-weights", d / "nerve_w0.csv", "-q"], log=d / "nerve0.log")
+    w0 = weights(d / "nerve_w0.csv") if r3.ok else []
+    same = r3.ok and sorted(ws) == sorted(w0)
     print("\nsPyNNaker 1!7.4.1 (virtual SpiNN-5): the STDP network's script (STDPMechanism) maps; "
           f"{len(ws)} plastic synapses read back, weights {vals[:4]} (sPyNNaker's own quantisation of nerve's "
-          f"initial weight), STDPMechanism in the script: {'STDPMechanism' in text}")
-    ok = len(ws) == 100 and "STDPMechanism" in text
+          f"initial weight), STDPMechanism in the script: {'STDPMechanism' in text}; "
+          f"max_expected_summed_weight in the script: {'max_expected_summed_weight' in text}; "
+          f"the read-back weights equal nerve's initial words (weight shift {'kept' if same else 'NOT kept'}): {same}")
+    ok = len(ws) == 100 and "STDPMechanism" in text and same
     print("sPyNNaker:", "PASS" if ok else "FAIL")
     return 0 if ok else 1
 

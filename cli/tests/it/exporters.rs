@@ -623,6 +623,50 @@ fn learning_projections_export_or_are_refused() {
     let (net, prep) = from_json(&stdp_net(pair("multiplicative", 0.0), "excitatory", 0.1), "spinnaker");
     let s = pynn::export(&net, &prep, &nest, "d").unwrap();
     assert!(s.text.contains(&mech("0.03", "0.036", "Multiplicative")), "{}", s.text);
+    // sPyNNaker picks a receptor's weight shift from its fan-in statistics; the script
+    // fixes the one nerve learned with (a weight_shift of 6 was dropped). w_max 0.4 nA:
+    // shift 0 (2^0 > 0.4), its max_expected_summed_weight 2^-1; no inhibitory input: 0.
+    let (net, prep) = from_json(&stdp_net(pair("additive", 0.0), "excitatory", 0.1), "spinnaker");
+    let s = pynn::export(&net, &prep, &pynn::Options::default(), "d").unwrap();
+    assert!(s.text.contains("label=\"detector\", additional_parameters={\"max_expected_summed_weight\": [0.5, 0.0]})"), "{}", s.text);
+    assert!(!pynn::export(&net, &prep, &nest, "d").unwrap().text.contains("max_expected_summed_weight"));
+    let mut v = stdp_net(pair("additive", 0.0), "excitatory", 0.1);
+    v["projections"][0]["plasticity"]["weight_shift"] = 6.into();
+    v["projections"][1]["weight"] = 0.001.into();
+    let (net, prep) = from_json(&v, "spinnaker");
+    let s = pynn::export(&net, &prep, &pynn::Options::default(), "d").unwrap();
+    assert!(s.text.contains("\"max_expected_summed_weight\": [32.0, 0.0]"), "{}", s.text);
+    // The static projection `static` (0.001 nA from `reward`) shares the receptor: rounded to the fixed step, 2^-9 nA.
+    assert!(
+        s.notes.iter().any(|n| n.contains("projection static") && n.contains("(the shift the script fixes for its learning projections)")),
+        "{:?}",
+        s.notes
+    );
+    // Two learning projections of different shifts onto one receptor: the larger, and a note.
+    let mut v = stdp_net(pair("additive", 0.0), "excitatory", 0.1);
+    let mut second = v["projections"][0].clone();
+    second["label"] = "learn2".into();
+    second["plasticity"]["weight_shift"] = 3.into();
+    v["projections"].as_array_mut().unwrap().push(second);
+    let (net, prep) = from_json(&v, "spinnaker");
+    let s = pynn::export(&net, &prep, &pynn::Options::default(), "d").unwrap();
+    assert!(s.text.contains("\"max_expected_summed_weight\": [4.0, 0.0]"), "{}", s.text);
+    assert!(
+        s.notes.iter().any(|n| n.starts_with("projection learn: sPyNNaker holds one weight shift per receptor") && n.contains("8× coarser")),
+        "{:?}",
+        s.notes
+    );
+    // Inputs that can sum past what the ring buffer holds at that shift: said.
+    let mut v = stdp_net(pair("additive", 0.0), "excitatory", 0.1);
+    v["projections"][1]["weight"] = 5.0.into();
+    v["populations"][1]["size"] = 1.into();
+    let (net, prep) = from_json(&v, "spinnaker");
+    let s = pynn::export(&net, &prep, &pynn::Options::default(), "d").unwrap();
+    assert!(
+        s.notes.iter().any(|n| n.starts_with("population `detector`: the script fixes its excitatory weight shift at 0") && n.contains("saturate")),
+        "{:?}",
+        s.notes
+    );
     // A network that does not learn has no weights option.
     let (net, prep) = prepared(&example("small.json"), "spinnaker");
     assert!(!pynn::export(&net, &prep, &pynn::Options::default(), "d").unwrap().text.contains("--weights"));
@@ -730,6 +774,21 @@ fn initial_synaptic_currents_export_to_spinnaker_and_are_refused_on_nest() {
     let (n, prep) = from_json(&net(serde_json::json!(0.0)), "spinnaker");
     let s = pynn::export(&n, &prep, &nest, "d").unwrap();
     assert!(s.text.contains("pops[\"n\"].initialize(v=-65.0)\n"), "{}", s.text);
+}
+
+/// A reset at or above the threshold: NEST's iaf_psc_exp refuses it, so
+/// the script failed setting its parameters; refused by the export, naming
+/// the population (sPyNNaker runs it, as nerve does).
+#[test]
+fn a_reset_not_below_threshold_is_refused_on_nest() {
+    let v = serde_json::json!({"name": "r", "dt_ms": 1.0, "populations": [
+        {"name": "ok", "size": 1, "model": "lif"},
+        {"name": "hi", "size": 2, "model": "lif", "params": {"v_thresh": [-50.0, -70.0], "v_reset": -60.0}}]});
+    let nest = pynn::Options { backend: pynn::Backend::Nest, ..Default::default() };
+    let (net, prep) = from_json(&v, "spinnaker");
+    let e = pynn::export(&net, &prep, &nest, "d").map(|_| ()).unwrap_err().to_string();
+    assert!(e.contains("population `hi`") && e.contains("v_reset -60 mV is not below v_thresh -70 mV (neuron 1)") && e.contains("iaf_psc_exp"), "{e}");
+    assert!(pynn::export(&net, &prep, &pynn::Options::default(), "d").is_ok());
 }
 
 /// A timestep that is not a whole number of ns (dt = 1/30 ms): times are

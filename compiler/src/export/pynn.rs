@@ -409,6 +409,7 @@ pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Re
     }
     if o.backend == Backend::Nest {
         nest_initial_currents(net)?;
+        nest_reset_below_threshold(net)?;
     }
     super::check_inputs(TARGET, net, &o.inputs)?;
     let mut max_delay = 1u16;
@@ -449,8 +450,9 @@ pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Re
         }
     }
 
+    let pinned = if o.backend == Backend::Spinnaker { spynnaker_pinned(net, prep, o, &mut notes) } else { vec![None; net.num_pops()] };
     if o.backend == Backend::Spinnaker {
-        spynnaker_weight_steps(net, prep, o, &mut notes);
+        spynnaker_weight_steps(net, prep, o, &pinned, &mut notes);
     }
 
     let mut t = String::new();
@@ -613,7 +615,11 @@ def fmt(t):
                 source_array(&source_spikes(o.backend, &pop.name, times, dt, steps, &mut notes), o.backend, &mut data)
             }
         };
-        let _ = writeln!(t, "pops[{name}] = sim.Population({n}, {cell}, label={name})");
+        let extra = match pinned[pi.index()] {
+            Some([e, i]) => format!(", additional_parameters={{\"max_expected_summed_weight\": [{}, {}]}}", py_float(e), py_float(i)),
+            None => String::new(),
+        };
+        let _ = writeln!(t, "pops[{name}] = sim.Population({n}, {cell}, label={name}{extra})");
         if let Model::Neuron(nm) = &pop.model {
             // invariant: pynn_of(pop)? above returned an error for a neuron model without a PyNN map
             let m = nm.model.pynn().expect("pynn_of(pop)? refused a neuron model without a PyNN map");
@@ -924,35 +930,107 @@ fn spynnaker_step(w: f64) -> f64 {
 /// The step is at least the largest weight's and at most the summed
 /// fan-in's (one spike per source a step; exactly that where all delays
 /// onto the receptor are equal; a statistical bound in between otherwise).
-fn spynnaker_weight_steps(net: &Network, prep: &Prepared, o: &Options, notes: &mut Vec<String>) {
+/// The projections onto `post`'s `receptor`: (label, |weights| as written,
+/// the largest fan-in onto one neuron).
+fn receptor_inputs(net: &Network, prep: &Prepared, o: &Options, post: PopIx, receptor: Receptor) -> Vec<(String, Vec<f64>, u64)> {
+    let size = net.pop(post).size as usize;
+    let mut projs = Vec::new();
+    for (e, _, p_post, p) in net.projections() {
+        if p_post != post || p.receptor != receptor {
+            continue;
+        }
+        let sy = &prep.syn[e.index()];
+        let w: Vec<f64> = written_weights(net, prep, o, e, post).into_iter().map(f64::abs).collect();
+        let mut fan_in = vec![0u64; size];
+        for &j in sy.post.iter() {
+            if let Some(c) = fan_in.get_mut(j as usize) {
+                *c += 1;
+            }
+        }
+        projs.push((p.label.clone(), w, fan_in.into_iter().max().unwrap_or(0)));
+    }
+    projs
+}
+
+/// The most the projections can put on one neuron's receptor in a step: each
+/// one's largest weight times its largest fan-in, summed.
+fn summed_input(projs: &[(String, Vec<f64>, u64)]) -> f64 {
+    // (fold from +0: an empty f64 sum is −0, which the script wrote as -0.0)
+    projs.iter().map(|(_, w, n)| w.iter().copied().fold(0.0f64, f64::max) * *n as f64).fold(0.0, |a, b| a + b)
+}
+
+/// Per population, the `max_expected_summed_weight` ([excitatory,
+/// inhibitory]) the sPyNNaker script gives it, where a learning projection
+/// onto it needs the weight shift nerve learned with: sPyNNaker picks a
+/// receptor's shift from its fan-in statistics, most often larger, and
+/// learned in words that much coarser, without a word (a `weight_shift` of
+/// 6 was dropped from the script). A value of 2^(S−1) makes its shift S;
+/// the inhibitory receptor gets its summed input, which never saturates.
+/// Only for `IF_curr_exp`, whose weights sPyNNaker takes as they are (a
+/// global weight scale of 1); another cell is noted.
+fn spynnaker_pinned(net: &Network, prep: &Prepared, o: &Options, notes: &mut Vec<String>) -> Vec<Option<[f64; 2]>> {
+    let mut out = vec![None; net.num_pops()];
+    for (post, pop) in net.pops() {
+        // (label, nerve's shift, whether given)
+        let mut shifts: Vec<(String, u8, bool)> = Vec::new();
+        for (e, _, p_post, p) in net.projections() {
+            let (true, Some(Plasticity::Stdp(st))) = (p_post == post, p.plasticity.as_deref()) else { continue };
+            let sy = &prep.syn[e.index()];
+            let biggest = sy.max_abs_weight().max(st.w_max).max(st.w_min.abs());
+            shifts.push((p.label.clone(), st.weight_shift.unwrap_or_else(|| crate::plasticity::stdp::shift_for(biggest)), st.weight_shift.is_some()));
+        }
+        let Some(s) = shifts.iter().map(|x| x.1).max() else { continue };
+        let cell = pop.model.neuron_model().and_then(|m| m.pynn()).map_or("", |m| m.cell);
+        if cell != "IF_curr_exp" {
+            notes.push(format!(
+                "population `{}` ({cell}): sPyNNaker picks its receptors' weight shift from their fan-in statistics, and its learning projections ({}) learned in nerve with shift {s}, words of {} nA; a larger shift on the board learns in coarser words (the script fixes the shift for IF_curr_exp only)",
+                pop.name,
+                shifts.iter().map(|x| x.0.as_str()).collect::<Vec<_>>().join(", "),
+                num(2f64.powi(s as i32 - 15))
+            ));
+            continue;
+        }
+        for (label, own, _) in shifts.iter().filter(|x| x.1 < s) {
+            notes.push(format!(
+                "projection {label}: sPyNNaker holds one weight shift per receptor, set for `{}`'s learning projections to the largest, {s}; {label} learned in nerve with shift {own}, so its words on the board are {}× coarser (give the learning projections onto `{}` one `weight_shift`)",
+                pop.name,
+                1u32 << (s - own),
+                pop.name
+            ));
+        }
+        let exc = summed_input(&receptor_inputs(net, prep, o, post, Receptor::Excitatory));
+        let holds = 65535.0 * 2f64.powi(s as i32 - 15);
+        if exc > holds {
+            notes.push(format!(
+                "population `{}`: the script fixes its excitatory weight shift at {s} (its learning projections', max_expected_summed_weight), where sPyNNaker's ring buffer holds up to {} nA a step; its inputs can sum to {} nA in one step, and coinciding spikes past that saturate on the board (sPyNNaker counts them in its provenance), not in nerve",
+                pop.name,
+                num(holds),
+                num(exc)
+            ));
+        }
+        out[post.index()] = Some([2f64.powi(s as i32 - 1), summed_input(&receptor_inputs(net, prep, o, post, Receptor::Inhibitory))]);
+    }
+    out
+}
+
+fn spynnaker_weight_steps(net: &Network, prep: &Prepared, o: &Options, pinned: &[Option<[f64; 2]>], notes: &mut Vec<String>) {
     for (post, pop) in net.pops() {
         if pop.model.neuron_model().is_none() {
             continue;
         }
-        for receptor in [Receptor::Excitatory, Receptor::Inhibitory] {
-            // (label, |weights|, largest fan-in onto one neuron)
-            let mut projs: Vec<(String, Vec<f64>, u64)> = Vec::new();
-            for (e, _, p_post, p) in net.projections() {
-                if p_post != post || p.receptor != receptor {
-                    continue;
-                }
-                let sy = &prep.syn[e.index()];
-                let w: Vec<f64> = written_weights(net, prep, o, e, post).into_iter().map(f64::abs).collect();
-                let mut fan_in = vec![0u64; pop.size as usize];
-                for &j in sy.post.iter() {
-                    if let Some(c) = fan_in.get_mut(j as usize) {
-                        *c += 1;
-                    }
-                }
-                projs.push((p.label.clone(), w, fan_in.into_iter().max().unwrap_or(0)));
-            }
+        for (r, receptor) in [Receptor::Excitatory, Receptor::Inhibitory].into_iter().enumerate() {
+            let projs = receptor_inputs(net, prep, o, post, receptor);
             let biggest = projs.iter().flat_map(|(_, w, _)| w.iter().copied()).fold(0.0f64, f64::max);
             if biggest == 0.0 {
                 continue;
             }
             let big_label = projs.iter().find(|(_, w, _)| w.contains(&biggest)).map_or(String::new(), |(l, ..)| l.clone());
-            let summed: f64 = projs.iter().map(|(_, w, n)| w.iter().copied().fold(0.0f64, f64::max) * *n as f64).sum();
-            let (lo, hi) = (spynnaker_step(biggest), spynnaker_step(summed.max(biggest)));
+            let summed = summed_input(&projs);
+            let fixed = pinned[post.index()].map(|v| spynnaker_step(v[r]));
+            let (lo, hi) = match fixed {
+                Some(step) => (step, step),
+                None => (spynnaker_step(biggest), spynnaker_step(summed.max(biggest))),
+            };
             for (label, w, _) in &projs {
                 let zero: Vec<f64> = w.iter().copied().filter(|&x| x > 0.0 && x < hi / 2.0).collect();
                 let smallest = w.iter().copied().filter(|&x| x >= hi / 2.0).fold(f64::INFINITY, f64::min);
@@ -973,14 +1051,20 @@ fn spynnaker_weight_steps(net: &Network, prep: &Prepared, o: &Options, notes: &m
                 if coarse {
                     said.push(format!("weight {} nA is held to within ±{:.3e} nA only ({:.1}%)", num(smallest), hi / 2.0, 50.0 * hi / smallest));
                 }
+                let step = match fixed {
+                    Some(step) => format!("{step:.3e} nA (the shift the script fixes for its learning projections)"),
+                    None => format!(
+                        "at least {:.3e} nA (from the largest weight, {} nA of {big_label}) and up to {:.3e} nA (from the summed fan-in, {:.4} nA; its rule where all delays onto the receptor are equal)",
+                        lo,
+                        num(biggest),
+                        hi,
+                        summed
+                    ),
+                };
                 notes.push(format!(
-                    "projection {label}: sPyNNaker rounds the weights onto `{}`'s {} receptor to one step per core, at least {:.3e} nA (from the largest weight, {} nA of {big_label}) and up to {:.3e} nA (from the summed fan-in, {:.4} nA; its rule where all delays onto the receptor are equal): {}",
+                    "projection {label}: sPyNNaker rounds the weights onto `{}`'s {} receptor to one step per core, {step}: {}",
                     pop.name,
                     receptor.name(),
-                    lo,
-                    num(biggest),
-                    hi,
-                    summed,
                     said.join("; ")
                 ));
             }
@@ -1036,6 +1120,33 @@ fn nest_initial_currents(net: &Network) -> Result<()> {
                     ),
                 ));
             }
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a reset at or above the threshold for NEST, whose iaf_psc_exp
+/// refuses it ("Reset potential must be smaller than threshold"), so the
+/// script failed as it set the parameters. nerve runs such a cell (it fires
+/// every step it is not refractory), and so does sPyNNaker.
+fn nest_reset_below_threshold(net: &Network) -> Result<()> {
+    for (_, pop) in net.pops() {
+        let Model::Neuron(nm) = &pop.model else { continue };
+        if nm.model.pynn().is_none_or(|m| m.cell != "IF_curr_exp") {
+            continue;
+        }
+        let (reset, thresh) = (nm.params.get("v_reset"), nm.params.get("v_thresh"));
+        if let Some(i) = (0..pop.size as usize).find(|&i| reset.get(i) >= thresh.get(i)) {
+            return Err(refuse(
+                TARGET,
+                format!("population `{}`", pop.name),
+                format!(
+                    "v_reset {} mV is not below v_thresh {} mV{}: NEST's iaf_psc_exp refuses it (\"Reset potential must be smaller than threshold\"); export for sPyNNaker, or reset below the threshold",
+                    num(reset.get(i)),
+                    num(thresh.get(i)),
+                    if reset.is_uniform() && thresh.is_uniform() { String::new() } else { format!(" (neuron {i})") }
+                ),
+            ));
         }
     }
     Ok(())
