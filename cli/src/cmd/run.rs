@@ -450,7 +450,8 @@ fn run_rank(
         // Probes are written from the run's own table (streamed beyond --max-memory).
         probe_copy_bytes: 0,
     };
-    if a.save_weights.is_some() && m.cores.iter().all(|c| c.plastic.is_empty()) {
+    // Rules, not plastic synapses: a learning projection may have none (its file is then a header).
+    if a.save_weights.is_some() && m.rules.is_empty() {
         return Err(format!("--save-weights: {} has no learning projections (a projection with `plasticity`)", a.image.display()).into());
     }
     // The network read again (the run may have compiled it from this very
@@ -527,8 +528,8 @@ fn run_rank(
     // before the run should) costs neither.
     if let Some(w) = &a.save_weights {
         let learned = m.learned();
-        if learned.is_empty() {
-            return Err(format!("--save-weights: {} has no learning projections (a projection with `plasticity`)", a.image.display()).into());
+        if learned.is_empty() && !a.quiet {
+            eprintln!("note: --save-weights: the learning projections of {} have no synapses; {} holds no rows", a.image.display(), w.display());
         }
         nerve_report::weights::write(w, &learned, m.dt_ms)?;
     }

@@ -468,6 +468,18 @@ const ROWS: &[(&str, &str, Check)] = &[
             "{e}"
         );
         assert!(!d.join("w.Json").exists());
+        // A learning projection without synapses: a file of no rows, said (it was refused as
+        // "has no learning projections").
+        let empty = r#"{"name": "e", "dt_ms": 1.0, "populations": [
+            {"name": "pre", "size": 2, "model": "spike_source_array", "spike_times": [[1.0], [2.0]]},
+            {"name": "post", "size": 2, "model": "lif"}],
+            "projections": [{"pre": "pre", "post": "post", "label": "none", "weight": 0.5,
+              "connector": {"type": "fixed_probability", "p": 0.0},
+              "plasticity": {"type": "stdp", "timing_dependence": {"type": "spike_pair"}, "weight_dependence": {"type": "additive"}}}]}"#;
+        std::fs::write(d.join("empty_stdp.json"), empty).unwrap();
+        let o = nerve(d, "run empty_stdp.json --arch spinnaker --steps 5 --save-weights we.csv");
+        assert_eq!(text(d, "we.csv"), "projection,pre,post,weight,delay\n");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("the learning projections of empty_stdp.json have no synapses"), "{o:?}");
     }),
     ("run", "--save-network", |d| {
         nerve(d, "run stdp.json --arch loihi --steps 30 --save-network sn.json -q");

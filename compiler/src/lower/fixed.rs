@@ -174,6 +174,21 @@ pub fn initial(pop: &Population, name: &str, default: &Values) -> Vec<f64> {
     }
 }
 
+/// Initial values of an integer variable (`loihi_lif`'s u and v): given
+/// values as they are (checked whole by the front end), a uniform draw as
+/// integers spread evenly over lo..=hi. A float draw cut toward zero gave
+/// [-3, 3] as -2..=2 with 0 twice as often, and [0, 1] as all 0.
+pub fn initial_int(pop: &Population, name: &str, default: &Values) -> Vec<i32> {
+    match pop.initial.iter().find(|(k, _)| k == name) {
+        Some((_, Init::Uniform { lo, hi, seed })) => {
+            let (lo, hi) = (lo.ceil(), hi.floor());
+            let mut r = Rng::new(*seed, stream::INITIAL);
+            (0..pop.size as usize).map(|_| (lo + ((hi - lo + 1.0) * r.f64()).floor()).min(hi) as i32).collect()
+        }
+        _ => initial(pop, name, default).iter().map(|&x| x as i32).collect(),
+    }
+}
+
 /// Declares a population's input ports: each port's exponent parameter
 /// (`e0`, `e1`, …, after the model's own parameters) and its input
 /// (`{exc}0` for excitatory ports, `inh1` for inhibitory ones).

@@ -11,7 +11,7 @@ use nerve_isa::kernel::builder::KernelBuilder;
 
 use super::{Cx, Initial, Default::*, NeuronModel, ParamSpec, Params, Range::*, VarSpec};
 use crate::error::{CompileError, Result};
-use crate::lower::fixed::{declare_ports, finish, initial, sum_ports};
+use crate::lower::fixed::{declare_ports, finish, initial_int, sum_ports};
 use crate::lower::quant::{mantissa_span, measure, ring_load, Port, ProjQuant, QuantRule};
 use crate::lower::{bad, Body, Incoming, Lowered, ParamVals};
 use crate::net::model::*;
@@ -287,8 +287,8 @@ fn lower_loihi(arch: &Arch, pop: &Population, p: &LoihiParams, incoming: &[Incom
         params.push(ParamVals::Uniform((1 << 23) - 1)); // nengo-loihi default vmax (vmax_exp = 7)
     }
     params.extend(ports.iter().map(|p| ParamVals::Uniform(p.exp as i32)));
-    let u0: Vec<i32> = initial(pop, "u", &Values::Scalar(0.0)).iter().map(|&x| x as i32).collect();
-    let v0: Vec<i32> = initial(pop, "v", &Values::Scalar(0.0)).iter().map(|&x| x as i32).collect();
+    let u0 = initial_int(pop, "u", &Values::Scalar(0.0));
+    let v0 = initial_int(pop, "v", &Values::Scalar(0.0));
     let mut state = vec![u0, v0];
     if nengo {
         state.push(vec![0; n]);

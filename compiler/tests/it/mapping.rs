@@ -423,6 +423,34 @@ fn conv_geometry_from_rust_is_checked() {
     assert!(msg.contains("projection k") && msg.contains("0 kernel weights where its shape needs 1"), "{msg}");
 }
 
+/// A uniform initial u or v of `loihi_lif` (integers) is drawn as integers
+/// spread evenly over lo..=hi: a float draw cut toward zero gave [-3, 3] as
+/// -2..=2 with 0 twice as often, and [0, 1] as all 0.
+#[test]
+fn loihi_lif_uniform_initial_values_are_even_integers() {
+    use nerve_isa::image::CoreKind;
+    let counts = |lo: i32, hi: i32| -> std::collections::BTreeMap<i32, usize> {
+        let net = parse(&format!(
+            r#"{{"populations":[{{"name":"n","size":7000,"model":"loihi_lif","params":{{"du":0,"dv":0,"vth":100000}},"initial":{{"v":{{"uniform":[{lo},{hi}],"seed":3}}}}}}]}}"#
+        ));
+        let out = compile(&Arch::builtin("loihi").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+        let slot = out.image.populations[0].vars.iter().find(|x| x.name == "v").unwrap().slot as usize;
+        let mut c = std::collections::BTreeMap::new();
+        for core in &out.image.cores {
+            let CoreKind::Neuron { state, .. } = &core.kind else { continue };
+            for &v in &state[slot] {
+                *c.entry(v).or_insert(0) += 1;
+            }
+        }
+        c
+    };
+    let c = counts(-3, 3);
+    assert_eq!(c.keys().copied().collect::<Vec<_>>(), (-3..=3).collect::<Vec<_>>(), "{c:?}");
+    assert!(c.values().all(|&k| (850..=1150).contains(&k)), "about 1,000 each: {c:?}");
+    let c = counts(0, 1);
+    assert!(c.len() == 2 && c.values().all(|&k| (3200..=3800).contains(&k)), "{c:?}");
+}
+
 /// An initial v past half of v's range (where the LIF kernel holds v, so
 /// that a step's adds cannot wrap) widens the scale: 2047.5 mV at Q20
 /// (±2048 mV) wrapped round to −2048 mV on the first step. One within it
