@@ -394,7 +394,8 @@ pub struct Energy {
     pub per_inference_j: Option<f64>,
     /// Energy × time to solution (per inference where `per_inference_j` is given), J·s.
     pub edp_js: f64,
-    /// Total energy ÷ synaptic events, J (the "all included" figure papers quote).
+    /// Total energy ÷ the network's synaptic events (`NeuroBench::synaptic_ops`, the
+    /// delay relays' left out), J: the "all included" figure papers quote.
     pub per_synaptic_event_j: Option<f64>,
     /// Figures of the profile nobody has published (placeholders): the totals leave them out.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -726,10 +727,20 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
     for pc in out.per_core.iter().filter(|x| !relay[x.population as usize]) {
         own.add(&pc.counts);
     }
+    // A Poisson source runs as a kernel (and is charged, as sPyNNaker's runs on
+    // a core), but has no membrane: NeuroBench's membrane updates and activation
+    // sparsity are of the neurons, as a spike array's are (the small example's
+    // 50 sources made 50,000 of its 550,000 membrane updates).
+    let source: Vec<bool> = m.pops.iter().map(|p| p.model == "spike_source_poisson").collect();
+    let mut neurons_own = nerve_isa::counters::Counts::default();
+    for pc in out.per_core.iter().filter(|x| !relay[x.population as usize] && !source[x.population as usize]) {
+        neurons_own.add(&pc.counts);
+    }
     // One relay per source neuron, each fed by one synapse (`net::delays`).
     let relay_neurons: u64 = m.pops.iter().zip(&relay).filter(|(_, &r)| r).map(|(p, _)| p.size as u64).sum();
     let neuron_steps: u64 =
-        m.cores.iter().filter(|c| matches!(c.run, Run::Kernel { .. }) && !relay[c.pop as usize]).map(|c| c.n as u64).sum::<u64>() * out.steps;
+        m.cores.iter().filter(|c| matches!(c.run, Run::Kernel { .. }) && !relay[c.pop as usize] && !source[c.pop as usize]).map(|c| c.n as u64).sum::<u64>()
+            * out.steps;
     Summary {
         network: m.network.clone(),
         arch: a.name.clone(),
@@ -776,15 +787,17 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
             inference_steps: o.inference_steps,
             per_inference_j,
             edp_js: edp,
-            per_synaptic_event_j: (c.synaptic_events > 0).then(|| total_j / c.synaptic_events as f64),
+            // Over the network's own events: the relays' energy is in the total (what the
+            // chip spends on the network), their events are not the network's.
+            per_synaptic_event_j: (own.synaptic_events > 0).then(|| total_j / own.synaptic_events as f64),
             unknown_figures: a.unknown_energy_figures(),
             by_kind,
         },
         neurobench: NeuroBench {
             synaptic_ops: own.synaptic_events,
             // Spikes of kernel cores' neurons over their neuron-steps: a spike source's spikes have no neuron-steps.
-            activation_sparsity: if neuron_steps > 0 { 1.0 - own.neuron_spikes as f64 / neuron_steps as f64 } else { 1.0 },
-            membrane_updates: own.updates_active + own.updates_idle,
+            activation_sparsity: if neuron_steps > 0 { 1.0 - neurons_own.neuron_spikes as f64 / neuron_steps as f64 } else { 1.0 },
+            membrane_updates: neurons_own.updates_active + neurons_own.updates_idle,
             neurons: m.pops.iter().map(|p| p.size as u64).sum::<u64>() - relay_neurons,
             synapses: m.synapses().saturating_sub(relay_neurons),
             spikes: Some(own.spikes),

@@ -161,6 +161,17 @@ fn activation_sparsity_counts_the_neurons_spikes_only() {
     let (x, fired) = sparsity(5.0);
     assert!(fired > 0 && fired < 10, "the neuron fires on some steps: {fired}");
     assert_eq!(x, 1.0 - fired as f64 / 10.0);
+    // A Poisson source runs as a kernel (charged as one) but has no membrane:
+    // its updates and spikes were in the membrane updates and the sparsity.
+    let net = r#"{"name": "poisson", "dt_ms": 1.0, "populations": [
+      {"name": "src", "size": 16, "model": "spike_source_poisson", "params": {"rate": 500.0}},
+      {"name": "post", "size": 1, "model": "if", "params": {"cm": 1.0, "v_rest": 0.0, "v_reset": 0.0, "v_thresh": 1000.0}}],
+      "projections": [{"pre": "src", "post": "post", "connector": {"type": "all_to_all"}, "weight": 0.01}]}"#;
+    let net = parse_network(net, std::path::Path::new("poisson.json")).unwrap();
+    let out = compile(&Arch::builtin("loihi").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+    let s = run_summary(Machine::load_valid(out.image).unwrap(), 10, 1);
+    assert!(s.counts.neuron_spikes > 0 && s.counts.updates_active + s.counts.updates_idle == 170, "the sources' work is the chip's: {:?}", s.counts);
+    assert_eq!((s.neurobench.membrane_updates, s.neurobench.activation_sparsity), (10, 1.0));
 }
 
 /// 10 spike-array neurons into 10 `if` neurons one to one, 40 ms away:
@@ -208,6 +219,11 @@ fn network_figures_leave_out_delay_relays() {
     assert_eq!((sp_map.neurons, sp_map.synapses, sp_map.relay_neurons, sp_map.relay_synapses), (20, 10, 10, 10));
     // The chip's counts keep the relays' work, which they are charged for.
     assert_eq!((lo.counts.spikes, sp.counts.spikes), (150, 200));
+    // Energy per synaptic event: all the energy, over the network's own events
+    // (it was over the relays' too, 100 here).
+    for s in [&lo, &sp] {
+        assert_eq!(s.energy.per_synaptic_event_j, Some(s.energy.total_j / 50.0));
+    }
     let line = nerve_report::text::run_lines(&sp, 0.0);
     assert!(line.contains("150 spikes (75.00 Hz mean), 50 synaptic events (and the compiler's delay relays: 50 spikes, 50 synaptic events)"), "{line}");
     let line = nerve_report::text::run_lines(&lo, 0.0);
