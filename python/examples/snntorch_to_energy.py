@@ -84,7 +84,9 @@ for arch, img in images.items():
     print(f"time to solution: {r.report['timing']['time_to_solution_s'] * 1e3:.3f} ms for {INFERENCES} inferences")
     print(f"spikes: hidden {len(hidden_n)}, output {len(out_n)}")
     # Output spikes per letter, per inference: the predicted letter is the busiest output neuron.
-    which = (out_t / dt_ms).astype(int) // STEPS_PER_INFERENCE
+    # Times are the CSV's decimals (76.8, not 76.80000000000001): rounded to
+    # their step, not truncated (76.8 / 0.1 is 767.999…).
+    which = np.rint(out_t / dt_ms).astype(int) // STEPS_PER_INFERENCE
     counts = np.zeros((INFERENCES, 7), dtype=int)
     np.add.at(counts, (which, out_n), 1)
     print("output spike counts per inference (rows) and letter (columns):")

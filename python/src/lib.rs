@@ -377,11 +377,14 @@ fn read_source(src: &Source, nir: &NirOptions) -> nerve_compiler::Result<(Networ
 /// `network`: a JSON network or NIR file (str or os.PathLike, by extension),
 /// a dict (the JSON network format), or a `nir.NIRGraph` (written to a
 /// temporary NIR file named `name`.nir and read as a file is).
+/// `arch`: a built-in profile's name, a .toml/.json profile file (str or
+/// os.PathLike) or an `Arch`; "spinnaker" when not given (the CLI's
+/// `--arch` has no default: give it where the chip matters).
 #[pyfunction]
 #[pyo3(
     signature = (network, arch = None, *, seed = None, neurons_per_core = None, placement = None, effort = None, shared_routes = 1.0, dt = None, reset = None, source = "auto", name = None),
     // The defaults shown are those used: None here stands for "not given".
-    text_signature = "(network, arch=None, *, seed=0, neurons_per_core=None, placement=None, effort=60, shared_routes=1.0, dt=None, reset=None, source=\"auto\", name=None)"
+    text_signature = "(network, arch=\"spinnaker\", *, seed=0, neurons_per_core=None, placement=None, effort=60, shared_routes=1.0, dt=None, reset=None, source=\"auto\", name=None)"
 )]
 #[allow(clippy::too_many_arguments)]
 fn compile(
@@ -573,10 +576,28 @@ fn dict_json(py: Python<'_>, d: &Bound<'_, PyDict>) -> PyResult<String> {
     let kw = PyDict::new(py);
     kw.set_item("allow_nan", false)?;
     if let Ok(text) = json.call_method("dumps", (d,), Some(&kw)) {
-        return text.extract();
+        let text: String = text.extract()?;
+        // An int past a float's range (10**400) dumps fine and was then refused
+        // at a column of this text: walked instead, to name its path.
+        if !has_digit_run(&text, 309) {
+            return Ok(text);
+        }
     }
     let plain = plain_json(d.as_any(), "$", 0)?;
     json.call_method("dumps", (plain,), Some(&kw))?.extract()
+}
+
+/// Whether `text` has `n` or more digits in a row (a number no f64 holds
+/// has at least 309; a label may have them too, and costs only the walk).
+fn has_digit_run(text: &str, n: usize) -> bool {
+    let mut run = 0;
+    for b in text.bytes() {
+        run = if b.is_ascii_digit() { run + 1 } else { 0 };
+        if run >= n {
+            return true;
+        }
+    }
+    false
 }
 
 /// `v` as plain JSON values: numpy arrays and scalars (anything with
@@ -588,6 +609,12 @@ fn plain_json<'py>(v: &Bound<'py, PyAny>, path: &str, depth: usize) -> PyResult<
     // dict holding itself would otherwise recurse until the stack ran out.
     if depth > 128 {
         return Err(PyValueError::new_err(format!("{DICT_ORIGIN}: {path}: nested more than 128 deep (a dict or list holding itself?)")));
+    }
+    if v.is_instance_of::<PyInt>() && !v.is_instance_of::<PyBool>() && v.extract::<f64>().is_err() {
+        let digits = v.str()?.to_string().trim_start_matches('-').len();
+        return Err(PyValueError::new_err(format!(
+            "{DICT_ORIGIN}: {path}: an integer of {digits} digits is past the range of JSON numbers nerve reads (a float's, about 1.8e308)"
+        )));
     }
     if v.is_none() || v.is_instance_of::<PyBool>() || v.is_instance_of::<PyInt>() || v.is_instance_of::<PyString>() {
         return Ok(v.clone());
@@ -621,7 +648,12 @@ fn plain_json<'py>(v: &Bound<'py, PyAny>, path: &str, depth: usize) -> PyResult<
         if !x.hasattr("tolist")? {
             return plain_json(&x, path, depth);
         }
-        x
+        // A longdouble's `tolist` is a longdouble again: taken as the float it rounds to.
+        if x.hasattr("__float__")? && !x.hasattr("__len__")? {
+            PyFloat::new(py, x.extract::<f64>()?).into_any()
+        } else {
+            x
+        }
     } else if v.hasattr("__index__")? {
         return py.import("operator")?.call_method1("index", (v,));
     } else if v.hasattr("__float__")? {

@@ -200,6 +200,16 @@ def test_dict_network_values_named_by_json_path():
     net["projections"][0]["weight"] = np.array(2.0)
     net["projections"][0]["delay"] = np.float64(1.0)
     assert nerve.compile(net).to_bytes() == nerve.compile(input_net()).to_bytes()
+    # A longdouble (its tolist is a longdouble again) was "not a JSON value".
+    net = input_net()
+    net["populations"][1]["params"]["tau_m"] = np.longdouble(10.0)
+    net["projections"][0]["weight"] = np.array(2.0, dtype=np.longdouble)
+    assert nerve.compile(net).to_bytes() == nerve.compile(input_net()).to_bytes()
+    # An int past a float's range was refused at a column of the text json.dumps made.
+    net = input_net()
+    net["populations"][1]["params"]["tau_m"] = 10**400
+    with pytest.raises(ValueError, match=r"\$\.populations\[1\]\.params\.tau_m: an integer of 401 digits is past the range"):
+        nerve.compile(net)
 
 
 def test_placement_and_arch_take_pathlike(tmp_path):
@@ -505,6 +515,9 @@ def test_signatures_show_the_defaults():
     run = inspect.signature(nerve.Image.run).parameters
     comp = inspect.signature(nerve.compile).parameters
     assert run["engine"].default == "jit" and comp["source"].default == "auto"
+    # arch showed None, and compiled for spinnaker without a word.
+    assert comp["arch"].default == "spinnaker"
+    assert nerve.compile(input_net()).arch.name == "spinnaker"
     assert (run["threads"].default, run["record_all"].default, comp["seed"].default, comp["effort"].default) == (1, False, 0, 60)
     for f in [nerve.compile, nerve.Image.run, nerve.arch, nerve.load]:
         assert all(p.default is not Ellipsis for p in inspect.signature(f).parameters.values()), inspect.signature(f)
