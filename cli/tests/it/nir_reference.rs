@@ -799,3 +799,30 @@ fn a_leaky_readout_holds_all_its_inputs_at_once() {
         assert!((last - want).abs() <= 1e-3 * want, "{n} inputs of {w}: v settles at {last}, the reference at {want}");
     }
 }
+
+/// A dense projection into a neuron without a bias is written as a Linear,
+/// as docs/nir.md says (it was an Affine of zeros); one with a bias as an
+/// Affine carrying it.
+#[test]
+fn a_projection_without_a_bias_exports_as_a_linear() {
+    use nerve_compiler::export::nir::to_nir;
+    use nerve_compiler::front::nir::model::{Array, NirGraph, NirNode};
+    let arr = |v: &[f64]| Array { data: v.to_vec(), shape: vec![v.len()] };
+    let types = |bias: f64| -> Vec<&'static str> {
+        let nodes = vec![
+            ("in", NirNode::Input { shape: arr(&[1.0]) }),
+            ("w", NirNode::Affine { weight: Array { data: vec![0.5], shape: vec![1, 1] }, bias: arr(&[bias]) }),
+            ("n", NirNode::IF { r: arr(&[1.0]), v_threshold: arr(&[1.0]), v_reset: Some(arr(&[0.0])) }),
+            ("out", NirNode::Output { shape: arr(&[1.0]) }),
+        ];
+        let edges = nodes.windows(2).map(|p| (p[0].0.to_string(), p[1].0.to_string())).collect();
+        let g = NirGraph { nodes: nodes.into_iter().map(|(k, v)| (k.to_string(), v)).collect(), edges, version: None, metadata: vec![("sample_dt".into(), 1e-3)] };
+        let (net, _) = to_network(&g, "b", "b.nir", &NirOptions::default()).unwrap();
+        let out = compile(&Arch::builtin("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+        let mut t: Vec<&str> = to_nir(&net, &out.quant).unwrap().nodes.iter().map(|(_, n)| n.type_name()).collect();
+        t.sort();
+        t
+    };
+    assert_eq!(types(0.0), ["IF", "Input", "Linear", "Output"]);
+    assert_eq!(types(0.25), ["Affine", "IF", "Input", "Output"]);
+}

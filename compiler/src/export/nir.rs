@@ -100,6 +100,10 @@ pub fn to_nir(net: &Network, quant: &[(ProjIx, ProjQuant)]) -> Result<NirGraph> 
     let mut carrier: Vec<Option<ProjIx>> = vec![None; net.num_pops()];
     for (pi, pop) in net.pops() {
         let Some(n) = nir_neuron(&pop.model) else { continue };
+        // No bias, no carrier: a dense projection is then a Linear, as docs/nir.md says (it was an Affine of zeros).
+        if n.bias.iter(pop.size as usize).all(|b| b == 0.0) {
+            continue;
+        }
         let incoming: Vec<&(ProjIx, PopIx, PopIx, &Projection)> = projs.iter().filter(|x| x.2 == pi).collect();
         carrier[pi.index()] = incoming
             .iter()

@@ -28,6 +28,16 @@ pub fn fixed(f: &[f64]) -> Option<(Vec<i32>, u8)> {
     Some((f.iter().map(|x| (x * 2f64.powi(sh)).round() as i32).collect(), sh as u8))
 }
 
+/// Why [`fixed`] refuses `f`, value and limit named (the message said
+/// "out of the fixed-point range" alone, for r = 1e300 as for a NaN).
+pub fn out_of_range(f: &[f64]) -> String {
+    if let Some(x) = f.iter().find(|x| !x.is_finite()) {
+        return format!("{x} is not a finite number");
+    }
+    let m = f.iter().fold(0.0f64, |a, x| a.max(x.abs()));
+    format!("its largest value, {}, is past the {} (2^29) a 32-bit factor holds", crate::error::num(m), crate::error::num(2f64.powi(29)))
+}
+
 /// What a kernel knows of a state's sign (from the weights feeding it and
 /// its initial values), for [`Decay::emit_to_zero_with`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,7 +75,7 @@ impl Decay {
             let c: Vec<i32> = f.iter().map(|&f| (-((1.0 - f) * 4_294_967_296.0).round()).max(i32::MIN as f64) as i32).collect();
             return Ok((Decay::Complement, ParamVals::from_vec(c)));
         }
-        let (q, sh) = fixed(f).ok_or_else(|| bad(pop, format!("{what} is out of the fixed-point range")))?;
+        let (q, sh) = fixed(f).ok_or_else(|| bad(pop, format!("{what} is out of the fixed-point range: {}", out_of_range(f))))?;
         Ok((Decay::Shift(sh), ParamVals::from_vec(q)))
     }
     /// `out ← f·x`, loading the factor into r5, with `tmp` as scratch (may
@@ -148,6 +158,10 @@ pub fn to_fixed(pop: &Population, what: &str, value: f64, per_unit: f64, unit: &
     let r = (value * per_unit).round();
     if !(r.is_finite() && r >= i32::MIN as f64 && r <= i32::MAX as f64) {
         let unit = if unit.is_empty() { String::new() } else { format!(" {unit}") };
+        if !value.is_finite() {
+            // ("bias = NaN does not fit … use smaller values")
+            return Err(bad(pop, format!("{what} = {} is not a finite number", crate::error::num(value))));
+        }
         return Err(bad(
             pop,
             format!(

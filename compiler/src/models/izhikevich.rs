@@ -124,7 +124,7 @@ fn lower_izhikevich(arch: &Arch, pop: &Population, p: &IzkParams, incoming: &[In
     let kg = shared_scale(&[current_scale_of(arch, incoming, Receptor::Excitatory, 1000.0), current_scale_of(arch, incoming, Receptor::Inhibitory, 1000.0)]).min(kv);
     let lsb = 2f64.powi(-kg) / 1000.0;
     let (ports, quant) = assign_scaled(arch, pop, incoming, |_| lsb)?;
-    let fx = |name: &str, f: &[f64]| fixed(f).ok_or_else(|| bad(pop, format!("{name} is out of the fixed-point range")));
+    let fx = |name: &str, f: &[f64]| fixed(f).ok_or_else(|| bad(pop, format!("{name} is out of the fixed-point range: {}", crate::lower::fixed::out_of_range(f))));
     let (k04, sh04) = fx("0.04·dt", &vec![0.04 * dt; n])?;
     let (k5, sh5) = fx("1 + 5·dt", &vec![1.0 + 5.0 * dt; n])?;
     let (kdt, shdt) = fx("dt", &vec![dt; n])?;

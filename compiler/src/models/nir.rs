@@ -192,6 +192,10 @@ const MAX_SCALE: i32 = 62;
 /// A scale exponent `k` (LSB 2^-k) of `quantity` (x or v) within ±MAX_SCALE,
 /// else the population's error naming what asked for it (`why`).
 fn within_scale(pop: &Population, k: f64, what: &str, quantity: &str, why: &str) -> Result<i32> {
+    if !k.is_finite() {
+        // (an infinite bias read as "need x's LSB at 2^inf")
+        return Err(bad(pop, format!("{what} has no fixed-point scale: {why} are not all finite numbers")));
+    }
     if k.abs() > MAX_SCALE as f64 {
         return Err(bad(pop, format!("{what} is out of the fixed-point range: {why} need {quantity}'s LSB at 2^{}, past 2^±{MAX_SCALE}", -k)));
     }
@@ -309,7 +313,7 @@ fn lower_nir(arch: &Arch, pop: &Population, p: &NirNeuron, incoming: &[Incoming]
         ));
     }
     let conv = 2f64.powi(kv - kx); // x LSB → v LSB
-    let fx = |name: &str, f: &[f64]| fixed(f).ok_or_else(|| bad(pop, format!("{name} is out of the fixed-point range")));
+    let fx = |name: &str, f: &[f64]| fixed(f).ok_or_else(|| bad(pop, format!("{name} is out of the fixed-point range: {}", crate::lower::fixed::out_of_range(f))));
     let q = |name: &str, v: &Values, scale: f64| -> Result<Vec<i32>> { (0..n).map(|i| to_fixed(pop, name, v.get(i), scale, "")).collect() };
     let k = p.kind;
     let cuba = matches!(k, NirKind::CubaLI | NirKind::CubaLIF);

@@ -386,7 +386,7 @@ impl Image {
         }
         // As a file is read (`read_file`): the packed arrays decoded last.
         let (decoded, kept) = crate::packed::deferred(|| with_tier!(payload.len(), decode, payload));
-        let (mut img, used): (Image, usize) = decoded.map_err(|e| ImageError::Decode(e.to_string()))?;
+        let (mut img, used): (Image, usize) = decoded.map_err(decode_error)?;
         if used != payload.len() {
             return Err(ImageError::PayloadTrailing { extra: payload.len() - used });
         }
@@ -482,7 +482,7 @@ impl Image {
         if found != crc {
             return Err(ImageError::Checksum { expected: crc, found });
         }
-        let (mut img, stored) = decoded.map_err(|e| ImageError::Decode(e.to_string()))?;
+        let (mut img, stored) = decoded.map_err(decode_error)?;
         if used != len {
             return Err(ImageError::PayloadTrailing { extra: (len - used) as usize });
         }
@@ -545,7 +545,7 @@ impl Image {
             bincode::serde::decode_from_slice(payload, c)
         }
         let (decoded, kept) = crate::packed::deferred_in(buf, |payload| with_tier!(len, decode, payload));
-        let (mut img, used) = decoded.map_err(|e| ImageError::Decode(e.to_string()))?;
+        let (mut img, used) = decoded.map_err(decode_error)?;
         if used != n {
             return Err(ImageError::PayloadTrailing { extra: n - used });
         }
@@ -622,6 +622,14 @@ impl Image {
 mod tests {
     use super::*;
     use crate::image::{GapEdge, RowStart, Synapse};
+
+    /// An instruction's own refusal reads as its words: it read
+    /// `OtherString("`add` does not use field imm, …")`.
+    #[test]
+    fn a_payload_error_reads_as_its_words() {
+        let e = decode_error(bincode::error::DecodeError::OtherString("`add` does not use field imm, which must be zero (found 5)".into())).to_string();
+        assert!(e.ends_with(": `add` does not use field imm, which must be zero (found 5)") && !e.contains("OtherString"), "{e}");
+    }
 
     /// The sample's cores seven times over, each with its own rows,
     /// synapses and gap junctions (decoded only: need not be valid).
@@ -787,4 +795,13 @@ mod tests {
         let e = got.unpack(as_kept(kept), 2, false).expect_err("an array missing").to_string();
         assert!(e.contains("20 packed arrays for 7 cores"), "{e}");
     }
+}
+
+/// A payload that does not decode, in words: an instruction's own check
+/// (`Instr`'s deserializer) read as `OtherString("…")`, bincode's Debug.
+fn decode_error(e: bincode::error::DecodeError) -> ImageError {
+    ImageError::Decode(match e {
+        bincode::error::DecodeError::OtherString(s) => s,
+        e => e.to_string(),
+    })
 }

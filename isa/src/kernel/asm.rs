@@ -137,7 +137,7 @@ pub fn assemble(text: &str) -> Result<Kernel, AsmError> {
             };
             let slot = |tok: &str, prefix: &str, names: &[String], what: &str| -> Result<u8, AsmError> {
                 if let Some(v) = numeric_slot(tok, prefix) {
-                    return u8::try_from(v).map_or_else(|_| err(line, format!("{what} slot {v} out of range")), Ok);
+                    return u8::try_from(v).map_or_else(|_| err(line, format!("{what} slot {v} out of range 0..=255 (and a slot must be declared)")), Ok);
                 }
                 match names.iter().position(|n| n == tok) {
                     Some(i) => Ok(i as u8),
@@ -151,13 +151,21 @@ pub fn assemble(text: &str) -> Result<Kernel, AsmError> {
                 Operand::Rc => ins.rc = reg(tok)?,
                 Operand::Imm => {
                     let v = parse_int(tok).map_or_else(|| err(line, format!("expected an integer, found `{tok}`")), Ok)?;
-                    // Accept both signed and unsigned 32-bit spellings (0xffffffff == -1).
+                    // A hex or binary bit pattern may be spelled unsigned (0xffffffff == -1);
+                    // a decimal is a value, and 3000000000 became -1294967296 without a word.
+                    let body = tok.trim_start_matches(['-', '+']);
+                    let pattern = ["0x", "0X", "0b"].iter().any(|p| body.starts_with(p));
                     ins.imm = if (i32::MIN as i64..=i32::MAX as i64).contains(&v) {
                         v as i32
-                    } else if (0..=u32::MAX as i64).contains(&v) {
+                    } else if pattern && (0..=u32::MAX as i64).contains(&v) {
                         v as u32 as i32
+                    } else if pattern {
+                        return err(line, format!("immediate {tok} does not fit in 32 bits"));
                     } else {
-                        return err(line, format!("immediate {v} does not fit in 32 bits"));
+                        return err(
+                            line,
+                            format!("immediate {v} does not fit a signed 32-bit value ({}..={}; a bit pattern may be written in hex, 0x…)", i32::MIN, i32::MAX),
+                        );
                     };
                 }
                 Operand::Aux { min, max } => {

@@ -118,6 +118,12 @@ fn assembler_errors_name_the_line() {
     assert!(e.contains("r0..r15"), "{e}");
     let e = assemble(".kernel k\n    movi r1, 0x1_0000_0000\n").unwrap_err().to_string();
     assert!(e.contains("32 bits"), "{e}");
+    // A decimal is a value: 3000000000 became -1294967296 without a word; a hex pattern stays a pattern.
+    let e = assemble(".kernel k\n    addi r0, r0, 3000000000\n").unwrap_err().to_string();
+    assert!(e.contains("line 2") && e.contains("immediate 3000000000 does not fit a signed 32-bit value (-2147483648..=2147483647"), "{e}");
+    assert_eq!(assemble(".kernel k\n    addi r0, r0, 0xffffffff\n").unwrap().code[0].imm, -1);
+    let e = assemble(".kernel k\n.state v\n    lds r0, s[256]\n").unwrap_err().to_string();
+    assert!(e.contains("state slot 256 out of range 0..=255"), "{e}");
     let e = assemble(".kernel k\n.state v, v\n").unwrap_err().to_string();
     assert!(e.contains("duplicate state name `v`"), "{e}");
     // Slots are numbered by their place: an empty name was dropped, and `w` became slot 1.

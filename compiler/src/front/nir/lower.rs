@@ -1613,6 +1613,35 @@ mod tests {
         assert!(warnings(&readout(li)).is_empty());
     }
 
+    /// A factor or bias no fixed point holds names its value and the limit
+    /// (r = 1e300 said "the input coefficient is out of the fixed-point
+    /// range"; an infinite bias "need x's LSB at 2^inf").
+    #[test]
+    fn values_past_the_fixed_point_are_named() {
+        let compile_err = |node: NirNode, bias: f64| {
+            let g = graph(
+                vec![
+                    ("in", NirNode::Input { shape: arr(&[1.0]) }),
+                    ("w", NirNode::Affine { weight: Array { data: vec![1.0], shape: vec![1, 1] }, bias: arr(&[bias]) }),
+                    ("n", node),
+                    ("out", NirNode::Output { shape: arr(&[1.0]) }),
+                ],
+                &[("in", "w"), ("w", "n"), ("n", "out")],
+            );
+            let (net, _) = to_network(&g, "g", "g.nir", &NirOptions::default()).unwrap();
+            crate::compile::compile(&nerve_isa::arch::Arch::builtin("spinnaker").unwrap(), &net, &Default::default(), &mut |_| {})
+                .map(|_| ())
+                .unwrap_err()
+                .to_string()
+        };
+        let lif =
+            NirNode::LIF { tau: Array::scalar(1e-2), r: Array::scalar(1e300), v_leak: Array::scalar(0.0), v_threshold: Array::scalar(1.0), v_reset: None };
+        let e = compile_err(lif, 0.0);
+        assert!(e.contains("the input coefficient is out of the fixed-point range: its largest value, ") && e.contains("(2^29)"), "{e}");
+        let e = compile_err(NirNode::I { r: Array::scalar(1.0) }, f64::INFINITY);
+        assert!(e.contains("are not all finite numbers") && !e.contains("2^inf"), "{e}");
+    }
+
     #[test]
     fn conv_geometry_errors_name_the_node() {
         let w = Array { data: vec![1.0; 2 * 3 * 3], shape: vec![2, 1, 3, 3] };
