@@ -618,6 +618,15 @@ impl Image {
     }
 }
 
+/// A payload that does not decode, in words: an instruction's own check
+/// (`Instr`'s deserializer) read as `OtherString("…")`, bincode's Debug.
+fn decode_error(e: bincode::error::DecodeError) -> ImageError {
+    ImageError::Decode(match e {
+        bincode::error::DecodeError::OtherString(s) => s,
+        e => e.to_string(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -795,13 +804,4 @@ mod tests {
         let e = got.unpack(as_kept(kept), 2, false).expect_err("an array missing").to_string();
         assert!(e.contains("20 packed arrays for 7 cores"), "{e}");
     }
-}
-
-/// A payload that does not decode, in words: an instruction's own check
-/// (`Instr`'s deserializer) read as `OtherString("…")`, bincode's Debug.
-fn decode_error(e: bincode::error::DecodeError) -> ImageError {
-    ImageError::Decode(match e {
-        bincode::error::DecodeError::OtherString(s) => s,
-        e => e.to_string(),
-    })
 }
