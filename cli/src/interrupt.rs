@@ -17,7 +17,7 @@ pub fn install() {
     std::thread::spawn(move || {
         if let Some(sig) = signals.forever().next() {
             nerve_isa::files::remove_unfinished();
-            eprintln!("\ninterrupted: stopped, its unfinished files removed");
+            crate::out::errln!("\ninterrupted: stopped, its unfinished files removed");
             std::process::exit(128 + sig);
         }
     });

@@ -79,7 +79,7 @@ fn usage_error(e: clap::Error) -> ! {
     let usage = cmd.clone().render_usage().to_string();
     let text = e.render().to_string();
     let fixed: Vec<&str> = text.lines().map(|l| if l.starts_with("Usage: ") { usage.trim_end() } else { l }).collect();
-    eprintln!("{}", fixed.join("\n"));
+    crate::out::errln!("{}", fixed.join("\n"));
     std::process::exit(e.exit_code())
 }
 
@@ -115,13 +115,13 @@ fn main() -> ExitCode {
 /// An error and its causes on stderr, as every command ends with one.
 fn say_error(e: &(dyn std::error::Error + 'static)) {
     let mut said = e.to_string();
-    eprintln!("error: {said}");
+    crate::out::errln!("error: {said}");
     let mut src = e.source();
     while let Some(s) = src {
         // A cause the message already quotes is not said twice.
         let text = s.to_string();
         if !said.contains(&text) {
-            eprintln!("  caused by: {text}");
+            crate::out::errln!("  caused by: {text}");
             said.push_str(&text);
         }
         src = s.source();

@@ -56,7 +56,7 @@ mod imp {
             let print = std::panic::take_hook();
             std::panic::set_hook(Box::new(move |info| {
                 print(info);
-                eprintln!("error: rank {rank} of {size} failed (a bug: please report); the job is ended");
+                crate::out::errln!("error: rank {rank} of {size} failed (a bug: please report); the job is ended");
                 std::process::abort();
             }));
         }

@@ -16,7 +16,7 @@ pub fn take_stdout() {
 
 pub fn write(args: std::fmt::Arguments) {
     if TAKEN.load(Ordering::Relaxed) {
-        eprint!("{args}");
+        write_err(args);
         return;
     }
     let mut o = std::io::stdout().lock();
@@ -24,9 +24,24 @@ pub fn write(args: std::fmt::Arguments) {
         if e.kind() == ErrorKind::BrokenPipe {
             std::process::exit(0);
         }
-        eprintln!("error: cannot write to standard output: {e}");
+        write_err(format_args!("error: cannot write to standard output: {e}\n"));
         std::process::exit(1);
     }
+}
+
+/// Standard error, whose failure is ignored: `eprintln!` panics when no one
+/// reads it (a pipeline whose reader is gone), and the panic of the signal
+/// thread left Ctrl-C and SIGTERM unanswered for the rest of a run, the one
+/// of a note before the recordings were written lost them (exit 101).
+pub fn write_err(args: std::fmt::Arguments) {
+    let mut e = std::io::stderr().lock();
+    let _ = e.write_fmt(args).and_then(|_| e.flush());
+}
+
+/// `eprintln!` through [`write_err`].
+macro_rules! errln {
+    () => { $crate::out::write_err(format_args!("\n")) };
+    ($($t:tt)*) => { $crate::out::write_err(format_args!("{}\n", format_args!($($t)*))) };
 }
 
 /// `print!` through [`write`].
@@ -40,4 +55,4 @@ macro_rules! outln {
     ($($t:tt)*) => { $crate::out::write(format_args!("{}\n", format_args!($($t)*))) };
 }
 
-pub(crate) use {out, outln};
+pub(crate) use {errln, out, outln};

@@ -69,7 +69,7 @@ pub(crate) fn csv_rows(w: &mut impl Write, pop: &str, var: &str, scale: f64, off
     let head = format!("{pop},{var},");
     let mut digits = [0u8; 10];
     for (k, row) in rows.iter().enumerate() {
-        let time = crate::spikes::fmt_time((first + k as u64) as f64 * dt);
+        let time = crate::spikes::fmt_time((first + k as u64) as f64 * dt, dt);
         for (i, &x) in row.iter().enumerate() {
             w.write_all(head.as_bytes())?;
             w.write_all(crate::spikes::decimal(i as u32, &mut digits))?;

@@ -350,7 +350,7 @@ pub fn threads_warning(m: &Machine, threads: usize, asked: &str) -> Option<Strin
 pub fn late_inputs_note(late: usize, dt_ms: f64, steps: u64, more: &str) -> String {
     format!(
         "{late} input spike(s) fall at or after {} ms, in step {steps} or later, after this {steps}-step run: not delivered (run more {more} to reach them)",
-        crate::spikes::fmt_time(late_from_ms(dt_ms, steps)),
+        crate::spikes::fmt_time(late_from_ms(dt_ms, steps), dt_ms),
     )
 }
 

@@ -107,7 +107,7 @@ impl Format {
 use crate::{Error, Result};
 use nerve_compiler::front::dom::shown_key;
 
-/// Reads a spike file (CSV or JSON, by extension).
+/// Reads a spike file (CSV or JSON, by extension or a leading `{`).
 pub fn read(path: &Path) -> Result<Vec<Spike>> {
     read_table(path).map(|t| t.to_spikes())
 }
@@ -125,7 +125,10 @@ pub fn read_table(path: &Path) -> Result<SpikeTable> {
         )));
     }
     let text = nerve_isa::files::text(bytes).map_err(|e| Error::Read { path: path.to_path_buf(), source: e })?;
-    table_of_text(&text, &file, crate::has_extension(path, "json")).map_err(Error::File)
+    // JSON by its name or its first character (a pipe or stdin has no name; a CSV
+    // starts with its header): `--input -` of JSON was read as a CSV and refused.
+    let json = crate::has_extension(path, "json") || text.trim_start_matches('\u{feff}').trim_start().starts_with('{');
+    table_of_text(&text, &file, json).map_err(Error::File)
 }
 
 /// Parses a spike file's text (JSON or CSV); errors name `file` and the line or JSON path.
@@ -246,14 +249,22 @@ pub fn write_npy_header(w: &mut impl Write, dict: &str) -> std::io::Result<()> {
     w.write_all(h.as_bytes())
 }
 
-/// Times print with enough digits to round-trip the step they came from.
-pub fn fmt_time(t: f64) -> String {
-    let s = format!("{t:.6}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s.is_empty() {
+/// A time `t` of a run of step `dt` (ms) as the files print it: to the µs
+/// where dt is a whole number of µs (every step exact, and the cheap
+/// form: it runs once per recorded step); else to 12 significant digits
+/// (dt 0.0015 µs printed step 1 as 0.000002 and step 3 as 0.000005).
+pub fn fmt_time(t: f64, dt: f64) -> String {
+    let us = dt * 1e6;
+    if (us - us.round()).abs() <= 1e-9 * us.max(1.0) {
+        let s = format!("{t:.6}");
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        return if s.is_empty() || s == "-0" { "0".into() } else { s.to_string() };
+    }
+    let x = nerve_isa::significant12(t);
+    if x == 0.0 {
         "0".into()
     } else {
-        s.to_string()
+        format!("{x}")
     }
 }
 
@@ -262,7 +273,7 @@ pub fn fmt_time(t: f64) -> String {
 /// 0.3 (three steps of 0.1 ms), so that `time == 0.3` found nothing.
 pub fn steps_ms(steps: u32, dt_ms: f64) -> f64 {
     let t = steps as f64 * dt_ms;
-    fmt_time(t).parse().unwrap_or(t)
+    fmt_time(t, dt_ms).parse().unwrap_or(t)
 }
 
 /// `steps_ms` of the last step asked for, kept (a run's spikes come step
@@ -351,7 +362,7 @@ impl CsvLines {
         let mut digits = [0u8; 10];
         for e in spikes {
             if self.time.0 != e.step {
-                self.time = (e.step, fmt_time(e.step as f64 * self.dt_ms));
+                self.time = (e.step, fmt_time(e.step as f64 * self.dt_ms, self.dt_ms));
             }
             w.write_all(names[e.pop as usize].as_bytes())?;
             w.write_all(b",")?;
@@ -390,7 +401,7 @@ impl JsonLines {
         let mut digits = [0u8; 10];
         for (k, e) in spikes.iter().enumerate() {
             if self.time.0 != e.step {
-                self.time = (e.step, fmt_time(e.step as f64 * self.dt_ms));
+                self.time = (e.step, fmt_time(e.step as f64 * self.dt_ms, self.dt_ms));
             }
             w.write_all(if first && k == 0 { b"\n  {\"population\": " } else { b",\n  {\"population\": " })?;
             w.write_all(self.names[e.pop as usize].as_bytes())?;
@@ -436,6 +447,30 @@ pub(crate) fn npy_record(w: &mut impl Write, pop: u32, neuron: u32, time_ms: f64
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Times are t·dt: at a dt that is no whole number of µs they were cut to
+    /// the µs (dt 0.0015 µs: step 1 at 0.000002, step 3 at 0.000005 ms); at
+    /// one that is, printed as before (0.3, not 0.30000000000000004).
+    /// JSON told by its first character where the name says nothing (a pipe).
+    #[test]
+    fn json_spikes_are_told_by_their_content() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("spikes.txt");
+        std::fs::write(&p, "\u{feff} {\"spikes\": [{\"population\": \"in\", \"neuron\": 2, \"time\": 1.5}]}").unwrap();
+        let s = read(&p).unwrap();
+        assert_eq!(s.len(), 1);
+        assert_eq!((s[0].population.as_str(), s[0].neuron, s[0].time_ms), ("in", 2, 1.5));
+    }
+
+    #[test]
+    fn times_keep_the_digits_their_step_needs() {
+        assert_eq!([1, 3].map(|k| fmt_time(k as f64 * 1.5e-6, 1.5e-6)), ["0.0000015", "0.0000045"]);
+        assert_eq!(steps_ms(3, 1.5e-6), 4.5e-6);
+        assert_eq!(fmt_time(3.0 * 0.1, 0.1), "0.3");
+        assert_eq!(fmt_time(0.0, 0.1), "0");
+        assert_eq!(fmt_time(4294967295.0 * 1e-6, 1e-6), "4294.967295");
+        assert_eq!(fmt_time(2.0 / 30.0, 1.0 / 30.0), "0.0666666666667");
+    }
 
     #[test]
     fn an_npy_recording_as_input_says_what_is_accepted() {

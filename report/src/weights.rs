@@ -30,7 +30,8 @@ pub fn write(path: &Path, learned: &[Learned], dt_ms: f64) -> Result<()> {
             let name = csv_field(&l.projection);
             for s in &l.synapses {
                 // invariant: writing into a Vec<u8> cannot fail
-                writeln!(buf, "{name},{},{},{},{}", s.pre, s.post, s.weight, crate::spikes::fmt_time(s.delay as f64 * dt_ms)).expect("a Vec takes writes");
+                writeln!(buf, "{name},{},{},{},{}", s.pre, s.post, s.weight, crate::spikes::fmt_time(s.delay as f64 * dt_ms, dt_ms))
+                    .expect("a Vec takes writes");
             }
         }
     }

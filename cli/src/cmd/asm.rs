@@ -37,7 +37,7 @@ pub fn run(a: AsmArgs) -> Result<()> {
     if let Some(out) = a.output {
         let bytes: Vec<u8> = k.code.iter().flat_map(|i| i.encode().to_le_bytes()).collect();
         nerve_report::write_file(&out, &bytes)?;
-        eprintln!("wrote {} ({} bytes)", out.display(), k.code.len() * 8);
+        crate::out::errln!("wrote {} ({} bytes)", out.display(), k.code.len() * 8);
     }
     Ok(())
 }

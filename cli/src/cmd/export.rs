@@ -219,12 +219,12 @@ pub fn run(a: ExportArgs) -> Result<()> {
             }
             // Warnings, printed even with --quiet.
             for n in spinnaker::notes(&tables) {
-                eprintln!("warning: {n}");
+                crate::out::errln!("warning: {n}");
             }
             let entries: usize = tables.iter().map(|t| t.entries.len()).sum();
             let largest = tables.iter().map(|t| t.entries.len()).max().unwrap_or(0);
             if !quiet {
-                eprintln!(
+                crate::out::errln!(
                     "wrote {}{} ({} chips, {entries} {} entries, largest table {largest} of {})",
                     a.output.display(),
                     a.binary.as_ref().map_or(String::new(), |b| format!(" and {}", b.display())),
@@ -247,7 +247,7 @@ pub fn run(a: ExportArgs) -> Result<()> {
             let g = nerve_compiler::export::nir::to_nir(&net, &prep.quant)?;
             nerve_compiler::export::nir::write_nir(&g, &a.output)?;
             if !quiet {
-                eprintln!("wrote {} ({} nodes, {} edges; weights as quantised for `{}`)", a.output.display(), g.nodes.len(), g.edges.len(), arch.name);
+                crate::out::errln!("wrote {} ({} nodes, {} edges; weights as quantised for `{}`)", a.output.display(), g.nodes.len(), g.edges.len(), arch.name);
             }
             Ok(())
         }
@@ -379,9 +379,13 @@ fn write_script(path: &Path, s: &pynn::Script, inputs: &[&Path], quiet: bool) ->
     if quiet {
         return Ok(());
     }
-    eprintln!("wrote {}{}", path.display(), if s.data.is_empty() { String::new() } else { format!(" and {} data file(s) in {}", s.data.len(), s.data_dir) });
+    crate::out::errln!(
+        "wrote {}{}",
+        path.display(),
+        if s.data.is_empty() { String::new() } else { format!(" and {} data file(s) in {}", s.data.len(), s.data_dir) }
+    );
     for n in &s.notes {
-        eprintln!("note: {n}");
+        crate::out::errln!("note: {n}");
     }
     Ok(())
 }

@@ -51,13 +51,13 @@ pub fn run(a: ReportArgs) -> Result<()> {
     if let Some(p) = &a.plots {
         let files = nerve_report::plots::write_all(p, &s)?;
         if !a.quiet {
-            eprintln!("wrote {} pictures into {}", files.len(), p.display());
+            crate::out::errln!("wrote {} pictures into {}", files.len(), p.display());
         }
     }
     if let (Some(p), Some(html)) = (&a.html, html) {
         nerve_report::write_file(p, html.as_bytes())?;
         if !a.quiet {
-            eprintln!("wrote {}", p.display());
+            crate::out::errln!("wrote {}", p.display());
         }
     }
     Ok(())

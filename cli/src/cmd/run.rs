@@ -400,13 +400,13 @@ fn run_rank(
     // core, and only those can outnumber the CPUs. (Over ranks, counted over
     // every rank's cores: a rank runs no more.)
     match (session::threads_warning(&m, a.threads, &format!("--threads {}", a.threads)), rank) {
-        (Some(w), 0) => eprintln!("warning: {w}"),
+        (Some(w), 0) => crate::out::errln!("warning: {w}"),
         // The warning says how many run; otherwise fewer than asked is said
         // here (it decides, too, whether --pin auto pins).
         (None, 0) if !quiet && a.threads > 0 => {
             let used = nerve_emulator::engine::threads_used(&m, a.threads);
             if used < a.threads {
-                eprintln!("note: --threads {}: {used} run, as the image's {} core(s) divide (at most one thread per core)", a.threads, m.cores.len());
+                crate::out::errln!("note: --threads {}: {used} run, as the image's {} core(s) divide (at most one thread per core)", a.threads, m.cores.len());
             }
         }
         _ => {}
@@ -486,13 +486,13 @@ fn run_rank(
         return Ok(());
     }
     if ran.late_inputs > 0 && !quiet {
-        eprintln!("note: {}", session::late_inputs_note(ran.late_inputs, m.dt_ms, a.steps, "--steps"));
+        crate::out::errln!("note: {}", session::late_inputs_note(ran.late_inputs, m.dt_ms, a.steps, "--steps"));
     }
     match ran.streamed {
         // Written as the run went.
         Some(chunk) => {
             if !a.quiet {
-                eprintln!(
+                crate::out::errln!(
                     "note: the recordings could exceed --max-memory {}: written to their files as the run went, {chunk} steps at a time",
                     fmt_bytes(a.max_memory)
                 );
@@ -529,12 +529,12 @@ fn run_rank(
     if let Some(w) = &a.save_weights {
         let learned = m.learned();
         if learned.is_empty() && !a.quiet {
-            eprintln!("note: --save-weights: the learning projections of {} have no synapses; {} holds no rows", a.image.display(), w.display());
+            crate::out::errln!("note: --save-weights: the learning projections of {} have no synapses; {} holds no rows", a.image.display(), w.display());
         }
         nerve_report::weights::write(w, &learned, m.dt_ms)?;
     }
     if let (Some(p), Some(read)) = (&a.save_network, &to_save) {
-        save_network(read, p, ran.machine, a.steps, compiled.as_ref().map(|(arch, run)| (arch, run, &a.build)), a.quiet)?;
+        save_network(read, p, ran.machine, a.steps, &request.input_tables, compiled.as_ref().map(|(arch, run)| (arch, run, &a.build)), a.quiet)?;
     }
     if a.json {
         crate::out::outln!("{}", serde_json::to_string(&summary)?);
@@ -574,6 +574,7 @@ fn save_network(
     to: &Path,
     m: Machine,
     steps: u64,
+    inputs: &[nerve_report::session::InputTable],
     compiled: Option<(&Arch, &nerve_compiler::front::resume::Arithmetic, &crate::cmd::compile::BuildArgs)>,
     quiet: bool,
 ) -> Result<()> {
@@ -587,7 +588,44 @@ fn save_network(
     let states: Vec<Vec<(String, Vec<f64>)>> =
         net.pops().map(|(_, p)| m.pops.iter().position(|q| q.name == p.name).map_or_else(Vec::new, |i| m.state_of(i))).collect();
     let in_flight = m.input_in_flight(steps);
-    let written = save_parts(&Saved { net, text, learned: &learned, states: &states, t_end_ms: steps as f64 * m.dt_ms, to, from: &read.file, in_flight })?;
+    // A spike array's schedule as the run held it (--input spikes it was given
+    // too), and the --input spikes the run did not reach, which continue it.
+    let mut schedules: Vec<Option<Vec<Vec<u32>>>> = net
+        .pops()
+        .map(|(_, p)| match p.model {
+            nerve_compiler::net::model::Model::SpikeSourceArray(_) => m.pops.iter().position(|q| q.name == p.name).and_then(|i| m.schedule_of(i)),
+            _ => None,
+        })
+        .collect();
+    for t in inputs {
+        let of: Vec<Option<usize>> = t.table.pops.iter().map(|name| net.pops().position(|(_, p)| p.name == *name)).collect();
+        for &(pop, neuron, time_ms) in &t.table.spikes {
+            let Some(&Some(pi)) = of.get(pop as usize) else { continue };
+            let step = nerve_isa::time::steps_of(time_ms, m.dt_ms);
+            if let (Some(Some(held)), true) = (schedules.get_mut(pi), step >= steps as f64 && step <= u32::MAX as f64) {
+                if let Some(v) = held.get_mut(neuron as usize) {
+                    v.push(step as u32);
+                }
+            }
+        }
+    }
+    for held in schedules.iter_mut().flatten() {
+        for v in held.iter_mut() {
+            v.sort_unstable();
+            v.dedup();
+        }
+    }
+    let written = save_parts(&Saved {
+        net,
+        text,
+        learned: &learned,
+        states: &states,
+        t_end_ms: steps as f64 * m.dt_ms,
+        to,
+        from: &read.file,
+        in_flight,
+        schedules: &schedules,
+    })?;
     nerve_report::write_file(to, written.text.as_bytes())?;
     let mut notes = written.notes.clone();
     if let Some((arch, run, build)) = compiled {
@@ -627,7 +665,7 @@ fn save_network(
     }
     if !quiet {
         for n in notes {
-            eprintln!("note: {n}");
+            crate::out::errln!("note: {n}");
         }
     }
     Ok(())

@@ -621,6 +621,56 @@ fn a_signal_ends_a_run_and_leaves_no_files() {
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|f| f.unwrap().file_name()).collect();
         assert_eq!(left, vec![std::ffi::OsString::from("small.img")], "SIG{signal}: only the image is left");
     }
+    // With standard error a pipe no one reads (`nerve run … 2>&1 | head` whose head
+    // is gone): the handler's message panicked on EPIPE, and SIGTERM then went
+    // unanswered for the rest of the run.
+    let mut child = nerve()
+        .current_dir(dir.path())
+        .args(["run", "small.img", "--steps", "4000000000", "--record", "s.csv", "--max-memory", "1K", "-q"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let pid = child.id();
+    let caught = |pid: u32| -> bool {
+        let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        s.lines().find_map(|l| l.strip_prefix("SigCgt:")).and_then(|m| u64::from_str_radix(m.trim(), 16).ok()).is_some_and(|m| m & 2 != 0)
+    };
+    let t0 = std::time::Instant::now();
+    while !caught(pid) {
+        assert!(t0.elapsed().as_secs() < 60, "no handler in a minute");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap().success());
+    let t0 = std::time::Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if t0.elapsed().as_secs() >= 20 {
+            let _ = child.kill();
+            panic!("SIGTERM with standard error closed: still running after 20 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(143));
+    assert!(!dir.path().join("s.csv").exists(), "the unfinished recording is removed");
+    // A note to a closed standard error (inputs past the run's end) panicked (exit 101)
+    // before the recording was written.
+    std::fs::write(dir.path().join("in.json"), r#"{"name": "i", "dt_ms": 1.0, "populations": [{"name": "in", "size": 1, "model": "input"}, {"name": "n", "size": 1, "model": "lif"}], "projections": [{"pre": "in", "post": "n", "connector": {"type": "one_to_one"}, "weight": 1.0}]}"#).unwrap();
+    std::fs::write(dir.path().join("late.csv"), "population,neuron,time\nin,0,1.0\nin,0,500.0\n").unwrap();
+    let mut child = nerve()
+        .current_dir(dir.path())
+        .args(["run", "in.json", "--arch", "spinnaker", "--steps", "100", "--input", "late.csv", "--record-all", "--record", "late_out.csv"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert!(std::fs::read_to_string(dir.path().join("late_out.csv")).unwrap().starts_with("population,neuron,time"));
     // Under nohup, SIGHUP (a closed terminal) leaves the run going.
     let mut child = Command::new("nohup")
         .arg(env!("CARGO_BIN_EXE_nerve"))
@@ -662,6 +712,37 @@ fn save_network_takes_a_json_network_whatever_its_name() {
     let out = nerve().current_dir(dir.path()).args(["run", "n.img", "--steps", "10", "-q", "--save-network", "t.json"]).output().unwrap();
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.code() == Some(2) && e.contains("--save-network rewrites a JSON network"), "{e}");
+}
+
+/// `--save-network` keeps a spike array's spikes that `--input` gave it and
+/// the run did not reach (they were dropped: the array kept only its own),
+/// shifted as its own are; and the network's own JSON spikes read from a pipe
+/// (`--input -`) are told JSON by their `{`.
+#[test]
+fn save_network_keeps_input_spikes_given_to_a_spike_array() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.json"),
+        r#"{"name": "a", "dt_ms": 1.0, "populations": [
+            {"name": "arr", "size": 2, "model": "spike_source_array", "spike_times": [[150.0], []]},
+            {"name": "n", "size": 2, "model": "lif"}],
+            "projections": [{"pre": "arr", "post": "n", "connector": {"type": "one_to_one"}, "weight": 0.1}]}"#,
+    )
+    .unwrap();
+    let json_in = r#"{"spikes": [{"population": "arr", "neuron": 1, "time": 120.0}, {"population": "arr", "neuron": 0, "time": 30.0}]}"#;
+    let mut child = nerve()
+        .current_dir(dir.path())
+        .args(["run", "a.json", "--arch", "spinnaker", "--steps", "100", "--input", "-", "--save-network", "c.json", "-q"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child.stdin.take().unwrap().write_all(json_in.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("c.json")).unwrap()).unwrap();
+    assert_eq!(saved["populations"][0]["spike_times"], serde_json::json!([[50.0], [20.0]]));
 }
 
 /// Processes writing one output at once (a command started by `mpirun -np

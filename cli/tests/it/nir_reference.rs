@@ -816,7 +816,8 @@ fn a_projection_without_a_bias_exports_as_a_linear() {
             ("out", NirNode::Output { shape: arr(&[1.0]) }),
         ];
         let edges = nodes.windows(2).map(|p| (p[0].0.to_string(), p[1].0.to_string())).collect();
-        let g = NirGraph { nodes: nodes.into_iter().map(|(k, v)| (k.to_string(), v)).collect(), edges, version: None, metadata: vec![("sample_dt".into(), 1e-3)] };
+        let g =
+            NirGraph { nodes: nodes.into_iter().map(|(k, v)| (k.to_string(), v)).collect(), edges, version: None, metadata: vec![("sample_dt".into(), 1e-3)] };
         let (net, _) = to_network(&g, "b", "b.nir", &NirOptions::default()).unwrap();
         let out = compile(&Arch::builtin("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
         let mut t: Vec<&str> = to_nir(&net, &out.quant).unwrap().nodes.iter().map(|(_, n)| n.type_name()).collect();

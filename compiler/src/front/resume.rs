@@ -44,6 +44,11 @@ pub struct Saved<'a> {
     /// their delay before its end; the machine's `input_in_flight`):
     /// `None` when that cannot be told.
     pub in_flight: Option<bool>,
+    /// Per population (network order): a spike array's spikes as the run
+    /// held them, per neuron, in steps (the network's and those `--input`
+    /// gave it); `None` (or an empty list) to take the network's own. The
+    /// spikes `--input` gave an array were dropped from the saved network.
+    pub schedules: &'a [Option<Vec<Vec<u32>>>],
 }
 
 /// An error of `--save-network TO`, naming the file it would have written.
@@ -143,15 +148,13 @@ pub fn save_parts(s: &Saved) -> Result<Written> {
                     }
                 }
                 Model::SpikeSourceArray(times) => {
-                    let shifted: Vec<Vec<f64>> = times
+                    let steps: Vec<Vec<f64>> = match s.schedules.get(pi.index()).and_then(|x| x.as_ref()) {
+                        Some(held) => held.iter().map(|v| v.iter().map(|&k| k as f64).collect()).collect(),
+                        None => times.iter().map(|ts| ts.iter().map(|&t| nerve_isa::time::steps_of(t, net.dt_ms)).collect()).collect(),
+                    };
+                    let shifted: Vec<Vec<f64>> = steps
                         .iter()
-                        .map(|ts| {
-                            ts.iter()
-                                .map(|&t| net.dt_ms * nerve_isa::time::steps_of(t, net.dt_ms) - s.t_end_ms)
-                                .filter(|&t| t >= -1e-9)
-                                .map(|t| t.max(0.0))
-                                .collect()
-                        })
+                        .map(|ts| ts.iter().map(|&k| net.dt_ms * k - s.t_end_ms).filter(|&t| t >= -1e-9).map(|t| t.max(0.0)).collect())
                         .collect();
                     o.insert("spike_times".into(), json!(shifted));
                 }
@@ -657,6 +660,7 @@ mod tests {
             to: Path::new("s.json"),
             from: Path::new("t.json"),
             in_flight: Some(true),
+            schedules: &[],
         })
         .unwrap();
         (serde_json::from_str(&json).unwrap(), notes)
@@ -740,6 +744,7 @@ mod tests {
                 to: Path::new("s.json"),
                 from: Path::new("t.json"),
                 in_flight: Some(true),
+                schedules: &[],
             })
             .unwrap();
             assert!(notes.iter().any(|n| n.contains("`a`: 2 neuron(s) were refractory")), "{model}: {notes:?}");
@@ -777,9 +782,19 @@ mod tests {
         let net = crate::front::json::parse_network(text, Path::new("t.json")).unwrap();
         let states = vec![Vec::new(); net.num_pops()];
         let notes = |in_flight| {
-            save(&Saved { net: &net, text, learned: &[], states: &states, t_end_ms: 5.0, to: Path::new("s.json"), from: Path::new("t.json"), in_flight })
-                .unwrap()
-                .1
+            save(&Saved {
+                net: &net,
+                text,
+                learned: &[],
+                states: &states,
+                t_end_ms: 5.0,
+                to: Path::new("s.json"),
+                from: Path::new("t.json"),
+                in_flight,
+                schedules: &[],
+            })
+            .unwrap()
+            .1
         };
         assert!(notes(Some(true)).iter().any(|n| n.starts_with("spikes still in flight")));
         assert!(!notes(Some(false)).iter().any(|n| n.contains("in flight")), "{:?}", notes(Some(false)));

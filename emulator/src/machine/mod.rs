@@ -718,6 +718,27 @@ impl Machine {
         self.source_of(pop, neuron).is_ok_and(|(ci, local)| self.scheduled_on(ci, local, step))
     }
 
+    /// The spikes population `pi`'s schedule holds (its spike array and the
+    /// spikes given it since, sent or not), per neuron, as sorted steps;
+    /// `None` for a population that runs no schedule.
+    pub fn schedule_of(&self, pi: usize) -> Option<Vec<Vec<u32>>> {
+        let p = self.pops.get(pi)?;
+        let mut out = vec![Vec::new(); p.size as usize];
+        for sl in &p.slices {
+            let ci = self.cores.binary_search_by_key(&sl.core, |c| c.id).ok()?;
+            let Run::Schedule { events, .. } = &self.cores[ci].run else { return None };
+            for &(step, local) in events {
+                if let Some(v) = out.get_mut((sl.first + local) as usize) {
+                    v.push(step);
+                }
+            }
+        }
+        for v in &mut out {
+            v.sort_unstable();
+        }
+        Some(out)
+    }
+
     /// [`Machine::scheduled`] for population index `pi`.
     pub fn scheduled_at(&self, pi: usize, neuron: u32, step: u32) -> bool {
         self.source_at(pi, neuron).is_ok_and(|(ci, local)| self.scheduled_on(ci, local, step))
