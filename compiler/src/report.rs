@@ -199,5 +199,6 @@ fn refinement_words(r: &Refinement, seed: u64) -> String {
             r.mean_degree,
         ),
     };
-    format!("refined: {tried}, {} to another tile in use, {} accepted", r.weighed, r.accepted)
+    let kept = if r.kept_start { "; it ended worse than it began, so the start was kept" } else { "" };
+    format!("refined: {tried}, {} to another tile in use, {} accepted{kept}", r.weighed, r.accepted)
 }

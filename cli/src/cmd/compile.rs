@@ -53,7 +53,8 @@ pub struct BuildArgs {
     /// Placement refinement effort: annealing moves per slice (0 turns refinement off). The moves
     /// in all are capped at 1e7 / (the slices' mean number of neighbours), at least one per slice,
     /// so that dense slice graphs place in seconds; the mapping report gives the moves tried.
-    /// Refused with a placement file, which is used as it is.
+    /// A refinement that ends worse than it began keeps its start. Refused with a placement file,
+    /// which is used as it is.
     #[arg(long, default_value_t = 60)]
     effort: u32,
     /// Shared routes: a projection's source slices all route to every slice of its target population
@@ -209,7 +210,7 @@ pub fn build(network: InputFile, arch: &Arch, b: &BuildArgs, quiet: bool) -> Res
 /// for a check, nor by every rank).
 pub fn print_warnings(out: &nerve_compiler::compile::Output) {
     for w in &out.report.warnings {
-        eprintln!("warning: {w}");
+        crate::out::errln!("warning: {w}");
     }
 }
 
@@ -228,7 +229,7 @@ pub fn prepare(network: InputFile, arch: &Arch, p: &PrepareArgs, quiet: bool) ->
 fn read(network: InputFile, arch: &Arch, neurons_per_core: Option<u32>, nir: &NirImportArgs, quiet: bool) -> Result<(Network, f64)> {
     if let (Some(k), Some(past)) = (neurons_per_core, Options { neurons_per_core, ..Options::default() }.neurons_per_core_past(arch)) {
         if !quiet {
-            eprintln!("note: --neurons-per-core {k} {past}");
+            crate::out::errln!("note: --neurons-per-core {k} {past}");
         }
     }
     let t_read = std::time::Instant::now();
@@ -261,12 +262,12 @@ pub fn read_network(network: InputFile, nir: &NirImportArgs, quiet: bool) -> Res
     let (net, choice) = nerve_compiler::front::read_input_noting(network, &nir.options()?).map_err(flag_words)?;
     if let Some(c) = choice {
         if !quiet {
-            eprintln!("{}", c.summary());
+            crate::out::errln!("{}", c.summary());
         }
         // Said under -q too: a warning is about the result (what the emulator
         // will compute), not progress, and -q keeps errors and warnings.
         for w in &c.warnings {
-            eprintln!("warning: {w}");
+            crate::out::errln!("warning: {w}");
         }
     }
     Ok(net)

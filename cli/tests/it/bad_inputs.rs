@@ -101,6 +101,8 @@ fn setup(dir: &Path) {
     w("pl_slice.csv", "population,slice,core\nsrc,0,0\nn,5,1\n");
     // A blank line: the lines named are the file's, not counts of rows.
     w("pl_twice.csv", "population,slice,core\nsrc,0,3\n\nn,0,3\n");
+    // Lone \r line ends (an old Mac file): every error said "line 1".
+    w("pl_twice_cr.csv", "population,slice,core\rsrc,0,3\r\rn,0,3\r");
     w("reldelay.json", &one(r#"{"pre":"a","post":"a","weight":1,"delay":40,"connector":{"type":"all_to_all"}}"#));
     w("pl_relay.csv", "population,slice,core\na,0,0\n");
     w("duphdr.csv", "pre,post,weight,weight\n0,0,1.0,50.0\n");
@@ -454,6 +456,7 @@ const ROWS: &[(&str, i32, &[&str])] = &[
         &["placement file pl_slice.csv: line 3: ", "`n` has 1 slices", "slice 5 does not exist"],
     ),
     ("compile good.json --arch spinnaker --placement pl_twice.csv -o out/x.img", 1, &["pl_twice.csv: line 4: core 3 is given twice (first at line 2)"]),
+    ("compile good.json --arch spinnaker --placement pl_twice_cr.csv -o out/x.img", 1, &["pl_twice_cr.csv: line 4: core 3 is given twice (first at line 2)"]),
     // The compiler's delay relays are slices a placement file must place too: said so.
     (
         "compile reldelay.json --arch spinnaker --placement pl_relay.csv -o out/x.img",
