@@ -656,10 +656,25 @@ fn learning_projections_export_or_are_refused() {
         "{:?}",
         s.notes
     );
-    // Inputs that can sum past what the ring buffer holds at that shift: said.
+    // A static weight onto the receptor that no word holds at the learning shift (5 nA at
+    // shift 0, ≈ 2 nA a word at most): the shift is raised to hold it (2: ≈ 8 nA), and said.
     let mut v = stdp_net(pair("additive", 0.0), "excitatory", 0.1);
     v["projections"][1]["weight"] = 5.0.into();
-    v["populations"][1]["size"] = 1.into();
+    let (net, prep) = from_json(&v, "spinnaker");
+    let s = pynn::export(&net, &prep, &pynn::Options::default(), "d").unwrap();
+    assert!(s.text.contains("\"max_expected_summed_weight\": [2.0, 0.0]"), "{}", s.text);
+    assert!(
+        s.notes.iter().any(|n| n.starts_with("projection learn: sPyNNaker holds one weight shift per receptor")
+            && n.contains("at 2, the shift whose words hold static's 4.99987 nA")
+            && n.contains("4× coarser")),
+        "{:?}",
+        s.notes
+    );
+    // Inputs that can sum past what the ring buffer holds at that shift: said.
+    let mut v = stdp_net(pair("additive", 0.0), "excitatory", 0.1);
+    v["projections"][1]["weight"] = 0.3.into();
+    v["populations"][1]["size"] = 10.into();
+    v["populations"][1]["spike_times"] = serde_json::json!(vec![vec![20.0]; 10]);
     let (net, prep) = from_json(&v, "spinnaker");
     let s = pynn::export(&net, &prep, &pynn::Options::default(), "d").unwrap();
     assert!(
@@ -1074,4 +1089,27 @@ fn spinnaker_tables_refuse_gap_junctions_by_population() {
         (e.contains("population `a` (core") || e.contains("population `b` (core")) && e.contains("electrical synapses (gap junctions) join its neurons"),
         "{e}"
     );
+}
+
+/// A `loihi_lif` uniform initial v as the lava script writes it: the
+/// integers the chip starts from (the script kept the old float draw cut
+/// toward zero after the image took integers spread over lo..=hi).
+#[test]
+fn lava_initial_values_are_the_images() {
+    let v = serde_json::json!({"name": "lo", "dt_ms": 1.0, "populations": [
+        {"name": "n", "size": 12, "model": "loihi_lif", "params": {"du": 0, "dv": 0, "vth": 100000},
+         "initial": {"v": {"uniform": [-3, 3], "seed": 5}}}]});
+    let (net, prep) = from_json(&v, "loihi");
+    let s = lava::export(&net, &prep, &lava::Options::default(), "d").unwrap();
+    let out = compile(&Arch::load("loihi").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+    let slot = out.image.populations[0].vars.iter().find(|x| x.name == "v").unwrap().slot as usize;
+    let mut vs: Vec<i32> = Vec::new();
+    for c in &out.image.cores {
+        if let nerve_isa::image::CoreKind::Neuron { state, .. } = &c.kind {
+            vs.extend(&state[slot]);
+        }
+    }
+    assert_eq!(vs.len(), 12);
+    let want = format!("v=np.array([{}])", vs.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "));
+    assert!(s.text.contains(&want), "lacks `{want}`: {}", s.text);
 }

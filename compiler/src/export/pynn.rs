@@ -979,7 +979,21 @@ fn spynnaker_pinned(net: &Network, prep: &Prepared, o: &Options, notes: &mut Vec
             let biggest = sy.max_abs_weight().max(st.w_max).max(st.w_min.abs());
             shifts.push((p.label.clone(), st.weight_shift.unwrap_or_else(|| crate::plasticity::stdp::shift_for(biggest)), st.weight_shift.is_some()));
         }
-        let Some(s) = shifts.iter().map(|x| x.1).max() else { continue };
+        let Some(learned) = shifts.iter().map(|x| x.1).max() else { continue };
+        // At least the shift whose 16-bit word holds every weight onto the receptor:
+        // fixed at a learning projection's, a static 5 nA at shift 0 (≈ 2 nA a word at
+        // most) could not be stored at all.
+        let exc_in = receptor_inputs(net, prep, o, post, Receptor::Excitatory);
+        let (big_label, big) =
+            exc_in.iter().map(|(l, w, _)| (l.as_str(), w.iter().copied().fold(0.0f64, f64::max))).fold(("", 0.0f64), |a, b| if b.1 > a.1 { b } else { a });
+        // sPyNNaker's words are unsigned 16 bits: w·2^(15−S) ≤ 65,535.
+        let fits = (0..=16u8).find(|&k| big * 2f64.powi(15 - k as i32) <= 65535.0).unwrap_or(16);
+        let s = learned.max(fits);
+        let why = if s > learned {
+            format!("the shift whose words hold {big_label}'s {} nA", crate::lower::fixed::approx(big))
+        } else {
+            "the largest of its learning projections'".to_string()
+        };
         let cell = pop.model.neuron_model().and_then(|m| m.pynn()).map_or("", |m| m.cell);
         if cell != "IF_curr_exp" {
             notes.push(format!(
@@ -992,13 +1006,13 @@ fn spynnaker_pinned(net: &Network, prep: &Prepared, o: &Options, notes: &mut Vec
         }
         for (label, own, _) in shifts.iter().filter(|x| x.1 < s) {
             notes.push(format!(
-                "projection {label}: sPyNNaker holds one weight shift per receptor, set for `{}`'s learning projections to the largest, {s}; {label} learned in nerve with shift {own}, so its words on the board are {}× coarser (give the learning projections onto `{}` one `weight_shift`)",
+                "projection {label}: sPyNNaker holds one weight shift per receptor; the script fixes `{}`'s excitatory one at {s}, {why}; {label} learned in nerve with shift {own}, so its words on the board are {}× coarser (give the learning projections onto `{}` that `weight_shift`)",
                 pop.name,
                 1u32 << (s - own),
                 pop.name
             ));
         }
-        let exc = summed_input(&receptor_inputs(net, prep, o, post, Receptor::Excitatory));
+        let exc = summed_input(&exc_in);
         let holds = 65535.0 * 2f64.powi(s as i32 - 15);
         if exc > holds {
             notes.push(format!(

@@ -113,7 +113,12 @@ impl Params {
             Initial::Value(x) => Values::Scalar(x),
             Initial::Param(p) => self.get(p).clone(),
         };
-        crate::lower::fixed::initial(pop, var.name, &default)
+        // An integer variable's uniform draw is of integers (`initial_int`), so that
+        // every reader (the kernel's state, the lava export, --save-network) agrees.
+        match var.int_bits {
+            Some(_) => crate::lower::fixed::initial_int(pop, var.name, &default).into_iter().map(f64::from).collect(),
+            None => crate::lower::fixed::initial(pop, var.name, &default),
+        }
     }
 }
 

@@ -733,6 +733,20 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
         inputs.push((i, x));
     }
     let depth = settle_depths(&flat, &timing, &pop_of, &inputs, file)?;
+    // A raise is a shift of those populations' timelines that the chip's network
+    // does not keep: `export nir` reads its delays with the graph's own depths, and
+    // writes the raise as Delays (its file then means, in NIR, a run whose raised
+    // populations come that much later). Said where it happens.
+    let raised: Vec<String> = (0..flat.nodes.len())
+        .filter(|&k| pop_of.contains_key(&flat.nodes[k].0) && timing.depth[k].is_some_and(|d| depth[k] > d as i64))
+        .map(|k| format!("`{}` by {}", flat.nodes[k].0, depth[k] - timing.depth[k].unwrap_or(0) as i64))
+        .collect();
+    if !raised.is_empty() {
+        choice.warnings.push(format!(
+            "a loop whose Delay lies on its forward part: populations run further behind NIR's reference than their depth, {} step(s), so that each projection takes a step; `nerve export nir` of this network writes those steps as Delays, and its file then means them in NIR (those populations later by that much)",
+            raised.join(", ")
+        ));
+    }
     let depth = |k: usize| depth[k];
     // The projections.
     for (i, x) in &inputs {
@@ -1554,7 +1568,8 @@ mod tests {
             ],
             &[("in", "wi"), ("wi", "a"), ("a", "wab"), ("wab", "d"), ("d", "b"), ("b", "wba"), ("wba", "a"), ("a", "out")],
         );
-        let (net, _) = to_network(&forward, "g", "g.nir", &NirOptions::default()).unwrap();
+        let (net, choice) = to_network(&forward, "g", "g.nir", &NirOptions::default()).unwrap();
+        assert!(choice.warnings.iter().any(|w| w.contains("`a` by 1") && w.contains("`nerve export nir`")), "{:?}", choice.warnings);
         // a runs two steps behind (in → a: 2), b too: a → b takes NIR's 3, b → a one.
         assert_eq!(delays(&net), [("a→b".into(), Some(3.0)), ("b→a".into(), Some(1.0)), ("in→a".into(), Some(2.0))]);
         // A Delay of 1 step on a loop of three projections: still one short.
