@@ -13,6 +13,38 @@ fn launched() -> bool {
     LAUNCHED.iter().any(|v| std::env::var_os(v).is_some())
 }
 
+/// How many processes the launcher started, as its variables (`env`) say:
+/// Open MPI's and MPICH's sizes; under PMIx alone (`srun --mpi=pmix`), which
+/// sets a rank but no size, Slurm's task count, or at least rank + 1 (a run
+/// of several processes each running the whole machine was not refused).
+#[cfg_attr(feature = "mpi", allow(dead_code))]
+fn processes(env: &dyn Fn(&str) -> Option<String>) -> Option<u32> {
+    let num = |v: &str| env(v).and_then(|s| s.trim().parse::<u32>().ok());
+    num("OMPI_COMM_WORLD_SIZE").or_else(|| num("PMI_SIZE")).or_else(|| {
+        let rank = num("PMIX_RANK")?;
+        Some(num("SLURM_STEP_NUM_TASKS").or_else(|| num("SLURM_NTASKS")).unwrap_or(0).max(rank + 1))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    /// Under PMIx alone the size came from nowhere, and every process ran whole.
+    #[test]
+    fn the_processes_a_launcher_started_are_counted() {
+        let of = |vars: &[(&str, &str)]| {
+            let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            super::processes(&move |k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+        };
+        assert_eq!(of(&[("OMPI_COMM_WORLD_SIZE", "4")]), Some(4));
+        assert_eq!(of(&[("PMI_SIZE", "2")]), Some(2));
+        assert_eq!(of(&[("PMIX_RANK", "0"), ("SLURM_NTASKS", "2")]), Some(2));
+        assert_eq!(of(&[("PMIX_RANK", "0"), ("SLURM_STEP_NUM_TASKS", "3"), ("SLURM_NTASKS", "8")]), Some(3));
+        assert_eq!(of(&[("PMIX_RANK", "1")]), Some(2));
+        assert_eq!(of(&[("PMIX_RANK", "0")]), Some(1));
+        assert_eq!(of(&[]), None);
+    }
+}
+
 #[cfg(feature = "mpi")]
 mod imp {
     use super::Transport;
@@ -122,8 +154,7 @@ mod imp {
     }
 
     pub fn world() -> Result<Option<Box<dyn Transport>>, String> {
-        let size = std::env::var("OMPI_COMM_WORLD_SIZE").or_else(|_| std::env::var("PMI_SIZE")).ok().and_then(|s| s.parse::<u32>().ok());
-        match size {
+        match super::processes(&|v| std::env::var(v).ok()) {
             Some(k) if k > 1 && super::launched() => Err(format!(
                 "started by an MPI launcher as one of {k} processes, but this nerve was built without MPI: \
                  build it with `cargo build --release -p nerve-cli --features mpi` (needs an MPI library, e.g. Debian's libopenmpi-dev)"
