@@ -491,7 +491,10 @@ fn run_rank(
     match ran.streamed {
         // Written as the run went.
         Some(chunk) => {
-            if !a.quiet {
+            // Only where a file is written: a network's own recorded populations stream
+            // past the budget too (their spikes go to the counts and the report), and the
+            // note spoke of files that did not exist.
+            if !a.quiet && (a.record.is_some() || !a.probe.is_empty()) {
                 crate::out::errln!(
                     "note: the recordings could exceed --max-memory {}: written to their files as the run went, {chunk} steps at a time",
                     fmt_bytes(a.max_memory)

@@ -412,6 +412,10 @@ const ROWS: &[(&str, &str, Check)] = &[
         // Within budget: in memory, no note.
         let o = nerve(d, "run small.img --steps 30 --record mm3.csv --max-memory 1G");
         assert!(!String::from_utf8_lossy(&o.stderr).contains("max-memory"));
+        // Over budget with no file to write (the network's own recorded populations): no
+        // note of files written as the run went (there were none).
+        let o = nerve(d, "run small.img --steps 300 --max-memory 64K");
+        assert!(!String::from_utf8_lossy(&o.stderr).contains("written to their files"), "{}", String::from_utf8_lossy(&o.stderr));
     }),
     ("run", "--json", |d| {
         let o = nerve(d, "run small.img --steps 300 --json --report rj.json");
