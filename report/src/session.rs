@@ -239,6 +239,16 @@ pub type Spikes = Vec<(String, u32, u32)>;
 /// An external spike as (population index, neuron, step).
 type Indexed = (u32, u32, u32);
 
+/// A time in a message: as written where that is short, in e-notation where
+/// its digits would run on (1e300 printed as 301 digits).
+fn shown_ms(t: f64) -> String {
+    if t != 0.0 && !(1e-6..1e15).contains(&t.abs()) {
+        format!("{t:e}")
+    } else {
+        t.to_string()
+    }
+}
+
 /// The input files' spikes within the run, each step rounded to the
 /// nearest, as (population index, neuron, step), and how many fall after
 /// it (not reached, but checked all the same: a spike of a population the
@@ -248,7 +258,7 @@ fn external(m: &Machine, r: &Request) -> Result<(Vec<Indexed>, usize)> {
     let tables: Vec<&InputTable> = converted.iter().chain(&r.input_tables).collect();
     let said = |t: &InputTable, index: usize, reason: &dyn std::fmt::Display| {
         let (p, neuron, time_ms) = t.table.spikes[index];
-        Error::File(format!("{}: spike {index} (`{}` neuron {neuron} at {time_ms} ms): {reason}", t.origin, t.table.pops[p as usize]))
+        Error::File(format!("{}: spike {index} (`{}` neuron {neuron} at {} ms): {reason}", t.origin, t.table.pops[p as usize], shown_ms(time_ms)))
     };
     // Every spike, in its file: the machine would name a spike it cannot
     // take by its place in all the files' spikes together. Each name is
@@ -396,7 +406,7 @@ fn table_steps<'a>(
     // gives the spike (merged, a spike given twice ran as one). Sorted, two
     // such are neighbours; the one reported is the first repeat in file
     // order (its (file, index) least), as a pass in order would meet it.
-    let mut repeat: Option<(u32, u32, u32)> = None; // (file, index, the other's file)
+    let mut repeat: Option<(u32, u32, u32, u32)> = None; // (file, index, the other's file and index)
     {
         let mut keyed: Vec<(u32, u32, u32, u32, u32)> = Vec::new();
         for (fi, t) in tables.iter().enumerate() {
@@ -408,8 +418,8 @@ fn table_steps<'a>(
         }
         keyed.sort_unstable();
         for w in keyed.windows(2) {
-            if w[0].0 == w[1].0 && w[0].1 == w[1].1 && w[0].2 == w[1].2 && repeat.is_none_or(|(f, i, _)| (w[1].3, w[1].4) < (f, i)) {
-                repeat = Some((w[1].3, w[1].4, w[0].3));
+            if w[0].0 == w[1].0 && w[0].1 == w[1].1 && w[0].2 == w[1].2 && repeat.is_none_or(|(f, i, _, _)| (w[1].3, w[1].4) < (f, i)) {
+                repeat = Some((w[1].3, w[1].4, w[0].3, w[0].4));
             }
         }
     }
@@ -417,14 +427,19 @@ fn table_steps<'a>(
     let mut n_late = 0;
     for (fi, t) in tables.iter().enumerate() {
         for (index, &(p, neuron, time_ms)) in t.table.spikes.iter().enumerate() {
-            if let Some((rf, ri, other)) = repeat {
+            if let Some((rf, ri, other, oi)) = repeat {
                 if (fi as u32, index as u32) == (rf, ri) {
-                    let also = if other as usize == fi { String::new() } else { format!(", the other in {}", tables[other as usize].origin) };
+                    // Both named, each by its place in its file (the message gave one time).
+                    let o = tables[other as usize];
+                    let other_ms = o.table.spikes[oi as usize].2;
+                    let in_other = if other as usize == fi { String::new() } else { format!(" in {}", o.origin) };
                     return Err(Error::File(format!(
-                        "{}: two spikes of `{}` neuron {neuron} fall in timestep {} ({time_ms} ms with dt {dt_ms} ms{also})",
+                        "{}: two spikes of `{}` neuron {neuron} fall in timestep {} with dt {dt_ms} ms: spike {oi} at {} ms{in_other} and spike {index} at {} ms (spikes counted from 0 in file order)",
                         t.origin,
                         t.table.pops[p as usize],
-                        step_of(time_ms, dt_ms)
+                        step_of(time_ms, dt_ms),
+                        shown_ms(other_ms),
+                        shown_ms(time_ms)
                     )));
                 }
             }

@@ -89,6 +89,7 @@ fn setup(dir: &Path) {
     w("sp_a.csv", "population,neuron,time\nsrc,0,1\n");
     w("sp_b.csv", "population,neuron,time\nsrc,1,3\nsrc,0,1.2\n");
     w("sp_dup.csv", "population,neuron,time\nsrc,2,4\nsrc,2,3.6\n");
+    w("sp_huge.csv", "population,neuron,time\nsrc,0,1e300\n");
     // An input spike in a step where the spike array spikes the neuron itself.
     w("ssa.json", &pops(r#"{"name":"s","size":2,"model":"spike_source_array","spike_times":[[2.0,5.0],[3.0]],"record":["spikes"]}"#));
     w("sp_ssa.csv", "population,neuron,time\ns,1,2\ns,0,5.2\n");
@@ -335,7 +336,7 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     (
         "run good.img --steps 5 --input sp_a.csv --input sp_b.csv --record out/s.csv",
         1,
-        &["sp_b.csv", "`src` neuron 0 fall in timestep 1", "the other in sp_a.csv"],
+        &["sp_b.csv", "`src` neuron 0 fall in timestep 1", "spike 0 at 1 ms in sp_a.csv and spike 1 at 1.2 ms"],
     ),
     // ... and one falling on a spike-source array's own spike (merged silently too).
     (
@@ -344,11 +345,18 @@ const ROWS: &[(&str, i32, &[&str])] = &[
         &["sp_ssa.csv: spike 1 (`s` neuron 0 at 5.2 ms) falls in timestep 5", "spike array already spikes the neuron", "at most once a step"],
     ),
     // The exporters read --input as `nerve run` does (they merged both cases silently).
-    ("export pynn good.json --arch spinnaker -o out/x.py --input sp_dup.csv", 1, &["sp_dup.csv", "two spikes of `src` neuron 2 fall in timestep 4"]),
+    // Both spikes named, by place and time (the message gave one time).
+    (
+        "export pynn good.json --arch spinnaker -o out/x.py --input sp_dup.csv",
+        1,
+        &["sp_dup.csv", "two spikes of `src` neuron 2 fall in timestep 4", "spike 0 at 4 ms and spike 1 at 3.6 ms"],
+    ),
+    // A time far past the run reads as a number, not 301 digits.
+    ("run good.img --steps 5 --input sp_huge.csv --record out/s.csv", 1, &["sp_huge.csv: spike 0 (`src` neuron 0 at 1e300 ms)"]),
     (
         "export lava lgood.json --arch loihi -o out/x.py --input sp_a.csv --input sp_b.csv",
         1,
-        &["sp_b.csv", "`src` neuron 0 fall in timestep 1", "the other in sp_a.csv"],
+        &["sp_b.csv", "`src` neuron 0 fall in timestep 1", "spike 0 at 1 ms in sp_a.csv and spike 1 at 1.2 ms"],
     ),
     ("export lava lgood.json --arch loihi -o out/x.py --input sp_far.csv", 1, &["sp_far.csv", "step 5e9", "after 4294967294"]),
     // A spike the network cannot take is named in its file (it was "input spike 1", its place among all the files' spikes).
