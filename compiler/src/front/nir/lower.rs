@@ -907,16 +907,18 @@ fn settle_depths(
         }
         // Still rising after n rounds: q is on a loop of too few steps, or
         // fed by one. n steps back along what raised it land on the loop.
+        // (Bellman–Ford's walk back: every node on it was raised; walked without
+        // unwrapping all the same, and at most n steps each way.)
         for _ in 0..n {
-            // invariant: a node raised in the last round was raised by a need
-            q = need[raised_by[q].expect("a raised node has its need")].0;
+            match raised_by[q] {
+                Some(k) => q = need[k].0,
+                None => break,
+            }
         }
-        let mut lp = vec![q];
-        let mut steps = 0i64;
-        let mut at = q;
-        loop {
-            // invariant: as above
-            let (p, _, d) = need[raised_by[at].expect("a raised node has its need")];
+        let (mut lp, mut steps, mut at) = (vec![q], 0i64, q);
+        for _ in 0..n {
+            let Some(k) = raised_by[at] else { break };
+            let (p, _, d) = need[k];
             steps += d;
             if p == q {
                 break;
