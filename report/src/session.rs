@@ -85,6 +85,41 @@ impl InputTable {
     }
 }
 
+/// Each spike array's schedule of `net` (None for other populations) as
+/// the run of `m` held it, with the `inputs` spikes at or past `steps`
+/// merged in: the spikes a saved network's continuation still has to
+/// send (`nerve run --save-network`). Steps sorted, each once; spikes of
+/// populations or neurons the network lacks were refused by the run.
+pub fn continued_schedules(net: &nerve_compiler::net::model::Network, m: &Machine, steps: u64, inputs: &[InputTable]) -> Vec<Option<Vec<Vec<u32>>>> {
+    use nerve_compiler::net::model::Model;
+    let mut schedules: Vec<Option<Vec<Vec<u32>>>> = net
+        .pops()
+        .map(|(_, p)| match p.model {
+            Model::SpikeSourceArray(_) => m.pops.iter().position(|q| q.name == p.name).and_then(|i| m.schedule_of(i)),
+            _ => None,
+        })
+        .collect();
+    for t in inputs {
+        let of: Vec<Option<usize>> = t.table.pops.iter().map(|name| net.pops().position(|(_, p)| p.name == *name)).collect();
+        for &(pop, neuron, time_ms) in &t.table.spikes {
+            let Some(&Some(pi)) = of.get(pop as usize) else { continue };
+            let step = nerve_isa::time::steps_of(time_ms, m.dt_ms);
+            if let (Some(Some(held)), true) = (schedules.get_mut(pi), step >= steps as f64 && step <= u32::MAX as f64) {
+                if let Some(v) = held.get_mut(neuron as usize) {
+                    v.push(step as u32);
+                }
+            }
+        }
+    }
+    for held in schedules.iter_mut().flatten() {
+        for v in held.iter_mut() {
+            v.sort_unstable();
+            v.dedup();
+        }
+    }
+    schedules
+}
+
 /// What a run records and how it runs.
 #[derive(Clone, Debug, Default)]
 pub struct Request {

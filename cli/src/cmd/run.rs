@@ -591,33 +591,7 @@ fn save_network(
     let states: Vec<Vec<(String, Vec<f64>)>> =
         net.pops().map(|(_, p)| m.pops.iter().position(|q| q.name == p.name).map_or_else(Vec::new, |i| m.state_of(i))).collect();
     let in_flight = m.input_in_flight(steps);
-    // A spike array's schedule as the run held it (--input spikes it was given
-    // too), and the --input spikes the run did not reach, which continue it.
-    let mut schedules: Vec<Option<Vec<Vec<u32>>>> = net
-        .pops()
-        .map(|(_, p)| match p.model {
-            nerve_compiler::net::model::Model::SpikeSourceArray(_) => m.pops.iter().position(|q| q.name == p.name).and_then(|i| m.schedule_of(i)),
-            _ => None,
-        })
-        .collect();
-    for t in inputs {
-        let of: Vec<Option<usize>> = t.table.pops.iter().map(|name| net.pops().position(|(_, p)| p.name == *name)).collect();
-        for &(pop, neuron, time_ms) in &t.table.spikes {
-            let Some(&Some(pi)) = of.get(pop as usize) else { continue };
-            let step = nerve_isa::time::steps_of(time_ms, m.dt_ms);
-            if let (Some(Some(held)), true) = (schedules.get_mut(pi), step >= steps as f64 && step <= u32::MAX as f64) {
-                if let Some(v) = held.get_mut(neuron as usize) {
-                    v.push(step as u32);
-                }
-            }
-        }
-    }
-    for held in schedules.iter_mut().flatten() {
-        for v in held.iter_mut() {
-            v.sort_unstable();
-            v.dedup();
-        }
-    }
+    let schedules = nerve_report::session::continued_schedules(net, &m, steps, inputs);
     let written = save_parts(&Saved {
         net,
         text,
