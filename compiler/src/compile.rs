@@ -296,10 +296,13 @@ pub fn synapse_bound(net: &Network) -> u64 {
                 Connector::FromList(l) => l.len() as u64,
                 Connector::Dense(_) => na * nb,
                 // Saturating: nb × channels × kernel passes 64 bits (it wrapped to a bound that passed).
-                Connector::Conv2d(c) => {
-                    [(c.in_shape[0] / c.groups.max(1)) as u64, c.kernel[0] as u64, c.kernel[1] as u64].into_iter().fold(nb, u64::saturating_mul)
-                }
-                Connector::Pool2d(c) => nb.saturating_mul(c.kernel[0] as u64).saturating_mul(c.kernel[1] as u64),
+                // A pair of neurons meets at one tap at most: na × nb bounds it
+                // too (a kernel of 2^20 padded around 4 inputs was 2^40 synapses).
+                Connector::Conv2d(c) => [(c.in_shape[0] / c.groups.max(1)) as u64, c.kernel[0] as u64, c.kernel[1] as u64]
+                    .into_iter()
+                    .fold(nb, u64::saturating_mul)
+                    .min(na.saturating_mul(nb)),
+                Connector::Pool2d(c) => nb.saturating_mul(c.kernel[0] as u64).saturating_mul(c.kernel[1] as u64).min(na.saturating_mul(nb)),
             }
         })
         .fold(0u64, u64::saturating_add)

@@ -86,25 +86,37 @@ pub fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 }
 
 /// Writes every picture as NAME.svg and NAME.png into `dir` ([`files`]),
-/// each whole (through a temporary file renamed into place).
+/// all or none: each drawn into a stage first ([`stage_all`]), then put in place.
 pub fn write_all(dir: &std::path::Path, s: &Summary) -> crate::Result<Vec<std::path::PathBuf>> {
+    let staged = stage_all(dir, s)?;
+    let files = files(dir);
+    for st in staged {
+        st.commit()?;
+    }
+    Ok(files)
+}
+
+/// Draws every picture of [`files`] into its stage beside it (`dir` made
+/// if missing), in [`files`]' order; dropping them leaves no picture, so a
+/// command's other outputs can fail after them and leave none.
+pub fn stage_all(dir: &std::path::Path, s: &Summary) -> crate::Result<Vec<crate::Staged>> {
     checked(s)?;
     std::fs::create_dir_all(dir).map_err(|e| crate::Error::Write { path: dir.to_path_buf(), source: e })?;
     register_font().map_err(|e| crate::Error::Plot(e.to_string()))?;
-    let files = files(dir);
-    for p in &files {
+    let mut staged = Vec::new();
+    for p in &files(dir) {
         // invariant: `files` names each picture NAME.EXT, NAME one of PICTURES
         let name = p.file_stem().and_then(|n| n.to_str()).expect("a picture's file is named after it");
         if p.extension().is_some_and(|e| e == "svg") {
             let text = svg_r(name, s).map_err(|e| crate::Error::Plot(e.to_string()))?;
-            crate::write_file(p, text.as_bytes())?;
+            staged.push(crate::Staged::write(p, |stage| std::fs::write(stage, text.as_bytes()))?);
         } else {
             let mut drawn: Option<Box<dyn std::error::Error>> = None;
-            crate::write_with(p, |tmp| {
+            let st = crate::Staged::write(p, |stage| {
                 // The backend picks the encoding from the extension, which
-                // the temporary file lacks: drawn into a .png beside it.
-                let png = tmp.with_file_name(format!("{}.png", tmp.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()));
-                let done = png_r(name, &png, s).and_then(|()| std::fs::rename(&png, tmp).map_err(Into::into));
+                // the stage lacks: drawn into a .png beside it.
+                let png = stage.with_file_name(format!("{}.png", stage.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()));
+                let done = png_r(name, &png, s).and_then(|()| std::fs::rename(&png, stage).map_err(Into::into));
                 done.map_err(|e| {
                     let _ = std::fs::remove_file(&png);
                     drawn = Some(e);
@@ -112,9 +124,10 @@ pub fn write_all(dir: &std::path::Path, s: &Summary) -> crate::Result<Vec<std::p
                 })
             })
             .map_err(|e| drawn.take().map_or(e, |d| crate::Error::Plot(d.to_string())))?;
+            staged.push(st);
         }
     }
-    Ok(files)
+    Ok(staged)
 }
 
 fn png_r(name: &str, path: &std::path::Path, s: &Summary) -> R<()> {

@@ -264,8 +264,9 @@ pub fn apply_cost_model(m: &mut Machine, c: &CostModel) {
     }
 }
 
+/// The network's populations, for messages: not the relays the compiler added.
 fn names(m: &Machine) -> String {
-    m.pops.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+    m.pops.iter().filter(|p| p.model != nerve_isa::image::RELAY_MODEL).map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
 }
 
 /// External spikes as (population, neuron, step).
@@ -570,8 +571,16 @@ fn checked(m: &Machine, r: &Request) -> Result<Checked> {
     let (ext, late_inputs) = external(m, r)?;
     let probes = probes(m, &r.probes)?;
     if let Some(d) = &r.decision {
-        if !m.pops.iter().any(|p| &p.name == d) {
-            return Err(Error::Request(format!("decision population `{d}`: no such population (populations: {})", names(m))));
+        match m.pops.iter().find(|p| &p.name == d) {
+            None => return Err(Error::Request(format!("decision population `{d}`: no such population (populations: {})", names(m)))),
+            // Its spikes are a delayed copy of another's, not a decision.
+            Some(p) if p.model == nerve_isa::image::RELAY_MODEL => {
+                return Err(Error::Request(format!(
+                    "decision population `{d}`: a relay the compiler added for long delays, not a population of the network (populations: {})",
+                    names(m)
+                )))
+            }
+            Some(_) => {}
         }
     }
     if let Some(st) = &r.stream {

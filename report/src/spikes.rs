@@ -206,11 +206,12 @@ pub fn table_of_text(text: &str, file: &str, json: bool) -> std::result::Result<
         t.labels = Some(SpikeLabels { names: Vec::new(), of: Vec::with_capacity(lines) });
     }
     let mut r = csv::StringRecord::new();
-    for i in 0.. {
-        let line = i + 2;
-        if !rdr.read_record(&mut r).map_err(|e| format!("{file}: line {line}: {e}"))? {
+    let mut line_of = nerve_compiler::front::csv::LineOf::new(text.as_bytes());
+    for i in 0u64.. {
+        if !rdr.read_record(&mut r).map_err(|e| format!("{file}: line {}: {e}", line_of.of(e.position(), i + 2)))? {
             break;
         }
+        let line = line_of.of(r.position(), i + 2);
         let neuron = r[1].parse::<u32>().map_err(|_| format!("{file}: line {line}: neuron `{}` is not a non-negative integer", &r[1]))?;
         let time_ms = r[2]
             .parse::<f64>()
@@ -448,9 +449,6 @@ pub(crate) fn npy_record(w: &mut impl Write, pop: u32, neuron: u32, time_ms: f64
 mod tests {
     use super::*;
 
-    /// Times are t·dt: at a dt that is no whole number of µs they were cut to
-    /// the µs (dt 0.0015 µs: step 1 at 0.000002, step 3 at 0.000005 ms); at
-    /// one that is, printed as before (0.3, not 0.30000000000000004).
     /// JSON told by its first character where the name says nothing (a pipe).
     #[test]
     fn json_spikes_are_told_by_their_content() {
@@ -462,6 +460,22 @@ mod tests {
         assert_eq!((s[0].population.as_str(), s[0].neuron, s[0].time_ms), ("in", 2, 1.5));
     }
 
+    /// An error names the record's own line: blank lines count (records
+    /// were counted: "line 3" for line 6).
+    #[test]
+    fn csv_errors_name_the_physical_line() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("in.csv");
+        for (text, line) in [("population,neuron,time\nin,0,1\n\n\nin,1,2\nin,0,x\n", 6), ("\npopulation,neuron,time\n\nin,x,1\n", 4)] {
+            std::fs::write(&p, text).unwrap();
+            let e = read_table(&p).unwrap_err().to_string();
+            assert!(e.contains(&format!("line {line}:")), "{text:?}: {e}");
+        }
+    }
+
+    /// Times are t·dt: at a dt that is no whole number of µs they were cut to
+    /// the µs (dt 0.0015 µs: step 1 at 0.000002, step 3 at 0.000005 ms); at
+    /// one that is, printed as before (0.3, not 0.30000000000000004).
     #[test]
     fn times_keep_the_digits_their_step_needs() {
         assert_eq!([1, 3].map(|k| fmt_time(k as f64 * 1.5e-6, 1.5e-6)), ["0.0000015", "0.0000045"]);

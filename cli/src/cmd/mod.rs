@@ -53,6 +53,15 @@ pub fn usage_error(sub: &str, msg: &str) -> ! {
 /// that names it: the command's text goes to standard error then, and
 /// `--json` (`json`), which would print into that file, is a usage error.
 pub fn check_outputs(sub: &str, json: bool, outputs: &[(&str, &std::path::Path)], inputs: &[&std::path::Path]) -> Result<()> {
+    // Two outputs into one standard stream run together in it (an image
+    // then a JSON report: neither readable), whatever the stream is
+    // redirected to, so this is asked before files are compared.
+    for (fd, name) in [(1, "standard output"), (2, "standard error")] {
+        let to: Vec<&str> = outputs.iter().filter(|(_, p)| nerve_isa::files::own_stream(p) == Some(fd)).map(|(o, _)| *o).collect();
+        if to.len() > 1 {
+            usage_error(sub, &format!("{} all write to {name}, where their contents would run together: give all but one a file", to.join(" and ")));
+        }
+    }
     nerve_report::check_outputs(outputs, inputs)?;
     // A second read of standard input finds it empty: a file that looked malformed.
     let n = inputs.iter().filter(|p| p.to_str().is_some_and(|p| matches!(p, "/dev/stdin" | "/dev/fd/0" | "/proc/self/fd/0"))).count();

@@ -28,6 +28,24 @@ pub fn run(a: ReportArgs) -> Result<()> {
     // replaced, and a bad --html leaves no pictures behind.
     let mut outputs: Vec<(&str, PathBuf)> = a.html.iter().map(|p| ("--html", p.clone())).collect();
     if let Some(dir) = &a.plots {
+        if dir.as_os_str() == "-" {
+            super::usage_error("report", "--plots -: the pictures go into a directory, not a stream; name one (./- for a directory called -)");
+        }
+        if !dir.exists() {
+            // Made with the directories before it, in the nearest that
+            // exists: asked now, not after the tables are printed.
+            let mut base = dir.parent();
+            while let Some(b) = base.filter(|b| !b.as_os_str().is_empty() && !b.exists()) {
+                base = b.parent();
+            }
+            let base = base.filter(|b| !b.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let probe = base.join(format!(".nerve-plots-check.{}", std::process::id()));
+            let made = if base.is_dir() { std::fs::create_dir(&probe).map_err(|e| e.to_string()) } else { Err("it is not a directory".to_string()) };
+            let _ = std::fs::remove_dir(&probe);
+            if let Err(why) = made {
+                return Err(format!("--plots {}: cannot make it in {}: {why}", dir.display(), base.display()).into());
+            }
+        }
         if dir.exists() && !dir.is_dir() {
             return Err(format!("--plots {}: is a file, not a directory (the pictures go into a directory)", dir.display()).into());
         }
@@ -46,17 +64,29 @@ pub fn run(a: ReportArgs) -> Result<()> {
             crate::out::outln!("{title}\n{t}\n");
         }
     }
-    // Made before anything is written: a page that cannot be made leaves no pictures.
+    // Every output staged before any is put in place: a page or a picture
+    // that cannot be written leaves neither (README: all or none).
     let html = a.html.as_ref().map(|_| nerve_report::html::html(&s, a.top)).transpose()?;
-    if let Some(p) = &a.plots {
-        let files = nerve_report::plots::write_all(p, &s)?;
-        if !a.quiet {
-            crate::out::errln!("wrote {} pictures into {}", files.len(), p.display());
-        }
+    let page = match (&a.html, &html) {
+        (Some(p), Some(html)) => Some(nerve_report::Staged::write(p, |stage| std::fs::write(stage, html.as_bytes()))?),
+        _ => None,
+    };
+    let pictures = match &a.plots {
+        Some(p) => nerve_report::plots::stage_all(p, &s)?,
+        None => Vec::new(),
+    };
+    let n = pictures.len();
+    for st in pictures {
+        st.commit()?;
     }
-    if let (Some(p), Some(html)) = (&a.html, html) {
-        nerve_report::write_file(p, html.as_bytes())?;
-        if !a.quiet {
+    if let Some(page) = page {
+        page.commit()?;
+    }
+    if !a.quiet {
+        if let Some(p) = &a.plots {
+            crate::out::errln!("wrote {n} pictures into {}", p.display());
+        }
+        if let Some(p) = &a.html {
             crate::out::errln!("wrote {}", p.display());
         }
     }

@@ -668,10 +668,17 @@ fn flag_words(e: nerve_report::Error) -> Box<dyn std::error::Error> {
 /// A size in bytes: a number with an optional K, M, G or T (powers of 1024; a trailing B or iB is allowed).
 fn parse_bytes(s: &str) -> std::result::Result<u64, String> {
     let t = s.trim();
-    let at = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
+    // A plain number may have an exponent (1e9); a unit starts at the first letter otherwise.
+    let at = if t.parse::<f64>().is_ok() { t.len() } else { t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len()) };
     let x: f64 = t[..at].trim().parse().map_err(|_| format!("`{s}` is not a size (e.g. 512M, 2G)"))?;
     let unit = t[at..].to_ascii_uppercase();
-    let mult: u64 = match unit.trim_end_matches("IB").trim_end_matches('B') {
+    // One B or iB after the unit (MiB, MB, M) or B alone: not BBB, nor iB without a unit.
+    let prefix = match unit.strip_suffix("IB") {
+        Some(p) if !p.is_empty() => p,
+        Some(_) => "?",
+        None => unit.strip_suffix('B').unwrap_or(&unit),
+    };
+    let mult: u64 = match prefix {
         "" => 1,
         "K" => 1 << 10,
         "M" => 1 << 20,

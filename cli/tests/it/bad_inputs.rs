@@ -446,6 +446,9 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("run good.img --steps 5 --max-memory 0", 2, &["--max-memory", "at least 1 byte"]),
     ("run good.img --steps 5 --max-memory 5X", 2, &["--max-memory", "unknown unit `X`"]),
     ("run good.img --steps 5 --max-memory lots", 2, &["--max-memory", "`lots` is not a size"]),
+    // B and iB once, after a unit or B alone (1BBBB and 1iB were taken as 1 byte).
+    ("run good.img --steps 5 --max-memory 1BBBB", 2, &["--max-memory", "unknown unit `BBBB`"]),
+    ("run good.img --steps 5 --max-memory 1iB", 2, &["--max-memory", "unknown unit `iB`"]),
     // Streamed (over the budget) or not, refused before the run, leaving nothing behind.
     ("run good.img --steps 50 --probe n:v --probe n:isyn --probe-out out/p.npy --max-memory 1K", 2, &["--probe-out .npy holds one probe"]),
     ("run good.img --steps 50 --probe n:v --probe n:isyn --probe-out out/p.npy", 2, &["--probe-out .npy holds one probe"]),

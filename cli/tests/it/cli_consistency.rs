@@ -59,6 +59,22 @@ fn report_refuses_an_html_page_where_the_pictures_go_before_writing_any() {
         assert!(err.contains(&format!("--html {html}")) && err.contains(why), "--html {html} --plots {plots}: {err}");
         assert!(!d.join("out").exists(), "--html {html} --plots {plots}: wrote {:?}", std::fs::read_dir(d.join("out")).map(|r| r.count()));
     }
+    // A page that fails to be written leaves no pictures (they were put in
+    // place first), and `-` is no directory.
+    let o = nerve(d, &["report", "run.json", "--html", "/dev/full", "--plots", "full", "-q"]);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(std::fs::read_dir(d.join("full")).map_or(true, |r| r.count() == 0), "pictures left behind");
+    let o = nerve(d, &["report", "run.json", "--plots", "-", "-q"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.code() == Some(2) && err.contains("--plots -: the pictures go into a directory"), "{err}");
+    assert!(!d.join("-").exists());
+    // A directory that cannot be made is said before the tables are printed.
+    let o = nerve(d, &["report", "run.json", "--plots", "run.json/x/pics"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.code() == Some(1) && err.contains("--plots run.json/x/pics: cannot make it in run.json: it is not a directory") && o.stdout.is_empty(),
+        "{err}"
+    );
     // The page beside its pictures, in a directory that exists, is no clash.
     std::fs::create_dir(d.join("pics")).unwrap();
     ok(d, &["report", "run.json", "--html", "pics/index.html", "--plots", "pics", "-q"]);

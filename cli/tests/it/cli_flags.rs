@@ -406,6 +406,12 @@ const ROWS: &[(&str, &str, Check)] = &[
         let o = nerve(d, "run small.img --steps 300 --record mm2.csv --probe exc:v --probe-out mp2.csv --max-memory 64K --threads 2");
         let e = String::from_utf8_lossy(&o.stderr).into_owned();
         assert!(e.contains("could exceed --max-memory 64.0 KiB") && e.contains("steps at a time"), "{e}");
+        // The same budget in bytes with an exponent, and as KiB (1e3 was "unknown unit `e3`").
+        for budget in ["6.5536e4", "64KiB", "64kb"] {
+            let o = nerve(d, &format!("run small.img --steps 300 --record mm4.csv --max-memory {budget} --threads 2"));
+            let e = String::from_utf8_lossy(&o.stderr).into_owned();
+            assert!(e.contains("could exceed --max-memory 64.0 KiB"), "{budget}: {e}");
+        }
         assert_eq!(bytes(d, "mm1.csv"), bytes(d, "mm2.csv"));
         assert_eq!(bytes(d, "mp1.csv"), bytes(d, "mp2.csv"));
         assert!(text(d, "mm1.csv").lines().count() > 100);
@@ -801,6 +807,11 @@ fn recordings_leave_out_the_compilers_relays() {
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_nerve")).args(["run", &p("l.img"), "--steps", "5", "--probe", "s.delay1:v", "-q"]).output().unwrap();
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.code() == Some(1) && e.contains("`s.delay1` is a relay the compiler added for long delays") && !e.contains("can be recorded"), "{e}");
+    // Nor a decision population (it was taken: a latency of a relay's copy), nor listed as a population.
+    let o =
+        std::process::Command::new(env!("CARGO_BIN_EXE_nerve")).args(["run", &p("l.img"), "--steps", "5", "--decision", "s.delay1", "-q"]).output().unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.code() == Some(1) && e.contains("--decision `s.delay1`: a relay the compiler added") && e.contains("(populations: s, t)"), "{e}");
 }
 
 /// Every subcommand path of `nerve` (`compile`, `export pynn`, …), read from

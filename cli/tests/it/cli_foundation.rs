@@ -233,6 +233,11 @@ fn images_are_read_from_pipes() {
     for (args, says) in [
         (vec!["run", "small.img", "--steps", "10", "--report", "-", "--json"], "--json prints to standard output, which --report writes its file to"),
         (vec!["run", "-", "--arch", "spinnaker", "--steps", "5", "--input", "-"], "standard input (-) is given as 2 of this command's inputs"),
+        // Two outputs into one stream ran together there (an image then a
+        // report), exit 0, when stdout was a pipe.
+        (vec!["compile", "-", "--arch", "spinnaker", "-o", "-", "--report", "-", "-q"], "-o and --report all write to standard output"),
+        (vec!["run", "small.img", "--steps", "10", "--record", "-", "--report", "/dev/stdout"], "--record and --report all write to standard output"),
+        (vec!["run", "small.img", "--steps", "10", "--record", "/dev/stderr", "--report", "/dev/fd/2"], "--record and --report all write to standard error"),
     ] {
         let out = nerve().current_dir(dir.path()).args(&args).stdin(std::fs::File::open(&net).unwrap()).output().unwrap();
         let e = String::from_utf8_lossy(&out.stderr);

@@ -484,6 +484,21 @@ fn pynn_scripts_drop_source_spikes_past_the_run() {
     assert!(note.contains("1 dropped") && note.contains("5 source spikes at or after 0.2 ms"), "{note}");
 }
 
+/// A spike array's last step, 2^32 − 1, is past any run: the lava script
+/// wrote it as step 0 (k + 1 wrapped in u32), which its `source` put at the
+/// script's last step.
+#[test]
+fn lava_scripts_drop_a_spike_at_the_last_step() {
+    let mut b = NetworkBuilder::new("wrap", 1.0);
+    b.population("src", 2, Model::SpikeSourceArray(vec![vec![5.0], vec![u32::MAX as f64]])).unwrap();
+    let mut net = b.finish().unwrap();
+    net.duration_ms = Some(1000.0);
+    let out = prepare(&Arch::load("loihi").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+    let s = lava::export(&net, &out, &lava::Options::default(), "d").unwrap();
+    assert!(s.text.contains("source(2, [(0, 6)])"), "{}", s.text);
+    assert_eq!(s.notes, vec!["`src`: 1 source spikes at or after 1000 ms, the run's end (step 1000), dropped: nerve's run never reaches them".to_string()]);
+}
+
 /// NEST applies an arriving spike one step later than nerve, so each hop of
 /// a chain took delay + 1 steps (4 hops of 1 ms at dt 0.1: 5.4 ms on NEST, 5.0
 /// on nerve). The NEST script writes delays of 2 or more steps one step

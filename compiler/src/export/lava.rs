@@ -224,7 +224,7 @@ def source(n, spikes):
         let n = pop.size as usize;
         let name = py_str(&pop.name);
         // Source spikes as (neuron, lava step): nerve's step s is lava's s + 1.
-        let source_spikes: Option<Vec<(u32, u32)>> = match &pop.model {
+        let source_spikes: Option<Vec<(u32, u64)>> = match &pop.model {
             Model::Neuron(nm) => {
                 let ints = |k: &str| -> Vec<i64> { nm.params.get(k).iter(n).map(|x| x as i64).collect() };
                 let state = |k: &str| -> Vec<i64> {
@@ -246,26 +246,27 @@ def source(n, spikes):
                 None
             }
             Model::SpikeSourceArray(times) => {
-                Some(times.iter().enumerate().flat_map(|(i, ts)| ts.iter().map(move |&x| (i as u32, nerve_isa::time::steps_of(x, dt) as u32 + 1))).collect())
+                Some(times.iter().enumerate().flat_map(|(i, ts)| ts.iter().map(move |&x| (i as u32, nerve_isa::time::steps_of(x, dt) as u64 + 1))).collect())
             }
             Model::SpikeSourcePoisson { rate, seed } => Some(
                 crate::models::poisson::spike_steps(pop, rate, *seed, dt, steps)
                     .iter()
                     .enumerate()
-                    .flat_map(|(i, s)| s.iter().map(move |&k| (i as u32, k + 1)))
+                    .flat_map(|(i, s)| s.iter().map(move |&k| (i as u32, u64::from(k) + 1)))
                     .collect(),
             ),
             Model::Input => {
-                Some(o.inputs.iter().filter(|(p, _, _)| *p == pop.name).map(|(_, i, tm)| (*i, nerve_isa::time::steps_of(*tm, dt) as u32 + 1)).collect())
+                Some(o.inputs.iter().filter(|(p, _, _)| *p == pop.name).map(|(_, i, tm)| (*i, nerve_isa::time::steps_of(*tm, dt) as u64 + 1)).collect())
             }
         };
         if let Some(mut sp) = source_spikes {
             sp.sort_unstable();
             sp.dedup();
-            // (Step k + 1 for step k.) Past the run: never emitted, and said, as
+            // (Step k + 1 for step k, in u64: step 2^32 − 1 is a spike array's
+            // last.) Past the run: never emitted, and said, as
             // `export pynn` says it.
             let before = sp.len();
-            sp.retain(|&(_, k)| k <= steps);
+            sp.retain(|&(_, k)| k <= u64::from(steps));
             if sp.len() < before {
                 notes.push(format!(
                     "`{}`: {} source spikes at or after {} ms, the run's end (step {steps}), dropped: nerve's run never reaches them",

@@ -104,14 +104,15 @@ fn with_csv_crate(bytes: &[u8], file: &str) -> Result<ConnList> {
     let c = columns(file, headers.iter())?;
     let mut out = ConnList::default();
     let mut rec = csv::ByteRecord::new();
-    let mut line = 1usize;
-    loop {
-        line += 1;
+    // Records are not lines (blank lines, quoted line ends): counted for a message only.
+    let mut lines = LineOf::new(bytes);
+    for i in 2u64.. {
         match rdr.read_byte_record(&mut rec) {
             Ok(true) => {}
             Ok(false) => break,
-            Err(e) => return Err(CompileError::Format { file: file.into(), path: format!("line {line}"), reason: e.to_string() }),
+            Err(e) => return Err(CompileError::Format { file: file.into(), path: format!("line {}", lines.of(e.position(), i)), reason: e.to_string() }),
         }
+        let line = lines.of(rec.position(), i);
         let raw = |c: usize| rec.get(c).unwrap_or(b"");
         let g = |c: usize| std::str::from_utf8(raw(c)).unwrap_or("").trim();
         let bad = |what: &str, c: usize| {
@@ -134,6 +135,41 @@ fn with_csv_crate(bytes: &[u8], file: &str) -> Result<ConnList> {
         out.push(Conn { pre, post, weight, delay });
     }
     Ok(out)
+}
+
+/// The line a `csv` reader's record starts on, for messages. The reader's
+/// own positions are where it began reading the record: before the blank
+/// lines it skipped, and on a CRLF file at the `\n` of the line before
+/// (its line count says "line 2" for line 4). Line ends are counted as the
+/// reader takes them: `\n`, `\r\n` or a lone `\r`. Counting goes on from
+/// the last record asked about, so a file's lines are counted once.
+pub struct LineOf<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    line: u64,
+}
+
+impl<'a> LineOf<'a> {
+    /// For a reader of `bytes` (the whole file, as the reader is given it).
+    pub fn new(bytes: &'a [u8]) -> Self {
+        LineOf { bytes, at: 0, line: 1 }
+    }
+
+    /// The line of the record or error at `p` (`fallback` without one).
+    pub fn of(&mut self, p: Option<&csv::Position>, fallback: u64) -> u64 {
+        let Some(p) = p else { return fallback };
+        let b = self.bytes;
+        let mut at = (p.byte() as usize).min(b.len());
+        while at < b.len() && matches!(b[at], b'\n' | b'\r') {
+            at += 1;
+        }
+        if at < self.at {
+            (self.at, self.line) = (0, 1);
+        }
+        self.line += (self.at..at).filter(|&k| b[k] == b'\n' || (b[k] == b'\r' && b.get(k + 1) != Some(&b'\n'))).count() as u64;
+        self.at = at;
+        self.line
+    }
 }
 
 /// What a `from_list` file's rows are read with: the rows kept (`select`:
@@ -193,9 +229,10 @@ pub(crate) fn read_selected(path: &Path, referenced_at: &str, sel: &Selection) -
     let read = |n: &str| col(n).filter(|_| !sel.ignore.iter().any(|k| k == n));
     let (weight, delay) = (read("weight"), read("delay"));
     let mut out = ConnList::default();
+    let mut lines = LineOf::new(&bytes);
     for (i, r) in rdr.records().enumerate() {
-        let line = i + 2;
-        let r = r.map_err(|e| fmt(format!("line {line}"), e.to_string()))?;
+        let r = r.map_err(|e| fmt(format!("line {}", lines.of(e.position(), i as u64 + 2)), e.to_string()))?;
+        let line = lines.of(r.position(), i as u64 + 2);
         let g = |c: usize| r.get(c).unwrap_or("");
         if !picks.iter().all(|&(c, v)| g(c) == v) {
             continue;
@@ -716,6 +753,22 @@ mod tests {
                 (Err(s), Err(q)) => assert_eq!(s.to_string(), q.to_string(), "{t:?}"),
                 (s, q) => panic!("{t:?}: csv crate {s:?}, fast path {q:?}"),
             }
+        }
+    }
+
+    /// An error names the record's own line: blank lines and a quoted field
+    /// over two lines count (records were counted: "line 3" for line 6).
+    #[test]
+    fn errors_name_the_physical_line() {
+        for (text, line) in [
+            ("pre,post\n0,1\n\n\n2,3\n1,x\n", 6),
+            ("\n\npre,post\n0,1\n1,x\n", 5),
+            ("pre,post\r\n0,1\r\n\r\n1,x\r\n", 4),
+            ("pre,post\n0,1\n\n1,2,3\n", 4),
+            ("pre,post\n0,1\n1,2,3\n", 3),
+        ] {
+            let e = with_csv_crate(text.as_bytes(), "t.csv").unwrap_err().to_string();
+            assert!(e.contains(&format!("line {line}:")), "{text:?}: {e}");
         }
     }
 

@@ -561,23 +561,10 @@ pub fn read_placement(path: &std::path::Path) -> Result<PlacementFile> {
         return Err(err("the header must be `population,slice,core`".into()));
     }
     let (mut out, mut lines) = (Vec::new(), Vec::new());
+    let mut line_of = crate::front::csv::LineOf::new(&bytes);
     for (i, r) in rdr.records().enumerate() {
-        // A record's own line, from its byte offset (the reader's line count
-        // and the count of rows both miss the blank lines it skips).
-        let line_at = |p: Option<&csv::Position>| {
-            p.map_or(i as u64 + 2, |p| {
-                // The position is where the reader started, before the blank lines it skipped.
-                let mut at = (p.byte() as usize).min(bytes.len());
-                while at < bytes.len() && matches!(bytes[at], b'\n' | b'\r') {
-                    at += 1;
-                }
-                // Line ends as the reader takes them: \n, \r\n, or a lone \r (an old Mac
-                // file's every error said "line 1").
-                (0..at).filter(|&k| bytes[k] == b'\n' || (bytes[k] == b'\r' && bytes.get(k + 1) != Some(&b'\n'))).count() as u64 + 1
-            })
-        };
-        let r = r.map_err(|e| err(format!("line {}: {e}", line_at(e.position()))))?;
-        let line = line_at(r.position());
+        let r = r.map_err(|e| err(format!("line {}: {e}", line_of.of(e.position(), i as u64 + 2))))?;
+        let line = line_of.of(r.position(), i as u64 + 2);
         let num = |k: usize| -> Result<u32> {
             let cell = r.get(k).unwrap_or("");
             cell.parse::<u32>().map_err(|_| err(format!("line {line}: `{cell}` is not a number")))

@@ -188,6 +188,20 @@ fn pooling() {
     assert!(e.contains("output shape [1, 2, 2] has 4 neurons, post has 5"), "{e}");
 }
 
+/// The memory bound counts a pair of neurons once: a kernel of 2^20 padded
+/// around 4 inputs was bounded at 2^40 synapses and the network refused as
+/// needing 40,960 GiB; it has 4.
+#[test]
+fn huge_kernels_are_bounded_by_the_pairs() {
+    let pool = net(
+        r#"{"pre": "a", "post": "b", "connector": {"type": "sum_pool2d", "in_shape": [1, 2, 2], "kernel": 1048576, "padding": 524288}, "weight": 1.0}"#,
+        4,
+        1,
+    );
+    assert_eq!(nerve_compiler::compile::synapse_bound(&pool), 4);
+    assert_eq!(syn(&pool).len(), 4);
+}
+
 /// A delay written as a half step rounds up, whatever its binary error:
 /// 0.15 ms at 0.1 ms is 2 steps (0.15 / 0.1 = 1.4999999999999998 gave 1).
 #[test]

@@ -426,8 +426,9 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
     }
     let (dt, reset) = (choice.dt_s, choice.reset);
     if !(dt * 1000.0).is_finite() || !DT_MS_RANGE.contains(&(dt * 1000.0)) {
-        let (lo, hi) = (crate::error::num(*DT_MS_RANGE.start()), crate::error::num(*DT_MS_RANGE.end()));
-        return Err(err(file, format!("dt {} s ({}) is outside {lo}..={hi} ms", crate::error::num(dt), choice.dt_why)));
+        // In seconds, as NIR's dt and --dt are given.
+        let (lo, hi) = (crate::error::num(nerve_isa::significant12(*DT_MS_RANGE.start() / 1000.0)), crate::error::num(*DT_MS_RANGE.end() / 1000.0));
+        return Err(err(file, format!("dt {} s ({}) is outside {lo}..={hi} s", crate::error::num(dt), choice.dt_why)));
     }
     check_numbers(&flat, file)?;
     let sh = shapes(&flat, file)?;
@@ -1428,7 +1429,7 @@ mod tests {
             let mut g = chain(&[1.0], None);
             g.metadata = vec![("sample_dt".into(), dt)];
             let e = to_network(&g, "g", "g.nir", &NirOptions::default()).unwrap_err().to_string();
-            assert!(e.contains(&format!("dt {shown} s (the file's sample_dt) is outside 1e-6..=10000 ms")), "{e}");
+            assert!(e.contains(&format!("dt {shown} s (the file's sample_dt) is outside 1e-9..=10 s")), "{e}");
         }
         // A file of another NIR major version is read with a warning.
         for (v, warned) in [(Some("2.0.0"), true), (Some("1.0.8"), false), (Some("1.1"), false), (Some("0.2.0"), false), (None, false)] {
