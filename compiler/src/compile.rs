@@ -416,6 +416,7 @@ pub fn compile(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn Fn
         return Err(CompileError::too_few_cores(arch, least, Some(opts.neurons_per_core.is_some_and(|k| k < arch.core.max_neurons))));
     }
     let Front { ext, syn, gap_syn, gap_quant, lowered, splits, conns, mut times } = front(arch, net, opts, progress)?;
+    let own_pops = net.num_pops();
     let net: &Network = ext.as_ref().map_or(net, |x| &x.net);
     let origin = |e: ProjIx| ext.as_ref().and_then(|x| x.origin[e.index()]);
 
@@ -442,7 +443,35 @@ pub fn compile(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn Fn
     };
     let (graph, sharing) =
         crate::map::route::share::share(net, &SliceGraph { edges }, &splits, &slice_pop, &base, len, opts.shared_routes, arch.core.max_output_axons);
-    let mut mapped = map_graph_until(arch, net, &splits, &graph, &opts.place, progress, &|| opts.stopped())?;
+    let mut mapped = map_graph_until(arch, net, &splits, &graph, &opts.place, progress, &|| opts.stopped()).map_err(|e| match e {
+        // Cores the compiler's own relays take are named: the network's
+        // neurons alone may fit (400,000 sources with a 14.4 ms delay needed
+        // 7,816 cores, 6,250 of them relays, and the message said neither).
+        CompileError::TooFewCores { arch: a, at_least, required, available, hint } if splits.len() > own_pops => {
+            let relays: u64 = splits[own_pops..].iter().map(|s| s.count as u64).sum();
+            let longest = net
+                .projections()
+                .filter(|(_, a, _, _)| a.index() < own_pops)
+                .map(|(e, _, _, p)| {
+                    // A split projection's whole synapses, not its first stage's.
+                    let whole = ext.as_ref().and_then(|x| x.full.iter().find(|(f, _)| *f == e)).map_or(&syn[e.index()], |(_, s)| s);
+                    (whole.max_delay(), p.label.clone())
+                })
+                .max_by_key(|(d, _)| *d);
+            let why = longest.map_or(String::new(), |(d, l)| format!(" (the longest: projection {l}, {d} timesteps)"));
+            CompileError::TooFewCores {
+                arch: a,
+                at_least,
+                required,
+                available,
+                hint: format!(
+                    "{hint}; {relays} of the {required} are relays the compiler adds for delays past `{}`'s {} delay slots{why}: shorter delays need fewer",
+                    arch.name, arch.core.max_delay_steps
+                ),
+            }
+        }
+        e => e,
+    })?;
     opts.stopped()?;
     mapped.routes.stats.sharing = sharing;
     times.place = mapped.place_s;

@@ -149,7 +149,9 @@ fn warnings(lowered: &[Lowered], syn: &[Synapses]) -> Vec<String> {
             for k in 0..sy.len() as usize {
                 let w = sy.weight(k).abs();
                 all += w;
-                if w > 0.0 && q.mantissa(sy.weight(k)).0 == 0 {
+                // After the port's shift, as `quant::measure` counts `underflow`
+                // (the mantissa before it was nonzero, and the share 0).
+                if w > 0.0 && q.delivered(q.mantissa(sy.weight(k)).0) == 0.0 {
                     zero += w;
                 }
             }

@@ -236,22 +236,23 @@ impl Sofar {
         // Chemical projections so far from pre to post, labelled or not
         // (counted here: walking pre's edges per projection was quadratic in
         // its fan-out).
-        let dup = if electrical {
-            0
-        } else {
-            let d = self.pairs.entry((pre.index() as u32, post.index() as u32)).or_insert(0);
+        // Electrical ones counted apart (in the pair's high half): each kind
+        // numbers its own, so a label, and the seed taken from it, does not
+        // move when a projection of another pair is added before it.
+        let key = (pre.index() as u32 | if electrical { 1 << 31 } else { 0 }, post.index() as u32);
+        let dup = {
+            let d = self.pairs.entry(key).or_insert(0);
             *d += 1;
             *d
         };
         p.label = match &label_at {
             Some(l) => l.str()?.to_string(),
-            None if electrical => format!("{}⇄{} (electrical {})", net.pop(pre).name, net.pop(post).name, net.electrical.len()),
             None => {
                 // Built by hand: `format!` was a tenth of reading 57k projections.
                 let (a, b) = (&net.pop(pre).name, &net.pop(post).name);
                 let mut l = String::with_capacity(a.len() + b.len() + 8);
                 l.push_str(a);
-                l.push('→');
+                l.push(if electrical { '⇄' } else { '→' });
                 l.push_str(b);
                 if dup > 1 {
                     l.push('#');
@@ -1368,7 +1369,7 @@ mod tests {
         let one = format!("{:?}", read(&text, 1).unwrap());
         // Numbered default labels, electrical positions and label seeds are
         // the ones reading in turn gives.
-        assert!(one.contains("p0→p1#2") && one.contains("(electrical 0)") && one.contains("L1"), "the network holds every kind");
+        assert!(one.contains("p0→p1#2") && one.contains("p0⇄p1") && one.contains("L1"), "the network holds every kind");
         for threads in [2, 3, 8] {
             assert_eq!(format!("{:?}", read(&text, threads).unwrap()), one, "{threads} threads");
         }

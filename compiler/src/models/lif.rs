@@ -298,6 +298,87 @@ fn current_warnings(
             0.5 / (1.0 - d)
         ));
     }
+    out.extend(junction_warnings(pop, p, incoming, quant, dt, merged, receptors));
+    out
+}
+
+/// The potential difference (mV) a junction's precision is told at.
+const JUNCTION_TOLD_MV: f64 = 10.0;
+
+/// The share of its current below which a junction's loss is told. The
+/// estimate holds where the junctions are a current's only input; beside
+/// chemical inputs, which keep the current off its dead band, what is
+/// lost is the input's rounding alone, unbiased as Δv moves (C. elegans's
+/// one-contact junctions: estimated 80%, its classes' rates as the
+/// float simulator's). Below 75% the input is 1 or 2 LSBs and mostly lost.
+const JUNCTION_TOLD_SHARE: f64 = 0.75;
+
+/// Warnings where a gap junction's input, every step g·Δv times the step
+/// factor, is so few LSBs of the current it enters that whole LSBs lose
+/// it (g 1 nS at dt 0.001 ms, tau_syn_E 1 ms: nothing passed, silently).
+/// An input of x LSBs a step is rounded to r; the current, decaying by
+/// round(i·(1 − d)) and by at least one LSB, stops rising where that
+/// reaches r: at (r − 0.5)/(1 − d) LSBs for r ≥ 2, at 1 LSB for r = 1,
+/// against the exact x/(1 − d). A neuron's junctions are summed and
+/// rounded once: told for the neuron of least total conductance, across
+/// 10 mV, where that keeps less than [`JUNCTION_TOLD_SHARE`].
+fn junction_warnings(
+    pop: &Population,
+    p: &LifParams,
+    incoming: &[Incoming],
+    quant: &[(ProjIx, ProjQuant)],
+    dt: f64,
+    merged: bool,
+    receptors: [(Receptor, f64, &Vec<f64>); 2],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for (r, lsb, d) in receptors {
+        // Each neuron's junctions are summed and rounded once (`gap`): its
+        // input a step across GAP_SPAN_MV is the sum of their `syn` weights
+        // (`gap::as_currents`), in LSBs of the port's step, which they share.
+        let mut total = vec![0.0f64; pop.size as usize];
+        let mut from: Vec<Option<usize>> = vec![None; pop.size as usize];
+        let mut step = lsb;
+        for (k, i) in incoming.iter().enumerate().filter(|(_, i)| i.electrical && i.p.receptor == r) {
+            step = quant.iter().find(|(e, _)| *e == i.proj).map_or(lsb, |(_, q)| q.unit * 2f64.powi(q.exp as i32)).max(lsb);
+            for j in 0..i.syn.len() as usize {
+                if let (Some(t), Some(f)) = (total.get_mut(i.syn.post[j] as usize), from.get_mut(i.syn.post[j] as usize)) {
+                    *t += i.syn.weight(j).abs();
+                    f.get_or_insert(k);
+                }
+            }
+        }
+        let smallest = (0..total.len()).filter(|&n| total[n] > 0.0).min_by(|&a, &b| total[a].total_cmp(&total[b]));
+        let smallest = smallest.map(|n| (total[n] / crate::gap::GAP_SPAN_MV / step, n, incoming[from[n].unwrap_or(0)].p.label.as_str()));
+        let (Some((per_mv, n, label)), Some(&d)) = (smallest, d.iter().max_by(|a, b| a.total_cmp(b))) else { continue };
+        // The share of its exact current an input of x LSBs a step keeps.
+        let share = |x: f64| match x.round() {
+            r if r < 1.0 => 0.0,
+            r if r < 2.0 => ((1.0 - d) / x).min(1.0),
+            r => ((r - 0.5) / x).min(1.0),
+        };
+        let x = per_mv * JUNCTION_TOLD_MV;
+        if d >= 1.0 || d.is_nan() || x.is_nan() || share(x) >= JUNCTION_TOLD_SHARE {
+            continue;
+        }
+        let joined = total.iter().filter(|&&t| t > 0.0).count();
+        let told = total.iter().filter(|&&t| t > 0.0 && share(t / crate::gap::GAP_SPAN_MV / step * JUNCTION_TOLD_MV) < JUNCTION_TOLD_SHARE).count();
+        let (name, tau) = if r == Receptor::Excitatory { ("tau_syn_E", &p.tau_syn_e) } else { ("tau_syn_I", &p.tau_syn_i) };
+        let slowest = tau.iter(pop.size as usize).fold(0.0f64, f64::max);
+        let kept = 100.0 * share(x);
+        out.push(format!(
+            "population `{}` ({}): the gap junctions into its neuron {n} (electrical projection {label}{}), the least conductance into one of its neurons, move its {} current by {x:.2} of their port's steps a step across {JUNCTION_TOLD_MV} mV (dt {} ms, {name} {} ms), and the port and the current take whole steps: across {JUNCTION_TOLD_MV} mV the junction passes about {}% of its current, and across less than {} mV one LSB at most ({told} of its {joined} neurons with junctions pass less than {:.0}% across {JUNCTION_TOLD_MV} mV); a larger dt or a shorter {name}, or conductances of nearer sizes into one population (its port's step follows the largest), keep it",
+            pop.name,
+            pop.model.name(),
+            if incoming.iter().filter(|i| i.electrical && i.p.receptor == r).count() > 1 { " and others" } else { "" },
+            if merged { "synaptic (isyn)" } else { r.name() },
+            crate::error::num(dt),
+            crate::error::num(slowest),
+            if kept < 1.0 { format!("{kept:.1}") } else { format!("{kept:.0}") },
+            crate::error::num(format!("{:.2e}", (1.5 / per_mv).min(1e300)).parse().unwrap_or(0.0)),
+            100.0 * JUNCTION_TOLD_SHARE
+        ));
+    }
     out
 }
 
@@ -450,7 +531,17 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
             ));
         }
         // Name what takes v that far: the weights, or a constant drive.
-        let why = if 16.0 * spike >= drive {
+        // The largest input may be a gap junction's (its g·100 mV times the
+        // step factor): named as such, not as a spike's weight in nA.
+        let gap = incoming.iter().filter(|i| i.max_abs_weight() >= we.max(wi)).find(|i| i.electrical);
+        let why = if let (true, Some(g)) = (16.0 * spike >= drive, gap) {
+            format!(
+                "the gap junctions of electrical projection {} move v by up to {} mV across {} mV of potential difference",
+                g.p.label,
+                mv(spike),
+                crate::gap::GAP_SPAN_MV
+            )
+        } else if 16.0 * spike >= drive {
             format!("weights of up to {} nA move v by up to {} mV a spike", crate::error::num(we.max(wi)), mv(spike))
         } else {
             format!("i_offset drives v to where |v| = {} mV", mv(vinf))

@@ -43,6 +43,66 @@ fn a_current_that_drains_in_whole_lsbs_is_said() {
     assert!(warnings(&one_spike(0.01, 10.0, 5.0), "spinnaker").is_empty());
 }
 
+/// A 1 nS junction from a cell held at −55 mV into one at rest (−65 mV),
+/// at `dt` ms with tau_syn_E `tau` ms (docs/network-format.md's case: it
+/// lifts b by 0.740 mV at dt 0.1).
+fn junction(dt: f64, tau: f64) -> String {
+    format!(
+        r#"{{"name": "gap", "dt_ms": {dt}, "populations": [
+          {{"name": "a", "size": 1, "model": "lif", "params": {{"i_offset": 0.125, "cm": 0.25, "tau_m": 20.0, "v_thresh": -50.0}}, "initial": {{"v": -55.0}}}},
+          {{"name": "b", "size": 1, "model": "lif", "params": {{"cm": 0.25, "tau_m": 20.0, "v_thresh": -50.0, "tau_syn_E": {tau}}}}}],
+          "projections": [{{"pre": "a", "post": "b", "receptor": "electrical", "weight": 0.001, "connector": {{"type": "one_to_one"}}}}]}}"#
+    )
+}
+
+/// A junction whose input a step is one or two LSBs of the current was
+/// lost without a word (measured in the review: b not lifted at all at dt
+/// 0.001, 0.2% of it with tau_syn_E 5 ms at dt 0.01).
+#[test]
+fn a_junction_that_whole_lsbs_lose_is_said() {
+    for (dt, tau, kept) in [(0.001, 1.0, "0.0%"), (0.01, 5.0, "0.2%")] {
+        let ws = warnings(&junction(dt, tau), "spinnaker");
+        assert!(
+            ws.len() == 1
+                && ws[0].starts_with("population `b` (lif): the gap junctions into its neuron 0 (electrical projection a⇄b)")
+                && ws[0].contains(&format!("passes about {kept} of its current")),
+            "dt {dt}, tau {tau}: {ws:?}"
+        );
+    }
+    // On Loihi the port's step follows the largest conductance into the
+    // population: 1 nS beside 300 nS passed nothing (b0 stayed at -65 mV
+    // where it rises 0.74 mV; 0.77 on spinnaker).
+    let mixed = junction(0.1, 1.0).replace(r#""name": "b", "size": 1"#, r#""name": "b", "size": 2"#).replace(
+        r#""weight": 0.001, "connector": {"type": "one_to_one"}"#,
+        r#""connector": {"type": "from_list", "connections": [[0, 0, 0.001], [0, 1, 0.3]]}"#,
+    );
+    let ws = warnings(&mixed, "loihi");
+    assert!(ws.len() == 1 && ws[0].contains("into its neuron 0") && ws[0].contains("(1 of its 2 neurons with junctions pass less than 75%"), "{ws:?}");
+    assert!(warnings(&mixed, "spinnaker").is_empty(), "{:?}", warnings(&mixed, "spinnaker"));
+    // A conductance too large for v's fixed point is named as a junction
+    // (it was "weights of up to 1000000000 nA … a spike").
+    let huge = parse_network(&junction(0.1, 1.0).replace(r#""weight": 0.001"#, r#""weight": 1e8"#), Path::new("t.json")).unwrap();
+    let e = compile(&Arch::builtin("spinnaker").unwrap(), &huge, &Options::default(), &mut |_| {}).unwrap_err().to_string();
+    assert!(e.contains("the gap junctions of electrical projection a⇄b move v by up to") && !e.contains("a spike"), "{e}");
+    // At the usual dt, and at dt 0.01 (x 4.2 LSBs: estimated 84%, measured 91%), left to the docs.
+    for dt in [0.1, 0.01] {
+        assert!(warnings(&junction(dt, 1.0), "spinnaker").is_empty(), "dt {dt}: {:?}", warnings(&junction(dt, 1.0), "spinnaker"));
+    }
+}
+
+/// Weights whose mantissa is nonzero but whose port's shift rounds them to
+/// 0: the table counted them (underflow 1,000, worst error 1), the warning
+/// looked at the mantissa before the shift and said nothing.
+#[test]
+fn weights_the_ports_shift_rounds_to_zero_are_said() {
+    let net = r#"{"name": "chem", "dt_ms": 0.001, "populations": [
+      {"name": "s", "size": 1000, "model": "spike_source_poisson", "params": {"rate": 1000}, "seed": 3},
+      {"name": "b", "size": 1, "model": "lif"}],
+      "projections": [{"pre": "s", "post": "b", "connector": {"type": "all_to_all"}, "weight": 0.0001}]}"#;
+    let ws = warnings(net, "spinnaker");
+    assert!(ws.iter().any(|w| w.starts_with("projection s→b: of its weights, 1000 rounded to 0, 100.0% of its summed |weight|")), "{ws:?}");
+}
+
 #[test]
 fn a_drive_a_rate_and_a_weight_rounded_off_are_said() {
     let drive = r#"{"name": "drive", "dt_ms": 1e-5, "populations": [
@@ -105,7 +165,8 @@ fn an_izhikevich_recovery_in_few_lsbs_is_said() {
     }
 }
 
-/// The examples compile without a warning on every built-in profile that takes them.
+/// The examples compile without a warning on every built-in profile that
+/// takes them (C. elegans on Loihi: its weak junctions, said).
 #[test]
 fn the_examples_compile_without_warnings() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("examples");
@@ -118,7 +179,16 @@ fn the_examples_compile_without_warnings() {
         let net = nerve_compiler::front::read(path, &Default::default()).unwrap();
         for arch in ["spinnaker", "spinnaker2", "loihi", "tiny"] {
             if let Ok(out) = compile(&Arch::builtin(arch).unwrap(), &net, &Options::default(), &mut |_| {}) {
-                assert!(out.report.warnings.is_empty(), "{} on {arch}: {:?}", path.display(), out.report.warnings);
+                let mut ws = out.report.warnings.clone();
+                // C. elegans on Loihi: its one-contact gap junctions fall below
+                // the port's step, which the hubs' conductances set (said, and
+                // in its README).
+                if path.ends_with("celegans/network.json") && arch == "loihi" {
+                    let before = ws.len();
+                    ws.retain(|w| !w.contains("): the gap junctions into its neuron"));
+                    assert_eq!(before - ws.len(), 4, "{:?}", out.report.warnings);
+                }
+                assert!(ws.is_empty(), "{} on {arch}: {ws:?}", path.display());
                 compiled += 1;
             }
         }
