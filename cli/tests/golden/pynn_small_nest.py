@@ -53,8 +53,15 @@ def data(name):
 
 
 def fmt(t):
-    s = f"{t:.6f}".rstrip("0").rstrip(".")
-    return s or "0"
+    # As nerve writes times: six decimals where DT is a whole number of us,
+    # else 12 significant digits (0.0666666666667 ms at DT 1/30 ms).
+    us = DT * 1e6
+    if abs(us - round(us)) <= 1e-9 * max(us, 1.0):
+        s = f"{t:.6f}".rstrip("0").rstrip(".")
+        return s or "0"
+    from decimal import Decimal
+    s = format(Decimal(repr(float(f"{t:.11e}"))), "f")
+    return (s.rstrip("0").rstrip(".") if "." in s else s) or "0"
 
 sim.setup(timestep=DT, min_delay=DT, max_delay=1.0, spike_precision="on_grid")
 

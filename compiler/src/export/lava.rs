@@ -106,6 +106,25 @@ pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Re
                 return Err(refuse(TARGET, format!("projection {}", p.label), format!("weight {} is not an integer", s.weight)));
             }
         }
+        // Lava's DelayDense floors each delay's sum apart (weight_exp < 0),
+        // nerve the projection's at its arrival step: 66 and 70 arriving
+        // together through delays 17 and 2 at weight_exp −3 are 17 on nerve,
+        // 8 + 8 on lava, and the spike that followed on nerve did not on lava.
+        if p.loihi.weight_exp < 0 {
+            let mut delays = syn.iter().map(|s| s.delay);
+            if let Some(first) = delays.next() {
+                if let Some(other) = delays.find(|&d| d != first) {
+                    return Err(refuse(
+                        TARGET,
+                        format!("projection {}", p.label),
+                        format!(
+                            "weight_exp {} with synapses of different delays ({first} and {other} timesteps): lava floors each delay's sum apart, nerve the projection's, so spikes arriving together through two delays differ; give the projection one delay, or split it by delay",
+                            p.loihi.weight_exp
+                        ),
+                    ));
+                }
+            }
+        }
         if let Some(pl) = &p.plasticity {
             let culprit = || format!("projection {}", p.label);
             match &**pl {
@@ -194,8 +213,15 @@ def data(name):
 
 
 def fmt(t):
-    s = f"{t:.6f}".rstrip("0").rstrip(".")
-    return s or "0"
+    # As nerve writes times: six decimals where DT is a whole number of us,
+    # else 12 significant digits (0.0666666666667 ms at DT 1/30 ms).
+    us = DT * 1e6
+    if abs(us - round(us)) <= 1e-9 * max(us, 1.0):
+        s = f"{t:.6f}".rstrip("0").rstrip(".")
+        return s or "0"
+    from decimal import Decimal
+    s = format(Decimal(repr(float(f"{t:.11e}"))), "f")
+    return (s.rstrip("0").rstrip(".") if "." in s else s) or "0"
 
 
 def source(n, spikes):

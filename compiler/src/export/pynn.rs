@@ -283,8 +283,11 @@ fn values(v: &[f64], data: &mut Bulk) -> String {
 }
 
 /// Spike times (ms) per neuron, as Python lists.
-fn spike_lists(times: &[Vec<f64>]) -> String {
-    let per: Vec<String> = times.iter().map(|t| format!("[{}]", t.iter().map(|&x| py_time(x)).collect::<Vec<_>>().join(", "))).collect();
+/// Spike times per neuron as Python lists; on NEST in full, as
+/// [`nest_time`] chose them to the last bit (six decimals undid it).
+fn spike_lists(times: &[Vec<f64>], backend: Backend) -> String {
+    let time = |x: f64| if backend == Backend::Nest { py_float(x) } else { py_time(x) };
+    let per: Vec<String> = times.iter().map(|t| format!("[{}]", t.iter().map(|&x| time(x)).collect::<Vec<_>>().join(", "))).collect();
     format!("[{}]", per.join(", "))
 }
 
@@ -331,10 +334,20 @@ pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Re
     for (pi, pop) in net.pops() {
         if let Some((nm, m)) = pynn_of(pop, o.backend)? {
             // What NEST does otherwise, said (docs/exporters.md, "Delays on NEST").
-            if o.backend == Backend::Nest
-                && nm.model.params().iter().any(|p| p.name == "i_offset")
-                && nm.params.get("i_offset").iter(pop.size as usize).any(|x| x != 0.0)
-            {
+            // A cell that spikes with no spike arriving: driven by i_offset, by
+            // a v_rest at or above v_thresh, or started there (a cell at v −49
+            // over v_thresh −50 spiked at 0 on nerve, 0.1 ms on NEST, unsaid).
+            let n = pop.size as usize;
+            let has = |k: &str| nm.model.params().iter().any(|p| p.name == k);
+            let self_driven = (has("i_offset") && nm.params.get("i_offset").iter(n).any(|x| x != 0.0))
+                || (has("v_rest") && has("v_thresh") && {
+                    let th: Vec<f64> = nm.params.get("v_thresh").iter(n).collect();
+                    let over = |v: &[f64]| v.iter().zip(&th).any(|(v, t)| v >= t);
+                    let rest: Vec<f64> = nm.params.get("v_rest").iter(n).collect();
+                    let start = nm.model.state().iter().find(|s| s.name == "v").map(|spec| nm.params.initial(pop, spec)).unwrap_or_default();
+                    over(&rest) || over(&start)
+                });
+            if o.backend == Backend::Nest && self_driven {
                 offset.push(format!("`{}`", pop.name));
             }
             if o.backend == Backend::Nest && m.cell == "Izhikevich" {
@@ -395,7 +408,7 @@ pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Re
     }
     if !offset.is_empty() {
         notes.push(format!(
-            "a cell driven by its i_offset spikes a step later on NEST than on nerve (5.4 ms for nerve's 5.3 at dt 0.1 ms): {}",
+            "a cell that spikes with no spike arriving (driven by its i_offset, or by a v_rest or an initial v at or above v_thresh) spikes a step later on NEST than on nerve (5.4 ms for nerve's 5.3 at dt 0.1 ms): {}",
             offset.join(", ")
         ));
     }
@@ -526,8 +539,15 @@ def data(name):
 
 
 def fmt(t):
-    s = f"{t:.6f}".rstrip("0").rstrip(".")
-    return s or "0"
+    # As nerve writes times: six decimals where DT is a whole number of us,
+    # else 12 significant digits (0.0666666666667 ms at DT 1/30 ms).
+    us = DT * 1e6
+    if abs(us - round(us)) <= 1e-9 * max(us, 1.0):
+        s = f"{t:.6f}".rstrip("0").rstrip(".")
+        return s or "0"
+    from decimal import Decimal
+    s = format(Decimal(repr(float(f"{t:.11e}"))), "f")
+    return (s.rstrip("0").rstrip(".") if "." in s else s) or "0"
 
 "#,
     );
@@ -636,7 +656,14 @@ def fmt(t):
                     if o.backend == Backend::Nest && spec.unit == "nA" {
                         return None;
                     }
-                    Some(format!("{pynn_name}={}", values(&nm.params.initial(pop, spec), &mut data)))
+                    let mut x = nm.params.initial(pop, spec);
+                    // sPyNNaker holds the inhibitory current as a magnitude and
+                    // subtracts it (neuron_model_lif_impl.h: total_exc − total_inh),
+                    // nerve's is signed: +0.5 nA raised v here and lowered it there.
+                    if o.backend == Backend::Spinnaker && *var == "isyn_inh" {
+                        x.iter_mut().for_each(|v| *v = -*v);
+                    }
+                    Some(format!("{pynn_name}={}", values(&x, &mut data)))
                 })
                 .collect();
             if !init.is_empty() {
@@ -1364,7 +1391,48 @@ fn source_spikes(backend: Backend, pop: &str, mut times: Vec<Vec<f64>>, dt: f64,
     if !parts.is_empty() {
         notes.push(format!("`{pop}`: {}", parts.join("; and ")));
     }
+    let tics = nest_tics(dt).ok().flatten().unwrap_or(1000);
+    for ts in &mut times {
+        for x in ts.iter_mut() {
+            *x = nest_time(*x, dt, tics);
+        }
+    }
     times
+}
+
+/// A source spike's time at step k as PyNN on NEST needs it to stay on that
+/// step: PyNN subtracts min_delay (DT) in floating point and NEST puts a
+/// difference above step k − 1's exact time (a whole number of its tics),
+/// by any rounding, on the next step (4.4 − 0.1 is 4.300000000000001,
+/// emitted at 4.5 by NEST 3.10, as every 0.5 ms from 64.4 to 76.4 at dt
+/// 0.1; at dt 1/30 ms, 195 of 1,498). The time itself, or the nearest below
+/// it (a few ulps) whose difference is at most that exact time: measured on
+/// NEST 3.10 over steps 2..400 and 7 times around each at dt 0.1 and 1/30,
+/// every time this takes lands on its step. `tics`: NEST's tics per ms.
+/// Written in full ([`spike_lists`]: 4.3999999999999995).
+fn nest_time(x: f64, dt: f64, tics: u64) -> f64 {
+    let k = nerve_isa::time::steps_of(x, dt);
+    let t = tics as f64;
+    // Step k − 1's time in tics, a whole number.
+    let n = (k - 1.0) * (dt * t).round();
+    // (v − DT)·tics ≤ n, exactly: the product's rounding error from an FMA.
+    let at_most = |v: f64| {
+        let d = v - dt;
+        let p = d * t;
+        (p - n) + d.mul_add(t, -p) <= 0.0
+    };
+    let mut v = x;
+    for _ in 0..64 {
+        if at_most(v) {
+            return v;
+        }
+        if !(v > 0.0 && v.is_finite()) {
+            break;
+        }
+        // The next double below a positive one (f64::next_down: Rust 1.86, past the MSRV).
+        v = f64::from_bits(v.to_bits() - 1);
+    }
+    x
 }
 
 /// `sim.SpikeSourceArray` for spike times per neuron: inline, or from an NPY
@@ -1378,7 +1446,7 @@ fn source_array(times: &[Vec<f64>], backend: Backend, data: &mut Bulk) -> String
         return "sim.SpikeSourceArray(spike_times=[])".to_string();
     }
     if data.inline(total) {
-        return format!("sim.SpikeSourceArray(spike_times={})", spike_lists(times));
+        return format!("sim.SpikeSourceArray(spike_times={})", spike_lists(times, backend));
     }
     let file = format!("spikes_{}.npy", data.files.len());
     let flat: Vec<f64> = times.iter().enumerate().flat_map(|(i, ts)| ts.iter().flat_map(move |&x| [i as f64, x])).collect();
@@ -1389,4 +1457,31 @@ fn source_array(times: &[Vec<f64>], backend: Backend, data: &mut Bulk) -> String
         times.len(),
         py_str(&file)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The times NEST 3.10 put on the next step (PyNN's t − DT past the
+    /// grid), and ones it did not, measured there; each chosen time's
+    /// difference is at most its step's exact time.
+    #[test]
+    fn nest_times_stay_on_their_step() {
+        let dt = 0.1;
+        assert_eq!(nest_time(44.0 * dt, dt, 1000), 4.3999999999999995); // 4.4 − 0.1 = 4.300000000000001
+        assert_eq!(nest_time(734.0 * dt, dt, 1000), 73.39999999999999);
+        assert_eq!(nest_time(500.0 * dt, dt, 1000), 50.0); // 49.9: on its step as written
+        let dt = 1.0 / 30.0;
+        assert_eq!(nest_time(74.0 * dt, dt, 3000), 2.4666666666666663); // 2.466666666666667 went to step 75
+        assert_eq!(nest_time(36.0 * dt, dt, 3000), 36.0 * dt); // 1.2 − dt: on its step
+        for (dt, tics) in [(0.1, 1000u64), (1.0 / 30.0, 3000), (0.025, 1000)] {
+            for k in 2..5000u32 {
+                let x = k as f64 * dt;
+                let v = nest_time(x, dt, tics);
+                assert!(v <= x && x - v < 8.0 * f64::EPSILON * x, "dt {dt} step {k}: {v} for {x}");
+                assert_eq!(nerve_isa::time::steps_of(v, dt), k as f64, "dt {dt} step {k}");
+            }
+        }
+    }
 }
