@@ -160,7 +160,15 @@ impl Summary {
     /// key given twice in one object, as every JSON reader of nerve does:
     /// users edit these files, and the pictures' axes and loops come from them.
     pub fn read(path: &std::path::Path) -> crate::Result<Summary> {
-        let text = nerve_isa::files::read_to_string(path).map_err(|e| crate::Error::Read { path: path.to_path_buf(), source: e })?;
+        let bytes = nerve_isa::files::read(path).map_err(|e| crate::Error::Read { path: path.to_path_buf(), source: e })?;
+        // A chip image was refused as "not UTF-8 text … save the file as UTF-8".
+        if bytes.starts_with(&nerve_isa::image::MAGIC) {
+            return Err(crate::Error::File(format!(
+                "{}: is a chip image, not a run summary (`nerve run IMAGE --report run.json` writes one; `nerve inspect` reads images)",
+                path.display()
+            )));
+        }
+        let text = nerve_isa::files::text(bytes).map_err(|e| crate::Error::Read { path: path.to_path_buf(), source: e })?;
         let summary_err = |e| crate::Error::Summary { path: path.to_path_buf(), source: e };
         let v: serde_json::Value = serde_json::from_str(&text).map_err(summary_err)?;
         repeated_key(&text).map_err(|e| crate::Error::File(format!("{}: {e}", path.display())))?;
@@ -225,6 +233,12 @@ impl Summary {
             let l = &self.links[i];
             return bad(&format!("links[{i}]"), format!("({}, {})", l.x, l.y), &format!("the tile lies outside the machine's grid {w}×{h}"));
         }
+        // Energies are spent, never returned: −5 J printed as a total without a word.
+        if let Ok(e) = serde_json::to_value(&self.energy) {
+            if let Some((at, x)) = first_negative(&e, "energy") {
+                return bad(&at, num(x), "an energy is at least 0 J");
+            }
+        }
         // A raster spike of a neuron past its population, or at a step past the run, was drawn without a word.
         for (pi, p) in self.raster.populations.iter().enumerate() {
             if let Some(k) = p.spikes.iter().position(|&(step, n)| n >= p.size || step as u64 >= self.steps) {
@@ -238,6 +252,16 @@ impl Summary {
             }
         }
         Ok(())
+    }
+}
+
+/// The first negative number under `v` and its JSON path (from `at`).
+fn first_negative(v: &serde_json::Value, at: &str) -> Option<(String, f64)> {
+    match v {
+        serde_json::Value::Number(n) => n.as_f64().filter(|&x| x < 0.0).map(|x| (at.to_string(), x)),
+        serde_json::Value::Array(a) => a.iter().enumerate().find_map(|(i, x)| first_negative(x, &format!("{at}[{i}]"))),
+        serde_json::Value::Object(o) => o.iter().find_map(|(k, x)| first_negative(x, &format!("{at}.{k}"))),
+        _ => None,
     }
 }
 
@@ -886,6 +910,9 @@ mod tests {
             ("/energy/by_kind/0/joules", 1e200.into(), &["`energy.by_kind[0].joules` = 1e200"]),
             ("/timing/real_time_tick_ns", (-1e300).into(), &["`timing.real_time_tick_ns` = -1e300"]),
             ("/cores/2/x", 24.into(), &["`cores[2]` = (24, 0)", "grid 24×12"]),
+            // Printed as a total without a word.
+            ("/energy/total_j", (-5.0).into(), &["`energy.total_j` = -5", "at least 0 J"]),
+            ("/energy/by_kind/0/joules", (-1e-9).into(), &["`energy.by_kind[0].joules` = -1e-9"]),
         ];
         for (ptr, v, want) in cases {
             let mut j = fixture();
@@ -901,6 +928,11 @@ mod tests {
         let p = dir.path().join("ok.json");
         std::fs::write(&p, serde_json::to_string(&fixture()).unwrap()).unwrap();
         Summary::read(&p).unwrap();
+        // An image given for a summary is named as one (it was "not UTF-8 text").
+        let p = dir.path().join("small.img");
+        std::fs::write(&p, [&nerve_isa::image::MAGIC[..], &[0xa8, 0, 1, 2]].concat()).unwrap();
+        let e = Summary::read(&p).unwrap_err().to_string();
+        assert!(e.contains("small.img: is a chip image, not a run summary"), "{e}");
     }
 
     #[test]

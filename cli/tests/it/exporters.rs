@@ -517,6 +517,22 @@ fn lava_refuses_a_negative_weight_exp_over_several_delays() {
     lava::export(&one, &prep, &lava::Options::default(), "d").unwrap();
 }
 
+/// A learning rule's u decimation is one of u0..u9 in an image as in a
+/// rule's text: a hand-edited u67 ran as u3 (1 << 67 wrapped), silently.
+#[test]
+fn an_image_decimation_past_u9_is_refused() {
+    let (_, out) = build(&data("loihi_stdp.json"), "loihi");
+    let mut img = out.image.clone().into_image();
+    let Some(nerve_isa::learning::LearningRule::Loihi(rule)) = img.rules.first_mut() else { panic!("the case needs a Loihi rule") };
+    rule.decimation = Some(9);
+    img.validate().unwrap();
+    if let Some(nerve_isa::learning::LearningRule::Loihi(rule)) = img.rules.first_mut() {
+        rule.decimation = Some(67);
+    }
+    let e = img.validate().unwrap_err().to_string();
+    assert!(e.contains("learning rule 0: decimation u67 outside u0..=u9"), "{e}");
+}
+
 /// A spike array's last step, 2^32 − 1, is past any run: the lava script
 /// wrote it as step 0 (k + 1 wrapped in u32), which its `source` put at the
 /// script's last step.

@@ -32,6 +32,11 @@ impl Image {
                     if l.operands.contains(&Operand::U) && l.decimation.is_none() {
                         return invalid(format!("learning rule {ri}: a u operand without a decimation"));
                     }
+                    // u0..u9, as rules are written: 1 << 64 and more wrapped in
+                    // the emulator (u67 ran as u3).
+                    if let Some(k) = l.decimation.filter(|&k| k > 9) {
+                        return invalid(format!("learning rule {ri}: decimation u{k} outside u0..=u9"));
+                    }
                     for t in l.x.iter().chain(&l.y) {
                         if !(t.tau.is_finite() && t.tau >= 0.0) || t.impulse_frac > 256 {
                             return invalid(format!("learning rule {ri}: a trace's tau {} or impulse fraction {} is out of range", t.tau, t.impulse_frac));
@@ -74,6 +79,11 @@ impl Image {
                 let what = || format!("{} plastic set {si}", c.core);
                 if s.rule as usize >= self.rules.len() {
                     return invalid(format!("{}: no learning rule {}", what(), s.rule));
+                }
+                // Printed by disasm in comments and by reports: a line break
+                // there broke disasm's output (it no longer reassembled).
+                if s.projection.contains(crate::names::bad_char) {
+                    return invalid(format!("{}: projection \"{}\" holds control characters or noncharacters", what(), s.projection.escape_debug()));
                 }
                 let n = s.synapses.len();
                 let stdp = matches!(self.rules[s.rule as usize], LearningRule::Stdp(_));
@@ -472,6 +482,10 @@ impl Image {
         // Routers.
         let n_tiles = a.num_tiles();
         let link_bits: u8 = a.dirs().iter().fold(0, |m, d| m | (1 << *d as u8));
+        // The cores a route may deliver to: the image's (a route to another
+        // core was refused by the emulator only, while inspect, disasm and
+        // export spinnaker-tables took the image).
+        let used: std::collections::HashSet<CoreId> = self.cores.iter().map(|c| c.core).collect();
         for (i, r) in self.routers.iter().enumerate() {
             if r.tile.0 >= n_tiles {
                 return invalid(format!("router of {} does not exist (the machine has {n_tiles} tiles)", r.tile));
@@ -494,6 +508,11 @@ impl Image {
                 }
                 if let Some(c) = e.cores.from(a.cores_per_tile()) {
                     return invalid(format!("{} entry {ei}: routes to core {c}, past the tile's {} cores", r.tile, a.cores_per_tile()));
+                }
+                if r.tile.0 < n_tiles {
+                    if let Some(c) = e.cores.iter().map(|k| a.core_at(r.tile, k)).find(|c| !used.contains(c)) {
+                        return invalid(format!("{} entry {ei}: routes to {c}, which the image does not use", r.tile));
+                    }
                 }
                 if a.topology.kind == TopologyKind::Mesh {
                     for &d in a.dirs() {
@@ -518,6 +537,10 @@ impl Image {
             }
             if let Some(why) = p.vars.iter().find_map(|v| crate::names::bad_variable_name(&v.name)) {
                 return invalid(format!("population `{}`: {why}", p.name));
+            }
+            // Printed as they are (disasm, inspect, the reports' tables).
+            if let Some(t) = std::iter::once(&p.model).chain(p.vars.iter().map(|v| &v.unit)).find(|t| t.contains(crate::names::bad_char)) {
+                return invalid(format!("population `{}`: \"{}\" (its model or a unit) holds control characters or noncharacters", p.name, t.escape_debug()));
             }
             if self.populations[..pi].iter().any(|q| q.name == p.name) {
                 return invalid(format!("population name `{}` appears twice", p.name));
@@ -555,6 +578,13 @@ impl Image {
                 return invalid(format!("population `{}` has {} labels for {} neurons", p.name, p.labels.len(), p.size));
             }
             for v in &p.vars {
+                // Every probe's value is raw · scale + offset: a NaN wrote NaN probes.
+                if !(v.scale.is_finite() && v.scale != 0.0 && v.offset.is_finite()) {
+                    return invalid(format!(
+                        "population `{}`: variable `{}` has scale {} and offset {} (finite, a nonzero scale)",
+                        p.name, v.name, v.scale, v.offset
+                    ));
+                }
                 let ok = p.slices.iter().all(|s| match self.core(s.core).map(|c| &c.kind) {
                     Some(CoreKind::Neuron { kernel, .. }) => self.kernels.get(kernel.index()).is_some_and(|k| (v.slot as usize) < k.state.len()),
                     _ => false,

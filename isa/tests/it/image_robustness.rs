@@ -154,6 +154,29 @@ fn validate_names_the_culprit_and_the_limit() {
         assert!(e.contains(&format!("routes to core {}, past the tile's {n} cores", n + past)), "{e}");
     }
 
+    // A route to a core of the tile that the image does not use: the
+    // emulator refused it at load, inspect and disasm took the image.
+    let mut img = sample_image();
+    let used: Vec<u32> = img.cores.iter().map(|c| img.arch.local_core(c.core)).collect();
+    let tile = img.routers[1].tile;
+    let free = (0..img.arch.cores_per_tile()).find(|k| !img.cores.iter().any(|c| c.core == img.arch.core_at(tile, *k))).unwrap();
+    img.routers[1].entries[0].cores.insert(free);
+    let e = img.validate().unwrap_err().to_string();
+    assert!(e.contains(&format!("routes to {}, which the image does not use", img.arch.core_at(tile, free))), "{e} ({used:?})");
+
+    // Values and text that reach a report or disasm as they are.
+    let mut img = sample_image();
+    img.populations[1].vars[0].scale = f64::NAN;
+    let e = img.validate().unwrap_err().to_string();
+    assert!(e.contains("has scale NaN") && e.contains("a nonzero scale"), "{e}");
+    let mut img = sample_image();
+    img.populations[1].model = "a,\n".into();
+    let e = img.validate().unwrap_err().to_string();
+    assert!(e.contains("holds control characters"), "{e}");
+    let mut img = sample_image();
+    img.populations[1].vars[0].unit = "m\nV".into();
+    assert!(img.validate().is_err());
+
     let mut img = sample_image();
     img.cores[1].n_neurons = 17;
     let e = img.validate().unwrap_err().to_string();
