@@ -798,6 +798,10 @@ fn recordings_leave_out_the_compilers_relays() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&img.stdout).contains("s.delay1"), "the case needs relays");
+    // Inspect counts them with the machine's neurons, and says so (it named 2100 where compile said 1100).
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_nerve")).args(["inspect", &p("l.img")]).output().unwrap();
+    let head = String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or_default().to_string();
+    assert!(head.contains(" neurons (12 of them delay relays), ") && head.contains(" synapses (12 of them into delay relays)"), "{head}");
     for (extra, out) in [(&["--record-all"][..], "all.csv"), (&[][..], "default.csv")] {
         let csv = run(extra, out);
         let pops: BTreeSet<&str> = csv.lines().skip(1).filter_map(|l| l.split(',').next()).collect();
