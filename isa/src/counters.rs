@@ -168,7 +168,7 @@ impl<'de> Deserialize<'de> for Counts {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error;
         #[derive(serde::Deserialize)]
-        #[serde(untagged)]
+        #[serde(untagged, expecting = "a count (a whole number of at least 0) or a list of them")]
         enum V {
             One(u64),
             Many(Vec<u64>),

@@ -84,11 +84,28 @@ fn destination(path: &Path) -> (PathBuf, bool) {
 /// 1 or 2 if `path` names this process's stdout or stderr (`/dev/stdout`,
 /// `/dev/fd/2`, `/proc/self/fd/1`, …).
 pub fn own_stream(path: &Path) -> Option<u32> {
-    match path.to_str()? {
+    match lexical(path).to_str()? {
         "/dev/stdout" | "/dev/fd/1" | "/proc/self/fd/1" => Some(1),
         "/dev/stderr" | "/dev/fd/2" | "/proc/self/fd/2" => Some(2),
         _ => None,
     }
+}
+
+/// `path` with `//`, `.` and `..` taken lexically (`//dev/stdout`,
+/// `/dev/../dev/stdout` and `/dev/fd/../fd/1` were not told as streams).
+fn lexical(path: &Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let mut out = std::path::PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Whether `path` names a stream rather than a file: this process's

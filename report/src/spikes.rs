@@ -208,7 +208,7 @@ pub fn table_of_text(text: &str, file: &str, json: bool) -> std::result::Result<
     let mut r = csv::StringRecord::new();
     let mut line_of = nerve_compiler::front::csv::LineOf::new(text.as_bytes());
     for i in 0u64.. {
-        if !rdr.read_record(&mut r).map_err(|e| format!("{file}: line {}: {e}", line_of.of(e.position(), i + 2)))? {
+        if !rdr.read_record(&mut r).map_err(|e| format!("{file}: line {}: {}", line_of.of(e.position(), i + 2), nerve_compiler::front::csv::reason(&e)))? {
             break;
         }
         let line = line_of.of(r.position(), i + 2);

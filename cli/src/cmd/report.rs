@@ -31,6 +31,9 @@ pub fn run(a: ReportArgs) -> Result<()> {
         if dir.as_os_str() == "-" {
             super::usage_error("report", "--plots -: the pictures go into a directory, not a stream; name one (./- for a directory called -)");
         }
+        if !dir.exists() && dir.symlink_metadata().is_ok() {
+            return Err(format!("--plots {}: is a symbolic link to a path that does not exist", dir.display()).into());
+        }
         if !dir.exists() {
             // Made with the directories before it, in the nearest that
             // exists: asked now, not after the tables are printed.

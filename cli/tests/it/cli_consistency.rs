@@ -68,6 +68,14 @@ fn report_refuses_an_html_page_where_the_pictures_go_before_writing_any() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.code() == Some(2) && err.contains("--plots -: the pictures go into a directory"), "{err}");
     assert!(!d.join("-").exists());
+    // A dangling symbolic link is no directory to make (it failed after the tables).
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(d.join("no/such"), d.join("plink")).unwrap();
+        let o = nerve(d, &["report", "run.json", "--plots", "plink"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.code() == Some(1) && err.contains("--plots plink: is a symbolic link to a path that does not exist") && o.stdout.is_empty(), "{err}");
+    }
     // A directory that cannot be made is said before the tables are printed.
     let o = nerve(d, &["report", "run.json", "--plots", "run.json/x/pics"]);
     let err = String::from_utf8_lossy(&o.stderr);

@@ -238,6 +238,8 @@ fn images_are_read_from_pipes() {
         (vec!["compile", "-", "--arch", "spinnaker", "-o", "-", "--report", "-", "-q"], "-o and --report all write to standard output"),
         (vec!["run", "small.img", "--steps", "10", "--record", "-", "--report", "/dev/stdout"], "--record and --report all write to standard output"),
         (vec!["run", "small.img", "--steps", "10", "--record", "/dev/stderr", "--report", "/dev/fd/2"], "--record and --report all write to standard error"),
+        // However the path is spelt.
+        (vec!["run", "small.img", "--steps", "10", "--record", "-", "--report", "//dev/../dev/./stdout"], "--record and --report all write to standard output"),
     ] {
         let out = nerve().current_dir(dir.path()).args(&args).stdin(std::fs::File::open(&net).unwrap()).output().unwrap();
         let e = String::from_utf8_lossy(&out.stderr);

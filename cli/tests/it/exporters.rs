@@ -631,6 +631,43 @@ fn a_script_holds_a_bounded_amount_inline() {
     assert!(s.text.len() < pynn::INLINE_TOTAL * 40, "{} bytes", s.text.len());
 }
 
+/// Every script parses as Python where its sources and projections go to
+/// NPY files: a spike array of more than 20,000 spikes wrote
+/// `np.arange(1, n))])])(data(` (a `]` for a `(`), a SyntaxError on NEST
+/// and sPyNNaker alike, and no test had such an array.
+#[test]
+fn scripts_with_bulk_sources_parse() {
+    let dir = tempfile::tempdir().unwrap();
+    let times: Vec<Vec<f64>> = (0..50).map(|i| (0..500).map(|k| (k * 7 + i) as f64 * 0.1 + 0.2).collect()).collect();
+    let mut scripts = Vec::new();
+    for (arch, model) in [("spinnaker", "lif"), ("loihi", "loihi_lif")] {
+        let mut b = NetworkBuilder::new("bulk", 0.1);
+        let src = b.population("src", 50, Model::SpikeSourceArray(times.clone())).unwrap();
+        let params = if model == "lif" { vec![] } else { vec![("du", 4095.0.into()), ("dv", 0.0.into()), ("vth", 1000.0.into())] };
+        let n = b.population("n", 50, Model::neuron(model, params).unwrap()).unwrap();
+        let w = if model == "lif" { 0.1 } else { 10.0 };
+        b.project(src, n, Connector::AllToAll { allow_self_connections: true }).weight(w).add().unwrap();
+        let mut net = b.finish().unwrap();
+        net.duration_ms = Some(400.0);
+        let out = prepare(&Arch::load(arch).unwrap(), &net, &Options::default(), &mut |_| {}).unwrap();
+        if arch == "loihi" {
+            scripts.push(("lava", lava::export(&net, &out, &lava::Options::default(), "d").unwrap()));
+        } else {
+            for backend in [pynn::Backend::Nest, pynn::Backend::Spinnaker] {
+                let s = pynn::export(&net, &out, &pynn::Options { backend, ..Default::default() }, "d").unwrap();
+                assert!(s.text.contains("np.split(a[:, 1]"), "{backend:?}: the case needs an NPY-backed source");
+                scripts.push(("pynn", s));
+            }
+        }
+    }
+    for (i, (what, s)) in scripts.iter().enumerate() {
+        let p = dir.path().join(format!("s{i}.py"));
+        std::fs::write(&p, &s.text).unwrap();
+        let Ok(o) = std::process::Command::new("python3").args(["-c", "import ast, sys; ast.parse(open(sys.argv[1]).read())"]).arg(&p).output() else { return };
+        assert!(o.status.success(), "{what} script {i}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+}
+
 /// A network from JSON (`nerve_compiler::front::json`), prepared for `arch`.
 fn from_json(v: &serde_json::Value, arch: &str) -> (Network, Prepared) {
     let net = nerve_compiler::front::json::parse_network(&v.to_string(), Path::new("test.json")).unwrap();

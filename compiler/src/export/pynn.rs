@@ -1453,7 +1453,7 @@ fn source_array(times: &[Vec<f64>], backend: Backend, data: &mut Bulk) -> String
     data.files.push((file.clone(), npy::f64_2d(total, 2, &flat)));
     // Rows come neuron by neuron: split them at each neuron's first row.
     format!(
-        "sim.SpikeSourceArray(spike_times=(lambda a: [x.tolist() for x in np.split(a[:, 1], np.searchsorted(a[:, 0], np.arange(1, {}))])])(data({})))",
+        "sim.SpikeSourceArray(spike_times=(lambda a: [x.tolist() for x in np.split(a[:, 1], np.searchsorted(a[:, 0], np.arange(1, {})))])(data({})))",
         times.len(),
         py_str(&file)
     )

@@ -110,7 +110,7 @@ fn with_csv_crate(bytes: &[u8], file: &str) -> Result<ConnList> {
         match rdr.read_byte_record(&mut rec) {
             Ok(true) => {}
             Ok(false) => break,
-            Err(e) => return Err(CompileError::Format { file: file.into(), path: format!("line {}", lines.of(e.position(), i)), reason: e.to_string() }),
+            Err(e) => return Err(CompileError::Format { file: file.into(), path: format!("line {}", lines.of(e.position(), i)), reason: reason(&e) }),
         }
         let line = lines.of(rec.position(), i);
         let raw = |c: usize| rec.get(c).unwrap_or(b"");
@@ -147,6 +147,17 @@ pub struct LineOf<'a> {
     bytes: &'a [u8],
     at: usize,
     line: u64,
+}
+
+/// A `csv` error's reason without the crate's own position, which names
+/// the line it began reading at (a skipped blank line): the message gives
+/// the record's line ([`LineOf`]).
+pub fn reason(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => format!("a record of {len} fields where the ones before have {expected_len}"),
+        csv::ErrorKind::Utf8 { err, .. } => format!("field {} is not UTF-8 text", err.field() + 1),
+        _ => e.to_string(),
+    }
 }
 
 impl<'a> LineOf<'a> {
@@ -231,7 +242,7 @@ pub(crate) fn read_selected(path: &Path, referenced_at: &str, sel: &Selection) -
     let mut out = ConnList::default();
     let mut lines = LineOf::new(&bytes);
     for (i, r) in rdr.records().enumerate() {
-        let r = r.map_err(|e| fmt(format!("line {}", lines.of(e.position(), i as u64 + 2)), e.to_string()))?;
+        let r = r.map_err(|e| fmt(format!("line {}", lines.of(e.position(), i as u64 + 2)), reason(&e)))?;
         let line = lines.of(r.position(), i as u64 + 2);
         let g = |c: usize| r.get(c).unwrap_or("");
         if !picks.iter().all(|&(c, v)| g(c) == v) {
@@ -768,7 +779,8 @@ mod tests {
             ("pre,post\n0,1\n1,2,3\n", 3),
         ] {
             let e = with_csv_crate(text.as_bytes(), "t.csv").unwrap_err().to_string();
-            assert!(e.contains(&format!("line {line}:")), "{text:?}: {e}");
+            // One line number: the csv crate's own ("(line: 3, …)", a skipped blank line) is left out.
+            assert!(e.contains(&format!("line {line}:")) && !e.contains("(line:"), "{text:?}: {e}");
         }
     }
 

@@ -563,7 +563,7 @@ pub fn read_placement(path: &std::path::Path) -> Result<PlacementFile> {
     let (mut out, mut lines) = (Vec::new(), Vec::new());
     let mut line_of = crate::front::csv::LineOf::new(&bytes);
     for (i, r) in rdr.records().enumerate() {
-        let r = r.map_err(|e| err(format!("line {}: {e}", line_of.of(e.position(), i as u64 + 2))))?;
+        let r = r.map_err(|e| err(format!("line {}: {}", line_of.of(e.position(), i as u64 + 2), crate::front::csv::reason(&e))))?;
         let line = line_of.of(r.position(), i as u64 + 2);
         let num = |k: usize| -> Result<u32> {
             let cell = r.get(k).unwrap_or("");

@@ -305,23 +305,24 @@ fn current_warnings(
 /// The potential difference (mV) a junction's precision is told at.
 const JUNCTION_TOLD_MV: f64 = 10.0;
 
-/// The share of its current below which a junction's loss is told. The
-/// estimate holds where the junctions are a current's only input; beside
-/// chemical inputs, which keep the current off its dead band, what is
-/// lost is the input's rounding alone, unbiased as Δv moves (C. elegans's
-/// one-contact junctions: estimated 80%, its classes' rates as the
-/// float simulator's). Below 75% the input is 1 or 2 LSBs and mostly lost.
-const JUNCTION_TOLD_SHARE: f64 = 0.75;
+/// The band of its exact current outside which a junction is told: 75%
+/// to 133%. Inside it the input is 3 steps or more a step; beside chemical
+/// inputs, which keep the current off its dead band, only the input's
+/// rounding is lost (C. elegans's one-contact junctions on spinnaker: 80%
+/// to 113%, its classes' rates as the float simulator's).
+const JUNCTION_TOLD_BAND: (f64, f64) = (0.75, 1.0 / 0.75);
 
 /// Warnings where a gap junction's input, every step g·Δv times the step
-/// factor, is so few LSBs of the current it enters that whole LSBs lose
-/// it (g 1 nS at dt 0.001 ms, tau_syn_E 1 ms: nothing passed, silently).
-/// An input of x LSBs a step is rounded to r; the current, decaying by
-/// round(i·(1 − d)) and by at least one LSB, stops rising where that
-/// reaches r: at (r − 0.5)/(1 − d) LSBs for r ≥ 2, at 1 LSB for r = 1,
-/// against the exact x/(1 − d). A neuron's junctions are summed and
-/// rounded once: told for the neuron of least total conductance, across
-/// 10 mV, where that keeps less than [`JUNCTION_TOLD_SHARE`].
+/// factor, is so few steps of its port that whole steps lose it (g 1 nS at
+/// dt 0.001 ms, tau_syn_E 1 ms: nothing passed, silently) or hold it (10 nS
+/// at dt 0.002: 277% of the current once Δv fell to 3 mV). An input of x
+/// steps a step is rounded to r; the current decays by round(i·(1 − d))
+/// steps and at least one, so it settles anywhere its decay equals r: from
+/// (r − 0.5)/(1 − d) to (r + 0.5)/(1 − d) steps (from 1 for r = 1; 0 for r =
+/// 0), as its history leaves it, against the exact x/(1 − d). A neuron's
+/// junctions are summed and rounded once: told for the neuron of least
+/// total conductance, across 10 mV, where that band leaves
+/// [`JUNCTION_TOLD_BAND`].
 fn junction_warnings(
     pop: &Population,
     p: &LifParams,
@@ -351,32 +352,40 @@ fn junction_warnings(
         let smallest = (0..total.len()).filter(|&n| total[n] > 0.0).min_by(|&a, &b| total[a].total_cmp(&total[b]));
         let smallest = smallest.map(|n| (total[n] / crate::gap::GAP_SPAN_MV / step, n, incoming[from[n].unwrap_or(0)].p.label.as_str()));
         let (Some((per_mv, n, label)), Some(&d)) = (smallest, d.iter().max_by(|a, b| a.total_cmp(b))) else { continue };
-        // The share of its exact current an input of x LSBs a step keeps.
-        let share = |x: f64| match x.round() {
-            r if r < 1.0 => 0.0,
-            r if r < 2.0 => ((1.0 - d) / x).min(1.0),
-            r => ((r - 0.5) / x).min(1.0),
+        // The band of its exact current an input of x steps a step settles in.
+        let band = |x: f64| match x.round() {
+            r if r < 1.0 => (0.0, 0.0),
+            r if r < 2.0 => ((1.0 - d) / x, 1.5 / x),
+            r => ((r - 0.5) / x, (r + 0.5) / x),
+        };
+        let outside = |x: f64| {
+            let (lo, hi) = band(x);
+            lo < JUNCTION_TOLD_BAND.0 || hi > JUNCTION_TOLD_BAND.1
         };
         let x = per_mv * JUNCTION_TOLD_MV;
-        if d >= 1.0 || d.is_nan() || x.is_nan() || share(x) >= JUNCTION_TOLD_SHARE {
+        if d >= 1.0 || d.is_nan() || x.is_nan() || !outside(x) {
             continue;
         }
         let joined = total.iter().filter(|&&t| t > 0.0).count();
-        let told = total.iter().filter(|&&t| t > 0.0 && share(t / crate::gap::GAP_SPAN_MV / step * JUNCTION_TOLD_MV) < JUNCTION_TOLD_SHARE).count();
+        let told = total.iter().filter(|&&t| t > 0.0 && outside(t / crate::gap::GAP_SPAN_MV / step * JUNCTION_TOLD_MV)).count();
         let (name, tau) = if r == Receptor::Excitatory { ("tau_syn_E", &p.tau_syn_e) } else { ("tau_syn_I", &p.tau_syn_i) };
         let slowest = tau.iter(pop.size as usize).fold(0.0f64, f64::max);
-        let kept = 100.0 * share(x);
+        let pct = |f: f64| if f == 0.0 { "0".to_string() } else if f < 0.01 { format!("{:.1}", 100.0 * f) } else { format!("{:.0}", 100.0 * f) };
+        let settles = match band(x) {
+            (_, 0.0) => "passes none of its current".to_string(),
+            (lo, hi) => format!("settles anywhere from {}% to {}% of its exact current, as the run's history leaves it", pct(lo), pct(hi)),
+        };
         out.push(format!(
-            "population `{}` ({}): the gap junctions into its neuron {n} (electrical projection {label}{}), the least conductance into one of its neurons, move its {} current by {x:.2} of their port's steps a step across {JUNCTION_TOLD_MV} mV (dt {} ms, {name} {} ms), and the port and the current take whole steps: across {JUNCTION_TOLD_MV} mV the junction passes about {}% of its current, and across less than {} mV one LSB at most ({told} of its {joined} neurons with junctions pass less than {:.0}% across {JUNCTION_TOLD_MV} mV); a larger dt or a shorter {name}, or conductances of nearer sizes into one population (its port's step follows the largest), keep it",
+            "population `{}` ({}): the gap junctions into its neuron {n} (electrical projection {label}{}), the least conductance into one of its neurons, move its {} current by {x:.2} of their port's steps a step across {JUNCTION_TOLD_MV} mV (dt {} ms, {name} {} ms), and the port and the current take whole steps: across {JUNCTION_TOLD_MV} mV the junction {settles}, and across less than {} mV (under 1.5 steps a step) it is held between none and 1.5/(1 − d) steps whatever the difference ({told} of its {joined} neurons with junctions settle outside {:.0}–{:.0}% across {JUNCTION_TOLD_MV} mV); a larger dt or a shorter {name}, or conductances of nearer sizes into one population (its port's step follows the largest), keep it",
             pop.name,
             pop.model.name(),
             if incoming.iter().filter(|i| i.electrical && i.p.receptor == r).count() > 1 { " and others" } else { "" },
             if merged { "synaptic (isyn)" } else { r.name() },
             crate::error::num(dt),
             crate::error::num(slowest),
-            if kept < 1.0 { format!("{kept:.1}") } else { format!("{kept:.0}") },
             crate::error::num(format!("{:.2e}", (1.5 / per_mv).min(1e300)).parse().unwrap_or(0.0)),
-            100.0 * JUNCTION_TOLD_SHARE
+            100.0 * JUNCTION_TOLD_BAND.0,
+            100.0 * JUNCTION_TOLD_BAND.1
         ));
     }
     out

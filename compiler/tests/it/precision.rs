@@ -56,17 +56,20 @@ fn junction(dt: f64, tau: f64) -> String {
 }
 
 /// A junction whose input a step is one or two LSBs of the current was
-/// lost without a word (measured in the review: b not lifted at all at dt
-/// 0.001, 0.2% of it with tau_syn_E 5 ms at dt 0.01).
+/// lost, or held, without a word (measured in the review: b not lifted at
+/// all at dt 0.001; 0.2% of it with tau_syn_E 5 ms at dt 0.01; 10 nS at dt
+/// 0.002 held the current at 277% once the difference fell to 3 mV).
 #[test]
 fn a_junction_that_whole_lsbs_lose_is_said() {
-    for (dt, tau, kept) in [(0.001, 1.0, "0.0%"), (0.01, 5.0, "0.2%")] {
-        let ws = warnings(&junction(dt, tau), "spinnaker");
+    for (dt, tau, g, says) in [
+        (0.001, 1.0, 0.001, "passes none of its current"),
+        (0.01, 5.0, 0.001, "settles anywhere from 0.2% to 179% of its exact current"),
+        (0.002, 1.0, 0.01, "settles anywhere from 90% to 149% of its exact current"),
+    ] {
+        let ws = warnings(&junction(dt, tau).replace(r#""weight": 0.001"#, &format!(r#""weight": {g}"#)), "spinnaker");
         assert!(
-            ws.len() == 1
-                && ws[0].starts_with("population `b` (lif): the gap junctions into its neuron 0 (electrical projection a⇄b)")
-                && ws[0].contains(&format!("passes about {kept} of its current")),
-            "dt {dt}, tau {tau}: {ws:?}"
+            ws.len() == 1 && ws[0].starts_with("population `b` (lif): the gap junctions into its neuron 0 (electrical projection a⇄b)") && ws[0].contains(says),
+            "dt {dt}, tau {tau}, g {g}: {ws:?}"
         );
     }
     // On Loihi the port's step follows the largest conductance into the
@@ -77,14 +80,14 @@ fn a_junction_that_whole_lsbs_lose_is_said() {
         r#""connector": {"type": "from_list", "connections": [[0, 0, 0.001], [0, 1, 0.3]]}"#,
     );
     let ws = warnings(&mixed, "loihi");
-    assert!(ws.len() == 1 && ws[0].contains("into its neuron 0") && ws[0].contains("(1 of its 2 neurons with junctions pass less than 75%"), "{ws:?}");
+    assert!(ws.len() == 1 && ws[0].contains("into its neuron 0") && ws[0].contains("(1 of its 2 neurons with junctions settle outside 75–133%"), "{ws:?}");
     assert!(warnings(&mixed, "spinnaker").is_empty(), "{:?}", warnings(&mixed, "spinnaker"));
     // A conductance too large for v's fixed point is named as a junction
     // (it was "weights of up to 1000000000 nA … a spike").
     let huge = parse_network(&junction(0.1, 1.0).replace(r#""weight": 0.001"#, r#""weight": 1e8"#), Path::new("t.json")).unwrap();
     let e = compile(&Arch::builtin("spinnaker").unwrap(), &huge, &Options::default(), &mut |_| {}).unwrap_err().to_string();
     assert!(e.contains("the gap junctions of electrical projection a⇄b move v by up to") && !e.contains("a spike"), "{e}");
-    // At the usual dt, and at dt 0.01 (x 4.2 LSBs: estimated 84%, measured 91%), left to the docs.
+    // At the usual dt, and at dt 0.01 (x 4.2 steps: 84% to 108%, measured 91%), left to the docs.
     for dt in [0.1, 0.01] {
         assert!(warnings(&junction(dt, 1.0), "spinnaker").is_empty(), "dt {dt}: {:?}", warnings(&junction(dt, 1.0), "spinnaker"));
     }
@@ -180,13 +183,14 @@ fn the_examples_compile_without_warnings() {
         for arch in ["spinnaker", "spinnaker2", "loihi", "tiny"] {
             if let Ok(out) = compile(&Arch::builtin(arch).unwrap(), &net, &Options::default(), &mut |_| {}) {
                 let mut ws = out.report.warnings.clone();
-                // C. elegans on Loihi: its one-contact gap junctions fall below
-                // the port's step, which the hubs' conductances set (said, and
-                // in its README).
-                if path.ends_with("celegans/network.json") && arch == "loihi" {
+                // C. elegans: on Loihi its one-contact gap junctions fall below
+                // the port's step, which the hubs' conductances set; on
+                // spinnaker one cell's are 1.6 steps (said, and in its README).
+                if path.ends_with("celegans/network.json") && arch != "tiny" {
                     let before = ws.len();
                     ws.retain(|w| !w.contains("): the gap junctions into its neuron"));
-                    assert_eq!(before - ws.len(), 4, "{:?}", out.report.warnings);
+                    // Loihi: every class; spinnaker and spinnaker2: one `Other` cell of 166.
+                    assert_eq!(before - ws.len(), if arch == "loihi" { 4 } else { 1 }, "{:?}", out.report.warnings);
                 }
                 assert!(ws.is_empty(), "{} on {arch}: {ws:?}", path.display());
                 compiled += 1;
