@@ -92,7 +92,7 @@ pub struct RunArgs {
     /// Probe a state variable every step: POP:VAR (e.g. exc:v). Repeatable.
     #[arg(long)]
     probe: Vec<String>,
-    /// Where probes go (CSV `population,var,neuron,time,value` or .npy: steps × neurons float64). Default: probes.csv. Needs --probe.
+    /// Where probes go (CSV `population,var,neuron,time,value` or .npy: steps × neurons float64, one probe). Default: probes.csv. Needs --probe.
     #[arg(long, value_parser = super::OUT)]
     probe_out: Option<PathBuf>,
     /// Write the run summary (counts, timing, energy, per population, core, chip and link, per-step series) as JSON, for `nerve report`.

@@ -963,3 +963,17 @@ fn export_pynn_neurons_per_core_sets_the_scripts_atoms_per_core() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// examples/kernels/run.sh checks itself (getting-started.md: every example
+/// folder has one): its listing reassembles to the same bytes.
+#[test]
+fn the_kernel_example_checks_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/kernels");
+    for f in ["if.s", "run.sh"] {
+        std::fs::copy(src.join(f), dir.path().join(f)).unwrap();
+    }
+    let o = Command::new("sh").arg(dir.path().join("run.sh")).env("NERVE", env!("CARGO_BIN_EXE_nerve")).output().unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success() && out.contains("PASS: the listing reassembles to the same 9 instructions (72 bytes)"), "{out}{}", String::from_utf8_lossy(&o.stderr));
+}
