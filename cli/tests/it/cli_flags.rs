@@ -975,5 +975,9 @@ fn the_kernel_example_checks_itself() {
     }
     let o = Command::new("sh").arg(dir.path().join("run.sh")).env("NERVE", env!("CARGO_BIN_EXE_nerve")).output().unwrap();
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success() && out.contains("PASS: the listing reassembles to the same 9 instructions (72 bytes)"), "{out}{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success() && out.contains("PASS: the listing reassembles to the same 9 instructions (72 bytes)"),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
