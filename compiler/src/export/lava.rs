@@ -196,7 +196,7 @@ from lava.utils.weightutils import SignMode
     let _ = writeln!(t, "DT = {}  # ms", py_float(dt));
     let _ = writeln!(t, "STEPS = {steps}  # the default run; spike sources cover this many steps");
     let _ = writeln!(t, "DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), {})", py_str(data_dir));
-    let template = String::from(
+    let template = String::from(concat!(
         r#"
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument("--steps", type=int, default=STEPS, help="timesteps to run (default %(default)s)")
@@ -212,17 +212,9 @@ def data(name):
     return np.load(os.path.join(DATA, name))
 
 
-def fmt(t):
-    # As nerve writes times: six decimals where DT is a whole number of us,
-    # else 12 significant digits (0.0666666666667 ms at DT 1/30 ms).
-    us = DT * 1e6
-    if abs(us - round(us)) <= 1e-9 * max(us, 1.0):
-        s = f"{t:.6f}".rstrip("0").rstrip(".")
-        return s or "0"
-    from decimal import Decimal
-    s = format(Decimal(repr(float(f"{t:.11e}"))), "f")
-    return (s.rstrip("0").rstrip(".") if "." in s else s) or "0"
-
+"#,
+        super::py_fmt_time!(),
+        r#"
 
 def source(n, spikes):
     """A source replaying spikes given as (neuron, lava step) pairs."""
@@ -232,8 +224,8 @@ def source(n, spikes):
             s[i, k - 1] = 1
     return Source(data=s[:, :T])
 
-"#,
-    );
+"#
+    ));
     let has_sources = net.pops().any(|(_, p)| p.model.is_source());
     // On the template only: the docstring holds the network's name.
     t.push_str(&template.replace("HAS_SOURCES", if has_sources { "True" } else { "False" }));

@@ -255,6 +255,26 @@ pub(crate) fn py_float(x: f64) -> String {
     }
 }
 
+/// The scripts' `fmt(t)`: a spike time as `nerve run --record` writes it
+/// (`nerve_report::spikes::fmt_time`), one definition for every exported
+/// script; a macro, as `concat!` takes literals only.
+macro_rules! py_fmt_time {
+    () => {
+        r#"def fmt(t):
+    # As nerve writes times: six decimals where DT is a whole number of us,
+    # else 12 significant digits (0.0666666666667 ms at DT 1/30 ms).
+    us = DT * 1e6
+    if abs(us - round(us)) <= 1e-9 * max(us, 1.0):
+        s = f"{t:.6f}".rstrip("0").rstrip(".")
+        return s or "0"
+    from decimal import Decimal
+    s = format(Decimal(repr(float(f"{t:.11e}"))), "f")
+    return (s.rstrip("0").rstrip(".") if "." in s else s) or "0"
+"#
+    };
+}
+pub(crate) use py_fmt_time;
+
 /// A time in ms for a script: six decimals, trailing zeros dropped (how
 /// nerve writes spike times), where they are the time up to float rounding
 /// (3 × 0.1 as 0.3); otherwise Python's round-trip repr, so that a time of a

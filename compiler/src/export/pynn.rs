@@ -502,7 +502,7 @@ pub fn export(net: &Network, prep: &Prepared, o: &Options, data_dir: &str) -> Re
     let _ = writeln!(t, "DURATION = {}  # ms, the default run", py_float(duration));
     let _ = writeln!(t, "SOURCE_STEPS = {steps}  # the exported spike arrays cover steps 0 to this less one");
     let _ = writeln!(t, "DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), {})", py_str(data_dir));
-    let mut template = String::from(
+    let mut template = String::from(concat!(
         r#"
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument("--duration", type=float, default=DURATION, help="ms to run, the nearest whole number of timesteps (default %(default)s)")
@@ -538,19 +538,11 @@ def data(name):
     return np.load(os.path.join(DATA, name))
 
 
-def fmt(t):
-    # As nerve writes times: six decimals where DT is a whole number of us,
-    # else 12 significant digits (0.0666666666667 ms at DT 1/30 ms).
-    us = DT * 1e6
-    if abs(us - round(us)) <= 1e-9 * max(us, 1.0):
-        s = f"{t:.6f}".rstrip("0").rstrip(".")
-        return s or "0"
-    from decimal import Decimal
-    s = format(Decimal(repr(float(f"{t:.11e}"))), "f")
-    return (s.rstrip("0").rstrip(".") if "." in s else s) or "0"
-
 "#,
-    );
+        super::py_fmt_time!(),
+        r#"
+"#
+    ));
     let has_arrays = net.pops().any(|(_, p)| match &p.model {
         Model::SpikeSourceArray(_) | Model::Input => true,
         Model::SpikeSourcePoisson { .. } => o.poisson == PoissonMode::Array,
