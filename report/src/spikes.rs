@@ -194,7 +194,8 @@ pub fn table_of_text(text: &str, file: &str, json: bool) -> std::result::Result<
     let cols = h.iter().collect::<Vec<_>>();
     if cols != ["population", "neuron", "time"] && cols != ["population", "neuron", "time", "label"] {
         return Err(format!(
-            "{file}: line 1: the header must be `population,neuron,time` (time in ms; a fourth column `label` may follow), found `{}`",
+            "{file}: line {}: the header must be `population,neuron,time` (time in ms; a fourth column `label` may follow), found `{}`",
+            nerve_compiler::front::csv::header_line(text.as_bytes()),
             cols.join(",")
         ));
     }
@@ -466,7 +467,12 @@ mod tests {
     fn csv_errors_name_the_physical_line() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("in.csv");
-        for (text, line) in [("population,neuron,time\nin,0,1\n\n\nin,1,2\nin,0,x\n", 6), ("\npopulation,neuron,time\n\nin,x,1\n", 4)] {
+        for (text, line) in [
+            ("population,neuron,time\nin,0,1\n\n\nin,1,2\nin,0,x\n", 6),
+            ("\npopulation,neuron,time\n\nin,x,1\n", 4),
+            // The header after a blank line (it was "line 1").
+            ("\npop,neuron,time\nin,0,1\n", 2),
+        ] {
             std::fs::write(&p, text).unwrap();
             let e = read_table(&p).unwrap_err().to_string();
             assert!(e.contains(&format!("line {line}:")), "{text:?}: {e}");

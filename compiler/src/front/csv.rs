@@ -100,8 +100,13 @@ fn read_rows(path: &Path, referenced_at: &str) -> Result<ConnList> {
 /// The definition: the `csv` crate, one reused byte record.
 fn with_csv_crate(bytes: &[u8], file: &str) -> Result<ConnList> {
     let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::Headers).from_reader(bytes);
-    let headers = rdr.headers().map_err(|e| CompileError::Format { file: file.into(), path: "line 1".into(), reason: e.to_string() })?.clone();
-    let c = columns(file, headers.iter())?;
+    // The header's own line, after any blank lines the reader skipped.
+    let head = format!("line {}", header_line(bytes));
+    let headers = rdr.headers().map_err(|e| CompileError::Format { file: file.into(), path: head.clone(), reason: reason(&e) })?.clone();
+    let c = columns(file, headers.iter()).map_err(|e| match e {
+        CompileError::Format { file, reason, .. } => CompileError::Format { file, path: head.clone(), reason },
+        e => e,
+    })?;
     let mut out = ConnList::default();
     let mut rec = csv::ByteRecord::new();
     // Records are not lines (blank lines, quoted line ends): counted for a message only.
@@ -160,6 +165,12 @@ pub fn reason(e: &csv::Error) -> String {
     }
 }
 
+/// The line a CSV file's header is on: the first that is not blank (the
+/// reader skips blank lines before it, and errors said "line 1").
+pub fn header_line(bytes: &[u8]) -> u64 {
+    LineOf::new(bytes).of(Some(&csv::Position::new()), 1)
+}
+
 impl<'a> LineOf<'a> {
     /// For a reader of `bytes` (the whole file, as the reader is given it).
     pub fn new(bytes: &'a [u8]) -> Self {
@@ -207,33 +218,34 @@ pub(crate) fn read_selected(path: &Path, referenced_at: &str, sel: &Selection) -
     })?;
     let fmt = |path: String, reason: String| CompileError::Format { file: file.clone(), path, reason };
     let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes.as_slice());
-    let headers = rdr.headers().map_err(|e| fmt("line 1".into(), e.to_string()))?.clone();
+    let head = format!("line {}", header_line(&bytes));
+    let headers = rdr.headers().map_err(|e| fmt(head.clone(), reason(&e)))?.clone();
     let names: Vec<&str> = headers.iter().collect();
     if let Some(h) = named_twice(&names) {
-        return Err(fmt("line 1".into(), format!("column `{}` is named twice ({})", shown(h), shown(&names.join(",")))));
+        return Err(fmt(head.clone(), format!("column `{}` is named twice ({})", shown(h), shown(&names.join(",")))));
     }
     let col = |n: &str| names.iter().position(|h| *h == n);
     let (Some(pre), Some(post)) = (col("pre"), col("post")) else {
-        return Err(fmt("line 1".into(), format!("the header must name columns pre and post; found {}", shown(&names.join(",")))));
+        return Err(fmt(head.clone(), format!("the header must name columns pre and post; found {}", shown(&names.join(",")))));
     };
     let mut picks = Vec::new();
     for (k, v) in sel.select {
         let c = col(k).ok_or_else(|| {
-            fmt("line 1".into(), format!("select names column `{}`, which the file does not have (columns: {})", shown(k), shown(&names.join(","))))
+            fmt(head.clone(), format!("select names column `{}`, which the file does not have (columns: {})", shown(k), shown(&names.join(","))))
         })?;
         picks.push((c, v.as_str()));
     }
     for k in sel.ignore {
         if col(k).is_none() {
             return Err(fmt(
-                "line 1".into(),
+                head.clone(),
                 format!("ignore_columns names column `{}`, which the file does not have (columns: {})", shown(k), shown(&names.join(","))),
             ));
         }
     }
     for h in &names {
         if !["pre", "post", "weight", "delay"].contains(h) && !sel.select.iter().any(|(k, _)| k == h) && !sel.ignore.iter().any(|k| k == h) {
-            return Err(fmt("line 1".into(), format!("unknown column `{}` (pre, post, weight, delay; name others in `select` or `ignore_columns`)", shown(h))));
+            return Err(fmt(head.clone(), format!("unknown column `{}` (pre, post, weight, delay; name others in `select` or `ignore_columns`)", shown(h))));
         }
     }
     // An ignored weight or delay column is left unread: the projection's values apply.
@@ -777,6 +789,9 @@ mod tests {
             ("pre,post\r\n0,1\r\n\r\n1,x\r\n", 4),
             ("pre,post\n0,1\n\n1,2,3\n", 4),
             ("pre,post\n0,1\n1,2,3\n", 3),
+            // The header after blank lines (it was "line 1").
+            ("\n\npre,post,foo\n0,1,2\n", 3),
+            ("\r\n\r\npre,pre\n0,1\n", 3),
         ] {
             let e = with_csv_crate(text.as_bytes(), "t.csv").unwrap_err().to_string();
             // One line number: the csv crate's own ("(line: 3, …)", a skipped blank line) is left out.
