@@ -981,3 +981,30 @@ fn the_kernel_example_checks_itself() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// A gap junction's packet is sent every step: counted in packets_out and
+/// charged its energy, and now its time (packet_out_ns, 4 ns on tiny): A's
+/// core was busy 3 × (36 + 2) ns over 3 steps where its kernel, idle and
+/// send take 3 × (36 + 2 + 4).
+#[test]
+fn gap_junction_packets_take_their_send_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("g1.json"),
+        r#"{"name": "g1", "dt_ms": 1.0, "populations": [
+          {"name": "A", "size": 1, "model": "lif", "params": {"cm": 1.0, "v_thresh": -50, "tau_refrac": 1.0}},
+          {"name": "B", "size": 1, "model": "lif", "params": {"cm": 1.0, "v_thresh": -50, "tau_refrac": 1.0}, "initial": {"v": -60.0}}],
+          "projections": [{"pre": "A", "post": "B", "receptor": "electrical", "connector": {"type": "all_to_all"}, "weight": 0.001}]}"#,
+    )
+    .unwrap();
+    std::fs::write(d.join("g1.csv"), "population,slice,core\nA,0,0\nB,0,4\n").unwrap();
+    nerve(d, "compile g1.json --arch tiny --placement g1.csv -o g1.img -q");
+    for engine in ["jit", "interp"] {
+        nerve(d, &format!("run g1.img --steps 3 --engine {engine} --report rg1.json -q"));
+        let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("rg1.json")).unwrap()).unwrap();
+        let a = r["cores"].as_array().unwrap().iter().find(|c| c["population"] == "A").unwrap();
+        assert_eq!(a["busy_ns"].as_f64(), Some(3.0 * (36.0 + 2.0 + 4.0)), "{engine}: {a}");
+        assert_eq!(r["counts"]["packets_out"].as_u64(), Some(6), "{engine}");
+    }
+}

@@ -715,6 +715,10 @@ impl Ctx<'_> {
                             vals[ix as usize].store(data.state[slot as usize][nr as usize], Ordering::Relaxed);
                         }
                         cnt.packets_out += core.gap_out.len() as u64;
+                        // Sent as spikes' packets are (`send`): counted and charged
+                        // energy, their time was left out (docs/emulator.md: send =
+                        // … + packets out × packet_out_ns).
+                        t_ns += core.gap_out.len() as f64 * s.costs.pk_out;
                     }
                     let row = (step - w.probe_base) as usize;
                     for (pi, pr) in w.probes.iter_mut().enumerate() {
