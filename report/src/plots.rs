@@ -85,6 +85,29 @@ pub fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     PICTURES.iter().flat_map(|(name, _)| ["svg", "png"].map(|ext| dir.join(format!("{name}.{ext}")))).collect()
 }
 
+/// Whether [`write_all`] can write into `dir`, asked before any work (a
+/// command's tables are not printed for pictures that then fail): an
+/// existing directory, or one that can be made, with the directories before
+/// it, in the nearest that exists. The reason, if not.
+pub fn check_dir(dir: &std::path::Path) -> Result<(), String> {
+    use std::path::Path;
+    if !dir.exists() && dir.symlink_metadata().is_ok() {
+        return Err("is a symbolic link to a path that does not exist".into());
+    }
+    if dir.exists() {
+        return if dir.is_dir() { Ok(()) } else { Err("is a file, not a directory (the pictures go into a directory)".into()) };
+    }
+    let mut base = dir.parent();
+    while let Some(b) = base.filter(|b| !b.as_os_str().is_empty() && !b.exists()) {
+        base = b.parent();
+    }
+    let base = base.filter(|b| !b.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let probe = base.join(format!(".nerve-plots-check.{}", std::process::id()));
+    let made = if base.is_dir() { std::fs::create_dir(&probe).map_err(|e| e.to_string()) } else { Err("it is not a directory".to_string()) };
+    let _ = std::fs::remove_dir(&probe);
+    made.map_err(|why| format!("cannot make it in {}: {why}", base.display()))
+}
+
 /// Writes every picture as NAME.svg and NAME.png into `dir` ([`files`]),
 /// all or none: each drawn into a stage first ([`stage_all`]), then put in place.
 pub fn write_all(dir: &std::path::Path, s: &Summary) -> crate::Result<Vec<std::path::PathBuf>> {

@@ -31,27 +31,7 @@ pub fn run(a: ReportArgs) -> Result<()> {
         if dir.as_os_str() == "-" {
             super::usage_error("report", "--plots -: the pictures go into a directory, not a stream; name one (./- for a directory called -)");
         }
-        if !dir.exists() && dir.symlink_metadata().is_ok() {
-            return Err(format!("--plots {}: is a symbolic link to a path that does not exist", dir.display()).into());
-        }
-        if !dir.exists() {
-            // Made with the directories before it, in the nearest that
-            // exists: asked now, not after the tables are printed.
-            let mut base = dir.parent();
-            while let Some(b) = base.filter(|b| !b.as_os_str().is_empty() && !b.exists()) {
-                base = b.parent();
-            }
-            let base = base.filter(|b| !b.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            let probe = base.join(format!(".nerve-plots-check.{}", std::process::id()));
-            let made = if base.is_dir() { std::fs::create_dir(&probe).map_err(|e| e.to_string()) } else { Err("it is not a directory".to_string()) };
-            let _ = std::fs::remove_dir(&probe);
-            if let Err(why) = made {
-                return Err(format!("--plots {}: cannot make it in {}: {why}", dir.display(), base.display()).into());
-            }
-        }
-        if dir.exists() && !dir.is_dir() {
-            return Err(format!("--plots {}: is a file, not a directory (the pictures go into a directory)", dir.display()).into());
-        }
+        nerve_report::plots::check_dir(dir).map_err(|why| format!("--plots {}: {why}", dir.display()))?;
         if dir.is_dir() {
             outputs.extend(nerve_report::plots::files(dir).into_iter().map(|p| ("--plots", p)));
         }
