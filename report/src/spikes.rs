@@ -194,8 +194,8 @@ pub fn table_of_text(text: &str, file: &str, json: bool) -> std::result::Result<
     let cols = h.iter().collect::<Vec<_>>();
     if cols != ["population", "neuron", "time"] && cols != ["population", "neuron", "time", "label"] {
         return Err(format!(
-            "{file}: line {}: the header must be `population,neuron,time` (time in ms; a fourth column `label` may follow), found `{}`",
-            nerve_compiler::front::csv::header_line(text.as_bytes()),
+            "{file}: {}: the header must be `population,neuron,time` (time in ms; a fourth column `label` may follow), found `{}`",
+            nerve_compiler::front::csv::header_at(text.as_bytes()),
             cols.join(",")
         ));
     }

@@ -104,6 +104,10 @@ fn setup(dir: &Path) {
     w("pl_twice.csv", "population,slice,core\nsrc,0,3\n\nn,0,3\n");
     // Lone \r line ends (an old Mac file): every error said "line 1".
     w("pl_twice_cr.csv", "population,slice,core\rsrc,0,3\r\rn,0,3\r");
+    // No header to point at: the message named a line past the file's end.
+    w("pl_blank.csv", "\n\n");
+    w("sp_blank.csv", "\r\n\n");
+    w("sp_empty.csv", "");
     w("reldelay.json", &one(r#"{"pre":"a","post":"a","weight":1,"delay":40,"connector":{"type":"all_to_all"}}"#));
     w("pl_relay.csv", "population,slice,core\na,0,0\n");
     w("duphdr.csv", "pre,post,weight,weight\n0,0,1.0,50.0\n");
@@ -468,6 +472,13 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ),
     ("compile good.json --arch spinnaker --placement pl_twice.csv -o out/x.img", 1, &["pl_twice.csv: line 4: core 3 is given twice (first at line 2)"]),
     ("compile good.json --arch spinnaker --placement pl_twice_cr.csv -o out/x.img", 1, &["pl_twice_cr.csv: line 4: core 3 is given twice (first at line 2)"]),
+    (
+        "compile good.json --arch spinnaker --placement pl_blank.csv -o out/x.img",
+        1,
+        &["pl_blank.csv: the file holds only blank lines: the header must be `population,slice,core`"],
+    ),
+    ("run good.img --steps 5 --input sp_blank.csv --record out/s.csv", 1, &["sp_blank.csv: the file holds only blank lines: the header must be"]),
+    ("run good.img --steps 5 --input sp_empty.csv --record out/s.csv", 1, &["sp_empty.csv: the file is empty: the header must be"]),
     // The compiler's delay relays are slices a placement file must place too: said so.
     (
         "compile reldelay.json --arch spinnaker --placement pl_relay.csv -o out/x.img",

@@ -101,7 +101,7 @@ fn read_rows(path: &Path, referenced_at: &str) -> Result<ConnList> {
 fn with_csv_crate(bytes: &[u8], file: &str) -> Result<ConnList> {
     let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::Headers).from_reader(bytes);
     // The header's own line, after any blank lines the reader skipped.
-    let head = format!("line {}", header_line(bytes));
+    let head = header_at(bytes);
     let headers = rdr.headers().map_err(|e| CompileError::Format { file: file.into(), path: head.clone(), reason: reason(&e) })?.clone();
     let c = columns(file, headers.iter()).map_err(|e| match e {
         CompileError::Format { file, reason, .. } => CompileError::Format { file, path: head.clone(), reason },
@@ -165,10 +165,17 @@ pub fn reason(e: &csv::Error) -> String {
     }
 }
 
-/// The line a CSV file's header is on: the first that is not blank (the
-/// reader skips blank lines before it, and errors said "line 1").
-pub fn header_line(bytes: &[u8]) -> u64 {
-    LineOf::new(bytes).of(Some(&csv::Position::new()), 1)
+/// Where a CSV file's header is, for a message: "line N", the first line
+/// that is not blank (the reader skips blank lines before it, and errors
+/// said "line 1"); a file with no such line has no header to point at.
+pub fn header_at(bytes: &[u8]) -> String {
+    if bytes.is_empty() {
+        "the file is empty".into()
+    } else if bytes.iter().all(|b| matches!(b, b'\n' | b'\r')) {
+        "the file holds only blank lines".into()
+    } else {
+        format!("line {}", LineOf::new(bytes).of(Some(&csv::Position::new()), 1))
+    }
 }
 
 impl<'a> LineOf<'a> {
@@ -218,7 +225,7 @@ pub(crate) fn read_selected(path: &Path, referenced_at: &str, sel: &Selection) -
     })?;
     let fmt = |path: String, reason: String| CompileError::Format { file: file.clone(), path, reason };
     let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes.as_slice());
-    let head = format!("line {}", header_line(&bytes));
+    let head = header_at(&bytes);
     let headers = rdr.headers().map_err(|e| fmt(head.clone(), reason(&e)))?.clone();
     let names: Vec<&str> = headers.iter().collect();
     if let Some(h) = named_twice(&names) {
@@ -796,6 +803,12 @@ mod tests {
             let e = with_csv_crate(text.as_bytes(), "t.csv").unwrap_err().to_string();
             // One line number: the csv crate's own ("(line: 3, …)", a skipped blank line) is left out.
             assert!(e.contains(&format!("line {line}:")) && !e.contains("(line:"), "{text:?}: {e}");
+        }
+        // No header to point at: not a line past the file's end ("line 4" of three).
+        for (text, place) in [("", "the file is empty:"), ("\n\n\n", "the file holds only blank lines:"), ("\r\n", "the file holds only blank lines:")] {
+            let e = with_csv_crate(text.as_bytes(), "t.csv").unwrap_err().to_string();
+            assert!(e.contains(place) && !e.contains("line "), "{text:?}: {e}");
+            assert_eq!(header_at(text.as_bytes()), place.trim_end_matches(':'));
         }
     }
 

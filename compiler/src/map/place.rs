@@ -558,7 +558,7 @@ pub fn read_placement(path: &std::path::Path) -> Result<PlacementFile> {
     let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes.as_slice());
     let h = rdr.headers().map_err(|e| err(e.to_string()))?.clone();
     if h.iter().collect::<Vec<_>>() != ["population", "slice", "core"] {
-        return Err(err(format!("line {}: the header must be `population,slice,core`", crate::front::csv::header_line(&bytes))));
+        return Err(err(format!("{}: the header must be `population,slice,core`", crate::front::csv::header_at(&bytes))));
     }
     let (mut out, mut lines) = (Vec::new(), Vec::new());
     let mut line_of = crate::front::csv::LineOf::new(&bytes);

@@ -37,6 +37,12 @@ fn strip_comment(s: &str) -> &str {
     &s[..end]
 }
 
+/// Source text echoed in a message, control characters escaped: a `\x01`
+/// printed raw shows a valid-looking name as the culprit.
+fn shown(s: &str) -> String {
+    s.chars().flat_map(|c| if c.is_control() { c.escape_debug().collect::<Vec<_>>() } else { vec![c] }).collect()
+}
+
 fn is_ident(s: &str) -> bool {
     let mut c = s.chars();
     matches!(c.next(), Some(ch) if ch.is_ascii_alphabetic() || ch == '_') && c.all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '.')
@@ -89,7 +95,7 @@ pub fn assemble(text: &str) -> Result<Kernel, AsmError> {
                     return err(line, format!("name {} of the list is empty (a comma too many?)", i + 1));
                 }
                 if !is_ident(n) {
-                    return err(line, format!("`{n}` is not a valid name (letters, digits, `_`, `.`; not starting with a digit)"));
+                    return err(line, format!("`{}` is not a valid name (letters, digits, `_`, `.`; not starting with a digit)", shown(n)));
                 }
             }
             let list = match dir {
@@ -107,10 +113,10 @@ pub fn assemble(text: &str) -> Result<Kernel, AsmError> {
                 "state" => &mut k.state,
                 "param" => &mut k.params,
                 "input" => &mut k.inputs,
-                other => return err(line, format!("unknown directive `.{other}` (expected .kernel, .state, .param, .input)")),
+                other => return err(line, format!("unknown directive `.{}` (expected .kernel, .state, .param, .input)", shown(other))),
             };
             if !k.code.is_empty() {
-                return err(line, format!("`.{dir}` after the first instruction: declare slots first"));
+                return err(line, format!("`.{}` after the first instruction: declare slots first", shown(dir)));
             }
             list.extend(names);
             continue;
@@ -118,7 +124,7 @@ pub fn assemble(text: &str) -> Result<Kernel, AsmError> {
         let (mn, rest) = s.split_once(char::is_whitespace).unwrap_or((s, ""));
         let op = match Opcode::from_mnemonic(mn) {
             Some(op) => op,
-            None => return err(line, format!("unknown mnemonic `{mn}`")),
+            None => return err(line, format!("unknown mnemonic `{}`", shown(mn))),
         };
         let toks: Vec<&str> = if rest.trim().is_empty() { vec![] } else { rest.split(',').map(str::trim).collect() };
         let operands = op.format().operands();
@@ -133,7 +139,7 @@ pub fn assemble(text: &str) -> Result<Kernel, AsmError> {
                     .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
                     .and_then(|n| n.parse::<u8>().ok())
                     .and_then(Reg::new)
-                    .map_or_else(|| err(line, format!("expected a register r0..r15, found `{tok}`")), Ok)
+                    .map_or_else(|| err(line, format!("expected a register r0..r15, found `{}`", shown(tok))), Ok)
             };
             let slot = |tok: &str, prefix: &str, names: &[String], what: &str| -> Result<u8, AsmError> {
                 if let Some(v) = numeric_slot(tok, prefix) {
@@ -141,7 +147,7 @@ pub fn assemble(text: &str) -> Result<Kernel, AsmError> {
                 }
                 match names.iter().position(|n| n == tok) {
                     Some(i) => Ok(i as u8),
-                    None => err(line, format!("unknown {what} `{tok}` (declared: {})", names.join(", "))),
+                    None => err(line, format!("unknown {what} `{}` (declared: {})", shown(tok), names.join(", "))),
                 }
             };
             match *o {
@@ -150,7 +156,7 @@ pub fn assemble(text: &str) -> Result<Kernel, AsmError> {
                 Operand::Rb => ins.rb = reg(tok)?,
                 Operand::Rc => ins.rc = reg(tok)?,
                 Operand::Imm => {
-                    let v = parse_int(tok).map_or_else(|| err(line, format!("expected an integer, found `{tok}`")), Ok)?;
+                    let v = parse_int(tok).map_or_else(|| err(line, format!("expected an integer, found `{}`", shown(tok))), Ok)?;
                     // A hex or binary bit pattern may be spelled unsigned (0xffffffff == -1);
                     // a decimal is a value, and 3000000000 became -1294967296 without a word.
                     let body = tok.trim_start_matches(['-', '+']);
@@ -160,7 +166,7 @@ pub fn assemble(text: &str) -> Result<Kernel, AsmError> {
                     } else if pattern && (0..=u32::MAX as i64).contains(&v) {
                         v as u32 as i32
                     } else if pattern {
-                        return err(line, format!("immediate {tok} does not fit in 32 bits"));
+                        return err(line, format!("immediate {} does not fit in 32 bits", shown(tok)));
                     } else {
                         return err(
                             line,
@@ -169,7 +175,7 @@ pub fn assemble(text: &str) -> Result<Kernel, AsmError> {
                     };
                 }
                 Operand::Aux { min, max } => {
-                    let v = parse_int(tok).map_or_else(|| err(line, format!("expected an integer, found `{tok}`")), Ok)?;
+                    let v = parse_int(tok).map_or_else(|| err(line, format!("expected an integer, found `{}`", shown(tok))), Ok)?;
                     if v < min as i64 || v > max as i64 {
                         return err(line, format!("`{mn}` operand {v} out of range {min}..={max}"));
                     }

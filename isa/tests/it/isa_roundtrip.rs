@@ -152,6 +152,18 @@ fn assembler_errors_name_the_line() {
     // One sign, separators and prefixes still read.
     let k = assemble(".kernel k\n    movi r0, -0x7\n    movi r1, +1_000\n    movi r2, -0b11\n").unwrap();
     assert_eq!(k.code.iter().map(|i| i.imm).collect::<Vec<_>>(), [-7, 1000, -3]);
+    // Echoed source text shows its control characters: printed raw, `k\x01`
+    // reads as `k`, a valid name, on a terminal.
+    for (text, shown) in [
+        (".kernel k\u{1}\n", "`k\\u{1}`"),
+        (".kernel k\n.sta\u{7}te v\n", "`.sta\\u{7}te`"),
+        (".kernel k\n    mo\u{1b}vi r0, 1\n", "`mo\\u{1b}vi`"),
+        (".kernel k\n    movi r0\u{8}, 1\n", "`r0\\u{8}`"),
+        (".kernel k\n    movi r0, 1\u{0}\n", "`1\\0`"),
+    ] {
+        let e = assemble(text).unwrap_err().to_string();
+        assert!(e.contains(shown) && !e.chars().any(char::is_control), "{text:?}: {e:?}");
+    }
 }
 
 #[test]

@@ -248,10 +248,10 @@ fn coarse_steps(g: &FlatGraph, dt: f64, exact: bool) -> Vec<String> {
             let ratio = dt / tmin;
             if ratio >= 1.0 {
                 w.push(format!(
-                    "node `{name}`: dt {} s ≥ {what} {} s: the decay factor 1 − dt/τ = {:.3} is not in (0, 1), so the state oscillates or grows; give the dt the model was trained at (--dt, or --source)",
+                    "node `{name}`: dt {} s ≥ {what} {} s: the decay factor 1 − dt/τ = {} is not in (0, 1), so the state oscillates or grows; give the dt the model was trained at (--dt, or --source)",
                     fmt_dt(dt),
                     fmt_dt(tmin),
-                    1.0 - ratio
+                    fmt_dt(1.0 - ratio)
                 ));
             } else if ratio > COARSE && !exact {
                 w.push(format!(
@@ -359,7 +359,10 @@ mod tests {
         // snnTorch's braille model read at 1 ms: τ_syn 0.2 ms.
         let g = graph(vec![cuba(1e-3, 10.0, 2e-4, 2.0)]);
         let c = NirOptions { dt_s: Some(1e-3), ..NirOptions::default() }.resolve(&g, None, None);
-        assert!(c.warnings.iter().any(|w| w.contains("n0") && w.contains("tau_syn") && w.contains("not in (0, 1)")), "{:?}", c.warnings);
+        assert!(c.warnings.iter().any(|w| w.contains("n0") && w.contains("tau_syn") && w.contains("1 − dt/τ = -4 is not in (0, 1)")), "{:?}", c.warnings);
+        // A τ of 1e-300 s: the factor as people read it, not 300 digits.
+        let c = NirOptions { dt_s: Some(1e-3), ..NirOptions::default() }.resolve(&graph(vec![cuba(1e-3, 1.0, 1e-300, 1.0)]), None, None);
+        assert!(c.warnings.iter().any(|w| w.contains("1 − dt/τ = -1e297 is not")), "{:?}", c.warnings);
         // dt/τ = 0.5 at a dt the file does not encode.
         let c = NirOptions { dt_s: Some(1e-4), ..NirOptions::default() }.resolve(&graph(vec![cuba(1e-3, 1.0, 2e-4, 1.0)]), None, None);
         assert!(c.warnings.iter().any(|w| w.contains("not small")), "{:?}", c.warnings);
