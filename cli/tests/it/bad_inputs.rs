@@ -154,6 +154,12 @@ fn setup(dir: &Path) {
         r#"{"name":"x","dt_ms":1.0,"populations":[{"name":"s","size":2,"model":"spike_source_array","spike_times":[[1.0],[2.0]]},{"name":"a","size":2,"model":"loihi_lif","params":{"du":3000,"dv":300,"vth":150}}],
             "projections":[{"pre":"s","post":"a","sign_mode":"excitatory","num_weight_bits":8,"connector":{"type":"from_list","connections":[[0,0,200],[1,1,10]]}}]}"#,
     );
+    // Learning on 8-bit synapses: the rule takes a weight of 100 to 255, which was delivered.
+    w(
+        "learn_tiny.json",
+        r#"{"name":"x","dt_ms":1.0,"populations":[{"name":"s","size":2,"model":"spike_source_array","spike_times":[[0,3,6,9],[1,4,7]]},{"name":"a","size":1,"model":"loihi_lif","params":{"du":4095,"dv":4095,"vth":150}}],
+            "projections":[{"pre":"s","post":"a","label":"p","sign_mode":"excitatory","connector":{"type":"all_to_all"},"weight":100,"plasticity":{"type":"loihi","dw":"u0*2^3","t_epoch":1}}]}"#,
+    );
     // Learning projections' initial weights beyond their sign mode's range (lava keeps them unclipped until the first epoch).
     for (name, mode, conns) in
         [("learn_exc300.json", "excitatory", "[0,0,20],[1,0,40],[0,1,300]"), ("learn_mixed.json", "mixed", "[0,0,20],[1,0,-300],[0,1,40]")]
@@ -305,6 +311,11 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     // The machine is named first (its 70 cores on one tile were called "past the 57 of its chip").
     ("export spinnaker-tables mesh128.img -o out/t.json", 1, &["architecture `loihi`", "one router per chip on a hexagonal torus"]),
     ("compile loihi_exc200.json --arch tiny -o out/x.img", 1, &["projection s→a", "mantissa 200", "8-bit synapses of `tiny` (−128..127)"]),
+    (
+        "compile learn_tiny.json --arch tiny -o out/x.img",
+        1,
+        &["projection p", "it learns", "excitatory weights anywhere in 0..255", "8-bit synapses of `tiny` (−128..127)"],
+    ),
     ("compile delay14_6.json --arch loihi -o out/x.img", 1, &["a delay of 146 timesteps (14.6 ms)", "`loihi`'s 63 delay slots"]),
     ("compile delay14_7.json --arch spinnaker -o out/x.img", 1, &["a delay of 147 timesteps (14.7 ms)", "`spinnaker`'s 144"]),
     ("export pynn delay14_7.json --arch prof_delay200.toml --backend spinnaker -o out/x.py", 1, &["delay 14.7 ms (147 timesteps)", "sPyNNaker's 144"]),

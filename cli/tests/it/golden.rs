@@ -92,7 +92,7 @@ fn model_zoo() -> Network {
         let p = b.population(name, 4, model).unwrap();
         if integer {
             // Excitatory-only lava weights: every profile's mantissas hold them (tiny's are 8 bits).
-            let l = LoihiWeights { weight_exp: 1, num_weight_bits: 6, sign_mode: SignMode::Excitatory };
+            let l = LoihiWeights { weight_exp: 1, num_weight_bits: 6, sign_mode: Some(SignMode::Excitatory) };
             b.project(src, p, Connector::AllToAll { allow_self_connections: true }).weight(40.0).loihi(l).add().unwrap();
             b.project(poisson, p, Connector::OneToOne).weight(20.0).loihi(l).delay_ms(2.0).add().unwrap();
         } else {

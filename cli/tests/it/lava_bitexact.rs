@@ -58,11 +58,12 @@ fn check(file: &str, arch: &str) {
         let lw = LoihiWeights {
             weight_exp: c["weight_exp"].as_i64().unwrap() as i8,
             num_weight_bits: c["num_weight_bits"].as_u64().unwrap() as u8,
-            sign_mode: match c["sign_mode"].as_str().unwrap() {
+            // null: none given, lava's default (golden_sign_default.json).
+            sign_mode: c["sign_mode"].as_str().map(|m| match m {
                 "excitatory" => SignMode::Excitatory,
                 "inhibitory" => SignMode::Inhibitory,
                 _ => SignMode::Mixed,
-            },
+            }),
         };
         b.project(pre, post, conn).loihi(lw).label(c["name"].as_str().unwrap()).add().unwrap();
     }
@@ -108,6 +109,16 @@ fn check(file: &str, arch: &str) {
 #[test]
 fn small_golden_is_bit_exact() {
     check("golden_small.json", "loihi");
+}
+
+/// Projections given no sign_mode take lava's default: a static Dense or
+/// Sparse infers it from its weights (bench/lava/sign_default.py: odd
+/// all-positive weights keep their last bit, all-negative ones are
+/// `inhibitory`, an all-zero matrix `excitatory`).
+#[test]
+fn default_sign_mode_is_lavas() {
+    check("golden_sign_default.json", "loihi");
+    check("golden_sign_default.json", "spinnaker");
 }
 
 #[test]

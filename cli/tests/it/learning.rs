@@ -87,7 +87,7 @@ fn network(case: &Value) -> Network {
     let lw = LoihiWeights {
         weight_exp: case.get("weight_exp").and_then(|x| x.as_i64()).unwrap_or(0) as i8,
         num_weight_bits: case.get("num_weight_bits").and_then(|x| x.as_u64()).unwrap_or(8) as u8,
-        sign_mode,
+        sign_mode: Some(sign_mode),
     };
     b.project(pre, post, Connector::FromList(conns)).loihi(lw).plasticity(pl).add().unwrap();
     b.finish().unwrap()
@@ -248,9 +248,9 @@ fn single_pairings_by_hand() {
         let post =
             b.population("post", 1, Model::neuron("loihi_lif", vec![("du", 4095.0.into()), ("dv", 4095.0.into()), ("vth", 300.0.into())]).unwrap()).unwrap();
         b.record(post);
-        let lw = LoihiWeights { weight_exp: 0, num_weight_bits: 8, sign_mode };
+        let lw = LoihiWeights { weight_exp: 0, num_weight_bits: 8, sign_mode: Some(sign_mode) };
         // The teacher's weight 255·2^2 crosses vth 300; a learning weight (≤ 255) alone cannot.
-        let tw = LoihiWeights { weight_exp: 2, num_weight_bits: 8, sign_mode: SignMode::Mixed };
+        let tw = LoihiWeights { weight_exp: 2, num_weight_bits: 8, sign_mode: Some(SignMode::Mixed) };
         b.project(teach, post, Connector::OneToOne).weight(255.0).loihi(tw).label("teacher").add().unwrap();
         let pl = Plasticity::Loihi(LoihiPlasticity {
             dw: Some("2^-2*x1*y0 - 2^-3*y1*x0".into()),

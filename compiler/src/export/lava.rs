@@ -323,7 +323,7 @@ def source(n, spikes):
             "weight_exp={}, num_weight_bits={}, sign_mode={}, name={}",
             p.loihi.weight_exp,
             p.loihi.num_weight_bits,
-            match p.loihi.sign_mode {
+            match p.sign_mode() {
                 SignMode::Mixed => "SignMode.MIXED",
                 SignMode::Excitatory => "SignMode.EXCITATORY",
                 SignMode::Inhibitory => "SignMode.INHIBITORY",

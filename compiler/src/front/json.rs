@@ -753,12 +753,12 @@ impl Parser {
                         loihi.num_weight_bits = b as u8;
                     }
                     _ => {
-                        loihi.sign_mode = match a.str()? {
+                        loihi.sign_mode = Some(match a.str()? {
                             "mixed" => SignMode::Mixed,
                             "excitatory" => SignMode::Excitatory,
                             "inhibitory" => SignMode::Inhibitory,
                             other => return a.err(format!("sign_mode is `mixed`, `excitatory` or `inhibitory`, found `{other}`")),
-                        }
+                        })
                     }
                 }
             }

@@ -73,7 +73,7 @@ pub fn check(net: &Network, text: &str, to: &Path) -> Result<()> {
         let integer = net.graph.edge_endpoints(e).is_some_and(|(_, b)| net.pop(b).model.neuron_model().is_some_and(|m| m.integer_weights()));
         // Only `mixed` learns weights of both signs (excitatory keeps
         // 0..255, inhibitory −255..0): see the split in `save`.
-        if proj.plasticity.is_some() && integer && proj.loihi.sign_mode == SignMode::Mixed && proj.loihi.weight_exp < 0 {
+        if proj.plasticity.is_some() && integer && proj.sign_mode() == SignMode::Mixed && proj.loihi.weight_exp < 0 {
             return Err(CompileError::Projection {
                 projection: proj.label.clone(),
                 reason: format!(

@@ -96,7 +96,7 @@ impl NeuronModel for LoihiLif {
 /// holds a clipped mantissa from step 0, so the spikes would differ (static
 /// projections' clipping is lava's too, and only counted).
 fn unclipped_learning_weight(inc: &Incoming, q: &ProjQuant) -> CompileError {
-    let (mode, range) = match inc.p.loihi.sign_mode {
+    let (mode, range) = match inc.p.sign_mode() {
         SignMode::Excitatory => ("excitatory", "0..255"),
         SignMode::Mixed => ("mixed", "−256..255"),
         SignMode::Inhibitory => ("inhibitory", "−255..0"),
@@ -153,7 +153,7 @@ fn lower_loihi(arch: &Arch, pop: &Population, p: &LoihiParams, incoming: &[Incom
             clipped: 0,
             underflow: 0,
             worst_rel_error: 0.0,
-            rule: QuantRule::Lava { nbits: inc.p.loihi.num_weight_bits, sign_mode: inc.p.loihi.sign_mode },
+            rule: QuantRule::Lava { nbits: inc.p.loihi.num_weight_bits, sign_mode: inc.p.sign_mode() },
         };
         measure(&mut q, inc.syn);
         if q.clipped > 0 && matches!(inc.p.plasticity.as_deref(), Some(Plasticity::Loihi(_))) {
@@ -219,6 +219,18 @@ fn lower_loihi(arch: &Arch, pop: &Population, p: &LoihiParams, incoming: &[Incom
         }
         // Excitatory mantissas are 0..255: those past the signed range a synapse holds do not fit.
         let hi = (1i32 << (wb - 1)) - 1;
+        // Learning can take any weight to 255 whatever it starts at (the
+        // emulator delivered 255 on 8-bit synapses).
+        if let Some(inc) = incoming.iter().find(|i| matches!(i.p.plasticity.as_deref(), Some(Plasticity::Loihi(_)))) {
+            return Err(CompileError::Projection {
+                projection: inc.p.label.clone(),
+                reason: format!(
+                    "it learns, and lava's learning takes excitatory weights anywhere in 0..255, past the {wb}-bit synapses of `{}` (−{}..{hi}); learn on a profile with 9-bit weights or more",
+                    arch.name,
+                    hi + 1
+                ),
+            });
+        }
         if let Some(((_, q), &m)) = quant.iter().zip(&largest).find(|(_, &m)| m > hi) {
             return Err(CompileError::Projection {
                 projection: q.projection.clone(),

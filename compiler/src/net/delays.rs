@@ -213,7 +213,9 @@ pub fn extend(arch: &Arch, net: &Network, syn: &mut Vec<Synapses>) -> Result<Opt
                     connector: Connector::FromList(conns),
                     weight: None,
                     delay_ms: None,
-                    loihi: p.loihi,
+                    // lava's sign mode is the whole projection's: a stage's
+                    // share of the weights could infer another.
+                    loihi: LoihiWeights { sign_mode: Some(p.sign_mode()), ..p.loihi },
                     plasticity: None,
                 },
             );

@@ -320,13 +320,14 @@ impl Connector {
 pub struct LoihiWeights {
     pub weight_exp: i8,
     pub num_weight_bits: u8,
-    /// lava's sign mode: mixed (−256..255), excitatory (0..255) or inhibitory (−255..0) weights.
-    pub sign_mode: SignMode,
+    /// lava's sign mode: mixed (−256..255), excitatory (0..255) or inhibitory
+    /// (−255..0) weights; `None`: lava's default ([`Projection::sign_mode`]).
+    pub sign_mode: Option<SignMode>,
 }
 
 impl Default for LoihiWeights {
     fn default() -> Self {
-        LoihiWeights { weight_exp: 0, num_weight_bits: 8, sign_mode: SignMode::Mixed }
+        LoihiWeights { weight_exp: 0, num_weight_bits: 8, sign_mode: None }
     }
 }
 
@@ -345,6 +346,53 @@ pub struct Projection {
     /// A learning rule, if the projection's weights learn (boxed: most
     /// projections have none, and the rule is larger than the rest).
     pub plasticity: Option<Box<Plasticity>>,
+}
+
+impl Projection {
+    /// lava's sign mode for the projection's weights: the one given, else
+    /// lava's default. That is `LearningDense`'s `mixed` for a learning
+    /// projection; a static `Dense`, `Sparse` or `DelayDense` takes what
+    /// lava's `determine_sign_mode` makes of its weights: `excitatory` when
+    /// none is negative, else `inhibitory` when none is positive, else `mixed`
+    /// (defaulting to `mixed` dropped the last bit of every all-positive
+    /// projection's weights, where lava keeps all 8).
+    pub fn sign_mode(&self) -> SignMode {
+        if let Some(m) = self.loihi.sign_mode {
+            return m;
+        }
+        if self.plasticity.is_some() {
+            return SignMode::Mixed;
+        }
+        let (neg, pos) = self.weight_signs();
+        match (neg, pos) {
+            (false, _) => SignMode::Excitatory,
+            (true, false) => SignMode::Inhibitory,
+            (true, true) => SignMode::Mixed,
+        }
+    }
+
+    /// Whether any of the weights the connector gives is negative, and
+    /// whether any is positive (a list's entry without one takes `weight`).
+    pub fn weight_signs(&self) -> (bool, bool) {
+        let scalar = self.weight.unwrap_or(0.0);
+        let mut signs = (false, false);
+        let mut see = |w: f64| {
+            signs.0 |= w < 0.0;
+            signs.1 |= w > 0.0;
+        };
+        match &self.connector {
+            Connector::FromList(l) => match &l.weight {
+                Some(col) => col.iter().for_each(|&w| see(if w.is_nan() { scalar } else { w })),
+                None if !l.is_empty() => see(scalar),
+                None => {}
+            },
+            Connector::Dense(m) => m.iter().flatten().for_each(|&w| see(w * self.weight.unwrap_or(1.0))),
+            Connector::Conv2d(c) => c.weights.iter().for_each(|&w| see(w * self.weight.unwrap_or(1.0))),
+            Connector::Pool2d(c) => see(self.weight.unwrap_or(1.0) * c.scale),
+            _ => see(scalar),
+        }
+        signs
+    }
 }
 
 /// A projection's learning rule.

@@ -48,7 +48,7 @@ pub fn compile(net: &Network, e: ProjIx, pl: &Plasticity, q: &crate::lower::Proj
             let parse = |s: &Option<String>| -> Result<Vec<loihi::Product>> { s.as_deref().map_or(Ok(vec![]), |s| loihi::parse(s).map_err(err)) };
             let (dw, dd, dt) = (parse(&l.dw)?, parse(&l.dd)?, parse(&l.dt)?);
             let decimation = loihi::decimation(&[&dw, &dd, &dt]).map_err(err)?;
-            let sign_mode = p.loihi.sign_mode;
+            let sign_mode = p.sign_mode();
             let (program, operands) = loihi::program(&dw, &dd, &dt, sign_mode).map_err(err)?;
             let t = |q: usize| TraceSpec::new(l.impulse[q], l.tau[q]);
             let reward = match &l.reward {

@@ -110,12 +110,16 @@ fn limit_errors_name_population_limit_and_amounts() {
     let e = compile(&tiny, &d, &Options::default(), &mut |_| {}).unwrap_err().to_string();
     assert!(e.contains("a→a") && e.contains("9 timesteps") && e.contains("4 delay slots"), "{e}");
     // Lava mixed-sign weights need 9-bit mantissas; tiny has 8.
-    let l = parse(
-        r#"{"populations": [{"name": "a", "size": 2, "model": "loihi_lif", "params": {"du": 0, "dv": 0, "vth": 10}}],
-            "projections": [{"pre": "a", "post": "a", "connector": {"type": "one_to_one"}, "weight": 4}]}"#,
-    );
-    let e = compile(&tiny, &l, &Options::default(), &mut |_| {}).unwrap_err().to_string();
+    let net = |extra: &str| {
+        parse(&format!(
+            r#"{{"populations": [{{"name": "a", "size": 2, "model": "loihi_lif", "params": {{"du": 0, "dv": 0, "vth": 10}}}}],
+                "projections": [{{"pre": "a", "post": "a", "connector": {{"type": "one_to_one"}}, "weight": 4{extra}}}]}}"#
+        ))
+    };
+    let e = compile(&tiny, &net(r#", "sign_mode": "mixed""#), &Options::default(), &mut |_| {}).unwrap_err().to_string();
     assert!(e.contains("9-bit") && e.contains("has 8"), "{e}");
+    // Given none, positive weights are lava's default `excitatory` (0..255), which fits.
+    compile(&tiny, &net(""), &Options::default(), &mut |_| {}).unwrap();
 }
 
 #[test]
