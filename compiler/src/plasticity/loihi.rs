@@ -327,7 +327,9 @@ fn product(g: &[Tok]) -> Result<Product, String> {
                 if sgn {
                     match var {
                         Some(Var::W | Var::D | Var::T) if !negated => {}
-                        _ => return Err("sgn() takes w, d or t, not negated".into()),
+                        Some(Var::W | Var::D | Var::T) => return Err("sgn() takes w, d or t, not negated".into()),
+                        // `sgn(sgn(w))`, `sgn(x0)`, `sgn(3)`: as lava says.
+                        _ => return Err("sgn() can only be applied to w, d or t (a variable alone, plus a constant at most)".into()),
                     }
                 }
                 if let Some(v) = var {
@@ -584,6 +586,17 @@ mod tests {
         {
             let e = parse(rule).unwrap_err();
             assert!(e.contains(at) && e.contains("only spaces"), "{rule:?}: {e}");
+        }
+    }
+
+    /// A misused sgn() is named for what is wrong ("not negated" was said of `sgn(sgn(w))`).
+    #[test]
+    fn sgn_misuse_says_what_is_wrong() {
+        assert!(parse("x0*sgn(w)").is_ok());
+        assert!(parse("x0*sgn(3-w)").unwrap_err().contains("not negated"));
+        for rule in ["x0*sgn(sgn(w))", "x0*sgn(x1)", "x0*sgn(3)"] {
+            let e = parse(rule).unwrap_err();
+            assert!(e.contains("can only be applied to w, d or t") && !e.contains("negated"), "{rule}: {e}");
         }
     }
 
