@@ -7,6 +7,7 @@ of this checkout (python/ci.sh builds it)."""
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -273,6 +274,70 @@ def test_a_nir_sample_dt_that_is_not_a_number_is_refused_unless_dt_is_given(tmp_
         with pytest.raises(ValueError, match="sample_dt is not a number"):
             nerve.compile(f, "loihi")
         assert nerve.compile(f, "loihi", dt=0.0005).nir["dt_s"] == 0.0005
+
+
+def small_nir_graph(nir, metadata=None, mid=None):
+    """Input(1×4×4) → `mid` → IF, as nir.write lays a graph out."""
+    nodes = {"input": nir.Input(input_type=np.array([1, 4, 4]))}
+    edges = []
+    last = "input"
+    if mid is not None:
+        for name, node in mid:
+            nodes[name] = node
+            edges.append((last, name))
+            last = name
+    shape = {"pool": [1, 2, 2], "flat": [16]}.get(last, [1, 4, 4])
+    n = int(np.prod(shape))
+    if last == "input":
+        nodes["lin"] = nir.Linear(weight=np.ones((16, 16)))
+        nodes["flat0"] = nir.Flatten(input_type={"input": np.array([1, 4, 4])}, start_dim=0, end_dim=-1)
+        edges += [("input", "flat0"), ("flat0", "lin")]
+        last, shape, n = "lin", [16], 16
+    nodes["if"] = nir.IF(r=np.ones(shape), v_threshold=np.ones(shape))
+    nodes["output"] = nir.Output(output_type=np.array(shape))
+    edges += [(last, "if"), ("if", "output")]
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata or {"sample_dt": 1e-3})
+
+
+def test_nir_reset_subtract_is_read_as_python_writes_it(tmp_path):
+    # nir.write stores a Python or numpy bool as HDF5's boolean (an
+    # enumeration): it was passed over, and the reset defaulted to v_reset.
+    nir = pytest.importorskip("nir")
+    f = tmp_path / "meta.nir"
+    for value, want in [(True, "subtract"), (np.bool_(True), "subtract"), (False, "zero"), (1, "subtract"), (0.0, "zero")]:
+        nir.write(str(f), small_nir_graph(nir, {"sample_dt": 1e-3, "reset_subtract": value}))
+        got = nerve.compile(f, "spinnaker").nir
+        assert got["reset"] == want and "reset_subtract" in got["reset_why"], (value, got)
+    # Text was passed over too: refused unless `reset` says what to do.
+    nir.write(str(f), small_nir_graph(nir, {"sample_dt": 1e-3, "reset_subtract": "yes"}))
+    with pytest.raises(ValueError, match="reset_subtract is not a number"):
+        nerve.compile(f, "spinnaker")
+    assert nerve.compile(f, "spinnaker", reset="subtract").nir["reset"] == "subtract"
+
+
+def test_nir_geometry_is_whole_and_complete(tmp_path):
+    # An empty pool padding ran as 1 (a conv's as 0), surplus values were
+    # dropped, and a Flatten dim of 0.7 or NaN was read as 0.
+    nir = pytest.importorskip("nir")
+    f = tmp_path / "geo.nir"
+    pool = lambda pad: [("pool", nir.SumPool2d(kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array(pad)))]
+    flat = lambda start: [("flat", nir.Flatten(input_type={"input": np.array([1, 4, 4])}, start_dim=start, end_dim=-1))]
+    nir.write(str(f), small_nir_graph(nir, mid=pool([0, 0])))
+    nerve.compile(f, "spinnaker")
+    h5py = pytest.importorskip("h5py")
+    for mid, field, value, want in [
+        (pool([0, 0]), "pool/padding", np.zeros(0, dtype=np.int64), "`padding` has 0 values, expected 1 or 2"),
+        (pool([0, 0]), "pool/padding", np.array([0, 0, 5]), "`padding` has 3 values, expected 1 or 2"),
+        (flat(0), "flat/start_dim", 0.7, "`start_dim` is 0.7: expected a whole number"),
+        (flat(0), "flat/start_dim", float("nan"), "`start_dim` is NaN: expected a whole number"),
+    ]:
+        # nir's own nodes cannot be made with these values: written over.
+        nir.write(str(f), small_nir_graph(nir, mid=mid))
+        with h5py.File(f, "r+") as h:
+            del h[f"node/nodes/{field}"]
+            h[f"node/nodes/{field}"] = value
+        with pytest.raises(ValueError, match=re.escape(want)):
+            nerve.compile(f, "spinnaker")
 
 
 def test_nir_graph_name_follows_the_network_name_rule():

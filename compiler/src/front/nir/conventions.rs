@@ -119,6 +119,9 @@ fn constants(node: &NirNode) -> Vec<Constant<'_>> {
 
 /// The dt that `gain = τ/dt` encodes, if every (τ, gain) pair of the graph
 /// gives the same one (to 1e-5) and the gains are not all 1 (the generic r).
+/// snnTorch writes r = 1/(1 − β) with β in [0, 1): a gain below 1 (dt > τ,
+/// a decay factor below 0) is not its encoding, and read as one gave a dt
+/// the coarse-step check then called unstable.
 fn encoded_dt(g: &FlatGraph) -> Option<f64> {
     let mut dt: Option<f64> = None;
     let mut any_not_one = false;
@@ -134,7 +137,8 @@ fn encoded_dt(g: &FlatGraph) -> Option<f64> {
             for i in 0..n {
                 let t = tau[if tau.len() == 1 { 0 } else { i }];
                 let k = gain[if gain.len() == 1 { 0 } else { i }];
-                if !(t > 0.0 && k > 0.0 && t.is_finite() && k.is_finite()) {
+                // 1 − 1e-6: float32's 1/(1 − β) at β = 0 is 1 exactly, but leave room.
+                if !(t > 0.0 && k >= 1.0 - 1e-6 && t.is_finite() && k.is_finite()) {
                     return None;
                 }
                 any = true;
@@ -352,6 +356,19 @@ mod tests {
         assert_eq!((c.dt_s, c.reset, c.source), (1e-3, ResetMode::ToReset, SourceConvention::Generic));
         let c = NirOptions { source: SourceConvention::Norse, ..NirOptions::default() }.resolve(&graph(vec![lif]), None, None);
         assert_eq!((c.dt_s, c.source), (1e-3, SourceConvention::Norse));
+    }
+
+    /// A gain below 1 is not snnTorch's r = 1/(1 − β): not read as a dt (0.5
+    /// at τ 10 ms gave dt 20 ms, and v swung ±0.9 from one spike).
+    #[test]
+    fn gains_below_one_encode_no_dt() {
+        let g = graph(vec![cuba(1e-2, 0.5, 1e-2, 0.5)]);
+        assert_eq!(encoded_dt(&g), None);
+        let c = NirOptions::default().resolve(&g, None, None);
+        assert_eq!((c.source, c.dt_s), (SourceConvention::Generic, 1e-3), "{c:?}");
+        // r = 1 beside r > 1 still encodes one (β = 0 somewhere).
+        let g = graph(vec![cuba(1e-3, 10.0, 1e-4, 1.0)]);
+        assert_eq!(encoded_dt(&g), Some(1e-4));
     }
 
     #[test]

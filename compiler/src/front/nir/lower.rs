@@ -131,8 +131,11 @@ fn check_numbers(flat: &FlatGraph, file: &str) -> Result<()> {
                         }
                     }
                 }
+                // An empty padding ran as 0 here and as 1 on a pool; surplus values were dropped.
                 if let Padding::Values(v) = padding {
-                    whole(name, node, "padding", &Array { data: v.clone(), shape: vec![] }, MAX_GEOMETRY)?;
+                    let a = Array { data: v.clone(), shape: vec![] };
+                    whole(name, node, "padding", &a, MAX_GEOMETRY)?;
+                    count(name, node, "padding", &a, &[1, *dims as usize])?;
                 }
                 if let Some(a) = input_shape {
                     whole(name, node, "input_shape", a, size)?;
@@ -146,13 +149,26 @@ fn check_numbers(flat: &FlatGraph, file: &str) -> Result<()> {
                     count(name, node, "stride", a, &[1, 2])?;
                 }
                 if let Padding::Values(v) = padding {
-                    whole(name, node, "padding", &Array { data: v.clone(), shape: vec![] }, MAX_GEOMETRY)?;
+                    let a = Array { data: v.clone(), shape: vec![] };
+                    whole(name, node, "padding", &a, MAX_GEOMETRY)?;
+                    count(name, node, "padding", &a, &[1, 2])?;
                 }
             }
             NirNode::Flatten { start_dim, end_dim, .. } => {
                 for (what, a) in [("start_dim", start_dim), ("end_dim", end_dim)] {
                     if let Some(a) = a {
                         count(name, node, what, a, &[1])?;
+                        // 0.7 and NaN were read as 0.
+                        let x = a.at(0);
+                        if !(x.fract() == 0.0 && x.abs() <= MAX_GEOMETRY) {
+                            return Err(err(
+                                file,
+                                format!(
+                                    "node `{name}` (Flatten): `{what}` is {}: expected a whole number (negative counts from the end)",
+                                    crate::error::num(x)
+                                ),
+                            ));
+                        }
                     }
                 }
             }
@@ -415,7 +431,11 @@ pub fn to_network(g: &NirGraph, name: &str, file: &str, opts: &NirOptions) -> Re
     if file_dt.is_some_and(f64::is_nan) && opts.dt_s.is_none() {
         return Err(err(file, "the file's sample_dt is not a number (text, a list, or NaN): it must be one, the timestep in seconds; or give --dt".into()));
     }
-    let file_reset = g.metadata.iter().find(|(k, _)| k == "reset_subtract").map(|(_, v)| if *v != 0.0 { ResetMode::Subtract } else { ResetMode::ToReset });
+    let file_reset = g.metadata.iter().find(|(k, _)| k == "reset_subtract").map(|(_, v)| *v);
+    if file_reset.is_some_and(f64::is_nan) && opts.reset.is_none() {
+        return Err(err(file, "the file's reset_subtract is not a number (text, a list, or NaN): it must be one, 1 (or true) to subtract the threshold, 0 (false) to reset to v_reset; or give --reset".into()));
+    }
+    let file_reset = file_reset.map(|v| if v != 0.0 { ResetMode::Subtract } else { ResetMode::ToReset });
     let mut choice = opts.resolve(&flat, file_dt, file_reset);
     // Read as NIR up to 1.x (0.x files, of the NIR paper's exporters, read alike):
     // a file of a later major version was read without a word.

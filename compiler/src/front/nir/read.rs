@@ -99,6 +99,10 @@ impl Source for Hdf5Pure {
                 d.read_u64().map_err(|e| e.to_string())?.into_iter().map(|x| x as f64).collect()
             }
             hdf5_pure::DType::F32 | hdf5_pure::DType::F64 => d.read_f64().map_err(|e| e.to_string())?,
+            // h5py writes a bool (`metadata={"reset_subtract": True}` through
+            // nir.write) as an enumeration FALSE, TRUE over 8 bits: its codes
+            // are 0 and 1. It was passed over, and the reset defaulted.
+            hdf5_pure::DType::Enum(names) if is_bool(&names) => d.read_i64().map_err(|e| e.to_string())?.into_iter().map(|x| x as f64).collect(),
             other => return Err(format!("expected numbers (integers of 8 to 64 bits, or 32- or 64-bit floats), found {}", type_words(&other))),
         };
         // The data must fill its shape (a lying shape made an index out of bounds; found by fuzzing).
@@ -108,6 +112,13 @@ impl Source for Hdf5Pure {
         }
         Ok((v, shape))
     }
+}
+
+/// HDF5's boolean, as the C library (`H5T_NATIVE_HBOOL`) and h5py make it.
+fn is_bool(names: &[String]) -> bool {
+    let mut n: Vec<&str> = names.iter().map(String::as_str).collect();
+    n.sort_unstable();
+    n == ["FALSE", "TRUE"]
 }
 
 fn not_hdf5(file: &str, e: hdf5_pure::Error) -> CompileError {
@@ -137,10 +148,11 @@ fn graph(src: &Hdf5Pure, file: &str) -> Result<NirGraph> {
     if src.groups("node").map_err(|e| ferr(&file, "node", &e))?.iter().any(|x| x == "metadata") {
         for d in src.datasets("node/metadata").unwrap_or_default() {
             let p = format!("node/metadata/{d}");
-            // The timestep sets dt: one that is not a number (text, a list)
-            // was passed over for a default without a word. It is kept as
-            // NaN, which the lowering refuses unless --dt is given.
-            let needed = d == "sample_dt";
+            // The timestep sets dt, and reset_subtract the reset: one that is
+            // not a number (text, a list) was passed over for a default
+            // without a word. It is kept as NaN, which the lowering refuses
+            // unless --dt (--reset) is given.
+            let needed = d == "sample_dt" || d == "reset_subtract";
             let one = if src.is_string(&p).unwrap_or(true) { None } else { src.numbers(&p).ok().filter(|(v, _)| v.len() == 1).map(|(v, _)| v[0]) };
             match one {
                 Some(x) => g.metadata.push((d, x)),
