@@ -17,7 +17,16 @@ pub fn install() {
     std::thread::spawn(move || {
         if let Some(sig) = signals.forever().next() {
             nerve_isa::files::remove_unfinished();
-            crate::out::errln!("\ninterrupted: stopped, its unfinished files removed");
+            // Under mpirun, one rank's error ends the others with SIGTERM,
+            // which read as if the user had pressed Ctrl-C, once per rank.
+            match crate::mpi::launched_processes() {
+                Some(k) if k > 1 => {
+                    if crate::mpi::launched_rank() == 0 {
+                        crate::out::errln!("\nstopped by the MPI launcher (a rank's error, or the run cancelled, ends all {k}): unfinished files removed");
+                    }
+                }
+                _ => crate::out::errln!("\ninterrupted: stopped, its unfinished files removed"),
+            }
             std::process::exit(128 + sig);
         }
     });

@@ -114,16 +114,24 @@ fn main() -> ExitCode {
 
 /// An error and its causes on stderr, as every command ends with one.
 fn say_error(e: &(dyn std::error::Error + 'static)) {
+    say_error_as(e, "");
+}
+
+/// [`say_error`] with `who` before the message ("rank 2: "), in one write:
+/// ranks under mpirun share a terminal, and lines written piece by piece
+/// interleaved ("error: error: ----").
+fn say_error_as(e: &(dyn std::error::Error + 'static), who: &str) {
     let mut said = e.to_string();
-    crate::out::errln!("error: {said}");
+    let mut text = format!("error: {who}{said}\n");
     let mut src = e.source();
     while let Some(s) = src {
         // A cause the message already quotes is not said twice.
-        let text = s.to_string();
-        if !said.contains(&text) {
-            crate::out::errln!("  caused by: {text}");
-            said.push_str(&text);
+        let cause = s.to_string();
+        if !said.contains(&cause) {
+            text.push_str(&format!("  caused by: {cause}\n"));
+            said.push_str(&cause);
         }
         src = s.source();
     }
+    crate::out::write_err(format_args!("{text}"));
 }

@@ -26,6 +26,41 @@ fn processes(env: &dyn Fn(&str) -> Option<String>) -> Option<u32> {
     })
 }
 
+/// How many processes an MPI launcher started this one among, if one did
+/// (before MPI starts: what every rank can tell alike).
+pub fn launched_processes() -> Option<u32> {
+    launched().then(|| processes(&|v| std::env::var(v).ok())).flatten()
+}
+
+/// This process's rank, as its MPI launcher's variables say (0 if none does).
+pub fn launched_rank() -> u32 {
+    ["OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"].iter().find_map(|v| std::env::var(v).ok()?.trim().parse().ok()).unwrap_or(0)
+}
+
+/// An input that only one of several launched processes can read: a pipe,
+/// a socket or a device. mpirun passes standard input to rank 0 alone (the
+/// others read /dev/null), and a pipe's bytes go to whichever reads them
+/// first. It had been read as an image on rank 0 and refused on the others
+/// as "a device", or as a network on one and as no network on the others
+/// (a usage error blaming --arch).
+pub fn unshared_input(path: &std::path::Path) -> Option<String> {
+    let k = launched_processes().filter(|&k| k > 1)?;
+    let meta = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() || t.is_socket() || t.is_char_device() || t.is_block_device() {
+            return Some(format!(
+                "{}: started by an MPI launcher as one of {k} processes, each of which reads its inputs: give a file every rank can read, not standard input, a pipe or a device (mpirun passes standard input to rank 0 alone)",
+                path.display()
+            ));
+        }
+    }
+    let _ = meta;
+    None
+}
+
 #[cfg(test)]
 mod tests {
     /// Under PMIx alone the size came from nowhere, and every process ran whole.

@@ -34,8 +34,12 @@ pub fn write(args: std::fmt::Arguments) {
 /// thread left Ctrl-C and SIGTERM unanswered for the rest of a run, the one
 /// of a note before the recordings were written lost them (exit 101).
 pub fn write_err(args: std::fmt::Arguments) {
+    // Formatted first, then one write: standard error is unbuffered, and a
+    // line written piece by piece interleaves with other processes' (ranks
+    // under mpirun share a terminal).
+    let text = std::fmt::format(args);
     let mut e = std::io::stderr().lock();
-    let _ = e.write_fmt(args).and_then(|_| e.flush());
+    let _ = e.write_all(text.as_bytes()).and_then(|_| e.flush());
 }
 
 /// `eprintln!` through [`write_err`].

@@ -43,7 +43,7 @@ pub struct InjectError {
 
 #[derive(Debug, Error)]
 pub enum InjectReason {
-    #[error("no population of that name (input populations: {})", .inputs.join(", "))]
+    #[error("no population of that name ({})", inputs_named(.inputs))]
     NoPopulation { inputs: Vec<String> },
     #[error("the population has {size} neurons")]
     NoNeuron { size: u32 },
@@ -55,6 +55,16 @@ pub enum InjectReason {
     AlreadySpikes,
     #[error("spike {first} gives the neuron the same step: a neuron spikes at most once a step")]
     GivenTwice { first: usize },
+}
+
+/// The populations spikes can be fed to, for a message (an empty list read
+/// "(input populations: )").
+fn inputs_named(inputs: &[String]) -> String {
+    if inputs.is_empty() {
+        "the network has no input or spike_source_array population to feed".into()
+    } else {
+        format!("input populations: {}", inputs.join(", "))
+    }
 }
 
 pub type Result<T> = std::result::Result<T, EmuError>;

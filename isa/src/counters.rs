@@ -162,8 +162,10 @@ impl Serialize for Counts {
     }
 }
 
-/// Reads what `Serialize` writes; counters a report lacks are 0 (reports
-/// written before the counter existed), keys the table lacks are an error.
+/// Reads what `Serialize` writes: a sparse counter a report lacks is 0 (it
+/// is written only when not), any other is an error naming it (`"counts":
+/// {}` had read as a run of no spikes and no packets), as is a key the table
+/// lacks.
 impl<'de> Deserialize<'de> for Counts {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error;
@@ -175,6 +177,9 @@ impl<'de> Deserialize<'de> for Counts {
         }
         let m: std::collections::BTreeMap<String, V> = std::collections::BTreeMap::deserialize(d)?;
         let mut vals = [0u64; COUNTERS.len()];
+        if let Some(c) = COUNTERS.iter().find(|c| !c.sparse && !m.contains_key(c.json)) {
+            return Err(D::Error::custom(format!("counter `{}` is missing ({})", c.json, c.doc.trim_end_matches('.').to_lowercase())));
+        }
         for (k, v) in m {
             let idx: Vec<usize> = COUNTERS.iter().enumerate().filter(|(_, c)| c.json == k).map(|(i, _)| i).collect();
             match (v, idx.len()) {
@@ -213,7 +218,19 @@ mod tests {
         assert!(!j.contains("synaptic_updates"), "{j}");
         assert_eq!(serde_json::from_str::<Counts>(&j).unwrap(), c);
         assert!(serde_json::from_str::<Counts>("{\"nonsense\":1}").is_err());
-        assert!(serde_json::from_str::<Counts>("{\"instructions\":[1,2]}").is_err());
+        // Every other counter must be there: `{}` read as a run of nothing.
+        let e = serde_json::from_str::<Counts>("{}").unwrap_err().to_string();
+        assert!(e.contains("counter `spikes` is missing"), "{e}");
+        let with = |key: &str, v: Option<serde_json::Value>| {
+            let mut o: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&j).unwrap();
+            match v {
+                Some(v) => o.insert(key.into(), v),
+                None => o.remove(key),
+            };
+            serde_json::from_value::<Counts>(serde_json::Value::Object(o)).map_err(|e| e.to_string())
+        };
+        assert!(with("hops_ns", None).unwrap_err().contains("counter `hops_ns` is missing"));
+        assert!(with("instructions", Some(serde_json::json!([1, 2]))).unwrap_err().contains("counter `instructions` takes 4 value(s)"));
     }
 
     #[test]

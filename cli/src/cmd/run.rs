@@ -98,8 +98,9 @@ pub struct RunArgs {
     /// Write the run summary (counts, timing, energy, per population, core, chip and link, per-step series) as JSON, for `nerve report`.
     #[arg(long, value_parser = super::OUT)]
     report: Option<PathBuf>,
-    /// Steps per inference: report energy and energy-delay per inference. At most --steps: a run
-    /// shorter than one inference would only extrapolate it, and is refused.
+    /// Steps per inference: report energy and energy-delay per inference, the run's mean per step
+    /// times K (--steps need not be a multiple: 10 steps at K = 3 are 3⅓ inferences). At most
+    /// --steps: a run shorter than one inference would only extrapolate it, and is refused.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     inference_steps: Option<u64>,
     /// Decision population: report the latency from the first input spike to its first spike.
@@ -166,6 +167,14 @@ pub enum OnOff {
 
 pub fn run(a: RunArgs) -> Result<()> {
     let t_load = std::time::Instant::now();
+    // Each rank reads the image and the spike inputs itself.
+    if let Some(e) = std::iter::once(&a.image).chain(&a.input).find_map(|p| crate::mpi::unshared_input(p)) {
+        // Every rank meets it alike: rank 0 says it.
+        if crate::mpi::launched_rank() != 0 {
+            std::process::exit(1);
+        }
+        return Err(e.into());
+    }
     // Whether it is a network or an image: by its first bytes, else its
     // name (a pipe read whole to tell, and its bytes kept).
     let input = InputFile::open(&a.image).map_err(|e| format!("cannot read {}: {e}", a.image.display()))?;
@@ -181,7 +190,15 @@ pub fn run(a: RunArgs) -> Result<()> {
         // others waiting for it in their next exchange: said here, then
         // every rank ended (MPI_Abort).
         Err(e) if ranks > 1 => {
-            crate::say_error(&*e);
+            // An error every rank meets (a bad --input) was said once per
+            // rank: rank 0 says it and ends the world; another rank says
+            // it, naming itself, if rank 0 has not ended it meanwhile.
+            if rank == 0 {
+                crate::say_error(&*e);
+            } else {
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                crate::say_error_as(&*e, &format!("rank {rank}: "));
+            }
             // Not dropped first: that would finalise MPI, itself waiting for the others.
             crate::mpi::abort(1)
         }
@@ -405,8 +422,16 @@ fn run_rank(
         // here (it decides, too, whether --pin auto pins).
         (None, 0) if !quiet && a.threads > 0 => {
             let used = nerve_emulator::engine::threads_used(&m, a.threads);
-            if used < a.threads {
-                crate::out::errln!("note: --threads {}: {used} run, as the image's {} core(s) divide (at most one thread per core)", a.threads, m.cores.len());
+            // Three cores of uneven work ran two threads, said "as the
+            // image's 3 core(s) divide (at most one thread per core)".
+            let cores = m.cores.len();
+            if used < a.threads && used == cores {
+                crate::out::errln!("note: --threads {}: {used} run, one per core of the image (a thread takes whole cores)", a.threads);
+            } else if used < a.threads {
+                crate::out::errln!(
+                    "note: --threads {}: {used} run: a thread takes whole cores, and the work of the image's {cores} cores (their neurons and synapses) splits into no more than {used} parts of similar size",
+                    a.threads
+                );
             }
         }
         _ => {}

@@ -106,6 +106,8 @@ fn setup(dir: &Path) {
     w("pl_twice_cr.csv", "population,slice,core\rsrc,0,3\r\rn,0,3\r");
     // No header to point at: the message named a line past the file's end.
     w("pl_blank.csv", "\n\n");
+    // Spikes for a network with no input population: the list of those was empty, "(input populations: )".
+    w("sp_noinput.csv", "population,neuron,time\nnosuch,0,1\n");
     w("sp_blank.csv", "\r\n\n");
     w("sp_empty.csv", "");
     w("reldelay.json", &one(r#"{"pre":"a","post":"a","weight":1,"delay":40,"connector":{"type":"all_to_all"}}"#));
@@ -490,6 +492,11 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ),
     ("run good.img --steps 5 --input sp_blank.csv --record out/s.csv", 1, &["sp_blank.csv: the file holds only blank lines: the header must be"]),
     ("run good.img --steps 5 --input sp_empty.csv --record out/s.csv", 1, &["sp_empty.csv: the file is empty: the header must be"]),
+    (
+        "run reldelay.json --arch spinnaker --steps 5 --input sp_noinput.csv --record out/s.csv",
+        1,
+        &["sp_noinput.csv", "`nosuch`", "no population of that name (the network has no input or spike_source_array population to feed)"],
+    ),
     // The compiler's delay relays are slices a placement file must place too: said so.
     (
         "compile reldelay.json --arch spinnaker --placement pl_relay.csv -o out/x.img",

@@ -335,9 +335,19 @@ fn fewer_threads_than_asked_are_noted() {
     ok(d, &["compile", "two.json", "--arch", "spinnaker", "-o", "two.img", "-q"]);
     let err = String::from_utf8(ok(d, &["run", "two.img", "--steps", "5", "--threads", "3"]).stderr).unwrap();
     // On one CPU the warning says it instead (2 threads, more than the CPUs).
-    assert!(err.contains("note: --threads 3: 2 run") || err.contains("--threads 3 runs 2 threads"), "{err}");
+    assert!(err.contains("note: --threads 3: 2 run, one per core of the image") || err.contains("--threads 3 runs 2 threads"), "{err}");
     let err = String::from_utf8(ok(d, &["run", "two.img", "--steps", "5", "--threads", "2"]).stderr).unwrap();
     assert!(!err.contains("note: --threads"), "{err}");
+    // Three cores, one with nearly all the work: two run, and the note says
+    // why (it said "as the image's 3 core(s) divide (at most one thread per core)").
+    let net = r#"{"name": "three", "dt_ms": 1.0, "populations": [{"name": "a", "size": 200, "model": "lif"}, {"name": "b", "size": 1, "model": "lif"}, {"name": "c", "size": 1, "model": "lif"}]}"#;
+    std::fs::write(d.join("three.json"), net).unwrap();
+    ok(d, &["compile", "three.json", "--arch", "spinnaker", "-o", "three.img", "-q"]);
+    let err = String::from_utf8(ok(d, &["run", "three.img", "--steps", "5", "--threads", "3"]).stderr).unwrap();
+    assert!(
+        err.contains("note: --threads 3: 2 run: a thread takes whole cores, and the work of the image's 3 cores") || err.contains("--threads 3 runs 2 threads"),
+        "{err}"
+    );
     let help = String::from_utf8(ok(d, &["run", "--help"]).stdout).unwrap();
     assert!(help.contains("Pinned when the threads that run equal the CPUs"), "{help}");
 }

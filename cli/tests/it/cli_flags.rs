@@ -441,15 +441,24 @@ const ROWS: &[(&str, &str, Check)] = &[
     ("run", "--messages", |d| {
         nerve(d, "run small.img --steps 300 --messages per-destination --report m.json -q");
         assert_ne!(json(d, "m.json")["counts"], json(d, "run.json")["counts"], "per-destination messages count otherwise");
+        // The text report says the choice (only the JSON had).
+        let t = stdout(&nerve(d, "report m.json"));
+        assert!(t.contains("per-destination messages;"), "{t}");
     }),
     ("run", "--overlap", |d| {
         // spinnaker's profile adds send and receive times; overlapped, steps are shorter.
         nerve(d, "run small.img --steps 300 --overlap on --report o.json -q");
         assert!(json(d, "o.json")["timing"]["emulated_ns"].as_f64() < json(d, "run.json")["timing"]["emulated_ns"].as_f64());
+        let t = stdout(&nerve(d, "report o.json"));
+        assert!(t.contains("send and receive overlap;"), "{t}");
+        let t = stdout(&nerve(d, "report run.json"));
+        assert!(t.contains("multicast messages; a core's send and receive add up; static power counted"), "{t}");
     }),
     ("run", "--static-power", |d| {
         nerve(d, "run small.img --steps 300 --static-power off --report sp.json -q");
         assert!(json(d, "sp.json")["energy"]["total_j"].as_f64() < json(d, "run.json")["energy"]["total_j"].as_f64());
+        let t = stdout(&nerve(d, "report sp.json"));
+        assert!(t.contains("static power left out"), "{t}");
     }),
     ("run", "--arch", |d| {
         nerve(d, "run small.json --arch spinnaker --steps 300 --report ra.json -q");

@@ -268,6 +268,56 @@ fn a_launch_by_mpirun_without_the_mpi_feature_is_refused() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// Under an MPI launcher every rank reads its inputs, and standard input
+/// reaches rank 0 alone (the others read /dev/null): an image piped in ran
+/// on rank 0 and was "a device" on the others, a network piped in was one
+/// on rank 0 and a usage error blaming --arch on the others. Refused on
+/// every rank alike, said by rank 0 (the others end quietly).
+#[test]
+fn under_mpirun_inputs_must_be_files_every_rank_reads() {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("small.img");
+    let nerve = env!("CARGO_BIN_EXE_nerve");
+    let ok = std::process::Command::new(nerve)
+        .args(["compile", root("examples/small.json").to_str().unwrap(), "--arch", "spinnaker", "-q", "-o", img.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let bytes = std::fs::read(&img).unwrap();
+    let net = std::fs::read(root("examples/small.json")).unwrap();
+    let launched = |args: &[&str], stdin: Option<&[u8]>, rank: &str| {
+        let mut c = std::process::Command::new(nerve);
+        c.args(args).env("OMPI_COMM_WORLD_SIZE", "2").env("OMPI_COMM_WORLD_RANK", rank).stdout(Stdio::piped()).stderr(Stdio::piped());
+        c.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        let mut child = c.spawn().unwrap();
+        if let Some(b) = stdin {
+            let _ = child.stdin.take().unwrap().write_all(b);
+        }
+        child.wait_with_output().unwrap()
+    };
+    let sp = dir.path().join("sp.csv");
+    std::fs::write(&sp, "population,neuron,time\nsrc,0,1\n").unwrap();
+    for (args, stdin) in [
+        (vec!["run", "-", "--steps", "5", "-q"], Some(&bytes[..])),
+        (vec!["run", "-", "--steps", "5", "-q"], None),
+        (vec!["run", "-", "--arch", "spinnaker", "--steps", "5", "-q"], None),
+        (vec!["run", "-", "--arch", "spinnaker", "--steps", "5", "-q"], Some(&net[..])),
+        (vec!["run", img.to_str().unwrap(), "--steps", "5", "--input", "-", "-q"], None),
+    ] {
+        let out = launched(&args, stdin, "0");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("started by an MPI launcher as one of 2 processes") && err.contains("give a file every rank can read"), "{args:?}: {err}");
+        let out = launched(&args, stdin, "1");
+        assert_eq!((out.status.code(), out.stderr.is_empty()), (Some(1), true), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    // A file is read as before (here: refused for want of the mpi feature, or run with it).
+    let out = launched(&["run", img.to_str().unwrap(), "--steps", "5", "--input", sp.to_str().unwrap(), "-q"], None, "0");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("every rank can read"));
+}
+
 /// `Image::read_part` keeps the cores asked for whole and strips the others
 /// as it decodes: keeping all gives the file's image; keeping some gives
 /// what `strip_except` gives, a valid image; the stored synapses are every
