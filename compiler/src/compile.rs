@@ -179,7 +179,7 @@ struct Front {
 fn front(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Front> {
     let mut times = StageTimes::default();
     let dt = net.dt_ms;
-    crate::net::expand::check_geometry(net)?;
+    crate::net::check::network(net)?;
     check_memory(net)?;
     progress("expanding connectors");
     opts.stopped()?;

@@ -18,6 +18,9 @@ pub enum EmuError {
     Inject(#[from] InjectError),
     #[error("writing the recording: {0}")]
     Record(std::io::Error),
+    /// A `Recording` probe the image has no variable for.
+    #[error("probe: {0}")]
+    Probe(String),
     /// The caller asked the run to stop (`Machine::stop`): its output is
     /// not returned, and the machine holds the state after `ran` steps.
     #[error("the run was stopped after {ran} of {steps} steps")]
@@ -45,6 +48,8 @@ pub struct InjectError {
 pub enum InjectReason {
     #[error("no population of that name ({})", inputs_named(.inputs))]
     NoPopulation { inputs: Vec<String> },
+    #[error("population index {index} is not one of the image's {pops}")]
+    NoPopulationIndex { index: usize, pops: usize },
     #[error("the population has {size} neurons")]
     NoNeuron { size: u32 },
     // `spike_source_poisson` is a spike source in PyNN's terms, but draws its own spikes on the chip.

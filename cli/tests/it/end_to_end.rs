@@ -1345,3 +1345,29 @@ fn routes_reach_every_core_of_a_wide_chip() {
     j.sort();
     assert_eq!(j, want, "jit on two threads");
 }
+
+/// The emulator's public calls refuse populations and slots the image
+/// lacks with typed errors: a probe of population 99 or slot 200, and a
+/// spike for population 77 through `inject_at`, were index panics.
+#[test]
+fn library_calls_name_populations_and_slots_the_image_lacks() {
+    let net = read_network(&example("small.json")).unwrap();
+    let img = compile(&Arch::builtin("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).unwrap().image;
+    let m = Machine::load_valid(img.clone()).unwrap();
+    let (lif, slot) = m.pops.iter().enumerate().find_map(|(i, p)| p.vars.first().map(|v| (i as u32, v.slot))).unwrap();
+    for (probes, want) in [
+        (vec![(99, 0)], "probe: population index 99 is not one of the image's".to_string()),
+        (vec![(lif, 200)], format!("has no state slot 200 (it has: {}", m.pops[lif as usize].vars[0].name)),
+    ] {
+        let mut m = Machine::load_valid(img.clone()).unwrap();
+        let rec = Recording { spikes: vec![], probes, per_step: false, chunk_steps: None };
+        let e = run(&mut m, &Interp, 5, 1, &rec, &mut |_| {}).err().expect("refused").to_string();
+        assert!(e.contains(&want), "{e}");
+    }
+    let mut m = Machine::load_valid(img.clone()).unwrap();
+    let rec = Recording { spikes: vec![], probes: vec![(lif, slot)], per_step: false, chunk_steps: None };
+    assert_eq!(run(&mut m, &Interp, 5, 1, &rec, &mut |_| {}).unwrap().probes.len(), 1);
+    let mut m = Machine::load_valid(img).unwrap();
+    let e = m.inject_at(&[(77, 0, 0)]).unwrap_err().to_string();
+    assert!(e.contains("population index 77 is not one of the image's"), "{e}");
+}

@@ -2,6 +2,7 @@
 //! edges, insertion order canonical) and connectors expanded into synapses
 //! ([`expand`]), and delays beyond a core's slots mapped onto delay-extension
 //! relays ([`delays`]).
+pub mod check;
 pub mod delays;
 pub mod expand;
 pub mod model;

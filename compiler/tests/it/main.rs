@@ -2,6 +2,7 @@
 //! of one per file (the workspace's test binaries dominate CI's build time).
 
 mod bad_networks;
+mod builder_contract;
 mod connectors;
 mod mapping;
 mod precision;

@@ -222,6 +222,21 @@ fn run_inner(
     if steps > nerve_isa::MAX_STEPS {
         return Err(EmuError::TooManySteps { steps, max: nerve_isa::MAX_STEPS });
     }
+    // A probe of a population or slot the image lacks was an index panic
+    // (the CLI and Python look them up by name; a library caller need not).
+    for &(p, slot) in &rec.probes {
+        let Some(pop) = m.pops.get(p as usize) else {
+            return Err(EmuError::Probe(format!("population index {p} is not one of the image's {}", m.pops.len())));
+        };
+        if !pop.vars.iter().any(|v| v.slot == slot) {
+            let have: Vec<String> = pop.vars.iter().map(|v| format!("{} (slot {})", v.name, v.slot)).collect();
+            return Err(EmuError::Probe(format!(
+                "population `{}` has no state slot {slot} (it has: {})",
+                pop.name,
+                if have.is_empty() { "none".into() } else { have.join(", ") }
+            )));
+        }
+    }
     m.begin_run(steps)?;
     // Every thread reads its cores' `Core`s every step, in order, and the
     // hardware prefetcher streams on past the last of them: what lies after

@@ -697,7 +697,10 @@ impl Machine {
 
     /// [`Machine::source_of`] for population index `pi` (from [`Machine::input_pop`]).
     pub fn source_at(&self, pi: usize, neuron: u32) -> std::result::Result<(usize, u32), InjectReason> {
-        let p = &self.pops[pi];
+        // An index past the populations (through `inject_at`, a public call) was an index panic.
+        let Some(p) = self.pops.get(pi) else {
+            return Err(InjectReason::NoPopulationIndex { index: pi, pops: self.pops.len() });
+        };
         if neuron >= p.size {
             return Err(InjectReason::NoNeuron { size: p.size });
         }
@@ -769,7 +772,8 @@ impl Machine {
     pub fn inject_at(&mut self, spikes: &[(u32, u32, u32)]) -> std::result::Result<(), InjectError> {
         let mut added: Vec<(u32, u32, u32)> = Vec::with_capacity(spikes.len());
         for (index, &(pi, neuron, step)) in spikes.iter().enumerate() {
-            let err = |reason| InjectError { index, population: self.pops[pi as usize].name.clone(), neuron, step, reason };
+            let name = self.pops.get(pi as usize).map_or_else(|| format!("#{pi}"), |p| p.name.clone());
+            let err = |reason| InjectError { index, population: name.clone(), neuron, step, reason };
             let (ci, local) = self.source_at(pi as usize, neuron).map_err(err)?;
             if self.scheduled_on(ci, local, step) {
                 return Err(err(InjectReason::AlreadySpikes));
