@@ -75,7 +75,15 @@ fn compile_err(e: CompileError) -> PyErr {
 /// (`dt=`, `source="snntorch"`): as the CLI's `flag_words` turns the
 /// library's words into flags, for the one text both share.
 fn py_words(m: &str) -> String {
-    let mut m = m.to_string();
+    // The libraries' advice names the CLI's commands: said as the module's
+    // calls (`nerve.load` of a network said "nerve compile … nerve run").
+    let mut m = m
+        .replace(
+            "compile it first (`nerve compile`), or run it as it is (`nerve run` compiles a network given --arch)",
+            "compile it (`nerve.compile(path, arch)`): `nerve.load` reads chip images",
+        )
+        .replace("not a network: `nerve run` runs it as it is", "not a network: `nerve.load(path)` loads it, to run as it is")
+        .replace("(spikes counted from 0 in file order)", "(spikes counted from 0 in the order given)");
     for n in SourceConvention::NAMES {
         m = m.replace(&format!("--source {n}"), &format!("source=\"{n}\""));
     }
@@ -85,7 +93,7 @@ fn py_words(m: &str) -> String {
 fn image_err(e: ImageError) -> PyErr {
     match &e {
         ImageError::Io { source, .. } | ImageError::WriteIo { source, .. } => os_error(source, &e),
-        _ => value_error(e),
+        _ => value_error(py_words(&e.to_string())),
     }
 }
 
@@ -96,7 +104,7 @@ fn report_err(e: nerve_report::Error) -> PyErr {
         E::Emu(EmuError::Image(i)) | E::Image(i) => image_err(i),
         E::Compile(c) => compile_err(c),
         E::Memory(m) => PyMemoryError::new_err(m),
-        _ => value_error(e),
+        _ => value_error(py_words(&e.to_string())),
     }
 }
 
@@ -329,6 +337,10 @@ struct PyImage {
     report: Option<MapReport>,
     /// What a NIR import chose for dt and reset, and why.
     nir: Option<NirChoice>,
+    /// The file it was loaded from (`load`): an output of a run must not
+    /// be it (`probe_out=` the image's own file overwrote it, as `nerve run
+    /// --probe-out` of its image is refused).
+    source: Option<PathBuf>,
 }
 
 fn reset_name(r: ResetMode) -> &'static str {
@@ -539,7 +551,7 @@ fn compile(
     for w in choice.iter().flat_map(|c| &c.warnings).chain(&out.report.warnings) {
         warn(py, &py_words(w))?;
     }
-    Ok(PyImage { image: out.image, report: Some(out.report), nir: choice })
+    Ok(PyImage { image: out.image, report: Some(out.report), nir: choice, source: None })
 }
 
 /// `placement=`: "pack", "spread" or a placement CSV file (str or os.PathLike).
@@ -578,8 +590,9 @@ fn dict_json(py: Python<'_>, d: &Bound<'_, PyDict>) -> PyResult<String> {
     if let Ok(text) = json.call_method("dumps", (d,), Some(&kw)) {
         let text: String = text.extract()?;
         // An int past a float's range (10**400) dumps fine and was then refused
-        // at a column of this text: walked instead, to name its path.
-        if !has_digit_run(&text, 309) {
+        // at a column of this text: walked instead, to name its path. So is a
+        // surrogate escape (a lone one, `"x\ud800"`, is no Unicode text).
+        if !has_digit_run(&text, 309) && !text.contains("\\ud") {
             return Ok(text);
         }
     }
@@ -616,6 +629,10 @@ fn plain_json<'py>(v: &Bound<'py, PyAny>, path: &str, depth: usize) -> PyResult<
             "{DICT_ORIGIN}: {path}: an integer of {digits} digits is past the range of JSON numbers nerve reads (a float's, about 1.8e308)"
         )));
     }
+    let text_err = |at: &str| PyValueError::new_err(format!("{DICT_ORIGIN}: {at}: a str that is not Unicode text (a lone surrogate such as \\ud800), which JSON networks cannot hold"));
+    if v.is_instance_of::<PyString>() && v.extract::<String>().is_err() {
+        return Err(text_err(path));
+    }
     if v.is_none() || v.is_instance_of::<PyBool>() || v.is_instance_of::<PyInt>() || v.is_instance_of::<PyString>() {
         return Ok(v.clone());
     }
@@ -623,7 +640,9 @@ fn plain_json<'py>(v: &Bound<'py, PyAny>, path: &str, depth: usize) -> PyResult<
         let out = PyDict::new(py);
         for (k, x) in d.iter() {
             // An int key becomes its digits, as json.dumps writes it.
-            let key = if k.is_instance_of::<PyString>() || (k.is_instance_of::<PyInt>() && !k.is_instance_of::<PyBool>()) {
+            let key = if k.is_instance_of::<PyString>() {
+                k.extract::<String>().map_err(|_| text_err(&format!("{path}, a key")))?
+            } else if k.is_instance_of::<PyInt>() && !k.is_instance_of::<PyBool>() {
                 k.str()?.to_string()
             } else {
                 return Err(PyTypeError::new_err(format!("{DICT_ORIGIN}: {path}: key {} is not a str", k.repr()?)));
@@ -682,8 +701,8 @@ fn is_nir_graph(py: Python<'_>, x: &Bound<'_, PyAny>) -> bool {
 /// Refuses, before any work (as `nerve run` does), an output file that cannot
 /// be written: found after a run, it lost the run. The OSError subclass
 /// Python's `open` would raise (OSError where the directory refuses a file).
-fn writable(path: &Path, what: &str) -> PyResult<()> {
-    nerve_report::check_outputs(&[(what, path)], &[]).map_err(|m| {
+fn writable(path: &Path, what: &str, inputs: &[&Path]) -> PyResult<()> {
+    nerve_report::check_outputs(&[(what, path)], inputs).map_err(|m| {
         let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
         if path.is_dir() {
             PyIsADirectoryError::new_err(m)
@@ -710,7 +729,7 @@ fn remove_dir(py: Python<'_>, dir: Option<&Bound<'_, PyAny>>) {
 fn load(py: Python<'_>, #[pyo3(from_py_with = path_only_arg)] path: PathBuf) -> PyResult<PyImage> {
     // As `nerve run` reads an image: both steps' errors name the file.
     let image = py.detach(|| Image::read_for_load(&path).map(|l| l.into_valid())).map_err(image_err)?;
-    Ok(PyImage { image, report: None, nir: None })
+    Ok(PyImage { image, report: None, nir: None, source: Some(path) })
 }
 
 // ---------------------------------------------------------------- run
@@ -1068,7 +1087,7 @@ impl PyImage {
             Some(_) if probes.is_empty() => return Err(PyValueError::new_err("probe_out: no probes to write (give probes=…)")),
             // Spikes stay whole in memory: they are returned, not written.
             Some(path) => {
-                writable(path, "probe_out")?;
+                writable(path, "probe_out", &self.source.iter().map(PathBuf::as_path).collect::<Vec<_>>())?;
                 Some(session::Stream { max_memory, record: None, probe_out: path.clone(), keep_spikes: true })
             }
         };

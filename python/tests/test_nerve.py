@@ -179,6 +179,19 @@ def test_unreadable_files_raise_oserror(tmp_path):
 
 
 def test_dict_network_values_named_by_json_path():
+    # A lone surrogate was refused at a column of json.dumps's text.
+    net = input_net()
+    net["projections"][0]["label"] = "x\ud800"
+    with pytest.raises(ValueError, match=r"\$\.projections\[0\]\.label: a str that is not Unicode text"):
+        nerve.compile(net)
+    net = input_net()
+    net["populations"][1]["params"]["x\udfff"] = 1
+    with pytest.raises(ValueError, match=r"\$\.populations\[1\]\.params, a key: a str that is not Unicode text"):
+        nerve.compile(net)
+    # A pair of surrogate escapes is one character, read as before.
+    net = input_net()
+    net["projections"][0]["label"] = "x\U0001F9E0"
+    assert nerve.compile(net).to_bytes() != b""
     # json.dumps wrote NaN as a token the parser refused at "line 1,
     # column 106", and refused numpy values without saying where.
     for bad in [float("nan"), float("inf"), np.float64("-inf")]:
@@ -848,6 +861,23 @@ def test_load_errors(tmp_path):
     junk.write_bytes(b"not an image at all, certainly not")
     with pytest.raises(ValueError, match="not a nerve image"):
         nerve.load(junk)
+    # A network given to load: the advice is the module's, not the CLI's.
+    with pytest.raises(ValueError, match=re.escape("compile it (`nerve.compile(path, arch)`): `nerve.load` reads chip images")) as e:
+        nerve.load(SMALL)
+    assert "nerve run" not in str(e.value)
+
+
+def test_a_run_does_not_write_over_the_image_it_was_loaded_from(tmp_path):
+    # probe_out= the image's own file overwrote it (`nerve run --probe-out`
+    # of its image is refused): a later load said "bad magic".
+    f = tmp_path / "victim.img"
+    nerve.compile(SMALL, "spinnaker").save(f)
+    before = f.read_bytes()
+    img = nerve.load(f)
+    with pytest.raises(OSError, match="input"):
+        img.run(10, probes=["exc:v"], probe_out=f)
+    assert f.read_bytes() == before
+    img.run(10, probes=["exc:v"], probe_out=tmp_path / "v.csv")
 
 
 # ------------------------------------------------------------------ CLI vs Python
