@@ -729,7 +729,9 @@ fn remove_dir(py: Python<'_>, dir: Option<&Bound<'_, PyAny>>) {
 fn load(py: Python<'_>, #[pyo3(from_py_with = path_only_arg)] path: PathBuf) -> PyResult<PyImage> {
     // As `nerve run` reads an image: both steps' errors name the file.
     let image = py.detach(|| Image::read_for_load(&path).map(|l| l.into_valid())).map_err(image_err)?;
-    Ok(PyImage { image, report: None, nir: None, source: Some(path) })
+    // Resolved now: a later os.chdir would make a relative path name another file.
+    let source = std::fs::canonicalize(&path).unwrap_or(path);
+    Ok(PyImage { image, report: None, nir: None, source: Some(source) })
 }
 
 // ---------------------------------------------------------------- run

@@ -878,6 +878,19 @@ def test_a_run_does_not_write_over_the_image_it_was_loaded_from(tmp_path):
         img.run(10, probes=["exc:v"], probe_out=f)
     assert f.read_bytes() == before
     img.run(10, probes=["exc:v"], probe_out=tmp_path / "v.csv")
+    # Named relative to where it was loaded, and then from elsewhere.
+    cwd = os.getcwd()
+    try:
+        os.chdir(tmp_path)
+        img = nerve.load("victim.img")
+        (tmp_path / "sub").mkdir()
+        os.chdir(tmp_path / "sub")
+        with pytest.raises(OSError, match="input"):
+            img.run(10, probes=["exc:v"], probe_out="../victim.img")
+        img.run(10, probes=["exc:v"], probe_out="victim.img")
+    finally:
+        os.chdir(cwd)
+    assert f.read_bytes() == before and (tmp_path / "sub" / "victim.img").exists()
 
 
 # ------------------------------------------------------------------ CLI vs Python

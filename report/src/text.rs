@@ -65,12 +65,17 @@ pub fn tables(s: &Summary, top: usize) -> Vec<(String, String)> {
         // only the JSON had them, and reports of runs that differ by them looked alike.
         vec![
             "cost model".into(),
-            format!(
-                "{} messages; a core's send and receive {}; static power {}",
-                s.model.messages.replace('_', "-"),
-                if s.model.overlap_send_receive { "overlap" } else { "add up" },
-                if s.model.static_power { "counted" } else { "left out" }
-            ),
+            // A summary without it (hand-made or trimmed) does not say.
+            if s.model.messages.is_empty() {
+                "not recorded in this summary".into()
+            } else {
+                format!(
+                    "{} messages; a core's send and receive {}; static power {}",
+                    s.model.messages.replace('_', "-"),
+                    if s.model.overlap_send_receive { "overlap" } else { "add up" },
+                    if s.model.static_power { "counted" } else { "left out" }
+                )
+            },
         ],
         vec!["time to solution".into(), format!("{} (real-time factor {})", eng(t.time_to_solution_s, "s"), significant(t.real_time_factor, 4))],
         vec!["energy".into(), format!("{} total = {} dynamic + {} static", eng(e.total_j, "J"), eng(e.dynamic_j, "J"), eng(e.static_j, "J"))],

@@ -41,6 +41,11 @@ pub fn given(id: &str) -> bool {
 /// clap's message and usage line, exit status 2, as for a bad option value.
 pub fn usage_error(sub: &str, msg: &str) -> ! {
     use clap::CommandFactory;
+    // Every rank under mpirun meets a usage error alike (the command line
+    // is theirs all): rank 0 says it.
+    if crate::mpi::launched_processes().is_some_and(|k| k > 1) && crate::mpi::launched_rank() != 0 {
+        std::process::exit(2);
+    }
     let mut cli = crate::Cli::command();
     cli.build();
     match cli.find_subcommand_mut(sub) {

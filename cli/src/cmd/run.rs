@@ -181,7 +181,11 @@ pub fn run(a: RunArgs) -> Result<()> {
     // Before MPI starts: every rank has the same command line, and ends here alike.
     check_usage(&a, &input);
     // Under mpirun: this process is one rank; rank 0 prints and writes.
-    let mut world = crate::mpi::world()?;
+    let mut world = match crate::mpi::world() {
+        // Every rank meets it alike (a build without MPI): rank 0 says it.
+        Err(_) if crate::mpi::launched_rank() != 0 => std::process::exit(1),
+        w => w?,
+    };
     let (rank, ranks) = world.as_ref().map_or((0, 1), |w| (w.rank(), w.size()));
     let ran = run_rank(a, input, &mut world, rank, ranks, t_load);
     match ran {

@@ -453,6 +453,12 @@ const ROWS: &[(&str, &str, Check)] = &[
         assert!(t.contains("send and receive overlap;"), "{t}");
         let t = stdout(&nerve(d, "report run.json"));
         assert!(t.contains("multicast messages; a core's send and receive add up; static power counted"), "{t}");
+        // A summary without `model` (optional) does not say: it said " messages; … static power left out".
+        let mut j = json(d, "run.json");
+        j.as_object_mut().unwrap().remove("model");
+        std::fs::write(d.join("nomodel.json"), j.to_string()).unwrap();
+        let t = stdout(&nerve(d, "report nomodel.json"));
+        assert!(t.contains("cost model") && t.contains("not recorded in this summary"), "{t}");
     }),
     ("run", "--static-power", |d| {
         nerve(d, "run small.img --steps 300 --static-power off --report sp.json -q");

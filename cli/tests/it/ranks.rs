@@ -313,6 +313,12 @@ fn under_mpirun_inputs_must_be_files_every_rank_reads() {
         let out = launched(&args, stdin, "1");
         assert_eq!((out.status.code(), out.stderr.is_empty()), (Some(1), true), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
+    // A usage error every rank meets alike is said by rank 0 alone (each rank printed it, with clap's usage).
+    let out = launched(&["run", img.to_str().unwrap(), "--steps", "5", "--format", "csv"], None, "0");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--format"));
+    let out = launched(&["run", img.to_str().unwrap(), "--steps", "5", "--format", "csv"], None, "1");
+    assert_eq!((out.status.code(), out.stderr.is_empty()), (Some(2), true), "{}", String::from_utf8_lossy(&out.stderr));
     // A file is read as before (here: refused for want of the mpi feature, or run with it).
     let out = launched(&["run", img.to_str().unwrap(), "--steps", "5", "--input", sp.to_str().unwrap(), "-q"], None, "0");
     assert!(!String::from_utf8_lossy(&out.stderr).contains("every rank can read"));
