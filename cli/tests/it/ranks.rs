@@ -245,20 +245,27 @@ fn the_partitioner_balances_work_and_cuts_where_few_spikes_cross() {
     }
 }
 
+/// examples/small.json compiled for spinnaker by the CLI, into a temporary
+/// directory (kept alive by the first value).
+fn small_image_file() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("small.img");
+    let ok = std::process::Command::new(env!("CARGO_BIN_EXE_nerve"))
+        .args(["compile", root("examples/small.json").to_str().unwrap(), "--arch", "spinnaker", "-q", "-o", img.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    (dir, img)
+}
+
 /// A nerve built without the `mpi` feature, started by an MPI launcher as
 /// one of several processes, refuses rather than run the whole machine on
 /// every rank.
 #[cfg(not(feature = "mpi"))]
 #[test]
 fn a_launch_by_mpirun_without_the_mpi_feature_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let img = dir.path().join("small.img");
+    let (_dir, img) = small_image_file();
     let nerve = env!("CARGO_BIN_EXE_nerve");
-    let ok = std::process::Command::new(nerve)
-        .args(["compile", root("examples/small.json").to_str().unwrap(), "--arch", "spinnaker", "-q", "-o", img.to_str().unwrap()])
-        .status()
-        .unwrap();
-    assert!(ok.success());
     let out = std::process::Command::new(nerve).args(["run", img.to_str().unwrap(), "--steps", "5", "-q"]).env("OMPI_COMM_WORLD_SIZE", "2").output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
@@ -277,14 +284,8 @@ fn a_launch_by_mpirun_without_the_mpi_feature_is_refused() {
 fn under_mpirun_inputs_must_be_files_every_rank_reads() {
     use std::io::Write as _;
     use std::process::Stdio;
-    let dir = tempfile::tempdir().unwrap();
-    let img = dir.path().join("small.img");
+    let (dir, img) = small_image_file();
     let nerve = env!("CARGO_BIN_EXE_nerve");
-    let ok = std::process::Command::new(nerve)
-        .args(["compile", root("examples/small.json").to_str().unwrap(), "--arch", "spinnaker", "-q", "-o", img.to_str().unwrap()])
-        .status()
-        .unwrap();
-    assert!(ok.success());
     let bytes = std::fs::read(&img).unwrap();
     let net = std::fs::read(root("examples/small.json")).unwrap();
     let launched = |args: &[&str], stdin: Option<&[u8]>, rank: &str| {
