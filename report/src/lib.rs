@@ -186,8 +186,17 @@ pub fn check_outputs(outputs: &[(&str, &Path)], inputs: &[&Path]) -> std::result
             Err(e) => return Err(format!("{opt} {shown}: cannot write in {}: {e}", dir.display())),
         }
         // By its name, and (when it exists) by the file it is: a symbolic
-        // link to an input is written through, into the input.
-        let mine: Vec<PathBuf> = id(p).into_iter().chain(p.canonicalize().ok()).collect();
+        // link to an input is written through, into the input. A link to a
+        // file not yet there is written through too, creating it: named by
+        // where it points (`--probe-out link.csv` to `rec.csv` of `--record
+        // rec.csv` replaced the recording with exit 0).
+        let mut mine: Vec<PathBuf> = id(p).into_iter().chain(p.canonicalize().ok()).collect();
+        let mut at = p.to_path_buf();
+        for _ in 0..40 {
+            let Ok(to) = std::fs::read_link(&at) else { break };
+            at = at.parent().unwrap_or(Path::new(".")).join(to);
+            mine.extend(id(&at));
+        }
         if mine.iter().any(|me| ins.contains(me)) {
             return Err(format!("{opt} {shown}: is an input of this command; writing it would overwrite it"));
         }

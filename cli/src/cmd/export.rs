@@ -27,21 +27,18 @@ pub struct ExportArgs {
 
 #[derive(Subcommand)]
 pub enum ExportCmd {
+    // The examples close each help, as every other command's do (getting-started says so).
     /// A PyNN script for sPyNNaker (SpiNNaker 1 and 2) or NEST, with nerve's quantised weights and partition.
-    ///
-    /// Example: nerve export pynn net.json --arch spinnaker -o net.py, then python net.py --duration 1000 --out spikes.csv
+    #[command(after_help = "Example:\n  nerve export pynn net.json --arch spinnaker -o net.py\n  python net.py --duration 1000 --out spikes.csv")]
     Pynn(PynnArgs),
     /// A lava-nc script for Loihi 2 (fixed_pt), bit-identical with nerve's loihi-profile emulation.
-    ///
-    /// Example: nerve export lava net.json --arch loihi -o net_lava.py, then python net_lava.py --steps 1000
+    #[command(after_help = "Example:\n  nerve export lava net.json --arch loihi -o net_lava.py\n  python net_lava.py --steps 1000")]
     Lava(LavaArgs),
     /// An image's SpiNNaker routing tables: PACMAN's JSON and the router's binary form.
-    ///
-    /// Example: nerve export spinnaker-tables net.img -o tables.json --binary tables.bin
+    #[command(after_help = "Example:\n  nerve export spinnaker-tables net.img -o tables.json --binary tables.bin")]
     SpinnakerTables(TablesArgs),
-    /// A network, with its weights as quantised for a target, as a NIR file.
-    ///
-    /// Example: nerve export nir model.nir --arch loihi -o quantised.nir
+    /// A NIR network, with its weights as quantised for a target, as a NIR file (NIR neurons come from a NIR import).
+    #[command(after_help = "Example:\n  nerve export nir model.nir --arch loihi -o quantised.nir")]
     Nir(NirArgs),
 }
 

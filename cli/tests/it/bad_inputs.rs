@@ -199,6 +199,9 @@ fn setup(dir: &Path) {
     // Links to inputs: writing one writes into its file.
     std::os::unix::fs::symlink("good.json", dir.join("l.json")).unwrap();
     std::os::unix::fs::symlink("sp_a.csv", dir.join("la.csv")).unwrap();
+    // A link to a file not yet there (through a second link): written through, it replaced the other output.
+    std::os::unix::fs::symlink("out/new_rec.csv", dir.join("lnew.csv")).unwrap();
+    std::os::unix::fs::symlink("lnew.csv", dir.join("lnew2.csv")).unwrap();
     // Images the rows below read.
     for args in [
         &["good.json", "--arch", "spinnaker", "-o", "good.img"][..],
@@ -520,6 +523,7 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("run good.json --arch spinnaker --steps 5 --save-network l.json", 1, &["--save-network l.json", "would overwrite it"]),
     ("compile l.json --arch spinnaker -o good.json", 1, &["-o good.json", "would overwrite it"]),
     ("run good.img --steps 5 --record sp_a.csv --report la.csv", 1, &["--report la.csv", "--record writes the same file"]),
+    ("run good.img --steps 5 --record out/new_rec.csv --report lnew2.csv", 1, &["--report lnew2.csv", "--record writes the same file"]),
     // Every command that writes checks its outputs first (report, export and asm did not).
     ("report run.json --html run.json", 1, &["--html run.json", "would overwrite it"]),
     ("report run.json --plots run.json", 1, &["--plots run.json", "not a directory"]),

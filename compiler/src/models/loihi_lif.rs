@@ -211,10 +211,20 @@ fn lower_loihi(arch: &Arch, pop: &Population, p: &LoihiParams, incoming: &[Incom
     }
     let wb = arch.core.weight_bits;
     if wb < 9 {
-        if let Some((_, q)) = quant.iter().find(|(_, q)| !matches!(q.rule, QuantRule::Lava { sign_mode: SignMode::Excitatory, .. })) {
+        if let Some(i) = quant.iter().position(|(_, q)| !matches!(q.rule, QuantRule::Lava { sign_mode: SignMode::Excitatory, .. })) {
+            // A mode nobody gave was inferred from the weights: say so, and the way out.
+            let p = incoming[i].p;
+            let why = match (p.loihi.sign_mode, p.plasticity.is_some()) {
+                (Some(_), _) => String::new(),
+                (None, true) => " (a learning projection's default, as lava's LearningDense)".into(),
+                (None, false) => format!(
+                    " (its sign mode, `{}`, is lava's default for its weights, some of which are negative: non-negative weights make it `excitatory`, which 8 bits hold)",
+                    if p.sign_mode() == SignMode::Mixed { "mixed" } else { "inhibitory" }
+                ),
+            };
             return Err(CompileError::Projection {
-                projection: q.projection.clone(),
-                reason: format!("lava's mixed and inhibitory weights need 9-bit mantissas (−256..255); `{}` has {wb}", arch.name),
+                projection: quant[i].1.projection.clone(),
+                reason: format!("lava's mixed and inhibitory weights need 9-bit mantissas (−256..255); `{}` has {wb}{why}", arch.name),
             });
         }
         // Excitatory mantissas are 0..255: those past the signed range a synapse holds do not fit.

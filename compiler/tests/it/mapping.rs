@@ -120,6 +120,13 @@ fn limit_errors_name_population_limit_and_amounts() {
     assert!(e.contains("9-bit") && e.contains("has 8"), "{e}");
     // Given none, positive weights are lava's default `excitatory` (0..255), which fits.
     compile(&tiny, &net(""), &Options::default(), &mut |_| {}).unwrap();
+    // Negative ones infer `inhibitory`: the refusal says the mode was inferred, and the way out.
+    let l = parse(
+        r#"{"populations": [{"name": "a", "size": 2, "model": "loihi_lif", "params": {"du": 0, "dv": 0, "vth": 10}}],
+            "projections": [{"pre": "a", "post": "a", "connector": {"type": "one_to_one"}, "weight": -4}]}"#,
+    );
+    let e = compile(&tiny, &l, &Options::default(), &mut |_| {}).unwrap_err().to_string();
+    assert!(e.contains("9-bit") && e.contains("its sign mode, `inhibitory`, is lava's default for its weights") && e.contains("non-negative weights"), "{e}");
 }
 
 #[test]
