@@ -394,3 +394,23 @@ fn a_run_that_fails_after_its_recordings_keeps_them_whole() {
     let readme = std::fs::read_to_string(root().join("../README.md")).unwrap().split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(readme.contains("a `run` that fails after its recordings keeps them"), "README says what a failed run leaves");
 }
+
+/// A network opened through a symbolic link reads its `from_list` files
+/// beside the file the link names, as it does given that file (they were
+/// looked for beside the link: refused, or with files of those names there,
+/// another network compiled without a word); `--save-network` of it too.
+#[test]
+fn a_linked_network_reads_its_lists_beside_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let real = root().join("../examples/synfire/network.json");
+    std::os::unix::fs::symlink(&real, d.join("syn.json")).unwrap();
+    // Decoys of the lists' names beside the link.
+    std::fs::create_dir(d.join("connections")).unwrap();
+    for f in std::fs::read_dir(real.parent().unwrap().join("connections")).unwrap() {
+        std::fs::write(d.join("connections").join(f.unwrap().file_name()), "pre,post\n0,0\n").unwrap();
+    }
+    ok(d, &["compile", "syn.json", "--arch", "spinnaker", "-o", "linked.img", "-q"]);
+    ok(d, &["compile", real.to_str().unwrap(), "--arch", "spinnaker", "-o", "real.img", "-q"]);
+    assert!(std::fs::read(d.join("linked.img")).unwrap() == std::fs::read(d.join("real.img")).unwrap(), "the link compiled another network");
+}

@@ -196,7 +196,7 @@ fn parse_network_on(text: &str, origin: &Path, threads: Option<usize>) -> Result
         path: format!("line {}, column {}", e.line, e.column),
         reason: format!("not valid JSON: {e}"),
     })?;
-    let base = origin.parent().map(Path::to_path_buf).unwrap_or_default();
+    let base = super::refs::base_dir(origin);
     let root = At { v: doc.root(), file: &file };
     Parser { base, text_len: text.len(), names: Default::default(), threads }.network(&root)
 }

@@ -31,8 +31,16 @@ pub fn referenced_files(network: &Path) -> Vec<PathBuf> {
         return Vec::new();
     }
     let Ok(text) = std::fs::read_to_string(network) else { return Vec::new() };
-    let base = network.parent().map(Path::to_path_buf).unwrap_or_default();
-    referenced_in(text.trim_start_matches('\u{feff}'), &base)
+    referenced_in(text.trim_start_matches('\u{feff}'), &base_dir(network))
+}
+
+/// The directory a network's relative `file` paths are read against: its
+/// file's, that of the file a symbolic link names (a network linked into
+/// another directory read its lists from the link's, refused or, with files
+/// of the same names there, another network), as spelt otherwise.
+pub fn base_dir(network: &Path) -> PathBuf {
+    let real = std::fs::symlink_metadata(network).is_ok_and(|m| m.file_type().is_symlink()).then(|| std::fs::canonicalize(network).ok()).flatten();
+    real.as_deref().unwrap_or(network).parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
 /// The files a network's JSON text references, relative to `base`, each once.

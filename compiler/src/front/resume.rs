@@ -601,7 +601,8 @@ fn unit_of(x: f64) -> String {
 /// such path, as across Windows drives).
 fn rebase_files(v: &mut Value, from: &Path, to: &Path) {
     let dir_of = |p: &Path| {
-        let d = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let base = super::refs::base_dir(p);
+        let d = Some(base.as_path()).filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
         // Resolved, links too, so that the two directories compare.
         std::fs::canonicalize(d).or_else(|_| std::path::absolute(d)).unwrap_or_else(|_| d.to_path_buf())
     };
