@@ -19,7 +19,8 @@ pub fn write(path: &Path, learned: &[Learned], dt_ms: f64) -> Result<()> {
         crate::spikes::write_npy_header(&mut buf, &format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({n}, 5), }}")).expect("a Vec takes writes");
         for l in learned {
             for s in &l.synapses {
-                for x in [l.index as f64, s.pre as f64, s.post as f64, s.weight, crate::spikes::steps_ms(s.delay as u32, dt_ms)] {
+                // + 0.0: a weight depressed to −0 is written 0 (it read "-0").
+                for x in [l.index as f64, s.pre as f64, s.post as f64, s.weight + 0.0, crate::spikes::steps_ms(s.delay as u32, dt_ms)] {
                     buf.extend_from_slice(&x.to_le_bytes());
                 }
             }
@@ -30,7 +31,7 @@ pub fn write(path: &Path, learned: &[Learned], dt_ms: f64) -> Result<()> {
             let name = csv_field(&l.projection);
             for s in &l.synapses {
                 // invariant: writing into a Vec<u8> cannot fail
-                writeln!(buf, "{name},{},{},{},{}", s.pre, s.post, s.weight, crate::spikes::fmt_time(s.delay as f64 * dt_ms, dt_ms))
+                writeln!(buf, "{name},{},{},{},{}", s.pre, s.post, s.weight + 0.0, crate::spikes::fmt_time(s.delay as f64 * dt_ms, dt_ms))
                     .expect("a Vec takes writes");
             }
         }

@@ -318,6 +318,9 @@ fn run_rank(
         }
     }
     let quiet = a.quiet || rank != 0;
+    // A piped network can be read once: its bytes, kept for --save-network
+    // (reading the path again found it empty, "EOF while parsing").
+    let piped_text = a.save_network.as_ref().and(input.bytes.as_ref()).map(|b| String::from_utf8_lossy(b).into_owned());
     // Every output checked before the run, so that a typo loses no work.
     let probe_out = (!a.probe.is_empty()).then(|| a.probe_out.clone().unwrap_or_else(session::default_probe_path));
     let outputs: Vec<(&str, &Path)> = [
@@ -486,7 +489,7 @@ fn run_rank(
     // The network read again (the run may have compiled it from this very
     // file) and checked for what it could not save, before the run.
     let to_save = match &a.save_network {
-        Some(to) => Some(read_to_save(&a.image, to)?),
+        Some(to) => Some(read_to_save(&a.image, piped_text, to)?),
         None => None,
     };
     if !staged.is_empty() {
@@ -587,10 +590,14 @@ struct ToSave {
     net: nerve_compiler::net::model::Network,
 }
 
-/// The network `--save-network TO` rewrites, refused if it could not be saved exactly.
-fn read_to_save(network: &Path, to: &Path) -> Result<ToSave> {
-    let text = nerve_isa::files::read_to_string(network).map_err(|e| format!("cannot read {}: {e}", network.display()))?;
-    let net = nerve_compiler::front::json::read_network(network)?;
+/// The network `--save-network TO` rewrites, refused if it could not be
+/// saved exactly: `network`'s text, or `piped` (a pipe's, read already).
+fn read_to_save(network: &Path, piped: Option<String>, to: &Path) -> Result<ToSave> {
+    let text = match piped {
+        Some(t) => t,
+        None => nerve_isa::files::read_to_string(network).map_err(|e| format!("cannot read {}: {e}", network.display()))?,
+    };
+    let net = nerve_compiler::front::json::parse_network(&text, network)?;
     nerve_compiler::front::resume::check(&net, &text, to)?;
     Ok(ToSave { file: network.to_path_buf(), text, net })
 }
@@ -656,9 +663,15 @@ fn save_network(
         let not_compiled = |e: &dyn std::fmt::Display| {
             format!("--save-network {}: written, but it does not compile for `{}` with the run's options: {e}", to.display(), arch.name)
         };
-        let input = nerve_compiler::front::InputFile::open(to).map_err(|e| not_compiled(&e))?;
+        // From the text written, not the file read back: a FIFO or a link to
+        // standard output cannot be read back (the run waited for ever).
+        let input = nerve_compiler::front::InputFile {
+            path: to.to_path_buf(),
+            content: nerve_compiler::front::Content::Json,
+            bytes: Some(written.text.as_bytes().to_vec()),
+        };
         let out = crate::cmd::compile::build(input, arch, build, true).map_err(|e| not_compiled(&e))?;
-        let saved = nerve_compiler::front::json::read_network(to).map_err(|e| not_compiled(&e))?;
+        let saved = nerve_compiler::front::json::parse_network(&written.text, to).map_err(|e| not_compiled(&e))?;
         notes.extend(differences(&Continued {
             run,
             delivered: &delivered,
@@ -669,10 +682,10 @@ fn save_network(
             arch: &arch.name,
         }));
     }
-    if !quiet {
-        for n in notes {
-            crate::out::errln!("note: {n}");
-        }
+    // What the continuation will not carry is about the result: said under
+    // --quiet too (which keeps "warnings about the result"), as warnings.
+    for n in notes {
+        crate::out::errln!("{}: {n}", if quiet { "warning" } else { "note" });
     }
     Ok(())
 }

@@ -164,8 +164,9 @@ pub fn save_parts(s: &Saved) -> Result<Written> {
                 Model::Input => notes.push(format!(
                     "`{}`: an input population's spikes come from --input files, which the saved network does not hold: give its run the spikes from {} ms on, {} ms earlier",
                     pop.name,
-                    crate::error::num(s.t_end_ms),
-                    crate::error::num(s.t_end_ms)
+                    // 7 steps of 0.1 ms: "0.7", not 0.7000000000000001.
+                    crate::error::num(nerve_isa::significant12(s.t_end_ms)),
+                    crate::error::num(nerve_isa::significant12(s.t_end_ms))
                 )),
             }
         }
@@ -205,7 +206,8 @@ pub fn save_parts(s: &Saved) -> Result<Written> {
         pj.remove("delay");
         parts.push((l.index, vec![net.graph[edge].label.clone()]));
         if !integer {
-            let conns: Vec<Value> = l.conns.iter().map(|&(a, b, w, d)| json!([a, b, w, d])).collect();
+            // + 0.0: a weight depressed to −0 is saved 0 (it read "-0.0").
+            let conns: Vec<Value> = l.conns.iter().map(|&(a, b, w, d)| json!([a, b, w + 0.0, d])).collect();
             pj.insert("connector".into(), json!({"type": "from_list", "connections": conns}));
             continue;
         }
