@@ -38,6 +38,10 @@ pub struct ProjQuant {
     pub underflow: u64,
     /// Largest |w_q − w| / |w| over the projection's synapses.
     pub worst_rel_error: f64,
+    /// Σ |w| of the `underflow` synapses, as measured where they are (STDP's
+    /// words included, which the report's warning had measured otherwise).
+    #[serde(skip)]
+    pub(crate) underflow_abs: f64,
     /// Mantissas per synapse are computed by [`ProjQuant::mantissa`].
     #[serde(skip)]
     pub(crate) rule: QuantRule,
@@ -130,6 +134,7 @@ pub fn assign_scaled(arch: &Arch, pop: &Population, incoming: &[Incoming], lsb: 
                 clipped: 0,
                 underflow: 0,
                 worst_rel_error: 0.0,
+                underflow_abs: 0.0,
                 rule: QuantRule::Scale { lo: mlo, hi: mhi },
             },
         ));
@@ -361,6 +366,7 @@ pub fn measure(q: &mut ProjQuant, syn: &Synapses) {
             let got = q.delivered(m);
             if got == 0.0 {
                 q.underflow += count;
+                q.underflow_abs += w.abs() * count as f64;
             }
             let e = (got - w).abs() / w.abs();
             if e > q.worst_rel_error {
@@ -397,7 +403,11 @@ pub fn current_scale_of(arch: &Arch, incoming: &[Incoming], r: Receptor, conv: f
         return None;
     }
     let wb = arch.core.weight_bits as i32;
-    let by_format = (wb - 1) as f64 + arch.core.weight_exp_max as f64 - wmax.log2();
+    // The largest mantissa is 2^(wb−1) − 1, not 2^(wb−1): a largest weight
+    // at (or within 1/2^(wb−1) below) a power of two had needed one more and
+    // was clipped at weight_exp_max (1 nA on loihi's 9 bits: 255/256).
+    let mhi = ((1i64 << (wb - 1)) - 1) as f64;
+    let by_format = mhi.log2() + arch.core.weight_exp_max as f64 - wmax.log2();
     let by_range = 19.0 - wmax.log2();
     Some((by_format.min(by_range).floor() as i32).clamp(-8, 40))
 }

@@ -153,6 +153,7 @@ fn lower_loihi(arch: &Arch, pop: &Population, p: &LoihiParams, incoming: &[Incom
             clipped: 0,
             underflow: 0,
             worst_rel_error: 0.0,
+            underflow_abs: 0.0,
             rule: QuantRule::Lava { nbits: inc.p.loihi.num_weight_bits, sign_mode: inc.p.sign_mode() },
         };
         measure(&mut q, inc.syn);
@@ -162,6 +163,7 @@ fn lower_loihi(arch: &Arch, pop: &Population, p: &LoihiParams, incoming: &[Incom
         // Lava's truncation is the model, not an error: report only clipping.
         q.worst_rel_error = 0.0;
         q.underflow = 0;
+        q.underflow_abs = 0.0;
         let top = match &inc.syn.weights {
             crate::net::expand::Weights::Uniform(w) if !inc.syn.is_empty() => q.mantissa(*w).0,
             crate::net::expand::Weights::Uniform(_) => 0,

@@ -147,6 +147,7 @@ pub fn largest_delivered(st: &StdpPlasticity, sy: &Synapses) -> f64 {
 pub fn measure_delivered(net: &Network, p: &Projection, st: &StdpPlasticity, q: &mut ProjQuant, sy: &Synapses) -> Result<(), String> {
     let pl = plan(net, p, st, q, sy, None)?;
     q.underflow = 0;
+    q.underflow_abs = 0.0;
     q.worst_rel_error = 0.0;
     let mut eval = |w: f64, count: u64| {
         if w == 0.0 || w.is_nan() {
@@ -158,6 +159,7 @@ pub fn measure_delivered(net: &Network, p: &Projection, st: &StdpPlasticity, q: 
         let got = q.delivered(pl.delivery.apply(pl.word(w)));
         if got == 0.0 {
             q.underflow += count;
+            q.underflow_abs += w.abs() * count as f64;
         }
         q.worst_rel_error = q.worst_rel_error.max((got - w).abs() / w.abs());
     };
