@@ -84,7 +84,7 @@ def main():
     ap.add_argument("--threads", default="1,2", help="nerve thread counts")
     ap.add_argument("--arch", default="spinnaker")
     ap.add_argument("--engines", default="jit",
-                    help="nerve engines, comma-separated (jit: the host's best backend; jit-cranelift, jit-avx512, interp)")
+                    help="nerve engines, comma-separated (jit: the host's best backend; jit-cranelift, jit-avx512, jit-avx2, interp)")
     ap.add_argument("--sims", default="brian_standalone,nest,cpp_ref")
     ap.add_argument("--venv", default=os.path.join(ROOT, "bench/.venv/perf"))
     ap.add_argument("--repeat", type=int, default=3,

@@ -235,7 +235,7 @@ fn arch_name_arg(v: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
 /// signature's default is the literal `"jit"` (`inspect.signature` showed
 /// `engine=Ellipsis` for `"jit".to_string()`).
 fn engine_arg(v: &Bound<'_, PyAny>) -> PyResult<&'static str> {
-    one_of(v, "engine", &["jit", "jit-cranelift", "jit-avx512", "interp"])
+    one_of(v, "engine", &["jit", "jit-cranelift", "jit-avx512", "jit-avx2", "interp"])
 }
 /// `source=`, as `engine_arg` (the default `"auto"` shown as such).
 fn source_arg(v: &Bound<'_, PyAny>) -> PyResult<&'static str> {
@@ -1029,7 +1029,7 @@ impl PyImage {
     /// sequence of `(population, neuron, time_ms)`; `probes`: "POP:VAR" or a
     /// list of them; `record_all`: every population's spikes, not only those
     /// the network marks; `engine`: "jit" (the best backend for this host),
-    /// "jit-cranelift", "jit-avx512" or "interp"; `threads` (0: one per
+    /// "jit-cranelift", "jit-avx512", "jit-avx2" or "interp"; `threads` (0: one per
     /// CPU; results do not depend on it); `inference_steps`, `decision`,
     /// `messages` ("multicast" | "per-destination"), `overlap`,
     /// `static_power`: as `nerve run`'s options. `probe_out`: a file (.npy:
@@ -1063,8 +1063,9 @@ impl PyImage {
             "jit" => Engine::Jit,
             "jit-cranelift" => Engine::JitCranelift,
             "jit-avx512" => Engine::JitAvx512,
+            "jit-avx2" => Engine::JitAvx2,
             "interp" => Engine::Interp,
-            e => return Err(PyValueError::new_err(format!("engine `{e}`: one of jit, jit-cranelift, jit-avx512, interp"))),
+            e => return Err(PyValueError::new_err(format!("engine `{e}`: one of jit, jit-cranelift, jit-avx512, jit-avx2, interp"))),
         };
         let messages = match messages.as_deref() {
             None => None,

@@ -499,13 +499,14 @@ def test_threads_and_engines_agree():
     assert as_pairs(img.run(400, record_all=True, threads=2).spikes) == base
     assert as_pairs(img.run(400, record_all=True, engine="interp").spikes) == base
     assert as_pairs(img.run(400, record_all=True, engine="jit-cranelift").spikes) == base
-    # The AVX-512 backend where the host has it; elsewhere an error that says why.
-    try:
-        avx = img.run(400, record_all=True, engine="jit-avx512")
-    except Exception as e:
-        assert "AVX-512" in str(e)
-    else:
-        assert as_pairs(avx.spikes) == base
+    # The AVX-512 and AVX2 backends where the host has them; elsewhere an error that says why.
+    for engine, isa in [("jit-avx512", "AVX-512"), ("jit-avx2", "AVX2")]:
+        try:
+            avx = img.run(400, record_all=True, engine=engine)
+        except Exception as e:
+            assert isa in str(e)
+        else:
+            assert as_pairs(avx.spikes) == base
 
 
 def test_bad_inputs_name_the_culprit():
@@ -600,7 +601,7 @@ def test_signatures_show_the_defaults():
     for f in [nerve.compile, nerve.Image.run, nerve.arch, nerve.load]:
         assert all(p.default is not Ellipsis for p in inspect.signature(f).parameters.values()), inspect.signature(f)
     img = nerve.compile(input_net(), "spinnaker")
-    with pytest.raises(ValueError, match="^engine `gpu`: one of jit, jit-cranelift, jit-avx512, interp"):
+    with pytest.raises(ValueError, match="^engine `gpu`: one of jit, jit-cranelift, jit-avx512, jit-avx2, interp"):
         img.run(3, engine="gpu")
     with pytest.raises(ValueError, match="^source `x`: one of auto, generic"):
         nerve.compile(NIR_FF, source="x")

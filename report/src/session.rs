@@ -17,7 +17,7 @@ use crate::{Error, Result};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Engine {
     /// Compiled kernels (bit-identical to the interpreter, faster), by the
-    /// best backend for this host: AVX-512 where it has it, else Cranelift.
+    /// best backend for this host: AVX-512 where it has it, else AVX2, else Cranelift.
     #[default]
     Jit,
     /// Compiled by Cranelift (four neurons per iteration; every host).
@@ -25,6 +25,9 @@ pub enum Engine {
     /// Compiled by the AVX-512 backend (sixteen neurons per iteration; an
     /// error on hosts without AVX-512).
     JitAvx512,
+    /// Compiled by the AVX2 backend (eight neurons per iteration; an error
+    /// on hosts without AVX2).
+    JitAvx2,
     /// The reference interpreter.
     Interp,
 }
@@ -35,6 +38,7 @@ impl Engine {
             Engine::Jit => "jit",
             Engine::JitCranelift => "jit-cranelift",
             Engine::JitAvx512 => "jit-avx512",
+            Engine::JitAvx2 => "jit-avx2",
             Engine::Interp => "interp",
         }
     }
@@ -215,7 +219,7 @@ pub struct Ran {
     pub recorded: Vec<bool>,
     /// Threads the run used.
     pub threads: usize,
-    /// The engine that ran the kernels (`jit` resolved to its backend: `jit-avx512` or `jit-cranelift`).
+    /// The engine that ran the kernels (`jit` resolved to its backend: `jit-avx512`, `jit-avx2` or `jit-cranelift`).
     pub engine: &'static str,
     /// Input spikes after the run's last step (checked, not delivered).
     pub late_inputs: usize,
@@ -629,6 +633,7 @@ fn run_on(mut m: Machine, r: &Request, mut ranks: Ranks, progress: &mut dyn FnMu
         let j = Jit::compile_with(&m, b)?;
         let name = match j.backend {
             Backend::Avx512 => Engine::JitAvx512.name(),
+            Backend::Avx2 => Engine::JitAvx2.name(),
             _ => Engine::JitCranelift.name(),
         };
         Ok((Box::new(j), name))
@@ -638,6 +643,7 @@ fn run_on(mut m: Machine, r: &Request, mut ranks: Ranks, progress: &mut dyn FnMu
         Engine::Jit => jit(Backend::Auto)?,
         Engine::JitCranelift => jit(Backend::Cranelift)?,
         Engine::JitAvx512 => jit(Backend::Avx512)?,
+        Engine::JitAvx2 => jit(Backend::Avx2)?,
     };
     if r.stream.is_none() {
         if let Some(avail) = nerve_isa::files::available_memory() {

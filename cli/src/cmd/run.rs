@@ -33,12 +33,14 @@ impl From<SpikeFormat> for spikes::Format {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum EngineKind {
-    /// Compiled kernels (bit-identical to the interpreter, faster) by the best backend for this host: jit-avx512 where the CPU has AVX-512, else jit-cranelift.
+    /// Compiled kernels (bit-identical to the interpreter, faster) by the best backend for this host: jit-avx512 where the CPU has AVX-512, else jit-avx2 where it has AVX2, else jit-cranelift.
     Jit,
     /// Compiled by Cranelift: four neurons per iteration in 128-bit vectors, on every host.
     JitCranelift,
     /// Compiled straight to AVX-512 code: sixteen neurons per iteration; an error on a CPU without AVX-512.
     JitAvx512,
+    /// Compiled straight to AVX2 code: eight neurons per iteration; an error on a CPU without AVX2.
+    JitAvx2,
     /// The reference interpreter.
     Interp,
 }
@@ -460,6 +462,7 @@ fn run_rank(
             EngineKind::Jit => Engine::Jit,
             EngineKind::JitCranelift => Engine::JitCranelift,
             EngineKind::JitAvx512 => Engine::JitAvx512,
+            EngineKind::JitAvx2 => Engine::JitAvx2,
             EngineKind::Interp => Engine::Interp,
         },
         threads: a.threads,

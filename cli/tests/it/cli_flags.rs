@@ -313,8 +313,18 @@ const ROWS: &[(&str, &str, Check)] = &[
         assert!(text(d, "e1.csv").lines().count() > 10);
         // `jit` names the backend it chose; every backend the host has gives the interpreter's spikes.
         let avx512 = nerve_emulator::kernel::avx512::available();
+        let avx2 = nerve_emulator::kernel::avx2::available();
         nerve(d, "run small.img --steps 300 --engine jit --record e2.csv --report e2.json -q");
-        assert_eq!(json(d, "e2.json")["engine"], if avx512 { "jit-avx512" } else { "jit-cranelift" });
+        assert_eq!(
+            json(d, "e2.json")["engine"],
+            if avx512 {
+                "jit-avx512"
+            } else if avx2 {
+                "jit-avx2"
+            } else {
+                "jit-cranelift"
+            }
+        );
         assert_eq!(text(d, "e1.csv"), text(d, "e2.csv"));
         nerve(d, "run small.img --steps 300 --engine jit-cranelift --record e3.csv --report e3.json -q");
         assert_eq!(json(d, "e3.json")["engine"], "jit-cranelift");
@@ -331,6 +341,19 @@ const ROWS: &[(&str, &str, Check)] = &[
         } else {
             let err = String::from_utf8_lossy(&out.stderr);
             assert!(!out.status.success() && err.contains("AVX-512"), "{err}");
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_nerve"))
+            .current_dir(d)
+            .args("run small.img --steps 300 --engine jit-avx2 --record e5.csv --report e5.json -q".split(' '))
+            .output()
+            .unwrap();
+        if avx2 {
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert_eq!(json(d, "e5.json")["engine"], "jit-avx2");
+            assert_eq!(text(d, "e1.csv"), text(d, "e5.csv"));
+        } else {
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(!out.status.success() && err.contains("AVX2"), "{err}");
         }
     }),
     ("run", "--threads", |d| {

@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 
 use super::Rounding;
 
-mod fuse;
+pub(crate) mod fuse;
 use iced_x86::IcedError;
 use nerve_isa::instr::NUM_REGS;
 use nerve_isa::kernel::Kernel;
@@ -815,12 +815,12 @@ impl<'a> Emit<'a> {
 }
 
 /// Whether `op` writes its `rd` register.
-fn writes_reg(op: Opcode) -> bool {
+pub(crate) fn writes_reg(op: Opcode) -> bool {
     !matches!(op, Opcode::Sts | Opcode::Spike)
 }
 
 /// The registers an instruction reads.
-fn reads(ins: &nerve_isa::instr::Instr) -> Vec<usize> {
+pub(crate) fn reads(ins: &nerve_isa::instr::Instr) -> Vec<usize> {
     use nerve_isa::opcode::{Format, Operand};
     let f: Format = ins.op.format();
     f.operands()

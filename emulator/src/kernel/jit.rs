@@ -28,7 +28,7 @@ use nerve_isa::kernel::Kernel;
 use nerve_isa::opcode::Opcode;
 
 use crate::error::{EmuError, Result};
-use crate::kernel::{avx512, KernelRunner};
+use crate::kernel::{avx2, avx512, KernelRunner};
 use crate::kernel::{padded, KernelData, Param, Rounding, LANES};
 use crate::machine::{Machine, Run};
 
@@ -48,7 +48,7 @@ pub struct Jit {
     /// compiled code reads slot s at the first uniform slot's table pointer
     /// + 16·(s − first), so this is one contiguous array per core. Built once.
     uniform: Vec<Vec<Lanes>>,
-    /// Per core: its function is the avx512 backend's and was compiled with
+    /// Per core: its function is a native backend's (avx512, avx2) and was compiled with
     /// every parameter uniform, so it reads no parameter table (`Emit`
     /// reads the table only at an `ldp` of a per-neuron slot): `run` builds
     /// none (CUBA's cores: nine parameters a call, each a match and a
@@ -58,7 +58,7 @@ pub struct Jit {
     pub functions: usize,
     /// The code generator that compiled the neuron kernels.
     pub backend: Backend,
-    /// The AVX-512 backend's code (executable, immutable), if it compiled the kernels.
+    /// The native backend's code (executable, immutable), if one compiled the kernels.
     _native: Option<memmap2::Mmap>,
 }
 
@@ -66,13 +66,16 @@ pub struct Jit {
 /// always Cranelift's). Every backend agrees bit for bit with the interpreter.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Backend {
-    /// AVX-512 where the host has it (`avx512::available`), else Cranelift.
+    /// AVX-512 where the host has it (`avx512::available`), else AVX2
+    /// (`avx2::available`), else Cranelift.
     #[default]
     Auto,
     /// Cranelift, four neurons per iteration in 128-bit vectors: every x86-64 and aarch64 host.
     Cranelift,
     /// Sixteen neurons per iteration in 512-bit vectors (`avx512`); an error on hosts without AVX-512.
     Avx512,
+    /// Eight neurons per iteration in 256-bit vectors (`avx2`); an error on hosts without AVX2.
+    Avx2,
 }
 
 impl Backend {
@@ -81,17 +84,28 @@ impl Backend {
             Backend::Auto => "auto",
             Backend::Cranelift => "cranelift",
             Backend::Avx512 => "avx512",
+            Backend::Avx2 => "avx2",
         }
+    }
+
+    /// Assembled here (`avx512`, `avx2`), not by Cranelift.
+    fn native(self) -> bool {
+        matches!(self, Backend::Avx512 | Backend::Avx2)
     }
 
     /// The backend `self` stands for on this host.
     pub fn resolve(self) -> Result<Backend> {
         match self {
             Backend::Auto if crate::kernel::avx512::available() => Ok(Backend::Avx512),
+            Backend::Auto if crate::kernel::avx2::available() => Ok(Backend::Avx2),
             Backend::Auto => Ok(Backend::Cranelift),
             Backend::Avx512 if !crate::kernel::avx512::available() => Err(EmuError::Jit {
                 kernel: "-".into(),
                 reason: "the avx512 backend needs a CPU with AVX-512 F, DQ, BW and VL and BMI2, which this host lacks (use the cranelift backend)".into(),
+            }),
+            Backend::Avx2 if !crate::kernel::avx2::available() => Err(EmuError::Jit {
+                kernel: "-".into(),
+                reason: "the avx2 backend needs a CPU with AVX2 and BMI2, which this host lacks (use the cranelift backend)".into(),
             }),
             b => Ok(b),
         }
@@ -200,7 +214,7 @@ impl Jit {
         let mut cache: BTreeMap<(usize, Vec<Option<i32>>), cranelift_module::FuncId> = BTreeMap::new();
         let mut ids = Vec::with_capacity(cores.len());
         let mut fctx = FunctionBuilderContext::new();
-        // The AVX-512 backend's functions: one buffer, each function's offset.
+        // The native backend's functions: one buffer, each function's offset.
         let mut native_code: Vec<u8> = Vec::new();
         let mut native_at: BTreeMap<(usize, Vec<Option<i32>>), usize> = BTreeMap::new();
         let mut native_ids: Vec<Option<usize>> = Vec::with_capacity(cores.len());
@@ -215,18 +229,24 @@ impl Jit {
                 return Err(jit_err(k, format!("{} parameter value(s) given for the kernel's {} parameter slot(s)", consts.len(), k.params.len())));
             }
             let key = (*kid, consts.clone());
-            if backend == Backend::Avx512 {
+            if backend.native() {
                 let at = match native_at.get(&key) {
                     Some(at) => *at,
                     None => {
-                        let code = avx512::assemble(k, consts, activity).map_err(|e| jit_err(k, e))?;
-                        if let Some(path) = std::env::var_os("NERVE_JIT_DUMP_AVX512") {
-                            // For `objdump -b binary -m i386:x86-64 -D`: the last function compiled.
+                        let (code, entry) = if backend == Backend::Avx512 {
+                            avx512::assemble(k, consts, activity).map(|c| (c, 0))
+                        } else {
+                            avx2::assemble(k, consts, activity)
+                        }
+                        .map_err(|e| jit_err(k, e))?;
+                        if let Some(path) = std::env::var_os("NERVE_JIT_DUMP_NATIVE") {
+                            // For `objdump -b binary -m i386:x86-64 -D`: the last function compiled
+                            // (avx2: its constants first, the code at 32 × their count).
                             let _ = std::fs::write(path, &code);
                         }
-                        // Each function starts on a cache line.
+                        // Each function (with its constants, for avx2) starts on a cache line.
                         native_code.resize(native_code.len().div_ceil(64) * 64, 0xcc);
-                        let at = native_code.len();
+                        let at = native_code.len() + entry;
                         native_code.extend_from_slice(&code);
                         native_at.insert(key, at);
                         at
@@ -270,7 +290,7 @@ impl Jit {
         let native = if native_code.is_empty() {
             None
         } else {
-            let io = |e: std::io::Error| EmuError::Jit { kernel: "-".into(), reason: format!("executable memory for the avx512 backend: {e}") };
+            let io = |e: std::io::Error| EmuError::Jit { kernel: "-".into(), reason: format!("executable memory for the {} backend: {e}", backend.name()) };
             let mut buf = memmap2::MmapMut::map_anon(native_code.len()).map_err(io)?;
             buf.copy_from_slice(&native_code);
             Some(buf.make_exec().map_err(io)?)
@@ -282,8 +302,8 @@ impl Jit {
                 (Some(id), _, _) => Some(entry(id)),
                 (None, Some(at), Some(code)) => {
                     // SAFETY: `code` holds, at offset `at`, a function the
-                    // avx512 backend assembled with exactly the `KernelFn`
-                    // signature and contract (see `avx512`), position-
+                    // native backend assembled with exactly the `KernelFn`
+                    // signature and contract (see `avx512`, `avx2`), position-
                     // independent, now mapped executable and never written
                     // again; the mapping lives in `Jit::_native` as long as
                     // the pointer in `per_core`. `available()` held when
@@ -305,8 +325,7 @@ impl Jit {
             })
             .collect();
         // (Values for another number of slots than the kernel's were refused above.)
-        let no_params =
-            cores.iter().map(|c| backend == Backend::Avx512 && c.as_ref().is_some_and(|(_, consts, _)| consts.iter().all(Option::is_some))).collect();
+        let no_params = cores.iter().map(|c| backend.native() && c.as_ref().is_some_and(|(_, consts, _)| consts.iter().all(Option::is_some))).collect();
         let functions = cache.len() + native_at.len();
         Ok(Jit { module: Some(module), per_core, programs, uniform, no_params, functions, backend, _native: native })
     }
@@ -397,7 +416,7 @@ impl KernelRunner for Jit {
                 d.params.iter().zip(ub).all(|(p, u)| matches!(p, Param::Uniform(x) if *x == u.0[0])),
                 "a uniform parameter changed after compilation"
             );
-            // SAFETY: `f` is the avx512 backend's function for this kernel,
+            // SAFETY: `f` is a native backend's function for this kernel,
             // compiled with every parameter slot uniform (`no_params`), so
             // it reads no entry of the parameter table (its `ldp`s are
             // constants; `compile_cores` took a value for every one of the

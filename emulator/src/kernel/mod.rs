@@ -8,6 +8,7 @@
 //! each array padded to a multiple of [`LANES`] neurons so that vector code
 //! needs no tail loop (padding lanes compute garbage that nothing reads).
 
+pub mod avx2;
 pub mod avx512;
 pub mod interp;
 pub mod jit;

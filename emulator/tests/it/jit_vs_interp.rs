@@ -100,11 +100,14 @@ fn masked(f: &[u8], n: usize) -> Vec<u8> {
     v
 }
 
-/// Every backend this host can run: Cranelift everywhere, AVX-512 where the CPU has it.
+/// Every backend this host can run: Cranelift everywhere, AVX-512 and AVX2 where the CPU has them.
 fn backends() -> Vec<Backend> {
     let mut v = vec![Backend::Cranelift];
     if nerve_emulator::kernel::avx512::available() {
         v.push(Backend::Avx512);
+    }
+    if nerve_emulator::kernel::avx2::available() {
+        v.push(Backend::Avx2);
     }
     v
 }
@@ -440,8 +443,24 @@ fn avx512_backend_is_refused_where_the_host_lacks_it() {
             assert!(e.to_string().contains("AVX-512"), "{e}");
         }
     }
+    match Jit::for_kernel_with(&k, &d, Backend::Avx2) {
+        Ok(j) => {
+            assert!(nerve_emulator::kernel::avx2::available());
+            assert_eq!(j.backend, Backend::Avx2);
+        }
+        Err(e) => {
+            assert!(!nerve_emulator::kernel::avx2::available());
+            assert!(e.to_string().contains("AVX2"), "{e}");
+        }
+    }
     let auto = Jit::for_kernel_with(&k, &d, Backend::Auto).unwrap();
-    let want = if nerve_emulator::kernel::avx512::available() { Backend::Avx512 } else { Backend::Cranelift };
+    let want = if nerve_emulator::kernel::avx512::available() {
+        Backend::Avx512
+    } else if nerve_emulator::kernel::avx2::available() {
+        Backend::Avx2
+    } else {
+        Backend::Cranelift
+    };
     assert_eq!(auto.backend, want);
 }
 

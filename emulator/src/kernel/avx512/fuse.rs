@@ -21,7 +21,7 @@ use nerve_isa::opcode::Opcode;
 use super::{reads, writes_reg};
 
 /// What to merge, per instruction.
-pub(super) struct Plan {
+pub(crate) struct Plan {
     /// A `mulshr`'s extra rounding addend K (its result gets K added).
     pub rounding_add: Vec<Option<i32>>,
     /// An add whose constant went into a `mulshr`'s rounding: emit nothing.
@@ -31,7 +31,7 @@ pub(super) struct Plan {
     pub addi_into_sel: Vec<Option<usize>>,
 }
 
-pub(super) fn plan(k: &Kernel, consts: &[Option<i32>]) -> Plan {
+pub(crate) fn plan(k: &Kernel, consts: &[Option<i32>]) -> Plan {
     let n = k.code.len();
     let mut p = Plan { rounding_add: vec![None; n], folded: vec![false; n], addi_into_sel: vec![None; n] };
     let known = known_constants(k, consts);
