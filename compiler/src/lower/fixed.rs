@@ -54,8 +54,14 @@ pub enum Signed {
 /// `out = x + mulshr(x, c, 32)` = round-half-up(x·(1 + c/2^32)): the same
 /// rounding as a plain `mulshr`, 32 fractional bits instead of 30, and the
 /// multiply–shift takes the product's high word as it is (no 64-bit shift:
-/// one vector instruction fewer per decay in the JIT). Otherwise `mulshr`
-/// with `fixed`'s shift.
+/// one vector instruction fewer per decay in the JIT). When every f is in
+/// [0, 1], some below 1/2 and some not, the complement with 31 fractional bits
+/// (c = −round((1 − f)·2^31) fits down to f = 0): the kernel is one
+/// program for the population, and the `Shift` form's truncation towards 0
+/// in [`Decay::emit_to_zero`] took 0.5/(1 − f) LSB a step from every
+/// neuron's current for the sake of one fast neuron (a 5 ms current beside
+/// a 0.1 ms one: its mean −11% instead of −3%). Otherwise (every f below
+/// 1/2, or some outside [0, 1]) `mulshr` with `fixed`'s shift.
 ///
 /// A variable that decays to 0 (a synaptic current, an adaptive threshold)
 /// uses [`Decay::emit_to_zero`] instead: rounded to nearest, every
@@ -64,16 +70,24 @@ pub enum Signed {
 /// integrated the remainder for ever.
 #[derive(Clone, Copy, Debug)]
 pub enum Decay {
-    Complement,
+    /// The complement with this many fractional bits (32 or 31).
+    Complement(u8),
     Shift(u8),
 }
 
 impl Decay {
     /// The decay's form and its parameter's values.
     pub fn plan(pop: &Population, what: &str, f: &[f64]) -> Result<(Decay, ParamVals)> {
-        if f.iter().all(|&f| (0.5..=1.0).contains(&f)) {
-            let c: Vec<i32> = f.iter().map(|&f| (-((1.0 - f) * 4_294_967_296.0).round()).max(i32::MIN as f64) as i32).collect();
-            return Ok((Decay::Complement, ParamVals::from_vec(c)));
+        let sh = if f.iter().all(|&f| (0.5..=1.0).contains(&f)) {
+            Some(32)
+        } else if f.iter().all(|&f| (0.0..=1.0).contains(&f)) && f.iter().any(|&f| f >= 0.5) {
+            Some(31)
+        } else {
+            None
+        };
+        if let Some(sh) = sh {
+            let c: Vec<i32> = f.iter().map(|&f| (-((1.0 - f) * 2f64.powi(sh as i32)).round()).max(i32::MIN as f64) as i32).collect();
+            return Ok((Decay::Complement(sh), ParamVals::from_vec(c)));
         }
         let (q, sh) = fixed(f).ok_or_else(|| bad(pop, format!("{what} is out of the fixed-point range: {}", out_of_range(f))))?;
         Ok((Decay::Shift(sh), ParamVals::from_vec(q)))
@@ -85,8 +99,8 @@ impl Decay {
     pub fn emit(self, b: &mut KernelBuilder, param: Param, x: Reg, tmp: Reg, out: Reg) {
         b.ldp(r(5), param);
         match self {
-            Decay::Complement => {
-                b.mulshr(tmp, x, r(5), 32).add(out, x, tmp);
+            Decay::Complement(sh) => {
+                b.mulshr(tmp, x, r(5), sh).add(out, x, tmp);
             }
             Decay::Shift(sh) => {
                 b.mulshr(out, x, r(5), sh);
@@ -108,8 +122,12 @@ impl Decay {
     /// Rounding to nearest is unbiased while |x| is large and only the
     /// tail, once below 0.5/(1 − f) LSB, ends early (0.0% and 3.9% there).
     ///
-    /// For f < 1/2 (the `Shift` form) x·f is truncated towards 0: it always
-    /// contracts, and the bias it adds stays below an LSB (0.5/(1 − f) < 1).
+    /// Where every f < 1/2 or some f is outside [0, 1] (the `Shift` form)
+    /// x·f is truncated towards 0: it always contracts, and for f < 1/2 the
+    /// bias it adds stays below an LSB (0.5/(1 − f) < 1). A population
+    /// mixing f < 1/2 with f ≥ 1/2 rounds all to nearest (31-bit
+    /// complement): the fast ones contract anyway, the slow ones keep their
+    /// unbiased rounding.
     pub fn emit_to_zero(self, b: &mut KernelBuilder, param: Param, x: Reg, d: Reg, t: Reg, out: Reg) {
         self.emit_to_zero_with(b, param, x, d, t, out, None, Signed::Either);
     }
@@ -122,11 +140,11 @@ impl Decay {
     pub fn emit_to_zero_with(self, b: &mut KernelBuilder, param: Param, x: Reg, d: Reg, t: Reg, out: Reg, zero: Option<Reg>, sign: Signed) {
         b.ldp(r(5), param);
         match self {
-            Decay::Complement => {
+            Decay::Complement(sh) => {
                 // x + d clamped to [min(x + 1, 0), max(x − 1, 0)]: the same
                 // value as "x − sgn(x) where d = 0", in ALU operations only
                 // (a vector JIT lowers a 32×32→64 multiply to many).
-                b.mulshr(d, x, r(5), 32).add(d, x, d);
+                b.mulshr(d, x, r(5), sh).add(d, x, d);
                 let zero = zero.unwrap_or_else(|| {
                     b.movi(r(5), 0);
                     r(5)
