@@ -1198,6 +1198,36 @@ fn izhikevich_follows_a_strong_drive() {
     }
 }
 
+/// Izhikevich's Euler step and u saturate instead of wrapping: i_offset
+/// 327.2 nA from v = c = 25 mV takes v past +32,768 mV each step (it
+/// fires every step, as in f64; wrapped, v went to −32,768 mV now and then
+/// and 40 spikes in 20,000 were lost), and d = 100 mV/ms with a = 0 pushes u
+/// past its +32,768 mV/ms (wrapped, it went to −32,768; held, with a warning).
+#[test]
+fn izhikevich_saturates_instead_of_wrapping() {
+    use nerve_compiler::front::json::parse_network;
+    let arch = Arch::builtin("spinnaker").unwrap();
+    let build = |params: &str, init: &str| {
+        let text =
+            format!(r#"{{"dt_ms": 0.1, "populations": [{{"name": "n", "size": 1, "model": "izhikevich", "params": {{{params}}}, "initial": {{{init}}}}}]}}"#);
+        compile(&arch, &parse_network(&text, Path::new("izk.json")).unwrap(), &Options::default(), &mut |_| {}).unwrap()
+    };
+    let out = build(r#""i_offset": 327.2, "c": 25.0"#, r#""v": 25.0"#);
+    for jit in [false, true] {
+        let (spikes, _) = v_trace(out.image.clone(), "n", 5000, jit);
+        assert_eq!(spikes, 5000, "jit {jit}: v past its range must fire every step");
+    }
+    let out = build(r#""a": 0.0, "d": 100.0, "i_offset": 40.0"#, "");
+    let ws = &out.report.warnings;
+    assert!(ws.iter().any(|w| w.contains("u can leave the ±32768 mV/ms") && w.contains("d = 100 mV/ms")), "{ws:?}");
+    for jit in [false, true] {
+        let (_, u) = trace(out.image.clone(), "n", "u", 1000, jit);
+        let last = u.iter().map(|row| row[0]).collect::<Vec<_>>();
+        assert!(last.windows(2).all(|w| w[1] >= w[0]), "jit {jit}: u went down without recovery: {:?}", &last[last.len() - 5..]);
+        assert!(last[last.len() - 1] > 32767.0, "jit {jit}: u {} mV/ms is held at the top of its range", last[last.len() - 1]);
+    }
+}
+
 /// A NIR graph of `nodes` chained in order (each feeding the next), read as
 /// a NIR file with a 1 ms `sample_dt` is, and compiled for spinnaker.
 fn nir_chain(nodes: Vec<(&str, nerve_compiler::front::nir::model::NirNode)>, name: &str) -> nerve_isa::image::ValidImage {

@@ -9,7 +9,7 @@ use nerve_isa::kernel::builder::KernelBuilder;
 
 use super::{Cx, Initial, Default::*, NeuronModel, ParamSpec, Params, PynnMap, PynnParam, Range::*, VarSpec};
 use crate::error::Result;
-use crate::lower::fixed::{declare_ports, finish, fixed, initial, sum_ports_clamped, to_fixed};
+use crate::lower::fixed::{approx, declare_ports, finish, fixed, initial, sum_ports_clamped, to_fixed};
 use crate::lower::quant::{assign_scaled, current_scale_of, shared_scale};
 use crate::lower::{bad, Body, Incoming, Lowered, ParamVals};
 use crate::net::model::*;
@@ -149,6 +149,87 @@ fn lower_izhikevich(arch: &Arch, pop: &Population, p: &IzkParams, incoming: &[In
         ));
     }
     let (abq, shab) = fx("a·b·dt", &ab)?;
+    // The Euler step's sums saturate (`adds`, `subs`): they wrapped, v from
+    // i_offset 327.2 nA past +32,768 mV to −32,768 (no spike, then v² of
+    // the wrapped value), u from a = 0 cells that d pushed past ±32,768
+    // mV/ms. A saturated v is exact for the model (past +30 mV it spikes,
+    // and the next step holds v within ±vlim anyway). Its terms each fit
+    // 32 bits where the parameters below allow: v² at vlim within 2^30,
+    // the products with it within 2^31, u's within the range it is held in.
+    let vmax = 2f64.powi(lg);
+    let range = 2f64.powi(31 - kv);
+    let v_terms = (0.04 * dt * vmax * vmax).max((1.0 + 5.0 * dt).abs() * vmax);
+    if v_terms >= range / 2.0 {
+        return Err(bad(
+            pop,
+            format!(
+                "dt = {} ms: one forward Euler step moves v by up to {} mV at |v| = {} mV (0.04·dt·v² + (1 + 5·dt)·v), past the ±{} mV its fixed point holds; use a smaller dt",
+                crate::error::num(dt),
+                approx(v_terms),
+                crate::error::num(vmax),
+                crate::error::num(range / 2.0)
+            ),
+        ));
+    }
+    if let Some(i) = (0..n).find(|&i| ab[i].is_nan() || ab[i].abs() * vmax >= range / 2.0) {
+        return Err(bad(
+            pop,
+            format!(
+                "a·b = {} (neuron {i}) moves u by up to {} mV/ms a step at |v| = {} mV (a·b·dt·v), past the ±{} mV/ms its fixed point holds",
+                approx(p.a.get(i) * p.b.get(i)),
+                approx(ab[i].abs() * vmax),
+                crate::error::num(vmax),
+                crate::error::num(range / 2.0)
+            ),
+        ));
+    }
+    // u is held where dt·u and a·dt·u fit 32 bits: all of its range for
+    // dt ≤ 1 ms and |a·dt| ≤ 1/2 (no instruction; a·dt's mantissa rounds,
+    // so not up to 1), a power of two less past that.
+    let u_div = a.iter().fold(dt, |m, &x| m.max(2.0 * x.abs()));
+    let u_bits = if u_div <= 1.0 { 32 } else { (31 - u_div.log2().ceil() as i32).max(1) as u8 };
+    let u_lim = 2f64.powi(u_bits as i32 - 1 - kv);
+    if let Some(i) = (0..n).find(|&i| u0s[i].is_nan() || u0s[i].abs() >= u_lim) {
+        return Err(bad(pop, format!("the initial u = {} mV/ms (neuron {i}) is beyond ±{} mV/ms, where u is held at dt {} ms", crate::error::num(u0s[i]), crate::error::num(u_lim), crate::error::num(dt))));
+    }
+    // How far u can go, per neuron: towards b·v (within |b|·vlim), and by d
+    // at each spike, which firing stops once u balances the drive (140 +
+    // 1000·i_offset mV/ms, synaptic input not counted: its worst case is
+    // far from a run's) and a > 0's recovery limits to d/(a·dt) (a spike
+    // every step); d < 0 without recovery, or a < 0, has no bound.
+    let u_reach = |i: usize| -> f64 {
+        let (ai, bi, di) = (p.a.get(i), p.b.get(i), p.d.get(i));
+        if ai < 0.0 {
+            return f64::INFINITY;
+        }
+        let towards = bi.abs() * vmax;
+        let by_d = if ai > 0.0 { towards + di.abs() / (ai * dt) } else { f64::INFINITY };
+        let kicked = if di > 0.0 {
+            by_d.min(140.0 + (1000.0 * p.i_offset.get(i)).max(0.0) + di)
+        } else if di < 0.0 {
+            by_d
+        } else {
+            0.0
+        };
+        u0s[i].abs().max(towards).max(kicked)
+    };
+    if let Some(i) = (0..n).find(|&i| u_reach(i).is_nan() || u_reach(i) >= u_lim) {
+        let (ai, di) = (p.a.get(i), p.d.get(i));
+        let why = if ai < 0.0 {
+            format!("a = {} < 0 moves it away from b·v without bound", crate::error::num(ai))
+        } else if di < 0.0 && ai == 0.0 {
+            format!("d = {} mV/ms lowers it at each spike, and a = 0 never brings it back", crate::error::num(di))
+        } else {
+            format!("about {} mV/ms, where d = {} mV/ms a spike balances i_offset = {} nA", approx(u_reach(i)), crate::error::num(di), crate::error::num(p.i_offset.get(i)))
+        };
+        warnings.push(format!(
+            "population `{}` ({}){}: u can leave the ±{} mV/ms its fixed point holds at v's scale (2^-{kv} mV): {why}; it is held there, and the cell then fires more often than the model",
+            pop.name,
+            pop.model.name(),
+            if n > 1 { format!(" (neuron {i})") } else { String::new() },
+            crate::error::num(u_lim),
+        ));
+    }
     let c140: Vec<i32> = (0..n)
         .map(|i| {
             let i_off = p.i_offset.get(i);
@@ -190,13 +271,16 @@ fn lower_izhikevich(arch: &Arch, pop: &Population, p: &IzkParams, incoming: &[In
     // v' = v + dt(0.04 v^2 + 5 v + 140 + I - u)   (forward Euler)
     b.mulsh(r(3), r(1), r(1), kv as u8).ldp(r(4), p_k04).mulshr(r(3), r(3), r(4), sh04);
     b.ldp(r(4), p_k5).mulshr(r(5), r(1), r(4), sh5).add(r(3), r(3), r(5));
-    b.ldp(r(4), p_c140).add(r(3), r(3), r(4));
-    b.ldp(r(4), p_kdt).mulshr(r(5), r(2), r(4), shdt).sub(r(3), r(3), r(5));
+    b.ldp(r(4), p_c140).adds(r(3), r(3), r(4));
+    b.ldp(r(4), p_kdt).mulshr(r(5), r(2), r(4), shdt).subs(r(3), r(3), r(5));
     // u' = u + dt·a·(b v - u)
-    b.ldp(r(4), p_ab).mulshr(r(5), r(1), r(4), shab).ldp(r(4), p_a).mulshr(r(6), r(2), r(4), sha).sub(r(5), r(5), r(6)).add(r(2), r(2), r(5));
+    b.ldp(r(4), p_ab).mulshr(r(5), r(1), r(4), shab).ldp(r(4), p_a).mulshr(r(6), r(2), r(4), sha).subs(r(5), r(5), r(6)).adds(r(2), r(2), r(5));
     // Spike at v ≥ 30 mV: v ← c, u ← u + d.
     b.ldp(r(4), p_vpeak).cmple(r(7), r(4), r(3)).spike(r(7));
-    b.ldp(r(4), p_c).sel(r(3), r(7), r(4), r(3)).ldp(r(4), p_d).add(r(5), r(2), r(4)).sel(r(2), r(7), r(5), r(2));
+    b.ldp(r(4), p_c).sel(r(3), r(7), r(4), r(3)).ldp(r(4), p_d).adds(r(5), r(2), r(4)).sel(r(2), r(7), r(5), r(2));
+    if u_bits < 32 {
+        b.sat(r(2), r(2), u_bits);
+    }
     b.sts(s_v, r(3)).sts(s_u, r(2));
     let kernel = finish(pop, b)?;
     let mut params = vec![

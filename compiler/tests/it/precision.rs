@@ -242,3 +242,39 @@ fn stdp_weights_its_word_rounds_to_zero_are_said() {
     let ws = warnings(net, "spinnaker");
     assert!(ws.iter().any(|w| w.starts_with("projection src→dst: of its weights, 3 rounded to 0, 6.2% of its summed |weight|")), "{ws:?}");
 }
+
+/// Izhikevich's Euler step saturates; what would take a term of it past 32
+/// bits is refused, naming the parameter and the range, and a u that can
+/// leave its range (where it is then held) is said.
+#[test]
+fn izhikevich_ranges_are_refused_or_said() {
+    let net = |dt: f64, params: &str, init: &str| {
+        format!(
+            r#"{{"name": "iz", "dt_ms": {dt}, "populations": [{{"name": "z", "size": 1, "model": "izhikevich", "params": {{{params}}}, "initial": {{{init}}}}}]}}"#
+        )
+    };
+    let err = |text: &str| {
+        let net = parse_network(text, Path::new("t.json")).unwrap();
+        compile(&Arch::builtin("spinnaker").unwrap(), &net, &Options::default(), &mut |_| {}).err().map(|e| e.to_string()).unwrap_or_default()
+    };
+    let e = err(&net(60.0, "", ""));
+    assert!(e.contains("dt = 60 ms: one forward Euler step moves v") && e.contains("past the ±16384 mV"), "{e}");
+    let e = err(&net(0.1, r#""a": 1000.0, "b": 1000.0"#, ""));
+    assert!(e.contains("a·b = 1000000") && e.contains("±16384 mV/ms"), "{e}");
+    // a·dt = 2: u is held within ±2^12 mV/ms, where a·dt·u fits.
+    let e = err(&net(0.1, r#""a": 20.0"#, r#""u": 5000.0"#));
+    assert!(e.contains("the initial u = 5000 mV/ms") && e.contains("±4096 mV/ms"), "{e}");
+    for (params, words) in [
+        (r#""a": -0.01"#, "a = -0.01 < 0"),
+        (r#""a": 0.0, "d": -2.0"#, "d = -2 mV/ms lowers it"),
+        (r#""a": 0.0, "d": 100.0, "i_offset": 40.0"#, "balances i_offset = 40 nA"),
+    ] {
+        let ws = warnings(&net(0.1, params, ""), "spinnaker");
+        assert!(ws.iter().any(|w| w.starts_with("population `z` (izhikevich): u can leave the ±32768 mV/ms") && w.contains(words)), "{params}: {ws:?}");
+    }
+    // PyNN's cells, and a = 0 with d > 0 and a modest drive, have nothing to say of u's range.
+    for params in ["", r#""a": 0.0, "i_offset": 1.0"#, r#""d": 8.0, "a": 0.02, "i_offset": 20.0"#] {
+        let ws = warnings(&net(0.1, params, ""), "spinnaker");
+        assert!(!ws.iter().any(|w| w.contains("u can leave")), "{params}: {ws:?}");
+    }
+}
