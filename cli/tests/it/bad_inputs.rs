@@ -43,6 +43,8 @@ fn setup(dir: &Path) {
     w("izk_ioff.json", &pops(r#"{"name":"a","size":1,"model":"izhikevich","params":{"i_offset":1e9}}"#));
     w("izk_d.json", &pops(r#"{"name":"a","size":1,"model":"izhikevich","params":{"d":1e9}}"#));
     w("alif_jump.json", &pops(r#"{"name":"a","size":1,"model":"adaptive_lif","params":{"a_jump":1e9}}"#));
+    // Between half and all of v's range: v_thresh + theta wrapped (it fired every step).
+    w("alif_theta0.json", &pops(r#"{"name":"a","size":2,"model":"adaptive_lif","initial":{"theta":[10.0,-1500.0]}}"#));
     w("lif_isyn0.json", &pops(r#"{"name":"a","size":1,"model":"lif","initial":{"isyn_exc":1e12}}"#));
     w(
         "conv_groups0.json",
@@ -244,6 +246,7 @@ const ROWS: &[(&str, i32, &[&str])] = &[
     ("compile izk_ioff.json --arch spinnaker -o out/x.img", 1, &["`a`", "i_offset = 1000000000 nA", "±32768 mV"]),
     ("compile izk_d.json --arch spinnaker -o out/x.img", 1, &["`a`", "d = 1000000000 mV/ms", "±32768 mV/ms"]),
     ("compile alif_jump.json --arch spinnaker -o out/x.img", 1, &["`a`", "a_jump = 1000000000 mV", "±1024 mV"]),
+    ("compile alif_theta0.json --arch spinnaker -o out/x.img", 1, &["`a`", "initial theta = -1500 mV", "±1024 mV, half of v's range"]),
     ("compile lif_isyn0.json --arch spinnaker -o out/x.img", 1, &["`a`", "isyn_exc + isyn_inh = 1000000000000 nA", "which holds ±37096.2 nA"]),
     ("compile paramlen.json --arch spinnaker -o out/x.img", 1, &["tau_m", "array of 2 numbers", "array of 3"]),
     ("compile twospikes.json --arch spinnaker -o out/x.img", 1, &["1 and 1.2 ms", "same 1 ms timestep"]),

@@ -853,7 +853,25 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
         b.ldp(r(5), p_aj).add(r(7), r(14), r(5)).sel(r(14), r(11), r(7), r(14)).sat(r(14), r(14), 31);
         decay_a.emit_to_zero_with(&mut b, p_da, r(14), r(7), r(12), r(14), Some(r(9)), Signed::Either);
         b.sts(t, r(14));
-        theta0 = initial(pop, "theta", &Values::Scalar(0.0)).iter().map(|x| to_fixed(pop, "initial theta", *x, sv, "mV")).collect::<Result<_>>()?;
+        // Where a jump may take it, for the same reason: past half of v's
+        // range v_thresh + theta wraps (an initial 2000 mV at ±2048 mV made
+        // the threshold negative: it fired every step).
+        theta0 = initial(pop, "theta", &Values::Scalar(0.0))
+            .iter()
+            .map(|&x| {
+                if (x * sv).abs() > 2f64.powi(30) {
+                    return Err(bad(
+                        pop,
+                        format!(
+                            "the initial theta = {} mV is beyond ±{} mV, half of v's range, where theta is held",
+                            crate::error::num(x),
+                            crate::error::num(2f64.powi(30 - kv))
+                        ),
+                    ));
+                }
+                to_fixed(pop, "initial theta", x, sv, "mV")
+            })
+            .collect::<Result<_>>()?;
     }
     let kernel = finish(pop, b)?;
     let mut params: Vec<ParamVals> = pdecl;
