@@ -251,6 +251,7 @@ fn charge_share(x0: f64, d: f64) -> f64 {
 /// 0.01 ms with tau_syn 100 ms: 71% of its PSP; dt 1e-4 ms: 99.5%). The
 /// current's scale follows v's (and the receptor's largest weight), not
 /// dt: a smaller dt or a larger tau_syn takes more LSBs to decay.
+#[allow(clippy::too_many_arguments)]
 fn current_warnings(
     pop: &Population,
     p: &LifParams,
@@ -259,9 +260,10 @@ fn current_warnings(
     dt: f64,
     merged: bool,
     receptors: [(Receptor, f64, &Vec<f64>); 2],
+    set_by: &[Option<(Receptor, String, f64)>; 2],
 ) -> Vec<String> {
     let mut out = Vec::new();
-    for (r, lsb, d) in receptors {
+    for ((r, lsb, d), set_by) in receptors.into_iter().zip(set_by) {
         let smallest = incoming
             .iter()
             .filter(|i| !i.electrical && i.p.receptor == r)
@@ -286,12 +288,19 @@ fn current_warnings(
         let slowest = tau.iter(pop.size as usize).fold(0.0f64, f64::max);
         let which = if tau.iter(pop.size as usize).any(|t| t != slowest) { " (its slowest neuron's)" } else { "" };
         let tau = slowest;
+        let current = match set_by {
+            Some((other, by, wmax)) => format!(
+                "synaptic (isyn) current, whose step the {} weights set (projection {by}'s largest |weight|, {} nA: with tau_syn_E = tau_syn_I the two currents are one, at the coarser step; a tau_syn_I apart from tau_syn_E keeps each at its own),",
+                other.name(),
+                crate::error::num(*wmax)
+            ),
+            None => format!("{} current,", if merged { "synaptic (isyn)" } else { r.name() }),
+        };
         out.push(format!(
-            "population `{}` ({}): a spike of projection {label}'s smallest weight, {} nA, is {x0:.0} LSBs of its {} current, which decays by whole LSBs at dt {} ms and {name} {} ms{which}: it delivers about {}% of its exact charge (the current drains in a line below {:.0} LSBs); a larger dt, or larger weights on this receptor, keep it",
+            "population `{}` ({}): a spike of projection {label}'s smallest weight, {} nA, is {x0:.0} LSBs of its {current} which decays by whole LSBs at dt {} ms and {name} {} ms{which}: it delivers about {}% of its exact charge (the current drains in a line below {:.0} LSBs); a larger dt, or larger weights on this receptor, keep it",
             pop.name,
             pop.model.name(),
             crate::error::num(w),
-            if merged { "synaptic (isyn)" } else { r.name() },
             crate::error::num(dt),
             crate::error::num(tau),
             if share < 0.01 { format!("{:.1}", 100.0 * share) } else { format!("{:.0}", 100.0 * share) },
@@ -623,7 +632,17 @@ fn lower_lif(arch: &Arch, pop: &Population, p: &LifParams, adaptive: Option<&Ada
         None => (2f64.powi(-kg_e), 2f64.powi(-kg_i)),
     };
     let (ports, quant) = assign_scaled(arch, pop, incoming, |r| if r == Receptor::Excitatory { lsb_e } else { lsb_i })?;
-    let mut warnings = current_warnings(pop, p, incoming, &quant, dt, merged, [(Receptor::Excitatory, lsb_e, &d_e), (Receptor::Inhibitory, lsb_i, &d_i)]);
+    // Merged, the coarser receptor sets both's step: where that is the
+    // other one, the precision warning says so (it blamed the weights of
+    // the receptor it named, which alone kept 8× finer steps).
+    let set_by = |own: Option<i32>, other: Receptor| {
+        (merged && own.is_some_and(|k| k.min(cap) > kg_e)).then(|| {
+            let by = incoming.iter().filter(|i| !i.electrical && i.p.receptor == other).max_by(|a, b| a.max_abs_weight().total_cmp(&b.max_abs_weight()));
+            by.map(|i| (other, i.p.label.clone(), i.max_abs_weight()))
+        })
+    };
+    let set_by = [set_by(ke, Receptor::Inhibitory).flatten(), set_by(ki, Receptor::Excitatory).flatten()];
+    let mut warnings = current_warnings(pop, p, incoming, &quant, dt, merged, [(Receptor::Excitatory, lsb_e, &d_e), (Receptor::Inhibitory, lsb_i, &d_i)], &set_by);
     warnings.extend(drive_warning(pop, &a_v, &c_mv, &drive_mv, kv));
     let (decay_v, a_q) = Decay::plan(pop, "the membrane decay", &a_v)?;
     // How both currents enter v (r6), and their parameters.

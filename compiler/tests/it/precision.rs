@@ -278,3 +278,30 @@ fn izhikevich_ranges_are_refused_or_said() {
         assert!(!ws.iter().any(|w| w.contains("u can leave")), "{params}: {ws:?}");
     }
 }
+
+/// Merged (tau_syn_E = tau_syn_I), the current's step is the coarser
+/// receptor's: a small excitatory weight's warning names the inhibitory
+/// projection that set it (it blamed the excitatory weights alone, which
+/// kept 8× finer steps with the currents apart).
+#[test]
+fn a_merged_current_says_which_receptor_set_its_step() {
+    let net = |tau_i: f64| {
+        format!(
+            r#"{{"name": "m", "dt_ms": 0.1, "populations": [
+              {{"name": "src", "size": 2, "model": "spike_source_array", "spike_times": [[1.0, 2.0], [40.0]]}},
+              {{"name": "n", "size": 1, "model": "lif", "params": {{"tau_syn_E": 5.0, "tau_syn_I": {tau_i}}}}}],
+              "projections": [{{"pre": "src", "post": "n", "connector": {{"type": "from_list", "connections": [[0, 0, 0.01]]}}}},
+                {{"pre": "src", "post": "n", "label": "big_inh", "receptor": "inhibitory", "connector": {{"type": "from_list", "connections": [[1, 0, -100.0]]}}}}]}}"#
+        )
+    };
+    let ws = warnings(&net(5.0), "spinnaker");
+    assert!(
+        ws.len() == 1
+            && ws[0].contains("of its synaptic (isyn) current, whose step the inhibitory weights set (projection big_inh's largest |weight|, 100 nA")
+            && ws[0].contains("delivers about 42%"),
+        "{ws:?}"
+    );
+    // Apart, the excitatory current keeps its own step: no word of the other.
+    let ws = warnings(&net(5.000001), "spinnaker");
+    assert!(ws.iter().all(|w| !w.contains("big_inh") && !w.contains("whose step")), "{ws:?}");
+}
