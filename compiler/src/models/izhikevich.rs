@@ -136,13 +136,26 @@ fn lower_izhikevich(arch: &Arch, pop: &Population, p: &IzkParams, incoming: &[In
     // step rounds coarsely or to 0 (u froze at dt 1e-5 ms; at 1e-4 ms its
     // change was 72% off and spikes came 4.6% early).
     let mut warnings = Vec::new();
+    // a = 0 has no recovery to lose (it was warned of, with "a larger dt").
     let recovery = |i: usize| p.a.get(i).abs() * dt * p.d.get(i).abs().max(2.0) * sv;
-    if let Some(i) = (0..n).min_by(|&x, &y| recovery(x).total_cmp(&recovery(y))).filter(|&i| recovery(i) < 2.0) {
+    let recovers = |i: &usize| p.a.get(*i) != 0.0;
+    if let Some(i) = (0..n).filter(recovers).min_by(|&x, &y| recovery(x).total_cmp(&recovery(y))).filter(|&i| recovery(i) < 2.0) {
+        // Where v's range, not dt, made u's step coarse, the remedy is v's.
+        let at_finest = recovery(i) * 2f64.powi(16 - kv);
+        let remedy = if kv < 16 && at_finest >= 2.0 {
+            format!(
+                "u's step is that coarse because {culprit} |v| = {} mV, which v's range must hold; with |v| within {} mV it is 2^-16, {at_finest:.2} LSBs",
+                crate::error::num(reach),
+                crate::error::num(102.4)
+            )
+        } else {
+            "a larger dt keeps it".to_string()
+        };
         warnings.push(format!(
-            "population `{}` ({}){}: u's recovery a step, a·dt·|d| = {} mV/ms at dt {} ms, is {:.2} LSBs of u (2^-{kv}), which rounds it coarsely or to 0: u recovers too fast, too slowly or not at all; a larger dt keeps it",
+            "population `{}` ({}){}: u's recovery a step, a·dt·|d| = {} mV/ms at dt {} ms, is {:.2} LSBs of u (2^-{kv}), which rounds it coarsely or to 0: u recovers too fast, too slowly or not at all; {remedy}",
             pop.name,
             pop.model.name(),
-            if (0..n).any(|j| recovery(j) != recovery(i)) { format!(" (neuron {i})") } else { String::new() },
+            if (0..n).filter(recovers).any(|j| recovery(j) != recovery(i)) { format!(" (neuron {i})") } else { String::new() },
             crate::error::num(p.a.get(i).abs() * dt * p.d.get(i).abs().max(2.0)),
             crate::error::num(dt),
             recovery(i)

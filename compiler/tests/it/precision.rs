@@ -305,3 +305,27 @@ fn a_merged_current_says_which_receptor_set_its_step() {
     let ws = warnings(&net(5.000001), "spinnaker");
     assert!(ws.iter().all(|w| !w.contains("big_inh") && !w.contains("whose step")), "{ws:?}");
 }
+
+/// a = 0 has no recovery to round (it was warned of, "a larger dt keeps
+/// it"); where v's range, not dt, makes u's step coarse, that is the cause said.
+#[test]
+fn an_izhikevich_recovery_warning_names_its_cause() {
+    let net = |params: &str, init: &str| {
+        format!(
+            r#"{{"name": "iz", "dt_ms": 0.01, "populations": [{{"name": "z", "size": 2, "model": "izhikevich", "params": {{{params}}}, "initial": {{{init}}}}}]}}"#
+        )
+    };
+    let ws = warnings(&net(r#""a": 0.0, "i_offset": 0.01"#, ""), "spinnaker");
+    assert!(!ws.iter().any(|w| w.contains("u's recovery")), "{ws:?}");
+    // One neuron without recovery beside one with: that one is not the one named.
+    let ws = warnings(&net(r#""a": [0.0, 0.02]"#, ""), "spinnaker");
+    assert!(!ws.iter().any(|w| w.contains("u's recovery")), "{ws:?}");
+    let ws = warnings(&net("", r#""v": 1000.0"#), "spinnaker");
+    assert!(
+        ws.iter().any(|w| w.contains("u's recovery a step")
+            && w.contains("(2^-8)")
+            && w.contains("because the initial v is at |v| = 1000 mV")
+            && !w.contains("larger dt")),
+        "{ws:?}"
+    );
+}
