@@ -46,11 +46,13 @@ use super::Rounding;
 /// True if this host can run the backend's code: AVX2 (256-bit integer
 /// operations) and BMI2 (`pdep`).
 pub fn available() -> bool {
-    #[cfg(target_arch = "x86_64")]
+    // The code takes the System V calling convention's registers
+    // (`jit::KernelFn` is `extern "C"`, Microsoft's convention on Windows).
+    #[cfg(all(target_arch = "x86_64", not(windows)))]
     {
         std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("bmi2")
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(all(target_arch = "x86_64", not(windows))))]
     {
         false
     }

@@ -35,7 +35,9 @@ use nerve_isa::opcode::Opcode;
 /// (512-bit integer operations, 64-bit shifts and multiplies, masks, byte
 /// stores) and BMI2 (`pdep`, `shlx`).
 pub fn available() -> bool {
-    #[cfg(target_arch = "x86_64")]
+    // The code takes the System V calling convention's registers
+    // (`jit::KernelFn` is `extern "C"`, Microsoft's convention on Windows).
+    #[cfg(all(target_arch = "x86_64", not(windows)))]
     {
         std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("avx512dq")
@@ -43,7 +45,7 @@ pub fn available() -> bool {
             && std::arch::is_x86_feature_detected!("avx512vl")
             && std::arch::is_x86_feature_detected!("bmi2")
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(all(target_arch = "x86_64", not(windows))))]
     {
         false
     }
