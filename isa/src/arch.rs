@@ -44,6 +44,17 @@ pub enum TopologyKind {
     HexTorus,
 }
 
+impl TopologyKind {
+    /// As a profile spells it (`hex_torus`): `arch list` and run summaries
+    /// printed the Rust name, `HexTorus`, which a profile refuses.
+    pub fn name(self) -> &'static str {
+        match self {
+            TopologyKind::Mesh => "mesh",
+            TopologyKind::HexTorus => "hex_torus",
+        }
+    }
+}
+
 /// The shape of the system.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -165,7 +176,8 @@ pub struct CoreSpec {
     /// Distinct incoming routing keys (input axons) per core; `None`: no limit.
     pub max_input_keys: Option<u32>,
     /// Entries of the core's key → synaptic-row lookup (SpiNNaker's master
-    /// population table); one entry covers one source slice. `None`: no limit.
+    /// population table); one entry covers one source population (its
+    /// slices' keys form one aligned run). `None`: no limit.
     pub max_input_table_entries: Option<u32>,
     /// Output axons per core: Σ over its neurons of the number of distinct
     /// destination cores (Loihi's per-core output axon memory). `None`: no limit
@@ -497,6 +509,8 @@ impl Arch {
             })?;
             // Text after the profile (a second object) is an error, as serde_json::from_str makes it.
             de.end().map_err(|e| ArchError::Parse { path: ps, message: e.to_string() })?;
+            let mut a = a;
+            a.positive_zeros();
             a.validate()?;
             Ok(a)
         } else {
@@ -505,9 +519,64 @@ impl Arch {
     }
 
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Arch, ArchError> {
-        let a: Arch = toml::from_str(text).map_err(|e| ArchError::Parse { path: origin.to_string(), message: e.to_string() })?;
+        let mut a: Arch = toml::from_str(text).map_err(|e| ArchError::Parse { path: origin.to_string(), message: e.to_string() })?;
+        a.positive_zeros();
         a.validate()?;
         Ok(a)
+    }
+
+    /// Every figure written −0 made 0: −0 is within "0..=max", and reports
+    /// of a run printed "-0 J", "-0 W" and "-0.0%" for it.
+    fn positive_zeros(&mut self) {
+        fn z(x: &mut f64) {
+            if *x == 0.0 {
+                *x = 0.0;
+            }
+        }
+        let t = &mut self.timing;
+        for x in [
+            &mut t.instr_alu_ns,
+            &mut t.instr_mul_ns,
+            &mut t.instr_mem_ns,
+            &mut t.instr_spike_ns,
+            &mut t.neuron_active_ns,
+            &mut t.neuron_idle_ns,
+            &mut t.neuron_spike_ns,
+            &mut t.synaptic_event_ns,
+            &mut t.synaptic_update_ns,
+            &mut t.packet_in_ns,
+            &mut t.packet_out_ns,
+            &mut t.hop_ew_ns,
+            &mut t.hop_ns_ns,
+            &mut t.hop_diag_ns,
+            &mut t.chip_crossing_ns,
+            &mut t.link_packet_ns,
+        ] {
+            z(x);
+        }
+        t.barrier_ns.iter_mut().flatten().for_each(z);
+        t.timestep_ns.iter_mut().for_each(z);
+        z(&mut self.core.clock_mhz);
+        let e = &mut self.energy;
+        for f in [
+            &mut e.synaptic_op_pj,
+            &mut e.synaptic_update_pj,
+            &mut e.neuron_active_pj,
+            &mut e.neuron_idle_pj,
+            &mut e.neuron_spike_pj,
+            &mut e.instr_pj,
+            &mut e.spike_out_pj,
+            &mut e.router_packet_pj,
+            &mut e.hop_ew_pj,
+            &mut e.hop_ns_pj,
+            &mut e.hop_diag_pj,
+            &mut e.chip_crossing_pj,
+            &mut e.barrier_pj,
+            &mut e.static_chip_w,
+            &mut e.active_core_w,
+        ] {
+            z(&mut f.value);
+        }
     }
 
     pub fn to_toml(&self) -> String {
@@ -963,6 +1032,37 @@ mod tests {
         }
         let clock = table.lines().find(|l| l.starts_with("| `clock_mhz`")).unwrap();
         assert!(clock.contains("informational on every profile"), "{clock}");
+    }
+
+    /// Printed as a profile writes it: what `arch list` and a run summary
+    /// show can be pasted into a profile.
+    #[test]
+    fn topology_kinds_print_as_profiles_spell_them() {
+        for k in [TopologyKind::Mesh, TopologyKind::HexTorus] {
+            let t: TopologyKind = serde_json::from_str(&format!("\"{}\"", k.name())).unwrap();
+            assert_eq!(t, k);
+        }
+        assert_eq!(TopologyKind::HexTorus.name(), "hex_torus");
+    }
+
+    /// A figure written −0 (in TOML or JSON) loads as 0: it passed as within
+    /// 0..=max, and a run's report printed "-0 J".
+    #[test]
+    fn negative_zero_figures_load_as_zero() {
+        let mut a = Arch::builtin("tiny").unwrap();
+        a.energy.barrier_pj.value = -0.0;
+        a.energy.static_chip_w.value = -0.0;
+        a.timing.hop_ew_ns = -0.0;
+        a.timing.barrier_ns[0] = [-0.0, -0.0];
+        let toml = a.to_toml();
+        assert!(toml.contains("-0.0"), "{toml}");
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("nz.json");
+        std::fs::write(&json, serde_json::to_string(&a).unwrap()).unwrap();
+        for b in [Arch::from_toml_str(&toml, "nz.toml").unwrap(), Arch::from_file(&json).unwrap()] {
+            let figs = [b.energy.barrier_pj.value, b.energy.static_chip_w.value, b.timing.hop_ew_ns, b.timing.barrier_ns[0][0], b.timing.barrier_ns[0][1]];
+            assert!(figs.iter().all(|x| *x == 0.0 && x.is_sign_positive()), "{figs:?}");
+        }
     }
 
     #[test]

@@ -773,7 +773,7 @@ pub fn build(m: &Machine, out: &RunOutput, o: &Options) -> Summary {
         engine: o.engine.into(),
         threads: o.threads,
         machine: MachineShape {
-            kind: format!("{:?}", a.topology.kind),
+            kind: a.topology.kind.name().into(),
             grid: [a.grid().0, a.grid().1],
             tiles_per_chip: [a.topology.tiles_per_chip[0] as u32, a.topology.tiles_per_chip[1] as u32],
             cores_per_tile: a.cores_per_tile(),

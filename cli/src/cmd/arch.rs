@@ -43,7 +43,7 @@ pub fn run(c: ArchCmd) -> Result<()> {
                 let a = Arch::builtin(n)?;
                 rows.push(vec![
                     a.name.clone(),
-                    format!("{:?}", a.topology.kind),
+                    a.topology.kind.name().to_string(),
                     a.num_chips().to_string(),
                     (a.num_cores() / a.num_chips()).to_string(),
                     a.core.max_neurons.to_string(),

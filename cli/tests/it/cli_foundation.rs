@@ -25,6 +25,8 @@ fn arch_list_and_show() {
     for p in ["loihi", "spinnaker", "tiny"] {
         assert!(s.contains(p), "{s}");
     }
+    // The topology as a profile spells it (it printed `HexTorus`, which a profile refuses).
+    assert!(s.contains(" hex_torus ") && s.contains(" mesh ") && !s.contains("HexTorus"), "{s}");
     let s = run_ok(nerve().args(["arch", "show", "spinnaker"]));
     assert!(s.contains("table_entries = 1023"), "{s}");
     let s = run_ok(nerve().args(["arch", "show", "loihi", "--format", "json"]));

@@ -504,7 +504,7 @@ impl Image {
                         .filter(|b| e.links & !link_bits & (1 << b) != 0)
                         .map(|b| Dir::ALL.get(b as usize).map_or(format!("bit {b}"), |d| d.name().to_string()))
                         .collect();
-                    return invalid(format!("{} entry {ei}: link(s) {} do not exist on a {:?}", r.tile, bad.join(","), a.topology.kind));
+                    return invalid(format!("{} entry {ei}: link(s) {} do not exist on a {} topology", r.tile, bad.join(","), a.topology.kind.name()));
                 }
                 if let Some(c) = e.cores.from(a.cores_per_tile()) {
                     return invalid(format!("{} entry {ei}: routes to core {c}, past the tile's {} cores", r.tile, a.cores_per_tile()));
