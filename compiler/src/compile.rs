@@ -176,7 +176,8 @@ struct Front {
     times: StageTimes,
 }
 
-fn front(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Front> {
+/// `place`: the network goes onto the profile's cores (compile, not an exporter).
+fn front(arch: &Arch, net: &Network, opts: &Options, place: bool, progress: &mut dyn FnMut(&str)) -> Result<Front> {
     let mut times = StageTimes::default();
     let dt = net.dt_ms;
     crate::net::check::network(net)?;
@@ -186,7 +187,7 @@ fn front(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn FnMut(&s
     let t = Instant::now();
     let mut syn = expand_all(net, opts)?;
     // Delays beyond the core's slots: relays on profiles with delay extensions (else an error).
-    let ext = crate::net::delays::extend(arch, net, &mut syn)?;
+    let ext = crate::net::delays::extend(arch, net, &mut syn, place.then_some(opts.neurons_per_core))?;
     let net: &Network = ext.as_ref().map_or(net, |x| &x.net);
     let origin = |e: ProjIx| ext.as_ref().and_then(|x| x.origin[e.index()]);
     let full = |e: ProjIx| ext.as_ref().and_then(|x| x.full.iter().find(|(f, _)| *f == e).map(|(_, s)| s));
@@ -388,7 +389,7 @@ pub struct Prepared {
 
 /// The first stages of `compile` (expand, quantise, partition), for exporters.
 pub fn prepare(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Prepared> {
-    let f = front(arch, net, opts, progress)?;
+    let f = front(arch, net, opts, false, progress)?;
     let Front { ext, mut syn, lowered, splits, .. } = f;
     let n_own = net.graph.edge_count();
     let (origin, mut full): (Vec<Option<ProjIx>>, Vec<(ProjIx, Synapses)>) = match ext {
@@ -415,7 +416,7 @@ pub fn compile(arch: &Arch, net: &Network, opts: &Options, progress: &mut dyn Fn
     if least > arch.num_cores() as u64 {
         return Err(CompileError::too_few_cores(arch, least, Some(opts.neurons_per_core.is_some_and(|k| k < arch.core.max_neurons))));
     }
-    let Front { ext, syn, gap_syn, gap_quant, lowered, splits, conns, mut times } = front(arch, net, opts, progress)?;
+    let Front { ext, syn, gap_syn, gap_quant, lowered, splits, conns, mut times } = front(arch, net, opts, true, progress)?;
     let own_pops = net.num_pops();
     let net: &Network = ext.as_ref().map_or(net, |x| &x.net);
     let origin = |e: ProjIx| ext.as_ref().and_then(|x| x.origin[e.index()]);

@@ -36,7 +36,13 @@ pub struct Extended {
 /// Splits delays beyond the core's slots over relay chains, if the profile
 /// has delay extensions; `syn` (one entry per projection) becomes the
 /// synapses of the extended network's projections. `None`: no delay needs it.
-pub fn extend(arch: &Arch, net: &Network, syn: &mut Vec<Synapses>) -> Result<Option<Extended>> {
+///
+/// `place`: when the network goes onto the profile's cores, the cap of
+/// neurons per core (`Options::neurons_per_core`): the relays' cores are
+/// then counted with the network's before any relay is built (65,534
+/// stages of one neuron on a 64-core profile were refused only after 30 s
+/// of building and partitioning them). Exporters place nothing here.
+pub fn extend(arch: &Arch, net: &Network, syn: &mut Vec<Synapses>, place: Option<Option<u32>>) -> Result<Option<Extended>> {
     let m = arch.core.max_delay_steps;
     let dt = net.dt_ms;
     let mut any = false;
@@ -123,6 +129,25 @@ pub fn extend(arch: &Arch, net: &Network, syn: &mut Vec<Synapses>) -> Result<Opt
                     net.pop(pre).size
                 ),
             });
+        }
+    }
+    // Their cores, at the least: a stage's relays are sliced as their source is.
+    if let Some(npc) = place {
+        let cap = |p: &Population| u64::from(crate::map::partition::slice_cap(arch, p, npc).max(1));
+        let relay_cores: u64 = net.pops().map(|(pi, p)| stages[pi.index()] as u64 * (p.size as u64).div_ceil(cap(p))).sum();
+        let least = crate::map::partition::least_cores(arch, net, npc).saturating_add(relay_cores);
+        if least > arch.num_cores() as u64 {
+            // Said as the placement's refusal says it (`compile`).
+            let mut e = CompileError::too_few_cores(arch, least, Some(npc.is_some_and(|k| k < arch.core.max_neurons)));
+            if let CompileError::TooFewCores { hint, .. } = &mut e {
+                let longest = net.projections().map(|(e, _, _, p)| (syn[e.index()].max_delay(), p.label.clone())).max_by_key(|(d, _)| *d);
+                let why = longest.map_or(String::new(), |(d, l)| format!(" (the longest: projection {l}, {d} timesteps)"));
+                hint.push_str(&format!(
+                    "; {relay_cores} of the {least} are relays the compiler adds for delays past `{}`'s {m} delay slots{why}: shorter delays need fewer",
+                    arch.name
+                ));
+            }
+            return Err(e);
         }
     }
     // The relay chains.

@@ -867,11 +867,44 @@ fn relays_that_run_out_of_cores_are_named() {
     };
     let e = compile(&Arch::builtin("spinnaker").unwrap(), &net(14.4), &Options::default(), &mut |_| {}).unwrap_err().to_string();
     assert!(
-        e.contains("needs 7816 cores")
+        e.contains("needs at least 7816 cores")
             && e.contains(
                 "6252 of the 7816 are relays the compiler adds for delays past `spinnaker`'s 32 delay slots (the longest: projection s→q, 144 timesteps)"
             ),
         "{e}"
     );
     assert!(compile(&Arch::builtin("spinnaker").unwrap(), &net(3.2), &Options::default(), &mut |_| {}).is_ok());
+}
+
+/// The cores delay-extension relays will take are counted before any relay
+/// is built: a delay of 400 steps of 4-step slots (99 stages of one relay)
+/// on `tiny`'s 36 cores is refused at once, the relays' share said (65,534
+/// stages on a 64-core profile were refused only after 30 s of building,
+/// partitioning and placing them). An exporter, placing nothing, still
+/// takes the network.
+#[test]
+fn relay_cores_are_counted_before_the_relays_are_built() {
+    let mut tiny = Arch::builtin("tiny").unwrap();
+    tiny.core.max_extended_delay_steps = Some(1000);
+    let net = parse(
+        r#"{"dt_ms": 1.0, "populations": [{"name": "src", "size": 1, "model": "spike_source_array", "spike_times": [[1.0]]},
+                                          {"name": "dst", "size": 1, "model": "lif"}],
+            "projections": [{"pre": "src", "post": "dst", "connector": {"type": "all_to_all"}, "weight": 1.0, "delay": 400.0}]}"#,
+    );
+    let mut stages = Vec::new();
+    let e = compile(&tiny, &net, &Options::default(), &mut |s| stages.push(s.to_string())).unwrap_err().to_string();
+    assert!(
+        e.contains("needs at least 101 cores but `tiny` has 36")
+            && e.contains("99 of the 101 are relays the compiler adds for delays past `tiny`'s 4 delay slots (the longest: projection src→dst, 400 timesteps)"),
+        "{e}"
+    );
+    assert!(!stages.iter().any(|s| s.starts_with("quantising") || s.starts_with("partition")), "{stages:?}");
+    // Within the cores, the same network compiles (8 steps: one relay).
+    let short = parse(
+        r#"{"dt_ms": 1.0, "populations": [{"name": "src", "size": 1, "model": "spike_source_array", "spike_times": [[1.0]]},
+                                          {"name": "dst", "size": 1, "model": "lif"}],
+            "projections": [{"pre": "src", "post": "dst", "connector": {"type": "all_to_all"}, "weight": 1.0, "delay": 8.0}]}"#,
+    );
+    assert!(compile(&tiny, &short, &Options::default(), &mut |_| {}).is_ok());
+    assert!(nerve_compiler::compile::prepare(&tiny, &net, &Options::default(), &mut |_| {}).is_ok());
 }
