@@ -40,7 +40,7 @@ use nerve_isa::kernel::Kernel;
 use nerve_isa::opcode::Opcode;
 
 use super::avx512::fuse;
-use super::avx512::{reads, writes_reg};
+use super::avx512::{reads, slot_uses, writes_reg};
 use super::Rounding;
 
 /// True if this host can run the backend's code: AVX2 (256-bit integer
@@ -169,22 +169,7 @@ struct Emit<'a> {
 impl<'a> Emit<'a> {
     fn new(k: &'a Kernel, consts: &'a [Option<i32>], activity: bool) -> Result<Self, IcedError> {
         let n_slots = k.state.len();
-        let mut first_is_load = vec![false; n_slots];
-        let mut seen = vec![false; n_slots];
-        let mut last_write = vec![None; n_slots];
-        for (pc, ins) in k.code.iter().enumerate() {
-            let s = ins.aux as usize;
-            if !matches!(ins.op, Opcode::Lds | Opcode::Sts | Opcode::Rand) || s >= n_slots {
-                continue;
-            }
-            if ins.op == Opcode::Lds && !seen[s] {
-                first_is_load[s] = true;
-            }
-            seen[s] = true;
-            if ins.op.writes_state() {
-                last_write[s] = Some(pc);
-            }
-        }
+        let (first_is_load, mut last_write) = slot_uses(k);
         let mut old = vec![None; n_slots];
         if activity {
             for (i, &s) in k.written_state().iter().enumerate() {

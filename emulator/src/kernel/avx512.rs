@@ -149,22 +149,7 @@ fn masked(r: AsmRegisterZmm, k: usize) -> AsmRegisterZmm {
 impl<'a> Emit<'a> {
     fn new(k: &'a Kernel, consts: &'a [Option<i32>], activity: bool) -> Result<Self, IcedError> {
         let n_slots = k.state.len();
-        let mut first_is_load = vec![false; n_slots];
-        let mut seen = vec![false; n_slots];
-        let mut last_write = vec![None; n_slots];
-        for (pc, ins) in k.code.iter().enumerate() {
-            let s = ins.aux as usize;
-            if !matches!(ins.op, Opcode::Lds | Opcode::Sts | Opcode::Rand) || s >= n_slots {
-                continue;
-            }
-            if ins.op == Opcode::Lds && !seen[s] {
-                first_is_load[s] = true;
-            }
-            seen[s] = true;
-            if ins.op.writes_state() {
-                last_write[s] = Some(pc);
-            }
-        }
+        let (first_is_load, mut last_write) = slot_uses(k);
         let mut old = vec![None; n_slots];
         if activity {
             for (i, &s) in k.written_state().iter().enumerate() {
@@ -814,6 +799,30 @@ impl<'a> Emit<'a> {
         }
         a.vpblendmd(rd.k7(), odd, even)
     }
+}
+
+/// Per state slot: whether its first access in the program is a load (that
+/// load gives the old value the activity test compares with), and the
+/// instruction that writes it last (where the test joins).
+pub(crate) fn slot_uses(k: &Kernel) -> (Vec<bool>, Vec<Option<usize>>) {
+    let n_slots = k.state.len();
+    let mut first_is_load = vec![false; n_slots];
+    let mut seen = vec![false; n_slots];
+    let mut last_write = vec![None; n_slots];
+    for (pc, ins) in k.code.iter().enumerate() {
+        let s = ins.aux as usize;
+        if !matches!(ins.op, Opcode::Lds | Opcode::Sts | Opcode::Rand) || s >= n_slots {
+            continue;
+        }
+        if ins.op == Opcode::Lds && !seen[s] {
+            first_is_load[s] = true;
+        }
+        seen[s] = true;
+        if ins.op.writes_state() {
+            last_write[s] = Some(pc);
+        }
+    }
+    (first_is_load, last_write)
 }
 
 /// Whether `op` writes its `rd` register.
