@@ -257,7 +257,7 @@ fn front(arch: &Arch, net: &Network, opts: &Options, place: bool, progress: &mut
     let t = Instant::now();
     // Partition also gives, per (source, target) population, which slices connect.
     opts.stopped()?;
-    let (splits, conns) = partition(arch, net, opts.neurons_per_core, &syn, &gap_syn, progress)?;
+    let (splits, conns) = partition(arch, net, opts.neurons_per_core, &syn, &gap_syn, opts.threads, progress)?;
     opts.stopped()?;
     times.partition = t.elapsed().as_secs_f64();
     let gap_quant = gap_quant

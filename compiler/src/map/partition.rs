@@ -58,16 +58,26 @@ pub struct SliceNeeds {
     pub max_row: u64,
 }
 
-/// Projections into `post`, grouped by presynaptic population (rows merge them).
+/// Projections into `post`, grouped by presynaptic population (rows merge
+/// them): groups in the order of their first projection, each group's in
+/// projection order. From `post`'s incoming edges (sorted, as petgraph
+/// lists them newest first), not a scan of every projection: called per
+/// population, the scan was quadratic (1,200 populations × 57k projections:
+/// a tenth of a compile).
 pub fn groups_into(net: &Network, post: PopIx) -> Vec<(PopIx, Vec<ProjIx>)> {
+    use petgraph::visit::EdgeRef;
+    let mut into: Vec<(ProjIx, PopIx)> = net.graph.edges_directed(post, petgraph::Direction::Incoming).map(|e| (e.id(), e.source())).collect();
+    into.sort_unstable_by_key(|&(e, _)| e);
     let mut groups: Vec<(PopIx, Vec<ProjIx>)> = Vec::new();
-    for (e, a, b, _) in net.projections() {
-        if b != post {
-            continue;
-        }
-        match groups.iter_mut().find(|(q, _)| *q == a) {
-            Some((_, v)) => v.push(e),
-            None => groups.push((a, vec![e])),
+    // Group of each source population seen (a population may have many sources).
+    let mut group_of: rustc_hash::FxHashMap<PopIx, usize> = Default::default();
+    for (e, a) in into {
+        match group_of.entry(a) {
+            std::collections::hash_map::Entry::Occupied(g) => groups[*g.get()].1.push(e),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(groups.len());
+                groups.push((a, vec![e]));
+            }
         }
     }
     groups
@@ -454,18 +464,27 @@ pub(crate) fn least_cores(arch: &Arch, net: &Network, neurons_per_core: Option<u
     net.pops().map(|(_, p)| u64::from(p.size.div_ceil(slice_cap(arch, p, neurons_per_core).max(1)))).sum()
 }
 
-/// Finds a split of every population under every core limit.
+/// From this many stored synapses up, populations are checked on several threads.
+const PARALLEL_NEEDS: usize = 1 << 20;
+
+/// Finds a split of every population under every core limit, checking
+/// populations on up to `threads` threads (by the network's size if `None`;
+/// the result does not depend on the count).
 pub fn partition(
     arch: &Arch,
     net: &Network,
     neurons_per_core: Option<u32>,
     syn: &[Synapses],
     gap: &[Synapses],
+    threads: Option<usize>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<(Vec<Split>, SliceConns)> {
     let c = &arch.core;
     let mut splits: Vec<Split> = net.pops().map(|(_, p)| Split::new(p.size, slice_cap(arch, p, neurons_per_core))).collect();
     let mut steps = vec![0u32; splits.len()];
+    let posts: Vec<PopIx> = net.pops().filter(|(_, p)| !p.model.is_source()).map(|(q, _)| q).collect();
+    let stored: usize = syn.iter().chain(gap).map(|s| s.post.len()).sum();
+    let threads = threads.unwrap_or_else(|| if stored < PARALLEL_NEEDS { 1 } else { nerve_isa::host_threads() });
     // Every change shrinks a slice size, so the rounds end.
     let mut round = 0u32;
     loop {
@@ -474,13 +493,27 @@ pub fn partition(
         let mut changed = false;
         // Valid when the round changes nothing: then every split it used is final.
         let mut conns = SliceConns::new();
-        for (post, pop) in net.pops() {
-            if pop.model.is_source() {
-                continue;
-            }
-            let need = needs(arch, net, syn, gap, &splits, post, &mut conns);
-            if let Some(worst) = worst_excess(arch, &need) {
-                shrink_to_fit(arch, net, syn, gap, &mut splits, post, worst, &mut steps[post.index()])?;
+        // Whether a population's slices fit depends on its own split alone
+        // (its rows are per source neuron and target slice; only the slice
+        // graph `conns` also depends on its sources' splits, and it is kept
+        // from a round that changes none): so the populations are checked
+        // side by side on the splits the round began with, and the changes
+        // applied in population order, giving the splits, the slice graph
+        // and the first error that checking them in turn gives.
+        let (now, done) = (&splits, &steps);
+        let checked = crate::par::map_in_order(posts.clone(), threads, |post| -> Result<(SliceConns, Option<(Split, u32)>)> {
+            let mut c = SliceConns::new();
+            let need = needs(arch, net, syn, gap, now, post, &mut c);
+            let Some(worst) = worst_excess(arch, &need) else { return Ok((c, None)) };
+            let (mut mine, mut step) = (now.to_vec(), done[post.index()]);
+            shrink_to_fit(arch, net, syn, gap, &mut mine, post, worst, &mut step)?;
+            Ok((c, Some((mine[post.index()], step))))
+        });
+        for (post, r) in posts.iter().zip(checked) {
+            let (c, shrunk) = r?;
+            conns.extend(c);
+            if let Some((split, step)) = shrunk {
+                (splits[post.index()], steps[post.index()]) = (split, step);
                 changed = true;
             }
         }
@@ -515,6 +548,42 @@ pub fn partition(
 #[cfg(test)]
 mod tests {
     use super::Split;
+
+    #[test]
+    fn groups_into_are_the_projections_into_a_population_grouped_by_source_in_order() {
+        // Sources met in scrambled order, repeated pairs, self loops and a
+        // population nothing reaches; labels make the repeated pairs valid.
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % n
+        };
+        let pops: Vec<String> = (0..7).map(|i| format!(r#"{{"name":"p{i}","size":3,"model":"lif"}}"#)).collect();
+        let projs: Vec<String> = (0..300)
+            .map(|k| {
+                let (a, b) = (next(7), next(6));
+                format!(r#"{{"pre":"p{a}","post":"p{b}","label":"e{k}","weight":1,"connector":{{"type":"all_to_all"}}}}"#)
+            })
+            .collect();
+        let text = format!(r#"{{"populations":[{}],"projections":[{}]}}"#, pops.join(","), projs.join(","));
+        let net = crate::front::json::parse_network(&text, std::path::Path::new("t.json")).unwrap();
+        for (post, _) in net.pops() {
+            // The definition: every projection in turn, into its source's group.
+            let mut want: Vec<(crate::net::model::PopIx, Vec<crate::net::model::ProjIx>)> = Vec::new();
+            for (e, a, b, _) in net.projections() {
+                if b == post {
+                    match want.iter_mut().find(|(q, _)| *q == a) {
+                        Some((_, v)) => v.push(e),
+                        None => want.push((a, vec![e])),
+                    }
+                }
+            }
+            assert_eq!(super::groups_into(&net, post), want, "into {}", net.pop(post).name);
+        }
+        assert!(super::groups_into(&net, net.pops().last().unwrap().0).is_empty(), "p6 has no incoming projection");
+    }
 
     #[test]
     fn slice_of_divides_exactly() {

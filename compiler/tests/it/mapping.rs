@@ -264,6 +264,30 @@ fn images_are_the_same_on_any_thread_count() {
     }
 }
 
+/// Partition checks populations side by side: a profile whose synaptic
+/// memory makes several populations shrink, over more than one round, gives
+/// the same image on any thread count, and one where two cannot fit at all
+/// names the first of them.
+#[test]
+fn partition_is_the_same_on_any_thread_count() {
+    let mut a = Arch::builtin("spinnaker").unwrap();
+    let net = parse(&layered(900, 0.3));
+    let with = |a: &Arch, k: usize| compile(a, &net, &Options { threads: Some(k), ..Options::default() }, &mut |_| {});
+    let roomy = with(&a, 1).unwrap().image.cores.len();
+    a.core.synapse_words = 4_000;
+    let one = with(&a, 1).unwrap();
+    assert!(one.image.cores.len() > roomy + 10, "the small memory splits populations further: {} cores, {roomy} with room", one.image.cores.len());
+    for k in [2, 3, 8] {
+        assert!(with(&a, k).unwrap().image.to_bytes() == one.image.to_bytes(), "{k} threads gave another image");
+    }
+    // Three words hold no row of h1's or h2's even at one neuron per core (out's rows are one synapse long).
+    a.core.synapse_words = 3;
+    for k in [1, 2, 3, 8] {
+        let e = with(&a, k).unwrap_err().to_string();
+        assert!(e.contains("`h1`") && e.contains("synaptic memory words"), "{k} threads: {e}");
+    }
+}
+
 #[test]
 fn routing_check_against_a_smaller_image_is_an_error() {
     // The network has neurons the image does not: an error naming one (was a panic).
