@@ -26,8 +26,9 @@ pub struct Options {
     pub neurons_per_core: Option<u32>,
     /// Seed recorded in the image; placement uses `place.seed`.
     pub seed: u64,
-    /// Host threads for the stages that split large work (code generation,
-    /// the image check): `None`, the host's (up to 8) for large networks and
+    /// Host threads for the stages that split large work (connector
+    /// expansion, the partition's checks, code generation, the image
+    /// check): `None`, the host's (up to 8) for large networks and
     /// one for small; `Some(k)`, k whatever the size. The image is the same
     /// whatever the count (tested).
     pub threads: Option<usize>,
